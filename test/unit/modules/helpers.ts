@@ -1,0 +1,20 @@
+/** Helpers for module unit tests: contexts, syntax checks and running read-only probes locally. */
+import { spawnSync } from 'node:child_process';
+import { PRELUDE } from '../../../src/modules/shell.ts';
+import type { ExecResult, ModuleContext } from '../../../src/modules/types.ts';
+
+export function ctx(over: Partial<ModuleContext> = {}): ModuleContext {
+  return { host: 'web1', check: false, diff: true, become: true, taskFile: 'site.yml', ...over };
+}
+
+/** `sh -n`: the script parses as POSIX sh (dash on Debian). Returns stderr ('' when valid). */
+export function shSyntax(script: string): string {
+  const r = spawnSync('sh', ['-n'], { input: `${PRELUDE}\n${script}\n`, encoding: 'utf8' });
+  return r.status === 0 ? '' : r.stderr || `exit ${r.status}`;
+}
+
+/** Runs a READ-ONLY probe locally the way the engine does: PRELUDE + probe in a subshell. */
+export function runProbe(script: string): ExecResult {
+  const r = spawnSync('sh', [], { input: `${PRELUDE}\n(\n${script}\n)\n`, encoding: 'utf8', timeout: 30_000 });
+  return { stdout: r.stdout, stderr: r.stderr, code: r.status ?? -1 };
+}

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import pkg, { type PackageParams, parsePolicy } from '../../../src/modules/package.ts';
+import { ctx, runProbe, shSyntax } from './helpers.ts';
+
+const out = (stdout: string) => ({ stdout, stderr: '', code: 0 });
+// Captured on Debian 12 (bookworm): bash has a newer candidate, coreutils is current, hello is not installed.
+const REAL_LATEST =
+  'now=1795841478\ncache_mtime=1795840885\n--dpkg\nbash\tbash\tii \t5.2.15-2+b8\ncoreutils\tcoreutils\tii \t9.1-1\n--policy\ncoreutils:\n  Installed: 9.1-1\n  Candidate: 9.1-1\n  Version table:\n *** 9.1-1 500\n        500 http://deb.debian.org/debian bookworm/main amd64 Packages\n        100 /var/lib/dpkg/status\nbash:\n  Installed: 5.2.15-2+b8\n  Candidate: 5.2.15-2+b13\n  Version table:\n     5.2.15-2+b13 500\n        500 http://deb.debian.org/debian bookworm/main amd64 Packages\n *** 5.2.15-2+b8 100\n        100 /var/lib/dpkg/status\n';
+const REAL_PRESENT =
+  'now=1795841478\ncache_mtime=1795840885\n--dpkg\ncoreutils\tcoreutils\tii \t9.1-1\n--policy\nhello:\n  Installed: (none)\n  Candidate: 2.10-3\n  Version table:\n     2.10-3 500\n        500 http://deb.debian.org/debian bookworm/main amd64 Packages\n';
+
+function plan(p: PackageParams, stdout: string) {
+  return pkg.plan(p, pkg.parse(out(stdout), p), ctx());
+}
+const sums = (p: PackageParams, stdout: string) => plan(p, stdout).map((c) => c.summary);
+
+describe('package plan', () => {
+  it('is converged when everything is installed (present) and current (latest)', () => {
+    expect(plan({ name: 'coreutils' }, 'now=1\ncache_mtime=1\n--dpkg\ncoreutils\tcoreutils\tii \t9.1-1\n--policy\n')).toEqual([]);
+    expect(plan({ name: 'coreutils', state: 'latest' }, REAL_LATEST)).toEqual([]);
+  });
+  it('installs what is missing, with the candidate version', () => {
+    expect(sums({ name: ['coreutils', 'hello'] }, REAL_PRESENT)).toEqual(['install hello 2.10-3']);
+  });
+  it('upgrades to the candidate for latest', () => {
+    expect(sums({ name: ['coreutils', 'bash'], state: 'latest' }, REAL_LATEST)).toEqual(['upgrade bash 5.2.15-2+b8 → 5.2.15-2+b13']);
+  });
+  it('fails clearly for a name apt does not know', () => {
+    const s = 'now=1\ncache_mtime=1\n--dpkg\n--policy\n';
+    expect(() => plan({ name: ['nosuchpkg-kiln'] }, s)).toThrow(/no installation candidate for nosuchpkg-kiln.*update_cache/);
+  });
+  it('does not fail for an unknown name when a cache update will run first, but says it cannot predict', () => {
+    const c = plan({ name: 'newpkg', update_cache: true }, 'now=100\ncache_mtime=1\n--dpkg\n--policy\n');
+    expect(c.map((x) => x.summary)).toEqual(['update apt cache', 'install newpkg (not in the apt cache yet; the cache update may provide it)']);
+    expect(c[0].action).toBe(true);
+    expect(c[1].unpredictable).toBe(true);
+  });
+  it('updates the cache only when older than cache_valid_time', () => {
+    const st = 'now=10000\ncache_mtime=9000\n--dpkg\ncoreutils\tcoreutils\tii \t9.1-1\n--policy\n';
+    expect(plan({ name: 'coreutils', update_cache: true, cache_valid_time: 3600 }, st)).toEqual([]);
+    const c = plan({ name: 'coreutils', update_cache: true, cache_valid_time: 600 }, st);
+    expect(c).toEqual([{ summary: 'update apt cache (cache is 1000 s old, valid for 600 s)', action: false }]);
+    expect(sums({ name: 'coreutils', update_cache: true, cache_valid_time: 600 }, 'now=10\ncache_mtime=0\n--dpkg\ncoreutils\tcoreutils\tii \t9.1-1\n--policy\n')).toEqual([
+      'update apt cache (no cache yet)',
+    ]);
+  });
+  it('latest + cache update: an unpredictable maybe-upgrade for current packages', () => {
+    const p: PackageParams = { name: ['coreutils', 'bash'], state: 'latest', update_cache: true, cache_valid_time: 60 };
+    const c = plan(p, REAL_LATEST);
+    expect(c.map((x) => x.summary)).toEqual([
+      'update apt cache (cache is 593 s old, valid for 60 s)',
+      'upgrade coreutils if the updated cache has a newer version than 9.1-1',
+      'upgrade bash 5.2.15-2+b8 → 5.2.15-2+b13',
+    ]);
+    expect(c[1]).toMatchObject({ action: true, unpredictable: true });
+    const script = pkg.apply(p, pkg.parse(out(REAL_LATEST), p), c, ctx());
+    expect(script).toContain("install -- 'coreutils' 'bash'");
+  });
+  it('removes and purges', () => {
+    const st = '--dpkg\nfoo\tfoo\tii \t1.0\nbar\tbar\trc \t2.0\nbaz\tbaz\tun \t\n';
+    expect(sums({ name: ['foo', 'bar', 'baz'], state: 'absent' }, st)).toEqual(['remove foo 1.0']);
+    expect(sums({ name: ['foo', 'bar', 'baz'], state: 'absent', purge: true }, st)).toEqual(['purge foo 1.0', 'purge bar (configuration files left)']);
+    const p: PackageParams = { name: ['foo', 'bar', 'baz'], state: 'absent', purge: true };
+    const s = pkg.parse(out(st), p);
+    expect(pkg.apply(p, s, pkg.plan(p, s, ctx()), ctx())).toContain("purge -- 'foo' 'bar'");
+  });
+  it('treats rc (config files only) and half-installed as not installed', () => {
+    const st = '--dpkg\nfoo\tfoo\trc \t1.0\nbar\tbar\tiU \t2.0\n--policy\nfoo:\n  Installed: (none)\n  Candidate: 1.0\nbar:\n  Installed: 2.0\n  Candidate: 2.0\n';
+    expect(sums({ name: ['foo', 'bar'] }, st)).toEqual(['install foo 1.0', 'install bar 2.0 (currently half-installed: iU)']);
+  });
+  it('pins versions', () => {
+    const st = '--dpkg\nbash\tbash\tii \t5.2.15-2+b8\n--policy\nbash:\n  Installed: 5.2.15-2+b8\n  Candidate: 5.2.15-2+b13\n  Version table:\n     5.2.15-2+b13 500\n *** 5.2.15-2+b8 100\n';
+    expect(plan({ name: 'bash=5.2.15-2+b8' }, st)).toEqual([]);
+    const p: PackageParams = { name: 'bash=5.2.15-2+b13' };
+    const c = plan(p, st);
+    expect(c.map((x) => x.summary)).toEqual(['install bash 5.2.15-2+b13 (installed: 5.2.15-2+b8)']);
+    expect(pkg.apply(p, pkg.parse(out(st), p), c, ctx())).toContain("--allow-downgrades install -- 'bash=5.2.15-2+b13'");
+    expect(() => plan({ name: 'bash=9.9' }, st)).toThrow(/no installation candidate for bash=9.9: check the name and version/);
+  });
+  it('apply: non-interactive, keeps conffiles, waits for the lock, honours install_recommends', () => {
+    const p: PackageParams = { name: ['coreutils', 'hello'], update_cache: true };
+    const s = pkg.parse(out(REAL_PRESENT), p);
+    const script = pkg.apply(p, s, pkg.plan(p, s, ctx()), ctx());
+    expect(script).toContain('apt-get -y -q -o DPkg::Lock::Timeout=120 update');
+    expect(script).toContain('-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold');
+    expect(script).toContain("install -- 'hello' </dev/null");
+    expect(script).not.toContain('coreutils');
+    expect(script).not.toContain('--no-install-recommends');
+    expect(pkg.apply({ ...p, install_recommends: false }, s, pkg.plan(p, s, ctx()), ctx())).toContain('--no-install-recommends');
+    expect(shSyntax(script)).toBe('');
+  });
+  it('parses apt-cache policy', () => {
+    expect(parsePolicy('hello:\n  Installed: (none)\n  Candidate: 2.10-3\n  Version table:\n     2.10-3 500\n        500 http://deb.debian.org/debian bookworm/main amd64 Packages\n')).toEqual({
+      hello: { installed: null, candidate: '2.10-3', versions: ['2.10-3'] },
+    });
+  });
+});
+
+describe('package probe', () => {
+  it('is valid sh', () => {
+    for (const state of ['present', 'latest', 'absent'] as const) expect(shSyntax(pkg.probe({ name: ['a', 'b'], state }, ctx()))).toBe('');
+  });
+  it('runs for real on this Debian host (read-only)', () => {
+    const p: PackageParams = { name: ['coreutils', 'nosuchpkg-kiln'] };
+    const r = runProbe(pkg.probe(p, ctx()));
+    expect(r.code).toBe(0);
+    const s = pkg.parse(r, p);
+    expect(s.pkgs.coreutils.status).toBe('ii ');
+    expect(s.pkgs.coreutils.version).toMatch(/^9\./);
+    expect(s.pkgs.coreutils.candidate).toBeUndefined(); // installed: apt-cache not asked
+    expect(s.pkgs['nosuchpkg-kiln']).toMatchObject({ candidate: null });
+    expect(s.now).toBeGreaterThan(1_600_000_000);
+    expect(() => pkg.plan(p, s, ctx())).toThrow(/nosuchpkg-kiln/);
+    expect(pkg.plan({ name: 'coreutils' }, pkg.parse(runProbe(pkg.probe({ name: 'coreutils' }, ctx())), { name: 'coreutils' }), ctx())).toEqual([]);
+  });
+});
