@@ -1,0 +1,41 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { LabError } from './errors.ts';
+
+export const SUITE = 'bookworm';
+
+export function hashKey(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
+}
+
+/** The machine's Debian sources (mmdebstrap ignores /etc/apt, so it is passed explicitly). */
+export function machineSources(): string {
+  const candidates = [
+    process.env.KILN_LAB_SOURCES,
+    '/etc/apt/sources.list.d/debian.sources',
+    '/etc/apt/sources.list',
+  ].filter((c): c is string => typeof c === 'string' && c.length > 0);
+  for (const c of candidates) {
+    if (existsSync(c) && /\S/.test(readFileSync(c, 'utf8'))) return c;
+  }
+  throw new LabError(
+    'no Debian apt sources found on this machine (looked at /etc/apt/sources.list.d/debian.sources and /etc/apt/sources.list); set KILN_LAB_SOURCES to a sources file for bookworm',
+  );
+}
+
+/** Files of /etc/apt/apt.conf.d that configure how the registry is reached (Acquire:: options). */
+export function machineAptOptionFiles(): string[] {
+  const dir = '/etc/apt/apt.conf.d';
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .sort()
+    .map((f) => path.join(dir, f))
+    .filter((f) => {
+      try {
+        return /^\s*Acquire(::|\s*\{)/m.test(readFileSync(f, 'utf8'));
+      } catch {
+        return false;
+      }
+    });
+}

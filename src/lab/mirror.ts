@@ -1,0 +1,155 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { SUITE, hashKey } from './cache.ts';
+import { LabError } from './errors.ts';
+import { run, tryRun } from './exec.ts';
+import { MIRROR_PACKAGES } from './packages.ts';
+import { CACHE_DIR, HOST_MIRROR_PATH } from './paths.ts';
+import type { Rootfs } from './rootfs.ts';
+
+const RECIPE_VERSION = 2;
+
+export interface Mirror {
+  key: string;
+  /** Flat apt repository (debs + Packages + Release), bind-mounted read-only into hosts. */
+  repo: string;
+  /** apt list files as a host's `apt-get update` would write them, seeded into fresh disks. */
+  lists: string;
+}
+
+/** apt's file name for a list of the flat repository at `uriPath` (e.g. _opt_kiln-mirror_._Packages). */
+export function aptListName(uriPath: string, file: string): string {
+  return `${uriPath.replace(/^\/+/, '').split('/').join('_').replace(/^/, '_')}_._${file}`;
+}
+
+/** Parses `apt-cache policy` output: the packages that have no installable candidate. */
+export function missingFromPolicy(requested: readonly string[], policyOutput: string): string[] {
+  const candidates = new Map<string, string>();
+  let current: string | undefined;
+  for (const line of policyOutput.split('\n')) {
+    const head = /^(\S+):$/.exec(line);
+    if (head) {
+      current = head[1];
+      continue;
+    }
+    const cand = /^\s+Candidate:\s*(.+)$/.exec(line);
+    if (cand && current !== undefined) candidates.set(current.replace(/:amd64$/, ''), cand[1].trim());
+  }
+  return requested.filter((p) => {
+    const c = candidates.get(p);
+    return c === undefined || c === '(none)';
+  });
+}
+
+export function mirrorKey(rootfs: Rootfs): string {
+  return hashKey({ recipe: RECIPE_VERSION, suite: SUITE, base: rootfs.key, packages: [...new Set(MIRROR_PACKAGES)].sort() });
+}
+
+/** Returns the cached offline apt mirror for `rootfs`, building it first if needed. */
+export async function ensureMirror(rootfs: Rootfs, log: (msg: string) => void): Promise<Mirror> {
+  const key = mirrorKey(rootfs);
+  const dir = path.join(CACHE_DIR, `mirror-${key}`);
+  const mirror: Mirror = { key, repo: path.join(dir, 'repo'), lists: path.join(dir, 'lists') };
+  if (!existsSync(path.join(dir, 'complete'))) await buildMirror(dir, rootfs, log);
+  return mirror;
+}
+
+async function buildMirror(finalDir: string, rootfs: Rootfs, log: (msg: string) => void): Promise<void> {
+  const packages = [...new Set(MIRROR_PACKAGES)];
+  const started = Date.now();
+  log(`building the offline apt mirror (${packages.length} packages + dependencies) in ${finalDir}`);
+  await mkdir(CACHE_DIR, { recursive: true });
+  const tmp = `${finalDir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  const state = path.join(tmp, 'apt-state');
+  const cache = path.join(tmp, 'apt-cache');
+  const repo = path.join(tmp, 'repo');
+  for (const d of [path.join(state, 'lists/partial'), path.join(cache, 'archives/partial'), path.join(repo, 'partial')]) {
+    await mkdir(d, { recursive: true });
+  }
+  // Resolve against the base's own dpkg status (only what a host lacks is downloaded), Recommends on
+  // like a default Debian install, using the machine's sources and registry settings.
+  const aptOpts = [
+    '-o', `Dir::State=${state}`,
+    '-o', `Dir::State::status=${path.join(rootfs.root, 'var/lib/dpkg/status')}`,
+    '-o', `Dir::Cache=${cache}`,
+    '-o', `Dir::Cache::archives=${repo}`,
+    '-o', 'APT::Install-Recommends=true',
+    '-o', 'Debug::NoLocking=true',
+    '-o', 'APT::Architecture=amd64',
+    '-q',
+  ];
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  try {
+    await run('apt-get', [...aptOpts, 'update'], { env });
+    const policy = await run('apt-cache', [...aptOpts, 'policy', ...packages], { env });
+    const missing = missingFromPolicy(packages, policy.stdout);
+    if (missing.length > 0) {
+      throw new LabError(
+        `these mirror packages are not available in Debian ${SUITE}: ${missing.join(', ')}\n` +
+          `(edit MIRROR_PACKAGES in src/lab/packages.ts)`,
+      );
+    }
+    const all = await tryRun('apt-get', [...aptOpts, 'install', '-y', '--download-only', ...packages], { env });
+    if (all.code !== 0) {
+      // The packages may conflict with each other (they are never all installed on one host):
+      // resolve each one on its own against the base.
+      log('the mirror packages cannot be installed together; resolving each package on its own');
+      for (const pkg of packages) {
+        await run('apt-get', [...aptOpts, 'install', '-y', '--download-only', pkg], { env });
+      }
+    }
+    await rm(path.join(repo, 'partial'), { recursive: true, force: true });
+    await rm(path.join(repo, 'lock'), { force: true });
+    const debs = (await readdir(repo)).filter((f) => f.endsWith('.deb'));
+    const packagesIndex = await run('apt-ftparchive', ['packages', '.'], { cwd: repo });
+    await writeFile(path.join(repo, 'Packages'), packagesIndex.stdout);
+    // Release is written outside the folder and moved in: otherwise it would list (hash) itself.
+    const release = await run('apt-ftparchive', ['-o', 'APT::FTPArchive::Release::Origin=kiln-lab', 'release', '.'], { cwd: repo });
+    await writeFile(path.join(tmp, 'Release'), release.stdout);
+    await rename(path.join(tmp, 'Release'), path.join(repo, 'Release'));
+    await seedLists(tmp, repo);
+    await rm(state, { recursive: true, force: true });
+    await rm(cache, { recursive: true, force: true });
+    await writeFile(path.join(tmp, 'packages.txt'), `${packages.join('\n')}\n`);
+    await writeFile(path.join(tmp, 'complete'), `${debs.length} debs, ${new Date().toISOString()}\n`);
+    await rm(finalDir, { recursive: true, force: true });
+    await rename(tmp, finalDir);
+    log(`offline mirror ready: ${debs.length} .deb files in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/**
+ * Produces the apt list files a host gets from `apt-get update` against the mirror, so a fresh host
+ * can `apt-get install` at once like a freshly installed server (its lists are already populated).
+ */
+async function seedLists(tmp: string, repo: string): Promise<void> {
+  const lists = path.join(tmp, 'lists');
+  const work = path.join(tmp, 'seed');
+  await mkdir(path.join(work, 'lists/partial'), { recursive: true });
+  await mkdir(path.join(work, 'cache/archives/partial'), { recursive: true });
+  await writeFile(path.join(work, 'sources.list'), `deb [trusted=yes] file:${repo} ./\n`);
+  await run('apt-get', [
+    '-o', `Dir::State=${work}`,
+    '-o', `Dir::State::Lists=${path.join(work, 'lists')}`,
+    '-o', `Dir::State::status=/dev/null`,
+    '-o', `Dir::Cache=${path.join(work, 'cache')}`,
+    '-o', `Dir::Etc::SourceList=${path.join(work, 'sources.list')}`,
+    '-o', 'Dir::Etc::SourceParts=/nonexistent',
+    '-o', 'Debug::NoLocking=true',
+    '-q',
+    'update',
+  ]);
+  await mkdir(lists, { recursive: true });
+  const prefix = aptListName(repo, '');
+  for (const f of await readdir(path.join(work, 'lists'))) {
+    if (!f.startsWith(prefix)) continue;
+    await rename(path.join(work, 'lists', f), path.join(lists, aptListName(HOST_MIRROR_PATH, f.slice(prefix.length))));
+  }
+  if ((await readdir(lists)).length === 0) throw new LabError(`apt-get update against ${repo} produced no list files`);
+  await rm(work, { recursive: true, force: true });
+}
