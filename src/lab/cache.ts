@@ -24,7 +24,11 @@ export function machineSources(): string {
   );
 }
 
-/** Files of /etc/apt/apt.conf.d that configure how the registry is reached (Acquire:: options). */
+/**
+ * Files of /etc/apt/apt.conf.d that configure how the registry is reached (Acquire:: options such as
+ * proxies or Check-Valid-Until). Files defining index targets (appstream's DEP-11) or hooks are left
+ * out: they describe the machine, not the registry, and break a minimal bootstrap.
+ */
 export function machineAptOptionFiles(): string[] {
   const dir = '/etc/apt/apt.conf.d';
   if (!existsSync(dir)) return [];
@@ -33,7 +37,8 @@ export function machineAptOptionFiles(): string[] {
     .map((f) => path.join(dir, f))
     .filter((f) => {
       try {
-        return /^\s*Acquire(::|\s*\{)/m.test(readFileSync(f, 'utf8'));
+        const text = readFileSync(f, 'utf8');
+        return /^\s*Acquire(::|\s*\{)/m.test(text) && !/IndexTargets|Invoke/.test(text);
       } catch {
         return false;
       }

@@ -1,0 +1,40 @@
+/** `-e key=value`, `-e '{"k": 1}'` and `-e @file.yml`, merged left to right. */
+import { parse as parseYaml } from 'yaml';
+import { InputError } from '../diag/diagnostic.ts';
+import { loadYamlFile } from '../yaml/document.ts';
+
+export function parseExtraVars(args: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const a of args) {
+    if (a.startsWith('@')) {
+      const y = loadYamlFile(a.slice(1));
+      if (!y.value || typeof y.value !== 'object' || Array.isArray(y.value)) {
+        throw new InputError({ file: a.slice(1), line: 1, col: 1, message: 'an extra-vars file must be a mapping' });
+      }
+      Object.assign(out, y.value);
+    } else if (/^\s*[{[]/.test(a)) {
+      let v: unknown;
+      try {
+        v = parseYaml(a);
+      } catch (err) {
+        throw new InputError({ file: '-e', message: `cannot parse ${JSON.stringify(a)}: ${(err as Error).message}` });
+      }
+      if (!v || typeof v !== 'object' || Array.isArray(v)) throw new InputError({ file: '-e', message: `${JSON.stringify(a)} is not a mapping` });
+      Object.assign(out, v);
+    } else {
+      for (const pair of a.split(/\s+(?=[A-Za-z_][A-Za-z0-9_]*=)/)) {
+        const i = pair.indexOf('=');
+        if (i <= 0) throw new InputError({ file: '-e', message: `expected key=value, @file.yml or a YAML mapping, got ${JSON.stringify(pair)}` });
+        const raw = pair.slice(i + 1);
+        let value: unknown = raw;
+        try {
+          value = raw === '' ? '' : parseYaml(raw);
+        } catch {
+          value = raw;
+        }
+        out[pair.slice(0, i)] = value;
+      }
+    }
+  }
+  return out;
+}

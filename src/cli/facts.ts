@@ -1,0 +1,27 @@
+/** `kiln facts HOST`. */
+import { EXIT, InputError } from '../diag/diagnostic.ts';
+import { parseFacts, FACTS_SCRIPT } from '../facts/facts.ts';
+import { hostVarsOf, loadInventory, resolveConnection } from '../inventory/index.ts';
+import { HostConnection } from '../ssh/connection.ts';
+import { loadSshConfig } from '../ssh/sshconfig.ts';
+
+export async function runFacts(host: string, opts: { inventory: string[]; acceptNewHostKeys: boolean }): Promise<number> {
+  const { inventory } = loadInventory(opts.inventory);
+  if (!inventory.hosts.has(host)) throw new InputError({ file: inventory.file, message: `no host named '${host}' in the inventory` });
+  const spec = resolveConnection(host, hostVarsOf(inventory, host), { sshConfig: loadSshConfig(), inventoryDir: inventory.dir, inventory });
+  let conn: HostConnection;
+  try {
+    conn = await HostConnection.open(host, spec, { acceptNewHostKeys: opts.acceptNewHostKeys });
+  } catch (err) {
+    console.error(`${host}: unreachable: ${(err as Error).message}`);
+    return EXIT.hostFailed;
+  }
+  try {
+    const r = await conn.run(FACTS_SCRIPT);
+    const facts = { host, address: spec.host, ...parseFacts(r.stdout), round_trips: conn.roundTrips };
+    console.log(JSON.stringify(facts, null, 2));
+    return r.code === 0 ? EXIT.ok : EXIT.hostFailed;
+  } finally {
+    conn.close();
+  }
+}

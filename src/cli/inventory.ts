@@ -1,0 +1,40 @@
+/** `kiln inventory list|graph [--vars HOST]` and `from-vagrant`. */
+import type { Command } from 'commander';
+import { InputError } from '../diag/diagnostic.ts';
+import { loadInventory, mergeVarLayers, renderHostVars, renderInventoryGraph, renderInventoryList } from '../inventory/index.ts';
+import { registerFromVagrant } from '../lab/cli.ts';
+import { loadPlaybook } from '../playbook/load.ts';
+import { VarsBuilder } from '../engine/vars.ts';
+import { parseExtraVars } from './extra-vars.ts';
+import { defaultInventory, inventoryOption } from './options.ts';
+
+export function registerInventoryCommands(program: Command): void {
+  const inv = program.command('inventory').description('inspect inventories');
+  for (const mode of ['list', 'graph'] as const) {
+    inv
+      .command(mode)
+      .description(mode === 'list' ? 'hosts with their address and groups' : 'the group tree, like ansible-inventory --graph')
+      .addOption(inventoryOption())
+      .option('--vars <host>', "show the host's merged variables and where each came from")
+      .option('--playbook <file>', 'with --vars: include role defaults and play vars of the first play that targets the host')
+      .option('-e, --extra-vars <vars>', 'extra vars (shown at the highest precedence)', (v: string, p: string[]) => [...p, v], [])
+      .action((opts) => {
+        const { inventory, warnings } = loadInventory(defaultInventory(opts.inventory));
+        for (const w of warnings) console.error(`warning: ${w.file}${w.line ? `:${w.line}:${w.col}` : ''}: ${w.message}`);
+        if (opts.vars) {
+          if (!inventory.hosts.has(opts.vars)) throw new InputError({ file: inventory.file, message: `no host named '${opts.vars}'` });
+          const vb = new VarsBuilder(inventory, { extraVars: parseExtraVars(opts.extraVars), check: false });
+          let play;
+          if (opts.playbook) {
+            const { playbook, diagnostics } = loadPlaybook(opts.playbook);
+            if (diagnostics.length) throw new InputError(diagnostics);
+            play = playbook.plays[0];
+          }
+          console.log(renderHostVars(mergeVarLayers(vb.layers(opts.vars, play))));
+          return;
+        }
+        console.log(mode === 'list' ? renderInventoryList(inventory) : renderInventoryGraph(inventory));
+      });
+  }
+  registerFromVagrant(inv);
+}

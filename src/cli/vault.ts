@@ -1,0 +1,48 @@
+/** `kiln vault encrypt-string|encrypt|decrypt|view` — ansible-vault compatible. */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { decryptVault, encryptVault, getVaultPassword, loadVaultPasswordFile, setVaultPassword } from '../secret/vault.ts';
+
+function password(opts: { vaultPasswordFile?: string }): string {
+  const file = opts.vaultPasswordFile ?? process.env.KILN_VAULT_PASSWORD_FILE;
+  if (file) setVaultPassword(loadVaultPasswordFile(file));
+  const pw = getVaultPassword();
+  if (pw === undefined) throw new Error('a vault password is needed: --vault-password-file FILE or KILN_VAULT_PASSWORD_FILE');
+  return pw;
+}
+
+function writeAtomic(file: string, text: string): void {
+  const tmp = `${file}.kiln-tmp`;
+  writeFileSync(tmp, text, { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
+export function registerVaultCommands(program: Command): void {
+  const v = program.command('vault').description('encrypt secrets (ansible-vault 1.1 AES256 format)');
+  v.command('encrypt-string')
+    .description('encrypt a value read from stdin; prints a `NAME: !vault |` YAML entry')
+    .argument('<name>', 'variable name')
+    .option('--vault-password-file <file>', 'vault password file')
+    .action((name: string, opts) => {
+      const value = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+      const enc = encryptVault(value, password(opts));
+      console.log(`${name}: !vault |\n${enc.trimEnd().split('\n').map((l) => `  ${l}`).join('\n')}`);
+    });
+  v.command('encrypt')
+    .description('encrypt a whole vars file in place')
+    .argument('<file>')
+    .option('--vault-password-file <file>', 'vault password file')
+    .action((file: string, opts) => writeAtomic(file, encryptVault(readFileSync(file, 'utf8'), password(opts))));
+  v.command('decrypt')
+    .description('decrypt a whole vars file in place')
+    .argument('<file>')
+    .option('--vault-password-file <file>', 'vault password file')
+    .action((file: string, opts) => writeAtomic(file, decryptVault(readFileSync(file, 'utf8'), password(opts))));
+  v.command('view')
+    .description('print a decrypted vars file')
+    .argument('<file>')
+    .option('--vault-password-file <file>', 'vault password file')
+    .action((file: string, opts) => {
+      process.stdout.write(decryptVault(readFileSync(file, 'utf8'), password(opts)));
+    });
+}

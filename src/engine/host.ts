@@ -1,0 +1,294 @@
+/**
+ * One host's run through a list of tasks: probe → plan → apply → verify, with probes batched.
+ *
+ * Probing: when a task instance has no fresh probe result, the host probes it together with
+ * every following instance whose inputs are already known (no dependency on a result that is
+ * registered later), in ONE remote script. A converged host therefore costs one round trip per
+ * play. After an apply, everything probed for later tasks is stale: the verify probe of the
+ * changed instance is sent together with a new probe of the following instances.
+ */
+import type { Change, ExecResult } from '../modules/types.ts';
+import type { PlayDef, TaskDef } from '../playbook/types.ts';
+import { redact } from '../secret/secret.ts';
+import { evaluateCondition, TemplateError } from '../template/engine.ts';
+import { type HostConnection, UnreachableError } from '../ssh/connection.ts';
+import { applyScript, frameScripts } from './batch.ts';
+import { type Instantiation, instantiate, type TaskInstance, taskReferences } from './instance.ts';
+import type { TaskResult } from './report.ts';
+
+const MAX_BATCH = 400;
+
+export interface SequenceOptions {
+  host: string;
+  play: PlayDef;
+  check: boolean;
+  diff: boolean;
+  playbookDir: string;
+  extraVars: Record<string, unknown>;
+  handler: boolean;
+  /** Variables for the host (recomputed with registered results). */
+  vars: (registered: Record<string, unknown>) => Record<string, unknown>;
+}
+
+export interface InstanceOutcome {
+  result: TaskResult;
+  changed: boolean;
+  failed: boolean;
+  unreachable: boolean;
+  registered?: Record<string, unknown>;
+}
+
+/** A host's pass through one task list (a play's tasks, or its notified handlers). */
+export class HostSequence {
+  private readonly inst = new Map<number, Instantiation>();
+  private readonly probed = new Map<TaskInstance, ExecResult>();
+  private readonly registers = new Map<number, string>();
+
+  constructor(
+    private readonly conn: () => Promise<HostConnection>,
+    readonly tasks: TaskDef[],
+    readonly opts: SequenceOptions,
+    readonly registered: Record<string, unknown>,
+  ) {
+    tasks.forEach((t, i) => t.register && this.registers.set(i, t.register));
+  }
+
+  private instantiation(i: number): Instantiation {
+    let r = this.inst.get(i);
+    if (!r) {
+      const task = this.tasks[i]!;
+      try {
+        r = instantiate(task, this.opts.vars(this.registered), { ...this.opts, host: this.opts.host });
+      } catch (err) {
+        r = { kind: 'error', task, diagnostics: [{ ...task.loc, message: (err as Error).message }] };
+      }
+      this.inst.set(i, r);
+    }
+    return r;
+  }
+
+  /** Instances from (task i, item k) on whose inputs are known now, in order, same become mode. */
+  private window(i: number, k: number, first?: TaskInstance): TaskInstance[] {
+    const out: TaskInstance[] = [];
+    const pendingRegs = new Set<string>();
+    const mode = (x: TaskInstance) => `${x.become}:${x.becomeUser}`;
+    let want = first ? mode(first) : undefined;
+    for (let j = i; j < this.tasks.length && out.length < MAX_BATCH; j++) {
+      if (j > i && taskReferences(this.tasks[j]!, pendingRegs).length) break;
+      const r = this.instantiation(j);
+      if (r.kind === 'run') {
+        const list = j === i ? r.instances.slice(k) : r.instances;
+        let stop = false;
+        for (const x of list) {
+          want ??= mode(x);
+          if (mode(x) !== want) {
+            stop = true;
+            break;
+          }
+          if (!this.probed.has(x)) out.push(x);
+        }
+        if (stop) break;
+      }
+      const reg = this.registers.get(j);
+      if (reg) pendingRegs.add(reg);
+    }
+    return out;
+  }
+
+  private async probe(list: TaskInstance[]): Promise<void> {
+    if (!list.length) return;
+    const framed = frameScripts(list.map((x) => x.module.probe(x.params as never, x.ctx)));
+    const conn = await this.conn();
+    const res = await conn.run(framed.script, { become: list[0]!.become, becomeUser: list[0]!.becomeUser });
+    const parts = framed.parse(res.stdout);
+    list.forEach((x, n) => {
+      const p = parts[n]!;
+      if (p.code === -1) {
+        // The script died before this probe: report the whole script's error on it.
+        p.stderr = res.stderr || `probe script exited with ${res.code}`;
+      }
+      this.probed.set(x, p);
+    });
+  }
+
+  /** Runs task i on this host. */
+  async runTask(i: number): Promise<InstanceOutcome[]> {
+    const task = this.tasks[i]!;
+    const started = Date.now();
+    const r = this.instantiation(i);
+    if (r.kind === 'skip') {
+      const result = this.result(task, task.name, 'skipped', [], started, r.reason);
+      this.register(task, { skipped: true, changed: false, failed: false });
+      return [{ result, changed: false, failed: false, unreachable: false }];
+    }
+    if (r.kind === 'error') {
+      const msg = r.diagnostics.map((d) => `${d.file}${d.line ? `:${d.line}:${d.col}` : ''}: ${d.message}`).join('\n');
+      return [{ result: this.result(task, task.name, 'failed', [], started, msg), changed: false, failed: !task.ignoreErrors, unreachable: false }];
+    }
+    const outcomes: InstanceOutcome[] = [];
+    for (const [k, x] of r.instances.entries()) {
+      const o = await this.runInstance(x, i, k);
+      outcomes.push(o);
+      if (o.unreachable || o.failed) break;
+    }
+    if (task.register) {
+      const regs = outcomes.map((o) => o.registered ?? {});
+      const value = r.instances.length > 1 || task.loop !== undefined
+        ? { results: regs, changed: outcomes.some((o) => o.changed), failed: outcomes.some((o) => o.result.status === 'failed') }
+        : regs[0]!;
+      this.register(task, value);
+    }
+    return outcomes;
+  }
+
+  private register(task: TaskDef, value: Record<string, unknown>): void {
+    if (!task.register) return;
+    this.registered[task.register] = value;
+    // Instances that referenced this name must be rendered again with the value.
+    for (const [j, t] of this.tasks.entries()) {
+      if (taskReferences(t, [task.register]).length) {
+        const r = this.inst.get(j);
+        if (r?.kind === 'run') for (const x of r.instances) this.probed.delete(x);
+        this.inst.delete(j);
+      }
+    }
+  }
+
+  private result(task: TaskDef, label: string, status: TaskResult['status'], changes: Change[], started: number, message?: string, extra: Partial<TaskResult> = {}): TaskResult {
+    return {
+      host: this.opts.host,
+      play: this.opts.play.name,
+      task: label,
+      module: task.module,
+      status,
+      changes,
+      message: message === undefined ? undefined : redact(message),
+      duration_ms: Date.now() - started,
+      check: this.opts.check,
+      handler: this.opts.handler,
+      ...extra,
+    };
+  }
+
+  private async runInstance(x: TaskInstance, i: number, k: number): Promise<InstanceOutcome> {
+    const started = Date.now();
+    const task = x.task;
+    const fail = (message: string, changes: Change[] = [], extra: Partial<TaskResult> = {}): InstanceOutcome => ({
+      result: this.result(task, x.label, 'failed', changes, started, message, { ignored: task.ignoreErrors || undefined, ...extra }),
+      changed: false,
+      failed: !task.ignoreErrors,
+      unreachable: false,
+      registered: { failed: true, changed: false, msg: redact(message) },
+    });
+    try {
+      if (!this.probed.has(x)) await this.probe(this.window(i, k));
+      const out = this.probed.get(x)!;
+      let state: unknown;
+      let changes: Change[];
+      try {
+        state = x.module.parse(out, x.params as never);
+        changes = x.module.plan(x.params as never, state as never, x.ctx);
+      } catch (err) {
+        return fail(`${(err as Error).message}${out.stderr ? `\n${out.stderr.trim()}` : ''}`);
+      }
+      const diff = x.diff ? changes.map((c) => c.diff).filter(Boolean).join('') || undefined : undefined;
+      const unpredictable = changes.some((c) => c.unpredictable) || undefined;
+      const described = x.module.describe?.(x.params as never, state as never) ?? {};
+      if (!changes.length) {
+        return {
+          result: this.result(task, x.label, 'ok', [], started),
+          changed: false,
+          failed: false,
+          unreachable: false,
+          registered: { changed: false, failed: false, ...described },
+        };
+      }
+      if (x.check) {
+        // Dry run: the prediction. Nothing was applied, so later probes are still fresh.
+        const predicted = this.evalChanged(x, undefined, true);
+        return {
+          result: this.result(task, x.label, predicted ? 'changed' : 'ok', predicted ? changes : [], started, undefined, { diff: redactOpt(diff), unpredictable, check: true }),
+          changed: predicted,
+          failed: false,
+          unreachable: false,
+          registered: { changed: predicted, failed: false, check_mode: true, ...described },
+        };
+      }
+      // Apply. Whatever happens next, later probe results are stale.
+      this.invalidateAfter(x);
+      const conn = await this.conn();
+      const script = x.module.apply(x.params as never, state as never, changes, x.ctx);
+      const res = await conn.run(applyScript(`( ${script}\n) </dev/null`), { become: x.become, becomeUser: x.becomeUser });
+      const interp = x.module.interpret?.(x.params as never, res, x.ctx);
+      const regData: Record<string, unknown> = { ...described, ...(interp?.result ?? {}) };
+      let failedMsg = interp ? interp.failed : res.code !== 0 ? (res.stderr.trim() || res.stdout.trim() || `exit code ${res.code}`) : undefined;
+      if (task.failedWhen !== undefined) {
+        const fw = this.evalCond(task.failedWhen, x, regData);
+        failedMsg = fw ? (failedMsg ?? 'failed_when condition is true') : undefined;
+      }
+      if (failedMsg) return fail(failedMsg, changes, { diff: redactOpt(diff) });
+      let changed = interp?.changed ?? true;
+      if (task.changedWhen !== undefined) changed = this.evalCond(task.changedWhen, x, regData);
+      // Verify: probe again (batched with the next instances) and re-plan.
+      const onlyActions = changes.every((c) => c.action);
+      if (!onlyActions || x.module.verify) {
+        const list = [x, ...this.window(i, k + 1, x).filter((y) => y !== x)];
+        this.probed.delete(x);
+        await this.probe(list);
+        const after = this.probed.get(x)!;
+        this.probed.delete(x);
+        let problems: string[];
+        try {
+          const s2 = x.module.parse(after, x.params as never);
+          problems = x.module.verify
+            ? x.module.verify(x.params as never, s2 as never, x.ctx)
+            : x.module.plan(x.params as never, s2 as never, x.ctx).filter((c) => !c.action).map((c) => c.summary);
+        } catch (err) {
+          problems = [(err as Error).message];
+        }
+        if (problems.length) return fail(`did not converge after apply; still pending:\n  - ${problems.join('\n  - ')}`, changes, { diff: redactOpt(diff) });
+      }
+      return {
+        result: this.result(task, x.label, changed ? 'changed' : 'ok', changed ? changes : [], started, undefined, { diff: changed ? redactOpt(diff) : undefined, unpredictable }),
+        changed,
+        failed: false,
+        unreachable: false,
+        registered: { changed, failed: false, ...regData },
+      };
+    } catch (err) {
+      if (err instanceof UnreachableError) {
+        return { result: this.result(task, x.label, 'unreachable', [], started, err.message), changed: false, failed: false, unreachable: true };
+      }
+      if (err instanceof TemplateError) return fail(err.located);
+      throw err;
+    }
+  }
+
+  private evalCond(cond: unknown, x: TaskInstance, result: Record<string, unknown>): boolean {
+    const vars = { ...x.vars, result, ...(x.task.register ? { [x.task.register]: result } : {}) };
+    return evaluateCondition(cond, vars, x.task.yaml.file);
+  }
+
+  /** In a dry run, changed_when can only be evaluated when it does not depend on the result. */
+  private evalChanged(x: TaskInstance, _r: undefined, fallback: boolean): boolean {
+    const cw = x.task.changedWhen;
+    if (cw === undefined) return fallback;
+    if (typeof cw === 'boolean') return cw;
+    try {
+      return this.evalCond(cw, x, {});
+    } catch {
+      return fallback;
+    }
+  }
+
+  /** Drops probe results of every instance after x (they may be stale once x is applied). */
+  private invalidateAfter(x: TaskInstance): void {
+    for (const key of [...this.probed.keys()]) {
+      if (key.task.index > x.task.index || (key.task.index === x.task.index && (key.itemIndex ?? 0) > (x.itemIndex ?? 0))) this.probed.delete(key);
+    }
+  }
+}
+
+function redactOpt(s: string | undefined): string | undefined {
+  return s === undefined ? undefined : redact(s);
+}

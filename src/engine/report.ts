@@ -1,0 +1,82 @@
+/** Results, per-host statistics, the recap and the JSON report. Everything printed is redacted. */
+import { writeFileSync } from 'node:fs';
+import type { Change } from '../modules/types.ts';
+import { redact } from '../secret/secret.ts';
+
+export type Status = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable';
+
+export interface TaskResult {
+  host: string;
+  play: string;
+  task: string;
+  module: string;
+  status: Status;
+  changes: Change[];
+  diff?: string;
+  message?: string;
+  duration_ms: number;
+  /** A dry-run prediction (nothing was applied). */
+  check: boolean;
+  handler: boolean;
+  ignored?: boolean;
+  /** The module could not predict whether this really changes anything. */
+  unpredictable?: boolean;
+}
+
+export interface HostStats {
+  ok: number;
+  changed: number;
+  failed: number;
+  skipped: number;
+  ignored: number;
+  unreachable: boolean;
+  /** SSH round trips after connecting (probes, applies, verifies). */
+  round_trips: number;
+}
+
+export function emptyStats(): HostStats {
+  return { ok: 0, changed: 0, failed: 0, skipped: 0, ignored: 0, unreachable: false, round_trips: 0 };
+}
+
+export function count(stats: HostStats, r: TaskResult): void {
+  if (r.status === 'unreachable') stats.unreachable = true;
+  else if (r.status === 'failed' && r.ignored) stats.ignored++;
+  else stats[r.status]++;
+}
+
+export interface RunReport {
+  hosts: Record<string, HostStats>;
+  tasks: TaskResult[];
+  check: boolean;
+  duration_ms: number;
+}
+
+/** Writes the JSON report. Secrets are redacted by value and by the Secret type's toJSON. */
+export function writeJsonReport(file: string, report: RunReport): void {
+  const tasks = report.tasks.map((t) => ({
+    host: t.host,
+    play: t.play,
+    task: t.task,
+    module: t.module,
+    status: t.status,
+    changes: t.changes.map((c) => ({ summary: c.summary, ...(c.action ? { action: true } : {}), ...(c.unpredictable ? { unpredictable: true } : {}) })),
+    ...(t.diff ? { diff: t.diff } : {}),
+    ...(t.message ? { message: t.message } : {}),
+    ...(t.handler ? { handler: true } : {}),
+    ...(t.ignored ? { ignored: true } : {}),
+    ...(t.unpredictable ? { unpredictable: true } : {}),
+    check: t.check,
+    duration_ms: t.duration_ms,
+  }));
+  const json = JSON.stringify({ hosts: report.hosts, tasks, check: report.check, duration_ms: report.duration_ms }, null, 2);
+  writeFileSync(file, redact(json) + '\n', { mode: 0o600 });
+}
+
+export function recapLines(hosts: Record<string, HostStats>): string[] {
+  const names = Object.keys(hosts);
+  const w = Math.max(4, ...names.map((n) => n.length));
+  return names.map((n) => {
+    const s = hosts[n]!;
+    return `${n.padEnd(w)} : ok=${s.ok}  changed=${s.changed}  failed=${s.failed}  skipped=${s.skipped}  unreachable=${s.unreachable ? 1 : 0}${s.ignored ? `  ignored=${s.ignored}` : ''}`;
+  });
+}

@@ -1,0 +1,274 @@
+/**
+ * Runs a playbook: plays in order; per play, hosts in serial batches; per batch, tasks in the
+ * linear strategy (every host finishes task N before any starts task N+1), hosts in parallel up
+ * to `forks`; then notified handlers in definition order, once each. A failed host stops; the
+ * others go on. Unreachable is distinct from failed.
+ */
+import { type Inventory, resolveConnection, selectHosts } from '../inventory/index.ts';
+import type { PlayDef, Playbook, TaskDef } from '../playbook/types.ts';
+import { redact } from '../secret/secret.ts';
+import { HostConnection, UnreachableError } from '../ssh/connection.ts';
+import type { SshConfig } from '../ssh/sshconfig.ts';
+import { HostSequence, type InstanceOutcome } from './host.ts';
+import { PendingHandlers } from './pending.ts';
+import { count, emptyStats, type HostStats, type RunReport, type TaskResult } from './report.ts';
+import { VarsBuilder } from './vars.ts';
+
+export interface Reporter {
+  playStart(play: PlayDef, hosts: string[]): void;
+  taskStart(play: PlayDef, task: TaskDef, hosts: string[], handler: boolean): void;
+  result(r: TaskResult): void;
+  taskEnd(play: PlayDef, task: TaskDef, results: TaskResult[]): Promise<void> | void;
+  playEnd(play: PlayDef): Promise<void> | void;
+  warn(msg: string): void;
+}
+
+export interface RunnerOptions {
+  check: boolean;
+  diff: boolean;
+  forks: number;
+  limit?: string;
+  tags: string[];
+  skipTags: string[];
+  extraVars: Record<string, unknown>;
+  acceptNewHostKeys: boolean;
+  sshConfig?: SshConfig;
+  reporter: Reporter;
+  connectTimeoutMs?: number;
+}
+
+/** Is a task selected by -t / --skip-tags? */
+export function tagSelected(taskTags: string[], tags: string[], skip: string[]): boolean {
+  if (skip.some((t) => taskTags.includes(t))) return false;
+  if (taskTags.includes('always')) return true;
+  const named = tags.some((t) => taskTags.includes(t));
+  if (taskTags.includes('never')) return named;
+  if (!tags.length || tags.includes('all')) return true;
+  return named;
+}
+
+/** Splits hosts into serial batches: a number, a percentage, or a list of them (the last repeats). */
+export function serialBatches(hosts: string[], serial: PlayDef['serial']): string[][] {
+  if (serial === undefined) return [hosts];
+  const steps = Array.isArray(serial) ? serial : [serial];
+  const size = (s: number | string) =>
+    Math.max(1, typeof s === 'string' && s.endsWith('%') ? Math.floor((hosts.length * Number(s.slice(0, -1))) / 100) : Number(s));
+  const out: string[][] = [];
+  let i = 0;
+  let step = 0;
+  while (i < hosts.length) {
+    const n = size(steps[Math.min(step, steps.length - 1)]!);
+    out.push(hosts.slice(i, i + n));
+    i += n;
+    step++;
+  }
+  return out;
+}
+
+async function parallel<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const t = items[next++]!;
+      await fn(t);
+    }
+  });
+  await Promise.all(workers);
+}
+
+export class Runner {
+  readonly stats = new Map<string, HostStats>();
+  readonly results: TaskResult[] = [];
+  private readonly conns = new Map<string, Promise<HostConnection>>();
+  /** Hosts that failed or were unreachable: they take no further part in the run. */
+  private readonly dead = new Set<string>();
+  private readonly vars: VarsBuilder;
+  private readonly pending: PendingHandlers;
+
+  constructor(
+    readonly playbook: Playbook,
+    readonly inv: Inventory,
+    readonly opts: RunnerOptions,
+  ) {
+    this.vars = new VarsBuilder(inv, { extraVars: opts.extraVars, check: opts.check });
+    this.pending = new PendingHandlers(playbook.dir, playbook.file, opts.check);
+  }
+
+  private statsOf(host: string): HostStats {
+    let s = this.stats.get(host);
+    if (!s) {
+      s = emptyStats();
+      this.stats.set(host, s);
+    }
+    return s;
+  }
+
+  /** Opens (once) the SSH connection to a host. */
+  connection(host: string): Promise<HostConnection> {
+    let p = this.conns.get(host);
+    if (!p) {
+      const vars = { ...this.vars.hostvars[host], ...this.opts.extraVars };
+      const spec = resolveConnection(host, vars, { sshConfig: this.opts.sshConfig, inventoryDir: this.inv.dir, inventory: this.inv });
+      p = HostConnection.open(host, spec, { acceptNewHostKeys: this.opts.acceptNewHostKeys, timeoutMs: this.opts.connectTimeoutMs });
+      p.catch(() => undefined);
+      this.conns.set(host, p);
+    }
+    return p;
+  }
+
+  private record(r: TaskResult): void {
+    if (r.message) r.message = redact(r.message);
+    this.results.push(r);
+    count(this.statsOf(r.host), r);
+    this.opts.reporter.result(r);
+  }
+
+  async run(): Promise<RunReport> {
+    const started = Date.now();
+    try {
+      for (const play of this.playbook.plays) await this.runPlay(play);
+    } finally {
+      this.pending.save();
+      for (const [host, p] of this.conns) {
+        const c = await p.catch(() => undefined);
+        if (c) {
+          this.statsOf(host).round_trips = c.roundTrips;
+          c.close();
+        }
+      }
+    }
+    return { hosts: Object.fromEntries(this.stats), tasks: this.results, check: this.opts.check, duration_ms: Date.now() - started };
+  }
+
+  private playHosts(play: PlayDef): string[] {
+    let hosts = selectHosts(this.inv, play.hosts);
+    if (this.opts.limit) {
+      const allowed = new Set(selectHosts(this.inv, this.opts.limit));
+      hosts = hosts.filter((h) => allowed.has(h));
+    }
+    return hosts;
+  }
+
+  private async runPlay(play: PlayDef): Promise<void> {
+    const all = this.playHosts(play);
+    for (const h of all) this.statsOf(h);
+    const hosts = all.filter((h) => !this.dead.has(h));
+    const { tags, skipTags } = this.opts;
+    const tasks = play.tasks.filter((t) => tagSelected([...play.tags, ...t.tags], tags, skipTags));
+    this.opts.reporter.playStart(play, hosts);
+    for (const batch of serialBatches(hosts, play.serial)) {
+      const aborted = await this.runBatch(play, tasks, batch);
+      if (aborted) break;
+    }
+    await this.opts.reporter.playEnd(play);
+  }
+
+  /** Returns true when max_fail_percentage aborted the play. */
+  private async runBatch(play: PlayDef, tasks: TaskDef[], batch: string[]): Promise<boolean> {
+    const registered = new Map<string, Record<string, unknown>>();
+    const notified = new Map<string, Set<string>>();
+    const handlerNames = new Set(play.handlers.flatMap((h) => [h.name, ...h.listen]));
+    for (const h of batch) {
+      registered.set(h, {});
+      // Handlers left pending by an earlier failed run.
+      const saved = this.pending.forHost(h, play.name).filter((n) => handlerNames.has(n));
+      notified.set(h, new Set(saved));
+      if (saved.length) this.opts.reporter.warn(`${h}: handlers pending from an earlier failed run will run: ${saved.join(', ')}`);
+    }
+    const seqOpts = (host: string, handler: boolean) => ({
+      host,
+      play,
+      check: this.opts.check,
+      diff: this.opts.diff,
+      playbookDir: this.playbook.dir,
+      extraVars: this.opts.extraVars,
+      handler,
+      vars: (reg: Record<string, unknown>) => this.vars.forHost(host, play, batch, reg),
+    });
+    const seqs = new Map(batch.map((h) => [h, new HostSequence(() => this.connection(h), tasks, seqOpts(h, false), registered.get(h)!)]));
+    let aborted = false;
+    for (let i = 0; i < tasks.length; i++) {
+      const live = batch.filter((h) => !this.dead.has(h));
+      if (!live.length) break;
+      const task = tasks[i]!;
+      this.opts.reporter.taskStart(play, task, live, false);
+      const results: TaskResult[] = [];
+      await parallel(live, this.opts.forks, async (h) => {
+        const outs = await this.safeRun(h, play, task, () => seqs.get(h)!.runTask(i));
+        for (const o of outs) {
+          this.record(o.result);
+          results.push(o.result);
+          if (o.changed) for (const n of task.notify) notified.get(h)!.add(n);
+        }
+        if (outs.some((o) => o.failed || o.unreachable)) this.dead.add(h);
+      });
+      await this.opts.reporter.taskEnd(play, task, results);
+      const failedNow = batch.filter((h) => this.dead.has(h)).length;
+      const pct = play.maxFailPercentage;
+      if (pct !== undefined && (failedNow / batch.length) * 100 > pct) {
+        this.opts.reporter.warn(`max_fail_percentage ${pct}% exceeded (${failedNow}/${batch.length} hosts failed): stopping play '${play.name}'`);
+        aborted = true;
+        break;
+      }
+    }
+    // Handlers: in definition order, once each, on the hosts that notified them.
+    const toRun = (h: string) => play.handlers.filter((hd) => [hd.name, ...hd.listen].some((n) => notified.get(h)!.has(n)));
+    const handlerSeqs = new Map<string, HostSequence>();
+    for (const h of batch) {
+      if (this.dead.has(h) || aborted) continue;
+      handlerSeqs.set(h, new HostSequence(() => this.connection(h), toRun(h), seqOpts(h, true), registered.get(h)!));
+    }
+    for (const hd of play.handlers) {
+      const hostsFor = [...handlerSeqs.keys()].filter((h) => !this.dead.has(h) && handlerSeqs.get(h)!.tasks.includes(hd));
+      if (!hostsFor.length) continue;
+      this.opts.reporter.taskStart(play, hd, hostsFor, true);
+      const results: TaskResult[] = [];
+      await parallel(hostsFor, this.opts.forks, async (h) => {
+        const seq = handlerSeqs.get(h)!;
+        const idx = seq.tasks.indexOf(hd);
+        const outs = await this.safeRun(h, play, hd, () => seq.runTask(idx));
+        for (const o of outs) {
+          this.record(o.result);
+          results.push(o.result);
+        }
+        if (outs.some((o) => o.failed || o.unreachable)) this.dead.add(h);
+        else for (const n of [hd.name, ...hd.listen]) notified.get(h)!.delete(n);
+      });
+      await this.opts.reporter.taskEnd(play, hd, results);
+    }
+    // Whatever is still notified (host failed, play aborted) is saved for the next run.
+    for (const h of batch) {
+      const left = [...notified.get(h)!].filter((n) => handlerNames.has(n));
+      this.pending.set(h, play.name, this.dead.has(h) || aborted ? left : []);
+    }
+    return aborted;
+  }
+
+  private async safeRun(host: string, play: PlayDef, task: TaskDef, fn: () => Promise<InstanceOutcome[]>): Promise<InstanceOutcome[]> {
+    const started = Date.now();
+    try {
+      return await fn();
+    } catch (err) {
+      const unreachable = err instanceof UnreachableError;
+      return [
+        {
+          result: {
+            host,
+            play: play.name,
+            task: task.name,
+            module: task.module,
+            status: unreachable ? 'unreachable' : 'failed',
+            changes: [],
+            message: (err as Error).message,
+            duration_ms: Date.now() - started,
+            check: this.opts.check,
+            handler: false,
+          },
+          changed: false,
+          failed: !unreachable,
+          unreachable,
+        },
+      ];
+    }
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * `kiln validate` — runs before any host is touched (and at the start of every `apply`).
+ * Reports ALL errors at once, each located as file:line:col: YAML syntax, unknown modules and
+ * keywords, module params against their JSON schemas (rendered per host), role variable
+ * schemas, undefined host patterns and groups, missing templates and files, undefined template
+ * variables, and notify names no handler answers to.
+ */
+import { type Diagnostic, DiagnosticBag, InputError, type Loc } from '../diag/diagnostic.ts';
+import { type Inventory, loadInventory, patternErrors, selectHosts, type VarLayer } from '../inventory/index.ts';
+import { loadPlaybook } from '../playbook/load.ts';
+import type { PlayDef, Playbook, RoleDef } from '../playbook/types.ts';
+import { instantiate, taskReferences } from '../engine/instance.ts';
+import { tagSelected } from '../engine/runner.ts';
+import { validateAgainst } from '../engine/schema.ts';
+import { VarsBuilder } from '../engine/vars.ts';
+import { loadYamlFile, locate } from '../yaml/document.ts';
+
+export interface ValidateOptions {
+  playbook: string;
+  inventory: string[];
+  extraVars: Record<string, unknown>;
+  limit?: string;
+  tags?: string[];
+  skipTags?: string[];
+  check?: boolean;
+  diff?: boolean;
+}
+
+export interface Validated {
+  playbook: Playbook;
+  inventory: Inventory;
+  warnings: Diagnostic[];
+  /** Hosts the run will touch, per play. */
+  hostsByPlay: string[][];
+}
+
+export function validateRun(opts: ValidateOptions): Validated {
+  const bag = new DiagnosticBag();
+  let inventory: Inventory | undefined;
+  let warnings: Diagnostic[] = [];
+  try {
+    const r = loadInventory(opts.inventory);
+    inventory = r.inventory;
+    warnings = r.warnings;
+  } catch (err) {
+    if (err instanceof InputError) bag.addAll(err.diagnostics);
+    else throw err;
+  }
+  const { playbook, diagnostics } = loadPlaybook(opts.playbook);
+  bag.addAll(diagnostics);
+  const hostsByPlay: string[][] = [];
+  if (!inventory) {
+    bag.throwIfAny();
+    throw new Error('inventory failed to load');
+  }
+  if (opts.limit) {
+    for (const e of patternErrors(inventory, opts.limit)) bag.add({ file: '--limit', message: e });
+  }
+  const vars = new VarsBuilder(inventory, { extraVars: opts.extraVars, check: opts.check ?? false });
+  for (const play of playbook.plays) {
+    const hosts = checkPlay(play, inventory, vars, opts, bag);
+    hostsByPlay.push(hosts);
+  }
+  bag.throwIfAny();
+  return { playbook, inventory, warnings, hostsByPlay };
+}
+
+function checkPlay(play: PlayDef, inv: Inventory, vars: VarsBuilder, opts: ValidateOptions, bag: DiagnosticBag): string[] {
+  if (!play.hosts) return [];
+  const perr = patternErrors(inv, play.hosts);
+  for (const e of perr) bag.add({ ...play.hostsLoc, message: `hosts: ${e}` });
+  if (perr.length) return [];
+  let hosts = selectHosts(inv, play.hosts);
+  if (opts.limit && !patternErrors(inv, opts.limit).length) {
+    const allowed = new Set(selectHosts(inv, opts.limit));
+    hosts = hosts.filter((h) => allowed.has(h));
+  }
+  // notify → handler names (or listen topics) of this play.
+  const handlerNames = new Set(play.handlers.flatMap((h) => [h.name, ...h.listen]));
+  for (const t of [...play.tasks, ...play.handlers]) {
+    t.notify.forEach((n, i) => {
+      if (!handlerNames.has(n)) {
+        bag.add({
+          ...locate(t.yaml, [...t.path, 'notify', ...(Array.isArray(rawNotify(t)) ? [i] : [])]),
+          message: `notify: no handler named '${n}' in play '${play.name}'${handlerNames.size ? ` (handlers: ${[...handlerNames].join(', ')})` : ''}`,
+        });
+      }
+    });
+  }
+  const tasks = play.tasks.filter((t) => tagSelected([...play.tags, ...t.tags], opts.tags ?? [], opts.skipTags ?? []));
+  const registers = new Set<string>();
+  const deferred = new Set<number>();
+  tasks.forEach((t, i) => {
+    if (taskReferences(t, registers).length) deferred.add(i);
+    if (t.register) registers.add(t.register);
+  });
+  const roles = [...new Map(play.roles.map((r) => [r.role.name, r.role])).values()];
+  for (const host of hosts) {
+    const hv = vars.forHost(host, play, hosts);
+    for (const role of roles) checkRoleVars(role, host, vars.layers(host, play), hv, bag);
+    tasks.forEach((t, i) => {
+      if (deferred.has(i)) return;
+      const r = instantiate(t, hv, { host, play, check: opts.check ?? false, diff: opts.diff ?? false, playbookDir: dirOf(opts.playbook), extraVars: opts.extraVars });
+      if (r.kind === 'error') bag.addAll(r.diagnostics);
+    });
+    // Handlers may reference registered results; check those that do not.
+    for (const h of play.handlers) {
+      if (taskReferences(h, registers).length) continue;
+      const r = instantiate(h, hv, { host, play, check: opts.check ?? false, diff: false, playbookDir: dirOf(opts.playbook), extraVars: opts.extraVars });
+      if (r.kind === 'error') bag.addAll(r.diagnostics);
+    }
+  }
+  return hosts;
+}
+
+function rawNotify(t: { yaml: { value: unknown }; path: (string | number)[] }): unknown {
+  let v: unknown = t.yaml.value;
+  for (const s of t.path) v = (v as Record<string | number, unknown>)?.[s];
+  return (v as Record<string, unknown>)?.notify;
+}
+
+function dirOf(file: string): string {
+  return file.includes('/') ? file.slice(0, file.lastIndexOf('/')) || '/' : '.';
+}
+
+/** Validates a role's variables (meta/argument_schema.yml) for a host; locates errors at the var's source. */
+function checkRoleVars(role: RoleDef, host: string, layers: VarLayer[], hv: Record<string, unknown>, bag: DiagnosticBag): void {
+  if (!role.argSchema) return;
+  const schema = { type: 'object', ...role.argSchema };
+  const errors = validateAgainst(schema, pickSchemaVars(schema, hv), 'variable');
+  for (const e of errors) {
+    const name = String(e.path[0] ?? '');
+    const loc = name ? locateVar(name, e.path.slice(1), layers, role) : undefined;
+    bag.add({ ...(loc ?? { file: role.argSchemaFile ?? role.dir, line: 1, col: 1 }), message: `role '${role.name}': ${e.message}${loc ? '' : ` (host ${host})`}` });
+  }
+}
+
+/** Only the variables the schema describes are checked (role vars live among all others). */
+function pickSchemaVars(schema: Record<string, unknown>, hv: Record<string, unknown>): Record<string, unknown> {
+  const props = Object.keys((schema.properties as object) ?? {});
+  return Object.fromEntries(props.filter((p) => hv[p] !== undefined).map((p) => [p, hv[p]]));
+}
+
+function locateVar(name: string, rest: (string | number)[], layers: VarLayer[], role: RoleDef): Loc | undefined {
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const l = layers[i]!;
+    if (!(name in l.vars)) continue;
+    if (l.locs?.[name]) return l.locs[name];
+    if (l.source.startsWith(`role ${role.name} defaults`) && role.defaultsFile) return locate(loadYamlFile(role.defaultsFile), [name, ...rest]);
+    return undefined;
+  }
+  return undefined;
+}
