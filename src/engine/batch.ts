@@ -37,8 +37,3 @@ export function frameScripts(snippets: string[]): Framed {
     },
   };
 }
-
-/** An apply script: the prelude, then the module's snippet. */
-export function applyScript(snippet: string): string {
-  return `${PRELUDE}\n${snippet}\n`;
-}

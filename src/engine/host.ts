@@ -12,7 +12,7 @@ import type { PlayDef, TaskDef } from '../playbook/types.ts';
 import { redact } from '../secret/secret.ts';
 import { evaluateCondition, TemplateError } from '../template/engine.ts';
 import { type HostConnection, UnreachableError } from '../ssh/connection.ts';
-import { applyScript, frameScripts } from './batch.ts';
+import { frameScripts } from './batch.ts';
 import { type Instantiation, instantiate, type TaskInstance, taskReferences } from './instance.ts';
 import type { TaskResult } from './report.ts';
 
@@ -214,31 +214,41 @@ export class HostSequence {
           registered: { changed: predicted, failed: false, check_mode: true, ...described },
         };
       }
-      // Apply. Whatever happens next, later probe results are stale.
+      // Apply, then (in the same script: one round trip) probe x again to verify it and
+      // probe the instances that follow, whose earlier probe results are now stale.
       this.invalidateAfter(x);
-      const conn = await this.conn();
+      this.probed.delete(x);
       const script = x.module.apply(x.params as never, state as never, changes, x.ctx);
-      const res = await conn.run(applyScript(`( ${script}\n) </dev/null`), { become: x.become, becomeUser: x.becomeUser });
-      const interp = x.module.interpret?.(x.params as never, res, x.ctx);
+      const needVerify = !changes.every((c) => c.action) || Boolean(x.module.verify);
+      const follow = this.window(i, k + 1, x).filter((y) => y !== x);
+      const probes = needVerify ? [x, ...follow] : follow;
+      const framed = frameScripts([script, ...probes.map((y) => y.module.probe(y.params as never, y.ctx))]);
+      const conn = await this.conn();
+      const whole = await conn.run(framed.script, { become: x.become, becomeUser: x.becomeUser });
+      const [res, ...probed] = framed.parse(whole.stdout);
+      if (res!.code === -1) {
+        res!.stderr = whole.stderr || `remote script exited with ${whole.code}`;
+        res!.code = whole.code || 1;
+      }
+      probes.forEach((y, n) => {
+        if (probed[n]!.code !== -1) this.probed.set(y, probed[n]!);
+      });
+      const interp = x.module.interpret?.(x.params as never, res!, x.ctx);
       const regData: Record<string, unknown> = { ...described, ...(interp?.result ?? {}) };
-      let failedMsg = interp ? interp.failed : res.code !== 0 ? (res.stderr.trim() || res.stdout.trim() || `exit code ${res.code}`) : undefined;
+      let failedMsg = interp ? interp.failed : res!.code !== 0 ? (res!.stderr.trim() || res!.stdout.trim() || `exit code ${res!.code}`) : undefined;
       if (task.failedWhen !== undefined) {
         const fw = this.evalCond(task.failedWhen, x, regData);
         failedMsg = fw ? (failedMsg ?? 'failed_when condition is true') : undefined;
       }
+      const after = this.probed.get(x);
+      this.probed.delete(x);
       if (failedMsg) return fail(failedMsg, changes, { diff: redactOpt(diff) });
       let changed = interp?.changed ?? true;
       if (task.changedWhen !== undefined) changed = this.evalCond(task.changedWhen, x, regData);
-      // Verify: probe again (batched with the next instances) and re-plan.
-      const onlyActions = changes.every((c) => c.action);
-      if (!onlyActions || x.module.verify) {
-        const list = [x, ...this.window(i, k + 1, x).filter((y) => y !== x)];
-        this.probed.delete(x);
-        await this.probe(list);
-        const after = this.probed.get(x)!;
-        this.probed.delete(x);
+      if (needVerify) {
         let problems: string[];
         try {
+          if (!after) throw new Error('the verify probe did not run');
           const s2 = x.module.parse(after, x.params as never);
           problems = x.module.verify
             ? x.module.verify(x.params as never, s2 as never, x.ctx)

@@ -75,7 +75,7 @@ export function contentPlan(p: ContentParams, s: ContentState & { parent: boolea
   if (!s.stat.exists) {
     return [
       {
-        summary: `create file ${p.dest}${describeAttrs(p)}, ${Buffer.byteLength(content)} bytes${s.parent ? '' : ' (its directory does not exist yet)'}`,
+        summary: `create file ${p.dest}${describeAttrs(p)}, ${Buffer.byteLength(content)} bytes`,
         diff: ctx.diff ? contentDiff(p.dest, '', content, !!p._sensitive) : undefined,
       },
     ];

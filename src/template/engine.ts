@@ -43,7 +43,7 @@ function plain(v: unknown): unknown {
 }
 
 function makeEnv(): nunjucks.Environment {
-  const env = new nunjucks.Environment(null, { throwOnUndefined: true, autoescape: false, trimBlocks: false });
+  const env = new nunjucks.Environment(null, { throwOnUndefined: true, autoescape: false, trimBlocks: true });
   env.addFilter(CAPTURE, (v: unknown) => {
     captured = v;
     return '';
