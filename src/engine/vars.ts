@@ -48,7 +48,7 @@ export class VarsBuilder {
     ];
   }
 
-  private readonly rendered = new Map<string, Record<string, unknown>>();
+  private readonly rendered = new WeakMap<PlayDef, Map<string, Record<string, unknown>>>();
 
   /** Variables for a host in a play, before task vars and registered results. */
   forHost(host: string, play: PlayDef, playHosts: string[], registered: Record<string, unknown> = {}): Record<string, unknown> {
@@ -58,11 +58,12 @@ export class VarsBuilder {
       this.magicCache.set(host, magic);
     }
     const special = { ...magic, hostvars: this.hostvars, play_hosts: playHosts, kiln_check_mode: this.opts.check };
-    const key = `${play.index}\0${host}`;
-    let merged = this.rendered.get(key);
+    let perPlay = this.rendered.get(play);
+    if (!perPlay) this.rendered.set(play, (perPlay = new Map()));
+    let merged = perPlay.get(host);
     if (!merged) {
       merged = resolveVars({ ...mergeVarLayers(this.layers(host, play).slice(0, -1)).vars, ...this.opts.extraVars }, special);
-      this.rendered.set(key, merged);
+      perPlay.set(host, merged);
     }
     return { ...merged, ...special, ...registered, ...this.opts.extraVars };
   }

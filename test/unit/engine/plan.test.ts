@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { contentParse, contentPlan } from '../../../src/modules/content.ts';
+import file from '../../../src/modules/file.ts';
+import { sha256 } from '../../../src/modules/shell.ts';
+import type { ModuleContext } from '../../../src/modules/types.ts';
+import { Secret } from '../../../src/secret/secret.ts';
+import { frameScripts } from '../../../src/engine/batch.ts';
+import { execFileSync } from 'node:child_process';
+
+const ctx: ModuleContext = { host: 'h', check: false, diff: true, become: false, taskFile: 't.yml' };
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+describe('file plan', () => {
+  it('is empty when the directory is converged', () => {
+    const st = file.parse({ stdout: 'exists=1\ntype=directory\nmode=0755\nowner=root\ngroup=root\nsize=4096\n', stderr: '', code: 0 }, { path: '/x' });
+    expect(file.plan({ path: '/x', state: 'directory', mode: '0755', owner: 'root' }, st, ctx)).toEqual([]);
+  });
+
+  it('lists each attribute that differs', () => {
+    const st = file.parse({ stdout: 'exists=1\ntype=directory\nmode=0700\nowner=root\ngroup=root\n', stderr: '', code: 0 }, { path: '/x' });
+    expect(file.plan({ path: '/x', state: 'directory', mode: '0755', group: 'adm' }, st, ctx).map((c) => c.summary)).toEqual([
+      'group of /x: root → adm',
+      'mode of /x: 0700 → 0755',
+    ]);
+  });
+
+  it('creates, retargets and refuses to clobber links', () => {
+    const none = { exists: false };
+    expect(file.plan({ path: '/l', state: 'link', src: '/a' }, none, ctx)[0]!.summary).toBe('create link /l → /a');
+    expect(file.plan({ path: '/l', state: 'link', src: '/b' }, { exists: true, type: 'link', target: '/a' }, ctx)[0]!.summary).toBe(
+      'retarget link /l: /a → /b',
+    );
+    expect(() => file.plan({ path: '/l', state: 'link', src: '/b' }, { exists: true, type: 'file' }, ctx)).toThrow(/force/);
+  });
+
+  it('absent removes only what exists', () => {
+    expect(file.plan({ path: '/x', state: 'absent' }, { exists: false }, ctx)).toEqual([]);
+    expect(file.plan({ path: '/x', state: 'absent' }, { exists: true, type: 'file' }, ctx)[0]!.summary).toBe('remove file /x');
+  });
+});
+
+describe('content plan (copy/template)', () => {
+  const probe = (content: string | undefined, mode = '0644') =>
+    contentParse({
+      stdout:
+        content === undefined
+          ? 'exists=0\nparent=1\n'
+          : `exists=1\ntype=file\nmode=${mode}\nowner=root\ngroup=root\nsize=${content.length}\nsha256=${sha256(content)}\ncontent_b64=${b64(content)}\nparent=1\n`,
+      stderr: '',
+      code: 0,
+    });
+
+  it('converged content and attributes → no change', () => {
+    expect(contentPlan({ dest: '/etc/a', _content: 'x\n', mode: '0644' }, probe('x\n'), ctx)).toEqual([]);
+  });
+
+  it('shows a unified diff with context for changed content', () => {
+    const before = 'a\nb\nc\nd\n';
+    const changes = contentPlan({ dest: '/etc/a', _content: 'a\nb\nC\nd\n' }, probe(before), ctx);
+    expect(changes.map((c) => c.summary)).toEqual(['update content of /etc/a']);
+    expect(changes[0]!.diff).toContain('-c\n+C\n');
+    expect(changes[0]!.diff).toContain(' b\n');
+  });
+
+  it('hides diffs of content that contains a secret, before and after', () => {
+    const s = new Secret('hunter2-very-secret');
+    const changes = contentPlan({ dest: '/etc/s', _content: `pw=${s.reveal()}\n` }, probe('pw=old\n'), ctx);
+    expect(changes[0]!.diff).toContain('hidden');
+    expect(changes[0]!.diff).not.toContain('hunter2');
+    const sensitive = contentPlan({ dest: '/etc/s', _content: 'x\n', _sensitive: true }, probe('old-token\n'), ctx);
+    expect(sensitive[0]!.diff).not.toContain('old-token');
+  });
+
+  it('a new file is one change; mode-only drift is one change', () => {
+    expect(contentPlan({ dest: '/n', _content: 'hi\n', mode: '0600' }, probe(undefined), ctx).map((c) => c.summary)).toEqual([
+      'create file /n (0600), 3 bytes',
+    ]);
+    expect(contentPlan({ dest: '/n', _content: 'hi\n', mode: '0600' }, probe('hi\n', '0644'), ctx).map((c) => c.summary)).toEqual([
+      'mode of /n: 0644 → 0600',
+    ]);
+  });
+});
+
+describe('batched probe framing', () => {
+  it('separates output, stderr and exit codes of each snippet in one script', () => {
+    const f = frameScripts(['echo one; echo err >&2; exit 3', 'printf "no newline"', 'cat', 'kiln_stat /nonexistent-kiln']);
+    const out = execFileSync('sh', ['-s'], { input: f.script }).toString();
+    const r = f.parse(out);
+    expect(r[0]).toEqual({ stdout: 'one\n', stderr: 'err\n', code: 3 });
+    expect(r[1]).toEqual({ stdout: 'no newline', stderr: '', code: 0 });
+    expect(r[2]!.stdout).toBe(''); // stdin is closed for probes: they cannot eat the script
+    expect(r[3]!.stdout).toBe('exists=0\n');
+  });
+});

@@ -1,0 +1,162 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InputError, formatDiagnostic } from '../../../src/diag/diagnostic.ts';
+import { loadInventory } from '../../../src/inventory/index.ts';
+import { loadPlaybook } from '../../../src/playbook/load.ts';
+import { serialBatches, tagSelected } from '../../../src/engine/runner.ts';
+import { resolveVars, UnresolvedVar, VarsBuilder } from '../../../src/engine/vars.ts';
+import { validateRun } from '../../../src/validate/validate.ts';
+
+let dir: string;
+const w = (rel: string, text: string) => {
+  mkdirSync(join(dir, rel, '..'), { recursive: true });
+  writeFileSync(join(dir, rel), text);
+};
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kiln-validate-'));
+  w(
+    'inventory/hosts.yml',
+    `all:
+  vars: { level: all, web_port: 80 }
+  children:
+    web:
+      vars: { level: web }
+      hosts:
+        web1: { address: 10.77.0.21, level: host }
+        web2: { address: 10.77.0.22 }
+    db:
+      hosts:
+        db1: { address: 10.77.0.31 }
+`,
+  );
+  w('inventory/group_vars/db.yml', 'app_port: "not-a-number"\n');
+  w('roles/app/defaults/main.yml', 'app_port: 8080\nlevel: role-default\nonly_default: d\nchained: "{{ app_port }}-x"\n');
+  w('roles/app/meta/argument_schema.yml', 'properties:\n  app_port: { type: integer }\n');
+  w('roles/app/tasks/main.yml', '- name: dir\n  file: { path: "/srv/{{ app_port }}", state: directory }\n');
+  w('templates/t.j2', 'ok {{ app_port }}\nbad {{ missing_var }}\n');
+  w('good.yml', `- hosts: web\n  vars: { level: play }\n  roles: [app]\n`);
+  w('bad-role-var.yml', `- hosts: db\n  roles: [app]\n`);
+  w('bad-template.yml', `- hosts: web\n  roles: [app]\n  tasks:\n    - template: { src: t.j2, dest: /etc/t }\n`);
+  w(
+    'structure.yml',
+    `- hosts: web
+  varz: {}
+  tasks:
+    - name: two modules
+      file: { path: /a }
+      copy: { dest: /b, content: x }
+    - name: bad type
+      file: { path: /a, mode: "rwx" }
+    - nme: typo
+      file: { path: /a }
+`,
+  );
+  w('syntax.yml', '- hosts: web\n  tasks:\n    - file: { path: /a\n');
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function errorsOf(playbook: string, extra: Record<string, unknown> = {}): string[] {
+  try {
+    validateRun({ playbook: join(dir, playbook), inventory: [join(dir, 'inventory/hosts.yml')], extraVars: extra });
+  } catch (err) {
+    if (err instanceof InputError) return err.diagnostics.map((d) => formatDiagnostic(d).replace(dir + '/', ''));
+    throw err;
+  }
+  return [];
+}
+
+describe('validation', () => {
+  it('accepts a good playbook', () => {
+    expect(errorsOf('good.yml')).toEqual([]);
+  });
+
+  it('locates a role variable schema error at the variable definition', () => {
+    expect(errorsOf('bad-role-var.yml')).toEqual(["inventory/group_vars/db.yml:1:1: role 'app': variable 'app_port' must be integer"]);
+  });
+
+  it('locates an undefined template variable in the template file', () => {
+    const errs = errorsOf('bad-template.yml');
+    expect(errs).toHaveLength(1);
+    expect(errs[0]).toMatch(/^templates\/t\.j2:2:\d+: undefined variable 'missing_var'/);
+  });
+
+  it('reports all structural errors at once with line and column', () => {
+    expect(errorsOf('structure.yml')).toEqual([
+      "structure.yml:2:3: unknown play keyword 'varz' (did you mean 'vars'?)",
+      'structure.yml:4:7: a task has exactly one module, found file, copy',
+      "structure.yml:8:31: file: parameter 'mode' must match pattern \"^0?[0-7]{3,4}$\"",
+      "structure.yml:9:7: unknown task keyword or module 'nme' (did you mean 'name'?)",
+    ]);
+  });
+
+  it('reports YAML syntax errors with their position', () => {
+    const errs = errorsOf('syntax.yml');
+    expect(errs.length).toBeGreaterThan(0);
+    expect(errs[0]).toMatch(/^syntax\.yml:\d+:\d+: YAML syntax error/);
+  });
+
+  it('extra vars fix a bad value (highest precedence)', () => {
+    expect(errorsOf('bad-role-var.yml', { app_port: 9000 })).toEqual([]);
+  });
+});
+
+describe('variable precedence', () => {
+  it('role defaults < all < group < host < play vars < extra vars', () => {
+    const { inventory } = loadInventory(join(dir, 'inventory/hosts.yml'));
+    const { playbook } = loadPlaybook(join(dir, 'good.yml'));
+    const play = playbook.plays[0]!;
+    const plain = new VarsBuilder(inventory, { extraVars: {}, check: false });
+    expect(plain.forHost('web2', { ...play, vars: {} }, ['web2']).level).toBe('web');
+    expect(plain.forHost('web1', { ...play, vars: {} }, ['web1']).level).toBe('host');
+    expect(plain.forHost('web1', play, ['web1']).level).toBe('play');
+    expect(plain.forHost('web1', play, ['web1']).only_default).toBe('d');
+    const extra = new VarsBuilder(inventory, { extraVars: { level: 'extra' }, check: false });
+    expect(extra.forHost('web1', play, ['web1']).level).toBe('extra');
+    // A var defined as a template over another var is rendered.
+    expect(plain.forHost('web1', play, ['web1']).chained).toBe('8080-x');
+    const sources = plain.layers('web1', play).map((l) => l.source);
+    expect(sources[0]).toBe('role app defaults');
+    expect(sources.at(-1)).toBe('extra vars (-e)');
+  });
+
+  it('magic vars: groups, group_names, hostvars', () => {
+    const { inventory } = loadInventory(join(dir, 'inventory/hosts.yml'));
+    const { playbook } = loadPlaybook(join(dir, 'good.yml'));
+    const v = new VarsBuilder(inventory, { extraVars: {}, check: false }).forHost('web1', playbook.plays[0]!, ['web1', 'web2']);
+    expect(v.inventory_hostname).toBe('web1');
+    expect(v.group_names).toEqual(['web']);
+    expect((v.groups as Record<string, string[]>).db).toEqual(['db1']);
+    expect((v.hostvars as Record<string, Record<string, unknown>>).db1!.address).toBe('10.77.0.31');
+  });
+
+  it('unresolvable templated vars fail only when used, naming the cause', () => {
+    const r = resolveVars({ a: '{{ b }}', b: '{{ c }}', c: 1, d: '{{ nope }}' });
+    expect(r.a).toBe(1);
+    expect(r.d).toBeInstanceOf(UnresolvedVar);
+    expect(() => String(r.d)).toThrow(/variable 'd' cannot be rendered: undefined variable 'nope'/);
+  });
+});
+
+describe('tags and serial', () => {
+  it('selects tasks like Ansible', () => {
+    expect(tagSelected(['web'], [], [])).toBe(true);
+    expect(tagSelected(['web'], ['db'], [])).toBe(false);
+    expect(tagSelected(['always'], ['db'], [])).toBe(true);
+    expect(tagSelected(['always'], [], ['always'])).toBe(false);
+    expect(tagSelected(['never', 'debug'], [], [])).toBe(false);
+    expect(tagSelected(['never', 'debug'], ['debug'], [])).toBe(true);
+    expect(tagSelected(['web', 'slow'], ['web'], ['slow'])).toBe(false);
+  });
+
+  it('splits serial batches by number, percent and list', () => {
+    const hosts = ['a', 'b', 'c', 'd', 'e'];
+    expect(serialBatches(hosts, undefined)).toEqual([hosts]);
+    expect(serialBatches(hosts, 2)).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+    expect(serialBatches(hosts, '40%')).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+    expect(serialBatches(hosts, [1, '100%'])).toEqual([['a'], ['b', 'c', 'd', 'e']]);
+  });
+});
