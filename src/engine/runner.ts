@@ -9,6 +9,7 @@ import type { PlayDef, Playbook, TaskDef } from '../playbook/types.ts';
 import { redact } from '../secret/secret.ts';
 import { HostConnection, UnreachableError } from '../ssh/connection.ts';
 import type { SshConfig } from '../ssh/sshconfig.ts';
+import { FACTS_SCRIPT, parseFacts } from '../facts/facts.ts';
 import { HostSequence, type InstanceOutcome } from './host.ts';
 import { PendingHandlers } from './pending.ts';
 import { count, emptyStats, type HostStats, type RunReport, type TaskResult } from './report.ts';
@@ -185,6 +186,7 @@ export class Runner {
       handler,
       vars: (reg: Record<string, unknown>) => this.vars.forHost(host, play, batch, reg),
     });
+    if (play.gatherFacts) await this.gatherFacts(play, batch, registered);
     const seqs = new Map(batch.map((h) => [h, new HostSequence(() => this.connection(h), tasks, seqOpts(h, false), registered.get(h)!)]));
     let aborted = false;
     for (let i = 0; i < tasks.length; i++) {
@@ -242,6 +244,23 @@ export class Runner {
       this.pending.set(h, play.name, this.dead.has(h) || aborted ? left : []);
     }
     return aborted;
+  }
+
+  /** gather_facts: one read-only script per host; the result is the `facts` variable. */
+  private async gatherFacts(play: PlayDef, batch: string[], registered: Map<string, Record<string, unknown>>): Promise<void> {
+    const task = { name: 'gather facts', module: 'facts' } as TaskDef;
+    await parallel(batch.filter((h) => !this.dead.has(h)), this.opts.forks, async (h) => {
+      const outs = await this.safeRun(h, play, task, async () => {
+        const started = Date.now();
+        const conn = await this.connection(h);
+        const r = await conn.run(FACTS_SCRIPT);
+        registered.get(h)!.facts = parseFacts(r.stdout);
+        const result: TaskResult = { host: h, play: play.name, task: 'gather facts', module: 'facts', status: r.code === 0 ? 'ok' : 'failed', changes: [], message: r.code === 0 ? undefined : r.stderr, duration_ms: Date.now() - started, check: this.opts.check, handler: false };
+        return [{ result, changed: false, failed: r.code !== 0, unreachable: false }];
+      });
+      for (const o of outs) if (o.result.status !== 'ok') this.record(o.result);
+      if (outs.some((o) => o.failed || o.unreachable)) this.dead.add(h);
+    });
   }
 
   private async safeRun(host: string, play: PlayDef, task: TaskDef, fn: () => Promise<InstanceOutcome[]>): Promise<InstanceOutcome[]> {

@@ -88,7 +88,8 @@ function checkPlay(play: PlayDef, inv: Inventory, vars: VarsBuilder, opts: Valid
     });
   }
   const tasks = play.tasks.filter((t) => tagSelected([...play.tags, ...t.tags], opts.tags ?? [], opts.skipTags ?? []));
-  const registers = new Set<string>();
+  // Registered results (and gathered facts) exist only at run time: tasks using them are checked then.
+  const registers = new Set<string>(play.gatherFacts ? ['facts'] : []);
   const deferred = new Set<number>();
   tasks.forEach((t, i) => {
     if (taskReferences(t, registers).length) deferred.add(i);
