@@ -8,6 +8,7 @@ import { EXIT, formatDiagnostic, InputError } from '../diag/diagnostic.ts';
 import { runApply } from './apply.ts';
 import { runFacts } from './facts.ts';
 import { registerInventoryCommands } from './inventory.ts';
+import { registerModulesCommand } from './modules.ts';
 import { registerVaultCommands } from './vault.ts';
 import { registerLabCommands } from '../lab/cli.ts';
 import { redact } from '../secret/secret.ts';
@@ -91,6 +92,7 @@ program
   });
 
 registerInventoryCommands(program);
+registerModulesCommand(program);
 registerVaultCommands(program);
 registerLabCommands(program);
 

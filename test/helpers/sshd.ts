@@ -70,6 +70,9 @@ export async function startSshd(): Promise<TestSshd> {
     ].join('\n') + '\n',
   );
   const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // If the test process dies without stop(), take our sshd (and only it) down with it.
+  const onExit = () => child.pid && child.exitCode === null && process.kill(child.pid, 'SIGTERM');
+  process.once('exit', onExit);
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
   // Wait until it accepts connections.
@@ -95,6 +98,7 @@ export async function startSshd(): Promise<TestSshd> {
     knownHosts,
     hostKeyPub,
     async stop() {
+      process.removeListener('exit', onExit);
       if (child.exitCode === null && child.pid) {
         process.kill(child.pid, 'SIGTERM');
         await new Promise<void>((r) => {

@@ -193,6 +193,26 @@ describe('kiln apply against a real sshd on loopback', () => {
     expect(JSON.parse(ok.stdout).round_trips).toBe(1);
   });
 
+  it('reaches a host through a ProxyJump bastion from the inventory', () => {
+    const dir = join(work, 'inv-jump');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'hosts.yml'),
+      `all:
+  vars: { user: ${sshd.user}, identity_file: ${sshd.identityFile}, known_hosts: ${join(sshd.dir, 'known_hosts')} }
+  hosts:
+    bastion: { address: 127.0.0.1, port: ${sshd.port} }
+    inner: { address: 127.0.0.1, port: ${sshd.port}, proxy_jump: bastion }
+`,
+    );
+    const r = kiln(['facts', 'inner', '-i', join(dir, 'hosts.yml')]);
+    expect(r.code, r.output).toBe(0);
+    const facts = JSON.parse(r.stdout);
+    expect(facts.host).toBe('inner');
+    expect(facts.round_trips).toBe(1);
+    expect(typeof facts.cpus).toBe('number');
+  });
+
   it('refuses a changed host key even with --accept-new-host-keys', () => {
     const dir = join(work, 'inv-changed');
     mkdirSync(dir, { recursive: true });
