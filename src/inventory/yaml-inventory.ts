@@ -64,49 +64,53 @@ export function readYamlInventory(y: YamlFile, label: string, b: InventoryBuilde
         errors.push(cur.child(key).diag(`unknown key '${key}' in group '${name}' (expected hosts, children, vars)`, true));
       }
     }
-    if (v.vars !== null && v.vars !== undefined) {
-      const vc = cur.child('vars');
-      if (!isPlainObject(v.vars)) errors.push(vc.diag(`'vars' of group '${name}' must be a mapping, got ${kind(v.vars)}`));
-      else {
-        const { vars, locs } = normalizeVars(mappingEntries(vc), errors);
-        b.addVars(b.group(name), `${label}: group ${name}`, vars, locs);
+    // Keys in document order, so hosts keep the order in which they appear in the file.
+    for (const key of Object.keys(v)) {
+      if (v[key] === null || v[key] === undefined) continue;
+      if (key === 'vars') {
+        const vc = cur.child('vars');
+        if (!isPlainObject(v.vars)) errors.push(vc.diag(`'vars' of group '${name}' must be a mapping, got ${kind(v.vars)}`));
+        else {
+          const { vars, locs } = normalizeVars(mappingEntries(vc), errors);
+          b.addVars(b.group(name), `${label}: group ${name}`, vars, locs);
+        }
       }
-    }
-    if (v.hosts !== null && v.hosts !== undefined) {
-      const hc = cur.child('hosts');
-      if (!isPlainObject(v.hosts)) errors.push(hc.diag(`'hosts' of group '${name}' must be a mapping of host names, got ${kind(v.hosts)}`));
-      else {
-        for (const hostKey of Object.keys(v.hosts)) {
-          const one = hc.child(hostKey);
-          const loc = one.loc(true);
-          let names: string[];
-          try {
-            names = expandHostRange(hostKey);
-          } catch (err) {
-            if (!(err instanceof HostRangeError)) throw err;
-            errors.push({ ...loc, col: loc.col + err.offset, message: err.message });
-            continue;
-          }
-          const hv = one.value;
-          let normalized: ReturnType<typeof normalizeVars> | undefined;
-          if (hv !== null && hv !== undefined) {
-            if (!isPlainObject(hv)) {
-              errors.push(one.diag(`host '${hostKey}' must map to its vars (or nothing), got ${kind(hv)}`));
-            } else {
-              normalized = normalizeVars(mappingEntries(one), errors);
+      if (key === 'hosts') {
+        const hc = cur.child('hosts');
+        if (!isPlainObject(v.hosts)) errors.push(hc.diag(`'hosts' of group '${name}' must be a mapping of host names, got ${kind(v.hosts)}`));
+        else {
+          for (const hostKey of Object.keys(v.hosts)) {
+            const one = hc.child(hostKey);
+            const loc = one.loc(true);
+            let names: string[];
+            try {
+              names = expandHostRange(hostKey);
+            } catch (err) {
+              if (!(err instanceof HostRangeError)) throw err;
+              errors.push({ ...loc, col: loc.col + err.offset, message: err.message });
+              continue;
             }
-          }
-          for (const h of names) {
-            b.addHostToGroup(h, name, loc);
-            if (normalized) b.addVars(b.host(h, loc), `${label}: host ${h}`, normalized.vars, normalized.locs);
+            const hv = one.value;
+            let normalized: ReturnType<typeof normalizeVars> | undefined;
+            if (hv !== null && hv !== undefined) {
+              if (!isPlainObject(hv)) {
+                errors.push(one.diag(`host '${hostKey}' must map to its vars (or nothing), got ${kind(hv)}`));
+              } else {
+                normalized = normalizeVars(mappingEntries(one), errors);
+              }
+            }
+            for (const h of names) {
+              b.addHostToGroup(h, name, loc);
+              if (normalized) b.addVars(b.host(h, loc), `${label}: host ${h}`, normalized.vars, normalized.locs);
+            }
           }
         }
       }
-    }
-    if (v.children !== null && v.children !== undefined) {
-      const cc = cur.child('children');
-      if (!isPlainObject(v.children)) errors.push(cc.diag(`'children' of group '${name}' must be a mapping of group names, got ${kind(v.children)}`));
-      else for (const child of Object.keys(v.children)) walk(cc.child(child), child, name, depth + 1);
+      if (key === 'children') {
+        const cc = cur.child('children');
+        if (!isPlainObject(v.children)) errors.push(cc.diag(`'children' of group '${name}' must be a mapping of group names, got ${kind(v.children)}`));
+        else for (const child of Object.keys(v.children)) walk(cc.child(child), child, name, depth + 1);
+      }
     }
   };
   for (const name of Object.keys(root.value)) walk(root.child(name), name, undefined, 0);
