@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { loadInventory } from '../../../src/inventory/load.ts';
+import { hostVarsOf, inventoryVarLayers } from '../../../src/inventory/layers.ts';
+import { renderHostVars, renderInventoryList } from '../../../src/inventory/render.ts';
+import { resolveConnection } from '../../../src/inventory/connection.ts';
+import { isSecret } from '../../../src/secret/secret.ts';
+import { encryptVault, setVaultPassword } from '../../../src/secret/vault.ts';
+import { tmpTree } from './helpers.ts';
+
+describe('vault-encrypted group_vars', () => {
+  beforeAll(() => setVaultPassword('correct horse'));
+  afterAll(() => setVaultPassword(undefined));
+
+  const make = () =>
+    tmpTree({
+      'inventory.yml': 'all:\n  children:\n    web:\n      hosts:\n        web1: { address: 10.0.0.1 }\n',
+      'group_vars/web.yml': encryptVault('db_password: s3cr3t-db-pw\nbecome_password: s3cr3t-sudo-pw\napi_port: 8443\n', 'correct horse'),
+    });
+
+  it('decrypts the file; its strings are Secrets, other types keep their type', () => {
+    const inv = loadInventory(join(make(), 'inventory.yml')).inventory;
+    const v = hostVarsOf(inv, 'web1');
+    expect(isSecret(v.db_password)).toBe(true);
+    expect((v.db_password as { reveal(): string }).reveal()).toBe('s3cr3t-db-pw');
+    expect(v.api_port).toBe(8443);
+    const conn = resolveConnection('web1', v, { inventoryDir: inv.dir });
+    expect(conn.becomePassword?.reveal()).toBe('s3cr3t-sudo-pw');
+  });
+
+  it('never reveals the values in renderHostVars or renderInventoryList', () => {
+    const inv = loadInventory(join(make(), 'inventory.yml')).inventory;
+    const out = renderHostVars(inventoryVarLayers(inv, 'web1'));
+    expect(out).toMatch(/db_password\s+\*{8}\s+group_vars\/web\.yml/);
+    expect(out).toMatch(/become_password\s+\*{8}\s+group_vars\/web\.yml/);
+    expect(out).not.toContain('s3cr3t');
+    expect(renderInventoryList(inv)).not.toContain('s3cr3t');
+  });
+
+  it('a wrong vault password is a located error', () => {
+    setVaultPassword('wrong');
+    try {
+      expect(() => loadInventory(join(make(), 'inventory.yml'))).toThrow(/group_vars\/web\.yml:1:1: vault decryption failed/);
+    } finally {
+      setVaultPassword('correct horse');
+    }
+  });
+});
