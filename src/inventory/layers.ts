@@ -77,12 +77,19 @@ export interface MagicVars {
   groups: Record<string, string[]>;
 }
 
+/** `groups` is the same for every host of an inventory: computed once, shared, frozen. */
+const groupsCache = new WeakMap<Inventory, Record<string, string[]>>();
+
 /** Magic vars for a host. `hostvars` is provided lazily by the engine through `hostVarsOf`. */
 export function magicVars(inv: Inventory, host: string): MagicVars {
   const h = inv.hosts.get(host);
   if (!h) throw new Error(`no host named '${host}' in the inventory`);
-  const groups: Record<string, string[]> = {};
-  for (const g of inv.groups.keys()) groups[g] = groupHosts(inv, g).sort();
+  let groups = groupsCache.get(inv);
+  if (!groups) {
+    groups = {};
+    for (const g of inv.groups.keys()) groups[g] = Object.freeze(groupHosts(inv, g).sort()) as string[];
+    groupsCache.set(inv, Object.freeze(groups));
+  }
   return {
     inventory_hostname: host,
     inventory_hostname_short: host.split('.')[0]!,
