@@ -69,7 +69,7 @@ export async function createHostCgroups(host: string): Promise<string[]> {
     const parent = path.join(h.ownDir, 'kiln-lab');
     const dir = path.join(parent, host);
     for (const d of [parent, dir]) {
-      if (!existsSync(d)) await mkdir(d);
+      await mkdir(d, { recursive: true });
       if (h.controllers.split(',').includes('cpuset')) {
         await copyFromParent(d, 'cpuset.cpus');
         await copyFromParent(d, 'cpuset.mems');

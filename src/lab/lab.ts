@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, readFile, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { hostMemory } from './cgroups.ts';
 import { LabError } from './errors.ts';
@@ -66,6 +66,7 @@ async function anyRunning(state: LabState | undefined): Promise<string[]> {
 
 async function ensureClientKey(labDir: string): Promise<string> {
   const f = labFiles(labDir);
+  await mkdir(labDir, { recursive: true, mode: 0o700 });
   if (!existsSync(f.key) || !existsSync(f.pubKey)) {
     await rm(f.key, { force: true });
     await rm(f.pubKey, { force: true });
