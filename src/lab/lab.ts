@@ -6,6 +6,7 @@ import { LabError } from './errors.ts';
 import { mapLimit, run, tryRun } from './exec.ts';
 import { writeLabFiles } from './files.ts';
 import { hostRunState, knownHostsLine, startHost, stopHost, waitForSsh, type HostContext, type HostRunState } from './host.ts';
+import { ensureInotifyLimit, restoreLimit } from './limits.ts';
 import { withLabLock } from './lock.ts';
 import { ensureMirror } from './mirror.ts';
 import { bridgeState, checkNetworkFree, ensureBridge, labNamespaces, removeBridge } from './network.ts';
@@ -98,6 +99,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   return withLabLock(async () => {
     const t0 = Date.now();
     const existing = await readLabState();
+    let carriedLimit = existing?.labDir === labDir ? existing.raisedInotify : undefined;
     if (existing) {
       const running = await anyRunning(existing);
       if (existing.labDir !== labDir) {
@@ -108,6 +110,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
         }
         opts.log(`cleaning up the remains of a stopped lab from ${existing.labDir}`);
         await teardown(existing, { keepDisks: true, log: opts.log, removeLabDir: false });
+        carriedLimit = undefined;
       } else if (!sameMachines(existing.topology, topology)) {
         if (running.length > 0) {
           throw new LabError(
@@ -115,6 +118,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
           );
         }
         await teardown(existing, { keepDisks: true, log: opts.log, removeLabDir: false });
+        carriedLimit = undefined;
       }
     } else if (recordedHosts().length > 0 || (await bridgeState()) === 'ours') {
       await teardown(undefined, { keepDisks: true, log: opts.log, removeLabDir: false });
@@ -129,8 +133,11 @@ export async function up(opts: UpOptions): Promise<UpResult> {
       rootfs: { key: rootfs.key, root: rootfs.root },
       mirror: { key: mirror.key, repo: mirror.repo, lists: mirror.lists },
       createdAt: existing?.labDir === labDir ? existing.createdAt : new Date().toISOString(),
+      raisedInotify: carriedLimit,
     };
     await writeLabState(state); // before anything is created, so `down` can always clean up
+    state.raisedInotify = await ensureInotifyLimit(topology.hosts.length, state.raisedInotify, opts.log);
+    await writeLabState(state);
     await ensureBridge();
     const authorizedKey = await ensureClientKey(labDir);
     const ctx: HostContext = { labDir, topology, rootfs, mirror, authorizedKey };
@@ -170,6 +177,7 @@ async function teardown(state: LabState | undefined, opts: TeardownOptions): Pro
   const results = await mapLimit([...hosts.entries()], 16, ([name, address]) => stopHost(name, address));
   notes.push(...results.flat());
   await removeBridge();
+  await restoreLimit(state?.raisedInotify, opts.log);
   await removeRunDir();
   if (state && opts.removeLabDir && existsSync(state.labDir)) {
     const f = labFiles(state.labDir);

@@ -8,10 +8,14 @@ import { BASE_PACKAGES } from './packages.ts';
 import { CACHE_DIR, HOST_MIRROR_PATH } from './paths.ts';
 
 /** Bump when the post-processing below changes, so cached root filesystems are rebuilt. */
-const RECIPE_VERSION = 3;
+const RECIPE_VERSION = 4;
 
-/** Units that make no sense without a console or would grab the dpkg lock behind a role's back. */
-const MASKED_UNITS = ['console-getty.service', 'getty@tty1.service', 'apt-daily.timer', 'apt-daily-upgrade.timer'];
+/**
+ * Units masked in every host: no console to run a getty on; apt timers would grab the dpkg lock
+ * behind a role's back; nvmf-autoconnect (nvme-cli, pulled in by Recommends of monitoring
+ * packages) fails without NVMe hardware and would leave every host "degraded".
+ */
+const MASKED_UNITS = ['console-getty.service', 'getty@tty1.service', 'apt-daily.timer', 'apt-daily-upgrade.timer', 'nvmf-autoconnect.service'];
 
 export interface Rootfs {
   key: string;

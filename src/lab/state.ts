@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LabError } from './errors.ts';
 import { RUN_DIR, hostRunFiles } from './paths.ts';
+import type { RaisedLimit } from './limits.ts';
 import type { Topology } from './topology.ts';
 
 /** Machine-global record of the running lab (there is one lab per machine: one bridge, one subnet). */
@@ -14,6 +15,8 @@ export interface LabState {
   rootfs: { key: string; root: string };
   mirror: { key: string; repo: string; lists: string };
   createdAt: string;
+  /** A machine limit `up` raised (restored by `down`). */
+  raisedInotify?: RaisedLimit;
 }
 
 /** A host the lab started: PIDs are only ever signalled after checking their recorded start time. */
