@@ -9,8 +9,10 @@ import { writeFile } from 'node:fs/promises';
  * (unless someone else changed it meanwhile).
  */
 export const INOTIFY_INSTANCES = '/proc/sys/fs/inotify/max_user_instances';
-/** Headroom per host: idle systemd/logind plus services installed by roles. */
-export const INOTIFY_PER_HOST = 16;
+/** Per host: idle systemd + logind use about 7; services installed by roles add a few. */
+export const INOTIFY_PER_HOST = 10;
+/** Left for the machine's own root processes. */
+export const INOTIFY_MACHINE = 32;
 
 export interface RaisedLimit {
   file: string;
@@ -24,9 +26,9 @@ function read(file: string): number | undefined {
   return Number.isFinite(v) ? v : undefined;
 }
 
-/** The inotify instance limit a lab of `hosts` hosts needs (128 for the machine itself). */
+/** The inotify instance limit a lab of `hosts` hosts needs (the default 128 fits 9 hosts). */
 export function neededInotifyInstances(hosts: number): number {
-  return 128 + hosts * INOTIFY_PER_HOST;
+  return INOTIFY_MACHINE + hosts * INOTIFY_PER_HOST;
 }
 
 /** Raises max_user_instances if below what `hosts` need; returns what was changed (to restore). */
