@@ -67,20 +67,22 @@ function sysvName(p: ServiceParams): string {
 
 export function serviceProbe(p: ServiceParams): string {
   const u = q(unitName(p));
-  const s = q(sysvName(p));
+  const script = q(`/etc/init.d/${sysvName(p)}`);
+  const links = `/etc/rc[2345].d/S[0-9][0-9]${q(sysvName(p))}`;
   return [
     'if [ -d /run/systemd/system ]; then',
     '  echo init=systemd',
-    `  systemctl show -p LoadState,ActiveState,SubState,UnitFileState,NeedDaemonReload,CanReload,Type,RemainAfterExit -- ${u} 2>/dev/null </dev/null`,
+    `  out=$(systemctl show -p LoadState,ActiveState,SubState,UnitFileState,NeedDaemonReload,CanReload,Type,RemainAfterExit -- ${u} 2>/dev/null </dev/null)`,
+    `  printf '%s\\n' "$out"`,
     // Units generated from /etc/init.d scripts: systemctl is-enabled asks systemd-sysv-install.
-    `  case "$(systemctl show -p UnitFileState --value -- ${u} 2>/dev/null </dev/null)" in generated|'') echo "is_enabled=$(systemctl is-enabled -- ${u} 2>/dev/null </dev/null)";; esac`,
+    `  case "$out" in *UnitFileState=generated*) echo "is_enabled=$(systemctl is-enabled -- ${u} 2>/dev/null </dev/null)";; esac`,
     'else',
     '  echo init=sysv',
-    `  if [ -x /etc/init.d/${s.slice(1, -1)} ]; then`,
+    `  if [ -x ${script} ]; then`,
     '    echo LoadState=loaded',
-    `    /etc/init.d/${s.slice(1, -1)} status >/dev/null 2>&1 </dev/null; rc=$?`,
+    `    ${script} status >/dev/null 2>&1 </dev/null; rc=$?`,
     '    case $rc in 0) echo ActiveState=active;; 1|2|3) echo ActiveState=inactive;; *) echo ActiveState=unknown; echo "status_rc=$rc";; esac',
-    `    if ls /etc/rc[2345].d/S[0-9][0-9]${s.slice(1, -1)} >/dev/null 2>&1; then echo UnitFileState=enabled; else echo UnitFileState=disabled; fi`,
+    `    if ls ${links} >/dev/null 2>&1; then echo UnitFileState=enabled; else echo UnitFileState=disabled; fi`,
     '  else echo LoadState=not-found; fi',
     'fi',
     'true',
@@ -165,8 +167,8 @@ export function serviceApply(p: ServiceParams, s: ServiceState, changes: Change[
     if (p.daemon_reload) lines.push('systemctl daemon-reload');
     if (needsUnit) {
       lines.push(
-        `case "$(systemctl show -p LoadState --value -- ${u} </dev/null)" in loaded) ;; masked) echo "unit ${p.name} is masked" >&2; exit 3;; *)`,
-        `  echo "unit ${p.name.replace(/["`$\\]/g, '')} is not installed (systemctl cannot find it)" >&2; exit 3;; esac`,
+        `case "$(systemctl show -p LoadState --value -- ${u} </dev/null)" in loaded) ;; masked) echo ${q(`unit ${p.name} is masked`)} >&2; exit 3;;`,
+        `  *) echo ${q(`unit ${p.name} is not installed (systemctl cannot find it)`)} >&2; exit 3;; esac`,
       );
     }
     if (has('enable')) lines.push(`systemctl enable -- ${u} </dev/null`);

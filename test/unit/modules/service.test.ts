@@ -1,0 +1,131 @@
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import svc, { type ServiceParams } from '../../../src/modules/service.ts';
+import { ctx, runProbe, shSyntax } from './helpers.ts';
+
+const out = (stdout: string) => ({ stdout, stderr: '', code: 0 });
+// `systemctl show -p ...` prints properties in systemd's own order, not the requested one.
+const show = (o: Record<string, string>) =>
+  out(
+    `init=systemd\n${Object.entries({
+      Type: 'notify',
+      RemainAfterExit: 'no',
+      NeedDaemonReload: 'no',
+      LoadState: 'loaded',
+      ActiveState: 'active',
+      SubState: 'running',
+      UnitFileState: 'enabled',
+      CanReload: 'yes',
+      ...o,
+    })
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n')}\n`,
+  );
+const NOT_FOUND = show({ Type: 'simple', LoadState: 'not-found', ActiveState: 'inactive', SubState: 'dead', UnitFileState: '', CanReload: 'no' });
+const STOPPED = show({ ActiveState: 'inactive', SubState: 'dead', UnitFileState: 'disabled' });
+
+const plan = (p: ServiceParams, o: ReturnType<typeof out>, check = false) => svc.plan(p, svc.parse(o, p), ctx({ check }));
+const sums = (p: ServiceParams, o: ReturnType<typeof out>) => plan(p, o).map((c) => c.summary);
+
+describe('service plan (systemd)', () => {
+  it('converged: running and enabled', () => {
+    expect(plan({ name: 'nginx', state: 'started', enabled: true }, show({}))).toEqual([]);
+    expect(plan({ name: 'nginx', state: 'stopped', enabled: false }, STOPPED)).toEqual([]);
+  });
+  it('start / stop / enable / disable are state changes', () => {
+    expect(plan({ name: 'nginx', state: 'started', enabled: true }, STOPPED)).toEqual([{ summary: 'enable nginx' }, { summary: 'start nginx' }]);
+    expect(sums({ name: 'nginx', state: 'stopped', enabled: false }, show({}))).toEqual(['disable nginx', 'stop nginx']);
+    expect(sums({ name: 'nginx', state: 'started' }, show({ ActiveState: 'failed', SubState: 'failed' }))).toEqual(['start nginx (currently failed)']);
+  });
+  it('restarted and reloaded are always-planned actions', () => {
+    expect(plan({ name: 'nginx', state: 'restarted' }, show({}))).toEqual([{ summary: 'restart nginx', action: true }]);
+    expect(plan({ name: 'nginx', state: 'reloaded' }, show({}))).toEqual([{ summary: 'reload nginx', action: true }]);
+    expect(sums({ name: 'nginx', state: 'reloaded' }, STOPPED)).toEqual(['start nginx (reload requested, but it is not running)']);
+    expect(() => plan({ name: 'nginx', state: 'reloaded' }, show({ CanReload: 'no' }))).toThrow(/cannot reload.*restarted/);
+  });
+  it('a missing unit never fails the plan (check mode after a predicted install)', () => {
+    for (const check of [true, false]) {
+      expect(plan({ name: 'nginx', state: 'started', enabled: true }, NOT_FOUND, check).map((c) => c.summary)).toEqual([
+        'enable nginx (unit not installed yet)',
+        'start nginx (unit not installed yet)',
+      ]);
+      expect(plan({ name: 'nginx', state: 'restarted' }, NOT_FOUND, check)).toEqual([{ summary: 'restart nginx (unit not installed yet)', action: true }]);
+    }
+    expect(plan({ name: 'nginx', state: 'stopped', enabled: false }, NOT_FOUND)).toEqual([{ summary: 'disable nginx (unit not installed yet)' }]);
+    // Apply checks the unit and fails with a clear message.
+    const p: ServiceParams = { name: 'nginx', state: 'started' };
+    const script = svc.apply(p, svc.parse(NOT_FOUND, p), plan(p, NOT_FOUND), ctx());
+    expect(script).toContain("'unit nginx is not installed (systemctl cannot find it)'");
+    expect(shSyntax(script)).toBe('');
+  });
+  it('static, indirect and generated units: enabling does not apply, no endless change', () => {
+    expect(plan({ name: 'systemd-journald', enabled: true }, show({ UnitFileState: 'static' }))).toEqual([]);
+    expect(plan({ name: 'systemd-journald', enabled: false }, show({ UnitFileState: 'static' }))).toEqual([]);
+    expect(plan({ name: 'cups', enabled: true }, show({ UnitFileState: 'indirect' }))).toEqual([]);
+    // sysv-generated units: systemctl is-enabled answers through systemd-sysv-install.
+    const gen = (e: string) => out(`${show({ UnitFileState: 'generated' }).stdout}is_enabled=${e}\n`);
+    expect(plan({ name: 'postgresql', enabled: true }, gen('enabled'))).toEqual([]);
+    expect(sums({ name: 'postgresql', enabled: true }, gen('disabled'))).toEqual(['enable postgresql']);
+    expect(sums({ name: 'x', enabled: true }, show({ UnitFileState: 'enabled-runtime' }))).toEqual(['enable x (currently enabled-runtime)']);
+  });
+  it('masked units fail clearly when they must run', () => {
+    const masked = show({ LoadState: 'masked', ActiveState: 'inactive', UnitFileState: 'masked' });
+    expect(() => plan({ name: 'nginx', state: 'started' }, masked)).toThrow(/masked.*systemctl unmask nginx/);
+    expect(plan({ name: 'nginx', state: 'stopped', enabled: false }, masked)).toEqual([]);
+  });
+  it('daemon_reload only when systemd says unit files changed', () => {
+    expect(plan({ name: 'nginx', daemon_reload: true, state: 'started' }, show({}))).toEqual([]);
+    const p: ServiceParams = { name: 'nginx', daemon_reload: true, state: 'restarted' };
+    const c = plan(p, show({ NeedDaemonReload: 'yes' }));
+    expect(c.map((x) => x.summary)).toEqual(['systemctl daemon-reload (unit files changed on disk)', 'restart nginx']);
+    const script = svc.apply(p, svc.parse(show({}), p), c, ctx());
+    expect(script.indexOf('daemon-reload')).toBeLessThan(script.indexOf('restart'));
+  });
+  it('oneshot services without RemainAfterExit run every time and are not expected to stay active', () => {
+    const o = show({ Type: 'oneshot', ActiveState: 'inactive', SubState: 'dead', UnitFileState: 'disabled' });
+    expect(plan({ name: 'seed', state: 'started' }, o)).toEqual([{ summary: 'start seed (oneshot: runs every time)', action: true }]);
+    expect(svc.verify!({ name: 'seed', state: 'started' }, svc.parse(o, { name: 'seed' }), ctx())).toEqual([]);
+  });
+  it('apply runs exactly the planned systemctl verbs', () => {
+    const p: ServiceParams = { name: 'nginx', state: 'started', enabled: true };
+    const s = svc.parse(STOPPED, p);
+    const script = svc.apply(p, s, svc.plan(p, s, ctx()), ctx());
+    expect(script).toContain("systemctl enable -- 'nginx'");
+    expect(script).toContain("systemctl start -- 'nginx'");
+    expect(script).not.toMatch(/restart|reload|disable/);
+    expect(shSyntax(script)).toBe('');
+  });
+  it('verify: restarted/reloaded must leave the service active; state changes must have converged', () => {
+    const p: ServiceParams = { name: 'nginx', state: 'restarted', enabled: true };
+    expect(svc.verify!(p, svc.parse(show({}), p), ctx())).toEqual([]);
+    expect(svc.verify!(p, svc.parse(show({ ActiveState: 'failed', SubState: 'failed' }), p), ctx())).toEqual(['nginx is not active after restart (state: failed/failed)']);
+    expect(svc.verify!(p, svc.parse(show({ UnitFileState: 'disabled' }), p), ctx())).toEqual(['still needed: enable nginx']);
+    expect(svc.verify!(p, svc.parse(NOT_FOUND, p), ctx())).toEqual(['nginx is not installed']);
+  });
+});
+
+describe('service (sysv fallback)', () => {
+  const sysv = (a: string, e: string) => out(`init=sysv\nLoadState=loaded\nActiveState=${a}\nUnitFileState=${e}\n`);
+  it('plans from init script status and rc links', () => {
+    expect(plan({ name: 'ssh', state: 'started', enabled: true }, sysv('active', 'enabled'))).toEqual([]);
+    const p: ServiceParams = { name: 'ssh', state: 'started', enabled: true };
+    const c = plan(p, sysv('inactive', 'disabled'));
+    expect(c.map((x) => x.summary)).toEqual(['enable ssh', 'start ssh']);
+    const script = svc.apply(p, svc.parse(sysv('inactive', 'disabled'), p), c, ctx());
+    expect(script).toContain("update-rc.d 'ssh' enable");
+    expect(script).toContain("'/etc/init.d/ssh' start");
+    expect(shSyntax(script)).toBe('');
+    expect(sums({ name: 'x', state: 'started' }, out('init=sysv\nLoadState=not-found\n'))).toEqual(['start x (init script not installed yet)']);
+  });
+  it('probe is valid sh and runs for real here (read-only)', () => {
+    expect(shSyntax(svc.probe({ name: 'nginx' }, ctx()))).toBe('');
+    const missing = svc.parse(runProbe(svc.probe({ name: 'kiln-no-such-service' }, ctx())), { name: 'kiln-no-such-service' });
+    expect(missing.loaded).toBe(false);
+    if (!existsSync('/run/systemd/system') && existsSync('/etc/init.d/ssh')) {
+      const s = svc.parse(runProbe(svc.probe({ name: 'ssh' }, ctx())), { name: 'ssh' });
+      expect(s).toMatchObject({ init: 'sysv', loaded: true });
+      expect(['active', 'inactive']).toContain(s.active);
+      expect(['enabled', 'disabled']).toContain(s.unitFileState);
+    }
+  });
+});
