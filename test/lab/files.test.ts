@@ -119,3 +119,13 @@ describe('lab host plumbing', () => {
     expect(hostsBlock(DEFAULT_TOPOLOGY)).toContain('10.77.0.41\tmon1\n# END kiln-lab hosts');
   });
 });
+
+describe('lab machine limits', async () => {
+  const { neededInotifyInstances } = await import('../../src/lab/limits.ts');
+  it('needs more inotify instances than the default 128 only past 9 hosts', () => {
+    expect(neededInotifyInstances(7)).toBeLessThanOrEqual(128);
+    expect(neededInotifyInstances(9)).toBeLessThanOrEqual(128);
+    expect(neededInotifyInstances(10)).toBeGreaterThan(128);
+    expect(neededInotifyInstances(50)).toBe(532);
+  });
+});
