@@ -39,22 +39,22 @@ describe('splitArgs', () => {
 
 describe('command plan', () => {
   it('without a guard: an unpredictable action, every time', () => {
-    expect(command.plan({ cmd: 'systemctl daemon-reload' }, command.parse(out('')), ctx())).toEqual([
+    expect(command.plan({ cmd: 'systemctl daemon-reload' }, command.parse(out(''), { cmd: 'x' }), ctx())).toEqual([
       { summary: 'run: systemctl daemon-reload', action: true, unpredictable: true },
     ]);
   });
   it('guards: satisfied → ok; not satisfied → a state change that must converge', () => {
     const p: CommandParams = { cmd: 'tar xf /tmp/a.tar', chdir: '/opt', creates: 'a/bin' };
-    expect(command.plan(p, command.parse(out('chdir=1\ncreates=1\n')), ctx())).toEqual([]);
-    expect(command.plan(p, command.parse(out('chdir=1\ncreates=0\n')), ctx())).toEqual([{ summary: 'run: tar xf /tmp/a.tar (a/bin does not exist)' }]);
-    expect(command.plan({ cmd: 'rm x', removes: '/x' }, command.parse(out('removes=0\n')), ctx())).toEqual([]);
-    expect(command.plan({ cmd: 'rm x', removes: '/x' }, command.parse(out('removes=1\n')), ctx())).toHaveLength(1);
-    expect(command.plan({ cmd: 'a2enmod ssl', unless: 'test -e /etc/apache2/mods-enabled/ssl.load' }, command.parse(out('unless_rc=0\n')), ctx())).toEqual([]);
-    expect(command.plan({ cmd: 'a2enmod ssl', unless: 'x' }, command.parse(out('unless_rc=1\n')), ctx())).toEqual([{ summary: 'run: a2enmod ssl (unless exited 1)' }]);
+    expect(command.plan(p, command.parse(out('chdir=1\ncreates=1\n'), { cmd: 'x' }), ctx())).toEqual([]);
+    expect(command.plan(p, command.parse(out('chdir=1\ncreates=0\n'), { cmd: 'x' }), ctx())).toEqual([{ summary: 'run: tar xf /tmp/a.tar (a/bin does not exist)' }]);
+    expect(command.plan({ cmd: 'rm x', removes: '/x' }, command.parse(out('removes=0\n'), { cmd: 'x' }), ctx())).toEqual([]);
+    expect(command.plan({ cmd: 'rm x', removes: '/x' }, command.parse(out('removes=1\n'), { cmd: 'x' }), ctx())).toHaveLength(1);
+    expect(command.plan({ cmd: 'a2enmod ssl', unless: 'test -e /etc/apache2/mods-enabled/ssl.load' }, command.parse(out('unless_rc=0\n'), { cmd: 'x' }), ctx())).toEqual([]);
+    expect(command.plan({ cmd: 'a2enmod ssl', unless: 'x' }, command.parse(out('unless_rc=1\n'), { cmd: 'x' }), ctx())).toEqual([{ summary: 'run: a2enmod ssl (unless exited 1)' }]);
   });
   it('missing chdir: said in the plan, apply fails clearly instead of running in $HOME', () => {
     const p: CommandParams = { cmd: 'make', chdir: '/nonexistent/kiln' };
-    const s = command.parse(out('chdir=0\n'));
+    const s = command.parse(out('chdir=0\n'), { cmd: 'x' });
     expect(command.plan(p, s, ctx({ check: true }))[0].summary).toBe('run: make (in /nonexistent/kiln, which does not exist yet)');
     const r = runScript(command.apply(p, s, command.plan(p, s, ctx()), ctx()));
     expect(r.status).toBe(127);
