@@ -23,7 +23,7 @@ function outsideHeredocs(script: string): string {
       continue;
     }
     keep.push(line);
-    const m = /<<'([A-Z0-9_]+)'/.exec(line);
+    const m = /<<'([A-Za-z0-9_]+)'/.exec(line);
     if (m) tag = m[1];
   }
   return keep.join('\n');
@@ -74,6 +74,8 @@ describe('command plan', () => {
     const argvPart = outsideHeredocs(script);
     expect(argvPart).not.toContain('s3cr3t-stdin-value');
     expect(script).not.toContain('s3cr3t-stdin-value'); // base64 in the heredoc
+    expect(argvPart).not.toContain(Buffer.from('s3cr3t-stdin-value\n').toString('base64'));
+    expect(argvPart).toMatch(/^base64 -d <<'KILN_STDIN_[0-9a-f]+' \| 'cat'$/m);
     // env values: only in `export` (a builtin), never in a command's argv
     for (const line of argvPart.split('\n')) if (line.includes('tok-environment-value')) expect(line).toMatch(/^export TOKEN=/);
     expect(shSyntax(script)).toBe('');
