@@ -1,11 +1,18 @@
 /** All modules by name. A module is one file; add it here to make it available to playbooks. */
+import command from './command.ts';
 import copy from './copy.ts';
 import file from './file.ts';
+import group from './group.ts';
+import lineinfile from './lineinfile.ts';
 import pkg from './package.ts';
+import service from './service.ts';
+import shellModule from './shell-module.ts';
+import sysctl from './sysctl.ts';
+import user from './user.ts';
 import template from './template.ts';
 import type { ModuleDef } from './types.ts';
 
-const all: ModuleDef[] = [file, copy, template, pkg];
+const all: ModuleDef[] = [file, copy, template, pkg, service, command, shellModule, user, group, sysctl, lineinfile];
 
 export const modules: ReadonlyMap<string, ModuleDef> = new Map(all.map((m) => [m.name, m]));
 
