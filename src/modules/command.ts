@@ -26,11 +26,11 @@ export const commonProps = {
     description:
       'read-only shell command run during the probe (in chdir, with environment); exit 0 means "already done" and the command is not run. It must succeed after the command ran, or the task did not converge',
   },
-  stdin: { description: 'text fed to the command on stdin (a newline is appended when missing); may be a secret' },
+  stdin: { type: 'string', description: 'text fed to the command on stdin (a newline is appended when missing); may be a secret' },
   environment: {
     type: 'object',
     propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
-    additionalProperties: { type: ['string', 'number', 'boolean', 'object'] },
+    additionalProperties: { type: ['string', 'number', 'boolean'] },
     description: 'environment variables for the command (and for unless); exported inside the script, never passed in argv; values may be secrets',
   },
 } as const;

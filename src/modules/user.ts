@@ -28,6 +28,7 @@ const schema = {
     system: { type: 'boolean', description: 'create a system account (uid from the system range); no effect on an existing user' },
     comment: { type: 'string', pattern: '^[^:\\n]*$', description: 'GECOS field (full name)' },
     password: {
+      type: 'string',
       description: 'crypt hash (e.g. from `mkpasswd -m yescrypt`), never plaintext; "!" or "*" lock the password; treated as a secret',
     },
     remove: { type: 'boolean', description: 'state: absent also removes the home directory and mail spool (userdel -r)' },
