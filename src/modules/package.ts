@@ -307,7 +307,11 @@ export default defineModule<PackageParams, PackageState>({
   apply: packageApply,
   interpret(_p, out) {
     const m = /(\d+) upgraded, (\d+) newly installed, (\d+) to remove/.exec(out.stdout);
-    return { result: { stdout: out.stdout, stderr: out.stderr, ...(m ? { upgraded: +m[1], installed: +m[2], removed: +m[3] } : {}) } };
+    const result = { rc: out.code, stdout: out.stdout, stderr: out.stderr, ...(m ? { upgraded: +m[1], installed: +m[2], removed: +m[3] } : {}) };
+    if (out.code === 0) return { result };
+    // apt's own E: lines say what went wrong (unknown package, lock timeout, broken deps).
+    const errs = out.stderr.split('\n').filter((l) => /^E: /.test(l));
+    return { result, failed: `apt-get failed (exit ${out.code}): ${(errs.length ? errs : out.stderr.trim().split('\n').slice(-3)).join(' | ') || 'no error output'}` };
   },
   describe: (p, s) => ({
     packages: Object.fromEntries(Object.entries(s.pkgs).map(([k, i]) => [k, { installed: isInstalled(i), version: i.version ?? null, candidate: i.candidate ?? null }])),

@@ -114,3 +114,13 @@ describe('package probe', () => {
     expect(pkg.plan({ name: 'coreutils' }, pkg.parse(runProbe(pkg.probe({ name: 'coreutils' }, ctx())), { name: 'coreutils' }), ctx())).toEqual([]);
   });
 });
+
+describe('package interpret', () => {
+  it('fails with apt’s E: lines when apt-get exits non-zero (the engine trusts interpret)', () => {
+    const r = pkg.interpret!({ name: 'x' }, { stdout: '', stderr: 'W: something\nE: Unable to locate package x\n', code: 100 }, ctx());
+    expect(r.failed).toBe('apt-get failed (exit 100): E: Unable to locate package x');
+    const ok = pkg.interpret!({ name: 'x' }, { stdout: '0 upgraded, 1 newly installed, 0 to remove and 3 not upgraded.\n', stderr: '', code: 0 }, ctx());
+    expect(ok.failed).toBeUndefined();
+    expect(ok.result).toMatchObject({ rc: 0, installed: 1, upgraded: 0, removed: 0 });
+  });
+});
