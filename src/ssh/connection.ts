@@ -78,7 +78,7 @@ export class HostConnection {
     let jump: HostConnection | undefined;
     let sock: NodeJS.ReadableStream | undefined;
     if (spec.proxyJump) {
-      jump = await HostConnection.open(`${name} (jump ${spec.proxyJump.host})`, { ...spec, ...spec.proxyJump, name: spec.proxyJump.host, become: false }, opts);
+      jump = await HostConnection.open(`${name} (jump ${spec.proxyJump.host})`, { ...spec, ...spec.proxyJump, proxyJump: spec.proxyJump.proxyJump, name: spec.proxyJump.host, become: false }, opts);
       sock = await new Promise((resolve, reject) =>
         jump!.client.forwardOut('127.0.0.1', 0, spec.host, spec.port, (err, stream) => (err ? reject(new UnreachableError(`proxy jump to ${spec.host}:${spec.port} failed: ${err.message}`)) : resolve(stream))),
       );
