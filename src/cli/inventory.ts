@@ -6,7 +6,7 @@ import { registerFromVagrant } from '../lab/cli.ts';
 import { loadPlaybook } from '../playbook/load.ts';
 import { VarsBuilder } from '../engine/vars.ts';
 import { parseExtraVars } from './extra-vars.ts';
-import { defaultInventory, inventoryOption } from './options.ts';
+import { defaultInventory, inventoryOption, vaultSetup } from './options.ts';
 
 export function registerInventoryCommands(program: Command): void {
   const inv = program.command('inventory').description('inspect inventories');
@@ -17,8 +17,10 @@ export function registerInventoryCommands(program: Command): void {
       .addOption(inventoryOption())
       .option('--vars <host>', "show the host's merged variables and where each came from")
       .option('--playbook <file>', 'with --vars: include role defaults and play vars of the first play that targets the host')
+      .option('--vault-password-file <file>', 'file holding the vault password')
       .option('-e, --extra-vars <vars>', 'extra vars (shown at the highest precedence)', (v: string, p: string[]) => [...p, v], [])
       .action((opts) => {
+        vaultSetup(opts);
         const { inventory, warnings } = loadInventory(defaultInventory(opts.inventory));
         for (const w of warnings) console.error(`warning: ${w.file}${w.line ? `:${w.line}:${w.col}` : ''}: ${w.message}`);
         if (opts.vars) {

@@ -145,7 +145,8 @@ describe('kiln apply against a real sshd on loopback', () => {
     const rep = readReport(join(work, 'fail.json'));
     expect(rep.hosts.loop1!.failed).toBe(1);
     expect(rep.tasks.find((t) => t.task === 'app config')!.status).toBe('changed');
-    expect(readFileSync(join(root, 'log/restarts'), 'utf8')).toBe('restarted\n');
+    // Two restarts so far (first apply, drift fix); this run's was not executed.
+    expect(readFileSync(join(root, 'log/restarts'), 'utf8')).toBe('restarted\nrestarted\n');
     const saved = readFileSync(join(ROOT, 'test/fixtures/integration/.kiln/pending-handlers.json'), 'utf8');
     expect(saved).toContain('restart app');
     // The next run: app config is ok now, yet the saved handler runs.
@@ -155,7 +156,7 @@ describe('kiln apply against a real sshd on loopback', () => {
     const after = readReport(join(work, 'after-fail.json'));
     expect(after.tasks.find((t) => t.task === 'app config')!.status).toBe('ok');
     expect(after.tasks.filter((t) => t.handler && t.status === 'changed')).toHaveLength(1);
-    expect(readFileSync(join(root, 'log/restarts'), 'utf8')).toBe('restarted\nrestarted\n');
+    expect(readFileSync(join(root, 'log/restarts'), 'utf8')).toBe('restarted\nrestarted\nrestarted\n');
     // ...and only once.
     apply([], join(work, 'after-fail2.json'));
     expect(readReport(join(work, 'after-fail2.json')).tasks.some((t) => t.handler)).toBe(false);
@@ -181,13 +182,13 @@ describe('kiln apply against a real sshd on loopback', () => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(kh, '');
     const i2 = writeInventory(dir, kh);
-    const fp = kiln(['facts', 'loop1', '-i', i2]);
+    const fp = kiln(['facts', 'loop1', '-i', i2, '--vault-password-file', pwFile]);
     expect(fp.code).toBe(4);
     expect(fp.output).toMatch(/unknown host key .*SHA256:[A-Za-z0-9+/]{43}/);
     const r = kiln(['apply', PLAYBOOK, '-i', i2, '-e', `demo_root=${root}`, '--vault-password-file', pwFile]);
     expect(r.code).toBe(4);
     expect(r.output).toContain('unreachable');
-    const ok = kiln(['facts', 'loop1', '-i', i2, '--accept-new-host-keys']);
+    const ok = kiln(['facts', 'loop1', '-i', i2, '--accept-new-host-keys', '--vault-password-file', pwFile]);
     expect(ok.code, ok.output).toBe(0);
     expect(readFileSync(kh, 'utf8')).toContain(sshd.hostKeyPub.split(' ')[1]);
     expect(JSON.parse(ok.stdout).round_trips).toBe(1);
@@ -220,7 +221,7 @@ describe('kiln apply against a real sshd on loopback', () => {
     // A different, valid ed25519 key recorded for the same host and port.
     writeFileSync(kh, `[127.0.0.1]:${sshd.port} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n`);
     const i2 = writeInventory(dir, kh);
-    const r = kiln(['facts', 'loop1', '-i', i2, '--accept-new-host-keys']);
+    const r = kiln(['facts', 'loop1', '-i', i2, '--accept-new-host-keys', '--vault-password-file', pwFile]);
     expect(r.code).toBe(4);
     expect(r.output).toContain('HOST KEY CHANGED');
   });
