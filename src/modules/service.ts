@@ -153,7 +153,9 @@ export function servicePlan(p: ServiceParams, s: ServiceState, _ctx?: ModuleCont
       } else out.push({ summary: `reload ${name}${missing}`, action: true });
       break;
   }
-  return out;
+  // Without the unit (an earlier package task only predicted in a dry run), what the real run
+  // does depends on the package: its postinst may already start and enable the service.
+  return s.loaded ? out : out.map((c) => ({ ...c, unpredictable: true }));
 }
 
 export function serviceApply(p: ServiceParams, s: ServiceState, changes: Change[]): string {

@@ -15,7 +15,7 @@ export function statusColor(status: TaskResult['status']): number {
 export function formatResult(r: TaskResult, useColor: boolean, verbose: boolean): string[] {
   const lines: string[] = [];
   const check = r.check && r.status === 'changed' ? ' (check: would change)' : '';
-  const unpred = r.unpredictable ? ' [cannot predict: the command decides at run time]' : '';
+  const unpred = r.unpredictable ? ' [cannot predict exactly: decided at run time]' : '';
   lines.push(`  ${r.host}: ${color(statusColor(r.status), r.status, useColor)}${r.ignored ? ' (ignored)' : ''}${check}${unpred}`);
   if (r.status === 'changed' || r.status === 'failed') for (const c of r.changes) lines.push(`    - ${c.summary}`);
   if (r.message && (r.status !== 'skipped' || verbose)) for (const l of r.message.split('\n')) lines.push(`    ${l}`);

@@ -17,13 +17,25 @@ const OPS_PW = 'ops-sudo-pw-4c1f9e';
 
 interface Report {
   hosts: Record<string, { ok: number; changed: number; failed: number; round_trips: number }>;
-  tasks: { host: string; task: string; status: string; changes: { summary: string }[]; handler?: boolean }[];
+  tasks: { host: string; task: string; status: string; changes: { summary: string }[]; handler?: boolean; unpredictable?: boolean }[];
+}
+
+/** Tasks a dry run flagged as unpredictable may turn out ok or changed; everything else must match. */
+function comparePrediction(check: Report, real: Report): void {
+  const unpredictable = new Set(check.tasks.filter((t) => t.unpredictable).map((t) => `${t.host} ${t.task}`));
+  const strip = (r: Report) => changed(r).filter((l) => !unpredictable.has(l.replace(/^(\S+) (handler )?/, '$1 ').replace(/: .*$/, '')));
+  expect(strip(real)).toEqual(strip(check));
+  for (const t of real.tasks.filter((x) => x.status === 'changed')) {
+    const key = `${t.host} ${t.task}`;
+    expect(check.tasks.some((c) => `${c.host} ${c.task}` === key && c.status === 'changed'), `unpredicted change: ${key}`).toBe(true);
+  }
 }
 
 const changed = (r: Report) =>
   r.tasks
     .filter((t) => t.status === 'changed')
-    .map((t) => `${t.host} ${t.handler ? 'handler ' : ''}${t.task}: ${t.changes.map((c) => c.summary).join(' | ')}`)
+    // A change the module flags as unpredictable in advance is compared by task, not by wording.
+    .map((t) => `${t.host} ${t.handler ? 'handler ' : ''}${t.task}: ${t.unpredictable ? '(unpredictable)' : t.changes.map((c) => c.summary).join(' | ')}`)
     .sort();
 
 describe.skipIf(skip)('system modules on lab hosts', () => {
@@ -54,7 +66,7 @@ describe.skipIf(skip)('system modules on lab hosts', () => {
     expect(check.r.code, check.r.stdout + check.r.stderr).toBe(0);
     const real = await run('real', ['--diff']);
     expect(real.r.code, real.r.stdout + real.r.stderr).toBe(0);
-    expect(changed(real.rep)).toEqual(changed(check.rep));
+    comparePrediction(check.rep, real.rep);
     expect(changed(real.rep).length).toBeGreaterThan(0);
     const again = await run('again', ['--stats']);
     expect(again.r.code).toBe(0);
@@ -69,7 +81,7 @@ describe.skipIf(skip)('system modules on lab hosts', () => {
     expect(ssh('web1', 'cat /proc/sys/net/core/somaxconn').trim()).toBe('1024');
     expect(ssh('web1', 'id ops')).toContain('uid=2500(ops)');
     expect(ssh('web2', 'sudo grep -c "server_tokens off" /etc/nginx/nginx.conf').trim()).toBe('1');
-    expect(ssh('web2', 'cat /var/tmp/kiln-marker-size').trim()).toBe('marker size 0');
+    expect(ssh('web2', 'cat /var/tmp/kiln-marker-size').trim()).toBe('host web2');
     expect(ssh('web1', 'command -v tree').trim()).toBe('/usr/bin/tree');
   });
 
@@ -80,7 +92,7 @@ describe.skipIf(skip)('system modules on lab hosts', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('-\tserver_tokens on;');
     const rep = JSON.parse(readFileSync(json, 'utf8')) as Report;
-    expect(changed(rep)).toEqual(['web1 handler reload nginx: reload nginx', 'web1 nginx server_tokens off: update /etc/nginx/nginx.conf'].sort());
+    expect(changed(rep)).toEqual(['web1 handler reload nginx: reload nginx', 'web1 nginx server_tokens off: /etc/nginx/nginx.conf: line replaced'].sort());
     const fix = await kiln(['apply', join(PB, 'modules.yml'), '-i', lab.inventory, '-e', `@${extra}`, '-l', 'web1'], REPO_ROOT);
     expect(fix.code, fix.stdout).toBe(0);
     expect(ssh('web1', 'sudo grep -c "server_tokens off" /etc/nginx/nginx.conf').trim()).toBe('1');
