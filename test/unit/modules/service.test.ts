@@ -49,9 +49,11 @@ describe('service plan (systemd)', () => {
         'enable nginx (unit not installed yet)',
         'start nginx (unit not installed yet)',
       ]);
-      expect(plan({ name: 'nginx', state: 'restarted' }, NOT_FOUND, check)).toEqual([{ summary: 'restart nginx (unit not installed yet)', action: true }]);
+      expect(plan({ name: 'nginx', state: 'restarted' }, NOT_FOUND, check)).toEqual([{ summary: 'restart nginx (unit not installed yet)', action: true, unpredictable: true }]);
     }
-    expect(plan({ name: 'nginx', state: 'stopped', enabled: false }, NOT_FOUND)).toEqual([{ summary: 'disable nginx (unit not installed yet)' }]);
+    expect(plan({ name: 'nginx', state: 'stopped', enabled: false }, NOT_FOUND)).toEqual([{ summary: 'disable nginx (unit not installed yet)', unpredictable: true }]);
+    // The package's postinst may start and enable it: a dry run says it cannot know.
+    expect(plan({ name: 'nginx', state: 'started' }, NOT_FOUND).every((c) => c.unpredictable)).toBe(true);
     // Apply checks the unit and fails with a clear message.
     const p: ServiceParams = { name: 'nginx', state: 'started' };
     const script = svc.apply(p, svc.parse(NOT_FOUND, p), plan(p, NOT_FOUND), ctx());
