@@ -12,6 +12,7 @@
  * order is Ansible's: all unions, then intersections, then exclusions; a pattern of only `&`/`!`
  * terms starts from `all`. The result is in inventory order. An undefined plain name is an error.
  */
+import { editDistance } from '../util/edit-distance.ts';
 import type { Inventory } from './types.ts';
 import { groupHosts } from './layers.ts';
 
@@ -36,20 +37,11 @@ function globRe(glob: string): RegExp {
   return new RegExp('^' + glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
 }
 
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++)
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-  return d[a.length]![b.length]!;
-}
-
 function suggestion(inv: Inventory, name: string): string {
   let best: string | undefined;
   let bestD = Infinity;
   for (const n of [...inv.groups.keys(), ...inv.hosts.keys()]) {
-    const d = distance(name, n);
+    const d = editDistance(name, n);
     if (d < bestD) {
       bestD = d;
       best = n;

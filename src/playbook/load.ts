@@ -9,6 +9,7 @@ import { type Diagnostic, DiagnosticBag, InputError, type Loc } from '../diag/di
 import { getModule, moduleAliases, modules } from '../modules/registry.ts';
 import { loadYamlFile, type PathSeg, YamlCursor, type YamlFile } from '../yaml/document.ts';
 import type { PlayDef, Playbook, RoleDef, RoleRef, TaskDef } from './types.ts';
+import { editDistance } from '../util/edit-distance.ts';
 
 const TASK_KEYS = new Set([
   'name', 'when', 'loop', 'loop_control', 'register', 'notify', 'tags', 'become', 'become_user',
@@ -34,15 +35,6 @@ function suggest(name: string, candidates: Iterable<string>): string {
     if (d < bestD) [best, bestD] = [c, d];
   }
   return best && bestD <= Math.max(2, Math.floor(name.length / 3)) ? ` (did you mean '${best}'?)` : '';
-}
-
-export function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) dp[0]![j] = j;
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++)
-      dp[i]![j] = Math.min(dp[i - 1]![j]! + 1, dp[i]![j - 1]! + 1, dp[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-  return dp[a.length]![b.length]!;
 }
 
 function asStringList(c: YamlCursor, what: string, bag: DiagnosticBag): string[] {
