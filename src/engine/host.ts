@@ -205,7 +205,7 @@ export class HostSequence {
       }
       if (x.check) {
         // Dry run: the prediction. Nothing was applied, so later probes are still fresh.
-        const predicted = this.evalChanged(x, undefined, true);
+        const predicted = this.evalChanged(x, true);
         return {
           result: this.result(task, x.label, predicted ? 'changed' : 'ok', predicted ? changes : [], started, undefined, { diff: redactOpt(diff), unpredictable, check: true }),
           changed: predicted,
@@ -280,7 +280,7 @@ export class HostSequence {
   }
 
   /** In a dry run, changed_when can only be evaluated when it does not depend on the result. */
-  private evalChanged(x: TaskInstance, _r: undefined, fallback: boolean): boolean {
+  private evalChanged(x: TaskInstance, fallback: boolean): boolean {
     const cw = x.task.changedWhen;
     if (cw === undefined) return fallback;
     if (typeof cw === 'boolean') return cw;

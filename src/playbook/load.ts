@@ -172,16 +172,8 @@ export class PlaybookLoader {
     const tasks = this.loadTaskList(c.child('tasks'), undefined, false);
     const post = this.loadTaskList(c.child('post_tasks'), undefined, false);
     play.tasks = [...pre, ...roleTasks, ...tasks, ...post].map((t, i) => ({ ...t, index: i }));
-    // Handlers: roles' first, then the play's; names must be unique within the play.
+    // Handlers: roles' first, then the play's.
     const handlers = [...roleHandlers, ...this.loadTaskList(c.child('handlers'), undefined, true)];
-    const seen = new Map<string, TaskDef>();
-    for (const h of handlers) {
-      const prev = seen.get(h.name);
-      if (prev && prev.role !== h.role) {
-        // Same name from different roles: the later definition wins, as in Ansible; keep both notifiable.
-      }
-      seen.set(h.name, h);
-    }
     play.handlers = handlers.map((h, i) => ({ ...h, index: i }));
     return play;
   }

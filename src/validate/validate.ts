@@ -58,14 +58,14 @@ export function validateRun(opts: ValidateOptions): Validated {
   }
   const vars = new VarsBuilder(inventory, { extraVars: opts.extraVars, check: opts.check ?? false });
   for (const play of playbook.plays) {
-    const hosts = checkPlay(play, inventory, vars, opts, bag);
+    const hosts = checkPlay(play, playbook.dir, inventory, vars, opts, bag);
     hostsByPlay.push(hosts);
   }
   bag.throwIfAny();
   return { playbook, inventory, warnings, hostsByPlay };
 }
 
-function checkPlay(play: PlayDef, inv: Inventory, vars: VarsBuilder, opts: ValidateOptions, bag: DiagnosticBag): string[] {
+function checkPlay(play: PlayDef, playbookDir: string, inv: Inventory, vars: VarsBuilder, opts: ValidateOptions, bag: DiagnosticBag): string[] {
   if (!play.hosts) return [];
   const perr = patternErrors(inv, play.hosts);
   for (const e of perr) bag.add({ ...play.hostsLoc, message: `hosts: ${e}` });
@@ -101,13 +101,13 @@ function checkPlay(play: PlayDef, inv: Inventory, vars: VarsBuilder, opts: Valid
     for (const role of roles) checkRoleVars(role, host, vars.layers(host, play), hv, bag);
     tasks.forEach((t, i) => {
       if (deferred.has(i)) return;
-      const r = instantiate(t, hv, { host, play, check: opts.check ?? false, diff: opts.diff ?? false, playbookDir: dirOf(opts.playbook), extraVars: opts.extraVars });
+      const r = instantiate(t, hv, { host, play, check: opts.check ?? false, diff: opts.diff ?? false, playbookDir, extraVars: opts.extraVars });
       if (r.kind === 'error') bag.addAll(r.diagnostics);
     });
     // Handlers may reference registered results; check those that do not.
     for (const h of play.handlers) {
       if (taskReferences(h, registers).length) continue;
-      const r = instantiate(h, hv, { host, play, check: opts.check ?? false, diff: false, playbookDir: dirOf(opts.playbook), extraVars: opts.extraVars });
+      const r = instantiate(h, hv, { host, play, check: opts.check ?? false, diff: false, playbookDir, extraVars: opts.extraVars });
       if (r.kind === 'error') bag.addAll(r.diagnostics);
     }
   }
@@ -118,10 +118,6 @@ function rawNotify(t: { yaml: { value: unknown }; path: (string | number)[] }): 
   let v: unknown = t.yaml.value;
   for (const s of t.path) v = (v as Record<string | number, unknown>)?.[s];
   return (v as Record<string, unknown>)?.notify;
-}
-
-function dirOf(file: string): string {
-  return file.includes('/') ? file.slice(0, file.lastIndexOf('/')) || '/' : '.';
 }
 
 /** Validates a role's variables (meta/argument_schema.yml) for a host; locates errors at the var's source. */

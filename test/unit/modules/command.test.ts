@@ -7,27 +7,12 @@ import command, { type CommandParams, splitArgs } from '../../../src/modules/com
 import shell, { type ShellParams } from '../../../src/modules/shell-module.ts';
 import { Secret } from '../../../src/secret/secret.ts';
 import { PRELUDE } from '../../../src/modules/shell.ts';
-import { ctx, runProbe, shSyntax } from './helpers.ts';
+import { ctx, runProbe, shSyntax, outsideHeredocs } from './helpers.ts';
 
 const out = (stdout: string, code = 0, stderr = '') => ({ stdout, stderr, code });
 /** Runs a HARMLESS apply script locally (only echo/cat/printf commands in these tests). */
 const runScript = (script: string) => spawnSync('sh', [], { input: `${PRELUDE}\n${script}\n`, encoding: 'utf8' });
 
-/** Lines of a script outside heredoc bodies: what ends up in some process's argv. */
-function outsideHeredocs(script: string): string {
-  const keep: string[] = [];
-  let tag: string | undefined;
-  for (const line of script.split('\n')) {
-    if (tag) {
-      if (line === tag) tag = undefined;
-      continue;
-    }
-    keep.push(line);
-    const m = /<<'([A-Za-z0-9_]+)'/.exec(line);
-    if (m) tag = m[1];
-  }
-  return keep.join('\n');
-}
 
 describe('splitArgs', () => {
   it('splits like sh without expansion', () => {

@@ -18,3 +18,18 @@ export function runProbe(script: string): ExecResult {
   const r = spawnSync('sh', [], { input: `${PRELUDE}\n(\n${script}\n)\n`, encoding: 'utf8', timeout: 30_000 });
   return { stdout: r.stdout, stderr: r.stderr, code: r.status ?? -1 };
 }
+
+/** Lines of a script outside heredoc bodies: what can end up in some process's argv. */
+export function outsideHeredocs(script: string): string {
+  const keep: string[] = [];
+  let tag: string | undefined;
+  for (const line of script.split('\n')) {
+    if (tag) {
+      if (line === tag) tag = undefined;
+      continue;
+    }
+    keep.push(line);
+    tag = /<<'([A-Za-z0-9_]+)'/.exec(line)?.[1];
+  }
+  return keep.join('\n');
+}

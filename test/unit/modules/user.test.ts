@@ -4,7 +4,7 @@ import group, { type GroupParams } from '../../../src/modules/group.ts';
 import user, { type UserParams } from '../../../src/modules/user.ts';
 import { sha256 } from '../../../src/modules/shell.ts';
 import { Secret } from '../../../src/secret/secret.ts';
-import { ctx, runProbe, shSyntax } from './helpers.ts';
+import { ctx, runProbe, shSyntax, outsideHeredocs } from './helpers.ts';
 
 const out = (stdout: string) => ({ stdout, stderr: '', code: 0 });
 const HASH = '$y$j9T$kilnSaltkilnSalt$Wq0d1n3sCwnN8k7b0pDq7m5n2bV9xLq3aQ1tR0uY5h6';
@@ -15,20 +15,6 @@ const DEPLOY = (shadow = HASH) =>
 const plan = (p: UserParams, o = DEPLOY()) => user.plan(p, user.parse(o, p), ctx());
 const sums = (p: UserParams, o = DEPLOY()) => plan(p, o).map((c) => c.summary);
 
-/** Lines outside heredoc bodies (what can end up in argv). */
-function outsideHeredocs(script: string): string {
-  const keep: string[] = [];
-  let tag: string | undefined;
-  for (const line of script.split('\n')) {
-    if (tag) {
-      if (line === tag) tag = undefined;
-      continue;
-    }
-    keep.push(line);
-    tag = /<<'([A-Za-z0-9_]+)'/.exec(line)?.[1];
-  }
-  return keep.join('\n');
-}
 
 describe('user plan', () => {
   it('converged → []', () => {
