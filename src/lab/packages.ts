@@ -44,6 +44,7 @@ export const MIRROR_PACKAGES: readonly string[] = [
   // tools
   'curl',
   'nodejs',
+  'node-mysql', // the sample app's MariaDB driver (Debian-packaged, no npm on the hosts)
   'openssl',
   'rsync',
   'tree',
