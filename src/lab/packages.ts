@@ -33,9 +33,11 @@ export const MIRROR_PACKAGES: readonly string[] = [
   // databases
   'mariadb-server',
   'mariadb-client',
+  'mariadb-backup',
   // monitoring
   'prometheus',
   'prometheus-node-exporter',
+  'prometheus-nginx-exporter',
   // firewalls
   'nftables',
   'iptables',
@@ -49,5 +51,6 @@ export const MIRROR_PACKAGES: readonly string[] = [
   'rsync',
   'tree',
   'jq',
+  'python3-apt', // Ansible's apt module (the benchmark runs Ansible against the same hosts)
   'ca-certificates',
 ];
