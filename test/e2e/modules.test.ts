@@ -8,35 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureLab, kiln, labSkipReason, REPO_ROOT } from './lab-setup.ts';
+import { changedLines as changed, comparePrediction, type Report } from './reports.ts';
 
 const skip = labSkipReason();
 if (skip) console.warn(`SKIPPED lab e2e modules suite: ${skip}`);
 
 const PB = join(REPO_ROOT, 'test/fixtures/e2e-modules');
 const OPS_PW = 'ops-sudo-pw-4c1f9e';
-
-interface Report {
-  hosts: Record<string, { ok: number; changed: number; failed: number; round_trips: number }>;
-  tasks: { host: string; task: string; status: string; changes: { summary: string }[]; handler?: boolean; unpredictable?: boolean }[];
-}
-
-/** Tasks a dry run flagged as unpredictable may turn out ok or changed; everything else must match. */
-function comparePrediction(check: Report, real: Report): void {
-  const unpredictable = new Set(check.tasks.filter((t) => t.unpredictable).map((t) => `${t.host} ${t.task}`));
-  const strip = (r: Report) => changed(r).filter((l) => !unpredictable.has(l.replace(/^(\S+) (handler )?/, '$1 ').replace(/: .*$/, '')));
-  expect(strip(real)).toEqual(strip(check));
-  for (const t of real.tasks.filter((x) => x.status === 'changed')) {
-    const key = `${t.host} ${t.task}`;
-    expect(check.tasks.some((c) => `${c.host} ${c.task}` === key && c.status === 'changed'), `unpredicted change: ${key}`).toBe(true);
-  }
-}
-
-const changed = (r: Report) =>
-  r.tasks
-    .filter((t) => t.status === 'changed')
-    // A change the module flags as unpredictable in advance is compared by task, not by wording.
-    .map((t) => `${t.host} ${t.handler ? 'handler ' : ''}${t.task}: ${t.unpredictable ? '(unpredictable)' : t.changes.map((c) => c.summary).join(' | ')}`)
-    .sort();
 
 describe.skipIf(skip)('system modules on lab hosts', () => {
   let lab: { dir: string; inventory: string };
