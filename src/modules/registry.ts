@@ -10,9 +10,10 @@ import shellModule from './shell-module.ts';
 import sysctl from './sysctl.ts';
 import user from './user.ts';
 import template from './template.ts';
+import tlsCert from './tls_cert.ts';
 import type { ModuleDef } from './types.ts';
 
-const all: ModuleDef[] = [file, copy, template, pkg, service, command, shellModule, user, group, sysctl, lineinfile];
+const all: ModuleDef[] = [file, copy, template, pkg, service, command, shellModule, user, group, sysctl, lineinfile, tlsCert];
 
 export const modules: ReadonlyMap<string, ModuleDef> = new Map(all.map((m) => [m.name, m]));
 
