@@ -2,6 +2,7 @@
 import command from './command.ts';
 import copy from './copy.ts';
 import file from './file.ts';
+import getUrl from './get_url.ts';
 import group from './group.ts';
 import lineinfile from './lineinfile.ts';
 import pkg from './package.ts';
@@ -13,7 +14,7 @@ import template from './template.ts';
 import tlsCert from './tls_cert.ts';
 import type { ModuleDef } from './types.ts';
 
-const all: ModuleDef[] = [file, copy, template, pkg, service, command, shellModule, user, group, sysctl, lineinfile, tlsCert];
+const all: ModuleDef[] = [file, copy, template, pkg, service, command, shellModule, user, group, sysctl, lineinfile, getUrl, tlsCert];
 
 export const modules: ReadonlyMap<string, ModuleDef> = new Map(all.map((m) => [m.name, m]));
 
