@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { LabError } from './errors.ts';
 import { run } from './exec.ts';
-import { activeLabDir, down, preflight, reset, status, up, type HostStatus } from './lab.ts';
+import { activeLabDir, add, additionFromArgs, down, preflight, remove, reset, status, up, type HostStatus } from './lab.ts';
 import { labFiles } from './paths.ts';
 import { DEFAULT_TOPOLOGY, loadTopology } from './topology.ts';
 import { parseVagrantSshConfig, vagrantToInventory } from './vagrant.ts';
@@ -38,15 +38,17 @@ function formatUptime(s: number | null): string {
 }
 
 function table(rows: HostStatus[]): string {
+  const anyAdded = rows.some((r) => r.added);
+  const extra = (r: HostStatus): string[] => (anyAdded ? [r.added ? `added: ${path.relative(process.cwd(), r.added.inventory) || r.added.inventory}` : ''] : []);
   const data = [
-    ['HOST', 'ADDRESS', 'STATE', 'UPTIME', 'MEMORY'],
-    ...rows.map((r) => [r.host, r.address, r.state, formatUptime(r.uptimeSeconds), r.memoryBytes === null ? '-' : `${(r.memoryBytes / 1048576).toFixed(0)}M`]),
+    ['HOST', 'ADDRESS', 'STATE', 'UPTIME', 'MEMORY', ...(anyAdded ? ['INVENTORY'] : [])],
+    ...rows.map((r) => [r.host, r.address, r.state, formatUptime(r.uptimeSeconds), r.memoryBytes === null ? '-' : `${(r.memoryBytes / 1048576).toFixed(0)}M`, ...extra(r)]),
   ];
   const widths = data[0].map((_, i) => Math.max(...data.map((row) => row[i].length)));
   return data.map((row) => row.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
 }
 
-/** Registers `kiln lab up|down|status|ssh|reset`. */
+/** Registers `kiln lab up|down|status|ssh|add|remove|reset`. */
 export function registerLabCommands(program: Command): void {
   const lab = program
     .command('lab')
@@ -117,6 +119,50 @@ export function registerLabCommands(program: Command): void {
           child.on('close', (c, sig) => resolve(c ?? (sig ? 128 + 15 : 1)));
         });
         process.exitCode = code;
+      }),
+    );
+
+  lab
+    .command('add [name]')
+    .description(
+      'boot more hosts on the running lab (same caches, own disks) without touching the running ones; they join known_hosts, ssh_config and .lab/inventory.yml (or --inventory FILE)',
+    )
+    .option('-a, --address <ip>', 'address in 10.77.0.0/24, not taken (with --count: the first of consecutive addresses)')
+    .option('-g, --groups <list>', 'comma-separated groups (e.g. db_replica: nesting like db → db_replica applies)')
+    .option('-n, --count <n>', 'add N hosts NAME1..NAMEN at consecutive addresses', (v) => Number(v))
+    .option('-t, --topology <file>', 'add every host of a topology file (hosts: and groups:) instead of NAME')
+    .option('-i, --inventory <file>', 'write/update this separate inventory for them instead of joining .lab/inventory.yml')
+    .action(
+      action(async (name: string | undefined, opts: { address?: string; groups?: string; count?: number; topology?: string; inventory?: string }) => {
+        let hosts;
+        if (opts.topology !== undefined) {
+          if (name !== undefined || opts.address !== undefined || opts.groups !== undefined || opts.count !== undefined) {
+            throw new LabError('--topology FILE replaces NAME, --address, --groups and --count');
+          }
+          hosts = await loadTopology(opts.topology);
+        } else {
+          if (name === undefined || opts.address === undefined) throw new LabError('usage: kiln lab add NAME --address 10.77.0.X [--groups g1,g2] [--count N] [--inventory FILE], or kiln lab add --topology FILE');
+          const groups = (opts.groups ?? '').split(',').map((g) => g.trim()).filter(Boolean);
+          hosts = additionFromArgs(name, opts.address, groups, opts.count ?? 1);
+        }
+        const r = await add({ cwd: process.cwd(), hosts, inventory: opts.inventory, log });
+        process.stdout.write(
+          `added ${r.added.map((h) => `${h.name} (${h.address})`).join(', ')} in ${r.seconds.toFixed(1)} s\n` +
+            `  inventory:  ${path.relative(process.cwd(), r.inventory) || r.inventory}\n`,
+        );
+      }),
+    );
+
+  lab
+    .command('remove [names...]')
+    .description('stop hosts added with `kiln lab add` and remove them from the lab state, known_hosts, ssh_config and their inventory (their disks too)')
+    .option('-i, --inventory <file>', 'remove every host listed in this separate inventory (the file goes when it lists none)')
+    .option('--keep-disks', 'keep their disks (a host added again under the same name reuses it)')
+    .action(
+      action(async (names: string[], opts: { inventory?: string; keepDisks?: boolean }) => {
+        const r = await remove({ cwd: process.cwd(), names, inventory: opts.inventory, keepDisks: Boolean(opts.keepDisks), log });
+        r.notes.forEach((n) => log(n));
+        process.stdout.write(`removed ${r.removed.join(', ')} in ${r.seconds.toFixed(1)} s\n`);
       }),
     );
 

@@ -1,8 +1,9 @@
-import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { allLabHosts, inventoryTopology, inventoryVars, separateInventories, type Additions } from './added.ts';
 import { labFiles } from './paths.ts';
-import { CONTROLLER_ADDRESS, allGroups, type Topology } from './topology.ts';
+import { allGroups, type Topology } from './topology.ts';
 
 /** Connection settings for every host in a written inventory (paths relative to the inventory file). */
 export interface InventoryVars {
@@ -44,15 +45,14 @@ export function inventoryObject(topology: Topology, vars: InventoryVars): { all:
   return { all };
 }
 
-export function renderInventory(topology: Topology): string {
-  const inv = inventoryObject(topology, {
-    user: 'deploy',
-    become: true,
-    identity_file: 'id_ed25519',
-    known_hosts: 'known_hosts',
-    controller_address: CONTROLLER_ADDRESS,
-  });
-  return `# Written by \`kiln lab up\`: the lab's hosts. Paths are relative to this file.\n${stringify(inv)}`;
+/** The lab's inventory.yml (or, with `inventoryFile`, a separate one for hosts added with --inventory). */
+export function renderInventory(topology: Topology, inventoryFile?: string, labDir?: string): string {
+  const sep = inventoryFile !== undefined && labDir !== undefined;
+  const vars = sep ? inventoryVars(labDir, inventoryFile) : inventoryVars('.', 'inventory.yml');
+  const header = sep
+    ? `# Written by \`kiln lab add --inventory\`: hosts added to the lab at ${labDir}. Paths are relative to this file.`
+    : "# Written by `kiln lab up`: the lab's hosts. Paths are relative to this file.";
+  return `${header}\n${stringify(inventoryObject(topology, vars))}`;
 }
 
 function sshQuote(p: string): string {
@@ -90,11 +90,27 @@ async function writeAtomic(file: string, text: string, mode = 0o644): Promise<vo
   await rename(tmp, file);
 }
 
-/** Writes inventory.yml, ssh_config and known_hosts into the lab directory. */
-export async function writeLabFiles(labDir: string, topology: Topology, knownHostsLines: readonly string[]): Promise<void> {
+/**
+ * Writes inventory.yml, ssh_config and known_hosts into the lab directory (every host, added ones
+ * too), each separate inventory of added hosts, and removes the separate inventories in `emptied`
+ * (their last host was removed). `knownHostsLines` covers every host.
+ */
+export async function writeLabFiles(
+  labDir: string,
+  topology: Topology,
+  knownHostsLines: readonly string[],
+  additions?: Additions,
+  emptied: readonly string[] = [],
+): Promise<void> {
   const f = labFiles(labDir);
   await mkdir(f.dir, { recursive: true });
   await writeAtomic(f.knownHosts, renderKnownHosts(knownHostsLines));
-  await writeAtomic(f.sshConfig, renderSshConfig(topology, labDir));
-  await writeAtomic(f.inventory, renderInventory(topology));
+  await writeAtomic(f.sshConfig, renderSshConfig({ hosts: allLabHosts(topology, additions), children: {} }, labDir));
+  await writeAtomic(f.inventory, renderInventory(inventoryTopology(topology, additions, undefined)));
+  for (const inv of separateInventories(additions)) {
+    await mkdir(path.dirname(inv), { recursive: true });
+    await writeAtomic(inv, renderInventory(inventoryTopology(topology, additions, inv), inv, labDir));
+  }
+  const inUse = new Set(separateInventories(additions));
+  for (const inv of emptied) if (!inUse.has(inv)) await rm(inv, { force: true });
 }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { allLabHosts, expandCount, mergeChildren, removeAdded, separateInventories, validateAddition, type AddedHost, type Additions } from './added.ts';
 import { hostMemory } from './cgroups.ts';
 import { LabError } from './errors.ts';
 import { mapLimit, run, tryRun } from './exec.ts';
@@ -8,12 +9,12 @@ import { writeLabFiles } from './files.ts';
 import { hostRunState, knownHostsLine, startHost, stopHost, waitForSsh, type HostContext, type HostRunState } from './host.ts';
 import { ensureInotifyLimit, restoreLimit } from './limits.ts';
 import { withLabLock } from './lock.ts';
-import { ensureMirror } from './mirror.ts';
+import { ensureMirror, type Mirror } from './mirror.ts';
 import { bridgeState, checkNetworkFree, ensureBridge, labNamespaces, removeBridge } from './network.ts';
 import { BRIDGE, RUN_DIR, diskFiles, labFiles } from './paths.ts';
-import { ensureRootfs } from './rootfs.ts';
+import { ensureRootfs, readDeployIds, type Rootfs } from './rootfs.ts';
 import { isLabProcess, readHostState, readLabState, recordedHosts, removeRunDir, writeLabState, type LabState } from './state.ts';
-import { loadTopology, sameMachines, type Topology } from './topology.ts';
+import { loadTopology, sameMachines, type LabHost, type Topology } from './topology.ts';
 
 export type Log = (msg: string) => void;
 
@@ -100,6 +101,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     const t0 = Date.now();
     const existing = await readLabState();
     let carriedLimit = existing?.labDir === labDir ? existing.raisedInotify : undefined;
+    let carriedAdditions = existing?.labDir === labDir ? existing.additions : undefined;
     if (existing) {
       const running = await anyRunning(existing);
       if (existing.labDir !== labDir) {
@@ -111,6 +113,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
         opts.log(`cleaning up the remains of a stopped lab from ${existing.labDir}`);
         await teardown(existing, { keepDisks: true, log: opts.log, removeLabDir: false });
         carriedLimit = undefined;
+        carriedAdditions = undefined;
       } else if (!sameMachines(existing.topology, topology)) {
         if (running.length > 0) {
           throw new LabError(
@@ -119,6 +122,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
         }
         await teardown(existing, { keepDisks: true, log: opts.log, removeLabDir: false });
         carriedLimit = undefined;
+        carriedAdditions = undefined;
       }
     } else if (recordedHosts().length > 0 || (await bridgeState()) === 'ours') {
       await teardown(undefined, { keepDisks: true, log: opts.log, removeLabDir: false });
@@ -134,17 +138,20 @@ export async function up(opts: UpOptions): Promise<UpResult> {
       mirror: { key: mirror.key, repo: mirror.repo, lists: mirror.lists },
       createdAt: existing?.labDir === labDir ? existing.createdAt : new Date().toISOString(),
       raisedInotify: carriedLimit,
+      additions: carriedAdditions,
     };
+    // hosts added with `kiln lab add` stay (and are restarted if stopped)
+    const everyHost = allLabHosts(topology, state.additions);
     await writeLabState(state); // before anything is created, so `down` can always clean up
-    state.raisedInotify = await ensureInotifyLimit(topology.hosts.length, state.raisedInotify, opts.log);
+    state.raisedInotify = await ensureInotifyLimit(everyHost.length, state.raisedInotify, opts.log);
     await writeLabState(state);
     await ensureBridge();
     const authorizedKey = await ensureClientKey(labDir);
-    const ctx: HostContext = { labDir, topology, rootfs, mirror, authorizedKey };
+    const ctx: HostContext = { labDir, topology: { hosts: everyHost, children: {} }, rootfs, mirror, authorizedKey };
     const started: string[] = [];
     const kept: string[] = [];
     const tStart = Date.now();
-    await mapLimit(topology.hosts, 8, async (host) => {
+    await mapLimit(everyHost, 8, async (host) => {
       const h = await readHostState(host.name);
       if (h && isLabProcess(h.pid, h.pidStart)) {
         kept.push(host.name);
@@ -156,8 +163,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
       await waitForSsh(hs, opts.bootTimeoutMs ?? 120000);
     });
     if (started.length > 0) opts.log(`${started.length} host(s) booted in ${((Date.now() - tStart) / 1000).toFixed(1)} s`);
-    const known = await Promise.all(topology.hosts.map((h) => knownHostsLine(labDir, h)));
-    await writeLabFiles(labDir, topology, known);
+    await writeFilesOf(state);
     return { labDir, started: started.sort(), kept: kept.sort(), seconds: (Date.now() - t0) / 1000 };
   }, undefined, (pid) => opts.log(`waiting for another kiln lab command (pid ${pid})…`));
 }
@@ -173,12 +179,13 @@ async function teardown(state: LabState | undefined, opts: TeardownOptions): Pro
   const notes: string[] = [];
   const hosts = new Map<string, string | undefined>();
   for (const n of recordedHosts()) hosts.set(n, undefined);
-  for (const h of state?.topology.hosts ?? []) hosts.set(h.name, h.address);
+  for (const h of state ? allLabHosts(state.topology, state.additions) : []) hosts.set(h.name, h.address);
   const results = await mapLimit([...hosts.entries()], 16, ([name, address]) => stopHost(name, address));
   notes.push(...results.flat());
   await removeBridge();
   await restoreLimit(state?.raisedInotify, opts.log);
   await removeRunDir();
+  for (const inv of separateInventories(state?.additions)) await rm(inv, { force: true });
   if (state && opts.removeLabDir && existsSync(state.labDir)) {
     const f = labFiles(state.labDir);
     for (const file of [f.inventory, f.knownHosts, f.sshConfig, f.key, f.pubKey]) await rm(file, { force: true });
@@ -232,13 +239,16 @@ export interface HostStatus {
   uptimeSeconds: number | null;
   pid: number | null;
   memoryBytes: number | null;
+  /** Only for hosts added with `kiln lab add`: the inventory file listing it. */
+  added?: { inventory: string };
 }
 
 export async function status(): Promise<{ labDir: string | null; hosts: HostStatus[] }> {
   preflight(false);
   const state = await readLabState();
   if (!state) return { labDir: null, hosts: [] };
-  const hosts = await mapLimit(state.topology.hosts, 8, async (h): Promise<HostStatus> => {
+  const inventory = labFiles(state.labDir).inventory;
+  const hosts = await mapLimit(allLabHosts(state.topology, state.additions), 8, async (h: AddedHost): Promise<HostStatus> => {
     const hs = await readHostState(h.name);
     const st = await hostRunState(hs);
     const alive = st !== 'stopped' && hs !== undefined;
@@ -249,6 +259,7 @@ export async function status(): Promise<{ labDir: string | null; hosts: HostStat
       uptimeSeconds: alive ? Math.round((Date.now() - hs.startedAt) / 1000) : null,
       pid: alive ? hs.pid : null,
       memoryBytes: alive ? (hostMemory(hs.cgroups) ?? null) : null,
+      ...(state.topology.hosts.includes(h) ? {} : { added: { inventory: h.inventory ?? inventory } }),
     };
   });
   return { labDir: state.labDir, hosts };
@@ -260,8 +271,9 @@ export async function reset(hostName: string, log: Log): Promise<void> {
   await withLabLock(async () => {
     const state = await readLabState();
     if (!state) throw new LabError('no lab is up; run `kiln lab up` first');
-    const host = state.topology.hosts.find((h) => h.name === hostName);
-    if (!host) throw new LabError(`no host "${hostName}" in the lab (hosts: ${state.topology.hosts.map((h) => h.name).join(', ')})`);
+    const everyHost = allLabHosts(state.topology, state.additions);
+    const host = everyHost.find((h) => h.name === hostName);
+    if (!host) throw new LabError(`no host "${hostName}" in the lab (hosts: ${everyHost.map((h) => h.name).join(', ')})`);
     const notes = await stopHost(host.name, host.address);
     notes.forEach(log);
     await rm(diskFiles(state.labDir, host.name).dir, { recursive: true, force: true });
@@ -270,10 +282,117 @@ export async function reset(hostName: string, log: Log): Promise<void> {
     const mirror = await ensureMirror(rootfs, log);
     await ensureBridge();
     const authorizedKey = await ensureClientKey(state.labDir);
-    const hs = await startHost({ labDir: state.labDir, topology: state.topology, rootfs, mirror, authorizedKey }, host);
+    const hs = await startHost({ labDir: state.labDir, topology: { hosts: everyHost, children: {} }, rootfs, mirror, authorizedKey }, host);
     await waitForSsh(hs, 120000);
-    const known = await Promise.all(state.topology.hosts.map((h) => knownHostsLine(state.labDir, h)));
-    await writeLabFiles(state.labDir, state.topology, known);
+    await writeFilesOf(state);
+  });
+}
+
+/** Rewrites the lab's files (and separate inventories) for every host the state records. */
+async function writeFilesOf(state: LabState, emptied: readonly string[] = []): Promise<void> {
+  const known = await Promise.all(allLabHosts(state.topology, state.additions).map((h) => knownHostsLine(state.labDir, h)));
+  await writeLabFiles(state.labDir, state.topology, known, state.additions, emptied);
+}
+
+/** The caches the running lab was started from (added hosts use the same root filesystem and mirror). */
+async function labCaches(state: LabState): Promise<{ rootfs: Rootfs; mirror: Mirror }> {
+  for (const dir of [state.rootfs.root, state.mirror.repo, state.mirror.lists]) {
+    if (!existsSync(dir)) throw new LabError(`${dir}, a cache the running lab was started from, is gone; \`kiln lab down\` and \`up\` again`);
+  }
+  const ids = await readDeployIds(state.rootfs.root);
+  return { rootfs: { ...state.rootfs, deployUid: ids.uid, deployGid: ids.gid }, mirror: state.mirror };
+}
+
+export interface AddOptions {
+  cwd: string;
+  /** Hosts to add (with optional nesting), from `NAME --address` (+ `--count`) or `--topology FILE`. */
+  hosts: Topology;
+  /** A separate inventory file for them instead of the lab's inventory.yml. */
+  inventory?: string;
+  log: Log;
+  bootTimeoutMs?: number;
+}
+
+/** What `kiln lab add NAME --address A [--groups g1,g2] [--count N]` asks for. */
+export function additionFromArgs(name: string, address: string, groups: string[], count: number): Topology {
+  return { hosts: expandCount(name, address, count).map((h): LabHost => ({ ...h, groups })), children: {} };
+}
+
+/**
+ * Boots more hosts on the running lab (its caches, own disks) without touching the running ones,
+ * records them, and rewrites known_hosts, ssh_config and the inventory they go into. All or
+ * nothing: if one does not come up, the new hosts are stopped and forgotten again.
+ */
+export async function add(opts: AddOptions): Promise<{ labDir: string; added: AddedHost[]; inventory: string; seconds: number }> {
+  preflight();
+  return withLabLock(async () => {
+    const t0 = Date.now();
+    const state = await readLabState();
+    if (!state) throw new LabError('no lab is up; run `kiln lab up` first');
+    const mainInventory = labFiles(state.labDir).inventory;
+    const invAbs = opts.inventory === undefined ? undefined : path.resolve(opts.cwd, opts.inventory);
+    const inventory = invAbs === mainInventory ? undefined : invAbs;
+    const prior: Additions = state.additions ?? { added: [], children: {} };
+    const newHosts = validateAddition(state.topology, prior, opts.hosts, inventory);
+    const { rootfs, mirror } = await labCaches(state);
+    state.additions = { added: [...prior.added, ...newHosts], children: mergeChildren(prior.children, opts.hosts.children) };
+    const everyHost = allLabHosts(state.topology, state.additions);
+    await writeLabState(state); // before anything is created, so `down` can always clean up
+    state.raisedInotify = await ensureInotifyLimit(everyHost.length, state.raisedInotify, opts.log);
+    await writeLabState(state);
+    await ensureBridge();
+    const authorizedKey = await ensureClientKey(state.labDir);
+    const ctx: HostContext = { labDir: state.labDir, topology: { hosts: everyHost, children: {} }, rootfs, mirror, authorizedKey };
+    try {
+      await mapLimit(newHosts, 8, async (host) => {
+        await stopHost(host.name, host.address); // remains of an earlier host of that name
+        const hs = await startHost(ctx, host);
+        await waitForSsh(hs, opts.bootTimeoutMs ?? 120000);
+      });
+    } catch (err) {
+      await mapLimit(newHosts, 16, (h) => stopHost(h.name, h.address));
+      state.additions = prior;
+      await writeLabState(state);
+      throw err;
+    }
+    await writeFilesOf(state);
+    return { labDir: state.labDir, added: newHosts, inventory: inventory ?? mainInventory, seconds: (Date.now() - t0) / 1000 };
+  }, undefined, (pid) => opts.log(`waiting for another kiln lab command (pid ${pid})…`));
+}
+
+export interface RemoveOptions {
+  cwd: string;
+  names: string[];
+  /** Also remove every host listed in this separate inventory. */
+  inventory?: string;
+  /** Keep their disks (default: deleted, so a host added again under that name starts fresh). */
+  keepDisks?: boolean;
+  log: Log;
+}
+
+/** Stops added hosts and forgets them: lab state, known_hosts, ssh_config, their inventory. */
+export async function remove(opts: RemoveOptions): Promise<{ removed: string[]; notes: string[]; seconds: number }> {
+  preflight(false);
+  return withLabLock(async () => {
+    const t0 = Date.now();
+    const state = await readLabState();
+    if (!state) throw new LabError('no lab is up');
+    const prior: Additions = state.additions ?? { added: [], children: {} };
+    const names = [...opts.names];
+    if (opts.inventory !== undefined) {
+      const inv = path.resolve(opts.cwd, opts.inventory);
+      const listed = prior.added.filter((h) => h.inventory === inv).map((h) => h.name);
+      if (listed.length === 0 && names.length === 0) throw new LabError(`no added hosts are listed in ${inv}`);
+      names.push(...listed.filter((n) => !names.includes(n)));
+    }
+    if (names.length === 0) throw new LabError('name the hosts to remove (or --inventory FILE)');
+    const { rest, removed } = removeAdded(state.topology, prior, names);
+    const notes = (await mapLimit(removed, 16, (h) => stopHost(h.name, h.address))).flat();
+    if (!opts.keepDisks) for (const h of removed) await rm(diskFiles(state.labDir, h.name).dir, { recursive: true, force: true });
+    state.additions = rest.added.length > 0 ? rest : undefined;
+    await writeLabState(state);
+    await writeFilesOf(state, [...new Set(removed.flatMap((h) => (h.inventory === undefined ? [] : [h.inventory])))]);
+    return { removed: removed.map((h) => h.name), notes, seconds: (Date.now() - t0) / 1000 };
   });
 }
 

@@ -39,7 +39,7 @@ function readFileSyncSafe(file: string): string {
   }
 }
 
-async function readDeployIds(root: string): Promise<{ uid: number; gid: number }> {
+export async function readDeployIds(root: string): Promise<{ uid: number; gid: number }> {
   const passwd = await readFile(path.join(root, 'etc/passwd'), 'utf8');
   const line = passwd.split('\n').find((l) => l.startsWith('deploy:'));
   if (!line) throw new LabError(`root filesystem ${root} has no deploy user; delete ${path.dirname(root)} to rebuild it`);

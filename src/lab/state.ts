@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LabError } from './errors.ts';
 import { RUN_DIR, hostRunFiles } from './paths.ts';
+import type { Additions } from './added.ts';
 import type { RaisedLimit } from './limits.ts';
 import type { Topology } from './topology.ts';
 
@@ -17,6 +18,8 @@ export interface LabState {
   createdAt: string;
   /** A machine limit `up` raised (restored by `down`). */
   raisedInotify?: RaisedLimit;
+  /** Hosts added to the running lab with `kiln lab add` (removed by `kiln lab remove` or `down`). */
+  additions?: Additions;
 }
 
 /** A host the lab started: PIDs are only ever signalled after checking their recorded start time. */
