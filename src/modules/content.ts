@@ -77,6 +77,9 @@ export function contentPlan(p: ContentParams, s: ContentState & { parent: boolea
       {
         summary: `create file ${p.dest}${describeAttrs(p)}, ${Buffer.byteLength(content)} bytes`,
         diff: ctx.diff ? contentDiff(p.dest, '', content, !!p._sensitive) : undefined,
+        // Dry run with no parent directory yet: an earlier task (a package) creates it, maybe with
+        // its own version of this file, so "create" may really be "update".
+        ...(ctx.check && !s.parent ? { unpredictable: true } : {}),
       },
     ];
   }

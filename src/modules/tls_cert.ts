@@ -36,7 +36,7 @@ const schema = {
     chain: { type: 'string', description: 'provided mode: intermediate certificates PEM, appended after the certificate' },
     key: { type: 'string', minLength: 1, description: 'provided mode: the private key PEM; always treated as a secret (use vault)' },
     cert_file: { type: 'string', minLength: 1, description: "provided mode: certificate PEM file on the controller (role files/ or relative to the playbook)" },
-    chain_file: { type: 'string', minLength: 1, description: 'provided mode: chain PEM file on the controller' },
+    chain_file: { type: 'string', description: 'provided mode: chain PEM file on the controller ("" = none)' },
     key_file: { type: 'string', minLength: 1, description: 'provided mode: private key PEM file on the controller' },
     pki_dir: {
       type: 'string',
@@ -47,7 +47,11 @@ const schema = {
     name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', description: 'generated mode: file stem of the certificate in pki_dir (default: common_name)' },
     common_name: { type: 'string', minLength: 1, maxLength: 64, description: 'generated mode: subject CN of the server certificate' },
     dns: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'generated mode: DNS subjectAltNames (default: [common_name])' },
-    ips: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'generated mode: IP subjectAltNames' },
+    ips: {
+      type: ['array', 'string'],
+      items: { type: 'string', minLength: 1 },
+      description: 'generated mode: IP subjectAltNames: a list, or a string of addresses separated by spaces or commas (handy from a template loop)',
+    },
     ca_common_name: { type: 'string', minLength: 1, maxLength: 64, description: 'generated mode: CN of the internal CA (default "Kiln internal CA")' },
     valid_days: { type: 'integer', minimum: 1, maximum: 3650, description: 'generated mode: validity of an issued certificate in days (default 365)' },
     ca_valid_days: { type: 'integer', minimum: 1, maximum: 36500, description: 'generated mode: validity of a new CA in days (default 3650)' },
@@ -98,7 +102,7 @@ export function resolvePkiDir(dir: string | undefined, taskFile: string): string
 export function wantOf(p: TlsCertParams, taskFile: string): PkiWant {
   if (!p.common_name) throw new Error('common_name is required when no certificate is provided (cert or cert_file)');
   const dns = p.dns ?? [p.common_name];
-  const ips = p.ips ?? [];
+  const ips = typeof p.ips === 'string' ? p.ips.split(/[\s,]+/).filter(Boolean) : (p.ips ?? []);
   const problems = sanProblems(dns, ips);
   if (problems.length) throw new Error(problems.join('; '));
   return {

@@ -79,6 +79,14 @@ describe('content plan (copy/template)', () => {
       'mode of /n: 0644 → 0600',
     ]);
   });
+
+  it('a dry run cannot tell "create" from "update" when the parent directory is still missing', () => {
+    const noParent = contentParse({ stdout: 'exists=0\nparent=0\n', stderr: '', code: 0 });
+    const [c] = contentPlan({ dest: '/etc/haproxy/haproxy.cfg', _content: 'x\n' }, noParent, { ...ctx, check: true });
+    expect(c).toMatchObject({ summary: 'create file /etc/haproxy/haproxy.cfg, 2 bytes', unpredictable: true });
+    expect(contentPlan({ dest: '/n', _content: 'x\n' }, probe(undefined), { ...ctx, check: true })[0]!.unpredictable).toBeUndefined();
+    expect(contentPlan({ dest: '/n', _content: 'x\n' }, noParent, ctx)[0]!.unpredictable).toBeUndefined();
+  });
 });
 
 describe('batched probe framing', () => {
