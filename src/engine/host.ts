@@ -49,6 +49,8 @@ export class HostSequence {
     readonly tasks: TaskDef[],
     readonly opts: SequenceOptions,
     readonly registered: Record<string, unknown>,
+    /** Opens a NEW connection to the host (for ModuleDef.confirm); the caller closes it. */
+    private readonly freshConn?: () => Promise<HostConnection>,
   ) {
     tasks.forEach((t, i) => t.register && this.registers.set(i, t.register));
   }
@@ -258,6 +260,10 @@ export class HostSequence {
         }
         if (problems.length) return fail(`did not converge after apply; still pending:\n  - ${problems.join('\n  - ')}`, changes, { diff: redactOpt(diff) });
       }
+      if (x.module.confirm) {
+        const problem = await this.confirm(x);
+        if (problem) return fail(problem, changes, { diff: redactOpt(diff) });
+      }
       return {
         result: this.result(task, x.label, changed ? 'changed' : 'ok', changed ? changes : [], started, undefined, { diff: changed ? redactOpt(diff) : undefined, unpredictable }),
         changed,
@@ -271,6 +277,27 @@ export class HostSequence {
       }
       if (err instanceof TemplateError) return fail(err.located);
       throw err;
+    }
+  }
+
+  /** Commit-confirm (ModuleDef.confirm) over a NEW connection; returns the problem, if any. */
+  private async confirm(x: TaskInstance): Promise<string | undefined> {
+    const script = x.module.confirm!(x.params as never, x.ctx);
+    let c: HostConnection | undefined;
+    try {
+      if (!this.freshConn) throw new Error('the engine gave this host sequence no way to open a new connection');
+      c = await this.freshConn();
+    } catch (err) {
+      return `commit-confirm failed: a NEW SSH connection to the host could not be opened after apply (${(err as Error).message}); the change was not confirmed, so the host rolls itself back`;
+    }
+    try {
+      const r = await c.run(script, { become: x.become, becomeUser: x.becomeUser });
+      if (r.code !== 0) return `commit-confirm failed: ${r.stderr.trim() || r.stdout.trim() || `exit code ${r.code}`}`;
+      return undefined;
+    } catch (err) {
+      return `commit-confirm failed on the new connection: ${(err as Error).message}; the host rolls itself back`;
+    } finally {
+      c.close();
     }
   }
 

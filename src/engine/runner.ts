@@ -117,6 +117,13 @@ export class Runner {
     return p;
   }
 
+  /** Opens a NEW, uncached connection to a host (commit-confirm); the caller closes it. */
+  freshConnection(host: string): Promise<HostConnection> {
+    const vars = { ...this.vars.hostvars[host], ...this.opts.extraVars };
+    const spec = resolveConnection(host, vars, { sshConfig: this.opts.sshConfig, inventoryDir: this.inv.dir, inventory: this.inv });
+    return HostConnection.open(`${host} (confirm)`, spec, { acceptNewHostKeys: false, timeoutMs: this.opts.connectTimeoutMs });
+  }
+
   private record(r: TaskResult): void {
     if (r.message) r.message = redact(r.message);
     this.results.push(r);
@@ -187,7 +194,7 @@ export class Runner {
       vars: (reg: Record<string, unknown>) => this.vars.forHost(host, play, batch, reg),
     });
     if (play.gatherFacts) await this.gatherFacts(play, batch, registered);
-    const seqs = new Map(batch.map((h) => [h, new HostSequence(() => this.connection(h), tasks, seqOpts(h, false), registered.get(h)!)]));
+    const seqs = new Map(batch.map((h) => [h, new HostSequence(() => this.connection(h), tasks, seqOpts(h, false), registered.get(h)!, () => this.freshConnection(h))]));
     let aborted = false;
     for (let i = 0; i < tasks.length; i++) {
       const live = batch.filter((h) => !this.dead.has(h));
@@ -218,7 +225,7 @@ export class Runner {
     const handlerSeqs = new Map<string, HostSequence>();
     for (const h of batch) {
       if (this.dead.has(h) || aborted) continue;
-      handlerSeqs.set(h, new HostSequence(() => this.connection(h), toRun(h), seqOpts(h, true), registered.get(h)!));
+      handlerSeqs.set(h, new HostSequence(() => this.connection(h), toRun(h), seqOpts(h, true), registered.get(h)!, () => this.freshConnection(h)));
     }
     for (const hd of play.handlers) {
       const hostsFor = [...handlerSeqs.keys()].filter((h) => !this.dead.has(h) && handlerSeqs.get(h)!.tasks.includes(hd));

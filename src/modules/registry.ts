@@ -2,6 +2,7 @@
 import command from './command.ts';
 import copy from './copy.ts';
 import file from './file.ts';
+import firewall from './firewall.ts';
 import getUrl from './get_url.ts';
 import group from './group.ts';
 import lineinfile from './lineinfile.ts';
@@ -14,7 +15,7 @@ import template from './template.ts';
 import tlsCert from './tls_cert.ts';
 import type { ModuleDef } from './types.ts';
 
-const all: ModuleDef[] = [file, copy, template, pkg, service, command, shellModule, user, group, sysctl, lineinfile, getUrl, tlsCert];
+const all: ModuleDef[] = [file, copy, template, pkg, service, command, shellModule, user, group, sysctl, lineinfile, getUrl, tlsCert, firewall];
 
 export const modules: ReadonlyMap<string, ModuleDef> = new Map(all.map((m) => [m.name, m]));
 

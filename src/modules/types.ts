@@ -92,6 +92,15 @@ export interface ModuleDef<P = any, S = any> {
   verify?(params: P, state: S, ctx: ModuleContext): string[];
   /** Params that must never be printed (passwords); their values become secrets. */
   secretParams?: string[];
+  /**
+   * Commit-confirm: a script the engine runs after a successful apply (and verify), on a NEW
+   * SSH connection to the host (a fresh TCP connection and handshake, not the run's cached one).
+   * A module whose apply can cut the host off (firewall rules) arms a rollback on the host in
+   * apply and disarms it here. If the new connection cannot be opened or the script exits
+   * non-zero, the task fails with the reason and nothing is disarmed (the host rolls back by
+   * itself). Not run in check mode, nor when nothing was applied.
+   */
+  confirm?(params: P, ctx: ModuleContext): string;
 }
 
 export function defineModule<P, S>(def: ModuleDef<P, S>): ModuleDef<P, S> {
