@@ -91,7 +91,8 @@ export function toCidr(s: string): { family: 4 | 6; cidr: string } | undefined {
 
 function suggest(name: string, known: string[]): string {
   const best = known
-    .map((k) => ({ k, d: editDistance(name, k) }))
+    // A transposition ('wbe' → 'web') counts as one edit.
+    .map((k) => ({ k, d: editDistance(name, k) - ([...name].sort().join('') === [...k].sort().join('') ? 1 : 0) }))
     .filter((x) => x.d <= Math.max(2, Math.floor(name.length / 3)))
     .sort((a, b) => a.d - b.d)[0];
   return best ? ` (did you mean '${best.k}'?)` : '';

@@ -1,0 +1,155 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { applyScript, confirmScript, probeScript } from '../../../src/firewall/scripts.ts';
+import fw, { type FirewallParams, type FirewallState, jumpPositions, parseFirewall, prepareFirewall, txnId } from '../../../src/modules/firewall.ts';
+import { sha256 } from '../../../src/modules/shell.ts';
+import { ctx, outsideHeredocs, shSyntax } from '../modules/helpers.ts';
+import { site, SITE_POLICY } from './fixtures.ts';
+
+function params(over: Partial<FirewallParams> = {}, host = 'db1'): FirewallParams {
+  const s = site();
+  const hosts = Object.keys(s.addresses);
+  return prepareFirewall({ policy: SITE_POLICY, admin_cidrs: s.admin, groups: s.groups, hosts, addresses: hosts.map((h) => s.addresses[h]), ...over }, host);
+}
+
+/** The state a converged host reports: Kiln's record matches the live listing and the files. */
+function converged(p: FirewallParams, live = 'table inet kiln {\n\tchain input {\n\t}\n}'): FirewallState {
+  return {
+    hasNft: true,
+    hasIptables: true,
+    hasSystemdRun: true,
+    sshClient: '10.77.0.1',
+    sshPort: 22,
+    nftTable: p.backend !== 'iptables',
+    nftLive: p.backend !== 'iptables' ? live : '',
+    iptLive: p.backend === 'iptables' ? live : '',
+    applied: p._sha,
+    recorded: live,
+    persisted: Object.fromEntries(Object.entries(p._persist!).map(([k, v]) => [k, { sha: sha256(v) }])),
+  };
+}
+
+const sums = (p: FirewallParams, s: FirewallState) => fw.plan(p, s, ctx({ host: 'db1' })).map((c) => c.summary);
+
+afterEach(() => {
+  delete process.env.KILN_TEST_FIREWALL_SKIP_PREFLIGHT;
+});
+
+describe('firewall module: plan', () => {
+  it('converged → nothing; a new policy → one atomic load with a diff of the persisted ruleset', () => {
+    const p = params();
+    expect(sums(p, converged(p))).toEqual([]);
+    const old = params({ policy: { ...SITE_POLICY, db: { allow: [{ port: 3306, from: 'web' }] } } });
+    const s = { ...converged(old), persisted: { '/etc/kiln/firewall.nft': { sha: sha256(old._nft!), content: old._nft } } };
+    const changes = fw.plan(p, s, ctx());
+    expect(changes.map((c) => c.summary)).toEqual(['load nftables ruleset (table inet kiln, 3 policy rules) atomically, with a 20s commit-confirm']);
+    expect(changes[0]!.diff).toContain('-\t\tip saddr { 10.77.0.21/32, 10.77.0.22/32 } tcp dport 3306');
+    expect(changes[0]!.diff).toContain('+\t\tip saddr { 10.77.0.21/32, 10.77.0.22/32, 10.77.0.31/32, 10.77.0.32/32 } tcp dport 3306');
+  });
+
+  it('drift is measured on the LIVE ruleset: a rule added by hand shows in the diff', () => {
+    const p = params();
+    const s = converged(p, 'table inet kiln {\n\tchain input {\n\t\ttcp dport 22 accept\n\t}\n}');
+    s.nftLive = 'table inet kiln {\n\tchain input {\n\t\ttcp dport 22 accept\n\t\ttcp dport 5555 accept\n\t}\n}';
+    const [c] = fw.plan(p, s, ctx());
+    expect(c!.summary).toBe('the live table inet kiln differs from what Kiln loaded (changed by hand?): reload it');
+    expect(c!.diff).toMatch(/--- table inet kiln \(live\)\n\+\+\+ table inet kiln \(planned\)/);
+    expect(c!.diff).toContain('-\t\ttcp dport 5555 accept');
+    // A deleted table, a stale persisted file.
+    expect(sums(p, { ...converged(p), nftLive: '' })).toHaveLength(1);
+    expect(sums(p, { ...converged(p), persisted: { '/etc/kiln/firewall.nft': { sha: 'x' } } })).toEqual(['rewrite /etc/kiln/firewall.nft (persisted ruleset)']);
+  });
+
+  it('iptables: the backend switch removes the other backend, jumps are read per family', () => {
+    const p = params({ backend: 'iptables' });
+    expect(Object.keys(p._persist!)).toEqual(['/etc/iptables/rules.v4', '/etc/iptables/rules.v6']);
+    expect(sums(p, { ...converged(p), nftTable: true })).toEqual(['delete nftables table inet kiln (this host now uses iptables)']);
+    const n = params();
+    expect(sums(n, { ...converged(n), iptLive: ':KILN-INPUT\njump INPUT at 1: -A INPUT -j KILN-INPUT' })).toEqual(["remove Kiln's iptables chains (this host now uses nftables)"]);
+    const live = '# IPv4\n:KILN-INPUT\njump INPUT at 3: -A INPUT -j KILN-INPUT\njump OUTPUT at 1: -A OUTPUT -j KILN-OUTPUT\n# IPv6\n:KILN-INPUT\n';
+    expect(jumpPositions(live, 4)).toEqual({ INPUT: [3], OUTPUT: [1] });
+    expect(jumpPositions(live, 6)).toEqual({ INPUT: [], OUTPUT: [] });
+    const script = fw.apply(p, { ...converged(p), iptLive: live }, [], ctx());
+    expect(script).toContain('iptables-restore --test --noflush');
+  });
+
+  it('tools not installed yet (check mode on a fresh host): unpredictable, still planned', () => {
+    const p = params();
+    const [c] = fw.plan(p, { ...converged(p), hasNft: false, applied: undefined }, ctx({ check: true }));
+    expect(c).toMatchObject({ unpredictable: true, summary: expect.stringContaining('nft is not installed yet') });
+  });
+
+  it('the lockout preflight fails the plan (before any apply); the test switch only reports it', () => {
+    const p = params({ policy: { db: { allow: [{ port: 3306, from: 'web' }] } } });
+    const s = { ...converged(params()), applied: 'old' };
+    expect(() => fw.plan(p, s, ctx())).toThrow(/refusing to apply: the firewall for db1 would not accept SSH \(port 22\/tcp\) from 10\.77\.0\.1/);
+    expect(() => fw.plan(p, { ...s, sshClient: '10.77.0.1', sshPort: 2222 }, ctx())).toThrow(/port 2222/);
+    process.env.KILN_TEST_FIREWALL_SKIP_PREFLIGHT = '1';
+    expect(sums(p, s).at(-1)).toMatch(/^TEST SWITCH KILN_TEST_FIREWALL_SKIP_PREFLIGHT: lockout preflight skipped/);
+    // Converged hosts are not refused (nothing would be loaded).
+    delete process.env.KILN_TEST_FIREWALL_SKIP_PREFLIGHT;
+    expect(sums(p, converged(p))).toEqual([]);
+  });
+
+  it('an unconfirmed earlier change is a change; verify right after apply ignores its own pending confirm', () => {
+    const p = params();
+    const s = { ...converged(p), pending: 'abc' };
+    expect(sums(p, s)).toEqual(['an earlier firewall change (abc) was never confirmed: its rollback is armed; restore it and apply again']);
+    expect(fw.verify!(p, s, ctx())).toEqual([]);
+    expect(fw.verify!(p, { ...s, applied: 'x' }, ctx())).toHaveLength(1);
+  });
+});
+
+describe('firewall module: probe output and scripts', () => {
+  it('parses the probe: SSH_CONNECTION gives the controller address and the SSH port as the host sees them', () => {
+    const b = (s: string) => Buffer.from(s).toString('base64');
+    const s = parseFirewall({
+      code: 0,
+      stderr: '',
+      stdout: [
+        'has_nft=1',
+        'has_systemd_run=1',
+        'ssh_connection=10.77.0.1 51234 10.77.0.31 2222',
+        'nft_table=1',
+        `nft_live_b64=${b('table inet kiln {\n}')}`,
+        'applied=abc',
+        `recorded_b64=${b('x')}`,
+        'persist_path_0=/etc/kiln/firewall.nft',
+        'persist_0_sha256=123',
+        `persist_0_content_b64=${b('old')}`,
+      ].join('\n'),
+    });
+    expect(s).toMatchObject({ hasNft: true, hasIptables: false, sshClient: '10.77.0.1', sshPort: 2222, nftTable: true, nftLive: 'table inet kiln {\n}', applied: 'abc', recorded: 'x' });
+    expect(s.persisted).toEqual({ '/etc/kiln/firewall.nft': { sha: '123', content: 'old' } });
+    expect(parseFirewall({ code: 0, stderr: '', stdout: 'ssh_connection=\n' }).sshClient).toBeUndefined();
+  });
+
+  it('scripts are valid POSIX sh; rules travel in heredocs; the rollback is armed before the load', () => {
+    for (const backend of ['nftables', 'iptables'] as const) {
+      const p = params({ backend });
+      const s = converged(p);
+      const script = fw.apply(p, s, [], ctx());
+      expect(shSyntax(script)).toBe('');
+      expect(shSyntax(fw.probe(p, ctx()))).toBe('');
+      expect(outsideHeredocs(script)).not.toContain('10.77.0.21');
+      const arm = script.indexOf('systemd-run --quiet --on-active=20s --unit kiln-fw-rollback-');
+      const load = script.indexOf(backend === 'nftables' ? 'nft -f $D/new.nft' : 'iptables-restore --noflush <');
+      const check = script.indexOf(backend === 'nftables' ? 'nft -c -f' : 'iptables-restore --test');
+      expect(check).toBeGreaterThan(0);
+      expect(arm).toBeGreaterThan(check);
+      expect(load).toBeGreaterThan(arm);
+    }
+    expect(shSyntax(probeScript({ '/etc/kiln/firewall.nft': 'abc' }, true))).toBe('');
+    const p = params();
+    const c = confirmScript(txnId(p));
+    expect(shSyntax(c)).toBe('');
+    expect(c).toContain(`if mkdir $D/decided.${txnId(p)} 2>/dev/null; then`);
+    expect(fw.confirm!(p, ctx())).toBe(c);
+  });
+
+  it('the rollback timer length and the transaction id follow the params', () => {
+    const a = params({ rollback_seconds: 45 });
+    expect(fw.apply(a, converged(a), [], ctx())).toContain('--on-active=45s');
+    expect(txnId(a)).toMatch(/^[0-9a-f]{12}$/);
+    expect(txnId(params({ backend: 'iptables' }))).not.toBe(txnId(a));
+  });
+});
