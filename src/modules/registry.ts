@@ -7,6 +7,7 @@ import getUrl from './get_url.ts';
 import group from './group.ts';
 import lineinfile from './lineinfile.ts';
 import pkg from './package.ts';
+import release from './release.ts';
 import service from './service.ts';
 import shellModule from './shell-module.ts';
 import sysctl from './sysctl.ts';
@@ -15,7 +16,7 @@ import template from './template.ts';
 import tlsCert from './tls_cert.ts';
 import type { ModuleDef } from './types.ts';
 
-const all: ModuleDef[] = [file, copy, template, pkg, service, command, shellModule, user, group, sysctl, lineinfile, getUrl, tlsCert, firewall];
+const all: ModuleDef[] = [file, copy, template, pkg, service, command, shellModule, user, group, sysctl, lineinfile, getUrl, tlsCert, firewall, release];
 
 export const modules: ReadonlyMap<string, ModuleDef> = new Map(all.map((m) => [m.name, m]));
 

@@ -1,0 +1,194 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import release, {
+  readTree,
+  releaseApply,
+  releaseHash,
+  releaseInterpret,
+  releaseParse,
+  releasePlan,
+  releaseProbe,
+  releasesToPrune,
+  resolveSrcDir,
+  type ReleaseParams,
+  type ReleaseState,
+} from '../../../src/modules/release.ts';
+import { ctx, outsideHeredocs, runProbe, shSyntax } from './helpers.ts';
+
+const files = [
+  { path: 'server.js', data: Buffer.from('console.log("hi")\n'), exec: false },
+  { path: 'lib/db.js', data: Buffer.from('module.exports = {}\n'), exec: false },
+];
+const HASH = releaseHash(files);
+const base: ReleaseParams = {
+  root: '/opt/app',
+  version: '1.1.0',
+  src: 'app',
+  service: 'kiln-app',
+  health_url: 'http://127.0.0.1:3000/health',
+  _files: files,
+  _hash: HASH,
+};
+const st = (current: string | undefined, names: string[], hash?: string): ReleaseState => ({
+  link: current ? `releases/${current}` : undefined,
+  current,
+  currentNotLink: false,
+  releases: names.map((name, i) => ({ name, mtime: 1000 + i })),
+  hash,
+});
+const sums = (p: ReleaseParams, s: ReleaseState) => releasePlan(p, s, ctx()).map((c) => c.summary);
+
+describe('release plan', () => {
+  it('first deploy on a fresh host', () => {
+    expect(sums(base, st(undefined, []))).toEqual(['deploy release 1.1.0 (current none)']);
+  });
+
+  it('a new version on a host running another one', () => {
+    expect(sums(base, st('1.0.0', ['1.0.0']))).toEqual(['deploy release 1.1.0 (current 1.0.0)']);
+  });
+
+  it('converged: current = version and the files match → no change', () => {
+    expect(releasePlan(base, st('1.1.0', ['1.0.0', '1.1.0'], HASH), ctx())).toEqual([]);
+  });
+
+  it('switching back to a kept release with the same files is a deploy (no upload)', () => {
+    const s = st('1.1.0', ['1.0.0', '1.1.0'], HASH);
+    const p = { ...base, version: '1.0.0' };
+    s.hash = HASH;
+    expect(sums(p, s)).toEqual(['deploy release 1.0.0 (current 1.1.0)']);
+    expect(releaseApply(p, s, releasePlan(p, s))).not.toContain('.kiln-upload');
+  });
+
+  it('same version with different files: refused, or replaced with force', () => {
+    const s = st('1.1.0', ['1.1.0'], 'f'.repeat(64));
+    expect(() => releasePlan(base, s)).toThrow(/release 1.1.0 is already on the host with different files.*new version/);
+    expect(sums({ ...base, force: true }, s)).toEqual(['redeploy release 1.1.0 with changed files (current 1.1.0)']);
+  });
+
+  it('refuses a current that is not a symlink', () => {
+    expect(() => releasePlan(base, { ...st(undefined, []), currentNotLink: true })).toThrow(/not a symlink/);
+  });
+
+  it('prunes the oldest beyond keep, never the current or the previous', () => {
+    const s = st('1.0.4', ['1.0.0', '1.0.1', '1.0.2', '1.0.3', '1.0.4']);
+    expect(sums(base, s)).toEqual(['deploy release 1.1.0 (current 1.0.4)', 'prune old releases 1.0.0 (keep 5)']);
+    expect(sums({ ...base, keep: 2 }, s)).toEqual(['deploy release 1.1.0 (current 1.0.4)', 'prune old releases 1.0.0, 1.0.1, 1.0.2, 1.0.3 (keep 2)']);
+    // The current release is the OLDEST (it was rolled back to): still protected.
+    const old = st('1.0.0', ['1.0.0', '1.0.1', '1.0.2']);
+    expect(releasesToPrune({ ...base, keep: 2 }, old, true)).toEqual(['1.0.1', '1.0.2']);
+    // Converged host with too many releases (keep was lowered): current and the newest other stay.
+    const conv = st('1.1.0', ['1.0.0', '1.0.1', '1.1.0', '1.0.2'], HASH);
+    expect(sums({ ...base, keep: 2 }, conv)).toEqual(['prune old releases 1.0.0, 1.0.1 (keep 2)']);
+  });
+});
+
+describe('release scripts', () => {
+  it('probe parses current, releases and hash', () => {
+    const s = releaseParse({ stdout: 'link=releases/1.0.0\nrelease=1700000000.5 1.0.0\nrelease=1700000100.25 1.1.0\nhash=abc\n', stderr: '', code: 0 });
+    expect(s).toEqual({
+      link: 'releases/1.0.0',
+      current: '1.0.0',
+      currentNotLink: false,
+      releases: [
+        { name: '1.0.0', mtime: 1700000000.5 },
+        { name: '1.1.0', mtime: 1700000100.25 },
+      ],
+      hash: 'abc',
+    });
+    expect(shSyntax(releaseProbe(base))).toBe('');
+  });
+
+  it('apply: one POSIX script, files only inside heredocs, atomic switch, health check, rollback, prune', () => {
+    const s = st('1.0.4', ['1.0.0', '1.0.1', '1.0.2', '1.0.3', '1.0.4']);
+    const script = releaseApply(base, s, releasePlan(base, s));
+    expect(shSyntax(script)).toBe('');
+    expect(outsideHeredocs(script)).not.toContain('console.log');
+    expect(script).toContain('ln -sfn "$1" "$root/.current.kiln.$$" && mv -T "$root/.current.kiln.$$" "$root/current"');
+    expect(script).toContain('systemctl restart -- "$svc"');
+    expect(script).toMatch(/if healthy; then[\s\S]*prune[\s\S]*kiln_release=deployed/);
+    expect(script).toContain(`rm -rf -- "$root/releases/"'1.0.0'`);
+    expect(script).not.toContain(`"$root/releases/"'1.0.4'`); // the previous release is never pruned
+    // Rollback comes after a failed check, and the task exits non-zero.
+    const after = script.slice(script.indexOf('kiln_health='));
+    expect(after).toMatch(/back=\$prev[\s\S]*switch "\$back"[\s\S]*restart[\s\S]*kiln_release=rolled_back[\s\S]*exit 4/);
+  });
+
+  it('prune-only apply touches nothing else', () => {
+    const conv = st('1.1.0', ['1.0.0', '1.0.1', '1.1.0', '1.0.2'], HASH);
+    const p = { ...base, keep: 2 };
+    const script = releaseApply(p, conv, releasePlan(p, conv));
+    expect(script).not.toContain('systemctl');
+    expect(script).toContain(`"$root/releases/"'1.0.0'`);
+    expect(shSyntax(script)).toBe('');
+  });
+
+  it('interpret: a rollback fails the task with a clear message', () => {
+    const out = { stdout: 'kiln_switched=releases/1.1.0\nkiln_health=curl: (22) The requested URL returned error: 500\nkiln_journal=boom\nkiln_release=rolled_back\nkiln_back=1.0.0\n', stderr: '', code: 4 };
+    const r = releaseInterpret(base, out);
+    expect(r.failed).toMatch(/release 1\.1\.0 failed its health check .*error: 500.*ROLLED BACK to release 1\.0\.0/);
+    expect(r.failed).toContain('boom');
+    expect(releaseInterpret(base, { stdout: 'kiln_release=deployed\n', stderr: '', code: 0 }).failed).toBeUndefined();
+    expect(releaseInterpret(base, { stdout: '', stderr: 'cannot create', code: 3 }).failed).toBe('cannot create');
+  });
+});
+
+describe('release on a real directory (local sh, no systemd)', () => {
+  it('the host-side hash equals the controller hash; src resolves in the role files/', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-release-'));
+    const src = join(dir, 'roles/app/files/app');
+    mkdirSync(join(src, 'lib'), { recursive: true });
+    mkdirSync(join(dir, 'roles/app/tasks'), { recursive: true });
+    writeFileSync(join(src, 'server.js'), 'x');
+    writeFileSync(join(src, 'lib/a-b.js'), 'y\n');
+    writeFileSync(join(src, 'lib.js'), 'z');
+    writeFileSync(join(src, 'run'), '#!/bin/sh\n');
+    chmodSync(join(src, 'run'), 0o755);
+    expect(resolveSrcDir('app', join(dir, 'roles/app/tasks/main.yml'))).toBe(src);
+    expect(resolveSrcDir('nope', join(dir, 'roles/app/tasks/main.yml'))).toBeUndefined();
+    const tree = readTree(src);
+    expect(tree.find((f) => f.path === 'run')?.exec).toBe(true);
+    // Host layout: releases/1.0 holds the same files; current points to it.
+    const root = join(dir, 'host');
+    mkdirSync(join(root, 'releases/1.0/lib'), { recursive: true });
+    for (const f of tree) writeFileSync(join(root, 'releases/1.0', f.path), f.data);
+    symlinkSync('releases/1.0', join(root, 'current'));
+    const p: ReleaseParams = { ...base, root, version: '1.0', _files: tree, _hash: releaseHash(tree) };
+    const s = releaseParse(runProbe(releaseProbe(p)));
+    expect(s.current).toBe('1.0');
+    expect(s.releases.map((r) => r.name)).toEqual(['1.0']);
+    expect(s.hash).toBe(releaseHash(tree));
+    expect(releasePlan(p, s)).toEqual([]);
+    writeFileSync(join(root, 'releases/1.0/lib.js'), 'changed');
+    expect(() => releasePlan(p, releaseParse(runProbe(releaseProbe(p))))).toThrow(/different files/);
+    expect(readlinkSync(join(root, 'current'))).toBe('releases/1.0');
+  });
+
+  it('prepare reads the tree and hashes it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-release-prep-'));
+    writeFileSync(join(dir, 'server.js'), 'a');
+    const prepared = release.prepare!({ ...base, src: dir, _files: undefined, _hash: undefined }, { ...ctx(), sensitive: false, readFile: () => Buffer.from(''), renderTemplate: () => '' }) as ReleaseParams;
+    expect(prepared._hash).toBe(releaseHash([{ path: 'server.js', data: Buffer.from('a') }]));
+    expect(readFileSync(join(dir, 'server.js'), 'utf8')).toBe('a');
+  });
+
+  it('the apply script uploads, checks the hash and switches (restart and health check: lab e2e)', () => {
+    // Run only the upload part: cut the script before the restart.
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-release-up-'));
+    const p: ReleaseParams = { ...base, root: dir, owner: undefined, group: undefined };
+    const s = st(undefined, []);
+    let script = releaseApply(p, s, releasePlan(p, s));
+    // Without systemd here: stop before the restart, skip chown and the curl/wget lookup.
+    script = script
+      .slice(0, script.indexOf('\nrestart\n'))
+      .replace(/chown -R [^\n]*\n/, '\n')
+      .replace(/if command -v curl[\s\S]*?else die [^\n]*\n/, '\n');
+    const r = spawnSync('sh', [], { input: `${script}\necho done\n`, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('kiln_switched=releases/1.1.0');
+    expect(readlinkSync(join(dir, 'current'))).toBe('releases/1.1.0');
+    expect(readFileSync(join(dir, 'releases/1.1.0/lib/db.js'), 'utf8')).toBe('module.exports = {}\n');
+  });
+});
