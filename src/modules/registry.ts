@@ -6,6 +6,10 @@ import firewall from './firewall.ts';
 import getUrl from './get_url.ts';
 import group from './group.ts';
 import lineinfile from './lineinfile.ts';
+import mysqlDb from './mysql_db.ts';
+import mysqlReplication from './mysql_replication.ts';
+import mysqlUser from './mysql_user.ts';
+import mysqlVariables from './mysql_variables.ts';
 import pkg from './package.ts';
 import release from './release.ts';
 import service from './service.ts';
@@ -16,7 +20,7 @@ import template from './template.ts';
 import tlsCert from './tls_cert.ts';
 import type { ModuleDef } from './types.ts';
 
-const all: ModuleDef[] = [file, copy, template, pkg, service, command, shellModule, user, group, sysctl, lineinfile, getUrl, tlsCert, firewall, release];
+const all: ModuleDef[] = [file, copy, template, pkg, service, command, shellModule, user, group, sysctl, lineinfile, getUrl, tlsCert, firewall, release, mysqlDb, mysqlUser, mysqlReplication, mysqlVariables];
 
 export const modules: ReadonlyMap<string, ModuleDef> = new Map(all.map((m) => [m.name, m]));
 
