@@ -1,0 +1,392 @@
+/**
+ * Firewall end-to-end, on real lab hosts through the real CLI:
+ * - the role converges with both backends (nftables by default, iptables on the web tier) and a
+ *   second run changes nothing;
+ * - a full connectivity matrix (every host and the controller → every host, ports 22 80 443 8080
+ *   3306 9100 9090, real TCP connects) matches the policy with zero mismatches;
+ * - a rule added by hand to Kiln's table/chains is reported by --check --diff and removed;
+ * - a policy that would block the controller's SSH is refused by the preflight, before apply;
+ * - with the preflight bypassed (test switch), the host rolls itself back and is reachable again;
+ * - kiln killed after the load and before the confirm: the host rolls itself back.
+ *
+ * Hosts: by default four hosts of its own, added to the running lab with `kiln lab add` into a
+ * separate inventory (fw-lb .51, fw-web .52, fw-db .53, fw-mon .54), removed afterwards (keep them
+ * with KILN_E2E_FIREWALL_KEEP=1). With KILN_E2E_FIREWALL_SITE=1 it runs on the shared 7-host lab
+ * after the converged site (test/e2e/site-setup.ts) with playbooks/site.yml instead.
+ *
+ * Matrix classification: a TCP connect that completes (open) or is answered with RST (closed: no
+ * listener) means the packet got through the firewall = "reachable"; a connect that times out
+ * means it was dropped = "filtered". The firewall only drops, never rejects, so the two cannot be
+ * confused; the expected value comes from the policy through a small evaluator written here,
+ * independent of src/firewall. A host connecting to its own address goes through loopback,
+ * always accepted: expected reachable.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { hostVarsOf, loadInventory, magicVars } from '../../src/inventory/index.ts';
+import { ensureLab, KILN_BIN, kiln, labSkipReason, labStatus, REPO_ROOT } from './lab-setup.ts';
+import { readReport, type Report } from './reports.ts';
+
+const SITE_MODE = process.env.KILN_E2E_FIREWALL_SITE === '1';
+const PORTS = [22, 80, 443, 8080, 3306, 9100, 9090];
+const OWN_HOSTS = [
+  { name: 'fw-lb', address: '10.77.0.51', groups: 'lb' },
+  { name: 'fw-web', address: '10.77.0.52', groups: 'web' },
+  { name: 'fw-db', address: '10.77.0.53', groups: 'db' },
+  { name: 'fw-mon', address: '10.77.0.54', groups: 'monitoring' },
+];
+/** The tier put on the iptables backend (the others stay on nftables, the default). */
+const IPTABLES_GROUP = 'web';
+
+const skip = labSkipReason();
+
+interface Setup {
+  labDir: string;
+  inventory: string;
+  playbook: string;
+  extraArgs: string[];
+  hosts: { name: string; address: string; backend: 'nftables' | 'iptables' }[];
+  groups: Record<string, string[]>;
+  policy: Record<string, { allow?: { port: number | string | (number | string)[]; proto?: string; from: string | string[] }[] }>;
+  admin: string[];
+  controller: string;
+}
+
+let S: Setup;
+const timings: Record<string, number> = {};
+
+/** Runs the CLI with extra environment; reports a death by signal. */
+function kilnEnv(args: string[], env: Record<string, string>): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [KILN_BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: 600000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const e = err as (Error & { code?: number; signal?: string }) | null;
+      resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+/** Runs a script on a lab host (system ssh with the lab's ssh_config), or locally for 'controller'. */
+function runOn(host: string, script: string, timeoutMs = 60000): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const argv = host === 'controller' ? ['bash', ['-s']] : ['ssh', ['-F', join(S.labDir, 'ssh_config'), '-o', 'ConnectTimeout=5', host, 'bash -s']];
+    const p = spawn(argv[0] as string, argv[1] as string[], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.stdout.on('data', (b) => (out += b));
+    p.stderr.on('data', (b) => (err += b));
+    p.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, out, err });
+    });
+    p.stdin.end(script);
+  });
+}
+
+/** Runs a command as root on a host (the command travels in a heredoc: no quoting issues). */
+const sudo = (host: string, cmd: string) => runOn(host, `sudo -n sh -s <<'KILN_FW_EOF'\n${cmd}\nKILN_FW_EOF\n`);
+
+/** What Kiln manages live on a host: its nft table and its iptables chains. */
+async function liveRules(host: string): Promise<string> {
+  const r = await runOn(host, "sudo -n nft list table inet kiln 2>/dev/null; echo '--'; sudo -n iptables-save -t filter 2>/dev/null | grep -E '^(:KILN|-A KILN|-A (INPUT|OUTPUT) .*KILN)' | sed 's/\\[[0-9:]*\\]//'; echo '--'; sudo -n ip6tables-save -t filter 2>/dev/null | grep -E '^(:KILN|-A KILN)' | sed 's/\\[[0-9:]*\\]//'");
+  if (r.code !== 0) throw new Error(`cannot read the rules of ${host} (${r.code}): ${r.err}`);
+  return r.out;
+}
+
+async function apply(name: string, args: string[], env: Record<string, string> = {}): Promise<{ r: Awaited<ReturnType<typeof kilnEnv>>; report?: Report; ms: number }> {
+  const json = join(S.labDir, `fw-${name}.json`);
+  rmSync(json, { force: true });
+  const t0 = Date.now();
+  const r = await kilnEnv(['apply', S.playbook, '-i', S.inventory, ...S.extraArgs, '--json', json, ...args], env);
+  const ms = Date.now() - t0;
+  timings[name] = ms;
+  const report = existsSync(json) ? readReport(json) : undefined;
+  return { r, report, ms };
+}
+
+/** A minimal IPv4 CIDR test for the expected matrix (the lab is IPv4). */
+function inCidr(cidr: string, ip: string): boolean {
+  const [net, bits = '32'] = cidr.split('/');
+  const n = (a: string) => a.split('.').reduce((x, o) => x * 256 + Number(o), 0);
+  const b = Number(bits);
+  if (b === 0) return true;
+  const mask = 2 ** 32 - 2 ** (32 - b);
+  return Math.floor(n(net!) / 2 ** (32 - b)) === Math.floor(n(ip) / 2 ** (32 - b)) && mask > 0;
+}
+
+/** Should a TCP connect from `source` (host or 'controller') to `target`:`port` get through? */
+function expected(source: string, target: string, port: number): boolean {
+  if (source === target) return true; // own address: loopback, always accepted
+  const srcIp = source === 'controller' ? S.controller : S.hosts.find((h) => h.name === source)!.address;
+  for (const [section, spec] of Object.entries(S.policy)) {
+    if (!(section === 'all' || section === target || (S.groups[section] ?? []).includes(target))) continue;
+    for (const rule of spec.allow ?? []) {
+      if ((rule.proto ?? 'tcp') !== 'tcp') continue;
+      const ports = [rule.port].flat().map(String);
+      if (!ports.some((p) => (p.includes('-') ? port >= Number(p.split('-')[0]) && port <= Number(p.split('-')[1]) : Number(p) === port))) continue;
+      const froms = [rule.from].flat().map(String);
+      const ok = froms.some(
+        (f) =>
+          f === 'any' ||
+          (f === 'admin' && S.admin.some((c) => inCidr(c, srcIp))) ||
+          (S.groups[f] ?? []).includes(source) ||
+          f === source ||
+          (/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(f) && inCidr(f, srcIp)),
+      );
+      if (ok) return true;
+    }
+  }
+  return false;
+}
+
+type Verdict = 'open' | 'closed' | 'filtered';
+
+/** Real TCP connects from one source to every host and port, in parallel. */
+async function probeFrom(source: string): Promise<Map<string, Verdict>> {
+  const targets = S.hosts.map((h) => h.address).join(' ');
+  const script = [
+    `for t in ${targets}; do for p in ${PORTS.join(' ')}; do`,
+    '  ( if timeout 3 bash -c "exec 3<>/dev/tcp/$t/$p" 2>/dev/null; then v=open; else rc=$?; if [ $rc = 124 ]; then v=filtered; else v=closed; fi; fi; echo "$t $p $v" ) &',
+    'done; done; wait',
+  ].join('\n');
+  const r = await runOn(source, script);
+  if (r.code !== 0) throw new Error(`matrix probe from ${source} failed (${r.code}): ${r.err}`);
+  const m = new Map<string, Verdict>();
+  for (const line of r.out.trim().split('\n')) {
+    const [ip, port, v] = line.split(' ');
+    const host = S.hosts.find((h) => h.address === ip)!.name;
+    m.set(`${host}:${port}`, v as Verdict);
+  }
+  return m;
+}
+
+/** The full matrix, printed; returns the mismatches. */
+async function matrix(label: string): Promise<string[]> {
+  const sources = ['controller', ...S.hosts.map((h) => h.name)];
+  const t0 = Date.now();
+  const results = await Promise.all(sources.map((s) => probeFrom(s)));
+  timings[`matrix ${label}`] = Date.now() - t0;
+  const mismatches: string[] = [];
+  const sym = { open: 'O', closed: 'c', filtered: '.' } as const;
+  const lines = [`connectivity matrix (${label}): O = open, c = closed (RST, reachable), . = filtered (timeout); * = mismatch with the policy`];
+  lines.push(`each cell lists the ports ${PORTS.join(' ')} in this order`);
+  lines.push(`${'from \\ to'.padEnd(12)}${S.hosts.map((h) => `${h.name} (${h.backend === 'iptables' ? 'ipt' : 'nft'})`.padEnd(22)).join('')}`);
+  sources.forEach((src, i) => {
+    const cells = S.hosts.map((h) =>
+      PORTS.map((p) => {
+        const v = results[i]!.get(`${h.name}:${p}`);
+        const want = expected(src, h.name, p);
+        const got = v === 'open' || v === 'closed';
+        if (v === undefined || got !== want) mismatches.push(`${src} → ${h.name}:${p}: expected ${want ? 'reachable' : 'filtered'}, got ${v ?? 'no result'}`);
+        return `${v ? sym[v] : '?'}${v === undefined || got !== want ? '*' : ' '}`;
+      }).join(''),
+    );
+    lines.push(`${src.padEnd(12)}${cells.map((c) => c.padEnd(22)).join('')}`);
+  });
+  console.log(lines.join('\n'));
+  return mismatches;
+}
+
+/** Waits (bounded) until the host accepts a new SSH connection. */
+async function waitReachable(host: string, maxMs: number): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    const r = await runOn(host, 'true', 10000);
+    if (r.code === 0) return Date.now() - t0;
+    if (Date.now() - t0 > maxMs) throw new Error(`${host} not reachable over SSH after ${maxMs} ms: ${r.err}`);
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+}
+
+/** Waits (bounded) until a condition on a host's live rules holds. */
+async function waitRules(host: string, ok: (rules: string) => boolean, maxMs: number): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    const rules = await liveRules(host).catch(() => '');
+    if (rules && ok(rules)) return Date.now() - t0;
+    if (Date.now() - t0 > maxMs) throw new Error(`${host}: rules did not reach the expected state within ${maxMs} ms:\n${rules}`);
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+}
+
+async function setup(): Promise<Setup> {
+  const lab = await ensureLab();
+  let base: string;
+  let playbook: string;
+  let extraArgs: string[] = [];
+  if (SITE_MODE) {
+    const { ensureSite } = await import('./site-setup.ts');
+    const site = await ensureSite();
+    base = site.lab.inventory;
+    playbook = join(REPO_ROOT, 'playbooks/site.yml');
+    extraArgs = site.extraArgs;
+  } else {
+    base = join(lab.dir, 'fw-inventory.yml');
+    const status = await labStatus(REPO_ROOT);
+    for (const h of OWN_HOSTS) {
+      if (status.hosts.some((x) => x.host === h.name) && existsSync(base)) continue;
+      const r = await kiln(['lab', 'add', h.name, '--address', h.address, '--groups', h.groups, '--inventory', base], REPO_ROOT);
+      if (r.code !== 0) throw new Error(`kiln lab add ${h.name} failed (${r.code}):\n${r.stderr}${r.stdout}`);
+    }
+    playbook = join(REPO_ROOT, 'test/fixtures/firewall/site.yml');
+  }
+  // A derived inventory beside the base one (same relative paths): the iptables tier.
+  const inv = parseYaml(readFileSync(base, 'utf8')) as { all: { children: Record<string, { vars?: Record<string, unknown> }> } };
+  const tier = inv.all.children[IPTABLES_GROUP];
+  if (!tier) throw new Error(`the inventory ${base} has no group ${IPTABLES_GROUP}`);
+  tier.vars = { ...(tier.vars ?? {}), firewall_backend: 'iptables' };
+  const inventory = join(lab.dir, 'fw-e2e-inventory.yml');
+  writeFileSync(inventory, `# Written by test/e2e/firewall.test.ts from ${base}\n${stringifyYaml(inv)}`);
+
+  const { inventory: loaded } = loadInventory(inventory);
+  const names = [...loaded.hosts.keys()];
+  const groups = magicVars(loaded, names[0]!).groups as Record<string, string[]>;
+  const hv = (h: string) => hostVarsOf(loaded, h) as Record<string, unknown>;
+  const defaults = parseYaml(readFileSync(join(REPO_ROOT, 'roles/firewall/defaults/main.yml'), 'utf8')) as Record<string, unknown>;
+  const v0 = hv(names[0]!);
+  const controller = String(v0.controller_address ?? '10.77.0.1');
+  return {
+    labDir: lab.dir,
+    inventory,
+    playbook,
+    extraArgs,
+    hosts: names.map((n) => ({ name: n, address: String(hv(n).address), backend: hv(n).firewall_backend === 'iptables' ? 'iptables' : 'nftables' })),
+    groups,
+    policy: (v0.firewall_policy ?? defaults.firewall_policy) as Setup['policy'],
+    admin: (v0.firewall_admin_cidrs as string[] | undefined) ?? [`${controller}/32`],
+    controller,
+  };
+}
+
+const byBackend = (b: 'nftables' | 'iptables') => S.hosts.find((h) => h.backend === b)!.name;
+const fwTasks = (rep: Report | undefined, host: string) => (rep?.tasks ?? []).filter((t) => t.host === host && t.task.startsWith('firewall rules'));
+
+describe.skipIf(skip)('firewall role on the lab', () => {
+  beforeAll(async () => {
+    S = await setup();
+  });
+
+  afterAll(async () => {
+    console.log(`firewall e2e timings (ms): ${JSON.stringify(timings)}`);
+    if (!SITE_MODE && process.env.KILN_E2E_FIREWALL_KEEP !== '1') {
+      const r = await kiln(['lab', 'remove', '--inventory', join(S.labDir, 'fw-inventory.yml')], REPO_ROOT);
+      if (r.code !== 0) console.log(`kiln lab remove failed (${r.code}): ${r.stderr}`);
+    }
+  });
+
+  it('converges with nftables and iptables (web tier); a second run and --check change nothing', async () => {
+    const first = await apply('apply', []);
+    expect(first.r.code, first.r.stdout.slice(-4000)).toBe(0);
+    const again = await apply('rerun', []);
+    expect(again.r.code, again.r.stdout.slice(-4000)).toBe(0);
+    for (const [h, s] of Object.entries(again.report!.hosts)) expect({ h, changed: s.changed, failed: s.failed }).toEqual({ h, changed: 0, failed: 0 });
+    const check = await apply('check-converged', ['--check']);
+    expect(Object.values(check.report!.hosts).every((s) => s.changed === 0)).toBe(true);
+    // Each host runs exactly the backend it was given, and nothing of the other one.
+    for (const h of S.hosts) {
+      const live = await liveRules(h.name);
+      const [nft, ipt4, ipt6] = live.split('--\n');
+      if (h.backend === 'nftables') {
+        expect(nft, h.name).toContain('table inet kiln');
+        expect(ipt4!.trim(), h.name).toBe('');
+      } else {
+        expect(nft!.trim(), h.name).toBe('');
+        expect(ipt4, h.name).toContain('-A INPUT -j KILN-INPUT');
+        expect(ipt6, h.name).toContain('-A KILN-INPUT -j DROP');
+      }
+    }
+  });
+
+  it('connectivity matrix: every source → every host and port matches the policy', async () => {
+    expect(await matrix('converged')).toEqual([]);
+  });
+
+  it('a rule added by hand is reported by --check --diff and removed by the next run', async () => {
+    const nftHost = byBackend('nftables');
+    const iptHost = byBackend('iptables');
+    expect((await sudo(nftHost, 'nft add rule inet kiln input tcp dport 5555 accept')).code).toBe(0);
+    expect((await sudo(iptHost, 'iptables -I KILN-INPUT 1 -p tcp --dport 5555 -j ACCEPT')).code).toBe(0);
+    const check = await apply('drift-check', ['--check', '--diff']);
+    expect(check.r.code).toBe(0);
+    for (const h of [nftHost, iptHost]) {
+      const t = fwTasks(check.report, h);
+      expect(t.map((x) => x.status), h).toEqual(['changed']);
+      expect(t[0]!.changes[0]!.summary).toMatch(/differs from what Kiln loaded \(changed by hand\?\): reload it/);
+    }
+    expect(check.r.stdout).toMatch(/-\s+tcp dport 5555 accept/);
+    expect(check.r.stdout).toMatch(/-\s*-A KILN-INPUT -p tcp -m tcp --dport 5555 -j ACCEPT/);
+    // Nothing else is predicted.
+    expect(Object.entries(check.report!.hosts).filter(([h, s]) => s.changed !== 0 && h !== nftHost && h !== iptHost)).toEqual([]);
+    const fix = await apply('drift-fix', []);
+    expect(fix.r.code, fix.r.stdout.slice(-3000)).toBe(0);
+    expect(fwTasks(fix.report, nftHost)[0]!.status).toBe('changed');
+    expect(await liveRules(nftHost)).not.toContain('5555');
+    expect(await liveRules(iptHost)).not.toContain('5555');
+    const after = await apply('drift-after', ['--check']);
+    expect(Object.values(after.report!.hosts).every((s) => s.changed === 0)).toBe(true);
+  });
+
+  const noSsh = JSON.stringify({ firewall_policy: { all: { allow: [{ port: 9100, from: 'monitoring' }] } } });
+
+  it('a policy that would block the controller’s SSH is refused by the preflight, before anything is loaded', async () => {
+    const host = byBackend('nftables');
+    const before = await liveRules(host);
+    const r = await apply('preflight', ['-l', host, '-e', noSsh]);
+    expect(r.r.code).toBe(4);
+    const t = fwTasks(r.report, host);
+    expect(t.map((x) => x.status)).toEqual(['failed']);
+    expect(t[0]!.message).toMatch(/refusing to apply: the firewall for \S+ would not accept SSH \(port 22\/tcp\) from 10\.77\.0\.1, .*lock Kiln out/);
+    expect(await liveRules(host)).toBe(before);
+    // --check predicts the refusal too.
+    const c = await apply('preflight-check', ['--check', '-l', host, '-e', noSsh]);
+    expect(c.r.code).toBe(4);
+  });
+
+  for (const backend of ['nftables', 'iptables'] as const) {
+    it(`preflight bypassed (test switch) on ${backend}: the new connection fails, the host rolls back by itself`, async () => {
+      const host = byBackend(backend);
+      const before = await liveRules(host);
+      const t0 = Date.now();
+      const r = await apply(`bypass-${backend}`, ['-l', host, '-e', noSsh], { KILN_TEST_FIREWALL_SKIP_PREFLIGHT: '1' });
+      expect(r.r.code, r.r.stdout.slice(-3000)).toBe(4);
+      const t = fwTasks(r.report, host);
+      expect(t.map((x) => x.status)).toEqual(['failed']);
+      expect(t[0]!.message).toMatch(/commit-confirm failed: a NEW SSH connection to the host could not be opened after apply .*rolls itself back/s);
+      const back = await waitReachable(host, 90000);
+      timings[`bypass-${backend} reachable again after kiln exited`] = back;
+      timings[`bypass-${backend} total until reachable`] = Date.now() - t0;
+      expect(await liveRules(host)).toBe(before);
+      const state = await sudo(host, 'ls /var/lib/kiln/firewall; cat /var/lib/kiln/firewall/decided.*/outcome; journalctl -t kiln-firewall --no-pager -q | tail -1');
+      expect(state.out).not.toMatch(/^pending$/m);
+      expect(state.out).toContain('rolled-back');
+      expect(state.out).toMatch(/rolled back unconfirmed firewall change/);
+      // Converged as before: nothing to do.
+      const c = await apply(`bypass-${backend}-after`, ['--check', '-l', host]);
+      expect(c.report!.hosts[host]!.changed).toBe(0);
+    });
+  }
+
+  it('kiln killed after the load, before the confirm: the hosts roll back by themselves', async () => {
+    const hosts = [byBackend('nftables'), byBackend('iptables')];
+    const before = await Promise.all(hosts.map(liveRules));
+    const extra = JSON.stringify({
+      firewall_policy: { ...S.policy, all: { allow: [...(S.policy.all?.allow ?? []), { port: 7777, from: 'admin' }] } },
+    });
+    const r = await apply('killed', ['-l', hosts.join(','), '-e', extra], { KILN_TEST_FIREWALL_KILL_BEFORE_CONFIRM: '1' });
+    expect(r.r.signal).toBe('SIGKILL');
+    // The new rules were loaded on at least one host (the kill came at the first confirm).
+    const loaded = await Promise.all(hosts.map(liveRules));
+    expect(loaded.some((l) => l.includes('7777'))).toBe(true);
+    const waits = await Promise.all(hosts.map((h, i) => waitRules(h, (l) => l === before[i], 90000)));
+    timings['killed: rolled back within'] = Math.max(...waits);
+    const pend = await Promise.all(hosts.map((h) => sudo(h, 'test -e /var/lib/kiln/firewall/pending && echo pending || echo none')));
+    expect(pend.map((p) => p.out.trim())).toEqual(['none', 'none']);
+    // The site is whole again: converged, and the matrix still matches.
+    const c = await apply('after-kill', ['--check']);
+    expect(Object.values(c.report!.hosts).every((s) => s.changed === 0)).toBe(true);
+    expect(await matrix('after the rollbacks')).toEqual([]);
+  });
+});
