@@ -9,12 +9,13 @@
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureLab, kiln, labSkipReason, REPO_ROOT } from './lab-setup.ts';
+import { issue } from '../../src/tls/pki.ts';
+import { ensureLab, KILN_BIN, kiln, labSkipReason, REPO_ROOT } from './lab-setup.ts';
 import { changedLines, comparePrediction, readReport, type Report } from './reports.ts';
 
 const skip = labSkipReason();
@@ -256,6 +257,47 @@ describe.skipIf(skip)('front tier (tls + haproxy) on lb1, lb2', () => {
     const again = await apply('rerun-renewed');
     for (const h of Object.keys(LBS)) expect(again.rep.hosts[h]!.changed, again.stdout).toBe(0);
   }, 600000);
+
+  it('a provided certificate from vault variables is installed (0600) and served; the internal one comes back after', async () => {
+    // A "corporate" CA and certificate, made apart from Kiln's PKI.
+    const corp = join(work, 'corp');
+    issue({ dir: corp, name: 'www', commonName: 'www.example.test', dns: ['www.example.test'], ips: [LBS.lb1], caCommonName: 'Corp CA', validDays: 90, caValidDays: 365, renewBeforeDays: 0, keyType: 'rsa' });
+    const key = readFileSync(join(corp, 'www.key'), 'utf8');
+    keysSeen.push(key);
+    const pw = join(work, 'vault-pass');
+    writeFileSync(pw, 'front-tier-vault-pw\n', { mode: 0o600 });
+    const enc = execFileSync(process.execPath, [KILN_BIN, 'vault', 'encrypt-string', 'tls_key_pem', '--vault-password-file', pw], { input: key, encoding: 'utf8' });
+    const inv = join(work, 'provided');
+    mkdirSync(join(inv, 'group_vars'), { recursive: true });
+    cpSync(join(FIX, 'responders.yml'), join(inv, 'inventory.yml'));
+    const indent = (t: string) => t.trim().split('\n').map((l) => `  ${l}`).join('\n');
+    writeFileSync(
+      join(inv, 'group_vars/lb.yml'),
+      `tls_cert_source: provided\ntls_cert_pem: |\n${indent(readFileSync(join(corp, 'www.crt'), 'utf8'))}\ntls_chain_pem: |\n${indent(readFileSync(join(corp, 'ca.crt'), 'utf8'))}\n${enc}`,
+    );
+    const served = (caFile: string) =>
+      spawnSync('sh', ['-c', `openssl s_client -connect ${LBS.lb1}:443 -CAfile ${caFile} </dev/null 2>&1; echo; openssl s_client -connect ${LBS.lb1}:443 </dev/null 2>/dev/null | openssl x509 -noout -subject`], {
+        encoding: 'utf8',
+        timeout: 20000,
+      }).stdout;
+    const r = await apply('provided', ['-l', 'lb1', '-i', join(inv, 'inventory.yml'), '--vault-password-file', pw, '--diff', ...SHORT]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(changedLines(r.rep)).toEqual([
+      'lb1 handler reload haproxy: reload haproxy',
+      'lb1 provided certificate bundle (vault variables): update certificate bundle /etc/haproxy/certs/site.pem',
+    ]);
+    expect(ssh('lb1', 'sudo stat -c "%a %U %G" /etc/haproxy/certs/site.pem').trim()).toBe('600 root root');
+    const out = served(join(corp, 'ca.crt'));
+    expect(out).toContain('Verify return code: 0 (ok)');
+    expect(out).toMatch(/subject=CN ?= ?www\.example\.test/);
+    // Back to the internal CA's certificate (the rest of the suite's state).
+    const back = await apply('provided-back', ['-l', 'lb1', ...SHORT]);
+    expect(changedLines(back.rep)).toEqual([
+      'lb1 certificate bundle from the internal CA: update certificate bundle /etc/haproxy/certs/site.pem',
+      'lb1 handler reload haproxy: reload haproxy',
+    ]);
+    expect(served(join(pki, 'ca.crt'))).toContain('Verify return code: 0 (ok)');
+  }, 300000);
 
   it('never prints a private key (outputs and JSON reports of every run)', () => {
     const lines = keysSeen.flatMap((k) => k.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----')));
