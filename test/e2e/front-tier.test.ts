@@ -13,7 +13,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issue } from '../../src/tls/pki.ts';
 import { ensureLab, KILN_BIN, kiln, labSkipReason, REPO_ROOT } from './lab-setup.ts';
 import { changedLines, comparePrediction, readReport, type Report } from './reports.ts';
@@ -83,6 +83,11 @@ describe.skipIf(skip)('front tier (tls + haproxy) on lb1, lb2', () => {
       ssh(h, 'sudo systemd-run --unit=kiln-ft-responder --collect python3 /run/kiln-ft-responder.py');
     }
   }, 600000);
+
+  afterAll(() => {
+    // The throwaway responders go; HAProxy stays (the next site run resets lb1/lb2 anyway).
+    for (const h of Object.keys(LBS)) if (lab) ssh(h, 'sudo systemctl stop kiln-ft-responder || true');
+  });
 
   it('fresh hosts: --check predicts exactly what the real run changes; re-run and --check then change nothing', async () => {
     const check = await apply('check-fresh', ['--check', '--diff', ...SHORT]);
