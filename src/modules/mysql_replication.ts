@@ -110,7 +110,7 @@ export function mysqlReplicationParse(out: ExecResult): MysqlReplicationState {
     status,
     gtidSlavePos: kv.gtid_slave_pos ?? '',
     gtidBinlogPos: kv.gtid_binlog_pos,
-    readOnly: kv.read_only === undefined ? undefined : kv.read_only === '1',
+    readOnly: kv.read_only === undefined ? undefined : kv.read_only === '1' || kv.read_only === 'ON',
     presentDbs: all.present_db ?? [],
     passwordSha: kv.password_sha || undefined,
   };
