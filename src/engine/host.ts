@@ -198,7 +198,7 @@ export class HostSequence {
       const described = x.module.describe?.(x.params as never, state as never) ?? {};
       if (!changes.length) {
         return {
-          result: this.result(task, x.label, 'ok', [], started),
+          result: this.result(task, x.label, 'ok', [], started, x.module.note?.(x.params as never, state as never)),
           changed: false,
           failed: false,
           unreachable: false,

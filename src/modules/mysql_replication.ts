@@ -220,6 +220,8 @@ export default defineModule<MysqlReplicationParams, MysqlReplicationState>({
   plan: mysqlReplicationPlan,
   apply: mysqlReplicationApply,
   verify: mysqlReplicationVerify,
+  note: (_p, s) =>
+    s.status.configured ? `replicating from ${s.status.host}:${s.status.port}: IO ${s.status.io}, SQL ${s.status.sql}, ${s.status.secondsBehind ?? '?'}s behind the primary (gtid ${s.gtidSlavePos || '-'})` : undefined,
   describe: (p, s) => ({
     primary_host: s.status.host ?? null,
     primary_port: s.status.port ?? null,

@@ -90,6 +90,8 @@ export interface ModuleDef<P = any, S = any> {
    * Returns the problems remaining; empty = converged. Default: re-plan, ignoring actions.
    */
   verify?(params: P, state: S, ctx: ModuleContext): string[];
+  /** A short note shown with an "ok" result (e.g. a replica's lag); never holds secrets. */
+  note?(params: P, state: S): string | undefined;
   /** Params that must never be printed (passwords); their values become secrets. */
   secretParams?: string[];
   /**

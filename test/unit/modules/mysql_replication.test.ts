@@ -39,6 +39,9 @@ describe('mysql_replication', () => {
     expect(s.presentDbs).toEqual(['app']);
     expect(s.passwordSha).toMatch(/^[0-9a-f]{64}$/);
     expect(mysqlReplication.describe!(p, s)).toMatchObject({ seconds_behind_master: 0, io_running: 'Yes', sql_running: 'Yes', gtid_slave_pos: '0-31-1' });
+    // Shown with the "ok" result in the run output.
+    expect(mysqlReplication.note!(p, s)).toBe('replicating from 10.77.0.31:3306: IO Yes, SQL Yes, 0s behind the primary (gtid 0-31-1)');
+    expect(mysqlReplication.note!(p, fresh)).toBeUndefined();
   });
   it('a healthy replica of the same source is ok: never reset, never restarted', () => {
     expect(mysqlReplicationPlan(p, recorded())).toEqual([]);
