@@ -195,7 +195,7 @@ function patch(a: string, b: string, from: string, to: string): string {
 export function firewallChanges(p: FirewallParams, s: FirewallState, ctx: ModuleContext, afterApply = false): Change[] {
   const backend = backendOf(p);
   const out: Change[] = [];
-  const table = backend === 'nftables' ? 'table inet kiln' : 'chains KILN-INPUT/KILN-OUTPUT (IPv4 and IPv6)';
+  const table = backend === 'nftables' ? 'table inet kiln' : 'chains KILN-INPUT/KILN-OUTPUT, IPv4 and IPv6';
   const tool = backend === 'nftables' ? s.hasNft : s.hasIptables;
   if (s.pending && !afterApply) {
     out.push({ summary: `an earlier firewall change (${s.pending}) was never confirmed: its rollback is armed; restore it and apply again` });
@@ -224,7 +224,7 @@ export function firewallChanges(p: FirewallParams, s: FirewallState, ctx: Module
     const live = liveNow(p, s);
     if (s.recorded !== undefined && live !== s.recorded) {
       out.push({
-        summary: `the live ${table} differs from what Kiln loaded (changed by hand?): reload it`,
+        summary: `the live ruleset (${table}) differs from what Kiln loaded (changed by hand?): reload it`,
         diff: ctx.diff ? patch(live, s.recorded, `${table} (live)`, `${table} (planned)`) : undefined,
       });
     } else if (s.recorded === undefined) {

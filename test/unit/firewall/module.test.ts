@@ -51,7 +51,7 @@ describe('firewall module: plan', () => {
     const s = converged(p, 'table inet kiln {\n\tchain input {\n\t\ttcp dport 22 accept\n\t}\n}');
     s.nftLive = 'table inet kiln {\n\tchain input {\n\t\ttcp dport 22 accept\n\t\ttcp dport 5555 accept\n\t}\n}';
     const [c] = fw.plan(p, s, ctx());
-    expect(c!.summary).toBe('the live table inet kiln differs from what Kiln loaded (changed by hand?): reload it');
+    expect(c!.summary).toBe('the live ruleset (table inet kiln) differs from what Kiln loaded (changed by hand?): reload it');
     expect(c!.diff).toMatch(/--- table inet kiln \(live\)\n\+\+\+ table inet kiln \(planned\)/);
     expect(c!.diff).toContain('-\t\ttcp dport 5555 accept');
     // A deleted table, a stale persisted file.
