@@ -274,6 +274,7 @@ describe.skipIf(skip)('firewall role on the lab', () => {
     if (!SITE_MODE && process.env.KILN_E2E_FIREWALL_KEEP !== '1') {
       const r = await kiln(['lab', 'remove', '--inventory', join(S.labDir, 'fw-inventory.yml')], REPO_ROOT);
       if (r.code !== 0) console.log(`kiln lab remove failed (${r.code}): ${r.stderr}`);
+      rmSync(S.inventory, { force: true });
     }
   });
 
@@ -424,5 +425,34 @@ describe.skipIf(skip)('firewall role on the lab', () => {
     const c = await apply('after-kill', ['--check']);
     expect(Object.values(c.report!.hosts).every((s) => s.changed === 0)).toBe(true);
     expect(await matrix('after the rollbacks')).toEqual([]);
+  });
+
+  it('an unconfirmed change found by the next run is rolled back first, then the policy is applied and confirmed', async () => {
+    const host = byBackend('nftables');
+    const before = await liveRules(host);
+    const extra = JSON.stringify({
+      firewall_rollback_seconds: 600,
+      firewall_policy: { ...S.policy, all: { allow: [...(S.policy.all?.allow ?? []), { port: 7778, from: 'admin' }] } },
+    });
+    const killed = await apply('killed-long', ['-l', host, '-e', extra], { KILN_TEST_FIREWALL_KILL_BEFORE_CONFIRM: '1' });
+    expect(killed.r.signal).toBe('SIGKILL');
+    expect(await liveRules(host)).toContain('7778');
+    // Within the (long) window: the next run sees the armed rollback.
+    const check = await apply('pending-check', ['--check', '-l', host]);
+    const t = fwTasks(check.report, host);
+    expect(t.map((x) => x.status)).toEqual(['changed']);
+    expect(t[0]!.changes.map((c) => c.summary)).toEqual([
+      expect.stringMatching(/^an earlier firewall change \(\w+\) was never confirmed: its rollback is armed; restore it and apply again$/),
+      expect.stringMatching(/^load nftables ruleset \(table inet kiln, \d+ policy rules\) atomically, with a 20s commit-confirm$/),
+    ]);
+    const fix = await apply('pending-fix', ['-l', host]);
+    expect(fix.r.code, fix.r.stdout.slice(-3000)).toBe(0);
+    expect(await liveRules(host)).toBe(before);
+    // The old transaction's timer was stopped (it will not fire later), nothing is pending.
+    const units = await sudo(host, "systemctl list-units 'kiln-fw-rollback-*' --state=active --no-legend --plain; ls /var/lib/kiln/firewall");
+    expect(units.out).not.toMatch(/kiln-fw-rollback-\S+\.timer/);
+    expect(units.out).not.toMatch(/^pending$/m);
+    const after = await apply('pending-after', ['--check', '-l', host]);
+    expect(after.report!.hosts[host]!.changed).toBe(0);
   });
 });
