@@ -1,0 +1,34 @@
+/** Checks every role's unit test makes: documented, every variable typed and described, defaults valid. */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import { parse } from 'yaml';
+import { ajv } from '../../src/engine/schema.ts';
+
+export const ROLES_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../roles');
+
+/** A role's YAML file (`defaults/main.yml`, `meta/argument_schema.yml`) as plain data. */
+export function loadRoleYaml(role: string, file: string): Record<string, unknown> {
+  return parse(readFileSync(join(ROLES_DIR, role, file), 'utf8')) as Record<string, unknown>;
+}
+
+/** The role's argument schema compiled (its markdown `description` left out). */
+export function roleValidator(role: string) {
+  return ajv.compile({ ...loadRoleYaml(role, 'meta/argument_schema.yml'), description: undefined });
+}
+
+/** The role has prose docs, every variable has a type and a description and a default, and the defaults are valid. */
+export function expectRoleDocumented(role: string): void {
+  const schema = loadRoleYaml(role, 'meta/argument_schema.yml');
+  const defaults = loadRoleYaml(role, 'defaults/main.yml');
+  expect(String(schema.description).length).toBeGreaterThan(500);
+  const props = schema.properties as Record<string, { description?: string; type?: unknown; enum?: unknown }>;
+  expect(Object.keys(props).sort()).toEqual(Object.keys(defaults).sort());
+  for (const [k, p] of Object.entries(props)) {
+    expect(p.description, k).toBeTruthy();
+    expect(p.type ?? p.enum, k).toBeTruthy();
+  }
+  const validate = roleValidator(role);
+  expect(validate(defaults), JSON.stringify(validate.errors)).toBe(true);
+}
