@@ -46,7 +46,11 @@ const schema = {
     group: { type: 'string', pattern: '^[a-z_][a-z0-9_-]*$', description: 'group of the release files (default root)' },
     service: { type: 'string', pattern: '^[A-Za-z0-9@_.:-]+$', description: 'systemd unit restarted after the switch (it must run the code under <root>/current)' },
     health_url: { type: 'string', pattern: '^https?://[^\\s]+$', description: 'URL polled after the restart (curl or wget on the host); healthy = HTTP 2xx' },
-    health_match: { type: 'string', minLength: 1, description: 'the health response body must also contain this text (e.g. the version, proving the new code answers)' },
+    health_match: {
+      type: 'string',
+      minLength: 1,
+      description: 'the health response body must also contain this text; {version} stands for the release checked (the new one, or the previous one after a rollback), e.g. \'"release":"{version}"\' proves the right code answers',
+    },
     timeout: { type: 'integer', minimum: 1, maximum: 600, description: 'seconds to wait for a healthy answer after a restart (default 30)' },
     keep: { type: 'integer', minimum: 2, maximum: 100, description: 'releases kept on the host, the current and previous included (default 5)' },
     force: { type: 'boolean', description: 'replace a release whose files on the host differ from src under the same version (default false: refuse, releases are immutable)' },
@@ -207,6 +211,14 @@ function uploadScript(files: readonly ReleaseFile[]): string[] {
   return lines;
 }
 
+/** Shell variables for health_match: the text before and after {version} (mver=1 when it is used). */
+function matchVars(match: string | undefined): string[] {
+  const m = match ?? '';
+  const i = m.indexOf('{version}');
+  if (i < 0) return [`mpre=${q(m)}; mpost=''; mver=''`];
+  return [`mpre=${q(m.slice(0, i))}; mpost=${q(m.slice(i + '{version}'.length))}; mver=1`];
+}
+
 export function releaseApply(p: ReleaseParams, s: ReleaseState, changes: Change[]): string {
   const deploy = changes.some((c) => /^(re)?deploy release /.test(c.summary));
   const prune = releasesToPrune(p, s, deploy);
@@ -215,7 +227,7 @@ export function releaseApply(p: ReleaseParams, s: ReleaseState, changes: Change[
     'set -u',
     'umask 022',
     `root=${q(p.root)}; version=${q(p.version)}; svc=${q(p.service)}; url=${q(p.health_url)}; timeout=${p.timeout ?? DEFAULT_TIMEOUT}`,
-    `match=${q(p.health_match ?? '')}`,
+    ...matchVars(p.health_match),
     'rel="$root/releases/$version"',
     'die() { printf \'%s\\n\' "$*" >&2; exit 3; }',
     `kiln_release_hash() ${HOST_HASH}`,
@@ -232,8 +244,9 @@ export function releaseApply(p: ReleaseParams, s: ReleaseState, changes: Change[
     'if command -v curl >/dev/null 2>&1; then fetch() { curl -fsS --max-time 3 -o - -- "$url" 2>&1; }',
     'elif command -v wget >/dev/null 2>&1; then fetch() { wget -q -T 3 -O - -- "$url" 2>&1; }',
     'else die "release: curl or wget is needed on the host to check $url"; fi',
-    // healthy: HTTP 2xx within the timeout (and the body contains $match). Sets $why otherwise.
+    // healthy VERSION: HTTP 2xx within the timeout, and the body contains the match for VERSION. Sets $why otherwise.
     'healthy() {',
+    '  match="$mpre$1$mpost"; [ -n "$mver" ] || match=$mpre',
     '  end=$(( $(date +%s) + timeout )); why="no answer"',
     '  while :; do',
     '    if body=$(fetch); then',
@@ -244,7 +257,8 @@ export function releaseApply(p: ReleaseParams, s: ReleaseState, changes: Change[
     '    sleep 1',
     '  done',
     '}',
-    'restart() { systemctl daemon-reload </dev/null; systemctl restart -- "$svc" </dev/null || echo "systemctl restart $svc failed" >&2; }',
+    // reset-failed: a crash-looping release may have hit the unit's start limit.
+    'restart() { systemctl daemon-reload </dev/null; systemctl reset-failed -- "$svc" </dev/null 2>/dev/null; systemctl restart -- "$svc" </dev/null || echo "systemctl restart $svc failed" >&2; }',
     'switch() { ln -sfn "$1" "$root/.current.kiln.$$" && mv -T "$root/.current.kiln.$$" "$root/current"; }',
     'mkdir -p "$root/releases" || die "cannot create $root/releases"',
     '[ -L "$root/current" ] || [ ! -e "$root/current" ] || die "$root/current exists and is not a symlink"',
@@ -271,14 +285,14 @@ export function releaseApply(p: ReleaseParams, s: ReleaseState, changes: Change[
     'switch "releases/$version" || die "cannot switch $root/current to releases/$version"',
     'echo "kiln_switched=releases/$version"',
     'restart',
-    'if healthy; then',
+    'if healthy "$version"; then',
     '  [ -n "$replaced" ] && rm -rf -- "$replaced"',
     '  prune',
     '  echo kiln_release=deployed',
     '  exit 0',
     'fi',
     'echo "kiln_health=$why"',
-    'journalctl -u "$svc" -n 15 --no-pager -o cat </dev/null 2>/dev/null | sed "s/^/kiln_journal=/"',
+    'journalctl -u "$svc" -n 8 --no-pager -o cat </dev/null 2>/dev/null | sed "s/^/kiln_journal=/"',
     // Roll back: the previous target (or the replaced directory of the same version).
     'if [ -n "$replaced" ]; then',
     '  rm -rf -- "$rel.kiln-failed" && mv -T "$rel" "$rel.kiln-failed" && mv -T "$replaced" "$rel" && rm -rf -- "$rel.kiln-failed" || { echo kiln_release=rollback_failed; exit 4; }',
@@ -292,7 +306,7 @@ export function releaseApply(p: ReleaseParams, s: ReleaseState, changes: Change[
     'switch "$back" || { echo kiln_release=rollback_failed; exit 4; }',
     'touch "$root/$back"',
     'restart',
-    'if healthy; then echo "kiln_release=rolled_back"; else echo "kiln_release=rollback_unhealthy"; echo "kiln_health_back=$why"; fi',
+    'if healthy "${back##*/}"; then echo "kiln_release=rolled_back"; else echo "kiln_release=rollback_unhealthy"; echo "kiln_health_back=$why"; fi',
     'echo "kiln_back=${back##*/}"',
     'exit 4',
   );
@@ -310,7 +324,7 @@ export function releaseInterpret(p: ReleaseParams, out: ExecResult): ApplyResult
   const pruned = kv.get('kiln_pruned') ?? [];
   const journal = (kv.get('kiln_journal') ?? []).join('\n');
   const detail = `${journal ? `\nlast lines of ${p.service}'s journal:\n${journal}` : ''}`;
-  const failedCheck = `release ${p.version} failed its health check (${p.health_url}: ${one('kiln_health') ?? 'no answer'} within ${p.timeout ?? DEFAULT_TIMEOUT}s)`;
+  const failedCheck = `release ${p.version} failed its health check: no healthy answer from ${p.health_url} within ${p.timeout ?? DEFAULT_TIMEOUT}s (last: ${one('kiln_health') ?? 'no answer'})`;
   switch (result) {
     case 'rolled_back':
       return { failed: `${failedCheck}; ROLLED BACK to release ${one('kiln_back')}, which is healthy and serving${detail}`, result: { rolled_back: true, release: one('kiln_back') } };

@@ -108,12 +108,23 @@ describe('release scripts', () => {
     expect(outsideHeredocs(script)).not.toContain('console.log');
     expect(script).toContain('ln -sfn "$1" "$root/.current.kiln.$$" && mv -T "$root/.current.kiln.$$" "$root/current"');
     expect(script).toContain('systemctl restart -- "$svc"');
-    expect(script).toMatch(/if healthy; then[\s\S]*prune[\s\S]*kiln_release=deployed/);
+    expect(script).toMatch(/if healthy "\$version"; then[\s\S]*prune[\s\S]*kiln_release=deployed/);
     expect(script).toContain(`rm -rf -- "$root/releases/"'1.0.0'`);
     expect(script).not.toContain(`"$root/releases/"'1.0.4'`); // the previous release is never pruned
     // Rollback comes after a failed check, and the task exits non-zero.
     const after = script.slice(script.indexOf('kiln_health='));
     expect(after).toMatch(/back=\$prev[\s\S]*switch "\$back"[\s\S]*restart[\s\S]*kiln_release=rolled_back[\s\S]*exit 4/);
+  });
+
+  it('the health check matches {version} of the release it checks (the previous one after a rollback)', () => {
+    const p = { ...base, health_match: '"release":"{version}"', timeout: 1 };
+    const script = releaseApply(p, st('1.0.0', ['1.0.0']), releasePlan(p, st('1.0.0', ['1.0.0'])));
+    const vars = /^mpre=.*$/m.exec(script)![0];
+    const fn = /^healthy\(\) \{[\s\S]*?^\}$/m.exec(script)![0];
+    const check = (v: string) =>
+      spawnSync('sh', [], { input: `timeout=1\n${vars}\nfetch() { echo '{"status":"ok","release":"1.0.0"}'; }\n${fn}\nhealthy ${v}\necho "rc=$? why=$why"\n`, encoding: 'utf8' }).stdout;
+    expect(check('1.0.0')).toContain('rc=0');
+    expect(check('1.1.0')).toContain('rc=1 why=the answer does not contain "release":"1.1.0"');
   });
 
   it('prune-only apply touches nothing else', () => {
@@ -128,7 +139,7 @@ describe('release scripts', () => {
   it('interpret: a rollback fails the task with a clear message', () => {
     const out = { stdout: 'kiln_switched=releases/1.1.0\nkiln_health=curl: (22) The requested URL returned error: 500\nkiln_journal=boom\nkiln_release=rolled_back\nkiln_back=1.0.0\n', stderr: '', code: 4 };
     const r = releaseInterpret(base, out);
-    expect(r.failed).toMatch(/release 1\.1\.0 failed its health check .*error: 500.*ROLLED BACK to release 1\.0\.0/);
+    expect(r.failed).toMatch(/release 1\.1\.0 failed its health check: no healthy answer from http:\/\/127\.0\.0\.1:3000\/health within 30s \(last: curl: \(22\).*error: 500\); ROLLED BACK to release 1\.0\.0/);
     expect(r.failed).toContain('boom');
     expect(releaseInterpret(base, { stdout: 'kiln_release=deployed\n', stderr: '', code: 0 }).failed).toBeUndefined();
     expect(releaseInterpret(base, { stdout: '', stderr: 'cannot create', code: 3 }).failed).toBe('cannot create');
