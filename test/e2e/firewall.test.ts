@@ -366,6 +366,26 @@ describe.skipIf(skip)('firewall role on the lab', () => {
     expect(Object.values(c.report!.hosts).every((h) => h.changed === 0)).toBe(true);
   });
 
+  it('outbound drop: only established, loopback, ICMP and allow_out leave the host (both backends)', async () => {
+    const hosts = [byBackend('nftables'), byBackend('iptables')];
+    const restricted = JSON.stringify({
+      firewall_outbound_policy: 'drop',
+      firewall_policy: { ...S.policy, all: { ...(S.policy.all ?? {}), allow_out: [{ port: 22, to: 'admin' }] } },
+    });
+    const r = await apply('outbound-drop', ['-l', hosts.join(','), '-e', restricted]);
+    expect(r.r.code, r.r.stdout.slice(-3000)).toBe(0);
+    // The controller is not firewalled: any port answers (open or RST) when the packet gets out.
+    const probe = (port: number) => `if timeout 3 bash -c "exec 3<>/dev/tcp/${S.controller}/${port}" 2>/dev/null; then echo reachable; elif [ $? = 124 ]; then echo filtered; else echo reachable; fi`;
+    for (const h of hosts) {
+      expect((await runOn(h, probe(22))).out.trim(), `${h} → controller:22 (allow_out)`).toBe('reachable');
+      expect((await runOn(h, probe(9))).out.trim(), `${h} → controller:9 (not allowed out)`).toBe('filtered');
+    }
+    // Back to the site's policy (outbound open).
+    const back = await apply('outbound-back', ['-l', hosts.join(',')]);
+    expect(back.r.code).toBe(0);
+    for (const h of hosts) expect((await runOn(h, probe(9))).out.trim(), `${h} → controller:9 (outbound open)`).toBe('reachable');
+  });
+
   const noSsh = JSON.stringify({ firewall_policy: { all: { allow: [{ port: 9100, from: 'monitoring' }] } } });
 
   it('a policy that would block the controller’s SSH is refused by the preflight, before anything is loaded', async () => {
