@@ -193,7 +193,8 @@ describe.skipIf(skip)('monitoring roles on the lab', () => {
     expect(byJob('nginx')).toEqual(['web1 http://10.77.0.21:9113/metrics', 'web2 http://10.77.0.22:9113/metrics']);
     expect(byJob('prometheus')).toEqual(['mon1 http://localhost:9090/metrics']);
     // The data is there too: one `up` series per node target, queried by inventory name.
-    const up = await api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>('/api/v1/query?query=up%7Bjob%3D%22node%22%7D');
+    const query = `up{job="node",instance=~"${DEFAULT_LAB_HOSTS.join('|')}"}`;
+    const up = await api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(`/api/v1/query?query=${encodeURIComponent(query)}`);
     expect(up.result.map((r) => `${r.metric.instance}=${r.value[1]}`).sort()).toEqual(DEFAULT_LAB_HOSTS.map((h) => `${h}=1`).sort());
   });
 
