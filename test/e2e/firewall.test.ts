@@ -22,7 +22,7 @@
  * always accepted: expected reachable.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -97,7 +97,8 @@ async function liveRules(host: string): Promise<string> {
 }
 
 async function apply(name: string, args: string[], env: Record<string, string> = {}): Promise<{ r: Awaited<ReturnType<typeof kilnEnv>>; report?: Report; ms: number }> {
-  const json = join(S.labDir, `fw-${name}.json`);
+  mkdirSync(join(S.labDir, 'firewall'), { recursive: true });
+  const json = join(S.labDir, 'firewall', `${name}.json`);
   rmSync(json, { force: true });
   const t0 = Date.now();
   const r = await kilnEnv(['apply', S.playbook, '-i', S.inventory, ...S.extraArgs, '--json', json, ...args], env);
