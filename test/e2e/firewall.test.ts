@@ -12,7 +12,10 @@
  * Hosts: by default four hosts of its own, added to the running lab with `kiln lab add` into a
  * separate inventory (fw-lb .51, fw-web .52, fw-db .53, fw-mon .54), removed afterwards (keep them
  * with KILN_E2E_FIREWALL_KEEP=1). With KILN_E2E_FIREWALL_SITE=1 it runs on the shared 7-host lab
- * after the converged site (test/e2e/site-setup.ts) with playbooks/site.yml instead.
+ * after the converged site (test/e2e/site-setup.ts) with playbooks/site.yml instead (or, while
+ * playbooks/site.yml does not exist, the firewall role alone on the shared lab). Either way the
+ * web tier runs the iptables backend (a derived inventory beside the lab's sets it), the others
+ * nftables.
  *
  * Matrix classification: a TCP connect that completes (open) or is answered with RST (closed: no
  * listener) means the packet got through the firewall = "reachable"; a connect that times out
@@ -218,7 +221,11 @@ async function setup(): Promise<Setup> {
   let base: string;
   let playbook: string;
   let extraArgs: string[] = [];
-  if (SITE_MODE) {
+  if (SITE_MODE && !existsSync(join(REPO_ROOT, 'playbooks/site.yml'))) {
+    // The shared 7-host lab before the site playbook exists: the firewall role alone.
+    base = lab.inventory;
+    playbook = join(REPO_ROOT, 'test/fixtures/firewall/site.yml');
+  } else if (SITE_MODE) {
     const { ensureSite } = await import('./site-setup.ts');
     const site = await ensureSite();
     base = site.lab.inventory;
