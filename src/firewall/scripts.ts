@@ -95,7 +95,7 @@ export interface ApplyInputs {
   desiredSha: string;
 }
 
-function rollbackScript(id: string): string {
+export function rollbackScript(id: string): string {
   const P = `${STATE_DIR}/prev.${id}`;
   const lines = [
     '#!/bin/sh',

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { applyScript, confirmScript, probeScript } from '../../../src/firewall/scripts.ts';
+import { confirmScript, probeScript, rollbackScript } from '../../../src/firewall/scripts.ts';
 import fw, { type FirewallParams, type FirewallState, jumpPositions, parseFirewall, prepareFirewall, txnId } from '../../../src/modules/firewall.ts';
 import { sha256 } from '../../../src/modules/shell.ts';
 import { ctx, outsideHeredocs, shSyntax } from '../modules/helpers.ts';
@@ -144,6 +144,20 @@ describe('firewall module: probe output and scripts', () => {
     expect(shSyntax(c)).toBe('');
     expect(c).toContain(`if mkdir $D/decided.${txnId(p)} 2>/dev/null; then`);
     expect(fw.confirm!(p, ctx())).toBe(c);
+  });
+
+  it('the rollback script: valid sh, decides atomically against the confirm, restores rules, files and record', () => {
+    const r = rollbackScript('abc123');
+    expect(shSyntax(r)).toBe('');
+    const lines = r.split('\n');
+    const decide = lines.findIndex((l) => l === 'mkdir $D/decided.abc123 2>/dev/null || exit 0');
+    expect(decide).toBeGreaterThan(0);
+    // Nothing is restored before the decision.
+    expect(lines.slice(0, decide).some((l) => !l.startsWith('#') && /nft -f|-restore|cp -p/.test(l))).toBe(false);
+    expect(r).toContain('nft -f $P/live.nft');
+    expect(r).toContain('$b-restore < $P/v$f');
+    for (const f of ['/etc/kiln/firewall.nft', '/etc/iptables/rules.v4', '/etc/iptables/rules.v6', '/var/lib/kiln/firewall/applied', '/var/lib/kiln/firewall/live']) expect(r).toContain(`'${f}'`);
+    expect(r).toContain('rm -f $D/pending');
   });
 
   it('the rollback timer length and the transaction id follow the params', () => {
