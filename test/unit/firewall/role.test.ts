@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { resolveHost, validatePolicy } from '../../../src/firewall/policy.ts';
+import { expectRoleDocumented, loadRoleYaml, roleValidator } from '../../helpers/roles.ts';
+import { site } from './fixtures.ts';
+
+describe('firewall role', () => {
+  it('is documented: prose, every variable typed, described and defaulted, defaults valid', () => {
+    expectRoleDocumented('firewall');
+  });
+
+  it('the default policy is valid for the site and opens what the site roles listen on', () => {
+    const policy = loadRoleYaml('firewall', 'defaults/main.yml').firewall_policy as Parameters<typeof site>[0];
+    expect(validatePolicy(site(policy))).toEqual([]);
+    const ports = (h: string) => resolveHost(h, site(policy)).inbound.map((r) => `${r.ports.join(',')}<${r.v4?.join(' ') ?? 'any'}`);
+    expect(ports('lb1')).toEqual(['80,443<any', '8405<10.77.0.41/32', '22<10.77.0.1/32', '9100<10.77.0.41/32']);
+    expect(ports('web1')).toEqual(['8080<10.77.0.11/32 10.77.0.12/32', '9113<10.77.0.41/32', '22<10.77.0.1/32', '9100<10.77.0.41/32']);
+    expect(ports('db2')).toEqual(['3306<10.77.0.21/32 10.77.0.22/32 10.77.0.31/32 10.77.0.32/32', '22<10.77.0.1/32', '9100<10.77.0.41/32']);
+    expect(ports('mon1')).toEqual(['9090<10.77.0.1/32', '22<10.77.0.1/32', '9100<10.77.0.41/32']);
+  });
+
+  it('the schema rejects misspelled rule keys and bad backends (located at the variable by kiln validate)', () => {
+    const v = roleValidator('firewall');
+    expect(v({ firewall_policy: { db: { allow: [{ port: 3306, form: 'web' }] } } })).toBe(false);
+    expect(v({ firewall_policy: { db: { alow: [] } } })).toBe(false);
+    expect(v({ firewall_backend: 'pf' })).toBe(false);
+    expect(v({ firewall_rollback_seconds: 2 })).toBe(false);
+    expect(v({ firewall_policy: { db: { allow: [{ port: [3306, '4000-4010'], proto: 'tcp', from: ['web', '10.0.0.0/8'] }] } }, firewall_backend: 'iptables' })).toBe(true);
+  });
+});
