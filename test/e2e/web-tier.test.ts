@@ -1,0 +1,159 @@
+/**
+ * roles/app + roles/nginx (and the release module) on the lab's web hosts, seen from outside:
+ * fresh hosts (web1 and web2 are reset at the start) → `--check` predicts the real run exactly →
+ * curl through nginx answers with each host's name → a re-run changes nothing → an invalid nginx
+ * configuration fails validation while the old one keeps serving → a release that fails its
+ * health check is rolled back and the previous one keeps serving → a good new release deploys,
+ * and old releases are pruned.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureLab, kiln, labSkipReason, REPO_ROOT } from './lab-setup.ts';
+import { changedLines, comparePrediction, readReport, type Report } from './reports.ts';
+
+const skip = labSkipReason();
+if (skip) console.warn(`SKIPPED lab e2e web-tier suite: ${skip}`);
+
+const PB = join(REPO_ROOT, 'test/fixtures/web-tier/web-tier.yml');
+const BROKEN_APP = join(REPO_ROOT, 'test/fixtures/web-tier/broken-app');
+const WEB = { web1: '10.77.0.21', web2: '10.77.0.22' } as const;
+
+/** GET through curl on the controller (status and body). */
+function get(url: string): { status: number; body: string } {
+  const out = execFileSync('curl', ['-s', '--max-time', '5', '-w', '\n%{http_code}', url], { encoding: 'utf8' });
+  const i = out.lastIndexOf('\n');
+  return { status: Number(out.slice(i + 1)), body: out.slice(0, i) };
+}
+const json = (url: string) => {
+  const r = get(url);
+  expect(r.status, `${url}: ${r.body}`).toBe(200);
+  return JSON.parse(r.body) as Record<string, unknown>;
+};
+
+describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
+  let lab: { dir: string; inventory: string };
+  let work: string;
+  const times: Record<string, number> = {};
+  const ssh = (host: string, cmd: string) =>
+    execFileSync('ssh', ['-F', join(lab.dir, 'ssh_config'), '-o', 'StrictHostKeyChecking=yes', host, cmd], { encoding: 'utf8' });
+  const apply = async (name: string, args: string[] = []) => {
+    const file = join(work, `${name}.json`);
+    const t0 = Date.now();
+    const r = await kiln(['apply', PB, '-i', lab.inventory, '--json', file, ...args], REPO_ROOT);
+    times[name] = Date.now() - t0;
+    let rep: Report | undefined;
+    try {
+      rep = readReport(file);
+    } catch {
+      rep = undefined;
+    }
+    return { r, rep: rep!, out: r.stdout + r.stderr };
+  };
+
+  beforeAll(async () => {
+    lab = await ensureLab();
+    work = mkdtempSync(join(tmpdir(), 'kiln-e2e-web-'));
+    for (const h of Object.keys(WEB)) {
+      const r = await kiln(['lab', 'reset', h], REPO_ROOT);
+      expect(r.code, r.stderr).toBe(0);
+    }
+  }, 300_000);
+
+  it('fresh hosts: --check predicts the real run, nginx serves the app, a re-run changes nothing', async () => {
+    const check = await apply('check', ['--check']);
+    expect(check.r.code, check.out).toBe(0);
+    const real = await apply('apply');
+    expect(real.r.code, real.out).toBe(0);
+    comparePrediction(check.rep, real.rep);
+    for (const h of Object.keys(WEB)) {
+      expect(changedLines(real.rep)).toContain(`${h} app release (atomic switch, health check, rollback on failure): deploy release 1.0.0 (current none)`);
+    }
+    const again = await apply('rerun', ['--stats']);
+    expect(again.r.code, again.out).toBe(0);
+    const checkAgain = await apply('check-converged', ['--check']);
+    expect(checkAgain.r.code).toBe(0);
+    for (const h of Object.keys(WEB)) {
+      expect(again.rep.hosts[h]!.changed, again.out).toBe(0);
+      expect(again.rep.hosts[h]!.round_trips).toBe(1);
+      expect(checkAgain.rep.hosts[h]!.changed).toBe(0);
+    }
+    console.log(`web tier wall times (2 hosts): --check fresh ${times.check} ms, apply fresh ${times.apply} ms, converged re-run ${times.rerun} ms, --check converged ${times['check-converged']} ms`);
+
+    // Seen from outside, through nginx on the load balancers' port.
+    for (const [h, addr] of Object.entries(WEB)) {
+      const root = json(`http://${addr}:8080/`);
+      expect(root).toMatchObject({ host: h, hostname: h, release: '1.0.0' });
+      expect(json(`http://${addr}:8080/health`)).toMatchObject({ status: 'ok', host: h, release: '1.0.0', db: { primary: 'not configured' } });
+      expect(get(`http://${addr}:8080/items`).status).toBe(404); // no database configured
+      // stub_status: allowed from localhost and the monitoring group, not from the controller.
+      expect(get(`http://${addr}:8081/stub_status`).status).toBe(403);
+      expect(ssh(h, 'curl -s http://127.0.0.1:8081/stub_status')).toMatch(/Active connections: \d+/);
+    }
+    // The service: own unprivileged user, restart on failure, only on localhost; the access log.
+    expect(ssh('web1', 'ps -o user= -C node').trim()).toBe('kiln-app');
+    expect(ssh('web1', 'systemctl show -p Restart --value kiln-app').trim()).toBe('on-failure');
+    expect(ssh('web1', 'id -u kiln-app').trim()).toMatch(/^\d{3}$/); // a system uid (< 1000)
+    expect(ssh('web1', 'ss -Hltn sport = :3000').trim()).toContain('127.0.0.1:3000');
+    expect(ssh('web1', 'sudo stat -c "%a %U" /etc/kiln-app/config.json').trim()).toBe('600 kiln-app');
+    expect(ssh('web1', 'readlink /opt/kiln-app/current').trim()).toBe('releases/1.0.0');
+    expect(ssh('web1', 'sudo tail -n 20 /var/log/nginx/access.log')).toContain('"GET / HTTP/1.1" 200');
+  }, 600_000);
+
+  it('an invalid nginx configuration fails validation; the old config stays live and serves', async () => {
+    const before = ssh('web1', 'sha256sum /etc/nginx/nginx.conf');
+    const bad = await apply('bad-nginx', ['-l', 'web1', '-e', 'nginx_extra_http_config=kiln_no_such_directive on;']);
+    expect(bad.r.code).toBe(4);
+    const t = bad.rep.tasks.find((x) => x.task.startsWith('nginx configuration'))!;
+    expect(t.status).toBe('failed');
+    expect(t.message).toContain('validation failed: nginx -t');
+    expect(t.message).toContain('unknown directive "kiln_no_such_directive"');
+    expect(ssh('web1', 'sha256sum /etc/nginx/nginx.conf')).toBe(before);
+    expect(ssh('web1', 'ls -a /etc/nginx')).not.toContain('.kiln.');
+    expect(json(`http://${WEB.web1}:8080/`)).toMatchObject({ host: 'web1', release: '1.0.0' });
+    // And the good config still converges (nothing to do).
+    const fix = await apply('after-bad-nginx', ['-l', 'web1']);
+    expect(fix.r.code, fix.out).toBe(0);
+    expect(fix.rep.hosts.web1!.changed).toBe(0);
+  }, 300_000);
+
+  it('a release that fails its health check is rolled back; the previous release keeps serving', async () => {
+    const check = await apply('broken-check', ['-l', 'web1', '-e', 'app_version=2.0.0-broken', '-e', `app_src=${BROKEN_APP}`, '--check']);
+    expect(check.r.code).toBe(0);
+    expect(changedLines(check.rep)).toEqual(['web1 app release (atomic switch, health check, rollback on failure): deploy release 2.0.0-broken (current 1.0.0)']);
+    const broken = await apply('broken', ['-l', 'web1', '-e', 'app_version=2.0.0-broken', '-e', `app_src=${BROKEN_APP}`, '-e', 'app_health_timeout=5']);
+    expect(broken.r.code).toBe(4);
+    const t = broken.rep.tasks.find((x) => x.task.startsWith('app release'))!;
+    expect(t.status).toBe('failed');
+    expect(t.message).toContain('release 2.0.0-broken failed its health check');
+    expect(t.message).toContain('returned error: 500');
+    expect(t.message).toContain('ROLLED BACK to release 1.0.0, which is healthy and serving');
+    expect(ssh('web1', 'readlink /opt/kiln-app/current').trim()).toBe('releases/1.0.0');
+    expect(json(`http://${WEB.web1}:8080/`)).toMatchObject({ host: 'web1', release: '1.0.0' });
+    expect(json(`http://${WEB.web1}:8080/health`)).toMatchObject({ status: 'ok', release: '1.0.0' });
+    // The role's own release is still converged.
+    const again = await apply('after-rollback', ['-l', 'web1']);
+    expect(again.r.code, again.out).toBe(0);
+    expect(again.rep.hosts.web1!.changed).toBe(0);
+  }, 300_000);
+
+  it('good new releases deploy through the atomic switch; old releases are pruned (keep 2)', async () => {
+    const v2 = await apply('v2', ['-l', 'web2', '-e', 'app_version=1.1.0', '-e', 'app_keep_releases=2']);
+    expect(v2.r.code, v2.out).toBe(0);
+    expect(changedLines(v2.rep)).toEqual(['web2 app release (atomic switch, health check, rollback on failure): deploy release 1.1.0 (current 1.0.0)']);
+    expect(json(`http://${WEB.web2}:8080/`)).toMatchObject({ host: 'web2', release: '1.1.0' });
+    const check = await apply('v3-check', ['-l', 'web2', '-e', 'app_version=1.2.0', '-e', 'app_keep_releases=2', '--check']);
+    expect(changedLines(check.rep)).toEqual([
+      'web2 app release (atomic switch, health check, rollback on failure): deploy release 1.2.0 (current 1.1.0) | prune old releases 1.0.0 (keep 2)',
+    ]);
+    const v3 = await apply('v3', ['-l', 'web2', '-e', 'app_version=1.2.0', '-e', 'app_keep_releases=2']);
+    expect(v3.r.code, v3.out).toBe(0);
+    comparePrediction(check.rep, v3.rep);
+    expect(ssh('web2', 'ls /opt/kiln-app/releases').trim().split('\n')).toEqual(['1.1.0', '1.2.0']);
+    expect(json(`http://${WEB.web2}:8080/`)).toMatchObject({ host: 'web2', release: '1.2.0' });
+    // web1 is unaffected.
+    expect(json(`http://${WEB.web1}:8080/`)).toMatchObject({ host: 'web1', release: '1.0.0' });
+  }, 300_000);
+});
