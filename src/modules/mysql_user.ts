@@ -150,15 +150,19 @@ function createDetails(p: MysqlUserParams, hash: string | undefined): string {
   return ` (${parts.join('; ')})`;
 }
 
+/** MariaDB names (the normal form) that MySQL spells differently. */
+const MYSQL_NAMES: Record<string, string> = { 'BINLOG MONITOR': 'REPLICATION CLIENT', 'SLAVE MONITOR': 'REPLICATION CLIENT' };
+
 /** A privilege in SQL: "SELECT (a, b)" → "SELECT (`a`, `b`)"; names are checked (they come from params). */
-function privSql(priv: string): string {
+export function privSql(priv: string, flavor: 'mariadb' | 'mysql' = 'mariadb'): string {
   const m = /^([A-Z][A-Z ]*?)(?: \((.*)\))?$/.exec(priv);
   if (!m) throw new Error(`not a privilege name: ${JSON.stringify(priv)}`);
-  return m[2] === undefined ? m[1]! : `${m[1]} (${m[2].split(', ').map((c) => `\`${c.replace(/`/g, '``')}\``).join(', ')})`;
+  const name = flavor === 'mysql' ? (MYSQL_NAMES[m[1]!] ?? m[1]!) : m[1]!;
+  return m[2] === undefined ? name : `${name} (${m[2].split(', ').map((c) => `\`${c.replace(/`/g, '``')}\``).join(', ')})`;
 }
 
-function grantSql(obj: string, want: ObjectPrivs, who: string): string {
-  const privs = want.privs.length ? want.privs.map(privSql).join(', ') : 'USAGE';
+function grantSql(obj: string, want: ObjectPrivs, who: string, flavor: 'mariadb' | 'mysql' = 'mariadb'): string {
+  const privs = want.privs.length ? [...new Set(want.privs.map((x) => privSql(x, flavor)))].join(', ') : 'USAGE';
   return `GRANT ${privs} ON ${objectSql(obj)} TO ${who}${want.grant ? ' WITH GRANT OPTION' : ''};`;
 }
 
@@ -174,13 +178,13 @@ export function mysqlUserSql(p: MysqlUserParams, s: MysqlUserState, changes: Cha
   if ((p.state ?? 'present') === 'absent') return [...sql, `DROP USER IF EXISTS ${who};`];
   if (!s.exists) {
     sql.push(`CREATE USER ${who}${hash !== undefined ? ` ${identified(hash)}` : ''};`);
-    for (const [obj, want] of Object.entries(wantedPrivs(p) ?? {})) sql.push(grantSql(obj, want, who));
+    for (const [obj, want] of Object.entries(wantedPrivs(p) ?? {})) sql.push(grantSql(obj, want, who, s.version?.flavor));
     return sql;
   }
   if (hash !== undefined && changes.some((c) => c.summary.startsWith('password of '))) sql.push(`ALTER USER ${who} ${identified(hash)};`);
   for (const [obj, want] of privilegeDiff(p, s.privileges)) {
     if (s.privileges[obj] && !p.append_privs) sql.push(`REVOKE ALL PRIVILEGES, GRANT OPTION ON ${objectSql(obj)} FROM ${who};`);
-    if (want) sql.push(grantSql(obj, want, who));
+    if (want) sql.push(grantSql(obj, want, who, s.version?.flavor));
   }
   return sql;
 }

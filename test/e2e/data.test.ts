@@ -105,7 +105,7 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
     const mysqlTasks = check.rep.tasks.filter((t) => /mysql_(db|user|replication)/.test((t as { module?: string }).module ?? ''));
     expect(mysqlTasks.length).toBeGreaterThan(0);
     expect(mysqlTasks.filter((t) => t.unpredictable)).toEqual([]);
-    expect(changedLines(real.rep).some((l) => l.startsWith('db2 mysql | replicate from the primary: seed app from 10.77.0.31'))).toBe(true);
+    expect(changedLines(real.rep).some((l) => l.startsWith('db2 mysql | replicate from the primary: seed kiln from 10.77.0.31'))).toBe(true);
     expect(seen.split('\n').length).toBeGreaterThan(50);
     for (const s of SECRETS) expect(seen).not.toContain(s);
     expect(seen).not.toMatch(NATIVE_HASH);
@@ -114,24 +114,24 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
     expect(sql('db2', 'SELECT @@server_id, @@read_only;')).toBe('32\t1');
     expect(ssh('db1', 'ss -ltn').includes('10.77.0.31:3306')).toBe(true);
     expect(sql('db1', "SELECT Host FROM mysql.user WHERE User = 'repl' ORDER BY Host;")).toBe('10.77.0.32');
-    expect(sql('db1', "SELECT Host FROM mysql.user WHERE User = 'app' ORDER BY Host;")).toBe('10.77.0.21\n10.77.0.22');
+    expect(sql('db1', "SELECT Host FROM mysql.user WHERE User = 'kiln_app' ORDER BY Host;")).toBe('10.77.0.21\n10.77.0.22');
   });
 
   it('a row written on the primary is read from the replica within seconds; lag is reported', async () => {
-    sql('db1', 'CREATE TABLE IF NOT EXISTS app.kiln_e2e (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64), at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6));');
+    sql('db1', 'CREATE TABLE IF NOT EXISTS kiln.kiln_e2e (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64), at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6));');
     const lags: number[] = [];
     for (let i = 0; i < 5; i++) {
       const marker = `row-${Date.now()}-${i}`;
       // A poller on db2 (started first) prints, once the row is there, the microseconds between
       // the row's commit time on the primary (`at`, replicated as a value) and now on the replica:
       // the lab hosts share one kernel clock, so this is the replication delay (±10 ms polling).
-      const poll = `echo ready; until r=$(sudo mariadb -N -B -e "SELECT TIMESTAMPDIFF(MICROSECOND, at, NOW(6)) FROM app.kiln_e2e WHERE v = '${marker}'") && [ -n "$r" ]; do sleep 0.01; done; echo "lag_us=$r"`;
+      const poll = `echo ready; until r=$(sudo mariadb -N -B -e "SELECT TIMESTAMPDIFF(MICROSECOND, at, NOW(6)) FROM kiln.kiln_e2e WHERE v = '${marker}'") && [ -n "$r" ]; do sleep 0.01; done; echo "lag_us=$r"`;
       const poller = spawn('ssh', ['-F', join(lab.dir, 'ssh_config'), 'db2', poll]);
       let out = '';
       const done = new Promise<void>((r) => poller.on('exit', () => r()));
       poller.stdout!.on('data', (b: Buffer) => (out += b.toString()));
       await waitFor('the poller on db2', () => out.includes('ready'), 10_000);
-      sql('db1', `INSERT INTO app.kiln_e2e (v) VALUES ('${marker}');`);
+      sql('db1', `INSERT INTO kiln.kiln_e2e (v) VALUES ('${marker}');`);
       const timer = setTimeout(() => poller.kill(), 10_000);
       await done;
       clearTimeout(timer);
@@ -151,9 +151,9 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
     const before = replicaThreads('db2');
     expect(before.threads).toMatch(/^\d+(,\d+)+$/);
     expect([before.status.Slave_IO_Running, before.status.Slave_SQL_Running]).toEqual(['Yes', 'Yes']);
-    const base = Number(sql('db1', 'SELECT COUNT(*) FROM app.kiln_e2e;'));
+    const base = Number(sql('db1', 'SELECT COUNT(*) FROM kiln.kiln_e2e;'));
     // A writer on the primary: 300 autocommitted inserts, one every ~20 ms, during the re-run.
-    const writer = spawn('ssh', ['-F', join(lab.dir, 'ssh_config'), 'db1', 'for i in $(seq 1 300); do echo "INSERT INTO app.kiln_e2e (v) VALUES (\'during-$i\');"; sleep 0.02; done | sudo mariadb']);
+    const writer = spawn('ssh', ['-F', join(lab.dir, 'ssh_config'), 'db1', 'for i in $(seq 1 300); do echo "INSERT INTO kiln.kiln_e2e (v) VALUES (\'during-$i\');"; sleep 0.02; done | sudo mariadb']);
     const writerDone = new Promise<number>((r) => writer.on('exit', (code) => r(code ?? 1)));
     // Seconds_Behind_Master on the replica, sampled every 250 ms while the writer runs.
     const sbm = spawn('ssh', ['-F', join(lab.dir, 'ssh_config'), 'db2', 'for i in $(seq 1 40); do sudo mariadb -e "SHOW SLAVE STATUS\\G" | awk \'/Seconds_Behind_Master/ {print $2}\'; sleep 0.25; done']);
@@ -177,10 +177,10 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
     expect(after.uptime).toBeGreaterThanOrEqual(before.uptime);
     // Every row written during the run is on the replica.
     const total = base + 300;
-    expect(Number(sql('db1', 'SELECT COUNT(*) FROM app.kiln_e2e;'))).toBe(total);
-    const ms = await waitFor('all rows on db2', () => Number(sql('db2', 'SELECT COUNT(*) FROM app.kiln_e2e;')) === total);
-    expect(sql('db2', "SELECT COUNT(DISTINCT v) FROM app.kiln_e2e WHERE v LIKE 'during-%';")).toBe('300');
-    expect(sql('db2', 'SELECT SUM(CRC32(v)) FROM app.kiln_e2e;')).toBe(sql('db1', 'SELECT SUM(CRC32(v)) FROM app.kiln_e2e;'));
+    expect(Number(sql('db1', 'SELECT COUNT(*) FROM kiln.kiln_e2e;'))).toBe(total);
+    const ms = await waitFor('all rows on db2', () => Number(sql('db2', 'SELECT COUNT(*) FROM kiln.kiln_e2e;')) === total);
+    expect(sql('db2', "SELECT COUNT(DISTINCT v) FROM kiln.kiln_e2e WHERE v LIKE 'during-%';")).toBe('300');
+    expect(sql('db2', 'SELECT SUM(CRC32(v)) FROM kiln.kiln_e2e;')).toBe(sql('db1', 'SELECT SUM(CRC32(v)) FROM kiln.kiln_e2e;'));
     timings['replica caught up after the writer (ms)'] = String(ms);
   });
 
@@ -190,22 +190,33 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
     const db2Before = replicaThreads('db2');
     const { result: run, seen } = await samplePs(['db1', 'db3'], () => apply('add-db3'));
     for (const s of SECRETS) expect(seen).not.toContain(s);
-    expect(changedLines(run.rep).some((l) => l.startsWith('db3 mysql | replicate from the primary: seed app from 10.77.0.31'))).toBe(true);
+    expect(changedLines(run.rep).some((l) => l.startsWith('db3 mysql | replicate from the primary: seed kiln from 10.77.0.31'))).toBe(true);
     expect(changedLines(run.rep).filter((l) => l.startsWith('db1 ')).every((l) => l.includes("'repl'@'10.77.0.33'"))).toBe(true);
     expect(replicaThreads('db2').threads).toBe(db2Before.threads);
-    const want = sql('db1', 'SELECT COUNT(*), SUM(CRC32(v)) FROM app.kiln_e2e;');
-    expect(sql('db3', 'SELECT COUNT(*), SUM(CRC32(v)) FROM app.kiln_e2e;')).toBe(want);
+    const want = sql('db1', 'SELECT COUNT(*), SUM(CRC32(v)) FROM kiln.kiln_e2e;');
+    expect(sql('db3', 'SELECT COUNT(*), SUM(CRC32(v)) FROM kiln.kiln_e2e;')).toBe(want);
     expect(sql('db3', 'SELECT @@server_id, @@read_only;')).toBe('33\t1');
-    sql('db1', "INSERT INTO app.kiln_e2e (v) VALUES ('after-db3');");
-    await waitFor('after-db3 on db3', () => sql('db3', "SELECT COUNT(*) FROM app.kiln_e2e WHERE v = 'after-db3';") === '1', 10_000);
+    sql('db1', "INSERT INTO kiln.kiln_e2e (v) VALUES ('after-db3');");
+    await waitFor('after-db3 on db3', () => sql('db3', "SELECT COUNT(*) FROM kiln.kiln_e2e WHERE v = 'after-db3';") === '1', 10_000);
     const again = await apply('add-db3-again');
     for (const h of ['db1', 'db2', 'db3']) expect(again.rep.hosts[h]!.changed, h).toBe(0);
   });
 
+  it('read_only drift is fixed at runtime (SET GLOBAL), without a restart', async () => {
+    sql('db2', 'SET GLOBAL read_only = OFF;');
+    const before = replicaThreads('db2');
+    const fix = await apply('read-only-drift', ['-l', 'db2']);
+    expect(changedLines(fix.rep)).toEqual(['db2 mysql | read_only at runtime (ON on replicas), no restart: set global read_only: OFF → ON (at runtime, no restart)']);
+    expect(sql('db2', 'SELECT @@read_only;')).toBe('1');
+    const after = replicaThreads('db2');
+    expect(after.threads).toBe(before.threads);
+    expect(after.uptime).toBeGreaterThanOrEqual(before.uptime);
+  });
+
   it('a broken replica fails the task with the SQL error text', async () => {
     // A row only on db2 (outside the binary log), then the same key written on the primary.
-    sql('db2', "SET SESSION sql_log_bin = 0; INSERT INTO app.kiln_e2e (id, v) VALUES (1000000, 'local-only');");
-    sql('db1', "INSERT INTO app.kiln_e2e (id, v) VALUES (1000000, 'from-primary');");
+    sql('db2', "SET SESSION sql_log_bin = 0; INSERT INTO kiln.kiln_e2e (id, v) VALUES (1000000, 'local-only');");
+    sql('db1', "INSERT INTO kiln.kiln_e2e (id, v) VALUES (1000000, 'from-primary');");
     await waitFor('the SQL thread to stop', () => slaveStatus('db2').Slave_SQL_Running === 'No', 10_000);
     const json = join(work, 'broken.json');
     const r = await kiln(['apply', PLAYBOOK, '-i', lab.inventory, '--json', json, '-l', 'db2'], REPO_ROOT);
@@ -214,8 +225,8 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
     expect(failed.task).toBe('mysql | replicate from the primary');
     expect(failed.message).toMatch(/SQL thread stopped: Last_SQL_Error: .*Duplicate entry '1000000'/);
     // An operator repairs it (drops the local row, starts the thread): the next run is ok again.
-    sql('db2', "SET SESSION sql_log_bin = 0; DELETE FROM app.kiln_e2e WHERE id = 1000000; START SLAVE SQL_THREAD;");
-    await waitFor('the row from the primary on db2', () => sql('db2', 'SELECT v FROM app.kiln_e2e WHERE id = 1000000;') === 'from-primary', 10_000);
+    sql('db2', "SET SESSION sql_log_bin = 0; DELETE FROM kiln.kiln_e2e WHERE id = 1000000; START SLAVE SQL_THREAD;");
+    await waitFor('the row from the primary on db2', () => sql('db2', 'SELECT v FROM kiln.kiln_e2e WHERE id = 1000000;') === 'from-primary', 10_000);
     const ok = await apply('repaired', ['-l', 'db2']);
     expect(ok.rep.hosts.db2!.changed).toBe(0);
   });

@@ -65,6 +65,11 @@ describe('mysql_user', () => {
     expect(maria[2]).toBe("GRANT ALL PRIVILEGES ON `app`.* TO 'repl'@'10.77.0.32' WITH GRANT OPTION;");
     const mysql = mysqlUserSql(p, { ...fresh, version: { flavor: 'mysql', major: 8, minor: 0, patch: 36, raw: '8.0.36' } }, changes);
     expect(mysql[1]).toMatch(/^CREATE USER 'repl'@'10\.77\.0\.32' IDENTIFIED WITH mysql_native_password AS '\*[0-9A-F]{40}';$/);
+    // MariaDB's BINLOG MONITOR is MySQL's REPLICATION CLIENT.
+    const r = { ...repl, priv: '*.*:REPLICATION SLAVE,REPLICATION CLIENT' };
+    const m8 = { ...fresh, version: { flavor: 'mysql' as const, major: 8, minor: 0, patch: 36, raw: '8.0.36' } };
+    expect(mysqlUserSql(r, m8, mysqlUserPlan(r, m8)).at(-1)).toBe("GRANT REPLICATION CLIENT, REPLICATION SLAVE ON *.* TO 'repl'@'10.77.0.32';");
+    expect(mysqlUserSql(r, fresh, mysqlUserPlan(r, fresh)).at(-1)).toBe("GRANT BINLOG MONITOR, REPLICATION SLAVE ON *.* TO 'repl'@'10.77.0.32';");
   });
   it('a server not installed yet: exact plan on a fresh host, unpredictable when a data directory exists', () => {
     expect(mysqlUserPlan(repl, { server: 'missing', fresh: true, exists: false, privileges: {} })).toEqual([

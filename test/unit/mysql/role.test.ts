@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import { expectRoleDocumented, roleValidator } from '../../helpers/roles.ts';
+
+describe('roles/mysql', () => {
+  it('is documented: prose, every variable typed, described and defaulted; defaults valid', () => {
+    expectRoleDocumented('mysql');
+  });
+  it('rejects bad values', () => {
+    const v = roleValidator('mysql');
+    expect(v({ mysql_port: 70000 })).toBe(false);
+    expect(v({ mysql_app_password: 'short' })).toBe(false);
+    expect(v({ mysql_app_client_hosts: ["10.77.0.%'; DROP"] })).toBe(false);
+    expect(v({ mysql_server_id: 32, mysql_app_client_hosts: ['10.77.0.%'] })).toBe(true);
+  });
+});
