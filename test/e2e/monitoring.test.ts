@@ -11,10 +11,11 @@
  * `--check` must predict the real run exactly.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { CACHE_DIR } from '../../src/lab/paths.ts';
 import { DEFAULT_LAB_HOSTS, ensureLab, kiln, labSkipReason, REPO_ROOT } from './lab-setup.ts';
 import { changedLines, comparePrediction, readReport, type Report } from './reports.ts';
@@ -127,6 +128,23 @@ function buildRelease(work: string): { version: string; file: string } {
   return { version, file };
 }
 
+/**
+ * The lab's inventory reduced to the 7 default hosts (paths made absolute): other suites may add
+ * hosts to the shared lab's inventory while this one runs, and Prometheus scrapes the inventory.
+ */
+function defaultHostsInventory(labInventory: string, out: string): void {
+  const inv = parse(readFileSync(labInventory, 'utf8')) as { all: Group };
+  type Group = { vars?: Record<string, unknown>; hosts?: Record<string, unknown>; children?: Record<string, Group> };
+  const prune = (g: Group) => {
+    for (const h of Object.keys(g.hosts ?? {})) if (!DEFAULT_LAB_HOSTS.includes(h)) delete g.hosts![h];
+    for (const c of Object.values(g.children ?? {})) prune(c);
+  };
+  prune(inv.all);
+  const vars = inv.all.vars ?? {};
+  for (const k of ['identity_file', 'known_hosts']) if (typeof vars[k] === 'string') vars[k] = join(dirname(labInventory), vars[k] as string);
+  writeFileSync(out, stringify(inv));
+}
+
 describe.skipIf(skip)('monitoring roles on the lab', () => {
   let lab: { dir: string; inventory: string };
   let work: string;
@@ -152,8 +170,10 @@ describe.skipIf(skip)('monitoring roles on the lab', () => {
   const nodeTargets = (t: Target[]) => t.filter((x) => x.labels.job === 'node' && DEFAULT_LAB_HOSTS.includes(x.labels.instance!));
 
   beforeAll(async () => {
-    lab = await ensureLab();
+    const shared = await ensureLab();
     work = mkdtempSync(join(tmpdir(), 'kiln-e2e-mon-'));
+    lab = { dir: shared.dir, inventory: join(work, 'inventory.yml') };
+    defaultHostsInventory(shared.inventory, lab.inventory);
     mkdirSync(join(work, 'srv'));
     vars = join(work, 'vars.json');
     // The same short intervals as the site's e2e runs: rates within a test, same config as the site.
