@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { renderTemplate } from '../../../src/template/engine.ts';
+import { renderTemplate, renderValue } from '../../../src/template/engine.ts';
 import { expectRoleDocumented, loadRoleYaml as load, ROLES_DIR as ROLES, roleValidator as validator } from '../../helpers/roles.ts';
 
 const render = (role: string, tpl: string, vars: Record<string, unknown>) => {
@@ -135,8 +135,14 @@ describe('flag files', () => {
     );
   });
   it('nginx exporter: scrape URI, listen address and start-up retries', () => {
-    expect(args(render('nginx_exporter', 'prometheus-nginx-exporter.default.j2', load('nginx_exporter', 'defaults/main.yml')))).toBe(
-      '-nginx.scrape-uri=http://127.0.0.1:8081/nginx_status -web.listen-address=:9113 -nginx.retries=10 -nginx.retry-interval=5s',
+    // The default URI follows the nginx role's stub_status server (its variables when present).
+    const d = load('nginx_exporter', 'defaults/main.yml');
+    const vars = (extra: Record<string, unknown>) => ({ ...d, nginx_exporter_scrape_uri: renderValue(d.nginx_exporter_scrape_uri, extra) });
+    expect(args(render('nginx_exporter', 'prometheus-nginx-exporter.default.j2', vars({})))).toBe(
+      '-nginx.scrape-uri=http://127.0.0.1:8081/stub_status -web.listen-address=:9113 -nginx.retries=10 -nginx.retry-interval=5s',
     );
+    const nginxDefaults = load('nginx', 'defaults/main.yml');
+    expect(renderValue(d.nginx_exporter_scrape_uri, nginxDefaults)).toBe(`http://127.0.0.1:${nginxDefaults.nginx_status_port}${nginxDefaults.nginx_status_path}`);
+    expect(renderValue(d.nginx_exporter_scrape_uri, { nginx_status_port: 9000, nginx_status_path: '/s' })).toBe('http://127.0.0.1:9000/s');
   });
 });
