@@ -11,6 +11,8 @@
  *   snapshot of the primary: `mariadb-dump --single-transaction --gtid --master-data=2`, pulled
  *   over the network with the replication account (credentials in a 0600 option file), loaded
  *   with sql_log_bin=0, then gtid_slave_pos = the snapshot's position;
+ *   tables, views and triggers are copied (not stored routines or events, which would need more
+ *   privileges on the primary than the replication account has);
  * - configured with another source (host, port, user, password, GTID mode): STOP, CHANGE, START;
  * - the same source, running: nothing — a healthy replica is never reset or restarted;
  * - the same source, stopped without an error: START;
@@ -187,7 +189,7 @@ export function mysqlReplicationApply(p: MysqlReplicationParams, s: MysqlReplica
       'trap \'rm -rf "$kiln_t"\' EXIT',
       // The credentials travel in a 0600 option file, never in argv.
       writeBytes('"$kiln_t/client.cnf"', clientOptionFile(p)).trimEnd(),
-      `"$kiln_dump" --defaults-extra-file="$kiln_t/client.cnf" --single-transaction --gtid --master-data=2 --triggers --routines --databases ${dbs} > "$kiln_t/dump.sql"`,
+      `"$kiln_dump" --defaults-extra-file="$kiln_t/client.cnf" --single-transaction --gtid --master-data=2 --triggers --databases ${dbs} > "$kiln_t/dump.sql"`,
       `kiln_pos=$(sed -n "s/^-- SET GLOBAL gtid_slave_pos='\\([0-9,-]*\\)';$/\\1/p" "$kiln_t/dump.sql" | head -n 1)`,
       'grep -q "^-- SET GLOBAL gtid_slave_pos=" "$kiln_t/dump.sql" || { echo "the dump has no GTID position (is the primary writing a binary log?)" >&2; exit 3; }',
       // Loaded outside the binary log: the copy must not get this server's own GTIDs.

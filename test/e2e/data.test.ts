@@ -20,6 +20,12 @@ const skip = labSkipReason();
 if (skip) console.warn(`SKIPPED lab e2e data-tier suite: ${skip}`);
 
 const PLAYBOOK = join(REPO_ROOT, 'test/fixtures/data-tier/data.yml');
+/**
+ * With the whole site (playbooks/site.yml run with -e @test/fixtures/data-tier/lab-vars.yml, so
+ * the app on the web hosts points at db1/db2), the app test below runs too: HTTPS via lb1.
+ */
+const SITE = PLAYBOOK.endsWith('playbooks/site.yml');
+const LAB_VARS = join(REPO_ROOT, 'test/fixtures/data-tier/lab-vars.yml');
 /** The role's lab defaults (roles/mysql/defaults/main.yml): what must never show up anywhere. */
 const SECRETS = ['kiln-lab-app-password', 'kiln-lab-repl-password'];
 const NATIVE_HASH = /\*[0-9A-F]{40}/;
@@ -35,7 +41,7 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
   const apply = async (name: string, args: string[] = []) => {
     const json = join(work, `${name}.json`);
     const t0 = Date.now();
-    const r = await kiln(['apply', PLAYBOOK, '-i', lab.inventory, '--json', json, '--progress', 'plain', ...args], REPO_ROOT);
+    const r = await kiln(['apply', PLAYBOOK, '-i', lab.inventory, '-e', `@${LAB_VARS}`, '--json', json, '--progress', 'plain', ...args], REPO_ROOT);
     timings[name] = `${((Date.now() - t0) / 1000).toFixed(1)}s`;
     expect(r.code, r.stdout + r.stderr).toBe(0);
     for (const s of SECRETS) {
@@ -147,6 +153,20 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
     console.log(`replication delay (ms): ${lags.map((x) => x.toFixed(1)).join(', ')}; kiln facts seconds_behind_master=${facts.mysql.replica.seconds_behind_master}`);
   });
 
+  it.skipIf(!SITE)('the app writes through HTTPS via a load balancer to the primary and reads the row back from the replica', async () => {
+    const curl = (args: string) => execFileSync('sh', ['-c', `curl -sSk --max-time 10 ${args}`], { encoding: 'utf8' });
+    const health = JSON.parse(curl('https://10.77.0.11/health')) as { db: { primary: string; replica: string } };
+    expect(health.db).toEqual({ primary: 'ok', replica: 'ok' });
+    const text = `via-lb-${Date.now()}`;
+    const written = JSON.parse(curl(`-X POST -H 'Content-Type: application/json' --data '{"text":"${text}"}' https://10.77.0.11/items`)) as { id: number; written_to: string };
+    expect(written.written_to).toBe('primary');
+    await waitFor(`${text} read back through the LB`, () => {
+      const r = JSON.parse(curl('https://10.77.0.11/items?limit=200')) as { read_from: string; items: { text: string }[] };
+      return r.read_from === 'replica' && r.items.some((i) => i.text === text);
+    }, 10_000);
+    expect(sql('db2', `SELECT COUNT(*) FROM kiln.kiln_items WHERE text = '${text}';`)).toBe('1');
+  });
+
   it('a second apply changes nothing on the db hosts and leaves replication alone, while rows keep arriving', async () => {
     const before = replicaThreads('db2');
     expect(before.threads).toMatch(/^\d+(,\d+)+$/);
@@ -219,7 +239,7 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
     sql('db1', "INSERT INTO kiln.kiln_e2e (id, v) VALUES (1000000, 'from-primary');");
     await waitFor('the SQL thread to stop', () => slaveStatus('db2').Slave_SQL_Running === 'No', 10_000);
     const json = join(work, 'broken.json');
-    const r = await kiln(['apply', PLAYBOOK, '-i', lab.inventory, '--json', json, '-l', 'db2'], REPO_ROOT);
+    const r = await kiln(['apply', PLAYBOOK, '-i', lab.inventory, '-e', `@${LAB_VARS}`, '--json', json, '-l', 'db2'], REPO_ROOT);
     expect(r.code).toBe(4);
     const failed = (JSON.parse(readFileSync(json, 'utf8')) as Report).tasks.find((t) => t.status === 'failed')!;
     expect(failed.task).toBe('mysql | replicate from the primary');
