@@ -18,6 +18,8 @@ const skip = labSkipReason();
 if (skip) console.warn(`SKIPPED lab e2e web-tier suite: ${skip}`);
 
 const PB = join(REPO_ROOT, 'test/fixtures/web-tier/web-tier.yml');
+/** The same roles with serial: 1 and max_fail_percentage: 0 (a rolling deploy). */
+const ROLLING = join(REPO_ROOT, 'test/fixtures/web-tier/web-tier-rolling.yml');
 const BROKEN_APP = join(REPO_ROOT, 'test/fixtures/web-tier/broken-app');
 const WEB = { web1: '10.77.0.21', web2: '10.77.0.22' } as const;
 
@@ -39,10 +41,10 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
   const times: Record<string, number> = {};
   const ssh = (host: string, cmd: string) =>
     execFileSync('ssh', ['-F', join(lab.dir, 'ssh_config'), '-o', 'StrictHostKeyChecking=yes', host, cmd], { encoding: 'utf8' });
-  const apply = async (name: string, args: string[] = []) => {
+  const apply = async (name: string, args: string[] = [], playbook = PB) => {
     const file = join(work, `${name}.json`);
     const t0 = Date.now();
-    const r = await kiln(['apply', PB, '-i', lab.inventory, '--json', file, ...args], REPO_ROOT);
+    const r = await kiln(['apply', playbook, '-i', lab.inventory, '--json', file, ...args], REPO_ROOT);
     times[name] = Date.now() - t0;
     let rep: Report | undefined;
     try {
@@ -119,13 +121,15 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
     expect(fix.rep.hosts.web1!.changed).toBe(0);
   }, 300_000);
 
-  it('a release that fails its health check is rolled back; the previous release keeps serving', async () => {
-    const check = await apply('broken-check', ['-l', 'web1', '-e', 'app_version=2.0.0-broken', '-e', `app_src=${BROKEN_APP}`, '--check']);
+  it('a release that fails its health check is rolled back; the previous release keeps serving; a rolling deploy stops there', async () => {
+    const broken = ['-e', 'app_version=2.0.0-broken', '-e', `app_src=${BROKEN_APP}`];
+    const check = await apply('broken-check', [...broken, '-l', 'web1', '--check']);
     expect(check.r.code).toBe(0);
     expect(changedLines(check.rep)).toEqual(['web1 app release (atomic switch, health check, rollback on failure): deploy release 2.0.0-broken (current 1.0.0)']);
-    const broken = await apply('broken', ['-l', 'web1', '-e', 'app_version=2.0.0-broken', '-e', `app_src=${BROKEN_APP}`, '-e', 'app_health_timeout=5']);
-    expect(broken.r.code).toBe(4);
-    const t = broken.rep.tasks.find((x) => x.task.startsWith('app release'))!;
+    // Rolling (serial: 1, max_fail_percentage: 0) over both hosts: web1 first.
+    const run = await apply('broken', [...broken, '-e', 'app_health_timeout=5'], ROLLING);
+    expect(run.r.code).toBe(4);
+    const t = run.rep.tasks.find((x) => x.host === 'web1' && x.task.startsWith('app release'))!;
     expect(t.status).toBe('failed');
     expect(t.message).toContain('release 2.0.0-broken failed its health check');
     expect(t.message).toContain('returned error: 500');
@@ -133,10 +137,14 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
     expect(ssh('web1', 'readlink /opt/kiln-app/current').trim()).toBe('releases/1.0.0');
     expect(json(`http://${WEB.web1}:8080/`)).toMatchObject({ host: 'web1', release: '1.0.0' });
     expect(json(`http://${WEB.web1}:8080/health`)).toMatchObject({ status: 'ok', release: '1.0.0' });
-    // The role's own release is still converged.
-    const again = await apply('after-rollback', ['-l', 'web1']);
+    // The play stopped after web1's batch: web2 was never touched and serves its release.
+    expect(run.rep.tasks.filter((x) => x.host === 'web2')).toEqual([]);
+    expect(ssh('web2', 'ls /opt/kiln-app/releases').trim()).toBe('1.0.0');
+    expect(json(`http://${WEB.web2}:8080/`)).toMatchObject({ host: 'web2', release: '1.0.0' });
+    // The role's own release is still converged on both.
+    const again = await apply('after-rollback');
     expect(again.r.code, again.out).toBe(0);
-    expect(again.rep.hosts.web1!.changed).toBe(0);
+    expect(again.rep.hosts.web1!.changed + again.rep.hosts.web2!.changed).toBe(0);
   }, 300_000);
 
   it('good new releases deploy through the atomic switch; old releases are pruned (keep 2)', async () => {
