@@ -203,3 +203,76 @@ describe('release on a real directory (local sh, no systemd)', () => {
     expect(readFileSync(join(dir, 'releases/1.1.0/lib/db.js'), 'utf8')).toBe('module.exports = {}\n');
   });
 });
+
+/**
+ * The whole apply script, run locally in a temp root with stand-ins for the host's commands:
+ * `systemctl` and `journalctl` do nothing, and `curl` answers with the `health` file of the release
+ * `current` points to (HTTP 500 — exit 22 — when it has none).
+ */
+describe('release apply script end to end (local sh, stand-in systemctl/curl)', () => {
+  const release = (version: string, healthy: boolean) => {
+    const fs = [{ path: 'server.js', data: Buffer.from(`// ${version}\n`), exec: false }];
+    if (healthy) fs.push({ path: 'health', data: Buffer.from(`{"status":"ok","release":"${version}"}`), exec: false });
+    return fs;
+  };
+  function setup() {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-release-run-'));
+    const bin = join(dir, 'bin');
+    const root = join(dir, 'app');
+    mkdirSync(bin);
+    mkdirSync(root);
+    writeFileSync(join(bin, 'systemctl'), '#!/bin/sh\nexit 0\n');
+    writeFileSync(join(bin, 'journalctl'), '#!/bin/sh\necho "app crashed: boom"\n');
+    writeFileSync(join(bin, 'curl'), `#!/bin/sh\nf=${root}/current/health\nif [ -f "$f" ]; then cat "$f"; else echo "curl: (22) The requested URL returned error: 500" >&2; exit 22; fi\n`);
+    for (const c of ['systemctl', 'journalctl', 'curl']) chmodSync(join(bin, c), 0o755);
+    return { root, bin };
+  }
+  function deploy(env: { root: string; bin: string }, version: string, healthy: boolean, extra: Partial<ReleaseParams> = {}) {
+    const fs = release(version, healthy);
+    const p: ReleaseParams = { ...base, root: env.root, version, timeout: 1, health_match: '"release":"{version}"', _files: fs, _hash: releaseHash(fs), ...extra };
+    const s = releaseParse(runProbe(releaseProbe(p)));
+    const changes = releasePlan(p, s);
+    const script = releaseApply(p, s, changes).replace(/chown -R [^\n]*\n/, '\n');
+    const r = spawnSync('sh', [], { input: script, encoding: 'utf8', env: { ...process.env, PATH: `${env.bin}:${process.env.PATH}` } });
+    const out = { stdout: r.stdout, stderr: r.stderr, code: r.status ?? -1 };
+    return { changes: changes.map((c) => c.summary), out, interp: releaseInterpret(p, out), after: releaseParse(runProbe(releaseProbe(p))), p };
+  }
+
+  it('deploys, rolls a failing release back, prunes beyond keep', () => {
+    const env = setup();
+    const first = deploy(env, '1.0.0', true);
+    expect(first.changes).toEqual(['deploy release 1.0.0 (current none)']);
+    expect(first.interp.failed).toBeUndefined();
+    expect(releasePlan(first.p, first.after)).toEqual([]); // converged
+
+    const bad = deploy(env, '2.0.0', false);
+    expect(bad.out.code).toBe(4);
+    expect(bad.interp.failed).toMatch(/release 2\.0\.0 failed its health check: .*returned error: 500.*ROLLED BACK to release 1\.0\.0, which is healthy/);
+    expect(bad.interp.failed).toContain('app crashed: boom');
+    expect(readlinkSync(join(env.root, 'current'))).toBe('releases/1.0.0');
+    expect(bad.after.releases.map((r) => r.name).sort()).toEqual(['1.0.0', '2.0.0']); // kept for inspection
+
+    for (const v of ['1.1.0', '1.2.0']) expect(deploy(env, v, true, { keep: 2 }).interp.failed).toBeUndefined();
+    expect(readlinkSync(join(env.root, 'current'))).toBe('releases/1.2.0');
+    const names = releaseParse(runProbe(releaseProbe({ ...base, root: env.root }))).releases.map((r) => r.name).sort();
+    expect(names).toEqual(['1.1.0', '1.2.0']);
+  });
+
+  it('a forced same-version redeploy that fails restores the old files', () => {
+    const env = setup();
+    expect(deploy(env, '1.0.0', true).interp.failed).toBeUndefined();
+    const forced = deploy(env, '1.0.0', false, { force: true });
+    expect(forced.changes).toEqual(['redeploy release 1.0.0 with changed files (current 1.0.0)']);
+    expect(forced.interp.failed).toContain('ROLLED BACK to release 1.0.0');
+    expect(readFileSync(join(env.root, 'releases/1.0.0/health'), 'utf8')).toContain('"release":"1.0.0"');
+    expect(forced.after.hash).toBe(releaseHash(release('1.0.0', true)));
+  });
+
+  it('a failing first release has nothing to roll back to: the task fails saying so', () => {
+    const env = setup();
+    const r = deploy(env, '1.0.0', false);
+    expect(r.out.code).toBe(4);
+    expect(r.interp.failed).toContain('there is no previous release to roll back to');
+  });
+});
+
