@@ -74,7 +74,11 @@ export function probeScript(persisted: Record<string, string>, diff: boolean): s
     '[ -f $D/pending ] && echo "pending=$(cat $D/pending)"',
   ];
   Object.entries(persisted).forEach(([path, sha], i) => {
-    lines.push(`echo "persist_path_${i}=${path}"`, `kiln_content ${q(path)} ${sha} ${diff ? 262144 : 0} | sed 's/^/persist_${i}_/'`);
+    lines.push(
+      `echo "persist_path_${i}=${path}"`,
+      `kiln_content ${q(path)} ${sha} ${diff ? 262144 : 0} | sed 's/^/persist_${i}_/'`,
+      `grep -qs 'Managed by Kiln' ${q(path)} && echo persist_${i}_kiln=1`,
+    );
   });
   lines.push('true');
   return lines.join('\n');
@@ -194,5 +198,20 @@ export function confirmScript(id: string): string {
     `  echo "not confirmed: the host had already rolled back to its previous rules (the ${UNIT_PREFIX}${id} timer fired before the new connection confirmed)" >&2`,
     '  exit 3',
     'fi',
+  ].join('\n');
+}
+
+/** state: absent — removes Kiln's live rules (both backends), persisted files, record and timers. */
+export function removeScript(): string {
+  return [
+    FW_FUNCS,
+    `D=${STATE_DIR}`,
+    `if [ -f $D/pending ]; then systemctl stop "${UNIT_PREFIX}$(cat $D/pending).timer" >/dev/null 2>&1 || true; fi`,
+    'if command -v nft >/dev/null 2>&1 && nft list table inet kiln >/dev/null 2>&1; then nft delete table inet kiln; fi',
+    'kiln_fw_ipt_remove iptables',
+    'kiln_fw_ipt_remove ip6tables',
+    // Only files Kiln wrote (iptables-persistent's own rules.v4, say, stays).
+    `for f in ${[NFT_PERSIST, IPT_PERSIST[4], IPT_PERSIST[6]].map((f) => q(f)).join(' ')}; do grep -qs 'Managed by Kiln' "$f" && rm -f "$f"; done`,
+    'rm -rf $D',
   ].join('\n');
 }

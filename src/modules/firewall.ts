@@ -23,7 +23,7 @@
 import { createTwoFilesPatch } from 'diff';
 import { type HostRules, PolicyError, type PolicySpec, resolveHost, sshPreflight } from '../firewall/policy.ts';
 import { type Backend, jumpFix, type OutboundPolicy, renderIptables, renderNft } from '../firewall/render.ts';
-import { applyScript, confirmScript, IPT_PERSIST, NFT_PERSIST, probeScript } from '../firewall/scripts.ts';
+import { applyScript, confirmScript, IPT_PERSIST, NFT_PERSIST, persistPaths, probeScript, removeScript } from '../firewall/scripts.ts';
 import { fromB64, parseKv, sha256 } from './shell.ts';
 import { type Change, defineModule, type ExecResult, type ModuleContext } from './types.ts';
 
@@ -50,6 +50,7 @@ const schema = {
   additionalProperties: false,
   required: ['policy', 'groups', 'hosts', 'addresses'],
   properties: {
+    state: { enum: ['present', 'absent'], description: "present (default); absent removes Kiln's live rules (both backends), its persisted files and its record (the host is then open)" },
     backend: { enum: ['nftables', 'iptables'], description: 'nftables (default: table inet kiln) or iptables (chains KILN-INPUT/KILN-OUTPUT, IPv4 and IPv6)' },
     policy: {
       type: 'object',
@@ -82,6 +83,7 @@ const schema = {
 } as const;
 
 export interface FirewallParams {
+  state?: 'present' | 'absent';
   backend?: Backend;
   policy: PolicySpec;
   outbound_policy?: OutboundPolicy;
@@ -112,7 +114,8 @@ export interface FirewallState {
   applied?: string;
   recorded?: string;
   pending?: string;
-  persisted: Record<string, { sha?: string; content?: string }>;
+  /** Persisted files: sha256, content (for diffs), and whether Kiln wrote them. */
+  persisted: Record<string, { sha?: string; content?: string; kiln?: boolean }>;
 }
 
 function backendOf(p: FirewallParams): Backend {
@@ -140,6 +143,11 @@ export function prepareFirewall(p: FirewallParams, host: string): FirewallParams
   const opts = { outbound: p.outbound_policy ?? 'accept' } as const;
   const backend = backendOf(p);
   const out: FirewallParams = { ...p, _rules: rules };
+  if (p.state === 'absent') {
+    out._persist = {};
+    out._sha = 'absent';
+    return out;
+  }
   if (backend === 'nftables') {
     out._nft = renderNft(rules, opts);
     out._persist = { [NFT_PERSIST]: out._nft };
@@ -159,6 +167,7 @@ export function parseFirewall(out: ExecResult): FirewallState {
     persisted[kv[`persist_path_${i}`]!] = {
       sha: kv[`persist_${i}_sha256`],
       content: kv[`persist_${i}_content_b64`] !== undefined ? fromB64(kv[`persist_${i}_content_b64`]) : undefined,
+      kiln: kv[`persist_${i}_kiln`] === '1' || undefined,
     };
   }
   return {
@@ -238,6 +247,17 @@ export function firewallChanges(p: FirewallParams, s: FirewallState, ctx: Module
   return out;
 }
 
+/** state: absent — what of Kiln's firewall is still on the host. */
+export function absentChanges(s: FirewallState): Change[] {
+  const out: Change[] = [];
+  if (s.pending) out.push({ summary: `cancel the armed rollback of an unconfirmed change (${s.pending})` });
+  if (s.nftTable) out.push({ summary: 'delete nftables table inet kiln' });
+  if (iptHasKiln(s)) out.push({ summary: "remove Kiln's iptables chains KILN-INPUT/KILN-OUTPUT and their jumps (IPv4 and IPv6)" });
+  for (const [path, st] of Object.entries(s.persisted)) if (st.kiln) out.push({ summary: `remove ${path}` });
+  if (s.applied || s.recorded !== undefined) out.push({ summary: "remove Kiln's firewall record (/var/lib/kiln/firewall)" });
+  return out;
+}
+
 /** 1-based positions of Kiln's jumps in INPUT/OUTPUT, from the live iptables listing (one family). */
 export function jumpPositions(live: string, family: 4 | 6): Record<'INPUT' | 'OUTPUT', number[]> {
   const part = live.split(/^# IPv6$/m)[family === 4 ? 0 : 1] ?? '';
@@ -251,9 +271,13 @@ export default defineModule<FirewallParams, FirewallState>({
   description: 'complete host firewall from a declarative policy over the inventory (nftables or iptables), loaded atomically with commit-confirm',
   schema,
   prepare: (p, ctx) => prepareFirewall(p, ctx.host),
-  probe: (p, ctx) => probeScript(Object.fromEntries(Object.entries(p._persist!).map(([k, v]) => [k, sha256(v)])), ctx.diff),
+  probe: (p, ctx) =>
+    p.state === 'absent'
+      ? probeScript(Object.fromEntries([...persistPaths('nftables'), ...persistPaths('iptables')].map((f) => [f, 'absent'])), false)
+      : probeScript(Object.fromEntries(Object.entries(p._persist!).map(([k, v]) => [k, sha256(v)])), ctx.diff),
   parse: (out) => parseFirewall(out),
   plan(p, s, ctx) {
+    if (p.state === 'absent') return absentChanges(s);
     const changes = firewallChanges(p, s, ctx);
     if (!changes.length) return changes;
     if (process.env.KILN_TEST_FIREWALL_SKIP_PREFLIGHT === '1') {
@@ -266,6 +290,7 @@ export default defineModule<FirewallParams, FirewallState>({
     return changes;
   },
   apply(p, s) {
+    if (p.state === 'absent') return removeScript();
     const backend = backendOf(p);
     const live = s.iptLive ?? '';
     return applyScript({
@@ -279,8 +304,9 @@ export default defineModule<FirewallParams, FirewallState>({
       desiredSha: p._sha!,
     });
   },
-  verify: (p, s, ctx) => firewallChanges(p, s, { ...ctx, diff: false }, true).map((c) => c.summary),
+  verify: (p, s, ctx) => (p.state === 'absent' ? absentChanges(s) : firewallChanges(p, s, { ...ctx, diff: false }, true)).map((c) => c.summary),
   confirm(p) {
+    if (p.state === 'absent') return 'true'; // removing rules cannot lock anyone out: nothing is armed
     if (process.env.KILN_TEST_FIREWALL_KILL_BEFORE_CONFIRM === '1') {
       // Test hook: die like a crashed or killed controller, after the load and before the confirm.
       process.kill(process.pid, 'SIGKILL');

@@ -455,6 +455,22 @@ describe.skipIf(skip)('firewall role on the lab', () => {
     expect(await matrix('after the rollbacks')).toEqual([]);
   });
 
+  it('firewall_state absent removes Kiln’s rules, files and record on every host; present brings them back', async () => {
+    const before = await Promise.all(S.hosts.map((h) => liveRules(h.name)));
+    const gone = await apply('absent', ['-e', 'firewall_state=absent']);
+    expect(gone.r.code, gone.r.stdout.slice(-3000)).toBe(0);
+    for (const h of S.hosts) {
+      expect((await liveRules(h.name)).replace(/\s/g, ''), h.name).toBe('----');
+      const files = await sudo(h.name, 'ls /etc/kiln/firewall.nft /var/lib/kiln/firewall 2>&1; grep -c "Managed by Kiln" /etc/iptables/rules.v4 2>/dev/null || true');
+      expect(files.out, h.name).not.toMatch(/^\/etc\/kiln\/firewall\.nft$|^[1-9]/m);
+    }
+    const again = await apply('absent-again', ['--check', '-e', 'firewall_state=absent']);
+    expect(Object.values(again.report!.hosts).every((x) => x.changed === 0)).toBe(true);
+    const back = await apply('present-again', []);
+    expect(back.r.code, back.r.stdout.slice(-3000)).toBe(0);
+    expect(await Promise.all(S.hosts.map((h) => liveRules(h.name)))).toEqual(before);
+  });
+
   it('an unconfirmed change found by the next run is rolled back first, then the policy is applied and confirmed', async () => {
     const host = byBackend('nftables');
     const before = await liveRules(host);

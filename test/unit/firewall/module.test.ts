@@ -99,6 +99,33 @@ describe('firewall module: plan', () => {
   });
 });
 
+describe('firewall module: state absent', () => {
+  it('plans the removal of what is there, removes only files Kiln wrote, and needs no confirm', () => {
+    const p = params({ state: 'absent' });
+    const s: FirewallState = {
+      ...converged(params()),
+      iptLive: ':KILN-INPUT\n',
+      persisted: { '/etc/kiln/firewall.nft': { sha: 'a', kiln: true }, '/etc/iptables/rules.v4': { sha: 'b' } },
+    };
+    expect(fw.plan(p, s, ctx()).map((c) => c.summary)).toEqual([
+      'delete nftables table inet kiln',
+      "remove Kiln's iptables chains KILN-INPUT/KILN-OUTPUT and their jumps (IPv4 and IPv6)",
+      'remove /etc/kiln/firewall.nft',
+      "remove Kiln's firewall record (/var/lib/kiln/firewall)",
+    ]);
+    const gone: FirewallState = { ...s, nftTable: false, iptLive: '', applied: undefined, recorded: undefined, persisted: { '/etc/iptables/rules.v4': { sha: 'b' } } };
+    expect(fw.plan(p, gone, ctx())).toEqual([]);
+    // Removing rules cannot lock anyone out: no preflight, no rollback timer, an empty confirm.
+    expect(fw.plan(params({ state: 'absent', policy: { db: { allow: [{ port: 1, from: 'web' }] } } }), s, ctx())).toHaveLength(4);
+    const script = fw.apply(p, s, [], ctx());
+    expect(shSyntax(script)).toBe('');
+    expect(script).not.toContain('systemd-run');
+    expect(script).toContain("grep -qs 'Managed by Kiln' \"$f\" && rm -f \"$f\"");
+    expect(fw.confirm!(p, ctx())).toBe('true');
+    expect(shSyntax(fw.probe(p, ctx()))).toBe('');
+  });
+});
+
 describe('firewall module: probe output and scripts', () => {
   it('parses the probe: SSH_CONNECTION gives the controller address and the SSH port as the host sees them', () => {
     const b = (s: string) => Buffer.from(s).toString('base64');
