@@ -33,7 +33,17 @@ import { hostVarsOf, loadInventory, magicVars } from '../../src/inventory/index.
 import { ensureLab, KILN_BIN, kiln, labSkipReason, labStatus, REPO_ROOT } from './lab-setup.ts';
 import { readReport, type Report } from './reports.ts';
 
-const SITE_MODE = process.env.KILN_E2E_FIREWALL_SITE === '1';
+/**
+ * own (default): fw-* hosts of its own; site (KILN_E2E_FIREWALL_SITE=1): the shared lab, converged
+ * with playbooks/site.yml; shared (KILN_E2E_FIREWALL_SITE=shared): the shared lab, the firewall
+ * role alone (also what `site` falls back to while playbooks/site.yml does not exist).
+ */
+const MODE: 'own' | 'site' | 'shared' = (() => {
+  const v = process.env.KILN_E2E_FIREWALL_SITE;
+  if (v === 'shared' || (v === '1' && !existsSync(join(REPO_ROOT, 'playbooks/site.yml')))) return 'shared';
+  return v === '1' ? 'site' : 'own';
+})();
+const SITE_MODE = MODE === 'site';
 const PORTS = [22, 80, 443, 8080, 3306, 9100, 9090];
 const OWN_HOSTS = [
   { name: 'fw-lb', address: '10.77.0.51', groups: 'lb' },
@@ -221,7 +231,7 @@ async function setup(): Promise<Setup> {
   let base: string;
   let playbook: string;
   let extraArgs: string[] = [];
-  if (SITE_MODE && !existsSync(join(REPO_ROOT, 'playbooks/site.yml'))) {
+  if (MODE === 'shared') {
     // The shared 7-host lab before the site playbook exists: the firewall role alone.
     base = lab.inventory;
     playbook = join(REPO_ROOT, 'test/fixtures/firewall/site.yml');
@@ -279,7 +289,7 @@ describe.skipIf(skip)('firewall role on the lab', () => {
 
   afterAll(async () => {
     console.log(`firewall e2e timings (ms): ${JSON.stringify(timings)}`);
-    if (!SITE_MODE && process.env.KILN_E2E_FIREWALL_KEEP !== '1') {
+    if (MODE === 'own' && process.env.KILN_E2E_FIREWALL_KEEP !== '1') {
       const r = await kiln(['lab', 'remove', '--inventory', join(S.labDir, 'fw-inventory.yml')], REPO_ROOT);
       if (r.code !== 0) console.log(`kiln lab remove failed (${r.code}): ${r.stderr}`);
       rmSync(S.inventory, { force: true });
