@@ -4,10 +4,11 @@
  * curl through nginx answers with each host's name → a re-run changes nothing → an invalid nginx
  * configuration fails validation while the old one keeps serving → a release that fails its
  * health check is rolled back and the previous one keeps serving → a good new release deploys,
- * and old releases are pruned.
+ * and old releases are pruned → with database variables, the app writes through the primary and
+ * reads from the replica (a throwaway MariaDB on web1 stands in for the data tier).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +22,7 @@ const PB = join(REPO_ROOT, 'test/fixtures/web-tier/web-tier.yml');
 /** The same roles with serial: 1 and max_fail_percentage: 0 (a rolling deploy). */
 const ROLLING = join(REPO_ROOT, 'test/fixtures/web-tier/web-tier-rolling.yml');
 const BROKEN_APP = join(REPO_ROOT, 'test/fixtures/web-tier/broken-app');
+const LOCAL_DB = join(REPO_ROOT, 'test/fixtures/web-tier/local-db.yml');
 const WEB = { web1: '10.77.0.21', web2: '10.77.0.22' } as const;
 
 /** GET through curl on the controller (status and body). */
@@ -34,6 +36,25 @@ const json = (url: string) => {
   expect(r.status, `${url}: ${r.body}`).toBe(200);
   return JSON.parse(r.body) as Record<string, unknown>;
 };
+
+/** The JSON answer of a URL, or undefined when it does not answer 200 (for polling). */
+function peek(url: string): Record<string, unknown> | undefined {
+  const r = get(url);
+  return r.status === 200 ? (JSON.parse(r.body) as Record<string, unknown>) : undefined;
+}
+
+/** Polls `cond` (errors count as false) until it holds; fails after 30 tries, 0.5 s apart. */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 30; i++) {
+    try {
+      if (cond()) return;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  expect(cond()).toBe(true);
+}
 
 describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
   let lab: { dir: string; inventory: string };
@@ -164,4 +185,41 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
     // web1 is unaffected.
     expect(json(`http://${WEB.web1}:8080/`)).toMatchObject({ host: 'web1', release: '1.0.0' });
   }, 300_000);
+
+  it('with a database: writes go to the primary, reads to the replica; /health stays 200 when only the replica is down', async () => {
+    const db = await kiln(['apply', LOCAL_DB, '-i', lab.inventory, '-l', 'web1'], REPO_ROOT);
+    expect(db.code, db.stdout + db.stderr).toBe(0);
+    const vars = join(work, 'db-vars.yml');
+    // MariaDB listens on 127.0.0.1 only: as the "replica", web1's own address is unreachable.
+    writeFileSync(vars, 'app_db_primary_host: 127.0.0.1\napp_db_replica_host: 10.77.0.21\napp_db_password: e2e-db-pw-5150\n');
+    const withDb = await apply('db', ['-l', 'web1', '-e', `@${vars}`, '--diff']);
+    expect(withDb.r.code, withDb.out).toBe(0);
+    expect(withDb.out).not.toContain('e2e-db-pw-5150');
+    expect(changedLines(withDb.rep)).toEqual([
+      'web1 app configuration: update content of /etc/kiln-app/config.json',
+      'web1 handler restart app: restart kiln-app',
+    ]);
+    expect(ssh('web1', 'ps -eo args').includes('e2e-db-pw-5150')).toBe(false);
+    const base = `http://${WEB.web1}:8080`;
+    // The background database check runs right after the start.
+    await until(() => (peek(`${base}/health`)?.db as Record<string, string> | undefined)?.replica?.startsWith('error') === true);
+    const health = json(`${base}/health`);
+    expect(health).toMatchObject({ status: 'degraded', db: { primary: 'ok' } });
+    expect(String((health.db as Record<string, string>).replica)).toMatch(/^error: /);
+    expect(get(`${base}/health/db`).status).toBe(503);
+    expect(get(`${base}/items`).status).toBe(503); // the read goes to the (unreachable) replica
+    const post = execFileSync('curl', ['-s', '-w', '\n%{http_code}', '-X', 'POST', '-d', '{"text":"written by the e2e"}', `${base}/items`], { encoding: 'utf8' });
+    expect(post.trim().split('\n').at(-1)).toBe('201'); // the write goes to the primary
+    expect(post).toContain('"written_to":"primary"');
+    // The replica back (here: the same server on 127.0.0.1): reads see the row.
+    writeFileSync(vars, 'app_db_primary_host: 127.0.0.1\napp_db_replica_host: 127.0.0.1\napp_db_password: e2e-db-pw-5150\n');
+    const fixed = await apply('db-replica', ['-l', 'web1', '-e', `@${vars}`]);
+    expect(fixed.r.code, fixed.out).toBe(0);
+    await until(() => peek(`${base}/health`)?.status === 'ok');
+    expect(json(`${base}/health/db`)).toMatchObject({ status: 'ok', db: { primary: 'ok', replica: 'ok' } });
+    const items = json(`${base}/items`);
+    expect(items.read_from).toBe('replica');
+    expect((items.items as { text: string; written_by: string }[]).map((i) => [i.text, i.written_by])).toContainEqual(['written by the e2e', 'web1']);
+  }, 300_000);
 });
+
