@@ -9,11 +9,12 @@
  * Timings and the replication lag seen are printed (console.log) for the closing note.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureLab, kiln, labSkipReason, REPO_ROOT } from './lab-setup.ts';
+import { DEFAULT_LAB_HOSTS, ensureLab, kiln, labSkipReason, REPO_ROOT } from './lab-setup.ts';
 import { changedLines, comparePrediction, type Report } from './reports.ts';
 
 const skip = labSkipReason();
@@ -30,9 +31,28 @@ const LAB_VARS = join(REPO_ROOT, 'test/fixtures/data-tier/lab-vars.yml');
 const SECRETS = ['kiln-lab-app-password', 'kiln-lab-repl-password'];
 const NATIVE_HASH = /\*[0-9A-F]{40}/;
 
+/**
+ * This suite's own inventories: the lab's default hosts (other suites add hosts to the shared
+ * inventory while this one runs), plus db3's own file once `kiln lab add --inventory` added it.
+ */
+function ownInventory(labInventory: string, out: string): void {
+  type Group = { vars?: Record<string, unknown>; hosts?: Record<string, unknown>; children?: Record<string, Group> };
+  const inv = parse(readFileSync(labInventory, 'utf8')) as { all: Group };
+  const keep = (g: Group) => {
+    for (const h of Object.keys(g.hosts ?? {})) if (!DEFAULT_LAB_HOSTS.includes(h)) delete g.hosts![h];
+    for (const c of Object.values(g.children ?? {})) keep(c);
+  };
+  keep(inv.all);
+  const vars = inv.all.vars ?? {};
+  for (const k of ['identity_file', 'known_hosts']) if (typeof vars[k] === 'string') vars[k] = join(dirname(labInventory), vars[k] as string);
+  writeFileSync(out, stringify(inv));
+}
+
 describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () => {
   let lab: { dir: string; inventory: string };
   let work: string;
+  /** -i arguments: the default hosts, and db3's inventory once it exists. */
+  const inventories: string[] = [];
   const timings: Record<string, string> = {};
   const ssh = (host: string, cmd: string, input?: string) =>
     execFileSync('ssh', ['-F', join(lab.dir, 'ssh_config'), host, cmd], { encoding: 'utf8', input, timeout: 120_000 });
@@ -41,7 +61,7 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
   const apply = async (name: string, args: string[] = []) => {
     const json = join(work, `${name}.json`);
     const t0 = Date.now();
-    const r = await kiln(['apply', PLAYBOOK, '-i', lab.inventory, '-e', `@${LAB_VARS}`, '--json', json, '--progress', 'plain', ...args], REPO_ROOT);
+    const r = await kiln(['apply', PLAYBOOK, ...inventories, '-e', `@${LAB_VARS}`, '--json', json, '--progress', 'plain', ...args], REPO_ROOT);
     timings[name] = `${((Date.now() - t0) / 1000).toFixed(1)}s`;
     expect(r.code, r.stdout + r.stderr).toBe(0);
     for (const s of SECRETS) {
@@ -90,6 +110,8 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
   beforeAll(async () => {
     lab = await ensureLab();
     work = mkdtempSync(join(tmpdir(), 'kiln-e2e-data-'));
+    ownInventory(lab.inventory, join(work, 'inventory.yml'));
+    inventories.push('-i', join(work, 'inventory.yml'));
     // A leftover db3 from an interrupted run, then fresh db1/db2.
     await kiln(['lab', 'remove', 'db3'], REPO_ROOT);
     for (const h of ['db1', 'db2']) {
@@ -145,7 +167,7 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
       expect(m, `${marker} did not reach db2 within 10 s`).not.toBeNull();
       lags.push(Number(m![1]) / 1000);
     }
-    const facts = JSON.parse((await kiln(['facts', 'db2', '-i', lab.inventory], REPO_ROOT)).stdout) as { mysql: { replica: { seconds_behind_master: number; io_running: string } } };
+    const facts = JSON.parse((await kiln(['facts', 'db2', ...inventories], REPO_ROOT)).stdout) as { mysql: { replica: { seconds_behind_master: number; io_running: string } } };
     expect(facts.mysql.replica.io_running).toBe('Yes');
     expect(facts.mysql.replica.seconds_behind_master).toBeGreaterThanOrEqual(0);
     timings['replication delay primary commit → visible on db2 (ms, 5 rows)'] = lags.map((x) => x.toFixed(1)).join(',');
@@ -205,8 +227,10 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
   });
 
   it('adding db3 seeds it from the primary with every row, then it replicates', async () => {
-    const add = await kiln(['lab', 'add', 'db3', '--address', '10.77.0.33', '--groups', 'db_replica'], REPO_ROOT, 300_000);
+    const db3Inventory = join(work, 'db3.yml');
+    const add = await kiln(['lab', 'add', 'db3', '--address', '10.77.0.33', '--groups', 'db_replica', '--inventory', db3Inventory], REPO_ROOT, 300_000);
     expect(add.code, add.stderr + add.stdout).toBe(0);
+    inventories.push('-i', db3Inventory);
     const db2Before = replicaThreads('db2');
     const { result: run, seen } = await samplePs(['db1', 'db3'], () => apply('add-db3'));
     for (const s of SECRETS) expect(seen).not.toContain(s);
@@ -239,7 +263,7 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
     sql('db1', "INSERT INTO kiln.kiln_e2e (id, v) VALUES (1000000, 'from-primary');");
     await waitFor('the SQL thread to stop', () => slaveStatus('db2').Slave_SQL_Running === 'No', 10_000);
     const json = join(work, 'broken.json');
-    const r = await kiln(['apply', PLAYBOOK, '-i', lab.inventory, '-e', `@${LAB_VARS}`, '--json', json, '-l', 'db2'], REPO_ROOT);
+    const r = await kiln(['apply', PLAYBOOK, ...inventories, '-e', `@${LAB_VARS}`, '--json', json, '-l', 'db2'], REPO_ROOT);
     expect(r.code).toBe(4);
     const failed = (JSON.parse(readFileSync(json, 'utf8')) as Report).tasks.find((t) => t.status === 'failed')!;
     expect(failed.task).toBe('mysql | replicate from the primary');
