@@ -9,12 +9,11 @@
  * Timings and the replication lag seen are printed (console.log) for the closing note.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_LAB_HOSTS, ensureLab, kiln, labSkipReason, REPO_ROOT } from './lab-setup.ts';
+import { defaultHostsInventory, ensureLab, kiln, labSkipReason, REPO_ROOT } from './lab-setup.ts';
 import { changedLines, comparePrediction, type Report } from './reports.ts';
 
 const skip = labSkipReason();
@@ -30,23 +29,6 @@ const LAB_VARS = join(REPO_ROOT, 'test/fixtures/data-tier/lab-vars.yml');
 /** The role's lab defaults (roles/mysql/defaults/main.yml): what must never show up anywhere. */
 const SECRETS = ['kiln-lab-app-password', 'kiln-lab-repl-password'];
 const NATIVE_HASH = /\*[0-9A-F]{40}/;
-
-/**
- * This suite's own inventories: the lab's default hosts (other suites add hosts to the shared
- * inventory while this one runs), plus db3's own file once `kiln lab add --inventory` added it.
- */
-function ownInventory(labInventory: string, out: string): void {
-  type Group = { vars?: Record<string, unknown>; hosts?: Record<string, unknown>; children?: Record<string, Group> };
-  const inv = parse(readFileSync(labInventory, 'utf8')) as { all: Group };
-  const keep = (g: Group) => {
-    for (const h of Object.keys(g.hosts ?? {})) if (!DEFAULT_LAB_HOSTS.includes(h)) delete g.hosts![h];
-    for (const c of Object.values(g.children ?? {})) keep(c);
-  };
-  keep(inv.all);
-  const vars = inv.all.vars ?? {};
-  for (const k of ['identity_file', 'known_hosts']) if (typeof vars[k] === 'string') vars[k] = join(dirname(labInventory), vars[k] as string);
-  writeFileSync(out, stringify(inv));
-}
 
 describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () => {
   let lab: { dir: string; inventory: string };
@@ -110,7 +92,8 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
   beforeAll(async () => {
     lab = await ensureLab();
     work = mkdtempSync(join(tmpdir(), 'kiln-e2e-data-'));
-    ownInventory(lab.inventory, join(work, 'inventory.yml'));
+    // Own inventories: the default hosts (others add hosts to the shared one mid-run), later db3's.
+    defaultHostsInventory(lab.inventory, join(work, 'inventory.yml'));
     inventories.push('-i', join(work, 'inventory.yml'));
     // A leftover db3 from an interrupted run, then fresh db1/db2.
     await kiln(['lab', 'remove', 'db3'], REPO_ROOT);

@@ -10,8 +10,10 @@
  * suites calling ensureLab() at once is safe.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const KILN_BIN = path.join(REPO_ROOT, 'bin/kiln.js');
@@ -78,4 +80,21 @@ export function ensureLab(): Promise<{ dir: string; inventory: string }> {
     pending = undefined;
   });
   return pending;
+}
+
+/**
+ * Writes a copy of the lab's inventory with only the default hosts (key and known_hosts paths made
+ * absolute): other suites may add hosts to the shared inventory while a suite runs.
+ */
+export function defaultHostsInventory(labInventory: string, out: string): void {
+  type Group = { vars?: Record<string, unknown>; hosts?: Record<string, unknown>; children?: Record<string, Group> };
+  const inv = parse(readFileSync(labInventory, 'utf8')) as { all: Group };
+  const prune = (g: Group) => {
+    for (const h of Object.keys(g.hosts ?? {})) if (!DEFAULT_LAB_HOSTS.includes(h)) delete g.hosts![h];
+    for (const c of Object.values(g.children ?? {})) prune(c);
+  };
+  prune(inv.all);
+  const vars = inv.all.vars ?? {};
+  for (const k of ['identity_file', 'known_hosts']) if (typeof vars[k] === 'string') vars[k] = path.join(path.dirname(labInventory), vars[k] as string);
+  writeFileSync(out, stringify(inv));
 }
