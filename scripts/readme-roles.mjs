@@ -78,7 +78,7 @@ const isMain = import.meta.url === `file://${process.argv[1]}`;
 if (isMain) {
   const readme = readFileSync('README.md', 'utf8');
   const md = renderRoles();
-  const out = readme.replace(/<!-- roles:start -->[\s\S]*<!-- roles:end -->/, `<!-- roles:start -->\n${md}\n<!-- roles:end -->`);
+  const out = readme.replace(/<!-- roles:start -->[\s\S]*<!-- roles:end -->/, () => `<!-- roles:start -->\n${md}\n<!-- roles:end -->`);
   if (process.argv.includes('--check')) {
     if (out !== readme) {
       console.error('README.md role reference is stale: run node scripts/readme-roles.mjs');
