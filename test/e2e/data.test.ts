@@ -1,10 +1,11 @@
 /**
  * The data tier on the lab: roles/mysql on db1 (primary) and db2 (replica), then db3 added.
  *
- * Self-contained for now: db1 and db2 are reset to fresh disks and the dev playbook
- * test/fixtures/data-tier/data.yml is applied (the lead switches PLAYBOOK to playbooks/site.yml
- * once the site suite converges the whole site). db3 is added with `kiln lab add` and removed at
- * the end, so the shared lab is back to its default 7 hosts.
+ * Runs on the converged site (test/e2e/site-setup.ts: load balancers, the app on the web hosts).
+ * db1 and db2 are then reset to fresh disks and the data tier's playbook
+ * test/fixtures/data-tier/data.yml is applied to them, so the fresh-host dry run, the seeding and
+ * the replica checks run on real empty servers. db3 is added with `kiln lab add` and removed at
+ * the end, and the site is applied to the db hosts again, so later suites find it converged.
  *
  * Timings and the replication lag seen are printed (console.log) for the closing note.
  */
@@ -13,18 +14,14 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultHostsInventory, ensureLab, kiln, labSkipReason, REPO_ROOT } from './lab-setup.ts';
+import { defaultHostsInventory, kiln, labSkipReason, REPO_ROOT } from './lab-setup.ts';
+import { applySite, ensureSite, type SiteRun } from './site-setup.ts';
 import { changedLines, comparePrediction, type Report } from './reports.ts';
 
 const skip = labSkipReason();
 if (skip) console.warn(`SKIPPED lab e2e data-tier suite: ${skip}`);
 
 const PLAYBOOK = join(REPO_ROOT, 'test/fixtures/data-tier/data.yml');
-/**
- * With the whole site (playbooks/site.yml run with -e @test/fixtures/data-tier/lab-vars.yml, so
- * the app on the web hosts points at db1/db2), the app test below runs too: HTTPS via lb1.
- */
-const SITE = PLAYBOOK.endsWith('playbooks/site.yml');
 const LAB_VARS = join(REPO_ROOT, 'test/fixtures/data-tier/lab-vars.yml');
 /** The role's lab defaults (roles/mysql/defaults/main.yml): what must never show up anywhere. */
 const SECRETS = ['kiln-lab-app-password', 'kiln-lab-repl-password'];
@@ -89,8 +86,11 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
     return Date.now() - t0;
   };
 
+  let site: SiteRun;
+
   beforeAll(async () => {
-    lab = await ensureLab();
+    site = await ensureSite();
+    lab = site.lab;
     work = mkdtempSync(join(tmpdir(), 'kiln-e2e-data-'));
     // Own inventories: the default hosts (others add hosts to the shared one mid-run), later db3's.
     defaultHostsInventory(lab.inventory, join(work, 'inventory.yml'));
@@ -105,6 +105,11 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
 
   afterAll(async () => {
     await kiln(['lab', 'remove', 'db3'], REPO_ROOT);
+    // The db hosts back to the whole site (node_exporter, firewall) for the suites after this one.
+    if (site) {
+      const back = await applySite(site, 'data-restore-site', ['-l', 'db']);
+      timings['site re-applied to db1/db2'] = `${(back.ms / 1000).toFixed(1)}s (exit ${back.r.code})`;
+    }
     console.log(`data tier timings: ${JSON.stringify(timings)}`);
   });
 
@@ -158,10 +163,14 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
     console.log(`replication delay (ms): ${lags.map((x) => x.toFixed(1)).join(', ')}; kiln facts seconds_behind_master=${facts.mysql.replica.seconds_behind_master}`);
   });
 
-  it.skipIf(!SITE)('the app writes through HTTPS via a load balancer to the primary and reads the row back from the replica', async () => {
-    const curl = (args: string) => execFileSync('sh', ['-c', `curl -sSk --max-time 10 ${args}`], { encoding: 'utf8' });
-    const health = JSON.parse(curl('https://10.77.0.11/health')) as { db: { primary: string; replica: string } };
-    expect(health.db).toEqual({ primary: 'ok', replica: 'ok' });
+  it('the app writes through HTTPS via a load balancer to the primary and reads the row back from the replica', async () => {
+    const ca = join(REPO_ROOT, '.kiln/pki/ca.crt');
+    const curl = (args: string) => execFileSync('sh', ['-c', `curl -sS --cacert '${ca}' --max-time 10 ${args}`], { encoding: 'utf8' });
+    // The app checks its connections every few seconds: the db hosts were just rebuilt.
+    await waitFor('both database connections ok in /health', () => {
+      const health = JSON.parse(curl('https://10.77.0.11/health')) as { db?: { primary: string; replica: string } };
+      return health.db?.primary === 'ok' && health.db?.replica === 'ok';
+    }, 30_000);
     const text = `via-lb-${Date.now()}`;
     const written = JSON.parse(curl(`-X POST -H 'Content-Type: application/json' --data '{"text":"${text}"}' https://10.77.0.11/items`)) as { id: number; written_to: string };
     expect(written.written_to).toBe('primary');
