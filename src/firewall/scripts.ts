@@ -96,6 +96,8 @@ export interface ApplyInputs {
   ipt?: { 4: string; 6: string };
   /** Remove the other backend's live rules. */
   cleanupOther: boolean;
+  /** The other backend's persisted files (only those Kiln wrote are removed). */
+  removeFiles?: string[];
   desiredSha: string;
 }
 
@@ -178,6 +180,7 @@ export function applyScript(a: ApplyInputs): string {
     L.push('if ! out=$(ip6tables-restore --noflush < $D/new.v6 2>&1); then disarm; echo "ip6tables-restore failed (previous rules restored):" >&2; printf "%s\\n" "$out" >&2; exit 3; fi');
     if (a.cleanupOther) L.push('if kiln_has nft; then nft delete table inet kiln 2>/dev/null || true; fi');
   }
+  if (a.removeFiles?.length) L.push(`for f in ${a.removeFiles.map((f) => q(f)).join(' ')}; do grep -qs 'Managed by Kiln' "$f" && rm -f "$f"; done; true`);
   // Persist and record (rolled back with the rest if the change is not confirmed).
   for (const [path, content] of Object.entries(a.persist)) L.push(installFile(path, content));
   L.push('kiln_fw_live ' + a.backend + ' > $D/live.tmp && mv -f $D/live.tmp $D/live');

@@ -242,6 +242,7 @@ export function firewallChanges(p: FirewallParams, s: FirewallState, ctx: Module
     const stale = Object.entries(p._persist!).filter(([path, want]) => s.persisted[path]?.sha !== sha256(want));
     if (stale.length) out.push({ summary: `rewrite ${stale.map(([f]) => f).join(', ')} (persisted ruleset)`, diff: persistDiff() });
   }
+  for (const f of otherFiles(p)) if (s.persisted[f]?.kiln) out.push({ summary: `remove ${f} (this host now uses ${backend})` });
   if (backend === 'nftables' && iptHasKiln(s)) out.push({ summary: 'remove Kiln\'s iptables chains (this host now uses nftables)' });
   if (backend === 'iptables' && s.nftTable) out.push({ summary: 'delete nftables table inet kiln (this host now uses iptables)' });
   return out;
@@ -256,6 +257,11 @@ export function absentChanges(s: FirewallState): Change[] {
   for (const [path, st] of Object.entries(s.persisted)) if (st.kiln) out.push({ summary: `remove ${path}` });
   if (s.applied || s.recorded !== undefined) out.push({ summary: "remove Kiln's firewall record (/var/lib/kiln/firewall)" });
   return out;
+}
+
+/** The persisted files of the backend this host does NOT use. */
+function otherFiles(p: FirewallParams): string[] {
+  return persistPaths(backendOf(p) === 'nftables' ? 'iptables' : 'nftables');
 }
 
 /** 1-based positions of Kiln's jumps in INPUT/OUTPUT, from the live iptables listing (one family). */
@@ -274,7 +280,14 @@ export default defineModule<FirewallParams, FirewallState>({
   probe: (p, ctx) =>
     p.state === 'absent'
       ? probeScript(Object.fromEntries([...persistPaths('nftables'), ...persistPaths('iptables')].map((f) => [f, 'absent'])), false)
-      : probeScript(Object.fromEntries(Object.entries(p._persist!).map(([k, v]) => [k, sha256(v)])), ctx.diff),
+      : probeScript(
+          {
+            // The other backend's files too: a backend switch removes them (else both load at boot).
+            ...Object.fromEntries(otherFiles(p).map((f) => [f, 'other'])),
+            ...Object.fromEntries(Object.entries(p._persist!).map(([k, v]) => [k, sha256(v)])),
+          },
+          ctx.diff,
+        ),
   parse: (out) => parseFirewall(out),
   plan(p, s, ctx) {
     if (p.state === 'absent') return absentChanges(s);
@@ -301,6 +314,7 @@ export default defineModule<FirewallParams, FirewallState>({
       nft: p._nft,
       ipt: p._ipt ? { 4: p._ipt[4].live(jumpFix(jumpPositions(live, 4))), 6: p._ipt[6].live(jumpFix(jumpPositions(live, 6))) } : undefined,
       cleanupOther: backend === 'nftables' ? iptHasKiln(s) : s.nftTable,
+      removeFiles: otherFiles(p).filter((f) => s.persisted[f]?.kiln),
       desiredSha: p._sha!,
     });
   },

@@ -72,6 +72,17 @@ describe('firewall module: plan', () => {
     expect(script).toContain('iptables-restore --test --noflush');
   });
 
+  it('a backend switch removes the other backend\'s persisted files Kiln wrote (else both would load at boot)', () => {
+    const p = params({ backend: 'iptables' });
+    const s = { ...converged(p), persisted: { ...converged(p).persisted, '/etc/kiln/firewall.nft': { sha: 'x', kiln: true } } };
+    expect(sums(p, s)).toEqual(['remove /etc/kiln/firewall.nft (this host now uses iptables)']);
+    expect(fw.apply(p, s, [], ctx())).toContain(`for f in '/etc/kiln/firewall.nft'; do grep -qs 'Managed by Kiln' "$f" && rm -f "$f"; done`);
+    // A file Kiln did not write stays.
+    expect(sums(p, { ...s, persisted: { ...s.persisted, '/etc/kiln/firewall.nft': { sha: 'x' } } })).toEqual([]);
+    const n = params();
+    expect(fw.probe(n, ctx())).toContain("grep -qs 'Managed by Kiln' '/etc/iptables/rules.v4'");
+  });
+
   it('tools not installed yet (check mode on a fresh host): unpredictable, still planned', () => {
     const p = params();
     const [c] = fw.plan(p, { ...converged(p), hasNft: false, applied: undefined }, ctx({ check: true }));
