@@ -43,16 +43,30 @@ export const contentSchemaProps = {
 
 export function contentProbe(p: ContentParams, ctx: ModuleContext): string {
   const want = sha256(p._content ?? '');
-  return `kiln_stat ${q(p.dest)}\nkiln_content ${q(p.dest)} ${want} ${ctx.diff ? DIFF_MAX_BYTES : 0}\n[ -d "$(dirname ${q(p.dest)})" ] && echo parent=1 || echo parent=0`;
+  const lines = [
+    `kiln_stat ${q(p.dest)}`,
+    `kiln_content ${q(p.dest)} ${want} ${ctx.diff ? DIFF_MAX_BYTES : 0}`,
+    `[ -d "$(dirname ${q(p.dest)})" ] && echo parent=1 || echo parent=0`,
+  ];
+  const validator = validatorProgram(p.validate);
+  if (validator) lines.push(`command -v ${q(validator)} >/dev/null 2>&1 && echo validator=1 || echo validator=0`);
+  return lines.join('\n');
 }
 
-export function contentParse(out: ExecResult): ContentState & { parent: boolean } {
+/** The program a `validate` command runs ("nft" for "nft -c -f %s"). */
+function validatorProgram(validate: string | undefined): string | undefined {
+  const first = validate?.trim().split(/\s+/)[0];
+  return first && /^[\w./+-]+$/.test(first) ? first : undefined;
+}
+
+export function contentParse(out: ExecResult): ContentState & { parent: boolean; validator: boolean } {
   const kv = parseKv(out.stdout);
   return {
     stat: statFromKv(kv),
     sha256: kv.sha256,
     current: kv.content_b64 !== undefined ? fromB64(kv.content_b64) : undefined,
     parent: kv.parent === '1',
+    validator: kv.validator !== '0',
   };
 }
 
@@ -69,7 +83,7 @@ export function contentDiff(dest: string, before: string | undefined, after: str
   return createTwoFilesPatch(`${dest} (host)`, `${dest} (planned)`, before, after, '', '', { context: 3 });
 }
 
-export function contentPlan(p: ContentParams, s: ContentState & { parent: boolean }, ctx: ModuleContext): Change[] {
+export function contentPlan(p: ContentParams, s: ContentState & { parent: boolean; validator?: boolean }, ctx: ModuleContext): Change[] {
   const content = p._content ?? '';
   const want = sha256(content);
   if (!s.stat.exists) {
@@ -77,9 +91,10 @@ export function contentPlan(p: ContentParams, s: ContentState & { parent: boolea
       {
         summary: `create file ${p.dest}${describeAttrs(p)}, ${Buffer.byteLength(content)} bytes`,
         diff: ctx.diff ? contentDiff(p.dest, '', content, !!p._sensitive) : undefined,
-        // Dry run with no parent directory yet: an earlier task (a package) creates it, maybe with
-        // its own version of this file, so "create" may really be "update".
-        ...(ctx.check && !s.parent ? { unpredictable: true } : {}),
+        // Dry run with no parent directory yet, or without the program that validates this file:
+        // an earlier task (a package) creates them, maybe with its own version of this file
+        // (nftables ships /etc/nftables.conf), so "create" may really be "update".
+        ...(ctx.check && (!s.parent || s.validator === false) ? { unpredictable: true } : {}),
       },
     ];
   }

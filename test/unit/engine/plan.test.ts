@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { contentParse, contentPlan } from '../../../src/modules/content.ts';
+import { contentParse, contentPlan, contentProbe } from '../../../src/modules/content.ts';
 import file from '../../../src/modules/file.ts';
 import { sha256 } from '../../../src/modules/shell.ts';
 import type { ModuleContext } from '../../../src/modules/types.ts';
@@ -86,6 +86,17 @@ describe('content plan (copy/template)', () => {
     expect(c).toMatchObject({ summary: 'create file /etc/haproxy/haproxy.cfg, 2 bytes', unpredictable: true });
     expect(contentPlan({ dest: '/n', _content: 'x\n' }, probe(undefined), { ...ctx, check: true })[0]!.unpredictable).toBeUndefined();
     expect(contentPlan({ dest: '/n', _content: 'x\n' }, noParent, ctx)[0]!.unpredictable).toBeUndefined();
+  });
+
+  it('a dry run cannot tell either when the program that validates the file is not installed yet', () => {
+    const p = { dest: '/etc/nftables.conf', _content: 'x\n', validate: 'nft -c -f %s' };
+    expect(contentProbe(p, ctx)).toContain("command -v 'nft' >/dev/null 2>&1 && echo validator=1 || echo validator=0");
+    const noNft = contentParse({ stdout: 'exists=0\nparent=1\nvalidator=0\n', stderr: '', code: 0 });
+    expect(contentPlan(p, noNft, { ...ctx, check: true })[0]).toMatchObject({ summary: 'create file /etc/nftables.conf, 2 bytes', unpredictable: true });
+    const withNft = contentParse({ stdout: 'exists=0\nparent=1\nvalidator=1\n', stderr: '', code: 0 });
+    expect(contentPlan(p, withNft, { ...ctx, check: true })[0]!.unpredictable).toBeUndefined();
+    // A real run plans the same change, without the flag.
+    expect(contentPlan(p, noNft, ctx)[0]!.unpredictable).toBeUndefined();
   });
 });
 
