@@ -9,11 +9,10 @@
  * - with the preflight bypassed (test switch), the host rolls itself back and is reachable again;
  * - kiln killed after the load and before the confirm: the host rolls itself back.
  *
- * Hosts: by default four hosts of its own, added to the running lab with `kiln lab add` into a
- * separate inventory (fw-lb .51, fw-web .52, fw-db .53, fw-mon .54), removed afterwards (keep them
- * with KILN_E2E_FIREWALL_KEEP=1). With KILN_E2E_FIREWALL_SITE=1 it runs on the shared 7-host lab
- * after the converged site (test/e2e/site-setup.ts) with playbooks/site.yml instead (or, while
- * playbooks/site.yml does not exist, the firewall role alone on the shared lab). Either way the
+ * Hosts: by default the shared 7-host lab after the converged site (test/e2e/site-setup.ts), with
+ * playbooks/site.yml. With KILN_E2E_FIREWALL_SITE=0, four hosts of its own instead, added to the
+ * running lab with `kiln lab add` into a separate inventory (fw-lb .51, fw-web .52, fw-db .53,
+ * fw-mon .54), removed afterwards (keep them with KILN_E2E_FIREWALL_KEEP=1). Either way the
  * web tier runs the iptables backend (a derived inventory beside the lab's sets it), the others
  * nftables.
  *
@@ -34,12 +33,12 @@ import { ensureLab, KILN_BIN, kiln, labSkipReason, labStatus, REPO_ROOT } from '
 import { readReport, type Report } from './reports.ts';
 
 /**
- * own (default): fw-* hosts of its own; site (KILN_E2E_FIREWALL_SITE=1): the shared lab, converged
- * with playbooks/site.yml; shared (KILN_E2E_FIREWALL_SITE=shared): the shared lab, the firewall
+ * site (default, what CI runs; KILN_E2E_FIREWALL_SITE=1): the shared lab, converged with
+ * playbooks/site.yml; own (KILN_E2E_FIREWALL_SITE=0): fw-* hosts of its own; shared (KILN_E2E_FIREWALL_SITE=shared): the shared lab, the firewall
  * role alone (also what `site` falls back to while playbooks/site.yml does not exist).
  */
 const MODE: 'own' | 'site' | 'shared' = (() => {
-  const v = process.env.KILN_E2E_FIREWALL_SITE;
+  const v = process.env.KILN_E2E_FIREWALL_SITE ?? '1';
   if (v === 'shared' || (v === '1' && !existsSync(join(REPO_ROOT, 'playbooks/site.yml')))) return 'shared';
   return v === '1' ? 'site' : 'own';
 })();
