@@ -124,11 +124,21 @@ function rawNotify(t: { yaml: { value: unknown }; path: (string | number)[] }): 
 function checkRoleVars(role: RoleDef, host: string, layers: VarLayer[], hv: Record<string, unknown>, bag: DiagnosticBag): void {
   if (!role.argSchema) return;
   const schema = { type: 'object', ...role.argSchema };
-  const errors = validateAgainst(schema, pickSchemaVars(schema, hv), 'variable');
+  let errors: ReturnType<typeof validateAgainst>;
+  try {
+    errors = validateAgainst(schema, pickSchemaVars(schema, hv), 'variable');
+  } catch (err) {
+    // A schema ajv cannot compile (strict mode: a keyword without its type, …) is the role's bug.
+    bag.add({ file: role.argSchemaFile ?? role.dir, line: 1, col: 1, message: `role '${role.name}': invalid argument schema: ${(err as Error).message}` });
+    return;
+  }
   for (const e of errors) {
     const name = String(e.path[0] ?? '');
     const loc = name ? locateVar(name, e.path.slice(1), layers, role) : undefined;
-    bag.add({ ...(loc ?? { file: role.argSchemaFile ?? role.dir, line: 1, col: 1 }), message: `role '${role.name}': ${e.message}${loc ? '' : ` (host ${host})`}` });
+    // A value without a file position (-e on the command line): say where it came from.
+    const from = name && !loc ? layers.findLast((l) => name in l.vars)?.source : undefined;
+    const where = loc ? '' : ` (host ${host}${from ? `; set by ${from}` : ''})`;
+    bag.add({ ...(loc ?? { file: role.argSchemaFile ?? role.dir, line: 1, col: 1 }), message: `role '${role.name}': ${e.message}${where}` });
   }
 }
 

@@ -78,6 +78,12 @@ describe('validation', () => {
     expect(errorsOf('bad-role-var.yml')).toEqual(["inventory/group_vars/db.yml:1:1: role 'app': variable 'app_port' must be integer"]);
   });
 
+  it('says a wrong role variable came from -e when it has no file position', () => {
+    const errs = errorsOf('good.yml', { app_port: 'abc' });
+    expect(errs.length).toBeGreaterThan(0);
+    for (const e of errs) expect(e).toMatch(/role 'app': variable 'app_port' must be integer \(host \S+; set by extra vars \(-e\)\)$/);
+  });
+
   it('locates an undefined template variable in the template file', () => {
     const errs = errorsOf('bad-template.yml');
     expect(errs).toHaveLength(1);
