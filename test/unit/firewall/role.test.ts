@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { resolveHost, validatePolicy } from '../../../src/firewall/policy.ts';
-import { expectRoleDocumented, loadRoleYaml, roleValidator } from '../../helpers/roles.ts';
+import { loadRoleYaml, roleValidator } from '../../helpers/roles.ts';
 import { site } from './fixtures.ts';
 
 describe('firewall role', () => {
-  it('is documented: prose, every variable typed, described and defaulted, defaults valid', () => {
-    expectRoleDocumented('firewall');
-  });
-
   it('the default policy is valid for the site and opens what the site roles listen on', () => {
     const policy = loadRoleYaml('firewall', 'defaults/main.yml').firewall_policy as Parameters<typeof site>[0];
     expect(validatePolicy(site(policy))).toEqual([]);

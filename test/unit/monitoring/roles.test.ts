@@ -8,16 +8,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderTemplate, renderValue } from '../../../src/template/engine.ts';
-import { expectRoleDocumented, loadRoleYaml as load, ROLES_DIR as ROLES, roleValidator as validator } from '../../helpers/roles.ts';
+import { loadRoleYaml as load, ROLES_DIR as ROLES, roleValidator as validator } from '../../helpers/roles.ts';
 
 const render = (role: string, tpl: string, vars: Record<string, unknown>) => {
   const file = join(ROLES, role, 'templates', tpl);
   return renderTemplate(readFileSync(file, 'utf8'), vars, file);
 };
-
-describe.each(['node_exporter', 'monitoring', 'nginx_exporter'])('role %s', (role) => {
-  it('documents the role and every variable, and its defaults satisfy the schema', () => expectRoleDocumented(role));
-});
 
 describe('variable checks', () => {
   it('node_exporter: upstream needs a URL and a SHA-256; types are enforced', () => {

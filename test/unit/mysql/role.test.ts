@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { expectRoleDocumented, roleValidator } from '../../helpers/roles.ts';
+import { roleValidator } from '../../helpers/roles.ts';
 
 describe('roles/mysql', () => {
-  it('is documented: prose, every variable typed, described and defaulted; defaults valid', () => {
-    expectRoleDocumented('mysql');
-  });
   it('rejects bad values', () => {
     const v = roleValidator('mysql');
     expect(v({ mysql_port: 70000 })).toBe(false);
