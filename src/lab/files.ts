@@ -1,4 +1,4 @@
-import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, lchown, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { allLabHosts, inventoryTopology, inventoryVars, separateInventories, type Additions } from './added.ts';
@@ -113,4 +113,23 @@ export async function writeLabFiles(
   }
   const inUse = new Set(separateInventories(additions));
   for (const inv of emptied) if (!inUse.has(inv)) await rm(inv, { force: true });
+  await handToInvokingUser([f.dir, f.inventory, f.sshConfig, f.knownHosts, f.key, f.pubKey, ...separateInventories(additions)]);
+}
+
+/** The user who ran `sudo kiln lab …` (SUDO_UID/SUDO_GID), when root runs on their behalf. */
+export function invokingUser(env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.()): { uid: number; gid: number } | undefined {
+  const u = Number(env.SUDO_UID), g = Number(env.SUDO_GID);
+  if (uid !== 0 || !Number.isInteger(u) || !Number.isInteger(g) || env.SUDO_UID === undefined || env.SUDO_GID === undefined || u === 0) return undefined;
+  return { uid: u, gid: g };
+}
+
+/**
+ * `sudo kiln lab up` then `kiln apply … -i .lab/inventory.yml` as yourself: the files apply needs
+ * (inventory, ssh_config, known_hosts, the key) belong to the sudo user, not root. The hosts'
+ * disks under .lab/disks stay root's.
+ */
+async function handToInvokingUser(files: readonly string[]): Promise<void> {
+  const who = invokingUser();
+  if (!who) return;
+  for (const f of files) await lchown(f, who.uid, who.gid).catch(() => undefined);
 }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { renderInventory, renderKnownHosts, renderSshConfig, writeLabFiles } from '../../src/lab/files.ts';
+import { invokingUser, renderInventory, renderKnownHosts, renderSshConfig, writeLabFiles } from '../../src/lab/files.ts';
 import { hostsBlock, initScript, launchScript } from '../../src/lab/host.ts';
 import { aptListName, missingFromPolicy } from '../../src/lab/mirror.ts';
 import { hostMac, peerMac, prefixesOverlap, vethName } from '../../src/lab/network.ts';
@@ -127,5 +127,17 @@ describe('lab machine limits', async () => {
     expect(neededInotifyInstances(9)).toBeLessThanOrEqual(128);
     expect(neededInotifyInstances(10)).toBeGreaterThan(128);
     expect(neededInotifyInstances(50)).toBe(532);
+  });
+});
+
+describe('invokingUser (sudo kiln lab up: the lab files go to the sudo user)', () => {
+  it('is the sudo user when root runs for one', () => {
+    expect(invokingUser({ SUDO_UID: '1000', SUDO_GID: '1001' }, 0)).toEqual({ uid: 1000, gid: 1001 });
+  });
+  it('is nobody without sudo, for sudo from root, or when not root', () => {
+    expect(invokingUser({}, 0)).toBeUndefined();
+    expect(invokingUser({ SUDO_UID: '0', SUDO_GID: '0' }, 0)).toBeUndefined();
+    expect(invokingUser({ SUDO_UID: '1000', SUDO_GID: '1000' }, 1000)).toBeUndefined();
+    expect(invokingUser({ SUDO_UID: 'x', SUDO_GID: '1000' }, 0)).toBeUndefined();
   });
 });
