@@ -245,6 +245,15 @@ export class Runner {
       });
       await this.opts.reporter.taskEnd(play, hd, results);
     }
+    // A handler that failed (a restart whose service did not come back healthy) counts like a
+    // failed task: in a rolling play the next batch must not get the same change.
+    if (!aborted && play.maxFailPercentage !== undefined) {
+      const failedNow = batch.filter((h) => this.dead.has(h)).length;
+      if ((failedNow / batch.length) * 100 > play.maxFailPercentage) {
+        this.opts.reporter.warn(`max_fail_percentage ${play.maxFailPercentage}% exceeded after handlers (${failedNow}/${batch.length} hosts failed): stopping play '${play.name}'`);
+        aborted = true;
+      }
+    }
     // Whatever is still notified (host failed, play aborted) is saved for the next run.
     for (const h of batch) {
       const left = [...notified.get(h)!].filter((n) => handlerNames.has(n));

@@ -162,6 +162,44 @@ describe('kiln apply against a real sshd on loopback', () => {
     expect(readReport(join(work, 'after-fail2.json')).tasks.some((t) => t.handler)).toBe(false);
   });
 
+  it('a rolling play stops when a handler fails on the first batch (max_fail_percentage counts handlers)', () => {
+    // Two inventory names for the same loopback sshd: each writes its own file.
+    const dir = join(work, 'inv-rolling');
+    mkdirSync(dir, { recursive: true });
+    const rollInv = join(dir, 'hosts.yml');
+    writeFileSync(
+      rollInv,
+      `all:
+  vars: { user: ${sshd.user}, identity_file: ${sshd.identityFile}, known_hosts: ${join(sshd.dir, 'known_hosts')} }
+  children:
+    targets:
+      hosts:
+        roll1: { address: 127.0.0.1, port: ${sshd.port} }
+        roll2: { address: 127.0.0.1, port: ${sshd.port} }
+`,
+    );
+    const pb = join(ROOT, 'test/fixtures/integration/rolling.yml');
+    const run = (setting: string, json: string) =>
+      kiln(['apply', pb, '-i', rollInv, '-e', `demo_root=${root}`, '-e', `rolling_setting=${setting}`, '--json', join(work, json)]);
+    const good = run('a', 'roll-good.json');
+    expect(good.code, good.output).toBe(0);
+    expect(readFileSync(join(root, 'rolling/restarts'), 'utf8')).toBe('roll1\nroll2\n');
+    // The broken setting: roll1's handler fails, and roll2 keeps its old file and is not restarted.
+    const bad = run('broken', 'roll-bad.json');
+    expect(bad.code).toBe(4);
+    expect(bad.output).toContain('max_fail_percentage 0% exceeded after handlers (1/1 hosts failed)');
+    const rep = readReport(join(work, 'roll-bad.json'));
+    expect(rep.tasks.find((t) => t.host === 'roll1' && t.handler)!.status).toBe('failed');
+    expect(rep.tasks.filter((t) => t.host === 'roll2')).toEqual([]);
+    expect(readFileSync(join(root, 'rolling/roll2.conf'), 'utf8')).toBe('host=roll2 setting=a\n');
+    expect(readFileSync(join(root, 'rolling/restarts'), 'utf8')).toBe('roll1\nroll2\nroll1\n');
+    // Fixed: roll1 gets the good setting back (and its pending restart), roll2 is untouched.
+    const fixed = run('a', 'roll-fixed.json');
+    expect(fixed.code, fixed.output).toBe(0);
+    expect(readReport(join(work, 'roll-fixed.json')).hosts.roll2!.changed).toBe(0);
+    expect(readFileSync(join(root, 'rolling/restarts'), 'utf8')).toBe('roll1\nroll2\nroll1\nroll1\n');
+  });
+
   it('never shows a secret in output, diffs or the JSON report', () => {
     writeFileSync(join(root, 'etc/secret.env'), 'API_TOKEN=old\n');
     const r = apply(['--diff', '--check', '-v'], join(work, 'secret.json'));
