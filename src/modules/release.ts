@@ -12,17 +12,21 @@
  * releases/<version>. The probe reads the current link, the releases present (with their deploy
  * time) and the content hash of releases/<version>, so a converged host costs nothing and a
  * release whose files changed under the same version is noticed: it is refused (releases are
- * immutable) unless `force: true` replaces it.
+ * immutable) unless `force: true` replaces it. It also reads which release the service's main
+ * process runs (its cwd): when `current` already points to the wanted release but the service
+ * still runs another one (a deploy stopped between the switch and the restart), the plan is to
+ * finish that deploy: restart, health check, and roll back to the running release on failure.
  *
  * Apply: upload (unless the same content is already there), switch `current`, restart the
  * service, poll `health_url` for up to `timeout` seconds. If the check fails, `current` is
  * switched back to the previous release, the service restarted and checked again, and the task
  * FAILS saying it rolled back. On success, releases beyond `keep` are pruned, oldest first, never
- * the current or the previous one. The plan predicts all of it, so `--check` says exactly
+ * the current, the previous or the running one. The plan predicts all of it, so `--check` says exactly
  * "deploy release X (current Y)" and which releases a successful deploy prunes.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { DEFAULT_HEALTH_TIMEOUT, healthLines } from './health.ts';
 import { q, sha256, writeBytes } from './shell.ts';
 import { type ApplyResult, type Change, defineModule, type ExecResult, type FromSchema, type ModuleContext, type PrepareContext } from './types.ts';
 
@@ -81,11 +85,16 @@ export interface ReleaseState {
   releases: { name: string; mtime: number }[];
   /** Content hash of releases/<version>, when it exists. */
   hash?: string;
+  /**
+   * The release the service's running process was started from (its working directory, which
+   * systemd resolved through `current` at start), when it runs from <root>/releases/<name>.
+   * Differs from `current` after a deploy interrupted between the switch and the restart.
+   */
+  running?: string;
 }
 
 const NAME_OK = /^[A-Za-z0-9._@+-]+$/;
 const DEFAULT_KEEP = 5;
-const DEFAULT_TIMEOUT = 30;
 
 /**
  * The content hash both sides compute: sha256 of `sha256sum` lines ("<hex>  ./<path>\n") of every
@@ -140,8 +149,20 @@ export function releaseProbe(p: ReleaseParams): string {
     'if [ -d "$root/releases" ]; then find "$root/releases" -mindepth 1 -maxdepth 1 -type d ! -name \'.*\' -printf \'release=%T@ %f\\n\'; fi',
     `kiln_release_hash() ${HOST_HASH}`,
     `if [ -d "$root/releases/"${q(p.version)} ]; then echo "hash=$(kiln_release_hash "$root/releases/"${q(p.version)})"; fi`,
+    // The running code: the main process's cwd (the release directory systemd chdir'ed into).
+    `pid=$(systemctl show -p MainPID --value -- ${q(p.service)} 2>/dev/null </dev/null)`,
+    'if [ -n "$pid" ] && [ "$pid" != 0 ]; then printf \'running_cwd=%s\\n\' "$(readlink "/proc/$pid/cwd" 2>/dev/null)"; fi',
     'true',
   ].join('\n');
+}
+
+/**
+ * The release name in a process's cwd ("/opt/app/releases/1.2.0", or "… (deleted)" once pruned),
+ * when it is a directory directly under a releases/ directory.
+ */
+export function runningRelease(cwd: string): string | undefined {
+  const parts = cwd.replace(/ \(deleted\)$/, '').replace(/\/+$/, '').split('/');
+  return parts.length >= 3 && parts.at(-2) === 'releases' && parts.at(-1) ? parts.at(-1) : undefined;
 }
 
 export function releaseParse(out: ExecResult): ReleaseState {
@@ -154,6 +175,7 @@ export function releaseParse(out: ExecResult): ReleaseState {
     if (k === 'link') s.link = v;
     else if (k === 'current_not_link') s.currentNotLink = true;
     else if (k === 'hash') s.hash = v.trim();
+    else if (k === 'running_cwd') s.running = runningRelease(v);
     else if (k === 'release') {
       const m = /^(\d+(?:\.\d+)?) (.+)$/.exec(v);
       if (m) s.releases.push({ name: m[2]!, mtime: Number(m[1]) });
@@ -171,7 +193,8 @@ export function releasesToPrune(p: ReleaseParams, s: ReleaseState, deploying: bo
   if (after <= keep) return [];
   // The previous release: the one current points to now when deploying; otherwise the newest other.
   const previous = deploying ? s.current : others.at(-1)?.name;
-  const protectedNames = new Set([p.version, s.current, previous].filter((x): x is string => x !== undefined));
+  // The running release too: a rollback may need it, and its process runs from that directory.
+  const protectedNames = new Set([p.version, s.current, previous, s.running].filter((x): x is string => x !== undefined));
   return others
     .filter((r) => !protectedNames.has(r.name))
     .slice(0, after - keep)
@@ -194,6 +217,11 @@ export function releasePlan(p: ReleaseParams, s: ReleaseState, _ctx?: ModuleCont
   const deploying = differs || s.current !== p.version;
   if (differs) out.push({ summary: `redeploy release ${p.version} with changed files (current ${cur})` });
   else if (deploying) out.push({ summary: `deploy release ${p.version} (current ${cur})` });
+  else if (s.running !== undefined && s.running !== p.version) {
+    // current already points to the release, but the service still runs an older one: a deploy
+    // was interrupted between the switch and the restart. Finish it, health check included.
+    out.push({ summary: `restart ${p.service} on release ${p.version}: it still runs release ${s.running} (a deploy stopped before its restart)` });
+  }
   const prune = releasesToPrune(p, s, deploying);
   if (prune.length) out.push({ summary: `prune old releases ${prune.join(', ')} (keep ${p.keep ?? DEFAULT_KEEP})` });
   return out;
@@ -211,23 +239,15 @@ function uploadScript(files: readonly ReleaseFile[]): string[] {
   return lines;
 }
 
-/** Shell variables for health_match: the text before and after {version} (mver=1 when it is used). */
-function matchVars(match: string | undefined): string[] {
-  const m = match ?? '';
-  const i = m.indexOf('{version}');
-  if (i < 0) return [`mpre=${q(m)}; mpost=''; mver=''`];
-  return [`mpre=${q(m.slice(0, i))}; mpost=${q(m.slice(i + '{version}'.length))}; mver=1`];
-}
-
 export function releaseApply(p: ReleaseParams, s: ReleaseState, changes: Change[]): string {
   const deploy = changes.some((c) => /^(re)?deploy release /.test(c.summary));
+  const finish = changes.some((c) => c.summary.startsWith(`restart ${p.service} on release `));
   const prune = releasesToPrune(p, s, deploy);
   const owner = `${p.owner ?? 'root'}:${p.group ?? 'root'}`;
   const lines = [
     'set -u',
     'umask 022',
-    `root=${q(p.root)}; version=${q(p.version)}; svc=${q(p.service)}; url=${q(p.health_url)}; timeout=${p.timeout ?? DEFAULT_TIMEOUT}`,
-    ...matchVars(p.health_match),
+    `root=${q(p.root)}; version=${q(p.version)}; svc=${q(p.service)}`,
     'rel="$root/releases/$version"',
     'die() { printf \'%s\\n\' "$*" >&2; exit 3; }',
     `kiln_release_hash() ${HOST_HASH}`,
@@ -236,33 +256,21 @@ export function releaseApply(p: ReleaseParams, s: ReleaseState, changes: Change[
     '  :',
     '}',
   ];
-  if (!deploy) {
+  if (!deploy && !finish) {
     lines.push('prune', 'exit 0');
     return lines.join('\n');
   }
   lines.push(
-    'if command -v curl >/dev/null 2>&1; then fetch() { curl -fsS --max-time 3 -o - -- "$url" 2>&1; }',
-    'elif command -v wget >/dev/null 2>&1; then fetch() { wget -q -T 3 -O - -- "$url" 2>&1; }',
-    'else die "release: curl or wget is needed on the host to check $url"; fi',
-    // healthy VERSION: HTTP 2xx within the timeout, and the body contains the match for VERSION. Sets $why otherwise.
-    'healthy() {',
-    '  match="$mpre$1$mpost"; [ -n "$mver" ] || match=$mpre',
-    '  end=$(( $(date +%s) + timeout )); why="no answer"',
-    '  while :; do',
-    '    if body=$(fetch); then',
-    '      case "$body" in *"$match"*) return 0;; esac',
-    '      why="the answer does not contain $match: $(printf %s "$body" | head -c 300)"',
-    '    else why=$(printf %s "$body" | tail -n 1 | head -c 300); fi',
-    '    [ "$(date +%s)" -ge "$end" ] && return 1',
-    '    sleep 1',
-    '  done',
-    '}',
+    ...healthLines({ url: p.health_url, match: p.health_match, timeout: p.timeout, versioned: true }, 'release'),
     // reset-failed: a crash-looping release may have hit the unit's start limit.
     'restart() { systemctl daemon-reload </dev/null; systemctl reset-failed -- "$svc" </dev/null 2>/dev/null; systemctl restart -- "$svc" </dev/null || echo "systemctl restart $svc failed" >&2; }',
     'switch() { ln -sfn "$1" "$root/.current.kiln.$$" && mv -T "$root/.current.kiln.$$" "$root/current"; }',
     'mkdir -p "$root/releases" || die "cannot create $root/releases"',
     '[ -L "$root/current" ] || [ ! -e "$root/current" ] || die "$root/current exists and is not a symlink"',
     'prev=$(readlink "$root/current" 2>/dev/null || true)',
+    // Finishing an interrupted deploy: the release to fall back to is the one still running.
+    `running=${q(s.running ?? '')}`,
+    'if [ -n "$running" ] && [ "$prev" = "releases/$version" ] && [ -d "$root/releases/$running" ]; then prev="releases/$running"; fi',
     'replaced=',
   );
   const needUpload = !s.releases.some((r) => r.name === p.version) || s.hash !== p._hash;
@@ -327,7 +335,7 @@ export function releaseInterpret(p: ReleaseParams, out: ExecResult): ApplyResult
   const pruned = kv.get('kiln_pruned') ?? [];
   const journal = (kv.get('kiln_journal') ?? []).join('\n');
   const detail = `${journal ? `\nlast lines of ${p.service}'s journal:\n${journal}` : ''}`;
-  const failedCheck = `release ${p.version} failed its health check: no healthy answer from ${p.health_url} within ${p.timeout ?? DEFAULT_TIMEOUT}s (last: ${one('kiln_health') ?? 'no answer'})`;
+  const failedCheck = `release ${p.version} failed its health check: no healthy answer from ${p.health_url} within ${p.timeout ?? DEFAULT_HEALTH_TIMEOUT}s (last: ${one('kiln_health') ?? 'no answer'})`;
   switch (result) {
     case 'rolled_back':
       return { failed: `${failedCheck}; ROLLED BACK to release ${one('kiln_back')}, which is healthy and serving${detail}`, result: { rolled_back: true, release: one('kiln_back') } };

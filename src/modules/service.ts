@@ -8,8 +8,9 @@
  * only predicted its install. The plan says "(unit not installed yet)" and apply fails with a
  * clear message if it is still missing then.
  */
+import { DEFAULT_HEALTH_TIMEOUT, healthLines } from './health.ts';
 import { parseKv, q } from './shell.ts';
-import { type Change, defineModule, type ExecResult, type FromSchema, type ModuleContext } from './types.ts';
+import { type ApplyResult, type Change, defineModule, type ExecResult, type FromSchema, type ModuleContext } from './types.ts';
 
 const schema = {
   type: 'object',
@@ -31,6 +32,14 @@ const schema = {
       type: 'boolean',
       description: 'run systemctl daemon-reload first when systemd reports changed unit files on disk (NeedDaemonReload), and before any other change',
     },
+    health_url: {
+      type: 'string',
+      pattern: '^https?://[^\\s]+$',
+      description:
+        'after this task starts, restarts or reloads the service, poll this URL from the host (curl or wget) until it answers 2xx; the task fails, with the last answer and the journal, when it does not within health_timeout (in a rolling play that stops the rollout)',
+    },
+    health_match: { type: 'string', minLength: 1, description: 'the health answer must also contain this text' },
+    health_timeout: { type: 'integer', minimum: 1, maximum: 600, description: 'seconds to wait for a healthy answer (default 30)' },
   },
 } as const;
 
@@ -179,6 +188,17 @@ export function serviceApply(p: ServiceParams, s: ServiceState, changes: Change[
     if (has('stop')) lines.push(`systemctl stop -- ${u} </dev/null`);
     if (has('restart')) lines.push(`systemctl restart -- ${u} </dev/null`);
     if (has('reload')) lines.push(`systemctl reload -- ${u} </dev/null`);
+    if (p.health_url && (has('start') || has('restart') || has('reload'))) {
+      lines.push(
+        ...healthLines({ url: p.health_url, match: p.health_match, timeout: p.health_timeout }, 'service'),
+        'if ! healthy; then',
+        `  echo "kiln_health=$why"`,
+        `  echo kiln_action=${has('restart') ? 'restart' : has('reload') ? 'reload' : 'start'}`,
+        `  journalctl -u ${u} -n 12 --no-pager -o cat </dev/null 2>/dev/null | sed "s/^/kiln_journal=/"`,
+        '  exit 4',
+        'fi',
+      );
+    }
   } else {
     const n = sysvName(p);
     const script = q(`/etc/init.d/${n}`);
@@ -191,6 +211,21 @@ export function serviceApply(p: ServiceParams, s: ServiceState, changes: Change[
     if (has('reload')) lines.push(`${script} reload </dev/null || ${script} force-reload </dev/null`);
   }
   return lines.join('\n');
+}
+
+export function serviceInterpret(p: ServiceParams, out: ExecResult): ApplyResult {
+  const lines = out.stdout.split('\n');
+  const health = lines.find((l) => l.startsWith('kiln_health='))?.slice('kiln_health='.length);
+  if (out.code === 4 && health !== undefined) {
+    const journal = lines.filter((l) => l.startsWith('kiln_journal=')).map((l) => l.slice('kiln_journal='.length));
+    return {
+      failed:
+        `${p.name} is not healthy after the ${lines.find((l) => l.startsWith('kiln_action='))?.slice('kiln_action='.length) ?? 'restart'}: no healthy answer from ${p.health_url} within ${p.health_timeout ?? DEFAULT_HEALTH_TIMEOUT}s (last: ${health})` +
+        (journal.length ? `\nlast lines of ${p.name}'s journal:\n${journal.join('\n')}` : ''),
+    };
+  }
+  if (out.code !== 0) return { failed: out.stderr.trim() || out.stdout.trim() || `exit code ${out.code}` };
+  return {};
 }
 
 /** Post-conditions after apply: state changes converged, and restarted/reloaded/started are active. */
@@ -219,6 +254,7 @@ export default defineModule<ServiceParams, ServiceState>({
   parse: (out) => serviceParse(out),
   plan: servicePlan,
   apply: serviceApply,
+  interpret: serviceInterpret,
   verify: serviceVerify,
   describe: (p, s) => ({
     name: p.name,

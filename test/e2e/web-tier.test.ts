@@ -3,9 +3,11 @@
  * fresh hosts (web1 and web2 are reset at the start) → `--check` predicts the real run exactly →
  * curl through nginx answers with each host's name → a re-run changes nothing → an invalid nginx
  * configuration fails validation while the old one keeps serving → a release that fails its
- * health check is rolled back and the previous one keeps serving → a good new release deploys,
- * and old releases are pruned → with database variables, the app writes through the primary and
- * reads from the replica (a throwaway MariaDB on web1 stands in for the data tier).
+ * health check is rolled back and the previous one keeps serving → a config change whose restart
+ * leaves the app unhealthy fails web1 and a rolling run stops there → a good new release
+ * deploys, and old releases are pruned → a deploy interrupted before its restart is finished →
+ * with database variables, the app writes through the primary and reads from the replica (a
+ * throwaway MariaDB on web1 stands in for the data tier).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -168,6 +170,28 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
     expect(again.rep.hosts.web1!.changed + again.rep.hosts.web2!.changed).toBe(0);
   }, 300_000);
 
+  it('a restart that leaves the app unhealthy fails the host, and a rolling change stops there', async () => {
+    // An app_bind address web1 does not have (TEST-NET-1: the app cannot bind it, nothing is sent).
+    const run = await apply('bad-bind', ['-e', 'app_bind=192.0.2.10', '-e', 'app_health_timeout=5'], ROLLING);
+    expect(run.r.code).toBe(4);
+    expect(run.out).toContain('max_fail_percentage 0% exceeded after handlers (1/1 hosts failed)');
+    const h = run.rep.tasks.find((x) => x.host === 'web1' && x.task === 'restart app')!;
+    expect(h.status).toBe('failed');
+    expect(h.message).toContain('kiln-app is not healthy after the restart: no healthy answer from http://127.0.0.1:3000/health within 5s');
+    expect(h.message).toContain("last lines of kiln-app's journal"); // what the operator needs to see why
+    expect(h.message).toContain("code: 'EADDRNOTAVAIL'");
+    console.log(`web1's failed restart, as reported:\n${h.message}`);
+    // web2 kept its config and serves.
+    expect(run.rep.tasks.filter((x) => x.host === 'web2')).toEqual([]);
+    expect(ssh('web2', 'sudo grep -c 127.0.0.1 /etc/kiln-app/config.json').trim()).toBe('1');
+    expect(json(`http://${WEB.web2}:8080/`)).toMatchObject({ host: 'web2', release: '1.0.0' });
+    // Fixed: web1's config is restored and its restart passes the check; web2 has nothing to do.
+    const fixed = await apply('bad-bind-fixed', [], ROLLING);
+    expect(fixed.r.code, fixed.out).toBe(0);
+    expect(changedLines(fixed.rep)).toEqual(['web1 app configuration: update content of /etc/kiln-app/config.json', 'web1 handler restart app: restart kiln-app']);
+    expect(json(`http://${WEB.web1}:8080/health`)).toMatchObject({ status: 'ok', release: '1.0.0' });
+  }, 300_000);
+
   it('good new releases deploy through the atomic switch; old releases are pruned (keep 2)', async () => {
     const v2 = await apply('v2', ['-l', 'web2', '-e', 'app_version=1.1.0', '-e', 'app_keep_releases=2']);
     expect(v2.r.code, v2.out).toBe(0);
@@ -184,6 +208,24 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
     expect(json(`http://${WEB.web2}:8080/`)).toMatchObject({ host: 'web2', release: '1.2.0' });
     // web1 is unaffected.
     expect(json(`http://${WEB.web1}:8080/`)).toMatchObject({ host: 'web1', release: '1.0.0' });
+  }, 300_000);
+
+  it('a deploy interrupted between the switch and the restart is noticed and finished by the next run', async () => {
+    // web2 runs 1.2.0 (kept: 1.1.0). A deploy back to 1.1.0 stopped right after the switch.
+    ssh('web2', 'sudo ln -sfn releases/1.1.0 /opt/kiln-app/.current.e2e && sudo mv -T /opt/kiln-app/.current.e2e /opt/kiln-app/current');
+    expect(json(`http://${WEB.web2}:8080/`)).toMatchObject({ release: '1.2.0' }); // still the old process
+    const args = ['-l', 'web2', '-e', 'app_version=1.1.0', '-e', 'app_keep_releases=2'];
+    const check = await apply('interrupted-check', [...args, '--check']);
+    expect(check.r.code, check.out).toBe(0);
+    const want = 'web2 app release (atomic switch, health check, rollback on failure): restart kiln-app on release 1.1.0: it still runs release 1.2.0 (a deploy stopped before its restart)';
+    expect(changedLines(check.rep)).toEqual([want]);
+    const fin = await apply('interrupted', args);
+    expect(fin.r.code, fin.out).toBe(0);
+    comparePrediction(check.rep, fin.rep);
+    expect(json(`http://${WEB.web2}:8080/`)).toMatchObject({ host: 'web2', release: '1.1.0' });
+    expect(ssh('web2', 'ls /opt/kiln-app/releases').trim().split('\n')).toEqual(['1.1.0', '1.2.0']); // nothing pruned
+    const again = await apply('interrupted-again', args);
+    expect(again.rep.hosts.web2!.changed, again.out).toBe(0);
   }, 300_000);
 
   it('with a database: writes go to the primary, reads to the replica; /health stays 200 when only the replica is down', async () => {

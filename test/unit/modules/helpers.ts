@@ -14,8 +14,8 @@ export function shSyntax(script: string): string {
 }
 
 /** Runs a READ-ONLY probe locally the way the engine does: PRELUDE + probe in a subshell. */
-export function runProbe(script: string): ExecResult {
-  const r = spawnSync('sh', [], { input: `${PRELUDE}\n(\n${script}\n)\n`, encoding: 'utf8', timeout: 30_000 });
+export function runProbe(script: string, env?: NodeJS.ProcessEnv): ExecResult {
+  const r = spawnSync('sh', [], { input: `${PRELUDE}\n(\n${script}\n)\n`, encoding: 'utf8', timeout: 30_000, env });
   return { stdout: r.stdout, stderr: r.stderr, code: r.status ?? -1 };
 }
 

@@ -13,6 +13,7 @@ import release, {
   releaseProbe,
   releasesToPrune,
   resolveSrcDir,
+  runningRelease,
   type ReleaseParams,
   type ReleaseState,
 } from '../../../src/modules/release.ts';
@@ -68,6 +69,26 @@ describe('release plan', () => {
     expect(sums({ ...base, force: true }, s)).toEqual(['redeploy release 1.1.0 with changed files (current 1.1.0)']);
   });
 
+  it('a deploy stopped between the switch and the restart is finished: restart on the release current points to', () => {
+    const s = { ...st('1.1.0', ['1.0.0', '1.1.0'], HASH), running: '1.0.0' };
+    expect(sums(base, s)).toEqual(['restart kiln-app on release 1.1.0: it still runs release 1.0.0 (a deploy stopped before its restart)']);
+    const script = releaseApply(base, s, releasePlan(base, s));
+    expect(shSyntax(script)).toBe('');
+    expect(script).not.toContain('.kiln-upload'); // the files are there already
+    expect(script).toContain("running='1.0.0'");
+    expect(script).toMatch(/restart\nif healthy "\$version"/);
+    // Running what current points to, or not running at all (the service task starts it): nothing to do.
+    expect(releasePlan(base, { ...s, running: '1.1.0' })).toEqual([]);
+    expect(releasePlan(base, { ...s, running: undefined })).toEqual([]);
+    // A normal deploy while another release runs is just a deploy.
+    expect(sums({ ...base, version: '1.2.0' }, { ...s, current: '1.0.0', link: 'releases/1.0.0' })).toEqual(['deploy release 1.2.0 (current 1.0.0)']);
+  });
+
+  it('never prunes the release the service is running', () => {
+    const s = { ...st('1.1.0', ['1.0.0', '1.0.1', '1.0.2', '1.1.0'], HASH), running: '1.0.0' };
+    expect(releasesToPrune({ ...base, keep: 2 }, s, false)).toEqual(['1.0.1']);
+  });
+
   it('refuses a current that is not a symlink', () => {
     expect(() => releasePlan(base, { ...st(undefined, []), currentNotLink: true })).toThrow(/not a symlink/);
   });
@@ -99,6 +120,11 @@ describe('release scripts', () => {
       hash: 'abc',
     });
     expect(shSyntax(releaseProbe(base))).toBe('');
+    expect(releaseParse({ stdout: 'link=releases/1.1.0\nrunning_cwd=/opt/app/releases/1.0.0\n', stderr: '', code: 0 }).running).toBe('1.0.0');
+    // A pruned directory still held by the old process; a cwd outside releases/ is not a release.
+    expect(runningRelease('/opt/app/releases/0.9.0 (deleted)')).toBe('0.9.0');
+    expect(runningRelease('/')).toBeUndefined();
+    expect(runningRelease('/opt/app')).toBeUndefined();
   });
 
   it('apply: one POSIX script, files only inside heredocs, atomic switch, health check, rollback, prune', () => {
@@ -119,10 +145,10 @@ describe('release scripts', () => {
   it('the health check matches {version} of the release it checks (the previous one after a rollback)', () => {
     const p = { ...base, health_match: '"release":"{version}"', timeout: 1 };
     const script = releaseApply(p, st('1.0.0', ['1.0.0']), releasePlan(p, st('1.0.0', ['1.0.0'])));
-    const vars = /^mpre=.*$/m.exec(script)![0];
+    const vars = /^hurl=.*$/m.exec(script)![0];
     const fn = /^healthy\(\) \{[\s\S]*?^\}$/m.exec(script)![0];
     const check = (v: string) =>
-      spawnSync('sh', [], { input: `timeout=1\n${vars}\nfetch() { echo '{"status":"ok","release":"1.0.0"}'; }\n${fn}\nhealthy ${v}\necho "rc=$? why=$why"\n`, encoding: 'utf8' }).stdout;
+      spawnSync('sh', [], { input: `${vars}\nhfetch() { echo '{"status":"ok","release":"1.0.0"}'; }\n${fn}\nhealthy ${v}\necho "rc=$? why=$why"\n`, encoding: 'utf8' }).stdout;
     expect(check('1.0.0')).toContain('rc=0');
     expect(check('1.1.0')).toContain('rc=1 why=the answer does not contain "release":"1.1.0"');
   });
@@ -230,12 +256,13 @@ describe('release apply script end to end (local sh, stand-in systemctl/curl)', 
   function deploy(env: { root: string; bin: string }, version: string, healthy: boolean, extra: Partial<ReleaseParams> = {}) {
     const fs = release(version, healthy);
     const p: ReleaseParams = { ...base, root: env.root, version, timeout: 1, health_match: '"release":"{version}"', _files: fs, _hash: releaseHash(fs), ...extra };
-    const s = releaseParse(runProbe(releaseProbe(p)));
+    const path = { ...process.env, PATH: `${env.bin}:${process.env.PATH}` };
+    const s = releaseParse(runProbe(releaseProbe(p), path));
     const changes = releasePlan(p, s);
     const script = releaseApply(p, s, changes).replace(/chown -R [^\n]*\n/, '\n');
-    const r = spawnSync('sh', [], { input: script, encoding: 'utf8', env: { ...process.env, PATH: `${env.bin}:${process.env.PATH}` } });
+    const r = spawnSync('sh', [], { input: script, encoding: 'utf8', env: path });
     const out = { stdout: r.stdout, stderr: r.stderr, code: r.status ?? -1 };
-    return { changes: changes.map((c) => c.summary), out, interp: releaseInterpret(p, out), after: releaseParse(runProbe(releaseProbe(p))), p };
+    return { changes: changes.map((c) => c.summary), out, interp: releaseInterpret(p, out), after: releaseParse(runProbe(releaseProbe(p), path)), p };
   }
 
   it('deploys, rolls a failing release back, prunes beyond keep', () => {
@@ -266,6 +293,49 @@ describe('release apply script end to end (local sh, stand-in systemctl/curl)', 
     expect(forced.interp.failed).toContain('ROLLED BACK to release 1.0.0');
     expect(readFileSync(join(env.root, 'releases/1.0.0/health'), 'utf8')).toContain('"release":"1.0.0"');
     expect(forced.after.hash).toBe(releaseHash(release('1.0.0', true)));
+  });
+
+  it('a deploy interrupted before its restart is noticed from the running process and finished', () => {
+    const env = setup();
+    // A stand-in service: a real process whose cwd is the release `current` resolved to when it
+    // started; systemctl show reports its PID, systemctl restart starts a new one.
+    const pidFile = join(env.root, '..', 'mainpid');
+    const started: number[] = [];
+    writeFileSync(
+      join(env.bin, 'systemctl'),
+      `#!/bin/sh
+case "$1" in
+  show) cat ${pidFile} 2>/dev/null || echo 0 ;;
+  restart) [ -f ${pidFile} ] && kill "$(cat ${pidFile})" 2>/dev/null; cd ${env.root}/current && { sleep 300 </dev/null >/dev/null 2>&1 & echo $! > ${pidFile}; } ;;
+esac
+exit 0
+`,
+    );
+    try {
+      expect(deploy(env, '1.0.0', true).interp.failed).toBeUndefined();
+      started.push(Number(readFileSync(pidFile, 'utf8')));
+      expect(deploy(env, '1.1.0', true).interp.failed).toBeUndefined();
+      started.push(Number(readFileSync(pidFile, 'utf8')));
+      // Interrupted deploy of 1.0.0: current switched back, the process (1.1.0) never restarted.
+      symlinkSync('releases/1.0.0', join(env.root, 'current.tmp'));
+      spawnSync('mv', ['-T', join(env.root, 'current.tmp'), join(env.root, 'current')]);
+      const p = { ...base, root: env.root, version: '1.0.0' };
+      expect(releaseParse(runProbe(releaseProbe(p), { ...process.env, PATH: `${env.bin}:${process.env.PATH}` })).running).toBe('1.1.0');
+      const fin = deploy(env, '1.0.0', true);
+      started.push(Number(readFileSync(pidFile, 'utf8')));
+      expect(fin.changes).toEqual(['restart kiln-app on release 1.0.0: it still runs release 1.1.0 (a deploy stopped before its restart)']);
+      expect(fin.interp.failed).toBeUndefined();
+      expect(fin.after.running).toBe('1.0.0');
+      expect(releasePlan(fin.p, fin.after)).toEqual([]); // converged now
+    } finally {
+      for (const pid of started) {
+        try {
+          process.kill(pid);
+        } catch {
+          /* already ended */
+        }
+      }
+    }
   });
 
   it('a failing first release has nothing to roll back to: the task fails saying so', () => {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import svc, { type ServiceParams } from '../../../src/modules/service.ts';
@@ -96,6 +97,30 @@ describe('service plan (systemd)', () => {
     expect(script).toContain("systemctl start -- 'nginx'");
     expect(script).not.toMatch(/restart|reload|disable/);
     expect(shSyntax(script)).toBe('');
+  });
+  it('health_url: after a start, restart or reload the apply polls it, and an unhealthy answer fails the task with the journal', () => {
+    const p: ServiceParams = { name: 'kiln-app', state: 'restarted', health_url: 'http://127.0.0.1:3000/health', health_match: '"status":"ok"', health_timeout: 1 };
+    const s = svc.parse(show({}), p);
+    const script = svc.apply(p, s, svc.plan(p, s, ctx()), ctx());
+    expect(shSyntax(script)).toBe('');
+    expect(script.indexOf('if ! healthy; then')).toBeGreaterThan(script.indexOf("systemctl restart -- 'kiln-app'"));
+    // Nothing started or restarted (only enable): no health check.
+    const en: ServiceParams = { name: 'kiln-app', enabled: true, health_url: p.health_url };
+    const disabled = svc.parse(show({ UnitFileState: 'disabled' }), en);
+    expect(svc.apply(en, disabled, svc.plan(en, disabled, ctx()), ctx())).not.toContain('healthy');
+    // The check itself, with stand-in fetches: healthy, wrong body, no answer.
+    const fn = script.slice(script.indexOf('hurl='), script.indexOf('if ! healthy; then'));
+    const run = (fetch: string) =>
+      spawnSync('sh', [], { input: `${fn.replace(/^if command -v curl[\s\S]*?fi\n/m, '')}\nhfetch() { ${fetch}; }\nif healthy; then echo ok; else echo "bad: $why"; fi\n`, encoding: 'utf8' }).stdout.trim();
+    expect(run(`echo '{"status":"ok"}'`)).toBe('ok');
+    expect(run(`echo '{"status":"degraded"}'`)).toBe('bad: the answer does not contain "status":"ok": {"status":"degraded"}');
+    expect(run(`echo 'curl: (7) Failed to connect to 127.0.0.1 port 3000'; return 7`)).toBe('bad: curl: (7) Failed to connect to 127.0.0.1 port 3000');
+    const failed = svc.interpret!(p, { stdout: 'kiln_health=curl: (22) The requested URL returned error: 503\nkiln_action=restart\nkiln_journal=db primary: connect ECONNREFUSED\n', stderr: '', code: 4 }, ctx());
+    expect(failed.failed).toBe(
+      "kiln-app is not healthy after the restart: no healthy answer from http://127.0.0.1:3000/health within 1s (last: curl: (22) The requested URL returned error: 503)\nlast lines of kiln-app's journal:\ndb primary: connect ECONNREFUSED",
+    );
+    expect(svc.interpret!(p, { stdout: '', stderr: 'Job for kiln-app.service failed', code: 1 }, ctx()).failed).toBe('Job for kiln-app.service failed');
+    expect(svc.interpret!(p, { stdout: '', stderr: '', code: 0 }, ctx()).failed).toBeUndefined();
   });
   it('verify: restarted/reloaded must leave the service active; state changes must have converged', () => {
     const p: ServiceParams = { name: 'nginx', state: 'restarted', enabled: true };
