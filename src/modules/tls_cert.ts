@@ -20,7 +20,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { isSecret, Secret } from '../secret/secret.ts';
-import { issue as issuePki, certPaths, decide, inspectPki, type PkiWant, sanProblems } from '../tls/pki.ts';
+import { DAY_MS, issue as issuePki, certPaths, decide, inspectPki, type PkiWant, sanProblems } from '../tls/pki.ts';
 import { applyAttrs, attrSchema, describeAttrs, planAttrs, statFromKv, type StatState } from './attrs.ts';
 import { parseKv, q, sha256, writeBytes } from './shell.ts';
 import { type Change, defineModule, type ExecResult, type FromSchema, type ModuleContext, type PrepareContext } from './types.ts';
@@ -55,7 +55,12 @@ const schema = {
     ca_common_name: { type: 'string', minLength: 1, maxLength: 64, description: 'generated mode: CN of the internal CA (default "Kiln internal CA")' },
     valid_days: { type: 'integer', minimum: 1, maximum: 3650, description: 'generated mode: validity of an issued certificate in days (default 365)' },
     ca_valid_days: { type: 'integer', minimum: 1, maximum: 36500, description: 'generated mode: validity of a new CA in days (default 3650)' },
-    renew_before_days: { type: 'integer', minimum: 0, description: 'generated mode: renew when the certificate expires in fewer days than this (default 30)' },
+    renew_before_days: {
+      type: 'integer',
+      minimum: 0,
+      description:
+        'generated mode: renew when the certificate expires in fewer days than this (default 30); provided mode: warn on every run inside that window (an expired provided certificate is refused)',
+    },
     key_type: { enum: ['ec', 'rsa'], description: 'generated mode: ec (P-256, default) or rsa (2048 bits)' },
   },
 } as const;
@@ -71,6 +76,8 @@ export type TlsCertParams = Omit<FromSchema<typeof schema>, 'cert' | 'chain' | '
   /** The bundle when it is known already (provided mode, or a generated certificate that is kept). */
   _bundle?: Secret;
   _sha?: string;
+  /** Provided mode: the certificate's notAfter and whole days left, when inside renew_before_days. */
+  _expiring?: { notAfter: string; days: number };
 };
 
 export interface TlsCertState {
@@ -133,7 +140,7 @@ function generatedBundle(w: PkiWant): Secret {
   return new Secret(bundleOf(readFileSync(f.crt, 'utf8'), undefined, readFileSync(f.key, 'utf8')), 'tls bundle');
 }
 
-function prepareProvided(p: TlsCertParams, ctx: PrepareContext): TlsCertParams {
+function prepareProvided(p: TlsCertParams, ctx: PrepareContext, now: Date): TlsCertParams {
   const cert = reveal(p.cert) ?? ctx.readFile(p.cert_file!).toString('utf8');
   const chain = reveal(p.chain) ?? (p.chain_file ? ctx.readFile(p.chain_file).toString('utf8') : undefined);
   const keyText = reveal(p.key) ?? (p.key_file ? ctx.readFile(p.key_file).toString('utf8') : undefined);
@@ -152,8 +159,23 @@ function prepareProvided(p: TlsCertParams, ctx: PrepareContext): TlsCertParams {
     throw new Error('the private key is not a readable PEM key');
   }
   if (!matches) throw new Error('the private key does not belong to the certificate');
+  // Kiln cannot renew a certificate it did not issue: refuse an expired one (deploying it would
+  // break every client), and say so on every run inside the renewal window.
+  const notAfter = new Date(x.validTo);
+  const day = notAfter.toISOString().slice(0, 10);
+  if (notAfter.getTime() <= now.getTime()) {
+    throw new Error(`the provided certificate (${x.subject.replace(/\n/g, ', ')}) expired on ${day}: Kiln cannot renew a provided certificate; renew it with its CA and update the certificate and key`);
+  }
+  const days = Math.floor((notAfter.getTime() - now.getTime()) / DAY_MS);
+  const expiring = days < (p.renew_before_days ?? 30) ? { notAfter: day, days } : undefined;
   const bundle = new Secret(bundleOf(cert, chain, key.reveal()), 'tls bundle');
-  return { ...p, key, _actions: [], _bundle: bundle, _sha: sha256(bundle.reveal()) };
+  return { ...p, key, _actions: [], _bundle: bundle, _sha: sha256(bundle.reveal()), _expiring: expiring };
+}
+
+/** The warning for a provided certificate inside its renewal window. */
+export function expiringNote(p: TlsCertParams): string | undefined {
+  const e = p._expiring;
+  return e && `the provided certificate expires in ${e.days} day${e.days === 1 ? '' : 's'} (${e.notAfter}): Kiln cannot renew it; renew it with its CA and update the certificate and key`;
 }
 
 function prepareGenerated(p: TlsCertParams, ctx: PrepareContext, now: Date): TlsCertParams {
@@ -175,9 +197,10 @@ function prepareGenerated(p: TlsCertParams, ctx: PrepareContext, now: Date): Tls
 export function planTlsCert(p: TlsCertParams, s: TlsCertState): Change[] {
   const out: Change[] = (p._actions ?? []).map((summary) => ({ summary, action: true }));
   const attrs = { owner: p.owner ?? 'root', group: p.group ?? 'root', mode: p.mode ?? '0600' };
-  if (!s.stat.exists) return [...out, { summary: `install certificate bundle ${p.dest}${describeAttrs(attrs)}` }];
-  if (s.stat.type !== 'file') return [...out, { summary: `replace ${s.stat.type} ${p.dest} with the certificate bundle` }];
-  if (p._sha === undefined || s.sha256 !== p._sha) out.push({ summary: `update certificate bundle ${p.dest}` });
+  const warn = p._expiring ? ` (${expiringNote(p)})` : '';
+  if (!s.stat.exists) return [...out, { summary: `install certificate bundle ${p.dest}${describeAttrs(attrs)}${warn}` }];
+  if (s.stat.type !== 'file') return [...out, { summary: `replace ${s.stat.type} ${p.dest} with the certificate bundle${warn}` }];
+  if (p._sha === undefined || s.sha256 !== p._sha) out.push({ summary: `update certificate bundle ${p.dest}${warn}` });
   return [...out, ...planAttrs(p.dest, attrs, s.stat)];
 }
 
@@ -195,7 +218,7 @@ export default defineModule<TlsCertParams, TlsCertState>({
     if ((p.cert !== undefined) === (p.cert_file !== undefined) && (p.cert !== undefined || p.key !== undefined || p.key_file !== undefined)) {
       throw new Error('give the certificate either inline (cert) or as a file (cert_file), with its key');
     }
-    if (p.cert !== undefined || p.cert_file !== undefined) return prepareProvided(p, ctx);
+    if (p.cert !== undefined || p.cert_file !== undefined) return prepareProvided(p, ctx, new Date());
     return prepareGenerated(p, ctx, new Date());
   },
   probe(p) {
@@ -247,6 +270,7 @@ export default defineModule<TlsCertParams, TlsCertState>({
     if (s.sha256 !== want) problems.push(`${p.dest} differs from the certificate bundle on the controller`);
     return problems;
   },
+  note: (p) => expiringNote(p),
   describe: (p, s) => ({
     dest: p.dest,
     ...s.stat,

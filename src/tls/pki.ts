@@ -11,7 +11,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { mkdtempSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -200,9 +201,22 @@ function subj(cn: string): string {
  * returns the decision it acted on. Idempotent: a second call right after is a no-op.
  */
 export function issue(want: PkiWant, now = new Date()): Decision {
+  const before = decide(inspectPki(want.dir, want.name), want, now);
+  if (!before.createCa && !before.issue) return before;
+  mkdirSync(want.dir, { recursive: true, mode: 0o700 });
+  // Two controllers (or two runs) issuing into one directory at once would mix one's CA key with
+  // the other's certificate: the work, and the decision it acts on, happen under a lock.
+  const unlock = lockPki(want.dir);
+  try {
+    return issueLocked(want, now);
+  } finally {
+    unlock();
+  }
+}
+
+function issueLocked(want: PkiWant, now: Date): Decision {
   const d = decide(inspectPki(want.dir, want.name), want, now);
   if (!d.createCa && !d.issue) return d;
-  mkdirSync(want.dir, { recursive: true, mode: 0o700 });
   const ca = caPaths(want.dir);
   const srv = certPaths(want.dir, want.name);
   const work = mkdtempSync(join(want.dir, '.issue-'));
@@ -242,6 +256,72 @@ export function issue(want: PkiWant, now = new Date()): Decision {
     rmSync(work, { recursive: true, force: true });
   }
   return d;
+}
+
+const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/**
+ * Takes `<dir>/.lock` (created exclusively; it holds "<pid> <hostname>"). A lock left by a
+ * process of this machine that no longer runs is taken over; a live one is waited for, up to
+ * `waitMs`, then the error names its holder. Returns the release function.
+ */
+export function lockPki(dir: string, waitMs = 120_000): () => void {
+  const path = join(dir, '.lock');
+  const me = `${process.pid} ${hostname()}\n`;
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      const fd = openSync(path, 'wx', 0o600);
+      try {
+        writeSync(fd, me);
+      } finally {
+        closeSync(fd);
+      }
+      return () => {
+        // Only our own lock is removed.
+        if (readIfExists(path) === me) rmSync(path, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = readIfExists(path);
+    if (holder === undefined) continue; // released meanwhile
+    const [pidText, host] = holder.trim().split(' ');
+    const pid = Number(pidText);
+    if (host === hostname() && Number.isInteger(pid) && pid > 0 && !alive(pid)) {
+      // Stale: rename it away first, so two processes cannot both remove a fresh lock.
+      const aside = `${path}.stale.${process.pid}`;
+      try {
+        renameSync(path, aside);
+        if (readIfExists(aside) === holder) rmSync(aside, { force: true });
+        else renameSync(aside, path); // someone else's fresh lock: put it back
+      } catch {
+        /* another process got there first */
+      }
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(`the PKI directory ${dir} is locked by process ${pidText} on ${host ?? '?'} (${path}); another kiln run is issuing there. If no kiln runs, remove the file`);
+    }
+    sleepSync(100);
+  }
+}
+
+function readIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Validates wanted SANs: DNS names and IP addresses. Returns problems. */

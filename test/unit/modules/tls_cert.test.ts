@@ -6,12 +6,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { userInfo, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import mod, { planTlsCert, resetIssuedThisRun, resolvePkiDir, type TlsCertParams, type TlsCertState } from '../../../src/modules/tls_cert.ts';
+import { X509Certificate } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import mod, { expiringNote, planTlsCert, resetIssuedThisRun, resolvePkiDir, type TlsCertParams, type TlsCertState } from '../../../src/modules/tls_cert.ts';
 import { PRELUDE } from '../../../src/modules/shell.ts';
 import type { Change, PrepareContext } from '../../../src/modules/types.ts';
 import { isSecret, redact } from '../../../src/secret/secret.ts';
-import { certPaths } from '../../../src/tls/pki.ts';
+import { certPaths, DAY_MS } from '../../../src/tls/pki.ts';
 import { ctx, outsideHeredocs, runProbe, shSyntax } from './helpers.ts';
 
 const me = userInfo().username;
@@ -171,5 +172,36 @@ describe('tls_cert with a real controller PKI', () => {
     );
     expect(() => mod.prepare!({ dest: '/x.pem', cert, cert_file: 'site.crt', key }, pctx('lb1', false, files))).toThrow(/either inline/);
     expect(() => mod.prepare!({ dest: '/x.pem' }, pctx('lb1', false))).toThrow(/common_name is required/);
+  });
+
+  it('provided certificate near or past its expiry: a warning on every run; an expired one is refused', () => {
+    run({ ...params, pki_dir: join(work, 'other') }, 'lb1', false); // a 365-day certificate
+    const dir = join(work, 'other');
+    const cert = readFileSync(certPaths(dir, 'site.lab').crt, 'utf8');
+    const key = readFileSync(certPaths(dir, 'site.lab').key, 'utf8');
+    const prov: TlsCertParams = { dest: join(work, 'h2/own.pem'), owner: me, group: grp, cert, key };
+    const notAfter = new Date(new X509Certificate(cert).validTo);
+    const day = notAfter.toISOString().slice(0, 10);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      // Outside the window: no warning.
+      vi.setSystemTime(new Date(notAfter.getTime() - 40 * DAY_MS));
+      expect(expiringNote(mod.prepare!(prov, pctx('lb1', false)) as TlsCertParams)).toBeUndefined();
+      // 12 days left: the install says so, and so does every converged run after it.
+      vi.setSystemTime(new Date(notAfter.getTime() - 12 * DAY_MS - 3_600_000));
+      const first = run(prov, 'lb1', false);
+      const warning = `the provided certificate expires in 12 days (${day}): Kiln cannot renew it; renew it with its CA and update the certificate and key`;
+      expect(summaries(first.changes)).toEqual([`install certificate bundle ${work}/h2/own.pem (0600 ${me}:${grp}) (${warning})`]);
+      const p = mod.prepare!(prov, pctx('lb1', false)) as TlsCertParams;
+      expect(run(prov, 'lb1', false).changes).toEqual([]);
+      expect(mod.note!(p, undefined as never)).toBe(warning);
+      // A shorter window (renew_before_days) silences it.
+      expect(expiringNote(mod.prepare!({ ...prov, renew_before_days: 7 }, pctx('lb1', false)) as TlsCertParams)).toBeUndefined();
+      // Expired: refused, and the bundle on the host stays as it was.
+      vi.setSystemTime(new Date(notAfter.getTime() + DAY_MS));
+      expect(() => mod.prepare!(prov, pctx('lb1', false))).toThrow(`expired on ${day}: Kiln cannot renew a provided certificate`);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

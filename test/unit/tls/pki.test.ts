@@ -1,11 +1,11 @@
 /** The controller-side internal PKI: the pure decision, and real issuing with openssl in temp dirs. */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DAY_MS, caPaths, certPaths, decide, inspectPki, issue, parseSans, type PkiState, type PkiWant, sanProblems } from '../../../src/tls/pki.ts';
+import { DAY_MS, caPaths, certPaths, decide, inspectPki, issue, lockPki, parseSans, type PkiState, type PkiWant, sanProblems } from '../../../src/tls/pki.ts';
 
 const NOW = new Date('2026-11-28T12:00:00Z');
 const want = (dir = '/pki', over: Partial<PkiWant> = {}): PkiWant => ({
@@ -78,6 +78,52 @@ describe('issue (real openssl, temp dirs)', () => {
     dirs.push(d);
     return join(d, 'pki');
   };
+
+  it('controllers issuing into one directory at once create one CA and a consistent certificate (a lock)', async () => {
+    const dir = tmp();
+    const w = JSON.stringify(want(dir));
+    const ROOT = join(import.meta.dirname, '..', '..', '..');
+    const code = `const { issue } = await import(${JSON.stringify(join(ROOT, 'src/tls/pki.ts'))}); console.log(JSON.stringify(issue(JSON.parse(process.argv[1]))));`;
+    // Four separate processes (four controllers), started together.
+    const outs = await Promise.all(
+      [1, 2, 3, 4].map(
+        () =>
+          new Promise<string>((res, rej) => {
+            const c = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code, w], { cwd: ROOT });
+            let out = '';
+            let err = '';
+            c.stdout.on('data', (b) => (out += b));
+            c.stderr.on('data', (b) => (err += b));
+            c.on('close', (rc) => (rc === 0 ? res(out) : rej(new Error(`issuer exited ${rc}: ${err}`))));
+          }),
+      ),
+    );
+    const decisions = outs.map((o) => JSON.parse(o) as { createCa: boolean });
+    expect(decisions.filter((d) => d.createCa)).toHaveLength(1); // the others found it made
+    const st = inspectPki(dir, 'site');
+    expect(st.problems).toEqual([]);
+    expect(st.ca?.keyMatches).toBe(true);
+    expect(st.cert).toMatchObject({ signedByCa: true, keyMatches: true });
+    expect(execFileSync('openssl', ['verify', '-CAfile', caPaths(dir).crt, certPaths(dir, 'site').crt], { encoding: 'utf8' })).toContain(': OK');
+    expect(existsSync(join(dir, '.lock'))).toBe(false);
+  });
+
+  it('a lock left by a process that ended is taken over; a live one is waited for, then named', () => {
+    const dir = tmp();
+    mkdirSync(dir, { recursive: true });
+    const dead = spawnSync('true').pid!;
+    writeFileSync(join(dir, '.lock'), `${dead} ${hostname()}\n`);
+    expect(issue(want(dir)).createCa).toBe(true);
+    expect(existsSync(join(dir, '.lock'))).toBe(false);
+    // Held by a live process (this one): a short wait, then an error naming it.
+    writeFileSync(join(dir, '.lock'), `${process.pid} ${hostname()}\n`);
+    expect(() => lockPki(dir, 300)).toThrow(`the PKI directory ${dir} is locked by process ${process.pid} on ${hostname()}`);
+    rmSync(join(dir, '.lock'));
+    const release = lockPki(dir, 300);
+    expect(readFileSync(join(dir, '.lock'), 'utf8')).toBe(`${process.pid} ${hostname()}\n`);
+    release();
+    expect(existsSync(join(dir, '.lock'))).toBe(false);
+  });
 
   it('creates a CA and a server certificate that openssl verifies, keys 0600, and is idempotent', () => {
     const dir = tmp();
