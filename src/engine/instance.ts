@@ -6,10 +6,10 @@
  * validator runs it for every host before any connection is opened.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
-import type { Diagnostic } from '../diag/diagnostic.ts';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import type { Diagnostic, Loc } from '../diag/diagnostic.ts';
 import { getModule } from '../modules/registry.ts';
-import type { ModuleContext, ModuleDef, PrepareContext } from '../modules/types.ts';
+import { type ModuleContext, type ModuleDef, type PrepareContext, VarPathError } from '../modules/types.ts';
 import type { PlayDef, TaskDef } from '../playbook/types.ts';
 import { hasSecret, isSecret, Secret } from '../secret/secret.ts';
 import { evaluateCondition, renderTemplate, renderValue, TemplateError } from '../template/engine.ts';
@@ -49,6 +49,8 @@ export interface InstantiateOptions {
   playbookDir: string;
   /** -e vars: highest precedence, above task vars. */
   extraVars?: Record<string, unknown>;
+  /** Where a place inside a variable's value is defined (validation); undefined = unknown. */
+  locateVar?: (name: string, path: (string | number)[], value: unknown) => Loc | undefined;
 }
 
 /** Finds a file for copy/template: role dir first, then playbook dir. Absolute paths as-is. */
@@ -169,6 +171,15 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
     } catch (err) {
       if (err instanceof TemplateError) return fail(templateDiag(task, err, task.paramsPath.slice(task.path.length)));
       if (err instanceof PrepareError) return fail(taskDiag(task, `${task.module}: ${err.message}`, [...task.paramsPath.slice(task.path.length), err.param]));
+      if (err instanceof VarPathError) {
+        const at = taskDiag(task, '');
+        const used = `(used by task '${task.name}', ${relative(process.cwd(), at.file) || at.file}:${at.line}:${at.col})`;
+        const diagnostics = err.problems.map((pr) => {
+          const loc = opts.locateVar?.(err.varName, pr.path, err.value);
+          return loc ? { ...loc, message: `${task.module}: ${pr.text} ${used}` } : taskDiag(task, `${task.module}: ${pr.text}`);
+        });
+        return { kind: 'error', diagnostics, task };
+      }
       if (err instanceof Promise) throw new Error('async prepare is not supported');
       return fail(taskDiag(task, `${task.module}: ${(err as Error).message}`));
     }

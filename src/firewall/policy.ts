@@ -67,11 +67,27 @@ export interface HostRules {
   outbound: ResolvedRule[];
 }
 
+/** Where in the policy variable a problem is: [varName, section, 'allow', 0, 'from', 1]. */
+export type PolicyPath = (string | number)[];
+
+export interface PolicyProblem {
+  path: PolicyPath;
+  message: string;
+}
+
+/** "firewall_policy.db.allow[0].from" */
+export function formatPath(path: PolicyPath): string {
+  return path.map((x, i) => (typeof x === 'number' ? `[${x}]` : i ? `.${x}` : x)).join('');
+}
+
+const text = (p: PolicyProblem) => `${formatPath(p.path)}: ${p.message}`;
+
 export class PolicyError extends Error {
-  constructor(
-    readonly problems: string[],
-  ) {
+  readonly problems: string[];
+  constructor(readonly located: PolicyProblem[]) {
+    const problems = located.map(text);
     super(problems.join('\n'));
+    this.problems = problems;
   }
 }
 
@@ -103,14 +119,14 @@ function asList<T>(v: T | T[] | undefined): T[] {
 }
 
 /** Ports of a rule as strings: 80, "8000-8100". Problems are pushed to `errs`. */
-export function normalizePorts(v: RuleSpec['port'], where: string, errs: string[]): string[] {
+export function normalizePorts(v: RuleSpec['port'], where: PolicyPath, errs: PolicyProblem[]): string[] {
   const out: string[] = [];
-  for (const p of asList(v)) {
+  for (const [i, p] of asList(v).entries()) {
     const s = String(p).trim();
     const m = /^(\d+)(?:\s*[-:]\s*(\d+))?$/.exec(s);
     const ok = (n: number) => n >= 1 && n <= 65535;
     if (!m || !ok(Number(m[1])) || (m[2] !== undefined && (!ok(Number(m[2])) || Number(m[2]) < Number(m[1])))) {
-      errs.push(`${where}: invalid port '${s}' (a number 1-65535 or a range "a-b")`);
+      errs.push({ path: Array.isArray(v) ? [...where, i] : where, message: `invalid port '${s}' (a number 1-65535 or a range "a-b")` });
       continue;
     }
     out.push(m[2] === undefined || m[1] === m[2] ? String(Number(m[1])) : `${Number(m[1])}-${Number(m[2])}`);
@@ -125,32 +141,35 @@ interface Peers {
 }
 
 /** Resolves `from`/`to` tokens to addresses. */
-function resolvePeers(tokens: string[], where: string, inp: PolicyInputs, errs: string[]): Peers {
+function resolvePeers(tokens: string[], where: PolicyPath, list: boolean, inp: PolicyInputs, errs: PolicyProblem[]): Peers {
   const r: Peers = { any: false, v4: [], v6: [] };
+  let at: PolicyPath = where;
+  const err = (message: string) => errs.push({ path: at, message });
   const add = (cidr: string, origin: string) => {
     const c = toCidr(cidr);
-    if (!c) return errs.push(`${where}: '${cidr}' (from ${origin}) is not an IP address or CIDR`);
+    if (!c) return err(`'${cidr}' (from ${origin}) is not an IP address or CIDR`);
     (c.family === 4 ? r.v4 : r.v6).push(c.cidr);
   };
   const addHost = (h: string, origin: string) => {
     const a = inp.addresses[h] ?? h;
-    if (!toCidr(a)) return errs.push(`${where}: host '${h}' (from ${origin}) has no IP address ('address' is '${a}'; the firewall needs IP addresses, not names)`);
+    if (!toCidr(a)) return err(`host '${h}' (from ${origin}) has no IP address ('address' is '${a}'; the firewall needs IP addresses, not names)`);
     add(a, origin);
   };
-  for (const raw of tokens) {
+  for (const [i, raw] of tokens.entries()) {
+    at = list ? [...where, i] : where;
     const t = String(raw).trim();
     if (t === 'any') r.any = true;
     else if (t === 'admin') {
-      if (!inp.admin.length) errs.push(`${where}: 'admin' is used but the admin CIDR list (firewall_admin_cidrs) is empty`);
+      if (!inp.admin.length) err(`'admin' is used but the admin CIDR list (firewall_admin_cidrs) is empty`);
       for (const c of inp.admin) add(c, 'admin');
     } else if (toCidr(t)) add(t, 'a literal');
     else if (t in inp.groups) {
       const members = inp.groups[t] ?? [];
-      if (!members.length) errs.push(`${where}: group '${t}' has no hosts`);
+      if (!members.length) err(`group '${t}' has no hosts`);
       for (const h of members) addHost(h, `group ${t}`);
     } else if (t in inp.addresses) addHost(t, 'host');
     else {
-      errs.push(`${where}: unknown group or host '${t}'${suggest(t, [...SPECIAL, ...Object.keys(inp.groups), ...Object.keys(inp.addresses)])}; use any, admin, a group, a host or a CIDR`);
+      err(`unknown group or host '${t}'${suggest(t, [...SPECIAL, ...Object.keys(inp.groups), ...Object.keys(inp.addresses)])}; use any, admin, a group, a host or a CIDR`);
     }
   }
   r.v4 = [...new Set(r.v4)].sort(cmpCidr);
@@ -163,18 +182,18 @@ function cmpCidr(a: string, b: string): number {
   return key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
 }
 
-function resolveRule(rule: RuleSpec, where: string, dir: 'from' | 'to', section: string, inp: PolicyInputs, errs: string[]): ResolvedRule[] {
+function resolveRule(rule: RuleSpec, where: PolicyPath, dir: 'from' | 'to', section: string, inp: PolicyInputs, errs: PolicyProblem[]): ResolvedRule[] {
   const known = new Set(['port', 'proto', 'from', 'to', 'comment']);
-  for (const k of Object.keys(rule ?? {})) if (!known.has(k)) errs.push(`${where}: unknown key '${k}' (port, proto, ${dir}, comment)`);
+  for (const k of Object.keys(rule ?? {})) if (!known.has(k)) errs.push({ path: [...where, k], message: `unknown key '${k}' (port, proto, ${dir}, comment)` });
   const other = dir === 'from' ? 'to' : 'from';
-  if (rule[other] !== undefined) errs.push(`${where}: '${other}' does not apply here (use '${dir}')`);
+  if (rule[other] !== undefined) errs.push({ path: [...where, other], message: `'${other}' does not apply here (use '${dir}')` });
   const proto = rule.proto ?? 'tcp';
-  if (proto !== 'tcp' && proto !== 'udp') errs.push(`${where}.proto: '${String(proto)}' is not tcp or udp`);
-  const ports = normalizePorts(rule.port, `${where}.port`, errs);
-  if (rule.port === undefined && dir === 'from') errs.push(`${where}: 'port' is required for inbound rules`);
+  if (proto !== 'tcp' && proto !== 'udp') errs.push({ path: [...where, 'proto'], message: `'${String(proto)}' is not tcp or udp` });
+  const ports = normalizePorts(rule.port, [...where, 'port'], errs);
+  if (rule.port === undefined && dir === 'from') errs.push({ path: where, message: "'port' is required for inbound rules" });
   const tokens = asList(rule[dir]);
-  if (!tokens.length) errs.push(`${where}: '${dir}' is required (any, admin, a group, a host or a CIDR)`);
-  const peers = resolvePeers(tokens.map(String), `${where}.${dir}`, inp, errs);
+  if (!tokens.length) errs.push({ path: where, message: `'${dir}' is required (any, admin, a group, a host or a CIDR)` });
+  const peers = resolvePeers(tokens.map(String), [...where, dir], Array.isArray(rule[dir]), inp, errs);
   const label = `${section}: ${ports.length ? ports.join(',') : 'all'}/${proto} ${dir} ${tokens.join(', ')}${rule.comment ? ` (${rule.comment})` : ''}`;
   if (peers.any) return [{ proto, ports, comment: label }];
   // Only the families that have addresses get a rule; an empty family means "nobody".
@@ -186,29 +205,34 @@ export function sectionsFor(host: string, inp: PolicyInputs): string[] {
   return Object.keys(inp.policy).filter((s) => s === 'all' || s === host || (inp.groups[s] ?? []).includes(host));
 }
 
-/** Validates the whole policy (every section, every rule): the problems, located by path. */
+/** Validates the whole policy (every section, every rule): the problems as text ("path: message"). */
 export function validatePolicy(inp: PolicyInputs): string[] {
-  const errs: string[] = [];
+  return policyProblems(inp).map(text);
+}
+
+/** Validates the whole policy (every section, every rule): the problems, located by path. */
+export function policyProblems(inp: PolicyInputs): PolicyProblem[] {
+  const errs: PolicyProblem[] = [];
   const v = inp.varName ?? 'firewall_policy';
-  if (!inp.policy || typeof inp.policy !== 'object' || Array.isArray(inp.policy)) return [`${v}: must be a mapping of group (or host, or all) → { allow: [...] }`];
+  if (!inp.policy || typeof inp.policy !== 'object' || Array.isArray(inp.policy)) return [{ path: [v], message: 'must be a mapping of group (or host, or all) → { allow: [...] }' }];
   for (const [section, spec] of Object.entries(inp.policy)) {
-    const where = `${v}.${section}`;
+    const where = [v, section];
     if (section !== 'all' && !(section in inp.groups) && !(section in inp.addresses)) {
-      errs.push(`${where}: unknown group or host '${section}'${suggest(section, ['all', ...Object.keys(inp.groups), ...Object.keys(inp.addresses)])}`);
+      errs.push({ path: where, message: `unknown group or host '${section}'${suggest(section, ['all', ...Object.keys(inp.groups), ...Object.keys(inp.addresses)])}` });
     }
     if (!spec || typeof spec !== 'object' || Array.isArray(spec)) {
-      errs.push(`${where}: must be a mapping with 'allow' and/or 'allow_out'`);
+      errs.push({ path: where, message: "must be a mapping with 'allow' and/or 'allow_out'" });
       continue;
     }
-    for (const k of Object.keys(spec)) if (k !== 'allow' && k !== 'allow_out') errs.push(`${where}: unknown key '${k}' (allow, allow_out)`);
+    for (const k of Object.keys(spec)) if (k !== 'allow' && k !== 'allow_out') errs.push({ path: [...where, k], message: `unknown key '${k}' (allow, allow_out)` });
     for (const [key, dir] of [['allow', 'from'], ['allow_out', 'to']] as const) {
       const list = spec[key];
       if (list === undefined) continue;
       if (!Array.isArray(list)) {
-        errs.push(`${where}.${key}: must be a list of rules`);
+        errs.push({ path: [...where, key], message: 'must be a list of rules' });
         continue;
       }
-      list.forEach((r, i) => resolveRule(r, `${where}.${key}[${i}]`, dir, section, inp, errs));
+      list.forEach((r, i) => resolveRule(r, [...where, key, i], dir, section, inp, errs));
     }
   }
   return errs;
@@ -216,16 +240,16 @@ export function validatePolicy(inp: PolicyInputs): string[] {
 
 /** The rules of one host. Throws PolicyError with every problem of the policy. */
 export function resolveHost(host: string, inp: PolicyInputs): HostRules {
-  const problems = validatePolicy(inp);
+  const problems = policyProblems(inp);
   if (problems.length) throw new PolicyError(problems);
-  const errs: string[] = [];
+  const errs: PolicyProblem[] = [];
   const v = inp.varName ?? 'firewall_policy';
   const inbound: ResolvedRule[] = [];
   const outbound: ResolvedRule[] = [];
   for (const section of sectionsFor(host, inp)) {
     const spec = inp.policy[section]!;
-    (spec.allow ?? []).forEach((r, i) => inbound.push(...resolveRule(r, `${v}.${section}.allow[${i}]`, 'from', section, inp, errs)));
-    (spec.allow_out ?? []).forEach((r, i) => outbound.push(...resolveRule(r, `${v}.${section}.allow_out[${i}]`, 'to', section, inp, errs)));
+    (spec.allow ?? []).forEach((r, i) => inbound.push(...resolveRule(r, [v, section, 'allow', i], 'from', section, inp, errs)));
+    (spec.allow_out ?? []).forEach((r, i) => outbound.push(...resolveRule(r, [v, section, 'allow_out', i], 'to', section, inp, errs)));
   }
   if (errs.length) throw new PolicyError(errs);
   return { host, inbound, outbound };

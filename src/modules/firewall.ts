@@ -25,7 +25,7 @@ import { type HostRules, PolicyError, type PolicySpec, resolveHost, sshPreflight
 import { type Backend, jumpFix, type OutboundPolicy, renderIptables, renderNft } from '../firewall/render.ts';
 import { applyScript, confirmScript, IPT_PERSIST, NFT_PERSIST, persistPaths, probeScript, removeScript } from '../firewall/scripts.ts';
 import { fromB64, parseKv, sha256 } from './shell.ts';
-import { type Change, defineModule, type ExecResult, type ModuleContext } from './types.ts';
+import { type Change, defineModule, type ExecResult, type ModuleContext, VarPathError } from './types.ts';
 
 const portItem = { type: ['integer', 'string'], description: 'a port (1-65535) or a range "a-b"' } as const;
 const peers = {
@@ -137,7 +137,12 @@ export function prepareFirewall(p: FirewallParams, host: string): FirewallParams
   try {
     rules = resolveHost(host, { policy: p.policy, groups: p.groups, addresses, admin: p.admin_cidrs ?? [], varName: p.policy_var });
   } catch (err) {
-    if (err instanceof PolicyError) throw new Error(`invalid firewall policy:\n  - ${err.problems.join('\n  - ')}`);
+    if (err instanceof PolicyError) {
+      // Paths start at the policy variable's name: located where each entry is defined.
+      const varName = p.policy_var ?? 'firewall_policy';
+      const problems = err.located.map((x, i) => ({ path: x.path[0] === varName ? x.path.slice(1) : x.path, text: err.problems[i]! }));
+      throw new VarPathError(problems, varName, p.policy, `invalid firewall policy:\n  - ${err.problems.join('\n  - ')}`);
+    }
     throw err;
   }
   const opts = { outbound: p.outbound_policy ?? 'accept' } as const;

@@ -55,7 +55,7 @@ export interface ServiceState {
   sub?: string;
   /** systemd UnitFileState (enabled, disabled, static, generated, ...); sysv: enabled/disabled. */
   unitFileState?: string;
-  /** `systemctl is-enabled` for generated (sysv-backed) units. */
+  /** `systemctl is-enabled`: read from disk now (UnitFileState is cached until daemon-reload). */
   isEnabled?: string;
   needDaemonReload?: boolean;
   canReload?: boolean;
@@ -83,8 +83,10 @@ export function serviceProbe(p: ServiceParams): string {
     '  echo init=systemd',
     `  out=$(systemctl show -p LoadState,ActiveState,SubState,UnitFileState,NeedDaemonReload,CanReload,Type,RemainAfterExit -- ${u} 2>/dev/null </dev/null)`,
     `  printf '%s\\n' "$out"`,
-    // Units generated from /etc/init.d scripts: systemctl is-enabled asks systemd-sysv-install.
-    `  case "$out" in *UnitFileState=generated*) echo "is_enabled=$(systemctl is-enabled -- ${u} 2>/dev/null </dev/null)";; esac`,
+    // UnitFileState is cached by systemd until a daemon-reload (a unit file or its wants link
+    // changed on disk since shows the old state); is-enabled looks at the disk now. For units
+    // generated from /etc/init.d scripts it asks systemd-sysv-install.
+    `  echo "is_enabled=$(systemctl is-enabled -- ${u} 2>/dev/null </dev/null)"`,
     'else',
     '  echo init=sysv',
     `  if [ -x ${script} ]; then`,
@@ -115,8 +117,13 @@ export function serviceParse(out: ExecResult): ServiceState {
   };
 }
 
+/** What `systemctl is-enabled` can answer for a unit whose file exists. */
+const IS_ENABLED = new Set(['enabled', 'enabled-runtime', 'linked', 'linked-runtime', 'alias', 'masked', 'masked-runtime', 'static', 'indirect', 'disabled', 'transient']);
+
 function effectiveEnabled(s: ServiceState): string | undefined {
   if (s.unitFileState === 'generated') return s.isEnabled === 'enabled' || s.isEnabled === 'disabled' ? s.isEnabled : 'generated-unknown';
+  // The on-disk answer when there is one (the cached UnitFileState may be stale).
+  if (s.isEnabled && IS_ENABLED.has(s.isEnabled)) return s.isEnabled;
   return s.unitFileState;
 }
 

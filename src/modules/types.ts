@@ -108,3 +108,22 @@ export interface ModuleDef<P = any, S = any> {
 export function defineModule<P, S>(def: ModuleDef<P, S>): ModuleDef<P, S> {
   return def;
 }
+
+/**
+ * Thrown by `prepare` for problems at places inside a variable's value (an entry of the
+ * firewall policy, say): validation reports each at the line where that entry is defined
+ * (group_vars, inventory or role defaults) instead of at the task that uses the variable.
+ */
+export class VarPathError extends Error {
+  constructor(
+    readonly problems: { path: (string | number)[]; text: string }[],
+    /** The variable the paths start in (path[0] is a key inside it). */
+    readonly varName: string,
+    /** The variable's value as the module got it: located only if the variable still holds it. */
+    readonly value: unknown,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+

@@ -13,7 +13,9 @@ import { instantiate, taskReferences } from '../engine/instance.ts';
 import { tagSelected } from '../engine/runner.ts';
 import { validateAgainst } from '../engine/schema.ts';
 import { VarsBuilder } from '../engine/vars.ts';
-import { loadYamlFile, locate } from '../yaml/document.ts';
+import { isDeepStrictEqual } from 'node:util';
+import { isMap, isScalar, isSeq, type Node, visit } from 'yaml';
+import { loadYamlFile, locate, nodeAt, type YamlFile } from '../yaml/document.ts';
 
 export interface ValidateOptions {
   playbook: string;
@@ -99,9 +101,13 @@ function checkPlay(play: PlayDef, playbookDir: string, inv: Inventory, vars: Var
   for (const host of hosts) {
     const hv = vars.forHost(host, play, hosts);
     for (const role of roles) checkRoleVars(role, host, vars.layers(host, play), hv, bag);
+    const layers = vars.layers(host, play);
+    // A problem inside a variable's value (a firewall policy entry) is located where it is defined.
+    const locateIn = (name: string, path: (string | number)[], value: unknown) =>
+      isDeepStrictEqual(plainOf(hv[name]), plainOf(value)) ? locateVarAny(name, path, layers, roles) : undefined;
     tasks.forEach((t, i) => {
       if (deferred.has(i)) return;
-      const r = instantiate(t, hv, { host, play, check: opts.check ?? false, diff: opts.diff ?? false, playbookDir, extraVars: opts.extraVars });
+      const r = instantiate(t, hv, { host, play, check: opts.check ?? false, diff: opts.diff ?? false, playbookDir, extraVars: opts.extraVars, locateVar: locateIn });
       if (r.kind === 'error') bag.addAll(r.diagnostics);
     });
     // Handlers may reference registered results; check those that do not.
@@ -149,12 +155,64 @@ function pickSchemaVars(schema: Record<string, unknown>, hv: Record<string, unkn
 }
 
 function locateVar(name: string, rest: (string | number)[], layers: VarLayer[], role: RoleDef): Loc | undefined {
+  return locateVarAny(name, rest, layers, [role]);
+}
+
+/** Where variable `name` (and `rest` inside its value) is defined: the layer that wins, or undefined (-e). */
+function locateVarAny(name: string, rest: (string | number)[], layers: VarLayer[], roles: RoleDef[]): Loc | undefined {
   for (let i = layers.length - 1; i >= 0; i--) {
     const l = layers[i]!;
     if (!(name in l.vars)) continue;
-    if (l.locs?.[name]) return l.locs[name];
-    if (l.source.startsWith(`role ${role.name} defaults`) && role.defaultsFile) return locate(loadYamlFile(role.defaultsFile), [name, ...rest]);
+    const loc = l.locs?.[name];
+    if (loc) return rest.length ? locateInside(loc, name, rest) : loc;
+    const role = roles.find((r) => l.source.startsWith(`role ${r.name} defaults`));
+    if (role?.defaultsFile) {
+      const y = loadYamlFile(role.defaultsFile);
+      return posOf(y, nodeAt(y.doc.contents, [name]), rest) ?? locate(y, [name, ...rest]);
+    }
     return undefined;
   }
   return undefined;
+}
+
+/**
+ * `rest` inside the value of the variable whose key is at `loc` (a group_vars file, an inventory's
+ * vars block): the nearest node that exists on that path; the key's own location if unreadable.
+ */
+function locateInside(loc: Loc, name: string, rest: (string | number)[]): Loc {
+  try {
+    const y = loadYamlFile(loc.file);
+    let found: Loc | undefined;
+    visit(y.doc, {
+      Pair(_, pair) {
+        if (found || !isScalar(pair.key) || String(pair.key.value) !== name || !pair.key.range) return;
+        const at = y.lines.linePos(pair.key.range[0]);
+        if (at.line !== loc.line || at.col !== loc.col) return;
+        found = posOf(y, pair.value as Node, rest) ?? loc;
+        return visit.BREAK;
+      },
+    });
+    return found ?? loc;
+  } catch {
+    return loc;
+  }
+}
+
+/**
+ * The position of `rest` inside `value`: a scalar's own position (a wrong `from: lbb`), the key of
+ * a mapping or list (an unknown section `dbb:`), or the nearest existing parent.
+ */
+function posOf(y: YamlFile, value: Node | undefined, rest: (string | number)[]): Loc | undefined {
+  if (!value) return undefined;
+  let node = nodeAt(value, rest) as Node | undefined;
+  if (node && (isMap(node) || isSeq(node)) && typeof rest.at(-1) === 'string') node = nodeAt(value, rest, true) as Node | undefined;
+  const offset = node?.range?.[0];
+  if (offset === undefined) return undefined;
+  const p = y.lines.linePos(offset);
+  return { file: y.file, line: p.line, col: p.col };
+}
+
+/** Secrets and other wrappers compared by their plain JSON form. */
+function plainOf(v: unknown): unknown {
+  return JSON.parse(JSON.stringify(v ?? null));
 }

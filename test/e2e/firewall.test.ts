@@ -508,4 +508,55 @@ describe.skipIf(skip)('firewall role on the lab', () => {
     const after = await apply('pending-after', ['--check', '-l', host]);
     expect(after.report!.hosts[host]!.changed).toBe(0);
   });
+  it.skipIf(MODE === 'own')('a host rebooted inside the commit-confirm window boots with its previous rules (the boot guard rolls back)', async () => {
+    const hosts = [byBackend('nftables'), byBackend('iptables')];
+    const before = await Promise.all(hosts.map(liveRules));
+    const guard = await Promise.all(hosts.map((h) => sudo(h, 'systemctl is-enabled kiln-firewall-guard.service')));
+    expect(guard.map((g) => g.out.trim())).toEqual(['enabled', 'enabled']);
+    // A change loaded and never confirmed, with a window long enough that only a reboot can end it here.
+    const extra = JSON.stringify({
+      firewall_rollback_seconds: 600,
+      firewall_policy: { ...S.policy, all: { allow: [...(S.policy.all?.allow ?? []), { port: 7779, from: 'admin' }] } },
+    });
+    const killed = await apply('killed-reboot', ['-l', hosts.join(','), '-e', extra], { KILN_TEST_FIREWALL_KILL_BEFORE_CONFIRM: '1' });
+    expect(killed.r.signal).toBe('SIGKILL');
+    // The kill came at the first confirm: load the other host too, the same way, if it was not reached.
+    for (const h of hosts) {
+      if ((await liveRules(h)).includes('7779')) continue;
+      const again = await apply(`killed-reboot-${h}`, ['-l', h, '-e', extra], { KILN_TEST_FIREWALL_KILL_BEFORE_CONFIRM: '1' });
+      expect(again.r.signal).toBe('SIGKILL');
+    }
+    for (const h of hosts) {
+      expect(await liveRules(h)).toContain('7779');
+      // The unconfirmed rules are persisted too: without the guard, the boot would load them.
+      const persisted = await sudo(h, 'cat /etc/kiln/firewall.nft /etc/iptables/rules.v4 2>/dev/null | grep -c 7779');
+      expect(Number(persisted.out.trim())).toBeGreaterThan(0);
+    }
+    // Power the hosts off (the transient rollback timers die with them) and boot them again.
+    await Promise.all(hosts.map((h) => runOn(h, 'sudo -n systemctl poweroff', 15000)));
+    for (let i = 0; i < 150; i++) {
+      const st = await labStatus(REPO_ROOT);
+      if (hosts.every((h) => st.hosts.find((x) => x.host === h)?.state === 'stopped')) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect((await labStatus(REPO_ROOT)).hosts.filter((x) => hosts.includes(x.host)).map((x) => x.state)).toEqual(['stopped', 'stopped']);
+    const t0 = Date.now();
+    const up = await kiln(['lab', 'up'], REPO_ROOT);
+    expect(up.code, up.stderr).toBe(0);
+    for (const h of hosts) await waitReachable(h, 120000);
+    timings['reboot: reachable after lab up'] = Date.now() - t0;
+    // Booted with the rules from before the change: the guard rolled the pending change back.
+    expect(await Promise.all(hosts.map(liveRules))).toEqual(before);
+    for (const h of hosts) {
+      const st = await sudo(h, 'test -e /var/lib/kiln/firewall/pending && echo pending || echo none; journalctl -b -u kiln-firewall-guard --no-pager -q -o cat | tail -3; journalctl -b -t kiln-firewall --no-pager -q -o cat | tail -1');
+      expect(st.out, h).toMatch(/^none$/m);
+      expect(st.out, h).toMatch(/rolled back unconfirmed firewall change/);
+      const persisted = await sudo(h, 'cat /etc/kiln/firewall.nft /etc/iptables/rules.v4 2>/dev/null | grep -c 7779 || true');
+      expect(persisted.out.trim(), h).toBe('0');
+    }
+    // The whole site is converged again, and the matrix holds.
+    const c = await apply('after-reboot', ['--check']);
+    expect(Object.values(c.report!.hosts).every((x) => x.changed === 0), JSON.stringify(c.report?.hosts)).toBe(true);
+    expect(await matrix('after the reboot')).toEqual([]);
+  }, 600_000);
 });

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,13 +55,53 @@ beforeAll(() => {
 `,
   );
   w('syntax.yml', '- hosts: web\n  tasks:\n    - file: { path: /a\n');
+  // The real firewall role, with a policy that has mistakes, defined in group_vars and inline in an inventory.
+  symlinkSync(join(import.meta.dirname, '../../../roles/firewall'), join(dir, 'roles/firewall'));
+  w('firewall.yml', '- hosts: all\n  roles: [firewall]\n');
+  w(
+    'fwinv/hosts.yml',
+    `all:
+  children:
+    web: { hosts: { web1: { address: 10.77.0.21 } } }
+    db: { hosts: { db1: { address: 10.77.0.31 } } }
+`,
+  );
+  w(
+    'fwinv/group_vars/all.yml',
+    `firewall_admin_cidrs: [10.77.0.1/32]
+firewall_policy:
+  web:
+    allow:
+      - { port: 8080, from: lbb }
+  dbb:
+    allow:
+      - { port: 3306, from: [web, wbe] }
+  all:
+    allow:
+      - { port: 22, from: admin }
+`,
+  );
+  w(
+    'fwinv2/hosts.yml',
+    `all:
+  vars:
+    firewall_admin_cidrs: [10.77.0.1/32]
+    firewall_policy:
+      all:
+        allow:
+          - { port: 22, from: admin }
+          - { port: 99999, from: web }
+  children:
+    web: { hosts: { web1: { address: 10.77.0.21 } } }
+`,
+  );
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function errorsOf(playbook: string, extra: Record<string, unknown> = {}): string[] {
+function errorsOf(playbook: string, extra: Record<string, unknown> = {}, inventory = 'inventory/hosts.yml'): string[] {
   try {
-    validateRun({ playbook: join(dir, playbook), inventory: [join(dir, 'inventory/hosts.yml')], extraVars: extra });
+    validateRun({ playbook: join(dir, playbook), inventory: [join(dir, inventory)], extraVars: extra });
   } catch (err) {
     if (err instanceof InputError) return err.diagnostics.map((d) => formatDiagnostic(d).replace(dir + '/', ''));
     throw err;
@@ -82,6 +122,23 @@ describe('validation', () => {
     const errs = errorsOf('good.yml', { app_port: 'abc' });
     expect(errs.length).toBeGreaterThan(0);
     for (const e of errs) expect(e).toMatch(/role 'app': variable 'app_port' must be integer \(host \S+; set by extra vars \(-e\)\)$/);
+  });
+
+  it('locates a firewall policy mistake at the policy entry (group_vars or an inventory vars block), not at the role task', () => {
+    const used = "(used by task 'firewall rules (atomic load, commit-confirm over a new SSH connection)', roles/firewall/tasks/main.yml:";
+    const norm = (e: string) => e.replace(/\(used by task '[^']+', \S*roles\/firewall\/tasks\/main\.yml:\d+:\d+\)$/, '(used by the role task)');
+    expect(errorsOf('firewall.yml', {}, 'fwinv/hosts.yml').map(norm)).toEqual([
+      "fwinv/group_vars/all.yml:5:29: firewall: firewall_policy.web.allow[0].from: unknown group or host 'lbb' (did you mean 'web'?); use any, admin, a group, a host or a CIDR (used by the role task)",
+      "fwinv/group_vars/all.yml:6:3: firewall: firewall_policy.dbb: unknown group or host 'dbb' (did you mean 'db'?) (used by the role task)",
+      "fwinv/group_vars/all.yml:8:35: firewall: firewall_policy.dbb.allow[0].from[1]: unknown group or host 'wbe' (did you mean 'web'?); use any, admin, a group, a host or a CIDR (used by the role task)",
+    ]);
+    expect(errorsOf('firewall.yml', {}, 'fwinv2/hosts.yml').map(norm)).toEqual([
+      "fwinv2/hosts.yml:8:21: firewall: firewall_policy.all.allow[1].port: invalid port '99999' (a number 1-65535 or a range \"a-b\") (used by the role task)",
+    ]);
+    // The same mistake set with -e has no file: it is reported at the role task.
+    const e = errorsOf('firewall.yml', { firewall_policy: { all: { allow: [{ port: 22, from: 'admn' }] } } }, 'fwinv2/hosts.yml');
+    expect(e).toHaveLength(1);
+    expect(e[0]).toMatch(/roles\/firewall\/tasks\/main\.yml:\d+:\d+: firewall: firewall_policy\.all\.allow\[0\]\.from: unknown group or host 'admn' \(did you mean 'admin'\?\)/);
   });
 
   it('locates an undefined template variable in the template file', () => {

@@ -37,8 +37,8 @@ describe('firewall policy resolution', () => {
       "firewall_policy.all.allow[0].from: unknown group or host '10.0.0.0/33'; use any, admin, a group, a host or a CIDR",
       "firewall_policy.all.allow[1].port: invalid port '90-80' (a number 1-65535 or a range \"a-b\")",
       "firewall_policy.all.allow[2]: 'port' is required for inbound rules",
-      "firewall_policy.monitoring: unknown key 'deny' (allow, allow_out)",
-      "firewall_policy.monitoring.allow[0]: 'to' does not apply here (use 'from')",
+      "firewall_policy.monitoring.deny: unknown key 'deny' (allow, allow_out)",
+      "firewall_policy.monitoring.allow[0].to: 'to' does not apply here (use 'from')",
     ]);
     expect(() => resolveHost('db1', site({ db: { allow: [{ port: 1, from: 'nope' }] } }))).toThrow(/firewall_policy.db.allow\[0\].from: unknown group or host 'nope'/);
   });
@@ -48,7 +48,7 @@ describe('firewall policy resolution', () => {
     const inp = site();
     inp.addresses.web2 = 'web2.example.com';
     expect(validatePolicy(inp)).toContain(
-      "firewall_policy.db.allow[0].from: host 'web2' (from group web) has no IP address ('address' is 'web2.example.com'; the firewall needs IP addresses, not names)",
+      "firewall_policy.db.allow[0].from[0]: host 'web2' (from group web) has no IP address ('address' is 'web2.example.com'; the firewall needs IP addresses, not names)",
     );
   });
 

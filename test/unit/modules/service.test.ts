@@ -76,6 +76,15 @@ describe('service plan (systemd)', () => {
     expect(() => plan({ name: 'nginx', state: 'started' }, masked)).toThrow(/masked.*systemctl unmask nginx/);
     expect(plan({ name: 'nginx', state: 'stopped', enabled: false }, masked)).toEqual([]);
   });
+  it('enabled is read from disk (is-enabled), not from the state systemd cached before a daemon-reload', () => {
+    // The unit file was removed and written again (its wants link gone): systemd still says enabled.
+    const stale = out(`${show({ NeedDaemonReload: 'yes' }).stdout}is_enabled=disabled\n`);
+    expect(sums({ name: 'guard', enabled: true, daemon_reload: true }, stale)).toEqual(['systemctl daemon-reload (unit files changed on disk)', 'enable guard']);
+    const fresh = out(`${show({}).stdout}is_enabled=enabled\n`);
+    expect(sums({ name: 'guard', enabled: true }, fresh)).toEqual([]);
+    // No answer from is-enabled (an old systemd, an error): the cached state is used.
+    expect(sums({ name: 'guard', enabled: true }, out(`${show({ UnitFileState: 'disabled' }).stdout}is_enabled=\n`))).toEqual(['enable guard']);
+  });
   it('daemon_reload only when systemd says unit files changed', () => {
     expect(plan({ name: 'nginx', daemon_reload: true, state: 'started' }, show({}))).toEqual([]);
     const p: ServiceParams = { name: 'nginx', daemon_reload: true, state: 'restarted' };
