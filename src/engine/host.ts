@@ -3,9 +3,15 @@
  *
  * Probing: when a task instance has no fresh probe result, the host probes it together with
  * every following instance whose inputs are already known (no dependency on a result that is
- * registered later), in ONE remote script. A converged host therefore costs one round trip per
- * play. After an apply, everything probed for later tasks is stale: the verify probe of the
- * changed instance is sent together with a new probe of the following instances.
+ * registered later), in ONE remote script. After an apply, everything probed for later tasks is
+ * stale: the verify probe of the changed instance is sent together with a new probe of the
+ * following instances.
+ *
+ * Across plays (ProbeCache): the first probe script of a play also carries the probes of the
+ * host's later plays that can be rendered now. A later play uses such a result only while
+ * nothing has been applied on any host since, and only if its probe script is byte-identical
+ * (same module, same params); otherwise it probes as usual. A converged host therefore costs one
+ * round trip for the whole playbook.
  */
 import type { Change, ExecResult } from '../modules/types.ts';
 import type { PlayDef, TaskDef } from '../playbook/types.ts';
@@ -28,7 +34,23 @@ export interface SequenceOptions {
   handler: boolean;
   /** Variables for the host (recomputed with registered results). */
   vars: (registered: Record<string, unknown>) => Record<string, unknown>;
+  /** Probe results shared across this host's plays (see the file comment). */
+  cache?: ProbeCache;
 }
+
+/** Probe results carried from one play's probe script to the host's later plays. */
+export interface ProbeCache {
+  /** A result probed earlier for this play's instance `key` ("task:item"), if still valid for `script`. */
+  take(key: string, script: string, mode: string): ExecResult | undefined;
+  /** Probes of the host's later plays that can be rendered now, in become mode `mode`. */
+  lookahead(mode: string): { key: string; script: string; generation: number }[];
+  /** Keeps a result probed for a later play (from lookahead; `generation` as lookahead gave it). */
+  store(key: string, script: string, mode: string, out: ExecResult, generation: number): void;
+  /** Something is about to be applied (on any host): every cached result of every host is stale. */
+  applied(): void;
+}
+
+const modeOf = (x: TaskInstance) => `${x.become}:${x.becomeUser}`;
 
 export interface InstanceOutcome {
   result: TaskResult;
@@ -43,6 +65,9 @@ export class HostSequence {
   private readonly inst = new Map<number, Instantiation>();
   private readonly probed = new Map<TaskInstance, ExecResult>();
   private readonly registers = new Map<number, string>();
+  /** "task:item" of each instance, the ProbeCache key. */
+  private readonly keys = new Map<TaskInstance, string>();
+  private lookedAhead = false;
 
   constructor(
     private readonly conn: () => Promise<HostConnection>,
@@ -64,6 +89,7 @@ export class HostSequence {
       } catch (err) {
         r = { kind: 'error', task, diagnostics: [{ ...task.loc, message: (err as Error).message }] };
       }
+      if (r.kind === 'run') r.instances.forEach((x, k) => this.keys.set(x, `${i}:${k}`));
       this.inst.set(i, r);
     }
     return r;
@@ -73,7 +99,7 @@ export class HostSequence {
   private window(i: number, k: number, first?: TaskInstance): TaskInstance[] {
     const out: TaskInstance[] = [];
     const pendingRegs = new Set<string>();
-    const mode = (x: TaskInstance) => `${x.become}:${x.becomeUser}`;
+    const mode = modeOf;
     let want = first ? mode(first) : undefined;
     for (let j = i; j < this.tasks.length && out.length < MAX_BATCH; j++) {
       if (j > i && taskReferences(this.tasks[j]!, pendingRegs).length) break;
@@ -97,9 +123,35 @@ export class HostSequence {
     return out;
   }
 
+  /**
+   * What an earlier play may probe for this one: the instances from the start whose inputs are
+   * known now, in become mode `mode` (none when the play starts in another mode).
+   */
+  peek(mode: string): { key: string; script: string }[] {
+    const list = this.window(0, 0);
+    if (!list.length || modeOf(list[0]!) !== mode) return [];
+    return list.map((x) => ({ key: this.keys.get(x)!, script: x.module.probe(x.params as never, x.ctx) }));
+  }
+
   private async probe(list: TaskInstance[]): Promise<void> {
+    const cache = this.opts.handler ? undefined : this.opts.cache;
+    let scripts = list.map((x) => x.module.probe(x.params as never, x.ctx));
+    if (cache) {
+      // Results an earlier play's script already brought back (nothing applied since).
+      const rest: number[] = [];
+      list.forEach((x, n) => {
+        const hit = cache.take(this.keys.get(x)!, scripts[n]!, modeOf(x));
+        if (hit) this.probed.set(x, hit);
+        else rest.push(n);
+      });
+      list = rest.map((n) => list[n]!);
+      scripts = rest.map((n) => scripts[n]!);
+    }
     if (!list.length) return;
-    const framed = frameScripts(list.map((x) => x.module.probe(x.params as never, x.ctx)));
+    const mode = modeOf(list[0]!);
+    const ahead = cache && !this.lookedAhead ? cache.lookahead(mode).slice(0, Math.max(0, MAX_BATCH - list.length)) : [];
+    this.lookedAhead = true;
+    const framed = frameScripts([...scripts, ...ahead.map((a) => a.script)]);
     const conn = await this.conn();
     const res = await conn.run(framed.script, { become: list[0]!.become, becomeUser: list[0]!.becomeUser });
     const parts = framed.parse(res.stdout);
@@ -110,6 +162,10 @@ export class HostSequence {
         p.stderr = res.stderr || `probe script exited with ${res.code}`;
       }
       this.probed.set(x, p);
+    });
+    ahead.forEach((a, n) => {
+      const p = parts[list.length + n]!;
+      if (p.code !== -1) cache!.store(a.key, a.script, mode, p, a.generation);
     });
   }
 
@@ -218,6 +274,7 @@ export class HostSequence {
       }
       // Apply, then (in the same script: one round trip) probe x again to verify it and
       // probe the instances that follow, whose earlier probe results are now stale.
+      this.opts.cache?.applied();
       this.invalidateAfter(x);
       this.probed.delete(x);
       const script = x.module.apply(x.params as never, state as never, changes, x.ctx);

@@ -10,7 +10,8 @@ import { redact } from '../secret/secret.ts';
 import { HostConnection, UnreachableError } from '../ssh/connection.ts';
 import type { SshConfig } from '../ssh/sshconfig.ts';
 import { FACTS_SCRIPT, parseFacts } from '../facts/facts.ts';
-import { HostSequence, type InstanceOutcome } from './host.ts';
+import type { ExecResult } from '../modules/types.ts';
+import { HostSequence, type InstanceOutcome, type ProbeCache, type SequenceOptions } from './host.ts';
 import { PendingHandlers } from './pending.ts';
 import { count, emptyStats, type HostStats, type RunReport, type TaskResult } from './report.ts';
 import { VarsBuilder } from './vars.ts';
@@ -85,6 +86,10 @@ export class Runner {
   private readonly dead = new Set<string>();
   private readonly vars: VarsBuilder;
   private readonly pending: PendingHandlers;
+  /** Cross-play probe results: `${host}|${play}:${task}:${item}` → result (see host.ts). */
+  private readonly probeCache = new Map<string, { script: string; mode: string; out: ExecResult; generation: number }>();
+  /** Bumped before anything is applied anywhere: older cached probe results are not used. */
+  private generation = 0;
 
   constructor(
     readonly playbook: Playbook,
@@ -161,8 +166,7 @@ export class Runner {
     const all = this.playHosts(play);
     for (const h of all) this.statsOf(h);
     const hosts = all.filter((h) => !this.dead.has(h));
-    const { tags, skipTags } = this.opts;
-    const tasks = play.tasks.filter((t) => tagSelected([...play.tags, ...t.tags], tags, skipTags));
+    const tasks = this.selectedTasks(play);
     this.opts.reporter.playStart(play, hosts);
     for (const batch of serialBatches(hosts, play.serial)) {
       const aborted = await this.runBatch(play, tasks, batch);
@@ -183,16 +187,7 @@ export class Runner {
       notified.set(h, new Set(saved));
       if (saved.length) this.opts.reporter.warn(`${h}: handlers pending from an earlier failed run will run: ${saved.join(', ')}`);
     }
-    const seqOpts = (host: string, handler: boolean) => ({
-      host,
-      play,
-      check: this.opts.check,
-      diff: this.opts.diff,
-      playbookDir: this.playbook.dir,
-      extraVars: this.opts.extraVars,
-      handler,
-      vars: (reg: Record<string, unknown>) => this.vars.forHost(host, play, batch, reg),
-    });
+    const seqOpts = (host: string, handler: boolean) => this.seqOptions(host, play, batch, handler);
     if (play.gatherFacts) await this.gatherFacts(play, batch, registered);
     const seqs = new Map(batch.map((h) => [h, new HostSequence(() => this.connection(h), tasks, seqOpts(h, false), registered.get(h)!, () => this.freshConnection(h))]));
     let aborted = false;
@@ -260,6 +255,72 @@ export class Runner {
       this.pending.set(h, play.name, this.dead.has(h) || aborted ? left : []);
     }
     return aborted;
+  }
+
+  private seqOptions(host: string, play: PlayDef, batch: string[], handler: boolean): SequenceOptions {
+    return {
+      host,
+      play,
+      check: this.opts.check,
+      diff: this.opts.diff,
+      playbookDir: this.playbook.dir,
+      extraVars: this.opts.extraVars,
+      handler,
+      vars: (reg: Record<string, unknown>) => this.vars.forHost(host, play, batch, reg),
+      cache: this.cacheFor(host, this.playbook.plays.indexOf(play)),
+    };
+  }
+
+  /** The host's view of the cross-play probe cache, from play `p` on. */
+  private cacheFor(host: string, p: number): ProbeCache {
+    return {
+      take: (key, script, mode) => {
+        const k = `${host}|${p}:${key}`;
+        const e = this.probeCache.get(k);
+        if (!e) return undefined;
+        this.probeCache.delete(k);
+        return e.generation === this.generation && e.script === script && e.mode === mode ? e.out : undefined;
+      },
+      lookahead: (mode) => this.lookahead(host, p, mode),
+      store: (key, script, mode, out, generation) => {
+        if (generation === this.generation) this.probeCache.set(`${host}|${key}`, { script, mode, out, generation });
+      },
+      applied: () => {
+        this.generation++;
+        this.probeCache.clear();
+      },
+    };
+  }
+
+  /**
+   * The probes of the host's plays after play `p` that can be rendered now (their first window:
+   * up to a task that needs a result registered in that play, or another become mode). Plays
+   * that gather facts are left out: their tasks may use facts read at that play's start.
+   */
+  private lookahead(host: string, p: number, mode: string): { key: string; script: string; generation: number }[] {
+    const out: { key: string; script: string; generation: number }[] = [];
+    const plays = this.playbook.plays;
+    for (let q = p + 1; q < plays.length; q++) {
+      const play = plays[q]!;
+      if (play.gatherFacts) continue;
+      const hosts = this.playHosts(play).filter((h) => !this.dead.has(h));
+      const batch = serialBatches(hosts, play.serial).find((b) => b.includes(host));
+      if (!batch) continue;
+      const tasks = this.selectedTasks(play);
+      const seq = new HostSequence(() => this.connection(host), tasks, { ...this.seqOptions(host, play, batch, false), cache: undefined }, {});
+      for (const x of seq.peek(mode)) {
+        const key = `${q}:${x.key}`;
+        const have = this.probeCache.get(`${host}|${key}`);
+        if (have && have.generation === this.generation && have.script === x.script) continue;
+        out.push({ key, script: x.script, generation: this.generation });
+      }
+    }
+    return out;
+  }
+
+  private selectedTasks(play: PlayDef): TaskDef[] {
+    const { tags, skipTags } = this.opts;
+    return play.tasks.filter((t) => tagSelected([...play.tags, ...t.tags], tags, skipTags));
   }
 
   /** gather_facts: one read-only script per host; the result is the `facts` variable. */

@@ -200,6 +200,36 @@ describe('kiln apply against a real sshd on loopback', () => {
     expect(readFileSync(join(root, 'rolling/restarts'), 'utf8')).toBe('roll1\nroll2\nroll1\nroll1\n');
   });
 
+  it('several plays: a converged host costs one round trip; a play after a change sees the new state', () => {
+    const pb = join(ROOT, 'test/fixtures/integration/multiplay.yml');
+    const run = (json: string, extra: string[] = []) => kiln(['apply', pb, '-i', inv, '-e', `demo_root=${root}`, '--vault-password-file', pwFile, '--json', join(work, json), ...extra]);
+    const status = (r: Report, task: string) => r.tasks.find((t) => t.task === task)?.status;
+    // Fresh: the first play creates shared.txt; the second play, which manages the same file, finds it done.
+    const fresh = run('multi-fresh.json');
+    expect(fresh.code, fresh.output).toBe(0);
+    const f = readReport(join(work, 'multi-fresh.json'));
+    expect(status(f, 'shared file (first play)')).toBe('changed');
+    expect(status(f, 'shared file (second play, same content)')).toBe('ok');
+    // Converged: 0 changed, and one round trip for the three plays, in a real run and a dry run.
+    const again = run('multi-again.json');
+    expect(again.code, again.output).toBe(0);
+    const a = readReport(join(work, 'multi-again.json'));
+    expect(a.hosts.loop1!.changed).toBe(0);
+    const check = run('multi-check.json', ['--check']);
+    expect(check.code, check.output).toBe(0);
+    const c = readReport(join(work, 'multi-check.json'));
+    expect(c.hosts.loop1!.changed).toBe(0);
+    expect(a.hosts.loop1!.round_trips).toBe(1);
+    expect(c.hosts.loop1!.round_trips).toBe(1);
+    // A change in the first play: the second play probes again and sees it.
+    const changed = run('multi-changed.json', ['-e', 'multi_text=bye']);
+    expect(changed.code, changed.output).toBe(0);
+    const ch = readReport(join(work, 'multi-changed.json'));
+    expect(status(ch, 'shared file (first play)')).toBe('changed');
+    expect(status(ch, 'shared file (second play, same content)')).toBe('ok');
+    expect(readFileSync(join(root, 'multi/shared.txt'), 'utf8')).toBe('bye\n');
+  });
+
   it('never shows a secret in output, diffs or the JSON report', () => {
     writeFileSync(join(root, 'etc/secret.env'), 'API_TOKEN=old\n');
     const r = apply(['--diff', '--check', '-v'], join(work, 'secret.json'));
