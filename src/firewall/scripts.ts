@@ -33,6 +33,16 @@ kiln_fw_live() {
   if [ "$1" = nftables ]; then nft list table inet kiln 2>/dev/null || true
   else echo "# IPv4"; kiln_fw_ipt iptables-save; echo "# IPv6"; kiln_fw_ipt ip6tables-save; fi
 }
+kiln_fw_ipt_own() {
+  # $1 = iptables-save or ip6tables-save: Kiln's chains, their rules and the jumps to them, as an
+  # iptables-restore --noflush file (jumps inserted at the top, in their order); empty without them.
+  command -v "$1" >/dev/null 2>&1 || return 0
+  "$1" -t filter 2>/dev/null | awk '
+    /^:KILN-/ { c[++nc] = $1 " - [0:0]"; next }
+    /^-A KILN-/ { r[++nr] = $0; next }
+    /^-A (INPUT|OUTPUT) .*-j KILN-/ { j[++nj] = "-I " $2 " 1" substr($0, length($1 " " $2) + 1); next }
+    END { if (!nc) exit; print "*filter"; for (i = 1; i <= nc; i++) print c[i]; for (i = 1; i <= nr; i++) print r[i]; for (i = nj; i >= 1; i--) print j[i]; print "COMMIT" }'
+}
 kiln_fw_ipt_remove() {
   command -v "$1" >/dev/null 2>&1 || return 0
   while "$1" -D INPUT -j ${IPT_CHAINS.INPUT} 2>/dev/null; do :; done
@@ -111,11 +121,13 @@ export function rollbackScript(id: string): string {
     `mkdir $D/decided.${id} 2>/dev/null || exit 0`,
     `P=${P}`,
     'if command -v nft >/dev/null 2>&1 && [ -f $P/live.nft ]; then nft -f $P/live.nft || echo "kiln rollback: nft -f failed" >&2; fi',
+    // iptables: only Kiln's chains and jumps go back to what they were; rules other tools added
+    // meanwhile (Docker's) stay.
     'for f in 4 6; do',
     '  [ $f = 4 ] && b=iptables || b=ip6tables',
     '  [ -f $P/v$f ] || continue',
-    '  if [ -s $P/v$f ]; then $b-restore < $P/v$f || echo "kiln rollback: $b-restore failed" >&2',
-    '  else kiln_fw_ipt_remove $b; fi',
+    '  kiln_fw_ipt_remove $b',
+    '  if [ -s $P/v$f ]; then $b-restore --noflush < $P/v$f || echo "kiln rollback: $b-restore failed" >&2; fi',
     'done',
   ];
   ROLLBACK_FILES.forEach((f, i) => {
@@ -159,7 +171,7 @@ export function applyScript(a: ApplyInputs): string {
   // Save the previous state.
   L.push('mkdir -p $P');
   L.push("if kiln_has nft; then { echo 'table inet kiln {}'; echo 'delete table inet kiln'; nft list table inet kiln 2>/dev/null || true; } > $P/live.nft; fi");
-  L.push('if kiln_has iptables-save; then iptables-save -t filter > $P/v4 2>/dev/null || true; ip6tables-save -t filter > $P/v6 2>/dev/null || true; fi');
+  L.push('if kiln_has iptables-save; then kiln_fw_ipt_own iptables-save > $P/v4; kiln_fw_ipt_own ip6tables-save > $P/v6; fi');
   ROLLBACK_FILES.forEach((f, i) => L.push(`if [ -f ${q(f)} ]; then cp -p ${q(f)} $P/file${i}; else : > $P/nofile${i}; fi`));
   L.push(writeBytes(`$D/rollback-${id}.sh`, rollbackScript(id)).trimEnd());
   // Arm the detached rollback timer BEFORE loading: if Kiln or the connection dies from here on,

@@ -454,8 +454,24 @@ describe.skipIf(skip)('firewall role on the lab', () => {
     // The new rules were loaded on at least one host (the kill came at the first confirm).
     const loaded = await Promise.all(hosts.map(liveRules));
     expect(loaded.some((l) => l.includes('7777'))).toBe(true);
+    // Another tool adds its own rules inside the window (Docker would): the rollback keeps them.
+    const [nftHost, iptHost] = hosts;
+    const foreign = {
+      [nftHost!]: { add: 'nft add table inet kiln_e2e_foreign', check: 'nft list tables', want: 'table inet kiln_e2e_foreign', del: 'nft delete table inet kiln_e2e_foreign' },
+      [iptHost!]: {
+        add: 'iptables -A INPUT -s 192.0.2.99/32 -m comment --comment kiln-e2e-foreign -j DROP',
+        check: 'iptables-save -t filter',
+        want: 'kiln-e2e-foreign',
+        del: 'iptables -D INPUT -s 192.0.2.99/32 -m comment --comment kiln-e2e-foreign -j DROP',
+      },
+    };
+    for (const h of hosts) expect((await sudo(h, foreign[h]!.add)).code, h).toBe(0);
     const waits = await Promise.all(hosts.map((h, i) => waitRules(h, (l) => l === before[i], 90000)));
     timings['killed: rolled back within'] = Math.max(...waits);
+    for (const h of hosts) {
+      expect((await sudo(h, foreign[h]!.check)).out, `${h}: the other tool's rules survived the rollback`).toContain(foreign[h]!.want);
+      expect((await sudo(h, foreign[h]!.del)).code, h).toBe(0);
+    }
     const pend = await Promise.all(hosts.map((h) => sudo(h, 'test -e /var/lib/kiln/firewall/pending && echo pending || echo none')));
     expect(pend.map((p) => p.out.trim())).toEqual(['none', 'none']);
     // The site is whole again: converged, and the matrix still matches.
