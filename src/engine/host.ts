@@ -99,8 +99,7 @@ export class HostSequence {
   private window(i: number, k: number, first?: TaskInstance): TaskInstance[] {
     const out: TaskInstance[] = [];
     const pendingRegs = new Set<string>();
-    const mode = modeOf;
-    let want = first ? mode(first) : undefined;
+    let want = first ? modeOf(first) : undefined;
     for (let j = i; j < this.tasks.length && out.length < MAX_BATCH; j++) {
       if (j > i && taskReferences(this.tasks[j]!, pendingRegs).length) break;
       const r = this.instantiation(j);
@@ -108,8 +107,8 @@ export class HostSequence {
         const list = j === i ? r.instances.slice(k) : r.instances;
         let stop = false;
         for (const x of list) {
-          want ??= mode(x);
-          if (mode(x) !== want) {
+          want ??= modeOf(x);
+          if (modeOf(x) !== want) {
             stop = true;
             break;
           }

@@ -100,11 +100,11 @@ function checkPlay(play: PlayDef, playbookDir: string, inv: Inventory, vars: Var
   const roles = [...new Map(play.roles.map((r) => [r.role.name, r.role])).values()];
   for (const host of hosts) {
     const hv = vars.forHost(host, play, hosts);
-    for (const role of roles) checkRoleVars(role, host, vars.layers(host, play), hv, bag);
     const layers = vars.layers(host, play);
+    for (const role of roles) checkRoleVars(role, host, layers, hv, bag);
     // A problem inside a variable's value (a firewall policy entry) is located where it is defined.
     const locateIn = (name: string, path: (string | number)[], value: unknown) =>
-      isDeepStrictEqual(plainOf(hv[name]), plainOf(value)) ? locateVarAny(name, path, layers, roles) : undefined;
+      isDeepStrictEqual(plainOf(hv[name]), plainOf(value)) ? locateVar(name, path, layers, roles) : undefined;
     tasks.forEach((t, i) => {
       if (deferred.has(i)) return;
       const r = instantiate(t, hv, { host, play, check: opts.check ?? false, diff: opts.diff ?? false, playbookDir, extraVars: opts.extraVars, locateVar: locateIn });
@@ -140,7 +140,7 @@ function checkRoleVars(role: RoleDef, host: string, layers: VarLayer[], hv: Reco
   }
   for (const e of errors) {
     const name = String(e.path[0] ?? '');
-    const loc = name ? locateVar(name, e.path.slice(1), layers, role) : undefined;
+    const loc = name ? locateVar(name, e.path.slice(1), layers, [role]) : undefined;
     // A value without a file position (-e on the command line): say where it came from.
     const from = name && !loc ? layers.findLast((l) => name in l.vars)?.source : undefined;
     const where = loc ? '' : ` (host ${host}${from ? `; set by ${from}` : ''})`;
@@ -154,12 +154,8 @@ function pickSchemaVars(schema: Record<string, unknown>, hv: Record<string, unkn
   return Object.fromEntries(props.filter((p) => hv[p] !== undefined).map((p) => [p, hv[p]]));
 }
 
-function locateVar(name: string, rest: (string | number)[], layers: VarLayer[], role: RoleDef): Loc | undefined {
-  return locateVarAny(name, rest, layers, [role]);
-}
-
 /** Where variable `name` (and `rest` inside its value) is defined: the layer that wins, or undefined (-e). */
-function locateVarAny(name: string, rest: (string | number)[], layers: VarLayer[], roles: RoleDef[]): Loc | undefined {
+function locateVar(name: string, rest: (string | number)[], layers: VarLayer[], roles: RoleDef[]): Loc | undefined {
   for (let i = layers.length - 1; i >= 0; i--) {
     const l = layers[i]!;
     if (!(name in l.vars)) continue;
