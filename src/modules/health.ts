@@ -3,6 +3,8 @@
  * host (curl, or wget) until it answers 2xx with a body containing an expected text, or a
  * timeout passes. Shell only; it runs inside the module's one apply script.
  *
+ * Also the failure report both print (journalTail) and read back (kilnValues, journalDetail).
+ *
  * After `healthLines(...)`, the script has:
  *   healthy [VERSION]   returns 0 when healthy; otherwise 1 with the last reason in $why.
  * With `versioned`, `match` may contain {version}, replaced by healthy's argument (release: the
@@ -44,3 +46,28 @@ export function healthLines(h: HealthCheck, who: string): string[] {
     '}',
   ];
 }
+
+/**
+ * Shell: the last `n` lines of a unit's journal as `kiln_journal=` lines (the failure report of a
+ * health check). `unit` is a shell word: quoted, or a variable like "$svc".
+ */
+export function journalTail(unit: string, n: number): string {
+  return `journalctl -u ${unit} -n ${n} --no-pager -o cat </dev/null 2>/dev/null | sed "s/^/kiln_journal=/"`;
+}
+
+/** `kiln_KEY=value` lines of an apply script's output: every value of each key, in order. */
+export function kilnValues(stdout: string): Map<string, string[]> {
+  const kv = new Map<string, string[]>();
+  for (const line of stdout.split('\n')) {
+    const i = line.indexOf('=');
+    if (line.startsWith('kiln_') && i > 0) kv.set(line.slice(0, i), [...(kv.get(line.slice(0, i)) ?? []), line.slice(i + 1)]);
+  }
+  return kv;
+}
+
+/** The journal lines (from journalTail) for a failure message: "\nlast lines of NAME's journal:\n…", or ''. */
+export function journalDetail(name: string, kv: Map<string, string[]>): string {
+  const journal = (kv.get('kiln_journal') ?? []).join('\n');
+  return journal ? `\nlast lines of ${name}'s journal:\n${journal}` : '';
+}
+

@@ -26,7 +26,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { DEFAULT_HEALTH_TIMEOUT, healthLines } from './health.ts';
+import { DEFAULT_HEALTH_TIMEOUT, healthLines, journalDetail, journalTail, kilnValues } from './health.ts';
 import { q, sha256, writeBytes } from './shell.ts';
 import { type ApplyResult, type Change, defineModule, type ExecResult, type FromSchema, type ModuleContext, type PrepareContext } from './types.ts';
 
@@ -300,7 +300,7 @@ export function releaseApply(p: ReleaseParams, s: ReleaseState, changes: Change[
     '  exit 0',
     'fi',
     'echo "kiln_health=$why"',
-    'journalctl -u "$svc" -n 8 --no-pager -o cat </dev/null 2>/dev/null | sed "s/^/kiln_journal=/"',
+    journalTail('"$svc"', 8),
     // Roll back: the previous target (or the replaced directory of the same version). An
     // absolute link target (made by hand) works too.
     'case "$prev" in /*) pdir=$prev;; *) pdir="$root/$prev";; esac',
@@ -325,16 +325,11 @@ export function releaseApply(p: ReleaseParams, s: ReleaseState, changes: Change[
 }
 
 export function releaseInterpret(p: ReleaseParams, out: ExecResult): ApplyResult {
-  const kv = new Map<string, string[]>();
-  for (const line of out.stdout.split('\n')) {
-    const i = line.indexOf('=');
-    if (line.startsWith('kiln_') && i > 0) kv.set(line.slice(0, i), [...(kv.get(line.slice(0, i)) ?? []), line.slice(i + 1)]);
-  }
+  const kv = kilnValues(out.stdout);
   const one = (k: string) => kv.get(k)?.[0];
   const result = one('kiln_release');
   const pruned = kv.get('kiln_pruned') ?? [];
-  const journal = (kv.get('kiln_journal') ?? []).join('\n');
-  const detail = `${journal ? `\nlast lines of ${p.service}'s journal:\n${journal}` : ''}`;
+  const detail = journalDetail(p.service, kv);
   const failedCheck = `release ${p.version} failed its health check: no healthy answer from ${p.health_url} within ${p.timeout ?? DEFAULT_HEALTH_TIMEOUT}s (last: ${one('kiln_health') ?? 'no answer'})`;
   switch (result) {
     case 'rolled_back':

@@ -8,7 +8,7 @@
  * only predicted its install. The plan says "(unit not installed yet)" and apply fails with a
  * clear message if it is still missing then.
  */
-import { DEFAULT_HEALTH_TIMEOUT, healthLines } from './health.ts';
+import { DEFAULT_HEALTH_TIMEOUT, healthLines, journalDetail, journalTail, kilnValues } from './health.ts';
 import { parseKv, q } from './shell.ts';
 import { type ApplyResult, type Change, defineModule, type ExecResult, type FromSchema, type ModuleContext } from './types.ts';
 
@@ -201,7 +201,7 @@ export function serviceApply(p: ServiceParams, s: ServiceState, changes: Change[
         'if ! healthy; then',
         `  echo "kiln_health=$why"`,
         `  echo kiln_action=${has('restart') ? 'restart' : has('reload') ? 'reload' : 'start'}`,
-        `  journalctl -u ${u} -n 12 --no-pager -o cat </dev/null 2>/dev/null | sed "s/^/kiln_journal=/"`,
+        `  ${journalTail(u, 12)}`,
         '  exit 4',
         'fi',
       );
@@ -221,14 +221,14 @@ export function serviceApply(p: ServiceParams, s: ServiceState, changes: Change[
 }
 
 export function serviceInterpret(p: ServiceParams, out: ExecResult): ApplyResult {
-  const lines = out.stdout.split('\n');
-  const health = lines.find((l) => l.startsWith('kiln_health='))?.slice('kiln_health='.length);
+  const kv = kilnValues(out.stdout);
+  const health = kv.get('kiln_health')?.[0];
   if (out.code === 4 && health !== undefined) {
-    const journal = lines.filter((l) => l.startsWith('kiln_journal=')).map((l) => l.slice('kiln_journal='.length));
+    const action = kv.get('kiln_action')?.[0] ?? 'restart';
     return {
       failed:
-        `${p.name} is not healthy after the ${lines.find((l) => l.startsWith('kiln_action='))?.slice('kiln_action='.length) ?? 'restart'}: no healthy answer from ${p.health_url} within ${p.health_timeout ?? DEFAULT_HEALTH_TIMEOUT}s (last: ${health})` +
-        (journal.length ? `\nlast lines of ${p.name}'s journal:\n${journal.join('\n')}` : ''),
+        `${p.name} is not healthy after the ${action}: no healthy answer from ${p.health_url} within ${p.health_timeout ?? DEFAULT_HEALTH_TIMEOUT}s (last: ${health})` +
+        journalDetail(p.name, kv),
     };
   }
   if (out.code !== 0) return { failed: out.stderr.trim() || out.stdout.trim() || `exit code ${out.code}` };
