@@ -2,9 +2,10 @@
 // Regenerates the role reference between <!-- roles:start --> and <!-- roles:end --> in README.md
 // from each role's meta/argument_schema.yml (the role's description and every variable's type and
 // description) and defaults/main.yml (the defaults). `--check` exits 1 when README.md is stale.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
+import { updateReadmeSection } from './readme-section.mjs';
 
 /** Roles in the order a reader meets them in playbooks/site.yml; others follow alphabetically. */
 const ORDER = ['tls', 'haproxy', 'nginx', 'app', 'node_exporter', 'nginx_exporter', 'monitoring', 'mysql', 'firewall'];
@@ -75,16 +76,4 @@ export function renderRoles(rolesDir = 'roles') {
 }
 
 const isMain = import.meta.url === `file://${process.argv[1]}`;
-if (isMain) {
-  const readme = readFileSync('README.md', 'utf8');
-  const md = renderRoles();
-  const out = readme.replace(/<!-- roles:start -->[\s\S]*<!-- roles:end -->/, () => `<!-- roles:start -->\n${md}\n<!-- roles:end -->`);
-  if (process.argv.includes('--check')) {
-    if (out !== readme) {
-      console.error('README.md role reference is stale: run node scripts/readme-roles.mjs');
-      process.exit(1);
-    }
-  } else {
-    writeFileSync('README.md', out);
-  }
-}
+if (isMain) updateReadmeSection('roles', renderRoles(), 'role reference', 'scripts/readme-roles.mjs');
