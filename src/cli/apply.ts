@@ -1,12 +1,12 @@
 /** `kiln apply`: validate (exit 2 on any error, no host contacted), run, recap, JSON report. */
-import { EXIT, formatDiagnostic } from '../diag/diagnostic.ts';
+import { EXIT, formatDiagnostic } from '../core/diagnostic.ts';
 import { recapLines, writeJsonReport } from '../engine/report.ts';
 import { type Reporter, Runner } from '../engine/runner.ts';
 import { ListrReporter } from '../output/listr.ts';
 import { PlainReporter } from '../output/plain.ts';
-import { redact } from '../secret/secret.ts';
-import { loadSshConfig } from '../ssh/sshconfig.ts';
-import { validateRun } from '../validate/validate.ts';
+import { redact } from '../core/secret/secret.ts';
+import { loadSshConfig } from '../transport/ssh/sshconfig.ts';
+import { validateRun } from '../plan/validate.ts';
 
 export interface ApplyOptions {
   inventory: string[];

@@ -1,7 +1,7 @@
 /** `-e key=value`, `-e '{"k": 1}'` and `-e @file.yml`, merged left to right. */
 import { parse as parseYaml } from 'yaml';
-import { InputError } from '../diag/diagnostic.ts';
-import { loadYamlFile } from '../yaml/document.ts';
+import { InputError } from '../core/diagnostic.ts';
+import { loadYamlFile } from '../input/yaml/document.ts';
 
 export function parseExtraVars(args: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};

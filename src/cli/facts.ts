@@ -1,9 +1,10 @@
 /** `kiln facts HOST`. */
-import { EXIT, InputError } from '../diag/diagnostic.ts';
+import { EXIT, InputError } from '../core/diagnostic.ts';
 import { parseFacts, FACTS_SCRIPT } from '../facts/facts.ts';
-import { hostVarsOf, loadInventory, resolveConnection } from '../inventory/index.ts';
-import { HostConnection } from '../ssh/connection.ts';
-import { loadSshConfig } from '../ssh/sshconfig.ts';
+import { hostVarsOf, loadInventory } from '../input/inventory/index.ts';
+import { resolveConnection } from '../transport/ssh/resolve.ts';
+import { HostConnection } from '../transport/ssh/connection.ts';
+import { loadSshConfig } from '../transport/ssh/sshconfig.ts';
 
 export async function runFacts(host: string, opts: { inventory: string[]; acceptNewHostKeys: boolean }): Promise<number> {
   const { inventory } = loadInventory(opts.inventory);

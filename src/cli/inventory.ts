@@ -1,10 +1,11 @@
 /** `kiln inventory list|graph [--vars HOST]` and `from-vagrant`. */
 import type { Command } from 'commander';
-import { InputError } from '../diag/diagnostic.ts';
-import { loadInventory, mergeVarLayers, renderHostVars, renderInventoryGraph, renderInventoryList } from '../inventory/index.ts';
-import { registerFromVagrant } from '../lab/cli.ts';
-import { loadPlaybook } from '../playbook/load.ts';
-import { VarsBuilder } from '../engine/vars.ts';
+import { InputError } from '../core/diagnostic.ts';
+import { loadInventory, mergeVarLayers, renderHostVars, renderInventoryGraph, renderInventoryList } from '../input/inventory/index.ts';
+import { registerFromVagrant } from './lab.ts';
+import { loadPlaybook } from '../input/playbook/load.ts';
+import { moduleCatalog } from '../modules/registry.ts';
+import { VarsBuilder } from '../input/inventory/vars-builder.ts';
 import { parseExtraVars } from './extra-vars.ts';
 import { defaultInventory, inventoryOption, vaultSetup } from './options.ts';
 
@@ -28,7 +29,7 @@ export function registerInventoryCommands(program: Command): void {
           const vb = new VarsBuilder(inventory, { extraVars: parseExtraVars(opts.extraVars), check: false });
           let play;
           if (opts.playbook) {
-            const { playbook, diagnostics } = loadPlaybook(opts.playbook);
+            const { playbook, diagnostics } = loadPlaybook(opts.playbook, { modules: moduleCatalog });
             if (diagnostics.length) throw new InputError(diagnostics);
             play = playbook.plays[0];
           }

@@ -4,15 +4,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { EXIT, formatDiagnostic, InputError } from '../diag/diagnostic.ts';
+import { EXIT, formatDiagnostic, InputError } from '../core/diagnostic.ts';
 import { runApply } from './apply.ts';
 import { runFacts } from './facts.ts';
 import { registerInventoryCommands } from './inventory.ts';
 import { registerModulesCommand } from './modules.ts';
 import { registerVaultCommands } from './vault.ts';
-import { registerLabCommands } from '../lab/cli.ts';
-import { redact } from '../secret/secret.ts';
-import { validateRun } from '../validate/validate.ts';
+import { registerLabCommands } from './lab.ts';
+import { redact } from '../core/secret/secret.ts';
+import { validateRun } from '../plan/validate.ts';
 import { parseExtraVars } from './extra-vars.ts';
 
 import { collect, csv, defaultInventory, inventoryOption, vaultSetup } from './options.ts';

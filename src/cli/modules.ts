@@ -1,8 +1,8 @@
 /** `kiln modules [NAME]`: module reference generated from the modules' own schemas. */
 import type { Command } from 'commander';
-import { InputError } from '../diag/diagnostic.ts';
+import { InputError } from '../core/diagnostic.ts';
 import { modules } from '../modules/registry.ts';
-import type { ModuleDef } from '../modules/types.ts';
+import type { ModuleDef } from '../modules/contract.ts';
 
 interface Prop {
   type?: string | string[];

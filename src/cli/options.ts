@@ -1,8 +1,8 @@
 /** Options shared by several commands. */
 import { existsSync } from 'node:fs';
 import { Option } from 'commander';
-import { InputError } from '../diag/diagnostic.ts';
-import { loadVaultPasswordFile, setVaultPassword } from '../secret/vault.ts';
+import { InputError } from '../core/diagnostic.ts';
+import { loadVaultPasswordFile, setVaultPassword } from '../core/secret/vault.ts';
 
 export const collect = (v: string, prev: string[]) => [...prev, v];
 export const csv = (v: string, prev: string[]) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];

@@ -1,7 +1,7 @@
 /** `kiln vault encrypt-string|encrypt|decrypt|view` — ansible-vault compatible. */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { decryptVault, encryptVault, getVaultPassword, loadVaultPasswordFile, setVaultPassword } from '../secret/vault.ts';
+import { decryptVault, encryptVault, getVaultPassword, loadVaultPasswordFile, setVaultPassword } from '../core/secret/vault.ts';
 
 function password(opts: { vaultPasswordFile?: string }): string {
   const file = opts.vaultPasswordFile ?? process.env.KILN_VAULT_PASSWORD_FILE;

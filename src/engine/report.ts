@@ -1,7 +1,7 @@
 /** Results, per-host statistics, the recap and the JSON report. Everything printed is redacted. */
 import { writeFileSync } from 'node:fs';
-import type { Change } from '../modules/types.ts';
-import { redact } from '../secret/secret.ts';
+import type { Change } from '../modules/contract.ts';
+import { redact } from '../core/secret/secret.ts';
 
 export type Status = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable';
 

@@ -4,17 +4,19 @@
  * to `forks`; then notified handlers in definition order, once each. A failed host stops; the
  * others go on. Unreachable is distinct from failed.
  */
-import { type Inventory, resolveConnection, selectHosts } from '../inventory/index.ts';
-import type { PlayDef, Playbook, TaskDef } from '../playbook/types.ts';
-import { redact } from '../secret/secret.ts';
-import { HostConnection, UnreachableError } from '../ssh/connection.ts';
-import type { SshConfig } from '../ssh/sshconfig.ts';
+import { type Inventory, selectHosts } from '../input/inventory/index.ts';
+import { resolveConnection } from '../transport/ssh/resolve.ts';
+import type { PlayDef, Playbook, TaskDef } from '../input/playbook/types.ts';
+import { redact } from '../core/secret/secret.ts';
+import { HostConnection, UnreachableError } from '../transport/ssh/connection.ts';
+import type { SshConfig } from '../transport/ssh/sshconfig.ts';
 import { FACTS_SCRIPT, parseFacts } from '../facts/facts.ts';
-import type { ExecResult } from '../modules/types.ts';
-import { HostSequence, type InstanceOutcome, type ProbeCache, type SequenceOptions } from './host.ts';
+import type { ExecResult } from '../modules/contract.ts';
+import { HostSequence, type InstanceOutcome, type ProbeCache, type SequenceOptions } from './host-sequence.ts';
 import { PendingHandlers } from './pending.ts';
 import { count, emptyStats, type HostStats, type RunReport, type TaskResult } from './report.ts';
-import { VarsBuilder } from './vars.ts';
+import { VarsBuilder } from '../input/inventory/vars-builder.ts';
+import { serialBatches, tagSelected } from '../plan/selection.ts';
 
 export interface Reporter {
   playStart(play: PlayDef, hosts: string[]): void;
@@ -37,34 +39,6 @@ export interface RunnerOptions {
   sshConfig?: SshConfig;
   reporter: Reporter;
   connectTimeoutMs?: number;
-}
-
-/** Is a task selected by -t / --skip-tags? */
-export function tagSelected(taskTags: string[], tags: string[], skip: string[]): boolean {
-  if (skip.some((t) => taskTags.includes(t))) return false;
-  if (taskTags.includes('always')) return true;
-  const named = tags.some((t) => taskTags.includes(t));
-  if (taskTags.includes('never')) return named;
-  if (!tags.length || tags.includes('all')) return true;
-  return named;
-}
-
-/** Splits hosts into serial batches: a number, a percentage, or a list of them (the last repeats). */
-export function serialBatches(hosts: string[], serial: PlayDef['serial']): string[][] {
-  if (serial === undefined) return [hosts];
-  const steps = Array.isArray(serial) ? serial : [serial];
-  const size = (s: number | string) =>
-    Math.max(1, typeof s === 'string' && s.endsWith('%') ? Math.floor((hosts.length * Number(s.slice(0, -1))) / 100) : Number(s));
-  const out: string[][] = [];
-  let i = 0;
-  let step = 0;
-  while (i < hosts.length) {
-    const n = size(steps[Math.min(step, steps.length - 1)]!);
-    out.push(hosts.slice(i, i + n));
-    i += n;
-    step++;
-  }
-  return out;
 }
 
 async function parallel<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {

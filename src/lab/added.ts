@@ -2,7 +2,15 @@ import path from 'node:path';
 import { LabError } from './errors.ts';
 import { labFiles } from './paths.ts';
 import { CONTROLLER_ADDRESS, labOctet, validateTopology, type LabHost, type Topology } from './topology.ts';
-import type { InventoryVars } from './files.ts';
+
+export interface InventoryVars {
+  user: string;
+  become: boolean;
+  identity_file?: string;
+  known_hosts?: string;
+  controller_address?: string;
+  [key: string]: unknown;
+}
 
 /**
  * Hosts added to a running lab with `kiln lab add` (pure logic: validation, which inventory a host

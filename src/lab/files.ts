@@ -1,19 +1,12 @@
 import { chmod, lchown, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { allLabHosts, inventoryTopology, inventoryVars, separateInventories, type Additions } from './added.ts';
+import { allLabHosts, inventoryTopology, inventoryVars, separateInventories, type Additions, type InventoryVars } from './added.ts';
 import { labFiles } from './paths.ts';
 import { allGroups, type Topology } from './topology.ts';
 
 /** Connection settings for every host in a written inventory (paths relative to the inventory file). */
-export interface InventoryVars {
-  user: string;
-  become: boolean;
-  identity_file?: string;
-  known_hosts?: string;
-  controller_address?: string;
-  [key: string]: unknown;
-}
+export type { InventoryVars };
 
 type HostMap = Record<string, { address: string }>;
 interface GroupNode {

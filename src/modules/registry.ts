@@ -1,24 +1,25 @@
 /** All modules by name. A module is one file; add it here to make it available to playbooks. */
-import command from './command.ts';
-import copy from './copy.ts';
-import file from './file.ts';
-import firewall from './firewall.ts';
-import getUrl from './get_url.ts';
-import group from './group.ts';
-import lineinfile from './lineinfile.ts';
-import mysqlDb from './mysql_db.ts';
-import mysqlReplication from './mysql_replication.ts';
-import mysqlUser from './mysql_user.ts';
-import mysqlVariables from './mysql_variables.ts';
-import pkg from './package.ts';
-import release from './release.ts';
-import service from './service.ts';
-import shellModule from './shell-module.ts';
-import sysctl from './sysctl.ts';
-import user from './user.ts';
-import template from './template.ts';
-import tlsCert from './tls_cert.ts';
-import type { ModuleDef } from './types.ts';
+import command from './system/command.ts';
+import copy from './files/copy.ts';
+import file from './files/file.ts';
+import firewall from './firewall/firewall.ts';
+import getUrl from './files/get_url.ts';
+import group from './system/group.ts';
+import lineinfile from './files/lineinfile.ts';
+import mysqlDb from './mysql/mysql_db.ts';
+import mysqlReplication from './mysql/mysql_replication.ts';
+import mysqlUser from './mysql/mysql_user.ts';
+import mysqlVariables from './mysql/mysql_variables.ts';
+import pkg from './system/package.ts';
+import release from './release/release.ts';
+import service from './system/service.ts';
+import shellModule from './system/shell.ts';
+import sysctl from './files/sysctl.ts';
+import user from './system/user.ts';
+import template from './files/template.ts';
+import tlsCert from './tls/tls_cert.ts';
+import type { ModuleCatalog } from '../input/playbook/types.ts';
+import type { ModuleDef } from './contract.ts';
 
 const all: ModuleDef[] = [file, copy, template, pkg, service, command, shellModule, user, group, sysctl, lineinfile, getUrl, tlsCert, firewall, release, mysqlDb, mysqlUser, mysqlReplication, mysqlVariables];
 
@@ -33,4 +34,12 @@ export const moduleAliases: Record<string, string> = {
   apt: 'package',
   systemd: 'service',
   systemd_service: 'service',
+};
+
+/** What the playbook loader needs to know of the modules. */
+export const moduleCatalog: ModuleCatalog = {
+  get names() {
+    return [...modules.keys()];
+  },
+  aliases: moduleAliases,
 };

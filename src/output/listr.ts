@@ -5,8 +5,8 @@
 import { Listr } from 'listr2';
 import type { Reporter } from '../engine/runner.ts';
 import type { TaskResult } from '../engine/report.ts';
-import type { PlayDef, TaskDef } from '../playbook/types.ts';
-import { redact } from '../secret/secret.ts';
+import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
+import { redact } from '../core/secret/secret.ts';
 import { formatResult, taskTitle, type Write } from './plain.ts';
 
 export class ListrReporter implements Reporter {

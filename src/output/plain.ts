@@ -1,8 +1,8 @@
 /** Plain line output (not a TTY, or CI): one line per result, diffs inline, a recap at the end. */
 import type { Reporter } from '../engine/runner.ts';
-import type { PlayDef, TaskDef } from '../playbook/types.ts';
+import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
 import type { TaskResult } from '../engine/report.ts';
-import { redact } from '../secret/secret.ts';
+import { redact } from '../core/secret/secret.ts';
 
 export type Write = (line: string) => void;
 

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { basename, dirname } from 'node:path';
 import nunjucks from 'nunjucks';
 import { stringify as yamlStringify } from 'yaml';
-import { isSecret, revealing, Secret } from '../secret/secret.ts';
+import { isSecret, revealing, Secret } from '../core/secret/secret.ts';
 
 export class TemplateError extends Error {
   override name = 'TemplateError';

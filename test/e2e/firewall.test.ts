@@ -29,7 +29,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { hostVarsOf, loadInventory, magicVars } from '../../src/inventory/index.ts';
+import { hostVarsOf, loadInventory, magicVars } from '../../src/input/inventory/index.ts';
 import { ensureLab, KILN_BIN, kiln, labSkipReason, labStatus, REPO_ROOT } from './lab-setup.ts';
 import { readReport, type Report } from './reports.ts';
 

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issue } from '../../src/tls/pki.ts';
+import { issue } from '../../src/modules/tls/pki.ts';
 import { ensureLab, KILN_BIN, kiln, labSkipReason, REPO_ROOT } from './lab-setup.ts';
 import { changedLines, comparePrediction, readReport, type Report } from './reports.ts';
 

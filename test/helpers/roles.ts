@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { parse } from 'yaml';
-import { ajv } from '../../src/engine/schema.ts';
+import { ajv } from '../../src/plan/schema.ts';
 import { renderValue } from '../../src/template/engine.ts';
 
 export const ROLES_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../roles');

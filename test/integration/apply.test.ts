@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encryptVault } from '../../src/secret/vault.ts';
+import { encryptVault } from '../../src/core/secret/vault.ts';
 import { kiln, ROOT } from '../helpers/kiln.ts';
 import { startSshd, type TestSshd } from '../helpers/sshd.ts';
 

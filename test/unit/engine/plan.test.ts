@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { contentParse, contentPlan, contentProbe } from '../../../src/modules/content.ts';
-import file from '../../../src/modules/file.ts';
-import { sha256 } from '../../../src/modules/shell.ts';
-import type { ModuleContext } from '../../../src/modules/types.ts';
-import { Secret } from '../../../src/secret/secret.ts';
-import { frameScripts } from '../../../src/engine/batch.ts';
+import { contentParse, contentPlan, contentProbe } from '../../../src/modules/files/content.ts';
+import file from '../../../src/modules/files/file.ts';
+import { sha256 } from '../../../src/sh/shell.ts';
+import type { ModuleContext } from '../../../src/modules/contract.ts';
+import { Secret } from '../../../src/core/secret/secret.ts';
+import { frameScripts } from '../../../src/sh/frame.ts';
 import { execFileSync } from 'node:child_process';
 
 const ctx: ModuleContext = { host: 'h', check: false, diff: true, become: false, taskFile: 't.yml' };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Secret } from '../../../src/secret/secret.ts';
+import { Secret } from '../../../src/core/secret/secret.ts';
 import { evaluateCondition, renderTemplate, renderValue, TemplateError } from '../../../src/template/engine.ts';
 
 describe('templating', () => {

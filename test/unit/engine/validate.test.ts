@@ -2,12 +2,13 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputError, formatDiagnostic } from '../../../src/diag/diagnostic.ts';
-import { loadInventory } from '../../../src/inventory/index.ts';
-import { loadPlaybook } from '../../../src/playbook/load.ts';
-import { serialBatches, tagSelected } from '../../../src/engine/runner.ts';
-import { resolveVars, UnresolvedVar, VarsBuilder } from '../../../src/engine/vars.ts';
-import { validateRun } from '../../../src/validate/validate.ts';
+import { InputError, formatDiagnostic } from '../../../src/core/diagnostic.ts';
+import { loadInventory } from '../../../src/input/inventory/index.ts';
+import { loadPlaybook } from '../../../src/input/playbook/load.ts';
+import { moduleCatalog } from '../../../src/modules/registry.ts';
+import { serialBatches, tagSelected } from '../../../src/plan/selection.ts';
+import { resolveVars, UnresolvedVar, VarsBuilder } from '../../../src/input/inventory/vars-builder.ts';
+import { validateRun } from '../../../src/plan/validate.ts';
 
 let dir: string;
 const w = (rel: string, text: string) => {
@@ -170,7 +171,7 @@ describe('validation', () => {
 describe('variable precedence', () => {
   it('role defaults < all < group < host < play vars < extra vars', () => {
     const { inventory } = loadInventory(join(dir, 'inventory/hosts.yml'));
-    const { playbook } = loadPlaybook(join(dir, 'good.yml'));
+    const { playbook } = loadPlaybook(join(dir, 'good.yml'), { modules: moduleCatalog });
     const play = playbook.plays[0]!;
     const plain = new VarsBuilder(inventory, { extraVars: {}, check: false });
     expect(plain.forHost('web2', { ...play, vars: {} }, ['web2']).level).toBe('web');
@@ -188,7 +189,7 @@ describe('variable precedence', () => {
 
   it('magic vars: groups, group_names, hostvars', () => {
     const { inventory } = loadInventory(join(dir, 'inventory/hosts.yml'));
-    const { playbook } = loadPlaybook(join(dir, 'good.yml'));
+    const { playbook } = loadPlaybook(join(dir, 'good.yml'), { modules: moduleCatalog });
     const v = new VarsBuilder(inventory, { extraVars: {}, check: false }).forHost('web1', playbook.plays[0]!, ['web1', 'web2']);
     expect(v.inventory_hostname).toBe('web1');
     expect(v.group_names).toEqual(['web']);

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Reporter, Runner } from '../../../src/engine/runner.ts';
 import { modules } from '../../../src/modules/registry.ts';
-import { q } from '../../../src/modules/shell.ts';
-import { defineModule, type ModuleDef } from '../../../src/modules/types.ts';
-import { validateRun } from '../../../src/validate/validate.ts';
+import { q } from '../../../src/sh/shell.ts';
+import { defineModule, type ModuleDef } from '../../../src/modules/contract.ts';
+import { validateRun } from '../../../src/plan/validate.ts';
 import { sshdAvailable, startSshd, type TestSshd } from '../../helpers/sshd.ts';
 
 interface P {

@@ -1,5 +1,5 @@
 /** The site of the issue (lb, web, db primary + replica, monitoring) as policy inputs. */
-import type { PolicyInputs } from '../../../src/firewall/policy.ts';
+import type { PolicyInputs } from '../../../src/modules/firewall/policy.ts';
 
 export function site(policy: PolicyInputs['policy'] = SITE_POLICY, admin = ['10.77.0.1/32']): PolicyInputs {
   return {

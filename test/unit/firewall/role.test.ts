@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveHost, validatePolicy } from '../../../src/firewall/policy.ts';
+import { resolveHost, validatePolicy } from '../../../src/modules/firewall/policy.ts';
 import { loadRoleYaml, roleValidator } from '../../helpers/roles.ts';
 import { site } from './fixtures.ts';
 

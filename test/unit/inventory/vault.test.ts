@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { loadInventory } from '../../../src/inventory/load.ts';
-import { hostVarsOf, inventoryVarLayers } from '../../../src/inventory/layers.ts';
-import { renderHostVars, renderInventoryList } from '../../../src/inventory/render.ts';
-import { resolveConnection } from '../../../src/inventory/connection.ts';
-import { isSecret } from '../../../src/secret/secret.ts';
-import { encryptVault, setVaultPassword } from '../../../src/secret/vault.ts';
+import { loadInventory } from '../../../src/input/inventory/load.ts';
+import { hostVarsOf, inventoryVarLayers } from '../../../src/input/inventory/layers.ts';
+import { renderHostVars, renderInventoryList } from '../../../src/input/inventory/render.ts';
+import { resolveConnection } from '../../../src/transport/ssh/resolve.ts';
+import { isSecret } from '../../../src/core/secret/secret.ts';
+import { encryptVault, setVaultPassword } from '../../../src/core/secret/vault.ts';
 import { tmpTree } from './helpers.ts';
 
 describe('vault-encrypted group_vars', () => {

@@ -1,7 +1,7 @@
 /** Helpers for module unit tests: contexts, syntax checks and running read-only probes locally. */
 import { spawnSync } from 'node:child_process';
-import { PRELUDE } from '../../../src/modules/shell.ts';
-import type { ExecResult, ModuleContext } from '../../../src/modules/types.ts';
+import { PRELUDE } from '../../../src/sh/shell.ts';
+import type { ExecResult, ModuleContext } from '../../../src/modules/contract.ts';
 
 export function ctx(over: Partial<ModuleContext> = {}): ModuleContext {
   return { host: 'web1', check: false, diff: true, become: true, taskFile: 'site.yml', ...over };

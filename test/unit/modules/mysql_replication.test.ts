@@ -9,8 +9,8 @@ import mysqlReplication, {
   mysqlReplicationSql,
   type MysqlReplicationParams,
   type MysqlReplicationState,
-} from '../../../src/modules/mysql_replication.ts';
-import { Secret } from '../../../src/secret/secret.ts';
+} from '../../../src/modules/mysql/mysql_replication.ts';
+import { Secret } from '../../../src/core/secret/secret.ts';
 import { outsideHeredocs, shSyntax } from './helpers.ts';
 
 // Probe output recorded on the lab: db2 replicating from db1 (MariaDB 10.11), converged.

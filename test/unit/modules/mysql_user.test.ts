@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applySql, nativePasswordHash } from '../../../src/mysql/sql.ts';
-import mysqlUser, { mysqlUserParse, mysqlUserPlan, mysqlUserSql, type MysqlUserParams, type MysqlUserState } from '../../../src/modules/mysql_user.ts';
-import { Secret } from '../../../src/secret/secret.ts';
+import { applySql, nativePasswordHash } from '../../../src/modules/mysql/sql.ts';
+import mysqlUser, { mysqlUserParse, mysqlUserPlan, mysqlUserSql, type MysqlUserParams, type MysqlUserState } from '../../../src/modules/mysql/mysql_user.ts';
+import { Secret } from '../../../src/core/secret/secret.ts';
 import { outsideHeredocs, shSyntax } from './helpers.ts';
 
 // Probe output recorded on the lab (MariaDB 10.11, the role's replication account).

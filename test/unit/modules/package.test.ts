@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import pkg, { type PackageParams, parsePolicy } from '../../../src/modules/package.ts';
+import pkg, { type PackageParams, parsePolicy } from '../../../src/modules/system/package.ts';
 import { ctx, runProbe, shSyntax } from './helpers.ts';
 
 const out = (stdout: string) => ({ stdout, stderr: '', code: 0 });

@@ -16,7 +16,7 @@ import release, {
   runningRelease,
   type ReleaseParams,
   type ReleaseState,
-} from '../../../src/modules/release.ts';
+} from '../../../src/modules/release/release.ts';
 import { ctx, outsideHeredocs, runProbe, shSyntax } from './helpers.ts';
 
 const files = [

@@ -1,17 +1,17 @@
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import command from '../../../src/modules/command.ts';
-import group from '../../../src/modules/group.ts';
-import lineinfile from '../../../src/modules/lineinfile.ts';
-import pkg from '../../../src/modules/package.ts';
-import service from '../../../src/modules/service.ts';
-import shell from '../../../src/modules/shell-module.ts';
-import sysctl from '../../../src/modules/sysctl.ts';
-import type { JSONSchema, ModuleDef } from '../../../src/modules/types.ts';
-import user from '../../../src/modules/user.ts';
+import command from '../../../src/modules/system/command.ts';
+import group from '../../../src/modules/system/group.ts';
+import lineinfile from '../../../src/modules/files/lineinfile.ts';
+import pkg from '../../../src/modules/system/package.ts';
+import service from '../../../src/modules/system/service.ts';
+import shell from '../../../src/modules/system/shell.ts';
+import sysctl from '../../../src/modules/files/sysctl.ts';
+import type { JSONSchema, ModuleDef } from '../../../src/modules/contract.ts';
+import user from '../../../src/modules/system/user.ts';
 
 const mine: ModuleDef[] = [pkg, service, command, shell, user, group, sysctl, lineinfile];
-// Same options as the engine (src/engine/schema.ts).
+// Same options as the engine (src/plan/schema.ts).
 const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
 
 describe('module schemas', () => {

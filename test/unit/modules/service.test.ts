@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import svc, { type ServiceParams } from '../../../src/modules/service.ts';
+import svc, { type ServiceParams } from '../../../src/modules/system/service.ts';
 import { ctx, runProbe, shSyntax } from './helpers.ts';
 
 const out = (stdout: string) => ({ stdout, stderr: '', code: 0 });

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import sysctl, { editSysctlFile, procPath, type SysctlParams } from '../../../src/modules/sysctl.ts';
-import { PRELUDE } from '../../../src/modules/shell.ts';
+import sysctl, { editSysctlFile, procPath, type SysctlParams } from '../../../src/modules/files/sysctl.ts';
+import { PRELUDE } from '../../../src/sh/shell.ts';
 import { ctx, runProbe, shSyntax } from './helpers.ts';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');

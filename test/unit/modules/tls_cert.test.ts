@@ -8,11 +8,11 @@ import { userInfo, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import mod, { expiringNote, planTlsCert, resetIssuedThisRun, resolvePkiDir, type TlsCertParams, type TlsCertState } from '../../../src/modules/tls_cert.ts';
-import { PRELUDE } from '../../../src/modules/shell.ts';
-import type { Change, PrepareContext } from '../../../src/modules/types.ts';
-import { isSecret, redact } from '../../../src/secret/secret.ts';
-import { certPaths, DAY_MS } from '../../../src/tls/pki.ts';
+import mod, { expiringNote, planTlsCert, resetIssuedThisRun, resolvePkiDir, type TlsCertParams, type TlsCertState } from '../../../src/modules/tls/tls_cert.ts';
+import { PRELUDE } from '../../../src/sh/shell.ts';
+import type { Change, PrepareContext } from '../../../src/modules/contract.ts';
+import { isSecret, redact } from '../../../src/core/secret/secret.ts';
+import { certPaths, DAY_MS } from '../../../src/modules/tls/pki.ts';
 import { ctx, outsideHeredocs, runProbe, shSyntax } from './helpers.ts';
 
 const me = userInfo().username;

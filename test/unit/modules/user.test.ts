@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import group, { type GroupParams } from '../../../src/modules/group.ts';
-import user, { type UserParams } from '../../../src/modules/user.ts';
-import { sha256 } from '../../../src/modules/shell.ts';
-import { Secret } from '../../../src/secret/secret.ts';
+import group, { type GroupParams } from '../../../src/modules/system/group.ts';
+import user, { type UserParams } from '../../../src/modules/system/user.ts';
+import { sha256 } from '../../../src/sh/shell.ts';
+import { Secret } from '../../../src/core/secret/secret.ts';
 import { ctx, runProbe, shSyntax, outsideHeredocs } from './helpers.ts';
 
 const out = (stdout: string) => ({ stdout, stderr: '', code: 0 });

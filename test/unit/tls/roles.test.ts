@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ajv } from '../../../src/engine/schema.ts';
+import { ajv } from '../../../src/plan/schema.ts';
 import { renderTemplate } from '../../../src/template/engine.ts';
 
 const ROLES = join(dirname(fileURLToPath(import.meta.url)), '../../../roles');

@@ -1,0 +1,6 @@
+/** What one remote (or local) script returned. */
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}

@@ -1,0 +1,115 @@
+/**
+ * Kiln's connection variables, their Ansible aliases and their type checks.
+ *
+ * Aliases are renamed to Kiln's key when an inventory or vars file is loaded, so precedence
+ * works across both spellings (`ansible_user` in group_vars, `user` on the host: the host wins).
+ */
+import type { Diagnostic, Loc } from '../../core/diagnostic.ts';
+import { Secret, isSecret } from '../../core/secret/secret.ts';
+
+export const CONNECTION_KEYS = [
+  'address',
+  'port',
+  'user',
+  'identity_file',
+  'become',
+  'become_user',
+  'become_password',
+  'proxy_jump',
+  'known_hosts',
+] as const;
+export type ConnectionKey = (typeof CONNECTION_KEYS)[number];
+
+export const CONNECTION_ALIASES: Readonly<Record<string, ConnectionKey>> = {
+  ansible_host: 'address',
+  ansible_ssh_host: 'address',
+  ansible_port: 'port',
+  ansible_ssh_port: 'port',
+  ansible_user: 'user',
+  ansible_ssh_user: 'user',
+  ansible_ssh_private_key_file: 'identity_file',
+  ansible_private_key_file: 'identity_file',
+  ansible_become: 'become',
+  ansible_become_user: 'become_user',
+  ansible_become_password: 'become_password',
+  ansible_become_pass: 'become_password',
+};
+
+/** A value still to be templated by the engine is not type-checked here. */
+function isTemplated(v: unknown): boolean {
+  return typeof v === 'string' && v.includes('{{');
+}
+
+export function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (isSecret(v)) return 'a secret';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `string ${JSON.stringify(v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+const isNonEmptyString = (v: unknown) => (typeof v === 'string' && v.trim() !== '') || isSecret(v);
+const isStringList = (v: unknown) => isNonEmptyString(v) || (Array.isArray(v) && v.length > 0 && v.every(isNonEmptyString));
+
+/** Returns what is wrong with a connection value (undefined = fine). */
+export function checkConnectionValue(key: ConnectionKey, v: unknown): string | undefined {
+  if (isTemplated(v)) return undefined;
+  switch (key) {
+    case 'port':
+      return Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535 ? undefined : 'an integer between 1 and 65535';
+    case 'become':
+      return typeof v === 'boolean' ? undefined : 'a boolean (true or false)';
+    case 'address':
+    case 'user':
+    case 'become_user':
+      return isNonEmptyString(v) ? undefined : 'a non-empty string';
+    case 'become_password':
+      return typeof v === 'string' || typeof v === 'number' || isSecret(v) ? undefined : 'a string';
+    case 'identity_file':
+    case 'known_hosts':
+      return isStringList(v) ? undefined : 'a path or a list of paths';
+    case 'proxy_jump':
+      return v === null || isNonEmptyString(v) ? undefined : "a '[user@]host[:port]' string, an inventory host name, or null";
+  }
+}
+
+export interface RawVar {
+  key: string;
+  value: unknown;
+  keyLoc: Loc;
+  valueLoc: Loc;
+}
+
+/**
+ * Turns the variables of one mapping (inventory vars, a vars file) into a layer's vars:
+ * aliases renamed, connection values type-checked, `become_password` made a Secret.
+ */
+export function normalizeVars(entries: RawVar[], errors: Diagnostic[]): { vars: Record<string, unknown>; locs: Record<string, Loc> } {
+  const vars: Record<string, unknown> = {};
+  const locs: Record<string, Loc> = {};
+  const writtenAs: Record<string, string> = {};
+  for (const e of entries) {
+    const canonical: string = CONNECTION_ALIASES[e.key] ?? e.key;
+    if (canonical in writtenAs) {
+      errors.push({ ...e.keyLoc, message: `'${e.key}' and '${writtenAs[canonical]}' both set '${canonical}'; keep one` });
+      continue;
+    }
+    writtenAs[canonical] = e.key;
+    let value = e.value;
+    if ((CONNECTION_KEYS as readonly string[]).includes(canonical)) {
+      const expected = checkConnectionValue(canonical as ConnectionKey, value);
+      if (expected) {
+        const alias = canonical === e.key ? '' : ` (alias of '${canonical}')`;
+        errors.push({ ...e.valueLoc, message: `'${e.key}'${alias} must be ${expected}, got ${describeValue(value)}` });
+        continue;
+      }
+      if (canonical === 'become_password' && !isSecret(value) && !isTemplated(value)) {
+        value = new Secret(String(value), 'become_password');
+      }
+    }
+    vars[canonical] = value;
+    locs[canonical] = e.keyLoc;
+  }
+  return { vars, locs };
+}

@@ -1,0 +1,282 @@
+/**
+ * `lineinfile`: ensure one line is present (or lines are absent) in a text file.
+ *
+ * Matching happens on the controller: the probe returns the file (base64, up to MAX_BYTES),
+ * the plan computes the new content with `editLines` (pure, JavaScript regular expressions;
+ * Python's (?P<name>…) and (?P=name) are accepted), and apply writes the whole new content
+ * atomically (temp file in the same directory, owner/mode kept, optional validate, rename) —
+ * but only if the file still has the content that was planned from.
+ *
+ * Semantics follow Ansible's lineinfile: with regexp, the LAST matching line is replaced;
+ * without a match the line is inserted (insertafter/insertbefore: after/before the last
+ * matching line, or the first with firstmatch; EOF by default), unless the exact line is
+ * already there. backrefs without a match changes nothing. absent removes every matching line.
+ */
+import { applyAttrs, attrSchema, describeAttrs, normMode, planAttrs, type StatState, statFromKv } from './attrs.ts';
+import { contentDiff } from './content.ts';
+import { fromB64, parseKv, q, writeBytes } from '../../sh/shell.ts';
+import { type Change, defineModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
+
+export const MAX_BYTES = 1024 * 1024;
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['path'],
+  properties: {
+    path: { type: 'string', minLength: 1, pattern: '^/', description: 'absolute path of the file (symlinks are followed)' },
+    line: { type: 'string', description: 'the line (without newline); required for state: present' },
+    regexp: {
+      type: 'string',
+      minLength: 1,
+      description: 'JavaScript regular expression searched in each line: present replaces the last matching line, absent removes all matching lines',
+    },
+    state: { enum: ['present', 'absent'], description: 'present (default) or absent' },
+    insertafter: { type: 'string', minLength: 1, description: 'when no line matches: insert after the last line matching this regexp, or EOF (default)' },
+    insertbefore: { type: 'string', minLength: 1, description: 'when no line matches: insert before the last line matching this regexp, or BOF' },
+    firstmatch: { type: 'boolean', description: 'insertafter/insertbefore use the first matching line instead of the last' },
+    backrefs: {
+      type: 'boolean',
+      description: 'line may use \\1 or \\g<name> groups of regexp; when regexp matches nothing the file is left unchanged',
+    },
+    create: { type: 'boolean', description: 'create the file (mode 0644 unless set) when it does not exist; default false: a missing file fails the task' },
+    validate: { type: 'string', pattern: '%s', description: 'command run on the temp file before it replaces path; %s is the temp file path' },
+    ...attrSchema,
+  },
+} as const;
+
+export type LineinfileParams = FromSchema<typeof schema>;
+
+export interface LineinfileState {
+  stat: StatState;
+  /** The real path (symlinks resolved). */
+  real: string;
+  content?: string;
+  sha256?: string;
+  tooBig?: boolean;
+  parent: boolean;
+}
+
+/** Translates Python-only regex syntax to JavaScript and compiles, with a clear error. */
+export function compileRe(src: string, what: string): RegExp {
+  const js = src.replace(/\(\?P</g, '(?<').replace(/\(\?P=(\w+)\)/g, '\\k<$1>');
+  try {
+    return new RegExp(js);
+  } catch (e) {
+    throw new Error(`${what} is not a valid regular expression: ${(e as Error).message}`);
+  }
+}
+
+/** Python re.expand-style template: \1, \g<1>, \g<name>, \\, \n, \t. */
+export function expandBackrefs(template: string, m: RegExpExecArray): string {
+  return template.replace(/\\(?:g<(\w+)>|(\d{1,2})|(.))/g, (all, g: string | undefined, d: string | undefined, ch: string | undefined) => {
+    if (g !== undefined) return /^\d+$/.test(g) ? (m[Number(g)] ?? '') : (m.groups?.[g] ?? '');
+    if (d !== undefined) return m[Number(d)] ?? '';
+    if (ch === '\\') return '\\';
+    if (ch === 'n') return '\n';
+    if (ch === 't') return '\t';
+    return all;
+  });
+}
+
+interface Line {
+  text: string;
+  eol: string; // '\n', '\r\n' or '' (last line without newline)
+}
+
+function toLines(content: string): Line[] {
+  const out: Line[] = [];
+  const re = /([^\n]*?)(\r?\n|$)/gy;
+  let m: RegExpExecArray | null;
+  while (re.lastIndex < content.length && (m = re.exec(content))) out.push({ text: m[1], eol: m[2] });
+  return out;
+}
+
+export interface EditOptions {
+  line?: string;
+  regexp?: string;
+  state?: 'present' | 'absent';
+  insertafter?: string;
+  insertbefore?: string;
+  firstmatch?: boolean;
+  backrefs?: boolean;
+}
+
+/** Pure: the new content and what happened. `content` undefined = the file does not exist (create). */
+export function editLines(content: string, o: EditOptions): { content: string; message: string } {
+  const lines = toLines(content);
+  const eol = lines[0]?.eol === '\r\n' ? '\r\n' : '\n';
+  const re = o.regexp !== undefined ? compileRe(o.regexp, 'regexp') : undefined;
+  const render = () => lines.map((l) => l.text + l.eol).join('');
+  if ((o.state ?? 'present') === 'absent') {
+    if (!re && o.line === undefined) throw new Error('state: absent needs regexp or line');
+    const before = lines.length;
+    const kept = lines.filter((l) => !(re ? re.test(l.text) : l.text === o.line));
+    const removed = before - kept.length;
+    if (!removed) return { content, message: '' };
+    // A removed last line may have been the one without a newline; the new last line keeps its own.
+    lines.splice(0, lines.length, ...kept);
+    return { content: render(), message: `${removed} line${removed > 1 ? 's' : ''} removed` };
+  }
+  if (o.line === undefined) throw new Error('state: present needs line');
+  const line = o.line;
+  if (re) {
+    let idx = -1;
+    let match: RegExpExecArray | null = null;
+    lines.forEach((l, i) => {
+      const m = re.exec(l.text);
+      if (m) {
+        idx = i;
+        match = m;
+      }
+    });
+    if (idx >= 0) {
+      const text = o.backrefs ? expandBackrefs(line, match!) : line;
+      if (lines[idx].text === text) return { content, message: '' };
+      lines[idx] = { text, eol: lines[idx].eol || eol };
+      return { content: render(), message: 'line replaced' };
+    }
+    if (o.backrefs) return { content, message: '' };
+  }
+  if (lines.some((l) => l.text === line)) return { content, message: '' };
+  // Insert.
+  const add: Line = { text: line, eol };
+  const anchor = o.insertafter ?? o.insertbefore;
+  let at = lines.length;
+  if (anchor === 'BOF') at = 0;
+  else if (anchor !== undefined && anchor !== 'EOF') {
+    const are = compileRe(anchor, o.insertafter !== undefined ? 'insertafter' : 'insertbefore');
+    let found = -1;
+    for (let i = 0; i < lines.length; i++) {
+      if (are.test(lines[i].text)) {
+        found = i;
+        if (o.firstmatch) break;
+      }
+    }
+    if (found >= 0) at = o.insertafter !== undefined ? found + 1 : found;
+  }
+  if (at === lines.length && at > 0 && lines[at - 1].eol === '') lines[at - 1].eol = eol;
+  lines.splice(at, 0, add);
+  return { content: render(), message: 'line added' };
+}
+
+export function lineinfileProbe(p: LineinfileParams): string {
+  return [
+    `p=${q(p.path)}`,
+    // Follow symlinks: edit the target, like an editor would.
+    'real=$(readlink -f -- "$p" 2>/dev/null) || real=$p; [ -n "$real" ] || real=$p',
+    "printf 'real=%s\\n' \"$real\"",
+    'kiln_stat "$real"',
+    '[ -d "$(dirname -- "$real")" ] && echo parent=1 || echo parent=0',
+    'if [ -f "$real" ]; then',
+    '  echo "sha256=$(sha256sum < "$real" | cut -d" " -f1)"',
+    `  if [ "$(stat -c %s -- "$real")" -le ${MAX_BYTES} ]; then printf 'content_b64='; base64 -w0 < "$real"; echo; else echo too_big=1; fi`,
+    'fi',
+    'true',
+  ].join('\n');
+}
+
+export function lineinfileParse(out: ExecResult, p: LineinfileParams): LineinfileState {
+  const kv = parseKv(out.stdout);
+  return {
+    stat: statFromKv(kv),
+    real: kv.real || p.path,
+    content: kv.content_b64 !== undefined ? fromB64(kv.content_b64) : undefined,
+    sha256: kv.sha256,
+    tooBig: kv.too_big === '1',
+    parent: kv.parent === '1',
+  };
+}
+
+/** The content the file will have, or undefined when the content does not change. */
+export function plannedContent(p: LineinfileParams, s: LineinfileState): { content: string; message: string } | undefined {
+  if (!s.stat.exists) {
+    if ((p.state ?? 'present') === 'absent') return undefined;
+    const r = editLines('', p as EditOptions);
+    return r.message ? r : undefined;
+  }
+  const r = editLines(s.content ?? '', p as EditOptions);
+  return r.message ? r : undefined;
+}
+
+export function lineinfilePlan(p: LineinfileParams, s: LineinfileState, ctx: ModuleContext): Change[] {
+  const state = p.state ?? 'present';
+  if (state === 'present' && p.line === undefined) throw new Error('state: present needs line');
+  if (state === 'absent' && p.line === undefined && p.regexp === undefined) throw new Error('state: absent needs regexp or line');
+  if (p.backrefs && !p.regexp) throw new Error('backrefs needs regexp');
+  if (p.insertafter && p.insertbefore) throw new Error('use insertafter or insertbefore, not both');
+  const via = s.real !== p.path ? ` (via symlink to ${s.real})` : '';
+  if (!s.stat.exists) {
+    if (state === 'absent') return [];
+    if (!p.create) {
+      // Never a plan failure: in a dry run an earlier task may only have predicted the file.
+      return [
+        {
+          summary: `edit ${p.path}: it does not exist${ctx.check ? ' yet' : ''} and create is false (the task fails unless an earlier task creates it)`,
+          unpredictable: true,
+        },
+      ];
+    }
+    const r = plannedContent(p, s);
+    if (!r) return [];
+    return [
+      {
+        summary: `create file ${p.path}${describeAttrs(p)} with 1 line${s.parent ? '' : ' (its directory does not exist yet)'}`,
+        diff: ctx.diff ? contentDiff(p.path, '', r.content, false) : undefined,
+      },
+    ];
+  }
+  if (s.stat.type !== 'file') throw new Error(`${p.path} is a ${s.stat.type}, not a regular file`);
+  if (s.tooBig) throw new Error(`${p.path} is larger than ${MAX_BYTES} bytes: lineinfile reads whole files; use template or copy`);
+  if ((s.content ?? '').includes('\u0000')) throw new Error(`${p.path} is a binary file`);
+  const out: Change[] = [];
+  const r = plannedContent(p, s);
+  if (r) out.push({ summary: `${p.path}${via}: ${r.message}`, diff: ctx.diff ? contentDiff(p.path, s.content ?? '', r.content, false) : undefined });
+  return [...out, ...planAttrs(p.path, p, s.stat)];
+}
+
+export function lineinfileApply(p: LineinfileParams, s: LineinfileState): string {
+  const r = plannedContent(p, s);
+  const lines = ['set -e', `dest=${q(s.real)}`];
+  if (!r) {
+    lines.push(applyAttrs('"$dest"', p, s.stat));
+    return lines.filter(Boolean).join('\n');
+  }
+  if (!s.stat.exists && !p.create) {
+    lines.push(`[ -e "$dest" ] || { echo ${q(`${p.path} does not exist (set create: true to create it)`)} >&2; exit 3; }`);
+    lines.push(`echo ${q(`${p.path} appeared after it was probed; run again`)} >&2; exit 3`);
+    return lines.join('\n');
+  }
+  lines.push('dir=$(dirname -- "$dest")', `[ -d "$dir" ] || { echo "directory $dir does not exist" >&2; exit 3; }`);
+  if (s.stat.exists) {
+    // Planned from this exact content: refuse to overwrite a file changed since the probe.
+    lines.push(
+      `[ "$(sha256sum < "$dest" | cut -d' ' -f1)" = ${q(s.sha256 ?? '')} ] || { echo "$dest changed since it was read; run again" >&2; exit 3; }`,
+    );
+  } else {
+    lines.push(`[ ! -e "$dest" ] || { echo "$dest appeared since it was read; run again" >&2; exit 3; }`);
+  }
+  lines.push('tmp=$(mktemp "$dir/.kiln.$(basename -- "$dest").XXXXXX")', `trap 'rm -f "$tmp"' EXIT`);
+  lines.push(writeBytes('"$tmp"', r.content).trimEnd());
+  if (s.stat.exists) lines.push('chown --reference="$dest" "$tmp"', 'chmod --reference="$dest" "$tmp"');
+  else if (!normMode(p.mode)) lines.push('chmod 0644 "$tmp"');
+  const attrs = applyAttrs('"$tmp"', p);
+  if (attrs) lines.push(attrs);
+  if (p.validate) {
+    const cmd = p.validate.split('%s').join('"$tmp"');
+    lines.push(`if ! out=$( ${cmd} 2>&1 </dev/null ); then echo ${q(`validation failed: ${p.validate}`)} >&2; printf '%s\\n' "$out" >&2; exit 3; fi`);
+  }
+  lines.push('mv -f "$tmp" "$dest"', 'trap - EXIT');
+  return lines.join('\n');
+}
+
+export default defineModule<LineinfileParams, LineinfileState>({
+  name: 'lineinfile',
+  description: 'Ensure a line is present (replacing a matching line) or lines are absent in a text file; edits are computed on the controller and written atomically.',
+  schema,
+  probe: (p) => lineinfileProbe(p),
+  parse: lineinfileParse,
+  plan: lineinfilePlan,
+  apply: (p, s) => lineinfileApply(p, s),
+  describe: (p, s) => ({ path: p.path, real_path: s.real, ...s.stat, sha256: s.sha256 ?? null }),
+});

@@ -1,0 +1,208 @@
+/**
+ * `mysql_user`: a MariaDB/MySQL account 'name'@'host' (host may be a pattern: '10.77.0.%'),
+ * its password and its privileges.
+ *
+ * - Password: the controller computes the mysql_native_password hash of the wanted password
+ *   ('*' + upper(hex(sha1(sha1(pw)))), as MariaDB's PASSWORD()). The probe prints only a
+ *   sha256 of the stored authentication_string, never the hash itself; apply sets the password
+ *   with `IDENTIFIED BY PASSWORD '<hash>'` (MySQL: `IDENTIFIED WITH mysql_native_password AS`),
+ *   so the cleartext never even reaches the host. A converged user is "ok" on every run.
+ * - Privileges: `SHOW GRANTS` is parsed and normalized (grants.ts) and compared with
+ *   the wanted ones per object; only the objects that differ are revoked and granted again.
+ * - `sql_log_bin: false` keeps the statements out of the binary log: accounts are then managed
+ *   on each server on its own instead of replicating (used by roles/mysql on primary and replicas).
+ */
+import { formatPrivs, objectSql, type ObjectPrivs, parseShowGrants, parseWantedPrivs, type Privileges, samePrivs } from './grants.ts';
+import { account, applySql, nativePasswordHash, notReachable, parseLines, parseServer, probeFrame, runSql, type ServerProbe, sqlString, unescapeBatch, unknownState } from './sql.ts';
+import { isSecret, registerSecretValue, type Secret } from '../../core/secret/secret.ts';
+import { sha256 } from '../../sh/shell.ts';
+import { type Change, defineModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 80, pattern: '^[^\\n]+$', description: 'account user name' },
+    host: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[^\\n]+$', description: "account host or pattern: localhost (default), '10.77.0.%', '%', an address" },
+    state: { enum: ['present', 'absent'], description: 'present (default) or absent (DROP USER)' },
+    password: { type: 'string', description: 'cleartext password (a secret: use vault); stored as a mysql_native_password hash computed on the controller' },
+    password_hash: { type: 'string', pattern: '^\\*[0-9A-Fa-f]{40}$', description: "mysql_native_password hash instead of password ('*' + 40 hex digits, as PASSWORD('x') prints)" },
+    update_password: { enum: ['always', 'on_create'], description: 'always (default): set the password when the stored hash differs; on_create: only when creating the user' },
+    priv: {
+      anyOf: [
+        { type: 'string' },
+        { type: 'object', additionalProperties: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] } },
+      ],
+      description:
+        'privileges: "db.*:PRIV,PRIV/db2.tbl:PRIV" (Ansible form; GRANT = with grant option) or a mapping {"db.*": "SELECT,INSERT"}; objects not listed are revoked unless append_privs',
+    },
+    append_privs: { type: 'boolean', description: 'only add the listed privileges, never revoke others (default false)' },
+    sql_log_bin: { type: 'boolean', description: 'false: do not write these statements to the binary log (the account is not replicated); default true' },
+  },
+} as const;
+
+export type MysqlUserParams = Omit<FromSchema<typeof schema>, 'password' | 'password_hash' | 'priv'> & {
+  password?: string | Secret;
+  password_hash?: string | Secret;
+  priv?: string | Record<string, string | string[]>;
+};
+
+export interface MysqlUserState extends ServerProbe {
+  exists: boolean;
+  plugin?: string;
+  /** sha256 of mysql.user.authentication_string. */
+  authSha?: string;
+  privileges: Privileges;
+}
+
+const reveal = (v: string | Secret | undefined) => (v === undefined ? undefined : isSecret(v) ? v.reveal() : String(v));
+
+/** The wanted hash ('*…'), or undefined when no password is managed. */
+export function wantedHash(p: MysqlUserParams): string | undefined {
+  const h = reveal(p.password_hash);
+  if (h !== undefined) {
+    if (!/^\*[0-9A-Fa-f]{40}$/.test(h)) throw new Error("password_hash must be a mysql_native_password hash: '*' and 40 hex digits");
+    registerSecretValue(h.toUpperCase());
+    return h.toUpperCase();
+  }
+  const pw = reveal(p.password);
+  if (pw === undefined) return undefined;
+  const hash = nativePasswordHash(pw);
+  registerSecretValue(hash);
+  return hash;
+}
+
+const acct = (p: MysqlUserParams) => account(p.name, p.host ?? 'localhost');
+const label = (p: MysqlUserParams) => `'${p.name}'@'${p.host ?? 'localhost'}'`;
+
+export function mysqlUserProbe(p: MysqlUserParams): string {
+  const where = `User = ${sqlString(p.name)} AND Host = ${sqlString(p.host ?? 'localhost')}`;
+  return probeFrame(
+    [
+      // Only a digest of the stored hash leaves the host.
+      `kiln_u=$(${runSql(`SELECT CONCAT('user=', plugin, '\\t', SHA2(authentication_string, 256)) FROM mysql.user WHERE ${where};`)})`,
+      'printf \'%s\\n\' "$kiln_u"',
+      'if [ -n "$kiln_u" ]; then',
+      // SHOW GRANTS may print the password hash (IDENTIFIED BY PASSWORD '*…'): cut it off here.
+      `  ${runSql(`SHOW GRANTS FOR ${acct(p)};`).trimEnd()}`,
+      "fi | sed -e '/ WITH GRANT OPTION$/s/ IDENTIFIED .* WITH GRANT OPTION$/ WITH GRANT OPTION/' -e 's/ IDENTIFIED .*$//' -e 's/^GRANT /grant=GRANT /'",
+    ].join('\n'),
+  );
+}
+
+export function mysqlUserParse(out: ExecResult): MysqlUserState {
+  const { kv, all } = parseLines(out.stdout);
+  const server = parseServer(kv, all.mysql_error ?? []);
+  if (server.server !== 'up' || kv.user === undefined) return { ...server, exists: false, privileges: {} };
+  const [plugin, authSha] = unescapeBatch(kv.user).split('\t');
+  return { ...server, exists: true, plugin, authSha, privileges: parseShowGrants((all.grant ?? []).map(unescapeBatch)) };
+}
+
+function wantedPrivs(p: MysqlUserParams): Privileges | undefined {
+  return p.priv === undefined ? undefined : parseWantedPrivs(p.priv);
+}
+
+/** Per object: the privileges to end up with, for objects that differ. undefined = revoke all there. */
+export function privilegeDiff(p: MysqlUserParams, have: Privileges): [string, ObjectPrivs | undefined][] {
+  const want = wantedPrivs(p);
+  if (!want) return [];
+  const out: [string, ObjectPrivs | undefined][] = [];
+  if (p.append_privs) {
+    for (const [obj, w] of Object.entries(want)) {
+      const h = have[obj];
+      const missing = w.privs.filter((x) => !h?.privs.includes(x) && !h?.privs.includes('ALL PRIVILEGES'));
+      if (missing.length || (w.grant && !h?.grant)) out.push([obj, { privs: [...new Set([...(h?.privs ?? []), ...missing])].sort(), grant: w.grant || Boolean(h?.grant) }]);
+    }
+    return out;
+  }
+  for (const obj of [...new Set([...Object.keys(want), ...Object.keys(have)])].sort()) {
+    if (!samePrivs(want[obj], have[obj])) out.push([obj, want[obj]]);
+  }
+  return out;
+}
+
+export function mysqlUserPlan(p: MysqlUserParams, s: MysqlUserState, _ctx?: ModuleContext): Change[] {
+  const state = p.state ?? 'present';
+  const hash = wantedHash(p);
+  const who = label(p);
+  if (unknownState(s)) {
+    if (state === 'absent') return s.server === 'missing' ? [] : [{ summary: `drop user ${who} (${notReachable(s)})`, unpredictable: true }];
+    return [{ summary: `create user ${who}${createDetails(p, hash)} (${notReachable(s)})`, unpredictable: true }];
+  }
+  if (state === 'absent') return s.exists ? [{ summary: `drop user ${who}` }] : [];
+  if (!s.exists) return [{ summary: `create user ${who}${createDetails(p, hash)}` }];
+  const out: Change[] = [];
+  if (hash !== undefined && (p.update_password ?? 'always') === 'always') {
+    if (s.plugin !== 'mysql_native_password') out.push({ summary: `password of ${who} (authentication ${s.plugin || 'none'} → mysql_native_password)` });
+    else if (sha256(hash) !== s.authSha) out.push({ summary: `password of ${who}` });
+  }
+  for (const [obj, want] of privilegeDiff(p, s.privileges)) {
+    out.push({ summary: `privileges of ${who} on ${obj}: ${formatPrivs(s.privileges[obj])} → ${formatPrivs(want)}` });
+  }
+  return out;
+}
+
+function createDetails(p: MysqlUserParams, hash: string | undefined): string {
+  const want = wantedPrivs(p) ?? {};
+  const privs = Object.entries(want).map(([o, v]) => `${o}: ${formatPrivs(v)}`);
+  const parts = [hash !== undefined ? 'with password' : 'without password', ...privs];
+  return ` (${parts.join('; ')})`;
+}
+
+/** MariaDB names (the normal form) that MySQL spells differently. */
+const MYSQL_NAMES: Record<string, string> = { 'BINLOG MONITOR': 'REPLICATION CLIENT', 'SLAVE MONITOR': 'REPLICATION CLIENT' };
+
+/** A privilege in SQL: "SELECT (a, b)" → "SELECT (`a`, `b`)"; names are checked (they come from params). */
+export function privSql(priv: string, flavor: 'mariadb' | 'mysql' = 'mariadb'): string {
+  const m = /^([A-Z][A-Z ]*?)(?: \((.*)\))?$/.exec(priv);
+  if (!m) throw new Error(`not a privilege name: ${JSON.stringify(priv)}`);
+  const name = flavor === 'mysql' ? (MYSQL_NAMES[m[1]!] ?? m[1]!) : m[1]!;
+  return m[2] === undefined ? name : `${name} (${m[2].split(', ').map((c) => `\`${c.replace(/`/g, '``')}\``).join(', ')})`;
+}
+
+function grantSql(obj: string, want: ObjectPrivs, who: string, flavor: 'mariadb' | 'mysql' = 'mariadb'): string {
+  const privs = want.privs.length ? [...new Set(want.privs.map((x) => privSql(x, flavor)))].join(', ') : 'USAGE';
+  return `GRANT ${privs} ON ${objectSql(obj)} TO ${who}${want.grant ? ' WITH GRANT OPTION' : ''};`;
+}
+
+/** The statements for the planned changes (pure; unit-tested for both flavours). */
+export function mysqlUserSql(p: MysqlUserParams, s: MysqlUserState, changes: Change[]): string[] {
+  if (!changes.length) return [];
+  const who = acct(p);
+  const mysql = s.version?.flavor === 'mysql';
+  const hash = wantedHash(p);
+  const identified = (h: string) => (mysql ? `IDENTIFIED WITH mysql_native_password AS ${sqlString(h)}` : `IDENTIFIED BY PASSWORD ${sqlString(h)}`);
+  const sql: string[] = [];
+  if (p.sql_log_bin === false) sql.push('SET SESSION sql_log_bin = 0;');
+  if ((p.state ?? 'present') === 'absent') return [...sql, `DROP USER IF EXISTS ${who};`];
+  if (!s.exists) {
+    sql.push(`CREATE USER ${who}${hash !== undefined ? ` ${identified(hash)}` : ''};`);
+    for (const [obj, want] of Object.entries(wantedPrivs(p) ?? {})) sql.push(grantSql(obj, want, who, s.version?.flavor));
+    return sql;
+  }
+  if (hash !== undefined && changes.some((c) => c.summary.startsWith('password of '))) sql.push(`ALTER USER ${who} ${identified(hash)};`);
+  for (const [obj, want] of privilegeDiff(p, s.privileges)) {
+    if (s.privileges[obj] && !p.append_privs) sql.push(`REVOKE ALL PRIVILEGES, GRANT OPTION ON ${objectSql(obj)} FROM ${who};`);
+    if (want) sql.push(grantSql(obj, want, who, s.version?.flavor));
+  }
+  return sql;
+}
+
+export default defineModule<MysqlUserParams, MysqlUserState>({
+  name: 'mysql_user',
+  description: 'Create, change or drop a MariaDB/MySQL account: host pattern, password (compared by hash, never re-set), privileges (SHOW GRANTS, normalized).',
+  schema,
+  secretParams: ['password', 'password_hash'],
+  probe: (p) => mysqlUserProbe(p),
+  parse: (out) => mysqlUserParse(out),
+  plan: mysqlUserPlan,
+  apply: (p, s, changes) => applySql(mysqlUserSql(p, s, changes).join('\n')),
+  describe: (p, s) => ({
+    user: p.name,
+    host: p.host ?? 'localhost',
+    exists: s.exists,
+    plugin: s.plugin ?? null,
+    privileges: Object.fromEntries(Object.entries(s.privileges).map(([o, v]) => [o, formatPrivs(v)])),
+  }),
+});

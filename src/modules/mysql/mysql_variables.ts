@@ -1,0 +1,57 @@
+/**
+ * `mysql_variables`: a global server variable set at runtime (SET GLOBAL), without a restart.
+ * Pair it with the same setting in a my.cnf drop-in so it survives restarts. ON/OFF, 1/0 and
+ * true/false compare equal; other values compare as strings (numbers as numbers).
+ */
+import { applySql, notReachable, parseLines, parseServer, probeFrame, runSql, type ServerProbe, sqlString } from './sql.ts';
+import { type Change, defineModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['variable', 'value'],
+  properties: {
+    variable: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'global variable name, e.g. read_only' },
+    value: { type: ['string', 'integer', 'boolean'], description: 'wanted value (ON/OFF, numbers, strings)' },
+  },
+} as const;
+
+export type MysqlVariablesParams = FromSchema<typeof schema>;
+
+export interface MysqlVariablesState extends ServerProbe {
+  value?: string;
+}
+
+export function normalizeValue(v: string | number | boolean): string {
+  const s = String(v).trim();
+  if (/^(on|true|yes)$/i.test(s)) return '1';
+  if (/^(off|false|no)$/i.test(s)) return '0';
+  if (/^-?\d+(\.\d+)?$/.test(s)) return String(Number(s));
+  return s;
+}
+
+export function valueSql(v: string | number | boolean): string {
+  const n = normalizeValue(v);
+  return /^-?\d+(\.\d+)?$/.test(n) ? n : sqlString(String(v));
+}
+
+export function mysqlVariablesPlan(p: MysqlVariablesParams, s: MysqlVariablesState, _ctx?: ModuleContext): Change[] {
+  if (s.server !== 'up') return [{ summary: `set global ${p.variable} = ${p.value} (${notReachable(s)})`, unpredictable: true }];
+  if (s.value === undefined) throw new Error(`unknown server variable ${p.variable}`);
+  if (normalizeValue(s.value) === normalizeValue(p.value)) return [];
+  return [{ summary: `set global ${p.variable}: ${s.value} → ${p.value} (at runtime, no restart)` }];
+}
+
+export default defineModule<MysqlVariablesParams, MysqlVariablesState>({
+  name: 'mysql_variables',
+  description: 'Set a MariaDB/MySQL global variable at runtime (SET GLOBAL), compared with its current value.',
+  schema,
+  probe: (p) => probeFrame(runSql(`SELECT CONCAT('value=', @@GLOBAL.${p.variable});`, { force: true })),
+  parse: (out: ExecResult) => {
+    const { kv, all } = parseLines(out.stdout);
+    return { ...parseServer(kv, all.mysql_error ?? []), value: kv.value };
+  },
+  plan: mysqlVariablesPlan,
+  apply: (p) => applySql(`SET GLOBAL ${p.variable} = ${valueSql(p.value)};`),
+  describe: (p, s) => ({ variable: p.variable, value: s.value ?? null }),
+});

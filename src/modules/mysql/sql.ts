@@ -1,0 +1,167 @@
+/**
+ * SQL helpers shared by the mysql_* modules: quoting, the server flavour (MariaDB or MySQL),
+ * running SQL through the local client over the unix socket, and reading its output.
+ *
+ * Every statement is sent to `mariadb`/`mysql` on stdin through a quoted heredoc inside the one
+ * remote script: nothing (least of all a password or a password hash) is in a process's argv.
+ * The client runs as the become user (root), which MariaDB on Debian authenticates through
+ * unix_socket: no password is needed to administer the server.
+ */
+import { createHash } from 'node:crypto';
+import { sha256 } from '../../sh/shell.ts';
+
+/** A SQL string literal: single quotes, with backslashes and quotes escaped (works in both flavours). */
+export function sqlString(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\0/g, '\\0')}'`;
+}
+
+/** A quoted identifier: backticks, with backticks doubled. */
+export function ident(s: string): string {
+  return `\`${s.replace(/`/g, '``')}\``;
+}
+
+/** 'user'@'host' as an account name in GRANT/CREATE USER. */
+export function account(user: string, host: string): string {
+  return `${sqlString(user)}@${sqlString(host)}`;
+}
+
+/** MariaDB's and MySQL 5.x/8 `mysql_native_password` hash: '*' + upper(hex(sha1(sha1(pw)))). */
+export function nativePasswordHash(password: string): string {
+  const inner = createHash('sha1').update(password, 'utf8').digest();
+  return `*${createHash('sha1').update(inner).digest('hex').toUpperCase()}`;
+}
+
+export type Flavor = 'mariadb' | 'mysql';
+
+export interface ServerVersion {
+  flavor: Flavor;
+  major: number;
+  minor: number;
+  patch: number;
+  /** The raw VERSION() string. */
+  raw: string;
+}
+
+/** Parses `SELECT VERSION()`: "10.11.6-MariaDB-0+deb12u1-log" or "8.0.36" / "8.0.36-0ubuntu0.22.04.1". */
+export function parseVersion(raw: string): ServerVersion {
+  const m = /^(\d+)\.(\d+)\.(\d+)/.exec(raw.trim());
+  if (!m) throw new Error(`cannot read the server version from ${JSON.stringify(raw)}`);
+  return { flavor: /mariadb/i.test(raw) ? 'mariadb' : 'mysql', major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), raw: raw.trim() };
+}
+
+function atLeast(v: ServerVersion, major: number, minor: number, patch: number): boolean {
+  return v.major !== major ? v.major > major : v.minor !== minor ? v.minor > minor : v.patch >= patch;
+}
+
+/**
+ * Replication statement dialect:
+ * - `mariadb`: CHANGE MASTER TO … MASTER_USE_GTID=slave_pos, SHOW SLAVE STATUS, START/STOP SLAVE;
+ * - `mysql`: MySQL 8.0.23+: CHANGE REPLICATION SOURCE TO … SOURCE_AUTO_POSITION=1, SHOW REPLICA STATUS, START/STOP REPLICA;
+ * - `mysql-legacy`: older MySQL: CHANGE MASTER TO … MASTER_AUTO_POSITION=1, SHOW SLAVE STATUS, START/STOP SLAVE.
+ */
+export type ReplicationDialect = 'mariadb' | 'mysql' | 'mysql-legacy';
+
+export function replicationDialect(v: ServerVersion): ReplicationDialect {
+  if (v.flavor === 'mariadb') return 'mariadb';
+  return atLeast(v, 8, 0, 23) ? 'mysql' : 'mysql-legacy';
+}
+
+/** Unescapes a value of the client's --batch output (\t \n \\ \0). */
+export function unescapeBatch(s: string): string {
+  return s.replace(/\\(.)/g, (_, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c === '0' ? '\0' : c === 'r' ? '\r' : c));
+}
+
+/** A heredoc tag that cannot occur in `body`. */
+function tagFor(body: string, prefix: string): string {
+  return `${prefix}_${sha256(body).slice(0, 12)}`;
+}
+
+/**
+ * Shell that sets $kiln_my to the client (mariadb, else mysql). Prints `mysql_client=missing` and
+ * sets kiln_my empty when neither is installed.
+ */
+export const FIND_CLIENT = 'kiln_my=$(command -v mariadb 2>/dev/null || command -v mysql 2>/dev/null || true)';
+
+/**
+ * Shell running `sql` with the local client, as the current (become) user over the unix socket.
+ * `opts.header`: keep column names (for SHOW … STATUS). Output goes to stdout; on failure the
+ * shell status is the client's.
+ */
+export function runSql(sql: string, opts: { header?: boolean; force?: boolean; stderr?: boolean } = {}): string {
+  const body = sql.endsWith('\n') ? sql : `${sql}\n`;
+  const tag = tagFor(body, 'KILN_SQL');
+  const flags = ['--protocol=socket', '--batch', opts.header ? '' : '--skip-column-names', opts.force ? '--force' : ''].filter(Boolean).join(' ');
+  // The heredoc's end tag must be alone on its line: callers continue on the next line.
+  return `"$kiln_my" ${flags}${opts.stderr ? ' 2>&1' : ''} <<'${tag}'\n${body}${tag}\n`;
+}
+
+/**
+ * The probe frame every mysql_* module uses: prints `mysql=missing` (no client), `mysql=down`
+ * plus `mysql_error=` (server not reachable), or `mysql=up`, `version=` and then whatever
+ * `body` prints (shell that may call runSql). Never fails.
+ */
+export function probeFrame(body: string): string {
+  return [
+    FIND_CLIENT,
+    // No client: is there a data directory left from an earlier install? Without one, the
+    // server about to be installed starts empty, and plans can say exactly what they will do.
+    'if [ -z "$kiln_my" ]; then echo mysql=missing; [ -d /var/lib/mysql/mysql ] && echo mysql_datadir=1',
+    `elif kiln_v=$(${runSql('SELECT VERSION();', { stderr: true })}); then`,
+    '  echo mysql=up; printf \'version=%s\\n\' "$kiln_v"',
+    // Not indented: heredoc end tags must start their line.
+    body,
+    'else echo mysql=down; printf \'%s\\n\' "$kiln_v" | head -n 3 | sed \'s/^/mysql_error=/\'',
+    'fi',
+    'true',
+  ].join('\n');
+}
+
+/** Wraps apply SQL: find the client, fail clearly when it is missing, run the statements. */
+export function applySql(sql: string): string {
+  return [FIND_CLIENT, '[ -n "$kiln_my" ] || { echo "no mariadb or mysql client on this host" >&2; exit 3; }', runSql(sql)].join('\n');
+}
+
+export interface ServerProbe {
+  /** up: the probe's queries ran; missing: no client installed; down: the server did not answer. */
+  server: 'up' | 'missing' | 'down';
+  /** Not installed and no data directory: it will start empty (plans are exact, not guesses). */
+  fresh?: boolean;
+  version?: ServerVersion;
+  error?: string;
+}
+
+/** Reads the probeFrame lines. */
+export function parseServer(kv: Record<string, string>, errors: string[]): ServerProbe {
+  const server = kv.mysql === 'up' ? 'up' : kv.mysql === 'down' ? 'down' : 'missing';
+  return {
+    server,
+    fresh: server === 'missing' && kv.mysql_datadir !== '1',
+    version: server === 'up' && kv.version ? parseVersion(kv.version) : undefined,
+    error: errors.length ? errors.join('\n') : undefined,
+  };
+}
+
+/** Splits probe output into key=value pairs (first '='; later keys win) and repeated keys' lists. */
+export function parseLines(stdout: string): { kv: Record<string, string>; all: Record<string, string[]> } {
+  const kv: Record<string, string> = {};
+  const all: Record<string, string[]> = {};
+  for (const line of stdout.split('\n')) {
+    const i = line.indexOf('=');
+    if (i <= 0) continue;
+    const k = line.slice(0, i);
+    const v = line.slice(i + 1);
+    kv[k] = v;
+    (all[k] ??= []).push(v);
+  }
+  return { kv, all };
+}
+
+/** The server cannot be probed and its state cannot be inferred: plans are flagged unpredictable. */
+export function unknownState(s: ServerProbe): boolean {
+  return s.server !== 'up' && !s.fresh;
+}
+
+/** Why a plan cannot look at the server, for change summaries ("(server not installed yet)"). */
+export function notReachable(s: ServerProbe): string {
+  return s.server === 'missing' ? 'server not installed yet' : `server not running${s.error ? `: ${s.error.split('\n')[0]}` : ''}`;
+}

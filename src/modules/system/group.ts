@@ -1,0 +1,53 @@
+/** `group`: a local group (getent group; groupadd / groupmod / groupdel). */
+import { q } from '../../sh/shell.ts';
+import { type Change, defineModule, type ExecResult, type FromSchema } from '../contract.ts';
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    name: { type: 'string', pattern: '^[a-z_][a-z0-9_.-]*\\$?$', maxLength: 32, description: 'group name' },
+    state: { enum: ['present', 'absent'], description: 'present (default) or absent' },
+    gid: { type: 'integer', minimum: 0, description: 'numeric group id (changed with groupmod -g when different)' },
+    system: { type: 'boolean', description: 'create as a system group (gid from the system range); has no effect on an existing group' },
+  },
+} as const;
+
+export type GroupParams = FromSchema<typeof schema>;
+
+export interface GroupState {
+  exists: boolean;
+  gid?: number;
+  members?: string[];
+}
+
+export function parseGroupLine(line: string): GroupState {
+  const f = line.trim().split(':');
+  if (f.length < 3 || !f[0]) return { exists: false };
+  return { exists: true, gid: Number(f[2]), members: f[3] ? f[3].split(',').filter(Boolean) : [] };
+}
+
+export default defineModule<GroupParams, GroupState>({
+  name: 'group',
+  description: 'Create, change the gid of, or remove a local group.',
+  schema,
+  probe: (p) => `getent group -- ${q(p.name)} </dev/null || true`,
+  parse: (out: ExecResult) => parseGroupLine(out.stdout.split('\n')[0] ?? ''),
+  plan(p, s): Change[] {
+    if ((p.state ?? 'present') === 'absent') return s.exists ? [{ summary: `remove group ${p.name} (gid ${s.gid})` }] : [];
+    if (!s.exists) {
+      const how = [p.gid !== undefined ? `gid ${p.gid}` : '', p.system ? 'system' : ''].filter(Boolean).join(', ');
+      return [{ summary: `create group ${p.name}${how ? ` (${how})` : ''}` }];
+    }
+    if (p.gid !== undefined && p.gid !== s.gid) return [{ summary: `gid of group ${p.name}: ${s.gid} → ${p.gid}` }];
+    return [];
+  },
+  apply(p, s) {
+    const n = q(p.name);
+    if ((p.state ?? 'present') === 'absent') return `set -e\ngroupdel -- ${n}`;
+    if (!s.exists) return `set -e\ngroupadd${p.gid !== undefined ? ` -g ${p.gid}` : ''}${p.system ? ' -r' : ''} -- ${n}`;
+    return `set -e\ngroupmod -g ${p.gid} -- ${n}`;
+  },
+  describe: (p, s) => ({ name: p.name, exists: s.exists, gid: s.gid ?? null, members: s.members ?? [] }),
+});

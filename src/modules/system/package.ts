@@ -1,0 +1,321 @@
+/**
+ * `package`: Debian packages through apt.
+ *
+ * Probe: one `dpkg-query -W` for all names (status + version), the apt cache's age, and
+ * `apt-cache policy` (slow, ~0.4 s) only for the names that need a candidate version: those not
+ * installed, or all of them for state: latest. A converged `present` task never calls apt-cache.
+ */
+import { parseKv, q } from '../../sh/shell.ts';
+import { type Change, defineModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
+
+const NAME = '^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?(=[A-Za-z0-9.+~:-]+)?$';
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    name: {
+      type: ['string', 'array'],
+      pattern: NAME,
+      items: { type: 'string', pattern: NAME },
+      minItems: 1,
+      description:
+        'package name, or a list of names; "name=version" pins a version (present: that exact version is installed); "name:arch" selects an architecture',
+    },
+    state: {
+      enum: ['present', 'absent', 'latest'],
+      description: 'present (default): installed, any version; latest: installed at the candidate version; absent: removed',
+    },
+    update_cache: { type: 'boolean', description: 'run apt-get update before installing (see cache_valid_time)' },
+    cache_valid_time: {
+      type: 'integer',
+      minimum: 0,
+      description:
+        'with update_cache: only update when the cache is older than this many seconds (age = newest of /var/lib/apt/periodic/update-success-stamp and /var/lib/apt/lists); without it the update runs every time',
+    },
+    purge: { type: 'boolean', description: 'state: absent also removes configuration files (apt-get purge); also purges packages left in config-files state' },
+    install_recommends: {
+      type: 'boolean',
+      description: "false: pass --no-install-recommends; default: Debian's own setting (Recommends are installed)",
+    },
+  },
+} as const;
+
+export type PackageParams = FromSchema<typeof schema>;
+
+export interface PkgInfo {
+  /** dpkg status abbreviation, e.g. "ii ", "rc ", "un ". */
+  status?: string;
+  version?: string;
+  /** apt-cache policy; undefined when not probed, null when apt does not know the name. */
+  installedPolicy?: string | null;
+  candidate?: string | null;
+  /** Versions in apt-cache policy's version table. */
+  versions?: string[];
+}
+
+export interface PackageState {
+  /** Host clock, seconds. */
+  now?: number;
+  /** Newest mtime of the apt cache markers, seconds; 0 when there is no cache at all. */
+  cacheMtime?: number;
+  pkgs: Record<string, PkgInfo>;
+}
+
+interface Wanted {
+  spec: string; // as given
+  name: string; // without =version
+  key: string; // name with :arch if given (what dpkg prints with ${binary:Package} for foreign archs)
+  version?: string;
+}
+
+function names(p: PackageParams): string[] {
+  return typeof p.name === 'string' ? [p.name] : (p.name as string[]);
+}
+
+function wanted(p: PackageParams): Wanted[] {
+  return names(p).map((spec) => {
+    const eq = spec.indexOf('=');
+    const name = eq >= 0 ? spec.slice(0, eq) : spec;
+    return { spec, name, key: name, version: eq >= 0 ? spec.slice(eq + 1) : undefined };
+  });
+}
+
+/** Installed = dpkg status letter 2 is i (installed), W or t (installed, triggers pending). */
+function isInstalled(i: PkgInfo | undefined): boolean {
+  return !!i?.status && 'iWt'.includes(i.status[1] ?? '');
+}
+/** Something of the package is on disk (half-installed, unpacked, config files...). */
+function hasTraces(i: PkgInfo | undefined): boolean {
+  return !!i?.status && (i.status[1] ?? 'n') !== 'n';
+}
+
+const DPKG_FMT = '${binary:Package}\\t${Package}\\t${db:Status-Abbrev}\\t${Version}\\n';
+
+export function packageProbe(p: PackageParams): string {
+  const state = p.state ?? 'present';
+  const list = wanted(p)
+    .map((w) => q(w.name))
+    .join(' ');
+  const lines = [
+    'echo "now=$(date +%s)"',
+    // Newest of the stamp (written by Kiln and apt's periodic job) and the lists directory.
+    'm=0; for f in /var/lib/apt/periodic/update-success-stamp /var/lib/apt/lists; do',
+    '  [ -e "$f" ] && t=$(stat -c %Y -- "$f" 2>/dev/null) && [ "$t" -gt "$m" ] && m=$t',
+    'done; echo "cache_mtime=$m"',
+    `inst=$(dpkg-query -W -f='${DPKG_FMT}' -- ${list} 2>/dev/null </dev/null)`,
+    'echo "--dpkg"; [ -n "$inst" ] && printf \'%s\\n\' "$inst"',
+  ];
+  if (state !== 'absent') {
+    // apt-cache policy only for names that are not fully installed (or all of them for latest).
+    lines.push(
+      'need=""',
+      `for n in ${list}; do`,
+      state === 'latest'
+        ? '  need="$need $n"'
+        : `  printf '%s\\n' "$inst" | awk -F'\\t' -v n="$n" '($1==n||$2==n)&&substr($3,2,1)~/[iWt]/{f=1}END{exit !f}' || need="$need $n"`,
+      'done',
+      // $need is a list of names validated by the schema's pattern: safe to split unquoted.
+      'echo "--policy"; [ -n "$need" ] && LC_ALL=C apt-cache policy -- $need 2>/dev/null </dev/null',
+    );
+  }
+  lines.push('true');
+  return lines.join('\n');
+}
+
+export function packageParse(out: ExecResult, p: PackageParams): PackageState {
+  const [head, rest = ''] = out.stdout.split(/^--dpkg$/m);
+  const [dpkgPart, policyPart] = rest.split(/^--policy$/m);
+  const kv = parseKv(head);
+  const pkgs: Record<string, PkgInfo> = {};
+  const ws = wanted(p);
+  for (const w of ws) pkgs[w.key] = {};
+  for (const line of dpkgPart.split('\n')) {
+    const [bin, pkg, status, version] = line.split('\t');
+    if (!status) continue;
+    for (const w of ws) {
+      if (w.key === bin || w.key === pkg) {
+        // Multi-arch: prefer an installed instance over a not-installed one.
+        if (!isInstalled(pkgs[w.key]) || !pkgs[w.key].status) pkgs[w.key] = { ...pkgs[w.key], status, version: version || undefined };
+      }
+    }
+  }
+  if (policyPart !== undefined) {
+    const policy = parsePolicy(policyPart);
+    for (const w of ws) {
+      const pol = policy[w.key] ?? policy[w.key.split(':')[0]];
+      if (pol) Object.assign(pkgs[w.key], { installedPolicy: pol.installed, candidate: pol.candidate, versions: pol.versions });
+      else if (needsPolicy(p, pkgs[w.key])) Object.assign(pkgs[w.key], { installedPolicy: null, candidate: null, versions: [] });
+    }
+  }
+  return {
+    now: kv.now ? Number(kv.now) : undefined,
+    cacheMtime: kv.cache_mtime ? Number(kv.cache_mtime) : undefined,
+    pkgs,
+  };
+}
+
+function needsPolicy(p: PackageParams, i: PkgInfo | undefined): boolean {
+  return (p.state ?? 'present') === 'latest' || !isInstalled(i);
+}
+
+/** Parses `apt-cache policy a b` output (LC_ALL=C). */
+export function parsePolicy(text: string): Record<string, { installed: string | null; candidate: string | null; versions: string[] }> {
+  const out: Record<string, { installed: string | null; candidate: string | null; versions: string[] }> = {};
+  let cur: string | undefined;
+  for (const line of text.split('\n')) {
+    const h = /^(\S+):$/.exec(line);
+    if (h) {
+      cur = h[1];
+      out[cur] = { installed: null, candidate: null, versions: [] };
+      continue;
+    }
+    const v = /^(?: \*\*\* |     )(\S+) -?\d+$/.exec(line);
+    if (v && cur) {
+      out[cur].versions.push(v[1]);
+      continue;
+    }
+    const m = /^\s+(Installed|Candidate):\s*(\S+)/.exec(line);
+    if (m && cur) {
+      const v = m[2] === '(none)' ? null : m[2];
+      if (m[1] === 'Installed') out[cur].installed = v;
+      else out[cur].candidate = v;
+    }
+  }
+  return out;
+}
+
+function cacheUpdateDue(p: PackageParams, s: PackageState): boolean {
+  if (!p.update_cache) return false;
+  if (p.cache_valid_time === undefined) return true;
+  if (!s.cacheMtime || s.now === undefined) return true;
+  return s.now - s.cacheMtime >= p.cache_valid_time;
+}
+
+export function packagePlan(p: PackageParams, s: PackageState, _ctx?: ModuleContext): Change[] {
+  const state = p.state ?? 'present';
+  const changes: Change[] = [];
+  const update = cacheUpdateDue(p, s);
+  if (update) {
+    const age = s.cacheMtime && s.now !== undefined ? s.now - s.cacheMtime : undefined;
+    const why =
+      p.cache_valid_time === undefined ? '' : age === undefined ? ' (no cache yet)' : ` (cache is ${age} s old, valid for ${p.cache_valid_time} s)`;
+    // Without cache_valid_time the update runs on every run: a one-shot action.
+    changes.push({ summary: `update apt cache${why}`, action: p.cache_valid_time === undefined });
+  }
+  const unknown: string[] = [];
+  for (const w of wanted(p)) {
+    const i = s.pkgs[w.key] ?? {};
+    if (state === 'absent') {
+      if (isInstalled(i) || (i.status && 'HUF'.includes(i.status[1]))) {
+        changes.push({ summary: `${p.purge ? 'purge' : 'remove'} ${w.key}${i.version ? ` ${i.version}` : ''}` });
+      } else if (p.purge && hasTraces(i)) {
+        changes.push({ summary: `purge ${w.key} (configuration files left)` });
+      }
+      continue;
+    }
+    const installed = isInstalled(i);
+    if (installed && i.status?.[2] && i.status[2] !== ' ') {
+      changes.push({ summary: `reinstall ${w.key} (dpkg reports an error state: ${i.status.trim()})` });
+      continue;
+    }
+    if (installed && (!w.version || w.version === i.version)) {
+      if (state === 'latest' && !w.version) {
+        if (i.candidate && i.candidate !== i.version) {
+          changes.push({ summary: `upgrade ${w.key} ${i.version} → ${i.candidate}` });
+        } else if (update) {
+          changes.push({
+            summary: `upgrade ${w.key} if the updated cache has a newer version than ${i.version}`,
+            action: true,
+            unpredictable: true,
+          });
+        }
+      }
+      continue;
+    }
+    // Not installed, or installed at another version than the pinned one: apt must know it.
+    const probed = i.candidate !== undefined || i.versions !== undefined;
+    const available = !probed || (w.version ? (i.versions ?? []).includes(w.version) || i.candidate === w.version : !!i.candidate);
+    if (!available) {
+      if (update) {
+        changes.push({ summary: `install ${w.spec} (not in the apt cache yet; the cache update may provide it)`, unpredictable: true });
+      } else {
+        unknown.push(w.spec);
+      }
+      continue;
+    }
+    const half = i.status && 'HUF'.includes(i.status[1]) ? ` (currently half-installed: ${i.status.trim()})` : '';
+    const ver = w.version ?? i.candidate ?? '';
+    const was = installed ? ` (installed: ${i.version})` : half;
+    changes.push({ summary: `install ${w.key}${ver ? ` ${ver}` : ''}${was}` });
+  }
+  if (unknown.length) {
+    throw new Error(
+      `apt has no installation candidate for ${unknown.join(', ')}: check the name${unknown.some((u) => u.includes('=')) ? ' and version' : ''}` +
+        `${p.update_cache ? '' : ', or set update_cache: true'} (a virtual package must be installed by the name of a real package providing it)`,
+    );
+  }
+  return changes;
+}
+
+const APT = 'DEBIAN_FRONTEND=noninteractive apt-get -y -q -o DPkg::Lock::Timeout=120';
+const CONF = '-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold';
+
+export function packageApply(p: PackageParams, s: PackageState, changes: Change[]): string {
+  const lines = ['set -e', 'export DEBIAN_FRONTEND=noninteractive'];
+  if (changes.some((c) => c.summary.startsWith('update apt cache'))) {
+    lines.push(
+      `${APT} update </dev/null`,
+      'mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp',
+    );
+  }
+  const state = p.state ?? 'present';
+  const ws = wanted(p);
+  const touched = (w: Wanted) => changes.some((c) => new RegExp(`^(install|upgrade|reinstall|remove|purge) ${escapeRe(w.key)}( |$)`).test(c.summary));
+  if (state === 'absent') {
+    const rm = ws.filter(touched).map((w) => q(w.key));
+    if (rm.length) lines.push(`${APT} ${p.purge ? 'purge' : 'remove'} -- ${rm.join(' ')} </dev/null`);
+  } else {
+    const maybe = changes.some((c) => c.unpredictable && c.summary.startsWith('upgrade '));
+    // "latest" after a cache update: ask apt for all the names; it upgrades only what is newer.
+    const inst = ws.filter((w) => touched(w) || (maybe && state === 'latest'));
+    const args = inst.map((w) => q(w.version ? `${w.key}=${w.version}` : w.key));
+    const reinstall = ws.some((w) => changes.some((c) => c.summary.startsWith(`reinstall ${w.key} `)));
+    if (args.length) {
+      const rec = p.install_recommends === false ? ' --no-install-recommends' : '';
+      // A pinned version may be older than the installed one.
+      const down = inst.some((w) => w.version) ? ' --allow-downgrades' : '';
+      lines.push(`${APT} ${CONF}${rec}${down}${reinstall ? ' --reinstall' : ''} install -- ${args.join(' ')} </dev/null`);
+    }
+  }
+  void s;
+  return lines.join('\n');
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export default defineModule<PackageParams, PackageState>({
+  name: 'package',
+  description: 'Install, upgrade or remove Debian packages with apt (non-interactive, keeps changed conffiles).',
+  schema,
+  probe: (p) => packageProbe(p),
+  parse: packageParse,
+  plan: packagePlan,
+  apply: packageApply,
+  interpret(_p, out) {
+    const m = /(\d+) upgraded, (\d+) newly installed, (\d+) to remove/.exec(out.stdout);
+    const result = { rc: out.code, stdout: out.stdout, stderr: out.stderr, ...(m ? { upgraded: +m[1], installed: +m[2], removed: +m[3] } : {}) };
+    if (out.code === 0) return { result };
+    // apt's own E: lines say what went wrong (unknown package, lock timeout, broken deps).
+    const errs = out.stderr.split('\n').filter((l) => /^E: /.test(l));
+    return { result, failed: `apt-get failed (exit ${out.code}): ${(errs.length ? errs : out.stderr.trim().split('\n').slice(-3)).join(' | ') || 'no error output'}` };
+  },
+  describe: (p, s) => ({
+    packages: Object.fromEntries(Object.entries(s.pkgs).map(([k, i]) => [k, { installed: isInstalled(i), version: i.version ?? null, candidate: i.candidate ?? null }])),
+    cache_age: s.now !== undefined && s.cacheMtime ? s.now - s.cacheMtime : null,
+    state: p.state ?? 'present',
+  }),
+});

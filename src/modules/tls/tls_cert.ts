@@ -1,0 +1,279 @@
+/**
+ * `tls_cert`: a TLS certificate bundle (certificate + chain + private key in one PEM, as HAProxy
+ * wants it) on the host, from operator-provided PEMs or from an internal CA kept on the controller.
+ *
+ * Generated mode (no `cert`/`cert_file`): the CA and the server certificate live in `pki_dir` on
+ * the controller (pki.ts). `prepare` only READS that directory and decides (pure: it also
+ * runs in `--check` and `kiln validate`); the decision becomes `action` changes such as
+ * "renew certificate for X: expires in 12 days". The controller-side issuing happens in `apply`,
+ * i.e. only in a real run, right before the bundle is written to the host; `verify` compares the
+ * host's file with the bundle now on the controller.
+ *
+ * Several hosts share one certificate: the first host's apply issues it, and the other hosts
+ * (whose prepare may run after that) report the same controller-side change once per run, so a
+ * dry run and the real run list the same changes on every host.
+ *
+ * The bundle holds a private key: it is written through a base64 heredoc on the remote script's
+ * stdin (never argv), the probe reads only its sha256, and no diff is ever produced.
+ */
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve, sep } from 'node:path';
+import { isSecret, Secret } from '../../core/secret/secret.ts';
+import { DAY_MS, issue as issuePki, certPaths, decide, inspectPki, type PkiWant, sanProblems } from './pki.ts';
+import { applyAttrs, attrSchema, describeAttrs, planAttrs, statFromKv, type StatState } from '../files/attrs.ts';
+import { parseKv, q, sha256, writeBytes } from '../../sh/shell.ts';
+import { type Change, defineModule, type ExecResult, type FromSchema, type ModuleContext, type PrepareContext } from '../contract.ts';
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['dest'],
+  properties: {
+    dest: { type: 'string', minLength: 1, pattern: '^/', description: 'absolute path of the PEM bundle (certificate, chain, key) on the host' },
+    ...attrSchema,
+    cert: { type: 'string', minLength: 1, description: 'provided mode: the certificate PEM (may be a vault secret)' },
+    chain: { type: 'string', description: 'provided mode: intermediate certificates PEM, appended after the certificate' },
+    key: { type: 'string', minLength: 1, description: 'provided mode: the private key PEM; always treated as a secret (use vault)' },
+    cert_file: { type: 'string', minLength: 1, description: "provided mode: certificate PEM file on the controller (role files/ or relative to the playbook)" },
+    chain_file: { type: 'string', description: 'provided mode: chain PEM file on the controller ("" = none)' },
+    key_file: { type: 'string', minLength: 1, description: 'provided mode: private key PEM file on the controller' },
+    pki_dir: {
+      type: 'string',
+      minLength: 1,
+      description:
+        'generated mode: controller directory of the internal CA and certificates; a relative path is resolved against the project directory (the one holding roles/), default .kiln/pki',
+    },
+    name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', description: 'generated mode: file stem of the certificate in pki_dir (default: common_name)' },
+    common_name: { type: 'string', minLength: 1, maxLength: 64, description: 'generated mode: subject CN of the server certificate' },
+    dns: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'generated mode: DNS subjectAltNames (default: [common_name])' },
+    ips: {
+      type: ['array', 'string'],
+      items: { type: 'string', minLength: 1 },
+      description: 'generated mode: IP subjectAltNames: a list, or a string of addresses separated by spaces or commas (handy from a template loop)',
+    },
+    ca_common_name: { type: 'string', minLength: 1, maxLength: 64, description: 'generated mode: CN of the internal CA (default "Kiln internal CA")' },
+    valid_days: { type: 'integer', minimum: 1, maximum: 3650, description: 'generated mode: validity of an issued certificate in days (default 365)' },
+    ca_valid_days: { type: 'integer', minimum: 1, maximum: 36500, description: 'generated mode: validity of a new CA in days (default 3650)' },
+    renew_before_days: {
+      type: 'integer',
+      minimum: 0,
+      description:
+        'generated mode: renew when the certificate expires in fewer days than this (default 30); provided mode: warn on every run inside that window (an expired provided certificate is refused)',
+    },
+    key_type: { enum: ['ec', 'rsa'], description: 'generated mode: ec (P-256, default) or rsa (2048 bits)' },
+  },
+} as const;
+
+export type TlsCertParams = Omit<FromSchema<typeof schema>, 'cert' | 'chain' | 'key'> & {
+  cert?: string | Secret;
+  chain?: string | Secret;
+  key?: string | Secret;
+  /** Set by prepare. */
+  _want?: PkiWant;
+  /** Controller-side work to report (action changes). */
+  _actions?: string[];
+  /** The bundle when it is known already (provided mode, or a generated certificate that is kept). */
+  _bundle?: Secret;
+  _sha?: string;
+  /** Provided mode: the certificate's notAfter and whole days left, when inside renew_before_days. */
+  _expiring?: { notAfter: string; days: number };
+};
+
+export interface TlsCertState {
+  stat: StatState;
+  sha256?: string;
+}
+
+/** Certificates issued by this process, per certificate file: lets every host report the same change once. */
+const issuedThisRun = new Map<string, { certSha: string; summaries: string[]; told: Set<string> }>();
+
+/** For tests that run several "runs" in one process. */
+export function resetIssuedThisRun(): void {
+  issuedThisRun.clear();
+}
+
+export const DEFAULT_PKI_DIR = '.kiln/pki';
+
+/** A relative pki_dir is resolved against the project directory: the parent of roles/ for a role task, else the task file's dir. */
+export function resolvePkiDir(dir: string | undefined, taskFile: string): string {
+  const d = dir ?? DEFAULT_PKI_DIR;
+  if (isAbsolute(d)) return d;
+  const file = resolve(taskFile);
+  const parts = file.split(sep);
+  const i = parts.lastIndexOf('roles');
+  const base = i > 0 && i < parts.length - 2 ? parts.slice(0, i).join(sep) || sep : dirname(file);
+  return resolve(base, d);
+}
+
+export function wantOf(p: TlsCertParams, taskFile: string): PkiWant {
+  if (!p.common_name) throw new Error('common_name is required when no certificate is provided (cert or cert_file)');
+  const dns = p.dns ?? [p.common_name];
+  const ips = typeof p.ips === 'string' ? p.ips.split(/[\s,]+/).filter(Boolean) : (p.ips ?? []);
+  const problems = sanProblems(dns, ips);
+  if (problems.length) throw new Error(problems.join('; '));
+  return {
+    dir: resolvePkiDir(p.pki_dir, taskFile),
+    name: p.name ?? p.common_name.replace(/[^A-Za-z0-9_.-]/g, '_'),
+    commonName: p.common_name,
+    dns,
+    ips,
+    caCommonName: p.ca_common_name ?? 'Kiln internal CA',
+    validDays: p.valid_days ?? 365,
+    caValidDays: p.ca_valid_days ?? 3650,
+    renewBeforeDays: p.renew_before_days ?? 30,
+    keyType: p.key_type ?? 'ec',
+  };
+}
+
+const reveal = (v: string | Secret | undefined) => (v === undefined ? undefined : isSecret(v) ? v.reveal() : v);
+const ensureNl = (s: string) => (s.endsWith('\n') ? s : `${s}\n`);
+
+/** The bundle HAProxy reads: certificate, chain, key. */
+export function bundleOf(cert: string, chain: string | undefined, key: string): string {
+  return [cert, chain, key].filter((x) => x && x.trim()).map((x) => ensureNl(x!.trim())).join('');
+}
+
+/** The bundle of a generated certificate as it is on the controller now. */
+function generatedBundle(w: PkiWant): Secret {
+  const f = certPaths(w.dir, w.name);
+  return new Secret(bundleOf(readFileSync(f.crt, 'utf8'), undefined, readFileSync(f.key, 'utf8')), 'tls bundle');
+}
+
+function prepareProvided(p: TlsCertParams, ctx: PrepareContext, now: Date): TlsCertParams {
+  const cert = reveal(p.cert) ?? ctx.readFile(p.cert_file!).toString('utf8');
+  const chain = reveal(p.chain) ?? (p.chain_file ? ctx.readFile(p.chain_file).toString('utf8') : undefined);
+  const keyText = reveal(p.key) ?? (p.key_file ? ctx.readFile(p.key_file).toString('utf8') : undefined);
+  if (!keyText) throw new Error('a provided certificate needs its private key: key (vault) or key_file');
+  const key = new Secret(keyText, 'tls key');
+  let x: X509Certificate;
+  try {
+    x = new X509Certificate(cert);
+  } catch (err) {
+    throw new Error(`the certificate is not a PEM X.509 certificate: ${(err as Error).message}`);
+  }
+  let matches = false;
+  try {
+    matches = x.checkPrivateKey(createPrivateKey(key.reveal()));
+  } catch {
+    throw new Error('the private key is not a readable PEM key');
+  }
+  if (!matches) throw new Error('the private key does not belong to the certificate');
+  // Kiln cannot renew a certificate it did not issue: refuse an expired one (deploying it would
+  // break every client), and say so on every run inside the renewal window.
+  const notAfter = new Date(x.validTo);
+  const day = notAfter.toISOString().slice(0, 10);
+  if (notAfter.getTime() <= now.getTime()) {
+    throw new Error(`the provided certificate (${x.subject.replace(/\n/g, ', ')}) expired on ${day}: Kiln cannot renew a provided certificate; renew it with its CA and update the certificate and key`);
+  }
+  const days = Math.floor((notAfter.getTime() - now.getTime()) / DAY_MS);
+  const expiring = days < (p.renew_before_days ?? 30) ? { notAfter: day, days } : undefined;
+  const bundle = new Secret(bundleOf(cert, chain, key.reveal()), 'tls bundle');
+  return { ...p, key, _actions: [], _bundle: bundle, _sha: sha256(bundle.reveal()), _expiring: expiring };
+}
+
+/** The warning for a provided certificate inside its renewal window. */
+export function expiringNote(p: TlsCertParams): string | undefined {
+  const e = p._expiring;
+  return e && `the provided certificate expires in ${e.days} day${e.days === 1 ? '' : 's'} (${e.notAfter}): Kiln cannot renew it; renew it with its CA and update the certificate and key`;
+}
+
+function prepareGenerated(p: TlsCertParams, ctx: PrepareContext, now: Date): TlsCertParams {
+  const want = wantOf(p, ctx.taskFile);
+  const state = inspectPki(want.dir, want.name);
+  const memo = issuedThisRun.get(certPaths(want.dir, want.name).crt);
+  if (memo && state.cert && sha256(state.cert.pem) === memo.certSha && !memo.told.has(ctx.host)) {
+    // Another host's apply issued it in this run: report the same controller-side change here too.
+    const bundle = generatedBundle(want);
+    return { ...p, _want: want, _actions: memo.summaries, _bundle: bundle, _sha: sha256(bundle.reveal()) };
+  }
+  const d = decide(state, want, now);
+  if (d.summaries.length) return { ...p, _want: want, _actions: d.summaries };
+  const bundle = generatedBundle(want);
+  return { ...p, _want: want, _actions: [], _bundle: bundle, _sha: sha256(bundle.reveal()) };
+}
+
+/** Pure: changes from the controller's decision (actions) and the host's file. */
+export function planTlsCert(p: TlsCertParams, s: TlsCertState): Change[] {
+  const out: Change[] = (p._actions ?? []).map((summary) => ({ summary, action: true }));
+  const attrs = { owner: p.owner ?? 'root', group: p.group ?? 'root', mode: p.mode ?? '0600' };
+  const warn = p._expiring ? ` (${expiringNote(p)})` : '';
+  if (!s.stat.exists) return [...out, { summary: `install certificate bundle ${p.dest}${describeAttrs(attrs)}${warn}` }];
+  if (s.stat.type !== 'file') return [...out, { summary: `replace ${s.stat.type} ${p.dest} with the certificate bundle${warn}` }];
+  if (p._sha === undefined || s.sha256 !== p._sha) out.push({ summary: `update certificate bundle ${p.dest}${warn}` });
+  return [...out, ...planAttrs(p.dest, attrs, s.stat)];
+}
+
+function failScript(msg: string): string {
+  return `echo ${q(`tls_cert: ${msg}`)} >&2\nexit 3`;
+}
+
+export default defineModule<TlsCertParams, TlsCertState>({
+  name: 'tls_cert',
+  description:
+    'A TLS certificate bundle (cert + chain + key, one PEM, for HAProxy) from provided PEMs or an internal CA on the controller, renewed before expiry.',
+  schema,
+  secretParams: ['key'],
+  prepare(p, ctx) {
+    if ((p.cert !== undefined) === (p.cert_file !== undefined) && (p.cert !== undefined || p.key !== undefined || p.key_file !== undefined)) {
+      throw new Error('give the certificate either inline (cert) or as a file (cert_file), with its key');
+    }
+    if (p.cert !== undefined || p.cert_file !== undefined) return prepareProvided(p, ctx, new Date());
+    return prepareGenerated(p, ctx, new Date());
+  },
+  probe(p) {
+    // sha256 only (MAX 0): the private key never travels back to the controller.
+    return `kiln_stat ${q(p.dest)}\nkiln_content ${q(p.dest)} ${p._sha ?? '-'} 0`;
+  },
+  parse(out: ExecResult): TlsCertState {
+    const kv = parseKv(out.stdout);
+    return { stat: statFromKv(kv), sha256: kv.sha256 };
+  },
+  plan: (p, s) => planTlsCert(p, s),
+  apply(p, s, changes, ctx: ModuleContext) {
+    let bundle: Secret;
+    if (p._want) {
+      const w = p._want;
+      const crt = certPaths(w.dir, w.name).crt;
+      try {
+        const d = issuePki(w);
+        if (d.summaries.length) {
+          const pem = readFileSync(crt, 'utf8');
+          issuedThisRun.set(crt, { certSha: sha256(pem), summaries: p._actions?.length ? p._actions : d.summaries, told: new Set([ctx.host]) });
+        } else {
+          issuedThisRun.get(crt)?.told.add(ctx.host);
+        }
+        bundle = generatedBundle(w);
+      } catch (err) {
+        return failScript(`issuing on the controller failed: ${(err as Error).message}`);
+      }
+    } else {
+      bundle = p._bundle!;
+    }
+    if (!changes.some((c) => !c.action)) return 'true';
+    const attrs = { owner: p.owner ?? 'root', group: p.group ?? 'root', mode: p.mode ?? '0600' };
+    const lines = ['set -e', `dest=${q(p.dest)}`, 'dir=$(dirname "$dest")'];
+    lines.push(`[ -d "$dir" ] || { echo "parent directory $dir does not exist" >&2; exit 3; }`);
+    if (s.stat.exists && s.stat.type === 'directory') lines.push(`echo "$dest is a directory; refusing to replace it" >&2; exit 3`);
+    // mktemp creates the file 0600 before a byte of the key is written.
+    lines.push(`tmp=$(mktemp "$dir/.kiln.$(basename "$dest").XXXXXX")`, `trap 'rm -f "$tmp"' EXIT`);
+    lines.push(writeBytes('"$tmp"', bundle.reveal()));
+    lines.push(applyAttrs('"$tmp"', attrs));
+    lines.push('mv -f "$tmp" "$dest"', 'trap - EXIT');
+    return lines.join('\n');
+  },
+  verify(p, s) {
+    const want = p._want ? sha256(generatedBundle(p._want).reveal()) : p._sha;
+    const attrs = { owner: p.owner ?? 'root', group: p.group ?? 'root', mode: p.mode ?? '0600' };
+    if (!s.stat.exists || s.stat.type !== 'file') return [`${p.dest} is missing`];
+    const problems = planAttrs(p.dest, attrs, s.stat).map((c) => c.summary);
+    if (s.sha256 !== want) problems.push(`${p.dest} differs from the certificate bundle on the controller`);
+    return problems;
+  },
+  note: (p) => expiringNote(p),
+  describe: (p, s) => ({
+    dest: p.dest,
+    ...s.stat,
+    ...(p._want ? { ca_cert: `${p._want.dir}/ca.crt`, cert_file: certPaths(p._want.dir, p._want.name).crt } : {}),
+  }),
+});

@@ -1,0 +1,110 @@
+/** ajv validation of module params and role variables, with errors mapped to YAML paths. */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { ModuleDef } from '../modules/contract.ts';
+import { Secret } from '../core/secret/secret.ts';
+
+const addFormats = addFormatsModule.default;
+
+export const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+addFormats(ajv);
+// Schemas document their properties; ajv's strict mode must accept the keyword.
+ajv.addKeyword({ keyword: 'x-secret' });
+
+const compiled = new WeakMap<object, ValidateFunction>();
+
+export function validatorFor(schema: object): ValidateFunction {
+  let v = compiled.get(schema);
+  if (!v) {
+    v = ajv.compile(schema);
+    compiled.set(schema, v);
+  }
+  return v;
+}
+
+export interface SchemaError {
+  /** Path inside the validated value. */
+  path: (string | number)[];
+  /** Point at the key (unknown property) rather than the value. */
+  key: boolean;
+  message: string;
+}
+
+/** Secrets validate as strings. */
+function forValidation(v: unknown): unknown {
+  if (v instanceof Secret) return '********';
+  if (Array.isArray(v)) return v.map(forValidation);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, forValidation(x)]));
+  return v;
+}
+
+export function validateAgainst(schema: object, value: unknown, what: string): SchemaError[] {
+  const validate = validatorFor(schema);
+  if (validate(forValidation(value))) return [];
+  return describeErrors(validate.errors ?? [], schema, what);
+}
+
+export function schemaErrors(module: ModuleDef, params: unknown): SchemaError[] {
+  return validateAgainst(module.schema, params, 'parameter');
+}
+
+function pathOf(instancePath: string): (string | number)[] {
+  return instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+function describeErrors(errors: ErrorObject[], schema: object, what: string): SchemaError[] {
+  const out: SchemaError[] = [];
+  const seen = new Set<string>();
+  // oneOf/anyOf report every branch's failure; keep the summary and drop branch noise.
+  const hasOneOf = errors.some((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf');
+  for (const e of errors) {
+    if (hasOneOf && e.schemaPath.includes('/oneOf/') && e.keyword === 'required') continue;
+    const path = pathOf(e.instancePath);
+    let key = false;
+    let message: string;
+    const name = path.length ? `${what} '${path.join('.')}'` : what === 'parameter' ? 'parameters' : what;
+    switch (e.keyword) {
+      case 'additionalProperties': {
+        const prop = (e.params as { additionalProperty: string }).additionalProperty;
+        path.push(prop);
+        key = true;
+        const props = Object.keys(propsAt(schema, path.slice(0, -1)) ?? {});
+        message = `unknown ${what} '${path.join('.')}'${props.length ? ` (expected one of: ${props.join(', ')})` : ''}`;
+        break;
+      }
+      case 'required':
+        message = `missing required ${what} '${[...path, (e.params as { missingProperty: string }).missingProperty].join('.')}'`;
+        break;
+      case 'enum':
+        message = `${name} must be one of: ${((e.params as { allowedValues: unknown[] }).allowedValues ?? []).map((x) => JSON.stringify(x)).join(', ')}`;
+        break;
+      case 'oneOf': {
+        const branches = ((e.parentSchema as { oneOf?: { required?: string[] }[] })?.oneOf ?? []).map((b) => b.required?.join('+')).filter(Boolean);
+        message = branches.length ? `${name}: give exactly one of ${branches.join(' or ')}` : `${name} ${e.message}`;
+        break;
+      }
+      default:
+        message = `${name} ${e.message}`;
+    }
+    const k = `${path.join('.')}|${message}`;
+    if (!seen.has(k)) {
+      seen.add(k);
+      out.push({ path, key, message });
+    }
+  }
+  return out;
+}
+
+function propsAt(schema: object, path: (string | number)[]): Record<string, unknown> | undefined {
+  let s = schema as Record<string, unknown>;
+  for (const seg of path) {
+    const props = s.properties as Record<string, Record<string, unknown>> | undefined;
+    if (typeof seg === 'number') s = (s.items as Record<string, unknown>) ?? {};
+    else s = props?.[seg] ?? {};
+  }
+  return s.properties as Record<string, unknown> | undefined;
+}

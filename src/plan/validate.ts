@@ -1,0 +1,215 @@
+/**
+ * `kiln validate` — runs before any host is touched (and at the start of every `apply`).
+ * Reports ALL errors at once, each located as file:line:col: YAML syntax, unknown modules and
+ * keywords, module params against their JSON schemas (rendered per host), role variable
+ * schemas, undefined host patterns and groups, missing templates and files, undefined template
+ * variables, and notify names no handler answers to.
+ */
+import { type Diagnostic, DiagnosticBag, InputError, type Loc } from '../core/diagnostic.ts';
+import { type Inventory, loadInventory, patternErrors, selectHosts, type VarLayer } from '../input/inventory/index.ts';
+import { loadPlaybook } from '../input/playbook/load.ts';
+import { moduleCatalog } from '../modules/registry.ts';
+import type { PlayDef, Playbook, RoleDef } from '../input/playbook/types.ts';
+import { instantiate, taskReferences } from './instance.ts';
+import { tagSelected } from './selection.ts';
+import { validateAgainst } from './schema.ts';
+import { VarsBuilder } from '../input/inventory/vars-builder.ts';
+import { isDeepStrictEqual } from 'node:util';
+import { isMap, isScalar, isSeq, type Node, visit } from 'yaml';
+import { loadYamlFile, locate, nodeAt, type YamlFile } from '../input/yaml/document.ts';
+
+export interface ValidateOptions {
+  playbook: string;
+  inventory: string[];
+  extraVars: Record<string, unknown>;
+  limit?: string;
+  tags?: string[];
+  skipTags?: string[];
+  check?: boolean;
+  diff?: boolean;
+}
+
+export interface Validated {
+  playbook: Playbook;
+  inventory: Inventory;
+  warnings: Diagnostic[];
+  /** Hosts the run will touch, per play. */
+  hostsByPlay: string[][];
+}
+
+export function validateRun(opts: ValidateOptions): Validated {
+  const bag = new DiagnosticBag();
+  let inventory: Inventory | undefined;
+  let warnings: Diagnostic[] = [];
+  try {
+    const r = loadInventory(opts.inventory);
+    inventory = r.inventory;
+    warnings = r.warnings;
+  } catch (err) {
+    if (err instanceof InputError) bag.addAll(err.diagnostics);
+    else throw err;
+  }
+  const { playbook, diagnostics } = loadPlaybook(opts.playbook, { modules: moduleCatalog });
+  bag.addAll(diagnostics);
+  const hostsByPlay: string[][] = [];
+  if (!inventory) {
+    bag.throwIfAny();
+    throw new Error('inventory failed to load');
+  }
+  if (opts.limit) {
+    for (const e of patternErrors(inventory, opts.limit)) bag.add({ file: '--limit', message: e });
+  }
+  const vars = new VarsBuilder(inventory, { extraVars: opts.extraVars, check: opts.check ?? false });
+  for (const play of playbook.plays) {
+    const hosts = checkPlay(play, playbook.dir, inventory, vars, opts, bag);
+    hostsByPlay.push(hosts);
+  }
+  bag.throwIfAny();
+  return { playbook, inventory, warnings, hostsByPlay };
+}
+
+function checkPlay(play: PlayDef, playbookDir: string, inv: Inventory, vars: VarsBuilder, opts: ValidateOptions, bag: DiagnosticBag): string[] {
+  if (!play.hosts) return [];
+  const perr = patternErrors(inv, play.hosts);
+  for (const e of perr) bag.add({ ...play.hostsLoc, message: `hosts: ${e}` });
+  if (perr.length) return [];
+  let hosts = selectHosts(inv, play.hosts);
+  if (opts.limit && !patternErrors(inv, opts.limit).length) {
+    const allowed = new Set(selectHosts(inv, opts.limit));
+    hosts = hosts.filter((h) => allowed.has(h));
+  }
+  // notify → handler names (or listen topics) of this play.
+  const handlerNames = new Set(play.handlers.flatMap((h) => [h.name, ...h.listen]));
+  for (const t of [...play.tasks, ...play.handlers]) {
+    t.notify.forEach((n, i) => {
+      if (!handlerNames.has(n)) {
+        bag.add({
+          ...locate(t.yaml, [...t.path, 'notify', ...(Array.isArray(rawNotify(t)) ? [i] : [])]),
+          message: `notify: no handler named '${n}' in play '${play.name}'${handlerNames.size ? ` (handlers: ${[...handlerNames].join(', ')})` : ''}`,
+        });
+      }
+    });
+  }
+  const tasks = play.tasks.filter((t) => tagSelected([...play.tags, ...t.tags], opts.tags ?? [], opts.skipTags ?? []));
+  // Registered results (and gathered facts) exist only at run time: tasks using them are checked then.
+  const registers = new Set<string>(play.gatherFacts ? ['facts'] : []);
+  const deferred = new Set<number>();
+  tasks.forEach((t, i) => {
+    if (taskReferences(t, registers).length) deferred.add(i);
+    if (t.register) registers.add(t.register);
+  });
+  const roles = [...new Map(play.roles.map((r) => [r.role.name, r.role])).values()];
+  for (const host of hosts) {
+    const hv = vars.forHost(host, play, hosts);
+    const layers = vars.layers(host, play);
+    for (const role of roles) checkRoleVars(role, host, layers, hv, bag);
+    // A problem inside a variable's value (a firewall policy entry) is located where it is defined.
+    const locateIn = (name: string, path: (string | number)[], value: unknown) =>
+      isDeepStrictEqual(plainOf(hv[name]), plainOf(value)) ? locateVar(name, path, layers, roles) : undefined;
+    tasks.forEach((t, i) => {
+      if (deferred.has(i)) return;
+      const r = instantiate(t, hv, { host, play, check: opts.check ?? false, diff: opts.diff ?? false, playbookDir, extraVars: opts.extraVars, locateVar: locateIn });
+      if (r.kind === 'error') bag.addAll(r.diagnostics);
+    });
+    // Handlers may reference registered results; check those that do not.
+    for (const h of play.handlers) {
+      if (taskReferences(h, registers).length) continue;
+      const r = instantiate(h, hv, { host, play, check: opts.check ?? false, diff: false, playbookDir, extraVars: opts.extraVars });
+      if (r.kind === 'error') bag.addAll(r.diagnostics);
+    }
+  }
+  return hosts;
+}
+
+function rawNotify(t: { yaml: { value: unknown }; path: (string | number)[] }): unknown {
+  let v: unknown = t.yaml.value;
+  for (const s of t.path) v = (v as Record<string | number, unknown>)?.[s];
+  return (v as Record<string, unknown>)?.notify;
+}
+
+/** Validates a role's variables (meta/argument_schema.yml) for a host; locates errors at the var's source. */
+function checkRoleVars(role: RoleDef, host: string, layers: VarLayer[], hv: Record<string, unknown>, bag: DiagnosticBag): void {
+  if (!role.argSchema) return;
+  const schema = { type: 'object', ...role.argSchema };
+  let errors: ReturnType<typeof validateAgainst>;
+  try {
+    errors = validateAgainst(schema, pickSchemaVars(schema, hv), 'variable');
+  } catch (err) {
+    // A schema ajv cannot compile (strict mode: a keyword without its type, …) is the role's bug.
+    bag.add({ file: role.argSchemaFile ?? role.dir, line: 1, col: 1, message: `role '${role.name}': invalid argument schema: ${(err as Error).message}` });
+    return;
+  }
+  for (const e of errors) {
+    const name = String(e.path[0] ?? '');
+    const loc = name ? locateVar(name, e.path.slice(1), layers, [role]) : undefined;
+    // A value without a file position (-e on the command line): say where it came from.
+    const from = name && !loc ? layers.findLast((l) => name in l.vars)?.source : undefined;
+    const where = loc ? '' : ` (host ${host}${from ? `; set by ${from}` : ''})`;
+    bag.add({ ...(loc ?? { file: role.argSchemaFile ?? role.dir, line: 1, col: 1 }), message: `role '${role.name}': ${e.message}${where}` });
+  }
+}
+
+/** Only the variables the schema describes are checked (role vars live among all others). */
+function pickSchemaVars(schema: Record<string, unknown>, hv: Record<string, unknown>): Record<string, unknown> {
+  const props = Object.keys((schema.properties as object) ?? {});
+  return Object.fromEntries(props.filter((p) => hv[p] !== undefined).map((p) => [p, hv[p]]));
+}
+
+/** Where variable `name` (and `rest` inside its value) is defined: the layer that wins, or undefined (-e). */
+function locateVar(name: string, rest: (string | number)[], layers: VarLayer[], roles: RoleDef[]): Loc | undefined {
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const l = layers[i]!;
+    if (!(name in l.vars)) continue;
+    const loc = l.locs?.[name];
+    if (loc) return rest.length ? locateInside(loc, name, rest) : loc;
+    const role = roles.find((r) => l.source.startsWith(`role ${r.name} defaults`));
+    if (role?.defaultsFile) {
+      const y = loadYamlFile(role.defaultsFile);
+      return posOf(y, nodeAt(y.doc.contents, [name]), rest) ?? locate(y, [name, ...rest]);
+    }
+    return undefined;
+  }
+  return undefined;
+}
+
+/**
+ * `rest` inside the value of the variable whose key is at `loc` (a group_vars file, an inventory's
+ * vars block): the nearest node that exists on that path; the key's own location if unreadable.
+ */
+function locateInside(loc: Loc, name: string, rest: (string | number)[]): Loc {
+  try {
+    const y = loadYamlFile(loc.file);
+    let found: Loc | undefined;
+    visit(y.doc, {
+      Pair(_, pair) {
+        if (found || !isScalar(pair.key) || String(pair.key.value) !== name || !pair.key.range) return;
+        const at = y.lines.linePos(pair.key.range[0]);
+        if (at.line !== loc.line || at.col !== loc.col) return;
+        found = posOf(y, pair.value as Node, rest) ?? loc;
+        return visit.BREAK;
+      },
+    });
+    return found ?? loc;
+  } catch {
+    return loc;
+  }
+}
+
+/**
+ * The position of `rest` inside `value`: a scalar's own position (a wrong `from: lbb`), the key of
+ * a mapping or list (an unknown section `dbb:`), or the nearest existing parent.
+ */
+function posOf(y: YamlFile, value: Node | undefined, rest: (string | number)[]): Loc | undefined {
+  if (!value) return undefined;
+  let node = nodeAt(value, rest) as Node | undefined;
+  if (node && (isMap(node) || isSeq(node)) && typeof rest.at(-1) === 'string') node = nodeAt(value, rest, true) as Node | undefined;
+  const offset = node?.range?.[0];
+  if (offset === undefined) return undefined;
+  const p = y.lines.linePos(offset);
+  return { file: y.file, line: p.line, col: p.col };
+}
+
+/** Secrets and other wrappers compared by their plain JSON form. */
+function plainOf(v: unknown): unknown {
+  return JSON.parse(JSON.stringify(v ?? null));
+}

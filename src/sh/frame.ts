@@ -1,0 +1,39 @@
+/**
+ * Batched remote scripts. The probes of many task instances are concatenated into one POSIX sh
+ * script (one SSH round trip); each probe runs in its own subshell and its stdout, stderr and
+ * exit code are framed with markers carrying a per-script nonce.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ExecResult } from '../core/exec.ts';
+import { PRELUDE } from './shell.ts';
+
+export interface Framed {
+  script: string;
+  parse(stdout: string): ExecResult[];
+}
+
+/** Builds one script running each snippet in a subshell, capturing its output separately. */
+export function frameScripts(snippets: string[]): Framed {
+  const nonce = randomBytes(6).toString('hex');
+  const parts = [PRELUDE, 'kiln_err=$(mktemp) || exit 90', `trap 'rm -f "$kiln_err"' EXIT`];
+  snippets.forEach((s, i) => {
+    parts.push(
+      `printf '\\n@@KILN:${nonce}:BEGIN:${i}\\n'`,
+      `( ${s.trim() ? `\n${s}\n` : ':'} ) 2>"$kiln_err" </dev/null; kiln_rc=$?`,
+      `printf '\\n@@KILN:${nonce}:END:${i}:%s\\n' "$kiln_rc"`,
+      `base64 -w0 "$kiln_err"; printf '\\n@@KILN:${nonce}:ERR:${i}\\n'`,
+    );
+  });
+  return {
+    script: parts.join('\n') + '\n',
+    parse(stdout: string): ExecResult[] {
+      const results: ExecResult[] = snippets.map(() => ({ stdout: '', stderr: '', code: -1 }));
+      const re = new RegExp(`\\n@@KILN:${nonce}:BEGIN:(\\d+)\\n([\\s\\S]*?)\\n@@KILN:${nonce}:END:\\d+:(\\d+)\\n([A-Za-z0-9+/=]*)\\n@@KILN:${nonce}:ERR:\\d+\\n`, 'g');
+      for (const m of ('\n' + stdout).matchAll(re)) {
+        const i = Number(m[1]);
+        results[i] = { stdout: m[2]!.replace(/^\n/, ''), code: Number(m[3]), stderr: Buffer.from(m[4]!, 'base64').toString('utf8') };
+      }
+      return results;
+    },
+  };
+}

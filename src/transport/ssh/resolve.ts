@@ -1,0 +1,145 @@
+/**
+ * Connection resolution: what to dial for a host.
+ *
+ * Precedence per setting: explicit inventory vars > ~/.ssh/config > defaults.
+ * - ssh config blocks are matched by the inventory host name AND by the `address` var (a block
+ *   applies if either matches; first obtained value wins, in file order).
+ * - Defaults: address = HostName from ssh config, else the inventory host name; port 22;
+ *   user = current OS user; no identity files (the SSH layer then uses the agent);
+ *   become false, become_user root.
+ * - `identity_file` / `known_hosts` relative paths resolve against the inventory dir, `~` expands.
+ *   An inventory `identity_file` replaces the ssh config's IdentityFile list.
+ * - knownHostsFiles: the inventory's `known_hosts` files first (new keys are appended to the
+ *   first file), then ssh config's UserKnownHostsFile, else ~/.ssh/known_hosts and known_hosts2.
+ * - `proxy_jump` (else ssh config ProxyJump): `[user@]host[:port]`, comma-separated hops
+ *   (the first hop is dialled first), `none`/null for none. A hop that names an inventory host
+ *   (when `opts.inventory` is given) uses that host's inventory connection vars; every hop is
+ *   also looked up in ssh config by its name.
+ */
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { Secret, isSecret } from '../../core/secret/secret.ts';
+import { currentUser, expandTilde, lookupSshConfig, type SshConfig, type SshConfigLookup } from './sshconfig.ts';
+import { hostVarsOf } from '../../input/inventory/layers.ts';
+import type { Inventory } from '../../input/inventory/types.ts';
+import type { ConnectionSpec, SshEndpoint } from './spec.ts';
+
+export interface ResolveOptions {
+  sshConfig?: SshConfig;
+  inventoryDir: string;
+  /** To resolve `proxy_jump` values that name inventory hosts. */
+  inventory?: Inventory;
+  /** Defaults to the current OS user. */
+  localUser?: string;
+  homeDir?: string;
+}
+
+const str = (v: unknown): string | undefined =>
+  v === undefined || v === null ? undefined : isSecret(v) ? v.reveal() : String(v);
+
+const list = (v: unknown): string[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v.map((x) => str(x)!) : [str(v)!]);
+
+function resolvePath(p: string, base: string, home: string): string {
+  const e = expandTilde(p, home);
+  return isAbsolute(e) ? e : resolve(base, e);
+}
+
+export function resolveConnection(hostName: string, vars: Record<string, unknown>, opts: ResolveOptions): ConnectionSpec {
+  return resolveWith(hostName, vars, opts, []);
+}
+
+function resolveWith(hostName: string, vars: Record<string, unknown>, opts: ResolveOptions, seen: string[]): ConnectionSpec {
+  const home = opts.homeDir ?? homedir();
+  const localUser = opts.localUser ?? currentUser();
+  const address = str(vars.address);
+  const ssh: SshConfigLookup = opts.sshConfig
+    ? lookupSshConfig(opts.sshConfig, address ? [hostName, address] : [hostName], { localUser, homeDir: home })
+    : { identityFiles: [] };
+
+  const identity = list(vars.identity_file).map((p) => resolvePath(p, opts.inventoryDir, home));
+  const extraKnown = list(vars.known_hosts).map((p) => resolvePath(p, opts.inventoryDir, home));
+  const sshKnown = ssh.userKnownHostsFiles ?? [join(home, '.ssh', 'known_hosts'), join(home, '.ssh', 'known_hosts2')];
+
+  const spec: ConnectionSpec = {
+    name: hostName,
+    host: address ?? ssh.hostName ?? hostName,
+    port: typeof vars.port === 'number' ? vars.port : (ssh.port ?? 22),
+    user: str(vars.user) ?? ssh.user ?? localUser,
+    identityFiles: identity.length ? identity : ssh.identityFiles,
+    become: vars.become === true,
+    becomeUser: str(vars.become_user) ?? 'root',
+    knownHostsFiles: [...new Set([...extraKnown, ...sshKnown])],
+  };
+  if (vars.become_password !== undefined && vars.become_password !== null) {
+    const bp = vars.become_password;
+    spec.becomePassword = isSecret(bp) ? bp : new Secret(String(bp), 'become_password');
+  }
+  if (ssh.strictHostKeyChecking) spec.strictHostKeyChecking = ssh.strictHostKeyChecking;
+
+  const jumpRaw = 'proxy_jump' in vars ? (vars.proxy_jump === null ? 'none' : str(vars.proxy_jump)) : ssh.proxyJump;
+  if (jumpRaw && jumpRaw.toLowerCase() !== 'none') {
+    const jump = resolveJumpChain(jumpRaw, opts, localUser, home, [...seen, hostName]);
+    if (jump) spec.proxyJump = jump;
+  }
+  return spec;
+}
+
+/** `[user@]host[:port]` (IPv6 in brackets: `[::1]:22`). */
+export function parseJumpHop(hop: string): { user?: string; host: string; port?: number } {
+  let rest = hop.trim();
+  let user: string | undefined;
+  const at = rest.lastIndexOf('@');
+  if (at >= 0) {
+    user = rest.slice(0, at);
+    rest = rest.slice(at + 1);
+  }
+  let host = rest;
+  let port: number | undefined;
+  const m6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(rest);
+  const m = /^([^:]+):(\d+)$/.exec(rest);
+  if (m6) {
+    host = m6[1]!;
+    if (m6[2]) port = Number(m6[2]);
+  } else if (m) {
+    host = m[1]!;
+    port = Number(m[2]);
+  }
+  return { ...(user ? { user } : {}), host, ...(port ? { port } : {}) };
+}
+
+function resolveJumpChain(value: string, opts: ResolveOptions, localUser: string, home: string, seen: string[]): SshEndpoint | undefined {
+  const hops = value.split(',').map((h) => h.trim()).filter(Boolean);
+  let previous: SshEndpoint | undefined;
+  for (const hop of hops) {
+    const ep = resolveHop(hop, opts, localUser, home, seen);
+    if (previous) ep.proxyJump = previous;
+    previous = ep;
+  }
+  return previous;
+}
+
+function resolveHop(hop: string, opts: ResolveOptions, localUser: string, home: string, seen: string[]): SshEndpoint {
+  const parsed = parseJumpHop(hop);
+  if (seen.includes(parsed.host)) throw new Error(`proxy_jump loop: ${[...seen, parsed.host].join(' -> ')}`);
+  const inv = opts.inventory;
+  if (inv?.hosts.has(parsed.host)) {
+    // An inventory host: its own connection settings (and its own jump host).
+    const vars = { ...hostVarsOf(inv, parsed.host) };
+    if (parsed.user) vars.user = parsed.user;
+    if (parsed.port) vars.port = parsed.port;
+    const c = resolveWith(parsed.host, vars, { ...opts, localUser, homeDir: home }, seen);
+    return { host: c.host, port: c.port, user: c.user, identityFiles: c.identityFiles, ...(c.proxyJump ? { proxyJump: c.proxyJump } : {}) };
+  }
+  const ssh = opts.sshConfig ? lookupSshConfig(opts.sshConfig, parsed.host, { localUser, homeDir: home }) : undefined;
+  const ep: SshEndpoint = {
+    host: ssh?.hostName ?? parsed.host,
+    port: parsed.port ?? ssh?.port ?? 22,
+    user: parsed.user ?? ssh?.user ?? localUser,
+    identityFiles: ssh?.identityFiles ?? [],
+  };
+  if (ssh?.proxyJump && ssh.proxyJump.toLowerCase() !== 'none') {
+    const inner = resolveJumpChain(ssh.proxyJump, opts, localUser, home, [...seen, parsed.host]);
+    if (inner) ep.proxyJump = inner;
+  }
+  return ep;
+}
