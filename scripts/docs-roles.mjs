@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// Regenerates the role reference between <!-- roles:start --> and <!-- roles:end --> in README.md
-// from each role's meta/argument_schema.yml (the role's description and every variable's type and
-// description) and defaults/main.yml (the defaults). `--check` exits 1 when README.md is stale.
+// Regenerates the role reference between <!-- roles:start --> and <!-- roles:end --> in
+// docs/roles.md from each role's meta/argument_schema.yml (the role's description and every
+// variable's type and description) and defaults/main.yml (the defaults). `--check` exits 1 when
+// docs/roles.md is stale.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
-import { updateReadmeSection } from './readme-section.mjs';
+import { updateDocSection } from './docs-section.mjs';
 
 /** Roles in the order a reader meets them in playbooks/site.yml; others follow alphabetically. */
 const ORDER = ['tls', 'haproxy', 'nginx', 'app', 'node_exporter', 'nginx_exporter', 'monitoring', 'mysql', 'firewall'];
@@ -76,4 +77,4 @@ export function renderRoles(rolesDir = 'roles') {
 }
 
 const isMain = import.meta.url === `file://${process.argv[1]}`;
-if (isMain) updateReadmeSection('roles', renderRoles(), 'role reference', 'scripts/readme-roles.mjs');
+if (isMain) updateDocSection('docs/roles.md', 'roles', renderRoles(), 'role reference', 'scripts/docs-roles.mjs');
