@@ -1,0 +1,110 @@
+/**
+ * The results: rows of the table (one per figure and size), problems seen (failed runs, changes
+ * on converged runs), rendered as markdown: the table, figures 5 and 6 as sentences, the
+ * problems, and the results file with its header (date, machine, versions, options).
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { RESULTS_DIR } from './paths.ts';
+import type { AnsibleRun, KilnRun } from './runners.ts';
+import { median, ratioSpread, sec, spread } from './stats.ts';
+
+export interface Row {
+  figure: number | 'site';
+  what: string;
+  hosts: number;
+  kiln: string;
+  ansible: string;
+  ratio: string;
+  runs: number;
+}
+
+/** What the benchmark has found so far. */
+export interface Results {
+  rows: Row[];
+  /** Markdown, one list item each. */
+  notes: string[];
+}
+
+/** Timed pairs of one figure: each tool's runs, and Ansible ÷ Kiln wall time within each run. */
+export interface PairResult {
+  k: KilnRun[];
+  a: AnsibleRun[];
+  ratios: number[];
+}
+
+/** Figure 6: Kiln's controller cost at the largest size. */
+export interface CpuFigure {
+  n: number;
+  wall: number;
+  cpu: number;
+  rss: number;
+  firstCpu: number;
+  firstRss: number;
+  firstWall: number;
+  ansibleCpu: number | undefined;
+}
+
+/** Notes a run that failed (any run) or changed something (a run expected to find converged hosts). */
+export function checkRun(notes: string[], tool: string, what: string, r: { code: number | null; failed: number; changed: number }, expectConverged: boolean): void {
+  if (r.code !== 0 || r.failed > 0) notes.push(`**${tool} ${what}: exit ${r.code}, ${r.failed} failed/unreachable** (log in bench/.work)`);
+  if (expectConverged && r.changed > 0) notes.push(`**${tool} ${what}: ${r.changed} task results changed on a converged run**`);
+}
+
+export function pairRow(figure: number, what: string, n: number, res: { k: readonly { wall: number }[]; a: readonly { wall: number }[]; ratios: readonly number[] }): Row {
+  return {
+    figure,
+    what,
+    hosts: n,
+    kiln: spread(res.k.map((r) => r.wall)),
+    ansible: res.a.length > 0 ? spread(res.a.map((r) => r.wall)) : 'not run',
+    ratio: ratioSpread(res.ratios),
+    runs: res.k.length,
+  };
+}
+
+export function renderTable(rows: readonly Row[]): string {
+  const head = '| # | what | hosts | Kiln: median (min–max) | Ansible: median (min–max) | Ansible ÷ Kiln, same runs | runs |\n|---|---|---|---|---|---|---|';
+  return [head, ...rows.map((r) => `| ${r.figure} | ${r.what} | ${r.hosts} | ${r.kiln} | ${r.ansible} | ${r.ratio} | ${r.runs} |`)].join('\n');
+}
+
+/** The table, figure 5 (when chosen and measured), figure 6 (likewise) and the problems seen. */
+export function renderBody(results: Results, fig: ReadonlySet<number>, rt: readonly number[], cpu: CpuFigure | undefined): string {
+  const lines: string[] = [];
+  lines.push(renderTable(results.rows), '');
+  if (fig.has(5) && rt.length > 0) {
+    lines.push(
+      `**5. Kiln SSH round trips per converged host after connecting** (from Kiln's JSON report, \`hosts.*.round_trips\`, over ${rt.length} host-runs): median ${median(rt)}, min ${Math.min(...rt)}, max ${Math.max(...rt)} (target ≤ 2).`,
+      '',
+    );
+  }
+  if (fig.has(6) && cpu) {
+    lines.push(
+      `**6. Kiln controller cost at ${cpu.n} hosts** (GNU time over the kiln process tree): converged re-run ${sec(cpu.cpu)} s CPU (user+sys) for ${sec(cpu.wall)} s wall, peak RSS ${cpu.rss.toFixed(0)} MB; ` +
+        `first apply of those hosts (untimed converge step) ${sec(cpu.firstCpu)} s CPU, ${sec(cpu.firstWall)} s wall, peak RSS ${cpu.firstRss.toFixed(0)} MB` +
+        (cpu.ansibleCpu !== undefined ? `; Ansible's converged re-run: ${sec(cpu.ansibleCpu)} s CPU.` : '.'),
+      '',
+    );
+  }
+  if (results.notes.length > 0) lines.push('Problems seen:', ...results.notes.map((n) => `- ${n}`), '');
+  return lines.join('\n');
+}
+
+/** The results file: title with the start date, the machine lines, the method note, the body. */
+export function resultsFileText(started: Date, machine: readonly string[], body: string): string {
+  return (
+    `# Kiln vs ansible-playbook, ${started.toISOString().slice(0, 10)}\n\n${machine.join('\n')}\n\n` +
+    'Absolute times depend on the machine (and here on whatever else it was running); the ratios, measured in the same runs, are what count. ' +
+    'Method, workload and Ansible settings: bench/README.md.\n\n' +
+    `${body}\n`
+  );
+}
+
+/** DIR/<date>.md, or <date>-2.md, -3, … when that exists. */
+export function nextResultsFile(d: Date, dir: string = RESULTS_DIR): string {
+  const base = path.join(dir, d.toISOString().slice(0, 10));
+  for (let i = 1; ; i++) {
+    const f = i === 1 ? `${base}.md` : `${base}-${i}.md`;
+    if (!existsSync(f)) return f;
+  }
+}
