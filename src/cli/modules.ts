@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../core/diagnostic.ts';
 import { modules } from '../modules/registry.ts';
-import type { ModuleDef } from '../modules/contract.ts';
+import type { BoundModule } from '../modules/contract.ts';
 
 interface Prop {
   type?: string | string[];
@@ -10,7 +10,7 @@ interface Prop {
   description?: string;
 }
 
-export function moduleDoc(m: ModuleDef, markdown = false): string {
+export function moduleDoc(m: BoundModule, markdown = false): string {
   const props = (m.schema.properties ?? {}) as Record<string, Prop>;
   const required = new Set((m.schema.required as string[] | undefined) ?? []);
   const typeOf = (p: Prop) => (p.enum ? p.enum.map((e) => JSON.stringify(e)).join(' \\| ') : Array.isArray(p.type) ? p.type.join('/') : (p.type ?? 'any'));

@@ -13,7 +13,7 @@
  * (same module, same params); otherwise it probes as usual. A converged host therefore costs one
  * round trip for the whole playbook.
  */
-import type { Change, ExecResult } from '../modules/contract.ts';
+import type { BoundPlan, Change, ExecResult } from '../modules/contract.ts';
 import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
 import { redact } from '../core/secret/secret.ts';
 import { evaluateCondition, TemplateError } from '../template/engine.ts';
@@ -74,7 +74,7 @@ export class HostSequence {
     readonly tasks: TaskDef[],
     readonly opts: SequenceOptions,
     readonly registered: Record<string, unknown>,
-    /** Opens a NEW connection to the host (for ModuleDef.confirm); the caller closes it. */
+    /** Opens a NEW connection to the host (for a module's confirm); the caller closes it. */
     private readonly freshConn?: () => Promise<HostConnection>,
   ) {
     tasks.forEach((t, i) => t.register && this.registers.set(i, t.register));
@@ -129,12 +129,12 @@ export class HostSequence {
   peek(mode: string): { key: string; script: string }[] {
     const list = this.window(0, 0);
     if (!list.length || modeOf(list[0]!) !== mode) return [];
-    return list.map((x) => ({ key: this.keys.get(x)!, script: x.module.probe(x.params as never, x.ctx) }));
+    return list.map((x) => ({ key: this.keys.get(x)!, script: x.bound.probe(x.ctx) }));
   }
 
   private async probe(list: TaskInstance[]): Promise<void> {
     const cache = this.opts.handler ? undefined : this.opts.cache;
-    let scripts = list.map((x) => x.module.probe(x.params as never, x.ctx));
+    let scripts = list.map((x) => x.bound.probe(x.ctx));
     if (cache) {
       // Results an earlier play's script already brought back (nothing applied since).
       const rest: number[] = [];
@@ -240,20 +240,19 @@ export class HostSequence {
     try {
       if (!this.probed.has(x)) await this.probe(this.window(i, k));
       const out = this.probed.get(x)!;
-      let state: unknown;
-      let changes: Change[];
+      let plan: BoundPlan;
       try {
-        state = x.module.parse(out, x.params as never);
-        changes = x.module.plan(x.params as never, state as never, x.ctx);
+        plan = x.bound.plan(out, x.ctx);
       } catch (err) {
         return fail(`${(err as Error).message}${out.stderr ? `\n${out.stderr.trim()}` : ''}`);
       }
+      const changes = [...plan.changes];
       const diff = x.diff ? changes.map((c) => c.diff).filter(Boolean).join('') || undefined : undefined;
       const unpredictable = changes.some((c) => c.unpredictable) || undefined;
-      const described = x.module.describe?.(x.params as never, state as never) ?? {};
+      const described = plan.registerData();
       if (!changes.length) {
         return {
-          result: this.result(task, x.label, 'ok', [], started, x.module.note?.(x.params as never, state as never)),
+          result: this.result(task, x.label, 'ok', [], started, plan.note()),
           changed: false,
           failed: false,
           unreachable: false,
@@ -276,11 +275,11 @@ export class HostSequence {
       this.opts.cache?.applied();
       this.invalidateAfter(x);
       this.probed.delete(x);
-      const script = x.module.apply(x.params as never, state as never, changes, x.ctx);
-      const needVerify = !changes.every((c) => c.action) || Boolean(x.module.verify);
+      const script = plan.apply(x.ctx);
+      const needVerify = !changes.every((c) => c.action) || x.bound.verifies;
       const follow = this.window(i, k + 1, x).filter((y) => y !== x);
       const probes = needVerify ? [x, ...follow] : follow;
-      const framed = frameScripts([script, ...probes.map((y) => y.module.probe(y.params as never, y.ctx))]);
+      const framed = frameScripts([script, ...probes.map((y) => y.bound.probe(y.ctx))]);
       const conn = await this.conn();
       const whole = await conn.run(framed.script, { become: x.become, becomeUser: x.becomeUser });
       const [res, ...probed] = framed.parse(whole.stdout);
@@ -291,7 +290,7 @@ export class HostSequence {
       probes.forEach((y, n) => {
         if (probed[n]!.code !== -1) this.probed.set(y, probed[n]!);
       });
-      const interp = x.module.interpret?.(x.params as never, res!, x.ctx);
+      const interp = x.bound.interpret?.(res!, x.ctx);
       const regData: Record<string, unknown> = { ...described, ...(interp?.result ?? {}) };
       let failedMsg = interp ? interp.failed : res!.code !== 0 ? (res!.stderr.trim() || res!.stdout.trim() || `exit code ${res!.code}`) : undefined;
       if (task.failedWhen !== undefined) {
@@ -307,16 +306,13 @@ export class HostSequence {
         let problems: string[];
         try {
           if (!after) throw new Error('the verify probe did not run');
-          const s2 = x.module.parse(after, x.params as never);
-          problems = x.module.verify
-            ? x.module.verify(x.params as never, s2 as never, x.ctx)
-            : x.module.plan(x.params as never, s2 as never, x.ctx).filter((c) => !c.action).map((c) => c.summary);
+          problems = x.bound.verify(after, x.ctx);
         } catch (err) {
           problems = [(err as Error).message];
         }
         if (problems.length) return fail(`did not converge after apply; still pending:\n  - ${problems.join('\n  - ')}`, changes, { diff: redactOpt(diff) });
       }
-      if (x.module.confirm) {
+      if (x.bound.confirm) {
         const problem = await this.confirm(x);
         if (problem) return fail(problem, changes, { diff: redactOpt(diff) });
       }
@@ -336,9 +332,9 @@ export class HostSequence {
     }
   }
 
-  /** Commit-confirm (ModuleDef.confirm) over a NEW connection; returns the problem, if any. */
+  /** Commit-confirm (the module's confirm) over a NEW connection; returns the problem, if any. */
   private async confirm(x: TaskInstance): Promise<string | undefined> {
-    const script = x.module.confirm!(x.params as never, x.ctx);
+    const script = x.bound.confirm!(x.ctx);
     let c: HostConnection | undefined;
     try {
       if (!this.freshConn) throw new Error('the engine gave this host sequence no way to open a new connection');

@@ -64,33 +64,48 @@ export interface ApplyResult {
   changed?: boolean;
 }
 
-export interface ModuleDef<P = any, S = any> {
+/**
+ * The module contract, v2. `P` is always `FromSchema<typeof schema>`; `Prep` is what `prepare`
+ * computed on the controller (file bytes, rendered templates, compiled rules: Terraform's
+ * "private" data, never mixed into the user's params); `S` the probed state; `Op` a
+ * discriminated union of what `apply` can do. `plan` pairs every op with its human summary;
+ * `apply` gets only the ops, so rewording a summary can never change what is done.
+ */
+export interface ModuleDef<P, S, Op extends { kind: string }, Prep = undefined> {
   name: string;
   description: string;
   schema: JSONSchema;
-  /** Controller-side preparation, run after params are rendered and validated. */
-  prepare?(params: P, ctx: PrepareContext): P | Promise<P>;
+  /** Params that must never be printed (passwords); their values become secrets. */
+  secretParams?: readonly (keyof P & string)[];
+  /**
+   * Controller-side preparation, run after params are rendered and validated (for every host
+   * during validation too, before any host is contacted). Pure with respect to hosts.
+   */
+  prepare?(params: P, ctx: PrepareContext): Prep;
   /** Shell (POSIX sh) that prints the current state on stdout. Runs with `set -u` off, in a subshell. */
-  probe(params: P, ctx: ModuleContext): string;
+  probe(params: P, prep: Prep, ctx: ModuleContext): string;
   /** Turns probe output into state. Throw to fail the task with a message. */
-  parse(out: ExecResult, params: P): S;
-  /** Pure: the list of changes needed to go from `state` to `params`. Empty = converged. */
-  plan(params: P, state: S, ctx: ModuleContext): Change[];
-  /** Shell that applies exactly the planned changes. A non-zero exit fails the task. */
-  apply(params: P, state: S, changes: Change[], ctx: ModuleContext): string;
+  parse(out: ExecResult, params: P, prep: Prep): S;
+  /** Pure: the changes needed to go from `state` to `params`, each with its op. Empty = converged. */
+  plan(params: P, prep: Prep, state: S, ctx: ModuleContext): Planned<Op>[];
+  /**
+   * Controller-side effects of a real run, made before `apply`'s script is built (issuing a
+   * certificate from the controller's PKI). Never called in check mode.
+   */
+  controllerApply?(params: P, prep: Prep, state: S, ops: Op[], ctx: ModuleContext): void;
+  /** Shell that applies exactly the planned ops (switch on `op.kind`). A non-zero exit fails the task. */
+  apply(params: P, prep: Prep, state: S, ops: Op[], ctx: ModuleContext): string;
   /** Interprets apply's output (command results, register data). */
-  interpret?(params: P, out: ExecResult, ctx: ModuleContext): ApplyResult;
-  /** Data for `register` when nothing was applied (e.g. the probed state). */
-  describe?(params: P, state: S): Record<string, unknown>;
+  interpret?(params: P, prep: Prep, out: ExecResult, ctx: ModuleContext): ApplyResult;
+  /** Data for `register` (e.g. the probed state), also when nothing was applied. */
+  registerData?(params: P, prep: Prep, state: S): Record<string, unknown>;
   /**
    * Checks run after apply instead of re-planning (modules whose plan is an action).
    * Returns the problems remaining; empty = converged. Default: re-plan, ignoring actions.
    */
-  verify?(params: P, state: S, ctx: ModuleContext): string[];
+  verify?(params: P, prep: Prep, state: S, ctx: ModuleContext): string[];
   /** A short note shown with an "ok" result (e.g. a replica's lag); never holds secrets. */
-  note?(params: P, state: S): string | undefined;
-  /** Params that must never be printed (passwords); their values become secrets. */
-  secretParams?: string[];
+  note?(params: P, prep: Prep, state: S): string | undefined;
   /**
    * Commit-confirm: a script the engine runs after a successful apply (and verify), on a NEW
    * SSH connection to the host (a fresh TCP connection and handshake, not the run's cached one).
@@ -99,11 +114,136 @@ export interface ModuleDef<P = any, S = any> {
    * non-zero, the task fails with the reason and nothing is disarmed (the host rolls back by
    * itself). Not run in check mode, nor when nothing was applied.
    */
+  confirm?(params: P, prep: Prep, ctx: ModuleContext): string;
+}
+
+/** A change as `plan` returns it: the human summary (and diff) beside the typed op. */
+export interface Planned<Op> extends Change {
+  op: Op;
+}
+
+/**
+ * The engine's view of a module: no type parameters, so the engine never casts. `bind` checks
+ * nothing (the caller validated `params` against `schema`), runs `prepare`, and returns a task
+ * whose methods close over the typed params and prepared data.
+ */
+export interface BoundModule {
+  readonly name: string;
+  readonly description: string;
+  readonly schema: JSONSchema;
+  readonly secretParams?: readonly string[];
+  bind(params: Record<string, unknown>, ctx: PrepareContext): BoundTask;
+}
+
+/** One module instance with its params and prepared data, as the engine drives it. */
+export interface BoundTask {
+  probe(ctx: ModuleContext): string;
+  /** parse + plan. Throws (with the module's message) when the probe output is not understood. */
+  plan(out: ExecResult, ctx: ModuleContext): BoundPlan;
+  /** After apply: does the module verify by itself (`verify`) rather than by re-planning? */
+  readonly verifies: boolean;
+  /** parse the verify probe, then `verify` or re-plan (actions ignored): the problems left. */
+  verify(out: ExecResult, ctx: ModuleContext): string[];
+  interpret?(out: ExecResult, ctx: ModuleContext): ApplyResult;
+  confirm?(ctx: ModuleContext): string;
+}
+
+/** A plan against one probed state. */
+export interface BoundPlan {
+  readonly changes: readonly Change[];
+  registerData(): Record<string, unknown>;
+  note(): string | undefined;
+  /** Controller-side effects (never in check mode), then the apply script for exactly these changes. */
+  apply(ctx: ModuleContext): string;
+}
+
+export type Module<P, S, Op extends { kind: string }, Prep = undefined> = ModuleDef<P, S, Op, Prep> & BoundModule;
+
+/** Defines a module: the typed definition (for its tests) that is also the engine's bound adapter. */
+export function defineModule<P, S, Op extends { kind: string }, Prep = undefined>(def: ModuleDef<P, S, Op, Prep>): Module<P, S, Op, Prep> {
+  const bind = (raw: Record<string, unknown>, pctx: PrepareContext): BoundTask => {
+    // The only cast between the engine and a module: `raw` was validated against `def.schema`,
+    // from which P is derived.
+    const params = raw as P;
+    const prep = (def.prepare ? def.prepare(params, pctx) : undefined) as Prep;
+    const state = (out: ExecResult): S => def.parse(out, params, prep);
+    return {
+      probe: (ctx) => def.probe(params, prep, ctx),
+      plan(out, ctx) {
+        const s = state(out);
+        const planned = def.plan(params, prep, s, ctx);
+        return {
+          changes: planned.map(({ op: _op, ...change }) => change),
+          registerData: () => def.registerData?.(params, prep, s) ?? {},
+          note: () => def.note?.(params, prep, s),
+          apply(actx) {
+            const ops = planned.map((c) => c.op);
+            def.controllerApply?.(params, prep, s, ops, actx);
+            return def.apply(params, prep, s, ops, actx);
+          },
+        };
+      },
+      verifies: Boolean(def.verify),
+      verify(out, ctx) {
+        const s = state(out);
+        return def.verify ? def.verify(params, prep, s, ctx) : def.plan(params, prep, s, ctx).filter((c) => !c.action).map((c) => c.summary);
+      },
+      interpret: def.interpret && ((out, ctx) => def.interpret!(params, prep, out, ctx)),
+      confirm: def.confirm && ((ctx) => def.confirm!(params, prep, ctx)),
+    };
+  };
+  return Object.assign(def, { bind }) as Module<P, S, Op, Prep>;
+}
+
+/**
+ * TRANSITIONAL — the contract before v2 (summaries decoded by apply, prepared data in `_x`
+ * params). Modules still written this way are adapted by `defineLegacyModule`; both go away
+ * once every module is on v2.
+ */
+export interface LegacyModuleDef<P, S> {
+  name: string;
+  description: string;
+  schema: JSONSchema;
+  prepare?(params: P, ctx: PrepareContext): P;
+  probe(params: P, ctx: ModuleContext): string;
+  parse(out: ExecResult, params: P): S;
+  plan(params: P, state: S, ctx: ModuleContext): Change[];
+  apply(params: P, state: S, changes: Change[], ctx: ModuleContext): string;
+  interpret?(params: P, out: ExecResult, ctx: ModuleContext): ApplyResult;
+  describe?(params: P, state: S): Record<string, unknown>;
+  verify?(params: P, state: S, ctx: ModuleContext): string[];
+  note?(params: P, state: S): string | undefined;
+  secretParams?: string[];
   confirm?(params: P, ctx: ModuleContext): string;
 }
 
-export function defineModule<P, S>(def: ModuleDef<P, S>): ModuleDef<P, S> {
-  return def;
+/** TRANSITIONAL: adapts a module written to the old contract (see LegacyModuleDef). */
+export function defineLegacyModule<P, S>(def: LegacyModuleDef<P, S>): LegacyModuleDef<P, S> & BoundModule {
+  const bind = (raw: Record<string, unknown>, pctx: PrepareContext): BoundTask => {
+    const validated = raw as P;
+    const params = def.prepare ? (def.prepare(validated, pctx) ?? validated) : validated;
+    return {
+      probe: (ctx) => def.probe(params, ctx),
+      plan(out, ctx) {
+        const s = def.parse(out, params);
+        const changes = def.plan(params, s, ctx);
+        return {
+          changes,
+          registerData: () => def.describe?.(params, s) ?? {},
+          note: () => def.note?.(params, s),
+          apply: (actx) => def.apply(params, s, changes, actx),
+        };
+      },
+      verifies: Boolean(def.verify),
+      verify(out, ctx) {
+        const s = def.parse(out, params);
+        return def.verify ? def.verify(params, s, ctx) : def.plan(params, s, ctx).filter((c) => !c.action).map((c) => c.summary);
+      },
+      interpret: def.interpret && ((out, ctx) => def.interpret!(params, out, ctx)),
+      confirm: def.confirm && ((ctx) => def.confirm!(params, ctx)),
+    };
+  };
+  return Object.assign(def, { bind });
 }
 
 /**

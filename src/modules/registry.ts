@@ -19,13 +19,13 @@ import user from './system/user.ts';
 import template from './files/template.ts';
 import tlsCert from './tls/tls_cert.ts';
 import type { ModuleCatalog } from '../input/playbook/types.ts';
-import type { ModuleDef } from './contract.ts';
+import type { BoundModule } from './contract.ts';
 
-const all: ModuleDef[] = [file, copy, template, pkg, service, command, shellModule, user, group, sysctl, lineinfile, getUrl, tlsCert, firewall, release, mysqlDb, mysqlUser, mysqlReplication, mysqlVariables];
+const all: BoundModule[] = [file, copy, template, pkg, service, command, shellModule, user, group, sysctl, lineinfile, getUrl, tlsCert, firewall, release, mysqlDb, mysqlUser, mysqlReplication, mysqlVariables];
 
-export const modules: ReadonlyMap<string, ModuleDef> = new Map(all.map((m) => [m.name, m]));
+export const modules: ReadonlyMap<string, BoundModule> = new Map(all.map((m) => [m.name, m]));
 
-export function getModule(name: string): ModuleDef | undefined {
+export function getModule(name: string): BoundModule | undefined {
   return modules.get(name);
 }
 

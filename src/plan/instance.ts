@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Diagnostic, Loc } from '../core/diagnostic.ts';
 import { getModule } from '../modules/registry.ts';
-import { type ModuleContext, type ModuleDef, type PrepareContext, VarPathError } from '../modules/contract.ts';
+import { type BoundTask, type ModuleContext, type PrepareContext, VarPathError } from '../modules/contract.ts';
 import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
 import { hasSecret, isSecret, Secret } from '../core/secret/secret.ts';
 import { evaluateCondition, renderTemplate, renderValue, TemplateError } from '../template/engine.ts';
@@ -18,9 +18,8 @@ import { schemaErrors } from './schema.ts';
 
 export interface TaskInstance {
   task: TaskDef;
-  module: ModuleDef;
-  /** Rendered, validated and prepared params. */
-  params: Record<string, unknown>;
+  /** The module bound to this instance's rendered, validated and prepared params. */
+  bound: BoundTask;
   /** Display label: task name plus the loop item label. */
   label: string;
   item?: unknown;
@@ -166,8 +165,9 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
         return renderTemplate(readFileSync(f, 'utf8'), v, resolve(f));
       },
     };
+    let bound: BoundTask;
     try {
-      if (module.prepare) params = (module.prepare(params as never, prepCtx) as Record<string, unknown>) ?? params;
+      bound = module.bind(params, prepCtx);
     } catch (err) {
       if (err instanceof TemplateError) return fail(templateDiag(task, err, task.paramsPath.slice(task.path.length)));
       if (err instanceof PrepareError) return fail(taskDiag(task, `${task.module}: ${err.message}`, [...task.paramsPath.slice(task.path.length), err.param]));
@@ -180,11 +180,10 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
         });
         return { kind: 'error', diagnostics, task };
       }
-      if (err instanceof Promise) throw new Error('async prepare is not supported');
       return fail(taskDiag(task, `${task.module}: ${(err as Error).message}`));
     }
     const label = items ? `${task.name} (${labelOf(item, task.loopLabel ? (renderValue(task.loopLabel, v) as string) : undefined)})` : task.name;
-    instances.push({ task, module, params, label, item, itemIndex: items ? i : undefined, become, becomeUser, check, diff: ctx.diff, sensitive, ctx, vars: v });
+    instances.push({ task, bound, label, item, itemIndex: items ? i : undefined, become, becomeUser, check, diff: ctx.diff, sensitive, ctx, vars: v });
   }
   if (!instances.length) return { kind: 'skip', reason: items?.length === 0 ? 'empty loop' : 'condition false', task };
   return { kind: 'run', instances, task };

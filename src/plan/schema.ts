@@ -1,7 +1,7 @@
 /** ajv validation of module params and role variables, with errors mapped to YAML paths. */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import type { ModuleDef } from '../modules/contract.ts';
+import type { BoundModule } from '../modules/contract.ts';
 import { Secret } from '../core/secret/secret.ts';
 
 const addFormats = addFormatsModule.default;
@@ -44,7 +44,7 @@ export function validateAgainst(schema: object, value: unknown, what: string): S
   return describeErrors(validate.errors ?? [], schema, what);
 }
 
-export function schemaErrors(module: ModuleDef, params: unknown): SchemaError[] {
+export function schemaErrors(module: BoundModule, params: unknown): SchemaError[] {
   return validateAgainst(module.schema, params, 'parameter');
 }
 

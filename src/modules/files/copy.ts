@@ -1,7 +1,7 @@
 /** `copy`: a file from inline `content` or from a `src` file (role files/ or playbook dir). */
 import { isSecret } from '../../core/secret/secret.ts';
 import { contentApply, contentParse, contentPlan, contentProbe, contentSchemaProps, type ContentParams } from './content.ts';
-import { defineModule, type FromSchema } from '../contract.ts';
+import { defineLegacyModule, type FromSchema } from '../contract.ts';
 
 const schema = {
   type: 'object',
@@ -17,7 +17,7 @@ const schema = {
 
 export type CopyParams = FromSchema<typeof schema> & ContentParams;
 
-export default defineModule<CopyParams, ReturnType<typeof contentParse>>({
+export default defineLegacyModule<CopyParams, ReturnType<typeof contentParse>>({
   name: 'copy',
   description: 'Write a file from inline content or a source file, atomically, with optional validation.',
   schema,

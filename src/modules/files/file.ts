@@ -1,7 +1,7 @@
 /** `file`: a directory, an (existing) file, a symlink, an empty file (touch), or nothing (absent). */
 import { applyAttrs, attrSchema, describeAttrs, planAttrs, type StatState, statFromKv } from './attrs.ts';
 import { parseKv, q } from '../../sh/shell.ts';
-import { defineModule, type FromSchema } from '../contract.ts';
+import { defineLegacyModule, type FromSchema } from '../contract.ts';
 
 const schema = {
   type: 'object',
@@ -21,7 +21,7 @@ const schema = {
 
 export type FileParams = FromSchema<typeof schema>;
 
-export default defineModule<FileParams, StatState>({
+export default defineLegacyModule<FileParams, StatState>({
   name: 'file',
   description: 'Manage a path: directory, file attributes, symlink, touch or absent.',
   schema,

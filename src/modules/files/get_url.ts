@@ -16,7 +16,7 @@
  */
 import { type Attrs, applyAttrs, attrSchema, describeAttrs, normMode, planAttrs, type StatState, statFromKv } from './attrs.ts';
 import { parseKv, q } from '../../sh/shell.ts';
-import { type ApplyResult, type Change, defineModule, type ExecResult, type FromSchema } from '../contract.ts';
+import { type ApplyResult, type Change, defineLegacyModule, type ExecResult, type FromSchema } from '../contract.ts';
 
 const schema = {
   type: 'object',
@@ -145,7 +145,7 @@ export function getUrlInterpret(_p: GetUrlParams, out: ExecResult): ApplyResult 
   return { changed: parseKv(out.stdout).changed !== '0' };
 }
 
-export default defineModule<GetUrlParams, GetUrlState>({
+export default defineLegacyModule<GetUrlParams, GetUrlState>({
   name: 'get_url',
   description: 'Download a file with curl on the host, verified by SHA-256, atomically (no download when the file already has the checksum).',
   schema,

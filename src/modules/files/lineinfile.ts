@@ -15,7 +15,7 @@
 import { applyAttrs, attrSchema, describeAttrs, normMode, planAttrs, type StatState, statFromKv } from './attrs.ts';
 import { contentDiff } from './content.ts';
 import { fromB64, parseKv, q, writeBytes } from '../../sh/shell.ts';
-import { type Change, defineModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
+import { type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
 
 export const MAX_BYTES = 1024 * 1024;
 
@@ -270,7 +270,7 @@ export function lineinfileApply(p: LineinfileParams, s: LineinfileState): string
   return lines.join('\n');
 }
 
-export default defineModule<LineinfileParams, LineinfileState>({
+export default defineLegacyModule<LineinfileParams, LineinfileState>({
   name: 'lineinfile',
   description: 'Ensure a line is present (replacing a matching line) or lines are absent in a text file; edits are computed on the controller and written atomically.',
   schema,

@@ -9,7 +9,7 @@
 import { applyAttrs } from './attrs.ts';
 import { contentDiff } from './content.ts';
 import { fromB64, parseKv, q, writeBytes } from '../../sh/shell.ts';
-import { type Change, defineModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
+import { type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
 
 const MAX_BYTES = 256 * 1024;
 
@@ -171,7 +171,7 @@ export function sysctlApply(p: SysctlParams, s: SysctlState, changes: Change[]):
   return lines.join('\n');
 }
 
-export default defineModule<SysctlParams, SysctlState>({
+export default defineLegacyModule<SysctlParams, SysctlState>({
   name: 'sysctl',
   description: 'Set a kernel parameter live (/proc/sys) and persist it in /etc/sysctl.d.',
   schema,

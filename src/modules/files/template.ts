@@ -1,6 +1,6 @@
 /** `template`: a Jinja template (role templates/) rendered on the controller with the host's vars. */
 import { contentApply, contentParse, contentPlan, contentProbe, contentSchemaProps, type ContentParams } from './content.ts';
-import { defineModule, type FromSchema } from '../contract.ts';
+import { defineLegacyModule, type FromSchema } from '../contract.ts';
 
 const schema = {
   type: 'object',
@@ -14,7 +14,7 @@ const schema = {
 
 export type TemplateParams = FromSchema<typeof schema> & ContentParams;
 
-export default defineModule<TemplateParams, ReturnType<typeof contentParse>>({
+export default defineLegacyModule<TemplateParams, ReturnType<typeof contentParse>>({
   name: 'template',
   description: 'Render a Jinja-compatible template and write it atomically, with optional validation.',
   schema,

@@ -25,7 +25,7 @@ import { type HostRules, PolicyError, type PolicySpec, resolveHost, sshPreflight
 import { type Backend, jumpFix, type OutboundPolicy, renderIptables, renderNft } from './render.ts';
 import { applyScript, confirmScript, IPT_PERSIST, NFT_PERSIST, persistPaths, probeScript, removeScript } from './scripts.ts';
 import { fromB64, parseKv, sha256 } from '../../sh/shell.ts';
-import { type Change, defineModule, type ExecResult, type ModuleContext, VarPathError } from '../contract.ts';
+import { type Change, defineLegacyModule, type ExecResult, type ModuleContext, VarPathError } from '../contract.ts';
 
 const portItem = { type: ['integer', 'string'], description: 'a port (1-65535) or a range "a-b"' } as const;
 const peers = {
@@ -277,7 +277,7 @@ export function jumpPositions(live: string, family: 4 | 6): Record<'INPUT' | 'OU
   return pos;
 }
 
-export default defineModule<FirewallParams, FirewallState>({
+export default defineLegacyModule<FirewallParams, FirewallState>({
   name: 'firewall',
   description: 'complete host firewall from a declarative policy over the inventory (nftables or iptables), loaded atomically with commit-confirm',
   schema,

@@ -6,7 +6,7 @@
  * install in a dry run), the plan says so and flags its change as unpredictable.
  */
 import { applySql, ident, notReachable, parseLines, parseServer, probeFrame, runSql, type ServerProbe, sqlString, unescapeBatch, unknownState } from './sql.ts';
-import { type Change, defineModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
+import { type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
 
 const schema = {
   type: 'object',
@@ -74,7 +74,7 @@ export function mysqlDbSql(p: MysqlDbParams, s: MysqlDbState, changes: Change[])
   return [`ALTER DATABASE ${db}${specSql(p)};`];
 }
 
-export default defineModule<MysqlDbParams, MysqlDbState>({
+export default defineLegacyModule<MysqlDbParams, MysqlDbState>({
   name: 'mysql_db',
   description: 'Create or drop a MariaDB/MySQL database, with its character set and collation (SQL over the local unix socket).',
   schema,

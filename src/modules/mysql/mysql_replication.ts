@@ -37,7 +37,7 @@ import {
 import { FIND_CLIENT, notReachable, parseLines, parseServer, probeFrame, type ReplicationDialect, replicationDialect, runSql, type ServerProbe, sqlString, unknownState } from './sql.ts';
 import { isSecret, type Secret } from '../../core/secret/secret.ts';
 import { q, sha256, writeBytes } from '../../sh/shell.ts';
-import { type Change, defineModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
+import { type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
 
 const schema = {
   type: 'object',
@@ -212,7 +212,7 @@ export function mysqlReplicationVerify(p: MysqlReplicationParams, s: MysqlReplic
   }
 }
 
-export default defineModule<MysqlReplicationParams, MysqlReplicationState>({
+export default defineLegacyModule<MysqlReplicationParams, MysqlReplicationState>({
   name: 'mysql_replication',
   description: 'Make this MariaDB/MySQL server a GTID replica of a primary: seeded from a consistent snapshot when empty, the source changed only when it differs, a healthy replica never restarted.',
   schema,

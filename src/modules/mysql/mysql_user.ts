@@ -16,7 +16,7 @@ import { formatPrivs, objectSql, type ObjectPrivs, parseShowGrants, parseWantedP
 import { account, applySql, nativePasswordHash, notReachable, parseLines, parseServer, probeFrame, runSql, type ServerProbe, sqlString, unescapeBatch, unknownState } from './sql.ts';
 import { isSecret, registerSecretValue, type Secret } from '../../core/secret/secret.ts';
 import { sha256 } from '../../sh/shell.ts';
-import { type Change, defineModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
+import { type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
 
 const schema = {
   type: 'object',
@@ -189,7 +189,7 @@ export function mysqlUserSql(p: MysqlUserParams, s: MysqlUserState, changes: Cha
   return sql;
 }
 
-export default defineModule<MysqlUserParams, MysqlUserState>({
+export default defineLegacyModule<MysqlUserParams, MysqlUserState>({
   name: 'mysql_user',
   description: 'Create, change or drop a MariaDB/MySQL account: host pattern, password (compared by hash, never re-set), privileges (SHOW GRANTS, normalized).',
   schema,

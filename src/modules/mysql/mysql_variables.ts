@@ -4,7 +4,7 @@
  * true/false compare equal; other values compare as strings (numbers as numbers).
  */
 import { applySql, notReachable, parseLines, parseServer, probeFrame, runSql, type ServerProbe, sqlString } from './sql.ts';
-import { type Change, defineModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
+import { type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
 
 const schema = {
   type: 'object',
@@ -42,7 +42,7 @@ export function mysqlVariablesPlan(p: MysqlVariablesParams, s: MysqlVariablesSta
   return [{ summary: `set global ${p.variable}: ${s.value} → ${p.value} (at runtime, no restart)` }];
 }
 
-export default defineModule<MysqlVariablesParams, MysqlVariablesState>({
+export default defineLegacyModule<MysqlVariablesParams, MysqlVariablesState>({
   name: 'mysql_variables',
   description: 'Set a MariaDB/MySQL global variable at runtime (SET GLOBAL), compared with its current value.',
   schema,

@@ -28,7 +28,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_HEALTH_TIMEOUT, healthLines, journalDetail, journalTail, kilnValues } from '../system/health.ts';
 import { q, sha256, writeBytes } from '../../sh/shell.ts';
-import { type ApplyResult, type Change, defineModule, type ExecResult, type FromSchema, type ModuleContext, type PrepareContext } from '../contract.ts';
+import { type ApplyResult, type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext, type PrepareContext } from '../contract.ts';
 
 const schema = {
   type: 'object',
@@ -351,7 +351,7 @@ export function releaseInterpret(p: ReleaseParams, out: ExecResult): ApplyResult
   }
 }
 
-export default defineModule<ReleaseParams, ReleaseState>({
+export default defineLegacyModule<ReleaseParams, ReleaseState>({
   name: 'release',
   description: 'Deploy a directory as releases/<version> with an atomic current symlink, a health check and automatic rollback; keep N releases.',
   schema,

@@ -14,7 +14,7 @@
  */
 import { containsSecret, isSecret, type Secret } from '../../core/secret/secret.ts';
 import { parseKv, q, sha256 } from '../../sh/shell.ts';
-import { type ApplyResult, type Change, defineModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
+import { type ApplyResult, type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
 
 export const commonProps = {
   chdir: { type: 'string', pattern: '^/', description: 'absolute directory to run in; the task fails if it does not exist (never falls back to $HOME)' },
@@ -222,7 +222,7 @@ export const commandRunner: Runner<CommandParams> = {
   words: (p) => argvOf(p).map(q).join(' '),
 };
 
-export default defineModule<CommandParams, CommandState>({
+export default defineLegacyModule<CommandParams, CommandState>({
   name: 'command',
   description: 'Run a program with arguments (no shell). Runs every time unless guarded by creates, removes or unless.',
   schema,

@@ -1,6 +1,6 @@
 /** `group`: a local group (getent group; groupadd / groupmod / groupdel). */
 import { q } from '../../sh/shell.ts';
-import { type Change, defineModule, type ExecResult, type FromSchema } from '../contract.ts';
+import { type Change, defineLegacyModule, type ExecResult, type FromSchema } from '../contract.ts';
 
 const schema = {
   type: 'object',
@@ -28,7 +28,7 @@ export function parseGroupLine(line: string): GroupState {
   return { exists: true, gid: Number(f[2]), members: f[3] ? f[3].split(',').filter(Boolean) : [] };
 }
 
-export default defineModule<GroupParams, GroupState>({
+export default defineLegacyModule<GroupParams, GroupState>({
   name: 'group',
   description: 'Create, change the gid of, or remove a local group.',
   schema,

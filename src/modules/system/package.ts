@@ -6,7 +6,7 @@
  * installed, or all of them for state: latest. A converged `present` task never calls apt-cache.
  */
 import { parseKv, q } from '../../sh/shell.ts';
-import { type Change, defineModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
+import { type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
 
 const NAME = '^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?(=[A-Za-z0-9.+~:-]+)?$';
 
@@ -297,7 +297,7 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-export default defineModule<PackageParams, PackageState>({
+export default defineLegacyModule<PackageParams, PackageState>({
   name: 'package',
   description: 'Install, upgrade or remove Debian packages with apt (non-interactive, keeps changed conffiles).',
   schema,

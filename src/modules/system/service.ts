@@ -10,7 +10,7 @@
  */
 import { DEFAULT_HEALTH_TIMEOUT, healthLines, journalDetail, journalTail, kilnValues } from './health.ts';
 import { parseKv, q } from '../../sh/shell.ts';
-import { type ApplyResult, type Change, defineModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
+import { type ApplyResult, type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
 
 const schema = {
   type: 'object',
@@ -253,7 +253,7 @@ export function serviceVerify(p: ServiceParams, s: ServiceState): string[] {
   return problems;
 }
 
-export default defineModule<ServiceParams, ServiceState>({
+export default defineLegacyModule<ServiceParams, ServiceState>({
   name: 'service',
   description: 'Start, stop, restart or reload a service and enable it at boot (systemd, with a sysv fallback).',
   schema,

@@ -5,7 +5,7 @@
 import type { Secret } from '../../core/secret/secret.ts';
 import { type CommandState, commandInterpret, commonProps, guardApply, guardParse, guardPlan, guardProbe, type Runner } from './command.ts';
 import { q } from '../../sh/shell.ts';
-import { defineModule, type FromSchema } from '../contract.ts';
+import { defineLegacyModule, type FromSchema } from '../contract.ts';
 
 const schema = {
   type: 'object',
@@ -28,7 +28,7 @@ export const shellRunner: Runner<ShellParams> = {
   words: (p) => `${q(p.executable ?? '/bin/sh')} -c ${q(p.cmd)}`,
 };
 
-export default defineModule<ShellParams, CommandState>({
+export default defineLegacyModule<ShellParams, CommandState>({
   name: 'shell',
   description: 'Run a command line through the shell. Runs every time unless guarded by creates, removes or unless.',
   schema,

@@ -7,7 +7,7 @@
  */
 import { isSecret, type Secret } from '../../core/secret/secret.ts';
 import { q, sha256 } from '../../sh/shell.ts';
-import { type Change, defineModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
+import { type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
 
 const NAME = '^[a-z_][a-z0-9_.-]*\\$?$';
 
@@ -189,7 +189,7 @@ export function userApply(p: UserParams, s: UserState, changes: Change[]): strin
   return lines.join('\n');
 }
 
-export default defineModule<UserParams, UserState>({
+export default defineLegacyModule<UserParams, UserState>({
   name: 'user',
   description: 'Create, change or remove a local user: uid, groups, shell, home, comment and password hash.',
   schema,

@@ -23,7 +23,7 @@ import { isSecret, Secret } from '../../core/secret/secret.ts';
 import { DAY_MS, issue as issuePki, certPaths, decide, inspectPki, type PkiWant, sanProblems } from './pki.ts';
 import { applyAttrs, attrSchema, describeAttrs, planAttrs, statFromKv, type StatState } from '../files/attrs.ts';
 import { parseKv, q, sha256, writeBytes } from '../../sh/shell.ts';
-import { type Change, defineModule, type ExecResult, type FromSchema, type ModuleContext, type PrepareContext } from '../contract.ts';
+import { type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext, type PrepareContext } from '../contract.ts';
 
 const schema = {
   type: 'object',
@@ -208,7 +208,7 @@ function failScript(msg: string): string {
   return `echo ${q(`tls_cert: ${msg}`)} >&2\nexit 3`;
 }
 
-export default defineModule<TlsCertParams, TlsCertState>({
+export default defineLegacyModule<TlsCertParams, TlsCertState>({
   name: 'tls_cert',
   description:
     'A TLS certificate bundle (cert + chain + key, one PEM, for HAProxy) from provided PEMs or an internal CA on the controller, renewed before expiry.',

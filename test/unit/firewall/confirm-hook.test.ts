@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Reporter, Runner } from '../../../src/engine/runner.ts';
 import { modules } from '../../../src/modules/registry.ts';
 import { q } from '../../../src/sh/shell.ts';
-import { defineModule, type ModuleDef } from '../../../src/modules/contract.ts';
+import { type BoundModule, defineModule } from '../../../src/modules/contract.ts';
 import { validateRun } from '../../../src/plan/validate.ts';
 import { sshdAvailable, startSshd, type TestSshd } from '../../helpers/sshd.ts';
 
@@ -21,7 +21,7 @@ interface P {
   revoke?: string;
 }
 
-const probeModule = defineModule<P, { done: boolean }>({
+const probeModule = defineModule<P, { done: boolean }, { kind: 'apply-once' }>({
   name: 'test_confirm_hook',
   description: 'test-only: records the SSH connection of apply and of confirm',
   schema: {
@@ -32,7 +32,7 @@ const probeModule = defineModule<P, { done: boolean }>({
   },
   probe: (p) => `[ -f ${q(`${p.dir}/applied`)} ] && echo done=1 || echo done=0`,
   parse: (out) => ({ done: out.stdout.includes('done=1') }),
-  plan: (_p, s) => (s.done ? [] : [{ summary: 'apply once' }]),
+  plan: (_p, _prep, s) => (s.done ? [] : [{ summary: 'apply once', op: { kind: 'apply-once' } }]),
   apply: (p) => `echo "$SSH_CONNECTION" > ${q(`${p.dir}/applied`)}${p.revoke ? `\nmv ${q(p.revoke)} ${q(`${p.revoke}.off`)}` : ''}`,
   confirm: (p) => `echo "$SSH_CONNECTION" > ${q(`${p.dir}/confirmed`)}${p.fail_confirm ? '\necho "the rollback already fired" >&2; exit 3' : ''}`,
 });
@@ -54,9 +54,9 @@ async function run(dir: string, extra: Partial<P>, check = false) {
 
 const clientPort = (file: string) => readFileSync(file, 'utf8').trim().split(' ')[1];
 
-describe.skipIf(!sshdAvailable())('engine: ModuleDef.confirm runs on a NEW connection after apply', () => {
+describe.skipIf(!sshdAvailable())('engine: a module confirm hook runs on a NEW connection after apply', () => {
   beforeAll(async () => {
-    (modules as Map<string, ModuleDef>).set(probeModule.name, probeModule as ModuleDef);
+    (modules as Map<string, BoundModule>).set(probeModule.name, probeModule);
     sshd = await startSshd();
     work = mkdtempSync(join(tmpdir(), 'kiln-confirm-'));
     writeFileSync(
@@ -65,7 +65,7 @@ describe.skipIf(!sshdAvailable())('engine: ModuleDef.confirm runs on a NEW conne
     );
   }, 30000);
   afterAll(async () => {
-    (modules as Map<string, ModuleDef>).delete(probeModule.name);
+    (modules as Map<string, BoundModule>).delete(probeModule.name);
     await sshd?.stop();
     if (work) rmSync(work, { recursive: true, force: true });
   });

@@ -7,10 +7,10 @@ import pkg from '../../../src/modules/system/package.ts';
 import service from '../../../src/modules/system/service.ts';
 import shell from '../../../src/modules/system/shell.ts';
 import sysctl from '../../../src/modules/files/sysctl.ts';
-import type { JSONSchema, ModuleDef } from '../../../src/modules/contract.ts';
+import type { BoundModule, JSONSchema } from '../../../src/modules/contract.ts';
 import user from '../../../src/modules/system/user.ts';
 
-const mine: ModuleDef[] = [pkg, service, command, shell, user, group, sysctl, lineinfile];
+const mine: BoundModule[] = [pkg, service, command, shell, user, group, sysctl, lineinfile];
 // Same options as the engine (src/plan/schema.ts).
 const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
 
@@ -24,7 +24,7 @@ describe('module schemas', () => {
     });
   }
   it('accepts typical params and rejects bad ones', () => {
-    const ok = (m: ModuleDef, p: unknown) => ajv.compile(m.schema)(p);
+    const ok = (m: BoundModule, p: unknown) => ajv.compile(m.schema)(p);
     expect(ok(pkg, { name: ['nginx', 'haproxy=2.6.12-1+deb12u1', 'libc6:i386'], state: 'latest', update_cache: true, cache_valid_time: 3600 })).toBe(true);
     expect(ok(pkg, { name: 'nginx; rm -rf /' })).toBe(false);
     expect(ok(pkg, { name: [] })).toBe(false);
