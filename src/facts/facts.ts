@@ -1,5 +1,5 @@
 /** `kiln facts HOST`: what a host is, gathered in one round trip by one read-only script. */
-import { parseKv } from '../sh/shell.ts';
+import { parseKv } from '../sh/kv.ts';
 
 export const FACTS_SCRIPT = String.raw`
 . /etc/os-release 2>/dev/null

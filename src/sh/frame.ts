@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ExecResult } from '../core/exec.ts';
-import { PRELUDE } from './shell.ts';
+import { PRELUDE } from './prelude.ts';
 
 export interface Framed {
   script: string;

@@ -1,6 +1,6 @@
 /** Owner, group and mode: the attributes file, copy and template share. */
 import type { Change } from '../contract.ts';
-import { q } from '../../sh/shell.ts';
+import { q } from '../../sh/quote.ts';
 
 export interface Attrs {
   owner?: string;

@@ -8,7 +8,9 @@
 import { createTwoFilesPatch } from 'diff';
 import { containsSecret } from '../../core/secret/secret.ts';
 import { type Attrs, applyAttrs, attrSchema, describeAttrs, normMode, planAttrs, type StatState, statFromKv } from './attrs.ts';
-import { fromB64, parseKv, q, sha256, writeBytes } from '../../sh/shell.ts';
+import { fromB64, sha256, writeBytes } from '../../sh/bytes.ts';
+import { parseKv } from '../../sh/kv.ts';
+import { q } from '../../sh/quote.ts';
 import type { Change, ExecResult, ModuleContext } from '../contract.ts';
 
 export const DIFF_MAX_BYTES = 256 * 1024;

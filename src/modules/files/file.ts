@@ -1,6 +1,7 @@
 /** `file`: a directory, an (existing) file, a symlink, an empty file (touch), or nothing (absent). */
 import { applyAttrs, attrSchema, describeAttrs, planAttrs, type StatState, statFromKv } from './attrs.ts';
-import { parseKv, q } from '../../sh/shell.ts';
+import { parseKv } from '../../sh/kv.ts';
+import { q } from '../../sh/quote.ts';
 import { defineLegacyModule, type FromSchema } from '../contract.ts';
 
 const schema = {

@@ -15,7 +15,8 @@
  * show in `ps` on the host.
  */
 import { type Attrs, applyAttrs, attrSchema, describeAttrs, normMode, planAttrs, type StatState, statFromKv } from './attrs.ts';
-import { parseKv, q } from '../../sh/shell.ts';
+import { parseKv } from '../../sh/kv.ts';
+import { q } from '../../sh/quote.ts';
 import { type ApplyResult, type Change, defineLegacyModule, type ExecResult, type FromSchema } from '../contract.ts';
 
 const schema = {

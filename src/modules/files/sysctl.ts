@@ -8,7 +8,9 @@
  */
 import { applyAttrs } from './attrs.ts';
 import { contentDiff } from './content.ts';
-import { fromB64, parseKv, q, writeBytes } from '../../sh/shell.ts';
+import { fromB64, writeBytes } from '../../sh/bytes.ts';
+import { parseKv } from '../../sh/kv.ts';
+import { q } from '../../sh/quote.ts';
 import { type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
 
 const MAX_BYTES = 256 * 1024;

@@ -24,7 +24,8 @@ import { createTwoFilesPatch } from 'diff';
 import { type HostRules, PolicyError, type PolicySpec, resolveHost, sshPreflight } from './policy.ts';
 import { type Backend, jumpFix, type OutboundPolicy, renderIptables, renderNft } from './render.ts';
 import { applyScript, confirmScript, IPT_PERSIST, NFT_PERSIST, persistPaths, probeScript, removeScript } from './scripts.ts';
-import { fromB64, parseKv, sha256 } from '../../sh/shell.ts';
+import { fromB64, sha256 } from '../../sh/bytes.ts';
+import { parseKv } from '../../sh/kv.ts';
 import { type Change, defineLegacyModule, type ExecResult, type ModuleContext, VarPathError } from '../contract.ts';
 
 const portItem = { type: ['integer', 'string'], description: 'a port (1-65535) or a range "a-b"' } as const;

@@ -13,7 +13,8 @@
  * filter` and `ip6tables-save -t filter` reduced to Kiln's chains and the jumps to them (with
  * their positions): a rule added by hand to Kiln's table/chains changes it.
  */
-import { q, writeBytes } from '../../sh/shell.ts';
+import { q } from '../../sh/quote.ts';
+import { writeBytes } from '../../sh/bytes.ts';
 import { IPT_CHAINS, type Backend } from './render.ts';
 
 export const STATE_DIR = '/var/lib/kiln/firewall';

@@ -36,7 +36,8 @@ import {
 } from './replication.ts';
 import { FIND_CLIENT, notReachable, parseLines, parseServer, probeFrame, type ReplicationDialect, replicationDialect, runSql, type ServerProbe, sqlString, unknownState } from './sql.ts';
 import { isSecret, type Secret } from '../../core/secret/secret.ts';
-import { q, sha256, writeBytes } from '../../sh/shell.ts';
+import { q } from '../../sh/quote.ts';
+import { sha256, writeBytes } from '../../sh/bytes.ts';
 import { type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
 
 const schema = {

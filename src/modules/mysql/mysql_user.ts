@@ -15,7 +15,7 @@
 import { formatPrivs, objectSql, type ObjectPrivs, parseShowGrants, parseWantedPrivs, type Privileges, samePrivs } from './grants.ts';
 import { account, applySql, nativePasswordHash, notReachable, parseLines, parseServer, probeFrame, runSql, type ServerProbe, sqlString, unescapeBatch, unknownState } from './sql.ts';
 import { isSecret, registerSecretValue, type Secret } from '../../core/secret/secret.ts';
-import { sha256 } from '../../sh/shell.ts';
+import { sha256 } from '../../sh/bytes.ts';
 import { type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
 
 const schema = {

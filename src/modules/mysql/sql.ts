@@ -8,7 +8,7 @@
  * unix_socket: no password is needed to administer the server.
  */
 import { createHash } from 'node:crypto';
-import { sha256 } from '../../sh/shell.ts';
+import { sha256 } from '../../sh/bytes.ts';
 
 /** A SQL string literal: single quotes, with backslashes and quotes escaped (works in both flavours). */
 export function sqlString(s: string): string {

@@ -27,7 +27,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_HEALTH_TIMEOUT, healthLines, journalDetail, journalTail, kilnValues } from '../system/health.ts';
-import { q, sha256, writeBytes } from '../../sh/shell.ts';
+import { q } from '../../sh/quote.ts';
+import { sha256, writeBytes } from '../../sh/bytes.ts';
 import { type ApplyResult, type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext, type PrepareContext } from '../contract.ts';
 
 const schema = {

@@ -13,7 +13,9 @@
  * readable by its user and root). A secret inside `cmd`/`argv` is refused: it would show in `ps`.
  */
 import { containsSecret, isSecret, type Secret } from '../../core/secret/secret.ts';
-import { parseKv, q, sha256 } from '../../sh/shell.ts';
+import { parseKv } from '../../sh/kv.ts';
+import { q } from '../../sh/quote.ts';
+import { sha256 } from '../../sh/bytes.ts';
 import { type ApplyResult, type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
 
 export const commonProps = {

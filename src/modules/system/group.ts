@@ -1,5 +1,5 @@
 /** `group`: a local group (getent group; groupadd / groupmod / groupdel). */
-import { q } from '../../sh/shell.ts';
+import { q } from '../../sh/quote.ts';
 import { type Change, defineLegacyModule, type ExecResult, type FromSchema } from '../contract.ts';
 
 const schema = {

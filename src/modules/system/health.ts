@@ -10,7 +10,7 @@
  * With `versioned`, `match` may contain {version}, replaced by healthy's argument (release: the
  * new release, or the previous one after a rollback).
  */
-import { q } from '../../sh/shell.ts';
+import { q } from '../../sh/quote.ts';
 
 export const DEFAULT_HEALTH_TIMEOUT = 30;
 

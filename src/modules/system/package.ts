@@ -5,7 +5,8 @@
  * `apt-cache policy` (slow, ~0.4 s) only for the names that need a candidate version: those not
  * installed, or all of them for state: latest. A converged `present` task never calls apt-cache.
  */
-import { parseKv, q } from '../../sh/shell.ts';
+import { parseKv } from '../../sh/kv.ts';
+import { q } from '../../sh/quote.ts';
 import { type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
 
 const NAME = '^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?(=[A-Za-z0-9.+~:-]+)?$';

@@ -9,7 +9,8 @@
  * clear message if it is still missing then.
  */
 import { DEFAULT_HEALTH_TIMEOUT, healthLines, journalDetail, journalTail, kilnValues } from './health.ts';
-import { parseKv, q } from '../../sh/shell.ts';
+import { parseKv } from '../../sh/kv.ts';
+import { q } from '../../sh/quote.ts';
 import { type ApplyResult, type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
 
 const schema = {

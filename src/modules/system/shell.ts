@@ -4,7 +4,7 @@
  */
 import type { Secret } from '../../core/secret/secret.ts';
 import { type CommandState, commandInterpret, commonProps, guardApply, guardParse, guardPlan, guardProbe, type Runner } from './command.ts';
-import { q } from '../../sh/shell.ts';
+import { q } from '../../sh/quote.ts';
 import { defineLegacyModule, type FromSchema } from '../contract.ts';
 
 const schema = {

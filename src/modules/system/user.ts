@@ -6,7 +6,8 @@
  * "name:hash" to `chpasswd -e` through a heredoc (never argv). Summaries say "password of X".
  */
 import { isSecret, type Secret } from '../../core/secret/secret.ts';
-import { q, sha256 } from '../../sh/shell.ts';
+import { q } from '../../sh/quote.ts';
+import { sha256 } from '../../sh/bytes.ts';
 import { type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
 
 const NAME = '^[a-z_][a-z0-9_.-]*\\$?$';

@@ -22,7 +22,9 @@ import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { isSecret, Secret } from '../../core/secret/secret.ts';
 import { DAY_MS, issue as issuePki, certPaths, decide, inspectPki, type PkiWant, sanProblems } from './pki.ts';
 import { applyAttrs, attrSchema, describeAttrs, planAttrs, statFromKv, type StatState } from '../files/attrs.ts';
-import { parseKv, q, sha256, writeBytes } from '../../sh/shell.ts';
+import { parseKv } from '../../sh/kv.ts';
+import { q } from '../../sh/quote.ts';
+import { sha256, writeBytes } from '../../sh/bytes.ts';
 import { type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext, type PrepareContext } from '../contract.ts';
 
 const schema = {

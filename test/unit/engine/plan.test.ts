@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { contentParse, contentPlan, contentProbe } from '../../../src/modules/files/content.ts';
 import file from '../../../src/modules/files/file.ts';
-import { sha256 } from '../../../src/sh/shell.ts';
+import { sha256 } from '../../../src/sh/bytes.ts';
 import type { ModuleContext } from '../../../src/modules/contract.ts';
 import { Secret } from '../../../src/core/secret/secret.ts';
 import { frameScripts } from '../../../src/sh/frame.ts';

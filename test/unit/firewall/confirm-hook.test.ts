@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Reporter, Runner } from '../../../src/engine/runner.ts';
 import { modules } from '../../../src/modules/registry.ts';
-import { q } from '../../../src/sh/shell.ts';
+import { q } from '../../../src/sh/quote.ts';
 import { type BoundModule, defineModule } from '../../../src/modules/contract.ts';
 import { validateRun } from '../../../src/plan/validate.ts';
 import { sshdAvailable, startSshd, type TestSshd } from '../../helpers/sshd.ts';

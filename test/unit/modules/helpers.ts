@@ -1,6 +1,6 @@
 /** Helpers for module unit tests: contexts, syntax checks and running read-only probes locally. */
 import { spawnSync } from 'node:child_process';
-import { PRELUDE } from '../../../src/sh/shell.ts';
+import { PRELUDE } from '../../../src/sh/prelude.ts';
 import type { ExecResult, ModuleContext } from '../../../src/modules/contract.ts';
 
 export function ctx(over: Partial<ModuleContext> = {}): ModuleContext {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import group, { type GroupParams } from '../../../src/modules/system/group.ts';
 import user, { type UserParams } from '../../../src/modules/system/user.ts';
-import { sha256 } from '../../../src/sh/shell.ts';
+import { sha256 } from '../../../src/sh/bytes.ts';
 import { Secret } from '../../../src/core/secret/secret.ts';
 import { ctx, runProbe, shSyntax, outsideHeredocs } from './helpers.ts';
 
