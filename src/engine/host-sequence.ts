@@ -13,7 +13,7 @@
  * (same module, same params); otherwise it probes as usual. A converged host therefore costs one
  * round trip for the whole playbook.
  */
-import type { BoundPlan, Change, ExecResult } from '../modules/contract.ts';
+import type { BoundPlan, Change, ExecResult, RunMemory } from '../modules/contract.ts';
 import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
 import { redact } from '../core/secret/secret.ts';
 import { evaluateCondition, TemplateError } from '../template/engine.ts';
@@ -26,6 +26,8 @@ const MAX_BATCH = 400;
 
 export interface SequenceOptions {
   host: string;
+  /** The run's memory, shared by every host. */
+  run: RunMemory;
   play: PlayDef;
   check: boolean;
   diff: boolean;

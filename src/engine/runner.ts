@@ -11,7 +11,7 @@ import { redact } from '../core/secret/secret.ts';
 import { HostConnection, UnreachableError } from '../transport/ssh/connection.ts';
 import type { SshConfig } from '../transport/ssh/sshconfig.ts';
 import { FACTS_SCRIPT, parseFacts } from '../facts/facts.ts';
-import type { ExecResult } from '../modules/contract.ts';
+import { type ExecResult, RunMemory } from '../modules/contract.ts';
 import { HostSequence, type InstanceOutcome, type ProbeCache, type SequenceOptions } from './host-sequence.ts';
 import { PendingHandlers } from './pending.ts';
 import { count, emptyStats, type HostStats, type RunReport, type TaskResult } from './report.ts';
@@ -60,6 +60,8 @@ export class Runner {
   private readonly dead = new Set<string>();
   private readonly vars: VarsBuilder;
   private readonly pending: PendingHandlers;
+  /** What modules remember across hosts during this run. */
+  private readonly memory = new RunMemory();
   /** Cross-play probe results: `${host}|${play}:${task}:${item}` → result (see host.ts). */
   private readonly probeCache = new Map<string, { script: string; mode: string; out: ExecResult; generation: number }>();
   /** Bumped before anything is applied anywhere: older cached probe results are not used. */
@@ -234,6 +236,7 @@ export class Runner {
   private seqOptions(host: string, play: PlayDef, batch: string[], handler: boolean): SequenceOptions {
     return {
       host,
+      run: this.memory,
       play,
       check: this.opts.check,
       diff: this.opts.diff,

@@ -34,8 +34,25 @@ export interface Change {
 
 export type { ExecResult };
 
+/**
+ * Memory of one run (one `kiln apply`, or one validation), shared by every host and task in it:
+ * what a module did on the controller for one host that others must see (a certificate issued
+ * once for a shared name). Never a process global: a second run in the same process starts empty.
+ */
+export class RunMemory {
+  private readonly slots = new Map<string, unknown>();
+
+  /** The value under `key`, created by `init` on first use. Keys are prefixed by the module's name. */
+  get<T>(key: string, init: () => T): T {
+    if (!this.slots.has(key)) this.slots.set(key, init());
+    return this.slots.get(key) as T;
+  }
+}
+
 /** What the controller knows while preparing and planning a task on one host. */
 export interface ModuleContext {
+  /** The run this task is part of. */
+  run: RunMemory;
   host: string;
   check: boolean;
   diff: boolean;

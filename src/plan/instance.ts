@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Diagnostic, Loc } from '../core/diagnostic.ts';
 import { getModule } from '../modules/registry.ts';
-import { type BoundTask, type ModuleContext, type PrepareContext, VarPathError } from '../modules/contract.ts';
+import { type BoundTask, type ModuleContext, type PrepareContext, type RunMemory, VarPathError } from '../modules/contract.ts';
 import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
 import { hasSecret, isSecret, Secret } from '../core/secret/secret.ts';
 import { evaluateCondition, renderTemplate, renderValue, TemplateError } from '../template/engine.ts';
@@ -46,6 +46,8 @@ export interface InstantiateOptions {
   check: boolean;
   diff: boolean;
   playbookDir: string;
+  /** The run's memory (one per `kiln apply` or validation). */
+  run: RunMemory;
   /** -e vars: highest precedence, above task vars. */
   extraVars?: Record<string, unknown>;
   /** Where a place inside a variable's value is defined (validation); undefined = unknown. */
@@ -149,7 +151,7 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
     const becomeUser = task.becomeUser ?? opts.play.becomeUser ?? (typeof vars.become_user === 'string' ? vars.become_user : 'root');
     const check = task.checkMode ?? opts.check;
     const diff = task.diff ?? opts.diff;
-    const ctx: ModuleContext = { host: opts.host, check, diff: diff && !task.noLog, become, taskFile: task.yaml.file };
+    const ctx: ModuleContext = { run: opts.run, host: opts.host, check, diff: diff && !task.noLog, become, taskFile: task.yaml.file };
     const sensitive = task.noLog || hasSecret(params);
     const prepCtx: PrepareContext = {
       ...ctx,

@@ -9,6 +9,7 @@ import { type Diagnostic, DiagnosticBag, InputError, type Loc } from '../core/di
 import { type Inventory, loadInventory, patternErrors, selectHosts, type VarLayer } from '../input/inventory/index.ts';
 import { loadPlaybook } from '../input/playbook/load.ts';
 import { moduleCatalog } from '../modules/registry.ts';
+import { RunMemory } from '../modules/contract.ts';
 import type { PlayDef, Playbook, RoleDef } from '../input/playbook/types.ts';
 import { instantiate, taskReferences } from './instance.ts';
 import { tagSelected } from './selection.ts';
@@ -59,16 +60,17 @@ export function validateRun(opts: ValidateOptions): Validated {
   if (opts.limit) {
     for (const e of patternErrors(inventory, opts.limit)) bag.add({ file: '--limit', message: e });
   }
+  const run = new RunMemory();
   const vars = new VarsBuilder(inventory, { extraVars: opts.extraVars, check: opts.check ?? false });
   for (const play of playbook.plays) {
-    const hosts = checkPlay(play, playbook.dir, inventory, vars, opts, bag);
+    const hosts = checkPlay(play, playbook.dir, inventory, vars, opts, bag, run);
     hostsByPlay.push(hosts);
   }
   bag.throwIfAny();
   return { playbook, inventory, warnings, hostsByPlay };
 }
 
-function checkPlay(play: PlayDef, playbookDir: string, inv: Inventory, vars: VarsBuilder, opts: ValidateOptions, bag: DiagnosticBag): string[] {
+function checkPlay(play: PlayDef, playbookDir: string, inv: Inventory, vars: VarsBuilder, opts: ValidateOptions, bag: DiagnosticBag, run: RunMemory): string[] {
   if (!play.hosts) return [];
   const perr = patternErrors(inv, play.hosts);
   for (const e of perr) bag.add({ ...play.hostsLoc, message: `hosts: ${e}` });
@@ -108,13 +110,13 @@ function checkPlay(play: PlayDef, playbookDir: string, inv: Inventory, vars: Var
       isDeepStrictEqual(plainOf(hv[name]), plainOf(value)) ? locateVar(name, path, layers, roles) : undefined;
     tasks.forEach((t, i) => {
       if (deferred.has(i)) return;
-      const r = instantiate(t, hv, { host, play, check: opts.check ?? false, diff: opts.diff ?? false, playbookDir, extraVars: opts.extraVars, locateVar: locateIn });
+      const r = instantiate(t, hv, { run, host, play, check: opts.check ?? false, diff: opts.diff ?? false, playbookDir, extraVars: opts.extraVars, locateVar: locateIn });
       if (r.kind === 'error') bag.addAll(r.diagnostics);
     });
     // Handlers may reference registered results; check those that do not.
     for (const h of play.handlers) {
       if (taskReferences(h, registers).length) continue;
-      const r = instantiate(h, hv, { host, play, check: opts.check ?? false, diff: false, playbookDir, extraVars: opts.extraVars });
+      const r = instantiate(h, hv, { run, host, play, check: opts.check ?? false, diff: false, playbookDir, extraVars: opts.extraVars });
       if (r.kind === 'error') bag.addAll(r.diagnostics);
     }
   }

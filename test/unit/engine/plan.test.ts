@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { contentParse, contentPlan, contentProbe } from '../../../src/modules/files/content.ts';
 import file from '../../../src/modules/files/file.ts';
 import { sha256 } from '../../../src/sh/bytes.ts';
-import type { ModuleContext } from '../../../src/modules/contract.ts';
+import { type ModuleContext, RunMemory } from '../../../src/modules/contract.ts';
 import { Secret } from '../../../src/core/secret/secret.ts';
 import { frameScripts } from '../../../src/sh/frame.ts';
 import { execFileSync } from 'node:child_process';
 
-const ctx: ModuleContext = { host: 'h', check: false, diff: true, become: false, taskFile: 't.yml' };
+const ctx: ModuleContext = { run: new RunMemory(), host: 'h', check: false, diff: true, become: false, taskFile: 't.yml' };
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 describe('file plan', () => {

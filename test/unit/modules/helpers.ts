@@ -1,10 +1,10 @@
 /** Helpers for module unit tests: contexts, syntax checks and running read-only probes locally. */
 import { spawnSync } from 'node:child_process';
 import { PRELUDE } from '../../../src/sh/prelude.ts';
-import type { ExecResult, ModuleContext } from '../../../src/modules/contract.ts';
+import { type ExecResult, type ModuleContext, RunMemory } from '../../../src/modules/contract.ts';
 
 export function ctx(over: Partial<ModuleContext> = {}): ModuleContext {
-  return { host: 'web1', check: false, diff: true, become: true, taskFile: 'site.yml', ...over };
+  return { run: new RunMemory(), host: 'web1', check: false, diff: true, become: true, taskFile: 'site.yml', ...over };
 }
 
 /** `sh -n`: the script parses as POSIX sh (dash on Debian). Returns stderr ('' when valid). */
