@@ -1,4 +1,14 @@
-import path from 'node:path';
+/**
+ * Hosts added to a running lab with `kiln lab add` (pure logic: validation, which inventory a host
+ * is listed in, inventory paths). The lab's own topology (from `up`) never changes; added hosts are
+ * recorded beside it in the lab state.
+ *
+ * Invariants: an added host is checked against the topology and every earlier addition exactly
+ * like a topology file (unique name and address, groups, nesting); only added hosts can be
+ * removed, never the topology's own; group nesting that no longer leads to a host is pruned, so a
+ * written inventory has no empty groups.
+ */
+import { dirname, relative, resolve } from 'node:path';
 import { LabError } from './errors.ts';
 import { labFiles } from './paths.ts';
 import { CONTROLLER_ADDRESS, labOctet, validateTopology, type LabHost, type Topology } from './topology.ts';
@@ -12,11 +22,7 @@ export interface InventoryVars {
   [key: string]: unknown;
 }
 
-/**
- * Hosts added to a running lab with `kiln lab add` (pure logic: validation, which inventory a host
- * is listed in, inventory paths). The lab's own topology (from `up`) never changes; added hosts are
- * recorded beside it in the lab state.
- */
+/** A host added with `kiln lab add`: a topology host, and the inventory it is listed in. */
 export interface AddedHost extends LabHost {
   /** Absolute path of the separate inventory file the host is listed in; absent = the lab's inventory.yml. */
   inventory?: string;
@@ -72,7 +78,7 @@ export function validateAddition(base: Topology, prior: Additions, additions: To
     // nesting left behind by removed hosts is dropped; a new topology's own was validated on load
     groups: pruneChildren(mergeChildren(base.children, prior.children, additions.children), [...existing, ...additions.hosts]),
   };
-  if (Object.keys(raw.groups).length === 0) delete (raw as { groups?: unknown }).groups;
+  if (!Object.keys(raw.groups).length) delete (raw as { groups?: unknown }).groups;
   try {
     validateTopology(raw, source);
   } catch (err) {
@@ -80,7 +86,7 @@ export function validateAddition(base: Topology, prior: Additions, additions: To
     const parts = err.message.split('\n  - ');
     errors.push(...(parts.length > 1 ? parts.slice(1) : parts));
   }
-  if (errors.length > 0) throw new LabError(`${source} is invalid:\n  - ${errors.join('\n  - ')}`);
+  if (errors.length) throw new LabError(`${source} is invalid:\n  - ${errors.join('\n  - ')}`);
   return additions.hosts.map((h) => (inventory === undefined ? { ...h } : { ...h, inventory }));
 }
 
@@ -104,7 +110,7 @@ export function pruneChildren(children: Record<string, string[]>, hosts: readonl
   const out: Record<string, string[]> = {};
   for (const [p, kids] of Object.entries(children)) {
     const keep = kids.filter((k) => nonEmpty(k, [p]));
-    if (keep.length > 0) out[p] = keep;
+    if (keep.length) out[p] = keep;
   }
   return out;
 }
@@ -127,11 +133,11 @@ export function separateInventories(additions: Additions | undefined): string[] 
 /** Connection vars of an inventory at `inventoryFile`: key and known_hosts paths relative to it (absolute outside the project). */
 export function inventoryVars(labDir: string, inventoryFile: string): InventoryVars {
   const f = labFiles(labDir);
-  const dir = path.dirname(inventoryFile);
+  const dir = dirname(inventoryFile);
   // relative when the inventory is in the lab's project directory (movable with it), else absolute
-  const project = path.dirname(path.resolve(labDir));
-  const inside = !path.relative(project, path.resolve(dir)).startsWith('..');
-  const ref = (p: string): string => (inside ? path.relative(dir, p) : path.resolve(p));
+  const project = dirname(resolve(labDir));
+  const inside = !relative(project, resolve(dir)).startsWith('..');
+  const ref = (p: string): string => (inside ? relative(dir, p) : resolve(p));
   return {
     user: 'deploy',
     become: true,
@@ -152,10 +158,10 @@ export function removeAdded(base: Topology, prior: Additions, names: readonly st
     if (base.hosts.some((h) => h.name === n)) errors.push(`${n} is one of the lab's own hosts (from \`kiln lab up\`), not an added one; only \`kiln lab down\` removes it`);
     else if (!prior.added.some((h) => h.name === n)) {
       const added = prior.added.map((h) => h.name);
-      errors.push(`no added host "${n}"${added.length > 0 ? ` (added hosts: ${added.join(', ')})` : ' (no hosts were added)'}`);
+      errors.push(`no added host "${n}"${added.length ? ` (added hosts: ${added.join(', ')})` : ' (no hosts were added)'}`);
     }
   }
-  if (errors.length > 0) throw new LabError(`kiln lab remove:\n  - ${errors.join('\n  - ')}`);
+  if (errors.length) throw new LabError(`kiln lab remove:\n  - ${errors.join('\n  - ')}`);
   const drop = new Set(names);
   const added = prior.added.filter((h) => !drop.has(h.name));
   return {

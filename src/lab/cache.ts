@@ -1,6 +1,15 @@
+/**
+ * What the two machine-wide caches in CACHE_DIR (`rootfs-<key>`, `mirror-<key>`) share: the Debian
+ * suite, the key that names a cache directory, and the machine's apt sources and Acquire options
+ * they are built with (mmdebstrap ignores /etc/apt, so both are passed explicitly).
+ *
+ * A key is the first 16 hex digits of the SHA-256 of the JSON of every input of a build (recipe
+ * version, suite, package list, sources or base key): a changed input names a new directory and
+ * never rebuilds a cache in place. Read-only: nothing here writes.
+ */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { join } from 'node:path';
 import { LabError } from './errors.ts';
 
 export const SUITE = 'bookworm';
@@ -34,7 +43,7 @@ export function machineAptOptionFiles(): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .sort()
-    .map((f) => path.join(dir, f))
+    .map((f) => join(dir, f))
     .filter((f) => {
       try {
         const text = readFileSync(f, 'utf8');

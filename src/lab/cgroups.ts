@@ -1,13 +1,17 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-
 /**
  * Each host's systemd gets its own cgroup in every hierarchy (entered before its cgroup namespace
  * is created), so hosts never share the machine's cgroup roots, their services stay apart, and
  * memory per host can be read. Without this, every host's systemd would create init.scope and
  * system.slice in the same machine-level cgroups.
+ *
+ * Invariants: only `<own cgroup>/kiln-lab/<host>` directories are created and removed (own cgroup:
+ * this process's, per /proc/self/cgroup; hierarchies where it is not visible are skipped), and
+ * only with rmdir, which fails while a cgroup holds processes: nothing here kills. The shared
+ * `kiln-lab` parent goes with its last host.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative } from 'node:path';
 
 interface Hierarchy {
   mountPoint: string;
@@ -50,24 +54,24 @@ export function hierarchies(): Hierarchy[] {
       }
     } else if (!own.has('')) continue;
     const ownPath = own.get(controllers) ?? '/';
-    const rel = path.relative(mountRoot, ownPath);
+    const rel = relative(mountRoot, ownPath);
     if (rel.startsWith('..')) continue;
-    out.push({ mountPoint, controllers, ownDir: path.join(mountPoint, rel) });
+    out.push({ mountPoint, controllers, ownDir: join(mountPoint, rel) });
   }
   return out;
 }
 
 async function copyFromParent(dir: string, file: string): Promise<void> {
-  const value = (await readFile(path.join(path.dirname(dir), file), 'utf8')).trim();
-  if (value) await writeFile(path.join(dir, file), value);
+  const value = (await readFile(join(dirname(dir), file), 'utf8')).trim();
+  if (value) await writeFile(join(dir, file), value);
 }
 
 /** Creates `<own cgroup>/kiln-lab/<host>` in every hierarchy; returns the directories. */
 export async function createHostCgroups(host: string): Promise<string[]> {
   const dirs: string[] = [];
   for (const h of hierarchies()) {
-    const parent = path.join(h.ownDir, 'kiln-lab');
-    const dir = path.join(parent, host);
+    const parent = join(h.ownDir, 'kiln-lab');
+    const dir = join(parent, host);
     for (const d of [parent, dir]) {
       await mkdir(d, { recursive: true });
       if (h.controllers.split(',').includes('cpuset')) {
@@ -90,7 +94,7 @@ export async function removeCgroups(dirs: readonly string[]): Promise<string[]> 
     } catch {
       return;
     }
-    for (const e of entries) if (e.isDirectory()) await removeTree(path.join(dir, e.name));
+    for (const e of entries) if (e.isDirectory()) await removeTree(join(dir, e.name));
     try {
       await rmdir(dir);
     } catch {
@@ -100,8 +104,8 @@ export async function removeCgroups(dirs: readonly string[]): Promise<string[]> 
   for (const d of dirs) {
     await removeTree(d);
     // the shared kiln-lab parent goes once empty
-    const parent = path.dirname(d);
-    if (path.basename(parent) === 'kiln-lab') {
+    const parent = dirname(d);
+    if (basename(parent) === 'kiln-lab') {
       try {
         await rmdir(parent);
       } catch {
@@ -116,7 +120,7 @@ export async function removeCgroups(dirs: readonly string[]): Promise<string[]> 
 export function hostMemory(dirs: readonly string[]): number | undefined {
   for (const d of dirs) {
     for (const f of ['memory.usage_in_bytes', 'memory.current']) {
-      const file = path.join(d, f);
+      const file = join(d, f);
       if (existsSync(file)) {
         const v = Number(readFileSync(file, 'utf8').trim());
         if (Number.isFinite(v)) return v;

@@ -1,3 +1,10 @@
+/**
+ * Child processes of the lab. Commands always run with an argument array, never through a shell
+ * (`shQuote` is only for the scripts host.ts generates). `run` rejects with a LabError naming the
+ * command and the last 15 lines of its output; `tryRun` never rejects (exit code instead, 127 when
+ * there is none). A `timeout` is off unless given. `mapLimit` caps parallel host work and lets
+ * every item settle before it reports an error, so no host operation is left unobserved.
+ */
 import { execFile, spawn } from 'node:child_process';
 import { LabError } from './errors.ts';
 

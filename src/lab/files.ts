@@ -1,5 +1,15 @@
+/**
+ * The files `kiln lab` writes for its user into the lab directory (`.lab/`): inventory.yml,
+ * ssh_config and known_hosts, plus the separate inventories of hosts added with `--inventory`.
+ *
+ * Invariants: every file is written atomically (a temp file in the same directory, then rename);
+ * `writeLabFiles` rewrites all of them for every host of the lab each time (no incremental edits)
+ * and deletes a separate inventory once its last host is removed; under `sudo`, these files and
+ * the lab's key belong to SUDO_UID/SUDO_GID (the disks stay root's). Inventory paths are relative
+ * to the inventory file inside the project (see `inventoryVars`); ssh_config paths are absolute.
+ */
 import { chmod, lchown, mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { allLabHosts, inventoryTopology, inventoryVars, separateInventories, type Additions, type InventoryVars } from './added.ts';
 import { labFiles } from './paths.ts';
@@ -23,18 +33,18 @@ export function inventoryObject(topology: Topology, vars: InventoryVars): { all:
   const node = (group: string, seen: string[]): GroupNode => {
     const n: GroupNode = {};
     const members = topology.hosts.filter((h) => h.groups.includes(group));
-    if (members.length > 0) n.hosts = Object.fromEntries(members.map((h) => [h.name, { address: h.address }]));
+    if (members.length) n.hosts = Object.fromEntries(members.map((h) => [h.name, { address: h.address }]));
     const kids = topology.children[group] ?? [];
-    if (kids.length > 0 && !seen.includes(group)) {
+    if (kids.length && !seen.includes(group)) {
       n.children = Object.fromEntries(kids.map((k) => [k, node(k, [...seen, group])]));
     }
     return n;
   };
   const top = allGroups(topology).filter((g) => !childSet.has(g));
   const all: { vars: InventoryVars; hosts?: HostMap; children?: Record<string, GroupNode> } = { vars };
-  const ungrouped = topology.hosts.filter((h) => h.groups.length === 0);
-  if (ungrouped.length > 0) all.hosts = Object.fromEntries(ungrouped.map((h) => [h.name, { address: h.address }]));
-  if (top.length > 0) all.children = Object.fromEntries(top.map((g) => [g, node(g, [])]));
+  const ungrouped = topology.hosts.filter((h) => !h.groups.length);
+  if (ungrouped.length) all.hosts = Object.fromEntries(ungrouped.map((h) => [h.name, { address: h.address }]));
+  if (top.length) all.children = Object.fromEntries(top.map((g) => [g, node(g, [])]));
   return { all };
 }
 
@@ -54,7 +64,7 @@ function sshQuote(p: string): string {
 
 /** ssh_config for `ssh -F .lab/ssh_config HOST` (absolute paths: works from any directory). */
 export function renderSshConfig(topology: Topology, labDir: string): string {
-  const f = labFiles(path.resolve(labDir));
+  const f = labFiles(resolve(labDir));
   const blocks = topology.hosts.map(
     (h) => `Host ${h.name}
   HostName ${h.address}
@@ -101,7 +111,7 @@ export async function writeLabFiles(
   await writeAtomic(f.sshConfig, renderSshConfig({ hosts: allLabHosts(topology, additions), children: {} }, labDir));
   await writeAtomic(f.inventory, renderInventory(inventoryTopology(topology, additions, undefined)));
   for (const inv of separateInventories(additions)) {
-    await mkdir(path.dirname(inv), { recursive: true });
+    await mkdir(dirname(inv), { recursive: true });
     await writeAtomic(inv, renderInventory(inventoryTopology(topology, additions, inv), inv, labDir));
   }
   const inUse = new Set(separateInventories(additions));

@@ -1,3 +1,20 @@
+/**
+ * One lab host: its disk, its generated launch and init scripts, starting and stopping it.
+ *
+ * A host is the `unshare` process `startHost` spawns (detached, through launch.sh) in its own
+ * cgroups and network namespace `kiln-<name>`; its child is the host's systemd, PID 1 of fresh
+ * mount/uts/ipc/pid/cgroup namespaces, on an overlay of the cached root filesystem (read-only
+ * lower) and the host's disk in `.lab/disks/<name>` (upper/work and SSH host key, kept across
+ * `up`s and tied to one root filesystem key). A started host is up once its sshd answers with an
+ * SSH banner on <address>:22, and is the lab's only while that process is still the one recorded
+ * in its host.json (same PID, same start time).
+ *
+ * Processes signalled: only the recorded `unshare` process and its direct child, and only after
+ * the PID's start time matched the record: SIGRTMIN+3 to systemd (a clean halt; SIGTERM to
+ * `unshare` if systemd is not there yet), then SIGKILL to both after `graceMs`. A PID that now
+ * belongs to another process is never signalled. Stopping also removes the host's namespace,
+ * veth, cgroups and runtime directory; its disk stays.
+ */
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -296,7 +313,7 @@ export async function stopHost(name: string, address: string | undefined, graceM
   if (addr) await removeHostNetwork(name, addr);
   if (h) {
     const failed = await removeCgroups(h.cgroups);
-    if (failed.length > 0) notes.push(`${name}: could not remove cgroups ${failed.join(', ')}`);
+    if (failed.length) notes.push(`${name}: could not remove cgroups ${failed.join(', ')}`);
   }
   await rm(hostRunFiles(name).dir, { recursive: true, force: true });
   return notes;

@@ -1,6 +1,18 @@
+/**
+ * The `kiln lab` commands (up, down, status, reset, add, remove), composed from the other files;
+ * src/cli/lab.ts only parses arguments and prints.
+ *
+ * Invariants: one lab per machine (one bridge, one subnet, one state file); every command that
+ * changes the lab holds the machine-wide lock (lock.ts); the lab state is written before anything
+ * is created, so `down` can always clean up after a failed `up` or `add`; `up` is repeatable (a
+ * host still running is kept, any other is started again on its disk) but changing the hosts or
+ * their addresses needs `down` while one runs; `add` is all or nothing. `down` removes everything
+ * the lab created (hosts, namespaces, veths, bridge, cgroups, RUN_DIR, the lab's files, and the
+ * disks unless --keep-disks) and restores a raised limit; it never touches the caches in CACHE_DIR.
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { allLabHosts, expandCount, mergeChildren, removeAdded, separateInventories, validateAddition, type AddedHost, type Additions } from './added.ts';
 import { hostMemory } from './cgroups.ts';
 import { LabError } from './errors.ts';
@@ -34,7 +46,7 @@ function onPath(cmd: string): boolean {
   return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin')
     .split(':')
     .concat(['/usr/sbin', '/sbin'])
-    .some((d) => d && existsSync(path.join(d, cmd)));
+    .some((d) => d && existsSync(join(d, cmd)));
 }
 
 /** kiln lab needs Linux, root and a few Debian tools; anything else gets a clear message. */
@@ -47,13 +59,13 @@ export function preflight(needTools = true): void {
   }
   if (!needTools) return;
   const missing = Object.entries(REQUIRED_COMMANDS).filter(([cmd]) => !onPath(cmd));
-  if (missing.length > 0) {
+  if (missing.length) {
     throw new LabError(`kiln lab needs these commands: ${missing.map(([c, p]) => `${c} (apt package ${p})`).join(', ')}`);
   }
 }
 
 export function labDirFor(cwd: string): string {
-  return path.resolve(cwd, '.lab');
+  return resolve(cwd, '.lab');
 }
 
 async function anyRunning(state: LabState | undefined): Promise<string[]> {
@@ -105,9 +117,9 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     if (existing) {
       const running = await anyRunning(existing);
       if (existing.labDir !== labDir) {
-        if (running.length > 0) {
+        if (running.length) {
           throw new LabError(
-            `a lab is already up from ${existing.labDir} (hosts ${running.join(', ')}); there is one lab per machine: run \`kiln lab down\` in ${path.dirname(existing.labDir)} first`,
+            `a lab is already up from ${existing.labDir} (hosts ${running.join(', ')}); there is one lab per machine: run \`kiln lab down\` in ${dirname(existing.labDir)} first`,
           );
         }
         opts.log(`cleaning up the remains of a stopped lab from ${existing.labDir}`);
@@ -115,7 +127,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
         carriedLimit = undefined;
         carriedAdditions = undefined;
       } else if (!sameMachines(existing.topology, topology)) {
-        if (running.length > 0) {
+        if (running.length) {
           throw new LabError(
             `the lab is up with other hosts (${existing.topology.hosts.map((h) => `${h.name}=${h.address}`).join(', ')}); run \`kiln lab down\` first to change its hosts or addresses`,
           );
@@ -124,7 +136,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
         carriedLimit = undefined;
         carriedAdditions = undefined;
       }
-    } else if (recordedHosts().length > 0 || (await bridgeState()) === 'ours') {
+    } else if (recordedHosts().length || (await bridgeState()) === 'ours') {
       await teardown(undefined, { keepDisks: true, log: opts.log, removeLabDir: false });
     }
     await checkNetworkFree();
@@ -162,7 +174,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
       started.push(host.name);
       await waitForSsh(hs, opts.bootTimeoutMs ?? 120000);
     });
-    if (started.length > 0) opts.log(`${started.length} host(s) booted in ${((Date.now() - tStart) / 1000).toFixed(1)} s`);
+    if (started.length) opts.log(`${started.length} host(s) booted in ${((Date.now() - tStart) / 1000).toFixed(1)} s`);
     await writeFilesOf(state);
     return { labDir, started: started.sort(), kept: kept.sort(), seconds: (Date.now() - t0) / 1000 };
   }, undefined, (pid) => opts.log(`waiting for another kiln lab command (pid ${pid})…`));
@@ -191,7 +203,7 @@ async function teardown(state: LabState | undefined, opts: TeardownOptions): Pro
     for (const file of [f.inventory, f.knownHosts, f.sshConfig, f.key, f.pubKey]) await rm(file, { force: true });
     if (!opts.keepDisks) {
       await rm(f.disks, { recursive: true, force: true });
-      if ((await readdir(state.labDir)).length === 0) await rm(state.labDir, { recursive: true, force: true });
+      if (!(await readdir(state.labDir)).length) await rm(state.labDir, { recursive: true, force: true });
     }
   }
   return notes;
@@ -216,19 +228,19 @@ export async function down(opts: DownOptions): Promise<{ stopped: string[]; left
 export async function leftovers(state?: LabState): Promise<string[]> {
   const out: string[] = [];
   const ns = await labNamespaces();
-  if (ns.length > 0) out.push(`network namespaces: ${ns.join(', ')}`);
+  if (ns.length) out.push(`network namespaces: ${ns.join(', ')}`);
   if ((await bridgeState()) !== 'absent') out.push(`bridge ${BRIDGE}`);
   if (existsSync(RUN_DIR)) out.push(RUN_DIR);
   const links = await tryRun('ip', ['-j', 'link', 'show']);
   if (links.code === 0) {
     const veths = (JSON.parse(links.stdout) as { ifname: string }[]).map((l) => l.ifname).filter((n) => /^kvh\d+$/.test(n));
-    if (veths.length > 0) out.push(`veth interfaces: ${veths.join(', ')}`);
+    if (veths.length) out.push(`veth interfaces: ${veths.join(', ')}`);
   }
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .filter((l) => l.includes('/kiln-lab/') || (state !== undefined && l.includes(state.labDir)))
     .map((l) => l.split(' ')[4]);
-  if (mounts.length > 0) out.push(`mounts: ${mounts.join(', ')}`);
+  if (mounts.length) out.push(`mounts: ${mounts.join(', ')}`);
   return out;
 }
 
@@ -330,7 +342,7 @@ export async function add(opts: AddOptions): Promise<{ labDir: string; added: Ad
     const state = await readLabState();
     if (!state) throw new LabError('no lab is up; run `kiln lab up` first');
     const mainInventory = labFiles(state.labDir).inventory;
-    const invAbs = opts.inventory === undefined ? undefined : path.resolve(opts.cwd, opts.inventory);
+    const invAbs = opts.inventory === undefined ? undefined : resolve(opts.cwd, opts.inventory);
     const inventory = invAbs === mainInventory ? undefined : invAbs;
     const prior: Additions = state.additions ?? { added: [], children: {} };
     const newHosts = validateAddition(state.topology, prior, opts.hosts, inventory);
@@ -380,16 +392,16 @@ export async function remove(opts: RemoveOptions): Promise<{ removed: string[]; 
     const prior: Additions = state.additions ?? { added: [], children: {} };
     const names = [...opts.names];
     if (opts.inventory !== undefined) {
-      const inv = path.resolve(opts.cwd, opts.inventory);
+      const inv = resolve(opts.cwd, opts.inventory);
       const listed = prior.added.filter((h) => h.inventory === inv).map((h) => h.name);
-      if (listed.length === 0 && names.length === 0) throw new LabError(`no added hosts are listed in ${inv}`);
+      if (!listed.length && !names.length) throw new LabError(`no added hosts are listed in ${inv}`);
       names.push(...listed.filter((n) => !names.includes(n)));
     }
-    if (names.length === 0) throw new LabError('name the hosts to remove (or --inventory FILE)');
+    if (!names.length) throw new LabError('name the hosts to remove (or --inventory FILE)');
     const { rest, removed } = removeAdded(state.topology, prior, names);
     const notes = (await mapLimit(removed, 16, (h) => stopHost(h.name, h.address))).flat();
     if (!opts.keepDisks) for (const h of removed) await rm(diskFiles(state.labDir, h.name).dir, { recursive: true, force: true });
-    state.additions = rest.added.length > 0 ? rest : undefined;
+    state.additions = rest.added.length ? rest : undefined;
     await writeLabState(state);
     await writeFilesOf(state, [...new Set(removed.flatMap((h) => (h.inventory === undefined ? [] : [h.inventory])))]);
     return { removed: removed.map((h) => h.name), notes, seconds: (Date.now() - t0) / 1000 };

@@ -1,13 +1,17 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-
 /**
  * Per-user kernel limits every host's systemd counts against: all hosts run as the machine's root
  * (no user namespaces), so their inotify instances add up. Each idle host uses about 7, the
  * default limit is 128, so the 20th host's systemd hangs in "initializing" without more.
  * `up` raises the limit only when the lab needs it, records the old value, and `down` puts it back
  * (unless someone else changed it meanwhile).
+ *
+ * Invariants: the limit is only ever raised, never lowered, by `up` or `add`; the value recorded
+ * is the one before the lab's first raise.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+
+/** The per-user inotify instance limit (sysctl fs.inotify.max_user_instances). */
 export const INOTIFY_INSTANCES = '/proc/sys/fs/inotify/max_user_instances';
 /** Per host: idle systemd + logind use about 7; services installed by roles add a few. */
 export const INOTIFY_PER_HOST = 10;

@@ -1,6 +1,14 @@
+/**
+ * One `kiln lab` command changing the lab at a time, machine-wide: LOCK_FILE is created
+ * exclusively and holds `<pid> <start time>` of its holder. A lock whose holder is gone (lock
+ * unreadable, no such process, a recycled PID with another start time, or a zombie) is stale and
+ * removed; a live holder is waited for (15 minutes by default), never signalled. The lock is
+ * removed when the command settles, success or error. It lives outside RUN_DIR, which `down`
+ * deletes while holding it.
+ */
 import { readFileSync } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { dirname } from 'node:path';
 import { LabError } from './errors.ts';
 import { sleep } from './exec.ts';
 import { procStat } from './state.ts';
@@ -18,7 +26,7 @@ function holder(): { pid: number; start: number } | undefined {
 }
 
 export async function withLabLock<T>(fn: () => Promise<T>, waitMs = 15 * 60 * 1000, onWait?: (pid: number) => void): Promise<T> {
-  await mkdir(path.dirname(LOCK_FILE), { recursive: true });
+  await mkdir(dirname(LOCK_FILE), { recursive: true });
   const me = procStat(process.pid);
   const deadline = Date.now() + waitMs;
   let told = false;

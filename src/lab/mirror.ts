@@ -1,6 +1,18 @@
+/**
+ * The offline apt mirror every host installs from (the hosts have no internet access): a flat
+ * repository of MIRROR_PACKAGES and their dependency closure (Recommends included) resolved
+ * against the base root filesystem's dpkg status, plus the list files a host's `apt-get update`
+ * would write.
+ *
+ * Cached in CACHE_DIR/mirror-<key>, the key hashing the recipe version, the suite, the base root
+ * filesystem's key and the sorted package list. A directory is used only once its `complete`
+ * marker exists; it is built in `<dir>.tmp-<pid>` and renamed into place, so a failed build never
+ * leaves a cache that looks usable. Hosts get the repository bind-mounted read-only at
+ * HOST_MIRROR_PATH, and the lists copied into their disk whenever the mirror key changed.
+ */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { join } from 'node:path';
 import { SUITE, hashKey } from './cache.ts';
 import { LabError } from './errors.ts';
 import { run, tryRun } from './exec.ts';
@@ -49,9 +61,9 @@ export function mirrorKey(rootfs: Rootfs): string {
 /** Returns the cached offline apt mirror for `rootfs`, building it first if needed. */
 export async function ensureMirror(rootfs: Rootfs, log: (msg: string) => void): Promise<Mirror> {
   const key = mirrorKey(rootfs);
-  const dir = path.join(CACHE_DIR, `mirror-${key}`);
-  const mirror: Mirror = { key, repo: path.join(dir, 'repo'), lists: path.join(dir, 'lists') };
-  if (!existsSync(path.join(dir, 'complete'))) await buildMirror(dir, rootfs, log);
+  const dir = join(CACHE_DIR, `mirror-${key}`);
+  const mirror: Mirror = { key, repo: join(dir, 'repo'), lists: join(dir, 'lists') };
+  if (!existsSync(join(dir, 'complete'))) await buildMirror(dir, rootfs, log);
   return mirror;
 }
 
@@ -62,17 +74,17 @@ async function buildMirror(finalDir: string, rootfs: Rootfs, log: (msg: string) 
   await mkdir(CACHE_DIR, { recursive: true });
   const tmp = `${finalDir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
-  const state = path.join(tmp, 'apt-state');
-  const cache = path.join(tmp, 'apt-cache');
-  const repo = path.join(tmp, 'repo');
-  for (const d of [path.join(state, 'lists/partial'), path.join(cache, 'archives/partial'), path.join(repo, 'partial')]) {
+  const state = join(tmp, 'apt-state');
+  const cache = join(tmp, 'apt-cache');
+  const repo = join(tmp, 'repo');
+  for (const d of [join(state, 'lists/partial'), join(cache, 'archives/partial'), join(repo, 'partial')]) {
     await mkdir(d, { recursive: true });
   }
   // Resolve against the base's own dpkg status (only what a host lacks is downloaded), Recommends on
   // like a default Debian install, using the machine's sources and registry settings.
   const aptOpts = [
     '-o', `Dir::State=${state}`,
-    '-o', `Dir::State::status=${path.join(rootfs.root, 'var/lib/dpkg/status')}`,
+    '-o', `Dir::State::status=${join(rootfs.root, 'var/lib/dpkg/status')}`,
     '-o', `Dir::Cache=${cache}`,
     '-o', `Dir::Cache::archives=${repo}`,
     '-o', 'APT::Install-Recommends=true',
@@ -85,7 +97,7 @@ async function buildMirror(finalDir: string, rootfs: Rootfs, log: (msg: string) 
     await run('apt-get', [...aptOpts, 'update'], { env });
     const policy = await run('apt-cache', [...aptOpts, 'policy', ...packages], { env });
     const missing = missingFromPolicy(packages, policy.stdout);
-    if (missing.length > 0) {
+    if (missing.length) {
       throw new LabError(
         `these mirror packages are not available in Debian ${SUITE}: ${missing.join(', ')}\n` +
           `(edit MIRROR_PACKAGES in src/lab/packages.ts)`,
@@ -100,20 +112,20 @@ async function buildMirror(finalDir: string, rootfs: Rootfs, log: (msg: string) 
         await run('apt-get', [...aptOpts, 'install', '-y', '--download-only', pkg], { env });
       }
     }
-    await rm(path.join(repo, 'partial'), { recursive: true, force: true });
-    await rm(path.join(repo, 'lock'), { force: true });
+    await rm(join(repo, 'partial'), { recursive: true, force: true });
+    await rm(join(repo, 'lock'), { force: true });
     const debs = (await readdir(repo)).filter((f) => f.endsWith('.deb'));
     const packagesIndex = await run('apt-ftparchive', ['packages', '.'], { cwd: repo });
-    await writeFile(path.join(repo, 'Packages'), packagesIndex.stdout);
+    await writeFile(join(repo, 'Packages'), packagesIndex.stdout);
     // Release is written outside the folder and moved in: otherwise it would list (hash) itself.
     const release = await run('apt-ftparchive', ['-o', 'APT::FTPArchive::Release::Origin=kiln-lab', 'release', '.'], { cwd: repo });
-    await writeFile(path.join(tmp, 'Release'), release.stdout);
-    await rename(path.join(tmp, 'Release'), path.join(repo, 'Release'));
+    await writeFile(join(tmp, 'Release'), release.stdout);
+    await rename(join(tmp, 'Release'), join(repo, 'Release'));
     await seedLists(tmp, repo);
     await rm(state, { recursive: true, force: true });
     await rm(cache, { recursive: true, force: true });
-    await writeFile(path.join(tmp, 'packages.txt'), `${packages.join('\n')}\n`);
-    await writeFile(path.join(tmp, 'complete'), `${debs.length} debs, ${new Date().toISOString()}\n`);
+    await writeFile(join(tmp, 'packages.txt'), `${packages.join('\n')}\n`);
+    await writeFile(join(tmp, 'complete'), `${debs.length} debs, ${new Date().toISOString()}\n`);
     await rm(finalDir, { recursive: true, force: true });
     await rename(tmp, finalDir);
     log(`offline mirror ready: ${debs.length} .deb files in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -128,17 +140,17 @@ async function buildMirror(finalDir: string, rootfs: Rootfs, log: (msg: string) 
  * can `apt-get install` at once like a freshly installed server (its lists are already populated).
  */
 async function seedLists(tmp: string, repo: string): Promise<void> {
-  const lists = path.join(tmp, 'lists');
-  const work = path.join(tmp, 'seed');
-  await mkdir(path.join(work, 'lists/partial'), { recursive: true });
-  await mkdir(path.join(work, 'cache/archives/partial'), { recursive: true });
-  await writeFile(path.join(work, 'sources.list'), `deb [trusted=yes] file:${repo} ./\n`);
+  const lists = join(tmp, 'lists');
+  const work = join(tmp, 'seed');
+  await mkdir(join(work, 'lists/partial'), { recursive: true });
+  await mkdir(join(work, 'cache/archives/partial'), { recursive: true });
+  await writeFile(join(work, 'sources.list'), `deb [trusted=yes] file:${repo} ./\n`);
   await run('apt-get', [
     '-o', `Dir::State=${work}`,
-    '-o', `Dir::State::Lists=${path.join(work, 'lists')}`,
+    '-o', `Dir::State::Lists=${join(work, 'lists')}`,
     '-o', `Dir::State::status=/dev/null`,
-    '-o', `Dir::Cache=${path.join(work, 'cache')}`,
-    '-o', `Dir::Etc::SourceList=${path.join(work, 'sources.list')}`,
+    '-o', `Dir::Cache=${join(work, 'cache')}`,
+    '-o', `Dir::Etc::SourceList=${join(work, 'sources.list')}`,
     '-o', 'Dir::Etc::SourceParts=/nonexistent',
     '-o', 'Debug::NoLocking=true',
     '-q',
@@ -146,10 +158,10 @@ async function seedLists(tmp: string, repo: string): Promise<void> {
   ]);
   await mkdir(lists, { recursive: true });
   const prefix = aptListName(repo, '');
-  for (const f of await readdir(path.join(work, 'lists'))) {
+  for (const f of await readdir(join(work, 'lists'))) {
     if (!f.startsWith(prefix)) continue;
-    await rename(path.join(work, 'lists', f), path.join(lists, aptListName(HOST_MIRROR_PATH, f.slice(prefix.length))));
+    await rename(join(work, 'lists', f), join(lists, aptListName(HOST_MIRROR_PATH, f.slice(prefix.length))));
   }
-  if ((await readdir(lists)).length === 0) throw new LabError(`apt-get update against ${repo} produced no list files`);
+  if (!(await readdir(lists)).length) throw new LabError(`apt-get update against ${repo} produced no list files`);
   await rm(work, { recursive: true, force: true });
 }

@@ -1,18 +1,19 @@
-import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { LabError } from './errors.ts';
-import { run, tryRun } from './exec.ts';
-import { BRIDGE, BRIDGE_ALIAS } from './paths.ts';
-import { CONTROLLER_ADDRESS, LAB_SUBNET, labOctet } from './topology.ts';
-
 /**
  * The lab network: one bridge on the machine (10.77.0.1/24) and, per host, a network namespace
  * joined to it by a veth pair. MAC addresses are fixed (derived from the address) so a restarted
  * host is reachable at once: random MACs left stale ARP entries for 30–40 s.
  *
  * Nothing here touches the machine's firewall, routes (other than the bridge's own connected
- * route) or global forwarding settings.
+ * route) or global forwarding settings. Only a bridge carrying the BRIDGE_ALIAS marker is used or
+ * deleted, and the lab refuses to start while an address or route elsewhere overlaps its subnet.
+ * Names derive from the host: namespace `kiln-<name>`, machine-side veth `kvh<last octet>`.
  */
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { LabError } from './errors.ts';
+import { run, tryRun } from './exec.ts';
+import { BRIDGE, BRIDGE_ALIAS } from './paths.ts';
+import { CONTROLLER_ADDRESS, LAB_SUBNET, labOctet } from './topology.ts';
 
 export const BRIDGE_MAC = '02:6b:6c:00:00:01';
 
@@ -108,7 +109,7 @@ export async function checkNetworkFree(): Promise<void> {
       problems.push(`a route to ${r.dst}${r.dev ? ` via ${r.dev}` : ''}${r.table ? ` (table ${r.table})` : ''} overlaps the lab subnet ${LAB_SUBNET}`);
     }
   }
-  if (problems.length > 0) {
+  if (problems.length) {
     throw new LabError(`refusing to start the lab: the network is in use by something else:\n  - ${problems.join('\n  - ')}`);
   }
 }

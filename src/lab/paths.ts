@@ -1,4 +1,10 @@
-import path from 'node:path';
+/**
+ * Where the lab keeps things, spelled in one place: machine-wide caches (CACHE_DIR, kept by
+ * `down`), machine-wide runtime state (RUN_DIR, one directory per host under `hosts/`, deleted by
+ * `down`), and the files of one lab directory (`.lab/` where `up` ran: the user's inventory and
+ * SSH files, and the hosts' disks). Pure: it computes paths and touches nothing.
+ */
+import { join } from 'node:path';
 
 /** Caches shared by every lab on this machine (root filesystem, apt mirror). */
 export const CACHE_DIR = process.env.KILN_LAB_CACHE ?? '/var/cache/kiln/lab';
@@ -15,39 +21,39 @@ export const HOST_MIRROR_PATH = '/opt/kiln-mirror';
 export function labFiles(labDir: string) {
   return {
     dir: labDir,
-    inventory: path.join(labDir, 'inventory.yml'),
-    knownHosts: path.join(labDir, 'known_hosts'),
-    sshConfig: path.join(labDir, 'ssh_config'),
-    key: path.join(labDir, 'id_ed25519'),
-    pubKey: path.join(labDir, 'id_ed25519.pub'),
-    disks: path.join(labDir, 'disks'),
+    inventory: join(labDir, 'inventory.yml'),
+    knownHosts: join(labDir, 'known_hosts'),
+    sshConfig: join(labDir, 'ssh_config'),
+    key: join(labDir, 'id_ed25519'),
+    pubKey: join(labDir, 'id_ed25519.pub'),
+    disks: join(labDir, 'disks'),
   };
 }
 
 /** A host's disk: the overlay upper/work dirs and its SSH host key, kept across `up`s. */
 export function diskFiles(labDir: string, host: string) {
-  const dir = path.join(labDir, 'disks', host);
+  const dir = join(labDir, 'disks', host);
   return {
     dir,
-    upper: path.join(dir, 'upper'),
-    work: path.join(dir, 'work'),
-    hostKey: path.join(dir, 'ssh_host_ed25519_key'),
-    hostKeyPub: path.join(dir, 'ssh_host_ed25519_key.pub'),
+    upper: join(dir, 'upper'),
+    work: join(dir, 'work'),
+    hostKey: join(dir, 'ssh_host_ed25519_key'),
+    hostKeyPub: join(dir, 'ssh_host_ed25519_key.pub'),
     /** Which mirror's apt lists were seeded into this disk. */
-    seeded: path.join(dir, 'seeded-mirror'),
+    seeded: join(dir, 'seeded-mirror'),
   };
 }
 
 export function hostRunFiles(host: string) {
-  const dir = path.join(RUN_DIR, 'hosts', host);
+  const dir = join(RUN_DIR, 'hosts', host);
   return {
     dir,
-    state: path.join(dir, 'host.json'),
-    launch: path.join(dir, 'launch.sh'),
-    init: path.join(dir, 'init.sh'),
-    log: path.join(dir, 'console.log'),
-    root: path.join(dir, 'root'),
-    authorizedKeys: path.join(dir, 'authorized_keys'),
-    hosts: path.join(dir, 'hosts'),
+    state: join(dir, 'host.json'),
+    launch: join(dir, 'launch.sh'),
+    init: join(dir, 'init.sh'),
+    log: join(dir, 'console.log'),
+    root: join(dir, 'root'),
+    authorizedKeys: join(dir, 'authorized_keys'),
+    hosts: join(dir, 'hosts'),
   };
 }

@@ -1,6 +1,17 @@
+/**
+ * The base root filesystem every host boots from (the read-only overlay lower layer): a minimal
+ * Debian from mmdebstrap with BASE_PACKAGES, then made to look like a freshly installed server: a
+ * `deploy` user with passwordless sudo and key-only login, sshd with no host key (each host's own
+ * is installed at boot), apt pointed only at the offline mirror, no per-host identity (empty
+ * machine-id, hostname localhost), and the units in MASKED_UNITS masked.
+ *
+ * Cached in CACHE_DIR/rootfs-<key>, the key hashing RECIPE_VERSION, the suite, the sorted package
+ * list and the machine's apt sources. A directory is used only once its `complete` marker exists;
+ * it is built in `<dir>.tmp-<pid>` and renamed into place.
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { dirname, join } from 'node:path';
 import { SUITE, hashKey, machineAptOptionFiles, machineSources } from './cache.ts';
 import { LabError } from './errors.ts';
 import { run } from './exec.ts';
@@ -40,9 +51,9 @@ function readFileSyncSafe(file: string): string {
 }
 
 export async function readDeployIds(root: string): Promise<{ uid: number; gid: number }> {
-  const passwd = await readFile(path.join(root, 'etc/passwd'), 'utf8');
+  const passwd = await readFile(join(root, 'etc/passwd'), 'utf8');
   const line = passwd.split('\n').find((l) => l.startsWith('deploy:'));
-  if (!line) throw new LabError(`root filesystem ${root} has no deploy user; delete ${path.dirname(root)} to rebuild it`);
+  if (!line) throw new LabError(`root filesystem ${root} has no deploy user; delete ${dirname(root)} to rebuild it`);
   const [, , uid, gid] = line.split(':');
   return { uid: Number(uid), gid: Number(gid) };
 }
@@ -50,9 +61,9 @@ export async function readDeployIds(root: string): Promise<{ uid: number; gid: n
 /** Returns the cached base root filesystem, building it with mmdebstrap first if needed. */
 export async function ensureRootfs(log: (msg: string) => void): Promise<Rootfs> {
   const key = rootfsKey();
-  const dir = path.join(CACHE_DIR, `rootfs-${key}`);
-  const root = path.join(dir, 'root');
-  if (!existsSync(path.join(dir, 'complete'))) {
+  const dir = join(CACHE_DIR, `rootfs-${key}`);
+  const root = join(dir, 'root');
+  if (!existsSync(join(dir, 'complete'))) {
     await buildRootfs(dir, log);
   }
   const ids = await readDeployIds(root);
@@ -64,7 +75,7 @@ async function buildRootfs(finalDir: string, log: (msg: string) => void): Promis
   const tmp = `${finalDir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
-  const root = path.join(tmp, 'root');
+  const root = join(tmp, 'root');
   const started = Date.now();
   log(`building the base root filesystem (Debian ${SUITE}, ${BASE_PACKAGES.length} packages) in ${finalDir} — about a minute`);
   const args = [
@@ -80,8 +91,8 @@ async function buildRootfs(finalDir: string, log: (msg: string) => void): Promis
   try {
     await run('mmdebstrap', args, { inherit: true });
     await customize(root);
-    await writeFile(path.join(tmp, 'packages.txt'), `${[...BASE_PACKAGES].join('\n')}\n`);
-    await writeFile(path.join(tmp, 'complete'), `${new Date().toISOString()}\n`);
+    await writeFile(join(tmp, 'packages.txt'), `${[...BASE_PACKAGES].join('\n')}\n`);
+    await writeFile(join(tmp, 'complete'), `${new Date().toISOString()}\n`);
     await rm(finalDir, { recursive: true, force: true });
     await rename(tmp, finalDir);
   } catch (err) {
@@ -93,7 +104,7 @@ async function buildRootfs(finalDir: string, log: (msg: string) => void): Promis
 
 /** Turns mmdebstrap's output into what a fresh Debian server install looks like, minus per-host identity. */
 async function customize(root: string): Promise<void> {
-  const p = (rel: string): string => path.join(root, rel);
+  const p = (rel: string): string => join(root, rel);
   // Each host gets its own ed25519 host key at first boot.
   for (const f of await readdir(p('etc/ssh'))) {
     if (f.startsWith('ssh_host_')) await rm(p(`etc/ssh/${f}`));

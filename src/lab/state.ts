@@ -1,6 +1,13 @@
+/**
+ * What the lab records about itself in RUN_DIR (under /run: it does not survive a reboot): lab.json
+ * for the one running lab and `hosts/<name>/host.json` for each started host, both written
+ * atomically (temp file, then rename). Also the /proc readers every PID decision goes through: a
+ * recorded PID is the lab's only while its start time (field 22 of /proc/PID/stat) matches the
+ * record and it is not a zombie, so a recycled PID is never taken for a host.
+ */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { dirname, join } from 'node:path';
 import { LabError } from './errors.ts';
 import { RUN_DIR, hostRunFiles } from './paths.ts';
 import type { Additions } from './added.ts';
@@ -37,10 +44,10 @@ export interface HostState {
   cgroups: string[];
 }
 
-const labStateFile = path.join(RUN_DIR, 'lab.json');
+const labStateFile = join(RUN_DIR, 'lab.json');
 
 async function writeJson(file: string, value: unknown): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
+  await mkdir(dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
   await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
   await rename(tmp, file);
@@ -70,7 +77,7 @@ export async function readHostState(name: string): Promise<HostState | undefined
 export const writeHostState = (h: HostState): Promise<void> => writeJson(hostRunFiles(h.name).state, h);
 
 export function recordedHosts(): string[] {
-  const dir = path.join(RUN_DIR, 'hosts');
+  const dir = join(RUN_DIR, 'hosts');
   return existsSync(dir) ? readdirSync(dir).sort() : [];
 }
 
@@ -110,10 +117,4 @@ export function childPids(pid: number): number[] {
     /* gone */
   }
   return out;
-}
-
-/** The host's systemd (PID 1 in its namespace): the child of the recorded, verified unshare process. */
-export function hostInitPid(h: HostState): number | undefined {
-  if (!isLabProcess(h.pid, h.pidStart)) return undefined;
-  return childPids(h.pid)[0];
 }

@@ -1,3 +1,10 @@
+/**
+ * Lab topologies: the hosts (name, address in 10.77.0.0/24, groups) and the group nesting, from
+ * DEFAULT_TOPOLOGY or a YAML file. `validateTopology` is the one gate and reports every problem
+ * at once in one LabError. In a valid topology host names and addresses are unique, addresses lie
+ * in .2–.254 (.1 is the controller), group names are neither `all`/`ungrouped` nor host names,
+ * child groups exist, and the nesting has no cycle. Pure except `loadTopology`, which reads a file.
+ */
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { LabError } from './errors.ts';
@@ -67,7 +74,7 @@ export function validateTopology(raw: unknown, source = 'topology'): Topology {
     if (key !== 'hosts' && key !== 'groups') errors.push(`unknown top-level key "${key}" (allowed: hosts, groups)`);
   }
   const rawHosts = raw.hosts;
-  if (!isRecord(rawHosts) || Object.keys(rawHosts).length === 0) {
+  if (!isRecord(rawHosts) || !Object.keys(rawHosts).length) {
     errors.push('"hosts:" must be a non-empty mapping of host name → { address, groups }');
   } else {
     const byAddress = new Map<string, string>();
@@ -118,7 +125,7 @@ export function validateTopology(raw: unknown, source = 'topology'): Topology {
       for (const [parent, kids] of Object.entries(raw.groups)) {
         if (!GROUP_NAME.test(parent)) errors.push(`group "${parent}": invalid group name`);
         if (parent === 'all' || parent === 'ungrouped') errors.push(`group "${parent}" is reserved`);
-        if (!Array.isArray(kids) || kids.some((k) => typeof k !== 'string') || kids.length === 0) {
+        if (!Array.isArray(kids) || kids.some((k) => typeof k !== 'string') || !kids.length) {
           errors.push(`group "${parent}": expected a non-empty list of child group names`);
           continue;
         }
@@ -126,8 +133,8 @@ export function validateTopology(raw: unknown, source = 'topology'): Topology {
       }
     }
   }
-  if (errors.length === 0) errors.push(...checkGroups({ hosts, children }));
-  if (errors.length > 0) throw new LabError(`${source} is invalid:\n  - ${errors.join('\n  - ')}`);
+  if (!errors.length) errors.push(...checkGroups({ hosts, children }));
+  if (errors.length) throw new LabError(`${source} is invalid:\n  - ${errors.join('\n  - ')}`);
   return { hosts, children };
 }
 
@@ -162,7 +169,7 @@ function checkGroups(t: Topology): string[] {
 /** Parses and validates topology YAML text. */
 export function parseTopology(text: string, source = 'topology'): Topology {
   const doc = parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length > 0) {
+  if (doc.errors.length) {
     const e = doc.errors[0];
     const pos = e.linePos?.[0];
     const msg = e.code === 'DUPLICATE_KEY' ? 'duplicate key (a host or group is defined twice)' : e.message.split('\n')[0];

@@ -1,3 +1,11 @@
+/**
+ * `kiln inventory from-vagrant`: the lab's topology on Vagrant machines instead of namespaces.
+ * Parses `vagrant ssh-config` output into a Kiln inventory with the topology's groups (connecting
+ * as Vagrant says, or as `deploy` over the 10.77.0.x private network) and known_hosts lines from
+ * `ssh-keyscan` output. Text in, text out: it runs neither vagrant nor ssh-keyscan. A host without
+ * a scanned key is reported (missingKeys), never given one; parent groups with no present host are
+ * dropped.
+ */
 import { stringify } from 'yaml';
 import { LabError } from './errors.ts';
 import { inventoryObject, type InventoryVars } from './files.ts';
@@ -50,7 +58,7 @@ export function parseVagrantSshConfig(text: string): VagrantSshHost[] {
     cur.options[key] = value;
   });
   finish();
-  if (hosts.length === 0) throw new LabError('vagrant ssh-config: no Host entries found (are the machines up? run `vagrant up` first)');
+  if (!hosts.length) throw new LabError('vagrant ssh-config: no Host entries found (are the machines up? run `vagrant up` first)');
   const seen = new Set<string>();
   for (const h of hosts) {
     if (seen.has(h.name)) throw new LabError(`vagrant ssh-config: Host ${h.name} appears twice`);
@@ -114,7 +122,7 @@ export function vagrantToInventory(hosts: readonly VagrantSshHost[], opts: FromV
   topo.children = Object.fromEntries(
     Object.entries(topo.children)
       .map(([p, kids]) => [p, kids.filter(prune)] as const)
-      .filter(([, kids]) => kids.length > 0),
+      .filter(([, kids]) => kids.length),
   );
   const vars: InventoryVars =
     opts.via === 'private-network'
@@ -154,7 +162,7 @@ export function vagrantToInventory(hosts: readonly VagrantSshHost[], opts: FromV
   for (const e of entries) {
     const hf = knownHostsHost(e.address, e.port);
     const keys = scanned.get(hf);
-    if (!keys || keys.length === 0) missingKeys.push(e.name);
+    if (!keys || !keys.length) missingKeys.push(e.name);
     else for (const k of keys) known.push(`${hf} ${k}`);
   }
   const header =
@@ -163,7 +171,7 @@ export function vagrantToInventory(hosts: readonly VagrantSshHost[], opts: FromV
       : '# Written by `kiln inventory from-vagrant` from `vagrant ssh-config`.\n';
   return {
     inventory: `${header}${stringify(inv)}`,
-    knownHosts: known.length > 0 ? `${[...new Set(known)].join('\n')}\n` : '',
+    knownHosts: known.length ? `${[...new Set(known)].join('\n')}\n` : '',
     missingKeys,
     notInTopology: hosts.filter((h) => !topoByName.has(h.name)).map((h) => h.name),
     notRunning: opts.topology.hosts.filter((t) => !hosts.some((h) => h.name === t.name)).map((t) => t.name),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_TOPOLOGY, allGroups, labOctet, parseTopology, sameMachines } from '../../src/lab/topology.ts';
+import { DEFAULT_TOPOLOGY, allGroups, labOctet, parseTopology, sameMachines } from '../../../src/lab/topology.ts';
 
 describe('lab topology', () => {
   it('parses hosts, groups and nesting', () => {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_TOPOLOGY } from '../../src/lab/topology.ts';
-import { knownHostsHost, parseVagrantSshConfig, vagrantToInventory } from '../../src/lab/vagrant.ts';
+import { DEFAULT_TOPOLOGY } from '../../../src/lab/topology.ts';
+import { knownHostsHost, parseVagrantSshConfig, vagrantToInventory } from '../../../src/lab/vagrant.ts';
 
 const fixture = readFileSync(new URL('./fixtures/vagrant-ssh-config.txt', import.meta.url), 'utf8');
 const keyscan = readFileSync(new URL('./fixtures/keyscan.txt', import.meta.url), 'utf8');

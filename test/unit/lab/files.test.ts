@@ -3,11 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { invokingUser, renderInventory, renderKnownHosts, renderSshConfig, writeLabFiles } from '../../src/lab/files.ts';
-import { hostsBlock, initScript, launchScript } from '../../src/lab/host.ts';
-import { aptListName, missingFromPolicy } from '../../src/lab/mirror.ts';
-import { hostMac, peerMac, prefixesOverlap, vethName } from '../../src/lab/network.ts';
-import { DEFAULT_TOPOLOGY, parseTopology } from '../../src/lab/topology.ts';
+import { invokingUser, renderInventory, renderKnownHosts, renderSshConfig, writeLabFiles } from '../../../src/lab/files.ts';
+import { hostsBlock, initScript, launchScript } from '../../../src/lab/host.ts';
+import { aptListName, missingFromPolicy } from '../../../src/lab/mirror.ts';
+import { hostMac, peerMac, prefixesOverlap, vethName } from '../../../src/lab/network.ts';
+import { DEFAULT_TOPOLOGY, parseTopology } from '../../../src/lab/topology.ts';
 
 describe('lab files', () => {
   it('writes the default inventory with nested db children and connection vars', () => {
@@ -121,7 +121,7 @@ describe('lab host plumbing', () => {
 });
 
 describe('lab machine limits', async () => {
-  const { neededInotifyInstances } = await import('../../src/lab/limits.ts');
+  const { neededInotifyInstances } = await import('../../../src/lab/limits.ts');
   it('needs more inotify instances than the default 128 only past 9 hosts', () => {
     expect(neededInotifyInstances(7)).toBeLessThanOrEqual(128);
     expect(neededInotifyInstances(9)).toBeLessThanOrEqual(128);

@@ -12,9 +12,9 @@ import {
   separateInventories,
   validateAddition,
   type Additions,
-} from '../../src/lab/added.ts';
-import { renderInventory, writeLabFiles } from '../../src/lab/files.ts';
-import { DEFAULT_TOPOLOGY, parseTopology } from '../../src/lab/topology.ts';
+} from '../../../src/lab/added.ts';
+import { renderInventory, writeLabFiles } from '../../../src/lab/files.ts';
+import { DEFAULT_TOPOLOGY, parseTopology } from '../../../src/lab/topology.ts';
 
 const none: Additions = { added: [], children: {} };
 const one = (name: string, address: string, groups: string[] = []) => ({ hosts: [{ name, address, groups }], children: {} });
