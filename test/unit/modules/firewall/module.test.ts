@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { confirmScript, probeScript, rollbackScript } from '../../../src/modules/firewall/scripts.ts';
-import fw, { type FirewallParams, type FirewallState, jumpPositions, parseFirewall, prepareFirewall, txnId } from '../../../src/modules/firewall/firewall.ts';
-import { sha256 } from '../../../src/sh/bytes.ts';
-import { ctx, outsideHeredocs, shSyntax } from '../modules/helpers.ts';
+import { confirmScript, probeScript, rollbackScript } from '../../../../src/modules/firewall/scripts.ts';
+import fw, { type FirewallParams, type FirewallState, jumpPositions, parseFirewall, prepareFirewall, txnId } from '../../../../src/modules/firewall/firewall.ts';
+import { sha256 } from '../../../../src/sh/bytes.ts';
+import { ctx, outsideHeredocs, shSyntax } from '../helpers.ts';
 import { site, SITE_POLICY } from './fixtures.ts';
 
 function params(over: Partial<FirewallParams> = {}, host = 'db1'): FirewallParams {

@@ -8,12 +8,12 @@ import { userInfo, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import mod, { expiringNote, planTlsCert, resetIssuedThisRun, resolvePkiDir, type TlsCertParams, type TlsCertState } from '../../../src/modules/tls/tls_cert.ts';
-import { PRELUDE } from '../../../src/sh/prelude.ts';
-import type { Change, PrepareContext } from '../../../src/modules/contract.ts';
-import { isSecret, redact } from '../../../src/core/secret/secret.ts';
-import { certPaths, DAY_MS } from '../../../src/modules/tls/pki.ts';
-import { ctx, outsideHeredocs, runProbe, shSyntax } from './helpers.ts';
+import mod, { expiringNote, planTlsCert, resetIssuedThisRun, resolvePkiDir, type TlsCertParams, type TlsCertState } from '../../../../src/modules/tls/tls_cert.ts';
+import { PRELUDE } from '../../../../src/sh/prelude.ts';
+import type { Change, PrepareContext } from '../../../../src/modules/contract.ts';
+import { isSecret, redact } from '../../../../src/core/secret/secret.ts';
+import { certPaths, DAY_MS } from '../../../../src/modules/tls/pki.ts';
+import { ctx, outsideHeredocs, runProbe, shSyntax } from '../helpers.ts';
 
 const me = userInfo().username;
 const grp = execFileSync('id', ['-gn'], { encoding: 'utf8' }).trim();
