@@ -4,15 +4,19 @@
  *
  * - prepare (controller): validates the WHOLE policy (unknown groups/hosts, bad ports or CIDRs are
  *   errors naming the path in the policy, reported by `kiln validate` before any host is touched),
- *   resolves this host's rules and renders them (src/firewall).
+ *   resolves this host's rules and renders them (policy.ts, render.ts) into the typed
+ *   `FirewallPrep`; the params stay as the user wrote them.
  * - probe: the LIVE ruleset (nft list table inet kiln, or iptables-save reduced to Kiln's chains),
  *   what Kiln recorded after its last load, the persisted files, and $SSH_CONNECTION (the
  *   controller's address and the SSH port as the host sees them).
  * - plan: a new policy, a live ruleset that drifted from the recorded one (a rule added by hand),
- *   a persisted file that differs, or the other backend's leftovers. Lockout preflight: a plan
- *   that would not accept the current SSH connection's source and port fails here, before apply.
- * - apply: validate (nft -c / iptables-restore --test), save the previous state, arm a detached
- *   rollback timer on the host (systemd-run, default 20 s), load in one transaction, persist.
+ *   a persisted file that differs, or the other backend's leftovers, each a typed `FirewallOp`
+ *   beside its summary. Lockout preflight: a plan that would not accept the current SSH
+ *   connection's source and port fails here, before apply.
+ * - apply: one transaction, whatever was planned: validate (nft -c / iptables-restore --test), save
+ *   the previous state, arm a detached rollback timer on the host (systemd-run, default 20 s), load
+ *   in one transaction, persist (atomicWrite). Its script depends on the params, the prepared rules
+ *   and the probed state only, never on summaries.
  * - confirm (engine, NEW SSH connection): disarm the timer. No new connection → no confirm → the
  *   host restores its previous rules by itself, even if Kiln died.
  *
@@ -22,11 +26,11 @@
  */
 import { createTwoFilesPatch } from 'diff';
 import { type HostRules, PolicyError, type PolicySpec, resolveHost, sshPreflight } from './policy.ts';
-import { type Backend, jumpFix, type OutboundPolicy, renderIptables, renderNft } from './render.ts';
+import { type Backend, type IptablesFiles, jumpFix, NFT_TABLE, renderIptables, renderNft } from './render.ts';
 import { applyScript, confirmScript, IPT_PERSIST, NFT_PERSIST, persistPaths, probeScript, removeScript } from './scripts.ts';
 import { fromB64, sha256 } from '../../sh/bytes.ts';
 import { parseKv } from '../../sh/kv.ts';
-import { type Change, defineLegacyModule, type ExecResult, type ModuleContext, VarPathError } from '../contract.ts';
+import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned, VarPathError } from '../contract.ts';
 
 const portItem = { type: ['integer', 'string'], description: 'a port (1-65535) or a range "a-b"' } as const;
 const peers = {
@@ -52,7 +56,7 @@ const schema = {
   required: ['policy', 'groups', 'hosts', 'addresses'],
   properties: {
     state: { enum: ['present', 'absent'], description: "present (default); absent removes Kiln's live rules (both backends), its persisted files and its record (the host is then open)" },
-    backend: { enum: ['nftables', 'iptables'], description: 'nftables (default: table inet kiln) or iptables (chains KILN-INPUT/KILN-OUTPUT, IPv4 and IPv6)' },
+    backend: { enum: ['nftables', 'iptables'], description: `nftables (default: table ${NFT_TABLE}) or iptables (chains KILN-INPUT/KILN-OUTPUT, IPv4 and IPv6)` },
     policy: {
       type: 'object',
       description: 'section (group, host or all) → { allow: [rules with from], allow_out: [rules with to] }',
@@ -83,25 +87,45 @@ const schema = {
   },
 } as const;
 
-export interface FirewallParams {
-  state?: 'present' | 'absent';
-  backend?: Backend;
-  policy: PolicySpec;
-  outbound_policy?: OutboundPolicy;
-  admin_cidrs?: string[];
-  groups: Record<string, string[]>;
-  hosts: string[];
-  addresses: unknown[];
-  rollback_seconds?: number;
-  policy_var?: string;
-  /** Set by prepare. */
-  _rules?: HostRules;
-  /** Persisted files: path → content. */
-  _persist?: Record<string, string>;
-  _nft?: string;
-  _ipt?: { 4: ReturnType<typeof renderIptables>; 6: ReturnType<typeof renderIptables> };
-  _sha?: string;
+export type FirewallParams = FromSchema<typeof schema>;
+
+/** What `prepare` computed on the controller: this host's rules, rendered. */
+export interface FirewallPrep {
+  rules: HostRules;
+  /** Persisted files: path → content (none for state absent). */
+  persist: Record<string, string>;
+  /** nftables: the file loaded with nft -f. */
+  nft?: string;
+  /** iptables: the files per family. */
+  ipt?: { 4: IptablesFiles; 6: IptablesFiles };
+  /** SHA-256 of the desired ruleset (backend and persisted files); "absent" for state absent. */
+  sha: string;
 }
+
+/** What plan found; any op of state present means the whole transaction (see the file comment). */
+export type FirewallOp =
+  /** An earlier change was never confirmed: apply restores it first, then loads. */
+  | { kind: 'restore-unconfirmed'; txn: string }
+  /** Load the desired ruleset (a new policy, or the tool is not installed yet). */
+  | { kind: 'load'; toolInstalled: boolean }
+  /** Reload the same ruleset: the live one drifted from Kiln's record, or there is no record. */
+  | { kind: 'reload'; reason: 'drift' | 'unrecorded' }
+  /** Rewrite persisted files that differ. */
+  | { kind: 'persist'; paths: string[] }
+  /** Remove a file Kiln wrote (the other backend's persisted file, or any of them for absent). */
+  | { kind: 'remove-file'; path: string }
+  /** Remove Kiln's iptables chains and jumps. */
+  | { kind: 'remove-iptables' }
+  /** Delete the nftables table. */
+  | { kind: 'delete-nft-table' }
+  /** state absent: stop the armed rollback of an unconfirmed change. */
+  | { kind: 'cancel-rollback'; txn: string }
+  /** state absent: remove Kiln's record on the host. */
+  | { kind: 'remove-record' }
+  /** Reported by the KILN_TEST_FIREWALL_SKIP_PREFLIGHT switch only (goes with it). */
+  | { kind: 'preflight-skipped' };
+
+type Change = Planned<FirewallOp>;
 
 export interface FirewallState {
   hasNft: boolean;
@@ -124,11 +148,19 @@ function backendOf(p: FirewallParams): Backend {
 }
 
 /** The transaction id: derived from the desired ruleset (and unique per apply through cleanup). */
-export function txnId(p: FirewallParams): string {
-  return p._sha!.slice(0, 12);
+export function txnId(prep: FirewallPrep): string {
+  return prep.sha.slice(0, 12);
 }
 
-export function prepareFirewall(p: FirewallParams, host: string): FirewallParams {
+/**
+ * The map-valued params, typed as ajv validated them against `schema`: FromSchema does not derive
+ * types from `additionalProperties` (it gives Record<string, unknown>), so they are named here.
+ */
+function policyOf(p: FirewallParams): { policy: PolicySpec; groups: Record<string, string[]> } {
+  return { policy: p.policy as PolicySpec, groups: p.groups as Record<string, string[]> };
+}
+
+export function prepareFirewall(p: FirewallParams, host: string): FirewallPrep {
   const addresses: Record<string, string | undefined> = {};
   p.hosts.forEach((h, i) => {
     const a = p.addresses[i];
@@ -136,7 +168,7 @@ export function prepareFirewall(p: FirewallParams, host: string): FirewallParams
   });
   let rules: HostRules;
   try {
-    rules = resolveHost(host, { policy: p.policy, groups: p.groups, addresses, admin: p.admin_cidrs ?? [], varName: p.policy_var });
+    rules = resolveHost(host, { ...policyOf(p), addresses, admin: p.admin_cidrs ?? [], varName: p.policy_var });
   } catch (err) {
     if (err instanceof PolicyError) {
       // Paths start at the policy variable's name: located where each entry is defined.
@@ -148,21 +180,19 @@ export function prepareFirewall(p: FirewallParams, host: string): FirewallParams
   }
   const opts = { outbound: p.outbound_policy ?? 'accept' } as const;
   const backend = backendOf(p);
-  const out: FirewallParams = { ...p, _rules: rules };
-  if (p.state === 'absent') {
-    out._persist = {};
-    out._sha = 'absent';
-    return out;
-  }
+  if (p.state === 'absent') return { rules, persist: {}, sha: 'absent' };
+  let nft: string | undefined;
+  let ipt: FirewallPrep['ipt'];
+  let persist: Record<string, string>;
   if (backend === 'nftables') {
-    out._nft = renderNft(rules, opts);
-    out._persist = { [NFT_PERSIST]: out._nft };
+    nft = renderNft(rules, opts);
+    persist = { [NFT_PERSIST]: nft };
   } else {
-    out._ipt = { 4: renderIptables(rules, opts, 4), 6: renderIptables(rules, opts, 6) };
-    out._persist = { [IPT_PERSIST[4]]: out._ipt[4].persist, [IPT_PERSIST[6]]: out._ipt[6].persist };
+    ipt = { 4: renderIptables(rules, opts, 4), 6: renderIptables(rules, opts, 6) };
+    persist = { [IPT_PERSIST[4]]: ipt[4].persist, [IPT_PERSIST[6]]: ipt[6].persist };
   }
-  out._sha = sha256(`${backend}\n${Object.entries(out._persist).map(([k, v]) => `${k}\n${v}`).join('\n')}`);
-  return out;
+  const sha = sha256(`${backend}\n${Object.entries(persist).map(([k, v]) => `${k}\n${v}`).join('\n')}`);
+  return { rules, persist, nft, ipt, sha };
 }
 
 export function parseFirewall(out: ExecResult): FirewallState {
@@ -207,18 +237,18 @@ function patch(a: string, b: string, from: string, to: string): string {
 }
 
 /** Changes without the lockout preflight (the plan adds it; verify uses this alone). */
-export function firewallChanges(p: FirewallParams, s: FirewallState, ctx: ModuleContext, afterApply = false): Change[] {
+export function firewallChanges(p: FirewallParams, prep: FirewallPrep, s: FirewallState, ctx: ModuleContext, afterApply = false): Change[] {
   const backend = backendOf(p);
   const out: Change[] = [];
-  const table = backend === 'nftables' ? 'table inet kiln' : 'chains KILN-INPUT/KILN-OUTPUT, IPv4 and IPv6';
+  const table = backend === 'nftables' ? `table ${NFT_TABLE}` : 'chains KILN-INPUT/KILN-OUTPUT, IPv4 and IPv6';
   const tool = backend === 'nftables' ? s.hasNft : s.hasIptables;
   if (s.pending && !afterApply) {
-    out.push({ summary: `an earlier firewall change (${s.pending}) was never confirmed: its rollback is armed; restore it and apply again` });
+    out.push({ summary: `an earlier firewall change (${s.pending}) was never confirmed: its rollback is armed; restore it and apply again`, op: { kind: 'restore-unconfirmed', txn: s.pending } });
   }
-  const n = p._rules!.inbound.length;
+  const n = prep.rules.inbound.length;
   const persistDiff = (): string | undefined => {
     if (!ctx.diff) return undefined;
-    return Object.entries(p._persist!)
+    return Object.entries(prep.persist)
       .map(([path, want]) => (s.persisted[path]?.sha === sha256(want) ? '' : patch(s.persisted[path]?.content ?? '', want, `${path} (host)`, `${path} (planned)`)))
       .join('');
   };
@@ -227,13 +257,15 @@ export function firewallChanges(p: FirewallParams, s: FirewallState, ctx: Module
       summary: `load ${backend} ruleset (${table}, ${n} policy rules) with a ${p.rollback_seconds ?? 20}s commit-confirm (${backend === 'nftables' ? 'nft' : 'iptables-restore'} is not installed yet)`,
       diff: persistDiff(),
       unpredictable: true,
+      op: { kind: 'load', toolInstalled: false },
     });
     return out;
   }
-  if (s.applied !== p._sha) {
+  if (s.applied !== prep.sha) {
     out.push({
       summary: `load ${backend} ruleset (${table}, ${n} policy rules) atomically, with a ${p.rollback_seconds ?? 20}s commit-confirm`,
       diff: persistDiff(),
+      op: { kind: 'load', toolInstalled: true },
     });
   } else {
     const live = liveNow(p, s);
@@ -241,27 +273,28 @@ export function firewallChanges(p: FirewallParams, s: FirewallState, ctx: Module
       out.push({
         summary: `the live ruleset (${table}) differs from what Kiln loaded (changed by hand?): reload it`,
         diff: ctx.diff ? patch(live, s.recorded, `${table} (live)`, `${table} (planned)`) : undefined,
+        op: { kind: 'reload', reason: 'drift' },
       });
     } else if (s.recorded === undefined) {
-      out.push({ summary: `reload ${table} (no record of Kiln's last load on the host)` });
+      out.push({ summary: `reload ${table} (no record of Kiln's last load on the host)`, op: { kind: 'reload', reason: 'unrecorded' } });
     }
-    const stale = Object.entries(p._persist!).filter(([path, want]) => s.persisted[path]?.sha !== sha256(want));
-    if (stale.length) out.push({ summary: `rewrite ${stale.map(([f]) => f).join(', ')} (persisted ruleset)`, diff: persistDiff() });
+    const stale = Object.entries(prep.persist).filter(([path, want]) => s.persisted[path]?.sha !== sha256(want));
+    if (stale.length) out.push({ summary: `rewrite ${stale.map(([f]) => f).join(', ')} (persisted ruleset)`, diff: persistDiff(), op: { kind: 'persist', paths: stale.map(([f]) => f) } });
   }
-  for (const f of otherFiles(p)) if (s.persisted[f]?.kiln) out.push({ summary: `remove ${f} (this host now uses ${backend})` });
-  if (backend === 'nftables' && iptHasKiln(s)) out.push({ summary: 'remove Kiln\'s iptables chains (this host now uses nftables)' });
-  if (backend === 'iptables' && s.nftTable) out.push({ summary: 'delete nftables table inet kiln (this host now uses iptables)' });
+  for (const f of otherFiles(p)) if (s.persisted[f]?.kiln) out.push({ summary: `remove ${f} (this host now uses ${backend})`, op: { kind: 'remove-file', path: f } });
+  if (backend === 'nftables' && iptHasKiln(s)) out.push({ summary: 'remove Kiln\'s iptables chains (this host now uses nftables)', op: { kind: 'remove-iptables' } });
+  if (backend === 'iptables' && s.nftTable) out.push({ summary: `delete nftables table ${NFT_TABLE} (this host now uses iptables)`, op: { kind: 'delete-nft-table' } });
   return out;
 }
 
 /** state: absent — what of Kiln's firewall is still on the host. */
 export function absentChanges(s: FirewallState): Change[] {
   const out: Change[] = [];
-  if (s.pending) out.push({ summary: `cancel the armed rollback of an unconfirmed change (${s.pending})` });
-  if (s.nftTable) out.push({ summary: 'delete nftables table inet kiln' });
-  if (iptHasKiln(s)) out.push({ summary: "remove Kiln's iptables chains KILN-INPUT/KILN-OUTPUT and their jumps (IPv4 and IPv6)" });
-  for (const [path, st] of Object.entries(s.persisted)) if (st.kiln) out.push({ summary: `remove ${path}` });
-  if (s.applied || s.recorded !== undefined) out.push({ summary: "remove Kiln's firewall record (/var/lib/kiln/firewall)" });
+  if (s.pending) out.push({ summary: `cancel the armed rollback of an unconfirmed change (${s.pending})`, op: { kind: 'cancel-rollback', txn: s.pending } });
+  if (s.nftTable) out.push({ summary: `delete nftables table ${NFT_TABLE}`, op: { kind: 'delete-nft-table' } });
+  if (iptHasKiln(s)) out.push({ summary: "remove Kiln's iptables chains KILN-INPUT/KILN-OUTPUT and their jumps (IPv4 and IPv6)", op: { kind: 'remove-iptables' } });
+  for (const [path, st] of Object.entries(s.persisted)) if (st.kiln) out.push({ summary: `remove ${path}`, op: { kind: 'remove-file', path } });
+  if (s.applied || s.recorded !== undefined) out.push({ summary: "remove Kiln's firewall record (/var/lib/kiln/firewall)", op: { kind: 'remove-record' } });
   return out;
 }
 
@@ -278,60 +311,61 @@ export function jumpPositions(live: string, family: 4 | 6): Record<'INPUT' | 'OU
   return pos;
 }
 
-export default defineLegacyModule<FirewallParams, FirewallState>({
+export default defineModule<FirewallParams, FirewallState, FirewallOp, FirewallPrep>({
   name: 'firewall',
   description: 'complete host firewall from a declarative policy over the inventory (nftables or iptables), loaded atomically with commit-confirm',
   schema,
   prepare: (p, ctx) => prepareFirewall(p, ctx.host),
-  probe: (p, ctx) =>
+  probe: (p, prep, ctx) =>
     p.state === 'absent'
       ? probeScript(Object.fromEntries([...persistPaths('nftables'), ...persistPaths('iptables')].map((f) => [f, 'absent'])), false)
       : probeScript(
           {
             // The other backend's files too: a backend switch removes them (else both load at boot).
             ...Object.fromEntries(otherFiles(p).map((f) => [f, 'other'])),
-            ...Object.fromEntries(Object.entries(p._persist!).map(([k, v]) => [k, sha256(v)])),
+            ...Object.fromEntries(Object.entries(prep.persist).map(([k, v]) => [k, sha256(v)])),
           },
           ctx.diff,
         ),
   parse: (out) => parseFirewall(out),
-  plan(p, s, ctx) {
+  plan(p, prep, s, ctx) {
     if (p.state === 'absent') return absentChanges(s);
-    const changes = firewallChanges(p, s, ctx);
+    const changes = firewallChanges(p, prep, s, ctx);
     if (!changes.length) return changes;
     if (process.env.KILN_TEST_FIREWALL_SKIP_PREFLIGHT === '1') {
-      const problem = sshPreflight(p._rules!, s.sshClient, s.sshPort, p.policy_var);
-      if (problem) changes.push({ summary: `TEST SWITCH KILN_TEST_FIREWALL_SKIP_PREFLIGHT: lockout preflight skipped (${problem})` });
+      const problem = sshPreflight(prep.rules, s.sshClient, s.sshPort, p.policy_var);
+      if (problem) changes.push({ summary: `TEST SWITCH KILN_TEST_FIREWALL_SKIP_PREFLIGHT: lockout preflight skipped (${problem})`, op: { kind: 'preflight-skipped' } });
       return changes;
     }
-    const problem = sshPreflight(p._rules!, s.sshClient, s.sshPort, p.policy_var);
+    const problem = sshPreflight(prep.rules, s.sshClient, s.sshPort, p.policy_var);
     if (problem) throw new Error(problem);
     return changes;
   },
-  apply(p, s) {
+  apply(p, prep, s) {
+    // One transaction converges everything, whichever ops were planned (see the file comment).
     if (p.state === 'absent') return removeScript();
     const backend = backendOf(p);
     const live = s.iptLive ?? '';
     return applyScript({
       backend,
-      id: txnId(p),
+      id: txnId(prep),
       rollbackSeconds: p.rollback_seconds ?? 20,
-      persist: p._persist!,
-      nft: p._nft,
-      ipt: p._ipt ? { 4: p._ipt[4].live(jumpFix(jumpPositions(live, 4))), 6: p._ipt[6].live(jumpFix(jumpPositions(live, 6))) } : undefined,
+      persist: prep.persist,
+      nft: prep.nft,
+      ipt: prep.ipt ? { 4: prep.ipt[4].live(jumpFix(jumpPositions(live, 4))), 6: prep.ipt[6].live(jumpFix(jumpPositions(live, 6))) } : undefined,
       cleanupOther: backend === 'nftables' ? iptHasKiln(s) : s.nftTable,
       removeFiles: otherFiles(p).filter((f) => s.persisted[f]?.kiln),
-      desiredSha: p._sha!,
+      desiredSha: prep.sha,
     });
   },
-  verify: (p, s, ctx) => (p.state === 'absent' ? absentChanges(s) : firewallChanges(p, s, { ...ctx, diff: false }, true)).map((c) => c.summary),
-  confirm(p) {
+  verify: (p, prep, s, ctx) => (p.state === 'absent' ? absentChanges(s) : firewallChanges(p, prep, s, { ...ctx, diff: false }, true)).map((c) => c.summary),
+  confirm(p, prep) {
     if (p.state === 'absent') return 'true'; // removing rules cannot lock anyone out: nothing is armed
     if (process.env.KILN_TEST_FIREWALL_KILL_BEFORE_CONFIRM === '1') {
       // Test hook: die like a crashed or killed controller, after the load and before the confirm.
       process.kill(process.pid, 'SIGKILL');
     }
-    return confirmScript(txnId(p));
+    return confirmScript(txnId(prep));
   },
-  describe: (p) => ({ backend: backendOf(p), rules: p._rules?.inbound.length ?? 0 }),
+  registerData: (p, prep) => ({ backend: backendOf(p), rules: prep.rules.inbound.length }),
 });

@@ -27,6 +27,7 @@ export interface RenderOptions {
   outbound: OutboundPolicy;
 }
 
+/** Kiln's own nftables table (family and name): every script and ruleset names it through this. */
 export const NFT_TABLE = 'inet kiln';
 export const IPT_CHAINS = { INPUT: 'KILN-INPUT', OUTPUT: 'KILN-OUTPUT' } as const;
 
@@ -83,11 +84,11 @@ export function renderNft(rules: HostRules, opts: RenderOptions): string {
   const lines = [
     '#!/usr/sbin/nft -f',
     `# Kiln firewall for ${rules.host}. Managed by Kiln: edits are reported as drift and reverted.`,
-    '# Replaces only the table inet kiln, atomically; other tables are left alone.',
-    'table inet kiln {}',
-    'delete table inet kiln',
+    `# Replaces only the table ${NFT_TABLE}, atomically; other tables are left alone.`,
+    `table ${NFT_TABLE} {}`,
+    `delete table ${NFT_TABLE}`,
     '',
-    'table inet kiln {',
+    `table ${NFT_TABLE} {`,
     '\tchain input {',
     `${t}type filter hook input priority filter; policy drop;`,
     `${t}ct state established,related accept`,

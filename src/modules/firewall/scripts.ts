@@ -12,10 +12,15 @@
  * The live listing is `nft list table inet kiln` (nftables) or, for iptables, `iptables-save -t
  * filter` and `ip6tables-save -t filter` reduced to Kiln's chains and the jumps to them (with
  * their positions): a rule added by hand to Kiln's table/chains changes it.
+ *
+ * The persisted rulesets and the live record are written with `atomicWrite` (temp file beside the
+ * destination, then rename): a reboot or a concurrent reader never sees half a file. Rules and
+ * files travel in base64 heredocs, never in argv. Kiln's nftables table is always `NFT_TABLE`.
  */
+import { atomicWrite } from '../../sh/atomic.ts';
 import { q } from '../../sh/quote.ts';
 import { writeBytes } from '../../sh/bytes.ts';
-import { IPT_CHAINS, type Backend } from './render.ts';
+import { IPT_CHAINS, type Backend, NFT_TABLE } from './render.ts';
 
 export const STATE_DIR = '/var/lib/kiln/firewall';
 export const NFT_PERSIST = '/etc/kiln/firewall.nft';
@@ -31,7 +36,7 @@ kiln_fw_ipt() {
     /^-A (INPUT|OUTPUT) / { n[$2]++; if ($0 ~ /-j KILN-/) print "jump " $2 " at " n[$2] ": " $0 }'
 }
 kiln_fw_live() {
-  if [ "$1" = nftables ]; then nft list table inet kiln 2>/dev/null || true
+  if [ "$1" = nftables ]; then nft list table ${NFT_TABLE} 2>/dev/null || true
   else echo "# IPv4"; kiln_fw_ipt iptables-save; echo "# IPv6"; kiln_fw_ipt ip6tables-save; fi
 }
 kiln_fw_ipt_own() {
@@ -77,7 +82,7 @@ export function probeScript(persisted: Record<string, string>, diff: boolean): s
     `  p=$(sed 's/^.*) //' /proc/$p/stat 2>/dev/null | cut -d' ' -f2)`,
     'done',
     'echo "ssh_connection=$sc"',
-    'if kiln_has nft && nft list table inet kiln >/dev/null 2>&1; then echo nft_table=1; fi',
+    `if kiln_has nft && nft list table ${NFT_TABLE} >/dev/null 2>&1; then echo nft_table=1; fi`,
     'printf "nft_live_b64="; kiln_fw_live nftables | base64 -w0; echo',
     'if kiln_has iptables-save; then printf "ipt_live_b64="; kiln_fw_live iptables | base64 -w0; echo; fi',
     '[ -f $D/applied ] && echo "applied=$(cat $D/applied)"',
@@ -138,9 +143,12 @@ export function rollbackScript(id: string): string {
   return lines.join('\n');
 }
 
-/** Atomic file write: temp file in the same directory, then rename. */
+/**
+ * A persisted ruleset file, written atomically (atomicWrite). The apply script runs under
+ * `umask 077`: the parent is created if missing and the file is made world-readable explicitly.
+ */
 function installFile(path: string, content: string): string {
-  return [`mkdir -p "$(dirname ${q(path)})"`, `t=$(mktemp "$(dirname ${q(path)})/.kiln.XXXXXX")`, writeBytes('"$t"', content).trimEnd(), `chmod 0644 "$t"`, `mv -f "$t" ${q(path)}`].join('\n');
+  return atomicWrite({ dest: path, bytes: content, parent: 'create', attrs: { mode: '0644' } }).join('\n');
 }
 
 export function applyScript(a: ApplyInputs): string {
@@ -171,7 +179,7 @@ export function applyScript(a: ApplyInputs): string {
   }
   // Save the previous state.
   L.push('mkdir -p $P');
-  L.push("if kiln_has nft; then { echo 'table inet kiln {}'; echo 'delete table inet kiln'; nft list table inet kiln 2>/dev/null || true; } > $P/live.nft; fi");
+  L.push(`if kiln_has nft; then { echo 'table ${NFT_TABLE} {}'; echo 'delete table ${NFT_TABLE}'; nft list table ${NFT_TABLE} 2>/dev/null || true; } > $P/live.nft; fi`);
   L.push('if kiln_has iptables-save; then kiln_fw_ipt_own iptables-save > $P/v4; kiln_fw_ipt_own ip6tables-save > $P/v6; fi');
   ROLLBACK_FILES.forEach((f, i) => L.push(`if [ -f ${q(f)} ]; then cp -p ${q(f)} $P/file${i}; else : > $P/nofile${i}; fi`));
   L.push(writeBytes(`$D/rollback-${id}.sh`, rollbackScript(id)).trimEnd());
@@ -191,12 +199,12 @@ export function applyScript(a: ApplyInputs): string {
   } else {
     L.push('if ! out=$(iptables-restore --noflush < $D/new.v4 2>&1); then disarm; echo "iptables-restore failed (previous rules restored):" >&2; printf "%s\\n" "$out" >&2; exit 3; fi');
     L.push('if ! out=$(ip6tables-restore --noflush < $D/new.v6 2>&1); then disarm; echo "ip6tables-restore failed (previous rules restored):" >&2; printf "%s\\n" "$out" >&2; exit 3; fi');
-    if (a.cleanupOther) L.push('if kiln_has nft; then nft delete table inet kiln 2>/dev/null || true; fi');
+    if (a.cleanupOther) L.push(`if kiln_has nft; then nft delete table ${NFT_TABLE} 2>/dev/null || true; fi`);
   }
   if (a.removeFiles?.length) L.push(`for f in ${a.removeFiles.map((f) => q(f)).join(' ')}; do grep -qs 'Managed by Kiln' "$f" && rm -f "$f"; done; true`);
   // Persist and record (rolled back with the rest if the change is not confirmed).
   for (const [path, content] of Object.entries(a.persist)) L.push(installFile(path, content));
-  L.push('kiln_fw_live ' + a.backend + ' > $D/live.tmp && mv -f $D/live.tmp $D/live');
+  L.push(...atomicWrite({ dest: `${STATE_DIR}/live`, fill: `kiln_fw_live ${a.backend} > "$tmp"` }));
   L.push(`echo ${a.desiredSha} > $D/applied`);
   L.push('rm -f $D/new.*');
   return L.join('\n');
@@ -223,7 +231,7 @@ export function removeScript(): string {
     FW_FUNCS,
     `D=${STATE_DIR}`,
     `if [ -f $D/pending ]; then systemctl stop "${UNIT_PREFIX}$(cat $D/pending).timer" >/dev/null 2>&1 || true; fi`,
-    'if command -v nft >/dev/null 2>&1 && nft list table inet kiln >/dev/null 2>&1; then nft delete table inet kiln; fi',
+    `if command -v nft >/dev/null 2>&1 && nft list table ${NFT_TABLE} >/dev/null 2>&1; then nft delete table ${NFT_TABLE}; fi`,
     'kiln_fw_ipt_remove iptables',
     'kiln_fw_ipt_remove ip6tables',
     // Only files Kiln wrote (iptables-persistent's own rules.v4, say, stays).

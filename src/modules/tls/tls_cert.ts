@@ -4,28 +4,33 @@
  *
  * Generated mode (no `cert`/`cert_file`): the CA and the server certificate live in `pki_dir` on
  * the controller (pki.ts). `prepare` only READS that directory and decides (pure: it also
- * runs in `--check` and `kiln validate`); the decision becomes `action` changes such as
- * "renew certificate for X: expires in 12 days". The controller-side issuing happens in `apply`,
- * i.e. only in a real run, right before the bundle is written to the host; `verify` compares the
- * host's file with the bundle now on the controller.
+ * runs in `--check` and `kiln validate`); the decision goes into the typed `TlsCertPrep` and
+ * becomes `pki` action changes such as "renew certificate for X: expires in 12 days". The
+ * controller-side issuing is the explicit `controllerApply` hook: only in a real run, right before
+ * `apply` builds the script writing the bundle to the host; `verify` compares the host's file with
+ * the bundle now on the controller.
  *
- * Several hosts share one certificate: the first host's apply issues it, and the other hosts
- * (whose prepare may run after that) report the same controller-side change once per run, so a
- * dry run and the real run list the same changes on every host.
+ * Several hosts share one certificate: the first host's controllerApply issues it, and the other
+ * hosts (whose prepare may run after that) report the same controller-side change once per run
+ * (the run's memory, `ctx.run`, never a process global), so a dry run and the real run list the
+ * same changes on every host.
  *
- * The bundle holds a private key: it is written through a base64 heredoc on the remote script's
- * stdin (never argv), the probe reads only its sha256, and no diff is ever produced.
+ * `apply` switches on the ops only, never on summaries. The bundle holds a private key: it is
+ * written by `atomicWrite` (a 0600 temp file beside the destination, renamed over it) through a
+ * base64 heredoc on the remote script's stdin (never argv); the probe reads only its sha256, and
+ * no diff is ever produced.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { isSecret, Secret } from '../../core/secret/secret.ts';
 import { DAY_MS, issue as issuePki, certPaths, decide, inspectPki, type PkiWant, sanProblems } from './pki.ts';
-import { applyAttrs, attrSchema, describeAttrs, planAttrs, statFromKv, type StatState } from '../files/attrs.ts';
+import { attrSchema, describeAttrs, normMode, planAttrs, statFromKv, type StatState } from '../files/attrs.ts';
+import { atomicWrite } from '../../sh/atomic.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
-import { sha256, writeBytes } from '../../sh/bytes.ts';
-import { type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext, type PrepareContext } from '../contract.ts';
+import { sha256 } from '../../sh/bytes.ts';
+import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned, type PrepareContext, type RunMemory } from '../contract.ts';
 
 const schema = {
   type: 'object',
@@ -67,33 +72,59 @@ const schema = {
   },
 } as const;
 
-export type TlsCertParams = Omit<FromSchema<typeof schema>, 'cert' | 'chain' | 'key'> & {
-  cert?: string | Secret;
-  chain?: string | Secret;
-  key?: string | Secret;
-  /** Set by prepare. */
-  _want?: PkiWant;
-  /** Controller-side work to report (action changes). */
-  _actions?: string[];
+/**
+ * The params as the user wrote them. `cert`, `chain` and `key` may hold a vault `Secret` at run
+ * time (`key` always does: secretParams); read them through `reveal`.
+ */
+export type TlsCertParams = FromSchema<typeof schema>;
+
+/** What `prepare` decided on the controller (never mixed into the params). */
+export interface TlsCertPrep {
+  /** Generated mode: the certificate the controller's PKI must hold. */
+  want?: PkiWant;
+  /** Summaries of the controller-side work to report (action changes), in order. */
+  actions: string[];
   /** The bundle when it is known already (provided mode, or a generated certificate that is kept). */
-  _bundle?: Secret;
-  _sha?: string;
+  bundle?: Secret;
+  sha?: string;
   /** Provided mode: the certificate's notAfter and whole days left, when inside renew_before_days. */
-  _expiring?: { notAfter: string; days: number };
-};
+  expiring?: { notAfter: string; days: number };
+}
+
+/** What `controllerApply` and `apply` can do. */
+export type TlsCertOp =
+  /** Controller-side PKI work (create the CA, issue or renew the certificate): controllerApply. */
+  | { kind: 'pki' }
+  /** No file at dest yet: write the bundle. */
+  | { kind: 'install' }
+  /** Something other than a file at dest: replace it (a directory is refused). */
+  | { kind: 'replace' }
+  /** The file's content differs from the bundle: rewrite it. */
+  | { kind: 'update' }
+  /** Owner, group or mode drifted: the bundle is rewritten with its attributes. */
+  | { kind: 'attrs' };
 
 export interface TlsCertState {
   stat: StatState;
   sha256?: string;
 }
 
-/** Certificates issued by this process, per certificate file: lets every host report the same change once. */
-const issuedThisRun = new Map<string, { certSha: string; summaries: string[]; told: Set<string> }>();
-
-/** For tests that run several "runs" in one process. */
-export function resetIssuedThisRun(): void {
-  issuedThisRun.clear();
+/** Certificates issued in this run, per certificate file: lets every host report the same change once. */
+interface Issued {
+  certSha: string;
+  summaries: string[];
+  told: Set<string>;
 }
+const issuedIn = (run: RunMemory) => run.get('tls_cert:issued', () => new Map<string, Issued>());
+
+/**
+ * controllerApply's outcome for the apply right after it, per host and certificate file: the
+ * bundle now on the controller, or why issuing failed (the task then fails on the host side,
+ * like any apply, instead of aborting the run).
+ */
+type Outcome = { bundle: Secret } | { error: string };
+const outcomesIn = (run: RunMemory) => run.get('tls_cert:controller', () => new Map<string, Outcome>());
+const outcomeKey = (host: string, w: PkiWant) => `${host}\n${certPaths(w.dir, w.name).crt}`;
 
 export const DEFAULT_PKI_DIR = '.kiln/pki';
 
@@ -128,7 +159,8 @@ export function wantOf(p: TlsCertParams, taskFile: string): PkiWant {
   };
 }
 
-const reveal = (v: string | Secret | undefined) => (v === undefined ? undefined : isSecret(v) ? v.reveal() : v);
+/** The text of a string param that may hold a vault Secret at run time. */
+const reveal = (v: string | undefined): string | undefined => (v === undefined ? undefined : isSecret(v) ? v.reveal() : v);
 const ensureNl = (s: string) => (s.endsWith('\n') ? s : `${s}\n`);
 
 /** The bundle HAProxy reads: certificate, chain, key. */
@@ -142,7 +174,7 @@ function generatedBundle(w: PkiWant): Secret {
   return new Secret(bundleOf(readFileSync(f.crt, 'utf8'), undefined, readFileSync(f.key, 'utf8')), 'tls bundle');
 }
 
-function prepareProvided(p: TlsCertParams, ctx: PrepareContext, now: Date): TlsCertParams {
+function prepareProvided(p: TlsCertParams, ctx: PrepareContext, now: Date): TlsCertPrep {
   const cert = reveal(p.cert) ?? ctx.readFile(p.cert_file!).toString('utf8');
   const chain = reveal(p.chain) ?? (p.chain_file ? ctx.readFile(p.chain_file).toString('utf8') : undefined);
   const keyText = reveal(p.key) ?? (p.key_file ? ctx.readFile(p.key_file).toString('utf8') : undefined);
@@ -171,46 +203,48 @@ function prepareProvided(p: TlsCertParams, ctx: PrepareContext, now: Date): TlsC
   const days = Math.floor((notAfter.getTime() - now.getTime()) / DAY_MS);
   const expiring = days < (p.renew_before_days ?? 30) ? { notAfter: day, days } : undefined;
   const bundle = new Secret(bundleOf(cert, chain, key.reveal()), 'tls bundle');
-  return { ...p, key, _actions: [], _bundle: bundle, _sha: sha256(bundle.reveal()), _expiring: expiring };
+  return { actions: [], bundle, sha: sha256(bundle.reveal()), expiring };
 }
 
 /** The warning for a provided certificate inside its renewal window. */
-export function expiringNote(p: TlsCertParams): string | undefined {
-  const e = p._expiring;
+export function expiringNote(prep: TlsCertPrep): string | undefined {
+  const e = prep.expiring;
   return e && `the provided certificate expires in ${e.days} day${e.days === 1 ? '' : 's'} (${e.notAfter}): Kiln cannot renew it; renew it with its CA and update the certificate and key`;
 }
 
-function prepareGenerated(p: TlsCertParams, ctx: PrepareContext, now: Date): TlsCertParams {
+function prepareGenerated(p: TlsCertParams, ctx: PrepareContext, now: Date): TlsCertPrep {
   const want = wantOf(p, ctx.taskFile);
   const state = inspectPki(want.dir, want.name);
-  const memo = issuedThisRun.get(certPaths(want.dir, want.name).crt);
+  const memo = issuedIn(ctx.run).get(certPaths(want.dir, want.name).crt);
   if (memo && state.cert && sha256(state.cert.pem) === memo.certSha && !memo.told.has(ctx.host)) {
-    // Another host's apply issued it in this run: report the same controller-side change here too.
+    // Another host's controllerApply issued it in this run: report the same controller-side change here too.
     const bundle = generatedBundle(want);
-    return { ...p, _want: want, _actions: memo.summaries, _bundle: bundle, _sha: sha256(bundle.reveal()) };
+    return { want, actions: memo.summaries, bundle, sha: sha256(bundle.reveal()) };
   }
   const d = decide(state, want, now);
-  if (d.summaries.length) return { ...p, _want: want, _actions: d.summaries };
+  if (d.summaries.length) return { want, actions: d.summaries };
   const bundle = generatedBundle(want);
-  return { ...p, _want: want, _actions: [], _bundle: bundle, _sha: sha256(bundle.reveal()) };
+  return { want, actions: [], bundle, sha: sha256(bundle.reveal()) };
 }
 
+const attrsOf = (p: TlsCertParams) => ({ owner: p.owner ?? 'root', group: p.group ?? 'root', mode: p.mode ?? '0600' });
+
 /** Pure: changes from the controller's decision (actions) and the host's file. */
-export function planTlsCert(p: TlsCertParams, s: TlsCertState): Change[] {
-  const out: Change[] = (p._actions ?? []).map((summary) => ({ summary, action: true }));
-  const attrs = { owner: p.owner ?? 'root', group: p.group ?? 'root', mode: p.mode ?? '0600' };
-  const warn = p._expiring ? ` (${expiringNote(p)})` : '';
-  if (!s.stat.exists) return [...out, { summary: `install certificate bundle ${p.dest}${describeAttrs(attrs)}${warn}` }];
-  if (s.stat.type !== 'file') return [...out, { summary: `replace ${s.stat.type} ${p.dest} with the certificate bundle${warn}` }];
-  if (p._sha === undefined || s.sha256 !== p._sha) out.push({ summary: `update certificate bundle ${p.dest}${warn}` });
-  return [...out, ...planAttrs(p.dest, attrs, s.stat)];
+export function planTlsCert(p: TlsCertParams, prep: TlsCertPrep, s: TlsCertState): Planned<TlsCertOp>[] {
+  const out: Planned<TlsCertOp>[] = prep.actions.map((summary) => ({ summary, action: true, op: { kind: 'pki' } }));
+  const attrs = attrsOf(p);
+  const warn = prep.expiring ? ` (${expiringNote(prep)})` : '';
+  if (!s.stat.exists) return [...out, { summary: `install certificate bundle ${p.dest}${describeAttrs(attrs)}${warn}`, op: { kind: 'install' } }];
+  if (s.stat.type !== 'file') return [...out, { summary: `replace ${s.stat.type} ${p.dest} with the certificate bundle${warn}`, op: { kind: 'replace' } }];
+  if (prep.sha === undefined || s.sha256 !== prep.sha) out.push({ summary: `update certificate bundle ${p.dest}${warn}`, op: { kind: 'update' } });
+  return [...out, ...planAttrs(p.dest, attrs, s.stat).map((c): Planned<TlsCertOp> => ({ ...c, op: { kind: 'attrs' } }))];
 }
 
 function failScript(msg: string): string {
   return `echo ${q(`tls_cert: ${msg}`)} >&2\nexit 3`;
 }
 
-export default defineLegacyModule<TlsCertParams, TlsCertState>({
+export default defineModule<TlsCertParams, TlsCertState, TlsCertOp, TlsCertPrep>({
   name: 'tls_cert',
   description:
     'A TLS certificate bundle (cert + chain + key, one PEM, for HAProxy) from provided PEMs or an internal CA on the controller, renewed before expiry.',
@@ -223,59 +257,66 @@ export default defineLegacyModule<TlsCertParams, TlsCertState>({
     if (p.cert !== undefined || p.cert_file !== undefined) return prepareProvided(p, ctx, new Date());
     return prepareGenerated(p, ctx, new Date());
   },
-  probe(p) {
+  probe(p, prep) {
     // sha256 only (MAX 0): the private key never travels back to the controller.
-    return `kiln_stat ${q(p.dest)}\nkiln_content ${q(p.dest)} ${p._sha ?? '-'} 0`;
+    return `kiln_stat ${q(p.dest)}\nkiln_content ${q(p.dest)} ${prep.sha ?? '-'} 0`;
   },
   parse(out: ExecResult): TlsCertState {
     const kv = parseKv(out.stdout);
     return { stat: statFromKv(kv), sha256: kv.sha256 };
   },
-  plan: (p, s) => planTlsCert(p, s),
-  apply(p, s, changes, ctx: ModuleContext) {
-    let bundle: Secret;
-    if (p._want) {
-      const w = p._want;
-      const crt = certPaths(w.dir, w.name).crt;
-      try {
-        const d = issuePki(w);
-        if (d.summaries.length) {
-          const pem = readFileSync(crt, 'utf8');
-          issuedThisRun.set(crt, { certSha: sha256(pem), summaries: p._actions?.length ? p._actions : d.summaries, told: new Set([ctx.host]) });
-        } else {
-          issuedThisRun.get(crt)?.told.add(ctx.host);
-        }
-        bundle = generatedBundle(w);
-      } catch (err) {
-        return failScript(`issuing on the controller failed: ${(err as Error).message}`);
+  plan: (p, prep, s) => planTlsCert(p, prep, s),
+  controllerApply(_p, prep, _s, _ops, ctx) {
+    // Generated mode, real run only: issue (under the PKI's lock, deciding again) right before
+    // the bundle is written. Runs whatever the ops, as the host may need a certificate another
+    // host's task renewed meanwhile.
+    const w = prep.want;
+    if (!w) return;
+    const crt = certPaths(w.dir, w.name).crt;
+    const issued = issuedIn(ctx.run);
+    let outcome: Outcome;
+    try {
+      const d = issuePki(w);
+      if (d.summaries.length) {
+        const pem = readFileSync(crt, 'utf8');
+        issued.set(crt, { certSha: sha256(pem), summaries: prep.actions.length ? prep.actions : d.summaries, told: new Set([ctx.host]) });
+      } else {
+        issued.get(crt)?.told.add(ctx.host);
       }
-    } else {
-      bundle = p._bundle!;
+      outcome = { bundle: generatedBundle(w) };
+    } catch (err) {
+      outcome = { error: `issuing on the controller failed: ${(err as Error).message}` };
     }
-    if (!changes.some((c) => !c.action)) return 'true';
-    const attrs = { owner: p.owner ?? 'root', group: p.group ?? 'root', mode: p.mode ?? '0600' };
-    const lines = ['set -e', `dest=${q(p.dest)}`, 'dir=$(dirname "$dest")'];
-    lines.push(`[ -d "$dir" ] || { echo "parent directory $dir does not exist" >&2; exit 3; }`);
-    if (s.stat.exists && s.stat.type === 'directory') lines.push(`echo "$dest is a directory; refusing to replace it" >&2; exit 3`);
-    // mktemp creates the file 0600 before a byte of the key is written.
-    lines.push(`tmp=$(mktemp "$dir/.kiln.$(basename "$dest").XXXXXX")`, `trap 'rm -f "$tmp"' EXIT`);
-    lines.push(writeBytes('"$tmp"', bundle.reveal()));
-    lines.push(applyAttrs('"$tmp"', attrs));
-    lines.push('mv -f "$tmp" "$dest"', 'trap - EXIT');
-    return lines.join('\n');
+    outcomesIn(ctx.run).set(outcomeKey(ctx.host, w), outcome);
   },
-  verify(p, s) {
-    const want = p._want ? sha256(generatedBundle(p._want).reveal()) : p._sha;
-    const attrs = { owner: p.owner ?? 'root', group: p.group ?? 'root', mode: p.mode ?? '0600' };
+  apply(p, prep, _s, ops, ctx: ModuleContext) {
+    let bundle: Secret;
+    if (prep.want) {
+      const o = outcomesIn(ctx.run).get(outcomeKey(ctx.host, prep.want));
+      if (!o) return failScript('the certificate was not issued on the controller (controllerApply did not run)');
+      if ('error' in o) return failScript(o.error);
+      bundle = o.bundle;
+    } else {
+      bundle = prep.bundle!;
+    }
+    if (!ops.some((op) => op.kind !== 'pki')) return 'true';
+    const attrs = attrsOf(p);
+    // The temp file is 0600 (mktemp) before a byte of the key is written; a directory at dest is refused.
+    const write = atomicWrite({ dest: p.dest, bytes: bundle.reveal(), attrs: { ...attrs, mode: normMode(attrs.mode) } });
+    return ['set -e', ...write].join('\n');
+  },
+  verify(p, prep, s) {
+    const want = prep.want ? sha256(generatedBundle(prep.want).reveal()) : prep.sha;
+    const attrs = attrsOf(p);
     if (!s.stat.exists || s.stat.type !== 'file') return [`${p.dest} is missing`];
     const problems = planAttrs(p.dest, attrs, s.stat).map((c) => c.summary);
     if (s.sha256 !== want) problems.push(`${p.dest} differs from the certificate bundle on the controller`);
     return problems;
   },
-  note: (p) => expiringNote(p),
-  describe: (p, s) => ({
+  note: (_p, prep) => expiringNote(prep),
+  registerData: (p, prep, s) => ({
     dest: p.dest,
     ...s.stat,
-    ...(p._want ? { ca_cert: `${p._want.dir}/ca.crt`, cert_file: certPaths(p._want.dir, p._want.name).crt } : {}),
+    ...(prep.want ? { ca_cert: `${prep.want.dir}/ca.crt`, cert_file: certPaths(prep.want.dir, prep.want.name).crt } : {}),
   }),
 });

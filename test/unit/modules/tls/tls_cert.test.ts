@@ -3,24 +3,30 @@
  * temp dirs), the bundle written by the apply script (run locally in a temp dir), secrets.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { userInfo, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import mod, { expiringNote, planTlsCert, resetIssuedThisRun, resolvePkiDir, type TlsCertParams, type TlsCertState } from '../../../src/modules/tls/tls_cert.ts';
-import { PRELUDE } from '../../../src/sh/prelude.ts';
-import type { Change, PrepareContext } from '../../../src/modules/contract.ts';
-import { isSecret, redact } from '../../../src/core/secret/secret.ts';
-import { certPaths, DAY_MS } from '../../../src/modules/tls/pki.ts';
-import { ctx, outsideHeredocs, runProbe, shSyntax } from './helpers.ts';
+import mod, { expiringNote, planTlsCert, resolvePkiDir, type TlsCertParams, type TlsCertPrep, type TlsCertState } from '../../../../src/modules/tls/tls_cert.ts';
+import { PRELUDE } from '../../../../src/sh/prelude.ts';
+import { type Change, type PrepareContext, RunMemory } from '../../../../src/modules/contract.ts';
+import { isSecret, redact } from '../../../../src/core/secret/secret.ts';
+import { certPaths, DAY_MS } from '../../../../src/modules/tls/pki.ts';
+import { ctx, outsideHeredocs, runProbe, shSyntax } from '../helpers.ts';
 
 const me = userInfo().username;
 const grp = execFileSync('id', ['-gn'], { encoding: 'utf8' }).trim();
 
+/** The memory of the current kiln run: tasks and hosts in one run share it; a new run gets a new one. */
+let memory = new RunMemory();
+const newRun = () => {
+  memory = new RunMemory();
+};
+
 function pctx(host: string, check: boolean, files: Record<string, string> = {}): PrepareContext {
   return {
-    ...ctx({ host, check, diff: true }),
+    ...ctx({ host, check, diff: true, run: memory }),
     taskFile: '/proj/roles/tls/tasks/main.yml',
     sensitive: false,
     readFile: (p) => {
@@ -31,39 +37,43 @@ function pctx(host: string, check: boolean, files: Record<string, string> = {}):
   };
 }
 
-/** One task on one host the way the engine runs it: prepare → probe → plan → (apply → probe → verify). */
+/**
+ * One task on one host the way the engine runs it, through the bound module: prepare → probe →
+ * plan → (controllerApply + apply → probe → verify), in the current run.
+ */
 function run(params: TlsCertParams, host: string, check: boolean): { changes: Change[]; problems?: string[]; script?: string } {
-  const p = mod.prepare!(params, pctx(host, check)) as TlsCertParams;
-  const state = mod.parse(runProbe(mod.probe(p, ctx())), p);
-  const changes = mod.plan(p, state, ctx({ host, check }));
+  const c = ctx({ host, check, run: memory });
+  const task = mod.bind(params, pctx(host, check));
+  const plan = task.plan(runProbe(task.probe(c)), c);
+  const changes = [...plan.changes];
   if (check || !changes.length) return { changes };
-  const script = mod.apply(p, state, changes, ctx({ host }));
+  const script = plan.apply(c);
   const r = spawnSync('sh', [], { input: `${PRELUDE}\n${script}\n`, encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
-  const after = mod.parse(runProbe(mod.probe(p, ctx())), p);
-  return { changes, problems: mod.verify!(p, after, ctx({ host })), script };
+  return { changes, problems: task.verify(runProbe(task.probe(c)), c), script };
 }
 const summaries = (c: Change[]) => c.map((x) => x.summary);
 
 describe('planTlsCert (pure)', () => {
-  const base: TlsCertParams = { dest: '/etc/haproxy/certs/site.pem', _actions: [], _sha: 'abc' };
+  const base: TlsCertParams = { dest: '/etc/haproxy/certs/site.pem' };
+  const prep: TlsCertPrep = { actions: [], sha: 'abc' };
   const st = (over: Partial<TlsCertState['stat']> = {}, sha = 'abc'): TlsCertState => ({
     stat: { exists: true, type: 'file', mode: '0600', owner: 'root', group: 'root', ...over },
     sha256: sha,
   });
   it('converged → nothing; missing → install with 0600 root:root', () => {
-    expect(planTlsCert(base, st())).toEqual([]);
-    expect(summaries(planTlsCert(base, { stat: { exists: false } }))).toEqual(['install certificate bundle /etc/haproxy/certs/site.pem (0600 root:root)']);
+    expect(planTlsCert(base, prep, st())).toEqual([]);
+    expect(summaries(planTlsCert(base, prep, { stat: { exists: false } }))).toEqual(['install certificate bundle /etc/haproxy/certs/site.pem (0600 root:root)']);
   });
   it('controller work is reported as actions, and a pending issue always replaces the host file', () => {
-    const ch = planTlsCert({ ...base, _sha: undefined, _actions: ['renew certificate for x: expires in 12 days'] }, st());
+    const ch = planTlsCert(base, { ...prep, sha: undefined, actions: ['renew certificate for x: expires in 12 days'] }, st());
     expect(ch).toEqual([
-      { summary: 'renew certificate for x: expires in 12 days', action: true },
-      { summary: 'update certificate bundle /etc/haproxy/certs/site.pem' },
+      { summary: 'renew certificate for x: expires in 12 days', action: true, op: { kind: 'pki' } },
+      { summary: 'update certificate bundle /etc/haproxy/certs/site.pem', op: { kind: 'update' } },
     ]);
   });
   it('content and attribute drift', () => {
-    expect(summaries(planTlsCert(base, st({ mode: '0644' }, 'other')))).toEqual([
+    expect(summaries(planTlsCert(base, prep, st({ mode: '0644' }, 'other')))).toEqual([
       'update certificate bundle /etc/haproxy/certs/site.pem',
       'mode of /etc/haproxy/certs/site.pem: 0644 → 0600',
     ]);
@@ -82,7 +92,7 @@ describe('tls_cert with a real controller PKI', () => {
   let work: string;
   let params: TlsCertParams;
   beforeEach(() => {
-    resetIssuedThisRun();
+    newRun();
     work = mkdtempSync(join(tmpdir(), 'kiln-tlsmod-'));
     mkdirSync(join(work, 'h1'));
     mkdirSync(join(work, 'h2'));
@@ -140,7 +150,7 @@ describe('tls_cert with a real controller PKI', () => {
   it('a certificate expiring in ~10 days: check predicts the renewal, the real run renews, then 0 changed', () => {
     run({ ...params, valid_days: 10 }, 'lb1', false);
     const old = readFileSync(join(work, 'h1/site.pem'), 'utf8');
-    resetIssuedThisRun(); // a new kiln run
+    newRun(); // a new kiln run
     const check = run(params, 'lb1', true);
     expect(summaries(check.changes)).toEqual([expect.stringMatching(/^renew certificate for site.lab: expires in (9|10) days$/), `update certificate bundle ${work}/h1/site.pem`]);
     expect(readFileSync(join(work, 'h1/site.pem'), 'utf8')).toBe(old);
@@ -148,9 +158,34 @@ describe('tls_cert with a real controller PKI', () => {
     expect(summaries(real.changes)).toEqual(summaries(check.changes));
     expect(real.problems).toEqual([]);
     expect(readFileSync(join(work, 'h1/site.pem'), 'utf8')).not.toBe(old);
-    resetIssuedThisRun();
+    newRun();
     expect(run(params, 'lb1', true).changes).toEqual([]);
     expect(run(params, 'lb1', false).changes).toEqual([]);
+  });
+
+  it('apply depends only on the ops: rewording every summary gives the same script; pki-only ops write nothing', () => {
+    const c = ctx({ host: 'lb1', run: memory });
+    const prep = mod.prepare!(params, pctx('lb1', false));
+    for (const state of [{ stat: { exists: false } }, { stat: { exists: true, type: 'file', mode: '0644', owner: me, group: grp }, sha256: 'old' }] as TlsCertState[]) {
+      const planned = mod.plan(params, prep, state, c);
+      const ops = planned.map((x) => x.op);
+      mod.controllerApply!(params, prep, state, ops, c);
+      const script = mod.apply(params, prep, state, ops, c);
+      const reworded = planned.map((x) => ({ ...x, summary: 'x' }));
+      expect(mod.apply(params, prep, state, reworded.map((x) => x.op), c)).toBe(script);
+      expect(script).toContain('mv -f -- "$tmp" "$dest"');
+      expect(shSyntax(script)).toBe('');
+    }
+    expect(mod.apply(params, prep, { stat: { exists: false } }, [{ kind: 'pki' }], c)).toBe('true');
+    // Issuing is controllerApply's job, in a real run only: without it, apply refuses.
+    const other = ctx({ host: 'lb2', run: new RunMemory() });
+    expect(mod.apply(params, prep, { stat: { exists: false } }, [{ kind: 'install' }], other)).toContain('controllerApply did not run');
+    // A failed issue fails the task on the host side with the reason (the run goes on).
+    writeFileSync(join(work, 'notadir'), '');
+    const bad = { ...params, pki_dir: join(work, 'notadir') };
+    const badPrep = mod.prepare!(bad, pctx('lb1', false));
+    mod.controllerApply!(bad, badPrep, { stat: { exists: false } }, [{ kind: 'pki' }, { kind: 'install' }], c);
+    expect(mod.apply(bad, badPrep, { stat: { exists: false } }, [{ kind: 'pki' }, { kind: 'install' }], c)).toMatch(/^echo 'tls_cert: issuing on the controller failed: .*' >&2\nexit 3$/s);
   });
 
   it('provided certificate: key is a secret, a mismatched key is refused', () => {
@@ -159,9 +194,11 @@ describe('tls_cert with a real controller PKI', () => {
     const cert = readFileSync(certPaths(dir, 'site.lab').crt, 'utf8');
     const key = readFileSync(certPaths(dir, 'site.lab').key, 'utf8');
     const prov: TlsCertParams = { dest: join(work, 'h2/own.pem'), owner: me, group: grp, cert, chain: readFileSync(join(dir, 'ca.crt'), 'utf8'), key };
-    const p = mod.prepare!(prov, pctx('lb1', false)) as TlsCertParams;
-    expect(isSecret(p.key)).toBe(true);
-    expect(JSON.stringify(p)).not.toContain(key.split('\n')[1]!);
+    // The key is held only as a secret (inside the prepared bundle), and nothing prepared prints it.
+    const prep = mod.prepare!(prov, pctx('lb1', false));
+    expect(isSecret(prep.bundle)).toBe(true);
+    expect(prep.bundle!.reveal()).toContain(key.split('\n')[1]!);
+    expect(JSON.stringify(prep)).not.toContain(key.split('\n')[1]!);
     const r = run(prov, 'lb1', false);
     expect(summaries(r.changes)).toEqual([`install certificate bundle ${work}/h2/own.pem (0600 ${me}:${grp})`]);
     expect(readFileSync(join(work, 'h2/own.pem'), 'utf8')).toBe(cert + readFileSync(join(dir, 'ca.crt'), 'utf8') + key);
@@ -186,17 +223,17 @@ describe('tls_cert with a real controller PKI', () => {
     try {
       // Outside the window: no warning.
       vi.setSystemTime(new Date(notAfter.getTime() - 40 * DAY_MS));
-      expect(expiringNote(mod.prepare!(prov, pctx('lb1', false)) as TlsCertParams)).toBeUndefined();
+      expect(expiringNote(mod.prepare!(prov, pctx('lb1', false)))).toBeUndefined();
       // 12 days left: the install says so, and so does every converged run after it.
       vi.setSystemTime(new Date(notAfter.getTime() - 12 * DAY_MS - 3_600_000));
       const first = run(prov, 'lb1', false);
       const warning = `the provided certificate expires in 12 days (${day}): Kiln cannot renew it; renew it with its CA and update the certificate and key`;
       expect(summaries(first.changes)).toEqual([`install certificate bundle ${work}/h2/own.pem (0600 ${me}:${grp}) (${warning})`]);
-      const p = mod.prepare!(prov, pctx('lb1', false)) as TlsCertParams;
+      const prep = mod.prepare!(prov, pctx('lb1', false));
       expect(run(prov, 'lb1', false).changes).toEqual([]);
-      expect(mod.note!(p, undefined as never)).toBe(warning);
+      expect(mod.note!(prov, prep, undefined as never)).toBe(warning);
       // A shorter window (renew_before_days) silences it.
-      expect(expiringNote(mod.prepare!({ ...prov, renew_before_days: 7 }, pctx('lb1', false)) as TlsCertParams)).toBeUndefined();
+      expect(expiringNote(mod.prepare!({ ...prov, renew_before_days: 7 }, pctx('lb1', false)))).toBeUndefined();
       // Expired: refused, and the bundle on the host stays as it was.
       vi.setSystemTime(new Date(notAfter.getTime() + DAY_MS));
       expect(() => mod.prepare!(prov, pctx('lb1', false))).toThrow(`expired on ${day}: Kiln cannot renew a provided certificate`);

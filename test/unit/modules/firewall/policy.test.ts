@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allowsInbound, cidrContains, resolveHost, sectionsFor, sshPreflight, toCidr, validatePolicy } from '../../../src/modules/firewall/policy.ts';
+import { allowsInbound, cidrContains, resolveHost, sectionsFor, sshPreflight, toCidr, validatePolicy } from '../../../../src/modules/firewall/policy.ts';
 import { site, SITE_POLICY } from './fixtures.ts';
 
 describe('firewall policy resolution', () => {

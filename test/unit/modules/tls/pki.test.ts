@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DAY_MS, caPaths, certPaths, decide, inspectPki, issue, lockPki, parseSans, type PkiState, type PkiWant, sanProblems } from '../../../src/modules/tls/pki.ts';
+import { DAY_MS, caPaths, certPaths, decide, inspectPki, issue, lockPki, parseSans, type PkiState, type PkiWant, sanProblems } from '../../../../src/modules/tls/pki.ts';
 
 const NOW = new Date('2026-11-28T12:00:00Z');
 const want = (dir = '/pki', over: Partial<PkiWant> = {}): PkiWant => ({
@@ -82,7 +82,7 @@ describe('issue (real openssl, temp dirs)', () => {
   it('controllers issuing into one directory at once create one CA and a consistent certificate (a lock)', async () => {
     const dir = tmp();
     const w = JSON.stringify(want(dir));
-    const ROOT = join(import.meta.dirname, '..', '..', '..');
+    const ROOT = join(import.meta.dirname, '..', '..', '..', '..');
     const code = `const { issue } = await import(${JSON.stringify(join(ROOT, 'src/modules/tls/pki.ts'))}); console.log(JSON.stringify(issue(JSON.parse(process.argv[1]))));`;
     // Four separate processes (four controllers), started together.
     const outs = await Promise.all(

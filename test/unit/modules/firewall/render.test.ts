@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { resolveHost } from '../../../src/modules/firewall/policy.ts';
-import { jumpFix, renderIptables, renderNft } from '../../../src/modules/firewall/render.ts';
+import { resolveHost } from '../../../../src/modules/firewall/policy.ts';
+import { jumpFix, renderIptables, renderNft } from '../../../../src/modules/firewall/render.ts';
 import { site } from './fixtures.ts';
 
 describe('nftables rendering', () => {
