@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import mysqlDb, { mysqlDbParse, mysqlDbPlan, mysqlDbSql } from '../../../src/modules/mysql/mysql_db.ts';
-import mysqlVariables, { mysqlVariablesPlan, normalizeValue, valueSql } from '../../../src/modules/mysql/mysql_variables.ts';
-import { shSyntax } from './helpers.ts';
+import mysqlDb, { mysqlDbParse, mysqlDbPlan, mysqlDbSql } from '../../../../src/modules/mysql/mysql_db.ts';
+import mysqlVariables, { mysqlVariablesPlan, normalizeValue, valueSql } from '../../../../src/modules/mysql/mysql_variables.ts';
+import { shSyntax } from '../helpers.ts';
 
 const out = (stdout: string) => ({ stdout, stderr: '', code: 0 });
 
@@ -56,8 +56,8 @@ describe('mysql_* schemas', () => {
   it('compile in strict mode (engine options), closed, every property described', async () => {
     const { Ajv } = await import('ajv');
     const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
-    const { default: user } = await import('../../../src/modules/mysql/mysql_user.ts');
-    const { default: repl } = await import('../../../src/modules/mysql/mysql_replication.ts');
+    const { default: user } = await import('../../../../src/modules/mysql/mysql_user.ts');
+    const { default: repl } = await import('../../../../src/modules/mysql/mysql_replication.ts');
     for (const m of [mysqlDb, user, repl, mysqlVariables]) {
       const validate = ajv.compile(m.schema);
       expect(m.schema.additionalProperties).toBe(false);

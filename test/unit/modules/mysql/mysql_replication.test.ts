@@ -9,12 +9,12 @@ import mysqlReplication, {
   mysqlReplicationSql,
   type MysqlReplicationParams,
   type MysqlReplicationState,
-} from '../../../src/modules/mysql/mysql_replication.ts';
-import { Secret } from '../../../src/core/secret/secret.ts';
-import { outsideHeredocs, shSyntax } from './helpers.ts';
+} from '../../../../src/modules/mysql/mysql_replication.ts';
+import { Secret } from '../../../../src/core/secret/secret.ts';
+import { outsideHeredocs, shSyntax } from '../helpers.ts';
 
 // Probe output recorded on the lab: db2 replicating from db1 (MariaDB 10.11), converged.
-const RECORDED = readFileSync(join(import.meta.dirname, '../mysql/fixtures/replica-probe.txt'), 'utf8');
+const RECORDED = readFileSync(join(import.meta.dirname, 'fixtures/replica-probe.txt'), 'utf8');
 const PW = 'kiln-lab-repl-password';
 const p: MysqlReplicationParams = { primary_host: '10.77.0.31', primary_user: 'repl', primary_password: new Secret(PW), seed_databases: ['app'] };
 const recorded = () => mysqlReplicationParse({ stdout: RECORDED, stderr: '', code: 0 });

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applySql, nativePasswordHash } from '../../../src/modules/mysql/sql.ts';
-import mysqlUser, { mysqlUserParse, mysqlUserPlan, mysqlUserSql, type MysqlUserParams, type MysqlUserState } from '../../../src/modules/mysql/mysql_user.ts';
-import { Secret } from '../../../src/core/secret/secret.ts';
-import { outsideHeredocs, shSyntax } from './helpers.ts';
+import { applySql, nativePasswordHash } from '../../../../src/modules/mysql/sql.ts';
+import mysqlUser, { mysqlUserParse, mysqlUserPlan, mysqlUserSql, type MysqlUserParams, type MysqlUserState } from '../../../../src/modules/mysql/mysql_user.ts';
+import { Secret } from '../../../../src/core/secret/secret.ts';
+import { outsideHeredocs, shSyntax } from '../helpers.ts';
 
 // Probe output recorded on the lab (MariaDB 10.11, the role's replication account).
-const RECORDED = readFileSync(join(import.meta.dirname, '../mysql/fixtures/user-probe.txt'), 'utf8');
+const RECORDED = readFileSync(join(import.meta.dirname, 'fixtures/user-probe.txt'), 'utf8');
 const PW = 'kiln-lab-repl-password';
 const repl: MysqlUserParams = {
   name: 'repl',

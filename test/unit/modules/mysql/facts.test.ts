@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { FACTS_SCRIPT, parseFacts } from '../../../src/facts/facts.ts';
+import { FACTS_SCRIPT, parseFacts } from '../../../../src/facts/facts.ts';
 
 describe('kiln facts: mysql section', () => {
   it('is valid sh', () => {
