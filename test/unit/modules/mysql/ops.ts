@@ -4,6 +4,7 @@
  * and no op may carry a summary's text (which would let apply decode prose again).
  */
 import { expect } from 'vitest';
+import { Secret } from '../../../../src/core/secret/secret.ts';
 import type { ModuleDef } from '../../../../src/modules/contract.ts';
 import { ctx } from '../helpers.ts';
 
@@ -16,4 +17,12 @@ export function expectApplyIgnoresSummaries<P, S, Op extends { kind: string }, P
   expect(m.apply(p, prep, s, reworded.map((x) => x.op), c)).toBe(script);
   for (const x of planned) expect(JSON.stringify(x.op)).not.toContain(x.summary);
   return script;
+}
+
+/**
+ * A secret param as the engine hands it to a module: a Secret (plan/instance.ts wraps every
+ * `secretParams` value), where `FromSchema` types the param as a string.
+ */
+export function secretParam(value: string): string {
+  return new Secret(value) as unknown as string;
 }
