@@ -1,7 +1,16 @@
-/** `kiln facts HOST`: what a host is, gathered in one round trip by one read-only script. */
+/**
+ * `kiln facts HOST`: what a host is, gathered in one round trip by one read-only script.
+ *
+ * This file holds the generic facts (OS, CPU, memory, network, disk). Facts about a role's
+ * service come from the modules' folders (src/modules/mysql/facts.ts): the facts layer sits
+ * above modules and composes their script fragments and parsers, never the other way round.
+ * The script never changes the host and never fails on a missing tool.
+ */
+import { MYSQL_FACTS_SCRIPT, parseMysqlFacts } from '../modules/mysql/facts.ts';
 import { parseKv } from '../sh/kv.ts';
 
-export const FACTS_SCRIPT = String.raw`
+/** Generic facts; the role-specific parts (MariaDB) are fragments their modules' folders own. */
+const GENERIC_FACTS_SCRIPT = String.raw`
 . /etc/os-release 2>/dev/null
 echo "hostname=$(hostname 2>/dev/null)"
 echo "fqdn=$(hostname -f 2>/dev/null || hostname)"
@@ -19,19 +28,9 @@ echo "python3=$(command -v python3 || true)"
 echo "pkg_manager=$(command -v apt-get >/dev/null && echo apt || echo unknown)"
 echo "disk_root=$(df -P / 2>/dev/null | awk 'NR==2 {print $2*1024 " " $4*1024}')"
 echo "user=$(id -un)"
-# MariaDB/MySQL (role mysql): version, read_only, replication threads and lag. Read through the
-# unix socket as root (sudo -n when not root); only when a client is installed.
-if kiln_my=$(command -v mariadb || command -v mysql); then
-  if [ "$(id -u)" = 0 ]; then kiln_su=; else kiln_su='sudo -n'; fi
-  $kiln_su "$kiln_my" --protocol=socket --batch --skip-column-names 2>/dev/null <<'KILN_FACTS_SQL'
-SELECT CONCAT('mysql_version=', VERSION());
-SELECT CONCAT('mysql_read_only=', @@GLOBAL.read_only);
-KILN_FACTS_SQL
-  $kiln_su "$kiln_my" --protocol=socket --batch 2>/dev/null <<'KILN_FACTS_SQL' | awk -F'\t' 'NR==1{for(i=1;i<=NF;i++)h[$i]=i} NR==2{print "mysql_replica_source=" $h["Master_Host"] ":" $h["Master_Port"]; print "mysql_io_running=" $h["Slave_IO_Running"]; print "mysql_sql_running=" $h["Slave_SQL_Running"]; print "mysql_seconds_behind_master=" $h["Seconds_Behind_Master"]; print "mysql_gtid_io_pos=" $h["Gtid_IO_Pos"]}'
-SHOW SLAVE STATUS;
-KILN_FACTS_SQL
-fi
 `;
+
+export const FACTS_SCRIPT = `${GENERIC_FACTS_SCRIPT}${MYSQL_FACTS_SCRIPT}`;
 
 export type Facts = Record<string, string | number | string[] | boolean | Record<string, unknown>>;
 
@@ -60,23 +59,7 @@ export function parseFacts(stdout: string): Facts {
   }
   if (kv.system_state) facts.system_state = kv.system_state;
   if (diskTotal) facts.disk_root = { total_bytes: diskTotal, free_bytes: diskFree };
-  if (kv.mysql_version) {
-    const sbm = kv.mysql_seconds_behind_master;
-    facts.mysql = {
-      version: kv.mysql_version,
-      read_only: /^(1|ON)$/.test(kv.mysql_read_only ?? ''),
-      ...(kv.mysql_io_running !== undefined
-        ? {
-            replica: {
-              source: kv.mysql_replica_source,
-              io_running: kv.mysql_io_running,
-              sql_running: kv.mysql_sql_running,
-              seconds_behind_master: sbm && sbm !== 'NULL' ? Number(sbm) : null,
-              gtid_io_pos: kv.mysql_gtid_io_pos,
-            },
-          }
-        : {}),
-    };
-  }
+  const mysql = parseMysqlFacts(kv);
+  if (mysql) facts.mysql = mysql;
   return facts;
 }

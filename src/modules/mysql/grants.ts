@@ -126,9 +126,10 @@ export function parseShowGrants(lines: string[]): Privileges {
 
 /**
  * Parses the wanted privileges: Ansible's string form "app.*:ALL/other.t:SELECT,INSERT,GRANT"
- * (GRANT = WITH GRANT OPTION), or a mapping { "app.*": "SELECT,INSERT" | [..] }.
+ * (GRANT = WITH GRANT OPTION), or a mapping { "app.*": "SELECT,INSERT" | [..] } (the schema
+ * checks the values; its type only says `unknown`).
  */
-export function parseWantedPrivs(priv: string | Record<string, string | string[]>): Privileges {
+export function parseWantedPrivs(priv: string | Record<string, unknown>): Privileges {
   const out: Privileges = {};
   const entries: [string, string[]][] =
     typeof priv === 'string'
@@ -141,7 +142,7 @@ export function parseWantedPrivs(priv: string | Record<string, string | string[]
             if (i <= 0) throw new Error(`privilege ${JSON.stringify(x)} must look like db.table:PRIV,PRIV`);
             return [x.slice(0, i), splitTop(x.slice(i + 1))];
           })
-      : Object.entries(priv).map(([k, v]) => [k, Array.isArray(v) ? v : splitTop(v)]);
+      : Object.entries(priv).map(([k, v]) => [k, Array.isArray(v) ? v.map(String) : splitTop(String(v))]);
   for (const [obj, privs] of entries) {
     const grant = privs.some((p) => /^GRANT( OPTION)?$/i.test(p.trim()));
     addTo(out, normalizeObject(obj), privs.filter((p) => !/^GRANT( OPTION)?$/i.test(p.trim())), grant);

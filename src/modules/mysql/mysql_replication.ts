@@ -19,26 +19,31 @@
  * - the same source, a thread stopped on an error: the task fails with Last_SQL_Error /
  *   Last_IO_Error (a human decides how to repair data).
  * Replication lag (Seconds_Behind_Master) is in the register data (`seconds_behind_master`).
+ *
+ * Invariants: the replication password is a Secret from `prepare` to apply, where it goes only
+ * into SQL on stdin (a heredoc) and the seed's 0600 option file (written as base64 inside the
+ * private mktemp directory, removed on exit); never into argv, the probe, a summary or an op.
+ * `apply` acts on the one typed op the plan returns (never on summary text).
  */
+import { brokenReason, changeSourceSql, healthy, parseStatus, type ReplicaStatus, replicaStatus, startSql, statusSql, stopSql, waitForThreads, wantedGtidMode } from './replication.ts';
 import {
-  brokenReason,
-  changeSourceSql,
-  healthy,
-  parseStatus,
-  type ReplicaStatus,
-  replicaStatus,
-  setGtidPosSql,
-  startSql,
-  statusSql,
-  stopSql,
-  waitForThreads,
-  wantedGtidMode,
-} from './replication.ts';
-import { FIND_CLIENT, notReachable, parseLines, parseServer, probeFrame, type ReplicationDialect, replicationDialect, runSql, type ServerProbe, sqlString, unknownState } from './sql.ts';
-import { isSecret, type Secret } from '../../core/secret/secret.ts';
+  FIND_CLIENT,
+  notReachable,
+  parseLines,
+  parseServer,
+  probeFrame,
+  type ReplicationDialect,
+  replicationDialect,
+  revealParam,
+  runSql,
+  type ServerProbe,
+  sqlString,
+  unknownState,
+} from './sql.ts';
+import { Secret } from '../../core/secret/secret.ts';
 import { q } from '../../sh/quote.ts';
 import { sha256, writeBytes } from '../../sh/bytes.ts';
-import { type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
+import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
 
 const schema = {
   type: 'object',
@@ -58,7 +63,24 @@ const schema = {
   },
 } as const;
 
-export type MysqlReplicationParams = Omit<FromSchema<typeof schema>, 'primary_password'> & { primary_password: string | Secret };
+/**
+ * The params as the schema types them. `primary_password` is a secret param: the engine hands it
+ * over as a Secret (plan/instance.ts), which only `prepare` reads (`revealParam`).
+ */
+export type MysqlReplicationParams = FromSchema<typeof schema>;
+
+/** Computed on the controller: the replication password, kept a Secret. */
+export interface MysqlReplicationPrep {
+  password: Secret;
+}
+
+/**
+ * What apply does (one op per plan):
+ * - `configure`: never replicated: (when `seed`, copy the databases from a snapshot first,) set the source, start;
+ * - `change_source`: another source: stop, set the source, start;
+ * - `start`: the same source, stopped without an error: start.
+ */
+export type MysqlReplicationOp = { kind: 'configure'; seed: boolean } | { kind: 'change_source' } | { kind: 'start' };
 
 export interface MysqlReplicationState extends ServerProbe {
   status: ReplicaStatus;
@@ -72,7 +94,10 @@ export interface MysqlReplicationState extends ServerProbe {
 }
 
 const port = (p: MysqlReplicationParams) => p.primary_port ?? 3306;
-const password = (p: MysqlReplicationParams) => (isSecret(p.primary_password) ? p.primary_password.reveal() : String(p.primary_password));
+
+export function mysqlReplicationPrep(p: MysqlReplicationParams): MysqlReplicationPrep {
+  return { password: new Secret(revealParam(p.primary_password), 'primary_password') };
+}
 const source = (p: MysqlReplicationParams) => `${p.primary_host}:${port(p)} as ${p.primary_user}`;
 
 export function mysqlReplicationProbe(p: MysqlReplicationParams): string {
@@ -129,7 +154,7 @@ export function needsSeed(p: MysqlReplicationParams, s: MysqlReplicationState): 
 }
 
 /** What differs between the configured source and the wanted one ([] = the same). */
-export function sourceDifferences(p: MysqlReplicationParams, s: MysqlReplicationState): string[] {
+export function sourceDifferences(p: MysqlReplicationParams, prep: MysqlReplicationPrep, s: MysqlReplicationState): string[] {
   const st = s.status;
   const out: string[] = [];
   if (st.host !== p.primary_host) out.push(`host ${st.host} → ${p.primary_host}`);
@@ -137,50 +162,63 @@ export function sourceDifferences(p: MysqlReplicationParams, s: MysqlReplication
   if (st.user !== p.primary_user) out.push(`user ${st.user} → ${p.primary_user}`);
   const gm = wantedGtidMode(dialectOf(s));
   if (st.gtidMode !== undefined && st.gtidMode !== gm) out.push(`GTID mode ${st.gtidMode} → ${gm}`);
-  if (s.passwordSha && s.passwordSha !== sha256(password(p))) out.push('password');
+  if (s.passwordSha && s.passwordSha !== sha256(prep.password.reveal())) out.push('password');
   return out;
 }
 
-export function mysqlReplicationPlan(p: MysqlReplicationParams, s: MysqlReplicationState, _ctx?: ModuleContext): Change[] {
+export function mysqlReplicationPlan(p: MysqlReplicationParams, prep: MysqlReplicationPrep, s: MysqlReplicationState, _ctx?: ModuleContext): Planned<MysqlReplicationOp>[] {
   const seedNote = p.seed_databases?.length ? `seed ${p.seed_databases.join(', ')} from ${p.primary_host} if empty, then ` : '';
   if (unknownState(s)) {
-    return [{ summary: `${seedNote}replicate from ${source(p)} with GTID (${notReachable(s)})`, unpredictable: true }];
+    // Seeds whenever seed_databases is set: the server could not be looked at.
+    return [{ summary: `${seedNote}replicate from ${source(p)} with GTID (${notReachable(s)})`, unpredictable: true, op: { kind: 'configure', seed: Boolean(seedNote) } }];
   }
   if (s.version?.flavor === 'mysql' && needsSeed(p, s)) {
     throw new Error('seeding a MySQL replica is not implemented (only MariaDB); seed it by hand or leave seed_databases unset');
   }
   if (!s.status.configured) {
-    if (needsSeed(p, s)) return [{ summary: `seed ${p.seed_databases!.join(', ')} from ${p.primary_host} (consistent snapshot, mariadb-dump --single-transaction --gtid), then replicate from ${source(p)} with GTID` }];
-    return [{ summary: `replicate from ${source(p)} with GTID${s.gtidSlavePos ? ` (from position ${s.gtidSlavePos})` : ''}` }];
+    if (needsSeed(p, s)) {
+      return [
+        {
+          summary: `seed ${p.seed_databases!.join(', ')} from ${p.primary_host} (consistent snapshot, mariadb-dump --single-transaction --gtid), then replicate from ${source(p)} with GTID`,
+          op: { kind: 'configure', seed: true },
+        },
+      ];
+    }
+    return [{ summary: `replicate from ${source(p)} with GTID${s.gtidSlavePos ? ` (from position ${s.gtidSlavePos})` : ''}`, op: { kind: 'configure', seed: false } }];
   }
-  const diffs = sourceDifferences(p, s);
-  if (diffs.length) return [{ summary: `change replication source: ${diffs.join(', ')} (stop, change, start)` }];
+  const diffs = sourceDifferences(p, prep, s);
+  if (diffs.length) return [{ summary: `change replication source: ${diffs.join(', ')} (stop, change, start)`, op: { kind: 'change_source' } }];
   const broken = brokenReason(s.status);
   if (broken) throw new Error(`replication from ${s.status.host}:${s.status.port} is broken on this replica:\n${broken}`);
-  if (!healthy(s.status)) return [{ summary: `start replication from ${source(p)} (IO thread: ${s.status.io}, SQL thread: ${s.status.sql})` }];
+  if (!healthy(s.status)) return [{ summary: `start replication from ${source(p)} (IO thread: ${s.status.io}, SQL thread: ${s.status.sql})`, op: { kind: 'start' } }];
   return [];
 }
 
-/** The SQL (without the seed's shell) for the planned change; pure, unit-tested for every dialect. */
-export function mysqlReplicationSql(p: MysqlReplicationParams, s: MysqlReplicationState, changes: Change[], d: ReplicationDialect = dialectOf(s)): string[] {
-  if (!changes.length) return [];
-  const spec = { host: p.primary_host, port: port(p), user: p.primary_user, password: password(p), connectRetry: p.connect_retry };
-  const summary = changes[0]!.summary;
-  if (summary.startsWith('start replication')) return [startSql(d)];
-  if (summary.startsWith('change replication source')) return [stopSql(d), changeSourceSql(d, spec), startSql(d)];
-  return [changeSourceSql(d, spec), startSql(d)];
+/** The SQL (without the seed's shell) for the planned op; pure, unit-tested for every dialect. */
+export function mysqlReplicationSql(p: MysqlReplicationParams, prep: MysqlReplicationPrep, s: MysqlReplicationState, ops: MysqlReplicationOp[], d: ReplicationDialect = dialectOf(s)): string[] {
+  const op = ops[0];
+  if (!op) return [];
+  const spec = { host: p.primary_host, port: port(p), user: p.primary_user, password: prep.password.reveal(), connectRetry: p.connect_retry };
+  switch (op.kind) {
+    case 'start':
+      return [startSql(d)];
+    case 'change_source':
+      return [stopSql(d), changeSourceSql(d, spec), startSql(d)];
+    case 'configure':
+      return [changeSourceSql(d, spec), startSql(d)];
+  }
 }
 
 /** Option file for the dump client: [client] with host, port, user, password (quoted). */
-export function clientOptionFile(p: MysqlReplicationParams): string {
+export function clientOptionFile(p: MysqlReplicationParams, prep: MysqlReplicationPrep): string {
   const v = (x: string) => `"${x.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-  return `[client]\nhost=${v(p.primary_host)}\nport=${port(p)}\nuser=${v(p.primary_user)}\npassword=${v(password(p))}\n`;
+  return `[client]\nhost=${v(p.primary_host)}\nport=${port(p)}\nuser=${v(p.primary_user)}\npassword=${v(prep.password.reveal())}\n`;
 }
 
-export function mysqlReplicationApply(p: MysqlReplicationParams, s: MysqlReplicationState, changes: Change[]): string {
+export function mysqlReplicationApply(p: MysqlReplicationParams, prep: MysqlReplicationPrep, s: MysqlReplicationState, ops: MysqlReplicationOp[]): string {
   const d = dialectOf(s);
   const lines = ['set -e', FIND_CLIENT, '[ -n "$kiln_my" ] || { echo "no mariadb or mysql client on this host" >&2; exit 3; }'];
-  const seeding = changes.some((c) => c.summary.startsWith('seed '));
+  const seeding = ops.some((op) => op.kind === 'configure' && op.seed);
   if (seeding) {
     const dbs = p.seed_databases!.map(q).join(' ');
     lines.push(
@@ -188,8 +226,9 @@ export function mysqlReplicationApply(p: MysqlReplicationParams, s: MysqlReplica
       'umask 077',
       'kiln_t=$(mktemp -d /root/.kiln-seed.XXXXXX)',
       'trap \'rm -rf "$kiln_t"\' EXIT',
-      // The credentials travel in a 0600 option file, never in argv.
-      writeBytes('"$kiln_t/client.cnf"', clientOptionFile(p)).trimEnd(),
+      // The credentials travel in a 0600 option file, never in argv. A scratch file in the private
+      // directory made above (removed on exit), not a managed file: no atomicWrite needed.
+      writeBytes('"$kiln_t/client.cnf"', clientOptionFile(p, prep)).trimEnd(),
       `"$kiln_dump" --defaults-extra-file="$kiln_t/client.cnf" --single-transaction --gtid --master-data=2 --triggers --databases ${dbs} > "$kiln_t/dump.sql"`,
       `kiln_pos=$(sed -n "s/^-- SET GLOBAL gtid_slave_pos='\\([0-9,-]*\\)';$/\\1/p" "$kiln_t/dump.sql" | head -n 1)`,
       'grep -q "^-- SET GLOBAL gtid_slave_pos=" "$kiln_t/dump.sql" || { echo "the dump has no GTID position (is the primary writing a binary log?)" >&2; exit 3; }',
@@ -199,33 +238,34 @@ export function mysqlReplicationApply(p: MysqlReplicationParams, s: MysqlReplica
       'echo "seeded at GTID position $kiln_pos"',
     );
   }
-  lines.push(runSql(mysqlReplicationSql(p, s, changes, d).join('\n')).trimEnd());
+  lines.push(runSql(mysqlReplicationSql(p, prep, s, ops, d).join('\n')).trimEnd());
   const statusCmd = runSql(statusSql(d), { header: true });
   lines.push(waitForThreads(d, statusCmd));
   return lines.join('\n');
 }
 
-export function mysqlReplicationVerify(p: MysqlReplicationParams, s: MysqlReplicationState): string[] {
+export function mysqlReplicationVerify(p: MysqlReplicationParams, prep: MysqlReplicationPrep, s: MysqlReplicationState): string[] {
   try {
-    return mysqlReplicationPlan(p, s).map((c) => c.summary);
+    return mysqlReplicationPlan(p, prep, s).map((c) => c.summary);
   } catch (err) {
     return [(err as Error).message];
   }
 }
 
-export default defineLegacyModule<MysqlReplicationParams, MysqlReplicationState>({
+export default defineModule<MysqlReplicationParams, MysqlReplicationState, MysqlReplicationOp, MysqlReplicationPrep>({
   name: 'mysql_replication',
   description: 'Make this MariaDB/MySQL server a GTID replica of a primary: seeded from a consistent snapshot when empty, the source changed only when it differs, a healthy replica never restarted.',
   schema,
   secretParams: ['primary_password'],
+  prepare: (p) => mysqlReplicationPrep(p),
   probe: (p) => mysqlReplicationProbe(p),
   parse: (out) => mysqlReplicationParse(out),
   plan: mysqlReplicationPlan,
   apply: mysqlReplicationApply,
   verify: mysqlReplicationVerify,
-  note: (_p, s) =>
+  note: (_p, _prep, s) =>
     s.status.configured ? `replicating from ${s.status.host}:${s.status.port}: IO ${s.status.io}, SQL ${s.status.sql}, ${s.status.secondsBehind ?? '?'}s behind the primary (gtid ${s.gtidSlavePos || '-'})` : undefined,
-  describe: (p, s) => ({
+  registerData: (_p, _prep, s) => ({
     primary_host: s.status.host ?? null,
     primary_port: s.status.port ?? null,
     primary_user: s.status.user ?? null,

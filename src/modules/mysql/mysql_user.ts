@@ -11,12 +11,16 @@
  *   the wanted ones per object; only the objects that differ are revoked and granted again.
  * - `sql_log_bin: false` keeps the statements out of the binary log: accounts are then managed
  *   on each server on its own instead of replicating (used by roles/mysql on primary and replicas).
+ *
+ * Invariants: the wanted hash is computed once, in `prepare`, and stays a Secret (Prep) until
+ * apply puts it in the SQL heredoc; neither the password nor its hash is ever in a summary, an op,
+ * argv or the probe. `apply` builds its SQL from the typed ops alone (never from summaries).
  */
 import { formatPrivs, objectSql, type ObjectPrivs, parseShowGrants, parseWantedPrivs, type Privileges, samePrivs } from './grants.ts';
-import { account, applySql, nativePasswordHash, notReachable, parseLines, parseServer, probeFrame, runSql, type ServerProbe, sqlString, unescapeBatch, unknownState } from './sql.ts';
-import { isSecret, registerSecretValue, type Secret } from '../../core/secret/secret.ts';
+import { account, applySql, nativePasswordHash, notReachable, parseLines, parseServer, probeFrame, revealParam, runSql, type ServerProbe, sqlString, unescapeBatch, unknownState } from './sql.ts';
+import { Secret } from '../../core/secret/secret.ts';
 import { sha256 } from '../../sh/bytes.ts';
-import { type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
+import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
 
 const schema = {
   type: 'object',
@@ -42,11 +46,26 @@ const schema = {
   },
 } as const;
 
-export type MysqlUserParams = Omit<FromSchema<typeof schema>, 'password' | 'password_hash' | 'priv'> & {
-  password?: string | Secret;
-  password_hash?: string | Secret;
-  priv?: string | Record<string, string | string[]>;
-};
+/**
+ * The params as the schema types them. `password` and `password_hash` are secret params: the
+ * engine hands them over as Secrets (plan/instance.ts), which only `prepare` reads (`revealParam`).
+ */
+export type MysqlUserParams = FromSchema<typeof schema>;
+
+/** Computed on the controller: the wanted mysql_native_password hash, undefined when no password is managed. */
+export interface MysqlUserPrep {
+  hash?: Secret;
+}
+
+/**
+ * What apply does. `create` carries the grants to give the new account; `privileges` one object
+ * whose privileges differ: revoke what is there (unless append_privs), then grant `want`.
+ */
+export type MysqlUserOp =
+  | { kind: 'create'; grants: [string, ObjectPrivs][] }
+  | { kind: 'drop' }
+  | { kind: 'password' }
+  | { kind: 'privileges'; object: string; revoke: boolean; want?: ObjectPrivs };
 
 export interface MysqlUserState extends ServerProbe {
   exists: boolean;
@@ -56,21 +75,19 @@ export interface MysqlUserState extends ServerProbe {
   privileges: Privileges;
 }
 
-const reveal = (v: string | Secret | undefined) => (v === undefined ? undefined : isSecret(v) ? v.reveal() : String(v));
-
-/** The wanted hash ('*…'), or undefined when no password is managed. */
-export function wantedHash(p: MysqlUserParams): string | undefined {
-  const h = reveal(p.password_hash);
+/** The wanted hash ('*…', a Secret), or undefined when no password is managed. */
+export function wantedHash(p: MysqlUserParams): Secret | undefined {
+  const h = revealParam(p.password_hash);
   if (h !== undefined) {
     if (!/^\*[0-9A-Fa-f]{40}$/.test(h)) throw new Error("password_hash must be a mysql_native_password hash: '*' and 40 hex digits");
-    registerSecretValue(h.toUpperCase());
-    return h.toUpperCase();
+    return new Secret(h.toUpperCase(), 'password_hash');
   }
-  const pw = reveal(p.password);
-  if (pw === undefined) return undefined;
-  const hash = nativePasswordHash(pw);
-  registerSecretValue(hash);
-  return hash;
+  const pw = revealParam(p.password);
+  return pw === undefined ? undefined : new Secret(nativePasswordHash(pw), 'password_hash');
+}
+
+export function mysqlUserPrep(p: MysqlUserParams): MysqlUserPrep {
+  return { hash: wantedHash(p) };
 }
 
 const acct = (p: MysqlUserParams) => account(p.name, p.host ?? 'localhost');
@@ -122,28 +139,33 @@ export function privilegeDiff(p: MysqlUserParams, have: Privileges): [string, Ob
   return out;
 }
 
-export function mysqlUserPlan(p: MysqlUserParams, s: MysqlUserState, _ctx?: ModuleContext): Change[] {
+export function mysqlUserPlan(p: MysqlUserParams, prep: MysqlUserPrep, s: MysqlUserState, _ctx?: ModuleContext): Planned<MysqlUserOp>[] {
   const state = p.state ?? 'present';
-  const hash = wantedHash(p);
+  const { hash } = prep;
   const who = label(p);
+  const create = (): MysqlUserOp => ({ kind: 'create', grants: Object.entries(wantedPrivs(p) ?? {}) });
   if (unknownState(s)) {
-    if (state === 'absent') return s.server === 'missing' ? [] : [{ summary: `drop user ${who} (${notReachable(s)})`, unpredictable: true }];
-    return [{ summary: `create user ${who}${createDetails(p, hash)} (${notReachable(s)})`, unpredictable: true }];
+    if (state === 'absent') return s.server === 'missing' ? [] : [{ summary: `drop user ${who} (${notReachable(s)})`, unpredictable: true, op: { kind: 'drop' } }];
+    return [{ summary: `create user ${who}${createDetails(p, hash)} (${notReachable(s)})`, unpredictable: true, op: create() }];
   }
-  if (state === 'absent') return s.exists ? [{ summary: `drop user ${who}` }] : [];
-  if (!s.exists) return [{ summary: `create user ${who}${createDetails(p, hash)}` }];
-  const out: Change[] = [];
+  if (state === 'absent') return s.exists ? [{ summary: `drop user ${who}`, op: { kind: 'drop' } }] : [];
+  if (!s.exists) return [{ summary: `create user ${who}${createDetails(p, hash)}`, op: create() }];
+  const out: Planned<MysqlUserOp>[] = [];
   if (hash !== undefined && (p.update_password ?? 'always') === 'always') {
-    if (s.plugin !== 'mysql_native_password') out.push({ summary: `password of ${who} (authentication ${s.plugin || 'none'} → mysql_native_password)` });
-    else if (sha256(hash) !== s.authSha) out.push({ summary: `password of ${who}` });
+    if (s.plugin !== 'mysql_native_password') {
+      out.push({ summary: `password of ${who} (authentication ${s.plugin || 'none'} → mysql_native_password)`, op: { kind: 'password' } });
+    } else if (sha256(hash.reveal()) !== s.authSha) out.push({ summary: `password of ${who}`, op: { kind: 'password' } });
   }
   for (const [obj, want] of privilegeDiff(p, s.privileges)) {
-    out.push({ summary: `privileges of ${who} on ${obj}: ${formatPrivs(s.privileges[obj])} → ${formatPrivs(want)}` });
+    out.push({
+      summary: `privileges of ${who} on ${obj}: ${formatPrivs(s.privileges[obj])} → ${formatPrivs(want)}`,
+      op: { kind: 'privileges', object: obj, revoke: Boolean(s.privileges[obj]) && !p.append_privs, want },
+    });
   }
   return out;
 }
 
-function createDetails(p: MysqlUserParams, hash: string | undefined): string {
+function createDetails(p: MysqlUserParams, hash: Secret | undefined): string {
   const want = wantedPrivs(p) ?? {};
   const privs = Object.entries(want).map(([o, v]) => `${o}: ${formatPrivs(v)}`);
   const parts = [hash !== undefined ? 'with password' : 'without password', ...privs];
@@ -166,39 +188,46 @@ function grantSql(obj: string, want: ObjectPrivs, who: string, flavor: 'mariadb'
   return `GRANT ${privs} ON ${objectSql(obj)} TO ${who}${want.grant ? ' WITH GRANT OPTION' : ''};`;
 }
 
-/** The statements for the planned changes (pure; unit-tested for both flavours). */
-export function mysqlUserSql(p: MysqlUserParams, s: MysqlUserState, changes: Change[]): string[] {
-  if (!changes.length) return [];
+/** The statements for the planned ops (pure; unit-tested for both flavours). */
+export function mysqlUserSql(p: MysqlUserParams, prep: MysqlUserPrep, s: MysqlUserState, ops: MysqlUserOp[]): string[] {
+  if (!ops.length) return [];
   const who = acct(p);
-  const mysql = s.version?.flavor === 'mysql';
-  const hash = wantedHash(p);
-  const identified = (h: string) => (mysql ? `IDENTIFIED WITH mysql_native_password AS ${sqlString(h)}` : `IDENTIFIED BY PASSWORD ${sqlString(h)}`);
+  const flavor = s.version?.flavor;
+  const identified = (h: Secret) => (flavor === 'mysql' ? `IDENTIFIED WITH mysql_native_password AS ${sqlString(h.reveal())}` : `IDENTIFIED BY PASSWORD ${sqlString(h.reveal())}`);
   const sql: string[] = [];
   if (p.sql_log_bin === false) sql.push('SET SESSION sql_log_bin = 0;');
-  if ((p.state ?? 'present') === 'absent') return [...sql, `DROP USER IF EXISTS ${who};`];
-  if (!s.exists) {
-    sql.push(`CREATE USER ${who}${hash !== undefined ? ` ${identified(hash)}` : ''};`);
-    for (const [obj, want] of Object.entries(wantedPrivs(p) ?? {})) sql.push(grantSql(obj, want, who, s.version?.flavor));
-    return sql;
-  }
-  if (hash !== undefined && changes.some((c) => c.summary.startsWith('password of '))) sql.push(`ALTER USER ${who} ${identified(hash)};`);
-  for (const [obj, want] of privilegeDiff(p, s.privileges)) {
-    if (s.privileges[obj] && !p.append_privs) sql.push(`REVOKE ALL PRIVILEGES, GRANT OPTION ON ${objectSql(obj)} FROM ${who};`);
-    if (want) sql.push(grantSql(obj, want, who, s.version?.flavor));
+  for (const op of ops) {
+    switch (op.kind) {
+      case 'drop':
+        sql.push(`DROP USER IF EXISTS ${who};`);
+        break;
+      case 'create':
+        sql.push(`CREATE USER ${who}${prep.hash !== undefined ? ` ${identified(prep.hash)}` : ''};`);
+        for (const [obj, want] of op.grants) sql.push(grantSql(obj, want, who, flavor));
+        break;
+      case 'password':
+        if (prep.hash !== undefined) sql.push(`ALTER USER ${who} ${identified(prep.hash)};`);
+        break;
+      case 'privileges':
+        if (op.revoke) sql.push(`REVOKE ALL PRIVILEGES, GRANT OPTION ON ${objectSql(op.object)} FROM ${who};`);
+        if (op.want) sql.push(grantSql(op.object, op.want, who, flavor));
+        break;
+    }
   }
   return sql;
 }
 
-export default defineLegacyModule<MysqlUserParams, MysqlUserState>({
+export default defineModule<MysqlUserParams, MysqlUserState, MysqlUserOp, MysqlUserPrep>({
   name: 'mysql_user',
   description: 'Create, change or drop a MariaDB/MySQL account: host pattern, password (compared by hash, never re-set), privileges (SHOW GRANTS, normalized).',
   schema,
   secretParams: ['password', 'password_hash'],
+  prepare: (p) => mysqlUserPrep(p),
   probe: (p) => mysqlUserProbe(p),
   parse: (out) => mysqlUserParse(out),
   plan: mysqlUserPlan,
-  apply: (p, s, changes) => applySql(mysqlUserSql(p, s, changes).join('\n')),
-  describe: (p, s) => ({
+  apply: (p, prep, s, ops) => applySql(mysqlUserSql(p, prep, s, ops).join('\n')),
+  registerData: (p, _prep, s) => ({
     user: p.name,
     host: p.host ?? 'localhost',
     exists: s.exists,

@@ -2,9 +2,12 @@
  * `mysql_variables`: a global server variable set at runtime (SET GLOBAL), without a restart.
  * Pair it with the same setting in a my.cnf drop-in so it survives restarts. ON/OFF, 1/0 and
  * true/false compare equal; other values compare as strings (numbers as numbers).
+ *
+ * Invariants: the variable name is checked by the schema (an identifier) before it reaches SQL;
+ * the value is a number or a SQL string literal; `apply` runs one SET GLOBAL per planned op.
  */
 import { applySql, notReachable, parseLines, parseServer, probeFrame, runSql, type ServerProbe, sqlString } from './sql.ts';
-import { type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
+import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
 
 const schema = {
   type: 'object',
@@ -17,6 +20,9 @@ const schema = {
 } as const;
 
 export type MysqlVariablesParams = FromSchema<typeof schema>;
+
+/** The one thing this module does: SET GLOBAL the variable to the task's value. */
+export type MysqlVariablesOp = { kind: 'set_global' };
 
 export interface MysqlVariablesState extends ServerProbe {
   value?: string;
@@ -35,14 +41,24 @@ export function valueSql(v: string | number | boolean): string {
   return /^-?\d+(\.\d+)?$/.test(n) ? n : sqlString(String(v));
 }
 
-export function mysqlVariablesPlan(p: MysqlVariablesParams, s: MysqlVariablesState, _ctx?: ModuleContext): Change[] {
-  if (s.server !== 'up') return [{ summary: `set global ${p.variable} = ${p.value} (${notReachable(s)})`, unpredictable: true }];
+export function mysqlVariablesPlan(p: MysqlVariablesParams, _prep: undefined, s: MysqlVariablesState, _ctx?: ModuleContext): Planned<MysqlVariablesOp>[] {
+  if (s.server !== 'up') return [{ summary: `set global ${p.variable} = ${p.value} (${notReachable(s)})`, unpredictable: true, op: { kind: 'set_global' } }];
   if (s.value === undefined) throw new Error(`unknown server variable ${p.variable}`);
   if (normalizeValue(s.value) === normalizeValue(p.value)) return [];
-  return [{ summary: `set global ${p.variable}: ${s.value} → ${p.value} (at runtime, no restart)` }];
+  return [{ summary: `set global ${p.variable}: ${s.value} → ${p.value} (at runtime, no restart)`, op: { kind: 'set_global' } }];
 }
 
-export default defineLegacyModule<MysqlVariablesParams, MysqlVariablesState>({
+/** The statements for the planned ops (pure). */
+export function mysqlVariablesSql(p: MysqlVariablesParams, ops: MysqlVariablesOp[]): string[] {
+  return ops.map((op) => {
+    switch (op.kind) {
+      case 'set_global':
+        return `SET GLOBAL ${p.variable} = ${valueSql(p.value)};`;
+    }
+  });
+}
+
+export default defineModule<MysqlVariablesParams, MysqlVariablesState, MysqlVariablesOp>({
   name: 'mysql_variables',
   description: 'Set a MariaDB/MySQL global variable at runtime (SET GLOBAL), compared with its current value.',
   schema,
@@ -52,6 +68,6 @@ export default defineLegacyModule<MysqlVariablesParams, MysqlVariablesState>({
     return { ...parseServer(kv, all.mysql_error ?? []), value: kv.value };
   },
   plan: mysqlVariablesPlan,
-  apply: (p) => applySql(`SET GLOBAL ${p.variable} = ${valueSql(p.value)};`),
-  describe: (p, s) => ({ variable: p.variable, value: s.value ?? null }),
+  apply: (p, _prep, _s, ops) => applySql(mysqlVariablesSql(p, ops).join('\n')),
+  registerData: (p, _prep, s) => ({ variable: p.variable, value: s.value ?? null }),
 });

@@ -8,7 +8,19 @@
  * unix_socket: no password is needed to administer the server.
  */
 import { createHash } from 'node:crypto';
+import { isSecret, type Secret } from '../../core/secret/secret.ts';
 import { sha256 } from '../../sh/bytes.ts';
+
+/**
+ * The cleartext of a secret param, for `prepare` only. The engine hands secret params over as
+ * Secrets (plan/instance.ts) although the schema types them as strings; a direct caller may pass
+ * a plain string.
+ */
+export function revealParam(v: string | Secret): string;
+export function revealParam(v: string | Secret | undefined): string | undefined;
+export function revealParam(v: string | Secret | undefined): string | undefined {
+  return v === undefined ? undefined : isSecret(v) ? v.reveal() : String(v);
+}
 
 /** A SQL string literal: single quotes, with backslashes and quotes escaped (works in both flavours). */
 export function sqlString(s: string): string {

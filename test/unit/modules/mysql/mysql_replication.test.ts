@@ -2,21 +2,30 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import mysqlReplication, {
-  clientOptionFile,
-  mysqlReplicationApply,
-  mysqlReplicationParse,
-  mysqlReplicationPlan,
-  mysqlReplicationSql,
+  clientOptionFile as optionFile,
+  mysqlReplicationApply as applyFor,
+  type MysqlReplicationOp,
   type MysqlReplicationParams,
+  mysqlReplicationParse,
+  mysqlReplicationPlan as plan,
+  mysqlReplicationPrep as prepOf,
+  mysqlReplicationSql as sqlFor,
   type MysqlReplicationState,
-} from '../../../src/modules/mysql/mysql_replication.ts';
-import { Secret } from '../../../src/core/secret/secret.ts';
-import { outsideHeredocs, shSyntax } from './helpers.ts';
+} from '../../../../src/modules/mysql/mysql_replication.ts';
+import { outsideHeredocs, shSyntax } from '../helpers.ts';
+import { expectApplyIgnoresSummaries, secretParam as secret } from './ops.ts';
+
+// The v2 functions take the prepared data (the password as a Secret) and the ops; these keep the cases short.
+type Planned = { op: MysqlReplicationOp }[];
+const mysqlReplicationPlan = (p: MysqlReplicationParams, s: MysqlReplicationState) => plan(p, prepOf(p), s);
+const mysqlReplicationSql = (p: MysqlReplicationParams, s: MysqlReplicationState, changes: Planned) => sqlFor(p, prepOf(p), s, changes.map((c) => c.op));
+const mysqlReplicationApply = (p: MysqlReplicationParams, s: MysqlReplicationState, changes: Planned) => applyFor(p, prepOf(p), s, changes.map((c) => c.op));
+const clientOptionFile = (p: MysqlReplicationParams) => optionFile(p, prepOf(p));
 
 // Probe output recorded on the lab: db2 replicating from db1 (MariaDB 10.11), converged.
-const RECORDED = readFileSync(join(import.meta.dirname, '../mysql/fixtures/replica-probe.txt'), 'utf8');
+const RECORDED = readFileSync(join(import.meta.dirname, 'fixtures/replica-probe.txt'), 'utf8');
 const PW = 'kiln-lab-repl-password';
-const p: MysqlReplicationParams = { primary_host: '10.77.0.31', primary_user: 'repl', primary_password: new Secret(PW), seed_databases: ['app'] };
+const p: MysqlReplicationParams = { primary_host: '10.77.0.31', primary_user: 'repl', primary_password: secret(PW), seed_databases: ['app'] };
 const recorded = () => mysqlReplicationParse({ stdout: RECORDED, stderr: '', code: 0 });
 const withStatus = (over: Record<string, string>): MysqlReplicationState => {
   const s = recorded();
@@ -38,10 +47,10 @@ describe('mysql_replication', () => {
     expect(s.readOnly).toBe(true);
     expect(s.presentDbs).toEqual(['app']);
     expect(s.passwordSha).toMatch(/^[0-9a-f]{64}$/);
-    expect(mysqlReplication.describe!(p, s)).toMatchObject({ seconds_behind_master: 0, io_running: 'Yes', sql_running: 'Yes', gtid_slave_pos: '0-31-1' });
+    expect(mysqlReplication.registerData!(p, prepOf(p), s)).toMatchObject({ seconds_behind_master: 0, io_running: 'Yes', sql_running: 'Yes', gtid_slave_pos: '0-31-1' });
     // Shown with the "ok" result in the run output.
-    expect(mysqlReplication.note!(p, s)).toBe('replicating from 10.77.0.31:3306: IO Yes, SQL Yes, 0s behind the primary (gtid 0-31-1)');
-    expect(mysqlReplication.note!(p, fresh)).toBeUndefined();
+    expect(mysqlReplication.note!(p, prepOf(p), s)).toBe('replicating from 10.77.0.31:3306: IO Yes, SQL Yes, 0s behind the primary (gtid 0-31-1)');
+    expect(mysqlReplication.note!(p, prepOf(p), fresh)).toBeUndefined();
   });
   it('a healthy replica of the same source is ok: never reset, never restarted', () => {
     expect(mysqlReplicationPlan(p, recorded())).toEqual([]);
@@ -49,7 +58,7 @@ describe('mysql_replication', () => {
     expect(mysqlReplicationPlan(p, withStatus({ io: 'Connecting' }))).toEqual([]);
   });
   it('changes the source only when it differs (host, port, user, password)', () => {
-    const other = { ...p, primary_host: '10.77.0.33', primary_password: new Secret('new-repl-pw') };
+    const other = { ...p, primary_host: '10.77.0.33', primary_password: secret('new-repl-pw') };
     const changes = mysqlReplicationPlan(other, recorded());
     expect(changes.map((c) => c.summary)).toEqual(['change replication source: host 10.77.0.31 → 10.77.0.33, password (stop, change, start)']);
     expect(mysqlReplicationSql(other, recorded(), changes)).toEqual([
@@ -95,7 +104,7 @@ describe('mysql_replication', () => {
     expect(outsideHeredocs(script)).not.toContain(PW);
     expect(script).toContain('umask 077');
     expect(Buffer.from(clientOptionFile(p)).toString('base64')).not.toBe('');
-    expect(clientOptionFile({ ...p, primary_password: new Secret('a"b\\c') })).toContain('password="a\\"b\\\\c"');
+    expect(clientOptionFile({ ...p, primary_password: secret('a"b\\c') })).toContain('password="a\\"b\\\\c"');
     const holding = mysqlReplicationPlan(p, { ...fresh, presentDbs: ['app'] });
     expect(holding.map((c) => c.summary)).toEqual(['replicate from 10.77.0.31:3306 as repl with GTID']);
   });
@@ -107,8 +116,21 @@ describe('mysql_replication', () => {
     expect(() => mysqlReplicationPlan(p, { ...fresh, version: { flavor: 'mysql', major: 8, minor: 0, patch: 36, raw: '8.0.36' } })).toThrow(/MySQL replica is not implemented/);
   });
   it('the probe is valid sh without the password', () => {
-    const probe = mysqlReplication.probe(p, {} as never);
+    const probe = mysqlReplication.probe(p, prepOf(p), {} as never);
     expect(shSyntax(probe)).toBe('');
     expect(probe).not.toContain(PW);
+  });
+  it('apply depends only on the ops: the same script with every summary reworded', () => {
+    const seed = expectApplyIgnoresSummaries(mysqlReplication, p, prepOf(p), fresh);
+    expect(seed).toContain('--single-transaction --gtid --master-data=2');
+    expect(outsideHeredocs(seed)).not.toContain(PW);
+    const other = { ...p, primary_host: '10.77.0.33' };
+    expect(expectApplyIgnoresSummaries(mysqlReplication, other, prepOf(other), recorded())).toMatch(/STOP SLAVE;\nCHANGE MASTER TO MASTER_HOST = '10\.77\.0\.33'.*\nSTART SLAVE;/);
+    expect(expectApplyIgnoresSummaries(mysqlReplication, p, prepOf(p), withStatus({ io: 'No', sql: 'No' }))).not.toContain('CHANGE MASTER');
+    // A server that cannot be looked at: seeded when seed_databases is set (as the summary says).
+    const down = expectApplyIgnoresSummaries(mysqlReplication, p, prepOf(p), { ...fresh, server: 'down' });
+    expect(down).toContain('mariadb-dump');
+    expect(expectApplyIgnoresSummaries(mysqlReplication, { ...p, seed_databases: undefined }, prepOf(p), { ...fresh, server: 'down' })).not.toContain('mariadb-dump');
+    for (const script of [seed, down]) expect(shSyntax(script)).toBe('');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatPrivs, normalizeObject, normalizePriv, objectSql, parseShowGrants, parseWantedPrivs } from '../../../src/modules/mysql/grants.ts';
+import { formatPrivs, normalizeObject, normalizePriv, objectSql, parseShowGrants, parseWantedPrivs } from '../../../../src/modules/mysql/grants.ts';
 
 // SHOW GRANTS as MariaDB 10.11 printed it on the lab (IDENTIFIED … cut off by the probe's sed).
 const SHOWN = [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { brokenReason, changeSourceSql, healthy, parseStatus, replicaStatus, setGtidPosSql, startSql, statusSql, stopSql } from '../../../src/modules/mysql/replication.ts';
+import { brokenReason, changeSourceSql, healthy, parseStatus, replicaStatus, setGtidPosSql, startSql, statusSql, stopSql } from '../../../../src/modules/mysql/replication.ts';
 
 const SRC = { host: '10.77.0.31', port: 3306, user: 'repl', password: "pa'ss" };
 

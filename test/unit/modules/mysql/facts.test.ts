@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { FACTS_SCRIPT, parseFacts } from '../../../src/facts/facts.ts';
+import { FACTS_SCRIPT, parseFacts } from '../../../../src/facts/facts.ts';
+import { MYSQL_FACTS_SCRIPT, parseMysqlFacts } from '../../../../src/modules/mysql/facts.ts';
+import { parseKv } from '../../../../src/sh/kv.ts';
 
 describe('kiln facts: mysql section', () => {
   it('is valid sh', () => {
@@ -28,5 +30,12 @@ describe('kiln facts: mysql section', () => {
     expect(parseFacts('mysql_version=10.11.19-MariaDB\nmysql_read_only=OFF\n').mysql).toEqual({ version: '10.11.19-MariaDB', read_only: false });
     expect((parseFacts('mysql_version=x\nmysql_io_running=No\nmysql_seconds_behind_master=NULL\n').mysql as { replica: { seconds_behind_master: unknown } }).replica.seconds_behind_master).toBeNull();
     expect(parseFacts('hostname=web1\n').mysql).toBeUndefined();
+  });
+  it('comes from the mysql modules folder: the facts script ends with its fragment, parseFacts uses its parser', () => {
+    expect(FACTS_SCRIPT.endsWith(MYSQL_FACTS_SCRIPT)).toBe(true);
+    expect(spawnSync('sh', ['-n'], { input: MYSQL_FACTS_SCRIPT, encoding: 'utf8' }).status).toBe(0);
+    const out = 'hostname=db2\nmysql_version=10.11.19-MariaDB\nmysql_read_only=1\nmysql_io_running=Yes\nmysql_seconds_behind_master=0\n';
+    expect(parseFacts(out).mysql).toEqual(parseMysqlFacts(parseKv(out)));
+    expect(parseMysqlFacts(parseKv('hostname=web1\n'))).toBeUndefined();
   });
 });
