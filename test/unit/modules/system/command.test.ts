@@ -3,11 +3,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import command, { type CommandParams, splitArgs } from '../../../src/modules/system/command.ts';
-import shell, { type ShellParams } from '../../../src/modules/system/shell.ts';
-import { Secret } from '../../../src/core/secret/secret.ts';
-import { PRELUDE } from '../../../src/sh/prelude.ts';
-import { ctx, runProbe, shSyntax, outsideHeredocs } from './helpers.ts';
+import command, { type CommandParams, splitArgs } from '../../../../src/modules/system/command.ts';
+import shell, { type ShellParams } from '../../../../src/modules/system/shell.ts';
+import { Secret } from '../../../../src/core/secret/secret.ts';
+import { PRELUDE } from '../../../../src/sh/prelude.ts';
+import { ctx, runProbe, shSyntax, outsideHeredocs } from '../helpers.ts';
 
 const out = (stdout: string, code = 0, stderr = '') => ({ stdout, stderr, code });
 /** Runs a HARMLESS apply script locally (only echo/cat/printf commands in these tests). */

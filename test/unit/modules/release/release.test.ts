@@ -16,8 +16,8 @@ import release, {
   runningRelease,
   type ReleaseParams,
   type ReleaseState,
-} from '../../../src/modules/release/release.ts';
-import { ctx, outsideHeredocs, runProbe, shSyntax } from './helpers.ts';
+} from '../../../../src/modules/release/release.ts';
+import { ctx, outsideHeredocs, runProbe, shSyntax } from '../helpers.ts';
 
 const files = [
   { path: 'server.js', data: Buffer.from('console.log("hi")\n'), exec: false },

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import svc, { type ServiceParams } from '../../../src/modules/system/service.ts';
-import { ctx, runProbe, shSyntax } from './helpers.ts';
+import svc, { type ServiceParams } from '../../../../src/modules/system/service.ts';
+import { ctx, runProbe, shSyntax } from '../helpers.ts';
 
 const out = (stdout: string) => ({ stdout, stderr: '', code: 0 });
 // `systemctl show -p ...` prints properties in systemd's own order, not the requested one.

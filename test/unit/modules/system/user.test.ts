@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import group, { type GroupParams } from '../../../src/modules/system/group.ts';
-import user, { type UserParams } from '../../../src/modules/system/user.ts';
-import { sha256 } from '../../../src/sh/bytes.ts';
-import { Secret } from '../../../src/core/secret/secret.ts';
-import { ctx, runProbe, shSyntax, outsideHeredocs } from './helpers.ts';
+import group, { type GroupParams } from '../../../../src/modules/system/group.ts';
+import user, { type UserParams } from '../../../../src/modules/system/user.ts';
+import { sha256 } from '../../../../src/sh/bytes.ts';
+import { Secret } from '../../../../src/core/secret/secret.ts';
+import { ctx, runProbe, shSyntax, outsideHeredocs } from '../helpers.ts';
 
 const out = (stdout: string) => ({ stdout, stderr: '', code: 0 });
 const HASH = '$y$j9T$kilnSaltkilnSalt$Wq0d1n3sCwnN8k7b0pDq7m5n2bV9xLq3aQ1tR0uY5h6';

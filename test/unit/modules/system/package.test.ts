@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import pkg, { type PackageParams, parsePolicy } from '../../../src/modules/system/package.ts';
-import { ctx, runProbe, shSyntax } from './helpers.ts';
+import pkg, { type PackageParams, parsePolicy } from '../../../../src/modules/system/package.ts';
+import { ctx, runProbe, shSyntax } from '../helpers.ts';
 
 const out = (stdout: string) => ({ stdout, stderr: '', code: 0 });
 // Captured on Debian 12 (bookworm): bash has a newer candidate, coreutils is current, hello is not installed.
