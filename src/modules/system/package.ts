@@ -87,7 +87,7 @@ interface Wanted {
 }
 
 function names(p: PackageParams): string[] {
-  return typeof p.name === 'string' ? [p.name] : (p.name as string[]);
+  return typeof p.name === 'string' ? [p.name] : p.name;
 }
 
 function wanted(p: PackageParams): Wanted[] {
