@@ -23,13 +23,21 @@
  * FAILS saying it rolled back. On success, releases beyond `keep` are pruned, oldest first, never
  * the current, the previous or the running one. The plan predicts all of it, so `--check` says exactly
  * "deploy release X (current Y)" and which releases a successful deploy prunes.
+ *
+ * `prepare` reads `src` once on the controller into the typed prepared data (the files and their
+ * content hash); plan pairs each summary with a typed op (deploy / finish / prune, carrying
+ * whether to upload and what to prune) and apply builds its one script from the ops alone.
+ *
+ * No file is written in place: the files go into a fresh temp directory renamed to
+ * releases/<version> as a whole (mv -T), and `current` is a symlink replaced by rename, so
+ * sh/atomic.ts's atomicWrite (one regular file, content replaced) does not apply here.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_HEALTH_TIMEOUT, healthLines, journalDetail, journalTail, kilnValues } from '../system/health.ts';
 import { q } from '../../sh/quote.ts';
 import { sha256, writeBytes } from '../../sh/bytes.ts';
-import { type ApplyResult, type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext, type PrepareContext } from '../contract.ts';
+import { type ApplyResult, defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned, type PrepareContext } from '../contract.ts';
 
 const schema = {
   type: 'object',
@@ -69,11 +77,22 @@ export interface ReleaseFile {
   exec: boolean;
 }
 
-export type ReleaseParams = FromSchema<typeof schema> & {
-  /** Set by prepare. */
-  _files?: ReleaseFile[];
-  _hash?: string;
-};
+export type ReleaseParams = FromSchema<typeof schema>;
+
+/** What `prepare` read on the controller: the files of `src` and their content hash (releaseHash). */
+export interface ReleasePrep {
+  files: ReleaseFile[];
+  hash: string;
+}
+
+/** What apply does. `upload`: the files are not on the host yet (or differ) and travel in the script. */
+export type ReleaseOp =
+  /** Switch `current` to the release (a deploy, or a forced redeploy), restart, check, roll back on failure. */
+  | { kind: 'deploy'; upload: boolean }
+  /** `current` already points to the release but the service runs another: restart, check, roll back. */
+  | { kind: 'finish'; upload: boolean }
+  /** Remove these old releases after a successful deploy (or at once when nothing is deployed). */
+  | { kind: 'prune'; releases: string[] };
 
 export interface ReleaseState {
   /** Raw target of <root>/current, if it is a symlink. */
@@ -202,10 +221,10 @@ export function releasesToPrune(p: ReleaseParams, s: ReleaseState, deploying: bo
     .map((r) => r.name);
 }
 
-export function releasePlan(p: ReleaseParams, s: ReleaseState, _ctx?: ModuleContext): Change[] {
+export function releasePlan(p: ReleaseParams, prep: ReleasePrep, s: ReleaseState, _ctx?: ModuleContext): Planned<ReleaseOp>[] {
   if (s.currentNotLink) throw new Error(`${p.root}/current exists and is not a symlink; move it away (the release module manages it as a symlink)`);
   const present = s.releases.some((r) => r.name === p.version);
-  const want = p._hash ?? '';
+  const want = prep.hash;
   const differs = present && s.hash !== want;
   if (differs && !p.force) {
     throw new Error(
@@ -213,18 +232,19 @@ export function releasePlan(p: ReleaseParams, s: ReleaseState, _ctx?: ModuleCont
         'a release is immutable; deploy the new files under a new version (e.g. -e app_version=…), or set force: true to replace it',
     );
   }
-  const out: Change[] = [];
+  const out: Planned<ReleaseOp>[] = [];
   const cur = s.current ?? 'none';
   const deploying = differs || s.current !== p.version;
-  if (differs) out.push({ summary: `redeploy release ${p.version} with changed files (current ${cur})` });
-  else if (deploying) out.push({ summary: `deploy release ${p.version} (current ${cur})` });
+  const upload = !present || s.hash !== want;
+  if (differs) out.push({ summary: `redeploy release ${p.version} with changed files (current ${cur})`, op: { kind: 'deploy', upload } });
+  else if (deploying) out.push({ summary: `deploy release ${p.version} (current ${cur})`, op: { kind: 'deploy', upload } });
   else if (s.running !== undefined && s.running !== p.version) {
     // current already points to the release, but the service still runs an older one: a deploy
     // was interrupted between the switch and the restart. Finish it, health check included.
-    out.push({ summary: `restart ${p.service} on release ${p.version}: it still runs release ${s.running} (a deploy stopped before its restart)` });
+    out.push({ summary: `restart ${p.service} on release ${p.version}: it still runs release ${s.running} (a deploy stopped before its restart)`, op: { kind: 'finish', upload } });
   }
   const prune = releasesToPrune(p, s, deploying);
-  if (prune.length) out.push({ summary: `prune old releases ${prune.join(', ')} (keep ${p.keep ?? DEFAULT_KEEP})` });
+  if (prune.length) out.push({ summary: `prune old releases ${prune.join(', ')} (keep ${p.keep ?? DEFAULT_KEEP})`, op: { kind: 'prune', releases: prune } });
   return out;
 }
 
@@ -240,10 +260,20 @@ function uploadScript(files: readonly ReleaseFile[]): string[] {
   return lines;
 }
 
-export function releaseApply(p: ReleaseParams, s: ReleaseState, changes: Change[]): string {
-  const deploy = changes.some((c) => /^(re)?deploy release /.test(c.summary));
-  const finish = changes.some((c) => c.summary.startsWith(`restart ${p.service} on release `));
-  const prune = releasesToPrune(p, s, deploy);
+export function releaseApply(p: ReleaseParams, prep: ReleasePrep, s: ReleaseState, ops: readonly ReleaseOp[]): string {
+  let restart: { upload: boolean } | undefined;
+  const prune: string[] = [];
+  for (const op of ops) {
+    switch (op.kind) {
+      case 'deploy':
+      case 'finish':
+        restart = { upload: op.upload };
+        break;
+      case 'prune':
+        prune.push(...op.releases);
+        break;
+    }
+  }
   const owner = `${p.owner ?? 'root'}:${p.group ?? 'root'}`;
   const lines = [
     'set -u',
@@ -257,7 +287,7 @@ export function releaseApply(p: ReleaseParams, s: ReleaseState, changes: Change[
     '  :',
     '}',
   ];
-  if (!deploy && !finish) {
+  if (!restart) {
     lines.push('prune', 'exit 0');
     return lines.join('\n');
   }
@@ -274,14 +304,13 @@ export function releaseApply(p: ReleaseParams, s: ReleaseState, changes: Change[
     'if [ -n "$running" ] && [ "$prev" = "releases/$version" ] && [ -d "$root/releases/$running" ]; then prev="releases/$running"; fi',
     'replaced=',
   );
-  const needUpload = !s.releases.some((r) => r.name === p.version) || s.hash !== p._hash;
-  if (needUpload) {
+  if (restart.upload) {
     lines.push(
       'tmp=$(mktemp -d "$root/releases/.kiln-upload.XXXXXX") || die "cannot create a temp directory in $root/releases"',
       "trap 'rm -rf \"$tmp\"' EXIT",
-      ...uploadScript(p._files ?? []),
+      ...uploadScript(prep.files),
       `chown -R ${q(owner)} "$tmp" || die "chown ${owner} failed"`,
-      `got=$(kiln_release_hash "$tmp"); [ "$got" = ${q(p._hash ?? '')} ] || die "uploaded files of release $version do not match (hash $got)"`,
+      `got=$(kiln_release_hash "$tmp"); [ "$got" = ${q(prep.hash)} ] || die "uploaded files of release $version do not match (hash $got)"`,
       // A same-version replacement (force): the old directory is kept aside until the check passes.
       'if [ -d "$rel" ]; then replaced="$root/releases/.kiln-replaced.$version.$$"; mv -T "$rel" "$replaced" || die "cannot move the old $rel aside"; fi',
       'mv -T "$tmp" "$rel" || die "cannot rename the upload to $rel"',
@@ -352,21 +381,21 @@ export function releaseInterpret(p: ReleaseParams, out: ExecResult): ApplyResult
   }
 }
 
-export default defineLegacyModule<ReleaseParams, ReleaseState>({
+export default defineModule<ReleaseParams, ReleaseState, ReleaseOp, ReleasePrep>({
   name: 'release',
   description: 'Deploy a directory as releases/<version> with an atomic current symlink, a health check and automatic rollback; keep N releases.',
   schema,
-  prepare(p: ReleaseParams, ctx: PrepareContext): ReleaseParams {
+  prepare(p: ReleaseParams, ctx: PrepareContext): ReleasePrep {
     const dir = resolveSrcDir(p.src, ctx.taskFile);
     if (!dir) throw new Error(`src directory not found: ${p.src} (looked in the role's files/ and the task file's directory)`);
     const files = readTree(dir);
     if (!files.length) throw new Error(`src directory ${dir} holds no files`);
-    return { ...p, _files: files, _hash: releaseHash(files) };
+    return { files, hash: releaseHash(files) };
   },
-  probe: releaseProbe,
-  parse: releaseParse,
-  plan: releasePlan,
-  apply: releaseApply,
-  interpret: releaseInterpret,
-  describe: (p, s) => ({ release: s.current ?? null, releases: s.releases.map((r) => r.name), version: p.version }),
+  probe: (p) => releaseProbe(p),
+  parse: (out) => releaseParse(out),
+  plan: (p, prep, s, ctx) => releasePlan(p, prep, s, ctx),
+  apply: (p, prep, s, ops) => releaseApply(p, prep, s, ops),
+  interpret: (p, _prep, out) => releaseInterpret(p, out),
+  registerData: (p, _prep, s) => ({ release: s.current ?? null, releases: s.releases.map((r) => r.name), version: p.version }),
 });

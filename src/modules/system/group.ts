@@ -1,6 +1,10 @@
-/** `group`: a local group (getent group; groupadd / groupmod / groupdel). */
+/**
+ * `group`: a local group (getent group; groupadd / groupmod / groupdel).
+ *
+ * One op at most per plan: create, change the gid, or remove. `system` only matters on creation.
+ */
 import { q } from '../../sh/quote.ts';
-import { type Change, defineLegacyModule, type ExecResult, type FromSchema } from '../contract.ts';
+import { defineModule, type ExecResult, type FromSchema, type Planned } from '../contract.ts';
 
 const schema = {
   type: 'object',
@@ -28,26 +32,40 @@ export function parseGroupLine(line: string): GroupState {
   return { exists: true, gid: Number(f[2]), members: f[3] ? f[3].split(',').filter(Boolean) : [] };
 }
 
-export default defineLegacyModule<GroupParams, GroupState>({
+export type GroupOp = { kind: 'create' } | { kind: 'set-gid'; gid: number } | { kind: 'remove' };
+
+export default defineModule<GroupParams, GroupState, GroupOp>({
   name: 'group',
   description: 'Create, change the gid of, or remove a local group.',
   schema,
   probe: (p) => `getent group -- ${q(p.name)} </dev/null || true`,
   parse: (out: ExecResult) => parseGroupLine(out.stdout.split('\n')[0] ?? ''),
-  plan(p, s): Change[] {
-    if ((p.state ?? 'present') === 'absent') return s.exists ? [{ summary: `remove group ${p.name} (gid ${s.gid})` }] : [];
+  plan(p, _prep, s): Planned<GroupOp>[] {
+    if ((p.state ?? 'present') === 'absent') return s.exists ? [{ summary: `remove group ${p.name} (gid ${s.gid})`, op: { kind: 'remove' } }] : [];
     if (!s.exists) {
       const how = [p.gid !== undefined ? `gid ${p.gid}` : '', p.system ? 'system' : ''].filter(Boolean).join(', ');
-      return [{ summary: `create group ${p.name}${how ? ` (${how})` : ''}` }];
+      return [{ summary: `create group ${p.name}${how ? ` (${how})` : ''}`, op: { kind: 'create' } }];
     }
-    if (p.gid !== undefined && p.gid !== s.gid) return [{ summary: `gid of group ${p.name}: ${s.gid} → ${p.gid}` }];
+    if (p.gid !== undefined && p.gid !== s.gid) return [{ summary: `gid of group ${p.name}: ${s.gid} → ${p.gid}`, op: { kind: 'set-gid', gid: p.gid } }];
     return [];
   },
-  apply(p, s) {
+  apply(p, _prep, _s, ops) {
     const n = q(p.name);
-    if ((p.state ?? 'present') === 'absent') return `set -e\ngroupdel -- ${n}`;
-    if (!s.exists) return `set -e\ngroupadd${p.gid !== undefined ? ` -g ${p.gid}` : ''}${p.system ? ' -r' : ''} -- ${n}`;
-    return `set -e\ngroupmod -g ${p.gid} -- ${n}`;
+    const lines = ['set -e'];
+    for (const op of ops) {
+      switch (op.kind) {
+        case 'remove':
+          lines.push(`groupdel -- ${n}`);
+          break;
+        case 'create':
+          lines.push(`groupadd${p.gid !== undefined ? ` -g ${p.gid}` : ''}${p.system ? ' -r' : ''} -- ${n}`);
+          break;
+        case 'set-gid':
+          lines.push(`groupmod -g ${op.gid} -- ${n}`);
+          break;
+      }
+    }
+    return lines.join('\n');
   },
-  describe: (p, s) => ({ name: p.name, exists: s.exists, gid: s.gid ?? null, members: s.members ?? [] }),
+  registerData: (p, _prep, s) => ({ name: p.name, exists: s.exists, gid: s.gid ?? null, members: s.members ?? [] }),
 });

@@ -4,10 +4,13 @@
  * Probe: one `dpkg-query -W` for all names (status + version), the apt cache's age, and
  * `apt-cache policy` (slow, ~0.4 s) only for the names that need a candidate version: those not
  * installed, or all of them for state: latest. A converged `present` task never calls apt-cache.
+ *
+ * Plan pairs each summary with a typed op naming the package it touches; apply builds at most
+ * one `apt-get update` and one install (or remove/purge) command from the ops alone.
  */
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
-import { type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
+import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
 
 const NAME = '^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?(=[A-Za-z0-9.+~:-]+)?$';
 
@@ -45,6 +48,18 @@ const schema = {
 
 export type PackageParams = FromSchema<typeof schema>;
 
+/** What apply does; `key` is the package name as given, with its :arch but without =version. */
+export type PackageOp =
+  | { kind: 'update-cache' }
+  /** Install, or change to the pinned version (also a name the cache update may provide). */
+  | { kind: 'install'; key: string }
+  | { kind: 'upgrade'; key: string }
+  /** latest after a cache update: apt is asked, and upgrades only if there is a newer version. */
+  | { kind: 'maybe-upgrade'; key: string }
+  | { kind: 'reinstall'; key: string }
+  /** Remove, or purge with `purge: true`. */
+  | { kind: 'remove'; key: string };
+
 export interface PkgInfo {
   /** dpkg status abbreviation, e.g. "ii ", "rc ", "un ". */
   status?: string;
@@ -72,7 +87,7 @@ interface Wanted {
 }
 
 function names(p: PackageParams): string[] {
-  return typeof p.name === 'string' ? [p.name] : (p.name as string[]);
+  return typeof p.name === 'string' ? [p.name] : p.name;
 }
 
 function wanted(p: PackageParams): Wanted[] {
@@ -194,42 +209,44 @@ function cacheUpdateDue(p: PackageParams, s: PackageState): boolean {
   return s.now - s.cacheMtime >= p.cache_valid_time;
 }
 
-export function packagePlan(p: PackageParams, s: PackageState, _ctx?: ModuleContext): Change[] {
+export function packagePlan(p: PackageParams, s: PackageState, _ctx?: ModuleContext): Planned<PackageOp>[] {
   const state = p.state ?? 'present';
-  const changes: Change[] = [];
+  const changes: Planned<PackageOp>[] = [];
   const update = cacheUpdateDue(p, s);
   if (update) {
     const age = s.cacheMtime && s.now !== undefined ? s.now - s.cacheMtime : undefined;
     const why =
       p.cache_valid_time === undefined ? '' : age === undefined ? ' (no cache yet)' : ` (cache is ${age} s old, valid for ${p.cache_valid_time} s)`;
     // Without cache_valid_time the update runs on every run: a one-shot action.
-    changes.push({ summary: `update apt cache${why}`, action: p.cache_valid_time === undefined });
+    changes.push({ summary: `update apt cache${why}`, action: p.cache_valid_time === undefined, op: { kind: 'update-cache' } });
   }
   const unknown: string[] = [];
   for (const w of wanted(p)) {
     const i = s.pkgs[w.key] ?? {};
+    const key = w.key;
     if (state === 'absent') {
       if (isInstalled(i) || (i.status && 'HUF'.includes(i.status[1]))) {
-        changes.push({ summary: `${p.purge ? 'purge' : 'remove'} ${w.key}${i.version ? ` ${i.version}` : ''}` });
+        changes.push({ summary: `${p.purge ? 'purge' : 'remove'} ${w.key}${i.version ? ` ${i.version}` : ''}`, op: { kind: 'remove', key } });
       } else if (p.purge && hasTraces(i)) {
-        changes.push({ summary: `purge ${w.key} (configuration files left)` });
+        changes.push({ summary: `purge ${w.key} (configuration files left)`, op: { kind: 'remove', key } });
       }
       continue;
     }
     const installed = isInstalled(i);
     if (installed && i.status?.[2] && i.status[2] !== ' ') {
-      changes.push({ summary: `reinstall ${w.key} (dpkg reports an error state: ${i.status.trim()})` });
+      changes.push({ summary: `reinstall ${w.key} (dpkg reports an error state: ${i.status.trim()})`, op: { kind: 'reinstall', key } });
       continue;
     }
     if (installed && (!w.version || w.version === i.version)) {
       if (state === 'latest' && !w.version) {
         if (i.candidate && i.candidate !== i.version) {
-          changes.push({ summary: `upgrade ${w.key} ${i.version} → ${i.candidate}` });
+          changes.push({ summary: `upgrade ${w.key} ${i.version} → ${i.candidate}`, op: { kind: 'upgrade', key } });
         } else if (update) {
           changes.push({
             summary: `upgrade ${w.key} if the updated cache has a newer version than ${i.version}`,
             action: true,
             unpredictable: true,
+            op: { kind: 'maybe-upgrade', key },
           });
         }
       }
@@ -240,7 +257,7 @@ export function packagePlan(p: PackageParams, s: PackageState, _ctx?: ModuleCont
     const available = !probed || (w.version ? (i.versions ?? []).includes(w.version) || i.candidate === w.version : !!i.candidate);
     if (!available) {
       if (update) {
-        changes.push({ summary: `install ${w.spec} (not in the apt cache yet; the cache update may provide it)`, unpredictable: true });
+        changes.push({ summary: `install ${w.spec} (not in the apt cache yet; the cache update may provide it)`, unpredictable: true, op: { kind: 'install', key } });
       } else {
         unknown.push(w.spec);
       }
@@ -249,7 +266,7 @@ export function packagePlan(p: PackageParams, s: PackageState, _ctx?: ModuleCont
     const half = i.status && 'HUF'.includes(i.status[1]) ? ` (currently half-installed: ${i.status.trim()})` : '';
     const ver = w.version ?? i.candidate ?? '';
     const was = installed ? ` (installed: ${i.version})` : half;
-    changes.push({ summary: `install ${w.key}${ver ? ` ${ver}` : ''}${was}` });
+    changes.push({ summary: `install ${w.key}${ver ? ` ${ver}` : ''}${was}`, op: { kind: 'install', key } });
   }
   if (unknown.length) {
     throw new Error(
@@ -263,9 +280,33 @@ export function packagePlan(p: PackageParams, s: PackageState, _ctx?: ModuleCont
 const APT = 'DEBIAN_FRONTEND=noninteractive apt-get -y -q -o DPkg::Lock::Timeout=120';
 const CONF = '-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold';
 
-export function packageApply(p: PackageParams, s: PackageState, changes: Change[]): string {
+export function packageApply(p: PackageParams, _s: PackageState, ops: readonly PackageOp[]): string {
+  let update = false;
+  let maybe = false;
+  let reinstall = false;
+  const touched = new Set<string>();
+  for (const op of ops) {
+    switch (op.kind) {
+      case 'update-cache':
+        update = true;
+        break;
+      case 'maybe-upgrade':
+        maybe = true;
+        touched.add(op.key);
+        break;
+      case 'reinstall':
+        reinstall = true;
+        touched.add(op.key);
+        break;
+      case 'install':
+      case 'upgrade':
+      case 'remove':
+        touched.add(op.key);
+        break;
+    }
+  }
   const lines = ['set -e', 'export DEBIAN_FRONTEND=noninteractive'];
-  if (changes.some((c) => c.summary.startsWith('update apt cache'))) {
+  if (update) {
     lines.push(
       `${APT} update </dev/null`,
       'mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp',
@@ -273,16 +314,13 @@ export function packageApply(p: PackageParams, s: PackageState, changes: Change[
   }
   const state = p.state ?? 'present';
   const ws = wanted(p);
-  const touched = (w: Wanted) => changes.some((c) => new RegExp(`^(install|upgrade|reinstall|remove|purge) ${escapeRe(w.key)}( |$)`).test(c.summary));
   if (state === 'absent') {
-    const rm = ws.filter(touched).map((w) => q(w.key));
+    const rm = ws.filter((w) => touched.has(w.key)).map((w) => q(w.key));
     if (rm.length) lines.push(`${APT} ${p.purge ? 'purge' : 'remove'} -- ${rm.join(' ')} </dev/null`);
   } else {
-    const maybe = changes.some((c) => c.unpredictable && c.summary.startsWith('upgrade '));
     // "latest" after a cache update: ask apt for all the names; it upgrades only what is newer.
-    const inst = ws.filter((w) => touched(w) || (maybe && state === 'latest'));
+    const inst = ws.filter((w) => touched.has(w.key) || (maybe && state === 'latest'));
     const args = inst.map((w) => q(w.version ? `${w.key}=${w.version}` : w.key));
-    const reinstall = ws.some((w) => changes.some((c) => c.summary.startsWith(`reinstall ${w.key} `)));
     if (args.length) {
       const rec = p.install_recommends === false ? ' --no-install-recommends' : '';
       // A pinned version may be older than the installed one.
@@ -290,23 +328,18 @@ export function packageApply(p: PackageParams, s: PackageState, changes: Change[
       lines.push(`${APT} ${CONF}${rec}${down}${reinstall ? ' --reinstall' : ''} install -- ${args.join(' ')} </dev/null`);
     }
   }
-  void s;
   return lines.join('\n');
 }
 
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-export default defineLegacyModule<PackageParams, PackageState>({
+export default defineModule<PackageParams, PackageState, PackageOp>({
   name: 'package',
   description: 'Install, upgrade or remove Debian packages with apt (non-interactive, keeps changed conffiles).',
   schema,
   probe: (p) => packageProbe(p),
-  parse: packageParse,
-  plan: packagePlan,
-  apply: packageApply,
-  interpret(_p, out) {
+  parse: (out, p) => packageParse(out, p),
+  plan: (p, _prep, s, ctx) => packagePlan(p, s, ctx),
+  apply: (p, _prep, s, ops) => packageApply(p, s, ops),
+  interpret(_p, _prep, out) {
     const m = /(\d+) upgraded, (\d+) newly installed, (\d+) to remove/.exec(out.stdout);
     const result = { rc: out.code, stdout: out.stdout, stderr: out.stderr, ...(m ? { upgraded: +m[1], installed: +m[2], removed: +m[3] } : {}) };
     if (out.code === 0) return { result };
@@ -314,7 +347,7 @@ export default defineLegacyModule<PackageParams, PackageState>({
     const errs = out.stderr.split('\n').filter((l) => /^E: /.test(l));
     return { result, failed: `apt-get failed (exit ${out.code}): ${(errs.length ? errs : out.stderr.trim().split('\n').slice(-3)).join(' | ') || 'no error output'}` };
   },
-  describe: (p, s) => ({
+  registerData: (p, _prep, s) => ({
     packages: Object.fromEntries(Object.entries(s.pkgs).map(([k, i]) => [k, { installed: isInstalled(i), version: i.version ?? null, candidate: i.candidate ?? null }])),
     cache_age: s.now !== undefined && s.cacheMtime ? s.now - s.cacheMtime : null,
     state: p.state ?? 'present',

@@ -7,11 +7,15 @@
  * A unit that is not installed is never an error in plan: in a dry run an earlier package task
  * only predicted its install. The plan says "(unit not installed yet)" and apply fails with a
  * clear message if it is still missing then.
+ *
+ * Plan pairs each summary with a typed op (enable, start, restart, …); apply runs the verbs of
+ * exactly those ops, in a fixed order (enable/disable before start/stop/restart/reload), and
+ * never looks at the summaries.
  */
 import { DEFAULT_HEALTH_TIMEOUT, healthLines, journalDetail, journalTail, kilnValues } from './health.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
-import { type ApplyResult, type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
+import { type ApplyResult, defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
 
 const schema = {
   type: 'object',
@@ -45,6 +49,11 @@ const schema = {
 } as const;
 
 export type ServiceParams = FromSchema<typeof schema>;
+
+/** One systemctl (or init script / update-rc.d) verb. */
+export type ServiceOp = { kind: 'daemon-reload' | 'enable' | 'disable' | 'start' | 'stop' | 'restart' | 'reload' };
+type Verb = ServiceOp['kind'];
+const op = (kind: Verb): ServiceOp => ({ kind });
 
 export interface ServiceState {
   init: 'systemd' | 'sysv';
@@ -128,12 +137,12 @@ function effectiveEnabled(s: ServiceState): string | undefined {
   return s.unitFileState;
 }
 
-export function servicePlan(p: ServiceParams, s: ServiceState, _ctx?: ModuleContext): Change[] {
+export function servicePlan(p: ServiceParams, s: ServiceState, _ctx?: ModuleContext): Planned<ServiceOp>[] {
   const name = p.name;
   const missing = s.loaded ? '' : s.init === 'systemd' ? ' (unit not installed yet)' : ' (init script not installed yet)';
-  const out: Change[] = [];
+  const out: Planned<ServiceOp>[] = [];
   if (p.daemon_reload && s.init === 'systemd' && s.needDaemonReload) {
-    out.push({ summary: 'systemctl daemon-reload (unit files changed on disk)' });
+    out.push({ summary: 'systemctl daemon-reload (unit files changed on disk)', op: op('daemon-reload') });
   }
   if (s.masked && (p.enabled === true || p.state === 'started' || p.state === 'restarted' || p.state === 'reloaded')) {
     throw new Error(`${name} is masked: it cannot be started or enabled (unmask it with: systemctl unmask ${name})`);
@@ -141,33 +150,33 @@ export function servicePlan(p: ServiceParams, s: ServiceState, _ctx?: ModuleCont
   if (p.enabled !== undefined) {
     const ufs = effectiveEnabled(s);
     if (!s.loaded) {
-      out.push({ summary: `${p.enabled ? 'enable' : 'disable'} ${name}${missing}` });
+      out.push({ summary: `${p.enabled ? 'enable' : 'disable'} ${name}${missing}`, op: op(p.enabled ? 'enable' : 'disable') });
     } else if (ufs && NOT_APPLICABLE.has(ufs)) {
       // static/indirect units are started by dependencies or sockets; enabling does not apply.
     } else if (p.enabled && !ENABLED.has(ufs ?? '')) {
-      out.push({ summary: `enable ${name}${ufs && ufs !== 'disabled' ? ` (currently ${ufs})` : ''}` });
+      out.push({ summary: `enable ${name}${ufs && ufs !== 'disabled' ? ` (currently ${ufs})` : ''}`, op: op('enable') });
     } else if (!p.enabled && ufs !== 'disabled' && !s.masked) {
-      if (ufs && ufs !== 'disabled') out.push({ summary: `disable ${name}${ufs !== 'enabled' ? ` (currently ${ufs})` : ''}` });
+      if (ufs && ufs !== 'disabled') out.push({ summary: `disable ${name}${ufs !== 'enabled' ? ` (currently ${ufs})` : ''}`, op: op('disable') });
     }
   }
   const active = ACTIVE.has(s.active ?? '');
   switch (p.state) {
     case 'started':
-      if (!s.loaded) out.push({ summary: `start ${name}${missing}` });
-      else if (s.oneshot) out.push({ summary: `start ${name} (oneshot: runs every time)`, action: true });
-      else if (!active) out.push({ summary: `start ${name}${s.active === 'failed' ? ' (currently failed)' : ''}` });
+      if (!s.loaded) out.push({ summary: `start ${name}${missing}`, op: op('start') });
+      else if (s.oneshot) out.push({ summary: `start ${name} (oneshot: runs every time)`, action: true, op: op('start') });
+      else if (!active) out.push({ summary: `start ${name}${s.active === 'failed' ? ' (currently failed)' : ''}`, op: op('start') });
       break;
     case 'stopped':
-      if (s.loaded && (active || s.active === 'unknown')) out.push({ summary: `stop ${name}` });
+      if (s.loaded && (active || s.active === 'unknown')) out.push({ summary: `stop ${name}`, op: op('stop') });
       break;
     case 'restarted':
-      out.push({ summary: `restart ${name}${missing}`, action: true });
+      out.push({ summary: `restart ${name}${missing}`, action: true, op: op('restart') });
       break;
     case 'reloaded':
-      if (s.loaded && !active) out.push({ summary: `start ${name} (reload requested, but it is not running)`, action: true });
+      if (s.loaded && !active) out.push({ summary: `start ${name} (reload requested, but it is not running)`, action: true, op: op('start') });
       else if (s.loaded && s.canReload === false) {
         throw new Error(`${name} cannot reload (its unit has no ExecReload=); use state: restarted`);
-      } else out.push({ summary: `reload ${name}${missing}`, action: true });
+      } else out.push({ summary: `reload ${name}${missing}`, action: true, op: op('reload') });
       break;
   }
   // Without the unit (an earlier package task only predicted in a dry run), what the real run
@@ -175,12 +184,14 @@ export function servicePlan(p: ServiceParams, s: ServiceState, _ctx?: ModuleCont
   return s.loaded ? out : out.map((c) => ({ ...c, unpredictable: true }));
 }
 
-export function serviceApply(p: ServiceParams, s: ServiceState, changes: Change[]): string {
-  const has = (verb: string) => changes.some((c) => c.summary.startsWith(`${verb} `));
+export function serviceApply(p: ServiceParams, s: ServiceState, ops: readonly ServiceOp[]): string {
+  // Each verb runs once, in the order below, whatever the order of the ops.
+  const verbs = new Set<Verb>(ops.map((o) => o.kind));
+  const has = (verb: Verb) => verbs.has(verb);
   const lines = ['set -e'];
   if (s.init === 'systemd') {
     const u = q(unitName(p));
-    const needsUnit = changes.some((c) => !c.summary.startsWith('systemctl daemon-reload'));
+    const needsUnit = ops.some((o) => o.kind !== 'daemon-reload');
     // daemon-reload first whenever asked and anything is applied: cheap, and a package or
     // template task may just have written the unit.
     if (p.daemon_reload) lines.push('systemctl daemon-reload');
@@ -210,7 +221,7 @@ export function serviceApply(p: ServiceParams, s: ServiceState, changes: Change[
   } else {
     const n = sysvName(p);
     const script = q(`/etc/init.d/${n}`);
-    if (changes.length) lines.push(`[ -x ${script} ] || { echo ${q(`init script /etc/init.d/${n} is not installed`)} >&2; exit 3; }`);
+    if (ops.length) lines.push(`[ -x ${script} ] || { echo ${q(`init script /etc/init.d/${n} is not installed`)} >&2; exit 3; }`);
     if (has('enable')) lines.push(`update-rc.d ${q(n)} defaults >/dev/null`, `update-rc.d ${q(n)} enable </dev/null`);
     if (has('disable')) lines.push(`update-rc.d ${q(n)} disable </dev/null`);
     if (has('start')) lines.push(`${script} start </dev/null`);
@@ -240,12 +251,13 @@ export function serviceInterpret(p: ServiceParams, out: ExecResult): ApplyResult
 export function serviceVerify(p: ServiceParams, s: ServiceState): string[] {
   const problems: string[] = [];
   if (!s.loaded) return [`${p.name} is not installed`];
-  let remaining: Change[] = [];
+  let remaining: Planned<ServiceOp>[] = [];
   try {
     remaining = servicePlan({ ...p, daemon_reload: false }, s).filter((c) => !c.action);
   } catch (e) {
     problems.push((e as Error).message);
   }
+  // The summaries are only shown here (like the engine's default verify), never decoded.
   problems.push(...remaining.map((c) => `still needed: ${c.summary}`));
   const wantsActive = p.state === 'restarted' || p.state === 'reloaded' || p.state === 'started';
   if (wantsActive && !s.oneshot && !ACTIVE.has(s.active ?? '')) {
@@ -254,17 +266,17 @@ export function serviceVerify(p: ServiceParams, s: ServiceState): string[] {
   return problems;
 }
 
-export default defineLegacyModule<ServiceParams, ServiceState>({
+export default defineModule<ServiceParams, ServiceState, ServiceOp>({
   name: 'service',
   description: 'Start, stop, restart or reload a service and enable it at boot (systemd, with a sysv fallback).',
   schema,
   probe: (p) => serviceProbe(p),
   parse: (out) => serviceParse(out),
-  plan: servicePlan,
-  apply: serviceApply,
-  interpret: serviceInterpret,
-  verify: serviceVerify,
-  describe: (p, s) => ({
+  plan: (p, _prep, s, ctx) => servicePlan(p, s, ctx),
+  apply: (p, _prep, s, ops) => serviceApply(p, s, ops),
+  interpret: (p, _prep, out) => serviceInterpret(p, out),
+  verify: (p, _prep, s) => serviceVerify(p, s),
+  registerData: (p, _prep, s) => ({
     name: p.name,
     init: s.init,
     installed: s.loaded,

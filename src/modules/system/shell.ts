@@ -1,11 +1,11 @@
 /**
  * `shell`: run a command line through sh -c (pipes, redirections, variables). Same guards,
- * stdin and environment handling as `command` (command.ts).
+ * stdin and environment handling as `command` (guards.ts); `cmd` reaches the shell as one
+ * quoted argument of `executable -c`.
  */
-import type { Secret } from '../../core/secret/secret.ts';
-import { type CommandState, commandInterpret, commonProps, guardApply, guardParse, guardPlan, guardProbe, type Runner } from './command.ts';
 import { q } from '../../sh/quote.ts';
-import { defineLegacyModule, type FromSchema } from '../contract.ts';
+import { defineModule, type FromSchema } from '../contract.ts';
+import { type CommandState, commandResult, commonProps, guardParse, guardPlan, guardProbe, guardRegisterData, type RunOp, type Runner, runOps } from './guards.ts';
 
 const schema = {
   type: 'object',
@@ -18,25 +18,22 @@ const schema = {
   },
 } as const;
 
-export type ShellParams = Omit<FromSchema<typeof schema>, 'stdin' | 'environment'> & {
-  stdin?: string | Secret;
-  environment?: Record<string, string | number | boolean | Secret>;
-};
+export type ShellParams = FromSchema<typeof schema>;
 
 export const shellRunner: Runner<ShellParams> = {
   display: (p) => p.cmd,
   words: (p) => `${q(p.executable ?? '/bin/sh')} -c ${q(p.cmd)}`,
 };
 
-export default defineLegacyModule<ShellParams, CommandState>({
+export default defineModule<ShellParams, CommandState, RunOp>({
   name: 'shell',
   description: 'Run a command line through the shell. Runs every time unless guarded by creates, removes or unless.',
   schema,
   secretParams: ['stdin'],
   probe: (p) => guardProbe(p),
   parse: (out) => guardParse(out),
-  plan: (p, s, ctx) => guardPlan(p, s, shellRunner, ctx),
-  apply: (p) => guardApply(p, shellRunner),
-  interpret: (p, out) => commandInterpret(p.cmd)(p, out),
-  describe: (_p, s) => ({ rc: null, skipped_reason: s.creates ? 'creates exists' : s.removes === false ? 'removes missing' : s.unlessRc === 0 ? 'unless succeeded' : null }),
+  plan: (p, _prep, s, ctx) => guardPlan(p, s, shellRunner, ctx),
+  apply: (p, _prep, _s, ops) => runOps(p, ops, shellRunner),
+  interpret: (p, _prep, out) => commandResult(p.cmd, out),
+  registerData: (_p, _prep, s) => guardRegisterData(s),
 });

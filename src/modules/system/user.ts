@@ -3,12 +3,17 @@
  *
  * `password` is a crypt hash and a secret: the probe prints only the sha256 of the hash in
  * /etc/shadow, the controller compares it with the sha256 of the wanted hash, and apply feeds
- * "name:hash" to `chpasswd -e` through a heredoc (never argv). Summaries say "password of X".
+ * "name:hash" to `chpasswd -e` through a heredoc (never argv). Summaries say "password of X",
+ * and no op carries the hash: apply reads it from the params. The password param arrives as a
+ * `Secret` (secretParams) although its schema type is string.
+ *
+ * Plan compares each field and emits one typed op per drifted field; apply turns them into one
+ * useradd/usermod/userdel command (plus chpasswd), never looking at the summaries.
  */
-import { isSecret, type Secret } from '../../core/secret/secret.ts';
+import { isSecret } from '../../core/secret/secret.ts';
 import { q } from '../../sh/quote.ts';
 import { sha256 } from '../../sh/bytes.ts';
-import { type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
+import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
 
 const NAME = '^[a-z_][a-z0-9_.-]*\\$?$';
 
@@ -36,7 +41,23 @@ const schema = {
   },
 } as const;
 
-export type UserParams = Omit<FromSchema<typeof schema>, 'password'> & { password?: string | Secret };
+export type UserParams = FromSchema<typeof schema>;
+
+/** What apply does: create or remove the account, or change one field of it with usermod. */
+export type UserOp =
+  | { kind: 'create' }
+  | { kind: 'remove' }
+  | { kind: 'set-uid'; uid: number }
+  | { kind: 'set-primary-group'; group: string }
+  /** The exact supplementary list (usermod -G). */
+  | { kind: 'set-groups'; groups: string[] }
+  /** Only add to these groups (usermod -a -G). */
+  | { kind: 'add-groups'; groups: string[] }
+  | { kind: 'set-shell'; shell: string }
+  | { kind: 'set-home'; home: string }
+  | { kind: 'set-comment'; comment: string }
+  /** Set the password hash from the params (the op never holds it). */
+  | { kind: 'set-password' };
 
 export interface UserState {
   exists: boolean;
@@ -92,8 +113,9 @@ export function userParse(out: ExecResult): UserState {
 }
 
 function revealPassword(p: UserParams): string | undefined {
-  if (p.password === undefined) return undefined;
-  const v = isSecret(p.password) ? p.password.reveal() : p.password;
+  const raw: unknown = p.password;
+  if (raw === undefined) return undefined;
+  const v = isSecret(raw) ? raw.reveal() : raw;
   if (typeof v !== 'string') throw new Error('password must be a string (a crypt hash)');
   if (!/^(\$[0-9a-z]+\$[^:\n]+|[!*][^:\n]*)$/.test(v)) {
     throw new Error('password must be a crypt hash such as $y$… or $6$… (mkpasswd -m yescrypt), or "!"/"*" to lock; Kiln never hashes plaintext');
@@ -105,11 +127,11 @@ function primaryDiffers(want: string, s: UserState): boolean {
   return /^\d+$/.test(want) ? Number(want) !== s.gid : want !== s.primary;
 }
 
-export function userPlan(p: UserParams, s: UserState, _ctx?: ModuleContext): Change[] {
+export function userPlan(p: UserParams, s: UserState, _ctx?: ModuleContext): Planned<UserOp>[] {
   const name = p.name;
   const pw = revealPassword(p);
   if ((p.state ?? 'present') === 'absent') {
-    return s.exists ? [{ summary: `remove user ${name}${p.remove ? ' and its home directory' : ''}` }] : [];
+    return s.exists ? [{ summary: `remove user ${name}${p.remove ? ' and its home directory' : ''}`, op: { kind: 'remove' } }] : [];
   }
   if (!s.exists) {
     const parts = [
@@ -122,66 +144,91 @@ export function userPlan(p: UserParams, s: UserState, _ctx?: ModuleContext): Cha
       p.create_home === false ? 'no home directory' : '',
       pw !== undefined ? 'with password' : '',
     ].filter(Boolean);
-    return [{ summary: `create user ${name}${parts.length ? ` (${parts.join(', ')})` : ''}` }];
+    return [{ summary: `create user ${name}${parts.length ? ` (${parts.join(', ')})` : ''}`, op: { kind: 'create' } }];
   }
-  const out: Change[] = [];
-  if (p.uid !== undefined && p.uid !== s.uid) out.push({ summary: `uid of ${name}: ${s.uid} → ${p.uid}` });
-  if (p.group && primaryDiffers(p.group, s)) out.push({ summary: `primary group of ${name}: ${s.primary} → ${p.group}` });
+  const out: Planned<UserOp>[] = [];
+  if (p.uid !== undefined && p.uid !== s.uid) out.push({ summary: `uid of ${name}: ${s.uid} → ${p.uid}`, op: { kind: 'set-uid', uid: p.uid } });
+  if (p.group && primaryDiffers(p.group, s)) out.push({ summary: `primary group of ${name}: ${s.primary} → ${p.group}`, op: { kind: 'set-primary-group', group: p.group } });
   if (p.groups) {
     const want = [...new Set(p.groups.filter((g) => g !== (p.group ?? s.primary)))].sort();
     const have = s.groups ?? [];
     if (p.append) {
       const missing = want.filter((g) => !have.includes(g));
-      if (missing.length) out.push({ summary: `add ${name} to groups ${missing.join(',')}` });
+      if (missing.length) out.push({ summary: `add ${name} to groups ${missing.join(',')}`, op: { kind: 'add-groups', groups: missing } });
     } else if (want.join(',') !== have.join(',')) {
-      out.push({ summary: `groups of ${name}: ${have.join(',') || '(none)'} → ${want.join(',') || '(none)'}` });
+      // usermod -G gets the list as given (deduplicated); a primary group in it is harmless.
+      out.push({ summary: `groups of ${name}: ${have.join(',') || '(none)'} → ${want.join(',') || '(none)'}`, op: { kind: 'set-groups', groups: [...new Set(p.groups)] } });
     }
   }
-  if (p.shell && p.shell !== s.shell) out.push({ summary: `shell of ${name}: ${s.shell} → ${p.shell}` });
-  if (p.home && p.home !== s.home) out.push({ summary: `home of ${name}: ${s.home} → ${p.home} (files are not moved)` });
-  if (p.comment !== undefined && p.comment !== s.comment) out.push({ summary: `comment of ${name}: ${JSON.stringify(s.comment)} → ${JSON.stringify(p.comment)}` });
+  if (p.shell && p.shell !== s.shell) out.push({ summary: `shell of ${name}: ${s.shell} → ${p.shell}`, op: { kind: 'set-shell', shell: p.shell } });
+  if (p.home && p.home !== s.home) out.push({ summary: `home of ${name}: ${s.home} → ${p.home} (files are not moved)`, op: { kind: 'set-home', home: p.home } });
+  if (p.comment !== undefined && p.comment !== s.comment) {
+    out.push({ summary: `comment of ${name}: ${JSON.stringify(s.comment)} → ${JSON.stringify(p.comment)}`, op: { kind: 'set-comment', comment: p.comment } });
+  }
   if (pw !== undefined) {
-    if (!s.shadowReadable) out.push({ summary: `password of ${name} (cannot compare: /etc/shadow is not readable; use become)`, unpredictable: true });
-    else if (sha256(pw) !== s.shadowSha) out.push({ summary: `password of ${name}` });
+    const op: UserOp = { kind: 'set-password' };
+    if (!s.shadowReadable) out.push({ summary: `password of ${name} (cannot compare: /etc/shadow is not readable; use become)`, unpredictable: true, op });
+    else if (sha256(pw) !== s.shadowSha) out.push({ summary: `password of ${name}`, op });
   }
   return out;
 }
 
-export function userApply(p: UserParams, s: UserState, changes: Change[]): string {
+function useraddArgs(p: UserParams): string {
+  const a: string[] = [];
+  if (p.uid !== undefined) a.push(`-u ${p.uid}`);
+  if (p.group) a.push(`-g ${q(p.group)}`);
+  if (p.groups?.length) a.push(`-G ${q(p.groups.join(','))}`);
+  if (p.shell) a.push(`-s ${q(p.shell)}`);
+  if (p.home) a.push(`-d ${q(p.home)}`);
+  a.push(p.create_home === false ? '-M' : '-m');
+  if (p.system) a.push('-r');
+  if (p.comment !== undefined) a.push(`-c ${q(p.comment)}`);
+  return a.join(' ');
+}
+
+export function userApply(p: UserParams, _s: UserState, ops: readonly UserOp[]): string {
   const n = q(p.name);
   const lines = ['set -e'];
-  const has = (prefix: string) => changes.some((c) => c.summary.startsWith(prefix));
-  if ((p.state ?? 'present') === 'absent') {
-    lines.push(`userdel${p.remove ? ' -r' : ''} -- ${n}`);
-    return lines.join('\n');
-  }
-  if (!s.exists) {
-    const a: string[] = [];
-    if (p.uid !== undefined) a.push(`-u ${p.uid}`);
-    if (p.group) a.push(`-g ${q(p.group)}`);
-    if (p.groups?.length) a.push(`-G ${q(p.groups.join(','))}`);
-    if (p.shell) a.push(`-s ${q(p.shell)}`);
-    if (p.home) a.push(`-d ${q(p.home)}`);
-    a.push(p.create_home === false ? '-M' : '-m');
-    if (p.system) a.push('-r');
-    if (p.comment !== undefined) a.push(`-c ${q(p.comment)}`);
-    lines.push(`useradd ${a.join(' ')} -- ${n}`);
-  } else {
-    const a: string[] = [];
-    if (has(`uid of `)) a.push(`-u ${p.uid}`);
-    if (has(`primary group of `)) a.push(`-g ${q(p.group!)}`);
-    if (has(`groups of `)) a.push(`-G ${q([...new Set(p.groups ?? [])].join(','))}`);
-    else if (has(`add ${p.name} to groups `)) {
-      const missing = changes.find((c) => c.summary.startsWith(`add ${p.name} to groups `))!.summary.slice(`add ${p.name} to groups `.length);
-      a.push(`-a -G ${q(missing)}`);
+  const mod: string[] = [];
+  let password = false;
+  for (const op of ops) {
+    switch (op.kind) {
+      case 'remove':
+        lines.push(`userdel${p.remove ? ' -r' : ''} -- ${n}`);
+        break;
+      case 'create':
+        lines.push(`useradd ${useraddArgs(p)} -- ${n}`);
+        password = true;
+        break;
+      case 'set-uid':
+        mod.push(`-u ${op.uid}`);
+        break;
+      case 'set-primary-group':
+        mod.push(`-g ${q(op.group)}`);
+        break;
+      case 'set-groups':
+        mod.push(`-G ${q(op.groups.join(','))}`);
+        break;
+      case 'add-groups':
+        mod.push(`-a -G ${q(op.groups.join(','))}`);
+        break;
+      case 'set-shell':
+        mod.push(`-s ${q(op.shell)}`);
+        break;
+      case 'set-home':
+        mod.push(`-d ${q(op.home)}`);
+        break;
+      case 'set-comment':
+        mod.push(`-c ${q(op.comment)}`);
+        break;
+      case 'set-password':
+        password = true;
+        break;
     }
-    if (has(`shell of `)) a.push(`-s ${q(p.shell!)}`);
-    if (has(`home of `)) a.push(`-d ${q(p.home!)}`);
-    if (has(`comment of `)) a.push(`-c ${q(p.comment ?? '')}`);
-    if (a.length) lines.push(`usermod ${a.join(' ')} -- ${n}`);
   }
+  if (mod.length) lines.push(`usermod ${mod.join(' ')} -- ${n}`);
   const pw = revealPassword(p);
-  if (pw !== undefined && (!s.exists || has(`password of `))) {
+  if (password && pw !== undefined) {
     // name:hash through a heredoc: the hash is never in a command's argv.
     const body = Buffer.from(`${p.name}:${pw}\n`).toString('base64');
     const tag = `KILN_PW_${sha256(body).slice(0, 12)}`;
@@ -190,16 +237,16 @@ export function userApply(p: UserParams, s: UserState, changes: Change[]): strin
   return lines.join('\n');
 }
 
-export default defineLegacyModule<UserParams, UserState>({
+export default defineModule<UserParams, UserState, UserOp>({
   name: 'user',
   description: 'Create, change or remove a local user: uid, groups, shell, home, comment and password hash.',
   schema,
   secretParams: ['password'],
   probe: (p) => userProbe(p),
   parse: (out) => userParse(out),
-  plan: userPlan,
-  apply: userApply,
-  describe: (p, s) => ({
+  plan: (p, _prep, s, ctx) => userPlan(p, s, ctx),
+  apply: (p, _prep, s, ops) => userApply(p, s, ops),
+  registerData: (p, _prep, s) => ({
     name: p.name,
     exists: s.exists,
     uid: s.uid ?? null,

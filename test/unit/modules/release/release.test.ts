@@ -15,9 +15,11 @@ import release, {
   resolveSrcDir,
   runningRelease,
   type ReleaseParams,
+  type ReleasePrep,
   type ReleaseState,
-} from '../../../src/modules/release/release.ts';
-import { ctx, outsideHeredocs, runProbe, shSyntax } from './helpers.ts';
+} from '../../../../src/modules/release/release.ts';
+import { ctx, outsideHeredocs, runProbe, shSyntax } from '../helpers.ts';
+import { expectApplyFromOpsOnly } from '../system/ops-only.ts';
 
 const files = [
   { path: 'server.js', data: Buffer.from('console.log("hi")\n'), exec: false },
@@ -30,9 +32,9 @@ const base: ReleaseParams = {
   src: 'app',
   service: 'kiln-app',
   health_url: 'http://127.0.0.1:3000/health',
-  _files: files,
-  _hash: HASH,
 };
+const prep: ReleasePrep = { files, hash: HASH };
+const ops = <Op>(planned: readonly { op: Op }[]) => planned.map((c) => c.op);
 const st = (current: string | undefined, names: string[], hash?: string): ReleaseState => ({
   link: current ? `releases/${current}` : undefined,
   current,
@@ -40,7 +42,7 @@ const st = (current: string | undefined, names: string[], hash?: string): Releas
   releases: names.map((name, i) => ({ name, mtime: 1000 + i })),
   hash,
 });
-const sums = (p: ReleaseParams, s: ReleaseState) => releasePlan(p, s, ctx()).map((c) => c.summary);
+const sums = (p: ReleaseParams, s: ReleaseState) => releasePlan(p, prep, s, ctx()).map((c) => c.summary);
 
 describe('release plan', () => {
   it('first deploy on a fresh host', () => {
@@ -52,7 +54,7 @@ describe('release plan', () => {
   });
 
   it('converged: current = version and the files match → no change', () => {
-    expect(releasePlan(base, st('1.1.0', ['1.0.0', '1.1.0'], HASH), ctx())).toEqual([]);
+    expect(releasePlan(base, prep, st('1.1.0', ['1.0.0', '1.1.0'], HASH), ctx())).toEqual([]);
   });
 
   it('switching back to a kept release with the same files is a deploy (no upload)', () => {
@@ -60,26 +62,26 @@ describe('release plan', () => {
     const p = { ...base, version: '1.0.0' };
     s.hash = HASH;
     expect(sums(p, s)).toEqual(['deploy release 1.0.0 (current 1.1.0)']);
-    expect(releaseApply(p, s, releasePlan(p, s))).not.toContain('.kiln-upload');
+    expect(releaseApply(p, prep, s, ops(releasePlan(p, prep, s)))).not.toContain('.kiln-upload');
   });
 
   it('same version with different files: refused, or replaced with force', () => {
     const s = st('1.1.0', ['1.1.0'], 'f'.repeat(64));
-    expect(() => releasePlan(base, s)).toThrow(/release 1.1.0 is already on the host with different files.*new version/);
+    expect(() => releasePlan(base, prep, s)).toThrow(/release 1.1.0 is already on the host with different files.*new version/);
     expect(sums({ ...base, force: true }, s)).toEqual(['redeploy release 1.1.0 with changed files (current 1.1.0)']);
   });
 
   it('a deploy stopped between the switch and the restart is finished: restart on the release current points to', () => {
     const s = { ...st('1.1.0', ['1.0.0', '1.1.0'], HASH), running: '1.0.0' };
     expect(sums(base, s)).toEqual(['restart kiln-app on release 1.1.0: it still runs release 1.0.0 (a deploy stopped before its restart)']);
-    const script = releaseApply(base, s, releasePlan(base, s));
+    const script = releaseApply(base, prep, s, ops(releasePlan(base, prep, s)));
     expect(shSyntax(script)).toBe('');
     expect(script).not.toContain('.kiln-upload'); // the files are there already
     expect(script).toContain("running='1.0.0'");
     expect(script).toMatch(/restart\nif healthy "\$version"/);
     // Running what current points to, or not running at all (the service task starts it): nothing to do.
-    expect(releasePlan(base, { ...s, running: '1.1.0' })).toEqual([]);
-    expect(releasePlan(base, { ...s, running: undefined })).toEqual([]);
+    expect(releasePlan(base, prep, { ...s, running: '1.1.0' })).toEqual([]);
+    expect(releasePlan(base, prep, { ...s, running: undefined })).toEqual([]);
     // A normal deploy while another release runs is just a deploy.
     expect(sums({ ...base, version: '1.2.0' }, { ...s, current: '1.0.0', link: 'releases/1.0.0' })).toEqual(['deploy release 1.2.0 (current 1.0.0)']);
   });
@@ -90,7 +92,7 @@ describe('release plan', () => {
   });
 
   it('refuses a current that is not a symlink', () => {
-    expect(() => releasePlan(base, { ...st(undefined, []), currentNotLink: true })).toThrow(/not a symlink/);
+    expect(() => releasePlan(base, prep, { ...st(undefined, []), currentNotLink: true })).toThrow(/not a symlink/);
   });
 
   it('prunes the oldest beyond keep, never the current or the previous', () => {
@@ -129,7 +131,7 @@ describe('release scripts', () => {
 
   it('apply: one POSIX script, files only inside heredocs, atomic switch, health check, rollback, prune', () => {
     const s = st('1.0.4', ['1.0.0', '1.0.1', '1.0.2', '1.0.3', '1.0.4']);
-    const script = releaseApply(base, s, releasePlan(base, s));
+    const script = releaseApply(base, prep, s, ops(releasePlan(base, prep, s)));
     expect(shSyntax(script)).toBe('');
     expect(outsideHeredocs(script)).not.toContain('console.log');
     expect(script).toContain('ln -sfn "$1" "$root/.current.kiln.$$" && mv -T "$root/.current.kiln.$$" "$root/current"');
@@ -144,7 +146,7 @@ describe('release scripts', () => {
 
   it('the health check matches {version} of the release it checks (the previous one after a rollback)', () => {
     const p = { ...base, health_match: '"release":"{version}"', timeout: 1 };
-    const script = releaseApply(p, st('1.0.0', ['1.0.0']), releasePlan(p, st('1.0.0', ['1.0.0'])));
+    const script = releaseApply(p, prep, st('1.0.0', ['1.0.0']), ops(releasePlan(p, prep, st('1.0.0', ['1.0.0']))));
     const vars = /^hurl=.*$/m.exec(script)![0];
     const fn = /^healthy\(\) \{[\s\S]*?^\}$/m.exec(script)![0];
     const check = (v: string) =>
@@ -153,10 +155,21 @@ describe('release scripts', () => {
     expect(check('1.1.0')).toContain('rc=1 why=the answer does not contain "release":"1.1.0"');
   });
 
+  it('apply depends only on the planned ops, never on summary text', () => {
+    const s = st('1.0.4', ['1.0.0', '1.0.1', '1.0.2', '1.0.3', '1.0.4']);
+    const script = expectApplyFromOpsOnly(release, base, prep, s);
+    expect(script).toContain('.kiln-upload');
+    expect(script).toContain(`rm -rf -- "$root/releases/"'1.0.0'`);
+    const finishing = { ...st('1.1.0', ['1.0.0', '1.1.0'], HASH), running: '1.0.0' };
+    expect(expectApplyFromOpsOnly(release, base, prep, finishing)).toMatch(/restart\nif healthy "\$version"/);
+    const conv = st('1.1.0', ['1.0.0', '1.0.1', '1.1.0', '1.0.2'], HASH);
+    expect(expectApplyFromOpsOnly(release, { ...base, keep: 2 }, prep, conv)).not.toContain('systemctl');
+  });
+
   it('prune-only apply touches nothing else', () => {
     const conv = st('1.1.0', ['1.0.0', '1.0.1', '1.1.0', '1.0.2'], HASH);
     const p = { ...base, keep: 2 };
-    const script = releaseApply(p, conv, releasePlan(p, conv));
+    const script = releaseApply(p, prep, conv, ops(releasePlan(p, prep, conv)));
     expect(script).not.toContain('systemctl');
     expect(script).toContain(`"$root/releases/"'1.0.0'`);
     expect(shSyntax(script)).toBe('');
@@ -192,22 +205,23 @@ describe('release on a real directory (local sh, no systemd)', () => {
     mkdirSync(join(root, 'releases/1.0/lib'), { recursive: true });
     for (const f of tree) writeFileSync(join(root, 'releases/1.0', f.path), f.data);
     symlinkSync('releases/1.0', join(root, 'current'));
-    const p: ReleaseParams = { ...base, root, version: '1.0', _files: tree, _hash: releaseHash(tree) };
+    const p: ReleaseParams = { ...base, root, version: '1.0' };
+    const prep: ReleasePrep = { files: tree, hash: releaseHash(tree) };
     const s = releaseParse(runProbe(releaseProbe(p)));
     expect(s.current).toBe('1.0');
     expect(s.releases.map((r) => r.name)).toEqual(['1.0']);
     expect(s.hash).toBe(releaseHash(tree));
-    expect(releasePlan(p, s)).toEqual([]);
+    expect(releasePlan(p, prep, s)).toEqual([]);
     writeFileSync(join(root, 'releases/1.0/lib.js'), 'changed');
-    expect(() => releasePlan(p, releaseParse(runProbe(releaseProbe(p))))).toThrow(/different files/);
+    expect(() => releasePlan(p, prep, releaseParse(runProbe(releaseProbe(p))))).toThrow(/different files/);
     expect(readlinkSync(join(root, 'current'))).toBe('releases/1.0');
   });
 
   it('prepare reads the tree and hashes it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-release-prep-'));
     writeFileSync(join(dir, 'server.js'), 'a');
-    const prepared = release.prepare!({ ...base, src: dir, _files: undefined, _hash: undefined }, { ...ctx(), sensitive: false, readFile: () => Buffer.from(''), renderTemplate: () => '' }) as ReleaseParams;
-    expect(prepared._hash).toBe(releaseHash([{ path: 'server.js', data: Buffer.from('a') }]));
+    const prepared = release.prepare!({ ...base, src: dir }, { ...ctx(), sensitive: false, readFile: () => Buffer.from(''), renderTemplate: () => '' });
+    expect(prepared.hash).toBe(releaseHash([{ path: 'server.js', data: Buffer.from('a') }]));
     expect(readFileSync(join(dir, 'server.js'), 'utf8')).toBe('a');
   });
 
@@ -216,7 +230,7 @@ describe('release on a real directory (local sh, no systemd)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-release-up-'));
     const p: ReleaseParams = { ...base, root: dir, owner: undefined, group: undefined };
     const s = st(undefined, []);
-    let script = releaseApply(p, s, releasePlan(p, s));
+    let script = releaseApply(p, prep, s, ops(releasePlan(p, prep, s)));
     // Without systemd here: stop before the restart, skip chown and the curl/wget lookup.
     script = script
       .slice(0, script.indexOf('\nrestart\n'))
@@ -255,14 +269,15 @@ describe('release apply script end to end (local sh, stand-in systemctl/curl)', 
   }
   function deploy(env: { root: string; bin: string }, version: string, healthy: boolean, extra: Partial<ReleaseParams> = {}) {
     const fs = release(version, healthy);
-    const p: ReleaseParams = { ...base, root: env.root, version, timeout: 1, health_match: '"release":"{version}"', _files: fs, _hash: releaseHash(fs), ...extra };
+    const p: ReleaseParams = { ...base, root: env.root, version, timeout: 1, health_match: '"release":"{version}"', ...extra };
+    const prep: ReleasePrep = { files: fs, hash: releaseHash(fs) };
     const path = { ...process.env, PATH: `${env.bin}:${process.env.PATH}` };
     const s = releaseParse(runProbe(releaseProbe(p), path));
-    const changes = releasePlan(p, s);
-    const script = releaseApply(p, s, changes).replace(/chown -R [^\n]*\n/, '\n');
+    const changes = releasePlan(p, prep, s);
+    const script = releaseApply(p, prep, s, ops(changes)).replace(/chown -R [^\n]*\n/, '\n');
     const r = spawnSync('sh', [], { input: script, encoding: 'utf8', env: path });
     const out = { stdout: r.stdout, stderr: r.stderr, code: r.status ?? -1 };
-    return { changes: changes.map((c) => c.summary), out, interp: releaseInterpret(p, out), after: releaseParse(runProbe(releaseProbe(p), path)), p };
+    return { changes: changes.map((c) => c.summary), out, interp: releaseInterpret(p, out), after: releaseParse(runProbe(releaseProbe(p), path)), p, prep };
   }
 
   it('deploys, rolls a failing release back, prunes beyond keep', () => {
@@ -270,7 +285,7 @@ describe('release apply script end to end (local sh, stand-in systemctl/curl)', 
     const first = deploy(env, '1.0.0', true);
     expect(first.changes).toEqual(['deploy release 1.0.0 (current none)']);
     expect(first.interp.failed).toBeUndefined();
-    expect(releasePlan(first.p, first.after)).toEqual([]); // converged
+    expect(releasePlan(first.p, first.prep, first.after)).toEqual([]); // converged
 
     const bad = deploy(env, '2.0.0', false);
     expect(bad.out.code).toBe(4);
@@ -326,7 +341,7 @@ exit 0
       expect(fin.changes).toEqual(['restart kiln-app on release 1.0.0: it still runs release 1.1.0 (a deploy stopped before its restart)']);
       expect(fin.interp.failed).toBeUndefined();
       expect(fin.after.running).toBe('1.0.0');
-      expect(releasePlan(fin.p, fin.after)).toEqual([]); // converged now
+      expect(releasePlan(fin.p, fin.prep, fin.after)).toEqual([]); // converged now
     } finally {
       for (const pid of started) {
         try {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import pkg, { type PackageParams, parsePolicy } from '../../../src/modules/system/package.ts';
-import { ctx, runProbe, shSyntax } from './helpers.ts';
+import pkg, { type PackageParams, parsePolicy } from '../../../../src/modules/system/package.ts';
+import { ctx, runProbe, shSyntax } from '../helpers.ts';
+import { expectApplyFromOpsOnly } from './ops-only.ts';
 
 const out = (stdout: string) => ({ stdout, stderr: '', code: 0 });
 // Captured on Debian 12 (bookworm): bash has a newer candidate, coreutils is current, hello is not installed.
@@ -10,9 +11,10 @@ const REAL_PRESENT =
   'now=1795841478\ncache_mtime=1795840885\n--dpkg\ncoreutils\tcoreutils\tii \t9.1-1\n--policy\nhello:\n  Installed: (none)\n  Candidate: 2.10-3\n  Version table:\n     2.10-3 500\n        500 http://deb.debian.org/debian bookworm/main amd64 Packages\n';
 
 function plan(p: PackageParams, stdout: string) {
-  return pkg.plan(p, pkg.parse(out(stdout), p), ctx());
+  return pkg.plan(p, undefined, pkg.parse(out(stdout), p, undefined), ctx());
 }
 const sums = (p: PackageParams, stdout: string) => plan(p, stdout).map((c) => c.summary);
+const ops = <Op>(planned: readonly { op: Op }[]) => planned.map((c) => c.op);
 
 describe('package plan', () => {
   it('is converged when everything is installed (present) and current (latest)', () => {
@@ -39,7 +41,7 @@ describe('package plan', () => {
     const st = 'now=10000\ncache_mtime=9000\n--dpkg\ncoreutils\tcoreutils\tii \t9.1-1\n--policy\n';
     expect(plan({ name: 'coreutils', update_cache: true, cache_valid_time: 3600 }, st)).toEqual([]);
     const c = plan({ name: 'coreutils', update_cache: true, cache_valid_time: 600 }, st);
-    expect(c).toEqual([{ summary: 'update apt cache (cache is 1000 s old, valid for 600 s)', action: false }]);
+    expect(c).toEqual([{ summary: 'update apt cache (cache is 1000 s old, valid for 600 s)', action: false, op: { kind: 'update-cache' } }]);
     expect(sums({ name: 'coreutils', update_cache: true, cache_valid_time: 600 }, 'now=10\ncache_mtime=0\n--dpkg\ncoreutils\tcoreutils\tii \t9.1-1\n--policy\n')).toEqual([
       'update apt cache (no cache yet)',
     ]);
@@ -53,7 +55,7 @@ describe('package plan', () => {
       'upgrade bash 5.2.15-2+b8 → 5.2.15-2+b13',
     ]);
     expect(c[1]).toMatchObject({ action: true, unpredictable: true });
-    const script = pkg.apply(p, pkg.parse(out(REAL_LATEST), p), c, ctx());
+    const script = pkg.apply(p, undefined, pkg.parse(out(REAL_LATEST), p, undefined), ops(c), ctx());
     expect(script).toContain("install -- 'coreutils' 'bash'");
   });
   it('removes and purges', () => {
@@ -61,8 +63,8 @@ describe('package plan', () => {
     expect(sums({ name: ['foo', 'bar', 'baz'], state: 'absent' }, st)).toEqual(['remove foo 1.0']);
     expect(sums({ name: ['foo', 'bar', 'baz'], state: 'absent', purge: true }, st)).toEqual(['purge foo 1.0', 'purge bar (configuration files left)']);
     const p: PackageParams = { name: ['foo', 'bar', 'baz'], state: 'absent', purge: true };
-    const s = pkg.parse(out(st), p);
-    expect(pkg.apply(p, s, pkg.plan(p, s, ctx()), ctx())).toContain("purge -- 'foo' 'bar'");
+    const s = pkg.parse(out(st), p, undefined);
+    expect(pkg.apply(p, undefined, s, ops(pkg.plan(p, undefined, s, ctx())), ctx())).toContain("purge -- 'foo' 'bar'");
   });
   it('treats rc (config files only) and half-installed as not installed', () => {
     const st = '--dpkg\nfoo\tfoo\trc \t1.0\nbar\tbar\tiU \t2.0\n--policy\nfoo:\n  Installed: (none)\n  Candidate: 1.0\nbar:\n  Installed: 2.0\n  Candidate: 2.0\n';
@@ -74,20 +76,38 @@ describe('package plan', () => {
     const p: PackageParams = { name: 'bash=5.2.15-2+b13' };
     const c = plan(p, st);
     expect(c.map((x) => x.summary)).toEqual(['install bash 5.2.15-2+b13 (installed: 5.2.15-2+b8)']);
-    expect(pkg.apply(p, pkg.parse(out(st), p), c, ctx())).toContain("--allow-downgrades install -- 'bash=5.2.15-2+b13'");
+    expect(pkg.apply(p, undefined, pkg.parse(out(st), p, undefined), ops(c), ctx())).toContain("--allow-downgrades install -- 'bash=5.2.15-2+b13'");
     expect(() => plan({ name: 'bash=9.9' }, st)).toThrow(/no installation candidate for bash=9.9: check the name and version/);
   });
   it('apply: non-interactive, keeps conffiles, waits for the lock, honours install_recommends', () => {
     const p: PackageParams = { name: ['coreutils', 'hello'], update_cache: true };
-    const s = pkg.parse(out(REAL_PRESENT), p);
-    const script = pkg.apply(p, s, pkg.plan(p, s, ctx()), ctx());
+    const s = pkg.parse(out(REAL_PRESENT), p, undefined);
+    const script = pkg.apply(p, undefined, s, ops(pkg.plan(p, undefined, s, ctx())), ctx());
     expect(script).toContain('apt-get -y -q -o DPkg::Lock::Timeout=120 update');
     expect(script).toContain('-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold');
     expect(script).toContain("install -- 'hello' </dev/null");
     expect(script).not.toContain('coreutils');
     expect(script).not.toContain('--no-install-recommends');
-    expect(pkg.apply({ ...p, install_recommends: false }, s, pkg.plan(p, s, ctx()), ctx())).toContain('--no-install-recommends');
+    expect(pkg.apply({ ...p, install_recommends: false }, undefined, s, ops(pkg.plan(p, undefined, s, ctx())), ctx())).toContain('--no-install-recommends');
     expect(shSyntax(script)).toBe('');
+  });
+  it('apply depends only on the planned ops, never on summary text', () => {
+    const latest: PackageParams = { name: ['coreutils', 'bash'], state: 'latest', update_cache: true, cache_valid_time: 60 };
+    const script = expectApplyFromOpsOnly(pkg, latest, undefined, pkg.parse(out(REAL_LATEST), latest, undefined));
+    expect(script).toContain(' update </dev/null');
+    expect(script).toContain("install -- 'coreutils' 'bash' </dev/null");
+    const st = '--dpkg\nfoo\tfoo\tiiR\t1.0\nbar\tbar\trc \t2.0\n--policy\nbar:\n  Installed: (none)\n  Candidate: 2.0\n';
+    const fix: PackageParams = { name: ['foo', 'bar'] };
+    expect(expectApplyFromOpsOnly(pkg, fix, undefined, pkg.parse(out(st), fix, undefined))).toContain("--reinstall install -- 'foo' 'bar' </dev/null");
+    const gone: PackageParams = { name: ['foo', 'bar'], state: 'absent', purge: true };
+    expect(expectApplyFromOpsOnly(pkg, gone, undefined, pkg.parse(out(st), gone, undefined))).toContain("purge -- 'foo' 'bar' </dev/null");
+  });
+  it('a pinned name the cache update may provide is installed at that version (the summary shows the spec)', () => {
+    // Before typed ops, apply matched "install <name> " in the summary, which shows "name=version" here: nothing was installed.
+    const p: PackageParams = { name: 'newpkg=1.2-1', update_cache: true };
+    const c = plan(p, 'now=100\ncache_mtime=1\n--dpkg\n--policy\n');
+    expect(c.map((x) => x.summary)).toEqual(['update apt cache', 'install newpkg=1.2-1 (not in the apt cache yet; the cache update may provide it)']);
+    expect(pkg.apply(p, undefined, pkg.parse(out('now=100\ncache_mtime=1\n--dpkg\n--policy\n'), p, undefined), ops(c), ctx())).toContain("--allow-downgrades install -- 'newpkg=1.2-1' </dev/null");
   });
   it('parses apt-cache policy', () => {
     expect(parsePolicy('hello:\n  Installed: (none)\n  Candidate: 2.10-3\n  Version table:\n     2.10-3 500\n        500 http://deb.debian.org/debian bookworm/main amd64 Packages\n')).toEqual({
@@ -98,28 +118,28 @@ describe('package plan', () => {
 
 describe('package probe', () => {
   it('is valid sh', () => {
-    for (const state of ['present', 'latest', 'absent'] as const) expect(shSyntax(pkg.probe({ name: ['a', 'b'], state }, ctx()))).toBe('');
+    for (const state of ['present', 'latest', 'absent'] as const) expect(shSyntax(pkg.probe({ name: ['a', 'b'], state }, undefined, ctx()))).toBe('');
   });
   it('runs for real on this Debian host (read-only)', () => {
     const p: PackageParams = { name: ['coreutils', 'nosuchpkg-kiln'] };
-    const r = runProbe(pkg.probe(p, ctx()));
+    const r = runProbe(pkg.probe(p, undefined, ctx()));
     expect(r.code).toBe(0);
-    const s = pkg.parse(r, p);
+    const s = pkg.parse(r, p, undefined);
     expect(s.pkgs.coreutils.status).toBe('ii ');
     expect(s.pkgs.coreutils.version).toMatch(/^9\./);
     expect(s.pkgs.coreutils.candidate).toBeUndefined(); // installed: apt-cache not asked
     expect(s.pkgs['nosuchpkg-kiln']).toMatchObject({ candidate: null });
     expect(s.now).toBeGreaterThan(1_600_000_000);
-    expect(() => pkg.plan(p, s, ctx())).toThrow(/nosuchpkg-kiln/);
-    expect(pkg.plan({ name: 'coreutils' }, pkg.parse(runProbe(pkg.probe({ name: 'coreutils' }, ctx())), { name: 'coreutils' }), ctx())).toEqual([]);
+    expect(() => pkg.plan(p, undefined, s, ctx())).toThrow(/nosuchpkg-kiln/);
+    expect(pkg.plan({ name: 'coreutils' }, undefined, pkg.parse(runProbe(pkg.probe({ name: 'coreutils' }, undefined, ctx())), { name: 'coreutils' }, undefined), ctx())).toEqual([]);
   });
 });
 
 describe('package interpret', () => {
   it('fails with apt’s E: lines when apt-get exits non-zero (the engine trusts interpret)', () => {
-    const r = pkg.interpret!({ name: 'x' }, { stdout: '', stderr: 'W: something\nE: Unable to locate package x\n', code: 100 }, ctx());
+    const r = pkg.interpret!({ name: 'x' }, undefined, { stdout: '', stderr: 'W: something\nE: Unable to locate package x\n', code: 100 }, ctx());
     expect(r.failed).toBe('apt-get failed (exit 100): E: Unable to locate package x');
-    const ok = pkg.interpret!({ name: 'x' }, { stdout: '0 upgraded, 1 newly installed, 0 to remove and 3 not upgraded.\n', stderr: '', code: 0 }, ctx());
+    const ok = pkg.interpret!({ name: 'x' }, undefined, { stdout: '0 upgraded, 1 newly installed, 0 to remove and 3 not upgraded.\n', stderr: '', code: 0 }, ctx());
     expect(ok.failed).toBeUndefined();
     expect(ok.result).toMatchObject({ rc: 0, installed: 1, upgraded: 0, removed: 0 });
   });

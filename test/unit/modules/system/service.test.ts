@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import svc, { type ServiceParams } from '../../../src/modules/system/service.ts';
-import { ctx, runProbe, shSyntax } from './helpers.ts';
+import svc, { type ServiceParams } from '../../../../src/modules/system/service.ts';
+import { ctx, runProbe, shSyntax } from '../helpers.ts';
+import { expectApplyFromOpsOnly } from './ops-only.ts';
 
 const out = (stdout: string) => ({ stdout, stderr: '', code: 0 });
 // `systemctl show -p ...` prints properties in systemd's own order, not the requested one.
@@ -25,8 +26,9 @@ const show = (o: Record<string, string>) =>
 const NOT_FOUND = show({ Type: 'simple', LoadState: 'not-found', ActiveState: 'inactive', SubState: 'dead', UnitFileState: '', CanReload: 'no' });
 const STOPPED = show({ ActiveState: 'inactive', SubState: 'dead', UnitFileState: 'disabled' });
 
-const plan = (p: ServiceParams, o: ReturnType<typeof out>, check = false) => svc.plan(p, svc.parse(o, p), ctx({ check }));
+const plan = (p: ServiceParams, o: ReturnType<typeof out>, check = false) => svc.plan(p, undefined, svc.parse(o, p, undefined), ctx({ check }));
 const sums = (p: ServiceParams, o: ReturnType<typeof out>) => plan(p, o).map((c) => c.summary);
+const ops = <Op>(planned: readonly { op: Op }[]) => planned.map((c) => c.op);
 
 describe('service plan (systemd)', () => {
   it('converged: running and enabled', () => {
@@ -34,13 +36,13 @@ describe('service plan (systemd)', () => {
     expect(plan({ name: 'nginx', state: 'stopped', enabled: false }, STOPPED)).toEqual([]);
   });
   it('start / stop / enable / disable are state changes', () => {
-    expect(plan({ name: 'nginx', state: 'started', enabled: true }, STOPPED)).toEqual([{ summary: 'enable nginx' }, { summary: 'start nginx' }]);
+    expect(plan({ name: 'nginx', state: 'started', enabled: true }, STOPPED)).toEqual([{ summary: 'enable nginx', op: { kind: 'enable' } }, { summary: 'start nginx', op: { kind: 'start' } }]);
     expect(sums({ name: 'nginx', state: 'stopped', enabled: false }, show({}))).toEqual(['disable nginx', 'stop nginx']);
     expect(sums({ name: 'nginx', state: 'started' }, show({ ActiveState: 'failed', SubState: 'failed' }))).toEqual(['start nginx (currently failed)']);
   });
   it('restarted and reloaded are always-planned actions', () => {
-    expect(plan({ name: 'nginx', state: 'restarted' }, show({}))).toEqual([{ summary: 'restart nginx', action: true }]);
-    expect(plan({ name: 'nginx', state: 'reloaded' }, show({}))).toEqual([{ summary: 'reload nginx', action: true }]);
+    expect(plan({ name: 'nginx', state: 'restarted' }, show({}))).toEqual([{ summary: 'restart nginx', action: true, op: { kind: 'restart' } }]);
+    expect(plan({ name: 'nginx', state: 'reloaded' }, show({}))).toEqual([{ summary: 'reload nginx', action: true, op: { kind: 'reload' } }]);
     expect(sums({ name: 'nginx', state: 'reloaded' }, STOPPED)).toEqual(['start nginx (reload requested, but it is not running)']);
     expect(() => plan({ name: 'nginx', state: 'reloaded' }, show({ CanReload: 'no' }))).toThrow(/cannot reload.*restarted/);
   });
@@ -50,14 +52,14 @@ describe('service plan (systemd)', () => {
         'enable nginx (unit not installed yet)',
         'start nginx (unit not installed yet)',
       ]);
-      expect(plan({ name: 'nginx', state: 'restarted' }, NOT_FOUND, check)).toEqual([{ summary: 'restart nginx (unit not installed yet)', action: true, unpredictable: true }]);
+      expect(plan({ name: 'nginx', state: 'restarted' }, NOT_FOUND, check)).toEqual([{ summary: 'restart nginx (unit not installed yet)', action: true, unpredictable: true, op: { kind: 'restart' } }]);
     }
-    expect(plan({ name: 'nginx', state: 'stopped', enabled: false }, NOT_FOUND)).toEqual([{ summary: 'disable nginx (unit not installed yet)', unpredictable: true }]);
+    expect(plan({ name: 'nginx', state: 'stopped', enabled: false }, NOT_FOUND)).toEqual([{ summary: 'disable nginx (unit not installed yet)', unpredictable: true, op: { kind: 'disable' } }]);
     // The package's postinst may start and enable it: a dry run says it cannot know.
     expect(plan({ name: 'nginx', state: 'started' }, NOT_FOUND).every((c) => c.unpredictable)).toBe(true);
     // Apply checks the unit and fails with a clear message.
     const p: ServiceParams = { name: 'nginx', state: 'started' };
-    const script = svc.apply(p, svc.parse(NOT_FOUND, p), plan(p, NOT_FOUND), ctx());
+    const script = svc.apply(p, undefined, svc.parse(NOT_FOUND, p, undefined), ops(plan(p, NOT_FOUND)), ctx());
     expect(script).toContain("'unit nginx is not installed (systemctl cannot find it)'");
     expect(shSyntax(script)).toBe('');
   });
@@ -90,18 +92,18 @@ describe('service plan (systemd)', () => {
     const p: ServiceParams = { name: 'nginx', daemon_reload: true, state: 'restarted' };
     const c = plan(p, show({ NeedDaemonReload: 'yes' }));
     expect(c.map((x) => x.summary)).toEqual(['systemctl daemon-reload (unit files changed on disk)', 'restart nginx']);
-    const script = svc.apply(p, svc.parse(show({}), p), c, ctx());
+    const script = svc.apply(p, undefined, svc.parse(show({}), p, undefined), ops(c), ctx());
     expect(script.indexOf('daemon-reload')).toBeLessThan(script.indexOf('restart'));
   });
   it('oneshot services without RemainAfterExit run every time and are not expected to stay active', () => {
     const o = show({ Type: 'oneshot', ActiveState: 'inactive', SubState: 'dead', UnitFileState: 'disabled' });
-    expect(plan({ name: 'seed', state: 'started' }, o)).toEqual([{ summary: 'start seed (oneshot: runs every time)', action: true }]);
-    expect(svc.verify!({ name: 'seed', state: 'started' }, svc.parse(o, { name: 'seed' }), ctx())).toEqual([]);
+    expect(plan({ name: 'seed', state: 'started' }, o)).toEqual([{ summary: 'start seed (oneshot: runs every time)', action: true, op: { kind: 'start' } }]);
+    expect(svc.verify!({ name: 'seed', state: 'started' }, undefined, svc.parse(o, { name: 'seed' }, undefined), ctx())).toEqual([]);
   });
   it('apply runs exactly the planned systemctl verbs', () => {
     const p: ServiceParams = { name: 'nginx', state: 'started', enabled: true };
-    const s = svc.parse(STOPPED, p);
-    const script = svc.apply(p, s, svc.plan(p, s, ctx()), ctx());
+    const s = svc.parse(STOPPED, p, undefined);
+    const script = svc.apply(p, undefined, s, ops(svc.plan(p, undefined, s, ctx())), ctx());
     expect(script).toContain("systemctl enable -- 'nginx'");
     expect(script).toContain("systemctl start -- 'nginx'");
     expect(script).not.toMatch(/restart|reload|disable/);
@@ -109,14 +111,14 @@ describe('service plan (systemd)', () => {
   });
   it('health_url: after a start, restart or reload the apply polls it, and an unhealthy answer fails the task with the journal', () => {
     const p: ServiceParams = { name: 'kiln-app', state: 'restarted', health_url: 'http://127.0.0.1:3000/health', health_match: '"status":"ok"', health_timeout: 1 };
-    const s = svc.parse(show({}), p);
-    const script = svc.apply(p, s, svc.plan(p, s, ctx()), ctx());
+    const s = svc.parse(show({}), p, undefined);
+    const script = svc.apply(p, undefined, s, ops(svc.plan(p, undefined, s, ctx())), ctx());
     expect(shSyntax(script)).toBe('');
     expect(script.indexOf('if ! healthy; then')).toBeGreaterThan(script.indexOf("systemctl restart -- 'kiln-app'"));
     // Nothing started or restarted (only enable): no health check.
     const en: ServiceParams = { name: 'kiln-app', enabled: true, health_url: p.health_url };
-    const disabled = svc.parse(show({ UnitFileState: 'disabled' }), en);
-    expect(svc.apply(en, disabled, svc.plan(en, disabled, ctx()), ctx())).not.toContain('healthy');
+    const disabled = svc.parse(show({ UnitFileState: 'disabled' }), en, undefined);
+    expect(svc.apply(en, undefined, disabled, ops(svc.plan(en, undefined, disabled, ctx())), ctx())).not.toContain('healthy');
     // The check itself, with stand-in fetches: healthy, wrong body, no answer.
     const fn = script.slice(script.indexOf('hurl='), script.indexOf('if ! healthy; then'));
     const run = (fetch: string) =>
@@ -124,19 +126,31 @@ describe('service plan (systemd)', () => {
     expect(run(`echo '{"status":"ok"}'`)).toBe('ok');
     expect(run(`echo '{"status":"degraded"}'`)).toBe('bad: the answer does not contain "status":"ok": {"status":"degraded"}');
     expect(run(`echo 'curl: (7) Failed to connect to 127.0.0.1 port 3000'; return 7`)).toBe('bad: curl: (7) Failed to connect to 127.0.0.1 port 3000');
-    const failed = svc.interpret!(p, { stdout: 'kiln_health=curl: (22) The requested URL returned error: 503\nkiln_action=restart\nkiln_journal=db primary: connect ECONNREFUSED\n', stderr: '', code: 4 }, ctx());
+    const failed = svc.interpret!(p, undefined, { stdout: 'kiln_health=curl: (22) The requested URL returned error: 503\nkiln_action=restart\nkiln_journal=db primary: connect ECONNREFUSED\n', stderr: '', code: 4 }, ctx());
     expect(failed.failed).toBe(
       "kiln-app is not healthy after the restart: no healthy answer from http://127.0.0.1:3000/health within 1s (last: curl: (22) The requested URL returned error: 503)\nlast lines of kiln-app's journal:\ndb primary: connect ECONNREFUSED",
     );
-    expect(svc.interpret!(p, { stdout: '', stderr: 'Job for kiln-app.service failed', code: 1 }, ctx()).failed).toBe('Job for kiln-app.service failed');
-    expect(svc.interpret!(p, { stdout: '', stderr: '', code: 0 }, ctx()).failed).toBeUndefined();
+    expect(svc.interpret!(p, undefined, { stdout: '', stderr: 'Job for kiln-app.service failed', code: 1 }, ctx()).failed).toBe('Job for kiln-app.service failed');
+    expect(svc.interpret!(p, undefined, { stdout: '', stderr: '', code: 0 }, ctx()).failed).toBeUndefined();
+  });
+  it('apply depends only on the planned ops, never on summary text', () => {
+    const p: ServiceParams = { name: 'nginx', state: 'started', enabled: true, daemon_reload: true, health_url: 'http://127.0.0.1/health' };
+    const script = expectApplyFromOpsOnly(svc, p, undefined, svc.parse(show({ NeedDaemonReload: 'yes', ActiveState: 'inactive', SubState: 'dead', UnitFileState: 'disabled' }), p, undefined));
+    expect(script).toMatch(/systemctl daemon-reload[\s\S]*systemctl enable -- 'nginx'[\s\S]*systemctl start -- 'nginx'[\s\S]*echo kiln_action=start/);
+    // A reload of a stopped service is a start, whatever its summary says.
+    const r: ServiceParams = { name: 'nginx', state: 'reloaded' };
+    expect(expectApplyFromOpsOnly(svc, r, undefined, svc.parse(STOPPED, r, undefined))).toContain("systemctl start -- 'nginx'");
+    const sysv: ServiceParams = { name: 'ssh', state: 'stopped', enabled: false };
+    const script2 = expectApplyFromOpsOnly(svc, sysv, undefined, svc.parse(out('init=sysv\nLoadState=loaded\nActiveState=active\nUnitFileState=enabled\n'), sysv, undefined));
+    expect(script2).toContain("update-rc.d 'ssh' disable");
+    expect(script2).toContain("'/etc/init.d/ssh' stop");
   });
   it('verify: restarted/reloaded must leave the service active; state changes must have converged', () => {
     const p: ServiceParams = { name: 'nginx', state: 'restarted', enabled: true };
-    expect(svc.verify!(p, svc.parse(show({}), p), ctx())).toEqual([]);
-    expect(svc.verify!(p, svc.parse(show({ ActiveState: 'failed', SubState: 'failed' }), p), ctx())).toEqual(['nginx is not active after restart (state: failed/failed)']);
-    expect(svc.verify!(p, svc.parse(show({ UnitFileState: 'disabled' }), p), ctx())).toEqual(['still needed: enable nginx']);
-    expect(svc.verify!(p, svc.parse(NOT_FOUND, p), ctx())).toEqual(['nginx is not installed']);
+    expect(svc.verify!(p, undefined, svc.parse(show({}), p, undefined), ctx())).toEqual([]);
+    expect(svc.verify!(p, undefined, svc.parse(show({ ActiveState: 'failed', SubState: 'failed' }), p, undefined), ctx())).toEqual(['nginx is not active after restart (state: failed/failed)']);
+    expect(svc.verify!(p, undefined, svc.parse(show({ UnitFileState: 'disabled' }), p, undefined), ctx())).toEqual(['still needed: enable nginx']);
+    expect(svc.verify!(p, undefined, svc.parse(NOT_FOUND, p, undefined), ctx())).toEqual(['nginx is not installed']);
   });
 });
 
@@ -147,18 +161,18 @@ describe('service (sysv fallback)', () => {
     const p: ServiceParams = { name: 'ssh', state: 'started', enabled: true };
     const c = plan(p, sysv('inactive', 'disabled'));
     expect(c.map((x) => x.summary)).toEqual(['enable ssh', 'start ssh']);
-    const script = svc.apply(p, svc.parse(sysv('inactive', 'disabled'), p), c, ctx());
+    const script = svc.apply(p, undefined, svc.parse(sysv('inactive', 'disabled'), p, undefined), ops(c), ctx());
     expect(script).toContain("update-rc.d 'ssh' enable");
     expect(script).toContain("'/etc/init.d/ssh' start");
     expect(shSyntax(script)).toBe('');
     expect(sums({ name: 'x', state: 'started' }, out('init=sysv\nLoadState=not-found\n'))).toEqual(['start x (init script not installed yet)']);
   });
   it('probe is valid sh and runs for real here (read-only)', () => {
-    expect(shSyntax(svc.probe({ name: 'nginx' }, ctx()))).toBe('');
-    const missing = svc.parse(runProbe(svc.probe({ name: 'kiln-no-such-service' }, ctx())), { name: 'kiln-no-such-service' });
+    expect(shSyntax(svc.probe({ name: 'nginx' }, undefined, ctx()))).toBe('');
+    const missing = svc.parse(runProbe(svc.probe({ name: 'kiln-no-such-service' }, undefined, ctx())), { name: 'kiln-no-such-service' }, undefined);
     expect(missing.loaded).toBe(false);
     if (!existsSync('/run/systemd/system') && existsSync('/etc/init.d/ssh')) {
-      const s = svc.parse(runProbe(svc.probe({ name: 'ssh' }, ctx())), { name: 'ssh' });
+      const s = svc.parse(runProbe(svc.probe({ name: 'ssh' }, undefined, ctx())), { name: 'ssh' }, undefined);
       expect(s).toMatchObject({ init: 'sysv', loaded: true });
       expect(['active', 'inactive']).toContain(s.active);
       expect(['enabled', 'disabled']).toContain(s.unitFileState);
