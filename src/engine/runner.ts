@@ -65,7 +65,7 @@ export class Runner {
   private readonly planned: Map<PlayDef, PlanPlay>;
   /** What modules remember across hosts during this run. */
   private readonly memory = new RunMemory();
-  /** Cross-play probe results: `${host}|${play}:${task}:${item}` → result (see host.ts). */
+  /** Cross-play probe results: `${host}|${play}:${task}:${item}` → result (see host-sequence.ts). */
   private readonly probeCache = new Map<string, { script: string; mode: string; out: ExecResult; generation: number }>();
   /** Bumped before anything is applied anywhere: older cached probe results are not used. */
   private generation = 0;
