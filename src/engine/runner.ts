@@ -16,7 +16,7 @@ import { HostSequence, type InstanceOutcome, type ProbeCache, type SequenceOptio
 import { PendingHandlers } from './pending.ts';
 import { count, emptyStats, type HostStats, type RunReport, type TaskResult } from './report.ts';
 import { VarsBuilder } from '../input/inventory/vars-builder.ts';
-import { type PlanPlay, planRun, type RunPlan, serialBatches } from '../plan/selection.ts';
+import { type PlanPlay, planPlay, type RunPlan, serialBatches } from '../plan/selection.ts';
 import type { Reporter } from './events.ts';
 import { type ResultScope, taskResult } from './results.ts';
 
@@ -32,7 +32,8 @@ export interface RunnerOptions {
   skipTags: string[];
   /**
    * The hosts and tasks of each play, as `validateRun` planned them. Without one (a Runner built
-   * directly, e.g. in tests) the runner plans with the same function from limit/tags/skipTags.
+   * directly, e.g. in tests) each play is planned on first use with the same function
+   * (plan/selection.ts `planPlay`) from limit/tags/skipTags.
    */
   plan?: RunPlan;
   extraVars: Record<string, unknown>;
@@ -61,7 +62,7 @@ export class Runner {
   private readonly dead = new Set<string>();
   private readonly vars: VarsBuilder;
   private readonly pending: PendingHandlers;
-  /** Each play's hosts and selected tasks (plan/selection.ts), computed once. */
+  /** Each play's hosts and selected tasks (plan/selection.ts): from `opts.plan`, else planned on first use. */
   private readonly planned: Map<PlayDef, PlanPlay>;
   /** What modules remember across hosts during this run. */
   private readonly memory = new RunMemory();
@@ -77,7 +78,7 @@ export class Runner {
   ) {
     this.vars = new VarsBuilder(inv, { extraVars: opts.extraVars, check: opts.check });
     this.pending = new PendingHandlers(playbook.dir, playbook.file, opts.check);
-    this.planned = new Map((opts.plan ?? planRun(playbook, inv, opts)).plays.map((p) => [p.play, p]));
+    this.planned = new Map(opts.plan?.plays.map((p) => [p.play, p]));
   }
 
   private statsOf(host: string): HostStats {
@@ -133,9 +134,16 @@ export class Runner {
     return { hosts: Object.fromEntries(this.stats), tasks: this.results, check: this.opts.check, duration_ms: Date.now() - started };
   }
 
+  /** A play's selection: validation's, or planned here once by the same function (see `opts.plan`). */
+  private planOf(play: PlayDef): PlanPlay {
+    let p = this.planned.get(play);
+    if (!p) this.planned.set(play, (p = planPlay(this.inv, play, this.opts)));
+    return p;
+  }
+
   /** The play's hosts ∩ --limit, as planned (dead hosts included: callers drop them). */
   private playHosts(play: PlayDef): string[] {
-    return this.planned.get(play)!.hosts;
+    return this.planOf(play).hosts;
   }
 
   private async runPlay(play: PlayDef): Promise<void> {
@@ -297,7 +305,7 @@ export class Runner {
 
   /** The play's tasks selected by -t / --skip-tags, as planned. */
   private selectedTasks(play: PlayDef): TaskDef[] {
-    return this.planned.get(play)!.tasks;
+    return this.planOf(play).tasks;
   }
 
   /** Results of the runner's own making (gathered facts, a task that threw) are never a handler's. */

@@ -5,11 +5,12 @@
  * `validateRun` computes a `RunPlan` (per play: its hosts ∩ `--limit`, and its tasks selected by
  * `-t`/`--skip-tags`) while checking, and returns it; the runner consumes that plan instead of
  * recomputing it, so the hosts and tasks a run works on are exactly the ones validation checked.
+ * (A Runner built without a plan, as some tests do, calls `planPlay` itself: the same code.)
  * Serial batches cannot be planned ahead: they are cut at run time from the hosts still alive
  * (a failed host takes no part in later plays), so `serialBatches` is called by the runner.
  */
 import { type Inventory, selectHosts } from '../input/inventory/index.ts';
-import type { PlayDef, Playbook, TaskDef } from '../input/playbook/types.ts';
+import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
 
 /** What the command line selects: `--limit`, `-t` and `--skip-tags`. */
 export interface Selection {
@@ -46,11 +47,6 @@ export function selectedTasks(play: PlayDef, tags: string[], skipTags: string[])
 /** A play's hosts and tasks under a selection. */
 export function planPlay(inv: Inventory, play: PlayDef, sel: Selection): PlanPlay {
   return { play, hosts: playHosts(inv, play, sel.limit), tasks: selectedTasks(play, sel.tags, sel.skipTags) };
-}
-
-/** Every play's hosts and tasks under a selection (for a run that was not validated first). */
-export function planRun(playbook: Playbook, inv: Inventory, sel: Selection): RunPlan {
-  return { plays: playbook.plays.map((play) => planPlay(inv, play, sel)) };
 }
 
 /** Is a task selected by -t / --skip-tags? */

@@ -6,7 +6,7 @@ import { InputError, formatDiagnostic } from '../../../src/core/diagnostic.ts';
 import { loadInventory } from '../../../src/input/inventory/index.ts';
 import { loadPlaybook } from '../../../src/input/playbook/load.ts';
 import { moduleCatalog } from '../../../src/modules/registry.ts';
-import { planRun, serialBatches, tagSelected } from '../../../src/plan/selection.ts';
+import { planPlay, serialBatches, tagSelected } from '../../../src/plan/selection.ts';
 import { resolveVars, UnresolvedVar, VarsBuilder } from '../../../src/input/inventory/vars-builder.ts';
 import { validateRun } from '../../../src/plan/validate.ts';
 
@@ -219,7 +219,7 @@ describe('variable precedence', () => {
 });
 
 describe('the run plan', () => {
-  it('validation returns each play\'s hosts (∩ --limit) and tag-selected tasks, as planRun computes them', () => {
+  it('validation returns each play\'s hosts (∩ --limit) and tag-selected tasks, as planPlay computes them', () => {
     const v = validateRun({ playbook: join(dir, 'plan.yml'), inventory: [join(dir, 'inventory/hosts.yml')], extraVars: {}, limit: 'web1:db1', tags: ['db'], skipTags: [] });
     const shape = (plan: typeof v.plan) => plan.plays.map((p) => ({ hosts: p.hosts, tasks: p.tasks.map((t) => t.name) }));
     expect(shape(v.plan)).toEqual([
@@ -227,7 +227,8 @@ describe('the run plan', () => {
       { hosts: ['web1'], tasks: ['d'] },
     ]);
     expect(v.plan.plays.map((p) => p.play)).toEqual(v.playbook.plays);
-    expect(shape(planRun(v.playbook, v.inventory, { limit: 'web1:db1', tags: ['db'], skipTags: [] }))).toEqual(shape(v.plan));
+    const sel = { limit: 'web1:db1', tags: ['db'], skipTags: [] };
+    expect(shape({ plays: v.playbook.plays.map((p) => planPlay(v.inventory, p, sel)) })).toEqual(shape(v.plan));
   });
 
   it('without --limit or tags, every host of the pattern and every task', () => {
