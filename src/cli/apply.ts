@@ -1,14 +1,16 @@
 /** `kiln apply`: validate (exit 2 on any error, no host contacted), run, recap, JSON report. */
 import { EXIT, formatDiagnostic } from '../core/diagnostic.ts';
 import { recapLines, writeJsonReport } from '../engine/report.ts';
-import { type Reporter, Runner } from '../engine/runner.ts';
+import type { Reporter } from '../engine/events.ts';
+import { Runner } from '../engine/runner.ts';
 import { ListrReporter } from '../output/listr.ts';
 import { PlainReporter } from '../output/plain.ts';
 import { redact } from '../core/secret/secret.ts';
 import { loadSshConfig } from '../transport/ssh/sshconfig.ts';
 import { validateRun } from '../plan/validate.ts';
+import type { VaultOptions } from '../core/secret/vault.ts';
 
-export interface ApplyOptions {
+export interface ApplyOptions extends VaultOptions {
   inventory: string[];
   limit?: string;
   tags: string[];
@@ -27,7 +29,7 @@ export interface ApplyOptions {
 
 export async function runApply(playbookFile: string, opts: ApplyOptions): Promise<number> {
   const write = (s: string) => process.stdout.write(redact(s) + '\n');
-  const v = validateRun({ playbook: playbookFile, inventory: opts.inventory, extraVars: opts.extraVars, limit: opts.limit, tags: opts.tags, skipTags: opts.skipTags, check: opts.check, diff: opts.diff });
+  const v = validateRun({ playbook: playbookFile, inventory: opts.inventory, extraVars: opts.extraVars, limit: opts.limit, tags: opts.tags, skipTags: opts.skipTags, check: opts.check, diff: opts.diff, vaultPassword: opts.vaultPassword });
   for (const w of v.warnings) console.error(`warning: ${formatDiagnostic(w)}`);
   const tty = process.stdout.isTTY && !process.env.CI && opts.progress !== 'plain';
   const useColor = opts.color && Boolean(process.stdout.isTTY);
@@ -40,6 +42,7 @@ export async function runApply(playbookFile: string, opts: ApplyOptions): Promis
     limit: opts.limit,
     tags: opts.tags,
     skipTags: opts.skipTags,
+    plan: v.plan,
     extraVars: opts.extraVars,
     acceptNewHostKeys: opts.acceptNewHostKeys,
     sshConfig: loadSshConfig(),

@@ -1,13 +1,14 @@
-/** `-e key=value`, `-e '{"k": 1}'` and `-e @file.yml`, merged left to right. */
+/** `-e key=value`, `-e '{"k": 1}'` and `-e @file.yml` (may be a vault file), merged left to right. */
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../core/diagnostic.ts';
+import type { VaultOptions } from '../core/secret/vault.ts';
 import { loadYamlFile } from '../input/yaml/document.ts';
 
-export function parseExtraVars(args: string[]): Record<string, unknown> {
+export function parseExtraVars(args: string[], vault: VaultOptions = {}): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const a of args) {
     if (a.startsWith('@')) {
-      const y = loadYamlFile(a.slice(1));
+      const y = loadYamlFile(a.slice(1), vault);
       if (!y.value || typeof y.value !== 'object' || Array.isArray(y.value)) {
         throw new InputError({ file: a.slice(1), line: 1, col: 1, message: 'an extra-vars file must be a mapping' });
       }

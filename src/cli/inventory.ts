@@ -7,7 +7,7 @@ import { loadPlaybook } from '../input/playbook/load.ts';
 import { moduleCatalog } from '../modules/registry.ts';
 import { VarsBuilder } from '../input/inventory/vars-builder.ts';
 import { parseExtraVars } from './extra-vars.ts';
-import { defaultInventory, inventoryOption, vaultSetup } from './options.ts';
+import { collect, defaultInventory, inventoryOption, vaultOptions, vaultPasswordOption } from './options.ts';
 
 export function registerInventoryCommands(program: Command): void {
   const inv = program.command('inventory').description('inspect inventories');
@@ -18,18 +18,18 @@ export function registerInventoryCommands(program: Command): void {
       .addOption(inventoryOption())
       .option('--vars <host>', "show the host's merged variables and where each came from")
       .option('--playbook <file>', 'with --vars: include role defaults and play vars of the first play that targets the host')
-      .option('--vault-password-file <file>', 'file holding the vault password')
-      .option('-e, --extra-vars <vars>', 'extra vars (shown at the highest precedence)', (v: string, p: string[]) => [...p, v], [])
+      .addOption(vaultPasswordOption())
+      .option('-e, --extra-vars <vars>', 'extra vars (shown at the highest precedence)', collect, [])
       .action((opts) => {
-        vaultSetup(opts);
-        const { inventory, warnings } = loadInventory(defaultInventory(opts.inventory));
+        const vault = vaultOptions(opts);
+        const { inventory, warnings } = loadInventory(defaultInventory(opts.inventory), vault);
         for (const w of warnings) console.error(`warning: ${w.file}${w.line ? `:${w.line}:${w.col}` : ''}: ${w.message}`);
         if (opts.vars) {
           if (!inventory.hosts.has(opts.vars)) throw new InputError({ file: inventory.file, message: `no host named '${opts.vars}'` });
-          const vb = new VarsBuilder(inventory, { extraVars: parseExtraVars(opts.extraVars), check: false });
+          const vb = new VarsBuilder(inventory, { extraVars: parseExtraVars(opts.extraVars, vault), check: false });
           let play;
           if (opts.playbook) {
-            const { playbook, diagnostics } = loadPlaybook(opts.playbook, { modules: moduleCatalog });
+            const { playbook, diagnostics } = loadPlaybook(opts.playbook, { modules: moduleCatalog, ...vault });
             if (diagnostics.length) throw new InputError(diagnostics);
             play = playbook.plays[0];
           }

@@ -15,7 +15,7 @@ import { redact } from '../core/secret/secret.ts';
 import { validateRun } from '../plan/validate.ts';
 import { parseExtraVars } from './extra-vars.ts';
 
-import { collect, csv, defaultInventory, inventoryOption, vaultSetup } from './options.ts';
+import { collect, csv, defaultInventory, inventoryOption, vaultOptions, vaultPasswordOption } from './options.ts';
 
 function addRunOptions(cmd: Command): Command {
   return cmd
@@ -24,7 +24,7 @@ function addRunOptions(cmd: Command): Command {
     .option('-t, --tags <tags>', 'only tasks with these tags (comma-separated, repeatable)', csv, [])
     .option('--skip-tags <tags>', 'skip tasks with these tags', csv, [])
     .option('-e, --extra-vars <vars>', 'extra vars: key=value, a YAML/JSON mapping, or @file.yml (repeatable; highest precedence)', collect, [])
-    .option('--vault-password-file <file>', 'file holding the vault password (or set KILN_VAULT_PASSWORD_FILE)');
+    .addOption(vaultPasswordOption('file holding the vault password (or set KILN_VAULT_PASSWORD_FILE)'));
 }
 
 const program = new Command('kiln')
@@ -57,23 +57,24 @@ addRunOptions(
   .option('--no-color', 'no ANSI colours')
   .option('--progress <mode>', 'progress display: auto (listr2 on a TTY), plain', 'auto')
   .action(async (playbook: string, opts) => {
-    vaultSetup(opts);
-    process.exitCode = await runApply(playbook, { ...opts, inventory: defaultInventory(opts.inventory), extraVars: parseExtraVars(opts.extraVars) });
+    const vault = vaultOptions(opts);
+    process.exitCode = await runApply(playbook, { ...opts, ...vault, inventory: defaultInventory(opts.inventory), extraVars: parseExtraVars(opts.extraVars, vault) });
   });
 
 addRunOptions(program.command('validate').description('check a playbook and inventory without contacting any host').argument('<playbook>', 'playbook YAML file')).action(
   (playbook: string, opts) => {
-    vaultSetup(opts);
+    const vault = vaultOptions(opts);
     const v = validateRun({
       playbook,
       inventory: defaultInventory(opts.inventory),
-      extraVars: parseExtraVars(opts.extraVars),
+      extraVars: parseExtraVars(opts.extraVars, vault),
       limit: opts.limit,
       tags: opts.tags,
       skipTags: opts.skipTags,
+      ...vault,
     });
     for (const w of v.warnings) console.error(`warning: ${formatDiagnostic(w)}`);
-    const hosts = new Set(v.hostsByPlay.flat());
+    const hosts = new Set(v.plan.plays.flatMap((p) => p.hosts));
     const tasks = v.playbook.plays.reduce((n, p) => n + p.tasks.length, 0);
     console.log(`ok: ${v.playbook.plays.length} play(s), ${tasks} task(s), ${hosts.size} host(s)`);
   },
@@ -85,10 +86,10 @@ program
   .argument('<host>', 'inventory host name')
   .addOption(inventoryOption())
   .option('--accept-new-host-keys', 'record unknown host keys in known_hosts', false)
-  .option('--vault-password-file <file>', 'file holding the vault password')
+  .addOption(vaultPasswordOption())
   .action(async (host: string, opts) => {
-    vaultSetup(opts);
-    process.exitCode = await runFacts(host, { ...opts, inventory: defaultInventory(opts.inventory) });
+    const vault = vaultOptions(opts);
+    process.exitCode = await runFacts(host, { ...opts, ...vault, inventory: defaultInventory(opts.inventory) });
   });
 
 registerInventoryCommands(program);

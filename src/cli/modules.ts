@@ -30,7 +30,7 @@ export function registerModulesCommand(program: Command): void {
     .command('modules')
     .description('list modules, or show one module\'s parameters (* = required)')
     .argument('[name]', 'module name')
-    .option('--markdown', 'print as Markdown (used for the README)', false)
+    .option('--markdown', 'print as Markdown (used for docs/modules.md)', false)
     .action((name: string | undefined, opts: { markdown: boolean }) => {
       if (name) {
         const m = modules.get(name);

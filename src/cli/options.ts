@@ -1,8 +1,8 @@
-/** Options shared by several commands. */
+/** Options shared by several commands, each declared once here, and the vault wiring they feed. */
 import { existsSync } from 'node:fs';
 import { Option } from 'commander';
 import { InputError } from '../core/diagnostic.ts';
-import { loadVaultPasswordFile, setVaultPassword } from '../core/secret/vault.ts';
+import { loadVaultPasswordFile, type VaultOptions } from '../core/secret/vault.ts';
 
 export const collect = (v: string, prev: string[]) => [...prev, v];
 export const csv = (v: string, prev: string[]) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -11,9 +11,15 @@ export function inventoryOption(): Option {
   return new Option('-i, --inventory <path>', 'inventory file or directory (YAML or Ansible INI); repeatable').argParser(collect).default([]);
 }
 
-export function vaultSetup(opts: { vaultPasswordFile?: string }): void {
+/** `--vault-password-file <file>`; each command keeps its own help text. */
+export function vaultPasswordOption(description = 'file holding the vault password'): Option {
+  return new Option('--vault-password-file <file>', description);
+}
+
+/** The vault password of this command: `--vault-password-file`, else KILN_VAULT_PASSWORD_FILE, else none. */
+export function vaultOptions(opts: { vaultPasswordFile?: string }): VaultOptions {
   const file = opts.vaultPasswordFile ?? process.env.KILN_VAULT_PASSWORD_FILE;
-  if (file) setVaultPassword(loadVaultPasswordFile(file));
+  return file ? { vaultPassword: loadVaultPasswordFile(file) } : {};
 }
 
 export function defaultInventory(given: string[]): string[] {
@@ -21,4 +27,3 @@ export function defaultInventory(given: string[]): string[] {
   for (const c of ['inventory/hosts.yml', 'inventory']) if (existsSync(c)) return [c];
   throw new InputError({ file: '-i', message: 'no inventory given (use -i FILE) and no inventory/hosts.yml here' });
 }
-

@@ -1,12 +1,12 @@
 /** `kiln vault encrypt-string|encrypt|decrypt|view` — ansible-vault compatible. */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { decryptVault, encryptVault, getVaultPassword, loadVaultPasswordFile, setVaultPassword } from '../core/secret/vault.ts';
+import { decryptVault, encryptVault } from '../core/secret/vault.ts';
+import { vaultOptions, vaultPasswordOption } from './options.ts';
 
+/** The password every vault command needs (the same lookup as every other command's). */
 function password(opts: { vaultPasswordFile?: string }): string {
-  const file = opts.vaultPasswordFile ?? process.env.KILN_VAULT_PASSWORD_FILE;
-  if (file) setVaultPassword(loadVaultPasswordFile(file));
-  const pw = getVaultPassword();
+  const pw = vaultOptions(opts).vaultPassword;
   if (pw === undefined) throw new Error('a vault password is needed: --vault-password-file FILE or KILN_VAULT_PASSWORD_FILE');
   return pw;
 }
@@ -22,7 +22,7 @@ export function registerVaultCommands(program: Command): void {
   v.command('encrypt-string')
     .description('encrypt a value read from stdin; prints a `NAME: !vault |` YAML entry')
     .argument('<name>', 'variable name')
-    .option('--vault-password-file <file>', 'vault password file')
+    .addOption(vaultPasswordOption('vault password file'))
     .action((name: string, opts) => {
       const value = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
       const enc = encryptVault(value, password(opts));
@@ -31,17 +31,17 @@ export function registerVaultCommands(program: Command): void {
   v.command('encrypt')
     .description('encrypt a whole vars file in place')
     .argument('<file>')
-    .option('--vault-password-file <file>', 'vault password file')
+    .addOption(vaultPasswordOption('vault password file'))
     .action((file: string, opts) => writeAtomic(file, encryptVault(readFileSync(file, 'utf8'), password(opts))));
   v.command('decrypt')
     .description('decrypt a whole vars file in place')
     .argument('<file>')
-    .option('--vault-password-file <file>', 'vault password file')
+    .addOption(vaultPasswordOption('vault password file'))
     .action((file: string, opts) => writeAtomic(file, decryptVault(readFileSync(file, 'utf8'), password(opts))));
   v.command('view')
     .description('print a decrypted vars file')
     .argument('<file>')
-    .option('--vault-password-file <file>', 'vault password file')
+    .addOption(vaultPasswordOption('vault password file'))
     .action((file: string, opts) => {
       process.stdout.write(decryptVault(readFileSync(file, 'utf8'), password(opts)));
     });

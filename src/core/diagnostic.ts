@@ -62,7 +62,7 @@ export class DiagnosticBag {
   }
 }
 
-/** Exit codes, documented in the README. */
+/** Exit codes, documented in docs/cli.md ("Exit codes") and in `kiln --help`. */
 export const EXIT = {
   ok: 0,
   error: 1,

@@ -4,7 +4,7 @@
  * to `forks`; then notified handlers in definition order, once each. A failed host stops; the
  * others go on. Unreachable is distinct from failed.
  */
-import { type Inventory, selectHosts } from '../input/inventory/index.ts';
+import type { Inventory } from '../input/inventory/index.ts';
 import { resolveConnection } from '../transport/ssh/resolve.ts';
 import type { PlayDef, Playbook, TaskDef } from '../input/playbook/types.ts';
 import { redact } from '../core/secret/secret.ts';
@@ -16,16 +16,12 @@ import { HostSequence, type InstanceOutcome, type ProbeCache, type SequenceOptio
 import { PendingHandlers } from './pending.ts';
 import { count, emptyStats, type HostStats, type RunReport, type TaskResult } from './report.ts';
 import { VarsBuilder } from '../input/inventory/vars-builder.ts';
-import { serialBatches, tagSelected } from '../plan/selection.ts';
+import { type PlanPlay, planPlay, type RunPlan, serialBatches } from '../plan/selection.ts';
+import type { Reporter } from './events.ts';
+import { type ResultScope, taskResult } from './results.ts';
 
-export interface Reporter {
-  playStart(play: PlayDef, hosts: string[]): void;
-  taskStart(play: PlayDef, task: TaskDef, hosts: string[], handler: boolean): void;
-  result(r: TaskResult): void;
-  taskEnd(play: PlayDef, task: TaskDef, results: TaskResult[]): Promise<void> | void;
-  playEnd(play: PlayDef): Promise<void> | void;
-  warn(msg: string): void;
-}
+/** Where the Reporter interface lived; it is in events.ts now. */
+export type { Reporter } from './events.ts';
 
 export interface RunnerOptions {
   check: boolean;
@@ -34,6 +30,12 @@ export interface RunnerOptions {
   limit?: string;
   tags: string[];
   skipTags: string[];
+  /**
+   * The hosts and tasks of each play, as `validateRun` planned them. Without one (a Runner built
+   * directly, e.g. in tests) each play is planned on first use with the same function
+   * (plan/selection.ts `planPlay`) from limit/tags/skipTags.
+   */
+  plan?: RunPlan;
   extraVars: Record<string, unknown>;
   acceptNewHostKeys: boolean;
   sshConfig?: SshConfig;
@@ -60,9 +62,11 @@ export class Runner {
   private readonly dead = new Set<string>();
   private readonly vars: VarsBuilder;
   private readonly pending: PendingHandlers;
+  /** Each play's hosts and selected tasks (plan/selection.ts): from `opts.plan`, else planned on first use. */
+  private readonly planned: Map<PlayDef, PlanPlay>;
   /** What modules remember across hosts during this run. */
   private readonly memory = new RunMemory();
-  /** Cross-play probe results: `${host}|${play}:${task}:${item}` → result (see host.ts). */
+  /** Cross-play probe results: `${host}|${play}:${task}:${item}` → result (see host-sequence.ts). */
   private readonly probeCache = new Map<string, { script: string; mode: string; out: ExecResult; generation: number }>();
   /** Bumped before anything is applied anywhere: older cached probe results are not used. */
   private generation = 0;
@@ -74,6 +78,7 @@ export class Runner {
   ) {
     this.vars = new VarsBuilder(inv, { extraVars: opts.extraVars, check: opts.check });
     this.pending = new PendingHandlers(playbook.dir, playbook.file, opts.check);
+    this.planned = new Map(opts.plan?.plays.map((p) => [p.play, p]));
   }
 
   private statsOf(host: string): HostStats {
@@ -129,13 +134,16 @@ export class Runner {
     return { hosts: Object.fromEntries(this.stats), tasks: this.results, check: this.opts.check, duration_ms: Date.now() - started };
   }
 
+  /** A play's selection: validation's, or planned here once by the same function (see `opts.plan`). */
+  private planOf(play: PlayDef): PlanPlay {
+    let p = this.planned.get(play);
+    if (!p) this.planned.set(play, (p = planPlay(this.inv, play, this.opts)));
+    return p;
+  }
+
+  /** The play's hosts ∩ --limit, as planned (dead hosts included: callers drop them). */
   private playHosts(play: PlayDef): string[] {
-    let hosts = selectHosts(this.inv, play.hosts);
-    if (this.opts.limit) {
-      const allowed = new Set(selectHosts(this.inv, this.opts.limit));
-      hosts = hosts.filter((h) => allowed.has(h));
-    }
-    return hosts;
+    return this.planOf(play).hosts;
   }
 
   private async runPlay(play: PlayDef): Promise<void> {
@@ -295,21 +303,26 @@ export class Runner {
     return out;
   }
 
+  /** The play's tasks selected by -t / --skip-tags, as planned. */
   private selectedTasks(play: PlayDef): TaskDef[] {
-    const { tags, skipTags } = this.opts;
-    return play.tasks.filter((t) => tagSelected([...play.tags, ...t.tags], tags, skipTags));
+    return this.planOf(play).tasks;
+  }
+
+  /** Results of the runner's own making (gathered facts, a task that threw) are never a handler's. */
+  private scope(host: string, play: PlayDef): ResultScope {
+    return { host, play: play.name, check: this.opts.check, handler: false };
   }
 
   /** gather_facts: one read-only script per host; the result is the `facts` variable. */
   private async gatherFacts(play: PlayDef, batch: string[], registered: Map<string, Record<string, unknown>>): Promise<void> {
-    const task = { name: 'gather facts', module: 'facts' } as TaskDef;
+    const task = { name: 'gather facts', module: 'facts' };
     await parallel(batch.filter((h) => !this.dead.has(h)), this.opts.forks, async (h) => {
       const outs = await this.safeRun(h, play, task, async () => {
         const started = Date.now();
         const conn = await this.connection(h);
         const r = await conn.run(FACTS_SCRIPT);
         registered.get(h)!.facts = parseFacts(r.stdout);
-        const result: TaskResult = { host: h, play: play.name, task: 'gather facts', module: 'facts', status: r.code === 0 ? 'ok' : 'failed', changes: [], message: r.code === 0 ? undefined : r.stderr, duration_ms: Date.now() - started, check: this.opts.check, handler: false };
+        const result = taskResult(this.scope(h, play), { task: task.name, module: task.module }, r.code === 0 ? 'ok' : 'failed', started, [], r.code === 0 ? undefined : r.stderr);
         return [{ result, changed: false, failed: r.code !== 0, unreachable: false }];
       });
       for (const o of outs) if (o.result.status !== 'ok') this.record(o.result);
@@ -317,7 +330,8 @@ export class Runner {
     });
   }
 
-  private async safeRun(host: string, play: PlayDef, task: TaskDef, fn: () => Promise<InstanceOutcome[]>): Promise<InstanceOutcome[]> {
+  /** Runs `fn`; a throw becomes one failed (or unreachable) result for `task` on `host`. */
+  private async safeRun(host: string, play: PlayDef, task: { name: string; module: string }, fn: () => Promise<InstanceOutcome[]>): Promise<InstanceOutcome[]> {
     const started = Date.now();
     try {
       return await fn();
@@ -325,18 +339,7 @@ export class Runner {
       const unreachable = err instanceof UnreachableError;
       return [
         {
-          result: {
-            host,
-            play: play.name,
-            task: task.name,
-            module: task.module,
-            status: unreachable ? 'unreachable' : 'failed',
-            changes: [],
-            message: (err as Error).message,
-            duration_ms: Date.now() - started,
-            check: this.opts.check,
-            handler: false,
-          },
+          result: taskResult(this.scope(host, play), { task: task.name, module: task.module }, unreachable ? 'unreachable' : 'failed', started, [], (err as Error).message),
           changed: false,
           failed: !unreachable,
           unreachable,

@@ -3,7 +3,7 @@
  * diffs, failures) are printed after each play, so they are not redrawn over.
  */
 import { Listr } from 'listr2';
-import type { Reporter } from '../engine/runner.ts';
+import type { Reporter } from '../engine/events.ts';
 import type { TaskResult } from '../engine/report.ts';
 import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
 import { redact } from '../core/secret/secret.ts';

@@ -1,5 +1,5 @@
 /** Plain line output (not a TTY, or CI): one line per result, diffs inline, a recap at the end. */
-import type { Reporter } from '../engine/runner.ts';
+import type { Reporter } from '../engine/events.ts';
 import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
 import type { TaskResult } from '../engine/report.ts';
 import { redact } from '../core/secret/secret.ts';

@@ -1,5 +1,53 @@
-/** Which hosts and tasks a run touches, and in what batches: shared by validation and the runner. */
-import type { PlayDef } from '../input/playbook/types.ts';
+/**
+ * Which hosts and tasks a run touches, and in what batches: the one selection layer, shared by
+ * validation and the runner.
+ *
+ * `validateRun` computes a `RunPlan` (per play: its hosts ∩ `--limit`, and its tasks selected by
+ * `-t`/`--skip-tags`) while checking, and returns it; the runner consumes that plan instead of
+ * recomputing it, so the hosts and tasks a run works on are exactly the ones validation checked.
+ * (A Runner built without a plan, as some tests do, calls `planPlay` itself: the same code.)
+ * Serial batches cannot be planned ahead: they are cut at run time from the hosts still alive
+ * (a failed host takes no part in later plays), so `serialBatches` is called by the runner.
+ */
+import { type Inventory, selectHosts } from '../input/inventory/index.ts';
+import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
+
+/** What the command line selects: `--limit`, `-t` and `--skip-tags`. */
+export interface Selection {
+  limit?: string;
+  tags: string[];
+  skipTags: string[];
+}
+
+/** One play of a run: the hosts it targets (inventory order) and the tasks it runs (play order). */
+export interface PlanPlay {
+  play: PlayDef;
+  hosts: string[];
+  tasks: TaskDef[];
+}
+
+/** The selection of every play of a playbook, in play order. */
+export interface RunPlan {
+  plays: PlanPlay[];
+}
+
+/** The play's hosts (`hosts:`) that `--limit` keeps, in inventory order. Patterns must be valid. */
+export function playHosts(inv: Inventory, play: PlayDef, limit?: string): string[] {
+  const hosts = selectHosts(inv, play.hosts);
+  if (!limit) return hosts;
+  const allowed = new Set(selectHosts(inv, limit));
+  return hosts.filter((h) => allowed.has(h));
+}
+
+/** The play's tasks that `-t` / `--skip-tags` select (a task carries its play's tags too). */
+export function selectedTasks(play: PlayDef, tags: string[], skipTags: string[]): TaskDef[] {
+  return play.tasks.filter((t) => tagSelected([...play.tags, ...t.tags], tags, skipTags));
+}
+
+/** A play's hosts and tasks under a selection. */
+export function planPlay(inv: Inventory, play: PlayDef, sel: Selection): PlanPlay {
+  return { play, hosts: playHosts(inv, play, sel.limit), tasks: selectedTasks(play, sel.tags, sel.skipTags) };
+}
 
 /** Is a task selected by -t / --skip-tags? */
 export function tagSelected(taskTags: string[], tags: string[], skip: string[]): boolean {

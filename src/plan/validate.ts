@@ -4,22 +4,29 @@
  * keywords, module params against their JSON schemas (rendered per host), role variable
  * schemas, undefined host patterns and groups, missing templates and files, undefined template
  * variables, and notify names no handler answers to.
+ *
+ * It returns what it computed on the way: the `RunPlan` (each play's hosts and selected tasks,
+ * from `selection.ts`), which the runner consumes. Its `VarsBuilder` is NOT handed on: the
+ * builder caches each (play, host)'s rendered vars with the `play_hosts` of its first call, the
+ * whole play here but the serial batch in the runner, so sharing it would change what
+ * `{{ play_hosts }}` renders to inside play vars under `serial`.
  */
 import { type Diagnostic, DiagnosticBag, InputError, type Loc } from '../core/diagnostic.ts';
-import { type Inventory, loadInventory, patternErrors, selectHosts, type VarLayer } from '../input/inventory/index.ts';
+import { type Inventory, loadInventory, patternErrors, type VarLayer } from '../input/inventory/index.ts';
 import { loadPlaybook } from '../input/playbook/load.ts';
 import { moduleCatalog } from '../modules/registry.ts';
 import { RunMemory } from '../modules/contract.ts';
 import type { PlayDef, Playbook, RoleDef } from '../input/playbook/types.ts';
 import { instantiate, taskReferences } from './instance.ts';
-import { tagSelected } from './selection.ts';
+import { type PlanPlay, playHosts, type RunPlan, selectedTasks } from './selection.ts';
 import { validateAgainst } from './schema.ts';
 import { VarsBuilder } from '../input/inventory/vars-builder.ts';
 import { isDeepStrictEqual } from 'node:util';
 import { isMap, isScalar, isSeq, type Node, visit } from 'yaml';
 import { loadYamlFile, locate, nodeAt, type YamlFile } from '../input/yaml/document.ts';
+import type { VaultOptions } from '../core/secret/vault.ts';
 
-export interface ValidateOptions {
+export interface ValidateOptions extends VaultOptions {
   playbook: string;
   inventory: string[];
   extraVars: Record<string, unknown>;
@@ -34,8 +41,8 @@ export interface Validated {
   playbook: Playbook;
   inventory: Inventory;
   warnings: Diagnostic[];
-  /** Hosts the run will touch, per play. */
-  hostsByPlay: string[][];
+  /** Per play (in order): the hosts the run will touch and the tasks it will run. */
+  plan: RunPlan;
 }
 
 export function validateRun(opts: ValidateOptions): Validated {
@@ -43,16 +50,15 @@ export function validateRun(opts: ValidateOptions): Validated {
   let inventory: Inventory | undefined;
   let warnings: Diagnostic[] = [];
   try {
-    const r = loadInventory(opts.inventory);
+    const r = loadInventory(opts.inventory, { vaultPassword: opts.vaultPassword });
     inventory = r.inventory;
     warnings = r.warnings;
   } catch (err) {
     if (err instanceof InputError) bag.addAll(err.diagnostics);
     else throw err;
   }
-  const { playbook, diagnostics } = loadPlaybook(opts.playbook, { modules: moduleCatalog });
+  const { playbook, diagnostics } = loadPlaybook(opts.playbook, { modules: moduleCatalog, vaultPassword: opts.vaultPassword });
   bag.addAll(diagnostics);
-  const hostsByPlay: string[][] = [];
   if (!inventory) {
     bag.throwIfAny();
     throw new Error('inventory failed to load');
@@ -62,24 +68,20 @@ export function validateRun(opts: ValidateOptions): Validated {
   }
   const run = new RunMemory();
   const vars = new VarsBuilder(inventory, { extraVars: opts.extraVars, check: opts.check ?? false });
-  for (const play of playbook.plays) {
-    const hosts = checkPlay(play, playbook.dir, inventory, vars, opts, bag, run);
-    hostsByPlay.push(hosts);
-  }
+  const plays = playbook.plays.map((play) => checkPlay(play, playbook.dir, inventory, vars, opts, bag, run));
   bag.throwIfAny();
-  return { playbook, inventory, warnings, hostsByPlay };
+  return { playbook, inventory, warnings, plan: { plays } };
 }
 
-function checkPlay(play: PlayDef, playbookDir: string, inv: Inventory, vars: VarsBuilder, opts: ValidateOptions, bag: DiagnosticBag, run: RunMemory): string[] {
-  if (!play.hosts) return [];
+/** Checks one play and returns its selection (no hosts when its pattern is invalid: an error then). */
+function checkPlay(play: PlayDef, playbookDir: string, inv: Inventory, vars: VarsBuilder, opts: ValidateOptions, bag: DiagnosticBag, run: RunMemory): PlanPlay {
+  const tasks = selectedTasks(play, opts.tags ?? [], opts.skipTags ?? []);
+  if (!play.hosts) return { play, hosts: [], tasks };
   const perr = patternErrors(inv, play.hosts);
   for (const e of perr) bag.add({ ...play.hostsLoc, message: `hosts: ${e}` });
-  if (perr.length) return [];
-  let hosts = selectHosts(inv, play.hosts);
-  if (opts.limit && !patternErrors(inv, opts.limit).length) {
-    const allowed = new Set(selectHosts(inv, opts.limit));
-    hosts = hosts.filter((h) => allowed.has(h));
-  }
+  if (perr.length) return { play, hosts: [], tasks };
+  // An invalid --limit is reported once by validateRun; the play is still checked, unlimited.
+  const hosts = playHosts(inv, play, opts.limit && !patternErrors(inv, opts.limit).length ? opts.limit : undefined);
   // notify → handler names (or listen topics) of this play.
   const handlerNames = new Set(play.handlers.flatMap((h) => [h.name, ...h.listen]));
   for (const t of [...play.tasks, ...play.handlers]) {
@@ -92,7 +94,6 @@ function checkPlay(play: PlayDef, playbookDir: string, inv: Inventory, vars: Var
       }
     });
   }
-  const tasks = play.tasks.filter((t) => tagSelected([...play.tags, ...t.tags], opts.tags ?? [], opts.skipTags ?? []));
   // Registered results (and gathered facts) exist only at run time: tasks using them are checked then.
   const registers = new Set<string>(play.gatherFacts ? ['facts'] : []);
   const deferred = new Set<number>();
@@ -104,10 +105,10 @@ function checkPlay(play: PlayDef, playbookDir: string, inv: Inventory, vars: Var
   for (const host of hosts) {
     const hv = vars.forHost(host, play, hosts);
     const layers = vars.layers(host, play);
-    for (const role of roles) checkRoleVars(role, host, layers, hv, bag);
+    for (const role of roles) checkRoleVars(role, host, layers, hv, bag, opts);
     // A problem inside a variable's value (a firewall policy entry) is located where it is defined.
     const locateIn = (name: string, path: (string | number)[], value: unknown) =>
-      isDeepStrictEqual(plainOf(hv[name]), plainOf(value)) ? locateVar(name, path, layers, roles) : undefined;
+      isDeepStrictEqual(plainOf(hv[name]), plainOf(value)) ? locateVar(name, path, layers, roles, opts) : undefined;
     tasks.forEach((t, i) => {
       if (deferred.has(i)) return;
       const r = instantiate(t, hv, { run, host, play, check: opts.check ?? false, diff: opts.diff ?? false, playbookDir, extraVars: opts.extraVars, locateVar: locateIn });
@@ -120,7 +121,7 @@ function checkPlay(play: PlayDef, playbookDir: string, inv: Inventory, vars: Var
       if (r.kind === 'error') bag.addAll(r.diagnostics);
     }
   }
-  return hosts;
+  return { play, hosts, tasks };
 }
 
 function rawNotify(t: { yaml: { value: unknown }; path: (string | number)[] }): unknown {
@@ -130,7 +131,7 @@ function rawNotify(t: { yaml: { value: unknown }; path: (string | number)[] }): 
 }
 
 /** Validates a role's variables (meta/argument_schema.yml) for a host; locates errors at the var's source. */
-function checkRoleVars(role: RoleDef, host: string, layers: VarLayer[], hv: Record<string, unknown>, bag: DiagnosticBag): void {
+function checkRoleVars(role: RoleDef, host: string, layers: VarLayer[], hv: Record<string, unknown>, bag: DiagnosticBag, vault: VaultOptions): void {
   if (!role.argSchema) return;
   const schema = { type: 'object', ...role.argSchema };
   let errors: ReturnType<typeof validateAgainst>;
@@ -143,7 +144,7 @@ function checkRoleVars(role: RoleDef, host: string, layers: VarLayer[], hv: Reco
   }
   for (const e of errors) {
     const name = String(e.path[0] ?? '');
-    const loc = name ? locateVar(name, e.path.slice(1), layers, [role]) : undefined;
+    const loc = name ? locateVar(name, e.path.slice(1), layers, [role], vault) : undefined;
     // A value without a file position (-e on the command line): say where it came from.
     const from = name && !loc ? layers.findLast((l) => name in l.vars)?.source : undefined;
     const where = loc ? '' : ` (host ${host}${from ? `; set by ${from}` : ''})`;
@@ -157,16 +158,19 @@ function pickSchemaVars(schema: Record<string, unknown>, hv: Record<string, unkn
   return Object.fromEntries(props.filter((p) => hv[p] !== undefined).map((p) => [p, hv[p]]));
 }
 
-/** Where variable `name` (and `rest` inside its value) is defined: the layer that wins, or undefined (-e). */
-function locateVar(name: string, rest: (string | number)[], layers: VarLayer[], roles: RoleDef[]): Loc | undefined {
+/**
+ * Where variable `name` (and `rest` inside its value) is defined: the layer that wins, or
+ * undefined (-e). Files are read again with the run's vault password (they may be vault files).
+ */
+function locateVar(name: string, rest: (string | number)[], layers: VarLayer[], roles: RoleDef[], vault: VaultOptions): Loc | undefined {
   for (let i = layers.length - 1; i >= 0; i--) {
     const l = layers[i]!;
     if (!(name in l.vars)) continue;
     const loc = l.locs?.[name];
-    if (loc) return rest.length ? locateInside(loc, name, rest) : loc;
+    if (loc) return rest.length ? locateInside(loc, name, rest, vault) : loc;
     const role = roles.find((r) => l.source.startsWith(`role ${r.name} defaults`));
     if (role?.defaultsFile) {
-      const y = loadYamlFile(role.defaultsFile);
+      const y = loadYamlFile(role.defaultsFile, vault);
       return posOf(y, nodeAt(y.doc.contents, [name]), rest) ?? locate(y, [name, ...rest]);
     }
     return undefined;
@@ -178,9 +182,9 @@ function locateVar(name: string, rest: (string | number)[], layers: VarLayer[], 
  * `rest` inside the value of the variable whose key is at `loc` (a group_vars file, an inventory's
  * vars block): the nearest node that exists on that path; the key's own location if unreadable.
  */
-function locateInside(loc: Loc, name: string, rest: (string | number)[]): Loc {
+function locateInside(loc: Loc, name: string, rest: (string | number)[], vault: VaultOptions): Loc {
   try {
-    const y = loadYamlFile(loc.file);
+    const y = loadYamlFile(loc.file, vault);
     let found: Loc | undefined;
     visit(y.doc, {
       Pair(_, pair) {

@@ -5,7 +5,10 @@
  * - A string that is exactly one `{{ expr }}` evaluates to the expression's native value
  *   (a list stays a list), as in Ansible.
  * - Secrets render as their real value only inside `revealing()`; callers decide whether the
- *   result is sensitive (see `renderString`'s `sensitive` flag).
+ *   result is sensitive (a task instance is when it has no_log or a Secret among its params,
+ *   see plan/instance.ts).
+ * - An expression's native value is captured into a slot of that one render call (passed in its
+ *   context); the only module-level state is the compile cache.
  */
 import { createHash } from 'node:crypto';
 import { basename, dirname } from 'node:path';
@@ -30,8 +33,14 @@ export class TemplateError extends Error {
   }
 }
 
+/** The filter that captures an expression's native value, and the context name of the call's slot. */
 const CAPTURE = '__kiln_capture';
-let captured: unknown;
+const SLOT = '__kiln_slot';
+
+/** Where one render call's captured value lands. */
+interface Slot {
+  value?: unknown;
+}
 
 function toBool(v: unknown): boolean {
   if (typeof v === 'string') return ['true', 'yes', 'on', '1', 'y'].includes(v.trim().toLowerCase());
@@ -44,8 +53,8 @@ function plain(v: unknown): unknown {
 
 function makeEnv(): nunjucks.Environment {
   const env = new nunjucks.Environment(null, { throwOnUndefined: true, autoescape: false, trimBlocks: true });
-  env.addFilter(CAPTURE, (v: unknown) => {
-    captured = v;
+  env.addFilter(CAPTURE, (v: unknown, slot: Slot) => {
+    slot.value = v;
     return '';
   });
   env.addFilter('bool', toBool);
@@ -145,15 +154,7 @@ export function renderValue(v: unknown, ctx: Record<string, unknown>, file = '<i
 
 /** Evaluates a Jinja expression (no braces), returning its native value. Undefined output is an error. */
 export function evaluate(expr: string, ctx: Record<string, unknown>, file = '<inline>'): unknown {
-  captured = undefined;
-  const src = `{{ (${expr}) | ${CAPTURE} }}`;
-  try {
-    revealing(() => compile(src, file).render(ctx));
-  } catch (err) {
-    throw toTemplateError(err as Error, `{{ ${expr} }}`, ctx, file);
-  }
-  const v = captured;
-  captured = undefined;
+  const v = capture(`{{ (${expr}) | ${CAPTURE}(${SLOT}) }}`, `{{ ${expr} }}`, ctx, file);
   if (v === undefined) {
     const name = findUndefined(expr, ctx) ?? expr.trim();
     throw new TemplateError(`undefined variable '${name}'`, file, undefined, undefined, name);
@@ -167,13 +168,22 @@ export function evaluateCondition(cond: unknown, ctx: Record<string, unknown>, f
   if (Array.isArray(cond)) return cond.every((c) => evaluateCondition(c, ctx, file));
   if (typeof cond !== 'string') return Boolean(cond);
   const expr = cond.trim().replace(/^\{\{\s*([\s\S]*?)\s*\}\}$/, '$1');
-  captured = undefined;
+  const src = `{% if ${expr} %}{{ true | ${CAPTURE}(${SLOT}) }}{% else %}{{ false | ${CAPTURE}(${SLOT}) }}{% endif %}`;
+  return capture(src, expr, ctx, file) === true;
+}
+
+/**
+ * Renders `src` (which pipes a value into the capture filter) with a slot of its own and returns
+ * what was captured. `shown` is the source that errors are reported against.
+ */
+function capture(src: string, shown: string, ctx: Record<string, unknown>, file: string): unknown {
+  const slot: Slot = {};
   try {
-    revealing(() => compile(`{% if ${expr} %}{{ true | ${CAPTURE} }}{% else %}{{ false | ${CAPTURE} }}{% endif %}`, file).render(ctx));
+    revealing(() => compile(src, file).render({ ...ctx, [SLOT]: slot }));
   } catch (err) {
-    throw toTemplateError(err as Error, expr, ctx, file);
+    throw toTemplateError(err as Error, shown, ctx, file);
   }
-  return captured === true;
+  return slot.value;
 }
 
 const IDENT_PATH = /[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[['"][^'"]+['"]\])*/g;

@@ -10,7 +10,9 @@ import { inspect } from 'node:util';
 
 export const REDACTED = '********';
 
+/** The process-wide redactor's values (deliberately global: every output path consults it). */
 const known = new Set<string>();
+/** How many `revealing()` calls are on the stack: a synchronous dynamic scope, 0 between calls. */
 let revealDepth = 0;
 
 export class Secret {

@@ -5,6 +5,9 @@
  * Format: header line `$ANSIBLE_VAULT;1.1;AES256`, then hex lines encoding
  * hex(salt) "\n" hex(hmac) "\n" hex(ciphertext). Keys: PBKDF2-SHA256(password, salt, 10000, 80)
  * split into AES-256 key, HMAC-SHA256 key and CTR IV. Plaintext is PKCS#7 padded.
+ *
+ * The password is never process state: the CLI reads it (`--vault-password-file`,
+ * KILN_VAULT_PASSWORD_FILE) and passes it as `VaultOptions` to whatever loads YAML.
  */
 import { createCipheriv, createDecipheriv, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -15,14 +18,9 @@ export class VaultError extends Error {
   override name = 'VaultError';
 }
 
-let vaultPassword: string | undefined;
-
-export function setVaultPassword(pw: string | undefined): void {
-  vaultPassword = pw;
-}
-
-export function getVaultPassword(): string | undefined {
-  return vaultPassword;
+/** The vault password a load may decrypt with; none given: meeting vault data is an error. */
+export interface VaultOptions {
+  vaultPassword?: string;
 }
 
 /** Loads the vault password from a file (trailing newline stripped) or the KILN_VAULT_PASSWORD_FILE env. */
@@ -53,7 +51,7 @@ export function encryptVault(plaintext: string, password: string, vaultId?: stri
   return [header, ...(body.match(/.{1,80}/g) ?? [])].join('\n') + '\n';
 }
 
-export function decryptVault(text: string, password: string | undefined = vaultPassword): string {
+export function decryptVault(text: string, password: string | undefined): string {
   if (password === undefined) {
     throw new VaultError('vault-encrypted data found but no vault password given (use --vault-password-file or KILN_VAULT_PASSWORD_FILE)');
   }

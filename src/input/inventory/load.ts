@@ -1,11 +1,13 @@
 /**
  * loadInventory: one or several `-i` sources (files or directories), merged, with the
  * group_vars/ and host_vars/ beside each source. All problems are collected and thrown as one
- * InputError; warnings (vars files for unknown groups/hosts, …) are returned.
+ * InputError; warnings (vars files for unknown groups/hosts, …) are returned. Vault files and
+ * `!vault` values are decrypted with `vault.vaultPassword`.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { type Diagnostic, DiagnosticBag, InputError } from '../../core/diagnostic.ts';
+import type { VaultOptions } from '../../core/secret/vault.ts';
 import { InventoryBuilder } from './builder.ts';
 import { looksLikeIni, readIniInventory } from './ini-inventory.ts';
 import type { Inventory, VarLayer } from './types.ts';
@@ -31,7 +33,7 @@ function filesOfDir(dir: string): string[] {
     });
 }
 
-export function loadInventory(paths: string | string[]): { inventory: Inventory; warnings: Diagnostic[] } {
+export function loadInventory(paths: string | string[], vault: VaultOptions = {}): { inventory: Inventory; warnings: Diagnostic[] } {
   const list = (Array.isArray(paths) ? paths : [paths]).map((p) => resolve(p));
   if (!list.length) throw new InputError({ file: '<inventory>', message: 'no inventory given (use -i FILE or DIR)' });
   const errors: Diagnostic[] = [];
@@ -61,7 +63,7 @@ export function loadInventory(paths: string | string[]): { inventory: Inventory;
   for (const f of files) {
     const ext = extname(f);
     if (ext === '.yml' || ext === '.yaml' || ext === '.json') {
-      loadYamlInventory(f, label(f), b, errors);
+      loadYamlInventory(f, label(f), b, errors, vault);
       continue;
     }
     let text: string;
@@ -72,7 +74,7 @@ export function loadInventory(paths: string | string[]): { inventory: Inventory;
       continue;
     }
     if (ext === '.ini' || looksLikeIni(text)) readIniInventory(f, text, label(f), b, errors);
-    else loadYamlInventory(f, label(f), b, errors);
+    else loadYamlInventory(f, label(f), b, errors, vault);
   }
 
   // group_vars / host_vars beside each source (file form < directory form; first -i < later -i).
@@ -83,7 +85,7 @@ export function loadInventory(paths: string | string[]): { inventory: Inventory;
       ['group_vars', groupFiles],
       ['host_vars', hostFiles],
     ] as const) {
-      for (const [name, layers] of loadVarsFiles(d, kind, dir, errors).layers) {
+      for (const [name, layers] of loadVarsFiles(d, kind, dir, errors, vault).layers) {
         if (!target.has(name)) target.set(name, []);
         target.get(name)!.push(...layers);
       }

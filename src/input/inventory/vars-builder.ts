@@ -119,6 +119,3 @@ function hasTemplate(v: unknown): boolean {
   if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v).some(hasTemplate);
   return false;
 }
-
-/** Renders a value with vars; re-exported for callers that template ad-hoc strings. */
-export { renderValue };

@@ -8,6 +8,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Diagnostic } from '../../core/diagnostic.ts';
 import { InputError } from '../../core/diagnostic.ts';
+import type { VaultOptions } from '../../core/secret/vault.ts';
 import { loadYamlFile, YamlCursor } from '../yaml/document.ts';
 import { normalizeVars } from './connection-keys.ts';
 import type { VarLayer } from './types.ts';
@@ -55,7 +56,7 @@ function filesUnder(dir: string): string[] {
  * Reads `<invDir>/<kind>/`. Sources are labelled relative to `labelBase` (the inventory dir),
  * e.g. `group_vars/web.yml`.
  */
-export function loadVarsFiles(invDir: string, kind: 'group_vars' | 'host_vars', labelBase: string, errors: Diagnostic[]): VarsFileSet {
+export function loadVarsFiles(invDir: string, kind: 'group_vars' | 'host_vars', labelBase: string, errors: Diagnostic[], vault: VaultOptions = {}): VarsFileSet {
   const base = join(invDir, kind);
   const byName = new Map<string, string[]>();
   const add = (name: string, file: string) => {
@@ -71,7 +72,7 @@ export function loadVarsFiles(invDir: string, kind: 'group_vars' | 'host_vars', 
   for (const [name, files] of byName) {
     const list: { file: string; layer: VarLayer }[] = [];
     for (const file of files) {
-      const layer = loadVarsFile(file, relative(labelBase, file) || file, errors);
+      const layer = loadVarsFile(file, relative(labelBase, file) || file, errors, vault);
       if (layer) list.push({ file, layer });
     }
     layers.set(name, list);
@@ -80,10 +81,10 @@ export function loadVarsFiles(invDir: string, kind: 'group_vars' | 'host_vars', 
 }
 
 /** One vars file as a layer (undefined after reporting an error). */
-export function loadVarsFile(file: string, source: string, errors: Diagnostic[]): VarLayer | undefined {
+export function loadVarsFile(file: string, source: string, errors: Diagnostic[], vault: VaultOptions = {}): VarLayer | undefined {
   let y;
   try {
-    y = loadYamlFile(file);
+    y = loadYamlFile(file, vault);
   } catch (err) {
     if (err instanceof InputError) {
       errors.push(...err.diagnostics);

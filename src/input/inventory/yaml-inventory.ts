@@ -6,6 +6,7 @@
  */
 import type { Diagnostic } from '../../core/diagnostic.ts';
 import { InputError } from '../../core/diagnostic.ts';
+import type { VaultOptions } from '../../core/secret/vault.ts';
 import { loadYamlFile, YamlCursor, type YamlFile } from '../yaml/document.ts';
 import type { InventoryBuilder } from './builder.ts';
 import { normalizeVars, type RawVar } from './connection-keys.ts';
@@ -24,10 +25,10 @@ export function mappingEntries(cur: YamlCursor): RawVar[] {
   return Object.keys(v).map((key) => ({ key, value: v[key], keyLoc: cur.child(key).loc(true), valueLoc: cur.child(key).loc() }));
 }
 
-export function loadYamlInventory(file: string, label: string, b: InventoryBuilder, errors: Diagnostic[]): void {
+export function loadYamlInventory(file: string, label: string, b: InventoryBuilder, errors: Diagnostic[], vault: VaultOptions = {}): void {
   let y: YamlFile;
   try {
-    y = loadYamlFile(file);
+    y = loadYamlFile(file, vault);
   } catch (err) {
     if (err instanceof InputError) {
       errors.push(...err.diagnostics);

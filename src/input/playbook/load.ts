@@ -1,11 +1,12 @@
 /**
  * Loads a playbook, its roles and their task files into typed definitions with locations.
  * Collects every structural error (unknown keys, unknown modules, missing roles, bad types)
- * instead of stopping at the first.
+ * instead of stopping at the first. Vault data is decrypted with `opts.vaultPassword`.
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { type Diagnostic, DiagnosticBag, InputError, type Loc } from '../../core/diagnostic.ts';
+import type { VaultOptions } from '../../core/secret/vault.ts';
 import { loadYamlFile, type PathSeg, YamlCursor, type YamlFile } from '../yaml/document.ts';
 import type { ModuleCatalog, PlayDef, Playbook, RoleDef, RoleRef, TaskDef } from './types.ts';
 import { didYouMean as suggest } from '../../core/suggest.ts';
@@ -21,7 +22,7 @@ const PLAY_KEYS = new Set([
 /** Modules whose parameters may be a plain string (`command: ls -l`). */
 const FREE_FORM: Record<string, string> = { command: 'cmd', shell: 'cmd' };
 
-export interface LoadOptions {
+export interface LoadOptions extends VaultOptions {
   /** The modules tasks may name (the module registry, handed down by the caller). */
   modules: ModuleCatalog;
   /** Extra role directories searched after the playbook's. */
@@ -60,12 +61,14 @@ export class PlaybookLoader {
   private readonly roleDirs: string[];
 
   private readonly modules: ModuleCatalog;
+  private readonly vault: VaultOptions;
 
   constructor(
     readonly playbookFile: string,
     opts: LoadOptions,
   ) {
     this.modules = opts.modules;
+    this.vault = { vaultPassword: opts.vaultPassword };
     const dir = dirname(resolve(playbookFile));
     this.roleDirs = [join(dir, 'roles'), join(dir, '..', 'roles'), join(process.cwd(), 'roles'), ...(opts.rolesPath ?? [])].map((d) => resolve(d));
   }
@@ -74,7 +77,7 @@ export class PlaybookLoader {
     const key = resolve(file);
     if (this.files.has(key)) return this.files.get(key) ?? undefined;
     try {
-      const y = loadYamlFile(file);
+      const y = loadYamlFile(file, this.vault);
       this.files.set(key, y);
       return y;
     } catch (err) {

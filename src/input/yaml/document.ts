@@ -1,6 +1,7 @@
 /**
  * YAML loading that keeps positions. Every value Kiln reads from YAML can be traced back to
- * `file:line:col`, so schema errors point at the offending key or value.
+ * `file:line:col`, so schema errors point at the offending key or value. Vault data (a whole
+ * vault file, `!vault` values) is decrypted with the password the caller passes in `VaultOptions`.
  */
 import { readFileSync } from 'node:fs';
 import {
@@ -17,7 +18,7 @@ import {
 import { type Diagnostic, InputError, type Loc } from '../../core/diagnostic.ts';
 import { yamlTags } from '../../core/secret/vault-tag.ts';
 import { Secret } from '../../core/secret/secret.ts';
-import { decryptVault, isVaultText } from '../../core/secret/vault.ts';
+import { decryptVault, isVaultText, type VaultOptions } from '../../core/secret/vault.ts';
 
 export interface YamlFile {
   file: string;
@@ -28,9 +29,9 @@ export interface YamlFile {
   value: unknown;
 }
 
-export function parseYaml(file: string, source: string): { result?: YamlFile; errors: Diagnostic[] } {
+export function parseYaml(file: string, source: string, vault: VaultOptions = {}): { result?: YamlFile; errors: Diagnostic[] } {
   const lines = new LineCounter();
-  const doc = parseDocument(source, { lineCounter: lines, prettyErrors: false, customTags: yamlTags, uniqueKeys: true });
+  const doc = parseDocument(source, { lineCounter: lines, prettyErrors: false, customTags: yamlTags(vault), uniqueKeys: true });
   const errors: Diagnostic[] = [];
   for (const e of [...doc.errors]) {
     const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
@@ -48,7 +49,7 @@ export function parseYaml(file: string, source: string): { result?: YamlFile; er
 }
 
 /** Reads and parses a YAML file; throws InputError with located diagnostics. */
-export function loadYamlFile(file: string): YamlFile {
+export function loadYamlFile(file: string, vault: VaultOptions = {}): YamlFile {
   let source: string;
   try {
     source = readFileSync(file, 'utf8');
@@ -58,13 +59,13 @@ export function loadYamlFile(file: string): YamlFile {
   let secretFile = false;
   if (isVaultText(source)) {
     try {
-      source = decryptVault(source);
+      source = decryptVault(source, vault.vaultPassword);
       secretFile = true;
     } catch (err) {
       throw new InputError({ file, line: 1, col: 1, message: (err as Error).message });
     }
   }
-  const { result, errors } = parseYaml(file, source);
+  const { result, errors } = parseYaml(file, source, vault);
   if (!result) throw new InputError(errors);
   // A whole-file vault: every string in it is a secret.
   if (secretFile) result.value = wrapSecrets(result.value);

@@ -57,4 +57,12 @@ describe('templating', () => {
     expect(String(s)).toBe('********');
     expect(JSON.stringify({ s })).toBe('{"s":"********"}');
   });
+
+  it('each evaluation captures into its own slot, even when one runs inside another', () => {
+    const inner = () => renderValue('{{ [1, 2] }}', {});
+    expect(renderValue('{{ [inner(), 3] }}', { inner })).toEqual([[1, 2], 3]);
+    expect(evaluateCondition('inner() | length == 2', { inner })).toBe(true);
+    expect(renderValue('{{ x }}', { x: 0 })).toBe(0);
+    expect(() => renderValue('{{ nope }}', {})).toThrow(/undefined variable 'nope'/);
+  });
 });

@@ -6,7 +6,7 @@ import { InputError, formatDiagnostic } from '../../../src/core/diagnostic.ts';
 import { loadInventory } from '../../../src/input/inventory/index.ts';
 import { loadPlaybook } from '../../../src/input/playbook/load.ts';
 import { moduleCatalog } from '../../../src/modules/registry.ts';
-import { serialBatches, tagSelected } from '../../../src/plan/selection.ts';
+import { planPlay, serialBatches, tagSelected } from '../../../src/plan/selection.ts';
 import { resolveVars, UnresolvedVar, VarsBuilder } from '../../../src/input/inventory/vars-builder.ts';
 import { validateRun } from '../../../src/plan/validate.ts';
 
@@ -56,6 +56,19 @@ beforeAll(() => {
 `,
   );
   w('syntax.yml', '- hosts: web\n  tasks:\n    - file: { path: /a\n');
+  w(
+    'plan.yml',
+    `- hosts: all
+  tasks:
+    - { name: a, file: { path: /a }, tags: [web] }
+    - { name: b, file: { path: /b }, tags: [db] }
+    - { name: c, file: { path: /c }, tags: [always] }
+- hosts: web
+  tags: [db]
+  tasks:
+    - { name: d, file: { path: /d } }
+`,
+  );
   // The real firewall role, with a policy that has mistakes, defined in group_vars and inline in an inventory.
   symlinkSync(join(import.meta.dirname, '../../../roles/firewall'), join(dir, 'roles/firewall'));
   w('firewall.yml', '- hosts: all\n  roles: [firewall]\n');
@@ -202,6 +215,28 @@ describe('variable precedence', () => {
     expect(r.a).toBe(1);
     expect(r.d).toBeInstanceOf(UnresolvedVar);
     expect(() => String(r.d)).toThrow(/variable 'd' cannot be rendered: undefined variable 'nope'/);
+  });
+});
+
+describe('the run plan', () => {
+  it('validation returns each play\'s hosts (∩ --limit) and tag-selected tasks, as planPlay computes them', () => {
+    const v = validateRun({ playbook: join(dir, 'plan.yml'), inventory: [join(dir, 'inventory/hosts.yml')], extraVars: {}, limit: 'web1:db1', tags: ['db'], skipTags: [] });
+    const shape = (plan: typeof v.plan) => plan.plays.map((p) => ({ hosts: p.hosts, tasks: p.tasks.map((t) => t.name) }));
+    expect(shape(v.plan)).toEqual([
+      { hosts: ['web1', 'db1'], tasks: ['b', 'c'] },
+      { hosts: ['web1'], tasks: ['d'] },
+    ]);
+    expect(v.plan.plays.map((p) => p.play)).toEqual(v.playbook.plays);
+    const sel = { limit: 'web1:db1', tags: ['db'], skipTags: [] };
+    expect(shape({ plays: v.playbook.plays.map((p) => planPlay(v.inventory, p, sel)) })).toEqual(shape(v.plan));
+  });
+
+  it('without --limit or tags, every host of the pattern and every task', () => {
+    const v = validateRun({ playbook: join(dir, 'plan.yml'), inventory: [join(dir, 'inventory/hosts.yml')], extraVars: {} });
+    expect(v.plan.plays.map((p) => [p.hosts, p.tasks.length])).toEqual([
+      [['web1', 'web2', 'db1'], 3],
+      [['web1', 'web2'], 1],
+    ]);
   });
 });
 

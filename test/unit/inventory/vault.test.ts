@@ -1,16 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { loadInventory } from '../../../src/input/inventory/load.ts';
 import { hostVarsOf, inventoryVarLayers } from '../../../src/input/inventory/layers.ts';
 import { renderHostVars, renderInventoryList } from '../../../src/input/inventory/render.ts';
 import { resolveConnection } from '../../../src/transport/ssh/resolve.ts';
 import { isSecret } from '../../../src/core/secret/secret.ts';
-import { encryptVault, setVaultPassword } from '../../../src/core/secret/vault.ts';
+import { encryptVault } from '../../../src/core/secret/vault.ts';
+import { parseYaml } from '../../../src/input/yaml/document.ts';
 import { tmpTree } from './helpers.ts';
 
 describe('vault-encrypted group_vars', () => {
-  beforeAll(() => setVaultPassword('correct horse'));
-  afterAll(() => setVaultPassword(undefined));
+  const vault = { vaultPassword: 'correct horse' };
 
   const make = () =>
     tmpTree({
@@ -19,7 +19,7 @@ describe('vault-encrypted group_vars', () => {
     });
 
   it('decrypts the file; its strings are Secrets, other types keep their type', () => {
-    const inv = loadInventory(join(make(), 'inventory.yml')).inventory;
+    const inv = loadInventory(join(make(), 'inventory.yml'), vault).inventory;
     const v = hostVarsOf(inv, 'web1');
     expect(isSecret(v.db_password)).toBe(true);
     expect((v.db_password as { reveal(): string }).reveal()).toBe('s3cr3t-db-pw');
@@ -29,7 +29,7 @@ describe('vault-encrypted group_vars', () => {
   });
 
   it('never reveals the values in renderHostVars or renderInventoryList', () => {
-    const inv = loadInventory(join(make(), 'inventory.yml')).inventory;
+    const inv = loadInventory(join(make(), 'inventory.yml'), vault).inventory;
     const out = renderHostVars(inventoryVarLayers(inv, 'web1'));
     expect(out).toMatch(/db_password\s+\*{8}\s+group_vars\/web\.yml/);
     expect(out).toMatch(/become_password\s+\*{8}\s+group_vars\/web\.yml/);
@@ -38,11 +38,20 @@ describe('vault-encrypted group_vars', () => {
   });
 
   it('a wrong vault password is a located error', () => {
-    setVaultPassword('wrong');
-    try {
-      expect(() => loadInventory(join(make(), 'inventory.yml'))).toThrow(/group_vars\/web\.yml:1:1: vault decryption failed/);
-    } finally {
-      setVaultPassword('correct horse');
-    }
+    expect(() => loadInventory(join(make(), 'inventory.yml'), { vaultPassword: 'wrong' })).toThrow(/group_vars\/web\.yml:1:1: vault decryption failed/);
+  });
+
+  it('the password belongs to the load that is given it (no process-wide password)', () => {
+    const dir = make();
+    expect(() => loadInventory(join(dir, 'inventory.yml'))).toThrow(/group_vars\/web\.yml:1:1: vault-encrypted data found but no vault password given/);
+    expect(hostVarsOf(loadInventory(join(dir, 'inventory.yml'), vault).inventory, 'web1').api_port).toBe(8443);
+    expect(() => loadInventory(join(dir, 'inventory.yml'))).toThrow(/no vault password given/);
+  });
+
+  it('an inline !vault value is decrypted with the password of its load', () => {
+    const enc = encryptVault('inline-s3cr3t', 'correct horse').trimEnd().split('\n').map((l) => `    ${l}`).join('\n');
+    const y = parseYaml('inline.yml', `pw: !vault |\n${enc}\n`, vault).result!;
+    expect(((y.value as { pw: { reveal(): string } }).pw).reveal()).toBe('inline-s3cr3t');
+    expect(parseYaml('inline.yml', `pw: !vault |\n${enc}\n`).errors[0]!.message).toMatch(/no vault password given/);
   });
 });
