@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import lif, { editLines, expandBackrefs, type LineinfileParams, MAX_BYTES } from '../../../src/modules/files/lineinfile.ts';
-import { PRELUDE } from '../../../src/sh/prelude.ts';
-import { ctx, runProbe, shSyntax } from './helpers.ts';
+import lif, { editLines, expandBackrefs, type LineinfileParams, MAX_BYTES } from '../../../../src/modules/files/lineinfile.ts';
+import { PRELUDE } from '../../../../src/sh/prelude.ts';
+import { ctx, runProbe, shSyntax } from '../helpers.ts';
 
 const SSHD = '#Port 22\nPermitRootLogin yes\n#PasswordAuthentication yes\nUsePAM yes\n';
 

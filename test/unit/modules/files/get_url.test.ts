@@ -4,9 +4,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import getUrl, { displayUrl, type GetUrlParams, type GetUrlState } from '../../../src/modules/files/get_url.ts';
-import { PRELUDE } from '../../../src/sh/prelude.ts';
-import { ctx, outsideHeredocs, runProbe, shSyntax } from './helpers.ts';
+import getUrl, { displayUrl, type GetUrlParams, type GetUrlState } from '../../../../src/modules/files/get_url.ts';
+import { PRELUDE } from '../../../../src/sh/prelude.ts';
+import { ctx, outsideHeredocs, runProbe, shSyntax } from '../helpers.ts';
 
 const SUM = 'a'.repeat(64);
 const OTHER = 'b'.repeat(64);

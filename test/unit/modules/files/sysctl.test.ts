@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import sysctl, { editSysctlFile, procPath, type SysctlParams } from '../../../src/modules/files/sysctl.ts';
-import { PRELUDE } from '../../../src/sh/prelude.ts';
-import { ctx, runProbe, shSyntax } from './helpers.ts';
+import sysctl, { editSysctlFile, procPath, type SysctlParams } from '../../../../src/modules/files/sysctl.ts';
+import { PRELUDE } from '../../../../src/sh/prelude.ts';
+import { ctx, runProbe, shSyntax } from '../helpers.ts';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const state = (live: string | undefined, file: string | undefined, extra = '') =>

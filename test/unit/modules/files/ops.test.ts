@@ -1,0 +1,59 @@
+/**
+ * Contract v2 for the files modules: `apply` depends only on the typed ops `plan` returns, never
+ * on the summaries (rewording every summary to 'x' gives the same script), and every script is
+ * valid sh.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ModuleDef } from '../../../../src/modules/contract.ts';
+import copy from '../../../../src/modules/files/copy.ts';
+import { contentParse, type ContentPrep } from '../../../../src/modules/files/content.ts';
+import file from '../../../../src/modules/files/file.ts';
+import template from '../../../../src/modules/files/template.ts';
+import { sha256 } from '../../../../src/sh/bytes.ts';
+import { ctx, shSyntax } from '../helpers.ts';
+
+/** Plans, applies, rewords every summary to 'x' and applies again: same script, valid sh. */
+function opsOnly<P, S, Op extends { kind: string }, Prep>(m: ModuleDef<P, S, Op, Prep>, p: P, prep: Prep, s: S): string {
+  const c = ctx();
+  const planned = m.plan(p, prep, s, c);
+  expect(planned.length).toBeGreaterThan(0);
+  const script = m.apply(p, prep, s, planned.map((x) => x.op), c);
+  const reworded = planned.map((x) => ({ ...x, summary: 'x', diff: undefined }));
+  expect(m.apply(p, prep, s, reworded.map((x) => x.op), c)).toBe(script);
+  expect(shSyntax(script)).toBe('');
+  return script;
+}
+
+describe('apply depends only on ops', () => {
+  it('file: every state', () => {
+    const dir = { exists: true, type: 'directory', mode: '0700', owner: 'root', group: 'root' } as const;
+    expect(opsOnly(file, { path: '/x', state: 'directory', mode: '0755', group: 'adm' }, undefined, dir)).toBe("set -e\nchown ':adm' '/x'\nchmod 0755 '/x'");
+    expect(opsOnly(file, { path: '/x', state: 'directory', mode: '0755' }, undefined, { exists: false })).toBe("set -e\nmkdir -p -- '/x'\nchmod 0755 '/x'");
+    expect(opsOnly(file, { path: '/x', state: 'touch', owner: 'www' }, undefined, { exists: false })).toBe("set -e\n: > '/x'\nchown 'www' '/x'");
+    expect(opsOnly(file, { path: '/x', state: 'absent' }, undefined, dir)).toBe("set -e\nrm -rf -- '/x'");
+    const link = opsOnly(file, { path: '/l', state: 'link', src: '/b', force: true, owner: 'www', mode: '0600' }, undefined, dir);
+    expect(link).toBe("set -e\nrm -rf -- '/l'\ntmp='/l.kiln-tmp'; ln -sfn '/b' \"$tmp\"; mv -Tf \"$tmp\" '/l'\nchown -h 'www' '/l'");
+    const retarget = opsOnly(file, { path: '/l', state: 'link', src: '/b', owner: 'www' }, undefined, { exists: true, type: 'link', target: '/a', owner: 'root' });
+    expect(retarget).toBe("set -e\ntmp='/l.kiln-tmp'; ln -sfn '/b' \"$tmp\"; mv -Tf \"$tmp\" '/l'\nchown -h 'www' '/l'");
+  });
+
+  it('copy and template: create, update, replace, attributes only', () => {
+    const prep: ContentPrep = { content: 'new\n', sensitive: false };
+    const probe = (content?: string, extra = '') =>
+      contentParse({
+        stdout: content === undefined ? `exists=0\nparent=1\n${extra}` : `exists=1\ntype=file\nmode=0600\nowner=root\ngroup=root\nsha256=${sha256(content)}\nparent=1\n`,
+        stderr: '',
+        code: 0,
+      });
+    for (const m of [copy, template]) {
+      const p = { dest: '/etc/a', src: 'a.j2', mode: '0640' };
+      expect(opsOnly(m, p, prep, probe())).toContain('chmod 0640 "$tmp"');
+      const update = opsOnly(m, { dest: '/etc/a', src: 'a.j2', validate: 'grep -q new %s', backup: true }, prep, probe('old\n'));
+      expect(update).toContain('chmod --reference="$dest" "$tmp"');
+      expect(update).toContain('grep -q new "$tmp"');
+      expect(opsOnly(m, p, prep, probe('new\n'))).toBe("set -e\nchmod 0640 '/etc/a'");
+      const link = contentParse({ stdout: 'exists=1\ntype=link\ntarget=/x\nparent=1\n', stderr: '', code: 0 });
+      expect(opsOnly(m, { dest: '/etc/a', src: 'a' }, prep, link)).toContain('chmod 0644 "$tmp"');
+    }
+  });
+});
