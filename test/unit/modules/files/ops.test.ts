@@ -8,9 +8,12 @@ import type { ModuleDef } from '../../../../src/modules/contract.ts';
 import copy from '../../../../src/modules/files/copy.ts';
 import { contentParse, type ContentPrep } from '../../../../src/modules/files/content.ts';
 import file from '../../../../src/modules/files/file.ts';
+import lif from '../../../../src/modules/files/lineinfile.ts';
 import template from '../../../../src/modules/files/template.ts';
 import { sha256 } from '../../../../src/sh/bytes.ts';
 import { ctx, shSyntax } from '../helpers.ts';
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 /** Plans, applies, rewords every summary to 'x' and applies again: same script, valid sh. */
 function opsOnly<P, S, Op extends { kind: string }, Prep>(m: ModuleDef<P, S, Op, Prep>, p: P, prep: Prep, s: S): string {
@@ -56,4 +59,21 @@ describe('apply depends only on ops', () => {
       expect(opsOnly(m, { dest: '/etc/a', src: 'a' }, prep, link)).toContain('chmod 0644 "$tmp"');
     }
   });
+  it('lineinfile: write, create, attributes only, missing file', () => {
+    const st = (content: string | undefined) =>
+      lif.parse(
+        {
+          stdout: `real=/etc/x.conf\nexists=${content === undefined ? '0' : `1\ntype=file\nmode=0640\nowner=root\ngroup=adm\nsha256=abc\ncontent_b64=${b64(content)}`}\nparent=1\n`,
+          stderr: '',
+          code: 0,
+        },
+        { path: '/etc/x.conf' },
+        undefined,
+      );
+    expect(opsOnly(lif, { path: '/etc/x.conf', regexp: '^k=', line: 'k=2', mode: '0644' }, undefined, st('k=1\n'))).toContain("= 'abc' ]");
+    expect(opsOnly(lif, { path: '/etc/x.conf', line: 'a', create: true }, undefined, st(undefined))).toContain('appeared since it was read');
+    expect(opsOnly(lif, { path: '/etc/x.conf', line: 'a', mode: '0600' }, undefined, st('a\n'))).toBe("set -e\ndest='/etc/x.conf'\nchmod 0600 \"$dest\"");
+    expect(opsOnly(lif, { path: '/etc/x.conf', line: 'a' }, undefined, st(undefined))).toContain('set create: true');
+  });
+
 });
