@@ -9,6 +9,7 @@ import copy from '../../../../src/modules/files/copy.ts';
 import { contentParse, type ContentPrep } from '../../../../src/modules/files/content.ts';
 import file from '../../../../src/modules/files/file.ts';
 import lif from '../../../../src/modules/files/lineinfile.ts';
+import sysctl from '../../../../src/modules/files/sysctl.ts';
 import template from '../../../../src/modules/files/template.ts';
 import { sha256 } from '../../../../src/sh/bytes.ts';
 import { ctx, shSyntax } from '../helpers.ts';
@@ -76,4 +77,14 @@ describe('apply depends only on ops', () => {
     expect(opsOnly(lif, { path: '/etc/x.conf', line: 'a' }, undefined, st(undefined))).toContain('set create: true');
   });
 
+  it('sysctl: live, persisted, both', () => {
+    const s = (live: string, file?: string) =>
+      sysctl.parse({ stdout: `key=1\nlive=${live}\nwritable=1\n${file === undefined ? 'file=0' : `file=1\nsha256=abc\ncontent_b64=${b64(file)}`}\n`, stderr: '', code: 0 }, { name: 'x' }, undefined);
+    const p = { name: 'net.ipv4.ip_forward', value: 1 };
+    expect(opsOnly(sysctl, p, undefined, s('0', 'net.ipv4.ip_forward = 1\n'))).toBe("set -e\nprintf '%s\\n' '1' > '/proc/sys/net/ipv4/ip_forward'");
+    expect(opsOnly(sysctl, p, undefined, s('1', 'net.ipv4.ip_forward = 0\n'))).not.toContain('/proc/sys');
+    const both = opsOnly(sysctl, p, undefined, s('0'));
+    expect(both).toContain('chmod 0644 "$tmp"');
+    expect(both.indexOf('mv -f')).toBeLessThan(both.indexOf('/proc/sys'));
+  });
 });
