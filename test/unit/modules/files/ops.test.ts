@@ -8,6 +8,7 @@ import type { ModuleDef } from '../../../../src/modules/contract.ts';
 import copy from '../../../../src/modules/files/copy.ts';
 import { contentParse, type ContentPrep } from '../../../../src/modules/files/content.ts';
 import file from '../../../../src/modules/files/file.ts';
+import getUrl from '../../../../src/modules/files/get_url.ts';
 import lif from '../../../../src/modules/files/lineinfile.ts';
 import sysctl from '../../../../src/modules/files/sysctl.ts';
 import template from '../../../../src/modules/files/template.ts';
@@ -60,6 +61,7 @@ describe('apply depends only on ops', () => {
       expect(opsOnly(m, { dest: '/etc/a', src: 'a' }, prep, link)).toContain('chmod 0644 "$tmp"');
     }
   });
+
   it('lineinfile: write, create, attributes only, missing file', () => {
     const st = (content: string | undefined) =>
       lif.parse(
@@ -75,6 +77,16 @@ describe('apply depends only on ops', () => {
     expect(opsOnly(lif, { path: '/etc/x.conf', line: 'a', create: true }, undefined, st(undefined))).toContain('appeared since it was read');
     expect(opsOnly(lif, { path: '/etc/x.conf', line: 'a', mode: '0600' }, undefined, st('a\n'))).toBe("set -e\ndest='/etc/x.conf'\nchmod 0600 \"$dest\"");
     expect(opsOnly(lif, { path: '/etc/x.conf', line: 'a' }, undefined, st(undefined))).toContain('set create: true');
+  });
+
+  it('get_url: download (checksum, force), attributes only', () => {
+    const url = 'https://example.org/f';
+    const have = { stat: { exists: true, type: 'file', mode: '0644', owner: 'root', group: 'root' }, sha256: 'b'.repeat(64), curl: true } as const;
+    expect(opsOnly(getUrl, { url, dest: '/opt/f', checksum: `sha256:${'a'.repeat(64)}` }, undefined, have)).toContain('checksum mismatch');
+    const forced = opsOnly(getUrl, { url, dest: '/opt/f', force: true, mode: '0600' }, undefined, { ...have, sha256: undefined });
+    expect(forced).toContain('cmp -s');
+    expect(forced).toContain(`chmod 0600 "$dest"`);
+    expect(opsOnly(getUrl, { url, dest: '/opt/f', owner: 'www' }, undefined, have)).toBe("set -e\nchown 'www' '/opt/f'\necho changed=1");
   });
 
   it('sysctl: live, persisted, both', () => {
