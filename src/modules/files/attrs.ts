@@ -81,7 +81,7 @@ function attrLines(pathExpr: string, owner: string | undefined, group: string | 
 
 /** Shell applying the attribute ops among `ops` (others are ignored) to `pathExpr` (quoted or a "$var"). */
 export function applyAttrOps(pathExpr: string, ops: readonly { kind: string }[], opts: { noDeref?: boolean } = {}): string {
-  const attr = (ops as AttrOp[]).filter((o): o is AttrOp => o.kind === 'owner' || o.kind === 'group' || o.kind === 'mode');
+  const attr = ops.filter((o): o is AttrOp => o.kind === 'owner' || o.kind === 'group' || o.kind === 'mode');
   const get = <K extends AttrOp['kind']>(k: K) => attr.find((o): o is Extract<AttrOp, { kind: K }> => o.kind === k);
   return attrLines(pathExpr, get('owner')?.owner, get('group')?.group, get('mode')?.mode, opts.noDeref);
 }

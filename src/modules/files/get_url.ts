@@ -17,7 +17,7 @@
  * Contract v2: plan pairs each summary with a `GetUrlOp`; apply switches on `op.kind` only. The
  * download is the `fill` of `atomicWrite` (temp file, attributes, rename in one place).
  */
-import { type AttrOp, applyAttrOps, attrSchema, describeAttrs, newFileAttrs, normMode, planAttrs, type StatState, statFromKv } from './attrs.ts';
+import { type AttrOp, applyAttrOps, applyAttrs, attrSchema, describeAttrs, newFileAttrs, normMode, planAttrs, type StatState, statFromKv } from './attrs.ts';
 import { atomicWrite } from '../../sh/atomic.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
@@ -133,8 +133,10 @@ function downloadInto(p: GetUrlParams, op: Extract<GetUrlOp, { kind: 'download' 
       'fi',
     );
   } else {
-    // No checksum (force): identical content is no change, only the attributes that differ are set.
-    lines.push(`if [ -f "$dest" ] && cmp -s -- "$tmp" "$dest"; then`, `  ${applyAttrOps('"$dest"', ops) || ':'}`, '  echo changed=0; exit 0', 'fi');
+    // No checksum: identical content is no change; only the attributes are set (those that
+    // differ, or all of the task's on a file that appeared since the probe).
+    const attrs = op.existing ? applyAttrOps('"$dest"', ops) : applyAttrs('"$dest"', p);
+    lines.push(`if [ -f "$dest" ] && cmp -s -- "$tmp" "$dest"; then`, `  ${attrs || ':'}`, '  echo changed=0; exit 0', 'fi');
   }
   return lines.join('\n');
 }

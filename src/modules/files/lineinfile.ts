@@ -208,10 +208,10 @@ export function lineinfileParse(out: ExecResult, p: LineinfileParams): Lineinfil
 export function plannedContent(p: LineinfileParams, s: LineinfileState): { content: string; message: string } | undefined {
   if (!s.stat.exists) {
     if ((p.state ?? 'present') === 'absent') return undefined;
-    const r = editLines('', p as EditOptions);
+    const r = editLines('', p);
     return r.message ? r : undefined;
   }
-  const r = editLines(s.content ?? '', p as EditOptions);
+  const r = editLines(s.content ?? '', p);
   return r.message ? r : undefined;
 }
 
