@@ -1,5 +1,15 @@
-/** Owner, group and mode: the attributes file, copy and template share. */
-import type { Change } from '../contract.ts';
+/**
+ * Owner, group and mode: the attributes file, copy, template, lineinfile, get_url (and tls_cert)
+ * share.
+ *
+ * Invariants: `planAttrs` pairs each attribute that differs with a typed `AttrOp`, and
+ * `applyAttrOps` turns exactly those ops back into shell, never reading a summary. A mode is
+ * always 4 octal digits once normalised (`normMode`). `newFileAttrs` is the one rule for a file
+ * written through `atomicWrite`: an existing file keeps its owner and mode, a new one is 0644,
+ * and the task's own owner/group/mode always win.
+ */
+import type { Planned } from '../contract.ts';
+import type { AtomicWrite } from '../../sh/atomic.ts';
 import { q } from '../../sh/quote.ts';
 
 export interface Attrs {
@@ -17,6 +27,9 @@ export interface StatState {
   size?: number;
   target?: string;
 }
+
+/** One attribute to set on an existing path (the value wanted, already normalised). */
+export type AttrOp = { kind: 'owner'; owner: string } | { kind: 'group'; group: string } | { kind: 'mode'; mode: string };
 
 export const attrSchema = {
   owner: { type: 'string', minLength: 1, description: 'user name that owns the path' },
@@ -49,26 +62,41 @@ export function statFromKv(kv: Record<string, string>): StatState {
   };
 }
 
-/** Attribute changes on an existing path. */
-export function planAttrs(path: string, want: Attrs, have: StatState): Change[] {
-  const out: Change[] = [];
+/** Attribute changes on an existing path, each with its op. */
+export function planAttrs(path: string, want: Attrs, have: StatState): Planned<AttrOp>[] {
+  const out: Planned<AttrOp>[] = [];
   const mode = normMode(want.mode);
-  if (want.owner && want.owner !== have.owner) out.push({ summary: `owner of ${path}: ${have.owner} → ${want.owner}` });
-  if (want.group && want.group !== have.group) out.push({ summary: `group of ${path}: ${have.group} → ${want.group}` });
-  if (mode && mode !== have.mode) out.push({ summary: `mode of ${path}: ${have.mode} → ${mode}` });
+  if (want.owner && want.owner !== have.owner) out.push({ summary: `owner of ${path}: ${have.owner} → ${want.owner}`, op: { kind: 'owner', owner: want.owner } });
+  if (want.group && want.group !== have.group) out.push({ summary: `group of ${path}: ${have.group} → ${want.group}`, op: { kind: 'group', group: want.group } });
+  if (mode && mode !== have.mode) out.push({ summary: `mode of ${path}: ${have.mode} → ${mode}`, op: { kind: 'mode', mode } });
   return out;
 }
 
-/** Shell applying owner/group/mode to `pathExpr` (already quoted or a "$var"). Only what differs. */
-export function applyAttrs(pathExpr: string, want: Attrs, have?: StatState, opts: { noDeref?: boolean } = {}): string {
+function attrLines(pathExpr: string, owner: string | undefined, group: string | undefined, mode: string | undefined, noDeref = false): string {
   const lines: string[] = [];
+  if (owner || group) lines.push(`chown ${noDeref ? '-h ' : ''}${q(`${owner ?? ''}${group ? `:${group}` : ''}`)} ${pathExpr}`);
+  if (mode) lines.push(`chmod ${mode} ${pathExpr}`);
+  return lines.join('\n');
+}
+
+/** Shell applying the attribute ops among `ops` (others are ignored) to `pathExpr` (quoted or a "$var"). */
+export function applyAttrOps(pathExpr: string, ops: readonly { kind: string }[], opts: { noDeref?: boolean } = {}): string {
+  const attr = ops.filter((o): o is AttrOp => o.kind === 'owner' || o.kind === 'group' || o.kind === 'mode');
+  const get = <K extends AttrOp['kind']>(k: K) => attr.find((o): o is Extract<AttrOp, { kind: K }> => o.kind === k);
+  return attrLines(pathExpr, get('owner')?.owner, get('group')?.group, get('mode')?.mode, opts.noDeref);
+}
+
+/** Shell applying owner/group/mode to `pathExpr` (already quoted or a "$var"). Only what differs from `have`. */
+export function applyAttrs(pathExpr: string, want: Attrs, have?: StatState, opts: { noDeref?: boolean } = {}): string {
   const mode = normMode(want.mode);
-  const h = opts.noDeref ? '-h ' : '';
   const owner = want.owner && want.owner !== have?.owner ? want.owner : undefined;
   const group = want.group && want.group !== have?.group ? want.group : undefined;
-  if (owner || group) lines.push(`chown ${h}${q(`${owner ?? ''}${group ? `:${group}` : ''}`)} ${pathExpr}`);
-  if (mode && mode !== have?.mode) lines.push(`chmod ${mode} ${pathExpr}`);
-  return lines.join('\n');
+  return attrLines(pathExpr, owner, group, mode && mode !== have?.mode ? mode : undefined, opts.noDeref);
+}
+
+/** Attributes of a file written by `atomicWrite`: an existing file's are kept, a new one is 0644; the task's own win. */
+export function newFileAttrs(want: Attrs, exists: boolean): Pick<AtomicWrite, 'keepAttrs' | 'attrs'> {
+  return { keepAttrs: exists, attrs: { owner: want.owner, group: want.group, mode: normMode(want.mode) ?? (exists ? undefined : '0644') } };
 }
 
 export function describeAttrs(want: Attrs): string {

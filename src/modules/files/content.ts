@@ -1,35 +1,23 @@
 /**
  * A file with known content: the shared probe/plan/apply of `copy` and `template`.
  *
- * Writes go to a temp file in the destination's directory, get owner and mode, are checked by
- * the optional `validate` command (`%s` = the temp file), and only then are renamed into
- * place, so a failed validation or a dropped connection never leaves a half-written file.
+ * The content is prepared on the controller (`ContentPrep`: the bytes and whether they are
+ * sensitive), never put into the user's params. `plan` pairs each change with a `ContentOp`;
+ * `contentApply` switches on the ops only. Writes go through `atomicWrite`: a temp file in the
+ * destination's directory, owner and mode (an existing file's are kept, a new one is 0644, the
+ * task's own win), the optional `validate` command (`%s` = the temp file), then a rename, so a
+ * failed validation or a dropped connection never leaves a half-written file.
  */
 import { createTwoFilesPatch } from 'diff';
 import { containsSecret } from '../../core/secret/secret.ts';
-import { type Attrs, applyAttrs, attrSchema, describeAttrs, normMode, planAttrs, type StatState, statFromKv } from './attrs.ts';
-import { fromB64, sha256, writeBytes } from '../../sh/bytes.ts';
+import { type AttrOp, applyAttrOps, attrSchema, describeAttrs, newFileAttrs, planAttrs, type StatState, statFromKv } from './attrs.ts';
+import { atomicWrite } from '../../sh/atomic.ts';
+import { fromB64, sha256 } from '../../sh/bytes.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
-import type { Change, ExecResult, ModuleContext } from '../contract.ts';
+import type { ExecResult, FromSchema, ModuleContext, Planned } from '../contract.ts';
 
 export const DIFF_MAX_BYTES = 256 * 1024;
-
-export interface ContentParams extends Attrs {
-  dest: string;
-  validate?: string;
-  backup?: boolean;
-  force?: boolean;
-  /** Resolved on the controller by prepare. */
-  _content?: string;
-  _sensitive?: boolean;
-}
-
-export interface ContentState {
-  stat: StatState;
-  sha256?: string;
-  current?: string; // present when the content differs and the file is small enough to diff
-}
 
 export const contentSchemaProps = {
   dest: { type: 'string', minLength: 1, pattern: '^/', description: 'absolute path of the file on the host' },
@@ -43,8 +31,31 @@ export const contentSchemaProps = {
   force: { type: 'boolean', description: 'replace the file when content differs (default true); false = only create' },
 } as const;
 
-export function contentProbe(p: ContentParams, ctx: ModuleContext): string {
-  const want = sha256(p._content ?? '');
+const contentParamsSchema = { type: 'object', required: ['dest'], properties: contentSchemaProps } as const;
+
+/** The params copy and template share (each module's own params type extends it). */
+export type ContentParams = FromSchema<typeof contentParamsSchema>;
+
+/** Prepared on the controller by copy (inline content or a `src` file) or template (rendered). */
+export interface ContentPrep {
+  content: string;
+  /** Never show a diff of this content. */
+  sensitive: boolean;
+}
+
+export interface ContentState {
+  stat: StatState;
+  sha256?: string;
+  current?: string; // present when the content differs and the file is small enough to diff
+  parent: boolean;
+  validator: boolean;
+}
+
+/** What copy/template do: write the whole content (over what is there now), or set attributes. */
+export type ContentOp = AttrOp | { kind: 'write'; over: 'nothing' | NonNullable<StatState['type']> };
+
+export function contentProbe(p: ContentParams, prep: ContentPrep, ctx: ModuleContext): string {
+  const want = sha256(prep.content);
   const lines = [
     `kiln_stat ${q(p.dest)}`,
     `kiln_content ${q(p.dest)} ${want} ${ctx.diff ? DIFF_MAX_BYTES : 0}`,
@@ -61,7 +72,7 @@ function validatorProgram(validate: string | undefined): string | undefined {
   return first && /^[\w./+-]+$/.test(first) ? first : undefined;
 }
 
-export function contentParse(out: ExecResult): ContentState & { parent: boolean; validator: boolean } {
+export function contentParse(out: ExecResult): ContentState {
   const kv = parseKv(out.stdout);
   return {
     stat: statFromKv(kv),
@@ -85,60 +96,55 @@ export function contentDiff(dest: string, before: string | undefined, after: str
   return createTwoFilesPatch(`${dest} (host)`, `${dest} (planned)`, before, after, '', '', { context: 3 });
 }
 
-export function contentPlan(p: ContentParams, s: ContentState & { parent: boolean; validator?: boolean }, ctx: ModuleContext): Change[] {
-  const content = p._content ?? '';
+export function contentPlan(p: ContentParams, prep: ContentPrep, s: ContentState, ctx: ModuleContext): Planned<ContentOp>[] {
+  const { content, sensitive } = prep;
   const want = sha256(content);
   if (!s.stat.exists) {
     return [
       {
         summary: `create file ${p.dest}${describeAttrs(p)}, ${Buffer.byteLength(content)} bytes`,
-        diff: ctx.diff ? contentDiff(p.dest, '', content, !!p._sensitive) : undefined,
+        diff: ctx.diff ? contentDiff(p.dest, '', content, sensitive) : undefined,
         // Dry run with no parent directory yet, or without the program that validates this file:
         // an earlier task (a package) creates them, maybe with its own version of this file
         // (nftables ships /etc/nftables.conf), so "create" may really be "update".
-        ...(ctx.check && (!s.parent || s.validator === false) ? { unpredictable: true } : {}),
+        ...(ctx.check && (!s.parent || !s.validator) ? { unpredictable: true } : {}),
+        op: { kind: 'write', over: 'nothing' },
       },
     ];
   }
   if (s.stat.type !== 'file') {
-    return [{ summary: `replace ${s.stat.type} ${p.dest} with a file` }];
+    return [{ summary: `replace ${s.stat.type} ${p.dest} with a file`, op: { kind: 'write', over: s.stat.type ?? 'other' } }];
   }
-  const out: Change[] = [];
+  const out: Planned<ContentOp>[] = [];
   if (s.sha256 !== want && p.force !== false) {
     let diff: string | undefined;
     if (ctx.diff) {
       diff =
         s.current !== undefined
-          ? contentDiff(p.dest, s.current, content, !!p._sensitive)
+          ? contentDiff(p.dest, s.current, content, sensitive)
           : `(diff of ${p.dest} not shown: the host's file is larger than ${DIFF_MAX_BYTES} bytes)\n`;
     }
-    out.push({ summary: `update content of ${p.dest}`, diff });
+    out.push({ summary: `update content of ${p.dest}`, diff, op: { kind: 'write', over: 'file' } });
   }
   return [...out, ...planAttrs(p.dest, p, s.stat)];
 }
 
-export function contentApply(p: ContentParams, s: ContentState & { parent: boolean }, changes: Change[]): string {
-  const contentChanged = !s.stat.exists || s.stat.type !== 'file' || changes.some((c) => c.summary.startsWith('update content'));
-  const dest = q(p.dest);
-  if (!contentChanged) return `set -e\n${applyAttrs(dest, p, s.stat)}`;
-  const lines = ['set -e', `dest=${dest}`, 'dir=$(dirname "$dest")'];
-  lines.push(`[ -d "$dir" ] || { echo "parent directory $dir does not exist" >&2; exit 3; }`);
-  if (s.stat.exists && s.stat.type === 'directory') lines.push(`echo "$dest is a directory; refusing to replace it" >&2; exit 3`);
-  lines.push(`tmp=$(mktemp "$dir/.kiln.$(basename "$dest").XXXXXX")`, `trap 'rm -f "$tmp"' EXIT`);
-  lines.push(writeBytes('"$tmp"', p._content ?? ''));
-  // Keep the existing file's owner and mode unless the task sets them.
-  if (s.stat.exists && s.stat.type === 'file') {
-    lines.push('chown --reference="$dest" "$tmp"', 'chmod --reference="$dest" "$tmp"');
-  } else if (!normMode(p.mode)) {
-    lines.push('chmod 0644 "$tmp"');
-  }
-  const attrs = applyAttrs('"$tmp"', p);
-  if (attrs) lines.push(attrs);
-  if (p.validate) {
-    const cmd = p.validate.split('%s').join('"$tmp"');
-    lines.push(`if ! out=$( ${cmd} 2>&1 ); then echo "validation failed: ${p.validate.replace(/["`$\\]/g, '\\$&')}" >&2; printf '%s\\n' "$out" >&2; exit 3; fi`);
-  }
-  if (p.backup && s.stat.exists) lines.push('cp -p "$dest" "$dest.$(date +%Y%m%d%H%M%S)~"');
-  lines.push('mv -f "$tmp" "$dest"', 'trap - EXIT');
-  return lines.join('\n');
+export function contentApply(p: ContentParams, prep: ContentPrep, ops: ContentOp[]): string {
+  const write = ops.find((o) => o.kind === 'write');
+  // Only attributes differ: set them on the file in place.
+  if (!write) return `set -e\n${applyAttrOps(q(p.dest), ops)}`;
+  const lines = atomicWrite({
+    dest: p.dest,
+    bytes: prep.content,
+    // The whole file is replaced: the task's attributes go on the temp file, the attribute ops are included.
+    ...newFileAttrs(p, write.over === 'file'),
+    validate: p.validate,
+    backup: p.backup,
+  });
+  return ['set -e', ...lines].join('\n');
+}
+
+/** register data of copy and template. */
+export function contentRegisterData(p: ContentParams, s: ContentState): Record<string, unknown> {
+  return { dest: p.dest, ...s.stat };
 }

@@ -1,7 +1,12 @@
-/** `copy`: a file from inline `content` or from a `src` file (role files/ or playbook dir). */
+/**
+ * `copy`: a file from inline `content` or from a `src` file (role files/ or playbook dir).
+ *
+ * `prepare` resolves the bytes on the controller into `ContentPrep` (a secret value, or a
+ * sensitive task, hides the diff); probe, plan and apply are content.ts's.
+ */
 import { isSecret } from '../../core/secret/secret.ts';
-import { contentApply, contentParse, contentPlan, contentProbe, contentSchemaProps, type ContentParams } from './content.ts';
-import { defineLegacyModule, type FromSchema } from '../contract.ts';
+import { contentApply, type ContentOp, contentParse, contentPlan, type ContentPrep, contentProbe, contentRegisterData, contentSchemaProps, type ContentState } from './content.ts';
+import { defineModule, type FromSchema } from '../contract.ts';
 
 const schema = {
   type: 'object',
@@ -15,24 +20,21 @@ const schema = {
   },
 } as const;
 
-export type CopyParams = FromSchema<typeof schema> & ContentParams;
+export type CopyParams = FromSchema<typeof schema>;
 
-export default defineLegacyModule<CopyParams, ReturnType<typeof contentParse>>({
+export default defineModule<CopyParams, ContentState, ContentOp, ContentPrep>({
   name: 'copy',
   description: 'Write a file from inline content or a source file, atomically, with optional validation.',
   schema,
   prepare(p, ctx) {
-    if (p.src !== undefined) {
-      return { ...p, _content: ctx.readFile(p.src).toString('utf8'), _sensitive: ctx.sensitive };
-    }
+    if (p.src !== undefined) return { content: ctx.readFile(p.src).toString('utf8'), sensitive: ctx.sensitive };
     const c = p.content;
-    const sensitive = isSecret(c);
     const text = isSecret(c) ? c.reveal() : typeof c === 'string' ? c : JSON.stringify(c);
-    return { ...p, _content: text, _sensitive: sensitive || ctx.sensitive };
+    return { content: text, sensitive: isSecret(c) || ctx.sensitive };
   },
   probe: contentProbe,
   parse: contentParse,
   plan: contentPlan,
-  apply: (p, s, changes) => contentApply(p, s, changes),
-  describe: (p, s) => ({ dest: p.dest, ...s.stat }),
+  apply: (p, prep, _s, ops) => contentApply(p, prep, ops),
+  registerData: (p, _prep, s) => contentRegisterData(p, s),
 });

@@ -1,8 +1,16 @@
-/** `file`: a directory, an (existing) file, a symlink, an empty file (touch), or nothing (absent). */
-import { applyAttrs, attrSchema, describeAttrs, planAttrs, type StatState, statFromKv } from './attrs.ts';
+/**
+ * `file`: a directory, an (existing) file, a symlink, an empty file (touch), or nothing (absent).
+ *
+ * Invariants: `plan` is pure and pairs every change with a typed `FileOp`; `apply` switches on
+ * the ops only. A path it creates (mkdir, touch, a new or replacing link) gets every attribute
+ * the task sets; an existing path gets only the attributes that differ (the `AttrOp`s). A link
+ * is replaced atomically (`ln -sfn` on a temp name, then rename) and its attributes are set on
+ * the link itself (`chown -h`), never on its target.
+ */
+import { type AttrOp, applyAttrOps, applyAttrs, attrSchema, describeAttrs, planAttrs, type StatState, statFromKv } from './attrs.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
-import { defineLegacyModule, type FromSchema } from '../contract.ts';
+import { defineModule, type FromSchema, type Planned } from '../contract.ts';
 
 const schema = {
   type: 'object',
@@ -22,70 +30,91 @@ const schema = {
 
 export type FileParams = FromSchema<typeof schema>;
 
-export default defineLegacyModule<FileParams, StatState>({
+/** What `file` does: remove, create (with the task's attributes), (re)link, or set attributes. */
+export type FileOp =
+  | AttrOp
+  | { kind: 'remove' }
+  | { kind: 'mkdir' }
+  | { kind: 'touch' }
+  /** Point `path` at `target`; `over` is what is there now (a link being retargeted, a path being replaced). */
+  | { kind: 'link'; target: string; over?: NonNullable<StatState['type']> };
+
+export function filePlan(p: FileParams, s: StatState): Planned<FileOp>[] {
+  const state = p.state ?? 'file';
+  const path = p.path;
+  switch (state) {
+    case 'absent':
+      return s.exists ? [{ summary: `remove ${s.type} ${path}`, op: { kind: 'remove' } }] : [];
+    case 'directory':
+      if (!s.exists) return [{ summary: `create directory ${path}${describeAttrs(p)}`, op: { kind: 'mkdir' } }];
+      if (s.type !== 'directory') throw new Error(`${path} exists as a ${s.type}, not a directory`);
+      return planAttrs(path, p, s);
+    case 'file':
+      if (!s.exists) throw new Error(`${path} does not exist (state: file only manages attributes; use touch, copy or template to create it)`);
+      if (s.type !== 'file') throw new Error(`${path} is a ${s.type}, not a file`);
+      return planAttrs(path, p, s);
+    case 'touch':
+      if (!s.exists) return [{ summary: `create empty file ${path}${describeAttrs(p)}`, op: { kind: 'touch' } }];
+      return planAttrs(path, p, s);
+    case 'link': {
+      const src = p.src;
+      if (!src) throw new Error('state: link needs src');
+      if (!s.exists) return [{ summary: `create link ${path} → ${src}`, op: { kind: 'link', target: src } }];
+      if (s.type !== 'link') {
+        if (!p.force) throw new Error(`${path} exists as a ${s.type}; set force: true to replace it with a link`);
+        return [{ summary: `replace ${s.type} ${path} with link → ${src}`, op: { kind: 'link', target: src, over: s.type ?? 'other' } }];
+      }
+      const out: Planned<FileOp>[] =
+        s.target === src ? [] : [{ summary: `retarget link ${path}: ${s.target} → ${src}`, op: { kind: 'link', target: src, over: 'link' } }];
+      return [...out, ...planAttrs(path, { owner: p.owner, group: p.group }, s)];
+    }
+  }
+}
+
+export function fileApply(p: FileParams, ops: FileOp[]): string {
+  const path = q(p.path);
+  // A link's owner and group are the link's own; its mode is its target's business.
+  const noDeref = p.state === 'link';
+  const wanted = noDeref ? { owner: p.owner, group: p.group } : p;
+  const lines = ['set -e'];
+  let attrs = applyAttrOps(path, ops, { noDeref });
+  const created = () => (attrs = applyAttrs(path, wanted, undefined, { noDeref }));
+  for (const op of ops) {
+    switch (op.kind) {
+      case 'remove':
+        lines.push(`rm -rf -- ${path}`);
+        break;
+      case 'mkdir':
+        lines.push(`mkdir -p -- ${path}`);
+        created();
+        break;
+      case 'touch':
+        lines.push(`: > ${path}`);
+        created();
+        break;
+      case 'link':
+        if (op.over === 'directory') lines.push(`rm -rf -- ${path}`);
+        // ln -sfn on a temp name, then rename: the link is replaced atomically.
+        lines.push(`tmp=${q(`${p.path}.kiln-tmp`)}; ln -sfn ${q(op.target)} "$tmp"; mv -Tf "$tmp" ${path}`);
+        if (op.over !== 'link') created();
+        break;
+      case 'owner':
+      case 'group':
+      case 'mode':
+        break;
+    }
+  }
+  lines.push(attrs);
+  return lines.filter(Boolean).join('\n');
+}
+
+export default defineModule<FileParams, StatState, FileOp>({
   name: 'file',
   description: 'Manage a path: directory, file attributes, symlink, touch or absent.',
   schema,
   probe: (p) => `kiln_stat ${q(p.path)}`,
   parse: (out) => statFromKv(parseKv(out.stdout)),
-  plan(p, s) {
-    const state = p.state ?? 'file';
-    const path = p.path;
-    switch (state) {
-      case 'absent':
-        return s.exists ? [{ summary: `remove ${s.type} ${path}` }] : [];
-      case 'directory':
-        if (!s.exists) return [{ summary: `create directory ${path}${describeAttrs(p)}` }];
-        if (s.type !== 'directory') throw new Error(`${path} exists as a ${s.type}, not a directory`);
-        return planAttrs(path, p, s);
-      case 'file':
-        if (!s.exists) throw new Error(`${path} does not exist (state: file only manages attributes; use touch, copy or template to create it)`);
-        if (s.type !== 'file') throw new Error(`${path} is a ${s.type}, not a file`);
-        return planAttrs(path, p, s);
-      case 'touch':
-        if (!s.exists) return [{ summary: `create empty file ${path}${describeAttrs(p)}` }];
-        return planAttrs(path, p, s);
-      case 'link': {
-        if (!p.src) throw new Error('state: link needs src');
-        if (!s.exists) return [{ summary: `create link ${path} → ${p.src}` }];
-        if (s.type !== 'link') {
-          if (!p.force) throw new Error(`${path} exists as a ${s.type}; set force: true to replace it with a link`);
-          return [{ summary: `replace ${s.type} ${path} with link → ${p.src}` }];
-        }
-        const out = s.target === p.src ? [] : [{ summary: `retarget link ${path}: ${s.target} → ${p.src}` }];
-        return [...out, ...planAttrs(path, { owner: p.owner, group: p.group }, s)];
-      }
-    }
-  },
-  apply(p, s) {
-    const path = q(p.path);
-    const state = p.state ?? 'file';
-    const lines = ['set -e'];
-    switch (state) {
-      case 'absent':
-        lines.push(`rm -rf -- ${path}`);
-        break;
-      case 'directory':
-        if (!s.exists) lines.push(`mkdir -p -- ${path}`);
-        lines.push(applyAttrs(path, p, s.exists ? s : undefined));
-        break;
-      case 'file':
-        lines.push(applyAttrs(path, p, s));
-        break;
-      case 'touch':
-        if (!s.exists) lines.push(`: > ${path}`);
-        lines.push(applyAttrs(path, p, s.exists ? s : undefined));
-        break;
-      case 'link':
-        if (s.exists && s.type === 'directory') lines.push(`rm -rf -- ${path}`);
-        if (!s.exists || s.type !== 'link' || s.target !== p.src) {
-          // ln -sfn on a temp name, then rename: the link is replaced atomically.
-          lines.push(`tmp=${q(`${p.path}.kiln-tmp`)}; ln -sfn ${q(p.src!)} "$tmp"; mv -Tf "$tmp" ${path}`);
-        }
-        lines.push(applyAttrs(path, { owner: p.owner, group: p.group }, s.type === 'link' ? s : undefined, { noDeref: true }));
-        break;
-    }
-    return lines.filter(Boolean).join('\n');
-  },
-  describe: (p, s) => ({ path: p.path, ...s }),
+  plan: (p, _prep, s) => filePlan(p, s),
+  apply: (p, _prep, _s, ops) => fileApply(p, ops),
+  registerData: (p, _prep, s) => ({ path: p.path, ...s }),
 });

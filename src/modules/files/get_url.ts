@@ -13,11 +13,15 @@
  *
  * The URL travels on curl's stdin (`curl -K -`), never in argv, so a token in a URL does not
  * show in `ps` on the host.
+ *
+ * Contract v2: plan pairs each summary with a `GetUrlOp`; apply switches on `op.kind` only. The
+ * download is the `fill` of `atomicWrite` (temp file, attributes, rename in one place).
  */
-import { type Attrs, applyAttrs, attrSchema, describeAttrs, normMode, planAttrs, type StatState, statFromKv } from './attrs.ts';
+import { type AttrOp, applyAttrOps, applyAttrs, attrSchema, describeAttrs, newFileAttrs, normMode, planAttrs, type StatState, statFromKv } from './attrs.ts';
+import { atomicWrite } from '../../sh/atomic.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
-import { type ApplyResult, type Change, defineLegacyModule, type ExecResult, type FromSchema } from '../contract.ts';
+import { type ApplyResult, defineModule, type ExecResult, type FromSchema, type Planned } from '../contract.ts';
 
 const schema = {
   type: 'object',
@@ -41,6 +45,12 @@ const schema = {
 } as const;
 
 export type GetUrlParams = FromSchema<typeof schema>;
+
+/**
+ * What get_url does: download (checked against `sha256` when a checksum is given; over an
+ * `existing` file, whose owner and mode are kept), or set attributes.
+ */
+export type GetUrlOp = AttrOp | { kind: 'download'; sha256?: string; existing: boolean };
 
 export interface GetUrlState {
   stat: StatState;
@@ -70,18 +80,19 @@ export function getUrlParse(out: ExecResult): GetUrlState {
   return { stat: statFromKv(kv), sha256: kv.sha256 || undefined, curl: kv.curl === '1' };
 }
 
-export function getUrlPlan(p: GetUrlParams, s: GetUrlState): Change[] {
+export function getUrlPlan(p: GetUrlParams, s: GetUrlState): Planned<GetUrlOp>[] {
   normMode(p.mode); // a bad mode fails in plan, before anything is downloaded
   const url = displayUrl(p.url);
   const want = wanted(p);
   if (s.stat.exists && s.stat.type !== 'file') {
     throw new Error(`${p.dest} is a ${s.stat.type}: get_url's dest must be the path of a file`);
   }
+  const download: GetUrlOp = { kind: 'download', sha256: want, existing: s.stat.exists };
   const sum = want ? `, sha256 ${want.slice(0, 12)}…` : '';
-  if (!s.stat.exists) return [{ summary: `download ${url} → ${p.dest}${describeAttrs(p)}${sum}` }];
+  if (!s.stat.exists) return [{ summary: `download ${url} → ${p.dest}${describeAttrs(p)}${sum}`, op: download }];
   if (want) {
     if (s.sha256 !== want) {
-      return [{ summary: `download ${url} → ${p.dest}${describeAttrs(p)} (sha256 on the host ${s.sha256?.slice(0, 12) ?? '?'}… ≠ wanted ${want.slice(0, 12)}…)` }];
+      return [{ summary: `download ${url} → ${p.dest}${describeAttrs(p)} (sha256 on the host ${s.sha256?.slice(0, 12) ?? '?'}… ≠ wanted ${want.slice(0, 12)}…)`, op: download }];
     }
   } else if (p.force) {
     return [
@@ -89,6 +100,7 @@ export function getUrlPlan(p: GetUrlParams, s: GetUrlState): Change[] {
         summary: `download ${url} → ${p.dest}, replaced if its content differs (no checksum to compare before downloading)`,
         action: true,
         unpredictable: true,
+        op: download,
       },
       ...planAttrs(p.dest, p, s.stat),
     ];
@@ -101,59 +113,55 @@ function curlQuote(s: string): string {
   return `"${s.replace(/[\\"]/g, '\\$&')}"`;
 }
 
-export function getUrlApply(p: GetUrlParams, s: GetUrlState, changes: Change[]): string {
-  const dest = q(p.dest);
-  const download = changes.some((c) => c.summary.startsWith('download '));
-  if (!download) return `set -e\n${applyAttrs(dest, p as Attrs, s.stat)}\necho changed=1`;
-  const want = wanted(p);
+/** Shell that downloads `p.url` into "$tmp" and checks it (the `fill` of the atomic write). */
+function downloadInto(p: GetUrlParams, op: Extract<GetUrlOp, { kind: 'download' }>, ops: GetUrlOp[]): string {
   const url = displayUrl(p.url);
   const tag = 'KILN_CURL_CONFIG';
   const lines = [
-    'set -e',
-    `dest=${dest}`,
-    'dir=$(dirname "$dest")',
-    `[ -d "$dir" ] || { echo "parent directory $dir does not exist" >&2; exit 3; }`,
     `command -v curl >/dev/null 2>&1 || { echo "get_url needs curl on the host: install the curl package first" >&2; exit 3; }`,
-    'tmp=$(mktemp "$dir/.kiln.$(basename "$dest").XXXXXX")',
-    `trap 'rm -f "$tmp"' EXIT`,
     // The URL is read from stdin (-K -): not in any argv.
     `if ! err=$(curl -fsSL --max-time ${p.timeout ?? 300} -o "$tmp" -K - 2>&1 <<'${tag}'`,
     `url = ${curlQuote(p.url)}`,
     tag,
     `); then echo ${q(`download of ${url} failed:`)} "$err" >&2; exit 3; fi`,
   ];
-  if (want) {
+  if (op.sha256) {
     lines.push(
       'got=$(sha256sum -- "$tmp" | cut -d\' \' -f1)',
-      `if [ "$got" != ${q(want)} ]; then`,
-      `  echo ${q(`checksum mismatch for ${url}: expected sha256:${want}, downloaded sha256:`)}"$got; ${p.dest} left unchanged" >&2; exit 3`,
+      `if [ "$got" != ${q(op.sha256)} ]; then`,
+      `  echo ${q(`checksum mismatch for ${url}: expected sha256:${op.sha256}, downloaded sha256:`)}"$got; ${p.dest} left unchanged" >&2; exit 3`,
       'fi',
     );
   } else {
-    // force without a checksum: identical content is no change.
-    lines.push(`if [ -f "$dest" ] && cmp -s -- "$tmp" "$dest"; then`, `  ${applyAttrs('"$dest"', p as Attrs, s.stat) || ':'}`, '  echo changed=0; exit 0', 'fi');
+    // No checksum: identical content is no change; only the attributes are set (those that
+    // differ, or all of the task's on a file that appeared since the probe).
+    const attrs = op.existing ? applyAttrOps('"$dest"', ops) : applyAttrs('"$dest"', p);
+    lines.push(`if [ -f "$dest" ] && cmp -s -- "$tmp" "$dest"; then`, `  ${attrs || ':'}`, '  echo changed=0; exit 0', 'fi');
   }
-  if (s.stat.exists) lines.push('chown --reference="$dest" "$tmp"', 'chmod --reference="$dest" "$tmp"');
-  else if (!normMode(p.mode)) lines.push('chmod 0644 "$tmp"');
-  const attrs = applyAttrs('"$tmp"', p as Attrs);
-  if (attrs) lines.push(attrs);
-  lines.push('mv -f -- "$tmp" "$dest"', 'trap - EXIT', 'echo changed=1');
   return lines.join('\n');
 }
 
-export function getUrlInterpret(_p: GetUrlParams, out: ExecResult): ApplyResult {
+export function getUrlApply(p: GetUrlParams, ops: GetUrlOp[]): string {
+  const download = ops.find((o) => o.kind === 'download');
+  if (!download) return `set -e\n${applyAttrOps(q(p.dest), ops)}\necho changed=1`;
+  // The whole file is replaced: the task's attributes go on the temp file, the attribute ops are included.
+  const write = atomicWrite({ dest: p.dest, fill: downloadInto(p, download, ops), ...newFileAttrs(p, download.existing) });
+  return ['set -e', ...write, 'echo changed=1'].join('\n');
+}
+
+export function getUrlInterpret(out: ExecResult): ApplyResult {
   if (out.code !== 0) return { failed: out.stderr.trim() || out.stdout.trim() || `exit code ${out.code}` };
   return { changed: parseKv(out.stdout).changed !== '0' };
 }
 
-export default defineLegacyModule<GetUrlParams, GetUrlState>({
+export default defineModule<GetUrlParams, GetUrlState, GetUrlOp>({
   name: 'get_url',
   description: 'Download a file with curl on the host, verified by SHA-256, atomically (no download when the file already has the checksum).',
   schema,
-  probe: getUrlProbe,
-  parse: getUrlParse,
-  plan: getUrlPlan,
-  apply: getUrlApply,
-  interpret: getUrlInterpret,
-  describe: (p, s) => ({ dest: p.dest, url: displayUrl(p.url), ...s.stat, ...(s.sha256 ? { sha256: s.sha256 } : {}) }),
+  probe: (p) => getUrlProbe(p),
+  parse: (out) => getUrlParse(out),
+  plan: (p, _prep, s) => getUrlPlan(p, s),
+  apply: (p, _prep, _s, ops) => getUrlApply(p, ops),
+  interpret: (_p, _prep, out) => getUrlInterpret(out),
+  registerData: (p, _prep, s) => ({ dest: p.dest, url: displayUrl(p.url), ...s.stat, ...(s.sha256 ? { sha256: s.sha256 } : {}) }),
 });

@@ -11,13 +11,18 @@
  * without a match the line is inserted (insertafter/insertbefore: after/before the last
  * matching line, or the first with firstmatch; EOF by default), unless the exact line is
  * already there. backrefs without a match changes nothing. absent removes every matching line.
+ *
+ * Contract v2: the new content travels in the `write` op that plan returns; apply switches on
+ * `op.kind` and writes through `atomicWrite` (an expected-content guard: the SHA-256 probed, or
+ * "absent" for a file being created).
  */
-import { applyAttrs, attrSchema, describeAttrs, normMode, planAttrs, type StatState, statFromKv } from './attrs.ts';
+import { type AttrOp, applyAttrOps, attrSchema, describeAttrs, newFileAttrs, planAttrs, type StatState, statFromKv } from './attrs.ts';
 import { contentDiff } from './content.ts';
-import { fromB64, writeBytes } from '../../sh/bytes.ts';
+import { atomicWrite } from '../../sh/atomic.ts';
+import { fromB64 } from '../../sh/bytes.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
-import { type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
+import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
 
 export const MAX_BYTES = 1024 * 1024;
 
@@ -48,6 +53,15 @@ const schema = {
 } as const;
 
 export type LineinfileParams = FromSchema<typeof schema>;
+
+/**
+ * What lineinfile does: write the whole new content (computed by plan, guarded by what the file
+ * was when planned), set attributes, or fail because the file is missing and create is false.
+ */
+export type LineinfileOp =
+  | AttrOp
+  | { kind: 'write'; content: string; expect: { sha256: string } | 'absent' }
+  | { kind: 'fail-missing' };
 
 export interface LineinfileState {
   stat: StatState;
@@ -194,14 +208,14 @@ export function lineinfileParse(out: ExecResult, p: LineinfileParams): Lineinfil
 export function plannedContent(p: LineinfileParams, s: LineinfileState): { content: string; message: string } | undefined {
   if (!s.stat.exists) {
     if ((p.state ?? 'present') === 'absent') return undefined;
-    const r = editLines('', p as EditOptions);
+    const r = editLines('', p);
     return r.message ? r : undefined;
   }
-  const r = editLines(s.content ?? '', p as EditOptions);
+  const r = editLines(s.content ?? '', p);
   return r.message ? r : undefined;
 }
 
-export function lineinfilePlan(p: LineinfileParams, s: LineinfileState, ctx: ModuleContext): Change[] {
+export function lineinfilePlan(p: LineinfileParams, s: LineinfileState, ctx: ModuleContext): Planned<LineinfileOp>[] {
   const state = p.state ?? 'present';
   if (state === 'present' && p.line === undefined) throw new Error('state: present needs line');
   if (state === 'absent' && p.line === undefined && p.regexp === undefined) throw new Error('state: absent needs regexp or line');
@@ -216,6 +230,7 @@ export function lineinfilePlan(p: LineinfileParams, s: LineinfileState, ctx: Mod
         {
           summary: `edit ${p.path}: it does not exist${ctx.check ? ' yet' : ''} and create is false (the task fails unless an earlier task creates it)`,
           unpredictable: true,
+          op: { kind: 'fail-missing' },
         },
       ];
     }
@@ -225,60 +240,50 @@ export function lineinfilePlan(p: LineinfileParams, s: LineinfileState, ctx: Mod
       {
         summary: `create file ${p.path}${describeAttrs(p)} with 1 line${s.parent ? '' : ' (its directory does not exist yet)'}`,
         diff: ctx.diff ? contentDiff(p.path, '', r.content, false) : undefined,
+        op: { kind: 'write', content: r.content, expect: 'absent' },
       },
     ];
   }
   if (s.stat.type !== 'file') throw new Error(`${p.path} is a ${s.stat.type}, not a regular file`);
   if (s.tooBig) throw new Error(`${p.path} is larger than ${MAX_BYTES} bytes: lineinfile reads whole files; use template or copy`);
   if ((s.content ?? '').includes('\u0000')) throw new Error(`${p.path} is a binary file`);
-  const out: Change[] = [];
+  const out: Planned<LineinfileOp>[] = [];
   const r = plannedContent(p, s);
-  if (r) out.push({ summary: `${p.path}${via}: ${r.message}`, diff: ctx.diff ? contentDiff(p.path, s.content ?? '', r.content, false) : undefined });
+  if (r) {
+    out.push({
+      summary: `${p.path}${via}: ${r.message}`,
+      diff: ctx.diff ? contentDiff(p.path, s.content ?? '', r.content, false) : undefined,
+      // Planned from this exact content: the write is refused if the file changed since the probe.
+      op: { kind: 'write', content: r.content, expect: { sha256: s.sha256 ?? '' } },
+    });
+  }
   return [...out, ...planAttrs(p.path, p, s.stat)];
 }
 
-export function lineinfileApply(p: LineinfileParams, s: LineinfileState): string {
-  const r = plannedContent(p, s);
-  const lines = ['set -e', `dest=${q(s.real)}`];
-  if (!r) {
-    lines.push(applyAttrs('"$dest"', p, s.stat));
-    return lines.filter(Boolean).join('\n');
+export function lineinfileApply(p: LineinfileParams, s: LineinfileState, ops: LineinfileOp[]): string {
+  const write = ops.find((o) => o.kind === 'write');
+  if (write) {
+    // The whole file is replaced: the task's attributes go on the temp file, the attribute ops are included.
+    const lines = atomicWrite({ dest: s.real, bytes: write.content, expect: write.expect, ...newFileAttrs(p, write.expect !== 'absent'), validate: p.validate });
+    return ['set -e', ...lines].join('\n');
   }
-  if (!s.stat.exists && !p.create) {
+  const lines = ['set -e', `dest=${q(s.real)}`];
+  if (ops.some((o) => o.kind === 'fail-missing')) {
     lines.push(`[ -e "$dest" ] || { echo ${q(`${p.path} does not exist (set create: true to create it)`)} >&2; exit 3; }`);
     lines.push(`echo ${q(`${p.path} appeared after it was probed; run again`)} >&2; exit 3`);
     return lines.join('\n');
   }
-  lines.push('dir=$(dirname -- "$dest")', `[ -d "$dir" ] || { echo "directory $dir does not exist" >&2; exit 3; }`);
-  if (s.stat.exists) {
-    // Planned from this exact content: refuse to overwrite a file changed since the probe.
-    lines.push(
-      `[ "$(sha256sum < "$dest" | cut -d' ' -f1)" = ${q(s.sha256 ?? '')} ] || { echo "$dest changed since it was read; run again" >&2; exit 3; }`,
-    );
-  } else {
-    lines.push(`[ ! -e "$dest" ] || { echo "$dest appeared since it was read; run again" >&2; exit 3; }`);
-  }
-  lines.push('tmp=$(mktemp "$dir/.kiln.$(basename -- "$dest").XXXXXX")', `trap 'rm -f "$tmp"' EXIT`);
-  lines.push(writeBytes('"$tmp"', r.content).trimEnd());
-  if (s.stat.exists) lines.push('chown --reference="$dest" "$tmp"', 'chmod --reference="$dest" "$tmp"');
-  else if (!normMode(p.mode)) lines.push('chmod 0644 "$tmp"');
-  const attrs = applyAttrs('"$tmp"', p);
-  if (attrs) lines.push(attrs);
-  if (p.validate) {
-    const cmd = p.validate.split('%s').join('"$tmp"');
-    lines.push(`if ! out=$( ${cmd} 2>&1 </dev/null ); then echo ${q(`validation failed: ${p.validate}`)} >&2; printf '%s\\n' "$out" >&2; exit 3; fi`);
-  }
-  lines.push('mv -f "$tmp" "$dest"', 'trap - EXIT');
-  return lines.join('\n');
+  lines.push(applyAttrOps('"$dest"', ops));
+  return lines.filter(Boolean).join('\n');
 }
 
-export default defineLegacyModule<LineinfileParams, LineinfileState>({
+export default defineModule<LineinfileParams, LineinfileState, LineinfileOp>({
   name: 'lineinfile',
   description: 'Ensure a line is present (replacing a matching line) or lines are absent in a text file; edits are computed on the controller and written atomically.',
   schema,
   probe: (p) => lineinfileProbe(p),
-  parse: lineinfileParse,
-  plan: lineinfilePlan,
-  apply: (p, s) => lineinfileApply(p, s),
-  describe: (p, s) => ({ path: p.path, real_path: s.real, ...s.stat, sha256: s.sha256 ?? null }),
+  parse: (out, p) => lineinfileParse(out, p),
+  plan: (p, _prep, s, ctx) => lineinfilePlan(p, s, ctx),
+  apply: (p, _prep, s, ops) => lineinfileApply(p, s, ops),
+  registerData: (p, _prep, s) => ({ path: p.path, real_path: s.real, ...s.stat, sha256: s.sha256 ?? null }),
 });

@@ -4,14 +4,19 @@
  * Works without procps: the probe reads /proc/sys directly, and apply writes it directly.
  * Both the live value (whitespace-normalised) and the persisted line are compared; the plan
  * says which one differs. The persisted file is edited on the controller (every line setting
- * the key is replaced by one `key = value`) and written atomically.
+ * the key is replaced by one `key = value`) and written atomically (`atomicWrite`, refused if
+ * the file changed since the probe).
+ *
+ * Contract v2: plan pairs each summary with a `SysctlOp`; apply switches on `op.kind` only and
+ * writes the file before the live value.
  */
-import { applyAttrs } from './attrs.ts';
+import { newFileAttrs } from './attrs.ts';
 import { contentDiff } from './content.ts';
-import { fromB64, writeBytes } from '../../sh/bytes.ts';
+import { atomicWrite } from '../../sh/atomic.ts';
+import { fromB64 } from '../../sh/bytes.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
-import { type Change, defineLegacyModule, type ExecResult, type FromSchema, type ModuleContext } from '../contract.ts';
+import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
 
 const MAX_BYTES = 256 * 1024;
 
@@ -29,6 +34,12 @@ const schema = {
 } as const;
 
 export type SysctlParams = FromSchema<typeof schema>;
+
+/**
+ * What sysctl does: write the live value to /proc/sys, and/or write the persisted file's new
+ * content (computed by plan; `expect` is the probed SHA-256 of an existing file).
+ */
+export type SysctlOp = { kind: 'live'; value: string } | { kind: 'persist'; file: string; content: string; expect?: { sha256: string } };
 
 export interface SysctlState {
   keyExists: boolean;
@@ -122,12 +133,12 @@ function newFile(p: SysctlParams, s: SysctlState): string | undefined {
   return after === before && s.fileExists ? undefined : after;
 }
 
-export function sysctlPlan(p: SysctlParams, s: SysctlState, ctx: ModuleContext): Change[] {
+export function sysctlPlan(p: SysctlParams, s: SysctlState, ctx: ModuleContext): Planned<SysctlOp>[] {
   const state = p.state ?? 'present';
   const file = p.sysctl_file ?? DEFAULT_FILE;
   if (state === 'present' && p.value === undefined) throw new Error('state: present needs value');
   if (s.fileTooBig) throw new Error(`${file} is larger than ${MAX_BYTES} bytes`);
-  const out: Change[] = [];
+  const out: Planned<SysctlOp>[] = [];
   const want = norm(p.value);
   if (state === 'present' && p.reload !== false) {
     if (!s.keyExists) throw new Error(`sysctl ${p.name} does not exist on this host (${procPath(p.name)}); is the kernel module loaded?`);
@@ -135,7 +146,7 @@ export function sysctlPlan(p: SysctlParams, s: SysctlState, ctx: ModuleContext):
       if (!s.writable) {
         throw new Error(`cannot set ${p.name}: ${procPath(p.name)} is read-only here (read-only /proc/sys, e.g. in a container; only network namespace keys such as net.* may be writable)`);
       }
-      out.push({ summary: `${p.name} (live): ${s.live ?? '(unreadable)'} → ${want}` });
+      out.push({ summary: `${p.name} (live): ${s.live ?? '(unreadable)'} → ${want}`, op: { kind: 'live', value: want } });
     }
   }
   const after = newFile(p, s);
@@ -149,37 +160,36 @@ export function sysctlPlan(p: SysctlParams, s: SysctlState, ctx: ModuleContext):
           : had === want
             ? `${p.name} in ${file}: remove duplicate lines`
             : `${p.name} in ${file}: ${had} → ${want}`;
-    out.push({ summary, diff: ctx.diff ? contentDiff(file, s.fileContent ?? '', after, false) : undefined });
+    out.push({
+      summary,
+      diff: ctx.diff ? contentDiff(file, s.fileContent ?? '', after, false) : undefined,
+      op: { kind: 'persist', file, content: after, expect: s.fileExists ? { sha256: s.fileSha ?? '' } : undefined },
+    });
   }
   return out;
 }
 
-export function sysctlApply(p: SysctlParams, s: SysctlState, changes: Change[]): string {
-  const file = p.sysctl_file ?? DEFAULT_FILE;
+export function sysctlApply(p: SysctlParams, ops: SysctlOp[]): string {
   const lines = ['set -e'];
-  const after = newFile(p, s);
-  if (after !== undefined) {
-    lines.push(`dest=${q(file)}`, 'dir=$(dirname -- "$dest")', 'mkdir -p -- "$dir"');
-    if (s.fileExists) {
-      lines.push(`[ "$(sha256sum < "$dest" | cut -d' ' -f1)" = ${q(s.fileSha ?? '')} ] || { echo "$dest changed since it was read; run again" >&2; exit 3; }`);
-    }
-    lines.push('tmp=$(mktemp "$dir/.kiln.$(basename -- "$dest").XXXXXX")', `trap 'rm -f "$tmp"' EXIT`, writeBytes('"$tmp"', after).trimEnd());
-    lines.push(s.fileExists ? 'chown --reference="$dest" "$tmp"; chmod --reference="$dest" "$tmp"' : applyAttrs('"$tmp"', { mode: '0644' }));
-    lines.push('mv -f "$tmp" "$dest"', 'trap - EXIT');
+  // The file first, then the live value (a failed write leaves the kernel as it was).
+  for (const op of ops) {
+    if (op.kind !== 'persist') continue;
+    // An existing file keeps its owner and mode; a new one is 0644. Refused if it changed since the probe.
+    lines.push(...atomicWrite({ dest: op.file, bytes: op.content, parent: 'create', expect: op.expect, ...newFileAttrs({}, op.expect !== undefined) }));
   }
-  if (changes.some((c) => c.summary.startsWith(`${p.name} (live)`))) {
-    lines.push(`printf '%s\\n' ${q(norm(p.value))} > ${q(procPath(p.name))}`);
+  for (const op of ops) {
+    if (op.kind === 'live') lines.push(`printf '%s\\n' ${q(op.value)} > ${q(procPath(p.name))}`);
   }
   return lines.join('\n');
 }
 
-export default defineLegacyModule<SysctlParams, SysctlState>({
+export default defineModule<SysctlParams, SysctlState, SysctlOp>({
   name: 'sysctl',
   description: 'Set a kernel parameter live (/proc/sys) and persist it in /etc/sysctl.d.',
   schema,
   probe: (p) => sysctlProbe(p),
   parse: (out) => sysctlParse(out),
-  plan: sysctlPlan,
-  apply: sysctlApply,
-  describe: (p, s) => ({ name: p.name, live: s.live ?? null, persisted: persistedValue(s.fileContent, p.name) ?? null }),
+  plan: (p, _prep, s, ctx) => sysctlPlan(p, s, ctx),
+  apply: (p, _prep, _s, ops) => sysctlApply(p, ops),
+  registerData: (p, _prep, s) => ({ name: p.name, live: s.live ?? null, persisted: persistedValue(s.fileContent, p.name) ?? null }),
 });

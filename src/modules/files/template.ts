@@ -1,6 +1,11 @@
-/** `template`: a Jinja template (role templates/) rendered on the controller with the host's vars. */
-import { contentApply, contentParse, contentPlan, contentProbe, contentSchemaProps, type ContentParams } from './content.ts';
-import { defineLegacyModule, type FromSchema } from '../contract.ts';
+/**
+ * `template`: a Jinja template (role templates/) rendered on the controller with the host's vars.
+ *
+ * `prepare` renders it into `ContentPrep` (a sensitive task hides the diff); probe, plan and
+ * apply are content.ts's.
+ */
+import { contentApply, type ContentOp, contentParse, contentPlan, type ContentPrep, contentProbe, contentRegisterData, contentSchemaProps, type ContentState } from './content.ts';
+import { defineModule, type FromSchema } from '../contract.ts';
 
 const schema = {
   type: 'object',
@@ -12,16 +17,16 @@ const schema = {
   },
 } as const;
 
-export type TemplateParams = FromSchema<typeof schema> & ContentParams;
+export type TemplateParams = FromSchema<typeof schema>;
 
-export default defineLegacyModule<TemplateParams, ReturnType<typeof contentParse>>({
+export default defineModule<TemplateParams, ContentState, ContentOp, ContentPrep>({
   name: 'template',
   description: 'Render a Jinja-compatible template and write it atomically, with optional validation.',
   schema,
-  prepare: (p, ctx) => ({ ...p, _content: ctx.renderTemplate(p.src), _sensitive: ctx.sensitive }),
+  prepare: (p, ctx) => ({ content: ctx.renderTemplate(p.src), sensitive: ctx.sensitive }),
   probe: contentProbe,
   parse: contentParse,
   plan: contentPlan,
-  apply: (p, s, changes) => contentApply(p, s, changes),
-  describe: (p, s) => ({ dest: p.dest, ...s.stat }),
+  apply: (p, prep, _s, ops) => contentApply(p, prep, ops),
+  registerData: (p, _prep, s) => contentRegisterData(p, s),
 });

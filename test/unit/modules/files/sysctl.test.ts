@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import sysctl, { editSysctlFile, procPath, type SysctlParams } from '../../../src/modules/files/sysctl.ts';
-import { PRELUDE } from '../../../src/sh/prelude.ts';
-import { ctx, runProbe, shSyntax } from './helpers.ts';
+import sysctl, { editSysctlFile, procPath, type SysctlParams } from '../../../../src/modules/files/sysctl.ts';
+import { PRELUDE } from '../../../../src/sh/prelude.ts';
+import { ctx, runProbe, shSyntax } from '../helpers.ts';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const state = (live: string | undefined, file: string | undefined, extra = '') =>
@@ -16,8 +16,9 @@ const state = (live: string | undefined, file: string | undefined, extra = '') =
       code: 0,
     },
     { name: 'x' },
+    undefined,
   );
-const sums = (p: SysctlParams, s: ReturnType<typeof state>) => sysctl.plan(p, s, ctx()).map((c) => c.summary);
+const sums = (p: SysctlParams, s: ReturnType<typeof state>) => sysctl.plan(p, undefined, s, ctx()).map((c) => c.summary);
 
 describe('sysctl', () => {
   it('proc paths, including the "/" ↔ "." swap for interface names with dots', () => {
@@ -26,8 +27,8 @@ describe('sysctl', () => {
   });
   it('converged: live and persisted agree (whitespace normalised)', () => {
     const p: SysctlParams = { name: 'net.ipv4.ip_local_port_range', value: '1024   65000' };
-    expect(sysctl.plan(p, state('1024 65000', '# kiln\nnet.ipv4.ip_local_port_range = 1024 65000\n'), ctx())).toEqual([]);
-    expect(sysctl.plan({ name: 'net.ipv4.ip_forward', value: 1 }, state('1', 'net.ipv4.ip_forward=1\n'), ctx())).toEqual([]);
+    expect(sysctl.plan(p, undefined, state('1024 65000', '# kiln\nnet.ipv4.ip_local_port_range = 1024 65000\n'), ctx())).toEqual([]);
+    expect(sysctl.plan({ name: 'net.ipv4.ip_forward', value: 1 }, undefined, state('1', 'net.ipv4.ip_forward=1\n'), ctx())).toEqual([]);
   });
   it('says which of live / persisted differs', () => {
     const p: SysctlParams = { name: 'net.ipv4.ip_forward', value: 1 };
@@ -48,20 +49,20 @@ describe('sysctl', () => {
     expect(editSysctlFile('# net.a = 1\n', 'net.a', '2')).toBe('# net.a = 1\nnet.a = 2\n');
   });
   it('fails clearly: unknown key, read-only /proc/sys, missing value', () => {
-    const missing = sysctl.parse({ stdout: 'key=0\nfile=0\n', stderr: '', code: 0 }, { name: 'x' });
-    expect(() => sysctl.plan({ name: 'net.bridge.bridge-nf-call-iptables', value: 1 }, missing, ctx())).toThrow(/does not exist on this host.*kernel module/);
-    const ro = sysctl.parse({ stdout: 'key=1\nlive=60\nwritable=0\nfile=0\n', stderr: '', code: 0 }, { name: 'x' });
-    expect(() => sysctl.plan({ name: 'vm.swappiness', value: 10 }, ro, ctx())).toThrow(/cannot set vm.swappiness: \/proc\/sys\/vm\/swappiness is read-only/);
-    expect(sysctl.plan({ name: 'vm.swappiness', value: 60 }, ro, ctx())[0].summary).toMatch(/create/); // equal live value: only the file
-    expect(() => sysctl.plan({ name: 'vm.swappiness' }, ro, ctx())).toThrow(/needs value/);
+    const missing = sysctl.parse({ stdout: 'key=0\nfile=0\n', stderr: '', code: 0 }, { name: 'x' }, undefined);
+    expect(() => sysctl.plan({ name: 'net.bridge.bridge-nf-call-iptables', value: 1 }, undefined, missing, ctx())).toThrow(/does not exist on this host.*kernel module/);
+    const ro = sysctl.parse({ stdout: 'key=1\nlive=60\nwritable=0\nfile=0\n', stderr: '', code: 0 }, { name: 'x' }, undefined);
+    expect(() => sysctl.plan({ name: 'vm.swappiness', value: 10 }, undefined, ro, ctx())).toThrow(/cannot set vm.swappiness: \/proc\/sys\/vm\/swappiness is read-only/);
+    expect(sysctl.plan({ name: 'vm.swappiness', value: 60 }, undefined, ro, ctx())[0].summary).toMatch(/create/); // equal live value: only the file
+    expect(() => sysctl.plan({ name: 'vm.swappiness' }, undefined, ro, ctx())).toThrow(/needs value/);
   });
   it('apply: writes /proc/sys only when the live value differs; valid sh', () => {
     const p: SysctlParams = { name: 'net.ipv4.ip_forward', value: 1 };
     const s = state('0', 'net.ipv4.ip_forward = 1\n');
-    const script = sysctl.apply(p, s, sysctl.plan(p, s, ctx()), ctx());
+    const script = sysctl.apply(p, undefined, s, sysctl.plan(p, undefined, s, ctx()).map((x) => x.op), ctx());
     expect(script).toBe("set -e\nprintf '%s\\n' '1' > '/proc/sys/net/ipv4/ip_forward'");
     const s2 = state('1', undefined);
-    const script2 = sysctl.apply(p, s2, sysctl.plan(p, s2, ctx()), ctx());
+    const script2 = sysctl.apply(p, undefined, s2, sysctl.plan(p, undefined, s2, ctx()).map((x) => x.op), ctx());
     expect(script2).not.toContain('/proc/sys');
     expect(shSyntax(script2)).toBe('');
   });
@@ -70,21 +71,21 @@ describe('sysctl', () => {
     const file = join(dir, '99-test.conf');
     writeFileSync(file, '# mine\nnet.ipv4.ip_local_port_range=1 2\n');
     const p: SysctlParams = { name: 'net.ipv4.ip_local_port_range', value: '32768 60999', sysctl_file: file, reload: false };
-    const probe = sysctl.probe(p, ctx());
+    const probe = sysctl.probe(p, undefined, ctx());
     expect(shSyntax(probe)).toBe('');
-    const s = sysctl.parse(runProbe(probe), p);
+    const s = sysctl.parse(runProbe(probe), p, undefined);
     expect(s.keyExists).toBe(true);
     expect(s.live).toMatch(/^\d+ \d+$/); // tab in /proc normalised to one space
     expect(s.fileContent).toBe('# mine\nnet.ipv4.ip_local_port_range=1 2\n');
-    const changes = sysctl.plan(p, s, ctx());
+    const changes = sysctl.plan(p, undefined, s, ctx());
     expect(changes.map((c) => c.summary)).toEqual([`net.ipv4.ip_local_port_range in ${file}: 1 2 → 32768 60999`]);
     expect(changes[0].diff).toContain('+net.ipv4.ip_local_port_range = 32768 60999');
-    const script = sysctl.apply(p, s, changes, ctx());
+    const script = sysctl.apply(p, undefined, s, changes.map((x) => x.op), ctx());
     expect(script).not.toContain('/proc/sys'); // reload: false — safe to run here
     const r = spawnSync('sh', [], { input: `${PRELUDE}\n${script}\n`, encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(readFileSync(file, 'utf8')).toBe('# mine\nnet.ipv4.ip_local_port_range = 32768 60999\n');
-    expect(sysctl.plan(p, sysctl.parse(runProbe(probe), p), ctx())).toEqual([]);
+    expect(sysctl.plan(p, undefined, sysctl.parse(runProbe(probe), p, undefined), ctx())).toEqual([]);
   });
 });
 

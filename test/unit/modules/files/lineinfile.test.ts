@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import lif, { editLines, expandBackrefs, type LineinfileParams, MAX_BYTES } from '../../../src/modules/files/lineinfile.ts';
-import { PRELUDE } from '../../../src/sh/prelude.ts';
-import { ctx, runProbe, shSyntax } from './helpers.ts';
+import lif, { editLines, expandBackrefs, type LineinfileParams, MAX_BYTES } from '../../../../src/modules/files/lineinfile.ts';
+import { PRELUDE } from '../../../../src/sh/prelude.ts';
+import { ctx, runProbe, shSyntax } from '../helpers.ts';
 
 const SSHD = '#Port 22\nPermitRootLogin yes\n#PasswordAuthentication yes\nUsePAM yes\n';
 
@@ -78,37 +78,37 @@ describe('editLines: absent', () => {
 
 const st = (content: string | undefined, extra = '') => {
   const b64 = content === undefined ? '' : `type=file\nmode=0640\nowner=root\ngroup=adm\nsize=${content.length}\nsha256=abc\ncontent_b64=${Buffer.from(content).toString('base64')}\n`;
-  return lif.parse({ stdout: `real=/etc/x.conf\nexists=${content === undefined ? 0 : 1}\n${b64}parent=1\n${extra}`, stderr: '', code: 0 }, { path: '/etc/x.conf' });
+  return lif.parse({ stdout: `real=/etc/x.conf\nexists=${content === undefined ? 0 : 1}\n${b64}parent=1\n${extra}`, stderr: '', code: 0 }, { path: '/etc/x.conf' }, undefined);
 };
 
 describe('lineinfile plan/apply', () => {
   it('converged → []', () => {
-    expect(lif.plan({ path: '/etc/x.conf', line: 'a' }, st('a\n'), ctx())).toEqual([]);
-    expect(lif.plan({ path: '/etc/x.conf', line: 'a', mode: '0640', owner: 'root' }, st('a\n'), ctx())).toEqual([]);
+    expect(lif.plan({ path: '/etc/x.conf', line: 'a' }, undefined, st('a\n'), ctx())).toEqual([]);
+    expect(lif.plan({ path: '/etc/x.conf', line: 'a', mode: '0640', owner: 'root' }, undefined, st('a\n'), ctx())).toEqual([]);
   });
   it('content and attribute drift, with a unified diff', () => {
-    const c = lif.plan({ path: '/etc/x.conf', regexp: '^k=', line: 'k=2', mode: '0644' }, st('a\nk=1\n'), ctx());
+    const c = lif.plan({ path: '/etc/x.conf', regexp: '^k=', line: 'k=2', mode: '0644' }, undefined, st('a\nk=1\n'), ctx());
     expect(c.map((x) => x.summary)).toEqual(['/etc/x.conf: line replaced', 'mode of /etc/x.conf: 0640 → 0644']);
     expect(c[0].diff).toContain('-k=1\n+k=2');
     expect(c[0].diff).toContain('/etc/x.conf (host)');
   });
   it('missing file: create, or an unpredictable change whose apply fails clearly', () => {
-    expect(lif.plan({ path: '/etc/x.conf', line: 'a', state: 'absent' }, st(undefined), ctx())).toEqual([]);
-    const created = lif.plan({ path: '/etc/x.conf', line: 'a', create: true }, st(undefined), ctx());
+    expect(lif.plan({ path: '/etc/x.conf', line: 'a', state: 'absent' }, undefined, st(undefined), ctx())).toEqual([]);
+    const created = lif.plan({ path: '/etc/x.conf', line: 'a', create: true }, undefined, st(undefined), ctx());
     expect(created[0].summary).toBe('create file /etc/x.conf with 1 line');
     const p: LineinfileParams = { path: '/etc/x.conf', line: 'a' };
-    const c = lif.plan(p, st(undefined), ctx({ check: true }));
+    const c = lif.plan(p, undefined, st(undefined), ctx({ check: true }));
     expect(c[0]).toMatchObject({ unpredictable: true });
     expect(c[0].summary).toMatch(/does not exist yet and create is false/);
-    const script = lif.apply(p, st(undefined), c, ctx());
+    const script = lif.apply(p, undefined, st(undefined), c.map((x) => x.op), ctx());
     expect(script).toContain('does not exist (set create: true to create it)');
     expect(script).not.toContain('base64 -d');
   });
   it('fails clearly on too big, binary, non-files and bad params', () => {
-    expect(() => lif.plan({ path: '/etc/x.conf', line: 'a' }, st('', 'too_big=1\n'), ctx())).toThrow(new RegExp(`larger than ${MAX_BYTES}`));
-    expect(() => lif.plan({ path: '/etc/x.conf', line: 'a' }, st('a\u0000b'), ctx())).toThrow(/binary/);
-    expect(() => lif.plan({ path: '/etc/x.conf' }, st('a\n'), ctx())).toThrow(/needs line/);
-    expect(() => lif.plan({ path: '/etc/x.conf', line: 'x', backrefs: true }, st('a\n'), ctx())).toThrow(/backrefs needs regexp/);
+    expect(() => lif.plan({ path: '/etc/x.conf', line: 'a' }, undefined, st('', 'too_big=1\n'), ctx())).toThrow(new RegExp(`larger than ${MAX_BYTES}`));
+    expect(() => lif.plan({ path: '/etc/x.conf', line: 'a' }, undefined, st('a\u0000b'), ctx())).toThrow(/binary/);
+    expect(() => lif.plan({ path: '/etc/x.conf' }, undefined, st('a\n'), ctx())).toThrow(/needs line/);
+    expect(() => lif.plan({ path: '/etc/x.conf', line: 'x', backrefs: true }, undefined, st('a\n'), ctx())).toThrow(/backrefs needs regexp/);
   });
   it('apply script is valid sh and writes exactly the planned content — run on a temp file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-lif-'));
@@ -116,32 +116,32 @@ describe('lineinfile plan/apply', () => {
     writeFileSync(real, SSHD, { mode: 0o600 });
     symlinkSync(real, join(dir, 'link'));
     const p: LineinfileParams = { path: join(dir, 'link'), regexp: '^#?PermitRootLogin', line: 'PermitRootLogin no', validate: 'grep -q PermitRootLogin %s' };
-    const probe = lif.probe(p, ctx());
+    const probe = lif.probe(p, undefined, ctx());
     expect(shSyntax(probe)).toBe('');
-    const s = lif.parse(runProbe(probe), p);
+    const s = lif.parse(runProbe(probe), p, undefined);
     expect(s.real).toBe(real);
     expect(s.stat).toMatchObject({ exists: true, type: 'file', mode: '0600' });
     expect(s.content).toBe(SSHD);
-    const changes = lif.plan(p, s, ctx());
+    const changes = lif.plan(p, undefined, s, ctx());
     expect(changes.map((c) => c.summary)).toEqual([`${p.path} (via symlink to ${real}): line replaced`]);
-    const script = lif.apply(p, s, changes, ctx());
+    const script = lif.apply(p, undefined, s, changes.map((x) => x.op), ctx());
     expect(shSyntax(script)).toBe('');
     // Only touches the temp dir: safe to run here.
     const r = spawnSync('sh', [], { input: `${PRELUDE}\n${script}\n`, encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(readFileSync(real, 'utf8')).toBe(SSHD.replace('PermitRootLogin yes', 'PermitRootLogin no'));
-    const s2 = lif.parse(runProbe(probe), p);
+    const s2 = lif.parse(runProbe(probe), p, undefined);
     expect(s2.stat.mode).toBe('0600');
-    expect(lif.plan(p, s2, ctx())).toEqual([]);
+    expect(lif.plan(p, undefined, s2, ctx())).toEqual([]);
     // stale plan: the file changed since the probe → refuse
     const r2 = spawnSync('sh', [], { input: `${PRELUDE}\n${script}\n`, encoding: 'utf8' });
     expect(r2.status).toBe(3);
     expect(r2.stderr).toMatch(/changed since it was read/);
     // failed validation leaves the file alone
     const p3 = { ...p, line: 'Nope', regexp: '^PermitRootLogin', validate: 'grep -q PermitRootLogin %s' };
-    const s3 = lif.parse(runProbe(lif.probe(p3, ctx())), p3);
-    const r3 = spawnSync('sh', [], { input: `${PRELUDE}\n${lif.apply(p3, s3, lif.plan(p3, s3, ctx()), ctx())}\n`, encoding: 'utf8' });
+    const s3 = lif.parse(runProbe(lif.probe(p3, undefined, ctx())), p3, undefined);
+    const r3 = spawnSync('sh', [], { input: `${PRELUDE}\n${lif.apply(p3, undefined, s3, lif.plan(p3, undefined, s3, ctx()).map((x) => x.op), ctx())}\n`, encoding: 'utf8' });
     expect(r3.status).toBe(3);
     expect(r3.stderr).toMatch(/validation failed/);
     expect(readFileSync(real, 'utf8')).toContain('PermitRootLogin no');
@@ -149,9 +149,9 @@ describe('lineinfile plan/apply', () => {
   it('probe of a missing file (create)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-lif-'));
     const p: LineinfileParams = { path: join(dir, 'new.conf'), line: 'x', create: true };
-    const s = lif.parse(runProbe(lif.probe(p, ctx())), p);
+    const s = lif.parse(runProbe(lif.probe(p, undefined, ctx())), p, undefined);
     expect(s).toMatchObject({ stat: { exists: false }, parent: true });
-    const script = lif.apply(p, s, lif.plan(p, s, ctx()), ctx());
+    const script = lif.apply(p, undefined, s, lif.plan(p, undefined, s, ctx()).map((x) => x.op), ctx());
     expect(spawnSync('sh', [], { input: `${PRELUDE}\n${script}\n` }).status).toBe(0);
     expect(readFileSync(p.path, 'utf8')).toBe('x\n');
   });

@@ -4,9 +4,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import getUrl, { displayUrl, type GetUrlParams, type GetUrlState } from '../../../src/modules/files/get_url.ts';
-import { PRELUDE } from '../../../src/sh/prelude.ts';
-import { ctx, outsideHeredocs, runProbe, shSyntax } from './helpers.ts';
+import getUrl, { displayUrl, type GetUrlParams, type GetUrlState } from '../../../../src/modules/files/get_url.ts';
+import { PRELUDE } from '../../../../src/sh/prelude.ts';
+import { ctx, outsideHeredocs, runProbe, shSyntax } from '../helpers.ts';
 
 const SUM = 'a'.repeat(64);
 const OTHER = 'b'.repeat(64);
@@ -17,7 +17,7 @@ const file = (sha?: string, extra: Partial<GetUrlState['stat']> = {}): GetUrlSta
   curl: true,
 });
 const missing: GetUrlState = { stat: { exists: false }, curl: true };
-const sums = (p: GetUrlParams, s: GetUrlState) => getUrl.plan(p, s, ctx()).map((c) => c.summary);
+const sums = (p: GetUrlParams, s: GetUrlState) => getUrl.plan(p, undefined, s, ctx()).map((c) => c.summary);
 const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** Runs a script locally like the engine does (PRELUDE + script in a subshell). */
@@ -35,9 +35,9 @@ describe('get_url plan', () => {
   });
 
   it('with a checksum, a present file with the right sum is converged (no download)', () => {
-    expect(getUrl.plan(p, file(SUM), ctx())).toEqual([]);
+    expect(getUrl.plan(p, undefined, file(SUM), ctx())).toEqual([]);
     // Upper-case hex in the parameter is the same sum.
-    expect(getUrl.plan({ ...p, checksum: `sha256:${SUM.toUpperCase()}` }, file(SUM), ctx())).toEqual([]);
+    expect(getUrl.plan({ ...p, checksum: `sha256:${SUM.toUpperCase()}` }, undefined, file(SUM), ctx())).toEqual([]);
   });
 
   it('with a checksum, a present file with another sum is downloaded again', () => {
@@ -51,17 +51,17 @@ describe('get_url plan', () => {
   it('without a checksum: a present file is kept; force downloads (unpredictable)', () => {
     const nc: GetUrlParams = { url: URL, dest: '/tmp/x' };
     expect(sums(nc, missing)).toEqual([`download ${URL} → /tmp/x`]);
-    expect(getUrl.plan(nc, file(), ctx())).toEqual([]);
-    const forced = getUrl.plan({ ...nc, force: true }, file(), ctx());
+    expect(getUrl.plan(nc, undefined, file(), ctx())).toEqual([]);
+    const forced = getUrl.plan({ ...nc, force: true }, undefined, file(), ctx());
     expect(forced).toHaveLength(1);
     expect(forced[0]).toMatchObject({ action: true, unpredictable: true });
     // With a checksum, force changes nothing: the sum decides.
-    expect(getUrl.plan({ ...p, force: true }, file(SUM), ctx())).toEqual([]);
+    expect(getUrl.plan({ ...p, force: true }, undefined, file(SUM), ctx())).toEqual([]);
   });
 
   it('refuses a directory as dest, and a bad mode', () => {
-    expect(() => getUrl.plan(p, file(undefined, { type: 'directory' }), ctx())).toThrow(/is a directory: get_url's dest must be the path of a file/);
-    expect(() => getUrl.plan({ ...p, mode: 999 as unknown as string }, missing, ctx())).toThrow(/invalid mode/);
+    expect(() => getUrl.plan(p, undefined, file(undefined, { type: 'directory' }), ctx())).toThrow(/is a directory: get_url's dest must be the path of a file/);
+    expect(() => getUrl.plan({ ...p, mode: 999 as unknown as string }, undefined, missing, ctx())).toThrow(/invalid mode/);
   });
 
   it('never shows URL credentials in summaries', () => {
@@ -78,18 +78,18 @@ describe('get_url probe and apply (run locally on file:// URLs)', () => {
   const url = `file://${src}`;
 
   function converge(p: GetUrlParams) {
-    const s = getUrl.parse(runProbe(getUrl.probe(p, ctx())), p);
-    const changes = getUrl.plan(p, s, ctx());
-    const script = getUrl.apply(p, s, changes, ctx());
+    const s = getUrl.parse(runProbe(getUrl.probe(p, undefined, ctx())), p, undefined);
+    const changes = getUrl.plan(p, undefined, s, ctx());
+    const script = getUrl.apply(p, undefined, s, changes.map((x) => x.op), ctx());
     expect(shSyntax(script)).toBe('');
     return { s, changes, script, out: run(script) };
   }
 
   it('probe: stat, sha256 only with a checksum, curl presence', () => {
-    const s = getUrl.parse(runProbe(getUrl.probe({ url, dest: src, checksum: `sha256:${SUM}` }, ctx())), { url, dest: src });
+    const s = getUrl.parse(runProbe(getUrl.probe({ url, dest: src, checksum: `sha256:${SUM}` }, undefined, ctx())), { url, dest: src }, undefined);
     expect(s.stat).toMatchObject({ exists: true, type: 'file' });
     expect(s.sha256).toBe(sha(payload));
-    expect(getUrl.parse(runProbe(getUrl.probe({ url, dest: src }, ctx())), { url, dest: src }).sha256).toBeUndefined();
+    expect(getUrl.parse(runProbe(getUrl.probe({ url, dest: src }, undefined, ctx())), { url, dest: src }, undefined).sha256).toBeUndefined();
   });
 
   it('right checksum: downloaded into place with its mode; then converged', () => {
@@ -97,15 +97,15 @@ describe('get_url probe and apply (run locally on file:// URLs)', () => {
     const p: GetUrlParams = { url, dest, checksum: `sha256:${sha(payload)}`, mode: '0755' };
     const first = converge(p);
     expect(first.out.code, first.out.stderr).toBe(0);
-    expect(getUrl.interpret!(p, first.out, ctx())).toEqual({ changed: true });
+    expect(getUrl.interpret!(p, undefined, first.out, ctx())).toEqual({ changed: true });
     expect(readFileSync(dest).equals(payload)).toBe(true);
     expect((statSync(dest).mode & 0o777).toString(8)).toBe('755');
     // The URL is on curl's stdin, not in its argv (messages use only the shell's builtin echo).
     const curlLines = outsideHeredocs(first.script).split('\n').filter((l) => l.includes('curl -'));
     expect(curlLines).toHaveLength(1);
     expect(curlLines[0]).not.toContain(src);
-    const again = getUrl.parse(runProbe(getUrl.probe(p, ctx())), p);
-    expect(getUrl.plan(p, again, ctx())).toEqual([]);
+    const again = getUrl.parse(runProbe(getUrl.probe(p, undefined, ctx())), p, undefined);
+    expect(getUrl.plan(p, undefined, again, ctx())).toEqual([]);
     expect(readdirSync(dir).filter((f) => f.startsWith('.kiln.'))).toEqual([]);
   });
 
@@ -116,7 +116,7 @@ describe('get_url probe and apply (run locally on file:// URLs)', () => {
     const r = converge(p);
     expect(r.changes).toHaveLength(1);
     expect(r.out.code).not.toBe(0);
-    const res = getUrl.interpret!(p, r.out, ctx());
+    const res = getUrl.interpret!(p, undefined, r.out, ctx());
     expect(res.failed).toContain(`checksum mismatch for ${url}: expected sha256:${OTHER}, downloaded sha256:${sha(payload)}; ${dest} left unchanged`);
     expect(readFileSync(dest, 'utf8')).toBe('old content\n');
     // A missing dest stays missing.
@@ -130,7 +130,7 @@ describe('get_url probe and apply (run locally on file:// URLs)', () => {
     const dest = join(dir, 'nope.bin');
     const p: GetUrlParams = { url: `file://${dir}/does-not-exist`, dest, checksum: `sha256:${SUM}` };
     const r = converge(p);
-    expect(getUrl.interpret!(p, r.out, ctx()).failed).toMatch(/download of file:\/\/.*does-not-exist failed/);
+    expect(getUrl.interpret!(p, undefined, r.out, ctx()).failed).toMatch(/download of file:\/\/.*does-not-exist failed/);
     expect(existsSync(dest)).toBe(false);
     expect(readdirSync(dir).filter((f) => f.startsWith('.kiln.'))).toEqual([]);
   });
@@ -140,15 +140,15 @@ describe('get_url probe and apply (run locally on file:// URLs)', () => {
     writeFileSync(dest, payload);
     const p: GetUrlParams = { url, dest, force: true };
     const same = converge(p);
-    expect(getUrl.interpret!(p, same.out, ctx())).toEqual({ changed: false });
+    expect(getUrl.interpret!(p, undefined, same.out, ctx())).toEqual({ changed: false });
     writeFileSync(dest, 'stale\n');
     const diff = converge(p);
-    expect(getUrl.interpret!(p, diff.out, ctx())).toEqual({ changed: true });
+    expect(getUrl.interpret!(p, undefined, diff.out, ctx())).toEqual({ changed: true });
     expect(readFileSync(dest).equals(payload)).toBe(true);
   });
 
   it('a missing parent directory fails clearly', () => {
     const p: GetUrlParams = { url, dest: join(dir, 'no/such/dir/f'), checksum: `sha256:${SUM}` };
-    expect(getUrl.interpret!(p, converge(p).out, ctx()).failed).toMatch(/parent directory .* does not exist/);
+    expect(getUrl.interpret!(p, undefined, converge(p).out, ctx()).failed).toMatch(/parent directory .* does not exist/);
   });
 });
