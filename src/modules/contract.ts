@@ -92,8 +92,6 @@ export interface ModuleDef<P, S, Op extends { kind: string }, Prep = undefined> 
   name: string;
   description: string;
   schema: JSONSchema;
-  /** Params that must never be printed (passwords); their values become secrets. */
-  secretParams?: readonly (keyof P & string)[];
   /**
    * Controller-side preparation, run after params are rendered and validated (for every host
    * during validation too, before any host is contacted). Pure with respect to hosts.
@@ -148,7 +146,6 @@ export interface BoundModule {
   readonly name: string;
   readonly description: string;
   readonly schema: JSONSchema;
-  readonly secretParams?: readonly string[];
   bind(params: Record<string, unknown>, ctx: PrepareContext): BoundTask;
 }
 
@@ -210,57 +207,6 @@ export function defineModule<P, S, Op extends { kind: string }, Prep = undefined
     };
   };
   return Object.assign(def, { bind }) as Module<P, S, Op, Prep>;
-}
-
-/**
- * TRANSITIONAL — the contract before v2 (summaries decoded by apply, prepared data in `_x`
- * params). Modules still written this way are adapted by `defineLegacyModule`; both go away
- * once every module is on v2.
- */
-export interface LegacyModuleDef<P, S> {
-  name: string;
-  description: string;
-  schema: JSONSchema;
-  prepare?(params: P, ctx: PrepareContext): P;
-  probe(params: P, ctx: ModuleContext): string;
-  parse(out: ExecResult, params: P): S;
-  plan(params: P, state: S, ctx: ModuleContext): Change[];
-  apply(params: P, state: S, changes: Change[], ctx: ModuleContext): string;
-  interpret?(params: P, out: ExecResult, ctx: ModuleContext): ApplyResult;
-  describe?(params: P, state: S): Record<string, unknown>;
-  verify?(params: P, state: S, ctx: ModuleContext): string[];
-  note?(params: P, state: S): string | undefined;
-  secretParams?: string[];
-  confirm?(params: P, ctx: ModuleContext): string;
-}
-
-/** TRANSITIONAL: adapts a module written to the old contract (see LegacyModuleDef). */
-export function defineLegacyModule<P, S>(def: LegacyModuleDef<P, S>): LegacyModuleDef<P, S> & BoundModule {
-  const bind = (raw: Record<string, unknown>, pctx: PrepareContext): BoundTask => {
-    const validated = raw as P;
-    const params = def.prepare ? (def.prepare(validated, pctx) ?? validated) : validated;
-    return {
-      probe: (ctx) => def.probe(params, ctx),
-      plan(out, ctx) {
-        const s = def.parse(out, params);
-        const changes = def.plan(params, s, ctx);
-        return {
-          changes,
-          registerData: () => def.describe?.(params, s) ?? {},
-          note: () => def.note?.(params, s),
-          apply: (actx) => def.apply(params, s, changes, actx),
-        };
-      },
-      verifies: Boolean(def.verify),
-      verify(out, ctx) {
-        const s = def.parse(out, params);
-        return def.verify ? def.verify(params, s, ctx) : def.plan(params, s, ctx).filter((c) => !c.action).map((c) => c.summary);
-      },
-      interpret: def.interpret && ((out, ctx) => def.interpret!(params, out, ctx)),
-      confirm: def.confirm && ((ctx) => def.confirm!(params, ctx)),
-    };
-  };
-  return Object.assign(def, { bind });
 }
 
 /**

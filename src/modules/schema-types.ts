@@ -1,7 +1,13 @@
 /**
  * Derives a TypeScript type from a JSON schema literal (`as const`), so a module's params
  * type follows its schema. Covers the subset Kiln's module schemas use.
+ *
+ * A property marked `'x-secret': true` is a secret (a password, a key, a command's stdin): the
+ * engine turns its value into a `Secret` before the module sees it (also when it was written in
+ * plain text), so its type is `string | Secret`. It is the one way a module declares a secret.
  */
+import type { Secret } from '../core/secret/secret.ts';
+
 export type JSONSchema = {
   readonly type?: string | readonly string[];
   readonly properties?: { readonly [k: string]: JSONSchema };
@@ -35,9 +41,20 @@ type Props<S> = S extends { properties: infer P }
         -readonly [K in keyof P as K extends R ? never : K]?: FromSchema<P[K]>;
       }
     : { -readonly [K in keyof P]?: FromSchema<P[K]> }
-  : Record<string, unknown>;
+  : S extends { additionalProperties: infer A extends JSONSchema }
+    ? Record<string, FromSchema<A>>
+    : Record<string, unknown>;
 
-export type FromSchema<S> = S extends { enum: readonly (infer E)[] }
+/** The top-level properties a schema marks `'x-secret': true`. */
+export function secretProperties(schema: JSONSchema): string[] {
+  return Object.entries(schema.properties ?? {})
+    .filter(([, s]) => s['x-secret'] === true)
+    .map(([k]) => k);
+}
+
+export type FromSchema<S> = S extends { 'x-secret': true }
+  ? string | Secret
+  : S extends { enum: readonly (infer E)[] }
   ? E
   : S extends { type: 'object' }
     ? Props<S>

@@ -15,6 +15,7 @@ import { hasSecret, isSecret, Secret } from '../core/secret/secret.ts';
 import { evaluateCondition, renderTemplate, renderValue, TemplateError } from '../template/engine.ts';
 import { locate } from '../input/yaml/document.ts';
 import { schemaErrors } from './schema.ts';
+import { secretProperties } from '../modules/schema-types.ts';
 
 export interface TaskInstance {
   task: TaskDef;
@@ -139,7 +140,7 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
       throw err;
     }
     // Secrets declared by the module stay Secrets even when written in plain text.
-    for (const k of module.secretParams ?? []) {
+    for (const k of secretProperties(module.schema)) {
       if (typeof params[k] === 'string') params[k] = new Secret(params[k] as string, k);
     }
     const errors = schemaErrors(module, params);

@@ -6,8 +6,17 @@ import { Secret } from '../core/secret/secret.ts';
 
 const addFormats = addFormatsModule.default;
 
-export const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
-addFormats(ajv);
+/** An ajv with the engine's options: strict, every error, formats, Kiln's `x-secret` annotation. */
+export function newAjv(): Ajv {
+  const a = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+  addFormats(a);
+  // `'x-secret': true` marks a secret property (modules/schema-types.ts): the engine makes its
+  // value a Secret; for ajv it is an annotation.
+  a.addKeyword({ keyword: 'x-secret', schemaType: 'boolean' });
+  return a;
+}
+
+export const ajv = newAjv();
 
 const compiled = new WeakMap<object, ValidateFunction>();
 

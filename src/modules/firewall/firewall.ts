@@ -25,7 +25,7 @@
  *   KILN_TEST_FIREWALL_KILL_BEFORE_CONFIRM=1 SIGKILL kiln after the load, before the confirm.
  */
 import { createTwoFilesPatch } from 'diff';
-import { type HostRules, PolicyError, type PolicySpec, resolveHost, sshPreflight } from './policy.ts';
+import { type HostRules, PolicyError, resolveHost, sshPreflight } from './policy.ts';
 import { type Backend, type IptablesFiles, jumpFix, NFT_TABLE, renderIptables, renderNft } from './render.ts';
 import { applyScript, confirmScript, IPT_PERSIST, NFT_PERSIST, persistPaths, probeScript, removeScript } from './scripts.ts';
 import { fromB64, sha256 } from '../../sh/bytes.ts';
@@ -152,14 +152,6 @@ export function txnId(prep: FirewallPrep): string {
   return prep.sha.slice(0, 12);
 }
 
-/**
- * The map-valued params, typed as ajv validated them against `schema`: FromSchema does not derive
- * types from `additionalProperties` (it gives Record<string, unknown>), so they are named here.
- */
-function policyOf(p: FirewallParams): { policy: PolicySpec; groups: Record<string, string[]> } {
-  return { policy: p.policy as PolicySpec, groups: p.groups as Record<string, string[]> };
-}
-
 export function prepareFirewall(p: FirewallParams, host: string): FirewallPrep {
   const addresses: Record<string, string | undefined> = {};
   p.hosts.forEach((h, i) => {
@@ -168,7 +160,7 @@ export function prepareFirewall(p: FirewallParams, host: string): FirewallPrep {
   });
   let rules: HostRules;
   try {
-    rules = resolveHost(host, { ...policyOf(p), addresses, admin: p.admin_cidrs ?? [], varName: p.policy_var });
+    rules = resolveHost(host, { policy: p.policy, groups: p.groups, addresses, admin: p.admin_cidrs ?? [], varName: p.policy_var });
   } catch (err) {
     if (err instanceof PolicyError) {
       // Paths start at the policy variable's name: located where each entry is defined.

@@ -53,7 +53,7 @@ const schema = {
     primary_host: { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9_.:-]+$', description: 'address or name of the primary (source) server' },
     primary_port: { type: 'integer', minimum: 1, maximum: 65535, description: 'its port (default 3306)' },
     primary_user: { type: 'string', minLength: 1, maxLength: 80, pattern: '^[^\\n]+$', description: 'replication account on the primary (needs REPLICATION SLAVE; for seeding also SELECT, SHOW VIEW, TRIGGER, LOCK TABLES on the seeded databases and RELOAD, BINLOG MONITOR)' },
-    primary_password: { type: 'string', description: 'its password (a secret; sent in the SQL on stdin or a 0600 option file, never in argv)' },
+    primary_password: { type: 'string', 'x-secret': true, description: 'its password (a secret; sent in the SQL on stdin or a 0600 option file, never in argv)' },
     seed_databases: {
       type: 'array',
       items: { type: 'string', minLength: 1, pattern: '^[^/\\\\.\\n]+$' },
@@ -256,7 +256,6 @@ export default defineModule<MysqlReplicationParams, MysqlReplicationState, Mysql
   name: 'mysql_replication',
   description: 'Make this MariaDB/MySQL server a GTID replica of a primary: seeded from a consistent snapshot when empty, the source changed only when it differs, a healthy replica never restarted.',
   schema,
-  secretParams: ['primary_password'],
   prepare: (p) => mysqlReplicationPrep(p),
   probe: (p) => mysqlReplicationProbe(p),
   parse: (out) => mysqlReplicationParse(out),

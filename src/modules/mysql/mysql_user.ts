@@ -30,8 +30,8 @@ const schema = {
     name: { type: 'string', minLength: 1, maxLength: 80, pattern: '^[^\\n]+$', description: 'account user name' },
     host: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[^\\n]+$', description: "account host or pattern: localhost (default), '10.77.0.%', '%', an address" },
     state: { enum: ['present', 'absent'], description: 'present (default) or absent (DROP USER)' },
-    password: { type: 'string', description: 'cleartext password (a secret: use vault); stored as a mysql_native_password hash computed on the controller' },
-    password_hash: { type: 'string', pattern: '^\\*[0-9A-Fa-f]{40}$', description: "mysql_native_password hash instead of password ('*' + 40 hex digits, as PASSWORD('x') prints)" },
+    password: { type: 'string', 'x-secret': true, description: 'cleartext password (a secret: use vault); stored as a mysql_native_password hash computed on the controller' },
+    password_hash: { type: 'string', 'x-secret': true, pattern: '^\\*[0-9A-Fa-f]{40}$', description: "mysql_native_password hash instead of password ('*' + 40 hex digits, as PASSWORD('x') prints)" },
     update_password: { enum: ['always', 'on_create'], description: 'always (default): set the password when the stored hash differs; on_create: only when creating the user' },
     priv: {
       anyOf: [
@@ -221,7 +221,6 @@ export default defineModule<MysqlUserParams, MysqlUserState, MysqlUserOp, MysqlU
   name: 'mysql_user',
   description: 'Create, change or drop a MariaDB/MySQL account: host pattern, password (compared by hash, never re-set), privileges (SHOW GRANTS, normalized).',
   schema,
-  secretParams: ['password', 'password_hash'],
   prepare: (p) => mysqlUserPrep(p),
   probe: (p) => mysqlUserProbe(p),
   parse: (out) => mysqlUserParse(out),

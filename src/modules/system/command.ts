@@ -87,7 +87,6 @@ export default defineModule<CommandParams, CommandState, RunOp>({
   name: 'command',
   description: 'Run a program with arguments (no shell). Runs every time unless guarded by creates, removes or unless.',
   schema,
-  secretParams: ['stdin'],
   probe: (p) => guardProbe(p),
   parse: (out) => guardParse(out),
   plan(p, _prep, s, ctx) {

@@ -30,7 +30,7 @@ export const commonProps = {
     description:
       'read-only shell command run during the probe (in chdir, with environment); exit 0 means "already done" and the command is not run. It must succeed after the command ran, or the task did not converge',
   },
-  stdin: { type: 'string', description: 'text fed to the command on stdin (a newline is appended when missing); may be a secret' },
+  stdin: { type: 'string', 'x-secret': true, description: 'text fed to the command on stdin (a newline is appended when missing); may be a secret' },
   environment: {
     type: 'object',
     propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },

@@ -29,7 +29,6 @@ export default defineModule<ShellParams, CommandState, RunOp>({
   name: 'shell',
   description: 'Run a command line through the shell. Runs every time unless guarded by creates, removes or unless.',
   schema,
-  secretParams: ['stdin'],
   probe: (p) => guardProbe(p),
   parse: (out) => guardParse(out),
   plan: (p, _prep, s, ctx) => guardPlan(p, s, shellRunner, ctx),

@@ -34,6 +34,7 @@ const schema = {
     system: { type: 'boolean', description: 'create a system account (uid from the system range); no effect on an existing user' },
     comment: { type: 'string', pattern: '^[^:\\n]*$', description: 'GECOS field (full name)' },
     password: {
+      'x-secret': true,
       type: 'string',
       description: 'crypt hash (e.g. from `mkpasswd -m yescrypt`), never plaintext; "!" or "*" lock the password; treated as a secret',
     },
@@ -241,7 +242,6 @@ export default defineModule<UserParams, UserState, UserOp>({
   name: 'user',
   description: 'Create, change or remove a local user: uid, groups, shell, home, comment and password hash.',
   schema,
-  secretParams: ['password'],
   probe: (p) => userProbe(p),
   parse: (out) => userParse(out),
   plan: (p, _prep, s, ctx) => userPlan(p, s, ctx),

@@ -41,7 +41,7 @@ const schema = {
     ...attrSchema,
     cert: { type: 'string', minLength: 1, description: 'provided mode: the certificate PEM (may be a vault secret)' },
     chain: { type: 'string', description: 'provided mode: intermediate certificates PEM, appended after the certificate' },
-    key: { type: 'string', minLength: 1, description: 'provided mode: the private key PEM; always treated as a secret (use vault)' },
+    key: { type: 'string', 'x-secret': true, minLength: 1, description: 'provided mode: the private key PEM; always treated as a secret (use vault)' },
     cert_file: { type: 'string', minLength: 1, description: "provided mode: certificate PEM file on the controller (role files/ or relative to the playbook)" },
     chain_file: { type: 'string', description: 'provided mode: chain PEM file on the controller ("" = none)' },
     key_file: { type: 'string', minLength: 1, description: 'provided mode: private key PEM file on the controller' },
@@ -160,7 +160,7 @@ export function wantOf(p: TlsCertParams, taskFile: string): PkiWant {
 }
 
 /** The text of a string param that may hold a vault Secret at run time. */
-const reveal = (v: string | undefined): string | undefined => (v === undefined ? undefined : isSecret(v) ? v.reveal() : v);
+const reveal = (v: string | Secret | undefined): string | undefined => (v === undefined ? undefined : isSecret(v) ? v.reveal() : v);
 const ensureNl = (s: string) => (s.endsWith('\n') ? s : `${s}\n`);
 
 /** The bundle HAProxy reads: certificate, chain, key. */
@@ -249,7 +249,6 @@ export default defineModule<TlsCertParams, TlsCertState, TlsCertOp, TlsCertPrep>
   description:
     'A TLS certificate bundle (cert + chain + key, one PEM, for HAProxy) from provided PEMs or an internal CA on the controller, renewed before expiry.',
   schema,
-  secretParams: ['key'],
   prepare(p, ctx) {
     if ((p.cert !== undefined) === (p.cert_file !== undefined) && (p.cert !== undefined || p.key !== undefined || p.key_file !== undefined)) {
       throw new Error('give the certificate either inline (cert) or as a file (cert_file), with its key');

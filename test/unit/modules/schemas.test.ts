@@ -1,4 +1,3 @@
-import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import command from '../../../src/modules/system/command.ts';
 import group from '../../../src/modules/system/group.ts';
@@ -9,10 +8,11 @@ import shell from '../../../src/modules/system/shell.ts';
 import sysctl from '../../../src/modules/files/sysctl.ts';
 import type { BoundModule, JSONSchema } from '../../../src/modules/contract.ts';
 import user from '../../../src/modules/system/user.ts';
+import { newAjv } from '../../../src/plan/schema.ts';
 
 const mine: BoundModule[] = [pkg, service, command, shell, user, group, sysctl, lineinfile];
-// Same options as the engine (src/plan/schema.ts).
-const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+// The engine's own ajv (src/plan/schema.ts newAjv).
+const ajv = newAjv();
 
 describe('module schemas', () => {
   for (const m of mine) {

@@ -71,8 +71,8 @@ describe('mysql_variables', () => {
 
 describe('mysql_* schemas', () => {
   it('compile in strict mode (engine options), closed, every property described', async () => {
-    const { Ajv } = await import('ajv');
-    const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+    const { newAjv } = await import('../../../../src/plan/schema.ts');
+    const ajv = newAjv();
     const { default: user } = await import('../../../../src/modules/mysql/mysql_user.ts');
     const { default: repl } = await import('../../../../src/modules/mysql/mysql_replication.ts');
     for (const m of [mysqlDb, user, repl, mysqlVariables]) {

@@ -16,6 +16,7 @@ const runScript = (script: string) => spawnSync('sh', [], { input: `${PRELUDE}\n
 const RUN = { kind: 'run' } as const;
 const ops = <Op>(planned: readonly { op: Op }[]) => planned.map((c) => c.op);
 /** Secret params reach modules as Secret objects (plan/instance.ts) although their schema type is string. */
+/** A vault value where the schema types a plain value (environment values may be Secrets at run time). */
 const secretParam = (s: Secret) => s as unknown as string;
 
 
@@ -57,7 +58,7 @@ describe('command plan', () => {
   it('secrets in stdin and environment never leave the heredoc / export lines', () => {
     const pw = new Secret('s3cr3t-stdin-value');
     const tok = new Secret('tok-environment-value');
-    const p: CommandParams = { argv: ['cat'], stdin: secretParam(pw), environment: { TOKEN: tok, LANG: 'C' } };
+    const p: CommandParams = { argv: ['cat'], stdin: secretParam(pw), environment: { TOKEN: secretParam(tok), LANG: 'C' } };
     const changes = command.plan(p, undefined, {}, ctx());
     expect(JSON.stringify(changes)).not.toContain('s3cr3t');
     const script = command.apply(p, undefined, {}, ops(changes), ctx());
@@ -72,7 +73,7 @@ describe('command plan', () => {
     // and it really works: cat echoes stdin; environment reaches the command
     const r = runScript(script);
     expect(r.stdout).toBe('s3cr3t-stdin-value\n');
-    const r2 = runScript(command.apply({ argv: ['sh', '-c', 'printf %s "$TOKEN"'], environment: { TOKEN: tok } }, undefined, {}, [RUN], ctx()));
+    const r2 = runScript(command.apply({ argv: ['sh', '-c', 'printf %s "$TOKEN"'], environment: { TOKEN: secretParam(tok) } }, undefined, {}, [RUN], ctx()));
     expect(r2.stdout).toBe('tok-environment-value');
   });
   it('interpret returns rc/stdout/stderr and lines; failed when rc≠0', () => {
