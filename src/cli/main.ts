@@ -1,11 +1,12 @@
 /**
  * The `kiln` command line. Exit codes: 0 success, 1 internal error, 2 invalid input (nothing
- * was contacted), 4 at least one host failed or was unreachable.
+ * was contacted), 4 at least one host failed or was unreachable. `main(argv, deps)` is run by
+ * bin/kiln.js with no deps; test entry points inject a transport wrapper (fault injection).
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { EXIT, formatDiagnostic, InputError } from '../core/diagnostic.ts';
-import { runApply } from './apply.ts';
+import { type ApplyDeps, runApply } from './apply.ts';
 import { runFacts } from './facts.ts';
 import { registerInventoryCommands } from './inventory.ts';
 import { registerModulesCommand } from './modules.ts';
@@ -27,84 +28,89 @@ function addRunOptions(cmd: Command): Command {
     .option('--vault-password-file <file>', 'file holding the vault password (or set KILN_VAULT_PASSWORD_FILE)');
 }
 
-const program = new Command('kiln')
-  .description('Typed, check-before-act provisioning for bare-metal Debian servers over SSH.')
-  .version(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version)
-  .showHelpAfterError()
-  .addHelpText(
-    'after',
-    `
+function buildProgram(deps: ApplyDeps): Command {
+  const program = new Command('kiln')
+    .description('Typed, check-before-act provisioning for bare-metal Debian servers over SSH.')
+    .version(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version)
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      `
 Exit codes:
   0  success (every host ok or changed)
   1  internal error
   2  invalid input: YAML, schema, pattern or template errors (no host was contacted)
   4  at least one host failed or was unreachable`,
+    );
+
+  addRunOptions(
+    program
+      .command('apply')
+      .description('validate, then probe → plan → apply → verify every task on the selected hosts')
+      .argument('<playbook>', 'playbook YAML file'),
+  )
+    .option('-C, --check', 'dry run: probe and plan only; print what would change', false)
+    .option('-D, --diff', 'show unified diffs of file changes', false)
+    .option('--json <file>', 'write a JSON report (hosts and every task result)')
+    .option('-f, --forks <n>', 'hosts worked on in parallel', (v) => Number.parseInt(v, 10), 20)
+    .option('--accept-new-host-keys', 'record unknown host keys in known_hosts (a changed key is still refused)', false)
+    .option('--stats', 'print SSH round trips per host after the recap', false)
+    .option('-v, --verbose', 'also print skipped tasks and ok results', false)
+    .option('--no-color', 'no ANSI colours')
+    .option('--progress <mode>', 'progress display: auto (listr2 on a TTY), plain', 'auto')
+    .action(async (playbook: string, opts) => {
+      vaultSetup(opts);
+      process.exitCode = await runApply(playbook, { ...opts, inventory: defaultInventory(opts.inventory), extraVars: parseExtraVars(opts.extraVars) }, deps);
+    });
+
+  addRunOptions(program.command('validate').description('check a playbook and inventory without contacting any host').argument('<playbook>', 'playbook YAML file')).action(
+    (playbook: string, opts) => {
+      vaultSetup(opts);
+      const v = validateRun({
+        playbook,
+        inventory: defaultInventory(opts.inventory),
+        extraVars: parseExtraVars(opts.extraVars),
+        limit: opts.limit,
+        tags: opts.tags,
+        skipTags: opts.skipTags,
+      });
+      for (const w of v.warnings) console.error(`warning: ${formatDiagnostic(w)}`);
+      const hosts = new Set(v.hostsByPlay.flat());
+      const tasks = v.playbook.plays.reduce((n, p) => n + p.tasks.length, 0);
+      console.log(`ok: ${v.playbook.plays.length} play(s), ${tasks} task(s), ${hosts.size} host(s)`);
+    },
   );
 
-addRunOptions(
   program
-    .command('apply')
-    .description('validate, then probe → plan → apply → verify every task on the selected hosts')
-    .argument('<playbook>', 'playbook YAML file'),
-)
-  .option('-C, --check', 'dry run: probe and plan only; print what would change', false)
-  .option('-D, --diff', 'show unified diffs of file changes', false)
-  .option('--json <file>', 'write a JSON report (hosts and every task result)')
-  .option('-f, --forks <n>', 'hosts worked on in parallel', (v) => Number.parseInt(v, 10), 20)
-  .option('--accept-new-host-keys', 'record unknown host keys in known_hosts (a changed key is still refused)', false)
-  .option('--stats', 'print SSH round trips per host after the recap', false)
-  .option('-v, --verbose', 'also print skipped tasks and ok results', false)
-  .option('--no-color', 'no ANSI colours')
-  .option('--progress <mode>', 'progress display: auto (listr2 on a TTY), plain', 'auto')
-  .action(async (playbook: string, opts) => {
-    vaultSetup(opts);
-    process.exitCode = await runApply(playbook, { ...opts, inventory: defaultInventory(opts.inventory), extraVars: parseExtraVars(opts.extraVars) });
-  });
-
-addRunOptions(program.command('validate').description('check a playbook and inventory without contacting any host').argument('<playbook>', 'playbook YAML file')).action(
-  (playbook: string, opts) => {
-    vaultSetup(opts);
-    const v = validateRun({
-      playbook,
-      inventory: defaultInventory(opts.inventory),
-      extraVars: parseExtraVars(opts.extraVars),
-      limit: opts.limit,
-      tags: opts.tags,
-      skipTags: opts.skipTags,
+    .command('facts')
+    .description("gather and print a host's facts as JSON (one round trip)")
+    .argument('<host>', 'inventory host name')
+    .addOption(inventoryOption())
+    .option('--accept-new-host-keys', 'record unknown host keys in known_hosts', false)
+    .option('--vault-password-file <file>', 'file holding the vault password')
+    .action(async (host: string, opts) => {
+      vaultSetup(opts);
+      process.exitCode = await runFacts(host, { ...opts, inventory: defaultInventory(opts.inventory) });
     });
-    for (const w of v.warnings) console.error(`warning: ${formatDiagnostic(w)}`);
-    const hosts = new Set(v.hostsByPlay.flat());
-    const tasks = v.playbook.plays.reduce((n, p) => n + p.tasks.length, 0);
-    console.log(`ok: ${v.playbook.plays.length} play(s), ${tasks} task(s), ${hosts.size} host(s)`);
-  },
-);
 
-program
-  .command('facts')
-  .description("gather and print a host's facts as JSON (one round trip)")
-  .argument('<host>', 'inventory host name')
-  .addOption(inventoryOption())
-  .option('--accept-new-host-keys', 'record unknown host keys in known_hosts', false)
-  .option('--vault-password-file <file>', 'file holding the vault password')
-  .action(async (host: string, opts) => {
-    vaultSetup(opts);
-    process.exitCode = await runFacts(host, { ...opts, inventory: defaultInventory(opts.inventory) });
-  });
+  registerInventoryCommands(program);
+  registerModulesCommand(program);
+  registerVaultCommands(program);
+  registerLabCommands(program);
+  return program;
+}
 
-registerInventoryCommands(program);
-registerModulesCommand(program);
-registerVaultCommands(program);
-registerLabCommands(program);
-
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  if (err instanceof InputError) {
-    for (const d of err.diagnostics) console.error(redact(formatDiagnostic(d)));
-    console.error(`${err.diagnostics.length} error${err.diagnostics.length === 1 ? '' : 's'}; nothing was run.`);
-    process.exitCode = EXIT.invalid;
-  } else {
-    console.error(`kiln: ${redact((err as Error).stack ?? String(err))}`);
-    process.exitCode = EXIT.error;
+export async function main(argv: string[], deps: ApplyDeps = {}): Promise<void> {
+  try {
+    await buildProgram(deps).parseAsync(argv);
+  } catch (err) {
+    if (err instanceof InputError) {
+      for (const d of err.diagnostics) console.error(redact(formatDiagnostic(d)));
+      console.error(`${err.diagnostics.length} error${err.diagnostics.length === 1 ? '' : 's'}; nothing was run.`);
+      process.exitCode = EXIT.invalid;
+    } else {
+      console.error(`kiln: ${redact((err as Error).stack ?? String(err))}`);
+      process.exitCode = EXIT.error;
+    }
   }
 }

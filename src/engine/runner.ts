@@ -7,7 +7,7 @@
 import { type Inventory, selectHosts } from '../input/inventory/index.ts';
 import type { PlayDef, Playbook, TaskDef } from '../input/playbook/types.ts';
 import { redact } from '../core/secret/secret.ts';
-import { type Transport, TransportCache, type TransportFactory, UnreachableError } from '../transport/transport.ts';
+import { type Transport, TransportCache, type TransportFactory, type TransportWrapper, UnreachableError } from '../transport/transport.ts';
 import { sshTransport } from '../transport/ssh/factory.ts';
 import type { SshConfig } from '../transport/ssh/sshconfig.ts';
 import { FACTS_SCRIPT, parseFacts } from '../facts/facts.ts';
@@ -41,10 +41,12 @@ export interface RunnerOptions {
   connectTimeoutMs?: number;
   /**
    * How hosts are reached. Default: SSH, each host's connection resolved from its inventory vars
-   * and the extra vars, `sshConfig`, `acceptNewHostKeys` and `connectTimeoutMs`. Tests inject the
-   * local transport, or one with faults.
+   * and the extra vars, `sshConfig`, `acceptNewHostKeys` and `connectTimeoutMs`. Unit tests put
+   * the local transport here.
    */
   transport?: TransportFactory;
+  /** Wraps the transport in use (`transport` or SSH): tests inject faults this way (test/helpers/fault-transport.ts). */
+  wrapTransport?: TransportWrapper;
 }
 
 async function parallel<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
@@ -89,7 +91,7 @@ export class Runner {
         acceptNewHostKeys: opts.acceptNewHostKeys,
         connectTimeoutMs: opts.connectTimeoutMs,
       });
-    this.conns = new TransportCache(transport);
+    this.conns = new TransportCache(opts.wrapTransport ? opts.wrapTransport(transport) : transport);
   }
 
   private statsOf(host: string): HostStats {

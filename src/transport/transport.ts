@@ -47,6 +47,9 @@ export interface TransportFactory {
   openFresh(host: string): Promise<Transport>;
 }
 
+/** Wraps a factory (tests add faults around the real transport this way). */
+export type TransportWrapper = (inner: TransportFactory) => TransportFactory;
+
 /**
  * Caches `open` per host (the promise, so concurrent callers share one connection attempt, and a
  * host that failed to connect fails the same way every time); `openFresh` passes through uncached.
