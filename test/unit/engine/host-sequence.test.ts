@@ -26,6 +26,7 @@ import { validateRun } from '../../../src/plan/validate.ts';
 import { q } from '../../../src/sh/quote.ts';
 import { LocalTransport } from '../../../src/transport/local.ts';
 import type { RunOptions, Transport, TransportFactory } from '../../../src/transport/transport.ts';
+import { confirmMarks } from '../transport/confirm-marks.ts';
 
 // ---- test-only modules ---------------------------------------------------------------------
 
@@ -92,16 +93,7 @@ const tNonce = defineModule<{ name: string }, Record<string, never>, { kind: 'no
 });
 
 /** Writes a marker on apply and another on confirm (the commit-confirm hook). */
-const tConfirm = defineModule<{ dir: string }, { done: boolean }, { kind: 'mark' }>({
-  name: 't_confirm',
-  description: 'test-only: apply then confirm',
-  schema: { type: 'object', additionalProperties: false, required: ['dir'], properties: { dir: { type: 'string' } } },
-  probe: (p) => `[ -f ${q(`${p.dir}/applied`)} ] && echo done=1 || echo done=0`,
-  parse: (out) => ({ done: out.stdout.includes('done=1') }),
-  plan: (_p, _prep, s) => (s.done ? [] : [{ summary: 'apply once', op: { kind: 'mark' } }]),
-  apply: (p) => `touch ${q(`${p.dir}/applied`)}`,
-  confirm: (p) => `touch ${q(`${p.dir}/confirmed`)}`,
-});
+const tConfirm = confirmMarks('t_confirm');
 
 const TEST_MODULES: BoundModule[] = [tFile, tCmd, tDie, tNonce, tConfirm];
 

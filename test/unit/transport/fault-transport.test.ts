@@ -17,26 +17,17 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskResult } from '../../../src/engine/report.ts';
 import { type Reporter, Runner } from '../../../src/engine/runner.ts';
-import { type BoundModule, defineModule } from '../../../src/modules/contract.ts';
+import type { BoundModule } from '../../../src/modules/contract.ts';
 import { modules } from '../../../src/modules/registry.ts';
 import { validateRun } from '../../../src/plan/validate.ts';
-import { q } from '../../../src/sh/quote.ts';
 import { localTransport } from '../../../src/transport/local.ts';
 import { type Faults, faultsFromEnv, sshConnectionClaim, withFaults } from '../../helpers/fault-transport.ts';
+import { confirmMarks } from './confirm-marks.ts';
 
 const quiet: Reporter = { playStart() {}, taskStart() {}, result() {}, taskEnd() {}, playEnd() {}, warn() {} };
 
 /** Marks apply and confirm in a directory (a commit-confirm module in miniature). */
-const marks = defineModule<{ dir: string }, { done: boolean }, { kind: 'mark' }>({
-  name: 't_fault_marks',
-  description: 'test-only: apply then confirm, each leaving a file',
-  schema: { type: 'object', additionalProperties: false, required: ['dir'], properties: { dir: { type: 'string' } } },
-  probe: (p) => `[ -f ${q(`${p.dir}/applied`)} ] && echo done=1 || echo done=0`,
-  parse: (out) => ({ done: out.stdout.includes('done=1') }),
-  plan: (_p, _prep, s) => (s.done ? [] : [{ summary: 'apply once', op: { kind: 'mark' } }]),
-  apply: (p) => `touch ${q(`${p.dir}/applied`)}`,
-  confirm: (p) => `touch ${q(`${p.dir}/confirmed`)}`,
-});
+const marks = confirmMarks('t_fault_marks');
 
 let work: string;
 let n = 0;
