@@ -5,11 +5,11 @@
  * fails the instance with the reason; nothing is disarmed then, so the host rolls itself back.
  */
 import type { TaskInstance } from '../../plan/instance.ts';
-import type { TransportFactory } from '../../transport/transport.ts';
+import type { Transport, TransportFactory } from '../../transport/transport.ts';
 
 /** Runs `script` (x's confirm) on a new connection to `host`; returns the problem, if any. */
 export async function confirmInstance(x: TaskInstance, script: string, transports: TransportFactory, host: string): Promise<string | undefined> {
-  let c;
+  let c: Transport;
   try {
     c = await transports.openFresh(host);
   } catch (err) {
