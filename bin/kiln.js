@@ -3,4 +3,5 @@
 // so a fresh clone works after `npm ci` with no build step.
 import { register } from 'tsx/esm/api';
 register();
-await import('../src/cli/main.ts');
+const { main } = await import('../src/cli/main.ts');
+await main(process.argv);

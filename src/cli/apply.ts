@@ -9,6 +9,7 @@ import { redact } from '../core/secret/secret.ts';
 import { loadSshConfig } from '../transport/ssh/sshconfig.ts';
 import { validateRun } from '../plan/validate.ts';
 import type { VaultOptions } from '../core/secret/vault.ts';
+import type { TransportWrapper } from '../transport/transport.ts';
 
 export interface ApplyOptions extends VaultOptions {
   inventory: string[];
@@ -27,7 +28,13 @@ export interface ApplyOptions extends VaultOptions {
   progress: string;
 }
 
-export async function runApply(playbookFile: string, opts: ApplyOptions): Promise<number> {
+/** What a caller may inject (tests: test/helpers/kiln-with-faults.ts); production passes nothing. */
+export interface ApplyDeps {
+  /** Wraps the SSH transport (fault injection). */
+  wrapTransport?: TransportWrapper;
+}
+
+export async function runApply(playbookFile: string, opts: ApplyOptions, deps: ApplyDeps = {}): Promise<number> {
   const write = (s: string) => process.stdout.write(redact(s) + '\n');
   const v = validateRun({ playbook: playbookFile, inventory: opts.inventory, extraVars: opts.extraVars, limit: opts.limit, tags: opts.tags, skipTags: opts.skipTags, check: opts.check, diff: opts.diff, vaultPassword: opts.vaultPassword });
   for (const w of v.warnings) console.error(`warning: ${formatDiagnostic(w)}`);
@@ -47,6 +54,7 @@ export async function runApply(playbookFile: string, opts: ApplyOptions): Promis
     acceptNewHostKeys: opts.acceptNewHostKeys,
     sshConfig: loadSshConfig(),
     reporter,
+    wrapTransport: deps.wrapTransport,
   });
   const report = await runner.run();
   write('\nRECAP' + (opts.check ? ' (check mode: predicted)' : ''));

@@ -1,19 +1,20 @@
 /** `kiln facts HOST`. */
 import { EXIT, InputError } from '../core/diagnostic.ts';
 import { parseFacts, FACTS_SCRIPT } from '../facts/facts.ts';
-import { hostVarsOf, loadInventory } from '../input/inventory/index.ts';
+import { loadInventory } from '../input/inventory/index.ts';
 import type { VaultOptions } from '../core/secret/vault.ts';
-import { resolveConnection } from '../transport/ssh/resolve.ts';
-import { HostConnection } from '../transport/ssh/connection.ts';
+import type { HostConnection } from '../transport/ssh/connection.ts';
+import { sshTransport } from '../transport/ssh/factory.ts';
 import { loadSshConfig } from '../transport/ssh/sshconfig.ts';
 
 export async function runFacts(host: string, opts: { inventory: string[]; acceptNewHostKeys: boolean } & VaultOptions): Promise<number> {
   const { inventory } = loadInventory(opts.inventory, { vaultPassword: opts.vaultPassword });
   if (!inventory.hosts.has(host)) throw new InputError({ file: inventory.file, message: `no host named '${host}' in the inventory` });
-  const spec = resolveConnection(host, hostVarsOf(inventory, host), { sshConfig: loadSshConfig(), inventoryDir: inventory.dir, inventory });
+  const ssh = sshTransport(inventory, { sshConfig: loadSshConfig(), acceptNewHostKeys: opts.acceptNewHostKeys });
+  const spec = ssh.spec(host);
   let conn: HostConnection;
   try {
-    conn = await HostConnection.open(host, spec, { acceptNewHostKeys: opts.acceptNewHostKeys });
+    conn = await ssh.open(host);
   } catch (err) {
     console.error(`${host}: unreachable: ${(err as Error).message}`);
     return EXIT.hostFailed;

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { EXIT, formatDiagnostic, InputError } from '../core/diagnostic.ts';
-import { runApply } from './apply.ts';
+import { type ApplyDeps, runApply } from './apply.ts';
 import { runFacts } from './facts.ts';
 import { registerInventoryCommands } from './inventory.ts';
 import { registerModulesCommand } from './modules.ts';
@@ -27,6 +27,8 @@ function addRunOptions(cmd: Command): Command {
     .addOption(vaultPasswordOption('file holding the vault password (or set KILN_VAULT_PASSWORD_FILE)'));
 }
 
+/** The kiln command line; `deps` lets a test entry point inject a transport wrapper (fault injection). */
+function buildProgram(deps: ApplyDeps): Command {
 const program = new Command('kiln')
   .description('Typed, check-before-act provisioning for bare-metal Debian servers over SSH.')
   .version(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version)
@@ -58,7 +60,7 @@ addRunOptions(
   .option('--progress <mode>', 'progress display: auto (listr2 on a TTY), plain', 'auto')
   .action(async (playbook: string, opts) => {
     const vault = vaultOptions(opts);
-    process.exitCode = await runApply(playbook, { ...opts, ...vault, inventory: defaultInventory(opts.inventory), extraVars: parseExtraVars(opts.extraVars, vault) });
+    process.exitCode = await runApply(playbook, { ...opts, ...vault, inventory: defaultInventory(opts.inventory), extraVars: parseExtraVars(opts.extraVars, vault) }, deps);
   });
 
 addRunOptions(program.command('validate').description('check a playbook and inventory without contacting any host').argument('<playbook>', 'playbook YAML file')).action(
@@ -96,16 +98,21 @@ registerInventoryCommands(program);
 registerModulesCommand(program);
 registerVaultCommands(program);
 registerLabCommands(program);
+  return program;
+}
 
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  if (err instanceof InputError) {
-    for (const d of err.diagnostics) console.error(redact(formatDiagnostic(d)));
-    console.error(`${err.diagnostics.length} error${err.diagnostics.length === 1 ? '' : 's'}; nothing was run.`);
-    process.exitCode = EXIT.invalid;
-  } else {
-    console.error(`kiln: ${redact((err as Error).stack ?? String(err))}`);
-    process.exitCode = EXIT.error;
+
+export async function main(argv: string[], deps: ApplyDeps = {}): Promise<void> {
+  try {
+    await buildProgram(deps).parseAsync(argv);
+  } catch (err) {
+    if (err instanceof InputError) {
+      for (const d of err.diagnostics) console.error(redact(formatDiagnostic(d)));
+      console.error(`${err.diagnostics.length} error${err.diagnostics.length === 1 ? '' : 's'}; nothing was run.`);
+      process.exitCode = EXIT.invalid;
+    } else {
+      console.error(`kiln: ${redact((err as Error).stack ?? String(err))}`);
+      process.exitCode = EXIT.error;
+    }
   }
 }

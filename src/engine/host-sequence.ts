@@ -1,5 +1,7 @@
 /**
- * One host's run through a list of tasks: probe → plan → apply → verify, with probes batched.
+ * One host's run through a list of tasks: probe → plan → apply → verify (→ confirm), with probes
+ * batched. This file keeps the sequence's state and the order of the phases; each phase is a small
+ * function in ./phases/ (probe, plan, apply, verify, confirm).
  *
  * Probing: when a task instance has no fresh probe result, the host probes it together with
  * every following instance whose inputs are already known (no dependency on a result that is
@@ -12,17 +14,25 @@
  * nothing has been applied on any host since, and only if its probe script is byte-identical
  * (same module, same params); otherwise it probes as usual. A converged host therefore costs one
  * round trip for the whole playbook.
+ *
+ * The host is reached only through a TransportFactory: `open` (cached by the caller: every round
+ * trip of the run uses the same connection) and `openFresh` (commit-confirm).
  */
-import type { BoundPlan, Change, ExecResult, RunMemory } from '../modules/contract.ts';
+import type { Change, ExecResult, RunMemory } from '../modules/contract.ts';
 import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
 import { redact } from '../core/secret/secret.ts';
-import { evaluateCondition, TemplateError } from '../template/engine.ts';
-import { type HostConnection, UnreachableError } from '../transport/ssh/connection.ts';
-import { frameScripts } from '../sh/frame.ts';
+import { TemplateError } from '../template/engine.ts';
+import { type Transport, type TransportFactory, UnreachableError } from '../transport/transport.ts';
 import { type Instantiation, instantiate, type TaskInstance, taskReferences } from '../plan/instance.ts';
 import type { TaskResult } from './report.ts';
+import { taskResult } from './results.ts';
+import { modeOf, type ProbeCache, probeInstances, probeWindow } from './phases/probe.ts';
+import { type Planned, planInstance, predictChanged } from './phases/plan.ts';
+import { applyRoundTrip, changedAfterApply, interpretApply, needsVerify } from './phases/apply.ts';
+import { verifyInstance } from './phases/verify.ts';
+import { confirmInstance } from './phases/confirm.ts';
 
-const MAX_BATCH = 400;
+export type { ProbeCache };
 
 export interface SequenceOptions {
   host: string;
@@ -39,20 +49,6 @@ export interface SequenceOptions {
   /** Probe results shared across this host's plays (see the file comment). */
   cache?: ProbeCache;
 }
-
-/** Probe results carried from one play's probe script to the host's later plays. */
-export interface ProbeCache {
-  /** A result probed earlier for this play's instance `key` ("task:item"), if still valid for `script`. */
-  take(key: string, script: string, mode: string): ExecResult | undefined;
-  /** Probes of the host's later plays that can be rendered now, in become mode `mode`. */
-  lookahead(mode: string): { key: string; script: string; generation: number }[];
-  /** Keeps a result probed for a later play (from lookahead; `generation` as lookahead gave it). */
-  store(key: string, script: string, mode: string, out: ExecResult, generation: number): void;
-  /** Something is about to be applied (on any host): every cached result of every host is stale. */
-  applied(): void;
-}
-
-const modeOf = (x: TaskInstance) => `${x.become}:${x.becomeUser}`;
 
 export interface InstanceOutcome {
   result: TaskResult;
@@ -72,12 +68,11 @@ export class HostSequence {
   private lookedAhead = false;
 
   constructor(
-    private readonly conn: () => Promise<HostConnection>,
+    /** `open` must be cached by the caller (one connection per host); `openFresh` serves commit-confirm. */
+    private readonly transport: TransportFactory,
     readonly tasks: TaskDef[],
     readonly opts: SequenceOptions,
     readonly registered: Record<string, unknown>,
-    /** Opens a NEW connection to the host (for a module's confirm); the caller closes it. */
-    private readonly freshConn?: () => Promise<HostConnection>,
   ) {
     tasks.forEach((t, i) => t.register && this.registers.set(i, t.register));
   }
@@ -97,31 +92,12 @@ export class HostSequence {
     return r;
   }
 
+  /** The host's connection (cached by the caller). */
+  private readonly conn = (): Promise<Transport> => this.transport.open(this.opts.host);
+
   /** Instances from (task i, item k) on whose inputs are known now, in order, same become mode. */
   private window(i: number, k: number, first?: TaskInstance): TaskInstance[] {
-    const out: TaskInstance[] = [];
-    const pendingRegs = new Set<string>();
-    let want = first ? modeOf(first) : undefined;
-    for (let j = i; j < this.tasks.length && out.length < MAX_BATCH; j++) {
-      if (j > i && taskReferences(this.tasks[j]!, pendingRegs).length) break;
-      const r = this.instantiation(j);
-      if (r.kind === 'run') {
-        const list = j === i ? r.instances.slice(k) : r.instances;
-        let stop = false;
-        for (const x of list) {
-          want ??= modeOf(x);
-          if (modeOf(x) !== want) {
-            stop = true;
-            break;
-          }
-          if (!this.probed.has(x)) out.push(x);
-        }
-        if (stop) break;
-      }
-      const reg = this.registers.get(j);
-      if (reg) pendingRegs.add(reg);
-    }
-    return out;
+    return probeWindow({ tasks: this.tasks, instantiation: (j) => this.instantiation(j), registers: this.registers, probed: this.probed }, i, k, first);
   }
 
   /**
@@ -134,39 +110,17 @@ export class HostSequence {
     return list.map((x) => ({ key: this.keys.get(x)!, script: x.bound.probe(x.ctx) }));
   }
 
-  private async probe(list: TaskInstance[]): Promise<void> {
-    const cache = this.opts.handler ? undefined : this.opts.cache;
-    let scripts = list.map((x) => x.bound.probe(x.ctx));
-    if (cache) {
-      // Results an earlier play's script already brought back (nothing applied since).
-      const rest: number[] = [];
-      list.forEach((x, n) => {
-        const hit = cache.take(this.keys.get(x)!, scripts[n]!, modeOf(x));
-        if (hit) this.probed.set(x, hit);
-        else rest.push(n);
-      });
-      list = rest.map((n) => list[n]!);
-      scripts = rest.map((n) => scripts[n]!);
-    }
-    if (!list.length) return;
-    const mode = modeOf(list[0]!);
-    const ahead = cache && !this.lookedAhead ? cache.lookahead(mode).slice(0, Math.max(0, MAX_BATCH - list.length)) : [];
-    this.lookedAhead = true;
-    const framed = frameScripts([...scripts, ...ahead.map((a) => a.script)]);
-    const conn = await this.conn();
-    const res = await conn.run(framed.script, { become: list[0]!.become, becomeUser: list[0]!.becomeUser });
-    const parts = framed.parse(res.stdout);
-    list.forEach((x, n) => {
-      const p = parts[n]!;
-      if (p.code === -1) {
-        // The script died before this probe: report the whole script's error on it.
-        p.stderr = res.stderr || `probe script exited with ${res.code}`;
-      }
-      this.probed.set(x, p);
-    });
-    ahead.forEach((a, n) => {
-      const p = parts[list.length + n]!;
-      if (p.code !== -1) cache!.store(a.key, a.script, mode, p, a.generation);
+  private probe(list: TaskInstance[]): Promise<void> {
+    return probeInstances(list, {
+      transport: this.conn,
+      keys: this.keys,
+      probed: this.probed,
+      cache: this.opts.handler ? undefined : this.opts.cache,
+      firstScript: () => {
+        const first = !this.lookedAhead;
+        this.lookedAhead = true;
+        return first;
+      },
     });
   }
 
@@ -214,162 +168,84 @@ export class HostSequence {
   }
 
   private result(task: TaskDef, label: string, status: TaskResult['status'], changes: Change[], started: number, message?: string, extra: Partial<TaskResult> = {}): TaskResult {
-    return {
-      host: this.opts.host,
-      play: this.opts.play.name,
-      task: label,
-      module: task.module,
-      status,
-      changes,
-      message: message === undefined ? undefined : redact(message),
-      duration_ms: Date.now() - started,
-      check: this.opts.check,
-      handler: this.opts.handler,
-      ...extra,
-    };
+    return taskResult({ host: this.opts.host, play: this.opts.play.name, check: this.opts.check, handler: this.opts.handler }, { task: label, module: task.module }, status, started, changes, message, extra);
   }
 
+  /** Probe (unless a window already did), plan, then predict (check mode) or apply. */
   private async runInstance(x: TaskInstance, i: number, k: number): Promise<InstanceOutcome> {
-    const started = Date.now();
-    const task = x.task;
-    const fail = (message: string, changes: Change[] = [], extra: Partial<TaskResult> = {}): InstanceOutcome => ({
-      result: this.result(task, x.label, 'failed', changes, started, message, { ignored: task.ignoreErrors || undefined, ...extra }),
-      changed: false,
-      failed: !task.ignoreErrors,
-      unreachable: false,
-      registered: { failed: true, changed: false, msg: redact(message) },
-    });
+    const o = this.outcomes(x, Date.now());
     try {
       if (!this.probed.has(x)) await this.probe(this.window(i, k));
-      const out = this.probed.get(x)!;
-      let plan: BoundPlan;
-      try {
-        plan = x.bound.plan(out, x.ctx);
-      } catch (err) {
-        return fail(`${(err as Error).message}${out.stderr ? `\n${out.stderr.trim()}` : ''}`);
-      }
-      const changes = [...plan.changes];
-      const diff = x.diff ? changes.map((c) => c.diff).filter(Boolean).join('') || undefined : undefined;
-      const unpredictable = changes.some((c) => c.unpredictable) || undefined;
-      const described = plan.registerData();
-      if (!changes.length) {
-        return {
-          result: this.result(task, x.label, 'ok', [], started, plan.note()),
-          changed: false,
-          failed: false,
-          unreachable: false,
-          registered: { changed: false, failed: false, ...described },
-        };
-      }
+      const planned = planInstance(x, this.probed.get(x)!);
+      if ('failed' in planned) return o.fail(planned.failed);
+      const { changes, described } = planned;
+      if (!changes.length) return o.done('ok', [], { changed: false, failed: false, ...described }, {}, planned.plan.note());
       if (x.check) {
         // Dry run: the prediction. Nothing was applied, so later probes are still fresh.
-        const predicted = this.evalChanged(x, true);
-        return {
-          result: this.result(task, x.label, predicted ? 'changed' : 'ok', predicted ? changes : [], started, undefined, { diff: redactOpt(diff), unpredictable, check: true }),
-          changed: predicted,
-          failed: false,
-          unreachable: false,
-          registered: { changed: predicted, failed: false, check_mode: true, ...described },
-        };
+        const predicted = predictChanged(x);
+        const registered = { changed: predicted, failed: false, check_mode: true, ...described };
+        return o.done(predicted ? 'changed' : 'ok', predicted ? changes : [], registered, { diff: redactOpt(planned.diff), unpredictable: planned.unpredictable, check: true });
       }
-      // Apply, then (in the same script: one round trip) probe x again to verify it and
-      // probe the instances that follow, whose earlier probe results are now stale.
-      this.opts.cache?.applied();
-      this.invalidateAfter(x);
-      this.probed.delete(x);
-      const script = plan.apply(x.ctx);
-      const needVerify = !changes.every((c) => c.action) || x.bound.verifies;
-      const follow = this.window(i, k + 1, x).filter((y) => y !== x);
-      const probes = needVerify ? [x, ...follow] : follow;
-      const framed = frameScripts([script, ...probes.map((y) => y.bound.probe(y.ctx))]);
-      const conn = await this.conn();
-      const whole = await conn.run(framed.script, { become: x.become, becomeUser: x.becomeUser });
-      const [res, ...probed] = framed.parse(whole.stdout);
-      if (res!.code === -1) {
-        res!.stderr = whole.stderr || `remote script exited with ${whole.code}`;
-        res!.code = whole.code || 1;
-      }
-      probes.forEach((y, n) => {
-        if (probed[n]!.code !== -1) this.probed.set(y, probed[n]!);
-      });
-      const interp = x.bound.interpret?.(res!, x.ctx);
-      const regData: Record<string, unknown> = { ...described, ...(interp?.result ?? {}) };
-      let failedMsg = interp ? interp.failed : res!.code !== 0 ? (res!.stderr.trim() || res!.stdout.trim() || `exit code ${res!.code}`) : undefined;
-      if (task.failedWhen !== undefined) {
-        const fw = this.evalCond(task.failedWhen, x, regData);
-        failedMsg = fw ? (failedMsg ?? 'failed_when condition is true') : undefined;
-      }
-      const after = this.probed.get(x);
-      this.probed.delete(x);
-      if (failedMsg) return fail(failedMsg, changes, { diff: redactOpt(diff) });
-      let changed = interp?.changed ?? true;
-      if (task.changedWhen !== undefined) changed = this.evalCond(task.changedWhen, x, regData);
-      if (needVerify) {
-        let problems: string[];
-        try {
-          if (!after) throw new Error('the verify probe did not run');
-          problems = x.bound.verify(after, x.ctx);
-        } catch (err) {
-          problems = [(err as Error).message];
-        }
-        if (problems.length) return fail(`did not converge after apply; still pending:\n  - ${problems.join('\n  - ')}`, changes, { diff: redactOpt(diff) });
-      }
-      if (x.bound.confirm) {
-        const problem = await this.confirm(x);
-        if (problem) return fail(problem, changes, { diff: redactOpt(diff) });
-      }
-      return {
-        result: this.result(task, x.label, changed ? 'changed' : 'ok', changed ? changes : [], started, undefined, { diff: changed ? redactOpt(diff) : undefined, unpredictable }),
-        changed,
-        failed: false,
-        unreachable: false,
-        registered: { changed, failed: false, ...regData },
-      };
+      return await this.apply(x, i, k, planned, o);
     } catch (err) {
-      if (err instanceof UnreachableError) {
-        return { result: this.result(task, x.label, 'unreachable', [], started, err.message), changed: false, failed: false, unreachable: true };
-      }
-      if (err instanceof TemplateError) return fail(err.located);
+      if (err instanceof UnreachableError) return o.unreachable(err.message);
+      if (err instanceof TemplateError) return o.fail(err.located);
       throw err;
     }
   }
 
+  /**
+   * Apply, then (in the same script: one round trip) probe x again to verify it and probe the
+   * instances that follow, whose earlier probe results are now stale; then verify and confirm.
+   */
+  private async apply(x: TaskInstance, i: number, k: number, planned: Planned, o: Outcomes): Promise<InstanceOutcome> {
+    const { changes } = planned;
+    this.opts.cache?.applied();
+    this.invalidateAfter(x);
+    this.probed.delete(x);
+    const script = planned.plan.apply(x.ctx);
+    const verify = needsVerify(x, changes);
+    const follow = this.window(i, k + 1, x).filter((y) => y !== x);
+    const res = await applyRoundTrip(this.conn, x, script, verify ? [x, ...follow] : follow, this.probed);
+    const applied = interpretApply(x, res, planned.described);
+    const after = this.probed.get(x);
+    this.probed.delete(x);
+    const diff = redactOpt(planned.diff);
+    if (applied.failed) return o.fail(applied.failed, changes, { diff });
+    const changed = changedAfterApply(x, applied);
+    const unconverged = verify ? verifyInstance(x, after) : undefined;
+    if (unconverged) return o.fail(unconverged, changes, { diff });
+    const unconfirmed = x.bound.confirm ? await this.confirm(x, x.bound.confirm) : undefined;
+    if (unconfirmed) return o.fail(unconfirmed, changes, { diff });
+    const registered = { changed, failed: false, ...applied.registered };
+    return o.done(changed ? 'changed' : 'ok', changed ? changes : [], registered, { diff: changed ? diff : undefined, unpredictable: planned.unpredictable });
+  }
+
   /** Commit-confirm (the module's confirm) over a NEW connection; returns the problem, if any. */
-  private async confirm(x: TaskInstance): Promise<string | undefined> {
-    const script = x.bound.confirm!(x.ctx);
-    let c: HostConnection | undefined;
-    try {
-      if (!this.freshConn) throw new Error('the engine gave this host sequence no way to open a new connection');
-      c = await this.freshConn();
-    } catch (err) {
-      return `commit-confirm failed: a NEW SSH connection to the host could not be opened after apply (${(err as Error).message}); the change was not confirmed, so the host rolls itself back`;
-    }
-    try {
-      const r = await c.run(script, { become: x.become, becomeUser: x.becomeUser });
-      if (r.code !== 0) return `commit-confirm failed: ${r.stderr.trim() || r.stdout.trim() || `exit code ${r.code}`}`;
-      return undefined;
-    } catch (err) {
-      return `commit-confirm failed on the new connection: ${(err as Error).message}; the host rolls itself back`;
-    } finally {
-      c.close();
-    }
+  private confirm(x: TaskInstance, confirm: NonNullable<TaskInstance['bound']['confirm']>): Promise<string | undefined> {
+    return confirmInstance(x, confirm(x.ctx), this.transport, this.opts.host);
   }
 
-  private evalCond(cond: unknown, x: TaskInstance, result: Record<string, unknown>): boolean {
-    const vars = { ...x.vars, result, ...(x.task.register ? { [x.task.register]: result } : {}) };
-    return evaluateCondition(cond, vars, x.task.yaml.file);
-  }
-
-  /** In a dry run, changed_when can only be evaluated when it does not depend on the result. */
-  private evalChanged(x: TaskInstance, fallback: boolean): boolean {
-    const cw = x.task.changedWhen;
-    if (cw === undefined) return fallback;
-    if (typeof cw === 'boolean') return cw;
-    try {
-      return this.evalCond(cw, x, {});
-    } catch {
-      return fallback;
-    }
+  /** The outcomes of one instance: its TaskResult and what the runner and `register` see. */
+  private outcomes(x: TaskInstance, started: number): Outcomes {
+    const task = x.task;
+    return {
+      done: (status, changes, registered, extra, message) => ({
+        result: this.result(task, x.label, status, changes, started, message, extra),
+        changed: status === 'changed',
+        failed: false,
+        unreachable: false,
+        registered,
+      }),
+      fail: (message, changes = [], extra = {}) => ({
+        result: this.result(task, x.label, 'failed', changes, started, message, { ignored: task.ignoreErrors || undefined, ...extra }),
+        changed: false,
+        failed: !task.ignoreErrors,
+        unreachable: false,
+        registered: { failed: true, changed: false, msg: redact(message) },
+      }),
+      unreachable: (message) => ({ result: this.result(task, x.label, 'unreachable', [], started, message), changed: false, failed: false, unreachable: true }),
+    };
   }
 
   /** Drops probe results of every instance after x (they may be stale once x is applied). */
@@ -382,4 +258,13 @@ export class HostSequence {
 
 function redactOpt(s: string | undefined): string | undefined {
   return s === undefined ? undefined : redact(s);
+}
+
+/** Builders of one instance's outcomes (see HostSequence.outcomes). */
+interface Outcomes {
+  /** Ran to the end: 'ok' or 'changed' (= changed for the runner's notify), with its register value. */
+  done(status: 'ok' | 'changed', changes: Change[], registered: Record<string, unknown>, extra: Partial<TaskResult>, message?: string): InstanceOutcome;
+  /** Failed (ignored with ignore_errors): registers { failed, changed: false, msg }. */
+  fail(message: string, changes?: Change[], extra?: Partial<TaskResult>): InstanceOutcome;
+  unreachable(message: string): InstanceOutcome;
 }

@@ -5,10 +5,10 @@
  * others go on. Unreachable is distinct from failed.
  */
 import type { Inventory } from '../input/inventory/index.ts';
-import { resolveConnection } from '../transport/ssh/resolve.ts';
 import type { PlayDef, Playbook, TaskDef } from '../input/playbook/types.ts';
 import { redact } from '../core/secret/secret.ts';
-import { HostConnection, UnreachableError } from '../transport/ssh/connection.ts';
+import { type Transport, TransportCache, type TransportFactory, type TransportWrapper, UnreachableError } from '../transport/transport.ts';
+import { sshTransport } from '../transport/ssh/factory.ts';
 import type { SshConfig } from '../transport/ssh/sshconfig.ts';
 import { FACTS_SCRIPT, parseFacts } from '../facts/facts.ts';
 import { type ExecResult, RunMemory } from '../modules/contract.ts';
@@ -20,8 +20,6 @@ import { type PlanPlay, planPlay, type RunPlan, serialBatches } from '../plan/se
 import type { Reporter } from './events.ts';
 import { type ResultScope, taskResult } from './results.ts';
 
-/** Where the Reporter interface lived; it is in events.ts now. */
-export type { Reporter } from './events.ts';
 
 export interface RunnerOptions {
   check: boolean;
@@ -41,6 +39,14 @@ export interface RunnerOptions {
   sshConfig?: SshConfig;
   reporter: Reporter;
   connectTimeoutMs?: number;
+  /**
+   * How hosts are reached. Default: SSH, each host's connection resolved from its inventory vars
+   * and the extra vars, `sshConfig`, `acceptNewHostKeys` and `connectTimeoutMs`. Unit tests put
+   * the local transport here.
+   */
+  transport?: TransportFactory;
+  /** Wraps the transport in use (`transport` or SSH): tests inject faults this way (test/helpers/fault-transport.ts). */
+  wrapTransport?: TransportWrapper;
 }
 
 async function parallel<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
@@ -57,7 +63,8 @@ async function parallel<T>(items: T[], limit: number, fn: (t: T) => Promise<void
 export class Runner {
   readonly stats = new Map<string, HostStats>();
   readonly results: TaskResult[] = [];
-  private readonly conns = new Map<string, Promise<HostConnection>>();
+  /** One connection per host for the whole run (`open` cached); `openFresh` for commit-confirm. */
+  private readonly conns: TransportCache;
   /** Hosts that failed or were unreachable: they take no further part in the run. */
   private readonly dead = new Set<string>();
   private readonly vars: VarsBuilder;
@@ -79,6 +86,15 @@ export class Runner {
     this.vars = new VarsBuilder(inv, { extraVars: opts.extraVars, check: opts.check });
     this.pending = new PendingHandlers(playbook.dir, playbook.file, opts.check);
     this.planned = new Map(opts.plan?.plays.map((p) => [p.play, p]));
+    const transport =
+      opts.transport ??
+      sshTransport(inv, {
+        vars: (host) => ({ ...this.vars.hostvars[host], ...opts.extraVars }),
+        sshConfig: opts.sshConfig,
+        acceptNewHostKeys: opts.acceptNewHostKeys,
+        connectTimeoutMs: opts.connectTimeoutMs,
+      });
+    this.conns = new TransportCache(opts.wrapTransport ? opts.wrapTransport(transport) : transport);
   }
 
   private statsOf(host: string): HostStats {
@@ -90,24 +106,14 @@ export class Runner {
     return s;
   }
 
-  /** Opens (once) the SSH connection to a host. */
-  connection(host: string): Promise<HostConnection> {
-    let p = this.conns.get(host);
-    if (!p) {
-      const vars = { ...this.vars.hostvars[host], ...this.opts.extraVars };
-      const spec = resolveConnection(host, vars, { sshConfig: this.opts.sshConfig, inventoryDir: this.inv.dir, inventory: this.inv });
-      p = HostConnection.open(host, spec, { acceptNewHostKeys: this.opts.acceptNewHostKeys, timeoutMs: this.opts.connectTimeoutMs });
-      p.catch(() => undefined);
-      this.conns.set(host, p);
-    }
-    return p;
+  /** Opens (once) the connection to a host. */
+  connection(host: string): Promise<Transport> {
+    return this.conns.open(host);
   }
 
   /** Opens a NEW, uncached connection to a host (commit-confirm); the caller closes it. */
-  freshConnection(host: string): Promise<HostConnection> {
-    const vars = { ...this.vars.hostvars[host], ...this.opts.extraVars };
-    const spec = resolveConnection(host, vars, { sshConfig: this.opts.sshConfig, inventoryDir: this.inv.dir, inventory: this.inv });
-    return HostConnection.open(`${host} (confirm)`, spec, { acceptNewHostKeys: false, timeoutMs: this.opts.connectTimeoutMs });
+  freshConnection(host: string): Promise<Transport> {
+    return this.conns.openFresh(host);
   }
 
   private record(r: TaskResult): void {
@@ -123,12 +129,9 @@ export class Runner {
       for (const play of this.playbook.plays) await this.runPlay(play);
     } finally {
       this.pending.save();
-      for (const [host, p] of this.conns) {
-        const c = await p.catch(() => undefined);
-        if (c) {
-          this.statsOf(host).round_trips = c.roundTrips;
-          c.close();
-        }
+      for (const [host, c] of await this.conns.opened()) {
+        this.statsOf(host).round_trips = c.roundTrips;
+        c.close();
       }
     }
     return { hosts: Object.fromEntries(this.stats), tasks: this.results, check: this.opts.check, duration_ms: Date.now() - started };
@@ -173,7 +176,7 @@ export class Runner {
     }
     const seqOpts = (host: string, handler: boolean) => this.seqOptions(host, play, batch, handler);
     if (play.gatherFacts) await this.gatherFacts(play, batch, registered);
-    const seqs = new Map(batch.map((h) => [h, new HostSequence(() => this.connection(h), tasks, seqOpts(h, false), registered.get(h)!, () => this.freshConnection(h))]));
+    const seqs = new Map(batch.map((h) => [h, new HostSequence(this.conns, tasks, seqOpts(h, false), registered.get(h)!)]));
     let aborted = false;
     for (let i = 0; i < tasks.length; i++) {
       const live = batch.filter((h) => !this.dead.has(h));
@@ -204,7 +207,7 @@ export class Runner {
     const handlerSeqs = new Map<string, HostSequence>();
     for (const h of batch) {
       if (this.dead.has(h) || aborted) continue;
-      handlerSeqs.set(h, new HostSequence(() => this.connection(h), toRun(h), seqOpts(h, true), registered.get(h)!, () => this.freshConnection(h)));
+      handlerSeqs.set(h, new HostSequence(this.conns, toRun(h), seqOpts(h, true), registered.get(h)!));
     }
     for (const hd of play.handlers) {
       const hostsFor = [...handlerSeqs.keys()].filter((h) => !this.dead.has(h) && handlerSeqs.get(h)!.tasks.includes(hd));
@@ -292,7 +295,7 @@ export class Runner {
       const batch = serialBatches(hosts, play.serial).find((b) => b.includes(host));
       if (!batch) continue;
       const tasks = this.selectedTasks(play);
-      const seq = new HostSequence(() => this.connection(host), tasks, { ...this.seqOptions(host, play, batch, false), cache: undefined }, {});
+      const seq = new HostSequence(this.conns, tasks, { ...this.seqOptions(host, play, batch, false), cache: undefined }, {});
       for (const x of seq.peek(mode)) {
         const key = `${q}:${x.key}`;
         const have = this.probeCache.get(`${host}|${key}`);

@@ -7,8 +7,10 @@
  *   zero mismatches;
  * - a rule added by hand to Kiln's table/chains is reported by --check --diff and removed;
  * - a policy that would block the controller's SSH is refused by the preflight, before apply;
- * - with the preflight bypassed (test switch), the host rolls itself back and is reachable again;
- * - kiln killed after the load and before the confirm: the host rolls itself back.
+ * - with the preflight lied to (the host misreports $SSH_CONNECTION, injected through kiln's
+ *   transport), the new connection fails and the host rolls itself back and is reachable again;
+ * - kiln killed after the load and before the confirm (a transport fault): the host rolls itself back.
+ * Faults run the real CLI through test/helpers/kiln-with-faults.ts; production code has no switches.
  *
  * Hosts: by default the shared 7-host lab after the converged site (test/e2e/site-setup.ts), with
  * playbooks/site.yml. With KILN_E2E_FIREWALL_SITE=0, four hosts of its own instead, added to the
@@ -32,6 +34,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { hostVarsOf, loadInventory, magicVars } from '../../src/input/inventory/index.ts';
 import { ensureLab, KILN_BIN, kiln, labSkipReason, labStatus, REPO_ROOT } from './lab-setup.ts';
 import { readReport, type Report } from './reports.ts';
+import { KILN_WITH_FAULTS } from '../helpers/kiln-with-faults.ts';
 
 /**
  * site (default, what CI runs; KILN_E2E_FIREWALL_SITE=1): the shared lab, converged with
@@ -73,10 +76,14 @@ interface Setup {
 let S: Setup;
 const timings: Record<string, number> = {};
 
-/** Runs the CLI with extra environment; reports a death by signal. */
-function kilnEnv(args: string[], env: Record<string, string>): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+/**
+ * Runs the CLI; with `faults` (KILN_FAULT_* variables, see test/helpers/fault-transport.ts) the same
+ * CLI through the fault-injecting entry. Reports a death by signal.
+ */
+function kilnEnv(args: string[], faults?: Record<string, string>): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+  const argv = faults ? [...KILN_WITH_FAULTS, ...args] : [KILN_BIN, ...args];
   return new Promise((resolve) => {
-    execFile(process.execPath, [KILN_BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: 600000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    execFile(process.execPath, argv, { cwd: REPO_ROOT, env: { ...process.env, ...faults }, timeout: 600000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       const e = err as (Error & { code?: number; signal?: string }) | null;
       resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, stdout: String(stdout), stderr: String(stderr) });
     });
@@ -111,12 +118,12 @@ async function liveRules(host: string): Promise<string> {
   return r.out;
 }
 
-async function apply(name: string, args: string[], env: Record<string, string> = {}): Promise<{ r: Awaited<ReturnType<typeof kilnEnv>>; report?: Report; ms: number }> {
+async function apply(name: string, args: string[], faults?: Record<string, string>): Promise<{ r: Awaited<ReturnType<typeof kilnEnv>>; report?: Report; ms: number }> {
   mkdirSync(join(S.labDir, 'firewall'), { recursive: true });
   const json = join(S.labDir, 'firewall', `${name}.json`);
   rmSync(json, { force: true });
   const t0 = Date.now();
-  const r = await kilnEnv(['apply', S.playbook, '-i', S.inventory, ...S.extraArgs, '--json', json, ...args], env);
+  const r = await kilnEnv(['apply', S.playbook, '-i', S.inventory, ...S.extraArgs, '--json', json, ...args], faults);
   const ms = Date.now() - t0;
   timings[name] = ms;
   const report = existsSync(json) ? readReport(json) : undefined;
@@ -423,11 +430,15 @@ describe.skipIf(skip)('firewall role on the lab', () => {
   });
 
   for (const backend of ['nftables', 'iptables'] as const) {
-    it(`preflight bypassed (test switch) on ${backend}: the new connection fails, the host rolls back by itself`, async () => {
+    it(`preflight lied to (the host misreports $SSH_CONNECTION) on ${backend}: the new connection fails, the host rolls back by itself`, async () => {
       const host = byBackend(backend);
       const before = await liveRules(host);
+      // The host claims kiln connects from the monitoring host to port 9100, which noSsh allows:
+      // the preflight passes, and the new rules cut the controller's real SSH (port 22).
+      const mon = S.hosts.find((h) => (S.groups.monitoring ?? []).includes(h.name))!;
+      const address = S.hosts.find((h) => h.name === host)!.address;
       const t0 = Date.now();
-      const r = await apply(`bypass-${backend}`, ['-l', host, '-e', noSsh], { KILN_TEST_FIREWALL_SKIP_PREFLIGHT: '1' });
+      const r = await apply(`bypass-${backend}`, ['-l', host, '-e', noSsh], { KILN_FAULT_SSH_CONNECTION: `${mon.address} 50000 ${address} 9100` });
       expect(r.r.code, r.r.stdout.slice(-3000)).toBe(4);
       const t = fwTasks(r.report, host);
       expect(t.map((x) => x.status)).toEqual(['failed']);
@@ -452,7 +463,7 @@ describe.skipIf(skip)('firewall role on the lab', () => {
     const extra = JSON.stringify({
       firewall_policy: { ...S.policy, all: { allow: [...(S.policy.all?.allow ?? []), { port: 7777, from: 'admin' }] } },
     });
-    const r = await apply('killed', ['-l', hosts.join(','), '-e', extra], { KILN_TEST_FIREWALL_KILL_BEFORE_CONFIRM: '1' });
+    const r = await apply('killed', ['-l', hosts.join(','), '-e', extra], { KILN_FAULT_KILL_BEFORE_CONFIRM: '1' });
     expect(r.r.signal).toBe('SIGKILL');
     // The new rules were loaded on at least one host (the kill came at the first confirm).
     const loaded = await Promise.all(hosts.map(liveRules));
@@ -506,7 +517,7 @@ describe.skipIf(skip)('firewall role on the lab', () => {
       firewall_rollback_seconds: 600,
       firewall_policy: { ...S.policy, all: { allow: [...(S.policy.all?.allow ?? []), { port: 7778, from: 'admin' }] } },
     });
-    const killed = await apply('killed-long', ['-l', host, '-e', extra], { KILN_TEST_FIREWALL_KILL_BEFORE_CONFIRM: '1' });
+    const killed = await apply('killed-long', ['-l', host, '-e', extra], { KILN_FAULT_KILL_BEFORE_CONFIRM: '1' });
     expect(killed.r.signal).toBe('SIGKILL');
     expect(await liveRules(host)).toContain('7778');
     // Within the (long) window: the next run sees the armed rollback.
@@ -537,12 +548,12 @@ describe.skipIf(skip)('firewall role on the lab', () => {
       firewall_rollback_seconds: 600,
       firewall_policy: { ...S.policy, all: { allow: [...(S.policy.all?.allow ?? []), { port: 7779, from: 'admin' }] } },
     });
-    const killed = await apply('killed-reboot', ['-l', hosts.join(','), '-e', extra], { KILN_TEST_FIREWALL_KILL_BEFORE_CONFIRM: '1' });
+    const killed = await apply('killed-reboot', ['-l', hosts.join(','), '-e', extra], { KILN_FAULT_KILL_BEFORE_CONFIRM: '1' });
     expect(killed.r.signal).toBe('SIGKILL');
     // The kill came at the first confirm: load the other host too, the same way, if it was not reached.
     for (const h of hosts) {
       if ((await liveRules(h)).includes('7779')) continue;
-      const again = await apply(`killed-reboot-${h}`, ['-l', h, '-e', extra], { KILN_TEST_FIREWALL_KILL_BEFORE_CONFIRM: '1' });
+      const again = await apply(`killed-reboot-${h}`, ['-l', h, '-e', extra], { KILN_FAULT_KILL_BEFORE_CONFIRM: '1' });
       expect(again.r.signal).toBe('SIGKILL');
     }
     for (const h of hosts) {

@@ -19,10 +19,6 @@
  *   and the probed state only, never on summaries.
  * - confirm (engine, NEW SSH connection): disarm the timer. No new connection → no confirm → the
  *   host restores its previous rules by itself, even if Kiln died.
- *
- * Test-only switches (environment of the kiln process, never set them in production):
- *   KILN_TEST_FIREWALL_SKIP_PREFLIGHT=1     skip the lockout preflight (to prove the rollback);
- *   KILN_TEST_FIREWALL_KILL_BEFORE_CONFIRM=1 SIGKILL kiln after the load, before the confirm.
  */
 import { createTwoFilesPatch } from 'diff';
 import { type HostRules, PolicyError, resolveHost, sshPreflight } from './policy.ts';
@@ -122,8 +118,7 @@ export type FirewallOp =
   | { kind: 'cancel-rollback'; txn: string }
   /** state absent: remove Kiln's record on the host. */
   | { kind: 'remove-record' }
-  /** Reported by the KILN_TEST_FIREWALL_SKIP_PREFLIGHT switch only (goes with it). */
-  | { kind: 'preflight-skipped' };
+;
 
 type Change = Planned<FirewallOp>;
 
@@ -324,11 +319,6 @@ export default defineModule<FirewallParams, FirewallState, FirewallOp, FirewallP
     if (p.state === 'absent') return absentChanges(s);
     const changes = firewallChanges(p, prep, s, ctx);
     if (!changes.length) return changes;
-    if (process.env.KILN_TEST_FIREWALL_SKIP_PREFLIGHT === '1') {
-      const problem = sshPreflight(prep.rules, s.sshClient, s.sshPort, p.policy_var);
-      if (problem) changes.push({ summary: `TEST SWITCH KILN_TEST_FIREWALL_SKIP_PREFLIGHT: lockout preflight skipped (${problem})`, op: { kind: 'preflight-skipped' } });
-      return changes;
-    }
     const problem = sshPreflight(prep.rules, s.sshClient, s.sshPort, p.policy_var);
     if (problem) throw new Error(problem);
     return changes;
@@ -353,10 +343,6 @@ export default defineModule<FirewallParams, FirewallState, FirewallOp, FirewallP
   verify: (p, prep, s, ctx) => (p.state === 'absent' ? absentChanges(s) : firewallChanges(p, prep, s, { ...ctx, diff: false }, true)).map((c) => c.summary),
   confirm(p, prep) {
     if (p.state === 'absent') return 'true'; // removing rules cannot lock anyone out: nothing is armed
-    if (process.env.KILN_TEST_FIREWALL_KILL_BEFORE_CONFIRM === '1') {
-      // Test hook: die like a crashed or killed controller, after the load and before the confirm.
-      process.kill(process.pid, 'SIGKILL');
-    }
     return confirmScript(txnId(prep));
   },
   registerData: (p, prep) => ({ backend: backendOf(p), rules: prep.rules.inbound.length }),

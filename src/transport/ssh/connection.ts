@@ -1,5 +1,6 @@
 /**
- * One SSH connection per host (node-ssh over ssh2), with:
+ * The SSH implementation of `Transport` (../transport.ts): one connection per host (node-ssh over
+ * ssh2), with:
  * - host key verification against known_hosts (unknown or changed keys are refused with their
  *   SHA256 fingerprint; only `acceptNewHostKeys` records a new key, never a changed one);
  * - agent and identity-file authentication, ProxyJump;
@@ -8,13 +9,15 @@
  * - a cap on concurrent channels (sshd frees session slots late) with retry on open failure.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir, userInfo } from 'node:os';
+import { homedir } from 'node:os';
 import { NodeSSH, type Config } from 'node-ssh';
-import type { AuthHandlerMiddleware, Client, ClientChannel } from 'ssh2';
+import type { AuthHandlerMiddleware, Client, ClientChannel, ServerHostKeyAlgorithm } from 'ssh2';
 import type { ConnectionSpec, SshEndpoint } from './spec.ts';
-import { appendKnownHosts, checkHostKey, fingerprintSha256, formatKnownHostsLine, knownKeyTypes, loadKnownHosts } from './knownhosts.ts';
+import { appendKnownHosts, checkHostKey, fingerprintSha256, formatKnownHostsLine, keyTypeOfBlob as keyTypeOf, knownKeyTypes, loadKnownHosts } from './knownhosts.ts';
+import { type ExecResult, type RunOptions, type Transport, UnreachableError } from '../transport.ts';
 
-export type { ConnectionSpec };
+export type { ConnectionSpec, RunOptions };
+export { UnreachableError };
 
 export interface ConnectOptions {
   acceptNewHostKeys?: boolean;
@@ -23,31 +26,15 @@ export interface ConnectOptions {
   timeoutMs?: number;
 }
 
-export class UnreachableError extends Error {
-  override name = 'UnreachableError';
-}
-
+/** The host presented an unknown, changed or revoked key: refused, so the host is unreachable. */
 export class HostKeyError extends UnreachableError {
   override name = 'HostKeyError';
 }
 
-export interface RunResult {
-  stdout: string;
-  stderr: string;
-  code: number;
-}
-
-export interface RunOptions {
-  become?: boolean;
-  becomeUser?: string;
-}
+export type RunResult = ExecResult;
 
 const MAX_CHANNELS = 4;
 const BEGIN_MARK = '__KILN_SCRIPT_BEGIN__';
-
-/** Key type from an SSH wire-format public key blob (first length-prefixed string). */
-export { keyTypeOfBlob as keyTypeOf } from './knownhosts.ts';
-import { keyTypeOfBlob as keyTypeOf } from './knownhosts.ts';
 
 export function defaultKnownHostsFiles(): string[] {
   return [`${homedir()}/.ssh/known_hosts`];
@@ -57,7 +44,7 @@ function defaultIdentityFiles(): string[] {
   return ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => `${homedir()}/.ssh/${f}`).filter((f) => existsSync(f));
 }
 
-export class HostConnection {
+export class HostConnection implements Transport {
   /** Round trips (remote commands) since connecting. */
   roundTrips = 0;
   private active = 0;
@@ -117,7 +104,7 @@ export class HostConnection {
       keepaliveInterval: 15000,
       hostVerifier,
       authHandler: auth,
-      algorithms: knownTypes.length ? { serverHostKey: preferTypes(knownTypes) as never } : undefined,
+      algorithms: knownTypes.length ? { serverHostKey: preferTypes(knownTypes) } : undefined,
     };
     try {
       await ssh.connect(config);
@@ -216,10 +203,14 @@ export class HostConnection {
   }
 }
 
-function preferTypes(known: string[]): string[] {
-  const all = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
-  const expand = (t: string) => (t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t]);
-  const first = [...new Set(known.flatMap(expand))];
+/**
+ * Host key algorithms, the types known_hosts holds for the host first. A type from known_hosts is
+ * passed on as it is written there, even one ssh2 does not name (the list ssh2's type allows).
+ */
+function preferTypes(known: string[]): ServerHostKeyAlgorithm[] {
+  const all: ServerHostKeyAlgorithm[] = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+  const expand = (t: string): string[] => (t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t]);
+  const first = [...new Set(known.flatMap(expand))] as ServerHostKeyAlgorithm[];
   return [...first, ...all.filter((t) => !first.includes(t))];
 }
 
@@ -241,12 +232,4 @@ function authMethods(spec: SshEndpoint): AuthHandlerMiddleware {
     const next = steps[i++];
     (cb as (n: unknown) => void)(next ?? false);
   };
-}
-
-export function currentUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? 'root';
-  }
 }

@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Reporter, Runner } from '../../../src/engine/runner.ts';
+import type { Reporter } from '../../../src/engine/events.ts';
+import { Runner } from '../../../src/engine/runner.ts';
 import { modules } from '../../../src/modules/registry.ts';
 import { q } from '../../../src/sh/quote.ts';
 import { type BoundModule, defineModule } from '../../../src/modules/contract.ts';

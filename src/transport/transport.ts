@@ -1,0 +1,85 @@
+/**
+ * What the engine needs from a host connection, whatever carries it (SSH in production, the local
+ * shell in unit tests): pyinfra's BaseConnector, reduced to what Kiln uses.
+ *
+ * Invariants every implementation keeps:
+ * - `run` sends ONE POSIX sh script on stdin (never in argv: it may hold secrets) and is ONE
+ *   round trip, counted in `roundTrips`;
+ * - `become` runs the script as `becomeUser` (default root) when that is not already the
+ *   connecting user; otherwise the script runs as that user, unchanged;
+ * - a host that cannot be reached (or is lost mid-run) is reported by throwing `UnreachableError`
+ *   (or a subclass), never as a failed script: the engine counts it apart from failures.
+ *
+ * The factory opens connections; the caller caches them (`TransportCache`, used by the runner):
+ * one connection per host for the whole run, plus a NEW one per commit-confirm (`openFresh`).
+ */
+import type { ExecResult } from '../core/exec.ts';
+
+export type { ExecResult };
+
+/** The host cannot be reached (connect refused, timeout, host key refused, connection lost). */
+export class UnreachableError extends Error {
+  override name = 'UnreachableError';
+}
+
+export interface RunOptions {
+  become?: boolean;
+  /** Who to become (default: the host's configured become user, else root). */
+  becomeUser?: string;
+}
+
+/** One open connection to one host. */
+export interface Transport {
+  /** For messages: the host name (and a suffix such as "(confirm)" for a fresh connection). */
+  readonly name: string;
+  /** Round trips (scripts run) since this connection was opened. */
+  readonly roundTrips: number;
+  /** Runs a shell script on the host, sent on stdin: one round trip. */
+  run(script: string, opts?: RunOptions): Promise<ExecResult>;
+  close(): void;
+}
+
+/** Opens connections to hosts by inventory name. */
+export interface TransportFactory {
+  /** A connection to `host` (the runner caches it: one per host per run). */
+  open(host: string): Promise<Transport>;
+  /** A NEW connection (new TCP connection and handshake for SSH), never a cached one: commit-confirm. */
+  openFresh(host: string): Promise<Transport>;
+}
+
+/** Wraps a factory (tests add faults around the real transport this way). */
+export type TransportWrapper = (inner: TransportFactory) => TransportFactory;
+
+/**
+ * Caches `open` per host (the promise, so concurrent callers share one connection attempt, and a
+ * host that failed to connect fails the same way every time); `openFresh` passes through uncached.
+ */
+export class TransportCache implements TransportFactory {
+  private readonly conns = new Map<string, Promise<Transport>>();
+
+  constructor(readonly inner: TransportFactory) {}
+
+  open(host: string): Promise<Transport> {
+    let p = this.conns.get(host);
+    if (!p) {
+      p = this.inner.open(host);
+      p.catch(() => undefined);
+      this.conns.set(host, p);
+    }
+    return p;
+  }
+
+  openFresh(host: string): Promise<Transport> {
+    return this.inner.openFresh(host);
+  }
+
+  /** The connections that were opened successfully, by host, in the order they were first asked for. */
+  async opened(): Promise<[string, Transport][]> {
+    const out: [string, Transport][] = [];
+    for (const [host, p] of this.conns) {
+      const c = await p.catch(() => undefined);
+      if (c) out.push([host, c]);
+    }
+    return out;
+  }
+}
