@@ -4,8 +4,6 @@ import file from '../../../../src/modules/files/file.ts';
 import { sha256 } from '../../../../src/sh/bytes.ts';
 import { type ModuleContext, RunMemory } from '../../../../src/modules/contract.ts';
 import { Secret } from '../../../../src/core/secret/secret.ts';
-import { frameScripts } from '../../../../src/sh/frame.ts';
-import { execFileSync } from 'node:child_process';
 
 const ctx: ModuleContext = { run: new RunMemory(), host: 'h', check: false, diff: true, become: false, taskFile: 't.yml' };
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -99,17 +97,5 @@ describe('content plan (copy/template)', () => {
     expect(contentPlan(p, x, withNft, { ...ctx, check: true })[0]!.unpredictable).toBeUndefined();
     // A real run plans the same change, without the flag.
     expect(contentPlan(p, x, noNft, ctx)[0]!.unpredictable).toBeUndefined();
-  });
-});
-
-describe('batched probe framing', () => {
-  it('separates output, stderr and exit codes of each snippet in one script', () => {
-    const f = frameScripts(['echo one; echo err >&2; exit 3', 'printf "no newline"', 'cat', 'kiln_stat /nonexistent-kiln']);
-    const out = execFileSync('sh', ['-s'], { input: f.script }).toString();
-    const r = f.parse(out);
-    expect(r[0]).toEqual({ stdout: 'one\n', stderr: 'err\n', code: 3 });
-    expect(r[1]).toEqual({ stdout: 'no newline', stderr: '', code: 0 });
-    expect(r[2]!.stdout).toBe(''); // stdin is closed for probes: they cannot eat the script
-    expect(r[3]!.stdout).toBe('exists=0\n');
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSshConfig, lookupSshConfig, matchPatternList, parseSshConfig } from '../../../src/transport/ssh/sshconfig.ts';
+import { loadSshConfig, lookupSshConfig, matchPatternList, parseSshConfig } from '../../../../src/transport/ssh/sshconfig.ts';
 
 const HOME = '/home/tester';
 const parse = (text: string) => parseSshConfig(text, '/home/tester/.ssh/config', { homeDir: HOME });

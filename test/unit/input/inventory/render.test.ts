@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { loadInventory } from '../../../src/input/inventory/load.ts';
-import { inventoryVarLayers, mergeVarLayers } from '../../../src/input/inventory/layers.ts';
-import { renderHostVars, renderInventoryGraph, renderInventoryList } from '../../../src/input/inventory/render.ts';
-import { Secret } from '../../../src/core/secret/secret.ts';
+import { loadInventory } from '../../../../src/input/inventory/load.ts';
+import { inventoryVarLayers, mergeVarLayers } from '../../../../src/input/inventory/layers.ts';
+import { renderHostVars, renderInventoryGraph, renderInventoryList } from '../../../../src/input/inventory/render.ts';
+import { Secret } from '../../../../src/core/secret/secret.ts';
 import { fixture } from './helpers.ts';
 
 describe('inventory rendering', () => {

@@ -1,7 +1,7 @@
 /** Every role in roles/: documented prose, every variable typed, described and defaulted, defaults valid. */
 import { readdirSync } from 'node:fs';
 import { describe, it } from 'vitest';
-import { expectRoleDocumented, ROLES_DIR } from '../../helpers/roles.ts';
+import { expectRoleDocumented, ROLES_DIR } from '../helpers/roles.ts';
 
 const roles = readdirSync(ROLES_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { loadInventory } from '../../../src/input/inventory/load.ts';
+import { loadInventory } from '../../../../src/input/inventory/load.ts';
 import { inputErrors, tmpTree } from './helpers.ts';
 
 const errorsOf = (files: Record<string, string>, entry: string) => {

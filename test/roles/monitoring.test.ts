@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { renderTemplate, renderValue } from '../../../src/template/engine.ts';
-import { loadRoleYaml as load, ROLES_DIR as ROLES, roleValidator as validator } from '../../helpers/roles.ts';
+import { renderTemplate, renderValue } from '../../src/template/engine.ts';
+import { loadRoleYaml as load, ROLES_DIR as ROLES, roleValidator as validator } from '../helpers/roles.ts';
 
 const render = (role: string, tpl: string, vars: Record<string, unknown>) => {
   const file = join(ROLES, role, 'templates', tpl);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { roleValidator } from '../../helpers/roles.ts';
+import { roleValidator } from '../helpers/roles.ts';
 
 describe('roles/mysql', () => {
   it('rejects bad values', () => {

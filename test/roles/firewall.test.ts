@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { resolveHost, validatePolicy } from '../../../src/modules/firewall/policy.ts';
-import { loadRoleYaml, roleValidator } from '../../helpers/roles.ts';
-import { site } from './fixtures.ts';
+import { resolveHost, validatePolicy } from '../../src/modules/firewall/policy.ts';
+import { loadRoleYaml, roleValidator } from '../helpers/roles.ts';
+import { site } from '../unit/modules/firewall/fixtures.ts';
 
 describe('firewall role', () => {
   it('the default policy is valid for the site and opens what the site roles listen on', () => {

@@ -13,7 +13,7 @@ import {
   knownKeyTypes,
   loadKnownHosts,
   parseKnownHosts,
-} from '../../../src/transport/ssh/knownhosts.ts';
+} from '../../../../src/transport/ssh/knownhosts.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'kiln-kh-'));
 

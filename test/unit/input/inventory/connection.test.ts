@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { resolveConnection, parseJumpHop } from '../../../src/transport/ssh/resolve.ts';
-import { loadInventory } from '../../../src/input/inventory/load.ts';
-import { hostVarsOf } from '../../../src/input/inventory/layers.ts';
-import { parseSshConfig } from '../../../src/transport/ssh/sshconfig.ts';
-import { isSecret } from '../../../src/core/secret/secret.ts';
+import { resolveConnection, parseJumpHop } from '../../../../src/transport/ssh/resolve.ts';
+import { loadInventory } from '../../../../src/input/inventory/load.ts';
+import { hostVarsOf } from '../../../../src/input/inventory/layers.ts';
+import { parseSshConfig } from '../../../../src/transport/ssh/sshconfig.ts';
+import { isSecret } from '../../../../src/core/secret/secret.ts';
 import { tmpTree } from './helpers.ts';
 
 const HOME = '/home/tester';

@@ -2,9 +2,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InputError } from '../../../src/core/diagnostic.ts';
+import { InputError } from '../../../../src/core/diagnostic.ts';
 
-export const FIXTURES = fileURLToPath(new URL('../../fixtures/inventory/', import.meta.url));
+export const FIXTURES = fileURLToPath(new URL('../../../fixtures/inventory/', import.meta.url));
 export const fixture = (...p: string[]) => join(FIXTURES, ...p);
 
 /** Writes files (path → content) into a fresh temp dir and returns it. */

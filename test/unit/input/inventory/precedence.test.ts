@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadInventory } from '../../../src/input/inventory/load.ts';
-import { inventoryVarLayers, mergeVarLayers } from '../../../src/input/inventory/layers.ts';
+import { loadInventory } from '../../../../src/input/inventory/load.ts';
+import { inventoryVarLayers, mergeVarLayers } from '../../../../src/input/inventory/layers.ts';
 import { fixture } from './helpers.ts';
 
 // Fixture: test/fixtures/inventory/precedence. h1 is in web (depth 1) and db_replica (depth 2, child of db).

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadInventory } from '../../../src/input/inventory/load.ts';
-import { patternErrors, selectHosts } from '../../../src/input/inventory/patterns.ts';
+import { loadInventory } from '../../../../src/input/inventory/load.ts';
+import { patternErrors, selectHosts } from '../../../../src/input/inventory/patterns.ts';
 import { fixture } from './helpers.ts';
 
 describe('host patterns', () => {

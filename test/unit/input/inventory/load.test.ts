@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { loadInventory } from '../../../src/input/inventory/load.ts';
-import { hostVarsOf, inventoryVarLayers, magicVars } from '../../../src/input/inventory/layers.ts';
-import { isSecret } from '../../../src/core/secret/secret.ts';
+import { loadInventory } from '../../../../src/input/inventory/load.ts';
+import { hostVarsOf, inventoryVarLayers, magicVars } from '../../../../src/input/inventory/layers.ts';
+import { isSecret } from '../../../../src/core/secret/secret.ts';
 import { fixture, tmpTree } from './helpers.ts';
 
 describe('YAML inventory', () => {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { loadInventory } from '../../../src/input/inventory/load.ts';
-import { hostVarsOf, inventoryVarLayers } from '../../../src/input/inventory/layers.ts';
-import { renderHostVars, renderInventoryList } from '../../../src/input/inventory/render.ts';
-import { resolveConnection } from '../../../src/transport/ssh/resolve.ts';
-import { isSecret } from '../../../src/core/secret/secret.ts';
-import { encryptVault } from '../../../src/core/secret/vault.ts';
-import { parseYaml } from '../../../src/input/yaml/document.ts';
+import { loadInventory } from '../../../../src/input/inventory/load.ts';
+import { hostVarsOf, inventoryVarLayers } from '../../../../src/input/inventory/layers.ts';
+import { renderHostVars, renderInventoryList } from '../../../../src/input/inventory/render.ts';
+import { resolveConnection } from '../../../../src/transport/ssh/resolve.ts';
+import { isSecret } from '../../../../src/core/secret/secret.ts';
+import { encryptVault } from '../../../../src/core/secret/vault.ts';
+import { parseYaml } from '../../../../src/input/yaml/document.ts';
 import { tmpTree } from './helpers.ts';
 
 describe('vault-encrypted group_vars', () => {

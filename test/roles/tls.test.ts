@@ -4,10 +4,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ajv } from '../../../src/plan/schema.ts';
-import { renderTemplate } from '../../../src/template/engine.ts';
+import { ajv } from '../../src/plan/schema.ts';
+import { renderTemplate } from '../../src/template/engine.ts';
 
-const ROLES = join(dirname(fileURLToPath(import.meta.url)), '../../../roles');
+const ROLES = join(dirname(fileURLToPath(import.meta.url)), '../../roles');
 const load = (role: string, file: string) => parse(readFileSync(join(ROLES, role, file), 'utf8')) as Record<string, unknown>;
 
 describe.each(['tls', 'haproxy'])('role %s', (role) => {

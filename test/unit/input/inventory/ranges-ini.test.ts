@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { expandHostRange, HostRangeError } from '../../../src/input/inventory/ranges.ts';
-import { iniValue } from '../../../src/input/inventory/ini-inventory.ts';
-import { loadInventory } from '../../../src/input/inventory/load.ts';
+import { expandHostRange, HostRangeError } from '../../../../src/input/inventory/ranges.ts';
+import { iniValue } from '../../../../src/input/inventory/ini-inventory.ts';
+import { loadInventory } from '../../../../src/input/inventory/load.ts';
 import { inputErrors, tmpTree } from './helpers.ts';
 
 describe('host ranges', () => {
