@@ -1,7 +1,12 @@
+/**
+ * `kiln lab …` (up, status, ssh, reset, add, remove, down) and `kiln inventory from-vagrant`: the
+ * command-line face of src/lab. Most lab commands need root; they print what they did and where the
+ * inventory, key and ssh_config are, and map LabError to a one-line message with exit code 1.
+ */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { join, relative, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { LabError } from '../lab/errors.ts';
 import { run } from '../lab/exec.ts';
@@ -39,7 +44,7 @@ function formatUptime(s: number | null): string {
 
 function table(rows: HostStatus[]): string {
   const anyAdded = rows.some((r) => r.added);
-  const extra = (r: HostStatus): string[] => (anyAdded ? [r.added ? `added: ${path.relative(process.cwd(), r.added.inventory) || r.added.inventory}` : ''] : []);
+  const extra = (r: HostStatus): string[] => (anyAdded ? [r.added ? `added: ${relative(process.cwd(), r.added.inventory) || r.added.inventory}` : ''] : []);
   const data = [
     ['HOST', 'ADDRESS', 'STATE', 'UPTIME', 'MEMORY', ...(anyAdded ? ['INVENTORY'] : [])],
     ...rows.map((r) => [r.host, r.address, r.state, formatUptime(r.uptimeSeconds), r.memoryBytes === null ? '-' : `${(r.memoryBytes / 1048576).toFixed(0)}M`, ...extra(r)]),
@@ -63,11 +68,11 @@ export function registerLabCommands(program: Command): void {
       action(async (opts: { topology?: string }) => {
         const r = await up({ cwd: process.cwd(), topologyFile: opts.topology, log });
         const f = labFiles(r.labDir);
-        const parts = [r.started.length > 0 ? `started ${r.started.join(', ')}` : '', r.kept.length > 0 ? `already running ${r.kept.join(', ')}` : ''].filter(Boolean);
+        const parts = [r.started.length ? `started ${r.started.join(', ')}` : '', r.kept.length ? `already running ${r.kept.join(', ')}` : ''].filter(Boolean);
         process.stdout.write(
           `lab up in ${r.seconds.toFixed(1)} s: ${parts.join('; ')}\n` +
-            `  inventory:  ${path.relative(process.cwd(), f.inventory) || f.inventory}\n` +
-            `  ssh:        kiln lab ssh HOST   (or ssh -F ${path.relative(process.cwd(), f.sshConfig)} HOST)\n`,
+            `  inventory:  ${relative(process.cwd(), f.inventory) || f.inventory}\n` +
+            `  ssh:        kiln lab ssh HOST   (or ssh -F ${relative(process.cwd(), f.sshConfig)} HOST)\n`,
         );
       }),
     );
@@ -80,8 +85,8 @@ export function registerLabCommands(program: Command): void {
       action(async (opts: { keepDisks?: boolean }) => {
         const r = await down({ keepDisks: Boolean(opts.keepDisks), log });
         r.notes.forEach((n) => log(n));
-        if (r.leftovers.length > 0) throw new LabError(`down finished but these remain:\n  - ${r.leftovers.join('\n  - ')}`);
-        process.stdout.write(r.stopped.length > 0 ? `lab down: stopped ${r.stopped.join(', ')}\n` : 'lab down: nothing was running; cleaned up\n');
+        if (r.leftovers.length) throw new LabError(`down finished but these remain:\n  - ${r.leftovers.join('\n  - ')}`);
+        process.stdout.write(r.stopped.length ? `lab down: stopped ${r.stopped.join(', ')}\n` : 'lab down: nothing was running; cleaned up\n');
       }),
     );
 
@@ -148,7 +153,7 @@ export function registerLabCommands(program: Command): void {
         const r = await add({ cwd: process.cwd(), hosts, inventory: opts.inventory, log });
         process.stdout.write(
           `added ${r.added.map((h) => `${h.name} (${h.address})`).join(', ')} in ${r.seconds.toFixed(1)} s\n` +
-            `  inventory:  ${path.relative(process.cwd(), r.inventory) || r.inventory}\n`,
+            `  inventory:  ${relative(process.cwd(), r.inventory) || r.inventory}\n`,
         );
       }),
     );
@@ -205,7 +210,7 @@ export function registerFromVagrant(inventoryCommand: Command): void {
         }
         const topology = opts.topology ? await loadTopology(opts.topology) : DEFAULT_TOPOLOGY;
         const keyscan = opts.keyscan ? await readFile(opts.keyscan, 'utf8') : undefined;
-        const identityFile = opts.identity ? path.resolve(opts.identity) : undefined;
+        const identityFile = opts.identity ? resolvePath(opts.identity) : undefined;
         const r = vagrantToInventory(parseVagrantSshConfig(text), {
           topology,
           via: opts.privateNetwork ? 'private-network' : 'ssh-config',
@@ -213,14 +218,14 @@ export function registerFromVagrant(inventoryCommand: Command): void {
           keyscan,
         });
         await mkdir(opts.output, { recursive: true });
-        const inv = path.join(opts.output, 'inventory.yml');
-        const kh = path.join(opts.output, 'known_hosts');
+        const inv = join(opts.output, 'inventory.yml');
+        const kh = join(opts.output, 'known_hosts');
         await writeFile(inv, r.inventory);
         await writeFile(kh, r.knownHosts);
         process.stdout.write(`wrote ${inv} and ${kh}\n`);
-        if (r.notInTopology.length > 0) log(`not in the topology (written without groups): ${r.notInTopology.join(', ')}`);
-        if (r.notRunning.length > 0) log(`in the topology but not reported by vagrant (not in the inventory): ${r.notRunning.join(', ')}`);
-        if (r.missingKeys.length > 0) {
+        if (r.notInTopology.length) log(`not in the topology (written without groups): ${r.notInTopology.join(', ')}`);
+        if (r.notRunning.length) log(`in the topology but not reported by vagrant (not in the inventory): ${r.notRunning.join(', ')}`);
+        if (r.missingKeys.length) {
           log(
             `no host key for ${r.missingKeys.join(', ')}: Vagrant boxes run with StrictHostKeyChecking no, so known_hosts is ` +
               `${r.knownHosts ? 'incomplete' : 'empty'}. Either pass --keyscan with \`ssh-keyscan -t ed25519 ...\` output, ` +
