@@ -2,7 +2,16 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
 
 /** Order of the e2e files: the lab's own up/down test first, then suites sharing one lab. */
-const ORDER = ['lab.test.ts', 'modules.test.ts', 'front-tier.test.ts', 'web-tier.test.ts', 'monitoring.test.ts', 'site.test.ts', 'data.test.ts', 'firewall.test.ts'];
+const ORDER = [
+  'lab.test.ts',
+  'modules.test.ts',
+  'front-tier.test.ts',
+  'web-tier.test.ts',
+  'monitoring.test.ts',
+  'site.test.ts',
+  'data.test.ts',
+  'firewall.test.ts',
+];
 
 class NamedOrder extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {

@@ -41,7 +41,10 @@ function cell(v) {
 }
 
 function oneLine(s) {
-  return String(s ?? '').replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|').trim();
+  return String(s ?? '')
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/\|/g, '\\|')
+    .trim();
 }
 
 export function renderRoles(rolesDir = 'roles') {
@@ -50,7 +53,8 @@ export function renderRoles(rolesDir = 'roles') {
     .filter((d) => d.isDirectory())
     .map((d) => d.name)
     .sort((a, b) => {
-      const ia = ORDER.indexOf(a), ib = ORDER.indexOf(b);
+      const ia = ORDER.indexOf(a),
+        ib = ORDER.indexOf(b);
       return (ia === -1 ? ORDER.length : ia) - (ib === -1 ? ORDER.length : ib) || a.localeCompare(b);
     });
   const out = [];

@@ -51,7 +51,12 @@ export function timed(cmd: string, args: readonly string[], { cwd = REPO, env = 
 /** stdout of `kiln ARGS` run from the repository; throws with its stderr when it fails, unless allowFail (then ''). */
 export function kilnCli(args: readonly string[], { allowFail = false } = {}): string {
   try {
-    return execFileSync(process.execPath, [KILN, ...args], { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+    return execFileSync(process.execPath, [KILN, ...args], {
+      cwd: REPO,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 64 << 20,
+    });
   } catch (err) {
     if (allowFail) return '';
     const e = err as { stderr?: string; message: string };

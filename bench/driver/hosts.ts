@@ -25,9 +25,12 @@ export interface LabStatus {
  */
 export function benchHostsOf(s: LabStatus, benchInv: string = BENCH_INV): Set<string> {
   if (!s.labDir) throw new Error('no lab is up: run `kiln lab up` first (the benchmark adds its own hosts to it)');
-  const mine = new Set(s.hosts.filter((h) => h.added?.inventory === benchInv && (h.state === 'running' || h.state === 'degraded')).map((h) => h.host));
+  const mine = new Set(
+    s.hosts.filter((h) => h.added?.inventory === benchInv && (h.state === 'running' || h.state === 'degraded')).map((h) => h.host),
+  );
   const clash = s.hosts.filter((h) => h.added?.inventory !== benchInv && inBenchRange(h.address));
-  if (clash.length > 0) throw new Error(`addresses of the bench range are taken by other hosts: ${clash.map((h) => `${h.host}=${h.address}`).join(', ')}`);
+  if (clash.length > 0)
+    throw new Error(`addresses of the bench range are taken by other hosts: ${clash.map((h) => `${h.host}=${h.address}`).join(', ')}`);
   return mine;
 }
 
@@ -77,9 +80,13 @@ export function removeAllBenchHosts(): void {
 /** Untimed: python3-apt, which Ansible's apt module needs (else it installs it itself on its first run). */
 async function prep(indices: readonly number[]): Promise<void> {
   const inv = kilnInventory(indices, 'prep');
-  const r = await timed(process.execPath, [KILN, 'apply', path.join(REPO, 'bench/kiln/prep.yml'), '-i', inv, '-f', String(indices.length), '--progress', 'plain'], {
-    logFile: path.join(WORK, 'prep.log'),
-  });
+  const r = await timed(
+    process.execPath,
+    [KILN, 'apply', path.join(REPO, 'bench/kiln/prep.yml'), '-i', inv, '-f', String(indices.length), '--progress', 'plain'],
+    {
+      logFile: path.join(WORK, 'prep.log'),
+    },
+  );
   if (r.code !== 0) throw new Error(`preparing bench hosts failed (see ${path.join(WORK, 'prep.log')})`);
 }
 

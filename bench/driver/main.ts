@@ -27,7 +27,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0); // at once, as before: a reader that closed the pipe early (| head) gets no EPIPE crash
   }
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) throw new Error('the benchmark needs root (it adds hosts to the lab)');
+  if (typeof process.getuid === 'function' && process.getuid() !== 0)
+    throw new Error('the benchmark needs root (it adds hosts to the lab)');
   mkdirSync(WORK, { recursive: true });
   mkdirSync(CP_DIR, { recursive: true, mode: 0o700 });
   const ansibleVersion = ensureAnsible();
@@ -105,11 +106,21 @@ export async function main(argv: readonly string[]): Promise<void> {
       else {
         const w: number[] = [];
         for (let i = 0; i < o.runs; i++) {
-          const r = await timed(process.execPath, [KILN, 'apply', pb, '-i', path.join(LAB_DIR, 'inventory.yml'), '--progress', 'plain'], { logFile: path.join(WORK, `site-${i + 1}.log`) });
+          const r = await timed(process.execPath, [KILN, 'apply', pb, '-i', path.join(LAB_DIR, 'inventory.yml'), '--progress', 'plain'], {
+            logFile: path.join(WORK, `site-${i + 1}.log`),
+          });
           if (r.code !== 0) notes.push(`site.yml re-run ${i + 1}: exit ${r.code}`);
           w.push(r.wall);
         }
-        rows.push({ figure: 'site', what: 'playbooks/site.yml converged re-run (lab hosts)', hosts: 7, kiln: spread(w), ansible: '—', ratio: '—', runs: w.length });
+        rows.push({
+          figure: 'site',
+          what: 'playbooks/site.yml converged re-run (lab hosts)',
+          hosts: 7,
+          kiln: spread(w),
+          ansible: '—',
+          ratio: '—',
+          runs: w.length,
+        });
       }
     }
   } finally {

@@ -49,7 +49,17 @@ const list = (v: string): number[] =>
  * size above MAX_HOSTS.
  */
 export function parseArgs(argv: readonly string[]): Options | 'help' {
-  const o: Options = { figures: [1, 2, 3, 4, 5, 6], runs: 3, firstRuns: 2, scaleRuns: 2, sizes: [5, 20, 50], ansibleMax: 20, site: false, keepHosts: false, out: undefined };
+  const o: Options = {
+    figures: [1, 2, 3, 4, 5, 6],
+    runs: 3,
+    firstRuns: 2,
+    scaleRuns: 2,
+    sizes: [5, 20, 50],
+    ansibleMax: 20,
+    site: false,
+    keepHosts: false,
+    out: undefined,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {

@@ -17,7 +17,13 @@ export interface PairOptions {
 }
 
 /** `runs` timed pairs; the order alternates so neither tool always runs second. */
-export async function pairs(notes: string[], figure: number, n: number, runs: number, { check = false, ansible = true, before }: PairOptions = {}): Promise<PairResult> {
+export async function pairs(
+  notes: string[],
+  figure: number,
+  n: number,
+  runs: number,
+  { check = false, ansible = true, before }: PairOptions = {},
+): Promise<PairResult> {
   const k: KilnRun[] = [];
   const a: AnsibleRun[] = [];
   const ratios: number[] = [];
@@ -41,7 +47,9 @@ export async function pairs(notes: string[], figure: number, n: number, runs: nu
     }
     // Kiln runs in every pair, so kr is set here.
     const kw = kr!.wall;
-    log(`figure ${figure}, ${n} hosts, run ${i + 1}/${runs}: Kiln ${sec(kw)} s${ar ? `, Ansible ${sec(ar.wall)} s (×${(ar.wall / kw).toFixed(1)})` : ''}`);
+    log(
+      `figure ${figure}, ${n} hosts, run ${i + 1}/${runs}: Kiln ${sec(kw)} s${ar ? `, Ansible ${sec(ar.wall)} s (×${(ar.wall / kw).toFixed(1)})` : ''}`,
+    );
     if (ar) ratios.push(ar.wall / kw);
   }
   return { k, a, ratios };

@@ -46,12 +46,23 @@ export interface CpuFigure {
 }
 
 /** Notes a run that failed (any run) or changed something (a run expected to find converged hosts). */
-export function checkRun(notes: string[], tool: string, what: string, r: { code: number | null; failed: number; changed: number }, expectConverged: boolean): void {
+export function checkRun(
+  notes: string[],
+  tool: string,
+  what: string,
+  r: { code: number | null; failed: number; changed: number },
+  expectConverged: boolean,
+): void {
   if (r.code !== 0 || r.failed > 0) notes.push(`**${tool} ${what}: exit ${r.code}, ${r.failed} failed/unreachable** (log in bench/.work)`);
   if (expectConverged && r.changed > 0) notes.push(`**${tool} ${what}: ${r.changed} task results changed on a converged run**`);
 }
 
-export function pairRow(figure: number, what: string, n: number, res: { k: readonly { wall: number }[]; a: readonly { wall: number }[]; ratios: readonly number[] }): Row {
+export function pairRow(
+  figure: number,
+  what: string,
+  n: number,
+  res: { k: readonly { wall: number }[]; a: readonly { wall: number }[]; ratios: readonly number[] },
+): Row {
   return {
     figure,
     what,
@@ -64,8 +75,11 @@ export function pairRow(figure: number, what: string, n: number, res: { k: reado
 }
 
 export function renderTable(rows: readonly Row[]): string {
-  const head = '| # | what | hosts | Kiln: median (min–max) | Ansible: median (min–max) | Ansible ÷ Kiln, same runs | runs |\n|---|---|---|---|---|---|---|';
-  return [head, ...rows.map((r) => `| ${r.figure} | ${r.what} | ${r.hosts} | ${r.kiln} | ${r.ansible} | ${r.ratio} | ${r.runs} |`)].join('\n');
+  const head =
+    '| # | what | hosts | Kiln: median (min–max) | Ansible: median (min–max) | Ansible ÷ Kiln, same runs | runs |\n|---|---|---|---|---|---|---|';
+  return [head, ...rows.map((r) => `| ${r.figure} | ${r.what} | ${r.hosts} | ${r.kiln} | ${r.ansible} | ${r.ratio} | ${r.runs} |`)].join(
+    '\n',
+  );
 }
 
 /** The table, figure 5 (when chosen and measured), figure 6 (likewise) and the problems seen. */

@@ -82,7 +82,10 @@ export function ensureAnsible(): string {
     return execFileSync('ansible-playbook', ['--version'], { encoding: 'utf8' }).split('\n')[0];
   } catch {
     log('installing ansible-core from Debian (apt-get install -y ansible-core)');
-    execFileSync('apt-get', ['install', '-y', 'ansible-core'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    execFileSync('apt-get', ['install', '-y', 'ansible-core'], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
     return execFileSync('ansible-playbook', ['--version'], { encoding: 'utf8' }).split('\n')[0];
   }
 }

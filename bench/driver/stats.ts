@@ -14,7 +14,8 @@ export function median(xs: readonly number[]): number {
 export const sec = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
 /** `median s (min–max)` of times; `—` for none. */
-export const spread = (xs: readonly number[]): string => (xs.length === 0 ? '—' : `${sec(median(xs))} s (${sec(Math.min(...xs))}–${sec(Math.max(...xs))})`);
+export const spread = (xs: readonly number[]): string =>
+  xs.length === 0 ? '—' : `${sec(median(xs))} s (${sec(Math.min(...xs))}–${sec(Math.max(...xs))})`;
 
 /** `×median (min–max)` of ratios, one decimal; `—` for none. */
 export const ratioSpread = (rs: readonly number[]): string =>

@@ -36,11 +36,23 @@ export interface ApplyDeps {
 
 export async function runApply(playbookFile: string, opts: ApplyOptions, deps: ApplyDeps = {}): Promise<number> {
   const write = (s: string) => process.stdout.write(redact(s) + '\n');
-  const v = validateRun({ playbook: playbookFile, inventory: opts.inventory, extraVars: opts.extraVars, limit: opts.limit, tags: opts.tags, skipTags: opts.skipTags, check: opts.check, diff: opts.diff, vaultPassword: opts.vaultPassword });
+  const v = validateRun({
+    playbook: playbookFile,
+    inventory: opts.inventory,
+    extraVars: opts.extraVars,
+    limit: opts.limit,
+    tags: opts.tags,
+    skipTags: opts.skipTags,
+    check: opts.check,
+    diff: opts.diff,
+    vaultPassword: opts.vaultPassword,
+  });
   for (const w of v.warnings) console.error(`warning: ${formatDiagnostic(w)}`);
   const tty = process.stdout.isTTY && !process.env.CI && opts.progress !== 'plain';
   const useColor = opts.color && Boolean(process.stdout.isTTY);
-  const reporter: Reporter = tty ? new ListrReporter(write, { verbose: opts.verbose }) : new PlainReporter(write, { color: useColor, verbose: opts.verbose });
+  const reporter: Reporter = tty
+    ? new ListrReporter(write, { verbose: opts.verbose })
+    : new PlainReporter(write, { color: useColor, verbose: opts.verbose });
   if (opts.check) write('CHECK MODE: probing and planning only; nothing will be changed.');
   const runner = new Runner(v.playbook, v.inventory, {
     check: opts.check,

@@ -20,12 +20,14 @@ export function parseExtraVars(args: string[], vault: VaultOptions = {}): Record
       } catch (err) {
         throw new InputError({ file: '-e', message: `cannot parse ${JSON.stringify(a)}: ${(err as Error).message}` });
       }
-      if (!v || typeof v !== 'object' || Array.isArray(v)) throw new InputError({ file: '-e', message: `${JSON.stringify(a)} is not a mapping` });
+      if (!v || typeof v !== 'object' || Array.isArray(v))
+        throw new InputError({ file: '-e', message: `${JSON.stringify(a)} is not a mapping` });
       Object.assign(out, v);
     } else {
       for (const pair of a.split(/\s+(?=[A-Za-z_][A-Za-z0-9_]*=)/)) {
         const i = pair.indexOf('=');
-        if (i <= 0) throw new InputError({ file: '-e', message: `expected key=value, @file.yml or a YAML mapping, got ${JSON.stringify(pair)}` });
+        if (i <= 0)
+          throw new InputError({ file: '-e', message: `expected key=value, @file.yml or a YAML mapping, got ${JSON.stringify(pair)}` });
         const raw = pair.slice(i + 1);
         let value: unknown = raw;
         try {

@@ -44,13 +44,28 @@ function formatUptime(s: number | null): string {
 
 function table(rows: HostStatus[]): string {
   const anyAdded = rows.some((r) => r.added);
-  const extra = (r: HostStatus): string[] => (anyAdded ? [r.added ? `added: ${relative(process.cwd(), r.added.inventory) || r.added.inventory}` : ''] : []);
+  const extra = (r: HostStatus): string[] =>
+    anyAdded ? [r.added ? `added: ${relative(process.cwd(), r.added.inventory) || r.added.inventory}` : ''] : [];
   const data = [
     ['HOST', 'ADDRESS', 'STATE', 'UPTIME', 'MEMORY', ...(anyAdded ? ['INVENTORY'] : [])],
-    ...rows.map((r) => [r.host, r.address, r.state, formatUptime(r.uptimeSeconds), r.memoryBytes === null ? '-' : `${(r.memoryBytes / 1048576).toFixed(0)}M`, ...extra(r)]),
+    ...rows.map((r) => [
+      r.host,
+      r.address,
+      r.state,
+      formatUptime(r.uptimeSeconds),
+      r.memoryBytes === null ? '-' : `${(r.memoryBytes / 1048576).toFixed(0)}M`,
+      ...extra(r),
+    ]),
   ];
   const widths = data[0].map((_, i) => Math.max(...data.map((row) => row[i].length)));
-  return data.map((row) => row.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  return data
+    .map((row) =>
+      row
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** Registers `kiln lab up|down|status|ssh|add|remove|reset`. */
@@ -62,13 +77,18 @@ export function registerLabCommands(program: Command): void {
 
   lab
     .command('up')
-    .description('build or reuse the cached root filesystem and apt mirror, start the hosts, write .lab/ (inventory, ssh_config, known_hosts, key)')
+    .description(
+      'build or reuse the cached root filesystem and apt mirror, start the hosts, write .lab/ (inventory, ssh_config, known_hosts, key)',
+    )
     .option('-t, --topology <file>', 'topology YAML (default: the built-in 7-host lab)')
     .action(
       action(async (opts: { topology?: string }) => {
         const r = await up({ cwd: process.cwd(), topologyFile: opts.topology, log });
         const f = labFiles(r.labDir);
-        const parts = [r.started.length ? `started ${r.started.join(', ')}` : '', r.kept.length ? `already running ${r.kept.join(', ')}` : ''].filter(Boolean);
+        const parts = [
+          r.started.length ? `started ${r.started.join(', ')}` : '',
+          r.kept.length ? `already running ${r.kept.join(', ')}` : '',
+        ].filter(Boolean);
         process.stdout.write(
           `lab up in ${r.seconds.toFixed(1)} s: ${parts.join('; ')}\n` +
             `  inventory:  ${relative(process.cwd(), f.inventory) || f.inventory}\n` +
@@ -86,7 +106,9 @@ export function registerLabCommands(program: Command): void {
         const r = await down({ keepDisks: Boolean(opts.keepDisks), log });
         r.notes.forEach((n) => log(n));
         if (r.leftovers.length) throw new LabError(`down finished but these remain:\n  - ${r.leftovers.join('\n  - ')}`);
-        process.stdout.write(r.stopped.length ? `lab down: stopped ${r.stopped.join(', ')}\n` : 'lab down: nothing was running; cleaned up\n');
+        process.stdout.write(
+          r.stopped.length ? `lab down: stopped ${r.stopped.join(', ')}\n` : 'lab down: nothing was running; cleaned up\n',
+        );
       }),
     );
 
@@ -138,29 +160,42 @@ export function registerLabCommands(program: Command): void {
     .option('-t, --topology <file>', 'add every host of a topology file (hosts: and groups:) instead of NAME')
     .option('-i, --inventory <file>', 'write/update this separate inventory for them instead of joining .lab/inventory.yml')
     .action(
-      action(async (name: string | undefined, opts: { address?: string; groups?: string; count?: number; topology?: string; inventory?: string }) => {
-        let hosts;
-        if (opts.topology !== undefined) {
-          if (name !== undefined || opts.address !== undefined || opts.groups !== undefined || opts.count !== undefined) {
-            throw new LabError('--topology FILE replaces NAME, --address, --groups and --count');
+      action(
+        async (
+          name: string | undefined,
+          opts: { address?: string; groups?: string; count?: number; topology?: string; inventory?: string },
+        ) => {
+          let hosts;
+          if (opts.topology !== undefined) {
+            if (name !== undefined || opts.address !== undefined || opts.groups !== undefined || opts.count !== undefined) {
+              throw new LabError('--topology FILE replaces NAME, --address, --groups and --count');
+            }
+            hosts = await loadTopology(opts.topology);
+          } else {
+            if (name === undefined || opts.address === undefined)
+              throw new LabError(
+                'usage: kiln lab add NAME --address 10.77.0.X [--groups g1,g2] [--count N] [--inventory FILE], or kiln lab add --topology FILE',
+              );
+            const groups = (opts.groups ?? '')
+              .split(',')
+              .map((g) => g.trim())
+              .filter(Boolean);
+            hosts = additionFromArgs(name, opts.address, groups, opts.count ?? 1);
           }
-          hosts = await loadTopology(opts.topology);
-        } else {
-          if (name === undefined || opts.address === undefined) throw new LabError('usage: kiln lab add NAME --address 10.77.0.X [--groups g1,g2] [--count N] [--inventory FILE], or kiln lab add --topology FILE');
-          const groups = (opts.groups ?? '').split(',').map((g) => g.trim()).filter(Boolean);
-          hosts = additionFromArgs(name, opts.address, groups, opts.count ?? 1);
-        }
-        const r = await add({ cwd: process.cwd(), hosts, inventory: opts.inventory, log });
-        process.stdout.write(
-          `added ${r.added.map((h) => `${h.name} (${h.address})`).join(', ')} in ${r.seconds.toFixed(1)} s\n` +
-            `  inventory:  ${relative(process.cwd(), r.inventory) || r.inventory}\n`,
-        );
-      }),
+          const r = await add({ cwd: process.cwd(), hosts, inventory: opts.inventory, log });
+          process.stdout.write(
+            `added ${r.added.map((h) => `${h.name} (${h.address})`).join(', ')} in ${r.seconds.toFixed(1)} s\n` +
+              `  inventory:  ${relative(process.cwd(), r.inventory) || r.inventory}\n`,
+          );
+        },
+      ),
     );
 
   lab
     .command('remove [names...]')
-    .description('stop hosts added with `kiln lab add` and remove them from the lab state, known_hosts, ssh_config and their inventory (their disks too)')
+    .description(
+      'stop hosts added with `kiln lab add` and remove them from the lab state, known_hosts, ssh_config and their inventory (their disks too)',
+    )
     .option('-i, --inventory <file>', 'remove every host listed in this separate inventory (the file goes when it lists none)')
     .option('--keep-disks', 'keep their disks (a host added again under the same name reuses it)')
     .action(
@@ -196,43 +231,55 @@ export function registerFromVagrant(inventoryCommand: Command): void {
     .option('--run', 'run `vagrant ssh-config` instead of reading stdin')
     .option('-o, --output <dir>', 'directory for inventory.yml and known_hosts', '.kiln/vagrant')
     .option('-t, --topology <file>', 'topology YAML for groups/addresses (default: the built-in lab topology)')
-    .option('--keyscan <file>', 'ssh-keyscan output with the machines\' host keys ("-" = stdin is not allowed together with piped ssh-config)')
+    .option(
+      '--keyscan <file>',
+      'ssh-keyscan output with the machines\' host keys ("-" = stdin is not allowed together with piped ssh-config)',
+    )
     .option('--private-network', "connect over the 10.77.0.x private network as deploy instead of vagrant's forwarded port")
     .option('--identity <file>', 'private key for --private-network (whose public half the Vagrantfile provisioned)')
     .action(
-      action(async (opts: { run?: boolean; output: string; topology?: string; keyscan?: string; privateNetwork?: boolean; identity?: string }) => {
-        let text: string;
-        if (opts.run) {
-          text = (await run('vagrant', ['ssh-config'])).stdout;
-        } else {
-          if (process.stdin.isTTY) throw new LabError('pipe `vagrant ssh-config` into this command, or pass --run');
-          text = await readStdin();
-        }
-        const topology = opts.topology ? await loadTopology(opts.topology) : DEFAULT_TOPOLOGY;
-        const keyscan = opts.keyscan ? await readFile(opts.keyscan, 'utf8') : undefined;
-        const identityFile = opts.identity ? resolvePath(opts.identity) : undefined;
-        const r = vagrantToInventory(parseVagrantSshConfig(text), {
-          topology,
-          via: opts.privateNetwork ? 'private-network' : 'ssh-config',
-          identityFile,
-          keyscan,
-        });
-        await mkdir(opts.output, { recursive: true });
-        const inv = join(opts.output, 'inventory.yml');
-        const kh = join(opts.output, 'known_hosts');
-        await writeFile(inv, r.inventory);
-        await writeFile(kh, r.knownHosts);
-        process.stdout.write(`wrote ${inv} and ${kh}\n`);
-        if (r.notInTopology.length) log(`not in the topology (written without groups): ${r.notInTopology.join(', ')}`);
-        if (r.notRunning.length) log(`in the topology but not reported by vagrant (not in the inventory): ${r.notRunning.join(', ')}`);
-        if (r.missingKeys.length) {
-          log(
-            `no host key for ${r.missingKeys.join(', ')}: Vagrant boxes run with StrictHostKeyChecking no, so known_hosts is ` +
-              `${r.knownHosts ? 'incomplete' : 'empty'}. Either pass --keyscan with \`ssh-keyscan -t ed25519 ...\` output, ` +
-              'or run Kiln once with --accept-new-host-keys to record them on first connect.',
-          );
-        }
-        if (!existsSync(inv)) throw new LabError(`could not write ${inv}`);
-      }),
+      action(
+        async (opts: {
+          run?: boolean;
+          output: string;
+          topology?: string;
+          keyscan?: string;
+          privateNetwork?: boolean;
+          identity?: string;
+        }) => {
+          let text: string;
+          if (opts.run) {
+            text = (await run('vagrant', ['ssh-config'])).stdout;
+          } else {
+            if (process.stdin.isTTY) throw new LabError('pipe `vagrant ssh-config` into this command, or pass --run');
+            text = await readStdin();
+          }
+          const topology = opts.topology ? await loadTopology(opts.topology) : DEFAULT_TOPOLOGY;
+          const keyscan = opts.keyscan ? await readFile(opts.keyscan, 'utf8') : undefined;
+          const identityFile = opts.identity ? resolvePath(opts.identity) : undefined;
+          const r = vagrantToInventory(parseVagrantSshConfig(text), {
+            topology,
+            via: opts.privateNetwork ? 'private-network' : 'ssh-config',
+            identityFile,
+            keyscan,
+          });
+          await mkdir(opts.output, { recursive: true });
+          const inv = join(opts.output, 'inventory.yml');
+          const kh = join(opts.output, 'known_hosts');
+          await writeFile(inv, r.inventory);
+          await writeFile(kh, r.knownHosts);
+          process.stdout.write(`wrote ${inv} and ${kh}\n`);
+          if (r.notInTopology.length) log(`not in the topology (written without groups): ${r.notInTopology.join(', ')}`);
+          if (r.notRunning.length) log(`in the topology but not reported by vagrant (not in the inventory): ${r.notRunning.join(', ')}`);
+          if (r.missingKeys.length) {
+            log(
+              `no host key for ${r.missingKeys.join(', ')}: Vagrant boxes run with StrictHostKeyChecking no, so known_hosts is ` +
+                `${r.knownHosts ? 'incomplete' : 'empty'}. Either pass --keyscan with \`ssh-keyscan -t ed25519 ...\` output, ` +
+                'or run Kiln once with --accept-new-host-keys to record them on first connect.',
+            );
+          }
+          if (!existsSync(inv)) throw new LabError(`could not write ${inv}`);
+        },
+      ),
     );
 }

@@ -23,48 +23,61 @@ function addRunOptions(cmd: Command): Command {
     .option('-l, --limit <pattern>', 'only hosts matching this pattern (group, host, a:b, a:&b, a:!b, globs)')
     .option('-t, --tags <tags>', 'only tasks with these tags (comma-separated, repeatable)', csv, [])
     .option('--skip-tags <tags>', 'skip tasks with these tags', csv, [])
-    .option('-e, --extra-vars <vars>', 'extra vars: key=value, a YAML/JSON mapping, or @file.yml (repeatable; highest precedence)', collect, [])
+    .option(
+      '-e, --extra-vars <vars>',
+      'extra vars: key=value, a YAML/JSON mapping, or @file.yml (repeatable; highest precedence)',
+      collect,
+      [],
+    )
     .addOption(vaultPasswordOption('file holding the vault password (or set KILN_VAULT_PASSWORD_FILE)'));
 }
 
 /** The kiln command line; `deps` lets a test entry point inject a transport wrapper (fault injection). */
 function buildProgram(deps: ApplyDeps): Command {
-const program = new Command('kiln')
-  .description('Typed, check-before-act provisioning for bare-metal Debian servers over SSH.')
-  .version(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version)
-  .showHelpAfterError()
-  .addHelpText(
-    'after',
-    `
+  const program = new Command('kiln')
+    .description('Typed, check-before-act provisioning for bare-metal Debian servers over SSH.')
+    .version(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version)
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      `
 Exit codes:
   0  success (every host ok or changed)
   1  internal error
   2  invalid input: YAML, schema, pattern or template errors (no host was contacted)
   4  at least one host failed or was unreachable`,
-  );
+    );
 
-addRunOptions(
-  program
-    .command('apply')
-    .description('validate, then probe → plan → apply → verify every task on the selected hosts')
-    .argument('<playbook>', 'playbook YAML file'),
-)
-  .option('-C, --check', 'dry run: probe and plan only; print what would change', false)
-  .option('-D, --diff', 'show unified diffs of file changes', false)
-  .option('--json <file>', 'write a JSON report (hosts and every task result)')
-  .option('-f, --forks <n>', 'hosts worked on in parallel', (v) => Number.parseInt(v, 10), 20)
-  .option('--accept-new-host-keys', 'record unknown host keys in known_hosts (a changed key is still refused)', false)
-  .option('--stats', 'print SSH round trips per host after the recap', false)
-  .option('-v, --verbose', 'also print skipped tasks and ok results', false)
-  .option('--no-color', 'no ANSI colours')
-  .option('--progress <mode>', 'progress display: auto (listr2 on a TTY), plain', 'auto')
-  .action(async (playbook: string, opts) => {
-    const vault = vaultOptions(opts);
-    process.exitCode = await runApply(playbook, { ...opts, ...vault, inventory: defaultInventory(opts.inventory), extraVars: parseExtraVars(opts.extraVars, vault) }, deps);
-  });
+  addRunOptions(
+    program
+      .command('apply')
+      .description('validate, then probe → plan → apply → verify every task on the selected hosts')
+      .argument('<playbook>', 'playbook YAML file'),
+  )
+    .option('-C, --check', 'dry run: probe and plan only; print what would change', false)
+    .option('-D, --diff', 'show unified diffs of file changes', false)
+    .option('--json <file>', 'write a JSON report (hosts and every task result)')
+    .option('-f, --forks <n>', 'hosts worked on in parallel', (v) => Number.parseInt(v, 10), 20)
+    .option('--accept-new-host-keys', 'record unknown host keys in known_hosts (a changed key is still refused)', false)
+    .option('--stats', 'print SSH round trips per host after the recap', false)
+    .option('-v, --verbose', 'also print skipped tasks and ok results', false)
+    .option('--no-color', 'no ANSI colours')
+    .option('--progress <mode>', 'progress display: auto (listr2 on a TTY), plain', 'auto')
+    .action(async (playbook: string, opts) => {
+      const vault = vaultOptions(opts);
+      process.exitCode = await runApply(
+        playbook,
+        { ...opts, ...vault, inventory: defaultInventory(opts.inventory), extraVars: parseExtraVars(opts.extraVars, vault) },
+        deps,
+      );
+    });
 
-addRunOptions(program.command('validate').description('check a playbook and inventory without contacting any host').argument('<playbook>', 'playbook YAML file')).action(
-  (playbook: string, opts) => {
+  addRunOptions(
+    program
+      .command('validate')
+      .description('check a playbook and inventory without contacting any host')
+      .argument('<playbook>', 'playbook YAML file'),
+  ).action((playbook: string, opts) => {
     const vault = vaultOptions(opts);
     const v = validateRun({
       playbook,
@@ -79,28 +92,26 @@ addRunOptions(program.command('validate').description('check a playbook and inve
     const hosts = new Set(v.plan.plays.flatMap((p) => p.hosts));
     const tasks = v.playbook.plays.reduce((n, p) => n + p.tasks.length, 0);
     console.log(`ok: ${v.playbook.plays.length} play(s), ${tasks} task(s), ${hosts.size} host(s)`);
-  },
-);
-
-program
-  .command('facts')
-  .description("gather and print a host's facts as JSON (one round trip)")
-  .argument('<host>', 'inventory host name')
-  .addOption(inventoryOption())
-  .option('--accept-new-host-keys', 'record unknown host keys in known_hosts', false)
-  .addOption(vaultPasswordOption())
-  .action(async (host: string, opts) => {
-    const vault = vaultOptions(opts);
-    process.exitCode = await runFacts(host, { ...opts, ...vault, inventory: defaultInventory(opts.inventory) });
   });
 
-registerInventoryCommands(program);
-registerModulesCommand(program);
-registerVaultCommands(program);
-registerLabCommands(program);
+  program
+    .command('facts')
+    .description("gather and print a host's facts as JSON (one round trip)")
+    .argument('<host>', 'inventory host name')
+    .addOption(inventoryOption())
+    .option('--accept-new-host-keys', 'record unknown host keys in known_hosts', false)
+    .addOption(vaultPasswordOption())
+    .action(async (host: string, opts) => {
+      const vault = vaultOptions(opts);
+      process.exitCode = await runFacts(host, { ...opts, ...vault, inventory: defaultInventory(opts.inventory) });
+    });
+
+  registerInventoryCommands(program);
+  registerModulesCommand(program);
+  registerVaultCommands(program);
+  registerLabCommands(program);
   return program;
 }
-
 
 export async function main(argv: string[], deps: ApplyDeps = {}): Promise<void> {
   try {

@@ -5,10 +5,18 @@ import { InputError } from '../core/diagnostic.ts';
 import { loadVaultPasswordFile, type VaultOptions } from '../core/secret/vault.ts';
 
 export const collect = (v: string, prev: string[]) => [...prev, v];
-export const csv = (v: string, prev: string[]) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+export const csv = (v: string, prev: string[]) => [
+  ...prev,
+  ...v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+];
 
 export function inventoryOption(): Option {
-  return new Option('-i, --inventory <path>', 'inventory file or directory (YAML or Ansible INI); repeatable').argParser(collect).default([]);
+  return new Option('-i, --inventory <path>', 'inventory file or directory (YAML or Ansible INI); repeatable')
+    .argParser(collect)
+    .default([]);
 }
 
 /** `--vault-password-file <file>`; each command keeps its own help text. */

@@ -26,7 +26,13 @@ export function registerVaultCommands(program: Command): void {
     .action((name: string, opts) => {
       const value = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
       const enc = encryptVault(value, password(opts));
-      console.log(`${name}: !vault |\n${enc.trimEnd().split('\n').map((l) => `  ${l}`).join('\n')}`);
+      console.log(
+        `${name}: !vault |\n${enc
+          .trimEnd()
+          .split('\n')
+          .map((l) => `  ${l}`)
+          .join('\n')}`,
+      );
     });
   v.command('encrypt')
     .description('encrypt a whole vars file in place')

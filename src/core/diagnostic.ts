@@ -51,10 +51,7 @@ export class DiagnosticBag {
 
   /** Sorted by file, then line, then column. */
   sorted(): Diagnostic[] {
-    return [...this.items].sort(
-      (a, b) =>
-        a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0),
-    );
+    return [...this.items].sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
   }
 
   throwIfAny(): void {

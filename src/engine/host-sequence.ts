@@ -97,7 +97,12 @@ export class HostSequence {
 
   /** Instances from (task i, item k) on whose inputs are known now, in order, same become mode. */
   private window(i: number, k: number, first?: TaskInstance): TaskInstance[] {
-    return probeWindow({ tasks: this.tasks, instantiation: (j) => this.instantiation(j), registers: this.registers, probed: this.probed }, i, k, first);
+    return probeWindow(
+      { tasks: this.tasks, instantiation: (j) => this.instantiation(j), registers: this.registers, probed: this.probed },
+      i,
+      k,
+      first,
+    );
   }
 
   /**
@@ -136,7 +141,14 @@ export class HostSequence {
     }
     if (r.kind === 'error') {
       const msg = r.diagnostics.map((d) => `${d.file}${d.line ? `:${d.line}:${d.col}` : ''}: ${d.message}`).join('\n');
-      return [{ result: this.result(task, task.name, 'failed', [], started, msg), changed: false, failed: !task.ignoreErrors, unreachable: false }];
+      return [
+        {
+          result: this.result(task, task.name, 'failed', [], started, msg),
+          changed: false,
+          failed: !task.ignoreErrors,
+          unreachable: false,
+        },
+      ];
     }
     const outcomes: InstanceOutcome[] = [];
     for (const [k, x] of r.instances.entries()) {
@@ -146,9 +158,10 @@ export class HostSequence {
     }
     if (task.register) {
       const regs = outcomes.map((o) => o.registered ?? {});
-      const value = r.instances.length > 1 || task.loop !== undefined
-        ? { results: regs, changed: outcomes.some((o) => o.changed), failed: outcomes.some((o) => o.result.status === 'failed') }
-        : regs[0]!;
+      const value =
+        r.instances.length > 1 || task.loop !== undefined
+          ? { results: regs, changed: outcomes.some((o) => o.changed), failed: outcomes.some((o) => o.result.status === 'failed') }
+          : regs[0]!;
       this.register(task, value);
     }
     return outcomes;
@@ -167,8 +180,24 @@ export class HostSequence {
     }
   }
 
-  private result(task: TaskDef, label: string, status: TaskResult['status'], changes: Change[], started: number, message?: string, extra: Partial<TaskResult> = {}): TaskResult {
-    return taskResult({ host: this.opts.host, play: this.opts.play.name, check: this.opts.check, handler: this.opts.handler }, { task: label, module: task.module }, status, started, changes, message, extra);
+  private result(
+    task: TaskDef,
+    label: string,
+    status: TaskResult['status'],
+    changes: Change[],
+    started: number,
+    message?: string,
+    extra: Partial<TaskResult> = {},
+  ): TaskResult {
+    return taskResult(
+      { host: this.opts.host, play: this.opts.play.name, check: this.opts.check, handler: this.opts.handler },
+      { task: label, module: task.module },
+      status,
+      started,
+      changes,
+      message,
+      extra,
+    );
   }
 
   /** Probe (unless a window already did), plan, then predict (check mode) or apply. */
@@ -184,7 +213,11 @@ export class HostSequence {
         // Dry run: the prediction. Nothing was applied, so later probes are still fresh.
         const predicted = predictChanged(x);
         const registered = { changed: predicted, failed: false, check_mode: true, ...described };
-        return o.done(predicted ? 'changed' : 'ok', predicted ? changes : [], registered, { diff: redactOpt(planned.diff), unpredictable: planned.unpredictable, check: true });
+        return o.done(predicted ? 'changed' : 'ok', predicted ? changes : [], registered, {
+          diff: redactOpt(planned.diff),
+          unpredictable: planned.unpredictable,
+          check: true,
+        });
       }
       return await this.apply(x, i, k, planned, o);
     } catch (err) {
@@ -218,7 +251,10 @@ export class HostSequence {
     const unconfirmed = x.bound.confirm ? await this.confirm(x, x.bound.confirm) : undefined;
     if (unconfirmed) return o.fail(unconfirmed, changes, { diff });
     const registered = { changed, failed: false, ...applied.registered };
-    return o.done(changed ? 'changed' : 'ok', changed ? changes : [], registered, { diff: changed ? diff : undefined, unpredictable: planned.unpredictable });
+    return o.done(changed ? 'changed' : 'ok', changed ? changes : [], registered, {
+      diff: changed ? diff : undefined,
+      unpredictable: planned.unpredictable,
+    });
   }
 
   /** Commit-confirm (the module's confirm) over a NEW connection; returns the problem, if any. */
@@ -244,14 +280,20 @@ export class HostSequence {
         unreachable: false,
         registered: { failed: true, changed: false, msg: redact(message) },
       }),
-      unreachable: (message) => ({ result: this.result(task, x.label, 'unreachable', [], started, message), changed: false, failed: false, unreachable: true }),
+      unreachable: (message) => ({
+        result: this.result(task, x.label, 'unreachable', [], started, message),
+        changed: false,
+        failed: false,
+        unreachable: true,
+      }),
     };
   }
 
   /** Drops probe results of every instance after x (they may be stale once x is applied). */
   private invalidateAfter(x: TaskInstance): void {
     for (const key of [...this.probed.keys()]) {
-      if (key.task.index > x.task.index || (key.task.index === x.task.index && (key.itemIndex ?? 0) > (x.itemIndex ?? 0))) this.probed.delete(key);
+      if (key.task.index > x.task.index || (key.task.index === x.task.index && (key.itemIndex ?? 0) > (x.itemIndex ?? 0)))
+        this.probed.delete(key);
     }
   }
 }
@@ -263,7 +305,13 @@ function redactOpt(s: string | undefined): string | undefined {
 /** Builders of one instance's outcomes (see HostSequence.outcomes). */
 interface Outcomes {
   /** Ran to the end: 'ok' or 'changed' (= changed for the runner's notify), with its register value. */
-  done(status: 'ok' | 'changed', changes: Change[], registered: Record<string, unknown>, extra: Partial<TaskResult>, message?: string): InstanceOutcome;
+  done(
+    status: 'ok' | 'changed',
+    changes: Change[],
+    registered: Record<string, unknown>,
+    extra: Partial<TaskResult>,
+    message?: string,
+  ): InstanceOutcome;
   /** Failed (ignored with ignore_errors): registers { failed, changed: false, msg }. */
   fail(message: string, changes?: Change[], extra?: Partial<TaskResult>): InstanceOutcome;
   unreachable(message: string): InstanceOutcome;

@@ -59,7 +59,11 @@ export function writeJsonReport(file: string, report: RunReport): void {
     task: t.task,
     module: t.module,
     status: t.status,
-    changes: t.changes.map((c) => ({ summary: c.summary, ...(c.action ? { action: true } : {}), ...(c.unpredictable ? { unpredictable: true } : {}) })),
+    changes: t.changes.map((c) => ({
+      summary: c.summary,
+      ...(c.action ? { action: true } : {}),
+      ...(c.unpredictable ? { unpredictable: true } : {}),
+    })),
     ...(t.diff ? { diff: t.diff } : {}),
     ...(t.message ? { message: t.message } : {}),
     ...(t.handler ? { handler: true } : {}),

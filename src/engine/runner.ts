@@ -20,7 +20,6 @@ import { type PlanPlay, planPlay, type RunPlan, serialBatches } from '../plan/se
 import type { Reporter } from './events.ts';
 import { type ResultScope, taskResult } from './results.ts';
 
-
 export interface RunnerOptions {
   check: boolean;
   diff: boolean;
@@ -197,7 +196,9 @@ export class Runner {
       const failedNow = batch.filter((h) => this.dead.has(h)).length;
       const pct = play.maxFailPercentage;
       if (pct !== undefined && (failedNow / batch.length) * 100 > pct) {
-        this.opts.reporter.warn(`max_fail_percentage ${pct}% exceeded (${failedNow}/${batch.length} hosts failed): stopping play '${play.name}'`);
+        this.opts.reporter.warn(
+          `max_fail_percentage ${pct}% exceeded (${failedNow}/${batch.length} hosts failed): stopping play '${play.name}'`,
+        );
         aborted = true;
         break;
       }
@@ -232,7 +233,9 @@ export class Runner {
     if (!aborted && play.maxFailPercentage !== undefined) {
       const failedNow = batch.filter((h) => this.dead.has(h)).length;
       if ((failedNow / batch.length) * 100 > play.maxFailPercentage) {
-        this.opts.reporter.warn(`max_fail_percentage ${play.maxFailPercentage}% exceeded after handlers (${failedNow}/${batch.length} hosts failed): stopping play '${play.name}'`);
+        this.opts.reporter.warn(
+          `max_fail_percentage ${play.maxFailPercentage}% exceeded after handlers (${failedNow}/${batch.length} hosts failed): stopping play '${play.name}'`,
+        );
         aborted = true;
       }
     }
@@ -319,22 +322,38 @@ export class Runner {
   /** gather_facts: one read-only script per host; the result is the `facts` variable. */
   private async gatherFacts(play: PlayDef, batch: string[], registered: Map<string, Record<string, unknown>>): Promise<void> {
     const task = { name: 'gather facts', module: 'facts' };
-    await parallel(batch.filter((h) => !this.dead.has(h)), this.opts.forks, async (h) => {
-      const outs = await this.safeRun(h, play, task, async () => {
-        const started = Date.now();
-        const conn = await this.connection(h);
-        const r = await conn.run(FACTS_SCRIPT);
-        registered.get(h)!.facts = parseFacts(r.stdout);
-        const result = taskResult(this.scope(h, play), { task: task.name, module: task.module }, r.code === 0 ? 'ok' : 'failed', started, [], r.code === 0 ? undefined : r.stderr);
-        return [{ result, changed: false, failed: r.code !== 0, unreachable: false }];
-      });
-      for (const o of outs) if (o.result.status !== 'ok') this.record(o.result);
-      if (outs.some((o) => o.failed || o.unreachable)) this.dead.add(h);
-    });
+    await parallel(
+      batch.filter((h) => !this.dead.has(h)),
+      this.opts.forks,
+      async (h) => {
+        const outs = await this.safeRun(h, play, task, async () => {
+          const started = Date.now();
+          const conn = await this.connection(h);
+          const r = await conn.run(FACTS_SCRIPT);
+          registered.get(h)!.facts = parseFacts(r.stdout);
+          const result = taskResult(
+            this.scope(h, play),
+            { task: task.name, module: task.module },
+            r.code === 0 ? 'ok' : 'failed',
+            started,
+            [],
+            r.code === 0 ? undefined : r.stderr,
+          );
+          return [{ result, changed: false, failed: r.code !== 0, unreachable: false }];
+        });
+        for (const o of outs) if (o.result.status !== 'ok') this.record(o.result);
+        if (outs.some((o) => o.failed || o.unreachable)) this.dead.add(h);
+      },
+    );
   }
 
   /** Runs `fn`; a throw becomes one failed (or unreachable) result for `task` on `host`. */
-  private async safeRun(host: string, play: PlayDef, task: { name: string; module: string }, fn: () => Promise<InstanceOutcome[]>): Promise<InstanceOutcome[]> {
+  private async safeRun(
+    host: string,
+    play: PlayDef,
+    task: { name: string; module: string },
+    fn: () => Promise<InstanceOutcome[]>,
+  ): Promise<InstanceOutcome[]> {
     const started = Date.now();
     try {
       return await fn();
@@ -342,7 +361,14 @@ export class Runner {
       const unreachable = err instanceof UnreachableError;
       return [
         {
-          result: taskResult(this.scope(host, play), { task: task.name, module: task.module }, unreachable ? 'unreachable' : 'failed', started, [], (err as Error).message),
+          result: taskResult(
+            this.scope(host, play),
+            { task: task.name, module: task.module },
+            unreachable ? 'unreachable' : 'failed',
+            started,
+            [],
+            (err as Error).message,
+          ),
           changed: false,
           failed: !unreachable,
           unreachable,

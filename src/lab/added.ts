@@ -60,7 +60,13 @@ export function mergeChildren(...maps: Record<string, string[]>[]): Record<strin
  * validation does for a whole file: names, addresses in 10.77.0.0/24 and not taken, group names,
  * nesting. Returns the hosts to record.
  */
-export function validateAddition(base: Topology, prior: Additions, additions: Topology, inventory: string | undefined, source = 'kiln lab add'): AddedHost[] {
+export function validateAddition(
+  base: Topology,
+  prior: Additions,
+  additions: Topology,
+  inventory: string | undefined,
+  source = 'kiln lab add',
+): AddedHost[] {
   const existing = [...base.hosts, ...prior.added];
   const taken = new Map(existing.map((h) => [h.name, h]));
   const errors: string[] = [];
@@ -155,7 +161,8 @@ export function inventoryVars(labDir: string, inventoryFile: string): InventoryV
 export function removeAdded(base: Topology, prior: Additions, names: readonly string[]): { rest: Additions; removed: AddedHost[] } {
   const errors: string[] = [];
   for (const n of names) {
-    if (base.hosts.some((h) => h.name === n)) errors.push(`${n} is one of the lab's own hosts (from \`kiln lab up\`), not an added one; only \`kiln lab down\` removes it`);
+    if (base.hosts.some((h) => h.name === n))
+      errors.push(`${n} is one of the lab's own hosts (from \`kiln lab up\`), not an added one; only \`kiln lab down\` removes it`);
     else if (!prior.added.some((h) => h.name === n)) {
       const added = prior.added.map((h) => h.name);
       errors.push(`no added host "${n}"${added.length ? ` (added hosts: ${added.join(', ')})` : ' (no hosts were added)'}`);

@@ -20,11 +20,9 @@ export function hashKey(value: unknown): string {
 
 /** The machine's Debian sources (mmdebstrap ignores /etc/apt, so it is passed explicitly). */
 export function machineSources(): string {
-  const candidates = [
-    process.env.KILN_LAB_SOURCES,
-    '/etc/apt/sources.list.d/debian.sources',
-    '/etc/apt/sources.list',
-  ].filter((c): c is string => typeof c === 'string' && c.length > 0);
+  const candidates = [process.env.KILN_LAB_SOURCES, '/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list'].filter(
+    (c): c is string => typeof c === 'string' && c.length > 0,
+  );
   for (const c of candidates) {
     if (existsSync(c) && /\S/.test(readFileSync(c, 'utf8'))) return c;
   }

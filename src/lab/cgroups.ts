@@ -42,7 +42,22 @@ export function hierarchies(): Hierarchy[] {
     const mountPoint = fields[4];
     let controllers = '';
     if (fstype === 'cgroup') {
-      const known = ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'net_cls', 'net_prio', 'blkio', 'perf_event', 'hugetlb', 'pids', 'rdma', 'misc'];
+      const known = [
+        'cpu',
+        'cpuacct',
+        'cpuset',
+        'memory',
+        'devices',
+        'freezer',
+        'net_cls',
+        'net_prio',
+        'blkio',
+        'perf_event',
+        'hugetlb',
+        'pids',
+        'rdma',
+        'misc',
+      ];
       const opts = superOpts.split(',');
       controllers = opts.filter((o) => known.includes(o) || o.startsWith('name=')).join(',');
       if (!own.has(controllers)) {

@@ -61,10 +61,15 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
 /** Like run() but resolves with the exit code instead of rejecting. */
 export function tryRun(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult & { code: number }> {
   return new Promise((resolve) => {
-    const child = execFile(cmd, args, { cwd: opts.cwd, env: opts.env, timeout: opts.timeout ?? 0, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 127) : 0;
-      resolve({ stdout, stderr, code });
-    });
+    const child = execFile(
+      cmd,
+      args,
+      { cwd: opts.cwd, env: opts.env, timeout: opts.timeout ?? 0, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 127) : 0;
+        resolve({ stdout, stderr, code });
+      },
+    );
     if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
 }

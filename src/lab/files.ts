@@ -28,7 +28,10 @@ interface GroupNode {
  * Builds a Kiln inventory (Ansible YAML inventory structure with Kiln's connection keys): groups
  * nest through `children:` as declared in the topology's `groups:` section.
  */
-export function inventoryObject(topology: Topology, vars: InventoryVars): { all: { vars: InventoryVars; hosts?: HostMap; children?: Record<string, GroupNode> } } {
+export function inventoryObject(
+  topology: Topology,
+  vars: InventoryVars,
+): { all: { vars: InventoryVars; hosts?: HostMap; children?: Record<string, GroupNode> } } {
   const childSet = new Set(Object.values(topology.children).flat());
   const node = (group: string, seen: string[]): GroupNode => {
     const n: GroupNode = {};
@@ -121,8 +124,10 @@ export async function writeLabFiles(
 
 /** The user who ran `sudo kiln lab …` (SUDO_UID/SUDO_GID), when root runs on their behalf. */
 export function invokingUser(env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.()): { uid: number; gid: number } | undefined {
-  const u = Number(env.SUDO_UID), g = Number(env.SUDO_GID);
-  if (uid !== 0 || !Number.isInteger(u) || !Number.isInteger(g) || env.SUDO_UID === undefined || env.SUDO_GID === undefined || u === 0) return undefined;
+  const u = Number(env.SUDO_UID),
+    g = Number(env.SUDO_GID);
+  if (uid !== 0 || !Number.isInteger(u) || !Number.isInteger(g) || env.SUDO_UID === undefined || env.SUDO_GID === undefined || u === 0)
+    return undefined;
   return { uid: u, gid: g };
 }
 

@@ -43,7 +43,8 @@ export interface HostContext {
 
 /** Overlay mount options cannot carry these characters in paths. */
 export function checkOverlayPath(p: string): void {
-  if (/[,:\\\n]/.test(p)) throw new LabError(`path ${p} contains a character (, : \\ or newline) that overlayfs mount options cannot express`);
+  if (/[,:\\\n]/.test(p))
+    throw new LabError(`path ${p} contains a character (, : \\ or newline) that overlayfs mount options cannot express`);
 }
 
 /** The /etc/hosts block every host gets (all lab hosts by name). */
@@ -252,7 +253,9 @@ export async function waitForSsh(h: HostState, timeoutMs: number): Promise<void>
     }
     if (await sshBanner(h.address, 1000)) return;
     if (Date.now() > deadline) {
-      throw new LabError(`host ${h.name} (${h.address}) did not answer on port 22 within ${timeoutMs / 1000} s; see ${hostRunFiles(h.name).log}`);
+      throw new LabError(
+        `host ${h.name} (${h.address}) did not answer on port 22 within ${timeoutMs / 1000} s; see ${hostRunFiles(h.name).log}`,
+      );
     }
     await sleep(150);
   }
@@ -326,7 +329,11 @@ export async function hostRunState(h: HostState | undefined): Promise<HostRunSta
   if (!h || !isLabProcess(h.pid, h.pidStart)) return 'stopped';
   const init = childPids(h.pid)[0];
   if (init === undefined) return 'starting';
-  const r = await tryRun('nsenter', ['--target', String(init), '--mount', '--uts', '--ipc', '--net', '--pid', '--cgroup', 'systemctl', 'is-system-running'], { timeout: 10000 });
+  const r = await tryRun(
+    'nsenter',
+    ['--target', String(init), '--mount', '--uts', '--ipc', '--net', '--pid', '--cgroup', 'systemctl', 'is-system-running'],
+    { timeout: 10000 },
+  );
   const word = r.stdout.trim();
   if (word === 'running' || word === 'degraded' || word === 'stopping') return word;
   if (word === 'starting' || word === 'initializing') return 'starting';

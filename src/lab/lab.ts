@@ -13,7 +13,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { allLabHosts, expandCount, mergeChildren, removeAdded, separateInventories, validateAddition, type AddedHost, type Additions } from './added.ts';
+import {
+  allLabHosts,
+  expandCount,
+  mergeChildren,
+  removeAdded,
+  separateInventories,
+  validateAddition,
+  type AddedHost,
+  type Additions,
+} from './added.ts';
 import { hostMemory } from './cgroups.ts';
 import { LabError } from './errors.ts';
 import { mapLimit, run, tryRun } from './exec.ts';
@@ -52,7 +61,9 @@ function onPath(cmd: string): boolean {
 /** kiln lab needs Linux, root and a few Debian tools; anything else gets a clear message. */
 export function preflight(needTools = true): void {
   if (process.platform !== 'linux') {
-    throw new LabError(`kiln lab needs Linux (network namespaces, overlayfs, systemd); this is ${process.platform}. Use the Vagrantfile instead (see docs/lab.md).`);
+    throw new LabError(
+      `kiln lab needs Linux (network namespaces, overlayfs, systemd); this is ${process.platform}. Use the Vagrantfile instead (see docs/lab.md).`,
+    );
   }
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     throw new LabError('kiln lab needs root (it creates network namespaces, a bridge and mounts); run it with sudo.');
@@ -109,75 +120,79 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   preflight();
   const topology = await loadTopology(opts.topologyFile);
   const labDir = labDirFor(opts.cwd);
-  return withLabLock(async () => {
-    const t0 = Date.now();
-    const existing = await readLabState();
-    let carriedLimit = existing?.labDir === labDir ? existing.raisedInotify : undefined;
-    let carriedAdditions = existing?.labDir === labDir ? existing.additions : undefined;
-    if (existing) {
-      const running = await anyRunning(existing);
-      if (existing.labDir !== labDir) {
-        if (running.length) {
-          throw new LabError(
-            `a lab is already up from ${existing.labDir} (hosts ${running.join(', ')}); there is one lab per machine: run \`kiln lab down\` in ${dirname(existing.labDir)} first`,
-          );
+  return withLabLock(
+    async () => {
+      const t0 = Date.now();
+      const existing = await readLabState();
+      let carriedLimit = existing?.labDir === labDir ? existing.raisedInotify : undefined;
+      let carriedAdditions = existing?.labDir === labDir ? existing.additions : undefined;
+      if (existing) {
+        const running = await anyRunning(existing);
+        if (existing.labDir !== labDir) {
+          if (running.length) {
+            throw new LabError(
+              `a lab is already up from ${existing.labDir} (hosts ${running.join(', ')}); there is one lab per machine: run \`kiln lab down\` in ${dirname(existing.labDir)} first`,
+            );
+          }
+          opts.log(`cleaning up the remains of a stopped lab from ${existing.labDir}`);
+          await teardown(existing, { keepDisks: true, log: opts.log, removeLabDir: false });
+          carriedLimit = undefined;
+          carriedAdditions = undefined;
+        } else if (!sameMachines(existing.topology, topology)) {
+          if (running.length) {
+            throw new LabError(
+              `the lab is up with other hosts (${existing.topology.hosts.map((h) => `${h.name}=${h.address}`).join(', ')}); run \`kiln lab down\` first to change its hosts or addresses`,
+            );
+          }
+          await teardown(existing, { keepDisks: true, log: opts.log, removeLabDir: false });
+          carriedLimit = undefined;
+          carriedAdditions = undefined;
         }
-        opts.log(`cleaning up the remains of a stopped lab from ${existing.labDir}`);
-        await teardown(existing, { keepDisks: true, log: opts.log, removeLabDir: false });
-        carriedLimit = undefined;
-        carriedAdditions = undefined;
-      } else if (!sameMachines(existing.topology, topology)) {
-        if (running.length) {
-          throw new LabError(
-            `the lab is up with other hosts (${existing.topology.hosts.map((h) => `${h.name}=${h.address}`).join(', ')}); run \`kiln lab down\` first to change its hosts or addresses`,
-          );
+      } else if (recordedHosts().length || (await bridgeState()) === 'ours') {
+        await teardown(undefined, { keepDisks: true, log: opts.log, removeLabDir: false });
+      }
+      await checkNetworkFree();
+      const rootfs = await ensureRootfs(opts.log);
+      const mirror = await ensureMirror(rootfs, opts.log);
+      const state: LabState = {
+        version: 1,
+        labDir,
+        topology,
+        rootfs: { key: rootfs.key, root: rootfs.root },
+        mirror: { key: mirror.key, repo: mirror.repo, lists: mirror.lists },
+        createdAt: existing?.labDir === labDir ? existing.createdAt : new Date().toISOString(),
+        raisedInotify: carriedLimit,
+        additions: carriedAdditions,
+      };
+      // hosts added with `kiln lab add` stay (and are restarted if stopped)
+      const everyHost = allLabHosts(topology, state.additions);
+      await writeLabState(state); // before anything is created, so `down` can always clean up
+      state.raisedInotify = await ensureInotifyLimit(everyHost.length, state.raisedInotify, opts.log);
+      await writeLabState(state);
+      await ensureBridge();
+      const authorizedKey = await ensureClientKey(labDir);
+      const ctx: HostContext = { labDir, topology: { hosts: everyHost, children: {} }, rootfs, mirror, authorizedKey };
+      const started: string[] = [];
+      const kept: string[] = [];
+      const tStart = Date.now();
+      await mapLimit(everyHost, 8, async (host) => {
+        const h = await readHostState(host.name);
+        if (h && isLabProcess(h.pid, h.pidStart)) {
+          kept.push(host.name);
+          return;
         }
-        await teardown(existing, { keepDisks: true, log: opts.log, removeLabDir: false });
-        carriedLimit = undefined;
-        carriedAdditions = undefined;
-      }
-    } else if (recordedHosts().length || (await bridgeState()) === 'ours') {
-      await teardown(undefined, { keepDisks: true, log: opts.log, removeLabDir: false });
-    }
-    await checkNetworkFree();
-    const rootfs = await ensureRootfs(opts.log);
-    const mirror = await ensureMirror(rootfs, opts.log);
-    const state: LabState = {
-      version: 1,
-      labDir,
-      topology,
-      rootfs: { key: rootfs.key, root: rootfs.root },
-      mirror: { key: mirror.key, repo: mirror.repo, lists: mirror.lists },
-      createdAt: existing?.labDir === labDir ? existing.createdAt : new Date().toISOString(),
-      raisedInotify: carriedLimit,
-      additions: carriedAdditions,
-    };
-    // hosts added with `kiln lab add` stay (and are restarted if stopped)
-    const everyHost = allLabHosts(topology, state.additions);
-    await writeLabState(state); // before anything is created, so `down` can always clean up
-    state.raisedInotify = await ensureInotifyLimit(everyHost.length, state.raisedInotify, opts.log);
-    await writeLabState(state);
-    await ensureBridge();
-    const authorizedKey = await ensureClientKey(labDir);
-    const ctx: HostContext = { labDir, topology: { hosts: everyHost, children: {} }, rootfs, mirror, authorizedKey };
-    const started: string[] = [];
-    const kept: string[] = [];
-    const tStart = Date.now();
-    await mapLimit(everyHost, 8, async (host) => {
-      const h = await readHostState(host.name);
-      if (h && isLabProcess(h.pid, h.pidStart)) {
-        kept.push(host.name);
-        return;
-      }
-      await stopHost(host.name, host.address); // remains of a stopped host
-      const hs = await startHost(ctx, host);
-      started.push(host.name);
-      await waitForSsh(hs, opts.bootTimeoutMs ?? 120000);
-    });
-    if (started.length) opts.log(`${started.length} host(s) booted in ${((Date.now() - tStart) / 1000).toFixed(1)} s`);
-    await writeFilesOf(state);
-    return { labDir, started: started.sort(), kept: kept.sort(), seconds: (Date.now() - t0) / 1000 };
-  }, undefined, (pid) => opts.log(`waiting for another kiln lab command (pid ${pid})…`));
+        await stopHost(host.name, host.address); // remains of a stopped host
+        const hs = await startHost(ctx, host);
+        started.push(host.name);
+        await waitForSsh(hs, opts.bootTimeoutMs ?? 120000);
+      });
+      if (started.length) opts.log(`${started.length} host(s) booted in ${((Date.now() - tStart) / 1000).toFixed(1)} s`);
+      await writeFilesOf(state);
+      return { labDir, started: started.sort(), kept: kept.sort(), seconds: (Date.now() - t0) / 1000 };
+    },
+    undefined,
+    (pid) => opts.log(`waiting for another kiln lab command (pid ${pid})…`),
+  );
 }
 
 interface TeardownOptions {
@@ -309,7 +324,8 @@ async function writeFilesOf(state: LabState, emptied: readonly string[] = []): P
 /** The caches the running lab was started from (added hosts use the same root filesystem and mirror). */
 async function labCaches(state: LabState): Promise<{ rootfs: Rootfs; mirror: Mirror }> {
   for (const dir of [state.rootfs.root, state.mirror.repo, state.mirror.lists]) {
-    if (!existsSync(dir)) throw new LabError(`${dir}, a cache the running lab was started from, is gone; \`kiln lab down\` and \`up\` again`);
+    if (!existsSync(dir))
+      throw new LabError(`${dir}, a cache the running lab was started from, is gone; \`kiln lab down\` and \`up\` again`);
   }
   const ids = await readDeployIds(state.rootfs.root);
   return { rootfs: { ...state.rootfs, deployUid: ids.uid, deployGid: ids.gid }, mirror: state.mirror };
@@ -337,39 +353,43 @@ export function additionFromArgs(name: string, address: string, groups: string[]
  */
 export async function add(opts: AddOptions): Promise<{ labDir: string; added: AddedHost[]; inventory: string; seconds: number }> {
   preflight();
-  return withLabLock(async () => {
-    const t0 = Date.now();
-    const state = await readLabState();
-    if (!state) throw new LabError('no lab is up; run `kiln lab up` first');
-    const mainInventory = labFiles(state.labDir).inventory;
-    const invAbs = opts.inventory === undefined ? undefined : resolve(opts.cwd, opts.inventory);
-    const inventory = invAbs === mainInventory ? undefined : invAbs;
-    const prior: Additions = state.additions ?? { added: [], children: {} };
-    const newHosts = validateAddition(state.topology, prior, opts.hosts, inventory);
-    const { rootfs, mirror } = await labCaches(state);
-    state.additions = { added: [...prior.added, ...newHosts], children: mergeChildren(prior.children, opts.hosts.children) };
-    const everyHost = allLabHosts(state.topology, state.additions);
-    await writeLabState(state); // before anything is created, so `down` can always clean up
-    state.raisedInotify = await ensureInotifyLimit(everyHost.length, state.raisedInotify, opts.log);
-    await writeLabState(state);
-    await ensureBridge();
-    const authorizedKey = await ensureClientKey(state.labDir);
-    const ctx: HostContext = { labDir: state.labDir, topology: { hosts: everyHost, children: {} }, rootfs, mirror, authorizedKey };
-    try {
-      await mapLimit(newHosts, 8, async (host) => {
-        await stopHost(host.name, host.address); // remains of an earlier host of that name
-        const hs = await startHost(ctx, host);
-        await waitForSsh(hs, opts.bootTimeoutMs ?? 120000);
-      });
-    } catch (err) {
-      await mapLimit(newHosts, 16, (h) => stopHost(h.name, h.address));
-      state.additions = prior;
+  return withLabLock(
+    async () => {
+      const t0 = Date.now();
+      const state = await readLabState();
+      if (!state) throw new LabError('no lab is up; run `kiln lab up` first');
+      const mainInventory = labFiles(state.labDir).inventory;
+      const invAbs = opts.inventory === undefined ? undefined : resolve(opts.cwd, opts.inventory);
+      const inventory = invAbs === mainInventory ? undefined : invAbs;
+      const prior: Additions = state.additions ?? { added: [], children: {} };
+      const newHosts = validateAddition(state.topology, prior, opts.hosts, inventory);
+      const { rootfs, mirror } = await labCaches(state);
+      state.additions = { added: [...prior.added, ...newHosts], children: mergeChildren(prior.children, opts.hosts.children) };
+      const everyHost = allLabHosts(state.topology, state.additions);
+      await writeLabState(state); // before anything is created, so `down` can always clean up
+      state.raisedInotify = await ensureInotifyLimit(everyHost.length, state.raisedInotify, opts.log);
       await writeLabState(state);
-      throw err;
-    }
-    await writeFilesOf(state);
-    return { labDir: state.labDir, added: newHosts, inventory: inventory ?? mainInventory, seconds: (Date.now() - t0) / 1000 };
-  }, undefined, (pid) => opts.log(`waiting for another kiln lab command (pid ${pid})…`));
+      await ensureBridge();
+      const authorizedKey = await ensureClientKey(state.labDir);
+      const ctx: HostContext = { labDir: state.labDir, topology: { hosts: everyHost, children: {} }, rootfs, mirror, authorizedKey };
+      try {
+        await mapLimit(newHosts, 8, async (host) => {
+          await stopHost(host.name, host.address); // remains of an earlier host of that name
+          const hs = await startHost(ctx, host);
+          await waitForSsh(hs, opts.bootTimeoutMs ?? 120000);
+        });
+      } catch (err) {
+        await mapLimit(newHosts, 16, (h) => stopHost(h.name, h.address));
+        state.additions = prior;
+        await writeLabState(state);
+        throw err;
+      }
+      await writeFilesOf(state);
+      return { labDir: state.labDir, added: newHosts, inventory: inventory ?? mainInventory, seconds: (Date.now() - t0) / 1000 };
+    },
+    undefined,
+    (pid) => opts.log(`waiting for another kiln lab command (pid ${pid})…`),
+  );
 }
 
 export interface RemoveOptions {

@@ -36,7 +36,11 @@ export function neededInotifyInstances(hosts: number): number {
 }
 
 /** Raises max_user_instances if below what `hosts` need; returns what was changed (to restore). */
-export async function ensureInotifyLimit(hosts: number, previous: RaisedLimit | undefined, log: (m: string) => void): Promise<RaisedLimit | undefined> {
+export async function ensureInotifyLimit(
+  hosts: number,
+  previous: RaisedLimit | undefined,
+  log: (m: string) => void,
+): Promise<RaisedLimit | undefined> {
   const current = read(INOTIFY_INSTANCES);
   if (current === undefined) return previous;
   const need = neededInotifyInstances(hosts);

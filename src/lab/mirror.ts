@@ -83,13 +83,20 @@ async function buildMirror(finalDir: string, rootfs: Rootfs, log: (msg: string) 
   // Resolve against the base's own dpkg status (only what a host lacks is downloaded), Recommends on
   // like a default Debian install, using the machine's sources and registry settings.
   const aptOpts = [
-    '-o', `Dir::State=${state}`,
-    '-o', `Dir::State::status=${join(rootfs.root, 'var/lib/dpkg/status')}`,
-    '-o', `Dir::Cache=${cache}`,
-    '-o', `Dir::Cache::archives=${repo}`,
-    '-o', 'APT::Install-Recommends=true',
-    '-o', 'Debug::NoLocking=true',
-    '-o', 'APT::Architecture=amd64',
+    '-o',
+    `Dir::State=${state}`,
+    '-o',
+    `Dir::State::status=${join(rootfs.root, 'var/lib/dpkg/status')}`,
+    '-o',
+    `Dir::Cache=${cache}`,
+    '-o',
+    `Dir::Cache::archives=${repo}`,
+    '-o',
+    'APT::Install-Recommends=true',
+    '-o',
+    'Debug::NoLocking=true',
+    '-o',
+    'APT::Architecture=amd64',
     '-q',
   ];
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -146,13 +153,20 @@ async function seedLists(tmp: string, repo: string): Promise<void> {
   await mkdir(join(work, 'cache/archives/partial'), { recursive: true });
   await writeFile(join(work, 'sources.list'), `deb [trusted=yes] file:${repo} ./\n`);
   await run('apt-get', [
-    '-o', `Dir::State=${work}`,
-    '-o', `Dir::State::Lists=${join(work, 'lists')}`,
-    '-o', `Dir::State::status=/dev/null`,
-    '-o', `Dir::Cache=${join(work, 'cache')}`,
-    '-o', `Dir::Etc::SourceList=${join(work, 'sources.list')}`,
-    '-o', 'Dir::Etc::SourceParts=/nonexistent',
-    '-o', 'Debug::NoLocking=true',
+    '-o',
+    `Dir::State=${work}`,
+    '-o',
+    `Dir::State::Lists=${join(work, 'lists')}`,
+    '-o',
+    `Dir::State::status=/dev/null`,
+    '-o',
+    `Dir::Cache=${join(work, 'cache')}`,
+    '-o',
+    `Dir::Etc::SourceList=${join(work, 'sources.list')}`,
+    '-o',
+    'Dir::Etc::SourceParts=/nonexistent',
+    '-o',
+    'Debug::NoLocking=true',
     '-q',
     'update',
   ]);

@@ -106,7 +106,9 @@ export async function checkNetworkFree(): Promise<void> {
     if (r.type && r.type !== 'unicast') continue;
     const dst = r.dst.includes('/') ? r.dst : `${r.dst}/32`;
     if (prefixesOverlap(dst, LAB_SUBNET)) {
-      problems.push(`a route to ${r.dst}${r.dev ? ` via ${r.dev}` : ''}${r.table ? ` (table ${r.table})` : ''} overlaps the lab subnet ${LAB_SUBNET}`);
+      problems.push(
+        `a route to ${r.dst}${r.dev ? ` via ${r.dev}` : ''}${r.table ? ` (table ${r.table})` : ''} overlaps the lab subnet ${LAB_SUBNET}`,
+      );
     }
   }
   if (problems.length) {
@@ -150,16 +152,33 @@ export async function createHostNetwork(host: string, address: string): Promise<
   const veth = vethName(address);
   await removeHostNetwork(host, address);
   await run('ip', ['netns', 'add', ns]);
-  await run('ip', ['link', 'add', 'name', veth, 'address', peerMac(address), 'type', 'veth', 'peer', 'name', 'eth0', 'address', hostMac(address), 'netns', ns]);
+  await run('ip', [
+    'link',
+    'add',
+    'name',
+    veth,
+    'address',
+    peerMac(address),
+    'type',
+    'veth',
+    'peer',
+    'name',
+    'eth0',
+    'address',
+    hostMac(address),
+    'netns',
+    ns,
+  ]);
   await writeSysctl(`/proc/sys/net/ipv6/conf/${veth}/disable_ipv6`, '1');
   await run('ip', ['link', 'set', 'dev', veth, 'master', BRIDGE, 'up']);
   await run('ip', ['-n', ns, '-batch', '-'], {
-    input: [
-      'link set dev lo up',
-      `addr add ${address}/24 dev eth0`,
-      'link set dev eth0 up',
-      `route add default via ${CONTROLLER_ADDRESS} dev eth0`,
-    ].join('\n') + '\n',
+    input:
+      [
+        'link set dev lo up',
+        `addr add ${address}/24 dev eth0`,
+        'link set dev eth0 up',
+        `route add default via ${CONTROLLER_ADDRESS} dev eth0`,
+      ].join('\n') + '\n',
   });
 }
 

@@ -26,7 +26,13 @@ const RECIPE_VERSION = 4;
  * behind a role's back; nvmf-autoconnect (nvme-cli, pulled in by Recommends of monitoring
  * packages) fails without NVMe hardware and would leave every host "degraded".
  */
-const MASKED_UNITS = ['console-getty.service', 'getty@tty1.service', 'apt-daily.timer', 'apt-daily-upgrade.timer', 'nvmf-autoconnect.service'];
+const MASKED_UNITS = [
+  'console-getty.service',
+  'getty@tty1.service',
+  'apt-daily.timer',
+  'apt-daily-upgrade.timer',
+  'nvmf-autoconnect.service',
+];
 
 export interface Rootfs {
   key: string;
@@ -114,7 +120,18 @@ async function customize(root: string): Promise<void> {
     '# kiln lab: key-only logins, one ed25519 host key per host\nHostKey /etc/ssh/ssh_host_ed25519_key\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUseDNS no\n',
   );
   // The deploy user: passwordless sudo, key-only login (password field "*" = no password, not locked).
-  await run('chroot', [root, 'useradd', '--create-home', '--shell', '/bin/bash', '--groups', 'sudo', '--comment', 'Kiln deploy user', 'deploy']);
+  await run('chroot', [
+    root,
+    'useradd',
+    '--create-home',
+    '--shell',
+    '/bin/bash',
+    '--groups',
+    'sudo',
+    '--comment',
+    'Kiln deploy user',
+    'deploy',
+  ]);
   await run('chroot', [root, 'usermod', '--password', '*', 'deploy']);
   await writeFile(p('etc/sudoers.d/90-kiln-deploy'), 'deploy ALL=(ALL:ALL) NOPASSWD: ALL\n', { mode: 0o440 });
   await chmod(p('etc/sudoers.d/90-kiln-deploy'), 0o440);
@@ -125,7 +142,10 @@ async function customize(root: string): Promise<void> {
   // Offline apt: only the lab mirror, mounted read-only by each host.
   await rm(p('etc/apt/sources.list.d'), { recursive: true, force: true });
   await mkdir(p('etc/apt/sources.list.d'));
-  await writeFile(p('etc/apt/sources.list'), `# kiln lab offline mirror (read-only bind mount)\ndeb [trusted=yes] file:${HOST_MIRROR_PATH} ./\n`);
+  await writeFile(
+    p('etc/apt/sources.list'),
+    `# kiln lab offline mirror (read-only bind mount)\ndeb [trusted=yes] file:${HOST_MIRROR_PATH} ./\n`,
+  );
   await rm(p('etc/apt/apt.conf.d/99mmdebstrap'), { force: true });
   await mkdir(p(HOST_MIRROR_PATH.slice(1)), { recursive: true });
   for (const f of await readdir(p('var/lib/apt/lists')).catch(() => [] as string[])) {
@@ -135,7 +155,10 @@ async function customize(root: string): Promise<void> {
   // Identity is per host (written at boot).
   await writeFile(p('etc/resolv.conf'), '# kiln lab: hosts have no DNS server (offline network)\n');
   await writeFile(p('etc/hostname'), 'localhost\n');
-  await writeFile(p('etc/hosts'), '127.0.0.1\tlocalhost\n\n::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n');
+  await writeFile(
+    p('etc/hosts'),
+    '127.0.0.1\tlocalhost\n\n::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n',
+  );
   await writeFile(p('etc/machine-id'), '');
   for (const unit of MASKED_UNITS) {
     await rm(p(`etc/systemd/system/${unit}`), { force: true });

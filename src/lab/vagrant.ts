@@ -36,7 +36,8 @@ export function parseVagrantSshConfig(text: string): VagrantSshHost[] {
     const o = cur.options;
     if (!o.hostname) throw new LabError(`vagrant ssh-config: Host ${cur.name} (line ${cur.line}) has no HostName`);
     const port = o.port === undefined ? 22 : Number(o.port);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new LabError(`vagrant ssh-config: Host ${cur.name} has an invalid Port "${o.port}"`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new LabError(`vagrant ssh-config: Host ${cur.name} has an invalid Port "${o.port}"`);
     hosts.push({ name: cur.name, hostName: o.hostname, port, user: o.user ?? 'vagrant', identityFiles: cur.identityFiles, options: o });
   };
   const lines = text.replace(/\r\n/g, '\n').split('\n');
@@ -53,7 +54,10 @@ export function parseVagrantSshConfig(text: string): VagrantSshHost[] {
       cur = { name: names[0], options: {}, identityFiles: [], line: i + 1 };
       return;
     }
-    if (!cur) throw new LabError(`vagrant ssh-config: line ${i + 1}: "${m[1]}" before the first Host line (is this \`vagrant ssh-config\` output?)`);
+    if (!cur)
+      throw new LabError(
+        `vagrant ssh-config: line ${i + 1}: "${m[1]}" before the first Host line (is this \`vagrant ssh-config\` output?)`,
+      );
     if (key === 'identityfile') cur.identityFiles.push(value);
     cur.options[key] = value;
   });
@@ -126,7 +130,13 @@ export function vagrantToInventory(hosts: readonly VagrantSshHost[], opts: FromV
   );
   const vars: InventoryVars =
     opts.via === 'private-network'
-      ? { user: 'deploy', become: true, identity_file: opts.identityFile, known_hosts: 'known_hosts', controller_address: CONTROLLER_ADDRESS }
+      ? {
+          user: 'deploy',
+          become: true,
+          identity_file: opts.identityFile,
+          known_hosts: 'known_hosts',
+          controller_address: CONTROLLER_ADDRESS,
+        }
       : { user: 'vagrant', become: true, known_hosts: 'known_hosts' };
   const inv = inventoryObject(topo, vars);
   const byName = new Map(entries.map((e) => [e.name, e]));

@@ -200,7 +200,12 @@ export function defineModule<P, S, Op extends { kind: string }, Prep = undefined
       verifies: Boolean(def.verify),
       verify(out, ctx) {
         const s = state(out);
-        return def.verify ? def.verify(params, prep, s, ctx) : def.plan(params, prep, s, ctx).filter((c) => !c.action).map((c) => c.summary);
+        return def.verify
+          ? def.verify(params, prep, s, ctx)
+          : def
+              .plan(params, prep, s, ctx)
+              .filter((c) => !c.action)
+              .map((c) => c.summary);
       },
       interpret: def.interpret && ((out, ctx) => def.interpret!(params, prep, out, ctx)),
       confirm: def.confirm && ((ctx) => def.confirm!(params, prep, ctx)),
@@ -226,4 +231,3 @@ export class VarPathError extends Error {
     super(message);
   }
 }
-

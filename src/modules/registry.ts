@@ -21,7 +21,27 @@ import tlsCert from './tls/tls_cert.ts';
 import type { ModuleCatalog } from '../input/playbook/types.ts';
 import type { BoundModule } from './contract.ts';
 
-const all: BoundModule[] = [file, copy, template, pkg, service, command, shellModule, user, group, sysctl, lineinfile, getUrl, tlsCert, firewall, release, mysqlDb, mysqlUser, mysqlReplication, mysqlVariables];
+const all: BoundModule[] = [
+  file,
+  copy,
+  template,
+  pkg,
+  service,
+  command,
+  shellModule,
+  user,
+  group,
+  sysctl,
+  lineinfile,
+  getUrl,
+  tlsCert,
+  firewall,
+  release,
+  mysqlDb,
+  mysqlUser,
+  mysqlReplication,
+  mysqlVariables,
+];
 
 export const modules: ReadonlyMap<string, BoundModule> = new Map(all.map((m) => [m.name, m]));
 

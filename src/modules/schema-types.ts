@@ -55,21 +55,21 @@ export function secretProperties(schema: JSONSchema): string[] {
 export type FromSchema<S> = S extends { 'x-secret': true }
   ? string | Secret
   : S extends { enum: readonly (infer E)[] }
-  ? E
-  : S extends { type: 'object' }
-    ? Props<S>
-    : S extends { oneOf: readonly (infer O)[] }
-      ? FromSchema<O>
-      : S extends { anyOf: readonly (infer O)[] }
+    ? E
+    : S extends { type: 'object' }
+      ? Props<S>
+      : S extends { oneOf: readonly (infer O)[] }
         ? FromSchema<O>
-        : S extends { type: 'array'; items: infer I }
-          ? FromSchema<I>[]
-          : S extends { type: readonly (infer T)[] }
-            ? T extends 'array'
-              ? S extends { items: infer I }
-                ? FromSchema<I>[]
-                : unknown[]
-              : TypeName<T>
-            : S extends { type: infer T }
-              ? TypeName<T>
-              : unknown;
+        : S extends { anyOf: readonly (infer O)[] }
+          ? FromSchema<O>
+          : S extends { type: 'array'; items: infer I }
+            ? FromSchema<I>[]
+            : S extends { type: readonly (infer T)[] }
+              ? T extends 'array'
+                ? S extends { items: infer I }
+                  ? FromSchema<I>[]
+                  : unknown[]
+                : TypeName<T>
+              : S extends { type: infer T }
+                ? TypeName<T>
+                : unknown;

@@ -136,7 +136,8 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
     try {
       params = renderValue(task.params, v, task.yaml.file) as Record<string, unknown>;
     } catch (err) {
-      if (err instanceof TemplateError) return fail(taskDiag(task, `${task.module}: ${err.message}`, task.paramsPath.slice(task.path.length)));
+      if (err instanceof TemplateError)
+        return fail(taskDiag(task, `${task.module}: ${err.message}`, task.paramsPath.slice(task.path.length)));
       throw err;
     }
     // Secrets declared by the module stay Secrets even when written in plain text.
@@ -145,7 +146,8 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
     }
     const errors = schemaErrors(module, params);
     if (errors.length) {
-      for (const e of errors) diags.push({ ...locate(task.yaml, [...task.paramsPath, ...e.path], e.key), message: `${task.module}: ${e.message}` });
+      for (const e of errors)
+        diags.push({ ...locate(task.yaml, [...task.paramsPath, ...e.path], e.key), message: `${task.module}: ${e.message}` });
       return { kind: 'error', diagnostics: diags, task };
     }
     const become = task.become ?? opts.play.become ?? Boolean(vars.become);
@@ -173,7 +175,8 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
       bound = module.bind(params, prepCtx);
     } catch (err) {
       if (err instanceof TemplateError) return fail(templateDiag(task, err, task.paramsPath.slice(task.path.length)));
-      if (err instanceof PrepareError) return fail(taskDiag(task, `${task.module}: ${err.message}`, [...task.paramsPath.slice(task.path.length), err.param]));
+      if (err instanceof PrepareError)
+        return fail(taskDiag(task, `${task.module}: ${err.message}`, [...task.paramsPath.slice(task.path.length), err.param]));
       if (err instanceof VarPathError) {
         const at = taskDiag(task, '');
         const used = `(used by task '${task.name}', ${relative(process.cwd(), at.file) || at.file}:${at.line}:${at.col})`;
@@ -185,8 +188,23 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
       }
       return fail(taskDiag(task, `${task.module}: ${(err as Error).message}`));
     }
-    const label = items ? `${task.name} (${labelOf(item, task.loopLabel ? (renderValue(task.loopLabel, v) as string) : undefined)})` : task.name;
-    instances.push({ task, bound, label, item, itemIndex: items ? i : undefined, become, becomeUser, check, diff: ctx.diff, sensitive, ctx, vars: v });
+    const label = items
+      ? `${task.name} (${labelOf(item, task.loopLabel ? (renderValue(task.loopLabel, v) as string) : undefined)})`
+      : task.name;
+    instances.push({
+      task,
+      bound,
+      label,
+      item,
+      itemIndex: items ? i : undefined,
+      become,
+      becomeUser,
+      check,
+      diff: ctx.diff,
+      sensitive,
+      ctx,
+      vars: v,
+    });
   }
   if (!instances.length) return { kind: 'skip', reason: items?.length === 0 ? 'empty loop' : 'condition false', task };
   return { kind: 'run', instances, task };

@@ -90,7 +90,9 @@ function describeErrors(errors: ErrorObject[], schema: object, what: string): Sc
         message = `${name} must be one of: ${((e.params as { allowedValues: unknown[] }).allowedValues ?? []).map((x) => JSON.stringify(x)).join(', ')}`;
         break;
       case 'oneOf': {
-        const branches = ((e.parentSchema as { oneOf?: { required?: string[] }[] })?.oneOf ?? []).map((b) => b.required?.join('+')).filter(Boolean);
+        const branches = ((e.parentSchema as { oneOf?: { required?: string[] }[] })?.oneOf ?? [])
+          .map((b) => b.required?.join('+'))
+          .filter(Boolean);
         message = branches.length ? `${name}: give exactly one of ${branches.join(' or ')}` : `${name} ${e.message}`;
         break;
       }

@@ -74,7 +74,15 @@ export function validateRun(opts: ValidateOptions): Validated {
 }
 
 /** Checks one play and returns its selection (no hosts when its pattern is invalid: an error then). */
-function checkPlay(play: PlayDef, playbookDir: string, inv: Inventory, vars: VarsBuilder, opts: ValidateOptions, bag: DiagnosticBag, run: RunMemory): PlanPlay {
+function checkPlay(
+  play: PlayDef,
+  playbookDir: string,
+  inv: Inventory,
+  vars: VarsBuilder,
+  opts: ValidateOptions,
+  bag: DiagnosticBag,
+  run: RunMemory,
+): PlanPlay {
   const tasks = selectedTasks(play, opts.tags ?? [], opts.skipTags ?? []);
   if (!play.hosts) return { play, hosts: [], tasks };
   const perr = patternErrors(inv, play.hosts);
@@ -111,7 +119,16 @@ function checkPlay(play: PlayDef, playbookDir: string, inv: Inventory, vars: Var
       isDeepStrictEqual(plainOf(hv[name]), plainOf(value)) ? locateVar(name, path, layers, roles, opts) : undefined;
     tasks.forEach((t, i) => {
       if (deferred.has(i)) return;
-      const r = instantiate(t, hv, { run, host, play, check: opts.check ?? false, diff: opts.diff ?? false, playbookDir, extraVars: opts.extraVars, locateVar: locateIn });
+      const r = instantiate(t, hv, {
+        run,
+        host,
+        play,
+        check: opts.check ?? false,
+        diff: opts.diff ?? false,
+        playbookDir,
+        extraVars: opts.extraVars,
+        locateVar: locateIn,
+      });
       if (r.kind === 'error') bag.addAll(r.diagnostics);
     });
     // Handlers may reference registered results; check those that do not.
@@ -131,7 +148,14 @@ function rawNotify(t: { yaml: { value: unknown }; path: (string | number)[] }): 
 }
 
 /** Validates a role's variables (meta/argument_schema.yml) for a host; locates errors at the var's source. */
-function checkRoleVars(role: RoleDef, host: string, layers: VarLayer[], hv: Record<string, unknown>, bag: DiagnosticBag, vault: VaultOptions): void {
+function checkRoleVars(
+  role: RoleDef,
+  host: string,
+  layers: VarLayer[],
+  hv: Record<string, unknown>,
+  bag: DiagnosticBag,
+  vault: VaultOptions,
+): void {
   if (!role.argSchema) return;
   const schema = { type: 'object', ...role.argSchema };
   let errors: ReturnType<typeof validateAgainst>;
@@ -139,7 +163,12 @@ function checkRoleVars(role: RoleDef, host: string, layers: VarLayer[], hv: Reco
     errors = validateAgainst(schema, pickSchemaVars(schema, hv), 'variable');
   } catch (err) {
     // A schema ajv cannot compile (strict mode: a keyword without its type, …) is the role's bug.
-    bag.add({ file: role.argSchemaFile ?? role.dir, line: 1, col: 1, message: `role '${role.name}': invalid argument schema: ${(err as Error).message}` });
+    bag.add({
+      file: role.argSchemaFile ?? role.dir,
+      line: 1,
+      col: 1,
+      message: `role '${role.name}': invalid argument schema: ${(err as Error).message}`,
+    });
     return;
   }
   for (const e of errors) {
@@ -148,7 +177,10 @@ function checkRoleVars(role: RoleDef, host: string, layers: VarLayer[], hv: Reco
     // A value without a file position (-e on the command line): say where it came from.
     const from = name && !loc ? layers.findLast((l) => name in l.vars)?.source : undefined;
     const where = loc ? '' : ` (host ${host}${from ? `; set by ${from}` : ''})`;
-    bag.add({ ...(loc ?? { file: role.argSchemaFile ?? role.dir, line: 1, col: 1 }), message: `role '${role.name}': ${e.message}${where}` });
+    bag.add({
+      ...(loc ?? { file: role.argSchemaFile ?? role.dir, line: 1, col: 1 }),
+      message: `role '${role.name}': ${e.message}${where}`,
+    });
   }
 }
 

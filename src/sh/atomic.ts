@@ -46,7 +46,9 @@ export function atomicWrite(w: AtomicWrite): string[] {
   if (w.refuseDirectory !== false) lines.push(`[ ! -d "$dest" ] || { echo "$dest is a directory; refusing to replace it" >&2; exit 3; }`);
   if (w.expect === 'absent') lines.push(`[ ! -e "$dest" ] || { echo "$dest appeared since it was read; run again" >&2; exit 3; }`);
   else if (w.expect) {
-    lines.push(`[ "$(sha256sum < "$dest" | cut -d' ' -f1)" = ${q(w.expect.sha256)} ] || { echo "$dest changed since it was read; run again" >&2; exit 3; }`);
+    lines.push(
+      `[ "$(sha256sum < "$dest" | cut -d' ' -f1)" = ${q(w.expect.sha256)} ] || { echo "$dest changed since it was read; run again" >&2; exit 3; }`,
+    );
   }
   // mktemp creates the file 0600 before a byte of the content is written.
   lines.push('tmp=$(mktemp "$dir/.kiln.$(basename -- "$dest").XXXXXX")', `trap 'rm -f "$tmp"' EXIT`);
@@ -57,7 +59,9 @@ export function atomicWrite(w: AtomicWrite): string[] {
   if (mode) lines.push(`chmod ${mode} "$tmp"`);
   if (w.validate) {
     const cmd = w.validate.split('%s').join('"$tmp"');
-    lines.push(`if ! out=$( ${cmd} 2>&1 </dev/null ); then echo ${q(`validation failed: ${w.validate}`)} >&2; printf '%s\\n' "$out" >&2; exit 3; fi`);
+    lines.push(
+      `if ! out=$( ${cmd} 2>&1 </dev/null ); then echo ${q(`validation failed: ${w.validate}`)} >&2; printf '%s\\n' "$out" >&2; exit 3; fi`,
+    );
   }
   if (w.backup) lines.push('[ ! -f "$dest" ] || cp -p "$dest" "$dest.$(date +%Y%m%d%H%M%S)~"');
   lines.push('mv -f -- "$tmp" "$dest"', 'trap - EXIT');

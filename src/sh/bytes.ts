@@ -10,7 +10,9 @@ export function sha256(data: string | Buffer): string {
 
 /** A heredoc that writes `data` (any bytes) to `target` through base64, keeping content out of argv. */
 export function writeBytes(target: string, data: string | Buffer): string {
-  const b64 = Buffer.from(data).toString('base64').replace(/.{1,76}/g, '$&\n');
+  const b64 = Buffer.from(data)
+    .toString('base64')
+    .replace(/.{1,76}/g, '$&\n');
   const tag = `KILN_EOF_${sha256(data).slice(0, 12)}`;
   return `base64 -d > ${target} <<'${tag}'\n${b64}${b64.endsWith('\n') ? '' : '\n'}${tag}\n`;
 }

@@ -28,7 +28,10 @@ export function frameScripts(snippets: string[]): Framed {
     script: parts.join('\n') + '\n',
     parse(stdout: string): ExecResult[] {
       const results: ExecResult[] = snippets.map(() => ({ stdout: '', stderr: '', code: -1 }));
-      const re = new RegExp(`\\n@@KILN:${nonce}:BEGIN:(\\d+)\\n([\\s\\S]*?)\\n@@KILN:${nonce}:END:\\d+:(\\d+)\\n([A-Za-z0-9+/=]*)\\n@@KILN:${nonce}:ERR:\\d+\\n`, 'g');
+      const re = new RegExp(
+        `\\n@@KILN:${nonce}:BEGIN:(\\d+)\\n([\\s\\S]*?)\\n@@KILN:${nonce}:END:\\d+:(\\d+)\\n([A-Za-z0-9+/=]*)\\n@@KILN:${nonce}:ERR:\\d+\\n`,
+        'g',
+      );
       for (const m of ('\n' + stdout).matchAll(re)) {
         const i = Number(m[1]);
         results[i] = { stdout: m[2]!.replace(/^\n/, ''), code: Number(m[3]), stderr: Buffer.from(m[4]!, 'base64').toString('utf8') };

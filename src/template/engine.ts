@@ -64,7 +64,11 @@ function makeEnv(): nunjucks.Environment {
   env.addFilter('to_nice_yaml', (v: unknown) => yamlStringify(v, { indent: 2 }));
   env.addFilter('b64encode', (v: unknown) => Buffer.from(String(plain(v))).toString('base64'));
   env.addFilter('b64decode', (v: unknown) => Buffer.from(String(plain(v)), 'base64').toString('utf8'));
-  env.addFilter('hash', (v: unknown, algo = 'sha1') => createHash(algo).update(String(plain(v))).digest('hex'));
+  env.addFilter('hash', (v: unknown, algo = 'sha1') =>
+    createHash(algo)
+      .update(String(plain(v)))
+      .digest('hex'),
+  );
   env.addFilter('basename', (v: unknown) => basename(String(v)));
   env.addFilter('dirname', (v: unknown) => dirname(String(v)));
   env.addFilter('quote', (v: unknown) => `'${String(plain(v)).replace(/'/g, `'"'"'`)}'`);
@@ -187,7 +191,24 @@ function capture(src: string, shown: string, ctx: Record<string, unknown>, file:
 }
 
 const IDENT_PATH = /[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[['"][^'"]+['"]\])*/g;
-const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'is', 'if', 'else', 'true', 'false', 'none', 'True', 'False', 'None', 'defined', 'undefined', 'loop']);
+const KEYWORDS = new Set([
+  'and',
+  'or',
+  'not',
+  'in',
+  'is',
+  'if',
+  'else',
+  'true',
+  'false',
+  'none',
+  'True',
+  'False',
+  'None',
+  'defined',
+  'undefined',
+  'loop',
+]);
 
 /** Finds the first variable path in an expression that is undefined in ctx. */
 export function findUndefined(expr: string, ctx: Record<string, unknown>): string | undefined {

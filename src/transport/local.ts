@@ -45,7 +45,11 @@ export class LocalTransport implements Transport {
       child.stderr.on('data', (b: Buffer) => err.push(b));
       child.on('error', (e) => reject(new UnreachableError(`cannot run ${cmd} on ${this.name}: ${e.message}`)));
       child.on('close', (code, signal) =>
-        resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code: code ?? (signal ? 128 : 255) }),
+        resolve({
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(err).toString('utf8'),
+          code: code ?? (signal ? 128 : 255),
+        }),
       );
       // A script that exits before reading all of stdin closes the pipe early: not an error.
       child.stdin.on('error', () => undefined);

@@ -40,7 +40,10 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
   const apply = async (name: string, args: string[] = []) => {
     const json = join(work, `${name}.json`);
     const t0 = Date.now();
-    const r = await kiln(['apply', PLAYBOOK, ...inventories, '-e', `@${LAB_VARS}`, '--json', json, '--progress', 'plain', ...args], REPO_ROOT);
+    const r = await kiln(
+      ['apply', PLAYBOOK, ...inventories, '-e', `@${LAB_VARS}`, '--json', json, '--progress', 'plain', ...args],
+      REPO_ROOT,
+    );
     timings[name] = `${((Date.now() - t0) / 1000).toFixed(1)}s`;
     expect(r.code, r.stdout + r.stderr).toBe(0);
     for (const s of SECRETS) {
@@ -121,7 +124,9 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
     const mysqlTasks = check.rep.tasks.filter((t) => /mysql_(db|user|replication)/.test((t as { module?: string }).module ?? ''));
     expect(mysqlTasks.length).toBeGreaterThan(0);
     expect(mysqlTasks.filter((t) => t.unpredictable)).toEqual([]);
-    expect(changedLines(real.rep).some((l) => l.startsWith('db2 mysql | replicate from the primary: seed kiln from 10.77.0.31'))).toBe(true);
+    expect(changedLines(real.rep).some((l) => l.startsWith('db2 mysql | replicate from the primary: seed kiln from 10.77.0.31'))).toBe(
+      true,
+    );
     expect(seen.split('\n').length).toBeGreaterThan(50);
     for (const s of SECRETS) expect(seen).not.toContain(s);
     expect(seen).not.toMatch(NATIVE_HASH);
@@ -134,7 +139,10 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
   });
 
   it('a row written on the primary is read from the replica within seconds; lag is reported', async () => {
-    sql('db1', 'CREATE TABLE IF NOT EXISTS kiln.kiln_e2e (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64), at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6));');
+    sql(
+      'db1',
+      'CREATE TABLE IF NOT EXISTS kiln.kiln_e2e (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64), at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6));',
+    );
     const lags: number[] = [];
     for (let i = 0; i < 5; i++) {
       const marker = `row-${Date.now()}-${i}`;
@@ -155,29 +163,43 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
       expect(m, `${marker} did not reach db2 within 10 s`).not.toBeNull();
       lags.push(Number(m![1]) / 1000);
     }
-    const facts = JSON.parse((await kiln(['facts', 'db2', ...inventories], REPO_ROOT)).stdout) as { mysql: { replica: { seconds_behind_master: number; io_running: string } } };
+    const facts = JSON.parse((await kiln(['facts', 'db2', ...inventories], REPO_ROOT)).stdout) as {
+      mysql: { replica: { seconds_behind_master: number; io_running: string } };
+    };
     expect(facts.mysql.replica.io_running).toBe('Yes');
     expect(facts.mysql.replica.seconds_behind_master).toBeGreaterThanOrEqual(0);
     timings['replication delay primary commit → visible on db2 (ms, 5 rows)'] = lags.map((x) => x.toFixed(1)).join(',');
     timings['Seconds_Behind_Master (kiln facts)'] = String(facts.mysql.replica.seconds_behind_master);
-    console.log(`replication delay (ms): ${lags.map((x) => x.toFixed(1)).join(', ')}; kiln facts seconds_behind_master=${facts.mysql.replica.seconds_behind_master}`);
+    console.log(
+      `replication delay (ms): ${lags.map((x) => x.toFixed(1)).join(', ')}; kiln facts seconds_behind_master=${facts.mysql.replica.seconds_behind_master}`,
+    );
   });
 
   it('the app writes through HTTPS via a load balancer to the primary and reads the row back from the replica', async () => {
     const ca = join(REPO_ROOT, '.kiln/pki/ca.crt');
     const curl = (args: string) => execFileSync('sh', ['-c', `curl -sS --cacert '${ca}' --max-time 10 ${args}`], { encoding: 'utf8' });
     // The app checks its connections every few seconds: the db hosts were just rebuilt.
-    await waitFor('both database connections ok in /health', () => {
-      const health = JSON.parse(curl('https://10.77.0.11/health')) as { db?: { primary: string; replica: string } };
-      return health.db?.primary === 'ok' && health.db?.replica === 'ok';
-    }, 30_000);
+    await waitFor(
+      'both database connections ok in /health',
+      () => {
+        const health = JSON.parse(curl('https://10.77.0.11/health')) as { db?: { primary: string; replica: string } };
+        return health.db?.primary === 'ok' && health.db?.replica === 'ok';
+      },
+      30_000,
+    );
     const text = `via-lb-${Date.now()}`;
-    const written = JSON.parse(curl(`-X POST -H 'Content-Type: application/json' --data '{"text":"${text}"}' https://10.77.0.11/items`)) as { id: number; written_to: string };
+    const written = JSON.parse(
+      curl(`-X POST -H 'Content-Type: application/json' --data '{"text":"${text}"}' https://10.77.0.11/items`),
+    ) as { id: number; written_to: string };
     expect(written.written_to).toBe('primary');
-    await waitFor(`${text} read back through the LB`, () => {
-      const r = JSON.parse(curl('https://10.77.0.11/items?limit=200')) as { read_from: string; items: { text: string }[] };
-      return r.read_from === 'replica' && r.items.some((i) => i.text === text);
-    }, 10_000);
+    await waitFor(
+      `${text} read back through the LB`,
+      () => {
+        const r = JSON.parse(curl('https://10.77.0.11/items?limit=200')) as { read_from: string; items: { text: string }[] };
+        return r.read_from === 'replica' && r.items.some((i) => i.text === text);
+      },
+      10_000,
+    );
     expect(sql('db2', `SELECT COUNT(*) FROM kiln.kiln_items WHERE text = '${text}';`)).toBe('1');
   });
 
@@ -187,17 +209,28 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
     expect([before.status.Slave_IO_Running, before.status.Slave_SQL_Running]).toEqual(['Yes', 'Yes']);
     const base = Number(sql('db1', 'SELECT COUNT(*) FROM kiln.kiln_e2e;'));
     // A writer on the primary: 300 autocommitted inserts, one every ~20 ms, during the re-run.
-    const writer = spawn('ssh', ['-F', join(lab.dir, 'ssh_config'), 'db1', 'for i in $(seq 1 300); do echo "INSERT INTO kiln.kiln_e2e (v) VALUES (\'during-$i\');"; sleep 0.02; done | sudo mariadb']);
+    const writer = spawn('ssh', [
+      '-F',
+      join(lab.dir, 'ssh_config'),
+      'db1',
+      'for i in $(seq 1 300); do echo "INSERT INTO kiln.kiln_e2e (v) VALUES (\'during-$i\');"; sleep 0.02; done | sudo mariadb',
+    ]);
     const writerDone = new Promise<number>((r) => writer.on('exit', (code) => r(code ?? 1)));
     // Seconds_Behind_Master on the replica, sampled every 250 ms while the writer runs.
-    const sbm = spawn('ssh', ['-F', join(lab.dir, 'ssh_config'), 'db2', 'for i in $(seq 1 40); do sudo mariadb -e "SHOW SLAVE STATUS\\G" | awk \'/Seconds_Behind_Master/ {print $2}\'; sleep 0.25; done']);
+    const sbm = spawn('ssh', [
+      '-F',
+      join(lab.dir, 'ssh_config'),
+      'db2',
+      'for i in $(seq 1 40); do sudo mariadb -e "SHOW SLAVE STATUS\\G" | awk \'/Seconds_Behind_Master/ {print $2}\'; sleep 0.25; done',
+    ]);
     let sbmOut = '';
     sbm.stdout!.on('data', (b: Buffer) => (sbmOut += b.toString()));
     const again = await apply('re-apply');
     expect(await writerDone).toBe(0);
     sbm.kill();
     const samples = sbmOut.split('\n').filter(Boolean);
-    timings['Seconds_Behind_Master during the writes (samples)'] = `${samples.length} samples, max ${Math.max(...samples.map(Number))} s, values ${[...new Set(samples)].join('/')}`;
+    timings['Seconds_Behind_Master during the writes (samples)'] =
+      `${samples.length} samples, max ${Math.max(...samples.map(Number))} s, values ${[...new Set(samples)].join('/')}`;
     console.log(`Seconds_Behind_Master during the writes: ${samples.join(' ')}`);
     // The run output shows the replica's state and lag on the ok replication task.
     expect(again.r.stdout).toMatch(/replicating from 10\.77\.0\.31:3306: IO Yes, SQL Yes, \d+s behind the primary/);
@@ -220,14 +253,22 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
 
   it('adding db3 seeds it from the primary with every row, then it replicates', async () => {
     const db3Inventory = join(work, 'db3.yml');
-    const add = await kiln(['lab', 'add', 'db3', '--address', '10.77.0.33', '--groups', 'db_replica', '--inventory', db3Inventory], REPO_ROOT, 300_000);
+    const add = await kiln(
+      ['lab', 'add', 'db3', '--address', '10.77.0.33', '--groups', 'db_replica', '--inventory', db3Inventory],
+      REPO_ROOT,
+      300_000,
+    );
     expect(add.code, add.stderr + add.stdout).toBe(0);
     inventories.push('-i', db3Inventory);
     const db2Before = replicaThreads('db2');
     const { result: run, seen } = await samplePs(['db1', 'db3'], () => apply('add-db3'));
     for (const s of SECRETS) expect(seen).not.toContain(s);
     expect(changedLines(run.rep).some((l) => l.startsWith('db3 mysql | replicate from the primary: seed kiln from 10.77.0.31'))).toBe(true);
-    expect(changedLines(run.rep).filter((l) => l.startsWith('db1 ')).every((l) => l.includes("'repl'@'10.77.0.33'"))).toBe(true);
+    expect(
+      changedLines(run.rep)
+        .filter((l) => l.startsWith('db1 '))
+        .every((l) => l.includes("'repl'@'10.77.0.33'")),
+    ).toBe(true);
     expect(replicaThreads('db2').threads).toBe(db2Before.threads);
     const want = sql('db1', 'SELECT COUNT(*), SUM(CRC32(v)) FROM kiln.kiln_e2e;');
     expect(sql('db3', 'SELECT COUNT(*), SUM(CRC32(v)) FROM kiln.kiln_e2e;')).toBe(want);
@@ -242,7 +283,9 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
     sql('db2', 'SET GLOBAL read_only = OFF;');
     const before = replicaThreads('db2');
     const fix = await apply('read-only-drift', ['-l', 'db2']);
-    expect(changedLines(fix.rep)).toEqual(['db2 mysql | read_only at runtime (ON on replicas), no restart: set global read_only: OFF → ON (at runtime, no restart)']);
+    expect(changedLines(fix.rep)).toEqual([
+      'db2 mysql | read_only at runtime (ON on replicas), no restart: set global read_only: OFF → ON (at runtime, no restart)',
+    ]);
     expect(sql('db2', 'SELECT @@read_only;')).toBe('1');
     const after = replicaThreads('db2');
     expect(after.threads).toBe(before.threads);
@@ -261,8 +304,12 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
     expect(failed.task).toBe('mysql | replicate from the primary');
     expect(failed.message).toMatch(/SQL thread stopped: Last_SQL_Error: .*Duplicate entry '1000000'/);
     // An operator repairs it (drops the local row, starts the thread): the next run is ok again.
-    sql('db2', "SET SESSION sql_log_bin = 0; DELETE FROM kiln.kiln_e2e WHERE id = 1000000; START SLAVE SQL_THREAD;");
-    await waitFor('the row from the primary on db2', () => sql('db2', 'SELECT v FROM kiln.kiln_e2e WHERE id = 1000000;') === 'from-primary', 10_000);
+    sql('db2', 'SET SESSION sql_log_bin = 0; DELETE FROM kiln.kiln_e2e WHERE id = 1000000; START SLAVE SQL_THREAD;');
+    await waitFor(
+      'the row from the primary on db2',
+      () => sql('db2', 'SELECT v FROM kiln.kiln_e2e WHERE id = 1000000;') === 'from-primary',
+      10_000,
+    );
     const ok = await apply('repaired', ['-l', 'db2']);
     expect(ok.rep.hosts.db2!.changed).toBe(0);
   });

@@ -80,20 +80,34 @@ const timings: Record<string, number> = {};
  * Runs the CLI; with `faults` (KILN_FAULT_* variables, see test/helpers/fault-transport.ts) the same
  * CLI through the fault-injecting entry. Reports a death by signal.
  */
-function kilnEnv(args: string[], faults?: Record<string, string>): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+function kilnEnv(
+  args: string[],
+  faults?: Record<string, string>,
+): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   const argv = faults ? [...KILN_WITH_FAULTS, ...args] : [KILN_BIN, ...args];
   return new Promise((resolve) => {
-    execFile(process.execPath, argv, { cwd: REPO_ROOT, env: { ...process.env, ...faults }, timeout: 600000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      const e = err as (Error & { code?: number; signal?: string }) | null;
-      resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, stdout: String(stdout), stderr: String(stderr) });
-    });
+    execFile(
+      process.execPath,
+      argv,
+      { cwd: REPO_ROOT, env: { ...process.env, ...faults }, timeout: 600000, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        const e = err as (Error & { code?: number; signal?: string }) | null;
+        resolve({
+          code: e ? (typeof e.code === 'number' ? e.code : null) : 0,
+          signal: e?.signal ?? null,
+          stdout: String(stdout),
+          stderr: String(stderr),
+        });
+      },
+    );
   });
 }
 
 /** Runs a script on a lab host (system ssh with the lab's ssh_config), or locally for 'controller'. */
 function runOn(host: string, script: string, timeoutMs = 60000): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const argv = host === 'controller' ? ['bash', ['-s']] : ['ssh', ['-F', join(S.labDir, 'ssh_config'), '-o', 'ConnectTimeout=5', host, 'bash -s']];
+    const argv =
+      host === 'controller' ? ['bash', ['-s']] : ['ssh', ['-F', join(S.labDir, 'ssh_config'), '-o', 'ConnectTimeout=5', host, 'bash -s']];
     const p = spawn(argv[0] as string, argv[1] as string[], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -113,12 +127,19 @@ const sudo = (host: string, cmd: string) => runOn(host, `sudo -n sh -s <<'KILN_F
 
 /** What Kiln manages live on a host: its nft table and its iptables chains. */
 async function liveRules(host: string): Promise<string> {
-  const r = await runOn(host, "sudo -n nft list table inet kiln 2>/dev/null; echo '--'; sudo -n iptables-save -t filter 2>/dev/null | grep -E '^(:KILN|-A KILN|-A (INPUT|OUTPUT) .*KILN)' | sed 's/\\[[0-9:]*\\]//'; echo '--'; sudo -n ip6tables-save -t filter 2>/dev/null | grep -E '^(:KILN|-A KILN)' | sed 's/\\[[0-9:]*\\]//'");
+  const r = await runOn(
+    host,
+    "sudo -n nft list table inet kiln 2>/dev/null; echo '--'; sudo -n iptables-save -t filter 2>/dev/null | grep -E '^(:KILN|-A KILN|-A (INPUT|OUTPUT) .*KILN)' | sed 's/\\[[0-9:]*\\]//'; echo '--'; sudo -n ip6tables-save -t filter 2>/dev/null | grep -E '^(:KILN|-A KILN)' | sed 's/\\[[0-9:]*\\]//'",
+  );
   if (r.code !== 0) throw new Error(`cannot read the rules of ${host} (${r.code}): ${r.err}`);
   return r.out;
 }
 
-async function apply(name: string, args: string[], faults?: Record<string, string>): Promise<{ r: Awaited<ReturnType<typeof kilnEnv>>; report?: Report; ms: number }> {
+async function apply(
+  name: string,
+  args: string[],
+  faults?: Record<string, string>,
+): Promise<{ r: Awaited<ReturnType<typeof kilnEnv>>; report?: Report; ms: number }> {
   mkdirSync(join(S.labDir, 'firewall'), { recursive: true });
   const json = join(S.labDir, 'firewall', `${name}.json`);
   rmSync(json, { force: true });
@@ -149,7 +170,8 @@ function expected(source: string, target: string, port: number): boolean {
     for (const rule of spec.allow ?? []) {
       if ((rule.proto ?? 'tcp') !== 'tcp') continue;
       const ports = [rule.port].flat().map(String);
-      if (!ports.some((p) => (p.includes('-') ? port >= Number(p.split('-')[0]) && port <= Number(p.split('-')[1]) : Number(p) === port))) continue;
+      if (!ports.some((p) => (p.includes('-') ? port >= Number(p.split('-')[0]) && port <= Number(p.split('-')[1]) : Number(p) === port)))
+        continue;
       const froms = [rule.from].flat().map(String);
       const ok = froms.some(
         (f) =>
@@ -194,16 +216,21 @@ async function matrix(label: string): Promise<string[]> {
   timings[`matrix ${label}`] = Date.now() - t0;
   const mismatches: string[] = [];
   const sym = { open: 'O', closed: 'c', filtered: '.' } as const;
-  const lines = [`connectivity matrix (${label}): O = open, c = closed (RST, reachable), . = filtered (timeout); * = mismatch with the policy`];
+  const lines = [
+    `connectivity matrix (${label}): O = open, c = closed (RST, reachable), . = filtered (timeout); * = mismatch with the policy`,
+  ];
   lines.push(`each cell lists the ports ${PORTS.join(' ')} in this order`);
-  lines.push(`${'from \\ to'.padEnd(12)}${S.hosts.map((h) => `${h.name} (${h.backend === 'iptables' ? 'ipt' : 'nft'})`.padEnd(22)).join('')}`);
+  lines.push(
+    `${'from \\ to'.padEnd(12)}${S.hosts.map((h) => `${h.name} (${h.backend === 'iptables' ? 'ipt' : 'nft'})`.padEnd(22)).join('')}`,
+  );
   sources.forEach((src, i) => {
     const cells = S.hosts.map((h) =>
       PORTS.map((p) => {
         const v = results[i]!.get(`${h.name}:${p}`);
         const want = expected(src, h.name, p);
         const got = v === 'open' || v === 'closed';
-        if (v === undefined || got !== want) mismatches.push(`${src} → ${h.name}:${p}: expected ${want ? 'reachable' : 'filtered'}, got ${v ?? 'no result'}`);
+        if (v === undefined || got !== want)
+          mismatches.push(`${src} → ${h.name}:${p}: expected ${want ? 'reachable' : 'filtered'}, got ${v ?? 'no result'}`);
         return `${v ? sym[v] : '?'}${v === undefined || got !== want ? '*' : ' '}`;
       }).join(''),
     );
@@ -280,7 +307,11 @@ async function setup(): Promise<Setup> {
     inventory,
     playbook,
     extraArgs,
-    hosts: names.map((n) => ({ name: n, address: String(hv(n).address), backend: hv(n).firewall_backend === 'iptables' ? 'iptables' : 'nftables' })),
+    hosts: names.map((n) => ({
+      name: n,
+      address: String(hv(n).address),
+      backend: hv(n).firewall_backend === 'iptables' ? 'iptables' : 'nftables',
+    })),
     groups,
     policy: (v0.firewall_policy ?? defaults.firewall_policy) as Setup['policy'],
     admin: (v0.firewall_admin_cidrs as string[] | undefined) ?? [`${controller}/32`],
@@ -289,7 +320,8 @@ async function setup(): Promise<Setup> {
 }
 
 const byBackend = (b: 'nftables' | 'iptables') => S.hosts.find((h) => h.backend === b)!.name;
-const fwTasks = (rep: Report | undefined, host: string) => (rep?.tasks ?? []).filter((t) => t.host === host && t.task.startsWith('firewall rules'));
+const fwTasks = (rep: Report | undefined, host: string) =>
+  (rep?.tasks ?? []).filter((t) => t.host === host && t.task.startsWith('firewall rules'));
 
 describe.skipIf(skip)('firewall role on the lab', () => {
   beforeAll(async () => {
@@ -310,7 +342,8 @@ describe.skipIf(skip)('firewall role on the lab', () => {
     expect(first.r.code, first.r.stdout.slice(-4000)).toBe(0);
     const again = await apply('rerun', []);
     expect(again.r.code, again.r.stdout.slice(-4000)).toBe(0);
-    for (const [h, s] of Object.entries(again.report!.hosts)) expect({ h, changed: s.changed, failed: s.failed }).toEqual({ h, changed: 0, failed: 0 });
+    for (const [h, s] of Object.entries(again.report!.hosts))
+      expect({ h, changed: s.changed, failed: s.failed }).toEqual({ h, changed: 0, failed: 0 });
     const check = await apply('check-converged', ['--check']);
     expect(Object.values(check.report!.hosts).every((s) => s.changed === 0)).toBe(true);
     // Each host runs exactly the backend it was given, and nothing of the other one.
@@ -333,26 +366,35 @@ describe.skipIf(skip)('firewall role on the lab', () => {
   });
 
   // Site mode: the whole site still works through the firewalls.
-  it.runIf(SITE_MODE)('the site works through the firewalls: HTTPS through each load balancer, Prometheus scrapes every target', async () => {
-    const since = Date.now() / 1000;
-    for (const lb of S.hosts.filter((h) => (S.groups.lb ?? []).includes(h.name))) {
-      const r = await runOn('controller', `curl -sk -o /dev/null -w '%{http_code}' --max-time 10 https://${lb.address}/`);
-      // haproxy answers 503 when no web backend is reachable: the firewall would be to blame.
-      expect(r.out, `https://${lb.address}/`).toMatch(/^[23]\d\d$/);
-    }
-    const mon = S.hosts.find((h) => (S.groups.monitoring ?? []).includes(h.name))!;
-    const t0 = Date.now();
-    for (;;) {
-      const r = await runOn('controller', `curl -s --max-time 10 http://${mon.address}:9090/api/v1/targets`);
-      const targets = (JSON.parse(r.out || '{"data":{"activeTargets":[]}}') as { data: { activeTargets: { health: string; lastScrape: string; scrapeUrl: string }[] } }).data.activeTargets;
-      const fresh = targets.filter((t) => Date.parse(t.lastScrape) / 1000 > since);
-      if (targets.length && fresh.length === targets.length && targets.every((t) => t.health === 'up')) break;
-      if (Date.now() - t0 > 120000) {
-        throw new Error(`Prometheus targets not all up and freshly scraped:\n${targets.map((t) => `${t.scrapeUrl} ${t.health} ${t.lastScrape}`).join('\n')}`);
+  it.runIf(SITE_MODE)(
+    'the site works through the firewalls: HTTPS through each load balancer, Prometheus scrapes every target',
+    async () => {
+      const since = Date.now() / 1000;
+      for (const lb of S.hosts.filter((h) => (S.groups.lb ?? []).includes(h.name))) {
+        const r = await runOn('controller', `curl -sk -o /dev/null -w '%{http_code}' --max-time 10 https://${lb.address}/`);
+        // haproxy answers 503 when no web backend is reachable: the firewall would be to blame.
+        expect(r.out, `https://${lb.address}/`).toMatch(/^[23]\d\d$/);
       }
-      await new Promise((res) => setTimeout(res, 2000));
-    }
-  });
+      const mon = S.hosts.find((h) => (S.groups.monitoring ?? []).includes(h.name))!;
+      const t0 = Date.now();
+      for (;;) {
+        const r = await runOn('controller', `curl -s --max-time 10 http://${mon.address}:9090/api/v1/targets`);
+        const targets = (
+          JSON.parse(r.out || '{"data":{"activeTargets":[]}}') as {
+            data: { activeTargets: { health: string; lastScrape: string; scrapeUrl: string }[] };
+          }
+        ).data.activeTargets;
+        const fresh = targets.filter((t) => Date.parse(t.lastScrape) / 1000 > since);
+        if (targets.length && fresh.length === targets.length && targets.every((t) => t.health === 'up')) break;
+        if (Date.now() - t0 > 120000) {
+          throw new Error(
+            `Prometheus targets not all up and freshly scraped:\n${targets.map((t) => `${t.scrapeUrl} ${t.health} ${t.lastScrape}`).join('\n')}`,
+          );
+        }
+        await new Promise((res) => setTimeout(res, 2000));
+      }
+    },
+  );
 
   it('a rule added by hand is reported by --check --diff and removed by the next run', async () => {
     const nftHost = byBackend('nftables');
@@ -363,7 +405,10 @@ describe.skipIf(skip)('firewall role on the lab', () => {
     expect(check.r.code).toBe(0);
     for (const h of [nftHost, iptHost]) {
       const t = fwTasks(check.report, h);
-      expect(t.map((x) => x.status), h).toEqual(['changed']);
+      expect(
+        t.map((x) => x.status),
+        h,
+      ).toEqual(['changed']);
       expect(t[0]!.changes[0]!.summary).toMatch(/differs from what Kiln loaded \(changed by hand\?\): reload it/);
     }
     expect(check.r.stdout).toMatch(/-\s+tcp dport 5555 accept/);
@@ -385,9 +430,14 @@ describe.skipIf(skip)('firewall role on the lab', () => {
     const before = await Promise.all([liveRules(nftHost), liveRules(iptHost)]);
     // What a reboot does: start from no Kiln rules, then the enabled unit loads the persisted files.
     expect((await sudo(nftHost, 'nft delete table inet kiln && systemctl restart nftables')).code).toBe(0);
-    expect((await sudo(iptHost, 'iptables -F && iptables -X && ip6tables -F && ip6tables -X && systemctl restart netfilter-persistent')).code).toBe(0);
+    expect(
+      (await sudo(iptHost, 'iptables -F && iptables -X && ip6tables -F && ip6tables -X && systemctl restart netfilter-persistent')).code,
+    ).toBe(0);
     expect(await Promise.all([liveRules(nftHost), liveRules(iptHost)])).toEqual(before);
-    const enabled = await Promise.all([sudo(nftHost, 'systemctl is-enabled nftables'), sudo(iptHost, 'systemctl is-enabled netfilter-persistent')]);
+    const enabled = await Promise.all([
+      sudo(nftHost, 'systemctl is-enabled nftables'),
+      sudo(iptHost, 'systemctl is-enabled netfilter-persistent'),
+    ]);
     expect(enabled.map((e) => e.out.trim())).toEqual(['enabled', 'enabled']);
     const c = await apply('after-boot-load', ['--check']);
     expect(Object.values(c.report!.hosts).every((h) => h.changed === 0)).toBe(true);
@@ -402,7 +452,8 @@ describe.skipIf(skip)('firewall role on the lab', () => {
     const r = await apply('outbound-drop', ['-l', hosts.join(','), '-e', restricted]);
     expect(r.r.code, r.r.stdout.slice(-3000)).toBe(0);
     // The controller is not firewalled: any port answers (open or RST) when the packet gets out.
-    const probe = (port: number) => `if timeout 3 bash -c "exec 3<>/dev/tcp/${S.controller}/${port}" 2>/dev/null; then echo reachable; elif [ $? = 124 ]; then echo filtered; else echo reachable; fi`;
+    const probe = (port: number) =>
+      `if timeout 3 bash -c "exec 3<>/dev/tcp/${S.controller}/${port}" 2>/dev/null; then echo reachable; elif [ $? = 124 ]; then echo filtered; else echo reachable; fi`;
     for (const h of hosts) {
       expect((await runOn(h, probe(22))).out.trim(), `${h} → controller:22 (allow_out)`).toBe('reachable');
       expect((await runOn(h, probe(9))).out.trim(), `${h} → controller:9 (not allowed out)`).toBe('filtered');
@@ -422,7 +473,9 @@ describe.skipIf(skip)('firewall role on the lab', () => {
     expect(r.r.code).toBe(4);
     const t = fwTasks(r.report, host);
     expect(t.map((x) => x.status)).toEqual(['failed']);
-    expect(t[0]!.message).toMatch(/refusing to apply: the firewall for \S+ would not accept SSH \(port 22\/tcp\) from 10\.77\.0\.1, .*lock Kiln out/);
+    expect(t[0]!.message).toMatch(
+      /refusing to apply: the firewall for \S+ would not accept SSH \(port 22\/tcp\) from 10\.77\.0\.1, .*lock Kiln out/,
+    );
     expect(await liveRules(host)).toBe(before);
     // --check predicts the refusal too.
     const c = await apply('preflight-check', ['--check', '-l', host, '-e', noSsh]);
@@ -438,16 +491,23 @@ describe.skipIf(skip)('firewall role on the lab', () => {
       const mon = S.hosts.find((h) => (S.groups.monitoring ?? []).includes(h.name))!;
       const address = S.hosts.find((h) => h.name === host)!.address;
       const t0 = Date.now();
-      const r = await apply(`bypass-${backend}`, ['-l', host, '-e', noSsh], { KILN_FAULT_SSH_CONNECTION: `${mon.address} 50000 ${address} 9100` });
+      const r = await apply(`bypass-${backend}`, ['-l', host, '-e', noSsh], {
+        KILN_FAULT_SSH_CONNECTION: `${mon.address} 50000 ${address} 9100`,
+      });
       expect(r.r.code, r.r.stdout.slice(-3000)).toBe(4);
       const t = fwTasks(r.report, host);
       expect(t.map((x) => x.status)).toEqual(['failed']);
-      expect(t[0]!.message).toMatch(/commit-confirm failed: a NEW SSH connection to the host could not be opened after apply .*rolls itself back/s);
+      expect(t[0]!.message).toMatch(
+        /commit-confirm failed: a NEW SSH connection to the host could not be opened after apply .*rolls itself back/s,
+      );
       const back = await waitReachable(host, 90000);
       timings[`bypass-${backend} reachable again after kiln exited`] = back;
       timings[`bypass-${backend} total until reachable`] = Date.now() - t0;
       expect(await liveRules(host)).toBe(before);
-      const state = await sudo(host, 'ls /var/lib/kiln/firewall; cat /var/lib/kiln/firewall/decided.*/outcome; journalctl -t kiln-firewall --no-pager -q | tail -1');
+      const state = await sudo(
+        host,
+        'ls /var/lib/kiln/firewall; cat /var/lib/kiln/firewall/decided.*/outcome; journalctl -t kiln-firewall --no-pager -q | tail -1',
+      );
       expect(state.out).not.toMatch(/^pending$/m);
       expect(state.out).toContain('rolled-back');
       expect(state.out).toMatch(/rolled back unconfirmed firewall change/);
@@ -471,7 +531,12 @@ describe.skipIf(skip)('firewall role on the lab', () => {
     // Another tool adds its own rules inside the window (Docker would): the rollback keeps them.
     const [nftHost, iptHost] = hosts;
     const foreign = {
-      [nftHost!]: { add: 'nft add table inet kiln_e2e_foreign', check: 'nft list tables', want: 'table inet kiln_e2e_foreign', del: 'nft delete table inet kiln_e2e_foreign' },
+      [nftHost!]: {
+        add: 'nft add table inet kiln_e2e_foreign',
+        check: 'nft list tables',
+        want: 'table inet kiln_e2e_foreign',
+        del: 'nft delete table inet kiln_e2e_foreign',
+      },
       [iptHost!]: {
         add: 'iptables -A INPUT -s 192.0.2.99/32 -m comment --comment kiln-e2e-foreign -j DROP',
         check: 'iptables-save -t filter',
@@ -500,7 +565,10 @@ describe.skipIf(skip)('firewall role on the lab', () => {
     expect(gone.r.code, gone.r.stdout.slice(-3000)).toBe(0);
     for (const h of S.hosts) {
       expect((await liveRules(h.name)).replace(/\s/g, ''), h.name).toBe('----');
-      const files = await sudo(h.name, 'ls /etc/kiln/firewall.nft /var/lib/kiln/firewall 2>&1; grep -c "Managed by Kiln" /etc/iptables/rules.v4 2>/dev/null || true');
+      const files = await sudo(
+        h.name,
+        'ls /etc/kiln/firewall.nft /var/lib/kiln/firewall 2>&1; grep -c "Managed by Kiln" /etc/iptables/rules.v4 2>/dev/null || true',
+      );
       expect(files.out, h.name).not.toMatch(/^\/etc\/kiln\/firewall\.nft$|^[1-9]/m);
     }
     const again = await apply('absent-again', ['--check', '-e', 'firewall_state=absent']);
@@ -532,7 +600,10 @@ describe.skipIf(skip)('firewall role on the lab', () => {
     expect(fix.r.code, fix.r.stdout.slice(-3000)).toBe(0);
     expect(await liveRules(host)).toBe(before);
     // The old transaction's timer was stopped (it will not fire later), nothing is pending.
-    const units = await sudo(host, "systemctl list-units 'kiln-fw-rollback-*' --state=active --no-legend --plain; ls /var/lib/kiln/firewall");
+    const units = await sudo(
+      host,
+      "systemctl list-units 'kiln-fw-rollback-*' --state=active --no-legend --plain; ls /var/lib/kiln/firewall",
+    );
     expect(units.out).not.toMatch(/kiln-fw-rollback-\S+\.timer/);
     expect(units.out).not.toMatch(/^pending$/m);
     const after = await apply('pending-after', ['--check', '-l', host]);
@@ -578,7 +649,10 @@ describe.skipIf(skip)('firewall role on the lab', () => {
     // Booted with the rules from before the change: the guard rolled the pending change back.
     expect(await Promise.all(hosts.map(liveRules))).toEqual(before);
     for (const h of hosts) {
-      const st = await sudo(h, 'test -e /var/lib/kiln/firewall/pending && echo pending || echo none; journalctl -b -u kiln-firewall-guard --no-pager -q -o cat | tail -3; journalctl -b -t kiln-firewall --no-pager -q -o cat | tail -1');
+      const st = await sudo(
+        h,
+        'test -e /var/lib/kiln/firewall/pending && echo pending || echo none; journalctl -b -u kiln-firewall-guard --no-pager -q -o cat | tail -3; journalctl -b -t kiln-firewall --no-pager -q -o cat | tail -1',
+      );
       expect(st.out, h).toMatch(/^none$/m);
       expect(st.out, h).toMatch(/rolled back unconfirmed firewall change/);
       const persisted = await sudo(h, 'cat /etc/kiln/firewall.nft /etc/iptables/rules.v4 2>/dev/null | grep -c 7779 || true');
@@ -586,7 +660,10 @@ describe.skipIf(skip)('firewall role on the lab', () => {
     }
     // The whole site is converged again, and the matrix holds.
     const c = await apply('after-reboot', ['--check']);
-    expect(Object.values(c.report!.hosts).every((x) => x.changed === 0), JSON.stringify(c.report?.hosts)).toBe(true);
+    expect(
+      Object.values(c.report!.hosts).every((x) => x.changed === 0),
+      JSON.stringify(c.report?.hosts),
+    ).toBe(true);
     expect(await matrix('after the reboot')).toEqual([]);
   }, 600_000);
 });

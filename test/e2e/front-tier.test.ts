@@ -45,7 +45,21 @@ describe.skipIf(skip)('front tier (tls + haproxy) on lb1, lb2', () => {
     const json = join(work, `${name}.json`);
     const t0 = Date.now();
     const r = await kiln(
-      ['apply', playbook, '-i', lab.inventory, '-i', join(FIX, 'responders.yml'), '-e', `tls_pki_dir=${pki}`, '-e', 'haproxy_backend_group=responders', '--json', json, ...args],
+      [
+        'apply',
+        playbook,
+        '-i',
+        lab.inventory,
+        '-i',
+        join(FIX, 'responders.yml'),
+        '-e',
+        `tls_pki_dir=${pki}`,
+        '-e',
+        'haproxy_backend_group=responders',
+        '--json',
+        json,
+        ...args,
+      ],
       REPO_ROOT,
     );
     times[name] = Date.now() - t0;
@@ -68,7 +82,9 @@ describe.skipIf(skip)('front tier (tls + haproxy) on lb1, lb2', () => {
       cmd,
     );
   const serverStatus = (h: string, srv: string) => {
-    const line = adminSock(h, 'show stat').split('\n').find((l) => l.startsWith(`web,${srv},`));
+    const line = adminSock(h, 'show stat')
+      .split('\n')
+      .find((l) => l.startsWith(`web,${srv},`));
     return line?.split(',')[17]; // status column
   };
 
@@ -200,7 +216,10 @@ describe.skipIf(skip)('front tier (tls + haproxy) on lb1, lb2', () => {
     cpSync(join(REPO_ROOT, 'roles'), join(copy, 'roles'), { recursive: true, filter: (s) => !s.includes('/.') });
     cpSync(join(FIX, 'front-tier.yml'), join(copy, 'front-tier.yml'));
     const tpl = join(copy, 'roles/haproxy/templates/haproxy.cfg.j2');
-    writeFileSync(tpl, readFileSync(tpl, 'utf8').replace('    balance roundrobin', '    balance roundrobin\n    this-is-not-a-haproxy-keyword on'));
+    writeFileSync(
+      tpl,
+      readFileSync(tpl, 'utf8').replace('    balance roundrobin', '    balance roundrobin\n    this-is-not-a-haproxy-keyword on'),
+    );
     const before = ssh('lb1', 'sha256sum /etc/haproxy/haproxy.cfg');
     const pid = mainPid('lb1');
     const r = await apply('broken', ['-l', 'lb1', ...SHORT], join(copy, 'front-tier.yml'));
@@ -223,7 +242,9 @@ describe.skipIf(skip)('front tier (tls + haproxy) on lb1, lb2', () => {
     for (const h of Object.keys(LBS)) {
       expect(changedLines(check.rep)).toContainEqual(
         expect.stringMatching(
-          new RegExp(`^${h} certificate bundle from the internal CA: renew certificate for site\\.lab: expires in (9|10) days \\| update certificate bundle /etc/haproxy/certs/site\\.pem$`),
+          new RegExp(
+            `^${h} certificate bundle from the internal CA: renew certificate for site\\.lab: expires in (9|10) days \\| update certificate bundle /etc/haproxy/certs/site\\.pem$`,
+          ),
         ),
       );
       expect(changedLines(check.rep)).toContain(`${h} handler reload haproxy: reload haproxy`);
@@ -255,7 +276,10 @@ describe.skipIf(skip)('front tier (tls + haproxy) on lb1, lb2', () => {
     expect(readFileSync(join(pki, 'ca.crt'), 'utf8')).toBe(caBefore);
     // What clients see now: the renewed certificate, still trusted through the same exported CA.
     for (const ip of Object.values(LBS)) {
-      const { stdout } = await run('sh', ['-c', `openssl s_client -connect ${ip}:443 -CAfile ${join(pki, 'ca.crt')} </dev/null 2>/dev/null | openssl x509 -noout -enddate`]);
+      const { stdout } = await run('sh', [
+        '-c',
+        `openssl s_client -connect ${ip}:443 -CAfile ${join(pki, 'ca.crt')} </dev/null 2>/dev/null | openssl x509 -noout -enddate`,
+      ]);
       const end = new Date(stdout.trim().replace('notAfter=', ''));
       expect((end.getTime() - Date.now()) / 86400000).toBeGreaterThan(300);
     }
@@ -266,25 +290,51 @@ describe.skipIf(skip)('front tier (tls + haproxy) on lb1, lb2', () => {
   it('a provided certificate from vault variables is installed (0600) and served; the internal one comes back after', async () => {
     // A "corporate" CA and certificate, made apart from Kiln's PKI.
     const corp = join(work, 'corp');
-    issue({ dir: corp, name: 'www', commonName: 'www.example.test', dns: ['www.example.test'], ips: [LBS.lb1], caCommonName: 'Corp CA', validDays: 90, caValidDays: 365, renewBeforeDays: 0, keyType: 'rsa' });
+    issue({
+      dir: corp,
+      name: 'www',
+      commonName: 'www.example.test',
+      dns: ['www.example.test'],
+      ips: [LBS.lb1],
+      caCommonName: 'Corp CA',
+      validDays: 90,
+      caValidDays: 365,
+      renewBeforeDays: 0,
+      keyType: 'rsa',
+    });
     const key = readFileSync(join(corp, 'www.key'), 'utf8');
     keysSeen.push(key);
     const pw = join(work, 'vault-pass');
     writeFileSync(pw, 'front-tier-vault-pw\n', { mode: 0o600 });
-    const enc = execFileSync(process.execPath, [KILN_BIN, 'vault', 'encrypt-string', 'tls_key_pem', '--vault-password-file', pw], { input: key, encoding: 'utf8' });
+    const enc = execFileSync(process.execPath, [KILN_BIN, 'vault', 'encrypt-string', 'tls_key_pem', '--vault-password-file', pw], {
+      input: key,
+      encoding: 'utf8',
+    });
     const inv = join(work, 'provided');
     mkdirSync(join(inv, 'group_vars'), { recursive: true });
     cpSync(join(FIX, 'responders.yml'), join(inv, 'inventory.yml'));
-    const indent = (t: string) => t.trim().split('\n').map((l) => `  ${l}`).join('\n');
+    const indent = (t: string) =>
+      t
+        .trim()
+        .split('\n')
+        .map((l) => `  ${l}`)
+        .join('\n');
     writeFileSync(
       join(inv, 'group_vars/lb.yml'),
       `tls_cert_source: provided\ntls_cert_pem: |\n${indent(readFileSync(join(corp, 'www.crt'), 'utf8'))}\ntls_chain_pem: |\n${indent(readFileSync(join(corp, 'ca.crt'), 'utf8'))}\n${enc}`,
     );
     const served = (caFile: string) =>
-      spawnSync('sh', ['-c', `openssl s_client -connect ${LBS.lb1}:443 -CAfile ${caFile} </dev/null 2>&1; echo; openssl s_client -connect ${LBS.lb1}:443 </dev/null 2>/dev/null | openssl x509 -noout -subject`], {
-        encoding: 'utf8',
-        timeout: 20000,
-      }).stdout;
+      spawnSync(
+        'sh',
+        [
+          '-c',
+          `openssl s_client -connect ${LBS.lb1}:443 -CAfile ${caFile} </dev/null 2>&1; echo; openssl s_client -connect ${LBS.lb1}:443 </dev/null 2>/dev/null | openssl x509 -noout -subject`,
+        ],
+        {
+          encoding: 'utf8',
+          timeout: 20000,
+        },
+      ).stdout;
     const r = await apply('provided', ['-l', 'lb1', '-i', join(inv, 'inventory.yml'), '--vault-password-file', pw, '--diff', ...SHORT]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(changedLines(r.rep)).toEqual([

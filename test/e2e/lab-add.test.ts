@@ -47,7 +47,10 @@ describe.skipIf(skip)('kiln lab add / remove on a running lab', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('address 10.77.0.21 is already used by host "web1"');
 
-    const r = await kiln(['lab', 'add', 'labadd', '--count', '2', '--address', '10.77.0.230', '--groups', 'db_replica,labadd_x', '--inventory', inv], SHARED_LAB_CWD);
+    const r = await kiln(
+      ['lab', 'add', 'labadd', '--count', '2', '--address', '10.77.0.230', '--groups', 'db_replica,labadd_x', '--inventory', inv],
+      SHARED_LAB_CWD,
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('added labadd1 (10.77.0.230), labadd2 (10.77.0.231)');
@@ -69,17 +72,25 @@ describe.skipIf(skip)('kiln lab add / remove on a running lab', () => {
       known_hosts: join(lab.dir, 'known_hosts'),
       controller_address: '10.77.0.1',
     });
-    expect(written.all.children.db.children.db_replica.hosts).toEqual({ labadd1: { address: '10.77.0.230' }, labadd2: { address: '10.77.0.231' } });
+    expect(written.all.children.db.children.db_replica.hosts).toEqual({
+      labadd1: { address: '10.77.0.230' },
+      labadd2: { address: '10.77.0.231' },
+    });
     expect(Object.keys(written.all.children.labadd_x.hosts)).toEqual(['labadd1', 'labadd2']);
 
     const keyLine = readFileSync(join(lab.dir, 'known_hosts'), 'utf8')
       .split('\n')
       .find((l) => l.startsWith('10.77.0.231 '));
-    const diskKey = readFileSync(join(lab.dir, 'disks', 'labadd2', 'ssh_host_ed25519_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+    const diskKey = readFileSync(join(lab.dir, 'disks', 'labadd2', 'ssh_host_ed25519_key.pub'), 'utf8')
+      .split(' ')
+      .slice(0, 2)
+      .join(' ');
     expect(keyLine).toBe(`10.77.0.231 ${diskKey}`);
 
     // the system ssh with the lab's ssh_config (StrictHostKeyChecking yes) and Kiln via the separate inventory
-    const hn = execFileSync('ssh', ['-F', join(lab.dir, 'ssh_config'), 'labadd2', 'hostname; systemctl is-system-running || true'], { encoding: 'utf8' });
+    const hn = execFileSync('ssh', ['-F', join(lab.dir, 'ssh_config'), 'labadd2', 'hostname; systemctl is-system-running || true'], {
+      encoding: 'utf8',
+    });
     expect(hn.split('\n')[0]).toBe('labadd2');
     const facts = await kiln(['facts', 'labadd1', '-i', inv], SHARED_LAB_CWD);
     expect(facts.code).toBe(0);

@@ -95,6 +95,7 @@ export function defaultHostsInventory(labInventory: string, out: string): void {
   };
   prune(inv.all);
   const vars = inv.all.vars ?? {};
-  for (const k of ['identity_file', 'known_hosts']) if (typeof vars[k] === 'string') vars[k] = path.join(path.dirname(labInventory), vars[k] as string);
+  for (const k of ['identity_file', 'known_hosts'])
+    if (typeof vars[k] === 'string') vars[k] = path.join(path.dirname(labInventory), vars[k] as string);
   writeFileSync(out, stringify(inv));
 }

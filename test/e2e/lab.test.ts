@@ -49,7 +49,11 @@ suite('kiln lab (real hosts)', () => {
     sh('ssh', ['-F', path.join(lab, 'ssh_config'), '-o', 'StrictHostKeyChecking=yes', ...extra, host, command]);
   /** A real TCP connect from inside a host's network namespace. */
   const canConnect = async (fromHost: string, address: string, port: number): Promise<boolean> => {
-    const r = await sh('ip', ['netns', 'exec', `kiln-${fromHost}`, 'timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${address}/${port}`], 10000);
+    const r = await sh(
+      'ip',
+      ['netns', 'exec', `kiln-${fromHost}`, 'timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${address}/${port}`],
+      10000,
+    );
     return r.code === 0;
   };
 

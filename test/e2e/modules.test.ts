@@ -66,11 +66,16 @@ describe.skipIf(skip)('system modules on lab hosts', () => {
   it('a hand-made drift in a system file is found by --check --diff and fixed', async () => {
     ssh('web1', "sudo sed -i 's/server_tokens off;/server_tokens on;/' /etc/nginx/nginx.conf");
     const json = join(work, 'drift.json');
-    const r = await kiln(['apply', join(PB, 'modules.yml'), '-i', lab.inventory, '-e', `@${extra}`, '--check', '--diff', '-l', 'web1', '--json', json], REPO_ROOT);
+    const r = await kiln(
+      ['apply', join(PB, 'modules.yml'), '-i', lab.inventory, '-e', `@${extra}`, '--check', '--diff', '-l', 'web1', '--json', json],
+      REPO_ROOT,
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('-\tserver_tokens on;');
     const rep = JSON.parse(readFileSync(json, 'utf8')) as Report;
-    expect(changed(rep)).toEqual(['web1 handler reload nginx: reload nginx', 'web1 nginx server_tokens off: /etc/nginx/nginx.conf: line replaced'].sort());
+    expect(changed(rep)).toEqual(
+      ['web1 handler reload nginx: reload nginx', 'web1 nginx server_tokens off: /etc/nginx/nginx.conf: line replaced'].sort(),
+    );
     const fix = await kiln(['apply', join(PB, 'modules.yml'), '-i', lab.inventory, '-e', `@${extra}`, '-l', 'web1'], REPO_ROOT);
     expect(fix.code, fix.stdout).toBe(0);
     expect(ssh('web1', 'sudo grep -c "server_tokens off" /etc/nginx/nginx.conf').trim()).toBe('1');

@@ -26,7 +26,15 @@ if (skip) console.warn(`SKIPPED lab e2e monitoring suite: ${skip}`);
 
 const FIX = join(REPO_ROOT, 'test/fixtures/monitoring');
 const PLAYBOOK = join(FIX, 'monitoring.yml');
-const ADDR: Record<string, string> = { lb1: '10.77.0.11', lb2: '10.77.0.12', web1: '10.77.0.21', web2: '10.77.0.22', db1: '10.77.0.31', db2: '10.77.0.32', mon1: '10.77.0.41' };
+const ADDR: Record<string, string> = {
+  lb1: '10.77.0.11',
+  lb2: '10.77.0.12',
+  web1: '10.77.0.21',
+  web2: '10.77.0.22',
+  db1: '10.77.0.31',
+  db2: '10.77.0.32',
+  mon1: '10.77.0.41',
+};
 const MON = `http://${ADDR.mon1}:9090`;
 const CONTROLLER = '10.77.0.1';
 const RULES = [
@@ -79,17 +87,24 @@ class FileServer {
   port = 0;
   constructor(private readonly dir: string) {}
   async start(): Promise<void> {
-    const proc = spawn('python3', ['-u', '-m', 'http.server', String(this.port), '--bind', CONTROLLER, '--directory', this.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn('python3', ['-u', '-m', 'http.server', String(this.port), '--bind', CONTROLLER, '--directory', this.dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.proc = proc;
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     // "Serving HTTP on 10.77.0.1 port 43125 (http://10.77.0.1:43125/) ..."
-    const port = await waitFor('the HTTP server', async () => {
-      if (proc.exitCode !== null) throw new Error(`http.server exited: ${out}`);
-      const m = /port (\d+)/.exec(out);
-      return m ? Number(m[1]) : undefined;
-    }, 100, 100);
+    const port = await waitFor(
+      'the HTTP server',
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`http.server exited: ${out}`);
+        const m = /port (\d+)/.exec(out);
+        return m ? Number(m[1]) : undefined;
+      },
+      100,
+      100,
+    );
     this.port = port;
   }
   stop(): void {
@@ -106,13 +121,19 @@ function buildRelease(work: string): { version: string; file: string } {
   const debs = existsSync(CACHE_DIR)
     ? readdirSync(CACHE_DIR)
         .filter((d) => d.startsWith('mirror-') && existsSync(join(CACHE_DIR, d, 'repo')))
-        .flatMap((d) => readdirSync(join(CACHE_DIR, d, 'repo')).filter((f) => /^prometheus-node-exporter_.*_amd64\.deb$/.test(f)).map((f) => join(CACHE_DIR, d, 'repo', f)))
+        .flatMap((d) =>
+          readdirSync(join(CACHE_DIR, d, 'repo'))
+            .filter((f) => /^prometheus-node-exporter_.*_amd64\.deb$/.test(f))
+            .map((f) => join(CACHE_DIR, d, 'repo', f)),
+        )
     : [];
   let deb = debs[0];
   if (!deb) {
     // Not in the lab's mirror cache: fetch the package file itself (downloaded, never installed).
     execFileSync('apt-get', ['download', 'prometheus-node-exporter'], { cwd: work, stdio: 'pipe' });
-    deb = readdirSync(work).filter((f) => f.startsWith('prometheus-node-exporter_')).map((f) => join(work, f))[0];
+    deb = readdirSync(work)
+      .filter((f) => f.startsWith('prometheus-node-exporter_'))
+      .map((f) => join(work, f))[0];
   }
   if (!deb) throw new Error('no prometheus-node-exporter .deb found (lab mirror cache or apt-get download)');
   const version = execFileSync('dpkg-deb', ['-f', deb, 'Version'], { encoding: 'utf8' }).trim().split('-')[0]!;
@@ -121,10 +142,17 @@ function buildRelease(work: string): { version: string; file: string } {
   const top = `node_exporter-${version}.linux-amd64`;
   mkdirSync(join(work, 'stage', top), { recursive: true });
   copyFileSync(join(x, 'usr/bin/prometheus-node-exporter'), join(work, 'stage', top, 'node_exporter'));
-  writeFileSync(join(work, 'stage', top, 'LICENSE'), 'Apache License 2.0 (the binary is Debian\'s prometheus-node-exporter)\n');
+  writeFileSync(join(work, 'stage', top, 'LICENSE'), "Apache License 2.0 (the binary is Debian's prometheus-node-exporter)\n");
   const file = `${top}.tar.gz`;
   // Reproducible: the same binary always gives the same tarball (and checksum).
-  execFileSync('sh', ['-c', 'tar -C "$1" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - "$2" | gzip -n > "$3"', 'sh', join(work, 'stage'), top, join(work, 'srv', file)]);
+  execFileSync('sh', [
+    '-c',
+    'tar -C "$1" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - "$2" | gzip -n > "$3"',
+    'sh',
+    join(work, 'stage'),
+    top,
+    join(work, 'srv', file),
+  ]);
   return { version, file };
 }
 
@@ -141,7 +169,8 @@ function defaultHostsInventory(labInventory: string, out: string): void {
   };
   prune(inv.all);
   const vars = inv.all.vars ?? {};
-  for (const k of ['identity_file', 'known_hosts']) if (typeof vars[k] === 'string') vars[k] = join(dirname(labInventory), vars[k] as string);
+  for (const k of ['identity_file', 'known_hosts'])
+    if (typeof vars[k] === 'string') vars[k] = join(dirname(labInventory), vars[k] as string);
   writeFileSync(out, stringify(inv));
 }
 
@@ -164,7 +193,10 @@ describe.skipIf(skip)('monitoring roles on the lab', () => {
     if (!existsSync(json)) throw new Error(`kiln apply wrote no report (exit ${r.code}):\n${r.stderr}\n${r.stdout.slice(-4000)}`);
     return { r, rep: readReport(json), ms, out: r.stdout + r.stderr };
   };
-  const upstreamVars = (file: string, sha256: string) => ['-e', `{node_exporter_install: upstream, node_exporter_url: "${server.url(file)}", node_exporter_sha256: "${sha256}"}`];
+  const upstreamVars = (file: string, sha256: string) => [
+    '-e',
+    `{node_exporter_install: upstream, node_exporter_url: "${server.url(file)}", node_exporter_sha256: "${sha256}"}`,
+  ];
   const allConverged = (rep: Report) => Object.fromEntries(DEFAULT_LAB_HOSTS.map((h) => [h, rep.hosts[h]?.changed]));
   /** The node targets of the default hosts (the inventory may list more while other suites run). */
   const nodeTargets = (t: Target[]) => t.filter((x) => x.labels.job === 'node' && DEFAULT_LAB_HOSTS.includes(x.labels.instance!));
@@ -193,7 +225,9 @@ describe.skipIf(skip)('monitoring roles on the lab', () => {
     expect(again.r.code, again.out).toBe(0);
     expect(allConverged(again.rep)).toEqual(Object.fromEntries(DEFAULT_LAB_HOSTS.map((h) => [h, 0])));
     for (const h of DEFAULT_LAB_HOSTS) expect(again.rep.hosts[h]!.round_trips, h).toBeLessThanOrEqual(2);
-    console.log(`monitoring playbook: apply ${(first.ms / 1000).toFixed(1)} s (changed: ${changedLines(first.rep).length} tasks), converged re-run ${(again.ms / 1000).toFixed(1)} s`);
+    console.log(
+      `monitoring playbook: apply ${(first.ms / 1000).toFixed(1)} s (changed: ${changedLines(first.rep).length} tasks), converged re-run ${(again.ms / 1000).toFixed(1)} s`,
+    );
   });
 
   it('every host serves its own node_exporter metrics on :9100', async () => {
@@ -211,20 +245,32 @@ describe.skipIf(skip)('monitoring roles on the lab', () => {
       const node = nodeTargets(t);
       return node.length === DEFAULT_LAB_HOSTS.length && node.every((x) => x.health === 'up') ? t : undefined;
     });
-    const byJob = (job: string) => ts.filter((x) => x.labels.job === job).map((x) => `${x.labels.instance} ${x.scrapeUrl}`).sort();
-    expect(nodeTargets(ts).map((x) => `${x.labels.instance} ${x.scrapeUrl}`).sort()).toEqual(DEFAULT_LAB_HOSTS.map((h) => `${h} http://${ADDR[h]}:9100/metrics`).sort());
+    const byJob = (job: string) =>
+      ts
+        .filter((x) => x.labels.job === job)
+        .map((x) => `${x.labels.instance} ${x.scrapeUrl}`)
+        .sort();
+    expect(
+      nodeTargets(ts)
+        .map((x) => `${x.labels.instance} ${x.scrapeUrl}`)
+        .sort(),
+    ).toEqual(DEFAULT_LAB_HOSTS.map((h) => `${h} http://${ADDR[h]}:9100/metrics`).sort());
     expect(byJob('haproxy')).toEqual(['lb1 http://10.77.0.11:8405/metrics', 'lb2 http://10.77.0.12:8405/metrics']);
     expect(byJob('nginx')).toEqual(['web1 http://10.77.0.21:9113/metrics', 'web2 http://10.77.0.22:9113/metrics']);
     expect(byJob('prometheus')).toEqual(['mon1 http://localhost:9090/metrics']);
     // The data is there too: one `up` series per node target, queried by inventory name.
     const query = `up{job="node",instance=~"${DEFAULT_LAB_HOSTS.join('|')}"}`;
-    const up = await api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(`/api/v1/query?query=${encodeURIComponent(query)}`);
+    const up = await api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(
+      `/api/v1/query?query=${encodeURIComponent(query)}`,
+    );
     expect(up.result.map((r) => `${r.metric.instance}=${r.value[1]}`).sort()).toEqual(DEFAULT_LAB_HOSTS.map((h) => `${h}=1`).sort());
   });
 
   it('the frontend QPS recording rules are loaded and evaluated', async () => {
     const rules = await waitFor('rules evaluated', async () => {
-      const g = await api<{ groups: { name: string; rules: { name: string; type: string; health: string; lastEvaluation: string }[] }[] }>('/api/v1/rules');
+      const g = await api<{ groups: { name: string; rules: { name: string; type: string; health: string; lastEvaluation: string }[] }[] }>(
+        '/api/v1/rules',
+      );
       const rs = g.groups.flatMap((x) => x.rules);
       return rs.length && rs.every((r) => r.health === 'ok' && !r.lastEvaluation.startsWith('0001')) ? rs : undefined;
     });
@@ -241,12 +287,22 @@ describe.skipIf(skip)('monitoring roles on the lab', () => {
       'mon1 handler reload prometheus: reload prometheus',
       'mon1 monitoring | prometheus.yml (scrape targets from the inventory): update content of /etc/prometheus/prometheus.yml',
     ]);
-    await waitFor('the reloaded config', async () => ((await api<{ yaml: string }>('/api/v1/status/config')).yaml.includes('site: kiln-lab') ? true : undefined), 30, 500);
+    await waitFor(
+      'the reloaded config',
+      async () => ((await api<{ yaml: string }>('/api/v1/status/config')).yaml.includes('site: kiln-lab') ? true : undefined),
+      30,
+      500,
+    );
     expect(ssh('mon1', 'systemctl show -p MainPID --value prometheus').trim()).toBe(pid);
 
     // A second job named "node" is valid YAML but not a valid Prometheus config: promtool says no.
     const before = ssh('mon1', 'sha256sum /etc/prometheus/prometheus.yml');
-    const bad = await apply(PLAYBOOK, ['-l', 'mon1', '-e', '{prometheus_extra_scrape_configs: [{job_name: node, static_configs: [{targets: ["127.0.0.1:1"]}]}]}']);
+    const bad = await apply(PLAYBOOK, [
+      '-l',
+      'mon1',
+      '-e',
+      '{prometheus_extra_scrape_configs: [{job_name: node, static_configs: [{targets: ["127.0.0.1:1"]}]}]}',
+    ]);
     expect(bad.r.code).toBe(4);
     const failed = bad.rep.tasks.filter((t) => t.status === 'failed');
     expect(failed.map((t) => t.task)).toEqual(['monitoring | prometheus.yml (scrape targets from the inventory)']);
@@ -267,15 +323,23 @@ describe.skipIf(skip)('monitoring roles on the lab', () => {
 
   it('nginx_exporter turns a stub_status page into Prometheus metrics', async () => {
     // No nginx on mon1: the controller serves a stub_status page as nginx would.
-    writeFileSync(join(work, 'srv', 'nginx_status'), 'Active connections: 3 \nserver accepts handled requests\n 17 17 4242 \nReading: 0 Writing: 1 Waiting: 2 \n');
+    writeFileSync(
+      join(work, 'srv', 'nginx_status'),
+      'Active connections: 3 \nserver accepts handled requests\n 17 17 4242 \nReading: 0 Writing: 1 Waiting: 2 \n',
+    );
     const pb = join(FIX, 'nginx_exporter.yml');
     const uri = ['-e', `nginx_exporter_scrape_uri=${server.url('nginx_status')}`];
     const r = await apply(pb, uri);
     expect(r.r.code, r.out).toBe(0);
-    const m = await waitFor('nginx exporter metrics', async () => {
-      const t = await getText(`http://${ADDR.mon1}:9113/metrics`);
-      return t.includes('nginx_up 1') ? t : undefined;
-    }, 30, 500);
+    const m = await waitFor(
+      'nginx exporter metrics',
+      async () => {
+        const t = await getText(`http://${ADDR.mon1}:9113/metrics`);
+        return t.includes('nginx_up 1') ? t : undefined;
+      },
+      30,
+      500,
+    );
     expect(m).toMatch(/^nginx_http_requests_total 4242$/m);
     expect(m).toMatch(/^nginx_connections_active 3$/m);
     expect(ssh('mon1', 'ps -o user= -C prometheus-nginx-exporter').trim()).toBe('prometheus');
@@ -293,14 +357,23 @@ describe.skipIf(skip)('monitoring roles on the lab', () => {
     const download = `mon1 node_exporter | download the release tarball (sha256-checked): download ${server.url(release.file)} → /opt/node_exporter/${release.file} (0644 root:root)`;
     expect(changedLines(real.rep).filter((l) => l.startsWith(download))).toHaveLength(1);
     expect(changedLines(real.rep).filter((l) => l.includes('remove the Debian package'))).toEqual([
-      expect.stringMatching(/^mon1 node_exporter \| remove the Debian package \(the upstream binary replaces it\): remove prometheus-node-exporter \d/),
+      expect.stringMatching(
+        /^mon1 node_exporter \| remove the Debian package \(the upstream binary replaces it\): remove prometheus-node-exporter \d/,
+      ),
     ]);
     const current = `/opt/node_exporter/releases/${release.sha256}/node_exporter`;
     expect(ssh('mon1', 'readlink /usr/local/bin/node_exporter').trim()).toBe(current);
-    expect(ssh('mon1', 'ps -o user:20=,args= -C node_exporter').trim().replace(/\s+/g, ' ')).toBe('node_exporter /usr/local/bin/node_exporter --web.listen-address=:9100');
+    expect(ssh('mon1', 'ps -o user:20=,args= -C node_exporter').trim().replace(/\s+/g, ' ')).toBe(
+      'node_exporter /usr/local/bin/node_exporter --web.listen-address=:9100',
+    );
     expect(ssh('mon1', 'systemctl is-active prometheus-node-exporter || true').trim()).toBe('inactive');
     expect(ssh('mon1', 'systemctl is-enabled node_exporter').trim()).toBe('enabled');
-    const m = await waitFor('upstream node_exporter metrics', async () => getText(`http://${ADDR.mon1}:9100/metrics`).catch(() => undefined), 30, 500);
+    const m = await waitFor(
+      'upstream node_exporter metrics',
+      async () => getText(`http://${ADDR.mon1}:9100/metrics`).catch(() => undefined),
+      30,
+      500,
+    );
     expect(m).toContain(`version="${release.version}"`);
     expect(m).toContain('nodename="mon1"');
 
@@ -320,9 +393,15 @@ describe.skipIf(skip)('monitoring roles on the lab', () => {
     execFileSync('tar', ['-C', join(work, 'bad'), '-czf', join(work, 'srv', `${top}.tar.gz`), top]);
     const bad = await apply(PLAYBOOK, ['-l', 'mon1', ...upstreamVars(`${top}.tar.gz`, release.sha256)]);
     expect(bad.r.code).toBe(4);
-    expect(bad.rep.tasks.filter((t) => t.status === 'failed').map((t) => t.task)).toEqual(['node_exporter | download the release tarball (sha256-checked)']);
-    expect(bad.out).toContain(`checksum mismatch for ${server.url(`${top}.tar.gz`)}: expected sha256:${release.sha256}, downloaded sha256:`);
-    expect(ssh('mon1', 'ls -a /opt/node_exporter').split('\n').filter(Boolean).sort()).toEqual(['.', '..', release.file, 'releases', 'unpack-release.sh'].sort());
+    expect(bad.rep.tasks.filter((t) => t.status === 'failed').map((t) => t.task)).toEqual([
+      'node_exporter | download the release tarball (sha256-checked)',
+    ]);
+    expect(bad.out).toContain(
+      `checksum mismatch for ${server.url(`${top}.tar.gz`)}: expected sha256:${release.sha256}, downloaded sha256:`,
+    );
+    expect(ssh('mon1', 'ls -a /opt/node_exporter').split('\n').filter(Boolean).sort()).toEqual(
+      ['.', '..', release.file, 'releases', 'unpack-release.sh'].sort(),
+    );
     expect(ssh('mon1', 'readlink /usr/local/bin/node_exporter').trim()).toBe(current);
     expect(ssh('mon1', 'systemctl is-active node_exporter').trim()).toBe('active');
     expect(await getText(`http://${ADDR.mon1}:9100/metrics`)).toContain(`version="${release.version}"`);
@@ -339,7 +418,9 @@ describe.skipIf(skip)('monitoring roles on the lab', () => {
     expect(changedLines(real.rep).length).toBeGreaterThan(8);
     const again = await apply(PLAYBOOK, ['-l', 'mon1', '--stats']);
     expect(again.rep.hosts.mon1!.changed).toBe(0);
-    console.log(`fresh mon1: --check ${(check.ms / 1000).toFixed(1)} s, apply ${(real.ms / 1000).toFixed(1)} s, re-run ${(again.ms / 1000).toFixed(1)} s`);
+    console.log(
+      `fresh mon1: --check ${(check.ms / 1000).toFixed(1)} s, apply ${(real.ms / 1000).toFixed(1)} s, re-run ${(again.ms / 1000).toFixed(1)} s`,
+    );
     // Back in Debian mode, and the fresh Prometheus scrapes every host again (mon1 itself up).
     expect(ssh('mon1', 'systemctl is-active prometheus-node-exporter prometheus').trim().split('\n')).toEqual(['active', 'active']);
     const node = await waitFor('mon1 scraping its own node_exporter after the reset', async () => {

@@ -4,7 +4,15 @@ import { expect } from 'vitest';
 
 export interface Report {
   hosts: Record<string, { ok: number; changed: number; failed: number; unreachable?: boolean; round_trips: number }>;
-  tasks: { host: string; task: string; status: string; message?: string; changes: { summary: string }[]; handler?: boolean; unpredictable?: boolean }[];
+  tasks: {
+    host: string;
+    task: string;
+    status: string;
+    message?: string;
+    changes: { summary: string }[];
+    handler?: boolean;
+    unpredictable?: boolean;
+  }[];
   duration_ms?: number;
 }
 
@@ -17,7 +25,10 @@ export const changedLines = (r: Report): string[] =>
   r.tasks
     .filter((t) => t.status === 'changed')
     // A change the module flags as unpredictable in advance is compared by task, not by wording.
-    .map((t) => `${t.host} ${t.handler ? 'handler ' : ''}${t.task}: ${t.unpredictable ? '(unpredictable)' : t.changes.map((c) => c.summary).join(' | ')}`)
+    .map(
+      (t) =>
+        `${t.host} ${t.handler ? 'handler ' : ''}${t.task}: ${t.unpredictable ? '(unpredictable)' : t.changes.map((c) => c.summary).join(' | ')}`,
+    )
     .sort();
 
 /**
@@ -27,10 +38,14 @@ export const changedLines = (r: Report): string[] =>
  */
 export function comparePrediction(check: Report, real: Report): void {
   const unpredictable = new Set(check.tasks.filter((t) => t.unpredictable).map((t) => `${t.host} ${t.task}`));
-  const strip = (r: Report) => changedLines(r).filter((l) => !unpredictable.has(l.replace(/^(\S+) (handler )?/, '$1 ').replace(/: .*$/, '')));
+  const strip = (r: Report) =>
+    changedLines(r).filter((l) => !unpredictable.has(l.replace(/^(\S+) (handler )?/, '$1 ').replace(/: .*$/, '')));
   expect(strip(real)).toEqual(strip(check));
   for (const t of real.tasks.filter((x) => x.status === 'changed')) {
     const key = `${t.host} ${t.task}`;
-    expect(check.tasks.some((c) => `${c.host} ${c.task}` === key && c.status === 'changed'), `unpredicted change: ${key}`).toBe(true);
+    expect(
+      check.tasks.some((c) => `${c.host} ${c.task}` === key && c.status === 'changed'),
+      `unpredicted change: ${key}`,
+    ).toBe(true);
   }
 }

@@ -98,10 +98,16 @@ async function build(): Promise<SiteRun> {
 
   const fp = fingerprint();
   if (existsSync(stamp)) {
-    const saved = JSON.parse(readFileSync(stamp, 'utf8')) as { fingerprint: string; labDir: string; times: SiteRun['times']; output: SiteRun['output'] };
+    const saved = JSON.parse(readFileSync(stamp, 'utf8')) as {
+      fingerprint: string;
+      labDir: string;
+      times: SiteRun['times'];
+      output: SiteRun['output'];
+    };
     if (saved.fingerprint === fp && saved.labDir === lab.dir) {
       const now = await applySite(base, 'reuse-check', ['--check']);
-      const converged = now.r.code === 0 && Object.values(now.report.hosts).every((h) => h.changed === 0 && h.failed === 0 && !h.unreachable);
+      const converged =
+        now.r.code === 0 && Object.values(now.report.hosts).every((h) => h.changed === 0 && h.failed === 0 && !h.unreachable);
       let ok = converged;
       if (!converged) {
         const again = await applySite(base, 'reconverge');

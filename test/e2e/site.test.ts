@@ -55,18 +55,31 @@ describe.skipIf(skip)('the site on the lab (playbooks/site.yml)', () => {
   });
 
   it('--check on fresh hosts predicted exactly the changes the real run made', () => {
-    expect(Object.values(site.apply.hosts).every((h) => h.failed === 0 && !h.unreachable), site.output.apply?.slice(-3000)).toBe(true);
+    expect(
+      Object.values(site.apply.hosts).every((h) => h.failed === 0 && !h.unreachable),
+      site.output.apply?.slice(-3000),
+    ).toBe(true);
     expect(changedLines(site.apply).length).toBeGreaterThan(50);
     comparePrediction(site.check, site.apply);
   });
 
   it('a second apply and a converged --check report 0 changed on every host', () => {
     for (const [h, s] of Object.entries(site.rerun.hosts)) {
-      expect(s.changed, `${h}: ${changedLines(site.rerun).filter((l) => l.startsWith(`${h} `)).join('\n')}`).toBe(0);
+      expect(
+        s.changed,
+        `${h}: ${changedLines(site.rerun)
+          .filter((l) => l.startsWith(`${h} `))
+          .join('\n')}`,
+      ).toBe(0);
       expect(s.failed).toBe(0);
     }
     for (const s of Object.values(site.checkConverged.hosts)) expect(s.changed).toBe(0);
-    console.log('round trips per host on the converged re-run:', Object.entries(site.rerun.hosts).map(([h, s]) => `${h}=${s.round_trips}`).join(' '));
+    console.log(
+      'round trips per host on the converged re-run:',
+      Object.entries(site.rerun.hosts)
+        .map(([h, s]) => `${h}=${s.round_trips}`)
+        .join(' '),
+    );
     // Every host is in 3 of the 6 plays; the first play's probe script carries the other two.
     for (const [h, s] of Object.entries(site.rerun.hosts)) expect(s.round_trips, h).toBe(1);
   });
@@ -97,7 +110,10 @@ describe.skipIf(skip)('the site on the lab (playbooks/site.yml)', () => {
   it('TLS 1.0 and 1.1 are refused, TLS 1.2 and 1.3 work', async () => {
     const handshake = async (ip: string, flag: string) => {
       try {
-        const { stdout, stderr } = await run('sh', ['-c', `echo | openssl s_client -connect ${ip}:443 ${flag} -cipher 'DEFAULT:@SECLEVEL=0' -CAfile ${CA} 2>&1`]);
+        const { stdout, stderr } = await run('sh', [
+          '-c',
+          `echo | openssl s_client -connect ${ip}:443 ${flag} -cipher 'DEFAULT:@SECLEVEL=0' -CAfile ${CA} 2>&1`,
+        ]);
         return stdout + stderr;
       } catch (e) {
         return String((e as { stdout?: string }).stdout ?? e);
@@ -110,7 +126,10 @@ describe.skipIf(skip)('the site on the lab (playbooks/site.yml)', () => {
         expect(out).toMatch(/alert protocol version|unsupported protocol|no protocols available/i);
         expect(out).toMatch(/Cipher is \(NONE\)|Cipher\s*:\s*0000/);
       }
-      for (const [flag, proto] of [['-tls1_2', 'TLSv1.2'], ['-tls1_3', 'TLSv1.3']] as const) {
+      for (const [flag, proto] of [
+        ['-tls1_2', 'TLSv1.2'],
+        ['-tls1_3', 'TLSv1.3'],
+      ] as const) {
         const out = await handshake(ip, flag);
         // "New, TLSv1.3, Cipher is …" (the session block with "Protocol :" may come too late for 1.3).
         expect(out).toMatch(new RegExp(`New, ${proto.replace('.', '\\.')}, Cipher is`));
@@ -121,15 +140,27 @@ describe.skipIf(skip)('the site on the lab (playbooks/site.yml)', () => {
   });
 
   it('every host serves node_exporter metrics and Prometheus has every target up', async () => {
-    for (const [h, addr] of Object.entries({ lb1: '10.77.0.11', lb2: '10.77.0.12', web1: '10.77.0.21', web2: '10.77.0.22', db1: '10.77.0.31', db2: '10.77.0.32', mon1: '10.77.0.41' })) {
+    for (const [h, addr] of Object.entries({
+      lb1: '10.77.0.11',
+      lb2: '10.77.0.12',
+      web1: '10.77.0.21',
+      web2: '10.77.0.22',
+      db1: '10.77.0.31',
+      db2: '10.77.0.32',
+      mon1: '10.77.0.41',
+    })) {
       // From the monitoring host: the firewall opens 9100 to it only.
-      const metrics = ssh('mon1', `python3 -c 'import urllib.request; print(urllib.request.urlopen("http://${addr}:9100/metrics", timeout=5).read().decode())' | grep '^node_uname_info'`);
+      const metrics = ssh(
+        'mon1',
+        `python3 -c 'import urllib.request; print(urllib.request.urlopen("http://${addr}:9100/metrics", timeout=5).read().decode())' | grep '^node_uname_info'`,
+      );
       expect(metrics).toContain(`nodename="${h}"`);
     }
     let down: string[] = [];
     for (let i = 0; i < 30; i++) {
       const { stdout } = await run('curl', ['-sS', '--max-time', '5', `${PROM}/api/v1/targets`]);
-      const targets = (JSON.parse(stdout) as { data: { activeTargets: { labels: Record<string, string>; health: string }[] } }).data.activeTargets;
+      const targets = (JSON.parse(stdout) as { data: { activeTargets: { labels: Record<string, string>; health: string }[] } }).data
+        .activeTargets;
       down = targets.filter((t) => t.health !== 'up').map((t) => `${t.labels.job}/${t.labels.instance}=${t.health}`);
       if (targets.length >= 11 && down.length === 0) break;
       await sleep(2000);
@@ -168,7 +199,9 @@ describe.skipIf(skip)('the site on the lab (playbooks/site.yml)', () => {
         const r = await get(LBS[i % 2]!);
         results.push({ status: r.status, by: servedBy(r.body) });
       }
-      console.log(`after stopping web1's app (${((Date.now() - t0) / 1000).toFixed(1)} s): ${results.map((r) => `${r.status}:${r.by}`).join(' ')}`);
+      console.log(
+        `after stopping web1's app (${((Date.now() - t0) / 1000).toFixed(1)} s): ${results.map((r) => `${r.status}:${r.by}`).join(' ')}`,
+      );
       expect(results.every((r) => r.status === 200 && r.by === 'web2')).toBe(true);
     } finally {
       ssh('web1', 'sudo systemctl start kiln-app');
@@ -192,7 +225,19 @@ describe.skipIf(skip)('the site on the lab (playbooks/site.yml)', () => {
     const pid = ssh('lb1', 'systemctl show -p MainPID --value haproxy').trim();
     const json = join(work, 'broken.json');
     const r = await kiln(
-      ['apply', join(work, 'playbooks/site.yml'), '-i', site.lab.inventory, ...site.extraArgs, '-e', `tls_pki_dir=${join(REPO_ROOT, '.kiln/pki')}`, '-l', 'lb1', '--json', json],
+      [
+        'apply',
+        join(work, 'playbooks/site.yml'),
+        '-i',
+        site.lab.inventory,
+        ...site.extraArgs,
+        '-e',
+        `tls_pki_dir=${join(REPO_ROOT, '.kiln/pki')}`,
+        '-l',
+        'lb1',
+        '--json',
+        json,
+      ],
       REPO_ROOT,
     );
     expect(r.code).not.toBe(0);
@@ -200,7 +245,11 @@ describe.skipIf(skip)('the site on the lab (playbooks/site.yml)', () => {
     expect(failed.map((t) => `${t.host} ${t.message ?? ''}`).join('\n')).toMatch(/lb1 .*validation failed: haproxy -c/s);
     expect(ssh('lb1', 'sudo sha256sum /etc/haproxy/haproxy.cfg')).toBe(before);
     expect(ssh('lb1', 'systemctl show -p MainPID --value haproxy').trim()).toBe(pid);
-    expect(ssh('lb1', 'sudo ls /etc/haproxy').split(/\s+/).filter((f) => f.includes('tmp'))).toEqual([]);
+    expect(
+      ssh('lb1', 'sudo ls /etc/haproxy')
+        .split(/\s+/)
+        .filter((f) => f.includes('tmp')),
+    ).toEqual([]);
     for (let i = 0; i < 4; i++) expect((await get(LBS[0]!)).status).toBe(200);
     // The site is still converged (nothing half-applied).
     const again = await applySite(site, 'after-broken', ['--check', '-l', 'lb1']);
@@ -208,7 +257,14 @@ describe.skipIf(skip)('the site on the lab (playbooks/site.yml)', () => {
   });
 
   it('a release that fails its health check is rolled back automatically and the site keeps serving', async () => {
-    const broken = ['-e', 'app_version=9.9.9-broken', '-e', `app_src=${join(REPO_ROOT, 'test/fixtures/web-tier/broken-app')}`, '-e', 'app_health_timeout=5'];
+    const broken = [
+      '-e',
+      'app_version=9.9.9-broken',
+      '-e',
+      `app_src=${join(REPO_ROOT, 'test/fixtures/web-tier/broken-app')}`,
+      '-e',
+      'app_health_timeout=5',
+    ];
     let stop = false;
     const statuses: number[] = [];
     const traffic = (async () => {
@@ -232,4 +288,3 @@ describe.skipIf(skip)('the site on the lab (playbooks/site.yml)', () => {
     expect(again.report.hosts.web1?.changed, changedLines(again.report).join('\n')).toBe(0);
   });
 });
-

@@ -94,7 +94,9 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
     expect(real.r.code, real.out).toBe(0);
     comparePrediction(check.rep, real.rep);
     for (const h of Object.keys(WEB)) {
-      expect(changedLines(real.rep)).toContain(`${h} app release (atomic switch, health check, rollback on failure): deploy release 1.0.0 (current none)`);
+      expect(changedLines(real.rep)).toContain(
+        `${h} app release (atomic switch, health check, rollback on failure): deploy release 1.0.0 (current none)`,
+      );
     }
     const again = await apply('rerun', ['--stats']);
     expect(again.r.code, again.out).toBe(0);
@@ -105,13 +107,20 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
       expect(again.rep.hosts[h]!.round_trips).toBe(1);
       expect(checkAgain.rep.hosts[h]!.changed).toBe(0);
     }
-    console.log(`web tier wall times (2 hosts): --check fresh ${times.check} ms, apply fresh ${times.apply} ms, converged re-run ${times.rerun} ms, --check converged ${times['check-converged']} ms`);
+    console.log(
+      `web tier wall times (2 hosts): --check fresh ${times.check} ms, apply fresh ${times.apply} ms, converged re-run ${times.rerun} ms, --check converged ${times['check-converged']} ms`,
+    );
 
     // Seen from outside, through nginx on the load balancers' port.
     for (const [h, addr] of Object.entries(WEB)) {
       const root = json(`http://${addr}:8080/`);
       expect(root).toMatchObject({ host: h, hostname: h, release: '1.0.0' });
-      expect(json(`http://${addr}:8080/health`)).toMatchObject({ status: 'ok', host: h, release: '1.0.0', db: { primary: 'not configured' } });
+      expect(json(`http://${addr}:8080/health`)).toMatchObject({
+        status: 'ok',
+        host: h,
+        release: '1.0.0',
+        db: { primary: 'not configured' },
+      });
       expect(get(`http://${addr}:8080/items`).status).toBe(404); // no database configured
       // stub_status: allowed from localhost and the monitoring group, not from the controller.
       expect(get(`http://${addr}:8081/stub_status`).status).toBe(403);
@@ -148,7 +157,9 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
     const broken = ['-e', 'app_version=2.0.0-broken', '-e', `app_src=${BROKEN_APP}`];
     const check = await apply('broken-check', [...broken, '-l', 'web1', '--check']);
     expect(check.r.code).toBe(0);
-    expect(changedLines(check.rep)).toEqual(['web1 app release (atomic switch, health check, rollback on failure): deploy release 2.0.0-broken (current 1.0.0)']);
+    expect(changedLines(check.rep)).toEqual([
+      'web1 app release (atomic switch, health check, rollback on failure): deploy release 2.0.0-broken (current 1.0.0)',
+    ]);
     // Rolling (serial: 1, max_fail_percentage: 0) over both hosts: web1 first.
     const run = await apply('broken', [...broken, '-e', 'app_health_timeout=5'], ROLLING);
     expect(run.r.code).toBe(4);
@@ -188,14 +199,19 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
     // Fixed: web1's config is restored and its restart passes the check; web2 has nothing to do.
     const fixed = await apply('bad-bind-fixed', [], ROLLING);
     expect(fixed.r.code, fixed.out).toBe(0);
-    expect(changedLines(fixed.rep)).toEqual(['web1 app configuration: update content of /etc/kiln-app/config.json', 'web1 handler restart app: restart kiln-app']);
+    expect(changedLines(fixed.rep)).toEqual([
+      'web1 app configuration: update content of /etc/kiln-app/config.json',
+      'web1 handler restart app: restart kiln-app',
+    ]);
     expect(json(`http://${WEB.web1}:8080/health`)).toMatchObject({ status: 'ok', release: '1.0.0' });
   }, 300_000);
 
   it('good new releases deploy through the atomic switch; old releases are pruned (keep 2)', async () => {
     const v2 = await apply('v2', ['-l', 'web2', '-e', 'app_version=1.1.0', '-e', 'app_keep_releases=2']);
     expect(v2.r.code, v2.out).toBe(0);
-    expect(changedLines(v2.rep)).toEqual(['web2 app release (atomic switch, health check, rollback on failure): deploy release 1.1.0 (current 1.0.0)']);
+    expect(changedLines(v2.rep)).toEqual([
+      'web2 app release (atomic switch, health check, rollback on failure): deploy release 1.1.0 (current 1.0.0)',
+    ]);
     expect(json(`http://${WEB.web2}:8080/`)).toMatchObject({ host: 'web2', release: '1.1.0' });
     const check = await apply('v3-check', ['-l', 'web2', '-e', 'app_version=1.2.0', '-e', 'app_keep_releases=2', '--check']);
     expect(changedLines(check.rep)).toEqual([
@@ -217,7 +233,8 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
     const args = ['-l', 'web2', '-e', 'app_version=1.1.0', '-e', 'app_keep_releases=2'];
     const check = await apply('interrupted-check', [...args, '--check']);
     expect(check.r.code, check.out).toBe(0);
-    const want = 'web2 app release (atomic switch, health check, rollback on failure): restart kiln-app on release 1.1.0: it still runs release 1.2.0 (a deploy stopped before its restart)';
+    const want =
+      'web2 app release (atomic switch, health check, rollback on failure): restart kiln-app on release 1.1.0: it still runs release 1.2.0 (a deploy stopped before its restart)';
     expect(changedLines(check.rep)).toEqual([want]);
     const fin = await apply('interrupted', args);
     expect(fin.r.code, fin.out).toBe(0);
@@ -250,7 +267,11 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
     expect(String((health.db as Record<string, string>).replica)).toMatch(/^error: /);
     expect(get(`${base}/health/db`).status).toBe(503);
     expect(get(`${base}/items`).status).toBe(503); // the read goes to the (unreachable) replica
-    const post = execFileSync('curl', ['-s', '-w', '\n%{http_code}', '-X', 'POST', '-d', '{"text":"written by the e2e"}', `${base}/items`], { encoding: 'utf8' });
+    const post = execFileSync(
+      'curl',
+      ['-s', '-w', '\n%{http_code}', '-X', 'POST', '-d', '{"text":"written by the e2e"}', `${base}/items`],
+      { encoding: 'utf8' },
+    );
     expect(post.trim().split('\n').at(-1)).toBe('201'); // the write goes to the primary
     expect(post).toContain('"written_to":"primary"');
     // The replica back (here: the same server on 127.0.0.1): reads see the row.
@@ -261,7 +282,9 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
     expect(json(`${base}/health/db`)).toMatchObject({ status: 'ok', db: { primary: 'ok', replica: 'ok' } });
     const items = json(`${base}/items`);
     expect(items.read_from).toBe('replica');
-    expect((items.items as { text: string; written_by: string }[]).map((i) => [i.text, i.written_by])).toContainEqual(['written by the e2e', 'web1']);
+    expect((items.items as { text: string; written_by: string }[]).map((i) => [i.text, i.written_by])).toContainEqual([
+      'written by the e2e',
+      'web1',
+    ]);
   }, 300_000);
 });
-

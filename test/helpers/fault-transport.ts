@@ -60,8 +60,16 @@ export function rewriteStdout(pattern: RegExp, replacement: string): NonNullable
  * The host's $SSH_CONNECTION, as the firewall probe prints it (`ssh_connection=CLIENT CPORT SERVER
  * SPORT`), replaced by `claim`: the controller is told it connects from another address and port.
  */
-export function sshConnectionClaim(claim: { client: string; clientPort?: number; server: string; port: number }): NonNullable<Faults['rewriteProbe']> {
-  return rewriteStdout(/^ssh_connection=.*$/gm, `ssh_connection=${claim.client} ${claim.clientPort ?? 50000} ${claim.server} ${claim.port}`);
+export function sshConnectionClaim(claim: {
+  client: string;
+  clientPort?: number;
+  server: string;
+  port: number;
+}): NonNullable<Faults['rewriteProbe']> {
+  return rewriteStdout(
+    /^ssh_connection=.*$/gm,
+    `ssh_connection=${claim.client} ${claim.clientPort ?? 50000} ${claim.server} ${claim.port}`,
+  );
 }
 
 /**
@@ -78,7 +86,8 @@ export function faultsFromEnv(env: NodeJS.ProcessEnv): Faults {
   if (env.KILN_FAULT_KILL_BEFORE_CONFIRM === '1') faults.killBeforeFresh = true;
   if (env.KILN_FAULT_SSH_CONNECTION) {
     const [client, clientPort, server, port] = env.KILN_FAULT_SSH_CONNECTION.trim().split(/\s+/);
-    if (!client || !server || !Number(clientPort) || !Number(port)) throw new Error(`KILN_FAULT_SSH_CONNECTION: want "CLIENT CPORT SERVER SPORT", got ${JSON.stringify(env.KILN_FAULT_SSH_CONNECTION)}`);
+    if (!client || !server || !Number(clientPort) || !Number(port))
+      throw new Error(`KILN_FAULT_SSH_CONNECTION: want "CLIENT CPORT SERVER SPORT", got ${JSON.stringify(env.KILN_FAULT_SSH_CONNECTION)}`);
     faults.rewriteProbe = sshConnectionClaim({ client, clientPort: Number(clientPort), server, port: Number(port) });
   }
   return faults;

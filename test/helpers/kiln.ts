@@ -12,7 +12,10 @@ export interface KilnRun {
   output: string;
 }
 
-export function kiln(args: string[], opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number; input?: string } = {}): KilnRun {
+export function kiln(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number; input?: string } = {},
+): KilnRun {
   const r = spawnSync(process.execPath, [KILN, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, CI: 'true', NO_COLOR: '1', ...(opts.env ?? {}) },

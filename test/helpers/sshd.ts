@@ -69,7 +69,9 @@ export async function startSshd(): Promise<TestSshd> {
       'Subsystem sftp internal-sftp',
     ].join('\n') + '\n',
   );
-  const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   // If the test process dies without stop(), take our sshd (and only it) down with it.
   const onExit = () => child.pid && child.exitCode === null && process.kill(child.pid, 'SIGTERM');
   process.once('exit', onExit);
@@ -79,7 +81,10 @@ export async function startSshd(): Promise<TestSshd> {
   const deadline = Date.now() + 10000;
   for (;;) {
     try {
-      execFileSync('ssh-keyscan', ['-p', String(port), '-t', 'ed25519', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000 });
+      execFileSync('ssh-keyscan', ['-p', String(port), '-t', 'ed25519', '127.0.0.1'], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+        timeout: 2000,
+      });
       break;
     } catch {
       if (child.exitCode !== null || Date.now() > deadline) throw new Error(`sshd did not start: ${stderr}`);

@@ -120,11 +120,13 @@ describe('kiln apply against a real sshd on loopback', () => {
     const check = apply(['--check', '--diff'], join(work, 'drift-check.json'));
     expect(check.code).toBe(0);
     const rep = readReport(join(work, 'drift-check.json'));
-    expect(changeSet(rep)).toEqual([
-      'app config: update content of ' + join(root, 'etc/app.conf'),
-      'handler restart app: run: echo restarted >> ' + join(root, 'log/restarts'),
-      'inline motd: mode of ' + join(root, 'etc/motd') + ': 0600 → 0644',
-    ].sort());
+    expect(changeSet(rep)).toEqual(
+      [
+        'app config: update content of ' + join(root, 'etc/app.conf'),
+        'handler restart app: run: echo restarted >> ' + join(root, 'log/restarts'),
+        'inline motd: mode of ' + join(root, 'etc/motd') + ': 0600 → 0644',
+      ].sort(),
+    );
     const diff = rep.tasks.find((t) => t.task === 'app config')!.diff!;
     expect(diff).toContain('-debug = true');
     expect(check.stdout).toContain('-debug = true');
@@ -202,7 +204,8 @@ describe('kiln apply against a real sshd on loopback', () => {
 
   it('several plays: a converged host costs one round trip; a play after a change sees the new state', () => {
     const pb = join(ROOT, 'test/fixtures/integration/multiplay.yml');
-    const run = (json: string, extra: string[] = []) => kiln(['apply', pb, '-i', inv, '-e', `demo_root=${root}`, '--vault-password-file', pwFile, '--json', join(work, json), ...extra]);
+    const run = (json: string, extra: string[] = []) =>
+      kiln(['apply', pb, '-i', inv, '-e', `demo_root=${root}`, '--vault-password-file', pwFile, '--json', join(work, json), ...extra]);
     const status = (r: Report, task: string) => r.tasks.find((t) => t.task === task)?.status;
     // Fresh: the first play creates shared.txt; the second play, which manages the same file, finds it done.
     const fresh = run('multi-fresh.json');

@@ -20,6 +20,11 @@ describe('firewall role', () => {
     expect(v({ firewall_policy: { db: { alow: [] } } })).toBe(false);
     expect(v({ firewall_backend: 'pf' })).toBe(false);
     expect(v({ firewall_rollback_seconds: 2 })).toBe(false);
-    expect(v({ firewall_policy: { db: { allow: [{ port: [3306, '4000-4010'], proto: 'tcp', from: ['web', '10.0.0.0/8'] }] } }, firewall_backend: 'iptables' })).toBe(true);
+    expect(
+      v({
+        firewall_policy: { db: { allow: [{ port: [3306, '4000-4010'], proto: 'tcp', from: ['web', '10.0.0.0/8'] }] } },
+        firewall_backend: 'iptables',
+      }),
+    ).toBe(true);
   });
 });

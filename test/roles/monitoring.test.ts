@@ -22,8 +22,22 @@ describe('variable checks', () => {
     expect(v({ ...d, node_exporter_port: '9100' })).toBe(false);
     expect(v({ ...d, node_exporter_install: 'tarball' })).toBe(false);
     expect(v({ ...d, node_exporter_install: 'upstream' })).toBe(false);
-    expect(v({ ...d, node_exporter_install: 'upstream', node_exporter_url: 'https://h.example/node_exporter-1.8.2.linux-amd64.tar.gz', node_exporter_sha256: 'abc' })).toBe(false);
-    expect(v({ ...d, node_exporter_install: 'upstream', node_exporter_url: 'https://h.example/node_exporter-1.8.2.linux-amd64.tar.gz', node_exporter_sha256: 'a'.repeat(64) })).toBe(true);
+    expect(
+      v({
+        ...d,
+        node_exporter_install: 'upstream',
+        node_exporter_url: 'https://h.example/node_exporter-1.8.2.linux-amd64.tar.gz',
+        node_exporter_sha256: 'abc',
+      }),
+    ).toBe(false);
+    expect(
+      v({
+        ...d,
+        node_exporter_install: 'upstream',
+        node_exporter_url: 'https://h.example/node_exporter-1.8.2.linux-amd64.tar.gz',
+        node_exporter_sha256: 'a'.repeat(64),
+      }),
+    ).toBe(true);
     expect(v({ ...d, node_exporter_args: ['--collector.systemd'] })).toBe(true);
     expect(v({ ...d, node_exporter_args: ['--x="$(reboot)"'] })).toBe(false);
   });
@@ -48,16 +62,25 @@ describe('prometheus.yml from the inventory', () => {
     hostvars: Object.fromEntries(Object.entries(hosts).map(([h, a]) => [h, { address: a }])),
     ...over,
   });
-  type Cfg = { global: Record<string, unknown>; rule_files: string[]; scrape_configs: { job_name: string; metrics_path?: string; static_configs: { targets: string[]; labels: { instance: string } }[] }[] };
+  type Cfg = {
+    global: Record<string, unknown>;
+    rule_files: string[];
+    scrape_configs: { job_name: string; metrics_path?: string; static_configs: { targets: string[]; labels: { instance: string } }[] }[];
+  };
   const cfg = (over?: Record<string, unknown>) => parse(render('monitoring', 'prometheus.yml.j2', vars(over))) as Cfg;
-  const targets = (c: Cfg, job: string) => c.scrape_configs.find((j) => j.job_name === job)?.static_configs.map((s) => `${s.labels.instance}=${s.targets.join(',')}`);
+  const targets = (c: Cfg, job: string) =>
+    c.scrape_configs.find((j) => j.job_name === job)?.static_configs.map((s) => `${s.labels.instance}=${s.targets.join(',')}`);
 
-  it('scrapes every host\'s node_exporter, HAProxy on lb, the nginx exporter on web; instance = inventory name', () => {
+  it("scrapes every host's node_exporter, HAProxy on lb, the nginx exporter on web; instance = inventory name", () => {
     const c = cfg();
     expect(c.global).toEqual({ scrape_interval: '15s', evaluation_interval: '15s' });
     expect(c.rule_files).toEqual(['/etc/prometheus/rules.d/*.rules.yml']);
     expect(c.scrape_configs.map((j) => j.job_name)).toEqual(['prometheus', 'node', 'haproxy', 'nginx']);
-    expect(targets(c, 'node')).toEqual(Object.entries(hosts).sort().map(([h, a]) => `${h}=${a}:9100`));
+    expect(targets(c, 'node')).toEqual(
+      Object.entries(hosts)
+        .sort()
+        .map(([h, a]) => `${h}=${a}:9100`),
+    );
     expect(targets(c, 'haproxy')).toEqual(['lb1=10.77.0.11:8405', 'lb2=10.77.0.12:8405']);
     expect(c.scrape_configs.find((j) => j.job_name === 'haproxy')!.metrics_path).toBe('/metrics');
     expect(targets(c, 'nginx')).toEqual(['web1=10.77.0.21:9113', 'web2=10.77.0.22:9113']);
@@ -68,7 +91,12 @@ describe('prometheus.yml from the inventory', () => {
     const hv = vars().hostvars as Record<string, Record<string, unknown>>;
     const c = cfg({
       groups: { all: ['db1', 'lb1', 'odd'], lb: ['lb1'] },
-      hostvars: { ...hv, db1: { address: '10.77.0.31', node_exporter_port: 19100 }, lb1: { address: '10.77.0.11', haproxy_metrics_port: 9101 }, odd: {} },
+      hostvars: {
+        ...hv,
+        db1: { address: '10.77.0.31', node_exporter_port: 19100 },
+        lb1: { address: '10.77.0.11', haproxy_metrics_port: 9101 },
+        odd: {},
+      },
     });
     expect(c.scrape_configs.map((j) => j.job_name)).toEqual(['prometheus', 'node', 'haproxy']);
     expect(targets(c, 'node')).toEqual(['db1=10.77.0.31:19100', 'lb1=10.77.0.11:9100', 'odd=odd:9100']);
@@ -83,7 +111,12 @@ describe('prometheus.yml from the inventory', () => {
       prometheus_external_labels: { site: 'eu1', replica: 2 },
       prometheus_extra_scrape_configs: [{ job_name: 'mysqld', static_configs: [{ targets: ['db1:9104'] }] }],
     });
-    expect(c.global).toEqual({ scrape_interval: '5s', scrape_timeout: '4s', evaluation_interval: '5s', external_labels: { replica: 2, site: 'eu1' } });
+    expect(c.global).toEqual({
+      scrape_interval: '5s',
+      scrape_timeout: '4s',
+      evaluation_interval: '5s',
+      external_labels: { replica: 2, site: 'eu1' },
+    });
     expect(c.scrape_configs.at(-1)).toEqual({ job_name: 'mysqld', static_configs: [{ targets: ['db1:9104'] }] });
   });
 });
@@ -91,14 +124,17 @@ describe('prometheus.yml from the inventory', () => {
 describe('recording rules', () => {
   const defaults = load('monitoring', 'defaults/main.yml');
   type Rules = { groups: { name: string; rules: { record: string; expr: string }[] }[] };
-  const rules = (over: Record<string, unknown> = {}) => (parse(render('monitoring', 'frontend.rules.yml.j2', { ...defaults, ...over })) as Rules).groups[0]!.rules;
+  const rules = (over: Record<string, unknown> = {}) =>
+    (parse(render('monitoring', 'frontend.rules.yml.j2', { ...defaults, ...over })) as Rules).groups[0]!.rules;
 
   it('frontend QPS per LB and frontend, per frontend, site-wide without the exporter frontends', () => {
     const r = Object.fromEntries(rules().map((x) => [x.record, x.expr]));
     expect(r).toEqual({
-      'instance_proxy:haproxy_frontend_http_requests:rate1m': 'sum by (instance, proxy) (rate(haproxy_frontend_http_requests_total{job="haproxy"}[1m]))',
+      'instance_proxy:haproxy_frontend_http_requests:rate1m':
+        'sum by (instance, proxy) (rate(haproxy_frontend_http_requests_total{job="haproxy"}[1m]))',
       'job:haproxy_frontend_http_requests:rate1m': 'sum by (job, proxy) (rate(haproxy_frontend_http_requests_total{job="haproxy"}[1m]))',
-      'site:haproxy_frontend_http_requests:rate1m': 'sum(rate(haproxy_frontend_http_requests_total{job="haproxy",proxy!~"prometheus|stats"}[1m]))',
+      'site:haproxy_frontend_http_requests:rate1m':
+        'sum(rate(haproxy_frontend_http_requests_total{job="haproxy",proxy!~"prometheus|stats"}[1m]))',
       'instance:nginx_http_requests:rate1m': 'sum by (instance) (rate(nginx_http_requests_total{job="nginx"}[1m]))',
       'site:nginx_http_requests:rate1m': 'sum(rate(nginx_http_requests_total{job="nginx"}[1m]))',
     });
@@ -113,10 +149,21 @@ describe('recording rules', () => {
 describe('flag files', () => {
   const args = (text: string) => /^ARGS="(.*)"$/m.exec(text)?.[1];
   it('node_exporter: listen address, port and extra flags, for the Debian package and the upstream unit', () => {
-    const v = { ...load('node_exporter', 'defaults/main.yml'), node_exporter_listen_address: '10.77.0.21', node_exporter_args: ['--collector.systemd'] };
-    expect(args(render('node_exporter', 'prometheus-node-exporter.default.j2', v))).toBe('--web.listen-address=10.77.0.21:9100 --collector.systemd');
-    expect(args(render('node_exporter', 'prometheus-node-exporter.default.j2', load('node_exporter', 'defaults/main.yml')))).toBe('--web.listen-address=:9100');
-    const unit = render('node_exporter', 'node_exporter.service.j2', { ...v, node_exporter_url: 'https://h.example/node_exporter-1.8.2.linux-amd64.tar.gz' });
+    const v = {
+      ...load('node_exporter', 'defaults/main.yml'),
+      node_exporter_listen_address: '10.77.0.21',
+      node_exporter_args: ['--collector.systemd'],
+    };
+    expect(args(render('node_exporter', 'prometheus-node-exporter.default.j2', v))).toBe(
+      '--web.listen-address=10.77.0.21:9100 --collector.systemd',
+    );
+    expect(args(render('node_exporter', 'prometheus-node-exporter.default.j2', load('node_exporter', 'defaults/main.yml')))).toBe(
+      '--web.listen-address=:9100',
+    );
+    const unit = render('node_exporter', 'node_exporter.service.j2', {
+      ...v,
+      node_exporter_url: 'https://h.example/node_exporter-1.8.2.linux-amd64.tar.gz',
+    });
     expect(unit).toMatch(/^ExecStart=\/usr\/local\/bin\/node_exporter --web.listen-address=10.77.0.21:9100 --collector.systemd$/m);
     expect(unit).toMatch(/^User=node_exporter$/m);
     expect(unit).toMatch(/^Restart=on-failure$/m);
@@ -126,9 +173,15 @@ describe('flag files', () => {
     expect(args(render('monitoring', 'prometheus.default.j2', d))).toBe(
       '--config.file=/etc/prometheus/prometheus.yml --web.listen-address=:9090 --storage.tsdb.path=/var/lib/prometheus/metrics2 --storage.tsdb.retention.time=15d',
     );
-    expect(args(render('monitoring', 'prometheus.default.j2', { ...d, prometheus_retention_size: '20GB', prometheus_extra_args: ['--web.enable-admin-api'] }))).toMatch(
-      / --storage.tsdb.retention.size=20GB --web.enable-admin-api$/,
-    );
+    expect(
+      args(
+        render('monitoring', 'prometheus.default.j2', {
+          ...d,
+          prometheus_retention_size: '20GB',
+          prometheus_extra_args: ['--web.enable-admin-api'],
+        }),
+      ),
+    ).toMatch(/ --storage.tsdb.retention.size=20GB --web.enable-admin-api$/);
   });
   it('nginx exporter: scrape URI, listen address and start-up retries', () => {
     // The default URI follows the nginx role's stub_status server (its variables when present).
@@ -138,7 +191,9 @@ describe('flag files', () => {
       '-nginx.scrape-uri=http://127.0.0.1:8081/stub_status -web.listen-address=:9113 -nginx.retries=10 -nginx.retry-interval=5s',
     );
     const nginxDefaults = load('nginx', 'defaults/main.yml');
-    expect(renderValue(d.nginx_exporter_scrape_uri, nginxDefaults)).toBe(`http://127.0.0.1:${nginxDefaults.nginx_status_port}${nginxDefaults.nginx_status_path}`);
+    expect(renderValue(d.nginx_exporter_scrape_uri, nginxDefaults)).toBe(
+      `http://127.0.0.1:${nginxDefaults.nginx_status_port}${nginxDefaults.nginx_status_path}`,
+    );
     expect(renderValue(d.nginx_exporter_scrape_uri, { nginx_status_port: 9000, nginx_status_path: '/s' })).toBe('http://127.0.0.1:9000/s');
   });
 });

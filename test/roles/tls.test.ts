@@ -47,7 +47,9 @@ describe('haproxy.cfg template', () => {
   });
 
   it('the exporter is open to the monitoring group only (deny all when it is empty)', () => {
-    expect(render()).toMatch(/acl monitoring src 10\.77\.0\.41\n {4}http-request deny deny_status 403 unless monitoring\n {4}http-request use-service prometheus-exporter if \{ path \/metrics \}/);
+    expect(render()).toMatch(
+      /acl monitoring src 10\.77\.0\.41\n {4}http-request deny deny_status 403 unless monitoring\n {4}http-request use-service prometheus-exporter if \{ path \/metrics \}/,
+    );
     expect(render({ haproxy_metrics_allow_extra: ['192.0.2.0/24'] })).toContain('acl monitoring src 10.77.0.41 192.0.2.0/24');
     const closed = render({ groups: { web: ['web1'], monitoring: [] } });
     expect(closed).not.toContain('acl monitoring');

@@ -55,7 +55,10 @@ export function decryptVault(text: string, password: string | undefined): string
   if (password === undefined) {
     throw new VaultError('vault-encrypted data found but no vault password given (use --vault-password-file or KILN_VAULT_PASSWORD_FILE)');
   }
-  const lines = text.trim().split(/\r?\n/).map((l) => l.trim());
+  const lines = text
+    .trim()
+    .split(/\r?\n/)
+    .map((l) => l.trim());
   const header = lines.shift() ?? '';
   const parts = header.split(';');
   if (parts[0] !== VAULT_HEADER || !['1.1', '1.2'].includes(parts[1] ?? '') || parts[2] !== 'AES256') {

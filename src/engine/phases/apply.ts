@@ -54,7 +54,7 @@ export interface Interpreted {
 export function interpretApply(x: TaskInstance, res: ExecResult, described: Record<string, unknown>): Interpreted {
   const interp = x.bound.interpret?.(res, x.ctx);
   const registered: Record<string, unknown> = { ...described, ...(interp?.result ?? {}) };
-  let failed = interp ? interp.failed : res.code !== 0 ? (res.stderr.trim() || res.stdout.trim() || `exit code ${res.code}`) : undefined;
+  let failed = interp ? interp.failed : res.code !== 0 ? res.stderr.trim() || res.stdout.trim() || `exit code ${res.code}` : undefined;
   if (x.task.failedWhen !== undefined) {
     const fw = evalCond(x.task.failedWhen, x, registered);
     failed = fw ? (failed ?? 'failed_when condition is true') : undefined;

@@ -8,7 +8,12 @@ import type { TaskInstance } from '../../plan/instance.ts';
 import type { Transport, TransportFactory } from '../../transport/transport.ts';
 
 /** Runs `script` (x's confirm) on a new connection to `host`; returns the problem, if any. */
-export async function confirmInstance(x: TaskInstance, script: string, transports: TransportFactory, host: string): Promise<string | undefined> {
+export async function confirmInstance(
+  x: TaskInstance,
+  script: string,
+  transports: TransportFactory,
+  host: string,
+): Promise<string | undefined> {
   let c: Transport;
   try {
     c = await transports.openFresh(host);

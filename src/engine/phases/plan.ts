@@ -28,7 +28,12 @@ export function planInstance(x: TaskInstance, out: ExecResult): Planned | { fail
     return { failed: `${(err as Error).message}${out.stderr ? `\n${out.stderr.trim()}` : ''}` };
   }
   const changes = [...plan.changes];
-  const diff = x.diff ? changes.map((c) => c.diff).filter(Boolean).join('') || undefined : undefined;
+  const diff = x.diff
+    ? changes
+        .map((c) => c.diff)
+        .filter(Boolean)
+        .join('') || undefined
+    : undefined;
   const unpredictable = changes.some((c) => c.unpredictable) || undefined;
   return { plan, changes, diff, unpredictable, described: plan.registerData() };
 }

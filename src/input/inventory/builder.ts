@@ -96,7 +96,8 @@ export class InventoryBuilder {
       if (h.groups.every((g) => g === 'all')) this.addHostToGroup(h.name, 'ungrouped', h.loc);
     }
     for (const h of this.hosts.values()) {
-      if (this.groups.has(h.name)) warnings.push({ ...h.loc, message: `host '${h.name}' has the same name as a group; patterns will select the group` });
+      if (this.groups.has(h.name))
+        warnings.push({ ...h.loc, message: `host '${h.name}' has the same name as a group; patterns will select the group` });
     }
 
     const depth = new Map<string, number>();

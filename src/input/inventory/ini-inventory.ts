@@ -88,7 +88,10 @@ export function readIniInventory(file: string, text: string, label: string, b: I
     if (trimmed.startsWith('[')) {
       const m = /^\[([^\]]*)\]\s*(?:[#;].*)?$/.exec(trimmed);
       if (!m) {
-        errors.push({ ...at(lineNo, indent + 1), message: `malformed section header '${trimmed}' (expected [group], [group:vars] or [group:children])` });
+        errors.push({
+          ...at(lineNo, indent + 1),
+          message: `malformed section header '${trimmed}' (expected [group], [group:vars] or [group:children])`,
+        });
         section = { name: '', kind: 'hosts' };
         continue;
       }
@@ -103,7 +106,10 @@ export function readIniInventory(file: string, text: string, label: string, b: I
         continue;
       }
       if (colon >= 0 && suffix !== 'vars' && suffix !== 'children') {
-        errors.push({ ...at(lineNo, innerCol + colon + 1), message: `unknown section type '${suffix}' (expected [${name}:vars] or [${name}:children])` });
+        errors.push({
+          ...at(lineNo, innerCol + colon + 1),
+          message: `unknown section type '${suffix}' (expected [${name}:vars] or [${name}:children])`,
+        });
         section = { name: '', kind: 'hosts' };
         continue;
       }
@@ -132,7 +138,9 @@ export function readIniInventory(file: string, text: string, label: string, b: I
         continue;
       }
       // The value is the rest of the line (comments stripped); quotes make it a string.
-      const rawValue = tokens.length ? rest.slice(tokens[0]!.col - 1, tokens[tokens.length - 1]!.col - 1 + tokens[tokens.length - 1]!.raw.length) : '';
+      const rawValue = tokens.length
+        ? rest.slice(tokens[0]!.col - 1, tokens[tokens.length - 1]!.col - 1 + tokens[tokens.length - 1]!.raw.length)
+        : '';
       const quoted = tokens.length === 1 && isQuoted(tokens[0]!.raw);
       const value = quoted ? tokens[0]!.text : iniValue(rawValue, false);
       const entry: RawVar = { key, value, keyLoc: at(lineNo, indent + 1), valueLoc: at(lineNo, valueCol) };
@@ -150,7 +158,10 @@ export function readIniInventory(file: string, text: string, label: string, b: I
 
     if (section.kind === 'children') {
       if (tokens.length > 1) {
-        errors.push({ ...at(lineNo, tokens[1]!.col), message: `expected one group name per line in [${section.name}:children], got '${trimmed}'` });
+        errors.push({
+          ...at(lineNo, tokens[1]!.col),
+          message: `expected one group name per line in [${section.name}:children], got '${trimmed}'`,
+        });
         continue;
       }
       const child = tokens[0]!;

@@ -17,7 +17,11 @@ import type { Inventory } from './types.ts';
 import { groupHosts } from './layers.ts';
 
 function splitPattern(pattern: string): string[] {
-  if (pattern.includes(',')) return pattern.split(',').map((t) => t.trim()).filter(Boolean);
+  if (pattern.includes(','))
+    return pattern
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
   const out: string[] = [];
   let cur = '';
   let depth = 0;
@@ -34,7 +38,14 @@ function splitPattern(pattern: string): string[] {
 }
 
 function globRe(glob: string): RegExp {
-  return new RegExp('^' + glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+  return new RegExp(
+    '^' +
+      glob
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.') +
+      '$',
+  );
 }
 
 function suggestion(inv: Inventory, name: string): string {

@@ -30,7 +30,8 @@ export function expandHostRange(name: string, base = 0): string[] {
   const tail = name.slice(close + 1);
   const bounds = body.split(':');
   const at = base + open;
-  if (bounds.length !== 2 && bounds.length !== 3) throw new HostRangeError(`host range '[${body}]' must be [begin:end] or [begin:end:step]`, at);
+  if (bounds.length !== 2 && bounds.length !== 3)
+    throw new HostRangeError(`host range '[${body}]' must be [begin:end] or [begin:end:step]`, at);
   const beg = bounds[0] || '0';
   const end = bounds[1]!;
   const stepText = bounds[2] ?? '1';
@@ -46,7 +47,8 @@ export function expandHostRange(name: string, base = 0): string[] {
     for (let k = i; k <= j; k += step) seq.push(LETTERS[k]!);
   } else if (/^\d+$/.test(beg) && /^\d+$/.test(end)) {
     const padded = beg.length > 1 && beg.startsWith('0');
-    if (padded && beg.length !== end.length) throw new HostRangeError(`host range '[${body}]' must use equal-length begin and end when zero-padded`, at);
+    if (padded && beg.length !== end.length)
+      throw new HostRangeError(`host range '[${body}]' must use equal-length begin and end when zero-padded`, at);
     const a = Number(beg);
     const b = Number(end);
     if (a > b) throw new HostRangeError(`host range '[${body}]' must have begin <= end`, at);

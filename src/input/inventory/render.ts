@@ -5,7 +5,14 @@ import type { Inventory, VarLayer } from './types.ts';
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** Hosts in inventory order with the address to dial and their groups. */
@@ -54,4 +61,3 @@ export function renderHostVars(input: VarLayer[] | MergedVars): string {
   const rows = [['VARIABLE', 'VALUE', 'SOURCE'], ...keys.map((k) => [k, formatVarValue(merged.vars[k]), merged.sources[k] ?? '?'])];
   return redact(table(rows)) + '\n';
 }
-

@@ -55,4 +55,3 @@ export interface Inventory {
   hosts: Map<string, InventoryHost>;
   groups: Map<string, InventoryGroup>;
 }
-

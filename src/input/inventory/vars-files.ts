@@ -56,7 +56,13 @@ function filesUnder(dir: string): string[] {
  * Reads `<invDir>/<kind>/`. Sources are labelled relative to `labelBase` (the inventory dir),
  * e.g. `group_vars/web.yml`.
  */
-export function loadVarsFiles(invDir: string, kind: 'group_vars' | 'host_vars', labelBase: string, errors: Diagnostic[], vault: VaultOptions = {}): VarsFileSet {
+export function loadVarsFiles(
+  invDir: string,
+  kind: 'group_vars' | 'host_vars',
+  labelBase: string,
+  errors: Diagnostic[],
+  vault: VaultOptions = {},
+): VarsFileSet {
   const base = join(invDir, kind);
   const byName = new Map<string, string[]>();
   const add = (name: string, file: string) => {

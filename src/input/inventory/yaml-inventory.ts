@@ -78,7 +78,8 @@ export function readYamlInventory(y: YamlFile, label: string, b: InventoryBuilde
       }
       if (key === 'hosts') {
         const hc = cur.child('hosts');
-        if (!isPlainObject(v.hosts)) errors.push(hc.diag(`'hosts' of group '${name}' must be a mapping of host names, got ${kind(v.hosts)}`));
+        if (!isPlainObject(v.hosts))
+          errors.push(hc.diag(`'hosts' of group '${name}' must be a mapping of host names, got ${kind(v.hosts)}`));
         else {
           for (const hostKey of Object.keys(v.hosts)) {
             const one = hc.child(hostKey);
@@ -109,7 +110,8 @@ export function readYamlInventory(y: YamlFile, label: string, b: InventoryBuilde
       }
       if (key === 'children') {
         const cc = cur.child('children');
-        if (!isPlainObject(v.children)) errors.push(cc.diag(`'children' of group '${name}' must be a mapping of group names, got ${kind(v.children)}`));
+        if (!isPlainObject(v.children))
+          errors.push(cc.diag(`'children' of group '${name}' must be a mapping of group names, got ${kind(v.children)}`));
         else for (const child of Object.keys(v.children)) walk(cc.child(child), child, name, depth + 1);
       }
     }

@@ -12,12 +12,40 @@ import type { ModuleCatalog, PlayDef, Playbook, RoleDef, RoleRef, TaskDef } from
 import { didYouMean as suggest } from '../../core/suggest.ts';
 
 const TASK_KEYS = new Set([
-  'name', 'when', 'loop', 'loop_control', 'register', 'notify', 'tags', 'become', 'become_user',
-  'check_mode', 'changed_when', 'failed_when', 'ignore_errors', 'no_log', 'diff', 'vars', 'listen',
+  'name',
+  'when',
+  'loop',
+  'loop_control',
+  'register',
+  'notify',
+  'tags',
+  'become',
+  'become_user',
+  'check_mode',
+  'changed_when',
+  'failed_when',
+  'ignore_errors',
+  'no_log',
+  'diff',
+  'vars',
+  'listen',
 ]);
 const PLAY_KEYS = new Set([
-  'name', 'hosts', 'vars', 'vars_files', 'roles', 'pre_tasks', 'tasks', 'post_tasks', 'handlers', 'serial',
-  'max_fail_percentage', 'tags', 'become', 'become_user', 'gather_facts',
+  'name',
+  'hosts',
+  'vars',
+  'vars_files',
+  'roles',
+  'pre_tasks',
+  'tasks',
+  'post_tasks',
+  'handlers',
+  'serial',
+  'max_fail_percentage',
+  'tags',
+  'become',
+  'become_user',
+  'gather_facts',
 ]);
 /** Modules whose parameters may be a plain string (`command: ls -l`). */
 const FREE_FORM: Record<string, string> = { command: 'cmd', shell: 'cmd' };
@@ -70,7 +98,9 @@ export class PlaybookLoader {
     this.modules = opts.modules;
     this.vault = { vaultPassword: opts.vaultPassword };
     const dir = dirname(resolve(playbookFile));
-    this.roleDirs = [join(dir, 'roles'), join(dir, '..', 'roles'), join(process.cwd(), 'roles'), ...(opts.rolesPath ?? [])].map((d) => resolve(d));
+    this.roleDirs = [join(dir, 'roles'), join(dir, '..', 'roles'), join(process.cwd(), 'roles'), ...(opts.rolesPath ?? [])].map((d) =>
+      resolve(d),
+    );
   }
 
   private yaml(file: string, from?: Loc): YamlFile | undefined {
@@ -148,7 +178,10 @@ export class PlaybookLoader {
     if (raw.serial !== undefined && !isSerial(raw.serial)) {
       this.bag.add(c.child('serial').diag('serial must be a number, a percentage like "30%", or a list of them'));
     }
-    if (raw.max_fail_percentage !== undefined && (typeof raw.max_fail_percentage !== 'number' || raw.max_fail_percentage < 0 || raw.max_fail_percentage > 100)) {
+    if (
+      raw.max_fail_percentage !== undefined &&
+      (typeof raw.max_fail_percentage !== 'number' || raw.max_fail_percentage < 0 || raw.max_fail_percentage > 100)
+    ) {
       this.bag.add(c.child('max_fail_percentage').diag('max_fail_percentage must be a number from 0 to 100'));
     }
     const pre = this.loadTaskList(c.child('pre_tasks'), undefined, false);
@@ -342,7 +375,8 @@ export class PlaybookLoader {
 }
 
 function withRoleRef(t: TaskDef, ref: RoleRef): TaskDef {
-  const when = ref.when === undefined ? t.when : t.when === undefined ? ref.when : [ref.when, ...(Array.isArray(t.when) ? t.when : [t.when])];
+  const when =
+    ref.when === undefined ? t.when : t.when === undefined ? ref.when : [ref.when, ...(Array.isArray(t.when) ? t.when : [t.when])];
   return { ...t, tags: [...new Set([...ref.tags, ...t.tags])], when, vars: { ...ref.vars, ...t.vars } };
 }
 

@@ -4,17 +4,7 @@
  * vault file, `!vault` values) is decrypted with the password the caller passes in `VaultOptions`.
  */
 import { readFileSync } from 'node:fs';
-import {
-  Document,
-  isMap,
-  isPair,
-  isScalar,
-  isSeq,
-  LineCounter,
-  parseDocument,
-  type Node,
-  type ParsedNode,
-} from 'yaml';
+import { Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node, type ParsedNode } from 'yaml';
 import { type Diagnostic, InputError, type Loc } from '../../core/diagnostic.ts';
 import { yamlTags } from '../../core/secret/vault-tag.ts';
 import { Secret } from '../../core/secret/secret.ts';

@@ -66,13 +66,21 @@ export function statFromKv(kv: Record<string, string>): StatState {
 export function planAttrs(path: string, want: Attrs, have: StatState): Planned<AttrOp>[] {
   const out: Planned<AttrOp>[] = [];
   const mode = normMode(want.mode);
-  if (want.owner && want.owner !== have.owner) out.push({ summary: `owner of ${path}: ${have.owner} → ${want.owner}`, op: { kind: 'owner', owner: want.owner } });
-  if (want.group && want.group !== have.group) out.push({ summary: `group of ${path}: ${have.group} → ${want.group}`, op: { kind: 'group', group: want.group } });
+  if (want.owner && want.owner !== have.owner)
+    out.push({ summary: `owner of ${path}: ${have.owner} → ${want.owner}`, op: { kind: 'owner', owner: want.owner } });
+  if (want.group && want.group !== have.group)
+    out.push({ summary: `group of ${path}: ${have.group} → ${want.group}`, op: { kind: 'group', group: want.group } });
   if (mode && mode !== have.mode) out.push({ summary: `mode of ${path}: ${have.mode} → ${mode}`, op: { kind: 'mode', mode } });
   return out;
 }
 
-function attrLines(pathExpr: string, owner: string | undefined, group: string | undefined, mode: string | undefined, noDeref = false): string {
+function attrLines(
+  pathExpr: string,
+  owner: string | undefined,
+  group: string | undefined,
+  mode: string | undefined,
+  noDeref = false,
+): string {
   const lines: string[] = [];
   if (owner || group) lines.push(`chown ${noDeref ? '-h ' : ''}${q(`${owner ?? ''}${group ? `:${group}` : ''}`)} ${pathExpr}`);
   if (mode) lines.push(`chmod ${mode} ${pathExpr}`);

@@ -5,7 +5,17 @@
  * sensitive task, hides the diff); probe, plan and apply are content.ts's.
  */
 import { isSecret } from '../../core/secret/secret.ts';
-import { contentApply, type ContentOp, contentParse, contentPlan, type ContentPrep, contentProbe, contentRegisterData, contentSchemaProps, type ContentState } from './content.ts';
+import {
+  contentApply,
+  type ContentOp,
+  contentParse,
+  contentPlan,
+  type ContentPrep,
+  contentProbe,
+  contentRegisterData,
+  contentSchemaProps,
+  type ContentState,
+} from './content.ts';
 import { defineModule, type FromSchema } from '../contract.ts';
 
 const schema = {

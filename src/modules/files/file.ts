@@ -20,7 +20,8 @@ const schema = {
     path: { type: 'string', minLength: 1, pattern: '^/', description: 'absolute path on the host' },
     state: {
       enum: ['file', 'directory', 'link', 'absent', 'touch'],
-      description: 'file: must exist (attributes only); directory: created with parents; link: symlink to src; touch: created empty if missing; absent: removed (recursively)',
+      description:
+        'file: must exist (attributes only); directory: created with parents; link: symlink to src; touch: created empty if missing; absent: removed (recursively)',
     },
     src: { type: 'string', minLength: 1, description: 'link target (state: link)' },
     force: { type: 'boolean', description: 'link: replace an existing non-link path' },
@@ -50,7 +51,8 @@ export function filePlan(p: FileParams, s: StatState): Planned<FileOp>[] {
       if (s.type !== 'directory') throw new Error(`${path} exists as a ${s.type}, not a directory`);
       return planAttrs(path, p, s);
     case 'file':
-      if (!s.exists) throw new Error(`${path} does not exist (state: file only manages attributes; use touch, copy or template to create it)`);
+      if (!s.exists)
+        throw new Error(`${path} does not exist (state: file only manages attributes; use touch, copy or template to create it)`);
       if (s.type !== 'file') throw new Error(`${path} is a ${s.type}, not a file`);
       return planAttrs(path, p, s);
     case 'touch':
@@ -65,7 +67,9 @@ export function filePlan(p: FileParams, s: StatState): Planned<FileOp>[] {
         return [{ summary: `replace ${s.type} ${path} with link → ${src}`, op: { kind: 'link', target: src, over: s.type ?? 'other' } }];
       }
       const out: Planned<FileOp>[] =
-        s.target === src ? [] : [{ summary: `retarget link ${path}: ${s.target} → ${src}`, op: { kind: 'link', target: src, over: 'link' } }];
+        s.target === src
+          ? []
+          : [{ summary: `retarget link ${path}: ${s.target} → ${src}`, op: { kind: 'link', target: src, over: 'link' } }];
       return [...out, ...planAttrs(path, { owner: p.owner, group: p.group }, s)];
     }
   }

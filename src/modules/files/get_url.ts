@@ -17,7 +17,18 @@
  * Contract v2: plan pairs each summary with a `GetUrlOp`; apply switches on `op.kind` only. The
  * download is the `fill` of `atomicWrite` (temp file, attributes, rename in one place).
  */
-import { type AttrOp, applyAttrOps, applyAttrs, attrSchema, describeAttrs, newFileAttrs, normMode, planAttrs, type StatState, statFromKv } from './attrs.ts';
+import {
+  type AttrOp,
+  applyAttrOps,
+  applyAttrs,
+  attrSchema,
+  describeAttrs,
+  newFileAttrs,
+  normMode,
+  planAttrs,
+  type StatState,
+  statFromKv,
+} from './attrs.ts';
 import { atomicWrite } from '../../sh/atomic.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
@@ -28,8 +39,17 @@ const schema = {
   additionalProperties: false,
   required: ['url', 'dest'],
   properties: {
-    url: { type: 'string', pattern: '^(https?|ftp|file)://[^\\s]+$', description: 'http(s):// (or ftp://, file://) URL of the file; fetched with curl on the host' },
-    dest: { type: 'string', minLength: 1, pattern: '^/.*[^/]$', description: 'absolute path of the file on the host (not a directory); its directory must exist' },
+    url: {
+      type: 'string',
+      pattern: '^(https?|ftp|file)://[^\\s]+$',
+      description: 'http(s):// (or ftp://, file://) URL of the file; fetched with curl on the host',
+    },
+    dest: {
+      type: 'string',
+      minLength: 1,
+      pattern: '^/.*[^/]$',
+      description: 'absolute path of the file on the host (not a directory); its directory must exist',
+    },
     checksum: {
       type: 'string',
       pattern: '^sha256:[0-9a-fA-F]{64}$',
@@ -37,7 +57,8 @@ const schema = {
     },
     force: {
       type: 'boolean',
-      description: 'without checksum: download even when dest exists, replacing it when the content differs (default false: only when missing)',
+      description:
+        'without checksum: download even when dest exists, replacing it when the content differs (default false: only when missing)',
     },
     timeout: { type: 'integer', minimum: 1, description: 'seconds for the whole download (curl --max-time; default 300)' },
     ...attrSchema,
@@ -92,7 +113,12 @@ export function getUrlPlan(p: GetUrlParams, s: GetUrlState): Planned<GetUrlOp>[]
   if (!s.stat.exists) return [{ summary: `download ${url} → ${p.dest}${describeAttrs(p)}${sum}`, op: download }];
   if (want) {
     if (s.sha256 !== want) {
-      return [{ summary: `download ${url} → ${p.dest}${describeAttrs(p)} (sha256 on the host ${s.sha256?.slice(0, 12) ?? '?'}… ≠ wanted ${want.slice(0, 12)}…)`, op: download }];
+      return [
+        {
+          summary: `download ${url} → ${p.dest}${describeAttrs(p)} (sha256 on the host ${s.sha256?.slice(0, 12) ?? '?'}… ≠ wanted ${want.slice(0, 12)}…)`,
+          op: download,
+        },
+      ];
     }
   } else if (p.force) {
     return [
@@ -156,7 +182,8 @@ export function getUrlInterpret(out: ExecResult): ApplyResult {
 
 export default defineModule<GetUrlParams, GetUrlState, GetUrlOp>({
   name: 'get_url',
-  description: 'Download a file with curl on the host, verified by SHA-256, atomically (no download when the file already has the checksum).',
+  description:
+    'Download a file with curl on the host, verified by SHA-256, atomically (no download when the file already has the checksum).',
   schema,
   probe: (p) => getUrlProbe(p),
   parse: (out) => getUrlParse(out),

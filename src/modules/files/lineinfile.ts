@@ -36,18 +36,34 @@ const schema = {
     regexp: {
       type: 'string',
       minLength: 1,
-      description: 'JavaScript regular expression searched in each line: present replaces the last matching line, absent removes all matching lines',
+      description:
+        'JavaScript regular expression searched in each line: present replaces the last matching line, absent removes all matching lines',
     },
     state: { enum: ['present', 'absent'], description: 'present (default) or absent' },
-    insertafter: { type: 'string', minLength: 1, description: 'when no line matches: insert after the last line matching this regexp, or EOF (default)' },
-    insertbefore: { type: 'string', minLength: 1, description: 'when no line matches: insert before the last line matching this regexp, or BOF' },
+    insertafter: {
+      type: 'string',
+      minLength: 1,
+      description: 'when no line matches: insert after the last line matching this regexp, or EOF (default)',
+    },
+    insertbefore: {
+      type: 'string',
+      minLength: 1,
+      description: 'when no line matches: insert before the last line matching this regexp, or BOF',
+    },
     firstmatch: { type: 'boolean', description: 'insertafter/insertbefore use the first matching line instead of the last' },
     backrefs: {
       type: 'boolean',
       description: 'line may use \\1 or \\g<name> groups of regexp; when regexp matches nothing the file is left unchanged',
     },
-    create: { type: 'boolean', description: 'create the file (mode 0644 unless set) when it does not exist; default false: a missing file fails the task' },
-    validate: { type: 'string', pattern: '%s', description: 'command run on the temp file before it replaces path; %s is the temp file path' },
+    create: {
+      type: 'boolean',
+      description: 'create the file (mode 0644 unless set) when it does not exist; default false: a missing file fails the task',
+    },
+    validate: {
+      type: 'string',
+      pattern: '%s',
+      description: 'command run on the temp file before it replaces path; %s is the temp file path',
+    },
     ...attrSchema,
   },
 } as const;
@@ -58,10 +74,7 @@ export type LineinfileParams = FromSchema<typeof schema>;
  * What lineinfile does: write the whole new content (computed by plan, guarded by what the file
  * was when planned), set attributes, or fail because the file is missing and create is false.
  */
-export type LineinfileOp =
-  | AttrOp
-  | { kind: 'write'; content: string; expect: { sha256: string } | 'absent' }
-  | { kind: 'fail-missing' };
+export type LineinfileOp = AttrOp | { kind: 'write'; content: string; expect: { sha256: string } | 'absent' } | { kind: 'fail-missing' };
 
 export interface LineinfileState {
   stat: StatState;
@@ -181,7 +194,7 @@ export function lineinfileProbe(p: LineinfileParams): string {
     `p=${q(p.path)}`,
     // Follow symlinks: edit the target, like an editor would.
     'real=$(readlink -f -- "$p" 2>/dev/null) || real=$p; [ -n "$real" ] || real=$p',
-    "printf 'real=%s\\n' \"$real\"",
+    'printf \'real=%s\\n\' "$real"',
     'kiln_stat "$real"',
     '[ -d "$(dirname -- "$real")" ] && echo parent=1 || echo parent=0',
     'if [ -f "$real" ]; then',
@@ -264,7 +277,13 @@ export function lineinfileApply(p: LineinfileParams, s: LineinfileState, ops: Li
   const write = ops.find((o) => o.kind === 'write');
   if (write) {
     // The whole file is replaced: the task's attributes go on the temp file, the attribute ops are included.
-    const lines = atomicWrite({ dest: s.real, bytes: write.content, expect: write.expect, ...newFileAttrs(p, write.expect !== 'absent'), validate: p.validate });
+    const lines = atomicWrite({
+      dest: s.real,
+      bytes: write.content,
+      expect: write.expect,
+      ...newFileAttrs(p, write.expect !== 'absent'),
+      validate: p.validate,
+    });
     return ['set -e', ...lines].join('\n');
   }
   const lines = ['set -e', `dest=${q(s.real)}`];
@@ -279,7 +298,8 @@ export function lineinfileApply(p: LineinfileParams, s: LineinfileState, ops: Li
 
 export default defineModule<LineinfileParams, LineinfileState, LineinfileOp>({
   name: 'lineinfile',
-  description: 'Ensure a line is present (replacing a matching line) or lines are absent in a text file; edits are computed on the controller and written atomically.',
+  description:
+    'Ensure a line is present (replacing a matching line) or lines are absent in a text file; edits are computed on the controller and written atomically.',
   schema,
   probe: (p) => lineinfileProbe(p),
   parse: (out, p) => lineinfileParse(out, p),

@@ -27,7 +27,10 @@ const schema = {
   properties: {
     name: { type: 'string', pattern: '^[a-zA-Z0-9_][a-zA-Z0-9_./@:-]*$', description: 'key, e.g. net.ipv4.ip_forward' },
     value: { type: ['string', 'integer'], description: 'value; whitespace is normalised (e.g. "1024 65000")' },
-    state: { enum: ['present', 'absent'], description: 'present (default): set and persist; absent: remove from sysctl_file (the live value is left alone)' },
+    state: {
+      enum: ['present', 'absent'],
+      description: 'present (default): set and persist; absent: remove from sysctl_file (the live value is left alone)',
+    },
     sysctl_file: { type: 'string', pattern: '^/', description: 'file that persists the value (default /etc/sysctl.d/99-kiln.conf)' },
     reload: { type: 'boolean', description: 'also set the live value (default true); false: only the file changes' },
   },
@@ -62,7 +65,10 @@ export function procPath(name: string): string {
 }
 
 export function norm(v: string | number | undefined): string {
-  return String(v ?? '').trim().split(/\s+/).join(' ');
+  return String(v ?? '')
+    .trim()
+    .split(/\s+/)
+    .join(' ');
 }
 
 function keyOf(name: string): string {
@@ -144,7 +150,9 @@ export function sysctlPlan(p: SysctlParams, s: SysctlState, ctx: ModuleContext):
     if (!s.keyExists) throw new Error(`sysctl ${p.name} does not exist on this host (${procPath(p.name)}); is the kernel module loaded?`);
     if (s.live !== want) {
       if (!s.writable) {
-        throw new Error(`cannot set ${p.name}: ${procPath(p.name)} is read-only here (read-only /proc/sys, e.g. in a container; only network namespace keys such as net.* may be writable)`);
+        throw new Error(
+          `cannot set ${p.name}: ${procPath(p.name)} is read-only here (read-only /proc/sys, e.g. in a container; only network namespace keys such as net.* may be writable)`,
+        );
       }
       out.push({ summary: `${p.name} (live): ${s.live ?? '(unreadable)'} → ${want}`, op: { kind: 'live', value: want } });
     }
@@ -175,7 +183,15 @@ export function sysctlApply(p: SysctlParams, ops: SysctlOp[]): string {
   for (const op of ops) {
     if (op.kind !== 'persist') continue;
     // An existing file keeps its owner and mode; a new one is 0644. Refused if it changed since the probe.
-    lines.push(...atomicWrite({ dest: op.file, bytes: op.content, parent: 'create', expect: op.expect, ...newFileAttrs({}, op.expect !== undefined) }));
+    lines.push(
+      ...atomicWrite({
+        dest: op.file,
+        bytes: op.content,
+        parent: 'create',
+        expect: op.expect,
+        ...newFileAttrs({}, op.expect !== undefined),
+      }),
+    );
   }
   for (const op of ops) {
     if (op.kind === 'live') lines.push(`printf '%s\\n' ${q(op.value)} > ${q(procPath(p.name))}`);

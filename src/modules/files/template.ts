@@ -4,7 +4,17 @@
  * `prepare` renders it into `ContentPrep` (a sensitive task hides the diff); probe, plan and
  * apply are content.ts's.
  */
-import { contentApply, type ContentOp, contentParse, contentPlan, type ContentPrep, contentProbe, contentRegisterData, contentSchemaProps, type ContentState } from './content.ts';
+import {
+  contentApply,
+  type ContentOp,
+  contentParse,
+  contentPlan,
+  type ContentPrep,
+  contentProbe,
+  contentRegisterData,
+  contentSchemaProps,
+  type ContentState,
+} from './content.ts';
 import { defineModule, type FromSchema } from '../contract.ts';
 
 const schema = {

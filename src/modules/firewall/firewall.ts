@@ -51,8 +51,15 @@ const schema = {
   additionalProperties: false,
   required: ['policy', 'groups', 'hosts', 'addresses'],
   properties: {
-    state: { enum: ['present', 'absent'], description: "present (default); absent removes Kiln's live rules (both backends), its persisted files and its record (the host is then open)" },
-    backend: { enum: ['nftables', 'iptables'], description: `nftables (default: table ${NFT_TABLE}) or iptables (chains KILN-INPUT/KILN-OUTPUT, IPv4 and IPv6)` },
+    state: {
+      enum: ['present', 'absent'],
+      description:
+        "present (default); absent removes Kiln's live rules (both backends), its persisted files and its record (the host is then open)",
+    },
+    backend: {
+      enum: ['nftables', 'iptables'],
+      description: `nftables (default: table ${NFT_TABLE}) or iptables (chains KILN-INPUT/KILN-OUTPUT, IPv4 and IPv6)`,
+    },
     policy: {
       type: 'object',
       description: 'section (group, host or all) → { allow: [rules with from], allow_out: [rules with to] }',
@@ -65,20 +72,34 @@ const schema = {
         },
       },
     },
-    outbound_policy: { enum: ['accept', 'drop'], description: 'outbound default (accept); drop keeps established, loopback, ICMP and allow_out' },
+    outbound_policy: {
+      enum: ['accept', 'drop'],
+      description: 'outbound default (accept); drop keeps established, loopback, ICMP and allow_out',
+    },
     admin_cidrs: { type: 'array', items: { type: 'string' }, description: "what 'admin' stands for: IP addresses or CIDRs" },
     groups: {
       type: 'object',
       additionalProperties: { type: 'array', items: { type: 'string' } },
       description: 'inventory groups → hosts: pass "{{ groups }}"',
     },
-    hosts: { type: 'array', items: { type: 'string' }, description: "inventory host names: \"{{ hostvars | dict2items | map_attr('key') }}\"" },
+    hosts: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'inventory host names: "{{ hostvars | dict2items | map_attr(\'key\') }}"',
+    },
     addresses: {
       type: 'array',
       items: {},
-      description: "their addresses, same order: \"{{ hostvars | dict2items | map_attr('value') | map_attr('address') }}\" (a missing address means the host name)",
+      description:
+        "their addresses, same order: \"{{ hostvars | dict2items | map_attr('value') | map_attr('address') }}\" (a missing address means the host name)",
     },
-    rollback_seconds: { type: 'integer', minimum: 5, maximum: 3600, description: 'commit-confirm: the host restores its previous rules after this many seconds unless Kiln confirms over a new SSH connection (default 20)' },
+    rollback_seconds: {
+      type: 'integer',
+      minimum: 5,
+      maximum: 3600,
+      description:
+        'commit-confirm: the host restores its previous rules after this many seconds unless Kiln confirms over a new SSH connection (default 20)',
+    },
     policy_var: { type: 'string', description: 'name of the policy variable, for messages (default firewall_policy)' },
   },
 } as const;
@@ -117,8 +138,7 @@ export type FirewallOp =
   /** state absent: stop the armed rollback of an unconfirmed change. */
   | { kind: 'cancel-rollback'; txn: string }
   /** state absent: remove Kiln's record on the host. */
-  | { kind: 'remove-record' }
-;
+  | { kind: 'remove-record' };
 
 type Change = Planned<FirewallOp>;
 
@@ -178,7 +198,11 @@ export function prepareFirewall(p: FirewallParams, host: string): FirewallPrep {
     ipt = { 4: renderIptables(rules, opts, 4), 6: renderIptables(rules, opts, 6) };
     persist = { [IPT_PERSIST[4]]: ipt[4].persist, [IPT_PERSIST[6]]: ipt[6].persist };
   }
-  const sha = sha256(`${backend}\n${Object.entries(persist).map(([k, v]) => `${k}\n${v}`).join('\n')}`);
+  const sha = sha256(
+    `${backend}\n${Object.entries(persist)
+      .map(([k, v]) => `${k}\n${v}`)
+      .join('\n')}`,
+  );
   return { rules, persist, nft, ipt, sha };
 }
 
@@ -230,13 +254,18 @@ export function firewallChanges(p: FirewallParams, prep: FirewallPrep, s: Firewa
   const table = backend === 'nftables' ? `table ${NFT_TABLE}` : 'chains KILN-INPUT/KILN-OUTPUT, IPv4 and IPv6';
   const tool = backend === 'nftables' ? s.hasNft : s.hasIptables;
   if (s.pending && !afterApply) {
-    out.push({ summary: `an earlier firewall change (${s.pending}) was never confirmed: its rollback is armed; restore it and apply again`, op: { kind: 'restore-unconfirmed', txn: s.pending } });
+    out.push({
+      summary: `an earlier firewall change (${s.pending}) was never confirmed: its rollback is armed; restore it and apply again`,
+      op: { kind: 'restore-unconfirmed', txn: s.pending },
+    });
   }
   const n = prep.rules.inbound.length;
   const persistDiff = (): string | undefined => {
     if (!ctx.diff) return undefined;
     return Object.entries(prep.persist)
-      .map(([path, want]) => (s.persisted[path]?.sha === sha256(want) ? '' : patch(s.persisted[path]?.content ?? '', want, `${path} (host)`, `${path} (planned)`)))
+      .map(([path, want]) =>
+        s.persisted[path]?.sha === sha256(want) ? '' : patch(s.persisted[path]?.content ?? '', want, `${path} (host)`, `${path} (planned)`),
+      )
       .join('');
   };
   if (!tool) {
@@ -266,22 +295,40 @@ export function firewallChanges(p: FirewallParams, prep: FirewallPrep, s: Firewa
       out.push({ summary: `reload ${table} (no record of Kiln's last load on the host)`, op: { kind: 'reload', reason: 'unrecorded' } });
     }
     const stale = Object.entries(prep.persist).filter(([path, want]) => s.persisted[path]?.sha !== sha256(want));
-    if (stale.length) out.push({ summary: `rewrite ${stale.map(([f]) => f).join(', ')} (persisted ruleset)`, diff: persistDiff(), op: { kind: 'persist', paths: stale.map(([f]) => f) } });
+    if (stale.length)
+      out.push({
+        summary: `rewrite ${stale.map(([f]) => f).join(', ')} (persisted ruleset)`,
+        diff: persistDiff(),
+        op: { kind: 'persist', paths: stale.map(([f]) => f) },
+      });
   }
-  for (const f of otherFiles(p)) if (s.persisted[f]?.kiln) out.push({ summary: `remove ${f} (this host now uses ${backend})`, op: { kind: 'remove-file', path: f } });
-  if (backend === 'nftables' && iptHasKiln(s)) out.push({ summary: 'remove Kiln\'s iptables chains (this host now uses nftables)', op: { kind: 'remove-iptables' } });
-  if (backend === 'iptables' && s.nftTable) out.push({ summary: `delete nftables table ${NFT_TABLE} (this host now uses iptables)`, op: { kind: 'delete-nft-table' } });
+  for (const f of otherFiles(p))
+    if (s.persisted[f]?.kiln) out.push({ summary: `remove ${f} (this host now uses ${backend})`, op: { kind: 'remove-file', path: f } });
+  if (backend === 'nftables' && iptHasKiln(s))
+    out.push({ summary: "remove Kiln's iptables chains (this host now uses nftables)", op: { kind: 'remove-iptables' } });
+  if (backend === 'iptables' && s.nftTable)
+    out.push({ summary: `delete nftables table ${NFT_TABLE} (this host now uses iptables)`, op: { kind: 'delete-nft-table' } });
   return out;
 }
 
 /** state: absent — what of Kiln's firewall is still on the host. */
 export function absentChanges(s: FirewallState): Change[] {
   const out: Change[] = [];
-  if (s.pending) out.push({ summary: `cancel the armed rollback of an unconfirmed change (${s.pending})`, op: { kind: 'cancel-rollback', txn: s.pending } });
+  if (s.pending)
+    out.push({
+      summary: `cancel the armed rollback of an unconfirmed change (${s.pending})`,
+      op: { kind: 'cancel-rollback', txn: s.pending },
+    });
   if (s.nftTable) out.push({ summary: `delete nftables table ${NFT_TABLE}`, op: { kind: 'delete-nft-table' } });
-  if (iptHasKiln(s)) out.push({ summary: "remove Kiln's iptables chains KILN-INPUT/KILN-OUTPUT and their jumps (IPv4 and IPv6)", op: { kind: 'remove-iptables' } });
-  for (const [path, st] of Object.entries(s.persisted)) if (st.kiln) out.push({ summary: `remove ${path}`, op: { kind: 'remove-file', path } });
-  if (s.applied || s.recorded !== undefined) out.push({ summary: "remove Kiln's firewall record (/var/lib/kiln/firewall)", op: { kind: 'remove-record' } });
+  if (iptHasKiln(s))
+    out.push({
+      summary: "remove Kiln's iptables chains KILN-INPUT/KILN-OUTPUT and their jumps (IPv4 and IPv6)",
+      op: { kind: 'remove-iptables' },
+    });
+  for (const [path, st] of Object.entries(s.persisted))
+    if (st.kiln) out.push({ summary: `remove ${path}`, op: { kind: 'remove-file', path } });
+  if (s.applied || s.recorded !== undefined)
+    out.push({ summary: "remove Kiln's firewall record (/var/lib/kiln/firewall)", op: { kind: 'remove-record' } });
   return out;
 }
 
@@ -300,7 +347,8 @@ export function jumpPositions(live: string, family: 4 | 6): Record<'INPUT' | 'OU
 
 export default defineModule<FirewallParams, FirewallState, FirewallOp, FirewallPrep>({
   name: 'firewall',
-  description: 'complete host firewall from a declarative policy over the inventory (nftables or iptables), loaded atomically with commit-confirm',
+  description:
+    'complete host firewall from a declarative policy over the inventory (nftables or iptables), loaded atomically with commit-confirm',
   schema,
   prepare: (p, ctx) => prepareFirewall(p, ctx.host),
   probe: (p, prep, ctx) =>
@@ -334,13 +382,16 @@ export default defineModule<FirewallParams, FirewallState, FirewallOp, FirewallP
       rollbackSeconds: p.rollback_seconds ?? 20,
       persist: prep.persist,
       nft: prep.nft,
-      ipt: prep.ipt ? { 4: prep.ipt[4].live(jumpFix(jumpPositions(live, 4))), 6: prep.ipt[6].live(jumpFix(jumpPositions(live, 6))) } : undefined,
+      ipt: prep.ipt
+        ? { 4: prep.ipt[4].live(jumpFix(jumpPositions(live, 4))), 6: prep.ipt[6].live(jumpFix(jumpPositions(live, 6))) }
+        : undefined,
       cleanupOther: backend === 'nftables' ? iptHasKiln(s) : s.nftTable,
       removeFiles: otherFiles(p).filter((f) => s.persisted[f]?.kiln),
       desiredSha: prep.sha,
     });
   },
-  verify: (p, prep, s, ctx) => (p.state === 'absent' ? absentChanges(s) : firewallChanges(p, prep, s, { ...ctx, diff: false }, true)).map((c) => c.summary),
+  verify: (p, prep, s, ctx) =>
+    (p.state === 'absent' ? absentChanges(s) : firewallChanges(p, prep, s, { ...ctx, diff: false }, true)).map((c) => c.summary),
   confirm(p, prep) {
     if (p.state === 'absent') return 'true'; // removing rules cannot lock anyone out: nothing is armed
     return confirmScript(txnId(prep));

@@ -147,7 +147,8 @@ function resolvePeers(tokens: string[], where: PolicyPath, list: boolean, inp: P
   };
   const addHost = (h: string, origin: string) => {
     const a = inp.addresses[h] ?? h;
-    if (!toCidr(a)) return err(`host '${h}' (from ${origin}) has no IP address ('address' is '${a}'; the firewall needs IP addresses, not names)`);
+    if (!toCidr(a))
+      return err(`host '${h}' (from ${origin}) has no IP address ('address' is '${a}'; the firewall needs IP addresses, not names)`);
     add(a, origin);
   };
   for (const [i, raw] of tokens.entries()) {
@@ -164,7 +165,9 @@ function resolvePeers(tokens: string[], where: PolicyPath, list: boolean, inp: P
       for (const h of members) addHost(h, `group ${t}`);
     } else if (t in inp.addresses) addHost(t, 'host');
     else {
-      err(`unknown group or host '${t}'${suggest(t, [...SPECIAL, ...Object.keys(inp.groups), ...Object.keys(inp.addresses)])}; use any, admin, a group, a host or a CIDR`);
+      err(
+        `unknown group or host '${t}'${suggest(t, [...SPECIAL, ...Object.keys(inp.groups), ...Object.keys(inp.addresses)])}; use any, admin, a group, a host or a CIDR`,
+      );
     }
   }
   r.v4 = [...new Set(r.v4)].sort(cmpCidr);
@@ -173,13 +176,25 @@ function resolvePeers(tokens: string[], where: PolicyPath, list: boolean, inp: P
 }
 
 function cmpCidr(a: string, b: string): number {
-  const key = (s: string) => s.split(/[./:]/).map((x) => x.padStart(5, '0')).join('.');
+  const key = (s: string) =>
+    s
+      .split(/[./:]/)
+      .map((x) => x.padStart(5, '0'))
+      .join('.');
   return key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
 }
 
-function resolveRule(rule: RuleSpec, where: PolicyPath, dir: 'from' | 'to', section: string, inp: PolicyInputs, errs: PolicyProblem[]): ResolvedRule[] {
+function resolveRule(
+  rule: RuleSpec,
+  where: PolicyPath,
+  dir: 'from' | 'to',
+  section: string,
+  inp: PolicyInputs,
+  errs: PolicyProblem[],
+): ResolvedRule[] {
   const known = new Set(['port', 'proto', 'from', 'to', 'comment']);
-  for (const k of Object.keys(rule ?? {})) if (!known.has(k)) errs.push({ path: [...where, k], message: `unknown key '${k}' (port, proto, ${dir}, comment)` });
+  for (const k of Object.keys(rule ?? {}))
+    if (!known.has(k)) errs.push({ path: [...where, k], message: `unknown key '${k}' (port, proto, ${dir}, comment)` });
   const other = dir === 'from' ? 'to' : 'from';
   if (rule[other] !== undefined) errs.push({ path: [...where, other], message: `'${other}' does not apply here (use '${dir}')` });
   const proto = rule.proto ?? 'tcp';
@@ -209,18 +224,26 @@ export function validatePolicy(inp: PolicyInputs): string[] {
 export function policyProblems(inp: PolicyInputs): PolicyProblem[] {
   const errs: PolicyProblem[] = [];
   const v = inp.varName ?? 'firewall_policy';
-  if (!inp.policy || typeof inp.policy !== 'object' || Array.isArray(inp.policy)) return [{ path: [v], message: 'must be a mapping of group (or host, or all) → { allow: [...] }' }];
+  if (!inp.policy || typeof inp.policy !== 'object' || Array.isArray(inp.policy))
+    return [{ path: [v], message: 'must be a mapping of group (or host, or all) → { allow: [...] }' }];
   for (const [section, spec] of Object.entries(inp.policy)) {
     const where = [v, section];
     if (section !== 'all' && !(section in inp.groups) && !(section in inp.addresses)) {
-      errs.push({ path: where, message: `unknown group or host '${section}'${suggest(section, ['all', ...Object.keys(inp.groups), ...Object.keys(inp.addresses)])}` });
+      errs.push({
+        path: where,
+        message: `unknown group or host '${section}'${suggest(section, ['all', ...Object.keys(inp.groups), ...Object.keys(inp.addresses)])}`,
+      });
     }
     if (!spec || typeof spec !== 'object' || Array.isArray(spec)) {
       errs.push({ path: where, message: "must be a mapping with 'allow' and/or 'allow_out'" });
       continue;
     }
-    for (const k of Object.keys(spec)) if (k !== 'allow' && k !== 'allow_out') errs.push({ path: [...where, k], message: `unknown key '${k}' (allow, allow_out)` });
-    for (const [key, dir] of [['allow', 'from'], ['allow_out', 'to']] as const) {
+    for (const k of Object.keys(spec))
+      if (k !== 'allow' && k !== 'allow_out') errs.push({ path: [...where, k], message: `unknown key '${k}' (allow, allow_out)` });
+    for (const [key, dir] of [
+      ['allow', 'from'],
+      ['allow_out', 'to'],
+    ] as const) {
       const list = spec[key];
       if (list === undefined) continue;
       if (!Array.isArray(list)) {
@@ -279,7 +302,7 @@ export function cidrContains(cidr: string, addr: string): boolean {
   if (c.family === 4) {
     if (bits === 0) return true;
     const mask = (0xffffffff << (32 - bits)) >>> 0;
-    return ((ipv4ToInt(ip) & mask) >>> 0) === ((ipv4ToInt(net!) & mask) >>> 0);
+    return (ipv4ToInt(ip) & mask) >>> 0 === (ipv4ToInt(net!) & mask) >>> 0;
   }
   if (bits === 0) return true;
   const mask = ((1n << 128n) - 1n) ^ ((1n << BigInt(128 - bits)) - 1n);
@@ -308,7 +331,12 @@ export function allowsInbound(rules: HostRules, source: string, port: number, pr
  * Lockout preflight: the rules must accept the SSH connection Kiln is using, from its source
  * address as the host sees it, to the port it reached. Returns the problem, or undefined.
  */
-export function sshPreflight(rules: HostRules, sshClient: string | undefined, sshPort: number | undefined, varName = 'firewall_policy'): string | undefined {
+export function sshPreflight(
+  rules: HostRules,
+  sshClient: string | undefined,
+  sshPort: number | undefined,
+  varName = 'firewall_policy',
+): string | undefined {
   if (!sshClient || !sshPort) {
     return `cannot tell the controller's address as the host sees it ($SSH_CONNECTION is not set on ${rules.host}); refusing to load a firewall that might lock Kiln out`;
   }

@@ -44,7 +44,12 @@ const ICMP6 = [
   'nd-neighbor-advert',
   'mld-listener-query',
 ];
-const ICMP4_NUM: Record<string, string> = { 'echo-request': '8', 'destination-unreachable': '3', 'time-exceeded': '11', 'parameter-problem': '12' };
+const ICMP4_NUM: Record<string, string> = {
+  'echo-request': '8',
+  'destination-unreachable': '3',
+  'time-exceeded': '11',
+  'parameter-problem': '12',
+};
 const ICMP6_NUM: Record<string, string> = {
   'echo-request': '128',
   'destination-unreachable': '1',

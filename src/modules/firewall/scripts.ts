@@ -139,7 +139,12 @@ export function rollbackScript(id: string): string {
   ROLLBACK_FILES.forEach((f, i) => {
     lines.push(`if [ -f $P/file${i} ]; then cp -p $P/file${i} ${q(f)}; elif [ -f $P/nofile${i} ]; then rm -f ${q(f)}; fi`);
   });
-  lines.push('rm -f $D/pending', `echo rolled-back > $D/decided.${id}/outcome`, `logger -t kiln-firewall "rolled back unconfirmed firewall change ${id}" 2>/dev/null || true`, '');
+  lines.push(
+    'rm -f $D/pending',
+    `echo rolled-back > $D/decided.${id}/outcome`,
+    `logger -t kiln-firewall "rolled back unconfirmed firewall change ${id}" 2>/dev/null || true`,
+    '',
+  );
   return lines.join('\n');
 }
 
@@ -165,7 +170,9 @@ export function applyScript(a: ApplyInputs): string {
       : 'kiln_has iptables-restore && kiln_has ip6tables-restore || { echo "iptables-restore/ip6tables-restore are not installed (install the iptables package first)" >&2; exit 3; }',
     '{ [ -d /run/systemd/system ] && kiln_has systemd-run; } || { echo "commit-confirm needs systemd-run on the host (the rollback timer); refusing to load firewall rules without it" >&2; exit 3; }',
     // An earlier change that was never confirmed: restore its previous state now, then go on.
-    'if [ -f $D/pending ]; then old=$(cat $D/pending); systemctl stop "' + UNIT_PREFIX + '$old.timer" >/dev/null 2>&1 || true; [ -f "$D/rollback-$old.sh" ] && sh "$D/rollback-$old.sh"; rm -f $D/pending; fi',
+    'if [ -f $D/pending ]; then old=$(cat $D/pending); systemctl stop "' +
+      UNIT_PREFIX +
+      '$old.timer" >/dev/null 2>&1 || true; [ -f "$D/rollback-$old.sh" ] && sh "$D/rollback-$old.sh"; rm -f $D/pending; fi',
     'rm -rf $D/decided.* $D/prev.* $D/rollback-*.sh $D/new.*',
   ];
   // Stage and validate.
@@ -174,12 +181,18 @@ export function applyScript(a: ApplyInputs): string {
     L.push('if ! out=$(nft -c -f $D/new.nft 2>&1); then echo "nft -c -f rejected the ruleset:" >&2; printf "%s\\n" "$out" >&2; exit 3; fi');
   } else {
     L.push(writeBytes('$D/new.v4', a.ipt![4]).trimEnd(), writeBytes('$D/new.v6', a.ipt![6]).trimEnd());
-    L.push('if ! out=$(iptables-restore --test --noflush < $D/new.v4 2>&1); then echo "iptables-restore --test rejected the IPv4 rules:" >&2; printf "%s\\n" "$out" >&2; exit 3; fi');
-    L.push('if ! out=$(ip6tables-restore --test --noflush < $D/new.v6 2>&1); then echo "ip6tables-restore --test rejected the IPv6 rules:" >&2; printf "%s\\n" "$out" >&2; exit 3; fi');
+    L.push(
+      'if ! out=$(iptables-restore --test --noflush < $D/new.v4 2>&1); then echo "iptables-restore --test rejected the IPv4 rules:" >&2; printf "%s\\n" "$out" >&2; exit 3; fi',
+    );
+    L.push(
+      'if ! out=$(ip6tables-restore --test --noflush < $D/new.v6 2>&1); then echo "ip6tables-restore --test rejected the IPv6 rules:" >&2; printf "%s\\n" "$out" >&2; exit 3; fi',
+    );
   }
   // Save the previous state.
   L.push('mkdir -p $P');
-  L.push(`if kiln_has nft; then { echo 'table ${NFT_TABLE} {}'; echo 'delete table ${NFT_TABLE}'; nft list table ${NFT_TABLE} 2>/dev/null || true; } > $P/live.nft; fi`);
+  L.push(
+    `if kiln_has nft; then { echo 'table ${NFT_TABLE} {}'; echo 'delete table ${NFT_TABLE}'; nft list table ${NFT_TABLE} 2>/dev/null || true; } > $P/live.nft; fi`,
+  );
   L.push('if kiln_has iptables-save; then kiln_fw_ipt_own iptables-save > $P/v4; kiln_fw_ipt_own ip6tables-save > $P/v6; fi');
   ROLLBACK_FILES.forEach((f, i) => L.push(`if [ -f ${q(f)} ]; then cp -p ${q(f)} $P/file${i}; else : > $P/nofile${i}; fi`));
   L.push(writeBytes(`$D/rollback-${id}.sh`, rollbackScript(id)).trimEnd());
@@ -194,14 +207,21 @@ export function applyScript(a: ApplyInputs): string {
   );
   // Load: one atomic transaction per family.
   if (a.backend === 'nftables') {
-    L.push('if ! out=$(nft -f $D/new.nft 2>&1); then disarm; echo "nft -f failed (previous rules restored):" >&2; printf "%s\\n" "$out" >&2; exit 3; fi');
+    L.push(
+      'if ! out=$(nft -f $D/new.nft 2>&1); then disarm; echo "nft -f failed (previous rules restored):" >&2; printf "%s\\n" "$out" >&2; exit 3; fi',
+    );
     if (a.cleanupOther) L.push('kiln_fw_ipt_remove iptables; kiln_fw_ipt_remove ip6tables');
   } else {
-    L.push('if ! out=$(iptables-restore --noflush < $D/new.v4 2>&1); then disarm; echo "iptables-restore failed (previous rules restored):" >&2; printf "%s\\n" "$out" >&2; exit 3; fi');
-    L.push('if ! out=$(ip6tables-restore --noflush < $D/new.v6 2>&1); then disarm; echo "ip6tables-restore failed (previous rules restored):" >&2; printf "%s\\n" "$out" >&2; exit 3; fi');
+    L.push(
+      'if ! out=$(iptables-restore --noflush < $D/new.v4 2>&1); then disarm; echo "iptables-restore failed (previous rules restored):" >&2; printf "%s\\n" "$out" >&2; exit 3; fi',
+    );
+    L.push(
+      'if ! out=$(ip6tables-restore --noflush < $D/new.v6 2>&1); then disarm; echo "ip6tables-restore failed (previous rules restored):" >&2; printf "%s\\n" "$out" >&2; exit 3; fi',
+    );
     if (a.cleanupOther) L.push(`if kiln_has nft; then nft delete table ${NFT_TABLE} 2>/dev/null || true; fi`);
   }
-  if (a.removeFiles?.length) L.push(`for f in ${a.removeFiles.map((f) => q(f)).join(' ')}; do grep -qs 'Managed by Kiln' "$f" && rm -f "$f"; done; true`);
+  if (a.removeFiles?.length)
+    L.push(`for f in ${a.removeFiles.map((f) => q(f)).join(' ')}; do grep -qs 'Managed by Kiln' "$f" && rm -f "$f"; done; true`);
   // Persist and record (rolled back with the rest if the change is not confirmed).
   for (const [path, content] of Object.entries(a.persist)) L.push(installFile(path, content));
   L.push(...atomicWrite({ dest: `${STATE_DIR}/live`, fill: `kiln_fw_live ${a.backend} > "$tmp"` }));

@@ -50,7 +50,12 @@ export function normalizePriv(p: string): string {
   if (m[2] === undefined) return canonical;
   const cols = m[2]
     .split(',')
-    .map((c) => c.trim().replace(/^`(.*)`$/, '$1').replace(/``/g, '`'))
+    .map((c) =>
+      c
+        .trim()
+        .replace(/^`(.*)`$/, '$1')
+        .replace(/``/g, '`'),
+    )
     .filter(Boolean)
     .sort();
   return `${canonical} (${cols.join(', ')})`;
@@ -145,7 +150,12 @@ export function parseWantedPrivs(priv: string | Record<string, unknown>): Privil
       : Object.entries(priv).map(([k, v]) => [k, Array.isArray(v) ? v.map(String) : splitTop(String(v))]);
   for (const [obj, privs] of entries) {
     const grant = privs.some((p) => /^GRANT( OPTION)?$/i.test(p.trim()));
-    addTo(out, normalizeObject(obj), privs.filter((p) => !/^GRANT( OPTION)?$/i.test(p.trim())), grant);
+    addTo(
+      out,
+      normalizeObject(obj),
+      privs.filter((p) => !/^GRANT( OPTION)?$/i.test(p.trim())),
+      grant,
+    );
   }
   return compact(out);
 }

@@ -8,7 +8,19 @@
  * Invariants: the name is a SQL string literal in the probe and a quoted identifier in apply;
  * `apply` builds its SQL from the typed ops alone (never from summaries), one statement per run.
  */
-import { applySql, ident, notReachable, parseLines, parseServer, probeFrame, runSql, type ServerProbe, sqlString, unescapeBatch, unknownState } from './sql.ts';
+import {
+  applySql,
+  ident,
+  notReachable,
+  parseLines,
+  parseServer,
+  probeFrame,
+  runSql,
+  type ServerProbe,
+  sqlString,
+  unescapeBatch,
+  unknownState,
+} from './sql.ts';
 import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
 
 const schema = {
@@ -18,8 +30,16 @@ const schema = {
   properties: {
     name: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[^/\\\\.\\n]+$', description: 'database name' },
     state: { enum: ['present', 'absent'], description: 'present (default) or absent (DROP DATABASE: its data is lost)' },
-    encoding: { type: 'string', pattern: '^[A-Za-z0-9_]+$', description: 'default character set, e.g. utf8mb4 (an existing database is altered when it differs)' },
-    collation: { type: 'string', pattern: '^[A-Za-z0-9_]+$', description: 'default collation, e.g. utf8mb4_unicode_ci (altered when it differs)' },
+    encoding: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9_]+$',
+      description: 'default character set, e.g. utf8mb4 (an existing database is altered when it differs)',
+    },
+    collation: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9_]+$',
+      description: 'default collation, e.g. utf8mb4_unicode_ci (altered when it differs)',
+    },
   },
 } as const;
 
@@ -51,17 +71,26 @@ export function mysqlDbPlan(p: MysqlDbParams, _prep: undefined, s: MysqlDbState,
   const state = p.state ?? 'present';
   if (unknownState(s)) {
     // Nothing can exist on a server that is not installed; a stopped one may hold anything.
-    if (state === 'absent') return s.server === 'missing' ? [] : [{ summary: `drop database ${p.name} (${notReachable(s)})`, unpredictable: true, op: { kind: 'drop' } }];
+    if (state === 'absent')
+      return s.server === 'missing'
+        ? []
+        : [{ summary: `drop database ${p.name} (${notReachable(s)})`, unpredictable: true, op: { kind: 'drop' } }];
     return [{ summary: `create database ${p.name}${describeOpts(p)} (${notReachable(s)})`, unpredictable: true, op: { kind: 'create' } }];
   }
   if (state === 'absent') return s.exists ? [{ summary: `drop database ${p.name}`, op: { kind: 'drop' } }] : [];
   if (!s.exists) return [{ summary: `create database ${p.name}${describeOpts(p)}`, op: { kind: 'create' } }];
   const out: Planned<MysqlDbOp>[] = [];
   if (p.encoding && p.encoding.toLowerCase() !== s.encoding?.toLowerCase()) {
-    out.push({ summary: `character set of database ${p.name}: ${s.encoding} → ${p.encoding}`, op: { kind: 'alter', attribute: 'charset' } });
+    out.push({
+      summary: `character set of database ${p.name}: ${s.encoding} → ${p.encoding}`,
+      op: { kind: 'alter', attribute: 'charset' },
+    });
   }
   if (p.collation && p.collation.toLowerCase() !== s.collation?.toLowerCase()) {
-    out.push({ summary: `collation of database ${p.name}: ${s.collation} → ${p.collation}`, op: { kind: 'alter', attribute: 'collation' } });
+    out.push({
+      summary: `collation of database ${p.name}: ${s.collation} → ${p.collation}`,
+      op: { kind: 'alter', attribute: 'collation' },
+    });
   }
   return out;
 }
@@ -108,5 +137,11 @@ export default defineModule<MysqlDbParams, MysqlDbState, MysqlDbOp>({
   parse: (out) => mysqlDbParse(out),
   plan: mysqlDbPlan,
   apply: (p, _prep, _s, ops) => applySql(mysqlDbSql(p, ops).join('\n')),
-  registerData: (p, _prep, s) => ({ name: p.name, exists: s.exists, encoding: s.encoding ?? null, collation: s.collation ?? null, server_version: s.version?.raw ?? null }),
+  registerData: (p, _prep, s) => ({
+    name: p.name,
+    exists: s.exists,
+    encoding: s.encoding ?? null,
+    collation: s.collation ?? null,
+    server_version: s.version?.raw ?? null,
+  }),
 });

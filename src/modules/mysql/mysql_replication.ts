@@ -25,7 +25,19 @@
  * private mktemp directory, removed on exit); never into argv, the probe, a summary or an op.
  * `apply` acts on the one typed op the plan returns (never on summary text).
  */
-import { brokenReason, changeSourceSql, healthy, parseStatus, type ReplicaStatus, replicaStatus, startSql, statusSql, stopSql, waitForThreads, wantedGtidMode } from './replication.ts';
+import {
+  brokenReason,
+  changeSourceSql,
+  healthy,
+  parseStatus,
+  type ReplicaStatus,
+  replicaStatus,
+  startSql,
+  statusSql,
+  stopSql,
+  waitForThreads,
+  wantedGtidMode,
+} from './replication.ts';
 import {
   FIND_CLIENT,
   notReachable,
@@ -50,16 +62,37 @@ const schema = {
   additionalProperties: false,
   required: ['primary_host', 'primary_user', 'primary_password'],
   properties: {
-    primary_host: { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9_.:-]+$', description: 'address or name of the primary (source) server' },
+    primary_host: {
+      type: 'string',
+      minLength: 1,
+      pattern: '^[A-Za-z0-9_.:-]+$',
+      description: 'address or name of the primary (source) server',
+    },
     primary_port: { type: 'integer', minimum: 1, maximum: 65535, description: 'its port (default 3306)' },
-    primary_user: { type: 'string', minLength: 1, maxLength: 80, pattern: '^[^\\n]+$', description: 'replication account on the primary (needs REPLICATION SLAVE; for seeding also SELECT, SHOW VIEW, TRIGGER, LOCK TABLES on the seeded databases and RELOAD, BINLOG MONITOR)' },
-    primary_password: { type: 'string', 'x-secret': true, description: 'its password (a secret; sent in the SQL on stdin or a 0600 option file, never in argv)' },
+    primary_user: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 80,
+      pattern: '^[^\\n]+$',
+      description:
+        'replication account on the primary (needs REPLICATION SLAVE; for seeding also SELECT, SHOW VIEW, TRIGGER, LOCK TABLES on the seeded databases and RELOAD, BINLOG MONITOR)',
+    },
+    primary_password: {
+      type: 'string',
+      'x-secret': true,
+      description: 'its password (a secret; sent in the SQL on stdin or a 0600 option file, never in argv)',
+    },
     seed_databases: {
       type: 'array',
       items: { type: 'string', minLength: 1, pattern: '^[^/\\\\.\\n]+$' },
-      description: 'databases copied from the primary (consistent snapshot) before replication starts, when this server never replicated and none of them exists here yet',
+      description:
+        'databases copied from the primary (consistent snapshot) before replication starts, when this server never replicated and none of them exists here yet',
     },
-    connect_retry: { type: 'integer', minimum: 1, description: 'seconds between reconnection attempts (default 10); applied when the source is (re)configured' },
+    connect_retry: {
+      type: 'integer',
+      minimum: 1,
+      description: 'seconds between reconnection attempts (default 10); applied when the source is (re)configured',
+    },
   },
 } as const;
 
@@ -106,12 +139,19 @@ export function mysqlReplicationProbe(p: MysqlReplicationParams): string {
     "SELECT CONCAT('read_only=', @@GLOBAL.read_only);",
     ...(dbs ? [`SELECT CONCAT('present_db=', SCHEMA_NAME) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (${dbs});`] : []),
   ];
-  const status = (sql: string) => `${runSql(sql, { header: true }).trimEnd()}\n) && printf '%s\\n' "$kiln_s" | sed -n -e '1s/^/status_head=/p' -e '2s/^/status_row=/p'`;
+  const status = (sql: string) =>
+    `${runSql(sql, { header: true }).trimEnd()}\n) && printf '%s\\n' "$kiln_s" | sed -n -e '1s/^/status_head=/p' -e '2s/^/status_row=/p'`;
   return probeFrame(
     [
       'case "$kiln_v" in',
       '*MariaDB*)',
-      runSql([...common, "SELECT CONCAT('gtid_slave_pos=', @@GLOBAL.gtid_slave_pos);", "SELECT CONCAT('gtid_binlog_pos=', @@GLOBAL.gtid_binlog_pos);"].join('\n')).trimEnd(),
+      runSql(
+        [
+          ...common,
+          "SELECT CONCAT('gtid_slave_pos=', @@GLOBAL.gtid_slave_pos);",
+          "SELECT CONCAT('gtid_binlog_pos=', @@GLOBAL.gtid_binlog_pos);",
+        ].join('\n'),
+      ).trimEnd(),
       `kiln_s=$(${status('SHOW SLAVE STATUS;')}`,
       ';;',
       '*)',
@@ -166,11 +206,22 @@ export function sourceDifferences(p: MysqlReplicationParams, prep: MysqlReplicat
   return out;
 }
 
-export function mysqlReplicationPlan(p: MysqlReplicationParams, prep: MysqlReplicationPrep, s: MysqlReplicationState, _ctx?: ModuleContext): Planned<MysqlReplicationOp>[] {
+export function mysqlReplicationPlan(
+  p: MysqlReplicationParams,
+  prep: MysqlReplicationPrep,
+  s: MysqlReplicationState,
+  _ctx?: ModuleContext,
+): Planned<MysqlReplicationOp>[] {
   const seedNote = p.seed_databases?.length ? `seed ${p.seed_databases.join(', ')} from ${p.primary_host} if empty, then ` : '';
   if (unknownState(s)) {
     // Seeds whenever seed_databases is set: the server could not be looked at.
-    return [{ summary: `${seedNote}replicate from ${source(p)} with GTID (${notReachable(s)})`, unpredictable: true, op: { kind: 'configure', seed: Boolean(seedNote) } }];
+    return [
+      {
+        summary: `${seedNote}replicate from ${source(p)} with GTID (${notReachable(s)})`,
+        unpredictable: true,
+        op: { kind: 'configure', seed: Boolean(seedNote) },
+      },
+    ];
   }
   if (s.version?.flavor === 'mysql' && needsSeed(p, s)) {
     throw new Error('seeding a MySQL replica is not implemented (only MariaDB); seed it by hand or leave seed_databases unset');
@@ -184,21 +235,42 @@ export function mysqlReplicationPlan(p: MysqlReplicationParams, prep: MysqlRepli
         },
       ];
     }
-    return [{ summary: `replicate from ${source(p)} with GTID${s.gtidSlavePos ? ` (from position ${s.gtidSlavePos})` : ''}`, op: { kind: 'configure', seed: false } }];
+    return [
+      {
+        summary: `replicate from ${source(p)} with GTID${s.gtidSlavePos ? ` (from position ${s.gtidSlavePos})` : ''}`,
+        op: { kind: 'configure', seed: false },
+      },
+    ];
   }
   const diffs = sourceDifferences(p, prep, s);
-  if (diffs.length) return [{ summary: `change replication source: ${diffs.join(', ')} (stop, change, start)`, op: { kind: 'change_source' } }];
+  if (diffs.length)
+    return [{ summary: `change replication source: ${diffs.join(', ')} (stop, change, start)`, op: { kind: 'change_source' } }];
   const broken = brokenReason(s.status);
   if (broken) throw new Error(`replication from ${s.status.host}:${s.status.port} is broken on this replica:\n${broken}`);
-  if (!healthy(s.status)) return [{ summary: `start replication from ${source(p)} (IO thread: ${s.status.io}, SQL thread: ${s.status.sql})`, op: { kind: 'start' } }];
+  if (!healthy(s.status))
+    return [
+      { summary: `start replication from ${source(p)} (IO thread: ${s.status.io}, SQL thread: ${s.status.sql})`, op: { kind: 'start' } },
+    ];
   return [];
 }
 
 /** The SQL (without the seed's shell) for the planned op; pure, unit-tested for every dialect. */
-export function mysqlReplicationSql(p: MysqlReplicationParams, prep: MysqlReplicationPrep, s: MysqlReplicationState, ops: MysqlReplicationOp[], d: ReplicationDialect = dialectOf(s)): string[] {
+export function mysqlReplicationSql(
+  p: MysqlReplicationParams,
+  prep: MysqlReplicationPrep,
+  s: MysqlReplicationState,
+  ops: MysqlReplicationOp[],
+  d: ReplicationDialect = dialectOf(s),
+): string[] {
   const op = ops[0];
   if (!op) return [];
-  const spec = { host: p.primary_host, port: port(p), user: p.primary_user, password: prep.password.reveal(), connectRetry: p.connect_retry };
+  const spec = {
+    host: p.primary_host,
+    port: port(p),
+    user: p.primary_user,
+    password: prep.password.reveal(),
+    connectRetry: p.connect_retry,
+  };
   switch (op.kind) {
     case 'start':
       return [startSql(d)];
@@ -215,7 +287,12 @@ export function clientOptionFile(p: MysqlReplicationParams, prep: MysqlReplicati
   return `[client]\nhost=${v(p.primary_host)}\nport=${port(p)}\nuser=${v(p.primary_user)}\npassword=${v(prep.password.reveal())}\n`;
 }
 
-export function mysqlReplicationApply(p: MysqlReplicationParams, prep: MysqlReplicationPrep, s: MysqlReplicationState, ops: MysqlReplicationOp[]): string {
+export function mysqlReplicationApply(
+  p: MysqlReplicationParams,
+  prep: MysqlReplicationPrep,
+  s: MysqlReplicationState,
+  ops: MysqlReplicationOp[],
+): string {
   const d = dialectOf(s);
   const lines = ['set -e', FIND_CLIENT, '[ -n "$kiln_my" ] || { echo "no mariadb or mysql client on this host" >&2; exit 3; }'];
   const seeding = ops.some((op) => op.kind === 'configure' && op.seed);
@@ -254,7 +331,8 @@ export function mysqlReplicationVerify(p: MysqlReplicationParams, prep: MysqlRep
 
 export default defineModule<MysqlReplicationParams, MysqlReplicationState, MysqlReplicationOp, MysqlReplicationPrep>({
   name: 'mysql_replication',
-  description: 'Make this MariaDB/MySQL server a GTID replica of a primary: seeded from a consistent snapshot when empty, the source changed only when it differs, a healthy replica never restarted.',
+  description:
+    'Make this MariaDB/MySQL server a GTID replica of a primary: seeded from a consistent snapshot when empty, the source changed only when it differs, a healthy replica never restarted.',
   schema,
   prepare: (p) => mysqlReplicationPrep(p),
   probe: (p) => mysqlReplicationProbe(p),
@@ -263,7 +341,9 @@ export default defineModule<MysqlReplicationParams, MysqlReplicationState, Mysql
   apply: mysqlReplicationApply,
   verify: mysqlReplicationVerify,
   note: (_p, _prep, s) =>
-    s.status.configured ? `replicating from ${s.status.host}:${s.status.port}: IO ${s.status.io}, SQL ${s.status.sql}, ${s.status.secondsBehind ?? '?'}s behind the primary (gtid ${s.gtidSlavePos || '-'})` : undefined,
+    s.status.configured
+      ? `replicating from ${s.status.host}:${s.status.port}: IO ${s.status.io}, SQL ${s.status.sql}, ${s.status.secondsBehind ?? '?'}s behind the primary (gtid ${s.gtidSlavePos || '-'})`
+      : undefined,
   registerData: (_p, _prep, s) => ({
     primary_host: s.status.host ?? null,
     primary_port: s.status.port ?? null,

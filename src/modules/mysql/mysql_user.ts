@@ -17,7 +17,21 @@
  * argv or the probe. `apply` builds its SQL from the typed ops alone (never from summaries).
  */
 import { formatPrivs, objectSql, type ObjectPrivs, parseShowGrants, parseWantedPrivs, type Privileges, samePrivs } from './grants.ts';
-import { account, applySql, nativePasswordHash, notReachable, parseLines, parseServer, probeFrame, revealParam, runSql, type ServerProbe, sqlString, unescapeBatch, unknownState } from './sql.ts';
+import {
+  account,
+  applySql,
+  nativePasswordHash,
+  notReachable,
+  parseLines,
+  parseServer,
+  probeFrame,
+  revealParam,
+  runSql,
+  type ServerProbe,
+  sqlString,
+  unescapeBatch,
+  unknownState,
+} from './sql.ts';
 import { Secret } from '../../core/secret/secret.ts';
 import { sha256 } from '../../sh/bytes.ts';
 import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
@@ -28,11 +42,29 @@ const schema = {
   required: ['name'],
   properties: {
     name: { type: 'string', minLength: 1, maxLength: 80, pattern: '^[^\\n]+$', description: 'account user name' },
-    host: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[^\\n]+$', description: "account host or pattern: localhost (default), '10.77.0.%', '%', an address" },
+    host: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 255,
+      pattern: '^[^\\n]+$',
+      description: "account host or pattern: localhost (default), '10.77.0.%', '%', an address",
+    },
     state: { enum: ['present', 'absent'], description: 'present (default) or absent (DROP USER)' },
-    password: { type: 'string', 'x-secret': true, description: 'cleartext password (a secret: use vault); stored as a mysql_native_password hash computed on the controller' },
-    password_hash: { type: 'string', 'x-secret': true, pattern: '^\\*[0-9A-Fa-f]{40}$', description: "mysql_native_password hash instead of password ('*' + 40 hex digits, as PASSWORD('x') prints)" },
-    update_password: { enum: ['always', 'on_create'], description: 'always (default): set the password when the stored hash differs; on_create: only when creating the user' },
+    password: {
+      type: 'string',
+      'x-secret': true,
+      description: 'cleartext password (a secret: use vault); stored as a mysql_native_password hash computed on the controller',
+    },
+    password_hash: {
+      type: 'string',
+      'x-secret': true,
+      pattern: '^\\*[0-9A-Fa-f]{40}$',
+      description: "mysql_native_password hash instead of password ('*' + 40 hex digits, as PASSWORD('x') prints)",
+    },
+    update_password: {
+      enum: ['always', 'on_create'],
+      description: 'always (default): set the password when the stored hash differs; on_create: only when creating the user',
+    },
     priv: {
       anyOf: [
         { type: 'string' },
@@ -42,7 +74,10 @@ const schema = {
         'privileges: "db.*:PRIV,PRIV/db2.tbl:PRIV" (Ansible form; GRANT = with grant option) or a mapping {"db.*": "SELECT,INSERT"}; objects not listed are revoked unless append_privs',
     },
     append_privs: { type: 'boolean', description: 'only add the listed privileges, never revoke others (default false)' },
-    sql_log_bin: { type: 'boolean', description: 'false: do not write these statements to the binary log (the account is not replicated); default true' },
+    sql_log_bin: {
+      type: 'boolean',
+      description: 'false: do not write these statements to the binary log (the account is not replicated); default true',
+    },
   },
 } as const;
 
@@ -129,7 +164,8 @@ export function privilegeDiff(p: MysqlUserParams, have: Privileges): [string, Ob
     for (const [obj, w] of Object.entries(want)) {
       const h = have[obj];
       const missing = w.privs.filter((x) => !h?.privs.includes(x) && !h?.privs.includes('ALL PRIVILEGES'));
-      if (missing.length || (w.grant && !h?.grant)) out.push([obj, { privs: [...new Set([...(h?.privs ?? []), ...missing])].sort(), grant: w.grant || Boolean(h?.grant) }]);
+      if (missing.length || (w.grant && !h?.grant))
+        out.push([obj, { privs: [...new Set([...(h?.privs ?? []), ...missing])].sort(), grant: w.grant || Boolean(h?.grant) }]);
     }
     return out;
   }
@@ -145,7 +181,10 @@ export function mysqlUserPlan(p: MysqlUserParams, prep: MysqlUserPrep, s: MysqlU
   const who = label(p);
   const create = (): MysqlUserOp => ({ kind: 'create', grants: Object.entries(wantedPrivs(p) ?? {}) });
   if (unknownState(s)) {
-    if (state === 'absent') return s.server === 'missing' ? [] : [{ summary: `drop user ${who} (${notReachable(s)})`, unpredictable: true, op: { kind: 'drop' } }];
+    if (state === 'absent')
+      return s.server === 'missing'
+        ? []
+        : [{ summary: `drop user ${who} (${notReachable(s)})`, unpredictable: true, op: { kind: 'drop' } }];
     return [{ summary: `create user ${who}${createDetails(p, hash)} (${notReachable(s)})`, unpredictable: true, op: create() }];
   }
   if (state === 'absent') return s.exists ? [{ summary: `drop user ${who}`, op: { kind: 'drop' } }] : [];
@@ -180,7 +219,12 @@ export function privSql(priv: string, flavor: 'mariadb' | 'mysql' = 'mariadb'): 
   const m = /^([A-Z][A-Z ]*?)(?: \((.*)\))?$/.exec(priv);
   if (!m) throw new Error(`not a privilege name: ${JSON.stringify(priv)}`);
   const name = flavor === 'mysql' ? (MYSQL_NAMES[m[1]!] ?? m[1]!) : m[1]!;
-  return m[2] === undefined ? name : `${name} (${m[2].split(', ').map((c) => `\`${c.replace(/`/g, '``')}\``).join(', ')})`;
+  return m[2] === undefined
+    ? name
+    : `${name} (${m[2]
+        .split(', ')
+        .map((c) => `\`${c.replace(/`/g, '``')}\``)
+        .join(', ')})`;
 }
 
 function grantSql(obj: string, want: ObjectPrivs, who: string, flavor: 'mariadb' | 'mysql' = 'mariadb'): string {
@@ -193,7 +237,10 @@ export function mysqlUserSql(p: MysqlUserParams, prep: MysqlUserPrep, s: MysqlUs
   if (!ops.length) return [];
   const who = acct(p);
   const flavor = s.version?.flavor;
-  const identified = (h: Secret) => (flavor === 'mysql' ? `IDENTIFIED WITH mysql_native_password AS ${sqlString(h.reveal())}` : `IDENTIFIED BY PASSWORD ${sqlString(h.reveal())}`);
+  const identified = (h: Secret) =>
+    flavor === 'mysql'
+      ? `IDENTIFIED WITH mysql_native_password AS ${sqlString(h.reveal())}`
+      : `IDENTIFIED BY PASSWORD ${sqlString(h.reveal())}`;
   const sql: string[] = [];
   if (p.sql_log_bin === false) sql.push('SET SESSION sql_log_bin = 0;');
   for (const op of ops) {
@@ -219,7 +266,8 @@ export function mysqlUserSql(p: MysqlUserParams, prep: MysqlUserPrep, s: MysqlUs
 
 export default defineModule<MysqlUserParams, MysqlUserState, MysqlUserOp, MysqlUserPrep>({
   name: 'mysql_user',
-  description: 'Create, change or drop a MariaDB/MySQL account: host pattern, password (compared by hash, never re-set), privileges (SHOW GRANTS, normalized).',
+  description:
+    'Create, change or drop a MariaDB/MySQL account: host pattern, password (compared by hash, never re-set), privileges (SHOW GRANTS, normalized).',
   schema,
   prepare: (p) => mysqlUserPrep(p),
   probe: (p) => mysqlUserProbe(p),

@@ -41,8 +41,14 @@ export function valueSql(v: string | number | boolean): string {
   return /^-?\d+(\.\d+)?$/.test(n) ? n : sqlString(String(v));
 }
 
-export function mysqlVariablesPlan(p: MysqlVariablesParams, _prep: undefined, s: MysqlVariablesState, _ctx?: ModuleContext): Planned<MysqlVariablesOp>[] {
-  if (s.server !== 'up') return [{ summary: `set global ${p.variable} = ${p.value} (${notReachable(s)})`, unpredictable: true, op: { kind: 'set_global' } }];
+export function mysqlVariablesPlan(
+  p: MysqlVariablesParams,
+  _prep: undefined,
+  s: MysqlVariablesState,
+  _ctx?: ModuleContext,
+): Planned<MysqlVariablesOp>[] {
+  if (s.server !== 'up')
+    return [{ summary: `set global ${p.variable} = ${p.value} (${notReachable(s)})`, unpredictable: true, op: { kind: 'set_global' } }];
   if (s.value === undefined) throw new Error(`unknown server variable ${p.variable}`);
   if (normalizeValue(s.value) === normalizeValue(p.value)) return [];
   return [{ summary: `set global ${p.variable}: ${s.value} → ${p.value} (at runtime, no restart)`, op: { kind: 'set_global' } }];

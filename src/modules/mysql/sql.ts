@@ -58,7 +58,13 @@ export interface ServerVersion {
 export function parseVersion(raw: string): ServerVersion {
   const m = /^(\d+)\.(\d+)\.(\d+)/.exec(raw.trim());
   if (!m) throw new Error(`cannot read the server version from ${JSON.stringify(raw)}`);
-  return { flavor: /mariadb/i.test(raw) ? 'mariadb' : 'mysql', major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), raw: raw.trim() };
+  return {
+    flavor: /mariadb/i.test(raw) ? 'mariadb' : 'mysql',
+    major: Number(m[1]),
+    minor: Number(m[2]),
+    patch: Number(m[3]),
+    raw: raw.trim(),
+  };
 }
 
 function atLeast(v: ServerVersion, major: number, minor: number, patch: number): boolean {
@@ -102,7 +108,9 @@ export const FIND_CLIENT = 'kiln_my=$(command -v mariadb 2>/dev/null || command 
 export function runSql(sql: string, opts: { header?: boolean; force?: boolean; stderr?: boolean } = {}): string {
   const body = sql.endsWith('\n') ? sql : `${sql}\n`;
   const tag = tagFor(body, 'KILN_SQL');
-  const flags = ['--protocol=socket', '--batch', opts.header ? '' : '--skip-column-names', opts.force ? '--force' : ''].filter(Boolean).join(' ');
+  const flags = ['--protocol=socket', '--batch', opts.header ? '' : '--skip-column-names', opts.force ? '--force' : '']
+    .filter(Boolean)
+    .join(' ');
   // The heredoc's end tag must be alone on its line: callers continue on the next line.
   return `"$kiln_my" ${flags}${opts.stderr ? ' 2>&1' : ''} <<'${tag}'\n${body}${tag}\n`;
 }
@@ -122,7 +130,7 @@ export function probeFrame(body: string): string {
     '  echo mysql=up; printf \'version=%s\\n\' "$kiln_v"',
     // Not indented: heredoc end tags must start their line.
     body,
-    'else echo mysql=down; printf \'%s\\n\' "$kiln_v" | head -n 3 | sed \'s/^/mysql_error=/\'',
+    "else echo mysql=down; printf '%s\\n' \"$kiln_v\" | head -n 3 | sed 's/^/mysql_error=/'",
     'fi',
     'true',
   ].join('\n');

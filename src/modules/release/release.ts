@@ -37,14 +37,26 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_HEALTH_TIMEOUT, healthLines, journalDetail, journalTail, kilnValues } from '../system/health.ts';
 import { q } from '../../sh/quote.ts';
 import { sha256, writeBytes } from '../../sh/bytes.ts';
-import { type ApplyResult, defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned, type PrepareContext } from '../contract.ts';
+import {
+  type ApplyResult,
+  defineModule,
+  type ExecResult,
+  type FromSchema,
+  type ModuleContext,
+  type Planned,
+  type PrepareContext,
+} from '../contract.ts';
 
 const schema = {
   type: 'object',
   additionalProperties: false,
   required: ['root', 'version', 'src', 'service', 'health_url'],
   properties: {
-    root: { type: 'string', pattern: '^/.+[^/]$', description: 'absolute application directory on the host: holds releases/ and the current symlink' },
+    root: {
+      type: 'string',
+      pattern: '^/.+[^/]$',
+      description: 'absolute application directory on the host: holds releases/ and the current symlink',
+    },
     version: {
       type: 'string',
       pattern: '^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$',
@@ -55,18 +67,45 @@ const schema = {
       minLength: 1,
       description: "directory on the controller with the release's files: in the role's files/ (or the role dir), or an absolute path",
     },
-    owner: { type: 'string', pattern: '^[a-z_][a-z0-9_-]*$', description: 'owner of the release files (default root: the app user can read, not modify, its code)' },
+    owner: {
+      type: 'string',
+      pattern: '^[a-z_][a-z0-9_-]*$',
+      description: 'owner of the release files (default root: the app user can read, not modify, its code)',
+    },
     group: { type: 'string', pattern: '^[a-z_][a-z0-9_-]*$', description: 'group of the release files (default root)' },
-    service: { type: 'string', pattern: '^[A-Za-z0-9@_.:-]+$', description: 'systemd unit restarted after the switch (it must run the code under <root>/current)' },
-    health_url: { type: 'string', pattern: '^https?://[^\\s]+$', description: 'URL polled after the restart (curl or wget on the host); healthy = HTTP 2xx' },
+    service: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9@_.:-]+$',
+      description: 'systemd unit restarted after the switch (it must run the code under <root>/current)',
+    },
+    health_url: {
+      type: 'string',
+      pattern: '^https?://[^\\s]+$',
+      description: 'URL polled after the restart (curl or wget on the host); healthy = HTTP 2xx',
+    },
     health_match: {
       type: 'string',
       minLength: 1,
-      description: 'the health response body must also contain this text; {version} stands for the release checked (the new one, or the previous one after a rollback), e.g. \'"release":"{version}"\' proves the right code answers',
+      description:
+        'the health response body must also contain this text; {version} stands for the release checked (the new one, or the previous one after a rollback), e.g. \'"release":"{version}"\' proves the right code answers',
     },
-    timeout: { type: 'integer', minimum: 1, maximum: 600, description: 'seconds to wait for a healthy answer after a restart (default 30)' },
-    keep: { type: 'integer', minimum: 2, maximum: 100, description: 'releases kept on the host, the current and previous included (default 5)' },
-    force: { type: 'boolean', description: 'replace a release whose files on the host differ from src under the same version (default false: refuse, releases are immutable)' },
+    timeout: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 600,
+      description: 'seconds to wait for a healthy answer after a restart (default 30)',
+    },
+    keep: {
+      type: 'integer',
+      minimum: 2,
+      maximum: 100,
+      description: 'releases kept on the host, the current and previous included (default 5)',
+    },
+    force: {
+      type: 'boolean',
+      description:
+        'replace a release whose files on the host differ from src under the same version (default false: refuse, releases are immutable)',
+    },
   },
 } as const;
 
@@ -149,7 +188,8 @@ export function readTree(dir: string): ReleaseFile[] {
   const walk = (rel: string) => {
     for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
       const path = rel ? `${rel}/${e.name}` : e.name;
-      if (!NAME_OK.test(e.name)) throw new Error(`unsupported file name in the release source: ${path} (letters, digits and . _ @ + - only)`);
+      if (!NAME_OK.test(e.name))
+        throw new Error(`unsupported file name in the release source: ${path} (letters, digits and . _ @ + - only)`);
       if (e.isDirectory()) walk(path);
       else if (e.isFile()) {
         const full = join(dir, path);
@@ -181,7 +221,10 @@ export function releaseProbe(p: ReleaseParams): string {
  * when it is a directory directly under a releases/ directory.
  */
 export function runningRelease(cwd: string): string | undefined {
-  const parts = cwd.replace(/ \(deleted\)$/, '').replace(/\/+$/, '').split('/');
+  const parts = cwd
+    .replace(/ \(deleted\)$/, '')
+    .replace(/\/+$/, '')
+    .split('/');
   return parts.length >= 3 && parts.at(-2) === 'releases' && parts.at(-1) ? parts.at(-1) : undefined;
 }
 
@@ -222,7 +265,8 @@ export function releasesToPrune(p: ReleaseParams, s: ReleaseState, deploying: bo
 }
 
 export function releasePlan(p: ReleaseParams, prep: ReleasePrep, s: ReleaseState, _ctx?: ModuleContext): Planned<ReleaseOp>[] {
-  if (s.currentNotLink) throw new Error(`${p.root}/current exists and is not a symlink; move it away (the release module manages it as a symlink)`);
+  if (s.currentNotLink)
+    throw new Error(`${p.root}/current exists and is not a symlink; move it away (the release module manages it as a symlink)`);
   const present = s.releases.some((r) => r.name === p.version);
   const want = prep.hash;
   const differs = present && s.hash !== want;
@@ -241,10 +285,17 @@ export function releasePlan(p: ReleaseParams, prep: ReleasePrep, s: ReleaseState
   else if (s.running !== undefined && s.running !== p.version) {
     // current already points to the release, but the service still runs an older one: a deploy
     // was interrupted between the switch and the restart. Finish it, health check included.
-    out.push({ summary: `restart ${p.service} on release ${p.version}: it still runs release ${s.running} (a deploy stopped before its restart)`, op: { kind: 'finish', upload } });
+    out.push({
+      summary: `restart ${p.service} on release ${p.version}: it still runs release ${s.running} (a deploy stopped before its restart)`,
+      op: { kind: 'finish', upload },
+    });
   }
   const prune = releasesToPrune(p, s, deploying);
-  if (prune.length) out.push({ summary: `prune old releases ${prune.join(', ')} (keep ${p.keep ?? DEFAULT_KEEP})`, op: { kind: 'prune', releases: prune } });
+  if (prune.length)
+    out.push({
+      summary: `prune old releases ${prune.join(', ')} (keep ${p.keep ?? DEFAULT_KEEP})`,
+      op: { kind: 'prune', releases: prune },
+    });
   return out;
 }
 
@@ -307,7 +358,7 @@ export function releaseApply(p: ReleaseParams, prep: ReleasePrep, s: ReleaseStat
   if (restart.upload) {
     lines.push(
       'tmp=$(mktemp -d "$root/releases/.kiln-upload.XXXXXX") || die "cannot create a temp directory in $root/releases"',
-      "trap 'rm -rf \"$tmp\"' EXIT",
+      'trap \'rm -rf "$tmp"\' EXIT',
       ...uploadScript(prep.files),
       `chown -R ${q(owner)} "$tmp" || die "chown ${owner} failed"`,
       `got=$(kiln_release_hash "$tmp"); [ "$got" = ${q(prep.hash)} ] || die "uploaded files of release $version do not match (hash $got)"`,
@@ -363,14 +414,20 @@ export function releaseInterpret(p: ReleaseParams, out: ExecResult): ApplyResult
   const failedCheck = `release ${p.version} failed its health check: no healthy answer from ${p.health_url} within ${p.timeout ?? DEFAULT_HEALTH_TIMEOUT}s (last: ${one('kiln_health') ?? 'no answer'})`;
   switch (result) {
     case 'rolled_back':
-      return { failed: `${failedCheck}; ROLLED BACK to release ${one('kiln_back')}, which is healthy and serving${detail}`, result: { rolled_back: true, release: one('kiln_back') } };
+      return {
+        failed: `${failedCheck}; ROLLED BACK to release ${one('kiln_back')}, which is healthy and serving${detail}`,
+        result: { rolled_back: true, release: one('kiln_back') },
+      };
     case 'rollback_unhealthy':
       return {
         failed: `${failedCheck}; rolled back to release ${one('kiln_back')}, but it is not healthy either (${one('kiln_health_back')})${detail}`,
         result: { rolled_back: true, release: one('kiln_back') },
       };
     case 'no_previous':
-      return { failed: `${failedCheck}; there is no previous release to roll back to (current stays ${p.version})${detail}`, result: { rolled_back: false } };
+      return {
+        failed: `${failedCheck}; there is no previous release to roll back to (current stays ${p.version})${detail}`,
+        result: { rolled_back: false },
+      };
     case 'rollback_failed':
       return { failed: `${failedCheck}; switching back to the previous release FAILED: check ${p.root}/current by hand${detail}` };
     case 'deployed':
@@ -383,7 +440,8 @@ export function releaseInterpret(p: ReleaseParams, out: ExecResult): ApplyResult
 
 export default defineModule<ReleaseParams, ReleaseState, ReleaseOp, ReleasePrep>({
   name: 'release',
-  description: 'Deploy a directory as releases/<version> with an atomic current symlink, a health check and automatic rollback; keep N releases.',
+  description:
+    'Deploy a directory as releases/<version> with an atomic current symlink, a health check and automatic rollback; keep N releases.',
   schema,
   prepare(p: ReleaseParams, ctx: PrepareContext): ReleasePrep {
     const dir = resolveSrcDir(p.src, ctx.taskFile);

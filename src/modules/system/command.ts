@@ -7,7 +7,18 @@
  */
 import { q } from '../../sh/quote.ts';
 import { defineModule, type FromSchema } from '../contract.ts';
-import { type CommandState, commandResult, commonProps, guardParse, guardPlan, guardProbe, guardRegisterData, type RunOp, type Runner, runOps } from './guards.ts';
+import {
+  type CommandState,
+  commandResult,
+  commonProps,
+  guardParse,
+  guardPlan,
+  guardProbe,
+  guardRegisterData,
+  type RunOp,
+  type Runner,
+  runOps,
+} from './guards.ts';
 
 const schema = {
   type: 'object',
@@ -17,7 +28,8 @@ const schema = {
     cmd: {
       type: 'string',
       minLength: 1,
-      description: 'the command line, split into arguments like a shell would (quotes and backslashes) but with no expansion, pipes or redirections; use shell for those',
+      description:
+        'the command line, split into arguments like a shell would (quotes and backslashes) but with no expansion, pipes or redirections; use shell for those',
     },
     argv: { type: 'array', minItems: 1, items: { type: 'string' }, description: 'the command as a list of arguments (instead of cmd)' },
     ...commonProps,

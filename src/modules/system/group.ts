@@ -41,12 +41,14 @@ export default defineModule<GroupParams, GroupState, GroupOp>({
   probe: (p) => `getent group -- ${q(p.name)} </dev/null || true`,
   parse: (out: ExecResult) => parseGroupLine(out.stdout.split('\n')[0] ?? ''),
   plan(p, _prep, s): Planned<GroupOp>[] {
-    if ((p.state ?? 'present') === 'absent') return s.exists ? [{ summary: `remove group ${p.name} (gid ${s.gid})`, op: { kind: 'remove' } }] : [];
+    if ((p.state ?? 'present') === 'absent')
+      return s.exists ? [{ summary: `remove group ${p.name} (gid ${s.gid})`, op: { kind: 'remove' } }] : [];
     if (!s.exists) {
       const how = [p.gid !== undefined ? `gid ${p.gid}` : '', p.system ? 'system' : ''].filter(Boolean).join(', ');
       return [{ summary: `create group ${p.name}${how ? ` (${how})` : ''}`, op: { kind: 'create' } }];
     }
-    if (p.gid !== undefined && p.gid !== s.gid) return [{ summary: `gid of group ${p.name}: ${s.gid} → ${p.gid}`, op: { kind: 'set-gid', gid: p.gid } }];
+    if (p.gid !== undefined && p.gid !== s.gid)
+      return [{ summary: `gid of group ${p.name}: ${s.gid} → ${p.gid}`, op: { kind: 'set-gid', gid: p.gid } }];
     return [];
   },
   apply(p, _prep, _s, ops) {

@@ -21,21 +21,34 @@ import { q } from '../../sh/quote.ts';
 import type { ApplyResult, ExecResult, FromSchema, ModuleContext, Planned } from '../contract.ts';
 
 export const commonProps = {
-  chdir: { type: 'string', pattern: '^/', description: 'absolute directory to run in; the task fails if it does not exist (never falls back to $HOME)' },
+  chdir: {
+    type: 'string',
+    pattern: '^/',
+    description: 'absolute directory to run in; the task fails if it does not exist (never falls back to $HOME)',
+  },
   creates: { type: 'string', minLength: 1, description: 'path (relative to chdir when relative): when it exists, the command is not run' },
-  removes: { type: 'string', minLength: 1, description: 'path (relative to chdir when relative): when it does not exist, the command is not run' },
+  removes: {
+    type: 'string',
+    minLength: 1,
+    description: 'path (relative to chdir when relative): when it does not exist, the command is not run',
+  },
   unless: {
     type: 'string',
     minLength: 1,
     description:
       'read-only shell command run during the probe (in chdir, with environment); exit 0 means "already done" and the command is not run. It must succeed after the command ran, or the task did not converge',
   },
-  stdin: { type: 'string', 'x-secret': true, description: 'text fed to the command on stdin (a newline is appended when missing); may be a secret' },
+  stdin: {
+    type: 'string',
+    'x-secret': true,
+    description: 'text fed to the command on stdin (a newline is appended when missing); may be a secret',
+  },
   environment: {
     type: 'object',
     propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
     additionalProperties: { type: ['string', 'number', 'boolean'] },
-    description: 'environment variables for the command (and for unless); exported inside the script, never passed in argv; values may be secrets',
+    description:
+      'environment variables for the command (and for unless); exported inside the script, never passed in argv; values may be secrets',
   },
 } as const;
 
@@ -133,7 +146,9 @@ export function guardApply<P extends GuardParams>(p: P, runner: Runner<P>): stri
   if (p.stdin !== undefined) {
     let text = reveal(p.stdin);
     if (!text.endsWith('\n')) text += '\n';
-    const b64 = Buffer.from(text).toString('base64').replace(/.{1,76}/g, '$&\n');
+    const b64 = Buffer.from(text)
+      .toString('base64')
+      .replace(/.{1,76}/g, '$&\n');
     const tag = `KILN_STDIN_${sha256(text).slice(0, 12)}`;
     lines.push(`base64 -d <<'${tag}' | ${words}\n${b64}${tag}`);
   } else {
@@ -166,10 +181,15 @@ export function commandResult(cmd: string, out: ExecResult): ApplyResult {
     stdout_lines: stdout ? stdout.split(/\r?\n/) : [],
     stderr_lines: stderr ? stderr.split(/\r?\n/) : [],
   };
-  return out.code === 0 ? { result } : { result, failed: `${cmd}: exit code ${out.code}${stderr ? `: ${stderr.split('\n').slice(-3).join(' | ')}` : ''}` };
+  return out.code === 0
+    ? { result }
+    : { result, failed: `${cmd}: exit code ${out.code}${stderr ? `: ${stderr.split('\n').slice(-3).join(' | ')}` : ''}` };
 }
 
 /** Register data when the command did not run (or before it runs): why it was skipped. */
 export function guardRegisterData(s: CommandState): Record<string, unknown> {
-  return { rc: null, skipped_reason: s.creates ? 'creates exists' : s.removes === false ? 'removes missing' : s.unlessRc === 0 ? 'unless succeeded' : null };
+  return {
+    rc: null,
+    skipped_reason: s.creates ? 'creates exists' : s.removes === false ? 'removes missing' : s.unlessRc === 0 ? 'unless succeeded' : null,
+  };
 }

@@ -70,4 +70,3 @@ export function journalDetail(name: string, kv: Map<string, string[]>): string {
   const journal = (kv.get('kiln_journal') ?? []).join('\n');
   return journal ? `\nlast lines of ${name}'s journal:\n${journal}` : '';
 }
-

@@ -38,7 +38,10 @@ const schema = {
       description:
         'with update_cache: only update when the cache is older than this many seconds (age = newest of /var/lib/apt/periodic/update-success-stamp and /var/lib/apt/lists); without it the update runs every time',
     },
-    purge: { type: 'boolean', description: 'state: absent also removes configuration files (apt-get purge); also purges packages left in config-files state' },
+    purge: {
+      type: 'boolean',
+      description: 'state: absent also removes configuration files (apt-get purge); also purges packages left in config-files state',
+    },
     install_recommends: {
       type: 'boolean',
       description: "false: pass --no-install-recommends; default: Debian's own setting (Recommends are installed)",
@@ -216,7 +219,11 @@ export function packagePlan(p: PackageParams, s: PackageState, _ctx?: ModuleCont
   if (update) {
     const age = s.cacheMtime && s.now !== undefined ? s.now - s.cacheMtime : undefined;
     const why =
-      p.cache_valid_time === undefined ? '' : age === undefined ? ' (no cache yet)' : ` (cache is ${age} s old, valid for ${p.cache_valid_time} s)`;
+      p.cache_valid_time === undefined
+        ? ''
+        : age === undefined
+          ? ' (no cache yet)'
+          : ` (cache is ${age} s old, valid for ${p.cache_valid_time} s)`;
     // Without cache_valid_time the update runs on every run: a one-shot action.
     changes.push({ summary: `update apt cache${why}`, action: p.cache_valid_time === undefined, op: { kind: 'update-cache' } });
   }
@@ -226,7 +233,10 @@ export function packagePlan(p: PackageParams, s: PackageState, _ctx?: ModuleCont
     const key = w.key;
     if (state === 'absent') {
       if (isInstalled(i) || (i.status && 'HUF'.includes(i.status[1]))) {
-        changes.push({ summary: `${p.purge ? 'purge' : 'remove'} ${w.key}${i.version ? ` ${i.version}` : ''}`, op: { kind: 'remove', key } });
+        changes.push({
+          summary: `${p.purge ? 'purge' : 'remove'} ${w.key}${i.version ? ` ${i.version}` : ''}`,
+          op: { kind: 'remove', key },
+        });
       } else if (p.purge && hasTraces(i)) {
         changes.push({ summary: `purge ${w.key} (configuration files left)`, op: { kind: 'remove', key } });
       }
@@ -257,7 +267,11 @@ export function packagePlan(p: PackageParams, s: PackageState, _ctx?: ModuleCont
     const available = !probed || (w.version ? (i.versions ?? []).includes(w.version) || i.candidate === w.version : !!i.candidate);
     if (!available) {
       if (update) {
-        changes.push({ summary: `install ${w.spec} (not in the apt cache yet; the cache update may provide it)`, unpredictable: true, op: { kind: 'install', key } });
+        changes.push({
+          summary: `install ${w.spec} (not in the apt cache yet; the cache update may provide it)`,
+          unpredictable: true,
+          op: { kind: 'install', key },
+        });
       } else {
         unknown.push(w.spec);
       }
@@ -307,10 +321,7 @@ export function packageApply(p: PackageParams, _s: PackageState, ops: readonly P
   }
   const lines = ['set -e', 'export DEBIAN_FRONTEND=noninteractive'];
   if (update) {
-    lines.push(
-      `${APT} update </dev/null`,
-      'mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp',
-    );
+    lines.push(`${APT} update </dev/null`, 'mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp');
   }
   const state = p.state ?? 'present';
   const ws = wanted(p);
@@ -341,14 +352,27 @@ export default defineModule<PackageParams, PackageState, PackageOp>({
   apply: (p, _prep, s, ops) => packageApply(p, s, ops),
   interpret(_p, _prep, out) {
     const m = /(\d+) upgraded, (\d+) newly installed, (\d+) to remove/.exec(out.stdout);
-    const result = { rc: out.code, stdout: out.stdout, stderr: out.stderr, ...(m ? { upgraded: +m[1], installed: +m[2], removed: +m[3] } : {}) };
+    const result = {
+      rc: out.code,
+      stdout: out.stdout,
+      stderr: out.stderr,
+      ...(m ? { upgraded: +m[1], installed: +m[2], removed: +m[3] } : {}),
+    };
     if (out.code === 0) return { result };
     // apt's own E: lines say what went wrong (unknown package, lock timeout, broken deps).
     const errs = out.stderr.split('\n').filter((l) => /^E: /.test(l));
-    return { result, failed: `apt-get failed (exit ${out.code}): ${(errs.length ? errs : out.stderr.trim().split('\n').slice(-3)).join(' | ') || 'no error output'}` };
+    return {
+      result,
+      failed: `apt-get failed (exit ${out.code}): ${(errs.length ? errs : out.stderr.trim().split('\n').slice(-3)).join(' | ') || 'no error output'}`,
+    };
   },
   registerData: (p, _prep, s) => ({
-    packages: Object.fromEntries(Object.entries(s.pkgs).map(([k, i]) => [k, { installed: isInstalled(i), version: i.version ?? null, candidate: i.candidate ?? null }])),
+    packages: Object.fromEntries(
+      Object.entries(s.pkgs).map(([k, i]) => [
+        k,
+        { installed: isInstalled(i), version: i.version ?? null, candidate: i.candidate ?? null },
+      ]),
+    ),
     cache_age: s.now !== undefined && s.cacheMtime ? s.now - s.cacheMtime : null,
     state: p.state ?? 'present',
   }),

@@ -35,7 +35,8 @@ const schema = {
     enabled: { type: 'boolean', description: 'start at boot (systemctl enable/disable, or update-rc.d without systemd)' },
     daemon_reload: {
       type: 'boolean',
-      description: 'run systemctl daemon-reload first when systemd reports changed unit files on disk (NeedDaemonReload), and before any other change',
+      description:
+        'run systemctl daemon-reload first when systemd reports changed unit files on disk (NeedDaemonReload), and before any other change',
     },
     health_url: {
       type: 'string',
@@ -128,7 +129,19 @@ export function serviceParse(out: ExecResult): ServiceState {
 }
 
 /** What `systemctl is-enabled` can answer for a unit whose file exists. */
-const IS_ENABLED = new Set(['enabled', 'enabled-runtime', 'linked', 'linked-runtime', 'alias', 'masked', 'masked-runtime', 'static', 'indirect', 'disabled', 'transient']);
+const IS_ENABLED = new Set([
+  'enabled',
+  'enabled-runtime',
+  'linked',
+  'linked-runtime',
+  'alias',
+  'masked',
+  'masked-runtime',
+  'static',
+  'indirect',
+  'disabled',
+  'transient',
+]);
 
 function effectiveEnabled(s: ServiceState): string | undefined {
   if (s.unitFileState === 'generated') return s.isEnabled === 'enabled' || s.isEnabled === 'disabled' ? s.isEnabled : 'generated-unknown';
@@ -156,7 +169,8 @@ export function servicePlan(p: ServiceParams, s: ServiceState, _ctx?: ModuleCont
     } else if (p.enabled && !ENABLED.has(ufs ?? '')) {
       out.push({ summary: `enable ${name}${ufs && ufs !== 'disabled' ? ` (currently ${ufs})` : ''}`, op: op('enable') });
     } else if (!p.enabled && ufs !== 'disabled' && !s.masked) {
-      if (ufs && ufs !== 'disabled') out.push({ summary: `disable ${name}${ufs !== 'enabled' ? ` (currently ${ufs})` : ''}`, op: op('disable') });
+      if (ufs && ufs !== 'disabled')
+        out.push({ summary: `disable ${name}${ufs !== 'enabled' ? ` (currently ${ufs})` : ''}`, op: op('disable') });
     }
   }
   const active = ACTIVE.has(s.active ?? '');
@@ -173,7 +187,8 @@ export function servicePlan(p: ServiceParams, s: ServiceState, _ctx?: ModuleCont
       out.push({ summary: `restart ${name}${missing}`, action: true, op: op('restart') });
       break;
     case 'reloaded':
-      if (s.loaded && !active) out.push({ summary: `start ${name} (reload requested, but it is not running)`, action: true, op: op('start') });
+      if (s.loaded && !active)
+        out.push({ summary: `start ${name} (reload requested, but it is not running)`, action: true, op: op('start') });
       else if (s.loaded && s.canReload === false) {
         throw new Error(`${name} cannot reload (its unit has no ExecReload=); use state: restarted`);
       } else out.push({ summary: `reload ${name}${missing}`, action: true, op: op('reload') });
@@ -261,7 +276,9 @@ export function serviceVerify(p: ServiceParams, s: ServiceState): string[] {
   problems.push(...remaining.map((c) => `still needed: ${c.summary}`));
   const wantsActive = p.state === 'restarted' || p.state === 'reloaded' || p.state === 'started';
   if (wantsActive && !s.oneshot && !ACTIVE.has(s.active ?? '')) {
-    problems.push(`${p.name} is not active after ${p.state === 'started' ? 'start' : p.state === 'restarted' ? 'restart' : 'reload'} (state: ${s.active}${s.sub ? `/${s.sub}` : ''})`);
+    problems.push(
+      `${p.name} is not active after ${p.state === 'started' ? 'start' : p.state === 'restarted' ? 'restart' : 'reload'} (state: ${s.active}${s.sub ? `/${s.sub}` : ''})`,
+    );
   }
   return problems;
 }

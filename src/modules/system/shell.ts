@@ -5,7 +5,18 @@
  */
 import { q } from '../../sh/quote.ts';
 import { defineModule, type FromSchema } from '../contract.ts';
-import { type CommandState, commandResult, commonProps, guardParse, guardPlan, guardProbe, guardRegisterData, type RunOp, type Runner, runOps } from './guards.ts';
+import {
+  type CommandState,
+  commandResult,
+  commonProps,
+  guardParse,
+  guardPlan,
+  guardProbe,
+  guardRegisterData,
+  type RunOp,
+  type Runner,
+  runOps,
+} from './guards.ts';
 
 const schema = {
   type: 'object',

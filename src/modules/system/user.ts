@@ -25,7 +25,11 @@ const schema = {
     name: { type: 'string', pattern: NAME, maxLength: 32, description: 'user name' },
     state: { enum: ['present', 'absent'], description: 'present (default) or absent' },
     uid: { type: 'integer', minimum: 0, description: 'numeric user id' },
-    group: { type: 'string', minLength: 1, description: 'primary group (name or gid); default on creation: a new group named like the user' },
+    group: {
+      type: 'string',
+      minLength: 1,
+      description: 'primary group (name or gid); default on creation: a new group named like the user',
+    },
     groups: { type: 'array', items: { type: 'string', pattern: NAME }, description: 'supplementary groups (see append)' },
     append: { type: 'boolean', description: 'false (default): groups is the exact supplementary list; true: only add the user to groups' },
     shell: { type: 'string', pattern: '^/', description: 'login shell' },
@@ -79,7 +83,7 @@ export function userProbe(p: UserParams): string {
   const n = q(p.name);
   return [
     `if line=$(getent passwd -- ${n} </dev/null); then`,
-    "  printf 'passwd=%s\\n' \"$line\"",
+    '  printf \'passwd=%s\\n\' "$line"',
     '  printf \'primary=%s\\n\' "$(getent group "$(printf %s "$line" | cut -d: -f4)" </dev/null | cut -d: -f1)"',
     `  printf 'groups=%s\\n' "$(id -Gn -- ${n} 2>/dev/null)"`,
     // Only a digest of the hash leaves the host.
@@ -119,7 +123,9 @@ function revealPassword(p: UserParams): string | undefined {
   const v = isSecret(raw) ? raw.reveal() : raw;
   if (typeof v !== 'string') throw new Error('password must be a string (a crypt hash)');
   if (!/^(\$[0-9a-z]+\$[^:\n]+|[!*][^:\n]*)$/.test(v)) {
-    throw new Error('password must be a crypt hash such as $y$… or $6$… (mkpasswd -m yescrypt), or "!"/"*" to lock; Kiln never hashes plaintext');
+    throw new Error(
+      'password must be a crypt hash such as $y$… or $6$… (mkpasswd -m yescrypt), or "!"/"*" to lock; Kiln never hashes plaintext',
+    );
   }
   return v;
 }
@@ -148,8 +154,10 @@ export function userPlan(p: UserParams, s: UserState, _ctx?: ModuleContext): Pla
     return [{ summary: `create user ${name}${parts.length ? ` (${parts.join(', ')})` : ''}`, op: { kind: 'create' } }];
   }
   const out: Planned<UserOp>[] = [];
-  if (p.uid !== undefined && p.uid !== s.uid) out.push({ summary: `uid of ${name}: ${s.uid} → ${p.uid}`, op: { kind: 'set-uid', uid: p.uid } });
-  if (p.group && primaryDiffers(p.group, s)) out.push({ summary: `primary group of ${name}: ${s.primary} → ${p.group}`, op: { kind: 'set-primary-group', group: p.group } });
+  if (p.uid !== undefined && p.uid !== s.uid)
+    out.push({ summary: `uid of ${name}: ${s.uid} → ${p.uid}`, op: { kind: 'set-uid', uid: p.uid } });
+  if (p.group && primaryDiffers(p.group, s))
+    out.push({ summary: `primary group of ${name}: ${s.primary} → ${p.group}`, op: { kind: 'set-primary-group', group: p.group } });
   if (p.groups) {
     const want = [...new Set(p.groups.filter((g) => g !== (p.group ?? s.primary)))].sort();
     const have = s.groups ?? [];
@@ -158,17 +166,26 @@ export function userPlan(p: UserParams, s: UserState, _ctx?: ModuleContext): Pla
       if (missing.length) out.push({ summary: `add ${name} to groups ${missing.join(',')}`, op: { kind: 'add-groups', groups: missing } });
     } else if (want.join(',') !== have.join(',')) {
       // usermod -G gets the list as given (deduplicated); a primary group in it is harmless.
-      out.push({ summary: `groups of ${name}: ${have.join(',') || '(none)'} → ${want.join(',') || '(none)'}`, op: { kind: 'set-groups', groups: [...new Set(p.groups)] } });
+      out.push({
+        summary: `groups of ${name}: ${have.join(',') || '(none)'} → ${want.join(',') || '(none)'}`,
+        op: { kind: 'set-groups', groups: [...new Set(p.groups)] },
+      });
     }
   }
-  if (p.shell && p.shell !== s.shell) out.push({ summary: `shell of ${name}: ${s.shell} → ${p.shell}`, op: { kind: 'set-shell', shell: p.shell } });
-  if (p.home && p.home !== s.home) out.push({ summary: `home of ${name}: ${s.home} → ${p.home} (files are not moved)`, op: { kind: 'set-home', home: p.home } });
+  if (p.shell && p.shell !== s.shell)
+    out.push({ summary: `shell of ${name}: ${s.shell} → ${p.shell}`, op: { kind: 'set-shell', shell: p.shell } });
+  if (p.home && p.home !== s.home)
+    out.push({ summary: `home of ${name}: ${s.home} → ${p.home} (files are not moved)`, op: { kind: 'set-home', home: p.home } });
   if (p.comment !== undefined && p.comment !== s.comment) {
-    out.push({ summary: `comment of ${name}: ${JSON.stringify(s.comment)} → ${JSON.stringify(p.comment)}`, op: { kind: 'set-comment', comment: p.comment } });
+    out.push({
+      summary: `comment of ${name}: ${JSON.stringify(s.comment)} → ${JSON.stringify(p.comment)}`,
+      op: { kind: 'set-comment', comment: p.comment },
+    });
   }
   if (pw !== undefined) {
     const op: UserOp = { kind: 'set-password' };
-    if (!s.shadowReadable) out.push({ summary: `password of ${name} (cannot compare: /etc/shadow is not readable; use become)`, unpredictable: true, op });
+    if (!s.shadowReadable)
+      out.push({ summary: `password of ${name} (cannot compare: /etc/shadow is not readable; use become)`, unpredictable: true, op });
     else if (sha256(pw) !== s.shadowSha) out.push({ summary: `password of ${name}`, op });
   }
   return out;

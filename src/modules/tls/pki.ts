@@ -146,7 +146,9 @@ export function decide(state: PkiState, want: PkiWant, now: Date): Decision {
     summaries.push(`re-create internal CA in ${want.dir}: ca.key does not match ca.crt`);
   } else if (daysLeft(ca.notAfter, now) < want.renewBeforeDays) {
     createCa = true;
-    summaries.push(`renew internal CA in ${want.dir}: expires in ${daysLeft(ca.notAfter, now)} days (clients must trust the new ${caPaths(want.dir).crt})`);
+    summaries.push(
+      `renew internal CA in ${want.dir}: expires in ${daysLeft(ca.notAfter, now)} days (clients must trust the new ${caPaths(want.dir).crt})`,
+    );
   }
   const c = state.cert;
   let issue: string | undefined;
@@ -176,9 +178,7 @@ function writeSecretFile(path: string, data: string): void {
 
 function newKeyPem(type: 'ec' | 'rsa'): string {
   const pair =
-    type === 'rsa'
-      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-      : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   return pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 }
 
@@ -226,10 +226,22 @@ function issueLocked(want: PkiWant, now: Date): Decision {
       writeSecretFile(key, newKeyPem(want.keyType));
       const crt = join(work, 'ca.crt');
       openssl([
-        'req', '-x509', '-new', '-key', key, '-sha256', '-days', String(want.caValidDays), '-subj', subj(want.caCommonName),
-        '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:0',
-        '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-        '-out', crt,
+        'req',
+        '-x509',
+        '-new',
+        '-key',
+        key,
+        '-sha256',
+        '-days',
+        String(want.caValidDays),
+        '-subj',
+        subj(want.caCommonName),
+        '-addext',
+        'basicConstraints=critical,CA:TRUE,pathlen:0',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+        '-out',
+        crt,
       ]);
       chmodSync(crt, 0o644);
       renameSync(key, ca.key);
@@ -238,15 +250,34 @@ function issueLocked(want: PkiWant, now: Date): Decision {
     const key = join(work, 'srv.key');
     writeSecretFile(key, newKeyPem(want.keyType));
     const crt = join(work, 'srv.crt');
-    const sans = [...uniqSorted(want.dns.map((x) => x.toLowerCase())).map((x) => `DNS:${x}`), ...uniqSorted(want.ips.map(normIp)).map((x) => `IP:${x}`)];
+    const sans = [
+      ...uniqSorted(want.dns.map((x) => x.toLowerCase())).map((x) => `DNS:${x}`),
+      ...uniqSorted(want.ips.map(normIp)).map((x) => `IP:${x}`),
+    ];
     openssl([
-      'req', '-x509', '-new', '-key', key, '-sha256', '-days', String(want.validDays), '-subj', subj(want.commonName),
-      '-CA', ca.crt, '-CAkey', ca.key,
-      '-addext', 'basicConstraints=critical,CA:FALSE',
-      '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment',
-      '-addext', 'extendedKeyUsage=serverAuth',
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      key,
+      '-sha256',
+      '-days',
+      String(want.validDays),
+      '-subj',
+      subj(want.commonName),
+      '-CA',
+      ca.crt,
+      '-CAkey',
+      ca.key,
+      '-addext',
+      'basicConstraints=critical,CA:FALSE',
+      '-addext',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      '-addext',
+      'extendedKeyUsage=serverAuth',
       ...(sans.length ? ['-addext', `subjectAltName=${sans.join(',')}`] : []),
-      '-out', crt,
+      '-out',
+      crt,
     ]);
     chmodSync(crt, 0o644);
     // Key first: a crash between the two renames leaves a mismatch, which the next run re-issues.
@@ -301,7 +332,9 @@ export function lockPki(dir: string, waitMs = 120_000): () => void {
       continue;
     }
     if (Date.now() >= deadline) {
-      throw new Error(`the PKI directory ${dir} is locked by process ${pidText} on ${host ?? '?'} (${path}); another kiln run is issuing there. If no kiln runs, remove the file`);
+      throw new Error(
+        `the PKI directory ${dir} is locked by process ${pidText} on ${host ?? '?'} (${path}); another kiln run is issuing there. If no kiln runs, remove the file`,
+      );
     }
     sleepSync(100);
   }
@@ -327,7 +360,9 @@ function alive(pid: number): boolean {
 /** Validates wanted SANs: DNS names and IP addresses. Returns problems. */
 export function sanProblems(dns: string[], ips: string[]): string[] {
   const out: string[] = [];
-  for (const d of dns) if (!/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(d)) out.push(`not a DNS name: ${JSON.stringify(d)}`);
+  for (const d of dns)
+    if (!/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(d))
+      out.push(`not a DNS name: ${JSON.stringify(d)}`);
   for (const i of ips) if (!isIP(i)) out.push(`not an IP address: ${JSON.stringify(i)}`);
   return out;
 }

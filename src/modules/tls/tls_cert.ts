@@ -30,19 +30,41 @@ import { atomicWrite } from '../../sh/atomic.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
 import { sha256 } from '../../sh/bytes.ts';
-import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned, type PrepareContext, type RunMemory } from '../contract.ts';
+import {
+  defineModule,
+  type ExecResult,
+  type FromSchema,
+  type ModuleContext,
+  type Planned,
+  type PrepareContext,
+  type RunMemory,
+} from '../contract.ts';
 
 const schema = {
   type: 'object',
   additionalProperties: false,
   required: ['dest'],
   properties: {
-    dest: { type: 'string', minLength: 1, pattern: '^/', description: 'absolute path of the PEM bundle (certificate, chain, key) on the host' },
+    dest: {
+      type: 'string',
+      minLength: 1,
+      pattern: '^/',
+      description: 'absolute path of the PEM bundle (certificate, chain, key) on the host',
+    },
     ...attrSchema,
     cert: { type: 'string', minLength: 1, description: 'provided mode: the certificate PEM (may be a vault secret)' },
     chain: { type: 'string', description: 'provided mode: intermediate certificates PEM, appended after the certificate' },
-    key: { type: 'string', 'x-secret': true, minLength: 1, description: 'provided mode: the private key PEM; always treated as a secret (use vault)' },
-    cert_file: { type: 'string', minLength: 1, description: "provided mode: certificate PEM file on the controller (role files/ or relative to the playbook)" },
+    key: {
+      type: 'string',
+      'x-secret': true,
+      minLength: 1,
+      description: 'provided mode: the private key PEM; always treated as a secret (use vault)',
+    },
+    cert_file: {
+      type: 'string',
+      minLength: 1,
+      description: 'provided mode: certificate PEM file on the controller (role files/ or relative to the playbook)',
+    },
     chain_file: { type: 'string', description: 'provided mode: chain PEM file on the controller ("" = none)' },
     key_file: { type: 'string', minLength: 1, description: 'provided mode: private key PEM file on the controller' },
     pki_dir: {
@@ -51,17 +73,41 @@ const schema = {
       description:
         'generated mode: controller directory of the internal CA and certificates; a relative path is resolved against the project directory (the one holding roles/), default .kiln/pki',
     },
-    name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', description: 'generated mode: file stem of the certificate in pki_dir (default: common_name)' },
+    name: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$',
+      description: 'generated mode: file stem of the certificate in pki_dir (default: common_name)',
+    },
     common_name: { type: 'string', minLength: 1, maxLength: 64, description: 'generated mode: subject CN of the server certificate' },
-    dns: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'generated mode: DNS subjectAltNames (default: [common_name])' },
+    dns: {
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+      description: 'generated mode: DNS subjectAltNames (default: [common_name])',
+    },
     ips: {
       type: ['array', 'string'],
       items: { type: 'string', minLength: 1 },
-      description: 'generated mode: IP subjectAltNames: a list, or a string of addresses separated by spaces or commas (handy from a template loop)',
+      description:
+        'generated mode: IP subjectAltNames: a list, or a string of addresses separated by spaces or commas (handy from a template loop)',
     },
-    ca_common_name: { type: 'string', minLength: 1, maxLength: 64, description: 'generated mode: CN of the internal CA (default "Kiln internal CA")' },
-    valid_days: { type: 'integer', minimum: 1, maximum: 3650, description: 'generated mode: validity of an issued certificate in days (default 365)' },
-    ca_valid_days: { type: 'integer', minimum: 1, maximum: 36500, description: 'generated mode: validity of a new CA in days (default 3650)' },
+    ca_common_name: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 64,
+      description: 'generated mode: CN of the internal CA (default "Kiln internal CA")',
+    },
+    valid_days: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 3650,
+      description: 'generated mode: validity of an issued certificate in days (default 365)',
+    },
+    ca_valid_days: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 36500,
+      description: 'generated mode: validity of a new CA in days (default 3650)',
+    },
     renew_before_days: {
       type: 'integer',
       minimum: 0,
@@ -165,7 +211,10 @@ const ensureNl = (s: string) => (s.endsWith('\n') ? s : `${s}\n`);
 
 /** The bundle HAProxy reads: certificate, chain, key. */
 export function bundleOf(cert: string, chain: string | undefined, key: string): string {
-  return [cert, chain, key].filter((x) => x && x.trim()).map((x) => ensureNl(x!.trim())).join('');
+  return [cert, chain, key]
+    .filter((x) => x && x.trim())
+    .map((x) => ensureNl(x!.trim()))
+    .join('');
 }
 
 /** The bundle of a generated certificate as it is on the controller now. */
@@ -198,7 +247,9 @@ function prepareProvided(p: TlsCertParams, ctx: PrepareContext, now: Date): TlsC
   const notAfter = new Date(x.validTo);
   const day = notAfter.toISOString().slice(0, 10);
   if (notAfter.getTime() <= now.getTime()) {
-    throw new Error(`the provided certificate (${x.subject.replace(/\n/g, ', ')}) expired on ${day}: Kiln cannot renew a provided certificate; renew it with its CA and update the certificate and key`);
+    throw new Error(
+      `the provided certificate (${x.subject.replace(/\n/g, ', ')}) expired on ${day}: Kiln cannot renew a provided certificate; renew it with its CA and update the certificate and key`,
+    );
   }
   const days = Math.floor((notAfter.getTime() - now.getTime()) / DAY_MS);
   const expiring = days < (p.renew_before_days ?? 30) ? { notAfter: day, days } : undefined;
@@ -209,7 +260,10 @@ function prepareProvided(p: TlsCertParams, ctx: PrepareContext, now: Date): TlsC
 /** The warning for a provided certificate inside its renewal window. */
 export function expiringNote(prep: TlsCertPrep): string | undefined {
   const e = prep.expiring;
-  return e && `the provided certificate expires in ${e.days} day${e.days === 1 ? '' : 's'} (${e.notAfter}): Kiln cannot renew it; renew it with its CA and update the certificate and key`;
+  return (
+    e &&
+    `the provided certificate expires in ${e.days} day${e.days === 1 ? '' : 's'} (${e.notAfter}): Kiln cannot renew it; renew it with its CA and update the certificate and key`
+  );
 }
 
 function prepareGenerated(p: TlsCertParams, ctx: PrepareContext, now: Date): TlsCertPrep {
@@ -234,9 +288,12 @@ export function planTlsCert(p: TlsCertParams, prep: TlsCertPrep, s: TlsCertState
   const out: Planned<TlsCertOp>[] = prep.actions.map((summary) => ({ summary, action: true, op: { kind: 'pki' } }));
   const attrs = attrsOf(p);
   const warn = prep.expiring ? ` (${expiringNote(prep)})` : '';
-  if (!s.stat.exists) return [...out, { summary: `install certificate bundle ${p.dest}${describeAttrs(attrs)}${warn}`, op: { kind: 'install' } }];
-  if (s.stat.type !== 'file') return [...out, { summary: `replace ${s.stat.type} ${p.dest} with the certificate bundle${warn}`, op: { kind: 'replace' } }];
-  if (prep.sha === undefined || s.sha256 !== prep.sha) out.push({ summary: `update certificate bundle ${p.dest}${warn}`, op: { kind: 'update' } });
+  if (!s.stat.exists)
+    return [...out, { summary: `install certificate bundle ${p.dest}${describeAttrs(attrs)}${warn}`, op: { kind: 'install' } }];
+  if (s.stat.type !== 'file')
+    return [...out, { summary: `replace ${s.stat.type} ${p.dest} with the certificate bundle${warn}`, op: { kind: 'replace' } }];
+  if (prep.sha === undefined || s.sha256 !== prep.sha)
+    out.push({ summary: `update certificate bundle ${p.dest}${warn}`, op: { kind: 'update' } });
   return [...out, ...planAttrs(p.dest, attrs, s.stat).map((c): Planned<TlsCertOp> => ({ ...c, op: { kind: 'attrs' } }))];
 }
 
@@ -250,7 +307,10 @@ export default defineModule<TlsCertParams, TlsCertState, TlsCertOp, TlsCertPrep>
     'A TLS certificate bundle (cert + chain + key, one PEM, for HAProxy) from provided PEMs or an internal CA on the controller, renewed before expiry.',
   schema,
   prepare(p, ctx) {
-    if ((p.cert !== undefined) === (p.cert_file !== undefined) && (p.cert !== undefined || p.key !== undefined || p.key_file !== undefined)) {
+    if (
+      (p.cert !== undefined) === (p.cert_file !== undefined) &&
+      (p.cert !== undefined || p.key !== undefined || p.key_file !== undefined)
+    ) {
       throw new Error('give the certificate either inline (cert) or as a file (cert_file), with its key');
     }
     if (p.cert !== undefined || p.cert_file !== undefined) return prepareProvided(p, ctx, new Date());

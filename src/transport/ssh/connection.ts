@@ -13,7 +13,15 @@ import { homedir } from 'node:os';
 import { NodeSSH, type Config } from 'node-ssh';
 import type { AuthHandlerMiddleware, Client, ClientChannel, ServerHostKeyAlgorithm } from 'ssh2';
 import type { ConnectionSpec, SshEndpoint } from './spec.ts';
-import { appendKnownHosts, checkHostKey, fingerprintSha256, formatKnownHostsLine, keyTypeOfBlob as keyTypeOf, knownKeyTypes, loadKnownHosts } from './knownhosts.ts';
+import {
+  appendKnownHosts,
+  checkHostKey,
+  fingerprintSha256,
+  formatKnownHostsLine,
+  keyTypeOfBlob as keyTypeOf,
+  knownKeyTypes,
+  loadKnownHosts,
+} from './knownhosts.ts';
 import { type ExecResult, type RunOptions, type Transport, UnreachableError } from '../transport.ts';
 
 export type { ConnectionSpec, RunOptions };
@@ -65,9 +73,15 @@ export class HostConnection implements Transport {
     let jump: HostConnection | undefined;
     let sock: NodeJS.ReadableStream | undefined;
     if (spec.proxyJump) {
-      jump = await HostConnection.open(`${name} (jump ${spec.proxyJump.host})`, { ...spec, ...spec.proxyJump, proxyJump: spec.proxyJump.proxyJump, name: spec.proxyJump.host, become: false }, opts);
+      jump = await HostConnection.open(
+        `${name} (jump ${spec.proxyJump.host})`,
+        { ...spec, ...spec.proxyJump, proxyJump: spec.proxyJump.proxyJump, name: spec.proxyJump.host, become: false },
+        opts,
+      );
       sock = await new Promise((resolve, reject) =>
-        jump!.client.forwardOut('127.0.0.1', 0, spec.host, spec.port, (err, stream) => (err ? reject(new UnreachableError(`proxy jump to ${spec.host}:${spec.port} failed: ${err.message}`)) : resolve(stream))),
+        jump!.client.forwardOut('127.0.0.1', 0, spec.host, spec.port, (err, stream) =>
+          err ? reject(new UnreachableError(`proxy jump to ${spec.host}:${spec.port} failed: ${err.message}`)) : resolve(stream),
+        ),
       );
     }
     const ssh = new NodeSSH();
@@ -208,7 +222,15 @@ export class HostConnection implements Transport {
  * passed on as it is written there, even one ssh2 does not name (the list ssh2's type allows).
  */
 function preferTypes(known: string[]): ServerHostKeyAlgorithm[] {
-  const all: ServerHostKeyAlgorithm[] = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+  const all: ServerHostKeyAlgorithm[] = [
+    'ssh-ed25519',
+    'ecdsa-sha2-nistp256',
+    'ecdsa-sha2-nistp384',
+    'ecdsa-sha2-nistp521',
+    'rsa-sha2-512',
+    'rsa-sha2-256',
+    'ssh-rsa',
+  ];
   const expand = (t: string): string[] => (t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t]);
   const first = [...new Set(known.flatMap(expand))] as ServerHostKeyAlgorithm[];
   return [...first, ...all.filter((t) => !first.includes(t))];

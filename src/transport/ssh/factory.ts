@@ -33,10 +33,13 @@ export interface SshTransportFactory extends TransportFactory {
 
 export function sshTransport(inventory: Inventory, opts: SshTransportOptions = {}): SshTransportFactory {
   const vars = opts.vars ?? ((host: string) => hostVarsOf(inventory, host));
-  const spec = (host: string): ConnectionSpec => resolveConnection(host, vars(host), { sshConfig: opts.sshConfig, inventoryDir: inventory.dir, inventory });
+  const spec = (host: string): ConnectionSpec =>
+    resolveConnection(host, vars(host), { sshConfig: opts.sshConfig, inventoryDir: inventory.dir, inventory });
   return {
     spec,
-    open: async (host) => HostConnection.open(host, spec(host), { acceptNewHostKeys: opts.acceptNewHostKeys, timeoutMs: opts.connectTimeoutMs }),
-    openFresh: async (host) => HostConnection.open(`${host} (confirm)`, spec(host), { acceptNewHostKeys: false, timeoutMs: opts.connectTimeoutMs }),
+    open: async (host) =>
+      HostConnection.open(host, spec(host), { acceptNewHostKeys: opts.acceptNewHostKeys, timeoutMs: opts.connectTimeoutMs }),
+    openFresh: async (host) =>
+      HostConnection.open(`${host} (confirm)`, spec(host), { acceptNewHostKeys: false, timeoutMs: opts.connectTimeoutMs }),
   };
 }

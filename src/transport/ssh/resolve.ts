@@ -34,8 +34,7 @@ export interface ResolveOptions {
   homeDir?: string;
 }
 
-const str = (v: unknown): string | undefined =>
-  v === undefined || v === null ? undefined : isSecret(v) ? v.reveal() : String(v);
+const str = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : isSecret(v) ? v.reveal() : String(v));
 
 const list = (v: unknown): string[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v.map((x) => str(x)!) : [str(v)!]);
 
@@ -108,7 +107,10 @@ export function parseJumpHop(hop: string): { user?: string; host: string; port?:
 }
 
 function resolveJumpChain(value: string, opts: ResolveOptions, localUser: string, home: string, seen: string[]): SshEndpoint | undefined {
-  const hops = value.split(',').map((h) => h.trim()).filter(Boolean);
+  const hops = value
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
   let previous: SshEndpoint | undefined;
   for (const hop of hops) {
     const ep = resolveHop(hop, opts, localUser, home, seen);

@@ -174,7 +174,13 @@ function splitArgs(s: string): { args: string[]; error?: string } {
 
 /** Wildcard match with `*` and `?` (whole string). */
 export function matchWildcard(pattern: string, s: string, caseInsensitive = true): boolean {
-  const re = '^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$';
+  const re =
+    '^' +
+    pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.') +
+    '$';
   return new RegExp(re, caseInsensitive ? 'is' : 's').test(s);
 }
 
@@ -253,7 +259,9 @@ export function lookupSshConfig(cfg: SshConfig, host: string | string[], opts: S
     if (!out.identityFiles.includes(p)) out.identityFiles.push(p);
   }
   if (rawKnownHosts) {
-    out.userKnownHostsFiles = rawKnownHosts.filter((f) => f.toLowerCase() !== 'none').map((f) => expandTilde(expandTokens(f, tokens), home));
+    out.userKnownHostsFiles = rawKnownHosts
+      .filter((f) => f.toLowerCase() !== 'none')
+      .map((f) => expandTilde(expandTokens(f, tokens), home));
   }
   return out;
 }

@@ -27,7 +27,9 @@ const LAYERS: string[][] = [
 const ISLANDS: Record<string, string[]> = { lab: ['core'] };
 
 function files(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** file → the src files it imports (relative specifiers, type-only imports included). */
@@ -37,7 +39,10 @@ function importGraph(): Map<string, string[]> {
   for (const f of files(SRC)) {
     const text = readFileSync(f, 'utf8');
     const deps = [...text.matchAll(re)].map((m) => resolve(dirname(f), m[1] ?? m[2]!));
-    graph.set(relative(SRC, f), deps.map((d) => relative(SRC, d)));
+    graph.set(
+      relative(SRC, f),
+      deps.map((d) => relative(SRC, d)),
+    );
   }
   return graph;
 }

@@ -61,7 +61,12 @@ describe('inventories', () => {
 
 describe('benchHostsOf', () => {
   const INV = '/r/.lab/bench-inventory.yml';
-  const host = (name: string, address: string, state: string, inventory?: string) => ({ host: name, address, state, ...(inventory ? { added: { inventory } } : {}) });
+  const host = (name: string, address: string, state: string, inventory?: string) => ({
+    host: name,
+    address,
+    state,
+    ...(inventory ? { added: { inventory } } : {}),
+  });
 
   it('lists the running and degraded hosts of the bench inventory only', () => {
     const s: LabStatus = {
@@ -78,14 +83,22 @@ describe('benchHostsOf', () => {
   });
 
   it('throws when no lab is up', () => {
-    expect(() => benchHostsOf({ labDir: null, hosts: [] }, INV)).toThrow(new Error('no lab is up: run `kiln lab up` first (the benchmark adds its own hosts to it)'));
+    expect(() => benchHostsOf({ labDir: null, hosts: [] }, INV)).toThrow(
+      new Error('no lab is up: run `kiln lab up` first (the benchmark adds its own hosts to it)'),
+    );
   });
 
   it('throws when other hosts hold bench addresses', () => {
     const s: LabStatus = {
       labDir: '/r/.lab',
-      hosts: [host('x', '10.77.0.100', 'running'), host('y', '10.77.0.149', 'stopped', '/r/.lab/other.yml'), host('z', '10.77.0.150', 'running')],
+      hosts: [
+        host('x', '10.77.0.100', 'running'),
+        host('y', '10.77.0.149', 'stopped', '/r/.lab/other.yml'),
+        host('z', '10.77.0.150', 'running'),
+      ],
     };
-    expect(() => benchHostsOf(s, INV)).toThrow(new Error('addresses of the bench range are taken by other hosts: x=10.77.0.100, y=10.77.0.149'));
+    expect(() => benchHostsOf(s, INV)).toThrow(
+      new Error('addresses of the bench range are taken by other hosts: x=10.77.0.100, y=10.77.0.149'),
+    );
   });
 });

@@ -3,15 +3,52 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgs, USAGE, type Options } from '../../../bench/driver/options.ts';
 
-const defaults: Options = { figures: [1, 2, 3, 4, 5, 6], runs: 3, firstRuns: 2, scaleRuns: 2, sizes: [5, 20, 50], ansibleMax: 20, site: false, keepHosts: false, out: undefined };
+const defaults: Options = {
+  figures: [1, 2, 3, 4, 5, 6],
+  runs: 3,
+  firstRuns: 2,
+  scaleRuns: 2,
+  sizes: [5, 20, 50],
+  ansibleMax: 20,
+  site: false,
+  keepHosts: false,
+  out: undefined,
+};
 
 describe('parseArgs', () => {
   const cases: [string, string[], Partial<Options>][] = [
     ['no arguments: the defaults', [], {}],
     [
       'every flag',
-      ['--figures', '2,5', '--runs', '5', '--first-runs', '0', '--scale-runs', '4', '--sizes', '50, 5,x,-3,20', '--ansible-max-hosts', '0', '--site', '--keep-hosts', '--out', 'r.md'],
-      { figures: [2, 5], runs: 5, firstRuns: 0, scaleRuns: 4, sizes: [50, 5, 20], ansibleMax: 0, site: true, keepHosts: true, out: path.resolve('r.md') },
+      [
+        '--figures',
+        '2,5',
+        '--runs',
+        '5',
+        '--first-runs',
+        '0',
+        '--scale-runs',
+        '4',
+        '--sizes',
+        '50, 5,x,-3,20',
+        '--ansible-max-hosts',
+        '0',
+        '--site',
+        '--keep-hosts',
+        '--out',
+        'r.md',
+      ],
+      {
+        figures: [2, 5],
+        runs: 5,
+        firstRuns: 0,
+        scaleRuns: 4,
+        sizes: [50, 5, 20],
+        ansibleMax: 0,
+        site: true,
+        keepHosts: true,
+        out: path.resolve('r.md'),
+      },
     ],
     ['a list keeps only positive integers', ['--sizes', '1.5,0,7'], { sizes: [7] }],
     ['a list of nothing valid is empty', ['--figures', 'x'], { figures: [] }],
@@ -55,7 +92,9 @@ describe('parseArgs', () => {
 
 describe('USAGE', () => {
   it('names the new entry point and the 50-host limit', () => {
-    expect(USAGE.split('\n')[0]).toBe('npm run bench -- [options]      (or: node --import tsx/esm bench/driver/main.ts [options]; as root, with the lab up)');
+    expect(USAGE.split('\n')[0]).toBe(
+      'npm run bench -- [options]      (or: node --import tsx/esm bench/driver/main.ts [options]; as root, with the lab up)',
+    );
     expect(USAGE).toContain('  --sizes LIST          host counts for figure 4 (default 5,20,50; at most 50)');
     expect(USAGE.split('\n').at(-1)).toBe('  -h, --help');
   });

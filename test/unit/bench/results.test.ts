@@ -3,9 +3,19 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkRun, nextResultsFile, pairRow, renderBody, renderTable, resultsFileText, type CpuFigure, type Row } from '../../../bench/driver/results.ts';
+import {
+  checkRun,
+  nextResultsFile,
+  pairRow,
+  renderBody,
+  renderTable,
+  resultsFileText,
+  type CpuFigure,
+  type Row,
+} from '../../../bench/driver/results.ts';
 
-const HEAD = '| # | what | hosts | Kiln: median (min–max) | Ansible: median (min–max) | Ansible ÷ Kiln, same runs | runs |\n|---|---|---|---|---|---|---|';
+const HEAD =
+  '| # | what | hosts | Kiln: median (min–max) | Ansible: median (min–max) | Ansible ÷ Kiln, same runs | runs |\n|---|---|---|---|---|---|---|';
 const walls = (ws: number[]) => ws.map((wall) => ({ wall }));
 
 describe('pairRow and renderTable', () => {
@@ -28,7 +38,15 @@ describe('pairRow and renderTable', () => {
     ],
     [
       'the site row',
-      { figure: 'site', what: 'playbooks/site.yml converged re-run (lab hosts)', hosts: 7, kiln: '3.10 s (3.00–3.20)', ansible: '—', ratio: '—', runs: 3 },
+      {
+        figure: 'site',
+        what: 'playbooks/site.yml converged re-run (lab hosts)',
+        hosts: 7,
+        kiln: '3.10 s (3.00–3.20)',
+        ansible: '—',
+        ratio: '—',
+        runs: 3,
+      },
       '| site | playbooks/site.yml converged re-run (lab hosts) | 7 | 3.10 s (3.00–3.20) | — | — | 3 |',
     ],
   ];
@@ -43,7 +61,9 @@ describe('pairRow and renderTable', () => {
   });
 
   it('keeps the row fields', () => {
-    expect(pairRow(2, '**converged re-run**', 7, { k: walls([2.43, 4.66, 2.74]), a: walls([59.2, 121, 112]), ratios: [24.4, 40.8, 26.0] })).toEqual({
+    expect(
+      pairRow(2, '**converged re-run**', 7, { k: walls([2.43, 4.66, 2.74]), a: walls([59.2, 121, 112]), ratios: [24.4, 40.8, 26.0] }),
+    ).toEqual({
       figure: 2,
       what: '**converged re-run**',
       hosts: 7,
@@ -63,11 +83,26 @@ describe('checkRun', () => {
       'f2-n7-r1',
       { code: 4, failed: 2, changed: 3 },
       true,
-      ['**Kiln f2-n7-r1: exit 4, 2 failed/unreachable** (log in bench/.work)', '**Kiln f2-n7-r1: 3 task results changed on a converged run**'],
+      [
+        '**Kiln f2-n7-r1: exit 4, 2 failed/unreachable** (log in bench/.work)',
+        '**Kiln f2-n7-r1: 3 task results changed on a converged run**',
+      ],
     ],
     ['Ansible', 'f1-n7-r1', { code: 0, failed: 0, changed: 41 }, false, []],
-    ['Ansible', 'f3-n7-r2', { code: 2, failed: 0, changed: 0 }, true, ['**Ansible f3-n7-r2: exit 2, 0 failed/unreachable** (log in bench/.work)']],
-    ['Kiln', 'f4-n5-r1', { code: null, failed: 0, changed: 0 }, true, ['**Kiln f4-n5-r1: exit null, 0 failed/unreachable** (log in bench/.work)']],
+    [
+      'Ansible',
+      'f3-n7-r2',
+      { code: 2, failed: 0, changed: 0 },
+      true,
+      ['**Ansible f3-n7-r2: exit 2, 0 failed/unreachable** (log in bench/.work)'],
+    ],
+    [
+      'Kiln',
+      'f4-n5-r1',
+      { code: null, failed: 0, changed: 0 },
+      true,
+      ['**Kiln f4-n5-r1: exit null, 0 failed/unreachable** (log in bench/.work)'],
+    ],
   ];
   it.each(cases)('%s %s %j (converged expected: %s)', (tool, what, r, converged, expected) => {
     const notes: string[] = [];
@@ -78,10 +113,20 @@ describe('checkRun', () => {
 
 describe('renderBody', () => {
   const row = pairRow(2, '**converged re-run**', 7, { k: walls([2.74]), a: walls([112]), ratios: [40.9] });
-  const cpu: CpuFigure = { n: 50, wall: 9.53, cpu: 2.26, rss: 161.4, firstCpu: 10.6, firstRss: 160.6, firstWall: 121.2, ansibleCpu: undefined };
+  const cpu: CpuFigure = {
+    n: 50,
+    wall: 9.53,
+    cpu: 2.26,
+    rss: 161.4,
+    firstCpu: 10.6,
+    firstRss: 160.6,
+    firstWall: 121.2,
+    ansibleCpu: undefined,
+  };
   const all = new Set([1, 2, 3, 4, 5, 6]);
   const line2 = '| 2 | **converged re-run** | 7 | 2.74 s (2.74–2.74) | 112 s (112–112) | ×40.9 (40.9–40.9) | 1 |';
-  const fig5 = "**5. Kiln SSH round trips per converged host after connecting** (from Kiln's JSON report, `hosts.*.round_trips`, over 4 host-runs): median 1, min 1, max 2 (target ≤ 2).";
+  const fig5 =
+    "**5. Kiln SSH round trips per converged host after connecting** (from Kiln's JSON report, `hosts.*.round_trips`, over 4 host-runs): median 1, min 1, max 2 (target ≤ 2).";
   const fig6 =
     '**6. Kiln controller cost at 50 hosts** (GNU time over the kiln process tree): converged re-run 2.26 s CPU (user+sys) for 9.53 s wall, peak RSS 161 MB; first apply of those hosts (untimed converge step) 10.6 s CPU, 121 s wall, peak RSS 161 MB';
 

@@ -29,7 +29,12 @@ bench3                     : ok=0    changed=0    unreachable=1    failed=0    s
   const cases: [string, string, number, { hosts: number; changed: number; failed: number }][] = [
     ['every host in the recap', recap, 3, { hosts: 3, changed: 2, failed: 2 }],
     ['a host missing from the recap counts as failed', recap, 4, { hosts: 3, changed: 2, failed: 3 }],
-    ['no recap (ansible-playbook did not get that far)', 'ERROR! the playbook could not be found\n', 7, { hosts: 0, changed: 0, failed: 7 }],
+    [
+      'no recap (ansible-playbook did not get that far)',
+      'ERROR! the playbook could not be found\n',
+      7,
+      { hosts: 0, changed: 0, failed: 7 },
+    ],
   ];
   it.each(cases)('%s', (_name, text, n, expected) => {
     expect(ansibleCounts(text, n)).toEqual(expected);

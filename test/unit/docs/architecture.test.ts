@@ -8,11 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { proseLines, read, root } from './markdown.ts';
 
 const srcPaths = [
-  ...new Set(
-    proseLines(read('docs/architecture.md')).flatMap(({ text }) =>
-      [...text.matchAll(/`(src\/[^`\s]*)`/g)].map((m) => m[1]),
-    ),
-  ),
+  ...new Set(proseLines(read('docs/architecture.md')).flatMap(({ text }) => [...text.matchAll(/`(src\/[^`\s]*)`/g)].map((m) => m[1]))),
 ];
 
 describe('docs/architecture.md', () => {

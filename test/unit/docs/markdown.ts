@@ -6,7 +6,9 @@ export const root = new URL('../../../', import.meta.url).pathname;
 
 /** README.md and every docs/*.md, as paths relative to the repository root. */
 export function markdownFiles(): string[] {
-  const docs = readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).sort();
+  const docs = readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort();
   return ['README.md', ...docs.map((f) => `docs/${f}`)];
 }
 

@@ -35,7 +35,8 @@ const probeModule = defineModule<P, { done: boolean }, { kind: 'apply-once' }>({
   parse: (out) => ({ done: out.stdout.includes('done=1') }),
   plan: (_p, _prep, s) => (s.done ? [] : [{ summary: 'apply once', op: { kind: 'apply-once' } }]),
   apply: (p) => `echo "$SSH_CONNECTION" > ${q(`${p.dir}/applied`)}${p.revoke ? `\nmv ${q(p.revoke)} ${q(`${p.revoke}.off`)}` : ''}`,
-  confirm: (p) => `echo "$SSH_CONNECTION" > ${q(`${p.dir}/confirmed`)}${p.fail_confirm ? '\necho "the rollback already fired" >&2; exit 3' : ''}`,
+  confirm: (p) =>
+    `echo "$SSH_CONNECTION" > ${q(`${p.dir}/confirmed`)}${p.fail_confirm ? '\necho "the rollback already fired" >&2; exit 3' : ''}`,
 });
 
 const quiet: Reporter = { playStart() {}, taskStart() {}, result() {}, taskEnd() {}, playEnd() {}, warn() {} };
@@ -45,10 +46,31 @@ let work: string;
 
 async function run(dir: string, extra: Partial<P>, check = false) {
   rmSync(dir, { recursive: true, force: true });
-  writeFileSync(join(work, 'pb.yml'), `- hosts: all\n  tasks:\n    - name: hooked\n      test_confirm_hook: ${JSON.stringify({ dir, ...extra })}\n`);
+  writeFileSync(
+    join(work, 'pb.yml'),
+    `- hosts: all\n  tasks:\n    - name: hooked\n      test_confirm_hook: ${JSON.stringify({ dir, ...extra })}\n`,
+  );
   mkdirSync(dir, { recursive: true });
-  const v = validateRun({ playbook: join(work, 'pb.yml'), inventory: [join(work, 'hosts.yml')], extraVars: {}, tags: [], skipTags: [], check, diff: false });
-  const runner = new Runner(v.playbook, v.inventory, { check, diff: false, forks: 1, tags: [], skipTags: [], extraVars: {}, acceptNewHostKeys: false, reporter: quiet, connectTimeoutMs: 5000 });
+  const v = validateRun({
+    playbook: join(work, 'pb.yml'),
+    inventory: [join(work, 'hosts.yml')],
+    extraVars: {},
+    tags: [],
+    skipTags: [],
+    check,
+    diff: false,
+  });
+  const runner = new Runner(v.playbook, v.inventory, {
+    check,
+    diff: false,
+    forks: 1,
+    tags: [],
+    skipTags: [],
+    extraVars: {},
+    acceptNewHostKeys: false,
+    reporter: quiet,
+    connectTimeoutMs: 5000,
+  });
   const report = await runner.run();
   return report.tasks.find((t) => t.task === 'hooked')!;
 }
@@ -90,7 +112,9 @@ describe.skipIf(!sshdAvailable())('engine: a module confirm hook runs on a NEW c
     try {
       const t = await run(join(work, 'locked'), { revoke: keys });
       expect(t.status).toBe('failed');
-      expect(t.message).toMatch(/^commit-confirm failed: a NEW SSH connection to the host could not be opened after apply \(.+\); the change was not confirmed, so the host rolls itself back$/s);
+      expect(t.message).toMatch(
+        /^commit-confirm failed: a NEW SSH connection to the host could not be opened after apply \(.+\); the change was not confirmed, so the host rolls itself back$/s,
+      );
       expect(existsSync(join(work, 'locked', 'confirmed'))).toBe(false);
     } finally {
       if (existsSync(`${keys}.off`)) renameSync(`${keys}.off`, keys);

@@ -39,14 +39,20 @@ const failIfProbeDied = (out: { code: number; stderr: string }, name: string) =>
 const tFile = defineModule<{ path: string; content: string; stuck?: boolean }, { content?: string }, { kind: 'write' }>({
   name: 't_file',
   description: 'test-only: a file with exact content',
-  schema: { type: 'object', additionalProperties: false, required: ['path', 'content'], properties: { path: { type: 'string' }, content: { type: 'string' }, stuck: { type: 'boolean' } } },
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['path', 'content'],
+    properties: { path: { type: 'string' }, content: { type: 'string' }, stuck: { type: 'boolean' } },
+  },
   probe: (p) => `if [ -f ${q(p.path)} ]; then printf 'content_b64='; base64 -w0 ${q(p.path)}; echo; else echo absent=1; fi`,
   parse: (out) => {
     failIfProbeDied(out, 't_file');
     const m = /^content_b64=(.*)$/m.exec(out.stdout);
     return { content: m ? Buffer.from(m[1]!, 'base64').toString('utf8') : undefined };
   },
-  plan: (p, _prep, s) => (s.content === p.content ? [] : [{ summary: `write ${p.path}`, diff: `-${s.content ?? ''}\n+${p.content}\n`, op: { kind: 'write' } }]),
+  plan: (p, _prep, s) =>
+    s.content === p.content ? [] : [{ summary: `write ${p.path}`, diff: `-${s.content ?? ''}\n+${p.content}\n`, op: { kind: 'write' } }],
   apply: (p) => (p.stuck ? ':' : `printf '%s' ${q(p.content)} > ${q(p.path)}`),
 });
 
@@ -59,7 +65,10 @@ const tCmd = defineModule<{ cmd: string }, Record<string, never>, { kind: 'run' 
   parse: () => ({}),
   plan: (p) => [{ summary: `run: ${p.cmd}`, action: true, op: { kind: 'run' } }],
   apply: (p) => p.cmd,
-  interpret: (_p, _prep, out) => ({ result: { rc: out.code, stdout: out.stdout.trim() }, failed: out.code !== 0 ? `rc=${out.code}: ${out.stderr.trim()}` : undefined }),
+  interpret: (_p, _prep, out) => ({
+    result: { rc: out.code, stdout: out.stdout.trim() },
+    failed: out.code !== 0 ? `rc=${out.code}: ${out.stderr.trim()}` : undefined,
+  }),
 });
 
 /**
@@ -145,14 +154,30 @@ async function run(playbook: string, opts: { check?: boolean } = {}): Promise<Ra
   const check = opts.check ?? false;
   const v = validateRun({ playbook: pb, inventory: [join(work, 'hosts.yml')], extraVars: {}, tags: [], skipTags: [], check, diff: true });
   const sent: Sent[] = [];
-  const runner = new Runner(v.playbook, v.inventory, { check, diff: true, forks: 1, tags: [], skipTags: [], extraVars: {}, acceptNewHostKeys: false, reporter: quiet, transport: recording(sent) });
+  const runner = new Runner(v.playbook, v.inventory, {
+    check,
+    diff: true,
+    forks: 1,
+    tags: [],
+    skipTags: [],
+    extraVars: {},
+    acceptNewHostKeys: false,
+    reporter: quiet,
+    transport: recording(sent),
+  });
   const report = await runner.run();
   const result = (task: string) => {
     const r = report.tasks.find((t) => t.task === task);
     if (!r) throw new Error(`no result for task '${task}': ${report.tasks.map((t) => t.task).join(', ')}`);
     return r;
   };
-  return { tasks: report.tasks, roundTrips: report.hosts.h1!.round_trips, sent, status: (t) => report.tasks.find((x) => x.task === t)?.status, result };
+  return {
+    tasks: report.tasks,
+    roundTrips: report.hosts.h1!.round_trips,
+    sent,
+    status: (t) => report.tasks.find((x) => x.task === t)?.status,
+    result,
+  };
 }
 
 /** A fresh directory for one test's files. */
@@ -163,7 +188,8 @@ function fresh(name: string): string {
   return d;
 }
 
-const fileTask = (name: string, path: string, content: string, extra = '') => `    - name: ${name}\n      t_file: { path: ${JSON.stringify(path)}, content: ${JSON.stringify(content)} }\n${extra}`;
+const fileTask = (name: string, path: string, content: string, extra = '') =>
+  `    - name: ${name}\n      t_file: { path: ${JSON.stringify(path)}, content: ${JSON.stringify(content)} }\n${extra}`;
 
 beforeAll(() => {
   for (const m of TEST_MODULES) (modules as Map<string, BoundModule>).set(m.name, m);
@@ -183,7 +209,11 @@ describe('host sequence: probes batched in round trips', () => {
     const d = fresh('converged');
     for (const n of ['a', 'b', 'c']) writeFileSync(join(d, n), n);
     const r = await run(`- hosts: all\n  tasks:\n${['a', 'b', 'c'].map((n) => fileTask(n, join(d, n), n)).join('')}`);
-    expect(r.tasks.map((t) => [t.task, t.status])).toEqual([['a', 'ok'], ['b', 'ok'], ['c', 'ok']]);
+    expect(r.tasks.map((t) => [t.task, t.status])).toEqual([
+      ['a', 'ok'],
+      ['b', 'ok'],
+      ['c', 'ok'],
+    ]);
     expect(r.roundTrips).toBe(1);
     expect(r.sent.map((s) => frames(s.script))).toEqual([3]);
   });
@@ -191,7 +221,11 @@ describe('host sequence: probes batched in round trips', () => {
   it('after an apply, the verify probe and the following probes ride in the apply script', async () => {
     const d = fresh('applies');
     const r = await run(`- hosts: all\n  tasks:\n${['a', 'b', 'c'].map((n) => fileTask(n, join(d, n), `${n}!`)).join('')}`);
-    expect(r.tasks.map((t) => [t.task, t.status])).toEqual([['a', 'changed'], ['b', 'changed'], ['c', 'changed']]);
+    expect(r.tasks.map((t) => [t.task, t.status])).toEqual([
+      ['a', 'changed'],
+      ['b', 'changed'],
+      ['c', 'changed'],
+    ]);
     for (const n of ['a', 'b', 'c']) expect(readFileSync(join(d, n), 'utf8')).toBe(`${n}!`);
     // 1: probe a b c; 2: apply a + verify a + probe b c; 3: apply b + verify b + probe c; 4: apply c + verify c.
     expect(r.roundTrips).toBe(4);
@@ -204,7 +238,10 @@ describe('host sequence: probes batched in round trips', () => {
     const d = fresh('action');
     writeFileSync(join(d, 'b'), 'b');
     const r = await run(`- hosts: all\n  tasks:\n    - name: cmd\n      t_cmd: { cmd: "true" }\n${fileTask('b', join(d, 'b'), 'b')}`);
-    expect(r.tasks.map((t) => [t.task, t.status])).toEqual([['cmd', 'changed'], ['b', 'ok']]);
+    expect(r.tasks.map((t) => [t.task, t.status])).toEqual([
+      ['cmd', 'changed'],
+      ['b', 'ok'],
+    ]);
     // 1: probe cmd b; 2: apply cmd + probe b (b was probed before the apply: stale, probed again).
     expect(r.sent.map((s) => frames(s.script))).toEqual([2, 2]);
     expect(r.roundTrips).toBe(2);
@@ -215,7 +252,9 @@ describe('host sequence: probes batched in round trips', () => {
     for (const n of ['a', 'b', 'c', 'e']) writeFileSync(join(d, n), n);
     const me = userInfo().username;
     const become = `      become: true\n      become_user: ${me}\n`;
-    const r = await run(`- hosts: all\n  tasks:\n${fileTask('a', join(d, 'a'), 'a')}${fileTask('b', join(d, 'b'), 'b', become)}${fileTask('c', join(d, 'c'), 'c', become)}${fileTask('e', join(d, 'e'), 'e')}`);
+    const r = await run(
+      `- hosts: all\n  tasks:\n${fileTask('a', join(d, 'a'), 'a')}${fileTask('b', join(d, 'b'), 'b', become)}${fileTask('c', join(d, 'c'), 'c', become)}${fileTask('e', join(d, 'e'), 'e')}`,
+    );
     expect(r.tasks.map((t) => t.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
     expect(r.sent.map((s) => [frames(s.script), s.opts.become ?? false, s.opts.becomeUser])).toEqual([
       [1, false, 'root'],
@@ -255,7 +294,12 @@ ${fileTask('uses first', join(d, 'x'), '{{ out.stdout }}')}    - name: second
       t_cmd: { cmd: "echo two" }
       register: out
 ${fileTask('uses second', join(d, 'y'), '{{ out.stdout }}')}`);
-    expect(r.tasks.map((t) => [t.task, t.status])).toEqual([['first', 'changed'], ['uses first', 'changed'], ['second', 'changed'], ['uses second', 'changed']]);
+    expect(r.tasks.map((t) => [t.task, t.status])).toEqual([
+      ['first', 'changed'],
+      ['uses first', 'changed'],
+      ['second', 'changed'],
+      ['uses second', 'changed'],
+    ]);
     expect(readFileSync(join(d, 'x'), 'utf8')).toBe('one');
     expect(readFileSync(join(d, 'y'), 'utf8')).toBe('two');
     // 1: probe first (the window stops at the task that needs `out`); 2: apply first;
@@ -266,7 +310,8 @@ ${fileTask('uses second', join(d, 'y'), '{{ out.stdout }}')}`);
 });
 
 describe('host sequence: across plays (ProbeCache)', () => {
-  const twoPlays = (d: string, second: string) => `- hosts: all\n  tasks:\n${fileTask('first play', join(d, 'f'), 'hello')}- hosts: all\n  tasks:\n${second}`;
+  const twoPlays = (d: string, second: string) =>
+    `- hosts: all\n  tasks:\n${fileTask('first play', join(d, 'f'), 'hello')}- hosts: all\n  tasks:\n${second}`;
 
   it.each([
     {
@@ -312,7 +357,8 @@ ${fileTask('a', join(d, 'a'), 'a')}${fileTask('b', join(d, 'b'), 'b')}${fileTask
       t_cmd: { cmd: "echo hi" }
       changed_when: false
 `;
-    const changeSet = (tasks: TaskResult[]) => tasks.filter((t) => t.status === 'changed').map((t) => `${t.task}: ${t.changes.map((c) => c.summary).join(' | ')}`);
+    const changeSet = (tasks: TaskResult[]) =>
+      tasks.filter((t) => t.status === 'changed').map((t) => `${t.task}: ${t.changes.map((c) => c.summary).join(' | ')}`);
     const check = await run(pb, { check: true });
     expect(existsSync(join(d, 'a'))).toBe(false);
     expect(existsSync(join(d, 'c'))).toBe(false);
@@ -329,7 +375,9 @@ ${fileTask('a', join(d, 'a'), 'a')}${fileTask('b', join(d, 'b'), 'b')}${fileTask
 describe('host sequence: verify, failed_when, changed_when', () => {
   it('a verify probe that still finds work: "did not converge"', async () => {
     const d = fresh('stuck');
-    const r = await run(`- hosts: all\n  tasks:\n    - name: stuck\n      t_file: { path: ${JSON.stringify(join(d, 's'))}, content: x, stuck: true }\n`);
+    const r = await run(
+      `- hosts: all\n  tasks:\n    - name: stuck\n      t_file: { path: ${JSON.stringify(join(d, 's'))}, content: x, stuck: true }\n`,
+    );
     const t = r.result('stuck');
     expect(t.status).toBe('failed');
     expect(t.message).toBe(`did not converge after apply; still pending:\n  - write ${join(d, 's')}`);
@@ -337,17 +385,52 @@ describe('host sequence: verify, failed_when, changed_when', () => {
   });
 
   const cases: { name: string; cmd: string; extra: string; check?: boolean; status: string; message?: string }[] = [
-    { name: 'a failing command fails with the module’s reason', cmd: 'echo bad >&2; exit 3', extra: '', status: 'failed', message: 'rc=3: bad' },
-    { name: 'failed_when true fails a successful command', cmd: 'echo hi', extra: `      failed_when: "'hi' in result.stdout"`, status: 'failed', message: 'failed_when condition is true' },
-    { name: 'failed_when true keeps the module’s reason', cmd: 'echo bad >&2; exit 3', extra: '      failed_when: "result.rc == 3"', status: 'failed', message: 'rc=3: bad' },
+    {
+      name: 'a failing command fails with the module’s reason',
+      cmd: 'echo bad >&2; exit 3',
+      extra: '',
+      status: 'failed',
+      message: 'rc=3: bad',
+    },
+    {
+      name: 'failed_when true fails a successful command',
+      cmd: 'echo hi',
+      extra: `      failed_when: "'hi' in result.stdout"`,
+      status: 'failed',
+      message: 'failed_when condition is true',
+    },
+    {
+      name: 'failed_when true keeps the module’s reason',
+      cmd: 'echo bad >&2; exit 3',
+      extra: '      failed_when: "result.rc == 3"',
+      status: 'failed',
+      message: 'rc=3: bad',
+    },
     { name: 'failed_when false accepts a failing command', cmd: 'exit 3', extra: '      failed_when: false', status: 'changed' },
     { name: 'changed_when false: ok', cmd: 'echo hi', extra: '      changed_when: false', status: 'ok' },
     { name: 'changed_when on the result, true', cmd: 'echo hi', extra: `      changed_when: "result.stdout == 'hi'"`, status: 'changed' },
     { name: 'changed_when on the result, false', cmd: 'echo same', extra: `      changed_when: "result.stdout == 'hi'"`, status: 'ok' },
-    { name: 'changed_when via the register name', cmd: 'echo hi', extra: `      register: r\n      changed_when: "r.rc != 0"`, status: 'ok' },
+    {
+      name: 'changed_when via the register name',
+      cmd: 'echo hi',
+      extra: `      register: r\n      changed_when: "r.rc != 0"`,
+      status: 'ok',
+    },
     { name: 'check mode: changed_when false predicts ok', cmd: 'echo hi', extra: '      changed_when: false', check: true, status: 'ok' },
-    { name: 'check mode: changed_when that cannot be evaluated before the run predicts changed', cmd: 'echo same', extra: `      changed_when: "'hi' in result.stdout"`, check: true, status: 'changed' },
-    { name: 'check mode: changed_when is evaluated against an empty result', cmd: 'echo hi', extra: `      changed_when: "result.stdout == 'hi'"`, check: true, status: 'ok' },
+    {
+      name: 'check mode: changed_when that cannot be evaluated before the run predicts changed',
+      cmd: 'echo same',
+      extra: `      changed_when: "'hi' in result.stdout"`,
+      check: true,
+      status: 'changed',
+    },
+    {
+      name: 'check mode: changed_when is evaluated against an empty result',
+      cmd: 'echo hi',
+      extra: `      changed_when: "result.stdout == 'hi'"`,
+      check: true,
+      status: 'ok',
+    },
   ];
   it.each(cases)('$name', async ({ cmd, extra, check, status, message }) => {
     const r = await run(`- hosts: all\n  tasks:\n    - name: t\n      t_cmd: { cmd: ${JSON.stringify(cmd)} }\n${extra}\n`, { check });

@@ -87,8 +87,12 @@ describe('kiln lab add: validation against the running lab', () => {
   });
 
   it('checks groups against the lab: no group named like a host', () => {
-    expect(message(() => validateAddition(DEFAULT_TOPOLOGY, none, one('b6', '10.77.0.106', ['lb1']), undefined))).toContain('"lb1" is both a host and a group name');
-    expect(message(() => validateAddition(DEFAULT_TOPOLOGY, none, one('web', '10.77.0.106'), undefined))).toContain('"web" is both a host and a group name');
+    expect(message(() => validateAddition(DEFAULT_TOPOLOGY, none, one('b6', '10.77.0.106', ['lb1']), undefined))).toContain(
+      '"lb1" is both a host and a group name',
+    );
+    expect(message(() => validateAddition(DEFAULT_TOPOLOGY, none, one('web', '10.77.0.106'), undefined))).toContain(
+      '"web" is both a host and a group name',
+    );
   });
 
   it('keeps nesting of an added topology and drops nesting whose hosts are gone', () => {
@@ -119,7 +123,13 @@ describe('kiln lab add: which inventory lists which host', () => {
     const inv = parse(renderInventory(inventoryTopology(DEFAULT_TOPOLOGY, state, undefined)));
     expect(inv.all.children.db.children.db_replica.hosts).toEqual({ db2: { address: '10.77.0.32' }, db3: { address: '10.77.0.33' } });
     expect(JSON.stringify(inv)).not.toContain('"b1"');
-    expect(inv.all.vars).toEqual({ user: 'deploy', become: true, identity_file: 'id_ed25519', known_hosts: 'known_hosts', controller_address: '10.77.0.1' });
+    expect(inv.all.vars).toEqual({
+      user: 'deploy',
+      become: true,
+      identity_file: 'id_ed25519',
+      known_hosts: 'known_hosts',
+      controller_address: '10.77.0.1',
+    });
   });
 
   it('writes a separate inventory with only its hosts, existing nesting and paths relative to it', () => {
@@ -130,15 +140,31 @@ describe('kiln lab add: which inventory lists which host', () => {
       bench: { hosts: { b1: { address: '10.77.0.100' } } },
       db: { children: { db_replica: { hosts: { b2: { address: '10.77.0.101' } } } } },
     });
-    expect(inv.all.vars).toEqual({ user: 'deploy', become: true, identity_file: 'id_ed25519', known_hosts: 'known_hosts', controller_address: '10.77.0.1' });
-    expect(inventoryVars('/p/.lab', '/p/test/tmp/c.yml')).toMatchObject({ identity_file: '../../.lab/id_ed25519', known_hosts: '../../.lab/known_hosts' });
-    expect(inventoryVars('/p/.lab', '/tmp/x/c.yml')).toMatchObject({ identity_file: '/p/.lab/id_ed25519', known_hosts: '/p/.lab/known_hosts' });
+    expect(inv.all.vars).toEqual({
+      user: 'deploy',
+      become: true,
+      identity_file: 'id_ed25519',
+      known_hosts: 'known_hosts',
+      controller_address: '10.77.0.1',
+    });
+    expect(inventoryVars('/p/.lab', '/p/test/tmp/c.yml')).toMatchObject({
+      identity_file: '../../.lab/id_ed25519',
+      known_hosts: '../../.lab/known_hosts',
+    });
+    expect(inventoryVars('/p/.lab', '/tmp/x/c.yml')).toMatchObject({
+      identity_file: '/p/.lab/id_ed25519',
+      known_hosts: '/p/.lab/known_hosts',
+    });
     expect(separateInventories(state)).toEqual(['/p/.lab/bench.yml', '/p/c.yml']);
     expect(inventoryTopology(DEFAULT_TOPOLOGY, state, '/p/c.yml').hosts).toEqual([{ name: 'c1', address: '10.77.0.110', groups: [] }]);
   });
 
   it('prunes nesting to groups that have hosts', () => {
-    expect(pruneChildren({ db: ['db_primary', 'db_replica'], top: ['db'], e: ['none'] }, [{ name: 'x', address: '10.77.0.5', groups: ['db_replica'] }])).toEqual({
+    expect(
+      pruneChildren({ db: ['db_primary', 'db_replica'], top: ['db'], e: ['none'] }, [
+        { name: 'x', address: '10.77.0.5', groups: ['db_replica'] },
+      ]),
+    ).toEqual({
       db: ['db_replica'],
       top: ['db'],
     });

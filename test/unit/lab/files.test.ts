@@ -96,7 +96,8 @@ describe('lab host plumbing', () => {
   });
 
   it('finds packages without a candidate in apt-cache policy output', () => {
-    const out = 'tree:\n  Installed: (none)\n  Candidate: 2.1.0-1\n  Version table:\nmail-transport-agent:\n  Installed: (none)\n  Candidate: (none)\n';
+    const out =
+      'tree:\n  Installed: (none)\n  Candidate: 2.1.0-1\n  Version table:\nmail-transport-agent:\n  Installed: (none)\n  Candidate: (none)\n';
     expect(missingFromPolicy(['tree', 'mail-transport-agent', 'no-such-pkg'], out)).toEqual(['mail-transport-agent', 'no-such-pkg']);
   });
 

@@ -71,7 +71,9 @@ describe('vagrant ssh-config parser', () => {
     const inv = parse(r.inventory);
     expect(inv.all.vars).toMatchObject({ user: 'deploy', identity_file: '/home/alice/.ssh/kiln_lab', controller_address: '10.77.0.1' });
     expect(inv.all.children.web.hosts).toEqual({ web1: { address: '10.77.0.21' } });
-    expect(() => vagrantToInventory(parseVagrantSshConfig(fixture), { topology: DEFAULT_TOPOLOGY, via: 'private-network' })).toThrow('--identity');
+    expect(() => vagrantToInventory(parseVagrantSshConfig(fixture), { topology: DEFAULT_TOPOLOGY, via: 'private-network' })).toThrow(
+      '--identity',
+    );
   });
 
   it('formats known_hosts host fields like OpenSSH', () => {

@@ -25,7 +25,9 @@ describe('module schemas', () => {
   }
   it('accepts typical params and rejects bad ones', () => {
     const ok = (m: BoundModule, p: unknown) => ajv.compile(m.schema)(p);
-    expect(ok(pkg, { name: ['nginx', 'haproxy=2.6.12-1+deb12u1', 'libc6:i386'], state: 'latest', update_cache: true, cache_valid_time: 3600 })).toBe(true);
+    expect(
+      ok(pkg, { name: ['nginx', 'haproxy=2.6.12-1+deb12u1', 'libc6:i386'], state: 'latest', update_cache: true, cache_valid_time: 3600 }),
+    ).toBe(true);
     expect(ok(pkg, { name: 'nginx; rm -rf /' })).toBe(false);
     expect(ok(pkg, { name: [] })).toBe(false);
     expect(ok(service, { name: 'nginx', state: 'reloaded', enabled: true })).toBe(true);
@@ -41,7 +43,14 @@ describe('module schemas', () => {
     expect(ok(group, { name: 'app', gid: 950, system: true })).toBe(true);
     expect(ok(sysctl, { name: 'net.ipv4.ip_forward', value: 1 })).toBe(true);
     expect(ok(sysctl, { name: 'net.ipv4.ip_local_port_range', value: '1024 65000', reload: false })).toBe(true);
-    expect(ok(lineinfile, { path: '/etc/ssh/sshd_config', regexp: '^#?PermitRootLogin', line: 'PermitRootLogin no', validate: '/usr/sbin/sshd -t -f %s' })).toBe(true);
+    expect(
+      ok(lineinfile, {
+        path: '/etc/ssh/sshd_config',
+        regexp: '^#?PermitRootLogin',
+        line: 'PermitRootLogin no',
+        validate: '/usr/sbin/sshd -t -f %s',
+      }),
+    ).toBe(true);
     expect(ok(lineinfile, { path: '/etc/x', line: 'a', validate: 'no placeholder' })).toBe(false);
   });
 });

@@ -140,19 +140,22 @@ describe('validation', () => {
 
   it('locates a firewall policy mistake at the policy entry (group_vars or an inventory vars block), not at the role task', () => {
     const used = "(used by task 'firewall rules (atomic load, commit-confirm over a new SSH connection)', roles/firewall/tasks/main.yml:";
-    const norm = (e: string) => e.replace(/\(used by task '[^']+', \S*roles\/firewall\/tasks\/main\.yml:\d+:\d+\)$/, '(used by the role task)');
+    const norm = (e: string) =>
+      e.replace(/\(used by task '[^']+', \S*roles\/firewall\/tasks\/main\.yml:\d+:\d+\)$/, '(used by the role task)');
     expect(errorsOf('firewall.yml', {}, 'fwinv/hosts.yml').map(norm)).toEqual([
       "fwinv/group_vars/all.yml:5:29: firewall: firewall_policy.web.allow[0].from: unknown group or host 'lbb' (did you mean 'web'?); use any, admin, a group, a host or a CIDR (used by the role task)",
       "fwinv/group_vars/all.yml:6:3: firewall: firewall_policy.dbb: unknown group or host 'dbb' (did you mean 'db'?) (used by the role task)",
       "fwinv/group_vars/all.yml:8:35: firewall: firewall_policy.dbb.allow[0].from[1]: unknown group or host 'wbe' (did you mean 'web'?); use any, admin, a group, a host or a CIDR (used by the role task)",
     ]);
     expect(errorsOf('firewall.yml', {}, 'fwinv2/hosts.yml').map(norm)).toEqual([
-      "fwinv2/hosts.yml:8:21: firewall: firewall_policy.all.allow[1].port: invalid port '99999' (a number 1-65535 or a range \"a-b\") (used by the role task)",
+      'fwinv2/hosts.yml:8:21: firewall: firewall_policy.all.allow[1].port: invalid port \'99999\' (a number 1-65535 or a range "a-b") (used by the role task)',
     ]);
     // The same mistake set with -e has no file: it is reported at the role task.
     const e = errorsOf('firewall.yml', { firewall_policy: { all: { allow: [{ port: 22, from: 'admn' }] } } }, 'fwinv2/hosts.yml');
     expect(e).toHaveLength(1);
-    expect(e[0]).toMatch(/roles\/firewall\/tasks\/main\.yml:\d+:\d+: firewall: firewall_policy\.all\.allow\[0\]\.from: unknown group or host 'admn' \(did you mean 'admin'\?\)/);
+    expect(e[0]).toMatch(
+      /roles\/firewall\/tasks\/main\.yml:\d+:\d+: firewall: firewall_policy\.all\.allow\[0\]\.from: unknown group or host 'admn' \(did you mean 'admin'\?\)/,
+    );
   });
 
   it('locates an undefined template variable in the template file', () => {
@@ -165,7 +168,7 @@ describe('validation', () => {
     expect(errorsOf('structure.yml')).toEqual([
       "structure.yml:2:3: unknown play keyword 'varz' (did you mean 'vars'?)",
       'structure.yml:4:7: a task has exactly one module, found file, copy',
-      "structure.yml:8:31: file: parameter 'mode' must match pattern \"^0?[0-7]{3,4}$\"",
+      'structure.yml:8:31: file: parameter \'mode\' must match pattern "^0?[0-7]{3,4}$"',
       "structure.yml:9:7: unknown task keyword or module 'nme' (did you mean 'name'?)",
     ]);
   });
@@ -219,8 +222,15 @@ describe('variable precedence', () => {
 });
 
 describe('the run plan', () => {
-  it('validation returns each play\'s hosts (∩ --limit) and tag-selected tasks, as planPlay computes them', () => {
-    const v = validateRun({ playbook: join(dir, 'plan.yml'), inventory: [join(dir, 'inventory/hosts.yml')], extraVars: {}, limit: 'web1:db1', tags: ['db'], skipTags: [] });
+  it("validation returns each play's hosts (∩ --limit) and tag-selected tasks, as planPlay computes them", () => {
+    const v = validateRun({
+      playbook: join(dir, 'plan.yml'),
+      inventory: [join(dir, 'inventory/hosts.yml')],
+      extraVars: {},
+      limit: 'web1:db1',
+      tags: ['db'],
+      skipTags: [],
+    });
     const shape = (plan: typeof v.plan) => plan.plays.map((p) => ({ hosts: p.hosts, tasks: p.tasks.map((t) => t.name) }));
     expect(shape(v.plan)).toEqual([
       { hosts: ['web1', 'db1'], tasks: ['b', 'c'] },

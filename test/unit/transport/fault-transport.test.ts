@@ -108,11 +108,17 @@ describe('fault transport: killBeforeFresh', () => {
       struck.push(existsSync(join(dir, 'applied')) ? 'after apply' : 'before apply');
       throw new Error('killed here');
     };
-    const [t] = await run(`    - name: marks\n      t_fault_marks: { dir: ${JSON.stringify(dir)} }\n`, { killBeforeFresh: true, kill }, false);
+    const [t] = await run(
+      `    - name: marks\n      t_fault_marks: { dir: ${JSON.stringify(dir)} }\n`,
+      { killBeforeFresh: true, kill },
+      false,
+    );
     expect(struck).toEqual(['after apply']);
     expect(existsSync(join(dir, 'confirmed'))).toBe(false);
     expect(t!.status).toBe('failed');
-    expect(t!.message).toBe('commit-confirm failed: a NEW SSH connection to the host could not be opened after apply (killed here); the change was not confirmed, so the host rolls itself back');
+    expect(t!.message).toBe(
+      'commit-confirm failed: a NEW SSH connection to the host could not be opened after apply (killed here); the change was not confirmed, so the host rolls itself back',
+    );
   });
 
   it('by default it really SIGKILLs the process (nothing after it runs)', () => {
@@ -150,9 +156,9 @@ describe('faultsFromEnv', () => {
     expect(faultsFromEnv({ PATH: '/bin' })).toEqual({});
     expect(faultsFromEnv({ KILN_FAULT_KILL_BEFORE_CONFIRM: '1' })).toEqual({ killBeforeFresh: true });
     const f = faultsFromEnv({ KILN_FAULT_SSH_CONNECTION: '10.77.0.54 40000 10.77.0.52 9100' });
-    expect(f.rewriteProbe!({ stdout: 'x=1\nssh_connection=10.77.0.1 1 10.77.0.52 22\n', stderr: '', code: 0 }, { host: 'h', script: '' }).stdout).toBe(
-      'x=1\nssh_connection=10.77.0.54 40000 10.77.0.52 9100\n',
-    );
+    expect(
+      f.rewriteProbe!({ stdout: 'x=1\nssh_connection=10.77.0.1 1 10.77.0.52 22\n', stderr: '', code: 0 }, { host: 'h', script: '' }).stdout,
+    ).toBe('x=1\nssh_connection=10.77.0.54 40000 10.77.0.52 9100\n');
   });
 
   it.each([

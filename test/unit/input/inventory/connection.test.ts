@@ -57,7 +57,14 @@ describe('resolveConnection', () => {
   it('inventory vars > ssh config; identity_file relative to the inventory dir, ~ expanded', () => {
     const c = resolveConnection(
       'web1',
-      { address: '10.0.0.1', port: 2222, user: 'deploy', identity_file: ['keys/deploy', '~/.ssh/other'], become: true, become_user: 'postgres' },
+      {
+        address: '10.0.0.1',
+        port: 2222,
+        user: 'deploy',
+        identity_file: ['keys/deploy', '~/.ssh/other'],
+        become: true,
+        become_user: 'postgres',
+      },
       { ...base, sshConfig: ssh },
     );
     expect(c).toMatchObject({ host: '10.0.0.1', port: 2222, user: 'deploy', become: true, becomeUser: 'postgres' });
@@ -88,16 +95,28 @@ describe('resolveConnection', () => {
     expect(parseJumpHop('ops@bastion:2022')).toEqual({ user: 'ops', host: 'bastion', port: 2022 });
     expect(parseJumpHop('[fd00::1]:22')).toEqual({ host: 'fd00::1', port: 22 });
     const chain = resolveConnection('t', { proxy_jump: 'a@first,second:2200' }, base).proxyJump;
-    expect(chain).toEqual({ host: 'second', port: 2200, user: 'me', identityFiles: [], proxyJump: { host: 'first', port: 22, user: 'a', identityFiles: [] } });
+    expect(chain).toEqual({
+      host: 'second',
+      port: 2200,
+      user: 'me',
+      identityFiles: [],
+      proxyJump: { host: 'first', port: 22, user: 'a', identityFiles: [] },
+    });
     expect(resolveConnection('db1', { address: '10.50.0.7', proxy_jump: null }, { ...base, sshConfig: ssh }).proxyJump).toBeUndefined();
     expect(resolveConnection('db1', { address: '10.50.0.7', proxy_jump: 'none' }, { ...base, sshConfig: ssh }).proxyJump).toBeUndefined();
 
     const dir = tmpTree({
-      'inv.yml': 'all:\n  hosts:\n    bastion: { address: 1.2.3.4, port: 2022, user: jump, identity_file: keys/j }\n    app: { address: 10.0.0.2, proxy_jump: bastion }\n    loop1: { proxy_jump: loop2 }\n    loop2: { proxy_jump: loop1 }\n',
+      'inv.yml':
+        'all:\n  hosts:\n    bastion: { address: 1.2.3.4, port: 2022, user: jump, identity_file: keys/j }\n    app: { address: 10.0.0.2, proxy_jump: bastion }\n    loop1: { proxy_jump: loop2 }\n    loop2: { proxy_jump: loop1 }\n',
     });
     const inv = loadInventory(join(dir, 'inv.yml')).inventory;
     const opts = { ...base, inventoryDir: inv.dir, inventory: inv };
-    expect(resolveConnection('app', hostVarsOf(inv, 'app'), opts).proxyJump).toEqual({ host: '1.2.3.4', port: 2022, user: 'jump', identityFiles: [join(dir, 'keys/j')] });
+    expect(resolveConnection('app', hostVarsOf(inv, 'app'), opts).proxyJump).toEqual({
+      host: '1.2.3.4',
+      port: 2022,
+      user: 'jump',
+      identityFiles: [join(dir, 'keys/j')],
+    });
     expect(() => resolveConnection('loop1', hostVarsOf(inv, 'loop1'), opts)).toThrow('proxy_jump loop: loop1 -> loop2 -> loop1');
   });
 });

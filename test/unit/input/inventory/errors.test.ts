@@ -5,7 +5,12 @@ import { inputErrors, tmpTree } from './helpers.ts';
 
 const errorsOf = (files: Record<string, string>, entry: string) => {
   const dir = tmpTree(files);
-  return inputErrors(() => loadInventory(join(dir, entry))).map((d) => ({ file: d.file.slice(dir.length + 1), line: d.line, col: d.col, message: d.message }));
+  return inputErrors(() => loadInventory(join(dir, entry))).map((d) => ({
+    file: d.file.slice(dir.length + 1),
+    line: d.line,
+    col: d.col,
+    message: d.message,
+  }));
 };
 
 describe('located inventory errors', () => {
@@ -24,28 +29,34 @@ describe('located inventory errors', () => {
   });
 
   it('bad port type: points at the value; all errors of the file are collected', () => {
-    const src = [
-      'all:',
-      '  hosts:',
-      '    web1: { port: "22" }',
-      '    web2:',
-      '      ansible_port: 70000',
-      '      become: "yes"',
-      '',
-    ].join('\n');
+    const src = ['all:', '  hosts:', '    web1: { port: "22" }', '    web2:', '      ansible_port: 70000', '      become: "yes"', ''].join(
+      '\n',
+    );
     expect(errorsOf({ 'inv.yml': src }, 'inv.yml')).toEqual([
       { file: 'inv.yml', line: 3, col: 19, message: `'port' must be an integer between 1 and 65535, got string "22"` },
-      { file: 'inv.yml', line: 5, col: 21, message: `'ansible_port' (alias of 'port') must be an integer between 1 and 65535, got number 70000` },
+      {
+        file: 'inv.yml',
+        line: 5,
+        col: 21,
+        message: `'ansible_port' (alias of 'port') must be an integer between 1 and 65535, got number 70000`,
+      },
       { file: 'inv.yml', line: 6, col: 15, message: `'become' must be a boolean (true or false), got string "yes"` },
     ]);
   });
 
   it('INI malformed lines: exact line and column for each', () => {
-    const src = ['[web]', 'web1 ansible_port', 'web2   port=abc', '[db', '[x:vras]', '[y:vars]', 'just a line', '[z]', 'web[3:1]', ''].join('\n');
+    const src = ['[web]', 'web1 ansible_port', 'web2   port=abc', '[db', '[x:vras]', '[y:vars]', 'just a line', '[z]', 'web[3:1]', ''].join(
+      '\n',
+    );
     expect(errorsOf({ 'hosts.ini': src }, 'hosts.ini')).toEqual([
       { file: 'hosts.ini', line: 2, col: 6, message: "expected key=value after the host name, got 'ansible_port'" },
       { file: 'hosts.ini', line: 3, col: 13, message: `'port' must be an integer between 1 and 65535, got string "abc"` },
-      { file: 'hosts.ini', line: 4, col: 1, message: "malformed section header '[db' (expected [group], [group:vars] or [group:children])" },
+      {
+        file: 'hosts.ini',
+        line: 4,
+        col: 1,
+        message: "malformed section header '[db' (expected [group], [group:vars] or [group:children])",
+      },
       { file: 'hosts.ini', line: 5, col: 4, message: "unknown section type 'vras' (expected [x:vars] or [x:children])" },
       { file: 'hosts.ini', line: 7, col: 1, message: "expected 'key=value' in [y:vars], got 'just a line'" },
       { file: 'hosts.ini', line: 9, col: 4, message: "host range '[3:1]' must have begin <= end" },
@@ -54,9 +65,13 @@ describe('located inventory errors', () => {
 
   it('cycles in children are reported where the cycle closes', () => {
     const src = ['all:', '  children:', '    a:', '      children:', '        b:', '          children:', '            a:', ''].join('\n');
-    expect(errorsOf({ 'inv.yml': src }, 'inv.yml')).toEqual([{ file: 'inv.yml', line: 7, col: 13, message: 'cycle in group children: a -> b -> a' }]);
+    expect(errorsOf({ 'inv.yml': src }, 'inv.yml')).toEqual([
+      { file: 'inv.yml', line: 7, col: 13, message: 'cycle in group children: a -> b -> a' },
+    ]);
     const ini = ['[a:children]', 'b', '[b:children]', 'c', '[c:children]', 'a', ''].join('\n');
-    expect(errorsOf({ 'hosts.ini': ini }, 'hosts.ini')).toEqual([{ file: 'hosts.ini', line: 6, col: 1, message: 'cycle in group children: a -> b -> c -> a' }]);
+    expect(errorsOf({ 'hosts.ini': ini }, 'hosts.ini')).toEqual([
+      { file: 'hosts.ini', line: 6, col: 1, message: 'cycle in group children: a -> b -> c -> a' },
+    ]);
   });
 
   it('collects errors from the inventory and its vars files in one InputError', () => {

@@ -86,7 +86,7 @@ describe('INI inventory', () => {
   });
 
   it('reads [group:vars] with typed values and keeps quoted values (with #) as strings', () => {
-    expect(inv.groups.get('web')!.vars).toEqual({ http_port: 8080, motd: 'hello # not a comment', ratio: 0.5, empty_ok: null, });
+    expect(inv.groups.get('web')!.vars).toEqual({ http_port: 8080, motd: 'hello # not a comment', ratio: 0.5, empty_ok: null });
   });
 
   it('reads [group:children] and group vars of parents', () => {
@@ -106,7 +106,11 @@ describe('inventory sources', () => {
     expect(inv.files.map((f) => f.split('/').pop())).toEqual(['01-hosts.yml', '02-more.ini', '03-extensionless']);
     expect([...inv.hosts.keys()]).toEqual(['web1', 'web2', 'db1', 'db2']);
     expect(hostVarsOf(inv, 'web2')).toMatchObject({ address: '10.1.0.2', dir_var: 'from-dir-group-vars', from_extensionless: true });
-    expect(inventoryVarLayers(inv, 'web1').map((l) => l.source)).toEqual(['03-extensionless: group web', 'group_vars/web.yml', '01-hosts.yml: host web1']);
+    expect(inventoryVarLayers(inv, 'web1').map((l) => l.source)).toEqual([
+      '03-extensionless: group web',
+      'group_vars/web.yml',
+      '01-hosts.yml: host web1',
+    ]);
   });
 
   it('merges several -i sources, each with its own group_vars', () => {

@@ -84,7 +84,10 @@ describe('variable precedence (one test per boundary: value and source)', () => 
   });
 
   it('skips undefined values when merging', () => {
-    const m = mergeVarLayers([{ source: 'a', vars: { k: 1 } }, { source: 'b', vars: { k: undefined } }]);
+    const m = mergeVarLayers([
+      { source: 'a', vars: { k: 1 } },
+      { source: 'b', vars: { k: undefined } },
+    ]);
     expectVar(m, 'k', 1, 'a');
   });
 });

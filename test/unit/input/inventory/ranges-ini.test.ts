@@ -50,7 +50,9 @@ describe('INI values', () => {
 describe('inventory structure rules', () => {
   it("'all' cannot be a child group", () => {
     const dir = tmpTree({ 'inv.yml': 'web:\n  children:\n    all:\n' });
-    expect(inputErrors(() => loadInventory(join(dir, 'inv.yml')))).toMatchObject([{ line: 3, col: 5, message: "group 'all' cannot be a child of group 'web'" }]);
+    expect(inputErrors(() => loadInventory(join(dir, 'inv.yml')))).toMatchObject([
+      { line: 3, col: 5, message: "group 'all' cannot be a child of group 'web'" },
+    ]);
   });
 
   it('top-level groups other than all are children of all; a host in all and a group is not ungrouped', () => {
@@ -61,7 +63,9 @@ describe('inventory structure rules', () => {
   });
 
   it('rejects non-mapping hosts, vars and host entries with located errors', () => {
-    const dir = tmpTree({ 'inv.yml': 'all:\n  hosts: [a, b]\n  vars: 3\n  children:\n    web:\n      hosts:\n        w1: just-a-string\n' });
+    const dir = tmpTree({
+      'inv.yml': 'all:\n  hosts: [a, b]\n  vars: 3\n  children:\n    web:\n      hosts:\n        w1: just-a-string\n',
+    });
     expect(inputErrors(() => loadInventory(join(dir, 'inv.yml'))).map((d) => `${d.line}:${d.col} ${d.message}`)).toEqual([
       "2:10 'hosts' of group 'all' must be a mapping of host names, got a list",
       "3:9 'vars' of group 'all' must be a mapping, got number 3",

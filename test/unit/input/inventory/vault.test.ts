@@ -38,20 +38,28 @@ describe('vault-encrypted group_vars', () => {
   });
 
   it('a wrong vault password is a located error', () => {
-    expect(() => loadInventory(join(make(), 'inventory.yml'), { vaultPassword: 'wrong' })).toThrow(/group_vars\/web\.yml:1:1: vault decryption failed/);
+    expect(() => loadInventory(join(make(), 'inventory.yml'), { vaultPassword: 'wrong' })).toThrow(
+      /group_vars\/web\.yml:1:1: vault decryption failed/,
+    );
   });
 
   it('the password belongs to the load that is given it (no process-wide password)', () => {
     const dir = make();
-    expect(() => loadInventory(join(dir, 'inventory.yml'))).toThrow(/group_vars\/web\.yml:1:1: vault-encrypted data found but no vault password given/);
+    expect(() => loadInventory(join(dir, 'inventory.yml'))).toThrow(
+      /group_vars\/web\.yml:1:1: vault-encrypted data found but no vault password given/,
+    );
     expect(hostVarsOf(loadInventory(join(dir, 'inventory.yml'), vault).inventory, 'web1').api_port).toBe(8443);
     expect(() => loadInventory(join(dir, 'inventory.yml'))).toThrow(/no vault password given/);
   });
 
   it('an inline !vault value is decrypted with the password of its load', () => {
-    const enc = encryptVault('inline-s3cr3t', 'correct horse').trimEnd().split('\n').map((l) => `    ${l}`).join('\n');
+    const enc = encryptVault('inline-s3cr3t', 'correct horse')
+      .trimEnd()
+      .split('\n')
+      .map((l) => `    ${l}`)
+      .join('\n');
     const y = parseYaml('inline.yml', `pw: !vault |\n${enc}\n`, vault).result!;
-    expect(((y.value as { pw: { reveal(): string } }).pw).reveal()).toBe('inline-s3cr3t');
+    expect((y.value as { pw: { reveal(): string } }).pw.reveal()).toBe('inline-s3cr3t');
     expect(parseYaml('inline.yml', `pw: !vault |\n${enc}\n`).errors[0]!.message).toMatch(/no vault password given/);
   });
 });

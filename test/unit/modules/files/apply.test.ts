@@ -25,7 +25,13 @@ function converge<P, S, Op extends { kind: string }, Prep>(m: ModuleDef<P, S, Op
   const state = () => m.parse(runProbe(m.probe(p, prep, c)), p, prep);
   const s = state();
   const planned = m.plan(p, prep, s, c);
-  const script = m.apply(p, prep, s, planned.map((x) => x.op), c);
+  const script = m.apply(
+    p,
+    prep,
+    s,
+    planned.map((x) => x.op),
+    c,
+  );
   expect(shSyntax(script)).toBe('');
   const r = run(script);
   return { summaries: planned.map((x) => x.summary), ...r, after: () => m.plan(p, prep, state(), c).map((x) => x.summary) };
@@ -67,10 +73,21 @@ describe('copy apply, run for real', () => {
     const dest = join(dir, 'a.conf');
     const p = { dest, content: 'x' };
     const created = converge(copy, p, prep('one\n'));
-    expect([created.code, created.summaries, readFileSync(dest, 'utf8'), mode(dest), created.after()]).toEqual([0, [`create file ${dest}, 4 bytes`], 'one\n', '0644', []]);
+    expect([created.code, created.summaries, readFileSync(dest, 'utf8'), mode(dest), created.after()]).toEqual([
+      0,
+      [`create file ${dest}, 4 bytes`],
+      'one\n',
+      '0644',
+      [],
+    ]);
     spawnSync('chmod', ['0600', dest]);
     const updated = converge(copy, p, prep('two\n'));
-    expect([updated.code, updated.summaries, readFileSync(dest, 'utf8'), mode(dest)]).toEqual([0, [`update content of ${dest}`], 'two\n', '0600']);
+    expect([updated.code, updated.summaries, readFileSync(dest, 'utf8'), mode(dest)]).toEqual([
+      0,
+      [`update content of ${dest}`],
+      'two\n',
+      '0600',
+    ]);
     const attrs = converge(copy, { ...p, mode: '0640' }, prep('two\n'));
     expect([attrs.code, attrs.summaries, mode(dest), attrs.after()]).toEqual([0, [`mode of ${dest}: 0600 → 0640`], '0640', []]);
     expect(leftovers(dir)).toEqual([]);

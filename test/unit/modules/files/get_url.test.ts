@@ -45,7 +45,10 @@ describe('get_url plan', () => {
   });
 
   it('right sum but wrong attributes: only the attributes change', () => {
-    expect(sums({ ...p, mode: '0600', owner: 'prometheus' }, file(SUM))).toEqual(['owner of /opt/ne/ne.tar.gz: root → prometheus', 'mode of /opt/ne/ne.tar.gz: 0644 → 0600']);
+    expect(sums({ ...p, mode: '0600', owner: 'prometheus' }, file(SUM))).toEqual([
+      'owner of /opt/ne/ne.tar.gz: root → prometheus',
+      'mode of /opt/ne/ne.tar.gz: 0644 → 0600',
+    ]);
   });
 
   it('without a checksum: a present file is kept; force downloads (unpredictable)', () => {
@@ -60,7 +63,9 @@ describe('get_url plan', () => {
   });
 
   it('refuses a directory as dest, and a bad mode', () => {
-    expect(() => getUrl.plan(p, undefined, file(undefined, { type: 'directory' }), ctx())).toThrow(/is a directory: get_url's dest must be the path of a file/);
+    expect(() => getUrl.plan(p, undefined, file(undefined, { type: 'directory' }), ctx())).toThrow(
+      /is a directory: get_url's dest must be the path of a file/,
+    );
     expect(() => getUrl.plan({ ...p, mode: 999 as unknown as string }, undefined, missing, ctx())).toThrow(/invalid mode/);
   });
 
@@ -80,16 +85,28 @@ describe('get_url probe and apply (run locally on file:// URLs)', () => {
   function converge(p: GetUrlParams) {
     const s = getUrl.parse(runProbe(getUrl.probe(p, undefined, ctx())), p, undefined);
     const changes = getUrl.plan(p, undefined, s, ctx());
-    const script = getUrl.apply(p, undefined, s, changes.map((x) => x.op), ctx());
+    const script = getUrl.apply(
+      p,
+      undefined,
+      s,
+      changes.map((x) => x.op),
+      ctx(),
+    );
     expect(shSyntax(script)).toBe('');
     return { s, changes, script, out: run(script) };
   }
 
   it('probe: stat, sha256 only with a checksum, curl presence', () => {
-    const s = getUrl.parse(runProbe(getUrl.probe({ url, dest: src, checksum: `sha256:${SUM}` }, undefined, ctx())), { url, dest: src }, undefined);
+    const s = getUrl.parse(
+      runProbe(getUrl.probe({ url, dest: src, checksum: `sha256:${SUM}` }, undefined, ctx())),
+      { url, dest: src },
+      undefined,
+    );
     expect(s.stat).toMatchObject({ exists: true, type: 'file' });
     expect(s.sha256).toBe(sha(payload));
-    expect(getUrl.parse(runProbe(getUrl.probe({ url, dest: src }, undefined, ctx())), { url, dest: src }, undefined).sha256).toBeUndefined();
+    expect(
+      getUrl.parse(runProbe(getUrl.probe({ url, dest: src }, undefined, ctx())), { url, dest: src }, undefined).sha256,
+    ).toBeUndefined();
   });
 
   it('right checksum: downloaded into place with its mode; then converged', () => {
@@ -101,7 +118,9 @@ describe('get_url probe and apply (run locally on file:// URLs)', () => {
     expect(readFileSync(dest).equals(payload)).toBe(true);
     expect((statSync(dest).mode & 0o777).toString(8)).toBe('755');
     // The URL is on curl's stdin, not in its argv (messages use only the shell's builtin echo).
-    const curlLines = outsideHeredocs(first.script).split('\n').filter((l) => l.includes('curl -'));
+    const curlLines = outsideHeredocs(first.script)
+      .split('\n')
+      .filter((l) => l.includes('curl -'));
     expect(curlLines).toHaveLength(1);
     expect(curlLines[0]).not.toContain(src);
     const again = getUrl.parse(runProbe(getUrl.probe(p, undefined, ctx())), p, undefined);
@@ -117,7 +136,9 @@ describe('get_url probe and apply (run locally on file:// URLs)', () => {
     expect(r.changes).toHaveLength(1);
     expect(r.out.code).not.toBe(0);
     const res = getUrl.interpret!(p, undefined, r.out, ctx());
-    expect(res.failed).toContain(`checksum mismatch for ${url}: expected sha256:${OTHER}, downloaded sha256:${sha(payload)}; ${dest} left unchanged`);
+    expect(res.failed).toContain(
+      `checksum mismatch for ${url}: expected sha256:${OTHER}, downloaded sha256:${sha(payload)}; ${dest} left unchanged`,
+    );
     expect(readFileSync(dest, 'utf8')).toBe('old content\n');
     // A missing dest stays missing.
     const fresh = join(dir, 'never.bin');
@@ -126,7 +147,7 @@ describe('get_url probe and apply (run locally on file:// URLs)', () => {
     expect(readdirSync(dir).filter((f) => f.startsWith('.kiln.'))).toEqual([]);
   });
 
-  it('a failed download fails with curl\'s message and leaves nothing', () => {
+  it("a failed download fails with curl's message and leaves nothing", () => {
     const dest = join(dir, 'nope.bin');
     const p: GetUrlParams = { url: `file://${dir}/does-not-exist`, dest, checksum: `sha256:${SUM}` };
     const r = converge(p);

@@ -44,12 +44,14 @@ describe('editLines: present', () => {
     expect(editLines('a\nk=1\nb\n', { regexp: '^k=', line: 'k=2', insertafter: '^b' }).content).toBe('a\nk=2\nb\n');
   });
   it('backrefs: expands groups; leaves the file alone when nothing matches', () => {
-    expect(editLines('GRUB_CMDLINE="quiet"\n', { regexp: '^(GRUB_CMDLINE=")(.*)"$', line: '\\1\\2 net.ifnames=0"', backrefs: true }).content).toBe(
-      'GRUB_CMDLINE="quiet net.ifnames=0"\n',
-    );
+    expect(
+      editLines('GRUB_CMDLINE="quiet"\n', { regexp: '^(GRUB_CMDLINE=")(.*)"$', line: '\\1\\2 net.ifnames=0"', backrefs: true }).content,
+    ).toBe('GRUB_CMDLINE="quiet net.ifnames=0"\n');
     expect(editLines('x\n', { regexp: '^(nomatch)', line: '\\1', backrefs: true })).toEqual({ content: 'x\n', message: '' });
     // Python named groups are accepted
-    expect(editLines('port = 80\n', { regexp: '^port = (?P<n>\\d+)$', line: 'port = \\g<n>0', backrefs: true }).content).toBe('port = 800\n');
+    expect(editLines('port = 80\n', { regexp: '^port = (?P<n>\\d+)$', line: 'port = \\g<n>0', backrefs: true }).content).toBe(
+      'port = 800\n',
+    );
     // without backrefs, \1 is literal
     expect(editLines('k=1\n', { regexp: '^k=(\\d)', line: 'k=\\1' }).content).toBe('k=\\1\n');
   });
@@ -77,8 +79,15 @@ describe('editLines: absent', () => {
 });
 
 const st = (content: string | undefined, extra = '') => {
-  const b64 = content === undefined ? '' : `type=file\nmode=0640\nowner=root\ngroup=adm\nsize=${content.length}\nsha256=abc\ncontent_b64=${Buffer.from(content).toString('base64')}\n`;
-  return lif.parse({ stdout: `real=/etc/x.conf\nexists=${content === undefined ? 0 : 1}\n${b64}parent=1\n${extra}`, stderr: '', code: 0 }, { path: '/etc/x.conf' }, undefined);
+  const b64 =
+    content === undefined
+      ? ''
+      : `type=file\nmode=0640\nowner=root\ngroup=adm\nsize=${content.length}\nsha256=abc\ncontent_b64=${Buffer.from(content).toString('base64')}\n`;
+  return lif.parse(
+    { stdout: `real=/etc/x.conf\nexists=${content === undefined ? 0 : 1}\n${b64}parent=1\n${extra}`, stderr: '', code: 0 },
+    { path: '/etc/x.conf' },
+    undefined,
+  );
 };
 
 describe('lineinfile plan/apply', () => {
@@ -100,22 +109,37 @@ describe('lineinfile plan/apply', () => {
     const c = lif.plan(p, undefined, st(undefined), ctx({ check: true }));
     expect(c[0]).toMatchObject({ unpredictable: true });
     expect(c[0].summary).toMatch(/does not exist yet and create is false/);
-    const script = lif.apply(p, undefined, st(undefined), c.map((x) => x.op), ctx());
+    const script = lif.apply(
+      p,
+      undefined,
+      st(undefined),
+      c.map((x) => x.op),
+      ctx(),
+    );
     expect(script).toContain('does not exist (set create: true to create it)');
     expect(script).not.toContain('base64 -d');
   });
   it('fails clearly on too big, binary, non-files and bad params', () => {
-    expect(() => lif.plan({ path: '/etc/x.conf', line: 'a' }, undefined, st('', 'too_big=1\n'), ctx())).toThrow(new RegExp(`larger than ${MAX_BYTES}`));
+    expect(() => lif.plan({ path: '/etc/x.conf', line: 'a' }, undefined, st('', 'too_big=1\n'), ctx())).toThrow(
+      new RegExp(`larger than ${MAX_BYTES}`),
+    );
     expect(() => lif.plan({ path: '/etc/x.conf', line: 'a' }, undefined, st('a\u0000b'), ctx())).toThrow(/binary/);
     expect(() => lif.plan({ path: '/etc/x.conf' }, undefined, st('a\n'), ctx())).toThrow(/needs line/);
-    expect(() => lif.plan({ path: '/etc/x.conf', line: 'x', backrefs: true }, undefined, st('a\n'), ctx())).toThrow(/backrefs needs regexp/);
+    expect(() => lif.plan({ path: '/etc/x.conf', line: 'x', backrefs: true }, undefined, st('a\n'), ctx())).toThrow(
+      /backrefs needs regexp/,
+    );
   });
   it('apply script is valid sh and writes exactly the planned content — run on a temp file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-lif-'));
     const real = join(dir, 'sshd_config');
     writeFileSync(real, SSHD, { mode: 0o600 });
     symlinkSync(real, join(dir, 'link'));
-    const p: LineinfileParams = { path: join(dir, 'link'), regexp: '^#?PermitRootLogin', line: 'PermitRootLogin no', validate: 'grep -q PermitRootLogin %s' };
+    const p: LineinfileParams = {
+      path: join(dir, 'link'),
+      regexp: '^#?PermitRootLogin',
+      line: 'PermitRootLogin no',
+      validate: 'grep -q PermitRootLogin %s',
+    };
     const probe = lif.probe(p, undefined, ctx());
     expect(shSyntax(probe)).toBe('');
     const s = lif.parse(runProbe(probe), p, undefined);
@@ -124,7 +148,13 @@ describe('lineinfile plan/apply', () => {
     expect(s.content).toBe(SSHD);
     const changes = lif.plan(p, undefined, s, ctx());
     expect(changes.map((c) => c.summary)).toEqual([`${p.path} (via symlink to ${real}): line replaced`]);
-    const script = lif.apply(p, undefined, s, changes.map((x) => x.op), ctx());
+    const script = lif.apply(
+      p,
+      undefined,
+      s,
+      changes.map((x) => x.op),
+      ctx(),
+    );
     expect(shSyntax(script)).toBe('');
     // Only touches the temp dir: safe to run here.
     const r = spawnSync('sh', [], { input: `${PRELUDE}\n${script}\n`, encoding: 'utf8' });
@@ -141,7 +171,16 @@ describe('lineinfile plan/apply', () => {
     // failed validation leaves the file alone
     const p3 = { ...p, line: 'Nope', regexp: '^PermitRootLogin', validate: 'grep -q PermitRootLogin %s' };
     const s3 = lif.parse(runProbe(lif.probe(p3, undefined, ctx())), p3, undefined);
-    const r3 = spawnSync('sh', [], { input: `${PRELUDE}\n${lif.apply(p3, undefined, s3, lif.plan(p3, undefined, s3, ctx()).map((x) => x.op), ctx())}\n`, encoding: 'utf8' });
+    const r3 = spawnSync('sh', [], {
+      input: `${PRELUDE}\n${lif.apply(
+        p3,
+        undefined,
+        s3,
+        lif.plan(p3, undefined, s3, ctx()).map((x) => x.op),
+        ctx(),
+      )}\n`,
+      encoding: 'utf8',
+    });
     expect(r3.status).toBe(3);
     expect(r3.stderr).toMatch(/validation failed/);
     expect(readFileSync(real, 'utf8')).toContain('PermitRootLogin no');
@@ -151,7 +190,13 @@ describe('lineinfile plan/apply', () => {
     const p: LineinfileParams = { path: join(dir, 'new.conf'), line: 'x', create: true };
     const s = lif.parse(runProbe(lif.probe(p, undefined, ctx())), p, undefined);
     expect(s).toMatchObject({ stat: { exists: false }, parent: true });
-    const script = lif.apply(p, undefined, s, lif.plan(p, undefined, s, ctx()).map((x) => x.op), ctx());
+    const script = lif.apply(
+      p,
+      undefined,
+      s,
+      lif.plan(p, undefined, s, ctx()).map((x) => x.op),
+      ctx(),
+    );
     expect(spawnSync('sh', [], { input: `${PRELUDE}\n${script}\n` }).status).toBe(0);
     expect(readFileSync(p.path, 'utf8')).toBe('x\n');
   });

@@ -22,9 +22,23 @@ function opsOnly<P, S, Op extends { kind: string }, Prep>(m: ModuleDef<P, S, Op,
   const c = ctx();
   const planned = m.plan(p, prep, s, c);
   expect(planned.length).toBeGreaterThan(0);
-  const script = m.apply(p, prep, s, planned.map((x) => x.op), c);
+  const script = m.apply(
+    p,
+    prep,
+    s,
+    planned.map((x) => x.op),
+    c,
+  );
   const reworded = planned.map((x) => ({ ...x, summary: 'x', diff: undefined }));
-  expect(m.apply(p, prep, s, reworded.map((x) => x.op), c)).toBe(script);
+  expect(
+    m.apply(
+      p,
+      prep,
+      s,
+      reworded.map((x) => x.op),
+      c,
+    ),
+  ).toBe(script);
   expect(shSyntax(script)).toBe('');
   return script;
 }
@@ -32,13 +46,24 @@ function opsOnly<P, S, Op extends { kind: string }, Prep>(m: ModuleDef<P, S, Op,
 describe('apply depends only on ops', () => {
   it('file: every state', () => {
     const dir = { exists: true, type: 'directory', mode: '0700', owner: 'root', group: 'root' } as const;
-    expect(opsOnly(file, { path: '/x', state: 'directory', mode: '0755', group: 'adm' }, undefined, dir)).toBe("set -e\nchown ':adm' '/x'\nchmod 0755 '/x'");
-    expect(opsOnly(file, { path: '/x', state: 'directory', mode: '0755' }, undefined, { exists: false })).toBe("set -e\nmkdir -p -- '/x'\nchmod 0755 '/x'");
-    expect(opsOnly(file, { path: '/x', state: 'touch', owner: 'www' }, undefined, { exists: false })).toBe("set -e\n: > '/x'\nchown 'www' '/x'");
+    expect(opsOnly(file, { path: '/x', state: 'directory', mode: '0755', group: 'adm' }, undefined, dir)).toBe(
+      "set -e\nchown ':adm' '/x'\nchmod 0755 '/x'",
+    );
+    expect(opsOnly(file, { path: '/x', state: 'directory', mode: '0755' }, undefined, { exists: false })).toBe(
+      "set -e\nmkdir -p -- '/x'\nchmod 0755 '/x'",
+    );
+    expect(opsOnly(file, { path: '/x', state: 'touch', owner: 'www' }, undefined, { exists: false })).toBe(
+      "set -e\n: > '/x'\nchown 'www' '/x'",
+    );
     expect(opsOnly(file, { path: '/x', state: 'absent' }, undefined, dir)).toBe("set -e\nrm -rf -- '/x'");
     const link = opsOnly(file, { path: '/l', state: 'link', src: '/b', force: true, owner: 'www', mode: '0600' }, undefined, dir);
     expect(link).toBe("set -e\nrm -rf -- '/l'\ntmp='/l.kiln-tmp'; ln -sfn '/b' \"$tmp\"; mv -Tf \"$tmp\" '/l'\nchown -h 'www' '/l'");
-    const retarget = opsOnly(file, { path: '/l', state: 'link', src: '/b', owner: 'www' }, undefined, { exists: true, type: 'link', target: '/a', owner: 'root' });
+    const retarget = opsOnly(file, { path: '/l', state: 'link', src: '/b', owner: 'www' }, undefined, {
+      exists: true,
+      type: 'link',
+      target: '/a',
+      owner: 'root',
+    });
     expect(retarget).toBe("set -e\ntmp='/l.kiln-tmp'; ln -sfn '/b' \"$tmp\"; mv -Tf \"$tmp\" '/l'\nchown -h 'www' '/l'");
   });
 
@@ -46,7 +71,10 @@ describe('apply depends only on ops', () => {
     const prep: ContentPrep = { content: 'new\n', sensitive: false };
     const probe = (content?: string, extra = '') =>
       contentParse({
-        stdout: content === undefined ? `exists=0\nparent=1\n${extra}` : `exists=1\ntype=file\nmode=0600\nowner=root\ngroup=root\nsha256=${sha256(content)}\nparent=1\n`,
+        stdout:
+          content === undefined
+            ? `exists=0\nparent=1\n${extra}`
+            : `exists=1\ntype=file\nmode=0600\nowner=root\ngroup=root\nsha256=${sha256(content)}\nparent=1\n`,
         stderr: '',
         code: 0,
       });
@@ -74,14 +102,22 @@ describe('apply depends only on ops', () => {
         undefined,
       );
     expect(opsOnly(lif, { path: '/etc/x.conf', regexp: '^k=', line: 'k=2', mode: '0644' }, undefined, st('k=1\n'))).toContain("= 'abc' ]");
-    expect(opsOnly(lif, { path: '/etc/x.conf', line: 'a', create: true }, undefined, st(undefined))).toContain('appeared since it was read');
-    expect(opsOnly(lif, { path: '/etc/x.conf', line: 'a', mode: '0600' }, undefined, st('a\n'))).toBe("set -e\ndest='/etc/x.conf'\nchmod 0600 \"$dest\"");
+    expect(opsOnly(lif, { path: '/etc/x.conf', line: 'a', create: true }, undefined, st(undefined))).toContain(
+      'appeared since it was read',
+    );
+    expect(opsOnly(lif, { path: '/etc/x.conf', line: 'a', mode: '0600' }, undefined, st('a\n'))).toBe(
+      'set -e\ndest=\'/etc/x.conf\'\nchmod 0600 "$dest"',
+    );
     expect(opsOnly(lif, { path: '/etc/x.conf', line: 'a' }, undefined, st(undefined))).toContain('set create: true');
   });
 
   it('get_url: download (checksum, force), attributes only', () => {
     const url = 'https://example.org/f';
-    const have = { stat: { exists: true, type: 'file', mode: '0644', owner: 'root', group: 'root' }, sha256: 'b'.repeat(64), curl: true } as const;
+    const have = {
+      stat: { exists: true, type: 'file', mode: '0644', owner: 'root', group: 'root' },
+      sha256: 'b'.repeat(64),
+      curl: true,
+    } as const;
     expect(opsOnly(getUrl, { url, dest: '/opt/f', checksum: `sha256:${'a'.repeat(64)}` }, undefined, have)).toContain('checksum mismatch');
     const forced = opsOnly(getUrl, { url, dest: '/opt/f', force: true, mode: '0600' }, undefined, { ...have, sha256: undefined });
     expect(forced).toContain('cmp -s');
@@ -91,9 +127,19 @@ describe('apply depends only on ops', () => {
 
   it('sysctl: live, persisted, both', () => {
     const s = (live: string, file?: string) =>
-      sysctl.parse({ stdout: `key=1\nlive=${live}\nwritable=1\n${file === undefined ? 'file=0' : `file=1\nsha256=abc\ncontent_b64=${b64(file)}`}\n`, stderr: '', code: 0 }, { name: 'x' }, undefined);
+      sysctl.parse(
+        {
+          stdout: `key=1\nlive=${live}\nwritable=1\n${file === undefined ? 'file=0' : `file=1\nsha256=abc\ncontent_b64=${b64(file)}`}\n`,
+          stderr: '',
+          code: 0,
+        },
+        { name: 'x' },
+        undefined,
+      );
     const p = { name: 'net.ipv4.ip_forward', value: 1 };
-    expect(opsOnly(sysctl, p, undefined, s('0', 'net.ipv4.ip_forward = 1\n'))).toBe("set -e\nprintf '%s\\n' '1' > '/proc/sys/net/ipv4/ip_forward'");
+    expect(opsOnly(sysctl, p, undefined, s('0', 'net.ipv4.ip_forward = 1\n'))).toBe(
+      "set -e\nprintf '%s\\n' '1' > '/proc/sys/net/ipv4/ip_forward'",
+    );
     expect(opsOnly(sysctl, p, undefined, s('1', 'net.ipv4.ip_forward = 0\n'))).not.toContain('/proc/sys');
     const both = opsOnly(sysctl, p, undefined, s('0'));
     expect(both).toContain('chmod 0644 "$tmp"');

@@ -11,12 +11,20 @@ const prep = (content: string, sensitive = false): ContentPrep => ({ content, se
 
 describe('file plan', () => {
   it('is empty when the directory is converged', () => {
-    const st = file.parse({ stdout: 'exists=1\ntype=directory\nmode=0755\nowner=root\ngroup=root\nsize=4096\n', stderr: '', code: 0 }, { path: '/x' }, undefined);
+    const st = file.parse(
+      { stdout: 'exists=1\ntype=directory\nmode=0755\nowner=root\ngroup=root\nsize=4096\n', stderr: '', code: 0 },
+      { path: '/x' },
+      undefined,
+    );
     expect(file.plan({ path: '/x', state: 'directory', mode: '0755', owner: 'root' }, undefined, st, ctx)).toEqual([]);
   });
 
   it('lists each attribute that differs', () => {
-    const st = file.parse({ stdout: 'exists=1\ntype=directory\nmode=0700\nowner=root\ngroup=root\n', stderr: '', code: 0 }, { path: '/x' }, undefined);
+    const st = file.parse(
+      { stdout: 'exists=1\ntype=directory\nmode=0700\nowner=root\ngroup=root\n', stderr: '', code: 0 },
+      { path: '/x' },
+      undefined,
+    );
     expect(file.plan({ path: '/x', state: 'directory', mode: '0755', group: 'adm' }, undefined, st, ctx).map((c) => c.summary)).toEqual([
       'group of /x: root → adm',
       'mode of /x: 0700 → 0755',
@@ -26,9 +34,9 @@ describe('file plan', () => {
   it('creates, retargets and refuses to clobber links', () => {
     const none = { exists: false };
     expect(file.plan({ path: '/l', state: 'link', src: '/a' }, undefined, none, ctx)[0]!.summary).toBe('create link /l → /a');
-    expect(file.plan({ path: '/l', state: 'link', src: '/b' }, undefined, { exists: true, type: 'link', target: '/a' }, ctx)[0]!.summary).toBe(
-      'retarget link /l: /a → /b',
-    );
+    expect(
+      file.plan({ path: '/l', state: 'link', src: '/b' }, undefined, { exists: true, type: 'link', target: '/a' }, ctx)[0]!.summary,
+    ).toBe('retarget link /l: /a → /b');
     expect(() => file.plan({ path: '/l', state: 'link', src: '/b' }, undefined, { exists: true, type: 'file' }, ctx)).toThrow(/force/);
   });
 
@@ -92,7 +100,10 @@ describe('content plan (copy/template)', () => {
     const x = prep('x\n');
     expect(contentProbe(p, x, ctx)).toContain("command -v 'nft' >/dev/null 2>&1 && echo validator=1 || echo validator=0");
     const noNft = contentParse({ stdout: 'exists=0\nparent=1\nvalidator=0\n', stderr: '', code: 0 });
-    expect(contentPlan(p, x, noNft, { ...ctx, check: true })[0]).toMatchObject({ summary: 'create file /etc/nftables.conf, 2 bytes', unpredictable: true });
+    expect(contentPlan(p, x, noNft, { ...ctx, check: true })[0]).toMatchObject({
+      summary: 'create file /etc/nftables.conf, 2 bytes',
+      unpredictable: true,
+    });
     const withNft = contentParse({ stdout: 'exists=0\nparent=1\nvalidator=1\n', stderr: '', code: 0 });
     expect(contentPlan(p, x, withNft, { ...ctx, check: true })[0]!.unpredictable).toBeUndefined();
     // A real run plans the same change, without the flag.

@@ -35,7 +35,10 @@ describe('sysctl', () => {
     expect(sums(p, state('0', 'net.ipv4.ip_forward = 1\n'))).toEqual(['net.ipv4.ip_forward (live): 0 → 1']);
     expect(sums(p, state('1', 'net.ipv4.ip_forward = 0\n'))).toEqual(['net.ipv4.ip_forward in /etc/sysctl.d/99-kiln.conf: 0 → 1']);
     expect(sums(p, state('1', 'other = 2\n'))).toEqual(['add net.ipv4.ip_forward = 1 to /etc/sysctl.d/99-kiln.conf']);
-    expect(sums(p, state('0', undefined))).toEqual(['net.ipv4.ip_forward (live): 0 → 1', 'create /etc/sysctl.d/99-kiln.conf with net.ipv4.ip_forward = 1']);
+    expect(sums(p, state('0', undefined))).toEqual([
+      'net.ipv4.ip_forward (live): 0 → 1',
+      'create /etc/sysctl.d/99-kiln.conf with net.ipv4.ip_forward = 1',
+    ]);
     expect(sums({ ...p, reload: false }, state('0', 'net.ipv4.ip_forward = 1\n'))).toEqual([]);
     expect(sums({ name: 'net.ipv4.ip_forward', state: 'absent' }, state('1', 'a = 1\nnet.ipv4.ip_forward = 1\n'))).toEqual([
       'remove net.ipv4.ip_forward from /etc/sysctl.d/99-kiln.conf',
@@ -50,19 +53,35 @@ describe('sysctl', () => {
   });
   it('fails clearly: unknown key, read-only /proc/sys, missing value', () => {
     const missing = sysctl.parse({ stdout: 'key=0\nfile=0\n', stderr: '', code: 0 }, { name: 'x' }, undefined);
-    expect(() => sysctl.plan({ name: 'net.bridge.bridge-nf-call-iptables', value: 1 }, undefined, missing, ctx())).toThrow(/does not exist on this host.*kernel module/);
+    expect(() => sysctl.plan({ name: 'net.bridge.bridge-nf-call-iptables', value: 1 }, undefined, missing, ctx())).toThrow(
+      /does not exist on this host.*kernel module/,
+    );
     const ro = sysctl.parse({ stdout: 'key=1\nlive=60\nwritable=0\nfile=0\n', stderr: '', code: 0 }, { name: 'x' }, undefined);
-    expect(() => sysctl.plan({ name: 'vm.swappiness', value: 10 }, undefined, ro, ctx())).toThrow(/cannot set vm.swappiness: \/proc\/sys\/vm\/swappiness is read-only/);
+    expect(() => sysctl.plan({ name: 'vm.swappiness', value: 10 }, undefined, ro, ctx())).toThrow(
+      /cannot set vm.swappiness: \/proc\/sys\/vm\/swappiness is read-only/,
+    );
     expect(sysctl.plan({ name: 'vm.swappiness', value: 60 }, undefined, ro, ctx())[0].summary).toMatch(/create/); // equal live value: only the file
     expect(() => sysctl.plan({ name: 'vm.swappiness' }, undefined, ro, ctx())).toThrow(/needs value/);
   });
   it('apply: writes /proc/sys only when the live value differs; valid sh', () => {
     const p: SysctlParams = { name: 'net.ipv4.ip_forward', value: 1 };
     const s = state('0', 'net.ipv4.ip_forward = 1\n');
-    const script = sysctl.apply(p, undefined, s, sysctl.plan(p, undefined, s, ctx()).map((x) => x.op), ctx());
+    const script = sysctl.apply(
+      p,
+      undefined,
+      s,
+      sysctl.plan(p, undefined, s, ctx()).map((x) => x.op),
+      ctx(),
+    );
     expect(script).toBe("set -e\nprintf '%s\\n' '1' > '/proc/sys/net/ipv4/ip_forward'");
     const s2 = state('1', undefined);
-    const script2 = sysctl.apply(p, undefined, s2, sysctl.plan(p, undefined, s2, ctx()).map((x) => x.op), ctx());
+    const script2 = sysctl.apply(
+      p,
+      undefined,
+      s2,
+      sysctl.plan(p, undefined, s2, ctx()).map((x) => x.op),
+      ctx(),
+    );
     expect(script2).not.toContain('/proc/sys');
     expect(shSyntax(script2)).toBe('');
   });
@@ -80,7 +99,13 @@ describe('sysctl', () => {
     const changes = sysctl.plan(p, undefined, s, ctx());
     expect(changes.map((c) => c.summary)).toEqual([`net.ipv4.ip_local_port_range in ${file}: 1 2 → 32768 60999`]);
     expect(changes[0].diff).toContain('+net.ipv4.ip_local_port_range = 32768 60999');
-    const script = sysctl.apply(p, undefined, s, changes.map((x) => x.op), ctx());
+    const script = sysctl.apply(
+      p,
+      undefined,
+      s,
+      changes.map((x) => x.op),
+      ctx(),
+    );
     expect(script).not.toContain('/proc/sys'); // reload: false — safe to run here
     const r = spawnSync('sh', [], { input: `${PRELUDE}\n${script}\n`, encoding: 'utf8' });
     expect(r.status).toBe(0);
@@ -93,6 +118,8 @@ describe('sysctl file formatting', () => {
   it('an equal value in another spelling is not a change; duplicates are', () => {
     expect(editSysctlFile('net.a=1\n', 'net.a', '1')).toBe('net.a=1\n');
     expect(editSysctlFile('net.a = 0\nnet.a=1\n', 'net.a', '1')).toBe('net.a=1\n');
-    expect(sums({ name: 'net.a', value: 1 }, state('1', 'net.a = 0\nnet.a=1\n'))).toEqual(['net.a in /etc/sysctl.d/99-kiln.conf: remove duplicate lines']);
+    expect(sums({ name: 'net.a', value: 1 }, state('1', 'net.a = 0\nnet.a=1\n'))).toEqual([
+      'net.a in /etc/sysctl.d/99-kiln.conf: remove duplicate lines',
+    ]);
   });
 });

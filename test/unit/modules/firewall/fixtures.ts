@@ -14,7 +14,15 @@ export function site(policy: PolicyInputs['policy'] = SITE_POLICY, admin = ['10.
       db_replica: ['db2'],
       monitoring: ['mon1'],
     },
-    addresses: { lb1: '10.77.0.11', lb2: '10.77.0.12', web1: '10.77.0.21', web2: '10.77.0.22', db1: '10.77.0.31', db2: '10.77.0.32', mon1: '10.77.0.41' },
+    addresses: {
+      lb1: '10.77.0.11',
+      lb2: '10.77.0.12',
+      web1: '10.77.0.21',
+      web2: '10.77.0.22',
+      db1: '10.77.0.31',
+      db2: '10.77.0.32',
+      mon1: '10.77.0.41',
+    },
     admin,
   };
 }
@@ -24,6 +32,10 @@ export const SITE_POLICY: PolicyInputs['policy'] = {
   web: { allow: [{ port: 8080, from: 'lb' }] },
   db: { allow: [{ port: 3306, from: ['web', 'db'] }] },
   monitoring: { allow: [{ port: 9090, from: 'admin' }] },
-  all: { allow: [{ port: 22, from: 'admin' }, { port: 9100, from: 'monitoring' }] },
+  all: {
+    allow: [
+      { port: 22, from: 'admin' },
+      { port: 9100, from: 'monitoring' },
+    ],
+  },
 };
-

@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { confirmScript, probeScript, rollbackScript } from '../../../../src/modules/firewall/scripts.ts';
-import fw, { type FirewallParams, type FirewallPrep, type FirewallState, jumpPositions, parseFirewall, prepareFirewall, txnId } from '../../../../src/modules/firewall/firewall.ts';
+import fw, {
+  type FirewallParams,
+  type FirewallPrep,
+  type FirewallState,
+  jumpPositions,
+  parseFirewall,
+  prepareFirewall,
+  txnId,
+} from '../../../../src/modules/firewall/firewall.ts';
 import type { ModuleContext } from '../../../../src/modules/contract.ts';
 import { atomicWrite } from '../../../../src/sh/atomic.ts';
 import { sha256 } from '../../../../src/sh/bytes.ts';
@@ -20,7 +28,14 @@ interface Fw {
 function params(over: Partial<FirewallParams> = {}, host = 'db1'): Fw {
   const s = site();
   const hosts = Object.keys(s.addresses);
-  const p: FirewallParams = { policy: SITE_POLICY, admin_cidrs: s.admin, groups: s.groups, hosts, addresses: hosts.map((h) => s.addresses[h]), ...over };
+  const p: FirewallParams = {
+    policy: SITE_POLICY,
+    admin_cidrs: s.admin,
+    groups: s.groups,
+    hosts,
+    addresses: hosts.map((h) => s.addresses[h]),
+    ...over,
+  };
   return { p, prep: prepareFirewall(p, host) };
 }
 
@@ -47,7 +62,6 @@ const apply = (t: Fw, s: FirewallState) => fw.apply(t.p, t.prep, s, [], ctx());
 const probe = (t: Fw) => fw.probe(t.p, t.prep, ctx());
 const sums = (t: Fw, s: FirewallState) => plan(t, s, ctx({ host: 'db1' })).map((c) => c.summary);
 
-
 describe('firewall module: plan', () => {
   it('converged → nothing; a new policy → one atomic load with a diff of the persisted ruleset', () => {
     const p = params();
@@ -55,7 +69,9 @@ describe('firewall module: plan', () => {
     const old = params({ policy: { ...SITE_POLICY, db: { allow: [{ port: 3306, from: 'web' }] } } });
     const s = { ...converged(old), persisted: { '/etc/kiln/firewall.nft': { sha: sha256(old.prep.nft!), content: old.prep.nft } } };
     const changes = plan(p, s, ctx());
-    expect(changes.map((c) => c.summary)).toEqual(['load nftables ruleset (table inet kiln, 3 policy rules) atomically, with a 20s commit-confirm']);
+    expect(changes.map((c) => c.summary)).toEqual([
+      'load nftables ruleset (table inet kiln, 3 policy rules) atomically, with a 20s commit-confirm',
+    ]);
     expect(changes[0]!.diff).toContain('-\t\tip saddr { 10.77.0.21/32, 10.77.0.22/32 } tcp dport 3306');
     expect(changes[0]!.diff).toContain('+\t\tip saddr { 10.77.0.21/32, 10.77.0.22/32, 10.77.0.31/32, 10.77.0.32/32 } tcp dport 3306');
   });
@@ -70,7 +86,9 @@ describe('firewall module: plan', () => {
     expect(c!.diff).toContain('-\t\ttcp dport 5555 accept');
     // A deleted table, a stale persisted file.
     expect(sums(p, { ...converged(p), nftLive: '' })).toHaveLength(1);
-    expect(sums(p, { ...converged(p), persisted: { '/etc/kiln/firewall.nft': { sha: 'x' } } })).toEqual(['rewrite /etc/kiln/firewall.nft (persisted ruleset)']);
+    expect(sums(p, { ...converged(p), persisted: { '/etc/kiln/firewall.nft': { sha: 'x' } } })).toEqual([
+      'rewrite /etc/kiln/firewall.nft (persisted ruleset)',
+    ]);
   });
 
   it('iptables: the backend switch removes the other backend, jumps are read per family', () => {
@@ -78,15 +96,18 @@ describe('firewall module: plan', () => {
     expect(Object.keys(p.prep.persist)).toEqual(['/etc/iptables/rules.v4', '/etc/iptables/rules.v6']);
     expect(sums(p, { ...converged(p), nftTable: true })).toEqual(['delete nftables table inet kiln (this host now uses iptables)']);
     const n = params();
-    expect(sums(n, { ...converged(n), iptLive: ':KILN-INPUT\njump INPUT at 1: -A INPUT -j KILN-INPUT' })).toEqual(["remove Kiln's iptables chains (this host now uses nftables)"]);
-    const live = '# IPv4\n:KILN-INPUT\njump INPUT at 3: -A INPUT -j KILN-INPUT\njump OUTPUT at 1: -A OUTPUT -j KILN-OUTPUT\n# IPv6\n:KILN-INPUT\n';
+    expect(sums(n, { ...converged(n), iptLive: ':KILN-INPUT\njump INPUT at 1: -A INPUT -j KILN-INPUT' })).toEqual([
+      "remove Kiln's iptables chains (this host now uses nftables)",
+    ]);
+    const live =
+      '# IPv4\n:KILN-INPUT\njump INPUT at 3: -A INPUT -j KILN-INPUT\njump OUTPUT at 1: -A OUTPUT -j KILN-OUTPUT\n# IPv6\n:KILN-INPUT\n';
     expect(jumpPositions(live, 4)).toEqual({ INPUT: [3], OUTPUT: [1] });
     expect(jumpPositions(live, 6)).toEqual({ INPUT: [], OUTPUT: [] });
     const script = apply(p, { ...converged(p), iptLive: live });
     expect(script).toContain('iptables-restore --test --noflush');
   });
 
-  it('a backend switch removes the other backend\'s persisted files Kiln wrote (else both would load at boot)', () => {
+  it("a backend switch removes the other backend's persisted files Kiln wrote (else both would load at boot)", () => {
     const p = params({ backend: 'iptables' });
     const s = { ...converged(p), persisted: { ...converged(p).persisted, '/etc/kiln/firewall.nft': { sha: 'x', kiln: true } } };
     expect(sums(p, s)).toEqual(['remove /etc/kiln/firewall.nft (this host now uses iptables)']);
@@ -106,7 +127,9 @@ describe('firewall module: plan', () => {
   it('the lockout preflight fails the plan (before any apply)', () => {
     const p = params({ policy: { db: { allow: [{ port: 3306, from: 'web' }] } } });
     const s = { ...converged(params()), applied: 'old' };
-    expect(() => plan(p, s, ctx())).toThrow(/refusing to apply: the firewall for db1 would not accept SSH \(port 22\/tcp\) from 10\.77\.0\.1/);
+    expect(() => plan(p, s, ctx())).toThrow(
+      /refusing to apply: the firewall for db1 would not accept SSH \(port 22\/tcp\) from 10\.77\.0\.1/,
+    );
     expect(() => plan(p, { ...s, sshClient: '10.77.0.1', sshPort: 2222 }, ctx())).toThrow(/port 2222/);
     // A host that misreports the controller's address gets past it: test/unit/transport/fault-transport.test.ts.
     // Converged hosts are not refused (nothing would be loaded).
@@ -126,12 +149,32 @@ describe('firewall module: typed ops', () => {
   it('apply depends only on the ops: rewording every summary gives the same script', () => {
     for (const t of [params(), params({ backend: 'iptables' }), params({ state: 'absent' })]) {
       const base = converged(t.p.state === 'absent' ? params() : t);
-      const s: FirewallState = { ...base, applied: 'old', nftTable: true, iptLive: ':KILN-INPUT\n', persisted: { ...base.persisted, '/etc/kiln/firewall.nft': { sha: 'x', kiln: true } } };
+      const s: FirewallState = {
+        ...base,
+        applied: 'old',
+        nftTable: true,
+        iptLive: ':KILN-INPUT\n',
+        persisted: { ...base.persisted, '/etc/kiln/firewall.nft': { sha: 'x', kiln: true } },
+      };
       const planned = plan(t, s);
       expect(planned.length).toBeGreaterThan(0);
-      const script = fw.apply(t.p, t.prep, s, planned.map((c) => c.op), ctx());
+      const script = fw.apply(
+        t.p,
+        t.prep,
+        s,
+        planned.map((c) => c.op),
+        ctx(),
+      );
       const reworded = planned.map((c) => ({ ...c, summary: 'x' }));
-      expect(fw.apply(t.p, t.prep, s, reworded.map((c) => c.op), ctx())).toBe(script);
+      expect(
+        fw.apply(
+          t.p,
+          t.prep,
+          s,
+          reworded.map((c) => c.op),
+          ctx(),
+        ),
+      ).toBe(script);
       expect(shSyntax(script)).toBe('');
     }
   });
@@ -149,7 +192,12 @@ describe('firewall module: typed ops', () => {
       { kind: 'remove-iptables' },
     ]);
     const absent = params({ state: 'absent' });
-    const s: FirewallState = { ...converged(p), pending: 'abc', iptLive: ':KILN-INPUT\n', persisted: { '/etc/iptables/rules.v4': { sha: 'b', kiln: true } } };
+    const s: FirewallState = {
+      ...converged(p),
+      pending: 'abc',
+      iptLive: ':KILN-INPUT\n',
+      persisted: { '/etc/iptables/rules.v4': { sha: 'b', kiln: true } },
+    };
     expect(plan(absent, s).map((c) => c.op)).toEqual([
       { kind: 'cancel-rollback', txn: 'abc' },
       { kind: 'delete-nft-table' },
@@ -162,12 +210,19 @@ describe('firewall module: typed ops', () => {
   it('persisted rulesets are written by atomicWrite: parent created and 0644 although the script runs under umask 077', () => {
     const p = params();
     const script = apply(p, converged(p));
-    expect(script).toContain(atomicWrite({ dest: '/etc/kiln/firewall.nft', bytes: p.prep.nft!, parent: 'create', attrs: { mode: '0644' } }).join('\n'));
+    expect(script).toContain(
+      atomicWrite({ dest: '/etc/kiln/firewall.nft', bytes: p.prep.nft!, parent: 'create', attrs: { mode: '0644' } }).join('\n'),
+    );
     expect(script).not.toContain('live.tmp');
     const dir = mkdtempSync(join(tmpdir(), 'kiln-fwfile-'));
     try {
       const dest = join(dir, 'etc/kiln/firewall.nft');
-      const r = spawnSync('sh', [], { input: ['set -e', 'umask 077', ...atomicWrite({ dest, bytes: p.prep.nft!, parent: 'create', attrs: { mode: '0644' } })].join('\n') + '\n', encoding: 'utf8' });
+      const r = spawnSync('sh', [], {
+        input:
+          ['set -e', 'umask 077', ...atomicWrite({ dest, bytes: p.prep.nft!, parent: 'create', attrs: { mode: '0644' } })].join('\n') +
+          '\n',
+        encoding: 'utf8',
+      });
       expect(r.status, r.stderr).toBe(0);
       expect(readFileSync(dest, 'utf8')).toBe(p.prep.nft);
       expect(statSync(dest).mode & 0o777).toBe(0o644);
@@ -191,14 +246,21 @@ describe('firewall module: state absent', () => {
       'remove /etc/kiln/firewall.nft',
       "remove Kiln's firewall record (/var/lib/kiln/firewall)",
     ]);
-    const gone: FirewallState = { ...s, nftTable: false, iptLive: '', applied: undefined, recorded: undefined, persisted: { '/etc/iptables/rules.v4': { sha: 'b' } } };
+    const gone: FirewallState = {
+      ...s,
+      nftTable: false,
+      iptLive: '',
+      applied: undefined,
+      recorded: undefined,
+      persisted: { '/etc/iptables/rules.v4': { sha: 'b' } },
+    };
     expect(plan(p, gone, ctx())).toEqual([]);
     // Removing rules cannot lock anyone out: no preflight, no rollback timer, an empty confirm.
     expect(plan(params({ state: 'absent', policy: { db: { allow: [{ port: 1, from: 'web' }] } } }), s, ctx())).toHaveLength(4);
     const script = apply(p, s);
     expect(shSyntax(script)).toBe('');
     expect(script).not.toContain('systemd-run');
-    expect(script).toContain("grep -qs 'Managed by Kiln' \"$f\" && rm -f \"$f\"");
+    expect(script).toContain('grep -qs \'Managed by Kiln\' "$f" && rm -f "$f"');
     expect(fw.confirm!(p.p, p.prep, ctx())).toBe('true');
     expect(shSyntax(probe(p))).toBe('');
   });
@@ -223,7 +285,16 @@ describe('firewall module: probe output and scripts', () => {
         `persist_0_content_b64=${b('old')}`,
       ].join('\n'),
     });
-    expect(s).toMatchObject({ hasNft: true, hasIptables: false, sshClient: '10.77.0.1', sshPort: 2222, nftTable: true, nftLive: 'table inet kiln {\n}', applied: 'abc', recorded: 'x' });
+    expect(s).toMatchObject({
+      hasNft: true,
+      hasIptables: false,
+      sshClient: '10.77.0.1',
+      sshPort: 2222,
+      nftTable: true,
+      nftLive: 'table inet kiln {\n}',
+      applied: 'abc',
+      recorded: 'x',
+    });
     expect(s.persisted).toEqual({ '/etc/kiln/firewall.nft': { sha: '123', content: 'old' } });
     expect(parseFirewall({ code: 0, stderr: '', stdout: 'ssh_connection=\n' }).sshClient).toBeUndefined();
   });
@@ -261,7 +332,14 @@ describe('firewall module: probe output and scripts', () => {
     expect(lines.slice(0, decide).some((l) => !l.trim().startsWith('#') && /nft -f|-restore|cp -p/.test(l))).toBe(false);
     expect(r).toContain('nft -f $P/live.nft');
     expect(r).toContain('$b-restore --noflush < $P/v$f');
-    for (const f of ['/etc/kiln/firewall.nft', '/etc/iptables/rules.v4', '/etc/iptables/rules.v6', '/var/lib/kiln/firewall/applied', '/var/lib/kiln/firewall/live']) expect(r).toContain(`'${f}'`);
+    for (const f of [
+      '/etc/kiln/firewall.nft',
+      '/etc/iptables/rules.v4',
+      '/etc/iptables/rules.v6',
+      '/var/lib/kiln/firewall/applied',
+      '/var/lib/kiln/firewall/live',
+    ])
+      expect(r).toContain(`'${f}'`);
     expect(r).toContain('rm -f $D/pending');
   });
 

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { allowsInbound, cidrContains, resolveHost, sectionsFor, sshPreflight, toCidr, validatePolicy } from '../../../../src/modules/firewall/policy.ts';
+import {
+  allowsInbound,
+  cidrContains,
+  resolveHost,
+  sectionsFor,
+  sshPreflight,
+  toCidr,
+  validatePolicy,
+} from '../../../../src/modules/firewall/policy.ts';
 import { site, SITE_POLICY } from './fixtures.ts';
 
 describe('firewall policy resolution', () => {
@@ -7,7 +15,13 @@ describe('firewall policy resolution', () => {
     const r = resolveHost('db2', site());
     expect(sectionsFor('db2', site())).toEqual(['db', 'all']);
     expect(r.inbound).toEqual([
-      { proto: 'tcp', ports: ['3306'], v4: ['10.77.0.21/32', '10.77.0.22/32', '10.77.0.31/32', '10.77.0.32/32'], v6: [], comment: 'db: 3306/tcp from web, db' },
+      {
+        proto: 'tcp',
+        ports: ['3306'],
+        v4: ['10.77.0.21/32', '10.77.0.22/32', '10.77.0.31/32', '10.77.0.32/32'],
+        v6: [],
+        comment: 'db: 3306/tcp from web, db',
+      },
       { proto: 'tcp', ports: ['22'], v4: ['10.77.0.1/32'], v6: [], comment: 'all: 22/tcp from admin' },
       { proto: 'tcp', ports: ['9100'], v4: ['10.77.0.41/32'], v6: [], comment: 'all: 9100/tcp from monitoring' },
     ]);
@@ -18,8 +32,19 @@ describe('firewall policy resolution', () => {
   });
 
   it('hosts, literals, IPv6, ranges and udp', () => {
-    const r = resolveHost('web1', site({ web1: { allow: [{ port: '6000-6010', proto: 'udp', from: ['db1', '2001:db8::/32', '192.0.2.7'] }] } }));
-    expect(r.inbound).toEqual([{ proto: 'udp', ports: ['6000-6010'], v4: ['10.77.0.31/32', '192.0.2.7/32'], v6: ['2001:db8::/32'], comment: 'web1: 6000-6010/udp from db1, 2001:db8::/32, 192.0.2.7' }]);
+    const r = resolveHost(
+      'web1',
+      site({ web1: { allow: [{ port: '6000-6010', proto: 'udp', from: ['db1', '2001:db8::/32', '192.0.2.7'] }] } }),
+    );
+    expect(r.inbound).toEqual([
+      {
+        proto: 'udp',
+        ports: ['6000-6010'],
+        v4: ['10.77.0.31/32', '192.0.2.7/32'],
+        v6: ['2001:db8::/32'],
+        comment: 'web1: 6000-6010/udp from db1, 2001:db8::/32, 192.0.2.7',
+      },
+    ]);
   });
 
   it('every problem of the policy is reported at once, located by path, with suggestions', () => {
@@ -33,18 +58,22 @@ describe('firewall policy resolution', () => {
     expect(errs).toEqual([
       "firewall_policy.dbb: unknown group or host 'dbb' (did you mean 'db'?)",
       "firewall_policy.dbb.allow[0].from: unknown group or host 'wbe' (did you mean 'web'?); use any, admin, a group, a host or a CIDR",
-      "firewall_policy.all.allow[0].port: invalid port '70000' (a number 1-65535 or a range \"a-b\")",
+      'firewall_policy.all.allow[0].port: invalid port \'70000\' (a number 1-65535 or a range "a-b")',
       "firewall_policy.all.allow[0].from: unknown group or host '10.0.0.0/33'; use any, admin, a group, a host or a CIDR",
-      "firewall_policy.all.allow[1].port: invalid port '90-80' (a number 1-65535 or a range \"a-b\")",
+      'firewall_policy.all.allow[1].port: invalid port \'90-80\' (a number 1-65535 or a range "a-b")',
       "firewall_policy.all.allow[2]: 'port' is required for inbound rules",
       "firewall_policy.monitoring.deny: unknown key 'deny' (allow, allow_out)",
       "firewall_policy.monitoring.allow[0].to: 'to' does not apply here (use 'from')",
     ]);
-    expect(() => resolveHost('db1', site({ db: { allow: [{ port: 1, from: 'nope' }] } }))).toThrow(/firewall_policy.db.allow\[0\].from: unknown group or host 'nope'/);
+    expect(() => resolveHost('db1', site({ db: { allow: [{ port: 1, from: 'nope' }] } }))).toThrow(
+      /firewall_policy.db.allow\[0\].from: unknown group or host 'nope'/,
+    );
   });
 
   it('admin with an empty CIDR list, and hosts without an IP address, are errors', () => {
-    expect(validatePolicy(site(SITE_POLICY, []))).toContain("firewall_policy.monitoring.allow[0].from: 'admin' is used but the admin CIDR list (firewall_admin_cidrs) is empty");
+    expect(validatePolicy(site(SITE_POLICY, []))).toContain(
+      "firewall_policy.monitoring.allow[0].from: 'admin' is used but the admin CIDR list (firewall_admin_cidrs) is empty",
+    );
     const inp = site();
     inp.addresses.web2 = 'web2.example.com';
     expect(validatePolicy(inp)).toContain(

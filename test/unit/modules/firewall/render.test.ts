@@ -14,7 +14,9 @@ describe('nftables rendering', () => {
     expect(nft).toContain('ct state established,related accept');
     expect(nft).toContain('iif "lo" accept');
     expect(nft).toMatch(/icmpv6 type \{[^}]*nd-neighbor-solicit[^}]*\} accept/);
-    expect(nft).toContain('ip saddr { 10.77.0.21/32, 10.77.0.22/32, 10.77.0.31/32, 10.77.0.32/32 } tcp dport 3306 accept comment "db: 3306/tcp from web, db"');
+    expect(nft).toContain(
+      'ip saddr { 10.77.0.21/32, 10.77.0.22/32, 10.77.0.31/32, 10.77.0.32/32 } tcp dport 3306 accept comment "db: 3306/tcp from web, db"',
+    );
     expect(nft).toContain('ip saddr 10.77.0.1/32 tcp dport 22 accept comment "all: 22/tcp from admin"');
     expect(nft).toContain('type filter hook output priority filter; policy accept;');
     // Established/related come before the policy's rules; policy rules before the implicit drop.
@@ -33,7 +35,9 @@ describe('nftables rendering', () => {
     expect(nft).toContain('ip6 daddr 2001:db8::53/128 udp dport 53 accept');
   });
   it('comments cannot break out of their quotes', () => {
-    const nft = renderNft(resolveHost('lb1', site({ lb: { allow: [{ port: 80, from: 'any', comment: 'say "hi"; flush ruleset' }] } })), { outbound: 'accept' });
+    const nft = renderNft(resolveHost('lb1', site({ lb: { allow: [{ port: 80, from: 'any', comment: 'say "hi"; flush ruleset' }] } })), {
+      outbound: 'accept',
+    });
     expect(nft).toContain(`comment "lb: 80/tcp from any (say 'hi'; flush ruleset)"`);
   });
 });
@@ -44,9 +48,15 @@ describe('iptables rendering', () => {
     const live = f.live(jumpFix({ INPUT: [], OUTPUT: [] }));
     expect(live).not.toMatch(/^:INPUT/m);
     expect(live).toMatch(/^\*filter\n:KILN-INPUT - \[0:0\]\n:KILN-OUTPUT - \[0:0\]\n-F KILN-INPUT\n-F KILN-OUTPUT\n/m);
-    expect(live).toContain('-A KILN-INPUT -s 10.77.0.21/32 -p tcp -m tcp --dport 3306 -m comment --comment "db: 3306/tcp from web, db" -j ACCEPT');
-    expect(live).toMatch(/-A KILN-INPUT -j DROP\n-A KILN-OUTPUT -j RETURN\n-I INPUT 1 -j KILN-INPUT\n-I OUTPUT 1 -j KILN-OUTPUT\nCOMMIT\n$/);
-    expect(f.persist).toMatch(/:INPUT ACCEPT \[0:0\]\n:FORWARD ACCEPT \[0:0\]\n:OUTPUT ACCEPT \[0:0\]\n:KILN-INPUT - \[0:0\]\n:KILN-OUTPUT - \[0:0\]\n-A INPUT -j KILN-INPUT\n-A OUTPUT -j KILN-OUTPUT\n/);
+    expect(live).toContain(
+      '-A KILN-INPUT -s 10.77.0.21/32 -p tcp -m tcp --dport 3306 -m comment --comment "db: 3306/tcp from web, db" -j ACCEPT',
+    );
+    expect(live).toMatch(
+      /-A KILN-INPUT -j DROP\n-A KILN-OUTPUT -j RETURN\n-I INPUT 1 -j KILN-INPUT\n-I OUTPUT 1 -j KILN-OUTPUT\nCOMMIT\n$/,
+    );
+    expect(f.persist).toMatch(
+      /:INPUT ACCEPT \[0:0\]\n:FORWARD ACCEPT \[0:0\]\n:OUTPUT ACCEPT \[0:0\]\n:KILN-INPUT - \[0:0\]\n:KILN-OUTPUT - \[0:0\]\n-A INPUT -j KILN-INPUT\n-A OUTPUT -j KILN-OUTPUT\n/,
+    );
     const v6 = renderIptables(resolveHost('db1', site()), { outbound: 'accept' }, 6).persist;
     expect(v6).toContain('-A KILN-INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT');
     // The IPv4-only site's restricted rules have no IPv6 sources: nothing but SSH-less drop.
@@ -54,7 +64,11 @@ describe('iptables rendering', () => {
   });
   it('multiport for lists, split past 15 ports; ranges with a colon', () => {
     const ports = Array.from({ length: 20 }, (_, i) => 1000 + i);
-    const f = renderIptables(resolveHost('lb1', site({ lb: { allow: [{ port: [...ports, '2000-2100'], from: 'any' }] } })), { outbound: 'accept' }, 4).persist;
+    const f = renderIptables(
+      resolveHost('lb1', site({ lb: { allow: [{ port: [...ports, '2000-2100'], from: 'any' }] } })),
+      { outbound: 'accept' },
+      4,
+    ).persist;
     const lines = f.split('\n').filter((l) => l.includes('multiport'));
     expect(lines).toHaveLength(2);
     expect(lines[0]).toContain(`--dports ${ports.slice(0, 15).join(',')} `);
@@ -62,7 +76,15 @@ describe('iptables rendering', () => {
   });
   it('jump repair: exactly one jump, first in the chain', () => {
     expect(jumpFix({ INPUT: [1], OUTPUT: [1] })).toEqual([]);
-    expect(jumpFix({ INPUT: [2], OUTPUT: [] })).toEqual(['-D INPUT -j KILN-INPUT', '-I INPUT 1 -j KILN-INPUT', '-I OUTPUT 1 -j KILN-OUTPUT']);
-    expect(jumpFix({ INPUT: [1, 4], OUTPUT: [1] })).toEqual(['-D INPUT -j KILN-INPUT', '-D INPUT -j KILN-INPUT', '-I INPUT 1 -j KILN-INPUT']);
+    expect(jumpFix({ INPUT: [2], OUTPUT: [] })).toEqual([
+      '-D INPUT -j KILN-INPUT',
+      '-I INPUT 1 -j KILN-INPUT',
+      '-I OUTPUT 1 -j KILN-OUTPUT',
+    ]);
+    expect(jumpFix({ INPUT: [1, 4], OUTPUT: [1] })).toEqual([
+      '-D INPUT -j KILN-INPUT',
+      '-D INPUT -j KILN-INPUT',
+      '-I INPUT 1 -j KILN-INPUT',
+    ]);
   });
 });

@@ -27,8 +27,17 @@ describe('kiln facts: mysql section', () => {
     });
   });
   it('a primary has no replica part; a stopped replica has no lag; no server, no section', () => {
-    expect(parseFacts('mysql_version=10.11.19-MariaDB\nmysql_read_only=OFF\n').mysql).toEqual({ version: '10.11.19-MariaDB', read_only: false });
-    expect((parseFacts('mysql_version=x\nmysql_io_running=No\nmysql_seconds_behind_master=NULL\n').mysql as { replica: { seconds_behind_master: unknown } }).replica.seconds_behind_master).toBeNull();
+    expect(parseFacts('mysql_version=10.11.19-MariaDB\nmysql_read_only=OFF\n').mysql).toEqual({
+      version: '10.11.19-MariaDB',
+      read_only: false,
+    });
+    expect(
+      (
+        parseFacts('mysql_version=x\nmysql_io_running=No\nmysql_seconds_behind_master=NULL\n').mysql as {
+          replica: { seconds_behind_master: unknown };
+        }
+      ).replica.seconds_behind_master,
+    ).toBeNull();
     expect(parseFacts('hostname=web1\n').mysql).toBeUndefined();
   });
   it('comes from the mysql modules folder: the facts script ends with its fragment, parseFacts uses its parser', () => {

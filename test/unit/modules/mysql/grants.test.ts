@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { formatPrivs, normalizeObject, normalizePriv, objectSql, parseShowGrants, parseWantedPrivs } from '../../../../src/modules/mysql/grants.ts';
+import {
+  formatPrivs,
+  normalizeObject,
+  normalizePriv,
+  objectSql,
+  parseShowGrants,
+  parseWantedPrivs,
+} from '../../../../src/modules/mysql/grants.ts';
 
 // SHOW GRANTS as MariaDB 10.11 printed it on the lab (IDENTIFIED … cut off by the probe's sed).
 const SHOWN = [
@@ -34,7 +41,9 @@ describe('privilege normalization', () => {
     expect(formatPrivs(have['t1.x'])).toBe('SELECT (a, b), UPDATE (a)');
   });
   it('the mapping form, USAGE, PROXY and role grants', () => {
-    expect(parseWantedPrivs({ '`app`.*': ['select', 'insert'], '*.*': 'USAGE' })).toEqual({ 'app.*': { privs: ['INSERT', 'SELECT'], grant: false } });
+    expect(parseWantedPrivs({ '`app`.*': ['select', 'insert'], '*.*': 'USAGE' })).toEqual({
+      'app.*': { privs: ['INSERT', 'SELECT'], grant: false },
+    });
     expect(
       parseShowGrants([
         'GRANT USAGE ON *.* TO `app`@`%`',

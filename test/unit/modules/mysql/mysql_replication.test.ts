@@ -18,14 +18,31 @@ import { expectApplyIgnoresSummaries, secretParam as secret } from './ops.ts';
 // The v2 functions take the prepared data (the password as a Secret) and the ops; these keep the cases short.
 type Planned = { op: MysqlReplicationOp }[];
 const mysqlReplicationPlan = (p: MysqlReplicationParams, s: MysqlReplicationState) => plan(p, prepOf(p), s);
-const mysqlReplicationSql = (p: MysqlReplicationParams, s: MysqlReplicationState, changes: Planned) => sqlFor(p, prepOf(p), s, changes.map((c) => c.op));
-const mysqlReplicationApply = (p: MysqlReplicationParams, s: MysqlReplicationState, changes: Planned) => applyFor(p, prepOf(p), s, changes.map((c) => c.op));
+const mysqlReplicationSql = (p: MysqlReplicationParams, s: MysqlReplicationState, changes: Planned) =>
+  sqlFor(
+    p,
+    prepOf(p),
+    s,
+    changes.map((c) => c.op),
+  );
+const mysqlReplicationApply = (p: MysqlReplicationParams, s: MysqlReplicationState, changes: Planned) =>
+  applyFor(
+    p,
+    prepOf(p),
+    s,
+    changes.map((c) => c.op),
+  );
 const clientOptionFile = (p: MysqlReplicationParams) => optionFile(p, prepOf(p));
 
 // Probe output recorded on the lab: db2 replicating from db1 (MariaDB 10.11), converged.
 const RECORDED = readFileSync(join(import.meta.dirname, 'fixtures/replica-probe.txt'), 'utf8');
 const PW = 'kiln-lab-repl-password';
-const p: MysqlReplicationParams = { primary_host: '10.77.0.31', primary_user: 'repl', primary_password: secret(PW), seed_databases: ['app'] };
+const p: MysqlReplicationParams = {
+  primary_host: '10.77.0.31',
+  primary_user: 'repl',
+  primary_password: secret(PW),
+  seed_databases: ['app'],
+};
 const recorded = () => mysqlReplicationParse({ stdout: RECORDED, stderr: '', code: 0 });
 const withStatus = (over: Record<string, string>): MysqlReplicationState => {
   const s = recorded();
@@ -42,14 +59,30 @@ const fresh: MysqlReplicationState = {
 describe('mysql_replication', () => {
   it('reads the recorded state: source, threads, lag, GTID position, password digest', () => {
     const s = recorded();
-    expect(s.status).toMatchObject({ configured: true, host: '10.77.0.31', port: 3306, user: 'repl', io: 'Yes', sql: 'Yes', secondsBehind: 0, gtidMode: 'Slave_Pos' });
+    expect(s.status).toMatchObject({
+      configured: true,
+      host: '10.77.0.31',
+      port: 3306,
+      user: 'repl',
+      io: 'Yes',
+      sql: 'Yes',
+      secondsBehind: 0,
+      gtidMode: 'Slave_Pos',
+    });
     expect(s.gtidSlavePos).toBe('0-31-1');
     expect(s.readOnly).toBe(true);
     expect(s.presentDbs).toEqual(['app']);
     expect(s.passwordSha).toMatch(/^[0-9a-f]{64}$/);
-    expect(mysqlReplication.registerData!(p, prepOf(p), s)).toMatchObject({ seconds_behind_master: 0, io_running: 'Yes', sql_running: 'Yes', gtid_slave_pos: '0-31-1' });
+    expect(mysqlReplication.registerData!(p, prepOf(p), s)).toMatchObject({
+      seconds_behind_master: 0,
+      io_running: 'Yes',
+      sql_running: 'Yes',
+      gtid_slave_pos: '0-31-1',
+    });
     // Shown with the "ok" result in the run output.
-    expect(mysqlReplication.note!(p, prepOf(p), s)).toBe('replicating from 10.77.0.31:3306: IO Yes, SQL Yes, 0s behind the primary (gtid 0-31-1)');
+    expect(mysqlReplication.note!(p, prepOf(p), s)).toBe(
+      'replicating from 10.77.0.31:3306: IO Yes, SQL Yes, 0s behind the primary (gtid 0-31-1)',
+    );
     expect(mysqlReplication.note!(p, prepOf(p), fresh)).toBeUndefined();
   });
   it('a healthy replica of the same source is ok: never reset, never restarted', () => {
@@ -60,7 +93,9 @@ describe('mysql_replication', () => {
   it('changes the source only when it differs (host, port, user, password)', () => {
     const other = { ...p, primary_host: '10.77.0.33', primary_password: secret('new-repl-pw') };
     const changes = mysqlReplicationPlan(other, recorded());
-    expect(changes.map((c) => c.summary)).toEqual(['change replication source: host 10.77.0.31 → 10.77.0.33, password (stop, change, start)']);
+    expect(changes.map((c) => c.summary)).toEqual([
+      'change replication source: host 10.77.0.31 → 10.77.0.33, password (stop, change, start)',
+    ]);
     expect(mysqlReplicationSql(other, recorded(), changes)).toEqual([
       'STOP SLAVE;',
       "CHANGE MASTER TO MASTER_HOST = '10.77.0.33', MASTER_PORT = 3306, MASTER_USER = 'repl', MASTER_PASSWORD = 'new-repl-pw', MASTER_CONNECT_RETRY = 10, MASTER_USE_GTID = slave_pos;",
@@ -81,9 +116,17 @@ describe('mysql_replication', () => {
     ]);
   });
   it('a broken replica fails the task with Last_SQL_Error / Last_IO_Error', () => {
-    const broken = withStatus({ sql: 'No', sqlError: "Could not execute Write_rows_v1 event on table app.t; Duplicate entry '7' for key 'PRIMARY'" });
-    expect(() => mysqlReplicationPlan(p, broken)).toThrow(/is broken on this replica:\nSQL thread stopped: Last_SQL_Error: Could not execute Write_rows_v1 .*Duplicate entry '7'/);
-    const io = withStatus({ io: 'Connecting', ioError: "error connecting to master 'repl@10.77.0.31:3306' - retry-time: 10  maximum-retries: 100000  message: Access denied" });
+    const broken = withStatus({
+      sql: 'No',
+      sqlError: "Could not execute Write_rows_v1 event on table app.t; Duplicate entry '7' for key 'PRIMARY'",
+    });
+    expect(() => mysqlReplicationPlan(p, broken)).toThrow(
+      /is broken on this replica:\nSQL thread stopped: Last_SQL_Error: Could not execute Write_rows_v1 .*Duplicate entry '7'/,
+    );
+    const io = withStatus({
+      io: 'Connecting',
+      ioError: "error connecting to master 'repl@10.77.0.31:3306' - retry-time: 10  maximum-retries: 100000  message: Access denied",
+    });
     expect(() => mysqlReplicationPlan(p, io)).toThrow(/IO thread connecting: Last_IO_Error: error connecting to master/);
   });
   it('a replica stopped without an error is started (no reset)', () => {
@@ -99,7 +142,7 @@ describe('mysql_replication', () => {
     const script = mysqlReplicationApply(p, fresh, changes);
     expect(shSyntax(script)).toBe('');
     expect(script).toContain('--single-transaction --gtid --master-data=2');
-    expect(script).toContain("SET SESSION sql_log_bin = 0;");
+    expect(script).toContain('SET SESSION sql_log_bin = 0;');
     // The password is only inside heredocs (SQL on stdin, the 0600 option file as base64).
     expect(outsideHeredocs(script)).not.toContain(PW);
     expect(script).toContain('umask 077');
@@ -109,11 +152,15 @@ describe('mysql_replication', () => {
     expect(holding.map((c) => c.summary)).toEqual(['replicate from 10.77.0.31:3306 as repl with GTID']);
   });
   it('dry run on a host without the server: exact when fresh, flagged unpredictable otherwise', () => {
-    expect(mysqlReplicationPlan(p, { ...fresh, server: 'missing', fresh: true, version: undefined, gtidSlavePos: undefined })[0]!.unpredictable).toBeUndefined();
+    expect(
+      mysqlReplicationPlan(p, { ...fresh, server: 'missing', fresh: true, version: undefined, gtidSlavePos: undefined })[0]!.unpredictable,
+    ).toBeUndefined();
     expect(mysqlReplicationPlan(p, { ...fresh, server: 'down' })[0]!.unpredictable).toBe(true);
   });
   it('seeding a MySQL replica is refused clearly', () => {
-    expect(() => mysqlReplicationPlan(p, { ...fresh, version: { flavor: 'mysql', major: 8, minor: 0, patch: 36, raw: '8.0.36' } })).toThrow(/MySQL replica is not implemented/);
+    expect(() => mysqlReplicationPlan(p, { ...fresh, version: { flavor: 'mysql', major: 8, minor: 0, patch: 36, raw: '8.0.36' } })).toThrow(
+      /MySQL replica is not implemented/,
+    );
   });
   it('the probe is valid sh without the password', () => {
     const probe = mysqlReplication.probe(p, prepOf(p), {} as never);
@@ -125,12 +172,16 @@ describe('mysql_replication', () => {
     expect(seed).toContain('--single-transaction --gtid --master-data=2');
     expect(outsideHeredocs(seed)).not.toContain(PW);
     const other = { ...p, primary_host: '10.77.0.33' };
-    expect(expectApplyIgnoresSummaries(mysqlReplication, other, prepOf(other), recorded())).toMatch(/STOP SLAVE;\nCHANGE MASTER TO MASTER_HOST = '10\.77\.0\.33'.*\nSTART SLAVE;/);
+    expect(expectApplyIgnoresSummaries(mysqlReplication, other, prepOf(other), recorded())).toMatch(
+      /STOP SLAVE;\nCHANGE MASTER TO MASTER_HOST = '10\.77\.0\.33'.*\nSTART SLAVE;/,
+    );
     expect(expectApplyIgnoresSummaries(mysqlReplication, p, prepOf(p), withStatus({ io: 'No', sql: 'No' }))).not.toContain('CHANGE MASTER');
     // A server that cannot be looked at: seeded when seed_databases is set (as the summary says).
     const down = expectApplyIgnoresSummaries(mysqlReplication, p, prepOf(p), { ...fresh, server: 'down' });
     expect(down).toContain('mariadb-dump');
-    expect(expectApplyIgnoresSummaries(mysqlReplication, { ...p, seed_databases: undefined }, prepOf(p), { ...fresh, server: 'down' })).not.toContain('mariadb-dump');
+    expect(
+      expectApplyIgnoresSummaries(mysqlReplication, { ...p, seed_databases: undefined }, prepOf(p), { ...fresh, server: 'down' }),
+    ).not.toContain('mariadb-dump');
     for (const script of [seed, down]) expect(shSyntax(script)).toBe('');
   });
 });

@@ -8,13 +8,32 @@ import { Secret } from '../../../../src/core/secret/secret.ts';
 import type { ModuleDef } from '../../../../src/modules/contract.ts';
 import { ctx } from '../helpers.ts';
 
-export function expectApplyIgnoresSummaries<P, S, Op extends { kind: string }, Prep>(m: ModuleDef<P, S, Op, Prep>, p: P, prep: Prep, s: S): string {
+export function expectApplyIgnoresSummaries<P, S, Op extends { kind: string }, Prep>(
+  m: ModuleDef<P, S, Op, Prep>,
+  p: P,
+  prep: Prep,
+  s: S,
+): string {
   const c = ctx();
   const planned = m.plan(p, prep, s, c);
   expect(planned.length).toBeGreaterThan(0);
   const reworded = planned.map((x) => ({ ...x, summary: 'x' }));
-  const script = m.apply(p, prep, s, planned.map((x) => x.op), c);
-  expect(m.apply(p, prep, s, reworded.map((x) => x.op), c)).toBe(script);
+  const script = m.apply(
+    p,
+    prep,
+    s,
+    planned.map((x) => x.op),
+    c,
+  );
+  expect(
+    m.apply(
+      p,
+      prep,
+      s,
+      reworded.map((x) => x.op),
+      c,
+    ),
+  ).toBe(script);
   for (const x of planned) expect(JSON.stringify(x.op)).not.toContain(x.summary);
   return script;
 }

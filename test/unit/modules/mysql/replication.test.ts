@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { brokenReason, changeSourceSql, healthy, parseStatus, replicaStatus, setGtidPosSql, startSql, statusSql, stopSql } from '../../../../src/modules/mysql/replication.ts';
+import {
+  brokenReason,
+  changeSourceSql,
+  healthy,
+  parseStatus,
+  replicaStatus,
+  setGtidPosSql,
+  startSql,
+  statusSql,
+  stopSql,
+} from '../../../../src/modules/mysql/replication.ts';
 
 const SRC = { host: '10.77.0.31', port: 3306, user: 'repl', password: "pa'ss" };
 
@@ -16,7 +26,9 @@ describe('replication statements per dialect', () => {
       "CHANGE REPLICATION SOURCE TO SOURCE_HOST = '10.77.0.31', SOURCE_PORT = 3306, SOURCE_USER = 'repl', SOURCE_PASSWORD = 'pa\\'ss', SOURCE_CONNECT_RETRY = 5, SOURCE_AUTO_POSITION = 1, GET_SOURCE_PUBLIC_KEY = 1;",
     );
     expect([startSql('mysql'), stopSql('mysql'), statusSql('mysql')]).toEqual(['START REPLICA;', 'STOP REPLICA;', 'SHOW REPLICA STATUS;']);
-    expect(setGtidPosSql('mysql', '3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5')).toBe("RESET MASTER; SET GLOBAL gtid_purged = '3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5';");
+    expect(setGtidPosSql('mysql', '3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5')).toBe(
+      "RESET MASTER; SET GLOBAL gtid_purged = '3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5';",
+    );
   });
   it('older MySQL: CHANGE MASTER TO … MASTER_AUTO_POSITION=1', () => {
     expect(changeSourceSql('mysql-legacy', SRC)).toMatch(/^CHANGE MASTER TO .*MASTER_AUTO_POSITION = 1;$/);
@@ -29,21 +41,51 @@ describe('replication statements per dialect', () => {
 
 describe('replica status', () => {
   it('reads MySQL 8 column names under the MariaDB names', () => {
-    const head = ['Source_Host', 'Source_User', 'Source_Port', 'Replica_IO_Running', 'Replica_SQL_Running', 'Seconds_Behind_Source', 'Last_IO_Error', 'Last_SQL_Error', 'Auto_Position'].join('\t');
+    const head = [
+      'Source_Host',
+      'Source_User',
+      'Source_Port',
+      'Replica_IO_Running',
+      'Replica_SQL_Running',
+      'Seconds_Behind_Source',
+      'Last_IO_Error',
+      'Last_SQL_Error',
+      'Auto_Position',
+    ].join('\t');
     const row = ['10.0.0.1', 'repl', '3306', 'Yes', 'Yes', '3', '', '', '1'].join('\t');
     const s = replicaStatus(parseStatus(head, row));
-    expect(s).toMatchObject({ configured: true, host: '10.0.0.1', user: 'repl', port: 3306, io: 'Yes', sql: 'Yes', secondsBehind: 3, gtidMode: 'Auto' });
+    expect(s).toMatchObject({
+      configured: true,
+      host: '10.0.0.1',
+      user: 'repl',
+      port: 3306,
+      io: 'Yes',
+      sql: 'Yes',
+      secondsBehind: 3,
+      gtidMode: 'Auto',
+    });
     expect(healthy(s)).toBe(true);
   });
   it('a stopped SQL thread with an error is broken, with the error text', () => {
-    const st = { Master_Host: 'h', Slave_IO_Running: 'Yes', Slave_SQL_Running: 'No', Last_SQL_Error: "Error 'Duplicate entry' on query", Seconds_Behind_Master: 'NULL' };
+    const st = {
+      Master_Host: 'h',
+      Slave_IO_Running: 'Yes',
+      Slave_SQL_Running: 'No',
+      Last_SQL_Error: "Error 'Duplicate entry' on query",
+      Seconds_Behind_Master: 'NULL',
+    };
     const s = replicaStatus(st);
     expect(s.secondsBehind).toBeNull();
     expect(healthy(s)).toBe(false);
     expect(brokenReason(s)).toBe("SQL thread stopped: Last_SQL_Error: Error 'Duplicate entry' on query");
   });
   it('an IO thread that keeps failing to connect is broken; connecting without an error is not', () => {
-    const failing = replicaStatus({ Master_Host: 'h', Slave_IO_Running: 'Connecting', Slave_SQL_Running: 'Yes', Last_IO_Error: "Access denied for user 'repl'" });
+    const failing = replicaStatus({
+      Master_Host: 'h',
+      Slave_IO_Running: 'Connecting',
+      Slave_SQL_Running: 'Yes',
+      Last_IO_Error: "Access denied for user 'repl'",
+    });
     expect(brokenReason(failing)).toMatch(/IO thread connecting: Last_IO_Error: Access denied/);
     const starting = replicaStatus({ Master_Host: 'h', Slave_IO_Running: 'Connecting', Slave_SQL_Running: 'Yes' });
     expect(brokenReason(starting)).toBeUndefined();

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { account, ident, nativePasswordHash, parseVersion, replicationDialect, sqlString, unescapeBatch } from '../../../../src/modules/mysql/sql.ts';
+import {
+  account,
+  ident,
+  nativePasswordHash,
+  parseVersion,
+  replicationDialect,
+  sqlString,
+  unescapeBatch,
+} from '../../../../src/modules/mysql/sql.ts';
 
 describe('SQL quoting', () => {
   it('string literals escape quotes, backslashes and control characters', () => {

@@ -83,7 +83,9 @@ describe('release plan', () => {
     expect(releasePlan(base, prep, { ...s, running: '1.1.0' })).toEqual([]);
     expect(releasePlan(base, prep, { ...s, running: undefined })).toEqual([]);
     // A normal deploy while another release runs is just a deploy.
-    expect(sums({ ...base, version: '1.2.0' }, { ...s, current: '1.0.0', link: 'releases/1.0.0' })).toEqual(['deploy release 1.2.0 (current 1.0.0)']);
+    expect(sums({ ...base, version: '1.2.0' }, { ...s, current: '1.0.0', link: 'releases/1.0.0' })).toEqual([
+      'deploy release 1.2.0 (current 1.0.0)',
+    ]);
   });
 
   it('never prunes the release the service is running', () => {
@@ -98,7 +100,10 @@ describe('release plan', () => {
   it('prunes the oldest beyond keep, never the current or the previous', () => {
     const s = st('1.0.4', ['1.0.0', '1.0.1', '1.0.2', '1.0.3', '1.0.4']);
     expect(sums(base, s)).toEqual(['deploy release 1.1.0 (current 1.0.4)', 'prune old releases 1.0.0 (keep 5)']);
-    expect(sums({ ...base, keep: 2 }, s)).toEqual(['deploy release 1.1.0 (current 1.0.4)', 'prune old releases 1.0.0, 1.0.1, 1.0.2, 1.0.3 (keep 2)']);
+    expect(sums({ ...base, keep: 2 }, s)).toEqual([
+      'deploy release 1.1.0 (current 1.0.4)',
+      'prune old releases 1.0.0, 1.0.1, 1.0.2, 1.0.3 (keep 2)',
+    ]);
     // The current release is the OLDEST (it was rolled back to): still protected.
     const old = st('1.0.0', ['1.0.0', '1.0.1', '1.0.2']);
     expect(releasesToPrune({ ...base, keep: 2 }, old, true)).toEqual(['1.0.1', '1.0.2']);
@@ -110,7 +115,11 @@ describe('release plan', () => {
 
 describe('release scripts', () => {
   it('probe parses current, releases and hash', () => {
-    const s = releaseParse({ stdout: 'link=releases/1.0.0\nrelease=1700000000.5 1.0.0\nrelease=1700000100.25 1.1.0\nhash=abc\n', stderr: '', code: 0 });
+    const s = releaseParse({
+      stdout: 'link=releases/1.0.0\nrelease=1700000000.5 1.0.0\nrelease=1700000100.25 1.1.0\nhash=abc\n',
+      stderr: '',
+      code: 0,
+    });
     expect(s).toEqual({
       link: 'releases/1.0.0',
       current: '1.0.0',
@@ -122,7 +131,9 @@ describe('release scripts', () => {
       hash: 'abc',
     });
     expect(shSyntax(releaseProbe(base))).toBe('');
-    expect(releaseParse({ stdout: 'link=releases/1.1.0\nrunning_cwd=/opt/app/releases/1.0.0\n', stderr: '', code: 0 }).running).toBe('1.0.0');
+    expect(releaseParse({ stdout: 'link=releases/1.1.0\nrunning_cwd=/opt/app/releases/1.0.0\n', stderr: '', code: 0 }).running).toBe(
+      '1.0.0',
+    );
     // A pruned directory still held by the old process; a cwd outside releases/ is not a release.
     expect(runningRelease('/opt/app/releases/0.9.0 (deleted)')).toBe('0.9.0');
     expect(runningRelease('/')).toBeUndefined();
@@ -150,7 +161,10 @@ describe('release scripts', () => {
     const vars = /^hurl=.*$/m.exec(script)![0];
     const fn = /^healthy\(\) \{[\s\S]*?^\}$/m.exec(script)![0];
     const check = (v: string) =>
-      spawnSync('sh', [], { input: `${vars}\nhfetch() { echo '{"status":"ok","release":"1.0.0"}'; }\n${fn}\nhealthy ${v}\necho "rc=$? why=$why"\n`, encoding: 'utf8' }).stdout;
+      spawnSync('sh', [], {
+        input: `${vars}\nhfetch() { echo '{"status":"ok","release":"1.0.0"}'; }\n${fn}\nhealthy ${v}\necho "rc=$? why=$why"\n`,
+        encoding: 'utf8',
+      }).stdout;
     expect(check('1.0.0')).toContain('rc=0');
     expect(check('1.1.0')).toContain('rc=1 why=the answer does not contain "release":"1.1.0"');
   });
@@ -176,9 +190,16 @@ describe('release scripts', () => {
   });
 
   it('interpret: a rollback fails the task with a clear message', () => {
-    const out = { stdout: 'kiln_switched=releases/1.1.0\nkiln_health=curl: (22) The requested URL returned error: 500\nkiln_journal=boom\nkiln_release=rolled_back\nkiln_back=1.0.0\n', stderr: '', code: 4 };
+    const out = {
+      stdout:
+        'kiln_switched=releases/1.1.0\nkiln_health=curl: (22) The requested URL returned error: 500\nkiln_journal=boom\nkiln_release=rolled_back\nkiln_back=1.0.0\n',
+      stderr: '',
+      code: 4,
+    };
     const r = releaseInterpret(base, out);
-    expect(r.failed).toMatch(/release 1\.1\.0 failed its health check: no healthy answer from http:\/\/127\.0\.0\.1:3000\/health within 30s \(last: curl: \(22\).*error: 500\); ROLLED BACK to release 1\.0\.0/);
+    expect(r.failed).toMatch(
+      /release 1\.1\.0 failed its health check: no healthy answer from http:\/\/127\.0\.0\.1:3000\/health within 30s \(last: curl: \(22\).*error: 500\); ROLLED BACK to release 1\.0\.0/,
+    );
     expect(r.failed).toContain('boom');
     expect(releaseInterpret(base, { stdout: 'kiln_release=deployed\n', stderr: '', code: 0 }).failed).toBeUndefined();
     expect(releaseInterpret(base, { stdout: '', stderr: 'cannot create', code: 3 }).failed).toBe('cannot create');
@@ -220,7 +241,10 @@ describe('release on a real directory (local sh, no systemd)', () => {
   it('prepare reads the tree and hashes it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-release-prep-'));
     writeFileSync(join(dir, 'server.js'), 'a');
-    const prepared = release.prepare!({ ...base, src: dir }, { ...ctx(), sensitive: false, readFile: () => Buffer.from(''), renderTemplate: () => '' });
+    const prepared = release.prepare!(
+      { ...base, src: dir },
+      { ...ctx(), sensitive: false, readFile: () => Buffer.from(''), renderTemplate: () => '' },
+    );
     expect(prepared.hash).toBe(releaseHash([{ path: 'server.js', data: Buffer.from('a') }]));
     expect(readFileSync(join(dir, 'server.js'), 'utf8')).toBe('a');
   });
@@ -263,7 +287,10 @@ describe('release apply script end to end (local sh, stand-in systemctl/curl)', 
     mkdirSync(root);
     writeFileSync(join(bin, 'systemctl'), '#!/bin/sh\nexit 0\n');
     writeFileSync(join(bin, 'journalctl'), '#!/bin/sh\necho "app crashed: boom"\n');
-    writeFileSync(join(bin, 'curl'), `#!/bin/sh\nf=${root}/current/health\nif [ -f "$f" ]; then cat "$f"; else echo "curl: (22) The requested URL returned error: 500" >&2; exit 22; fi\n`);
+    writeFileSync(
+      join(bin, 'curl'),
+      `#!/bin/sh\nf=${root}/current/health\nif [ -f "$f" ]; then cat "$f"; else echo "curl: (22) The requested URL returned error: 500" >&2; exit 22; fi\n`,
+    );
     for (const c of ['systemctl', 'journalctl', 'curl']) chmodSync(join(bin, c), 0o755);
     return { root, bin };
   }
@@ -277,7 +304,14 @@ describe('release apply script end to end (local sh, stand-in systemctl/curl)', 
     const script = releaseApply(p, prep, s, ops(changes)).replace(/chown -R [^\n]*\n/, '\n');
     const r = spawnSync('sh', [], { input: script, encoding: 'utf8', env: path });
     const out = { stdout: r.stdout, stderr: r.stderr, code: r.status ?? -1 };
-    return { changes: changes.map((c) => c.summary), out, interp: releaseInterpret(p, out), after: releaseParse(runProbe(releaseProbe(p), path)), p, prep };
+    return {
+      changes: changes.map((c) => c.summary),
+      out,
+      interp: releaseInterpret(p, out),
+      after: releaseParse(runProbe(releaseProbe(p), path)),
+      p,
+      prep,
+    };
   }
 
   it('deploys, rolls a failing release back, prunes beyond keep', () => {
@@ -289,14 +323,18 @@ describe('release apply script end to end (local sh, stand-in systemctl/curl)', 
 
     const bad = deploy(env, '2.0.0', false);
     expect(bad.out.code).toBe(4);
-    expect(bad.interp.failed).toMatch(/release 2\.0\.0 failed its health check: .*returned error: 500.*ROLLED BACK to release 1\.0\.0, which is healthy/);
+    expect(bad.interp.failed).toMatch(
+      /release 2\.0\.0 failed its health check: .*returned error: 500.*ROLLED BACK to release 1\.0\.0, which is healthy/,
+    );
     expect(bad.interp.failed).toContain('app crashed: boom');
     expect(readlinkSync(join(env.root, 'current'))).toBe('releases/1.0.0');
     expect(bad.after.releases.map((r) => r.name).sort()).toEqual(['1.0.0', '2.0.0']); // kept for inspection
 
     for (const v of ['1.1.0', '1.2.0']) expect(deploy(env, v, true, { keep: 2 }).interp.failed).toBeUndefined();
     expect(readlinkSync(join(env.root, 'current'))).toBe('releases/1.2.0');
-    const names = releaseParse(runProbe(releaseProbe({ ...base, root: env.root }))).releases.map((r) => r.name).sort();
+    const names = releaseParse(runProbe(releaseProbe({ ...base, root: env.root })))
+      .releases.map((r) => r.name)
+      .sort();
     expect(names).toEqual(['1.1.0', '1.2.0']);
   });
 
@@ -360,4 +398,3 @@ exit 0
     expect(r.interp.failed).toContain('there is no previous release to roll back to');
   });
 });
-

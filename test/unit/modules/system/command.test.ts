@@ -19,7 +19,6 @@ const ops = <Op>(planned: readonly { op: Op }[]) => planned.map((c) => c.op);
 /** A vault value where the schema types a plain value (environment values may be Secrets at run time). */
 const secretParam = (s: Secret) => s as unknown as string;
 
-
 describe('splitArgs', () => {
   it('splits like sh without expansion', () => {
     expect(splitArgs(`ls -l  /tmp`)).toEqual(['ls', '-l', '/tmp']);
@@ -37,16 +36,33 @@ describe('command plan', () => {
   it('guards: satisfied → ok; not satisfied → a state change that must converge', () => {
     const p: CommandParams = { cmd: 'tar xf /tmp/a.tar', chdir: '/opt', creates: 'a/bin' };
     expect(command.plan(p, undefined, command.parse(out('chdir=1\ncreates=1\n'), { cmd: 'x' }, undefined), ctx())).toEqual([]);
-    expect(command.plan(p, undefined, command.parse(out('chdir=1\ncreates=0\n'), { cmd: 'x' }, undefined), ctx())).toEqual([{ summary: 'run: tar xf /tmp/a.tar (a/bin does not exist)', op: RUN }]);
-    expect(command.plan({ cmd: 'rm x', removes: '/x' }, undefined, command.parse(out('removes=0\n'), { cmd: 'x' }, undefined), ctx())).toEqual([]);
-    expect(command.plan({ cmd: 'rm x', removes: '/x' }, undefined, command.parse(out('removes=1\n'), { cmd: 'x' }, undefined), ctx())).toHaveLength(1);
-    expect(command.plan({ cmd: 'a2enmod ssl', unless: 'test -e /etc/apache2/mods-enabled/ssl.load' }, undefined, command.parse(out('unless_rc=0\n'), { cmd: 'x' }, undefined), ctx())).toEqual([]);
-    expect(command.plan({ cmd: 'a2enmod ssl', unless: 'x' }, undefined, command.parse(out('unless_rc=1\n'), { cmd: 'x' }, undefined), ctx())).toEqual([{ summary: 'run: a2enmod ssl (unless exited 1)', op: RUN }]);
+    expect(command.plan(p, undefined, command.parse(out('chdir=1\ncreates=0\n'), { cmd: 'x' }, undefined), ctx())).toEqual([
+      { summary: 'run: tar xf /tmp/a.tar (a/bin does not exist)', op: RUN },
+    ]);
+    expect(
+      command.plan({ cmd: 'rm x', removes: '/x' }, undefined, command.parse(out('removes=0\n'), { cmd: 'x' }, undefined), ctx()),
+    ).toEqual([]);
+    expect(
+      command.plan({ cmd: 'rm x', removes: '/x' }, undefined, command.parse(out('removes=1\n'), { cmd: 'x' }, undefined), ctx()),
+    ).toHaveLength(1);
+    expect(
+      command.plan(
+        { cmd: 'a2enmod ssl', unless: 'test -e /etc/apache2/mods-enabled/ssl.load' },
+        undefined,
+        command.parse(out('unless_rc=0\n'), { cmd: 'x' }, undefined),
+        ctx(),
+      ),
+    ).toEqual([]);
+    expect(
+      command.plan({ cmd: 'a2enmod ssl', unless: 'x' }, undefined, command.parse(out('unless_rc=1\n'), { cmd: 'x' }, undefined), ctx()),
+    ).toEqual([{ summary: 'run: a2enmod ssl (unless exited 1)', op: RUN }]);
   });
   it('missing chdir: said in the plan, apply fails clearly instead of running in $HOME', () => {
     const p: CommandParams = { cmd: 'make', chdir: '/nonexistent/kiln' };
     const s = command.parse(out('chdir=0\n'), { cmd: 'x' }, undefined);
-    expect(command.plan(p, undefined, s, ctx({ check: true }))[0].summary).toBe('run: make (in /nonexistent/kiln, which does not exist yet)');
+    expect(command.plan(p, undefined, s, ctx({ check: true }))[0].summary).toBe(
+      'run: make (in /nonexistent/kiln, which does not exist yet)',
+    );
     const r = runScript(command.apply(p, undefined, s, ops(command.plan(p, undefined, s, ctx())), ctx()));
     expect(r.status).toBe(127);
     expect(r.stderr).toContain('chdir: directory /nonexistent/kiln does not exist');
@@ -73,12 +89,16 @@ describe('command plan', () => {
     // and it really works: cat echoes stdin; environment reaches the command
     const r = runScript(script);
     expect(r.stdout).toBe('s3cr3t-stdin-value\n');
-    const r2 = runScript(command.apply({ argv: ['sh', '-c', 'printf %s "$TOKEN"'], environment: { TOKEN: secretParam(tok) } }, undefined, {}, [RUN], ctx()));
+    const r2 = runScript(
+      command.apply({ argv: ['sh', '-c', 'printf %s "$TOKEN"'], environment: { TOKEN: secretParam(tok) } }, undefined, {}, [RUN], ctx()),
+    );
     expect(r2.stdout).toBe('tok-environment-value');
   });
   it('interpret returns rc/stdout/stderr and lines; failed when rc≠0', () => {
     const ok = command.interpret!({ cmd: 'echo hi' }, undefined, out('hi\nthere\n'), ctx());
-    expect(ok).toEqual({ result: { cmd: 'echo hi', rc: 0, stdout: 'hi\nthere', stderr: '', stdout_lines: ['hi', 'there'], stderr_lines: [] } });
+    expect(ok).toEqual({
+      result: { cmd: 'echo hi', rc: 0, stdout: 'hi\nthere', stderr: '', stdout_lines: ['hi', 'there'], stderr_lines: [] },
+    });
     const bad = command.interpret!({ cmd: 'false' }, undefined, out('', 1, 'boom\n'), ctx());
     expect(bad.failed).toBe('false: exit code 1: boom');
     expect(bad.result).toMatchObject({ rc: 1, stderr_lines: ['boom'] });
@@ -86,12 +106,23 @@ describe('command plan', () => {
   it('probe: valid sh; runs for real with creates/removes/unless/chdir (read-only)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-cmd-'));
     writeFileSync(join(dir, 'done'), '');
-    const p: CommandParams = { cmd: 'x', chdir: dir, creates: 'done', removes: 'missing', unless: 'test "$K" = v && test -e done', environment: { K: 'v' } };
+    const p: CommandParams = {
+      cmd: 'x',
+      chdir: dir,
+      creates: 'done',
+      removes: 'missing',
+      unless: 'test "$K" = v && test -e done',
+      environment: { K: 'v' },
+    };
     const script = command.probe(p, undefined, ctx());
     expect(shSyntax(script)).toBe('');
     const s = command.parse(runProbe(script), p, undefined);
     expect(s).toEqual({ chdirExists: true, creates: true, removes: false, unlessRc: 0 });
-    const s2 = command.parse(runProbe(command.probe({ cmd: 'x', chdir: '/nonexistent/kiln', unless: 'true' }, undefined, ctx())), p, undefined);
+    const s2 = command.parse(
+      runProbe(command.probe({ cmd: 'x', chdir: '/nonexistent/kiln', unless: 'true' }, undefined, ctx())),
+      p,
+      undefined,
+    );
     expect(s2).toMatchObject({ chdirExists: false, unlessRc: 125 });
   });
 });
@@ -104,13 +135,23 @@ describe('shell', () => {
     expect(script).toContain(`'/bin/sh' -c 'echo a | tr a b > /dev/null; echo "$X"' </dev/null`);
     expect(runScript(script).stdout).toBe('y\n');
     expect(shell.apply({ ...p, executable: '/bin/bash' }, undefined, {}, [RUN], ctx())).toContain(`'/bin/bash' -c`);
-    expect(shell.plan({ cmd: 'x', creates: '/etc/passwd' }, undefined, shell.parse(runProbe(shell.probe({ cmd: 'x', creates: '/etc/passwd' }, undefined, ctx())), { cmd: 'x' }, undefined), ctx())).toEqual([]);
+    expect(
+      shell.plan(
+        { cmd: 'x', creates: '/etc/passwd' },
+        undefined,
+        shell.parse(runProbe(shell.probe({ cmd: 'x', creates: '/etc/passwd' }, undefined, ctx())), { cmd: 'x' }, undefined),
+        ctx(),
+      ),
+    ).toEqual([]);
   });
   it('the exit code is the command’s', () => {
     expect(runScript(shell.apply({ cmd: 'exit 3' }, undefined, {}, [RUN], ctx())).status).toBe(3);
   });
   it('apply depends only on the planned ops, never on summary text', () => {
-    const script = expectApplyFromOpsOnly(shell, { cmd: 'echo hi', chdir: '/tmp', creates: 'x' }, undefined, { chdirExists: true, creates: false });
+    const script = expectApplyFromOpsOnly(shell, { cmd: 'echo hi', chdir: '/tmp', creates: 'x' }, undefined, {
+      chdirExists: true,
+      creates: false,
+    });
     expect(script).toContain(`'/bin/sh' -c 'echo hi' </dev/null`);
     expect(expectApplyFromOpsOnly(command, { argv: ['echo', 'hi'] }, undefined, {})).toBe(`'echo' 'hi' </dev/null`);
     // Nothing planned, nothing run.

@@ -16,7 +16,13 @@ export function expectApplyFromOpsOnly<P, S, Op extends { kind: string }, Prep>(
 ): string {
   const planned = m.plan(p, prep, s, ctx);
   expect(planned.length).toBeGreaterThan(0);
-  const script = m.apply(p, prep, s, planned.map((c) => c.op), ctx);
+  const script = m.apply(
+    p,
+    prep,
+    s,
+    planned.map((c) => c.op),
+    ctx,
+  );
   const reworded = planned.map((c) => ({ ...c, summary: 'x' }));
   const ops = JSON.parse(JSON.stringify(reworded.map((c) => c.op))) as Op[];
   expect(m.apply(p, prep, s, ops, ctx)).toBe(script);

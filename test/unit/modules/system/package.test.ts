@@ -33,7 +33,10 @@ describe('package plan', () => {
   });
   it('does not fail for an unknown name when a cache update will run first, but says it cannot predict', () => {
     const c = plan({ name: 'newpkg', update_cache: true }, 'now=100\ncache_mtime=1\n--dpkg\n--policy\n');
-    expect(c.map((x) => x.summary)).toEqual(['update apt cache', 'install newpkg (not in the apt cache yet; the cache update may provide it)']);
+    expect(c.map((x) => x.summary)).toEqual([
+      'update apt cache',
+      'install newpkg (not in the apt cache yet; the cache update may provide it)',
+    ]);
     expect(c[0].action).toBe(true);
     expect(c[1].unpredictable).toBe(true);
   });
@@ -41,10 +44,15 @@ describe('package plan', () => {
     const st = 'now=10000\ncache_mtime=9000\n--dpkg\ncoreutils\tcoreutils\tii \t9.1-1\n--policy\n';
     expect(plan({ name: 'coreutils', update_cache: true, cache_valid_time: 3600 }, st)).toEqual([]);
     const c = plan({ name: 'coreutils', update_cache: true, cache_valid_time: 600 }, st);
-    expect(c).toEqual([{ summary: 'update apt cache (cache is 1000 s old, valid for 600 s)', action: false, op: { kind: 'update-cache' } }]);
-    expect(sums({ name: 'coreutils', update_cache: true, cache_valid_time: 600 }, 'now=10\ncache_mtime=0\n--dpkg\ncoreutils\tcoreutils\tii \t9.1-1\n--policy\n')).toEqual([
-      'update apt cache (no cache yet)',
+    expect(c).toEqual([
+      { summary: 'update apt cache (cache is 1000 s old, valid for 600 s)', action: false, op: { kind: 'update-cache' } },
     ]);
+    expect(
+      sums(
+        { name: 'coreutils', update_cache: true, cache_valid_time: 600 },
+        'now=10\ncache_mtime=0\n--dpkg\ncoreutils\tcoreutils\tii \t9.1-1\n--policy\n',
+      ),
+    ).toEqual(['update apt cache (no cache yet)']);
   });
   it('latest + cache update: an unpredictable maybe-upgrade for current packages', () => {
     const p: PackageParams = { name: ['coreutils', 'bash'], state: 'latest', update_cache: true, cache_valid_time: 60 };
@@ -61,22 +69,29 @@ describe('package plan', () => {
   it('removes and purges', () => {
     const st = '--dpkg\nfoo\tfoo\tii \t1.0\nbar\tbar\trc \t2.0\nbaz\tbaz\tun \t\n';
     expect(sums({ name: ['foo', 'bar', 'baz'], state: 'absent' }, st)).toEqual(['remove foo 1.0']);
-    expect(sums({ name: ['foo', 'bar', 'baz'], state: 'absent', purge: true }, st)).toEqual(['purge foo 1.0', 'purge bar (configuration files left)']);
+    expect(sums({ name: ['foo', 'bar', 'baz'], state: 'absent', purge: true }, st)).toEqual([
+      'purge foo 1.0',
+      'purge bar (configuration files left)',
+    ]);
     const p: PackageParams = { name: ['foo', 'bar', 'baz'], state: 'absent', purge: true };
     const s = pkg.parse(out(st), p, undefined);
     expect(pkg.apply(p, undefined, s, ops(pkg.plan(p, undefined, s, ctx())), ctx())).toContain("purge -- 'foo' 'bar'");
   });
   it('treats rc (config files only) and half-installed as not installed', () => {
-    const st = '--dpkg\nfoo\tfoo\trc \t1.0\nbar\tbar\tiU \t2.0\n--policy\nfoo:\n  Installed: (none)\n  Candidate: 1.0\nbar:\n  Installed: 2.0\n  Candidate: 2.0\n';
+    const st =
+      '--dpkg\nfoo\tfoo\trc \t1.0\nbar\tbar\tiU \t2.0\n--policy\nfoo:\n  Installed: (none)\n  Candidate: 1.0\nbar:\n  Installed: 2.0\n  Candidate: 2.0\n';
     expect(sums({ name: ['foo', 'bar'] }, st)).toEqual(['install foo 1.0', 'install bar 2.0 (currently half-installed: iU)']);
   });
   it('pins versions', () => {
-    const st = '--dpkg\nbash\tbash\tii \t5.2.15-2+b8\n--policy\nbash:\n  Installed: 5.2.15-2+b8\n  Candidate: 5.2.15-2+b13\n  Version table:\n     5.2.15-2+b13 500\n *** 5.2.15-2+b8 100\n';
+    const st =
+      '--dpkg\nbash\tbash\tii \t5.2.15-2+b8\n--policy\nbash:\n  Installed: 5.2.15-2+b8\n  Candidate: 5.2.15-2+b13\n  Version table:\n     5.2.15-2+b13 500\n *** 5.2.15-2+b8 100\n';
     expect(plan({ name: 'bash=5.2.15-2+b8' }, st)).toEqual([]);
     const p: PackageParams = { name: 'bash=5.2.15-2+b13' };
     const c = plan(p, st);
     expect(c.map((x) => x.summary)).toEqual(['install bash 5.2.15-2+b13 (installed: 5.2.15-2+b8)']);
-    expect(pkg.apply(p, undefined, pkg.parse(out(st), p, undefined), ops(c), ctx())).toContain("--allow-downgrades install -- 'bash=5.2.15-2+b13'");
+    expect(pkg.apply(p, undefined, pkg.parse(out(st), p, undefined), ops(c), ctx())).toContain(
+      "--allow-downgrades install -- 'bash=5.2.15-2+b13'",
+    );
     expect(() => plan({ name: 'bash=9.9' }, st)).toThrow(/no installation candidate for bash=9.9: check the name and version/);
   });
   it('apply: non-interactive, keeps conffiles, waits for the lock, honours install_recommends', () => {
@@ -88,7 +103,9 @@ describe('package plan', () => {
     expect(script).toContain("install -- 'hello' </dev/null");
     expect(script).not.toContain('coreutils');
     expect(script).not.toContain('--no-install-recommends');
-    expect(pkg.apply({ ...p, install_recommends: false }, undefined, s, ops(pkg.plan(p, undefined, s, ctx())), ctx())).toContain('--no-install-recommends');
+    expect(pkg.apply({ ...p, install_recommends: false }, undefined, s, ops(pkg.plan(p, undefined, s, ctx())), ctx())).toContain(
+      '--no-install-recommends',
+    );
     expect(shSyntax(script)).toBe('');
   });
   it('apply depends only on the planned ops, never on summary text', () => {
@@ -98,7 +115,9 @@ describe('package plan', () => {
     expect(script).toContain("install -- 'coreutils' 'bash' </dev/null");
     const st = '--dpkg\nfoo\tfoo\tiiR\t1.0\nbar\tbar\trc \t2.0\n--policy\nbar:\n  Installed: (none)\n  Candidate: 2.0\n';
     const fix: PackageParams = { name: ['foo', 'bar'] };
-    expect(expectApplyFromOpsOnly(pkg, fix, undefined, pkg.parse(out(st), fix, undefined))).toContain("--reinstall install -- 'foo' 'bar' </dev/null");
+    expect(expectApplyFromOpsOnly(pkg, fix, undefined, pkg.parse(out(st), fix, undefined))).toContain(
+      "--reinstall install -- 'foo' 'bar' </dev/null",
+    );
     const gone: PackageParams = { name: ['foo', 'bar'], state: 'absent', purge: true };
     expect(expectApplyFromOpsOnly(pkg, gone, undefined, pkg.parse(out(st), gone, undefined))).toContain("purge -- 'foo' 'bar' </dev/null");
   });
@@ -106,11 +125,20 @@ describe('package plan', () => {
     // Before typed ops, apply matched "install <name> " in the summary, which shows "name=version" here: nothing was installed.
     const p: PackageParams = { name: 'newpkg=1.2-1', update_cache: true };
     const c = plan(p, 'now=100\ncache_mtime=1\n--dpkg\n--policy\n');
-    expect(c.map((x) => x.summary)).toEqual(['update apt cache', 'install newpkg=1.2-1 (not in the apt cache yet; the cache update may provide it)']);
-    expect(pkg.apply(p, undefined, pkg.parse(out('now=100\ncache_mtime=1\n--dpkg\n--policy\n'), p, undefined), ops(c), ctx())).toContain("--allow-downgrades install -- 'newpkg=1.2-1' </dev/null");
+    expect(c.map((x) => x.summary)).toEqual([
+      'update apt cache',
+      'install newpkg=1.2-1 (not in the apt cache yet; the cache update may provide it)',
+    ]);
+    expect(pkg.apply(p, undefined, pkg.parse(out('now=100\ncache_mtime=1\n--dpkg\n--policy\n'), p, undefined), ops(c), ctx())).toContain(
+      "--allow-downgrades install -- 'newpkg=1.2-1' </dev/null",
+    );
   });
   it('parses apt-cache policy', () => {
-    expect(parsePolicy('hello:\n  Installed: (none)\n  Candidate: 2.10-3\n  Version table:\n     2.10-3 500\n        500 http://deb.debian.org/debian bookworm/main amd64 Packages\n')).toEqual({
+    expect(
+      parsePolicy(
+        'hello:\n  Installed: (none)\n  Candidate: 2.10-3\n  Version table:\n     2.10-3 500\n        500 http://deb.debian.org/debian bookworm/main amd64 Packages\n',
+      ),
+    ).toEqual({
       hello: { installed: null, candidate: '2.10-3', versions: ['2.10-3'] },
     });
   });
@@ -118,7 +146,8 @@ describe('package plan', () => {
 
 describe('package probe', () => {
   it('is valid sh', () => {
-    for (const state of ['present', 'latest', 'absent'] as const) expect(shSyntax(pkg.probe({ name: ['a', 'b'], state }, undefined, ctx()))).toBe('');
+    for (const state of ['present', 'latest', 'absent'] as const)
+      expect(shSyntax(pkg.probe({ name: ['a', 'b'], state }, undefined, ctx()))).toBe('');
   });
   it('runs for real on this Debian host (read-only)', () => {
     const p: PackageParams = { name: ['coreutils', 'nosuchpkg-kiln'] };
@@ -131,15 +160,32 @@ describe('package probe', () => {
     expect(s.pkgs['nosuchpkg-kiln']).toMatchObject({ candidate: null });
     expect(s.now).toBeGreaterThan(1_600_000_000);
     expect(() => pkg.plan(p, undefined, s, ctx())).toThrow(/nosuchpkg-kiln/);
-    expect(pkg.plan({ name: 'coreutils' }, undefined, pkg.parse(runProbe(pkg.probe({ name: 'coreutils' }, undefined, ctx())), { name: 'coreutils' }, undefined), ctx())).toEqual([]);
+    expect(
+      pkg.plan(
+        { name: 'coreutils' },
+        undefined,
+        pkg.parse(runProbe(pkg.probe({ name: 'coreutils' }, undefined, ctx())), { name: 'coreutils' }, undefined),
+        ctx(),
+      ),
+    ).toEqual([]);
   });
 });
 
 describe('package interpret', () => {
   it('fails with apt’s E: lines when apt-get exits non-zero (the engine trusts interpret)', () => {
-    const r = pkg.interpret!({ name: 'x' }, undefined, { stdout: '', stderr: 'W: something\nE: Unable to locate package x\n', code: 100 }, ctx());
+    const r = pkg.interpret!(
+      { name: 'x' },
+      undefined,
+      { stdout: '', stderr: 'W: something\nE: Unable to locate package x\n', code: 100 },
+      ctx(),
+    );
     expect(r.failed).toBe('apt-get failed (exit 100): E: Unable to locate package x');
-    const ok = pkg.interpret!({ name: 'x' }, undefined, { stdout: '0 upgraded, 1 newly installed, 0 to remove and 3 not upgraded.\n', stderr: '', code: 0 }, ctx());
+    const ok = pkg.interpret!(
+      { name: 'x' },
+      undefined,
+      { stdout: '0 upgraded, 1 newly installed, 0 to remove and 3 not upgraded.\n', stderr: '', code: 0 },
+      ctx(),
+    );
     expect(ok.failed).toBeUndefined();
     expect(ok.result).toMatchObject({ rc: 0, installed: 1, upgraded: 0, removed: 0 });
   });

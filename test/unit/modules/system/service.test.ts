@@ -23,10 +23,18 @@ const show = (o: Record<string, string>) =>
       .map(([k, v]) => `${k}=${v}`)
       .join('\n')}\n`,
   );
-const NOT_FOUND = show({ Type: 'simple', LoadState: 'not-found', ActiveState: 'inactive', SubState: 'dead', UnitFileState: '', CanReload: 'no' });
+const NOT_FOUND = show({
+  Type: 'simple',
+  LoadState: 'not-found',
+  ActiveState: 'inactive',
+  SubState: 'dead',
+  UnitFileState: '',
+  CanReload: 'no',
+});
 const STOPPED = show({ ActiveState: 'inactive', SubState: 'dead', UnitFileState: 'disabled' });
 
-const plan = (p: ServiceParams, o: ReturnType<typeof out>, check = false) => svc.plan(p, undefined, svc.parse(o, p, undefined), ctx({ check }));
+const plan = (p: ServiceParams, o: ReturnType<typeof out>, check = false) =>
+  svc.plan(p, undefined, svc.parse(o, p, undefined), ctx({ check }));
 const sums = (p: ServiceParams, o: ReturnType<typeof out>) => plan(p, o).map((c) => c.summary);
 const ops = <Op>(planned: readonly { op: Op }[]) => planned.map((c) => c.op);
 
@@ -36,13 +44,22 @@ describe('service plan (systemd)', () => {
     expect(plan({ name: 'nginx', state: 'stopped', enabled: false }, STOPPED)).toEqual([]);
   });
   it('start / stop / enable / disable are state changes', () => {
-    expect(plan({ name: 'nginx', state: 'started', enabled: true }, STOPPED)).toEqual([{ summary: 'enable nginx', op: { kind: 'enable' } }, { summary: 'start nginx', op: { kind: 'start' } }]);
+    expect(plan({ name: 'nginx', state: 'started', enabled: true }, STOPPED)).toEqual([
+      { summary: 'enable nginx', op: { kind: 'enable' } },
+      { summary: 'start nginx', op: { kind: 'start' } },
+    ]);
     expect(sums({ name: 'nginx', state: 'stopped', enabled: false }, show({}))).toEqual(['disable nginx', 'stop nginx']);
-    expect(sums({ name: 'nginx', state: 'started' }, show({ ActiveState: 'failed', SubState: 'failed' }))).toEqual(['start nginx (currently failed)']);
+    expect(sums({ name: 'nginx', state: 'started' }, show({ ActiveState: 'failed', SubState: 'failed' }))).toEqual([
+      'start nginx (currently failed)',
+    ]);
   });
   it('restarted and reloaded are always-planned actions', () => {
-    expect(plan({ name: 'nginx', state: 'restarted' }, show({}))).toEqual([{ summary: 'restart nginx', action: true, op: { kind: 'restart' } }]);
-    expect(plan({ name: 'nginx', state: 'reloaded' }, show({}))).toEqual([{ summary: 'reload nginx', action: true, op: { kind: 'reload' } }]);
+    expect(plan({ name: 'nginx', state: 'restarted' }, show({}))).toEqual([
+      { summary: 'restart nginx', action: true, op: { kind: 'restart' } },
+    ]);
+    expect(plan({ name: 'nginx', state: 'reloaded' }, show({}))).toEqual([
+      { summary: 'reload nginx', action: true, op: { kind: 'reload' } },
+    ]);
     expect(sums({ name: 'nginx', state: 'reloaded' }, STOPPED)).toEqual(['start nginx (reload requested, but it is not running)']);
     expect(() => plan({ name: 'nginx', state: 'reloaded' }, show({ CanReload: 'no' }))).toThrow(/cannot reload.*restarted/);
   });
@@ -52,9 +69,13 @@ describe('service plan (systemd)', () => {
         'enable nginx (unit not installed yet)',
         'start nginx (unit not installed yet)',
       ]);
-      expect(plan({ name: 'nginx', state: 'restarted' }, NOT_FOUND, check)).toEqual([{ summary: 'restart nginx (unit not installed yet)', action: true, unpredictable: true, op: { kind: 'restart' } }]);
+      expect(plan({ name: 'nginx', state: 'restarted' }, NOT_FOUND, check)).toEqual([
+        { summary: 'restart nginx (unit not installed yet)', action: true, unpredictable: true, op: { kind: 'restart' } },
+      ]);
     }
-    expect(plan({ name: 'nginx', state: 'stopped', enabled: false }, NOT_FOUND)).toEqual([{ summary: 'disable nginx (unit not installed yet)', unpredictable: true, op: { kind: 'disable' } }]);
+    expect(plan({ name: 'nginx', state: 'stopped', enabled: false }, NOT_FOUND)).toEqual([
+      { summary: 'disable nginx (unit not installed yet)', unpredictable: true, op: { kind: 'disable' } },
+    ]);
     // The package's postinst may start and enable it: a dry run says it cannot know.
     expect(plan({ name: 'nginx', state: 'started' }, NOT_FOUND).every((c) => c.unpredictable)).toBe(true);
     // Apply checks the unit and fails with a clear message.
@@ -71,7 +92,9 @@ describe('service plan (systemd)', () => {
     const gen = (e: string) => out(`${show({ UnitFileState: 'generated' }).stdout}is_enabled=${e}\n`);
     expect(plan({ name: 'postgresql', enabled: true }, gen('enabled'))).toEqual([]);
     expect(sums({ name: 'postgresql', enabled: true }, gen('disabled'))).toEqual(['enable postgresql']);
-    expect(sums({ name: 'x', enabled: true }, show({ UnitFileState: 'enabled-runtime' }))).toEqual(['enable x (currently enabled-runtime)']);
+    expect(sums({ name: 'x', enabled: true }, show({ UnitFileState: 'enabled-runtime' }))).toEqual([
+      'enable x (currently enabled-runtime)',
+    ]);
   });
   it('masked units fail clearly when they must run', () => {
     const masked = show({ LoadState: 'masked', ActiveState: 'inactive', UnitFileState: 'masked' });
@@ -81,11 +104,16 @@ describe('service plan (systemd)', () => {
   it('enabled is read from disk (is-enabled), not from the state systemd cached before a daemon-reload', () => {
     // The unit file was removed and written again (its wants link gone): systemd still says enabled.
     const stale = out(`${show({ NeedDaemonReload: 'yes' }).stdout}is_enabled=disabled\n`);
-    expect(sums({ name: 'guard', enabled: true, daemon_reload: true }, stale)).toEqual(['systemctl daemon-reload (unit files changed on disk)', 'enable guard']);
+    expect(sums({ name: 'guard', enabled: true, daemon_reload: true }, stale)).toEqual([
+      'systemctl daemon-reload (unit files changed on disk)',
+      'enable guard',
+    ]);
     const fresh = out(`${show({}).stdout}is_enabled=enabled\n`);
     expect(sums({ name: 'guard', enabled: true }, fresh)).toEqual([]);
     // No answer from is-enabled (an old systemd, an error): the cached state is used.
-    expect(sums({ name: 'guard', enabled: true }, out(`${show({ UnitFileState: 'disabled' }).stdout}is_enabled=\n`))).toEqual(['enable guard']);
+    expect(sums({ name: 'guard', enabled: true }, out(`${show({ UnitFileState: 'disabled' }).stdout}is_enabled=\n`))).toEqual([
+      'enable guard',
+    ]);
   });
   it('daemon_reload only when systemd says unit files changed', () => {
     expect(plan({ name: 'nginx', daemon_reload: true, state: 'started' }, show({}))).toEqual([]);
@@ -97,7 +125,9 @@ describe('service plan (systemd)', () => {
   });
   it('oneshot services without RemainAfterExit run every time and are not expected to stay active', () => {
     const o = show({ Type: 'oneshot', ActiveState: 'inactive', SubState: 'dead', UnitFileState: 'disabled' });
-    expect(plan({ name: 'seed', state: 'started' }, o)).toEqual([{ summary: 'start seed (oneshot: runs every time)', action: true, op: { kind: 'start' } }]);
+    expect(plan({ name: 'seed', state: 'started' }, o)).toEqual([
+      { summary: 'start seed (oneshot: runs every time)', action: true, op: { kind: 'start' } },
+    ]);
     expect(svc.verify!({ name: 'seed', state: 'started' }, undefined, svc.parse(o, { name: 'seed' }, undefined), ctx())).toEqual([]);
   });
   it('apply runs exactly the planned systemctl verbs', () => {
@@ -110,7 +140,13 @@ describe('service plan (systemd)', () => {
     expect(shSyntax(script)).toBe('');
   });
   it('health_url: after a start, restart or reload the apply polls it, and an unhealthy answer fails the task with the journal', () => {
-    const p: ServiceParams = { name: 'kiln-app', state: 'restarted', health_url: 'http://127.0.0.1:3000/health', health_match: '"status":"ok"', health_timeout: 1 };
+    const p: ServiceParams = {
+      name: 'kiln-app',
+      state: 'restarted',
+      health_url: 'http://127.0.0.1:3000/health',
+      health_match: '"status":"ok"',
+      health_timeout: 1,
+    };
     const s = svc.parse(show({}), p, undefined);
     const script = svc.apply(p, undefined, s, ops(svc.plan(p, undefined, s, ctx())), ctx());
     expect(shSyntax(script)).toBe('');
@@ -122,34 +158,67 @@ describe('service plan (systemd)', () => {
     // The check itself, with stand-in fetches: healthy, wrong body, no answer.
     const fn = script.slice(script.indexOf('hurl='), script.indexOf('if ! healthy; then'));
     const run = (fetch: string) =>
-      spawnSync('sh', [], { input: `${fn.replace(/^if command -v curl[\s\S]*?fi\n/m, '')}\nhfetch() { ${fetch}; }\nif healthy; then echo ok; else echo "bad: $why"; fi\n`, encoding: 'utf8' }).stdout.trim();
+      spawnSync('sh', [], {
+        input: `${fn.replace(/^if command -v curl[\s\S]*?fi\n/m, '')}\nhfetch() { ${fetch}; }\nif healthy; then echo ok; else echo "bad: $why"; fi\n`,
+        encoding: 'utf8',
+      }).stdout.trim();
     expect(run(`echo '{"status":"ok"}'`)).toBe('ok');
     expect(run(`echo '{"status":"degraded"}'`)).toBe('bad: the answer does not contain "status":"ok": {"status":"degraded"}');
-    expect(run(`echo 'curl: (7) Failed to connect to 127.0.0.1 port 3000'; return 7`)).toBe('bad: curl: (7) Failed to connect to 127.0.0.1 port 3000');
-    const failed = svc.interpret!(p, undefined, { stdout: 'kiln_health=curl: (22) The requested URL returned error: 503\nkiln_action=restart\nkiln_journal=db primary: connect ECONNREFUSED\n', stderr: '', code: 4 }, ctx());
+    expect(run(`echo 'curl: (7) Failed to connect to 127.0.0.1 port 3000'; return 7`)).toBe(
+      'bad: curl: (7) Failed to connect to 127.0.0.1 port 3000',
+    );
+    const failed = svc.interpret!(
+      p,
+      undefined,
+      {
+        stdout:
+          'kiln_health=curl: (22) The requested URL returned error: 503\nkiln_action=restart\nkiln_journal=db primary: connect ECONNREFUSED\n',
+        stderr: '',
+        code: 4,
+      },
+      ctx(),
+    );
     expect(failed.failed).toBe(
       "kiln-app is not healthy after the restart: no healthy answer from http://127.0.0.1:3000/health within 1s (last: curl: (22) The requested URL returned error: 503)\nlast lines of kiln-app's journal:\ndb primary: connect ECONNREFUSED",
     );
-    expect(svc.interpret!(p, undefined, { stdout: '', stderr: 'Job for kiln-app.service failed', code: 1 }, ctx()).failed).toBe('Job for kiln-app.service failed');
+    expect(svc.interpret!(p, undefined, { stdout: '', stderr: 'Job for kiln-app.service failed', code: 1 }, ctx()).failed).toBe(
+      'Job for kiln-app.service failed',
+    );
     expect(svc.interpret!(p, undefined, { stdout: '', stderr: '', code: 0 }, ctx()).failed).toBeUndefined();
   });
   it('apply depends only on the planned ops, never on summary text', () => {
     const p: ServiceParams = { name: 'nginx', state: 'started', enabled: true, daemon_reload: true, health_url: 'http://127.0.0.1/health' };
-    const script = expectApplyFromOpsOnly(svc, p, undefined, svc.parse(show({ NeedDaemonReload: 'yes', ActiveState: 'inactive', SubState: 'dead', UnitFileState: 'disabled' }), p, undefined));
-    expect(script).toMatch(/systemctl daemon-reload[\s\S]*systemctl enable -- 'nginx'[\s\S]*systemctl start -- 'nginx'[\s\S]*echo kiln_action=start/);
+    const script = expectApplyFromOpsOnly(
+      svc,
+      p,
+      undefined,
+      svc.parse(show({ NeedDaemonReload: 'yes', ActiveState: 'inactive', SubState: 'dead', UnitFileState: 'disabled' }), p, undefined),
+    );
+    expect(script).toMatch(
+      /systemctl daemon-reload[\s\S]*systemctl enable -- 'nginx'[\s\S]*systemctl start -- 'nginx'[\s\S]*echo kiln_action=start/,
+    );
     // A reload of a stopped service is a start, whatever its summary says.
     const r: ServiceParams = { name: 'nginx', state: 'reloaded' };
     expect(expectApplyFromOpsOnly(svc, r, undefined, svc.parse(STOPPED, r, undefined))).toContain("systemctl start -- 'nginx'");
     const sysv: ServiceParams = { name: 'ssh', state: 'stopped', enabled: false };
-    const script2 = expectApplyFromOpsOnly(svc, sysv, undefined, svc.parse(out('init=sysv\nLoadState=loaded\nActiveState=active\nUnitFileState=enabled\n'), sysv, undefined));
+    const script2 = expectApplyFromOpsOnly(
+      svc,
+      sysv,
+      undefined,
+      svc.parse(out('init=sysv\nLoadState=loaded\nActiveState=active\nUnitFileState=enabled\n'), sysv, undefined),
+    );
     expect(script2).toContain("update-rc.d 'ssh' disable");
     expect(script2).toContain("'/etc/init.d/ssh' stop");
   });
   it('verify: restarted/reloaded must leave the service active; state changes must have converged', () => {
     const p: ServiceParams = { name: 'nginx', state: 'restarted', enabled: true };
     expect(svc.verify!(p, undefined, svc.parse(show({}), p, undefined), ctx())).toEqual([]);
-    expect(svc.verify!(p, undefined, svc.parse(show({ ActiveState: 'failed', SubState: 'failed' }), p, undefined), ctx())).toEqual(['nginx is not active after restart (state: failed/failed)']);
-    expect(svc.verify!(p, undefined, svc.parse(show({ UnitFileState: 'disabled' }), p, undefined), ctx())).toEqual(['still needed: enable nginx']);
+    expect(svc.verify!(p, undefined, svc.parse(show({ ActiveState: 'failed', SubState: 'failed' }), p, undefined), ctx())).toEqual([
+      'nginx is not active after restart (state: failed/failed)',
+    ]);
+    expect(svc.verify!(p, undefined, svc.parse(show({ UnitFileState: 'disabled' }), p, undefined), ctx())).toEqual([
+      'still needed: enable nginx',
+    ]);
     expect(svc.verify!(p, undefined, svc.parse(NOT_FOUND, p, undefined), ctx())).toEqual(['nginx is not installed']);
   });
 });
@@ -165,11 +234,17 @@ describe('service (sysv fallback)', () => {
     expect(script).toContain("update-rc.d 'ssh' enable");
     expect(script).toContain("'/etc/init.d/ssh' start");
     expect(shSyntax(script)).toBe('');
-    expect(sums({ name: 'x', state: 'started' }, out('init=sysv\nLoadState=not-found\n'))).toEqual(['start x (init script not installed yet)']);
+    expect(sums({ name: 'x', state: 'started' }, out('init=sysv\nLoadState=not-found\n'))).toEqual([
+      'start x (init script not installed yet)',
+    ]);
   });
   it('probe is valid sh and runs for real here (read-only)', () => {
     expect(shSyntax(svc.probe({ name: 'nginx' }, undefined, ctx()))).toBe('');
-    const missing = svc.parse(runProbe(svc.probe({ name: 'kiln-no-such-service' }, undefined, ctx())), { name: 'kiln-no-such-service' }, undefined);
+    const missing = svc.parse(
+      runProbe(svc.probe({ name: 'kiln-no-such-service' }, undefined, ctx())),
+      { name: 'kiln-no-such-service' },
+      undefined,
+    );
     expect(missing.loaded).toBe(false);
     if (!existsSync('/run/systemd/system') && existsSync('/etc/init.d/ssh')) {
       const s = svc.parse(runProbe(svc.probe({ name: 'ssh' }, undefined, ctx())), { name: 'ssh' }, undefined);

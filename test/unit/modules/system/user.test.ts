@@ -19,12 +19,20 @@ const ops = <Op>(planned: readonly { op: Op }[]) => planned.map((c) => c.op);
 /** Secret params reach modules as Secret objects (plan/instance.ts) although their schema type is string. */
 const secretParam = (s: Secret) => s as unknown as string;
 
-
 describe('user plan', () => {
   it('converged → []', () => {
     const pw = new Secret(HASH);
     expect(
-      plan({ name: 'deploy', uid: 1001, group: 'deploy', groups: ['adm', 'sudo'], shell: '/bin/bash', home: '/home/deploy', comment: 'Deploy User,,,', password: secretParam(pw) }),
+      plan({
+        name: 'deploy',
+        uid: 1001,
+        group: 'deploy',
+        groups: ['adm', 'sudo'],
+        shell: '/bin/bash',
+        home: '/home/deploy',
+        comment: 'Deploy User,,,',
+        password: secretParam(pw),
+      }),
     ).toEqual([]);
     expect(plan({ name: 'deploy', group: '1001', groups: ['sudo'], append: true })).toEqual([]);
     expect(plan({ name: 'gone', state: 'absent' }, out(''))).toEqual([]);
@@ -72,17 +80,53 @@ describe('user plan', () => {
     expect(outsideHeredocs(script)).not.toContain(Buffer.from(`deploy:${raw}\n`).toString('base64'));
     expect(outsideHeredocs(script)).toMatch(/\| chpasswd -e$/m);
     expect(shSyntax(script)).toBe('');
-    const created = user.apply({ name: 'n', password: secretParam(secret) }, undefined, { exists: false }, ops(user.plan({ name: 'n', password: secretParam(secret) }, undefined, { exists: false }, ctx())), ctx());
+    const created = user.apply(
+      { name: 'n', password: secretParam(secret) },
+      undefined,
+      { exists: false },
+      ops(user.plan({ name: 'n', password: secretParam(secret) }, undefined, { exists: false }, ctx())),
+      ctx(),
+    );
     expect(created).toContain('chpasswd -e');
     expect(JSON.stringify(user.plan({ name: 'n', password: secretParam(secret) }, undefined, { exists: false }, ctx()))).not.toContain(raw);
   });
   it('apply depends only on the planned ops, never on summary text', () => {
-    const p: UserParams = { name: 'deploy', uid: 2000, group: 'users', groups: ['docker'], append: true, shell: '/bin/sh', home: '/srv/deploy', comment: 'x', password: HASH };
+    const p: UserParams = {
+      name: 'deploy',
+      uid: 2000,
+      group: 'users',
+      groups: ['docker'],
+      append: true,
+      shell: '/bin/sh',
+      home: '/srv/deploy',
+      comment: 'x',
+      password: HASH,
+    };
     const script = expectApplyFromOpsOnly(user, p, undefined, user.parse(DEPLOY('old'), p, undefined));
-    expect(outsideHeredocs(script)).toBe("set -e\nusermod -u 2000 -g 'users' -a -G 'docker' -s '/bin/sh' -d '/srv/deploy' -c 'x' -- 'deploy'\nbase64 -d <<'" + /KILN_PW_[0-9a-f]+/.exec(script)![0] + "' | chpasswd -e");
-    expect(expectApplyFromOpsOnly(user, { name: 'deploy', groups: ['sudo', 'sudo'] }, undefined, user.parse(DEPLOY(), { name: 'deploy' }, undefined))).toBe("set -e\nusermod -G 'sudo' -- 'deploy'");
-    expect(expectApplyFromOpsOnly(user, { name: 'deploy', state: 'absent', remove: true }, undefined, user.parse(DEPLOY(), { name: 'deploy' }, undefined))).toBe("set -e\nuserdel -r -- 'deploy'");
-    expect(expectApplyFromOpsOnly(user, { name: 'app', uid: 900 }, undefined, { exists: false })).toBe("set -e\nuseradd -u 900 -m -- 'app'");
+    expect(outsideHeredocs(script)).toBe(
+      "set -e\nusermod -u 2000 -g 'users' -a -G 'docker' -s '/bin/sh' -d '/srv/deploy' -c 'x' -- 'deploy'\nbase64 -d <<'" +
+        /KILN_PW_[0-9a-f]+/.exec(script)![0] +
+        "' | chpasswd -e",
+    );
+    expect(
+      expectApplyFromOpsOnly(
+        user,
+        { name: 'deploy', groups: ['sudo', 'sudo'] },
+        undefined,
+        user.parse(DEPLOY(), { name: 'deploy' }, undefined),
+      ),
+    ).toBe("set -e\nusermod -G 'sudo' -- 'deploy'");
+    expect(
+      expectApplyFromOpsOnly(
+        user,
+        { name: 'deploy', state: 'absent', remove: true },
+        undefined,
+        user.parse(DEPLOY(), { name: 'deploy' }, undefined),
+      ),
+    ).toBe("set -e\nuserdel -r -- 'deploy'");
+    expect(expectApplyFromOpsOnly(user, { name: 'app', uid: 900 }, undefined, { exists: false })).toBe(
+      "set -e\nuseradd -u 900 -m -- 'app'",
+    );
   });
   it('refuses plaintext passwords, without echoing them', () => {
     const err = (() => {
@@ -98,7 +142,11 @@ describe('user plan', () => {
   it('unreadable /etc/shadow: the password change is unpredictable, not silently skipped', () => {
     const o = out('passwd=deploy:x:1001:1001::/home/deploy:/bin/bash\nprimary=deploy\ngroups=deploy\nshadow=unreadable\n');
     expect(plan({ name: 'deploy', password: HASH }, o)).toEqual([
-      { summary: 'password of deploy (cannot compare: /etc/shadow is not readable; use become)', unpredictable: true, op: { kind: 'set-password' } },
+      {
+        summary: 'password of deploy (cannot compare: /etc/shadow is not readable; use become)',
+        unpredictable: true,
+        op: { kind: 'set-password' },
+      },
     ]);
   });
   it('probe runs for real on this host (read-only): root', () => {
@@ -110,7 +158,10 @@ describe('user plan', () => {
     const s = user.parse(r, p, undefined);
     expect(s).toMatchObject({ exists: true, uid: 0, gid: 0, primary: 'root', home: '/root' });
     if (s.shadowReadable) {
-      const field = readFileSync('/etc/shadow', 'utf8').split('\n').find((l) => l.startsWith('root:'))!.split(':')[1];
+      const field = readFileSync('/etc/shadow', 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('root:'))!
+        .split(':')[1];
       expect(s.shadowSha).toBe(sha256(field));
     }
     expect(user.parse(runProbe(user.probe({ name: 'kiln-nobody-here' }, undefined, ctx())), p, undefined)).toEqual({ exists: false });
@@ -124,19 +175,39 @@ describe('group', () => {
     expect(g({ name: 'adm', gid: 5 }, 'adm:x:4:\n')).toEqual([{ summary: 'gid of group adm: 4 → 5', op: { kind: 'set-gid', gid: 5 } }]);
     expect(g({ name: 'app', system: true }, '')).toEqual([{ summary: 'create group app (system)', op: { kind: 'create' } }]);
     expect(g({ name: 'app', state: 'absent' }, '')).toEqual([]);
-    expect(g({ name: 'app', state: 'absent' }, 'app:x:998:\n')).toEqual([{ summary: 'remove group app (gid 998)', op: { kind: 'remove' } }]);
+    expect(g({ name: 'app', state: 'absent' }, 'app:x:998:\n')).toEqual([
+      { summary: 'remove group app (gid 998)', op: { kind: 'remove' } },
+    ]);
     const s = group.parse(out(''), { name: 'app' }, undefined);
-    expect(group.apply({ name: 'app', gid: 950, system: true }, undefined, s, [{ kind: 'create' }], ctx())).toBe("set -e\ngroupadd -g 950 -r -- 'app'");
+    expect(group.apply({ name: 'app', gid: 950, system: true }, undefined, s, [{ kind: 'create' }], ctx())).toBe(
+      "set -e\ngroupadd -g 950 -r -- 'app'",
+    );
   });
   it('apply depends only on the planned ops, never on summary text', () => {
     const none = group.parse(out(''), { name: 'app' }, undefined);
-    expect(expectApplyFromOpsOnly(group, { name: 'app', gid: 950, system: true }, undefined, none)).toBe("set -e\ngroupadd -g 950 -r -- 'app'");
-    expect(expectApplyFromOpsOnly(group, { name: 'adm', gid: 5 }, undefined, group.parse(out('adm:x:4:\n'), { name: 'adm' }, undefined))).toBe("set -e\ngroupmod -g 5 -- 'adm'");
-    expect(expectApplyFromOpsOnly(group, { name: 'app', state: 'absent' }, undefined, group.parse(out('app:x:998:\n'), { name: 'app' }, undefined))).toBe("set -e\ngroupdel -- 'app'");
+    expect(expectApplyFromOpsOnly(group, { name: 'app', gid: 950, system: true }, undefined, none)).toBe(
+      "set -e\ngroupadd -g 950 -r -- 'app'",
+    );
+    expect(
+      expectApplyFromOpsOnly(group, { name: 'adm', gid: 5 }, undefined, group.parse(out('adm:x:4:\n'), { name: 'adm' }, undefined)),
+    ).toBe("set -e\ngroupmod -g 5 -- 'adm'");
+    expect(
+      expectApplyFromOpsOnly(
+        group,
+        { name: 'app', state: 'absent' },
+        undefined,
+        group.parse(out('app:x:998:\n'), { name: 'app' }, undefined),
+      ),
+    ).toBe("set -e\ngroupdel -- 'app'");
   });
   it('probe runs for real (read-only)', () => {
     expect(shSyntax(group.probe({ name: 'adm' }, undefined, ctx()))).toBe('');
-    expect(group.parse(runProbe(group.probe({ name: 'adm' }, undefined, ctx())), { name: 'adm' }, undefined)).toMatchObject({ exists: true, gid: 4 });
-    expect(group.parse(runProbe(group.probe({ name: 'kiln-nogroup' }, undefined, ctx())), { name: 'x' }, undefined)).toEqual({ exists: false });
+    expect(group.parse(runProbe(group.probe({ name: 'adm' }, undefined, ctx())), { name: 'adm' }, undefined)).toMatchObject({
+      exists: true,
+      gid: 4,
+    });
+    expect(group.parse(runProbe(group.probe({ name: 'kiln-nogroup' }, undefined, ctx())), { name: 'x' }, undefined)).toEqual({
+      exists: false,
+    });
   });
 });

@@ -5,7 +5,19 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DAY_MS, caPaths, certPaths, decide, inspectPki, issue, lockPki, parseSans, type PkiState, type PkiWant, sanProblems } from '../../../../src/modules/tls/pki.ts';
+import {
+  DAY_MS,
+  caPaths,
+  certPaths,
+  decide,
+  inspectPki,
+  issue,
+  lockPki,
+  parseSans,
+  type PkiState,
+  type PkiWant,
+  sanProblems,
+} from '../../../../src/modules/tls/pki.ts';
 
 const NOW = new Date('2026-11-28T12:00:00Z');
 const want = (dir = '/pki', over: Partial<PkiWant> = {}): PkiWant => ({
@@ -25,14 +37,25 @@ const inDays = (n: number) => new Date(NOW.getTime() + n * DAY_MS + 3600_000);
 const good = (over: Partial<NonNullable<PkiState['cert']>> = {}): PkiState => ({
   problems: [],
   ca: { notAfter: inDays(3000), keyMatches: true, pem: 'CA' },
-  cert: { notAfter: inDays(200), dns: ['site.lab'], ips: ['10.77.0.12', '10.77.0.11'], signedByCa: true, keyMatches: true, pem: 'C', ...over },
+  cert: {
+    notAfter: inDays(200),
+    dns: ['site.lab'],
+    ips: ['10.77.0.12', '10.77.0.11'],
+    signedByCa: true,
+    keyMatches: true,
+    pem: 'C',
+    ...over,
+  },
 });
 
 describe('decide (pure)', () => {
   it('empty directory: create the CA and issue', () => {
     const d = decide({ problems: [] }, want(), NOW);
     expect(d.createCa).toBe(true);
-    expect(d.summaries).toEqual(['create internal CA "Test CA" in /pki (exported as /pki/ca.crt)', 'issue certificate for site.lab: no certificate yet']);
+    expect(d.summaries).toEqual([
+      'create internal CA "Test CA" in /pki (exported as /pki/ca.crt)',
+      'issue certificate for site.lab: no certificate yet',
+    ]);
   });
 
   it('a valid certificate with the wanted SANs (any order) is kept', () => {
@@ -42,13 +65,19 @@ describe('decide (pure)', () => {
   it('renews inside the window, not outside; the window is configurable', () => {
     expect(decide(good({ notAfter: inDays(12) }), want(), NOW).summaries).toEqual(['renew certificate for site.lab: expires in 12 days']);
     expect(decide(good({ notAfter: inDays(31) }), want(), NOW).summaries).toEqual([]);
-    expect(decide(good({ notAfter: inDays(31) }), want('/pki', { renewBeforeDays: 60 }), NOW).summaries).toEqual(['renew certificate for site.lab: expires in 31 days']);
-    expect(decide(good({ notAfter: inDays(-3) }), want(), NOW).summaries[0]).toMatch(/^renew certificate for site.lab: expired \d+ days ago$/);
+    expect(decide(good({ notAfter: inDays(31) }), want('/pki', { renewBeforeDays: 60 }), NOW).summaries).toEqual([
+      'renew certificate for site.lab: expires in 31 days',
+    ]);
+    expect(decide(good({ notAfter: inDays(-3) }), want(), NOW).summaries[0]).toMatch(
+      /^renew certificate for site.lab: expired \d+ days ago$/,
+    );
   });
 
   it('re-issues when the wanted SANs change, naming the difference', () => {
     const d = decide(good(), want('/pki', { ips: ['10.77.0.11', '10.77.0.13'], dns: ['site.lab', 'www.site.lab'] }), NOW);
-    expect(d.summaries).toEqual(['re-issue certificate for site.lab: SANs changed (add DNS:www.site.lab IP:10.77.0.13, remove IP:10.77.0.12)']);
+    expect(d.summaries).toEqual([
+      're-issue certificate for site.lab: SANs changed (add DNS:www.site.lab IP:10.77.0.13, remove IP:10.77.0.12)',
+    ]);
   });
 
   it('re-issues a certificate from another CA or with a foreign key, and after a new CA', () => {
@@ -104,7 +133,9 @@ describe('issue (real openssl, temp dirs)', () => {
     expect(st.problems).toEqual([]);
     expect(st.ca?.keyMatches).toBe(true);
     expect(st.cert).toMatchObject({ signedByCa: true, keyMatches: true });
-    expect(execFileSync('openssl', ['verify', '-CAfile', caPaths(dir).crt, certPaths(dir, 'site').crt], { encoding: 'utf8' })).toContain(': OK');
+    expect(execFileSync('openssl', ['verify', '-CAfile', caPaths(dir).crt, certPaths(dir, 'site').crt], { encoding: 'utf8' })).toContain(
+      ': OK',
+    );
     expect(existsSync(join(dir, '.lock'))).toBe(false);
   });
 

@@ -8,7 +8,14 @@ import { userInfo, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import mod, { expiringNote, planTlsCert, resolvePkiDir, type TlsCertParams, type TlsCertPrep, type TlsCertState } from '../../../../src/modules/tls/tls_cert.ts';
+import mod, {
+  expiringNote,
+  planTlsCert,
+  resolvePkiDir,
+  type TlsCertParams,
+  type TlsCertPrep,
+  type TlsCertState,
+} from '../../../../src/modules/tls/tls_cert.ts';
 import { PRELUDE } from '../../../../src/sh/prelude.ts';
 import { type Change, type PrepareContext, RunMemory } from '../../../../src/modules/contract.ts';
 import { isSecret, redact } from '../../../../src/core/secret/secret.ts';
@@ -63,7 +70,9 @@ describe('planTlsCert (pure)', () => {
   });
   it('converged → nothing; missing → install with 0600 root:root', () => {
     expect(planTlsCert(base, prep, st())).toEqual([]);
-    expect(summaries(planTlsCert(base, prep, { stat: { exists: false } }))).toEqual(['install certificate bundle /etc/haproxy/certs/site.pem (0600 root:root)']);
+    expect(summaries(planTlsCert(base, prep, { stat: { exists: false } }))).toEqual([
+      'install certificate bundle /etc/haproxy/certs/site.pem (0600 root:root)',
+    ]);
   });
   it('controller work is reported as actions, and a pending issue always replaces the host file', () => {
     const ch = planTlsCert(base, { ...prep, sha: undefined, actions: ['renew certificate for x: expires in 12 days'] }, st());
@@ -152,7 +161,10 @@ describe('tls_cert with a real controller PKI', () => {
     const old = readFileSync(join(work, 'h1/site.pem'), 'utf8');
     newRun(); // a new kiln run
     const check = run(params, 'lb1', true);
-    expect(summaries(check.changes)).toEqual([expect.stringMatching(/^renew certificate for site.lab: expires in (9|10) days$/), `update certificate bundle ${work}/h1/site.pem`]);
+    expect(summaries(check.changes)).toEqual([
+      expect.stringMatching(/^renew certificate for site.lab: expires in (9|10) days$/),
+      `update certificate bundle ${work}/h1/site.pem`,
+    ]);
     expect(readFileSync(join(work, 'h1/site.pem'), 'utf8')).toBe(old);
     const real = run(params, 'lb1', false);
     expect(summaries(real.changes)).toEqual(summaries(check.changes));
@@ -166,13 +178,24 @@ describe('tls_cert with a real controller PKI', () => {
   it('apply depends only on the ops: rewording every summary gives the same script; pki-only ops write nothing', () => {
     const c = ctx({ host: 'lb1', run: memory });
     const prep = mod.prepare!(params, pctx('lb1', false));
-    for (const state of [{ stat: { exists: false } }, { stat: { exists: true, type: 'file', mode: '0644', owner: me, group: grp }, sha256: 'old' }] as TlsCertState[]) {
+    for (const state of [
+      { stat: { exists: false } },
+      { stat: { exists: true, type: 'file', mode: '0644', owner: me, group: grp }, sha256: 'old' },
+    ] as TlsCertState[]) {
       const planned = mod.plan(params, prep, state, c);
       const ops = planned.map((x) => x.op);
       mod.controllerApply!(params, prep, state, ops, c);
       const script = mod.apply(params, prep, state, ops, c);
       const reworded = planned.map((x) => ({ ...x, summary: 'x' }));
-      expect(mod.apply(params, prep, state, reworded.map((x) => x.op), c)).toBe(script);
+      expect(
+        mod.apply(
+          params,
+          prep,
+          state,
+          reworded.map((x) => x.op),
+          c,
+        ),
+      ).toBe(script);
       expect(script).toContain('mv -f -- "$tmp" "$dest"');
       expect(shSyntax(script)).toBe('');
     }
@@ -185,7 +208,9 @@ describe('tls_cert with a real controller PKI', () => {
     const bad = { ...params, pki_dir: join(work, 'notadir') };
     const badPrep = mod.prepare!(bad, pctx('lb1', false));
     mod.controllerApply!(bad, badPrep, { stat: { exists: false } }, [{ kind: 'pki' }, { kind: 'install' }], c);
-    expect(mod.apply(bad, badPrep, { stat: { exists: false } }, [{ kind: 'pki' }, { kind: 'install' }], c)).toMatch(/^echo 'tls_cert: issuing on the controller failed: .*' >&2\nexit 3$/s);
+    expect(mod.apply(bad, badPrep, { stat: { exists: false } }, [{ kind: 'pki' }, { kind: 'install' }], c)).toMatch(
+      /^echo 'tls_cert: issuing on the controller failed: .*' >&2\nexit 3$/s,
+    );
   });
 
   it('provided certificate: key is a secret, a mismatched key is refused', () => {
@@ -193,7 +218,14 @@ describe('tls_cert with a real controller PKI', () => {
     const dir = join(work, 'other');
     const cert = readFileSync(certPaths(dir, 'site.lab').crt, 'utf8');
     const key = readFileSync(certPaths(dir, 'site.lab').key, 'utf8');
-    const prov: TlsCertParams = { dest: join(work, 'h2/own.pem'), owner: me, group: grp, cert, chain: readFileSync(join(dir, 'ca.crt'), 'utf8'), key };
+    const prov: TlsCertParams = {
+      dest: join(work, 'h2/own.pem'),
+      owner: me,
+      group: grp,
+      cert,
+      chain: readFileSync(join(dir, 'ca.crt'), 'utf8'),
+      key,
+    };
     // The key is held only as a secret (inside the prepared bundle), and nothing prepared prints it.
     const prep = mod.prepare!(prov, pctx('lb1', false));
     expect(isSecret(prep.bundle)).toBe(true);

@@ -71,7 +71,9 @@ describe('known_hosts', () => {
   });
 
   it('@revoked wins over a match; @cert-authority lines are ignored', () => {
-    const e = parseKnownHosts(`@revoked * ${k1.type} ${k1.b64}\nweb1 ${k1.type} ${k1.b64}\n@cert-authority *.example.com ${k2.type} ${k2.b64}\n`);
+    const e = parseKnownHosts(
+      `@revoked * ${k1.type} ${k1.b64}\nweb1 ${k1.type} ${k1.b64}\n@cert-authority *.example.com ${k2.type} ${k2.b64}\n`,
+    );
     expect(checkHostKey(e, 'web1', 22, k1.type, k1.b64)).toBe('revoked');
     expect(checkHostKey(e, 'a.example.com', 22, k2.type, k2.b64)).toBe('unknown');
   });

@@ -10,7 +10,19 @@ const look = (text: string, host: string | string[]) => lookupSshConfig(parse(te
 
 describe('ssh config lookup', () => {
   it('first obtained value wins; IdentityFile accumulates in order', () => {
-    const cfg = ['Host web1', '  User alice', '  IdentityFile ~/.ssh/web', 'Host web*', '  User bob', '  Port 2222', '  IdentityFile ~/.ssh/all', 'Host *', '  Port 22', '  User carol', ''].join('\n');
+    const cfg = [
+      'Host web1',
+      '  User alice',
+      '  IdentityFile ~/.ssh/web',
+      'Host web*',
+      '  User bob',
+      '  Port 2222',
+      '  IdentityFile ~/.ssh/all',
+      'Host *',
+      '  Port 22',
+      '  User carol',
+      '',
+    ].join('\n');
     expect(look(cfg, 'web1')).toEqual({ user: 'alice', port: 2222, identityFiles: [`${HOME}/.ssh/web`, `${HOME}/.ssh/all`] });
     expect(look(cfg, 'db1')).toEqual({ user: 'carol', port: 22, identityFiles: [] });
   });
@@ -66,7 +78,9 @@ describe('ssh config lookup', () => {
 
   it('ignores comments, reports bad Port values with their location', () => {
     const cfg = parse('# comment\nHost a # trailing comment\n  Port nope\n  User u\n');
-    expect(cfg.diagnostics).toEqual([{ file: '/home/tester/.ssh/config', line: 3, col: 8, message: "bad Port value 'nope' (expected 1-65535)" }]);
+    expect(cfg.diagnostics).toEqual([
+      { file: '/home/tester/.ssh/config', line: 3, col: 8, message: "bad Port value 'nope' (expected 1-65535)" },
+    ]);
     expect(lookupSshConfig(cfg, 'a', { homeDir: HOME })).toMatchObject({ user: 'u' });
     expect(lookupSshConfig(cfg, 'a', { homeDir: HOME }).port).toBeUndefined();
   });
