@@ -8,12 +8,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Reporter } from '../../../src/engine/events.ts';
-import { Runner } from '../../../src/engine/runner.ts';
 import { modules } from '../../../src/modules/registry.ts';
 import { q } from '../../../src/sh/quote.ts';
 import { type BoundModule, defineModule } from '../../../src/modules/contract.ts';
-import { validateRun } from '../../../src/plan/validate.ts';
+import { runPlaybook } from '../../helpers/run-playbook.ts';
 import { sshdAvailable, startSshd, type TestSshd } from '../../helpers/sshd.ts';
 
 interface P {
@@ -39,8 +37,6 @@ const probeModule = defineModule<P, { done: boolean }, { kind: 'apply-once' }>({
     `echo "$SSH_CONNECTION" > ${q(`${p.dir}/confirmed`)}${p.fail_confirm ? '\necho "the rollback already fired" >&2; exit 3' : ''}`,
 });
 
-const quiet: Reporter = { playStart() {}, taskStart() {}, result() {}, taskEnd() {}, playEnd() {}, warn() {} };
-
 let sshd: TestSshd;
 let work: string;
 
@@ -51,27 +47,7 @@ async function run(dir: string, extra: Partial<P>, check = false) {
     `- hosts: all\n  tasks:\n    - name: hooked\n      test_confirm_hook: ${JSON.stringify({ dir, ...extra })}\n`,
   );
   mkdirSync(dir, { recursive: true });
-  const v = validateRun({
-    playbook: join(work, 'pb.yml'),
-    inventory: [join(work, 'hosts.yml')],
-    extraVars: {},
-    tags: [],
-    skipTags: [],
-    check,
-    diff: false,
-  });
-  const runner = new Runner(v.playbook, v.inventory, {
-    check,
-    diff: false,
-    forks: 1,
-    tags: [],
-    skipTags: [],
-    extraVars: {},
-    acceptNewHostKeys: false,
-    reporter: quiet,
-    connectTimeoutMs: 5000,
-  });
-  const report = await runner.run();
+  const report = await runPlaybook(join(work, 'pb.yml'), join(work, 'hosts.yml'), { check, connectTimeoutMs: 5000 });
   return report.tasks.find((t) => t.task === 'hooked')!;
 }
 

@@ -19,11 +19,9 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskResult } from '../../../src/engine/report.ts';
-import type { Reporter } from '../../../src/engine/events.ts';
-import { Runner } from '../../../src/engine/runner.ts';
 import { type BoundModule, defineModule } from '../../../src/modules/contract.ts';
 import { modules } from '../../../src/modules/registry.ts';
-import { validateRun } from '../../../src/plan/validate.ts';
+import { runPlaybook } from '../../helpers/run-playbook.ts';
 import { q } from '../../../src/sh/quote.ts';
 import { LocalTransport } from '../../../src/transport/local.ts';
 import type { RunOptions, Transport, TransportFactory } from '../../../src/transport/transport.ts';
@@ -134,8 +132,6 @@ function recording(sent: Sent[]): TransportFactory {
 /** How many framed snippets a script carries (probes, or an apply and the probes after it). */
 const frames = (script: string) => script.match(/^printf '\\n@@KILN:[0-9a-f]+:BEGIN:\d+\\n'$/gm)?.length ?? 0;
 
-const quiet: Reporter = { playStart() {}, taskStart() {}, result() {}, taskEnd() {}, playEnd() {}, warn() {} };
-
 let work: string;
 let runs = 0;
 
@@ -152,20 +148,8 @@ async function run(playbook: string, opts: { check?: boolean } = {}): Promise<Ra
   const pb = join(work, `pb-${++runs}.yml`);
   writeFileSync(pb, playbook);
   const check = opts.check ?? false;
-  const v = validateRun({ playbook: pb, inventory: [join(work, 'hosts.yml')], extraVars: {}, tags: [], skipTags: [], check, diff: true });
   const sent: Sent[] = [];
-  const runner = new Runner(v.playbook, v.inventory, {
-    check,
-    diff: true,
-    forks: 1,
-    tags: [],
-    skipTags: [],
-    extraVars: {},
-    acceptNewHostKeys: false,
-    reporter: quiet,
-    transport: recording(sent),
-  });
-  const report = await runner.run();
+  const report = await runPlaybook(pb, join(work, 'hosts.yml'), { check, diff: true, transport: recording(sent) });
   const result = (task: string) => {
     const r = report.tasks.find((t) => t.task === task);
     if (!r) throw new Error(`no result for task '${task}': ${report.tasks.map((t) => t.task).join(', ')}`);

@@ -16,16 +16,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskResult } from '../../../src/engine/report.ts';
-import type { Reporter } from '../../../src/engine/events.ts';
-import { Runner } from '../../../src/engine/runner.ts';
 import type { BoundModule } from '../../../src/modules/contract.ts';
 import { modules } from '../../../src/modules/registry.ts';
-import { validateRun } from '../../../src/plan/validate.ts';
+import { runPlaybook } from '../../helpers/run-playbook.ts';
 import { localTransport } from '../../../src/transport/local.ts';
 import { type Faults, faultsFromEnv, sshConnectionClaim, withFaults } from '../../helpers/fault-transport.ts';
 import { confirmMarks } from './confirm-marks.ts';
-
-const quiet: Reporter = { playStart() {}, taskStart() {}, result() {}, taskEnd() {}, playEnd() {}, warn() {} };
 
 /** Marks apply and confirm in a directory (a commit-confirm module in miniature). */
 const marks = confirmMarks('t_fault_marks');
@@ -48,20 +44,12 @@ afterAll(() => {
 async function run(tasks: string, faults: Faults, check: boolean): Promise<TaskResult[]> {
   const pb = join(work, `pb-${++n}.yml`);
   writeFileSync(pb, `- hosts: all\n  tasks:\n${tasks}`);
-  const v = validateRun({ playbook: pb, inventory: [join(work, 'hosts.yml')], extraVars: {}, tags: [], skipTags: [], check, diff: false });
-  const runner = new Runner(v.playbook, v.inventory, {
+  const report = await runPlaybook(pb, join(work, 'hosts.yml'), {
     check,
-    diff: false,
-    forks: 1,
-    tags: [],
-    skipTags: [],
-    extraVars: {},
-    acceptNewHostKeys: false,
-    reporter: quiet,
     transport: localTransport(),
     wrapTransport: (inner) => withFaults(inner, faults),
   });
-  return (await runner.run()).tasks;
+  return report.tasks;
 }
 
 describe('fault transport: a host that misreports $SSH_CONNECTION', () => {
