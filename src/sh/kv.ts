@@ -1,4 +1,5 @@
 /** The probes' output format: `key=value` lines. */
+
 /** Parses `key=value` lines. Later keys win; values may contain '='. */
 export function parseKv(text: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -7,4 +8,14 @@ export function parseKv(text: string): Record<string, string> {
     if (i > 0) out[line.slice(0, i).trim()] = line.slice(i + 1);
   }
   return out;
+}
+
+/** Every value of each key that starts with `prefix`, in order (keys that repeat, e.g. journal lines). */
+export function parseKvAll(text: string, prefix = ''): Map<string, string[]> {
+  const kv = new Map<string, string[]>();
+  for (const line of text.split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0 && line.startsWith(prefix)) kv.set(line.slice(0, i), [...(kv.get(line.slice(0, i)) ?? []), line.slice(i + 1)]);
+  }
+  return kv;
 }

@@ -10,6 +10,7 @@
  * With `versioned`, `match` may contain {version}, replaced by healthy's argument (release: the
  * new release, or the previous one after a rollback).
  */
+import { parseKvAll } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
 
 export const DEFAULT_HEALTH_TIMEOUT = 30;
@@ -57,12 +58,7 @@ export function journalTail(unit: string, n: number): string {
 
 /** `kiln_KEY=value` lines of an apply script's output: every value of each key, in order. */
 export function kilnValues(stdout: string): Map<string, string[]> {
-  const kv = new Map<string, string[]>();
-  for (const line of stdout.split('\n')) {
-    const i = line.indexOf('=');
-    if (line.startsWith('kiln_') && i > 0) kv.set(line.slice(0, i), [...(kv.get(line.slice(0, i)) ?? []), line.slice(i + 1)]);
-  }
-  return kv;
+  return parseKvAll(stdout, 'kiln_');
 }
 
 /** The journal lines (from journalTail) for a failure message: "\nlast lines of NAME's journal:\n…", or ''. */
