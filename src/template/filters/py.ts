@@ -3,7 +3,7 @@
  * ../jinja/value.ts: iteration, len(), hashing for sets and `unique`, `in`, `+`, sorting with a
  * key, and Jinja2's `environment.getitem` (what `attribute=` arguments and `map('extract')` use).
  */
-import { PyNamedTuple } from '../jinja/convert.ts';
+import { PyNamedTuple, percentFormat } from '../jinja/convert.ts';
 import {
   dictGet,
   dictHas,
@@ -118,6 +118,30 @@ export function pyAdd(a: unknown, b: unknown): unknown {
   throw new PyError('TypeError', `unsupported operand type(s) for +: '${typeName(a)}' and '${typeName(b)}'`);
 }
 
+/** Python's a % b for numbers (floor modulo; floats take the divisor's sign) and str formatting. */
+export function pyMod(a: unknown, b: unknown): unknown {
+  if (typeof a === 'string') return percentFormat(a, b);
+  if (isNumeric(a) && isNumeric(b)) {
+    if (isFloat(a) || isFloat(b)) {
+      const x = num(a);
+      const y = num(b);
+      if (y === 0) throw new PyError('ZeroDivisionError', 'float modulo');
+      let r = x % y;
+      if (r !== 0 && r < 0 !== y < 0) r += y;
+      return Number.isInteger(r) ? new PyFloat(r) : r;
+    }
+    const x = typeof a === 'bigint' ? a : BigInt(num(a));
+    const y = typeof b === 'bigint' ? b : BigInt(num(b));
+    if (y === 0n) throw new PyError('ZeroDivisionError', 'integer division or modulo by zero');
+    let r = x % y;
+    if (r !== 0n && r < 0n !== y < 0n) r += y;
+    return Number(r);
+  }
+  if (a instanceof Undefined) throw undefinedError(a);
+  if (b instanceof Undefined) throw undefinedError(b);
+  throw new PyError('TypeError', `unsupported operand type(s) for %: '${typeName(a)}' and '${typeName(b)}'`);
+}
+
 /** Jinja2's "foo object" naming of a value in undefined messages (object_type_repr). */
 export function objectTypeRepr(v: unknown): string {
   return v === null ? 'None' : `${typeName(v)} object`;
@@ -151,18 +175,26 @@ export function getItem(obj: unknown, key: unknown): unknown {
     if (i < 0) i += items.length;
     if (i >= 0 && i < items.length) return items[i];
   }
-  if (typeof key === 'string') {
-    if (obj instanceof PyNamedTuple) {
-      const f = obj.field(key);
-      if (f !== undefined) return f;
-    }
-    const type = typeName(obj);
-    if (METHODS[type]?.has(key)) {
-      throw new PyError('NotSupported', `${pyRepr(key)} is a method of ${type} objects here: Kiln does not use Python methods as values`);
-    }
-    return new Undefined(`'${objectTypeRepr(obj)}' has no attribute ${pyRepr(key)}`, key);
-  }
+  if (typeof key === 'string') return getAttr(obj, key);
   return new Undefined(`${objectTypeRepr(obj)} has no element ${pyRepr(key)}`, pyRepr(key));
+}
+
+/**
+ * Python's getattr(obj, name) as Jinja2's `attr` filter sees it: a namedtuple's field, else
+ * Undefined. A Python method found as the attribute would be a bound method object in Ansible:
+ * Kiln refuses that rather than return something else.
+ */
+export function getAttr(obj: unknown, name: string): unknown {
+  if (obj instanceof Undefined) return obj;
+  if (obj instanceof PyNamedTuple) {
+    const f = obj.field(name);
+    if (f !== undefined) return f;
+  }
+  const type = typeName(obj);
+  if (METHODS[type]?.has(name)) {
+    throw new PyError('NotSupported', `${pyRepr(name)} is a method of ${type} objects here: Kiln does not use Python methods as values`);
+  }
+  return new Undefined(`'${objectTypeRepr(obj)}' has no attribute ${pyRepr(name)}`, name);
 }
 
 function isHashable(v: unknown): boolean {
