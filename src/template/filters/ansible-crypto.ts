@@ -26,7 +26,8 @@ function toBytes(v: unknown, encoding = 'utf-8'): Buffer {
   if (['latin-1', 'latin1', 'iso-8859-1', 'iso8859-1', 'ascii', 'us-ascii'].includes(enc)) {
     const max = enc.includes('ascii') ? 0x7f : 0xff;
     const bad = [...s].find((c) => c.codePointAt(0)! > max);
-    if (bad) throw new PyError('UnicodeEncodeError', `'${enc.includes('ascii') ? 'ascii' : 'latin-1'}' codec can't encode character '${bad}'`);
+    if (bad)
+      throw new PyError('UnicodeEncodeError', `'${enc.includes('ascii') ? 'ascii' : 'latin-1'}' codec can't encode character '${bad}'`);
     return Buffer.from(s, 'latin1');
   }
   throw new PyError('NotSupported', `the ${encoding} encoding is not supported by Kiln`);
@@ -39,7 +40,10 @@ function toText(b: Buffer, encoding = 'utf-8'): string {
     try {
       return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(b);
     } catch {
-      throw new PyError('NotSupported', 'the decoded bytes are not valid UTF-8 (Ansible would carry them as surrogate escapes): not supported by Kiln');
+      throw new PyError(
+        'NotSupported',
+        'the decoded bytes are not valid UTF-8 (Ansible would carry them as surrogate escapes): not supported by Kiln',
+      );
     }
   }
   if (['utf-16-le', 'utf-16le'].includes(enc)) return new TextDecoder('utf-16le', { fatal: true, ignoreBOM: true }).decode(b);
@@ -122,7 +126,10 @@ const PASSLIB_NAMES: Record<string, string> = { md5: 'md5_crypt', blowfish: 'bcr
 
 /** uuid.UUID(text): hex digits with optional braces, dashes and urn:uuid: prefix. */
 function parseUuid(text: string): Buffer {
-  const hex = text.replace(/^urn:uuid:/, '').replace(/^\{|\}$/g, '').replace(/-/g, '');
+  const hex = text
+    .replace(/^urn:uuid:/, '')
+    .replace(/^\{|\}$/g, '')
+    .replace(/-/g, '');
   if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new PyError('ValueError', 'badly formed hexadecimal UUID string');
   return Buffer.from(hex, 'hex');
 }
@@ -167,11 +174,15 @@ export const ansibleCryptoFilters: FilterTable = {
       const algo = CRYPT_ALGOS[name];
       if (!algo) throw new PyError('NotSupported', `password_hash with '${name}' is not supported by Kiln (sha512, sha256 and md5 are)`);
       const rounds = a.rounds !== null && a.rounds !== 0 ? toIndex(a.rounds) : algo.defaultRounds;
-      const salt = a.salt !== null && a.salt !== '' ? pyStr(a.salt) : randomSalt(a.salt_size !== null && a.salt_size !== 0 ? toIndex(a.salt_size) : algo.maxSalt);
+      const salt =
+        a.salt !== null && a.salt !== ''
+          ? pyStr(a.salt)
+          : randomSalt(a.salt_size !== null && a.salt_size !== 0 ? toIndex(a.salt_size) : algo.maxSalt);
       try {
         return cryptHash(algo, pyStr(v), salt, rounds);
       } catch (e) {
-        if (e instanceof PyError && e.pyType === 'ValueError') throw new PyError('AnsibleFilterError', `Could not hash the secret.. ${e.message}`);
+        if (e instanceof PyError && e.pyType === 'ValueError')
+          throw new PyError('AnsibleFilterError', `Could not hash the secret.. ${e.message}`);
         throw e;
       }
     },

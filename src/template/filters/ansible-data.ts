@@ -5,7 +5,22 @@
  */
 import type { FilterTable } from '../jinja/callables.ts';
 import { toIndex, toInt } from '../jinja/convert.ts';
-import { dictGet, dictHas, dictSet, num, PyError, PyTuple, pyEquals, pyRepr, pyStr, truthy, tuple, typeName, Undefined, undefinedError } from '../jinja/value.ts';
+import {
+  dictGet,
+  dictHas,
+  dictSet,
+  num,
+  PyError,
+  PyTuple,
+  pyEquals,
+  pyRepr,
+  pyStr,
+  truthy,
+  tuple,
+  typeName,
+  Undefined,
+  undefinedError,
+} from '../jinja/value.ts';
 import { filter } from './args.ts';
 import { dumps } from './json.ts';
 import { contains, getItem, hashKey, iterate, split } from './py.ts';
@@ -213,7 +228,12 @@ export const ansibleDataFilters: FilterTable = {
   ),
 
   extract: filter('extract', ['container', ['morekeys', null]], (_env, item, a) => {
-    const keys = a.morekeys === null ? [item] : Array.isArray(a.morekeys) && !(a.morekeys instanceof PyTuple) ? [item, ...a.morekeys] : [item, a.morekeys];
+    const keys =
+      a.morekeys === null
+        ? [item]
+        : Array.isArray(a.morekeys) && !(a.morekeys instanceof PyTuple)
+          ? [item, ...a.morekeys]
+          : [item, a.morekeys];
     let value = a.container;
     for (const key of keys) value = getItem(value, key);
     return value;
@@ -235,7 +255,8 @@ export const ansibleDataFilters: FilterTable = {
       ['value_name', 'value'],
     ],
     (_env, v, a) => {
-      if (!(v instanceof Map)) throw new PyError('AnsibleFilterTypeError', `dict2items requires a dictionary, got ${classRepr(v)} instead.`);
+      if (!(v instanceof Map))
+        throw new PyError('AnsibleFilterTypeError', `dict2items requires a dictionary, got ${classRepr(v)} instead.`);
       return [...v].map(([k, x]) => {
         const d = new Map<unknown, unknown>();
         dictSet(d, a.key_name, k);
@@ -297,7 +318,10 @@ export const ansibleDataFilters: FilterTable = {
         } else throw new PyError('AnsibleFilterTypeError', `the key ${pyStr(sub)} should point to a dictionary, got '${pyStr(values)}'`);
       }
       if (!Array.isArray(values) || values instanceof PyTuple) {
-        throw new PyError('AnsibleFilterTypeError', `the key ${pyRepr(path[path.length - 1])} should point to a list, got ${pyRepr(values)}`);
+        throw new PyError(
+          'AnsibleFilterTypeError',
+          `the key ${pyRepr(path[path.length - 1])} should point to a list, got ${pyRepr(values)}`,
+        );
       }
       for (const value of values) out.push(tuple([element, value]));
     }
@@ -323,7 +347,8 @@ export const ansibleDataFilters: FilterTable = {
     'zip_longest',
     [],
     (_env, v, _a, b) => {
-      for (const k of b.kw.keys()) if (k !== 'fillvalue') throw new PyError('TypeError', `zip_longest() got an unexpected keyword argument '${k}'`);
+      for (const k of b.kw.keys())
+        if (k !== 'fillvalue') throw new PyError('TypeError', `zip_longest() got an unexpected keyword argument '${k}'`);
       const fill = b.kw.has('fillvalue') ? b.kw.get('fillvalue') : null;
       const lists = [v, ...b.rest].map(iterate);
       const n = Math.max(...lists.map((l) => l.length));
@@ -336,7 +361,8 @@ export const ansibleDataFilters: FilterTable = {
     'product',
     [],
     (_env, v, _a, b) => {
-      for (const k of b.kw.keys()) if (k !== 'repeat') throw new PyError('TypeError', `product() got an unexpected keyword argument '${k}'`);
+      for (const k of b.kw.keys())
+        if (k !== 'repeat') throw new PyError('TypeError', `product() got an unexpected keyword argument '${k}'`);
       const repeat = toIndex(b.kw.get('repeat') ?? 1);
       const pools = [v, ...b.rest].map((x) => [...iterate(x)]);
       return product(Array(Math.max(0, repeat)).fill(pools).flat());
@@ -401,7 +427,8 @@ export const ansibleDataFilters: FilterTable = {
       ['maxsplit', -1],
     ],
     (_env, v, a) => {
-      if (typeof v !== 'string') throw new PyError('TypeError', `descriptor 'split' for 'str' objects doesn't apply to a '${typeName(v)}' object`);
+      if (typeof v !== 'string')
+        throw new PyError('TypeError', `descriptor 'split' for 'str' objects doesn't apply to a '${typeName(v)}' object`);
       if (a.sep !== null && typeof a.sep !== 'string') throw new PyError('TypeError', `must be str or None, not ${typeName(a.sep)}`);
       return split(v, a.sep as string | null, toIndex(a.maxsplit));
     },

@@ -8,7 +8,22 @@
  */
 import type { FilterTable } from '../jinja/callables.ts';
 import { formatFloatAbs, parseFloatStr, toFloat } from '../jinja/convert.ts';
-import { dictGet, dictHas, dictSet, float, isFloat, isInt, isNumeric, num, PyError, PyTuple, pyEquals, pyStr, truthy, typeName } from '../jinja/value.ts';
+import {
+  dictGet,
+  dictHas,
+  dictSet,
+  float,
+  isFloat,
+  isInt,
+  isNumeric,
+  num,
+  PyError,
+  PyTuple,
+  pyEquals,
+  pyStr,
+  truthy,
+  typeName,
+} from '../jinja/value.ts';
 import { filter } from './args.ts';
 import { jinjaUnique } from './jinja-lists.ts';
 import { contains, hashKey, iterate, pyAdd } from './py.ts';
@@ -81,7 +96,10 @@ function roundToInt(x: number): number | bigint {
 
 function bytesToHuman(size: unknown, isbits: unknown, unit: unknown): string {
   if (!isNumeric(size)) {
-    throw new PyError('AnsibleFilterTypeError', `human_readable() failed on bad input: '>=' not supported between instances of '${typeName(size)}' and 'int'`);
+    throw new PyError(
+      'AnsibleFilterTypeError',
+      `human_readable() failed on bad input: '>=' not supported between instances of '${typeName(size)}' and 'int'`,
+    );
   }
   const base = truthy(isbits) ? 'bits' : 'Bytes';
   let suffix = '';
@@ -142,7 +160,10 @@ export const ansibleMathFilters: FilterTable = {
 
   pow: filter('power', ['y'], (_env, x, a) => {
     if (!isNumeric(x) || !isNumeric(a.y)) {
-      throw new PyError('AnsibleFilterTypeError', `pow() can only be used on numbers: must be real number, not ${typeName(isNumeric(x) ? a.y : x)}`);
+      throw new PyError(
+        'AnsibleFilterTypeError',
+        `pow() can only be used on numbers: must be real number, not ${typeName(isNumeric(x) ? a.y : x)}`,
+      );
     }
     const r = num(x) ** num(a.y);
     if (Number.isNaN(r)) throw new PyError('ValueError', 'math domain error');
@@ -150,7 +171,8 @@ export const ansibleMathFilters: FilterTable = {
   }),
 
   root: filter('inversepower', [['base', 2]], (_env, x, a) => {
-    if (!isNumeric(x)) throw new PyError('AnsibleFilterTypeError', `root() can only be used on numbers: must be real number, not ${typeName(x)}`);
+    if (!isNumeric(x))
+      throw new PyError('AnsibleFilterTypeError', `root() can only be used on numbers: must be real number, not ${typeName(x)}`);
     const v = num(x);
     if (pyEquals(a.base, 2)) {
       if (v < 0) throw new PyError('AnsibleFilterTypeError', 'root() can only be used on numbers: math domain error');
@@ -226,7 +248,8 @@ export const ansibleMathFilters: FilterTable = {
       const k = dictGet(item, a.key);
       hashKey(k);
       if (dictHas(out, k) && truthy(dictGet(out, k))) {
-        if (a.duplicates === 'error') throw new PyError('AnsibleFilterError', `Key ${pyStr(k)} is not unique, cannot correctly turn into dict`);
+        if (a.duplicates === 'error')
+          throw new PyError('AnsibleFilterError', `Key ${pyStr(k)} is not unique, cannot correctly turn into dict`);
         dictSet(out, k, item);
       } else dictSet(out, k, item);
     }
@@ -248,8 +271,10 @@ export const ansibleMathFilters: FilterTable = {
         return Number(randrange(r, start, randArg(end, 2), step));
       }
       if (Array.isArray(end) || typeof end === 'string' || end instanceof Map) {
-        if (truthy(a.start) || truthy(a.step)) throw new PyError('AnsibleFilterError', 'start and step can only be used with integer values');
-        if (end instanceof Map) throw new PyError('NotSupported', 'random of a dict (Python indexes it with an int key) is not supported by Kiln');
+        if (truthy(a.start) || truthy(a.step))
+          throw new PyError('AnsibleFilterError', 'start and step can only be used with integer values');
+        if (end instanceof Map)
+          throw new PyError('NotSupported', 'random of a dict (Python indexes it with an int key) is not supported by Kiln');
         const seq = iterate(end);
         if (!seq.length) throw new PyError('IndexError', 'Cannot choose from an empty sequence');
         return seq[Number(r.below(BigInt(seq.length)))];

@@ -49,7 +49,8 @@ export const ansiblePathFilters: FilterTable = {
     if (Array.isArray(v)) {
       if (!v.length) throw new PyError('TypeError', "join() missing 1 required positional argument: 'a'");
       const parts = v.map((p) => {
-        if (typeof p !== 'string') throw new PyError('TypeError', `join() argument must be str, bytes, or os.PathLike object, not '${typeName(p)}'`);
+        if (typeof p !== 'string')
+          throw new PyError('TypeError', `join() argument must be str, bytes, or os.PathLike object, not '${typeName(p)}'`);
         return p;
       });
       return posix.join(parts[0]!, ...parts.slice(1));

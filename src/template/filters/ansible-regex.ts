@@ -31,14 +31,8 @@ export const ansibleRegexFilters: FilterTable = {
     },
   ),
 
-  regex_findall: filter(
-    'regex_findall',
-    [
-      'regex',
-      ['multiline', false],
-      ['ignorecase', false],
-    ],
-    (_env, v, a) => findall(pattern(a.regex, flags(a.ignorecase, a.multiline)), pyStr(v)).map((m) => (Array.isArray(m) ? tuple(m) : m)),
+  regex_findall: filter('regex_findall', ['regex', ['multiline', false], ['ignorecase', false]], (_env, v, a) =>
+    findall(pattern(a.regex, flags(a.ignorecase, a.multiline)), pyStr(v)).map((m) => (Array.isArray(m) ? tuple(m) : m)),
   ),
 
   regex_search: filter(

@@ -15,7 +15,8 @@ export const ansibleUrlFilters: FilterTable = {
       if (typeof v !== 'string') throw new PyError('TypeError', `Cannot mix str and non-str arguments`);
       const results = splitAttributes(urlsplit(v));
       if (truthy(a.query)) {
-        if (!dictHas(results, a.query)) throw new PyError('AnsibleFilterError', `${pyStr(a.alias)}: unknown URL component: ${pyStr(a.query)}`);
+        if (!dictHas(results, a.query))
+          throw new PyError('AnsibleFilterError', `${pyStr(a.alias)}: unknown URL component: ${pyStr(a.query)}`);
         return dictGet(results, a.query);
       }
       return results;

@@ -31,6 +31,8 @@ export interface Tm {
   gmtoff: number | null;
   /** The zone's abbreviation, or null when Kiln cannot tell it. */
   zone: string | null;
+  /** A datetime's microseconds (datetime.strftime's %f); absent for time.strftime, where %f stays as is. */
+  microsecond?: number;
 }
 
 function pad(n: number, w: number, c = '0'): string {
@@ -98,6 +100,9 @@ export function strftime(fmt: string, t: Tm): string {
         break;
       case 'e':
         out += pad(t.day, 2, ' ');
+        break;
+      case 'f':
+        out += t.microsecond === undefined ? '%f' : pad(t.microsecond, 6);
         break;
       case 'F':
         out += `${t.year < 0 ? '-' : ''}${String(Math.abs(t.year)).padStart(4, '0')}-${pad(t.month, 2)}-${pad(t.day, 2)}`;
@@ -186,7 +191,8 @@ export function strftime(fmt: string, t: Tm): string {
       }
       case 'Z':
         if (t.gmtoff === null) break;
-        if (t.zone === null) throw new PyError('NotSupported', "strftime's %Z (the time zone's name) is not supported by Kiln for this zone");
+        if (t.zone === null)
+          throw new PyError('NotSupported', "strftime's %Z (the time zone's name) is not supported by Kiln for this zone");
         out += t.zone;
         break;
       case '%':
@@ -205,7 +211,9 @@ function dayOfYear(y: number, m: number, d: number): number {
 
 /** The controller's zone abbreviation at an instant, when it is a plain abbreviation ('UTC', 'CET'). */
 function zoneName(ms: number): string | null {
-  const part = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(new Date(ms)).find((p) => p.type === 'timeZoneName');
+  const part = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' })
+    .formatToParts(new Date(ms))
+    .find((p) => p.type === 'timeZoneName');
   return part && /^[A-Z]{2,5}$/.test(part.value) ? part.value : null;
 }
 
@@ -268,7 +276,15 @@ export class PyDatetime extends PyObject {
     const d = new Date(ms);
     const micro = us % 1000000;
     return utc
-      ? new PyDatetime(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), micro)
+      ? new PyDatetime(
+          d.getUTCFullYear(),
+          d.getUTCMonth() + 1,
+          d.getUTCDate(),
+          d.getUTCHours(),
+          d.getUTCMinutes(),
+          d.getUTCSeconds(),
+          micro,
+        )
       : new PyDatetime(d.getFullYear(), d.getMonth() + 1, d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds(), micro);
   }
 
@@ -291,6 +307,7 @@ export class PyDatetime extends PyObject {
       epoch: Math.floor(this.local().getTime() / 1000),
       gmtoff: null,
       zone: null,
+      microsecond: this.microsecond,
     };
   }
 
@@ -463,4 +480,3 @@ export function strptime(text: string, format: string): PyDatetime {
   if (check.getUTCMonth() + 1 !== month || check.getUTCDate() !== day) throw new PyError('ValueError', 'day is out of range for month');
   return new PyDatetime(year, month, day, hour, minute, second, micro);
 }
-

@@ -31,7 +31,12 @@ const CP1252 = [
 
 function invalidCodepoint(n: number): boolean {
   return (
-    (n >= 0x1 && n <= 0x8) || n === 0xb || (n >= 0xe && n <= 0x1f) || (n >= 0x7f && n <= 0x9f) || (n >= 0xfdd0 && n <= 0xfdef) || (n & 0xfffe) === 0xfffe
+    (n >= 0x1 && n <= 0x8) ||
+    n === 0xb ||
+    (n >= 0xe && n <= 0x1f) ||
+    (n >= 0x7f && n <= 0x9f) ||
+    (n >= 0xfdd0 && n <= 0xfdef) ||
+    (n & 0xfffe) === 0xfffe
   );
 }
 
@@ -59,7 +64,10 @@ export function unescapeHtml(s: string): string {
     const name = ref.endsWith(';') ? ref.slice(0, -1) : undefined;
     const cp = name === undefined ? undefined : ENTITIES.get(name);
     if (cp !== undefined) return String.fromCodePoint(cp);
-    throw new PyError('NotSupported', `striptags: cannot tell what Python's html.unescape makes of ${JSON.stringify(whole)} (HTML 5 entity table not supported by Kiln)`);
+    throw new PyError(
+      'NotSupported',
+      `striptags: cannot tell what Python's html.unescape makes of ${JSON.stringify(whole)} (HTML 5 entity table not supported by Kiln)`,
+    );
   });
 }
 

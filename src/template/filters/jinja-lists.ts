@@ -105,29 +105,21 @@ export const jinjaListFilters: FilterTable = {
     return all.length ? all[0] : hintUndefined('No last item, sequence was empty.');
   }),
 
-  groupby: filter(
-    'groupby',
-    [
-      'attribute',
-      ['default', null],
-      ['case_sensitive', false],
-    ],
-    (_env, v, a) => {
-      const cs = truthy(a.case_sensitive);
-      const expr = attrGetter(a.attribute, cs ? undefined : ignoreCase, a.default);
-      const sorted = sortedBy(iterate(v), expr);
-      const groups: { key: unknown; values: unknown[] }[] = [];
-      for (const item of sorted) {
-        const k = expr(item);
-        const last = groups[groups.length - 1];
-        if (last && pyEquals(last.key, k)) last.values.push(item);
-        else groups.push({ key: k, values: [item] });
-      }
-      // Case-insensitive grouping reports the real key of each group's first item.
-      const outputExpr = attrGetter(a.attribute, undefined, a.default);
-      return groups.map((g) => namedTuple(['grouper', 'list'], [cs ? g.key : outputExpr(g.values[0]), g.values]));
-    },
-  ),
+  groupby: filter('groupby', ['attribute', ['default', null], ['case_sensitive', false]], (_env, v, a) => {
+    const cs = truthy(a.case_sensitive);
+    const expr = attrGetter(a.attribute, cs ? undefined : ignoreCase, a.default);
+    const sorted = sortedBy(iterate(v), expr);
+    const groups: { key: unknown; values: unknown[] }[] = [];
+    for (const item of sorted) {
+      const k = expr(item);
+      const last = groups[groups.length - 1];
+      if (last && pyEquals(last.key, k)) last.values.push(item);
+      else groups.push({ key: k, values: [item] });
+    }
+    // Case-insensitive grouping reports the real key of each group's first item.
+    const outputExpr = attrGetter(a.attribute, undefined, a.default);
+    return groups.map((g) => namedTuple(['grouper', 'list'], [cs ? g.key : outputExpr(g.values[0]), g.values]));
+  }),
 
   items: filter(
     'items',

@@ -157,7 +157,12 @@ export const jinjaTextFilters: FilterTable = {
     ],
     (_env, s, a) => {
       if (typeof s !== 'string') {
-        throw new PyError('TypeError', Array.isArray(s) ? `can only concatenate ${typeName(s)} (not "str") to ${typeName(s)}` : `unsupported operand type(s) for +=: '${typeName(s)}' and 'str'`);
+        throw new PyError(
+          'TypeError',
+          Array.isArray(s)
+            ? `can only concatenate ${typeName(s)} (not "str") to ${typeName(s)}`
+            : `unsupported operand type(s) for +=: '${typeName(s)}' and 'str'`,
+        );
       }
       const indention = typeof a.width === 'string' ? a.width : ' '.repeat(Math.max(0, toIndex(a.width)));
       const lines = splitlines(`${s}\n`);
@@ -262,7 +267,8 @@ export const jinjaTextFilters: FilterTable = {
     const items: string[] = [];
     for (const [key, value] of d) {
       if (value === null || value instanceof Undefined) continue;
-      if (typeof key === 'string' && ATTR_KEY.test(key)) throw new PyError('ValueError', `Invalid character in attribute name: ${pyRepr(key)}`);
+      if (typeof key === 'string' && ATTR_KEY.test(key))
+        throw new PyError('ValueError', `Invalid character in attribute name: ${pyRepr(key)}`);
       items.push(`${escapeHtml(text(key))}="${escapeHtml(text(value))}"`);
     }
     const rv = items.join(' ');

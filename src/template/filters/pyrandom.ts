@@ -31,7 +31,10 @@ export class PyRandom implements RandomSource {
       key = BigInt(seed);
       if (key < 0n) key = -key;
     } else {
-      throw new PyError('NotSupported', `seeding Python's random with a ${typeName(seed)} (hash-based) is not supported by Kiln; use an int or a str`);
+      throw new PyError(
+        'NotSupported',
+        `seeding Python's random with a ${typeName(seed)} (hash-based) is not supported by Kiln; use an int or a str`,
+      );
     }
     const words: number[] = [];
     while (key > 0n) {

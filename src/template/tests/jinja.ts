@@ -19,7 +19,10 @@ function sameas(a: unknown, b: unknown): boolean {
   if (isInt(a) && isInt(b) && smallInt(a) && smallInt(b)) return num(a) === num(b);
   if (typeof a === 'object' && typeof b === 'object') return a === b;
   if (typeof a !== typeof b && !(isNumeric(a) && isNumeric(b))) return false;
-  throw new PyError('NotSupported', "the 'sameas' test on strings, floats and large ints depends on CPython's object identity; Kiln does not support it");
+  throw new PyError(
+    'NotSupported',
+    "the 'sameas' test on strings, floats and large ints depends on CPython's object identity; Kiln does not support it",
+  );
 }
 
 const ok = { undefinedOk: true };
@@ -84,4 +87,3 @@ export const jinjaTests: TestTable = {
   '<=': test('le', ['b'], (_env, v, a) => pyCompare(v, a.b, '<=') <= 0),
   le: test('le', ['b'], (_env, v, a) => pyCompare(v, a.b, '<=') <= 0),
 };
-
