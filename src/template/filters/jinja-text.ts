@@ -48,23 +48,17 @@ function center(s: string, width: number): string {
 
 /** Python's str.replace(old, new, count). */
 function replace(s: string, old: string, repl: string, count: number): string {
-  if (count < 0) return s.split(old).join(repl);
+  const max = count < 0 ? Number.MAX_SAFE_INTEGER : count;
   if (old === '') {
+    // Python inserts before every character and at the end.
     const cps = [...s];
     let out = '';
-    let n = 0;
-    for (let i = 0; i <= cps.length; i++) {
-      if (n < count) {
-        out += repl;
-        n++;
-      }
-      if (i < cps.length) out += cps[i];
-    }
+    for (let i = 0; i <= cps.length; i++) out += (i < max ? repl : '') + (cps[i] ?? '');
     return out;
   }
   let out = '';
   let at = 0;
-  for (let n = 0; n < count; n++) {
+  for (let n = 0; n < max; n++) {
     const i = s.indexOf(old, at);
     if (i < 0) break;
     out += s.slice(at, i) + repl;

@@ -53,6 +53,16 @@ export const jinjaValueFilters: FilterTable = {
     { undefinedOk: true },
   ),
 
+  d: filter(
+    'default',
+    [
+      ['default_value', ''],
+      ['boolean', false],
+    ],
+    (_env, v, a) => (v instanceof Undefined || (truthy(a.boolean) && !truthy(v)) ? a.default_value : v),
+    { undefinedOk: true },
+  ),
+
   float: filter('float', [['default', new PyFloat(0)]], (_env, v, a) => {
     try {
       return float(toFloat(v));
