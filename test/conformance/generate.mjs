@@ -14,11 +14,13 @@
 // - condition: a `debug` task with `when: <expr>`; ran → true, skipped → false.
 // - error:     like one of the above (`template:` or `when:`); Ansible must fail the task. We keep a
 //              short stable fragment of its message.
+// Lookups: test/conformance/fixtures/ is copied into the playbook dir first (files/, templates/,
+//              credentials/), and KILN_CONFORMANCE_ENV is set for the env lookup.
 // Every task has ignore_errors, and the json stdout callback reports each task's result, so a
 // failing case does not stop the run. The playbook is written as JSON (a YAML subset) so the vars
 // Ansible sees have exactly the types the `yaml` package gives the tests.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +28,10 @@ import { parse } from 'yaml';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const casesDir = join(here, 'cases');
+// Files the lookup cases read: copied next to the playbook, where Ansible searches files/ and templates/.
+const fixturesDir = join(here, 'fixtures');
+/** The environment variable the env lookup cases read (the conformance test gives Kiln the same). */
+const LOOKUP_ENV = { KILN_CONFORMANCE_ENV: 'from the environment' };
 const expectedDir = join(here, 'expected');
 const check = process.argv.includes('--check');
 
@@ -79,7 +85,8 @@ function main() {
   try {
     const tpl = join(tmp, 'templates');
     const out = join(tmp, 'out');
-    mkdirSync(tpl);
+    cpSync(fixturesDir, tmp, { recursive: true });
+    mkdirSync(tpl, { recursive: true });
     mkdirSync(out);
     const tasks = all.map((c) => {
       const task = { name: `case ${c.id}`, vars: c.vars ?? {}, ignore_errors: true };
@@ -108,6 +115,7 @@ function main() {
       ANSIBLE_DEPRECATION_WARNINGS: '0',
       ANSIBLE_PIPELINING: '1',
       LC_ALL: 'C.UTF-8',
+      ...LOOKUP_ENV,
     };
     const run = spawnSync('ansible-playbook', ['-i', join(tmp, 'inventory.ini'), join(tmp, 'playbook.yml')], {
       env,
