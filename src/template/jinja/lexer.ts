@@ -192,7 +192,7 @@ function match(re: RegExp, s: string, pos: number): RegExpExecArray | null {
  * Jinja2's tokeniter over the normalised source: raw tokens (data, tag delimiters, whitespace,
  * names, literals and operators as text) with their offsets.
  */
-export function rawTokens(source: string, o: LexerOptions, lines = new LineIndex(source)): RawToken[] {
+export function rawTokens(source: string, o: LexerOptions, lines = new LineIndex(source), initial?: 'variable'): RawToken[] {
   const rules = rulesFor(o);
   const out: RawToken[] = [];
   const fail = (msg: string, offset: number): never => {
@@ -202,7 +202,7 @@ export function rawTokens(source: string, o: LexerOptions, lines = new LineIndex
   const n = source.length;
   const balancing: string[] = [];
   let lineStarting = true;
-  const state: string[] = ['root'];
+  const state: string[] = initial ? ['root', 'variable_begin'] : ['root'];
   const lstrip = (text: string, sign: string, isVariable: boolean): string => {
     if (sign === '-') return text.replace(/\s+$/, '');
     if (sign !== '+' && o.lstripBlocks && !isVariable) {
@@ -318,11 +318,11 @@ function pyCharRepr(c: string): string {
 }
 
 /** Tokens for the parser (Jinja2's `tokenize`: rawTokens converted, whitespace and comments dropped), ending with eof. */
-export function tokenize(source: string, o: LexerOptions): Token[] {
+export function tokenize(source: string, o: LexerOptions, initial?: 'variable'): Token[] {
   const text = normalizeSource(source, o.keepTrailingNewline);
   const lines = new LineIndex(text);
   const out: Token[] = [];
-  for (const r of rawTokens(text, o, lines)) {
+  for (const r of rawTokens(text, o, lines, initial)) {
     const { line, col } = lines.pos(r.offset);
     const at = { line, col };
     switch (r.type) {

@@ -88,8 +88,9 @@ export class Parser {
   private readonly tagStack: string[] = [];
   private readonly endTokenStack: string[][] = [];
 
-  constructor(source: string, options: LexerOptions) {
-    this.stream = new TokenStream(tokenize(source, options));
+  /** `state: 'variable'` lexes the source as the inside of `{{ }}` (a bare expression). */
+  constructor(source: string, options: LexerOptions, state?: 'variable') {
+    this.stream = new TokenStream(tokenize(source, options, state));
   }
 
   /** The current token's type (a method, so TypeScript does not narrow it across stream moves). */
