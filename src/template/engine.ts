@@ -133,8 +133,8 @@ export function renderTemplateInfo(
   return { text: r.value as string, sensitive: r.secret };
 }
 
-/** Ansible's Templar.SINGLE_VAR: `{{ name }}` alone. */
-const SINGLE_VAR = /^\{\{\s*([\p{L}\p{N}_]*)\s*\}\}$/u;
+/** Ansible's Templar.SINGLE_VAR: `{{ name }}` alone (Python's `$` also matches before a final newline). */
+const SINGLE_VAR = /^\{\{\s*([\p{L}\p{N}_]*)\s*\}\}\n?$/u;
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);

@@ -8,7 +8,7 @@
  */
 import type { CallEnv, FilterTable, TestTable } from './callables.ts';
 import { JinjaRuntimeError, JinjaSyntaxError, type Pos } from './errors.ts';
-import { BoundMethod, MUTATING_METHODS, methodOf } from './methods.ts';
+import { BoundMethod, MUTATING_METHODS, methodImpl, methodOf } from './methods.ts';
 import type { At, CallArgs, Expr, ExprOf, Stmt, StmtOf, TemplateData, TemplateNode } from './nodes.ts';
 import { binop, compare, concatStr, iterate, neg, PySlice, pos, sliceSeq, unpack } from './operators.ts';
 import {
@@ -132,14 +132,31 @@ export function locate(e: unknown, node: At, f: Frame): JinjaRuntimeError {
   return new JinjaRuntimeError(msg, posOf(node), undefined, f.tpl.file);
 }
 
-function guarded<T extends unknown[], R>(node: At, fn: (f: Frame, ...rest: T) => R): (f: Frame, ...rest: T) => R {
-  return (f, ...rest) => {
+/** Wraps an expression so that what it throws is located at `node`. */
+function guarded(node: At, fn: ExprFn): ExprFn {
+  return (f) => {
     try {
-      return fn(f, ...rest);
+      return fn(f);
     } catch (e) {
       throw locate(e, node, f);
     }
   };
+}
+
+/** Wraps a statement so that what it throws is located at `node`. */
+function guardedStmt(node: At, fn: StmtFn): StmtFn {
+  return (f, out) => {
+    try {
+      fn(f, out);
+    } catch (e) {
+      throw locate(e, node, f);
+    }
+  };
+}
+
+/** A frame like `f` with another scope (an object literal: faster than spreading). */
+function inScope(f: Frame, scope: Scope): Frame {
+  return { scope, rt: f.rt, tpl: f.tpl, toplevel: f.toplevel, hole: f.hole };
 }
 
 /** Jinja2's object_type_repr, for "… has no attribute" messages. */
@@ -226,7 +243,7 @@ export function callValue(fn: unknown, args: unknown[], kwargs: Map<string, unkn
   if (fn instanceof BoundMethod) {
     for (const a of args) if (isStrictUndefined(a)) throw undefinedError(a);
     for (const a of kwargs.values()) if (isStrictUndefined(a)) throw undefinedError(a);
-    return fn.fn(args, kwargs);
+    return fn.invoke(args, kwargs);
   }
   if (isCallable(fn)) return fn.call(args, kwargs);
   throw new PyError('TypeError', `'${typeName(fn)}' object is not callable`);
@@ -404,7 +421,11 @@ class Compiler {
       }
       case 'Concat': {
         const parts = e.nodes.map((n) => this.expr(n, hole));
-        return guarded(e, (f) => parts.map((p) => concatStr(p(f))).join(''));
+        return guarded(e, (f) => {
+          let out = '';
+          for (const p of parts) out += concatStr(p(f));
+          return out;
+        });
       }
       case 'Compare': {
         const first = this.expr(e.expr, hole);
@@ -469,9 +490,27 @@ class Compiler {
   }
 
   private call(e: ExprOf<'Call'>, hole?: ExprFn, extraKwargs?: (f: Frame) => Map<string, unknown>): ExprFn {
-    if (e.node.kind === 'Getattr' && MUTATING_METHODS.has(e.node.attr)) this.mutates = true;
-    const callee = this.expr(e.node, hole);
     const args = this.args(e, hole);
+    if (e.node.kind === 'Getattr' && !extraKwargs) {
+      // obj.method(...): call Python's method directly, without a bound method object.
+      if (MUTATING_METHODS.has(e.node.attr)) this.mutates = true;
+      const obj = this.expr(e.node.node, hole);
+      const name = e.node.attr;
+      const path = pathOf(e.node);
+      const at = posOf(e.node);
+      return guarded(e, (f) => {
+        const self = obj(f);
+        const a = args(f);
+        const impl = methodImpl(self, name);
+        if (impl) {
+          for (const x of a.args) if (isStrictUndefined(x)) throw undefinedError(x);
+          for (const x of a.kwargs.values()) if (isStrictUndefined(x)) throw undefinedError(x);
+          return impl(self, a.args, a.kwargs);
+        }
+        return callValue(getattr(self, name, path, at), a.args, a.kwargs);
+      });
+    }
+    const callee = this.expr(e.node, hole);
     return guarded(e, (f) => {
       const fn = callee(f);
       const a = args(f);
@@ -588,18 +627,21 @@ class Compiler {
       case 'Assign': {
         const value = this.expr(s.node);
         const assign = this.assigner(s.target);
-        return guarded(s, (f) => assign(f, value(f), f.scope));
+        return guardedStmt(s, (f) => assign(f, value(f), f.scope));
       }
       case 'AssignBlock': {
         const body = this.stmts(s.body);
         const assign = this.assigner(s.target);
         const filter = s.filter ? this.expr(s.filter, (f) => f.hole) : null;
-        return guarded(s, (f) => {
-          const inner: Frame = { ...f, scope: new Scope(f.scope) };
+        return guardedStmt(s, (f) => {
+          const inner = inScope(f, new Scope(f.scope));
           const o = new Out();
           body(inner, o);
           let v = f.rt.concat(o);
-          if (filter) v = filter({ ...inner, hole: v });
+          if (filter) {
+            inner.hole = v;
+            v = filter(inner);
+          }
           assign(f, v, f.scope);
         });
       }
@@ -613,7 +655,7 @@ class Compiler {
       case 'CallBlock': {
         const make = this.macro('caller', s.args, s.defaults, s.body, s);
         const call = this.call(s.call, undefined, (f) => new Map([['caller', make(f)]]));
-        return guarded(s, (f, out) => {
+        return guardedStmt(s, (f, out) => {
           const v = call(f);
           if (isStrictUndefined(v)) throw undefinedError(v);
           out.push(pyStr(v));
@@ -622,11 +664,12 @@ class Compiler {
       case 'FilterBlock': {
         const body = this.stmts(s.body);
         const filter = this.expr(s.filter, (f) => f.hole);
-        return guarded(s, (f, out) => {
-          const inner: Frame = { ...f, scope: new Scope(f.scope) };
+        return guardedStmt(s, (f, out) => {
+          const inner = inScope(f, new Scope(f.scope));
           const o = new Out();
           body(inner, o);
-          const v = filter({ ...inner, hole: f.rt.concat(o) });
+          inner.hole = f.rt.concat(o);
+          const v = filter(inner);
           if (isStrictUndefined(v)) throw undefinedError(v);
           out.push(pyStr(v));
         });
@@ -642,7 +685,7 @@ class Compiler {
           } catch (e) {
             throw locate(e, s, f);
           }
-          const inner: Frame = { ...f, scope: new Scope(f.scope) };
+          const inner = inScope(f, new Scope(f.scope));
           targets.forEach((t, i) => t(inner, vals[i], inner.scope));
           body(inner, out);
         };
@@ -659,14 +702,14 @@ class Compiler {
           }
           if (on)
             throw new JinjaRuntimeError('autoescape (HTML escaping) is not supported in Kiln templates', posOf(s), undefined, f.tpl.file);
-          body({ ...f, scope: new Scope(f.scope) }, out);
+          body(inScope(f, new Scope(f.scope)), out);
         };
       }
       case 'Block':
         return this.block(s);
       case 'Extends': {
         const template = this.expr(s.template);
-        return guarded(s, (f) => {
+        return guardedStmt(s, (f) => {
           if (f.tpl.parent) throw new PyError('TemplateRuntimeError', 'extended multiple times');
           const parent = this.loadOne(f, template(f), s);
           f.tpl.parent = parent;
@@ -682,14 +725,14 @@ class Compiler {
       case 'Import': {
         const template = this.expr(s.template);
         const { target, withContext } = s;
-        return guarded(s, (f) => {
+        return guardedStmt(s, (f) => {
           f.scope.vars.set(target, this.importModule(f, template(f), withContext, s));
         });
       }
       case 'FromImport': {
         const template = this.expr(s.template);
         const { names, withContext } = s;
-        return guarded(s, (f) => {
+        return guardedStmt(s, (f) => {
           const name = template(f);
           const mod = this.importModule(f, name, withContext, s);
           for (const n of names) {
@@ -751,7 +794,7 @@ class Compiler {
           items = items.filter((item) => {
             const scope = new Scope(f.scope);
             assign(f, item, scope);
-            return truthy(test({ ...f, scope }));
+            return truthy(test(inScope(f, scope)));
           });
         }
       } catch (e) {
@@ -769,7 +812,7 @@ class Compiler {
         loop.index0 = i;
         const scope = new Scope(f.scope);
         scope.vars.set('loop', loop);
-        const inner: Frame = { ...f, scope };
+        const inner = inScope(f, scope);
         try {
           assign(inner, items[i], scope);
         } catch (e) {
@@ -777,7 +820,7 @@ class Compiler {
         }
         body(inner, out);
       }
-      if (!items.length) otherwise({ ...f, scope: new Scope(f.scope) }, out);
+      if (!items.length) otherwise(inScope(f, new Scope(f.scope)), out);
     };
     return (f, out) => {
       let iterable: unknown;
@@ -814,7 +857,7 @@ class Compiler {
         }
         try {
           const scope = new Scope(def.scope);
-          const f: Frame = { ...def, scope, toplevel: false };
+          const f: Frame = { scope, rt: def.rt, tpl: def.tpl, toplevel: false, hole: undefined };
           argNames.forEach((arg, i) => {
             let v = bound[i];
             if (v === MISSING) {
@@ -862,7 +905,7 @@ class Compiler {
   private include(s: StmtOf<'Include'>): StmtFn {
     const template = this.expr(s.template);
     const { ignoreMissing, withContext } = s;
-    return guarded(s, (f, out) => {
+    return guardedStmt(s, (f, out) => {
       if (f.toplevel && f.tpl.parent) return;
       const names = template(f);
       const loaded = this.loadAny(f, names, s, ignoreMissing);

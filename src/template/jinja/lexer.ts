@@ -31,12 +31,6 @@ export interface Token {
   col: number;
 }
 
-interface RawToken {
-  type: string;
-  value: string;
-  offset: number;
-}
-
 const OPERATORS: Record<string, string> = {
   '+': 'add',
   '-': 'sub',
@@ -118,8 +112,8 @@ function escapeRe(s: string): string {
 interface Rules {
   /** The begin tags, in the order Jinja2 tries them at one position (longest first, then by name, reversed). */
   begins: { type: string; start: string }[];
-  /** The first characters of the begin tags, to skip plain text quickly. */
-  firstChars: Set<string>;
+  /** Finds the next first character of a begin tag, to skip plain text quickly. */
+  firstChars: RegExp;
   raw: RegExp;
   blockEnd: RegExp;
   variableEnd: RegExp;
@@ -147,7 +141,7 @@ function rulesFor(o: LexerOptions): Rules {
     .map(({ type, start }) => ({ type, start }));
   r = {
     begins,
-    firstChars: new Set(begins.map((b) => b.start[0]!)),
+    firstChars: new RegExp(`[${[...new Set(begins.map((b) => b.start[0]!))].map(escapeRe).join('')}]`, 'g'),
     raw: new RegExp(`${bs}(-|\\+|)\\s*raw\\s*(?:-${be}\\s*|${be})`, 'y'),
     blockEnd: new RegExp(`(?:\\+${be}|-${be}\\s*|${be}${suffix})`, 'y'),
     variableEnd: new RegExp(`-${ve}\\s*|${ve}`, 'y'),
@@ -167,7 +161,7 @@ export function normalizeSource(source: string, keepTrailingNewline: boolean): s
 
 /** Offsets of line starts, for turning an offset into line and column. */
 class LineIndex {
-  private readonly starts: number[] = [0];
+  readonly starts: number[] = [0];
   constructor(text: string) {
     for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) this.starts.push(i + 1);
   }
@@ -192,9 +186,14 @@ function match(re: RegExp, s: string, pos: number): RegExpExecArray | null {
  * Jinja2's tokeniter over the normalised source: raw tokens (data, tag delimiters, whitespace,
  * names, literals and operators as text) with their offsets.
  */
-export function rawTokens(source: string, o: LexerOptions, lines = new LineIndex(source), initial?: 'variable'): RawToken[] {
+export function rawTokens(
+  source: string,
+  o: LexerOptions,
+  emit: (type: string, value: string, offset: number) => void,
+  lines = new LineIndex(source),
+  initial?: 'variable',
+): void {
   const rules = rulesFor(o);
-  const out: RawToken[] = [];
   const fail = (msg: string, offset: number): never => {
     throw new JinjaSyntaxError(msg, lines.pos(offset));
   };
@@ -218,7 +217,10 @@ export function rawTokens(source: string, o: LexerOptions, lines = new LineIndex
       // The earliest begin tag; at one position the raw block is tried first, then the tags in order.
       let found: { at: number; type: string; tag: string; sign: string } | undefined;
       for (let i = pos; i < n && !found; i++) {
-        if (!rules.firstChars.has(source[i]!)) continue;
+        rules.firstChars.lastIndex = i;
+        const next = rules.firstChars.exec(source);
+        if (!next) break;
+        i = next.index;
         if (source.startsWith(o.blockStart, i)) {
           const m = match(rules.raw, source, i);
           if (m) {
@@ -236,14 +238,14 @@ export function rawTokens(source: string, o: LexerOptions, lines = new LineIndex
         }
       }
       if (!found) {
-        out.push({ type: 'data', value: source.slice(pos), offset: pos });
+        emit('data', source.slice(pos), pos);
         lineStarting = source.endsWith('\n');
         pos = n;
         break;
       }
       const text = lstrip(source.slice(pos, found.at), found.sign, found.type === 'variable_begin');
-      if (text) out.push({ type: 'data', value: text, offset: pos });
-      out.push({ type: found.type, value: found.tag, offset: found.at });
+      if (text) emit('data', text, pos);
+      emit(found.type, found.tag, found.at);
       pos = found.at + found.tag.length;
       lineStarting = found.tag.endsWith('\n');
       state.push(found.type);
@@ -253,8 +255,8 @@ export function rawTokens(source: string, o: LexerOptions, lines = new LineIndex
     if (st === 'comment_begin') {
       const m = match(rules.commentEnd, source, pos);
       if (!m) fail('Missing end of comment tag', pos);
-      if (m![1]) out.push({ type: 'comment', value: m![1], offset: pos });
-      out.push({ type: 'comment_end', value: m![2]!, offset: pos + m![1]!.length });
+      if (m![1]) emit('comment', m![1], pos);
+      emit('comment_end', m![2]!, pos + m![1]!.length);
       pos += m![0].length;
       lineStarting = m![0].endsWith('\n');
       state.pop();
@@ -264,8 +266,8 @@ export function rawTokens(source: string, o: LexerOptions, lines = new LineIndex
       const m = match(rules.rawEnd, source, pos);
       if (!m) fail('Missing end of raw directive', pos);
       const text = lstrip(m![1]!, m![3]!, false);
-      if (text) out.push({ type: 'data', value: text, offset: pos });
-      out.push({ type: 'raw_end', value: m![2]!, offset: pos + m![1]!.length });
+      if (text) emit('data', text, pos);
+      emit('raw_end', m![2]!, pos + m![1]!.length);
       pos += m![0].length;
       lineStarting = m![0].endsWith('\n');
       state.pop();
@@ -273,42 +275,98 @@ export function rawTokens(source: string, o: LexerOptions, lines = new LineIndex
     }
     // Inside a block or variable tag.
     const endRe = st === 'block_begin' ? rules.blockEnd : rules.variableEnd;
-    if (!balancing.length) {
+    const c0 = source[pos]!;
+    if (!balancing.length && (c0 === '-' || c0 === '+' || c0 === (st === 'block_begin' ? o.blockEnd[0] : o.variableEnd[0]))) {
       const m = match(endRe, source, pos);
       if (m) {
-        out.push({ type: st === 'block_begin' ? 'block_end' : 'variable_end', value: m[0], offset: pos });
+        emit(st === 'block_begin' ? 'block_end' : 'variable_end', m[0], pos);
         pos += m[0].length;
         lineStarting = m[0].endsWith('\n');
         state.pop();
         continue;
       }
     }
-    let m: RegExpExecArray | null;
-    let type: string;
-    if ((m = match(WHITESPACE, source, pos))) type = 'whitespace';
-    else if ((m = match(FLOAT, source, pos))) type = 'float';
-    else if ((m = match(INTEGER, source, pos))) type = 'integer';
-    else if ((m = match(NAME, source, pos))) type = 'name';
-    else if ((m = match(STRING, source, pos))) type = 'string';
-    else if ((m = match(OPERATOR, source, pos))) {
-      type = 'operator';
-      const op = m[0];
-      if (op === '{') balancing.push('}');
-      else if (op === '(') balancing.push(')');
-      else if (op === '[') balancing.push(']');
-      else if (op === '}' || op === ')' || op === ']') {
-        if (!balancing.length) fail(`unexpected '${op}'`, pos);
-        const expected = balancing.pop();
-        if (expected !== op) fail(`unexpected '${op}', expected '${expected}'`, pos);
+    // Jinja2 tries whitespace, float, integer, name, string, operator in this order; the first
+    // character tells which can match, so only those are tried, and plain ASCII runs are scanned
+    // without a regular expression.
+    const code = source.charCodeAt(pos);
+    let text: string | undefined;
+    let type = '';
+    if (code === 32 || code === 9 || code === 10 || code === 13) {
+      let j = pos + 1;
+      for (; j < n; j++) {
+        const c = source.charCodeAt(j);
+        if (c !== 32 && c !== 9 && c !== 10 && c !== 13) break;
       }
-    } else {
-      return fail(`unexpected char ${pyCharRepr(source[pos]!)} at ${pos}`, pos);
+      if (j < n && source.charCodeAt(j) > 127) text = match(WHITESPACE, source, pos)![0];
+      else text = source.slice(pos, j);
+      type = 'whitespace';
+    } else if (code >= 48 && code <= 57) {
+      let j = pos + 1;
+      while (j < n && source.charCodeAt(j) >= 48 && source.charCodeAt(j) <= 57) j++;
+      const next = source[j];
+      if (next !== undefined && '.eE_xXoObB'.includes(next)) {
+        let m = match(FLOAT, source, pos);
+        if (m) type = 'float';
+        else {
+          m = match(INTEGER, source, pos)!;
+          type = 'integer';
+        }
+        text = m[0];
+      } else if (code === 48 && j > pos + 1 && /[1-9]/.test(source.slice(pos, j))) {
+        text = match(INTEGER, source, pos)![0];
+        type = 'integer';
+      } else {
+        text = source.slice(pos, j);
+        type = 'integer';
+      }
+    } else if (isAsciiNameStart(code)) {
+      let j = pos + 1;
+      while (j < n && isAsciiNameChar(source.charCodeAt(j))) j++;
+      text = j < n && source.charCodeAt(j) > 127 ? match(NAME, source, pos)![0] : source.slice(pos, j);
+      type = 'name';
+    } else if (code === 39 || code === 34) {
+      const m = match(STRING, source, pos);
+      if (m) {
+        text = m[0];
+        type = 'string';
+      }
+    } else if (code > 127 && !/\s/.test(c0)) {
+      const m = match(NAME, source, pos);
+      if (m) {
+        text = m[0];
+        type = 'name';
+      }
+    } else if (code > 127) {
+      text = match(WHITESPACE, source, pos)![0];
+      type = 'whitespace';
     }
-    out.push({ type, value: m[0], offset: pos });
-    pos += m[0].length;
-    lineStarting = m[0].endsWith('\n');
+    if (text === undefined) {
+      const m = match(OPERATOR, source, pos);
+      if (!m) return fail(`unexpected char ${pyCharRepr(source[pos]!)} at ${pos}`, pos);
+      text = m[0];
+      type = 'operator';
+      if (text === '{') balancing.push('}');
+      else if (text === '(') balancing.push(')');
+      else if (text === '[') balancing.push(']');
+      else if (text === '}' || text === ')' || text === ']') {
+        if (!balancing.length) fail(`unexpected '${text}'`, pos);
+        const expected = balancing.pop();
+        if (expected !== text) fail(`unexpected '${text}', expected '${expected}'`, pos);
+      }
+    }
+    emit(type, text, pos);
+    pos += text.length;
+    lineStarting = text.endsWith('\n');
   }
-  return out;
+}
+
+function isAsciiNameStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+}
+
+function isAsciiNameChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (c >= 48 && c <= 57);
 }
 
 function pyCharRepr(c: string): string {
@@ -322,40 +380,51 @@ export function tokenize(source: string, o: LexerOptions, initial?: 'variable'):
   const text = normalizeSource(source, o.keepTrailingNewline);
   const lines = new LineIndex(text);
   const out: Token[] = [];
-  for (const r of rawTokens(text, o, lines, initial)) {
-    const { line, col } = lines.pos(r.offset);
-    const at = { line, col };
-    switch (r.type) {
-      case 'comment_begin':
-      case 'comment':
-      case 'comment_end':
-      case 'whitespace':
-      case 'raw_begin':
-      case 'raw_end':
-        continue;
-      case 'data':
-        out.push({ type: 'data', value: o.newlineSequence === '\n' ? r.value : r.value.replace(/\n/g, o.newlineSequence), ...at });
-        continue;
-      case 'name':
-        if (!IDENTIFIER.test(r.value)) throw new JinjaSyntaxError('Invalid character in identifier', at);
-        out.push({ type: 'name', value: r.value, ...at });
-        continue;
-      case 'string':
-        out.push({ type: 'string', value: unescapeString(r.value.slice(1, -1).replace(NEWLINES, o.newlineSequence), at), ...at });
-        continue;
-      case 'integer':
-        out.push({ type: 'integer', value: parseInteger(r.value.replace(/_/g, '')), ...at });
-        continue;
-      case 'float':
-        out.push({ type: 'float', value: float(Number(r.value.replace(/_/g, ''))), ...at });
-        continue;
-      case 'operator':
-        out.push({ type: OPERATORS[r.value]!, value: r.value, ...at });
-        continue;
-      default:
-        out.push({ type: r.type, value: r.value, ...at });
-    }
-  }
+  const nl = o.newlineSequence;
+  // Offsets only grow, so the line is tracked with a cursor instead of a search per token.
+  const starts = lines.starts;
+  let li = 0;
+  rawTokens(
+    text,
+    o,
+    (type, value, offset) => {
+      while (li + 1 < starts.length && starts[li + 1]! <= offset) li++;
+      const line = li + 1;
+      const col = offset - starts[li]! + 1;
+      switch (type) {
+        case 'comment_begin':
+        case 'comment':
+        case 'comment_end':
+        case 'whitespace':
+        case 'raw_begin':
+        case 'raw_end':
+          return;
+        case 'data':
+          out.push({ type, value: nl === '\n' ? value : value.replace(/\n/g, nl), line, col });
+          return;
+        case 'name':
+          if (!IDENTIFIER.test(value)) throw new JinjaSyntaxError('Invalid character in identifier', { line, col });
+          out.push({ type, value, line, col });
+          return;
+        case 'string':
+          out.push({ type, value: unescapeString(value.slice(1, -1).replace(NEWLINES, nl), { line, col }), line, col });
+          return;
+        case 'integer':
+          out.push({ type, value: parseInteger(value.replace(/_/g, '')), line, col });
+          return;
+        case 'float':
+          out.push({ type, value: float(Number(value.replace(/_/g, ''))), line, col });
+          return;
+        case 'operator':
+          out.push({ type: OPERATORS[value]!, value, line, col });
+          return;
+        default:
+          out.push({ type, value, line, col });
+      }
+    },
+    lines,
+    initial,
+  );
   const last = out[out.length - 1];
   const end = lines.pos(text.length);
   out.push({ type: 'eof', value: '', line: last ? Math.max(last.line, end.line) : end.line, col: end.col });
@@ -454,10 +523,10 @@ export function escapeBackslashes(source: string, o: LexerOptions): string {
   const text = normalizeSource(source, o.keepTrailingNewline);
   let inVar = false;
   let out = '';
-  for (const t of rawTokens(text, o)) {
-    if (t.type === 'variable_begin') inVar = true;
-    else if (t.type === 'variable_end') inVar = false;
-    out += inVar && t.type === 'string' ? t.value.replace(/\\/g, '\\\\') : t.value;
-  }
+  rawTokens(text, o, (type, value) => {
+    if (type === 'variable_begin') inVar = true;
+    else if (type === 'variable_end') inVar = false;
+    out += inVar && type === 'string' ? value.replace(/\\/g, '\\\\') : value;
+  });
   return out;
 }

@@ -20,6 +20,7 @@ import {
   isTuple,
   PyDictView,
   PyError,
+  PyTuple,
   PyRange,
   pyCompare,
   pyEquals,
@@ -29,15 +30,18 @@ import {
   undefinedError,
 } from './value.ts';
 
-export type MethodFn = (args: unknown[], kwargs: Map<string, unknown>) => unknown;
+type Impl = (self: never, args: unknown[], kwargs: Map<string, unknown>) => unknown;
 
 /** A method bound to its object: `s.upper` before it is called. */
 export class BoundMethod {
   constructor(
     readonly self: unknown,
     readonly name: string,
-    readonly fn: MethodFn,
+    private readonly impl: Impl,
   ) {}
+  invoke(args: unknown[], kwargs: Map<string, unknown>): unknown {
+    return (this.impl as (self: unknown, a: unknown[], k: Map<string, unknown>) => unknown)(this.self, args, kwargs);
+  }
   toString(): string {
     return `<built-in method ${this.name} of ${typeName(this.self)} object>`;
   }
@@ -77,6 +81,7 @@ function bind(
   required: number,
   keywords: boolean | string[] = false,
 ): unknown[] {
+  if (kwargs.size === 0 && args.length >= required && args.length <= params.length) return args;
   if (args.length > params.length) {
     if (params.length === 0) throw new PyError('TypeError', `${method}() takes no arguments (${args.length} given)`);
     throw new PyError(
@@ -171,9 +176,7 @@ function splitWhitespace(s: string, maxsplit: number): string[] {
     while (i < n && isWs(cs[i]!)) i++;
     if (i >= n) break;
     if (maxsplit >= 0 && out.length === maxsplit) {
-      let end = n;
-      while (end > i && isWs(cs[end - 1]!)) end--;
-      out.push(cs.slice(i, end).join(''));
+      out.push(cs.slice(i).join(''));
       return out;
     }
     let j = i;
@@ -192,9 +195,7 @@ function rsplitWhitespace(s: string, maxsplit: number): string[] {
     while (i > 0 && isWs(cs[i - 1]!)) i--;
     if (i <= 0) break;
     if (maxsplit >= 0 && out.length === maxsplit) {
-      let start = 0;
-      while (start < i && isWs(cs[start]!)) start++;
-      out.unshift(cs.slice(start, i).join(''));
+      out.unshift(cs.slice(0, i).join(''));
       return out;
     }
     let j = i;
@@ -256,17 +257,24 @@ function fillChar(method: string, v: unknown): string {
 }
 
 function prefixTest(method: string, s: string, arg: unknown, start: unknown, end: unknown, atEnd: boolean): boolean {
-  const cs = chars(s);
-  const [from, to] = sliceBounds(cs.length, start, end);
-  const seg = from <= to ? cs.slice(from, to).join('') : null;
-  const one = (p: unknown): boolean => {
-    if (typeof p !== 'string') throw new PyError('TypeError', `tuple for ${method} must only contain str, not ${typeName(p)}`);
-    if (seg === null) return false;
-    return atEnd ? seg.endsWith(p) : seg.startsWith(p);
-  };
-  if (isTuple(arg)) return arg.some(one);
+  let seg: string | null = s;
+  if ((start !== undefined && start !== null) || (end !== undefined && end !== null)) {
+    const cs = chars(s);
+    const [from, to] = sliceBounds(cs.length, start, end);
+    seg = from <= to ? cs.slice(from, to).join('') : null;
+  }
+  if (isTuple(arg)) {
+    for (const p of arg) if (affixMatch(method, seg, p, atEnd)) return true;
+    return false;
+  }
   if (typeof arg !== 'string') throw new PyError('TypeError', `${method} first arg must be str or a tuple of str, not ${typeName(arg)}`);
-  return one(arg);
+  return affixMatch(method, seg, arg, atEnd);
+}
+
+function affixMatch(method: string, seg: string | null, p: unknown, atEnd: boolean): boolean {
+  if (typeof p !== 'string') throw new PyError('TypeError', `tuple for ${method} must only contain str, not ${typeName(p)}`);
+  if (seg === null) return false;
+  return atEnd ? seg.endsWith(p) : seg.startsWith(p);
 }
 
 function splitLines(s: string, keepends: boolean): string[] {
@@ -612,13 +620,17 @@ const DICT_METHODS: Record<string, (d: Map<unknown, unknown>, args: unknown[], k
   },
   keys: (d, a, k) => (bind('keys', a, k, [], 0), dictView('dict_keys', d.keys())),
   values: (d, a, k) => (bind('values', a, k, [], 0), dictView('dict_values', d.values())),
-  items: (d, a, k) => (
-    bind('items', a, k, [], 0),
-    dictView(
-      'dict_items',
-      [...d].map(([x, y]) => tuple([x, y])),
-    )
-  ),
+  items: (d, a, k) => {
+    bind('items', a, k, [], 0);
+    const view = dictView('dict_items', []);
+    d.forEach((v, key) => {
+      const t = new PyTuple(2);
+      t[0] = key;
+      t[1] = v;
+      view.push(t);
+    });
+    return view;
+  },
   copy: (d, a, k) => (bind('copy', a, k, [], 0), new Map(d)),
   clear: (d, a, k) => {
     bind('clear', a, k, [], 0);
@@ -667,24 +679,26 @@ const DICT_METHODS: Record<string, (d: Map<unknown, unknown>, args: unknown[], k
   },
 };
 
+function table(obj: unknown): Record<string, Impl> | undefined {
+  if (typeof obj === 'string') return STR_METHODS as Record<string, Impl>;
+  if (obj instanceof Map) return DICT_METHODS as Record<string, Impl>;
+  if (obj instanceof PyDictView) return undefined;
+  if (isTuple(obj) || obj instanceof PyRange) return TUPLE_METHODS as Record<string, Impl>;
+  if (Array.isArray(obj)) return LIST_METHODS as Record<string, Impl>;
+  return undefined;
+}
+
+/** The implementation of Python method `name` for `obj`'s type (called with obj, args, kwargs), or undefined. */
+export function methodImpl(
+  obj: unknown,
+  name: string,
+): ((self: unknown, args: unknown[], kwargs: Map<string, unknown>) => unknown) | undefined {
+  const t = table(obj);
+  return t && Object.hasOwn(t, name) ? (t[name] as (self: unknown, a: unknown[], k: Map<string, unknown>) => unknown) : undefined;
+}
+
 /** The Python method `name` of `obj`, bound, or undefined when the type has no such method. */
 export function methodOf(obj: unknown, name: string): BoundMethod | undefined {
-  if (typeof obj === 'string') {
-    const m = Object.hasOwn(STR_METHODS, name) ? STR_METHODS[name] : undefined;
-    return m ? new BoundMethod(obj, name, (a, k) => m(obj, a, k)) : undefined;
-  }
-  if (isDict(obj)) {
-    const m = Object.hasOwn(DICT_METHODS, name) ? DICT_METHODS[name] : undefined;
-    return m ? new BoundMethod(obj, name, (a, k) => m(obj, a, k)) : undefined;
-  }
-  if (obj instanceof PyDictView) return undefined;
-  if (isTuple(obj) || obj instanceof PyRange) {
-    const m = Object.hasOwn(TUPLE_METHODS, name) ? TUPLE_METHODS[name] : undefined;
-    return m ? new BoundMethod(obj, name, (a, k) => m(obj, a, k)) : undefined;
-  }
-  if (isList(obj)) {
-    const m = Object.hasOwn(LIST_METHODS, name) ? LIST_METHODS[name] : undefined;
-    return m ? new BoundMethod(obj, name, (a, k) => m(obj, a, k)) : undefined;
-  }
-  return undefined;
+  const t = table(obj);
+  return t && Object.hasOwn(t, name) ? new BoundMethod(obj, name, t[name]!) : undefined;
 }

@@ -25,6 +25,9 @@ const STATEMENT_KEYWORDS = new Set([
 const COMPARE_OPERATORS = new Set(['eq', 'ne', 'lt', 'lteq', 'gt', 'gteq']);
 const MATH: Record<string, BinOpKind> = { add: 'add', sub: 'sub', mul: 'mul', div: 'div', floordiv: 'floordiv', mod: 'mod' };
 
+/** Token expressions (`name:endfor`) split once. */
+const EXPR_CACHE = new Map<string, [string, string | null]>();
+
 class TokenStream {
   private i = 0;
   constructor(private readonly tokens: Token[]) {}
@@ -53,8 +56,13 @@ class TokenStream {
 
   test(expr: string, t: Token = this.current): boolean {
     if (t.type === expr) return true;
-    const i = expr.indexOf(':');
-    return i >= 0 && t.type === expr.slice(0, i) && t.value === expr.slice(i + 1);
+    let split = EXPR_CACHE.get(expr);
+    if (!split) {
+      const i = expr.indexOf(':');
+      split = i >= 0 ? [expr.slice(0, i), expr.slice(i + 1)] : [expr, null];
+      EXPR_CACHE.set(expr, split);
+    }
+    return split[1] !== null && t.type === split[0] && t.value === split[1];
   }
 
   testAny(exprs: readonly string[], t: Token = this.current): boolean {

@@ -48,20 +48,20 @@ export class Scope {
   }
 }
 
-/** What a render writes: text pieces, and how many output nodes wrote them (Ansible's concat looks at one node specially). */
+/** What a render writes: text, and how many output nodes wrote it (Ansible's concat looks at one node specially). */
 export class Out {
-  readonly parts: string[] = [];
+  private buf = '';
   nodes = 0;
   /** The single node was the result of a filter Ansible marks as text (to_json, to_yaml, string, …). */
   nativeText = false;
 
   push(s: string): void {
-    this.parts.push(s);
+    this.buf += s;
     this.nodes++;
   }
 
   text(): string {
-    return this.parts.join('');
+    return this.buf;
   }
 }
 
@@ -194,7 +194,7 @@ export class Macro extends PyObject implements Callable {
   }
 
   call(args: unknown[], kwargsIn: Map<string, unknown>): unknown {
-    const kwargs = new Map(kwargsIn);
+    const kwargs = kwargsIn.size ? new Map(kwargsIn) : kwargsIn;
     const count = this.argNames.length;
     const bound: unknown[] = args.slice(0, count);
     let foundCaller = false;

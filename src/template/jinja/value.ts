@@ -31,8 +31,10 @@ export class PyTuple<T = unknown> extends Array<T> {
 }
 
 export function tuple<T>(items: Iterable<T>): PyTuple<T> {
-  const t = new PyTuple<T>();
-  for (const x of items) t.push(x);
+  const arr = Array.isArray(items) ? (items as T[]) : [...items];
+  // new PyTuple(n) (Array(n)) then assignment: much faster than push on an Array subclass.
+  const t = new PyTuple<T>(arr.length);
+  for (let i = 0; i < arr.length; i++) t[i] = arr[i]!;
   return t;
 }
 
@@ -69,9 +71,10 @@ export class PyDictView<T = unknown> extends Array<T> {
 }
 
 export function dictView(kind: 'dict_keys' | 'dict_values' | 'dict_items', items: Iterable<unknown>): PyDictView {
-  const v = new PyDictView();
+  const arr = Array.isArray(items) ? items : [...items];
+  const v = new PyDictView(arr.length);
+  for (let i = 0; i < arr.length; i++) v[i] = arr[i];
   v.kind = kind;
-  for (const x of items) v.push(x);
   return v;
 }
 
