@@ -14,6 +14,7 @@ import { binop, compare, concatStr, iterate, neg, PySlice, pos, sliceSeq, unpack
 import {
   type Callable,
   condExprUndefined,
+  contextLookup,
   isCallable,
   LoopContext,
   MISSING,
@@ -910,14 +911,15 @@ class Compiler {
       const names = template(f);
       const loaded = this.loadAny(f, names, s, ignoreMissing);
       if (!loaded) return;
-      const root = new Scope(null, withContext ? (n) => f.scope.get(n) : (n) => f.rt.globalVar(n));
-      runTemplate(loaded, root, f.rt, out);
+      const get = withContext ? (n: string) => f.scope.get(n) : (n: string) => f.rt.globalVar(n);
+      runTemplate(loaded, new Scope(null, contextLookup(get, loaded.compiled.mutates)), f.rt, out);
     });
   }
 
   private importModule(f: Frame, name: unknown, withContext: boolean, at: At): TemplateModule {
     const loaded = this.loadOne(f, name, at);
-    const root = new Scope(null, withContext ? (n) => f.scope.get(n) : (n) => f.rt.globalVar(n));
+    const get = withContext ? (n: string) => f.scope.get(n) : (n: string) => f.rt.globalVar(n);
+    const root = new Scope(null, contextLookup(get, loaded.compiled.mutates));
     const o = new Out();
     runTemplate(loaded, root, f.rt, o);
     const exported = new Map<string, unknown>();

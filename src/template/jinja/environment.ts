@@ -20,7 +20,7 @@ import { escapeBackslashes, type LexerOptions } from './lexer.ts';
 import { literalEval } from './literal-eval.ts';
 import type { TemplateNode } from './nodes.ts';
 import { Parser } from './parser.ts';
-import { Cycler, GlobalFunction, Joiner, MISSING, Namespace, Out, Scope } from './runtime.ts';
+import { Cycler, deepCopy, GlobalFunction, Joiner, MISSING, Namespace, Out, Scope } from './runtime.ts';
 import {
   dictSet,
   isDict,
@@ -28,10 +28,8 @@ import {
   isSequence,
   isStrictUndefined,
   isTuple,
-  PyDictView,
   PyError,
   PyRange,
-  PyTuple,
   toPy,
   truthy,
   Undefined,
@@ -147,25 +145,6 @@ function trailingNewlines(s: string): number {
 type CacheEntry = { compiled: Compiled } | { error: JinjaSyntaxError };
 
 const CACHE_LIMIT = 4000;
-
-/** Deep copy of a converted value (a template that mutates gets its own copy of each variable). */
-function deepCopy(v: unknown): unknown {
-  if (v instanceof Map) {
-    const m = new Map<unknown, unknown>();
-    for (const [k, x] of v) m.set(k, deepCopy(x));
-    return m;
-  }
-  if (Array.isArray(v)) {
-    if (v instanceof PyTuple) {
-      const t = new PyTuple();
-      for (const x of v) t.push(deepCopy(x));
-      return t;
-    }
-    if (v instanceof PyDictView || v instanceof PyRange) return v;
-    return v.map(deepCopy);
-  }
-  return v;
-}
 
 export class Environment {
   private readonly cache = new Map<string, CacheEntry>();

@@ -3,7 +3,19 @@
  * output buffer, the `loop` object, macros, `namespace()`, `cycler()`, `joiner()`, and the
  * protocol the interpreter uses for their attributes and calls.
  */
-import { isStrictUndefined, PlainUndefined, PyError, pyEquals, pyRepr, tuple, Undefined, undefinedError } from './value.ts';
+import {
+  isStrictUndefined,
+  PlainUndefined,
+  PyDictView,
+  PyError,
+  PyRange,
+  PyTuple,
+  pyEquals,
+  pyRepr,
+  tuple,
+  Undefined,
+  undefinedError,
+} from './value.ts';
 
 /** Marks an absent variable or attribute (distinct from None, which is null). */
 export const MISSING: unique symbol = Symbol('missing');
@@ -362,4 +374,36 @@ export class TemplateReference extends PyObject {
 /** The lenient Undefined of an inline `if` without `else`. */
 export function condExprUndefined(line: number): PlainUndefined {
   return new PlainUndefined(`the inline if-expression on line ${line} evaluated to false and no else section was defined.`, '<inline if>');
+}
+
+/** Deep copy of a value (a template that mutates gets its own copy of each variable it reads). */
+export function deepCopy(v: unknown): unknown {
+  if (v instanceof Map) {
+    const m = new Map<unknown, unknown>();
+    for (const [k, x] of v) m.set(k, deepCopy(x));
+    return m;
+  }
+  if (Array.isArray(v)) {
+    if (v instanceof PyDictView || v instanceof PyRange) return v;
+    const out = v instanceof PyTuple ? new PyTuple(v.length) : new Array(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = deepCopy(v[i]);
+    return out;
+  }
+  return v;
+}
+
+/**
+ * The context lookup of an included or imported template: the includer's names, or only the
+ * globals. A template that mutates what it reads gets a copy of each name, once (as Ansible's
+ * variables are templated afresh for each template).
+ */
+export function contextLookup(get: (name: string) => unknown, copy: boolean): (name: string) => unknown {
+  if (!copy) return get;
+  const copies = new Map<string, unknown>();
+  return (name) => {
+    if (copies.has(name)) return copies.get(name);
+    const v = deepCopy(get(name));
+    copies.set(name, v);
+    return v;
+  };
 }
