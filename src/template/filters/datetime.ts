@@ -2,11 +2,12 @@
  * Python's time.strftime (glibc, C locale), datetime.strptime and a naive `datetime.datetime`
  * value, for Ansible's `strftime` and `to_datetime` filters and the `now()` global.
  *
- * The datetime is a PyObject (../jinja/convert.ts): it renders like Python's str(datetime),
- * exposes year…microsecond and the methods strftime, isoformat, timestamp, weekday, isoweekday.
- * Arithmetic and comparisons on it are not modelled (the engine raises a TypeError for them).
+ * The datetime is a runtime PyObject (../jinja/runtime.ts): it renders like Python's
+ * str(datetime), exposes year…microsecond and the methods strftime, isoformat, timestamp,
+ * weekday, isoweekday. Arithmetic and comparisons on it are not modelled (the engine raises a
+ * TypeError for them), nor is its repr() inside a list or dict.
  */
-import { PyMethod, PyObject } from '../jinja/convert.ts';
+import { MISSING, PyObject, RuntimeMethod } from '../jinja/runtime.ts';
 import { float, PyError, pyStr, typeName } from '../jinja/value.ts';
 import { bindArgs } from './args.ts';
 
@@ -257,6 +258,8 @@ export class PyDatetime extends PyObject {
     Object.defineProperty(PyDatetime, 'name', { value: 'datetime' });
   }
 
+  readonly typeRepr = 'datetime.datetime object';
+
   constructor(
     readonly year: number,
     readonly month: number,
@@ -321,14 +324,14 @@ export class PyDatetime extends PyObject {
     return this.isoformat(' ');
   }
 
-  override repr(): string {
+  repr(): string {
     const parts = [this.year, this.month, this.day, this.hour, this.minute];
     if (this.second || this.microsecond) parts.push(this.second);
     if (this.microsecond) parts.push(this.microsecond);
     return `datetime.datetime(${parts.join(', ')})`;
   }
 
-  getattr(name: string): unknown {
+  override attr(name: string): unknown {
     switch (name) {
       case 'year':
       case 'month':
@@ -339,33 +342,33 @@ export class PyDatetime extends PyObject {
       case 'microsecond':
         return this[name];
       case 'strftime':
-        return new PyMethod('strftime', (args, kwargs) => {
+        return new RuntimeMethod((args, kwargs) => {
           const { a } = bindArgs({ name: 'strftime', params: ['format'] }, args, kwargs);
           if (typeof a.format !== 'string') throw new PyError('TypeError', `strftime() argument 1 must be str, not ${typeName(a.format)}`);
           return strftime(a.format, this.tm());
         });
       case 'isoformat':
-        return new PyMethod('isoformat', (args, kwargs) => {
+        return new RuntimeMethod((args, kwargs) => {
           const { a } = bindArgs({ name: 'isoformat', params: [['sep', 'T']] }, args, kwargs);
           return this.isoformat(pyStr(a.sep));
         });
       case 'timestamp':
-        return new PyMethod('timestamp', (args, kwargs) => {
+        return new RuntimeMethod((args, kwargs) => {
           bindArgs({ name: 'timestamp', params: [] }, args, kwargs);
           return float(this.local().getTime() / 1000 + (this.microsecond % 1000) / 1e6);
         });
       case 'weekday':
-        return new PyMethod('weekday', (args, kwargs) => {
+        return new RuntimeMethod((args, kwargs) => {
           bindArgs({ name: 'weekday', params: [] }, args, kwargs);
           return (this.tm().wday + 6) % 7;
         });
       case 'isoweekday':
-        return new PyMethod('isoweekday', (args, kwargs) => {
+        return new RuntimeMethod((args, kwargs) => {
           bindArgs({ name: 'isoweekday', params: [] }, args, kwargs);
           return this.tm().wday || 7;
         });
     }
-    return undefined;
+    return MISSING;
   }
 }
 

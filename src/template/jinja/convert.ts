@@ -417,28 +417,3 @@ function convertOne(type: string, v: unknown, flags: string, prec: number | unde
 export function floatText(v: unknown): string {
   return floatRepr(num(v instanceof PyFloat ? v.value : v));
 }
-
-/**
- * A Python object other than the builtin data types (the datetime that `now()` and `to_datetime`
- * return): its attributes come from `getattr` (undefined when it has none), Python's str() of it
- * is `toString()` (what `{{ x }}` writes) and repr() is `repr()`. Methods are `PyMethod`s.
- */
-export abstract class PyObject {
-  abstract getattr(name: string): unknown;
-  abstract toString(): string;
-  repr(): string {
-    return this.toString();
-  }
-}
-
-/** A bound method of a PyObject (`now().strftime`): the engine calls it with positional and keyword arguments. */
-export class PyMethod {
-  constructor(
-    readonly name: string,
-    readonly call: (args: unknown[], kwargs: Map<string, unknown>) => unknown,
-  ) {}
-
-  toString(): string {
-    return `<built-in method ${this.name}>`;
-  }
-}

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PyObject } from '../../../../src/template/jinja/convert.ts';
+import { PyObject } from '../../../../src/template/jinja/runtime.ts';
 import { PyError, PyFloat, PyTuple, tuple, Undefined } from '../../../../src/template/jinja/value.ts';
 import { testEnv } from './call-env.ts';
 
