@@ -45,7 +45,9 @@ describe('the library covers ansible-core 2.14', () => {
   it('refuses what it does not implement with NotSupported, by name', () => {
     const env = testEnv();
     for (const name of ['urlize', 'vault', 'unvault', 'win_basename', 'win_dirname', 'win_splitdrive']) {
-      expect(() => env.filter(name, 'x'), name).toThrow(expect.objectContaining({ pyType: 'NotSupported', message: expect.stringContaining(`'${name}'`) }));
+      expect(() => env.filter(name, 'x'), name).toThrow(
+        expect.objectContaining({ pyType: 'NotSupported', message: expect.stringContaining(`'${name}'`) }),
+      );
     }
     for (const name of ['escaped', 'finished', 'started', 'vault_encrypted']) {
       expect(() => env.test(name, new Map()), name).toThrow(expect.objectContaining({ pyType: 'NotSupported' }));

@@ -117,7 +117,9 @@ describe('the password lookup', () => {
 
   it('refuses unknown parameters like Ansible', () => {
     const env = testEnv({ lookup: ctx });
-    expect(() => env.global('lookup', ['password', '/dev/null lenght=5'])).toThrow(/Unrecognized parameter\(s\) given to password lookup: lenght/);
+    expect(() => env.global('lookup', ['password', '/dev/null lenght=5'])).toThrow(
+      /Unrecognized parameter\(s\) given to password lookup: lenght/,
+    );
   });
 });
 
@@ -177,8 +179,12 @@ describe('errors', () => {
   it('are PyErrors with Python’s or Ansible’s text', () => {
     const env = testEnv();
     expect(() => env.filter('lower', 'x', [1])).toThrow(new PyError('TypeError', 'lower() takes 1 positional argument but 2 were given'));
-    expect(() => env.filter('center', 'x', [], { fill: '-' })).toThrow(new PyError('TypeError', "center() got an unexpected keyword argument 'fill'"));
-    expect(() => env.filter('combine', new Map(), [[1]])).toThrow(/failed to combine variables, expected dicts but got a 'dict' and a 'int'/);
+    expect(() => env.filter('center', 'x', [], { fill: '-' })).toThrow(
+      new PyError('TypeError', "center() got an unexpected keyword argument 'fill'"),
+    );
+    expect(() => env.filter('combine', new Map(), [[1]])).toThrow(
+      /failed to combine variables, expected dicts but got a 'dict' and a 'int'/,
+    );
     expect(() => env.filter('mandatory', new Undefined("'x' is undefined", 'x'))).toThrow("Mandatory variable 'x'  not defined.");
     expect(() => env.test('failed', 'ok')).toThrow("The 'failed' test expects a dictionary");
     expect(() => env.filter('list', 5)).toThrow("'int' object is not iterable");

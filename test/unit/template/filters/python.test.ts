@@ -50,7 +50,8 @@ describe('Python regular expressions', () => {
   });
 
   it('raises re.error where Python does, and refuses what JS cannot express', () => {
-    for (const bad of ['(', 'a**', '\\q', '[a', '*a', '\\1(a)', 'a(?i)b']) expect(() => compile(bad), bad).toThrow(expect.objectContaining({ pyType: 're.error' }));
+    for (const bad of ['(', 'a**', '\\q', '[a', '*a', '\\1(a)', 'a(?i)b'])
+      expect(() => compile(bad), bad).toThrow(expect.objectContaining({ pyType: 're.error' }));
     for (const unsupported of ['(?i:a)', 'a++', '(?(1)a|b)', '(?>a)']) {
       expect(() => compile(unsupported), unsupported).toThrow(expect.objectContaining({ pyType: 'NotSupported' }));
     }
@@ -82,8 +83,18 @@ describe('Python number conversions', () => {
 
   it('% formatting', () => {
     expect(percentFormat('%.2f %.2f %.0f %.0f', tuple([0.125, 0.375, 0.5, 1.5]))).toBe('0.12 0.38 0 2');
-    expect(percentFormat('%05.1f|%-5s|%+d|%x|%#o|%e|%g', tuple([3.14159, 'ab', 3, 255, 8, 12345.678, 1e-5]))).toBe('003.1|ab   |+3|ff|0o10|1.234568e+04|1e-05');
-    expect(percentFormat('%(a)s-%(b)03d', new Map<unknown, unknown>([['a', 'x'], ['b', 7]]))).toBe('x-007');
+    expect(percentFormat('%05.1f|%-5s|%+d|%x|%#o|%e|%g', tuple([3.14159, 'ab', 3, 255, 8, 12345.678, 1e-5]))).toBe(
+      '003.1|ab   |+3|ff|0o10|1.234568e+04|1e-05',
+    );
+    expect(
+      percentFormat(
+        '%(a)s-%(b)03d',
+        new Map<unknown, unknown>([
+          ['a', 'x'],
+          ['b', 7],
+        ]),
+      ),
+    ).toBe('x-007');
     expect(percentFormat('%s', [1, 'a'])).toBe("[1, 'a']");
     expect(percentFormat('%010.2f', Number.POSITIVE_INFINITY)).toBe('0000000inf');
     expect(() => percentFormat('%s %s', tuple(['a']))).toThrow(new PyError('TypeError', 'not enough arguments for format string'));
@@ -110,7 +121,9 @@ describe('crypt(3) hashes as passlib makes them', () => {
     expect(cryptHash(CRYPT_ALGOS.sha512_crypt!, 'secret', 'mysalt', 1000)).toBe(
       '$6$rounds=1000$mysalt$GWqo/Lq3SURYGcNVPiffI5Ic1x2WLu.e2sf9owxedsXuZK/w2K89mrRPOcDayUvRWxd/x1F1WhRLB4W89a23d.',
     );
-    expect(() => cryptHash(CRYPT_ALGOS.sha512_crypt!, 'secret', 'x'.repeat(17), 5000)).toThrow('salt too large (sha512_crypt requires <= 16 chars)');
+    expect(() => cryptHash(CRYPT_ALGOS.sha512_crypt!, 'secret', 'x'.repeat(17), 5000)).toThrow(
+      'salt too large (sha512_crypt requires <= 16 chars)',
+    );
   });
 });
 
@@ -119,9 +132,19 @@ describe('YAML as CSafeDumper writes it and CSafeLoader reads it', () => {
     const shared = [1, 2];
     const data = new Map<unknown, unknown>([
       ['b', shared],
-      ['a', new Map<unknown, unknown>([['x', shared], ['s', 'yes'], ['m', 'line one\nline two'], ['e', 'ok 😀']])],
+      [
+        'a',
+        new Map<unknown, unknown>([
+          ['x', shared],
+          ['s', 'yes'],
+          ['m', 'line one\nline two'],
+          ['e', 'ok 😀'],
+        ]),
+      ],
     ]);
-    expect(dumpYaml(data)).toBe("a:\n  e: \"ok \\U0001F600\"\n  m: 'line one\n\n    line two'\n  s: 'yes'\n  x: &id001 [1, 2]\nb: *id001\n");
+    expect(dumpYaml(data)).toBe(
+      "a:\n  e: \"ok \\U0001F600\"\n  m: 'line one\n\n    line two'\n  s: 'yes'\n  x: &id001 [1, 2]\nb: *id001\n",
+    );
     expect(dumpYaml(data, { defaultFlowStyle: false, indent: 4 })).toBe(
       "a:\n    e: \"ok \\U0001F600\"\n    m: 'line one\n\n        line two'\n    s: 'yes'\n    x: &id001\n    - 1\n    - 2\nb: *id001\n",
     );
@@ -138,7 +161,13 @@ describe('YAML as CSafeDumper writes it and CSafeLoader reads it', () => {
         ['e', 'yes'],
         ['f', '1e3'],
         ['base', new Map([['x', 1]])],
-        ['g', new Map([['x', 1], ['y', 2]])],
+        [
+          'g',
+          new Map([
+            ['x', 1],
+            ['y', 2],
+          ]),
+        ],
       ]),
     );
     expect(() => loadYaml('- a\n---\n- b')).toThrow('expected a single document in the stream');
