@@ -23,7 +23,8 @@ import {
 } from '../jinja/value.ts';
 import { filter } from './args.ts';
 import { dumps } from './json.ts';
-import { contains, getItem, hashKey, iterate, split } from './py.ts';
+import { iterate } from '../jinja/operators.ts';
+import { getItem, hashKey, pyContains, split } from './py.ts';
 
 /** Python's `<class 'list'>` text of a value's type, as Ansible puts it in messages. */
 export function classRepr(v: unknown): string {
@@ -93,8 +94,8 @@ export function mergeHash(x: unknown, y: unknown, recursive: boolean, listMerge:
       if (listMerge === 'replace') dictSet(out, key, yv);
       else if (listMerge === 'append') dictSet(out, key, [...xv, ...yv]);
       else if (listMerge === 'prepend') dictSet(out, key, [...yv, ...xv]);
-      else if (listMerge === 'append_rp') dictSet(out, key, [...xv.filter((z) => !contains(yv, z)), ...yv]);
-      else if (listMerge === 'prepend_rp') dictSet(out, key, [...yv, ...xv.filter((z) => !contains(yv, z))]);
+      else if (listMerge === 'append_rp') dictSet(out, key, [...xv.filter((z) => !pyContains(yv, z)), ...yv]);
+      else if (listMerge === 'prepend_rp') dictSet(out, key, [...yv, ...xv.filter((z) => !pyContains(yv, z))]);
       continue;
     }
     dictSet(out, key, yv);

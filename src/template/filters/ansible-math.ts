@@ -26,7 +26,8 @@ import {
 } from '../jinja/value.ts';
 import { filter } from './args.ts';
 import { jinjaUnique } from './jinja-lists.ts';
-import { contains, hashKey, iterate, pyAdd } from './py.ts';
+import { binop, iterate } from '../jinja/operators.ts';
+import { hashKey, pyContains } from './py.ts';
 import { compile, search } from './pyre.ts';
 import { PyRandom, type RandomSource, randrange, shuffle, systemRandom } from './pyrandom.ts';
 
@@ -43,7 +44,7 @@ export function ansibleUnique(a: unknown, caseSensitive: unknown = null, attribu
     }
     if (!(e instanceof PyError)) throw e;
     const c: unknown[] = [];
-    for (const x of iterate(a)) if (!contains(c, x)) c.push(x);
+    for (const x of iterate(a)) if (!pyContains(c, x)) c.push(x);
     return c;
   }
 }
@@ -65,14 +66,14 @@ function setOperands(name: string, a: unknown, b: unknown): void {
 function intersect(a: unknown, b: unknown): unknown[] {
   setOperands('intersect', a, b);
   return ansibleUnique(
-    iterate(a).filter((x) => contains(b, x)),
+    iterate(a).filter((x) => pyContains(b, x)),
     true,
   );
 }
 
 function union(a: unknown, b: unknown): unknown[] {
   setOperands('union', a, b);
-  return ansibleUnique(pyAdd(a, b), true);
+  return ansibleUnique(binop('add', a, b), true);
 }
 
 const SIZE_RANGES: [string, bigint][] = [
@@ -195,14 +196,14 @@ export const ansibleMathFilters: FilterTable = {
   difference: filter('difference', ['b'], (_env, v, a) => {
     setOperands('difference', v, a.b);
     return ansibleUnique(
-      iterate(v).filter((x) => !contains(a.b, x)),
+      iterate(v).filter((x) => !pyContains(a.b, x)),
       true,
     );
   }),
   symmetric_difference: filter('symmetric_difference', ['b'], (_env, v, a) => {
     setOperands('symmetric_difference', v, a.b);
     const isect = intersect(v, a.b);
-    return union(v, a.b).filter((x) => !contains(isect, x));
+    return union(v, a.b).filter((x) => !pyContains(isect, x));
   }),
   union: filter('union', ['b'], (_env, v, a) => union(v, a.b)),
 

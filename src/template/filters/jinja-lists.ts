@@ -12,7 +12,8 @@ import type { FilterTable } from '../jinja/callables.ts';
 import { namedTuple, toIndex } from '../jinja/convert.ts';
 import { pyEquals, PyError, pyCompare, pyStr, truthy, typeName, Undefined } from '../jinja/value.ts';
 import { filter } from './args.ts';
-import { attrGetter, hashKey, ignoreCase, items, iterate, multiAttrGetter, pyAdd, sortedBy } from './py.ts';
+import { binop, iterate } from '../jinja/operators.ts';
+import { attrGetter, hashKey, ignoreCase, items, multiAttrGetter, sortedBy } from './py.ts';
 
 /** An Undefined carrying Jinja2's hint (`No first item, sequence was empty.`). */
 export function hintUndefined(hint: string): Undefined {
@@ -215,7 +216,7 @@ export const jinjaListFilters: FilterTable = {
       if (typeof a.start === 'string') throw new PyError('TypeError', "sum() can't sum strings [use ''.join(seq) instead]");
       let all = iterate(v);
       if (a.attribute !== null) all = all.map(attrGetter(a.attribute));
-      return all.reduce((acc, x) => pyAdd(acc, x), a.start);
+      return all.reduce((acc, x) => binop('add', acc, x), a.start);
     },
   ),
 };

@@ -10,7 +10,8 @@
 import type { CallEnv, FilterTable } from '../jinja/callables.ts';
 import { PyError, pyRepr, truthy } from '../jinja/value.ts';
 import { filter } from './args.ts';
-import { attrGetter, iterate } from './py.ts';
+import { iterate } from '../jinja/operators.ts';
+import { attrGetter } from './py.ts';
 
 function selectOrReject(env: CallEnv, value: unknown, args: unknown[], kwargs: Map<string, unknown>, keep: boolean, lookupAttr: boolean) {
   if (!truthy(value)) return [];

@@ -11,7 +11,8 @@ import { filter } from './args.ts';
 import { escapeHtml, striptags } from './html.ts';
 import { dumps } from './json.ts';
 import { pformat } from './pprint.ts';
-import { codePoints, iterate, splitlines, strip } from './py.ts';
+import { iterate } from '../jinja/operators.ts';
+import { codePoints, splitlines, strip } from './py.ts';
 import { compile, findall, splitRe } from './pyre.ts';
 import { wrap } from './textwrap.ts';
 

@@ -6,7 +6,8 @@ import type { FilterTable } from '../jinja/callables.ts';
 import { parseIntStr, roundFloat, roundInt, toFloat, toIndex, toInt } from '../jinja/convert.ts';
 import { float, isFloat, isInt, num, PyError, PyFloat, pyStr, truthy, typeName, Undefined } from '../jinja/value.ts';
 import { filter } from './args.ts';
-import { getAttr, iterate, pyLen } from './py.ts';
+import { iterate } from '../jinja/operators.ts';
+import { getAttr, pyLen } from './py.ts';
 
 function isCaught(e: unknown): boolean {
   return e instanceof PyError && (e.pyType === 'TypeError' || e.pyType === 'ValueError');

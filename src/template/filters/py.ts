@@ -1,21 +1,22 @@
 /**
  * Python's built-in operations that filters and tests are made of, over the value model of
- * ../jinja/value.ts: iteration, len(), hashing for sets and `unique`, `in`, `+`, sorting with a
- * key, and Jinja2's `environment.getitem` (what `attribute=` arguments and `map('extract')` use).
+ * ../jinja/value.ts, beside the engine's operators (../jinja/operators.ts: iterate, contains,
+ * binop) and str methods (../jinja/methods.ts): len(), hashing for sets and `unique`, sorting
+ * with a key, and Jinja2's `environment.getitem` (what `attribute=` arguments and
+ * `map('extract')` use).
  */
-import { PyNamedTuple, percentFormat } from '../jinja/convert.ts';
+import { PyNamedTuple } from '../jinja/convert.ts';
+import { methodImpl } from '../jinja/methods.ts';
+import { contains } from '../jinja/operators.ts';
 import {
   dictGet,
   dictHas,
-  isFloat,
   isInt,
   isNumeric,
   num,
   PyError,
-  PyFloat,
   PyTuple,
   pyCompare,
-  pyEquals,
   pyRepr,
   tuple,
   typeName,
@@ -23,13 +24,13 @@ import {
   undefinedError,
 } from '../jinja/value.ts';
 
-/** Python's iter(v) drained: list/tuple items, str characters (code points), dict keys. */
-export function iterate(v: unknown): unknown[] {
-  if (Array.isArray(v)) return v;
-  if (typeof v === 'string') return [...v];
-  if (v instanceof Map) return [...v.keys()];
-  if (v instanceof Undefined) throw undefinedError(v);
-  throw new PyError('TypeError', `'${typeName(v)}' object is not iterable`);
+/**
+ * Python's `item in container`: the engine's `in`, plus the TypeError Python raises for an
+ * unhashable item tested against a dict (`[1] in {'a': 1}`), which operators.contains omits.
+ */
+export function pyContains(container: unknown, item: unknown): boolean {
+  if (container instanceof Map) hashKey(item);
+  return contains(container, item);
 }
 
 export function isIterable(v: unknown): boolean {
@@ -75,71 +76,6 @@ export function hashKey(v: unknown): string {
   if (v instanceof PyTuple) return `t(${v.map(hashKey).join(',')})`;
   if (v instanceof Undefined) throw undefinedError(v);
   throw new PyError('TypeError', `unhashable type: '${typeName(v)}'`);
-}
-
-/** Python's `item in container`. */
-export function contains(container: unknown, item: unknown): boolean {
-  if (typeof container === 'string') {
-    if (typeof item !== 'string') {
-      if (item instanceof Undefined) throw undefinedError(item);
-      throw new PyError('TypeError', `'in <string>' requires string as left operand, not ${typeName(item)}`);
-    }
-    return container.includes(item);
-  }
-  if (Array.isArray(container)) return container.some((x) => x === item || pyEquals(x, item));
-  if (container instanceof Map) {
-    hashKey(item);
-    return dictHas(container, item);
-  }
-  if (container instanceof Undefined) throw undefinedError(container);
-  throw new PyError('TypeError', `argument of type '${typeName(container)}' is not iterable`);
-}
-
-/** Python's a + b for the types `sum` meets (numbers, str, list, tuple). */
-export function pyAdd(a: unknown, b: unknown): unknown {
-  if (isNumeric(a) && isNumeric(b)) {
-    if (isFloat(a) || isFloat(b)) {
-      const r = num(a) + num(b);
-      return Number.isInteger(r) ? new PyFloat(r) : r;
-    }
-    const x = typeof a === 'bigint' ? a : BigInt(num(a));
-    const y = typeof b === 'bigint' ? b : BigInt(num(b));
-    const r = x + y;
-    return r >= BigInt(Number.MIN_SAFE_INTEGER) && r <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(r) : r;
-  }
-  if (typeof a === 'string' && typeof b === 'string') return a + b;
-  if (a instanceof PyTuple && b instanceof PyTuple) return tuple([...a, ...b]);
-  if (Array.isArray(a) && Array.isArray(b) && !(a instanceof PyTuple) && !(b instanceof PyTuple)) return [...a, ...b];
-  if (a instanceof Undefined) throw undefinedError(a);
-  if (b instanceof Undefined) throw undefinedError(b);
-  if (typeof a === 'string' || Array.isArray(a)) {
-    throw new PyError('TypeError', `can only concatenate ${typeName(a)} (not "${typeName(b)}") to ${typeName(a)}`);
-  }
-  throw new PyError('TypeError', `unsupported operand type(s) for +: '${typeName(a)}' and '${typeName(b)}'`);
-}
-
-/** Python's a % b for numbers (floor modulo; floats take the divisor's sign) and str formatting. */
-export function pyMod(a: unknown, b: unknown): unknown {
-  if (typeof a === 'string') return percentFormat(a, b);
-  if (isNumeric(a) && isNumeric(b)) {
-    if (isFloat(a) || isFloat(b)) {
-      const x = num(a);
-      const y = num(b);
-      if (y === 0) throw new PyError('ZeroDivisionError', 'float modulo');
-      let r = x % y;
-      if (r !== 0 && r < 0 !== y < 0) r += y;
-      return Number.isInteger(r) ? new PyFloat(r) : r;
-    }
-    const x = typeof a === 'bigint' ? a : BigInt(num(a));
-    const y = typeof b === 'bigint' ? b : BigInt(num(b));
-    if (y === 0n) throw new PyError('ZeroDivisionError', 'integer division or modulo by zero');
-    let r = x % y;
-    if (r !== 0n && r < 0n !== y < 0n) r += y;
-    return Number(r);
-  }
-  if (a instanceof Undefined) throw undefinedError(a);
-  if (b instanceof Undefined) throw undefinedError(b);
-  throw new PyError('TypeError', `unsupported operand type(s) for %: '${typeName(a)}' and '${typeName(b)}'`);
 }
 
 /** Jinja2's "foo object" naming of a value in undefined messages (object_type_repr). */
@@ -253,72 +189,21 @@ export function sortedBy<T>(items: readonly T[], key: (x: T) => unknown, reverse
   return keyed.map((e) => e.x);
 }
 
-/** Python's str.isspace() characters. */
-export const PY_WHITESPACE =
-  '\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000';
-
-/** Python's str.strip(chars) (lstrip/rstrip with `side`). */
-export function strip(s: string, chars: string | null = null, side: 'both' | 'left' | 'right' = 'both'): string {
-  const set = new Set(chars === null ? PY_WHITESPACE : chars);
-  const cps = [...s];
-  let a = 0;
-  let b = cps.length;
-  if (side !== 'right') while (a < b && set.has(cps[a]!)) a++;
-  if (side !== 'left') while (b > a && set.has(cps[b - 1]!)) b--;
-  return cps.slice(a, b).join('');
+/** Calls Python's str method `name` (../jinja/methods.ts): `strMethod('split', s, ',', 1)`. */
+export function strMethod(name: string, s: string, ...args: unknown[]): unknown {
+  return methodImpl(s, name)!(s, args, new Map());
 }
 
-/** Python's str.split(sep, maxsplit). */
+export function strip(s: string, chars: string | null = null): string {
+  return strMethod('strip', s, chars) as string;
+}
+
 export function split(s: string, sep: string | null = null, maxsplit = -1): string[] {
-  if (sep === null) {
-    const out: string[] = [];
-    const ws = new Set(PY_WHITESPACE);
-    const cps = [...s];
-    let i = 0;
-    while (i < cps.length) {
-      while (i < cps.length && ws.has(cps[i]!)) i++;
-      if (i >= cps.length) break;
-      if (maxsplit >= 0 && out.length === maxsplit) {
-        let end = cps.length;
-        while (end > i && ws.has(cps[end - 1]!)) end--;
-        out.push(cps.slice(i, end).join(''));
-        break;
-      }
-      const start = i;
-      while (i < cps.length && !ws.has(cps[i]!)) i++;
-      out.push(cps.slice(start, i).join(''));
-    }
-    return out;
-  }
-  if (sep === '') throw new PyError('ValueError', 'empty separator');
-  const parts = s.split(sep);
-  if (maxsplit < 0 || parts.length - 1 <= maxsplit) return parts;
-  return [...parts.slice(0, maxsplit), parts.slice(maxsplit).join(sep)];
+  return strMethod('split', s, sep, maxsplit) as string[];
 }
 
-/** Python's str.splitlines(keepends). */
 export function splitlines(s: string, keepends = false): string[] {
-  const out: string[] = [];
-  const re = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/g;
-  let last = 0;
-  for (let m = re.exec(s); m; m = re.exec(s)) {
-    out.push(s.slice(last, keepends ? m.index + m[0].length : m.index));
-    last = m.index + m[0].length;
-  }
-  if (last < s.length) out.push(s.slice(last));
-  return out;
-}
-
-const CASED = /[\p{Lu}\p{Ll}\p{Lt}]/u;
-
-/** Python's str.islower(): at least one cased character, and no upper/title-case one. */
-export function isLower(s: string): boolean {
-  return CASED.test(s) && !/[\p{Lu}\p{Lt}]/u.test(s);
-}
-
-/** Python's str.isupper(). */
-export function isUpper(s: string): boolean {
-  return CASED.test(s) && !/[\p{Ll}\p{Lt}]/u.test(s);
+  return strMethod('splitlines', s, keepends) as string[];
 }
 
 /** A dict's items as (key, value) tuples, as Python's dict.items() yields them. */

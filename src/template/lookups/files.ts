@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { PyError, pyStr, truthy, typeName, UndefinedError } from '../jinja/value.ts';
 import { isTemplated } from './template-text.ts';
 import * as posix from '../filters/posixpath.ts';
-import { findFile, type LookupCall, type LookupPlugin, lookupError } from './plugin.ts';
+import { findFile, type LookupPlugin, lookupError } from './plugin.ts';
 
 /** A file's text; bytes that are not UTF-8 are refused (Ansible would carry surrogate escapes). */
 export function readText(path: string): string {

@@ -4,7 +4,7 @@
  */
 import { percentFormat, parseIntStr } from '../jinja/convert.ts';
 import { dictGet, dictHas, PyError, pyRepr, pyStr, tuple } from '../jinja/value.ts';
-import { iterate } from '../filters/py.ts';
+import { iterate } from '../jinja/operators.ts';
 import { systemRandom } from '../filters/pyrandom.ts';
 import { compile, match } from '../filters/pyre.ts';
 import { parseKv } from './kv.ts';

@@ -11,7 +11,8 @@
 import type { TestTable } from '../jinja/callables.ts';
 import { dictGet, dictHas, isNumeric, num, PyError, pyStr, truthy, typeName } from '../jinja/value.ts';
 import { test } from '../filters/args.ts';
-import { contains, hashKey, iterate } from '../filters/py.ts';
+import { iterate } from '../jinja/operators.ts';
+import { hashKey, pyContains } from '../filters/py.ts';
 import * as posix from '../filters/posixpath.ts';
 import { compile, findall, fullmatch, match, search } from '../filters/pyre.ts';
 import { urlsplit } from '../filters/urls.ts';
@@ -157,7 +158,7 @@ function isUri(v: unknown, schemes: unknown): boolean {
   if (typeof v !== 'string') return false;
   try {
     const r = urlsplit(v);
-    return !truthy(schemes) || contains(schemes, r.scheme);
+    return !truthy(schemes) || pyContains(schemes, r.scheme);
   } catch {
     return false;
   }
@@ -239,7 +240,7 @@ export const ansibleTests: TestTable = {
   issubset: test('issubset', ['b'], (_env, v, a) => [...pyset(v)].every((k) => pyset(a.b).has(k))),
   superset: test('issuperset', ['b'], (_env, v, a) => [...pyset(a.b)].every((k) => pyset(v).has(k))),
   issuperset: test('issuperset', ['b'], (_env, v, a) => [...pyset(a.b)].every((k) => pyset(v).has(k))),
-  contains: test('contains', ['value'], (_env, v, a) => contains(v, a.value)),
+  contains: test('contains', ['value'], (_env, v, a) => pyContains(v, a.value)),
   nan: test('isnotanumber', [], (_env, v) => isNumeric(v) && Number.isNaN(num(v))),
   isnan: test('isnotanumber', [], (_env, v) => isNumeric(v) && Number.isNaN(num(v))),
 

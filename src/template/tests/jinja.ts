@@ -10,7 +10,8 @@
 import type { TestTable } from '../jinja/callables.ts';
 import { isDict, isFloat, isInt, isNumeric, num, PyError, pyCompare, pyEquals, pyStr, Undefined } from '../jinja/value.ts';
 import { test } from '../filters/args.ts';
-import { contains, isIterable, isLower, isUpper, iterate, pyMod } from '../filters/py.ts';
+import { binop, iterate } from '../jinja/operators.ts';
+import { isIterable, pyContains, strMethod } from '../filters/py.ts';
 
 function sameas(a: unknown, b: unknown): boolean {
   const singleton = (v: unknown) => v === null || typeof v === 'boolean' || v instanceof Undefined;
@@ -28,9 +29,9 @@ function sameas(a: unknown, b: unknown): boolean {
 const ok = { undefinedOk: true };
 
 export const jinjaTests: TestTable = {
-  odd: test('test_odd', [], (_env, v) => pyEquals(pyMod(v, 2), 1)),
-  even: test('test_even', [], (_env, v) => pyEquals(pyMod(v, 2), 0)),
-  divisibleby: test('test_divisibleby', ['num'], (_env, v, a) => pyEquals(pyMod(v, a.num), 0)),
+  odd: test('test_odd', [], (_env, v) => pyEquals(binop('mod', v, 2), 1)),
+  even: test('test_even', [], (_env, v) => pyEquals(binop('mod', v, 2), 0)),
+  divisibleby: test('test_divisibleby', ['num'], (_env, v, a) => pyEquals(binop('mod', v, a.num), 0)),
 
   defined: test('test_defined', [], (_env, v) => !(v instanceof Undefined), ok),
   undefined: test('test_undefined', [], (_env, v) => v instanceof Undefined, ok),
@@ -53,8 +54,8 @@ export const jinjaTests: TestTable = {
   true: test('test_true', [], (_env, v) => v === true, ok),
   integer: test('test_integer', [], (_env, v) => isInt(v), ok),
   float: test('test_float', [], (_env, v) => isFloat(v), ok),
-  lower: test('test_lower', [], (_env, v) => isLower(pyStr(v))),
-  upper: test('test_upper', [], (_env, v) => isUpper(pyStr(v))),
+  lower: test('test_lower', [], (_env, v) => strMethod('islower', pyStr(v)) as boolean),
+  upper: test('test_upper', [], (_env, v) => strMethod('isupper', pyStr(v)) as boolean),
   string: test('test_string', [], (_env, v) => typeof v === 'string', ok),
   mapping: test('test_mapping', [], (_env, v) => isDict(v), ok),
   number: test('test_number', [], (_env, v) => isNumeric(v), ok),
@@ -69,7 +70,7 @@ export const jinjaTests: TestTable = {
   escaped: test('test_escaped', [], () => {
     throw new PyError('NotSupported', "the 'escaped' test (MarkupSafe strings) is not supported by Kiln");
   }),
-  in: test('test_in', ['seq'], (_env, v, a) => contains(a.seq, v)),
+  in: test('test_in', ['seq'], (_env, v, a) => pyContains(a.seq, v)),
 
   '==': test('eq', ['b'], (_env, v, a) => pyEquals(v, a.b)),
   eq: test('eq', ['b'], (_env, v, a) => pyEquals(v, a.b)),
