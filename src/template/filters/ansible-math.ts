@@ -7,7 +7,8 @@
  * order for strings changes from run to run (hash randomisation): Kiln refuses those.
  */
 import type { FilterTable } from '../jinja/callables.ts';
-import { formatFloatAbs, parseFloatStr, toFloat } from '../jinja/convert.ts';
+import { parseFloatStr, toFloat } from '../jinja/convert.ts';
+import { percentFormat } from '../jinja/format.ts';
 import {
   dictGet,
   dictHas,
@@ -22,6 +23,7 @@ import {
   pyEquals,
   pyStr,
   truthy,
+  tuple,
   typeName,
 } from '../jinja/value.ts';
 import { filter } from './args.ts';
@@ -110,7 +112,7 @@ function bytesToHuman(size: unknown, isbits: unknown, unit: unknown): string {
   }
   suffix = limit !== 1n ? suffix + base[0] : base;
   const q = num(size) / Number(limit);
-  return `${q < 0 || Object.is(q, -0) ? '-' : ''}${formatFloatAbs(Math.abs(q), 'f', 2)} ${suffix}`;
+  return percentFormat('%.2f %s', tuple([q, suffix]));
 }
 
 const HUMAN = compile('^\\s*(\\d*\\.?\\d*)\\s*([A-Za-z]+)?', { ignorecase: true });

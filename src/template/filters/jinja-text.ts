@@ -5,7 +5,8 @@
  * tojson. `urlize` (HTML link detection) is refused: no role renders HTML with it.
  */
 import type { FilterTable } from '../jinja/callables.ts';
-import { formatFloatAbs, percentFormat, toFloat, toIndex } from '../jinja/convert.ts';
+import { toFloat, toIndex } from '../jinja/convert.ts';
+import { percentFormat } from '../jinja/format.ts';
 import { PyError, pyRepr, pyStr, truthy, tuple, typeName, Undefined } from '../jinja/value.ts';
 import { filter } from './args.ts';
 import { escapeHtml, striptags } from './html.ts';
@@ -122,7 +123,7 @@ export const jinjaTextFilters: FilterTable = {
     const prefixes = binary ? ['KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB'] : ['kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
     if (bytes === 1) return '1 Byte';
     if (bytes < base) return `${Math.trunc(bytes)} Bytes`;
-    const f1 = (x: number) => (x < 0 ? '-' : '') + formatFloatAbs(Math.abs(x), 'f', 1);
+    const f1 = (x: number) => percentFormat('%.1f', x);
     let unit = 0;
     for (let i = 0; i < prefixes.length; i++) {
       unit = base ** (i + 2);

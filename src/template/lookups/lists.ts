@@ -2,7 +2,8 @@
  * The with_* lookups (lib/ansible/plugins/lookup/*.py, 2.14): items, list, dict, indexed_items,
  * together, nested, subelements, sequence, random_choice.
  */
-import { percentFormat, parseIntStr } from '../jinja/convert.ts';
+import { parseIntStr } from '../jinja/convert.ts';
+import { percentFormat } from '../jinja/format.ts';
 import { dictGet, dictHas, PyError, pyRepr, pyStr, tuple } from '../jinja/value.ts';
 import { iterate } from '../jinja/operators.ts';
 import { systemRandom } from '../filters/pyrandom.ts';

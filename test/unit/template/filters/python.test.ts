@@ -1,11 +1,11 @@
 /**
  * The Python building blocks of the library, against CPython 3.11's answers (recorded from
  * python3 on the generated cases they were developed with): re (translated to JS RegExp),
- * int()/float()/round()/`%`, MT19937 seeding, crypt(3) hashes, PyYAML+libyaml dumping/loading.
+ * int()/float()/round(), MT19937 seeding, crypt(3) hashes, PyYAML+libyaml dumping/loading.
  */
 import { describe, expect, it } from 'vitest';
-import { parseFloatStr, parseIntStr, percentFormat, roundFloat } from '../../../../src/template/jinja/convert.ts';
-import { floatRepr, PyError, tuple } from '../../../../src/template/jinja/value.ts';
+import { parseFloatStr, parseIntStr, roundFloat } from '../../../../src/template/jinja/convert.ts';
+import { floatRepr } from '../../../../src/template/jinja/value.ts';
 import { CRYPT_ALGOS, cryptHash } from '../../../../src/template/filters/crypt.ts';
 import { compile, findall, fullmatch, match, search, splitRe, sub } from '../../../../src/template/filters/pyre.ts';
 import { PyRandom, randrange, shuffle } from '../../../../src/template/filters/pyrandom.ts';
@@ -79,27 +79,6 @@ describe('Python number conversions', () => {
     expect(floatRepr(roundFloat(3.5, 0))).toBe('4.0');
     expect(floatRepr(roundFloat(1.005, 2))).toBe('1.0');
     expect(floatRepr(roundFloat(1234.5678, -2))).toBe('1200.0');
-  });
-
-  it('% formatting', () => {
-    expect(percentFormat('%.2f %.2f %.0f %.0f', tuple([0.125, 0.375, 0.5, 1.5]))).toBe('0.12 0.38 0 2');
-    expect(percentFormat('%05.1f|%-5s|%+d|%x|%#o|%e|%g', tuple([3.14159, 'ab', 3, 255, 8, 12345.678, 1e-5]))).toBe(
-      '003.1|ab   |+3|ff|0o10|1.234568e+04|1e-05',
-    );
-    expect(
-      percentFormat(
-        '%(a)s-%(b)03d',
-        new Map<unknown, unknown>([
-          ['a', 'x'],
-          ['b', 7],
-        ]),
-      ),
-    ).toBe('x-007');
-    expect(percentFormat('%s', [1, 'a'])).toBe("[1, 'a']");
-    expect(percentFormat('%010.2f', Number.POSITIVE_INFINITY)).toBe('0000000inf');
-    expect(() => percentFormat('%s %s', tuple(['a']))).toThrow(new PyError('TypeError', 'not enough arguments for format string'));
-    expect(() => percentFormat('abc', 5)).toThrow(new PyError('TypeError', 'not all arguments converted during string formatting'));
-    expect(() => percentFormat('%q', 1)).toThrow("unsupported format character 'q' (0x71) at index 1");
   });
 });
 
