@@ -24,15 +24,11 @@ import {
 import { filter } from './args.ts';
 import { dumps } from './json.ts';
 import { iterate } from '../jinja/operators.ts';
-import { getItem, hashKey, pyContains, split } from './py.ts';
+import { getItem, hashKey, isPyList, isPySequence, pyContains, split } from './py.ts';
 
 /** Python's `<class 'list'>` text of a value's type, as Ansible puts it in messages. */
 export function classRepr(v: unknown): string {
   return `<class '${typeName(v)}'>`;
-}
-
-function isSequence(v: unknown): v is unknown[] {
-  return Array.isArray(v);
 }
 
 /** Ansible's flatten(mylist, levels, skip_nulls). */
@@ -40,7 +36,7 @@ export function flatten(mylist: unknown, levels: unknown = null, skipNulls = tru
   const out: unknown[] = [];
   for (const element of iterate(mylist)) {
     if (skipNulls && (element === null || element === 'None' || element === 'null')) continue;
-    if (isSequence(element)) {
+    if (isPySequence(element)) {
       if (levels === null) out.push(...flatten(element, null, skipNulls));
       else if (num(levels) >= 1) out.push(...flatten(element, toIndex(levels) - 1, skipNulls));
       else out.push(element);
@@ -51,7 +47,7 @@ export function flatten(mylist: unknown, levels: unknown = null, skipNulls = tru
 
 function checkDefined(v: unknown): void {
   if (v instanceof Map) for (const x of v.values()) checkDefined(x);
-  else if (Array.isArray(v) && !(v instanceof PyTuple)) for (const x of v) checkDefined(x);
+  else if (isPyList(v)) for (const x of v) checkDefined(x);
   else if (v instanceof Undefined) throw undefinedError(v);
 }
 
@@ -90,7 +86,7 @@ export function mergeHash(x: unknown, y: unknown, recursive: boolean, listMerge:
       dictSet(out, key, recursive ? mergeHash(xv, yv, recursive, listMerge) : yv);
       continue;
     }
-    if (Array.isArray(xv) && !(xv instanceof PyTuple) && Array.isArray(yv) && !(yv instanceof PyTuple)) {
+    if (isPyList(xv) && isPyList(yv)) {
       if (listMerge === 'replace') dictSet(out, key, yv);
       else if (listMerge === 'append') dictSet(out, key, [...xv, ...yv]);
       else if (listMerge === 'prepend') dictSet(out, key, [...yv, ...xv]);
@@ -229,12 +225,7 @@ export const ansibleDataFilters: FilterTable = {
   ),
 
   extract: filter('extract', ['container', ['morekeys', null]], (_env, item, a) => {
-    const keys =
-      a.morekeys === null
-        ? [item]
-        : Array.isArray(a.morekeys) && !(a.morekeys instanceof PyTuple)
-          ? [item, ...a.morekeys]
-          : [item, a.morekeys];
+    const keys = a.morekeys === null ? [item] : isPyList(a.morekeys) ? [item, ...a.morekeys] : [item, a.morekeys];
     let value = a.container;
     for (const key of keys) value = getItem(value, key);
     return value;
@@ -274,7 +265,7 @@ export const ansibleDataFilters: FilterTable = {
       ['value_name', 'value'],
     ],
     (_env, v, a) => {
-      if (!isSequence(v)) throw new PyError('AnsibleFilterTypeError', `items2dict requires a list, got ${classRepr(v)} instead.`);
+      if (!isPySequence(v)) throw new PyError('AnsibleFilterTypeError', `items2dict requires a list, got ${classRepr(v)} instead.`);
       const out = new Map<unknown, unknown>();
       const notDicts = () => new PyError('AnsibleFilterTypeError', `items2dict requires a list of dictionaries, got ${pyRepr(v)} instead.`);
       for (const d of v) {
@@ -300,10 +291,10 @@ export const ansibleDataFilters: FilterTable = {
   subelements: filter('subelements', ['subelements', ['skip_missing', false]], (_env, obj, a) => {
     let elements: unknown[];
     if (obj instanceof Map) elements = [...obj.values()];
-    else if (Array.isArray(obj) && !(obj instanceof PyTuple)) elements = [...obj];
+    else if (isPyList(obj)) elements = [...obj];
     else throw new PyError('AnsibleFilterError', 'obj must be a list of dicts or a nested dict');
     let path: unknown[];
-    if (Array.isArray(a.subelements) && !(a.subelements instanceof PyTuple)) path = [...a.subelements];
+    if (isPyList(a.subelements)) path = [...a.subelements];
     else if (typeof a.subelements === 'string') path = a.subelements.split('.');
     else throw new PyError('AnsibleFilterTypeError', 'subelements must be a list or a string');
     const out: PyTuple[] = [];
@@ -318,7 +309,7 @@ export const ansibleDataFilters: FilterTable = {
           } else throw new PyError('AnsibleFilterError', `could not find ${pyRepr(sub)} key in iterated item ${pyRepr(values)}`);
         } else throw new PyError('AnsibleFilterTypeError', `the key ${pyStr(sub)} should point to a dictionary, got '${pyStr(values)}'`);
       }
-      if (!Array.isArray(values) || values instanceof PyTuple) {
+      if (!isPyList(values)) {
         throw new PyError(
           'AnsibleFilterTypeError',
           `the key ${pyRepr(path[path.length - 1])} should point to a list, got ${pyRepr(values)}`,

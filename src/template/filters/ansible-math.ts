@@ -18,8 +18,8 @@ import {
   isInt,
   isNumeric,
   num,
+  PyDictView,
   PyError,
-  PyTuple,
   pyEquals,
   pyStr,
   truthy,
@@ -29,7 +29,7 @@ import {
 import { filter } from './args.ts';
 import { jinjaUnique } from './jinja-lists.ts';
 import { binop, iterate } from '../jinja/operators.ts';
-import { hashKey, pyContains } from './py.ts';
+import { hashKey, isPyList, pyContains } from './py.ts';
 import { compile, search } from './pyre.ts';
 import { PyRandom, type RandomSource, randrange, shuffle, systemRandom } from './pyrandom.ts';
 
@@ -53,7 +53,7 @@ export function ansibleUnique(a: unknown, caseSensitive: unknown = null, attribu
 
 /** Python's isinstance(v, Hashable): everything but lists and dicts here. */
 function isHashable(v: unknown): boolean {
-  return !(Array.isArray(v) && !(v instanceof PyTuple)) && !(v instanceof Map);
+  return !isPyList(v) && !(v instanceof PyDictView) && !(v instanceof Map);
 }
 
 function setOperands(name: string, a: unknown, b: unknown): void {
@@ -278,6 +278,7 @@ export const ansibleMathFilters: FilterTable = {
           throw new PyError('AnsibleFilterError', 'start and step can only be used with integer values');
         if (end instanceof Map)
           throw new PyError('NotSupported', 'random of a dict (Python indexes it with an int key) is not supported by Kiln');
+        if (end instanceof PyDictView) throw new PyError('TypeError', `'${typeName(end)}' object is not subscriptable`);
         const seq = iterate(end);
         if (!seq.length) throw new PyError('IndexError', 'Cannot choose from an empty sequence');
         return seq[Number(r.below(BigInt(seq.length)))];

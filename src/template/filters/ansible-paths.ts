@@ -9,6 +9,7 @@ import { PyError, pyStr, tuple, typeName } from '../jinja/value.ts';
 import { filter } from './args.ts';
 import { classRepr } from './ansible-data.ts';
 import * as posix from './posixpath.ts';
+import { isPySequence } from './py.ts';
 
 function controllerEnv(env: CallEnv): Readonly<Record<string, string | undefined>> {
   return env.lookup?.env ?? process.env;
@@ -46,7 +47,7 @@ export const ansiblePathFilters: FilterTable = {
   ),
   path_join: filter('path_join', [], (_env, v) => {
     if (typeof v === 'string') return v;
-    if (Array.isArray(v)) {
+    if (isPySequence(v)) {
       if (!v.length) throw new PyError('TypeError', "join() missing 1 required positional argument: 'a'");
       const parts = v.map((p) => {
         if (typeof p !== 'string')

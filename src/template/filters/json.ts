@@ -3,7 +3,20 @@
  * `from_json` and Jinja2's `tojson` call them: key order, separators, `ensure_ascii` escaping,
  * float repr, `NaN`/`Infinity`, key conversion and the TypeErrors for what JSON cannot hold.
  */
-import { floatRepr, isFloat, isInt, num, PyError, PyFloat, tuple, typeName, Undefined, undefinedError } from '../jinja/value.ts';
+import {
+  floatRepr,
+  isFloat,
+  isInt,
+  num,
+  PyDictView,
+  PyError,
+  PyFloat,
+  PyRange,
+  tuple,
+  typeName,
+  Undefined,
+  undefinedError,
+} from '../jinja/value.ts';
 import { sortedBy } from './py.ts';
 
 export interface DumpOptions {
@@ -71,6 +84,8 @@ export function dumps(v: unknown, opts: DumpOptions = {}): string {
     const nl = indent === null ? '' : `\n${indent.repeat(level + 1)}`;
     const close = indent === null ? '' : `\n${indent.repeat(level)}`;
     const sep = indent === null ? itemSep : itemSep + nl;
+    if (x instanceof PyDictView || x instanceof PyRange)
+      throw new PyError('TypeError', `Object of type ${typeName(x)} is not JSON serializable`);
     if (Array.isArray(x)) {
       if (!x.length) return '[]';
       return `[${nl}${x.map((e) => enc(e, level + 1)).join(sep)}${close}]`;

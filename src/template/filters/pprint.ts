@@ -3,8 +3,8 @@
  * returns: the repr when it fits, otherwise one item per line and long strings split into
  * adjacent literals.
  */
-import { PyError, PyTuple, pyCompare, pyRepr, strRepr, typeName } from '../jinja/value.ts';
-import { codePoints, splitlines } from './py.ts';
+import { PyDictView, PyError, PyRange, PyTuple, pyCompare, pyRepr, strRepr, typeName } from '../jinja/value.ts';
+import { codePoints, isPyList, splitlines } from './py.ts';
 
 const WIDTH = 80;
 
@@ -37,6 +37,7 @@ function safeRepr(v: unknown): string {
     if (!v.length) return '()';
     return v.length === 1 ? `(${safeRepr(v[0])},)` : `(${v.map(safeRepr).join(', ')})`;
   }
+  if (v instanceof PyDictView || v instanceof PyRange) return pyRepr(v);
   if (Array.isArray(v)) return v.length ? `[${v.map(safeRepr).join(', ')}]` : '[]';
   return pyRepr(v);
 }
@@ -53,7 +54,7 @@ export function pformat(v: unknown): string {
     if (codePoints(rep) > maxWidth) {
       if (obj instanceof Map) return pprintDict(obj, indent, allowance, level + 1);
       if (obj instanceof PyTuple) return pprintTuple(obj, indent, allowance, level + 1);
-      if (Array.isArray(obj)) return pprintList(obj, indent, allowance, level + 1);
+      if (isPyList(obj)) return pprintList(obj, indent, allowance, level + 1);
       if (typeof obj === 'string') return pprintStr(obj, indent, allowance, level + 1);
     }
     write(rep);

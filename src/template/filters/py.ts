@@ -14,7 +14,9 @@ import {
   isInt,
   isNumeric,
   num,
+  PyDictView,
   PyError,
+  PyRange,
   PyTuple,
   pyCompare,
   pyRepr,
@@ -31,6 +33,16 @@ import {
 export function pyContains(container: unknown, item: unknown): boolean {
   if (container instanceof Map) hashKey(item);
   return contains(container, item);
+}
+
+/** A Python list (the model's dict views and ranges are Arrays too, but not lists). */
+export function isPyList(v: unknown): v is unknown[] {
+  return Array.isArray(v) && !(v instanceof PyTuple) && !(v instanceof PyDictView) && !(v instanceof PyRange);
+}
+
+/** Ansible's is_sequence: a collections.abc.Sequence that is not a str (list, tuple, range). */
+export function isPySequence(v: unknown): v is unknown[] {
+  return Array.isArray(v) && !(v instanceof PyDictView);
 }
 
 export function isIterable(v: unknown): boolean {
@@ -105,7 +117,7 @@ export function getItem(obj: unknown, key: unknown): unknown {
   if (obj instanceof Undefined) return obj; // AnsibleUndefined: item access keeps the first failure
   if (obj instanceof Map) {
     if (isHashable(key) && dictHas(obj, key)) return dictGet(obj, key);
-  } else if ((Array.isArray(obj) || typeof obj === 'string') && (isInt(key) || typeof key === 'boolean')) {
+  } else if ((isPySequence(obj) || typeof obj === 'string') && (isInt(key) || typeof key === 'boolean')) {
     const items = typeof obj === 'string' ? [...obj] : obj;
     let i = Number(num(key));
     if (i < 0) i += items.length;

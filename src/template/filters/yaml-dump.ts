@@ -14,7 +14,20 @@
  *   complex (`? `) keys. libyaml differs from PyYAML's own emitter in a few places (characters
  *   outside the BMP are escaped, keys up to 128 bytes are simple); those follow libyaml.
  */
-import { floatRepr, isFloat, isInt, num, PyError, PyTuple, pyCompare, pyRepr, Undefined, undefinedError } from '../jinja/value.ts';
+import {
+  floatRepr,
+  isFloat,
+  isInt,
+  num,
+  PyDictView,
+  PyError,
+  PyRange,
+  PyTuple,
+  pyCompare,
+  pyRepr,
+  Undefined,
+  undefinedError,
+} from '../jinja/value.ts';
 import { PyDatetime } from './datetime.ts';
 import { resolvePlain, TAG } from './yaml-resolve.ts';
 
@@ -52,6 +65,7 @@ function represent(data: unknown, o: DumpOptions): Node {
     if (isFloat(v)) return { kind: 'scalar', tag: `${TAG}float`, value: floatText(num(v)) };
     if (v instanceof PyDatetime) return { kind: 'scalar', tag: `${TAG}timestamp`, value: v.isoformat(' ') };
     if (v instanceof Undefined) throw undefinedError(v);
+    if (v instanceof PyDictView || v instanceof PyRange) throw new PyError('RepresenterError', `cannot represent an object: ${pyRepr(v)}`);
     if (Array.isArray(v)) {
       if (v instanceof PyTuple && v.length === 0) return seq([]);
       const hit = seen.get(v);

@@ -12,7 +12,7 @@ import type { TestTable } from '../jinja/callables.ts';
 import { dictGet, dictHas, isNumeric, num, PyError, pyStr, truthy, typeName } from '../jinja/value.ts';
 import { test } from '../filters/args.ts';
 import { iterate } from '../jinja/operators.ts';
-import { hashKey, pyContains } from '../filters/py.ts';
+import { hashKey, isPyList, pyContains } from '../filters/py.ts';
 import * as posix from '../filters/posixpath.ts';
 import { compile, findall, fullmatch, match, search } from '../filters/pyre.ts';
 import { urlsplit } from '../filters/urls.ts';
@@ -37,7 +37,7 @@ function changed(v: unknown): boolean {
   if (dictHas(d, 'changed')) return field(d, 'changed');
   if (dictHas(d, 'results')) {
     const results = dictGet(d, 'results');
-    if (Array.isArray(results)) {
+    if (isPyList(results)) {
       if (!results.length) throw new PyError('IndexError', 'list index out of range');
       if (results[0] instanceof Map)
         return results.some((r) => r instanceof Map && truthy(dictHas(r, 'changed') ? dictGet(r, 'changed') : false));

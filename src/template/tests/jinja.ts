@@ -11,7 +11,7 @@ import type { TestTable } from '../jinja/callables.ts';
 import { isDict, isFloat, isInt, isNumeric, num, PyError, pyCompare, pyEquals, pyStr, Undefined } from '../jinja/value.ts';
 import { test } from '../filters/args.ts';
 import { binop, iterate } from '../jinja/operators.ts';
-import { isIterable, pyContains, strMethod } from '../filters/py.ts';
+import { isIterable, isPySequence, pyContains, strMethod } from '../filters/py.ts';
 
 function sameas(a: unknown, b: unknown): boolean {
   const singleton = (v: unknown) => v === null || typeof v === 'boolean' || v instanceof Undefined;
@@ -59,7 +59,8 @@ export const jinjaTests: TestTable = {
   string: test('test_string', [], (_env, v) => typeof v === 'string', ok),
   mapping: test('test_mapping', [], (_env, v) => isDict(v), ok),
   number: test('test_number', [], (_env, v) => isNumeric(v), ok),
-  sequence: test('test_sequence', [], (_env, v) => Array.isArray(v) || typeof v === 'string' || v instanceof Map, ok),
+  // len() and __getitem__: dict views have no __getitem__.
+  sequence: test('test_sequence', [], (_env, v) => isPySequence(v) || typeof v === 'string' || v instanceof Map, ok),
   iterable: test('test_iterable', [], (_env, v) => {
     if (v instanceof Undefined) iterate(v);
     return isIterable(v);
