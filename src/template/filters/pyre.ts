@@ -57,13 +57,7 @@ function lit(cp: number): string {
   return /[A-Za-z0-9]/.test(ch) ? ch : `\\u{${cp.toString(16)}}`;
 }
 
-interface Ctx {
-  ignorecase: boolean;
-  multiline: boolean;
-  dotall: boolean;
-  verbose: boolean;
-  ascii: boolean;
-}
+type Ctx = Required<PyFlags>;
 
 function classEscape(letter: string, ascii: boolean): string | undefined {
   switch (letter) {
