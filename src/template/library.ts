@@ -24,11 +24,7 @@ import { ansibleGlobals } from './lookups/globals.ts';
 import { ansibleTests } from './tests/ansible.ts';
 import { jinjaTests } from './tests/jinja.ts';
 
-export const filterTable: FilterTable = {
-  ...jinjaValueFilters,
-  ...jinjaTextFilters,
-  ...jinjaListFilters,
-  ...jinjaSelectFilters,
+const ansibleFilters: FilterTable = {
   ...ansibleDataFilters,
   ...ansibleMathFilters,
   ...ansibleRegexFilters,
@@ -39,6 +35,22 @@ export const filterTable: FilterTable = {
   ...ansibleUrlFilters,
 };
 
+export const filterTable: FilterTable = {
+  ...jinjaValueFilters,
+  ...jinjaTextFilters,
+  ...jinjaListFilters,
+  ...jinjaSelectFilters,
+  ...ansibleFilters,
+};
+
 export const testTable: TestTable = { ...jinjaTests, ...ansibleTests };
+
+/**
+ * The filters and tests Ansible ships as plugins: only these answer to `ansible.builtin.X` and
+ * `ansible.legacy.X` (`'x' | ansible.builtin.to_json` works, `'x' | ansible.builtin.upper` is
+ * "Could not load" in Ansible: Jinja2's own filters and tests have no collection name).
+ */
+export const ansiblePluginFilters: ReadonlySet<string> = new Set(Object.keys(ansibleFilters));
+export const ansiblePluginTests: ReadonlySet<string> = new Set(Object.keys(ansibleTests));
 
 export const globalTable: GlobalTable = { ...ansibleGlobals };

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PyError } from '../../../../src/template/jinja/value.ts';
-import { filterTable, globalTable, testTable } from '../../../../src/template/library.ts';
+import { ansiblePluginFilters, ansiblePluginTests, filterTable, globalTable, testTable } from '../../../../src/template/library.ts';
 import { testEnv } from './call-env.ts';
 
 // Names listed by ansible-core 2.14's plugin loaders and jinja2.filters.FILTERS / jinja2.tests.TESTS.
@@ -16,7 +16,18 @@ const TESTS =
 const LOOKUPS =
   'config csvfile dict env file fileglob first_found indexed_items ini inventory_hostnames items lines list nested password pipe random_choice sequence subelements template together unvault url varnames vars';
 
+// The names ansible-core 2.14's filter_loader and test_loader know (those answer to ansible.builtin.X).
+const ANSIBLE_FILTERS =
+  'b64decode b64encode basename bool checksum combinations combine comment dict2items difference dirname expanduser expandvars extract fileglob flatten from_json from_yaml from_yaml_all hash human_readable human_to_bytes intersect items2dict log mandatory md5 password_hash path_join permutations pow product quote random realpath regex_escape regex_findall regex_replace regex_search rekey_on_member relpath root sha1 shuffle split splitext strftime subelements symmetric_difference ternary to_datetime to_json to_nice_json to_nice_yaml to_uuid to_yaml type_debug union unique unvault urldecode urlsplit vault win_basename win_dirname win_splitdrive zip zip_longest';
+const ANSIBLE_TESTS =
+  'abs all any change changed contains directory exists failed failure falsy file finished is_abs is_dir is_file is_link is_mount is_same_file isnan issubset issuperset link link_exists match mount nan reachable regex same_file search skip skipped started subset succeeded success successful superset truthy unreachable uri url urn vault_encrypted version version_compare';
+
 describe('the library covers ansible-core 2.14', () => {
+  it('knows which names are Ansible plugins (ansible.builtin.X), the rest being Jinja2 builtins', () => {
+    expect([...ansiblePluginFilters].sort()).toEqual(ANSIBLE_FILTERS.split(' ').sort());
+    expect([...ansiblePluginTests].sort()).toEqual(ANSIBLE_TESTS.split(' ').sort());
+  });
+
   it('has every filter', () => {
     expect(FILTERS.split(' ').filter((n) => !(n in filterTable))).toEqual([]);
   });
