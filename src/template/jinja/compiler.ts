@@ -197,6 +197,14 @@ export function getattr(obj: unknown, name: string, path: string, at: Pos): unkn
     const v = obj.attr(name);
     if (v !== MISSING) return v;
   }
+  if (isTuple(obj)) {
+    // A named tuple (groupby's (grouper, list)): a tuple carrying its field names in `fields`.
+    const fields = (obj as { fields?: unknown }).fields;
+    if (Array.isArray(fields)) {
+      const i = fields.indexOf(name);
+      if (i >= 0) return obj[i];
+    }
+  }
   if (isDict(obj)) {
     const v = dictGet(obj, name, MISSING);
     if (v !== MISSING) return v;
