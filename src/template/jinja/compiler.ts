@@ -8,7 +8,7 @@
  */
 import type { CallEnv, FilterTable, TestTable } from './callables.ts';
 import { JinjaRuntimeError, JinjaSyntaxError, type Pos } from './errors.ts';
-import { BoundMethod, MUTATING_METHODS, methodImpl, methodOf } from './methods.ts';
+import { BoundMethod, isDictMethod, MUTATING_METHODS, methodImpl, methodOf } from './methods.ts';
 import type { At, CallArgs, Expr, ExprOf, Stmt, StmtOf, TemplateData, TemplateNode } from './nodes.ts';
 import { binop, compare, concatStr, iterate, neg, PySlice, pos, sliceSeq, unpack } from './operators.ts';
 import {
@@ -188,6 +188,12 @@ function refuseDunder(name: string): void {
 
 /** Python's getattr, then the item (Jinja2's Environment.getattr). */
 export function getattr(obj: unknown, name: string, path: string, at: Pos): unknown {
+  if (obj instanceof Map && !isDictMethod(name) && !name.startsWith('__')) {
+    // The common case, `item.name` on a dict: a string key (no int/float/bool key equality involved).
+    const v = obj.get(name);
+    if (v !== undefined || obj.has(name)) return v;
+    return missingAttr(obj, name, path, at);
+  }
   if (obj instanceof PlainUndefined) throw undefinedError(obj);
   if (obj instanceof Undefined) return obj;
   refuseDunder(name);
@@ -260,6 +266,7 @@ export function callValue(fn: unknown, args: unknown[], kwargs: Map<string, unkn
 
 /** Ansible's finalize for `{{ }}` output: fails on an Undefined anywhere inside, None → '', views and ranges → lists. */
 export function finalize(v: unknown): string {
+  if (typeof v === 'string') return v;
   failOnUndefined(v);
   if (v === null) return '';
   if (v instanceof PyDictView || v instanceof PyRange) return pyStr([...v]);
