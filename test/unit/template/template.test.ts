@@ -164,6 +164,9 @@ describe('evaluateCondition: Ansible 2.14 Conditional', () => {
     expect(evaluateCondition('{{ flag }}', { flag: false })).toBe(false);
     expect(evaluateCondition(null, {})).toBe(true);
     expect(evaluateCondition(0, {})).toBe(false);
+    // A list inside the list is a value, true when not empty (Ansible templates it, it does not evaluate it).
+    expect(evaluateCondition([['0 == 1']], {})).toBe(true);
+    expect(evaluateCondition([[]], {})).toBe(false);
   });
 
   it('fails on an undefined variable, naming it and locating it in the expression', () => {
