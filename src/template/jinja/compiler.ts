@@ -111,7 +111,6 @@ export interface Compiled {
   blocks: Map<string, { body: StmtFn; scoped: boolean }>;
   /** The template calls a method that changes its object (append, update, …): it gets its own copy of the variables. */
   mutates: boolean;
-  /** The template's text is a single output expression of a native-text filter (see NATIVE_TEXT_FILTERS). */
   ast: TemplateNode;
 }
 

@@ -14,7 +14,6 @@ import {
   dictView,
   isDict,
   isInt,
-  isList,
   isSequence,
   isStrictUndefined,
   isTuple,
