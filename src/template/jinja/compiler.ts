@@ -326,6 +326,27 @@ function loadedNames(stmts: Stmt[], names: Set<string>): Set<string> {
   return found;
 }
 
+function assignsLoop(target: Expr): boolean {
+  if (target.kind === 'Name') return target.name === 'loop';
+  return target.kind === 'Tuple' && target.items.some(assignsLoop);
+}
+
+function hasScopedBlock(stmts: Stmt[]): boolean {
+  let found = false;
+  const visit = (n: unknown): void => {
+    if (found || !n || typeof n !== 'object') return;
+    if (Array.isArray(n)) {
+      for (const x of n) visit(x);
+      return;
+    }
+    const node = n as { kind?: string; scoped?: boolean };
+    if (node.kind === 'Block' && node.scoped) found = true;
+    for (const v of Object.values(node)) if (v && typeof v === 'object') visit(v);
+  };
+  visit(stmts);
+  return found;
+}
+
 class Compiler {
   mutates = false;
   readonly blocks = new Map<string, { body: StmtFn; scoped: boolean }>();
@@ -670,6 +691,7 @@ class Compiler {
       case 'CallBlock': {
         const make = this.macro('caller', s.args, s.defaults, s.body, s);
         const call = this.call(s.call, undefined, (f) => new Map([['caller', make(f)]]));
+        // Jinja2 writes a call block's output even after `extends` (unlike other output).
         return guardedStmt(s, (f, out) => {
           const v = call(f);
           if (isStrictUndefined(v)) throw undefinedError(v);
@@ -680,6 +702,7 @@ class Compiler {
         const body = this.stmts(s.body);
         const filter = this.expr(s.filter, (f) => f.hole);
         return guardedStmt(s, (f, out) => {
+          if (f.toplevel && f.tpl.parent) return;
           const inner = inScope(f, new Scope(f.scope));
           const o = new Out();
           body(inner, o);
@@ -796,6 +819,9 @@ class Compiler {
   }
 
   private forLoop(s: StmtOf<'For'>): StmtFn {
+    if (assignsLoop(s.target)) throw new JinjaSyntaxError("Can't assign to special loop variable in for-loop target", posOf(s.target));
+    // Jinja2 defines `loop` only when the body uses it (so an included template does not see it otherwise).
+    const extended = s.recursive || loadedNames(s.body, new Set(['loop'])).has('loop') || hasScopedBlock(s.body);
     const iter = this.expr(s.iter);
     const assign = this.assigner(s.target);
     const test = s.test ? this.expr(s.test) : null;
@@ -826,7 +852,7 @@ class Compiler {
       for (let i = 0; i < items.length; i++) {
         loop.index0 = i;
         const scope = new Scope(f.scope);
-        scope.vars.set('loop', loop);
+        if (extended) scope.vars.set('loop', loop);
         const inner = inScope(f, scope);
         try {
           assign(inner, items[i], scope);

@@ -443,4 +443,3 @@ class Render implements Runtime {
     return this.env.loadTemplate(name, this.req.file, this.options, this.req.lookup);
   }
 }
-
