@@ -65,39 +65,14 @@ function shaCrypt(algo: 'sha256' | 'sha512', key: Buffer, salt: Buffer, rounds: 
   const DS = ds.digest();
   const S = Buffer.alloc(salt.length);
   for (let i = 0; i < salt.length; i += len) DS.copy(S, i, 0, Math.min(len, salt.length - i));
-  // One buffer per round layout ([P|C] [S] [P] [C|P]), C copied in each round: crypto.hash without
-  // allocations keeps passlib's default 656000 rounds near two seconds.
-  const layouts = new Map<number, { buf: Buffer; cAt: number[] }>();
-  const layout = (r: number) => {
-    const key = (r & 1) | (r % 3 ? 2 : 0) | (r % 7 ? 4 : 0);
-    let l = layouts.get(key);
-    if (!l) {
-      const parts: (Buffer | null)[] = [r & 1 ? P : null];
-      if (r % 3) parts.push(S);
-      if (r % 7) parts.push(P);
-      parts.push(r & 1 ? null : P);
-      const cAt: number[] = [];
-      let at = 0;
-      for (const p of parts) {
-        if (p === null) cAt.push(at);
-        at += p === null ? len : p.length;
-      }
-      const buf = Buffer.alloc(at);
-      at = 0;
-      for (const p of parts) {
-        if (p !== null) p.copy(buf, at);
-        at += p === null ? len : p.length;
-      }
-      l = { buf, cAt };
-      layouts.set(key, l);
-    }
-    return l;
-  };
+  // crypto.hash (one call per round, no Hash object) keeps passlib's default 656000 rounds near two seconds.
   let C = A;
   for (let r = 0; r < rounds; r++) {
-    const { buf, cAt } = layout(r);
-    for (const at of cAt) C.copy(buf, at);
-    C = hash(algo, buf, 'buffer');
+    const parts = [r & 1 ? P : C];
+    if (r % 3) parts.push(S);
+    if (r % 7) parts.push(P);
+    parts.push(r & 1 ? C : P);
+    C = hash(algo, Buffer.concat(parts), 'buffer');
   }
   return C;
 }
