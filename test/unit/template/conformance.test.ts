@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { evaluateCondition, renderTemplate } from '../../../src/template/engine.ts';
+import type { LookupContext } from '../../../src/template/jinja/callables.ts';
 
 const root = join(import.meta.dirname, '../../conformance');
 const knownPath = join(root, 'known-failures.txt');
@@ -52,13 +53,24 @@ const known = new Set(
     .filter(Boolean),
 );
 
+/**
+ * Lookups search the fixtures as generate.mjs lays them out next to its playbook (files/, templates/,
+ * vars/ and the playbook dir), with the one environment variable the env-lookup cases read.
+ */
+const fixtures = join(root, 'fixtures');
+const lookup: LookupContext = {
+  searchPaths: (kind) => [join(fixtures, kind), fixtures],
+  env: { KILN_CONFORMANCE_ENV: 'from the environment' },
+  projectDir: fixtures,
+};
+
 /** Kiln's answer for one case: a string (template), a boolean (condition) or the error it threw. */
 function kiln(c: Case): { value?: string | boolean; error?: Error } {
   const vars = structuredClone(c.vars ?? {});
   const file = `conformance/${c.id}`;
   try {
-    if (c.template !== undefined) return { value: renderTemplate(c.template, vars, file) };
-    return { value: evaluateCondition(c.when, vars, file) };
+    if (c.template !== undefined) return { value: renderTemplate(c.template, vars, file, { lookup }) };
+    return { value: evaluateCondition(c.when, vars, file, { lookup }) };
   } catch (err) {
     return { error: err instanceof Error ? err : new Error(String(err)) };
   }
