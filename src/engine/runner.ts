@@ -19,6 +19,7 @@ import { VarsBuilder } from '../input/inventory/vars-builder.ts';
 import { type PlanPlay, planPlay, type RunPlan, serialBatches } from '../plan/selection.ts';
 import type { Reporter } from './events.ts';
 import { type ResultScope, taskResult } from './results.ts';
+import { RoleRuns } from './role-runs.ts';
 
 export interface RunnerOptions {
   check: boolean;
@@ -82,7 +83,7 @@ export class Runner {
     readonly inv: Inventory,
     readonly opts: RunnerOptions,
   ) {
-    this.vars = new VarsBuilder(inv, { extraVars: opts.extraVars, check: opts.check });
+    this.vars = new VarsBuilder(inv, { extraVars: opts.extraVars, check: opts.check, diff: opts.diff, playbook: playbook.file });
     this.pending = new PendingHandlers(playbook.dir, playbook.file, opts.check);
     this.planned = new Map(opts.plan?.plays.map((p) => [p.play, p]));
     const transport =
@@ -154,15 +155,16 @@ export class Runner {
     const hosts = all.filter((h) => !this.dead.has(h));
     const tasks = this.selectedTasks(play);
     this.opts.reporter.playStart(play, hosts);
+    const roleRuns = new RoleRuns();
     for (const batch of serialBatches(hosts, play.serial)) {
-      const aborted = await this.runBatch(play, tasks, batch);
+      const aborted = await this.runBatch(play, tasks, batch, roleRuns);
       if (aborted) break;
     }
     await this.opts.reporter.playEnd(play);
   }
 
   /** Returns true when max_fail_percentage aborted the play. */
-  private async runBatch(play: PlayDef, tasks: TaskDef[], batch: string[]): Promise<boolean> {
+  private async runBatch(play: PlayDef, tasks: TaskDef[], batch: string[], roleRuns: RoleRuns): Promise<boolean> {
     const registered = new Map<string, Record<string, unknown>>();
     const notified = new Map<string, Set<string>>();
     const handlerNames = new Set(play.handlers.flatMap((h) => [h.name, ...h.listen]));
@@ -178,13 +180,17 @@ export class Runner {
     const seqs = new Map(batch.map((h) => [h, new HostSequence(this.conns, tasks, seqOpts(h, false), registered.get(h)!)]));
     let aborted = false;
     for (let i = 0; i < tasks.length; i++) {
-      const live = batch.filter((h) => !this.dead.has(h));
-      if (!live.length) break;
+      const alive = batch.filter((h) => !this.dead.has(h));
+      if (!alive.length) break;
       const task = tasks[i]!;
+      // A role listed again with the same parameters runs once per host (role-runs.ts).
+      const live = alive.filter((h) => roleRuns.shouldRun(h, task));
+      if (!live.length) continue;
       this.opts.reporter.taskStart(play, task, live, false);
       const results: TaskResult[] = [];
       await parallel(live, this.opts.forks, async (h) => {
         const outs = await this.safeRun(h, play, task, () => seqs.get(h)!.runTask(i));
+        if (outs.some((o) => o.result.status !== 'skipped')) roleRuns.taskRan(h, task);
         for (const o of outs) {
           this.record(o.result);
           results.push(o.result);
@@ -257,7 +263,7 @@ export class Runner {
       playbookDir: this.playbook.dir,
       extraVars: this.opts.extraVars,
       handler,
-      vars: (reg: Record<string, unknown>) => this.vars.forHost(host, play, batch, reg),
+      vars: (task: TaskDef, reg: Record<string, unknown>) => this.vars.forTask(host, play, batch, task, reg),
       cache: this.cacheFor(host, this.playbook.plays.indexOf(play)),
     };
   }

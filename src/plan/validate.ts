@@ -16,7 +16,8 @@ import { type Inventory, loadInventory, patternErrors, type VarLayer } from '../
 import { loadPlaybook } from '../input/playbook/load.ts';
 import { moduleCatalog } from '../modules/registry.ts';
 import { RunMemory } from '../modules/contract.ts';
-import type { PlayDef, Playbook, RoleDef } from '../input/playbook/types.ts';
+import type { PlayDef, Playbook, RoleDef, TaskDef } from '../input/playbook/types.ts';
+import { allDependencies } from '../input/playbook/role-vars.ts';
 import { instantiate, taskReferences } from './instance.ts';
 import { type PlanPlay, playHosts, type RunPlan, selectedTasks } from './selection.ts';
 import { validateAgainst } from './schema.ts';
@@ -67,7 +68,12 @@ export function validateRun(opts: ValidateOptions): Validated {
     for (const e of patternErrors(inventory, opts.limit)) bag.add({ file: '--limit', message: e });
   }
   const run = new RunMemory();
-  const vars = new VarsBuilder(inventory, { extraVars: opts.extraVars, check: opts.check ?? false });
+  const vars = new VarsBuilder(inventory, {
+    extraVars: opts.extraVars,
+    check: opts.check ?? false,
+    diff: opts.diff,
+    playbook: opts.playbook,
+  });
   const plays = playbook.plays.map((play) => checkPlay(play, playbook.dir, inventory, vars, opts, bag, run));
   bag.throwIfAny();
   return { playbook, inventory, warnings, plan: { plays } };
@@ -109,34 +115,27 @@ function checkPlay(
     if (taskReferences(t, registers).length) deferred.add(i);
     if (t.register) registers.add(t.register);
   });
-  const roles = [...new Map(play.roles.map((r) => [r.role.name, r.role])).values()];
+  const roles = [...new Set(play.roles.flatMap((r) => [...allDependencies(r), r]).map((r) => r.role))];
   for (const host of hosts) {
-    const hv = vars.forHost(host, play, hosts);
-    const layers = vars.layers(host, play);
-    for (const role of roles) checkRoleVars(role, host, layers, hv, bag, opts);
-    // A problem inside a variable's value (a firewall policy entry) is located where it is defined.
-    const locateIn = (name: string, path: (string | number)[], value: unknown) =>
-      isDeepStrictEqual(plainOf(hv[name]), plainOf(value)) ? locateVar(name, path, layers, roles, opts) : undefined;
-    tasks.forEach((t, i) => {
-      if (deferred.has(i)) return;
-      const r = instantiate(t, hv, {
-        run,
-        host,
-        play,
-        check: opts.check ?? false,
-        diff: opts.diff ?? false,
-        playbookDir,
-        extraVars: opts.extraVars,
-        locateVar: locateIn,
-      });
+    // Role variables are checked with what a task of the role sees (its role vars and parameters).
+    for (const role of roles) {
+      const t = play.tasks.find((x) => x.scope?.ref.role === role);
+      checkRoleVars(role, host, vars.layers(host, play, t), vars.forTask(host, play, hosts, t), bag, opts);
+    }
+    const check = (t: TaskDef, diff: boolean) => {
+      const tv = vars.forTask(host, play, hosts, t);
+      const layers = vars.layers(host, play, t);
+      // A problem inside a variable's value (a firewall policy entry) is located where it is defined.
+      const locateIn = (name: string, path: (string | number)[], value: unknown) =>
+        isDeepStrictEqual(plainOf(tv[name]), plainOf(value)) ? locateVar(name, path, layers, roles, opts) : undefined;
+      const r = instantiate(t, tv, { run, host, play, check: opts.check ?? false, diff, playbookDir, locateVar: locateIn });
       if (r.kind === 'error') bag.addAll(r.diagnostics);
+    };
+    tasks.forEach((t, i) => {
+      if (!deferred.has(i)) check(t, opts.diff ?? false);
     });
     // Handlers may reference registered results; check those that do not.
-    for (const h of play.handlers) {
-      if (taskReferences(h, registers).length) continue;
-      const r = instantiate(h, hv, { run, host, play, check: opts.check ?? false, diff: false, playbookDir, extraVars: opts.extraVars });
-      if (r.kind === 'error') bag.addAll(r.diagnostics);
-    }
+    for (const h of play.handlers) if (!taskReferences(h, registers).length) check(h, false);
   }
   return { play, hosts, tasks };
 }
@@ -200,10 +199,16 @@ function locateVar(name: string, rest: (string | number)[], layers: VarLayer[], 
     if (!(name in l.vars)) continue;
     const loc = l.locs?.[name];
     if (loc) return rest.length ? locateInside(loc, name, rest, vault) : loc;
-    const role = roles.find((r) => l.source.startsWith(`role ${r.name} defaults`));
-    if (role?.defaultsFile) {
-      const y = loadYamlFile(role.defaultsFile, vault);
-      return posOf(y, nodeAt(y.doc.contents, [name]), rest) ?? locate(y, [name, ...rest]);
+    const m = /^role (.+) (defaults|vars)$/.exec(l.source);
+    const role = m ? roles.find((r) => r.name === m[1]) : undefined;
+    if (role) {
+      // The last of the role's files that defines it (they are merged in order).
+      for (const f of [...(m![2] === 'defaults' ? role.defaultsFiles : role.varsFiles)].reverse()) {
+        const y = loadYamlFile(f, vault);
+        if (y.value && typeof y.value === 'object' && name in (y.value as object)) {
+          return posOf(y, nodeAt(y.doc.contents, [name]), rest) ?? locate(y, [name, ...rest]);
+        }
+      }
     }
     return undefined;
   }
