@@ -210,7 +210,13 @@ export class Runner {
       }
     }
     // Handlers: in definition order, once each, on the hosts that notified them.
-    const toRun = (h: string) => play.handlers.filter((hd) => [hd.name, ...hd.listen].some((n) => notified.get(h)!.has(n)));
+    // As Ansible 2.14: of handlers sharing a name only the first answers to it; every listener of a topic runs.
+    const firstByName = new Map<string, TaskDef>();
+    for (const hd of play.handlers) if (!firstByName.has(hd.name)) firstByName.set(hd.name, hd);
+    const toRun = (h: string) =>
+      play.handlers.filter(
+        (hd) => (firstByName.get(hd.name) === hd && notified.get(h)!.has(hd.name)) || hd.listen.some((n) => notified.get(h)!.has(n)),
+      );
     const handlerSeqs = new Map<string, HostSequence>();
     for (const h of batch) {
       if (this.dead.has(h) || aborted) continue;
