@@ -137,6 +137,8 @@ export const ROLE_KEYWORDS: Readonly<Record<string, KeywordRule>> = {
   no_log: ok,
 };
 
+const NO_EFFECT_IN_META = no("has no effect in meta/main.yml (Ansible reads only dependencies and allow_duplicates there): set it on the role's entry or tasks");
+
 /** Keys of a role's meta/main.yml. */
 export const ROLE_META_KEYS: Readonly<Record<string, KeywordRule>> = {
   dependencies: ok,
@@ -145,6 +147,32 @@ export const ROLE_META_KEYS: Readonly<Record<string, KeywordRule>> = {
   galaxy_info: ok,
   argument_specs: no('not supported: argument_specs (Kiln validates role variables with meta/argument_schema.yml, a JSON schema)'),
   collections: no('not supported: collections'),
+  ...Object.fromEntries(
+    [
+      'any_errors_fatal',
+      'become',
+      'become_exe',
+      'become_flags',
+      'become_method',
+      'become_user',
+      'check_mode',
+      'connection',
+      'debugger',
+      'diff',
+      'environment',
+      'ignore_errors',
+      'ignore_unreachable',
+      'module_defaults',
+      'name',
+      'no_log',
+      'port',
+      'remote_user',
+      'run_once',
+      'throttle',
+      'timeout',
+      'vars',
+    ].map((k) => [k, NO_EFFECT_IN_META]),
+  ),
 };
 
 /** loop_control's keys. */

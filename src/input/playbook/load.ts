@@ -493,11 +493,7 @@ export class PlaybookLoader {
         if (typeof y.value !== 'object' || Array.isArray(y.value))
           this.bag.add(mc.diag(`meta/main.yml of role '${name}' must be a mapping`));
         else {
-          keysCheck(mc, ROLE_META_KEYS, 'role meta', this.bag, (k) =>
-            k in ROLE_KEYWORDS
-              ? `role meta '${k}': has no effect in Ansible's meta/main.yml (set it on the role entry or the tasks)`
-              : `'${k}' is not a valid attribute for a RoleMetadata (role '${name}')`,
-          );
+          keysCheck(mc, ROLE_META_KEYS, 'role meta', this.bag, (k) => `'${k}' is not a valid attribute for a RoleMetadata (role '${name}')`);
           const ad = mc.child('allow_duplicates');
           if (ad.value !== undefined && ad.value !== null) {
             try {
