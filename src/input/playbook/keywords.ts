@@ -137,7 +137,9 @@ export const ROLE_KEYWORDS: Readonly<Record<string, KeywordRule>> = {
   no_log: ok,
 };
 
-const NO_EFFECT_IN_META = no("has no effect in meta/main.yml (Ansible reads only dependencies and allow_duplicates there): set it on the role's entry or tasks");
+const NO_EFFECT_IN_META = no(
+  "has no effect in meta/main.yml (Ansible reads only dependencies and allow_duplicates there): set it on the role's entry or tasks",
+);
 
 /** Keys of a role's meta/main.yml. */
 export const ROLE_META_KEYS: Readonly<Record<string, KeywordRule>> = {

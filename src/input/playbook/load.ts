@@ -493,7 +493,13 @@ export class PlaybookLoader {
         if (typeof y.value !== 'object' || Array.isArray(y.value))
           this.bag.add(mc.diag(`meta/main.yml of role '${name}' must be a mapping`));
         else {
-          keysCheck(mc, ROLE_META_KEYS, 'role meta', this.bag, (k) => `'${k}' is not a valid attribute for a RoleMetadata (role '${name}')`);
+          keysCheck(
+            mc,
+            ROLE_META_KEYS,
+            'role meta',
+            this.bag,
+            (k) => `'${k}' is not a valid attribute for a RoleMetadata (role '${name}')`,
+          );
           const ad = mc.child('allow_duplicates');
           if (ad.value !== undefined && ad.value !== null) {
             try {

@@ -101,7 +101,8 @@ export function taskArgs(c: YamlCursor, key: string, catalog: ModuleCatalog, dia
             : `this task '${moduleKey}' has extra params, which is only allowed in the following modules: command, shell (found: ${JSON.stringify(rawParams)})`,
         );
       }
-      if ('cmd' in kv) return fail(c.child(key), "The 'cmd' argument cannot be used when other raw parameters are specified.");
+      if ('cmd' in kv || 'cmd' in params)
+        return fail(c.child(key), "The 'cmd' argument cannot be used when other raw parameters are specified.");
       kv[spec.freeForm] = rawParams;
     }
     for (const [k, v] of Object.entries(kv)) {
