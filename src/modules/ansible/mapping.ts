@@ -194,6 +194,8 @@ export function ansibleArgsSpec(fqcn: string): ModuleArgsSpec | undefined {
   };
   add(fqcn, m);
   if (m.alsoOf) add(m.alsoOf, MAPPINGS[m.alsoOf]!);
+  // Keys Ansible's free-form parser takes out of a command line that the module does not document (warn, executable).
+  for (const [k, why] of Object.entries(m.why ?? {})) if (!(k in rename) && !(k in refused)) refused[k] = `${fqcn}'s option '${k}': ${why}`;
   spec = { rename, refused, types, freeForm: m.freeForm };
   specs.set(fqcn, spec);
   return spec;

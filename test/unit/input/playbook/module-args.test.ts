@@ -95,10 +95,10 @@ describe('aliases and Ansible module names', () => {
       "pb.yml:3:33: ansible.builtin.copy's option 'remote_src': not supported: remote_src (Kiln copies files from the controller)",
     ]);
     expect(load('    - command: ls warn=no\n').errors).toEqual([
-      "pb.yml:3:18: ansible.builtin.command's option 'warn': not an option of ansible-core 2.14's command module",
+      "pb.yml:3:16: ansible.builtin.command's option 'warn': not an option of ansible-core 2.14's command module",
     ]);
     expect(load('    - get_url: { url: "http://x", dest: /x, password: p }\n').errors[0]).toBe(
-      "pb.yml:3:46: ansible.builtin.get_url's option 'url_password' (alias 'password'): not supported by Kiln's get_url module",
+      "pb.yml:3:45: ansible.builtin.get_url's option 'url_password' (alias 'password'): not supported by Kiln's get_url module",
     );
   });
 
