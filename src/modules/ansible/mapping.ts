@@ -7,6 +7,7 @@
  */
 import type { ModuleArgsSpec } from '../../input/playbook/types.ts';
 import { ANSIBLE_OPTIONS } from './options.ts';
+import { isSecret } from '../../core/secret/secret.ts';
 
 interface Mapping {
   /** The Kiln module. */
@@ -212,4 +213,24 @@ export function ansibleMappings(): { fqcn: string; kiln: string; same: string[];
  */
 export function adjustAnsibleArgs(fqcn: string | undefined, params: Record<string, unknown>): void {
   if ((fqcn === 'ansible.builtin.apt' || fqcn === 'ansible.builtin.package') && params.cache_valid_time) params.update_cache = true;
+  // copy's action plugin writes a list or dict content as json.dumps, anything else as str().
+  if (fqcn === 'ansible.builtin.copy' && 'content' in params) {
+    const c = params.content;
+    if (c !== null && typeof c === 'object' && !isSecret(c)) params.content = pyJsonDumps(c);
+    else if (typeof c === 'number' || typeof c === 'boolean') params.content = typeof c === 'boolean' ? (c ? 'True' : 'False') : String(c);
+  }
+}
+
+/** Python's json.dumps with its defaults (", " and ": " separators, non-ASCII escaped). */
+export function pyJsonDumps(v: unknown): string {
+  const str = (s: string) => JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (v === null || v === undefined) return 'null';
+  if (typeof v === 'string') return str(v);
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : v > 0 ? 'Infinity' : v < 0 ? '-Infinity' : 'NaN';
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (isSecret(v)) return str(v.reveal());
+  if (Array.isArray(v)) return `[${v.map(pyJsonDumps).join(', ')}]`;
+  return `{${Object.entries(v as Record<string, unknown>)
+    .map(([k, x]) => `${str(k)}: ${pyJsonDumps(x)}`)
+    .join(', ')}}`;
 }
