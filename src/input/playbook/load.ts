@@ -107,13 +107,15 @@ interface RoleFiles {
   handlers: Item[];
 }
 
+/** Checks a mapping's keys against a keyword table; returns how many were refused. */
 function keysCheck(
   c: YamlCursor,
   table: Readonly<Record<string, KeywordRule>>,
   where: string,
   bag: DiagnosticBag,
   unknown: (k: string) => string | undefined,
-): void {
+): number {
+  let refused = 0;
   const raw = c.value as Record<string, unknown>;
   for (const k of Object.keys(raw)) {
     const rule = table[k] ?? (k.startsWith('with_') ? table.loop_with : undefined);
@@ -122,11 +124,15 @@ function keysCheck(
       if (msg) bag.add(c.child(k).diag(msg, true));
       continue;
     }
-    if (rule.use === 'refused') bag.add(c.child(k).diag(refusal(where, k, rule), true));
-    else if (k in ONLY_VALUE && raw[k] !== null && raw[k] !== undefined && raw[k] !== ONLY_VALUE[k]) {
+    if (rule.use === 'refused') {
+      bag.add(c.child(k).diag(refusal(where, k, rule), true));
+      refused++;
+    } else if (k in ONLY_VALUE && raw[k] !== null && raw[k] !== undefined && raw[k] !== ONLY_VALUE[k]) {
       bag.add(c.child(k).diag(`${where} '${k}': not supported: ${k} ${pyScalar(raw[k])} (Kiln supports only '${ONLY_VALUE[k]}')`));
+      refused++;
     }
   }
+  return refused;
 }
 
 /** Stable text of a value (mapping keys sorted), for role instance keys. */
@@ -704,7 +710,7 @@ export class PlaybookLoader {
         bad = true;
       } else if (!(k in table) && !k.startsWith('with_')) moduleKeys.push(k);
     }
-    keysCheck(c, table, 'task keyword', this.bag, () => undefined);
+    if (keysCheck(c, table, 'task keyword', this.bag, () => undefined)) bad ||= moduleKeys.length === 0;
     if (raw.action !== undefined) moduleKeys.push('action');
     if (bad) return undefined;
     if (moduleKeys.length === 0) {
