@@ -32,6 +32,8 @@ export interface TaskInstance {
   task: TaskDef;
   /** The module bound to this instance's rendered, validated and prepared params. */
   bound: BoundTask;
+  /** The params as the module got them: rendered, omitted ones dropped, converted, validated. */
+  params: Record<string, unknown>;
   /** Display label: task name plus the loop item label. */
   label: string;
   item?: unknown;
@@ -193,6 +195,15 @@ function keyword<T extends boolean | string>(kv: KeywordValue<T> | undefined, df
   }
 }
 
+const hasVar = (x: unknown) => x !== undefined && x !== null;
+
+/** A connection variable (ansible_become, …) as a keyword value: a template to render, or a literal. */
+function connVar<T extends boolean | string>(x: unknown, task: TaskDef, bool: boolean): KeywordValue<T> {
+  if (bool ? typeof x === 'boolean' : typeof x === 'string' && !x.includes('{{') && !x.includes('{%')) return { value: x as T };
+  // Rendered (a plain string renders to itself), then converted like the keyword.
+  return { template: String(x), yaml: task.yaml, path: task.path };
+}
+
 /** Python's str() of a datetime, as Ansible gives template_run_date. */
 function pyDatetime(d: Date): string {
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
@@ -291,9 +302,12 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
       if (!evalConditions(task.when, v, 'when', task.name)) continue;
       // Connection variables (ansible_become, ansible_become_user: `become`, `become_user` in Kiln's
       // inventory) override the keywords, as in Ansible.
-      const become =
-        vars.become !== undefined && vars.become !== null ? ansibleBoolean(vars.become) : keyword(task.become, false, v, 'become');
-      const becomeUser = typeof vars.become_user === 'string' ? vars.become_user : keyword(task.becomeUser, 'root', v, 'become_user');
+      const become = hasVar(vars.become)
+        ? keyword(connVar<boolean>(vars.become, task, true), false, v, 'ansible_become')
+        : keyword(task.become, false, v, 'become');
+      const becomeUser = hasVar(vars.become_user)
+        ? keyword(connVar<string>(vars.become_user, task, false), 'root', v, 'ansible_become_user')
+        : keyword(task.becomeUser, 'root', v, 'become_user');
       const checkMode = task.checkMode === undefined ? undefined : keyword(task.checkMode, opts.check, v, 'check_mode');
       const diffKw = keyword(task.diff, opts.diff, v, 'diff');
       const noLog = keyword(task.noLog, false, v, 'no_log');
@@ -380,6 +394,7 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
       instances.push({
         task,
         bound,
+        params,
         label,
         item,
         itemIndex: items ? i : undefined,

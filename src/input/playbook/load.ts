@@ -247,7 +247,10 @@ export class PlaybookLoader {
           this.bag.add(at.diag('vars_files: templated file names are not supported'));
           return;
         }
-        const vy = this.yaml(resolve(dirname(c.y.file), vf), at.loc());
+        // Ansible looks in the play's vars/ directory, then beside the playbook.
+        const base = dirname(c.y.file);
+        const file = [resolve(base, 'vars', vf), resolve(base, vf)].find((p) => existsSync(p)) ?? resolve(base, vf);
+        const vy = this.yaml(file, at.loc());
         if (vy) Object.assign(vars, mapping(new YamlCursor(vy, []), 'a vars file', this.bag));
       });
     }
