@@ -236,7 +236,16 @@ export class Runner {
           results.push(o.result);
         }
         if (outs.some((o) => o.failed || o.unreachable)) this.dead.add(h);
-        else for (const n of [hd.name, ...hd.listen]) notified.get(h)!.delete(n);
+        else {
+          for (const n of [hd.name, ...hd.listen]) notified.get(h)!.delete(n);
+          // A handler that changed notifies handlers too: those defined after it run in this pass.
+          if (outs.some((o) => o.changed) && hd.notify.length) {
+            for (const n of hd.notify) notified.get(h)!.add(n);
+            const pos = play.handlers.indexOf(hd);
+            const later = toRun(h).filter((x) => play.handlers.indexOf(x) > pos);
+            handlerSeqs.set(h, new HostSequence(this.conns, later, seqOpts(h, true), registered.get(h)!));
+          }
+        }
       });
       await this.opts.reporter.taskEnd(play, hd, results);
     }

@@ -1,6 +1,6 @@
 /**
- * failed_when / changed_when, evaluated against an instance's variables plus its result (as
- * `result` and under its register name). Each condition of the list must hold; an error (an
+ * failed_when / changed_when, evaluated against an instance's variables plus its result (under
+ * its register name, as in Ansible: without `register` the result is not a variable). Each condition of the list must hold; an error (an
  * undefined variable) names the variable and the condition's `file:line:col`. In a dry run
  * changed_when can only be evaluated when it does not depend on the result; otherwise the plan's
  * own verdict stands.
@@ -9,7 +9,8 @@ import type { Condition } from '../../input/playbook/types.ts';
 import { evalConditions, type TaskInstance } from '../../plan/instance.ts';
 
 export function evalCond(conds: Condition[], x: TaskInstance, result: Record<string, unknown>, keyword: string): boolean {
-  const vars = { ...x.vars, result, ...(x.task.register ? { [x.task.register]: result } : {}) };
+  // As in Ansible, the result is visible only under the task's register name.
+  const vars = x.task.register ? { ...x.vars, [x.task.register]: result } : x.vars;
   return evalConditions(conds, vars, keyword, x.task.name);
 }
 
