@@ -23,7 +23,7 @@ import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
 import { redact } from '../core/secret/secret.ts';
 import { TemplateError } from '../template/engine.ts';
 import { type Transport, type TransportFactory, UnreachableError } from '../transport/transport.ts';
-import { type Instantiation, instantiate, LocatedError, type TaskInstance, taskReferences } from '../plan/instance.ts';
+import { type Instantiation, instantiate, LocatedError, type LoopItem, type TaskInstance, taskReferences } from '../plan/instance.ts';
 import type { TaskResult } from './report.ts';
 import { taskResult } from './results.ts';
 import { modeOf, type ProbeCache, probeInstances, probeWindow } from './phases/probe.ts';
@@ -136,7 +136,10 @@ export class HostSequence {
     const r = this.instantiation(i);
     if (r.kind === 'skip') {
       const result = this.result(task, task.name, 'skipped', [], started, r.reason);
-      this.register(task, { skipped: true, changed: false, failed: false });
+      this.register(
+        task,
+        task.loop !== undefined ? loopRegister([], r.skipped) : { changed: false, skip_reason: SKIP_REASON, skipped: true },
+      );
       return [{ result, changed: false, failed: false, unreachable: false }];
     }
     if (r.kind === 'error') {
@@ -162,11 +165,13 @@ export class HostSequence {
       if (o.unreachable) break;
     }
     if (task.register) {
-      const regs = outcomes.map((o) => o.registered ?? {});
       const value =
-        r.instances.length > 1 || task.loop !== undefined
-          ? { results: regs, changed: outcomes.some((o) => o.changed), failed: outcomes.some((o) => o.result.status === 'failed') }
-          : regs[0]!;
+        task.loop !== undefined
+          ? loopRegister(
+              outcomes.map((o, k) => ({ x: r.instances[k]!, o })),
+              r.skipped,
+            )
+          : (outcomes[0]!.registered ?? {});
       this.register(task, value);
     }
     return outcomes;
@@ -302,6 +307,29 @@ export class HostSequence {
         this.probed.delete(key);
     }
   }
+}
+
+const SKIP_REASON = 'Conditional result was False';
+
+/**
+ * A loop's registered value as Ansible builds it: `results` in item order (a skipped item as
+ * `{ skipped, skip_reason }`), each with the item and ansible_loop_var; `changed` if one changed,
+ * `failed` if one failed (not ignored), `skipped` if all were.
+ */
+function loopRegister(ran: { x: TaskInstance; o: InstanceOutcome }[], skipped: LoopItem[]): Record<string, unknown> {
+  if (!ran.length && !skipped.length) return { changed: false, results: [], skipped: true, skipped_reason: 'No items in the list' };
+  const entries: { index: number; value: Record<string, unknown> }[] = [
+    ...ran.map(({ x, o }) => ({ index: x.itemIndex ?? 0, value: { ...(o.registered ?? {}), ...x.resultVars } })),
+    ...skipped.map((s) => ({ index: s.index, value: { changed: false, skip_reason: SKIP_REASON, skipped: true, ...s.resultVars } })),
+  ].sort((a, b) => a.index - b.index);
+  const failed = ran.some(({ o }) => o.failed);
+  const allSkipped = ran.length === 0;
+  return {
+    changed: ran.some(({ o }) => o.changed),
+    ...(failed ? { failed: true, msg: 'One or more items failed' } : { msg: allSkipped ? 'All items skipped' : 'All items completed' }),
+    results: entries.map((e) => e.value),
+    skipped: allSkipped,
+  };
 }
 
 function redactOpt(s: string | undefined): string | undefined {

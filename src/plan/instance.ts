@@ -49,13 +49,24 @@ export interface TaskInstance {
   ctx: ModuleContext;
   /** Variables the instance was rendered with (for changed_when / failed_when). */
   vars: Record<string, unknown>;
+  /** In a loop: what Ansible adds to the item's result (item, ansible_loop_var, the index_var). */
+  resultVars?: Record<string, unknown>;
 }
 
 export type Instantiation =
-  | { kind: 'skip'; reason: string; task: TaskDef }
-  | { kind: 'run'; instances: TaskInstance[]; task: TaskDef }
+  /** `skipped`: a loop's items whose `when` was false (index, item), for the registered results. */
+  | { kind: 'skip'; reason: string; task: TaskDef; skipped: LoopItem[] }
+  | { kind: 'run'; instances: TaskInstance[]; task: TaskDef; skipped: LoopItem[] }
   /** `ignored`: the task's ignore_errors, when it could be evaluated. */
   | { kind: 'error'; diagnostics: Diagnostic[]; task: TaskDef; ignored?: boolean };
+
+/** A loop item, with what Ansible adds to its result (ansible_loop_var, the index_var). */
+export interface LoopItem {
+  index: number;
+  item: unknown;
+  /** Variables Ansible puts in the item's result: the loop variable, ansible_loop_var, the index_var. */
+  resultVars: Record<string, unknown>;
+}
 
 export interface InstantiateOptions {
   host: string;
@@ -197,6 +208,16 @@ function keyword<T extends boolean | string>(kv: KeywordValue<T> | undefined, df
 
 const hasVar = (x: unknown) => x !== undefined && x !== null;
 
+/** What Ansible adds to a loop item's result: the loop variable, ansible_loop_var, and the index_var (with ansible_index_var). */
+function loopResultVars(task: TaskDef, item: unknown, index: number): Record<string, unknown> {
+  const lc = task.loopControl;
+  return {
+    [lc.loopVar]: item,
+    ansible_loop_var: lc.loopVar,
+    ...(lc.indexVar ? { [lc.indexVar]: index, ansible_index_var: lc.indexVar } : {}),
+  };
+}
+
 /** A connection variable (ansible_become, …) as a keyword value: a template to render, or a literal. */
 function connVar<T extends boolean | string>(x: unknown, task: TaskDef, bool: boolean): KeywordValue<T> {
   if (bool ? typeof x === 'boolean' : typeof x === 'string' && !x.includes('{{') && !x.includes('{%')) return { value: x as T };
@@ -276,6 +297,7 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
 
   const lc = task.loopControl;
   const instances: TaskInstance[] = [];
+  const skipped: LoopItem[] = [];
   const itemList = items ?? [undefined];
   for (const [i, item] of itemList.entries()) {
     let v = vars;
@@ -299,7 +321,10 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
       }
     }
     try {
-      if (!evalConditions(task.when, v, 'when', task.name)) continue;
+      if (!evalConditions(task.when, v, 'when', task.name)) {
+        if (items) skipped.push({ index: i, item, resultVars: loopResultVars(task, item, i) });
+        continue;
+      }
       // Connection variables (ansible_become, ansible_become_user: `become`, `become_user` in Kiln's
       // inventory) override the keywords, as in Ansible.
       const become = hasVar(vars.become)
@@ -406,14 +431,15 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
         ignoreErrors,
         ctx,
         vars: v,
+        resultVars: items ? loopResultVars(task, item, i) : undefined,
       });
     } catch (err) {
       if (err instanceof LocatedError) return fail(err.diag);
       throw err;
     }
   }
-  if (!instances.length) return { kind: 'skip', reason: items?.length === 0 ? 'empty loop' : 'condition false', task };
-  return { kind: 'run', instances, task };
+  if (!instances.length) return { kind: 'skip', reason: items?.length === 0 ? 'empty loop' : 'condition false', task, skipped };
+  return { kind: 'run', instances, task, skipped };
 }
 
 export class PrepareError extends Error {
