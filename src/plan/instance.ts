@@ -113,6 +113,30 @@ export function lookupContext(task: TaskDef, playbookDir: string): LookupContext
   };
 }
 
+/**
+ * A template error's message, with a hint when the undefined variable is one of Ansible's facts
+ * (Kiln does not gather them: its gathered facts are the `facts` variable).
+ */
+export function templateMessage(err: TemplateError): string {
+  return err.variable && /^ansible_/.test(err.variable) && !MAGIC_ANSIBLE.has(err.variable)
+    ? `${err.message} (Kiln does not gather Ansible's ansible_* facts: with gather_facts: true its facts are the \`facts\` variable)`
+    : err.message;
+}
+
+/** ansible_* names Kiln provides (magic variables), which are never facts. */
+const MAGIC_ANSIBLE = new Set([
+  'ansible_play_batch',
+  'ansible_play_name',
+  'ansible_check_mode',
+  'ansible_diff_mode',
+  'ansible_loop_var',
+  'ansible_index_var',
+  'ansible_loop',
+  'ansible_managed',
+  'ansible_become',
+  'ansible_become_user',
+]);
+
 function taskDiag(task: TaskDef, message: string, sub: PathSeg[] = [], key = false): Diagnostic {
   return { ...locate(task.yaml, [...task.path, ...sub], key), message };
 }
@@ -123,9 +147,9 @@ function atDiag(at: { yaml: TaskDef['yaml']; path: PathSeg[] }, message: string)
 
 function templateDiag(task: TaskDef, err: TemplateError, where: PathSeg[]): Diagnostic {
   if (err.file && err.file !== '<inline>' && existsSync(err.file)) {
-    return { file: err.file, line: err.line ?? 1, col: err.col ?? 1, message: `${err.message} (task '${task.name}')` };
+    return { file: err.file, line: err.line ?? 1, col: err.col ?? 1, message: `${templateMessage(err)} (task '${task.name}')` };
   }
-  return taskDiag(task, err.message, where);
+  return taskDiag(task, templateMessage(err), where);
 }
 
 /** The text of a task's templated fields, for finding the names they use. */
@@ -171,7 +195,7 @@ export function evalConditions(conds: Condition[], vars: Record<string, unknown>
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
       const msg = err.variable
-        ? `${keyword}: undefined variable '${err.variable}' in the condition ${JSON.stringify(String(c.expr))}`
+        ? `${keyword}: ${templateMessage(err)} in the condition ${JSON.stringify(String(c.expr))}`
         : `${keyword}: ${err.message} (condition ${JSON.stringify(String(c.expr))})`;
       throw new LocatedError(atDiag(c, `${msg} (task '${taskName}')`));
     }
@@ -187,7 +211,7 @@ function keyword<T extends boolean | string>(kv: KeywordValue<T> | undefined, df
   try {
     v = renderValue(kv.template, vars, kv.yaml.file);
   } catch (err) {
-    if (err instanceof TemplateError) throw new LocatedError(atDiag(kv, `${name}: ${err.message}`));
+    if (err instanceof TemplateError) throw new LocatedError(atDiag(kv, `${name}: ${templateMessage(err)}`));
     throw err;
   }
   if (isSecret(v)) v = v.reveal();
@@ -290,7 +314,7 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
       }
       items = l;
     } catch (err) {
-      if (err instanceof TemplateError) return fail(taskDiag(task, `loop: ${err.message}`, ['loop']));
+      if (err instanceof TemplateError) return fail(taskDiag(task, `loop: ${templateMessage(err)}`, ['loop']));
       throw err;
     }
   }
@@ -343,7 +367,7 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
         params = renderValue(task.params, v, task.yaml.file) as Record<string, unknown>;
       } catch (err) {
         if (err instanceof TemplateError)
-          return fail(taskDiag(task, `${task.module}: ${err.message}`, task.modulePath.slice(task.path.length)));
+          return fail(taskDiag(task, `${task.module}: ${templateMessage(err)}`, task.modulePath.slice(task.path.length)));
         throw err;
       }
       params = removeOmit(params, OMIT);

@@ -164,6 +164,16 @@ describe('refused, located, exit 2', () => {
   });
 });
 
+describe('undefined variables', () => {
+  it("an Ansible fact is named as such: Kiln does not gather Ansible's facts", async () => {
+    const r = await validate({ 'pb.yml': '- hosts: all\n  tasks:\n    - file: { path: "/srv/{{ ansible_hostname }}" }\n' });
+    expect(r.code).toBe(EXIT.invalid);
+    expect(r.err[0]).toMatch(
+      /^pb\.yml:3:13: file: .*ansible_hostname.* \(Kiln does not gather Ansible's ansible_\* facts: with gather_facts: true its facts are the `facts` variable\)$/,
+    );
+  });
+});
+
 describe('accepted', () => {
   it('role vars and defaults directories, dependencies, imports, templated keywords, omit', async () => {
     const r = await validate({
