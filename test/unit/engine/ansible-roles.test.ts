@@ -4,7 +4,7 @@
  * `when` and `tags`, a role listed again running once (unless allow_duplicates), import_tasks and
  * import_role with their keywords and tasks_from/vars_from/defaults_from, free-form and `args:`
  * arguments, templated keywords, loop_control, YAML 1.1 booleans, handlers. Every task appends a
- * line to a log; the logs Ansible wrote (expected-*.log, from generate-expected.sh) are the
+ * line to a log; the logs Ansible wrote (expected-*.txt, from generate-expected.sh) are the
  * expectation. The commands really run, on this machine, through the local transport.
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,10 +53,10 @@ async function run(tags: string[]): Promise<string> {
 
 describe('site.yml as ansible-playbook runs it', () => {
   it('writes the log Ansible wrote', async () => {
-    expect(await run([])).toBe(readFileSync(join(FIX, 'expected-all.log'), 'utf8'));
+    expect(await run([])).toBe(readFileSync(join(FIX, 'expected-all.txt'), 'utf8'));
   });
 
   it('with --tags imported,t_mid: tags inherited from imports and from a dependency entry', async () => {
-    expect(await run(['imported', 't_mid'])).toBe(readFileSync(join(FIX, 'expected-tag.log'), 'utf8'));
+    expect(await run(['imported', 't_mid'])).toBe(readFileSync(join(FIX, 'expected-tag.txt'), 'utf8'));
   });
 });
