@@ -1,262 +1,260 @@
 /**
- * Jinja-compatible templating (nunjucks) with Ansible's everyday filters.
+ * Kiln's templating API over its own Jinja2 engine (./jinja), with ansible-core 2.14's semantics:
  *
- * - An undefined variable in output is an error naming the variable, the template file and line.
- * - A string that is exactly one `{{ expr }}` evaluates to the expression's native value
- *   (a list stays a list), as in Ansible.
- * - Secrets render as their real value only inside `revealing()`; callers decide whether the
- *   result is sensitive (a task instance is when it has no_log or a Secret among its params,
- *   see plan/instance.ts).
- * - An expression's native value is captured into a slot of that one render call (passed in its
- *   context); the only module-level state is the compile cache.
+ * - `renderTemplate`: what Ansible's `template` module writes (trim_blocks on, lstrip_blocks off,
+ *   the trailing newlines kept, None printed as '', Python str()/repr() of values, a `#jinja2:`
+ *   first line overriding the environment).
+ * - `renderValue`: Templar.template on a playbook value (convert_data=True, jinja2_native=False):
+ *   a string without template syntax is returned as is; `"{{ var }}"` with a bool/number/None
+ *   variable returns it unchanged; otherwise the result is text, turned into a list/dict/bool when
+ *   it reads as one (Python's ast.literal_eval). Lists and dict values are rendered recursively
+ *   (dict keys are not, as in Ansible 2.14).
+ * - `evaluateCondition`: Conditional._check_conditional (`when`, `changed_when`, …).
+ * - `evaluate`: the native value of a bare expression, for internal callers.
+ * - `parseTemplate` / `analyzeTemplate`: for `kiln validate` (filters, tests, functions and free
+ *   variables a template uses).
+ *
+ * Errors are TemplateErrors located at the offending node (file:line:col), with `variable` set
+ * when an undefined variable was the cause. Reading a Secret marks the result sensitive
+ * (`renderTemplateInfo`; renderValue returns a Secret for a string result).
  */
-import { createHash } from 'node:crypto';
-import { basename, dirname } from 'node:path';
-import nunjucks from 'nunjucks';
-import { stringify as yamlStringify } from 'yaml';
-import { isSecret, revealing, Secret } from '../core/secret/secret.ts';
+import { Secret } from '../core/secret/secret.ts';
+import { analyze, type TemplateAnalysis } from './jinja/analyze.ts';
+import type { LookupContext } from './jinja/callables.ts';
+import { ANSIBLE_OPTIONS, applyHeader, Environment, type LexerOptions, type Mode } from './jinja/environment.ts';
+import { JinjaRuntimeError, JinjaSyntaxError, TemplateError } from './jinja/errors.ts';
+import type { TemplateNode } from './jinja/nodes.ts';
+import { fromPy, isStrictUndefined, toPy, truthy, UndefinedError, undefinedError } from './jinja/value.ts';
+import { filterTable, globalTable, testTable } from './library.ts';
 
-export class TemplateError extends Error {
-  override name = 'TemplateError';
-  constructor(
-    message: string,
-    readonly file: string,
-    readonly line?: number,
-    readonly col?: number,
-    readonly variable?: string,
-  ) {
-    super(message);
+export { TemplateError };
+export type { TemplateAnalysis, VariableUse, NameUse } from './jinja/analyze.ts';
+export type { LookupContext } from './jinja/callables.ts';
+
+export interface RenderOptions {
+  /** Lookups' context (search paths, environment, project dir); without it lookups fail. */
+  lookup?: LookupContext;
+  /** The template module's environment options (trim_blocks, lstrip_blocks, newline_sequence, delimiters). */
+  options?: Partial<TemplateOptions>;
+}
+
+/** The template module's options, as its arguments name them. */
+export interface TemplateOptions {
+  trim_blocks: boolean;
+  lstrip_blocks: boolean;
+  newline_sequence: string;
+  block_start_string: string;
+  block_end_string: string;
+  variable_start_string: string;
+  variable_end_string: string;
+  comment_start_string: string;
+  comment_end_string: string;
+}
+
+const OPTION_NAMES: Record<keyof TemplateOptions, keyof LexerOptions> = {
+  trim_blocks: 'trimBlocks',
+  lstrip_blocks: 'lstripBlocks',
+  newline_sequence: 'newlineSequence',
+  block_start_string: 'blockStart',
+  block_end_string: 'blockEnd',
+  variable_start_string: 'variableStart',
+  variable_end_string: 'variableEnd',
+  comment_start_string: 'commentStart',
+  comment_end_string: 'commentEnd',
+};
+
+function lexerOptions(o?: Partial<TemplateOptions>): Partial<LexerOptions> | undefined {
+  if (!o) return undefined;
+  const out: Partial<LexerOptions> = {};
+  for (const [k, v] of Object.entries(o)) {
+    const name = OPTION_NAMES[k as keyof TemplateOptions];
+    if (!name) throw new TemplateError(`template option '${k}' is not supported`, '<options>');
+    if (v !== undefined) (out as Record<string, unknown>)[name] = v;
   }
+  return out;
+}
 
-  get located(): string {
-    return `${this.file}${this.line ? `:${this.line}:${this.col ?? 1}` : ''}: ${this.message}`;
+const env = new Environment({ filters: filterTable, tests: testTable, globals: globalTable });
+
+/** Jinja2's default global functions (besides the library's). */
+const JINJA_GLOBAL_NAMES = ['range', 'dict', 'namespace', 'cycler', 'joiner', 'lipsum'];
+
+/** Converts the engine's errors into TemplateErrors of `file`, shifting positions by the header / condition wrapper. */
+function toTemplateError(e: unknown, file: string, shift: { lines?: number; col1?: number } = {}): unknown {
+  if (!(e instanceof JinjaSyntaxError) && !(e instanceof JinjaRuntimeError)) return e;
+  const errFile = e.file && e.file !== file ? e.file : file;
+  const own = errFile === file;
+  let line = e.pos?.line;
+  let col = e.pos?.col;
+  if (own && line !== undefined) {
+    if (line === 1 && col !== undefined && shift.col1) col = Math.max(1, col - shift.col1);
+    line += shift.lines ?? 0;
+  }
+  const variable = e instanceof JinjaRuntimeError ? e.variable : undefined;
+  let message = e.message;
+  if (variable && /[.[]/.test(variable) && !message.includes(variable)) message += ` (${variable})`;
+  return new TemplateError(message, errFile, line, col, variable);
+}
+
+function headerLines(source: string): number {
+  try {
+    return applyHeader(source, ANSIBLE_OPTIONS).headerLines;
+  } catch {
+    return 0;
   }
 }
 
-/** The filter that captures an expression's native value, and the context name of the call's slot. */
-const CAPTURE = '__kiln_capture';
-const SLOT = '__kiln_slot';
-
-/** Where one render call's captured value lands. */
-interface Slot {
-  value?: unknown;
-}
-
-function toBool(v: unknown): boolean {
-  if (typeof v === 'string') return ['true', 'yes', 'on', '1', 'y'].includes(v.trim().toLowerCase());
-  return Boolean(v);
-}
-
-function plain(v: unknown): unknown {
-  return isSecret(v) ? v.toString() : v;
-}
-
-function makeEnv(): nunjucks.Environment {
-  const env = new nunjucks.Environment(null, { throwOnUndefined: true, autoescape: false, trimBlocks: true });
-  env.addFilter(CAPTURE, (v: unknown, slot: Slot) => {
-    slot.value = v;
-    return '';
-  });
-  env.addFilter('bool', toBool);
-  env.addFilter('to_json', (v: unknown) => JSON.stringify(v));
-  env.addFilter('to_nice_json', (v: unknown, indent = 2) => JSON.stringify(v, null, indent));
-  env.addFilter('to_yaml', (v: unknown) => yamlStringify(v).trimEnd());
-  env.addFilter('to_nice_yaml', (v: unknown) => yamlStringify(v, { indent: 2 }));
-  env.addFilter('b64encode', (v: unknown) => Buffer.from(String(plain(v))).toString('base64'));
-  env.addFilter('b64decode', (v: unknown) => Buffer.from(String(plain(v)), 'base64').toString('utf8'));
-  env.addFilter('hash', (v: unknown, algo = 'sha1') =>
-    createHash(algo)
-      .update(String(plain(v)))
-      .digest('hex'),
-  );
-  env.addFilter('basename', (v: unknown) => basename(String(v)));
-  env.addFilter('dirname', (v: unknown) => dirname(String(v)));
-  env.addFilter('quote', (v: unknown) => `'${String(plain(v)).replace(/'/g, `'"'"'`)}'`);
-  env.addFilter('regex_replace', (v: unknown, re: string, rep = '') =>
-    String(plain(v)).replace(new RegExp(re, 'g'), rep.replace(/\\(\d)/g, '$$$1')),
-  );
-  env.addFilter('regex_search', (v: unknown, re: string) => String(plain(v)).match(new RegExp(re))?.[0] ?? null);
-  env.addFilter('unique', (v: unknown[]) => [...new Set(v)]);
-  env.addFilter('union', (a: unknown[], b: unknown[]) => [...new Set([...a, ...b])]);
-  env.addFilter('difference', (a: unknown[], b: unknown[]) => a.filter((x) => !b.includes(x)));
-  env.addFilter('intersect', (a: unknown[], b: unknown[]) => a.filter((x) => b.includes(x)));
-  env.addFilter('flatten', (a: unknown[]) => a.flat(Infinity));
-  env.addFilter('map_attr', (a: Record<string, unknown>[], attr: string) => a.map((x) => x?.[attr]));
-  env.addFilter('mandatory', (v: unknown) => {
-    if (v === undefined || v === null) throw new Error('mandatory variable is not defined');
-    return v;
-  });
-  env.addFilter('dict2items', (o: Record<string, unknown>) => Object.entries(o ?? {}).map(([key, value]) => ({ key, value })));
-  env.addFilter('items2dict', (a: { key: string; value: unknown }[]) => Object.fromEntries(a.map((x) => [x.key, x.value])));
-  env.addFilter('combine', (a: object, ...bs: object[]) => Object.assign({}, a, ...bs));
-  env.addFilter('ternary', (c: unknown, a: unknown, b: unknown) => (c ? a : b));
-  env.addFilter('comment', (v: unknown, prefix = '#') =>
-    String(v)
-      .split('\n')
-      .map((l) => `${prefix} ${l}`.trimEnd())
-      .join('\n'),
-  );
-  env.addGlobal('range', (a: number, b?: number, step = 1) => {
-    const [s, e] = b === undefined ? [0, a] : [a, b];
-    const r: number[] = [];
-    for (let i = s; step > 0 ? i < e : i > e; i += step) r.push(i);
-    return r;
-  });
-  return env;
-}
-
-const env = makeEnv();
-const compiled = new Map<string, nunjucks.Template>();
-
-function compile(source: string, file: string): nunjucks.Template {
-  const key = `${file}\0${source}`;
-  let t = compiled.get(key);
-  if (!t) {
-    t = new nunjucks.Template(source, env, file, true);
-    compiled.set(key, t);
+function render(source: string, vars: Record<string, unknown>, file: string, mode: Mode, opts?: RenderOptions) {
+  try {
+    return env.render({ source, file, vars, mode, lookup: opts?.lookup, options: lexerOptions(opts?.options) });
+  } catch (e) {
+    throw toTemplateError(e, file, { lines: headerLines(source) });
   }
-  return t;
 }
 
-/** Does the string contain template syntax? */
+/** Does the string contain template syntax (Ansible's is_possibly_template)? */
 export function isTemplated(s: string): boolean {
   return s.includes('{{') || s.includes('{%') || s.includes('{#');
 }
 
-const SINGLE_EXPR = /^\{\{\s*([\s\S]+?)\s*\}\}$/;
-
-function render(source: string, ctx: Record<string, unknown>, file: string): string {
-  try {
-    return revealing(() => compile(source, file).render(ctx));
-  } catch (err) {
-    throw toTemplateError(err as Error, source, ctx, file);
-  }
+/** Renders a template file's contents as Ansible's template module writes it. */
+export function renderTemplate(source: string, vars: Record<string, unknown>, file: string, opts?: RenderOptions): string {
+  return render(source, vars, file, 'template', opts).value as string;
 }
 
-/** Renders a template file's contents with variables. Errors are TemplateErrors with file and line. */
-export function renderTemplate(source: string, ctx: Record<string, unknown>, file: string): string {
-  return render(source, ctx, file);
+/** renderTemplate, also saying whether the result was derived from a secret. */
+export function renderTemplateInfo(
+  source: string,
+  vars: Record<string, unknown>,
+  file: string,
+  opts?: RenderOptions,
+): { text: string; sensitive: boolean } {
+  const r = render(source, vars, file, 'template', opts);
+  return { text: r.value as string, sensitive: r.secret };
 }
 
-/**
- * Renders a value from YAML: strings are templated; a string that is a single expression keeps
- * the expression's native type. Objects and arrays are rendered recursively.
- */
-export function renderValue(v: unknown, ctx: Record<string, unknown>, file = '<inline>'): unknown {
+/** Ansible's Templar.SINGLE_VAR: `{{ name }}` alone (Python's `$` also matches before a final newline). */
+const SINGLE_VAR = /^\{\{\s*([\p{L}\p{N}_]*)\s*\}\}\n?$/u;
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
+}
+
+/** Templar.template(value): see the module comment. Returns plain data; a string derived from a secret is a Secret. */
+export function renderValue(v: unknown, vars: Record<string, unknown>, file = '<inline>', opts?: RenderOptions): unknown {
   if (typeof v === 'string') {
     if (!isTemplated(v)) return v;
-    const m = SINGLE_EXPR.exec(v.trim());
-    if (m && !m[1]!.includes('}}') && v.trim() === v) return evaluate(m[1]!, ctx, file);
-    return render(v, ctx, file);
+    const single = SINGLE_VAR.exec(v);
+    if (single && Object.hasOwn(vars, single[1]!)) {
+      const val = vars[single[1]!];
+      if (typeof val === 'boolean' || typeof val === 'number') return val;
+      if (val === null || val === undefined) return null;
+    }
+    const r = render(v, vars, file, 'value', opts);
+    let out: unknown;
+    try {
+      out = fromPy(r.value);
+    } catch (e) {
+      throw toTemplateError(e, file);
+    }
+    return r.secret && typeof out === 'string' ? new Secret(out) : out;
   }
-  if (Array.isArray(v)) return v.map((x) => renderValue(x, ctx, file));
-  if (v && typeof v === 'object' && !(v instanceof Secret)) {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, renderValue(x, ctx, file)]));
+  if (Array.isArray(v)) return v.map((x) => renderValue(x, vars, file, opts));
+  if (isPlainObject(v)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = renderValue(x, vars, file, opts);
+    return out;
   }
   return v;
 }
 
-/** Evaluates a Jinja expression (no braces), returning its native value. Undefined output is an error. */
-export function evaluate(expr: string, ctx: Record<string, unknown>, file = '<inline>'): unknown {
-  const v = capture(`{{ (${expr}) | ${CAPTURE}(${SLOT}) }}`, `{{ ${expr} }}`, ctx, file);
-  if (v === undefined) {
-    const name = findUndefined(expr, ctx) ?? expr.trim();
-    throw new TemplateError(`undefined variable '${name}'`, file, undefined, undefined, name);
+/** The native value of a bare Jinja expression (no braces), as plain data. An Undefined result is an error. */
+export function evaluate(expr: string, vars: Record<string, unknown>, file = '<inline>', opts?: RenderOptions): unknown {
+  try {
+    const r = env.evaluate(expr, vars, file, opts?.lookup);
+    if (isStrictUndefined(r.value)) throw undefinedError(r.value);
+    return fromPy(r.value);
+  } catch (e) {
+    throw toTemplateError(e instanceof UndefinedError ? new JinjaRuntimeError(e.message, e.at, e.variable) : e, file);
   }
-  return v;
 }
 
-/** Evaluates a condition (`when`, `changed_when`): a bare Jinja expression, a boolean, or a list (all must hold). */
-export function evaluateCondition(cond: unknown, ctx: Record<string, unknown>, file = '<inline>'): boolean {
+const DEFINED_RE = /(hostvars\[.+\]|[\w_]+)\s+(not\s+is|is|is\s+not)\s+(defined|undefined)/g;
+const UNDEFINED_NAME_RE = /'(hostvars\[.+\]|[\w_]+)' is undefined/;
+
+/** The `{% if %}` wrapper Ansible evaluates a condition in, and the prefix's length (for error columns). */
+const COND_PREFIX = '{% if ';
+
+/**
+ * Ansible 2.14's Conditional: a bool is itself; None or '' is true; a string is first templated
+ * (so `"{{ x }}"` works) and, when that gives a non-empty string, evaluated as
+ * `{% if <cond> %} True {% else %} False {% endif %}`; anything else by its truth; a list means all.
+ * An undefined variable is an error naming it, unless the condition tests that very variable with
+ * `is defined` / `is undefined` (Ansible's fallback).
+ */
+export function evaluateCondition(cond: unknown, vars: Record<string, unknown>, file = '<inline>', opts?: RenderOptions): boolean {
+  if (Array.isArray(cond)) {
+    for (const c of cond) if (!evaluateCondition(c, vars, file, opts)) return false;
+    return true;
+  }
+  if (cond === null || cond === undefined || cond === '') return true;
   if (typeof cond === 'boolean') return cond;
-  if (Array.isArray(cond)) return cond.every((c) => evaluateCondition(c, ctx, file));
-  if (typeof cond !== 'string') return Boolean(cond);
-  const expr = cond.trim().replace(/^\{\{\s*([\s\S]*?)\s*\}\}$/, '$1');
-  const src = `{% if ${expr} %}{{ true | ${CAPTURE}(${SLOT}) }}{% else %}{{ false | ${CAPTURE}(${SLOT}) }}{% endif %}`;
-  return capture(src, expr, ctx, file) === true;
+  const templated = renderValue(cond, vars, file, opts);
+  if (typeof templated !== 'string' || templated === '') return truthy(toPy(templated));
+  const presented = `${COND_PREFIX}${templated} %} True {% else %} False {% endif %}`;
+  let val: string;
+  try {
+    const r = env.render({ source: presented, file, vars, mode: 'value', lookup: opts?.lookup });
+    val = String(fromPy(r.value)).trim();
+  } catch (e) {
+    const err = toTemplateError(e, file, { col1: COND_PREFIX.length });
+    if (err instanceof TemplateError && err.variable) {
+      const m = UNDEFINED_NAME_RE.exec(err.message);
+      if (m) {
+        for (const [, name, logic, state] of templated.matchAll(DEFINED_RE)) {
+          if (m[1]!.replace(/'/g, '"') === name!.replace(/'/g, '"')) {
+            const shouldExist = logic!.includes('not') !== (state === 'defined');
+            return !shouldExist;
+          }
+        }
+      }
+    }
+    throw err;
+  }
+  if (val === 'True') return true;
+  if (val === 'False') return false;
+  throw new TemplateError(`unable to evaluate conditional: ${String(cond)}`, file);
+}
+
+const parsed = new Map<string, TemplateNode>();
+
+/** Parses a template (cached by source). Errors are located TemplateErrors. */
+export function parseTemplate(source: string, file: string): TemplateNode {
+  let ast = parsed.get(source);
+  if (!ast) {
+    let lines = 0;
+    try {
+      const p = applyHeader(source, ANSIBLE_OPTIONS);
+      lines = p.headerLines;
+      ast = env.parse(p.source, p.options);
+    } catch (e) {
+      throw toTemplateError(e, file, { lines });
+    }
+    if (parsed.size > 2000) parsed.clear();
+    parsed.set(source, ast);
+  }
+  return ast;
 }
 
 /**
- * Renders `src` (which pipes a value into the capture filter) with a slot of its own and returns
- * what was captured. `shown` is the source that errors are reported against.
+ * What a template uses, for validation before any host is contacted: filters, tests, global
+ * functions, included templates and free variables (see ./jinja/analyze.ts), each located.
  */
-function capture(src: string, shown: string, ctx: Record<string, unknown>, file: string): unknown {
-  const slot: Slot = {};
-  try {
-    revealing(() => compile(src, file).render({ ...ctx, [SLOT]: slot }));
-  } catch (err) {
-    throw toTemplateError(err as Error, shown, ctx, file);
-  }
-  return slot.value;
-}
-
-const IDENT_PATH = /[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[['"][^'"]+['"]\])*/g;
-const KEYWORDS = new Set([
-  'and',
-  'or',
-  'not',
-  'in',
-  'is',
-  'if',
-  'else',
-  'true',
-  'false',
-  'none',
-  'True',
-  'False',
-  'None',
-  'defined',
-  'undefined',
-  'loop',
-]);
-
-/** Finds the first variable path in an expression that is undefined in ctx. */
-export function findUndefined(expr: string, ctx: Record<string, unknown>): string | undefined {
-  const noStrings = expr.replace(/'[^']*'|"[^"]*"/g, (m) => ' '.repeat(m.length));
-  for (const m of noStrings.matchAll(IDENT_PATH)) {
-    const path = m[0];
-    const before = noStrings.slice(0, m.index).trimEnd();
-    if (before.endsWith('|') || before.endsWith('.')) continue; // a filter name or attribute
-    if (/\bis\s*(not\s*)?$/.test(before)) continue; // a test name
-    const after = noStrings.slice(m.index! + path.length).trimStart();
-    if (after.startsWith('(')) continue; // a function call
-    if (after.startsWith('=') && !after.startsWith('==')) continue; // keyword argument
-    const segs = path.split(/\.|\[['"]|['"]\]/).filter(Boolean);
-    if (KEYWORDS.has(segs[0]!)) continue;
-    let cur: unknown = ctx;
-    for (let i = 0; i < segs.length; i++) {
-      if (cur === null || cur === undefined || typeof cur !== 'object' || !(segs[i]! in (cur as object))) {
-        if (i === 0 || typeof cur === 'object') return segs.slice(0, i + 1).join('.');
-        break;
-      }
-      cur = (cur as Record<string, unknown>)[segs[i]!];
-    }
-  }
-  return undefined;
-}
-
-function toTemplateError(err: Error, source: string, ctx: Record<string, unknown>, file: string): TemplateError {
-  const msg = err.message ?? String(err);
-  const pos = /\[Line (\d+), Column (\d+)\]/.exec(msg);
-  const line = pos ? Number(pos[1]) : undefined;
-  const col = pos ? Number(pos[2]) : undefined;
-  const detail = msg
-    .replace(/^\([^)]*\)\s*/, '')
-    .replace(/\[Line \d+, Column \d+\]\s*/, '')
-    .replace(/^\s*Template render error:\s*/i, '')
-    .trim();
-  if (/undefined value|is undefined|not defined/.test(detail)) {
-    let name: string | undefined;
-    if (line !== undefined) {
-      const srcLine = source.split('\n')[line - 1] ?? '';
-      // Take the {{ ... }} expression that starts at or around the column.
-      const from = Math.max(0, srcLine.lastIndexOf('{{', (col ?? 1) + 1));
-      const end = srcLine.indexOf('}}', from);
-      const expr = srcLine.slice(from + 2, end === -1 ? undefined : end);
-      name = findUndefined(expr, ctx);
-    }
-    name ??= findUndefined(source.replace(/\{\{|\}\}|\{%|%\}/g, ' '), ctx);
-    return new TemplateError(name ? `undefined variable '${name}'` : detail, file, line, col, name);
-  }
-  return new TemplateError(detail.split('\n')[0] ?? detail, file, line, col);
+export function analyzeTemplate(source: string, file: string): TemplateAnalysis {
+  const ast = parseTemplate(source, file);
+  const globals = new Set([...JINJA_GLOBAL_NAMES, ...Object.keys(globalTable)]);
+  const result = analyze(ast, globals);
+  const shift = headerLines(source);
+  if (shift) for (const list of Object.values(result)) for (const u of list as { line: number }[]) u.line += shift;
+  return result;
 }

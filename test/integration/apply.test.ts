@@ -331,7 +331,7 @@ describe('kiln apply against a real sshd on loopback', () => {
     const f = join(dir, 'bad.yml');
     expect(r.stderr).toContain(`${f}:4:15: copy: unknown parameter 'dst'`);
     expect(r.stderr).toContain(`${f}:6:7: unknown module 'pakage' (did you mean 'package'?)`);
-    expect(r.stderr).toMatch(new RegExp(`${f}:8:\\d+: file: undefined variable 'nope'`));
+    expect(r.stderr).toMatch(new RegExp(`${f}:8:\\d+: file: 'nope' is undefined`));
     expect(r.stderr).toContain(`${f}:11:15: notify: no handler named 'restart nothing'`);
     expect(r.stderr).toMatch(new RegExp(`${f}:12:10: hosts: .*no_such_group`));
     expect(connections).toBe(0);

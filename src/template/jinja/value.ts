@@ -31,8 +31,10 @@ export class PyTuple<T = unknown> extends Array<T> {
 }
 
 export function tuple<T>(items: Iterable<T>): PyTuple<T> {
-  const t = new PyTuple<T>();
-  for (const x of items) t.push(x);
+  const arr = Array.isArray(items) ? (items as T[]) : [...items];
+  // new PyTuple(n) (Array(n)) then assignment: much faster than push on an Array subclass.
+  const t = new PyTuple<T>(arr.length);
+  for (let i = 0; i < arr.length; i++) t[i] = arr[i]!;
   return t;
 }
 
@@ -49,7 +51,41 @@ export class Undefined {
   constructor(
     readonly message: string,
     readonly name: string,
+    /** Where in the template the undefined value came from (the name or attribute that was missing). */
+    readonly at?: { line: number; col: number },
   ) {}
+}
+
+/**
+ * Jinja2's default (lenient) Undefined, which Jinja2 uses for an inline `if` without `else` even
+ * under StrictUndefined: it prints as '', is false and iterates as empty.
+ */
+export class PlainUndefined extends Undefined {}
+
+/** A dict view (`d.keys()`, `d.values()`, `d.items()`): a list of its elements that renders like Python's view. */
+export class PyDictView<T = unknown> extends Array<T> {
+  kind: 'dict_keys' | 'dict_values' | 'dict_items' = 'dict_keys';
+  static override get [Symbol.species](): ArrayConstructor {
+    return Array;
+  }
+}
+
+export function dictView(kind: 'dict_keys' | 'dict_values' | 'dict_items', items: Iterable<unknown>): PyDictView {
+  const arr = Array.isArray(items) ? items : [...items];
+  const v = new PyDictView(arr.length);
+  for (let i = 0; i < arr.length; i++) v[i] = arr[i];
+  v.kind = kind;
+  return v;
+}
+
+/** A Python range (`range(3)`): a list of its ints that renders as `range(0, 3)`. */
+export class PyRange extends Array<number> {
+  start = 0;
+  stop = 0;
+  step = 1;
+  static override get [Symbol.species](): ArrayConstructor {
+    return Array;
+  }
 }
 
 /** Raised when an Undefined value is used. */
@@ -58,6 +94,8 @@ export class UndefinedError extends Error {
   constructor(
     message: string,
     readonly variable?: string,
+    /** Where the undefined value came from in the template, when known. */
+    readonly at?: { line: number; col: number },
   ) {
     super(message);
   }
@@ -75,7 +113,12 @@ export class PyError extends Error {
 }
 
 export function undefinedError(u: Undefined): UndefinedError {
-  return new UndefinedError(u.message, u.name);
+  return new UndefinedError(u.message, u.name, u.at);
+}
+
+/** A strict Undefined (Ansible's AnsibleUndefined): using it raises. PlainUndefined is not strict. */
+export function isStrictUndefined(v: unknown): v is Undefined {
+  return v instanceof Undefined && !(v instanceof PlainUndefined);
 }
 
 export function isUndefined(v: unknown): v is Undefined {
@@ -144,6 +187,8 @@ export function typeName(v: unknown): string {
   if (isFloat(v)) return 'float';
   if (typeof v === 'string') return 'str';
   if (v instanceof PyTuple) return 'tuple';
+  if (v instanceof PyDictView) return v.kind;
+  if (v instanceof PyRange) return 'range';
   if (Array.isArray(v)) return 'list';
   if (v instanceof Map) return 'dict';
   if (v instanceof Undefined) return 'AnsibleUndefined';
@@ -161,6 +206,7 @@ export function truthy(v: unknown): boolean {
   if (typeof v === 'string') return v.length > 0;
   if (Array.isArray(v)) return v.length > 0;
   if (v instanceof Map) return v.size > 0;
+  if (v instanceof PlainUndefined) return false;
   if (v instanceof Undefined) throw undefinedError(v);
   return true;
 }
@@ -210,6 +256,8 @@ export function strRepr(s: string): string {
 export function pyRepr(v: unknown): string {
   if (typeof v === 'string') return strRepr(v);
   if (v instanceof PyTuple) return `(${v.map(pyRepr).join(', ')}${v.length === 1 ? ',' : ''})`;
+  if (v instanceof PyDictView) return `${v.kind}([${v.map(pyRepr).join(', ')}])`;
+  if (v instanceof PyRange) return v.step === 1 ? `range(${v.start}, ${v.stop})` : `range(${v.start}, ${v.stop}, ${v.step})`;
   if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
   if (v instanceof Map) return `{${[...v].map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
   return pyStr(v);
@@ -226,6 +274,7 @@ export function pyStr(v: unknown): string {
     return floatRepr(v);
   }
   if (v instanceof PyFloat) return floatRepr(v.value);
+  if (v instanceof PlainUndefined) return '';
   if (v instanceof Undefined) throw undefinedError(v);
   if (Array.isArray(v) || v instanceof Map) return pyRepr(v);
   if (isSecret(v)) return v.reveal();
@@ -234,6 +283,11 @@ export function pyStr(v: unknown): string {
 
 /** Python's ==. Numbers compare across int/float/bool; a list never equals a tuple. */
 export function pyEquals(a: unknown, b: unknown): boolean {
+  if (a instanceof Undefined || b instanceof Undefined) {
+    if (isStrictUndefined(a)) throw undefinedError(a);
+    if (isStrictUndefined(b)) throw undefinedError(b);
+    return a instanceof PlainUndefined && b instanceof PlainUndefined;
+  }
   if (isNumeric(a) && isNumeric(b)) {
     if (typeof a === 'bigint' || typeof b === 'bigint') {
       return isInt(a) && isInt(b) ? BigInt(a as number) === BigInt(b as number) : num(a) === num(b);
@@ -244,6 +298,7 @@ export function pyEquals(a: unknown, b: unknown): boolean {
   if (typeof a === 'string' || typeof b === 'string') return a === b;
   if (Array.isArray(a) && Array.isArray(b)) {
     if (a instanceof PyTuple !== b instanceof PyTuple || a.length !== b.length) return false;
+    if (a instanceof PyDictView !== b instanceof PyDictView || a instanceof PyRange !== b instanceof PyRange) return false;
     return a.every((x, i) => pyEquals(x, b[i]));
   }
   if (a instanceof Map && b instanceof Map) {
@@ -254,8 +309,6 @@ export function pyEquals(a: unknown, b: unknown): boolean {
     }
     return true;
   }
-  if (a instanceof Undefined) throw undefinedError(a);
-  if (b instanceof Undefined) throw undefinedError(b);
   return a === b;
 }
 
