@@ -21,6 +21,7 @@ import { allDependencies } from '../input/playbook/role-vars.ts';
 import { instantiate, taskReferences } from './instance.ts';
 import { type PlanPlay, playHosts, type RunPlan, selectedTasks } from './selection.ts';
 import { validateAgainst } from './schema.ts';
+import { convertParams } from './argspec.ts';
 import { VarsBuilder } from '../input/inventory/vars-builder.ts';
 import { isDeepStrictEqual } from 'node:util';
 import { isMap, isScalar, isSeq, type Node, visit } from 'yaml';
@@ -159,7 +160,8 @@ function checkRoleVars(
   const schema = { type: 'object', ...role.argSchema };
   let errors: ReturnType<typeof validateAgainst>;
   try {
-    errors = validateAgainst(schema, pickSchemaVars(schema, hv), 'variable');
+    // Converted as Ansible's argument specs convert role arguments (a template renders to text: '8080').
+    errors = validateAgainst(schema, convertParams(schema, pickSchemaVars(schema, hv)), 'variable');
   } catch (err) {
     // A schema ajv cannot compile (strict mode: a keyword without its type, …) is the role's bug.
     bag.add({

@@ -17,14 +17,16 @@
  *      playbook_dir, role_name, role_path, omit, kiln_check_mode (and `vars`: all of the above)
  *
  * Values that are templates over other variables (`backend_port: "{{ app_port }}"`) are rendered
- * with the others, in dependency order, as Ansible renders them lazily; one that cannot be rendered
- * becomes an UnresolvedVar (an error when it is used, not before).
+ * with the others, in dependency order, as Ansible renders them lazily; one over an undefined
+ * variable is itself undefined, one that cannot be rendered otherwise becomes an UnresolvedVar
+ * (an error when it is used, not before).
  */
 import { dirname } from 'node:path';
 import { hostVarsOf, type Inventory, inventoryVarLayers, magicVars, type VarLayer } from './index.ts';
 import type { PlayDef, TaskDef } from '../playbook/types.ts';
 import { roleDefaults, roleParams, roleVars } from '../playbook/role-vars.ts';
-import { renderValue } from '../../template/engine.ts';
+import { renderValue, TemplateError } from '../../template/engine.ts';
+import { Undefined } from '../../template/jinja/value.ts';
 import { OMIT } from './omit.ts';
 
 export interface VarsOptions {
@@ -165,12 +167,13 @@ export class UnresolvedVar {
 /**
  * Renders variables whose values are templates over other variables
  * (`backend_port: "{{ app_port }}"`), in dependency order, until nothing changes.
- * A variable that still cannot be rendered (undefined reference, cycle) becomes an UnresolvedVar.
+ * A variable over an undefined one becomes Undefined; one that still cannot be rendered (a
+ * cycle, a template error) an UnresolvedVar.
  */
 export function resolveVars(vars: Record<string, unknown>, base: Record<string, unknown> = {}): Record<string, unknown> {
   const out: Record<string, unknown> = { ...vars };
   let pending = Object.keys(out).filter((k) => hasTemplate(out[k]));
-  const errors = new Map<string, string>();
+  const errors = new Map<string, Error>();
   for (let round = 0; pending.length && round < 20; round++) {
     const next: string[] = [];
     for (const k of pending) {
@@ -181,14 +184,46 @@ export function resolveVars(vars: Record<string, unknown>, base: Record<string, 
         out[k] = renderValue(out[k], ctx, `variable ${k}`);
         errors.delete(k);
       } catch (err) {
-        errors.set(k, (err as Error).message);
+        errors.set(k, err as Error);
         next.push(k);
       }
     }
     if (next.length === pending.length) break;
     pending = next;
   }
-  for (const k of pending) out[k] = new UnresolvedVar(k, errors.get(k) ?? 'unresolvable');
+  // A template over an undefined variable is itself undefined, as Ansible's lazy templating makes
+  // it: `is defined` is false, `default()` applies, and using it names the missing variable. Those
+  // over a variable that is only missing because it is still pending are tried again with it.
+  let left = new Set(pending);
+  for (let round = 0; left.size && round < 20; round++) {
+    const undefinedNow = [...left].filter((k) => {
+      const err = errors.get(k);
+      return err instanceof TemplateError && err.variable && !left.has(err.variable);
+    });
+    if (!undefinedNow.length) break;
+    for (const k of undefinedNow) {
+      const err = errors.get(k) as TemplateError;
+      out[k] = new Undefined(err.message, err.variable!);
+      left.delete(k);
+    }
+    const again = new Set<string>();
+    for (const k of left) {
+      const ctx = { ...base, ...out };
+      for (const p of left) delete ctx[p];
+      try {
+        out[k] = renderValue(vars[k], ctx, `variable ${k}`);
+      } catch (err) {
+        errors.set(k, err as Error);
+        again.add(k);
+      }
+    }
+    left = again;
+  }
+  for (const k of left) {
+    const err = errors.get(k);
+    const cycle = err instanceof TemplateError && err.variable && left.has(err.variable);
+    out[k] = new UnresolvedVar(k, cycle ? `recursive loop detected (through '${err.variable}')` : (err?.message ?? 'unresolvable'));
+  }
   return out;
 }
 
@@ -213,7 +248,7 @@ function resolveOver(
   const templated = Object.keys(raw).filter((k) => !(k in upper) && hasTemplate(raw[k]));
   for (const k of templated) {
     text.set(k, JSON.stringify(raw[k]));
-    if (resolved[k] instanceof UnresolvedVar) again.add(k);
+    if (resolved[k] instanceof UnresolvedVar || resolved[k] instanceof Undefined) again.add(k);
   }
   // Lower templates that mention a changed name, transitively.
   while (changed.size) {

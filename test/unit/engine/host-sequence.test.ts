@@ -419,9 +419,11 @@ describe('host sequence: verify, failed_when, changed_when', () => {
       status: 'changed',
     },
     {
+      // Before the run the result is empty: `result.stdout == 'hi'` cannot be evaluated (an
+      // undefined attribute, as in Ansible), `result.stdout is defined` can.
       name: 'check mode: changed_when is evaluated against an empty result',
       cmd: 'echo hi',
-      extra: `      register: result\n      changed_when: "result.stdout == 'hi'"`,
+      extra: `      register: result\n      changed_when: "result.stdout is defined"`,
       check: true,
       status: 'ok',
     },

@@ -18,8 +18,18 @@ function checkDefined(args: unknown[], kwargs: Map<string, unknown>): void {
   for (const v of [...args, ...kwargs.values()]) if (v instanceof Undefined) throw new UndefinedError(v.message, v.name);
 }
 
-export function testEnv(opts: { vars?: Record<string, unknown>; lookup?: LookupContext; render?: (source: string) => string } = {}): TestEnv {
-  const call = <T>(table: Record<string, { fn: (...a: never[]) => T; undefinedOk?: boolean }>, kind: string, name: string, value: unknown, args: unknown[], kwargs: Map<string, unknown>, self: CallEnv): T => {
+export function testEnv(
+  opts: { vars?: Record<string, unknown>; lookup?: LookupContext; render?: (source: string) => string } = {},
+): TestEnv {
+  const call = <T>(
+    table: Record<string, { fn: (...a: never[]) => T; undefinedOk?: boolean }>,
+    kind: string,
+    name: string,
+    value: unknown,
+    args: unknown[],
+    kwargs: Map<string, unknown>,
+    self: CallEnv,
+  ): T => {
     const entry = table[name];
     if (!entry) throw new Error(`no ${kind} named '${name}'`);
     if (!entry.undefinedOk) checkDefined([value, ...args], kwargs);
