@@ -75,6 +75,8 @@ export class Runner {
   private readonly memory = new RunMemory();
   /** Cross-play probe results: `${host}|${play}:${task}:${item}` → result (see host-sequence.ts). */
   private readonly probeCache = new Map<string, { script: string; mode: string; out: ExecResult; generation: number }>();
+  /** Per host: the results it registered (and its gathered facts), for the whole run. */
+  private readonly registered = new Map<string, Record<string, unknown>>();
   /** Bumped before anything is applied anywhere: older cached probe results are not used. */
   private generation = 0;
 
@@ -165,11 +167,12 @@ export class Runner {
 
   /** Returns true when max_fail_percentage aborted the play. */
   private async runBatch(play: PlayDef, tasks: TaskDef[], batch: string[], roleRuns: RoleRuns): Promise<boolean> {
-    const registered = new Map<string, Record<string, unknown>>();
+    // Registered results (and facts) stay with the host for the rest of the run, as in Ansible.
+    const registered = this.registered;
     const notified = new Map<string, Set<string>>();
     const handlerNames = new Set(play.handlers.flatMap((h) => [h.name, ...h.listen]));
     for (const h of batch) {
-      registered.set(h, {});
+      if (!registered.has(h)) registered.set(h, {});
       // Handlers left pending by an earlier failed run.
       const saved = this.pending.forHost(h, play.name).filter((n) => handlerNames.has(n));
       notified.set(h, new Set(saved));
@@ -319,7 +322,12 @@ export class Runner {
       const batch = serialBatches(hosts, play.serial).find((b) => b.includes(host));
       if (!batch) continue;
       const tasks = this.selectedTasks(play);
-      const seq = new HostSequence(this.conns, tasks, { ...this.seqOptions(host, play, batch, false), cache: undefined }, {});
+      const seq = new HostSequence(
+        this.conns,
+        tasks,
+        { ...this.seqOptions(host, play, batch, false), cache: undefined },
+        { ...(this.registered.get(host) ?? {}) },
+      );
       for (const x of seq.peek(mode)) {
         const key = `${q}:${x.key}`;
         const have = this.probeCache.get(`${host}|${key}`);

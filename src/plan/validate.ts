@@ -22,6 +22,7 @@ import { instantiate, taskReferences } from './instance.ts';
 import { type PlanPlay, playHosts, type RunPlan, selectedTasks } from './selection.ts';
 import { validateAgainst } from './schema.ts';
 import { convertParams } from './argspec.ts';
+import { analyzeTask } from './analysis.ts';
 import { VarsBuilder } from '../input/inventory/vars-builder.ts';
 import { isDeepStrictEqual } from 'node:util';
 import { isMap, isScalar, isSeq, type Node, visit } from 'yaml';
@@ -75,7 +76,17 @@ export function validateRun(opts: ValidateOptions): Validated {
     diff: opts.diff,
     playbook: opts.playbook,
   });
-  const plays = playbook.plays.map((play) => checkPlay(play, playbook.dir, inventory, vars, opts, bag, run));
+  // Registered results live on through the run: any play's may be used by a later one.
+  const registeredNames = new Set(
+    playbook.plays.flatMap((p) => [...p.tasks, ...p.handlers].flatMap((t) => (t.register ? [t.register] : []))),
+  );
+  const earlier = new Set<string>();
+  const plays = playbook.plays.map((play) => {
+    const planned = checkPlay(play, playbook.dir, inventory, vars, opts, bag, run, registeredNames, new Set(earlier));
+    for (const t of [...play.tasks, ...play.handlers]) if (t.register) earlier.add(t.register);
+    if (play.gatherFacts) earlier.add('facts');
+    return planned;
+  });
   bag.throwIfAny();
   return { playbook, inventory, warnings, plan: { plays } };
 }
@@ -89,6 +100,8 @@ function checkPlay(
   opts: ValidateOptions,
   bag: DiagnosticBag,
   run: RunMemory,
+  registeredNames: ReadonlySet<string>,
+  earlierRegisters: ReadonlySet<string>,
 ): PlanPlay {
   const tasks = selectedTasks(play, opts.tags ?? [], opts.skipTags ?? []);
   if (!play.hosts) return { play, hosts: [], tasks };
@@ -110,33 +123,62 @@ function checkPlay(
     });
   }
   // Registered results (and gathered facts) exist only at run time: tasks using them are checked then.
-  const registers = new Set<string>(play.gatherFacts ? ['facts'] : []);
+  // Registered results (of this play or an earlier one: they live on) exist only at run time.
+  const registers = new Set<string>([...earlierRegisters, ...(play.gatherFacts ? ['facts'] : [])]);
   const deferred = new Set<number>();
   tasks.forEach((t, i) => {
     if (taskReferences(t, registers).length) deferred.add(i);
     if (t.register) registers.add(t.register);
   });
   const roles = [...new Set(play.roles.flatMap((r) => [...allDependencies(r), r]).map((r) => r.role))];
+  /** Per task: the variable names any host has, the hosts it rendered on, whether it failed. */
+  const known = new Map<TaskDef, Set<string>>();
+  const rendered = new Map<TaskDef, number>();
+  const failed = new Set<TaskDef>();
+  /** A task's variables on `host`, their names kept for the analysis. */
+  const namesOn = (host: string, t: TaskDef) => {
+    const tv = vars.forTask(host, play, hosts, t);
+    let set = known.get(t);
+    if (!set) known.set(t, (set = new Set()));
+    for (const k of Object.keys(tv)) set.add(k);
+    return tv;
+  };
   for (const host of hosts) {
+    const names = (t: TaskDef) => namesOn(host, t);
     // Role variables are checked with what a task of the role sees (its role vars and parameters).
     for (const role of roles) {
       const t = play.tasks.find((x) => x.scope?.ref.role === role);
       checkRoleVars(role, host, vars.layers(host, play, t), vars.forTask(host, play, hosts, t), bag, opts);
     }
     const check = (t: TaskDef, diff: boolean) => {
-      const tv = vars.forTask(host, play, hosts, t);
+      const tv = names(t);
       const layers = vars.layers(host, play, t);
       // A problem inside a variable's value (a firewall policy entry) is located where it is defined.
       const locateIn = (name: string, path: (string | number)[], value: unknown) =>
         isDeepStrictEqual(plainOf(tv[name]), plainOf(value)) ? locateVar(name, path, layers, roles, opts) : undefined;
       const r = instantiate(t, tv, { run, host, play, check: opts.check ?? false, diff, playbookDir, locateVar: locateIn });
-      if (r.kind === 'error') bag.addAll(r.diagnostics);
+      if (r.kind === 'error') {
+        bag.addAll(r.diagnostics);
+        failed.add(t);
+      } else if (r.kind === 'run') rendered.set(t, (rendered.get(t) ?? 0) + 1);
     };
     tasks.forEach((t, i) => {
       if (!deferred.has(i)) check(t, opts.diff ?? false);
+      else names(t);
     });
     // Handlers may reference registered results; check those that do not.
-    for (const h of play.handlers) if (!taskReferences(h, registers).length) check(h, false);
+    for (const h of play.handlers) {
+      if (!taskReferences(h, registers).length) check(h, false);
+      else names(h);
+    }
+  }
+  // What rendering could not see: templates of tasks not rendered on every host, handlers,
+  // tasks waiting for a registered result, and the template files they use.
+  const everywhere = new Set([...registeredNames, ...(play.gatherFacts ? ['facts'] : [])]);
+  for (const t of [...tasks, ...play.handlers]) {
+    if (failed.has(t)) continue;
+    const set = new Set([...(known.get(t) ?? []), ...everywhere]);
+    bag.addAll(analyzeTask(t, { known: set, variables: (rendered.get(t) ?? 0) < hosts.length, playbookDir }));
   }
   return { play, hosts, tasks };
 }

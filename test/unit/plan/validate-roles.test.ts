@@ -165,6 +165,51 @@ describe('refused, located, exit 2', () => {
 });
 
 describe('undefined variables', () => {
+  it('a condition over an undefined variable fails validation at the condition, naming the variable (not a skip)', async () => {
+    const r = await validate({
+      'pb.yml': `- hosts: all\n  tasks:\n    - ${FILE}\n      when:\n        - true\n        - os_family_never_defined == 'Debian'\n`,
+    });
+    expect(r.code).toBe(EXIT.invalid);
+    expect(r.err).toEqual([
+      `pb.yml:6:11: when: 'os_family_never_defined' is undefined in the condition "os_family_never_defined == 'Debian'" (task 'file /x')`,
+      '1 error; nothing was run.',
+    ]);
+  });
+
+  it('templates that are not rendered (a false when, a task waiting for a registered result, a handler, their template files) are analysed', async () => {
+    const r = await validate({
+      'pb.yml': `- hosts: all
+  tasks:
+    - name: never here
+      file: { path: "/srv/{{ inventory_hostname | no_such_filter }}" }
+      when: false
+    - command: id
+      register: who
+    - name: after the register
+      file: { path: "/srv/{{ who.stdout }}/{{ typo_var }}/{{ maybe_var | default('x') }}" }
+    - name: a template never rendered
+      template: { src: t.j2, dest: /etc/t }
+      when: false
+  handlers:
+    - name: h
+      file: { path: "{{ who.stdout if who is no_such_test else 'x' }}" }
+- hosts: all
+  tasks:
+    - name: a result registered by an earlier play
+      file: { path: "/srv/{{ who.stdout }}" }
+`,
+      'templates/t.j2': '{{ ansible_managed }}\n{% if other_var is defined %}{{ other_var }}{% endif %}\n{{ undefined_in_template }}\n',
+    });
+    expect(r.code).toBe(EXIT.invalid);
+    expect(r.err).toEqual([
+      "pb.yml:4:21: no filter named 'no_such_filter'",
+      "pb.yml:9:21: 'typo_var' is undefined: it is defined nowhere (inventory, vars, roles, registered results, facts, extra vars)",
+      "pb.yml:15:21: no test named 'no_such_test'",
+      "templates/t.j2:3:4: 'undefined_in_template' is undefined: it is defined nowhere (inventory, vars, roles, registered results, facts, extra vars)",
+      '4 errors; nothing was run.',
+    ]);
+  });
+
   it("an Ansible fact is named as such: Kiln does not gather Ansible's facts", async () => {
     const r = await validate({ 'pb.yml': '- hosts: all\n  tasks:\n    - file: { path: "/srv/{{ ansible_hostname }}" }\n' });
     expect(r.code).toBe(EXIT.invalid);
