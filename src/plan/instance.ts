@@ -18,8 +18,9 @@ import { type BoundTask, type ModuleContext, type PrepareContext, type RunMemory
 import type { Condition, KeywordValue, PlayDef, TaskDef } from '../input/playbook/types.ts';
 import { ansibleBoolean, BooleanError } from '../input/playbook/boolean.ts';
 import { hasSecret, isSecret, Secret } from '../core/secret/secret.ts';
-import { evaluateCondition, renderTemplate, renderValue, TemplateError } from '../template/engine.ts';
-import type { LookupContext } from '../template/jinja/callables.ts';
+import { evaluateCondition, renderTemplateInfo, renderValue, TemplateError } from '../template/engine.ts';
+import type { RenderOptions } from '../template/engine.ts';
+import { lookupContext, searchDirs } from '../input/playbook/search-path.ts';
 import { locate, type PathSeg } from '../input/yaml/document.ts';
 import { OMIT } from '../input/inventory/omit.ts';
 import { adjustAnsibleArgs, ANSIBLE_MODULE_NAMES } from '../modules/ansible/mapping.ts';
@@ -51,6 +52,8 @@ export interface TaskInstance {
   vars: Record<string, unknown>;
   /** In a loop: what Ansible adds to the item's result (item, ansible_loop_var, the index_var). */
   resultVars?: Record<string, unknown>;
+  /** How the task's templates render (its lookups' context): for changed_when / failed_when. */
+  render: RenderOptions;
 }
 
 export type Instantiation =
@@ -80,37 +83,12 @@ export interface InstantiateOptions {
   locateVar?: (name: string, path: (string | number)[], value: unknown) => Loc | undefined;
 }
 
-/**
- * Directories a task's relative `src` (and lookups) are searched in, most specific first, as
- * Ansible's task search path: the task's role and the roles that pulled it in (innermost first),
- * the directory of the task's file (its role's directory for a role's tasks/), the playbook's.
- */
-export function searchDirs(task: TaskDef, playbookDir: string): string[] {
-  const dirs: string[] = [];
-  for (const r of [...(task.scope?.chain ?? [])].reverse()) dirs.push(r.role.dir);
-  if (task.role && !dirs.includes(task.role.dir)) dirs.push(task.role.dir);
-  let taskDir = dirname(task.yaml.file);
-  if (task.role && taskDir.startsWith(task.role.dir)) taskDir = task.role.dir;
-  if (!dirs.includes(taskDir)) dirs.push(taskDir);
-  if (!dirs.includes(playbookDir)) dirs.push(playbookDir);
-  return dirs;
-}
-
 /** Finds a file for copy/template: `<dir>/files/x`, then `<dir>/x`, for each search directory. Absolute paths as-is. */
 export function findRoleFile(task: TaskDef, kind: 'files' | 'templates', path: string, playbookDir: string): string | undefined {
   if (isAbsolute(path)) return existsSync(path) ? path : undefined;
   return searchDirs(task, playbookDir)
     .flatMap((d) => [join(d, kind, path), join(d, path)])
     .find((c) => existsSync(c));
-}
-
-/** The lookups' context for a task (for the template engine's `lookup()`). */
-export function lookupContext(task: TaskDef, playbookDir: string): LookupContext {
-  return {
-    searchPaths: (kind) => searchDirs(task, playbookDir).flatMap((d) => [join(d, kind), d]),
-    env: process.env,
-    projectDir: playbookDir,
-  };
 }
 
 /**
@@ -188,10 +166,16 @@ export class LocatedError extends Error {
 }
 
 /** Evaluates a condition list (all must hold); an error is located at the condition that raised it. */
-export function evalConditions(conds: Condition[], vars: Record<string, unknown>, keyword: string, taskName: string): boolean {
+export function evalConditions(
+  conds: Condition[],
+  vars: Record<string, unknown>,
+  keyword: string,
+  taskName: string,
+  render: RenderOptions = {},
+): boolean {
   for (const c of conds) {
     try {
-      if (!evaluateCondition(c.expr, vars, c.yaml.file)) return false;
+      if (!evaluateCondition(c.expr, vars, c.yaml.file, render)) return false;
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
       const msg = err.variable
@@ -204,12 +188,18 @@ export function evalConditions(conds: Condition[], vars: Record<string, unknown>
 }
 
 /** A keyword's value for this host and item: its literal, its template evaluated (Ansible's conversion), or `dflt`. */
-function keyword<T extends boolean | string>(kv: KeywordValue<T> | undefined, dflt: T, vars: Record<string, unknown>, name: string): T {
+function keyword<T extends boolean | string>(
+  kv: KeywordValue<T> | undefined,
+  dflt: T,
+  vars: Record<string, unknown>,
+  name: string,
+  render: RenderOptions = {},
+): T {
   if (kv === undefined) return dflt;
   if ('value' in kv) return kv.value;
   let v: unknown;
   try {
-    v = renderValue(kv.template, vars, kv.yaml.file);
+    v = renderValue(kv.template, vars, kv.yaml.file, render);
   } catch (err) {
     if (err instanceof TemplateError) throw new LocatedError(atDiag(kv, `${name}: ${templateMessage(err)}`));
     throw err;
@@ -295,10 +285,11 @@ function pathProblems(task: TaskDef, params: Record<string, unknown>): Diagnosti
 
 export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: InstantiateOptions): Instantiation {
   const module = getModule(task.module)!;
+  const render: RenderOptions = { lookup: lookupContext(task, opts.playbookDir) };
   const fail = (d: Diagnostic | Diagnostic[]): Instantiation => {
     let ignored: boolean | undefined;
     try {
-      ignored = keyword(task.ignoreErrors, false, vars, 'ignore_errors');
+      ignored = keyword(task.ignoreErrors, false, vars, 'ignore_errors', render);
     } catch {
       ignored = undefined;
     }
@@ -308,7 +299,7 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
   let items: unknown[] | undefined;
   if (task.loop !== undefined) {
     try {
-      const l = renderValue(task.loop, vars, task.yaml.file);
+      const l = renderValue(task.loop, vars, task.yaml.file, render);
       if (!Array.isArray(l)) {
         return fail(taskDiag(task, `Invalid data passed to 'loop', it requires a list, got this instead: ${JSON.stringify(l)}`, ['loop']));
       }
@@ -345,26 +336,26 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
       }
     }
     try {
-      if (!evalConditions(task.when, v, 'when', task.name)) {
+      if (!evalConditions(task.when, v, 'when', task.name, render)) {
         if (items) skipped.push({ index: i, item, resultVars: loopResultVars(task, item, i) });
         continue;
       }
       // Connection variables (ansible_become, ansible_become_user: `become`, `become_user` in Kiln's
       // inventory) override the keywords, as in Ansible.
       const become = hasVar(vars.become)
-        ? keyword(connVar<boolean>(vars.become, task, true), false, v, 'ansible_become')
-        : keyword(task.become, false, v, 'become');
+        ? keyword(connVar<boolean>(vars.become, task, true), false, v, 'ansible_become', render)
+        : keyword(task.become, false, v, 'become', render);
       const becomeUser = hasVar(vars.become_user)
-        ? keyword(connVar<string>(vars.become_user, task, false), 'root', v, 'ansible_become_user')
-        : keyword(task.becomeUser, 'root', v, 'become_user');
-      const checkMode = task.checkMode === undefined ? undefined : keyword(task.checkMode, opts.check, v, 'check_mode');
-      const diffKw = keyword(task.diff, opts.diff, v, 'diff');
-      const noLog = keyword(task.noLog, false, v, 'no_log');
-      const ignoreErrors = keyword(task.ignoreErrors, false, v, 'ignore_errors');
+        ? keyword(connVar<string>(vars.become_user, task, false), 'root', v, 'ansible_become_user', render)
+        : keyword(task.becomeUser, 'root', v, 'become_user', render);
+      const checkMode = task.checkMode === undefined ? undefined : keyword(task.checkMode, opts.check, v, 'check_mode', render);
+      const diffKw = keyword(task.diff, opts.diff, v, 'diff', render);
+      const noLog = keyword(task.noLog, false, v, 'no_log', render);
+      const ignoreErrors = keyword(task.ignoreErrors, false, v, 'ignore_errors', render);
 
       let params: Record<string, unknown>;
       try {
-        params = renderValue(task.params, v, task.yaml.file) as Record<string, unknown>;
+        params = renderValue(task.params, v, task.yaml.file, render) as Record<string, unknown>;
       } catch (err) {
         if (err instanceof TemplateError)
           return fail(taskDiag(task, `${task.module}: ${templateMessage(err)}`, task.modulePath.slice(task.path.length)));
@@ -391,11 +382,14 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
       }
       const check = checkMode ?? opts.check;
       const ctx: ModuleContext = { run: opts.run, host: opts.host, check, diff: diffKw && !noLog, become, taskFile: task.yaml.file };
-      const sensitive = noLog || hasSecret(params);
+      let renderedSecret = false;
       const dest = typeof params.dest === 'string' ? params.dest : undefined;
       const prepCtx: PrepareContext = {
         ...ctx,
-        sensitive,
+        // Read by prepare after rendering its template: true when the template read a secret.
+        get sensitive() {
+          return noLog || hasSecret(params) || renderedSecret;
+        },
         readFile: (p) => {
           const f = findRoleFile(task, 'files', p, opts.playbookDir);
           if (!f) throw new PrepareError(`file not found: ${p}`, 'src');
@@ -404,7 +398,10 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
         renderTemplate: (p) => {
           const f = findRoleFile(task, 'templates', p, opts.playbookDir);
           if (!f) throw new PrepareError(`template not found: ${p}`, 'src');
-          return renderTemplate(readFileSync(f, 'utf8'), { ...v, ...templateVars(p, f, dest) }, resolve(f));
+          const r = renderTemplateInfo(readFileSync(f, 'utf8'), { ...v, ...templateVars(p, f, dest) }, resolve(f), render);
+          // A template that read a secret makes the task sensitive (no diff, no content shown).
+          if (r.sensitive) renderedSecret = true;
+          return r.text;
         },
       };
       let bound: BoundTask;
@@ -432,7 +429,7 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
         let shown = labelOf(item);
         if (lc.label !== undefined) {
           try {
-            shown = String(renderValue(lc.label, v, task.yaml.file));
+            shown = String(renderValue(lc.label, v, task.yaml.file, render));
           } catch (err) {
             if (err instanceof TemplateError) return fail(taskDiag(task, `loop_control.label: ${err.message}`, ['loop_control', 'label']));
             throw err;
@@ -451,11 +448,12 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
         becomeUser,
         check,
         diff: ctx.diff,
-        sensitive,
+        sensitive: noLog || hasSecret(params) || renderedSecret,
         ignoreErrors,
         ctx,
         vars: v,
         resultVars: items ? loopResultVars(task, item, i) : undefined,
+        render,
       });
     } catch (err) {
       if (err instanceof LocatedError) return fail(err.diag);

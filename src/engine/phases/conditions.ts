@@ -11,7 +11,7 @@ import { evalConditions, type TaskInstance } from '../../plan/instance.ts';
 export function evalCond(conds: Condition[], x: TaskInstance, result: Record<string, unknown>, keyword: string): boolean {
   // As in Ansible, the result is visible only under the task's register name.
   const vars = x.task.register ? { ...x.vars, [x.task.register]: result } : x.vars;
-  return evalConditions(conds, vars, keyword, x.task.name);
+  return evalConditions(conds, vars, keyword, x.task.name, x.render);
 }
 
 /** changed_when before anything ran (check mode): `fallback` when it is unset or needs the result. */

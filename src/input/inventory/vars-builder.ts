@@ -25,7 +25,8 @@ import { dirname } from 'node:path';
 import { hostVarsOf, type Inventory, inventoryVarLayers, magicVars, type VarLayer } from './index.ts';
 import type { PlayDef, TaskDef } from '../playbook/types.ts';
 import { roleDefaults, roleParams, roleVars } from '../playbook/role-vars.ts';
-import { renderValue, TemplateError } from '../../template/engine.ts';
+import { type RenderOptions, renderValue, TemplateError } from '../../template/engine.ts';
+import { lookupContext } from '../playbook/search-path.ts';
 import { Undefined } from '../../template/jinja/value.ts';
 import { OMIT } from './omit.ts';
 
@@ -110,6 +111,11 @@ export class VarsBuilder {
     };
   }
 
+  /** Lookups in variables run in the context of the task using them (its role's files, the playbook's). */
+  private renderOptions(task: TaskDef | undefined): RenderOptions {
+    return this.opts.playbook ? { lookup: lookupContext(task, dirname(this.opts.playbook)) } : {};
+  }
+
   /** Variables for a host in a play, outside any task (play-level: 1, 3–5, 8, 10, 11). */
   forHost(host: string, play: PlayDef, playHosts: string[], registered: Record<string, unknown> = {}): Record<string, unknown> {
     return this.forTask(host, play, playHosts, undefined, registered);
@@ -135,7 +141,7 @@ export class VarsBuilder {
         if (l.source === 'extra vars (-e)' || l.source.endsWith(' parameters')) continue;
         for (const [k, v] of Object.entries(l.vars)) if (v !== undefined) raw[k] = v;
       }
-      base = { raw, resolved: resolveVars({ ...raw, ...this.opts.extraVars }, special) };
+      base = { raw, resolved: resolveVars({ ...raw, ...this.opts.extraVars }, special, this.renderOptions(task)) };
       perPlay.set(key, base);
     }
     const params = task?.scope ? roleParams(task.scope.ref, task.scope.chain) : {};
@@ -144,7 +150,7 @@ export class VarsBuilder {
     for (const k of Object.keys(this.opts.extraVars)) delete upper[k];
     // Registered results are data, never templates (Ansible marks them unsafe).
     const literal = new Set(Object.keys(registered).filter((k) => !(k in params)));
-    const all = resolveOver(base.raw, base.resolved, upper, literal, special);
+    const all = resolveOver(base.raw, base.resolved, upper, literal, special, this.renderOptions(task));
     const out = { ...all, ...special };
     return { ...out, vars: out };
   }
@@ -170,7 +176,11 @@ export class UnresolvedVar {
  * A variable over an undefined one becomes Undefined; one that still cannot be rendered (a
  * cycle, a template error) an UnresolvedVar.
  */
-export function resolveVars(vars: Record<string, unknown>, base: Record<string, unknown> = {}): Record<string, unknown> {
+export function resolveVars(
+  vars: Record<string, unknown>,
+  base: Record<string, unknown> = {},
+  render: RenderOptions = {},
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...vars };
   let pending = Object.keys(out).filter((k) => hasTemplate(out[k]));
   const errors = new Map<string, Error>();
@@ -181,7 +191,7 @@ export function resolveVars(vars: Record<string, unknown>, base: Record<string, 
       for (const p of pending) if (p !== k) delete ctx[p]; // only rendered vars may be used
       delete ctx[k];
       try {
-        out[k] = renderValue(out[k], ctx, `variable ${k}`);
+        out[k] = renderValue(out[k], ctx, `variable ${k}`, render);
         errors.delete(k);
       } catch (err) {
         errors.set(k, err as Error);
@@ -211,7 +221,7 @@ export function resolveVars(vars: Record<string, unknown>, base: Record<string, 
       const ctx = { ...base, ...out };
       for (const p of left) delete ctx[p];
       try {
-        out[k] = renderValue(vars[k], ctx, `variable ${k}`);
+        out[k] = renderValue(vars[k], ctx, `variable ${k}`, render);
       } catch (err) {
         errors.set(k, err as Error);
         again.add(k);
@@ -239,6 +249,7 @@ function resolveOver(
   upper: Record<string, unknown>,
   literal: ReadonlySet<string>,
   special: Record<string, unknown>,
+  render: RenderOptions,
 ): Record<string, unknown> {
   const names = Object.keys(upper).filter((k) => upper[k] !== undefined);
   if (!names.length) return resolved;
@@ -264,7 +275,7 @@ function resolveOver(
   const ctx: Record<string, unknown> = { ...resolved };
   for (const k of Object.keys(pending)) delete ctx[k];
   for (const k of literal) ctx[k] = upper[k];
-  return { ...ctx, ...resolveVars(pending, { ...special, ...ctx }) };
+  return { ...ctx, ...resolveVars(pending, { ...special, ...ctx }, render) };
 }
 
 function escapeRe(s: string): string {
