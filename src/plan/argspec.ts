@@ -18,6 +18,8 @@
 import type { JSONSchema } from '../modules/contract.ts';
 import { isSecret } from '../core/secret/secret.ts';
 import { ansibleBoolean, BooleanError } from '../input/playbook/boolean.ts';
+import { plainNumbers } from '../input/yaml/pyyaml-schema.ts';
+import { PyFloat, pyStr as pyText } from '../template/jinja/value.ts';
 
 type Types = Set<string>;
 
@@ -54,14 +56,13 @@ function pyFloatText(s: string): number | undefined {
   return /^[-+]?((\d+(_\d+)*)?\.?\d+(_\d+)*|\d+(_\d+)*\.)(e[-+]?\d+)?$/.test(t) ? Number(t.replace(/_/g, '')) : undefined;
 }
 
-/** A value's Python str() (what Ansible makes of a number or boolean in a str option). */
-function pyStr(v: number | boolean): string {
-  if (typeof v === 'boolean') return v ? 'True' : 'False';
-  return String(v);
-}
-
 function convert(v: unknown, s: JSONSchema | undefined): unknown {
-  if (!s) return v;
+  if (v instanceof PyFloat) {
+    // A float from YAML (1.0): its text for a text option (Python's str: '1.0'), else its number.
+    const types = typesOf(s);
+    return types.has('string') && !types.has('number') ? pyText(v) : v.value;
+  }
+  if (!s) return plainNumbers(v);
   const types = typesOf(s);
   if (types.size && !accepts(types, v)) {
     if (types.has('integer') || types.has('number')) {
@@ -77,13 +78,13 @@ function convert(v: unknown, s: JSONSchema | undefined): unknown {
         if (!(err instanceof BooleanError)) throw err;
       }
     }
-    if (types.has('string') && (typeof v === 'number' || typeof v === 'boolean')) return pyStr(v);
+    if (types.has('string') && (typeof v === 'number' || typeof v === 'boolean')) return pyText(v);
     if (types.has('array') && (typeof v === 'string' || typeof v === 'number')) {
       return typeof v === 'string' ? v.split(',') : [String(v)];
     }
   }
-  if (Array.isArray(v) && s.items && typeof s.items === 'object') return v.map((x) => convert(x, s.items as JSONSchema));
-  if (v && typeof v === 'object' && !Array.isArray(v) && !isSecret(v)) {
+  if (Array.isArray(v)) return v.map((x) => convert(x, s.items && typeof s.items === 'object' ? (s.items as JSONSchema) : undefined));
+  if (v && typeof v === 'object' && !Array.isArray(v) && !isSecret(v) && Object.getPrototypeOf(v) === Object.prototype) {
     const props = s.properties ?? {};
     const extra = typeof s.additionalProperties === 'object' ? s.additionalProperties : undefined;
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, convert(x, props[k] ?? extra)]));

@@ -23,6 +23,7 @@ import type { RenderOptions } from '../template/engine.ts';
 import { lookupContext, searchDirs } from '../input/playbook/search-path.ts';
 import { locate, type PathSeg } from '../input/yaml/document.ts';
 import { OMIT } from '../input/inventory/omit.ts';
+import { PyFloat, pyStr } from '../template/jinja/value.ts';
 import { adjustAnsibleArgs, ANSIBLE_MODULE_NAMES } from '../modules/ansible/mapping.ts';
 import { moduleCatalog } from '../modules/registry.ts';
 import { schemaErrors } from './schema.ts';
@@ -150,6 +151,7 @@ export function taskReferences(task: TaskDef, names: Iterable<string>): string[]
 
 function labelOf(item: unknown): string {
   if (isSecret(item)) return String(item);
+  if (item instanceof PyFloat) return pyStr(item);
   if (item && typeof item === 'object') {
     const o = item as Record<string, unknown>;
     const k = ['name', 'path', 'dest', 'key'].find((x) => typeof o[x] === 'string');
@@ -207,7 +209,7 @@ function keyword<T extends boolean | string>(
   if (isSecret(v)) v = v.reveal();
   if (v === OMIT) return dflt;
   if (typeof dflt === 'string') {
-    if (typeof v === 'string' || typeof v === 'number') return String(v) as T;
+    if (typeof v === 'string' || typeof v === 'number' || v instanceof PyFloat) return pyStr(v) as T;
     throw new LocatedError(atDiag(kv, `${name}: ${JSON.stringify(kv.template)} gave ${JSON.stringify(v)}, not a string`));
   }
   try {

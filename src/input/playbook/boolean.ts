@@ -11,6 +11,8 @@ const FALSE = new Set(['n', 'no', 'off', '0', 'false', 'f']);
 /** Ansible's own listing of the valid values, for the error message. */
 const VALID = "'true', 'yes', 1, 'n', 0, 'no', 'f', 'off', 'false', 't', 'y', '1', '0', 'on'";
 
+import { PyFloat, pyStr } from '../../template/jinja/value.ts';
+
 export class BooleanError extends Error {}
 
 /** A value's text as Python's str() prints the scalars YAML and templates produce. */
@@ -18,12 +20,13 @@ function pyText(v: unknown): string {
   if (v === true) return 'True';
   if (v === false) return 'False';
   if (v === null || v === undefined) return 'None';
-  return String(v);
+  return typeof v === 'number' ? pyStr(v) : String(v);
 }
 
 /** Converts as Ansible's boolean(value, strict=True); throws BooleanError otherwise. */
 export function ansibleBoolean(v: unknown): boolean {
   if (typeof v === 'boolean') return v;
+  if (v instanceof PyFloat) v = v.value;
   if (typeof v === 'number') {
     if (v === 1) return true;
     if (v === 0) return false;

@@ -6,6 +6,7 @@
 import type { DiagnosticBag } from '../../core/diagnostic.ts';
 import { isSecret } from '../../core/secret/secret.ts';
 import type { YamlCursor } from '../yaml/document.ts';
+import { PyFloat, pyStr } from '../../template/jinja/value.ts';
 import { ansibleBoolean, BooleanError } from './boolean.ts';
 import type { Condition, KeywordValue, TaskKeywords } from './types.ts';
 
@@ -16,6 +17,7 @@ export function pyScalar(v: unknown): string {
   if (v === true) return 'True';
   if (v === false) return 'False';
   if (v === null || v === undefined) return 'None';
+  if (v instanceof PyFloat || typeof v === 'number') return pyStr(v);
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
@@ -39,7 +41,7 @@ export function stringKeyword(c: YamlCursor, bag: DiagnosticBag): KeywordValue<s
   const v = c.value;
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'string') return isTemplate(v) ? { template: v, yaml: c.y, path: c.path } : { value: v };
-  if (typeof v === 'number' || typeof v === 'boolean') return { value: pyScalar(v) };
+  if (typeof v === 'number' || typeof v === 'boolean' || v instanceof PyFloat) return { value: pyScalar(v) };
   bag.add(c.diag(`${String(c.path.at(-1))} must be a string`));
   return undefined;
 }
@@ -68,7 +70,7 @@ export function tagList(c: YamlCursor, bag: DiagnosticBag): string[] {
         .map((t) => t.trim())
         .filter(Boolean);
     }
-    if (typeof x === 'number') return [String(x)];
+    if (typeof x === 'number' || x instanceof PyFloat) return [pyScalar(x)];
     return undefined;
   };
   const items = Array.isArray(v) ? v.map(one) : [one(v)];
@@ -95,7 +97,8 @@ export function conditions(c: YamlCursor, bag: DiagnosticBag): Condition[] | und
   if (v === undefined) return undefined;
   if (v === null) return [];
   const one = (x: unknown, at: YamlCursor): Condition | undefined => {
-    if (typeof x === 'string' || typeof x === 'boolean' || typeof x === 'number') return { expr: x, yaml: at.y, path: at.path };
+    if (typeof x === 'string' || typeof x === 'boolean' || typeof x === 'number' || x instanceof PyFloat)
+      return { expr: x, yaml: at.y, path: at.path };
     if (isSecret(x)) return { expr: x, yaml: at.y, path: at.path };
     bag.add(
       at.diag(

@@ -24,6 +24,7 @@ import { isSecret } from '../../core/secret/secret.ts';
 import type { VaultOptions } from '../../core/secret/vault.ts';
 import { didYouMean as suggest } from '../../core/suggest.ts';
 import { loadYamlFile, type PathSeg, YamlCursor, type YamlFile } from '../yaml/document.ts';
+import { plainNumbers } from '../yaml/pyyaml-schema.ts';
 import { ansibleBoolean, BooleanError } from './boolean.ts';
 import { boolKeyword, conditions, isTemplate, mapping, nameList, pyScalar, tagList, taskKeywords } from './fields.ts';
 import {
@@ -219,6 +220,8 @@ export class PlaybookLoader {
       return undefined;
     }
     const raw = v as Record<string, unknown>;
+    const serial = plainNumbers(raw.serial);
+    const maxFail = plainNumbers(raw.max_fail_percentage);
     keysCheck(c, PLAY_KEYWORDS, 'play keyword', this.bag, (k) =>
       k in TASK_KEYWORDS || k in TASK_ACTIONS || kilnModuleOf(k, this.modules)
         ? `'${k}' is not a play keyword: put tasks under \`tasks:\``
@@ -265,21 +268,18 @@ export class PlaybookLoader {
       roles: [],
       tasks: [],
       handlers: [],
-      serial: raw.serial as PlayDef['serial'],
-      maxFailPercentage: typeof raw.max_fail_percentage === 'number' ? raw.max_fail_percentage : undefined,
+      serial: serial as PlayDef['serial'],
+      maxFailPercentage: typeof maxFail === 'number' ? maxFail : undefined,
       tags: tagList(c.child('tags'), this.bag),
       ...kw,
       gatherFacts: gf && 'value' in gf ? gf.value : false,
       loc: c.loc(),
       index,
     };
-    if (raw.serial !== undefined && !isSerial(raw.serial)) {
+    if (serial !== undefined && !isSerial(serial)) {
       this.bag.add(c.child('serial').diag('serial must be a number, a percentage like "30%", or a list of them'));
     }
-    if (
-      raw.max_fail_percentage !== undefined &&
-      (typeof raw.max_fail_percentage !== 'number' || raw.max_fail_percentage < 0 || raw.max_fail_percentage > 100)
-    ) {
+    if (maxFail !== undefined && (typeof maxFail !== 'number' || maxFail < 0 || maxFail > 100)) {
       this.bag.add(c.child('max_fail_percentage').diag('max_fail_percentage must be a number from 0 to 100'));
     }
     const pr: PlayRoles = {

@@ -6,9 +6,13 @@
  * mean what they mean in Ansible. Test data: test/fixtures/ansible/yaml-scalars.json (PyYAML's
  * own results).
  *
+ * An integral float (`1.0`) is a PyFloat (the Python value model's float box), so it renders
+ * `1.0` as in Ansible; code that needs a plain number unwraps it (plainNumbers).
+ *
  * Timestamps stay strings (PyYAML makes dates; Ansible renders a date as the same text).
  */
 import type { ScalarTag } from 'yaml';
+import { PyFloat } from '../../template/jinja/value.ts';
 
 const BOOL_TRUE = /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/;
 const BOOL_FALSE = /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/;
@@ -58,7 +62,17 @@ export const pyyamlTags: ScalarTag[] = [
   { identify: (v) => v === true, default: true, tag: BOOL, test: BOOL_TRUE, resolve: () => true },
   { identify: (v) => v === false, default: true, tag: BOOL, test: BOOL_FALSE, resolve: () => false },
   { identify: (v) => Number.isInteger(v), default: true, tag: 'tag:yaml.org,2002:int', test: INT, resolve: pyInt },
-  { identify: (v) => typeof v === 'number', default: true, tag: 'tag:yaml.org,2002:float', test: FLOAT, resolve: pyFloat },
+  // An integral float (1.0) stays a float, as in Python: it renders "1.0", not "1".
+  {
+    identify: (v) => typeof v === 'number' || v instanceof PyFloat,
+    default: true,
+    tag: 'tag:yaml.org,2002:float',
+    test: FLOAT,
+    resolve: (s: string) => {
+      const n = pyFloat(s);
+      return Number.isInteger(n) ? new PyFloat(n) : n;
+    },
+  },
 ];
 
 const REPLACED = new Set([BOOL, 'tag:yaml.org,2002:int', 'tag:yaml.org,2002:float', 'tag:yaml.org,2002:timestamp']);
@@ -68,4 +82,14 @@ export function withPyyamlScalars(tags: readonly unknown[]): unknown[] {
   const keep = tags.filter((t) => !(t && typeof t === 'object' && 'tag' in t && REPLACED.has((t as { tag: string }).tag) && 'test' in t));
   // PyYAML's resolvers are tried before the rest (str last).
   return [...pyyamlTags, ...keep];
+}
+
+/** A value with every PyFloat unwrapped to its number (for code that wants plain JSON-like data). */
+export function plainNumbers<T>(v: T): T {
+  if (v instanceof PyFloat) return v.value as T;
+  if (Array.isArray(v)) return v.map(plainNumbers) as T;
+  if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plainNumbers(x)])) as T;
+  }
+  return v;
 }

@@ -8,6 +8,7 @@
 import type { ModuleArgsSpec } from '../../input/playbook/types.ts';
 import { ANSIBLE_OPTIONS } from './options.ts';
 import { isSecret } from '../../core/secret/secret.ts';
+import { PyFloat, pyStr } from '../../template/jinja/value.ts';
 
 interface Mapping {
   /** The Kiln module. */
@@ -216,8 +217,8 @@ export function adjustAnsibleArgs(fqcn: string | undefined, params: Record<strin
   // copy's action plugin writes a list or dict content as json.dumps, anything else as str().
   if (fqcn === 'ansible.builtin.copy' && 'content' in params) {
     const c = params.content;
-    if (c !== null && typeof c === 'object' && !isSecret(c)) params.content = pyJsonDumps(c);
-    else if (typeof c === 'number' || typeof c === 'boolean') params.content = typeof c === 'boolean' ? (c ? 'True' : 'False') : String(c);
+    if (typeof c === 'number' || typeof c === 'boolean' || c instanceof PyFloat) params.content = pyStr(c);
+    else if (c !== null && typeof c === 'object' && !isSecret(c)) params.content = pyJsonDumps(c);
   }
 }
 
@@ -226,6 +227,7 @@ export function pyJsonDumps(v: unknown): string {
   const str = (s: string) => JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   if (v === null || v === undefined) return 'null';
   if (typeof v === 'string') return str(v);
+  if (v instanceof PyFloat) return pyStr(v);
   if (typeof v === 'number') return Number.isFinite(v) ? String(v) : v > 0 ? 'Infinity' : v < 0 ? '-Infinity' : 'NaN';
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (isSecret(v)) return str(v.reveal());

@@ -8,6 +8,7 @@ import { convertParams, needsPathExpansion, removeOmit } from '../../../src/plan
 import { adjustAnsibleArgs } from '../../../src/modules/ansible/mapping.ts';
 import { getModule } from '../../../src/modules/registry.ts';
 import type { JSONSchema } from '../../../src/modules/contract.ts';
+import { PyFloat } from '../../../src/template/jinja/value.ts';
 
 const schema = (m: string): JSONSchema => getModule(m)!.schema;
 
@@ -34,6 +35,15 @@ describe('convertParams', () => {
   it('values the schema accepts stay as they are (a mode may be a number or a string)', () => {
     expect(convertParams(schema('file'), { path: '/x', mode: '0644' })).toEqual({ path: '/x', mode: '0644' });
     expect(convertParams(schema('sysctl'), { name: 'k', value: '10' })).toEqual({ name: 'k', value: '10' });
+  });
+
+  it('a float from YAML (1.0): its Python text for a text option, its number otherwise', () => {
+    expect(convertParams(schema('sysctl'), { name: 'k', value: new PyFloat(1) })).toEqual({ name: 'k', value: '1.0' });
+    expect(convertParams(schema('get_url'), { url: 'u', dest: '/d', timeout: new PyFloat(30) })).toEqual({
+      url: 'u',
+      dest: '/d',
+      timeout: 30,
+    });
   });
 
   it('list options: a string splits on commas (Ansible list type)', () => {

@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseYaml } from '../../../../src/input/yaml/document.ts';
+import { PyFloat } from '../../../../src/template/jinja/value.ts';
+import { renderValue } from '../../../../src/template/engine.ts';
 
 interface ScalarCase {
   yaml: string;
@@ -25,13 +27,20 @@ function load(text: string): unknown {
 describe('YAML scalars as Ansible (PyYAML) resolves them', () => {
   for (const c of cases) {
     it(`${c.yaml} → ${c.type} ${String(c.value)}`, () => {
-      const v = load(c.yaml);
+      const raw = load(c.yaml);
+      // An integral float is a PyFloat (it renders "1.0"); its number is the value.
+      const v = raw instanceof PyFloat ? raw.value : raw;
+      if (c.type === 'float' && typeof c.value === 'number' && Number.isInteger(c.value)) expect(raw).toBeInstanceOf(PyFloat);
       const want = c.value === 'nan' ? Number.NaN : c.value === 'inf' ? Infinity : c.value === '-inf' ? -Infinity : c.value;
       if (c.type === 'str') expect(v).toBe(c.yaml);
       else expect(v).toEqual(want);
       expect(typeof v).toBe({ bool: 'boolean', int: 'number', float: 'number', null: 'object', str: 'string' }[c.type]);
     });
   }
+
+  it('an integral float renders as Python prints it', () => {
+    expect(renderValue('{{ v }} {{ w }} {{ [v] }}', { v: load('1.0'), w: load('2.50') })).toBe('1.0 2.5 [1.0]');
+  });
 
   it('keeps quoted scalars strings and merges `<<` keys', () => {
     const { result } = parseYaml('t.yml', 'a: "yes"\nb: \'0644\'\nbase: &b { x: 1, y: 2 }\nc:\n  <<: *b\n  y: 3\n');
