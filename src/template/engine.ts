@@ -194,9 +194,14 @@ const COND_PREFIX = '{% if ';
  */
 export function evaluateCondition(cond: unknown, vars: Record<string, unknown>, file = '<inline>', opts?: RenderOptions): boolean {
   if (Array.isArray(cond)) {
-    for (const c of cond) if (!evaluateCondition(c, vars, file, opts)) return false;
+    for (const c of cond) if (!checkConditional(c, vars, file, opts)) return false;
     return true;
   }
+  return checkConditional(cond, vars, file, opts);
+}
+
+/** One condition of a `when` list (a nested list is a value like any other: true when not empty). */
+function checkConditional(cond: unknown, vars: Record<string, unknown>, file: string, opts?: RenderOptions): boolean {
   if (cond === null || cond === undefined || cond === '') return true;
   if (typeof cond === 'boolean') return cond;
   const templated = renderValue(cond, vars, file, opts);

@@ -16,7 +16,7 @@ export interface NameUse {
 }
 
 export interface VariableUse extends NameUse {
-  /** The dotted path read, when static (`haproxy.maxconn`); the name otherwise. */
+  /** The path read: `haproxy.maxconn`, `users[0].name`, `hostvars[…].address` (`[…]`: a computed key). */
   path: string;
   guarded: boolean;
 }
@@ -50,8 +50,11 @@ function chain(e: Expr): { name: string; path: string } | undefined {
   if (e.kind === 'Getitem') {
     const c = chain(e.node);
     if (!c) return undefined;
-    if (e.arg.kind === 'Const' && typeof e.arg.value === 'string') return { name: c.name, path: `${c.path}.${e.arg.value}` };
-    return { name: c.name, path: c.path };
+    const k = e.arg.kind === 'Const' ? e.arg.value : undefined;
+    if (typeof k === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) return { name: c.name, path: `${c.path}.${k}` };
+    if (typeof k === 'string') return { name: c.name, path: `${c.path}[${JSON.stringify(k)}]` };
+    if (typeof k === 'number') return { name: c.name, path: `${c.path}[${k}]` };
+    return { name: c.name, path: `${c.path}[…]` };
   }
   return undefined;
 }

@@ -8,7 +8,7 @@
  */
 import type { CallEnv, FilterTable, TestTable } from './callables.ts';
 import { JinjaRuntimeError, JinjaSyntaxError, type Pos } from './errors.ts';
-import { BoundMethod, MUTATING_METHODS, methodImpl, methodOf } from './methods.ts';
+import { BoundMethod, isDictMethod, MUTATING_METHODS, methodImpl, methodOf } from './methods.ts';
 import type { At, CallArgs, Expr, ExprOf, Stmt, StmtOf, TemplateData, TemplateNode } from './nodes.ts';
 import { binop, compare, concatStr, iterate, neg, PySlice, pos, sliceSeq, unpack } from './operators.ts';
 import {
@@ -111,7 +111,6 @@ export interface Compiled {
   blocks: Map<string, { body: StmtFn; scoped: boolean }>;
   /** The template calls a method that changes its object (append, update, …): it gets its own copy of the variables. */
   mutates: boolean;
-  /** The template's text is a single output expression of a native-text filter (see NATIVE_TEXT_FILTERS). */
   ast: TemplateNode;
 }
 
@@ -188,6 +187,12 @@ function refuseDunder(name: string): void {
 
 /** Python's getattr, then the item (Jinja2's Environment.getattr). */
 export function getattr(obj: unknown, name: string, path: string, at: Pos): unknown {
+  if (obj instanceof Map && !isDictMethod(name) && !name.startsWith('__')) {
+    // The common case, `item.name` on a dict: a string key (no int/float/bool key equality involved).
+    const v = obj.get(name);
+    if (v !== undefined || obj.has(name)) return v;
+    return missingAttr(obj, name, path, at);
+  }
   if (obj instanceof PlainUndefined) throw undefinedError(obj);
   if (obj instanceof Undefined) return obj;
   refuseDunder(name);
@@ -196,6 +201,14 @@ export function getattr(obj: unknown, name: string, path: string, at: Pos): unkn
   if (obj instanceof PyObject) {
     const v = obj.attr(name);
     if (v !== MISSING) return v;
+  }
+  if (isTuple(obj)) {
+    // A named tuple (groupby's (grouper, list)): a tuple carrying its field names in `fields`.
+    const fields = (obj as { fields?: unknown }).fields;
+    if (Array.isArray(fields)) {
+      const i = fields.indexOf(name);
+      if (i >= 0) return obj[i];
+    }
   }
   if (isDict(obj)) {
     const v = dictGet(obj, name, MISSING);
@@ -252,6 +265,7 @@ export function callValue(fn: unknown, args: unknown[], kwargs: Map<string, unkn
 
 /** Ansible's finalize for `{{ }}` output: fails on an Undefined anywhere inside, None → '', views and ranges → lists. */
 export function finalize(v: unknown): string {
+  if (typeof v === 'string') return v;
   failOnUndefined(v);
   if (v === null) return '';
   if (v instanceof PyDictView || v instanceof PyRange) return pyStr([...v]);
@@ -306,6 +320,27 @@ function loadedNames(stmts: Stmt[], names: Set<string>): Set<string> {
     const node = n as { kind?: string; name?: string; ctx?: string };
     if (node.kind === 'Block') return;
     if (node.kind === 'Name' && node.ctx === 'load' && names.has(node.name!)) found.add(node.name!);
+    for (const v of Object.values(node)) if (v && typeof v === 'object') visit(v);
+  };
+  visit(stmts);
+  return found;
+}
+
+function assignsLoop(target: Expr): boolean {
+  if (target.kind === 'Name') return target.name === 'loop';
+  return target.kind === 'Tuple' && target.items.some(assignsLoop);
+}
+
+function hasScopedBlock(stmts: Stmt[]): boolean {
+  let found = false;
+  const visit = (n: unknown): void => {
+    if (found || !n || typeof n !== 'object') return;
+    if (Array.isArray(n)) {
+      for (const x of n) visit(x);
+      return;
+    }
+    const node = n as { kind?: string; scoped?: boolean };
+    if (node.kind === 'Block' && node.scoped) found = true;
     for (const v of Object.values(node)) if (v && typeof v === 'object') visit(v);
   };
   visit(stmts);
@@ -656,6 +691,7 @@ class Compiler {
       case 'CallBlock': {
         const make = this.macro('caller', s.args, s.defaults, s.body, s);
         const call = this.call(s.call, undefined, (f) => new Map([['caller', make(f)]]));
+        // Jinja2 writes a call block's output even after `extends` (unlike other output).
         return guardedStmt(s, (f, out) => {
           const v = call(f);
           if (isStrictUndefined(v)) throw undefinedError(v);
@@ -666,6 +702,7 @@ class Compiler {
         const body = this.stmts(s.body);
         const filter = this.expr(s.filter, (f) => f.hole);
         return guardedStmt(s, (f, out) => {
+          if (f.toplevel && f.tpl.parent) return;
           const inner = inScope(f, new Scope(f.scope));
           const o = new Out();
           body(inner, o);
@@ -782,6 +819,9 @@ class Compiler {
   }
 
   private forLoop(s: StmtOf<'For'>): StmtFn {
+    if (assignsLoop(s.target)) throw new JinjaSyntaxError("Can't assign to special loop variable in for-loop target", posOf(s.target));
+    // Jinja2 defines `loop` only when the body uses it (so an included template does not see it otherwise).
+    const extended = s.recursive || loadedNames(s.body, new Set(['loop'])).has('loop') || hasScopedBlock(s.body);
     const iter = this.expr(s.iter);
     const assign = this.assigner(s.target);
     const test = s.test ? this.expr(s.test) : null;
@@ -812,7 +852,7 @@ class Compiler {
       for (let i = 0; i < items.length; i++) {
         loop.index0 = i;
         const scope = new Scope(f.scope);
-        scope.vars.set('loop', loop);
+        if (extended) scope.vars.set('loop', loop);
         const inner = inScope(f, scope);
         try {
           assign(inner, items[i], scope);

@@ -15,7 +15,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { CallEnv, FilterTable, GlobalTable, LookupContext, TestTable } from './callables.ts';
 import { type Compiled, compileExpression, compileTemplate, type LoadedTemplate, locate, type Runtime, runTemplate } from './compiler.ts';
-import { JinjaRuntimeError, JinjaSyntaxError } from './errors.ts';
+import { JinjaSyntaxError } from './errors.ts';
 import { escapeBackslashes, type LexerOptions } from './lexer.ts';
 import { literalEval } from './literal-eval.ts';
 import type { TemplateNode } from './nodes.ts';
@@ -443,5 +443,3 @@ class Render implements Runtime {
     return this.env.loadTemplate(name, this.req.file, this.options, this.req.lookup);
   }
 }
-
-export { JinjaRuntimeError, JinjaSyntaxError };

@@ -14,7 +14,6 @@ import {
   dictView,
   isDict,
   isInt,
-  isList,
   isSequence,
   isStrictUndefined,
   isTuple,
@@ -678,6 +677,11 @@ const DICT_METHODS: Record<string, (d: Map<unknown, unknown>, args: unknown[], k
     return null;
   },
 };
+
+/** Is `name` a method of dict (so `d.name` is the method, not the item)? */
+export function isDictMethod(name: string): boolean {
+  return Object.hasOwn(DICT_METHODS, name);
+}
 
 function table(obj: unknown): Record<string, Impl> | undefined {
   if (typeof obj === 'string') return STR_METHODS as Record<string, Impl>;

@@ -208,11 +208,11 @@ export class Parser {
     const target = this.parseAssignTarget({ withNamespace: true });
     if (this.stream.skipIf('assign')) {
       const node = this.parseTuple();
-      return { kind: 'Assign', target, node, ...where };
+      return { kind: 'Assign', target, node, line: where.line, col: where.col };
     }
     const filter = this.parseFilter(null);
     const body = this.parseStatements(['name:endset'], true);
-    return { kind: 'AssignBlock', target, filter, body, ...where };
+    return { kind: 'AssignBlock', target, filter, body, line: where.line, col: where.col };
   }
 
   private parseFor(): Stmt {
@@ -226,12 +226,20 @@ export class Parser {
     const body = this.parseStatements(['name:endfor', 'name:else']);
     let elseBody: Stmt[] = [];
     if (this.stream.next().value !== 'endfor') elseBody = this.parseStatements(['name:endfor'], true);
-    return { kind: 'For', target, iter, body, else: elseBody, test, recursive, ...where };
+    return { kind: 'For', target, iter, body, else: elseBody, test, recursive, line: where.line, col: where.col };
   }
 
   private parseIf(): Stmt {
     const where = at(this.stream.expect('name:if'));
-    const result: StmtOf<'If'> = { kind: 'If', test: null as unknown as Expr, body: [], elif: [], else: [], ...where };
+    const result: StmtOf<'If'> = {
+      kind: 'If',
+      test: null as unknown as Expr,
+      body: [],
+      elif: [],
+      else: [],
+      line: where.line,
+      col: where.col,
+    };
     let node: { test: Expr; body: Stmt[] } = result;
     for (;;) {
       node.test = this.parseTuple({ withCondexpr: false });
@@ -261,14 +269,14 @@ export class Parser {
       values.push(this.parseExpression());
     }
     const body = this.parseStatements(['name:endwith'], true);
-    return { kind: 'With', targets, values, body, ...where };
+    return { kind: 'With', targets, values, body, line: where.line, col: where.col };
   }
 
   private parseAutoescape(): Stmt {
     const where = at(this.stream.next());
     const value = this.parseExpression();
     const body = this.parseStatements(['name:endautoescape'], true);
-    return { kind: 'Autoescape', value, body, ...where };
+    return { kind: 'Autoescape', value, body, line: where.line, col: where.col };
   }
 
   private parseBlock(): Stmt {
@@ -282,12 +290,12 @@ export class Parser {
     if (required && !body.every((s) => s.kind === 'Output' && s.nodes.every((n) => n.kind === 'TemplateData' && /^\s+$/.test(n.data))))
       this.fail('Required blocks can only contain comments or whitespace');
     this.stream.skipIf(`name:${name}`);
-    return { kind: 'Block', name, scoped, required, body, ...where };
+    return { kind: 'Block', name, scoped, required, body, line: where.line, col: where.col };
   }
 
   private parseExtends(): Stmt {
     const where = at(this.stream.next());
-    return { kind: 'Extends', template: this.parseExpression(), ...where };
+    return { kind: 'Extends', template: this.parseExpression(), line: where.line, col: where.col };
   }
 
   private parseImportContext(dflt: boolean): boolean {
@@ -307,7 +315,7 @@ export class Parser {
       ignoreMissing = true;
       this.stream.skip(2);
     }
-    return { kind: 'Include', template, ignoreMissing, withContext: this.parseImportContext(true), ...where };
+    return { kind: 'Include', template, ignoreMissing, withContext: this.parseImportContext(true), line: where.line, col: where.col };
   }
 
   private parseImport(): Stmt {
@@ -315,7 +323,7 @@ export class Parser {
     const template = this.parseExpression();
     this.stream.expect('name:as');
     const target = (this.parseAssignTarget({ nameOnly: true }) as ExprOf<'Name'>).name;
-    return { kind: 'Import', template, target, withContext: this.parseImportContext(false), ...where };
+    return { kind: 'Import', template, target, withContext: this.parseImportContext(false), line: where.line, col: where.col };
   }
 
   private parseFrom(): Stmt {
@@ -346,7 +354,7 @@ export class Parser {
         if (parseContext() || this.type() !== 'comma') break;
       } else this.stream.expect('name');
     }
-    return { kind: 'FromImport', template, names, withContext: withContext ?? false, ...where };
+    return { kind: 'FromImport', template, names, withContext: withContext ?? false, line: where.line, col: where.col };
   }
 
   private parseSignature(): { args: string[]; defaults: Expr[] } {
@@ -370,14 +378,14 @@ export class Parser {
     const call = this.parseExpression();
     if (call.kind !== 'Call') this.fail('expected call', where);
     const body = this.parseStatements(['name:endcall'], true);
-    return { kind: 'CallBlock', call, ...sig, body, ...where };
+    return { kind: 'CallBlock', call, ...sig, body, line: where.line, col: where.col };
   }
 
   private parseFilterBlock(): Stmt {
     const where = at(this.stream.next());
     const filter = this.parseFilter(null, true)!;
     const body = this.parseStatements(['name:endfilter'], true);
-    return { kind: 'FilterBlock', filter, body, ...where };
+    return { kind: 'FilterBlock', filter, body, line: where.line, col: where.col };
   }
 
   private parseMacro(): Stmt {
@@ -385,7 +393,7 @@ export class Parser {
     const name = (this.parseAssignTarget({ nameOnly: true }) as ExprOf<'Name'>).name;
     const sig = this.parseSignature();
     const body = this.parseStatements(['name:endmacro'], true);
-    return { kind: 'Macro', name, ...sig, body, ...where };
+    return { kind: 'Macro', name, ...sig, body, line: where.line, col: where.col };
   }
 
   private parsePrint(): Stmt {
@@ -395,7 +403,7 @@ export class Parser {
       if (nodes.length) this.stream.expect('comma');
       nodes.push(this.parseExpression());
     }
-    return { kind: 'Output', nodes, ...where };
+    return { kind: 'Output', nodes, line: where.line, col: where.col };
   }
 
   private parseAssignTarget(
@@ -407,10 +415,10 @@ export class Parser {
       const token = this.stream.expect('name');
       this.stream.next();
       const attr = this.stream.expect('name');
-      target = { kind: 'NSRef', name: token.value as string, attr: attr.value as string, ...at(token) };
+      target = { kind: 'NSRef', name: token.value as string, attr: attr.value as string, line: token.line, col: token.col };
     } else if (nameOnly) {
       const token = this.stream.expect('name');
-      target = { kind: 'Name', name: token.value as string, ctx: 'store', ...at(token) };
+      target = { kind: 'Name', name: token.value as string, ctx: 'store', line: token.line, col: token.col };
     } else {
       target = withTuple ? this.parseTuple({ simplified: true, extraEndRules }) : this.parsePrimary();
       setCtx(target, 'store');
@@ -429,7 +437,7 @@ export class Parser {
     while (this.stream.skipIf('name:if')) {
       const expr2 = this.parseOr();
       const expr3 = this.stream.skipIf('name:else') ? this.parseCondexpr() : null;
-      expr1 = { kind: 'CondExpr', test: expr2, expr1, expr2: expr3, ...where };
+      expr1 = { kind: 'CondExpr', test: expr2, expr1, expr2: expr3, line: where.line, col: where.col };
       where = at(this.stream.current);
     }
     return expr1;
@@ -438,21 +446,21 @@ export class Parser {
   private parseOr(): Expr {
     const where = at(this.stream.current);
     let left = this.parseAnd();
-    while (this.stream.skipIf('name:or')) left = { kind: 'Or', left, right: this.parseAnd(), ...where };
+    while (this.stream.skipIf('name:or')) left = { kind: 'Or', left, right: this.parseAnd(), line: where.line, col: where.col };
     return left;
   }
 
   private parseAnd(): Expr {
     const where = at(this.stream.current);
     let left = this.parseNot();
-    while (this.stream.skipIf('name:and')) left = { kind: 'And', left, right: this.parseNot(), ...where };
+    while (this.stream.skipIf('name:and')) left = { kind: 'And', left, right: this.parseNot(), line: where.line, col: where.col };
     return left;
   }
 
   private parseNot(): Expr {
     if (this.stream.test('name:not')) {
       const where = at(this.stream.next());
-      return { kind: 'Not', node: this.parseNot(), ...where };
+      return { kind: 'Not', node: this.parseNot(), line: where.line, col: where.col };
     }
     return this.parseCompare();
   }
@@ -472,7 +480,7 @@ export class Parser {
         ops.push({ op: 'notin', expr: this.parseMath1() });
       } else break;
     }
-    return ops.length ? { kind: 'Compare', expr, ops, ...where } : expr;
+    return ops.length ? { kind: 'Compare', expr, ops, line: where.line, col: where.col } : expr;
   }
 
   private parseMath1(): Expr {
@@ -480,7 +488,7 @@ export class Parser {
     let left = this.parseConcat();
     while (this.stream.current.type === 'add' || this.stream.current.type === 'sub') {
       const op = MATH[this.stream.next().type]!;
-      left = { kind: 'BinOp', op, left, right: this.parseConcat(), ...where };
+      left = { kind: 'BinOp', op, left, right: this.parseConcat(), line: where.line, col: where.col };
     }
     return left;
   }
@@ -492,7 +500,7 @@ export class Parser {
       this.stream.next();
       args.push(this.parseMath2());
     }
-    return args.length === 1 ? args[0]! : { kind: 'Concat', nodes: args, ...where };
+    return args.length === 1 ? args[0]! : { kind: 'Concat', nodes: args, line: where.line, col: where.col };
   }
 
   private parseMath2(): Expr {
@@ -500,7 +508,7 @@ export class Parser {
     let left = this.parsePow();
     while (['mul', 'div', 'floordiv', 'mod'].includes(this.stream.current.type)) {
       const op = MATH[this.stream.next().type]!;
-      left = { kind: 'BinOp', op, left, right: this.parsePow(), ...where };
+      left = { kind: 'BinOp', op, left, right: this.parsePow(), line: where.line, col: where.col };
     }
     return left;
   }
@@ -510,7 +518,7 @@ export class Parser {
     let left = this.parseUnary();
     while (this.stream.current.type === 'pow') {
       this.stream.next();
-      left = { kind: 'BinOp', op: 'pow', left, right: this.parseUnary(), ...where };
+      left = { kind: 'BinOp', op: 'pow', left, right: this.parseUnary(), line: where.line, col: where.col };
     }
     return left;
   }
@@ -521,10 +529,10 @@ export class Parser {
     let node: Expr;
     if (type === 'sub') {
       this.stream.next();
-      node = { kind: 'Neg', node: this.parseUnary(false), ...where };
+      node = { kind: 'Neg', node: this.parseUnary(false), line: where.line, col: where.col };
     } else if (type === 'add') {
       this.stream.next();
-      node = { kind: 'Pos', node: this.parseUnary(false), ...where };
+      node = { kind: 'Pos', node: this.parseUnary(false), line: where.line, col: where.col };
     } else node = this.parsePrimary();
     node = this.parsePostfix(node);
     if (withFilter) node = this.parseFilterExpr(node);
@@ -538,19 +546,19 @@ export class Parser {
       this.stream.next();
       const v = token.value as string;
       if (v === 'true' || v === 'false' || v === 'True' || v === 'False')
-        return { kind: 'Const', value: v === 'true' || v === 'True', ...where };
-      if (v === 'none' || v === 'None') return { kind: 'Const', value: null, ...where };
-      return { kind: 'Name', name: v, ctx: 'load', ...where };
+        return { kind: 'Const', value: v === 'true' || v === 'True', line: where.line, col: where.col };
+      if (v === 'none' || v === 'None') return { kind: 'Const', value: null, line: where.line, col: where.col };
+      return { kind: 'Name', name: v, ctx: 'load', line: where.line, col: where.col };
     }
     if (token.type === 'string') {
       this.stream.next();
       let s = token.value as string;
       while (this.stream.current.type === 'string') s += this.stream.next().value as string;
-      return { kind: 'Const', value: s, ...where };
+      return { kind: 'Const', value: s, line: where.line, col: where.col };
     }
     if (token.type === 'integer' || token.type === 'float') {
       this.stream.next();
-      return { kind: 'Const', value: token.value, ...where };
+      return { kind: 'Const', value: token.value, line: where.line, col: where.col };
     }
     if (token.type === 'lparen') {
       this.stream.next();
@@ -582,7 +590,7 @@ export class Parser {
       if (args.length) return args[0]!;
       if (!explicitParentheses) this.fail(`Expected an expression, got ${strRepr(describeToken(this.stream.current))}`);
     }
-    return { kind: 'Tuple', items: args, ctx: 'load', ...where };
+    return { kind: 'Tuple', items: args, ctx: 'load', line: where.line, col: where.col };
   }
 
   private parseList(): Expr {
@@ -594,7 +602,7 @@ export class Parser {
       items.push(this.parseExpression());
     }
     this.stream.expect('rbracket');
-    return { kind: 'List', items, ...at(token) };
+    return { kind: 'List', items, line: token.line, col: token.col };
   }
 
   private parseDict(): Expr {
@@ -608,7 +616,7 @@ export class Parser {
       items.push({ key, value: this.parseExpression() });
     }
     this.stream.expect('rbrace');
-    return { kind: 'Dict', items, ...at(token) };
+    return { kind: 'Dict', items, line: token.line, col: token.col };
   }
 
   private parsePostfix(node: Expr): Expr {
@@ -636,9 +644,15 @@ export class Parser {
     if (token.type === 'dot') {
       const attr = this.stream.current;
       this.stream.next();
-      if (attr.type === 'name') return { kind: 'Getattr', node, attr: attr.value as string, ...where };
+      if (attr.type === 'name') return { kind: 'Getattr', node, attr: attr.value as string, line: where.line, col: where.col };
       if (attr.type !== 'integer') this.fail('expected name or number', at(attr));
-      return { kind: 'Getitem', node, arg: { kind: 'Const', value: attr.value, ...at(attr) }, ...where };
+      return {
+        kind: 'Getitem',
+        node,
+        arg: { kind: 'Const', value: attr.value, line: attr.line, col: attr.col },
+        line: where.line,
+        col: where.col,
+      };
     }
     if (token.type === 'lbracket') {
       const args: Expr[] = [];
@@ -647,8 +661,8 @@ export class Parser {
         args.push(this.parseSubscribed());
       }
       this.stream.expect('rbracket');
-      const arg: Expr = args.length === 1 ? args[0]! : { kind: 'Tuple', items: args, ctx: 'load', ...at(token) };
-      return { kind: 'Getitem', node, arg, ...where };
+      const arg: Expr = args.length === 1 ? args[0]! : { kind: 'Tuple', items: args, ctx: 'load', line: token.line, col: token.col };
+      return { kind: 'Getitem', node, arg, line: where.line, col: where.col };
     }
     return this.fail('expected subscript expression', at(token));
   }
@@ -673,7 +687,7 @@ export class Parser {
       if (this.type() !== 'rbracket' && this.type() !== 'comma') args.push(this.parseExpression());
       else args.push(null);
     } else args.push(null);
-    return { kind: 'Slice', start: args[0]!, stop: args[1]!, step: args[2]!, ...where };
+    return { kind: 'Slice', start: args[0]!, stop: args[1]!, step: args[2]!, line: where.line, col: where.col };
   }
 
   private parseCallArgs(): CallArgs {
@@ -704,7 +718,7 @@ export class Parser {
         const keyTok = this.stream.current;
         this.stream.skip(2);
         const value = this.parseExpression();
-        kwargs.push({ key: keyTok.value as string, value, ...at(keyTok) });
+        kwargs.push({ key: keyTok.value as string, value, line: keyTok.line, col: keyTok.col });
       } else {
         ensure(dynArgs === null && dynKwargs === null && !kwargs.length);
         args.push(this.parseExpression());
@@ -717,7 +731,7 @@ export class Parser {
 
   private parseCall(node: Expr): Expr {
     const where = at(this.stream.current);
-    return { kind: 'Call', node, ...this.parseCallArgs(), ...where };
+    return { kind: 'Call', node, ...this.parseCallArgs(), line: where.line, col: where.col };
   }
 
   private parseFilter(node: Expr | null, startInline = false): Expr | null {
@@ -731,7 +745,7 @@ export class Parser {
       }
       const args: CallArgs =
         this.stream.current.type === 'lparen' ? this.parseCallArgs() : { args: [], kwargs: [], dynArgs: null, dynKwargs: null };
-      node = { kind: 'Filter', node, name, ...args, ...at(token) };
+      node = { kind: 'Filter', node, name, ...args, line: token.line, col: token.col };
       startInline = false;
     }
     return node;
@@ -761,8 +775,8 @@ export class Parser {
       const arg = this.parsePostfix(this.parsePrimary());
       args = { args: [arg], kwargs: [], dynArgs: null, dynKwargs: null };
     }
-    const test: Expr = { kind: 'Test', node, name, ...args, ...at(nameTok) };
-    return negated ? { kind: 'Not', node: test, ...at(token) } : test;
+    const test: Expr = { kind: 'Test', node, name, ...args, line: nameTok.line, col: nameTok.col };
+    return negated ? { kind: 'Not', node: test, line: token.line, col: token.col } : test;
   }
 
   private subparse(endTokens: string[] | null): Stmt[] {
@@ -779,7 +793,7 @@ export class Parser {
       while (!this.stream.eos) {
         const token = this.stream.current;
         if (token.type === 'data') {
-          if (token.value) data.push({ kind: 'TemplateData', data: token.value as string, ...at(token) });
+          if (token.value) data.push({ kind: 'TemplateData', data: token.value as string, line: token.line, col: token.col });
           this.stream.next();
         } else if (token.type === 'variable_begin') {
           this.stream.next();

@@ -19,7 +19,6 @@ import {
 
 /** Marks an absent variable or attribute (distinct from None, which is null). */
 export const MISSING: unique symbol = Symbol('missing');
-export type Missing = typeof MISSING;
 
 /**
  * A Python object of the runtime (loop, macro, namespace, …): `attr` is Python's getattr (MISSING

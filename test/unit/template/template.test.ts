@@ -111,6 +111,12 @@ describe('renderTemplate: what the template module writes', () => {
     expect(renderTemplate('{% extends "base.j2" %}{% block b %}child+{{ super() }}{% endblock %}', {}, file)).toBe('head child+base tail');
     expect(renderTemplate('{% include "nope.j2" ignore missing %}ok', {}, file)).toBe('ok');
     expect(thrown(() => renderTemplate('{% include "nope.j2" %}', {}, file)).message).toBe('TemplateNotFound: nope.j2');
+    // An included template sees the loop's variables, but `loop` only when the loop body itself uses it (Jinja2).
+    writeFileSync(join(dir, 'item.j2'), '{{ i }}{{ loop.index }}');
+    expect(thrown(() => renderTemplate('{% for i in "ab" %}{% include "item.j2" %}{% endfor %}', {}, file)).message).toBe(
+      "'loop' is undefined",
+    );
+    expect(renderTemplate('{% for i in "ab" %}{% include "item.j2" %}{{ loop.index }}{% endfor %}', {}, file)).toBe('a11b22');
   });
 });
 
@@ -164,6 +170,9 @@ describe('evaluateCondition: Ansible 2.14 Conditional', () => {
     expect(evaluateCondition('{{ flag }}', { flag: false })).toBe(false);
     expect(evaluateCondition(null, {})).toBe(true);
     expect(evaluateCondition(0, {})).toBe(false);
+    // A list inside the list is a value, true when not empty (Ansible templates it, it does not evaluate it).
+    expect(evaluateCondition([['0 == 1']], {})).toBe(true);
+    expect(evaluateCondition([[]], {})).toBe(false);
   });
 
   it('fails on an undefined variable, naming it and locating it in the expression', () => {
