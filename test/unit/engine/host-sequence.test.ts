@@ -436,6 +436,33 @@ describe('host sequence: verify, failed_when, changed_when', () => {
   });
 });
 
+describe('host sequence: conditions over undefined variables', () => {
+  it('a when over an undefined value fails the task (not a skip), located at the condition', async () => {
+    // The condition uses a registered result, so only the run can tell the key is missing.
+    const r = await run(
+      `- hosts: all\n  tasks:\n    - name: first\n      t_cmd: { cmd: "echo hi" }\n      register: first\n    - name: second\n      t_cmd: { cmd: "echo never" }\n      when: first.rc == 0 and first.no_such_key == 'x'\n    - name: third\n      t_cmd: { cmd: "echo after" }\n`,
+    );
+    const t = r.result('second');
+    expect(t.status).toBe('failed');
+    expect(t.message).toMatch(
+      /pb-\d+\.yml:8:13: when: 'dict object' has no attribute 'no_such_key' \(first\.no_such_key\) in the condition "first\.rc == 0 and first\.no_such_key == 'x'" \(task 'second'\)$/,
+    );
+    // The host failed: nothing after it ran.
+    expect(r.tasks.map((x) => x.task)).toEqual(['first', 'second']);
+  });
+
+  it('ignore_errors applies to it, as in Ansible', async () => {
+    const r = await run(
+      `- hosts: all\n  tasks:\n    - name: first\n      t_cmd: { cmd: "echo hi" }\n      register: first\n    - name: second\n      t_cmd: { cmd: "echo never" }\n      when: first.rc == 0 and first.no_such_key == 'x'\n      ignore_errors: true\n    - name: third\n      t_cmd: { cmd: "echo after" }\n`,
+    );
+    expect(r.tasks.map((x) => [x.task, x.status, x.ignored ?? false])).toEqual([
+      ['first', 'changed', false],
+      ['second', 'failed', true],
+      ['third', 'changed', false],
+    ]);
+  });
+});
+
 describe('host sequence: commit-confirm', () => {
   it('confirm runs after apply on a fresh connection, not the run’s cached one', async () => {
     const d = fresh('confirm');
