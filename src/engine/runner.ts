@@ -20,6 +20,7 @@ import { type PlanPlay, planPlay, type RunPlan, serialBatches } from '../plan/se
 import type { Reporter } from './events.ts';
 import { type ResultScope, taskResult } from './results.ts';
 import { RoleRuns } from './role-runs.ts';
+import { handlerNames as namesOfHandler, notifiableNames, notifiedHandlers } from '../plan/handlers.ts';
 
 export interface RunnerOptions {
   check: boolean;
@@ -170,7 +171,7 @@ export class Runner {
     // Registered results (and facts) stay with the host for the rest of the run, as in Ansible.
     const registered = this.registered;
     const notified = new Map<string, Set<string>>();
-    const handlerNames = new Set(play.handlers.flatMap((h) => [h.name, ...h.listen]));
+    const handlerNames = notifiableNames(play.handlers);
     for (const h of batch) {
       if (!registered.has(h)) registered.set(h, {});
       // Handlers left pending by an earlier failed run.
@@ -213,13 +214,11 @@ export class Runner {
       }
     }
     // Handlers: in definition order, once each, on the hosts that notified them.
-    // As Ansible 2.14: of handlers sharing a name only the first answers to it; every listener of a topic runs.
-    const firstByName = new Map<string, TaskDef>();
-    for (const hd of play.handlers) if (!firstByName.has(hd.name)) firstByName.set(hd.name, hd);
-    const toRun = (h: string) =>
-      play.handlers.filter(
-        (hd) => (firstByName.get(hd.name) === hd && notified.get(h)!.has(hd.name)) || hd.listen.some((n) => notified.get(h)!.has(n)),
-      );
+    // As Ansible 2.14 (plan/handlers.ts): by name the first match of the last handler list; every listener.
+    const toRun = (h: string) => {
+      const run = new Set([...notified.get(h)!].flatMap((n) => notifiedHandlers(play.handlers, n)));
+      return play.handlers.filter((hd) => run.has(hd));
+    };
     const handlerSeqs = new Map<string, HostSequence>();
     for (const h of batch) {
       if (this.dead.has(h) || aborted) continue;
@@ -240,12 +239,13 @@ export class Runner {
         }
         if (outs.some((o) => o.failed || o.unreachable)) this.dead.add(h);
         else {
-          for (const n of [hd.name, ...hd.listen]) notified.get(h)!.delete(n);
+          for (const n of [...namesOfHandler(hd), ...hd.listen]) notified.get(h)!.delete(n);
           // A handler that changed notifies handlers too: those defined after it run in this pass.
           if (outs.some((o) => o.changed) && hd.notify.length) {
             for (const n of hd.notify) notified.get(h)!.add(n);
             const pos = play.handlers.indexOf(hd);
-            const later = toRun(h).filter((x) => play.handlers.indexOf(x) > pos);
+            const scheduled = new Set([...handlerSeqs.get(h)!.tasks, ...toRun(h)]);
+            const later = play.handlers.filter((x) => scheduled.has(x) && play.handlers.indexOf(x) > pos);
             handlerSeqs.set(h, new HostSequence(this.conns, later, seqOpts(h, true), registered.get(h)!));
           }
         }

@@ -23,6 +23,7 @@ import { type PlanPlay, playHosts, type RunPlan, selectedTasks } from './selecti
 import { validateAgainst } from './schema.ts';
 import { convertParams } from './argspec.ts';
 import { analyzeTask } from './analysis.ts';
+import { notifiableNames } from './handlers.ts';
 import { VarsBuilder } from '../input/inventory/vars-builder.ts';
 import { isDeepStrictEqual } from 'node:util';
 import { isMap, isScalar, isSeq, type Node, visit } from 'yaml';
@@ -111,7 +112,7 @@ function checkPlay(
   // An invalid --limit is reported once by validateRun; the play is still checked, unlimited.
   const hosts = playHosts(inv, play, opts.limit && !patternErrors(inv, opts.limit).length ? opts.limit : undefined);
   // notify → handler names (or listen topics) of this play.
-  const handlerNames = new Set(play.handlers.flatMap((h) => [h.name, ...h.listen]));
+  const handlerNames = notifiableNames(play.handlers);
   for (const t of [...play.tasks, ...play.handlers]) {
     t.notify.forEach((n, i) => {
       if (!handlerNames.has(n)) {

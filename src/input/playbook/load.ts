@@ -93,6 +93,7 @@ interface PlayRoles {
   handlers: TaskDef[];
   play: Source;
   nextId: number;
+  handlerBlocks: number;
 }
 
 /** Where a task list is being placed: the role whose files it is in, and what it inherits beyond its imports. */
@@ -291,6 +292,7 @@ export class PlaybookLoader {
       handlers: [],
       play: { ...kw, when: [], tags: [] },
       nextId: 0,
+      handlerBlocks: 0,
     };
     const top: Placement = { outer: [] };
     const pre = this.place(this.loadTaskList(c.child('pre_tasks'), undefined, false), top, pr);
@@ -309,7 +311,8 @@ export class PlaybookLoader {
     play.tasks = [...pre, ...roleTasks, ...tasks, ...post].map((t, i) => ({ ...t, index: i }));
     // Handlers: the roles' (dependencies first), then the play's.
     const own = this.place(this.loadTaskList(c.child('handlers'), undefined, true), top, pr);
-    play.handlers = [...pr.handlers, ...own].map((h, i) => ({ ...h, index: i }));
+    const ownBlock = pr.handlerBlocks++;
+    play.handlers = [...pr.handlers, ...own.map((h) => ({ ...h, handlerBlock: ownBlock }))].map((h, i) => ({ ...h, index: i }));
     play.roles = pr.list;
     return play;
   }
@@ -564,7 +567,8 @@ export class PlaybookLoader {
     if (files) out.push(...this.place(files.tasks, placement, pr));
     if (!pr.handlersOf.has(ref)) {
       pr.handlersOf.add(ref);
-      if (files) pr.handlers.push(...this.place(files.handlers, placement, pr));
+      const block = pr.handlerBlocks++;
+      if (files) pr.handlers.push(...this.place(files.handlers, placement, pr).map((h) => ({ ...h, handlerBlock: block })));
     }
     return out;
   }

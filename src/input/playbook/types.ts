@@ -63,6 +63,11 @@ export interface TaskDef extends TaskKeywords {
   notify: string[];
   /** Handler only: extra topics it listens to. */
   listen: string[];
+  /**
+   * Handler only: which list of handlers it came from (a role instance's handlers file, the play's
+   * `handlers:`), in play order. A notification by name runs the first match of the last list.
+   */
+  handlerBlock?: number;
   /** The task's tags and every inherited one. */
   tags: string[];
   changedWhen?: Condition[];
