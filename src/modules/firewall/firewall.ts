@@ -85,13 +85,13 @@ const schema = {
     hosts: {
       type: 'array',
       items: { type: 'string' },
-      description: 'inventory host names: "{{ hostvars | dict2items | map_attr(\'key\') }}"',
+      description: 'inventory host names: "{{ hostvars | dict2items | map(attribute=\'key\') | list }}"',
     },
     addresses: {
       type: 'array',
       items: {},
       description:
-        "their addresses, same order: \"{{ hostvars | dict2items | map_attr('value') | map_attr('address') }}\" (a missing address means the host name)",
+        "their addresses, same order: \"{{ hostvars | dict2items | map(attribute='value.address', default='') | list }}\" (an empty or missing address means the host name)",
     },
     rollback_seconds: {
       type: 'integer',
