@@ -20,10 +20,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { type Diagnostic, DiagnosticBag, InputError, type Loc } from '../../core/diagnostic.ts';
-import { isSecret } from '../../core/secret/secret.ts';
 import type { VaultOptions } from '../../core/secret/vault.ts';
 import { didYouMean as suggest } from '../../core/suggest.ts';
-import { loadYamlFile, type PathSeg, YamlCursor, type YamlFile } from '../yaml/document.ts';
+import { loadYamlFile, YamlCursor, type YamlFile } from '../yaml/document.ts';
 import { plainNumbers } from '../yaml/pyyaml-schema.ts';
 import { ansibleBoolean, BooleanError } from './boolean.ts';
 import { boolKeyword, conditions, isTemplate, mapping, nameList, pyScalar, tagList, taskKeywords } from './fields.ts';
@@ -32,32 +31,20 @@ import {
   HANDLER_KEYWORDS,
   IMPORT_ROLE_ARGS,
   IMPORT_TASKS_ARGS,
-  type KeywordRule,
   LOOP_CONTROL_KEYS,
   NOT_INHERITED_BY_IMPORTS,
-  ONLY_VALUE,
   PLAY_KEYWORDS,
-  PLUGIN_DIRS,
   refusal,
   ROLE_KEYWORDS,
-  ROLE_META_KEYS,
   TASK_ACTIONS,
   TASK_KEYWORDS,
 } from './keywords.ts';
-import { pluginDirsIn, roleFiles } from './role-files.ts';
+import { roleFiles } from './role-files.ts';
+import { inherit, type Item, type Source } from './inherit.ts';
+import { loadRoleFiles, type RoleFiles } from './role-def.ts';
+import { keysCheck, stable } from './keys-check.ts';
 import { kilnModuleOf, taskArgs } from './task-args.ts';
-import type {
-  Condition,
-  LoopControl,
-  ModuleCatalog,
-  PlayDef,
-  Playbook,
-  RoleDef,
-  RoleRef,
-  RoleScope,
-  TaskDef,
-  TaskKeywords,
-} from './types.ts';
+import type { Condition, LoopControl, ModuleCatalog, PlayDef, Playbook, RoleDef, RoleRef, TaskDef, TaskKeywords } from './types.ts';
 
 export interface LoadOptions extends VaultOptions {
   /** The modules tasks may name (the module registry, handed down by the caller). */
@@ -65,21 +52,6 @@ export interface LoadOptions extends VaultOptions {
   /** Extra role directories searched after the playbook's. */
   rolesPath?: string[];
 }
-
-/** One level a task inherits keywords from: the play, a role entry, an import. */
-interface Source extends TaskKeywords {
-  when: Condition[];
-  tags: string[];
-  /** notify (inherited by tasks that have none: imports only). */
-  notify?: string[];
-  /** Task vars it gives the tasks under it (imports only). */
-  vars?: Record<string, unknown>;
-}
-
-/** A task list entry before it is placed in a play: a task, or an import_role to expand there. */
-type Item =
-  | { kind: 'task'; task: TaskDef; imports: Source[]; ownNotify: boolean }
-  | { kind: 'import_role'; source: Source; c: YamlCursor; imports: Source[] };
 
 /** The roles of one play: Ansible's per-play role cache. */
 interface PlayRoles {
@@ -101,53 +73,6 @@ interface Placement {
   scope?: { ref: RoleRef; chain: RoleRef[]; occurrence: number };
   /** Sources after the task's imports and before its role (an import_role's own chain). */
   outer: Source[];
-}
-
-interface RoleFiles {
-  def: RoleDef;
-  tasks: Item[];
-  handlers: Item[];
-}
-
-/** Checks a mapping's keys against a keyword table; returns how many were refused. */
-function keysCheck(
-  c: YamlCursor,
-  table: Readonly<Record<string, KeywordRule>>,
-  where: string,
-  bag: DiagnosticBag,
-  unknown: (k: string) => string | undefined,
-): number {
-  let refused = 0;
-  const raw = c.value as Record<string, unknown>;
-  for (const k of Object.keys(raw)) {
-    const rule = table[k] ?? (k.startsWith('with_') ? table.loop_with : undefined);
-    if (!rule) {
-      const msg = unknown(k);
-      if (msg) bag.add(c.child(k).diag(msg, true));
-      continue;
-    }
-    if (rule.use === 'refused') {
-      bag.add(c.child(k).diag(refusal(where, k, rule), true));
-      refused++;
-    } else if (k in ONLY_VALUE && raw[k] !== null && raw[k] !== undefined && raw[k] !== ONLY_VALUE[k]) {
-      bag.add(c.child(k).diag(`${where} '${k}': not supported: ${k} ${pyScalar(raw[k])} (Kiln supports only '${ONLY_VALUE[k]}')`));
-      refused++;
-    }
-  }
-  return refused;
-}
-
-/** Stable text of a value (mapping keys sorted), for role instance keys. */
-function stable(v: unknown): string {
-  if (isSecret(v)) return JSON.stringify(`secret:${v.reveal()}`);
-  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stable((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v ?? null);
 }
 
 export class PlaybookLoader {
@@ -174,7 +99,7 @@ export class PlaybookLoader {
     );
   }
 
-  private yaml(file: string, from?: Loc): YamlFile | undefined {
+  yaml(file: string, from?: Loc): YamlFile | undefined {
     const key = resolve(file);
     if (this.files.has(key)) return this.files.get(key) ?? undefined;
     try {
@@ -439,115 +364,9 @@ export class PlaybookLoader {
     const cacheKey = `${dir}\0${stable(from)}`;
     if (this.roleFilesCache.has(cacheKey)) return this.roleFilesCache.get(cacheKey) ?? undefined;
     this.roleFilesCache.set(cacheKey, null);
-    const fail = (message: string) => {
-      this.bag.add({ ...at, message });
-      return undefined;
-    };
-    for (const p of pluginDirsIn(dir, PLUGIN_DIRS)) {
-      this.bag.add({ file: join(dir, p), message: `role '${name}': ${p}/ holds Ansible plugins or modules, which Kiln cannot run` });
-    }
-    if (existsSync(join(dir, 'meta', 'argument_specs.yml')) || existsSync(join(dir, 'meta', 'argument_specs.yaml'))) {
-      this.bag.add({
-        file: join(dir, 'meta', existsSync(join(dir, 'meta', 'argument_specs.yml')) ? 'argument_specs.yml' : 'argument_specs.yaml'),
-        line: 1,
-        col: 1,
-        message: `role '${name}': ${ROLE_META_KEYS.argument_specs!.use === 'refused' ? (ROLE_META_KEYS.argument_specs as { hint: string }).hint : ''}`,
-      });
-    }
-    const def: RoleDef = {
-      name,
-      dir,
-      defaults: {},
-      defaultsFiles: [],
-      vars: {},
-      varsFiles: [],
-      allowDuplicates: false,
-    };
-    const load = (sub: string, fromKey: string, allowDir: boolean) => {
-      const f = roleFiles(dir, sub, from[fromKey], allowDir);
-      if (!f) return fail(`Could not find specified file in role: ${sub}/${from[fromKey]} (role '${name}')`);
-      if (f.ambiguous) {
-        this.bag.add({
-          file: f.ambiguous[1]!,
-          message: `role '${name}': ${f.ambiguous.map((p) => basename(p)).join(' and ')} both exist in ${sub}/: Ansible would read only ${basename(f.ambiguous[0]!)}; keep one`,
-        });
-      }
-      return f.files;
-    };
-    for (const [sub, fromKey] of [
-      ['defaults', 'defaults'],
-      ['vars', 'vars'],
-    ] as const) {
-      const list = load(sub, fromKey, true) ?? [];
-      const merged: Record<string, unknown> = {};
-      for (const f of list) {
-        const y = this.yaml(f);
-        if (!y) continue;
-        const val = y.value;
-        if (val === null || val === undefined) continue;
-        Object.assign(merged, mapping(new YamlCursor(y, []), `the ${sub} file of role '${name}'`, this.bag));
-      }
-      if (sub === 'defaults') {
-        def.defaults = merged;
-        def.defaultsFiles = list;
-      } else {
-        def.vars = merged;
-        def.varsFiles = list;
-      }
-    }
-    // meta/main.yml
-    const meta = roleFiles(dir, 'meta', undefined, false);
-    const metaFile = meta?.files[0];
-    if (metaFile) {
-      const y = this.yaml(metaFile);
-      if (y && y.value !== null && y.value !== undefined) {
-        const mc = new YamlCursor(y, []);
-        if (typeof y.value !== 'object' || Array.isArray(y.value))
-          this.bag.add(mc.diag(`meta/main.yml of role '${name}' must be a mapping`));
-        else {
-          keysCheck(
-            mc,
-            ROLE_META_KEYS,
-            'role meta',
-            this.bag,
-            (k) => `'${k}' is not a valid attribute for a RoleMetadata (role '${name}')`,
-          );
-          const ad = mc.child('allow_duplicates');
-          if (ad.value !== undefined && ad.value !== null) {
-            try {
-              def.allowDuplicates = ansibleBoolean(ad.value);
-            } catch (err) {
-              if (!(err instanceof BooleanError)) throw err;
-              this.bag.add(ad.diag(`allow_duplicates: ${err.message}`));
-            }
-          }
-          const deps = mc.child('dependencies').value;
-          if (deps !== undefined && deps !== null && !Array.isArray(deps))
-            this.bag.add(mc.child('dependencies').diag('dependencies must be a list'));
-        }
-      }
-    }
-    const schemaFile = ['yml', 'yaml'].map((e) => join(dir, 'meta', `argument_schema.${e}`)).find(existsSync);
-    if (schemaFile) {
-      const y = this.yaml(schemaFile);
-      if (y) {
-        def.argSchema = mapping(new YamlCursor(y, []), 'argument schema', this.bag);
-        def.argSchemaFile = schemaFile;
-      }
-    }
-    const entry: RoleFiles = { def, tasks: [], handlers: [] };
-    for (const [sub, handlers] of [
-      ['tasks', false],
-      ['handlers', true],
-    ] as const) {
-      const list = load(sub, sub, false) ?? [];
-      const f = list[0];
-      if (!f) continue;
-      const y = this.yaml(f);
-      if (y) entry[sub] = this.loadTaskList(new YamlCursor(y, []), def, handlers);
-    }
-    this.roleFilesCache.set(cacheKey, entry);
-    return entry;
+    const files = loadRoleFiles(name, dir, from, at, this);
+    if (files) this.roleFilesCache.set(cacheKey, files);
+    return files;
   }
 
   /**
@@ -903,40 +722,6 @@ export class PlaybookLoader {
   }
 }
 
-const SCALARS = ['become', 'becomeUser', 'checkMode', 'diff', 'ignoreErrors', 'noLog'] as const;
-
-/**
- * A task with what it inherits from `sources` (nearest first, as Ansible's parent chain: its
- * imports, an import_role's chain, its role entry, the roles that depend on it, the play): the
- * nearest value of each keyword the task does not set, every `when` (outermost first), every tag,
- * the imports' vars under its own, the nearest import's `notify` when it has none.
- */
-function inherit(task: TaskDef, sources: Source[], scope: RoleScope | undefined, ownNotify: boolean): TaskDef {
-  const out: TaskDef = { ...task, scope };
-  for (const k of SCALARS) {
-    if (out[k] !== undefined) continue;
-    const s = sources.find((x) => x[k] !== undefined);
-    if (s) (out as unknown as Record<string, unknown>)[k] = s[k];
-  }
-  const seen = new Set<Condition>();
-  const when: Condition[] = [];
-  for (const s of [...sources].reverse()) {
-    for (const w of s.when) {
-      if (!seen.has(w)) {
-        seen.add(w);
-        when.push(w);
-      }
-    }
-  }
-  out.when = [...when, ...task.when];
-  out.tags = [...new Set([...task.tags, ...sources.flatMap((s) => s.tags)])];
-  const vars: Record<string, unknown> = {};
-  for (const s of [...sources].reverse()) if (s.vars) Object.assign(vars, s.vars);
-  out.vars = { ...vars, ...task.vars };
-  if (!ownNotify) out.notify = sources.find((s) => s.notify !== undefined)?.notify ?? task.notify;
-  return out;
-}
-
 function isSerial(v: unknown): boolean {
   const one = (x: unknown) => (typeof x === 'number' && x > 0) || (typeof x === 'string' && /^\d+%?$/.test(x));
   return one(v) || (Array.isArray(v) && v.length > 0 && v.every(one));
@@ -951,9 +736,4 @@ export function loadPlaybook(file: string, opts: LoadOptions): { playbook: Playb
   const loader = new PlaybookLoader(file, opts);
   const playbook = loader.load();
   return { playbook, diagnostics: loader.bag.sorted() };
-}
-
-/** The YAML path of a task's parameter (for located errors). */
-export function paramPath(task: TaskDef, name: string): PathSeg[] {
-  return task.paramPaths[name] ?? task.modulePath;
 }
