@@ -26,6 +26,8 @@ import { analyzeTask } from './analysis.ts';
 import { notifiableNames } from './handlers.ts';
 import { VarsBuilder } from '../input/inventory/vars-builder.ts';
 import { isDeepStrictEqual } from 'node:util';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, type Node, visit } from 'yaml';
 import { loadYamlFile, locate, nodeAt, type YamlFile } from '../input/yaml/document.ts';
 import type { VaultOptions } from '../core/secret/vault.ts';
@@ -63,6 +65,17 @@ export function validateRun(opts: ValidateOptions): Validated {
   }
   const { playbook, diagnostics } = loadPlaybook(opts.playbook, { modules: moduleCatalog, vaultPassword: opts.vaultPassword });
   bag.addAll(diagnostics);
+  // Ansible also reads group_vars/ and host_vars/ beside the playbook; Kiln reads them beside the inventory only.
+  const inventoryDirs = opts.inventory.map((i) => resolve(existsSync(i) && statSync(i).isDirectory() ? i : dirname(i)));
+  for (const kind of ['group_vars', 'host_vars']) {
+    const d = join(playbook.dir, kind);
+    if (existsSync(d) && !inventoryDirs.includes(playbook.dir)) {
+      bag.add({
+        file: d,
+        message: `${kind}/ beside the playbook: Ansible reads it, Kiln reads ${kind}/ beside the inventory only; move it there`,
+      });
+    }
+  }
   if (!inventory) {
     bag.throwIfAny();
     throw new Error('inventory failed to load');

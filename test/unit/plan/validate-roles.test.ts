@@ -17,9 +17,9 @@ let n = 0;
 const INVENTORY = 'all:\n  hosts:\n    web1: { address: 10.0.0.1 }\n';
 
 /** Runs `kiln validate pb.yml` in a fresh project made of `files`; returns the exit code and stderr/stdout lines (paths relative). */
-async function validate(files: Record<string, string>, extra: string[] = []): Promise<{ code: number; err: string[]; out: string[] }> {
+async function validate(files: Record<string, string>, inventory = 'hosts.yml'): Promise<{ code: number; err: string[]; out: string[] }> {
   const dir = join(root, String(n++));
-  for (const [p, text] of Object.entries({ 'hosts.yml': INVENTORY, ...files })) {
+  for (const [p, text] of Object.entries({ [inventory]: INVENTORY, ...files })) {
     mkdirSync(dirname(join(dir, p)), { recursive: true });
     writeFileSync(join(dir, p), text);
   }
@@ -29,7 +29,7 @@ async function validate(files: Record<string, string>, extra: string[] = []): Pr
   const o = vi.spyOn(console, 'log').mockImplementation((s: string) => void out.push(String(s)));
   process.exitCode = 0;
   try {
-    await main(['node', 'kiln', 'validate', join(dir, 'pb.yml'), '-i', join(dir, 'hosts.yml'), ...extra]);
+    await main(['node', 'kiln', 'validate', join(dir, 'pb.yml'), '-i', join(dir, inventory)]);
   } finally {
     e.mockRestore();
     o.mockRestore();
@@ -161,6 +161,16 @@ describe('refused, located, exit 2', () => {
     expect(r.err[0]).toBe(
       'pb.yml:3:21: file: \'path\' is "~/x": Ansible expands ~ and $VARIABLES in paths on the host, Kiln does not; write the path out',
     );
+  });
+});
+
+describe('inventory variables', () => {
+  it('group_vars/ beside the playbook (not the inventory) is refused: Ansible would read it', async () => {
+    const r = await validate({ 'pb.yml': `- hosts: all\n  tasks:\n    - ${FILE}\n`, 'group_vars/all.yml': 'a: 1\n' }, 'inv/hosts.yml');
+    expect(r.err).toEqual([
+      'group_vars: group_vars/ beside the playbook: Ansible reads it, Kiln reads group_vars/ beside the inventory only; move it there',
+      '1 error; nothing was run.',
+    ]);
   });
 });
 
