@@ -14,6 +14,7 @@
 import { type Diagnostic, DiagnosticBag, InputError, type Loc } from '../core/diagnostic.ts';
 import { type Inventory, loadInventory, patternErrors, type VarLayer } from '../input/inventory/index.ts';
 import { loadPlaybook } from '../input/playbook/load.ts';
+import { ansibleConfig } from '../input/playbook/ansible-config.ts';
 import { moduleCatalog } from '../modules/registry.ts';
 import { RunMemory } from '../modules/contract.ts';
 import type { PlayDef, Playbook, RoleDef, TaskDef } from '../input/playbook/types.ts';
@@ -63,7 +64,14 @@ export function validateRun(opts: ValidateOptions): Validated {
     if (err instanceof InputError) bag.addAll(err.diagnostics);
     else throw err;
   }
-  const { playbook, diagnostics } = loadPlaybook(opts.playbook, { modules: moduleCatalog, vaultPassword: opts.vaultPassword });
+  // Ansible's configuration, where it would change the playbook's meaning (refused), and its roles_path.
+  const config = ansibleConfig();
+  bag.addAll(config.problems);
+  const { playbook, diagnostics } = loadPlaybook(opts.playbook, {
+    modules: moduleCatalog,
+    vaultPassword: opts.vaultPassword,
+    rolesPath: config.rolesPath,
+  });
   bag.addAll(diagnostics);
   // Ansible also reads group_vars/ and host_vars/ beside the playbook; Kiln reads them beside the inventory only.
   const inventoryDirs = opts.inventory.map((i) => resolve(existsSync(i) && statSync(i).isDirectory() ? i : dirname(i)));
