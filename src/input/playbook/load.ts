@@ -662,6 +662,11 @@ export class PlaybookLoader {
         item.source.vars,
       );
       if (!ref) continue;
+      if (placement.scope?.chain.includes(ref)) {
+        const names = [...placement.scope.chain.map((r) => r.role.name), ref.role.name];
+        this.bag.add(item.c.child('import_role').diag(`role import cycle: ${names.join(' → ')}`));
+        continue;
+      }
       if (!pr.list.includes(ref)) pr.list.push(ref);
       const outer = [item.source, ...item.imports, ...placement.outer, ...roleSources, pr.play];
       out.push(...this.placeRole(ref, placement.scope?.chain ?? [], outer, pr));

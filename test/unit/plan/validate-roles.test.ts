@@ -99,6 +99,15 @@ describe('refused, located, exit 2', () => {
     ]);
   });
 
+  it('a role that imports itself', async () => {
+    const r = await validate({
+      'pb.yml': '- hosts: all\n  roles: [a]\n',
+      'roles/a/tasks/main.yml': `- ${FILE}\n- import_role: { name: a }\n`,
+    });
+    expect(r.code).toBe(EXIT.invalid);
+    expect(r.err).toEqual(['roles/a/tasks/main.yml:2:16: role import cycle: a → a → a', '1 error; nothing was run.']);
+  });
+
   it('imports: keywords with no effect on an import, a loop, a missing tasks_from, tasks_from with a directory', async () => {
     const r = await validate({
       'pb.yml': `- hosts: all
