@@ -24,6 +24,7 @@ import { lookupContext, searchDirs } from '../input/playbook/search-path.ts';
 import { locate, type PathSeg } from '../input/yaml/document.ts';
 import { OMIT } from '../input/inventory/omit.ts';
 import { PyFloat, pyStr } from '../template/jinja/value.ts';
+import { PyDatetime } from '../template/filters/datetime.ts';
 import { adjustAnsibleArgs, ANSIBLE_MODULE_NAMES } from '../modules/ansible/mapping.ts';
 import { moduleCatalog } from '../modules/registry.ts';
 import { schemaErrors } from './schema.ts';
@@ -241,10 +242,11 @@ function connVar<T extends boolean | string>(x: unknown, task: TaskDef, bool: bo
   return { template: String(x), yaml: task.yaml, path: task.path };
 }
 
-/** Python's str() of a datetime, as Ansible gives template_run_date. */
-function pyDatetime(d: Date): string {
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds() * 1000, 6)}`;
+/** A local datetime (Python's datetime.fromtimestamp) of a time in milliseconds. */
+function localDatetime(ms: number): PyDatetime {
+  const d = new Date(ms);
+  const micro = Math.round((ms % 1000) * 1000);
+  return new PyDatetime(d.getFullYear(), d.getMonth() + 1, d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds(), micro);
 }
 
 /**
@@ -266,8 +268,8 @@ export function templateVars(src: string, fullpath: string, dest: string | undef
     template_fullpath: resolve(fullpath),
     template_destpath: dest ?? null,
     template_uid: uid,
-    template_run_date: pyDatetime(new Date()),
-    template_mtime: pyDatetime(st.mtime),
+    template_run_date: PyDatetime.now(false),
+    template_mtime: localDatetime(st.mtimeMs),
     ansible_managed: 'Ansible managed',
   };
 }

@@ -16,7 +16,8 @@ import { loadPlaybook } from '../../../src/input/playbook/load.ts';
 import type { PlayDef } from '../../../src/input/playbook/types.ts';
 import { RunMemory } from '../../../src/modules/contract.ts';
 import { moduleCatalog } from '../../../src/modules/registry.ts';
-import { type Instantiation, instantiate, type TaskInstance } from '../../../src/plan/instance.ts';
+import { type Instantiation, instantiate, type TaskInstance, templateVars } from '../../../src/plan/instance.ts';
+import { renderTemplate } from '../../../src/template/engine.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'kiln-instance-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -174,6 +175,14 @@ describe('parameters', () => {
       ['each (n=a)', 0, 'i'],
       ['each (n=b)', 1, 'i'],
     ]);
+  });
+
+  it('template_run_date and template_mtime are Python datetimes (str() as Python prints them)', () => {
+    const p = project({ 'pb.yml': '- hosts: all\n', 'templates/t.j2': 'x\n' });
+    const v = templateVars('t.j2', join(p.dir, 'templates/t.j2'), '/etc/t');
+    expect(renderTemplate('{{ template_run_date }}|{{ template_mtime }}|{{ template_destpath }}', v, 't')).toMatch(
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?\|\/etc\/t$/,
+    );
   });
 
   it("the template module renders with Ansible's template variables", () => {
