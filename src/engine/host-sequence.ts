@@ -23,7 +23,7 @@ import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
 import { redact } from '../core/secret/secret.ts';
 import { TemplateError } from '../template/engine.ts';
 import { type Transport, type TransportFactory, UnreachableError } from '../transport/transport.ts';
-import { type Instantiation, instantiate, type TaskInstance, taskReferences } from '../plan/instance.ts';
+import { type Instantiation, instantiate, LocatedError, type LoopItem, type TaskInstance, taskReferences } from '../plan/instance.ts';
 import type { TaskResult } from './report.ts';
 import { taskResult } from './results.ts';
 import { modeOf, type ProbeCache, probeInstances, probeWindow } from './phases/probe.ts';
@@ -44,8 +44,8 @@ export interface SequenceOptions {
   playbookDir: string;
   extraVars: Record<string, unknown>;
   handler: boolean;
-  /** Variables for the host (recomputed with registered results). */
-  vars: (registered: Record<string, unknown>) => Record<string, unknown>;
+  /** Variables for a task on the host (recomputed with registered results). */
+  vars: (task: TaskDef, registered: Record<string, unknown>) => Record<string, unknown>;
   /** Probe results shared across this host's plays (see the file comment). */
   cache?: ProbeCache;
 }
@@ -82,7 +82,7 @@ export class HostSequence {
     if (!r) {
       const task = this.tasks[i]!;
       try {
-        r = instantiate(task, this.opts.vars(this.registered), { ...this.opts, host: this.opts.host });
+        r = instantiate(task, this.opts.vars(task, this.registered), { ...this.opts, host: this.opts.host });
       } catch (err) {
         r = { kind: 'error', task, diagnostics: [{ ...task.loc, message: (err as Error).message }] };
       }
@@ -136,32 +136,42 @@ export class HostSequence {
     const r = this.instantiation(i);
     if (r.kind === 'skip') {
       const result = this.result(task, task.name, 'skipped', [], started, r.reason);
-      this.register(task, { skipped: true, changed: false, failed: false });
+      this.register(
+        task,
+        task.loop !== undefined ? loopRegister([], r.skipped) : { changed: false, skip_reason: SKIP_REASON, skipped: true },
+      );
       return [{ result, changed: false, failed: false, unreachable: false }];
     }
     if (r.kind === 'error') {
+      // An error rendering the task (an undefined variable in `when`, a bad parameter) fails it,
+      // located; ignore_errors applies as in Ansible.
       const msg = r.diagnostics.map((d) => `${d.file}${d.line ? `:${d.line}:${d.col}` : ''}: ${d.message}`).join('\n');
+      const ignored = r.ignored ?? false;
+      this.register(task, { failed: true, changed: false, msg: redact(msg) });
       return [
         {
-          result: this.result(task, task.name, 'failed', [], started, msg),
+          result: this.result(task, task.name, 'failed', [], started, msg, { ignored: ignored || undefined }),
           changed: false,
-          failed: !task.ignoreErrors,
+          failed: !ignored,
           unreachable: false,
         },
       ];
     }
+    // Every item runs, as in Ansible, even after one failed; the task fails if one did (not ignored).
     const outcomes: InstanceOutcome[] = [];
     for (const [k, x] of r.instances.entries()) {
       const o = await this.runInstance(x, i, k);
       outcomes.push(o);
-      if (o.unreachable || o.failed) break;
+      if (o.unreachable) break;
     }
     if (task.register) {
-      const regs = outcomes.map((o) => o.registered ?? {});
       const value =
-        r.instances.length > 1 || task.loop !== undefined
-          ? { results: regs, changed: outcomes.some((o) => o.changed), failed: outcomes.some((o) => o.result.status === 'failed') }
-          : regs[0]!;
+        task.loop !== undefined
+          ? loopRegister(
+              outcomes.map((o, k) => ({ x: r.instances[k]!, o })),
+              r.skipped,
+            )
+          : (outcomes[0]!.registered ?? {});
       this.register(task, value);
     }
     return outcomes;
@@ -223,6 +233,7 @@ export class HostSequence {
     } catch (err) {
       if (err instanceof UnreachableError) return o.unreachable(err.message);
       if (err instanceof TemplateError) return o.fail(err.located);
+      if (err instanceof LocatedError) return o.fail(err.message);
       throw err;
     }
   }
@@ -274,9 +285,9 @@ export class HostSequence {
         registered,
       }),
       fail: (message, changes = [], extra = {}) => ({
-        result: this.result(task, x.label, 'failed', changes, started, message, { ignored: task.ignoreErrors || undefined, ...extra }),
+        result: this.result(task, x.label, 'failed', changes, started, message, { ignored: x.ignoreErrors || undefined, ...extra }),
         changed: false,
-        failed: !task.ignoreErrors,
+        failed: !x.ignoreErrors,
         unreachable: false,
         registered: { failed: true, changed: false, msg: redact(message) },
       }),
@@ -296,6 +307,29 @@ export class HostSequence {
         this.probed.delete(key);
     }
   }
+}
+
+const SKIP_REASON = 'Conditional result was False';
+
+/**
+ * A loop's registered value as Ansible builds it: `results` in item order (a skipped item as
+ * `{ skipped, skip_reason }`), each with the item and ansible_loop_var; `changed` if one changed,
+ * `failed` if one failed (not ignored), `skipped` if all were.
+ */
+function loopRegister(ran: { x: TaskInstance; o: InstanceOutcome }[], skipped: LoopItem[]): Record<string, unknown> {
+  if (!ran.length && !skipped.length) return { changed: false, results: [], skipped: true, skipped_reason: 'No items in the list' };
+  const entries: { index: number; value: Record<string, unknown> }[] = [
+    ...ran.map(({ x, o }) => ({ index: x.itemIndex ?? 0, value: { ...(o.registered ?? {}), ...x.resultVars } })),
+    ...skipped.map((s) => ({ index: s.index, value: { changed: false, skip_reason: SKIP_REASON, skipped: true, ...s.resultVars } })),
+  ].sort((a, b) => a.index - b.index);
+  const failed = ran.some(({ o }) => o.failed);
+  const allSkipped = ran.length === 0;
+  return {
+    changed: ran.some(({ o }) => o.changed),
+    ...(failed ? { failed: true, msg: 'One or more items failed' } : { msg: allSkipped ? 'All items skipped' : 'All items completed' }),
+    results: entries.map((e) => e.value),
+    skipped: allSkipped,
+  };
 }
 
 function redactOpt(s: string | undefined): string | undefined {

@@ -19,6 +19,8 @@ import { VarsBuilder } from '../input/inventory/vars-builder.ts';
 import { type PlanPlay, planPlay, type RunPlan, serialBatches } from '../plan/selection.ts';
 import type { Reporter } from './events.ts';
 import { type ResultScope, taskResult } from './results.ts';
+import { RoleRuns } from './role-runs.ts';
+import { handlerNames as namesOfHandler, notifiableNames, notifiedHandlers } from '../plan/handlers.ts';
 
 export interface RunnerOptions {
   check: boolean;
@@ -74,6 +76,8 @@ export class Runner {
   private readonly memory = new RunMemory();
   /** Cross-play probe results: `${host}|${play}:${task}:${item}` → result (see host-sequence.ts). */
   private readonly probeCache = new Map<string, { script: string; mode: string; out: ExecResult; generation: number }>();
+  /** Per host: the results it registered (and its gathered facts), for the whole run. */
+  private readonly registered = new Map<string, Record<string, unknown>>();
   /** Bumped before anything is applied anywhere: older cached probe results are not used. */
   private generation = 0;
 
@@ -82,7 +86,7 @@ export class Runner {
     readonly inv: Inventory,
     readonly opts: RunnerOptions,
   ) {
-    this.vars = new VarsBuilder(inv, { extraVars: opts.extraVars, check: opts.check });
+    this.vars = new VarsBuilder(inv, { extraVars: opts.extraVars, check: opts.check, diff: opts.diff, playbook: playbook.file });
     this.pending = new PendingHandlers(playbook.dir, playbook.file, opts.check);
     this.planned = new Map(opts.plan?.plays.map((p) => [p.play, p]));
     const transport =
@@ -154,20 +158,22 @@ export class Runner {
     const hosts = all.filter((h) => !this.dead.has(h));
     const tasks = this.selectedTasks(play);
     this.opts.reporter.playStart(play, hosts);
+    const roleRuns = new RoleRuns();
     for (const batch of serialBatches(hosts, play.serial)) {
-      const aborted = await this.runBatch(play, tasks, batch);
+      const aborted = await this.runBatch(play, tasks, batch, roleRuns);
       if (aborted) break;
     }
     await this.opts.reporter.playEnd(play);
   }
 
   /** Returns true when max_fail_percentage aborted the play. */
-  private async runBatch(play: PlayDef, tasks: TaskDef[], batch: string[]): Promise<boolean> {
-    const registered = new Map<string, Record<string, unknown>>();
+  private async runBatch(play: PlayDef, tasks: TaskDef[], batch: string[], roleRuns: RoleRuns): Promise<boolean> {
+    // Registered results (and facts) stay with the host for the rest of the run, as in Ansible.
+    const registered = this.registered;
     const notified = new Map<string, Set<string>>();
-    const handlerNames = new Set(play.handlers.flatMap((h) => [h.name, ...h.listen]));
+    const handlerNames = notifiableNames(play.handlers);
     for (const h of batch) {
-      registered.set(h, {});
+      if (!registered.has(h)) registered.set(h, {});
       // Handlers left pending by an earlier failed run.
       const saved = this.pending.forHost(h, play.name).filter((n) => handlerNames.has(n));
       notified.set(h, new Set(saved));
@@ -178,13 +184,17 @@ export class Runner {
     const seqs = new Map(batch.map((h) => [h, new HostSequence(this.conns, tasks, seqOpts(h, false), registered.get(h)!)]));
     let aborted = false;
     for (let i = 0; i < tasks.length; i++) {
-      const live = batch.filter((h) => !this.dead.has(h));
-      if (!live.length) break;
+      const alive = batch.filter((h) => !this.dead.has(h));
+      if (!alive.length) break;
       const task = tasks[i]!;
+      // A role listed again with the same parameters runs once per host (role-runs.ts).
+      const live = alive.filter((h) => roleRuns.shouldRun(h, task));
+      if (!live.length) continue;
       this.opts.reporter.taskStart(play, task, live, false);
       const results: TaskResult[] = [];
       await parallel(live, this.opts.forks, async (h) => {
         const outs = await this.safeRun(h, play, task, () => seqs.get(h)!.runTask(i));
+        if (outs.some((o) => o.result.status !== 'skipped')) roleRuns.taskRan(h, task);
         for (const o of outs) {
           this.record(o.result);
           results.push(o.result);
@@ -204,7 +214,11 @@ export class Runner {
       }
     }
     // Handlers: in definition order, once each, on the hosts that notified them.
-    const toRun = (h: string) => play.handlers.filter((hd) => [hd.name, ...hd.listen].some((n) => notified.get(h)!.has(n)));
+    // As Ansible 2.14 (plan/handlers.ts): by name the first match of the last handler list; every listener.
+    const toRun = (h: string) => {
+      const run = new Set([...notified.get(h)!].flatMap((n) => notifiedHandlers(play.handlers, n)));
+      return play.handlers.filter((hd) => run.has(hd));
+    };
     const handlerSeqs = new Map<string, HostSequence>();
     for (const h of batch) {
       if (this.dead.has(h) || aborted) continue;
@@ -224,7 +238,17 @@ export class Runner {
           results.push(o.result);
         }
         if (outs.some((o) => o.failed || o.unreachable)) this.dead.add(h);
-        else for (const n of [hd.name, ...hd.listen]) notified.get(h)!.delete(n);
+        else {
+          for (const n of [...namesOfHandler(hd), ...hd.listen]) notified.get(h)!.delete(n);
+          // A handler that changed notifies handlers too: those defined after it run in this pass.
+          if (outs.some((o) => o.changed) && hd.notify.length) {
+            for (const n of hd.notify) notified.get(h)!.add(n);
+            const pos = play.handlers.indexOf(hd);
+            const scheduled = new Set([...handlerSeqs.get(h)!.tasks, ...toRun(h)]);
+            const later = play.handlers.filter((x) => scheduled.has(x) && play.handlers.indexOf(x) > pos);
+            handlerSeqs.set(h, new HostSequence(this.conns, later, seqOpts(h, true), registered.get(h)!));
+          }
+        }
       });
       await this.opts.reporter.taskEnd(play, hd, results);
     }
@@ -257,7 +281,7 @@ export class Runner {
       playbookDir: this.playbook.dir,
       extraVars: this.opts.extraVars,
       handler,
-      vars: (reg: Record<string, unknown>) => this.vars.forHost(host, play, batch, reg),
+      vars: (task: TaskDef, reg: Record<string, unknown>) => this.vars.forTask(host, play, batch, task, reg),
       cache: this.cacheFor(host, this.playbook.plays.indexOf(play)),
     };
   }
@@ -298,7 +322,12 @@ export class Runner {
       const batch = serialBatches(hosts, play.serial).find((b) => b.includes(host));
       if (!batch) continue;
       const tasks = this.selectedTasks(play);
-      const seq = new HostSequence(this.conns, tasks, { ...this.seqOptions(host, play, batch, false), cache: undefined }, {});
+      const seq = new HostSequence(
+        this.conns,
+        tasks,
+        { ...this.seqOptions(host, play, batch, false), cache: undefined },
+        { ...(this.registered.get(host) ?? {}) },
+      );
       for (const x of seq.peek(mode)) {
         const key = `${q}:${x.key}`;
         const have = this.probeCache.get(`${host}|${key}`);

@@ -18,8 +18,9 @@ import sysctl from './files/sysctl.ts';
 import user from './system/user.ts';
 import template from './files/template.ts';
 import tlsCert from './tls/tls_cert.ts';
-import type { ModuleCatalog } from '../input/playbook/types.ts';
+import type { ModuleArgsSpec, ModuleCatalog } from '../input/playbook/types.ts';
 import type { BoundModule } from './contract.ts';
+import { ANSIBLE_MODULE_NAMES, ansibleArgsSpec, ansibleModuleAliases } from './ansible/mapping.ts';
 
 const all: BoundModule[] = [
   file,
@@ -49,12 +50,10 @@ export function getModule(name: string): BoundModule | undefined {
   return modules.get(name);
 }
 
-/** Ansible names that map onto Kiln modules, so existing habits keep working. */
-export const moduleAliases: Record<string, string> = {
-  apt: 'package',
-  systemd: 'service',
-  systemd_service: 'service',
-};
+/** Ansible's names (short and FQCN: `apt`, `ansible.builtin.file`) of the modules Kiln runs with its own (ansible/mapping.ts). */
+export const moduleAliases: Readonly<Record<string, string>> = ansibleModuleAliases;
+
+const KILN_ONLY: ModuleArgsSpec = { rename: {}, refused: {}, types: {} };
 
 /** What the playbook loader needs to know of the modules. */
 export const moduleCatalog: ModuleCatalog = {
@@ -62,4 +61,9 @@ export const moduleCatalog: ModuleCatalog = {
     return [...modules.keys()];
   },
   aliases: moduleAliases,
+  args(taskKey: string): ModuleArgsSpec | undefined {
+    const fqcn = ANSIBLE_MODULE_NAMES[taskKey];
+    if (fqcn) return ansibleArgsSpec(fqcn);
+    return modules.has(taskKey) ? KILN_ONLY : undefined;
+  },
 };

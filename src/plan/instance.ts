@@ -1,26 +1,42 @@
 /**
  * From task definitions to task instances: the per-host, per-loop-item unit the engine probes,
- * plans and applies. Instantiation renders `when`, `loop` and the params with the host's
- * variables, validates params against the module schema, and runs the module's controller-side
- * `prepare` (reading files, rendering templates). It is pure with respect to the hosts: the
- * validator runs it for every host before any connection is opened.
+ * plans and applies. Instantiation does what Ansible's TaskExecutor does before running a module:
+ * render `loop`; per item, evaluate `when` (each condition located where it is written, an
+ * undefined variable an error naming it), then the templated keywords (`become`, `no_log`,
+ * `ignore_errors`, … with Ansible's boolean conversion), then render the params, drop `omit`ted
+ * ones, convert them as Ansible's argspec would (argspec.ts), validate them against the module's
+ * schema and run the module's controller-side `prepare` (reading files, rendering templates with
+ * Ansible's template variables). It is pure with respect to the hosts: the validator runs it for
+ * every host before any connection is opened.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import type { Diagnostic, Loc } from '../core/diagnostic.ts';
+import { type Diagnostic, formatDiagnostic, type Loc } from '../core/diagnostic.ts';
 import { getModule } from '../modules/registry.ts';
 import { type BoundTask, type ModuleContext, type PrepareContext, type RunMemory, VarPathError } from '../modules/contract.ts';
-import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
+import type { Condition, KeywordValue, PlayDef, TaskDef } from '../input/playbook/types.ts';
+import { ansibleBoolean, BooleanError } from '../input/playbook/boolean.ts';
 import { hasSecret, isSecret, Secret } from '../core/secret/secret.ts';
-import { evaluateCondition, renderTemplate, renderValue, TemplateError } from '../template/engine.ts';
-import { locate } from '../input/yaml/document.ts';
+import { evaluateCondition, renderTemplateInfo, renderValue, TemplateError } from '../template/engine.ts';
+import type { RenderOptions } from '../template/engine.ts';
+import { lookupContext, searchDirs } from '../input/playbook/search-path.ts';
+import { locate, type PathSeg } from '../input/yaml/document.ts';
+import { OMIT } from '../input/inventory/omit.ts';
+import { PyFloat, pyStr } from '../template/jinja/value.ts';
+import { PyDatetime } from '../template/filters/datetime.ts';
+import { adjustAnsibleArgs, ANSIBLE_MODULE_NAMES } from '../modules/ansible/mapping.ts';
+import { moduleCatalog } from '../modules/registry.ts';
 import { schemaErrors } from './schema.ts';
+import { convertParams, needsPathExpansion, removeOmit } from './argspec.ts';
 import { secretProperties } from '../modules/schema-types.ts';
 
 export interface TaskInstance {
   task: TaskDef;
   /** The module bound to this instance's rendered, validated and prepared params. */
   bound: BoundTask;
+  /** The params as the module got them: rendered, omitted ones dropped, converted, validated. */
+  params: Record<string, unknown>;
   /** Display label: task name plus the loop item label. */
   label: string;
   item?: unknown;
@@ -31,15 +47,31 @@ export interface TaskInstance {
   check: boolean;
   diff: boolean;
   sensitive: boolean;
+  /** ignore_errors for this instance (a template is evaluated per item, as in Ansible). */
+  ignoreErrors: boolean;
   ctx: ModuleContext;
   /** Variables the instance was rendered with (for changed_when / failed_when). */
   vars: Record<string, unknown>;
+  /** In a loop: what Ansible adds to the item's result (item, ansible_loop_var, the index_var). */
+  resultVars?: Record<string, unknown>;
+  /** How the task's templates render (its lookups' context): for changed_when / failed_when. */
+  render: RenderOptions;
 }
 
 export type Instantiation =
-  | { kind: 'skip'; reason: string; task: TaskDef }
-  | { kind: 'run'; instances: TaskInstance[]; task: TaskDef }
-  | { kind: 'error'; diagnostics: Diagnostic[]; task: TaskDef };
+  /** `skipped`: a loop's items whose `when` was false (index, item), for the registered results. */
+  | { kind: 'skip'; reason: string; task: TaskDef; skipped: LoopItem[] }
+  | { kind: 'run'; instances: TaskInstance[]; task: TaskDef; skipped: LoopItem[] }
+  /** `ignored`: the task's ignore_errors, when it could be evaluated. */
+  | { kind: 'error'; diagnostics: Diagnostic[]; task: TaskDef; ignored?: boolean };
+
+/** A loop item, with what Ansible adds to its result (ansible_loop_var, the index_var). */
+export interface LoopItem {
+  index: number;
+  item: unknown;
+  /** Variables Ansible puts in the item's result: the loop variable, ansible_loop_var, the index_var. */
+  resultVars: Record<string, unknown>;
+}
 
 export interface InstantiateOptions {
   host: string;
@@ -49,43 +81,78 @@ export interface InstantiateOptions {
   playbookDir: string;
   /** The run's memory (one per `kiln apply` or validation). */
   run: RunMemory;
-  /** -e vars: highest precedence, above task vars. */
-  extraVars?: Record<string, unknown>;
   /** Where a place inside a variable's value is defined (validation); undefined = unknown. */
   locateVar?: (name: string, path: (string | number)[], value: unknown) => Loc | undefined;
 }
 
-/** Finds a file for copy/template: role dir first, then playbook dir. Absolute paths as-is. */
+/** Finds a file for copy/template: `<dir>/files/x`, then `<dir>/x`, for each search directory. Absolute paths as-is. */
 export function findRoleFile(task: TaskDef, kind: 'files' | 'templates', path: string, playbookDir: string): string | undefined {
   if (isAbsolute(path)) return existsSync(path) ? path : undefined;
-  const candidates = [
-    ...(task.role ? [join(task.role.dir, kind, path), join(task.role.dir, path)] : []),
-    join(playbookDir, kind, path),
-    join(playbookDir, path),
-  ];
-  return candidates.find((c) => existsSync(c));
+  return searchDirs(task, playbookDir)
+    .flatMap((d) => [join(d, kind, path), join(d, path)])
+    .find((c) => existsSync(c));
 }
 
-function taskDiag(task: TaskDef, message: string, sub: (string | number)[] = [], key = false): Diagnostic {
+/**
+ * A template error's message, with a hint when the undefined variable is one of Ansible's facts
+ * (Kiln does not gather them: its gathered facts are the `facts` variable).
+ */
+export function templateMessage(err: TemplateError): string {
+  return err.variable && /^ansible_/.test(err.variable) && !MAGIC_ANSIBLE.has(err.variable)
+    ? `${err.message} (Kiln does not gather Ansible's ansible_* facts: with gather_facts: true its facts are the \`facts\` variable)`
+    : err.message;
+}
+
+/** ansible_* names Kiln provides (magic variables), which are never facts. */
+const MAGIC_ANSIBLE = new Set([
+  'ansible_play_batch',
+  'ansible_play_name',
+  'ansible_check_mode',
+  'ansible_diff_mode',
+  'ansible_loop_var',
+  'ansible_index_var',
+  'ansible_loop',
+  'ansible_managed',
+  'ansible_become',
+  'ansible_become_user',
+]);
+
+function taskDiag(task: TaskDef, message: string, sub: PathSeg[] = [], key = false): Diagnostic {
   return { ...locate(task.yaml, [...task.path, ...sub], key), message };
 }
 
-function templateDiag(task: TaskDef, err: TemplateError, where: (string | number)[]): Diagnostic {
-  if (err.file && err.file !== '<inline>' && existsSync(err.file)) {
-    return { file: err.file, line: err.line ?? 1, col: err.col ?? 1, message: `${err.message} (task '${task.name}')` };
-  }
-  return taskDiag(task, err.message, where);
+function atDiag(at: { yaml: TaskDef['yaml']; path: PathSeg[] }, message: string): Diagnostic {
+  return { ...locate(at.yaml, at.path), message };
 }
+
+function templateDiag(task: TaskDef, err: TemplateError, where: PathSeg[]): Diagnostic {
+  if (err.file && err.file !== '<inline>' && existsSync(err.file)) {
+    return { file: err.file, line: err.line ?? 1, col: err.col ?? 1, message: `${templateMessage(err)} (task '${task.name}')` };
+  }
+  return taskDiag(task, templateMessage(err), where);
+}
+
+/** The text of a task's templated fields, for finding the names they use. */
+function templatedText(task: TaskDef): string {
+  const kw = [task.become, task.becomeUser, task.checkMode, task.diff, task.ignoreErrors, task.noLog]
+    .map((k) => (k && 'template' in k ? k.template : ''))
+    .join(' ');
+  const conds = (cs?: Condition[]) => (cs ?? []).map((c) => (typeof c.expr === 'string' ? c.expr : '')).join(' ');
+  return `${JSON.stringify([task.loop, task.params, task.vars, task.loopControl.label ?? ''])} ${conds(task.when)} ${conds(task.changedWhen)} ${conds(task.failedWhen)} ${kw}`;
+}
+
+const textCache = new WeakMap<TaskDef, string>();
 
 /** Names referenced as variables anywhere in a task's templated fields. */
 export function taskReferences(task: TaskDef, names: Iterable<string>): string[] {
-  const text = JSON.stringify([task.when, task.loop, task.params, task.changedWhen, task.failedWhen, task.vars]);
+  let text = textCache.get(task);
+  if (text === undefined) textCache.set(task, (text = templatedText(task)));
   return [...names].filter((n) => new RegExp(`\\b${n}\\b`).test(text));
 }
 
-function labelOf(item: unknown, label?: string): string {
-  if (label !== undefined) return label;
+function labelOf(item: unknown): string {
   if (isSecret(item)) return String(item);
+  if (item instanceof PyFloat) return pyStr(item);
   if (item && typeof item === 'object') {
     const o = item as Record<string, unknown>;
     const k = ['name', 'path', 'dest', 'key'].find((x) => typeof o[x] === 'string');
@@ -94,120 +161,311 @@ function labelOf(item: unknown, label?: string): string {
   return String(item);
 }
 
-export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: InstantiateOptions): Instantiation {
-  const module = getModule(task.module)!;
-  const diags: Diagnostic[] = [];
-  const fail = (d: Diagnostic): Instantiation => ({ kind: 'error', diagnostics: [d], task });
-  let baseVars = vars;
-  if (Object.keys(task.vars).length) {
+/** A located problem found while instantiating or evaluating a task's conditions. */
+export class LocatedError extends Error {
+  constructor(readonly diag: Diagnostic) {
+    super(formatDiagnostic(diag));
+  }
+}
+
+/** Evaluates a condition list (all must hold); an error is located at the condition that raised it. */
+export function evalConditions(
+  conds: Condition[],
+  vars: Record<string, unknown>,
+  keyword: string,
+  taskName: string,
+  render: RenderOptions = {},
+): boolean {
+  for (const c of conds) {
     try {
-      baseVars = { ...vars, ...(renderValue(task.vars, vars, task.yaml.file) as object), ...(opts.extraVars ?? {}) };
+      if (!evaluateCondition(c.expr, vars, c.yaml.file, render)) return false;
     } catch (err) {
-      if (err instanceof TemplateError) return fail(taskDiag(task, `vars: ${err.message}`, ['vars']));
-      throw err;
+      if (!(err instanceof TemplateError)) throw err;
+      const msg = err.variable
+        ? `${keyword}: ${templateMessage(err)} in the condition ${JSON.stringify(String(c.expr))}`
+        : `${keyword}: ${err.message} (condition ${JSON.stringify(String(c.expr))})`;
+      throw new LocatedError(atDiag(c, `${msg} (task '${taskName}')`));
     }
   }
+  return true;
+}
+
+/** A keyword's value for this host and item: its literal, its template evaluated (Ansible's conversion), or `dflt`. */
+function keyword<T extends boolean | string>(
+  kv: KeywordValue<T> | undefined,
+  dflt: T,
+  vars: Record<string, unknown>,
+  name: string,
+  render: RenderOptions = {},
+): T {
+  if (kv === undefined) return dflt;
+  if ('value' in kv) return kv.value;
+  let v: unknown;
+  try {
+    v = renderValue(kv.template, vars, kv.yaml.file, render);
+  } catch (err) {
+    if (err instanceof TemplateError) throw new LocatedError(atDiag(kv, `${name}: ${templateMessage(err)}`));
+    throw err;
+  }
+  if (isSecret(v)) v = v.reveal();
+  if (v === OMIT) return dflt;
+  if (typeof dflt === 'string') {
+    if (typeof v === 'string' || typeof v === 'number' || v instanceof PyFloat) return pyStr(v) as T;
+    throw new LocatedError(atDiag(kv, `${name}: ${JSON.stringify(kv.template)} gave ${JSON.stringify(v)}, not a string`));
+  }
+  try {
+    return ansibleBoolean(v) as T;
+  } catch (err) {
+    if (!(err instanceof BooleanError)) throw err;
+    throw new LocatedError(
+      atDiag(kv, `the field '${name}' has an invalid value (${kv.template}), and could not be converted to a bool. ${err.message}`),
+    );
+  }
+}
+
+const hasVar = (x: unknown) => x !== undefined && x !== null;
+
+/** What Ansible adds to a loop item's result: the loop variable, ansible_loop_var, and the index_var (with ansible_index_var). */
+function loopResultVars(task: TaskDef, item: unknown, index: number): Record<string, unknown> {
+  const lc = task.loopControl;
+  return {
+    [lc.loopVar]: item,
+    ansible_loop_var: lc.loopVar,
+    ...(lc.indexVar ? { [lc.indexVar]: index, ansible_index_var: lc.indexVar } : {}),
+  };
+}
+
+/** A connection variable (ansible_become, …) as a keyword value: a template to render, or a literal. */
+function connVar<T extends boolean | string>(x: unknown, task: TaskDef, bool: boolean): KeywordValue<T> {
+  if (bool ? typeof x === 'boolean' : typeof x === 'string' && !x.includes('{{') && !x.includes('{%')) return { value: x as T };
+  // Rendered (a plain string renders to itself), then converted like the keyword.
+  return { template: String(x), yaml: task.yaml, path: task.path };
+}
+
+/** A local datetime (Python's datetime.fromtimestamp) of a time in milliseconds. */
+function localDatetime(ms: number): PyDatetime {
+  const d = new Date(ms);
+  const micro = Math.round((ms % 1000) * 1000);
+  return new PyDatetime(d.getFullYear(), d.getMonth() + 1, d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds(), micro);
+}
+
+/**
+ * The variables Ansible's template module adds (generate_ansible_template_vars): template_host,
+ * template_path (src as written), template_fullpath, template_destpath, template_uid,
+ * template_run_date, template_mtime, and ansible_managed (2.14's default: "Ansible managed").
+ */
+export function templateVars(src: string, fullpath: string, dest: string | undefined): Record<string, unknown> {
+  const st = statSync(fullpath);
+  let uid = String(st.uid);
+  try {
+    if (userInfo().uid === st.uid) uid = userInfo().username;
+  } catch {
+    /* no passwd entry: the number, as Ansible */
+  }
+  return {
+    template_host: hostname(),
+    template_path: src,
+    template_fullpath: resolve(fullpath),
+    template_destpath: dest ?? null,
+    template_uid: uid,
+    template_run_date: PyDatetime.now(false),
+    template_mtime: localDatetime(st.mtimeMs),
+    ansible_managed: 'Ansible managed',
+  };
+}
+
+/** What an Ansible option of type `path` would do on the host that Kiln does not. */
+function pathProblems(task: TaskDef, params: Record<string, unknown>): Diagnostic[] {
+  const fqcn = ANSIBLE_MODULE_NAMES[task.ansibleModule];
+  if (!fqcn) return [];
+  const types = moduleCatalog.args(task.ansibleModule)?.types ?? {};
+  return Object.entries(params)
+    .filter(([k, v]) => types[k] === 'path' && needsPathExpansion(v))
+    .map(([k, v]) => ({
+      ...locate(task.yaml, task.paramPaths[k] ?? task.modulePath),
+      message: `${task.module}: '${k}' is ${JSON.stringify(v)}: Ansible expands ~ and $VARIABLES in paths on the host, Kiln does not; write the path out`,
+    }));
+}
+
+export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: InstantiateOptions): Instantiation {
+  const module = getModule(task.module)!;
+  const render: RenderOptions = { lookup: lookupContext(task, opts.playbookDir) };
+  const fail = (d: Diagnostic | Diagnostic[]): Instantiation => {
+    let ignored: boolean | undefined;
+    try {
+      ignored = keyword(task.ignoreErrors, false, vars, 'ignore_errors', render);
+    } catch {
+      ignored = undefined;
+    }
+    return { kind: 'error', diagnostics: Array.isArray(d) ? d : [d], task, ignored };
+  };
 
   let items: unknown[] | undefined;
   if (task.loop !== undefined) {
     try {
-      const l = renderValue(task.loop, baseVars, task.yaml.file);
-      if (!Array.isArray(l)) return fail(taskDiag(task, `loop must be a list, got ${typeof l}`, ['loop']));
+      const l = renderValue(task.loop, vars, task.yaml.file, render);
+      if (!Array.isArray(l)) {
+        return fail(taskDiag(task, `Invalid data passed to 'loop', it requires a list, got this instead: ${JSON.stringify(l)}`, ['loop']));
+      }
       items = l;
     } catch (err) {
-      if (err instanceof TemplateError) return fail(taskDiag(task, `loop: ${err.message}`, ['loop']));
+      if (err instanceof TemplateError) return fail(taskDiag(task, `loop: ${templateMessage(err)}`, ['loop']));
       throw err;
     }
   }
 
+  const lc = task.loopControl;
   const instances: TaskInstance[] = [];
+  const skipped: LoopItem[] = [];
   const itemList = items ?? [undefined];
   for (const [i, item] of itemList.entries()) {
-    const v = items ? { ...baseVars, [task.loopVar]: item, loop_index: i } : baseVars;
-    if (task.when !== undefined) {
+    let v = vars;
+    if (items) {
+      v = { ...vars, [lc.loopVar]: item, ansible_loop_var: lc.loopVar };
+      if (lc.indexVar) Object.assign(v, { [lc.indexVar]: i, ansible_index_var: lc.indexVar });
+      if (lc.extended) {
+        const n = items.length;
+        v.ansible_loop = {
+          ...(lc.extendedAllitems ? { allitems: items } : {}),
+          index: i + 1,
+          index0: i,
+          revindex: n - i,
+          revindex0: n - i - 1,
+          first: i === 0,
+          last: i === n - 1,
+          length: n,
+          ...(i > 0 ? { previtem: items[i - 1] } : {}),
+          ...(i < n - 1 ? { nextitem: items[i + 1] } : {}),
+        };
+      }
+    }
+    try {
+      if (!evalConditions(task.when, v, 'when', task.name, render)) {
+        if (items) skipped.push({ index: i, item, resultVars: loopResultVars(task, item, i) });
+        continue;
+      }
+      // Connection variables (ansible_become, ansible_become_user: `become`, `become_user` in Kiln's
+      // inventory) override the keywords, as in Ansible.
+      const become = hasVar(vars.become)
+        ? keyword(connVar<boolean>(vars.become, task, true), false, v, 'ansible_become', render)
+        : keyword(task.become, false, v, 'become', render);
+      const becomeUser = hasVar(vars.become_user)
+        ? keyword(connVar<string>(vars.become_user, task, false), 'root', v, 'ansible_become_user', render)
+        : keyword(task.becomeUser, 'root', v, 'become_user', render);
+      const checkMode = task.checkMode === undefined ? undefined : keyword(task.checkMode, opts.check, v, 'check_mode', render);
+      const diffKw = keyword(task.diff, opts.diff, v, 'diff', render);
+      const noLog = keyword(task.noLog, false, v, 'no_log', render);
+      const ignoreErrors = keyword(task.ignoreErrors, false, v, 'ignore_errors', render);
+
+      let params: Record<string, unknown>;
       try {
-        if (!evaluateCondition(task.when, v, task.yaml.file)) continue;
+        params = renderValue(task.params, v, task.yaml.file, render) as Record<string, unknown>;
       } catch (err) {
-        if (err instanceof TemplateError) return fail(taskDiag(task, `when: ${err.message}`, ['when']));
+        if (err instanceof TemplateError)
+          return fail(taskDiag(task, `${task.module}: ${templateMessage(err)}`, task.modulePath.slice(task.path.length)));
         throw err;
       }
-    }
-    let params: Record<string, unknown>;
-    try {
-      params = renderValue(task.params, v, task.yaml.file) as Record<string, unknown>;
+      params = removeOmit(params, OMIT);
+      adjustAnsibleArgs(ANSIBLE_MODULE_NAMES[task.ansibleModule], params);
+      params = convertParams(module.schema, params);
+      const pathDiags = pathProblems(task, params);
+      if (pathDiags.length) return fail(pathDiags);
+      // Secrets declared by the module stay Secrets even when written in plain text.
+      for (const k of secretProperties(module.schema)) {
+        if (typeof params[k] === 'string') params[k] = new Secret(params[k] as string, k);
+      }
+      const errors = schemaErrors(module, params);
+      if (errors.length) {
+        return fail(
+          errors.map((e) => {
+            const at = task.paramPaths[String(e.path[0])];
+            const path = at ? (at === task.modulePath ? at : [...at, ...e.path.slice(1)]) : [...task.modulePath, ...e.path];
+            return { ...locate(task.yaml, path, e.key), message: `${task.module}: ${e.message}` };
+          }),
+        );
+      }
+      const check = checkMode ?? opts.check;
+      const ctx: ModuleContext = { run: opts.run, host: opts.host, check, diff: diffKw && !noLog, become, taskFile: task.yaml.file };
+      let renderedSecret = false;
+      const dest = typeof params.dest === 'string' ? params.dest : undefined;
+      const prepCtx: PrepareContext = {
+        ...ctx,
+        // Read by prepare after rendering its template: true when the template read a secret.
+        get sensitive() {
+          return noLog || hasSecret(params) || renderedSecret;
+        },
+        readFile: (p) => {
+          const f = findRoleFile(task, 'files', p, opts.playbookDir);
+          if (!f) throw new PrepareError(`file not found: ${p}`, 'src');
+          return readFileSync(f);
+        },
+        renderTemplate: (p) => {
+          const f = findRoleFile(task, 'templates', p, opts.playbookDir);
+          if (!f) throw new PrepareError(`template not found: ${p}`, 'src');
+          const r = renderTemplateInfo(readFileSync(f, 'utf8'), { ...v, ...templateVars(p, f, dest) }, resolve(f), render);
+          // A template that read a secret makes the task sensitive (no diff, no content shown).
+          if (r.sensitive) renderedSecret = true;
+          return r.text;
+        },
+      };
+      let bound: BoundTask;
+      try {
+        bound = module.bind(params, prepCtx);
+      } catch (err) {
+        if (err instanceof TemplateError) return fail(templateDiag(task, err, task.modulePath.slice(task.path.length)));
+        if (err instanceof PrepareError) {
+          return fail({ ...locate(task.yaml, task.paramPaths[err.param] ?? task.modulePath), message: `${task.module}: ${err.message}` });
+        }
+        if (err instanceof VarPathError) {
+          const at = taskDiag(task, '');
+          const used = `(used by task '${task.name}', ${relative(process.cwd(), at.file) || at.file}:${at.line}:${at.col})`;
+          return fail(
+            err.problems.map((pr) => {
+              const loc = opts.locateVar?.(err.varName, pr.path, err.value);
+              return loc ? { ...loc, message: `${task.module}: ${pr.text} ${used}` } : taskDiag(task, `${task.module}: ${pr.text}`);
+            }),
+          );
+        }
+        return fail(taskDiag(task, `${task.module}: ${(err as Error).message}`));
+      }
+      let label = task.name;
+      if (items) {
+        let shown = labelOf(item);
+        if (lc.label !== undefined) {
+          try {
+            shown = String(renderValue(lc.label, v, task.yaml.file, render));
+          } catch (err) {
+            if (err instanceof TemplateError) return fail(taskDiag(task, `loop_control.label: ${err.message}`, ['loop_control', 'label']));
+            throw err;
+          }
+        }
+        label = `${task.name} (${shown})`;
+      }
+      instances.push({
+        task,
+        bound,
+        params,
+        label,
+        item,
+        itemIndex: items ? i : undefined,
+        become,
+        becomeUser,
+        check,
+        diff: ctx.diff,
+        sensitive: noLog || hasSecret(params) || renderedSecret,
+        ignoreErrors,
+        ctx,
+        vars: v,
+        resultVars: items ? loopResultVars(task, item, i) : undefined,
+        render,
+      });
     } catch (err) {
-      if (err instanceof TemplateError)
-        return fail(taskDiag(task, `${task.module}: ${err.message}`, task.paramsPath.slice(task.path.length)));
+      if (err instanceof LocatedError) return fail(err.diag);
       throw err;
     }
-    // Secrets declared by the module stay Secrets even when written in plain text.
-    for (const k of secretProperties(module.schema)) {
-      if (typeof params[k] === 'string') params[k] = new Secret(params[k] as string, k);
-    }
-    const errors = schemaErrors(module, params);
-    if (errors.length) {
-      for (const e of errors)
-        diags.push({ ...locate(task.yaml, [...task.paramsPath, ...e.path], e.key), message: `${task.module}: ${e.message}` });
-      return { kind: 'error', diagnostics: diags, task };
-    }
-    const become = task.become ?? opts.play.become ?? Boolean(vars.become);
-    const becomeUser = task.becomeUser ?? opts.play.becomeUser ?? (typeof vars.become_user === 'string' ? vars.become_user : 'root');
-    const check = task.checkMode ?? opts.check;
-    const diff = task.diff ?? opts.diff;
-    const ctx: ModuleContext = { run: opts.run, host: opts.host, check, diff: diff && !task.noLog, become, taskFile: task.yaml.file };
-    const sensitive = task.noLog || hasSecret(params);
-    const prepCtx: PrepareContext = {
-      ...ctx,
-      sensitive,
-      readFile: (p) => {
-        const f = findRoleFile(task, 'files', p, opts.playbookDir);
-        if (!f) throw new PrepareError(`file not found: ${p}`, 'src');
-        return readFileSync(f);
-      },
-      renderTemplate: (p) => {
-        const f = findRoleFile(task, 'templates', p, opts.playbookDir);
-        if (!f) throw new PrepareError(`template not found: ${p}`, 'src');
-        return renderTemplate(readFileSync(f, 'utf8'), v, resolve(f));
-      },
-    };
-    let bound: BoundTask;
-    try {
-      bound = module.bind(params, prepCtx);
-    } catch (err) {
-      if (err instanceof TemplateError) return fail(templateDiag(task, err, task.paramsPath.slice(task.path.length)));
-      if (err instanceof PrepareError)
-        return fail(taskDiag(task, `${task.module}: ${err.message}`, [...task.paramsPath.slice(task.path.length), err.param]));
-      if (err instanceof VarPathError) {
-        const at = taskDiag(task, '');
-        const used = `(used by task '${task.name}', ${relative(process.cwd(), at.file) || at.file}:${at.line}:${at.col})`;
-        const diagnostics = err.problems.map((pr) => {
-          const loc = opts.locateVar?.(err.varName, pr.path, err.value);
-          return loc ? { ...loc, message: `${task.module}: ${pr.text} ${used}` } : taskDiag(task, `${task.module}: ${pr.text}`);
-        });
-        return { kind: 'error', diagnostics, task };
-      }
-      return fail(taskDiag(task, `${task.module}: ${(err as Error).message}`));
-    }
-    const label = items
-      ? `${task.name} (${labelOf(item, task.loopLabel ? (renderValue(task.loopLabel, v) as string) : undefined)})`
-      : task.name;
-    instances.push({
-      task,
-      bound,
-      label,
-      item,
-      itemIndex: items ? i : undefined,
-      become,
-      becomeUser,
-      check,
-      diff: ctx.diff,
-      sensitive,
-      ctx,
-      vars: v,
-    });
   }
-  if (!instances.length) return { kind: 'skip', reason: items?.length === 0 ? 'empty loop' : 'condition false', task };
-  return { kind: 'run', instances, task };
+  if (!instances.length) return { kind: 'skip', reason: items?.length === 0 ? 'empty loop' : 'condition false', task, skipped };
+  return { kind: 'run', instances, task, skipped };
 }
 
 export class PrepareError extends Error {

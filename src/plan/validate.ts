@@ -14,14 +14,21 @@
 import { type Diagnostic, DiagnosticBag, InputError, type Loc } from '../core/diagnostic.ts';
 import { type Inventory, loadInventory, patternErrors, type VarLayer } from '../input/inventory/index.ts';
 import { loadPlaybook } from '../input/playbook/load.ts';
+import { ansibleConfig } from '../input/playbook/ansible-config.ts';
 import { moduleCatalog } from '../modules/registry.ts';
 import { RunMemory } from '../modules/contract.ts';
-import type { PlayDef, Playbook, RoleDef } from '../input/playbook/types.ts';
+import type { PlayDef, Playbook, RoleDef, TaskDef } from '../input/playbook/types.ts';
+import { allDependencies } from '../input/playbook/role-vars.ts';
 import { instantiate, taskReferences } from './instance.ts';
 import { type PlanPlay, playHosts, type RunPlan, selectedTasks } from './selection.ts';
 import { validateAgainst } from './schema.ts';
+import { convertParams } from './argspec.ts';
+import { analyzeTask } from './analysis.ts';
+import { notifiableNames } from './handlers.ts';
 import { VarsBuilder } from '../input/inventory/vars-builder.ts';
 import { isDeepStrictEqual } from 'node:util';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, type Node, visit } from 'yaml';
 import { loadYamlFile, locate, nodeAt, type YamlFile } from '../input/yaml/document.ts';
 import type { VaultOptions } from '../core/secret/vault.ts';
@@ -57,8 +64,26 @@ export function validateRun(opts: ValidateOptions): Validated {
     if (err instanceof InputError) bag.addAll(err.diagnostics);
     else throw err;
   }
-  const { playbook, diagnostics } = loadPlaybook(opts.playbook, { modules: moduleCatalog, vaultPassword: opts.vaultPassword });
+  // Ansible's configuration, where it would change the playbook's meaning (refused), and its roles_path.
+  const config = ansibleConfig();
+  bag.addAll(config.problems);
+  const { playbook, diagnostics } = loadPlaybook(opts.playbook, {
+    modules: moduleCatalog,
+    vaultPassword: opts.vaultPassword,
+    rolesPath: config.rolesPath,
+  });
   bag.addAll(diagnostics);
+  // Ansible also reads group_vars/ and host_vars/ beside the playbook; Kiln reads them beside the inventory only.
+  const inventoryDirs = opts.inventory.map((i) => resolve(existsSync(i) && statSync(i).isDirectory() ? i : dirname(i)));
+  for (const kind of ['group_vars', 'host_vars']) {
+    const d = join(playbook.dir, kind);
+    if (existsSync(d) && !inventoryDirs.includes(playbook.dir)) {
+      bag.add({
+        file: d,
+        message: `${kind}/ beside the playbook: Ansible reads it, Kiln reads ${kind}/ beside the inventory only; move it there`,
+      });
+    }
+  }
   if (!inventory) {
     bag.throwIfAny();
     throw new Error('inventory failed to load');
@@ -67,8 +92,23 @@ export function validateRun(opts: ValidateOptions): Validated {
     for (const e of patternErrors(inventory, opts.limit)) bag.add({ file: '--limit', message: e });
   }
   const run = new RunMemory();
-  const vars = new VarsBuilder(inventory, { extraVars: opts.extraVars, check: opts.check ?? false });
-  const plays = playbook.plays.map((play) => checkPlay(play, playbook.dir, inventory, vars, opts, bag, run));
+  const vars = new VarsBuilder(inventory, {
+    extraVars: opts.extraVars,
+    check: opts.check ?? false,
+    diff: opts.diff,
+    playbook: opts.playbook,
+  });
+  // Registered results live on through the run: any play's may be used by a later one.
+  const registeredNames = new Set(
+    playbook.plays.flatMap((p) => [...p.tasks, ...p.handlers].flatMap((t) => (t.register ? [t.register] : []))),
+  );
+  const earlier = new Set<string>();
+  const plays = playbook.plays.map((play) => {
+    const planned = checkPlay(play, playbook.dir, inventory, vars, opts, bag, run, registeredNames, new Set(earlier));
+    for (const t of [...play.tasks, ...play.handlers]) if (t.register) earlier.add(t.register);
+    if (play.gatherFacts) earlier.add('facts');
+    return planned;
+  });
   bag.throwIfAny();
   return { playbook, inventory, warnings, plan: { plays } };
 }
@@ -82,6 +122,8 @@ function checkPlay(
   opts: ValidateOptions,
   bag: DiagnosticBag,
   run: RunMemory,
+  registeredNames: ReadonlySet<string>,
+  earlierRegisters: ReadonlySet<string>,
 ): PlanPlay {
   const tasks = selectedTasks(play, opts.tags ?? [], opts.skipTags ?? []);
   if (!play.hosts) return { play, hosts: [], tasks };
@@ -91,7 +133,7 @@ function checkPlay(
   // An invalid --limit is reported once by validateRun; the play is still checked, unlimited.
   const hosts = playHosts(inv, play, opts.limit && !patternErrors(inv, opts.limit).length ? opts.limit : undefined);
   // notify → handler names (or listen topics) of this play.
-  const handlerNames = new Set(play.handlers.flatMap((h) => [h.name, ...h.listen]));
+  const handlerNames = notifiableNames(play.handlers);
   for (const t of [...play.tasks, ...play.handlers]) {
     t.notify.forEach((n, i) => {
       if (!handlerNames.has(n)) {
@@ -103,40 +145,62 @@ function checkPlay(
     });
   }
   // Registered results (and gathered facts) exist only at run time: tasks using them are checked then.
-  const registers = new Set<string>(play.gatherFacts ? ['facts'] : []);
+  // Registered results (of this play or an earlier one: they live on) exist only at run time.
+  const registers = new Set<string>([...earlierRegisters, ...(play.gatherFacts ? ['facts'] : [])]);
   const deferred = new Set<number>();
   tasks.forEach((t, i) => {
     if (taskReferences(t, registers).length) deferred.add(i);
     if (t.register) registers.add(t.register);
   });
-  const roles = [...new Map(play.roles.map((r) => [r.role.name, r.role])).values()];
+  const roles = [...new Set(play.roles.flatMap((r) => [...allDependencies(r), r]).map((r) => r.role))];
+  /** Per task: the variable names any host has, the hosts it rendered on, whether it failed. */
+  const known = new Map<TaskDef, Set<string>>();
+  const rendered = new Map<TaskDef, number>();
+  const failed = new Set<TaskDef>();
+  /** A task's variables on `host`, their names kept for the analysis. */
+  const namesOn = (host: string, t: TaskDef) => {
+    const tv = vars.forTask(host, play, hosts, t);
+    let set = known.get(t);
+    if (!set) known.set(t, (set = new Set()));
+    for (const k of Object.keys(tv)) set.add(k);
+    return tv;
+  };
   for (const host of hosts) {
-    const hv = vars.forHost(host, play, hosts);
-    const layers = vars.layers(host, play);
-    for (const role of roles) checkRoleVars(role, host, layers, hv, bag, opts);
-    // A problem inside a variable's value (a firewall policy entry) is located where it is defined.
-    const locateIn = (name: string, path: (string | number)[], value: unknown) =>
-      isDeepStrictEqual(plainOf(hv[name]), plainOf(value)) ? locateVar(name, path, layers, roles, opts) : undefined;
+    const names = (t: TaskDef) => namesOn(host, t);
+    // Role variables are checked with what a task of the role sees (its role vars and parameters).
+    for (const role of roles) {
+      const t = play.tasks.find((x) => x.scope?.ref.role === role);
+      checkRoleVars(role, host, vars.layers(host, play, t), vars.forTask(host, play, hosts, t), bag, opts);
+    }
+    const check = (t: TaskDef, diff: boolean) => {
+      const tv = names(t);
+      const layers = vars.layers(host, play, t);
+      // A problem inside a variable's value (a firewall policy entry) is located where it is defined.
+      const locateIn = (name: string, path: (string | number)[], value: unknown) =>
+        isDeepStrictEqual(plainOf(tv[name]), plainOf(value)) ? locateVar(name, path, layers, roles, opts) : undefined;
+      const r = instantiate(t, tv, { run, host, play, check: opts.check ?? false, diff, playbookDir, locateVar: locateIn });
+      if (r.kind === 'error') {
+        bag.addAll(r.diagnostics);
+        failed.add(t);
+      } else if (r.kind === 'run') rendered.set(t, (rendered.get(t) ?? 0) + 1);
+    };
     tasks.forEach((t, i) => {
-      if (deferred.has(i)) return;
-      const r = instantiate(t, hv, {
-        run,
-        host,
-        play,
-        check: opts.check ?? false,
-        diff: opts.diff ?? false,
-        playbookDir,
-        extraVars: opts.extraVars,
-        locateVar: locateIn,
-      });
-      if (r.kind === 'error') bag.addAll(r.diagnostics);
+      if (!deferred.has(i)) check(t, opts.diff ?? false);
+      else names(t);
     });
     // Handlers may reference registered results; check those that do not.
     for (const h of play.handlers) {
-      if (taskReferences(h, registers).length) continue;
-      const r = instantiate(h, hv, { run, host, play, check: opts.check ?? false, diff: false, playbookDir, extraVars: opts.extraVars });
-      if (r.kind === 'error') bag.addAll(r.diagnostics);
+      if (!taskReferences(h, registers).length) check(h, false);
+      else names(h);
     }
+  }
+  // What rendering could not see: templates of tasks not rendered on every host, handlers,
+  // tasks waiting for a registered result, and the template files they use.
+  const everywhere = new Set([...registeredNames, ...(play.gatherFacts ? ['facts'] : [])]);
+  for (const t of [...tasks, ...play.handlers]) {
+    if (failed.has(t)) continue;
+    const set = new Set([...(known.get(t) ?? []), ...everywhere]);
+    bag.addAll(analyzeTask(t, { known: set, variables: (rendered.get(t) ?? 0) < hosts.length, playbookDir }));
   }
   return { play, hosts, tasks };
 }
@@ -160,7 +224,8 @@ function checkRoleVars(
   const schema = { type: 'object', ...role.argSchema };
   let errors: ReturnType<typeof validateAgainst>;
   try {
-    errors = validateAgainst(schema, pickSchemaVars(schema, hv), 'variable');
+    // Converted as Ansible's argument specs convert role arguments (a template renders to text: '8080').
+    errors = validateAgainst(schema, convertParams(schema, pickSchemaVars(schema, hv)), 'variable');
   } catch (err) {
     // A schema ajv cannot compile (strict mode: a keyword without its type, …) is the role's bug.
     bag.add({
@@ -200,10 +265,16 @@ function locateVar(name: string, rest: (string | number)[], layers: VarLayer[], 
     if (!(name in l.vars)) continue;
     const loc = l.locs?.[name];
     if (loc) return rest.length ? locateInside(loc, name, rest, vault) : loc;
-    const role = roles.find((r) => l.source.startsWith(`role ${r.name} defaults`));
-    if (role?.defaultsFile) {
-      const y = loadYamlFile(role.defaultsFile, vault);
-      return posOf(y, nodeAt(y.doc.contents, [name]), rest) ?? locate(y, [name, ...rest]);
+    const m = /^role (.+) (defaults|vars)$/.exec(l.source);
+    const role = m ? roles.find((r) => r.name === m[1]) : undefined;
+    if (role) {
+      // The last of the role's files that defines it (they are merged in order).
+      for (const f of [...(m![2] === 'defaults' ? role.defaultsFiles : role.varsFiles)].reverse()) {
+        const y = loadYamlFile(f, vault);
+        if (y.value && typeof y.value === 'object' && name in (y.value as object)) {
+          return posOf(y, nodeAt(y.doc.contents, [name]), rest) ?? locate(y, [name, ...rest]);
+        }
+      }
     }
     return undefined;
   }

@@ -56,7 +56,7 @@ export function interpretApply(x: TaskInstance, res: ExecResult, described: Reco
   const registered: Record<string, unknown> = { ...described, ...(interp?.result ?? {}) };
   let failed = interp ? interp.failed : res.code !== 0 ? res.stderr.trim() || res.stdout.trim() || `exit code ${res.code}` : undefined;
   if (x.task.failedWhen !== undefined) {
-    const fw = evalCond(x.task.failedWhen, x, registered);
+    const fw = evalCond(x.task.failedWhen, x, registered, 'failed_when');
     failed = fw ? (failed ?? 'failed_when condition is true') : undefined;
   }
   return { failed, interp, registered };
@@ -65,6 +65,6 @@ export function interpretApply(x: TaskInstance, res: ExecResult, described: Reco
 /** Did a successful apply change anything: the module's verdict (default yes), overridden by changed_when. */
 export function changedAfterApply(x: TaskInstance, applied: Interpreted): boolean {
   let changed = applied.interp?.changed ?? true;
-  if (x.task.changedWhen !== undefined) changed = evalCond(x.task.changedWhen, x, applied.registered);
+  if (x.task.changedWhen !== undefined) changed = evalCond(x.task.changedWhen, x, applied.registered, 'changed_when');
   return changed;
 }

@@ -1,6 +1,7 @@
 /** Text renderings for `kiln inventory …` (pure: they return strings). Secrets print as ********. */
 import { redact, REDACTED, isSecret } from '../../core/secret/secret.ts';
 import { hostVarsOf, mergeVarLayers, type MergedVars } from './layers.ts';
+import { plainNumbers } from '../yaml/pyyaml-schema.ts';
 import type { Inventory, VarLayer } from './types.ts';
 
 function table(rows: string[][]): string {
@@ -47,7 +48,7 @@ export function renderInventoryGraph(inv: Inventory, root = 'all'): string {
 export function formatVarValue(v: unknown): string {
   if (isSecret(v)) return REDACTED;
   if (v === undefined) return 'undefined';
-  return redact(JSON.stringify(v) ?? String(v));
+  return redact(JSON.stringify(plainNumbers(v)) ?? String(v));
 }
 
 /**

@@ -2,66 +2,149 @@
 import type { Loc } from '../../core/diagnostic.ts';
 import type { PathSeg, YamlFile } from '../yaml/document.ts';
 
-export interface TaskDef {
+/** A place in a YAML file: a value's path from the document root. */
+export interface YamlAt {
+  yaml: YamlFile;
+  path: PathSeg[];
+}
+
+/** One condition of a `when` (or changed_when/failed_when) list, where it is written. */
+export interface Condition extends YamlAt {
+  /** A Jinja2 expression (string), a boolean, or another YAML scalar, as written. */
+  expr: unknown;
+}
+
+/**
+ * A keyword's value: a literal (already converted as Ansible converts it), or a Jinja2 template
+ * evaluated for each host (and loop item) when the task is instantiated.
+ */
+export type KeywordValue<T> = { value: T } | ({ template: string } & YamlAt);
+
+/** The keywords a task inherits (from its play, roles, imports) and may set itself. */
+export interface TaskKeywords {
+  become?: KeywordValue<boolean>;
+  becomeUser?: KeywordValue<string>;
+  /** true = never apply (always a dry run); false = apply even under --check. */
+  checkMode?: KeywordValue<boolean>;
+  diff?: KeywordValue<boolean>;
+  ignoreErrors?: KeywordValue<boolean>;
+  noLog?: KeywordValue<boolean>;
+}
+
+export interface LoopControl {
+  loopVar: string;
+  indexVar?: string;
+  label?: string;
+  extended: boolean;
+  extendedAllitems: boolean;
+}
+
+export interface TaskDef extends TaskKeywords {
   /** Display name ("<module> <first param>" when the task has none). */
   name: string;
   module: string;
-  /** Raw (unrendered) module parameters. */
+  /** The module key as the task wrote it (`apt`, `ansible.builtin.file`, `firewall`). */
+  ansibleModule: string;
+  /** Raw (unrendered) module parameters, Ansible's aliases renamed to Kiln's names. */
   params: Record<string, unknown>;
+  /** Where each parameter is written (free-form `key=value` ones: the module's value). */
+  paramPaths: Record<string, PathSeg[]>;
   /** Where the task and its params live, for located errors. */
   loc: Loc;
   yaml: YamlFile;
   path: PathSeg[];
-  paramsPath: PathSeg[];
-  when?: unknown;
+  /** Path of the module key's value (the parameters). */
+  modulePath: PathSeg[];
+  /** The task's own `when` after every inherited one (play roles, role dependencies, imports): all must hold. */
+  when: Condition[];
   loop?: unknown;
-  loopVar: string;
-  loopLabel?: string;
+  loopControl: LoopControl;
   register?: string;
   notify: string[];
   /** Handler only: extra topics it listens to. */
   listen: string[];
+  /**
+   * Handler only: which list of handlers it came from (a role instance's handlers file, the play's
+   * `handlers:`), in play order. A notification by name runs the first match of the last list.
+   */
+  handlerBlock?: number;
+  /** The task's tags and every inherited one. */
   tags: string[];
-  become?: boolean;
-  becomeUser?: string;
-  /** true = never apply (always a dry run); false = apply even under --check. */
-  checkMode?: boolean;
-  changedWhen?: unknown;
-  failedWhen?: unknown;
-  ignoreErrors: boolean;
-  noLog: boolean;
-  diff?: boolean;
+  changedWhen?: Condition[];
+  failedWhen?: Condition[];
+  /** Task vars: the imports' `vars` then the task's own (later wins). */
   vars: Record<string, unknown>;
+  /** The role the task comes from (its files, its name for display). */
   role?: RoleDef;
+  /** The role instance and the chain of roles that pulled it in (for role vars, defaults and params). */
+  scope?: RoleScope;
   /** Ordinal within its play (tasks) or handler list. */
   index: number;
 }
 
+/** A role's files, loaded once per role directory and choice of files (tasks_from, vars_from, …). */
 export interface RoleDef {
   name: string;
   dir: string;
+  /** defaults/main (or defaults_from), merged in Ansible's order. */
   defaults: Record<string, unknown>;
-  defaultsFile?: string;
-  tasks: TaskDef[];
-  handlers: TaskDef[];
+  defaultsFiles: string[];
+  /** vars/main (or vars_from). */
+  vars: Record<string, unknown>;
+  varsFiles: string[];
+  /** meta/main.yml: `allow_duplicates`. */
+  allowDuplicates: boolean;
   /** JSON schema for the role's variables (meta/argument_schema.yml). */
   argSchema?: Record<string, unknown>;
   argSchemaFile?: string;
 }
 
-export interface RoleRef {
+/**
+ * A role in a play, as Ansible's Role object: one per role name and parameters (role params,
+ * `vars`, `when`, `tags`, the files chosen, imported or not). Listing the same role with the
+ * same parameters again reuses it, and its tasks then run only once per host (unless
+ * `allow_duplicates`).
+ */
+export interface RoleRef extends TaskKeywords {
+  /** Unique within the play. */
+  id: number;
   role: RoleDef;
+  /** Role name and hashed parameters: equal keys are the same role instance. */
+  key: string;
+  /** The entry's `vars:` (role vars, below vars/main.yml). */
   vars: Record<string, unknown>;
+  /** Keys of the entry that are not keywords: role parameters. */
+  params: Record<string, unknown>;
+  when: Condition[];
   tags: string[];
-  when?: unknown;
+  /** The role's dependencies (meta/main.yml), in order. */
+  deps: RoleRef[];
+  allowDuplicates: boolean;
+  /** Pulled in by import_role (not listed in the play's roles). */
+  fromImport: boolean;
   loc: Loc;
 }
 
-export interface PlayDef {
+/** Where a role task comes from: its role instance, after the roles that depend on it (outermost first). */
+export interface RoleScope {
+  ref: RoleRef;
+  /** The roles above `ref` (the play's role first), then `ref` itself. */
+  chain: RoleRef[];
+  /**
+   * Which listing of `ref` in the play this task belongs to: a role listed twice (same
+   * parameters) has two occurrences, the second of which Ansible skips on hosts where the first
+   * ran a task.
+   */
+  occurrence: number;
+}
+
+export interface PlayDef extends TaskKeywords {
   name: string;
   hosts: string;
   hostsLoc: Loc;
+  /** vars, then vars_files (later wins). */
   vars: Record<string, unknown>;
+  /** The role instances of the play (its `roles:`, then those of import_role), each once, in order. */
   roles: RoleRef[];
   /** Role tasks first (in role order), then the play's own tasks — as Ansible orders them. */
   tasks: TaskDef[];
@@ -69,8 +152,6 @@ export interface PlayDef {
   serial?: number | string | (number | string)[];
   maxFailPercentage?: number;
   tags: string[];
-  become?: boolean;
-  becomeUser?: string;
   gatherFacts: boolean;
   loc: Loc;
   index: number;
@@ -82,8 +163,25 @@ export interface Playbook {
   plays: PlayDef[];
 }
 
-/** The modules a task may name: the registry's names (in registry order) and Ansible's aliases for them. */
+/** How a task's module key maps onto Kiln: see modules/ansible/. */
+export interface ModuleArgsSpec {
+  /** Ansible option (or alias) → Kiln parameter; an option mapped to `undefined` is refused. */
+  rename: Readonly<Record<string, string>>;
+  /** Ansible options Kiln refuses, with the reason. */
+  refused: Readonly<Record<string, string>>;
+  /** Ansible's type of each option, after renaming (for `path` checks). */
+  types: Readonly<Record<string, string>>;
+  /** Ansible takes a free-form command line (command/shell): the Kiln parameter it goes to. */
+  freeForm?: string;
+  /** Parameters Ansible sets when others are given (apt: cache_valid_time implies update_cache). */
+  implies?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+}
+
+/** The modules a task may name: the registry's names (in registry order) and Ansible's names for them. */
 export interface ModuleCatalog {
   names: readonly string[];
+  /** Ansible module name → Kiln module. */
   aliases: Readonly<Record<string, string>>;
+  /** How the arguments of the module a task names (`apt`, `ansible.builtin.file`, `firewall`) map onto Kiln's. */
+  args(taskKey: string): ModuleArgsSpec | undefined;
 }

@@ -1,6 +1,7 @@
 /**
  * YAML loading that keeps positions. Every value Kiln reads from YAML can be traced back to
- * `file:line:col`, so schema errors point at the offending key or value. Vault data (a whole
+ * `file:line:col`, so schema errors point at the offending key or value. Scalars resolve as in
+ * Ansible (YAML 1.1 as PyYAML reads it: see pyyaml-schema.ts). Vault data (a whole
  * vault file, `!vault` values) is decrypted with the password the caller passes in `VaultOptions`.
  */
 import { readFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { type Diagnostic, InputError, type Loc } from '../../core/diagnostic.ts'
 import { yamlTags } from '../../core/secret/vault-tag.ts';
 import { Secret } from '../../core/secret/secret.ts';
 import { decryptVault, isVaultText, type VaultOptions } from '../../core/secret/vault.ts';
+import { withPyyamlScalars } from './pyyaml-schema.ts';
 
 export interface YamlFile {
   file: string;
@@ -21,7 +23,14 @@ export interface YamlFile {
 
 export function parseYaml(file: string, source: string, vault: VaultOptions = {}): { result?: YamlFile; errors: Diagnostic[] } {
   const lines = new LineCounter();
-  const doc = parseDocument(source, { lineCounter: lines, prettyErrors: false, customTags: yamlTags(vault), uniqueKeys: true });
+  // YAML 1.1 with PyYAML's scalar resolution (what Ansible reads): `yes` is true, `0644` is 420.
+  const doc = parseDocument(source, {
+    lineCounter: lines,
+    prettyErrors: false,
+    schema: 'yaml-1.1',
+    customTags: (tags) => [...(withPyyamlScalars(tags) as typeof tags), ...yamlTags(vault)],
+    uniqueKeys: true,
+  });
   const errors: Diagnostic[] = [];
   for (const e of [...doc.errors]) {
     const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);

@@ -379,21 +379,31 @@ describe('host sequence: verify, failed_when, changed_when', () => {
     {
       name: 'failed_when true fails a successful command',
       cmd: 'echo hi',
-      extra: `      failed_when: "'hi' in result.stdout"`,
+      extra: `      register: result\n      failed_when: "'hi' in result.stdout"`,
       status: 'failed',
       message: 'failed_when condition is true',
     },
     {
       name: 'failed_when true keeps the module’s reason',
       cmd: 'echo bad >&2; exit 3',
-      extra: '      failed_when: "result.rc == 3"',
+      extra: '      register: result\n      failed_when: "result.rc == 3"',
       status: 'failed',
       message: 'rc=3: bad',
     },
     { name: 'failed_when false accepts a failing command', cmd: 'exit 3', extra: '      failed_when: false', status: 'changed' },
     { name: 'changed_when false: ok', cmd: 'echo hi', extra: '      changed_when: false', status: 'ok' },
-    { name: 'changed_when on the result, true', cmd: 'echo hi', extra: `      changed_when: "result.stdout == 'hi'"`, status: 'changed' },
-    { name: 'changed_when on the result, false', cmd: 'echo same', extra: `      changed_when: "result.stdout == 'hi'"`, status: 'ok' },
+    {
+      name: 'changed_when on the result, true',
+      cmd: 'echo hi',
+      extra: `      register: result\n      changed_when: "result.stdout == 'hi'"`,
+      status: 'changed',
+    },
+    {
+      name: 'changed_when on the result, false',
+      cmd: 'echo same',
+      extra: `      register: result\n      changed_when: "result.stdout == 'hi'"`,
+      status: 'ok',
+    },
     {
       name: 'changed_when via the register name',
       cmd: 'echo hi',
@@ -404,14 +414,16 @@ describe('host sequence: verify, failed_when, changed_when', () => {
     {
       name: 'check mode: changed_when that cannot be evaluated before the run predicts changed',
       cmd: 'echo same',
-      extra: `      changed_when: "'hi' in result.stdout"`,
+      extra: `      register: result\n      changed_when: "'hi' in result.stdout"`,
       check: true,
       status: 'changed',
     },
     {
+      // Before the run the result is empty: `result.stdout == 'hi'` cannot be evaluated (an
+      // undefined attribute, as in Ansible), `result.stdout is defined` can.
       name: 'check mode: changed_when is evaluated against an empty result',
       cmd: 'echo hi',
-      extra: `      changed_when: "result.stdout == 'hi'"`,
+      extra: `      register: result\n      changed_when: "result.stdout is defined"`,
       check: true,
       status: 'ok',
     },
@@ -421,6 +433,33 @@ describe('host sequence: verify, failed_when, changed_when', () => {
     const t = r.result('t');
     expect(t.status).toBe(status);
     expect(t.message).toBe(message);
+  });
+});
+
+describe('host sequence: conditions over undefined variables', () => {
+  it('a when over an undefined value fails the task (not a skip), located at the condition', async () => {
+    // The condition uses a registered result, so only the run can tell the key is missing.
+    const r = await run(
+      `- hosts: all\n  tasks:\n    - name: first\n      t_cmd: { cmd: "echo hi" }\n      register: first\n    - name: second\n      t_cmd: { cmd: "echo never" }\n      when: first.rc == 0 and first.no_such_key == 'x'\n    - name: third\n      t_cmd: { cmd: "echo after" }\n`,
+    );
+    const t = r.result('second');
+    expect(t.status).toBe('failed');
+    expect(t.message).toMatch(
+      /pb-\d+\.yml:8:13: when: 'dict object' has no attribute 'no_such_key' \(first\.no_such_key\) in the condition "first\.rc == 0 and first\.no_such_key == 'x'" \(task 'second'\)$/,
+    );
+    // The host failed: nothing after it ran.
+    expect(r.tasks.map((x) => x.task)).toEqual(['first', 'second']);
+  });
+
+  it('ignore_errors applies to it, as in Ansible', async () => {
+    const r = await run(
+      `- hosts: all\n  tasks:\n    - name: first\n      t_cmd: { cmd: "echo hi" }\n      register: first\n    - name: second\n      t_cmd: { cmd: "echo never" }\n      when: first.rc == 0 and first.no_such_key == 'x'\n      ignore_errors: true\n    - name: third\n      t_cmd: { cmd: "echo after" }\n`,
+    );
+    expect(r.tasks.map((x) => [x.task, x.status, x.ignored ?? false])).toEqual([
+      ['first', 'changed', false],
+      ['second', 'failed', true],
+      ['third', 'changed', false],
+    ]);
   });
 });
 

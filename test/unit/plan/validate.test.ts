@@ -8,6 +8,8 @@ import { loadPlaybook } from '../../../src/input/playbook/load.ts';
 import { moduleCatalog } from '../../../src/modules/registry.ts';
 import { planPlay, serialBatches, tagSelected } from '../../../src/plan/selection.ts';
 import { resolveVars, UnresolvedVar, VarsBuilder } from '../../../src/input/inventory/vars-builder.ts';
+import { renderValue } from '../../../src/template/engine.ts';
+import { Undefined } from '../../../src/template/jinja/value.ts';
 import { validateRun } from '../../../src/plan/validate.ts';
 
 let dir: string;
@@ -161,7 +163,7 @@ describe('validation', () => {
   it('locates an undefined template variable in the template file', () => {
     const errs = errorsOf('bad-template.yml');
     expect(errs).toHaveLength(1);
-    expect(errs[0]).toMatch(/^templates\/t\.j2:2:\d+: undefined variable 'missing_var'/);
+    expect(errs[0]).toMatch(/^templates\/t\.j2:2:\d+: 'missing_var' is undefined/);
   });
 
   it('reports all structural errors at once with line and column', () => {
@@ -214,10 +216,15 @@ describe('variable precedence', () => {
   });
 
   it('unresolvable templated vars fail only when used, naming the cause', () => {
-    const r = resolveVars({ a: '{{ b }}', b: '{{ c }}', c: 1, d: '{{ nope }}' });
+    const r = resolveVars({ a: '{{ b }}', b: '{{ c }}', c: 1, d: '{{ nope }}', e: '{{ e2 }}', e2: '{{ e }}' });
     expect(r.a).toBe(1);
-    expect(r.d).toBeInstanceOf(UnresolvedVar);
-    expect(() => String(r.d)).toThrow(/variable 'd' cannot be rendered: undefined variable 'nope'/);
+    // Over an undefined variable: undefined itself (is defined is false, default() applies), naming the missing one when used.
+    expect(r.d).toBeInstanceOf(Undefined);
+    expect(renderValue('{{ d | default("x") }}', r)).toBe('x');
+    expect(() => renderValue('{{ d }}', r)).toThrow(/'nope' is undefined/);
+    // A cycle: an error when used.
+    expect(r.e).toBeInstanceOf(UnresolvedVar);
+    expect(() => renderValue('{{ e }}', r)).toThrow(/variable 'e' cannot be rendered/);
   });
 });
 

@@ -1,0 +1,121 @@
+/**
+ * Reading keyword values as Ansible reads them: booleans with Ansible's conversion (or a template
+ * evaluated per host), strings, tag lists (`tags: a,b`), conditions (a string, a boolean or a
+ * list), name lists (`notify`). Problems are located diagnostics in `bag`.
+ */
+import type { DiagnosticBag } from '../../core/diagnostic.ts';
+import { isSecret } from '../../core/secret/secret.ts';
+import type { YamlCursor } from '../yaml/document.ts';
+import { PyFloat, pyStr } from '../../template/jinja/value.ts';
+import { ansibleBoolean, BooleanError } from './boolean.ts';
+import type { Condition, KeywordValue, TaskKeywords } from './types.ts';
+
+export const isTemplate = (s: string): boolean => s.includes('{{') || s.includes('{%');
+
+/** A scalar as Python's str() shows it (what Ansible's error messages print). */
+export function pyScalar(v: unknown): string {
+  if (v === true) return 'True';
+  if (v === false) return 'False';
+  if (v === null || v === undefined) return 'None';
+  if (v instanceof PyFloat || typeof v === 'number') return pyStr(v);
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+/** A boolean keyword: a literal converted as Ansible does, or a template evaluated later. */
+export function boolKeyword(c: YamlCursor, bag: DiagnosticBag): KeywordValue<boolean> | undefined {
+  const v = c.value;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string' && isTemplate(v)) return { template: v, yaml: c.y, path: c.path };
+  try {
+    return { value: ansibleBoolean(v) };
+  } catch (err) {
+    if (!(err instanceof BooleanError)) throw err;
+    const name = String(c.path.at(-1));
+    bag.add(c.diag(`the field '${name}' has an invalid value (${pyScalar(v)}), and could not be converted to a bool. ${err.message}`));
+    return undefined;
+  }
+}
+
+/** A string keyword (`become_user`): a literal (numbers as text, like Ansible), or a template. */
+export function stringKeyword(c: YamlCursor, bag: DiagnosticBag): KeywordValue<string> | undefined {
+  const v = c.value;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') return isTemplate(v) ? { template: v, yaml: c.y, path: c.path } : { value: v };
+  if (typeof v === 'number' || typeof v === 'boolean' || v instanceof PyFloat) return { value: pyScalar(v) };
+  bag.add(c.diag(`${String(c.path.at(-1))} must be a string`));
+  return undefined;
+}
+
+/** The keywords every level (play, role entry, import, task) may set. */
+export function taskKeywords(c: YamlCursor, bag: DiagnosticBag): TaskKeywords {
+  return {
+    become: boolKeyword(c.child('become'), bag),
+    becomeUser: stringKeyword(c.child('become_user'), bag),
+    checkMode: boolKeyword(c.child('check_mode'), bag),
+    diff: boolKeyword(c.child('diff'), bag),
+    ignoreErrors: boolKeyword(c.child('ignore_errors'), bag),
+    noLog: boolKeyword(c.child('no_log'), bag),
+  };
+}
+
+/** Ansible's tags: a list of names, or one string split on commas; numbers as text. */
+export function tagList(c: YamlCursor, bag: DiagnosticBag): string[] {
+  const v = c.value;
+  if (v === undefined || v === null) return [];
+  const one = (x: unknown): string[] | undefined => {
+    if (typeof x === 'string') {
+      if (isTemplate(x)) return undefined;
+      return x
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean);
+    }
+    if (typeof x === 'number' || x instanceof PyFloat) return [pyScalar(x)];
+    return undefined;
+  };
+  const items = Array.isArray(v) ? v.map(one) : [one(v)];
+  if (items.some((x) => x === undefined)) {
+    bag.add(c.diag('tags must be a name, a comma-separated string or a list of names (templated tags are not supported)'));
+    return [];
+  }
+  return [...new Set(items.flat() as string[])];
+}
+
+/** A list of names (`notify`, `listen`): one string or a list of strings. */
+export function nameList(c: YamlCursor, bag: DiagnosticBag): string[] | undefined {
+  const v = c.value;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') return [v];
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  bag.add(c.diag(`${String(c.path.at(-1))} must be a name or a list of names`));
+  return undefined;
+}
+
+/** A condition keyword (`when`, `changed_when`, `failed_when`): one expression or a list, each located. */
+export function conditions(c: YamlCursor, bag: DiagnosticBag): Condition[] | undefined {
+  const v = c.value;
+  if (v === undefined) return undefined;
+  if (v === null) return [];
+  const one = (x: unknown, at: YamlCursor): Condition | undefined => {
+    if (typeof x === 'string' || typeof x === 'boolean' || typeof x === 'number' || x instanceof PyFloat)
+      return { expr: x, yaml: at.y, path: at.path };
+    if (isSecret(x)) return { expr: x, yaml: at.y, path: at.path };
+    bag.add(
+      at.diag(
+        `${String(c.path.at(-1))}: a condition is an expression (a string) or a boolean, got ${Array.isArray(x) ? 'a list' : 'a mapping'}`,
+      ),
+    );
+    return undefined;
+  };
+  const list = Array.isArray(v) ? v.map((x, i) => one(x, c.child(i))) : [one(v, c)];
+  return list.filter((x): x is Condition => x !== undefined);
+}
+
+/** A mapping (vars), or {} with an error. */
+export function mapping(c: YamlCursor, what: string, bag: DiagnosticBag): Record<string, unknown> {
+  const v = c.value;
+  if (v === undefined || v === null) return {};
+  if (typeof v === 'object' && !Array.isArray(v) && !isSecret(v)) return v as Record<string, unknown>;
+  bag.add(c.diag(`${what} must be a mapping`));
+  return {};
+}

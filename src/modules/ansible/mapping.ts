@@ -1,0 +1,238 @@
+/**
+ * Ansible's modules that Kiln runs with a module of its own, and what each Ansible option means in
+ * Kiln: the same parameter (an alias renamed to Kiln's name), or refused with the reason. Every
+ * option Ansible documents (options.ts, generated from ansible-doc) is one or the other
+ * (test/unit/input/playbook/module-args.test.ts), so an Ansible argument is never silently
+ * dropped or reinterpreted. Kiln's own extra parameters (a service's `health_url`) keep their names.
+ */
+import type { ModuleArgsSpec } from '../../input/playbook/types.ts';
+import { ANSIBLE_OPTIONS } from './options.ts';
+import { isSecret } from '../../core/secret/secret.ts';
+import { PyFloat, pyStr } from '../../template/jinja/value.ts';
+
+interface Mapping {
+  /** The Kiln module. */
+  kiln: string;
+  /** Ansible options with Kiln's meaning: option → Kiln parameter (same name when the value is true). */
+  same: Readonly<Record<string, string | true>>;
+  /** Why an option is refused, when there is more to say than "not supported". */
+  why?: Readonly<Record<string, string>>;
+  /** The Kiln parameter a free-form command line (`command: ls -l`) goes to. */
+  freeForm?: string;
+  /** Options of another Ansible module this one passes on (package → apt on Debian). */
+  alsoOf?: string;
+}
+
+const FILE_ATTRS = { owner: true, group: true, mode: true } as const;
+const SELINUX = 'not supported: SELinux contexts';
+
+const MAPPINGS: Readonly<Record<string, Mapping>> = {
+  'ansible.builtin.file': { kiln: 'file', same: { path: true, state: true, src: true, force: true, ...FILE_ATTRS } },
+  'ansible.builtin.copy': {
+    kiln: 'copy',
+    same: { content: true, src: true, dest: true, validate: true, backup: true, force: true, ...FILE_ATTRS },
+    why: { remote_src: 'not supported: remote_src (Kiln copies files from the controller)', decrypt: 'not supported: decrypt' },
+  },
+  'ansible.builtin.template': {
+    kiln: 'template',
+    same: { src: true, dest: true, validate: true, backup: true, force: true, ...FILE_ATTRS },
+    why: {
+      trim_blocks: 'not supported: per-task Jinja2 options (use a `#jinja2:` header line in the template)',
+      lstrip_blocks: 'not supported: per-task Jinja2 options (use a `#jinja2:` header line in the template)',
+    },
+  },
+  'ansible.builtin.apt': {
+    kiln: 'package',
+    same: { name: true, state: true, update_cache: true, cache_valid_time: true, purge: true, install_recommends: true },
+  },
+  // On Debian, package passes every argument on to apt.
+  'ansible.builtin.package': {
+    kiln: 'package',
+    same: { name: true, state: true },
+    why: { use: 'not supported: use (Kiln manages Debian packages with apt)' },
+    alsoOf: 'ansible.builtin.apt',
+  },
+  'ansible.builtin.service': { kiln: 'service', same: { name: true, state: true, enabled: true } },
+  'ansible.builtin.systemd': { kiln: 'service', same: { name: true, state: true, enabled: true, daemon_reload: true } },
+  'ansible.builtin.systemd_service': { kiln: 'service', same: { name: true, state: true, enabled: true, daemon_reload: true } },
+  'ansible.builtin.command': {
+    kiln: 'command',
+    same: { cmd: true, argv: true, chdir: true, creates: true, removes: true, stdin: true },
+    why: {
+      free_form: "free_form is not a parameter: write the command line as the module's value (`command: ls -l`) or as `cmd:`",
+      stdin_add_newline: 'not supported: stdin_add_newline (Kiln appends a newline to stdin when it has none)',
+      executable: "Ansible's command module ignores executable: use shell",
+      warn: "not an option of ansible-core 2.14's command module",
+    },
+    freeForm: 'cmd',
+  },
+  'ansible.builtin.shell': {
+    kiln: 'shell',
+    same: { cmd: true, chdir: true, creates: true, removes: true, stdin: true, executable: true },
+    why: {
+      free_form: "free_form is not a parameter: write the command line as the module's value (`shell: ls | wc -l`) or as `cmd:`",
+      stdin_add_newline: 'not supported: stdin_add_newline (Kiln appends a newline to stdin when it has none)',
+      warn: "not an option of ansible-core 2.14's shell module",
+    },
+    freeForm: 'cmd',
+  },
+  'ansible.builtin.user': {
+    kiln: 'user',
+    same: {
+      name: true,
+      state: true,
+      uid: true,
+      group: true,
+      groups: true,
+      append: true,
+      shell: true,
+      home: true,
+      create_home: true,
+      system: true,
+      comment: true,
+      password: true,
+      remove: true,
+    },
+  },
+  'ansible.builtin.group': { kiln: 'group', same: { name: true, state: true, gid: true, system: true } },
+  'ansible.builtin.lineinfile': {
+    kiln: 'lineinfile',
+    same: {
+      path: true,
+      line: true,
+      regexp: true,
+      state: true,
+      insertafter: true,
+      insertbefore: true,
+      firstmatch: true,
+      backrefs: true,
+      create: true,
+      validate: true,
+      ...FILE_ATTRS,
+    },
+  },
+  'ansible.builtin.get_url': {
+    kiln: 'get_url',
+    same: { url: true, dest: true, checksum: true, force: true, timeout: true, ...FILE_ATTRS },
+  },
+  'ansible.posix.sysctl': { kiln: 'sysctl', same: { name: true, value: true, state: true, sysctl_file: true, reload: true } },
+  'community.mysql.mysql_db': {
+    kiln: 'mysql_db',
+    same: { name: true, state: true, encoding: true, collation: true },
+    why: {
+      login_user: 'not supported: Kiln connects as root over the server socket',
+      login_password: 'not supported: Kiln connects as root over the server socket',
+    },
+  },
+  'community.mysql.mysql_user': {
+    kiln: 'mysql_user',
+    same: { name: true, host: true, state: true, password: true, priv: true, append_privs: true, sql_log_bin: true, update_password: true },
+    why: { encrypted: 'not supported: encrypted (give the hash in `password_hash`)' },
+  },
+  'community.mysql.mysql_replication': {
+    kiln: 'mysql_replication',
+    same: {
+      primary_host: true,
+      primary_port: true,
+      primary_user: true,
+      primary_password: true,
+      primary_connect_retry: 'connect_retry',
+    },
+    why: { mode: "not supported: mode (Kiln's mysql_replication configures and starts replication from the primary)" },
+  },
+  'community.mysql.mysql_variables': { kiln: 'mysql_variables', same: { variable: true, value: true } },
+};
+
+/** Short names and FQCNs a task may use for each mapped Ansible module. */
+function namesOf(fqcn: string): string[] {
+  const short = fqcn.split('.').at(-1)!;
+  const names = [fqcn, short];
+  if (fqcn.startsWith('ansible.builtin.')) names.push(`ansible.legacy.${short}`);
+  return names;
+}
+
+/** Task key (`apt`, `ansible.builtin.apt`, `ansible.legacy.apt`) → the Ansible module's FQCN. */
+export const ANSIBLE_MODULE_NAMES: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.keys(MAPPINGS).flatMap((fqcn) => namesOf(fqcn).map((n) => [n, fqcn])),
+);
+
+/** Ansible module names (short and FQCN) → the Kiln module that runs them. */
+export const ansibleModuleAliases: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(ANSIBLE_MODULE_NAMES)
+    .map(([name, fqcn]) => [name, MAPPINGS[fqcn]!.kiln] as const)
+    .filter(([name, kiln]) => name !== kiln),
+);
+
+const specs = new Map<string, ModuleArgsSpec>();
+
+/** The argument mapping of an Ansible module (by FQCN), built from its options and Kiln's decisions. */
+export function ansibleArgsSpec(fqcn: string): ModuleArgsSpec | undefined {
+  const m = MAPPINGS[fqcn];
+  if (!m) return undefined;
+  let spec = specs.get(fqcn);
+  if (spec) return spec;
+  const rename: Record<string, string> = {};
+  const refused: Record<string, string> = {};
+  const types: Record<string, string> = {};
+  const add = (module: string, mapping: Mapping) => {
+    for (const [opt, o] of Object.entries(ANSIBLE_OPTIONS[module] ?? {})) {
+      const target = mapping.same[opt];
+      const names = [opt, ...o.aliases];
+      if (target === undefined) {
+        const reason =
+          mapping.why?.[opt] ?? (/^se(user|role|type|level)$/.test(opt) ? SELINUX : `not supported by Kiln's ${m.kiln} module`);
+        for (const n of names)
+          if (!(n in rename)) refused[n] ??= `${module}'s option '${opt}'${n === opt ? '' : ` (alias '${n}')`}: ${reason}`;
+      } else {
+        const kiln = target === true ? opt : target;
+        for (const n of names) {
+          if (n in rename) continue;
+          rename[n] = kiln;
+          delete refused[n];
+        }
+        types[kiln] = o.type;
+      }
+    }
+  };
+  add(fqcn, m);
+  if (m.alsoOf) add(m.alsoOf, MAPPINGS[m.alsoOf]!);
+  // Keys Ansible's free-form parser takes out of a command line that the module does not document (warn, executable).
+  for (const [k, why] of Object.entries(m.why ?? {})) if (!(k in rename) && !(k in refused)) refused[k] = `${fqcn}'s option '${k}': ${why}`;
+  spec = { rename, refused, types, freeForm: m.freeForm };
+  specs.set(fqcn, spec);
+  return spec;
+}
+
+/** Every mapped Ansible module with its Kiln module and option decisions (for the coverage test). */
+export function ansibleMappings(): { fqcn: string; kiln: string; same: string[]; alsoOf?: string }[] {
+  return Object.entries(MAPPINGS).map(([fqcn, m]) => ({ fqcn, kiln: m.kiln, same: Object.keys(m.same), alsoOf: m.alsoOf }));
+}
+
+/**
+ * What Ansible's module does with its arguments before acting, where Kiln's module would otherwise
+ * read them differently: apt updates the cache whenever cache_valid_time is set.
+ */
+export function adjustAnsibleArgs(fqcn: string | undefined, params: Record<string, unknown>): void {
+  if ((fqcn === 'ansible.builtin.apt' || fqcn === 'ansible.builtin.package') && params.cache_valid_time) params.update_cache = true;
+  // copy's action plugin writes a list or dict content as json.dumps, anything else as str().
+  if (fqcn === 'ansible.builtin.copy' && 'content' in params) {
+    const c = params.content;
+    if (typeof c === 'number' || typeof c === 'boolean' || c instanceof PyFloat) params.content = pyStr(c);
+    else if (c !== null && typeof c === 'object' && !isSecret(c)) params.content = pyJsonDumps(c);
+  }
+}
+
+/** Python's json.dumps with its defaults (", " and ": " separators, non-ASCII escaped). */
+export function pyJsonDumps(v: unknown): string {
+  const str = (s: string) => JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (v === null || v === undefined) return 'null';
+  if (typeof v === 'string') return str(v);
+  if (v instanceof PyFloat) return pyStr(v);
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : v > 0 ? 'Infinity' : v < 0 ? '-Infinity' : 'NaN';
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (isSecret(v)) return str(v.reveal());
+  if (Array.isArray(v)) return `[${v.map(pyJsonDumps).join(', ')}]`;
+  return `{${Object.entries(v as Record<string, unknown>)
+    .map(([k, x]) => `${str(k)}: ${pyJsonDumps(x)}`)
+    .join(', ')}}`;
+}

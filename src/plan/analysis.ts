@@ -1,0 +1,133 @@
+/**
+ * What `kiln validate` can know of a task's templates without rendering them (analyzeTemplate):
+ * filters, tests and functions that do not exist, and variables defined nowhere (not in the
+ * inventory, vars, role defaults or vars, extra vars, registered results, facts, loop variables or
+ * magic variables) and not guarded by `is defined` / `default`. Rendering every task for every
+ * host (instance.ts) finds what a run would find; this finds the rest: templates in tasks whose
+ * `when` was false everywhere, tasks that wait for a registered result, handlers, the template
+ * files they use.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import type { Diagnostic } from '../core/diagnostic.ts';
+import type { Condition, KeywordValue, TaskDef } from '../input/playbook/types.ts';
+import { locate, type PathSeg } from '../input/yaml/document.ts';
+import { analyzeTemplate, isTemplated, TemplateError } from '../template/engine.ts';
+import { filterTable, globalTable, testTable } from '../template/library.ts';
+import { findRoleFile } from './instance.ts';
+
+/** Jinja2's own global functions (engine.ts JINJA_GLOBAL_NAMES). */
+const JINJA_GLOBALS = new Set(['range', 'dict', 'namespace', 'cycler', 'joiner', 'lipsum']);
+
+/** Variables the template module adds (instance.ts templateVars). */
+const TEMPLATE_VARS = [
+  'ansible_managed',
+  'template_host',
+  'template_path',
+  'template_fullpath',
+  'template_destpath',
+  'template_uid',
+  'template_run_date',
+  'template_mtime',
+];
+
+interface Field {
+  text: string;
+  /** Where it is written (a YAML value). */
+  yaml: TaskDef['yaml'];
+  path: PathSeg[];
+  /** A bare expression (a condition), not a template. */
+  expr: boolean;
+}
+
+function strings(v: unknown, yaml: TaskDef['yaml'], path: PathSeg[], out: Field[]): void {
+  if (typeof v === 'string') {
+    if (isTemplated(v)) out.push({ text: v, yaml, path, expr: false });
+  } else if (Array.isArray(v)) v.forEach((x, i) => strings(x, yaml, [...path, i], out));
+  else if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    for (const [k, x] of Object.entries(v)) strings(x, yaml, [...path, k], out);
+  }
+}
+
+/** Every templated field of a task, where it is written. */
+export function taskFields(task: TaskDef): Field[] {
+  const out: Field[] = [];
+  const conds = (cs?: Condition[]) => {
+    for (const c of cs ?? [])
+      if (typeof c.expr === 'string') out.push({ text: c.expr, yaml: c.yaml, path: c.path, expr: !isTemplated(c.expr) });
+  };
+  conds(task.when);
+  conds(task.changedWhen);
+  conds(task.failedWhen);
+  for (const k of [task.become, task.becomeUser, task.checkMode, task.diff, task.ignoreErrors, task.noLog] as (
+    | KeywordValue<unknown>
+    | undefined
+  )[]) {
+    if (k && 'template' in k) out.push({ text: k.template, yaml: k.yaml, path: k.path, expr: false });
+  }
+  strings(task.loop, task.yaml, [...task.path, 'loop'], out);
+  if (task.loopControl.label) strings(task.loopControl.label, task.yaml, [...task.path, 'loop_control', 'label'], out);
+  for (const [k, v] of Object.entries(task.params)) strings(v, task.yaml, task.paramPaths[k] ?? task.modulePath, out);
+  for (const [k, v] of Object.entries(task.vars)) strings(v, task.yaml, [...task.path, 'vars', k], out);
+  return out;
+}
+
+export interface AnalysisOptions {
+  /** Names defined for the task somewhere (any host's variables, registered results, …). */
+  known: ReadonlySet<string>;
+  /** Report variables defined nowhere (false when the task was rendered for every host already). */
+  variables: boolean;
+  playbookDir: string;
+}
+
+/** The problems analysis finds in a task's templates (and the template file it renders). */
+export function analyzeTask(task: TaskDef, opts: AnalysisOptions): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const lc = task.loopControl;
+  const loopNames =
+    task.loop === undefined
+      ? []
+      : [
+          lc.loopVar,
+          'ansible_loop_var',
+          ...(lc.indexVar ? [lc.indexVar, 'ansible_index_var'] : []),
+          ...(lc.extended ? ['ansible_loop'] : []),
+        ];
+  const known = new Set([...opts.known, ...loopNames]);
+  type At = (line: number, col: number) => { file: string; line: number; col: number };
+  const check = (source: string, file: string, at: At, extra: string[] = []) => {
+    let a: ReturnType<typeof analyzeTemplate>;
+    try {
+      a = analyzeTemplate(source, file);
+    } catch (err) {
+      if (err instanceof TemplateError) out.push({ ...at(err.line ?? 1, err.col ?? 1), message: err.message });
+      else throw err;
+      return;
+    }
+    for (const f of a.filters) if (!(f.name in filterTable)) out.push({ ...at(f.line, f.col), message: `no filter named '${f.name}'` });
+    for (const t of a.tests) if (!(t.name in testTable)) out.push({ ...at(t.line, t.col), message: `no test named '${t.name}'` });
+    for (const g of a.globals) {
+      if (!(g.name in globalTable) && !JINJA_GLOBALS.has(g.name) && !known.has(g.name))
+        out.push({ ...at(g.line, g.col), message: `'${g.name}' is undefined (called as a function)` });
+    }
+    if (!opts.variables) return;
+    const defined = new Set([...known, ...extra]);
+    for (const v of a.variables) {
+      if (!v.guarded && !defined.has(v.name))
+        out.push({
+          ...at(v.line, v.col),
+          message: `'${v.name}' is undefined: it is defined nowhere (inventory, vars, roles, registered results, facts, extra vars)`,
+        });
+    }
+  };
+  for (const f of taskFields(task)) {
+    const where = locate(f.yaml, f.path);
+    const source = f.expr ? `{{ ${f.text} }}` : f.text;
+    check(source, f.yaml.file, () => where);
+  }
+  // The template file a template task renders (a literal src).
+  if (task.module === 'template' && typeof task.params.src === 'string' && !isTemplated(task.params.src)) {
+    const file = findRoleFile(task, 'templates', task.params.src, opts.playbookDir);
+    if (file && existsSync(file)) check(readFileSync(file, 'utf8'), file, (line, col) => ({ file, line, col }), TEMPLATE_VARS);
+  }
+  return out;
+}
