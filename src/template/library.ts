@@ -24,7 +24,12 @@ import { ansibleGlobals } from './lookups/globals.ts';
 import { ansibleTests } from './tests/ansible.ts';
 import { jinjaTests } from './tests/jinja.ts';
 
-const ansibleFilters: FilterTable = {
+/** Marks a table's entries as Ansible plugins (they answer to ansible.builtin.X). */
+function plugins<T extends FilterTable | TestTable>(table: T): T {
+  return Object.fromEntries(Object.entries(table).map(([k, reg]) => [k, { ...reg, plugin: true }])) as T;
+}
+
+const ansibleFilters: FilterTable = plugins({
   ...ansibleDataFilters,
   ...ansibleMathFilters,
   ...ansibleRegexFilters,
@@ -33,7 +38,7 @@ const ansibleFilters: FilterTable = {
   ...ansibleSerialFilters,
   ...ansibleTimeFilters,
   ...ansibleUrlFilters,
-};
+});
 
 export const filterTable: FilterTable = {
   ...jinjaValueFilters,
@@ -43,7 +48,7 @@ export const filterTable: FilterTable = {
   ...ansibleFilters,
 };
 
-export const testTable: TestTable = { ...jinjaTests, ...ansibleTests };
+export const testTable: TestTable = { ...jinjaTests, ...plugins(ansibleTests) };
 
 /**
  * The filters and tests Ansible ships as plugins: only these answer to `ansible.builtin.X` and

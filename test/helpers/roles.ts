@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { parse } from 'yaml';
+import { convertParams } from '../../src/plan/argspec.ts';
 import { ajv } from '../../src/plan/schema.ts';
 import { renderValue } from '../../src/template/engine.ts';
 
@@ -30,7 +31,9 @@ export function expectRoleDocumented(role: string): void {
     expect(p.description, k).toBeTruthy();
     expect(p.type ?? p.enum, k).toBeTruthy();
   }
-  // Checked as the engine checks them: a default may be a template over other variables.
+  // Checked as the engine checks them: a default may be a template over other variables, and its
+  // rendered text is converted like Ansible's argument specs convert it ('3000' → 3000 for an integer).
   const validate = roleValidator(role);
-  expect(validate(renderValue(defaults, defaults)), JSON.stringify(validate.errors)).toBe(true);
+  const rendered = convertParams(schema, renderValue(defaults, defaults) as Record<string, unknown>);
+  expect(validate(rendered), JSON.stringify(validate.errors)).toBe(true);
 }

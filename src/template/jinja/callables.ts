@@ -46,6 +46,8 @@ export interface Registered<F> {
   fn: F;
   /** The callable handles Undefined itself (default, mandatory, `defined`, `undefined`). */
   undefinedOk?: boolean;
+  /** One of Ansible's plugins: it also answers to `ansible.builtin.X` / `ansible.legacy.X` (Jinja2's builtins do not). */
+  plugin?: boolean;
 }
 
 export type FilterTable = Record<string, Registered<FilterFn>>;

@@ -560,6 +560,11 @@ class Compiler {
     const name = pluginName(e.name, 'filter', at);
     const reg = Object.hasOwn(this.filters, name) ? this.filters[name] : undefined;
     if (!reg) throw new JinjaSyntaxError(`no filter named ${pyRepr(name)}`, at);
+    if (name !== e.name && !reg.plugin)
+      throw new JinjaSyntaxError(
+        `could not load filter "${e.name}": Jinja2's own filters have no collection name in Ansible (write '${name}')`,
+        at,
+      );
     const base = e.node ? this.expr(e.node, hole) : hole;
     if (!base) throw new JinjaSyntaxError('a filter needs a value', at);
     const args = this.args(e, hole);
@@ -580,6 +585,11 @@ class Compiler {
     const name = pluginName(e.name, 'test', at);
     const reg = Object.hasOwn(this.tests, name) ? this.tests[name] : undefined;
     if (!reg) throw new JinjaSyntaxError(`no test named ${pyRepr(name)}`, at);
+    if (name !== e.name && !reg.plugin)
+      throw new JinjaSyntaxError(
+        `could not load test "${e.name}": Jinja2's own tests have no collection name in Ansible (write '${name}')`,
+        at,
+      );
     const base = this.expr(e.node, hole);
     const args = this.args(e, hole);
     return guarded(e, (f) => {

@@ -13,7 +13,7 @@ import { isStrictUndefined, pyStr, Undefined } from '../../../src/template/jinja
 
 const calls: string[] = [];
 const filters: FilterTable = {
-  upper: { fn: (_e, v) => pyStr(v).toUpperCase() },
+  upper: { fn: (_e, v) => pyStr(v).toUpperCase(), plugin: true },
   default: { fn: (_e, v, a) => (v instanceof Undefined ? (a[0] ?? '') : v), undefinedOk: true },
   twice: { fn: (env, v) => pyStr(env.callFilter('upper', v, [])) + pyStr(env.callFilter('ansible.builtin.upper', v, [])) },
   greet: { fn: (env, v) => `${v} ${pyStr(env.resolve('name'))}` },
