@@ -18,3 +18,10 @@ describe('collection-qualified filter and test names', () => {
     expect(() => renderTemplate("{{ 'x' | community.general.json_query('a') }}", {}, 't.j2')).toThrow(/not supported/);
   });
 });
+
+describe('type_debug', () => {
+  it('refuses a string, whose type name in Ansible depends on where the string came from', () => {
+    expect(renderTemplate('{{ 1 | type_debug }}', {}, 't.j2')).toBe('int');
+    expect(() => renderTemplate("{{ 'a' | type_debug }}", {}, 't.j2')).toThrow(/type_debug of a string is not supported/);
+  });
+});
