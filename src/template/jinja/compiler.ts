@@ -6,7 +6,7 @@
  *
  * A compiled expression is `(frame) => value`; a statement `(frame, out) => void`.
  */
-import type { CallEnv, FilterTable, TestTable } from './callables.ts';
+import type { CallEnv, FilterFn, FilterTable, Registered, TestFn, TestTable } from './callables.ts';
 import { JinjaRuntimeError, JinjaSyntaxError, type Pos } from './errors.ts';
 import { BoundMethod, isDictMethod, MUTATING_METHODS, methodImpl, methodOf } from './methods.ts';
 import type { At, CallArgs, Expr, ExprOf, Stmt, StmtOf, TemplateData, TemplateNode } from './nodes.ts';
@@ -557,41 +557,37 @@ class Compiler {
 
   private filter(e: ExprOf<'Filter'>, hole?: ExprFn): ExprFn {
     const at = posOf(e);
-    const name = pluginName(e.name, 'filter', at);
-    const reg = Object.hasOwn(this.filters, name) ? this.filters[name] : undefined;
-    if (!reg) throw new JinjaSyntaxError(`no filter named ${pyRepr(name)}`, at);
-    if (name !== e.name && !reg.plugin)
-      throw new JinjaSyntaxError(
-        `could not load filter "${e.name}": Jinja2's own filters have no collection name in Ansible (write '${name}')`,
-        at,
-      );
+    const reg = this.registered(this.filters, e.name, 'filter', at);
     const base = e.node ? this.expr(e.node, hole) : hole;
     if (!base) throw new JinjaSyntaxError('a filter needs a value', at);
-    const args = this.args(e, hole);
-    return guarded(e, (f) => {
-      const v = base(f);
-      const a = args(f);
-      if (!reg.undefinedOk) {
-        if (isStrictUndefined(v)) throw undefinedError(v);
-        for (const x of a.args) if (isStrictUndefined(x)) throw undefinedError(x);
-        for (const x of a.kwargs.values()) if (isStrictUndefined(x)) throw undefinedError(x);
-      }
-      return reg.fn(f.rt.callEnv, v, a.args, a.kwargs);
-    });
+    return this.callRegistered(e, reg, base, this.args(e, hole));
   }
 
   private test(e: ExprOf<'Test'>, hole?: ExprFn): ExprFn {
-    const at = posOf(e);
-    const name = pluginName(e.name, 'test', at);
-    const reg = Object.hasOwn(this.tests, name) ? this.tests[name] : undefined;
-    if (!reg) throw new JinjaSyntaxError(`no test named ${pyRepr(name)}`, at);
-    if (name !== e.name && !reg.plugin)
+    const reg = this.registered(this.tests, e.name, 'test', posOf(e));
+    return this.callRegistered(e, reg, this.expr(e.node, hole), this.args(e, hole));
+  }
+
+  /** The filter or test a (possibly ansible.builtin-qualified) name refers to; a located error if none. */
+  private registered<F>(table: Record<string, Registered<F>>, raw: string, kind: 'filter' | 'test', at: Pos): Registered<F> {
+    const name = pluginName(raw, kind, at);
+    const reg = Object.hasOwn(table, name) ? table[name] : undefined;
+    if (!reg) throw new JinjaSyntaxError(`no ${kind} named ${pyRepr(name)}`, at);
+    if (name !== raw && !reg.plugin)
       throw new JinjaSyntaxError(
-        `could not load test "${e.name}": Jinja2's own tests have no collection name in Ansible (write '${name}')`,
+        `could not load ${kind} "${raw}": Jinja2's own ${kind}s have no collection name in Ansible (write '${name}')`,
         at,
       );
-    const base = this.expr(e.node, hole);
-    const args = this.args(e, hole);
+    return reg;
+  }
+
+  /** Calls a filter or test on its value; Undefined arguments raise first unless it handles them. */
+  private callRegistered(
+    e: Expr,
+    reg: Registered<FilterFn> | Registered<TestFn>,
+    base: ExprFn,
+    args: (f: Frame) => { args: unknown[]; kwargs: Map<string, unknown> },
+  ): ExprFn {
     return guarded(e, (f) => {
       const v = base(f);
       const a = args(f);
