@@ -21,7 +21,7 @@
 import { Secret } from '../core/secret/secret.ts';
 import { analyze, type TemplateAnalysis } from './jinja/analyze.ts';
 import type { LookupContext } from './jinja/callables.ts';
-import { ANSIBLE_OPTIONS, applyHeader, Environment, type LexerOptions, type Mode } from './jinja/environment.ts';
+import { ANSIBLE_OPTIONS, applyHeader, Environment, HEADER_KEYS, type LexerOptions, type Mode } from './jinja/environment.ts';
 import { JinjaRuntimeError, JinjaSyntaxError, TemplateError } from './jinja/errors.ts';
 import type { TemplateNode } from './jinja/nodes.ts';
 import { fromPy, isStrictUndefined, toPy, truthy, UndefinedError, undefinedError } from './jinja/value.ts';
@@ -51,17 +51,8 @@ export interface TemplateOptions {
   comment_end_string: string;
 }
 
-const OPTION_NAMES: Record<keyof TemplateOptions, keyof LexerOptions> = {
-  trim_blocks: 'trimBlocks',
-  lstrip_blocks: 'lstripBlocks',
-  newline_sequence: 'newlineSequence',
-  block_start_string: 'blockStart',
-  block_end_string: 'blockEnd',
-  variable_start_string: 'variableStart',
-  variable_end_string: 'variableEnd',
-  comment_start_string: 'commentStart',
-  comment_end_string: 'commentEnd',
-};
+/** The template module's options as lexer options: the `#jinja2:` header's keys less keep_trailing_newline. */
+const { keep_trailing_newline: _notAModuleOption, ...OPTION_NAMES } = HEADER_KEYS;
 
 function lexerOptions(o?: Partial<TemplateOptions>): Partial<LexerOptions> | undefined {
   if (!o) return undefined;

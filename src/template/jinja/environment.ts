@@ -79,8 +79,11 @@ export interface RenderResult {
 
 const HEADER = '#jinja2:';
 
-/** The `#jinja2:` keys Ansible honours, as the lexer's option names. */
-const HEADER_KEYS: Record<string, keyof LexerOptions> = {
+/**
+ * The `#jinja2:` keys Ansible honours, as the lexer's option names. The template module's own
+ * options are the same names less keep_trailing_newline (engine.ts).
+ */
+export const HEADER_KEYS = {
   trim_blocks: 'trimBlocks',
   lstrip_blocks: 'lstripBlocks',
   keep_trailing_newline: 'keepTrailingNewline',
@@ -91,7 +94,7 @@ const HEADER_KEYS: Record<string, keyof LexerOptions> = {
   variable_end_string: 'variableEnd',
   comment_start_string: 'commentStart',
   comment_end_string: 'commentEnd',
-};
+} as const satisfies Record<string, keyof LexerOptions>;
 
 /** A template source with its `#jinja2:` header applied: the body, the options, and how many lines the header took. */
 export interface Prepared {
@@ -118,7 +121,7 @@ export function applyHeader(source: string, base: LexerOptions): Prepared {
       );
     const key = pair.slice(0, i).trim();
     const raw = pair.slice(i + 1).trim();
-    const opt = HEADER_KEYS[key];
+    const opt: keyof LexerOptions | undefined = Object.hasOwn(HEADER_KEYS, key) ? HEADER_KEYS[key as keyof typeof HEADER_KEYS] : undefined;
     if (!opt)
       throw new JinjaSyntaxError(`#jinja2: override '${key}' is not supported (supported: ${Object.keys(HEADER_KEYS).join(', ')})`, at);
     const parsed = literalEval(raw);

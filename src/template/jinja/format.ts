@@ -371,14 +371,8 @@ function formatString(
         continue;
       }
       // Find the matching close brace (nested braces in the spec).
-      let level = 1;
-      let j = i + 1;
-      while (j < t.length && level > 0) {
-        if (t[j] === '{') level++;
-        else if (t[j] === '}') level--;
-        if (level > 0) j++;
-      }
-      if (level > 0) throw new PyError('ValueError', "expected '}' before end of string");
+      const j = closingBracket(t, i, '{', '}');
+      if (j < 0) throw new PyError('ValueError', "expected '}' before end of string");
       const field = t.slice(i + 1, j);
       out += replaceField(field, args, kwargs, getattr, state, depth);
       i = j + 1;
@@ -544,14 +538,8 @@ export function percentFormat(fmt: string, args: unknown): string {
       if (mapping === undefined || !isDict(mapping)) {
         if (mapping === undefined) throw new PyError('TypeError', 'format requires a mapping');
       }
-      let level = 1;
-      let j = i + 1;
-      while (j < fmt.length && level > 0) {
-        if (fmt[j] === '(') level++;
-        else if (fmt[j] === ')') level--;
-        if (level > 0) j++;
-      }
-      if (level > 0) throw new PyError('ValueError', 'incomplete format key');
+      const j = closingBracket(fmt, i, '(', ')');
+      if (j < 0) throw new PyError('ValueError', 'incomplete format key');
       const key = fmt.slice(i + 1, j);
       if (isDict(mapping)) {
         value = dictGet(mapping, key, NOT_FOUND);
@@ -684,4 +672,14 @@ function convertOne(v: unknown, type: string, flags: string, width: number, prec
         `unsupported format character ${pyRepr(type)} (0x${type.codePointAt(0)!.toString(16)}) at index ${at}`,
       );
   }
+}
+
+/** The index of the bracket that closes the one at `start` (nested pairs counted), or -1. */
+function closingBracket(s: string, start: number, open: string, close: string): number {
+  let level = 1;
+  for (let j = start + 1; j < s.length; j++) {
+    if (s[j] === open) level++;
+    else if (s[j] === close && --level === 0) return j;
+  }
+  return -1;
 }
