@@ -22,7 +22,7 @@ import type { Change, ExecResult, RunMemory } from '../modules/contract.ts';
 import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
 import { redact } from '../core/secret/secret.ts';
 import { TemplateError } from '../template/engine.ts';
-import { type Transport, type TransportFactory, UnreachableError } from '../transport/transport.ts';
+import { CommandTimeoutError, type Transport, type TransportFactory, UnreachableError } from '../transport/transport.ts';
 import { type Instantiation, instantiate, LocatedError, type LoopItem, type TaskInstance, taskReferences } from '../plan/instance.ts';
 import type { TaskResult } from './report.ts';
 import { taskResult } from './results.ts';
@@ -48,6 +48,12 @@ export interface SequenceOptions {
   vars: (task: TaskDef, registered: Record<string, unknown>) => Record<string, unknown>;
   /** Probe results shared across this host's plays (see the file comment). */
   cache?: ProbeCache;
+  /**
+   * Called right before an apply of `task` is sent to the host (not in check mode): the runner
+   * records the task's handler notifications there first (write-ahead). If it throws, nothing is
+   * applied and the task fails with its message.
+   */
+  beforeApply?: (task: TaskDef) => void;
 }
 
 export interface InstanceOutcome {
@@ -232,6 +238,7 @@ export class HostSequence {
       return await this.apply(x, i, k, planned, o);
     } catch (err) {
       if (err instanceof UnreachableError) return o.unreachable(err.message);
+      if (err instanceof CommandTimeoutError) return o.fail(err.message);
       if (err instanceof TemplateError) return o.fail(err.located);
       if (err instanceof LocatedError) return o.fail(err.message);
       throw err;
@@ -244,6 +251,7 @@ export class HostSequence {
    */
   private async apply(x: TaskInstance, i: number, k: number, planned: Planned, o: Outcomes): Promise<InstanceOutcome> {
     const { changes } = planned;
+    this.opts.beforeApply?.(x.task);
     this.opts.cache?.applied();
     this.invalidateAfter(x);
     this.probed.delete(x);

@@ -1,11 +1,23 @@
 /**
- * Pending handlers survive failures. When a run fails after a handler was notified (a config
- * changed, its restart never ran), the notification is saved under `.kiln/pending-handlers.json`
- * beside the playbook; the next run restores it and the handler runs even though the config
- * task now reports ok. (Ansible loses these: ansible#10498.)
+ * Pending handlers survive any death of the controller. A handler notification is written ahead:
+ * before the apply of a task (or handler) that notifies is sent to a host, the notification is
+ * recorded durably in `.kiln/pending-handlers.json` beside the playbook. It is withdrawn if the task
+ * then reports not changed (unless the same notification was already made for real), and cleared
+ * only once the handler ran successfully on that host. So whenever the controller dies (SIGKILL, a
+ * crash, a power cut) after a change could have reached a host, the next run restores the
+ * notification and the handler runs even though the config task now reports ok. (Ansible loses
+ * these: ansible#10498.) The runner's side of this is notifications.ts.
+ *
+ * Every change of the store is written at once and durably (temp file, fsync, rename, fsync of the
+ * directory); the writes are synchronous, so the hosts of a run, which share the file, are
+ * serialized by the event loop. Nothing is written when nothing changes (a converged run writes
+ * nothing), and nothing ever in check mode.
+ *
+ * Format, unchanged since the first version (which wrote it at the end of a run only):
+ * `{ "<playbook file name>": { "<host>": [ { "play": "<play name>", "handler": "<name>" } ] } }`.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 export interface PendingEntry {
   play: string;
@@ -14,10 +26,25 @@ export interface PendingEntry {
 
 type Store = Record<string, Record<string, PendingEntry[]>>; // playbook → host → entries
 
+const entryKey = (e: PendingEntry) => JSON.stringify([e.play, e.handler]);
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export class PendingHandlers {
   private store: Store = {};
   private readonly file: string;
   private readonly key: string;
+  /** Durable writes made by this instance (each: an fsync of the file and one of its directory). */
+  writes = 0;
+  /** Why an existing file could not be read (it was then ignored and is replaced by the next write). */
+  readonly problem?: string;
 
   constructor(
     playbookDir: string,
@@ -29,7 +56,8 @@ export class PendingHandlers {
     if (existsSync(this.file)) {
       try {
         this.store = JSON.parse(readFileSync(this.file, 'utf8')) as Store;
-      } catch {
+      } catch (err) {
+        this.problem = `${this.file} could not be read (${(err as Error).message}); its pending handlers are lost`;
         this.store = {};
       }
     }
@@ -41,25 +69,68 @@ export class PendingHandlers {
 
   /** Handlers saved for a host in a play. */
   forHost(host: string, play: string): string[] {
-    return (this.store[this.key]?.[host] ?? []).filter((e) => e.play === play).map((e) => e.handler);
+    return this.entries(host)
+      .filter((e) => e.play === play)
+      .map((e) => e.handler);
   }
 
-  /** Replaces what is saved for a host in a play. */
-  set(host: string, play: string, handlers: string[]): void {
+  /** Records the notifications not recorded yet (durably, before it returns); returns the names it added. */
+  record(host: string, play: string, names: readonly string[]): string[] {
+    const have = new Set(this.forHost(host, play));
+    const added = [...new Set(names)].filter((n) => !have.has(n));
+    if (added.length) this.update(host, [...this.entries(host), ...added.map((handler) => ({ play, handler }))]);
+    return added;
+  }
+
+  /** Removes notifications (durably, before it returns, when one was recorded). */
+  withdraw(host: string, play: string, names: readonly string[]): void {
+    const drop = new Set(names);
+    this.update(
+      host,
+      this.entries(host).filter((e) => !(e.play === play && drop.has(e.handler))),
+    );
+  }
+
+  /** Replaces what is saved for a host in a play (durably, when that changes anything). */
+  set(host: string, play: string, handlers: readonly string[]): void {
+    const rest = this.entries(host).filter((e) => e.play !== play);
+    this.update(host, [...rest, ...[...new Set(handlers)].map((handler) => ({ play, handler }))]);
+  }
+
+  private entries(host: string): PendingEntry[] {
+    return this.store[this.key]?.[host] ?? [];
+  }
+
+  /** Sets a host's entries; writes the file when they differ from what it holds. */
+  private update(host: string, next: PendingEntry[]): void {
+    const before = this.entries(host).map(entryKey).sort();
+    const after = next.map(entryKey).sort();
+    if (before.length === after.length && before.every((k, i) => k === after[i])) return;
     const book = (this.store[this.key] ??= {});
-    const rest = (book[host] ?? []).filter((e) => e.play !== play);
-    const next = [...rest, ...handlers.map((handler) => ({ play, handler }))];
     if (next.length) book[host] = next;
     else delete book[host];
     if (!Object.keys(book).length) delete this.store[this.key];
+    this.persist();
   }
 
-  save(): void {
+  /** Temp file, fsync, rename over the file, fsync of the directory (and of its parent when it is new). */
+  private persist(): void {
     if (this.readOnly) return;
-    if (!Object.keys(this.store).length && !existsSync(this.file)) return;
-    mkdirSync(join(this.file, '..'), { recursive: true });
-    const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.store, null, 2) + '\n');
+    const dir = dirname(this.file);
+    if (!existsSync(dir)) {
+      mkdirSync(dir, { recursive: true });
+      fsyncPath(dirname(dir));
+    }
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    const fd = openSync(tmp, 'w', 0o644);
+    try {
+      writeSync(fd, JSON.stringify(this.store, null, 2) + '\n');
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, this.file);
+    fsyncPath(dir);
+    this.writes++;
   }
 }

@@ -49,6 +49,8 @@ export interface RunReport {
   tasks: TaskResult[];
   check: boolean;
   duration_ms: number;
+  /** What stopped the run unexpectedly (an internal error), if anything did: the results are those until then. */
+  error?: string;
 }
 
 /** Writes the JSON report. Secrets are redacted by value and by the Secret type's toJSON. */
@@ -72,7 +74,17 @@ export function writeJsonReport(file: string, report: RunReport): void {
     check: t.check,
     duration_ms: t.duration_ms,
   }));
-  const json = JSON.stringify({ hosts: report.hosts, tasks, check: report.check, duration_ms: report.duration_ms }, null, 2);
+  const json = JSON.stringify(
+    {
+      hosts: report.hosts,
+      tasks,
+      check: report.check,
+      duration_ms: report.duration_ms,
+      ...(report.error ? { error: report.error } : {}),
+    },
+    null,
+    2,
+  );
   writeFileSync(file, redact(json) + '\n', { mode: 0o600 });
 }
 

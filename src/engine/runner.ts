@@ -3,24 +3,32 @@
  * linear strategy (every host finishes task N before any starts task N+1), hosts in parallel up
  * to `forks`; then notified handlers in definition order, once each. A failed host stops; the
  * others go on. Unreachable is distinct from failed.
+ *
+ * `run()` always returns a report: a host that is lost is reported unreachable and the others
+ * finish every play; anything unexpected that throws stops the run and is reported as the
+ * report's `error`, with every result recorded until then. Handler notifications are written
+ * ahead to the pending-handlers file (notifications.ts, pending.ts).
  */
 import type { Inventory } from '../input/inventory/index.ts';
 import type { PlayDef, Playbook, TaskDef } from '../input/playbook/types.ts';
 import { redact } from '../core/secret/secret.ts';
 import { type Transport, TransportCache, type TransportFactory, type TransportWrapper, UnreachableError } from '../transport/transport.ts';
 import { sshTransport } from '../transport/ssh/factory.ts';
+import type { SshTimeouts } from '../transport/ssh/spec.ts';
+import { extraConnectionVars } from '../input/inventory/index.ts';
 import type { SshConfig } from '../transport/ssh/sshconfig.ts';
 import { FACTS_SCRIPT, parseFacts } from '../facts/facts.ts';
 import { type ExecResult, RunMemory } from '../modules/contract.ts';
 import { HostSequence, type InstanceOutcome, type ProbeCache, type SequenceOptions } from './host-sequence.ts';
 import { PendingHandlers } from './pending.ts';
+import { BatchNotifications } from './notifications.ts';
 import { count, emptyStats, type HostStats, type RunReport, type TaskResult } from './report.ts';
 import { VarsBuilder } from '../input/inventory/vars-builder.ts';
 import { type PlanPlay, planPlay, type RunPlan, serialBatches } from '../plan/selection.ts';
 import type { Reporter } from './events.ts';
 import { type ResultScope, taskResult } from './results.ts';
 import { RoleRuns } from './role-runs.ts';
-import { handlerNames as namesOfHandler, notifiableNames, notifiedHandlers } from '../plan/handlers.ts';
+import { notifiedHandlers } from '../plan/handlers.ts';
 
 export interface RunnerOptions {
   check: boolean;
@@ -39,26 +47,36 @@ export interface RunnerOptions {
   acceptNewHostKeys: boolean;
   sshConfig?: SshConfig;
   reporter: Reporter;
-  connectTimeoutMs?: number;
+  /** SSH timeouts that win over every host's own (the CLI's options). */
+  timeouts?: Partial<SshTimeouts>;
   /**
    * How hosts are reached. Default: SSH, each host's connection resolved from its inventory vars
-   * and the extra vars, `sshConfig`, `acceptNewHostKeys` and `connectTimeoutMs`. Unit tests put
-   * the local transport here.
+   * and the extra vars, `sshConfig`, `acceptNewHostKeys` and `timeouts`. Unit tests put the local
+   * transport here.
    */
   transport?: TransportFactory;
   /** Wraps the transport in use (`transport` or SSH): tests inject faults this way (test/helpers/fault-transport.ts). */
   wrapTransport?: TransportWrapper;
 }
 
+/** Runs `fn` on every item, `limit` at a time; when one throws, waits for the others, then throws the first error. */
 async function parallel<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
   let next = 0;
+  let failed = false;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
+    while (next < items.length && !failed) {
       const t = items[next++]!;
-      await fn(t);
+      try {
+        await fn(t);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
     }
   });
-  await Promise.all(workers);
+  const settled = await Promise.allSettled(workers);
+  const rejected = settled.find((r) => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
 }
 
 export class Runner {
@@ -80,6 +98,7 @@ export class Runner {
   private readonly registered = new Map<string, Record<string, unknown>>();
   /** Bumped before anything is applied anywhere: older cached probe results are not used. */
   private generation = 0;
+  private started = Date.now();
 
   constructor(
     readonly playbook: Playbook,
@@ -89,13 +108,15 @@ export class Runner {
     this.vars = new VarsBuilder(inv, { extraVars: opts.extraVars, check: opts.check, diff: opts.diff, playbook: playbook.file });
     this.pending = new PendingHandlers(playbook.dir, playbook.file, opts.check);
     this.planned = new Map(opts.plan?.plays.map((p) => [p.play, p]));
+    // Extra vars set connection variables too, under Kiln's or Ansible's names (checked by the CLI).
+    const extraConnection = extraConnectionVars(opts.extraVars).vars;
     const transport =
       opts.transport ??
       sshTransport(inv, {
-        vars: (host) => ({ ...this.vars.hostvars[host], ...opts.extraVars }),
+        vars: (host) => ({ ...this.vars.hostvars[host], ...extraConnection }),
         sshConfig: opts.sshConfig,
         acceptNewHostKeys: opts.acceptNewHostKeys,
-        connectTimeoutMs: opts.connectTimeoutMs,
+        timeouts: opts.timeouts,
       });
     this.conns = new TransportCache(opts.wrapTransport ? opts.wrapTransport(transport) : transport);
   }
@@ -126,18 +147,41 @@ export class Runner {
     this.opts.reporter.result(r);
   }
 
+  /** Runs every play; always returns the report (see the file comment). */
   async run(): Promise<RunReport> {
-    const started = Date.now();
+    this.started = Date.now();
+    let error: string | undefined;
+    if (this.pending.problem) this.opts.reporter.warn(this.pending.problem);
     try {
       for (const play of this.playbook.plays) await this.runPlay(play);
-    } finally {
-      this.pending.save();
-      for (const [host, c] of await this.conns.opened()) {
-        this.statsOf(host).round_trips = c.roundTrips;
+    } catch (err) {
+      error = redact((err as Error).stack ?? String(err));
+    }
+    for (const [host, c] of await this.conns.opened()) {
+      this.statsOf(host).round_trips = c.roundTrips;
+      try {
         c.close();
+      } catch {
+        // Closing a connection that is already gone.
       }
     }
-    return { hosts: Object.fromEntries(this.stats), tasks: this.results, check: this.opts.check, duration_ms: Date.now() - started };
+    return this.report(error);
+  }
+
+  /** The report of what ran so far (`error`: what stopped the run, if anything did). */
+  report(error?: string): RunReport {
+    return {
+      hosts: Object.fromEntries(this.stats),
+      tasks: this.results,
+      check: this.opts.check,
+      duration_ms: Date.now() - this.started,
+      ...(error ? { error } : {}),
+    };
+  }
+
+  /** Durable writes of the pending-handlers file so far (none in a converged run). */
+  get pendingWrites(): number {
+    return this.pending.writes;
   }
 
   /** A play's selection: validation's, or planned here once by the same function (see `opts.plan`). */
@@ -170,16 +214,17 @@ export class Runner {
   private async runBatch(play: PlayDef, tasks: TaskDef[], batch: string[], roleRuns: RoleRuns): Promise<boolean> {
     // Registered results (and facts) stay with the host for the rest of the run, as in Ansible.
     const registered = this.registered;
-    const notified = new Map<string, Set<string>>();
-    const handlerNames = notifiableNames(play.handlers);
+    // Restores the notifications pending from an earlier run; writes new ones ahead of each apply.
+    const notes = new BatchNotifications(this.pending, play, batch);
     for (const h of batch) {
       if (!registered.has(h)) registered.set(h, {});
-      // Handlers left pending by an earlier failed run.
-      const saved = this.pending.forHost(h, play.name).filter((n) => handlerNames.has(n));
-      notified.set(h, new Set(saved));
+      const saved = notes.restored(h);
       if (saved.length) this.opts.reporter.warn(`${h}: handlers pending from an earlier failed run will run: ${saved.join(', ')}`);
     }
-    const seqOpts = (host: string, handler: boolean) => this.seqOptions(host, play, batch, handler);
+    const seqOpts = (host: string, handler: boolean) => ({
+      ...this.seqOptions(host, play, batch, handler),
+      beforeApply: (task: TaskDef) => notes.beforeApply(host, task.notify),
+    });
     if (play.gatherFacts) await this.gatherFacts(play, batch, registered);
     const seqs = new Map(batch.map((h) => [h, new HostSequence(this.conns, tasks, seqOpts(h, false), registered.get(h)!)]));
     let aborted = false;
@@ -198,9 +243,15 @@ export class Runner {
         for (const o of outs) {
           this.record(o.result);
           results.push(o.result);
-          if (o.changed) for (const n of task.notify) notified.get(h)!.add(n);
         }
-        if (outs.some((o) => o.failed || o.unreachable)) this.dead.add(h);
+        const stopped = outs.some((o) => o.failed || o.unreachable);
+        if (stopped) this.dead.add(h);
+        notes.afterTask(
+          h,
+          task.notify,
+          outs.some((o) => o.changed),
+          stopped,
+        );
       });
       await this.opts.reporter.taskEnd(play, task, results);
       const failedNow = batch.filter((h) => this.dead.has(h)).length;
@@ -216,7 +267,7 @@ export class Runner {
     // Handlers: in definition order, once each, on the hosts that notified them.
     // As Ansible 2.14 (plan/handlers.ts): by name the first match of the last handler list; every listener.
     const toRun = (h: string) => {
-      const run = new Set([...notified.get(h)!].flatMap((n) => notifiedHandlers(play.handlers, n)));
+      const run = new Set([...notes.of(h)].flatMap((n) => notifiedHandlers(play.handlers, n)));
       return play.handlers.filter((hd) => run.has(hd));
     };
     const handlerSeqs = new Map<string, HostSequence>();
@@ -237,12 +288,14 @@ export class Runner {
           this.record(o.result);
           results.push(o.result);
         }
-        if (outs.some((o) => o.failed || o.unreachable)) this.dead.add(h);
+        const stopped = outs.some((o) => o.failed || o.unreachable);
+        const changed = outs.some((o) => o.changed);
+        notes.afterTask(h, hd.notify, changed, stopped);
+        if (stopped) this.dead.add(h);
         else {
-          for (const n of [...namesOfHandler(hd), ...hd.listen]) notified.get(h)!.delete(n);
+          notes.handlerRan(h, hd);
           // A handler that changed notifies handlers too: those defined after it run in this pass.
-          if (outs.some((o) => o.changed) && hd.notify.length) {
-            for (const n of hd.notify) notified.get(h)!.add(n);
+          if (changed && hd.notify.length) {
             const pos = play.handlers.indexOf(hd);
             const scheduled = new Set([...handlerSeqs.get(h)!.tasks, ...toRun(h)]);
             const later = play.handlers.filter((x) => scheduled.has(x) && play.handlers.indexOf(x) > pos);
@@ -263,11 +316,8 @@ export class Runner {
         aborted = true;
       }
     }
-    // Whatever is still notified (host failed, play aborted) is saved for the next run.
-    for (const h of batch) {
-      const left = [...notified.get(h)!].filter((n) => handlerNames.has(n));
-      this.pending.set(h, play.name, this.dead.has(h) || aborted ? left : []);
-    }
+    // Whatever is still notified (host failed, play aborted) stays saved for the next run.
+    for (const h of batch) notes.finish(h, this.dead.has(h) || aborted);
     return aborted;
   }
 

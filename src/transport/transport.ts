@@ -8,7 +8,10 @@
  * - `become` runs the script as `becomeUser` (default root) when that is not already the
  *   connecting user; otherwise the script runs as that user, unchanged;
  * - a host that cannot be reached (or is lost mid-run) is reported by throwing `UnreachableError`
- *   (or a subclass), never as a failed script: the engine counts it apart from failures.
+ *   (or a subclass), never as a failed script: the engine counts it apart from failures. Once a
+ *   connection is lost, every later `run` on it throws `UnreachableError` too (it is not reopened);
+ * - a script that runs past the command timeout is reported by throwing `CommandTimeoutError`:
+ *   the host answered, the task fails.
  *
  * The factory opens connections; the caller caches them (`TransportCache`, used by the runner):
  * one connection per host for the whole run, plus a NEW one per commit-confirm (`openFresh`).
@@ -20,6 +23,11 @@ export type { ExecResult };
 /** The host cannot be reached (connect refused, timeout, host key refused, connection lost). */
 export class UnreachableError extends Error {
   override name = 'UnreachableError';
+}
+
+/** A remote script ran past the command timeout: the task fails (the script may still run on the host). */
+export class CommandTimeoutError extends Error {
+  override name = 'CommandTimeoutError';
 }
 
 export interface RunOptions {

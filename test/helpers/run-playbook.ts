@@ -11,7 +11,7 @@ import { validateRun } from '../../src/plan/validate.ts';
 /** A reporter that prints nothing. */
 export const quietReporter: Reporter = { playStart() {}, taskStart() {}, result() {}, taskEnd() {}, playEnd() {}, warn() {} };
 
-export interface RunPlaybookOptions extends Pick<RunnerOptions, 'transport' | 'wrapTransport' | 'connectTimeoutMs'> {
+export interface RunPlaybookOptions extends Pick<RunnerOptions, 'transport' | 'wrapTransport' | 'timeouts'> {
   check?: boolean;
   diff?: boolean;
 }

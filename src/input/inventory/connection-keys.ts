@@ -3,6 +3,9 @@
  *
  * Aliases are renamed to Kiln's key when an inventory or vars file is loaded, so precedence
  * works across both spellings (`ansible_user` in group_vars, `user` on the host: the host wins).
+ * An Ansible alias means exactly what it means in Ansible (`ansible_timeout`/`ansible_ssh_timeout`:
+ * seconds to establish the connection); settings Ansible has no variable for carry a `kiln_` prefix
+ * (keepalives, the per-command timeout), so they cannot collide with a role's own variables.
  */
 import type { Diagnostic, Loc } from '../../core/diagnostic.ts';
 import { Secret, isSecret } from '../../core/secret/secret.ts';
@@ -17,6 +20,10 @@ export const CONNECTION_KEYS = [
   'become_password',
   'proxy_jump',
   'known_hosts',
+  'kiln_connect_timeout',
+  'kiln_keepalive_interval',
+  'kiln_keepalive_count',
+  'kiln_command_timeout',
 ] as const;
 export type ConnectionKey = (typeof CONNECTION_KEYS)[number];
 
@@ -33,7 +40,15 @@ export const CONNECTION_ALIASES: Readonly<Record<string, ConnectionKey>> = {
   ansible_become_user: 'become_user',
   ansible_become_password: 'become_password',
   ansible_become_pass: 'become_password',
+  // Ansible's connection timeout (MAGIC_VARIABLE_MAPPING `timeout`): seconds to establish the connection.
+  ansible_timeout: 'kiln_connect_timeout',
+  ansible_ssh_timeout: 'kiln_connect_timeout',
 };
+
+/** Upper bound of every timeout setting, in seconds (a week; JavaScript timers overflow past 24 days). */
+export const MAX_TIMEOUT_S = 604800;
+
+const isIntIn = (v: unknown, min: number, max: number) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
 
 /** A value still to be templated by the engine is not type-checked here. */
 function isTemplated(v: unknown): boolean {
@@ -71,6 +86,14 @@ export function checkConnectionValue(key: ConnectionKey, v: unknown): string | u
       return isStringList(v) ? undefined : 'a path or a list of paths';
     case 'proxy_jump':
       return v === null || isNonEmptyString(v) ? undefined : "a '[user@]host[:port]' string, an inventory host name, or null";
+    case 'kiln_connect_timeout':
+    case 'kiln_keepalive_interval':
+      return isIntIn(v, 1, MAX_TIMEOUT_S) ? undefined : `a whole number of seconds from 1 to ${MAX_TIMEOUT_S}`;
+    case 'kiln_command_timeout':
+      return isIntIn(v, 0, MAX_TIMEOUT_S) ? undefined : `a whole number of seconds from 0 (no limit) to ${MAX_TIMEOUT_S}`;
+    case 'kiln_keepalive_count':
+      // One unanswered interval proves nothing: the first keepalive is only sent after one interval.
+      return isIntIn(v, 2, 100) ? undefined : 'a whole number from 2 to 100';
   }
 }
 
@@ -112,4 +135,18 @@ export function normalizeVars(entries: RawVar[], errors: Diagnostic[]): { vars: 
     locs[canonical] = e.keyLoc;
   }
   return { vars, locs };
+}
+
+/**
+ * Extra vars (-e) as connection variables: aliases renamed and values checked as in an inventory,
+ * errors located at `-e`. (The extra vars themselves reach templates unchanged.)
+ */
+export function extraConnectionVars(extra: Record<string, unknown>): { vars: Record<string, unknown>; errors: Diagnostic[] } {
+  const at: Loc = { file: '-e', line: 0, col: 0 };
+  const errors: Diagnostic[] = [];
+  const { vars } = normalizeVars(
+    Object.entries(extra).map(([key, value]) => ({ key, value, keyLoc: at, valueLoc: at })),
+    errors,
+  );
+  return { vars, errors };
 }

@@ -4,5 +4,5 @@ export { loadInventory } from './load.ts';
 export { inventoryVarLayers, mergeVarLayers, hostVarsOf, groupHosts, magicVars, type MergedVars, type MagicVars } from './layers.ts';
 export { selectHosts, patternErrors } from './patterns.ts';
 export { renderInventoryList, renderInventoryGraph, renderHostVars, formatVarValue } from './render.ts';
-export { CONNECTION_KEYS, CONNECTION_ALIASES } from './connection-keys.ts';
+export { CONNECTION_KEYS, CONNECTION_ALIASES, checkConnectionValue, extraConnectionVars } from './connection-keys.ts';
 export { expandHostRange } from './ranges.ts';

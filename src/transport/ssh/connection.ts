@@ -1,18 +1,28 @@
 /**
- * The SSH implementation of `Transport` (../transport.ts): one connection per host (node-ssh over
- * ssh2), with:
+ * The SSH implementation of `Transport` (../transport.ts): one connection per host (ssh2), with:
  * - host key verification against known_hosts (unknown or changed keys are refused with their
  *   SHA256 fingerprint; only `acceptNewHostKeys` records a new key, never a changed one);
  * - agent and identity-file authentication, ProxyJump;
  * - `run(script)`: a POSIX sh script sent on stdin (never argv), optionally through sudo with
  *   the password on stdin; every call is one counted round trip;
- * - a cap on concurrent channels (sshd frees session slots late) with retry on open failure.
+ * - a cap on concurrent channels (sshd frees session slots late) with retry on open failure;
+ * - the host's timeouts (spec.timeouts): connect (TCP, handshake and authentication), keepalives
+ *   (unreachable after interval × count seconds without an answer), and one per command.
+ *
+ * A lost connection never escapes as an uncaught error: the client's 'error', 'end' and 'close'
+ * events are always handled. The first of them marks the connection lost, with its reason (no
+ * answer to keepalives for N s, closed or reset by the host, …); every `run` in flight then rejects
+ * with UnreachableError naming it, and so does every later `run`. A lost connection is not
+ * reopened: what its interrupted script did is unknown, and the engine takes the host out of the
+ * run. A channel that closes without an exit status on a live connection is a failed script (it
+ * says so); a script that exits 255 on a live connection is a failed script too.
+ * A script past the command timeout is signalled and its channel closed; `run` rejects with
+ * CommandTimeoutError (the task fails; the host answered its keepalives all along).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { NodeSSH, type Config } from 'node-ssh';
-import type { AuthHandlerMiddleware, Client, ClientChannel, ServerHostKeyAlgorithm } from 'ssh2';
-import type { ConnectionSpec, SshEndpoint } from './spec.ts';
+import { type AuthHandlerMiddleware, Client, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
+import { type ConnectionSpec, type SshEndpoint, TIMEOUT_SETTINGS } from './spec.ts';
 import {
   appendKnownHosts,
   checkHostKey,
@@ -22,7 +32,7 @@ import {
   knownKeyTypes,
   loadKnownHosts,
 } from './knownhosts.ts';
-import { type ExecResult, type RunOptions, type Transport, UnreachableError } from '../transport.ts';
+import { CommandTimeoutError, type ExecResult, type RunOptions, type Transport, UnreachableError } from '../transport.ts';
 
 export type { ConnectionSpec, RunOptions };
 export { UnreachableError };
@@ -31,7 +41,6 @@ export interface ConnectOptions {
   acceptNewHostKeys?: boolean;
   /** Where --accept-new-host-keys writes (default: the first known_hosts file). */
   knownHostsWriteFile?: string;
-  timeoutMs?: number;
 }
 
 /** The host presented an unknown, changed or revoked key: refused, so the host is unreachable. */
@@ -42,6 +51,8 @@ export class HostKeyError extends UnreachableError {
 export type RunResult = ExecResult;
 
 const MAX_CHANNELS = 4;
+/** How long a channel closed without an exit status waits for its connection's loss before it counts as a failed script. */
+const NO_STATUS_GRACE_MS = 200;
 const BEGIN_MARK = '__KILN_SCRIPT_BEGIN__';
 
 export function defaultKnownHostsFiles(): string[] {
@@ -52,26 +63,36 @@ function defaultIdentityFiles(): string[] {
   return ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => `${homedir()}/.ssh/${f}`).filter((f) => existsSync(f));
 }
 
+const setting = (k: keyof typeof TIMEOUT_SETTINGS) => `${TIMEOUT_SETTINGS[k].variable}, ${TIMEOUT_SETTINGS[k].option}`;
+
 export class HostConnection implements Transport {
   /** Round trips (remote commands) since connecting. */
   roundTrips = 0;
   private active = 0;
   private waiters: (() => void)[] = [];
   private jump?: HostConnection;
+  private lostReason?: string;
+  /** Called once, with the reason, when the connection is lost (the handshake and the runs in flight). */
+  private readonly onLost = new Set<(reason: string) => void>();
 
   private constructor(
     readonly name: string,
     readonly spec: ConnectionSpec,
-    private readonly ssh: NodeSSH,
-  ) {}
+    readonly client: Client,
+  ) {
+    client.on('error', (err: Error & { code?: string }) => this.lose(this.reasonOf(err)));
+    client.on('end', () => this.lose('connection closed by the host'));
+    client.on('close', () => this.lose('connection closed'));
+  }
 
-  get client(): Client {
-    return this.ssh.connection!;
+  /** Why the connection is gone (undefined while it is up). */
+  get lost(): string | undefined {
+    return this.lostReason;
   }
 
   static async open(name: string, spec: ConnectionSpec, opts: ConnectOptions = {}): Promise<HostConnection> {
     let jump: HostConnection | undefined;
-    let sock: NodeJS.ReadableStream | undefined;
+    let sock: ConnectConfig['sock'];
     if (spec.proxyJump) {
       jump = await HostConnection.open(
         `${name} (jump ${spec.proxyJump.host})`,
@@ -79,12 +100,13 @@ export class HostConnection implements Transport {
         opts,
       );
       sock = await new Promise((resolve, reject) =>
-        jump!.client.forwardOut('127.0.0.1', 0, spec.host, spec.port, (err, stream) =>
-          err ? reject(new UnreachableError(`proxy jump to ${spec.host}:${spec.port} failed: ${err.message}`)) : resolve(stream),
-        ),
+        jump!.client.forwardOut('127.0.0.1', 0, spec.host, spec.port, (err, stream) => {
+          if (!err) return resolve(stream);
+          jump!.close();
+          reject(new UnreachableError(`proxy jump to ${spec.host}:${spec.port} failed: ${err.message}`));
+        }),
       );
     }
-    const ssh = new NodeSSH();
     let keyProblem: string | undefined;
     const known = loadKnownHosts(spec.knownHostsFiles);
     const names = [...new Set([spec.host, spec.name])];
@@ -108,31 +130,70 @@ export class HostConnection implements Transport {
             : `unknown host key for ${spec.host}:${spec.port}: ${type} ${fp}. Verify it and add it to known_hosts, or rerun with --accept-new-host-keys.`;
       return false;
     };
-    const auth = authMethods(spec);
-    const config: Config = {
+    const t = spec.timeouts;
+    const config: ConnectConfig = {
       host: sock ? undefined : spec.host,
-      sock: sock as Config['sock'],
+      sock,
       port: spec.port,
       username: spec.user,
-      readyTimeout: opts.timeoutMs ?? 15000,
-      keepaliveInterval: 15000,
+      readyTimeout: t.connect * 1000,
+      // ssh2 gives up when a keepalive tick finds more than keepaliveCountMax unanswered: with
+      // count - 1, that is count intervals after the last answer.
+      keepaliveInterval: t.keepaliveInterval * 1000,
+      keepaliveCountMax: t.keepaliveCount - 1,
       hostVerifier,
-      authHandler: auth,
+      authHandler: authMethods(spec),
       algorithms: knownTypes.length ? { serverHostKey: preferTypes(knownTypes) } : undefined,
     };
+    const conn = new HostConnection(name, spec, new Client());
+    conn.jump = jump;
     try {
-      await ssh.connect(config);
+      await conn.handshake(config);
     } catch (err) {
-      jump?.close();
+      conn.close();
       if (keyProblem) throw new HostKeyError(keyProblem);
       throw new UnreachableError(`cannot connect to ${spec.user}@${spec.host}:${spec.port}: ${(err as Error).message}`);
     }
-    const conn = new HostConnection(name, spec, ssh);
-    conn.jump = jump;
-    const raw = ssh.connection as Client & { _sock?: { setNoDelay?: (b: boolean) => void } };
+    const raw = conn.client as Client & { _sock?: { setNoDelay?: (b: boolean) => void } };
     raw.setMaxListeners?.(50);
     raw._sock?.setNoDelay?.(true);
     return conn;
+  }
+
+  /** Connects; rejects with the reason the connection was lost before it was ready. */
+  private handshake(config: ConnectConfig): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const failed = (reason: string) => reject(new Error(reason));
+      this.onLost.add(failed);
+      this.client.once('ready', () => {
+        this.onLost.delete(failed);
+        resolve();
+      });
+      this.client.connect(config);
+    });
+  }
+
+  /** What an ssh2 client error means, in words (and which setting governs it). */
+  private reasonOf(err: Error & { code?: string }): string {
+    const t = this.spec.timeouts;
+    if (err.message === 'Keepalive timeout')
+      return `no answer to SSH keepalives for ${t.keepaliveInterval * t.keepaliveCount} s (every ${t.keepaliveInterval} s, ${t.keepaliveCount} times; ${setting('keepaliveInterval')}, ${setting('keepaliveCount')})`;
+    if (err.message === 'Timed out while waiting for handshake') return `no SSH handshake within ${t.connect} s (${setting('connect')})`;
+    if (err.code === 'ECONNRESET') return 'connection reset by the host';
+    return err.message;
+  }
+
+  /** Marks the connection lost (the first reason wins) and tells whoever waits on it. */
+  private lose(reason: string): void {
+    if (this.lostReason !== undefined) return;
+    this.lostReason = reason;
+    const waiting = [...this.onLost];
+    this.onLost.clear();
+    for (const f of waiting) f(reason);
+  }
+
+  private unreachable(): UnreachableError {
+    return new UnreachableError(`lost the SSH connection to ${this.spec.user}@${this.spec.host}:${this.spec.port}: ${this.lostReason}`);
   }
 
   /** The remote command line: never contains a secret (the sudo password travels on stdin). */
@@ -163,9 +224,12 @@ export class HostConnection implements Transport {
 
   private async execWithRetry(cmd: string, stdin: string): Promise<RunResult> {
     for (let attempt = 0; ; attempt++) {
+      if (this.lostReason !== undefined) throw this.unreachable();
       try {
         return await this.exec(cmd, stdin);
       } catch (err) {
+        if (err instanceof UnreachableError || err instanceof CommandTimeoutError) throw err;
+        if (this.lostReason !== undefined) throw this.unreachable();
         const msg = (err as Error).message;
         if (attempt < 5 && /Channel open failure|open failed/i.test(msg)) {
           await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
@@ -176,22 +240,60 @@ export class HostConnection implements Transport {
     }
   }
 
+  /** One exec channel: settles once, on its close, the connection's loss, an error, or the command timeout. */
   private exec(cmd: string, stdin: string): Promise<RunResult> {
     return new Promise((resolve, reject) => {
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const settle = (f: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.onLost.delete(onLost);
+        f();
+      };
+      const onLost = () => settle(() => reject(this.unreachable()));
+      this.onLost.add(onLost);
       this.client.exec(cmd, (err: Error | undefined, ch: ClientChannel) => {
-        if (err) return reject(err);
+        if (err) return settle(() => reject(err));
+        const limit = this.spec.timeouts.command;
+        if (limit > 0) {
+          timer = setTimeout(() => {
+            settle(() =>
+              reject(
+                new CommandTimeoutError(
+                  `no reply within the command timeout of ${limit} s; the script may still be running on the host (raise it with ${setting('command')})`,
+                ),
+              ),
+            );
+            try {
+              ch.signal('KILL');
+              ch.close();
+            } catch {
+              // The channel is already gone.
+            }
+          }, limit * 1000);
+        }
         const out: Buffer[] = [];
         const errb: Buffer[] = [];
-        let code: number | null = null;
+        let code: number | undefined;
         ch.on('data', (b: Buffer) => out.push(b));
         ch.stderr.on('data', (b: Buffer) => errb.push(b));
         ch.on('exit', (c: number | null, signal?: string) => {
           code = c ?? (signal ? 128 : 255);
         });
-        ch.on('close', () =>
-          resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errb).toString('utf8'), code: code ?? 255 }),
-        );
-        ch.on('error', reject);
+        const closed = (grace: boolean) => {
+          if (code === undefined && this.lostReason !== undefined) return settle(() => reject(this.unreachable()));
+          // No exit status: the connection may be dying (its close can trail the channel's by a moment).
+          if (code === undefined && grace) return void setTimeout(() => closed(false), NO_STATUS_GRACE_MS);
+          const stdout = Buffer.concat(out).toString('utf8');
+          let stderr = Buffer.concat(errb).toString('utf8');
+          if (code === undefined)
+            stderr += `${stderr && !stderr.endsWith('\n') ? '\n' : ''}the remote command ended without an exit status\n`;
+          settle(() => resolve({ stdout, stderr, code: code ?? 255 }));
+        };
+        ch.on('close', () => closed(true));
+        ch.on('error', (e: Error) => settle(() => reject(e)));
         ch.end(stdin);
       });
     });
@@ -212,7 +314,8 @@ export class HostConnection implements Transport {
   }
 
   close(): void {
-    this.ssh.dispose();
+    this.lose('the connection was closed by Kiln');
+    this.client.end();
     this.jump?.close();
   }
 }

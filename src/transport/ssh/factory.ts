@@ -5,7 +5,8 @@
  * - `open(host)`: records unknown host keys only with `acceptNewHostKeys`;
  * - `openFresh(host)`: a new connection named "HOST (confirm)" that NEVER accepts a new host key
  *   (commit-confirm must reach the very host that was changed);
- * - `spec(host)`: what is dialled, for callers that print it (`kiln facts`).
+ * - `spec(host)`: what is dialled, for callers that print it (`kiln facts`), with `timeouts`
+ *   (the CLI's) over the host's own.
  * Nothing is cached here: the runner caches `open` per host (TransportCache).
  */
 import type { Inventory } from '../../input/inventory/types.ts';
@@ -13,7 +14,7 @@ import { hostVarsOf } from '../../input/inventory/layers.ts';
 import type { TransportFactory } from '../transport.ts';
 import { HostConnection } from './connection.ts';
 import { resolveConnection } from './resolve.ts';
-import type { ConnectionSpec } from './spec.ts';
+import type { ConnectionSpec, SshTimeouts } from './spec.ts';
 import type { SshConfig } from './sshconfig.ts';
 
 export interface SshTransportOptions {
@@ -21,7 +22,8 @@ export interface SshTransportOptions {
   vars?: (host: string) => Record<string, unknown>;
   sshConfig?: SshConfig;
   acceptNewHostKeys?: boolean;
-  connectTimeoutMs?: number;
+  /** Timeouts that win over every host's own (the `kiln apply` options). */
+  timeouts?: Partial<SshTimeouts>;
 }
 
 export interface SshTransportFactory extends TransportFactory {
@@ -33,13 +35,13 @@ export interface SshTransportFactory extends TransportFactory {
 
 export function sshTransport(inventory: Inventory, opts: SshTransportOptions = {}): SshTransportFactory {
   const vars = opts.vars ?? ((host: string) => hostVarsOf(inventory, host));
-  const spec = (host: string): ConnectionSpec =>
-    resolveConnection(host, vars(host), { sshConfig: opts.sshConfig, inventoryDir: inventory.dir, inventory });
+  const spec = (host: string): ConnectionSpec => {
+    const s = resolveConnection(host, vars(host), { sshConfig: opts.sshConfig, inventoryDir: inventory.dir, inventory });
+    return { ...s, timeouts: { ...s.timeouts, ...opts.timeouts } };
+  };
   return {
     spec,
-    open: async (host) =>
-      HostConnection.open(host, spec(host), { acceptNewHostKeys: opts.acceptNewHostKeys, timeoutMs: opts.connectTimeoutMs }),
-    openFresh: async (host) =>
-      HostConnection.open(`${host} (confirm)`, spec(host), { acceptNewHostKeys: false, timeoutMs: opts.connectTimeoutMs }),
+    open: async (host) => HostConnection.open(host, spec(host), { acceptNewHostKeys: opts.acceptNewHostKeys }),
+    openFresh: async (host) => HostConnection.open(`${host} (confirm)`, spec(host), { acceptNewHostKeys: false }),
   };
 }

@@ -15,6 +15,10 @@
  *   (the first hop is dialled first), `none`/null for none. A hop that names an inventory host
  *   (when `opts.inventory` is given) uses that host's inventory connection vars; every hop is
  *   also looked up in ssh config by its name.
+ * - Timeouts (`kiln_connect_timeout` alias `ansible_timeout`/`ansible_ssh_timeout`,
+ *   `kiln_keepalive_interval`, `kiln_keepalive_count`, `kiln_command_timeout`): from the vars,
+ *   else DEFAULT_TIMEOUTS; a value that is not a valid number of seconds (a template: connection
+ *   settings are not rendered) throws. Jump hosts use the target host's timeouts.
  */
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -22,7 +26,8 @@ import { Secret, isSecret } from '../../core/secret/secret.ts';
 import { currentUser, expandTilde, lookupSshConfig, type SshConfig, type SshConfigLookup } from './sshconfig.ts';
 import { hostVarsOf } from '../../input/inventory/layers.ts';
 import type { Inventory } from '../../input/inventory/types.ts';
-import type { ConnectionSpec, SshEndpoint } from './spec.ts';
+import { type ConnectionKey, checkConnectionValue, describeValue } from '../../input/inventory/connection-keys.ts';
+import { type ConnectionSpec, DEFAULT_TIMEOUTS, type SshEndpoint, type SshTimeouts, TIMEOUT_SETTINGS } from './spec.ts';
 
 export interface ResolveOptions {
   sshConfig?: SshConfig;
@@ -68,6 +73,7 @@ function resolveWith(hostName: string, vars: Record<string, unknown>, opts: Reso
     become: vars.become === true,
     becomeUser: str(vars.become_user) ?? 'root',
     knownHostsFiles: [...new Set([...extraKnown, ...sshKnown])],
+    timeouts: resolveTimeouts(hostName, vars),
   };
   if (vars.become_password !== undefined && vars.become_password !== null) {
     const bp = vars.become_password;
@@ -81,6 +87,22 @@ function resolveWith(hostName: string, vars: Record<string, unknown>, opts: Reso
     if (jump) spec.proxyJump = jump;
   }
   return spec;
+}
+
+/** The host's timeouts: its variables over the defaults (see the file comment). */
+export function resolveTimeouts(hostName: string, vars: Record<string, unknown>): SshTimeouts {
+  const out: SshTimeouts = { ...DEFAULT_TIMEOUTS };
+  for (const [field, { variable }] of Object.entries(TIMEOUT_SETTINGS) as [keyof SshTimeouts, { variable: string }][]) {
+    const v = vars[variable];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'number' || checkConnectionValue(variable as ConnectionKey, v)) {
+      const want = checkConnectionValue(variable as ConnectionKey, Number.NaN);
+      const why = typeof v === 'string' && v.includes('{{') ? ' (connection settings are not templated)' : '';
+      throw new Error(`${hostName}: '${variable}' must be ${want}, got ${describeValue(v)}${why}`);
+    }
+    out[field] = v;
+  }
+  return out;
 }
 
 /** `[user@]host[:port]` (IPv6 in brackets: `[::1]:22`). */

@@ -47,7 +47,7 @@ async function run(dir: string, extra: Partial<P>, check = false) {
     `- hosts: all\n  tasks:\n    - name: hooked\n      test_confirm_hook: ${JSON.stringify({ dir, ...extra })}\n`,
   );
   mkdirSync(dir, { recursive: true });
-  const report = await runPlaybook(join(work, 'pb.yml'), join(work, 'hosts.yml'), { check, connectTimeoutMs: 5000 });
+  const report = await runPlaybook(join(work, 'pb.yml'), join(work, 'hosts.yml'), { check, timeouts: { connect: 5 } });
   return report.tasks.find((t) => t.task === 'hooked')!;
 }
 
