@@ -1,4 +1,11 @@
-/** `kiln apply`: validate (exit 2 on any error, no host contacted), run, recap, JSON report. */
+/**
+ * `kiln apply`: validate (exit 2 on any error, no host contacted), run, recap, JSON report.
+ *
+ * The recap and the JSON report are always written once the run started: after a normal run (exit
+ * 0, or 4 when a host failed or was unreachable), and also when something unexpected stopped it (an
+ * internal error inside the run, or an uncaught exception or rejection from anywhere in the
+ * process): then with the results until that moment, the error printed, and exit 1.
+ */
 import { EXIT, formatDiagnostic } from '../core/diagnostic.ts';
 import { recapLines, writeJsonReport } from '../engine/report.ts';
 import type { Reporter } from '../engine/events.ts';
@@ -10,6 +17,8 @@ import { loadSshConfig } from '../transport/ssh/sshconfig.ts';
 import { validateRun } from '../plan/validate.ts';
 import type { VaultOptions } from '../core/secret/vault.ts';
 import type { TransportWrapper } from '../transport/transport.ts';
+import type { RunReport } from '../engine/report.ts';
+import { parseTimeoutOptions } from './timeouts.ts';
 
 export interface ApplyOptions extends VaultOptions {
   inventory: string[];
@@ -26,6 +35,11 @@ export interface ApplyOptions extends VaultOptions {
   verbose: boolean;
   color: boolean;
   progress: string;
+  /** The timeout options, as commander gives them (strings; see timeouts.ts). */
+  connectTimeout?: string;
+  keepaliveInterval?: string;
+  keepaliveCount?: string;
+  commandTimeout?: string;
 }
 
 /** What a caller may inject (tests: test/helpers/kiln-with-faults.ts); production passes nothing. */
@@ -36,6 +50,7 @@ export interface ApplyDeps {
 
 export async function runApply(playbookFile: string, opts: ApplyOptions, deps: ApplyDeps = {}): Promise<number> {
   const write = (s: string) => process.stdout.write(redact(s) + '\n');
+  const timeouts = parseTimeoutOptions(opts as unknown as Record<string, unknown>);
   const v = validateRun({
     playbook: playbookFile,
     inventory: opts.inventory,
@@ -67,16 +82,51 @@ export async function runApply(playbookFile: string, opts: ApplyOptions, deps: A
     sshConfig: loadSshConfig(),
     reporter,
     wrapTransport: deps.wrapTransport,
+    timeouts,
   });
-  const report = await runner.run();
+  const { report, crashed } = await guardedRun(runner);
   write('\nRECAP' + (opts.check ? ' (check mode: predicted)' : ''));
   for (const l of recapLines(report.hosts)) write(l);
   if (opts.stats) {
     write('\nSTATS (SSH round trips after connecting)');
     for (const [h, s] of Object.entries(report.hosts)) write(`${h}: round_trips=${s.round_trips}`);
+    write(`pending handlers file: ${runner.pendingWrites} durable write(s)`);
   }
   write(`\ntime: ${(report.duration_ms / 1000).toFixed(2)}s`);
   if (opts.json) writeJsonReport(opts.json, report);
+  if (report.error) {
+    console.error(
+      `kiln: internal error; the run stopped here (the recap${opts.json ? ' and the JSON report' : ''} hold the results until then):`,
+    );
+    console.error(redact(report.error));
+    // After an uncaught exception nothing in this process can be trusted to finish: stop now
+    // (pending handler notifications are already on disk, written ahead).
+    if (crashed) process.exit(EXIT.error);
+    return EXIT.error;
+  }
   const bad = Object.values(report.hosts).some((s) => s.failed > 0 || s.unreachable);
   return bad ? EXIT.hostFailed : EXIT.ok;
+}
+
+/**
+ * The run's report, whatever happens: the runner's own (which holds any error that stopped it), or,
+ * when an uncaught exception or unhandled rejection strikes first anywhere in the process, the
+ * report of what ran until then with that error (`crashed`).
+ */
+function guardedRun(runner: Runner): Promise<{ report: RunReport; crashed: boolean }> {
+  return new Promise((resolve) => {
+    const settle = (report: RunReport, crashed: boolean) => {
+      process.off('uncaughtException', onCrash);
+      process.off('unhandledRejection', onCrash);
+      resolve({ report, crashed });
+    };
+    const describe = (err: unknown) => (err instanceof Error ? (err.stack ?? err.message) : String(err));
+    const onCrash = (err: unknown) => settle(runner.report(`uncaught: ${describe(err)}`), true);
+    process.on('uncaughtException', onCrash);
+    process.on('unhandledRejection', onCrash);
+    runner.run().then(
+      (report) => settle(report, false),
+      (err: unknown) => settle(runner.report(describe(err)), false),
+    );
+  });
 }

@@ -1,6 +1,11 @@
-/** `-e key=value`, `-e '{"k": 1}'` and `-e @file.yml` (may be a vault file), merged left to right. */
+/**
+ * `-e key=value`, `-e '{"k": 1}'` and `-e @file.yml` (may be a vault file), merged left to right.
+ * Connection variables among them (`user`, `ansible_port`, `kiln_command_timeout`, …) are checked
+ * as in an inventory: a bad value is an input error.
+ */
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../core/diagnostic.ts';
+import { extraConnectionVars } from '../input/inventory/index.ts';
 import type { VaultOptions } from '../core/secret/vault.ts';
 import { loadYamlFile } from '../input/yaml/document.ts';
 
@@ -39,5 +44,7 @@ export function parseExtraVars(args: string[], vault: VaultOptions = {}): Record
       }
     }
   }
+  const { errors } = extraConnectionVars(out);
+  if (errors.length) throw new InputError(errors);
   return out;
 }

@@ -16,6 +16,7 @@ import { validateRun } from '../plan/validate.ts';
 import { parseExtraVars } from './extra-vars.ts';
 
 import { collect, csv, defaultInventory, inventoryOption, vaultOptions, vaultPasswordOption } from './options.ts';
+import { timeoutOptions } from './timeouts.ts';
 
 function addRunOptions(cmd: Command): Command {
   return cmd
@@ -43,12 +44,12 @@ function buildProgram(deps: ApplyDeps): Command {
       `
 Exit codes:
   0  success (every host ok or changed)
-  1  internal error
+  1  internal error (the recap and the --json report are still written)
   2  invalid input: YAML, schema, pattern or template errors (no host was contacted)
   4  at least one host failed or was unreachable`,
     );
 
-  addRunOptions(
+  const apply = addRunOptions(
     program
       .command('apply')
       .description('validate, then probe → plan → apply → verify every task on the selected hosts')
@@ -62,15 +63,16 @@ Exit codes:
     .option('--stats', 'print SSH round trips per host after the recap', false)
     .option('-v, --verbose', 'also print skipped tasks and ok results', false)
     .option('--no-color', 'no ANSI colours')
-    .option('--progress <mode>', 'progress display: auto (listr2 on a TTY), plain', 'auto')
-    .action(async (playbook: string, opts) => {
-      const vault = vaultOptions(opts);
-      process.exitCode = await runApply(
-        playbook,
-        { ...opts, ...vault, inventory: defaultInventory(opts.inventory), extraVars: parseExtraVars(opts.extraVars, vault) },
-        deps,
-      );
-    });
+    .option('--progress <mode>', 'progress display: auto (listr2 on a TTY), plain', 'auto');
+  for (const o of timeoutOptions()) apply.addOption(o);
+  apply.action(async (playbook: string, opts) => {
+    const vault = vaultOptions(opts);
+    process.exitCode = await runApply(
+      playbook,
+      { ...opts, ...vault, inventory: defaultInventory(opts.inventory), extraVars: parseExtraVars(opts.extraVars, vault) },
+      deps,
+    );
+  });
 
   addRunOptions(
     program
