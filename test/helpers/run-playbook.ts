@@ -12,23 +12,26 @@ import { validateRun } from '../../src/plan/validate.ts';
 export const quietReporter: Reporter = { playStart() {}, taskStart() {}, result() {}, taskEnd() {}, playEnd() {}, warn() {} };
 
 export interface RunPlaybookOptions extends Pick<RunnerOptions, 'transport' | 'wrapTransport' | 'timeouts'> {
+  /** Default: quietReporter. */
+  reporter?: Reporter;
+  forks?: number;
   check?: boolean;
   diff?: boolean;
 }
 
 /** Validates `playbook` against `inventory` (files), then runs it; returns the run's report. */
 export async function runPlaybook(playbook: string, inventory: string, opts: RunPlaybookOptions = {}): Promise<RunReport> {
-  const { check = false, diff = false, ...transport } = opts;
+  const { check = false, diff = false, reporter = quietReporter, forks = 1, ...transport } = opts;
   const v = validateRun({ playbook, inventory: [inventory], extraVars: {}, tags: [], skipTags: [], check, diff });
   const runner = new Runner(v.playbook, v.inventory, {
     check,
     diff,
-    forks: 1,
+    forks,
     tags: [],
     skipTags: [],
     extraVars: {},
     acceptNewHostKeys: false,
-    reporter: quietReporter,
+    reporter,
     ...transport,
   });
   return runner.run();

@@ -1,9 +1,11 @@
 /**
  * A real OpenSSH server on loopback for integration tests: its own config, host key and
- * authorized_keys in a temp dir, on a free port; stopped by its PID afterwards.
+ * authorized_keys in a temp dir, on a free port; stopped by its PID afterwards (or crashed:
+ * `crash()` SIGKILLs it and its sessions, by PID). `writeSshdInventory` writes an inventory whose
+ * hosts reach it.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +19,69 @@ export interface TestSshd {
   /** known_hosts line(s) for [127.0.0.1]:port. */
   knownHosts: string;
   hostKeyPub: string;
+  /** The server's PID. */
+  pid: number;
   stop(): Promise<void>;
+  /**
+   * SIGKILLs the server and every sshd process under it (the per-connection sessions), as a crash
+   * would: clients see their connections closed with no exit status. Then the sessions' own
+   * children (the users' shells) are killed too. Returns once the server is gone.
+   */
+  crash(): Promise<void>;
+}
+
+/** The PIDs under `pid` (children first-level first), with their command names, from /proc. */
+function descendants(pid: number): { pid: number; comm: string }[] {
+  const procs = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .flatMap((d) => {
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        const close = stat.lastIndexOf(')');
+        const ppid = Number(stat.slice(close + 2).split(' ')[1]);
+        return [{ pid: Number(d), ppid, comm: stat.slice(stat.indexOf('(') + 1, close) }];
+      } catch {
+        return []; // gone meanwhile
+      }
+    });
+  const out: { pid: number; comm: string }[] = [];
+  let level = [pid];
+  while (level.length) {
+    const next = procs.filter((p) => level.includes(p.ppid));
+    out.push(...next.map(({ pid, comm }) => ({ pid, comm })));
+    level = next.map((p) => p.pid);
+  }
+  return out;
+}
+
+const killQuietly = (pid: number) => {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+};
+
+/**
+ * Writes `dir/hosts.yml`, an inventory whose hosts reach `sshd` on 127.0.0.1 with its client key,
+ * and `dir/known_hosts` with its host key for every port the hosts use (a host may go through a
+ * relay: give the relay's `port` in its vars). Each host gets its own vars over `port` = the
+ * sshd's; `vars` go to group `all`. Returns the inventory's path.
+ */
+export function writeSshdInventory(
+  sshd: TestSshd,
+  dir: string,
+  hosts: Record<string, Record<string, unknown>>,
+  vars: Record<string, unknown> = {},
+): string {
+  const entries = Object.entries(hosts).map(([name, v]) => [name, { address: '127.0.0.1', port: sshd.port, ...v }] as const);
+  const ports = new Set([sshd.port, ...entries.map(([, v]) => v.port)]);
+  const key = sshd.hostKeyPub.split(' ').slice(0, 2).join(' ');
+  writeFileSync(join(dir, 'known_hosts'), [...ports].map((p) => `[127.0.0.1]:${p} ${key}\n`).join(''));
+  const all = { user: sshd.user, identity_file: sshd.identityFile, known_hosts: join(dir, 'known_hosts'), ...vars };
+  const lines = entries.map(([name, v]) => `    ${name}: ${JSON.stringify(v)}`);
+  writeFileSync(join(dir, 'hosts.yml'), `all:\n  vars: ${JSON.stringify(all)}\n  hosts:\n${lines.join('\n')}\n`);
+  return join(dir, 'hosts.yml');
 }
 
 export function sshdAvailable(): boolean {
@@ -102,9 +166,19 @@ export async function startSshd(): Promise<TestSshd> {
     identityFile: join(dir, 'client_ed25519'),
     knownHosts,
     hostKeyPub,
+    pid: child.pid!,
+    async crash() {
+      process.removeListener('exit', onExit);
+      const under = descendants(child.pid!);
+      const gone = new Promise<void>((r) => (child.exitCode === null && child.signalCode === null ? child.once('exit', () => r()) : r()));
+      killQuietly(child.pid!);
+      for (const p of under.filter((p) => p.comm.startsWith('sshd'))) killQuietly(p.pid);
+      for (const p of under.filter((p) => !p.comm.startsWith('sshd'))) killQuietly(p.pid);
+      await gone;
+    },
     async stop() {
       process.removeListener('exit', onExit);
-      if (child.exitCode === null && child.pid) {
+      if (child.exitCode === null && child.signalCode === null && child.pid) {
         process.kill(child.pid, 'SIGTERM');
         await new Promise<void>((r) => {
           const t = setTimeout(() => {
