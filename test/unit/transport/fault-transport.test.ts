@@ -6,6 +6,8 @@
  *   host); without the lie the same plan is refused;
  * - killBeforeFresh strikes after the apply and before the confirm, when the confirm's new
  *   connection is about to open;
+ * - killAfter / killBefore strike once, on the first matching script of their host, after its
+ *   reply or before it is sent; uncaughtAfter throws outside any promise after the reply;
  * - rewrites apply to the run's connections only, and faults come from KILN_FAULT_* variables.
  * Everything runs over the local transport, in check mode where the firewall is involved (its
  * probe is read-only; nothing is ever loaded on this machine).
@@ -139,6 +141,55 @@ describe('fault transport: killBeforeFresh', () => {
   });
 });
 
+describe('fault transport: killAfter, killBefore, uncaughtAfter', () => {
+  /** The local transport with `faults` whose kill records whether DIR/mark existed at that moment. */
+  function marked(faults: (dir: string) => Faults) {
+    const dir = join(work, `marked-${++n}`);
+    mkdirSync(dir);
+    const struck: string[] = [];
+    const f = withFaults(localTransport(), {
+      ...faults(dir),
+      kill: () => struck.push(existsSync(join(dir, 'mark')) ? 'after the script ran' : 'before the script ran'),
+    });
+    return { dir, struck, f };
+  }
+
+  it('killAfter strikes after the reply of the first matching script of its host, once', async () => {
+    const { dir, struck, f } = marked(() => ({ killAfter: { host: 'h1', pattern: /touch .*mark/ } }));
+    const h1 = await f.open('h1');
+    const h2 = await f.open('h2');
+    await h1.run('echo probe');
+    await h2.run(`touch ${dir}/other-mark`);
+    expect(struck).toEqual([]);
+    expect((await h1.run(`touch ${dir}/mark; echo done`)).stdout).toBe('done\n');
+    expect(struck).toEqual(['after the script ran']);
+    await h1.run(`touch ${dir}/mark`);
+    expect(struck).toHaveLength(1);
+  });
+
+  it('killBefore strikes before the matching script is sent', async () => {
+    const { dir, struck, f } = marked(() => ({ killBefore: { host: 'h1', pattern: /touch .*mark/ } }));
+    await (await f.open('h1')).run(`touch ${dir}/mark`);
+    expect(struck).toEqual(['before the script ran']);
+  });
+
+  it('uncaughtAfter throws outside any promise, after the reply reached the caller', () => {
+    const root = resolve(import.meta.dirname, '../../..');
+    const script = join(work, 'uncaught.mts');
+    writeFileSync(
+      script,
+      `import { withFaults } from ${JSON.stringify(join(root, 'test/helpers/fault-transport.ts'))};\n` +
+        `import { localTransport } from ${JSON.stringify(join(root, 'src/transport/local.ts'))};\n` +
+        `process.on('uncaughtException', (e) => console.log('uncaught:', e.message));\n` +
+        `const f = withFaults(localTransport(), { uncaughtAfter: { host: 'h1', pattern: /hello/ } });\n` +
+        `const r = await (await f.open('h1')).run('echo hello');\n` +
+        `console.log('reply:', r.stdout.trim());\n`,
+    );
+    const r = spawnSync(process.execPath, ['--import', 'tsx/esm', script], { cwd: root, encoding: 'utf8' });
+    expect(r.stdout).toBe('reply: hello\nuncaught: injected fault: an uncaught exception after a script on h1\n');
+  });
+});
+
 describe('faultsFromEnv', () => {
   it('reads KILN_FAULT_* variables', async () => {
     expect(faultsFromEnv({ PATH: '/bin' })).toEqual({});
@@ -149,7 +200,18 @@ describe('faultsFromEnv', () => {
     ).toBe('x=1\nssh_connection=10.77.0.54 40000 10.77.0.52 9100\n');
   });
 
+  it('reads HOST:REGEX faults (the regex is everything after the first colon)', () => {
+    const f = faultsFromEnv({ KILN_FAULT_KILL_AFTER: "lb1:dest='/etc/haproxy/haproxy\\.cfg'", KILN_FAULT_KILL_BEFORE: 'db2:a:b' });
+    expect(f.killAfter!.host).toBe('lb1');
+    expect(f.killAfter!.pattern.test("dest='/etc/haproxy/haproxy.cfg'")).toBe(true);
+    expect(f.killAfter!.pattern.test("dest='/etc/haproxy/haproxyXcfg'")).toBe(false);
+    expect(f.killBefore).toEqual({ host: 'db2', pattern: /a:b/ });
+  });
+
   it.each([
+    { env: { KILN_FAULT_KILL_AFTER: 'lb1' }, error: /KILN_FAULT_KILL_AFTER: want "HOST:REGEX"/ },
+    { env: { KILN_FAULT_UNCAUGHT_AFTER: ':x' }, error: /KILN_FAULT_UNCAUGHT_AFTER: want "HOST:REGEX"/ },
+    { env: { KILN_FAULT_KILL_BEFORE: 'h:(' }, error: /KILN_FAULT_KILL_BEFORE: Invalid regular expression/ },
     { env: { KILN_FAULT_KILL_BEFORE_CONFRIM: '1' }, error: /unknown fault variable\(s\): KILN_FAULT_KILL_BEFORE_CONFRIM/ },
     { env: { KILN_FAULT_SSH_CONNECTION: '10.77.0.54 9100' }, error: /want "CLIENT CPORT SERVER SPORT"/ },
   ])('refuses $env', ({ env, error }) => {

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { resolveConnection, parseJumpHop } from '../../../../src/transport/ssh/resolve.ts';
+import { DEFAULT_TIMEOUTS } from '../../../../src/transport/ssh/spec.ts';
+import { sshTransport } from '../../../../src/transport/ssh/factory.ts';
+import { parseTimeoutOptions } from '../../../../src/cli/timeouts.ts';
+import { inputErrors } from './helpers.ts';
 import { loadInventory } from '../../../../src/input/inventory/load.ts';
 import { hostVarsOf } from '../../../../src/input/inventory/layers.ts';
 import { parseSshConfig } from '../../../../src/transport/ssh/sshconfig.ts';
@@ -42,6 +46,7 @@ describe('resolveConnection', () => {
       become: false,
       becomeUser: 'root',
       knownHostsFiles: [`${HOME}/.ssh/known_hosts`, `${HOME}/.ssh/known_hosts2`],
+      timeouts: { connect: 15, keepaliveInterval: 5, keepaliveCount: 3, command: 1800 },
     });
   });
 
@@ -118,5 +123,62 @@ describe('resolveConnection', () => {
       identityFiles: [join(dir, 'keys/j')],
     });
     expect(() => resolveConnection('loop1', hostVarsOf(inv, 'loop1'), opts)).toThrow('proxy_jump loop: loop1 -> loop2 -> loop1');
+  });
+});
+
+describe('timeouts', () => {
+  it('kiln_* variables over the defaults', () => {
+    const vars = { kiln_connect_timeout: 30, kiln_keepalive_interval: 2, kiln_keepalive_count: 4, kiln_command_timeout: 0 };
+    expect(resolveConnection('h', vars, base).timeouts).toEqual({ connect: 30, keepaliveInterval: 2, keepaliveCount: 4, command: 0 });
+    expect(resolveConnection('h', { kiln_command_timeout: 600 }, base).timeouts).toEqual({ ...DEFAULT_TIMEOUTS, command: 600 });
+  });
+
+  it("Ansible's ansible_timeout and ansible_ssh_timeout are the connect timeout; the host's value wins over the group's", () => {
+    const dir = tmpTree({
+      'inv.yml': 'all:\n  vars: { ansible_ssh_timeout: 40 }\n  hosts:\n    a: {}\n    b: { ansible_timeout: 7 }\n',
+    });
+    const { inventory } = loadInventory(join(dir, 'inv.yml'));
+    expect(resolveConnection('a', hostVarsOf(inventory, 'a'), base).timeouts.connect).toBe(40);
+    expect(resolveConnection('b', hostVarsOf(inventory, 'b'), base).timeouts.connect).toBe(7);
+  });
+
+  it('bad values in an inventory are located errors', () => {
+    const dir = tmpTree({
+      'inv.yml': [
+        'all:',
+        '  hosts:',
+        '    a: { kiln_keepalive_count: 1, kiln_command_timeout: 2.5 }',
+        '    b: { ansible_timeout: 0, kiln_keepalive_interval: 99999999 }',
+        '',
+      ].join('\n'),
+    });
+    expect(inputErrors(() => loadInventory(join(dir, 'inv.yml'))).map((d) => `${d.line}:${d.col} ${d.message}`)).toEqual([
+      "3:32 'kiln_keepalive_count' must be a whole number from 2 to 100, got number 1",
+      "3:57 'kiln_command_timeout' must be a whole number of seconds from 0 (no limit) to 604800, got number 2.5",
+      "4:27 'ansible_timeout' (alias of 'kiln_connect_timeout') must be a whole number of seconds from 1 to 604800, got number 0",
+      "4:55 'kiln_keepalive_interval' must be a whole number of seconds from 1 to 604800, got number 99999999",
+    ]);
+  });
+
+  it('a template (connection settings are not rendered) is refused when the host is dialled', () => {
+    expect(() => resolveConnection('h', { kiln_command_timeout: '{{ slow }}' }, base)).toThrow(
+      `h: 'kiln_command_timeout' must be a whole number of seconds from 0 (no limit) to 604800, got string "{{ slow }}" (connection settings are not templated)`,
+    );
+  });
+});
+
+describe('timeouts given on the command line', () => {
+  it('win over the inventory, setting by setting', () => {
+    const dir = tmpTree({ 'inv.yml': 'all:\n  vars: { kiln_command_timeout: 1, kiln_keepalive_count: 5 }\n  hosts:\n    a: {}\n' });
+    const { inventory } = loadInventory(join(dir, 'inv.yml'));
+    const spec = sshTransport(inventory, { timeouts: parseTimeoutOptions({ commandTimeout: '30', connectTimeout: '4' }) }).spec('a');
+    expect(spec.timeouts).toEqual({ connect: 4, keepaliveInterval: 5, keepaliveCount: 5, command: 30 });
+  });
+
+  it('are checked like the inventory values, each located at its option', () => {
+    expect(inputErrors(() => parseTimeoutOptions({ keepaliveInterval: '1.5', connectTimeout: 'soon', commandTimeout: '0' }))).toEqual([
+      { file: '--connect-timeout', message: 'must be a whole number of seconds from 1 to 604800, got "soon"' },
+      { file: '--keepalive-interval', message: 'must be a whole number of seconds from 1 to 604800, got "1.5"' },
+    ]);
   });
 });
