@@ -86,6 +86,13 @@ function twoPlays(sleeper: 'subject' | 'steady'): string {
 `;
 }
 
+/** `crashy` on an sshd of its own (to crash), `steady` on the shared one. */
+async function crashScene(sleeper: 'subject' | 'steady') {
+  const own = await ownSshd();
+  const crashy = { port: own.port, known_hosts: join(own.dir, 'known_hosts'), identity_file: own.identityFile };
+  return { own, s: scene({ crashy, steady: {} }, twoPlays(sleeper)) };
+}
+
 async function waitFor(file: string): Promise<void> {
   const deadline = Date.now() + 20000;
   while (!existsSync(file)) {
@@ -144,11 +151,7 @@ describe.skipIf(!sshdAvailable())('a lost host never stops the run', () => {
   }, 40000);
 
   it('sshd killed during a command: unreachable, the connection closed by the host (not "exited with 255")', async () => {
-    const own = await ownSshd();
-    const s = scene(
-      { crashy: { port: own.port, known_hosts: join(own.dir, 'known_hosts'), identity_file: own.identityFile }, steady: {} },
-      twoPlays('subject'),
-    );
+    const { own, s } = await crashScene('subject');
     const running = run(s);
     await waitFor(join(s.dir, 'crashy.started'));
     await own.crash();
@@ -161,11 +164,7 @@ describe.skipIf(!sshdAvailable())('a lost host never stops the run', () => {
   }, 40000);
 
   it('sshd killed between commands: the next task is unreachable with the same reason (no null-connection error)', async () => {
-    const own = await ownSshd();
-    const s = scene(
-      { crashy: { port: own.port, known_hosts: join(own.dir, 'known_hosts'), identity_file: own.identityFile }, steady: {} },
-      twoPlays('steady'),
-    );
+    const { own, s } = await crashScene('steady');
     let crashed: Promise<void> | undefined;
     const rep = await run(s, (r) => {
       if (r.host === 'crashy' && r.task === 'warm up') crashed = own.crash();
