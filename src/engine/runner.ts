@@ -151,8 +151,8 @@ export class Runner {
   async run(): Promise<RunReport> {
     this.started = Date.now();
     let error: string | undefined;
-    if (this.pending.problem) this.opts.reporter.warn(this.pending.problem);
     try {
+      if (this.pending.problem) this.opts.reporter.warn(this.pending.problem);
       for (const play of this.playbook.plays) await this.runPlay(play);
     } catch (err) {
       error = redact((err as Error).stack ?? String(err));
