@@ -1,5 +1,6 @@
 /**
- * The SSH implementation of `Transport` (../transport.ts): one connection per host (ssh2), with:
+ * The SSH implementation of `Transport` (../transport.ts): one connection per host (node-ssh's
+ * connect over ssh2; runs use ssh2's client directly), with:
  * - host key verification against known_hosts (unknown or changed keys are refused with their
  *   SHA256 fingerprint; only `acceptNewHostKeys` records a new key, never a changed one);
  * - agent and identity-file authentication, ProxyJump;
@@ -21,7 +22,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { type AuthHandlerMiddleware, Client, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
+import { type Config, NodeSSH } from 'node-ssh';
+import type { AuthHandlerMiddleware, Client, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import { type ConnectionSpec, type SshEndpoint, TIMEOUT_SETTINGS } from './spec.ts';
 import {
   appendKnownHosts,
@@ -145,14 +147,17 @@ export class HostConnection implements Transport {
       authHandler: authMethods(spec),
       algorithms: knownTypes.length ? { serverHostKey: preferTypes(knownTypes) } : undefined,
     };
-    const conn = new HostConnection(name, spec, new Client());
+    const { client, ready } = HostConnection.handshake(new NodeSSH(), config);
+    const conn = new HostConnection(name, spec, client);
     conn.jump = jump;
     try {
-      await conn.handshake(config);
+      await ready;
     } catch (err) {
       conn.close();
       if (keyProblem) throw new HostKeyError(keyProblem);
-      throw new UnreachableError(`cannot connect to ${spec.user}@${spec.host}:${spec.port}: ${(err as Error).message}`);
+      // The first reason this connection saw (mapped to words and its setting) names the problem best.
+      const why = conn.lostReason ?? conn.reasonOf(err as Error);
+      throw new UnreachableError(`cannot connect to ${spec.user}@${spec.host}:${spec.port}: ${why}`);
     }
     const raw = conn.client as Client & { _sock?: { setNoDelay?: (b: boolean) => void } };
     raw.setMaxListeners?.(50);
@@ -160,17 +165,17 @@ export class HostConnection implements Transport {
     return conn;
   }
 
-  /** Connects; rejects with the reason the connection was lost before it was ready. */
-  private handshake(config: ConnectConfig): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const failed = (reason: string) => reject(new Error(reason));
-      this.onLost.add(failed);
-      this.client.once('ready', () => {
-        this.onLost.delete(failed);
-        resolve();
-      });
-      this.client.connect(config);
-    });
+  /**
+   * Connects through node-ssh (its `connect` checks the config and runs ssh2's handshake); rejects
+   * with the reason the connection was lost before it was ready. node-ssh creates its ssh2 client
+   * synchronously inside `connect`, so this connection's handlers are on the client before any of
+   * its events can fire; node-ssh forgets the client when it closes, this class keeps it.
+   */
+  private static handshake(ssh: NodeSSH, config: ConnectConfig): { client: Client; ready: Promise<unknown> } {
+    const ready = ssh.connect(config as Config);
+    const client = ssh.connection;
+    if (!client) throw new Error('node-ssh did not create its client synchronously');
+    return { client, ready };
   }
 
   /** What an ssh2 client error means, in words (and which setting governs it). */
