@@ -11,6 +11,7 @@ const ORDER = [
   'site.test.ts',
   'data.test.ts',
   'firewall.test.ts',
+  'faults.test.ts',
 ];
 
 class NamedOrder extends BaseSequencer {

@@ -7,6 +7,7 @@ export interface Report {
   tasks: {
     host: string;
     task: string;
+    play?: string;
     status: string;
     message?: string;
     changes: { summary: string }[];
