@@ -151,7 +151,9 @@ describe('service plan (systemd)', () => {
     const script = svc.apply(p, undefined, s, ops(svc.plan(p, undefined, s, ctx())), ctx());
     expect(shSyntax(script)).toBe('');
     // The restart runs inside the gate (kact), then the check.
-    expect(script).toContain(`kact() { KILN_HEALTH_SINCE=$(date +%s.%N); export KILN_HEALTH_SINCE; aout=$( { systemctl "$1" -- 'kiln-app' </dev/null; } 2>&1 ); }`);
+    expect(script).toContain(
+      `kact() { KILN_HEALTH_SINCE=$(date +%s.%N); export KILN_HEALTH_SINCE; aout=$( { systemctl "$1" -- 'kiln-app' </dev/null; } 2>&1 ); }`,
+    );
     expect(script).toMatch(/^if ! kgate restart; then$/m);
     expect(script).not.toContain("systemctl restart -- 'kiln-app'");
     // Nothing started or restarted (only enable): no health check.
@@ -197,7 +199,9 @@ describe('service plan (systemd)', () => {
       undefined,
       svc.parse(show({ NeedDaemonReload: 'yes', ActiveState: 'inactive', SubState: 'dead', UnitFileState: 'disabled' }), p, undefined),
     );
-    expect(script).toMatch(/systemctl daemon-reload[\s\S]*systemctl enable -- 'nginx'[\s\S]*if ! kgate start; then[\s\S]*echo kiln_action=start/);
+    expect(script).toMatch(
+      /systemctl daemon-reload[\s\S]*systemctl enable -- 'nginx'[\s\S]*if ! kgate start; then[\s\S]*echo kiln_action=start/,
+    );
     // A reload of a stopped service is a start, whatever its summary says.
     const r: ServiceParams = { name: 'nginx', state: 'reloaded' };
     expect(expectApplyFromOpsOnly(svc, r, undefined, svc.parse(STOPPED, r, undefined))).toContain("systemctl start -- 'nginx'");
