@@ -313,8 +313,8 @@ function gateLines(p: ServiceParams, s: ServiceState, verb: GatedVerb): string[]
     '  new=$(mktemp -d "$lg/.$lgname.XXXXXX") || return 1',
     ...files.map(
       (f) =>
-        `  if [ -e ${f.q} ]; then mkdir -p "$new/files"$(dirname -- ${f.q}) && cp -p -- ${f.q} "$new/files"${f.q}; ` +
-        `else mkdir -p "$new/absent"$(dirname -- ${f.q}) && : > "$new/absent"${f.q}; fi || { rm -rf -- "$new"; return 1; }`,
+        `  if [ -e ${f.q} ]; then mkdir -p "$new/files$(dirname -- ${f.q})" && cp -p -- ${f.q} "$new/files"${f.q}; ` +
+        `else mkdir -p "$new/absent$(dirname -- ${f.q})" && : > "$new/absent"${f.q}; fi || { rm -rf -- "$new"; return 1; }`,
     ),
     '  old=$(readlink "$lg/$lgname" 2>/dev/null || true)',
     '  ln -sfn "${new##*/}" "$lg/.$lgname.link" && mv -T "$lg/.$lgname.link" "$lg/$lgname" || { rm -rf -- "$new"; return 1; }',

@@ -50,7 +50,8 @@ function host() {
   writeFileSync(join(bin, 'journalctl'), '#!/bin/sh\necho "app[42]: listening on the configured port"\n');
   for (const c of ['systemctl', 'journalctl']) chmodSync(join(bin, c), 0o755);
   const conf = join(dir, 'etc/app/app.conf');
-  const extra = join(dir, 'etc/app/extra.conf');
+  const extra = join(dir, 'etc/app/conf.d with space/extra.conf');
+  mkdirSync(join(dir, 'etc/app/conf.d with space'));
   return {
     dir,
     conf,
@@ -124,7 +125,7 @@ describe('service health gate with restore (local sh, stand-in systemctl)', () =
     expect(h.log()).toEqual(['reload', 'reload']);
     expect(readFileSync(h.conf, 'utf8')).toBe('good v1\n');
     expect(statSync(h.conf).mode & 0o777).toBe(0o640);
-    expect(readdirSync(join(h.dir, 'etc/app'))).toEqual(['app.conf']); // no temp file left
+    expect(readdirSync(join(h.dir, 'etc/app')).sort()).toEqual(['app.conf', 'conf.d with space']); // no temp file left
     expect(r.result.failed).toBe(
       'app is not healthy after the reload: no healthy answer from its health command within 1s ' +
         '(last: the health command exited 1: app answers 503 / config says: bad: upstream port 3999); ' +
