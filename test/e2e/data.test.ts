@@ -348,11 +348,20 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
     timings['primary began its restart after the last replica was up (ms)'] = gap.toFixed(0);
     const gated = run.rep.tasks.filter((t) => t.handler && t.status === 'changed') as { host: string; duration_ms?: number }[];
     timings['MariaDB restart handlers with their gate (ms)'] = gated.map((t) => `${t.host} ${t.duration_ms}`).join(', ');
-    for (const h of hosts) expect(sql(h, 'SELECT @@expire_logs_days;'), h).toBe('6');
+    for (const h of hosts) expect(Number(sql(h, 'SELECT @@expire_logs_days;')), h).toBe(6);
+    // The replicas' IO threads lost the primary during its restart: they reconnect within
+    // connect_retry (10 s). A run started before that finds them "connecting" with an error.
+    const replicating = () =>
+      ['db2', 'db3'].every((r) => {
+        const st = slaveStatus(r);
+        return st.Slave_IO_Running === 'Yes' && st.Slave_SQL_Running === 'Yes';
+      });
+    timings['replicas reconnected after the primary restart (ms)'] = String(await waitFor('the replicas to reconnect', replicating));
     // Back to the role's value: the same order again.
     const back = await apply('restart-order-back');
     expect(changedLines(back.rep).filter((l) => l.includes(' handler ')).length).toBe(3);
-    for (const h of hosts) expect(sql(h, 'SELECT @@expire_logs_days;'), h).toBe('7');
+    for (const h of hosts) expect(Number(sql(h, 'SELECT @@expire_logs_days;')), h).toBe(7);
+    await waitFor('the replicas to reconnect', replicating);
   });
 
   it("a replica setting that breaks replication (server_id equal to the primary's): its restart fails the gate, the last good configuration comes back and it replicates again; the next run converges", async () => {
