@@ -45,6 +45,7 @@ export const MIRROR_PACKAGES: readonly string[] = [
   'iptables-persistent',
   // tools
   'curl',
+  'socat', // the haproxy role's reload gate reads the admin socket (show stat)
   'nodejs',
   'node-mysql', // the sample app's MariaDB driver (Debian-packaged, no npm on the hosts)
   'openssl',

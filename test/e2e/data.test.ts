@@ -6,6 +6,9 @@
  * test/fixtures/data-tier/data.yml is applied to them, so the fresh-host dry run, the seeding and
  * the replica checks run on real empty servers. db3 is added with `kiln lab add` and removed at
  * the end, and the site is applied to the db hosts again, so later suites find it converged.
+ * A restart-worthy setting restarts the replicas before the primary (systemd's timestamps prove
+ * the order), and a setting that breaks replication on a replica fails its restart gate and gets
+ * the last good configuration back.
  *
  * Timings and the replication lag seen are printed (console.log) for the closing note.
  */
@@ -312,5 +315,86 @@ describe.skipIf(skip)('data tier: MariaDB primary → replicas on the lab', () =
     );
     const ok = await apply('repaired', ['-l', 'db2']);
     expect(ok.rep.hosts.db2!.changed).toBe(0);
+  });
+
+  it('a server setting that needs a restart restarts the replicas first, each health-gated, and the primary after them', async () => {
+    const hosts = ['db1', 'db2', 'db3'];
+    const unit = (h: string) =>
+      Object.fromEntries(
+        ssh(h, 'systemctl show -p ActiveEnterTimestampMonotonic -p ActiveExitTimestampMonotonic mariadb')
+          .trim()
+          .split('\n')
+          .map((l) => [l.split('=')[0]!, Number(l.split('=')[1])]),
+      ) as { ActiveEnterTimestampMonotonic: number; ActiveExitTimestampMonotonic: number };
+    const before = Object.fromEntries(hosts.map((h) => [h, unit(h)]));
+    const run = await apply('restart-order', ['-e', 'mysql_binlog_expire_days=6']);
+    expect(changedLines(run.rep).filter((l) => l.includes(' handler '))).toEqual([
+      'db1 handler restart mariadb on the primary (after the replicas): restart mariadb',
+      'db2 handler restart mariadb on the replicas (first): restart mariadb',
+      'db3 handler restart mariadb on the replicas (first): restart mariadb',
+    ]);
+    const after = Object.fromEntries(hosts.map((h) => [h, unit(h)]));
+    // The hosts share one kernel, so their monotonic clocks compare: each replica was up again
+    // (and had passed its gate) before the primary began to stop.
+    for (const r of ['db2', 'db3']) {
+      expect(after[r]!.ActiveEnterTimestampMonotonic, r).toBeGreaterThan(before[r]!.ActiveEnterTimestampMonotonic);
+      expect(after[r]!.ActiveEnterTimestampMonotonic, r).toBeLessThan(after.db1!.ActiveExitTimestampMonotonic);
+    }
+    expect(after.db1!.ActiveExitTimestampMonotonic).toBeGreaterThan(before.db1!.ActiveEnterTimestampMonotonic);
+    const gap =
+      (after.db1!.ActiveExitTimestampMonotonic -
+        Math.max(after.db2!.ActiveEnterTimestampMonotonic, after.db3!.ActiveEnterTimestampMonotonic)) /
+      1000;
+    timings['primary began its restart after the last replica was up (ms)'] = gap.toFixed(0);
+    const gated = run.rep.tasks.filter((t) => t.handler && t.status === 'changed') as { host: string; duration_ms?: number }[];
+    timings['MariaDB restart handlers with their gate (ms)'] = gated.map((t) => `${t.host} ${t.duration_ms}`).join(', ');
+    for (const h of hosts) expect(Number(sql(h, 'SELECT @@expire_logs_days;')), h).toBe(6);
+    // The replicas' IO threads lost the primary during its restart: they reconnect within
+    // connect_retry (10 s). A run started before that finds them "connecting" with an error.
+    const replicating = () =>
+      ['db2', 'db3'].every((r) => {
+        const st = slaveStatus(r);
+        return st.Slave_IO_Running === 'Yes' && st.Slave_SQL_Running === 'Yes';
+      });
+    timings['replicas reconnected after the primary restart (ms)'] = String(await waitFor('the replicas to reconnect', replicating));
+    // Back to the role's value: the same order again.
+    const back = await apply('restart-order-back');
+    expect(changedLines(back.rep).filter((l) => l.includes(' handler ')).length).toBe(3);
+    for (const h of hosts) expect(Number(sql(h, 'SELECT @@expire_logs_days;')), h).toBe(7);
+    await waitFor('the replicas to reconnect', replicating);
+  });
+
+  it("a replica setting that breaks replication (server_id equal to the primary's): its restart fails the gate, the last good configuration comes back and it replicates again; the next run converges", async () => {
+    const bad = ['-e', 'mysql_server_id=31', '-e', 'mysql_gate_timeout=10', '-l', 'db2'];
+    const json = join(work, 'bad-server-id.json');
+    const r = await kiln(['apply', PLAYBOOK, ...inventories, '-e', `@${LAB_VARS}`, '--json', json, ...bad], REPO_ROOT);
+    expect(r.code, r.stdout + r.stderr).toBe(4);
+    const rep = JSON.parse(readFileSync(json, 'utf8')) as Report;
+    const failed = rep.tasks.filter((t) => t.status === 'failed');
+    expect(failed.map((t) => `${t.host} ${t.task}`)).toEqual(['db2 restart mariadb on the replicas (first)']);
+    expect(failed[0]!.message).toMatch(
+      /^mariadb is not healthy after the restart: no healthy answer from its health command within 10s \(last: the health command exited 1: replication: IO thread No, SQL thread Yes \/ Last_IO_Error: .*equal MariaDB server ids.*\); restored the last good configuration \(\/etc\/mysql\/mariadb\.conf\.d\/60-kiln-server\.cnf, \/etc\/mysql\/mariadb\.conf\.d\/61-kiln-runtime\.cnf\) and restarted: healthy again/,
+    );
+    for (const s of SECRETS) expect(r.stdout + readFileSync(json, 'utf8')).not.toContain(s);
+    // db2 runs its last good configuration again and replicates.
+    expect(ssh('db2', 'grep "^server_id" /etc/mysql/mariadb.conf.d/60-kiln-server.cnf').trim()).toBe('server_id = 32');
+    expect(sql('db2', 'SELECT @@server_id;')).toBe('32');
+    await waitFor('both replication threads on db2', () => {
+      const st = slaveStatus('db2');
+      return st.Slave_IO_Running === 'Yes' && st.Slave_SQL_Running === 'Yes';
+    });
+    const marker = `after-restore-${Date.now()}`;
+    sql('db1', `INSERT INTO kiln.kiln_e2e (v) VALUES ('${marker}');`);
+    await waitFor(`${marker} on db2`, () => sql('db2', `SELECT COUNT(*) FROM kiln.kiln_e2e WHERE v = '${marker}';`) === '1', 10_000);
+    // --check predicts the same change again; without the value, the pending restart converges.
+    const check = await apply('bad-server-id-check', [...bad, '--check']);
+    expect(changedLines(check.rep)).toEqual([
+      'db2 handler restart mariadb on the replicas (first): restart mariadb',
+      'db2 mysql | server settings (server_id, binary log, GTID, bind address): update content of /etc/mysql/mariadb.conf.d/60-kiln-server.cnf',
+    ]);
+    const fixed = await apply('bad-server-id-fixed', ['-l', 'db2']);
+    expect(changedLines(fixed.rep)).toEqual(['db2 handler restart mariadb on the replicas (first): restart mariadb']);
+    const again = await apply('bad-server-id-again', ['-l', 'db2']);
+    expect(again.rep.hosts.db2!.changed).toBe(0);
   });
 });

@@ -2,7 +2,9 @@
  * roles/tls + roles/haproxy on the lab's load balancers (lb1, lb2), seen from outside as a user
  * would: TLS with the exported internal CA, TLS 1.0/1.1 refused, HSTS, 301, the Prometheus
  * exporter only for the monitoring tier, health-check failover and drain, validate-before-swap,
- * reload without dropped requests, and certificate renewal predicted by --check.
+ * reload without dropped requests, certificate renewal predicted by --check, and the reload gate:
+ * a valid but wrong value fails lb1's reload, its last good haproxy.cfg comes back, and the
+ * rolling play (serial: 1) never reaches lb2.
  *
  * The web tier is not needed: a throwaway responder (test/fixtures/front-tier/responder.py) runs
  * on lb1 and lb2 themselves on :8080 and is the backend group (`responders`).
@@ -352,6 +354,91 @@ describe.skipIf(skip)('front tier (tls + haproxy) on lb1, lb2', () => {
       'lb1 handler reload haproxy: reload haproxy',
     ]);
     expect(served(join(pki, 'ca.crt'))).toContain('Verify return code: 0 (ok)');
+  }, 300000);
+
+  it('a valid but wrong value (health check path /nonexistent): lb1 fails its reload gate and gets its last good haproxy.cfg back, lb2 is never touched; the next run converges', async () => {
+    const cfg = (h: string) => ssh(h, 'sha256sum /etc/haproxy/haproxy.cfg');
+    // A healthy change first: both reloads pass their gate (and record the last good config).
+    const good = await apply('gate-healthy', ['-e', 'haproxy_maxconn=4000', ...SHORT]);
+    expect(good.code, good.stdout).toBe(0);
+    const reloads = good.rep.tasks.filter((t) => t.handler && t.task === 'reload haproxy');
+    expect(reloads.map((t) => `${t.host} ${t.status}`)).toEqual(['lb1 changed', 'lb2 changed']);
+    console.log(
+      `healthy HAProxy reload with its gate: ${reloads.map((t) => `${t.host} ${(t as { duration_ms?: number }).duration_ms} ms`).join(', ')}`,
+    );
+    const before = { lb1: cfg('lb1'), lb2: cfg('lb2') };
+    // Requests through both load balancers while lb1 gets the bad value.
+    let stop = false;
+    const failed = { lb1: 0, lb2: 0 };
+    const sent = { lb1: 0, lb2: 0 };
+    const load = (async () => {
+      while (!stop) {
+        for (const [h, ip] of Object.entries(LBS)) {
+          const r = await get(ip).catch(() => ({ code: 0 }));
+          sent[h as keyof typeof LBS]++;
+          if (r.code !== 200) failed[h as keyof typeof LBS]++;
+        }
+      }
+    })();
+    const bad = await apply('gate-bad-path', [
+      '-e',
+      'haproxy_maxconn=4000',
+      '-e',
+      'haproxy_health_check_path=/nonexistent',
+      '-e',
+      'haproxy_gate_timeout=8',
+      ...SHORT,
+    ]);
+    stop = true;
+    await load;
+    console.log(
+      `requests during lb1's failed reload (gate 8 s, then restore): lb1 ${failed.lb1} of ${sent.lb1} failed, lb2 ${failed.lb2} of ${sent.lb2} failed`,
+    );
+    expect(bad.code, bad.stdout).toBe(4);
+    expect(bad.stdout).toContain("max_fail_percentage 0% exceeded after handlers (1/1 hosts failed): stopping play 'front tier'");
+    const t = bad.rep.tasks.find((x) => x.host === 'lb1' && x.task === 'reload haproxy')!;
+    expect(t.status).toBe('failed');
+    expect(t.message).toMatch(
+      /^haproxy is not healthy after the reload: no healthy answer from its health command within 8s \(last: the health command exited 1: backend web: no server UP with a passed check yet: lb1 [A-Z0-9 /]+ \(L7STS\) lb2 [A-Z0-9 /]+ \(L7STS\)\); restored the last good configuration \(\/etc\/haproxy\/haproxy\.cfg\) and reloaded: healthy again\n/,
+    );
+    expect(t.message).toContain("last lines of haproxy's journal:");
+    // The rolling play stopped: lb2 was not touched, and served throughout.
+    expect(bad.rep.tasks.filter((x) => x.host === 'lb2')).toEqual([]);
+    expect(failed.lb2).toBe(0);
+    expect(cfg('lb2')).toBe(before.lb2);
+    // lb1 runs its last good configuration again, and serves.
+    expect(cfg('lb1')).toBe(before.lb1);
+    expect(ssh('lb1', 'grep httpchk /etc/haproxy/haproxy.cfg').trim()).toBe('option httpchk GET /health');
+    expect(ssh('lb1', 'ls -a /etc/haproxy')).not.toContain('.kiln.');
+    for (let i = 0; i < 60 && serverStatus('lb1', 'lb1') !== 'UP'; i++) await new Promise((r) => setTimeout(r, 500));
+    for (let i = 0; i < 4; i++) expect((await get(LBS.lb1)).code).toBe(200);
+    // The next run with the same value would do it again, and --check says so.
+    const check = await apply('gate-bad-path-check', [
+      '--check',
+      '-e',
+      'haproxy_maxconn=4000',
+      '-e',
+      'haproxy_health_check_path=/nonexistent',
+      ...SHORT,
+    ]);
+    expect(check.code, check.stdout).toBe(0);
+    expect(changedLines(check.rep)).toEqual(
+      expect.arrayContaining([
+        'lb1 handler reload haproxy: reload haproxy',
+        'lb1 haproxy configuration (validated before it replaces the live one): update content of /etc/haproxy/haproxy.cfg',
+      ]),
+    );
+    // Fixed (back to the suite's values): lb1's pending reload and both config changes converge.
+    const fixed = await apply('gate-fixed', SHORT);
+    expect(fixed.code, fixed.stdout).toBe(0);
+    expect(changedLines(fixed.rep)).toEqual([
+      'lb1 handler reload haproxy: reload haproxy',
+      'lb1 haproxy configuration (validated before it replaces the live one): update content of /etc/haproxy/haproxy.cfg',
+      'lb2 handler reload haproxy: reload haproxy',
+      'lb2 haproxy configuration (validated before it replaces the live one): update content of /etc/haproxy/haproxy.cfg',
+    ]);
+    const again = await apply('gate-fixed-again', SHORT);
+    for (const h of Object.keys(LBS)) expect(again.rep.hosts[h]!.changed, again.stdout).toBe(0);
   }, 300000);
 
   it('never prints a private key (outputs and JSON reports of every run)', () => {

@@ -4,7 +4,8 @@
  *
  * Seen from the controller, as a user would: every host's :9100 serves its own metrics, the
  * Prometheus API lists every node target up under its inventory name, the recording rules are
- * loaded, a config change is a reload (same PID), an invalid config never reaches the server.
+ * loaded, a config change is a reload (same PID), an invalid config never reaches the server, a
+ * reload or restart is health-gated and a bad one gets the last good configuration back.
  * The upstream install is tested for real: the node_exporter binary of Debian's own package is
  * packed like an upstream release and served over HTTP by a throwaway server on 10.77.0.1; a wrong
  * checksum fails and changes nothing. Last, mon1 (only mon1) is reset to a fresh disk and
@@ -319,6 +320,53 @@ describe.skipIf(skip)('monitoring roles on the lab', () => {
       'mon1 handler reload prometheus: reload prometheus',
       'mon1 monitoring | prometheus.yml (scrape targets from the inventory): update content of /etc/prometheus/prometheus.yml',
     ]);
+  });
+
+  it('reloads and restarts are health-gated: a reload passes once Prometheus loaded it; flags it does not start with get the last good configuration back', async () => {
+    const extra = ['-e', '{prometheus_extra_scrape_configs: [{job_name: kiln-gate, static_configs: [{targets: ["127.0.0.1:9100"]}]}]}'];
+    const t0 = Date.now() / 1000;
+    const good = await apply(PLAYBOOK, ['-l', 'mon1', ...extra]);
+    expect(good.r.code, good.out).toBe(0);
+    const reload = good.rep.tasks.find((t) => t.handler && t.task === 'reload prometheus')!;
+    expect(reload.status).toBe('changed');
+    console.log(`healthy Prometheus reload with its gate: ${(reload as { duration_ms?: number }).duration_ms} ms`);
+    // The gate passed only once Prometheus had loaded this configuration.
+    const metrics = await getText(`${MON}/metrics`);
+    expect(Number(/^prometheus_config_last_reload_success_timestamp_seconds (\S+)$/m.exec(metrics)![1])).toBeGreaterThan(t0);
+    expect((await api<{ yaml: string }>('/api/v1/status/config')).yaml).toContain('job_name: kiln-gate');
+    const flagsBefore = ssh('mon1', 'sha256sum /etc/default/prometheus');
+
+    // A flag Prometheus does not know: the restart's process exits at once, /-/ready never answers.
+    const badArgs = [...extra, '-e', '{prometheus_extra_args: ["--kiln-no-such-flag"]}', '-e', 'prometheus_gate_timeout=10'];
+    const bad = await apply(PLAYBOOK, ['-l', 'mon1', ...badArgs]);
+    expect(bad.r.code, bad.out).toBe(4);
+    const restart = bad.rep.tasks.find((t) => t.task === 'restart prometheus')!;
+    expect(restart.status).toBe('failed');
+    expect(restart.message).toMatch(
+      /^prometheus is not healthy after the restart: no healthy answer from its health command within 10s \(last: the health command exited 1: GET http:\/\/127\.0\.0\.1:9090\/-\/ready: .*\); restored the last good configuration \(\/etc\/prometheus\/prometheus\.yml, \/etc\/prometheus\/rules\.d\/frontend\.rules\.yml, \/etc\/default\/prometheus\) and restarted: healthy again\n/,
+    );
+    expect(restart.message).toContain("unknown long flag '--kiln-no-such-flag'"); // from Prometheus' journal
+    // The last good flags are back, and Prometheus serves with them.
+    expect(ssh('mon1', 'sha256sum /etc/default/prometheus')).toBe(flagsBefore);
+    expect(ssh('mon1', 'systemctl is-active prometheus').trim()).toBe('active');
+    expect(ssh('mon1', 'ps -o args= -C prometheus')).not.toContain('kiln-no-such-flag');
+    await waitFor('Prometheus ready', async () => ((await getText(`${MON}/-/ready`)).length ? true : undefined), 30, 500);
+    // The same value again would do the same: --check says so.
+    const check = await apply(PLAYBOOK, ['-l', 'mon1', '--check', ...badArgs]);
+    expect(changedLines(check.rep)).toEqual([
+      'mon1 handler restart prometheus: restart prometheus',
+      'mon1 monitoring | server flags (/etc/default/prometheus): update content of /etc/default/prometheus',
+    ]);
+    // Back to the suite's values: the pending restart, the reload of prometheus.yml; then converged.
+    const back = await apply(PLAYBOOK, ['-l', 'mon1']);
+    expect(back.r.code, back.out).toBe(0);
+    expect(changedLines(back.rep)).toEqual([
+      'mon1 handler reload prometheus: reload prometheus',
+      'mon1 handler restart prometheus: restart prometheus',
+      'mon1 monitoring | prometheus.yml (scrape targets from the inventory): update content of /etc/prometheus/prometheus.yml',
+    ]);
+    const again = await apply(PLAYBOOK, ['-l', 'mon1']);
+    expect(again.rep.hosts.mon1!.changed, again.out).toBe(0);
   });
 
   it('nginx_exporter turns a stub_status page into Prometheus metrics', async () => {

@@ -4,7 +4,9 @@
  * curl through nginx answers with each host's name → a re-run changes nothing → an invalid nginx
  * configuration fails validation while the old one keeps serving → a release that fails its
  * health check is rolled back and the previous one keeps serving → a config change whose restart
- * leaves the app unhealthy fails web1 and a rolling run stops there → a good new release
+ * leaves the app unhealthy fails web1 and a rolling run stops there → a valid but wrong nginx
+ * value fails web1's reload gate, its last good nginx.conf is restored and the rolling run stops
+ * there → a good new release
  * deploys, and old releases are pruned → a deploy interrupted before its restart is finished →
  * with database variables, the app writes through the primary and reads from the replica (a
  * throwaway MariaDB on web1 stands in for the data tier).
@@ -64,6 +66,8 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
   const times: Record<string, number> = {};
   const ssh = (host: string, cmd: string) =>
     execFileSync('ssh', ['-F', join(lab.dir, 'ssh_config'), '-o', 'StrictHostKeyChecking=yes', host, cmd], { encoding: 'utf8' });
+  /** The report of an earlier run of this suite, by name. */
+  const real = (name: string) => readReport(join(work, `${name}.json`));
   const apply = async (name: string, args: string[] = [], playbook = PB) => {
     const file = join(work, `${name}.json`);
     const t0 = Date.now();
@@ -204,6 +208,43 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
       'web1 handler restart app: restart kiln-app',
     ]);
     expect(json(`http://${WEB.web1}:8080/health`)).toMatchObject({ status: 'ok', release: '1.0.0' });
+  }, 300_000);
+
+  it('a valid but wrong nginx value (upstream port 3999): web1 fails its reload gate and gets its last good nginx.conf back, the rolling run stops before web2; the next run converges', async () => {
+    const conf = (h: string) => ssh(h, 'sha256sum /etc/nginx/nginx.conf');
+    const before = { web1: conf('web1'), web2: conf('web2') };
+    const reloads = real('apply').tasks.filter((t) => t.handler && t.task === 'reload nginx');
+    console.log(
+      `healthy nginx reload with its gate (fresh hosts): ${reloads.map((t) => `${t.host} ${(t as { duration_ms?: number }).duration_ms} ms`).join(', ')}`,
+    );
+    const badArgs = ['-e', 'nginx_upstream_port=3999', '-e', 'nginx_gate_timeout=5'];
+    const run = await apply('bad-upstream', badArgs, ROLLING);
+    expect(run.r.code, run.out).toBe(4);
+    expect(run.out).toContain('max_fail_percentage 0% exceeded after handlers (1/1 hosts failed)');
+    const h = run.rep.tasks.find((x) => x.host === 'web1' && x.task === 'reload nginx')!;
+    expect(h.status).toBe('failed');
+    expect(h.message).toMatch(
+      /^nginx is not healthy after the reload: no healthy answer from its health command and http:\/\/127\.0\.0\.1:8080\/health within 5s \(last: curl: \(22\) The requested URL returned error: 502\); restored the last good configuration \(\/etc\/nginx\/nginx\.conf\) and reloaded: healthy again/,
+    );
+    // web1 runs its last good nginx.conf again and serves; web2 was never touched.
+    expect(conf('web1')).toBe(before.web1);
+    expect(ssh('web1', 'grep -c "server 127.0.0.1:3000;" /etc/nginx/nginx.conf').trim()).toBe('1');
+    expect(json(`http://${WEB.web1}:8080/health`)).toMatchObject({ status: 'ok', host: 'web1', release: '1.0.0' });
+    expect(run.rep.tasks.filter((x) => x.host === 'web2')).toEqual([]);
+    expect(conf('web2')).toBe(before.web2);
+    expect(json(`http://${WEB.web2}:8080/`)).toMatchObject({ host: 'web2', release: '1.0.0' });
+    // The same value again would do the same: --check says so.
+    const check = await apply('bad-upstream-check', [...badArgs, '-l', 'web1', '--check'], ROLLING);
+    expect(changedLines(check.rep)).toEqual([
+      'web1 handler reload nginx: reload nginx',
+      'web1 nginx configuration (validated with nginx -t before it replaces the live one): update content of /etc/nginx/nginx.conf',
+    ]);
+    // Without the bad value: web1's pending reload runs (healthy), web2 has nothing to do.
+    const fixed = await apply('bad-upstream-fixed', [], ROLLING);
+    expect(fixed.r.code, fixed.out).toBe(0);
+    expect(changedLines(fixed.rep)).toEqual(['web1 handler reload nginx: reload nginx']);
+    const again = await apply('bad-upstream-again', [], ROLLING);
+    expect(again.rep.hosts.web1!.changed + again.rep.hosts.web2!.changed, again.out).toBe(0);
   }, 300_000);
 
   it('good new releases deploy through the atomic switch; old releases are pruned (keep 2)', async () => {

@@ -1,51 +1,101 @@
 /**
- * The post-(re)start health check shared by `release` and `service`: poll an HTTP URL from the
- * host (curl, or wget) until it answers 2xx with a body containing an expected text, or a
- * timeout passes. Shell only; it runs inside the module's one apply script.
+ * The post-(re)start health check shared by `release` and `service`: poll from the host, once a
+ * second until a timeout passes, an HTTP URL (curl, or wget) that must answer 2xx with a body
+ * containing an expected text, and/or a shell command that must exit 0. Shell only; it runs
+ * inside the module's one apply script.
  *
  * Also the failure report both print (journalTail) and read back (kilnValues, journalDetail).
  *
  * After `healthLines(...)`, the script has:
- *   healthy [VERSION]   returns 0 when healthy; otherwise 1 with the last reason in $why.
+ *   healthy [VERSION]   returns 0 when healthy; otherwise 1 with the last reason in $why;
+ *   hlast TEXT          prints the last lines of TEXT on one line (for kiln_*= report lines).
  * With `versioned`, `match` may contain {version}, replaced by healthy's argument (release: the
  * new release, or the previous one after a rollback).
+ *
+ * The command runs as `sh FILE` (its text travels in a heredoc into a 0600 temp file, never in
+ * argv), with stdin from /dev/null, under `timeout` for at most the time left, and with
+ * the environment of the apply script: `service` exports KILN_HEALTH_SINCE there (the host's
+ * epoch time, with fraction, right before the action).
  */
+import { writeBytes } from '../../sh/bytes.ts';
 import { parseKvAll } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
 
 export const DEFAULT_HEALTH_TIMEOUT = 30;
 
 export interface HealthCheck {
-  url: string;
+  /** Polled URL: healthy = 2xx (and `match` in the body). */
+  url?: string;
   match?: string;
+  /** Shell command: healthy = exit 0. With `url`, both must pass in the same attempt. */
+  command?: string;
   /** Seconds. */
   timeout?: number;
   /** `match` holds the {version} placeholder (release); otherwise it is literal text. */
   versioned?: boolean;
 }
 
+/** "from URL", "from its health command", or both: what a failure message says was polled. */
+export function healthSources(h: HealthCheck): string {
+  return [h.command !== undefined ? 'its health command' : '', h.url ?? ''].filter(Boolean).join(' and ');
+}
+
 export function healthLines(h: HealthCheck, who: string): string[] {
-  const m = h.match ?? '';
-  const i = h.versioned ? m.indexOf('{version}') : -1;
-  const vars = i < 0 ? `mpre=${q(m)}; mpost=''; mver=''` : `mpre=${q(m.slice(0, i))}; mpost=${q(m.slice(i + '{version}'.length))}; mver=1`;
-  return [
-    `hurl=${q(h.url)}; htimeout=${h.timeout ?? DEFAULT_HEALTH_TIMEOUT}; ${vars}`,
-    'if command -v curl >/dev/null 2>&1; then hfetch() { curl -fsS --max-time 3 -o - -- "$hurl" 2>&1; }',
-    'elif command -v wget >/dev/null 2>&1; then hfetch() { wget -q -T 3 -O - -- "$hurl" 2>&1; }',
-    `else echo ${q(`${who}: curl or wget is needed on the host to check ${h.url}`)} >&2; exit 3; fi`,
+  if (h.url === undefined && h.command === undefined) throw new Error('healthLines: give url or command');
+  const lines = [
+    `htimeout=${h.timeout ?? DEFAULT_HEALTH_TIMEOUT}`,
+    // hlast TEXT: its last lines on one line (a command's output in a failure message).
+    `hlast() { printf '%s\\n' "$1" | tail -n 8 | awk 'NF { o = o (o == "" ? "" : " / ") $0 } END { print substr(o, 1, 600) }'; }`,
+  ];
+  const attempt: string[] = [];
+  if (h.command !== undefined) {
+    lines.push('hcmd=$(mktemp)', `trap 'rm -f "$hcmd"' EXIT`, writeBytes('"$hcmd"', `${h.command}\n`).trimEnd());
+    attempt.push(
+      '  hleft=$(( hend - $(date +%s) )); [ "$hleft" -ge 1 ] || hleft=1',
+      '  hout=$(timeout -k 1 "$hleft" sh "$hcmd" </dev/null 2>&1); hrc=$?',
+      '  if [ "$hrc" -ne 0 ]; then',
+      '    if [ "$hrc" -eq 124 ]; then why="the health command did not finish within ${hleft}s"; else why="the health command exited $hrc"; fi',
+      '    [ -z "$hout" ] || why="$why: $(hlast "$hout")"',
+      '    return 1',
+      '  fi',
+    );
+    if (h.url === undefined) attempt.push('  return 0');
+  }
+  if (h.url !== undefined) {
+    const m = h.match ?? '';
+    const i = h.versioned ? m.indexOf('{version}') : -1;
+    const vars =
+      i < 0 ? `mpre=${q(m)}; mpost=''; mver=''` : `mpre=${q(m.slice(0, i))}; mpost=${q(m.slice(i + '{version}'.length))}; mver=1`;
+    lines.push(
+      `hurl=${q(h.url)}; ${vars}`,
+      'if command -v curl >/dev/null 2>&1; then hfetch() { curl -fsS --max-time 3 -o - -- "$hurl" 2>&1; }',
+      'elif command -v wget >/dev/null 2>&1; then hfetch() { wget -q -T 3 -O - -- "$hurl" 2>&1; }',
+      `else echo ${q(`${who}: curl or wget is needed on the host to check ${h.url}`)} >&2; exit 3; fi`,
+    );
+    attempt.push(
+      '  if body=$(hfetch); then',
+      '    case "$body" in *"$match"*) return 0;; esac',
+      '    why="the answer does not contain $match: $(printf %s "$body" | head -c 300)"',
+      '  else why=$(printf %s "$body" | tail -n 1 | head -c 300); fi',
+      '  return 1',
+    );
+  }
+  lines.push(
+    // One attempt: 0 when healthy, else 1 with the reason in $why.
+    'hattempt() {',
+    ...attempt,
+    '}',
     'healthy() {',
-    '  match="$mpre${1:-}$mpost"; [ -n "$mver" ] || match=$mpre',
+    '  match="${mpre:-}${1:-}${mpost:-}"; [ -n "${mver:-}" ] || match=${mpre:-}',
     '  hend=$(( $(date +%s) + htimeout )); why="no answer"',
     '  while :; do',
-    '    if body=$(hfetch); then',
-    '      case "$body" in *"$match"*) return 0;; esac',
-    '      why="the answer does not contain $match: $(printf %s "$body" | head -c 300)"',
-    '    else why=$(printf %s "$body" | tail -n 1 | head -c 300); fi',
+    '    hattempt && return 0',
     '    [ "$(date +%s)" -ge "$hend" ] && return 1',
     '    sleep 1',
     '  done',
     '}',
-  ];
+  );
+  return lines;
 }
 
 /**

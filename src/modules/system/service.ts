@@ -11,8 +11,18 @@
  * Plan pairs each summary with a typed op (enable, start, restart, …); apply runs the verbs of
  * exactly those ops, in a fixed order (enable/disable before start/stop/restart/reload), and
  * never looks at the summaries.
+ *
+ * The health gate (`health_url`, `health_command`): after a start, restart or reload the apply
+ * script polls until healthy or `health_timeout`; unhealthy fails the task (so a rolling play
+ * stops before the next host). With `restore`, a healthy action records the listed files as the
+ * unit's last good configuration (LAST_GOOD_DIR/<unit> → a snapshot directory, switched
+ * atomically by a symlink rename; files copied with owner, mode and times). An unhealthy one puts
+ * that configuration back (each file through sh/atomic.ts's atomicWrite), runs the action again,
+ * checks again, and still FAILS the task, saying what it restored and whether that is healthy.
+ * Probe and plan never read or write the snapshots: only apply does.
  */
-import { DEFAULT_HEALTH_TIMEOUT, healthLines, journalDetail, journalTail, kilnValues } from './health.ts';
+import { DEFAULT_HEALTH_TIMEOUT, healthLines, healthSources, journalDetail, journalTail, kilnValues } from './health.ts';
+import { atomicWrite } from '../../sh/atomic.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
 import { type ApplyResult, defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
@@ -45,11 +55,49 @@ const schema = {
         'after this task starts, restarts or reloads the service, poll this URL from the host (curl or wget) until it answers 2xx; the task fails, with the last answer and the journal, when it does not within health_timeout (in a rolling play that stops the rollout)',
     },
     health_match: { type: 'string', minLength: 1, description: 'the health answer must also contain this text' },
+    health_command: {
+      type: 'string',
+      minLength: 1,
+      description:
+        'shell command run on the host (sh, stdin /dev/null) after this task starts, restarts or reloads the service, every second until it exits 0 within health_timeout; with health_url both must pass. KILN_HEALTH_SINCE in its environment is the epoch time (with fraction) right before the action, so it can tell a process or reload made by this action from an older one. When it never passes, its last output is in the failure message',
+    },
     health_timeout: { type: 'integer', minimum: 1, maximum: 600, description: 'seconds to wait for a healthy answer (default 30)' },
+    restore: {
+      type: 'array',
+      minItems: 1,
+      items: { type: 'string', pattern: '^/.*[^/]$' },
+      description:
+        'absolute paths of the configuration files the service runs from (needs health_url or health_command). After a healthy start/restart/reload they are recorded as its last good configuration (/var/lib/kiln/last-good/<unit>/, root only, owner and mode kept). After an unhealthy one they are restored from it (atomically), the action is run again and checked again, and the task still fails, saying so; with no last good configuration recorded yet the files are left as they are',
+    },
   },
 } as const;
 
 export type ServiceParams = FromSchema<typeof schema>;
+
+/** Where `restore` keeps each unit's last good configuration (root only, 0700). */
+export const LAST_GOOD_DIR = '/var/lib/kiln/last-good';
+
+/** Parameter combinations the schema cannot express; run on the controller before any host is contacted. */
+export function serviceCheckParams(p: ServiceParams): void {
+  if (p.restore === undefined) return;
+  if (p.health_url === undefined && p.health_command === undefined) {
+    throw new Error('restore needs a health check (health_url or health_command): without one, no configuration is known to be good');
+  }
+  if (p.state === 'stopped') throw new Error('restore applies to started, restarted or reloaded services, not stopped ones');
+  if (snapshotName(p).startsWith('.')) throw new Error(`restore: the unit name ${p.name} cannot name a snapshot directory`);
+  const seen = new Set<string>();
+  for (const f of p.restore) {
+    if (f.split('/').some((part) => part === '.' || part === '..'))
+      throw new Error(`restore: ${f} must be a plain absolute path (no . or .. parts)`);
+    if (seen.has(f)) throw new Error(`restore: ${f} is listed twice`);
+    seen.add(f);
+  }
+}
+
+/** The unit's snapshot directory name under LAST_GOOD_DIR ("nginx" and "nginx.service" share one). */
+function snapshotName(p: ServiceParams): string {
+  return p.name.replace(/\.service$/, '');
+}
 
 /** One systemctl (or init script / update-rc.d) verb. */
 export type ServiceOp = { kind: 'daemon-reload' | 'enable' | 'disable' | 'start' | 'stop' | 'restart' | 'reload' };
@@ -199,10 +247,133 @@ export function servicePlan(p: ServiceParams, s: ServiceState, _ctx?: ModuleCont
   return s.loaded ? out : out.map((c) => ({ ...c, unpredictable: true }));
 }
 
+type GatedVerb = 'start' | 'restart' | 'reload';
+
+/** How the apply script runs a verb, asks whether the service runs, and reads its journal. */
+interface Init {
+  /** Shell running verb "$1" (start, stop, restart, reload) with stdin from /dev/null. */
+  verb: string;
+  /** Shell exiting 0 when the service runs. */
+  active: string;
+  /** Shell forgetting a failed state before a retry (systemd's start limit). */
+  resetFailed: string;
+}
+
+function initOf(p: ServiceParams, s: ServiceState): Init {
+  if (s.init === 'systemd') {
+    const u = q(unitName(p));
+    return {
+      verb: `systemctl "$1" -- ${u} </dev/null`,
+      active: `systemctl is-active --quiet -- ${u} </dev/null`,
+      resetFailed: `systemctl reset-failed -- ${u} </dev/null 2>/dev/null || true`,
+    };
+  }
+  const script = q(`/etc/init.d/${sysvName(p)}`);
+  return {
+    verb: `if [ "$1" = reload ]; then ${script} reload </dev/null || ${script} force-reload </dev/null; else ${script} "$1" </dev/null; fi`,
+    active: `${script} status >/dev/null 2>&1 </dev/null`,
+    resetFailed: 'true',
+  };
+}
+
+/**
+ * The health gate around the action `verb` (see the file comment): the action, the check, and
+ * with `restore` the snapshot after a healthy action or the restore after an unhealthy one.
+ * Reports through kiln_*= lines and exits 4 when unhealthy, 5 when the snapshot failed.
+ */
+function gateLines(p: ServiceParams, s: ServiceState, verb: GatedVerb): string[] {
+  const init = initOf(p, s);
+  const unit = s.init === 'systemd' ? q(unitName(p)) : q(sysvName(p));
+  const lines = [
+    ...healthLines({ url: p.health_url, match: p.health_match, command: p.health_command, timeout: p.health_timeout }, 'service'),
+    // kact VERB: the action, its output in $aout; KILN_HEALTH_SINCE is the time right before it.
+    `kact() { KILN_HEALTH_SINCE=$(date +%s.%N); export KILN_HEALTH_SINCE; aout=$( { ${init.verb}; } 2>&1 ); }`,
+    // kgate VERB: the action, then the health check; 1 with the reason in $why.
+    'kgate() { if ! kact "$1"; then why="$1 failed: $(hlast "$aout")"; return 1; fi; healthy; }',
+  ];
+  const restore = p.restore ?? [];
+  if (!restore.length) {
+    lines.push(
+      `if ! kgate ${verb}; then`,
+      '  echo "kiln_health=$why"',
+      `  echo kiln_action=${verb}`,
+      `  ${journalTail(unit, 12)}`,
+      '  exit 4',
+      'fi',
+    );
+    return lines;
+  }
+  const files = restore.map((f) => ({ path: f, q: q(f) }));
+  lines.push(
+    `lg=${q(LAST_GOOD_DIR)}; lgname=${q(snapshotName(p))}`,
+    // The snapshot: a fresh directory (files/<path> copies, absent/<path> markers), then the
+    // symlink lg/<unit> switched to it by a rename; the previous snapshot goes after the switch.
+    'ksnapshot() {',
+    '  mkdir -p "$lg" && chmod 0700 "$lg" || return 1',
+    '  new=$(mktemp -d "$lg/.$lgname.XXXXXX") || return 1',
+    ...files.map(
+      (f) =>
+        `  if [ -e ${f.q} ]; then mkdir -p "$new/files$(dirname -- ${f.q})" && cp -p -- ${f.q} "$new/files"${f.q}; ` +
+        `else mkdir -p "$new/absent$(dirname -- ${f.q})" && : > "$new/absent"${f.q}; fi || { rm -rf -- "$new"; return 1; }`,
+    ),
+    '  old=$(readlink "$lg/$lgname" 2>/dev/null || true)',
+    '  ln -sfn "${new##*/}" "$lg/.$lgname.link" && mv -T "$lg/.$lgname.link" "$lg/$lgname" || { rm -rf -- "$new"; return 1; }',
+    '  case "$old" in .*/*|*/*|"") ;; .*) [ "$old" = "${new##*/}" ] || rm -rf -- "$lg/$old";; esac',
+    '}',
+    // krestore: every file back from the snapshot (or removed when it had none), or nothing when
+    // the snapshot is missing or does not cover every file; then the action again, checked again.
+    'krestore() {',
+    '  snap="$lg/$lgname"',
+    '  if [ ! -d "$snap/" ]; then echo kiln_restore=none; return 0; fi',
+    ...files.map(
+      (f) =>
+        `  [ -f "$snap/files"${f.q} ] || [ -e "$snap/absent"${f.q} ] || { echo kiln_restore=none; echo kiln_restore_missing=${f.q}; return 0; }`,
+    ),
+    '  set +e',
+    ...files.flatMap((f) => [
+      `  if [ -f "$snap/files"${f.q} ]; then`,
+      `    rerr=$( ( set -e; src="$snap/files"${f.q}`,
+      ...atomicWrite({ dest: f.path, fill: 'cp -p -- "$src" "$tmp"' }).map((l) => `      ${l}`),
+      '    ) 2>&1 )',
+      `  else rerr=$(rm -f -- ${f.q} 2>&1); fi`,
+      '  if [ $? -ne 0 ]; then echo kiln_restore=failed; echo "kiln_restore_error=$(hlast "$rerr")"; set -e; return 0; fi',
+    ]),
+    '  set -e',
+    `  case ${verb} in reload) if ${init.active}; then again=reload; else again=restart; fi;; *) again=restart;; esac`,
+    `  ${init.resetFailed}`,
+    '  echo "kiln_restore_action=$again"',
+    '  if kgate "$again"; then echo kiln_restore=healthy; else echo kiln_restore=unhealthy; echo "kiln_health_back=$why"; fi',
+    '}',
+    `if kgate ${verb}; then`,
+    '  if ! serr=$(ksnapshot 2>&1); then echo "kiln_snapshot_error=$(hlast "$serr")"; exit 5; fi',
+    '  echo kiln_snapshot=recorded',
+    'else',
+    '  echo "kiln_health=$why"',
+    `  echo kiln_action=${verb}`,
+    `  ${journalTail(unit, 12)}`,
+    '  krestore',
+    '  exit 4',
+    'fi',
+  );
+  return lines;
+}
+
 export function serviceApply(p: ServiceParams, s: ServiceState, ops: readonly ServiceOp[]): string {
   // Each verb runs once, in the order below, whatever the order of the ops.
   const verbs = new Set<Verb>(ops.map((o) => o.kind));
   const has = (verb: Verb) => verbs.has(verb);
+  // The action the health gate follows (one at most: plan never pairs them).
+  const gated: GatedVerb | undefined =
+    p.health_url === undefined && p.health_command === undefined
+      ? undefined
+      : has('restart')
+        ? 'restart'
+        : has('reload')
+          ? 'reload'
+          : has('start')
+            ? 'start'
+            : undefined;
+  const plain = (verb: Verb) => has(verb) && verb !== gated;
   const lines = ['set -e'];
   if (s.init === 'systemd') {
     const u = q(unitName(p));
@@ -218,45 +389,70 @@ export function serviceApply(p: ServiceParams, s: ServiceState, ops: readonly Se
     }
     if (has('enable')) lines.push(`systemctl enable -- ${u} </dev/null`);
     if (has('disable')) lines.push(`systemctl disable -- ${u} </dev/null`);
-    if (has('start')) lines.push(`systemctl start -- ${u} </dev/null`);
-    if (has('stop')) lines.push(`systemctl stop -- ${u} </dev/null`);
-    if (has('restart')) lines.push(`systemctl restart -- ${u} </dev/null`);
-    if (has('reload')) lines.push(`systemctl reload -- ${u} </dev/null`);
-    if (p.health_url && (has('start') || has('restart') || has('reload'))) {
-      lines.push(
-        ...healthLines({ url: p.health_url, match: p.health_match, timeout: p.health_timeout }, 'service'),
-        'if ! healthy; then',
-        `  echo "kiln_health=$why"`,
-        `  echo kiln_action=${has('restart') ? 'restart' : has('reload') ? 'reload' : 'start'}`,
-        `  ${journalTail(u, 12)}`,
-        '  exit 4',
-        'fi',
-      );
-    }
+    if (plain('start')) lines.push(`systemctl start -- ${u} </dev/null`);
+    if (plain('stop')) lines.push(`systemctl stop -- ${u} </dev/null`);
+    if (plain('restart')) lines.push(`systemctl restart -- ${u} </dev/null`);
+    if (plain('reload')) lines.push(`systemctl reload -- ${u} </dev/null`);
   } else {
     const n = sysvName(p);
     const script = q(`/etc/init.d/${n}`);
     if (ops.length) lines.push(`[ -x ${script} ] || { echo ${q(`init script /etc/init.d/${n} is not installed`)} >&2; exit 3; }`);
     if (has('enable')) lines.push(`update-rc.d ${q(n)} defaults >/dev/null`, `update-rc.d ${q(n)} enable </dev/null`);
     if (has('disable')) lines.push(`update-rc.d ${q(n)} disable </dev/null`);
-    if (has('start')) lines.push(`${script} start </dev/null`);
-    if (has('stop')) lines.push(`${script} stop </dev/null`);
-    if (has('restart')) lines.push(`${script} restart </dev/null`);
-    if (has('reload')) lines.push(`${script} reload </dev/null || ${script} force-reload </dev/null`);
+    if (plain('start')) lines.push(`${script} start </dev/null`);
+    if (plain('stop')) lines.push(`${script} stop </dev/null`);
+    if (plain('restart')) lines.push(`${script} restart </dev/null`);
+    if (plain('reload')) lines.push(`${script} reload </dev/null || ${script} force-reload </dev/null`);
   }
+  if (gated) lines.push(...gateLines(p, s, gated));
   return lines.join('\n');
 }
 
+const PAST: Record<string, string> = { start: 'started', restart: 'restarted', reload: 'reloaded' };
+
 export function serviceInterpret(p: ServiceParams, out: ExecResult): ApplyResult {
   const kv = kilnValues(out.stdout);
-  const health = kv.get('kiln_health')?.[0];
-  if (out.code === 4 && health !== undefined) {
-    const action = kv.get('kiln_action')?.[0] ?? 'restart';
+  const one = (k: string) => kv.get(k)?.[0];
+  const health = one('kiln_health');
+  const timeout = p.health_timeout ?? DEFAULT_HEALTH_TIMEOUT;
+  const files = (p.restore ?? []).join(', ');
+  const snapshotError = one('kiln_snapshot_error');
+  if (out.code === 5 && snapshotError !== undefined) {
     return {
-      failed:
-        `${p.name} is not healthy after the ${action}: no healthy answer from ${p.health_url} within ${p.health_timeout ?? DEFAULT_HEALTH_TIMEOUT}s (last: ${health})` +
-        journalDetail(p.name, kv),
+      failed: `${p.name} is healthy, but its last good configuration (${files}) could not be recorded in ${LAST_GOOD_DIR}/${snapshotName(p)}: ${snapshotError}`,
     };
+  }
+  if (out.code === 4 && health !== undefined) {
+    const action = one('kiln_action') ?? 'restart';
+    const failed = `${p.name} is not healthy after the ${action}: no healthy answer from ${healthSources({ url: p.health_url, command: p.health_command })} within ${timeout}s (last: ${health})`;
+    const journal = journalDetail(p.name, kv);
+    if (!p.restore) return { failed: failed + journal };
+    const again = PAST[one('kiln_restore_action') ?? ''] ?? 'restarted';
+    const missing = one('kiln_restore_missing');
+    switch (one('kiln_restore')) {
+      case 'healthy':
+        return {
+          failed: `${failed}; restored the last good configuration (${files}) and ${again}: healthy again${journal}`,
+          result: { restored: true, healthy: true },
+        };
+      case 'unhealthy':
+        return {
+          failed: `${failed}; restored the last good configuration (${files}) and ${again}, but it is still unhealthy after restoring: ${one('kiln_health_back')}${journal}`,
+          result: { restored: true, healthy: false },
+        };
+      case 'failed':
+        return {
+          failed: `${failed}; restoring the last good configuration FAILED (${one('kiln_restore_error')}): check ${files} by hand${journal}`,
+          result: { restored: false, healthy: false },
+        };
+      default:
+        return {
+          failed:
+            `${failed}; no last good configuration ${missing ? `of ${missing} ` : ''}is recorded yet (it is recorded after the first healthy ` +
+            `start, restart or reload), so ${files} ${p.restore.length > 1 ? 'are' : 'is'} left as ${p.restore.length > 1 ? 'they are' : 'it is'}${journal}`,
+          result: { restored: false, healthy: false },
+        };
+    }
   }
   if (out.code !== 0) return { failed: out.stderr.trim() || out.stdout.trim() || `exit code ${out.code}` };
   return {};
@@ -287,6 +483,10 @@ export default defineModule<ServiceParams, ServiceState, ServiceOp>({
   name: 'service',
   description: 'Start, stop, restart or reload a service and enable it at boot (systemd, with a sysv fallback).',
   schema,
+  prepare: (p) => {
+    serviceCheckParams(p);
+    return undefined;
+  },
   probe: (p) => serviceProbe(p),
   parse: (out) => serviceParse(out),
   plan: (p, _prep, s, ctx) => servicePlan(p, s, ctx),

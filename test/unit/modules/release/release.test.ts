@@ -159,7 +159,8 @@ describe('release scripts', () => {
     const p = { ...base, health_match: '"release":"{version}"', timeout: 1 };
     const script = releaseApply(p, prep, st('1.0.0', ['1.0.0']), ops(releasePlan(p, prep, st('1.0.0', ['1.0.0']))));
     const vars = /^hurl=.*$/m.exec(script)![0];
-    const fn = /^healthy\(\) \{[\s\S]*?^\}$/m.exec(script)![0];
+    // The attempt and the poll loop (one attempt here: no timeout set).
+    const fn = /^hattempt\(\) \{[\s\S]*?^healthy\(\) \{[\s\S]*?^\}$/m.exec(script)![0];
     const check = (v: string) =>
       spawnSync('sh', [], {
         input: `${vars}\nhfetch() { echo '{"status":"ok","release":"1.0.0"}'; }\n${fn}\nhealthy ${v}\necho "rc=$? why=$why"\n`,

@@ -150,13 +150,18 @@ describe('service plan (systemd)', () => {
     const s = svc.parse(show({}), p, undefined);
     const script = svc.apply(p, undefined, s, ops(svc.plan(p, undefined, s, ctx())), ctx());
     expect(shSyntax(script)).toBe('');
-    expect(script.indexOf('if ! healthy; then')).toBeGreaterThan(script.indexOf("systemctl restart -- 'kiln-app'"));
+    // The restart runs inside the gate (kact), then the check.
+    expect(script).toContain(
+      `kact() { KILN_HEALTH_SINCE=$(date +%s.%N); export KILN_HEALTH_SINCE; aout=$( { systemctl "$1" -- 'kiln-app' </dev/null; } 2>&1 ); }`,
+    );
+    expect(script).toMatch(/^if ! kgate restart; then$/m);
+    expect(script).not.toContain("systemctl restart -- 'kiln-app'");
     // Nothing started or restarted (only enable): no health check.
     const en: ServiceParams = { name: 'kiln-app', enabled: true, health_url: p.health_url };
     const disabled = svc.parse(show({ UnitFileState: 'disabled' }), en, undefined);
     expect(svc.apply(en, undefined, disabled, ops(svc.plan(en, undefined, disabled, ctx())), ctx())).not.toContain('healthy');
     // The check itself, with stand-in fetches: healthy, wrong body, no answer.
-    const fn = script.slice(script.indexOf('hurl='), script.indexOf('if ! healthy; then'));
+    const fn = script.slice(script.indexOf('htimeout='), script.indexOf('kact() {'));
     const run = (fetch: string) =>
       spawnSync('sh', [], {
         input: `${fn.replace(/^if command -v curl[\s\S]*?fi\n/m, '')}\nhfetch() { ${fetch}; }\nif healthy; then echo ok; else echo "bad: $why"; fi\n`,
@@ -195,7 +200,7 @@ describe('service plan (systemd)', () => {
       svc.parse(show({ NeedDaemonReload: 'yes', ActiveState: 'inactive', SubState: 'dead', UnitFileState: 'disabled' }), p, undefined),
     );
     expect(script).toMatch(
-      /systemctl daemon-reload[\s\S]*systemctl enable -- 'nginx'[\s\S]*systemctl start -- 'nginx'[\s\S]*echo kiln_action=start/,
+      /systemctl daemon-reload[\s\S]*systemctl enable -- 'nginx'[\s\S]*if ! kgate start; then[\s\S]*echo kiln_action=start/,
     );
     // A reload of a stopped service is a start, whatever its summary says.
     const r: ServiceParams = { name: 'nginx', state: 'reloaded' };
