@@ -105,12 +105,23 @@ describe('haproxy-gate: new process, a server UP with a passed check per backend
       out: 'backend web: no server UP with a passed check yet: web1 UP 1/2 (INI) web2 UP 1/2 (INI)',
     });
     const failing = [row('web', 'web1', 'UP 1/2', 'L7STS'), row('web', 'web2', 'DOWN', 'L7STS')];
-    expect(gate(stat(worker.pid!, failing), '200', since).out).toBe(
-      'backend web: no server UP with a passed check yet: web1 UP 1/2 (L7STS) web2 DOWN (L7STS)',
-    );
+    // Every server of the backend failed its check in the new process: unhealthy for good (100).
+    expect(gate(stat(worker.pid!, failing), '200', since)).toEqual({
+      code: 100,
+      out: 'backend web: every server failed its check in the new process: web1 UP 1/2 (L7STS) web2 DOWN (L7STS)',
+    });
+    // One failed, one not checked yet: keep waiting (1).
+    const mixed = [row('web', 'web1', 'UP 1/2', 'L7STS'), row('web', 'web2', 'UP 1/2', 'INI')];
+    expect(gate(stat(worker.pid!, mixed), '200', since)).toEqual({
+      code: 1,
+      out: 'backend web: no server UP with a passed check yet: web1 UP 1/2 (L7STS) web2 UP 1/2 (INI)',
+    });
     // Two backends: each needs its own server.
     const two = [row('web', 'web1', 'UP', 'L7OK'), row('api', 'api1', 'DOWN', 'L4CON')];
-    expect(gate(stat(worker.pid!, two), '200', since).out).toBe('backend api: no server UP with a passed check yet: api1 DOWN (L4CON)');
+    expect(gate(stat(worker.pid!, two), '200', since)).toEqual({
+      code: 100,
+      out: 'backend api: every server failed its check in the new process: api1 DOWN (L4CON)',
+    });
   });
 
   it('an answer from the process that was running before the reload does not pass', () => {

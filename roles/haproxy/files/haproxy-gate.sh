@@ -15,7 +15,10 @@
 #      check result;
 #   3. GET https://127.0.0.1:HTTPS_PORT/PATH through the frontend answers 2xx (-k: this proves the
 #      frontend serves; the certificate names the site, not 127.0.0.1).
-# Otherwise it prints why (the servers with their status and last check) and exits 1.
+# Otherwise it prints why (the servers with their status and last check) and exits 1 — or 100
+# ("unhealthy for good": the service module stops waiting and restores at once) when every server
+# of a backend has already failed a check in the new process: HAProxy would mark them all DOWN
+# after `fall` checks, and waiting for that only prolongs the 503s.
 set -u
 sock=$1 port=$2 path=$3
 if ! out=$(printf 'show info;show stat\n' | socat -t 3 stdio "UNIX-CONNECT:$sock" 2>&1); then
@@ -38,23 +41,27 @@ if [ -n "${KILN_HEALTH_SINCE:-}" ]; then
   fi
 fi
 # show stat is CSV with a "# pxname,svname,…" header: columns are found by name.
-if ! printf '%s\n' "$out" | awk -F, '
+printf '%s\n' "$out" | awk -F, '
   /^# pxname,/ { sub(/^# /, ""); for (i = 1; i <= NF; i++) col[$i] = i; next }
   !("check_status" in col) || NF < col["check_status"] { next }
   $2 == "FRONTEND" || $2 == "BACKEND" { next }
   {
     px = $1; st = $col["status"]; ck = $col["check_status"]; sub(/^\* /, "", ck)
-    seen[px] = 1
+    seen[px] = 1; n[px]++
+    if (st != "no check" && ck != "" && ck != "INI" && ck !~ /^L[467]OK/) failed[px]++
     servers[px] = servers[px] " " $2 " " st (ck == "" ? "" : " (" ck ")")
     if ((st ~ /^UP/ && ck ~ /^L[467]OK/) || st == "no check") good[px] = 1
   }
   END {
     bad = 0
-    for (px in seen) if (!(px in good)) { print "backend " px ": no server UP with a passed check yet:" servers[px]; bad = 1 }
+    for (px in seen) if (!(px in good)) {
+      if (failed[px] == n[px]) { print "backend " px ": every server failed its check in the new process:" servers[px]; bad = 100 }
+      else { print "backend " px ": no server UP with a passed check yet:" servers[px]; if (!bad) bad = 1 }
+    }
     exit bad
-  }'; then
-  exit 1
-fi
+  }'
+rc=$?
+[ "$rc" -eq 0 ] || exit "$rc"
 url="https://127.0.0.1:$port$path"
 code=$(curl -k -sS -o /dev/null -w '%{http_code}' --max-time 3 -- "$url" 2>&1)
 case $code in

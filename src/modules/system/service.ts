@@ -59,7 +59,7 @@ const schema = {
       type: 'string',
       minLength: 1,
       description:
-        'shell command run on the host (sh, stdin /dev/null) after this task starts, restarts or reloads the service, every second until it exits 0 within health_timeout; with health_url both must pass. KILN_HEALTH_SINCE in its environment is the epoch time (with fraction) right before the action, so it can tell a process or reload made by this action from an older one. When it never passes, its last output is in the failure message',
+        'shell command run on the host (sh, stdin /dev/null) after this task starts, restarts or reloads the service, every second until it exits 0 within health_timeout; with health_url both must pass. KILN_HEALTH_SINCE in its environment is the epoch time (with fraction) right before the action, so it can tell a process or reload made by this action from an older one. Exit 100 means unhealthy for good: the wait stops at once (and restore, if set, runs). When it never passes, its last output is in the failure message',
     },
     health_timeout: { type: 'integer', minimum: 1, maximum: 600, description: 'seconds to wait for a healthy answer (default 30)' },
     restore: {

@@ -237,6 +237,24 @@ describe('service health gate with restore (local sh, stand-in systemctl)', () =
     expect(hung.result.failed).toMatch(/\(last: the health command did not finish within [12]s\)/);
   });
 
+  it('a health command exiting 100 (unhealthy for good) stops the wait at once: one attempt, then the restore', () => {
+    const h = host();
+    const attempts = join(h.dir, 'attempts');
+    writeFileSync(h.conf, 'good\n');
+    expect(h.apply({}).out.code).toBe(0); // records the last good configuration
+    writeFileSync(h.conf, 'bad\n');
+    const r = h.apply({
+      health_timeout: 30,
+      health_command: `echo x >> ${q(attempts)}; grep -q good ${q(h.conf)} || { echo "every server failed its check"; exit 100; }`,
+    });
+    expect(r.out.code).toBe(4);
+    expect(r.result.failed).toContain('the health command found it unhealthy for good (exit 100), not waiting');
+    expect(r.result.failed).toMatch(/restored the last good configuration/);
+    // One attempt for the bad configuration, one after the restore (healthy): no polling in between.
+    expect(readFileSync(attempts, 'utf8')).toBe('x\nx\n');
+    expect(readFileSync(h.conf, 'utf8')).toBe('good\n');
+  });
+
   it('with health_url too, both must pass in the same attempt', () => {
     const h = host();
     writeFileSync(h.conf, 'good\n');
