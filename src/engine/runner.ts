@@ -304,16 +304,19 @@ export class Runner {
         }
       });
       await this.opts.reporter.taskEnd(play, hd, results);
-    }
-    // A handler that failed (a restart whose service did not come back healthy) counts like a
-    // failed task: in a rolling play the next batch must not get the same change.
-    if (!aborted && play.maxFailPercentage !== undefined) {
-      const failedNow = batch.filter((h) => this.dead.has(h)).length;
-      if ((failedNow / batch.length) * 100 > play.maxFailPercentage) {
-        this.opts.reporter.warn(
-          `max_fail_percentage ${play.maxFailPercentage}% exceeded after handlers (${failedNow}/${batch.length} hosts failed): stopping play '${play.name}'`,
-        );
-        aborted = true;
+      // A handler that failed (a restart whose service did not come back healthy) counts like a
+      // failed task, checked after each handler as Ansible's linear strategy does (handlers are
+      // tasks of the play there): the later handlers do not run (a primary's restart after its
+      // replica's failed), and in a rolling play the next batch does not get the same change.
+      if (play.maxFailPercentage !== undefined) {
+        const failedNow = batch.filter((h) => this.dead.has(h)).length;
+        if ((failedNow / batch.length) * 100 > play.maxFailPercentage) {
+          this.opts.reporter.warn(
+            `max_fail_percentage ${play.maxFailPercentage}% exceeded after handler '${hd.name}' (${failedNow}/${batch.length} hosts failed): stopping play '${play.name}'`,
+          );
+          aborted = true;
+          break;
+        }
       }
     }
     // Whatever is still notified (host failed, play aborted) stays saved for the next run.

@@ -42,7 +42,7 @@ export class RequestLoop {
     const interval = opts.intervalMs ?? 50;
     const one = (target: string) =>
       new Promise<string>((resolve) => {
-        const req = https.get({ host: target, port: 443, path, ca, servername: target, agent: false, timeout: 5000 }, (res) => {
+        const req = https.get({ host: target, port: 443, path, ca, agent: false, timeout: 5000 }, (res) => {
           res.resume();
           res.on('end', () => resolve(String(res.statusCode)));
           res.on('error', (e) => resolve(`error ${e.message}`));

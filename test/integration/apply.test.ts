@@ -189,7 +189,7 @@ describe('kiln apply against a real sshd on loopback', () => {
     // The broken setting: roll1's handler fails, and roll2 keeps its old file and is not restarted.
     const bad = run('broken', 'roll-bad.json');
     expect(bad.code).toBe(4);
-    expect(bad.output).toContain('max_fail_percentage 0% exceeded after handlers (1/1 hosts failed)');
+    expect(bad.output).toMatch(/max_fail_percentage 0% exceeded after handler '[^']+' \(1\/1 hosts failed\)/);
     const rep = readReport(join(work, 'roll-bad.json'));
     expect(rep.tasks.find((t) => t.host === 'roll1' && t.handler)!.status).toBe('failed');
     expect(rep.tasks.filter((t) => t.host === 'roll2')).toEqual([]);
