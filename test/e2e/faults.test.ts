@@ -292,8 +292,8 @@ describe.skipIf(skip)('faults during a site change, under load', () => {
       rep,
       ALL.filter((h) => h !== 'db2'),
     );
-    // The site kept serving: the front and web tiers were reloaded one host at a time.
-    expect(loop.total - loop.ok, JSON.stringify(loop.failures.slice(0, 10))).toBeLessThanOrEqual(Math.ceil(loop.total * 0.01));
+    // The site kept serving: the front and web tiers were reloaded one host at a time (measured: 0 of ~600).
+    expect(loop.total - loop.ok, JSON.stringify(loop.failures.slice(0, 10))).toBe(0);
 
     const again = await apply('link-down-next', CHANGE.b);
     expect(again.code, again.stdout.slice(-6000)).toBe(0);
@@ -351,9 +351,13 @@ describe.skipIf(skip)('faults during a site change, under load', () => {
     expect(labSsh(site.lab.dir, 'lb1', 'grep -c "GET /health" /etc/haproxy/haproxy.cfg').trim()).toBe('1');
     // Only lb1 can have failed requests, and only while its bad config was live.
     expect(loop.byTarget[ADDR.lb2!]?.[1] ?? 0).toBe(0);
+    // The gate gives up at the first failed check of every server in the new process (exit 100)
+    // and restores at once, before HAProxy marks them DOWN (fall × inter): measured 4 of 349
+    // requests, all 503 from lb1, within 0.3 s. Bound: 5% of the requests, within 5 s.
     const failedSpan = loop.failures.length ? loop.failures.at(-1)!.t - loop.failures[0]!.t : 0;
     figures['bad-haproxy: span of failed requests on lb1'] = `${(failedSpan / 1000).toFixed(1)} s`;
-    expect(loop.total - loop.ok).toBeLessThanOrEqual(Math.ceil(loop.total * 0.1));
+    expect(failedSpan).toBeLessThanOrEqual(5000);
+    expect(loop.total - loop.ok).toBeLessThanOrEqual(Math.ceil(loop.total * 0.05));
   });
 
   it('a valid-but-wrong nginx value fails web1 with its last good config restored; the rolling play stops before web2', async () => {
