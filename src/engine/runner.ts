@@ -153,7 +153,9 @@ export class Runner {
     let error: string | undefined;
     try {
       if (this.pending.problem) this.opts.reporter.warn(this.pending.problem);
-      for (const play of this.playbook.plays) await this.runPlay(play);
+      // max_fail_percentage exceeded ends the whole playbook, as in Ansible (PlaybookExecutor
+      // breaks out of its plays on RUN_FAILED_BREAK_PLAY): no later play runs, on any host.
+      for (const play of this.playbook.plays) if (await this.runPlay(play)) break;
     } catch (err) {
       error = redact((err as Error).stack ?? String(err));
     }
@@ -196,18 +198,21 @@ export class Runner {
     return this.planOf(play).hosts;
   }
 
-  private async runPlay(play: PlayDef): Promise<void> {
+  /** Runs a play; returns true when max_fail_percentage aborted it (the run stops there). */
+  private async runPlay(play: PlayDef): Promise<boolean> {
     const all = this.playHosts(play);
     for (const h of all) this.statsOf(h);
     const hosts = all.filter((h) => !this.dead.has(h));
     const tasks = this.selectedTasks(play);
     this.opts.reporter.playStart(play, hosts);
     const roleRuns = new RoleRuns();
+    let aborted = false;
     for (const batch of serialBatches(hosts, play.serial)) {
-      const aborted = await this.runBatch(play, tasks, batch, roleRuns);
+      aborted = await this.runBatch(play, tasks, batch, roleRuns);
       if (aborted) break;
     }
     await this.opts.reporter.playEnd(play);
+    return aborted;
   }
 
   /** Returns true when max_fail_percentage aborted the play. */
@@ -258,7 +263,7 @@ export class Runner {
       const pct = play.maxFailPercentage;
       if (pct !== undefined && (failedNow / batch.length) * 100 > pct) {
         this.opts.reporter.warn(
-          `max_fail_percentage ${pct}% exceeded (${failedNow}/${batch.length} hosts failed): stopping play '${play.name}'`,
+          `max_fail_percentage ${pct}% exceeded (${failedNow}/${batch.length} hosts failed): stopping play '${play.name}' and the plays after it`,
         );
         aborted = true;
         break;
@@ -312,7 +317,7 @@ export class Runner {
         const failedNow = batch.filter((h) => this.dead.has(h)).length;
         if ((failedNow / batch.length) * 100 > play.maxFailPercentage) {
           this.opts.reporter.warn(
-            `max_fail_percentage ${play.maxFailPercentage}% exceeded after handler '${hd.name}' (${failedNow}/${batch.length} hosts failed): stopping play '${play.name}'`,
+            `max_fail_percentage ${play.maxFailPercentage}% exceeded after handler '${hd.name}' (${failedNow}/${batch.length} hosts failed): stopping play '${play.name}' and the plays after it`,
           );
           aborted = true;
           break;

@@ -2,7 +2,9 @@
  * max_fail_percentage is checked after each handler, as Ansible 2.14's linear strategy checks it
  * after each task (handlers are tasks of the play there): when a handler fails on enough hosts,
  * the handlers after it do not run — the data tier's "restart the primary" after a replica's
- * restart failed. Real Runner over the local transport; the handlers write marker files.
+ * restart failed — and, as Ansible's PlaybookExecutor does, no later play runs (checked with
+ * ansible-playbook 2.14: the next play never starts). Real Runner over the local transport; the
+ * handlers write marker files.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,6 +46,29 @@ async function run(maxFail: string) {
 }
 
 describe('max_fail_percentage after each handler', () => {
+  it('as in Ansible, the plays after an aborted one do not run (on any host)', async () => {
+    writeFileSync(
+      join(work, 'two-plays.yml'),
+      `- hosts: all
+  serial: 1
+  max_fail_percentage: 0
+  tasks:
+    - name: fails on the first host
+      command: "false"
+- name: later play
+  hosts: all
+  tasks:
+    - name: marker
+      command: "touch ${work}/later-{{ inventory_hostname }}"
+`,
+    );
+    const report = await runPlaybook(join(work, 'two-plays.yml'), join(work, 'hosts.yml'), { transport: localTransport() });
+    expect(report.hosts.replica!.failed).toBe(1);
+    expect(report.tasks.map((t) => `${t.host} ${t.task} ${t.status}`)).toEqual(['replica fails on the first host failed']);
+    expect(existsSync(join(work, 'later-primary'))).toBe(false);
+    expect(existsSync(join(work, 'later-replica'))).toBe(false);
+  });
+
   it('a failed handler on more than the allowed share stops the handlers after it', async () => {
     const r = await run('  max_fail_percentage: 0\n');
     expect(r.replicaRan).toBe(true);
