@@ -34,19 +34,13 @@ import {
   Writer,
   type WriterFigures,
 } from './traffic.ts';
+import { DEFAULT_TOPOLOGY } from '../../src/lab/topology.ts';
 
 const skip = labSkipReason();
 if (skip) console.warn(`SKIPPED lab e2e fault suite: ${skip}`);
 
-const ADDR: Record<string, string> = {
-  lb1: '10.77.0.11',
-  lb2: '10.77.0.12',
-  web1: '10.77.0.21',
-  web2: '10.77.0.22',
-  db1: '10.77.0.31',
-  db2: '10.77.0.32',
-  mon1: '10.77.0.41',
-};
+/** The default lab's hosts and addresses (src/lab/topology.ts). */
+const ADDR: Record<string, string> = Object.fromEntries(DEFAULT_TOPOLOGY.hosts.map((h) => [h.name, h.address]));
 const ALL = Object.keys(ADDR);
 
 /**

@@ -21,21 +21,15 @@ import { CACHE_DIR } from '../../src/lab/paths.ts';
 import { DEFAULT_LAB_HOSTS, ensureLab, kiln, labSkipReason, REPO_ROOT } from './lab-setup.ts';
 import { changedLines, comparePrediction, readReport, type Report } from './reports.ts';
 import { SITE_TEST_VARS } from './site-setup.ts';
+import { DEFAULT_TOPOLOGY } from '../../src/lab/topology.ts';
 
 const skip = labSkipReason();
 if (skip) console.warn(`SKIPPED lab e2e monitoring suite: ${skip}`);
 
 const FIX = join(REPO_ROOT, 'test/fixtures/monitoring');
 const PLAYBOOK = join(FIX, 'monitoring.yml');
-const ADDR: Record<string, string> = {
-  lb1: '10.77.0.11',
-  lb2: '10.77.0.12',
-  web1: '10.77.0.21',
-  web2: '10.77.0.22',
-  db1: '10.77.0.31',
-  db2: '10.77.0.32',
-  mon1: '10.77.0.41',
-};
+/** The default lab's hosts and addresses (src/lab/topology.ts). */
+const ADDR: Record<string, string> = Object.fromEntries(DEFAULT_TOPOLOGY.hosts.map((h) => [h.name, h.address]));
 const MON = `http://${ADDR.mon1}:9090`;
 const CONTROLLER = '10.77.0.1';
 const RULES = [
