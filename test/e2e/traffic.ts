@@ -10,7 +10,7 @@
  *   fault can be injected at a chosen moment of a run.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import { KILN_BIN, REPO_ROOT, type KilnResult } from './lab-setup.ts';
@@ -153,11 +153,6 @@ export class Writer {
   }
 }
 
-/** The machine-side veth of a lab host (its link to the lab bridge). */
-export function hostVeth(address: string): string {
-  return vethName(address);
-}
-
 export function linkDown(address: string): void {
   execFileSync('ip', ['link', 'set', 'dev', vethName(address), 'down']);
 }
@@ -250,14 +245,3 @@ export function kilnStream(args: string[], opts: StreamOptions = {}): Promise<Ki
     });
   });
 }
-
-/** Files under a directory (for the pending-handlers store). */
-export function listDir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
-export { REPO_ROOT };
