@@ -27,7 +27,10 @@ import type { AuthHandlerMiddleware, Client, ClientChannel, ConnectConfig, Serve
 import { type ConnectionSpec, type SshEndpoint, TIMEOUT_SETTINGS } from './spec.ts';
 import {
   appendKnownHosts,
-  checkHostKey,
+  checkHostKeyVerdict,
+  entryKeyType,
+  entryLocation,
+  type HostKeyVerdict,
   fingerprintSha256,
   formatKnownHostsLine,
   keyTypeOfBlob as keyTypeOf,
@@ -116,20 +119,16 @@ export class HostConnection implements Transport {
     const hostVerifier = (key: Buffer): boolean => {
       const type = keyTypeOf(key);
       const b64 = key.toString('base64');
-      const verdict = checkHostKey(known, names, spec.port, type, b64);
+      const verdict = checkHostKeyVerdict(known, names, spec.port, b64);
       const fp = fingerprintSha256(key);
-      if (verdict === 'match') return true;
-      if (verdict === 'unknown' && opts.acceptNewHostKeys) {
+      if (verdict.status === 'match') return true;
+      // Only a host with no entry at all is new (OpenSSH's StrictHostKeyChecking=accept-new).
+      if (verdict.status === 'unknown' && opts.acceptNewHostKeys) {
         const file = opts.knownHostsWriteFile ?? spec.knownHostsFiles[0] ?? defaultKnownHostsFiles()[0]!;
         appendKnownHosts(file, formatKnownHostsLine(spec.host, spec.port, type, b64));
         return true;
       }
-      keyProblem =
-        verdict === 'mismatch'
-          ? `HOST KEY CHANGED for ${spec.host}:${spec.port}: the host presented ${type} ${fp}, which differs from known_hosts. Refusing to connect (possible man-in-the-middle). If the host was reinstalled, remove its old key from ${spec.knownHostsFiles.join(', ')}.`
-          : verdict === 'revoked'
-            ? `host key ${type} ${fp} for ${spec.host}:${spec.port} is marked @revoked in known_hosts`
-            : `unknown host key for ${spec.host}:${spec.port}: ${type} ${fp}. Verify it and add it to known_hosts, or rerun with --accept-new-host-keys.`;
+      keyProblem = hostKeyProblem(spec, type, fp, verdict);
       return false;
     };
     const t = spec.timeouts;
@@ -325,9 +324,38 @@ export class HostConnection implements Transport {
   }
 }
 
+/** Why a presented host key is refused, in OpenSSH's words, naming the known_hosts line that decided it. */
+function hostKeyProblem(spec: ConnectionSpec, type: string, fp: string, verdict: HostKeyVerdict): string {
+  const where = `${spec.host}:${spec.port}`;
+  const e = verdict.entry;
+  if (verdict.status === 'mismatch' && e) {
+    const knownType = entryKeyType(e);
+    return (
+      `REMOTE HOST IDENTIFICATION HAS CHANGED for ${where}: the host presented ${type} ${fp}, but ${entryLocation(e)} holds a ` +
+      `${knownType === type ? 'different ' : ''}${knownType} key for it. Refusing to connect (possible man-in-the-middle; ` +
+      `--accept-new-host-keys never replaces a known key). If the host was reinstalled, remove its old key(s) from ${entryLocation(e)}.`
+    );
+  }
+  if (verdict.status === 'revoked' && e) return `REVOKED HOST KEY for ${where}: ${type} ${fp} is marked @revoked at ${entryLocation(e)}`;
+  return `unknown host key for ${where}: ${type} ${fp} (no entry for the host in ${spec.knownHostsFiles.join(', ')}). Verify it and add it to known_hosts, or rerun with --accept-new-host-keys.`;
+}
+
+/** The host key algorithms ssh2 can negotiate (its SUPPORTED_SERVER_HOST_KEY). */
+const SSH2_HOST_KEY_ALGORITHMS = new Set([
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+  'ssh-dss',
+]);
+
 /**
- * Host key algorithms, the types known_hosts holds for the host first. A type from known_hosts is
- * passed on as it is written there, even one ssh2 does not name (the list ssh2's type allows).
+ * Host key algorithms, the types known_hosts holds for the host first. A known type ssh2 cannot
+ * negotiate (a security-key or certificate type) is left out: ssh2 refuses to start with it, and a
+ * host that presents another key is then refused as changed.
  */
 function preferTypes(known: string[]): ServerHostKeyAlgorithm[] {
   const all: ServerHostKeyAlgorithm[] = [
@@ -340,7 +368,7 @@ function preferTypes(known: string[]): ServerHostKeyAlgorithm[] {
     'ssh-rsa',
   ];
   const expand = (t: string): string[] => (t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t]);
-  const first = [...new Set(known.flatMap(expand))] as ServerHostKeyAlgorithm[];
+  const first = [...new Set(known.flatMap(expand))].filter((t) => SSH2_HOST_KEY_ALGORITHMS.has(t)) as ServerHostKeyAlgorithm[];
   return [...first, ...all.filter((t) => !first.includes(t))];
 }
 

@@ -8,10 +8,17 @@
  * - `@revoked` lines: if the presented key is on a revoked line that matches the host, the result
  *   is 'revoked' (wins over a match). Use `*` as the host pattern to revoke a key everywhere.
  * - `@cert-authority` lines are IGNORED: Kiln does not verify host certificates, so a host
- *   known only through a CA is 'unknown'.
- * - A key type the host has no entry for is 'unknown' (as in OpenSSH), even if the host has keys
- *   of other types: the SSH layer should prefer the known types (`knownKeyTypes`) when it
- *   negotiates host key algorithms, as ssh does.
+ *   known only through a CA is 'unknown' (OpenSSH 9.2 with StrictHostKeyChecking=accept-new
+ *   likewise accepts and records the plain key of a host it knows only through a CA).
+ * - A host with a plain (unmarked) entry of ANY key type, in any of the files, is known: a
+ *   presented key that is on none of its entries is 'mismatch' (a CHANGED key), even when the
+ *   entries are of another type: OpenSSH 9.2 says "REMOTE HOST IDENTIFICATION HAS CHANGED" and
+ *   refuses there, also with StrictHostKeyChecking=accept-new. `@revoked` entries and entries
+ *   with an unknown marker do not make a host known. The SSH layer prefers the known types
+ *   (`knownKeyTypes`) when it negotiates host key algorithms, as ssh does, so a host that has a
+ *   key of the known type presents that one.
+ * - Key types are compared by the type written inside the key blob (what OpenSSH parses), so an
+ *   RSA key negotiated as rsa-sha2-512 is the `ssh-rsa` key known_hosts holds.
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
@@ -108,30 +115,66 @@ function sameKey(a: string, b: string): boolean {
   return Buffer.from(a, 'base64').equals(Buffer.from(b, 'base64'));
 }
 
+/** What checking a presented host key found, with the known_hosts entry that decided it. */
+export interface HostKeyVerdict {
+  status: HostKeyStatus;
+  /** 'match': the matching entry; 'mismatch': the offending entry (the key known for the host); 'revoked': the @revoked line. */
+  entry?: KnownHostEntry;
+}
+
+/** The key type inside an entry's blob (what OpenSSH goes by), else the type written on the line. */
+export function entryKeyType(e: KnownHostEntry): string {
+  try {
+    return keyTypeOfBlob(Buffer.from(e.key, 'base64'));
+  } catch {
+    return e.keyType;
+  }
+}
+
 /**
  * Checks a presented host key. `host` may list several names for the same machine (e.g. the
  * inventory name and its address): an entry for any of them counts.
  */
+export function checkHostKeyVerdict(entries: KnownHostEntry[], host: string | string[], port: number, keyBase64: string): HostKeyVerdict {
+  const hostStrings = (Array.isArray(host) ? host : [host]).map((h) => hostPortString(h, port));
+  const relevant = entries.filter((e) => e.marker !== 'cert-authority' && entryMatches(e, hostStrings));
+  const revoked = relevant.find((e) => e.marker === 'revoked' && sameKey(e.key, keyBase64));
+  if (revoked) return { status: 'revoked', entry: revoked };
+  const plain = relevant.filter((e) => !e.marker);
+  const same = plain.find((e) => sameKey(e.key, keyBase64));
+  if (same) return { status: 'match', entry: same };
+  if (!plain.length) return { status: 'unknown' };
+  // Name an entry of the presented type if there is one (the key that changed), else the first.
+  let presentedType: string | undefined;
+  try {
+    presentedType = keyTypeOfBlob(Buffer.from(keyBase64, 'base64'));
+  } catch {
+    presentedType = undefined;
+  }
+  return { status: 'mismatch', entry: plain.find((e) => entryKeyType(e) === presentedType) ?? plain[0] };
+}
+
+/** `checkHostKeyVerdict`'s status (`keyType` is the presented key's; the blob's own type is what counts). */
 export function checkHostKey(
   entries: KnownHostEntry[],
   host: string | string[],
   port: number,
-  keyType: string,
+  _keyType: string,
   keyBase64: string,
 ): HostKeyStatus {
-  const hostStrings = (Array.isArray(host) ? host : [host]).map((h) => hostPortString(h, port));
-  const relevant = entries.filter((e) => e.marker !== 'cert-authority' && entryMatches(e, hostStrings));
-  if (relevant.some((e) => e.marker === 'revoked' && sameKey(e.key, keyBase64))) return 'revoked';
-  const plain = relevant.filter((e) => !e.marker && e.keyType === keyType);
-  if (plain.some((e) => sameKey(e.key, keyBase64))) return 'match';
-  return plain.length ? 'mismatch' : 'unknown';
+  return checkHostKeyVerdict(entries, host, port, keyBase64).status;
 }
 
 /** Key types known for a host (to prefer them when negotiating host key algorithms). */
 export function knownKeyTypes(entries: KnownHostEntry[], host: string | string[], port: number): string[] {
   const hostStrings = (Array.isArray(host) ? host : [host]).map((h) => hostPortString(h, port));
-  const types = entries.filter((e) => !e.marker && entryMatches(e, hostStrings)).map((e) => e.keyType);
+  const types = entries.filter((e) => !e.marker && entryMatches(e, hostStrings)).map(entryKeyType);
   return [...new Set(types)];
+}
+
+/** `file:line` of an entry, for messages. */
+export function entryLocation(e: KnownHostEntry): string {
+  return `${e.file ?? 'known_hosts'}:${e.line}`;
 }
 
 /** `SHA256:…` fingerprint of a public key blob, exactly as `ssh-keygen -lf` prints it. */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import {
   appendKnownHosts,
   checkHostKey,
+  checkHostKeyVerdict,
   fingerprintSha256,
   formatKnownHostsLine,
   keyTypeOfBlob,
@@ -23,6 +24,14 @@ function genKey(name: string): { type: string; b64: string; pubFile: string } {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', f]);
   const [type, b64] = readFileSync(`${f}.pub`, 'utf8').trim().split(/\s+/) as [string, string];
   return { type, b64, pubFile: `${f}.pub` };
+}
+
+/** A fresh ECDSA (nistp256) key from ssh-keygen. */
+function genEcdsa(name: string): { type: string; b64: string } {
+  const f = join(tmp, name);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ecdsa', '-b', '256', '-N', '', '-C', name, '-f', f]);
+  const [type, b64] = readFileSync(`${f}.pub`, 'utf8').trim().split(/\s+/) as [string, string];
+  return { type, b64 };
 }
 
 const k1 = genKey('k1');
@@ -42,7 +51,8 @@ describe('known_hosts', () => {
     expect(checkHostKey(e, 'WEB1', 22, k1.type, k1.b64)).toBe('match');
     expect(checkHostKey(e, 'web1', 22, k2.type, k2.b64)).toBe('mismatch');
     expect(checkHostKey(e, 'web9', 22, k1.type, k1.b64)).toBe('unknown');
-    expect(checkHostKey(e, 'web1', 22, 'ssh-rsa', 'AAAA')).toBe('unknown'); // no key of that type for the host
+    // A key of another type for a known host is a CHANGED key (OpenSSH 9.2: "REMOTE HOST IDENTIFICATION HAS CHANGED").
+    expect(checkHostKey(e, 'web1', 22, 'ssh-rsa', 'AAAA')).toBe('mismatch');
     expect(e[1]).toMatchObject({ comment: 'db key', line: 4 });
   });
 
@@ -119,5 +129,55 @@ describe('known_hosts', () => {
     expect(checkHostKey(e, 'web2', 2222, k2.type, k2.b64)).toBe('match');
     expect(checkHostKey(e, 'web3', 22, k1.type, k1.b64)).toBe('match');
     expect(e[2]!.hashed).toBeDefined();
+  });
+
+  describe('a key of ANY type known for the host makes another key a CHANGED key (OpenSSH 9.2, checked with ssh)', () => {
+    const ec = genEcdsa('ec');
+    const host = '127.0.0.1';
+    const port = 2222;
+    const hs = `[${host}]:${port}`;
+    // Each row: the known_hosts text, and the verdict on the presented ed25519 key k1 (what ssh
+    // with StrictHostKeyChecking=accept-new did on the same file: CHANGED → mismatch, added → unknown).
+    const table: [string, string, string, number?][] = [
+      ['plain [host]:port entry of another type', `${hs} ${ec.type} ${ec.b64}\n`, 'mismatch', 1],
+      ['hashed entry of another type', `${hashed(hs)} ${ec.type} ${ec.b64}\n`, 'mismatch', 1],
+      ['wildcard entry of another type', `* ${ec.type} ${ec.b64}\n`, 'mismatch', 1],
+      ['same type, other key', `${hs} ${k2.type} ${k2.b64}\n`, 'mismatch', 1],
+      ['port-22 form of the address (another port)', `${host} ${ec.type} ${ec.b64}\n`, 'unknown'],
+      ['@cert-authority only', `@cert-authority ${hs} ${k2.type} ${k2.b64}\n`, 'unknown'],
+      ['@revoked key of another type only', `@revoked ${hs} ${ec.type} ${ec.b64}\n`, 'unknown'],
+      ['unknown marker', `@foo ${hs} ${ec.type} ${ec.b64}\n`, 'unknown'],
+      ['negated pattern that does not exclude', `${hs},!${host} ${ec.type} ${ec.b64}\n`, 'mismatch', 1],
+      ['negated pattern that excludes', `*,!${hs} ${ec.type} ${ec.b64}\n`, 'unknown'],
+      ['the key itself besides another type', `${hs} ${ec.type} ${ec.b64}\n${hs} ${k1.type} ${k1.b64}\n`, 'match', 2],
+      ['the key @revoked', `@revoked * ${k1.type} ${k1.b64}\n${hs} ${k1.type} ${k1.b64}\n`, 'revoked', 1],
+    ];
+    it.each(table)('%s', (_name, text, status, line) => {
+      const v = checkHostKeyVerdict(parseKnownHosts(text, '/kh'), host, port, k1.b64);
+      expect(v.status).toBe(status);
+      if (line) expect(v.entry).toMatchObject({ file: '/kh', line });
+      else expect(v.entry).toBeUndefined();
+    });
+
+    it('the offending entry named is one of the presented type when there is one', () => {
+      const text = `${hs} ${ec.type} ${ec.b64}\n${hs} ${k2.type} ${k2.b64}\n`;
+      expect(checkHostKeyVerdict(parseKnownHosts(text), host, port, k1.b64).entry?.line).toBe(2);
+    });
+
+    it('an entry in a second file counts (ssh reads every UserKnownHostsFile)', () => {
+      const a = join(tmp, 'kh-a');
+      const b = join(tmp, 'kh-b');
+      writeFileSync(a, '');
+      writeFileSync(b, `${hs} ${ec.type} ${ec.b64}\n`);
+      expect(checkHostKeyVerdict(loadKnownHosts([a, b]), host, port, k1.b64)).toMatchObject({
+        status: 'mismatch',
+        entry: { file: b, line: 1 },
+      });
+    });
+
+    it('known key types come from the key blob, not the type word on the line', () => {
+      const e = parseKnownHosts(`${hs} rsa-sha2-512 ${ec.b64}\n`);
+      expect(knownKeyTypes(e, host, port)).toEqual([ec.type]);
+    });
   });
 });
