@@ -331,7 +331,7 @@ function hostKeyProblem(spec: ConnectionSpec, type: string, fp: string, verdict:
   if (verdict.status === 'mismatch' && e) {
     const knownType = entryKeyType(e);
     return (
-      `REMOTE HOST IDENTIFICATION HAS CHANGED for ${where}: the host presented ${type} ${fp}, but ${entryLocation(e)} holds a ` +
+      `REMOTE HOST IDENTIFICATION HAS CHANGED (HOST KEY CHANGED) for ${where}: the host presented ${type} ${fp}, but ${entryLocation(e)} holds a ` +
       `${knownType === type ? 'different ' : ''}${knownType} key for it. Refusing to connect (possible man-in-the-middle; ` +
       `--accept-new-host-keys never replaces a known key). If the host was reinstalled, remove its old key(s) from ${entryLocation(e)}.`
     );

@@ -99,16 +99,11 @@ function entryMatches(e: KnownHostEntry, hostStrings: string[]): boolean {
   if (e.hashed) {
     return hostStrings.some((h) => createHmac('sha1', e.hashed!.salt).update(h).digest().equals(e.hashed!.hash));
   }
+  // The names are one machine: a negated pattern that matches any of them takes the line away
+  // (ssh, which knows one name, would not use it for that name either).
   const pats = e.patterns ?? [];
-  return hostStrings.some((h) => {
-    let positive = false;
-    for (const p of pats) {
-      if (p.startsWith('!')) {
-        if (matchWildcard(p.slice(1), h)) return false;
-      } else if (matchWildcard(p, h)) positive = true;
-    }
-    return positive;
-  });
+  if (pats.some((p) => p.startsWith('!') && hostStrings.some((h) => matchWildcard(p.slice(1), h)))) return false;
+  return pats.some((p) => !p.startsWith('!') && hostStrings.some((h) => matchWildcard(p, h)));
 }
 
 function sameKey(a: string, b: string): boolean {

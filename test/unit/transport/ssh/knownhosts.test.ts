@@ -100,6 +100,10 @@ describe('known_hosts', () => {
     const e = parseKnownHosts(`10.0.0.5 ${k1.type} ${k1.b64}\n`);
     expect(checkHostKey(e, ['web5', '10.0.0.5'], 22, k1.type, k1.b64)).toBe('match');
     expect(knownKeyTypes(e, ['web5', '10.0.0.5'], 22)).toEqual(['ssh-ed25519']);
+    // A negated pattern for any of the names takes the line away for the machine.
+    const neg = parseKnownHosts(`*,!10.0.0.5 ${k2.type} ${k2.b64}\n`);
+    expect(checkHostKey(neg, ['web5', '10.0.0.5'], 22, k1.type, k1.b64)).toBe('unknown');
+    expect(checkHostKey(neg, ['web5', '10.0.0.6'], 22, k1.type, k1.b64)).toBe('mismatch');
   });
 
   it('fingerprintSha256 equals ssh-keygen -lf', () => {
