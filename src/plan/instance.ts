@@ -23,6 +23,7 @@ import type { RenderOptions } from '../template/engine.ts';
 import { lookupContext, searchDirs } from '../input/playbook/search-path.ts';
 import { locate, type PathSeg } from '../input/yaml/document.ts';
 import { OMIT } from '../input/inventory/omit.ts';
+import { userNameProblem } from '../input/inventory/connection-keys.ts';
 import { PyFloat, pyStr } from '../template/jinja/value.ts';
 import { PyDatetime } from '../template/filters/datetime.ts';
 import { adjustAnsibleArgs, ANSIBLE_MODULE_NAMES } from '../modules/ansible/mapping.ts';
@@ -349,9 +350,11 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
       const become = hasVar(vars.become)
         ? keyword(connVar<boolean>(vars.become, task, true), false, v, 'ansible_become', render)
         : keyword(task.become, false, v, 'become', render);
-      const becomeUser = hasVar(vars.become_user)
-        ? keyword(connVar<string>(vars.become_user, task, false), 'root', v, 'ansible_become_user', render)
-        : keyword(task.becomeUser, 'root', v, 'become_user', render);
+      const becomeUserKw = hasVar(vars.become_user) ? connVar<string>(vars.become_user, task, false) : task.becomeUser;
+      const becomeUser = keyword(becomeUserKw, 'root', v, hasVar(vars.become_user) ? 'ansible_become_user' : 'become_user', render);
+      // It goes into `sudo -u`: a rendered value must be a user name too (connection-keys.ts).
+      const userProblem = become && becomeUserKw && !('value' in becomeUserKw) ? userNameProblem(becomeUser) : undefined;
+      if (userProblem) throw new LocatedError(atDiag(becomeUserKw as { yaml: TaskDef['yaml']; path: PathSeg[] }, `become_user: ${userProblem}`));
       const checkMode = task.checkMode === undefined ? undefined : keyword(task.checkMode, opts.check, v, 'check_mode', render);
       const diffKw = keyword(task.diff, opts.diff, v, 'diff', render);
       const noLog = keyword(task.noLog, false, v, 'no_log', render);

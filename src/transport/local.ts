@@ -10,7 +10,14 @@
  */
 import { spawn } from 'node:child_process';
 import { currentUser } from './ssh/sshconfig.ts';
-import { type ExecResult, type RunOptions, type Transport, type TransportFactory, UnreachableError } from './transport.ts';
+import {
+  becomeUserProblem,
+  type ExecResult,
+  type RunOptions,
+  type Transport,
+  type TransportFactory,
+  UnreachableError,
+} from './transport.ts';
 
 export interface LocalOptions {
   /** Working directory of the scripts (default: this process's). */
@@ -34,7 +41,9 @@ export class LocalTransport implements Transport {
     return ['/bin/sh', '-s'];
   }
 
-  run(script: string, opts: RunOptions = {}): Promise<ExecResult> {
+  async run(script: string, opts: RunOptions = {}): Promise<ExecResult> {
+    const refused = opts.become ? becomeUserProblem(opts.becomeUser ?? 'root') : undefined;
+    if (refused) return { stdout: '', stderr: `${refused}\n`, code: 1 };
     const [cmd, ...args] = this.argv(opts);
     this.roundTrips++;
     return new Promise((resolve, reject) => {

@@ -17,6 +17,7 @@
  * one connection per host for the whole run, plus a NEW one per commit-confirm (`openFresh`).
  */
 import type { ExecResult } from '../core/exec.ts';
+import { userNameProblem } from '../input/inventory/connection-keys.ts';
 
 export type { ExecResult };
 
@@ -34,6 +35,17 @@ export interface RunOptions {
   become?: boolean;
   /** Who to become (default: the host's configured become user, else root). */
   becomeUser?: string;
+}
+
+/**
+ * Why a become user cannot go into a command line (connection-keys.ts, USER_NAME_RE), or
+ * undefined. Validation refuses such a name first; a transport that meets one anyway (a value
+ * rendered at run time) runs nothing and answers a failed script with this reason, as sudo
+ * answers an unknown user.
+ */
+export function becomeUserProblem(user: string): string | undefined {
+  const problem = userNameProblem(user);
+  return problem ? `become_user: ${problem}; nothing was run` : undefined;
 }
 
 /** One open connection to one host. */

@@ -64,6 +64,23 @@ export function describeValue(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
+/**
+ * A user name `become_user` may hold: letters, digits, `_`, `.`, `-` (not first), and an optional
+ * final `$` (Samba machine accounts). It goes into `sudo -u NAME` (quoted), so nothing else is
+ * needed; Ansible 2.14 puts become_user UNQUOTED into its sudo command line, so a value with
+ * spaces or shell characters fails there (or runs what follows `;`): Kiln refuses it. `#UID` is
+ * refused too: Ansible 2.14 fails on it (it chowns its temporary files to that name).
+ * A number (`become_user: 1001`) is the string '1001', as in Ansible (a string field): `sudo -u
+ * 1001` then looks up a user NAMED 1001 and fails if there is none, as Ansible does.
+ */
+export const USER_NAME_RE = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?$/;
+
+/** What is wrong with a user name for become_user (undefined = fine). */
+export function userNameProblem(name: string): string | undefined {
+  if (USER_NAME_RE.test(name)) return undefined;
+  return `not a valid user name: ${JSON.stringify(name)} (letters, digits, '_', '.', '-' not first, an optional final '$'; it becomes 'sudo -u NAME')`;
+}
+
 const isNonEmptyString = (v: unknown) => (typeof v === 'string' && v.trim() !== '') || isSecret(v);
 const isStringList = (v: unknown) => isNonEmptyString(v) || (Array.isArray(v) && v.length > 0 && v.every(isNonEmptyString));
 
@@ -76,8 +93,12 @@ export function checkConnectionValue(key: ConnectionKey, v: unknown): string | u
     case 'become':
       return typeof v === 'boolean' ? undefined : 'a boolean (true or false)';
     case 'address':
+      return isNonEmptyString(v) ? undefined : 'a non-empty string';
     case 'user':
+      return isNonEmptyString(v) ? undefined : 'a non-empty string';
     case 'become_user':
+      if (Number.isInteger(v)) return undefined;
+      if (typeof v === 'string' && v.trim() !== '' && userNameProblem(v)) return "a user name (letters, digits, '_', '.', '-' not first)";
       return isNonEmptyString(v) ? undefined : 'a non-empty string';
     case 'become_password':
       return typeof v === 'string' || typeof v === 'number' || isSecret(v) ? undefined : 'a string';
@@ -127,6 +148,8 @@ export function normalizeVars(entries: RawVar[], errors: Diagnostic[]): { vars: 
         errors.push({ ...e.valueLoc, message: `'${e.key}'${alias} must be ${expected}, got ${describeValue(value)}` });
         continue;
       }
+      // A number is its text (Ansible's become_user is a string field: 1001 is '1001').
+      if (canonical === 'become_user' && typeof value === 'number') value = String(value);
       if (canonical === 'become_password' && !isSecret(value) && !isTemplated(value)) {
         value = new Secret(String(value), 'become_password');
       }

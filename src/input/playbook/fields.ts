@@ -8,6 +8,7 @@ import { isSecret } from '../../core/secret/secret.ts';
 import type { YamlCursor } from '../yaml/document.ts';
 import { PyFloat, pyStr } from '../../template/jinja/value.ts';
 import { ansibleBoolean, BooleanError } from './boolean.ts';
+import { userNameProblem } from '../inventory/connection-keys.ts';
 import type { Condition, KeywordValue, TaskKeywords } from './types.ts';
 
 export const isTemplate = (s: string): boolean => s.includes('{{') || s.includes('{%');
@@ -46,11 +47,22 @@ export function stringKeyword(c: YamlCursor, bag: DiagnosticBag): KeywordValue<s
   return undefined;
 }
 
+/** `become_user`: a string keyword that must also be a user name (it goes into `sudo -u`). */
+function becomeUserKeyword(c: YamlCursor, bag: DiagnosticBag): KeywordValue<string> | undefined {
+  const kv = stringKeyword(c, bag);
+  const problem = kv && 'value' in kv ? userNameProblem(kv.value) : undefined;
+  if (problem) {
+    bag.add(c.diag(`become_user: ${problem}`));
+    return undefined;
+  }
+  return kv;
+}
+
 /** The keywords every level (play, role entry, import, task) may set. */
 export function taskKeywords(c: YamlCursor, bag: DiagnosticBag): TaskKeywords {
   return {
     become: boolKeyword(c.child('become'), bag),
-    becomeUser: stringKeyword(c.child('become_user'), bag),
+    becomeUser: becomeUserKeyword(c.child('become_user'), bag),
     checkMode: boolKeyword(c.child('check_mode'), bag),
     diff: boolKeyword(c.child('diff'), bag),
     ignoreErrors: boolKeyword(c.child('ignore_errors'), bag),

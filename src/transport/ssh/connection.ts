@@ -37,7 +37,15 @@ import {
   knownKeyTypes,
   loadKnownHosts,
 } from './knownhosts.ts';
-import { CommandTimeoutError, type ExecResult, type RunOptions, type Transport, UnreachableError } from '../transport.ts';
+import {
+  becomeUserProblem,
+  CommandTimeoutError,
+  type ExecResult,
+  type RunOptions,
+  type Transport,
+  UnreachableError,
+} from '../transport.ts';
+import { q } from '../../sh/quote.ts';
 
 export type { ConnectionSpec, RunOptions };
 export { UnreachableError };
@@ -207,15 +215,18 @@ export class HostConnection implements Transport {
     const user = opts.becomeUser ?? this.spec.becomeUser ?? 'root';
     if (user === this.spec.user) return { cmd: '/bin/sh -s', prefix: '' };
     const pw = this.spec.becomePassword;
-    if (!pw) return { cmd: `sudo -n -H -u ${user} -- /bin/sh -s`, prefix: '' };
+    // The user name is checked and single-quoted: it can never be read as shell syntax.
+    if (!pw) return { cmd: `sudo -n -H -u ${q(user)} -- /bin/sh -s`, prefix: '' };
     // sudo -S reads the password line when it needs one; whatever it does not consume is
     // skipped up to the begin marker, so the password can never run as a command.
-    const cmd = `sudo -S -k -p '' -H -u ${user} -- /bin/sh -c 'while IFS= read -r l; do [ "$l" = ${BEGIN_MARK} ] && exec /bin/sh -s; done; exit 97'`;
+    const cmd = `sudo -S -k -p '' -H -u ${q(user)} -- /bin/sh -c 'while IFS= read -r l; do [ "$l" = ${BEGIN_MARK} ] && exec /bin/sh -s; done; exit 97'`;
     return { cmd, prefix: `${pw.reveal()}\n${BEGIN_MARK}\n` };
   }
 
   /** Runs a shell script on the host (one round trip). */
   async run(script: string, opts: RunOptions = {}): Promise<RunResult> {
+    const refused = opts.become ? becomeUserProblem(opts.becomeUser ?? this.spec.becomeUser ?? 'root') : undefined;
+    if (refused) return { stdout: '', stderr: `${refused}\n`, code: 1 };
     const { cmd, prefix } = this.command(opts);
     await this.acquire();
     try {

@@ -3,7 +3,7 @@
  * stdin, one counted round trip per run, sudo only to become another user, a shell that cannot
  * start is "unreachable"; `open` cached per host (a failed open too), `openFresh` never.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,29 @@ describe('LocalTransport', () => {
     expect(r).toEqual({ stdout: `${dir}|`, stderr: 'err\n', code: 7 });
     await t.run('true');
     expect(t.roundTrips).toBe(2);
+  });
+
+  // Becoming another user needs a passwordless sudo: root has one (the tests run as root in CI).
+  it.runIf(userInfo().uid === 0)(
+    'become_user: nobody runs as nobody; 65534 (the text, as in Ansible) is a user named 65534: sudo fails',
+    async () => {
+      const t = new LocalTransport('here');
+      expect((await t.run('id -un', { become: true, becomeUser: 'nobody' })).stdout).toBe('nobody\n');
+      const r = await t.run('id -un', { become: true, becomeUser: '65534' });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('unknown user');
+    },
+  );
+
+  it('a become_user that is not a user name runs nothing (no shell injection)', async () => {
+    const t = new LocalTransport('here');
+    const pwned = join(dir, 'pwned');
+    for (const bad of [`root; touch ${pwned}; echo`, '$(touch ' + pwned + ')', '-u', '#0', 'a b', '']) {
+      const r = await t.run(`touch ${pwned}`, { become: true, becomeUser: bad });
+      expect(r.code, bad).toBe(1);
+      expect(r.stderr).toContain('become_user: not a valid user name');
+    }
+    expect(existsSync(pwned)).toBe(false);
   });
 
   it('a long script that exits before reading all of it is not an error', async () => {
