@@ -51,6 +51,7 @@ export interface ApplyDeps {
 export async function runApply(playbookFile: string, opts: ApplyOptions, deps: ApplyDeps = {}): Promise<number> {
   const write = (s: string) => process.stdout.write(redact(s) + '\n');
   const timeouts = parseTimeoutOptions(opts as unknown as Record<string, unknown>);
+  const sshConfig = loadSshConfig();
   const v = validateRun({
     playbook: playbookFile,
     inventory: opts.inventory,
@@ -61,6 +62,7 @@ export async function runApply(playbookFile: string, opts: ApplyOptions, deps: A
     check: opts.check,
     diff: opts.diff,
     vaultPassword: opts.vaultPassword,
+    connection: { sshConfig, acceptNewHostKeys: opts.acceptNewHostKeys },
   });
   for (const w of v.warnings) console.error(`warning: ${formatDiagnostic(w)}`);
   const tty = process.stdout.isTTY && !process.env.CI && opts.progress !== 'plain';
@@ -72,14 +74,14 @@ export async function runApply(playbookFile: string, opts: ApplyOptions, deps: A
   const runner = new Runner(v.playbook, v.inventory, {
     check: opts.check,
     diff: opts.diff,
-    forks: Math.max(1, opts.forks || 20),
+    forks: opts.forks,
     limit: opts.limit,
     tags: opts.tags,
     skipTags: opts.skipTags,
     plan: v.plan,
     extraVars: opts.extraVars,
     acceptNewHostKeys: opts.acceptNewHostKeys,
-    sshConfig: loadSshConfig(),
+    sshConfig,
     reporter,
     wrapTransport: deps.wrapTransport,
     timeouts,

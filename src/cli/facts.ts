@@ -6,11 +6,15 @@ import type { VaultOptions } from '../core/secret/vault.ts';
 import type { HostConnection } from '../transport/ssh/connection.ts';
 import { sshTransport } from '../transport/ssh/factory.ts';
 import { loadSshConfig } from '../transport/ssh/sshconfig.ts';
+import { connectionProblems } from '../transport/ssh/preflight.ts';
 
 export async function runFacts(host: string, opts: { inventory: string[]; acceptNewHostKeys: boolean } & VaultOptions): Promise<number> {
   const { inventory } = loadInventory(opts.inventory, { vaultPassword: opts.vaultPassword });
   if (!inventory.hosts.has(host)) throw new InputError({ file: inventory.file, message: `no host named '${host}' in the inventory` });
-  const ssh = sshTransport(inventory, { sshConfig: loadSshConfig(), acceptNewHostKeys: opts.acceptNewHostKeys });
+  const sshConfig = loadSshConfig();
+  const problems = connectionProblems(inventory, [host], { sshConfig, acceptNewHostKeys: opts.acceptNewHostKeys });
+  if (problems.length) throw new InputError(problems);
+  const ssh = sshTransport(inventory, { sshConfig, acceptNewHostKeys: opts.acceptNewHostKeys });
   const spec = ssh.spec(host);
   let conn: HostConnection;
   try {

@@ -14,8 +14,9 @@ import { registerLabCommands } from './lab.ts';
 import { redact } from '../core/secret/secret.ts';
 import { validateRun } from '../plan/validate.ts';
 import { parseExtraVars } from './extra-vars.ts';
+import { loadSshConfig } from '../transport/ssh/sshconfig.ts';
 
-import { collect, csv, defaultInventory, inventoryOption, vaultOptions, vaultPasswordOption } from './options.ts';
+import { collect, csv, defaultInventory, inventoryOption, parseForks, vaultOptions, vaultPasswordOption } from './options.ts';
 import { timeoutOptions } from './timeouts.ts';
 
 function addRunOptions(cmd: Command): Command {
@@ -58,7 +59,7 @@ Exit codes:
     .option('-C, --check', 'dry run: probe and plan only; print what would change', false)
     .option('-D, --diff', 'show unified diffs of file changes', false)
     .option('--json <file>', 'write a JSON report (hosts and every task result)')
-    .option('-f, --forks <n>', 'hosts worked on in parallel', (v) => Number.parseInt(v, 10), 20)
+    .option('-f, --forks <n>', 'hosts worked on in parallel (a whole number from 1)', parseForks, 20)
     .option('--accept-new-host-keys', 'record unknown host keys in known_hosts (a changed key is still refused)', false)
     .option('--stats', 'print SSH round trips per host after the recap', false)
     .option('-v, --verbose', 'also print skipped tasks and ok results', false)
@@ -89,6 +90,7 @@ Exit codes:
       tags: opts.tags,
       skipTags: opts.skipTags,
       ...vault,
+      connection: { sshConfig: loadSshConfig() },
     });
     for (const w of v.warnings) console.error(`warning: ${formatDiagnostic(w)}`);
     const hosts = new Set(v.plan.plays.flatMap((p) => p.hosts));

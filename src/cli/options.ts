@@ -24,10 +24,37 @@ export function vaultPasswordOption(description = 'file holding the vault passwo
   return new Option('--vault-password-file <file>', description);
 }
 
-/** The vault password of this command: `--vault-password-file`, else KILN_VAULT_PASSWORD_FILE, else none. */
+/**
+ * The vault password of this command: `--vault-password-file`, else KILN_VAULT_PASSWORD_FILE, else
+ * none. A file that cannot be read is an input error naming the flag (or variable) and the path.
+ */
 export function vaultOptions(opts: { vaultPasswordFile?: string }): VaultOptions {
   const file = opts.vaultPasswordFile ?? process.env.KILN_VAULT_PASSWORD_FILE;
-  return file ? { vaultPassword: loadVaultPasswordFile(file) } : {};
+  if (!file) return {};
+  const from = opts.vaultPasswordFile !== undefined ? '--vault-password-file' : 'KILN_VAULT_PASSWORD_FILE';
+  try {
+    return { vaultPassword: loadVaultPasswordFile(file) };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why =
+      e.code === 'ENOENT'
+        ? 'no such file'
+        : e.code === 'EISDIR'
+          ? 'it is a directory'
+          : e.code === 'EACCES'
+            ? 'permission denied'
+            : (e.code ?? e.message);
+    throw new InputError({ file: from, message: `cannot read the vault password file ${JSON.stringify(file)}: ${why}` });
+  }
+}
+
+/** `-f, --forks <n>`: a whole number of hosts from 1 (Ansible's --forks); anything else is an input error naming the flag. */
+export function parseForks(value: string): number {
+  const t = value.trim();
+  const n = /^\d+$/.test(t) ? Number(t) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new InputError({ file: '--forks', message: `must be a whole number of hosts from 1, got ${JSON.stringify(value)}` });
+  return n;
 }
 
 export function defaultInventory(given: string[]): string[] {

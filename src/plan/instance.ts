@@ -354,7 +354,8 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
       const becomeUser = keyword(becomeUserKw, 'root', v, hasVar(vars.become_user) ? 'ansible_become_user' : 'become_user', render);
       // It goes into `sudo -u`: a rendered value must be a user name too (connection-keys.ts).
       const userProblem = become && becomeUserKw && !('value' in becomeUserKw) ? userNameProblem(becomeUser) : undefined;
-      if (userProblem) throw new LocatedError(atDiag(becomeUserKw as { yaml: TaskDef['yaml']; path: PathSeg[] }, `become_user: ${userProblem}`));
+      if (userProblem)
+        throw new LocatedError(atDiag(becomeUserKw as { yaml: TaskDef['yaml']; path: PathSeg[] }, `become_user: ${userProblem}`));
       const checkMode = task.checkMode === undefined ? undefined : keyword(task.checkMode, opts.check, v, 'check_mode', render);
       const diffKw = keyword(task.diff, opts.diff, v, 'diff', render);
       const noLog = keyword(task.noLog, false, v, 'no_log', render);

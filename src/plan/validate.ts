@@ -32,6 +32,7 @@ import { dirname, join, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, type Node, visit } from 'yaml';
 import { loadYamlFile, locate, nodeAt, type YamlFile } from '../input/yaml/document.ts';
 import type { VaultOptions } from '../core/secret/vault.ts';
+import { connectionProblems, type PreflightOptions } from '../transport/ssh/preflight.ts';
 
 export interface ValidateOptions extends VaultOptions {
   playbook: string;
@@ -42,6 +43,8 @@ export interface ValidateOptions extends VaultOptions {
   skipTags?: string[];
   check?: boolean;
   diff?: boolean;
+  /** Check the selected hosts' connection inputs too (identity files, known_hosts, proxy_jump): transport/ssh/preflight.ts. */
+  connection?: Omit<PreflightOptions, 'extraVars'>;
 }
 
 export interface Validated {
@@ -109,6 +112,10 @@ export function validateRun(opts: ValidateOptions): Validated {
     if (play.gatherFacts) earlier.add('facts');
     return planned;
   });
+  if (opts.connection && inventory) {
+    const hosts = new Set(plays.flatMap((p) => p.hosts));
+    bag.addAll(connectionProblems(inventory, hosts, { ...opts.connection, extraVars: opts.extraVars }));
+  }
   bag.throwIfAny();
   return { playbook, inventory, warnings, plan: { plays } };
 }

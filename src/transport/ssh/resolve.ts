@@ -105,9 +105,31 @@ export function resolveTimeouts(hostName: string, vars: Record<string, unknown>)
   return out;
 }
 
-/** `[user@]host[:port]` (IPv6 in brackets: `[::1]:22`). */
+/**
+ * What is wrong with one ProxyJump hop (undefined = fine): ssh's `[user@]host[:port]` or
+ * `ssh://[user@]host[:port]`, an IPv6 address in brackets, a port from 1 to 65535.
+ */
+export function jumpHopProblem(hop: string): string | undefined {
+  const h = hop.trim().replace(/^ssh:\/\//, '');
+  if (!h) return 'an empty hop';
+  if (/\s/.test(h)) return `${JSON.stringify(hop)} contains a space`;
+  const at = h.lastIndexOf('@');
+  if (at === 0) return `${JSON.stringify(hop)} has an empty user before '@'`;
+  const rest = at >= 0 ? h.slice(at + 1) : h;
+  const m6 = /^\[([0-9A-Fa-f:.%\w]+)\](?::(.*))?$/.exec(rest);
+  const host = m6 ? m6[1]! : rest.includes(':') ? rest.slice(0, rest.indexOf(':')) : rest;
+  const port = m6 ? m6[2] : rest.includes(':') ? rest.slice(rest.indexOf(':') + 1) : undefined;
+  if (!host) return `${JSON.stringify(hop)} has no host`;
+  if (!m6 && port !== undefined && port.includes(':')) return `${JSON.stringify(hop)}: write an IPv6 address in brackets, e.g. [::1]:22`;
+  if (!/^[A-Za-z0-9_.:%-]+$/.test(host)) return `${JSON.stringify(hop)}: ${JSON.stringify(host)} is not a host name or address`;
+  if (port !== undefined && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535))
+    return `${JSON.stringify(hop)}: the port must be a number from 1 to 65535, got ${JSON.stringify(port)}`;
+  return undefined;
+}
+
+/** `[user@]host[:port]` or `ssh://[user@]host[:port]` (IPv6 in brackets: `[::1]:22`). */
 export function parseJumpHop(hop: string): { user?: string; host: string; port?: number } {
-  let rest = hop.trim();
+  let rest = hop.trim().replace(/^ssh:\/\//, '');
   let user: string | undefined;
   const at = rest.lastIndexOf('@');
   if (at >= 0) {
