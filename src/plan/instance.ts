@@ -23,7 +23,7 @@ import type { RenderOptions } from '../template/engine.ts';
 import { lookupContext, searchDirs } from '../input/playbook/search-path.ts';
 import { locate, type PathSeg } from '../input/yaml/document.ts';
 import { OMIT } from '../input/inventory/omit.ts';
-import { userNameProblem } from '../input/inventory/connection-keys.ts';
+import { userNameProblem } from '../core/user-name.ts';
 import { PyFloat, pyStr } from '../template/jinja/value.ts';
 import { PyDatetime } from '../template/filters/datetime.ts';
 import { adjustAnsibleArgs, ANSIBLE_MODULE_NAMES } from '../modules/ansible/mapping.ts';

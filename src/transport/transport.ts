@@ -17,7 +17,7 @@
  * one connection per host for the whole run, plus a NEW one per commit-confirm (`openFresh`).
  */
 import type { ExecResult } from '../core/exec.ts';
-import { userNameProblem } from '../input/inventory/connection-keys.ts';
+import { userNameProblem } from '../core/user-name.ts';
 
 export type { ExecResult };
 

@@ -9,6 +9,9 @@
  */
 import type { Diagnostic, Loc } from '../../core/diagnostic.ts';
 import { Secret, isSecret } from '../../core/secret/secret.ts';
+import { userNameProblem } from '../../core/user-name.ts';
+
+export { USER_NAME_RE, userNameProblem } from '../../core/user-name.ts';
 
 export const CONNECTION_KEYS = [
   'address',
@@ -62,23 +65,6 @@ export function describeValue(v: unknown): string {
   if (typeof v === 'object') return 'a mapping';
   if (typeof v === 'string') return `string ${JSON.stringify(v)}`;
   return `${typeof v} ${String(v)}`;
-}
-
-/**
- * A user name `become_user` may hold: letters, digits, `_`, `.`, `-` (not first), and an optional
- * final `$` (Samba machine accounts). It goes into `sudo -u NAME` (quoted), so nothing else is
- * needed; Ansible 2.14 puts become_user UNQUOTED into its sudo command line, so a value with
- * spaces or shell characters fails there (or runs what follows `;`): Kiln refuses it. `#UID` is
- * refused too: Ansible 2.14 fails on it (it chowns its temporary files to that name).
- * A number (`become_user: 1001`) is the string '1001', as in Ansible (a string field): `sudo -u
- * 1001` then looks up a user NAMED 1001 and fails if there is none, as Ansible does.
- */
-export const USER_NAME_RE = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?$/;
-
-/** What is wrong with a user name for become_user (undefined = fine). */
-export function userNameProblem(name: string): string | undefined {
-  if (USER_NAME_RE.test(name)) return undefined;
-  return `not a valid user name: ${JSON.stringify(name)} (letters, digits, '_', '.', '-' not first, an optional final '$'; it becomes 'sudo -u NAME')`;
 }
 
 const isNonEmptyString = (v: unknown) => (typeof v === 'string' && v.trim() !== '') || isSecret(v);

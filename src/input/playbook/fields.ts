@@ -8,7 +8,7 @@ import { isSecret } from '../../core/secret/secret.ts';
 import type { YamlCursor } from '../yaml/document.ts';
 import { PyFloat, pyStr } from '../../template/jinja/value.ts';
 import { ansibleBoolean, BooleanError } from './boolean.ts';
-import { userNameProblem } from '../inventory/connection-keys.ts';
+import { userNameProblem } from '../../core/user-name.ts';
 import type { Condition, KeywordValue, TaskKeywords } from './types.ts';
 
 export const isTemplate = (s: string): boolean => s.includes('{{') || s.includes('{%');
