@@ -6,9 +6,10 @@
  * (checked with OpenSSH 9.2). A known_hosts entry of ANY key type for the host makes the ed25519
  * key a changed key: "REMOTE HOST IDENTIFICATION HAS CHANGED", naming the file:line of the entry.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -203,4 +204,100 @@ describe('host keys: Kiln decides as OpenSSH does on the same known_hosts', () =
     expect(readFileSync(kh, 'utf8').split('\n').filter(Boolean)).toHaveLength(1);
     expect(() => readFileSync(marker)).toThrow();
   });
+});
+
+/**
+ * A second sshd (same client key and authorized_keys) with ed25519, ECDSA and RSA host keys: the
+ * type known_hosts holds must be the one negotiated, so a host known by its ECDSA or RSA key
+ * (negotiated as rsa-sha2-512/256) is a match, not a changed key. Started and stopped by PID here.
+ */
+describe('host key algorithms: the known type is negotiated', () => {
+  let child: ChildProcess | undefined;
+  let port = 0;
+  const keys: Record<string, string> = {};
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = join(work, 'multi');
+    mkdirSync(dir, { recursive: true });
+    for (const t of ['ed25519', 'ecdsa', 'rsa']) {
+      execFileSync('ssh-keygen', ['-q', '-t', t, '-N', '', '-f', join(dir, `host_${t}`)]);
+      keys[t] = readFileSync(join(dir, `host_${t}.pub`), 'utf8')
+        .trim()
+        .split(/\s+/)
+        .slice(0, 2)
+        .join(' ');
+    }
+    port = await new Promise<number>((resolvePort, reject) => {
+      const srv = createServer();
+      srv.listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolvePort(p));
+      });
+      srv.on('error', reject);
+    });
+    const base = readFileSync(join(sshd.dir, 'sshd_config'), 'utf8')
+      .split('\n')
+      .filter((l) => !/^(Port|HostKey|PidFile) /.test(l));
+    const cfg = [
+      `Port ${port}`,
+      ...['ed25519', 'ecdsa', 'rsa'].map((t) => `HostKey ${join(dir, `host_${t}`)}`),
+      `PidFile ${join(dir, 'pid')}`,
+      ...base,
+    ];
+    writeFileSync(join(dir, 'sshd_config'), `${cfg.join('\n')}\n`);
+    child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: 'ignore' });
+    const deadline = Date.now() + 10000;
+    for (;;) {
+      const r = spawnSync('ssh-keyscan', ['-p', String(port), '127.0.0.1'], { timeout: 2000, encoding: 'utf8' });
+      if (r.stdout?.includes('ssh-')) break;
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error('the second sshd did not start');
+      await new Promise((r2) => setTimeout(r2, 100));
+    }
+  }, 30000);
+
+  afterAll(() => {
+    if (child?.pid && child.exitCode === null) process.kill(child.pid, 'SIGTERM');
+  });
+
+  it.each(['ecdsa', 'rsa', 'ed25519'])(
+    'known_hosts holds only its %s key: a match (ssh agrees)',
+    (t) => {
+      const kh = join(dir, `kh-${t}`);
+      writeFileSync(kh, `[127.0.0.1]:${port} ${keys[t]}\n`);
+      writeFileSync(
+        join(dir, `hosts-${t}.yml`),
+        `all:\n  hosts:\n    loop1: { address: 127.0.0.1, port: ${port}, user: ${sshd.user}, identity_file: ${sshd.identityFile}, known_hosts: ${kh} }\n`,
+      );
+      const r = kiln(['facts', 'loop1', '-i', join(dir, `hosts-${t}.yml`)], { env: { HOME: dir, SSH_AUTH_SOCK: '' } });
+      expect(r.code, r.output).toBe(0);
+      expect(readFileSync(kh, 'utf8').split('\n').filter(Boolean)).toHaveLength(1);
+      const ssh = spawnSync(
+        'ssh',
+        [
+          '-F',
+          '/dev/null',
+          '-i',
+          sshd.identityFile,
+          '-o',
+          'IdentitiesOnly=yes',
+          '-o',
+          'BatchMode=yes',
+          '-o',
+          'StrictHostKeyChecking=yes',
+          '-o',
+          `UserKnownHostsFile=${kh}`,
+          '-o',
+          'GlobalKnownHostsFile=/dev/null',
+          '-p',
+          String(port),
+          `${sshd.user}@127.0.0.1`,
+          'echo LOGGED-IN',
+        ],
+        { encoding: 'utf8', timeout: 20000 },
+      );
+      expect(ssh.stdout, ssh.stderr).toContain('LOGGED-IN');
+    },
+    60000,
+  );
 });
