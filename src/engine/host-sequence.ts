@@ -20,7 +20,7 @@
  */
 import type { Change, ExecResult, RunMemory } from '../modules/contract.ts';
 import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
-import { redact } from '../core/secret/secret.ts';
+import { redact, taintDeep } from '../core/secret/secret.ts';
 import { TemplateError } from '../template/engine.ts';
 import { CommandTimeoutError, type Transport, type TransportFactory, UnreachableError } from '../transport/transport.ts';
 import { type Instantiation, instantiate, LocatedError, type LoopItem, type TaskInstance, taskReferences } from '../plan/instance.ts';
@@ -178,7 +178,10 @@ export class HostSequence {
               r.skipped,
             )
           : (outcomes[0]!.registered ?? {});
-      this.register(task, value);
+      // Taint: what a task that handled a secret (its params, its template, no_log) returns is
+      // derived from it, so every string of its registered result is a Secret.
+      const sensitive = r.instances.some((x) => x.sensitive);
+      this.register(task, sensitive ? (taintDeep(value, 'registered', false) as Record<string, unknown>) : value);
     }
     return outcomes;
   }

@@ -3,6 +3,7 @@
  * stdin and environment handling as `command` (guards.ts); `cmd` reaches the shell as one
  * quoted argument of `executable -c`.
  */
+import { isTainted } from '../../core/secret/secret.ts';
 import { q } from '../../sh/quote.ts';
 import { defineModule, type FromSchema } from '../contract.ts';
 import {
@@ -16,6 +17,7 @@ import {
   type RunOp,
   type Runner,
   runOps,
+  viaFd3,
 } from './guards.ts';
 
 const schema = {
@@ -33,7 +35,9 @@ export type ShellParams = FromSchema<typeof schema>;
 
 export const shellRunner: Runner<ShellParams> = {
   display: (p) => p.cmd,
-  words: (p) => `${q(p.executable ?? '/bin/sh')} -c ${q(p.cmd)}`,
+  // The command line reaches the shell on fd 3, not in its argv (guards.ts: viaFd3).
+  words: (p) => `${q(p.executable ?? '/bin/sh')} ${viaFd3(p.cmd).words}`,
+  heredocs: (p) => viaFd3(p.cmd).heredoc,
 };
 
 export default defineModule<ShellParams, CommandState, RunOp>({
@@ -44,6 +48,6 @@ export default defineModule<ShellParams, CommandState, RunOp>({
   parse: (out) => guardParse(out),
   plan: (p, _prep, s, ctx) => guardPlan(p, s, shellRunner, ctx),
   apply: (p, _prep, _s, ops) => runOps(p, ops, shellRunner),
-  interpret: (p, _prep, out) => commandResult(p.cmd, out),
+  interpret: (p, _prep, out) => commandResult(p.cmd, out, isTainted(p)),
   registerData: (_p, _prep, s) => guardRegisterData(s),
 });

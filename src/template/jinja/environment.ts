@@ -13,6 +13,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { isTainted, registerSecretValue } from '../../core/secret/secret.ts';
 import type { CallEnv, FilterTable, GlobalTable, LookupContext, TestTable } from './callables.ts';
 import { type Compiled, compileExpression, compileTemplate, type LoadedTemplate, locate, type Runtime, runTemplate } from './compiler.ts';
 import { JinjaSyntaxError } from './errors.ts';
@@ -384,7 +385,13 @@ class Render implements Runtime {
           if (isStrictUndefined(value)) throw undefinedError(value);
           for (const a of [...args, ...kwargs.values()]) if (isStrictUndefined(a)) throw undefinedError(a);
         }
-        return reg.fn(self.callEnv, value, args, kwargs);
+        const out = reg.fn(self.callEnv, value, args, kwargs);
+        // Taint through filters: the output of a filter that read secret text (hash, b64encode,
+        // to_json, …) is registered with the redactor too, so it is hidden wherever it is printed.
+        if (self.secret && typeof out === 'string' && (isTainted(value) || args.some(isTainted) || [...kwargs.values()].some(isTainted))) {
+          registerSecretValue(out);
+        }
+        return out;
       },
       callTest(name, value, args, kwargs = new Map()) {
         const reg = env.testEntry(normalize(name));
