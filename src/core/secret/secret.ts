@@ -102,7 +102,9 @@ function forms(v: string): string[] {
     encodeURIComponent(v),
     // Python's urllib.parse.quote (and `urlencode`): also encodes ! ' ( ) * ; quote_plus: spaces as +.
     encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
-    encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replace(/%20/g, '+'),
+    encodeURIComponent(v)
+      .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+      .replace(/%20/g, '+'),
   ];
 }
 
