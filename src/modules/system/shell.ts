@@ -1,7 +1,8 @@
 /**
- * `shell`: run a command line through sh -c (pipes, redirections, variables). Same guards,
- * stdin and environment handling as `command` (guards.ts); `cmd` reaches the shell as one
- * quoted argument of `executable -c`.
+ * `shell`: run a command line through the shell (pipes, redirections, variables). Same guards,
+ * stdin and environment handling as `command` (guards.ts); `cmd` reaches the shell as a
+ * here-document on fd 3 that `executable -c '. /dev/fd/3'` sources, so it is in no process's
+ * argv (a secret in it shows in no `ps`; what it runs gets its own arguments, as always).
  */
 import { isTainted } from '../../core/secret/secret.ts';
 import { q } from '../../sh/quote.ts';
@@ -25,7 +26,12 @@ const schema = {
   additionalProperties: false,
   required: ['cmd'],
   properties: {
-    cmd: { type: 'string', minLength: 1, description: 'shell command line, run with `executable -c`' },
+    cmd: {
+      type: 'string',
+      minLength: 1,
+      description:
+        "shell command line, run by `executable` (read from a here-document, not from argv: a secret in it is not in the shell's command line; pass one to an external program through environment, \"$VAR\")",
+    },
     executable: { type: 'string', pattern: '^/', description: 'shell to run cmd with (default /bin/sh; e.g. /bin/bash for pipefail)' },
     ...commonProps,
   },
