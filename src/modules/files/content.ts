@@ -96,8 +96,12 @@ export function contentDiff(dest: string, before: string | undefined, after: str
   return createTwoFilesPatch(`${dest} (host)`, `${dest} (planned)`, before, after, '', '', { context: 3 });
 }
 
-/** `validate` is a program and its arguments: a secret there would be in its argv, so it is refused. */
+/**
+ * `validate` is a program and its arguments, and `dest` is an argument of the programs that stat,
+ * create and rename the file: a secret in either would be in a remote argv, so it is refused.
+ */
 export function refuseSecretValidate(p: ContentParams): void {
+  refuseSecretInArgv('dest', p.dest, 'the path is an argument of the programs that check and write the file on the host');
   refuseSecretInArgv('validate', p.validate, 'validate runs a program with these arguments on the host; it cannot take a secret');
 }
 
