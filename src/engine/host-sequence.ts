@@ -287,16 +287,22 @@ export class HostSequence {
   /** The outcomes of one instance: its TaskResult and what the runner and `register` see. */
   private outcomes(x: TaskInstance, started: number): Outcomes {
     const task = x.task;
+    // no_log: what the task did and said is not shown (its params may hold values meant to stay hidden).
+    const shown = (changes: Change[]): Change[] => (x.noLog ? changes.map((c) => ({ ...c, summary: NO_LOG, diff: undefined })) : changes);
+    const said = (message: string | undefined) => (x.noLog && message !== undefined ? NO_LOG : message);
     return {
       done: (status, changes, registered, extra, message) => ({
-        result: this.result(task, x.label, status, changes, started, message, extra),
+        result: this.result(task, x.label, status, shown(changes), started, said(message), extra),
         changed: status === 'changed',
         failed: false,
         unreachable: false,
         registered,
       }),
       fail: (message, changes = [], extra = {}) => ({
-        result: this.result(task, x.label, 'failed', changes, started, message, { ignored: x.ignoreErrors || undefined, ...extra }),
+        result: this.result(task, x.label, 'failed', shown(changes), started, said(message), {
+          ignored: x.ignoreErrors || undefined,
+          ...extra,
+        }),
         changed: false,
         failed: !x.ignoreErrors,
         unreachable: false,
@@ -342,6 +348,9 @@ function loopRegister(ran: { x: TaskInstance; o: InstanceOutcome }[], skipped: L
     skipped: allSkipped,
   };
 }
+
+/** Ansible's words for a no_log result. */
+const NO_LOG = "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
 
 function redactOpt(s: string | undefined): string | undefined {
   return s === undefined ? undefined : redact(s);

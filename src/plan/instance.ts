@@ -47,6 +47,8 @@ export interface TaskInstance {
   check: boolean;
   diff: boolean;
   sensitive: boolean;
+  /** no_log: the task's change summaries and messages are not shown (as Ansible hides its result). */
+  noLog?: boolean;
   /** ignore_errors for this instance (a template is evaluated per item, as in Ansible). */
   ignoreErrors: boolean;
   ctx: ModuleContext;
@@ -458,6 +460,7 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
         check,
         diff: ctx.diff,
         sensitive: noLog || tainted || hasSecret(params) || renderedSecret,
+        noLog,
         ignoreErrors,
         ctx,
         vars: v,

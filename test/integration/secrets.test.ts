@@ -203,7 +203,8 @@ describe('secrets never leak, and reach the host intact', () => {
       for (const h of haystacks) if (h.text.includes(f)) hits.push(`${JSON.stringify(f)} in ${h.where}`);
     }
     expect(hits).toEqual([]);
-    // The outputs are there, redacted.
+    // The outputs are there, redacted; no_log tasks say that their output is hidden.
     expect(runs[0]!.text).toContain('********');
+    expect(runs[0]!.text).toContain("the output has been hidden due to the fact that 'no_log: true' was specified for this result");
   });
 });
