@@ -130,10 +130,12 @@ export function guardParse(out: ExecResult): CommandState {
 /**
  * Shell text given to a shell without putting it in argv: `-c '. /dev/fd/3'` plus a quoted
  * here-document on fd 3 (to put after the line holding `words`). The tag holds a hash of the text,
- * so no line of the text can end the here-document early.
+ * so no line of the text can end the here-document early. The text's first line starts by closing
+ * fd 3 (`.` reads through its own descriptor: dash moves it above 9, bash reads the whole file
+ * first), so what the text runs inherits no descriptor holding it; line numbers are unchanged.
  */
 export function viaFd3(text: string): { words: string; heredoc: string } {
-  const body = text.endsWith('\n') ? text : `${text}\n`;
+  const body = `exec 3<&-; ${text.endsWith('\n') ? text : `${text}\n`}`;
   const tag = `KILN_SH_${sha256(body).slice(0, 16)}`;
   return { words: `-c '. /dev/fd/3' 3<<'${tag}'`, heredoc: `${body}${tag}\n` };
 }

@@ -139,7 +139,9 @@ describe('shell', () => {
     expect(shell.plan(p, undefined, {}, ctx())).toEqual([{ summary: `run: ${p.cmd}`, action: true, unpredictable: true, op: RUN }]);
     const script = shell.apply(p, undefined, {}, [RUN], ctx());
     // The command line reaches the shell as a here-document on fd 3, never in its argv.
-    expect(script).toMatch(/'\/bin\/sh' -c '\. \/dev\/fd\/3' 3<<'KILN_SH_\w+' <\/dev\/null\necho a \| tr a b > \/dev\/null; echo "\$X"\nKILN_SH_\w+$/);
+    expect(script).toMatch(
+      /'\/bin\/sh' -c '\. \/dev\/fd\/3' 3<<'KILN_SH_\w+' <\/dev\/null\nexec 3<&-; echo a \| tr a b > \/dev\/null; echo "\$X"\nKILN_SH_\w+$/,
+    );
     expect(outsideHeredocs(script)).not.toContain('tr a b');
     expect(runScript(script).stdout).toBe('y\n');
     expect(shell.apply({ ...p, executable: '/bin/bash' }, undefined, {}, [RUN], ctx())).toContain(`'/bin/bash' -c`);
@@ -152,6 +154,18 @@ describe('shell', () => {
       ),
     ).toEqual([]);
   });
+  it('the command line is read from fd 3, which the command does not inherit; a syntax error keeps its line number', () => {
+    expect(runScript(shell.apply({ cmd: '[ -e /proc/$$/fd/3 ] && echo open || echo closed' }, undefined, {}, [RUN], ctx())).stdout).toBe(
+      'closed\n',
+    );
+    expect(runScript(shell.apply({ cmd: 'echo "$0"' }, undefined, {}, [RUN], ctx())).stdout).toBe('/bin/sh\n');
+    const r = runScript(shell.apply({ cmd: 'true\nif then' }, undefined, {}, [RUN], ctx()));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/\b2\b/);
+    expect(
+      runScript(shell.apply({ cmd: 'cat; echo "$X"', stdin: 'from stdin', environment: { X: 'env' } }, undefined, {}, [RUN], ctx())).stdout,
+    ).toBe('from stdin\nenv\n');
+  });
   it('the exit code is the command’s', () => {
     expect(runScript(shell.apply({ cmd: 'exit 3' }, undefined, {}, [RUN], ctx())).status).toBe(3);
   });
@@ -160,7 +174,7 @@ describe('shell', () => {
       chdirExists: true,
       creates: false,
     });
-    expect(script).toMatch(/'\/bin\/sh' -c '\. \/dev\/fd\/3' 3<<'KILN_SH_\w+' <\/dev\/null\necho hi\nKILN_SH_\w+$/);
+    expect(script).toMatch(/'\/bin\/sh' -c '\. \/dev\/fd\/3' 3<<'KILN_SH_\w+' <\/dev\/null\nexec 3<&-; echo hi\nKILN_SH_\w+$/);
     expect(expectApplyFromOpsOnly(command, { argv: ['echo', 'hi'] }, undefined, {})).toBe(`'echo' 'hi' </dev/null`);
     // Nothing planned, nothing run.
     expect(command.apply({ argv: ['echo', 'hi'] }, undefined, {}, [], ctx())).toBe('');
