@@ -92,7 +92,9 @@ function forms(v: string): string[] {
     // POSIX sh single quoting, as src/sh/quote.ts writes it.
     v.replace(/'/g, `'"'"'`),
     v.replace(/'/g, `'\\''`),
-    // Python repr() of a str (single quotes; a list or dict printed by a template).
+    // Python repr() of a str (a list or dict printed by a template): in double quotes when it
+    // holds a ' and no ", else in single quotes.
+    v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\t/g, '\\t').replace(/\r/g, '\\r'),
     v.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n').replace(/\t/g, '\\t').replace(/\r/g, '\\r'),
     b64,
     b64.replace(/=+$/, ''),

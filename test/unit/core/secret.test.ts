@@ -34,6 +34,13 @@ describe('redact', () => {
     expect(containsSecret(form)).toBe(true);
   });
 
+  it("hides Python's repr of a secret, in double quotes when it holds a ' and no \"", () => {
+    const raw = "py-'repr\\-7731";
+    new Secret(raw);
+    const repr = (x: string) => x.replace(/\\/g, '\\\\'); // what str.__repr__ escapes here
+    expect(redact(`['${'x'}', "${repr(raw)}"]`)).toBe(`['x', "${REDACTED}"]`);
+  });
+
   it('hides a secret in a JSON document, escaped, keeping it valid JSON', () => {
     const json = JSON.stringify({ diff: `--- a "${RAW}"`, list: [RAW] });
     const out = redact(json);
