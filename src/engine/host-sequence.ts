@@ -20,7 +20,7 @@
  */
 import type { Change, ExecResult, RunMemory } from '../modules/contract.ts';
 import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
-import { redact } from '../core/secret/secret.ts';
+import { redact, taintDeep } from '../core/secret/secret.ts';
 import { TemplateError } from '../template/engine.ts';
 import { CommandTimeoutError, type Transport, type TransportFactory, UnreachableError } from '../transport/transport.ts';
 import { type Instantiation, instantiate, LocatedError, type LoopItem, type TaskInstance, taskReferences } from '../plan/instance.ts';
@@ -178,7 +178,10 @@ export class HostSequence {
               r.skipped,
             )
           : (outcomes[0]!.registered ?? {});
-      this.register(task, value);
+      // Taint: what a task that handled a secret (its params, its template, no_log) returns is
+      // derived from it, so every string of its registered result is a Secret.
+      const sensitive = r.instances.some((x) => x.sensitive);
+      this.register(task, sensitive ? (taintDeep(value, 'registered', false) as Record<string, unknown>) : value);
     }
     return outcomes;
   }
@@ -284,16 +287,22 @@ export class HostSequence {
   /** The outcomes of one instance: its TaskResult and what the runner and `register` see. */
   private outcomes(x: TaskInstance, started: number): Outcomes {
     const task = x.task;
+    // no_log: what the task did and said is not shown (its params may hold values meant to stay hidden).
+    const shown = (changes: Change[]): Change[] => (x.noLog ? changes.map((c) => ({ ...c, summary: NO_LOG, diff: undefined })) : changes);
+    const said = (message: string | undefined) => (x.noLog && message !== undefined ? NO_LOG : message);
     return {
       done: (status, changes, registered, extra, message) => ({
-        result: this.result(task, x.label, status, changes, started, message, extra),
+        result: this.result(task, x.label, status, shown(changes), started, said(message), extra),
         changed: status === 'changed',
         failed: false,
         unreachable: false,
         registered,
       }),
       fail: (message, changes = [], extra = {}) => ({
-        result: this.result(task, x.label, 'failed', changes, started, message, { ignored: x.ignoreErrors || undefined, ...extra }),
+        result: this.result(task, x.label, 'failed', shown(changes), started, said(message), {
+          ignored: x.ignoreErrors || undefined,
+          ...extra,
+        }),
         changed: false,
         failed: !x.ignoreErrors,
         unreachable: false,
@@ -339,6 +348,9 @@ function loopRegister(ran: { x: TaskInstance; o: InstanceOutcome }[], skipped: L
     skipped: allSkipped,
   };
 }
+
+/** Ansible's words for a no_log result. */
+const NO_LOG = "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
 
 function redactOpt(s: string | undefined): string | undefined {
   return s === undefined ? undefined : redact(s);

@@ -1,7 +1,7 @@
 /** Results, per-host statistics, the recap and the JSON report. Everything printed is redacted. */
 import { writeFileSync } from 'node:fs';
 import type { Change } from '../modules/contract.ts';
-import { redact } from '../core/secret/secret.ts';
+import { redact, redactDeep } from '../core/secret/secret.ts';
 
 export type Status = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable';
 
@@ -53,7 +53,7 @@ export interface RunReport {
   error?: string;
 }
 
-/** Writes the JSON report. Secrets are redacted by value and by the Secret type's toJSON. */
+/** Writes the JSON report. Secrets are redacted by value (raw and JSON-escaped) and by the Secret type's toJSON. */
 export function writeJsonReport(file: string, report: RunReport): void {
   const tasks = report.tasks.map((t) => ({
     host: t.host,
@@ -74,14 +74,16 @@ export function writeJsonReport(file: string, report: RunReport): void {
     check: t.check,
     duration_ms: t.duration_ms,
   }));
+  // Each string is redacted before JSON escapes it, and the text again after (the redactor also
+  // knows every secret's JSON-escaped form).
   const json = JSON.stringify(
-    {
+    redactDeep({
       hosts: report.hosts,
       tasks,
       check: report.check,
       duration_ms: report.duration_ms,
       ...(report.error ? { error: report.error } : {}),
-    },
+    }),
     null,
     2,
   );

@@ -17,7 +17,7 @@ import { getModule } from '../modules/registry.ts';
 import { type BoundTask, type ModuleContext, type PrepareContext, type RunMemory, VarPathError } from '../modules/contract.ts';
 import type { Condition, KeywordValue, PlayDef, TaskDef } from '../input/playbook/types.ts';
 import { ansibleBoolean, BooleanError } from '../input/playbook/boolean.ts';
-import { hasSecret, isSecret, Secret } from '../core/secret/secret.ts';
+import { hasSecret, isSecret, revealDeep, Secret, SecretInArgvError } from '../core/secret/secret.ts';
 import { evaluateCondition, renderTemplateInfo, renderValue, TemplateError } from '../template/engine.ts';
 import type { RenderOptions } from '../template/engine.ts';
 import { lookupContext, searchDirs } from '../input/playbook/search-path.ts';
@@ -48,6 +48,8 @@ export interface TaskInstance {
   check: boolean;
   diff: boolean;
   sensitive: boolean;
+  /** no_log: the task's change summaries and messages are not shown (as Ansible hides its result). */
+  noLog?: boolean;
   /** ignore_errors for this instance (a template is evaluated per item, as in Ansible). */
   ignoreErrors: boolean;
   ctx: ModuleContext;
@@ -369,6 +371,11 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
           return fail(taskDiag(task, `${task.module}: ${templateMessage(err)}`, task.modulePath.slice(task.path.length)));
         throw err;
       }
+      // Taint is recorded here (a param rendered from a secret is a Secret, and registered with the
+      // redactor); the module then gets the real values, so it quotes, validates and writes them
+      // as they are. Secret-declared params become Secrets again below.
+      const tainted = hasSecret(params);
+      params = revealDeep(params) as Record<string, unknown>;
       params = removeOmit(params, OMIT);
       adjustAnsibleArgs(ANSIBLE_MODULE_NAMES[task.ansibleModule], params);
       params = convertParams(module.schema, params);
@@ -396,7 +403,7 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
         ...ctx,
         // Read by prepare after rendering its template: true when the template read a secret.
         get sensitive() {
-          return noLog || hasSecret(params) || renderedSecret;
+          return noLog || tainted || hasSecret(params) || renderedSecret;
         },
         readFile: (p) => {
           const f = findRoleFile(task, 'files', p, opts.playbookDir);
@@ -417,7 +424,7 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
         bound = module.bind(params, prepCtx);
       } catch (err) {
         if (err instanceof TemplateError) return fail(templateDiag(task, err, task.modulePath.slice(task.path.length)));
-        if (err instanceof PrepareError) {
+        if (err instanceof PrepareError || err instanceof SecretInArgvError) {
           return fail({ ...locate(task.yaml, task.paramPaths[err.param] ?? task.modulePath), message: `${task.module}: ${err.message}` });
         }
         if (err instanceof VarPathError) {
@@ -456,7 +463,8 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
         becomeUser,
         check,
         diff: ctx.diff,
-        sensitive: noLog || hasSecret(params) || renderedSecret,
+        sensitive: noLog || tainted || hasSecret(params) || renderedSecret,
+        noLog,
         ignoreErrors,
         ctx,
         vars: v,

@@ -37,9 +37,9 @@ export interface SchemaError {
   message: string;
 }
 
-/** Secrets validate as strings. */
+/** Secrets validate as the strings they hold (an error message that quotes one is redacted on output). */
 function forValidation(v: unknown): unknown {
-  if (v instanceof Secret) return '********';
+  if (v instanceof Secret) return v.reveal();
   if (Array.isArray(v)) return v.map(forValidation);
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, forValidation(x)]));
   return v;

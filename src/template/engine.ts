@@ -18,7 +18,7 @@
  * when an undefined variable was the cause. Reading a Secret marks the result sensitive
  * (`renderTemplateInfo`; renderValue returns a Secret for a string result).
  */
-import { Secret } from '../core/secret/secret.ts';
+import { Secret, taintDeep } from '../core/secret/secret.ts';
 import { analyze, type TemplateAnalysis } from './jinja/analyze.ts';
 import type { LookupContext } from './jinja/callables.ts';
 import { ANSIBLE_OPTIONS, applyHeader, Environment, HEADER_KEYS, type LexerOptions, type Mode } from './jinja/environment.ts';
@@ -131,7 +131,10 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
 }
 
-/** Templar.template(value): see the module comment. Returns plain data; a string derived from a secret is a Secret. */
+/**
+ * Templar.template(value): see the module comment. Returns plain data; a value derived from a
+ * secret is tainted: a string is a Secret, a list or dict holds Secrets for its strings.
+ */
 export function renderValue(v: unknown, vars: Record<string, unknown>, file = '<inline>', opts?: RenderOptions): unknown {
   if (typeof v === 'string') {
     if (!isTemplated(v)) return v;
@@ -148,7 +151,8 @@ export function renderValue(v: unknown, vars: Record<string, unknown>, file = '<
     } catch (e) {
       throw toTemplateError(e, file);
     }
-    return r.secret && typeof out === 'string' ? new Secret(out) : out;
+    // Taint: a value derived from a secret is a secret (a list or dict: every string in it).
+    return r.secret ? (typeof out === 'string' ? new Secret(out) : taintDeep(out)) : out;
   }
   if (Array.isArray(v)) return v.map((x) => renderValue(x, vars, file, opts));
   if (isPlainObject(v)) {
@@ -164,7 +168,8 @@ export function evaluate(expr: string, vars: Record<string, unknown>, file = '<i
   try {
     const r = env.evaluate(expr, vars, file, opts?.lookup);
     if (isStrictUndefined(r.value)) throw undefinedError(r.value);
-    return fromPy(r.value);
+    const out = fromPy(r.value);
+    return r.secret ? taintDeep(out) : out;
   } catch (e) {
     throw toTemplateError(e instanceof UndefinedError ? new JinjaRuntimeError(e.message, e.at, e.variable) : e, file);
   }

@@ -4,12 +4,12 @@
  * The content is prepared on the controller (`ContentPrep`: the bytes and whether they are
  * sensitive), never put into the user's params. `plan` pairs each change with a `ContentOp`;
  * `contentApply` switches on the ops only. Writes go through `atomicWrite`: a temp file in the
- * destination's directory, owner and mode (an existing file's are kept, a new one is 0644, the
- * task's own win), the optional `validate` command (`%s` = the temp file), then a rename, so a
+ * destination's directory, owner and mode (an existing file's are kept, a new one is 0644 — 0600
+ * when its content holds a secret — the task's own win), the optional `validate` command (`%s` = the temp file), then a rename, so a
  * failed validation or a dropped connection never leaves a half-written file.
  */
 import { createTwoFilesPatch } from 'diff';
-import { containsSecret } from '../../core/secret/secret.ts';
+import { containsSecret, refuseSecretInArgv } from '../../core/secret/secret.ts';
 import { type AttrOp, applyAttrOps, attrSchema, describeAttrs, newFileAttrs, planAttrs, type StatState, statFromKv } from './attrs.ts';
 import { atomicWrite } from '../../sh/atomic.ts';
 import { fromB64, sha256 } from '../../sh/bytes.ts';
@@ -96,13 +96,30 @@ export function contentDiff(dest: string, before: string | undefined, after: str
   return createTwoFilesPatch(`${dest} (host)`, `${dest} (planned)`, before, after, '', '', { context: 3 });
 }
 
+/**
+ * `validate` is a program and its arguments, and `dest` is an argument of the programs that stat,
+ * create and rename the file: a secret in either would be in a remote argv, so it is refused.
+ */
+export function refuseSecretValidate(p: ContentParams): void {
+  refuseSecretInArgv('dest', p.dest, 'the path is an argument of the programs that check and write the file on the host');
+  refuseSecretInArgv('validate', p.validate, 'validate runs a program with these arguments on the host; it cannot take a secret');
+}
+
+/**
+ * A new file whose content holds a secret (or whose task is no_log) and whose task gives no
+ * `mode:` is created 0600, not 0644; an existing file keeps its mode, as without a secret.
+ */
+export function newFileParams<P extends ContentParams>(p: P, prep: ContentPrep): P {
+  return prep.sensitive && p.mode === undefined ? { ...p, mode: '0600' } : p;
+}
+
 export function contentPlan(p: ContentParams, prep: ContentPrep, s: ContentState, ctx: ModuleContext): Planned<ContentOp>[] {
   const { content, sensitive } = prep;
   const want = sha256(content);
   if (!s.stat.exists) {
     return [
       {
-        summary: `create file ${p.dest}${describeAttrs(p)}, ${Buffer.byteLength(content)} bytes`,
+        summary: `create file ${p.dest}${describeAttrs(newFileParams(p, prep))}, ${Buffer.byteLength(content)} bytes`,
         diff: ctx.diff ? contentDiff(p.dest, '', content, sensitive) : undefined,
         // Dry run with no parent directory yet, or without the program that validates this file:
         // an earlier task (a package) creates them, maybe with its own version of this file
@@ -137,7 +154,7 @@ export function contentApply(p: ContentParams, prep: ContentPrep, ops: ContentOp
     dest: p.dest,
     bytes: prep.content,
     // The whole file is replaced: the task's attributes go on the temp file, the attribute ops are included.
-    ...newFileAttrs(p, write.over === 'file'),
+    ...newFileAttrs(write.over === 'file' ? p : newFileParams(p, prep), write.over === 'file'),
     validate: p.validate,
     backup: p.backup,
   });

@@ -15,6 +15,7 @@ import {
   contentRegisterData,
   contentSchemaProps,
   type ContentState,
+  refuseSecretValidate,
 } from './content.ts';
 import { defineModule, type FromSchema } from '../contract.ts';
 
@@ -24,7 +25,10 @@ const schema = {
   required: ['dest'],
   oneOf: [{ required: ['content'] }, { required: ['src'] }],
   properties: {
-    content: { description: 'file content (a string; a secret value hides the diff)' },
+    content: {
+      description:
+        'file content (a string); content derived from a secret hides the diff, and a new file holding it is created 0600 when no mode is given',
+    },
     src: { type: 'string', minLength: 1, description: "file in the role's files/ directory, or relative to the playbook" },
     ...contentSchemaProps,
   },
@@ -37,6 +41,7 @@ export default defineModule<CopyParams, ContentState, ContentOp, ContentPrep>({
   description: 'Write a file from inline content or a source file, atomically, with optional validation.',
   schema,
   prepare(p, ctx) {
+    refuseSecretValidate(p);
     if (p.src !== undefined) return { content: ctx.readFile(p.src).toString('utf8'), sensitive: ctx.sensitive };
     const c = p.content;
     const text = isSecret(c) ? c.reveal() : typeof c === 'string' ? c : JSON.stringify(c);

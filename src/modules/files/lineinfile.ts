@@ -16,6 +16,7 @@
  * `op.kind` and writes through `atomicWrite` (an expected-content guard: the SHA-256 probed, or
  * "absent" for a file being created).
  */
+import { refuseSecretInArgv } from '../../core/secret/secret.ts';
 import { type AttrOp, applyAttrOps, attrSchema, describeAttrs, newFileAttrs, planAttrs, type StatState, statFromKv } from './attrs.ts';
 import { contentDiff } from './content.ts';
 import { atomicWrite } from '../../sh/atomic.ts';
@@ -301,6 +302,11 @@ export default defineModule<LineinfileParams, LineinfileState, LineinfileOp>({
   description:
     'Ensure a line is present (replacing a matching line) or lines are absent in a text file; edits are computed on the controller and written atomically.',
   schema,
+  // `validate` is a program and its arguments: a secret there would be in its argv (ps).
+  prepare(p) {
+    refuseSecretInArgv('validate', p.validate, 'validate runs a program with these arguments on the host; it cannot take a secret');
+    return undefined;
+  },
   probe: (p) => lineinfileProbe(p),
   parse: (out, p) => lineinfileParse(out, p),
   plan: (p, _prep, s, ctx) => lineinfilePlan(p, s, ctx),

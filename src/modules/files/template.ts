@@ -14,6 +14,7 @@ import {
   contentRegisterData,
   contentSchemaProps,
   type ContentState,
+  refuseSecretValidate,
 } from './content.ts';
 import { defineModule, type FromSchema } from '../contract.ts';
 
@@ -31,9 +32,13 @@ export type TemplateParams = FromSchema<typeof schema>;
 
 export default defineModule<TemplateParams, ContentState, ContentOp, ContentPrep>({
   name: 'template',
-  description: 'Render a Jinja-compatible template and write it atomically, with optional validation.',
+  description:
+    'Render a Jinja-compatible template and write it atomically, with optional validation. A new file whose rendering read a secret is created 0600 when no mode is given.',
   schema,
-  prepare: (p, ctx) => ({ content: ctx.renderTemplate(p.src), sensitive: ctx.sensitive }),
+  prepare: (p, ctx) => {
+    refuseSecretValidate(p);
+    return { content: ctx.renderTemplate(p.src), sensitive: ctx.sensitive };
+  },
   probe: contentProbe,
   parse: contentParse,
   plan: contentPlan,

@@ -5,6 +5,7 @@
  * The command line is split here like sh would split it, with no expansion, and every word is
  * quoted again in the script: nothing in `cmd` is interpreted by a shell on the host.
  */
+import { isTainted, refuseSecretInArgv } from '../../core/secret/secret.ts';
 import { q } from '../../sh/quote.ts';
 import { defineModule, type FromSchema } from '../contract.ts';
 import {
@@ -101,11 +102,16 @@ export default defineModule<CommandParams, CommandState, RunOp>({
   schema,
   probe: (p) => guardProbe(p),
   parse: (out) => guardParse(out),
+  prepare(p) {
+    // argv is the program's command line: nothing can carry a secret there but the command line itself.
+    const why = 'command runs a program with these arguments; pass the secret through `environment` or `stdin` (with shell, "$VAR")';
+    refuseSecretInArgv(p.argv ? 'argv' : 'cmd', p.argv ?? p.cmd, why);
+  },
   plan(p, _prep, s, ctx) {
     argvOf(p); // fails early on unbalanced quotes
     return guardPlan(p, s, commandRunner, ctx);
   },
   apply: (p, _prep, _s, ops) => runOps(p, ops, commandRunner),
-  interpret: (p, _prep, out) => commandResult(commandRunner.display(p), out),
+  interpret: (p, _prep, out) => commandResult(commandRunner.display(p), out, isTainted(p)),
   registerData: (_p, _prep, s) => guardRegisterData(s),
 });

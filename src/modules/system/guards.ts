@@ -8,13 +8,19 @@
  * otherwise the command runs and, like any state change, must leave the guard satisfied, or the
  * task reports that it did not converge.
  *
- * Secrets: `stdin` (a secret param) reaches the command through a heredoc (base64) inside the
- * script, which travels on ssh's stdin; `environment` values are `export`ed inside the script, so
- * they are in no process's argv (only in the command's own environment, /proc/PID/environ,
- * readable by its user and root). A secret inside the shown command line is refused: it would
- * show in `ps`. Secret params arrive as `Secret` objects although their schema type is string.
+ * Secrets: no text the user wrote is ever in a remote command line. The whole script travels on
+ * ssh's stdin. `unless` and `shell`'s `cmd` reach their shell as a here-document on file
+ * descriptor 3 (`sh -c '. /dev/fd/3' 3<<'TAG'`): the shell's argv is that fixed text only.
+ * `stdin` (a secret param) reaches the command through a heredoc (base64); `environment` values
+ * are `export`ed inside the script (they are in the command's own environment,
+ * /proc/PID/environ, readable by its user and root, not in argv). What the shell text then runs
+ * is the user's: a builtin (`test`, `[`, `echo`, `printf`) starts no process, an external program
+ * gets its arguments in its argv, so pass a secret to one through `environment` ("$VAR").
+ * `command`'s argv IS a process's argv: a secret in `cmd`/`argv` is refused before any host is
+ * contacted (SecretInArgvError). Params rendered from a secret arrive revealed; the taint check
+ * is the redactor's registry (containsSecret), where every derived value is registered.
  */
-import { containsSecret, isSecret } from '../../core/secret/secret.ts';
+import { isSecret, registerSecretValue } from '../../core/secret/secret.ts';
 import { sha256 } from '../../sh/bytes.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
@@ -90,6 +96,8 @@ export interface Runner<P> {
   display(p: P): string;
   /** Shell words that run the command (already quoted). */
   words(p: P): string;
+  /** Here-document bodies the words' redirections read (they follow the line holding the words). */
+  heredocs?(p: P): string;
 }
 
 export function guardProbe(p: GuardParams): string {
@@ -101,7 +109,8 @@ export function guardProbe(p: GuardParams): string {
     // Own subshell, no stdin (the probe script itself is on stdin), output discarded.
     const cd = p.chdir ? `cd ${q(p.chdir)} 2>/dev/null || exit 125; ` : '';
     const env = envLines(p.environment).join('; ');
-    lines.push(`( ${cd}${env ? `${env}; ` : ''}sh -c ${q(p.unless)} ) </dev/null >/dev/null 2>&1; echo "unless_rc=$?"`);
+    const src = viaFd3(p.unless);
+    lines.push(`( ${cd}${env ? `${env}; ` : ''}/bin/sh ${src.words}\n${src.heredoc}) </dev/null >/dev/null 2>&1; echo "unless_rc=$?"`);
   }
   lines.push('true');
   return lines.join('\n');
@@ -118,11 +127,21 @@ export function guardParse(out: ExecResult): CommandState {
   };
 }
 
+/**
+ * Shell text given to a shell without putting it in argv: `-c '. /dev/fd/3'` plus a quoted
+ * here-document on fd 3 (to put after the line holding `words`). The tag holds a hash of the text,
+ * so no line of the text can end the here-document early. The text's first line starts by closing
+ * fd 3 (`.` reads through its own descriptor: dash moves it above 9, bash reads the whole file
+ * first), so what the text runs inherits no descriptor holding it; line numbers are unchanged.
+ */
+export function viaFd3(text: string): { words: string; heredoc: string } {
+  const body = `exec 3<&-; ${text.endsWith('\n') ? text : `${text}\n`}`;
+  const tag = `KILN_SH_${sha256(body).slice(0, 16)}`;
+  return { words: `-c '. /dev/fd/3' 3<<'${tag}'`, heredoc: `${body}${tag}\n` };
+}
+
 export function guardPlan<P extends GuardParams>(p: P, s: CommandState, runner: Runner<P>, ctx?: ModuleContext): Planned<RunOp>[] {
   const shown = runner.display(p);
-  if (containsSecret(shown)) {
-    throw new Error('a secret value appears in the command line, where `ps` would show it: pass it through stdin or environment instead');
-  }
   if (p.creates && s.creates) return [];
   if (p.removes && s.removes === false) return [];
   if (p.unless && s.unlessRc === 0) return [];
@@ -143,6 +162,7 @@ export function guardApply<P extends GuardParams>(p: P, runner: Runner<P>): stri
   if (p.chdir) lines.push(`cd -- ${q(p.chdir)} || { echo ${q(`chdir: directory ${p.chdir} does not exist`)} >&2; exit 127; }`);
   lines.push(...envLines(p.environment));
   const words = runner.words(p);
+  const after = runner.heredocs?.(p) ?? '';
   if (p.stdin !== undefined) {
     let text = reveal(p.stdin);
     if (!text.endsWith('\n')) text += '\n';
@@ -150,9 +170,9 @@ export function guardApply<P extends GuardParams>(p: P, runner: Runner<P>): stri
       .toString('base64')
       .replace(/.{1,76}/g, '$&\n');
     const tag = `KILN_STDIN_${sha256(text).slice(0, 12)}`;
-    lines.push(`base64 -d <<'${tag}' | ${words}\n${b64}${tag}`);
+    lines.push(`base64 -d <<'${tag}' | ${words}\n${b64}${tag}${after ? `\n${after.replace(/\n$/, '')}` : ''}`);
   } else {
-    lines.push(`${words} </dev/null`);
+    lines.push(`${words} </dev/null${after ? `\n${after.replace(/\n$/, '')}` : ''}`);
   }
   return lines.join('\n');
 }
@@ -170,7 +190,13 @@ export function runOps<P extends GuardParams>(p: P, ops: readonly RunOp[], runne
 }
 
 /** The result of a run (register: rc, stdout, stderr and their lines); failed when rc ≠ 0. */
-export function commandResult(cmd: string, out: ExecResult): ApplyResult {
+export function commandResult(cmd: string, out: ExecResult, tainted = false): ApplyResult {
+  if (tainted) {
+    // A command that was given a secret may print it, transformed: its output is a secret too
+    // (registered with the redactor before the failure message below is built).
+    registerSecretValue(out.stdout.trim());
+    registerSecretValue(out.stderr.trim());
+  }
   const stdout = out.stdout.replace(/[\r\n]+$/, '');
   const stderr = out.stderr.replace(/[\r\n]+$/, '');
   const result = {

@@ -36,6 +36,8 @@ export interface CallEnv {
   lookup?: LookupContext;
   /** Marks the render's result sensitive (it was derived from a secret: vault value, password lookup). */
   markSecret(): void;
+  /** Has the render read a secret so far? */
+  readSecret?(): boolean;
 }
 
 export type FilterFn = (env: CallEnv, value: unknown, args: unknown[], kwargs: Map<string, unknown>) => unknown;

@@ -13,6 +13,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { isTainted, registerSecretValue } from '../../core/secret/secret.ts';
 import type { CallEnv, FilterTable, GlobalTable, LookupContext, TestTable } from './callables.ts';
 import { type Compiled, compileExpression, compileTemplate, type LoadedTemplate, locate, type Runtime, runTemplate } from './compiler.ts';
 import { JinjaSyntaxError } from './errors.ts';
@@ -152,7 +153,11 @@ const CACHE_LIMIT = 4000;
 export class Environment {
   private readonly cache = new Map<string, CacheEntry>();
 
-  constructor(readonly tables: Tables) {}
+  readonly tables: Tables;
+
+  constructor(tables: Tables) {
+    this.tables = { ...tables, filters: taintingFilters(tables.filters) };
+  }
 
   /** Parses (no compile): for analysis. Errors: JinjaSyntaxError. */
   parse(source: string, options: LexerOptions = ANSIBLE_OPTIONS): TemplateNode {
@@ -356,6 +361,32 @@ const JINJA_GLOBALS: Record<string, (args: unknown[], kwargs: Map<string, unknow
   },
 };
 
+/**
+ * Taint through filters: the text a filter computes from secret text (hash, b64encode, to_json,
+ * password_hash, …) is registered with the redactor as well, so it is hidden wherever it is
+ * printed, on its own or inside a larger value. (The render's result is a Secret anyway.)
+ */
+function taintingFilters(filters: FilterTable): FilterTable {
+  const out: FilterTable = {};
+  for (const [name, reg] of Object.entries(filters)) {
+    out[name] = {
+      ...reg,
+      fn(env, value, args, kwargs) {
+        const result = reg.fn(env, value, args, kwargs);
+        if (
+          typeof result === 'string' &&
+          env.readSecret?.() &&
+          (isTainted(value) || args.some(isTainted) || [...kwargs.values()].some(isTainted))
+        ) {
+          registerSecretValue(result);
+        }
+        return result;
+      },
+    };
+  }
+  return out;
+}
+
 /** One render: its variables (converted once each, when first read), its secret flag, its CallEnv. */
 class Render implements Runtime {
   depth = 0;
@@ -410,6 +441,7 @@ class Render implements Runtime {
       markSecret() {
         self.secret = true;
       },
+      readSecret: () => self.secret,
     };
   }
 

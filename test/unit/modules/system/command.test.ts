@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import command, { type CommandParams, splitArgs } from '../../../../src/modules/system/command.ts';
 import shell, { type ShellParams } from '../../../../src/modules/system/shell.ts';
-import { Secret } from '../../../../src/core/secret/secret.ts';
+import { Secret, SecretInArgvError } from '../../../../src/core/secret/secret.ts';
+import type { PrepareContext } from '../../../../src/modules/contract.ts';
 import { PRELUDE } from '../../../../src/sh/prelude.ts';
 import { ctx, runProbe, shSyntax, outsideHeredocs } from '../helpers.ts';
 import { expectApplyFromOpsOnly } from './ops-only.ts';
@@ -67,9 +68,14 @@ describe('command plan', () => {
     expect(r.status).toBe(127);
     expect(r.stderr).toContain('chdir: directory /nonexistent/kiln does not exist');
   });
-  it('refuses a secret in the command line', () => {
+  it('refuses a secret (or text derived from one) in the command line before any host is contacted', () => {
     const pw = new Secret('hunter2-very-secret');
-    expect(() => command.plan({ cmd: `mysql -p${pw.reveal()}` }, undefined, {}, ctx())).toThrow(/secret value appears in the command line/);
+    const prepare = (p: CommandParams) => command.prepare!(p, ctx() as unknown as PrepareContext);
+    expect(() => prepare({ cmd: `mysql -p${pw.reveal()}` })).toThrow(SecretInArgvError);
+    expect(() => prepare({ argv: ['mysql', `-p${pw.reveal()}`] })).toThrow(/argv holds a secret/);
+    new Secret('aHVudGVyMi1kZXJpdmVk'); // a derived value (b64encode of a secret) is registered when rendered
+    expect(() => prepare({ cmd: 'echo aHVudGVyMi1kZXJpdmVk' })).toThrow(/cmd holds a secret.*environment/);
+    expect(() => prepare({ cmd: 'echo plain' })).not.toThrow();
   });
   it('secrets in stdin and environment never leave the heredoc / export lines', () => {
     const pw = new Secret('s3cr3t-stdin-value');
@@ -132,7 +138,11 @@ describe('shell', () => {
     const p: ShellParams = { cmd: 'echo a | tr a b > /dev/null; echo "$X"', environment: { X: 'y' } };
     expect(shell.plan(p, undefined, {}, ctx())).toEqual([{ summary: `run: ${p.cmd}`, action: true, unpredictable: true, op: RUN }]);
     const script = shell.apply(p, undefined, {}, [RUN], ctx());
-    expect(script).toContain(`'/bin/sh' -c 'echo a | tr a b > /dev/null; echo "$X"' </dev/null`);
+    // The command line reaches the shell as a here-document on fd 3, never in its argv.
+    expect(script).toMatch(
+      /'\/bin\/sh' -c '\. \/dev\/fd\/3' 3<<'KILN_SH_\w+' <\/dev\/null\nexec 3<&-; echo a \| tr a b > \/dev\/null; echo "\$X"\nKILN_SH_\w+$/,
+    );
+    expect(outsideHeredocs(script)).not.toContain('tr a b');
     expect(runScript(script).stdout).toBe('y\n');
     expect(shell.apply({ ...p, executable: '/bin/bash' }, undefined, {}, [RUN], ctx())).toContain(`'/bin/bash' -c`);
     expect(
@@ -144,6 +154,18 @@ describe('shell', () => {
       ),
     ).toEqual([]);
   });
+  it('the command line is read from fd 3, which the command does not inherit; a syntax error keeps its line number', () => {
+    expect(runScript(shell.apply({ cmd: '[ -e /proc/$$/fd/3 ] && echo open || echo closed' }, undefined, {}, [RUN], ctx())).stdout).toBe(
+      'closed\n',
+    );
+    expect(runScript(shell.apply({ cmd: 'echo "$0"' }, undefined, {}, [RUN], ctx())).stdout).toBe('/bin/sh\n');
+    const r = runScript(shell.apply({ cmd: 'true\nif then' }, undefined, {}, [RUN], ctx()));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/\b2\b/);
+    expect(
+      runScript(shell.apply({ cmd: 'cat; echo "$X"', stdin: 'from stdin', environment: { X: 'env' } }, undefined, {}, [RUN], ctx())).stdout,
+    ).toBe('from stdin\nenv\n');
+  });
   it('the exit code is the command’s', () => {
     expect(runScript(shell.apply({ cmd: 'exit 3' }, undefined, {}, [RUN], ctx())).status).toBe(3);
   });
@@ -152,7 +174,7 @@ describe('shell', () => {
       chdirExists: true,
       creates: false,
     });
-    expect(script).toContain(`'/bin/sh' -c 'echo hi' </dev/null`);
+    expect(script).toMatch(/'\/bin\/sh' -c '\. \/dev\/fd\/3' 3<<'KILN_SH_\w+' <\/dev\/null\nexec 3<&-; echo hi\nKILN_SH_\w+$/);
     expect(expectApplyFromOpsOnly(command, { argv: ['echo', 'hi'] }, undefined, {})).toBe(`'echo' 'hi' </dev/null`);
     // Nothing planned, nothing run.
     expect(command.apply({ argv: ['echo', 'hi'] }, undefined, {}, [], ctx())).toBe('');
