@@ -9,6 +9,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Diagnostic } from '../core/diagnostic.ts';
+import { invalidUtf8 } from '../core/text.ts';
 import type { Condition, KeywordValue, TaskDef } from '../input/playbook/types.ts';
 import { locate, type PathSeg } from '../input/yaml/document.ts';
 import { analyzeTemplate, isTemplated, TemplateError } from '../template/engine.ts';
@@ -127,7 +128,12 @@ export function analyzeTask(task: TaskDef, opts: AnalysisOptions): Diagnostic[] 
   // The template file a template task renders (a literal src).
   if (task.module === 'template' && typeof task.params.src === 'string' && !isTemplated(task.params.src)) {
     const file = findRoleFile(task, 'templates', task.params.src, opts.playbookDir);
-    if (file && existsSync(file)) check(readFileSync(file, 'utf8'), file, (line, col) => ({ file, line, col }), TEMPLATE_VARS);
+    if (file && existsSync(file)) {
+      const bytes = readFileSync(file);
+      const bad = invalidUtf8(bytes, file, 'template');
+      if (bad) out.push(bad);
+      else check(bytes.toString('utf8'), file, (line, col) => ({ file, line, col }), TEMPLATE_VARS);
+    }
   }
   return out;
 }

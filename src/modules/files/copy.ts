@@ -37,7 +37,8 @@ export default defineModule<CopyParams, ContentState, ContentOp, ContentPrep>({
   description: 'Write a file from inline content or a source file, atomically, with optional validation.',
   schema,
   prepare(p, ctx) {
-    if (p.src !== undefined) return { content: ctx.readFile(p.src).toString('utf8'), sensitive: ctx.sensitive };
+    // The file's bytes as they are (a binary file arrives byte-identical); `content:` is text.
+    if (p.src !== undefined) return { content: ctx.readFile(p.src), sensitive: ctx.sensitive };
     const c = p.content;
     const text = isSecret(c) ? c.reveal() : typeof c === 'string' ? c : JSON.stringify(c);
     return { content: text, sensitive: isSecret(c) || ctx.sensitive };
