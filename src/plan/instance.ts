@@ -404,7 +404,12 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
           const f = findRoleFile(task, 'templates', p, opts.playbookDir);
           if (!f) throw new PrepareError(`template not found: ${p}`, 'src');
           // Not UTF-8: a located error at the first bad byte (never U+FFFD in the host's file).
-          const r = renderTemplateInfo(decodeUtf8(readFileSync(f), f, 'template'), { ...v, ...templateVars(p, f, dest) }, resolve(f), render);
+          const r = renderTemplateInfo(
+            decodeUtf8(readFileSync(f), f, 'template'),
+            { ...v, ...templateVars(p, f, dest) },
+            resolve(f),
+            render,
+          );
           // A template that read a secret makes the task sensitive (no diff, no content shown).
           if (r.sensitive) renderedSecret = true;
           return r.text;

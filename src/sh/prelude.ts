@@ -19,7 +19,7 @@ size=%s' -- "$1"
 }
 kiln_content() {
   if [ -f "$1" ] && [ ! -L "$1" ]; then
-    _s=$(sha256sum -- "$1" | cut -d' ' -f1); echo "sha256=$_s"
+    _s=$(sha256sum < "$1" | cut -d' ' -f1); echo "sha256=$_s"
     if [ "$_s" != "$2" ] && [ "$3" -gt 0 ] && [ "$(stat -c %s -- "$1")" -le "$3" ]; then
       printf 'content_b64='; base64 -w0 -- "$1"; echo
     fi

@@ -101,7 +101,12 @@ function textOf(c: string | Buffer): string | undefined {
 }
 
 /** The `--diff` of a file's content: a unified diff of text, one line for binary content, nothing of a secret. */
-export function contentDiff(dest: string, before: string | Buffer | undefined, after: string | Buffer, sensitive: boolean): string | undefined {
+export function contentDiff(
+  dest: string,
+  before: string | Buffer | undefined,
+  after: string | Buffer,
+  sensitive: boolean,
+): string | undefined {
   const asText = (c: string | Buffer) => (typeof c === 'string' ? c : c.toString('latin1') + c.toString('utf8'));
   if (sensitive || containsSecret(asText(after)) || (before !== undefined && containsSecret(asText(before)))) {
     return `(diff of ${dest} hidden: the content contains secrets)\n`;
