@@ -20,12 +20,22 @@ import { defineModule, type ExecResult, type FromSchema, type ModuleContext, typ
 
 const MAX_BYTES = 256 * 1024;
 
+/** A sysctl key: segments of [A-Za-z0-9_@:-] separated by single '.' or '/' (procps: "separators should not be repeated"). */
+const NAME_PATTERN = '^[a-zA-Z0-9_@:-]+(?:[./][a-zA-Z0-9_@:-]+)*$';
+const NAME_RE = new RegExp(NAME_PATTERN);
+
 const schema = {
   type: 'object',
   additionalProperties: false,
   required: ['name'],
   properties: {
-    name: { type: 'string', pattern: '^[a-zA-Z0-9_][a-zA-Z0-9_./@:-]*$', description: 'key, e.g. net.ipv4.ip_forward' },
+    // procps' rule (what Ansible's sysctl module runs): separators ('.' or '/') are never repeated,
+    // so no segment is '' , '.' or '..' and the path stays under /proc/sys.
+    name: {
+      type: 'string',
+      pattern: NAME_PATTERN,
+      description: "key, e.g. net.ipv4.ip_forward ('.' or '/' separated segments, none empty)",
+    },
     value: { type: ['string', 'integer'], description: 'value; whitespace is normalised (e.g. "1024 65000")' },
     state: {
       enum: ['present', 'absent'],
@@ -59,6 +69,9 @@ const DEFAULT_FILE = '/etc/sysctl.d/99-kiln.conf';
 
 /** net.ipv4.conf.eth0/1.rp_filter → /proc/sys/net/ipv4/conf/eth0.1/rp_filter (sysctl's '.'↔'/' swap). */
 export function procPath(name: string): string {
+  // The schema refuses such names at validate time; this guards every other way in.
+  if (!NAME_RE.test(name))
+    throw new Error(`sysctl name ${JSON.stringify(name)} is not a key: separators ('.' or '/') must not be repeated or trail`);
   const sep = name.includes('/') && !name.includes('.') ? '/' : '.';
   const swapped = sep === '.' ? name.replace(/[./]/g, (c) => (c === '.' ? '/' : '.')) : name;
   return `/proc/sys/${swapped}`;
