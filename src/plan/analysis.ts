@@ -104,10 +104,12 @@ export function analyzeTask(task: TaskDef, opts: AnalysisOptions): Diagnostic[] 
       else throw err;
       return;
     }
-    for (const f of a.filters) if (!(f.name in filterTable)) out.push({ ...at(f.line, f.col), message: `no filter named '${f.name}'` });
-    for (const t of a.tests) if (!(t.name in testTable)) out.push({ ...at(t.line, t.col), message: `no test named '${t.name}'` });
+    for (const f of a.filters)
+      if (!Object.hasOwn(filterTable, f.name)) out.push({ ...at(f.line, f.col), message: `no filter named '${f.name}'` });
+    for (const t of a.tests)
+      if (!Object.hasOwn(testTable, t.name)) out.push({ ...at(t.line, t.col), message: `no test named '${t.name}'` });
     for (const g of a.globals) {
-      if (!(g.name in globalTable) && !JINJA_GLOBALS.has(g.name) && !known.has(g.name))
+      if (!Object.hasOwn(globalTable, g.name) && !JINJA_GLOBALS.has(g.name) && !known.has(g.name))
         out.push({ ...at(g.line, g.col), message: `'${g.name}' is undefined (called as a function)` });
     }
     if (!opts.variables) return;
