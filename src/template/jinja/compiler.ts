@@ -196,8 +196,11 @@ function sliceRepr(s: PySlice): string {
  * own properties — constructor, __proto__, prototype, call — are never reached: attribute access
  * finds only dict keys and the emulated Python attributes and methods.)
  */
+/** JavaScript's own `__x__` properties: not Python attributes, so to a template just missing ones (never reached). */
+const JS_ONLY = new Set(['__proto__', '__defineGetter__', '__defineSetter__', '__lookupGetter__', '__lookupSetter__']);
+
 function isSpecial(name: string): boolean {
-  return name.length > 4 && name.startsWith('__') && name.endsWith('__');
+  return name.length > 4 && name.startsWith('__') && name.endsWith('__') && !JS_ONLY.has(name);
 }
 
 function refuseDunder(obj: unknown, name: string): void {
