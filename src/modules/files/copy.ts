@@ -25,7 +25,11 @@ const schema = {
   oneOf: [{ required: ['content'] }, { required: ['src'] }],
   properties: {
     content: { description: 'file content (a string; a secret value hides the diff)' },
-    src: { type: 'string', minLength: 1, description: "file in the role's files/ directory, or relative to the playbook" },
+    src: {
+      type: 'string',
+      minLength: 1,
+      description: "file in the role's files/ directory, or relative to the playbook; copied byte for byte (binary files too)",
+    },
     ...contentSchemaProps,
   },
 } as const;
