@@ -125,6 +125,51 @@ describe('names sha256sum escapes (a backslash, a newline)', () => {
   });
 });
 
+describe('lineinfile and file on such names, and on a host file that is not UTF-8', () => {
+  it('lineinfile edits the file whose name holds a newline or ends with one, then is ok', () => {
+    writeFileSync(join(root, 'li\nne.conf'), 'a=1\n');
+    writeFileSync(join(root, 'li'), 'decoy\n');
+    writeFileSync(join(root, 'trail\n'), 'b=1\n');
+    writeFileSync(join(root, 'trail'), 'decoy\n');
+    const pb = join(work, 'lineinfile.yml');
+    writeFileSync(
+      pb,
+      `- hosts: all
+  tasks:
+    - name: inner newline
+      lineinfile: { path: "${root}/li\\nne.conf", regexp: "^a=", line: "a=2" }
+    - name: trailing newline
+      lineinfile: { path: "${root}/trail\\n", regexp: "^b=", line: "b=2" }
+    - name: mode
+      file: { path: "${root}/li\\nne.conf", mode: "0600" }
+`,
+    );
+    const first = run(pb);
+    expect(first.code, first.output).toBe(0);
+    expect(statuses(first.report)).toEqual(['inner newline: changed', 'trailing newline: changed', 'mode: changed']);
+    expect(readFileSync(join(root, 'li\nne.conf'), 'utf8')).toBe('a=2\n');
+    expect(readFileSync(join(root, 'trail\n'), 'utf8')).toBe('b=2\n');
+    expect(readFileSync(join(root, 'li'), 'utf8')).toBe('decoy\n');
+    expect(readFileSync(join(root, 'trail'), 'utf8')).toBe('decoy\n');
+    const second = run(pb);
+    expect(statuses(second.report)).toEqual(['inner newline: ok', 'trailing newline: ok', 'mode: ok']);
+  });
+
+  it('lineinfile refuses a host file that is not UTF-8 instead of rewriting its bytes', () => {
+    const latin1 = Buffer.from('name=caf\xe9\nport=1\n', 'latin1');
+    writeFileSync(join(root, 'latin1.conf'), latin1);
+    const pb = join(work, 'latin1.yml');
+    writeFileSync(
+      pb,
+      `- hosts: all\n  tasks:\n    - name: edit\n      lineinfile: { path: ${root}/latin1.conf, regexp: "^port=", line: "port=2" }\n`,
+    );
+    const r = run(pb);
+    expect(r.code).not.toBe(0);
+    expect(r.output).toContain(`${root}/latin1.conf is not UTF-8 text`);
+    expect(readFileSync(join(root, 'latin1.conf')).equals(latin1)).toBe(true);
+  });
+});
+
 describe('text that is not UTF-8 is refused where it is read, before any host', () => {
   const cases: { name: string; files: Record<string, Buffer>; playbook: string; at: string }[] = [
     {

@@ -94,7 +94,7 @@ describe('apply depends only on ops', () => {
     const st = (content: string | undefined) =>
       lif.parse(
         {
-          stdout: `real=/etc/x.conf\nexists=${content === undefined ? '0' : `1\ntype=file\nmode=0640\nowner=root\ngroup=adm\nsha256=abc\ncontent_b64=${b64(content)}`}\nparent=1\n`,
+          stdout: `real_b64=${Buffer.from('/etc/x.conf').toString('base64')}\nexists=${content === undefined ? '0' : `1\ntype=file\nmode=0640\nowner=root\ngroup=adm\nsha256=abc\ncontent_b64=${b64(content)}`}\nparent=1\n`,
           stderr: '',
           code: 0,
         },
