@@ -13,7 +13,8 @@
 import { newFileAttrs } from './attrs.ts';
 import { contentDiff } from './content.ts';
 import { atomicWrite } from '../../sh/atomic.ts';
-import { fromB64 } from '../../sh/bytes.ts';
+import { fromB64, fromB64Bytes } from '../../sh/bytes.ts';
+import { firstInvalidUtf8 } from '../../core/text.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
 import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
@@ -63,6 +64,8 @@ export interface SysctlState {
   fileContent?: string;
   fileSha?: string;
   fileTooBig?: boolean;
+  /** The file is not UTF-8: never rewritten (its other bytes would change). */
+  fileNotText?: boolean;
 }
 
 const DEFAULT_FILE = '/etc/sysctl.d/99-kiln.conf';
@@ -139,6 +142,7 @@ export function sysctlParse(out: ExecResult): SysctlState {
     live: kv.live !== undefined ? norm(kv.live) : undefined,
     fileExists: kv.file === '1',
     fileContent: kv.content_b64 !== undefined ? fromB64(kv.content_b64) : kv.file === '1' && !kv.too_big ? '' : undefined,
+    fileNotText: kv.content_b64 !== undefined && firstInvalidUtf8(fromB64Bytes(kv.content_b64)) >= 0,
     fileSha: kv.sha256,
     fileTooBig: kv.too_big === '1',
   };
@@ -157,6 +161,7 @@ export function sysctlPlan(p: SysctlParams, s: SysctlState, ctx: ModuleContext):
   const file = p.sysctl_file ?? DEFAULT_FILE;
   if (state === 'present' && p.value === undefined) throw new Error('state: present needs value');
   if (s.fileTooBig) throw new Error(`${file} is larger than ${MAX_BYTES} bytes`);
+  if (s.fileNotText) throw new Error(`${file} is not UTF-8 text: Kiln does not rewrite it (its other bytes would change)`);
   const out: Planned<SysctlOp>[] = [];
   const want = norm(p.value);
   if (state === 'present' && p.reload !== false) {

@@ -44,6 +44,18 @@ describe('sysctl', () => {
     for (const name of ['net.ipv4.ip_forward', 'net.ipv4.conf.eth0/1.rp_filter', 'kernel/sysrq', 'net.ipv6.conf.all.disable_ipv6'])
       expect(validatorFor(sysctl.schema)({ name, value: 1 }), name).toBe(true);
   });
+  it('refuses to rewrite a persisted file that is not UTF-8', () => {
+    const s = sysctl.parse(
+      {
+        stdout: `key=1\nlive=0\nwritable=1\nfile=1\nsha256=abc\ncontent_b64=${Buffer.from('# caf\xe9\n', 'latin1').toString('base64')}\n`,
+        stderr: '',
+        code: 0,
+      },
+      { name: 'x' },
+      undefined,
+    );
+    expect(() => sysctl.plan({ name: 'net.ipv4.ip_forward', value: 1 }, undefined, s, ctx())).toThrow('is not UTF-8 text');
+  });
   it('converged: live and persisted agree (whitespace normalised)', () => {
     const p: SysctlParams = { name: 'net.ipv4.ip_local_port_range', value: '1024   65000' };
     expect(sysctl.plan(p, undefined, state('1024 65000', '# kiln\nnet.ipv4.ip_local_port_range = 1024 65000\n'), ctx())).toEqual([]);
