@@ -7,7 +7,7 @@
  * host is contacted.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -155,6 +155,27 @@ describe('lineinfile and file on such names, and on a host file that is not UTF-
     expect(statuses(second.report)).toEqual(['inner newline: ok', 'trailing newline: ok', 'mode: ok']);
   });
 
+  it('a link whose target holds a newline or a backslash converges', () => {
+    const pb = join(work, 'link.yml');
+    writeFileSync(
+      pb,
+      `- hosts: all
+  tasks:
+    - name: link
+      file: { path: "${root}/ln", src: "${root}/x\\\\y\\nz.bin", state: link }
+    - name: trailing
+      file: { path: "${root}/ln2", src: "${root}/trail\\n", state: link }
+`,
+    );
+    const first = run(pb);
+    expect(first.code, first.output).toBe(0);
+    expect(statuses(first.report)).toEqual(['link: changed', 'trailing: changed']);
+    expect(readlinkSync(join(root, 'ln'))).toBe(`${root}/x\\y\nz.bin`);
+    expect(readlinkSync(join(root, 'ln2'))).toBe(`${root}/trail\n`);
+    const second = run(pb);
+    expect(statuses(second.report)).toEqual(['link: ok', 'trailing: ok']);
+  });
+
   it('lineinfile refuses a host file that is not UTF-8 instead of rewriting its bytes', () => {
     const latin1 = Buffer.from('name=caf\xe9\nport=1\n', 'latin1');
     writeFileSync(join(root, 'latin1.conf'), latin1);
@@ -204,13 +225,11 @@ describe('text that is not UTF-8 is refused where it is read, before any host', 
         writeFileSync(join(work, f), b);
       }
       for (const cmd of ['validate', 'apply']) {
-        const t0 = Date.now();
         const r = kiln([cmd, join(work, c.playbook), '-i', inv]);
         expect(r.code, r.output).toBe(2);
         expect(r.output).toContain(`${c.at}: this `);
         expect(r.output).toContain('is not valid UTF-8');
         expect(r.output).not.toContain('\ufffd');
-        expect(Date.now() - t0).toBeLessThan(5000);
       }
       expect(existsSync('/tmp/never-written-kiln-c')).toBe(false);
     });

@@ -85,7 +85,7 @@ describe('apply depends only on ops', () => {
       expect(update).toContain('chmod --reference="$dest" "$tmp"');
       expect(update).toContain('grep -q new "$tmp"');
       expect(opsOnly(m, p, prep, probe('new\n'))).toBe("set -e\nchmod 0640 '/etc/a'");
-      const link = contentParse({ stdout: 'exists=1\ntype=link\ntarget=/x\nparent=1\n', stderr: '', code: 0 });
+      const link = contentParse({ stdout: 'exists=1\ntype=link\ntarget_b64=L3g=\nparent=1\n', stderr: '', code: 0 });
       expect(opsOnly(m, { dest: '/etc/a', src: 'a' }, prep, link)).toContain('chmod 0644 "$tmp"');
     }
   });
