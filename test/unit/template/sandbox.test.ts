@@ -8,12 +8,13 @@
  * SandboxedEnvironment's "unsafe"), when rendered by the engine and under `kiln validate` (located
  * at the task), and the marker file never appears.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderTemplate } from '../../../src/template/engine.ts';
 import { kiln } from '../../helpers/kiln.ts';
+import { sshdAvailable, startSshd, type TestSshd, writeSshdInventory } from '../../helpers/sshd.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'kiln-sandbox-'));
 const MARK = join(work, 'pwned');
@@ -153,4 +154,38 @@ describe('template sandbox: no payload reaches JavaScript', () => {
     expect(() => renderTemplate(`{{ '1' is version('2', 'lt', version_type='constructor') }}`, {}, 't.j2')).toThrow('Invalid version type');
     expect(() => renderTemplate(`{{ 'x' | comment('constructor') }}`, {}, 't.j2')).toThrow("KeyError: 'constructor'");
   });
+});
+
+describe.skipIf(!sshdAvailable())('template sandbox under apply (loopback sshd): a template file rendered for a real host', () => {
+  let sshd: TestSshd;
+  beforeAll(async () => {
+    sshd = await startSshd();
+  }, 30000);
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+
+  it('fails the task at the payload line of the template file, writes nothing, runs nothing', () => {
+    const dir = join(work, 'apply');
+    for (const d of [dir, join(dir, 'templates'), join(dir, 'inv')]) mkdirSync(d, { recursive: true });
+    const inv = writeSshdInventory(sshd, join(dir, 'inv'), { loop1: {} });
+    const payloads = [
+      `{{ range.constructor("${CODE}")() }}`,
+      `{{ cycler.__init__.__globals__ }}`,
+      `{{ ''.constructor.constructor("${CODE}")() }}`,
+      `{{ ['x'] | map(attribute='__class__') | join }}`,
+    ];
+    for (const [i, payload] of payloads.entries()) {
+      writeFileSync(join(dir, 'templates', `p${i}.j2`), `line one\n${payload}\n`);
+      writeFileSync(
+        join(dir, `p${i}.yml`),
+        `- hosts: all\n  tasks:\n    - name: payload\n      template: { src: p${i}.j2, dest: ${dir}/out-${i} }\n`,
+      );
+      const r = kiln(['apply', join(dir, `p${i}.yml`), '-i', inv]);
+      expect(r.code, r.output).not.toBe(0);
+      expect(r.output).toMatch(new RegExp(`p${i}\\.j2:2(:\\d+)?: .*(has no attribute|is unsafe)`));
+      expect(existsSync(join(dir, `out-${i}`))).toBe(false);
+      expect(existsSync(MARK)).toBe(false);
+    }
+  }, 120000);
 });
