@@ -9,6 +9,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Diagnostic } from '../core/diagnostic.ts';
+import { invalidUtf8 } from '../core/text.ts';
 import type { Condition, KeywordValue, TaskDef } from '../input/playbook/types.ts';
 import { locate, type PathSeg } from '../input/yaml/document.ts';
 import { analyzeTemplate, isTemplated, TemplateError } from '../template/engine.ts';
@@ -103,10 +104,12 @@ export function analyzeTask(task: TaskDef, opts: AnalysisOptions): Diagnostic[] 
       else throw err;
       return;
     }
-    for (const f of a.filters) if (!(f.name in filterTable)) out.push({ ...at(f.line, f.col), message: `no filter named '${f.name}'` });
-    for (const t of a.tests) if (!(t.name in testTable)) out.push({ ...at(t.line, t.col), message: `no test named '${t.name}'` });
+    for (const f of a.filters)
+      if (!Object.hasOwn(filterTable, f.name)) out.push({ ...at(f.line, f.col), message: `no filter named '${f.name}'` });
+    for (const t of a.tests)
+      if (!Object.hasOwn(testTable, t.name)) out.push({ ...at(t.line, t.col), message: `no test named '${t.name}'` });
     for (const g of a.globals) {
-      if (!(g.name in globalTable) && !JINJA_GLOBALS.has(g.name) && !known.has(g.name))
+      if (!Object.hasOwn(globalTable, g.name) && !JINJA_GLOBALS.has(g.name) && !known.has(g.name))
         out.push({ ...at(g.line, g.col), message: `'${g.name}' is undefined (called as a function)` });
     }
     if (!opts.variables) return;
@@ -127,7 +130,12 @@ export function analyzeTask(task: TaskDef, opts: AnalysisOptions): Diagnostic[] 
   // The template file a template task renders (a literal src).
   if (task.module === 'template' && typeof task.params.src === 'string' && !isTemplated(task.params.src)) {
     const file = findRoleFile(task, 'templates', task.params.src, opts.playbookDir);
-    if (file && existsSync(file)) check(readFileSync(file, 'utf8'), file, (line, col) => ({ file, line, col }), TEMPLATE_VARS);
+    if (file && existsSync(file)) {
+      const bytes = readFileSync(file);
+      const bad = invalidUtf8(bytes, file, 'template');
+      if (bad) out.push(bad);
+      else check(bytes.toString('utf8'), file, (line, col) => ({ file, line, col }), TEMPLATE_VARS);
+    }
   }
   return out;
 }

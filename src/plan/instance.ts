@@ -12,7 +12,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { type Diagnostic, formatDiagnostic, type Loc } from '../core/diagnostic.ts';
+import { type Diagnostic, formatDiagnostic, InputError, type Loc } from '../core/diagnostic.ts';
+import { decodeUtf8 } from '../core/text.ts';
 import { getModule } from '../modules/registry.ts';
 import { type BoundTask, type ModuleContext, type PrepareContext, type RunMemory, VarPathError } from '../modules/contract.ts';
 import type { Condition, KeywordValue, PlayDef, TaskDef } from '../input/playbook/types.ts';
@@ -413,7 +414,13 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
         renderTemplate: (p) => {
           const f = findRoleFile(task, 'templates', p, opts.playbookDir);
           if (!f) throw new PrepareError(`template not found: ${p}`, 'src');
-          const r = renderTemplateInfo(readFileSync(f, 'utf8'), { ...v, ...templateVars(p, f, dest) }, resolve(f), render);
+          // Not UTF-8: a located error at the first bad byte (never U+FFFD in the host's file).
+          const r = renderTemplateInfo(
+            decodeUtf8(readFileSync(f), f, 'template'),
+            { ...v, ...templateVars(p, f, dest) },
+            resolve(f),
+            render,
+          );
           // A template that read a secret makes the task sensitive (no diff, no content shown).
           if (r.sensitive) renderedSecret = true;
           return r.text;
@@ -424,6 +431,7 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
         bound = module.bind(params, prepCtx);
       } catch (err) {
         if (err instanceof TemplateError) return fail(templateDiag(task, err, task.modulePath.slice(task.path.length)));
+        if (err instanceof InputError) return fail(err.diagnostics);
         if (err instanceof PrepareError || err instanceof SecretInArgvError) {
           return fail({ ...locate(task.yaml, task.paramPaths[err.param] ?? task.modulePath), message: `${task.module}: ${err.message}` });
         }

@@ -21,3 +21,8 @@ export function writeBytes(target: string, data: string | Buffer): string {
 export function fromB64(s: string | undefined): string {
   return s ? Buffer.from(s, 'base64').toString('utf8') : '';
 }
+
+/** Decodes a base64 value from a probe into its bytes; empty when absent. */
+export function fromB64Bytes(s: string | undefined): Buffer {
+  return s ? Buffer.from(s, 'base64') : Buffer.alloc(0);
+}

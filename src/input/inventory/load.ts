@@ -7,6 +7,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { type Diagnostic, DiagnosticBag, InputError } from '../../core/diagnostic.ts';
+import { invalidUtf8 } from '../../core/text.ts';
 import type { VaultOptions } from '../../core/secret/vault.ts';
 import { InventoryBuilder } from './builder.ts';
 import { looksLikeIni, readIniInventory } from './ini-inventory.ts';
@@ -66,13 +67,19 @@ export function loadInventory(paths: string | string[], vault: VaultOptions = {}
       loadYamlInventory(f, label(f), b, errors, vault);
       continue;
     }
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = readFileSync(f, 'utf8');
+      bytes = readFileSync(f);
     } catch (err) {
       errors.push({ file: f, message: `cannot read file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
       continue;
     }
+    const bad = invalidUtf8(bytes, f);
+    if (bad) {
+      errors.push(bad);
+      continue;
+    }
+    const text = bytes.toString('utf8');
     if (ext === '.ini' || looksLikeIni(text)) readIniInventory(f, text, label(f), b, errors);
     else loadYamlInventory(f, label(f), b, errors, vault);
   }

@@ -7,6 +7,7 @@
  * honoured (its directories are searched for roles).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { invalidUtf8 } from '../../core/text.ts';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Diagnostic } from '../../core/diagnostic.ts';
@@ -128,7 +129,13 @@ export function ansibleConfig(cwd: string = process.cwd(), env: NodeJS.ProcessEn
   const file = candidates.find((f): f is string => typeof f === 'string' && f !== '' && existsSync(f));
   const problems: Diagnostic[] = [];
   let rolesPath: string[] = [];
-  const entries = file ? parseIni(readFileSync(file, 'utf8')) : [];
+  let entries: ReturnType<typeof parseIni> = [];
+  if (file) {
+    const bytes = readFileSync(file);
+    const bad = invalidUtf8(bytes, file);
+    if (bad) problems.push(bad);
+    else entries = parseIni(bytes.toString('utf8'));
+  }
   for (const s of SETTINGS) {
     const fromEnv = s.env ? env[s.env] : undefined;
     const entry = entries.find((e) => e.section === s.section && e.key === s.key);

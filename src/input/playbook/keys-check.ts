@@ -16,7 +16,7 @@ export function keysCheck(
   let refused = 0;
   const raw = c.value as Record<string, unknown>;
   for (const k of Object.keys(raw)) {
-    const rule = table[k] ?? (k.startsWith('with_') ? table.loop_with : undefined);
+    const rule = (Object.hasOwn(table, k) ? table[k] : undefined) ?? (k.startsWith('with_') ? table.loop_with : undefined);
     if (!rule) {
       const msg = unknown(k);
       if (msg) bag.add(c.child(k).diag(msg, true));
@@ -25,7 +25,7 @@ export function keysCheck(
     if (rule.use === 'refused') {
       bag.add(c.child(k).diag(refusal(where, k, rule), true));
       refused++;
-    } else if (k in ONLY_VALUE && raw[k] !== null && raw[k] !== undefined && raw[k] !== ONLY_VALUE[k]) {
+    } else if (Object.hasOwn(ONLY_VALUE, k) && raw[k] !== null && raw[k] !== undefined && raw[k] !== ONLY_VALUE[k]) {
       bag.add(c.child(k).diag(`${where} '${k}': not supported: ${k} ${pyScalar(raw[k])} (Kiln supports only '${ONLY_VALUE[k]}')`));
       refused++;
     }

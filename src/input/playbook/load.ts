@@ -149,7 +149,7 @@ export class PlaybookLoader {
     const serial = plainNumbers(raw.serial);
     const maxFail = plainNumbers(raw.max_fail_percentage);
     keysCheck(c, PLAY_KEYWORDS, 'play keyword', this.bag, (k) =>
-      k in TASK_KEYWORDS || k in TASK_ACTIONS || kilnModuleOf(k, this.modules)
+      Object.hasOwn(TASK_KEYWORDS, k) || Object.hasOwn(TASK_ACTIONS, k) || kilnModuleOf(k, this.modules)
         ? `'${k}' is not a play keyword: put tasks under \`tasks:\``
         : `unknown play keyword '${k}'${suggest(k, Object.keys(PLAY_KEYWORDS))}`,
     );
@@ -279,7 +279,7 @@ export class PlaybookLoader {
       keysCheck(c, ROLE_KEYWORDS, 'role keyword', this.bag, (k) => {
         if (['src', 'scm', 'version'].includes(k))
           return `role entry '${k}': Galaxy requirement keys are not supported (install the role under roles/)`;
-        if (k in TASK_KEYWORDS || k.startsWith('with_')) {
+        if (Object.hasOwn(TASK_KEYWORDS, k) || k.startsWith('with_')) {
           return `'${k}' is not a role keyword: Ansible would pass it to the role as a parameter (a variable named '${k}'); rename it, or put it on the role's tasks`;
         }
         params[k] = r[k];
@@ -441,7 +441,7 @@ export class PlaybookLoader {
     let ok = true;
     keysCheck(c, { ...TASK_KEYWORDS, [action]: { use: 'supported' } }, `${action} keyword`, this.bag, (k) => {
       ok = false;
-      return k in TASK_ACTIONS || kilnModuleOf(k, this.modules)
+      return Object.hasOwn(TASK_ACTIONS, k) || kilnModuleOf(k, this.modules)
         ? `a task has exactly one action: found ${action} and '${k}'`
         : `unknown ${action} keyword '${k}'${suggest(k, Object.keys(TASK_KEYWORDS))}`;
     });
@@ -530,11 +530,11 @@ export class PlaybookLoader {
     const moduleKeys: string[] = [];
     let bad = false;
     for (const k of Object.keys(raw)) {
-      const action = TASK_ACTIONS[k];
+      const action = Object.hasOwn(TASK_ACTIONS, k) ? TASK_ACTIONS[k] : undefined;
       if (action && action.use === 'refused') {
         this.bag.add(c.child(k).diag(refusal('task', k, action), true));
         bad = true;
-      } else if (!(k in table) && !k.startsWith('with_')) moduleKeys.push(k);
+      } else if (!Object.hasOwn(table, k) && !k.startsWith('with_')) moduleKeys.push(k);
     }
     if (keysCheck(c, table, 'task keyword', this.bag, () => undefined)) bad ||= moduleKeys.length === 0;
     if (raw.action !== undefined) moduleKeys.push('action');

@@ -25,7 +25,7 @@ const isTemplate = (s: string) => s.includes('{{') || s.includes('{%');
 
 /** The Kiln module a task key names, if any. */
 export function kilnModuleOf(key: string, catalog: ModuleCatalog): string | undefined {
-  const m = catalog.aliases[key] ?? key;
+  const m = (Object.hasOwn(catalog.aliases, key) ? catalog.aliases[key] : undefined) ?? key;
   return catalog.names.includes(m) && catalog.args(key) ? m : undefined;
 }
 
@@ -125,14 +125,14 @@ export function taskArgs(c: YamlCursor, key: string, catalog: ModuleCatalog, dia
   // A mapping's key, or the free-form text the option was written in.
   const at = (k: string) => new YamlCursor(c.y, paths[k]!).loc(paths[k] !== valuePath);
   for (const [k, v] of Object.entries(params)) {
-    const refused = spec.refused[k];
+    const refused = Object.hasOwn(spec.refused, k) ? spec.refused[k] : undefined;
     if (refused !== undefined) {
       diags.push({ ...at(k), message: refused });
       ok = false;
       continue;
     }
-    const name = spec.rename[k] ?? k;
-    if (name in writtenAs) {
+    const name = (Object.hasOwn(spec.rename, k) ? spec.rename[k] : undefined) ?? k;
+    if (Object.hasOwn(writtenAs, name)) {
       diags.push({ ...at(k), message: `${moduleKey}: '${k}' and '${writtenAs[name]}' are the same option ('${name}'); give it once` });
       ok = false;
       continue;

@@ -11,6 +11,7 @@ import { yamlTags } from '../../core/secret/vault-tag.ts';
 import { Secret } from '../../core/secret/secret.ts';
 import { decryptVault, isVaultText, type VaultOptions } from '../../core/secret/vault.ts';
 import { withPyyamlScalars } from './pyyaml-schema.ts';
+import { decodeUtf8 } from '../../core/text.ts';
 
 export interface YamlFile {
   file: string;
@@ -49,12 +50,13 @@ export function parseYaml(file: string, source: string, vault: VaultOptions = {}
 
 /** Reads and parses a YAML file; throws InputError with located diagnostics. */
 export function loadYamlFile(file: string, vault: VaultOptions = {}): YamlFile {
-  let source: string;
+  let bytes: Buffer;
   try {
-    source = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (err) {
     throw new InputError({ file, message: `cannot read file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
   }
+  let source = decodeUtf8(bytes, file);
   let secretFile = false;
   if (isVaultText(source)) {
     try {

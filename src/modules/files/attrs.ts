@@ -58,7 +58,7 @@ export function statFromKv(kv: Record<string, string>): StatState {
     owner: kv.owner,
     group: kv.group,
     size: kv.size ? Number(kv.size) : undefined,
-    target: kv.target,
+    target: kv.target_b64 !== undefined ? Buffer.from(kv.target_b64, 'base64').toString('utf8') : undefined,
   };
 }
 

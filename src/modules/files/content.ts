@@ -12,7 +12,7 @@ import { createTwoFilesPatch } from 'diff';
 import { containsSecret, refuseSecretInArgv } from '../../core/secret/secret.ts';
 import { type AttrOp, applyAttrOps, attrSchema, describeAttrs, newFileAttrs, planAttrs, type StatState, statFromKv } from './attrs.ts';
 import { atomicWrite } from '../../sh/atomic.ts';
-import { fromB64, sha256 } from '../../sh/bytes.ts';
+import { fromB64Bytes, sha256 } from '../../sh/bytes.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
 import type { ExecResult, FromSchema, ModuleContext, Planned } from '../contract.ts';
@@ -38,7 +38,8 @@ export type ContentParams = FromSchema<typeof contentParamsSchema>;
 
 /** Prepared on the controller by copy (inline content or a `src` file) or template (rendered). */
 export interface ContentPrep {
-  content: string;
+  /** Text (inline content, a rendered template) or the exact bytes of a `src` file. */
+  content: string | Buffer;
   /** Never show a diff of this content. */
   sensitive: boolean;
 }
@@ -46,7 +47,7 @@ export interface ContentPrep {
 export interface ContentState {
   stat: StatState;
   sha256?: string;
-  current?: string; // present when the content differs and the file is small enough to diff
+  current?: Buffer; // present when the content differs and the file is small enough to diff
   parent: boolean;
   validator: boolean;
 }
@@ -77,23 +78,43 @@ export function contentParse(out: ExecResult): ContentState {
   return {
     stat: statFromKv(kv),
     sha256: kv.sha256,
-    current: kv.content_b64 !== undefined ? fromB64(kv.content_b64) : undefined,
+    current: kv.content_b64 !== undefined ? fromB64Bytes(kv.content_b64) : undefined,
     parent: kv.parent === '1',
     validator: kv.validator !== '0',
   };
 }
 
-function isBinary(s: string): boolean {
-  return s.includes('\u0000');
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The text of content, or undefined when it is binary (a NUL byte, or bytes that are not UTF-8). */
+function textOf(c: string | Buffer): string | undefined {
+  let s: string;
+  if (typeof c === 'string') s = c;
+  else {
+    try {
+      s = utf8.decode(c);
+    } catch {
+      return undefined;
+    }
+  }
+  return s.includes('\u0000') ? undefined : s;
 }
 
-export function contentDiff(dest: string, before: string | undefined, after: string, sensitive: boolean): string | undefined {
-  if (sensitive || containsSecret(after) || (before !== undefined && containsSecret(before))) {
+/** The `--diff` of a file's content: a unified diff of text, one line for binary content, nothing of a secret. */
+export function contentDiff(
+  dest: string,
+  before: string | Buffer | undefined,
+  after: string | Buffer,
+  sensitive: boolean,
+): string | undefined {
+  const asText = (c: string | Buffer) => (typeof c === 'string' ? c : c.toString('latin1') + c.toString('utf8'));
+  if (sensitive || containsSecret(asText(after)) || (before !== undefined && containsSecret(asText(before)))) {
     return `(diff of ${dest} hidden: the content contains secrets)\n`;
   }
-  if (before === undefined) before = '';
-  if (isBinary(before) || isBinary(after)) return `Binary content of ${dest} differs\n`;
-  return createTwoFilesPatch(`${dest} (host)`, `${dest} (planned)`, before, after, '', '', { context: 3 });
+  const b = textOf(before ?? '');
+  const a = textOf(after);
+  if (b === undefined || a === undefined) return `Binary files ${dest} (host) and ${dest} (planned) differ\n`;
+  return createTwoFilesPatch(`${dest} (host)`, `${dest} (planned)`, b, a, '', '', { context: 3 });
 }
 
 /**

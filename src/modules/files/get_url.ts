@@ -91,7 +91,7 @@ export function displayUrl(url: string): string {
 
 export function getUrlProbe(p: GetUrlParams): string {
   const lines = [`kiln_stat ${q(p.dest)}`];
-  if (wanted(p)) lines.push(`[ -f ${q(p.dest)} ] && [ ! -L ${q(p.dest)} ] && echo "sha256=$(sha256sum -- ${q(p.dest)} | cut -d' ' -f1)"`);
+  if (wanted(p)) lines.push(`[ -f ${q(p.dest)} ] && [ ! -L ${q(p.dest)} ] && echo "sha256=$(sha256sum < ${q(p.dest)} | cut -d' ' -f1)"`);
   lines.push('kiln_has curl && echo curl=1 || echo curl=0');
   return lines.join('\n');
 }
@@ -153,7 +153,7 @@ function downloadInto(p: GetUrlParams, op: Extract<GetUrlOp, { kind: 'download' 
   ];
   if (op.sha256) {
     lines.push(
-      'got=$(sha256sum -- "$tmp" | cut -d\' \' -f1)',
+      'got=$(sha256sum < "$tmp" | cut -d\' \' -f1)',
       `if [ "$got" != ${q(op.sha256)} ]; then`,
       `  echo ${q(`checksum mismatch for ${url}: expected sha256:${op.sha256}, downloaded sha256:`)}"$got; ${p.dest} left unchanged" >&2; exit 3`,
       'fi',

@@ -20,7 +20,8 @@ import { refuseSecretInArgv } from '../../core/secret/secret.ts';
 import { type AttrOp, applyAttrOps, attrSchema, describeAttrs, newFileAttrs, planAttrs, type StatState, statFromKv } from './attrs.ts';
 import { contentDiff } from './content.ts';
 import { atomicWrite } from '../../sh/atomic.ts';
-import { fromB64 } from '../../sh/bytes.ts';
+import { fromB64, fromB64Bytes } from '../../sh/bytes.ts';
+import { firstInvalidUtf8 } from '../../core/text.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
 import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
@@ -81,7 +82,8 @@ export interface LineinfileState {
   stat: StatState;
   /** The real path (symlinks resolved). */
   real: string;
-  content?: string;
+  /** Text, or the bytes of a file that is not UTF-8 (refused by plan). */
+  content?: string | Buffer;
   sha256?: string;
   tooBig?: boolean;
   parent: boolean;
@@ -194,8 +196,9 @@ export function lineinfileProbe(p: LineinfileParams): string {
   return [
     `p=${q(p.path)}`,
     // Follow symlinks: edit the target, like an editor would.
-    'real=$(readlink -f -- "$p" 2>/dev/null) || real=$p; [ -n "$real" ] || real=$p',
-    'printf \'real=%s\\n\' "$real"',
+    // (The `x` keeps a name's trailing newlines from $(…); the name travels base64-encoded: it may hold a newline.)
+    'if real=$(readlink -f -- "$p" 2>/dev/null && printf x); then real=${real%x}; real=${real%?}; else real=$p; fi; [ -n "$real" ] || real=$p',
+    'printf \'real_b64=%s\\n\' "$(printf %s "$real" | base64 -w0)"',
     'kiln_stat "$real"',
     '[ -d "$(dirname -- "$real")" ] && echo parent=1 || echo parent=0',
     'if [ -f "$real" ]; then',
@@ -206,12 +209,17 @@ export function lineinfileProbe(p: LineinfileParams): string {
   ].join('\n');
 }
 
+/** The host file's text; a file that is not UTF-8 is kept as bytes (never edited: see lineinfilePlan). */
+function textOrBinary(bytes: Buffer): string | Buffer {
+  return firstInvalidUtf8(bytes) < 0 ? bytes.toString('utf8') : bytes;
+}
+
 export function lineinfileParse(out: ExecResult, p: LineinfileParams): LineinfileState {
   const kv = parseKv(out.stdout);
   return {
     stat: statFromKv(kv),
-    real: kv.real || p.path,
-    content: kv.content_b64 !== undefined ? fromB64(kv.content_b64) : undefined,
+    real: kv.real_b64 ? fromB64(kv.real_b64) : p.path,
+    content: kv.content_b64 !== undefined ? textOrBinary(fromB64Bytes(kv.content_b64)) : undefined,
     sha256: kv.sha256,
     tooBig: kv.too_big === '1',
     parent: kv.parent === '1',
@@ -225,6 +233,7 @@ export function plannedContent(p: LineinfileParams, s: LineinfileState): { conte
     const r = editLines('', p);
     return r.message ? r : undefined;
   }
+  if (typeof s.content !== 'string' && s.content !== undefined) throw new Error(`${p.path} is not UTF-8 text`);
   const r = editLines(s.content ?? '', p);
   return r.message ? r : undefined;
 }
@@ -260,6 +269,10 @@ export function lineinfilePlan(p: LineinfileParams, s: LineinfileState, ctx: Mod
   }
   if (s.stat.type !== 'file') throw new Error(`${p.path} is a ${s.stat.type}, not a regular file`);
   if (s.tooBig) throw new Error(`${p.path} is larger than ${MAX_BYTES} bytes: lineinfile reads whole files; use template or copy`);
+  if (typeof s.content !== 'string' && s.content !== undefined)
+    throw new Error(
+      `${p.path} is not UTF-8 text: lineinfile edits text lines, and would change bytes it does not edit; use copy or template`,
+    );
   if ((s.content ?? '').includes('\u0000')) throw new Error(`${p.path} is a binary file`);
   const out: Planned<LineinfileOp>[] = [];
   const r = plannedContent(p, s);

@@ -13,19 +13,30 @@
 import { newFileAttrs } from './attrs.ts';
 import { contentDiff } from './content.ts';
 import { atomicWrite } from '../../sh/atomic.ts';
-import { fromB64 } from '../../sh/bytes.ts';
+import { fromB64, fromB64Bytes } from '../../sh/bytes.ts';
+import { firstInvalidUtf8 } from '../../core/text.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
 import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
 
 const MAX_BYTES = 256 * 1024;
 
+/** A sysctl key: segments of [A-Za-z0-9_@:-] separated by single '.' or '/' (procps: "separators should not be repeated"). */
+const NAME_PATTERN = '^[a-zA-Z0-9_@:-]+(?:[./][a-zA-Z0-9_@:-]+)*$';
+const NAME_RE = new RegExp(NAME_PATTERN);
+
 const schema = {
   type: 'object',
   additionalProperties: false,
   required: ['name'],
   properties: {
-    name: { type: 'string', pattern: '^[a-zA-Z0-9_][a-zA-Z0-9_./@:-]*$', description: 'key, e.g. net.ipv4.ip_forward' },
+    // procps' rule (what Ansible's sysctl module runs): separators ('.' or '/') are never repeated,
+    // so no segment is '' , '.' or '..' and the path stays under /proc/sys.
+    name: {
+      type: 'string',
+      pattern: NAME_PATTERN,
+      description: "key, e.g. net.ipv4.ip_forward ('.' or '/' separated segments, none empty)",
+    },
     value: { type: ['string', 'integer'], description: 'value; whitespace is normalised (e.g. "1024 65000")' },
     state: {
       enum: ['present', 'absent'],
@@ -53,12 +64,17 @@ export interface SysctlState {
   fileContent?: string;
   fileSha?: string;
   fileTooBig?: boolean;
+  /** The file is not UTF-8: never rewritten (its other bytes would change). */
+  fileNotText?: boolean;
 }
 
 const DEFAULT_FILE = '/etc/sysctl.d/99-kiln.conf';
 
 /** net.ipv4.conf.eth0/1.rp_filter → /proc/sys/net/ipv4/conf/eth0.1/rp_filter (sysctl's '.'↔'/' swap). */
 export function procPath(name: string): string {
+  // The schema refuses such names at validate time; this guards every other way in.
+  if (!NAME_RE.test(name))
+    throw new Error(`sysctl name ${JSON.stringify(name)} is not a key: separators ('.' or '/') must not be repeated or trail`);
   const sep = name.includes('/') && !name.includes('.') ? '/' : '.';
   const swapped = sep === '.' ? name.replace(/[./]/g, (c) => (c === '.' ? '/' : '.')) : name;
   return `/proc/sys/${swapped}`;
@@ -126,6 +142,7 @@ export function sysctlParse(out: ExecResult): SysctlState {
     live: kv.live !== undefined ? norm(kv.live) : undefined,
     fileExists: kv.file === '1',
     fileContent: kv.content_b64 !== undefined ? fromB64(kv.content_b64) : kv.file === '1' && !kv.too_big ? '' : undefined,
+    fileNotText: kv.content_b64 !== undefined && firstInvalidUtf8(fromB64Bytes(kv.content_b64)) >= 0,
     fileSha: kv.sha256,
     fileTooBig: kv.too_big === '1',
   };
@@ -144,6 +161,7 @@ export function sysctlPlan(p: SysctlParams, s: SysctlState, ctx: ModuleContext):
   const file = p.sysctl_file ?? DEFAULT_FILE;
   if (state === 'present' && p.value === undefined) throw new Error('state: present needs value');
   if (s.fileTooBig) throw new Error(`${file} is larger than ${MAX_BYTES} bytes`);
+  if (s.fileNotText) throw new Error(`${file} is not UTF-8 text: Kiln does not rewrite it (its other bytes would change)`);
   const out: Planned<SysctlOp>[] = [];
   const want = norm(p.value);
   if (state === 'present' && p.reload !== false) {

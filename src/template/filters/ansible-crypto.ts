@@ -170,8 +170,9 @@ export const ansibleCryptoFilters: FilterTable = {
       ['ident', null],
     ],
     (_env, v, a) => {
-      const name = PASSLIB_NAMES[pyStr(a.hashtype)] ?? pyStr(a.hashtype);
-      const algo = CRYPT_ALGOS[name];
+      const h = pyStr(a.hashtype);
+      const name = Object.hasOwn(PASSLIB_NAMES, h) ? PASSLIB_NAMES[h]! : h;
+      const algo = Object.hasOwn(CRYPT_ALGOS, name) ? CRYPT_ALGOS[name] : undefined;
       if (!algo) throw new PyError('NotSupported', `password_hash with '${name}' is not supported by Kiln (sha512, sha256 and md5 are)`);
       const rounds = a.rounds !== null && a.rounds !== 0 ? toIndex(a.rounds) : algo.defaultRounds;
       const salt =

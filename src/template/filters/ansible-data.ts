@@ -170,7 +170,7 @@ function rstrip(s: string): string {
 
 /** Ansible's comment filter. */
 function comment(text: unknown, style: unknown, kw: Map<string, unknown>): string {
-  if (typeof style !== 'string' || !(style in COMMENT_STYLES)) throw new PyError('KeyError', pyRepr(style));
+  if (typeof style !== 'string' || !Object.hasOwn(COMMENT_STYLES, style)) throw new PyError('KeyError', pyRepr(style));
   const styleParams = COMMENT_STYLES[style]!;
   const prepostfix = kw.has('decoration') ? pyStr(kw.get('decoration')) : styleParams.decoration!;
   const p: Record<string, unknown> = {

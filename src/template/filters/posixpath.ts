@@ -165,7 +165,7 @@ export function expandvars(path: string, env: Readonly<Record<string, string | u
     if (!m) break;
     let name = m[1]!;
     if (name.startsWith('{') && name.endsWith('}')) name = name.slice(1, -1);
-    const value = env[name];
+    const value = Object.hasOwn(env, name) ? env[name] : undefined;
     if (value === undefined) i = m.index + m[0].length;
     else {
       const tail = out.slice(m.index + m[0].length);

@@ -134,6 +134,9 @@ export function getItem(obj: unknown, key: unknown): unknown {
  */
 export function getAttr(obj: unknown, name: string): unknown {
   if (obj instanceof Undefined) return obj;
+  // Python's special attributes (__class__, __init__, …) start sandbox escapes: refused as Jinja2's sandbox does.
+  if (name.length > 4 && name.startsWith('__') && name.endsWith('__'))
+    throw new PyError('SecurityError', `access to attribute '${name}' of '${typeName(obj)}' object is unsafe.`);
   if (obj instanceof PyNamedTuple) {
     const f = obj.field(name);
     if (f !== undefined) return f;

@@ -15,6 +15,7 @@ import {
   type Callable,
   condExprUndefined,
   contextLookup,
+  GlobalFunction,
   isCallable,
   LoopContext,
   MISSING,
@@ -23,6 +24,7 @@ import {
   Namespace,
   Out,
   PyObject,
+  RuntimeMethod,
   Scope,
   TemplateModule,
   TemplateReference,
@@ -159,10 +161,18 @@ function inScope(f: Frame, scope: Scope): Frame {
   return { scope, rt: f.rt, tpl: f.tpl, toplevel: f.toplevel, hole: f.hole };
 }
 
+/** Jinja2's globals that are Python classes (range, dict, …); Ansible's templar methods (lookup, query, …). */
+const CLASS_GLOBALS = new Set(['range', 'dict', 'cycler', 'joiner', 'namespace']);
+const METHOD_GLOBALS = new Set(['lookup', 'query', 'q', 'now', 'undef']);
+
 /** Jinja2's object_type_repr, for "… has no attribute" messages. */
 function typeRepr(obj: unknown): string {
   if (obj === null) return 'None';
   if (obj instanceof PyObject) return obj.typeRepr;
+  if (obj instanceof GlobalFunction)
+    return CLASS_GLOBALS.has(obj.name) ? 'type object' : METHOD_GLOBALS.has(obj.name) ? 'method object' : 'function object';
+  if (obj instanceof BoundMethod || obj instanceof RuntimeMethod) return 'builtin_function_or_method object';
+  if (isCallable(obj)) return 'function object';
   return `${typeName(obj)} object`;
 }
 
@@ -180,14 +190,27 @@ function sliceRepr(s: PySlice): string {
   return `slice(${r(s.start)}, ${r(s.stop)}, ${r(s.step)})`;
 }
 
-function refuseDunder(name: string): void {
-  if (name.startsWith('__') && name.endsWith('__'))
-    throw new PyError('SecurityError', `access to the Python attribute '${name}' is not supported in Kiln templates`);
+/**
+ * Python's special attributes (`__class__`, `__init__`, `__globals__`, …) are where Jinja2's
+ * sandbox escapes start: refused, with the message of Jinja2's SandboxedEnvironment. (JavaScript's
+ * own properties — constructor, __proto__, prototype, call — are never reached: attribute access
+ * finds only dict keys and the emulated Python attributes and methods.)
+ */
+/** JavaScript's own `__x__` properties: not Python attributes, so to a template just missing ones (never reached). */
+const JS_ONLY = new Set(['__proto__', '__defineGetter__', '__defineSetter__', '__lookupGetter__', '__lookupSetter__']);
+
+function isSpecial(name: string): boolean {
+  return name.length > 4 && name.startsWith('__') && name.endsWith('__') && !JS_ONLY.has(name);
+}
+
+function refuseDunder(obj: unknown, name: string): void {
+  if (isSpecial(name))
+    throw new PyError('SecurityError', `access to attribute '${name}' of '${typeRepr(obj).replace(/ object$/, '')}' object is unsafe.`);
 }
 
 /** Python's getattr, then the item (Jinja2's Environment.getattr). */
 export function getattr(obj: unknown, name: string, path: string, at: Pos): unknown {
-  if (obj instanceof Map && !isDictMethod(name) && !name.startsWith('__')) {
+  if (obj instanceof Map && !isDictMethod(name) && !isSpecial(name)) {
     // The common case, `item.name` on a dict: a string key (no int/float/bool key equality involved).
     const v = obj.get(name);
     if (v !== undefined || obj.has(name)) return v;
@@ -195,7 +218,7 @@ export function getattr(obj: unknown, name: string, path: string, at: Pos): unkn
   }
   if (obj instanceof PlainUndefined) throw undefinedError(obj);
   if (obj instanceof Undefined) return obj;
-  refuseDunder(name);
+  refuseDunder(obj, name);
   const m = methodOf(obj, name);
   if (m) return m;
   if (obj instanceof PyObject) {
@@ -240,7 +263,7 @@ export function getitem(obj: unknown, key: unknown, path: string, at: Pos): unkn
     // Runtime objects are not subscriptable: Jinja2 falls back to the attribute.
   }
   if (typeof key === 'string') {
-    refuseDunder(key);
+    refuseDunder(obj, key);
     const m = methodOf(obj, key);
     if (m) return m;
     if (obj instanceof PyObject) {

@@ -511,7 +511,10 @@ const STR_METHODS: Record<string, (s: string, args: unknown[], kw: Map<string, u
   __format__: (s, a, k) => formatValue(s, checkStr('__format__', bind('__format__', a, k, ['format_spec'], 1)[0])),
 };
 
+/** `'{0.name}'.format(x)`: the emulated Python attributes only; special attributes are refused like Jinja2's sandbox does. */
 function formatGetattr(obj: unknown, name: string): unknown {
+  if (name.length > 4 && name.startsWith('__') && name.endsWith('__'))
+    throw new PyError('SecurityError', `access to attribute '${name}' of '${typeName(obj)}' object is unsafe.`);
   const m = methodOf(obj, name);
   if (m) return m;
   throw new PyError('AttributeError', `'${typeName(obj)}' object has no attribute '${name}'`);

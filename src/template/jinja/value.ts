@@ -423,7 +423,8 @@ export function fromPy(v: unknown): unknown {
   if (Array.isArray(v)) return Array.from(v, fromPy);
   if (v instanceof Map) {
     const o: Record<string, unknown> = {};
-    for (const [k, x] of v) o[pyStr(k)] = fromPy(x);
+    // defineProperty: a '__proto__' key is a key, never the object's prototype.
+    for (const [k, x] of v) Object.defineProperty(o, pyStr(k), { value: fromPy(x), enumerable: true, writable: true, configurable: true });
     return o;
   }
   return v;

@@ -56,9 +56,9 @@ function pluginName(name: unknown): string {
 
 function runLookup(callEnv: CallEnv, rawName: unknown, terms: unknown[], kwargs: Map<string, unknown>, forceList: boolean): unknown {
   const name = pluginName(rawName);
-  const plugin = PLUGINS[name];
+  const plugin = Object.hasOwn(PLUGINS, name) ? PLUGINS[name] : undefined;
   if (!plugin) {
-    const why = REFUSED[name];
+    const why = Object.hasOwn(REFUSED, name) ? REFUSED[name] : undefined;
     throw new PyError(
       'NotSupported',
       why ? `lookup plugin '${name}' is not supported by Kiln: ${why}` : `lookup plugin '${name}' not supported by Kiln`,

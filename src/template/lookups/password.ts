@@ -33,7 +33,7 @@ STRING_CONSTANTS.printable = `${STRING_CONSTANTS.digits}${STRING_CONSTANTS.ascii
 
 function candidateChars(specs: string[]): string {
   return specs
-    .map((s) => STRING_CONSTANTS[s] ?? s)
+    .map((s) => (Object.hasOwn(STRING_CONSTANTS, s) ? STRING_CONSTANTS[s] : s))
     .join('')
     .replace(/["']/g, '');
 }
@@ -97,7 +97,7 @@ export const password: LookupPlugin = {
         charSpecs = chars.includes(',,') ? [','] : [];
         charSpecs.push(...chars.replace(/,,/g, ',').split(',').filter(Boolean));
       } else charSpecs = (chars as unknown[]).map((c) => pyStr(c));
-      const algo = encrypt ? CRYPT_ALGOS[encrypt] : undefined;
+      const algo = encrypt && Object.hasOwn(CRYPT_ALGOS, encrypt) ? CRYPT_ALGOS[encrypt] : undefined;
       if (encrypt && !algo)
         throw new PyError(
           'NotSupported',

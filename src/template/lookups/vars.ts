@@ -10,7 +10,7 @@ export const env: LookupPlugin = {
       if (typeof t !== 'string') throw new PyError('AttributeError', `'${typeName(t)}' object has no attribute 'split'`);
       const name = split(t)[0];
       if (name === undefined) throw new PyError('IndexError', 'list index out of range');
-      const val = call.ctx.env[name];
+      const val = Object.hasOwn(call.ctx.env, name) ? call.ctx.env[name] : undefined;
       if (val === undefined) {
         if (o.default instanceof Undefined)
           throw new PyError('AnsibleUndefinedVariable', `The "env" lookup, found an undefined variable: ${name}`);

@@ -90,7 +90,7 @@ function versionCompare(value: unknown, version: unknown, operator: unknown, str
   let compare = looseVersion;
   if (truthy(strictArg)) compare = strictVersion;
   else if (truthy(versionType)) {
-    const c = TYPES[pyStr(versionType)];
+    const c = Object.hasOwn(TYPES, pyStr(versionType)) ? TYPES[pyStr(versionType)] : undefined;
     if (!c)
       throw new PyError(
         'AnsibleFilterError',
@@ -98,7 +98,7 @@ function versionCompare(value: unknown, version: unknown, operator: unknown, str
       );
     compare = c;
   }
-  const op = typeof operator === 'string' ? OPS[operator] : undefined;
+  const op = typeof operator === 'string' && Object.hasOwn(OPS, operator) ? OPS[operator] : undefined;
   if (!op) {
     throw new PyError(
       'AnsibleFilterError',

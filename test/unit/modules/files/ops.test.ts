@@ -85,7 +85,7 @@ describe('apply depends only on ops', () => {
       expect(update).toContain('chmod --reference="$dest" "$tmp"');
       expect(update).toContain('grep -q new "$tmp"');
       expect(opsOnly(m, p, prep, probe('new\n'))).toBe("set -e\nchmod 0640 '/etc/a'");
-      const link = contentParse({ stdout: 'exists=1\ntype=link\ntarget=/x\nparent=1\n', stderr: '', code: 0 });
+      const link = contentParse({ stdout: 'exists=1\ntype=link\ntarget_b64=L3g=\nparent=1\n', stderr: '', code: 0 });
       expect(opsOnly(m, { dest: '/etc/a', src: 'a' }, prep, link)).toContain('chmod 0644 "$tmp"');
     }
   });
@@ -94,7 +94,7 @@ describe('apply depends only on ops', () => {
     const st = (content: string | undefined) =>
       lif.parse(
         {
-          stdout: `real=/etc/x.conf\nexists=${content === undefined ? '0' : `1\ntype=file\nmode=0640\nowner=root\ngroup=adm\nsha256=abc\ncontent_b64=${b64(content)}`}\nparent=1\n`,
+          stdout: `real_b64=${Buffer.from('/etc/x.conf').toString('base64')}\nexists=${content === undefined ? '0' : `1\ntype=file\nmode=0640\nowner=root\ngroup=adm\nsha256=abc\ncontent_b64=${b64(content)}`}\nparent=1\n`,
           stderr: '',
           code: 0,
         },

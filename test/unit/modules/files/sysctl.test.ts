@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import sysctl, { editSysctlFile, procPath, type SysctlParams } from '../../../../src/modules/files/sysctl.ts';
+import { validatorFor } from '../../../../src/plan/schema.ts';
 import { PRELUDE } from '../../../../src/sh/prelude.ts';
 import { ctx, runProbe, shSyntax } from '../helpers.ts';
 
@@ -24,6 +25,36 @@ describe('sysctl', () => {
   it('proc paths, including the "/" ↔ "." swap for interface names with dots', () => {
     expect(procPath('net.ipv4.ip_forward')).toBe('/proc/sys/net/ipv4/ip_forward');
     expect(procPath('net.ipv4.conf.eth0/1.rp_filter')).toBe('/proc/sys/net/ipv4/conf/eth0.1/rp_filter');
+  });
+  it('refuses names that would leave /proc/sys (procps: separators are never repeated, none trails)', () => {
+    for (const name of [
+      'x.//.//.//etc.passwd',
+      'net.ipv4..ip_forward',
+      'net/../../etc/passwd',
+      'a/./b',
+      'net.ipv4.',
+      '/etc/passwd',
+      '.net',
+    ]) {
+      expect(() => procPath(name), name).toThrow('separators');
+      expect(validatorFor(sysctl.schema)({ name, value: 1 }), name).toBe(false);
+    }
+    expect(procPath('net.ipv4.conf.lo/0.x')).toBe('/proc/sys/net/ipv4/conf/lo.0/x');
+    expect(procPath('kernel/sysrq')).toBe('/proc/sys/kernel/sysrq');
+    for (const name of ['net.ipv4.ip_forward', 'net.ipv4.conf.eth0/1.rp_filter', 'kernel/sysrq', 'net.ipv6.conf.all.disable_ipv6'])
+      expect(validatorFor(sysctl.schema)({ name, value: 1 }), name).toBe(true);
+  });
+  it('refuses to rewrite a persisted file that is not UTF-8', () => {
+    const s = sysctl.parse(
+      {
+        stdout: `key=1\nlive=0\nwritable=1\nfile=1\nsha256=abc\ncontent_b64=${Buffer.from('# caf\xe9\n', 'latin1').toString('base64')}\n`,
+        stderr: '',
+        code: 0,
+      },
+      { name: 'x' },
+      undefined,
+    );
+    expect(() => sysctl.plan({ name: 'net.ipv4.ip_forward', value: 1 }, undefined, s, ctx())).toThrow('is not UTF-8 text');
   });
   it('converged: live and persisted agree (whitespace normalised)', () => {
     const p: SysctlParams = { name: 'net.ipv4.ip_local_port_range', value: '1024   65000' };
