@@ -96,6 +96,14 @@ function describeErrors(errors: ErrorObject[], schema: object, what: string): Sc
         message = branches.length ? `${name}: give exactly one of ${branches.join(' or ')}` : `${name} ${e.message}`;
         break;
       }
+      case 'pattern':
+      case 'minimum':
+      case 'maximum': {
+        // What the value should look like, from the schema's description (a mode: 'octal mode, e.g. "0644"…').
+        const d = (schemaAt(schema, e.schemaPath.split('/').slice(1, -1)) as { description?: unknown } | undefined)?.description;
+        message = `${name} ${e.message}${typeof d === 'string' ? ` (${d})` : ''}`;
+        break;
+      }
       default:
         message = `${name} ${e.message}`;
     }
@@ -116,4 +124,14 @@ function propsAt(schema: object, path: (string | number)[]): Record<string, unkn
     else s = props?.[seg] ?? {};
   }
   return s.properties as Record<string, unknown> | undefined;
+}
+
+/** The sub-schema at an ajv schemaPath (`#/properties/mode/pattern` without its ends). */
+function schemaAt(schema: object, segs: string[]): unknown {
+  let s: unknown = schema;
+  for (const seg of segs) {
+    if (!s || typeof s !== 'object') return undefined;
+    s = (s as Record<string, unknown>)[seg.replace(/~1/g, '/').replace(/~0/g, '~')];
+  }
+  return s;
 }
