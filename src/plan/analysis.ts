@@ -8,9 +8,10 @@
  * files they use.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import type { Diagnostic } from '../core/diagnostic.ts';
+import type { Diagnostic, Loc } from '../core/diagnostic.ts';
 import type { Condition, KeywordValue, TaskDef } from '../input/playbook/types.ts';
-import { locate, type PathSeg } from '../input/yaml/document.ts';
+import { locate, nodeAt, type PathSeg } from '../input/yaml/document.ts';
+import { isScalar } from 'yaml';
 import { analyzeTemplate, isTemplated, TemplateError } from '../template/engine.ts';
 import { filterTable, globalTable, testTable } from '../template/library.ts';
 import { findRoleFile } from './instance.ts';
@@ -37,6 +38,13 @@ interface Field {
   path: PathSeg[];
   /** A bare expression (a condition), not a template. */
   expr: boolean;
+  /**
+   * Evaluated only after the module ran (changed_when, failed_when): rendering the task before the
+   * run never sees it, so its variables are always checked here.
+   */
+  afterRun?: boolean;
+  /** The keyword of a condition (when, changed_when, failed_when), named in its messages. */
+  keyword?: string;
 }
 
 function strings(v: unknown, yaml: TaskDef['yaml'], path: PathSeg[], out: Field[]): void {
@@ -51,13 +59,13 @@ function strings(v: unknown, yaml: TaskDef['yaml'], path: PathSeg[], out: Field[
 /** Every templated field of a task, where it is written. */
 export function taskFields(task: TaskDef): Field[] {
   const out: Field[] = [];
-  const conds = (cs?: Condition[]) => {
+  const conds = (keyword: string, cs?: Condition[], afterRun = false) => {
     for (const c of cs ?? [])
-      if (typeof c.expr === 'string') out.push({ text: c.expr, yaml: c.yaml, path: c.path, expr: !isTemplated(c.expr) });
+      if (typeof c.expr === 'string') out.push({ text: c.expr, yaml: c.yaml, path: c.path, expr: !isTemplated(c.expr), afterRun, keyword });
   };
-  conds(task.when);
-  conds(task.changedWhen);
-  conds(task.failedWhen);
+  conds('when', task.when);
+  conds('changed_when', task.changedWhen, true);
+  conds('failed_when', task.failedWhen, true);
   for (const k of [task.become, task.becomeUser, task.checkMode, task.diff, task.ignoreErrors, task.noLog] as (
     | KeywordValue<unknown>
     | undefined
@@ -79,6 +87,24 @@ export interface AnalysisOptions {
   playbookDir: string;
 }
 
+/**
+ * Where a position of a field's text is in its YAML file: inside the scalar when its text is
+ * written there as is on one line (a plain or quoted scalar without escapes), else the scalar's
+ * start. `shift`: characters added before the text (`{{ ` around a condition).
+ */
+function inside(f: Field, shift: number): (line: number, col: number) => Loc {
+  const start = locate(f.yaml, f.path);
+  const node = nodeAt(f.yaml.doc.contents, f.path);
+  const offset = node?.range?.[0];
+  if (!node || !isScalar(node) || offset === undefined || f.text.includes('\n')) return () => start;
+  const quote = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE' ? 1 : 0;
+  if (f.yaml.source.slice(offset + quote, offset + quote + f.text.length) !== f.text) return () => start;
+  return (line, col) => {
+    const c = col - 1 - shift;
+    return line === 1 && c >= 0 && c <= f.text.length ? { ...start, col: start.col + quote + c } : start;
+  };
+}
+
 /** The problems analysis finds in a task's templates (and the template file it renders). */
 export function analyzeTask(task: TaskDef, opts: AnalysisOptions): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -94,12 +120,13 @@ export function analyzeTask(task: TaskDef, opts: AnalysisOptions): Diagnostic[] 
         ];
   const known = new Set([...opts.known, ...loopNames]);
   type At = (line: number, col: number) => { file: string; line: number; col: number };
-  const check = (source: string, file: string, at: At, extra: string[] = []) => {
+  const check = (source: string, file: string, at: At, extra: string[] = [], variables = opts.variables, keyword?: string) => {
+    const kw = keyword ? `${keyword}: ` : '';
     let a: ReturnType<typeof analyzeTemplate>;
     try {
       a = analyzeTemplate(source, file);
     } catch (err) {
-      if (err instanceof TemplateError) out.push({ ...at(err.line ?? 1, err.col ?? 1), message: err.message });
+      if (err instanceof TemplateError) out.push({ ...at(err.line ?? 1, err.col ?? 1), message: `${kw}${err.message}` });
       else throw err;
       return;
     }
@@ -109,20 +136,19 @@ export function analyzeTask(task: TaskDef, opts: AnalysisOptions): Diagnostic[] 
       if (!(g.name in globalTable) && !JINJA_GLOBALS.has(g.name) && !known.has(g.name))
         out.push({ ...at(g.line, g.col), message: `'${g.name}' is undefined (called as a function)` });
     }
-    if (!opts.variables) return;
+    if (!variables) return;
     const defined = new Set([...known, ...extra]);
     for (const v of a.variables) {
       if (!v.guarded && !defined.has(v.name))
         out.push({
           ...at(v.line, v.col),
-          message: `'${v.name}' is undefined: it is defined nowhere (inventory, vars, roles, registered results, facts, extra vars)`,
+          message: `${kw}'${v.name}' is undefined: it is defined nowhere (inventory, vars, roles, registered results, facts, extra vars)`,
         });
     }
   };
   for (const f of taskFields(task)) {
-    const where = locate(f.yaml, f.path);
     const source = f.expr ? `{{ ${f.text} }}` : f.text;
-    check(source, f.yaml.file, () => where);
+    check(source, f.yaml.file, inside(f, f.expr ? 3 : 0), [], opts.variables || f.afterRun, f.keyword);
   }
   // The template file a template task renders (a literal src).
   if (task.module === 'template' && typeof task.params.src === 'string' && !isTemplated(task.params.src)) {

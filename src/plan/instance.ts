@@ -18,7 +18,7 @@ import { type BoundTask, type ModuleContext, type PrepareContext, type RunMemory
 import type { Condition, KeywordValue, PlayDef, TaskDef } from '../input/playbook/types.ts';
 import { ansibleBoolean, BooleanError } from '../input/playbook/boolean.ts';
 import { hasSecret, isSecret, Secret } from '../core/secret/secret.ts';
-import { evaluateCondition, renderTemplateInfo, renderValue, TemplateError } from '../template/engine.ts';
+import { analyzeTemplate, evaluateCondition, isTemplated, renderTemplateInfo, renderValue, TemplateError } from '../template/engine.ts';
 import type { RenderOptions } from '../template/engine.ts';
 import { lookupContext, searchDirs } from '../input/playbook/search-path.ts';
 import { locate, type PathSeg } from '../input/yaml/document.ts';
@@ -132,22 +132,52 @@ function templateDiag(task: TaskDef, err: TemplateError, where: PathSeg[]): Diag
   return taskDiag(task, templateMessage(err), where);
 }
 
-/** The text of a task's templated fields, for finding the names they use. */
-function templatedText(task: TaskDef): string {
-  const kw = [task.become, task.becomeUser, task.checkMode, task.diff, task.ignoreErrors, task.noLog]
-    .map((k) => (k && 'template' in k ? k.template : ''))
-    .join(' ');
-  const conds = (cs?: Condition[]) => (cs ?? []).map((c) => (typeof c.expr === 'string' ? c.expr : '')).join(' ');
-  return `${JSON.stringify([task.loop, task.params, task.vars, task.loopControl.label ?? ''])} ${conds(task.when)} ${conds(task.changedWhen)} ${conds(task.failedWhen)} ${kw}`;
+/** The templates of a task's templated fields (a condition as the expression it is). */
+function templatesOf(task: TaskDef): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string') {
+      if (isTemplated(v)) out.push(v);
+    } else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object' && !isSecret(v)) Object.values(v).forEach(walk);
+  };
+  walk([task.loop, task.params, task.vars, task.loopControl.label ?? '']);
+  for (const k of [task.become, task.becomeUser, task.checkMode, task.diff, task.ignoreErrors, task.noLog]) {
+    if (k && 'template' in k) out.push(k.template);
+  }
+  for (const c of [...(task.when ?? []), ...(task.changedWhen ?? []), ...(task.failedWhen ?? [])]) {
+    if (typeof c.expr === 'string') out.push(isTemplated(c.expr) ? c.expr : `{{ ${c.expr} }}`);
+  }
+  return out;
 }
 
-const textCache = new WeakMap<TaskDef, string>();
+/**
+ * The variable names a task's templates use (a parameter's or a mapping key's own name is not
+ * one: a `register: dest` does not make a task with a `dest:` parameter wait for it). A template
+ * that does not parse counts as using every name it mentions (its error is reported elsewhere).
+ */
+function namesUsed(task: TaskDef): { names: Set<string>; text: string } {
+  const names = new Set<string>();
+  let text = '';
+  for (const t of templatesOf(task)) {
+    try {
+      const a = analyzeTemplate(t, task.yaml.file);
+      for (const v of [...a.variables, ...a.globals]) names.add(v.name);
+    } catch {
+      text += ` ${t}`;
+    }
+  }
+  return { names, text };
+}
+
+const usedCache = new WeakMap<TaskDef, { names: Set<string>; text: string }>();
 
 /** Names referenced as variables anywhere in a task's templated fields. */
 export function taskReferences(task: TaskDef, names: Iterable<string>): string[] {
-  let text = textCache.get(task);
-  if (text === undefined) textCache.set(task, (text = templatedText(task)));
-  return [...names].filter((n) => new RegExp(`\\b${n}\\b`).test(text));
+  let used = usedCache.get(task);
+  if (used === undefined) usedCache.set(task, (used = namesUsed(task)));
+  const u = used;
+  return [...names].filter((n) => u.names.has(n) || (u.text && new RegExp(`\\b${n}\\b`).test(u.text)));
 }
 
 function labelOf(item: unknown): string {
