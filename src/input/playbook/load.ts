@@ -342,6 +342,13 @@ export class PlaybookLoader {
       allowDuplicates: importAllowDuplicates ?? files.def.allowDuplicates,
       fromImport,
       loc: c.loc(),
+      paramLocs: Object.fromEntries(Object.keys(params).map((k) => [k, c.child(k).loc()])),
+      varLocs: Object.fromEntries(
+        Object.keys(vars).map((k) => [
+          k,
+          (fromImport ? new YamlCursor(c.y, [...c.path.slice(0, -1), 'vars']) : c.child('vars')).child(k).loc(),
+        ]),
+      ),
       ...kw,
     };
     this.refFiles.set(ref, files);
