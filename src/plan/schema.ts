@@ -1,5 +1,6 @@
 /** ajv validation of module params and role variables, with errors mapped to YAML paths. */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { compile as compilePyRe } from '../template/filters/pyre.ts';
 import addFormatsModule from 'ajv-formats';
 import type { BoundModule } from '../modules/contract.ts';
 import { Secret } from '../core/secret/secret.ts';
@@ -13,6 +14,21 @@ export function newAjv(): Ajv {
   // `'x-secret': true` marks a secret property (modules/schema-types.ts): the engine makes its
   // value a Secret; for ajv it is an annotation.
   a.addKeyword({ keyword: 'x-secret', schemaType: 'boolean' });
+  // `'x-python-re': true`: the value is a Python regular expression (lineinfile's regexp); one
+  // Python's re would refuse is refused here, before any host is contacted.
+  const pythonRe: ((on: boolean, data: unknown) => boolean) & { errors?: Partial<ErrorObject>[] } = (on, data) => {
+    if (!on || typeof data !== 'string' || data === '********') return true;
+    try {
+      compilePyRe(data);
+      return true;
+    } catch (err) {
+      pythonRe.errors = [
+        { keyword: 'x-python-re', message: `is not a valid Python regular expression: ${(err as Error).message}`, params: {} },
+      ];
+      return false;
+    }
+  };
+  a.addKeyword({ keyword: 'x-python-re', schemaType: 'boolean', type: 'string', errors: true, validate: pythonRe });
   return a;
 }
 
