@@ -15,6 +15,8 @@ import { isScalar } from 'yaml';
 import { analyzeTemplate, isTemplated, TemplateError } from '../template/engine.ts';
 import { filterTable, globalTable, testTable } from '../template/library.ts';
 import { findRoleFile } from './instance.ts';
+import { compile as compilePyRe } from '../template/filters/pyre.ts';
+import { getModule, moduleCatalog } from '../modules/registry.ts';
 
 /** Jinja2's own global functions (engine.ts JINJA_GLOBAL_NAMES). */
 const JINJA_GLOBALS = new Set(['range', 'dict', 'namespace', 'cycler', 'joiner', 'lipsum']);
@@ -130,6 +132,16 @@ export function analyzeTask(task: TaskDef, opts: AnalysisOptions): Diagnostic[] 
       else throw err;
       return;
     }
+    for (const r of regexLiterals(source)) {
+      try {
+        compilePyRe(r.pattern);
+      } catch (err) {
+        out.push({
+          ...at(r.line, r.col),
+          message: `${kw}${r.via}: ${JSON.stringify(r.pattern)} is not a valid Python regular expression: ${(err as Error).message}`,
+        });
+      }
+    }
     for (const f of a.filters) if (!(f.name in filterTable)) out.push({ ...at(f.line, f.col), message: `no filter named '${f.name}'` });
     for (const t of a.tests) if (!(t.name in testTable)) out.push({ ...at(t.line, t.col), message: `no test named '${t.name}'` });
     for (const g of a.globals) {
@@ -150,10 +162,54 @@ export function analyzeTask(task: TaskDef, opts: AnalysisOptions): Diagnostic[] 
     const source = f.expr ? `{{ ${f.text} }}` : f.text;
     check(source, f.yaml.file, inside(f, f.expr ? 3 : 0), [], opts.variables || f.afterRun, f.keyword);
   }
+  // A literal regular expression parameter (lineinfile's regexp) of a task never rendered here.
+  const schema = moduleCatalog.names.includes(task.module)
+    ? (getModule(task.module)?.schema as { properties?: Record<string, { 'x-python-re'?: boolean }> } | undefined)
+    : undefined;
+  for (const [k, v] of Object.entries(task.params)) {
+    if (!schema?.properties?.[k]?.['x-python-re'] || typeof v !== 'string' || isTemplated(v)) continue;
+    try {
+      compilePyRe(v);
+    } catch (err) {
+      out.push({
+        ...locate(task.yaml, task.paramPaths[k] ?? task.modulePath),
+        message: `${task.module}: parameter '${k}' is not a valid Python regular expression: ${(err as Error).message}`,
+      });
+    }
+  }
   // The template file a template task renders (a literal src).
   if (task.module === 'template' && typeof task.params.src === 'string' && !isTemplated(task.params.src)) {
     const file = findRoleFile(task, 'templates', task.params.src, opts.playbookDir);
     if (file && existsSync(file)) check(readFileSync(file, 'utf8'), file, (line, col) => ({ file, line, col }), TEMPLATE_VARS);
+  }
+  return out;
+}
+
+/** A string literal's text, unescaped as Jinja reads it (Python's escapes; an unknown one keeps its backslash). */
+function unquote(body: string): string {
+  const esc: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'", '"': '"', '\n': '' };
+  return body.replace(/\\([\s\S])/g, (all, c: string) => esc[c] ?? all);
+}
+
+const REGEX_USE =
+  /\b(regex_replace|regex_search|regex_findall|match|search|regex)\s*\(\s*('((?:[^'\\]|\\[\s\S])*)'|"((?:[^"\\]|\\[\s\S])*)")/g;
+
+/**
+ * The literal patterns a template gives the regex_* filters and the match/search/regex tests (the
+ * first argument, written as a string literal), with where each is in the template. A heuristic
+ * over the text: a pattern built from variables is checked when it renders.
+ */
+function regexLiterals(source: string): { pattern: string; via: string; line: number; col: number }[] {
+  const out: { pattern: string; via: string; line: number; col: number }[] = [];
+  for (const m of source.matchAll(REGEX_USE)) {
+    const at = (m.index ?? 0) + m[0].length - m[2]!.length;
+    // Only inside an expression: after a `{{` or `{%` that is not closed before it.
+    const before = source.slice(0, at);
+    const open = Math.max(before.lastIndexOf('{{'), before.lastIndexOf('{%'));
+    if (open < 0 || Math.max(before.lastIndexOf('}}'), before.lastIndexOf('%}')) > open) continue;
+    const line = before.split('\n').length;
+    const col = at - (before.lastIndexOf('\n') + 1) + 1;
+    out.push({ pattern: unquote(m[3] ?? m[4] ?? ''), via: m[1]!, line, col });
   }
   return out;
 }
