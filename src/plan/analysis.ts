@@ -8,13 +8,12 @@
  * files they use.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import type { Diagnostic, Loc } from '../core/diagnostic.ts';
+import type { Diagnostic } from '../core/diagnostic.ts';
 import type { Condition, KeywordValue, TaskDef } from '../input/playbook/types.ts';
-import { locate, nodeAt, type PathSeg } from '../input/yaml/document.ts';
-import { isScalar } from 'yaml';
+import { locate, type PathSeg } from '../input/yaml/document.ts';
 import { analyzeTemplate, isTemplated, TemplateError } from '../template/engine.ts';
 import { filterTable, globalTable, testTable } from '../template/library.ts';
-import { findRoleFile } from './instance.ts';
+import { findRoleFile, locateInText } from './instance.ts';
 import { compile as compilePyRe } from '../template/filters/pyre.ts';
 import { getModule, moduleCatalog } from '../modules/registry.ts';
 
@@ -89,24 +88,6 @@ export interface AnalysisOptions {
   playbookDir: string;
 }
 
-/**
- * Where a position of a field's text is in its YAML file: inside the scalar when its text is
- * written there as is on one line (a plain or quoted scalar without escapes), else the scalar's
- * start. `shift`: characters added before the text (`{{ ` around a condition).
- */
-function inside(f: Field, shift: number): (line: number, col: number) => Loc {
-  const start = locate(f.yaml, f.path);
-  const node = nodeAt(f.yaml.doc.contents, f.path);
-  const offset = node?.range?.[0];
-  if (!node || !isScalar(node) || offset === undefined || f.text.includes('\n')) return () => start;
-  const quote = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE' ? 1 : 0;
-  if (f.yaml.source.slice(offset + quote, offset + quote + f.text.length) !== f.text) return () => start;
-  return (line, col) => {
-    const c = col - 1 - shift;
-    return line === 1 && c >= 0 && c <= f.text.length ? { ...start, col: start.col + quote + c } : start;
-  };
-}
-
 /** The problems analysis finds in a task's templates (and the template file it renders). */
 export function analyzeTask(task: TaskDef, opts: AnalysisOptions): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -160,7 +141,7 @@ export function analyzeTask(task: TaskDef, opts: AnalysisOptions): Diagnostic[] 
   };
   for (const f of taskFields(task)) {
     const source = f.expr ? `{{ ${f.text} }}` : f.text;
-    check(source, f.yaml.file, inside(f, f.expr ? 3 : 0), [], opts.variables || f.afterRun, f.keyword);
+    check(source, f.yaml.file, locateInText(f, f.text, f.expr ? 3 : 0), [], opts.variables || f.afterRun, f.keyword);
   }
   // A literal regular expression parameter (lineinfile's regexp) of a task never rendered here.
   const schema = moduleCatalog.names.includes(task.module)

@@ -21,7 +21,8 @@ import { hasSecret, isSecret, Secret } from '../core/secret/secret.ts';
 import { analyzeTemplate, evaluateCondition, isTemplated, renderTemplateInfo, renderValue, TemplateError } from '../template/engine.ts';
 import type { RenderOptions } from '../template/engine.ts';
 import { lookupContext, searchDirs } from '../input/playbook/search-path.ts';
-import { locate, type PathSeg } from '../input/yaml/document.ts';
+import { locate, nodeAt, type PathSeg } from '../input/yaml/document.ts';
+import { isScalar } from 'yaml';
 import { OMIT } from '../input/inventory/omit.ts';
 import { PyFloat, pyStr } from '../template/jinja/value.ts';
 import { PyDatetime } from '../template/filters/datetime.ts';
@@ -191,6 +192,24 @@ function labelOf(item: unknown): string {
   return String(item);
 }
 
+/**
+ * Where position (line, col) of a field's `text` is in its YAML file: inside the scalar when the
+ * text is written there as is on one line (a plain or quoted scalar without escapes), else the
+ * scalar's start. `shift`: characters added before the text (`{{ ` around a condition).
+ */
+export function locateInText(at: { yaml: TaskDef['yaml']; path: PathSeg[] }, text: string, shift = 0): (line: number, col: number) => Loc {
+  const start = locate(at.yaml, at.path);
+  const node = nodeAt(at.yaml.doc.contents, at.path);
+  const offset = node?.range?.[0];
+  if (!node || !isScalar(node) || offset === undefined || text.includes('\n')) return () => start;
+  const quote = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE' ? 1 : 0;
+  if (at.yaml.source.slice(offset + quote, offset + quote + text.length) !== text) return () => start;
+  return (line, col) => {
+    const c = col - 1 - shift;
+    return line === 1 && c >= 0 && c <= text.length ? { ...start, col: start.col + quote + c } : start;
+  };
+}
+
 /** A located problem found while instantiating or evaluating a task's conditions. */
 export class LocatedError extends Error {
   constructor(readonly diag: Diagnostic) {
@@ -214,7 +233,10 @@ export function evalConditions(
       const msg = err.variable
         ? `${keyword}: ${templateMessage(err)} in the condition ${JSON.stringify(String(c.expr))}`
         : `${keyword}: ${err.message} (condition ${JSON.stringify(String(c.expr))})`;
-      throw new LocatedError(atDiag(c, `${msg} (task '${taskName}')`));
+      // A syntax error in a bare expression: at the place inside it (the error's column counts in the expression).
+      const bare = !err.variable && typeof c.expr === 'string' && !isTemplated(c.expr) && err.line !== undefined && err.col !== undefined;
+      const loc = bare ? locateInText(c, c.expr as string)(err.line!, err.col!) : locate(c.yaml, c.path);
+      throw new LocatedError({ ...loc, message: `${msg} (task '${taskName}')` });
     }
   }
   return true;
