@@ -28,7 +28,7 @@ import { PyFloat, pyStr } from '../template/jinja/value.ts';
 import { PyDatetime } from '../template/filters/datetime.ts';
 import { adjustAnsibleArgs, ANSIBLE_MODULE_NAMES } from '../modules/ansible/mapping.ts';
 import { moduleCatalog } from '../modules/registry.ts';
-import { schemaErrors } from './schema.ts';
+import { type SchemaError, schemaErrors } from './schema.ts';
 import { convertParams, needsPathExpansion, removeOmit } from './argspec.ts';
 import { secretProperties } from '../modules/schema-types.ts';
 
@@ -208,6 +208,39 @@ export function locateInText(at: { yaml: TaskDef['yaml']; path: PathSeg[] }, tex
     const c = col - 1 - shift;
     return line === 1 && c >= 0 && c <= text.length ? { ...start, col: start.col + quote + c } : start;
   };
+}
+
+/** A schema error of a task's parameters, located at the parameter (or inside it). */
+function schemaDiag(task: TaskDef, e: SchemaError): Diagnostic {
+  const at = task.paramPaths[String(e.path[0])];
+  const path = at ? (at === task.modulePath ? at : [...at, ...e.path.slice(1)]) : [...task.modulePath, ...e.path];
+  return { ...locate(task.yaml, path, e.key), message: `${task.module}: ${e.message}` };
+}
+
+function hasTemplate(v: unknown): boolean {
+  if (typeof v === 'string') return isTemplated(v);
+  if (Array.isArray(v)) return v.some(hasTemplate);
+  if (v && typeof v === 'object' && !isSecret(v)) return Object.values(v).some(hasTemplate);
+  return false;
+}
+
+/**
+ * The schema errors of a task's parameters that do not depend on any template: for a task that
+ * cannot be rendered before the run (it uses a registered result), its literal parameters are
+ * still checked (an unknown parameter, a mode of 5000, a misspelt state). An error about a
+ * templated parameter, or about the parameters as a whole when one is templated, waits for the run.
+ */
+export function staticParamErrors(task: TaskDef): Diagnostic[] {
+  const module = getModule(task.module);
+  if (!module) return [];
+  const raw = task.params as Record<string, unknown>;
+  const templated = new Set(Object.keys(raw).filter((k) => hasTemplate(raw[k])));
+  const params = removeOmit({ ...raw }, OMIT);
+  adjustAnsibleArgs(ANSIBLE_MODULE_NAMES[task.ansibleModule], params);
+  const converted = convertParams(module.schema, params);
+  return schemaErrors(module, converted)
+    .filter((e) => (e.path.length ? !templated.has(String(e.path[0])) : templated.size === 0))
+    .map((e) => schemaDiag(task, e));
 }
 
 /** A located problem found while instantiating or evaluating a task's conditions. */
@@ -427,15 +460,7 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
         if (typeof params[k] === 'string') params[k] = new Secret(params[k] as string, k);
       }
       const errors = schemaErrors(module, params);
-      if (errors.length) {
-        return fail(
-          errors.map((e) => {
-            const at = task.paramPaths[String(e.path[0])];
-            const path = at ? (at === task.modulePath ? at : [...at, ...e.path.slice(1)]) : [...task.modulePath, ...e.path];
-            return { ...locate(task.yaml, path, e.key), message: `${task.module}: ${e.message}` };
-          }),
-        );
-      }
+      if (errors.length) return fail(errors.map((e) => schemaDiag(task, e)));
       const check = checkMode ?? opts.check;
       const ctx: ModuleContext = { run: opts.run, host: opts.host, check, diff: diffKw && !noLog, become, taskFile: task.yaml.file };
       let renderedSecret = false;

@@ -19,7 +19,7 @@ import { moduleCatalog } from '../modules/registry.ts';
 import { RunMemory } from '../modules/contract.ts';
 import type { PlayDef, Playbook, RoleDef, RoleRef, TaskDef } from '../input/playbook/types.ts';
 import { allDependencies } from '../input/playbook/role-vars.ts';
-import { instantiate, taskReferences } from './instance.ts';
+import { instantiate, staticParamErrors, taskReferences } from './instance.ts';
 import { type PlanPlay, playHosts, type RunPlan, selectedTasks } from './selection.ts';
 import { validateAgainst } from './schema.ts';
 import { convertParams } from './argspec.ts';
@@ -197,6 +197,12 @@ function checkPlay(
       if (!taskReferences(h, registers).length) check(h, false);
       else names(h);
     }
+  }
+  // Tasks waiting for a registered result: their literal parameters are checked now.
+  for (const t of [...tasks.filter((_, i) => deferred.has(i)), ...play.handlers.filter((h) => taskReferences(h, registers).length)]) {
+    const errs = staticParamErrors(t);
+    if (errs.length) failed.add(t);
+    bag.addAll(errs);
   }
   // What rendering could not see: templates of tasks not rendered on every host, handlers,
   // tasks waiting for a registered result, and the template files they use.

@@ -234,6 +234,27 @@ describe('register names', () => {
     ).toEqual([expect.stringMatching(/^pb\.yml:5:36: file: parameter 'state' must be one of/)]);
   });
 
+  it('a task waiting for a registered result still has its literal parameters checked (not its templated ones)', async () => {
+    expect(
+      await errors(
+        '- hosts: all\n  tasks:\n    - command: id\n      register: r\n    - copy: { dest: "/tmp/{{ r.stdout }}", content: x, mode: 5000, bogus: 1 }\n',
+      ),
+    ).toEqual([
+      expect.stringMatching(/^pb\.yml:5:62: copy: parameter 'mode' must be <= 4095/),
+      expect.stringMatching(/^pb\.yml:5:68: copy: unknown parameter 'bogus'/),
+    ]);
+    expect(
+      await errors(
+        '- hosts: all\n  tasks:\n    - command: id\n      register: r\n    - file: { path: "/tmp/{{ r.stdout }}", state: "{{ r.stdout }}" }\n',
+      ),
+    ).toEqual([]);
+    expect(
+      await errors(
+        '- hosts: all\n  tasks:\n    - command: id\n      register: r\n      notify: h\n  handlers:\n    - name: h\n      file: { path: "/tmp/{{ r.stdout }}", state: dir }\n',
+      ),
+    ).toEqual([expect.stringMatching(/^pb\.yml:8:51: file: parameter 'state' must be one of/)]);
+  });
+
   it('a task that does use the registered result still waits for it', async () => {
     expect(
       await errors(
