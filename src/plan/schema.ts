@@ -115,9 +115,9 @@ function describeErrors(errors: ErrorObject[], schema: object, what: string): Sc
       case 'pattern':
       case 'minimum':
       case 'maximum': {
-        // What the value should look like, from the schema's description (a mode: 'octal mode, e.g. "0644"…').
+        // A module parameter: what the value should look like, from its one-line description (a mode: 'octal mode, e.g. "0644"…').
         const d = (schemaAt(schema, e.schemaPath.split('/').slice(1, -1)) as { description?: unknown } | undefined)?.description;
-        message = `${name} ${e.message}${typeof d === 'string' ? ` (${d})` : ''}`;
+        message = `${name} ${e.message}${what === 'parameter' && typeof d === 'string' && !d.includes('\n') ? ` (${d})` : ''}`;
         break;
       }
       default:
