@@ -155,7 +155,8 @@ function templatesOf(task: TaskDef): string[] {
 /**
  * The variable names a task's templates use (a parameter's or a mapping key's own name is not
  * one: a `register: dest` does not make a task with a `dest:` parameter wait for it). A template
- * that does not parse counts as using every name it mentions (its error is reported elsewhere).
+ * that does not parse, or that reaches variables by name (`hostvars[…]['r']`, `vars`, lookups),
+ * counts as using every name it mentions (its error is reported elsewhere).
  */
 function namesUsed(task: TaskDef): { names: Set<string>; text: string } {
   const names = new Set<string>();
@@ -164,6 +165,8 @@ function namesUsed(task: TaskDef): { names: Set<string>; text: string } {
     try {
       const a = analyzeTemplate(t, task.yaml.file);
       for (const v of [...a.variables, ...a.globals]) names.add(v.name);
+      // hostvars[inventory_hostname]['r'], vars['r'], lookup('vars', 'r'): a name written as text.
+      if (names.has('hostvars') || names.has('vars') || names.has('lookup') || names.has('query') || names.has('q')) text += ` ${t}`;
     } catch {
       text += ` ${t}`;
     }
