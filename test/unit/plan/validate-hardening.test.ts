@@ -255,6 +255,14 @@ describe('register names', () => {
     ).toEqual([expect.stringMatching(/^pb\.yml:8:51: file: parameter 'state' must be one of/)]);
   });
 
+  it('a result reached through hostvars by name still makes the task wait', async () => {
+    expect(
+      await errors(
+        `- hosts: all\n  tasks:\n    - command: id\n      register: r\n    - file: { path: "/tmp/{{ hostvars[inventory_hostname]['r'].stdout }}" }\n`,
+      ),
+    ).toEqual([]);
+  });
+
   it('a task that does use the registered result still waits for it', async () => {
     expect(
       await errors(
