@@ -19,17 +19,18 @@ import { type BoundTask, type ModuleContext, type PrepareContext, type RunMemory
 import type { Condition, KeywordValue, PlayDef, TaskDef } from '../input/playbook/types.ts';
 import { ansibleBoolean, BooleanError } from '../input/playbook/boolean.ts';
 import { hasSecret, isSecret, revealDeep, Secret, SecretInArgvError } from '../core/secret/secret.ts';
-import { evaluateCondition, renderTemplateInfo, renderValue, TemplateError } from '../template/engine.ts';
+import { analyzeTemplate, evaluateCondition, isTemplated, renderTemplateInfo, renderValue, TemplateError } from '../template/engine.ts';
 import type { RenderOptions } from '../template/engine.ts';
 import { lookupContext, searchDirs } from '../input/playbook/search-path.ts';
-import { locate, type PathSeg } from '../input/yaml/document.ts';
+import { locate, nodeAt, type PathSeg } from '../input/yaml/document.ts';
+import { isScalar } from 'yaml';
 import { OMIT } from '../input/inventory/omit.ts';
 import { userNameProblem } from '../core/user-name.ts';
 import { PyFloat, pyStr } from '../template/jinja/value.ts';
 import { PyDatetime } from '../template/filters/datetime.ts';
 import { adjustAnsibleArgs, ANSIBLE_MODULE_NAMES } from '../modules/ansible/mapping.ts';
 import { moduleCatalog } from '../modules/registry.ts';
-import { schemaErrors } from './schema.ts';
+import { type SchemaError, schemaErrors } from './schema.ts';
 import { convertParams, needsPathExpansion, removeOmit } from './argspec.ts';
 import { secretProperties } from '../modules/schema-types.ts';
 
@@ -136,22 +137,55 @@ function templateDiag(task: TaskDef, err: TemplateError, where: PathSeg[]): Diag
   return taskDiag(task, templateMessage(err), where);
 }
 
-/** The text of a task's templated fields, for finding the names they use. */
-function templatedText(task: TaskDef): string {
-  const kw = [task.become, task.becomeUser, task.checkMode, task.diff, task.ignoreErrors, task.noLog]
-    .map((k) => (k && 'template' in k ? k.template : ''))
-    .join(' ');
-  const conds = (cs?: Condition[]) => (cs ?? []).map((c) => (typeof c.expr === 'string' ? c.expr : '')).join(' ');
-  return `${JSON.stringify([task.loop, task.params, task.vars, task.loopControl.label ?? ''])} ${conds(task.when)} ${conds(task.changedWhen)} ${conds(task.failedWhen)} ${kw}`;
+/** The templates of a task's templated fields (a condition as the expression it is). */
+function templatesOf(task: TaskDef): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string') {
+      if (isTemplated(v)) out.push(v);
+    } else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object' && !isSecret(v)) Object.values(v).forEach(walk);
+  };
+  walk([task.loop, task.params, task.vars, task.loopControl.label ?? '']);
+  for (const k of [task.become, task.becomeUser, task.checkMode, task.diff, task.ignoreErrors, task.noLog]) {
+    if (k && 'template' in k) out.push(k.template);
+  }
+  for (const c of [...(task.when ?? []), ...(task.changedWhen ?? []), ...(task.failedWhen ?? [])]) {
+    if (typeof c.expr === 'string') out.push(isTemplated(c.expr) ? c.expr : `{{ ${c.expr} }}`);
+  }
+  return out;
 }
 
-const textCache = new WeakMap<TaskDef, string>();
+/**
+ * The variable names a task's templates use (a parameter's or a mapping key's own name is not
+ * one: a `register: dest` does not make a task with a `dest:` parameter wait for it). A template
+ * that does not parse, or that reaches variables by name (`hostvars[…]['r']`, `vars`, lookups),
+ * counts as using every name it mentions (its error is reported elsewhere).
+ */
+function namesUsed(task: TaskDef): { names: Set<string>; text: string } {
+  const names = new Set<string>();
+  let text = '';
+  for (const t of templatesOf(task)) {
+    try {
+      const a = analyzeTemplate(t, task.yaml.file);
+      for (const v of [...a.variables, ...a.globals]) names.add(v.name);
+      // hostvars[inventory_hostname]['r'], vars['r'], lookup('vars', 'r'): a name written as text.
+      if (names.has('hostvars') || names.has('vars') || names.has('lookup') || names.has('query') || names.has('q')) text += ` ${t}`;
+    } catch {
+      text += ` ${t}`;
+    }
+  }
+  return { names, text };
+}
+
+const usedCache = new WeakMap<TaskDef, { names: Set<string>; text: string }>();
 
 /** Names referenced as variables anywhere in a task's templated fields. */
 export function taskReferences(task: TaskDef, names: Iterable<string>): string[] {
-  let text = textCache.get(task);
-  if (text === undefined) textCache.set(task, (text = templatedText(task)));
-  return [...names].filter((n) => new RegExp(`\\b${n}\\b`).test(text));
+  let used = usedCache.get(task);
+  if (used === undefined) usedCache.set(task, (used = namesUsed(task)));
+  const u = used;
+  return [...names].filter((n) => u.names.has(n) || (u.text && new RegExp(`\\b${n}\\b`).test(u.text)));
 }
 
 function labelOf(item: unknown): string {
@@ -163,6 +197,57 @@ function labelOf(item: unknown): string {
     return k ? String(o[k]) : JSON.stringify(item);
   }
   return String(item);
+}
+
+/**
+ * Where position (line, col) of a field's `text` is in its YAML file: inside the scalar when the
+ * text is written there as is on one line (a plain or quoted scalar without escapes), else the
+ * scalar's start. `shift`: characters added before the text (`{{ ` around a condition).
+ */
+export function locateInText(at: { yaml: TaskDef['yaml']; path: PathSeg[] }, text: string, shift = 0): (line: number, col: number) => Loc {
+  const start = locate(at.yaml, at.path);
+  const node = nodeAt(at.yaml.doc.contents, at.path);
+  const offset = node?.range?.[0];
+  if (!node || !isScalar(node) || offset === undefined || text.includes('\n')) return () => start;
+  const quote = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE' ? 1 : 0;
+  if (at.yaml.source.slice(offset + quote, offset + quote + text.length) !== text) return () => start;
+  return (line, col) => {
+    const c = col - 1 - shift;
+    return line === 1 && c >= 0 && c <= text.length ? { ...start, col: start.col + quote + c } : start;
+  };
+}
+
+/** A schema error of a task's parameters, located at the parameter (or inside it). */
+function schemaDiag(task: TaskDef, e: SchemaError): Diagnostic {
+  const at = task.paramPaths[String(e.path[0])];
+  const path = at ? (at === task.modulePath ? at : [...at, ...e.path.slice(1)]) : [...task.modulePath, ...e.path];
+  return { ...locate(task.yaml, path, e.key), message: `${task.module}: ${e.message}` };
+}
+
+function hasTemplate(v: unknown): boolean {
+  if (typeof v === 'string') return isTemplated(v);
+  if (Array.isArray(v)) return v.some(hasTemplate);
+  if (v && typeof v === 'object' && !isSecret(v)) return Object.values(v).some(hasTemplate);
+  return false;
+}
+
+/**
+ * The schema errors of a task's parameters that do not depend on any template: for a task that
+ * cannot be rendered before the run (it uses a registered result), its literal parameters are
+ * still checked (an unknown parameter, a mode of 5000, a misspelt state). An error about a
+ * templated parameter, or about the parameters as a whole when one is templated, waits for the run.
+ */
+export function staticParamErrors(task: TaskDef): Diagnostic[] {
+  const module = getModule(task.module);
+  if (!module) return [];
+  const raw = task.params as Record<string, unknown>;
+  const templated = new Set(Object.keys(raw).filter((k) => hasTemplate(raw[k])));
+  const params = removeOmit({ ...raw }, OMIT);
+  adjustAnsibleArgs(ANSIBLE_MODULE_NAMES[task.ansibleModule], params);
+  const converted = convertParams(module.schema, params);
+  return schemaErrors(module, converted)
+    .filter((e) => (e.path.length ? !templated.has(String(e.path[0])) : templated.size === 0))
+    .map((e) => schemaDiag(task, e));
 }
 
 /** A located problem found while instantiating or evaluating a task's conditions. */
@@ -188,7 +273,10 @@ export function evalConditions(
       const msg = err.variable
         ? `${keyword}: ${templateMessage(err)} in the condition ${JSON.stringify(String(c.expr))}`
         : `${keyword}: ${err.message} (condition ${JSON.stringify(String(c.expr))})`;
-      throw new LocatedError(atDiag(c, `${msg} (task '${taskName}')`));
+      // A syntax error in a bare expression: at the place inside it (the error's column counts in the expression).
+      const bare = !err.variable && typeof c.expr === 'string' && !isTemplated(c.expr) && err.line !== undefined && err.col !== undefined;
+      const loc = bare ? locateInText(c, c.expr as string)(err.line!, err.col!) : locate(c.yaml, c.path);
+      throw new LocatedError({ ...loc, message: `${msg} (task '${taskName}')` });
     }
   }
   return true;
@@ -387,15 +475,7 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
         if (typeof params[k] === 'string') params[k] = new Secret(params[k] as string, k);
       }
       const errors = schemaErrors(module, params);
-      if (errors.length) {
-        return fail(
-          errors.map((e) => {
-            const at = task.paramPaths[String(e.path[0])];
-            const path = at ? (at === task.modulePath ? at : [...at, ...e.path.slice(1)]) : [...task.modulePath, ...e.path];
-            return { ...locate(task.yaml, path, e.key), message: `${task.module}: ${e.message}` };
-          }),
-        );
-      }
+      if (errors.length) return fail(errors.map((e) => schemaDiag(task, e)));
       const check = checkMode ?? opts.check;
       const ctx: ModuleContext = { run: opts.run, host: opts.host, check, diff: diffKw && !noLog, become, taskFile: task.yaml.file };
       let renderedSecret = false;

@@ -1,5 +1,6 @@
 /** ajv validation of module params and role variables, with errors mapped to YAML paths. */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { compile as compilePyRe } from '../template/filters/pyre.ts';
 import addFormatsModule from 'ajv-formats';
 import type { BoundModule } from '../modules/contract.ts';
 import { Secret } from '../core/secret/secret.ts';
@@ -13,6 +14,21 @@ export function newAjv(): Ajv {
   // `'x-secret': true` marks a secret property (modules/schema-types.ts): the engine makes its
   // value a Secret; for ajv it is an annotation.
   a.addKeyword({ keyword: 'x-secret', schemaType: 'boolean' });
+  // `'x-python-re': true`: the value is a Python regular expression (lineinfile's regexp); one
+  // Python's re would refuse is refused here, before any host is contacted.
+  const pythonRe: ((on: boolean, data: unknown) => boolean) & { errors?: Partial<ErrorObject>[] } = (on, data) => {
+    if (!on || typeof data !== 'string' || data === '********') return true;
+    try {
+      compilePyRe(data);
+      return true;
+    } catch (err) {
+      pythonRe.errors = [
+        { keyword: 'x-python-re', message: `is not a valid Python regular expression: ${(err as Error).message}`, params: {} },
+      ];
+      return false;
+    }
+  };
+  a.addKeyword({ keyword: 'x-python-re', schemaType: 'boolean', type: 'string', errors: true, validate: pythonRe });
   return a;
 }
 
@@ -96,6 +112,14 @@ function describeErrors(errors: ErrorObject[], schema: object, what: string): Sc
         message = branches.length ? `${name}: give exactly one of ${branches.join(' or ')}` : `${name} ${e.message}`;
         break;
       }
+      case 'pattern':
+      case 'minimum':
+      case 'maximum': {
+        // A module parameter: what the value should look like, from its one-line description (a mode: 'octal mode, e.g. "0644"…').
+        const d = (schemaAt(schema, e.schemaPath.split('/').slice(1, -1)) as { description?: unknown } | undefined)?.description;
+        message = `${name} ${e.message}${what === 'parameter' && typeof d === 'string' && !d.includes('\n') ? ` (${d})` : ''}`;
+        break;
+      }
       default:
         message = `${name} ${e.message}`;
     }
@@ -116,4 +140,14 @@ function propsAt(schema: object, path: (string | number)[]): Record<string, unkn
     else s = props?.[seg] ?? {};
   }
   return s.properties as Record<string, unknown> | undefined;
+}
+
+/** The sub-schema at an ajv schemaPath (`#/properties/mode/pattern` without its ends). */
+function schemaAt(schema: object, segs: string[]): unknown {
+  let s: unknown = schema;
+  for (const seg of segs) {
+    if (!s || typeof s !== 'object') return undefined;
+    s = (s as Record<string, unknown>)[seg.replace(/~1/g, '/').replace(/~0/g, '~')];
+  }
+  return s;
 }

@@ -11,6 +11,7 @@
  */
 import { type Inventory, selectHosts } from '../input/inventory/index.ts';
 import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
+import { serialSize } from '../input/playbook/serial.ts';
 
 /** What the command line selects: `--limit`, `-t` and `--skip-tags`. */
 export interface Selection {
@@ -59,17 +60,23 @@ export function tagSelected(taskTags: string[], tags: string[], skip: string[]):
   return named;
 }
 
-/** Splits hosts into serial batches: a number, a percentage, or a list of them (the last repeats). */
+/**
+ * Splits hosts into serial batches as Ansible does: a number, a percentage, or a list of them (the
+ * last repeats); a size of 0 or less puts all the remaining hosts in one batch (serial.ts).
+ */
 export function serialBatches(hosts: string[], serial: PlayDef['serial']): string[][] {
   if (serial === undefined) return [hosts];
   const steps = Array.isArray(serial) ? serial : [serial];
-  const size = (s: number | string) =>
-    Math.max(1, typeof s === 'string' && s.endsWith('%') ? Math.floor((hosts.length * Number(s.slice(0, -1))) / 100) : Number(s));
+  if (!steps.length) return [hosts];
   const out: string[][] = [];
   let i = 0;
   let step = 0;
   while (i < hosts.length) {
-    const n = size(steps[Math.min(step, steps.length - 1)]!);
+    const n = serialSize(steps[Math.min(step, steps.length - 1)]!, hosts.length);
+    if (n <= 0) {
+      out.push(hosts.slice(i));
+      break;
+    }
     out.push(hosts.slice(i, i + n));
     i += n;
     step++;

@@ -17,9 +17,9 @@ import { loadPlaybook } from '../input/playbook/load.ts';
 import { ansibleConfig } from '../input/playbook/ansible-config.ts';
 import { moduleCatalog } from '../modules/registry.ts';
 import { RunMemory } from '../modules/contract.ts';
-import type { PlayDef, Playbook, RoleDef, TaskDef } from '../input/playbook/types.ts';
+import type { PlayDef, Playbook, RoleDef, RoleRef, TaskDef } from '../input/playbook/types.ts';
 import { allDependencies } from '../input/playbook/role-vars.ts';
-import { instantiate, taskReferences } from './instance.ts';
+import { instantiate, staticParamErrors, taskReferences } from './instance.ts';
 import { type PlanPlay, playHosts, type RunPlan, selectedTasks } from './selection.ts';
 import { validateAgainst } from './schema.ts';
 import { convertParams } from './argspec.ts';
@@ -159,7 +159,9 @@ function checkPlay(
     if (taskReferences(t, registers).length) deferred.add(i);
     if (t.register) registers.add(t.register);
   });
-  const roles = [...new Set(play.roles.flatMap((r) => [...allDependencies(r), r]).map((r) => r.role))];
+  // Every role instance (a role listed twice with other parameters is two), dependencies first.
+  const refs = [...new Set(play.roles.flatMap((r) => [...allDependencies(r), r]))];
+  const roles = [...new Set(refs.map((r) => r.role))];
   /** Per task: the variable names any host has, the hosts it rendered on, whether it failed. */
   const known = new Map<TaskDef, Set<string>>();
   const rendered = new Map<TaskDef, number>();
@@ -174,10 +176,12 @@ function checkPlay(
   };
   for (const host of hosts) {
     const names = (t: TaskDef) => namesOn(host, t);
-    // Role variables are checked with what a task of the role sees (its role vars and parameters).
-    for (const role of roles) {
-      const t = play.tasks.find((x) => x.scope?.ref.role === role);
-      checkRoleVars(role, host, vars.layers(host, play, t), vars.forTask(host, play, hosts, t), bag, opts);
+    // Role variables are checked, per role instance, with what its first task sees (its role vars
+    // and parameters), as Ansible validates a role's arguments when the role starts.
+    for (const ref of refs) {
+      if (!ref.role.argSchema) continue;
+      const t = play.tasks.find((x) => x.scope?.ref === ref);
+      checkRoleVars(ref.role, host, vars.layers(host, play, t), vars.forTask(host, play, hosts, t), bag, opts, t?.scope?.chain ?? [ref]);
     }
     const check = (t: TaskDef, diff: boolean) => {
       const tv = names(t);
@@ -200,6 +204,12 @@ function checkPlay(
       if (!taskReferences(h, registers).length) check(h, false);
       else names(h);
     }
+  }
+  // Tasks waiting for a registered result: their literal parameters are checked now.
+  for (const t of [...tasks.filter((_, i) => deferred.has(i)), ...play.handlers.filter((h) => taskReferences(h, registers).length)]) {
+    const errs = staticParamErrors(t);
+    if (errs.length) failed.add(t);
+    bag.addAll(errs);
   }
   // What rendering could not see: templates of tasks not rendered on every host, handlers,
   // tasks waiting for a registered result, and the template files they use.
@@ -226,6 +236,7 @@ function checkRoleVars(
   hv: Record<string, unknown>,
   bag: DiagnosticBag,
   vault: VaultOptions,
+  chain: RoleRef[],
 ): void {
   if (!role.argSchema) return;
   const schema = { type: 'object', ...role.argSchema };
@@ -245,7 +256,7 @@ function checkRoleVars(
   }
   for (const e of errors) {
     const name = String(e.path[0] ?? '');
-    const loc = name ? locateVar(name, e.path.slice(1), layers, [role], vault) : undefined;
+    const loc = name ? locateVar(name, e.path.slice(1), layers, [role], vault, chain) : undefined;
     // A value without a file position (-e on the command line): say where it came from.
     const from = name && !loc ? layers.findLast((l) => name in l.vars)?.source : undefined;
     const where = loc ? '' : ` (host ${host}${from ? `; set by ${from}` : ''})`;
@@ -266,12 +277,32 @@ function pickSchemaVars(schema: Record<string, unknown>, hv: Record<string, unkn
  * Where variable `name` (and `rest` inside its value) is defined: the layer that wins, or
  * undefined (-e). Files are read again with the run's vault password (they may be vault files).
  */
-function locateVar(name: string, rest: (string | number)[], layers: VarLayer[], roles: RoleDef[], vault: VaultOptions): Loc | undefined {
+function locateVar(
+  name: string,
+  rest: (string | number)[],
+  layers: VarLayer[],
+  roles: RoleDef[],
+  vault: VaultOptions,
+  chain: RoleRef[] = [],
+): Loc | undefined {
   for (let i = layers.length - 1; i >= 0; i--) {
     const l = layers[i]!;
     if (!(name in l.vars)) continue;
     const loc = l.locs?.[name];
     if (loc) return rest.length ? locateInside(loc, name, rest, vault) : loc;
+    // A role entry's parameter or `vars:` (an import_role's `vars:`): the innermost that sets it.
+    const kind = l.source.endsWith(' parameters') ? 'paramLocs' : / vars$/.test(l.source) ? 'varLocs' : undefined;
+    const entry =
+      kind &&
+      [...chain]
+        .reverse()
+        .find(
+          (r) => r[kind]?.[name] && isDeepStrictEqual(plainOf(r[kind === 'paramLocs' ? 'params' : 'vars'][name]), plainOf(l.vars[name])),
+        );
+    if (kind && entry) {
+      const at = entry[kind]![name]!;
+      return rest.length ? locateInside(at, name, rest, vault, true) : at;
+    }
     const m = /^role (.+) (defaults|vars)$/.exec(l.source);
     const role = m ? roles.find((r) => r.name === m[1]) : undefined;
     if (role) {
@@ -289,17 +320,20 @@ function locateVar(name: string, rest: (string | number)[], layers: VarLayer[], 
 }
 
 /**
- * `rest` inside the value of the variable whose key is at `loc` (a group_vars file, an inventory's
- * vars block): the nearest node that exists on that path; the key's own location if unreadable.
+ * `rest` inside the value of the variable whose key (`atValue`: whose value) is at `loc` (a
+ * group_vars file, an inventory's vars block, a role entry): the nearest node that exists on that
+ * path; `loc` itself if unreadable.
  */
-function locateInside(loc: Loc, name: string, rest: (string | number)[], vault: VaultOptions): Loc {
+function locateInside(loc: Loc, name: string, rest: (string | number)[], vault: VaultOptions, atValue = false): Loc {
   try {
     const y = loadYamlFile(loc.file, vault);
     let found: Loc | undefined;
     visit(y.doc, {
       Pair(_, pair) {
         if (found || !isScalar(pair.key) || String(pair.key.value) !== name || !pair.key.range) return;
-        const at = y.lines.linePos(pair.key.range[0]);
+        const start = atValue ? (pair.value as Node | null)?.range?.[0] : pair.key.range[0];
+        if (start === undefined) return;
+        const at = y.lines.linePos(start);
         if (at.line !== loc.line || at.col !== loc.col) return;
         found = posOf(y, pair.value as Node, rest) ?? loc;
         return visit.BREAK;

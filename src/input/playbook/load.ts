@@ -25,6 +25,7 @@ import { didYouMean as suggest } from '../../core/suggest.ts';
 import { loadYamlFile, YamlCursor, type YamlFile } from '../yaml/document.ts';
 import { plainNumbers } from '../yaml/pyyaml-schema.ts';
 import { ansibleBoolean, BooleanError } from './boolean.ts';
+import { serialProblem } from './serial.ts';
 import { boolKeyword, conditions, isTemplate, mapping, nameList, pyScalar, tagList, taskKeywords } from './fields.ts';
 import {
   ANSIBLE_ONLY_MODULES,
@@ -202,8 +203,17 @@ export class PlaybookLoader {
       loc: c.loc(),
       index,
     };
-    if (serial !== undefined && !isSerial(serial)) {
-      this.bag.add(c.child('serial').diag('serial must be a number, a percentage like "30%", or a list of them'));
+    if (serial !== undefined) {
+      const sc = c.child('serial');
+      if (Array.isArray(serial)) {
+        serial.forEach((x, i) => {
+          const why = serialProblem(x);
+          if (why) this.bag.add(sc.child(i).diag(why));
+        });
+      } else {
+        const why = serialProblem(serial);
+        if (why) this.bag.add(sc.diag(why));
+      }
     }
     if (maxFail !== undefined && (typeof maxFail !== 'number' || maxFail < 0 || maxFail > 100)) {
       this.bag.add(c.child('max_fail_percentage').diag('max_fail_percentage must be a number from 0 to 100'));
@@ -332,6 +342,13 @@ export class PlaybookLoader {
       allowDuplicates: importAllowDuplicates ?? files.def.allowDuplicates,
       fromImport,
       loc: c.loc(),
+      paramLocs: Object.fromEntries(Object.keys(params).map((k) => [k, c.child(k).loc()])),
+      varLocs: Object.fromEntries(
+        Object.keys(vars).map((k) => [
+          k,
+          (fromImport ? new YamlCursor(c.y, [...c.path.slice(0, -1), 'vars']) : c.child('vars')).child(k).loc(),
+        ]),
+      ),
       ...kw,
     };
     this.refFiles.set(ref, files);
@@ -725,11 +742,6 @@ export class PlaybookLoader {
     }
     return ok ? { from, allowDuplicates } : undefined;
   }
-}
-
-function isSerial(v: unknown): boolean {
-  const one = (x: unknown) => (typeof x === 'number' && x > 0) || (typeof x === 'string' && /^\d+%?$/.test(x));
-  return one(v) || (Array.isArray(v) && v.length > 0 && v.every(one));
 }
 
 function defaultName(module: string, params: Record<string, unknown>): string {

@@ -123,6 +123,9 @@ export interface RoleRef extends TaskKeywords {
   /** Pulled in by import_role (not listed in the play's roles). */
   fromImport: boolean;
   loc: Loc;
+  /** Where each parameter's and each `vars` entry's value is written (for errors about them). */
+  paramLocs?: Record<string, Loc>;
+  varLocs?: Record<string, Loc>;
 }
 
 /** Where a role task comes from: its role instance, after the roles that depend on it (outermost first). */

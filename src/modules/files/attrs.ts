@@ -37,13 +37,25 @@ export const attrSchema = {
   mode: {
     type: ['string', 'integer'],
     pattern: '^0?[0-7]{3,4}$',
-    description: 'octal mode, e.g. "0644" (quote it; YAML reads 0644 as a decimal number)',
+    minimum: 0,
+    maximum: 0o7777,
+    description:
+      'octal mode, e.g. "0644"; a number is its value, as in Ansible: YAML reads 0644 as octal (0644) but 644 as decimal (01204), so quote it',
   },
 } as const;
 
-/** Normalises a mode to 4 octal digits ("644", 644, "0644" → "0644"). */
+/**
+ * Normalises a mode to 4 octal digits ("644", "0644" → "0644"). A number is the mode's value, as
+ * Ansible's file attributes take an int mode (420, YAML's `0644`, → "0644"; 999 → "1747"); one
+ * outside 0–0o7777 is refused (Ansible would chmod it and never converge).
+ */
 export function normMode(mode: string | number | undefined): string | undefined {
   if (mode === undefined) return undefined;
+  if (typeof mode === 'number') {
+    if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777)
+      throw new Error(`invalid mode ${mode}: a number must be from 0 to 4095 (0o7777)`);
+    return mode.toString(8).padStart(4, '0');
+  }
   const s = String(mode);
   if (!/^0?[0-7]{3,4}$/.test(s)) throw new Error(`invalid mode ${JSON.stringify(mode)}: use octal digits like "0644"`);
   return s.padStart(4, '0').slice(-4);

@@ -25,6 +25,7 @@ import { firstInvalidUtf8 } from '../../core/text.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
 import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
+import { compile } from '../../template/filters/pyre.ts';
 
 export const MAX_BYTES = 1024 * 1024;
 
@@ -39,18 +40,21 @@ const schema = {
       type: 'string',
       minLength: 1,
       description:
-        'JavaScript regular expression searched in each line: present replaces the last matching line, absent removes all matching lines',
+        "Python regular expression (Python's re, as in Ansible) searched in each line: present replaces the last matching line, absent removes all matching lines",
+      'x-python-re': true,
     },
     state: { enum: ['present', 'absent'], description: 'present (default) or absent' },
     insertafter: {
       type: 'string',
       minLength: 1,
       description: 'when no line matches: insert after the last line matching this regexp, or EOF (default)',
+      'x-python-re': true,
     },
     insertbefore: {
       type: 'string',
       minLength: 1,
       description: 'when no line matches: insert before the last line matching this regexp, or BOF',
+      'x-python-re': true,
     },
     firstmatch: { type: 'boolean', description: 'insertafter/insertbefore use the first matching line instead of the last' },
     backrefs: {
@@ -91,11 +95,12 @@ export interface LineinfileState {
 
 /** Translates Python-only regex syntax to JavaScript and compiles, with a clear error. */
 export function compileRe(src: string, what: string): RegExp {
-  const js = src.replace(/\(\?P</g, '(?<').replace(/\(\?P=(\w+)\)/g, '\\k<$1>');
+  // Python's re, as Ansible's lineinfile compiles it (a bytes pattern: \w, \d, \s are ASCII), translated by pyre.
   try {
-    return new RegExp(js);
+    const p = compile(src, { ascii: true });
+    return new RegExp(p.global.source, p.global.flags.replace('g', ''));
   } catch (e) {
-    throw new Error(`${what} is not a valid regular expression: ${(e as Error).message}`);
+    throw new Error(`${what} is not a valid Python regular expression: ${(e as Error).message}`);
   }
 }
 

@@ -221,9 +221,9 @@ describe('undefined variables', () => {
     });
     expect(r.code).toBe(EXIT.invalid);
     expect(r.err).toEqual([
-      "pb.yml:4:21: no filter named 'no_such_filter'",
-      "pb.yml:9:21: 'typo_var' is undefined: it is defined nowhere (inventory, vars, roles, registered results, facts, extra vars)",
-      "pb.yml:15:21: no test named 'no_such_test'",
+      "pb.yml:4:51: no filter named 'no_such_filter'",
+      "pb.yml:9:47: 'typo_var' is undefined: it is defined nowhere (inventory, vars, roles, registered results, facts, extra vars)",
+      "pb.yml:15:46: no test named 'no_such_test'",
       "templates/t.j2:3:4: 'undefined_in_template' is undefined: it is defined nowhere (inventory, vars, roles, registered results, facts, extra vars)",
       '4 errors; nothing was run.',
     ]);

@@ -170,7 +170,7 @@ describe('validation', () => {
     expect(errorsOf('structure.yml')).toEqual([
       "structure.yml:2:3: unknown play keyword 'varz' (did you mean 'vars'?)",
       'structure.yml:4:7: a task has exactly one module, found file, copy',
-      'structure.yml:8:31: file: parameter \'mode\' must match pattern "^0?[0-7]{3,4}$"',
+      'structure.yml:8:31: file: parameter \'mode\' must match pattern "^0?[0-7]{3,4}$" (octal mode, e.g. "0644"; a number is its value, as in Ansible: YAML reads 0644 as octal (0644) but 644 as decimal (01204), so quote it)',
       "structure.yml:9:7: unknown task keyword or module 'nme' (did you mean 'name'?)",
     ]);
   });

@@ -66,7 +66,7 @@ describe('get_url plan', () => {
     expect(() => getUrl.plan(p, undefined, file(undefined, { type: 'directory' }), ctx())).toThrow(
       /is a directory: get_url's dest must be the path of a file/,
     );
-    expect(() => getUrl.plan({ ...p, mode: 999 as unknown as string }, undefined, missing, ctx())).toThrow(/invalid mode/);
+    expect(() => getUrl.plan({ ...p, mode: 5000 as unknown as string }, undefined, missing, ctx())).toThrow(/invalid mode/);
   });
 
   it('never shows URL credentials in summaries', () => {

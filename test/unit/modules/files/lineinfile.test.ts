@@ -64,8 +64,8 @@ describe('editLines: present', () => {
     expect(editLines('a\r\n', { line: 'b' }).content).toBe('a\r\nb\r\n');
   });
   it('reports invalid regular expressions clearly', () => {
-    expect(() => editLines('a\n', { regexp: '(', line: 'x' })).toThrow(/regexp is not a valid regular expression/);
-    expect(() => editLines('a\n', { line: 'x', insertafter: '[' })).toThrow(/insertafter is not a valid regular expression/);
+    expect(() => editLines('a\n', { regexp: '(', line: 'x' })).toThrow(/regexp is not a valid Python regular expression/);
+    expect(() => editLines('a\n', { line: 'x', insertafter: '[' })).toThrow(/insertafter is not a valid Python regular expression/);
   });
 });
 
