@@ -30,7 +30,7 @@ const schema = {
       type: 'string',
       minLength: 1,
       description:
-        "shell command line, run by `executable` (read from a here-document, not from argv: a secret in it is not in the shell's command line; pass one to an external program through environment, \"$VAR\")",
+        'shell command line, run by `executable` (read from a here-document, not from argv: a secret in it is not in the shell\'s command line; pass one to an external program through environment, "$VAR")',
     },
     executable: { type: 'string', pattern: '^/', description: 'shell to run cmd with (default /bin/sh; e.g. /bin/bash for pipefail)' },
     ...commonProps,

@@ -84,7 +84,11 @@ const st = (content: string | undefined, extra = '') => {
       ? ''
       : `type=file\nmode=0640\nowner=root\ngroup=adm\nsize=${content.length}\nsha256=abc\ncontent_b64=${Buffer.from(content).toString('base64')}\n`;
   return lif.parse(
-    { stdout: `real_b64=${Buffer.from('/etc/x.conf').toString('base64')}\nexists=${content === undefined ? 0 : 1}\n${b64}parent=1\n${extra}`, stderr: '', code: 0 },
+    {
+      stdout: `real_b64=${Buffer.from('/etc/x.conf').toString('base64')}\nexists=${content === undefined ? 0 : 1}\n${b64}parent=1\n${extra}`,
+      stderr: '',
+      code: 0,
+    },
     { path: '/etc/x.conf' },
     undefined,
   );
