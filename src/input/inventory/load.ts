@@ -4,9 +4,10 @@
  * InputError; warnings (vars files for unknown groups/hosts, …) are returned. Vault files and
  * `!vault` values are decrypted with `vault.vaultPassword`.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { type Diagnostic, DiagnosticBag, InputError } from '../../core/diagnostic.ts';
+import { readInputText } from '../../core/limits.ts';
 import type { VaultOptions } from '../../core/secret/vault.ts';
 import { InventoryBuilder } from './builder.ts';
 import { looksLikeIni, readIniInventory } from './ini-inventory.ts';
@@ -68,9 +69,10 @@ export function loadInventory(paths: string | string[], vault: VaultOptions = {}
     }
     let text: string;
     try {
-      text = readFileSync(f, 'utf8');
+      text = readInputText(f);
     } catch (err) {
-      errors.push({ file: f, message: `cannot read file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+      if (!(err instanceof InputError)) throw err;
+      errors.push(...err.diagnostics);
       continue;
     }
     if (ext === '.ini' || looksLikeIni(text)) readIniInventory(f, text, label(f), b, errors);

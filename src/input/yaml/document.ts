@@ -4,9 +4,10 @@
  * Ansible (YAML 1.1 as PyYAML reads it: see pyyaml-schema.ts). Vault data (a whole
  * vault file, `!vault` values) is decrypted with the password the caller passes in `VaultOptions`.
  */
-import { readFileSync } from 'node:fs';
-import { Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node, type ParsedNode } from 'yaml';
+import { Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node, type ParsedNode } from 'yaml';
 import { type Diagnostic, InputError, type Loc } from '../../core/diagnostic.ts';
+import { readInputText } from '../../core/limits.ts';
+import { structureErrors } from './structure.ts';
 import { yamlTags } from '../../core/secret/vault-tag.ts';
 import { Secret } from '../../core/secret/secret.ts';
 import { decryptVault, isVaultText, type VaultOptions } from '../../core/secret/vault.ts';
@@ -21,25 +22,41 @@ export interface YamlFile {
   value: unknown;
 }
 
-export function parseYaml(file: string, source: string, vault: VaultOptions = {}): { result?: YamlFile; errors: Diagnostic[] } {
+export function parseYaml(file: string, text: string, vault: VaultOptions = {}): { result?: YamlFile; errors: Diagnostic[] } {
+  // A UTF-8 byte-order mark is not content (PyYAML drops it too): columns count from after it.
+  const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const lines = new LineCounter();
   // YAML 1.1 with PyYAML's scalar resolution (what Ansible reads): `yes` is true, `0644` is 420.
-  const doc = parseDocument(source, {
-    lineCounter: lines,
-    prettyErrors: false,
-    schema: 'yaml-1.1',
-    customTags: (tags) => [...(withPyyamlScalars(tags) as typeof tags), ...yamlTags(vault)],
-    uniqueKeys: true,
-  });
+  // Duplicate keys are found by structureErrors (the yaml library's own check is quadratic).
+  let doc: Document.Parsed;
+  try {
+    doc = parseDocument(source, {
+      lineCounter: lines,
+      prettyErrors: false,
+      schema: 'yaml-1.1',
+      customTags: (tags) => [...(withPyyamlScalars(tags) as typeof tags), ...yamlTags(vault)],
+      uniqueKeys: false,
+    });
+  } catch (err) {
+    if (err instanceof RangeError) return { errors: [{ file, line: 1, col: 1, message: 'YAML error: nested too deeply' }] };
+    throw err;
+  }
+  const at = (offset: number): Loc => {
+    const p = lines.linePos(offset);
+    return { file, line: p.line, col: p.col };
+  };
   const errors: Diagnostic[] = [];
   for (const e of [...doc.errors]) {
-    const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
-    errors.push({ file, line: pos.line, col: pos.col, message: `YAML syntax error: ${firstLine(e.message)}` });
+    const message = /Maximum call stack/.test(e.message) ? `collections nested too deeply` : firstLine(e.message);
+    errors.push({ ...at(syntaxErrorOffset(doc, e.code, e.pos[0])), message: `YAML syntax error: ${message}` });
   }
+  if (errors.length) return { errors };
+  errors.push(...structureErrors(doc, at));
   if (errors.length) return { errors };
   let value: unknown;
   try {
-    value = doc.toJS({ maxAliasCount: 1000 });
+    // structureErrors bounded what aliases expand to (and refused undefined or recursive ones).
+    value = doc.toJS({ maxAliasCount: -1 });
   } catch (err) {
     errors.push({ file, line: 1, col: 1, message: `YAML error: ${(err as Error).message}` });
     return { errors };
@@ -47,14 +64,27 @@ export function parseYaml(file: string, source: string, vault: VaultOptions = {}
   return { result: { file, source, doc, lines, value }, errors };
 }
 
+/**
+ * Where a syntax error is: the yaml library reports an unclosed quote at the end of the file;
+ * the user needs where the quote opens.
+ */
+function syntaxErrorOffset(doc: Document.Parsed, code: string, offset: number): number {
+  if (code !== 'MISSING_CHAR') return offset;
+  let open: number | undefined;
+  visit(doc, {
+    Scalar(_k, n) {
+      if ((n.type === 'QUOTE_DOUBLE' || n.type === 'QUOTE_SINGLE') && n.range && n.range[1] === offset) {
+        open = n.range[0];
+        return visit.BREAK;
+      }
+    },
+  });
+  return open ?? offset;
+}
+
 /** Reads and parses a YAML file; throws InputError with located diagnostics. */
 export function loadYamlFile(file: string, vault: VaultOptions = {}): YamlFile {
-  let source: string;
-  try {
-    source = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new InputError({ file, message: `cannot read file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
-  }
+  let source = readInputText(file);
   let secretFile = false;
   if (isVaultText(source)) {
     try {
