@@ -20,7 +20,7 @@ export const LIMITS = {
   /** Nesting depth of import_tasks (a file importing a file importing …). */
   importDepth: 20,
   /** import_tasks files loaded for one playbook, counting repeats (a tree of imports can grow exponentially). */
-  imports: 2_000,
+  imports: 1_000,
   /** Nesting depth of YAML collections within one file. */
   yamlDepth: 500,
 } as const;

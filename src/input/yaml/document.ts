@@ -46,9 +46,11 @@ export function parseYaml(file: string, text: string, vault: VaultOptions = {}):
     return { file, line: p.line, col: p.col };
   };
   const errors: Diagnostic[] = [];
+  // The parser's own recursion gave out (thousands of nested collections): one error, where it happened.
+  const overflow = doc.errors.find((e) => /Maximum call stack/.test(e.message));
+  if (overflow) return { errors: [{ ...at(overflow.pos[0]), message: 'YAML syntax error: collections nested too deeply' }] };
   for (const e of [...doc.errors]) {
-    const message = /Maximum call stack/.test(e.message) ? `collections nested too deeply` : firstLine(e.message);
-    errors.push({ ...at(syntaxErrorOffset(doc, e.code, e.pos[0])), message: `YAML syntax error: ${message}` });
+    errors.push({ ...at(syntaxErrorOffset(doc, e.code, e.pos[0])), message: `YAML syntax error: ${firstLine(e.message)}` });
   }
   if (errors.length) return { errors };
   errors.push(...structureErrors(doc, at));
