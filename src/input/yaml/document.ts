@@ -26,6 +26,14 @@ export function parseYaml(file: string, text: string, vault: VaultOptions = {}):
   // A UTF-8 byte-order mark is not content (PyYAML drops it too): columns count from after it.
   const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const lines = new LineCounter();
+  const bad = NON_PRINTABLE.exec(source);
+  if (bad) {
+    const before = source.slice(0, bad.index);
+    const line = before.split('\n').length;
+    const col = before.length - before.lastIndexOf('\n');
+    const hex = bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    return { errors: [{ file, line, col, message: `YAML error: unacceptable character #x${hex}: special characters are not allowed` }] };
+  }
   // YAML 1.1 with PyYAML's scalar resolution (what Ansible reads): `yes` is true, `0644` is 420.
   // Duplicate keys are found by structureErrors (the yaml library's own check is quadratic).
   let doc: Document.Parsed;
@@ -50,7 +58,7 @@ export function parseYaml(file: string, text: string, vault: VaultOptions = {}):
   const overflow = doc.errors.find((e) => /Maximum call stack/.test(e.message));
   if (overflow) return { errors: [{ ...at(overflow.pos[0]), message: 'YAML syntax error: collections nested too deeply' }] };
   for (const e of [...doc.errors]) {
-    errors.push({ ...at(syntaxErrorOffset(doc, e.code, e.pos[0])), message: `YAML syntax error: ${firstLine(e.message)}` });
+    errors.push({ ...at(syntaxErrorOffset(doc, e.code, e.message, e.pos[0])), message: `YAML syntax error: ${firstLine(e.message)}` });
   }
   if (errors.length) return { errors };
   errors.push(...structureErrors(doc, at));
@@ -67,22 +75,35 @@ export function parseYaml(file: string, text: string, vault: VaultOptions = {}):
 }
 
 /**
- * Where a syntax error is: the yaml library reports an unclosed quote at the end of the file;
- * the user needs where the quote opens.
+ * Where a syntax error is: the yaml library reports an unclosed quote, or a flow collection never
+ * closed, at the end of the file; the user needs where the quote or the bracket opens (PyYAML
+ * names both: "while scanning a quoted scalar … found unexpected end of stream").
  */
-function syntaxErrorOffset(doc: Document.Parsed, code: string, offset: number): number {
-  if (code !== 'MISSING_CHAR') return offset;
+function syntaxErrorOffset(doc: Document.Parsed, code: string, message: string, offset: number): number {
   let open: number | undefined;
-  visit(doc, {
-    Scalar(_k, n) {
-      if ((n.type === 'QUOTE_DOUBLE' || n.type === 'QUOTE_SINGLE') && n.range && n.range[1] === offset) {
-        open = n.range[0];
-        return visit.BREAK;
-      }
-    },
-  });
+  if (code === 'MISSING_CHAR' && /quote/.test(message)) {
+    visit(doc, {
+      Scalar(_k, n) {
+        if ((n.type === 'QUOTE_DOUBLE' || n.type === 'QUOTE_SINGLE') && n.range?.[1] === offset) {
+          open = n.range[0];
+          return visit.BREAK;
+        }
+      },
+    });
+  } else if (/^Flow (sequence|map) .* end with a [\]}]/.test(message)) {
+    // The innermost flow collection of that kind that runs to the error without its bracket.
+    const seq = message.startsWith('Flow sequence');
+    visit(doc, {
+      Node(_k, n) {
+        if ((seq ? isSeq(n) : isMap(n)) && (n as { flow?: boolean }).flow && n.range?.[1] === offset) open = Math.max(open ?? -1, n.range[0]);
+      },
+    });
+  }
   return open ?? offset;
 }
+
+/** PyYAML refuses these anywhere in a stream ("unacceptable character #x0007: special characters are not allowed"). */
+const NON_PRINTABLE = /[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
 /** Reads and parses a YAML file; throws InputError with located diagnostics. */
 export function loadYamlFile(file: string, vault: VaultOptions = {}): YamlFile {

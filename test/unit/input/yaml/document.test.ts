@@ -71,6 +71,19 @@ describe('YAML errors are located where they are', () => {
     expect(errorsOf("a: 'x'\nb: 'never closed\n\n")).toEqual(["2:4 YAML syntax error: Missing closing 'quote"]);
   });
 
+  it('a flow collection never closed: where its bracket opens (was the end of the file)', () => {
+    expect(errorsOf('a: 1\nb: [1, 2\n\n')).toEqual(['2:4 YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]']);
+    expect(errorsOf('a:\n  - {x: 1\n')).toEqual(['2:5 YAML syntax error: Flow map in block collection must be sufficiently indented and end with a }']);
+  });
+
+  it('a control character or NUL anywhere: at the character, as PyYAML refuses it (the yaml library accepted it)', () => {
+    expect(errorsOf('a: 1\nb: echo \x07 x\n')).toEqual(['2:9 YAML error: unacceptable character #x0007: special characters are not allowed']);
+    expect(errorsOf('a: /bin\x00/true\n')).toEqual(['1:8 YAML error: unacceptable character #x0000: special characters are not allowed']);
+    expect(errorsOf('# \x7f in a comment\n')).toEqual(['1:3 YAML error: unacceptable character #x007F: special characters are not allowed']);
+    // Tabs, CR LF, NEL, non-ASCII text and emoji are printable.
+    expect(errorsOf('a: "x\ty"\r\nb: héllo \u2603 \u{1F600}\x85\n')).toEqual([]);
+  });
+
   it('a duplicate key: at the second key, also in a flow mapping, and not quadratic in the keys', () => {
     expect(errorsOf('a: 1\nb: 2\na: 3\n')).toEqual(['3:1 YAML syntax error: Map keys must be unique']);
     expect(errorsOf('m: {x: 1, y: 2, x: 3}\n')).toEqual(['1:17 YAML syntax error: Map keys must be unique']);
