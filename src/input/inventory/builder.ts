@@ -29,6 +29,8 @@ interface HostBuild {
 export class InventoryBuilder {
   readonly groups = new Map<string, GroupBuild>();
   readonly hosts = new Map<string, HostBuild>();
+  /** The host limit was hit: the inventory is refused without further work on its hosts. */
+  tooMany = false;
 
   group(name: string, loc?: Loc): GroupBuild {
     let g = this.groups.get(name);
@@ -57,6 +59,7 @@ export class InventoryBuilder {
     const fresh = names.reduce((n, h) => n + (this.hosts.has(h) ? 0 : 1), 0);
     const total = this.hosts.size + fresh;
     if (total <= LIMITS.hostsTotal) return undefined;
+    this.tooMany = true;
     return `the inventory would hold ${total.toLocaleString('en-US')} hosts: more than Kiln's limit of ${LIMITS.hostsTotal.toLocaleString('en-US')}`;
   }
 

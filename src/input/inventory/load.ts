@@ -79,6 +79,8 @@ export function loadInventory(paths: string | string[], vault: VaultOptions = {}
     else loadYamlInventory(f, label(f), b, errors, vault);
   }
 
+  if (b.tooMany) throw new InputError(errors); // past the host limit: no group_vars, no closure over every host
+
   // group_vars / host_vars beside each source (file form < directory form; first -i < later -i).
   const groupFiles = new Map<string, { file: string; layer: VarLayer }[]>();
   const hostFiles = new Map<string, { file: string; layer: VarLayer }[]>();

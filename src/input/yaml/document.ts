@@ -6,7 +6,7 @@
  */
 import { Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node, type ParsedNode } from 'yaml';
 import { type Diagnostic, InputError, type Loc } from '../../core/diagnostic.ts';
-import { readInputText } from '../../core/limits.ts';
+import { LIMITS, readInputText } from '../../core/limits.ts';
 import { structureErrors } from './structure.ts';
 import { yamlTags } from '../../core/secret/vault-tag.ts';
 import { Secret } from '../../core/secret/secret.ts';
@@ -32,7 +32,7 @@ export function parseYaml(file: string, text: string, vault: VaultOptions = {}):
     const line = before.split('\n').length;
     const col = before.length - before.lastIndexOf('\n');
     const hex = bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
-    return { errors: [{ file, line, col, message: `YAML error: unacceptable character #x${hex}: special characters are not allowed` }] };
+    return { errors: [{ file, line, col, message: `YAML error: unacceptable character #x${hex}: control characters are not allowed` }] };
   }
   // YAML 1.1 with PyYAML's scalar resolution (what Ansible reads): `yes` is true, `0644` is 420.
   // Duplicate keys are found by structureErrors (the yaml library's own check is quadratic).
@@ -56,9 +56,24 @@ export function parseYaml(file: string, text: string, vault: VaultOptions = {}):
   const errors: Diagnostic[] = [];
   // The parser's own recursion gave out (thousands of nested collections): one error, where it happened.
   const overflow = doc.errors.find((e) => /Maximum call stack/.test(e.message));
-  if (overflow) return { errors: [{ ...at(overflow.pos[0]), message: 'YAML syntax error: collections nested too deeply' }] };
+  if (overflow) {
+    // Where the parser gave out depends on the stack left; the bracket past the nesting limit does not.
+    const deep = flowDepthPast(source, LIMITS.yamlDepth);
+    if (deep !== undefined)
+      return { errors: [{ ...at(deep), message: `YAML error: collections nested more than ${LIMITS.yamlDepth} deep` }] };
+    return { errors: [{ ...at(overflow.pos[0]), message: 'YAML syntax error: collections nested too deeply' }] };
+  }
   for (const e of [...doc.errors]) {
     errors.push({ ...at(syntaxErrorOffset(doc, e.code, e.message, e.pos[0])), message: `YAML syntax error: ${firstLine(e.message)}` });
+  }
+  // The yaml library only warns about a tag it cannot resolve and reads the value as a string;
+  // PyYAML (Ansible) refuses it: "could not determine a constructor for the tag '!foo'".
+  for (const w of doc.warnings) {
+    if (w.code === 'TAG_RESOLVE_FAILED')
+      errors.push({
+        ...at(w.pos[0]),
+        message: `YAML error: ${firstLine(w.message).replace(/^Unresolved tag/, 'unknown tag')} (no constructor for it)`,
+      });
   }
   if (errors.length) return { errors };
   errors.push(...structureErrors(doc, at));
@@ -95,14 +110,31 @@ function syntaxErrorOffset(doc: Document.Parsed, code: string, message: string, 
     const seq = message.startsWith('Flow sequence');
     visit(doc, {
       Node(_k, n) {
-        if ((seq ? isSeq(n) : isMap(n)) && (n as { flow?: boolean }).flow && n.range?.[1] === offset) open = Math.max(open ?? -1, n.range[0]);
+        if ((seq ? isSeq(n) : isMap(n)) && (n as { flow?: boolean }).flow && n.range?.[1] === offset)
+          open = Math.max(open ?? -1, n.range[0]);
       },
     });
   }
   return open ?? offset;
 }
 
-/** PyYAML refuses these anywhere in a stream ("unacceptable character #x0007: special characters are not allowed"). */
+/** The offset of the first flow bracket nested deeper than `limit` (quotes and comments skipped; a rough scan for a rare case). */
+function flowDepthPast(source: string, limit: number): number | undefined {
+  let depth = 0;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === '"' || c === "'") {
+      for (i++; i < source.length && source[i] !== c; i++) if (c === '"' && source[i] === '\\') i++;
+    } else if (c === '#' && (i === 0 || /\s/.test(source[i - 1]!))) {
+      while (i < source.length && source[i] !== '\n') i++;
+    } else if (c === '[' || c === '{') {
+      if (++depth > limit) return i;
+    } else if (c === ']' || c === '}') depth = Math.max(0, depth - 1);
+  }
+  return undefined;
+}
+
+/** PyYAML refuses these anywhere in a stream ("unacceptable character #x0007: control characters are not allowed"). */
 const NON_PRINTABLE = /[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
 /** Reads and parses a YAML file; throws InputError with located diagnostics. */
