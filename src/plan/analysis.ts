@@ -7,8 +7,9 @@
  * `when` was false everywhere, tasks that wait for a registered result, handlers, the template
  * files they use.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import type { Diagnostic } from '../core/diagnostic.ts';
+import { existsSync } from 'node:fs';
+import { type Diagnostic, InputError } from '../core/diagnostic.ts';
+import { readInputText } from '../core/limits.ts';
 import type { Condition, KeywordValue, TaskDef } from '../input/playbook/types.ts';
 import { locate, type PathSeg } from '../input/yaml/document.ts';
 import { analyzeTemplate, isTemplated, TemplateError } from '../template/engine.ts';
@@ -127,7 +128,17 @@ export function analyzeTask(task: TaskDef, opts: AnalysisOptions): Diagnostic[] 
   // The template file a template task renders (a literal src).
   if (task.module === 'template' && typeof task.params.src === 'string' && !isTemplated(task.params.src)) {
     const file = findRoleFile(task, 'templates', task.params.src, opts.playbookDir);
-    if (file && existsSync(file)) check(readFileSync(file, 'utf8'), file, (line, col) => ({ file, line, col }), TEMPLATE_VARS);
+    if (file && existsSync(file)) {
+      // Within the input size limit (core/limits.ts), else a located error: validation stays fast.
+      let text: string | undefined;
+      try {
+        text = readInputText(file);
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        out.push(...err.diagnostics);
+      }
+      if (text !== undefined) check(text, file, (line, col) => ({ file, line, col }), TEMPLATE_VARS);
+    }
   }
   return out;
 }
