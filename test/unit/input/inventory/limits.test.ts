@@ -15,7 +15,7 @@ describe('host range limits', () => {
     expect(expandHostRange(`w[1:${LIMITS.hostsPerPattern}]`)).toHaveLength(LIMITS.hostsPerPattern);
   });
 
-  it('refuses a pattern past the per-pattern limit at its first range, in milliseconds', () => {
+  it('refuses a pattern past the per-pattern limit at its first range, without expanding it', () => {
     const t0 = performance.now();
     let caught: unknown;
     try {
@@ -23,7 +23,7 @@ describe('host range limits', () => {
     } catch (err) {
       caught = err;
     }
-    expect(performance.now() - t0).toBeLessThan(100);
+    expect(performance.now() - t0).toBeLessThan(1000); // expanding 10^10 names would never end
     expect(caught).toBeInstanceOf(HostRangeError);
     expect((caught as HostRangeError).offset).toBe(1);
     expect((caught as HostRangeError).message).toBe(
