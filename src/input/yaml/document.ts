@@ -66,6 +66,19 @@ export function parseYaml(file: string, text: string, vault: VaultOptions = {}):
   for (const e of [...doc.errors]) {
     errors.push({ ...at(syntaxErrorOffset(doc, e.code, e.message, e.pos[0])), message: `YAML syntax error: ${firstLine(e.message)}` });
   }
+  // A tab in the indentation of the line of the first error is the cause (PyYAML: "found a tab
+  // character that violates indentation"), not the tokens the yaml library then trips over.
+  if (errors.length) {
+    const first = errors[0]!;
+    const text = source.split('\n')[(first.line ?? 1) - 1] ?? '';
+    const indent = /^[ \t]*/.exec(text)![0];
+    if (indent.includes('\t'))
+      return {
+        errors: [
+          { file, line: first.line, col: indent.indexOf('\t') + 1, message: 'YAML syntax error: Tabs are not allowed as indentation' },
+        ],
+      };
+  }
   // The yaml library only warns about a tag it cannot resolve and reads the value as a string;
   // PyYAML (Ansible) refuses it: "could not determine a constructor for the tag '!foo'".
   for (const w of doc.warnings) {

@@ -71,6 +71,15 @@ describe('YAML errors are located where they are', () => {
     expect(errorsOf("a: 'x'\nb: 'never closed\n\n")).toEqual(["2:4 YAML syntax error: Missing closing 'quote"]);
   });
 
+  it('a tab in the indentation of the line in error: one error, at the tab (was three, at the tokens after it)', () => {
+    expect(errorsOf('- hosts: all\n  tasks:\n    - name: x\n\t  command: /bin/true\n')).toEqual([
+      '4:1 YAML syntax error: Tabs are not allowed as indentation',
+    ]);
+    expect(errorsOf('a:\n  b: 1\n \tc: 2\n')[0]).toBe('3:2 YAML syntax error: Tabs are not allowed as indentation');
+    // A tab after the indentation is content, not indentation.
+    expect(errorsOf('a: "x\ty"\n')).toEqual([]);
+  });
+
   it('a flow collection never closed: where its bracket opens (was the end of the file)', () => {
     expect(errorsOf('a: 1\nb: [1, 2\n\n')).toEqual([
       '2:4 YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]',
