@@ -3,7 +3,7 @@
  * was contacted), 4 at least one host failed or was unreachable.
  */
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { EXIT, formatDiagnostic, InputError } from '../core/diagnostic.ts';
 import { type ApplyDeps, runApply } from './apply.ts';
 import { runFacts } from './facts.ts';
@@ -39,7 +39,10 @@ function buildProgram(deps: ApplyDeps): Command {
   const program = new Command('kiln')
     .description('Typed, check-before-act provisioning for bare-metal Debian servers over SSH.')
     .version(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version)
-    .showHelpAfterError()
+    // Usage errors are thrown to main() (inherited by every subcommand declared below), which
+    // reports them as invalid input: exit 2, as ansible-playbook does for a bad option.
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined })
     .addHelpText(
       'after',
       `
@@ -121,6 +124,10 @@ export async function main(argv: string[], deps: ApplyDeps = {}): Promise<void> 
   try {
     await buildProgram(deps).parseAsync(argv);
   } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = usageExit(err);
+      return;
+    }
     if (err instanceof InputError) {
       for (const d of err.diagnostics) console.error(redact(formatDiagnostic(d)));
       console.error(`${err.diagnostics.length} error${err.diagnostics.length === 1 ? '' : 's'}; nothing was run.`);
@@ -130,4 +137,17 @@ export async function main(argv: string[], deps: ApplyDeps = {}): Promise<void> 
       process.exitCode = EXIT.error;
     }
   }
+}
+
+/**
+ * The exit code of a command-line usage error (commander's): 0 after --help or --version, else 2
+ * (invalid input, nothing was run), with the error printed as a diagnostic of the command line.
+ */
+function usageExit(err: CommanderError): number {
+  if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.ok;
+  if (err.code === 'commander.help') return err.exitCode === 0 ? EXIT.ok : EXIT.invalid; // a command group given no subcommand: its help was printed
+  const message = err.message.replace(/^error: /, '').replace(/\n/g, ' ');
+  console.error(formatDiagnostic({ file: 'command line', message }));
+  console.error("1 error; nothing was run (see 'kiln --help' or 'kiln <command> --help').");
+  return EXIT.invalid;
 }

@@ -7,9 +7,9 @@
  * `when` was false everywhere, tasks that wait for a registered result, handlers, the template
  * files they use.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import type { Diagnostic } from '../core/diagnostic.ts';
-import { invalidUtf8 } from '../core/text.ts';
+import { existsSync } from 'node:fs';
+import { type Diagnostic, InputError } from '../core/diagnostic.ts';
+import { readInputText } from '../core/limits.ts';
 import type { Condition, KeywordValue, TaskDef } from '../input/playbook/types.ts';
 import { locate, type PathSeg } from '../input/yaml/document.ts';
 import { analyzeTemplate, isTemplated, TemplateError } from '../template/engine.ts';
@@ -165,10 +165,15 @@ export function analyzeTask(task: TaskDef, opts: AnalysisOptions): Diagnostic[] 
   if (task.module === 'template' && typeof task.params.src === 'string' && !isTemplated(task.params.src)) {
     const file = findRoleFile(task, 'templates', task.params.src, opts.playbookDir);
     if (file && existsSync(file)) {
-      const bytes = readFileSync(file);
-      const bad = invalidUtf8(bytes, file, 'template');
-      if (bad) out.push(bad);
-      else check(bytes.toString('utf8'), file, (line, col) => ({ file, line, col }), TEMPLATE_VARS);
+      // Within the input size limit (core/limits.ts), else a located error: validation stays fast.
+      let text: string | undefined;
+      try {
+        text = readInputText(file, 'template');
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        out.push(...err.diagnostics);
+      }
+      if (text !== undefined) check(text, file, (line, col) => ({ file, line, col }), TEMPLATE_VARS);
     }
   }
   return out;

@@ -21,6 +21,8 @@ export interface TestSshd {
   hostKeyPub: string;
   /** The server's PID. */
   pid: number;
+  /** Everything the server wrote to its log (stderr) so far; `startSshd({ logLevel: 'VERBOSE' })` logs each connection. */
+  log(): string;
   stop(): Promise<void>;
   /**
    * SIGKILLs the server and every sshd process under it (the per-connection sessions), as a crash
@@ -105,7 +107,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startSshd(): Promise<TestSshd> {
+export async function startSshd(opts: { logLevel?: 'ERROR' | 'INFO' | 'VERBOSE' } = {}): Promise<TestSshd> {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-sshd-'));
   chmodSync(dir, 0o755);
   const user = userInfo().username;
@@ -129,7 +131,7 @@ export async function startSshd(): Promise<TestSshd> {
       'StrictModes no',
       'UsePAM no',
       'MaxSessions 10',
-      'LogLevel ERROR',
+      `LogLevel ${opts.logLevel ?? 'ERROR'}`,
       'Subsystem sftp internal-sftp',
     ].join('\n') + '\n',
   );
@@ -167,6 +169,7 @@ export async function startSshd(): Promise<TestSshd> {
     knownHosts,
     hostKeyPub,
     pid: child.pid!,
+    log: () => stderr,
     async crash() {
       process.removeListener('exit', onExit);
       const under = descendants(child.pid!);

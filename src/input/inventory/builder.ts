@@ -3,6 +3,7 @@
  * then checks and freezes them into an Inventory (cycles, depths, `all`/`ungrouped`).
  */
 import type { Diagnostic, Loc } from '../../core/diagnostic.ts';
+import { LIMITS } from '../../core/limits.ts';
 import type { Inventory, InventoryGroup, InventoryHost, VarLayer } from './types.ts';
 
 interface GroupBuild {
@@ -10,6 +11,8 @@ interface GroupBuild {
   children: string[];
   parents: string[];
   hosts: string[];
+  /** The same names as `hosts`, for a constant-time membership test (a group may hold 100,000 hosts). */
+  hostSet: Set<string>;
   layers: VarLayer[];
   loc?: Loc;
   /** Where each child edge was declared (for cycle errors). */
@@ -26,11 +29,13 @@ interface HostBuild {
 export class InventoryBuilder {
   readonly groups = new Map<string, GroupBuild>();
   readonly hosts = new Map<string, HostBuild>();
+  /** The host limit was hit: the inventory is refused without further work on its hosts. */
+  tooMany = false;
 
   group(name: string, loc?: Loc): GroupBuild {
     let g = this.groups.get(name);
     if (!g) {
-      g = { name, children: [], parents: [], hosts: [], layers: [], childLocs: new Map() };
+      g = { name, children: [], parents: [], hosts: [], hostSet: new Set(), layers: [], childLocs: new Map() };
       this.groups.set(name, g);
     }
     if (!g.loc && loc) g.loc = loc;
@@ -46,10 +51,25 @@ export class InventoryBuilder {
     return h;
   }
 
+  /**
+   * A diagnostic message when adding `names` would take the inventory past LIMITS.hostsTotal
+   * hosts, else undefined.
+   */
+  tooManyHosts(names: string[]): string | undefined {
+    const fresh = names.reduce((n, h) => n + (this.hosts.has(h) ? 0 : 1), 0);
+    const total = this.hosts.size + fresh;
+    if (total <= LIMITS.hostsTotal) return undefined;
+    this.tooMany = true;
+    return `the inventory would hold ${total.toLocaleString('en-US')} hosts: more than Kiln's limit of ${LIMITS.hostsTotal.toLocaleString('en-US')}`;
+  }
+
   addHostToGroup(host: string, group: string, loc: Loc): void {
     const g = this.group(group, loc);
     const h = this.host(host, loc);
-    if (!g.hosts.includes(host)) g.hosts.push(host);
+    if (!g.hostSet.has(host)) {
+      g.hostSet.add(host);
+      g.hosts.push(host);
+    }
     if (!h.groups.includes(group)) h.groups.push(group);
   }
 

@@ -195,6 +195,11 @@ export function readIniInventory(file: string, text: string, label: string, b: I
       errors.push({ ...at(lineNo, hostTok.col + err.offset), message: err.message });
       continue;
     }
+    const tooMany = b.tooManyHosts(names);
+    if (tooMany) {
+      errors.push({ ...at(lineNo, hostTok.col), message: tooMany });
+      break;
+    }
     const entries: RawVar[] = [];
     if (portFromName !== undefined) {
       const c = hostTok.col + hostPattern.length + 1;

@@ -4,10 +4,10 @@
  * InputError; warnings (vars files for unknown groups/hosts, …) are returned. Vault files and
  * `!vault` values are decrypted with `vault.vaultPassword`.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { type Diagnostic, DiagnosticBag, InputError } from '../../core/diagnostic.ts';
-import { invalidUtf8 } from '../../core/text.ts';
+import { readInputText } from '../../core/limits.ts';
 import type { VaultOptions } from '../../core/secret/vault.ts';
 import { InventoryBuilder } from './builder.ts';
 import { looksLikeIni, readIniInventory } from './ini-inventory.ts';
@@ -67,22 +67,19 @@ export function loadInventory(paths: string | string[], vault: VaultOptions = {}
       loadYamlInventory(f, label(f), b, errors, vault);
       continue;
     }
-    let bytes: Buffer;
+    let text: string;
     try {
-      bytes = readFileSync(f);
+      text = readInputText(f);
     } catch (err) {
-      errors.push({ file: f, message: `cannot read file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+      if (!(err instanceof InputError)) throw err;
+      errors.push(...err.diagnostics);
       continue;
     }
-    const bad = invalidUtf8(bytes, f);
-    if (bad) {
-      errors.push(bad);
-      continue;
-    }
-    const text = bytes.toString('utf8');
     if (ext === '.ini' || looksLikeIni(text)) readIniInventory(f, text, label(f), b, errors);
     else loadYamlInventory(f, label(f), b, errors, vault);
   }
+
+  if (b.tooMany) throw new InputError(errors); // past the host limit: no group_vars, no closure over every host
 
   // group_vars / host_vars beside each source (file form < directory form; first -i < later -i).
   const groupFiles = new Map<string, { file: string; layer: VarLayer }[]>();

@@ -92,6 +92,11 @@ export function readYamlInventory(y: YamlFile, label: string, b: InventoryBuilde
               errors.push({ ...loc, col: loc.col + err.offset, message: err.message });
               continue;
             }
+            const tooMany = b.tooManyHosts(names);
+            if (tooMany) {
+              errors.push({ ...loc, message: tooMany });
+              return;
+            }
             const hv = one.value;
             let normalized: ReturnType<typeof normalizeVars> | undefined;
             if (hv !== null && hv !== undefined) {

@@ -18,8 +18,9 @@
  * instead of stopping at the first. Vault data is decrypted with `opts.vaultPassword`.
  */
 import { existsSync, statSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { type Diagnostic, DiagnosticBag, InputError, type Loc } from '../../core/diagnostic.ts';
+import { LIMITS } from '../../core/limits.ts';
 import type { VaultOptions } from '../../core/secret/vault.ts';
 import { didYouMean as suggest } from '../../core/suggest.ts';
 import { loadYamlFile, YamlCursor, type YamlFile } from '../yaml/document.ts';
@@ -79,6 +80,10 @@ interface Placement {
 export class PlaybookLoader {
   readonly bag = new DiagnosticBag();
   private readonly files = new Map<string, YamlFile | null>();
+  /** The task files being imported, outermost first (an import of one of them is a cycle). */
+  private readonly importing: string[] = [];
+  /** import_tasks files loaded so far (LIMITS.imports). */
+  private importCount = 0;
   private readonly roleFilesCache = new Map<string, RoleFiles | null>();
   /** Each role instance's files. */
   private readonly refFiles = new Map<RoleRef, RoleFiles>();
@@ -516,8 +521,8 @@ export class PlaybookLoader {
       return [];
     }
     if (!source) return [];
-    if (depth > 20) {
-      this.bag.add(tc.diag('import_tasks nested too deeply (a cycle?)'));
+    if (depth > LIMITS.importDepth) {
+      this.bag.add(ic.diag(`import_tasks nested more than ${LIMITS.importDepth} files deep: Kiln's limit`));
       return [];
     }
     // Ansible: relative to the importing file's directory first (then the role's tasks/ or handlers/, or the playbook's directory).
@@ -530,6 +535,22 @@ export class PlaybookLoader {
           ...(role ? [join(role.dir, sub, rel), join(role.dir, rel)] : [resolve(this.baseDir, rel)]),
         ];
     const file = candidates.find((p) => existsSync(p)) ?? candidates[0]!;
+    // A file importing itself, directly or through others, would expand forever (Ansible recurses
+    // until Python's recursion limit): refused at the import that closes the cycle.
+    const chain = [...this.importing, resolve(tc.y.file)];
+    const at = chain.indexOf(resolve(file));
+    if (at >= 0) {
+      const names = [...chain.slice(at), resolve(file)].map((f) => relative(this.baseDir, f) || f);
+      this.bag.add(ic.diag(`import cycle: ${names.join(' imports ')}`));
+      return [];
+    }
+    if (++this.importCount > LIMITS.imports) {
+      if (this.importCount === LIMITS.imports + 1)
+        this.bag.add(
+          ic.diag(`more than ${LIMITS.imports} import_tasks in this playbook (counting each time a file is imported): Kiln's limit`),
+        );
+      return [];
+    }
     const y = this.yaml(file, ic.loc());
     if (!y) return [];
     const body = new YamlCursor(y, []);
@@ -538,7 +559,12 @@ export class PlaybookLoader {
       this.bag.add(body.diag('included task files must contain a list of tasks'));
       return [];
     }
-    return this.loadTaskList(body, role, handlers, [source, ...imports], depth + 1, [here, ...dirs]);
+    this.importing.push(resolve(tc.y.file));
+    try {
+      return this.loadTaskList(body, role, handlers, [source, ...imports], depth + 1, [here, ...dirs]);
+    } finally {
+      this.importing.pop();
+    }
   }
 
   private loadTask(c: YamlCursor, role: RoleDef | undefined, handler: boolean): TaskDef | undefined {
