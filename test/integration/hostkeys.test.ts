@@ -51,7 +51,7 @@ const hostKey = () => sshd.hostKeyPub.split(' ').slice(0, 2).join(' ');
 const hs = () => `[127.0.0.1]:${sshd.port}`;
 
 /** OpenSSH's verdict on a known_hosts file: did `ssh` log in, did it append to the file. */
-function sshVerdict(kh: string, strict: 'accept-new' | 'yes'): { loggedIn: boolean; appended: boolean; output: string } {
+function sshVerdict(kh: string, strict: 'accept-new' | 'yes', port = sshd.port): { loggedIn: boolean; appended: boolean; output: string } {
   const before = readFileSync(kh, 'utf8');
   const r = spawnSync(
     'ssh',
@@ -71,7 +71,7 @@ function sshVerdict(kh: string, strict: 'accept-new' | 'yes'): { loggedIn: boole
       '-o',
       'GlobalKnownHostsFile=/dev/null',
       '-p',
-      String(sshd.port),
+      String(port),
       `${sshd.user}@127.0.0.1`,
       'echo LOGGED-IN',
     ],
@@ -81,13 +81,14 @@ function sshVerdict(kh: string, strict: 'accept-new' | 'yes'): { loggedIn: boole
 }
 
 /** Kiln's verdict on a known_hosts file (`kiln facts`, one connection). */
-function kilnVerdict(dir: string, kh: string, accept: boolean): { loggedIn: boolean; appended: boolean; output: string } {
+function kilnVerdict(dir: string, kh: string, accept: boolean, port = sshd.port): { loggedIn: boolean; appended: boolean; output: string } {
   const before = readFileSync(kh, 'utf8');
+  const inventory = join(dir, `hosts-${port}.yml`);
   writeFileSync(
-    join(dir, 'hosts.yml'),
-    `all:\n  hosts:\n    loop1: { address: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user}, identity_file: ${sshd.identityFile}, known_hosts: ${kh} }\n`,
+    inventory,
+    `all:\n  hosts:\n    loop1: { address: 127.0.0.1, port: ${port}, user: ${sshd.user}, identity_file: ${sshd.identityFile}, known_hosts: ${kh} }\n`,
   );
-  const r = kiln(['facts', 'loop1', '-i', join(dir, 'hosts.yml'), ...(accept ? ['--accept-new-host-keys'] : [])], {
+  const r = kiln(['facts', 'loop1', '-i', inventory, ...(accept ? ['--accept-new-host-keys'] : [])], {
     env: { HOME: dir, SSH_AUTH_SOCK: '' },
   });
   return { loggedIn: r.code === 0, appended: readFileSync(kh, 'utf8') !== before, output: r.output };
@@ -265,38 +266,11 @@ describe('host key algorithms: the known type is negotiated', () => {
     (t) => {
       const kh = join(dir, `kh-${t}`);
       writeFileSync(kh, `[127.0.0.1]:${port} ${keys[t]}\n`);
-      writeFileSync(
-        join(dir, `hosts-${t}.yml`),
-        `all:\n  hosts:\n    loop1: { address: 127.0.0.1, port: ${port}, user: ${sshd.user}, identity_file: ${sshd.identityFile}, known_hosts: ${kh} }\n`,
-      );
-      const r = kiln(['facts', 'loop1', '-i', join(dir, `hosts-${t}.yml`)], { env: { HOME: dir, SSH_AUTH_SOCK: '' } });
-      expect(r.code, r.output).toBe(0);
-      expect(readFileSync(kh, 'utf8').split('\n').filter(Boolean)).toHaveLength(1);
-      const ssh = spawnSync(
-        'ssh',
-        [
-          '-F',
-          '/dev/null',
-          '-i',
-          sshd.identityFile,
-          '-o',
-          'IdentitiesOnly=yes',
-          '-o',
-          'BatchMode=yes',
-          '-o',
-          'StrictHostKeyChecking=yes',
-          '-o',
-          `UserKnownHostsFile=${kh}`,
-          '-o',
-          'GlobalKnownHostsFile=/dev/null',
-          '-p',
-          String(port),
-          `${sshd.user}@127.0.0.1`,
-          'echo LOGGED-IN',
-        ],
-        { encoding: 'utf8', timeout: 20000 },
-      );
-      expect(ssh.stdout, ssh.stderr).toContain('LOGGED-IN');
+      const k = kilnVerdict(dir, kh, false, port);
+      expect(k.loggedIn, k.output).toBe(true);
+      expect(k.appended).toBe(false);
+      const ssh = sshVerdict(kh, 'yes', port);
+      expect(ssh.loggedIn, ssh.output).toBe(true);
     },
     60000,
   );

@@ -351,8 +351,8 @@ function hostKeyProblem(spec: ConnectionSpec, type: string, fp: string, verdict:
   return `unknown host key for ${where}: ${type} ${fp} (no entry for the host in ${spec.knownHostsFiles.join(', ')}). Verify it and add it to known_hosts, or rerun with --accept-new-host-keys.`;
 }
 
-/** The host key algorithms ssh2 can negotiate (its SUPPORTED_SERVER_HOST_KEY). */
-const SSH2_HOST_KEY_ALGORITHMS = new Set([
+/** The host key algorithms offered by default, strongest first (ssh2's SUPPORTED_SERVER_HOST_KEY without ssh-dss). */
+const DEFAULT_HOST_KEY_ALGORITHMS: ServerHostKeyAlgorithm[] = [
   'ssh-ed25519',
   'ecdsa-sha2-nistp256',
   'ecdsa-sha2-nistp384',
@@ -360,8 +360,9 @@ const SSH2_HOST_KEY_ALGORITHMS = new Set([
   'rsa-sha2-512',
   'rsa-sha2-256',
   'ssh-rsa',
-  'ssh-dss',
-]);
+];
+/** What ssh2 can negotiate: the defaults, and ssh-dss when known_hosts holds a DSA key for the host. */
+const SSH2_HOST_KEY_ALGORITHMS = new Set<string>([...DEFAULT_HOST_KEY_ALGORITHMS, 'ssh-dss']);
 
 /**
  * Host key algorithms, the types known_hosts holds for the host first. A known type ssh2 cannot
@@ -369,18 +370,9 @@ const SSH2_HOST_KEY_ALGORITHMS = new Set([
  * host that presents another key is then refused as changed.
  */
 function preferTypes(known: string[]): ServerHostKeyAlgorithm[] {
-  const all: ServerHostKeyAlgorithm[] = [
-    'ssh-ed25519',
-    'ecdsa-sha2-nistp256',
-    'ecdsa-sha2-nistp384',
-    'ecdsa-sha2-nistp521',
-    'rsa-sha2-512',
-    'rsa-sha2-256',
-    'ssh-rsa',
-  ];
   const expand = (t: string): string[] => (t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t]);
   const first = [...new Set(known.flatMap(expand))].filter((t) => SSH2_HOST_KEY_ALGORITHMS.has(t)) as ServerHostKeyAlgorithm[];
-  return [...first, ...all.filter((t) => !first.includes(t))];
+  return [...first, ...DEFAULT_HOST_KEY_ALGORITHMS.filter((t) => !first.includes(t))];
 }
 
 function authMethods(spec: SshEndpoint): AuthHandlerMiddleware {

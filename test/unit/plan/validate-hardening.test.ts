@@ -4,44 +4,17 @@
  * nothing connects) or means exactly what it means in Ansible (checked with ansible-playbook 2.14
  * on a local-connection inventory; the tables below are its results).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../../src/cli/main.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { projectValidator } from '../../helpers/validate-project.ts';
 import { EXIT } from '../../../src/core/diagnostic.ts';
 import { serialBatches } from '../../../src/plan/selection.ts';
 import { normMode } from '../../../src/modules/files/attrs.ts';
 import { compileRe } from '../../../src/modules/files/lineinfile.ts';
 
-const root = mkdtempSync(join(tmpdir(), 'kiln-validate-hardening-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-let n = 0;
-
-const INVENTORY = 'all:\n  hosts:\n    web1: { address: 10.0.0.1 }\n    web2: { address: 10.0.0.2 }\n';
-
-/** Runs `kiln validate pb.yml` in a fresh project made of `files`; returns the exit code and output lines (paths relative). */
-async function validate(files: Record<string, string>): Promise<{ code: number; err: string[]; out: string[] }> {
-  const dir = join(root, String(n++));
-  for (const [p, text] of Object.entries({ 'hosts.yml': INVENTORY, ...files })) {
-    mkdirSync(dirname(join(dir, p)), { recursive: true });
-    writeFileSync(join(dir, p), text);
-  }
-  const err: string[] = [];
-  const out: string[] = [];
-  const e = vi.spyOn(console, 'error').mockImplementation((s: string) => void err.push(String(s).replaceAll(`${dir}/`, '')));
-  const o = vi.spyOn(console, 'log').mockImplementation((s: string) => void out.push(String(s)));
-  process.exitCode = 0;
-  try {
-    await main(['node', 'kiln', 'validate', join(dir, 'pb.yml'), '-i', join(dir, 'hosts.yml')]);
-  } finally {
-    e.mockRestore();
-    o.mockRestore();
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = 0;
-  return { code, err, out };
-}
+const validate = projectValidator(
+  'validate-hardening',
+  'all:\n  hosts:\n    web1: { address: 10.0.0.1 }\n    web2: { address: 10.0.0.2 }\n',
+);
 
 /** The error lines (without the summary line). */
 async function errors(pb: string, files: Record<string, string> = {}): Promise<string[]> {

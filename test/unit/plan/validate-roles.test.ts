@@ -3,41 +3,11 @@
  * every problem a located error, all reported at once, exit code 2, no host contacted. And what it
  * accepts: role vars/defaults directories, dependencies, imports, templated keywords.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../../src/cli/main.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { projectValidator } from '../../helpers/validate-project.ts';
 import { EXIT } from '../../../src/core/diagnostic.ts';
 
-const root = mkdtempSync(join(tmpdir(), 'kiln-validate-roles-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-let n = 0;
-
-const INVENTORY = 'all:\n  hosts:\n    web1: { address: 10.0.0.1 }\n';
-
-/** Runs `kiln validate pb.yml` in a fresh project made of `files`; returns the exit code and stderr/stdout lines (paths relative). */
-async function validate(files: Record<string, string>, inventory = 'hosts.yml'): Promise<{ code: number; err: string[]; out: string[] }> {
-  const dir = join(root, String(n++));
-  for (const [p, text] of Object.entries({ [inventory]: INVENTORY, ...files })) {
-    mkdirSync(dirname(join(dir, p)), { recursive: true });
-    writeFileSync(join(dir, p), text);
-  }
-  const err: string[] = [];
-  const out: string[] = [];
-  const e = vi.spyOn(console, 'error').mockImplementation((s: string) => void err.push(String(s).replaceAll(`${dir}/`, '')));
-  const o = vi.spyOn(console, 'log').mockImplementation((s: string) => void out.push(String(s)));
-  process.exitCode = 0;
-  try {
-    await main(['node', 'kiln', 'validate', join(dir, 'pb.yml'), '-i', join(dir, inventory)]);
-  } finally {
-    e.mockRestore();
-    o.mockRestore();
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = 0;
-  return { code, err, out };
-}
+const validate = projectValidator('validate-roles', 'all:\n  hosts:\n    web1: { address: 10.0.0.1 }\n');
 
 beforeEach(() => {
   process.exitCode = 0;
