@@ -11,6 +11,7 @@
  */
 import { createCipheriv, createDecipheriv, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { firstInvalidUtf8 } from '../text.ts';
 
 export const VAULT_HEADER = '$ANSIBLE_VAULT';
 
@@ -37,10 +38,10 @@ export function isVaultText(s: string): boolean {
   return s.trimStart().startsWith(VAULT_HEADER + ';');
 }
 
-export function encryptVault(plaintext: string, password: string, vaultId?: string): string {
+export function encryptVault(plaintext: string | Uint8Array, password: string, vaultId?: string): string {
   const salt = randomBytes(32);
   const { key, hmacKey, iv } = deriveKeys(password, salt);
-  const data = Buffer.from(plaintext, 'utf8');
+  const data = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : Buffer.from(plaintext);
   const pad = 16 - (data.length % 16);
   const padded = Buffer.concat([data, Buffer.alloc(pad, pad)]);
   const c = createCipheriv('aes-256-ctr', key, iv);
@@ -79,5 +80,14 @@ export function decryptVault(text: string, password: string | undefined): string
   const padded = Buffer.concat([d.update(ct), d.final()]);
   const pad = padded[padded.length - 1] ?? 0;
   if (pad < 1 || pad > 16) throw new VaultError('vault decryption failed: bad padding');
-  return padded.subarray(0, padded.length - pad).toString('utf8');
+  const plain = padded.subarray(0, padded.length - pad);
+  // Never decode loosely (U+FFFD would silently change the secret): refuse, naming only the offset
+  // (not the byte: it is part of the secret).
+  const bad = firstInvalidUtf8(plain);
+  if (bad >= 0) {
+    throw new VaultError(
+      `the decrypted vault data is not valid UTF-8 (first bad byte at offset ${bad} of the plaintext); re-encrypt it as UTF-8 text`,
+    );
+  }
+  return plain.toString('utf8');
 }

@@ -62,4 +62,33 @@ describe('vault-encrypted group_vars', () => {
     expect((y.value as { pw: { reveal(): string } }).pw.reveal()).toBe('inline-s3cr3t');
     expect(parseYaml('inline.yml', `pw: !vault |\n${enc}\n`).errors[0]!.message).toMatch(/no vault password given/);
   });
+
+  it('a vault file whose plaintext is not UTF-8 is refused at the file, never decoded loosely', () => {
+    const dir = tmpTree({
+      'inventory.yml': 'all:\n  hosts:\n    web1: { address: 10.0.0.1 }\n',
+      'group_vars/all.yml': encryptVault(Buffer.from([0x70, 0x77, 0x3a, 0x20, 0x63, 0x61, 0xff, 0x66, 0x65, 0x0a]), 'correct horse'),
+    });
+    let msg = '';
+    try {
+      loadInventory(join(dir, 'inventory.yml'), vault);
+    } catch (err) {
+      msg = String(err);
+    }
+    expect(msg).toMatch(
+      /group_vars\/all\.yml:1:1: the decrypted vault data is not valid UTF-8 \(first bad byte at offset 6 of the plaintext\)/,
+    );
+    expect(msg).not.toContain('\ufffd');
+  });
+
+  it('an inline !vault value whose plaintext is not UTF-8 is refused at the value', () => {
+    const enc = encryptVault(Buffer.from([0x61, 0xc3, 0x28]), 'correct horse')
+      .trimEnd()
+      .split('\n')
+      .map((l) => `    ${l}`)
+      .join('\n');
+    const { result, errors } = parseYaml('inline.yml', `a: 1\npw: !vault |\n${enc}\n`, vault);
+    expect(result).toBeUndefined();
+    expect(errors[0]).toMatchObject({ file: 'inline.yml', line: 2, col: 5 });
+    expect(errors[0]!.message).toMatch(/not valid UTF-8 \(first bad byte at offset 1 of the plaintext\)/);
+  });
 });
