@@ -107,6 +107,49 @@ function translate(pattern: string, flags: PyFlags): { js: string; groups: numbe
   let groups = 0;
   const names = new Map<string, number>();
   const openGroups: number[] = [];
+  // Widths (min, max code points) as Python's sre_parse computes them, for its lookbehind rule: a
+  // look-behind must be fixed-width (JS would accept any width: silently more matches).
+  type W = [number, number];
+  interface Frame {
+    start: number;
+    kind: 'group' | 'other' | 'ahead' | 'behind';
+    gid: number;
+    alt: W | undefined;
+    seq: W;
+    /** The sequence's width before its last item (the one a quantifier repeats), and that item's. */
+    prev: W;
+    lastW: W;
+    /** For a look-behind: the groups count when the outermost enclosing look-behind began, before it. */
+    savedLookbehind: number | undefined;
+  }
+  const frame = (start: number, kind: Frame['kind'], gid = 0): Frame => ({
+    start,
+    kind,
+    gid,
+    alt: undefined,
+    seq: [0, 0],
+    prev: [0, 0],
+    lastW: [0, 0],
+    savedLookbehind: lookbehindGroups,
+  });
+  const groupWidths = new Map<number, W>();
+  /** Groups defined before the outermost open look-behind began (Python: state.lookbehindgroups). */
+  let lookbehindGroups: number | undefined;
+  let variableLookbehind = false;
+  const frames: Frame[] = [frame(0, 'other')];
+  const top = () => frames[frames.length - 1]!;
+  const addW = (w: W) => {
+    const f = top();
+    f.prev = f.seq;
+    f.seq = [f.seq[0] + w[0], f.seq[1] + w[1]];
+    f.lastW = w;
+  };
+  const widthOf = (f: Frame): W => (f.alt ? [Math.min(f.alt[0], f.seq[0]), Math.max(f.alt[1], f.seq[1])] : f.seq);
+  /** Python's checklookbehindgroup: a reference inside a look-behind to a group defined in it. */
+  const checkLookbehindRef = (g: number) => {
+    if (lookbehindGroups !== undefined && g > lookbehindGroups)
+      throw reError('cannot refer to group defined in the same lookbehind subpattern', i);
+  };
   let out = '';
   const word = ctx.ascii ? '[A-Za-z0-9_]' : '[\\p{L}\\p{N}_]';
   const wordBoundary = `(?:(?<=${word})(?!${word})|(?<!${word})(?=${word}))`;
@@ -143,9 +186,10 @@ function translate(pattern: string, flags: PyFlags): { js: string; groups: numbe
   };
   /** What the output ends with: nothing repeatable, an atom, a repeat, or an assertion. */
   let last: 'none' | 'atom' | 'repeat' | 'assert' | 'lookaround' = 'none';
-  const emit = (js: string, kind: 'atom' | 'assert' | 'lookaround') => {
+  const emit = (js: string, kind: 'atom' | 'assert' | 'lookaround', width: W = kind === 'atom' ? [1, 1] : [0, 0]) => {
     out += js;
     last = kind;
+    addW(width);
   };
   while (i < cps.length) {
     const start = i;
@@ -178,7 +222,8 @@ function translate(pattern: string, flags: PyFlags): { js: string; groups: numbe
             const g = Number(n);
             if (g > groups) throw reError(`invalid group reference ${g}`, start + 1);
             if (openGroups.includes(g)) throw reError('cannot refer to an open group', start);
-            emit(`(?:\\${g})`, 'atom');
+            checkLookbehindRef(g);
+            emit(`(?:\\${g})`, 'atom', groupWidths.get(g));
           }
         } else {
           const cp = charEscape(e, start, false);
@@ -254,6 +299,7 @@ function translate(pattern: string, flags: PyFlags): { js: string; groups: numbe
         if (peek() !== '?') {
           groups++;
           openGroups.push(groups);
+          frames.push(frame(start, 'group', groups));
           out += '(';
           last = 'none';
           break;
@@ -275,6 +321,7 @@ function translate(pattern: string, flags: PyFlags): { js: string; groups: numbe
           groups++;
           names.set(name, groups);
           openGroups.push(groups);
+          frames.push(frame(start, 'group', groups));
           out += `(?<${name}>`;
           last = 'none';
           break;
@@ -286,8 +333,9 @@ function translate(pattern: string, flags: PyFlags): { js: string; groups: numbe
           i++;
           const g = names.get(name);
           if (g === undefined) throw reError(`unknown group name '${name}'`, start + 4);
-          if (openGroups.includes(g)) throw reError('cannot refer to an open group', start);
-          emit(`(?:\\${g})`, 'atom');
+          if (openGroups.includes(g)) throw reError('cannot refer to an open group', start + 4);
+          checkLookbehindRef(g);
+          emit(`(?:\\${g})`, 'atom', groupWidths.get(g));
           break;
         } else if (k === '#') {
           while (i < cps.length && cps[i] !== ')') i++;
@@ -303,14 +351,25 @@ function translate(pattern: string, flags: PyFlags): { js: string; groups: numbe
           throw notSupported('scoped inline flags (?flags:...)');
         } else throw reError(`unknown extension ?${k ?? ''}`, start + 1);
         openGroups.push(k === ':' ? -1 : -2);
+        if (k === '<') {
+          frames.push(frame(start, 'behind'));
+          if (lookbehindGroups === undefined) lookbehindGroups = groups;
+        } else frames.push(frame(start, k === ':' ? 'other' : 'ahead'));
         last = 'none';
         break;
       }
       case ')': {
         if (!openGroups.length) throw reError('unbalanced parenthesis', start);
         const g = openGroups.pop()!;
+        const f = frames.pop()!;
+        const w = widthOf(f);
+        if (f.kind === 'group') groupWidths.set(f.gid, w);
+        if (f.kind === 'behind') {
+          if (w[0] !== w[1]) variableLookbehind = true;
+          lookbehindGroups = f.savedLookbehind;
+        }
         // A lookaround is not repeatable in JS (Python allows it, to no effect worth having).
-        emit(')', g === -2 ? 'lookaround' : 'atom');
+        emit(')', g === -2 ? 'lookaround' : 'atom', f.kind === 'ahead' || f.kind === 'behind' ? [0, 0] : w);
         break;
       }
       case '*':
@@ -318,6 +377,8 @@ function translate(pattern: string, flags: PyFlags): { js: string; groups: numbe
       case '?':
       case '{': {
         let q: string = c;
+        let repMin: number;
+        let repMax: number;
         if (c === '{') {
           const m = /^(\d*)(,?)(\d*)\}/.exec(cps.slice(i, i + 40).join(''));
           if (!m || (m[1] === '' && m[3] === '')) {
@@ -329,7 +390,9 @@ function translate(pattern: string, flags: PyFlags): { js: string; groups: numbe
           const lo = m[1] === '' ? '0' : m[1]!;
           if (m[2] && m[3] && Number(m[3]) < Number(lo)) throw reError('min repeat greater than max repeat', start + 1);
           q = `{${lo}${m[2]}${m[3]}}`;
-        }
+          repMin = Number(lo);
+          repMax = m[2] ? (m[3] ? Number(m[3]) : Number.POSITIVE_INFINITY) : Number(lo);
+        } else [repMin, repMax] = c === '*' ? [0, Number.POSITIVE_INFINITY] : c === '+' ? [1, Number.POSITIVE_INFINITY] : [0, 1];
         if (last === 'repeat') throw reError('multiple repeat', start);
         if (last === 'none') throw reError('nothing to repeat', start);
         if (last === 'assert') throw reError('nothing to repeat', start);
@@ -340,17 +403,33 @@ function translate(pattern: string, flags: PyFlags): { js: string; groups: numbe
         } else if (peek() === '+') throw notSupported('possessive quantifiers');
         out += q;
         last = 'repeat';
+        {
+          const f = top();
+          const [lo, hi] = f.lastW;
+          const rw: W = [lo * repMin, hi === 0 || repMax === 0 ? 0 : hi * repMax];
+          f.seq = [f.prev[0] + rw[0], f.prev[1] + rw[1]];
+          f.lastW = rw;
+        }
         break;
       }
-      case '|':
+      case '|': {
         out += '|';
         last = 'none';
+        const f = top();
+        f.alt = widthOf(f);
+        f.seq = [0, 0];
+        f.prev = [0, 0];
+        f.lastW = [0, 0];
         break;
+      }
       default:
         emit(lit(c.codePointAt(0)!), 'atom');
     }
   }
-  if (openGroups.length) throw reError('missing ), unterminated subpattern', pattern.length);
+  // Python reports the innermost group left open, at its '('.
+  if (openGroups.length) throw reError('missing ), unterminated subpattern', top().start);
+  // Python's compiler (after parsing the whole pattern) refuses this, with no position.
+  if (variableLookbehind) throw reError('look-behind requires fixed-width pattern');
   return { js: out, groups, names, ctx };
 }
 

@@ -57,6 +57,74 @@ describe('Python regular expressions', () => {
     }
     expect(() => sub(compile('a'), '\\2', 'a')).toThrow(/invalid group reference 2/);
   });
+
+  // pattern → CPython 3.11's re.compile error message (null: compiles), recorded from python3
+  // (`python3 -c 'import re; re.compile(p)'`): look-behind widths, group references inside a
+  // look-behind, and the position of an unterminated group.
+  const compileErrors: [string, string | null][] = [
+    ['(?<=a+)b', 'look-behind requires fixed-width pattern'],
+    ['(?<=a*)b', 'look-behind requires fixed-width pattern'],
+    ['(?<=a|bc)d', 'look-behind requires fixed-width pattern'],
+    ['(?<=ab|cd)e', null],
+    ['(?<!a{1,2})b', 'look-behind requires fixed-width pattern'],
+    ['(?<=a{2})b', null],
+    ['(?<=(a|bb))c', 'look-behind requires fixed-width pattern'],
+    ['(?<=\\d\\w.)x', null],
+    ['(?<=a?)b', 'look-behind requires fixed-width pattern'],
+    ['(a)(?<=\\1)b', null],
+    ['(a+)(?<=\\1)b', 'look-behind requires fixed-width pattern'],
+    ['(?<=(a)\\1)b', 'cannot refer to group defined in the same lookbehind subpattern at position 9'],
+    ['(?<=(?P<n>a)(?P=n))b', 'cannot refer to group defined in the same lookbehind subpattern at position 18'],
+    ['a(b', 'missing ), unterminated subpattern at position 1'],
+    ['(a(b', 'missing ), unterminated subpattern at position 2'],
+    ['(a(b)', 'missing ), unterminated subpattern at position 0'],
+    ['(?:a', 'missing ), unterminated subpattern at position 0'],
+    ['(?=a', 'missing ), unterminated subpattern at position 0'],
+    ['(?<=a', 'missing ), unterminated subpattern at position 0'],
+    ['(?P<n>a', 'missing ), unterminated subpattern at position 0'],
+    ['x(?!a', 'missing ), unterminated subpattern at position 1'],
+    ['((a)', 'missing ), unterminated subpattern at position 0'],
+    ['(a)(?P=n)', "unknown group name 'n' at position 7"],
+    ['(?P<n>a(?P=n))', 'cannot refer to an open group at position 11'],
+    ['(?<=a(?=b+))c', null],
+    ['(?<=\\bx$)y', null],
+    ['(?<=[abc]{3})d', null],
+    ['(?<=a{1,})b', 'look-behind requires fixed-width pattern'],
+    ['(?<=(?#c)ab)c', null],
+    ['(?<=a)(?<=b+)c', 'look-behind requires fixed-width pattern'],
+    ['(?<=a(b)', 'missing ), unterminated subpattern at position 0'],
+    ['(?<=x{0})y', null],
+    ['(?<=(a+){0})y', null],
+    ['(?<=a)b+', null],
+    ['(a)(?<=(b)\\2)c', 'cannot refer to group defined in the same lookbehind subpattern at position 12'],
+    ['(?<=a(?<=b+))c', 'look-behind requires fixed-width pattern'],
+    ['(?<=(?:ab){2}|abcd)e', null],
+    ['(?<=a+b', 'missing ), unterminated subpattern at position 0'],
+    ['(', 'missing ), unterminated subpattern at position 0'],
+    ['a**', 'multiple repeat at position 2'],
+    ['\\q', 'bad escape \\q at position 0'],
+    ['[a', 'unterminated character set at position 0'],
+    ['*a', 'nothing to repeat at position 0'],
+    ['\\1(a)', 'invalid group reference 1 at position 1'],
+    ['a(?i)b', 'global flags not at the start of the expression at position 1'],
+    ['a)', 'unbalanced parenthesis at position 1'],
+    ['x{2,1}', 'min repeat greater than max repeat at position 2'],
+    ['(?<=\u00e9\\u00e9)z', null],
+    ['(?<=a{,3})b', 'look-behind requires fixed-width pattern'],
+    ['(?<=a{3,3})b', null],
+  ];
+  for (const [p, want] of compileErrors) {
+    it(`re.compile(${JSON.stringify(p)}) ${want === null ? 'compiles' : `raises ${JSON.stringify(want)}`}`, () => {
+      let got: string | null = null;
+      try {
+        compile(p);
+      } catch (err) {
+        expect((err as { pyType?: string }).pyType).toBe('re.error');
+        got = (err as Error).message;
+      }
+      expect(got).toBe(want);
+    });
+  }
 });
 
 describe('Python number conversions', () => {
