@@ -46,6 +46,24 @@ const size = (n: number) =>
  * whose message starts with "cannot read file".
  */
 export function readInputText(file: string, what = 'file'): string {
+  const bytes = readInputBytes(file);
+  const bom = bomOf(bytes);
+  if (bom)
+    throw new InputError({
+      file,
+      line: 1,
+      col: 1,
+      message: `file is encoded as ${bom} (it starts with a ${bom} byte-order mark): Kiln, like Ansible, reads UTF-8 only`,
+    });
+  const text = decodeUtf8(bytes, file, what);
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/**
+ * The bytes of an input file, refused past the size limit before a byte is read (as readInputText,
+ * without decoding: for a reader with its own rules, such as a template whose byte-order mark is content).
+ */
+export function readInputBytes(file: string): Buffer {
   const limit = maxInputBytes();
   let bytes: Buffer;
   try {
@@ -67,16 +85,7 @@ export function readInputText(file: string, what = 'file'): string {
     // Not a regular file (a device, a pipe): read up to the limit only.
     throw new InputError({ file, line: 1, col: 1, message: `input is larger than Kiln's input limit of ${size(limit)}` });
   }
-  const bom = bomOf(bytes);
-  if (bom)
-    throw new InputError({
-      file,
-      line: 1,
-      col: 1,
-      message: `file is encoded as ${bom} (it starts with a ${bom} byte-order mark): Kiln, like Ansible, reads UTF-8 only`,
-    });
-  const text = decodeUtf8(bytes, file, what);
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  return bytes;
 }
 
 function bomOf(b: Buffer): string | undefined {

@@ -14,6 +14,7 @@ import { hostname, userInfo } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { type Diagnostic, formatDiagnostic, InputError, type Loc } from '../core/diagnostic.ts';
 import { decodeUtf8 } from '../core/text.ts';
+import { readInputBytes } from '../core/limits.ts';
 import { getModule } from '../modules/registry.ts';
 import { type BoundTask, type ModuleContext, type PrepareContext, type RunMemory, VarPathError } from '../modules/contract.ts';
 import type { Condition, KeywordValue, PlayDef, TaskDef } from '../input/playbook/types.ts';
@@ -494,9 +495,9 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
         renderTemplate: (p) => {
           const f = findRoleFile(task, 'templates', p, opts.playbookDir);
           if (!f) throw new PrepareError(`template not found: ${p}`, 'src');
-          // Not UTF-8: a located error at the first bad byte (never U+FFFD in the host's file).
+          // Past the input limit, or not UTF-8: a located error (never U+FFFD in the host's file).
           const r = renderTemplateInfo(
-            decodeUtf8(readFileSync(f), f, 'template'),
+            decodeUtf8(readInputBytes(f), f, 'template'),
             { ...v, ...templateVars(p, f, dest) },
             resolve(f),
             render,

@@ -114,6 +114,9 @@ export function validateRun(opts: ValidateOptions): Validated {
   });
   if (opts.connection && inventory) {
     const hosts = new Set(plays.flatMap((p) => p.hosts));
+    // ssh refuses a config it cannot read (bad line, bad Port); so does Kiln, located (past the
+    // input size limit, not UTF-8, unreadable Include too).
+    bag.addAll(opts.connection.sshConfig?.diagnostics ?? []);
     bag.addAll(connectionProblems(inventory, hosts, { ...opts.connection, extraVars: opts.extraVars }));
   }
   bag.throwIfAny();

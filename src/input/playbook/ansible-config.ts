@@ -6,11 +6,12 @@
  * private_role_vars, a custom ansible_managed, become by default, …) is refused; `roles_path` is
  * honoured (its directories are searched for roles).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readInputBytes } from '../../core/limits.ts';
 import { invalidUtf8 } from '../../core/text.ts';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import type { Diagnostic } from '../../core/diagnostic.ts';
+import { type Diagnostic, InputError } from '../../core/diagnostic.ts';
 
 /** A setting: its ini section and key, its environment variable, and the values that mean what Kiln does. */
 interface Setting {
@@ -131,10 +132,16 @@ export function ansibleConfig(cwd: string = process.cwd(), env: NodeJS.ProcessEn
   let rolesPath: string[] = [];
   let entries: ReturnType<typeof parseIni> = [];
   if (file) {
-    const bytes = readFileSync(file);
-    const bad = invalidUtf8(bytes, file);
-    if (bad) problems.push(bad);
-    else entries = parseIni(bytes.toString('utf8'));
+    // The input size limit, then strict UTF-8 (a byte-order mark stays: configparser would not skip it).
+    try {
+      const bytes = readInputBytes(file);
+      const bad = invalidUtf8(bytes, file);
+      if (bad) problems.push(bad);
+      else entries = parseIni(bytes.toString('utf8'));
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      problems.push(...err.diagnostics);
+    }
   }
   for (const s of SETTINGS) {
     const fromEnv = s.env ? env[s.env] : undefined;

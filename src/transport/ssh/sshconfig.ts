@@ -20,10 +20,12 @@
  *   IdentityFile and UserKnownHostsFile; `~` is expanded in IdentityFile, UserKnownHostsFile and
  *   Include.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import type { Diagnostic } from '../../core/diagnostic.ts';
+import { type Diagnostic, InputError } from '../../core/diagnostic.ts';
+import { readInputBytes } from '../../core/limits.ts';
+import { decodeUtf8 } from '../../core/text.ts';
 
 export interface SshConfigOption {
   /** Lower-cased keyword. */
@@ -70,7 +72,19 @@ export function defaultSshConfigPath(): string {
 export function loadSshConfig(path: string = defaultSshConfigPath(), opts: SshConfigParseOptions = {}): SshConfig {
   const file = expandTilde(path, opts.homeDir);
   if (!existsSync(file)) return { options: [], diagnostics: [], files: [] };
-  return parseSshConfig(readFileSync(file, 'utf8'), file, opts);
+  const read = readConfigText(file);
+  if (typeof read !== 'string') return { options: [], diagnostics: read, files: [file] };
+  return parseSshConfig(read, file, opts);
+}
+
+/** A config file's text: past the input size limit, unreadable or not UTF-8 it is located diagnostics instead. */
+function readConfigText(file: string): string | Diagnostic[] {
+  try {
+    return decodeUtf8(readInputBytes(file), file, 'ssh config file');
+  } catch (err) {
+    if (err instanceof InputError) return err.diagnostics;
+    throw err;
+  }
 }
 
 export function parseSshConfig(text: string, file: string, opts: SshConfigParseOptions = {}): SshConfig {
@@ -127,7 +141,9 @@ function parseInto(
         if (!isAbsolute(p)) p = join(sshDir, p);
         for (const inc of expandGlob(p)) {
           cfg.files.push(inc);
-          parseInto(cfg, readFileSync(inc, 'utf8'), inc, block, depth + 1, opts);
+          const read = readConfigText(inc);
+          if (typeof read === 'string') parseInto(cfg, read, inc, block, depth + 1, opts);
+          else cfg.diagnostics.push(...read);
         }
       }
       continue;

@@ -49,4 +49,26 @@ describe('ansibleConfig', () => {
     mkdirSync(dir);
     expect(ansibleConfig(dir, { HOME: dir })).toMatchObject({ rolesPath: [], problems: [] });
   });
+
+  it('an ansible.cfg past the input size limit is a located problem, not read', () => {
+    const dir = join(root, 'big');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'ansible.cfg'), `[defaults]\nhash_behaviour = merge\n# ${'x'.repeat(2000)}\n`);
+    const before = process.env.KILN_MAX_INPUT_BYTES;
+    process.env.KILN_MAX_INPUT_BYTES = '1000';
+    try {
+      const c = ansibleConfig(dir, { HOME: dir });
+      expect(c.problems).toEqual([
+        expect.objectContaining({
+          file: join(dir, 'ansible.cfg'),
+          line: 1,
+          col: 1,
+          message: expect.stringMatching(/larger than Kiln's input limit of 1000 bytes/),
+        }),
+      ]);
+    } finally {
+      if (before === undefined) delete process.env.KILN_MAX_INPUT_BYTES;
+      else process.env.KILN_MAX_INPUT_BYTES = before;
+    }
+  });
 });

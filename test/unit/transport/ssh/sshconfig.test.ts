@@ -101,6 +101,42 @@ describe('ssh config lookup', () => {
     expect(lookupSshConfig(cfg, 'other', { homeDir: home }).identityFiles).toEqual([]);
   });
 
+  it('a config or Include past the input size limit, or not UTF-8, is a located diagnostic, not read', () => {
+    const home = mkdtempSync(join(tmpdir(), 'kiln-ssh-'));
+    const ssh = join(home, '.ssh');
+    mkdirSync(ssh, { recursive: true });
+    writeFileSync(join(ssh, 'config'), 'Include big.conf latin1.conf\nHost web1\n  User u1\n');
+    writeFileSync(join(ssh, 'big.conf'), `Host web1\n  User from-big\n# ${'x'.repeat(2000)}\n`);
+    writeFileSync(join(ssh, 'latin1.conf'), Buffer.from('Host web1\n  # caf\xe9\n  User from-latin1\n', 'latin1'));
+    const before = process.env.KILN_MAX_INPUT_BYTES;
+    process.env.KILN_MAX_INPUT_BYTES = '1000';
+    try {
+      const cfg = loadSshConfig(join(ssh, 'config'), { homeDir: home });
+      expect(cfg.diagnostics).toEqual([
+        expect.objectContaining({
+          file: join(ssh, 'big.conf'),
+          line: 1,
+          col: 1,
+          message: expect.stringMatching(/larger than Kiln's input limit of 1000 bytes/),
+        }),
+        expect.objectContaining({
+          file: join(ssh, 'latin1.conf'),
+          line: 2,
+          col: 8,
+          message: expect.stringMatching(/not valid UTF-8: byte 0xe9/),
+        }),
+      ]);
+      expect(lookupSshConfig(cfg, 'web1', { homeDir: home }).user).toBe('u1');
+      writeFileSync(join(ssh, 'config'), `# ${'y'.repeat(2000)}\n`);
+      expect(loadSshConfig(join(ssh, 'config'), { homeDir: home }).diagnostics).toEqual([
+        expect.objectContaining({ file: join(ssh, 'config'), line: 1, col: 1, message: expect.stringMatching(/input limit/) }),
+      ]);
+    } finally {
+      if (before === undefined) delete process.env.KILN_MAX_INPUT_BYTES;
+      else process.env.KILN_MAX_INPUT_BYTES = before;
+    }
+  });
+
   it('a missing config file is an empty config', () => {
     expect(loadSshConfig('/nonexistent/ssh_config')).toEqual({ options: [], diagnostics: [], files: [] });
   });
