@@ -183,7 +183,10 @@ function checkPlay(
     // and parameters), as Ansible validates a role's arguments when the role starts.
     for (const ref of refs) {
       if (!ref.role.argSchema) continue;
-      const t = play.tasks.find((x) => x.scope?.ref === ref);
+      // A role without tasks (handlers, vars, defaults only) is checked all the same: with its
+      // first handler's view, or else the role's own scope (its vars, defaults and parameters).
+      const t =
+        play.tasks.find((x) => x.scope?.ref === ref) ?? play.handlers.find((x) => x.scope?.ref === ref) ?? roleProbe(ref, play.roles);
       checkRoleVars(ref.role, host, vars.layers(host, play, t), vars.forTask(host, play, hosts, t), bag, opts, t?.scope?.chain ?? [ref]);
     }
     const check = (t: TaskDef, diff: boolean) => {
@@ -229,6 +232,32 @@ function rawNotify(t: { yaml: { value: unknown }; path: (string | number)[] }): 
   let v: unknown = t.yaml.value;
   for (const s of t.path) v = (v as Record<string | number, unknown>)?.[s];
   return (v as Record<string, unknown>)?.notify;
+}
+
+/**
+ * A stand-in task in the scope of role instance `ref` (for a role that has no task nor handler):
+ * the chain of roles from the play's role down to `ref`, so its vars, defaults and parameters apply.
+ */
+function roleProbe(ref: RoleRef, playRoles: RoleRef[]): TaskDef | undefined {
+  const chainTo = (roots: RoleRef[]): RoleRef[] | undefined => {
+    for (const r of roots) {
+      if (r === ref) return [r];
+      const below = chainTo(r.deps);
+      if (below) return [r, ...below];
+    }
+    return undefined;
+  };
+  const chain = chainTo(playRoles);
+  if (!chain) return undefined;
+  // Only what the var builder reads of a task: its scope, role, (no) vars and file (for lookups).
+  const probe: Pick<TaskDef, 'name' | 'vars' | 'role' | 'scope'> & { yaml: Pick<TaskDef['yaml'], 'file'> } = {
+    name: `role ${ref.role.name}`,
+    vars: {},
+    role: ref.role,
+    scope: { ref, chain, occurrence: 0 },
+    yaml: { file: join(ref.role.dir, 'meta', 'main.yml') },
+  };
+  return probe as TaskDef;
 }
 
 /** Validates a role's variables (meta/argument_schema.yml) for a host; locates errors at the var's source. */

@@ -143,6 +143,32 @@ describe('role arguments', () => {
     ).toEqual(["pb.yml:6:17: role 'app': variable 'app_port' must be <= 65535"]);
   });
 
+  it('a role with no tasks (handlers only, or vars only, or a dependency) is checked too', async () => {
+    const schema = { 'roles/app/meta/argument_schema.yml': role['roles/app/meta/argument_schema.yml'] };
+    const handlersOnly = { ...schema, 'roles/app/handlers/main.yml': '- name: restart\n  command: /bin/true\n' };
+    expect(await errors('- hosts: all\n  roles:\n    - role: app\n      app_port: 99999\n', handlersOnly)).toEqual([
+      "pb.yml:4:17: role 'app': variable 'app_port' must be <= 65535",
+    ]);
+    const varsOnly = { ...schema, 'roles/app/defaults/main.yml': 'app_port: 8080\n' };
+    expect(await errors('- hosts: all\n  roles:\n    - role: app\n      app_port: 99999\n', varsOnly)).toEqual([
+      "pb.yml:4:17: role 'app': variable 'app_port' must be <= 65535",
+    ]);
+    expect(await errors('- hosts: all\n  roles:\n    - { role: app, vars: { app_port: abc } }\n', varsOnly)).toEqual([
+      "pb.yml:3:38: role 'app': variable 'app_port' must be integer",
+    ]);
+    // The role's own vars/main.yml is in its scope too.
+    expect(await errors('- hosts: all\n  roles: [app]\n', { ...schema, 'roles/app/vars/main.yml': 'app_port: 70000\n' })).toEqual([
+      "roles/app/vars/main.yml:1:11: role 'app': variable 'app_port' must be <= 65535",
+    ]);
+    expect(
+      await errors('- hosts: all\n  roles: [web]\n', {
+        ...varsOnly,
+        'roles/web/meta/main.yml': 'dependencies:\n  - role: app\n    app_port: 99999\n',
+      }),
+    ).toEqual(["roles/web/meta/main.yml:3:15: role 'app': variable 'app_port' must be <= 65535"]);
+    expect(await errors('- hosts: all\n  roles:\n    - role: app\n      app_port: 8081\n', varsOnly)).toEqual([]);
+  });
+
   it("a role entry's vars, an import_role's vars and a dependency's parameters are located too", async () => {
     expect(await errors('- hosts: all\n  roles:\n    - { role: app, vars: { app_port: abc } }\n', role)).toEqual([
       "pb.yml:3:38: role 'app': variable 'app_port' must be integer",
@@ -250,7 +276,7 @@ describe('regular expressions (Python re)', () => {
     const task = (k: string, re: string) =>
       `- hosts: all\n  tasks:\n    - lineinfile: { path: /etc/x, line: y, ${k}: ${JSON.stringify(re)} }\n`;
     expect(await errors(task('regexp', 'a(b'))).toEqual([
-      "pb.yml:3:52: lineinfile: parameter 'regexp' is not a valid Python regular expression: missing ), unterminated subpattern at position 3",
+      "pb.yml:3:52: lineinfile: parameter 'regexp' is not a valid Python regular expression: missing ), unterminated subpattern at position 1",
     ]);
     expect(await errors(task('insertafter', '[a'))).toEqual([
       "pb.yml:3:57: lineinfile: parameter 'insertafter' is not a valid Python regular expression: unterminated character set at position 0",
