@@ -7,7 +7,8 @@ import { parse as parseYaml } from 'yaml';
 import { InputError } from '../core/diagnostic.ts';
 import { extraConnectionVars } from '../input/inventory/index.ts';
 import type { VaultOptions } from '../core/secret/vault.ts';
-import { loadYamlFile } from '../input/yaml/document.ts';
+import { loadYamlFile, YamlCursor } from '../input/yaml/document.ts';
+import { reservedVarNameProblem } from '../core/var-name.ts';
 
 export function parseExtraVars(args: string[], vault: VaultOptions = {}): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -17,6 +18,12 @@ export function parseExtraVars(args: string[], vault: VaultOptions = {}): Record
       if (!y.value || typeof y.value !== 'object' || Array.isArray(y.value)) {
         throw new InputError({ file: a.slice(1), line: 1, col: 1, message: 'an extra-vars file must be a mapping' });
       }
+      const root = new YamlCursor(y, []);
+      const bad = Object.keys(y.value).flatMap((k) => {
+        const problem = reservedVarNameProblem(k);
+        return problem ? [root.child(k).diag(problem, true)] : [];
+      });
+      if (bad.length) throw new InputError(bad);
       Object.assign(out, y.value);
     } else if (/^\s*[{[]/.test(a)) {
       let v: unknown;
@@ -27,6 +34,11 @@ export function parseExtraVars(args: string[], vault: VaultOptions = {}): Record
       }
       if (!v || typeof v !== 'object' || Array.isArray(v))
         throw new InputError({ file: '-e', message: `${JSON.stringify(a)} is not a mapping` });
+      const bad = Object.keys(v).flatMap((k) => {
+        const problem = reservedVarNameProblem(k);
+        return problem ? [{ file: '-e', message: problem }] : [];
+      });
+      if (bad.length) throw new InputError(bad);
       Object.assign(out, v);
     } else {
       for (const pair of a.split(/\s+(?=[A-Za-z_][A-Za-z0-9_]*=)/)) {

@@ -10,6 +10,7 @@
 import type { Diagnostic, Loc } from '../../core/diagnostic.ts';
 import { Secret, isSecret } from '../../core/secret/secret.ts';
 import { userNameProblem } from '../../core/user-name.ts';
+import { reservedVarNameProblem } from '../../core/var-name.ts';
 
 export { USER_NAME_RE, userNameProblem } from '../../core/user-name.ts';
 
@@ -120,7 +121,12 @@ export function normalizeVars(entries: RawVar[], errors: Diagnostic[]): { vars: 
   const locs: Record<string, Loc> = {};
   const writtenAs: Record<string, string> = {};
   for (const e of entries) {
-    const canonical: string = CONNECTION_ALIASES[e.key] ?? e.key;
+    const problem = reservedVarNameProblem(e.key);
+    if (problem) {
+      errors.push({ ...e.keyLoc, message: problem });
+      continue;
+    }
+    const canonical: string = (Object.hasOwn(CONNECTION_ALIASES, e.key) ? CONNECTION_ALIASES[e.key] : undefined) ?? e.key;
     if (canonical in writtenAs) {
       errors.push({ ...e.keyLoc, message: `'${e.key}' and '${writtenAs[canonical]}' both set '${canonical}'; keep one` });
       continue;

@@ -10,6 +10,7 @@ import { PyFloat, pyStr } from '../../template/jinja/value.ts';
 import { ansibleBoolean, BooleanError } from './boolean.ts';
 import { userNameProblem } from '../../core/user-name.ts';
 import type { Condition, KeywordValue, TaskKeywords } from './types.ts';
+import { reservedVarNameProblem } from '../../core/var-name.ts';
 
 export const isTemplate = (s: string): boolean => s.includes('{{') || s.includes('{%');
 
@@ -124,6 +125,18 @@ export function conditions(c: YamlCursor, bag: DiagnosticBag): Condition[] | und
 }
 
 /** A mapping (vars), or {} with an error. */
+/** A mapping of variables (vars:, a vars file, role vars/defaults): a name Kiln cannot hold is refused at its key. */
+export function varsMapping(c: YamlCursor, what: string, bag: DiagnosticBag): Record<string, unknown> {
+  const m = mapping(c, what, bag);
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(m)) {
+    const problem = reservedVarNameProblem(k);
+    if (problem) bag.add(c.child(k).diag(problem, true));
+    else out[k] = m[k];
+  }
+  return out;
+}
+
 export function mapping(c: YamlCursor, what: string, bag: DiagnosticBag): Record<string, unknown> {
   const v = c.value;
   if (v === undefined || v === null) return {};

@@ -27,7 +27,7 @@ import { loadYamlFile, YamlCursor, type YamlFile } from '../yaml/document.ts';
 import { plainNumbers } from '../yaml/pyyaml-schema.ts';
 import { ansibleBoolean, BooleanError } from './boolean.ts';
 import { serialProblem } from './serial.ts';
-import { boolKeyword, conditions, isTemplate, mapping, nameList, pyScalar, tagList, taskKeywords } from './fields.ts';
+import { boolKeyword, conditions, isTemplate, mapping, varsMapping, nameList, pyScalar, tagList, taskKeywords } from './fields.ts';
 import {
   ANSIBLE_ONLY_MODULES,
   HANDLER_KEYWORDS,
@@ -47,6 +47,7 @@ import { loadRoleFiles, type RoleFiles } from './role-def.ts';
 import { keysCheck, stable } from './keys-check.ts';
 import { kilnModuleOf, taskArgs } from './task-args.ts';
 import type { Condition, LoopControl, ModuleCatalog, PlayDef, Playbook, RoleDef, RoleRef, TaskDef, TaskKeywords } from './types.ts';
+import { reservedVarNameProblem } from '../../core/var-name.ts';
 
 export interface LoadOptions extends VaultOptions {
   /** The modules tasks may name (the module registry, handed down by the caller). */
@@ -166,7 +167,7 @@ export class PlaybookLoader {
     } else {
       this.bag.add((raw.hosts === undefined ? c : c.child('hosts')).diag('a play needs `hosts:` (a host pattern, or a list of them)'));
     }
-    const vars = { ...mapping(c.child('vars'), 'vars', this.bag) };
+    const vars = { ...varsMapping(c.child('vars'), 'vars', this.bag) };
     const vfc = c.child('vars_files');
     const vfs = vfc.value;
     if (vfs !== undefined && vfs !== null) {
@@ -186,7 +187,7 @@ export class PlaybookLoader {
         const base = dirname(c.y.file);
         const file = [resolve(base, 'vars', vf), resolve(base, vf)].find((p) => existsSync(p)) ?? resolve(base, vf);
         const vy = this.yaml(file, at.loc());
-        if (vy) Object.assign(vars, mapping(new YamlCursor(vy, []), 'a vars file', this.bag));
+        if (vy) Object.assign(vars, varsMapping(new YamlCursor(vy, []), 'a vars file', this.bag));
       });
     }
     const kw = taskKeywords(c, this.bag);
@@ -297,6 +298,9 @@ export class PlaybookLoader {
         if (Object.hasOwn(TASK_KEYWORDS, k) || k.startsWith('with_')) {
           return `'${k}' is not a role keyword: Ansible would pass it to the role as a parameter (a variable named '${k}'); rename it, or put it on the role's tasks`;
         }
+        // A parameter is a variable of the role.
+        const problem = reservedVarNameProblem(k);
+        if (problem) return problem;
         params[k] = r[k];
         return undefined;
       });
@@ -305,7 +309,7 @@ export class PlaybookLoader {
         name = r[nameKey] as string;
         nameAt = c.child(nameKey);
       }
-      vars = mapping(c.child('vars'), 'role vars', this.bag);
+      vars = varsMapping(c.child('vars'), 'role vars', this.bag);
       tags = tagList(c.child('tags'), this.bag);
       when = conditions(c.child('when'), this.bag) ?? [];
       kw = taskKeywords(c, this.bag);
@@ -492,7 +496,7 @@ export class PlaybookLoader {
       when: conditions(c.child('when'), this.bag) ?? [],
       tags: tagList(c.child('tags'), this.bag),
       notify: nameList(c.child('notify'), this.bag),
-      vars: mapping(c.child('vars'), 'vars', this.bag),
+      vars: varsMapping(c.child('vars'), 'vars', this.bag),
     };
     return ok ? source : undefined;
   }
@@ -633,7 +637,7 @@ export class PlaybookLoader {
       ...taskKeywords(c, this.bag),
       changedWhen: conditions(c.child('changed_when'), this.bag),
       failedWhen: conditions(c.child('failed_when'), this.bag),
-      vars: mapping(c.child('vars'), 'vars', this.bag),
+      vars: varsMapping(c.child('vars'), 'vars', this.bag),
       role,
       index: 0,
     };

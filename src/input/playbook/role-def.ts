@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import type { DiagnosticBag, Loc } from '../../core/diagnostic.ts';
 import { YamlCursor, type YamlFile } from '../yaml/document.ts';
 import { ansibleBoolean, BooleanError } from './boolean.ts';
-import { mapping } from './fields.ts';
+import { mapping, varsMapping } from './fields.ts';
 import type { Item } from './inherit.ts';
 import { keysCheck } from './keys-check.ts';
 import { PLUGIN_DIRS, ROLE_META_KEYS } from './keywords.ts';
@@ -77,7 +77,7 @@ export function loadRoleFiles(name: string, dir: string, from: Record<string, st
       if (!y) continue;
       const val = y.value;
       if (val === null || val === undefined) continue;
-      Object.assign(merged, mapping(new YamlCursor(y, []), `the ${sub} file of role '${name}'`, host.bag));
+      Object.assign(merged, varsMapping(new YamlCursor(y, []), `the ${sub} file of role '${name}'`, host.bag));
     }
     if (sub === 'defaults') {
       def.defaults = merged;
