@@ -610,6 +610,8 @@ export class PlaybookLoader {
     const register = raw.register;
     if (register !== undefined && (typeof register !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(register))) {
       this.bag.add(c.child('register').diag('register takes a variable name'));
+    } else if (typeof register === 'string' && reservedVarNameProblem(register)) {
+      this.bag.add(c.child('register').diag(`register: ${reservedVarNameProblem(register)}`));
     }
     const name =
       typeof raw.name === 'string'
@@ -679,6 +681,8 @@ export class PlaybookLoader {
     };
     const loopVar = str('loop_var') ?? 'item';
     if (isTemplate(loopVar)) this.bag.add(c.child('loop_var').diag('loop_control.loop_var: a templated name is not supported'));
+    else if (reservedVarNameProblem(loopVar))
+      this.bag.add(c.child('loop_var').diag(`loop_control.loop_var: ${reservedVarNameProblem(loopVar)}`));
     return {
       loopVar,
       indexVar: str('index_var'),

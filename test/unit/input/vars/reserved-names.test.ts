@@ -53,6 +53,18 @@ describe('variable names that are JavaScript object properties', () => {
     ]);
   });
 
+  it('are refused as a register name or a loop_var', async () => {
+    expect(await errors({ 'pb.yml': '- hosts: all\n  tasks:\n    - command: /bin/true\n      register: constructor\n' })).toEqual([
+      `pb.yml:4:17: register: variable name 'constructor' ${why}`,
+    ]);
+    expect(
+      await errors({
+        'pb.yml':
+          '- hosts: all\n  tasks:\n    - command: /bin/echo {{ toString }}\n      loop: [1]\n      loop_control: { loop_var: toString }\n',
+      }),
+    ).toEqual([`pb.yml:5:33: loop_control.loop_var: variable name 'toString' ${why}`]);
+  });
+
   it('are refused at their key in YAML and INI inventories and group_vars', async () => {
     const pb = `- hosts: all\n${task}`;
     expect(
