@@ -65,7 +65,8 @@ const schema = {
     src: {
       type: 'string',
       minLength: 1,
-      description: "directory on the controller with the release's files: in the role's files/ (or the role dir), or an absolute path",
+      description:
+        "directory on the controller with the release's files and directories only (any UTF-8 file names): in the role's files/ (or the role dir), or an absolute path",
     },
     owner: {
       type: 'string',
