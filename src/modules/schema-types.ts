@@ -2,7 +2,7 @@
  * Derives a TypeScript type from a JSON schema literal (`as const`), so a module's params
  * type follows its schema. Covers the subset Kiln's module schemas use.
  *
- * A property marked `'x-secret': true` is a secret (a password, a key, a command's stdin): the
+ * A property marked `'x-secret': true` is a secret (a password, a key): the
  * engine turns its value into a `Secret` before the module sees it (also when it was written in
  * plain text), so its type is `string | Secret`. It is the one way a module declares a secret.
  */

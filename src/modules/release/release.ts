@@ -65,7 +65,8 @@ const schema = {
     src: {
       type: 'string',
       minLength: 1,
-      description: "directory on the controller with the release's files: in the role's files/ (or the role dir), or an absolute path",
+      description:
+        "directory on the controller with the release's files and directories only (any UTF-8 file names): in the role's files/ (or the role dir), or an absolute path",
     },
     owner: {
       type: 'string',
@@ -152,24 +153,30 @@ export interface ReleaseState {
   running?: string;
 }
 
-const NAME_OK = /^[A-Za-z0-9._@+-]+$/;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 const DEFAULT_KEEP = 5;
 
 /**
- * The content hash both sides compute: sha256 of `sha256sum` lines ("<hex>  ./<path>\n") of every
- * regular file, sorted bytewise by path (LC_ALL=C sort).
+ * The content hash both sides compute, safe for any file name (a `\`, a newline, any UTF-8): the
+ * sha256 of every regular file's path ("./<path>"), each ended by a NUL, sorted bytewise
+ * (LC_ALL=C sort -z), followed by the files' content digests in that order, one hex per line.
+ * Paths never reach a line-based format: `sha256sum` escapes a name holding `\` or a newline
+ * (its line then starts with `\`), so the host side keeps only the digest of each line.
  */
 export function releaseHash(files: readonly { path: string; data: Buffer }[]): string {
-  const lines = files
-    .map((f) => ({ key: Buffer.from(`./${f.path}`), line: `${sha256(f.data)}  ./${f.path}\n` }))
-    .sort((a, b) => Buffer.compare(a.key, b.key))
-    .map((x) => x.line)
-    .join('');
-  return sha256(lines);
+  const sorted = files.map((f) => ({ key: Buffer.from(`./${f.path}`), hex: sha256(f.data) })).sort((a, b) => Buffer.compare(a.key, b.key));
+  const names = sorted.map((x) => Buffer.concat([x.key, Buffer.from([0])]));
+  return sha256(Buffer.concat([...names, Buffer.from(sorted.map((x) => `${x.hex}\n`).join(''))]));
 }
 
-/** The same hash on the host, of the directory in "$1" (prints the hex digest). */
-const HOST_HASH = `(cd "$1" && find . -type f -print | LC_ALL=C sort | xargs -r -d '\\n' sha256sum | sha256sum | cut -d' ' -f1)`;
+/**
+ * The same hash on the host, of the directory in "$1" (prints the hex digest): the sorted
+ * NUL-ended path list, then `sha256sum` over the same list (NUL-separated through xargs -0), of
+ * whose lines only the digest is kept (the leading `\` of an escaped name's line dropped).
+ */
+export const HOST_HASH =
+  `(cd "$1" && { find . -type f -print0 | LC_ALL=C sort -z; ` +
+  `find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum -- | sed -e 's/^\\\\//' | cut -c1-64; } | sha256sum | cut -d' ' -f1)`;
 
 /** Where `src` is: the role's files/ or dir (from the task file's role), the task file's dir, or absolute. */
 export function resolveSrcDir(src: string, taskFile: string): string | undefined {
@@ -182,19 +189,28 @@ export function resolveSrcDir(src: string, taskFile: string): string | undefined
   return candidates.find((c) => existsSync(c) && statSync(c).isDirectory());
 }
 
-/** Reads every regular file under `dir` (symlinks and special files are refused). */
+/**
+ * Reads every regular file under `dir` (symlinks and special files are refused). Any file name
+ * is accepted (a `\`, a newline, any UTF-8: the hash and the upload are safe for them) except
+ * one that is not valid UTF-8, which could not be named exactly on the host.
+ */
 export function readTree(dir: string): ReleaseFile[] {
   const out: ReleaseFile[] = [];
   const walk = (rel: string) => {
-    for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
-      const path = rel ? `${rel}/${e.name}` : e.name;
-      if (!NAME_OK.test(e.name))
-        throw new Error(`unsupported file name in the release source: ${path} (letters, digits and . _ @ + - only)`);
+    for (const e of readdirSync(join(dir, rel), { withFileTypes: true, encoding: 'buffer' })) {
+      let name: string;
+      try {
+        name = UTF8.decode(e.name);
+      } catch {
+        const shown = JSON.stringify(rel ? `${rel}/${e.name.toString('utf8')}` : e.name.toString('utf8'));
+        throw new Error(`unsupported file name in the release source: ${shown} is not valid UTF-8`);
+      }
+      const path = rel ? `${rel}/${name}` : name;
       if (e.isDirectory()) walk(path);
       else if (e.isFile()) {
         const full = join(dir, path);
         out.push({ path, data: readFileSync(full), exec: (statSync(full).mode & 0o111) !== 0 });
-      } else throw new Error(`the release source may hold only files and directories: ${path} is not`);
+      } else throw new Error(`the release source may hold only files and directories: ${JSON.stringify(path)} is not`);
     }
   };
   walk('');

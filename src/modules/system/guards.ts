@@ -11,7 +11,7 @@
  * Secrets: no text the user wrote is ever in a remote command line. The whole script travels on
  * ssh's stdin. `unless` and `shell`'s `cmd` reach their shell as a here-document on file
  * descriptor 3 (`sh -c '. /dev/fd/3' 3<<'TAG'`): the shell's argv is that fixed text only.
- * `stdin` (a secret param) reaches the command through a heredoc (base64); `environment` values
+ * `stdin` (secret only when it holds one) reaches the command through a heredoc (base64); `environment` values
  * are `export`ed inside the script (they are in the command's own environment,
  * /proc/PID/environ, readable by its user and root, not in argv). What the shell text then runs
  * is the user's: a builtin (`test`, `[`, `echo`, `printf`) starts no process, an external program
@@ -44,9 +44,11 @@ export const commonProps = {
     description:
       'read-only shell command run during the probe (in chdir, with environment); exit 0 means "already done" and the command is not run. It must succeed after the command ran, or the task did not converge',
   },
+  // Not `x-secret`: stdin is sensitive only when it holds a (derived) secret or the task is
+  // no_log, like every other param (plan/instance.ts records taint); a plain stdin keeps the
+  // command's output visible. It always travels as a base64 here-document, never in argv.
   stdin: {
     type: 'string',
-    'x-secret': true,
     description: 'text fed to the command on stdin (a newline is appended when missing); may be a secret',
   },
   environment: {

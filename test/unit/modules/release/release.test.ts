@@ -17,7 +17,9 @@ import release, {
   type ReleaseParams,
   type ReleasePrep,
   type ReleaseState,
+  HOST_HASH,
 } from '../../../../src/modules/release/release.ts';
+import { q } from '../../../../src/sh/quote.ts';
 import { ctx, outsideHeredocs, runProbe, shSyntax } from '../helpers.ts';
 import { expectApplyFromOpsOnly } from '../system/ops-only.ts';
 
@@ -237,6 +239,67 @@ describe('release on a real directory (local sh, no systemd)', () => {
     writeFileSync(join(root, 'releases/1.0/lib.js'), 'changed');
     expect(() => releasePlan(p, prep, releaseParse(runProbe(releaseProbe(p))))).toThrow(/different files/);
     expect(readlinkSync(join(root, 'current'))).toBe('releases/1.0');
+  });
+
+  it('file names holding a backslash, a newline, spaces, quotes or UTF-8: the host hash still equals the controller hash', () => {
+    const src = mkdtempSync(join(tmpdir(), 'kiln-release-odd-'));
+    const odd = ['back\\slash.txt', 'new\nline.txt', 'it\'s a "file".txt', 'tab\there', 'caf\u00e9 \u2603.txt', '-dash', 'sub\\dir'];
+    for (const n of odd) writeFileSync(join(src, n), `content of ${n}\n`);
+    mkdirSync(join(src, 'dir\nwith\\odd'));
+    writeFileSync(join(src, 'dir\nwith\\odd', 'in\\side\n'), 'inner');
+    const tree = readTree(src);
+    expect(tree.map((f) => f.path).sort()).toEqual([...odd, 'dir\nwith\\odd/in\\side\n'].sort());
+    // sha256sum escapes these names (its line starts with `\`): the host side keeps only digests.
+    const raw = spawnSync('sh', ['-c', 'cd "$1" && sha256sum -- ./back*', 'sh', src], { encoding: 'utf8' });
+    expect(raw.stdout.startsWith('\\')).toBe(true);
+    const host = runProbe(`kiln_release_hash() ${HOST_HASH}\nkiln_release_hash ${q(src)}`);
+    expect(host.stderr).toBe('');
+    expect(host.stdout.trim()).toBe(releaseHash(tree));
+    // Any change (content, or a name) changes both hashes alike.
+    writeFileSync(join(src, 'new\nline.txt'), 'changed');
+    const changed = readTree(src);
+    expect(releaseHash(changed)).not.toBe(releaseHash(tree));
+    expect(runProbe(`kiln_release_hash() ${HOST_HASH}\nkiln_release_hash ${q(src)}`).stdout.trim()).toBe(releaseHash(changed));
+    // A path list ending in one name is not confused with another split of the same bytes.
+    const a = releaseHash([{ path: 'a\nb', data: Buffer.from('x') }]);
+    const b = releaseHash([
+      { path: 'a', data: Buffer.from('x') },
+      { path: 'b', data: Buffer.from('x') },
+    ]);
+    expect(a).not.toBe(b);
+  });
+
+  it('a file name that is not valid UTF-8 is refused, naming it', () => {
+    const src = mkdtempSync(join(tmpdir(), 'kiln-release-bad-'));
+    const bad = Buffer.concat([Buffer.from(join(src, 'bad')), Buffer.from([0xff, 0x2e, 0x6a, 0x73])]);
+    writeFileSync(bad, 'x');
+    expect(() => readTree(src)).toThrow(/unsupported file name in the release source: "bad\uFFFD\.js" is not valid UTF-8/);
+  });
+
+  it('the upload writes files with odd names and its hash check passes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-release-oddup-'));
+    const fs = [
+      { path: 'back\\slash', data: Buffer.from('b'), exec: false },
+      { path: 'new\nline', data: Buffer.from('n'), exec: true },
+      { path: "d'ir\n/x\\y", data: Buffer.from('z'), exec: false },
+    ];
+    const prepOdd: ReleasePrep = { files: fs, hash: releaseHash(fs) };
+    const p: ReleaseParams = { ...base, root: dir, owner: undefined, group: undefined };
+    const s = st(undefined, []);
+    let script = releaseApply(p, prepOdd, s, ops(releasePlan(p, prepOdd, s)));
+    script = script
+      .slice(0, script.indexOf('\nrestart\n'))
+      .replace(/chown -R [^\n]*\n/, '\n')
+      .replace(/if command -v curl[\s\S]*?else die [^\n]*\n/, '\n');
+    const r = spawnSync('sh', [], { input: `${script}\necho done\n`, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('kiln_switched=releases/1.1.0');
+    expect(readFileSync(join(dir, 'releases/1.1.0', 'new\nline'), 'utf8')).toBe('n');
+    expect(readFileSync(join(dir, 'releases/1.1.0', "d'ir\n/x\\y"), 'utf8')).toBe('z');
+    // The probe now sees the same content: converged.
+    const after = releaseParse(runProbe(releaseProbe({ ...p })));
+    expect(after.hash).toBe(prepOdd.hash);
+    expect(releasePlan(p, prepOdd, after)).toEqual([]);
   });
 
   it('prepare reads the tree and hashes it', () => {

@@ -1,11 +1,18 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import command, { type CommandParams, splitArgs } from '../../../../src/modules/system/command.ts';
 import shell, { type ShellParams } from '../../../../src/modules/system/shell.ts';
-import { Secret, SecretInArgvError } from '../../../../src/core/secret/secret.ts';
+import { redact, Secret, SecretInArgvError } from '../../../../src/core/secret/secret.ts';
+import { loadInventory } from '../../../../src/input/inventory/index.ts';
+import { VarsBuilder } from '../../../../src/input/inventory/vars-builder.ts';
+import { loadPlaybook } from '../../../../src/input/playbook/load.ts';
+import { RunMemory } from '../../../../src/modules/contract.ts';
+import { moduleCatalog } from '../../../../src/modules/registry.ts';
+import { secretProperties } from '../../../../src/modules/schema-types.ts';
+import { instantiate } from '../../../../src/plan/instance.ts';
 import type { PrepareContext } from '../../../../src/modules/contract.ts';
 import { PRELUDE } from '../../../../src/sh/prelude.ts';
 import { ctx, runProbe, shSyntax, outsideHeredocs } from '../helpers.ts';
@@ -99,6 +106,60 @@ describe('command plan', () => {
       command.apply({ argv: ['sh', '-c', 'printf %s "$TOKEN"'], environment: { TOKEN: secretParam(tok) } }, undefined, {}, [RUN], ctx()),
     );
     expect(r2.stdout).toBe('tok-environment-value');
+  });
+  it('stdin is not a secret by itself: plain stdin keeps the output shown; a secret stdin hides it', () => {
+    // Not declared secret: the engine does not turn a plain stdin into a Secret.
+    expect(secretProperties(command.schema)).not.toContain('stdin');
+    expect(secretProperties(shell.schema)).not.toContain('stdin');
+    // Plain stdin: the command's output is not registered as a secret (not redacted later).
+    const plain = command.interpret!({ argv: ['cat'], stdin: 'plain-stdin-text' }, undefined, out('echo-of-plain-stdin\n'), ctx());
+    expect(plain.result).toMatchObject({ stdout: 'echo-of-plain-stdin' });
+    expect(redact('echo-of-plain-stdin')).toBe('echo-of-plain-stdin');
+    // A secret (or text derived from one, registered when rendered) in stdin: output registered.
+    new Secret('stdin-derived-secret-9f2');
+    command.interpret!({ argv: ['cat'], stdin: 'pw=stdin-derived-secret-9f2' }, undefined, out('transformed-output-41c\n'), ctx());
+    expect(redact('got transformed-output-41c')).not.toContain('transformed-output-41c');
+    // Still a base64 here-document, never in argv.
+    const script = command.apply({ argv: ['cat'], stdin: 'plain-stdin-text' }, undefined, {}, [RUN], ctx());
+    expect(outsideHeredocs(script)).not.toContain('plain-stdin-text');
+    expect(runScript(script).stdout).toBe('plain-stdin-text\n');
+  });
+  it('the task is sensitive for its stdin only when stdin holds a secret or the task is no_log', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-stdin-'));
+    writeFileSync(join(dir, 'hosts.yml'), 'all:\n  hosts:\n    h1: { address: 10.0.0.1 }\n');
+    writeFileSync(
+      join(dir, 'pb.yml'),
+      [
+        '- hosts: all',
+        '  vars:',
+        '    pw: !secret stdin-vault-pw-77a',
+        '  tasks:',
+        '    - command: { argv: [cat], stdin: "plain text" }',
+        '    - shell: { cmd: cat, stdin: "user={{ pw | b64encode }}" }',
+        '    - command: { argv: [cat], stdin: "plain text" }',
+        '      no_log: true',
+        '',
+      ].join('\n'),
+    );
+    const { playbook, diagnostics } = loadPlaybook(join(dir, 'pb.yml'), { modules: moduleCatalog });
+    expect(diagnostics).toEqual([]);
+    const { inventory } = loadInventory([join(dir, 'hosts.yml')]);
+    const vars = new VarsBuilder(inventory, { extraVars: {}, check: false, playbook: join(dir, 'pb.yml') });
+    const play = playbook.plays[0]!;
+    const sensitive = play.tasks.map((t) => {
+      const r = instantiate(t, vars.forTask('h1', play, ['h1'], t, {}), {
+        host: 'h1',
+        play,
+        check: false,
+        diff: false,
+        playbookDir: dir,
+        run: new RunMemory(),
+      });
+      if (r.kind !== 'run') throw new Error(JSON.stringify(r));
+      return r.instances[0]!.sensitive;
+    });
+    expect(sensitive).toEqual([false, true, true]);
+    rmSync(dir, { recursive: true, force: true });
   });
   it('interpret returns rc/stdout/stderr and lines; failed when rc≠0', () => {
     const ok = command.interpret!({ cmd: 'echo hi' }, undefined, out('hi\nthere\n'), ctx());
