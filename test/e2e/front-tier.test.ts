@@ -198,8 +198,11 @@ describe.skipIf(skip)('front tier (tls + haproxy) on lb1, lb2', () => {
     } finally {
       ssh('lb1', 'sudo systemd-run --unit=kiln-ft-responder --collect python3 /run/kiln-ft-responder.py');
     }
-    for (let i = 0; i < 60 && serverStatus('lb2', 'lb1') !== 'UP'; i++) await new Promise((r) => setTimeout(r, 500));
-    expect(serverStatus('lb2', 'lb1')).toBe('UP');
+    // Both load balancers check lb1 on their own: the next test needs lb1's own view UP too.
+    for (const lb of ['lb2', 'lb1']) {
+      for (let i = 0; i < 60 && serverStatus(lb, 'lb1') !== 'UP'; i++) await new Promise((r) => setTimeout(r, 500));
+      expect(serverStatus(lb, 'lb1')).toBe('UP');
+    }
   }, 120000);
 
   it('graceful drain through the stats socket: a drained server gets no new requests', async () => {
