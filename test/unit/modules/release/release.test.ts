@@ -46,6 +46,21 @@ const st = (current: string | undefined, names: string[], hash?: string): Releas
 });
 const sums = (p: ReleaseParams, s: ReleaseState) => releasePlan(p, prep, s, ctx()).map((c) => c.summary);
 
+/**
+ * Runs the upload part of the apply script for a fresh root on this machine: without systemd here,
+ * it stops before the restart and skips chown and the curl/wget lookup (restart and health check:
+ * lab e2e).
+ */
+function runUploadPart(p: ReleaseParams, pr: ReleasePrep) {
+  const s = st(undefined, []);
+  const full = releaseApply(p, pr, s, ops(releasePlan(p, pr, s)));
+  const script = full
+    .slice(0, full.indexOf('\nrestart\n'))
+    .replace(/chown -R [^\n]*\n/, '\n')
+    .replace(/if command -v curl[\s\S]*?else die [^\n]*\n/, '\n');
+  return spawnSync('sh', [], { input: `${script}\necho done\n`, encoding: 'utf8' });
+}
+
 describe('release plan', () => {
   it('first deploy on a fresh host', () => {
     expect(sums(base, st(undefined, []))).toEqual(['deploy release 1.1.0 (current none)']);
@@ -285,13 +300,7 @@ describe('release on a real directory (local sh, no systemd)', () => {
     ];
     const prepOdd: ReleasePrep = { files: fs, hash: releaseHash(fs) };
     const p: ReleaseParams = { ...base, root: dir, owner: undefined, group: undefined };
-    const s = st(undefined, []);
-    let script = releaseApply(p, prepOdd, s, ops(releasePlan(p, prepOdd, s)));
-    script = script
-      .slice(0, script.indexOf('\nrestart\n'))
-      .replace(/chown -R [^\n]*\n/, '\n')
-      .replace(/if command -v curl[\s\S]*?else die [^\n]*\n/, '\n');
-    const r = spawnSync('sh', [], { input: `${script}\necho done\n`, encoding: 'utf8' });
+    const r = runUploadPart(p, prepOdd);
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('kiln_switched=releases/1.1.0');
     expect(readFileSync(join(dir, 'releases/1.1.0', 'new\nline'), 'utf8')).toBe('n');
@@ -317,14 +326,7 @@ describe('release on a real directory (local sh, no systemd)', () => {
     // Run only the upload part: cut the script before the restart.
     const dir = mkdtempSync(join(tmpdir(), 'kiln-release-up-'));
     const p: ReleaseParams = { ...base, root: dir, owner: undefined, group: undefined };
-    const s = st(undefined, []);
-    let script = releaseApply(p, prep, s, ops(releasePlan(p, prep, s)));
-    // Without systemd here: stop before the restart, skip chown and the curl/wget lookup.
-    script = script
-      .slice(0, script.indexOf('\nrestart\n'))
-      .replace(/chown -R [^\n]*\n/, '\n')
-      .replace(/if command -v curl[\s\S]*?else die [^\n]*\n/, '\n');
-    const r = spawnSync('sh', [], { input: `${script}\necho done\n`, encoding: 'utf8' });
+    const r = runUploadPart(p, prep);
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('kiln_switched=releases/1.1.0');
     expect(readlinkSync(join(dir, 'current'))).toBe('releases/1.1.0');
