@@ -3,7 +3,6 @@
  * holds bytes that are not UTF-8 is refused with the location of the first bad byte, never decoded
  * with U+FFFD replacements (which would silently change the bytes that reach a host).
  */
-import { readFileSync } from 'node:fs';
 import { InputError, type Loc } from './diagnostic.ts';
 
 const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -68,9 +67,4 @@ export function decodeUtf8(bytes: Uint8Array, file: string, what = 'file'): stri
   const bad = invalidUtf8(bytes, file, what);
   if (bad) throw new InputError(bad);
   return strict.decode(bytes);
-}
-
-/** Reads a text file as strict UTF-8 (see decodeUtf8); read errors propagate as fs errors. */
-export function readUtf8File(file: string, what = 'file'): string {
-  return decodeUtf8(readFileSync(file), file, what);
 }

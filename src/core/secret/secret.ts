@@ -72,11 +72,6 @@ export function registerSecretValue(value: string): void {
   }
 }
 
-/** The printed forms of a secret (see registerSecretValue). */
-export function secretForms(value: string): string[] {
-  return [...new Set(forms(value))];
-}
-
 function forms(v: string): string[] {
   const bytes = Buffer.from(v, 'utf8');
   const b64 = bytes.toString('base64');
@@ -108,15 +103,6 @@ function forms(v: string): string[] {
       .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
       .replace(/%20/g, '+'),
   ];
-}
-
-/** Registers every string inside `v` (a value derived from a secret). */
-export function registerDeep(v: unknown): void {
-  if (typeof v === 'string') registerSecretValue(v);
-  else if (v instanceof Secret) registerSecretValue(v.reveal());
-  else if (Array.isArray(v)) for (const x of v) registerDeep(x);
-  else if (v instanceof Map) for (const x of v.values()) registerDeep(x);
-  else if (v && typeof v === 'object' && isPlain(v)) for (const x of Object.values(v)) registerDeep(x);
 }
 
 function isPlain(v: object): boolean {

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readInputBytes } from '../../core/limits.ts';
-import { invalidUtf8 } from '../../core/text.ts';
+import { decodeUtf8 } from '../../core/text.ts';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { type Diagnostic, InputError } from '../../core/diagnostic.ts';
@@ -134,10 +134,7 @@ export function ansibleConfig(cwd: string = process.cwd(), env: NodeJS.ProcessEn
   if (file) {
     // The input size limit, then strict UTF-8 (a byte-order mark stays: configparser would not skip it).
     try {
-      const bytes = readInputBytes(file);
-      const bad = invalidUtf8(bytes, file);
-      if (bad) problems.push(bad);
-      else entries = parseIni(bytes.toString('utf8'));
+      entries = parseIni(decodeUtf8(readInputBytes(file), file));
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       problems.push(...err.diagnostics);
