@@ -160,6 +160,64 @@ export interface BoundTask {
   verify(out: ExecResult, ctx: ModuleContext): string[];
   interpret?(out: ExecResult, ctx: ModuleContext): ApplyResult;
   confirm?(ctx: ModuleContext): string;
+  /**
+   * A controller-side action (set_fact, assert, debug, include_tasks, meta, …: `defineAction`):
+   * it runs on the controller with no probe, plan or apply and costs no round trip. The engine
+   * calls it instead of the probe → plan → apply path, in check mode too (as Ansible does).
+   */
+  readonly action?: (ctx: ActionContext) => ActionOutcome;
+}
+
+/** What an action sees beyond the module context. */
+export interface ActionContext extends ModuleContext {
+  /** The variables the task was rendered with (debug's `var`, assert's conditions). */
+  vars: Record<string, unknown>;
+}
+
+/**
+ * What the engine must do after a controller-side action, beyond recording its result. Effects
+ * that concern only the host's variables are applied by the host's sequence; the others by the
+ * runner (they change the task list, the play or the inventory).
+ */
+export type ActionEffect =
+  /** set_fact (and a module's `ansible_facts`): host variables at the set_fact/register level; `cacheable` also as facts. */
+  | { kind: 'set_fact'; facts: Record<string, unknown>; cacheable: boolean }
+  /** include_vars: host variables at the include_vars level (below set_fact). */
+  | { kind: 'include_vars'; vars: Record<string, unknown>; files: string[] }
+  /** include_tasks / include: splice the file's tasks after this one, on this host. */
+  | { kind: 'include_tasks'; file: string; vars: Record<string, unknown>; apply?: Record<string, unknown> }
+  /** include_role: splice the role's tasks (and handlers) after this one, on this host. */
+  | {
+      kind: 'include_role';
+      name: string;
+      tasksFrom?: string;
+      varsFrom?: string;
+      defaultsFrom?: string;
+      handlersFrom?: string;
+      public: boolean;
+      allowDuplicates: boolean;
+      vars: Record<string, unknown>;
+      apply?: Record<string, unknown>;
+    }
+  /** meta: flush_handlers, end_play, end_host, end_batch, noop, clear_host_errors, reset_connection. */
+  | { kind: 'meta'; action: 'flush_handlers' | 'end_play' | 'end_host' | 'end_batch' | 'noop' | 'clear_host_errors' | 'reset_connection' }
+  /** add_host: a new in-memory inventory host (groups, vars) for the rest of the run. */
+  | { kind: 'add_host'; name: string; groups: string[]; vars: Record<string, unknown> }
+  /** group_by: the host joins these groups (created if new) for the rest of the run. */
+  | { kind: 'group_by'; groups: string[]; parents: string[] }
+  /** pause: wait this long before the next task (non-interactive). */
+  | { kind: 'pause'; ms: number };
+
+/** An action's outcome: its result as `register` sees it (Ansible's shape), and its effects. */
+export interface ActionOutcome {
+  changed: boolean;
+  /** Set when the action failed (assert, fail): the task's message. */
+  failed?: string;
+  /** A message shown with the result (debug's output, assert's success_msg). */
+  message?: string;
+  /** The registered result (without `changed`/`failed`, which the engine adds). */
+  result: Record<string, unknown>;
+  effects: ActionEffect[];
 }
 
 /** A plan against one probed state. */

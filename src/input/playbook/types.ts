@@ -80,6 +80,32 @@ export interface TaskDef extends TaskKeywords {
   scope?: RoleScope;
   /** Ordinal within its play (tasks) or handler list. */
   index: number;
+  /**
+   * Where the task runs in its host's sequence: the play's (static) tasks are `[index]`; a task
+   * spliced in by a dynamic include at run time is `[...include.pos, item, j]`. The linear
+   * strategy runs, at each step, the smallest position any live host is at (lexicographic), on
+   * every host whose next task is that same TaskDef.
+   */
+  pos?: number[];
+  /**
+   * The blocks the task is in, outermost first, and which section of each (`block`, `rescue`,
+   * `always`). The loader flattens a block's sections in order (block, rescue, always) into the
+   * task list, each task inheriting the block's keywords; the host's sequence skips the rest of
+   * a `block` section after a failure, runs its `rescue` (if any), then its `always`.
+   */
+  blocks?: BlockFrame[];
+}
+
+/** One enclosing block of a task (see TaskDef.blocks). */
+export interface BlockFrame {
+  /** Unique within the play (or within an included file's expansion). */
+  id: number;
+  section: 'block' | 'rescue' | 'always';
+  /** Whether the block has a rescue section (a failure in `block` is then rescued). */
+  hasRescue: boolean;
+  /** The block's name, if it has one (for results and ansible_failed_task). */
+  name?: string;
+  loc: Loc;
 }
 
 /** A role's files, loaded once per role directory and choice of files (tasks_from, vars_from, …). */
