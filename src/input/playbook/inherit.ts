@@ -6,22 +6,19 @@
  * the nearest import's `notify` when the task has none.
  */
 import type { YamlCursor } from '../yaml/document.ts';
-import type { Condition, RoleScope, TaskDef, TaskKeywords } from './types.ts';
+import type { BlockFrame, Condition, KeywordSource, RoleScope, TaskDef } from './types.ts';
 
-/** One level a task inherits keywords from: the play, a role entry, an import. */
-export interface Source extends TaskKeywords {
-  when: Condition[];
-  tags: string[];
-  /** notify (inherited by tasks that have none: imports only). */
-  notify?: string[];
-  /** Task vars it gives the tasks under it (imports only). */
-  vars?: Record<string, unknown>;
-}
+/** One level a task inherits keywords from: the play, a role entry, a block, an import. */
+export type Source = KeywordSource;
 
-/** A task list entry before it is placed in a play: a task, or an import_role to expand there. */
+/**
+ * A task list entry before it is placed in a play: a task, or an import_role to expand there.
+ * `imports` are the blocks and imports around it (nearest first); `blocks` its enclosing blocks
+ * (outermost first, ids of the loader: the play's are given when placed).
+ */
 export type Item =
-  | { kind: 'task'; task: TaskDef; imports: Source[]; ownNotify: boolean }
-  | { kind: 'import_role'; source: Source; c: YamlCursor; imports: Source[] };
+  | { kind: 'task'; task: TaskDef; imports: Source[]; ownNotify: boolean; blocks: BlockFrame[] }
+  | { kind: 'import_role'; source: Source; c: YamlCursor; imports: Source[]; blocks: BlockFrame[] };
 
 const SCALARS = ['become', 'becomeUser', 'checkMode', 'diff', 'ignoreErrors', 'noLog'] as const;
 

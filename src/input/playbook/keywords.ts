@@ -105,18 +105,109 @@ export const TASK_KEYWORDS: Readonly<Record<string, KeywordRule>> = {
 /** Handlers take the task keywords and `listen`. */
 export const HANDLER_KEYWORDS: Readonly<Record<string, KeywordRule>> = { ...TASK_KEYWORDS, listen: ok };
 
-/** Task-list entries that are not modules: imports (supported), includes and blocks (refused). */
+/** Task-list entries that are not modules: blocks, imports and includes. */
 export const TASK_ACTIONS: Readonly<Record<string, KeywordRule>> = {
   import_tasks: ok,
   import_role: ok,
-  include_tasks: no(`include_tasks: ${ISSUE_16}: use import_tasks`),
-  include_role: no(`include_role: ${ISSUE_16}: use import_role`),
-  include: no(`include: ${ISSUE_16}: use import_tasks`),
+  include_tasks: ok,
+  include_role: ok,
+  include: ok,
   include_vars: no(`include_vars: ${ISSUE_16}: use vars_files or role vars`),
-  import_playbook: no('import_playbook is only valid as a play of its own (and is not supported yet)'),
-  block: no(`block is ${ISSUE_16}`),
-  rescue: no(`block/rescue is ${ISSUE_16}`),
-  always: no(`block/always is ${ISSUE_16}`),
+  import_playbook: no('import_playbook is only valid as a play of its own'),
+  block: ok,
+  rescue: ok,
+  always: ok,
+};
+
+/**
+ * A block's keywords (Ansible's Block class): the sections, `name`, and the keywords its tasks
+ * inherit (the same supported/refused rows as on a task).
+ */
+export const BLOCK_KEYWORDS: Readonly<Record<string, KeywordRule>> = {
+  ...COMMON_REFUSED,
+  block: ok,
+  rescue: ok,
+  always: ok,
+  name: ok,
+  when: ok,
+  tags: ok,
+  vars: ok,
+  notify: ok,
+  become: ok,
+  become_user: ok,
+  become_method: ok,
+  connection: ok,
+  check_mode: ok,
+  diff: ok,
+  ignore_errors: ok,
+  no_log: ok,
+};
+
+/**
+ * The keywords include_tasks / include_role take (Ansible's TaskInclude.VALID_INCLUDE_KEYWORDS);
+ * any other task keyword is Ansible's error "'x' is not a valid attribute for a TaskInclude".
+ */
+export const INCLUDE_KEYWORDS: Readonly<Record<string, KeywordRule>> = {
+  name: ok,
+  when: ok,
+  loop: ok,
+  loop_control: ok,
+  loop_with: TASK_KEYWORDS.loop_with!,
+  register: ok,
+  tags: ok,
+  vars: ok,
+  args: ok,
+  ignore_errors: ok,
+  no_log: ok,
+  action: no("not supported: action (write include_tasks:/include_role: as the task's key)"),
+  collections: COMMON_REFUSED.collections!,
+  debugger: COMMON_REFUSED.debugger!,
+  run_once: COMMON_REFUSED.run_once!,
+  timeout: COMMON_REFUSED.timeout!,
+};
+
+/** include_tasks' arguments. */
+export const INCLUDE_TASKS_ARGS: Readonly<Record<string, KeywordRule>> = { file: ok, _raw_params: ok, apply: ok };
+
+/** include_role's arguments. */
+export const INCLUDE_ROLE_ARGS: Readonly<Record<string, KeywordRule>> = {
+  name: ok,
+  role: ok,
+  tasks_from: ok,
+  vars_from: ok,
+  defaults_from: ok,
+  handlers_from: ok,
+  public: ok,
+  allow_duplicates: ok,
+  apply: ok,
+  rolespec_validate: no('not supported: rolespec_validate (argument_specs are not supported)'),
+};
+
+const NO_EFFECT_ON_IMPORT_PLAYBOOK = no(
+  'has no effect on import_playbook in Ansible (only vars, when and tags are passed to the imported plays): set it on the plays',
+);
+
+/** An import_playbook entry's keys (Ansible's PlaybookInclude). */
+export const IMPORT_PLAYBOOK_KEYWORDS: Readonly<Record<string, KeywordRule>> = {
+  ...Object.fromEntries(
+    [
+      ...Object.keys(COMMON_REFUSED),
+      'become',
+      'become_method',
+      'become_user',
+      'check_mode',
+      'connection',
+      'diff',
+      'ignore_errors',
+      'no_log',
+    ].map((k) => [k, NO_EFFECT_ON_IMPORT_PLAYBOOK]),
+  ),
+  import_playbook: ok,
+  name: ok,
+  vars: ok,
+  when: ok,
+  tags: ok,
+  vars_val: no('write `vars:`'),
 };
 
 /** Keys of a role entry (`roles:` of a play, `dependencies:` of a role). Any other key is a role parameter. */

@@ -30,7 +30,12 @@ import { serialProblem } from './serial.ts';
 import { boolKeyword, conditions, isTemplate, mapping, varsMapping, nameList, pyScalar, tagList, taskKeywords } from './fields.ts';
 import {
   ANSIBLE_ONLY_MODULES,
+  BLOCK_KEYWORDS,
   HANDLER_KEYWORDS,
+  IMPORT_PLAYBOOK_KEYWORDS,
+  INCLUDE_KEYWORDS,
+  INCLUDE_ROLE_ARGS,
+  INCLUDE_TASKS_ARGS,
   IMPORT_ROLE_ARGS,
   IMPORT_TASKS_ARGS,
   LOOP_CONTROL_KEYS,
@@ -46,7 +51,19 @@ import { inherit, type Item, type Source } from './inherit.ts';
 import { loadRoleFiles, type RoleFiles } from './role-def.ts';
 import { keysCheck, stable } from './keys-check.ts';
 import { kilnModuleOf, taskArgs } from './task-args.ts';
-import type { Condition, LoopControl, ModuleCatalog, PlayDef, Playbook, RoleDef, RoleRef, TaskDef, TaskKeywords } from './types.ts';
+import type {
+  BlockFrame,
+  Condition,
+  IncludeInfo,
+  LoopControl,
+  ModuleCatalog,
+  PlayDef,
+  Playbook,
+  RoleDef,
+  RoleRef,
+  TaskDef,
+  TaskKeywords,
+} from './types.ts';
 import { reservedVarNameProblem } from '../../core/var-name.ts';
 
 export interface LoadOptions extends VaultOptions {
@@ -69,6 +86,17 @@ interface PlayRoles {
   play: Source;
   nextId: number;
   handlerBlocks: number;
+  /** The next block frame id of the play. */
+  nextBlock: number;
+}
+
+/** The task-list actions written with or without Ansible's collection prefix (`ansible.builtin.include_tasks`). */
+const ACTIONS = ['import_tasks', 'import_role', 'include_tasks', 'include_role', 'include'] as const;
+type ActionName = (typeof ACTIONS)[number];
+
+/** The key a task-list entry writes `action` with (`include_tasks`, `ansible.builtin.include_tasks`), if any. */
+export function actionKey(raw: Record<string, unknown>, action: ActionName): string | undefined {
+  return [action, `ansible.builtin.${action}`, `ansible.legacy.${action}`].find((k) => Object.hasOwn(raw, k));
 }
 
 /** Where a task list is being placed: the role whose files it is in, and what it inherits beyond its imports. */
@@ -76,6 +104,8 @@ interface Placement {
   scope?: { ref: RoleRef; chain: RoleRef[]; occurrence: number };
   /** Sources after the task's imports and before its role (an import_role's own chain). */
   outer: Source[];
+  /** The blocks around the list (an import_role in a block), play ids, outermost first. */
+  frames?: BlockFrame[];
 }
 
 export class PlaybookLoader {
@@ -85,13 +115,17 @@ export class PlaybookLoader {
   private readonly importing: string[] = [];
   /** import_tasks files loaded so far (LIMITS.imports). */
   private importCount = 0;
+  /** Block ids of the loader (each block gets one; a play renumbers them when it places tasks). */
+  private blockSeq = 0;
+  /** The playbooks being imported (import_playbook cycles), outermost first. */
+  private readonly playbooks: string[] = [];
   private readonly roleFilesCache = new Map<string, RoleFiles | null>();
   /** Each role instance's files. */
   private readonly refFiles = new Map<RoleRef, RoleFiles>();
   private readonly roleDirs: string[];
   private readonly modules: ModuleCatalog;
   private readonly vault: VaultOptions;
-  private readonly baseDir: string;
+  readonly baseDir: string;
 
   constructor(
     readonly playbookFile: string,
@@ -134,19 +168,127 @@ export class PlaybookLoader {
       this.bag.add(root.diag('a playbook is a list of plays'));
       return book;
     }
-    (root.value as unknown[]).forEach((item, i) => {
-      if (item && typeof item === 'object' && 'import_playbook' in item) {
-        this.bag.add(root.child(i, 'import_playbook').diag('import_playbook is not supported yet: list the plays in one playbook', true));
-        return;
-      }
-      const play = this.loadPlay(root.child(i), book.plays.length);
-      if (play) book.plays.push(play);
-    });
+    this.playbooks.push(resolve(file));
+    this.loadPlays(root, book, []);
+    this.playbooks.pop();
     if (!book.plays.length && !this.bag.size) this.bag.add(root.diag('the playbook has no plays'));
     return book;
   }
 
-  private loadPlay(c: YamlCursor, index: number): PlayDef | undefined {
+  /** The entries of a playbook (`root`): plays, and import_playbook entries expanded in place. */
+  private loadPlays(root: YamlCursor, book: Playbook, imports: PlaybookImport[]): void {
+    (root.value as unknown[]).forEach((item, i) => {
+      if (item && typeof item === 'object' && !Array.isArray(item) && actionKeyOf(item, 'import_playbook')) {
+        this.importPlaybook(root.child(i), book, imports);
+        return;
+      }
+      const play = this.loadPlay(root.child(i), book.plays.length, imports);
+      if (play) book.plays.push(play);
+    });
+  }
+
+  /**
+   * import_playbook (ansible-core 2.14's PlaybookInclude): the file's plays, in place, each with
+   * the import's `vars` over its own play vars (a `tags` var is added to the play's tags), the
+   * import's `tags` added to its tags, and its `when` prepended to every task's conditions.
+   */
+  private importPlaybook(c: YamlCursor, book: Playbook, imports: PlaybookImport[]): void {
+    const key = actionKeyOf(c.value as object, 'import_playbook')!;
+    let ok =
+      keysCheck(c, { ...IMPORT_PLAYBOOK_KEYWORDS, [key]: { use: 'supported' } }, 'import_playbook', this.bag, (k) =>
+        Object.hasOwn(PLAY_KEYWORDS, k)
+          ? `'${k}' is not valid on import_playbook: set it on the imported plays`
+          : `'${k}' is not a valid attribute for a PlaybookInclude`,
+      ) === 0;
+    const raw = c.value as Record<string, unknown>;
+    for (const k of Object.keys(raw)) {
+      if (k !== key && !Object.hasOwn(IMPORT_PLAYBOOK_KEYWORDS, k)) ok = false;
+    }
+    const fc = c.child(key);
+    const v = fc.value;
+    if (v === undefined || v === null) {
+      this.bag.add(fc.diag('playbook import parameter is missing'));
+      return;
+    }
+    if (typeof v !== 'string') {
+      this.bag.add(
+        fc.diag(`playbook import parameter must be a string indicating a file path, got ${Array.isArray(v) ? 'list' : typeof v} instead`),
+      );
+      return;
+    }
+    const rel = v.trim();
+    if (!rel) {
+      this.bag.add(fc.diag('import_playbook statements must specify the file name to import'));
+      return;
+    }
+    if (/\s/.test(rel)) {
+      this.bag.add(fc.diag('import_playbook: parameters after the file name are not supported (use `vars:`)'));
+      return;
+    }
+    if (isTemplate(rel)) {
+      this.bag.add(fc.diag('import_playbook: a templated file name is not supported'));
+      return;
+    }
+    if (raw.vars !== undefined && raw.vars !== null && (typeof raw.vars !== 'object' || Array.isArray(raw.vars))) {
+      this.bag.add(c.child('vars').diag('vars for import_playbook statements must be specified as a dictionary'));
+      return;
+    }
+    const here = dirname(resolve(c.y.file));
+    const file = isAbsolute(rel) ? rel : resolve(here, rel);
+    if (dirname(file) !== this.baseDir) {
+      this.bag.add(
+        fc.diag(
+          `import_playbook: '${rel}' is in another directory than the playbook (${this.baseDir}): Ansible resolves its roles, files and templates from its own directory; Kiln supports playbooks beside the main one`,
+        ),
+      );
+      return;
+    }
+    const at = this.playbooks.indexOf(file);
+    if (at >= 0) {
+      const names = [...this.playbooks.slice(at), file].map((f) => relative(this.baseDir, f) || f);
+      this.bag.add(fc.diag(`import_playbook cycle: ${names.join(' imports ')}`));
+      return;
+    }
+    if (this.playbooks.length > LIMITS.importDepth) {
+      this.bag.add(fc.diag(`import_playbook nested more than ${LIMITS.importDepth} files deep: Kiln's limit`));
+      return;
+    }
+    if (++this.importCount > LIMITS.imports) {
+      if (this.importCount === LIMITS.imports + 1)
+        this.bag.add(fc.diag(`more than ${LIMITS.imports} imports in this playbook (counting each time a file is imported): Kiln's limit`));
+      return;
+    }
+    const imp: PlaybookImport = {
+      vars: varsMapping(c.child('vars'), 'vars', this.bag),
+      when: conditions(c.child('when'), this.bag) ?? [],
+      tags: tagList(c.child('tags'), this.bag),
+    };
+    if (!ok) return;
+    const y = this.yaml(file, fc.loc());
+    if (!y) return;
+    const root = new YamlCursor(y, []);
+    if (!Array.isArray(y.value)) {
+      this.bag.add(
+        root.diag(
+          `A playbook must be a list of plays, got a ${y.value === null || y.value === undefined ? 'NoneType' : typeof y.value} instead: ${file}`,
+        ),
+      );
+      return;
+    }
+    if (!y.value.length) {
+      this.bag.add(root.diag(`A playbook must contain at least one play: ${file}`));
+      return;
+    }
+    this.playbooks.push(file);
+    try {
+      // The innermost import's vars first (an outer import's win), its when last (an outer one's first).
+      this.loadPlays(root, book, [imp, ...imports]);
+    } finally {
+      this.playbooks.pop();
+    }
+  }
+
+  private loadPlay(c: YamlCursor, index: number, imports: PlaybookImport[] = []): PlayDef | undefined {
     const v = c.value;
     if (!v || typeof v !== 'object' || Array.isArray(v)) {
       this.bag.add(c.diag('a play must be a mapping with at least `hosts`'));
@@ -168,6 +310,17 @@ export class PlaybookLoader {
       this.bag.add((raw.hosts === undefined ? c : c.child('hosts')).diag('a play needs `hosts:` (a host pattern, or a list of them)'));
     }
     const vars = { ...varsMapping(c.child('vars'), 'vars', this.bag) };
+    // import_playbook vars: over the play's vars (an outer import's over an inner one's), under its vars_files.
+    const importTags: string[] = [];
+    for (const imp of imports) Object.assign(vars, imp.vars);
+    if (imports.some((imp) => 'tags' in imp.vars)) {
+      const t = vars.tags;
+      delete vars.tags;
+      if (typeof t === 'string') importTags.push(...t.split(','));
+      else if (t !== null && t !== undefined)
+        this.bag.add(c.diag('import_playbook: the `tags` variable must be a comma-separated string (Ansible splits it)'));
+    }
+    const importWhen = [...imports].reverse().flatMap((imp) => imp.when);
     const vfc = c.child('vars_files');
     const vfs = vfc.value;
     if (vfs !== undefined && vfs !== null) {
@@ -203,9 +356,10 @@ export class PlaybookLoader {
       handlers: [],
       serial: serial as PlayDef['serial'],
       maxFailPercentage: typeof maxFail === 'number' ? maxFail : undefined,
-      tags: tagList(c.child('tags'), this.bag),
+      tags: [...new Set([...tagList(c.child('tags'), this.bag), ...importTags, ...imports.flatMap((imp) => imp.tags)])],
       ...kw,
       gatherFacts: gf && 'value' in gf ? gf.value : false,
+      ...(importWhen.length ? { importWhen } : {}),
       loc: c.loc(),
       index,
     };
@@ -231,9 +385,10 @@ export class PlaybookLoader {
       occurrences: new Map(),
       handlersOf: new Set(),
       handlers: [],
-      play: { ...kw, when: [], tags: [] },
+      play: { ...kw, when: importWhen, tags: [] },
       nextId: 0,
       handlerBlocks: 0,
+      nextBlock: 0,
     };
     const top: Placement = { outer: [] };
     const pre = this.place(this.loadTaskList(c.child('pre_tasks'), undefined, false), top, pr);
@@ -249,11 +404,17 @@ export class PlaybookLoader {
     }
     const tasks = this.place(this.loadTaskList(c.child('tasks'), undefined, false), top, pr);
     const post = this.place(this.loadTaskList(c.child('post_tasks'), undefined, false), top, pr);
-    play.tasks = [...pre, ...roleTasks, ...tasks, ...post].map((t, i) => ({ ...t, index: i }));
+    play.tasks = [...pre, ...roleTasks, ...tasks, ...post].map((t, i) => ({ ...t, index: i, pos: [i] }));
     // Handlers: the roles' (dependencies first), then the play's.
     const own = this.place(this.loadTaskList(c.child('handlers'), undefined, true), top, pr);
     const ownBlock = pr.handlerBlocks++;
-    play.handlers = [...pr.handlers, ...own.map((h) => ({ ...h, handlerBlock: ownBlock }))].map((h, i) => ({ ...h, index: i }));
+    // import_playbook's `when` is not given to the handlers (Ansible prepends it to the task blocks only).
+    const notImported = (h: TaskDef): TaskDef => (importWhen.length ? { ...h, when: h.when.filter((w) => !importWhen.includes(w)) } : h);
+    play.handlers = [...pr.handlers, ...own.map((h) => ({ ...h, handlerBlock: ownBlock }))].map((h, i) => ({
+      ...notImported(h),
+      index: i,
+      pos: [i],
+    }));
     play.roles = pr.list;
     return play;
   }
@@ -400,26 +561,32 @@ export class PlaybookLoader {
    * occurrence of its own), then its own. Its handlers (and its dependencies') join the play's
    * handlers once per instance.
    */
-  private placeRole(ref: RoleRef, parents: RoleRef[], outer: Source[], pr: PlayRoles): TaskDef[] {
+  private placeRole(ref: RoleRef, parents: RoleRef[], outer: Source[], pr: PlayRoles, frames: BlockFrame[] = []): TaskDef[] {
     const chain = [...parents, ref];
     if (!pr.list.includes(ref) && parents.length === 0) pr.list.push(ref);
     const out: TaskDef[] = [];
-    for (const dep of ref.deps) out.push(...this.placeRole(dep, chain, outer, pr));
+    for (const dep of ref.deps) out.push(...this.placeRole(dep, chain, outer, pr, frames));
     const occurrence = (pr.occurrences.get(ref) ?? 0) + 1;
     pr.occurrences.set(ref, occurrence);
     const files = this.refFiles.get(ref);
-    const placement: Placement = { scope: { ref, chain, occurrence }, outer };
+    const placement: Placement = { scope: { ref, chain, occurrence }, outer, frames };
     if (files) out.push(...this.place(files.tasks, placement, pr));
     if (!pr.handlersOf.has(ref)) {
       pr.handlersOf.add(ref);
       const block = pr.handlerBlocks++;
-      if (files) pr.handlers.push(...this.place(files.handlers, placement, pr).map((h) => ({ ...h, handlerBlock: block })));
+      if (files)
+        pr.handlers.push(...this.place(files.handlers, { ...placement, frames: [] }, pr).map((h) => ({ ...h, handlerBlock: block })));
     }
     return out;
   }
 
   // ---- task lists ----
 
+  /**
+   * A task list's entries: tasks, blocks flattened (block, rescue, always; each task given its
+   * frames), import_tasks expanded, import_role and dynamic includes as entries. `dynamic`: the
+   * list is in a dynamically included file (a plain `include` there is dynamic too, as in 2.14).
+   */
   loadTaskList(
     c: YamlCursor,
     role: RoleDef | undefined,
@@ -427,6 +594,8 @@ export class PlaybookLoader {
     imports: Source[] = [],
     depth = 0,
     dirs: string[] = [],
+    frames: BlockFrame[] = [],
+    dynamic = false,
   ): Item[] {
     const v = c.value;
     if (v === undefined || v === null) return [];
@@ -442,30 +611,278 @@ export class PlaybookLoader {
         return;
       }
       const raw = item as Record<string, unknown>;
-      if ('import_tasks' in raw) {
-        out.push(...this.importTasks(tc, role, handlers, imports, depth, dirs));
+      if ('block' in raw || 'rescue' in raw || 'always' in raw) {
+        out.push(...this.loadBlock(tc, role, handlers, imports, depth, dirs, frames, dynamic));
         return;
       }
-      if ('import_role' in raw) {
+      const inc = actionKey(raw, 'include');
+      const dynamicInclude =
+        inc !== undefined &&
+        (dynamic ||
+          raw.loop !== undefined ||
+          Object.keys(raw).some((k) => k.startsWith('with_')) ||
+          (typeof raw[inc] === 'string' && isTemplate(raw[inc] as string)));
+      if (actionKey(raw, 'include_tasks') || actionKey(raw, 'include_role') || dynamicInclude) {
+        const t = this.loadInclude(tc, handlers, depth, [dirname(tc.y.file), ...dirs]);
+        if (t) out.push({ kind: 'task', task: { ...t, role }, imports, ownNotify: true, blocks: frames });
+        return;
+      }
+      const imp = actionKey(raw, 'import_tasks') ?? inc;
+      if (imp) {
+        out.push(...this.importTasks(tc, imp, role, handlers, imports, depth, dirs, frames));
+        return;
+      }
+      const ir = actionKey(raw, 'import_role');
+      if (ir) {
         if (handlers) {
-          this.bag.add(tc.child('import_role').diag('import_role in handlers is not supported', true));
+          this.bag.add(tc.child(ir).diag('import_role in handlers is not supported', true));
           return;
         }
-        const source = this.importSource(tc, 'import_role');
-        if (source) out.push({ kind: 'import_role', source, c: tc, imports });
+        const source = this.importSource(tc, ir);
+        if (source) out.push({ kind: 'import_role', source, c: tc, imports, blocks: frames });
         return;
       }
       const t = this.loadTask(tc, role, handlers);
-      if (t) out.push({ kind: 'task', task: t, imports, ownNotify: raw.notify !== undefined && raw.notify !== null });
+      if (t) out.push({ kind: 'task', task: t, imports, ownNotify: raw.notify !== undefined && raw.notify !== null, blocks: frames });
     });
     return out;
   }
 
-  /** An import's keywords, as a source its tasks inherit from (refusing the keywords that would have no effect). */
-  private importSource(c: YamlCursor, action: 'import_tasks' | 'import_role'): Source | undefined {
+  /**
+   * A block, flattened: its `block` tasks, then `rescue`, then `always`, each task with the
+   * block's frame (one id, its section) and inheriting the block's keywords (a source, like an
+   * import's: `when` ANDed, tags unioned, vars under the task's, the nearest become/…/notify).
+   */
+  private loadBlock(
+    c: YamlCursor,
+    role: RoleDef | undefined,
+    handlers: boolean,
+    imports: Source[],
+    depth: number,
+    dirs: string[],
+    frames: BlockFrame[],
+    dynamic: boolean,
+  ): Item[] {
     const raw = c.value as Record<string, unknown>;
+    if (handlers && frames.length) {
+      this.bag.add(c.diag('Using a block as a handler is not supported.'));
+      return [];
+    }
+    for (const k of ['rescue', 'always']) {
+      if (k in raw && !('block' in raw)) {
+        this.bag.add(c.diag(`'${k}' keyword cannot be used without 'block'`));
+        return [];
+      }
+    }
     let ok = true;
-    keysCheck(c, { ...TASK_KEYWORDS, [action]: { use: 'supported' } }, `${action} keyword`, this.bag, (k) => {
+    const refused = keysCheck(c, BLOCK_KEYWORDS, 'block keyword', this.bag, (k) => {
+      ok = false;
+      return Object.hasOwn(TASK_KEYWORDS, k) || Object.hasOwn(TASK_ACTIONS, k) || k.startsWith('with_') || kilnModuleOf(k, this.modules)
+        ? `'${k}' is not a valid attribute for a Block: put it on the tasks inside (a block takes ${Object.keys(BLOCK_KEYWORDS)
+            .filter((x) => BLOCK_KEYWORDS[x]!.use === 'supported')
+            .join(', ')})`
+        : `unknown block keyword '${k}'${suggest(k, Object.keys(BLOCK_KEYWORDS))}`;
+    });
+    if (refused) ok = false;
+    const sections = (['block', 'rescue', 'always'] as const).filter((k) => raw[k] !== undefined && raw[k] !== null);
+    for (const k of sections) {
+      if (!Array.isArray(raw[k])) {
+        this.bag.add(
+          c.child(k).diag(`A malformed block was encountered while loading ${k === 'block' ? 'a block' : k}: ${k} must be a list of tasks`),
+        );
+        ok = false;
+      }
+    }
+    const source: Source = {
+      ...taskKeywords(c, this.bag),
+      when: conditions(c.child('when'), this.bag) ?? [],
+      tags: tagList(c.child('tags'), this.bag),
+      notify: nameList(c.child('notify'), this.bag),
+      vars: varsMapping(c.child('vars'), 'vars', this.bag),
+    };
+    if (!ok) return [];
+    const id = this.blockSeq++;
+    const hasRescue = Array.isArray(raw.rescue) && raw.rescue.length > 0;
+    const name = typeof raw.name === 'string' ? raw.name : raw.name === undefined || raw.name === null ? undefined : pyScalar(raw.name);
+    const out: Item[] = [];
+    for (const section of sections) {
+      const frame: BlockFrame = { id, section, hasRescue, ...(name !== undefined ? { name } : {}), loc: c.loc() };
+      out.push(...this.loadTaskList(c.child(section), role, handlers, [source, ...imports], depth, dirs, [...frames, frame], dynamic));
+    }
+    return out;
+  }
+
+  /**
+   * include_tasks / include_role / a dynamic `include`: one task (module include_tasks or
+   * include_role, its parameters as written) that splices its file's tasks in at run time
+   * (includes.ts). Its keywords are TaskInclude's: `when`, `loop`, `tags`, … apply to the include
+   * itself; `vars` and `apply` are given to the included tasks.
+   */
+  private loadInclude(tc: YamlCursor, handlers: boolean, depth: number, dirs: string[]): TaskDef | undefined {
+    const raw = tc.value as Record<string, unknown>;
+    const key = actionKey(raw, 'include_tasks') ?? actionKey(raw, 'include_role') ?? actionKey(raw, 'include')!;
+    const short = key.replace(/^ansible\.(builtin|legacy)\./, '') as 'include_tasks' | 'include_role' | 'include';
+    if (handlers) {
+      this.bag.add(
+        tc
+          .child(key)
+          .diag(
+            short === 'include_role'
+              ? "Using 'include_role' as a handler is not supported."
+              : `${short} in handlers is not supported (use import_tasks)`,
+            true,
+          ),
+      );
+      return undefined;
+    }
+    const cls = short === 'include_role' ? 'IncludeRole' : 'TaskInclude';
+    let bad =
+      keysCheck(tc, { ...INCLUDE_KEYWORDS, [key]: { use: 'supported' } }, `${short} keyword`, this.bag, (k) => {
+        if (Object.hasOwn(TASK_ACTIONS, k) || actionKeyOf(raw, k) || kilnModuleOf(k, this.modules))
+          return `a task has exactly one action: found ${key} and '${k}'`;
+        if (Object.hasOwn(HANDLER_KEYWORDS, k)) return `'${k}' is not a valid attribute for a ${cls}`;
+        return `unknown ${short} keyword '${k}'${suggest(k, Object.keys(INCLUDE_KEYWORDS))}`;
+      }) > 0;
+    for (const k of Object.keys(raw)) if (k !== key && !Object.hasOwn(INCLUDE_KEYWORDS, k) && !k.startsWith('with_')) bad = true;
+    const params: Record<string, unknown> = {};
+    const paramPaths: Record<string, (string | number)[]> = {};
+    const ac = tc.child('args');
+    if (raw.args !== undefined && raw.args !== null) {
+      if (typeof raw.args !== 'object' || Array.isArray(raw.args)) {
+        this.bag.add(ac.diag('args: must be a mapping'));
+        bad = true;
+      } else
+        for (const [k, v] of Object.entries(raw.args as Record<string, unknown>)) {
+          params[k] = v;
+          paramPaths[k] = ac.child(k).path;
+        }
+    }
+    const vc = tc.child(key);
+    const v = vc.value;
+    if (typeof v === 'string') {
+      if (short === 'include_role') {
+        this.bag.add(vc.diag("include_role takes a mapping with 'name'"));
+        return undefined;
+      }
+      if (short === 'include' && /\s/.test(v.trim()) && !isTemplate(v)) {
+        this.bag.add(vc.diag('include: parameters after the file name are not supported (Ansible passes them as variables: use `vars:`)'));
+        return undefined;
+      }
+      params.file = v;
+      paramPaths.file = vc.path;
+    } else if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const table = short === 'include_role' ? INCLUDE_ROLE_ARGS : INCLUDE_TASKS_ARGS;
+      if (keysCheck(vc, table, short, this.bag, (k) => `Invalid options for ${short}: ${k}`)) bad = true;
+      for (const k of Object.keys(v)) if (!Object.hasOwn(table, k)) bad = true;
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+        params[k === '_raw_params' ? 'file' : k] = x;
+        paramPaths[k === '_raw_params' ? 'file' : k] = vc.child(k).path;
+      }
+    } else if (v !== undefined && v !== null) {
+      this.bag.add(vc.diag(`${short} takes ${short === 'include_role' ? "a mapping with 'name'" : 'a file name'}`));
+      return undefined;
+    }
+    const at = (k: string) => new YamlCursor(tc.y, paramPaths[k] ?? vc.path);
+    if (short === 'include_role') {
+      if (typeof params.name !== 'string' && typeof params.role === 'string') params.name = params.role;
+      delete params.role;
+      if (typeof params.name !== 'string' || !params.name.trim()) {
+        this.bag.add(vc.diag(`'name' is a required field for ${short}.`));
+        return undefined;
+      }
+      for (const k of ['tasks_from', 'vars_from', 'defaults_from', 'handlers_from']) {
+        if (params[k] !== undefined && params[k] !== null && typeof params[k] !== 'string') {
+          this.bag.add(at(k).diag(`Expected a string for ${k} but got ${typeof params[k]} instead`));
+          bad = true;
+        }
+      }
+      for (const k of ['public', 'allow_duplicates']) {
+        const b = params[k] === undefined ? undefined : boolKeyword(at(k), this.bag);
+        if (params[k] !== undefined && params[k] !== null && !b) bad = true;
+      }
+    } else if (typeof params.file !== 'string' || !params.file.trim()) {
+      this.bag.add(vc.diag(`No file specified for ${short}`));
+      return undefined;
+    }
+    let apply: Source | undefined;
+    if (params.apply !== undefined && params.apply !== null) {
+      if (short === 'include') {
+        this.bag.add(at('apply').diag('Invalid options for include: apply'));
+        bad = true;
+      } else apply = this.applySource(at('apply'));
+      if (!apply) bad = true;
+    }
+    if (bad) return undefined;
+    if (depth > LIMITS.importDepth) {
+      this.bag.add(vc.diag(`${short} nested more than ${LIMITS.importDepth} files deep: Kiln's limit`));
+      return undefined;
+    }
+    const register = raw.register;
+    if (register !== undefined && (typeof register !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(register))) {
+      this.bag.add(tc.child('register').diag('register takes a variable name'));
+      return undefined;
+    }
+    const module = short === 'include_role' ? 'include_role' : 'include_tasks';
+    const include: IncludeInfo = { kind: short, sources: [], ...(apply ? { apply } : {}), dirs, depth };
+    return {
+      name:
+        typeof raw.name === 'string'
+          ? raw.name
+          : raw.name === undefined || raw.name === null
+            ? `${module} ${String(short === 'include_role' ? params.name : params.file)}`
+            : pyScalar(raw.name),
+      module,
+      ansibleModule: key,
+      params,
+      paramPaths,
+      loc: tc.loc(),
+      yaml: tc.y,
+      path: tc.path,
+      modulePath: vc.path,
+      when: conditions(tc.child('when'), this.bag) ?? [],
+      loop: raw.loop,
+      loopControl: this.loopControl(tc.child('loop_control')),
+      register: typeof register === 'string' ? register : undefined,
+      notify: [],
+      listen: [],
+      tags: tagList(tc.child('tags'), this.bag),
+      ...taskKeywords(tc, this.bag),
+      vars: varsMapping(tc.child('vars'), 'vars', this.bag),
+      index: 0,
+      include,
+    };
+  }
+
+  /** An include's `apply:`: a block's keywords (Ansible loads it as a Block around the included tasks). */
+  private applySource(c: YamlCursor): Source | undefined {
+    const v = c.value;
+    if (!v || typeof v !== 'object' || Array.isArray(v)) {
+      this.bag.add(c.diag(`Expected a dict for apply but got ${Array.isArray(v) ? 'list' : typeof v} instead`));
+      return undefined;
+    }
+    const table = Object.fromEntries(Object.entries(BLOCK_KEYWORDS).filter(([k]) => !['block', 'rescue', 'always'].includes(k)));
+    let ok = true;
+    const refused = keysCheck(c, table, 'apply', this.bag, (k) => {
+      ok = false;
+      return `'${k}' is not a valid attribute for a Block (apply takes block keywords)`;
+    });
+    if (refused) ok = false;
+    const source: Source = {
+      ...taskKeywords(c, this.bag),
+      when: conditions(c.child('when'), this.bag) ?? [],
+      tags: tagList(c.child('tags'), this.bag),
+      notify: nameList(c.child('notify'), this.bag),
+      vars: varsMapping(c.child('vars'), 'vars', this.bag),
+    };
+    return ok ? source : undefined;
+  }
+
+  /** An import's keywords, as a source its tasks inherit from (refusing the keywords that would have no effect). */
+  private importSource(c: YamlCursor, key: string): Source | undefined {
+    const raw = c.value as Record<string, unknown>;
+    const action = key.replace(/^ansible\.(builtin|legacy)\./, '');
+    let ok = true;
+    keysCheck(c, { ...TASK_KEYWORDS, [key]: { use: 'supported' } }, `${action} keyword`, this.bag, (k) => {
       ok = false;
       return Object.hasOwn(TASK_ACTIONS, k) || kilnModuleOf(k, this.modules)
         ? `a task has exactly one action: found ${action} and '${k}'`
@@ -475,12 +892,7 @@ export class PlaybookLoader {
       if (NOT_INHERITED_BY_IMPORTS.has(k) || k.startsWith('with_')) {
         if (k === 'loop' || k.startsWith('with_')) {
           this.bag.add(
-            c
-              .child(k)
-              .diag(
-                `You cannot use loops on '${action}' statements (include_${action.slice(7)} is ${'not supported yet (issue 16)'})`,
-                true,
-              ),
+            c.child(k).diag(`You cannot use loops on '${action}' statements. You should use 'include_${action.slice(7)}' instead.`, true),
           );
         } else
           this.bag.add(
@@ -501,32 +913,40 @@ export class PlaybookLoader {
     return ok ? source : undefined;
   }
 
+  /** import_tasks, or a static `include` (2.14: a literal file name, no loop, not in a dynamically included file). */
   private importTasks(
     tc: YamlCursor,
+    key: string,
     role: RoleDef | undefined,
     handlers: boolean,
     imports: Source[],
     depth: number,
     dirs: string[],
+    frames: BlockFrame[],
   ): Item[] {
-    const source = this.importSource(tc, 'import_tasks');
-    const ic = tc.child('import_tasks');
+    const action = key.replace(/^ansible\.(builtin|legacy)\./, '');
+    const source = this.importSource(tc, key);
+    const ic = tc.child(key);
     let rel: unknown = ic.value;
     if (rel && typeof rel === 'object' && !Array.isArray(rel)) {
-      keysCheck(ic, IMPORT_TASKS_ARGS, 'import_tasks', this.bag, (k) => `Invalid options for import_tasks: ${k}`);
+      keysCheck(ic, IMPORT_TASKS_ARGS, action, this.bag, (k) => `Invalid options for ${action}: ${k}`);
       rel = (rel as Record<string, unknown>).file ?? (rel as Record<string, unknown>)._raw_params;
     }
     if (typeof rel !== 'string' || !rel.trim()) {
-      this.bag.add(ic.diag('No file specified for import_tasks'));
+      this.bag.add(ic.diag(`No file specified for ${action}`));
       return [];
     }
     if (isTemplate(rel)) {
       this.bag.add(ic.diag('import_tasks: templated file names are not supported'));
       return [];
     }
+    if (action === 'include' && /\s/.test(rel.trim())) {
+      this.bag.add(ic.diag('include: parameters after the file name are not supported (Ansible passes them as variables: use `vars:`)'));
+      return [];
+    }
     if (!source) return [];
     if (depth > LIMITS.importDepth) {
-      this.bag.add(ic.diag(`import_tasks nested more than ${LIMITS.importDepth} files deep: Kiln's limit`));
+      this.bag.add(ic.diag(`${action} nested more than ${LIMITS.importDepth} files deep: Kiln's limit`));
       return [];
     }
     // Ansible: relative to the importing file's directory first (then the role's tasks/ or handlers/, or the playbook's directory).
@@ -565,7 +985,7 @@ export class PlaybookLoader {
     }
     this.importing.push(resolve(tc.y.file));
     try {
-      return this.loadTaskList(body, role, handlers, [source, ...imports], depth + 1, [here, ...dirs]);
+      return this.loadTaskList(body, role, handlers, [source, ...imports], depth + 1, [here, ...dirs], frames);
     } finally {
       this.importing.pop();
     }
@@ -696,15 +1116,29 @@ export class PlaybookLoader {
   private place(items: Item[], placement: Placement, pr: PlayRoles): TaskDef[] {
     const out: TaskDef[] = [];
     const roleSources = placement.scope ? [...placement.scope.chain].reverse() : [];
+    // The loader's block ids → the play's (a role placed twice has its blocks twice).
+    const ids = new Map<number, number>();
+    const frames = (item: Item): BlockFrame[] => [
+      ...(placement.frames ?? []),
+      ...item.blocks.map((f) => {
+        if (!ids.has(f.id)) ids.set(f.id, pr.nextBlock++);
+        return { ...f, id: ids.get(f.id)! };
+      }),
+    ];
     for (const item of items) {
       if (item.kind === 'task') {
-        out.push(inherit(item.task, [...item.imports, ...placement.outer, ...roleSources, pr.play], placement.scope, item.ownNotify));
+        const sources = [...item.imports, ...placement.outer, ...roleSources, pr.play];
+        const t = inherit(item.task, sources, placement.scope, item.ownNotify);
+        t.blocks = frames(item);
+        if (t.include) t.include = { ...t.include, sources };
+        out.push(t);
         continue;
       }
-      const args = this.importRoleArgs(item.c);
+      const key = actionKey(item.c.value as Record<string, unknown>, 'import_role')!;
+      const args = this.importRoleArgs(item.c, key);
       if (!args) continue;
       const ref = this.roleEntry(
-        item.c.child('import_role'),
+        item.c.child(key),
         pr,
         placement.scope?.chain.map((r) => r.role.name) ?? [],
         true,
@@ -715,18 +1149,18 @@ export class PlaybookLoader {
       if (!ref) continue;
       if (placement.scope?.chain.includes(ref)) {
         const names = [...placement.scope.chain.map((r) => r.role.name), ref.role.name];
-        this.bag.add(item.c.child('import_role').diag(`role import cycle: ${names.join(' → ')}`));
+        this.bag.add(item.c.child(key).diag(`role import cycle: ${names.join(' → ')}`));
         continue;
       }
       if (!pr.list.includes(ref)) pr.list.push(ref);
       const outer = [item.source, ...item.imports, ...placement.outer, ...roleSources, pr.play];
-      out.push(...this.placeRole(ref, placement.scope?.chain ?? [], outer, pr));
+      out.push(...this.placeRole(ref, placement.scope?.chain ?? [], outer, pr, frames(item)));
     }
     return out;
   }
 
-  private importRoleArgs(tc: YamlCursor): { from: Record<string, string>; allowDuplicates: boolean } | undefined {
-    const c = tc.child('import_role');
+  private importRoleArgs(tc: YamlCursor, key: string): { from: Record<string, string>; allowDuplicates: boolean } | undefined {
+    const c = tc.child(key);
     const v = c.value;
     if (!v || typeof v !== 'object' || Array.isArray(v)) {
       this.bag.add(c.diag("import_role takes a mapping with 'name'"));
@@ -776,6 +1210,18 @@ export class PlaybookLoader {
     }
     return ok ? { from, allowDuplicates } : undefined;
   }
+}
+
+/** One import_playbook around a play: what it gives the play. */
+interface PlaybookImport {
+  vars: Record<string, unknown>;
+  when: Condition[];
+  tags: string[];
+}
+
+/** The key of `action` in a mapping, with or without the collection prefix. */
+function actionKeyOf(raw: object, action: string): string | undefined {
+  return [action, `ansible.builtin.${action}`, `ansible.legacy.${action}`].find((k) => Object.hasOwn(raw, k));
 }
 
 function defaultName(module: string, params: Record<string, unknown>): string {

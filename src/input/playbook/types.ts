@@ -94,6 +94,37 @@ export interface TaskDef extends TaskKeywords {
    * a `block` section after a failure, runs its `rescue` (if any), then its `always`.
    */
   blocks?: BlockFrame[];
+  /**
+   * include_tasks / include_role / a dynamic `include` (module `include_tasks` or `include_role`):
+   * what the included tasks inherit, for `expandIncludeTasks` / `expandIncludeRole`
+   * (input/playbook/includes.ts). The include's own `when`, `tags` and `loop` apply to the include
+   * task only, as in Ansible.
+   */
+  include?: IncludeInfo;
+}
+
+/** The keywords one level (a play, a role entry, a block, an import) passes to the tasks under it. */
+export interface KeywordSource extends TaskKeywords {
+  when: Condition[];
+  tags: string[];
+  /** notify (inherited by tasks that have none: imports and blocks only). */
+  notify?: string[];
+  /** Task vars it gives the tasks under it (imports, blocks, includes). */
+  vars?: Record<string, unknown>;
+}
+
+/** How a dynamic include's tasks are placed when it runs (see TaskDef.include). */
+export interface IncludeInfo {
+  /** include_tasks, include_role, or `include` (2.14: dynamic when it loops, its name is templated, or it is in a dynamically included file). */
+  kind: 'include_tasks' | 'include_role' | 'include';
+  /** What the include task inherits (its blocks, imports, role chain, play), nearest first: the included tasks inherit it too. */
+  sources: KeywordSource[];
+  /** `apply:` — keywords given to the included tasks (a block around them). */
+  apply?: KeywordSource;
+  /** The directories of the task files the include is in, innermost first (a relative file name is looked up there). */
+  dirs: string[];
+  /** How many files deep the include is (the play's own files are 0). */
+  depth: number;
 }
 
 /** One enclosing block of a task (see TaskDef.blocks). */
@@ -182,6 +213,12 @@ export interface PlayDef extends TaskKeywords {
   maxFailPercentage?: number;
   tags: string[];
   gatherFacts: boolean;
+  /**
+   * The `when` of the import_playbook statements that brought this play in (outermost first):
+   * Ansible prepends them to every task's `when` (not the handlers'), as the loader does, and
+   * does not gather facts on a host where they are false.
+   */
+  importWhen?: Condition[];
   loc: Loc;
   index: number;
 }
