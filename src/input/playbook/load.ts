@@ -106,10 +106,12 @@ interface Placement {
   outer: Source[];
   /** The blocks around the list (an import_role in a block), play ids, outermost first. */
   frames?: BlockFrame[];
+  /** Instead of outer + role chain + play: everything the list inherits (an included file: its include's). */
+  sources?: Source[];
 }
 
 export class PlaybookLoader {
-  readonly bag = new DiagnosticBag();
+  bag = new DiagnosticBag();
   private readonly files = new Map<string, YamlFile | null>();
   /** The task files being imported, outermost first (an import of one of them is a cycle). */
   private readonly importing: string[] = [];
@@ -419,6 +421,164 @@ export class PlaybookLoader {
     return play;
   }
 
+  // ---- dynamic includes (run time: includes.ts) ----
+
+  /** Block and role ids of expansions: above any play's own (unique within the play). */
+  private expansionIds = { block: 1_000_000, role: 1_000_000, handlerBlock: 1_000_000 };
+  /** An included file's entries, loaded once per file, role and directories (with their diagnostics). */
+  private readonly includeCache = new Map<string, { items: Item[]; diagnostics: Diagnostic[] }>();
+
+  /** A PlayRoles for one expansion: fresh role instances and block ids that do not clash with the play's. */
+  private expansionRoles(): PlayRoles {
+    return {
+      byKey: new Map(),
+      list: [],
+      loading: [],
+      occurrences: new Map(),
+      handlersOf: new Set(),
+      handlers: [],
+      play: { when: [], tags: [] },
+      nextId: this.expansionIds.role,
+      handlerBlocks: this.expansionIds.handlerBlock,
+      nextBlock: this.expansionIds.block,
+    };
+  }
+
+  private endExpansion(pr: PlayRoles): void {
+    this.expansionIds = { block: pr.nextBlock, role: pr.nextId, handlerBlock: pr.handlerBlocks };
+  }
+
+  /** What the included tasks inherit: `apply`, the include's vars (and loop variables), then what the include inherits. */
+  private includedSources(parent: TaskDef, itemVars: Record<string, unknown>): Source[] {
+    const inc = parent.include!;
+    return [...(inc.apply ? [inc.apply] : []), { when: [], tags: [], vars: { ...parent.vars, ...itemVars } }, ...inc.sources];
+  }
+
+  /**
+   * Where include_tasks finds `rel` (ansible-core 2.14's IncludedFile): in a role, its tasks/
+   * directory first; then the directories of the files the include is in (innermost first); then
+   * the role's directory, then the playbook's directory.
+   */
+  includePath(parent: TaskDef, rel: string): { file: string; searched: string[] } {
+    if (isAbsolute(rel)) return { file: rel, searched: [rel] };
+    const role = parent.role;
+    const dirs = parent.include?.dirs ?? [dirname(parent.yaml.file)];
+    const searched = [
+      ...new Set([
+        ...(role ? [join(role.dir, 'tasks', rel)] : []),
+        ...dirs.map((d) => resolve(d, rel)),
+        ...(role ? [join(role.dir, rel)] : []),
+        resolve(this.baseDir, rel),
+      ]),
+    ];
+    return { file: searched.find((p) => existsSync(p) && statSync(p).isFile()) ?? searched[0]!, searched };
+  }
+
+  /** include_tasks / include at run time: the file's tasks, placed under `parent` (see includes.ts). */
+  expandTasks(
+    parent: TaskDef,
+    rel: string,
+    item: number,
+    itemVars: Record<string, unknown>,
+  ): { tasks: TaskDef[]; diagnostics: Diagnostic[] } {
+    this.bag = new DiagnosticBag();
+    const inc = parent.include;
+    const at = new YamlCursor(parent.yaml, parent.paramPaths.file ?? parent.modulePath);
+    if (!inc) {
+      this.bag.add(at.diag(`${parent.ansibleModule}: not an include task`));
+      return { tasks: [], diagnostics: this.bag.sorted() };
+    }
+    const { file, searched } = this.includePath(parent, rel);
+    if (!existsSync(file) || !statSync(file).isFile()) {
+      this.bag.add(at.diag(`Could not find or access '${rel}' (searched ${searched.join(', ')})`));
+      return { tasks: [], diagnostics: this.bag.sorted() };
+    }
+    if (inc.depth >= LIMITS.importDepth) {
+      this.bag.add(at.diag(`${inc.kind} nested more than ${LIMITS.importDepth} files deep: Kiln's limit`));
+      return { tasks: [], diagnostics: this.bag.sorted() };
+    }
+    const key = `${resolve(file)}\0${parent.role?.dir ?? ''}\0${inc.dirs.join('\0')}\0${inc.depth}`;
+    let cached = this.includeCache.get(key);
+    if (!cached) {
+      const y = this.yaml(file, at.loc());
+      let items: Item[] = [];
+      if (y && y.value !== null && y.value !== undefined) {
+        const body = new YamlCursor(y, []);
+        if (!Array.isArray(y.value)) this.bag.add(body.diag('included task files must contain a list of tasks'));
+        else items = this.loadTaskList(body, parent.role, false, [], inc.depth + 1, inc.dirs, [], true);
+      }
+      cached = { items, diagnostics: this.bag.sorted() };
+      this.includeCache.set(key, cached);
+    }
+    this.bag = new DiagnosticBag();
+    this.bag.addAll(cached.diagnostics);
+    const pr = this.expansionRoles();
+    const placed = this.place(
+      cached.items,
+      { scope: parent.scope, outer: [], frames: parent.blocks ?? [], sources: this.includedSources(parent, itemVars) },
+      pr,
+    );
+    if (pr.handlers.length)
+      this.bag.add(at.diag(`${inc.kind}: an import_role with handlers in an included file is not supported (use include_role)`));
+    this.endExpansion(pr);
+    const pos = [...(parent.pos ?? [parent.index]), item];
+    const tasks = placed.map((t, j) => ({ ...t, index: parent.index, pos: [...pos, j] }));
+    return { tasks, diagnostics: this.bag.sorted() };
+  }
+
+  /** include_role at run time: the role's tasks (dependencies first) and handlers, placed under `parent` (see includes.ts). */
+  expandRole(
+    parent: TaskDef,
+    spec: { name: string; tasksFrom?: string; varsFrom?: string; defaultsFrom?: string; handlersFrom?: string; allowDuplicates: boolean },
+    item: number,
+    itemVars: Record<string, unknown>,
+  ): { tasks: TaskDef[]; handlers: TaskDef[]; role?: RoleRef; diagnostics: Diagnostic[] } {
+    this.bag = new DiagnosticBag();
+    const inc = parent.include;
+    const vc = new YamlCursor(parent.yaml, parent.modulePath);
+    const none = () => ({ tasks: [], handlers: [], diagnostics: this.bag.sorted() });
+    if (!inc) {
+      this.bag.add(vc.diag(`${parent.ansibleModule}: not an include task`));
+      return none();
+    }
+    const from: Record<string, string> = {};
+    for (const [k, v] of [
+      ['tasks', spec.tasksFrom],
+      ['vars', spec.varsFrom],
+      ['defaults', spec.defaultsFrom],
+      ['handlers', spec.handlersFrom],
+    ] as const) {
+      if (v === undefined) continue;
+      if (v.includes('/')) {
+        this.bag.add(
+          new YamlCursor(parent.yaml, parent.paramPaths[`${k}_from`] ?? parent.modulePath).diag(
+            `${k}_from: Ansible 2.14 uses only the file name (${basename(v)}) of '${v}'; give a file of the role's ${k}/ directory`,
+          ),
+        );
+        return none();
+      }
+      from[k] = v;
+    }
+    const pr = this.expansionRoles();
+    const chain = parent.scope?.chain.map((r) => r.role.name) ?? [];
+    const ref = this.roleEntry(vc, pr, chain, true, from, spec.allowDuplicates, {}, spec.name);
+    if (!ref) {
+      this.endExpansion(pr);
+      return none();
+    }
+    if (parent.scope?.chain.some((r) => r.role.dir === ref.role.dir && r.key === ref.key)) {
+      this.bag.add(vc.diag(`role include cycle: ${[...chain, ref.role.name].join(' → ')}`));
+      this.endExpansion(pr);
+      return none();
+    }
+    const placed = this.placeRole(ref, parent.scope?.chain ?? [], this.includedSources(parent, itemVars), pr, parent.blocks ?? []);
+    this.endExpansion(pr);
+    const pos = [...(parent.pos ?? [parent.index]), item];
+    const tasks = placed.map((t, j) => ({ ...t, index: parent.index, pos: [...pos, j] }));
+    const handlers = pr.handlers.map((h, j) => ({ ...h, blocks: [], pos: [...pos, j] }));
+    return { tasks, handlers, role: ref, diagnostics: this.bag.sorted() };
+  }
+
   // ---- roles ----
 
   private findRole(name: string): string | undefined {
@@ -441,6 +601,8 @@ export class PlaybookLoader {
     from: Record<string, string> = {},
     importAllowDuplicates?: boolean,
     importVars: Record<string, unknown> = {},
+    /** include_role: the rendered role name. */
+    includeName?: string,
   ): RoleRef | undefined {
     const v = c.value;
     let name: string | undefined;
@@ -475,14 +637,14 @@ export class PlaybookLoader {
       when = conditions(c.child('when'), this.bag) ?? [];
       kw = taskKeywords(c, this.bag);
     } else if (fromImport) {
-      name = (v as { name?: string }).name;
+      name = includeName ?? (v as { name?: string }).name;
       vars = importVars;
     }
     if (!name) {
       this.bag.add(c.diag('a role entry is a role name or a mapping with `role:`'));
       return undefined;
     }
-    if (isTemplate(name)) {
+    if (isTemplate(name) && includeName === undefined) {
       this.bag.add(nameAt.diag('a templated role name is not supported'));
       return undefined;
     }
@@ -1127,7 +1289,7 @@ export class PlaybookLoader {
     ];
     for (const item of items) {
       if (item.kind === 'task') {
-        const sources = [...item.imports, ...placement.outer, ...roleSources, pr.play];
+        const sources = [...item.imports, ...(placement.sources ?? [...placement.outer, ...roleSources, pr.play])];
         const t = inherit(item.task, sources, placement.scope, item.ownNotify);
         t.blocks = frames(item);
         if (t.include) t.include = { ...t.include, sources };
@@ -1153,7 +1315,7 @@ export class PlaybookLoader {
         continue;
       }
       if (!pr.list.includes(ref)) pr.list.push(ref);
-      const outer = [item.source, ...item.imports, ...placement.outer, ...roleSources, pr.play];
+      const outer = [item.source, ...item.imports, ...(placement.sources ?? [...placement.outer, ...roleSources, pr.play])];
       out.push(...this.placeRole(ref, placement.scope?.chain ?? [], outer, pr, frames(item)));
     }
     return out;
@@ -1229,8 +1391,18 @@ function defaultName(module: string, params: Record<string, unknown>): string {
   return first ? `${module} ${Array.isArray(first) ? first.join(', ') : first}` : module;
 }
 
+/** The loader of each loaded playbook: dynamic includes are loaded by it at run time (includes.ts), with its caches. */
+const loaders = new WeakMap<Playbook, PlaybookLoader>();
+
 export function loadPlaybook(file: string, opts: LoadOptions): { playbook: Playbook; diagnostics: Diagnostic[] } {
   const loader = new PlaybookLoader(file, opts);
   const playbook = loader.load();
-  return { playbook, diagnostics: loader.bag.sorted() };
+  const diagnostics = loader.bag.sorted();
+  loaders.set(playbook, loader);
+  return { playbook, diagnostics };
+}
+
+/** The loader `playbook` was loaded with (undefined for a Playbook not made by loadPlaybook). */
+export function loaderOf(playbook: Playbook): PlaybookLoader | undefined {
+  return loaders.get(playbook);
 }
