@@ -11,7 +11,9 @@ import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatDiagnostic } from '../../../../src/core/diagnostic.ts';
 import {
+  BLOCK_KEYWORDS,
   HANDLER_KEYWORDS,
+  IMPORT_PLAYBOOK_KEYWORDS,
   IMPORT_ROLE_ARGS,
   IMPORT_TASKS_ARGS,
   type KeywordRule,
@@ -131,6 +133,55 @@ const EXERCISED: Record<string, Record<string, () => void>> = {
   task_actions: {
     import_tasks: () => expect(task0('import_tasks: t.yml\nwhen: x', { 't.yml': `- ${FILE}\n` }).when.map((c) => c.expr)).toEqual(['x']),
     import_role: () => expect(task0('import_role: { name: r }\ntags: t', ROLE_R).tags).toEqual(['t']),
+    include_tasks: () => expect(task0('include_tasks: t.yml').params).toEqual({ file: 't.yml' }),
+    include_role: () => expect(task0('include_role: { name: r }').module).toBe('include_role'),
+    // 2.14: a literal file name, no loop, static parents: imported (static).
+    include: () => expect(task0('include: t.yml', { 't.yml': `- name: t\n  ${FILE}\n` }).name).toBe('t'),
+    block: () => expect(task0(`block: [{ ${FILE} }]`).blocks).toMatchObject([{ section: 'block' }]),
+    rescue: () =>
+      expect(play0(`- hosts: all\n  tasks:\n    - { block: [{ ${FILE} }], rescue: [{ ${FILE} }] }\n`).tasks[1]!.blocks).toMatchObject([
+        { section: 'rescue', hasRescue: true },
+      ]),
+    always: () =>
+      expect(play0(`- hosts: all\n  tasks:\n    - { block: [{ ${FILE} }], always: [{ ${FILE} }] }\n`).tasks[1]!.blocks).toMatchObject([
+        { section: 'always', hasRescue: false },
+      ]),
+  },
+  block: {
+    block: () => expect(task0(`block: [{ ${FILE} }]`).module).toBe('file'),
+    rescue: () =>
+      expect(play0(`- hosts: all\n  tasks:\n    - { block: [], rescue: [{ ${FILE} }] }\n`).tasks[0]!.blocks![0]!.section).toBe('rescue'),
+    always: () =>
+      expect(play0(`- hosts: all\n  tasks:\n    - { block: [], always: [{ ${FILE} }] }\n`).tasks[0]!.blocks![0]!.section).toBe('always'),
+    name: () => expect(task0(`block: [{ ${FILE} }]\nname: b`).blocks![0]!.name).toBe('b'),
+    when: () => expect(task0(`block: [{ ${FILE}, when: y }]\nwhen: x`).when.map((c) => c.expr)).toEqual(['x', 'y']),
+    tags: () => expect(task0(`block: [{ ${FILE}, tags: y }]\ntags: x`).tags.sort()).toEqual(['x', 'y']),
+    vars: () => expect(task0(`block: [{ ${FILE}, vars: { a: 2 } }]\nvars: { a: 1, b: 1 }`).vars).toEqual({ a: 2, b: 1 }),
+    notify: () => expect(task0(`block: [{ ${FILE} }]\nnotify: h`).notify).toEqual(['h']),
+    become: () => expect(task0(`block: [{ ${FILE} }]\nbecome: true`).become).toEqual({ value: true }),
+    become_user: () => expect(task0(`block: [{ ${FILE}, become_user: b }]\nbecome_user: a`).becomeUser).toEqual({ value: 'b' }),
+    become_method: () =>
+      expect(load(`- hosts: all\n  tasks:\n    - block: [{ ${FILE} }]\n      become_method: su\n`).errors[0]).toMatch(/become_method su/),
+    connection: () => expect(task0(`block: [{ ${FILE} }]\nconnection: ssh`).module).toBe('file'),
+    check_mode: () => expect(task0(`block: [{ ${FILE} }]\ncheck_mode: true`).checkMode).toEqual({ value: true }),
+    diff: () => expect(task0(`block: [{ ${FILE} }]\ndiff: false`).diff).toEqual({ value: false }),
+    ignore_errors: () => expect(task0(`block: [{ ${FILE} }]\nignore_errors: true`).ignoreErrors).toEqual({ value: true }),
+    no_log: () => expect(task0(`block: [{ ${FILE} }]\nno_log: true`).noLog).toEqual({ value: true }),
+  },
+  import_playbook: {
+    import_playbook: () => expect(ok('- import_playbook: o.yml\n', { 'o.yml': '- name: o\n  hosts: all\n' }).plays[0]!.name).toBe('o'),
+    name: () => expect(ok('- name: x\n  import_playbook: o.yml\n', { 'o.yml': '- hosts: all\n' }).plays).toHaveLength(1),
+    vars: () =>
+      expect(ok('- import_playbook: o.yml\n  vars: { a: 2 }\n', { 'o.yml': '- hosts: all\n  vars: { a: 1 }\n' }).plays[0]!.vars).toEqual({
+        a: 2,
+      }),
+    when: () =>
+      expect(
+        ok('- import_playbook: o.yml\n  when: x\n', { 'o.yml': `- hosts: all\n  tasks: [{ ${FILE} }]\n` }).plays[0]!.tasks[0]!.when.map(
+          (c) => c.expr,
+        ),
+      ).toEqual(['x']),
+    tags: () => expect(ok('- import_playbook: o.yml\n  tags: t\n', { 'o.yml': '- hosts: all\n' }).plays[0]!.tags).toEqual(['t']),
   },
   role: {
     role: () => expect(roleTask('{ role: r }').role?.name).toBe('r'),
@@ -218,6 +269,8 @@ const TABLES: Record<string, Readonly<Record<string, KeywordRule>>> = {
   loop_control: LOOP_CONTROL_KEYS,
   import_role_args: IMPORT_ROLE_ARGS,
   import_tasks_args: IMPORT_TASKS_ARGS,
+  block: BLOCK_KEYWORDS,
+  import_playbook: IMPORT_PLAYBOOK_KEYWORDS,
 };
 
 describe('every Ansible keyword is supported (and exercised) or refused', () => {
@@ -235,9 +288,11 @@ describe('every Ansible keyword is supported (and exercised) or refused', () => 
       expect(supported.filter((k) => !exercised[k])).toEqual([]);
     });
   }
-  it('block: block, rescue and always are refused, the rest are task keywords', () => {
-    for (const k of keysOf('block')) expect(TASK_ACTIONS[k] ?? TASK_KEYWORDS[k], k).toBeDefined();
-    for (const k of ['block', 'rescue', 'always']) expect(TASK_ACTIONS[k]!.use).toBe('refused');
+  it("block: a block keyword is refused exactly where the task keyword is (the block's tasks inherit it)", () => {
+    for (const k of keysOf('block')) {
+      if (['block', 'rescue', 'always'].includes(k)) continue;
+      expect(BLOCK_KEYWORDS[k]!.use, k).toBe(TASK_KEYWORDS[k]!.use);
+    }
   });
 
   for (const [section, tests] of Object.entries(EXERCISED)) {
@@ -269,6 +324,18 @@ describe('refused keywords are located errors naming the keyword', () => {
     it(`task: ${k}`, () => {
       const errors = load(`- hosts: all\n  tasks:\n    - ${k}: x\n`).errors;
       expect(errors.some((e) => e.startsWith('pb.yml:3:7: ') && e.includes(hint))).toBe(true);
+    });
+  }
+  for (const [k, hint] of refusedIn(BLOCK_KEYWORDS)) {
+    it(`block: ${k}`, () => {
+      const errors = load(`- hosts: all\n  tasks:\n    - block: [{ ${FILE} }]\n      ${k}: x\n`).errors;
+      expect(errors.some((e) => e.startsWith('pb.yml:4:7: ') && e.includes(hint))).toBe(true);
+    });
+  }
+  for (const [k, hint] of refusedIn(IMPORT_PLAYBOOK_KEYWORDS)) {
+    it(`import_playbook: ${k}`, () => {
+      const errors = load(`- import_playbook: o.yml\n  ${k}: x\n`, { 'o.yml': '- hosts: all\n' }).errors;
+      expect(errors.some((e) => e.startsWith('pb.yml:2:3: ') && e.includes(hint))).toBe(true);
     });
   }
   for (const [k, hint] of refusedIn(ROLE_KEYWORDS)) {
