@@ -900,7 +900,7 @@ export class PlaybookLoader {
     const cls = short === 'include_role' ? 'IncludeRole' : 'TaskInclude';
     let bad =
       keysCheck(tc, { ...INCLUDE_KEYWORDS, [key]: { use: 'supported' } }, `${short} keyword`, this.bag, (k) => {
-        if (Object.hasOwn(TASK_ACTIONS, k) || actionKeyOf(raw, k) || kilnModuleOf(k, this.modules))
+        if (Object.hasOwn(TASK_ACTIONS, k.replace(/^ansible\.(builtin|legacy)\./, '')) || kilnModuleOf(k, this.modules))
           return `a task has exactly one action: found ${key} and '${k}'`;
         if (Object.hasOwn(HANDLER_KEYWORDS, k)) return `'${k}' is not a valid attribute for a ${cls}`;
         return `unknown ${short} keyword '${k}'${suggest(k, Object.keys(INCLUDE_KEYWORDS))}`;
