@@ -248,7 +248,7 @@ describe('include_tasks / include_role / include become include tasks', () => {
     expect(errs('include_tasks: { file: a.yml, foo: 1 }')).toEqual(['pb.yml:3:37: Invalid options for include_tasks: foo']);
     expect(errs('include_tasks: { apply: {} }')).toEqual(['pb.yml:3:22: No file specified for include_tasks']);
     expect(errs('include_role: { tasks_from: x }')).toEqual(["pb.yml:3:21: 'name' is a required field for include_role."]);
-    expect(errs('include_role: { name: r, rolespec_validate: true }')[0]).toMatch(/^pb\.yml:3:30: include_role: rolespec_validate/);
+    expect(errs('include_role: { name: r, rolespec_validate: true }')[0]).toMatch(/^pb\.yml:3:32: include_role 'rolespec_validate': not supported/);
     expect(errs('include_tasks: { file: a.yml, apply: { register: x } }')[0]).toMatch(/'register' is not a valid attribute for a Block/);
     expect(errs('include_tasks: a.yml\n      file: { path: /x }')[0]).toMatch(
       /^pb\.yml:4:7: a task has exactly one action: found include_tasks and 'file'/,
