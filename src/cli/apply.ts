@@ -65,6 +65,7 @@ export async function runApply(playbookFile: string, opts: ApplyOptions, deps: A
     connection: { sshConfig, acceptNewHostKeys: opts.acceptNewHostKeys },
   });
   for (const w of v.warnings) console.error(`warning: ${formatDiagnostic(w)}`);
+  for (const n of v.notes) write(`note: ${formatDiagnostic(n)}`);
   const tty = process.stdout.isTTY && !process.env.CI && opts.progress !== 'plain';
   const useColor = opts.color && Boolean(process.stdout.isTTY);
   const reporter: Reporter = tty

@@ -96,6 +96,7 @@ Exit codes:
       connection: { sshConfig: loadSshConfig() },
     });
     for (const w of v.warnings) console.error(`warning: ${formatDiagnostic(w)}`);
+    for (const n of v.notes) console.log(`note: ${formatDiagnostic(n)}`);
     const hosts = new Set(v.plan.plays.flatMap((p) => p.hosts));
     const tasks = v.playbook.plays.reduce((n, p) => n + p.tasks.length, 0);
     console.log(`ok: ${v.playbook.plays.length} play(s), ${tasks} task(s), ${hosts.size} host(s)`);

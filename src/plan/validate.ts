@@ -33,6 +33,12 @@ import { isMap, isScalar, isSeq, type Node, visit } from 'yaml';
 import { loadYamlFile, locate, nodeAt, type YamlFile } from '../input/yaml/document.ts';
 import type { VaultOptions } from '../core/secret/vault.ts';
 import { connectionProblems, type PreflightOptions } from '../transport/ssh/preflight.ts';
+import { expandIncludeRole, expandIncludeTasks } from '../input/playbook/includes.ts';
+import { getModule } from '../modules/registry.ts';
+import { evaluateCondition, renderValue } from '../template/engine.ts';
+import { LIMITS } from '../core/limits.ts';
+import { globFiles, templateGlob, templateNames } from './include-candidates.ts';
+import { relative } from 'node:path';
 
 export interface ValidateOptions extends VaultOptions {
   playbook: string;
@@ -51,6 +57,11 @@ export interface Validated {
   playbook: Playbook;
   inventory: Inventory;
   warnings: Diagnostic[];
+  /**
+   * What validation could not check fully and says so (not errors): a dynamic include whose file
+   * depends on run-time values, and the candidate files validated instead.
+   */
+  notes: Diagnostic[];
   /** Per play (in order): the hosts the run will touch and the tasks it will run. */
   plan: RunPlan;
 }
@@ -106,8 +117,9 @@ export function validateRun(opts: ValidateOptions): Validated {
     playbook.plays.flatMap((p) => [...p.tasks, ...p.handlers].flatMap((t) => (t.register ? [t.register] : []))),
   );
   const earlier = new Set<string>();
+  const notes = new DiagnosticBag();
   const plays = playbook.plays.map((play) => {
-    const planned = checkPlay(play, playbook.dir, inventory, vars, opts, bag, run, registeredNames, new Set(earlier));
+    const planned = checkPlay(play, playbook, inventory, vars, opts, bag, run, registeredNames, new Set(earlier), notes);
     for (const t of [...play.tasks, ...play.handlers]) if (t.register) earlier.add(t.register);
     if (play.gatherFacts) earlier.add('facts');
     return planned;
@@ -120,21 +132,23 @@ export function validateRun(opts: ValidateOptions): Validated {
     bag.addAll(connectionProblems(inventory, hosts, { ...opts.connection, extraVars: opts.extraVars }));
   }
   bag.throwIfAny();
-  return { playbook, inventory, warnings, plan: { plays } };
+  return { playbook, inventory, warnings, notes: notes.sorted(), plan: { plays } };
 }
 
 /** Checks one play and returns its selection (no hosts when its pattern is invalid: an error then). */
 function checkPlay(
   play: PlayDef,
-  playbookDir: string,
+  playbook: Playbook,
   inv: Inventory,
   vars: VarsBuilder,
   opts: ValidateOptions,
   bag: DiagnosticBag,
   run: RunMemory,
-  registeredNames: ReadonlySet<string>,
+  allRegistered: ReadonlySet<string>,
   earlierRegisters: ReadonlySet<string>,
+  notes: DiagnosticBag,
 ): PlanPlay {
+  const playbookDir = playbook.dir;
   const tasks = selectedTasks(play, opts.tags ?? [], opts.skipTags ?? []);
   if (!play.hosts) return { play, hosts: [], tasks };
   const perr = patternErrors(inv, play.hosts);
@@ -157,6 +171,10 @@ function checkPlay(
   // Registered results (and gathered facts) exist only at run time: tasks using them are checked then.
   // Registered results (of this play or an earlier one: they live on) exist only at run time.
   const registers = new Set<string>([...earlierRegisters, ...(play.gatherFacts ? ['facts'] : [])]);
+  // What the files dynamic includes can reach register (their results exist only at run time too).
+  const included = reachableRegisters(tasks, playbook);
+  for (const r of included) registers.add(r);
+  const registeredNames = new Set([...allRegistered, ...included]);
   const deferred = new Set<number>();
   tasks.forEach((t, i) => {
     if (taskReferences(t, registers).length) deferred.add(i);
@@ -195,14 +213,131 @@ function checkPlay(
       // A problem inside a variable's value (a firewall policy entry) is located where it is defined.
       const locateIn = (name: string, path: (string | number)[], value: unknown) =>
         isDeepStrictEqual(plainOf(tv[name]), plainOf(value)) ? locateVar(name, path, layers, roles, opts) : undefined;
+      // An include task's own parameters are checked by its module when it is registered (controller actions).
+      if (t.include && !getModule(t.module)) return;
       const r = instantiate(t, tv, { run, host, play, check: opts.check ?? false, diff, playbookDir, locateVar: locateIn });
       if (r.kind === 'error') {
         bag.addAll(r.diagnostics);
         failed.add(t);
       } else if (r.kind === 'run') rendered.set(t, (rendered.get(t) ?? 0) + 1);
     };
+    /**
+     * A dynamic include: the tasks of its file (or role), for this host, validated as if spliced
+     * in; when its name depends on run-time values, the candidate files (a note says which).
+     */
+    const checkInclude = (t: TaskDef, depth: number) => {
+      const tv = names(t);
+      const file = t.yaml.file;
+      for (const w of t.when) {
+        try {
+          if (!evaluateCondition(w.expr, tv, file)) return;
+        } catch {
+          // Known at run time only: validated as if it holds.
+        }
+      }
+      const lc = t.loopControl;
+      let items: { item: number; vars: Record<string, unknown> }[] = [{ item: 0, vars: {} }];
+      let loopNames: string[] = [];
+      if (t.loop !== undefined) {
+        try {
+          const l = renderValue(t.loop, tv, file);
+          if (!Array.isArray(l) || !l.length) return;
+          items = l.slice(0, 20).map((x, i) => ({ item: i, vars: { [lc.loopVar]: x, ...(lc.indexVar ? { [lc.indexVar]: i } : {}) } }));
+        } catch {
+          loopNames = [lc.loopVar, ...(lc.indexVar ? [lc.indexVar] : []), 'ansible_loop'];
+        }
+      }
+      const role = t.module === 'include_role';
+      const nameT = role ? t.params.name : t.params.file;
+      if (typeof nameT !== 'string') return;
+      const checkTasks = (ts: TaskDef[]) => {
+        for (const x of ts) {
+          if (x.register) registers.add(x.register);
+          if (x.include) {
+            if (depth < LIMITS.importDepth) checkInclude(x, depth + 1);
+          } else if (taskReferences(x, [...registers, ...loopNames]).length) {
+            bag.addAll(staticParamErrors(x));
+          } else check(x, opts.diff ?? false);
+        }
+      };
+      const at = locate(t.yaml, t.paramPaths[role ? 'name' : 'file'] ?? t.modulePath);
+      for (const it of items) {
+        const v = { ...tv, ...it.vars };
+        const used = templateNames(nameT, file);
+        let runtime = used.filter((n) => registers.has(n) || loopNames.includes(n));
+        let rendered: string | undefined;
+        if (!runtime.length) {
+          try {
+            rendered = String(renderValue(nameT, v, file));
+          } catch (err) {
+            runtime = used.filter((n) => !(n in v));
+            if (!runtime.length) {
+              bag.add({ ...at, message: `${t.ansibleModule}: ${(err as Error).message}` });
+              return;
+            }
+          }
+        }
+        const expand = (name: string) => {
+          if (!role) return expandIncludeTasks(t, name, { playbook, item: it.item, itemVars: it.vars });
+          const from: Record<string, string | undefined> = {};
+          for (const k of ['tasks_from', 'vars_from', 'defaults_from', 'handlers_from']) {
+            const x = t.params[k];
+            if (typeof x !== 'string') continue;
+            try {
+              from[k] = String(renderValue(x, v, file));
+            } catch {
+              notes.add({
+                ...at,
+                message: `${t.ansibleModule} '${nameT}': ${k} '${x}' depends on run-time values: its role was not validated`,
+              });
+              return undefined;
+            }
+          }
+          const bool = (k: string, d: boolean) => (typeof t.params[k] === 'boolean' ? (t.params[k] as boolean) : d);
+          return expandIncludeRole(
+            t,
+            {
+              name,
+              tasksFrom: from.tasks_from,
+              varsFrom: from.vars_from,
+              defaultsFrom: from.defaults_from,
+              handlersFrom: from.handlers_from,
+              public: bool('public', false),
+              allowDuplicates: bool('allow_duplicates', true),
+              vars: t.vars,
+            },
+            { playbook, item: it.item, itemVars: it.vars },
+          );
+        };
+        if (rendered !== undefined) {
+          const r = expand(rendered);
+          if (!r) continue;
+          bag.addAll(r.diagnostics);
+          checkTasks(r.tasks);
+          continue;
+        }
+        const found = includeCandidates(t, nameT, playbook);
+        const shown = found.map((f) => (role ? f : relative(playbookDir, f) || f));
+        notes.add({
+          ...at,
+          message: `${t.ansibleModule} '${nameT}' depends on ${runtime.join(', ')}, known at run time: ${
+            found.length
+              ? `validated the candidate ${role ? 'role' : 'file'}${found.length > 1 ? 's' : ''} ${shown.join(', ')}`
+              : `no candidate ${role ? 'role' : 'file'}`
+          }`,
+        });
+        for (const f of found) {
+          const r = expand(f);
+          if (!r) continue;
+          bag.addAll(r.diagnostics);
+          checkTasks(r.tasks);
+        }
+        break;
+      }
+    };
     tasks.forEach((t, i) => {
-      if (!deferred.has(i)) check(t, opts.diff ?? false);
+      if (t.include) checkInclude(t, 0);
+      else if (!deferred.has(i)) check(t, opts.diff ?? false);
       else names(t);
     });
     // Handlers may reference registered results; check those that do not.
@@ -221,11 +356,58 @@ function checkPlay(
   // tasks waiting for a registered result, and the template files they use.
   const everywhere = new Set([...registeredNames, ...(play.gatherFacts ? ['facts'] : [])]);
   for (const t of [...tasks, ...play.handlers]) {
-    if (failed.has(t)) continue;
+    if (failed.has(t) || (t.include && !getModule(t.module))) continue;
     const set = new Set([...(known.get(t) ?? []), ...everywhere]);
     bag.addAll(analyzeTask(t, { known: set, variables: (rendered.get(t) ?? 0) < hosts.length, playbookDir }));
   }
   return { play, hosts, tasks };
+}
+
+/** The files (or role names) an include's templated name can be at run time: its literal parts globbed. */
+function includeCandidates(t: TaskDef, nameT: string, playbook: Playbook): string[] {
+  const pattern = templateGlob(nameT);
+  if (t.module === 'include_role') {
+    const dirs = [join(playbook.dir, 'roles'), join(playbook.dir, '..', 'roles'), join(process.cwd(), 'roles')];
+    return [...new Set(globFiles(pattern, dirs, true).map((d) => d.split('/').pop()!))];
+  }
+  const role = t.role;
+  const roots = [...(role ? [join(role.dir, 'tasks')] : []), ...(t.include?.dirs ?? []), ...(role ? [role.dir] : []), playbook.dir];
+  const files = globFiles(pattern, [...new Set(roots)]);
+  // A role's file found in its tasks/ is also matched from the role's directory: keep one per name.
+  return files;
+}
+
+/** The registered names of every file the play's dynamic includes can reach (literal names, or candidates). */
+function reachableRegisters(tasks: TaskDef[], playbook: Playbook): Set<string> {
+  const out = new Set<string>();
+  const seen = new Set<string>();
+  const visit = (t: TaskDef, depth: number) => {
+    if (depth > LIMITS.importDepth) return;
+    const nameT = t.module === 'include_role' ? t.params.name : t.params.file;
+    if (typeof nameT !== 'string') return;
+    const names =
+      t.params.tasks_from !== undefined || !templateNames(nameT, t.yaml.file).length ? [nameT] : includeCandidates(t, nameT, playbook);
+    for (const n of names) {
+      const key = `${t.module}\0${t.role?.dir ?? ''}\0${(t.include?.dirs ?? []).join(':')}\0${n}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      let ts: TaskDef[] = [];
+      if (t.module === 'include_role') {
+        if (templateNames(n, t.yaml.file).length) continue;
+        const from =
+          typeof t.params.tasks_from === 'string' && !templateNames(t.params.tasks_from, t.yaml.file).length
+            ? t.params.tasks_from
+            : undefined;
+        ts = expandIncludeRole(t, { name: n, tasksFrom: from, public: false, allowDuplicates: true, vars: {} }, { playbook }).tasks;
+      } else ts = expandIncludeTasks(t, n, { playbook }).tasks;
+      for (const x of ts) {
+        if (x.register) out.add(x.register);
+        if (x.include) visit(x, depth + 1);
+      }
+    }
+  };
+  for (const t of tasks) if (t.include) visit(t, 0);
+  return out;
 }
 
 function rawNotify(t: { yaml: { value: unknown }; path: (string | number)[] }): unknown {
