@@ -56,7 +56,7 @@ describe('validate: dynamic includes', () => {
       'os-debian.yml': '- file: { path: /d }\n',
       'os-other.yml': '- file: { path: /o, mode: "rwx" }\n',
     });
-    expect(r.errors).toEqual([expect.stringMatching(/^os-other\.yml:1:\d+: parameter 'mode' must match/)]);
+    expect(r.errors).toEqual([expect.stringMatching(/^os-other\.yml:1:\d+: file: parameter 'mode' must match/)]);
   });
 
   it('a missing file with a literal name is a located error', () => {
@@ -86,7 +86,7 @@ describe('validate: dynamic includes', () => {
     const r = run('- hosts: all\n  tasks:\n    - include_tasks: each.yml\n      loop: [a, "rwx"]\n', {
       'each.yml': '- file: { path: "/x/{{ item }}", mode: "{{ item }}" }\n',
     });
-    expect(r.errors).toEqual([expect.stringMatching(/^each\.yml:1:\d+: parameter 'mode' must match/)]);
+    expect(r.errors).toEqual([expect.stringMatching(/^each\.yml:1:\d+: file: parameter 'mode' must match/)]);
   });
 
   it('a condition false on a host: its include is not validated there', () => {
@@ -111,7 +111,7 @@ describe('validate: dynamic includes', () => {
       'roles/r/tasks/other.yml': '- file: { path: /r, mode: "{{ mode_r }}" }\n',
       'roles/d/tasks/main.yml': '- file: { path: /d }\n',
     });
-    expect(r.errors).toEqual([expect.stringMatching(/^roles\/r\/tasks\/other\.yml:1:\d+: parameter 'mode' must match/)]);
+    expect(r.errors).toEqual([expect.stringMatching(/^roles\/r\/tasks\/other\.yml:1:\d+: file: parameter 'mode' must match/)]);
     const missing = run('- hosts: all\n  tasks:\n    - include_role: { name: nope }\n', {});
     expect(missing.errors).toEqual([expect.stringMatching(/^pb\.yml:3:\d+: role 'nope' not found/)]);
   });
