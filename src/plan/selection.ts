@@ -45,6 +45,15 @@ export function selectedTasks(play: PlayDef, tags: string[], skipTags: string[])
   return play.tasks.filter((t) => tagSelected([...play.tags, ...t.tags], tags, skipTags));
 }
 
+/**
+ * The tasks a dynamic include spliced in that `-t` / `--skip-tags` select: like the play's own,
+ * by their tags (their own, their blocks', the include's `apply`, the play's). The include task
+ * itself was selected by its own tags: as in Ansible, an include not selected brings no task.
+ */
+export function selectedIncluded(play: PlayDef, tasks: TaskDef[], tags: string[], skipTags: string[]): TaskDef[] {
+  return tasks.filter((t) => tagSelected([...play.tags, ...t.tags], tags, skipTags));
+}
+
 /** A play's hosts and tasks under a selection. */
 export function planPlay(inv: Inventory, play: PlayDef, sel: Selection): PlanPlay {
   return { play, hosts: playHosts(inv, play, sel.limit), tasks: selectedTasks(play, sel.tags, sel.skipTags) };

@@ -20,7 +20,7 @@ import { RunMemory } from '../modules/contract.ts';
 import type { PlayDef, Playbook, RoleDef, RoleRef, TaskDef } from '../input/playbook/types.ts';
 import { allDependencies } from '../input/playbook/role-vars.ts';
 import { instantiate, staticParamErrors, taskReferences } from './instance.ts';
-import { type PlanPlay, playHosts, type RunPlan, selectedTasks } from './selection.ts';
+import { type PlanPlay, playHosts, type RunPlan, selectedTasks, tagSelected } from './selection.ts';
 import { validateAgainst } from './schema.ts';
 import { convertParams } from './argspec.ts';
 import { analyzeTask } from './analysis.ts';
@@ -253,6 +253,8 @@ function checkPlay(
       const checkTasks = (ts: TaskDef[]) => {
         for (const x of ts) {
           if (x.register) registers.add(x.register);
+          // Included tasks are selected by their own tags (and their blocks', apply's, the play's), as at run time.
+          if (!tagSelected([...play.tags, ...x.tags], opts.tags ?? [], opts.skipTags ?? [])) continue;
           if (x.include) {
             if (depth < LIMITS.importDepth) checkInclude(x, depth + 1);
           } else if (taskReferences(x, [...registers, ...loopNames]).length) {

@@ -116,3 +116,29 @@ describe('validate: dynamic includes', () => {
     expect(missing.errors).toEqual([expect.stringMatching(/^pb\.yml:3:\d+: role 'nope' not found/)]);
   });
 });
+
+describe('selection of included tasks', () => {
+  it('-t: an included task is checked only when selected by its own tags (apply, blocks, play)', () => {
+    const dir = join(root, String(n++));
+    const files: Record<string, string> = {
+      'pb.yml': '- hosts: all\n  tasks:\n    - include_tasks: { file: t.yml, apply: { tags: [web] } }\n      tags: [web]\n',
+      'inventory/hosts.yml': INV,
+      't.yml': '- fil: {}\n  tags: [db]\n- file: { path: /x, mode: "rwx" }\n  tags: [other]\n',
+    };
+    for (const [p, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, p)), { recursive: true });
+      writeFileSync(join(dir, p), text);
+    }
+    const errs = (tags: string[]) => {
+      try {
+        validateRun({ playbook: join(dir, 'pb.yml'), inventory: [join(dir, 'inventory/hosts.yml')], extraVars: {}, tags });
+        return [];
+      } catch (err) {
+        return (err as InputError).diagnostics.map((d) => d.message);
+      }
+    };
+    // With -t web the include and both its tasks (apply: web) are selected; with -t db the include is not, so neither is checked.
+    expect(errs(['web']).filter((m) => m.includes('rwx') || m.includes('mode'))).toHaveLength(1);
+    expect(errs(['db']).filter((m) => m.includes('mode'))).toHaveLength(0);
+  });
+});
