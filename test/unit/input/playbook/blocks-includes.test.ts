@@ -248,7 +248,9 @@ describe('include_tasks / include_role / include become include tasks', () => {
     expect(errs('include_tasks: { file: a.yml, foo: 1 }')).toEqual(['pb.yml:3:37: Invalid options for include_tasks: foo']);
     expect(errs('include_tasks: { apply: {} }')).toEqual(['pb.yml:3:22: No file specified for include_tasks']);
     expect(errs('include_role: { tasks_from: x }')).toEqual(["pb.yml:3:21: 'name' is a required field for include_role."]);
-    expect(errs('include_role: { name: r, rolespec_validate: true }')[0]).toMatch(/^pb\.yml:3:32: include_role 'rolespec_validate': not supported/);
+    expect(errs('include_role: { name: r, rolespec_validate: true }')[0]).toMatch(
+      /^pb\.yml:3:32: include_role 'rolespec_validate': not supported/,
+    );
     expect(errs('include_tasks: { file: a.yml, apply: { register: x } }')[0]).toMatch(/'register' is not a valid attribute for a Block/);
     expect(errs('include_tasks: a.yml\n      file: { path: /x }')[0]).toMatch(
       /^pb\.yml:4:7: a task has exactly one action: found include_tasks and 'file'/,
@@ -330,6 +332,13 @@ describe('expandIncludeTasks / expandIncludeRole (run time)', () => {
     expect(again.tasks[2]!.blocks![1]!.id).not.toBe(own);
   });
 
+  it('in a dynamically included file, a plain `include` is dynamic too (2.14: its parents are not all static)', () => {
+    const book = ok(PB, { ...FILES, 'dyn.yml': '- include: sub/b.yml\n' });
+    const r = expandIncludeTasks(book.plays[0]!.tasks[1]!, 'dyn.yml', { playbook: book });
+    expect(r.diagnostics).toEqual([]);
+    expect(r.tasks.map((t) => [t.module, t.include?.kind])).toEqual([['include_tasks', 'include']]);
+  });
+
   it('a missing file or a broken one is a located diagnostic, each time it is included', () => {
     const book = ok(PB, { ...FILES, 'bad.yml': `- { name: x, fil: { path: /x } }\n` });
     const inc = book.plays[0]!.tasks[1]!;
@@ -403,6 +412,14 @@ describe('import_playbook', () => {
     expect(o1.handlers[0]!.when).toEqual([]);
     expect(o1.importWhen!.map((w) => w.expr)).toEqual(['cond']);
     expect(book.plays[2]!.tasks[0]!.when.map((w) => w.expr)).toEqual(['cond', 'inner']);
+  });
+
+  it("its vars sit over the play's vars and under its vars_files (checked with ansible-playbook 2.14)", () => {
+    const book = ok('- import_playbook: pl.yml\n  vars: { a: imp, b: imp }\n', {
+      'pl.yml': '- hosts: all\n  vars: { a: play, b: play }\n  vars_files: [vf.yml]\n',
+      'vf.yml': 'a: from_vars_files\n',
+    });
+    expect(book.plays[0]!.vars).toEqual({ a: 'from_vars_files', b: 'imp' });
   });
 
   it('refusals: cycles, missing files, another directory, keywords with no effect', () => {
