@@ -225,9 +225,10 @@ function checkPlay(
      * A dynamic include: the tasks of its file (or role), for this host, validated as if spliced
      * in; when its name depends on run-time values, the candidate files (a note says which).
      */
-    const checkInclude = (t: TaskDef, depth: number) => {
+    const checkInclude = (t: TaskDef, depth: number, chain: string[] = []) => {
       const tv = names(t);
       const file = t.yaml.file;
+      const at = locate(t.yaml, t.paramPaths[t.module === 'include_role' ? 'name' : 'file'] ?? t.modulePath);
       for (const w of t.when) {
         try {
           if (!evaluateCondition(w.expr, tv, file)) return;
@@ -242,7 +243,12 @@ function checkPlay(
         try {
           const l = renderValue(t.loop, tv, file);
           if (!Array.isArray(l) || !l.length) return;
-          items = l.slice(0, 20).map((x, i) => ({ item: i, vars: { [lc.loopVar]: x, ...(lc.indexVar ? { [lc.indexVar]: i } : {}) } }));
+          if (l.length > MAX_ITEMS) {
+            notes.add({ ...at, message: `${t.ansibleModule}: validated with the first ${MAX_ITEMS} of its ${l.length} loop items` });
+          }
+          items = l
+            .slice(0, MAX_ITEMS)
+            .map((x, i) => ({ item: i, vars: { [lc.loopVar]: x, ...(lc.indexVar ? { [lc.indexVar]: i } : {}) } }));
         } catch {
           loopNames = [lc.loopVar, ...(lc.indexVar ? [lc.indexVar] : []), 'ansible_loop'];
         }
@@ -250,19 +256,27 @@ function checkPlay(
       const role = t.module === 'include_role';
       const nameT = role ? t.params.name : t.params.file;
       if (typeof nameT !== 'string') return;
-      const checkTasks = (ts: TaskDef[]) => {
+      const checkTasks = (ts: TaskDef[], name: string) => {
+        const key = `${t.role?.dir ?? ''}\0${file}\0${name}`;
+        // A file that includes itself (Ansible allows it, with a condition that ends it): validated once.
+        if (chain.includes(key)) return;
         for (const x of ts) {
           if (x.register) registers.add(x.register);
           // Included tasks are selected by their own tags (and their blocks', apply's, the play's), as at run time.
           if (!tagSelected([...play.tags, ...x.tags], opts.tags ?? [], opts.skipTags ?? [])) continue;
           if (x.include) {
-            if (depth < LIMITS.importDepth) checkInclude(x, depth + 1);
+            if (depth < LIMITS.importDepth && ++expansions.n <= LIMITS.imports) checkInclude(x, depth + 1, [...chain, key]);
+            else if (expansions.n === LIMITS.imports + 1) {
+              notes.add({
+                ...at,
+                message: `more than ${LIMITS.imports} includes expanded for this play: the rest are checked at run time`,
+              });
+            }
           } else if (taskReferences(x, [...registers, ...loopNames]).length) {
             bag.addAll(staticParamErrors(x));
           } else check(x, opts.diff ?? false);
         }
       };
-      const at = locate(t.yaml, t.paramPaths[role ? 'name' : 'file'] ?? t.modulePath);
       for (const it of items) {
         const v = { ...tv, ...it.vars };
         const used = templateNames(nameT, file);
@@ -315,7 +329,7 @@ function checkPlay(
           const r = expand(rendered);
           if (!r) continue;
           bag.addAll(r.diagnostics);
-          checkTasks(r.tasks);
+          checkTasks(r.tasks, rendered);
           continue;
         }
         const found = includeCandidates(t, nameT, playbook);
@@ -332,11 +346,12 @@ function checkPlay(
           const r = expand(f);
           if (!r) continue;
           bag.addAll(r.diagnostics);
-          checkTasks(r.tasks);
+          checkTasks(r.tasks, f);
         }
         break;
       }
     };
+    const expansions = { n: 0 };
     tasks.forEach((t, i) => {
       if (t.include) checkInclude(t, 0);
       else if (!deferred.has(i)) check(t, opts.diff ?? false);
@@ -364,6 +379,9 @@ function checkPlay(
   }
   return { play, hosts, tasks };
 }
+
+/** Loop items of an include validated (the others are checked at run time; a note says so). */
+const MAX_ITEMS = 20;
 
 /** The files (or role names) an include's templated name can be at run time: its literal parts globbed. */
 function includeCandidates(t: TaskDef, nameT: string, playbook: Playbook): string[] {

@@ -142,3 +142,12 @@ describe('selection of included tasks', () => {
     expect(errs(['db']).filter((m) => m.includes('mode'))).toHaveLength(0);
   });
 });
+
+describe('validate: includes that recur', () => {
+  it('a file including itself (guarded by a condition) is validated once, without looping', () => {
+    const r = run('- hosts: all\n  tasks:\n    - include_tasks: again.yml\n', {
+      'again.yml': '- file: { path: /x, mode: "rwx" }\n- include_tasks: again.yml\n  when: stop is not defined\n',
+    });
+    expect(r.errors).toEqual([expect.stringMatching(/^again\.yml:1:\d+: file: parameter 'mode'/)]);
+  });
+});
