@@ -985,6 +985,11 @@ export class PlaybookLoader {
       return undefined;
     }
     const module = short === 'include_role' ? 'include_role' : 'include_tasks';
+    const withKey = Object.keys(raw).find((k) => k.startsWith('with_'));
+    if (withKey && raw.loop !== undefined) {
+      this.bag.add(tc.child(withKey).diag(`a task has one loop: found loop and ${withKey}`, true));
+      return undefined;
+    }
     const include: IncludeInfo = { kind: short, sources: [], ...(apply ? { apply } : {}), dirs, depth };
     return {
       name:
@@ -1002,7 +1007,8 @@ export class PlaybookLoader {
       path: tc.path,
       modulePath: vc.path,
       when: conditions(tc.child('when'), this.bag) ?? [],
-      loop: raw.loop,
+      // A with_<lookup> loop (when supported: keywords.ts) is the include's loop, as on any task.
+      ...(withKey ? { loop: raw[withKey], loopWith: withKey.slice(5) } : { loop: raw.loop }),
       loopControl: this.loopControl(tc.child('loop_control')),
       register: typeof register === 'string' ? register : undefined,
       notify: [],

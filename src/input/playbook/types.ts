@@ -57,7 +57,10 @@ export interface TaskDef extends TaskKeywords {
   modulePath: PathSeg[];
   /** The task's own `when` after every inherited one (play roles, role dependencies, imports): all must hold. */
   when: Condition[];
+  /** `loop`'s value, or the terms of a `with_<lookup>` (see loopWith). */
   loop?: unknown;
+  /** `with_<lookup>`: the lookup whose result (on the rendered terms, wantlist) is the loop (with-loop.ts). */
+  loopWith?: string;
   loopControl: LoopControl;
   register?: string;
   notify: string[];
