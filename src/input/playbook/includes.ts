@@ -6,8 +6,10 @@
  * - The file is found as Ansible finds it (see PlaybookLoader.includePath): in a role, the role's
  *   tasks/ directory first; then the directories of the files the include is in, innermost
  *   first; then the role's directory and the playbook's directory.
- * - The returned tasks are fresh TaskDefs: blocks flattened (frames with ids that clash with no
- *   frame of the play), `pos = [...include.pos, item, j]`, `index` the include's; they inherit
+ * - The returned tasks are fresh TaskDefs: blocks flattened (frames of the file's own blocks, with
+ *   ids that clash with no frame of the play nor of another expansion; the include's own frames
+ *   are NOT prepended: the engine places the tasks inside the include's blocks, see
+ *   engine/includes.ts), `pos = [...include.pos, item, j]`, `index` the include's; they inherit
  *   what the include inherits (its blocks, imports, role chain, play) but not its own `when`,
  *   `tags` or `loop` (those are the include's), below `apply` and the include's `vars` (with the
  *   loop variables, as Ansible passes them).
@@ -64,4 +66,17 @@ export function expandIncludeRole(
   opts: ExpandOptions,
 ): { tasks: TaskDef[]; handlers: TaskDef[]; role?: RoleRef; diagnostics: Diagnostic[] } {
   return loader(opts).expandRole(parent, spec, opts.item ?? 0, opts.itemVars ?? {});
+}
+
+/**
+ * The loop variables of one item of an include (its loop_var, index_var, ansible_loop), picked
+ * from the variables the include was rendered with for that item: what Ansible passes to the
+ * included tasks (IncludedFile's special vars), for `ExpandOptions.itemVars`.
+ */
+export function loopVarsOf(include: TaskDef, vars: Record<string, unknown>): Record<string, unknown> {
+  if (include.loop === undefined) return {};
+  const lc = include.loopControl;
+  const out: Record<string, unknown> = {};
+  for (const k of [lc.loopVar, lc.indexVar, 'ansible_loop']) if (k !== undefined && Object.hasOwn(vars, k)) out[k] = vars[k];
+  return out;
 }

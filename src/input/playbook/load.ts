@@ -513,11 +513,7 @@ export class PlaybookLoader {
     this.bag = new DiagnosticBag();
     this.bag.addAll(cached.diagnostics);
     const pr = this.expansionRoles();
-    const placed = this.place(
-      cached.items,
-      { scope: parent.scope, outer: [], frames: parent.blocks ?? [], sources: this.includedSources(parent, itemVars) },
-      pr,
-    );
+    const placed = this.place(cached.items, { scope: parent.scope, outer: [], sources: this.includedSources(parent, itemVars) }, pr);
     if (pr.handlers.length)
       this.bag.add(at.diag(`${inc.kind}: an import_role with handlers in an included file is not supported (use include_role)`));
     this.endExpansion(pr);
@@ -571,7 +567,7 @@ export class PlaybookLoader {
       this.endExpansion(pr);
       return none();
     }
-    const placed = this.placeRole(ref, parent.scope?.chain ?? [], this.includedSources(parent, itemVars), pr, parent.blocks ?? []);
+    const placed = this.placeRole(ref, parent.scope?.chain ?? [], this.includedSources(parent, itemVars), pr);
     this.endExpansion(pr);
     const pos = [...(parent.pos ?? [parent.index]), item];
     const tasks = placed.map((t, j) => ({ ...t, index: parent.index, pos: [...pos, j] }));

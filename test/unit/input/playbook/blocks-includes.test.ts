@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatDiagnostic } from '../../../../src/core/diagnostic.ts';
-import { expandIncludeRole, expandIncludeTasks } from '../../../../src/input/playbook/includes.ts';
+import { expandIncludeRole, expandIncludeTasks, loopVarsOf } from '../../../../src/input/playbook/includes.ts';
 import { loadPlaybook } from '../../../../src/input/playbook/load.ts';
 import type { Playbook, TaskDef } from '../../../../src/input/playbook/types.ts';
 import { moduleCatalog } from '../../../../src/modules/registry.ts';
@@ -310,11 +310,11 @@ describe('expandIncludeTasks / expandIncludeRole (run time)', () => {
       [1, 1, 2],
     ]);
     const [a1, incB, a2] = r.tasks;
-    // Inside the include's block (frame 0); the file's own block gets an id the play does not use.
-    expect(a1!.blocks!.map((f) => f.id)).toEqual([0]);
-    const own = incB!.blocks![1]!.id;
+    // The file's own blocks only (the engine puts them inside the include's), with an id the play does not use.
+    expect(a1!.blocks).toEqual([]);
+    const own = incB!.blocks![0]!.id;
     expect(own).toBeGreaterThan(Math.max(...play.tasks.flatMap((t) => (t.blocks ?? []).map((f) => f.id))));
-    expect(a2!.blocks!.map((f) => `${f.id}:${f.section}`)).toEqual(['0:block', `${own}:always`]);
+    expect(a2!.blocks!.map((f) => `${f.id}:${f.section}`)).toEqual([`${own}:always`]);
     // The include's own when/tags are not inherited; its blocks', apply's and vars are.
     expect(a1!.when.map((w) => w.expr)).toEqual(['blockwhen']);
     expect(a1!.tags).toEqual(['ap']);
@@ -325,11 +325,11 @@ describe('expandIncludeTasks / expandIncludeRole (run time)', () => {
     const r2 = expandIncludeTasks(incB!, 'b.yml', { playbook: book });
     expect(r2.diagnostics).toEqual([]);
     expect(r2.tasks.map((t) => [t.name, t.pos])).toEqual([['sub-b', [1, 1, 1, 0, 0]]]);
-    expect(r2.tasks[0]!.blocks!.map((f) => f.id)).toEqual([0, own]);
+    expect(r2.tasks[0]!.blocks).toEqual([]);
     // A second expansion of the same file: same tasks, fresh block ids.
     const again = expandIncludeTasks(inc, 'sub/a.yml', { playbook: book, item: 0 });
     expect(again.tasks.map((t) => t.name)).toEqual(['a1', 'include_tasks b.yml', 'a2']);
-    expect(again.tasks[2]!.blocks![1]!.id).not.toBe(own);
+    expect(again.tasks[2]!.blocks![0]!.id).not.toBe(own);
   });
 
   it('in a dynamically included file, a plain `include` is dynamic too (2.14: its parents are not all static)', () => {
@@ -337,6 +337,13 @@ describe('expandIncludeTasks / expandIncludeRole (run time)', () => {
     const r = expandIncludeTasks(book.plays[0]!.tasks[1]!, 'dyn.yml', { playbook: book });
     expect(r.diagnostics).toEqual([]);
     expect(r.tasks.map((t) => [t.module, t.include?.kind])).toEqual([['include_tasks', 'include']]);
+  });
+
+  it("loopVarsOf: an include's loop variables for one item, as Ansible passes them", () => {
+    const book = ok(PB, FILES);
+    const inc = book.plays[0]!.tasks[1]!;
+    expect(loopVarsOf(inc, { item: 'x', other: 1, ansible_loop: { index: 1 } })).toEqual({ item: 'x', ansible_loop: { index: 1 } });
+    expect(loopVarsOf(book.plays[0]!.tasks[3]!, { item: 'x' })).toEqual({});
   });
 
   it('a missing file or a broken one is a located diagnostic, each time it is included', () => {
