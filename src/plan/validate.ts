@@ -265,6 +265,7 @@ function checkPlay(
           // Included tasks are selected by their own tags (and their blocks', apply's, the play's), as at run time.
           if (!tagSelected([...play.tags, ...x.tags], opts.tags ?? [], opts.skipTags ?? [])) continue;
           if (x.include) {
+            bag.addAll(staticParamErrors(x));
             if (depth < LIMITS.importDepth && ++expansions.n <= LIMITS.imports) checkInclude(x, depth + 1, [...chain, key]);
             else if (expansions.n === LIMITS.imports + 1) {
               notes.add({
@@ -353,8 +354,12 @@ function checkPlay(
     };
     const expansions = { n: 0 };
     tasks.forEach((t, i) => {
-      if (t.include) checkInclude(t, 0);
-      else if (!deferred.has(i)) check(t, opts.diff ?? false);
+      // An include's literal arguments are checked by its module's schema (once the controller
+      // actions register include_tasks/include_role); its file name is rendered by checkInclude.
+      if (t.include) {
+        bag.addAll(staticParamErrors(t));
+        checkInclude(t, 0);
+      } else if (!deferred.has(i)) check(t, opts.diff ?? false);
       else names(t);
     });
     // Handlers may reference registered results; check those that do not.
@@ -373,7 +378,8 @@ function checkPlay(
   // tasks waiting for a registered result, and the template files they use.
   const everywhere = new Set([...registeredNames, ...(play.gatherFacts ? ['facts'] : [])]);
   for (const t of [...tasks, ...play.handlers]) {
-    if (failed.has(t) || (t.include && !getModule(t.module))) continue;
+    // An include's name may depend on run-time values: checkInclude said what it could check.
+    if (failed.has(t) || t.include) continue;
     const set = new Set([...(known.get(t) ?? []), ...everywhere]);
     bag.addAll(analyzeTask(t, { known: set, variables: (rendered.get(t) ?? 0) < hosts.length, playbookDir }));
   }
