@@ -14,6 +14,9 @@ import {
   BLOCK_KEYWORDS,
   HANDLER_KEYWORDS,
   IMPORT_PLAYBOOK_KEYWORDS,
+  INCLUDE_KEYWORDS,
+  INCLUDE_ROLE_ARGS,
+  INCLUDE_TASKS_ARGS,
   IMPORT_ROLE_ARGS,
   IMPORT_TASKS_ARGS,
   type KeywordRule,
@@ -168,6 +171,34 @@ const EXERCISED: Record<string, Record<string, () => void>> = {
     ignore_errors: () => expect(task0(`block: [{ ${FILE} }]\nignore_errors: true`).ignoreErrors).toEqual({ value: true }),
     no_log: () => expect(task0(`block: [{ ${FILE} }]\nno_log: true`).noLog).toEqual({ value: true }),
   },
+  include_keywords: {
+    name: () => expect(task0('include_tasks: t.yml\nname: inc').name).toBe('inc'),
+    when: () => expect(task0('include_tasks: t.yml\nwhen: x').when.map((c) => c.expr)).toEqual(['x']),
+    loop: () => expect(task0('include_tasks: t.yml\nloop: [1]').loop).toEqual([1]),
+    loop_control: () => expect(task0('include_tasks: t.yml\nloop: [1]\nloop_control: { loop_var: f }').loopControl.loopVar).toBe('f'),
+    register: () => expect(task0('include_tasks: t.yml\nregister: r').register).toBe('r'),
+    tags: () => expect(task0('include_tasks: t.yml\ntags: [a]').tags).toEqual(['a']),
+    vars: () => expect(task0('include_tasks: t.yml\nvars: { a: 1 }').vars).toEqual({ a: 1 }),
+    args: () => expect(task0('include_tasks: t.yml\nargs: { apply: { tags: [x] } }').include!.apply!.tags).toEqual(['x']),
+    ignore_errors: () => expect(task0('include_tasks: t.yml\nignore_errors: true').ignoreErrors).toEqual({ value: true }),
+    no_log: () => expect(task0('include_tasks: t.yml\nno_log: true').noLog).toEqual({ value: true }),
+  },
+  include_tasks_args: {
+    file: () => expect(task0('include_tasks: { file: t.yml }').params).toEqual({ file: 't.yml' }),
+    _raw_params: () => expect(task0('include_tasks: { _raw_params: t.yml }').params).toEqual({ file: 't.yml' }),
+    apply: () => expect(task0('include_tasks: { file: t.yml, apply: { become: true } }').include!.apply!.become).toEqual({ value: true }),
+  },
+  include_role_args: {
+    name: () => expect(task0('include_role: { name: r }').params).toEqual({ name: 'r' }),
+    role: () => expect(task0('include_role: { role: r }').params).toEqual({ name: 'r' }),
+    tasks_from: () => expect(task0('include_role: { name: r, tasks_from: t }').params.tasks_from).toBe('t'),
+    vars_from: () => expect(task0('include_role: { name: r, vars_from: v }').params.vars_from).toBe('v'),
+    defaults_from: () => expect(task0('include_role: { name: r, defaults_from: d }').params.defaults_from).toBe('d'),
+    handlers_from: () => expect(task0('include_role: { name: r, handlers_from: h }').params.handlers_from).toBe('h'),
+    public: () => expect(task0('include_role: { name: r, public: yes }').params.public).toBe(true),
+    allow_duplicates: () => expect(task0('include_role: { name: r, allow_duplicates: false }').params.allow_duplicates).toBe(false),
+    apply: () => expect(task0('include_role: { name: r, apply: { tags: [t] } }').include!.apply!.tags).toEqual(['t']),
+  },
   import_playbook: {
     import_playbook: () => expect(ok('- import_playbook: o.yml\n', { 'o.yml': '- name: o\n  hosts: all\n' }).plays[0]!.name).toBe('o'),
     name: () => expect(ok('- name: x\n  import_playbook: o.yml\n', { 'o.yml': '- hosts: all\n' }).plays).toHaveLength(1),
@@ -271,6 +302,9 @@ const TABLES: Record<string, Readonly<Record<string, KeywordRule>>> = {
   import_tasks_args: IMPORT_TASKS_ARGS,
   block: BLOCK_KEYWORDS,
   import_playbook: IMPORT_PLAYBOOK_KEYWORDS,
+  include_keywords: INCLUDE_KEYWORDS,
+  include_tasks_args: INCLUDE_TASKS_ARGS,
+  include_role_args: INCLUDE_ROLE_ARGS,
 };
 
 describe('every Ansible keyword is supported (and exercised) or refused', () => {
@@ -336,6 +370,19 @@ describe('refused keywords are located errors naming the keyword', () => {
     it(`import_playbook: ${k}`, () => {
       const errors = load(`- import_playbook: o.yml\n  ${k}: x\n`, { 'o.yml': '- hosts: all\n' }).errors;
       expect(errors.some((e) => e.startsWith('pb.yml:2:3: ') && e.includes(hint))).toBe(true);
+    });
+  }
+  for (const [k, hint] of refusedIn(INCLUDE_KEYWORDS)) {
+    const key = k === 'loop_with' ? 'with_items' : k;
+    it(`include_tasks: ${key}`, () => {
+      const errors = load(`- hosts: all\n  tasks:\n    - include_tasks: t.yml\n      ${key}: x\n`).errors;
+      expect(errors.some((e) => e.startsWith('pb.yml:4:7: ') && e.includes(hint))).toBe(true);
+    });
+  }
+  for (const [k, hint] of refusedIn(INCLUDE_ROLE_ARGS)) {
+    it(`include_role: ${k}`, () => {
+      const errors = load(`- hosts: all\n  tasks:\n    - include_role: { name: r, ${k}: x }\n`).errors;
+      expect(errors.some((e) => e.startsWith('pb.yml:3:32: ') && e.includes(hint))).toBe(true);
     });
   }
   for (const [k, hint] of refusedIn(ROLE_KEYWORDS)) {
