@@ -122,6 +122,8 @@ export class PlaybookLoader {
   /** The playbooks being imported (import_playbook cycles), outermost first. */
   private readonly playbooks: string[] = [];
   private readonly roleFilesCache = new Map<string, RoleFiles | null>();
+  /** The problems found loading each role's files (given again to each later user of the cache). */
+  private readonly roleDiagnostics = new Map<string, Diagnostic[]>();
   /** Each role instance's files. */
   private readonly refFiles = new Map<RoleRef, RoleFiles>();
   private readonly roleDirs: string[];
@@ -707,9 +709,23 @@ export class PlaybookLoader {
   /** A role's files with a choice of tasks/vars/defaults/handlers files, loaded once. */
   private roleFiles(name: string, dir: string, from: Record<string, string>, at: Loc): RoleFiles | undefined {
     const cacheKey = `${dir}\0${stable(from)}`;
-    if (this.roleFilesCache.has(cacheKey)) return this.roleFilesCache.get(cacheKey) ?? undefined;
+    if (this.roleFilesCache.has(cacheKey)) {
+      // Its problems again: a run-time include_role of it has a bag of its own (the play's holds them once).
+      this.bag.addAll(this.roleDiagnostics.get(cacheKey) ?? []);
+      return this.roleFilesCache.get(cacheKey) ?? undefined;
+    }
     this.roleFilesCache.set(cacheKey, null);
-    const files = loadRoleFiles(name, dir, from, at, this);
+    const outer = this.bag;
+    this.bag = new DiagnosticBag();
+    let files: RoleFiles | undefined;
+    try {
+      files = loadRoleFiles(name, dir, from, at, this);
+    } finally {
+      const found = this.bag.sorted();
+      this.bag = outer;
+      this.bag.addAll(found);
+      this.roleDiagnostics.set(cacheKey, found);
+    }
     if (files) this.roleFilesCache.set(cacheKey, files);
     return files;
   }

@@ -112,6 +112,18 @@ describe('validate: dynamic includes', () => {
       'roles/d/tasks/main.yml': '- file: { path: /d }\n',
     });
     expect(r.errors).toEqual([expect.stringMatching(/^roles\/r\/tasks\/other\.yml:1:\d+: file: parameter 'mode' must match/)]);
+    const templated = run(
+      '- hosts: all\n  tasks:\n    - command: echo web\n      register: kind\n    - include_role: { name: "app_{{ kind.stdout }}" }\n',
+      { 'roles/app_web/tasks/main.yml': '- file: { path: /w }\n', 'roles/app_db/tasks/main.yml': '- fil: {}\n' },
+    );
+    expect(templated.errors).toEqual([expect.stringMatching(/^roles\/app_db\/tasks\/main\.yml:1:3: unknown module 'fil'/)]);
+    const noted = run(
+      '- hosts: all\n  tasks:\n    - command: echo web\n      register: kind\n    - include_role: { name: "app_{{ kind.stdout }}" }\n',
+      { 'roles/app_web/tasks/main.yml': '- file: { path: /w }\n' },
+    );
+    expect(noted.notes).toEqual([
+      "pb.yml:5:29: include_role 'app_{{ kind.stdout }}' depends on kind, known at run time: validated the candidate role app_web",
+    ]);
     const missing = run('- hosts: all\n  tasks:\n    - include_role: { name: nope }\n', {});
     expect(missing.errors).toEqual([expect.stringMatching(/^pb\.yml:3:\d+: role 'nope' not found/)]);
   });
