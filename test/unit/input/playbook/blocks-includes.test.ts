@@ -227,6 +227,18 @@ describe('include_tasks / include_role / include become include tasks', () => {
     expect(book.plays[0]!.tasks.map((t) => t.pos)).toEqual([[0], [1], [2], [3]]);
   });
 
+  it('the ansible.builtin./ansible.legacy. names of imports and includes', () => {
+    const tasks = ok(
+      `- hosts: all\n  tasks:\n    - ansible.builtin.import_role: { name: r }\n    - ansible.builtin.import_tasks: t.yml\n      when: z\n    - ansible.legacy.include_role: { name: r }\n`,
+      { 'roles/r/tasks/main.yml': `- { name: rt, ${F('/r')} }\n`, 't.yml': `- { name: tt, ${F('/t')} }\n` },
+    ).plays[0]!.tasks;
+    expect(tasks.map((t) => [t.name, t.module, t.when.map((w) => w.expr)])).toEqual([
+      ['rt', 'file', []],
+      ['tt', 'file', ['z']],
+      ['include_role r', 'include_role', []],
+    ]);
+  });
+
   it('`include` (2.14): static with a literal name; dynamic with a loop or a templated name', () => {
     const files = { 't.yml': `- { name: inner, ${F('/x')} }\n` };
     const tasks = ok(
