@@ -398,9 +398,15 @@ function includeCandidates(t: TaskDef, nameT: string, playbook: Playbook): strin
   }
   const role = t.role;
   const roots = [...(role ? [join(role.dir, 'tasks')] : []), ...(t.include?.dirs ?? []), ...(role ? [role.dir] : []), playbook.dir];
-  const files = globFiles(pattern, [...new Set(roots)]);
-  // A role's file found in its tasks/ is also matched from the role's directory: keep one per name.
-  return files;
+  // A name is found in the first directory that has it (as at run time): one file per name.
+  const byName = new Map<string, string>();
+  for (const root of new Set(roots)) {
+    for (const f of globFiles(pattern, [root])) {
+      const name = relative(root, f);
+      if (!byName.has(name)) byName.set(name, f);
+    }
+  }
+  return [...byName.values()];
 }
 
 /** The registered names of every file the play's dynamic includes can reach (literal names, or candidates). */

@@ -73,6 +73,17 @@ describe('validate: dynamic includes', () => {
     - include_tasks: "none-{{ kernel.stdout }}.yml"
 `;
     const ok = run(pb, { 'setup-Linux.yml': '- file: { path: /l }\n', 'setup-BSD.yml': '- file: { path: /b }\n' });
+    // In a role: a name found in the role's tasks/ hides the same name beside the playbook (never used for it).
+    const inRole = run('- hosts: all\n  roles: [r]\n', {
+      'roles/r/tasks/main.yml': '- command: uname -s\n  register: k\n- include_tasks: "os-{{ k.stdout }}.yml"\n',
+      'roles/r/tasks/os-Linux.yml': '- file: { path: /l }\n',
+      'os-Linux.yml': '- fil: {}\n',
+      'os-BSD.yml': '- file: { path: /b }\n',
+    });
+    expect(inRole.errors).toEqual([]);
+    expect(inRole.notes).toEqual([
+      "roles/r/tasks/main.yml:3:18: include_tasks 'os-{{ k.stdout }}.yml' depends on k, known at run time: validated the candidate files roles/r/tasks/os-Linux.yml, os-BSD.yml",
+    ]);
     expect(ok.errors).toEqual([]);
     expect(ok.notes).toEqual([
       "pb.yml:5:22: include_tasks 'setup-{{ kernel.stdout }}.yml' depends on kernel, known at run time: validated the candidate files setup-BSD.yml, setup-Linux.yml",
