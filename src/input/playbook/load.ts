@@ -9,9 +9,16 @@
  *   entries' keywords and parameters; a role listed again with the same parameters is the same
  *   role instance (RoleRef.key), whose tasks run once per host unless `allow_duplicates`
  *   (engine/role-runs.ts);
- * - import_tasks and import_role are expanded in place; the keywords of plays, role entries and
- *   imports are inherited by the tasks as Ansible's parent chain gives them (`when` ANDed,
- *   `tags` unioned, the nearest `become`, …; see `inherit`);
+ * - import_tasks and import_role are expanded in place; the keywords of plays, role entries,
+ *   blocks and imports are inherited by the tasks as Ansible's parent chain gives them (`when`
+ *   ANDed, `tags` unioned, the nearest `become`, …; see `inherit`);
+ * - blocks are flattened in order (block, rescue, always), each task carrying its frames
+ *   (`TaskDef.blocks`, ids unique within the play) for the engine's block semantics;
+ * - include_tasks / include_role (and a dynamic `include`) are tasks of their own (module
+ *   include_tasks / include_role, `TaskDef.include`), expanded at run time by `expandTasks` /
+ *   `expandRole` (includes.ts) with this loader's caches;
+ * - import_playbook entries are replaced by the imported playbook's plays (vars, tags, when);
+ * - every task of a play has `pos = [index]`;
  * - a task's module arguments are parsed like Ansible's (task-args.ts).
  *
  * Every structural error (unknown keys, unknown modules, missing roles, bad types) is collected
