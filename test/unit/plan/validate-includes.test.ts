@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatDiagnostic, InputError } from '../../../src/core/diagnostic.ts';
 import { validateRun } from '../../../src/plan/validate.ts';
+import { projectValidator } from '../../helpers/validate-project.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'kiln-validate-inc-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -172,5 +173,23 @@ describe('validate: includes that recur', () => {
       'again.yml': '- file: { path: /x, mode: "rwx" }\n- include_tasks: again.yml\n  when: stop is not defined\n',
     });
     expect(r.errors).toEqual([expect.stringMatching(/^again\.yml:1:\d+: file: parameter 'mode'/)]);
+  });
+});
+
+describe('kiln validate prints the notes on stdout', () => {
+  const validate = projectValidator('validate-inc-cli', INV);
+  it('a note per include validated through candidates, then ok; exit 0', async () => {
+    const r = await validate({
+      'pb.yml': '- hosts: all\n  tasks:\n    - command: uname -s\n      register: k\n    - include_tasks: "os-{{ k.stdout }}.yml"\n',
+      'os-Linux.yml': '- file: { path: /l }\n',
+    });
+    expect(r.code).toBe(0);
+    expect(r.err).toEqual([]);
+    expect(r.out).toEqual([
+      expect.stringMatching(
+        /^note: .*pb\.yml:5:22: include_tasks 'os-\{\{ k\.stdout \}\}\.yml' depends on k, known at run time: validated the candidate file os-Linux\.yml$/,
+      ),
+      'ok: 1 play(s), 2 task(s), 2 host(s)',
+    ]);
   });
 });
