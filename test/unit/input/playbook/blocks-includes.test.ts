@@ -358,6 +358,26 @@ describe('expandIncludeTasks / expandIncludeRole (run time)', () => {
     expect(loopVarsOf(book.plays[0]!.tasks[3]!, { item: 'x' })).toEqual({});
   });
 
+  it('relative file names resolve as ansible-core 2.14 resolves them (fixture: the tasks it ran)', () => {
+    const dir = join(import.meta.dirname, '../../../fixtures/ansible/include-paths');
+    const { playbook, diagnostics } = loadPlaybook(join(dir, 'pb.yml'), { modules: moduleCatalog });
+    expect(diagnostics).toEqual([]);
+    // Runs every include as the engine would (depth first, in order), collecting the tasks that are not includes.
+    const ran: string[] = [];
+    const run = (tasks: TaskDef[]) => {
+      for (const t of tasks) {
+        if (!t.include) ran.push(t.name);
+        else {
+          const r = expandIncludeTasks(t, t.params.file as string, { playbook });
+          expect(r.diagnostics).toEqual([]);
+          run(r.tasks);
+        }
+      }
+    };
+    run(playbook.plays[0]!.tasks);
+    expect(ran).toEqual(readFileSync(join(dir, 'expected.txt'), 'utf8').trim().split('\n'));
+  });
+
   it('a missing file or a broken one is a located diagnostic, each time it is included', () => {
     const book = ok(PB, { ...FILES, 'bad.yml': `- { name: x, fil: { path: /x } }\n` });
     const inc = book.plays[0]!.tasks[1]!;
