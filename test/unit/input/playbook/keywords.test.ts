@@ -182,6 +182,12 @@ const EXERCISED: Record<string, Record<string, () => void>> = {
     args: () => expect(task0('include_tasks: t.yml\nargs: { apply: { tags: [x] } }').include!.apply!.tags).toEqual(['x']),
     ignore_errors: () => expect(task0('include_tasks: t.yml\nignore_errors: true').ignoreErrors).toEqual({ value: true }),
     no_log: () => expect(task0('include_tasks: t.yml\nno_log: true').noLog).toEqual({ value: true }),
+    // with_<lookup> on an include follows the task rule (refused, or the include's loop: never dropped).
+    loop_with: () => {
+      const r = load('- hosts: all\n  tasks:\n    - include_tasks: t.yml\n      with_items: [1]\n');
+      if (TASK_KEYWORDS.loop_with!.use === 'refused') expect(r.errors[0]).toMatch(/^pb\.yml:4:7: include_tasks keyword 'with_items'/);
+      else expect(r.book.plays[0]!.tasks[0]).toMatchObject({ loop: [1], loopWith: 'items' });
+    },
   },
   include_tasks_args: {
     file: () => expect(task0('include_tasks: { file: t.yml }').params).toEqual({ file: 't.yml' }),
