@@ -160,10 +160,11 @@ export const INCLUDE_KEYWORDS: Readonly<Record<string, KeywordRule>> = {
   ignore_errors: ok,
   no_log: ok,
   action: no("not supported: action (write include_tasks:/include_role: as the task's key)"),
-  collections: COMMON_REFUSED.collections!,
-  debugger: COMMON_REFUSED.debugger!,
-  run_once: COMMON_REFUSED.run_once!,
-  timeout: COMMON_REFUSED.timeout!,
+  // As on a task (supported there: read by taskKeywords for the include task itself).
+  collections: TASK_KEYWORDS.collections!,
+  debugger: TASK_KEYWORDS.debugger!,
+  run_once: TASK_KEYWORDS.run_once!,
+  timeout: TASK_KEYWORDS.timeout!,
 };
 
 /** include_tasks' arguments. */

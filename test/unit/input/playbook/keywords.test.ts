@@ -182,6 +182,12 @@ const EXERCISED: Record<string, Record<string, () => void>> = {
     args: () => expect(task0('include_tasks: t.yml\nargs: { apply: { tags: [x] } }').include!.apply!.tags).toEqual(['x']),
     ignore_errors: () => expect(task0('include_tasks: t.yml\nignore_errors: true').ignoreErrors).toEqual({ value: true }),
     no_log: () => expect(task0('include_tasks: t.yml\nno_log: true').noLog).toEqual({ value: true }),
+    // run_once on an include: the task rule, for the include task itself.
+    run_once: () => {
+      const r = load('- hosts: all\n  tasks:\n    - include_tasks: t.yml\n      run_once: true\n');
+      if (TASK_KEYWORDS.run_once!.use === 'refused') expect(r.errors[0]).toMatch(/^pb\.yml:4:7: include_tasks keyword 'run_once'/);
+      else expect(r.book.plays[0]!.tasks[0]).toMatchObject({ runOnce: { value: true } });
+    },
     // with_<lookup> on an include follows the task rule (refused, or the include's loop: never dropped).
     loop_with: () => {
       const r = load('- hosts: all\n  tasks:\n    - include_tasks: t.yml\n      with_items: [1]\n');
