@@ -120,27 +120,45 @@ export const TASK_ACTIONS: Readonly<Record<string, KeywordRule>> = {
 };
 
 /**
- * A block's keywords (Ansible's Block class): the sections, `name`, and the keywords its tasks
- * inherit (the same supported/refused rows as on a task).
+ * A block's keywords (Ansible's Block class): the sections, and its other attributes with the
+ * task's row for each (the block's tasks inherit what it sets: read by `taskKeywords`).
  */
 export const BLOCK_KEYWORDS: Readonly<Record<string, KeywordRule>> = {
-  ...COMMON_REFUSED,
+  ...Object.fromEntries(
+    [
+      'any_errors_fatal',
+      'become',
+      'become_exe',
+      'become_flags',
+      'become_method',
+      'become_user',
+      'check_mode',
+      'collections',
+      'connection',
+      'debugger',
+      'delegate_facts',
+      'delegate_to',
+      'diff',
+      'environment',
+      'ignore_errors',
+      'ignore_unreachable',
+      'module_defaults',
+      'name',
+      'no_log',
+      'notify',
+      'port',
+      'remote_user',
+      'run_once',
+      'tags',
+      'throttle',
+      'timeout',
+      'vars',
+      'when',
+    ].map((k) => [k, TASK_KEYWORDS[k]!]),
+  ),
   block: ok,
   rescue: ok,
   always: ok,
-  name: ok,
-  when: ok,
-  tags: ok,
-  vars: ok,
-  notify: ok,
-  become: ok,
-  become_user: ok,
-  become_method: ok,
-  connection: ok,
-  check_mode: ok,
-  diff: ok,
-  ignore_errors: ok,
-  no_log: ok,
 };
 
 /**

@@ -302,6 +302,22 @@ const EXERCISED: Record<string, Record<string, () => void>> = {
   },
 };
 
+// Where-and-when keywords (part G) on a block: the task's row; when supported, the block's tasks inherit them.
+for (const [k, field, value] of [
+  ['any_errors_fatal', 'anyErrorsFatal', 'true'],
+  ['environment', 'environment', '{ A: b }'],
+  ['ignore_unreachable', 'ignoreUnreachable', 'true'],
+  ['run_once', 'runOnce', 'true'],
+  ['throttle', 'throttle', '2'],
+  ['delegate_to', 'delegateTo', 'localhost'],
+] as const) {
+  EXERCISED.block![k] = () => {
+    const r = load(`- hosts: all\n  tasks:\n    - block: [{ ${FILE} }]\n      ${k}: ${value}\n`);
+    if (TASK_KEYWORDS[k]!.use === 'refused') expect(r.errors.some((e) => e.startsWith('pb.yml:4:7: '))).toBe(true);
+    else expect((r.book.plays[0]!.tasks[0] as unknown as Record<string, unknown>)[field]).toBeDefined();
+  };
+}
+
 /** Each section of Ansible's list → Kiln's table for it. */
 const TABLES: Record<string, Readonly<Record<string, KeywordRule>>> = {
   play: PLAY_KEYWORDS,
