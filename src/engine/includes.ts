@@ -9,7 +9,7 @@
  * included the same file at the same place run its tasks together, iterator.ts) and inside the
  * include's blocks (an expansion's own block frames follow the include's).
  */
-import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
+import type { BlockFrame, PlayDef, TaskDef } from '../input/playbook/types.ts';
 import type { ActionEffect } from '../modules/contract.ts';
 import { posOf } from './iterator.ts';
 
@@ -41,9 +41,20 @@ export function isInclude(e: ActionEffect): e is IncludeEffect {
 export function placeIncluded(include: TaskDef, item: number, tasks: readonly TaskDef[]): TaskDef[] {
   const base = posOf(include);
   const outer = include.blocks ?? [];
+  // The expansion's block ids are unique within it only: renumbered, so that two expansions
+  // (two loop items, the same file included twice) are never taken for the same block.
+  const ids = new Map<number, number>();
+  const renumber = (f: BlockFrame): BlockFrame => {
+    let id = ids.get(f.id);
+    if (id === undefined) ids.set(f.id, (id = nextBlockId++));
+    return { ...f, id };
+  };
   return tasks.map((t, j) => ({
     ...t,
     pos: [...base, item, j],
-    ...(outer.length || t.blocks ? { blocks: [...outer, ...(t.blocks ?? [])] } : {}),
+    ...(outer.length || t.blocks ? { blocks: [...outer, ...(t.blocks ?? []).map(renumber)] } : {}),
   }));
 }
+
+/** Ids of included blocks: above any the loader gives a play's own blocks. */
+let nextBlockId = 1_000_000_000;

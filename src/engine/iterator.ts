@@ -69,6 +69,8 @@ export interface Cursor {
   unwinding?: { frames: readonly BlockFrame[]; depth: number };
   /** The host takes no further part in this play (end_host, end_play, failed). */
   done: boolean;
+  /** Frames (keys) whose `rescue` the host entered after a failure: any other `rescue` section is passed over. */
+  rescuing: Set<string>;
 }
 
 export interface Step {
@@ -84,7 +86,11 @@ export class PlayIterator {
   private readonly cursors = new Map<string, Cursor>();
 
   constructor(sequences: ReadonlyMap<string, TaskDef[]>) {
-    for (const [host, tasks] of sequences) this.cursors.set(host, { host, tasks, at: 0, done: false });
+    for (const [host, tasks] of sequences) {
+      const c: Cursor = { host, tasks, at: 0, done: false, rescuing: new Set() };
+      this.cursors.set(host, c);
+      this.settle(c);
+    }
   }
 
   cursor(host: string): Cursor {
@@ -145,13 +151,27 @@ export class PlayIterator {
     return this.settle(c);
   }
 
-  /** After the cursor moved: a host leaving the frame it was unwinding carries the failure outward. */
+  /**
+   * After the cursor moved: passes over `rescue` sections the host did not enter by a failure; a
+   * host leaving the frame it was unwinding carries the failure outward.
+   */
   private settle(c: Cursor): FailOutcome | undefined {
-    const u = c.unwinding;
-    if (!u) return undefined;
-    if (inFrame(c.tasks[c.at], frameKey(u.frames, u.depth), u.depth)) return undefined;
-    c.unwinding = undefined;
-    return this.fail(c, c.at - 1, u.frames, u.depth);
+    for (;;) {
+      const t = c.tasks[c.at];
+      const frames = t?.blocks ?? [];
+      const keys = frames.map((_, d) => frameKey(frames, d));
+      for (const k of [...c.rescuing]) if (!keys.includes(k)) c.rescuing.delete(k);
+      const u = c.unwinding;
+      if (u && !inFrame(t, frameKey(u.frames, u.depth), u.depth)) {
+        c.unwinding = undefined;
+        const out = this.fail(c, c.at - 1, u.frames, u.depth);
+        if (out === 'failed') return out;
+        continue;
+      }
+      const skip = frames.findIndex((f, d) => f.section === 'rescue' && !c.rescuing.has(keys[d]!));
+      if (skip < 0) return undefined;
+      c.at = this.find(c, c.at - 1, keys[skip]!, skip, 'always');
+    }
   }
 
   /** A failure at `from` inside `frames[0..depth)`, walked from the innermost frame out (see the file comment). */
@@ -162,6 +182,8 @@ export class PlayIterator {
       const key = frameKey(frames, d);
       if (f.section === 'block' && f.hasRescue) {
         c.at = this.find(c, from, key, d, 'rescue');
+        c.rescuing.add(key);
+        this.settle(c);
         return 'rescue';
       }
       if (f.section === 'block' || f.section === 'rescue') {
@@ -169,6 +191,7 @@ export class PlayIterator {
         c.at = j;
         if (inFrame(c.tasks[j], key, d)) {
           c.unwinding = { frames, depth: d };
+          this.settle(c);
           return 'always';
         }
         from = j - 1;

@@ -156,7 +156,7 @@ function checkPlay(
   }
   // Registered results (and gathered facts) exist only at run time: tasks using them are checked then.
   // Registered results (of this play or an earlier one: they live on) exist only at run time.
-  const registers = new Set<string>([...earlierRegisters, ...(play.gatherFacts ? ['facts'] : [])]);
+  const registers = new Set<string>([...earlierRegisters, ...(play.gatherFacts ? ['facts'] : []), ...FAILED_VARS]);
   const deferred = new Set<number>();
   tasks.forEach((t, i) => {
     if (taskReferences(t, registers).length) deferred.add(i);
@@ -219,7 +219,7 @@ function checkPlay(
   }
   // What rendering could not see: templates of tasks not rendered on every host, handlers,
   // tasks waiting for a registered result, and the template files they use.
-  const everywhere = new Set([...registeredNames, ...(play.gatherFacts ? ['facts'] : [])]);
+  const everywhere = new Set([...registeredNames, ...(play.gatherFacts ? ['facts'] : []), ...FAILED_VARS]);
   for (const t of [...tasks, ...play.handlers]) {
     if (failed.has(t)) continue;
     const set = new Set([...(known.get(t) ?? []), ...everywhere]);
@@ -227,6 +227,9 @@ function checkPlay(
   }
   return { play, hosts, tasks };
 }
+
+/** Set by the engine when a block's rescue catches a failure (engine/iterator.ts): known only at run time, like a registered result. */
+const FAILED_VARS = ['ansible_failed_task', 'ansible_failed_result'];
 
 function rawNotify(t: { yaml: { value: unknown }; path: (string | number)[] }): unknown {
   let v: unknown = t.yaml.value;
