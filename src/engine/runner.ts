@@ -23,6 +23,7 @@ import { HostSequence, type InstanceOutcome, type ProbeCache, type SequenceOptio
 import { type FailOutcome, isRescuing, PlayIterator } from './iterator.ts';
 import { type IncludeEffect, type IncludeExpander, isInclude, placeIncluded } from './includes.ts';
 import { failedTaskVar } from './failed-task.ts';
+import { addHost, groupBy } from './inventory-effects.ts';
 import { PendingHandlers } from './pending.ts';
 import { BatchNotifications } from './notifications.ts';
 import { count, emptyStats, type HostStats, type RunReport, type TaskResult } from './report.ts';
@@ -333,7 +334,15 @@ export class Runner {
       await this.opts.reporter.taskEnd(play, task, results);
       // Runner-level effects, in batch order, once the step is over on every host.
       const flush: string[] = [];
+      let inventoryChanged = false;
       for (const { host, effect } of effects) {
+        if (effect.kind === 'add_host') {
+          addHost(this.inv, effect.name, effect.groups, effect.vars, task.loc);
+          inventoryChanged = true;
+        } else if (effect.kind === 'group_by') {
+          groupBy(this.inv, host, effect.groups, effect.parents, task.loc);
+          inventoryChanged = true;
+        }
         if (effect.kind !== 'meta') continue;
         switch (effect.action) {
           case 'flush_handlers':
@@ -364,6 +373,12 @@ export class Runner {
           case 'noop':
             break;
         }
+      }
+      if (inventoryChanged) {
+        // add_host / group_by: groups, group_names, hostvars and the later plays' hosts see the change.
+        this.vars.inventoryChanged();
+        const at = this.playbook.plays.indexOf(play);
+        for (const later of this.playbook.plays.slice(at + 1)) this.planned.delete(later);
       }
       if (flush.length) {
         // meta: flush_handlers — the notified handlers of these hosts run now, then the tasks go on.

@@ -23,6 +23,7 @@
  */
 import { dirname } from 'node:path';
 import { hostVarsOf, type Inventory, inventoryVarLayers, magicVars, type VarLayer } from './index.ts';
+import { inventoryChanged } from './layers.ts';
 import type { PlayDef, TaskDef } from '../playbook/types.ts';
 import { roleDefaults, roleParams, roleVars } from '../playbook/role-vars.ts';
 import { type RenderOptions, renderValue, TemplateError } from '../../template/engine.ts';
@@ -86,7 +87,18 @@ export class VarsBuilder {
     return out.filter((l) => Object.keys(l.vars).length > 0 || l.source === 'extra vars (-e)');
   }
 
-  private readonly rendered = new WeakMap<PlayDef, Map<string, { raw: Record<string, unknown>; resolved: Record<string, unknown> }>>();
+  /**
+   * The inventory changed at run time (add_host, group_by: engine/inventory-effects.ts): what was
+   * computed from it (hostvars, magic vars, rendered play vars) is computed again.
+   */
+  inventoryChanged(): void {
+    this.hostvarsCache.clear();
+    this.magicCache.clear();
+    inventoryChanged(this.inv);
+    this.rendered = new WeakMap();
+  }
+
+  private rendered = new WeakMap<PlayDef, Map<string, { raw: Record<string, unknown>; resolved: Record<string, unknown> }>>();
 
   /** Magic vars of a host in a play (11.), for a task (role_name, role_path). */
   private magic(host: string, play: PlayDef, playHosts: string[], task?: TaskDef): Record<string, unknown> {

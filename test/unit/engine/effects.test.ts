@@ -19,6 +19,7 @@ import type { Reporter } from '../../../src/engine/events.ts';
 import { quietReporter } from '../../helpers/run-playbook.ts';
 import { registerEffectAction } from '../../helpers/effect-action.ts';
 import { moduleCatalog } from '../../../src/modules/registry.ts';
+import { loadInventory } from '../../../src/input/inventory/load.ts';
 
 let work: string;
 beforeAll(() => {
@@ -46,12 +47,25 @@ const expandInclude: IncludeExpander = (effect) => {
   return { tasks: playbook.plays[0]!.tasks };
 };
 
-async function run(yml: string) {
+/**
+ * Runs `yml` (validated first unless `validate` is false: a play whose `hosts:` names a group
+ * that only add_host/group_by create is refused by validation until it knows them).
+ */
+async function run(yml: string, validate = true) {
   const pb = join(work, 'pb.yml');
   writeFileSync(pb, yml);
-  const v = validateRun({ playbook: pb, inventory: [join(work, 'hosts.yml')], extraVars: {}, tags: [], skipTags: [], check: false, diff: false });
+  const v = validate
+    ? validateRun({ playbook: pb, inventory: [join(work, 'hosts.yml')], extraVars: {}, tags: [], skipTags: [], check: false, diff: false })
+    : {
+        playbook: loadPlaybook(pb, { modules: moduleCatalog }).playbook,
+        inventory: loadInventory([join(work, 'hosts.yml')]).inventory,
+        plan: undefined,
+      };
   const steps: string[] = [];
-  const reporter: Reporter = { ...quietReporter, taskStart: (_p, t, hosts, handler) => steps.push(`${handler ? 'handler ' : ''}${t.name}: ${hosts.join(',')}`) };
+  const reporter: Reporter = {
+    ...quietReporter,
+    taskStart: (_p, t, hosts, handler) => steps.push(`${handler ? 'handler ' : ''}${t.name}: ${hosts.join(',')}`),
+  };
   const runner = new Runner(v.playbook, v.inventory, {
     check: false,
     diff: false,
@@ -88,7 +102,7 @@ ${include("inventory_hostname == 't1'")}    - name: after
   it('hosts that included the same file at the same place run its tasks together; a loop includes once per item', async () => {
     const r = await run(`- hosts: all
   tasks:
-${include(undefined, "\"{{ [1, 2] if inventory_hostname == 't1' else [1] }}\"")}    - name: after
+${include(undefined, '"{{ [1, 2] if inventory_hostname == \'t1\' else [1] }}"')}    - name: after
       command: "true"
 `);
     expect(r.steps).toEqual([
@@ -191,5 +205,36 @@ ${meta('reset_connection')}    - name: after
     ]);
     // Each command: a probe and an apply (the probe of "after" could not ride along: the meta task ends the window).
     expect(r.report.hosts.t1!.round_trips).toBe(4);
+  });
+});
+
+describe('add_host and group_by', () => {
+  it('change the inventory for the rest of the run: later plays, groups, group_names and hostvars see it', async () => {
+    const r = await run(
+      `- hosts: all
+  tasks:
+    - name: add
+      test_effect:
+        effects: [{ kind: add_host, name: t3, groups: [added], vars: { color: blue } }]
+      when: inventory_hostname == 't1'
+    - name: group
+      test_effect:
+        effects: [{ kind: group_by, groups: ["by_{{ inventory_hostname }}"], parents: [all] }]
+- hosts: added
+  tasks:
+    - name: new host with its vars
+      command: "test '{{ color }}' = blue"
+- hosts: by_t1
+  tasks:
+    - name: groups seen
+      command: "test '{{ group_names | join(',') }} {{ groups['added'] | join(',') }} {{ hostvars['t3']['color'] }}' = 'by_t1 t3 blue'"
+`,
+      false,
+    );
+    expect(r.report.error).toBeUndefined();
+    expect(r.results.filter((x) => !x.startsWith('add ') && !x.startsWith('group '))).toEqual([
+      'new host with its vars t3 changed',
+      'groups seen t1 changed',
+    ]);
   });
 });
