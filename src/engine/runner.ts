@@ -298,7 +298,7 @@ export class Runner {
             for (const o of outs) {
               if (o.result.status === 'failed') continue;
               for (const effect of o.effects ?? []) {
-                if (isInclude(effect)) spliced.push(...this.expand(h, play, batch, own, effect, item, seq));
+                if (isInclude(effect)) spliced.push(...this.expand(h, play, batch, own, effect, item, seq, notes));
                 else hostEffects.push(effect);
               }
               if (o.effects?.some(isInclude)) item++;
@@ -431,16 +431,19 @@ export class Runner {
     let aborted = false;
     // Handlers: in definition order, once each, on the hosts that notified them.
     // As Ansible 2.14 (plan/handlers.ts): by name the first match of the last handler list; every listener.
+    // The play's handlers, then (per host) those of the roles it included (include_role).
     const toRun = (h: string) => {
-      const run = new Set([...notes.of(h)].flatMap((n) => notifiedHandlers(play.handlers, n)));
-      return play.handlers.filter((hd) => run.has(hd));
+      const list = notes.handlersOf(h);
+      const run = new Set([...notes.of(h)].flatMap((n) => notifiedHandlers(list, n)));
+      return list.filter((hd) => run.has(hd));
     };
+    const order = [...new Set(hosts.flatMap((h) => notes.handlersOf(h)))];
     const handlerSeqs = new Map<string, HostSequence>();
     for (const h of hosts) {
       if (this.dead.has(h)) continue;
       handlerSeqs.set(h, new HostSequence(this.conns, toRun(h), seqOpts(h, true), registered.get(h)!));
     }
-    for (const hd of play.handlers) {
+    for (const hd of order) {
       const hostsFor = [...handlerSeqs.keys()].filter((h) => !this.dead.has(h) && handlerSeqs.get(h)!.tasks.includes(hd));
       if (!hostsFor.length) continue;
       this.opts.reporter.taskStart(play, hd, hostsFor, true);
@@ -461,9 +464,10 @@ export class Runner {
           notes.handlerRan(h, hd);
           // A handler that changed notifies handlers too: those defined after it run in this pass.
           if (changed && hd.notify.length) {
-            const pos = play.handlers.indexOf(hd);
+            const list = notes.handlersOf(h);
+            const pos = list.indexOf(hd);
             const scheduled = new Set([...handlerSeqs.get(h)!.tasks, ...toRun(h)]);
-            const later = play.handlers.filter((x) => scheduled.has(x) && play.handlers.indexOf(x) > pos);
+            const later = list.filter((x) => scheduled.has(x) && list.indexOf(x) > pos);
             handlerSeqs.set(h, new HostSequence(this.conns, later, seqOpts(h, true), registered.get(h)!));
           }
         }
@@ -531,6 +535,7 @@ export class Runner {
     effect: IncludeEffect,
     item: number,
     seq: HostSequence,
+    notes: BatchNotifications,
   ): TaskDef[] {
     const expander = this.opts.expandInclude;
     if (!expander)
@@ -539,6 +544,8 @@ export class Runner {
       );
     const vars = this.vars.forTask(host, play, batch, include, seq.registered);
     const x = expander(effect, include, { host, play, vars });
+    // include_role: the role's handlers join the play's for this host (as a later handler list).
+    if (x.handlers?.length) notes.addHandlers(host, x.handlers);
     return placeIncluded(include, item, x.tasks);
   }
 

@@ -26,6 +26,19 @@ beforeAll(() => {
   registerEffectAction();
   work = mkdtempSync(join(tmpdir(), 'kiln-effects-'));
   writeFileSync(join(work, 'hosts.yml'), 'all:\n  hosts:\n    t1: {}\n    t2: {}\n');
+  // include_role's stand-in: the "role" is a play file with tasks and handlers.
+  writeFileSync(
+    join(work, 'therole.yml'),
+    `- hosts: all
+  tasks:
+    - name: role task
+      command: "true"
+      notify: role handler
+  handlers:
+    - name: role handler
+      command: "true"
+`,
+  );
   writeFileSync(
     join(work, 'inc.yml'),
     `- hosts: all
@@ -41,10 +54,11 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** Loads `inc.yml`'s tasks: the stand-in for the loader's include expansion. */
 const expandInclude: IncludeExpander = (effect) => {
-  if (effect.kind !== 'include_tasks') throw new Error('only include_tasks here');
-  const { playbook, diagnostics } = loadPlaybook(join(work, effect.file), { modules: moduleCatalog });
+  const file = effect.kind === 'include_tasks' ? effect.file : `${effect.name}.yml`;
+  const { playbook, diagnostics } = loadPlaybook(join(work, file), { modules: moduleCatalog });
   if (diagnostics.length) throw new Error(diagnostics.map((d) => d.message).join('\n'));
-  return { tasks: playbook.plays[0]!.tasks };
+  const play = playbook.plays[0]!;
+  return effect.kind === 'include_tasks' ? { tasks: play.tasks } : { tasks: play.tasks, handlers: play.handlers };
 };
 
 /**
@@ -120,6 +134,22 @@ const meta = (action: string, when?: string) => `    - name: meta ${action}
       test_effect:
         effects: [{ kind: meta, action: ${action} }]
 ${when ? `      when: ${when}\n` : ''}`;
+
+describe('include_role', () => {
+  it("the included role's handlers join the play's for the hosts that included it", async () => {
+    const r = await run(`- hosts: all
+  tasks:
+    - name: include the role
+      test_effect:
+        effects: [{ kind: include_role, name: therole, public: false, allowDuplicates: true, vars: {} }]
+      when: inventory_hostname == 't2'
+    - name: after
+      command: "true"
+`);
+    expect(r.report.error).toBeUndefined();
+    expect(r.steps).toEqual(['include the role: t1,t2', 'role task: t2', 'after: t1,t2', 'handler role handler: t2']);
+  });
+});
 
 describe('meta effects', () => {
   it('flush_handlers runs the notified handlers now, then the tasks go on (each handler once)', async () => {
