@@ -119,21 +119,10 @@ export class PlayIterator {
     return this.advance(host, index, false);
   }
 
-  /** Splices `tasks` into the host's sequence right after `index` (a dynamic include's). */
-  splice(host: string, index: number, tasks: TaskDef[]): void {
-    this.cursors.get(host)!.tasks.splice(index + 1, 0, ...tasks);
-  }
-
   /** The host stops taking part in this play (end_host, end_play, failed). */
   end(host: string): void {
     const c = this.cursors.get(host);
     if (c) c.done = true;
-  }
-
-  /** A host that failed in this play rejoins it (clear_host_errors): it goes on after its failed task. */
-  revive(host: string): void {
-    const c = this.cursors.get(host);
-    if (c) c.done = false;
   }
 
   /**

@@ -96,6 +96,8 @@ export class Runner {
   private readonly conns: TransportCache;
   /** Hosts that failed or were unreachable: they take no further part in the run. */
   private readonly dead = new Set<string>();
+  /** Hosts that failed in a task (not unreachable): meta clear_host_errors revives them for the later plays. */
+  private readonly failedHosts = new Set<string>();
   private readonly vars: VarsBuilder;
   private readonly pending: PendingHandlers;
   /** Each play's hosts and selected tasks (plan/selection.ts): from `opts.plan`, else planned on first use. */
@@ -255,14 +257,12 @@ export class Runner {
     const it = new PlayIterator(new Map([...seqs].map(([h, s]) => [h, s.tasks])));
     /** Hosts that left the play without failing (end_host, end_play, end_batch): no handlers run for them. */
     const ended = new Set<string>();
-    /** Hosts that failed (not unreachable) in this batch: clear_host_errors makes them take part in later plays again. */
-    const failedHere = new Set<string>();
     let aborted = false;
     let endPlay = false;
     const stop = (h: string, outcome: FailOutcome | undefined): boolean => {
       if (outcome !== 'failed') return false;
       this.dead.add(h);
-      failedHere.add(h);
+      this.failedHosts.add(h);
       return true;
     };
     for (;;) {
@@ -362,10 +362,10 @@ export class Runner {
             }
             break;
           case 'clear_host_errors':
-            // As Ansible 2.14: the hosts that failed in this play are no longer failed — they take
-            // part in the later plays, not in the rest of this one.
-            for (const h of failedHere) this.dead.delete(h);
-            failedHere.clear();
+            // As Ansible 2.14: the play's hosts that failed (here or in an earlier play; not the
+            // unreachable ones) are no longer failed — they take part in the later plays, not in
+            // the rest of this one.
+            for (const h of this.playHosts(play)) if (this.failedHosts.delete(h)) this.dead.delete(h);
             break;
           case 'reset_connection':
             this.closedTrips.set(host, (this.closedTrips.get(host) ?? 0) + (await this.conns.reset(host)));
@@ -460,6 +460,7 @@ export class Runner {
         const changed = outs.some((o) => o.changed);
         notes.afterTask(h, hd.notify, changed, stopped);
         if (stopped) this.dead.add(h);
+        if (outs.some((o) => o.failed)) this.failedHosts.add(h);
         else {
           notes.handlerRan(h, hd);
           // A handler that changed notifies handlers too: those defined after it run in this pass.
