@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { localTransport } from '../../../src/transport/local.ts';
+import { type TransportWrapper, UnreachableError } from '../../../src/transport/transport.ts';
 import { Runner } from '../../../src/engine/runner.ts';
 import { validateRun } from '../../../src/plan/validate.ts';
 import type { RunReport } from '../../../src/engine/report.ts';
@@ -25,10 +26,10 @@ const expected = JSON.parse(readFileSync(join(FIX, 'expected.json'), 'utf8')) as
 const work = mkdtempSync(join(tmpdir(), 'kiln-blocks-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-async function run(name: string): Promise<{ report: RunReport; out: string }> {
+async function run(name: string, text?: string, wrapTransport?: TransportWrapper): Promise<{ report: RunReport; out: string }> {
   const out = join(work, `${name}-out`);
   rmSync(out, { recursive: true, force: true });
-  const flat = flattenBlocks(readFileSync(join(FIX, `${name}.yml`), 'utf8'));
+  const flat = flattenBlocks(text ?? readFileSync(join(FIX, `${name}.yml`), 'utf8'));
   const pb = join(work, `${name}.yml`);
   writeFileSync(pb, flat.text);
   const extraVars = { out_dir: out };
@@ -54,6 +55,7 @@ async function run(name: string): Promise<{ report: RunReport; out: string }> {
     acceptNewHostKeys: false,
     reporter: quietReporter,
     transport: localTransport(),
+    wrapTransport,
   });
   return { report: await runner.run(), out };
 }
@@ -112,5 +114,51 @@ describe('blocks at run time, as ansible-playbook 2.14 runs them', () => {
     expect(failed.rescued).toBe(true);
     const { recapLines } = await import('../../../src/engine/report.ts');
     expect(recapLines(report.hosts).find((l) => l.startsWith('t1'))).toMatch(/failed=1 .*rescued=1/);
+  });
+
+  it('an unreachable host is not rescued: neither rescue nor always runs there (Ansible 2.14)', async () => {
+    // Fault injection: t1's connection is lost when the block's command is sent.
+    const lose: TransportWrapper = (inner) => ({
+      open: async (host) => {
+        const t = await inner.open(host);
+        return {
+          name: t.name,
+          get roundTrips() {
+            return t.roundTrips;
+          },
+          run: (script, opts) =>
+            host === 't1' && script.includes('LOSE_ME')
+              ? Promise.reject(new UnreachableError(`${host}: connection lost`))
+              : t.run(script, opts),
+          close: () => t.close(),
+        };
+      },
+      openFresh: (host) => inner.openFresh(host),
+    });
+    const { report } = await run(
+      'unreachable',
+      `- hosts: all
+  gather_facts: false
+  tasks:
+    - name: b
+      block:
+        - name: lost here
+          command: "echo LOSE_ME"
+      rescue:
+        - name: rescue
+          command: "true"
+      always:
+        - name: always
+          command: "true"
+`,
+      lose,
+    );
+    expect(report.tasks.map((t) => `${t.task} ${t.host} ${t.status}`).sort()).toEqual([
+      'always t2 changed',
+      'lost here t1 unreachable',
+      'lost here t2 changed',
+    ]);
+    expect(report.hosts.t1!.unreachable).toBe(true);
+    expect(report.hosts.t1!.rescued).toBe(0);
   });
 });

@@ -268,3 +268,33 @@ describe('add_host and group_by', () => {
     ]);
   });
 });
+
+describe('meta effects across plays and batches (as ansible-playbook 2.14)', () => {
+  it('clear_host_errors also revives a host that failed in an earlier play', async () => {
+    const r = await run(`- hosts: all
+  tasks:
+    - name: t1 fails
+      command: "false"
+      when: inventory_hostname == 't1'
+- hosts: all
+  tasks:
+${meta('clear_host_errors')}- hosts: all
+  tasks:
+    - name: third play
+      command: "true"
+`);
+    expect(r.steps).toEqual(['t1 fails: t1,t2', 'meta clear_host_errors: t2', 'third play: t1,t2']);
+  });
+
+  it('end_batch ends the serial batch only: the next batch runs the play', async () => {
+    const r = await run(`- hosts: all
+  serial: 1
+  tasks:
+    - name: a
+      command: "true"
+${meta('end_batch', "inventory_hostname == 't1'")}    - name: b
+      command: "true"
+`);
+    expect(r.steps).toEqual(['a: t1', 'meta end_batch: t1', 'a: t2', 'meta end_batch: t2', 'b: t2']);
+  });
+});
