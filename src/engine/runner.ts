@@ -543,6 +543,12 @@ export class Runner {
       throw new Error(
         `${include.loc.file}:${include.loc.line}:${include.loc.col}: ${effect.kind}: no include expansion is available to the runner`,
       );
+    // `public: true` would expose the role's vars and defaults to the tasks after the include, at
+    // their precedence: not done by the engine yet — refused, never silently ignored.
+    if (effect.kind === 'include_role' && effect.public)
+      throw new Error(
+        `${include.loc.file}:${include.loc.line}:${include.loc.col}: include_role: public: true is not supported yet (the role's vars and defaults would not be visible after the include)`,
+      );
     const vars = this.vars.forTask(host, play, batch, include, seq.registered);
     const x = expander(effect, include, { host, play, vars });
     // include_role: the role's handlers join the play's for this host (as a later handler list).

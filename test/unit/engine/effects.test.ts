@@ -151,6 +151,21 @@ describe('include_role', () => {
   });
 });
 
+describe('include_role public', () => {
+  it('public: true is refused at the include (located), never silently ignored', async () => {
+    const r = await run(`- hosts: all
+  tasks:
+    - name: include the role
+      test_effect:
+        effects: [{ kind: include_role, name: therole, public: true, allowDuplicates: true, vars: {} }]
+`);
+    const res = r.report.tasks.find((t) => t.task === 'include the role')!;
+    expect(res.status).toBe('failed');
+    expect(res.message).toMatch(/pb\.yml:3:7: include_role: public: true is not supported yet/);
+    expect(r.steps).toEqual(['include the role: t1,t2']);
+  });
+});
+
 describe('meta effects', () => {
   it('flush_handlers runs the notified handlers now, then the tasks go on (each handler once)', async () => {
     const r = await run(`- hosts: all
