@@ -255,8 +255,6 @@ export class Runner {
     const seqs = new Map(batch.map((h) => [h, new HostSequence(this.conns, tasks, seqOpts(h, false), registered.get(h)!)]));
     // Each host's own sequence and cursor; the linear strategy by position (iterator.ts).
     const it = new PlayIterator(new Map([...seqs].map(([h, s]) => [h, s.tasks])));
-    /** Hosts that left the play without failing (end_host, end_play, end_batch): no handlers run for them. */
-    const ended = new Set<string>();
     let aborted = false;
     let endPlay = false;
     const stop = (h: string, outcome: FailOutcome | undefined): boolean => {
@@ -266,6 +264,9 @@ export class Runner {
       return true;
     };
     for (;;) {
+      // A host that died (a failed handler in a flush, unreachable) is out of this play for good,
+      // even if clear_host_errors revives it for the later plays.
+      for (const h of batch) if (this.dead.has(h)) it.end(h);
       const step = it.next(batch.filter((h) => !this.dead.has(h)));
       if (!step) break;
       const task = step.task;
@@ -350,16 +351,12 @@ export class Runner {
             break;
           case 'end_host':
             it.end(host);
-            ended.add(host);
             break;
           case 'end_play':
             endPlay = true;
           // falls through: the batch ends too
           case 'end_batch':
-            for (const h of batch) {
-              it.end(h);
-              if (!this.dead.has(h)) ended.add(h);
-            }
+            for (const h of batch) it.end(h);
             break;
           case 'clear_host_errors':
             // As Ansible 2.14: the play's hosts that failed (here or in an earlier play; not the
@@ -401,17 +398,20 @@ export class Runner {
         break;
       }
     }
+    // A host out of the play (failed — even if clear_host_errors revived it —, unreachable, or
+    // ended by meta) runs no handlers, as in Ansible.
+    const out = (h: string) => this.dead.has(h) || it.cursor(h).done;
     if (!aborted) {
       aborted = await this.runHandlers(
         play,
         batch,
-        batch.filter((h) => !this.dead.has(h) && !ended.has(h)),
+        batch.filter((h) => !out(h)),
         notes,
         seqOpts,
       );
     }
-    // Whatever is still notified (host failed or ended, play aborted) stays saved for the next run.
-    for (const h of batch) notes.finish(h, this.dead.has(h) || ended.has(h) || aborted);
+    // Whatever is still notified (host out of the play, play aborted) stays saved for the next run.
+    for (const h of batch) notes.finish(h, out(h) || aborted);
     return { aborted, endPlay };
   }
 
