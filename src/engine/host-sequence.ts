@@ -100,6 +100,11 @@ export class HostSequence {
     return this.regs;
   }
 
+  /** Forgets every probe result (the host may have changed outside this sequence: handlers flushed mid-play). */
+  dropProbes(): void {
+    this.probed.clear();
+  }
+
   /** Splices tasks in after task `i` (a dynamic include's, on this host). */
   splice(i: number, tasks: readonly TaskDef[]): void {
     this.tasks.splice(i + 1, 0, ...tasks);

@@ -386,6 +386,9 @@ export class Runner {
           notes,
           seqOpts,
         );
+        // What a handler applied makes the host's earlier probes stale (the window stops at meta,
+        // so none should be left: this keeps it so whatever the window does).
+        for (const h of flush) seqs.get(h)!.dropProbes();
         if (aborted) break;
       }
       const failedNow = batch.filter((h) => this.dead.has(h)).length;
