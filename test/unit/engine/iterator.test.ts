@@ -144,4 +144,18 @@ describe('blocks', () => {
     const r = drive(new Map([['h', seq]]), (_h, t) => t.name === 'f1' && n++ === 0);
     expect(r.steps).toEqual(['include: h', 'f1: h', 'fr: h', 'f1: h', 'after: h']);
   });
+
+  it('a failure in tasks included inside a block is rescued by that block', () => {
+    const inc = task('include', { blocks: [frame(7, 'block', true)] });
+    const file = [task('inc1'), task('inc2')];
+    const seq = [
+      inc,
+      ...placeIncluded(inc, 0, file),
+      task('rest', { blocks: [frame(7, 'block', true)] }),
+      task('r', { blocks: [frame(7, 'rescue', true)] }),
+      task('after'),
+    ];
+    const r = drive(new Map([['h', seq]]), (_h, t) => t.name === 'inc1');
+    expect(r).toEqual({ steps: ['include: h', 'inc1: h', 'r: h', 'after: h'], failed: [] });
+  });
 });
