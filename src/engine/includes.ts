@@ -9,7 +9,7 @@
  * included the same file at the same place run its tasks together, iterator.ts) and inside the
  * include's blocks (an expansion's own block frames follow the include's).
  */
-import type { BlockFrame, PlayDef, TaskDef } from '../input/playbook/types.ts';
+import type { BlockFrame, PlayDef, RoleRef, TaskDef } from '../input/playbook/types.ts';
 import type { ActionEffect } from '../modules/contract.ts';
 import { posOf } from './iterator.ts';
 
@@ -21,6 +21,8 @@ export interface IncludeExpansion {
   tasks: TaskDef[];
   /** include_role: the role's handlers, which join the play's handlers for this host. */
   handlers?: TaskDef[];
+  /** include_role: the role instance (its vars and defaults are exposed after the include with `public: true`). */
+  role?: RoleRef;
 }
 
 /** Expands an include's effect for one host (the loader's expandIncludeTasks / expandIncludeRole). */

@@ -546,14 +546,16 @@ export class Runner {
       throw new Error(
         `${include.loc.file}:${include.loc.line}:${include.loc.col}: ${effect.kind}: no include expansion is available to the runner`,
       );
-    // `public: true` would expose the role's vars and defaults to the tasks after the include, at
-    // their precedence: not done by the engine yet — refused, never silently ignored.
-    if (effect.kind === 'include_role' && effect.public)
-      throw new Error(
-        `${include.loc.file}:${include.loc.line}:${include.loc.col}: include_role: public: true is not supported yet (the role's vars and defaults would not be visible after the include)`,
-      );
     const vars = this.vars.forTask(host, play, batch, include, seq.registered);
     const x = expander(effect, include, { host, play, vars });
+    if (effect.kind === 'include_role' && effect.public) {
+      // public: the role's vars and defaults are the play's from here on, for this host.
+      if (!x.role)
+        throw new Error(
+          `${include.loc.file}:${include.loc.line}:${include.loc.col}: include_role: public: true, but the expansion gave no role instance`,
+        );
+      seq.forget(this.vars.addPublicRole(host, play, x.role));
+    }
     // include_role: the role's handlers join the play's for this host (as a later handler list).
     if (x.handlers?.length) notes.addHandlers(host, x.handlers);
     return placeIncluded(include, item, x.tasks);

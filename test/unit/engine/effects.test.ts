@@ -6,7 +6,7 @@
  * `expandInclude` option (the loader's expansion in production), here loading the included file
  * as a play's tasks with the real loader.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +26,14 @@ beforeAll(() => {
   registerEffectAction();
   work = mkdtempSync(join(tmpdir(), 'kiln-effects-'));
   writeFileSync(join(work, 'hosts.yml'), 'all:\n  hosts:\n    t1: {}\n    t2: {}\n');
+  // A real role for include_role's `public`, expanded from a play that lists it.
+  mkdirSync(join(work, 'roles/pubrole/defaults'), { recursive: true });
+  mkdirSync(join(work, 'roles/pubrole/vars'), { recursive: true });
+  mkdirSync(join(work, 'roles/pubrole/tasks'), { recursive: true });
+  writeFileSync(join(work, 'roles/pubrole/defaults/main.yml'), 'pub_default: d\nshadowed: from-role-default\n');
+  writeFileSync(join(work, 'roles/pubrole/vars/main.yml'), 'pub_var: v\n');
+  writeFileSync(join(work, 'roles/pubrole/tasks/main.yml'), '- name: pubrole task\n  command: "true"\n');
+  writeFileSync(join(work, 'pubrole.yml'), '- hosts: all\n  roles: [pubrole]\n');
   // include_role's stand-in: the "role" is a play file with tasks and handlers.
   writeFileSync(
     join(work, 'therole.yml'),
@@ -58,7 +66,7 @@ const expandInclude: IncludeExpander = (effect) => {
   const { playbook, diagnostics } = loadPlaybook(join(work, file), { modules: moduleCatalog });
   if (diagnostics.length) throw new Error(diagnostics.map((d) => d.message).join('\n'));
   const play = playbook.plays[0]!;
-  return effect.kind === 'include_tasks' ? { tasks: play.tasks } : { tasks: play.tasks, handlers: play.handlers };
+  return effect.kind === 'include_tasks' ? { tasks: play.tasks } : { tasks: play.tasks, handlers: play.handlers, role: play.roles[0] };
 };
 
 /**
@@ -152,7 +160,30 @@ describe('include_role', () => {
 });
 
 describe('include_role public', () => {
-  it('public: true is refused at the include (located), never silently ignored', async () => {
+  it("public: true exposes the role's defaults and vars to the host's later tasks, at their levels (a play var wins over a role default)", async () => {
+    const r = await run(
+      `- hosts: all
+  vars:
+    shadowed: from-play
+  tasks:
+    - name: include the role
+      test_effect:
+        effects: [{ kind: include_role, name: pubrole, public: true, allowDuplicates: true, vars: {} }]
+      when: inventory_hostname == 't2'
+    - name: sees the role's vars
+      command: "test '{{ pub_default }} {{ pub_var }} {{ shadowed }}' = 'd v from-play'"
+      when: pub_var is defined
+`,
+      false,
+    );
+    expect(r.report.error).toBeUndefined();
+    expect(r.results.filter((x) => x.startsWith('sees')).sort()).toEqual([
+      "sees the role's vars t1 skipped",
+      "sees the role's vars t2 changed",
+    ]);
+  });
+
+  it('public: true without a role instance from the expansion fails the include, located', async () => {
     const r = await run(`- hosts: all
   tasks:
     - name: include the role
@@ -161,8 +192,7 @@ describe('include_role public', () => {
 `);
     const res = r.report.tasks.find((t) => t.task === 'include the role')!;
     expect(res.status).toBe('failed');
-    expect(res.message).toMatch(/pb\.yml:3:7: include_role: public: true is not supported yet/);
-    expect(r.steps).toEqual(['include the role: t1,t2']);
+    expect(res.message).toMatch(/pb\.yml:3:7: include_role: public: true, but the expansion gave no role instance/);
   });
 });
 
