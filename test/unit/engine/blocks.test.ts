@@ -99,7 +99,7 @@ describe('blocks at run time, as ansible-playbook 2.14 runs them', () => {
         });
       }
       for (const host of ['t1', 't2']) {
-        const fixture = join(FIX, 'expected-logs', `${name}.${host}.log`);
+        const fixture = join(FIX, 'expected-logs', `${name}.${host}.txt`);
         const got = join(out, `${host}.log`);
         expect(existsSync(got)).toBe(existsSync(fixture));
         if (existsSync(fixture)) expect(readFileSync(got, 'utf8')).toBe(readFileSync(fixture, 'utf8'));
