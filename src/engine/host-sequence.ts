@@ -18,7 +18,7 @@
  * The host is reached only through a TransportFactory: `open` (cached by the caller: every round
  * trip of the run uses the same connection) and `openFresh` (commit-confirm).
  */
-import type { Change, ExecResult, RunMemory } from '../modules/contract.ts';
+import type { ActionEffect, ActionOutcome, Change, ExecResult, RunMemory } from '../modules/contract.ts';
 import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
 import { redact, taintDeep } from '../core/secret/secret.ts';
 import { TemplateError } from '../template/engine.ts';
@@ -31,6 +31,7 @@ import { type Planned, planInstance, predictChanged } from './phases/plan.ts';
 import { applyRoundTrip, changedAfterApply, interpretApply, needsVerify } from './phases/apply.ts';
 import { verifyInstance } from './phases/verify.ts';
 import { confirmInstance } from './phases/confirm.ts';
+import { posKey } from './iterator.ts';
 
 export type { ProbeCache };
 
@@ -62,40 +63,80 @@ export interface InstanceOutcome {
   failed: boolean;
   unreachable: boolean;
   registered?: Record<string, unknown>;
+  /** What a controller-side action asks the engine to do (contract.ts ActionEffect): applied by the runner. */
+  effects?: ActionEffect[];
 }
 
 /** A host's pass through one task list (a play's tasks, or its notified handlers). */
 export class HostSequence {
-  private readonly inst = new Map<number, Instantiation>();
+  private readonly inst = new Map<TaskDef, Instantiation>();
   private readonly probed = new Map<TaskInstance, ExecResult>();
-  private readonly registers = new Map<number, string>();
-  /** "task:item" of each instance, the ProbeCache key. */
+  /** "position:item" of each instance, the ProbeCache key. */
   private readonly keys = new Map<TaskInstance, string>();
   private lookedAhead = false;
+  /**
+   * The host's own task list: a copy of the one given, into which a dynamic include splices its
+   * tasks (`splice`). Entries are distinct TaskDefs; what is cached per task is keyed by the TaskDef.
+   */
+  readonly tasks: TaskDef[];
+  private regs?: Map<number, string>;
 
   constructor(
     /** `open` must be cached by the caller (one connection per host); `openFresh` serves commit-confirm. */
     private readonly transport: TransportFactory,
-    readonly tasks: TaskDef[],
+    tasks: readonly TaskDef[],
     readonly opts: SequenceOptions,
     readonly registered: Record<string, unknown>,
   ) {
-    tasks.forEach((t, i) => t.register && this.registers.set(i, t.register));
+    this.tasks = [...tasks];
   }
 
-  private instantiation(i: number): Instantiation {
-    let r = this.inst.get(i);
+  /** Task index → the name it registers (for the probe window), for the current list. */
+  private get registers(): Map<number, string> {
+    if (!this.regs) {
+      this.regs = new Map();
+      this.tasks.forEach((t, i) => t.register && this.regs!.set(i, t.register));
+    }
+    return this.regs;
+  }
+
+  /** Forgets every probe result (the host may have changed outside this sequence: handlers flushed mid-play). */
+  dropProbes(): void {
+    this.probed.clear();
+  }
+
+  /** Splices tasks in after task `i` (a dynamic include's, on this host). */
+  splice(i: number, tasks: readonly TaskDef[]): void {
+    this.tasks.splice(i + 1, 0, ...tasks);
+    this.regs = undefined;
+  }
+
+  /** Task i as instantiated for this host now (cached until a result it references is registered). */
+  instantiation(i: number): Instantiation {
+    const task = this.tasks[i]!;
+    let r = this.inst.get(task);
     if (!r) {
-      const task = this.tasks[i]!;
       try {
         r = instantiate(task, this.opts.vars(task, this.registered), { ...this.opts, host: this.opts.host });
       } catch (err) {
         r = { kind: 'error', task, diagnostics: [{ ...task.loc, message: (err as Error).message }] };
       }
-      if (r.kind === 'run') r.instances.forEach((x, k) => this.keys.set(x, `${i}:${k}`));
-      this.inst.set(i, r);
+      const pos = posKey(task);
+      if (r.kind === 'run') r.instances.forEach((x, k) => this.keys.set(x, `${pos}:${k}`));
+      this.inst.set(task, r);
     }
     return r;
+  }
+
+  /** Forgets the instantiation of every task that references one of `names` (their values changed: register, set_fact, ansible_failed_*). */
+  forget(names: readonly string[]): void {
+    for (const t of this.tasks) {
+      if (taskReferences(t, names).length) {
+        const r = this.inst.get(t);
+        if (r?.kind === 'run') for (const x of r.instances) this.probed.delete(x);
+        this.inst.delete(t);
+      }
+    }
   }
 
   /** The host's connection (cached by the caller). */
@@ -190,13 +231,7 @@ export class HostSequence {
     if (!task.register) return;
     this.registered[task.register] = value;
     // Instances that referenced this name must be rendered again with the value.
-    for (const [j, t] of this.tasks.entries()) {
-      if (taskReferences(t, [task.register]).length) {
-        const r = this.inst.get(j);
-        if (r?.kind === 'run') for (const x of r.instances) this.probed.delete(x);
-        this.inst.delete(j);
-      }
-    }
+    this.forget([task.register]);
   }
 
   private result(
@@ -222,6 +257,7 @@ export class HostSequence {
   /** Probe (unless a window already did), plan, then predict (check mode) or apply. */
   private async runInstance(x: TaskInstance, i: number, k: number): Promise<InstanceOutcome> {
     const o = this.outcomes(x, Date.now());
+    if (x.bound.action) return this.runAction(x, o);
     try {
       if (!this.probed.has(x)) await this.probe(this.window(i, k));
       const planned = planInstance(x, this.probed.get(x)!);
@@ -246,6 +282,26 @@ export class HostSequence {
       if (err instanceof LocatedError) return o.fail(err.message);
       throw err;
     }
+  }
+
+  /**
+   * A controller-side action (contract.ts BoundTask.action): no round trip; its effects go back
+   * to the runner with the outcome. (Minimal: issue 16's part B owns the full branch — set_fact,
+   * include_vars and the other effects on the host's variables.)
+   */
+  private runAction(x: TaskInstance, o: Outcomes): InstanceOutcome {
+    let out: ActionOutcome;
+    try {
+      out = x.bound.action!({ ...x.ctx, vars: x.vars });
+    } catch (err) {
+      if (err instanceof TemplateError) return o.fail(err.located);
+      if (err instanceof LocatedError) return o.fail(err.message);
+      throw err;
+    }
+    const outcome = out.failed
+      ? o.fail(out.failed)
+      : o.done(out.changed ? 'changed' : 'ok', [], { changed: out.changed, failed: false, ...out.result }, {}, out.message);
+    return { ...outcome, effects: out.effects };
   }
 
   /**
@@ -319,9 +375,10 @@ export class HostSequence {
 
   /** Drops probe results of every instance after x (they may be stale once x is applied). */
   private invalidateAfter(x: TaskInstance): void {
+    const at = this.tasks.indexOf(x.task);
     for (const key of [...this.probed.keys()]) {
-      if (key.task.index > x.task.index || (key.task.index === x.task.index && (key.itemIndex ?? 0) > (x.itemIndex ?? 0)))
-        this.probed.delete(key);
+      const j = this.tasks.indexOf(key.task);
+      if (j > at || (j === at && (key.itemIndex ?? 0) > (x.itemIndex ?? 0))) this.probed.delete(key);
     }
   }
 }

@@ -18,7 +18,11 @@ import { notifiableNames, notifiedHandlers } from '../plan/handlers.ts';
 import type { PendingHandlers } from './pending.ts';
 
 export class BatchNotifications {
-  private readonly names: Set<string>;
+  /** Per host: the names its handlers answer to (the play's, and those of roles it included). */
+  private readonly names = new Map<string, Set<string>>();
+  private readonly playNames: Set<string>;
+  /** Per host: handlers of roles included at run time (include_role), after the play's. */
+  private readonly extra = new Map<string, TaskDef[]>();
   /** Per host: notified for real (or restored), not yet cleared. */
   private readonly notified = new Map<string, Set<string>>();
   /** Per host: recorded ahead of the current task's apply, not yet made real. */
@@ -31,7 +35,7 @@ export class BatchNotifications {
     private readonly play: PlayDef,
     hosts: readonly string[],
   ) {
-    this.names = notifiableNames(play.handlers);
+    this.playNames = notifiableNames(play.handlers);
     for (const h of hosts) {
       this.notified.set(h, new Set(this.restored(h)));
       this.tentative.set(h, new Set());
@@ -41,7 +45,30 @@ export class BatchNotifications {
 
   /** The host's notifications left pending by an earlier run (for this play's handlers). */
   restored(host: string): string[] {
-    return this.pending.forHost(host, this.play.name).filter((n) => this.names.has(n));
+    return this.pending.forHost(host, this.play.name).filter((n) => this.playNames.has(n));
+  }
+
+  /** The host's handlers: the play's, then those of the roles it included, in order. */
+  handlersOf(host: string): TaskDef[] {
+    const extra = this.extra.get(host);
+    return extra ? [...this.play.handlers, ...extra] : this.play.handlers;
+  }
+
+  /**
+   * An included role's handlers join the host's (include_role): a later handler list than any
+   * before (a notification by name runs the first match of the last list, plan/handlers.ts).
+   */
+  addHandlers(host: string, handlers: readonly TaskDef[]): void {
+    const list = this.handlersOf(host);
+    const block = Math.max(0, ...list.map((h) => h.handlerBlock ?? 0)) + 1;
+    this.extra.set(host, [...(this.extra.get(host) ?? []), ...handlers.map((h) => ({ ...h, handlerBlock: block }))]);
+    this.names.delete(host);
+  }
+
+  private namesOf(host: string): Set<string> {
+    let n = this.names.get(host);
+    if (!n) this.names.set(host, (n = this.extra.has(host) ? notifiableNames(this.handlersOf(host)) : this.playNames));
+    return n;
   }
 
   /** The host's current notifications. */
@@ -49,13 +76,14 @@ export class BatchNotifications {
     return this.notified.get(host)!;
   }
 
-  private known(notify: readonly string[]): string[] {
-    return notify.filter((n) => this.names.has(n));
+  private known(host: string, notify: readonly string[]): string[] {
+    const names = this.namesOf(host);
+    return notify.filter((n) => names.has(n));
   }
 
   /** Write-ahead: records `notify` before an apply is sent to `host` (throws if the file cannot be written). */
   beforeApply(host: string, notify: readonly string[]): void {
-    const names = this.known(notify);
+    const names = this.known(host, notify);
     if (!names.length) return;
     let added: string[];
     try {
@@ -71,12 +99,12 @@ export class BatchNotifications {
     const notified = this.notified.get(host)!;
     const tentative = this.tentative.get(host)!;
     if (changed) {
-      const names = this.known(notify);
+      const names = this.known(host, notify);
       this.pending.record(host, this.play.name, names);
       for (const n of names) {
         notified.add(n);
         // Notified again: its handlers run again (those defined after the one running now).
-        for (const hd of notifiedHandlers(this.play.handlers, n)) this.done.get(host)!.delete(hd);
+        for (const hd of notifiedHandlers(this.handlersOf(host), n)) this.done.get(host)!.delete(hd);
       }
     } else if (stopped) {
       for (const n of tentative) notified.add(n);
@@ -95,7 +123,8 @@ export class BatchNotifications {
     const done = this.done.get(host)!;
     done.add(hd);
     const notified = this.notified.get(host)!;
-    const satisfied = [...notified].filter((n) => notifiedHandlers(this.play.handlers, n).every((x) => done.has(x)));
+    const list = this.handlersOf(host);
+    const satisfied = [...notified].filter((n) => notifiedHandlers(list, n).every((x) => done.has(x)));
     for (const n of satisfied) notified.delete(n);
     this.pending.withdraw(host, this.play.name, satisfied);
   }

@@ -19,6 +19,11 @@ export interface TaskResult {
   check: boolean;
   handler: boolean;
   ignored?: boolean;
+  /**
+   * A failure inside a block with a rescue (Ansible 2.14's is_any_block_rescuing): still reported
+   * failed, counted in the host's `rescued`, not `failed`; the host goes on with the rescue.
+   */
+  rescued?: boolean;
   /** The module could not predict whether this really changes anything. */
   unpredictable?: boolean;
 }
@@ -29,18 +34,21 @@ export interface HostStats {
   failed: number;
   skipped: number;
   ignored: number;
+  /** Failures rescued by a block's `rescue` (Ansible's `rescued`). */
+  rescued: number;
   unreachable: boolean;
   /** SSH round trips after connecting (probes, applies, verifies). */
   round_trips: number;
 }
 
 export function emptyStats(): HostStats {
-  return { ok: 0, changed: 0, failed: 0, skipped: 0, ignored: 0, unreachable: false, round_trips: 0 };
+  return { ok: 0, changed: 0, failed: 0, skipped: 0, ignored: 0, rescued: 0, unreachable: false, round_trips: 0 };
 }
 
 export function count(stats: HostStats, r: TaskResult): void {
   if (r.status === 'unreachable') stats.unreachable = true;
   else if (r.status === 'failed' && r.ignored) stats.ignored++;
+  else if (r.status === 'failed' && r.rescued) stats.rescued++;
   else stats[r.status]++;
 }
 
@@ -70,6 +78,7 @@ export function writeJsonReport(file: string, report: RunReport): void {
     ...(t.message ? { message: t.message } : {}),
     ...(t.handler ? { handler: true } : {}),
     ...(t.ignored ? { ignored: true } : {}),
+    ...(t.rescued ? { rescued: true } : {}),
     ...(t.unpredictable ? { unpredictable: true } : {}),
     check: t.check,
     duration_ms: t.duration_ms,
@@ -95,6 +104,6 @@ export function recapLines(hosts: Record<string, HostStats>): string[] {
   const w = Math.max(4, ...names.map((n) => n.length));
   return names.map((n) => {
     const s = hosts[n]!;
-    return `${n.padEnd(w)} : ok=${s.ok}  changed=${s.changed}  failed=${s.failed}  skipped=${s.skipped}  unreachable=${s.unreachable ? 1 : 0}${s.ignored ? `  ignored=${s.ignored}` : ''}`;
+    return `${n.padEnd(w)} : ok=${s.ok}  changed=${s.changed}  failed=${s.failed}  skipped=${s.skipped}  unreachable=${s.unreachable ? 1 : 0}${s.rescued ? `  rescued=${s.rescued}` : ''}${s.ignored ? `  ignored=${s.ignored}` : ''}`;
   });
 }

@@ -18,8 +18,12 @@ import type { SshTimeouts } from '../transport/ssh/spec.ts';
 import { extraConnectionVars } from '../input/inventory/index.ts';
 import type { SshConfig } from '../transport/ssh/sshconfig.ts';
 import { FACTS_SCRIPT, parseFacts } from '../facts/facts.ts';
-import { type ExecResult, RunMemory } from '../modules/contract.ts';
+import { type ActionEffect, type ExecResult, RunMemory } from '../modules/contract.ts';
 import { HostSequence, type InstanceOutcome, type ProbeCache, type SequenceOptions } from './host-sequence.ts';
+import { type FailOutcome, isRescuing, PlayIterator } from './iterator.ts';
+import { type IncludeEffect, type IncludeExpander, isInclude, placeIncluded } from './includes.ts';
+import { failedTaskVar } from './failed-task.ts';
+import { addHost, groupBy } from './inventory-effects.ts';
 import { PendingHandlers } from './pending.ts';
 import { BatchNotifications } from './notifications.ts';
 import { count, emptyStats, type HostStats, type RunReport, type TaskResult } from './report.ts';
@@ -55,6 +59,12 @@ export interface RunnerOptions {
    * transport here.
    */
   transport?: TransportFactory;
+  /**
+   * Expands a dynamic include (include_tasks / include_role) for one host: the loader's
+   * expansion (src/input/playbook/includes.ts, issue 16's part A2). Without one, an include fails
+   * its task with a located message.
+   */
+  expandInclude?: IncludeExpander;
   /** Wraps the transport in use (`transport` or SSH): tests inject faults this way (test/helpers/fault-transport.ts). */
   wrapTransport?: TransportWrapper;
 }
@@ -86,6 +96,8 @@ export class Runner {
   private readonly conns: TransportCache;
   /** Hosts that failed or were unreachable: they take no further part in the run. */
   private readonly dead = new Set<string>();
+  /** Hosts that failed in a task (not unreachable): meta clear_host_errors revives them for the later plays. */
+  private readonly failedHosts = new Set<string>();
   private readonly vars: VarsBuilder;
   private readonly pending: PendingHandlers;
   /** Each play's hosts and selected tasks (plan/selection.ts): from `opts.plan`, else planned on first use. */
@@ -98,6 +110,8 @@ export class Runner {
   private readonly registered = new Map<string, Record<string, unknown>>();
   /** Bumped before anything is applied anywhere: older cached probe results are not used. */
   private generation = 0;
+  /** Round trips of connections closed during the run (meta: reset_connection), per host. */
+  private readonly closedTrips = new Map<string, number>();
   private started = Date.now();
 
   constructor(
@@ -160,7 +174,7 @@ export class Runner {
       error = redact((err as Error).stack ?? String(err));
     }
     for (const [host, c] of await this.conns.opened()) {
-      this.statsOf(host).round_trips = c.roundTrips;
+      this.statsOf(host).round_trips = c.roundTrips + (this.closedTrips.get(host) ?? 0);
       try {
         c.close();
       } catch {
@@ -208,15 +222,22 @@ export class Runner {
     const roleRuns = new RoleRuns();
     let aborted = false;
     for (const batch of serialBatches(hosts, play.serial)) {
-      aborted = await this.runBatch(play, tasks, batch, roleRuns);
-      if (aborted) break;
+      const r = await this.runBatch(play, tasks, batch, roleRuns);
+      aborted = r.aborted;
+      // meta: end_play ends the play on every host, its later batches too.
+      if (aborted || r.endPlay) break;
     }
     await this.opts.reporter.playEnd(play);
     return aborted;
   }
 
-  /** Returns true when max_fail_percentage aborted the play. */
-  private async runBatch(play: PlayDef, tasks: TaskDef[], batch: string[], roleRuns: RoleRuns): Promise<boolean> {
+  /** `aborted`: max_fail_percentage aborted the play; `endPlay`: meta end_play ended it. */
+  private async runBatch(
+    play: PlayDef,
+    tasks: TaskDef[],
+    batch: string[],
+    roleRuns: RoleRuns,
+  ): Promise<{ aborted: boolean; endPlay: boolean }> {
     // Registered results (and facts) stay with the host for the rest of the run, as in Ansible.
     const registered = this.registered;
     // Restores the notifications pending from an earlier run; writes new ones ahead of each apply.
@@ -226,39 +247,150 @@ export class Runner {
       const saved = notes.restored(h);
       if (saved.length) this.opts.reporter.warn(`${h}: handlers pending from an earlier failed run will run: ${saved.join(', ')}`);
     }
-    const seqOpts = (host: string, handler: boolean) => ({
+    const seqOpts = (host: string, handler: boolean): SequenceOptions => ({
       ...this.seqOptions(host, play, batch, handler),
       beforeApply: (task: TaskDef) => notes.beforeApply(host, task.notify),
     });
     if (play.gatherFacts) await this.gatherFacts(play, batch, registered);
     const seqs = new Map(batch.map((h) => [h, new HostSequence(this.conns, tasks, seqOpts(h, false), registered.get(h)!)]));
+    // Each host's own sequence and cursor; the linear strategy by position (iterator.ts).
+    const it = new PlayIterator(new Map([...seqs].map(([h, s]) => [h, s.tasks])));
     let aborted = false;
-    for (let i = 0; i < tasks.length; i++) {
-      const alive = batch.filter((h) => !this.dead.has(h));
-      if (!alive.length) break;
-      const task = tasks[i]!;
+    let endPlay = false;
+    const stop = (h: string, outcome: FailOutcome | undefined): boolean => {
+      if (outcome !== 'failed') return false;
+      this.dead.add(h);
+      this.failedHosts.add(h);
+      return true;
+    };
+    for (;;) {
+      // A host that died (a failed handler in a flush, unreachable) is out of this play for good,
+      // even if clear_host_errors revives it for the later plays.
+      for (const h of batch) if (this.dead.has(h)) it.end(h);
+      const step = it.next(batch.filter((h) => !this.dead.has(h)));
+      if (!step) break;
+      const task = step.task;
       // A role listed again with the same parameters runs once per host (role-runs.ts).
-      const live = alive.filter((h) => roleRuns.shouldRun(h, task));
+      const live = step.hosts.filter(({ host, index }) => {
+        if (roleRuns.shouldRun(host, seqs.get(host)!.tasks[index]!)) return true;
+        stop(host, it.skip(host, index));
+        return false;
+      });
       if (!live.length) continue;
-      this.opts.reporter.taskStart(play, task, live, false);
+      this.opts.reporter.taskStart(
+        play,
+        task,
+        live.map((l) => l.host),
+        false,
+      );
       const results: TaskResult[] = [];
-      await parallel(live, this.opts.forks, async (h) => {
-        const outs = await this.safeRun(h, play, task, () => seqs.get(h)!.runTask(i));
-        if (outs.some((o) => o.result.status !== 'skipped')) roleRuns.taskRan(h, task);
+      const effects: { host: string; effect: ActionEffect }[] = [];
+      await parallel(live, this.opts.forks, async ({ host: h, index: i }) => {
+        const seq = seqs.get(h)!;
+        const own = seq.tasks[i]!;
+        let outs = await this.safeRun(h, play, own, () => seq.runTask(i));
+        if (outs.some((o) => o.result.status !== 'skipped')) roleRuns.taskRan(h, own);
+        let spliced: TaskDef[] = [];
+        const hostEffects: ActionEffect[] = [];
+        if (!outs.some((o) => o.failed || o.unreachable)) {
+          // Includes splice on this host, one expansion per loop item; other effects after the step.
+          outs = await this.safeRun(h, play, own, async () => {
+            let item = 0;
+            for (const o of outs) {
+              if (o.result.status === 'failed') continue;
+              for (const effect of o.effects ?? []) {
+                if (isInclude(effect)) spliced.push(...this.expand(h, play, batch, own, effect, item, seq, notes));
+                else hostEffects.push(effect);
+              }
+              if (o.effects?.some(isInclude)) item++;
+            }
+            return outs;
+          });
+          if (outs.some((o) => o.failed)) spliced = [];
+          else for (const effect of hostEffects) effects.push({ host: h, effect });
+        }
+        if (spliced.length) seq.splice(i, spliced);
+        const failed = outs.some((o) => o.failed);
+        const unreachable = outs.some((o) => o.unreachable);
+        // Unreachable is never rescued (Ansible 2.14).
+        const rescued = failed && !unreachable && isRescuing(own);
         for (const o of outs) {
+          if (rescued && o.failed) o.result.rescued = true;
           this.record(o.result);
           results.push(o.result);
         }
-        const stopped = outs.some((o) => o.failed || o.unreachable);
-        if (stopped) this.dead.add(h);
+        if (rescued) this.setFailed(seq, own, outs);
+        let stopped = unreachable;
+        if (unreachable) {
+          this.dead.add(h);
+          it.end(h);
+        } else stopped = stop(h, it.advance(h, i, failed)) || (failed && !rescued);
         notes.afterTask(
           h,
-          task.notify,
+          own.notify,
           outs.some((o) => o.changed),
           stopped,
         );
       });
       await this.opts.reporter.taskEnd(play, task, results);
+      // Runner-level effects, in batch order, once the step is over on every host.
+      const flush: string[] = [];
+      let inventoryChanged = false;
+      for (const { host, effect } of effects) {
+        if (effect.kind === 'add_host') {
+          addHost(this.inv, effect.name, effect.groups, effect.vars, task.loc);
+          inventoryChanged = true;
+        } else if (effect.kind === 'group_by') {
+          groupBy(this.inv, host, effect.groups, effect.parents, task.loc);
+          inventoryChanged = true;
+        }
+        if (effect.kind !== 'meta') continue;
+        switch (effect.action) {
+          case 'flush_handlers':
+            if (!flush.includes(host)) flush.push(host);
+            break;
+          case 'end_host':
+            it.end(host);
+            break;
+          case 'end_play':
+            endPlay = true;
+          // falls through: the batch ends too
+          case 'end_batch':
+            for (const h of batch) it.end(h);
+            break;
+          case 'clear_host_errors':
+            // As Ansible 2.14: the play's hosts that failed (here or in an earlier play; not the
+            // unreachable ones) are no longer failed — they take part in the later plays, not in
+            // the rest of this one.
+            for (const h of this.playHosts(play)) if (this.failedHosts.delete(h)) this.dead.delete(h);
+            break;
+          case 'reset_connection':
+            this.closedTrips.set(host, (this.closedTrips.get(host) ?? 0) + (await this.conns.reset(host)));
+            break;
+          case 'noop':
+            break;
+        }
+      }
+      if (inventoryChanged) {
+        // add_host / group_by: groups, group_names, hostvars and the later plays' hosts see the change.
+        this.vars.inventoryChanged();
+        const at = this.playbook.plays.indexOf(play);
+        for (const later of this.playbook.plays.slice(at + 1)) this.planned.delete(later);
+      }
+      if (flush.length) {
+        // meta: flush_handlers — the notified handlers of these hosts run now, then the tasks go on.
+        aborted = await this.runHandlers(
+          play,
+          batch,
+          flush.filter((h) => !this.dead.has(h)),
+          notes,
+          seqOpts,
+        );
+        // What a handler applied makes the host's earlier probes stale (the window stops at meta,
+        // so none should be left: this keeps it so whatever the window does).
+        for (const h of flush) seqs.get(h)!.dropProbes();
+        if (aborted) break;
+      }
       const failedNow = batch.filter((h) => this.dead.has(h)).length;
       const pct = play.maxFailPercentage;
       if (pct !== undefined && (failedNow / batch.length) * 100 > pct) {
@@ -269,18 +401,52 @@ export class Runner {
         break;
       }
     }
+    // A host out of the play (failed — even if clear_host_errors revived it —, unreachable, or
+    // ended by meta) runs no handlers, as in Ansible.
+    const out = (h: string) => this.dead.has(h) || it.cursor(h).done;
+    if (!aborted) {
+      aborted = await this.runHandlers(
+        play,
+        batch,
+        batch.filter((h) => !out(h)),
+        notes,
+        seqOpts,
+      );
+    }
+    // Whatever is still notified (host out of the play, play aborted) stays saved for the next run.
+    for (const h of batch) notes.finish(h, out(h) || aborted);
+    return { aborted, endPlay };
+  }
+
+  /**
+   * Runs the notified handlers of `hosts` (the end of a batch, or meta: flush_handlers): in
+   * definition order, once each, on the hosts that notified them. Returns true when
+   * max_fail_percentage aborted the play.
+   */
+  private async runHandlers(
+    play: PlayDef,
+    batch: string[],
+    hosts: string[],
+    notes: BatchNotifications,
+    seqOpts: (host: string, handler: boolean) => SequenceOptions,
+  ): Promise<boolean> {
+    const registered = this.registered;
+    let aborted = false;
     // Handlers: in definition order, once each, on the hosts that notified them.
     // As Ansible 2.14 (plan/handlers.ts): by name the first match of the last handler list; every listener.
+    // The play's handlers, then (per host) those of the roles it included (include_role).
     const toRun = (h: string) => {
-      const run = new Set([...notes.of(h)].flatMap((n) => notifiedHandlers(play.handlers, n)));
-      return play.handlers.filter((hd) => run.has(hd));
+      const list = notes.handlersOf(h);
+      const run = new Set([...notes.of(h)].flatMap((n) => notifiedHandlers(list, n)));
+      return list.filter((hd) => run.has(hd));
     };
+    const order = [...new Set(hosts.flatMap((h) => notes.handlersOf(h)))];
     const handlerSeqs = new Map<string, HostSequence>();
-    for (const h of batch) {
-      if (this.dead.has(h) || aborted) continue;
+    for (const h of hosts) {
+      if (this.dead.has(h)) continue;
       handlerSeqs.set(h, new HostSequence(this.conns, toRun(h), seqOpts(h, true), registered.get(h)!));
     }
-    for (const hd of play.handlers) {
+    for (const hd of order) {
       const hostsFor = [...handlerSeqs.keys()].filter((h) => !this.dead.has(h) && handlerSeqs.get(h)!.tasks.includes(hd));
       if (!hostsFor.length) continue;
       this.opts.reporter.taskStart(play, hd, hostsFor, true);
@@ -297,13 +463,15 @@ export class Runner {
         const changed = outs.some((o) => o.changed);
         notes.afterTask(h, hd.notify, changed, stopped);
         if (stopped) this.dead.add(h);
+        if (outs.some((o) => o.failed)) this.failedHosts.add(h);
         else {
           notes.handlerRan(h, hd);
           // A handler that changed notifies handlers too: those defined after it run in this pass.
           if (changed && hd.notify.length) {
-            const pos = play.handlers.indexOf(hd);
+            const list = notes.handlersOf(h);
+            const pos = list.indexOf(hd);
             const scheduled = new Set([...handlerSeqs.get(h)!.tasks, ...toRun(h)]);
-            const later = play.handlers.filter((x) => scheduled.has(x) && play.handlers.indexOf(x) > pos);
+            const later = list.filter((x) => scheduled.has(x) && list.indexOf(x) > pos);
             handlerSeqs.set(h, new HostSequence(this.conns, later, seqOpts(h, true), registered.get(h)!));
           }
         }
@@ -324,8 +492,6 @@ export class Runner {
         }
       }
     }
-    // Whatever is still notified (host failed, play aborted) stays saved for the next run.
-    for (const h of batch) notes.finish(h, this.dead.has(h) || aborted);
     return aborted;
   }
 
@@ -342,6 +508,57 @@ export class Runner {
       vars: (task: TaskDef, reg: Record<string, unknown>) => this.vars.forTask(host, play, batch, task, reg),
       cache: this.cacheFor(host, this.playbook.plays.indexOf(play)),
     };
+  }
+
+  /**
+   * A failure rescued by a block: `ansible_failed_task` and `ansible_failed_result` for the rest
+   * of the run (as Ansible's non-persistent facts), set at the failure.
+   */
+  private setFailed(seq: HostSequence, task: TaskDef, outs: InstanceOutcome[]): void {
+    const failedOne = outs.find((o) => o.failed);
+    const result =
+      task.loop !== undefined
+        ? {
+            changed: outs.some((o) => o.changed),
+            failed: true,
+            msg: 'One or more items failed',
+            results: outs.map((o) => o.registered ?? {}),
+          }
+        : (failedOne?.registered ?? { failed: true, changed: false, msg: failedOne?.result.message ?? '' });
+    seq.registered.ansible_failed_task = failedTaskVar(task);
+    seq.registered.ansible_failed_result = result;
+    seq.forget(['ansible_failed_task', 'ansible_failed_result']);
+  }
+
+  /** Expansion number `item` of a dynamic include on `host`, placed after the include (includes.ts). */
+  private expand(
+    host: string,
+    play: PlayDef,
+    batch: string[],
+    include: TaskDef,
+    effect: IncludeEffect,
+    item: number,
+    seq: HostSequence,
+    notes: BatchNotifications,
+  ): TaskDef[] {
+    const expander = this.opts.expandInclude;
+    if (!expander)
+      throw new Error(
+        `${include.loc.file}:${include.loc.line}:${include.loc.col}: ${effect.kind}: no include expansion is available to the runner`,
+      );
+    const vars = this.vars.forTask(host, play, batch, include, seq.registered);
+    const x = expander(effect, include, { host, play, vars });
+    if (effect.kind === 'include_role' && effect.public) {
+      // public: the role's vars and defaults are the play's from here on, for this host.
+      if (!x.role)
+        throw new Error(
+          `${include.loc.file}:${include.loc.line}:${include.loc.col}: include_role: public: true, but the expansion gave no role instance`,
+        );
+      seq.forget(this.vars.addPublicRole(host, play, x.role));
+    }
+    // include_role: the role's handlers join the play's for this host (as a later handler list).
+    if (x.handlers?.length) notes.addHandlers(host, x.handlers);
+    return placeIncluded(include, item, x.tasks);
   }
 
   /** The host's view of the cross-play probe cache, from play `p` on. */

@@ -175,6 +175,7 @@ function checkPlay(
   const included = reachableRegisters(tasks, playbook);
   for (const r of included) registers.add(r);
   const registeredNames = new Set([...allRegistered, ...included]);
+  for (const v of FAILED_VARS) registers.add(v);
   const deferred = new Set<number>();
   tasks.forEach((t, i) => {
     if (taskReferences(t, registers).length) deferred.add(i);
@@ -376,7 +377,7 @@ function checkPlay(
   }
   // What rendering could not see: templates of tasks not rendered on every host, handlers,
   // tasks waiting for a registered result, and the template files they use.
-  const everywhere = new Set([...registeredNames, ...(play.gatherFacts ? ['facts'] : [])]);
+  const everywhere = new Set([...registeredNames, ...(play.gatherFacts ? ['facts'] : []), ...FAILED_VARS]);
   for (const t of [...tasks, ...play.handlers]) {
     // An include's name may depend on run-time values: checkInclude said what it could check.
     if (failed.has(t) || t.include) continue;
@@ -441,6 +442,8 @@ function reachableRegisters(tasks: TaskDef[], playbook: Playbook): Set<string> {
   for (const t of tasks) if (t.include) visit(t, 0);
   return out;
 }
+/** Set by the engine when a block's rescue catches a failure (engine/iterator.ts): known only at run time, like a registered result. */
+const FAILED_VARS = ['ansible_failed_task', 'ansible_failed_result'];
 
 function rawNotify(t: { yaml: { value: unknown }; path: (string | number)[] }): unknown {
   let v: unknown = t.yaml.value;

@@ -93,6 +93,24 @@ export class TransportCache implements TransportFactory {
     return this.inner.openFresh(host);
   }
 
+  /**
+   * Closes the host's cached connection and forgets it (meta: reset_connection): the next `open`
+   * connects again, with the same checks. Returns the closed connection's round trips.
+   */
+  async reset(host: string): Promise<number> {
+    const p = this.conns.get(host);
+    if (!p) return 0;
+    this.conns.delete(host);
+    const c = await p.catch(() => undefined);
+    if (!c) return 0;
+    try {
+      c.close();
+    } catch {
+      // Already gone.
+    }
+    return c.roundTrips;
+  }
+
   /** The connections that were opened successfully, by host, in the order they were first asked for. */
   async opened(): Promise<[string, Transport][]> {
     const out: [string, Transport][] = [];

@@ -46,6 +46,9 @@ export interface WindowSource {
   readonly probed: ReadonlyMap<TaskInstance, ExecResult>;
 }
 
+/** Controller-side actions that change nothing the tasks after them see, but for what they register. */
+const PASSIVE_ACTIONS = new Set(['debug', 'assert', 'fail', 'pause']);
+
 /** Instances from (task i, item k) on whose inputs are known now, in order, same become mode (that of `first`, if given). */
 export function probeWindow(src: WindowSource, i: number, k: number, first?: TaskInstance): TaskInstance[] {
   const out: TaskInstance[] = [];
@@ -56,6 +59,17 @@ export function probeWindow(src: WindowSource, i: number, k: number, first?: Tas
     const r = src.instantiation(j);
     if (r.kind === 'run') {
       const list = j === i ? r.instances.slice(k) : r.instances;
+      // A controller-side action is not probed. One that changes what follows it (an include
+      // splices tasks in, meta ends or flushes, add_host/group_by change the inventory,
+      // include_vars sets unknown names) ends the window; set_fact's names are like registered ones.
+      const action = list.find((x) => x.bound.action);
+      if (action) {
+        if (j > i && !PASSIVE_ACTIONS.has(src.tasks[j]!.module) && src.tasks[j]!.module !== 'set_fact') break;
+        if (src.tasks[j]!.module === 'set_fact') for (const name of Object.keys(src.tasks[j]!.params)) pendingRegs.add(name);
+        const reg = src.registers.get(j);
+        if (reg) pendingRegs.add(reg);
+        continue;
+      }
       let stop = false;
       for (const x of list) {
         want ??= modeOf(x);

@@ -80,6 +80,11 @@ export interface MagicVars {
 /** `groups` is the same for every host of an inventory: computed once, shared, frozen. */
 const groupsCache = new WeakMap<Inventory, Record<string, string[]>>();
 
+/** The inventory changed at run time (add_host, group_by): `groups` is computed again. */
+export function inventoryChanged(inv: Inventory): void {
+  groupsCache.delete(inv);
+}
+
 /** Magic vars for a host. `hostvars` is provided lazily by the engine through `hostVarsOf`. */
 export function magicVars(inv: Inventory, host: string): MagicVars {
   const h = inv.hosts.get(host);

@@ -23,7 +23,8 @@
  */
 import { dirname } from 'node:path';
 import { hostVarsOf, type Inventory, inventoryVarLayers, magicVars, type VarLayer } from './index.ts';
-import type { PlayDef, TaskDef } from '../playbook/types.ts';
+import { inventoryChanged } from './layers.ts';
+import type { PlayDef, RoleRef, TaskDef } from '../playbook/types.ts';
 import { roleDefaults, roleParams, roleVars } from '../playbook/role-vars.ts';
 import { type RenderOptions, renderValue, TemplateError } from '../../template/engine.ts';
 import { lookupContext } from '../playbook/search-path.ts';
@@ -73,12 +74,14 @@ export class VarsBuilder {
    */
   layers(host: string, play?: PlayDef, task?: TaskDef): VarLayer[] {
     const out: VarLayer[] = [];
-    for (const r of play?.roles ?? []) out.push({ source: `role ${r.role.name} defaults`, vars: roleDefaults(r) });
+    // The play's roles, then the roles this host included with `public: true` (at the same levels).
+    const roles = [...(play?.roles ?? []), ...((play && this.publicRoles.get(play)?.get(host)) ?? [])];
+    for (const r of roles) out.push({ source: `role ${r.role.name} defaults`, vars: roleDefaults(r) });
     const scope = task?.scope;
     if (scope) out.push({ source: `role ${scope.ref.role.name} defaults`, vars: roleDefaults(scope.ref, scope.chain) });
     out.push(...inventoryVarLayers(this.inv, host));
     if (play) out.push({ source: `play '${play.name}' vars`, vars: play.vars });
-    for (const r of play?.roles ?? []) out.push({ source: `role ${r.role.name} vars`, vars: roleVars(r) });
+    for (const r of roles) out.push({ source: `role ${r.role.name} vars`, vars: roleVars(r) });
     if (scope) out.push({ source: `role ${scope.ref.role.name} vars`, vars: roleVars(scope.ref, scope.chain) });
     if (task && Object.keys(task.vars).length) out.push({ source: `task '${task.name}' vars`, vars: task.vars });
     if (scope) out.push({ source: `role ${scope.ref.role.name} parameters`, vars: roleParams(scope.ref, scope.chain) });
@@ -86,7 +89,35 @@ export class VarsBuilder {
     return out.filter((l) => Object.keys(l.vars).length > 0 || l.source === 'extra vars (-e)');
   }
 
-  private readonly rendered = new WeakMap<PlayDef, Map<string, { raw: Record<string, unknown>; resolved: Record<string, unknown> }>>();
+  /**
+   * The inventory changed at run time (add_host, group_by: engine/inventory-effects.ts): what was
+   * computed from it (hostvars, magic vars, rendered play vars) is computed again.
+   */
+  inventoryChanged(): void {
+    this.hostvarsCache.clear();
+    this.magicCache.clear();
+    inventoryChanged(this.inv);
+    this.rendered = new WeakMap();
+  }
+
+  /** Per play, per host: roles included with `include_role: … public: true` (their vars and defaults are the play's from then on). */
+  private readonly publicRoles = new WeakMap<PlayDef, Map<string, RoleRef[]>>();
+
+  /**
+   * include_role with `public: true` ran on `host` (engine): the role's defaults and vars are
+   * visible to the host's later tasks of the play, at the role-defaults and role-vars levels.
+   * Returns the names they define (what the host's cached instantiations must be redone for).
+   */
+  addPublicRole(host: string, play: PlayDef, ref: RoleRef): string[] {
+    let perPlay = this.publicRoles.get(play);
+    if (!perPlay) this.publicRoles.set(play, (perPlay = new Map()));
+    perPlay.set(host, [...(perPlay.get(host) ?? []), ref]);
+    const rendered = this.rendered.get(play);
+    if (rendered) for (const k of [...rendered.keys()]) if (k.startsWith(`${host}\0`)) rendered.delete(k);
+    return [...Object.keys(roleDefaults(ref)), ...Object.keys(roleVars(ref))];
+  }
+
+  private rendered = new WeakMap<PlayDef, Map<string, { raw: Record<string, unknown>; resolved: Record<string, unknown> }>>();
 
   /** Magic vars of a host in a play (11.), for a task (role_name, role_path). */
   private magic(host: string, play: PlayDef, playHosts: string[], task?: TaskDef): Record<string, unknown> {
