@@ -9,7 +9,10 @@
  * included the same file at the same place run its tasks together, iterator.ts) and inside the
  * include's blocks (an expansion's own block frames follow the include's).
  */
-import type { BlockFrame, PlayDef, RoleRef, TaskDef } from '../input/playbook/types.ts';
+import type { BlockFrame, PlayDef, Playbook, RoleRef, TaskDef } from '../input/playbook/types.ts';
+import { expandIncludeRole, expandIncludeTasks, loopVarsOf } from '../input/playbook/includes.ts';
+import { selectedIncluded } from '../plan/selection.ts';
+import { type Diagnostic, formatDiagnostic } from '../core/diagnostic.ts';
 import type { ActionEffect } from '../modules/contract.ts';
 import { posOf } from './iterator.ts';
 
@@ -60,3 +63,27 @@ export function placeIncluded(include: TaskDef, item: number, tasks: readonly Ta
 
 /** Ids of included blocks: above any the loader gives a play's own blocks. */
 let nextBlockId = 1_000_000_000;
+
+/**
+ * The runner's default expander: the loader's own (src/input/playbook/includes.ts), with the
+ * loop variables of the include's item given to the included tasks, the run's tag selection
+ * applied to the included tasks (as Ansible filters them), and any problem in the included file
+ * failing the include on that host, located.
+ */
+export function loaderExpander(playbook: Playbook, sel: { tags: string[]; skipTags: string[] }): IncludeExpander {
+  return (effect, include, ctx) => {
+    const opts = { playbook, itemVars: loopVarsOf(include, ctx.vars) };
+    const located = (d: Diagnostic[]) => {
+      if (d.length) throw new Error(d.map(formatDiagnostic).join('\n'));
+    };
+    const pick = (ts: TaskDef[]) => selectedIncluded(ctx.play, ts, sel.tags, sel.skipTags);
+    if (effect.kind === 'include_tasks') {
+      const x = expandIncludeTasks(include, effect.file, opts);
+      located(x.diagnostics);
+      return { tasks: pick(x.tasks) };
+    }
+    const x = expandIncludeRole(include, effect, opts);
+    located(x.diagnostics);
+    return { tasks: pick(x.tasks), handlers: x.handlers, role: x.role };
+  };
+}

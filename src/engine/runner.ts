@@ -21,7 +21,7 @@ import { FACTS_SCRIPT, parseFacts } from '../facts/facts.ts';
 import { type ActionEffect, type ExecResult, RunMemory } from '../modules/contract.ts';
 import { HostSequence, type InstanceOutcome, type ProbeCache, type SequenceOptions } from './host-sequence.ts';
 import { type FailOutcome, isRescuing, PlayIterator } from './iterator.ts';
-import { type IncludeEffect, type IncludeExpander, isInclude, placeIncluded } from './includes.ts';
+import { type IncludeEffect, type IncludeExpander, isInclude, loaderExpander, placeIncluded } from './includes.ts';
 import { failedTaskVar } from './failed-task.ts';
 import { addHost, groupBy } from './inventory-effects.ts';
 import { PendingHandlers } from './pending.ts';
@@ -541,7 +541,7 @@ export class Runner {
     seq: HostSequence,
     notes: BatchNotifications,
   ): TaskDef[] {
-    const expander = this.opts.expandInclude;
+    const expander = this.opts.expandInclude ?? loaderExpander(this.playbook, { tags: this.opts.tags, skipTags: this.opts.skipTags });
     if (!expander)
       throw new Error(
         `${include.loc.file}:${include.loc.line}:${include.loc.col}: ${effect.kind}: no include expansion is available to the runner`,
