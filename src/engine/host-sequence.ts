@@ -31,6 +31,12 @@ import { type Planned, planInstance, predictChanged } from './phases/plan.ts';
 import { applyRoundTrip, changedAfterApply, interpretApply, needsVerify } from './phases/apply.ts';
 import { verifyInstance } from './phases/verify.ts';
 import { confirmInstance } from './phases/confirm.ts';
+import { type ActionRun, runAction } from './phases/action.ts';
+import type { ActionEffect } from '../modules/contract.ts';
+import { getModule } from '../modules/registry.ts';
+import { includedVars } from '../input/inventory/vars-builder.ts';
+import { lookupContext } from '../input/playbook/search-path.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export type { ProbeCache };
 
@@ -62,6 +68,12 @@ export interface InstanceOutcome {
   failed: boolean;
   unreachable: boolean;
   registered?: Record<string, unknown>;
+  /**
+   * A controller-side action's effects for the runner (include_tasks, include_role, meta, add_host,
+   * group_by). Those on the host's variables (set_fact, include_vars) and pause are applied by the
+   * sequence already and are not listed.
+   */
+  effects?: ActionEffect[];
 }
 
 /** A host's pass through one task list (a play's tasks, or its notified handlers). */
@@ -72,6 +84,9 @@ export class HostSequence {
   /** "task:item" of each instance, the ProbeCache key. */
   private readonly keys = new Map<TaskInstance, string>();
   private lookedAhead = false;
+  /** Controller-side actions: the names each defines (null: not known before it runs), and those probes must not pass. */
+  private readonly defines = new Map<number, readonly string[] | null>();
+  private readonly barriers = new Set<number>();
 
   constructor(
     /** `open` must be cached by the caller (one connection per host); `openFresh` serves commit-confirm. */
@@ -81,6 +96,22 @@ export class HostSequence {
     readonly registered: Record<string, unknown>,
   ) {
     tasks.forEach((t, i) => t.register && this.registers.set(i, t.register));
+    tasks.forEach((t, i) => this.actionTraits(t, i));
+  }
+
+  /** What the probe window must know of an action task: the names it defines, whether it is a barrier. */
+  private actionTraits(t: TaskDef, i: number): void {
+    const m = getModule(t.module);
+    if (m?.barrier) this.barriers.add(i);
+    if (!m?.defines) return;
+    const searchPaths = lookupContext(t, this.opts.playbookDir).searchPaths;
+    let names: string[] | null;
+    try {
+      names = m.defines(t.params, { searchPaths, vaultPassword: this.opts.run.settings.vaultPassword });
+    } catch {
+      names = null;
+    }
+    this.defines.set(i, names);
   }
 
   private instantiation(i: number): Instantiation {
@@ -104,7 +135,14 @@ export class HostSequence {
   /** Instances from (task i, item k) on whose inputs are known now, in order, same become mode. */
   private window(i: number, k: number, first?: TaskInstance): TaskInstance[] {
     return probeWindow(
-      { tasks: this.tasks, instantiation: (j) => this.instantiation(j), registers: this.registers, probed: this.probed },
+      {
+        tasks: this.tasks,
+        instantiation: (j) => this.instantiation(j),
+        registers: this.registers,
+        probed: this.probed,
+        defines: this.defines,
+        barriers: this.barriers,
+      },
       i,
       k,
       first,
@@ -163,6 +201,7 @@ export class HostSequence {
         },
       ];
     }
+    if (r.instances[0]!.bound.action) return this.runActions(i, r, started);
     // Every item runs, as in Ansible, even after one failed; the task fails if one did (not ignored).
     const outcomes: InstanceOutcome[] = [];
     for (const [k, x] of r.instances.entries()) {
@@ -184,6 +223,99 @@ export class HostSequence {
       this.register(task, sensitive ? (taintDeep(value, 'registered', false) as Record<string, unknown>) : value);
     }
     return outcomes;
+  }
+
+  /**
+   * A controller-side action (phases/action.ts), item by item: no probe, no round trip, in check
+   * mode too. set_fact and include_vars change the host's variables at once, so the next item (and
+   * task) sees them, as in Ansible; a pause waits here; other effects go to the runner.
+   */
+  private async runActions(i: number, first: Extract<Instantiation, { kind: 'run' }>, started: number): Promise<InstanceOutcome[]> {
+    const task = this.tasks[i]!;
+    const count = first.instances.length + first.skipped.length;
+    const ran: { x: TaskInstance; o: InstanceOutcome }[] = [];
+    const skipped: LoopItem[] = [];
+    let r: Instantiation = first;
+    for (let k = 0; k < count; k++) {
+      if (r.kind === 'error') {
+        const msg = r.diagnostics.map((d) => `${d.file}${d.line ? `:${d.line}:${d.col}` : ''}: ${d.message}`).join('\n');
+        ran.push({ x: first.instances[0]!, o: this.outcomes(first.instances[0]!, started).fail(msg) });
+        break;
+      }
+      const x = r.kind === 'run' ? r.instances.find((y) => (y.itemIndex ?? 0) === k) : undefined;
+      if (!x) {
+        const s = r.skipped.find((y) => y.index === k);
+        if (s) skipped.push(s);
+        continue;
+      }
+      const run = runAction(x);
+      const o = this.actionOutcome(x, run, Date.now());
+      ran.push({ x, o });
+      const vars = await this.applyEffects(run.effects);
+      o.effects = run.effects.filter((e) => !['set_fact', 'include_vars', 'pause'].includes(e.kind));
+      // A later item sees what this one set (set_fact: acc="{{ acc + [item] }}").
+      if (vars && task.loop !== undefined && k + 1 < count) {
+        this.inst.delete(i);
+        r = this.instantiation(i);
+      }
+    }
+    if (task.register && task.module !== 'meta') {
+      const value = task.loop !== undefined ? loopRegister(ran, skipped) : (ran[0]?.o.registered ?? {});
+      const sensitive = ran.some(({ x }) => x.sensitive);
+      this.register(task, sensitive ? (taintDeep(value, 'registered', false) as Record<string, unknown>) : value);
+    }
+    return ran.map(({ o }) => o);
+  }
+
+  /** An action's InstanceOutcome (no_log and ignore_errors as for any task). */
+  private actionOutcome(x: TaskInstance, run: ActionRun, started: number): InstanceOutcome {
+    const o = this.outcomes(x, started);
+    if (run.status === 'failed') return { ...o.fail(run.message ?? 'failed'), registered: run.registered };
+    if (run.status === 'skipped') {
+      return {
+        result: this.result(x.task, x.label, 'skipped', [], started, run.message),
+        changed: false,
+        failed: false,
+        unreachable: false,
+        registered: run.registered,
+      };
+    }
+    return o.done(run.status, [], run.registered, {}, run.message);
+  }
+
+  /**
+   * Applies the effects on the host's variables (set_fact, include_vars) and waits for a pause.
+   * Tasks using a name that changed are rendered again. True when variables changed.
+   */
+  private async applyEffects(effects: ActionEffect[]): Promise<boolean> {
+    const names: string[] = [];
+    for (const e of effects) {
+      if (e.kind === 'set_fact') {
+        Object.assign(this.registered, e.facts);
+        if (e.cacheable) {
+          const f = this.registered.ansible_facts;
+          this.registered.ansible_facts = { ...(f && typeof f === 'object' ? f : {}), ...e.facts };
+          names.push('ansible_facts');
+        }
+        names.push(...Object.keys(e.facts));
+      } else if (e.kind === 'include_vars') {
+        Object.assign(includedVars(this.registered), e.vars);
+        names.push(...Object.keys(e.vars));
+      } else if (e.kind === 'pause' && e.ms > 0) await sleep(e.ms);
+    }
+    if (names.length) this.forget(names);
+    return names.length > 0;
+  }
+
+  /** Instances that referenced one of these names must be rendered again with the new values. */
+  private forget(names: string[]): void {
+    for (const [j, t] of this.tasks.entries()) {
+      if (taskReferences(t, names).length) {
+        const r = this.inst.get(j);
+        if (r?.kind === 'run') for (const x of r.instances) this.probed.delete(x);
+        this.inst.delete(j);
+      }
+    }
   }
 
   private register(task: TaskDef, value: Record<string, unknown>): void {

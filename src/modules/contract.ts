@@ -192,7 +192,7 @@ export interface BoundTask {
 
 /** What `defines` may read: the task's search paths and the vault password (to read a literal include_vars file). */
 export interface DefinesContext {
-  searchPaths: (kind: string) => string[];
+  searchPaths: (kind: 'vars') => string[];
   vaultPassword?: string;
 }
 
@@ -203,7 +203,7 @@ export interface ActionContext extends ModuleContext {
   /** How the task's templates render (its lookups' search paths): assert's conditions, debug's `var`. */
   render?: RenderOptions;
   /** The task's search directories for `kind` (`vars`: include_vars), most specific first, as Ansible's `_find_needle` (each `<dir>/<kind>` then `<dir>`). */
-  searchPaths?: (kind: string) => string[];
+  searchPaths?: (kind: 'vars') => string[];
   /** The task's name as displayed. */
   taskName?: string;
   /** The directory of the task's role, if it is a role's task (include_vars' `dir` is under its vars/). */

@@ -94,7 +94,7 @@ export function validateRun(opts: ValidateOptions): Validated {
   if (opts.limit) {
     for (const e of patternErrors(inventory, opts.limit)) bag.add({ file: '--limit', message: e });
   }
-  const run = new RunMemory();
+  const run = new RunMemory({ vaultPassword: opts.vaultPassword });
   const vars = new VarsBuilder(inventory, {
     extraVars: opts.extraVars,
     check: opts.check ?? false,

@@ -39,7 +39,7 @@ const DIR_ARGS = ['dir', 'depth', 'files_matching', 'ignore_files', 'extensions'
 const FILE_ARGS = ['file', '_raw_params'];
 
 /** Where `file` is: the first existing of the search candidates (absolute: itself). */
-export function findVarsFile(file: string, searchPaths: (kind: string) => string[]): { found?: string; tried: string[] } {
+export function findVarsFile(file: string, searchPaths: (kind: 'vars') => string[]): { found?: string; tried: string[] } {
   if (isAbsolute(file)) return existsSync(file) ? { found: file, tried: [file] } : { tried: [file] };
   const tried = [...new Set(searchPaths('vars').map((d) => join(d, file)))];
   return { found: tried.find((c) => existsSync(c) && statSync(c).isFile()), tried };
