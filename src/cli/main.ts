@@ -16,7 +16,16 @@ import { validateRun } from '../plan/validate.ts';
 import { parseExtraVars } from './extra-vars.ts';
 import { loadSshConfig } from '../transport/ssh/sshconfig.ts';
 
-import { collect, csv, defaultInventory, inventoryOption, parseForks, vaultOptions, vaultPasswordOption, verboseOption } from './options.ts';
+import {
+  collect,
+  csv,
+  defaultInventory,
+  inventoryOption,
+  parseForks,
+  vaultOptions,
+  vaultPasswordOption,
+  verboseOption,
+} from './options.ts';
 import { timeoutOptions } from './timeouts.ts';
 
 function addRunOptions(cmd: Command): Command {

@@ -15,7 +15,8 @@ import { type Diagnostic, DiagnosticBag, InputError, type Loc } from '../core/di
 import { type Inventory, loadInventory, patternErrors, type VarLayer } from '../input/inventory/index.ts';
 import { loadPlaybook } from '../input/playbook/load.ts';
 import { ansibleConfig } from '../input/playbook/ansible-config.ts';
-import { moduleCatalog } from '../modules/registry.ts';
+import { getModule, moduleCatalog } from '../modules/registry.ts';
+import { lookupContext } from '../input/playbook/search-path.ts';
 import { RunMemory } from '../modules/contract.ts';
 import type { PlayDef, Playbook, RoleDef, RoleRef, TaskDef } from '../input/playbook/types.ts';
 import { allDependencies } from '../input/playbook/role-vars.ts';
@@ -101,14 +102,23 @@ export function validateRun(opts: ValidateOptions): Validated {
     diff: opts.diff,
     playbook: opts.playbook,
   });
-  // Registered results live on through the run: any play's may be used by a later one.
+  // Registered results live on through the run: any play's may be used by a later one. So do the
+  // variables set_fact and include_vars define (actionNames).
+  const defined = (t: TaskDef) => actionNames(t, playbook.dir, opts);
   const registeredNames = new Set(
-    playbook.plays.flatMap((p) => [...p.tasks, ...p.handlers].flatMap((t) => (t.register ? [t.register] : []))),
+    playbook.plays.flatMap((p) => [...p.tasks, ...p.handlers].flatMap((t) => [...(t.register ? [t.register] : []), ...(defined(t) ?? [])])),
   );
   const earlier = new Set<string>();
+  /** An include_vars whose names are known only at run time ran in an earlier play: nothing later is checked before the run. */
+  let unknownEarlier = false;
   const plays = playbook.plays.map((play) => {
-    const planned = checkPlay(play, playbook.dir, inventory, vars, opts, bag, run, registeredNames, new Set(earlier));
-    for (const t of [...play.tasks, ...play.handlers]) if (t.register) earlier.add(t.register);
+    const planned = checkPlay(play, playbook.dir, inventory, vars, opts, bag, run, registeredNames, new Set(earlier), unknownEarlier);
+    for (const t of [...play.tasks, ...play.handlers]) {
+      if (t.register) earlier.add(t.register);
+      const names = defined(t);
+      if (names === null) unknownEarlier = true;
+      for (const n of names ?? []) earlier.add(n);
+    }
     if (play.gatherFacts) earlier.add('facts');
     return planned;
   });
@@ -134,6 +144,7 @@ function checkPlay(
   run: RunMemory,
   registeredNames: ReadonlySet<string>,
   earlierRegisters: ReadonlySet<string>,
+  unknownEarlier = false,
 ): PlanPlay {
   const tasks = selectedTasks(play, opts.tags ?? [], opts.skipTags ?? []);
   if (!play.hosts) return { play, hosts: [], tasks };
@@ -158,9 +169,17 @@ function checkPlay(
   // Registered results (of this play or an earlier one: they live on) exist only at run time.
   const registers = new Set<string>([...earlierRegisters, ...(play.gatherFacts ? ['facts'] : [])]);
   const deferred = new Set<number>();
+  // Tasks after an include_vars whose names are not known before the run (a templated file, a
+  // directory) are checked at run time, as are tasks using a name a set_fact or include_vars defines.
+  let unknown = unknownEarlier;
+  const blind = new Set<number>();
   tasks.forEach((t, i) => {
-    if (taskReferences(t, registers).length) deferred.add(i);
+    if (unknown) blind.add(i);
+    if (unknown || taskReferences(t, registers).length) deferred.add(i);
     if (t.register) registers.add(t.register);
+    const names = actionNames(t, playbookDir, opts);
+    if (names === null) unknown = true;
+    for (const n of names ?? []) registers.add(n);
   });
   // Every role instance (a role listed twice with other parameters is two), dependencies first.
   const refs = [...new Set(play.roles.flatMap((r) => [...allDependencies(r), r]))];
@@ -223,9 +242,25 @@ function checkPlay(
   for (const t of [...tasks, ...play.handlers]) {
     if (failed.has(t)) continue;
     const set = new Set([...(known.get(t) ?? []), ...everywhere]);
-    bag.addAll(analyzeTask(t, { known: set, variables: (rendered.get(t) ?? 0) < hosts.length, playbookDir }));
+    const unknownNames = blind.has(tasks.indexOf(t)) || (unknown && play.handlers.includes(t));
+    bag.addAll(analyzeTask(t, { known: set, variables: !unknownNames && (rendered.get(t) ?? 0) < hosts.length, playbookDir }));
   }
   return { play, hosts, tasks };
+}
+
+/**
+ * The variables a controller-side action task defines (set_fact's keys, a literal include_vars
+ * file's keys: modules/action.ts `defines`); `null` when known only at run time; undefined for
+ * any other task.
+ */
+function actionNames(t: TaskDef, playbookDir: string, vault: VaultOptions): string[] | null | undefined {
+  const m = getModule(t.module);
+  if (!m?.defines) return undefined;
+  try {
+    return m.defines(t.params, { searchPaths: lookupContext(t, playbookDir).searchPaths, vaultPassword: vault.vaultPassword });
+  } catch {
+    return null;
+  }
 }
 
 function rawNotify(t: { yaml: { value: unknown }; path: (string | number)[] }): unknown {

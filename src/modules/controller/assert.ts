@@ -28,7 +28,8 @@ function message(v: unknown, dflt: string, what: string): unknown {
       throw new ActionError(`Type of one of the elements in ${what} list is not string type`);
     return v;
   }
-  if (typeof v !== 'string' && !isSecret(v)) throw new ActionError(`Incorrect type for ${what}, expected a string or list and got ${typeof v}`);
+  if (typeof v !== 'string' && !isSecret(v))
+    throw new ActionError(`Incorrect type for ${what}, expected a string or list and got ${typeof v}`);
   return v;
 }
 

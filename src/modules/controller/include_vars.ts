@@ -143,8 +143,7 @@ export default defineAction<P>({
   run(p, ctx) {
     const files: string[] = [];
     let results: Record<string, unknown> = {};
-    const fail = (message: string) =>
-      failure(message, { ansible_facts: {}, ansible_included_var_files: files, message });
+    const fail = (message: string) => failure(message, { ansible_facts: {}, ansible_included_var_files: files, message });
     const vault = ctx.run.settings.vaultPassword;
     if (p.dir !== undefined) {
       const depth = p.depth ?? 0;

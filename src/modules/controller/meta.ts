@@ -22,7 +22,8 @@ export const META_ACTIONS: readonly MetaAction[] = [
 ];
 
 const REFUSED: Readonly<Record<string, string>> = {
-  refresh_inventory: 'Kiln loads the inventory once, before it validates the whole run; a refreshed inventory would run hosts that were never validated',
+  refresh_inventory:
+    'Kiln loads the inventory once, before it validates the whole run; a refreshed inventory would run hosts that were never validated',
   clear_facts: "Kiln keeps no fact cache between runs; a run's facts cannot be cleared",
   role_complete: "it is internal to Ansible's strategy",
   end_role: 'it is not a meta action of ansible-core 2.14',

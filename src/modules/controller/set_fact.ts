@@ -36,7 +36,8 @@ export default defineAction<Record<string, unknown>>({
   defines: (p) => Object.keys(p).filter((k) => k !== 'cacheable'),
   run(p) {
     const { cacheable = false, ...args } = p;
-    if (!Object.keys(args).length) throw new ActionError('No key/value pairs provided, at least one is required for this action to succeed');
+    if (!Object.keys(args).length)
+      throw new ActionError('No key/value pairs provided, at least one is required for this action to succeed');
     const facts: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(args)) {
       if (!isIdentifier(k))
