@@ -26,6 +26,9 @@ export default defineAction<P>({
     },
     additionalProperties: false,
   },
+  check(p) {
+    if ('msg' in p && 'var' in p) throw new Error("'msg' and 'var' are incompatible options");
+  },
   run(p, ctx) {
     if ('msg' in p && 'var' in p) return failure("'msg' and 'var' are incompatible options");
     const verbosity = ctx.run.settings.verbosity ?? 0;

@@ -28,8 +28,12 @@ export default defineAction<P>({
       seconds: { type: 'number', description: 'seconds to wait (whole seconds; at least 1)' },
       minutes: { type: 'number', description: 'minutes to wait (whole minutes)' },
     },
-    oneOf: [{ required: ['seconds'] }, { required: ['minutes'] }],
     additionalProperties: false,
+  },
+  check(p) {
+    if (p.seconds !== undefined && p.minutes !== undefined) throw new Error('parameters are mutually exclusive: minutes|seconds');
+    if (p.seconds === undefined && p.minutes === undefined)
+      throw new Error('give seconds or minutes: without them Ansible waits for Enter, and Kiln runs non-interactively');
   },
   barrier: true,
   run(p) {

@@ -33,6 +33,13 @@ export default defineAction<Record<string, unknown>>({
     },
     additionalProperties: true,
   },
+  check(p) {
+    const bad = Object.keys(p).find((k) => k !== 'cacheable' && !isIdentifier(k) && !/\{[{%]/.test(k));
+    if (bad !== undefined)
+      throw new Error(
+        `The variable name '${bad}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.`,
+      );
+  },
   defines: (p) => Object.keys(p).filter((k) => k !== 'cacheable'),
   run(p) {
     const { cacheable = false, ...args } = p;
