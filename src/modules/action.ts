@@ -67,6 +67,7 @@ export function defineAction<P = Record<string, unknown>>(def: ActionDef<P>): Ac
       },
     };
   };
-  const defines = def.defines && ((p: Record<string, unknown>, ctx: DefinesContext) => def.defines!(p as P, ctx));
+  const own = def.defines;
+  const defines = own && ((p: Record<string, unknown>, ctx: DefinesContext) => own.call(def, p as P, ctx));
   return Object.assign(def, { bind, defines, barrier: def.barrier ?? false }) as Action<P>;
 }
