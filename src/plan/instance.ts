@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { type Diagnostic, formatDiagnostic, InputError, type Loc } from '../core/diagnostic.ts';
 import { decodeUtf8 } from '../core/text.ts';
 import { readInputBytes } from '../core/limits.ts';
@@ -166,9 +166,20 @@ function templatesOf(task: TaskDef): string[] {
 function namesUsed(task: TaskDef): { names: Set<string>; text: string } {
   const names = new Set<string>();
   let text = '';
-  for (const t of templatesOf(task)) {
+  // A template task's template file uses names too (a set_fact or a registered result in motd.j2).
+  const src = task.module === 'template' ? task.params.src : undefined;
+  const file = typeof src === 'string' && !isTemplated(src) ? findRoleFile(task, 'templates', src, dirname(task.yaml.file)) : undefined;
+  const sources: [string, string][] = templatesOf(task).map((t) => [t, task.yaml.file]);
+  if (file) {
     try {
-      const a = analyzeTemplate(t, task.yaml.file);
+      sources.push([readFileSync(file, 'utf8'), file]);
+    } catch {
+      /* unreadable: reported when the task is prepared */
+    }
+  }
+  for (const [t, f] of sources) {
+    try {
+      const a = analyzeTemplate(t, f);
       for (const v of [...a.variables, ...a.globals]) names.add(v.name);
       // hostvars[inventory_hostname]['r'], vars['r'], lookup('vars', 'r'): a name written as text.
       if (names.has('hostvars') || names.has('vars') || names.has('lookup') || names.has('query') || names.has('q')) text += ` ${t}`;
