@@ -61,6 +61,8 @@ export function runAction(x: TaskInstance): ActionRun {
     if (f && !('msg' in registered)) registered.msg = failed;
   }
   registered = { ...registered, changed, failed: failed !== undefined };
+  // An include's result has no `failed` key in Ansible ({ include, include_args, changed }).
+  if (failed === undefined && x.task.module.startsWith('include') && x.task.module !== 'include_vars') delete registered.failed;
   if (failed !== undefined) return { status: 'failed', message: failed, registered, effects: [] };
   return { status: changed ? 'changed' : 'ok', message: out.message, registered, effects };
 }

@@ -40,7 +40,9 @@ export default defineAction<P>({
         value = typeof expr === 'string' ? renderValue(`{{ ${expr} }}`, ctx.vars, ctx.taskFile, ctx.render) : expr;
       } catch (err) {
         if (!(err instanceof TemplateError)) throw err;
-        value = `VARIABLE IS NOT DEFINED!${verbosity > 0 ? `: ${err.message}` : ''}`;
+        // Ansible's AnsibleUndefinedVariable text says it twice: "'x' is undefined. 'x' is undefined".
+        const why = err.variable ? `'${err.variable}' is undefined. '${err.variable}' is undefined` : err.message;
+        value = `VARIABLE IS NOT DEFINED!${verbosity > 0 ? `: ${why}` : ''}`;
       }
       const key = Array.isArray(expr) ? "<class 'list'>" : expr && typeof expr === 'object' ? "<class 'dict'>" : String(expr);
       return { changed: false, message: `${key}: ${showJson(value)}`, result: { [key]: value }, effects: [] };
