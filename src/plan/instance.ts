@@ -148,6 +148,13 @@ function templatesOf(task: TaskDef): string[] {
     else if (v && typeof v === 'object' && !isSecret(v)) Object.values(v).forEach(walk);
   };
   walk([task.loop, task.params, task.vars, task.loopControl.label ?? '']);
+  // Expressions an action evaluates itself (debug's `var`, assert's `that`: 'x-expression').
+  const props = (getModule(task.module)?.schema.properties ?? {}) as Record<string, { 'x-expression'?: boolean }>;
+  for (const [k, p] of Object.entries(props)) {
+    if (!p['x-expression']) continue;
+    const v = (task.params as Record<string, unknown>)[k];
+    for (const e of Array.isArray(v) ? v : [v]) if (typeof e === 'string' && !isTemplated(e)) out.push(`{{ ${e} }}`);
+  }
   for (const k of [task.become, task.becomeUser, task.checkMode, task.diff, task.ignoreErrors, task.noLog]) {
     if (k && 'template' in k) out.push(k.template);
   }

@@ -74,23 +74,32 @@ describe('controller-side actions over SSH', () => {
     expect(by('a failing assertion')).toMatchObject({ status: 'failed', ignored: true, message: 'not the other app: demo' });
     expect(by('told to fail')).toMatchObject({ status: 'skipped' });
     expect(by('wait a moment')).toMatchObject({ status: 'ok' });
+    // A fact rendered from a secret stays one; its neighbour rendered from plain values does not.
+    expect(by('show the plain fact')).toMatchObject({ message: 'plain_fact: "visible-demo"' });
+    // (the whole message is derived from the secret, so all of it is hidden)
+    expect(by('show the secret fact')).toMatchObject({ message: '********' });
+    // add_host's variables: the secret one stays secret (the whole registered result of a task
+    // that handled a secret is tainted, as for any module).
+    expect(by('show the added host')!.message).toContain('"db_password": "********"');
     // Probe (template, copy), then one apply each (each carries the next probes): 3 round trips.
-    expect(r.report.hosts.web1).toMatchObject({ changed: 2, failed: 0, ignored: 1, round_trips: 3 });
+    expect(r.report.hosts.web1).toMatchObject({ changed: 3, failed: 0, ignored: 1, round_trips: 3 });
   }, 120000);
 
   it('a converged run is one round trip, actions included', async () => {
     const r = await apply('again');
     runs.push({ output: r.output, json: JSON.stringify(r.report) });
     expect(r.code, r.output).toBe(0);
-    expect(r.report.hosts.web1).toMatchObject({ changed: 0, round_trips: 1 });
+    // add_host is changed on every run, as in Ansible (the in-memory inventory starts afresh).
+    expect(r.report.tasks.filter((t) => t.status === 'changed').map((t) => t.task)).toEqual(['a host with a secret variable']);
+    expect(r.report.hosts.web1).toMatchObject({ changed: 1, round_trips: 1 });
   }, 120000);
 
-  it('check mode runs the actions too (as Ansible does) and predicts nothing to change', async () => {
+  it('check mode runs the actions too (as Ansible does): nothing on the host to change', async () => {
     const r = await apply('check', ['--check', '-v']);
     runs.push({ output: r.output, json: JSON.stringify(r.report) });
     expect(r.code, r.output).toBe(0);
     expect(r.report.tasks.find((x) => x.task === 'say it')).toMatchObject({ status: 'ok', message: 'hello demo' });
-    expect(r.report.hosts.web1).toMatchObject({ changed: 0, round_trips: 1 });
+    expect(r.report.hosts.web1).toMatchObject({ changed: 1, round_trips: 1 });
   }, 120000);
 
   it('never prints the secret (stdout, stderr, JSON report)', () => {
@@ -98,6 +107,8 @@ describe('controller-side actions over SSH', () => {
     for (const r of runs) {
       expect(r.output).not.toContain(DB_PW);
       expect(r.json).not.toContain(DB_PW);
+      expect(r.output).not.toContain(DB_PW.toUpperCase());
+      expect(r.json).not.toContain(DB_PW.toUpperCase());
     }
     expect(runs[0]!.output).toContain('hello demo');
   });

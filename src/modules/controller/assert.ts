@@ -39,7 +39,7 @@ export default defineAction<P>({
   schema: {
     type: 'object',
     properties: {
-      that: { description: 'a condition (as `when` takes it) or a list of them; all must hold' },
+      that: { 'x-expression': true, description: 'a condition (as `when` takes it) or a list of them; all must hold' },
       fail_msg: { ...msgSchema, description: 'the message when a condition does not hold (default "Assertion failed")' },
       msg: { ...msgSchema, description: 'alias of fail_msg (fail_msg wins)' },
       success_msg: { ...msgSchema, description: 'the message when all hold (default "All assertions passed")' },

@@ -21,7 +21,7 @@ export default defineAction<P>({
     type: 'object',
     properties: {
       msg: { description: 'the message to show (any value; default "Hello world!")' },
-      var: { description: 'an expression whose value is shown (a variable name, `x + 1`)' },
+      var: { 'x-expression': true, description: 'an expression whose value is shown (a variable name, `x + 1`)' },
       verbosity: { type: 'integer', minimum: 0, description: 'shown only from this many -v on (default 0: always)' },
     },
     additionalProperties: false,
