@@ -26,6 +26,8 @@ export interface ActionDef<P> {
   defines?(params: P, ctx: DefinesContext): string[] | null;
   /** Probes are not sent ahead of this action (its effects change what follows: pause, meta, includes). */
   barrier?: boolean;
+  /** Ansible runs it once for the batch, not per host (BYPASS_HOST_LOOP: add_host, pause). */
+  bypassHostLoop?: boolean;
 }
 
 export type Action<P> = ActionDef<P> & BoundModule;
@@ -69,5 +71,5 @@ export function defineAction<P = Record<string, unknown>>(def: ActionDef<P>): Ac
   };
   const own = def.defines;
   const defines = own && ((p: Record<string, unknown>, ctx: DefinesContext) => own.call(def, p as P, ctx));
-  return Object.assign(def, { bind, defines, barrier: def.barrier ?? false }) as Action<P>;
+  return Object.assign(def, { bind, defines, barrier: def.barrier ?? false, bypassHostLoop: def.bypassHostLoop ?? false }) as Action<P>;
 }

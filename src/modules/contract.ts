@@ -168,6 +168,11 @@ export interface BoundModule {
   readonly defines?: (params: Record<string, unknown>, ctx: DefinesContext) => string[] | null;
   /** A controller-side action whose effects change what follows (pause, meta, includes): probes are not sent ahead of it. */
   readonly barrier?: boolean;
+  /**
+   * Ansible runs this action once per task for the whole batch (BYPASS_HOST_LOOP: add_host,
+   * pause), on the first host that runs it, not once per host: a hint for the runner.
+   */
+  readonly bypassHostLoop?: boolean;
   bind(params: Record<string, unknown>, ctx: PrepareContext): BoundTask;
 }
 

@@ -36,6 +36,7 @@ export default defineAction<Record<string, unknown>>({
     },
     additionalProperties: true,
   },
+  bypassHostLoop: true,
   run(p, ctx) {
     const rawName = p.name ?? p.hostname ?? p.host;
     if (rawName === undefined || rawName === null) throw new ActionError('name, host or hostname needs to be provided');

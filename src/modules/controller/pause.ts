@@ -36,6 +36,7 @@ export default defineAction<P>({
       throw new Error('give seconds or minutes: without them Ansible waits for Enter, and Kiln runs non-interactively');
   },
   barrier: true,
+  bypassHostLoop: true,
   run(p) {
     const unit = p.minutes !== undefined ? 'minutes' : 'seconds';
     // Ansible's int(): a float is truncated.
