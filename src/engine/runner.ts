@@ -110,7 +110,13 @@ export class Runner {
     readonly opts: RunnerOptions,
   ) {
     this.memory = new RunMemory({ vaultPassword: opts.vaultPassword, verbosity: opts.verbosity });
-    this.vars = new VarsBuilder(inv, { extraVars: opts.extraVars, check: opts.check, diff: opts.diff, playbook: playbook.file });
+    this.vars = new VarsBuilder(inv, {
+      extraVars: opts.extraVars,
+      check: opts.check,
+      diff: opts.diff,
+      playbook: playbook.file,
+      registered: (h) => this.registered.get(h),
+    });
     this.pending = new PendingHandlers(playbook.dir, playbook.file, opts.check);
     this.planned = new Map(opts.plan?.plays.map((p) => [p.play, p]));
     // Extra vars set connection variables too, under Kiln's or Ansible's names (checked by the CLI).

@@ -52,6 +52,8 @@ export interface VarsOptions {
   diff?: boolean;
   /** The playbook's path (playbook_dir). */
   playbook?: string;
+  /** A host's record of what its tasks set during the run (registered results, set_fact, include_vars), for hostvars. */
+  registered?: (host: string) => Record<string, unknown> | undefined;
 }
 
 /** The role context of a task: which role instance and chain, or none (a play's own task). */
@@ -74,7 +76,11 @@ export class VarsBuilder {
       get: (_t, name) => {
         if (typeof name !== 'string' || !inv.hosts.has(name)) return undefined;
         if (!cache.has(name)) cache.set(name, { ...hostVarsOf(inv, name), inventory_hostname: name });
-        return cache.get(name);
+        // What the host's tasks set during the run (include_vars, set_fact, register), as Ansible's hostvars show it.
+        const reg = this.opts.registered?.(name);
+        if (!reg) return cache.get(name);
+        const included = (reg as Record<string | symbol, unknown>)[INCLUDED_VARS] as Record<string, unknown> | undefined;
+        return { ...cache.get(name), ...(included ?? {}), ...reg };
       },
       has: (_t, name) => typeof name === 'string' && inv.hosts.has(name),
       ownKeys: () => [...inv.hosts.keys()],

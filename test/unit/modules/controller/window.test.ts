@@ -59,3 +59,31 @@ describe('actions in the probe window', () => {
     expect(readFileSync(join(work, 'l'), 'utf8')).toBe('from-file');
   });
 });
+
+describe('hostvars', () => {
+  it("shows what another host's set_fact, include_vars and register set, as Ansible's hostvars do", async () => {
+    writeFileSync(join(work, 'hosts2.yml'), 'all:\n  hosts:\n    h1: {}\n    h2: {}\n');
+    const pb = join(work, 'hostvars.yml');
+    writeFileSync(
+      pb,
+      [
+        '- hosts: all',
+        '  gather_facts: false',
+        '  tasks:',
+        '    - set_fact: { token: "t-{{ inventory_hostname }}" }',
+        "      when: inventory_hostname == 'h1'",
+        '    - include_vars: one.yml',
+        "      when: inventory_hostname == 'h1'",
+        '    - copy:',
+        `        content: "{{ hostvars['h1'].token }} {{ hostvars['h1'].v }}"`,
+        `        dest: "${work}/seen-{{ inventory_hostname }}"`,
+        '',
+      ].join('\n'),
+    );
+    const r = await runPlaybook(pb, join(work, 'hosts2.yml'), {
+      transport: { open: async (h) => new LocalTransport(h), openFresh: async (h) => new LocalTransport(h) },
+    });
+    expect(r.hosts.h2!.failed).toBe(0);
+    expect(readFileSync(join(work, 'seen-h2'), 'utf8')).toBe('t-h1 from-file');
+  });
+});
