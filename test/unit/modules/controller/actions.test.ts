@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type ActionContext, type ActionOutcome, type BoundModule, RunMemory } from '../../../../src/modules/contract.ts';
 import { getModule } from '../../../../src/modules/registry.ts';
 import { encryptVault } from '../../../../src/core/secret/vault.ts';
-import { isSecret } from '../../../../src/core/secret/secret.ts';
+import { isSecret, redact, Secret, taintDeep } from '../../../../src/core/secret/secret.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'kiln-action-unit-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -86,6 +86,16 @@ describe('debug', () => {
   it('shows a structure as indented JSON and keys a list var by its type', () => {
     expect(run('debug', { var: 'd' }, { vars: { d: { a: [1] } } }).message).toBe('d: {\n    "a": [\n        1\n    ]\n}');
     expect(Object.keys(run('debug', { var: ['x'] }).result)).toEqual(["<class 'list'>"]);
+  });
+});
+
+describe('debug of secrets', () => {
+  it('a tainted value (a registered result of a task that handled a secret) is shown redacted', () => {
+    // Tainted without registering its text (as register does): showing it registers it, so it never prints.
+    const msg = taintDeep({ out: 'tainted-but-unregistered-831' }, 'registered', false);
+    expect(redact(run('debug', { msg }).message!)).toBe('{\n    "out": "********"\n}');
+    const v = new Secret('vault-value-77213', 'vault');
+    expect(redact(run('debug', { var: 'pw' }, { vars: { pw: v } }).message!)).toBe('pw: "********"');
   });
 });
 
