@@ -111,6 +111,14 @@ export function validateRun(opts: ValidateOptions): Validated {
   const earlier = new Set<string>();
   /** An include_vars whose names are known only at run time ran in an earlier play: nothing later is checked before the run. */
   let unknownEarlier = false;
+  // Said once per such include_vars: what validation could not check before the run, and why.
+  for (const t of playbook.plays.flatMap((p) => [...p.tasks, ...p.handlers])) {
+    if (defined(t) === null)
+      warnings.push({
+        ...t.loc,
+        message: `include_vars: the variables it defines are known only when it runs (a templated file, a directory, or a file not found now), so the tasks after it are checked then`,
+      });
+  }
   const plays = playbook.plays.map((play) => {
     const planned = checkPlay(play, playbook.dir, inventory, vars, opts, bag, run, registeredNames, new Set(earlier), unknownEarlier);
     for (const t of [...play.tasks, ...play.handlers]) {
