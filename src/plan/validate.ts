@@ -116,7 +116,7 @@ export function validateRun(opts: ValidateOptions): Validated {
     if (defined(t) === null)
       warnings.push({
         ...t.loc,
-        message: `include_vars: the variables it defines are known only when it runs (a templated file, a directory, or a file not found now), so the tasks after it are checked then`,
+        message: `${t.module}: the variables it defines are known only when it runs (a templated name or file, a directory, or a file not found now), so the tasks after it are checked then`,
       });
   }
   const plays = playbook.plays.map((play) => {

@@ -7,6 +7,7 @@
  */
 import { defineAction, ActionError } from '../action.ts';
 import { isSecret } from '../../core/secret/secret.ts';
+import { renderValue } from '../../template/engine.ts';
 
 /** Python's str.isidentifier() for ASCII names, and not a keyword (ansible.utils.vars.isidentifier). */
 const PY_KEYWORDS = new Set(
@@ -40,13 +41,19 @@ export default defineAction<Record<string, unknown>>({
         `The variable name '${bad}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.`,
       );
   },
-  defines: (p) => Object.keys(p).filter((k) => k !== 'cacheable'),
-  run(p) {
+  defines: (p) => {
+    const keys = Object.keys(p).filter((k) => k !== 'cacheable');
+    // A templated name is known only when it runs.
+    return keys.some((k) => /\{[{%]/.test(k)) ? null : keys;
+  },
+  run(p, ctx) {
     const { cacheable = false, ...args } = p;
     if (!Object.keys(args).length)
       throw new ActionError('No key/value pairs provided, at least one is required for this action to succeed');
     const facts: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(args)) {
+    for (const [key, v] of Object.entries(args)) {
+      // Ansible templates the names too (`"{{ prefix }}_port": 80`).
+      const k = /\{[{%]/.test(key) ? String(renderValue(key, ctx.vars, ctx.taskFile, ctx.render)) : key;
       if (!isIdentifier(k))
         throw new ActionError(
           `The variable name '${k}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.`,

@@ -64,8 +64,12 @@ describe('set_fact', () => {
   it('refuses a Python keyword as a name, as isidentifier does', () => {
     expect(() => getModule('set_fact')!.bind({ class: 1 }, {} as never)).toThrow(/The variable name 'class' is not valid/);
   });
-  it('defines its keys (validation and the probe window wait for them)', () => {
+  it('defines its keys (validation and the probe window wait for them); a templated name is unknown', () => {
     expect(getModule('set_fact')!.defines!({ a: 1, cacheable: true }, { searchPaths: () => [] })).toEqual(['a']);
+    expect(getModule('set_fact')!.defines!({ '{{ p }}_port': 1 }, { searchPaths: () => [] })).toBeNull();
+  });
+  it('renders a templated name, as Ansible does', () => {
+    expect(run('set_fact', { '{{ p }}_port': 80 }, { vars: { p: 'web' } }).result).toEqual({ ansible_facts: { web_port: 80 } });
   });
 });
 
