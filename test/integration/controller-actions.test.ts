@@ -71,7 +71,11 @@ describe('controller-side actions over SSH', () => {
     expect(by('only with -v')).toMatchObject({ status: 'ok', message: 'verbose' });
     expect(by('only with -vv')).toMatchObject({ status: 'skipped', message: 'Verbosity threshold not met.' });
     expect(by('the greeting names the app')).toMatchObject({ status: 'ok', message: 'greeting ok' });
-    expect(by('a failing assertion')).toMatchObject({ status: 'failed', ignored: true, message: 'not the other app: demo' });
+    expect(by('a failing assertion')).toMatchObject({
+      status: 'failed',
+      ignored: true,
+      message: "not the other app: demo\nassertion: app_name == 'other'",
+    });
     expect(by('told to fail')).toMatchObject({ status: 'skipped' });
     expect(by('wait a moment')).toMatchObject({ status: 'ok' });
     // A fact rendered from a secret stays one; its neighbour rendered from plain values does not.

@@ -62,7 +62,9 @@ export default defineAction<P>({
           `The conditional check '${showValue(that)}' failed. The error was: error while evaluating conditional (${showValue(that)}): ${err.message}`,
         );
       }
-      if (!ok) return failure(showValue(failMsg), { assertion: that, evaluated_to: false, msg: failMsg });
+      // Shown with the condition that failed (Ansible's display shows `assertion` beside `msg`).
+      if (!ok)
+        return failure(`${showValue(failMsg)}\nassertion: ${showValue(that)}`, { assertion: that, evaluated_to: false, msg: failMsg });
     }
     return { changed: false, message: p.quiet ? undefined : showValue(successMsg), result: { msg: successMsg }, effects: [] };
   },

@@ -106,7 +106,7 @@ describe('debug of secrets', () => {
 describe('assert', () => {
   it('stops at the first condition that fails and names it', () => {
     const o = run('assert', { that: ['x == 1', 'x == 2', 'x == 3'], fail_msg: ['a', 'b'] }, { vars: { x: 1 } });
-    expect(o.failed).toBe('[\n    "a",\n    "b"\n]');
+    expect(o.failed).toBe('[\n    "a",\n    "b"\n]\nassertion: x == 2');
     expect(o.result).toEqual({ assertion: 'x == 2', evaluated_to: false, msg: ['a', 'b'] });
   });
   it("fails with Ansible's wording when a condition cannot be evaluated", () => {
