@@ -219,3 +219,16 @@ describe('meta and includes: effects for the runner', () => {
     ]);
   });
 });
+
+describe('-v, --verbose (src/cli/options.ts)', () => {
+  it('is counted as Ansible counts it: -vv is 2, -v -v -v is 3', async () => {
+    const { Command } = await import('commander');
+    const { verboseOption } = await import('../../../../src/cli/options.ts');
+    const parse = (args: string[]) => new Command().addOption(verboseOption()).exitOverride().parse(args, { from: 'user' }).opts().verbose;
+    expect(parse([])).toBe(0);
+    expect(parse(['-v'])).toBe(1);
+    expect(parse(['-vv'])).toBe(2);
+    expect(parse(['-v', '-v', '-v'])).toBe(3);
+    expect(parse(['--verbose'])).toBe(1);
+  });
+});
