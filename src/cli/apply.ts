@@ -32,7 +32,8 @@ export interface ApplyOptions extends VaultOptions {
   forks: number;
   acceptNewHostKeys: boolean;
   stats: boolean;
-  verbose: boolean;
+  /** `-v` counted (0: none). */
+  verbose: number;
   color: boolean;
   progress: string;
   /** The timeout options, as commander gives them (strings; see timeouts.ts). */
@@ -69,8 +70,8 @@ export async function runApply(playbookFile: string, opts: ApplyOptions, deps: A
   const tty = process.stdout.isTTY && !process.env.CI && opts.progress !== 'plain';
   const useColor = opts.color && Boolean(process.stdout.isTTY);
   const reporter: Reporter = tty
-    ? new ListrReporter(write, { verbose: opts.verbose })
-    : new PlainReporter(write, { color: useColor, verbose: opts.verbose });
+    ? new ListrReporter(write, { verbose: Number(opts.verbose) > 0 })
+    : new PlainReporter(write, { color: useColor, verbose: Number(opts.verbose) > 0 });
   if (opts.check) write('CHECK MODE: probing and planning only; nothing will be changed.');
   const runner = new Runner(v.playbook, v.inventory, {
     check: opts.check,
@@ -81,6 +82,8 @@ export async function runApply(playbookFile: string, opts: ApplyOptions, deps: A
     skipTags: opts.skipTags,
     plan: v.plan,
     extraVars: opts.extraVars,
+    vaultPassword: opts.vaultPassword,
+    verbosity: Number(opts.verbose) || 0,
     acceptNewHostKeys: opts.acceptNewHostKeys,
     sshConfig,
     reporter,

@@ -16,7 +16,16 @@ import { validateRun } from '../plan/validate.ts';
 import { parseExtraVars } from './extra-vars.ts';
 import { loadSshConfig } from '../transport/ssh/sshconfig.ts';
 
-import { collect, csv, defaultInventory, inventoryOption, parseForks, vaultOptions, vaultPasswordOption } from './options.ts';
+import {
+  collect,
+  csv,
+  defaultInventory,
+  inventoryOption,
+  parseForks,
+  vaultOptions,
+  vaultPasswordOption,
+  verboseOption,
+} from './options.ts';
 import { timeoutOptions } from './timeouts.ts';
 
 function addRunOptions(cmd: Command): Command {
@@ -65,7 +74,7 @@ Exit codes:
     .option('-f, --forks <n>', 'hosts worked on in parallel (a whole number from 1)', parseForks, 20)
     .option('--accept-new-host-keys', 'record unknown host keys in known_hosts (a changed key is still refused)', false)
     .option('--stats', 'print SSH round trips per host after the recap', false)
-    .option('-v, --verbose', 'also print skipped tasks and ok results', false)
+    .addOption(verboseOption())
     .option('--no-color', 'no ANSI colours')
     .option('--progress <mode>', 'progress display: auto (listr2 on a TTY), plain', 'auto');
   for (const o of timeoutOptions()) apply.addOption(o);

@@ -62,3 +62,10 @@ export function defaultInventory(given: string[]): string[] {
   for (const c of ['inventory/hosts.yml', 'inventory']) if (existsSync(c)) return [c];
   throw new InputError({ file: '-i', message: 'no inventory given (use -i FILE) and no inventory/hosts.yml here' });
 }
+
+/** `-v, --verbose`, counted as Ansible counts it (`-vv` is 2): 1 also prints ok and skipped results; debug's `verbosity: N` shows from N. */
+export function verboseOption(): Option {
+  return new Option('-v, --verbose', 'also print skipped tasks and ok results; repeat (-vv) for debug tasks of a higher verbosity')
+    .argParser((_v: string | undefined, prev: number) => prev + 1)
+    .default(0);
+}

@@ -18,7 +18,7 @@
  * The host is reached only through a TransportFactory: `open` (cached by the caller: every round
  * trip of the run uses the same connection) and `openFresh` (commit-confirm).
  */
-import type { ActionEffect, ActionOutcome, Change, ExecResult, RunMemory } from '../modules/contract.ts';
+import type { ActionEffect, Change, ExecResult, RunMemory } from '../modules/contract.ts';
 import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
 import { redact, taintDeep } from '../core/secret/secret.ts';
 import { TemplateError } from '../template/engine.ts';
@@ -32,6 +32,11 @@ import { applyRoundTrip, changedAfterApply, interpretApply, needsVerify } from '
 import { verifyInstance } from './phases/verify.ts';
 import { confirmInstance } from './phases/confirm.ts';
 import { posKey } from './iterator.ts';
+import { type ActionRun, runAction } from './phases/action.ts';
+import { getModule } from '../modules/registry.ts';
+import { includedVars } from '../input/inventory/vars-builder.ts';
+import { lookupContext } from '../input/playbook/search-path.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export type { ProbeCache };
 
@@ -63,7 +68,11 @@ export interface InstanceOutcome {
   failed: boolean;
   unreachable: boolean;
   registered?: Record<string, unknown>;
-  /** What a controller-side action asks the engine to do (contract.ts ActionEffect): applied by the runner. */
+  /**
+   * A controller-side action's effects for the runner (include_tasks, include_role, meta, add_host,
+   * group_by). Those on the host's variables (set_fact, include_vars) and pause are applied by the
+   * sequence already and are not listed.
+   */
   effects?: ActionEffect[];
 }
 
@@ -80,6 +89,8 @@ export class HostSequence {
    */
   readonly tasks: TaskDef[];
   private regs?: Map<number, string>;
+  /** Controller-side actions of the current list: the names each defines (null: not known before it runs), and those probes must not pass. */
+  private traits?: { defines: Map<number, readonly string[] | null>; barriers: Set<number> };
 
   constructor(
     /** `open` must be cached by the caller (one connection per host); `openFresh` serves commit-confirm. */
@@ -89,6 +100,28 @@ export class HostSequence {
     readonly registered: Record<string, unknown>,
   ) {
     this.tasks = [...tasks];
+  }
+
+  /** What the probe window must know of the action tasks of the current list: the names they define, the barriers. */
+  private get actionTraits(): { defines: Map<number, readonly string[] | null>; barriers: Set<number> } {
+    if (this.traits) return this.traits;
+    const defines = new Map<number, readonly string[] | null>();
+    const barriers = new Set<number>();
+    this.tasks.forEach((t, i) => {
+      const m = getModule(t.module);
+      if (m?.barrier) barriers.add(i);
+      if (!m?.defines) return;
+      const searchPaths = lookupContext(t, this.opts.playbookDir).searchPaths;
+      let names: string[] | null;
+      try {
+        names = m.defines(t.params, { searchPaths, vaultPassword: this.opts.run.settings.vaultPassword });
+      } catch {
+        names = null;
+      }
+      defines.set(i, names);
+    });
+    this.traits = { defines, barriers };
+    return this.traits;
   }
 
   /** Task index → the name it registers (for the probe window), for the current list. */
@@ -109,6 +142,7 @@ export class HostSequence {
   splice(i: number, tasks: readonly TaskDef[]): void {
     this.tasks.splice(i + 1, 0, ...tasks);
     this.regs = undefined;
+    this.traits = undefined;
   }
 
   /** Task i as instantiated for this host now (cached until a result it references is registered). */
@@ -145,7 +179,14 @@ export class HostSequence {
   /** Instances from (task i, item k) on whose inputs are known now, in order, same become mode. */
   private window(i: number, k: number, first?: TaskInstance): TaskInstance[] {
     return probeWindow(
-      { tasks: this.tasks, instantiation: (j) => this.instantiation(j), registers: this.registers, probed: this.probed },
+      {
+        tasks: this.tasks,
+        instantiation: (j) => this.instantiation(j),
+        registers: this.registers,
+        probed: this.probed,
+        defines: this.actionTraits.defines,
+        barriers: this.actionTraits.barriers,
+      },
       i,
       k,
       first,
@@ -204,6 +245,7 @@ export class HostSequence {
         },
       ];
     }
+    if (r.instances[0]!.bound.action) return this.runActions(i, r, started);
     // Every item runs, as in Ansible, even after one failed; the task fails if one did (not ignored).
     const outcomes: InstanceOutcome[] = [];
     for (const [k, x] of r.instances.entries()) {
@@ -225,6 +267,88 @@ export class HostSequence {
       this.register(task, sensitive ? (taintDeep(value, 'registered', false) as Record<string, unknown>) : value);
     }
     return outcomes;
+  }
+
+  /**
+   * A controller-side action (phases/action.ts), item by item: no probe, no round trip, in check
+   * mode too. set_fact and include_vars change the host's variables at once, so the next item (and
+   * task) sees them, as in Ansible; a pause waits here; other effects go to the runner.
+   */
+  private async runActions(i: number, first: Extract<Instantiation, { kind: 'run' }>, started: number): Promise<InstanceOutcome[]> {
+    const task = this.tasks[i]!;
+    const count = first.instances.length + first.skipped.length;
+    const ran: { x: TaskInstance; o: InstanceOutcome }[] = [];
+    const skipped: LoopItem[] = [];
+    let r: Instantiation = first;
+    for (let k = 0; k < count; k++) {
+      if (r.kind === 'error') {
+        const msg = r.diagnostics.map((d) => `${d.file}${d.line ? `:${d.line}:${d.col}` : ''}: ${d.message}`).join('\n');
+        ran.push({ x: first.instances[0]!, o: this.outcomes(first.instances[0]!, started).fail(msg) });
+        break;
+      }
+      const x = r.kind === 'run' ? r.instances.find((y) => (y.itemIndex ?? 0) === k) : undefined;
+      if (!x) {
+        const s = r.skipped.find((y) => y.index === k);
+        if (s) skipped.push(s);
+        continue;
+      }
+      const run = runAction(x);
+      const o = this.actionOutcome(x, run, Date.now());
+      ran.push({ x, o });
+      const vars = await this.applyEffects(run.effects);
+      o.effects = run.effects.filter((e) => !['set_fact', 'include_vars', 'pause'].includes(e.kind));
+      // A later item sees what this one set (set_fact: acc="{{ acc + [item] }}").
+      if (vars && task.loop !== undefined && k + 1 < count) {
+        this.inst.delete(task);
+        r = this.instantiation(i);
+      }
+    }
+    if (task.register && task.module !== 'meta') {
+      const value = task.loop !== undefined ? loopRegister(ran, skipped) : (ran[0]?.o.registered ?? {});
+      const sensitive = ran.some(({ x }) => x.sensitive);
+      this.register(task, sensitive ? (taintDeep(value, 'registered', false) as Record<string, unknown>) : value);
+    }
+    return ran.map(({ o }) => o);
+  }
+
+  /** An action's InstanceOutcome (no_log and ignore_errors as for any task). */
+  private actionOutcome(x: TaskInstance, run: ActionRun, started: number): InstanceOutcome {
+    const o = this.outcomes(x, started);
+    if (run.status === 'failed') return { ...o.fail(run.message ?? 'failed'), registered: run.registered };
+    if (run.status === 'skipped') {
+      return {
+        result: this.result(x.task, x.label, 'skipped', [], started, run.message),
+        changed: false,
+        failed: false,
+        unreachable: false,
+        registered: run.registered,
+      };
+    }
+    return o.done(run.status, [], run.registered, {}, run.message);
+  }
+
+  /**
+   * Applies the effects on the host's variables (set_fact, include_vars) and waits for a pause.
+   * Tasks using a name that changed are rendered again. True when variables changed.
+   */
+  private async applyEffects(effects: ActionEffect[]): Promise<boolean> {
+    const names: string[] = [];
+    for (const e of effects) {
+      if (e.kind === 'set_fact') {
+        Object.assign(this.registered, e.facts);
+        if (e.cacheable) {
+          const f = this.registered.ansible_facts;
+          this.registered.ansible_facts = { ...(f && typeof f === 'object' ? f : {}), ...e.facts };
+          names.push('ansible_facts');
+        }
+        names.push(...Object.keys(e.facts));
+      } else if (e.kind === 'include_vars') {
+        Object.assign(includedVars(this.registered), e.vars);
+        names.push(...Object.keys(e.vars));
+      } else if (e.kind === 'pause' && e.ms > 0) await sleep(e.ms);
+    }
+    if (names.length) this.forget(names);
+    return names.length > 0;
   }
 
   private register(task: TaskDef, value: Record<string, unknown>): void {
@@ -257,7 +381,6 @@ export class HostSequence {
   /** Probe (unless a window already did), plan, then predict (check mode) or apply. */
   private async runInstance(x: TaskInstance, i: number, k: number): Promise<InstanceOutcome> {
     const o = this.outcomes(x, Date.now());
-    if (x.bound.action) return this.runAction(x, o);
     try {
       if (!this.probed.has(x)) await this.probe(this.window(i, k));
       const planned = planInstance(x, this.probed.get(x)!);
@@ -282,26 +405,6 @@ export class HostSequence {
       if (err instanceof LocatedError) return o.fail(err.message);
       throw err;
     }
-  }
-
-  /**
-   * A controller-side action (contract.ts BoundTask.action): no round trip; its effects go back
-   * to the runner with the outcome. (Minimal: issue 16's part B owns the full branch — set_fact,
-   * include_vars and the other effects on the host's variables.)
-   */
-  private runAction(x: TaskInstance, o: Outcomes): InstanceOutcome {
-    let out: ActionOutcome;
-    try {
-      out = x.bound.action!({ ...x.ctx, vars: x.vars });
-    } catch (err) {
-      if (err instanceof TemplateError) return o.fail(err.located);
-      if (err instanceof LocatedError) return o.fail(err.message);
-      throw err;
-    }
-    const outcome = out.failed
-      ? o.fail(out.failed)
-      : o.done(out.changed ? 'changed' : 'ok', [], { changed: out.changed, failed: false, ...out.result }, {}, out.message);
-    return { ...outcome, effects: out.effects };
   }
 
   /**

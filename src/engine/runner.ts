@@ -48,6 +48,10 @@ export interface RunnerOptions {
    */
   plan?: RunPlan;
   extraVars: Record<string, unknown>;
+  /** The vault password: include_vars decrypts vault files with it (as the loader did vars_files). */
+  vaultPassword?: string;
+  /** The CLI's verbosity (`-v` counted): debug tasks with a higher `verbosity` are skipped. */
+  verbosity?: number;
   acceptNewHostKeys: boolean;
   sshConfig?: SshConfig;
   reporter: Reporter;
@@ -103,7 +107,7 @@ export class Runner {
   /** Each play's hosts and selected tasks (plan/selection.ts): from `opts.plan`, else planned on first use. */
   private readonly planned: Map<PlayDef, PlanPlay>;
   /** What modules remember across hosts during this run. */
-  private readonly memory = new RunMemory();
+  private readonly memory: RunMemory;
   /** Cross-play probe results: `${host}|${play}:${task}:${item}` → result (see host-sequence.ts). */
   private readonly probeCache = new Map<string, { script: string; mode: string; out: ExecResult; generation: number }>();
   /** Per host: the results it registered (and its gathered facts), for the whole run. */
@@ -119,7 +123,14 @@ export class Runner {
     readonly inv: Inventory,
     readonly opts: RunnerOptions,
   ) {
-    this.vars = new VarsBuilder(inv, { extraVars: opts.extraVars, check: opts.check, diff: opts.diff, playbook: playbook.file });
+    this.memory = new RunMemory({ vaultPassword: opts.vaultPassword, verbosity: opts.verbosity });
+    this.vars = new VarsBuilder(inv, {
+      extraVars: opts.extraVars,
+      check: opts.check,
+      diff: opts.diff,
+      playbook: playbook.file,
+      registered: (h) => this.registered.get(h),
+    });
     this.pending = new PendingHandlers(playbook.dir, playbook.file, opts.check);
     this.planned = new Map(opts.plan?.plays.map((p) => [p.play, p]));
     // Extra vars set connection variables too, under Kiln's or Ansible's names (checked by the CLI).

@@ -15,6 +15,7 @@
  */
 import type { ExecResult } from '../core/exec.ts';
 import type { FromSchema, JSONSchema } from './schema-types.ts';
+import type { RenderOptions } from '../template/engine.ts';
 
 export type { FromSchema, JSONSchema };
 
@@ -42,11 +43,24 @@ export type { ExecResult };
 export class RunMemory {
   private readonly slots = new Map<string, unknown>();
 
+  constructor(
+    /** Settings of the whole run that controller-side actions read (include_vars' vault password, debug's verbosity). */
+    readonly settings: RunSettings = {},
+  ) {}
+
   /** The value under `key`, created by `init` on first use. Keys are prefixed by the module's name. */
   get<T>(key: string, init: () => T): T {
     if (!this.slots.has(key)) this.slots.set(key, init());
     return this.slots.get(key) as T;
   }
+}
+
+/** Settings of one run that controller-side actions need. */
+export interface RunSettings {
+  /** The vault password (include_vars decrypts vault files like vars_files). */
+  vaultPassword?: string;
+  /** The CLI's verbosity (`-v` counted): debug's `verbosity` threshold. */
+  verbosity?: number;
 }
 
 /** What the controller knows while preparing and planning a task on one host. */
@@ -146,6 +160,19 @@ export interface BoundModule {
   readonly name: string;
   readonly description: string;
   readonly schema: JSONSchema;
+  /**
+   * A controller-side action (`defineAction`): the host variables a task of it defines, known
+   * before it runs (set_fact's keys, include_vars' literal file's keys), `null` when unknown
+   * before the run (a templated file, a directory). Absent for anything else (no variables).
+   */
+  readonly defines?: (params: Record<string, unknown>, ctx: DefinesContext) => string[] | null;
+  /** A controller-side action whose effects change what follows (pause, meta, includes): probes are not sent ahead of it. */
+  readonly barrier?: boolean;
+  /**
+   * Ansible runs this action once per task for the whole batch (BYPASS_HOST_LOOP: add_host,
+   * pause), on the first host that runs it, not once per host: a hint for the runner.
+   */
+  readonly bypassHostLoop?: boolean;
   bind(params: Record<string, unknown>, ctx: PrepareContext): BoundTask;
 }
 
@@ -168,10 +195,26 @@ export interface BoundTask {
   readonly action?: (ctx: ActionContext) => ActionOutcome;
 }
 
+/** What `defines` may read: the task's search paths and the vault password (to read a literal include_vars file). */
+export interface DefinesContext {
+  searchPaths: (kind: 'vars') => string[];
+  vaultPassword?: string;
+}
+
 /** What an action sees beyond the module context. */
 export interface ActionContext extends ModuleContext {
   /** The variables the task was rendered with (debug's `var`, assert's conditions). */
   vars: Record<string, unknown>;
+  /** How the task's templates render (its lookups' search paths): assert's conditions, debug's `var`. */
+  render?: RenderOptions;
+  /** The task's search directories for `kind` (`vars`: include_vars), most specific first, as Ansible's `_find_needle` (each `<dir>/<kind>` then `<dir>`). */
+  searchPaths?: (kind: 'vars') => string[];
+  /** The task's name as displayed. */
+  taskName?: string;
+  /** The directory of the task's role, if it is a role's task (include_vars' `dir` is under its vars/). */
+  roleDir?: string;
+  /** The task's own `vars:` (an include passes them on to the included tasks). */
+  taskVars?: Record<string, unknown>;
 }
 
 /**
@@ -215,6 +258,8 @@ export interface ActionOutcome {
   failed?: string;
   /** A message shown with the result (debug's output, assert's success_msg). */
   message?: string;
+  /** Set when the action skipped itself (debug under its verbosity): the reason. */
+  skipped?: string;
   /** The registered result (without `changed`/`failed`, which the engine adds). */
   result: Record<string, unknown>;
   effects: ActionEffect[];

@@ -18,6 +18,18 @@ import sysctl from './files/sysctl.ts';
 import user from './system/user.ts';
 import template from './files/template.ts';
 import tlsCert from './tls/tls_cert.ts';
+import setFact from './controller/set_fact.ts';
+import assertAction from './controller/assert.ts';
+import failAction from './controller/fail.ts';
+import debug from './controller/debug.ts';
+import pause from './controller/pause.ts';
+import addHost from './controller/add_host.ts';
+import groupBy from './controller/group_by.ts';
+import includeVars from './controller/include_vars.ts';
+import meta from './controller/meta.ts';
+import includeTasks from './controller/include_tasks.ts';
+import include from './controller/include.ts';
+import includeRole from './controller/include_role.ts';
 import type { ModuleArgsSpec, ModuleCatalog } from '../input/playbook/types.ts';
 import type { BoundModule } from './contract.ts';
 import { ANSIBLE_MODULE_NAMES, ansibleArgsSpec, ansibleModuleAliases } from './ansible/mapping.ts';
@@ -42,6 +54,19 @@ const all: BoundModule[] = [
   mysqlUser,
   mysqlReplication,
   mysqlVariables,
+  // Controller-side actions (src/modules/controller/): no probe, no round trip.
+  setFact,
+  assertAction,
+  failAction,
+  debug,
+  pause,
+  addHost,
+  groupBy,
+  includeVars,
+  meta,
+  includeTasks,
+  include,
+  includeRole,
 ];
 
 export const modules: ReadonlyMap<string, BoundModule> = new Map(all.map((m) => [m.name, m]));

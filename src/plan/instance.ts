@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { type Diagnostic, formatDiagnostic, InputError, type Loc } from '../core/diagnostic.ts';
 import { decodeUtf8 } from '../core/text.ts';
 import { readInputBytes } from '../core/limits.ts';
@@ -148,6 +148,13 @@ function templatesOf(task: TaskDef): string[] {
     else if (v && typeof v === 'object' && !isSecret(v)) Object.values(v).forEach(walk);
   };
   walk([task.loop, task.params, task.vars, task.loopControl.label ?? '']);
+  // Expressions an action evaluates itself (debug's `var`, assert's `that`: 'x-expression').
+  const props = (getModule(task.module)?.schema.properties ?? {}) as Record<string, { 'x-expression'?: boolean }>;
+  for (const [k, p] of Object.entries(props)) {
+    if (!p['x-expression']) continue;
+    const v = (task.params as Record<string, unknown>)[k];
+    for (const e of Array.isArray(v) ? v : [v]) if (typeof e === 'string' && !isTemplated(e)) out.push(`{{ ${e} }}`);
+  }
   for (const k of [task.become, task.becomeUser, task.checkMode, task.diff, task.ignoreErrors, task.noLog]) {
     if (k && 'template' in k) out.push(k.template);
   }
@@ -166,9 +173,20 @@ function templatesOf(task: TaskDef): string[] {
 function namesUsed(task: TaskDef): { names: Set<string>; text: string } {
   const names = new Set<string>();
   let text = '';
-  for (const t of templatesOf(task)) {
+  // A template task's template file uses names too (a set_fact or a registered result in motd.j2).
+  const src = task.module === 'template' ? task.params.src : undefined;
+  const file = typeof src === 'string' && !isTemplated(src) ? findRoleFile(task, 'templates', src, dirname(task.yaml.file)) : undefined;
+  const sources: [string, string][] = templatesOf(task).map((t) => [t, task.yaml.file]);
+  if (file) {
     try {
-      const a = analyzeTemplate(t, task.yaml.file);
+      sources.push([readFileSync(file, 'utf8'), file]);
+    } catch {
+      /* unreadable: reported when the task is prepared */
+    }
+  }
+  for (const [t, f] of sources) {
+    try {
+      const a = analyzeTemplate(t, f);
       for (const v of [...a.variables, ...a.globals]) names.add(v.name);
       // hostvars[inventory_hostname]['r'], vars['r'], lookup('vars', 'r'): a name written as text.
       if (names.has('hostvars') || names.has('vars') || names.has('lookup') || names.has('query') || names.has('q')) text += ` ${t}`;

@@ -14,6 +14,9 @@ export function newAjv(): Ajv {
   // `'x-secret': true` marks a secret property (modules/schema-types.ts): the engine makes its
   // value a Secret; for ajv it is an annotation.
   a.addKeyword({ keyword: 'x-secret', schemaType: 'boolean' });
+  // `'x-expression': true`: the value is a Jinja2 expression (or a list of them) the action
+  // evaluates itself (debug's `var`, assert's `that`): its names count as used by the task.
+  a.addKeyword({ keyword: 'x-expression', schemaType: 'boolean' });
   // `'x-python-re': true`: the value is a Python regular expression (lineinfile's regexp); one
   // Python's re would refuse is refused here, before any host is contacted.
   const pythonRe: ((on: boolean, data: unknown) => boolean) & { errors?: Partial<ErrorObject>[] } = (on, data) => {

@@ -15,7 +15,8 @@ import { type Diagnostic, DiagnosticBag, InputError, type Loc } from '../core/di
 import { type Inventory, loadInventory, patternErrors, type VarLayer } from '../input/inventory/index.ts';
 import { loadPlaybook } from '../input/playbook/load.ts';
 import { ansibleConfig } from '../input/playbook/ansible-config.ts';
-import { moduleCatalog } from '../modules/registry.ts';
+import { getModule, moduleCatalog } from '../modules/registry.ts';
+import { lookupContext } from '../input/playbook/search-path.ts';
 import { RunMemory } from '../modules/contract.ts';
 import type { PlayDef, Playbook, RoleDef, RoleRef, TaskDef } from '../input/playbook/types.ts';
 import { allDependencies } from '../input/playbook/role-vars.ts';
@@ -34,7 +35,6 @@ import { loadYamlFile, locate, nodeAt, type YamlFile } from '../input/yaml/docum
 import type { VaultOptions } from '../core/secret/vault.ts';
 import { connectionProblems, type PreflightOptions } from '../transport/ssh/preflight.ts';
 import { expandIncludeRole, expandIncludeTasks } from '../input/playbook/includes.ts';
-import { getModule } from '../modules/registry.ts';
 import { evaluateCondition, renderValue } from '../template/engine.ts';
 import { LIMITS } from '../core/limits.ts';
 import { globFiles, templateGlob, templateNames } from './include-candidates.ts';
@@ -105,22 +105,39 @@ export function validateRun(opts: ValidateOptions): Validated {
   if (opts.limit) {
     for (const e of patternErrors(inventory, opts.limit)) bag.add({ file: '--limit', message: e });
   }
-  const run = new RunMemory();
+  const run = new RunMemory({ vaultPassword: opts.vaultPassword });
   const vars = new VarsBuilder(inventory, {
     extraVars: opts.extraVars,
     check: opts.check ?? false,
     diff: opts.diff,
     playbook: opts.playbook,
   });
-  // Registered results live on through the run: any play's may be used by a later one.
+  // Registered results live on through the run: any play's may be used by a later one. So do the
+  // variables set_fact and include_vars define (actionNames).
+  const defined = (t: TaskDef) => actionNames(t, playbook.dir, opts);
   const registeredNames = new Set(
-    playbook.plays.flatMap((p) => [...p.tasks, ...p.handlers].flatMap((t) => (t.register ? [t.register] : []))),
+    playbook.plays.flatMap((p) => [...p.tasks, ...p.handlers].flatMap((t) => [...(t.register ? [t.register] : []), ...(defined(t) ?? [])])),
   );
   const earlier = new Set<string>();
   const notes = new DiagnosticBag();
+  /** An include_vars whose names are known only at run time ran in an earlier play: nothing later is checked before the run. */
+  let unknownEarlier = false;
+  // Said once per such include_vars: what validation could not check before the run, and why.
+  for (const t of playbook.plays.flatMap((p) => [...p.tasks, ...p.handlers])) {
+    if (defined(t) === null)
+      warnings.push({
+        ...t.loc,
+        message: `${t.module}: the variables it defines are known only when it runs (a templated name or file, a directory, or a file not found now), so the tasks after it are checked then`,
+      });
+  }
   const plays = playbook.plays.map((play) => {
-    const planned = checkPlay(play, playbook, inventory, vars, opts, bag, run, registeredNames, new Set(earlier), notes);
-    for (const t of [...play.tasks, ...play.handlers]) if (t.register) earlier.add(t.register);
+    const planned = checkPlay(play, playbook, inventory, vars, opts, bag, run, registeredNames, new Set(earlier), notes, unknownEarlier);
+    for (const t of [...play.tasks, ...play.handlers]) {
+      if (t.register) earlier.add(t.register);
+      const names = defined(t);
+      if (names === null) unknownEarlier = true;
+      for (const n of names ?? []) earlier.add(n);
+    }
     if (play.gatherFacts) earlier.add('facts');
     return planned;
   });
@@ -147,6 +164,7 @@ function checkPlay(
   allRegistered: ReadonlySet<string>,
   earlierRegisters: ReadonlySet<string>,
   notes: DiagnosticBag,
+  unknownEarlier = false,
 ): PlanPlay {
   const playbookDir = playbook.dir;
   const tasks = selectedTasks(play, opts.tags ?? [], opts.skipTags ?? []);
@@ -172,14 +190,22 @@ function checkPlay(
   // Registered results (of this play or an earlier one: they live on) exist only at run time.
   const registers = new Set<string>([...earlierRegisters, ...(play.gatherFacts ? ['facts'] : [])]);
   // What the files dynamic includes can reach register (their results exist only at run time too).
-  const included = reachableRegisters(tasks, playbook);
+  const included = reachableRegisters(tasks, playbook, (t) => actionNames(t, playbookDir, opts));
   for (const r of included) registers.add(r);
   const registeredNames = new Set([...allRegistered, ...included]);
   for (const v of FAILED_VARS) registers.add(v);
   const deferred = new Set<number>();
+  // Tasks after an include_vars whose names are not known before the run (a templated file, a
+  // directory) are checked at run time, as are tasks using a name a set_fact or include_vars defines.
+  let unknown = unknownEarlier;
+  const blind = new Set<number>();
   tasks.forEach((t, i) => {
-    if (taskReferences(t, registers).length) deferred.add(i);
+    if (unknown) blind.add(i);
+    if (unknown || taskReferences(t, registers).length) deferred.add(i);
     if (t.register) registers.add(t.register);
+    const names = actionNames(t, playbookDir, opts);
+    if (names === null) unknown = true;
+    for (const n of names ?? []) registers.add(n);
   });
   // Every role instance (a role listed twice with other parameters is two), dependencies first.
   const refs = [...new Set(play.roles.flatMap((r) => [...allDependencies(r), r]))];
@@ -382,7 +408,8 @@ function checkPlay(
     // An include's name may depend on run-time values: checkInclude said what it could check.
     if (failed.has(t) || t.include) continue;
     const set = new Set([...(known.get(t) ?? []), ...everywhere]);
-    bag.addAll(analyzeTask(t, { known: set, variables: (rendered.get(t) ?? 0) < hosts.length, playbookDir }));
+    const unknownNames = blind.has(tasks.indexOf(t)) || (unknown && play.handlers.includes(t));
+    bag.addAll(analyzeTask(t, { known: set, variables: !unknownNames && (rendered.get(t) ?? 0) < hosts.length, playbookDir }));
   }
   return { play, hosts, tasks };
 }
@@ -411,7 +438,11 @@ function includeCandidates(t: TaskDef, nameT: string, playbook: Playbook): strin
 }
 
 /** The registered names of every file the play's dynamic includes can reach (literal names, or candidates). */
-function reachableRegisters(tasks: TaskDef[], playbook: Playbook): Set<string> {
+function reachableRegisters(
+  tasks: TaskDef[],
+  playbook: Playbook,
+  defined: (t: TaskDef) => string[] | null | undefined,
+): Set<string> {
   const out = new Set<string>();
   const seen = new Set<string>();
   const visit = (t: TaskDef, depth: number) => {
@@ -435,6 +466,7 @@ function reachableRegisters(tasks: TaskDef[], playbook: Playbook): Set<string> {
       } else ts = expandIncludeTasks(t, n, { playbook }).tasks;
       for (const x of ts) {
         if (x.register) out.add(x.register);
+        for (const n of defined(x) ?? []) out.add(n);
         if (x.include) visit(x, depth + 1);
       }
     }
@@ -444,6 +476,22 @@ function reachableRegisters(tasks: TaskDef[], playbook: Playbook): Set<string> {
 }
 /** Set by the engine when a block's rescue catches a failure (engine/iterator.ts): known only at run time, like a registered result. */
 const FAILED_VARS = ['ansible_failed_task', 'ansible_failed_result'];
+
+
+/**
+ * The variables a controller-side action task defines (set_fact's keys, a literal include_vars
+ * file's keys: modules/action.ts `defines`); `null` when known only at run time; undefined for
+ * any other task.
+ */
+function actionNames(t: TaskDef, playbookDir: string, vault: VaultOptions): string[] | null | undefined {
+  const m = getModule(t.module);
+  if (!m?.defines) return undefined;
+  try {
+    return m.defines(t.params, { searchPaths: lookupContext(t, playbookDir).searchPaths, vaultPassword: vault.vaultPassword });
+  } catch {
+    return null;
+  }
+}
 
 function rawNotify(t: { yaml: { value: unknown }; path: (string | number)[] }): unknown {
   let v: unknown = t.yaml.value;

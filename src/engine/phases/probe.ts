@@ -44,6 +44,10 @@ export interface WindowSource {
   /** Task index → the name it registers. */
   readonly registers: ReadonlyMap<number, string>;
   readonly probed: ReadonlyMap<TaskInstance, ExecResult>;
+  /** Task index → the names a controller-side action defines (set_fact, include_vars); null: unknown before it runs. */
+  readonly defines?: ReadonlyMap<number, readonly string[] | null>;
+  /** Task indexes of actions whose effects change what follows (pause, meta, includes): probes do not pass them. */
+  readonly barriers?: ReadonlySet<number>;
 }
 
 /** Controller-side actions that change nothing the tasks after them see, but for what they register. */
@@ -56,6 +60,7 @@ export function probeWindow(src: WindowSource, i: number, k: number, first?: Tas
   let want = first ? modeOf(first) : undefined;
   for (let j = i; j < src.tasks.length && out.length < MAX_BATCH; j++) {
     if (j > i && taskReferences(src.tasks[j]!, pendingRegs).length) break;
+    if (j > i && src.barriers?.has(j)) break;
     const r = src.instantiation(j);
     if (r.kind === 'run') {
       const list = j === i ? r.instances.slice(k) : r.instances;
@@ -72,6 +77,8 @@ export function probeWindow(src: WindowSource, i: number, k: number, first?: Tas
       }
       let stop = false;
       for (const x of list) {
+        // A controller-side action has nothing to probe, and no become mode to keep.
+        if (x.bound.action) continue;
         want ??= modeOf(x);
         if (modeOf(x) !== want) {
           stop = true;
@@ -83,6 +90,10 @@ export function probeWindow(src: WindowSource, i: number, k: number, first?: Tas
     }
     const reg = src.registers.get(j);
     if (reg) pendingRegs.add(reg);
+    // set_fact / include_vars: later tasks using their names wait; unknown names: nothing after is known.
+    const defined = src.defines?.get(j);
+    if (defined === null) break;
+    for (const n of defined ?? []) pendingRegs.add(n);
   }
   return out;
 }

@@ -9,7 +9,8 @@
  *   5. role vars of every role of the play (the entry's `vars:`, then vars/main.yml; after dependencies')
  *   6. the task's own role vars (with the roles that pulled it in)
  *   7. task vars (an import's `vars:`, then the task's own)
- *   8. registered results (and Kiln's gathered `facts`)
+ *   7b. include_vars results (kept on the host's registered record under INCLUDED_VARS)
+ *   8. registered results and set_fact facts (and Kiln's gathered `facts`)
  *   9. role parameters (keys of the role entry that are not keywords)
  *  10. extra vars (-e)
  *  11. magic vars: inventory_hostname, inventory_hostname_short, group_names, groups, hostvars,
@@ -31,12 +32,29 @@ import { lookupContext } from '../playbook/search-path.ts';
 import { Undefined } from '../../template/jinja/value.ts';
 import { OMIT } from './omit.ts';
 
+/**
+ * Where a host's include_vars results live: on its record of registered results (which lives for
+ * the run and travels with it), under this key, out of the way of names. Their level is Ansible's:
+ * above task vars, below set_fact and registered results. Unlike registered results they may hold
+ * templates, rendered when used (as Ansible renders variables lazily).
+ */
+export const INCLUDED_VARS: unique symbol = Symbol('include_vars');
+
+/** The include_vars layer of a host's registered record (created on first use). */
+export function includedVars(registered: Record<string, unknown>): Record<string, unknown> {
+  const r = registered as Record<string | symbol, unknown>;
+  if (!r[INCLUDED_VARS]) Object.defineProperty(r, INCLUDED_VARS, { value: {}, enumerable: true, writable: true, configurable: true });
+  return r[INCLUDED_VARS] as Record<string, unknown>;
+}
+
 export interface VarsOptions {
   extraVars: Record<string, unknown>;
   check: boolean;
   diff?: boolean;
   /** The playbook's path (playbook_dir). */
   playbook?: string;
+  /** A host's record of what its tasks set during the run (registered results, set_fact, include_vars), for hostvars. */
+  registered?: (host: string) => Record<string, unknown> | undefined;
 }
 
 /** The role context of a task: which role instance and chain, or none (a play's own task). */
@@ -59,7 +77,11 @@ export class VarsBuilder {
       get: (_t, name) => {
         if (typeof name !== 'string' || !inv.hosts.has(name)) return undefined;
         if (!cache.has(name)) cache.set(name, { ...hostVarsOf(inv, name), inventory_hostname: name });
-        return cache.get(name);
+        // What the host's tasks set during the run (include_vars, set_fact, register), as Ansible's hostvars show it.
+        const reg = this.opts.registered?.(name);
+        if (!reg) return cache.get(name);
+        const included = (reg as Record<string | symbol, unknown>)[INCLUDED_VARS] as Record<string, unknown> | undefined;
+        return { ...cache.get(name), ...(included ?? {}), ...reg };
       },
       has: (_t, name) => typeof name === 'string' && inv.hosts.has(name),
       ownKeys: () => [...inv.hosts.keys()],
@@ -177,7 +199,8 @@ export class VarsBuilder {
     }
     const params = task?.scope ? roleParams(task.scope.ref, task.scope.chain) : {};
     // Extra vars win over all of these and are already in `base`.
-    const upper: Record<string, unknown> = { ...(task?.vars ?? {}), ...registered, ...params };
+    const included = (registered as Record<string | symbol, unknown>)[INCLUDED_VARS] as Record<string, unknown> | undefined;
+    const upper: Record<string, unknown> = { ...(task?.vars ?? {}), ...(included ?? {}), ...registered, ...params };
     for (const k of Object.keys(this.opts.extraVars)) delete upper[k];
     // Registered results are data, never templates (Ansible marks them unsafe).
     const literal = new Set(Object.keys(registered).filter((k) => !(k in params)));

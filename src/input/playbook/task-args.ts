@@ -85,7 +85,7 @@ export function taskArgs(c: YamlCursor, key: string, catalog: ModuleCatalog, dia
   if (typeof value === 'string') {
     let kv: Record<string, string>;
     try {
-      kv = parseKv(value, spec.freeForm !== undefined);
+      kv = parseKv(value, spec.freeForm !== undefined && !spec.rawParams);
     } catch (err) {
       if (err instanceof SplitError) return fail(c.child(key), `${moduleKey}: ${err.message}`);
       throw err;

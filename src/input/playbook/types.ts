@@ -242,6 +242,11 @@ export interface ModuleArgsSpec {
   types: Readonly<Record<string, string>>;
   /** Ansible takes a free-form command line (command/shell): the Kiln parameter it goes to. */
   freeForm?: string;
+  /**
+   * One of Ansible's RAW_PARAM_MODULES that is not a command (include_vars, meta, include_tasks):
+   * its free-form value is parsed without check_raw (every key=value word is an option).
+   */
+  rawParams?: boolean;
   /** Parameters Ansible sets when others are given (apt: cache_valid_time implies update_cache). */
   implies?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }

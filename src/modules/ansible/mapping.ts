@@ -143,6 +143,35 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   'community.mysql.mysql_variables': { kiln: 'mysql_variables', same: { variable: true, value: true } },
 };
 
+/**
+ * Ansible's action plugins Kiln runs as controller-side actions (src/modules/controller/), under
+ * their own names: their options keep Ansible's names (the action handles the aliases as Ansible's
+ * plugin does: add_host's `host`/`hostname`, assert's `msg`). `freeForm`: the parameter the
+ * free-form value goes to (`include_vars: x.yml`, `meta: flush_handlers`), parsed as Ansible's
+ * RAW_PARAM_MODULES are (key=value words are options, the rest the free form). `why`: refused options.
+ */
+const ACTIONS: Readonly<Record<string, { freeForm?: string; why?: Readonly<Record<string, string>> }>> = {
+  'ansible.builtin.set_fact': {},
+  'ansible.builtin.assert': {},
+  'ansible.builtin.fail': {},
+  'ansible.builtin.debug': {},
+  'ansible.builtin.pause': {
+    why: {
+      prompt: 'not supported: pause waits for a person at the keyboard with prompt (Kiln runs non-interactively; give seconds or minutes)',
+      echo: 'not supported: echo only matters with a prompt (Kiln runs non-interactively; give seconds or minutes)',
+    },
+  },
+  'ansible.builtin.add_host': {},
+  'ansible.builtin.group_by': {},
+  'ansible.builtin.include_vars': { freeForm: '_raw_params' },
+  'ansible.builtin.meta': { freeForm: 'free_form' },
+  'ansible.builtin.include_tasks': { freeForm: 'file' },
+  'ansible.builtin.include': { freeForm: 'file' },
+  'ansible.builtin.include_role': {
+    why: { rolespec_validate: "not supported: rolespec_validate (Kiln validates every role's argument_specs before the run)" },
+  },
+};
+
 /** Short names and FQCNs a task may use for each mapped Ansible module. */
 function namesOf(fqcn: string): string[] {
   const short = fqcn.split('.').at(-1)!;
@@ -153,13 +182,16 @@ function namesOf(fqcn: string): string[] {
 
 /** Task key (`apt`, `ansible.builtin.apt`, `ansible.legacy.apt`) → the Ansible module's FQCN. */
 export const ANSIBLE_MODULE_NAMES: Readonly<Record<string, string>> = Object.fromEntries(
-  Object.keys(MAPPINGS).flatMap((fqcn) => namesOf(fqcn).map((n) => [n, fqcn])),
+  [...Object.keys(MAPPINGS), ...Object.keys(ACTIONS)].flatMap((fqcn) => namesOf(fqcn).map((n) => [n, fqcn])),
 );
+
+/** The Kiln module (or action) that runs an Ansible module (by FQCN). */
+const kilnOf = (fqcn: string): string => MAPPINGS[fqcn]?.kiln ?? fqcn.split('.').at(-1)!;
 
 /** Ansible module names (short and FQCN) → the Kiln module that runs them. */
 export const ansibleModuleAliases: Readonly<Record<string, string>> = Object.fromEntries(
   Object.entries(ANSIBLE_MODULE_NAMES)
-    .map(([name, fqcn]) => [name, MAPPINGS[fqcn]!.kiln] as const)
+    .map(([name, fqcn]) => [name, kilnOf(fqcn)] as const)
     .filter(([name, kiln]) => name !== kiln),
 );
 
@@ -167,10 +199,17 @@ const specs = new Map<string, ModuleArgsSpec>();
 
 /** The argument mapping of an Ansible module (by FQCN), built from its options and Kiln's decisions. */
 export function ansibleArgsSpec(fqcn: string): ModuleArgsSpec | undefined {
-  const m = MAPPINGS[fqcn];
-  if (!m) return undefined;
   let spec = specs.get(fqcn);
   if (spec) return spec;
+  const action = ACTIONS[fqcn];
+  if (action) {
+    const refused = Object.fromEntries(Object.entries(action.why ?? {}).map(([k, why]) => [k, `${fqcn}'s option '${k}': ${why}`]));
+    spec = { rename: {}, refused, types: {}, freeForm: action.freeForm, rawParams: true };
+    specs.set(fqcn, spec);
+    return spec;
+  }
+  const m = MAPPINGS[fqcn];
+  if (!m) return undefined;
   const rename: Record<string, string> = {};
   const refused: Record<string, string> = {};
   const types: Record<string, string> = {};
@@ -202,6 +241,9 @@ export function ansibleArgsSpec(fqcn: string): ModuleArgsSpec | undefined {
   specs.set(fqcn, spec);
   return spec;
 }
+
+/** The Ansible action plugins Kiln runs as controller-side actions (FQCNs). */
+export const ANSIBLE_ACTIONS: readonly string[] = Object.keys(ACTIONS);
 
 /** Every mapped Ansible module with its Kiln module and option decisions (for the coverage test). */
 export function ansibleMappings(): { fqcn: string; kiln: string; same: string[]; alsoOf?: string }[] {
