@@ -31,6 +31,7 @@ import { type Planned, planInstance, predictChanged } from './phases/plan.ts';
 import { applyRoundTrip, changedAfterApply, interpretApply, needsVerify } from './phases/apply.ts';
 import { verifyInstance } from './phases/verify.ts';
 import { confirmInstance } from './phases/confirm.ts';
+import { loopPause, runWithRetries, sleepSeconds } from './retry.ts';
 
 export type { ProbeCache };
 
@@ -54,6 +55,8 @@ export interface SequenceOptions {
    * applied and the task fails with its message.
    */
   beforeApply?: (task: TaskDef) => void;
+  /** A task's `until` did not hold and it runs again: the reporter's "FAILED - RETRYING" line. */
+  onRetry?: (message: string) => void;
 }
 
 export interface InstanceOutcome {
@@ -165,11 +168,15 @@ export class HostSequence {
     }
     // Every item runs, as in Ansible, even after one failed; the task fails if one did (not ignored).
     const outcomes: InstanceOutcome[] = [];
+    let at = 0;
     for (const [k, x] of r.instances.entries()) {
-      const o = await this.runInstance(x, i, k);
+      at = await this.pauseBefore(x, at);
+      const o = await this.runItem(x, i, k);
       outcomes.push(o);
       if (o.unreachable) break;
     }
+    if (task.loop !== undefined && r.instances.length)
+      await this.pauseBefore(r.instances[0]!, at, r.instances.length + r.skipped.length - 1);
     if (task.register) {
       const value =
         task.loop !== undefined
@@ -219,6 +226,32 @@ export class HostSequence {
     );
   }
 
+  /** One instance, run again while its `until` does not hold (retry.ts); each attempt probes anew. */
+  private runItem(x: TaskInstance, i: number, k: number): Promise<InstanceOutcome> {
+    return runWithRetries(x, {
+      host: this.opts.host,
+      attempt: (n) => {
+        if (n > 1) this.probed.delete(x);
+        return this.runInstance(x, i, k);
+      },
+      fail: (message) => this.outcomes(x, Date.now()).fail(message),
+      onRetry: this.opts.onRetry,
+    });
+  }
+
+  /**
+   * loop_control.pause: sleeps before each item after the first, skipped items included (Ansible
+   * pauses before every item it iterates); `at` is the item index reached so far, `to` the next
+   * item's (default: x's). Returns `to`.
+   */
+  private async pauseBefore(x: TaskInstance, at: number, to = x.itemIndex ?? 0): Promise<number> {
+    if (to > at) {
+      const seconds = loopPause(x);
+      if (seconds > 0) await sleepSeconds(seconds * (to - at));
+    }
+    return Math.max(at, to);
+  }
+
   /** Probe (unless a window already did), plan, then predict (check mode) or apply. */
   private async runInstance(x: TaskInstance, i: number, k: number): Promise<InstanceOutcome> {
     const o = this.outcomes(x, Date.now());
@@ -266,7 +299,13 @@ export class HostSequence {
     const after = this.probed.get(x);
     this.probed.delete(x);
     const diff = redactOpt(planned.diff);
-    if (applied.failed) return o.fail(applied.failed, changes, { diff });
+    if (applied.failed) {
+      // As Ansible's: a failed apply's registered result keeps what the module reported (rc,
+      // stdout, …), which `until` and later tasks read.
+      const f = o.fail(applied.failed, changes, { diff });
+      f.registered = { ...applied.registered, ...f.registered };
+      return f;
+    }
     const changed = changedAfterApply(x, applied);
     const unconverged = verify ? verifyInstance(x, after) : undefined;
     if (unconverged) return o.fail(unconverged, changes, { diff });
@@ -339,7 +378,8 @@ function loopRegister(ran: { x: TaskInstance; o: InstanceOutcome }[], skipped: L
     ...ran.map(({ x, o }) => ({ index: x.itemIndex ?? 0, value: { ...(o.registered ?? {}), ...x.resultVars } })),
     ...skipped.map((s) => ({ index: s.index, value: { changed: false, skip_reason: SKIP_REASON, skipped: true, ...s.resultVars } })),
   ].sort((a, b) => a.index - b.index);
-  const failed = ran.some(({ o }) => o.failed);
+  // An item that failed counts even when ignore_errors let the host go on (Ansible's results).
+  const failed = ran.some(({ o }) => o.failed || o.result.status === 'failed');
   const allSkipped = ran.length === 0;
   return {
     changed: ran.some(({ o }) => o.changed),
