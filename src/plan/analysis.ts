@@ -68,13 +68,17 @@ export function taskFields(task: TaskDef): Field[] {
   conds('when', task.when);
   conds('changed_when', task.changedWhen, true);
   conds('failed_when', task.failedWhen, true);
+  // until: evaluated after each attempt, with the attempt's result under the register name.
+  conds('until', task.retry?.until, true);
   for (const k of [task.become, task.becomeUser, task.checkMode, task.diff, task.ignoreErrors, task.noLog] as (
     | KeywordValue<unknown>
     | undefined
   )[]) {
     if (k && 'template' in k) out.push({ text: k.template, yaml: k.yaml, path: k.path, expr: false });
   }
-  strings(task.loop, task.yaml, [...task.path, 'loop'], out);
+  strings(task.loop, task.yaml, [...task.path, task.loopWith === undefined ? 'loop' : `with_${task.loopWith}`], out);
+  for (const k of [task.retry?.retries, task.retry?.delay, task.loopControl.pause])
+    if (k && 'template' in k) out.push({ text: k.template, yaml: k.yaml, path: k.path, expr: false });
   if (task.loopControl.label) strings(task.loopControl.label, task.yaml, [...task.path, 'loop_control', 'label'], out);
   for (const [k, v] of Object.entries(task.params)) strings(v, task.yaml, task.paramPaths[k] ?? task.modulePath, out);
   for (const [k, v] of Object.entries(task.vars)) strings(v, task.yaml, [...task.path, 'vars', k], out);
