@@ -231,7 +231,11 @@ export class HostSequence {
     return runWithRetries(x, {
       host: this.opts.host,
       attempt: (n) => {
-        if (n > 1) this.probed.delete(x);
+        // A retry waits for the host to change: x and what follows it are probed anew.
+        if (n > 1) {
+          this.probed.delete(x);
+          this.invalidateAfter(x);
+        }
         return this.runInstance(x, i, k);
       },
       fail: (message) => this.outcomes(x, Date.now()).fail(message),

@@ -127,7 +127,7 @@ describe('until / retries / delay', () => {
 
   it('retries: 0 runs once and does not evaluate until (Ansible 2.14)', async () => {
     const r = await run(
-      `- name: once\n  shell: "${counter(99)}"\n  register: r\n  until: undefined_name\n  retries: 0\n  ignore_errors: true\n`,
+      `- name: once\n  shell: "${counter(99)}"\n  register: r\n  until: r.nope == 1\n  retries: 0\n  ignore_errors: true\n`,
     );
     expect(r.retries).toEqual([]);
     expect(readFileSync(join(r.dir, 'count'), 'utf8').trim()).toBe('1');
