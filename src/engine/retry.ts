@@ -10,7 +10,8 @@
  *   the reporter and the next attempt starts after `delay` seconds (a negative delay is 1).
  *   After the last attempt the instance fails, its registered result marked failed with
  *   `attempts` = retries (Ansible's count). Each attempt is a full probe → plan → apply → verify
- *   (in check mode: probe → plan, the prediction being the result), so each costs its round trips.
+ *   (in check mode: probe → plan, the prediction being the result), so each costs its round trips;
+ *   in check mode a task whose result cannot be predicted (a command) is not retried.
  * - `pause`: seconds slept before each item after the first, whether the item runs or is
  *   skipped by its `when`, in check mode too.
  */
@@ -81,6 +82,9 @@ export async function runWithRetries(x: TaskInstance, hooks: RetryHooks): Promis
     o.registered = registered;
     // retries ≤ 0: one attempt, and Ansible does not evaluate `until` at all.
     if (total === 1) return o;
+    // A dry run of a task whose result cannot be known before it runs (a command): there is no
+    // result for `until` to read, so the prediction stands (Ansible skips such a task in check mode).
+    if (x.check && o.result.unpredictable) return o;
     const vars = x.task.register ? { ...x.vars, [x.task.register]: registered } : x.vars;
     let holds: boolean;
     try {

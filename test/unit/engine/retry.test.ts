@@ -145,3 +145,12 @@ describe('loop_control.pause', () => {
     expect(check.ms).toBeGreaterThanOrEqual(800);
   });
 });
+
+describe('until in check mode on a command', () => {
+  it('the command does not run, so until has no result to read: the prediction stands, no retry', async () => {
+    const r = await run(`- name: cmd\n  shell: "${counter(99)}"\n  register: r\n  until: r.rc == 0\n  retries: 2\n  delay: 0\n`, true);
+    expect(r.retries).toEqual([]);
+    expect(statuses(r.report)).toEqual([['cmd', 'changed', false]]);
+    expect(existsSync(join(r.dir, 'count'))).toBe(false);
+  });
+});
