@@ -21,7 +21,16 @@ import { evalConditions, LocatedError, type TaskInstance } from '../plan/instanc
 import { locate } from '../input/yaml/document.ts';
 import { isSecret } from '../core/secret/secret.ts';
 import { renderValue, TemplateError } from '../template/engine.ts';
-import type { InstanceOutcome } from './host-sequence.ts';
+import type { TaskResult } from './report.ts';
+
+/** An instance's outcome (host-sequence.ts InstanceOutcome: not imported, which would be a cycle). */
+export interface InstanceOutcome {
+  result: TaskResult;
+  changed: boolean;
+  failed: boolean;
+  unreachable: boolean;
+  registered?: Record<string, unknown>;
+}
 
 export interface RetryHooks {
   host: string;
