@@ -61,3 +61,22 @@ describe('validation of loops and retries', () => {
     ]);
   });
 });
+
+describe('with_first_found passes over names it cannot render', () => {
+  it('no file found is an error even when `when` is false: Ansible renders the loop before `when`', () => {
+    expect(errorsOf('- command: echo {{ item }}\n  with_first_found: [nothing-here.yml]\n  when: false\n')).toEqual([
+      expect.stringMatching(/^pb\d+\.yml:5:25: with_first_found: .*No file was found when using first_found\./),
+    ]);
+  });
+  it('an undefined variable in its terms is no error, also where the task is analysed rather than rendered', () => {
+    writeFileSync(join(dir, 'default.yml'), 'a: 1\n');
+    expect(
+      errorsOf('- command: echo {{ item }}\n  with_first_found: ["{{ maybe_undefined }}.yml", "default.yml"]\n  when: false\n'),
+    ).toEqual([]);
+  });
+  it('while with_items, analysed the same way, names the variable', () => {
+    expect(errorsOf('- command: echo {{ item }}\n  with_items: ["{{ maybe_undefined }}.yml"]\n  when: false\n')).toEqual([
+      expect.stringMatching(/with_items|'maybe_undefined' is undefined/),
+    ]);
+  });
+});
