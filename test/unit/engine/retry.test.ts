@@ -154,3 +154,11 @@ describe('until in check mode on a command', () => {
     expect(existsSync(join(r.dir, 'count'))).toBe(false);
   });
 });
+
+describe('retries and delay as templates', () => {
+  it('are rendered for the host (Ansible templates the int fields)', async () => {
+    const r = await run(`- name: t\n  shell: "${counter(99)}"\n  register: r\n  until: r.rc == 0\n  retries: "{{ 1 + 1 }}"\n  delay: "{{ 0 }}"\n  ignore_errors: true\n`);
+    expect(r.retries).toEqual(['FAILED - RETRYING: [h1]: t (2 retries left).', 'FAILED - RETRYING: [h1]: t (1 retries left).']);
+    expect(readFileSync(join(r.dir, 'count'), 'utf8').trim()).toBe('3');
+  });
+});
