@@ -85,6 +85,7 @@ export async function runWithRetries(x: TaskInstance, hooks: RetryHooks): Promis
   const sleep = hooks.sleep ?? sleepSeconds;
   let last: InstanceOutcome | undefined;
   for (let n = 1; n <= total; n++) {
+    x.attempt = n;
     const o = await hooks.attempt(n);
     if (o.unreachable) return o;
     const registered = { ...(o.registered ?? {}), attempts: n };

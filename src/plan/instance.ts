@@ -71,6 +71,8 @@ export interface TaskInstance {
   resultVars?: Record<string, unknown>;
   /** How the task's templates render (its lookups' context): for changed_when / failed_when. */
   render: RenderOptions;
+  /** With `until`: the attempt running now (1, 2, …), which changed_when/failed_when see as `attempts`. */
+  attempt?: number;
 }
 
 export type Instantiation =

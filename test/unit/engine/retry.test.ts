@@ -157,8 +157,20 @@ describe('until in check mode on a command', () => {
 
 describe('retries and delay as templates', () => {
   it('are rendered for the host (Ansible templates the int fields)', async () => {
-    const r = await run(`- name: t\n  shell: "${counter(99)}"\n  register: r\n  until: r.rc == 0\n  retries: "{{ 1 + 1 }}"\n  delay: "{{ 0 }}"\n  ignore_errors: true\n`);
+    const r = await run(
+      `- name: t\n  shell: "${counter(99)}"\n  register: r\n  until: r.rc == 0\n  retries: "{{ 1 + 1 }}"\n  delay: "{{ 0 }}"\n  ignore_errors: true\n`,
+    );
     expect(r.retries).toEqual(['FAILED - RETRYING: [h1]: t (2 retries left).', 'FAILED - RETRYING: [h1]: t (1 retries left).']);
     expect(readFileSync(join(r.dir, 'count'), 'utf8').trim()).toBe('3');
+  });
+});
+
+describe('attempts in failed_when', () => {
+  it('failed_when sees the attempt number, as in Ansible', async () => {
+    const r = await run(
+      `- name: t\n  command: echo x\n  register: r\n  failed_when: r.attempts < 2\n  until: r is success\n  retries: 3\n  delay: 0\n`,
+    );
+    expect(r.retries).toEqual(['FAILED - RETRYING: [h1]: t (3 retries left).']);
+    expect(statuses(r.report)).toEqual([['t', 'changed', false]]);
   });
 });
