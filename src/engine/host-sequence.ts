@@ -31,7 +31,8 @@ import { type Planned, planInstance, predictChanged } from './phases/plan.ts';
 import { applyRoundTrip, changedAfterApply, interpretApply, needsVerify } from './phases/apply.ts';
 import { verifyInstance } from './phases/verify.ts';
 import { confirmInstance } from './phases/confirm.ts';
-import { loopPause, runWithRetries, sleepSeconds } from './retry.ts';
+import { loopPauseSeconds, runWithRetries, sleepSeconds } from './retry.ts';
+import { lookupContext } from '../input/playbook/search-path.ts';
 
 export type { ProbeCache };
 
@@ -142,8 +143,19 @@ export class HostSequence {
   async runTask(i: number): Promise<InstanceOutcome[]> {
     const task = this.tasks[i]!;
     const started = Date.now();
-    const r = this.instantiation(i);
+    let r = this.instantiation(i);
+    // loop_control.pause: seconds slept before each item after the first (skipped ones included).
+    let pause = 0;
+    if (task.loopControl.pause && task.loop !== undefined && r.kind !== 'error') {
+      try {
+        pause = loopPauseSeconds(task, this.opts.vars(task, this.registered), { lookup: lookupContext(task, this.opts.playbookDir) });
+      } catch (err) {
+        if (!(err instanceof LocatedError)) throw err;
+        r = { kind: 'error', task, diagnostics: [err.diag] };
+      }
+    }
     if (r.kind === 'skip') {
+      await sleepSeconds(pause * Math.max(0, r.skipped.length - 1));
       const result = this.result(task, task.name, 'skipped', [], started, r.reason);
       this.register(
         task,
@@ -170,13 +182,15 @@ export class HostSequence {
     const outcomes: InstanceOutcome[] = [];
     let at = 0;
     for (const [k, x] of r.instances.entries()) {
-      at = await this.pauseBefore(x, at);
+      const to = x.itemIndex ?? 0;
+      if (to > at) await sleepSeconds(pause * (to - at));
+      at = Math.max(at, to);
       const o = await this.runItem(x, i, k);
       outcomes.push(o);
       if (o.unreachable) break;
     }
-    if (task.loop !== undefined && r.instances.length)
-      await this.pauseBefore(r.instances[0]!, at, r.instances.length + r.skipped.length - 1);
+    const last = r.instances.length + r.skipped.length - 1;
+    if (task.loop !== undefined && last > at && !outcomes.some((o) => o.unreachable)) await sleepSeconds(pause * (last - at));
     if (task.register) {
       const value =
         task.loop !== undefined
@@ -241,19 +255,6 @@ export class HostSequence {
       fail: (message) => this.outcomes(x, Date.now()).fail(message),
       onRetry: this.opts.onRetry,
     });
-  }
-
-  /**
-   * loop_control.pause: sleeps before each item after the first, skipped items included (Ansible
-   * pauses before every item it iterates); `at` is the item index reached so far, `to` the next
-   * item's (default: x's). Returns `to`.
-   */
-  private async pauseBefore(x: TaskInstance, at: number, to = x.itemIndex ?? 0): Promise<number> {
-    if (to > at) {
-      const seconds = loopPause(x);
-      if (seconds > 0) await sleepSeconds(seconds * (to - at));
-    }
-    return Math.max(at, to);
   }
 
   /** Probe (unless a window already did), plan, then predict (check mode) or apply. */

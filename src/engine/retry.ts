@@ -15,12 +15,12 @@
  * - `pause`: seconds slept before each item after the first, whether the item runs or is
  *   skipped by its `when`, in check mode too.
  */
-import type { KeywordValue } from '../input/playbook/types.ts';
+import type { KeywordValue, TaskDef } from '../input/playbook/types.ts';
 import { ansibleNumber } from '../input/playbook/with-loop.ts';
 import { evalConditions, LocatedError, type TaskInstance } from '../plan/instance.ts';
 import { locate } from '../input/yaml/document.ts';
 import { isSecret } from '../core/secret/secret.ts';
-import { renderValue, TemplateError } from '../template/engine.ts';
+import { type RenderOptions, renderValue, TemplateError } from '../template/engine.ts';
 import type { TaskResult } from './report.ts';
 
 /** An instance's outcome (host-sequence.ts InstanceOutcome: not imported, which would be a cycle). */
@@ -47,12 +47,18 @@ export interface RetryHooks {
 export const sleepSeconds = (seconds: number): Promise<void> =>
   seconds > 0 ? new Promise((r) => setTimeout(r, seconds * 1000)) : Promise.resolve();
 
-/** A number keyword's value for an instance (a template rendered with its variables). */
-export function numberValue(kv: KeywordValue<number>, x: TaskInstance, name: string, kind: 'int' | 'float'): number {
+/** A number keyword's value (a template rendered with `vars`); a LocatedError when it is not a number. */
+export function numberValue(
+  kv: KeywordValue<number>,
+  vars: Record<string, unknown>,
+  render: RenderOptions,
+  name: string,
+  kind: 'int' | 'float',
+): number {
   if ('value' in kv) return kv.value;
   let v: unknown;
   try {
-    v = renderValue(kv.template, x.vars, kv.yaml.file, x.render);
+    v = renderValue(kv.template, vars, kv.yaml.file, render);
   } catch (err) {
     if (err instanceof TemplateError) throw new LocatedError({ ...locate(kv.yaml, kv.path), message: `${name}: ${err.message}` });
     throw err;
@@ -74,9 +80,9 @@ export async function runWithRetries(x: TaskInstance, hooks: RetryHooks): Promis
   let total: number;
   let delay: number;
   try {
-    const retries = numberValue(retry.retries, x, 'retries', 'int');
+    const retries = numberValue(retry.retries, x.vars, x.render, 'retries', 'int');
     total = retries <= 0 ? 1 : retries + 1;
-    delay = numberValue(retry.delay, x, 'delay', 'int');
+    delay = numberValue(retry.delay, x.vars, x.render, 'delay', 'int');
     if (delay < 0) delay = 1;
   } catch (err) {
     if (err instanceof LocatedError) return hooks.fail(err.message);
@@ -127,8 +133,11 @@ function failed(o: InstanceOutcome, x: TaskInstance, message: string | undefined
   };
 }
 
-/** loop_control.pause in seconds for an instance (0: none). */
-export function loopPause(x: TaskInstance): number {
-  const p = x.task.loopControl.pause;
-  return p ? Math.max(0, numberValue(p, x, 'pause', 'float')) : 0;
+/**
+ * loop_control.pause in seconds (0: none), rendered with the task's variables without the loop
+ * item, as Ansible's loop_control.post_validate renders it once before the loop.
+ */
+export function loopPauseSeconds(task: TaskDef, vars: Record<string, unknown>, render: RenderOptions): number {
+  const p = task.loopControl.pause;
+  return p ? Math.max(0, numberValue(p, vars, render, 'pause', 'float')) : 0;
 }

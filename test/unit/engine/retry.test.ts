@@ -144,6 +144,21 @@ describe('loop_control.pause', () => {
     const check = await run(tasks, true);
     expect(check.ms).toBeGreaterThanOrEqual(800);
   });
+  it('a template (rendered without the item, once), and a loop whose items are all skipped pauses too', async () => {
+    const r = await run(
+      `- name: p\n  command: echo {{ item }}\n  loop: [1, 2, 3]\n  when: false\n  loop_control: { pause: "{{ 0.2 + 0.1 }}" }\n`,
+    );
+    expect(r.report.tasks.map((t) => t.status)).toEqual(['skipped']);
+    expect(r.ms).toBeGreaterThanOrEqual(600);
+  });
+  it('a pause that is not a number fails the task, located', async () => {
+    const r = await run(
+      `- name: p\n  command: echo {{ item }}\n  loop: [1, 2]\n  loop_control: { pause: "{{ 'soon' }}" }\n  ignore_errors: true\n`,
+    );
+    expect(r.report.tasks.map((t) => [t.status, t.message])).toEqual([
+      ['failed', expect.stringMatching(/:7:30: the field 'pause' has an invalid value \(soon\), and could not be converted to a float\./)],
+    ]);
+  });
 });
 
 describe('until in check mode on a command', () => {
