@@ -162,7 +162,8 @@ function templatesOf(task: TaskDef): string[] {
   for (const k of [task.become, task.becomeUser, task.checkMode, task.diff, task.ignoreErrors, task.noLog]) {
     if (k && 'template' in k) out.push(k.template);
   }
-  for (const c of [...(task.when ?? []), ...(task.changedWhen ?? []), ...(task.failedWhen ?? [])]) {
+  for (const k of [task.retry?.retries, task.retry?.delay, task.loopControl.pause]) if (k && 'template' in k) out.push(k.template);
+  for (const c of [...(task.when ?? []), ...(task.changedWhen ?? []), ...(task.failedWhen ?? []), ...(task.retry?.until ?? [])]) {
     if (typeof c.expr === 'string') out.push(isTemplated(c.expr) ? c.expr : `{{ ${c.expr} }}`);
   }
   return out;

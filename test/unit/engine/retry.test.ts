@@ -189,3 +189,16 @@ describe('attempts in failed_when', () => {
     expect(statuses(r.report)).toEqual([['t', 'changed', false]]);
   });
 });
+
+describe('until on an earlier task’s registered result', () => {
+  it('is evaluated with that result (the task waits for it, not probed before it exists)', async () => {
+    const r = await run(
+      `- name: first\n  command: echo ready\n  register: r0\n- name: wait\n  shell: "${counter(2)}"\n  register: r\n  until: r.rc == 0 and r0.stdout == 'ready'\n  retries: 3\n  delay: 0\n`,
+    );
+    expect(statuses(r.report)).toEqual([
+      ['first', 'changed', false],
+      ['wait', 'changed', false],
+    ]);
+    expect(r.retries).toEqual(['FAILED - RETRYING: [h1]: wait (3 retries left).']);
+  });
+});
