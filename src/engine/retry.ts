@@ -13,7 +13,8 @@
  *   (in check mode: probe → plan, the prediction being the result), so each costs its round trips;
  *   in check mode a task whose result cannot be predicted (a command) is not retried.
  * - `pause`: seconds slept before each item after the first, whether the item runs or is
- *   skipped by its `when`, in check mode too.
+ *   skipped by its `when`, in check mode too; rendered once per task and host, without the loop
+ *   item (Ansible's loop_control.post_validate). The sleeping is in host-sequence.ts runTask.
  */
 import type { KeywordValue, TaskDef } from '../input/playbook/types.ts';
 import { ansibleNumber } from '../input/playbook/with-loop.ts';
