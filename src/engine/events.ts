@@ -13,4 +13,6 @@ export interface Reporter {
   taskEnd(play: PlayDef, task: TaskDef, results: TaskResult[]): Promise<void> | void;
   playEnd(play: PlayDef): Promise<void> | void;
   warn(msg: string): void;
+  /** A task runs again because its `until` did not hold (Ansible's "FAILED - RETRYING: …" line). */
+  retry?(message: string): void;
 }

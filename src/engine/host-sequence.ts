@@ -37,6 +37,7 @@ import { getModule } from '../modules/registry.ts';
 import { includedVars } from '../input/inventory/vars-builder.ts';
 import { lookupContext } from '../input/playbook/search-path.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { loopPauseSeconds, runWithRetries, sleepSeconds } from './retry.ts';
 
 export type { ProbeCache };
 
@@ -60,6 +61,8 @@ export interface SequenceOptions {
    * applied and the task fails with its message.
    */
   beforeApply?: (task: TaskDef) => void;
+  /** A task's `until` did not hold and it runs again: the reporter's "FAILED - RETRYING" line. */
+  onRetry?: (message: string) => void;
 }
 
 export interface InstanceOutcome {
@@ -221,8 +224,19 @@ export class HostSequence {
   async runTask(i: number): Promise<InstanceOutcome[]> {
     const task = this.tasks[i]!;
     const started = Date.now();
-    const r = this.instantiation(i);
+    let r = this.instantiation(i);
+    // loop_control.pause: seconds slept before each item after the first (skipped ones included).
+    let pause = 0;
+    if (task.loopControl.pause && task.loop !== undefined && r.kind !== 'error') {
+      try {
+        pause = loopPauseSeconds(task, this.opts.vars(task, this.registered), { lookup: lookupContext(task, this.opts.playbookDir) });
+      } catch (err) {
+        if (!(err instanceof LocatedError)) throw err;
+        r = { kind: 'error', task, diagnostics: [err.diag] };
+      }
+    }
     if (r.kind === 'skip') {
+      await sleepSeconds(pause * Math.max(0, r.skipped.length - 1));
       const result = this.result(task, task.name, 'skipped', [], started, r.reason);
       this.register(
         task,
@@ -248,11 +262,17 @@ export class HostSequence {
     if (r.instances[0]!.bound.action) return this.runActions(i, r, started);
     // Every item runs, as in Ansible, even after one failed; the task fails if one did (not ignored).
     const outcomes: InstanceOutcome[] = [];
+    let at = 0;
     for (const [k, x] of r.instances.entries()) {
-      const o = await this.runInstance(x, i, k);
+      const to = x.itemIndex ?? 0;
+      if (to > at) await sleepSeconds(pause * (to - at));
+      at = Math.max(at, to);
+      const o = await this.runItem(x, i, k);
       outcomes.push(o);
       if (o.unreachable) break;
     }
+    const last = r.instances.length + r.skipped.length - 1;
+    if (task.loop !== undefined && last > at && !outcomes.some((o) => o.unreachable)) await sleepSeconds(pause * (last - at));
     if (task.register) {
       const value =
         task.loop !== undefined
@@ -378,6 +398,23 @@ export class HostSequence {
     );
   }
 
+  /** One instance, run again while its `until` does not hold (retry.ts); each attempt probes anew. */
+  private runItem(x: TaskInstance, i: number, k: number): Promise<InstanceOutcome> {
+    return runWithRetries(x, {
+      host: this.opts.host,
+      attempt: (n) => {
+        // A retry waits for the host to change: x and what follows it are probed anew.
+        if (n > 1) {
+          this.probed.delete(x);
+          this.invalidateAfter(x);
+        }
+        return this.runInstance(x, i, k);
+      },
+      fail: (message) => this.outcomes(x, Date.now()).fail(message),
+      onRetry: this.opts.onRetry,
+    });
+  }
+
   /** Probe (unless a window already did), plan, then predict (check mode) or apply. */
   private async runInstance(x: TaskInstance, i: number, k: number): Promise<InstanceOutcome> {
     const o = this.outcomes(x, Date.now());
@@ -425,7 +462,13 @@ export class HostSequence {
     const after = this.probed.get(x);
     this.probed.delete(x);
     const diff = redactOpt(planned.diff);
-    if (applied.failed) return o.fail(applied.failed, changes, { diff });
+    if (applied.failed) {
+      // As Ansible's: a failed apply's registered result keeps what the module reported (rc,
+      // stdout, …), which `until` and later tasks read.
+      const f = o.fail(applied.failed, changes, { diff });
+      f.registered = { ...applied.registered, ...f.registered };
+      return f;
+    }
     const changed = changedAfterApply(x, applied);
     const unconverged = verify ? verifyInstance(x, after) : undefined;
     if (unconverged) return o.fail(unconverged, changes, { diff });
@@ -499,7 +542,8 @@ function loopRegister(ran: { x: TaskInstance; o: InstanceOutcome }[], skipped: L
     ...ran.map(({ x, o }) => ({ index: x.itemIndex ?? 0, value: { ...(o.registered ?? {}), ...x.resultVars } })),
     ...skipped.map((s) => ({ index: s.index, value: { changed: false, skip_reason: SKIP_REASON, skipped: true, ...s.resultVars } })),
   ].sort((a, b) => a.index - b.index);
-  const failed = ran.some(({ o }) => o.failed);
+  // An item that failed counts even when ignore_errors let the host go on (Ansible's results).
+  const failed = ran.some(({ o }) => o.failed || o.result.status === 'failed');
   const allSkipped = ran.length === 0;
   return {
     changed: ran.some(({ o }) => o.changed),

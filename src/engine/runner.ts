@@ -518,6 +518,7 @@ export class Runner {
       handler,
       vars: (task: TaskDef, reg: Record<string, unknown>) => this.vars.forTask(host, play, batch, task, reg),
       cache: this.cacheFor(host, this.playbook.plays.indexOf(play)),
+      onRetry: (message: string) => this.opts.reporter.retry?.(message),
     };
   }
 

@@ -58,6 +58,10 @@ export class ListrReporter implements Reporter {
     for (const l of this.details) this.write(redact(l));
   }
 
+  retry(msg: string): void {
+    this.details.push(msg);
+  }
+
   warn(msg: string): void {
     this.details.push(`WARNING: ${msg}`);
   }

@@ -64,6 +64,10 @@ export class PlainReporter implements Reporter {
 
   playEnd(): void {}
 
+  retry(msg: string): void {
+    this.out(msg);
+  }
+
   warn(msg: string): void {
     this.out(`WARNING: ${msg}`);
   }

@@ -47,6 +47,8 @@ interface Field {
   afterRun?: boolean;
   /** The keyword of a condition (when, changed_when, failed_when), named in its messages. */
   keyword?: string;
+  /** Undefined variables are allowed (with_first_found passes over a name it cannot render). */
+  undefinedOk?: boolean;
 }
 
 function strings(v: unknown, yaml: TaskDef['yaml'], path: PathSeg[], out: Field[]): void {
@@ -68,13 +70,19 @@ export function taskFields(task: TaskDef): Field[] {
   conds('when', task.when);
   conds('changed_when', task.changedWhen, true);
   conds('failed_when', task.failedWhen, true);
+  // until: evaluated after each attempt, with the attempt's result under the register name.
+  conds('until', task.retry?.until, true);
   for (const k of [task.become, task.becomeUser, task.checkMode, task.diff, task.ignoreErrors, task.noLog] as (
     | KeywordValue<unknown>
     | undefined
   )[]) {
     if (k && 'template' in k) out.push({ text: k.template, yaml: k.yaml, path: k.path, expr: false });
   }
-  strings(task.loop, task.yaml, [...task.path, 'loop'], out);
+  const loopFields: Field[] = [];
+  strings(task.loop, task.yaml, [...task.path, task.loopWith === undefined ? 'loop' : `with_${task.loopWith}`], loopFields);
+  out.push(...loopFields.map((f) => (task.loopWith === 'first_found' ? { ...f, undefinedOk: true } : f)));
+  for (const k of [task.retry?.retries, task.retry?.delay, task.loopControl.pause])
+    if (k && 'template' in k) out.push({ text: k.template, yaml: k.yaml, path: k.path, expr: false });
   if (task.loopControl.label) strings(task.loopControl.label, task.yaml, [...task.path, 'loop_control', 'label'], out);
   for (const [k, v] of Object.entries(task.params)) strings(v, task.yaml, task.paramPaths[k] ?? task.modulePath, out);
   for (const [k, v] of Object.entries(task.vars)) strings(v, task.yaml, [...task.path, 'vars', k], out);
@@ -144,7 +152,7 @@ export function analyzeTask(task: TaskDef, opts: AnalysisOptions): Diagnostic[] 
   };
   for (const f of taskFields(task)) {
     const source = f.expr ? `{{ ${f.text} }}` : f.text;
-    check(source, f.yaml.file, locateInText(f, f.text, f.expr ? 3 : 0), [], opts.variables || f.afterRun, f.keyword);
+    check(source, f.yaml.file, locateInText(f, f.text, f.expr ? 3 : 0), [], !f.undefinedOk && (opts.variables || f.afterRun), f.keyword);
   }
   // A literal regular expression parameter (lineinfile's regexp) of a task never rendered here.
   const schema = moduleCatalog.names.includes(task.module)

@@ -20,7 +20,16 @@ import { type BoundTask, type ModuleContext, type PrepareContext, type RunMemory
 import type { Condition, KeywordValue, PlayDef, TaskDef } from '../input/playbook/types.ts';
 import { ansibleBoolean, BooleanError } from '../input/playbook/boolean.ts';
 import { hasSecret, isSecret, revealDeep, Secret, SecretInArgvError } from '../core/secret/secret.ts';
-import { analyzeTemplate, evaluateCondition, isTemplated, renderTemplateInfo, renderValue, TemplateError } from '../template/engine.ts';
+import {
+  analyzeTemplate,
+  evaluate,
+  evaluateCondition,
+  isTemplated,
+  renderTemplateInfo,
+  renderValue,
+  TemplateError,
+} from '../template/engine.ts';
+import { firstFoundSubdir } from '../input/playbook/with-loop.ts';
 import type { RenderOptions } from '../template/engine.ts';
 import { lookupContext, searchDirs } from '../input/playbook/search-path.ts';
 import { locate, nodeAt, type PathSeg } from '../input/yaml/document.ts';
@@ -62,6 +71,8 @@ export interface TaskInstance {
   resultVars?: Record<string, unknown>;
   /** How the task's templates render (its lookups' context): for changed_when / failed_when. */
   render: RenderOptions;
+  /** With `until`: the attempt running now (1, 2, …), which changed_when/failed_when see as `attempts`. */
+  attempt?: number;
 }
 
 export type Instantiation =
@@ -158,7 +169,8 @@ function templatesOf(task: TaskDef): string[] {
   for (const k of [task.become, task.becomeUser, task.checkMode, task.diff, task.ignoreErrors, task.noLog]) {
     if (k && 'template' in k) out.push(k.template);
   }
-  for (const c of [...(task.when ?? []), ...(task.changedWhen ?? []), ...(task.failedWhen ?? [])]) {
+  for (const k of [task.retry?.retries, task.retry?.delay, task.loopControl.pause]) if (k && 'template' in k) out.push(k.template);
+  for (const c of [...(task.when ?? []), ...(task.changedWhen ?? []), ...(task.failedWhen ?? []), ...(task.retry?.until ?? [])]) {
     if (typeof c.expr === 'string') out.push(isTemplated(c.expr) ? c.expr : `{{ ${c.expr} }}`);
   }
   return out;
@@ -336,14 +348,80 @@ function keyword<T extends boolean | string>(
 
 const hasVar = (x: unknown) => x !== undefined && x !== null;
 
-/** What Ansible adds to a loop item's result: the loop variable, ansible_loop_var, and the index_var (with ansible_index_var). */
-function loopResultVars(task: TaskDef, item: unknown, index: number): Record<string, unknown> {
+/**
+ * What Ansible adds to a loop item's result: the loop variable, ansible_loop_var, the index_var
+ * (with ansible_index_var), and with `extended` the item's ansible_loop.
+ */
+function loopResultVars(task: TaskDef, items: unknown[], index: number): Record<string, unknown> {
   const lc = task.loopControl;
   return {
-    [lc.loopVar]: item,
+    [lc.loopVar]: items[index],
     ansible_loop_var: lc.loopVar,
     ...(lc.indexVar ? { [lc.indexVar]: index, ansible_index_var: lc.indexVar } : {}),
+    ...(lc.extended ? { ansible_loop: ansibleLoop(task, items, index) } : {}),
   };
+}
+
+/** loop_control.extended's `ansible_loop` for item i (2.14's TaskExecutor._run_loop). */
+function ansibleLoop(task: TaskDef, items: unknown[], i: number): Record<string, unknown> {
+  const n = items.length;
+  return {
+    ...(task.loopControl.extendedAllitems ? { allitems: items } : {}),
+    index: i + 1,
+    index0: i,
+    revindex: n - i,
+    revindex0: n - i - 1,
+    first: i === 0,
+    last: i === n - 1,
+    length: n,
+    ...(i > 0 ? { previtem: items[i - 1] } : {}),
+    ...(i < n - 1 ? { nextitem: items[i + 1] } : {}),
+  };
+}
+
+/**
+ * A `with_<lookup>` loop's items, as 2.14's TaskExecutor._get_loop_items makes them: the terms
+ * rendered (a string stripped first; first_found keeps a term whose variables are undefined as
+ * written, then drops every term still holding template syntax) and made a list (a string or a
+ * scalar becomes [term]; a mapping stays one term for `dict`), then the lookup run on them with
+ * wantlist. first_found searches the directory of the task's action (with-loop.ts).
+ */
+function lookupLoopItems(task: TaskDef, name: string, vars: Record<string, unknown>, render: RenderOptions): unknown[] {
+  const file = task.yaml.file;
+  const raw = typeof task.loop === 'string' ? task.loop.trim() : task.loop;
+  const lenient = name === 'first_found';
+  let terms = lenient ? renderLenient(raw, vars, file, render) : renderValue(raw, vars, file, render);
+  if (!Array.isArray(terms))
+    terms = terms && typeof terms === 'object' && !isSecret(terms) && name !== 'dict' ? Object.keys(terms) : [terms];
+  let list = terms as unknown[];
+  if (lenient) list = list.filter((t) => !hasTemplate(t));
+  let opts = render;
+  if (name === 'first_found' && render.lookup) {
+    const base = render.lookup;
+    const subdir = firstFoundSubdir(task.ansibleModule);
+    opts = { ...render, lookup: { ...base, searchPaths: (kind) => base.searchPaths(kind === 'files' ? subdir : kind) } };
+  }
+  const result = evaluate(`query(${JSON.stringify(name)}, *${LOOP_TERMS})`, { ...vars, [LOOP_TERMS]: list }, file, opts);
+  return Array.isArray(result) ? result : [result];
+}
+
+/** The variable the rendered terms of a with_ loop are passed in. */
+const LOOP_TERMS = '__kiln_loop_terms';
+
+/** Templar.template(fail_on_undefined=False): a string whose variables are undefined stays as written. */
+function renderLenient(v: unknown, vars: Record<string, unknown>, file: string, render: RenderOptions): unknown {
+  if (typeof v === 'string') {
+    try {
+      return renderValue(v, vars, file, render);
+    } catch (err) {
+      if (err instanceof TemplateError && err.variable) return v;
+      throw err;
+    }
+  }
+  if (Array.isArray(v)) return v.map((x) => renderLenient(x, vars, file, render));
+  if (v && typeof v === 'object' && !isSecret(v))
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, renderLenient(x, vars, file, render)]));
+  return v;
 }
 
 /** A connection variable (ansible_become, …) as a keyword value: a template to render, or a literal. */
@@ -412,7 +490,15 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
   };
 
   let items: unknown[] | undefined;
-  if (task.loop !== undefined) {
+  if (task.loop !== undefined && task.loopWith !== undefined) {
+    const key = `with_${task.loopWith}`;
+    try {
+      items = lookupLoopItems(task, task.loopWith, vars, render);
+    } catch (err) {
+      if (err instanceof TemplateError) return fail(taskDiag(task, `${key}: ${templateMessage(err)}`, [key]));
+      throw err;
+    }
+  } else if (task.loop !== undefined) {
     try {
       const l = renderValue(task.loop, vars, task.yaml.file, render);
       if (!Array.isArray(l)) {
@@ -434,25 +520,11 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
     if (items) {
       v = { ...vars, [lc.loopVar]: item, ansible_loop_var: lc.loopVar };
       if (lc.indexVar) Object.assign(v, { [lc.indexVar]: i, ansible_index_var: lc.indexVar });
-      if (lc.extended) {
-        const n = items.length;
-        v.ansible_loop = {
-          ...(lc.extendedAllitems ? { allitems: items } : {}),
-          index: i + 1,
-          index0: i,
-          revindex: n - i,
-          revindex0: n - i - 1,
-          first: i === 0,
-          last: i === n - 1,
-          length: n,
-          ...(i > 0 ? { previtem: items[i - 1] } : {}),
-          ...(i < n - 1 ? { nextitem: items[i + 1] } : {}),
-        };
-      }
+      if (lc.extended) v.ansible_loop = ansibleLoop(task, items, i);
     }
     try {
       if (!evalConditions(task.when, v, 'when', task.name, render)) {
-        if (items) skipped.push({ index: i, item, resultVars: loopResultVars(task, item, i) });
+        if (items) skipped.push({ index: i, item, resultVars: loopResultVars(task, items, i) });
         continue;
       }
       // Connection variables (ansible_become, ansible_become_user: `become`, `become_user` in Kiln's
@@ -575,7 +647,7 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
         ignoreErrors,
         ctx,
         vars: v,
-        resultVars: items ? loopResultVars(task, item, i) : undefined,
+        resultVars: items ? loopResultVars(task, items, i) : undefined,
         render,
       });
     } catch (err) {

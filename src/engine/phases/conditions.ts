@@ -10,7 +10,9 @@ import { evalConditions, type TaskInstance } from '../../plan/instance.ts';
 
 export function evalCond(conds: Condition[], x: TaskInstance, result: Record<string, unknown>, keyword: string): boolean {
   // As in Ansible, the result is visible only under the task's register name.
-  const vars = x.task.register ? { ...x.vars, [x.task.register]: result } : x.vars;
+  // With `until`, Ansible puts the attempt's number in the result before changed_when/failed_when.
+  const seen = x.attempt !== undefined ? { ...result, attempts: x.attempt } : result;
+  const vars = x.task.register ? { ...x.vars, [x.task.register]: seen } : x.vars;
   return evalConditions(conds, vars, keyword, x.task.name, x.render);
 }
 

@@ -68,8 +68,6 @@ export const PLAY_KEYWORDS: Readonly<Record<string, KeywordRule>> = {
   vars_prompt: no('not supported: vars_prompt (pass values with -e)'),
 };
 
-const LOOP_WITH_HINT = 'use `loop:` (with_<lookup> loops are not supported)';
-
 export const TASK_KEYWORDS: Readonly<Record<string, KeywordRule>> = {
   ...COMMON_REFUSED,
   name: ok,
@@ -92,13 +90,14 @@ export const TASK_KEYWORDS: Readonly<Record<string, KeywordRule>> = {
   vars: ok,
   args: ok,
   action: ok,
-  loop_with: no(LOOP_WITH_HINT),
+  // Any with_<lookup> key (keys-check.ts looks them up here): with-loop.ts checks the lookup.
+  loop_with: ok,
   async: no('not supported: async'),
   async_val: no('not supported: async'),
   poll: no('not supported: poll (async is not supported)'),
-  until: no(`until: ${ISSUE_16}`),
-  retries: no(`retries: ${ISSUE_16}`),
-  delay: no(`delay: ${ISSUE_16}`),
+  until: ok,
+  retries: ok,
+  delay: ok,
   local_action: no("not supported: local_action (Kiln runs tasks on the play's hosts only; delegation is not supported)"),
 };
 
@@ -305,7 +304,7 @@ export const LOOP_CONTROL_KEYS: Readonly<Record<string, KeywordRule>> = {
   label: ok,
   extended: ok,
   extended_allitems: ok,
-  pause: no('not supported: loop_control.pause'),
+  pause: ok,
 };
 
 /** import_role's arguments. */

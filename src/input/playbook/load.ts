@@ -71,6 +71,7 @@ import type {
   TaskDef,
   TaskKeywords,
 } from './types.ts';
+import { loopKeywords, numberKeyword, retryKeywords } from './with-loop.ts';
 import { reservedVarNameProblem } from '../../core/var-name.ts';
 
 export interface LoadOptions extends VaultOptions {
@@ -1213,6 +1214,10 @@ export class PlaybookLoader {
     const args = taskArgs(c, key, this.modules, diags);
     this.bag.addAll(diags);
     if (!args) return undefined;
+    // Loops and retries (with-loop.ts): with_<lookup> as Ansible's lookup loop, until/retries/delay.
+    const loop = loopKeywords(c, this.bag);
+    const retry = retryKeywords(c, this.bag);
+    if (loop.bad) return undefined;
     const lc = this.loopControl(c.child('loop_control'));
     const register = raw.register;
     if (register !== undefined && (typeof register !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(register))) {
@@ -1237,8 +1242,10 @@ export class PlaybookLoader {
       path: c.path,
       modulePath: args.modulePath,
       when: conditions(c.child('when'), this.bag) ?? [],
-      loop: raw.loop,
+      loop: loop.loop,
+      loopWith: loop.loopWith,
       loopControl: lc,
+      retry,
       register: typeof register === 'string' ? register : undefined,
       notify: nameList(c.child('notify'), this.bag) ?? [],
       listen: handler ? (nameList(c.child('listen'), this.bag) ?? []) : [],
@@ -1296,7 +1303,18 @@ export class PlaybookLoader {
       label: str('label'),
       extended: bool('extended'),
       extendedAllitems: lc.extended_allitems === undefined ? true : bool('extended_allitems'),
+      pause: this.loopPause(c),
     };
+  }
+
+  /** loop_control.pause: seconds (a float, or a template) between a loop's items. */
+  private loopPause(c: YamlCursor): LoopControl['pause'] {
+    const p = c.value && typeof c.value === 'object' ? numberKeyword(c.child('pause'), 'float', this.bag) : undefined;
+    if (p && 'value' in p && p.value < 0) {
+      this.bag.add(c.child('pause').diag('loop_control.pause: sleep length must be non-negative'));
+      return undefined;
+    }
+    return p && 'value' in p && p.value === 0 ? undefined : p;
   }
 
   /** Places task list entries in the play: import_role expanded, every task given what it inherits. */

@@ -37,6 +37,17 @@ export interface LoopControl {
   label?: string;
   extended: boolean;
   extendedAllitems: boolean;
+  /** Seconds to wait between items (a number, or a template rendered per host). */
+  pause?: KeywordValue<number>;
+}
+
+/** `until` with its `retries` and `delay` (Ansible: run again until the condition holds). */
+export interface Retry {
+  until: Condition[];
+  /** Ansible's default 3 (4 attempts in all); a template is rendered per host and item. */
+  retries: KeywordValue<number>;
+  /** Seconds between attempts: Ansible's default 5. */
+  delay: KeywordValue<number>;
 }
 
 export interface TaskDef extends TaskKeywords {
@@ -62,6 +73,8 @@ export interface TaskDef extends TaskKeywords {
   /** `with_<lookup>`: the lookup whose result (on the rendered terms, wantlist) is the loop (with-loop.ts). */
   loopWith?: string;
   loopControl: LoopControl;
+  /** until/retries/delay, when the task has `until`. */
+  retry?: Retry;
   register?: string;
   notify: string[];
   /** Handler only: extra topics it listens to. */

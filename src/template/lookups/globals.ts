@@ -11,7 +11,7 @@ import { PyError, pyStr, truthy, typeName, Undefined } from '../jinja/value.ts';
 import { global } from '../filters/args.ts';
 import { PyDatetime, strftime } from '../filters/datetime.ts';
 import { file, fileglob, firstFound, template } from './files.ts';
-import { dict, indexedItems, items, list, nested, randomChoice, sequence, subelements, together } from './lists.ts';
+import { cartesian, dict, flattened, indexedItems, items, list, nested, randomChoice, sequence, subelements, together } from './lists.ts';
 import { password } from './password.ts';
 import type { LookupPlugin } from './plugin.ts';
 import { isTemplated } from './template-text.ts';
@@ -34,7 +34,18 @@ const PLUGINS: Record<string, LookupPlugin> = {
   subelements,
   sequence,
   random_choice: randomChoice,
+  // community.general's, which Ansible 7 routes the short names to.
+  cartesian,
+  flattened,
 };
+
+/** The lookups Kiln runs (lookup(), query(), with_<name>). */
+export const LOOKUP_NAMES: ReadonlySet<string> = new Set(Object.keys(PLUGINS));
+
+/** Why Kiln refuses one of Ansible's lookups (undefined: not one Kiln knows of). */
+export function lookupRefusal(name: string): string | undefined {
+  return Object.hasOwn(REFUSED, name) ? REFUSED[name] : undefined;
+}
 
 const REFUSED: Record<string, string> = {
   pipe: 'it runs a command on the controller',

@@ -1,6 +1,7 @@
 /**
  * The with_* lookups (lib/ansible/plugins/lookup/*.py, 2.14): items, list, dict, indexed_items,
- * together, nested, subelements, sequence, random_choice.
+ * together, nested, subelements, sequence, random_choice; and community.general's cartesian and
+ * flattened (Ansible 7 routes the short names there).
  */
 import { parseIntStr } from '../jinja/convert.ts';
 import { percentFormat } from '../jinja/format.ts';
@@ -9,6 +10,7 @@ import { iterate } from '../jinja/operators.ts';
 import { systemRandom } from '../filters/pyrandom.ts';
 import { compile, match } from '../filters/pyre.ts';
 import { parseKv } from './kv.ts';
+import { isTemplated } from './template-text.ts';
 import { flattenOnce, type LookupPlugin, listify } from './plugin.ts';
 
 function ansibleError(msg: string): PyError {
@@ -197,3 +199,44 @@ export const randomChoice: LookupPlugin = {
     return [terms[Number(systemRandom.below(BigInt(terms.length)))]];
   },
 };
+
+/** community.general.cartesian: the product of the lists, each combination flattened once. */
+export const cartesian: LookupPlugin = {
+  options: {},
+  run(_c, terms) {
+    const lists = terms.map(listify);
+    if (!lists.length) throw ansibleError('with_cartesian requires at least one element in each list');
+    let result: unknown[][] = [[]];
+    for (const l of lists) result = result.flatMap((x) => l.map((y) => [...x, y]));
+    return result.map((x) => flattenOnce(x));
+  },
+};
+
+/** A list of one list (of one list…) is its innermost item (community.general.flattened). */
+function oneListItem(term: unknown): unknown {
+  if (Array.isArray(term) && term.length === 1) {
+    const inner = term[0];
+    return Array.isArray(inner) ? oneListItem(inner) : inner;
+  }
+  return term;
+}
+
+function flattenDeep(terms: unknown[]): unknown[] {
+  const out: unknown[] = [];
+  for (let term of terms) {
+    term = oneListItem(term);
+    // Ansible stops at the text 'None' or 'null' (an undefined item, in its words).
+    if (term === 'None' || term === 'null') break;
+    if (typeof term === 'string' && isTemplated(term))
+      throw new PyError(
+        'NotSupported',
+        `flattened: the item ${JSON.stringify(term)} holds template syntax, which Ansible templates a second time: not supported by Kiln`,
+      );
+    if (Array.isArray(term)) out.push(...flattenDeep(term));
+    else out.push(term);
+  }
+  return out;
+}
+
+/** community.general.flattened: every level of lists flattened. */
+export const flattened: LookupPlugin = { options: {}, run: (_c, terms) => flattenDeep(terms) };

@@ -16,7 +16,7 @@ beforeEach(() => {
 const FILE = 'file: { path: /x }';
 
 describe('refused, located, exit 2', () => {
-  it('with_ loops, delegation, retries: each named with its hint (includes and blocks are supported)', async () => {
+  it('a controller lookup loop, delegation, retries without until: each named with its hint (includes and blocks are supported)', async () => {
     const r = await validate({
       'pb.yml': `- hosts: all
   tasks:
@@ -24,11 +24,11 @@ describe('refused, located, exit 2', () => {
     - block:
         - ${FILE}
     - ${FILE}
-      with_items: [1]
+      with_lines: [cat x]
     - ${FILE}
       delegate_to: localhost
     - ${FILE}
-      until: x
+      delay: 1
       retries: 3
     - local_action: command ls
 `,
@@ -36,10 +36,10 @@ describe('refused, located, exit 2', () => {
     });
     expect(r.code).toBe(EXIT.invalid);
     expect(r.err).toEqual([
-      "pb.yml:7:7: task keyword 'with_items': use `loop:` (with_<lookup> loops are not supported)",
+      "pb.yml:7:7: task 'with_lines': lookup plugin 'lines' is not supported by Kiln: it runs a command on the controller",
       "pb.yml:9:7: task keyword 'delegate_to': not supported: delegate_to",
-      'pb.yml:11:7: task keyword: until: not supported yet (issue 16)',
-      'pb.yml:12:7: task keyword: retries: not supported yet (issue 16)',
+      "pb.yml:11:7: task 'delay': has no effect without 'until' in Ansible 2.14: add until, or remove it",
+      "pb.yml:12:7: task 'retries': has no effect without 'until' in Ansible 2.14: add until, or remove it",
       "pb.yml:13:7: task keyword 'local_action': not supported: local_action (Kiln runs tasks on the play's hosts only; delegation is not supported)",
       '5 errors; nothing was run.',
     ]);

@@ -129,6 +129,10 @@ const EXERCISED: Record<string, Record<string, () => void>> = {
     vars: () => expect(task0(`${FILE}\nvars: { a: 1 }`).vars).toEqual({ a: 1 }),
     args: () => expect(task0('file:\nargs: { path: /a, state: directory }').params).toEqual({ path: '/a', state: 'directory' }),
     action: () => expect(task0('action: file path=/a state=touch').params).toEqual({ path: '/a', state: 'touch' }),
+    loop_with: () => expect(task0(`${FILE}\nwith_items: [1, [2]]`)).toMatchObject({ loopWith: 'items', loop: [1, [2]] }),
+    until: () => expect(task0(`${FILE}\nuntil: r is success`).retry).toMatchObject({ retries: { value: 3 }, delay: { value: 5 } }),
+    retries: () => expect(task0(`${FILE}\nuntil: r is success\nretries: "2"`).retry?.retries).toEqual({ value: 2 }),
+    delay: () => expect(task0(`${FILE}\nuntil: [a]\ndelay: "{{ d }}"`).retry?.delay).toMatchObject({ template: '{{ d }}' }),
   },
   handler: {
     listen: () => expect(play0(`- hosts: all\n  handlers: [{ name: h, listen: topic, ${FILE} }]\n`).handlers[0]!.listen).toEqual(['topic']),
@@ -265,6 +269,7 @@ const EXERCISED: Record<string, Record<string, () => void>> = {
     index_var: () => expect(task0(`${FILE}\nloop: [1]\nloop_control: { index_var: i }`).loopControl.indexVar).toBe('i'),
     label: () => expect(task0(`${FILE}\nloop: [1]\nloop_control: { label: "{{ item }}" }`).loopControl.label).toBe('{{ item }}'),
     extended: () => expect(task0(`${FILE}\nloop: [1]\nloop_control: { extended: yes }`).loopControl.extended).toBe(true),
+    pause: () => expect(task0(`${FILE}\nloop: [1]\nloop_control: { pause: 0.5 }`).loopControl.pause).toEqual({ value: 0.5 }),
     extended_allitems: () =>
       expect(task0(`${FILE}\nloop: [1]\nloop_control: { extended: yes, extended_allitems: no }`).loopControl.extendedAllitems).toBe(false),
   },
