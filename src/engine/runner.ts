@@ -17,7 +17,7 @@ import { sshTransport } from '../transport/ssh/factory.ts';
 import type { SshTimeouts } from '../transport/ssh/spec.ts';
 import { extraConnectionVars } from '../input/inventory/index.ts';
 import type { SshConfig } from '../transport/ssh/sshconfig.ts';
-import { FACTS_SCRIPT, parseFacts } from '../facts/facts.ts';
+import { gatherScript, parseGathered } from '../facts/gather.ts';
 import { type ExecResult, RunMemory } from '../modules/contract.ts';
 import { HostSequence, type InstanceOutcome, type ProbeCache, type SequenceOptions } from './host-sequence.ts';
 import { PendingHandlers } from './pending.ts';
@@ -406,9 +406,15 @@ export class Runner {
     return { host, play: play.name, check: this.opts.check, handler: false };
   }
 
-  /** gather_facts: one read-only script per host; the result is the `facts` variable. */
+  /**
+   * gather_facts: one read-only script per host, in its own round trip before the play's tasks
+   * (their templates need the facts). It fills Ansible's facts (`ansible_facts`, `ansible_*`, see
+   * src/facts/gather.ts) and Kiln's own `facts` variable. Facts are never printed.
+   */
   private async gatherFacts(play: PlayDef, batch: string[], registered: Map<string, Record<string, unknown>>): Promise<void> {
-    const task = { name: 'gather facts', module: 'facts' };
+    const task = { name: 'Gathering Facts', module: 'gather_facts' };
+    const spec = { gatherSubset: play.gatherSubset, gatherTimeout: play.gatherTimeout, factPath: play.factPath };
+    const script = gatherScript(spec);
     await parallel(
       batch.filter((h) => !this.dead.has(h)),
       this.opts.forks,
@@ -416,8 +422,10 @@ export class Runner {
         const outs = await this.safeRun(h, play, task, async () => {
           const started = Date.now();
           const conn = await this.connection(h);
-          const r = await conn.run(FACTS_SCRIPT);
-          registered.get(h)!.facts = parseFacts(r.stdout);
+          const r = await conn.run(script);
+          const gathered = parseGathered(r.stdout, spec);
+          registered.get(h)!.facts = gathered.kiln;
+          if (r.code === 0) this.vars.facts.merge(h, gathered.ansible);
           const result = taskResult(
             this.scope(h, play),
             { task: task.name, module: task.module },

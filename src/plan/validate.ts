@@ -19,7 +19,10 @@ import { moduleCatalog } from '../modules/registry.ts';
 import { RunMemory } from '../modules/contract.ts';
 import type { PlayDef, Playbook, RoleDef, RoleRef, TaskDef } from '../input/playbook/types.ts';
 import { allDependencies } from '../input/playbook/role-vars.ts';
-import { instantiate, staticParamErrors, taskReferences } from './instance.ts';
+import { factNamesUsed, instantiate, staticParamErrors, taskReferences } from './instance.ts';
+
+/** Modules whose result is facts (the setup module and gather_facts as tasks). */
+const FACT_MODULES = new Set(['setup', 'gather_facts']);
 import { type PlanPlay, playHosts, type RunPlan, selectedTasks } from './selection.ts';
 import { validateAgainst } from './schema.ts';
 import { convertParams } from './argspec.ts';
@@ -109,7 +112,7 @@ export function validateRun(opts: ValidateOptions): Validated {
   const plays = playbook.plays.map((play) => {
     const planned = checkPlay(play, playbook.dir, inventory, vars, opts, bag, run, registeredNames, new Set(earlier));
     for (const t of [...play.tasks, ...play.handlers]) if (t.register) earlier.add(t.register);
-    if (play.gatherFacts) earlier.add('facts');
+    if (play.gatherFacts || [...play.tasks, ...play.handlers].some((t) => FACT_MODULES.has(t.module))) earlier.add('facts');
     return planned;
   });
   if (opts.connection && inventory) {
@@ -157,11 +160,17 @@ function checkPlay(
   // Registered results (and gathered facts) exist only at run time: tasks using them are checked then.
   // Registered results (of this play or an earlier one: they live on) exist only at run time.
   const registers = new Set<string>([...earlierRegisters, ...(play.gatherFacts ? ['facts'] : [])]);
+  // Ansible's facts (`ansible_facts`, `ansible_*`) are run-time values once this play or an
+  // earlier one gathers them, or a setup task ran before: tasks using them are checked then.
+  let factsOn = play.gatherFacts || earlierRegisters.has('facts');
+  const usesFacts = (t: TaskDef) => factsOn && factNamesUsed(t).length > 0;
   const deferred = new Set<number>();
   tasks.forEach((t, i) => {
-    if (taskReferences(t, registers).length) deferred.add(i);
+    if (taskReferences(t, registers).length || usesFacts(t)) deferred.add(i);
     if (t.register) registers.add(t.register);
+    if (FACT_MODULES.has(t.module)) factsOn = true;
   });
+  if (play.handlers.some((h) => FACT_MODULES.has(h.module))) factsOn = true;
   // Every role instance (a role listed twice with other parameters is two), dependencies first.
   const refs = [...new Set(play.roles.flatMap((r) => [...allDependencies(r), r]))];
   const roles = [...new Set(refs.map((r) => r.role))];
@@ -207,19 +216,26 @@ function checkPlay(
     });
     // Handlers may reference registered results; check those that do not.
     for (const h of play.handlers) {
-      if (!taskReferences(h, registers).length) check(h, false);
+      if (!taskReferences(h, registers).length && !usesFacts(h)) check(h, false);
       else names(h);
     }
   }
   // Tasks waiting for a registered result: their literal parameters are checked now.
-  for (const t of [...tasks.filter((_, i) => deferred.has(i)), ...play.handlers.filter((h) => taskReferences(h, registers).length)]) {
+  for (const t of [
+    ...tasks.filter((_, i) => deferred.has(i)),
+    ...play.handlers.filter((h) => taskReferences(h, registers).length || usesFacts(h)),
+  ]) {
     const errs = staticParamErrors(t);
     if (errs.length) failed.add(t);
     bag.addAll(errs);
   }
   // What rendering could not see: templates of tasks not rendered on every host, handlers,
   // tasks waiting for a registered result, and the template files they use.
-  const everywhere = new Set([...registeredNames, ...(play.gatherFacts ? ['facts'] : [])]);
+  const everywhere = new Set([
+    ...registeredNames,
+    ...(play.gatherFacts ? ['facts'] : []),
+    ...(factsOn ? [...tasks, ...play.handlers].flatMap(factNamesUsed) : []),
+  ]);
   for (const t of [...tasks, ...play.handlers]) {
     if (failed.has(t)) continue;
     const set = new Set([...(known.get(t) ?? []), ...everywhere]);

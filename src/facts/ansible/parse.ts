@@ -7,7 +7,7 @@
  * interpreters) and the lvm volume list (`ansible_lvm` is 'N/A' without `vgs` and absent with it).
  */
 import { splitSections } from './script.ts';
-import type { Collector } from './subset.ts';
+import type { Collector } from '../../input/playbook/gather-subset.ts';
 
 type Facts = Record<string, unknown>;
 
@@ -255,7 +255,8 @@ function parseIni(text: string): Record<string, Record<string, string>> | undefi
     cur[lastKey] = m[2]!.trim();
   }
   const out: Record<string, Record<string, string>> = {};
-  for (const [name, opts] of sections) out[name] = { ...opts, ...Object.fromEntries(Object.entries(defaults).filter(([k]) => !(k in opts))) };
+  for (const [name, opts] of sections)
+    out[name] = { ...opts, ...Object.fromEntries(Object.entries(defaults).filter(([k]) => !(k in opts))) };
   return out;
 }
 
@@ -306,11 +307,13 @@ export function parseAnsibleFacts(stdout: string, opts: ParseOptions): Facts {
   if (cs.has('distribution')) {
     const osr = shellVars(sec.get('os_release'));
     const id = osr.ID ?? '';
-    const name = id === 'rhel' ? 'Redhat' : id === 'amzn' ? 'Amazon' : id ? id.charAt(0).toUpperCase() + id.slice(1).toLowerCase() : 'OtherLinux';
+    const name =
+      id === 'rhel' ? 'Redhat' : id === 'amzn' ? 'Amazon' : id ? id.charAt(0).toUpperCase() + id.slice(1).toLowerCase() : 'OtherLinux';
     let version = osr.VERSION_ID ?? '';
     const debVersion = (sec.get('debian_version') ?? '').trim();
     // distro's best version for debian: the most precise of VERSION_ID and /etc/debian_version.
-    if (id === 'debian' && /^\d+(\.\d+)*$/.test(debVersion) && debVersion.split('.').length > version.split('.').length) version = debVersion;
+    if (id === 'debian' && /^\d+(\.\d+)*$/.test(debVersion) && debVersion.split('.').length > version.split('.').length)
+      version = debVersion;
     const d: Facts = {
       distribution: name,
       distribution_version: version || 'NA',
@@ -497,7 +500,8 @@ export function parseAnsibleFacts(stdout: string, opts: ParseOptions): Facts {
     const has = (x: string) => s.includes(x);
     let name: string | undefined;
     if (proc1 !== undefined) name = map[proc1] ?? proc1;
-    else if (has('bin:systemctl') && (has('path:/run/systemd/system/') || has('path:/dev/.run/systemd/') || has('path:/dev/.systemd/'))) name = 'systemd';
+    else if (has('bin:systemctl') && (has('path:/run/systemd/system/') || has('path:/dev/.run/systemd/') || has('path:/dev/.systemd/')))
+      name = 'systemd';
     else if (has('bin:initctl') && has('path:/etc/init/')) name = 'upstart';
     else if (has('path:/sbin/openrc')) name = 'openrc';
     else if (has('bin:systemctl') && s[1] && s[1].split('/').pop() === 'systemd') name = 'systemd';
@@ -656,7 +660,16 @@ function networkFacts(sec: Map<string, string>): Facts {
             if (device !== iface) (i.ipv4_secondaries as unknown[]).push({ ...entry });
           }
           if (v4.address === address) {
-            Object.assign(v4, { broadcast, netmask, network, prefix: len, macaddress, mtu: i.mtu, type: i.type ?? 'unknown', alias: iface });
+            Object.assign(v4, {
+              broadcast,
+              netmask,
+              network,
+              prefix: len,
+              macaddress,
+              mtu: i.mtu,
+              type: i.type ?? 'unknown',
+              alias: iface,
+            });
           }
           if (!address.startsWith('127.')) all4.push(address);
         } else if (w[0] === 'inet6') {
@@ -680,7 +693,13 @@ function networkFacts(sec: Map<string, string>): Facts {
     parse(primary, false);
     parse(secondary, true);
   }
-  const out: Facts = { interfaces: Object.keys(interfaces), all_ipv4_addresses: all4, all_ipv6_addresses: all6, default_ipv4: v4, default_ipv6: v6 };
+  const out: Facts = {
+    interfaces: Object.keys(interfaces),
+    all_ipv4_addresses: all4,
+    all_ipv6_addresses: all6,
+    default_ipv4: v4,
+    default_ipv6: v6,
+  };
   for (const [name, data] of Object.entries(interfaces)) out[name.replace(/:/g, '_')] = data;
   out.interfaces = Object.keys(interfaces).map((n) => n.replace(/:/g, '_'));
   return out;

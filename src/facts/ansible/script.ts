@@ -8,7 +8,7 @@
  * base64 (environment, local facts: arbitrary bytes).
  */
 import { q as quote } from '../../sh/quote.ts';
-import type { Collector } from './subset.ts';
+import type { Collector } from '../../input/playbook/gather-subset.ts';
 
 const PRELUDE = String.raw`
 kf() { printf '\n@@kf:%s\n' "$1"; }

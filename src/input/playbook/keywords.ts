@@ -61,9 +61,9 @@ export const PLAY_KEYWORDS: Readonly<Record<string, KeywordRule>> = {
   connection: ok,
   strategy: ok,
   order: ok,
-  fact_path: no('not supported: fact_path (Kiln gathers its own `facts`)'),
-  gather_subset: no('not supported: gather_subset (Kiln gathers its own `facts`)'),
-  gather_timeout: no('not supported: gather_timeout'),
+  fact_path: ok,
+  gather_subset: ok,
+  gather_timeout: ok,
   force_handlers: no('not supported: force_handlers (handlers left pending by a failed run run at the next one)'),
   vars_prompt: no('not supported: vars_prompt (pass values with -e)'),
 };

@@ -17,6 +17,7 @@
  * Every structural error (unknown keys, unknown modules, missing roles, bad types) is collected
  * instead of stopping at the first. Vault data is decrypted with `opts.vaultPassword`.
  */
+import { gatherKeywords } from './gather-subset.ts';
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { type Diagnostic, DiagnosticBag, InputError, type Loc } from '../../core/diagnostic.ts';
@@ -193,6 +194,7 @@ export class PlaybookLoader {
     const kw = taskKeywords(c, this.bag);
     const gf = boolKeyword(c.child('gather_facts'), this.bag);
     if (gf && 'template' in gf) this.bag.add(c.child('gather_facts').diag('gather_facts: a templated value is not supported'));
+    const gather = gatherKeywords(c, this.bag);
     const play: PlayDef = {
       name: typeof raw.name === 'string' ? raw.name : `play ${index + 1} (${hosts})`,
       hosts,
@@ -205,7 +207,9 @@ export class PlaybookLoader {
       maxFailPercentage: typeof maxFail === 'number' ? maxFail : undefined,
       tags: tagList(c.child('tags'), this.bag),
       ...kw,
-      gatherFacts: gf && 'value' in gf ? gf.value : false,
+      // Ansible's default (gathering = implicit): a play gathers facts unless it says false.
+      gatherFacts: gf && 'value' in gf ? gf.value : true,
+      ...gather,
       loc: c.loc(),
       index,
     };

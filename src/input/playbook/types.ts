@@ -181,7 +181,14 @@ export interface PlayDef extends TaskKeywords {
   serial?: number | string | (number | string)[];
   maxFailPercentage?: number;
   tags: string[];
+  /** gather_facts (default true, as Ansible's `gathering = implicit`). */
   gatherFacts: boolean;
+  /** gather_subset, as written (checked at load: Ansible's subset names). */
+  gatherSubset?: string[];
+  /** gather_timeout in seconds. */
+  gatherTimeout?: number;
+  /** fact_path (Ansible's default: /etc/ansible/facts.d). */
+  factPath?: string;
   loc: Loc;
   index: number;
 }

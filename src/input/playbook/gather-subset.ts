@@ -7,6 +7,10 @@
  * names that gather nothing here (Ansible gathers nothing either when those tools are missing).
  */
 
+import type { DiagnosticBag } from '../../core/diagnostic.ts';
+import type { YamlCursor } from '../yaml/document.ts';
+import { isTemplate } from './fields.ts';
+
 /** Kiln's collectors, by Ansible's collector names. */
 export type Collector =
   | 'apparmor'
@@ -68,7 +72,17 @@ const FACT_IDS: Record<Collector, string[]> = {
     'ssh_host_key_ecdsa_public',
     'ssh_host_key_ed25519_public',
   ],
-  user: ['user_id', 'user_uid', 'user_gid', 'user_gecos', 'user_dir', 'user_shell', 'real_user_id', 'effective_user_id', 'effective_group_ids'],
+  user: [
+    'user_id',
+    'user_uid',
+    'user_gid',
+    'user_gecos',
+    'user_dir',
+    'user_shell',
+    'real_user_id',
+    'effective_user_id',
+    'effective_group_ids',
+  ],
   virtual: ['virtualization_type', 'virtualization_role', 'virtualization_tech_guest', 'virtualization_tech_host'],
   facter: [],
   ohai: [],
@@ -148,8 +162,10 @@ export function collectorsFor(gatherSubset: readonly string[] = ['all']): Set<Co
     if (subset.startsWith('!')) {
       const name = subset.slice(1);
       if (name === 'min') for (const c of MINIMAL) exclude.add(c);
-      else if (name === 'all') for (const c of COLLECTORS) if (!MINIMAL.includes(c)) exclude.add(c);
-      else for (const c of collectorsOf(name)) exclude.add(c);
+      else if (name === 'all')
+        for (const c of COLLECTORS)
+          if (!MINIMAL.includes(c)) exclude.add(c);
+          else for (const c of collectorsOf(name)) exclude.add(c);
       continue;
     }
     const cs = collectorsOf(subset);
@@ -165,4 +181,39 @@ export function collectorsFor(gatherSubset: readonly string[] = ['all']): Set<Co
   for (const c of exclude) if (!explicit.has(c)) add.delete(c);
   for (const c of [...add]) for (const r of REQUIRES[c] ?? []) add.add(r);
   return add;
+}
+
+/** A play's gather_subset, gather_timeout and fact_path, checked (bad values: located errors). */
+export function gatherKeywords(c: YamlCursor, bag: DiagnosticBag): { gatherSubset?: string[]; gatherTimeout?: number; factPath?: string } {
+  const out: { gatherSubset?: string[]; gatherTimeout?: number; factPath?: string } = {};
+  const gs = c.child('gather_subset');
+  if (gs.value !== undefined && gs.value !== null) {
+    const list = subsetList(gs.value);
+    if (!list) bag.add(gs.diag('gather_subset must be a subset name, a comma-separated string of them, or a list of them'));
+    else if (list.some(isTemplate)) bag.add(gs.diag('gather_subset: a templated value is not supported'));
+    else {
+      try {
+        collectorsFor(list);
+        out.gatherSubset = list;
+      } catch (err) {
+        if (!(err instanceof BadSubsetError)) throw err;
+        const i = Array.isArray(gs.value) ? list.findIndex((s) => err.message.startsWith(`Bad subset '${s.replace(/^!/, '')}'`)) : -1;
+        bag.add((i >= 0 ? gs.child(i) : gs).diag(`gather_subset: ${err.message}`));
+      }
+    }
+  }
+  const gt = c.child('gather_timeout');
+  if (gt.value !== undefined && gt.value !== null) {
+    const v = typeof gt.value === 'string' && /^\d+$/.test(gt.value.trim()) ? Number(gt.value) : gt.value;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+      bag.add(gt.diag('gather_timeout must be a whole number of seconds (1 or more)'));
+    else out.gatherTimeout = v;
+  }
+  const fp = c.child('fact_path');
+  if (fp.value !== undefined && fp.value !== null) {
+    if (typeof fp.value !== 'string' || !fp.value.trim()) bag.add(fp.diag('fact_path must be a directory path'));
+    else if (isTemplate(fp.value)) bag.add(fp.diag('fact_path: a templated value is not supported'));
+    else out.factPath = fp.value;
+  }
+  return out;
 }
