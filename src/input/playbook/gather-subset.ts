@@ -112,7 +112,7 @@ const MINIMAL: Collector[] = [
 /** Collectors that need others' facts (Ansible's `required_facts`, resolved to collectors). */
 const REQUIRES: Partial<Record<Collector, Collector[]>> = {
   network: ['platform', 'distribution'],
-  hardware: ['platform', 'distribution'],
+  hardware: ['platform'],
   virtual: ['platform', 'distribution'],
 };
 
@@ -161,11 +161,13 @@ export function collectorsFor(gatherSubset: readonly string[] = ['all']): Set<Co
     }
     if (subset.startsWith('!')) {
       const name = subset.slice(1);
-      if (name === 'min') for (const c of MINIMAL) exclude.add(c);
-      else if (name === 'all')
-        for (const c of COLLECTORS)
-          if (!MINIMAL.includes(c)) exclude.add(c);
-          else for (const c of collectorsOf(name)) exclude.add(c);
+      if (name === 'min') {
+        for (const c of MINIMAL) exclude.add(c);
+      } else if (name === 'all') {
+        for (const c of COLLECTORS) if (!MINIMAL.includes(c)) exclude.add(c);
+      } else {
+        for (const c of collectorsOf(name)) exclude.add(c);
+      }
       continue;
     }
     const cs = collectorsOf(subset);
