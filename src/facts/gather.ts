@@ -29,7 +29,7 @@ export function gatherScript(spec: GatherSpec): string {
 export function parseGathered(stdout: string, spec: GatherSpec): { kiln: Facts; ansible: Record<string, unknown> } {
   const gatherSubset = spec.gatherSubset ?? ['all'];
   const cut = stdout.indexOf('\n@@kf:');
-  const kiln = parseFacts(cut < 0 ? stdout : stdout.slice(0, cut));
+  const kiln = spec.kiln === false ? {} : parseFacts(cut < 0 ? stdout : stdout.slice(0, cut));
   const ansible = parseAnsibleFacts(stdout, { collectors: collectorsFor(gatherSubset), gatherSubset, factPath: spec.factPath });
   return { kiln, ansible };
 }
