@@ -23,7 +23,15 @@ import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
 import { redact, taintDeep } from '../core/secret/secret.ts';
 import { TemplateError } from '../template/engine.ts';
 import { CommandTimeoutError, type Transport, type TransportFactory, UnreachableError } from '../transport/transport.ts';
-import { type Instantiation, instantiate, LocatedError, type LoopItem, type TaskInstance, taskReferences } from '../plan/instance.ts';
+import {
+  factNamesUsed,
+  type Instantiation,
+  instantiate,
+  LocatedError,
+  type LoopItem,
+  type TaskInstance,
+  taskReferences,
+} from '../plan/instance.ts';
 import type { TaskResult } from './report.ts';
 import { taskResult } from './results.ts';
 import { modeOf, type ProbeCache, probeInstances, probeWindow } from './phases/probe.ts';
@@ -54,6 +62,11 @@ export interface SequenceOptions {
    * applied and the task fails with its message.
    */
   beforeApply?: (task: TaskDef) => void;
+  /**
+   * A module result carrying `ansible_facts` (the setup module): merged into the host's facts,
+   * as Ansible does (the runner's VarsBuilder.facts.merge). Tasks using facts are rendered again.
+   */
+  facts?: (facts: Record<string, unknown>) => void;
 }
 
 export interface InstanceOutcome {
@@ -170,6 +183,7 @@ export class HostSequence {
       outcomes.push(o);
       if (o.unreachable) break;
     }
+    this.mergeFacts(i, outcomes);
     if (task.register) {
       const value =
         task.loop !== undefined
@@ -184,6 +198,24 @@ export class HostSequence {
       this.register(task, sensitive ? (taintDeep(value, 'registered', false) as Record<string, unknown>) : value);
     }
     return outcomes;
+  }
+
+  /** A result's `ansible_facts` become the host's facts; later instances using facts are rendered again. */
+  private mergeFacts(i: number, outcomes: InstanceOutcome[]): void {
+    let merged = false;
+    for (const o of outcomes) {
+      const f = o.registered?.ansible_facts;
+      if (o.failed || !this.opts.facts || !f || typeof f !== 'object' || Array.isArray(f)) continue;
+      this.opts.facts(f as Record<string, unknown>);
+      merged = true;
+    }
+    if (!merged) return;
+    for (const [j, t] of this.tasks.entries()) {
+      if (j === i || !factNamesUsed(t).length) continue;
+      const r = this.inst.get(j);
+      if (r?.kind === 'run') for (const x of r.instances) this.probed.delete(x);
+      this.inst.delete(j);
+    }
   }
 
   private register(task: TaskDef, value: Record<string, unknown>): void {

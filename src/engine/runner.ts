@@ -229,6 +229,7 @@ export class Runner {
     const seqOpts = (host: string, handler: boolean) => ({
       ...this.seqOptions(host, play, batch, handler),
       beforeApply: (task: TaskDef) => notes.beforeApply(host, task.notify),
+      facts: (f: Record<string, unknown>) => this.vars.facts.merge(host, f),
     });
     if (play.gatherFacts) await this.gatherFacts(play, batch, registered);
     const seqs = new Map(batch.map((h) => [h, new HostSequence(this.conns, tasks, seqOpts(h, false), registered.get(h)!)]));

@@ -3,8 +3,8 @@
  * in one round trip (Kiln's key=value part first, then Ansible's framed sections).
  */
 import { collectorsFor } from '../input/playbook/gather-subset.ts';
-import { ansibleFactsScript } from './ansible/script.ts';
-import { parseAnsibleFacts } from './ansible/parse.ts';
+import { ansibleFactsScript } from '../modules/system/facts/script.ts';
+import { parseAnsibleFacts } from '../modules/system/facts/parse.ts';
 import { FACTS_SCRIPT, type Facts, parseFacts } from './facts.ts';
 
 export interface GatherSpec {

@@ -196,3 +196,54 @@ describe('a play that gathers facts (the default)', () => {
     expect(r.stderr).toMatch(/site\.yml:4:\d+: .*'ansible_os_family' is undefined.*the Ansible fact 'os_family'/);
   });
 });
+
+describe('setup and gather_facts as tasks', () => {
+  it("merge their ansible_facts into the host's facts (later tasks see them), filter, register; --check alike", () => {
+    const dir = join(work, 'setup-task');
+    mkdirSync(dir, { recursive: true });
+    const factPath = join(dir, 'facts.d');
+    cpSync(join(FIX, 'local.d'), factPath, { recursive: true });
+    const out = join(dir, 'out.txt');
+    writeFileSync(
+      join(dir, 'site.yml'),
+      `- hosts: all
+  gather_facts: false
+  tasks:
+    - name: only the distribution facts
+      ansible.builtin.setup:
+        gather_subset: ["!all", "!min", distribution]
+        filter: ["ansible_distribution*", "ansible_os_famil?"]
+      register: s
+    - name: local facts
+      setup: { gather_subset: "!all,!min,local", fact_path: ${factPath} }
+    - name: facts in a file
+      copy:
+        dest: ${out}
+        content: |
+          {{ ansible_distribution }}|{{ ansible_facts.os_family }}|{{ s.ansible_facts.ansible_distribution }}
+          {{ s.ansible_facts.keys() | sort | join(',') }}
+          {{ ansible_local.app.port }}|{{ ansible_hostname is defined }}
+`,
+    );
+    const check = kiln(['apply', join(dir, 'site.yml'), '-i', inv, '--check']);
+    expect(check.code, check.output).toBe(0);
+    const r = kiln(['apply', join(dir, 'site.yml'), '-i', inv]);
+    expect(r.code, r.output).toBe(0);
+    const af = (JSON.parse(readFileSync(join(FIX, 'setup-all.json'), 'utf8')) as { ansible_facts: Record<string, unknown> }).ansible_facts;
+    const lines = readFileSync(out, 'utf8').split('\n');
+    expect(lines[0]).toBe(`${af.ansible_distribution}|${af.ansible_os_family}|${af.ansible_distribution}`);
+    expect(lines[1]).toBe(
+      'ansible_distribution,ansible_distribution_file_parsed,ansible_distribution_file_path,ansible_distribution_file_variety,ansible_distribution_major_version,ansible_distribution_minor_version,ansible_distribution_release,ansible_distribution_version,ansible_os_family',
+    );
+    expect(lines[2]).toBe('8080|False');
+  });
+
+  it('a bad gather_subset on a setup task is refused at validation, located', () => {
+    const dir = join(work, 'setup-bad');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'site.yml'), '- hosts: all\n  gather_facts: false\n  tasks:\n    - setup: { gather_subset: [networks] }\n');
+    const r = kiln(['apply', join(dir, 'site.yml'), '-i', inv]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/site\.yml:4:\d+: .*Bad subset 'networks' given to Ansible/);
+  });
+});

@@ -14,7 +14,7 @@
  */
 import type { ExecResult } from '../../core/exec.ts';
 import type { TaskDef } from '../../input/playbook/types.ts';
-import { type Instantiation, type TaskInstance, taskReferences } from '../../plan/instance.ts';
+import { factNamesUsed, type Instantiation, type TaskInstance, taskReferences } from '../../plan/instance.ts';
 import { frameScripts } from '../../sh/frame.ts';
 import type { Transport } from '../../transport/transport.ts';
 
@@ -50,9 +50,12 @@ export interface WindowSource {
 export function probeWindow(src: WindowSource, i: number, k: number, first?: TaskInstance): TaskInstance[] {
   const out: TaskInstance[] = [];
   const pendingRegs = new Set<string>();
+  let pendingFacts = false;
   let want = first ? modeOf(first) : undefined;
   for (let j = i; j < src.tasks.length && out.length < MAX_BATCH; j++) {
     if (j > i && taskReferences(src.tasks[j]!, pendingRegs).length) break;
+    // After a facts module (setup) not run yet, a task using facts waits for them.
+    if (j > i && pendingFacts && factNamesUsed(src.tasks[j]!).length) break;
     const r = src.instantiation(j);
     if (r.kind === 'run') {
       const list = j === i ? r.instances.slice(k) : r.instances;
@@ -69,6 +72,7 @@ export function probeWindow(src: WindowSource, i: number, k: number, first?: Tas
     }
     const reg = src.registers.get(j);
     if (reg) pendingRegs.add(reg);
+    if (src.tasks[j]!.module === 'setup') pendingFacts = true;
   }
   return out;
 }

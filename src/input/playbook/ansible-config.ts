@@ -79,7 +79,7 @@ const SETTINGS: Setting[] = [
     key: 'gathering',
     env: 'ANSIBLE_GATHERING',
     same: ['implicit'],
-    why: 'Kiln gathers facts unless a play says gather_facts: false (Ansible\'s default, implicit)',
+    why: "Kiln gathers facts unless a play says gather_facts: false (Ansible's default, implicit)",
   },
   {
     section: 'privilege_escalation',

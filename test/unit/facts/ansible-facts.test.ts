@@ -9,8 +9,8 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ansibleFactsScript } from '../../../src/facts/ansible/script.ts';
-import { parseAnsibleFacts } from '../../../src/facts/ansible/parse.ts';
+import { ansibleFactsScript } from '../../../src/modules/system/facts/script.ts';
+import { parseAnsibleFacts } from '../../../src/modules/system/facts/parse.ts';
 import { BadSubsetError, collectorsFor } from '../../../src/input/playbook/gather-subset.ts';
 
 const FIX = join(import.meta.dirname, '..', '..', 'fixtures', 'facts');

@@ -7,7 +7,7 @@
  * interpreters) and the lvm volume list (`ansible_lvm` is 'N/A' without `vgs` and absent with it).
  */
 import { splitSections } from './script.ts';
-import type { Collector } from '../../input/playbook/gather-subset.ts';
+import type { Collector } from '../../../input/playbook/gather-subset.ts';
 
 type Facts = Record<string, unknown>;
 

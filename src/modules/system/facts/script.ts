@@ -7,8 +7,8 @@
  * Sections: a line `@@kf:NAME` then the content up to the next such line; `@@kf:NAME:b64` holds
  * base64 (environment, local facts: arbitrary bytes).
  */
-import { q as quote } from '../../sh/quote.ts';
-import type { Collector } from '../../input/playbook/gather-subset.ts';
+import { q as quote } from '../../../sh/quote.ts';
+import type { Collector } from '../../../input/playbook/gather-subset.ts';
 
 const PRELUDE = String.raw`
 kf() { printf '\n@@kf:%s\n' "$1"; }
@@ -194,7 +194,8 @@ export function ansibleFactsScript(opts: GatherOptions): string {
 /** The sections of the script's output: name → content (base64 sections decoded to bytes as latin1-safe Buffer text). */
 export function splitSections(stdout: string): Map<string, string> {
   const out = new Map<string, string>();
-  const parts = stdout.split(/\n@@kf:/);
+  // (a framed probe's output has lost its first newline)
+  const parts = `\n${stdout}`.split(/\n@@kf:/);
   for (const p of parts.slice(1)) {
     const nl = p.indexOf('\n');
     const head = nl < 0 ? p : p.slice(0, nl);
