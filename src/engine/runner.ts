@@ -96,6 +96,8 @@ export class Runner {
   private readonly probeCache = new Map<string, { script: string; mode: string; out: ExecResult; generation: number }>();
   /** Per host: the results it registered (and its gathered facts), for the whole run. */
   private readonly registered = new Map<string, Record<string, unknown>>();
+  /** Per host: what its facts were last gathered with, and when (the generation then). */
+  private readonly gathered = new Map<string, { key: string; generation: number }>();
   /** Bumped before anything is applied anywhere: older cached probe results are not used. */
   private generation = 0;
   private started = Date.now();
@@ -376,7 +378,7 @@ export class Runner {
     const plays = this.playbook.plays;
     for (let q = p + 1; q < plays.length; q++) {
       const play = plays[q]!;
-      if (play.gatherFacts) continue;
+      if (play.gatherFacts && !this.factsReusable(host, play)) continue;
       const hosts = this.playHosts(play).filter((h) => !this.dead.has(h));
       const batch = serialBatches(hosts, play.serial).find((b) => b.includes(host));
       if (!batch) continue;
@@ -417,7 +419,7 @@ export class Runner {
     const spec = { gatherSubset: play.gatherSubset, gatherTimeout: play.gatherTimeout, factPath: play.factPath };
     const script = gatherScript(spec);
     await parallel(
-      batch.filter((h) => !this.dead.has(h)),
+      batch.filter((h) => !this.dead.has(h) && !this.factsReusable(h, play)),
       this.opts.forks,
       async (h) => {
         const outs = await this.safeRun(h, play, task, async () => {
@@ -426,7 +428,10 @@ export class Runner {
           const r = await conn.run(script);
           const gathered = parseGathered(r.stdout, spec);
           registered.get(h)!.facts = gathered.kiln;
-          if (r.code === 0) this.vars.facts.merge(h, gathered.ansible);
+          if (r.code === 0) {
+            this.vars.facts.merge(h, gathered.ansible);
+            this.gathered.set(h, { key: gatherKey(play), generation: this.generation });
+          }
           const result = taskResult(
             this.scope(h, play),
             { task: task.name, module: task.module },
@@ -441,6 +446,17 @@ export class Runner {
         if (outs.some((o) => o.failed || o.unreachable)) this.dead.add(h);
       },
     );
+  }
+
+  /**
+   * Whether a play's gathering on `host` can reuse the facts an earlier play of this run gathered
+   * there with the same gather_subset, gather_timeout and fact_path: nothing was applied anywhere
+   * since (the probe cache's generation), so the host is as it was then. Such a play costs no
+   * gathering round trip and its probes may ride in an earlier play's script (see lookahead).
+   */
+  private factsReusable(host: string, play: PlayDef): boolean {
+    const g = this.gathered.get(host);
+    return g !== undefined && g.key === gatherKey(play) && g.generation === this.generation;
   }
 
   /** Runs `fn`; a throw becomes one failed (or unreachable) result for `task` on `host`. */
@@ -472,4 +488,9 @@ export class Runner {
       ];
     }
   }
+}
+
+/** What a play's gathering depends on: its gather_subset, gather_timeout and fact_path. */
+function gatherKey(play: PlayDef): string {
+  return JSON.stringify([play.gatherSubset ?? ['all'], play.gatherTimeout ?? 10, play.factPath ?? '/etc/ansible/facts.d']);
 }

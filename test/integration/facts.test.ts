@@ -247,3 +247,45 @@ describe('setup and gather_facts as tasks', () => {
     expect(r.stderr).toMatch(/site\.yml:4:\d+: .*Bad subset 'networks' given to Ansible/);
   });
 });
+
+describe('the round trip budget over several plays', () => {
+  it('a later play reuses the facts while nothing was applied (2 round trips converged); after a change it gathers again and sees it', () => {
+    const dir = join(work, 'plays');
+    mkdirSync(join(dir, 'facts.d'), { recursive: true });
+    const factPath = join(dir, 'facts.d');
+    const out = join(dir, 'out.txt');
+    const pb = join(dir, 'site.yml');
+    writeFileSync(
+      pb,
+      `- hosts: all
+  fact_path: ${factPath}
+  tasks:
+    - name: a local fact
+      copy: { dest: ${factPath}/release.fact, content: '{"version": "{{ release }}"}' }
+- hosts: all
+  fact_path: ${factPath}
+  tasks:
+    - name: what the second play sees
+      copy: { dest: ${out}, content: "{{ ansible_local.release.version | default('none') }} {{ ansible_os_family }}" }
+`,
+    );
+    const run = (release: string, json: string) => {
+      const r = kiln(['apply', pb, '-i', inv, '-e', `release=${release}`, '--json', join(dir, json)]);
+      expect(r.code, r.output).toBe(0);
+      return JSON.parse(readFileSync(join(dir, json), 'utf8')) as { hosts: Record<string, { changed: number; round_trips: number }> };
+    };
+    const af = (JSON.parse(readFileSync(join(FIX, 'setup-all.json'), 'utf8')) as { ansible_facts: Record<string, unknown> }).ansible_facts;
+    // The first play writes the fact: the second play gathers again and sees it.
+    const first = run('v1', 'first.json');
+    expect(first.hosts.loop1!.changed).toBe(2);
+    expect(readFileSync(out, 'utf8')).toBe(`v1 ${af.ansible_os_family}`);
+    // Converged: one gathering and one probe script for both plays.
+    const again = run('v1', 'again.json');
+    expect(again.hosts.loop1!.changed).toBe(0);
+    expect(again.hosts.loop1!.round_trips).toBe(2);
+    // A new value: the second play's gathering is not reused, and it sees the new fact.
+    const next = run('v2', 'next.json');
+    expect(next.hosts.loop1!.changed).toBe(2);
+    expect(readFileSync(out, 'utf8')).toBe(`v2 ${af.ansible_os_family}`);
+  });
+});
