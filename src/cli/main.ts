@@ -117,6 +117,8 @@ Exit codes:
     .argument('<host>', 'inventory host name')
     .addOption(inventoryOption())
     .option('--accept-new-host-keys', 'record unknown host keys in known_hosts', false)
+    .option('--ansible', "print Ansible's facts instead, as the setup module returns them ({ ansible_facts: … })", false)
+    .option('--gather-subset <subsets>', "with --ansible: Ansible's gather_subset (comma-separated)")
     .addOption(vaultPasswordOption())
     .action(async (host: string, opts) => {
       const vault = vaultOptions(opts);

@@ -23,7 +23,15 @@ import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
 import { redact, taintDeep } from '../core/secret/secret.ts';
 import { TemplateError } from '../template/engine.ts';
 import { CommandTimeoutError, type Transport, type TransportFactory, UnreachableError } from '../transport/transport.ts';
-import { type Instantiation, instantiate, LocatedError, type LoopItem, type TaskInstance, taskReferences } from '../plan/instance.ts';
+import {
+  factNamesUsed,
+  type Instantiation,
+  instantiate,
+  LocatedError,
+  type LoopItem,
+  type TaskInstance,
+  taskReferences,
+} from '../plan/instance.ts';
 import type { TaskResult } from './report.ts';
 import { taskResult } from './results.ts';
 import { modeOf, type ProbeCache, probeInstances, probeWindow } from './phases/probe.ts';
@@ -63,6 +71,11 @@ export interface SequenceOptions {
   beforeApply?: (task: TaskDef) => void;
   /** A task's `until` did not hold and it runs again: the reporter's "FAILED - RETRYING" line. */
   onRetry?: (message: string) => void;
+  /**
+   * A module result carrying `ansible_facts` (the setup module): merged into the host's facts,
+   * as Ansible does (the runner's VarsBuilder.facts.merge). Tasks using facts are rendered again.
+   */
+  facts?: (facts: Record<string, unknown>) => void;
 }
 
 export interface InstanceOutcome {
@@ -273,6 +286,7 @@ export class HostSequence {
     }
     const last = r.instances.length + r.skipped.length - 1;
     if (task.loop !== undefined && last > at && !outcomes.some((o) => o.unreachable)) await sleepSeconds(pause * (last - at));
+    this.mergeFacts(i, outcomes);
     if (task.register) {
       const value =
         task.loop !== undefined
@@ -356,9 +370,9 @@ export class HostSequence {
     for (const e of effects) {
       if (e.kind === 'set_fact') {
         Object.assign(this.registered, e.facts);
-        if (e.cacheable) {
-          const f = this.registered.ansible_facts;
-          this.registered.ansible_facts = { ...(f && typeof f === 'object' ? f : {}), ...e.facts };
+        // cacheable: also the host's facts (Ansible's fact cache: ansible_facts.<name>).
+        if (e.cacheable && this.opts.facts) {
+          this.opts.facts(e.facts);
           names.push('ansible_facts');
         }
         names.push(...Object.keys(e.facts));
@@ -369,6 +383,24 @@ export class HostSequence {
     }
     if (names.length) this.forget(names);
     return names.length > 0;
+  }
+
+  /** A result's `ansible_facts` become the host's facts; later instances using facts are rendered again. */
+  private mergeFacts(i: number, outcomes: InstanceOutcome[]): void {
+    let merged = false;
+    for (const o of outcomes) {
+      const f = o.registered?.ansible_facts;
+      if (o.failed || !this.opts.facts || !f || typeof f !== 'object' || Array.isArray(f)) continue;
+      this.opts.facts(f as Record<string, unknown>);
+      merged = true;
+    }
+    if (!merged) return;
+    for (const [j, t] of this.tasks.entries()) {
+      if (j === i || !factNamesUsed(t).length) continue;
+      const r = this.inst.get(t);
+      if (r?.kind === 'run') for (const x of r.instances) this.probed.delete(x);
+      this.inst.delete(t);
+    }
   }
 
   private register(task: TaskDef, value: Record<string, unknown>): void {

@@ -17,7 +17,7 @@ import { sshTransport } from '../transport/ssh/factory.ts';
 import type { SshTimeouts } from '../transport/ssh/spec.ts';
 import { extraConnectionVars } from '../input/inventory/index.ts';
 import type { SshConfig } from '../transport/ssh/sshconfig.ts';
-import { FACTS_SCRIPT, parseFacts } from '../facts/facts.ts';
+import { gatherScript, parseGathered } from '../facts/gather.ts';
 import { type ActionEffect, type ExecResult, RunMemory } from '../modules/contract.ts';
 import { HostSequence, type InstanceOutcome, type ProbeCache, type SequenceOptions } from './host-sequence.ts';
 import { type FailOutcome, isRescuing, PlayIterator } from './iterator.ts';
@@ -112,6 +112,8 @@ export class Runner {
   private readonly probeCache = new Map<string, { script: string; mode: string; out: ExecResult; generation: number }>();
   /** Per host: the results it registered (and its gathered facts), for the whole run. */
   private readonly registered = new Map<string, Record<string, unknown>>();
+  /** Per host: what its facts were last gathered with, and when (the generation then). */
+  private readonly gathered = new Map<string, { key: string; generation: number }>();
   /** Bumped before anything is applied anywhere: older cached probe results are not used. */
   private generation = 0;
   /** Round trips of connections closed during the run (meta: reset_connection), per host. */
@@ -261,6 +263,7 @@ export class Runner {
     const seqOpts = (host: string, handler: boolean): SequenceOptions => ({
       ...this.seqOptions(host, play, batch, handler),
       beforeApply: (task: TaskDef) => notes.beforeApply(host, task.notify),
+      facts: (f: Record<string, unknown>) => this.vars.facts.merge(host, f),
     });
     if (play.gatherFacts) await this.gatherFacts(play, batch, registered);
     const seqs = new Map(batch.map((h) => [h, new HostSequence(this.conns, tasks, seqOpts(h, false), registered.get(h)!)]));
@@ -604,7 +607,7 @@ export class Runner {
     const plays = this.playbook.plays;
     for (let q = p + 1; q < plays.length; q++) {
       const play = plays[q]!;
-      if (play.gatherFacts) continue;
+      if (play.gatherFacts && !this.factsReusable(host, play)) continue;
       const hosts = this.playHosts(play).filter((h) => !this.dead.has(h));
       const batch = serialBatches(hosts, play.serial).find((b) => b.includes(host));
       if (!batch) continue;
@@ -635,18 +638,29 @@ export class Runner {
     return { host, play: play.name, check: this.opts.check, handler: false };
   }
 
-  /** gather_facts: one read-only script per host; the result is the `facts` variable. */
+  /**
+   * gather_facts: one read-only script per host, in its own round trip before the play's tasks
+   * (their templates need the facts). It fills Ansible's facts (`ansible_facts`, `ansible_*`, see
+   * src/facts/gather.ts) and Kiln's own `facts` variable. Facts are never printed.
+   */
   private async gatherFacts(play: PlayDef, batch: string[], registered: Map<string, Record<string, unknown>>): Promise<void> {
-    const task = { name: 'gather facts', module: 'facts' };
+    const task = { name: 'Gathering Facts', module: 'gather_facts' };
+    const spec = { gatherSubset: play.gatherSubset, gatherTimeout: play.gatherTimeout, factPath: play.factPath };
+    const script = gatherScript(spec);
     await parallel(
-      batch.filter((h) => !this.dead.has(h)),
+      batch.filter((h) => !this.dead.has(h) && !this.factsReusable(h, play)),
       this.opts.forks,
       async (h) => {
         const outs = await this.safeRun(h, play, task, async () => {
           const started = Date.now();
           const conn = await this.connection(h);
-          const r = await conn.run(FACTS_SCRIPT);
-          registered.get(h)!.facts = parseFacts(r.stdout);
+          const r = await conn.run(script);
+          const gathered = parseGathered(r.stdout, spec);
+          registered.get(h)!.facts = gathered.kiln;
+          if (r.code === 0) {
+            this.vars.facts.merge(h, gathered.ansible);
+            this.gathered.set(h, { key: gatherKey(play), generation: this.generation });
+          }
           const result = taskResult(
             this.scope(h, play),
             { task: task.name, module: task.module },
@@ -661,6 +675,17 @@ export class Runner {
         if (outs.some((o) => o.failed || o.unreachable)) this.dead.add(h);
       },
     );
+  }
+
+  /**
+   * Whether a play's gathering on `host` can reuse the facts an earlier play of this run gathered
+   * there with the same gather_subset, gather_timeout and fact_path: nothing was applied anywhere
+   * since (the probe cache's generation), so the host is as it was then. Such a play costs no
+   * gathering round trip and its probes may ride in an earlier play's script (see lookahead).
+   */
+  private factsReusable(host: string, play: PlayDef): boolean {
+    const g = this.gathered.get(host);
+    return g !== undefined && g.key === gatherKey(play) && g.generation === this.generation;
   }
 
   /** Runs `fn`; a throw becomes one failed (or unreachable) result for `task` on `host`. */
@@ -692,4 +717,9 @@ export class Runner {
       ];
     }
   }
+}
+
+/** What a play's gathering depends on: its gather_subset, gather_timeout and fact_path. */
+function gatherKey(play: PlayDef): string {
+  return JSON.stringify([play.gatherSubset ?? ['all'], play.gatherTimeout ?? 10, play.factPath ?? '/etc/ansible/facts.d']);
 }

@@ -14,6 +14,7 @@ import pkg from './system/package.ts';
 import release from './release/release.ts';
 import service from './system/service.ts';
 import shellModule from './system/shell.ts';
+import setup from './system/facts/setup.ts';
 import sysctl from './files/sysctl.ts';
 import user from './system/user.ts';
 import template from './files/template.ts';
@@ -67,6 +68,7 @@ const all: BoundModule[] = [
   includeTasks,
   include,
   includeRole,
+  setup,
 ];
 
 export const modules: ReadonlyMap<string, BoundModule> = new Map(all.map((m) => [m.name, m]));

@@ -111,19 +111,24 @@ export function findRoleFile(task: TaskDef, kind: 'files' | 'templates', path: s
 }
 
 /**
- * A template error's message, with a hint when the undefined variable is one of Ansible's facts
- * (Kiln does not gather them: its gathered facts are the `facts` variable).
+ * A template error's message; an undefined `ansible_*` name that is no magic variable is named
+ * as the fact it would be (facts exist once a play gathered them, or a setup task ran).
  */
 export function templateMessage(err: TemplateError): string {
-  return err.variable && /^ansible_/.test(err.variable) && !MAGIC_ANSIBLE.has(err.variable)
-    ? `${err.message} (Kiln does not gather Ansible's ansible_* facts: with gather_facts: true its facts are the \`facts\` variable)`
-    : err.message;
+  if (!err.variable || !isFactName(err.variable) || err.variable === 'ansible_facts') return err.message;
+  return `${err.message} (the Ansible fact '${err.variable.slice(8)}': facts exist once gathered — a play gathers them unless it says gather_facts: false, or a setup task — and this one was not gathered on this host${
+    /^ansible_(lvm|devices|device_links|discovered_interpreter_python)$/.test(err.variable) ? ': Kiln does not gather it' : ''
+  })`;
 }
 
 /** ansible_* names Kiln provides (magic variables), which are never facts. */
 const MAGIC_ANSIBLE = new Set([
   'ansible_play_batch',
   'ansible_play_name',
+  'ansible_play_hosts',
+  'ansible_play_hosts_all',
+  'ansible_play_role_names',
+  'ansible_role_names',
   'ansible_check_mode',
   'ansible_diff_mode',
   'ansible_loop_var',
@@ -132,7 +137,51 @@ const MAGIC_ANSIBLE = new Set([
   'ansible_managed',
   'ansible_become',
   'ansible_become_user',
+  'ansible_become_method',
+  'ansible_become_password',
+  'ansible_become_pass',
+  'ansible_parent_role_names',
+  'ansible_parent_role_paths',
+  'ansible_run_tags',
+  'ansible_skip_tags',
+  'ansible_version',
+  'ansible_verbosity',
+  'ansible_config_file',
+  'ansible_inventory_sources',
+  'ansible_playbook_python',
+  'ansible_search_path',
+  'ansible_failed_task',
+  'ansible_failed_result',
+  'ansible_collection_name',
+  'ansible_dependent_role_names',
+  'ansible_limit',
+  'ansible_forks',
+  'ansible_connection',
+  'ansible_host',
+  'ansible_port',
+  'ansible_user',
+  'ansible_password',
+  'ansible_python_interpreter',
+  'ansible_shell_type',
+  'ansible_shell_executable',
+  'ansible_private_key_file',
 ]);
+
+/** A name that, when a play gathered facts, is a run-time value: `ansible_facts` or an `ansible_*` fact. */
+export function isFactName(name: string): boolean {
+  if (name === 'ansible_facts') return true;
+  if (!name.startsWith('ansible_') || MAGIC_ANSIBLE.has(name)) return false;
+  return !/^ansible_(ssh|sftp|scp|become|winrm|psrp|paramiko)_/.test(name) && !/_interpreter$/.test(name);
+}
+
+/** The fact names (`ansible_facts`, `ansible_*`) a task's templates use. */
+export function factNamesUsed(task: TaskDef): string[] {
+  let used = usedCache.get(task);
+  if (used === undefined) usedCache.set(task, (used = namesUsed(task)));
+  const out = new Set([...used.names].filter(isFactName));
+  for (const m of used.text.matchAll(/\bansible_\w+/g)) if (isFactName(m[0])) out.add(m[0]);
+  return [...out];
+}
 
 function taskDiag(task: TaskDef, message: string, sub: PathSeg[] = [], key = false): Diagnostic {
   return { ...locate(task.yaml, [...task.path, ...sub], key), message };

@@ -20,8 +20,11 @@ import { lookupContext } from '../input/playbook/search-path.ts';
 import { RunMemory } from '../modules/contract.ts';
 import type { PlayDef, Playbook, RoleDef, RoleRef, TaskDef } from '../input/playbook/types.ts';
 import { allDependencies } from '../input/playbook/role-vars.ts';
-import { instantiate, staticParamErrors, taskReferences } from './instance.ts';
+import { factNamesUsed, instantiate, staticParamErrors, taskReferences } from './instance.ts';
 import { type PlanPlay, playHosts, type RunPlan, selectedTasks, tagSelected } from './selection.ts';
+
+/** Modules whose result is facts (the setup module and gather_facts as tasks). */
+const FACT_MODULES = new Set(['setup', 'gather_facts']);
 import { validateAgainst } from './schema.ts';
 import { convertParams } from './argspec.ts';
 import { analyzeTask } from './analysis.ts';
@@ -138,7 +141,7 @@ export function validateRun(opts: ValidateOptions): Validated {
       if (names === null) unknownEarlier = true;
       for (const n of names ?? []) earlier.add(n);
     }
-    if (play.gatherFacts) earlier.add('facts');
+    if (play.gatherFacts || [...play.tasks, ...play.handlers].some((t) => FACT_MODULES.has(t.module))) earlier.add('facts');
     return planned;
   });
   if (opts.connection && inventory) {
@@ -194,6 +197,10 @@ function checkPlay(
   for (const r of included) registers.add(r);
   const registeredNames = new Set([...allRegistered, ...included]);
   for (const v of FAILED_VARS) registers.add(v);
+  // Ansible's facts (`ansible_facts`, `ansible_*`) are run-time values once this play or an
+  // earlier one gathers them, or a setup task ran before: tasks using them are checked then.
+  let factsOn = play.gatherFacts || earlierRegisters.has('facts');
+  const usesFacts = (t: TaskDef) => factsOn && factNamesUsed(t).length > 0;
   const deferred = new Set<number>();
   // Tasks after an include_vars whose names are not known before the run (a templated file, a
   // directory) are checked at run time, as are tasks using a name a set_fact or include_vars defines.
@@ -201,12 +208,14 @@ function checkPlay(
   const blind = new Set<number>();
   tasks.forEach((t, i) => {
     if (unknown) blind.add(i);
-    if (unknown || taskReferences(t, registers).length) deferred.add(i);
+    if (unknown || taskReferences(t, registers).length || usesFacts(t)) deferred.add(i);
     if (t.register) registers.add(t.register);
+    if (FACT_MODULES.has(t.module)) factsOn = true;
     const names = actionNames(t, playbookDir, opts);
     if (names === null) unknown = true;
     for (const n of names ?? []) registers.add(n);
   });
+  if (play.handlers.some((h) => FACT_MODULES.has(h.module))) factsOn = true;
   // Every role instance (a role listed twice with other parameters is two), dependencies first.
   const refs = [...new Set(play.roles.flatMap((r) => [...allDependencies(r), r]))];
   const roles = [...new Set(refs.map((r) => r.role))];
@@ -391,19 +400,27 @@ function checkPlay(
     });
     // Handlers may reference registered results; check those that do not.
     for (const h of play.handlers) {
-      if (!taskReferences(h, registers).length) check(h, false);
+      if (!taskReferences(h, registers).length && !usesFacts(h)) check(h, false);
       else names(h);
     }
   }
   // Tasks waiting for a registered result: their literal parameters are checked now.
-  for (const t of [...tasks.filter((_, i) => deferred.has(i)), ...play.handlers.filter((h) => taskReferences(h, registers).length)]) {
+  for (const t of [
+    ...tasks.filter((_, i) => deferred.has(i)),
+    ...play.handlers.filter((h) => taskReferences(h, registers).length || usesFacts(h)),
+  ]) {
     const errs = staticParamErrors(t);
     if (errs.length) failed.add(t);
     bag.addAll(errs);
   }
   // What rendering could not see: templates of tasks not rendered on every host, handlers,
   // tasks waiting for a registered result, and the template files they use.
-  const everywhere = new Set([...registeredNames, ...(play.gatherFacts ? ['facts'] : []), ...FAILED_VARS]);
+  const everywhere = new Set([
+    ...registeredNames,
+    ...(play.gatherFacts ? ['facts'] : []),
+    ...FAILED_VARS,
+    ...(factsOn ? [...tasks, ...play.handlers].flatMap(factNamesUsed) : []),
+  ]);
   for (const t of [...tasks, ...play.handlers]) {
     // An include's name may depend on run-time values: checkInclude said what it could check.
     if (failed.has(t) || t.include) continue;

@@ -41,6 +41,7 @@ afterAll(async () => {
 
 const PLAYBOOK = `- name: site
   hosts: all
+  gather_facts: false
   tasks:
     - name: app config
       copy: { dest: "{{ work_dir }}/{{ inventory_hostname }}.conf", content: "setting={{ setting }}\\n" }
@@ -155,10 +156,12 @@ describe.skipIf(!sshdAvailable())('kiln apply: the recap and the JSON report are
       writeFileSync(
         join(s.dir, 'site.yml'),
         `- hosts: all
+  gather_facts: false
   tasks:
     - name: long command
       shell: "touch {{ work_dir }}/{{ inventory_hostname }}.started; sleep {{ 60 if inventory_hostname == 'lost' else 0 }}"
 - hosts: all
+  gather_facts: false
   tasks:
     - name: second play
       copy: { dest: "{{ work_dir }}/{{ inventory_hostname }}.second", content: "x\\n" }

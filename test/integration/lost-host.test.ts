@@ -71,6 +71,7 @@ function twoPlays(sleeper: 'subject' | 'steady'): string {
   const sleep = sleeper === 'subject' ? "{{ 60 if inventory_hostname != 'steady' else 0 }}" : '4';
   return `- name: first
   hosts: all
+  gather_facts: false
   tasks:
     - name: warm up
       command: "true"
@@ -80,6 +81,7 @@ function twoPlays(sleeper: 'subject' | 'steady'): string {
       copy: { dest: "{{ work_dir }}/{{ inventory_hostname }}.after", content: "after\\n" }
 - name: second
   hosts: all
+  gather_facts: false
   tasks:
     - name: second play
       copy: { dest: "{{ work_dir }}/{{ inventory_hostname }}.second", content: "second\\n" }

@@ -14,7 +14,7 @@
  */
 import type { ExecResult } from '../../core/exec.ts';
 import type { TaskDef } from '../../input/playbook/types.ts';
-import { type Instantiation, type TaskInstance, taskReferences } from '../../plan/instance.ts';
+import { factNamesUsed, type Instantiation, type TaskInstance, taskReferences } from '../../plan/instance.ts';
 import { frameScripts } from '../../sh/frame.ts';
 import type { Transport } from '../../transport/transport.ts';
 
@@ -57,10 +57,13 @@ const PASSIVE_ACTIONS = new Set(['debug', 'assert', 'fail', 'pause']);
 export function probeWindow(src: WindowSource, i: number, k: number, first?: TaskInstance): TaskInstance[] {
   const out: TaskInstance[] = [];
   const pendingRegs = new Set<string>();
+  let pendingFacts = false;
   let want = first ? modeOf(first) : undefined;
   for (let j = i; j < src.tasks.length && out.length < MAX_BATCH; j++) {
     if (j > i && taskReferences(src.tasks[j]!, pendingRegs).length) break;
     if (j > i && src.barriers?.has(j)) break;
+    // After a facts module (setup) not run yet, a task using facts waits for them.
+    if (j > i && pendingFacts && factNamesUsed(src.tasks[j]!).length) break;
     const r = src.instantiation(j);
     if (r.kind === 'run') {
       const list = j === i ? r.instances.slice(k) : r.instances;
@@ -94,6 +97,7 @@ export function probeWindow(src: WindowSource, i: number, k: number, first?: Tas
     const defined = src.defines?.get(j);
     if (defined === null) break;
     for (const n of defined ?? []) pendingRegs.add(n);
+    if (src.tasks[j]!.module === 'setup') pendingFacts = true;
   }
   return out;
 }

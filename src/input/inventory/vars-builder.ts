@@ -5,6 +5,8 @@
  *   1. role defaults of every role of the play (each after its dependencies')
  *   2. the task's own role defaults (with the roles that pulled it in)
  *   3. inventory: group `all`, parent groups, child groups, the host (see layers.ts)
+ *  3b. host facts (gathered, or a module's `ansible_facts`; see host-facts.ts): `ansible_facts`
+ *      and the `ansible_*` names, data (never rendered as templates)
  *   4. play `vars`, then `vars_files`
  *   5. role vars of every role of the play (the entry's `vars:`, then vars/main.yml; after dependencies')
  *   6. the task's own role vars (with the roles that pulled it in)
@@ -31,6 +33,7 @@ import { type RenderOptions, renderValue, TemplateError } from '../../template/e
 import { lookupContext } from '../playbook/search-path.ts';
 import { Undefined } from '../../template/jinja/value.ts';
 import { OMIT } from './omit.ts';
+import { HostFacts } from './host-facts.ts';
 
 /**
  * Where a host's include_vars results live: on its record of registered results (which lives for
@@ -55,7 +58,12 @@ export interface VarsOptions {
   playbook?: string;
   /** A host's record of what its tasks set during the run (registered results, set_fact, include_vars), for hostvars. */
   registered?: (host: string) => Record<string, unknown> | undefined;
+  /** The hosts' facts (a run's runner and its validation each have their own; default: none gathered yet). */
+  facts?: HostFacts;
 }
+
+/** The source name of the facts layer in `layers()`. */
+const FACTS_LAYER = 'host facts';
 
 /** The role context of a task: which role instance and chain, or none (a play's own task). */
 function scopeKey(task: TaskDef | undefined): string {
@@ -66,22 +74,28 @@ export class VarsBuilder {
   private readonly hostvarsCache = new Map<string, Record<string, unknown>>();
   private readonly magicCache = new Map<string, ReturnType<typeof magicVars>>();
   readonly hostvars: Record<string, Record<string, unknown>>;
+  /** The hosts' facts: merge a module's `ansible_facts` here (gather_facts, setup, set_fact cacheable). */
+  readonly facts: HostFacts;
 
   constructor(
     readonly inv: Inventory,
     readonly opts: VarsOptions,
   ) {
-    // hostvars['db1'].address — computed on first use.
+    this.facts = opts.facts ?? new HostFacts();
+    const facts = this.facts;
+    // hostvars['db1'].address — computed on first use; its facts over its inventory variables.
     const cache = this.hostvarsCache;
     this.hostvars = new Proxy({} as Record<string, Record<string, unknown>>, {
       get: (_t, name) => {
         if (typeof name !== 'string' || !inv.hosts.has(name)) return undefined;
         if (!cache.has(name)) cache.set(name, { ...hostVarsOf(inv, name), inventory_hostname: name });
-        // What the host's tasks set during the run (include_vars, set_fact, register), as Ansible's hostvars show it.
+        // Its facts over its inventory variables, then what its tasks set during the run
+        // (include_vars, set_fact, register), as Ansible's hostvars show them.
+        const f = facts.vars(name);
         const reg = this.opts.registered?.(name);
-        if (!reg) return cache.get(name);
-        const included = (reg as Record<string | symbol, unknown>)[INCLUDED_VARS] as Record<string, unknown> | undefined;
-        return { ...cache.get(name), ...(included ?? {}), ...reg };
+        if (!reg && !Object.keys(f).length) return cache.get(name);
+        const included = reg ? ((reg as Record<string | symbol, unknown>)[INCLUDED_VARS] as Record<string, unknown> | undefined) : undefined;
+        return { ...cache.get(name), ...f, ...(included ?? {}), ...(reg ?? {}), inventory_hostname: name };
       },
       has: (_t, name) => typeof name === 'string' && inv.hosts.has(name),
       ownKeys: () => [...inv.hosts.keys()],
@@ -102,6 +116,7 @@ export class VarsBuilder {
     const scope = task?.scope;
     if (scope) out.push({ source: `role ${scope.ref.role.name} defaults`, vars: roleDefaults(scope.ref, scope.chain) });
     out.push(...inventoryVarLayers(this.inv, host));
+    out.push({ source: FACTS_LAYER, vars: this.facts.vars(host) });
     if (play) out.push({ source: `play '${play.name}' vars`, vars: play.vars });
     for (const r of roles) out.push({ source: `role ${r.role.name} vars`, vars: roleVars(r) });
     if (scope) out.push({ source: `role ${scope.ref.role.name} vars`, vars: roleVars(scope.ref, scope.chain) });
@@ -185,16 +200,31 @@ export class VarsBuilder {
     const special = this.magic(host, play, playHosts, task);
     let perPlay = this.rendered.get(play);
     if (!perPlay) this.rendered.set(play, (perPlay = new Map()));
-    const key = `${host}\0${scopeKey(task)}`;
+    const key = `${host}\0${scopeKey(task)}\0${this.facts.version(host)}`;
     let base = perPlay.get(key);
     if (!base) {
-      // 1–6, rendered once per host and role context.
+      // 1–6, rendered once per host and role context (and again when the host's facts change).
       const raw: Record<string, unknown> = {};
+      const fromFacts = new Set<string>();
       for (const l of this.layers(host, play, task && { ...task, vars: {} })) {
         if (l.source === 'extra vars (-e)' || l.source.endsWith(' parameters')) continue;
-        for (const [k, v] of Object.entries(l.vars)) if (v !== undefined) raw[k] = v;
+        const facts = l.source === FACTS_LAYER;
+        for (const [k, v] of Object.entries(l.vars)) {
+          if (v === undefined) continue;
+          raw[k] = v;
+          if (facts) fromFacts.add(k);
+          else fromFacts.delete(k);
+        }
       }
-      base = { raw, resolved: resolveVars({ ...raw, ...this.opts.extraVars }, special, this.renderOptions(task)) };
+      // Facts are data, never templates (Ansible marks them unsafe): they take no part in rendering.
+      const literal: Record<string, unknown> = {};
+      for (const k of fromFacts) {
+        if (k in this.opts.extraVars) continue;
+        literal[k] = raw[k];
+        delete raw[k];
+      }
+      const resolved = resolveVars({ ...raw, ...this.opts.extraVars }, { ...special, ...literal }, this.renderOptions(task));
+      base = { raw, resolved: { ...literal, ...resolved } };
       perPlay.set(key, base);
     }
     const params = task?.scope ? roleParams(task.scope.ref, task.scope.chain) : {};
@@ -205,7 +235,8 @@ export class VarsBuilder {
     // Registered results are data, never templates (Ansible marks them unsafe).
     const literal = new Set(Object.keys(registered).filter((k) => !(k in params)));
     const all = resolveOver(base.raw, base.resolved, upper, literal, special, this.renderOptions(task));
-    const out = { ...all, ...special };
+    // `ansible_facts` is always defined, as in Ansible: empty until facts are gathered.
+    const out = { ansible_facts: {}, ...all, ...special };
     return { ...out, vars: out };
   }
 }

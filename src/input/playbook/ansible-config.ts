@@ -78,8 +78,8 @@ const SETTINGS: Setting[] = [
     section: 'defaults',
     key: 'gathering',
     env: 'ANSIBLE_GATHERING',
-    same: ['explicit'],
-    why: 'Kiln gathers facts only when a play says gather_facts: true',
+    same: ['implicit'],
+    why: "Kiln gathers facts unless a play says gather_facts: false (Ansible's default, implicit)",
   },
   {
     section: 'privilege_escalation',

@@ -24,6 +24,7 @@
  * Every structural error (unknown keys, unknown modules, missing roles, bad types) is collected
  * instead of stopping at the first. Vault data is decrypted with `opts.vaultPassword`.
  */
+import { gatherKeywords } from './gather-subset.ts';
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { type Diagnostic, DiagnosticBag, InputError, type Loc } from '../../core/diagnostic.ts';
@@ -358,6 +359,7 @@ export class PlaybookLoader {
     const kw = taskKeywords(c, this.bag);
     const gf = boolKeyword(c.child('gather_facts'), this.bag);
     if (gf && 'template' in gf) this.bag.add(c.child('gather_facts').diag('gather_facts: a templated value is not supported'));
+    const gather = gatherKeywords(c, this.bag);
     const play: PlayDef = {
       name: typeof raw.name === 'string' ? raw.name : `play ${index + 1} (${hosts})`,
       hosts,
@@ -370,7 +372,9 @@ export class PlaybookLoader {
       maxFailPercentage: typeof maxFail === 'number' ? maxFail : undefined,
       tags: [...new Set([...tagList(c.child('tags'), this.bag), ...importTags, ...imports.flatMap((imp) => imp.tags)])],
       ...kw,
-      gatherFacts: gf && 'value' in gf ? gf.value : false,
+      // Ansible's default (gathering = implicit): a play gathers facts unless it says false.
+      gatherFacts: gf && 'value' in gf ? gf.value : true,
+      ...gather,
       ...(importWhen.length ? { importWhen } : {}),
       loc: c.loc(),
       index,

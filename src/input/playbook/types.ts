@@ -228,6 +228,7 @@ export interface PlayDef extends TaskKeywords {
   serial?: number | string | (number | string)[];
   maxFailPercentage?: number;
   tags: string[];
+  /** gather_facts (default true, as Ansible's `gathering = implicit`). */
   gatherFacts: boolean;
   /**
    * The `when` of the import_playbook statements that brought this play in (outermost first):
@@ -235,6 +236,12 @@ export interface PlayDef extends TaskKeywords {
    * does not gather facts on a host where they are false.
    */
   importWhen?: Condition[];
+  /** gather_subset, as written (checked at load: Ansible's subset names). */
+  gatherSubset?: string[];
+  /** gather_timeout in seconds. */
+  gatherTimeout?: number;
+  /** fact_path (Ansible's default: /etc/ansible/facts.d). */
+  factPath?: string;
   loc: Loc;
   index: number;
 }

@@ -41,6 +41,13 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
       lstrip_blocks: 'not supported: per-task Jinja2 options (use a `#jinja2:` header line in the template)',
     },
   },
+  'ansible.builtin.setup': { kiln: 'setup', same: { gather_subset: true, filter: true, gather_timeout: true, fact_path: true } },
+  // gather_facts as a task runs the setup module (Ansible's FACTS_MODULES default, 'smart', on Linux).
+  'ansible.builtin.gather_facts': {
+    kiln: 'setup',
+    same: {},
+    why: { parallel: 'not supported: parallel (Kiln runs one facts module)' },
+  },
   'ansible.builtin.apt': {
     kiln: 'package',
     same: { name: true, state: true, update_cache: true, cache_valid_time: true, purge: true, install_recommends: true },

@@ -267,6 +267,15 @@ export const ANSIBLE_OPTIONS: Readonly<Record<string, Readonly<Record<string, An
     use_proxy: { aliases: [], default: true, type: 'bool' },
     validate_certs: { aliases: [], default: true, type: 'bool' },
   },
+  'ansible.builtin.setup': {
+    fact_path: { aliases: [], default: '/etc/ansible/facts.d', type: 'path' },
+    filter: { aliases: [], default: [], type: 'list' },
+    gather_subset: { aliases: [], default: 'all', type: 'list' },
+    gather_timeout: { aliases: [], default: 10, type: 'int' },
+  },
+  'ansible.builtin.gather_facts': {
+    parallel: { aliases: [], type: 'bool' },
+  },
   'ansible.posix.sysctl': {
     ignoreerrors: { aliases: [], default: false, type: 'bool' },
     name: { aliases: ['key'], type: 'str' },

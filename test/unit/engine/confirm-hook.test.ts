@@ -44,7 +44,7 @@ async function run(dir: string, extra: Partial<P>, check = false) {
   rmSync(dir, { recursive: true, force: true });
   writeFileSync(
     join(work, 'pb.yml'),
-    `- hosts: all\n  tasks:\n    - name: hooked\n      test_confirm_hook: ${JSON.stringify({ dir, ...extra })}\n`,
+    `- hosts: all\n  gather_facts: false\n  tasks:\n    - name: hooked\n      test_confirm_hook: ${JSON.stringify({ dir, ...extra })}\n`,
   );
   mkdirSync(dir, { recursive: true });
   const report = await runPlaybook(join(work, 'pb.yml'), join(work, 'hosts.yml'), { check, timeouts: { connect: 5 } });

@@ -192,7 +192,9 @@ describe('host sequence: probes batched in round trips', () => {
   it('a converged host: the probes of consecutive tasks travel in ONE script', async () => {
     const d = fresh('converged');
     for (const n of ['a', 'b', 'c']) writeFileSync(join(d, n), n);
-    const r = await run(`- hosts: all\n  tasks:\n${['a', 'b', 'c'].map((n) => fileTask(n, join(d, n), n)).join('')}`);
+    const r = await run(
+      `- hosts: all\n  gather_facts: false\n  tasks:\n${['a', 'b', 'c'].map((n) => fileTask(n, join(d, n), n)).join('')}`,
+    );
     expect(r.tasks.map((t) => [t.task, t.status])).toEqual([
       ['a', 'ok'],
       ['b', 'ok'],
@@ -204,7 +206,9 @@ describe('host sequence: probes batched in round trips', () => {
 
   it('after an apply, the verify probe and the following probes ride in the apply script', async () => {
     const d = fresh('applies');
-    const r = await run(`- hosts: all\n  tasks:\n${['a', 'b', 'c'].map((n) => fileTask(n, join(d, n), `${n}!`)).join('')}`);
+    const r = await run(
+      `- hosts: all\n  gather_facts: false\n  tasks:\n${['a', 'b', 'c'].map((n) => fileTask(n, join(d, n), `${n}!`)).join('')}`,
+    );
     expect(r.tasks.map((t) => [t.task, t.status])).toEqual([
       ['a', 'changed'],
       ['b', 'changed'],
@@ -221,7 +225,9 @@ describe('host sequence: probes batched in round trips', () => {
   it('an action (no verify probe): the apply script carries only the following probes', async () => {
     const d = fresh('action');
     writeFileSync(join(d, 'b'), 'b');
-    const r = await run(`- hosts: all\n  tasks:\n    - name: cmd\n      t_cmd: { cmd: "true" }\n${fileTask('b', join(d, 'b'), 'b')}`);
+    const r = await run(
+      `- hosts: all\n  gather_facts: false\n  tasks:\n    - name: cmd\n      t_cmd: { cmd: "true" }\n${fileTask('b', join(d, 'b'), 'b')}`,
+    );
     expect(r.tasks.map((t) => [t.task, t.status])).toEqual([
       ['cmd', 'changed'],
       ['b', 'ok'],
@@ -237,7 +243,7 @@ describe('host sequence: probes batched in round trips', () => {
     const me = userInfo().username;
     const become = `      become: true\n      become_user: ${me}\n`;
     const r = await run(
-      `- hosts: all\n  tasks:\n${fileTask('a', join(d, 'a'), 'a')}${fileTask('b', join(d, 'b'), 'b', become)}${fileTask('c', join(d, 'c'), 'c', become)}${fileTask('e', join(d, 'e'), 'e')}`,
+      `- hosts: all\n  gather_facts: false\n  tasks:\n${fileTask('a', join(d, 'a'), 'a')}${fileTask('b', join(d, 'b'), 'b', become)}${fileTask('c', join(d, 'c'), 'c', become)}${fileTask('e', join(d, 'e'), 'e')}`,
     );
     expect(r.tasks.map((t) => t.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
     expect(r.sent.map((s) => [frames(s.script), s.opts.become ?? false, s.opts.becomeUser])).toEqual([
@@ -255,7 +261,7 @@ describe('host sequence: probes batched in round trips', () => {
     writeFileSync(join(d, 'a'), 'a');
     writeFileSync(join(d, 'c'), 'c');
     const r = await run(
-      `- hosts: all\n  tasks:\n${fileTask('a', join(d, 'a'), 'a')}    - name: dies\n      t_die: { how: ${how} }\n      ignore_errors: true\n${fileTask('c', join(d, 'c'), 'c')}`,
+      `- hosts: all\n  gather_facts: false\n  tasks:\n${fileTask('a', join(d, 'a'), 'a')}    - name: dies\n      t_die: { how: ${how} }\n      ignore_errors: true\n${fileTask('c', join(d, 'c'), 'c')}`,
     );
     expect(r.sent.map((s) => frames(s.script))).toEqual([3]);
     expect(r.status('a')).toBe('ok'); // its probe ran before the script died
@@ -270,6 +276,7 @@ describe('host sequence: registered values', () => {
   it('a task that references a registered name is probed only after it is set, with its value', async () => {
     const d = fresh('register');
     const r = await run(`- hosts: all
+  gather_facts: false
   tasks:
     - name: first
       t_cmd: { cmd: "echo one" }
@@ -295,7 +302,7 @@ ${fileTask('uses second', join(d, 'y'), '{{ out.stdout }}')}`);
 
 describe('host sequence: across plays (ProbeCache)', () => {
   const twoPlays = (d: string, second: string) =>
-    `- hosts: all\n  tasks:\n${fileTask('first play', join(d, 'f'), 'hello')}- hosts: all\n  tasks:\n${second}`;
+    `- hosts: all\n  gather_facts: false\n  tasks:\n${fileTask('first play', join(d, 'f'), 'hello')}- hosts: all\n  gather_facts: false\n  tasks:\n${second}`;
 
   it.each([
     {
@@ -334,6 +341,7 @@ describe('host sequence: check mode', () => {
     const d = fresh('check');
     writeFileSync(join(d, 'b'), 'b');
     const pb = `- hosts: all
+  gather_facts: false
   tasks:
 ${fileTask('a', join(d, 'a'), 'a')}${fileTask('b', join(d, 'b'), 'b')}${fileTask('c', join(d, 'c'), 'c')}    - name: cmd
       t_cmd: { cmd: "echo hi" }
@@ -360,7 +368,7 @@ describe('host sequence: verify, failed_when, changed_when', () => {
   it('a verify probe that still finds work: "did not converge"', async () => {
     const d = fresh('stuck');
     const r = await run(
-      `- hosts: all\n  tasks:\n    - name: stuck\n      t_file: { path: ${JSON.stringify(join(d, 's'))}, content: x, stuck: true }\n`,
+      `- hosts: all\n  gather_facts: false\n  tasks:\n    - name: stuck\n      t_file: { path: ${JSON.stringify(join(d, 's'))}, content: x, stuck: true }\n`,
     );
     const t = r.result('stuck');
     expect(t.status).toBe('failed');
@@ -429,7 +437,10 @@ describe('host sequence: verify, failed_when, changed_when', () => {
     },
   ];
   it.each(cases)('$name', async ({ cmd, extra, check, status, message }) => {
-    const r = await run(`- hosts: all\n  tasks:\n    - name: t\n      t_cmd: { cmd: ${JSON.stringify(cmd)} }\n${extra}\n`, { check });
+    const r = await run(
+      `- hosts: all\n  gather_facts: false\n  tasks:\n    - name: t\n      t_cmd: { cmd: ${JSON.stringify(cmd)} }\n${extra}\n`,
+      { check },
+    );
     const t = r.result('t');
     expect(t.status).toBe(status);
     expect(t.message).toBe(message);
@@ -440,12 +451,12 @@ describe('host sequence: conditions over undefined variables', () => {
   it('a when over an undefined value fails the task (not a skip), located at the condition', async () => {
     // The condition uses a registered result, so only the run can tell the key is missing.
     const r = await run(
-      `- hosts: all\n  tasks:\n    - name: first\n      t_cmd: { cmd: "echo hi" }\n      register: first\n    - name: second\n      t_cmd: { cmd: "echo never" }\n      when: first.rc == 0 and first.no_such_key == 'x'\n    - name: third\n      t_cmd: { cmd: "echo after" }\n`,
+      `- hosts: all\n  gather_facts: false\n  tasks:\n    - name: first\n      t_cmd: { cmd: "echo hi" }\n      register: first\n    - name: second\n      t_cmd: { cmd: "echo never" }\n      when: first.rc == 0 and first.no_such_key == 'x'\n    - name: third\n      t_cmd: { cmd: "echo after" }\n`,
     );
     const t = r.result('second');
     expect(t.status).toBe('failed');
     expect(t.message).toMatch(
-      /pb-\d+\.yml:8:13: when: 'dict object' has no attribute 'no_such_key' \(first\.no_such_key\) in the condition "first\.rc == 0 and first\.no_such_key == 'x'" \(task 'second'\)$/,
+      /pb-\d+\.yml:9:13: when: 'dict object' has no attribute 'no_such_key' \(first\.no_such_key\) in the condition "first\.rc == 0 and first\.no_such_key == 'x'" \(task 'second'\)$/,
     );
     // The host failed: nothing after it ran.
     expect(r.tasks.map((x) => x.task)).toEqual(['first', 'second']);
@@ -453,7 +464,7 @@ describe('host sequence: conditions over undefined variables', () => {
 
   it('ignore_errors applies to it, as in Ansible', async () => {
     const r = await run(
-      `- hosts: all\n  tasks:\n    - name: first\n      t_cmd: { cmd: "echo hi" }\n      register: first\n    - name: second\n      t_cmd: { cmd: "echo never" }\n      when: first.rc == 0 and first.no_such_key == 'x'\n      ignore_errors: true\n    - name: third\n      t_cmd: { cmd: "echo after" }\n`,
+      `- hosts: all\n  gather_facts: false\n  tasks:\n    - name: first\n      t_cmd: { cmd: "echo hi" }\n      register: first\n    - name: second\n      t_cmd: { cmd: "echo never" }\n      when: first.rc == 0 and first.no_such_key == 'x'\n      ignore_errors: true\n    - name: third\n      t_cmd: { cmd: "echo after" }\n`,
     );
     expect(r.tasks.map((x) => [x.task, x.status, x.ignored ?? false])).toEqual([
       ['first', 'changed', false],
@@ -466,7 +477,9 @@ describe('host sequence: conditions over undefined variables', () => {
 describe('host sequence: commit-confirm', () => {
   it('confirm runs after apply on a fresh connection, not the run’s cached one', async () => {
     const d = fresh('confirm');
-    const r = await run(`- hosts: all\n  tasks:\n    - name: hooked\n      t_confirm: { dir: ${JSON.stringify(d)} }\n`);
+    const r = await run(
+      `- hosts: all\n  gather_facts: false\n  tasks:\n    - name: hooked\n      t_confirm: { dir: ${JSON.stringify(d)} }\n`,
+    );
     expect(r.status('hooked')).toBe('changed');
     expect(existsSync(join(d, 'confirmed'))).toBe(true);
     expect(r.sent.map((s) => s.conn)).toEqual(['h1', 'h1', 'h1 (confirm)']);

@@ -20,6 +20,7 @@ beforeAll(() => {
   writeFileSync(
     join(work, 'pb.yml'),
     `- hosts: all
+  gather_facts: false
   tasks:
     - name: one
       command: "true"

@@ -198,12 +198,25 @@ describe('undefined variables', () => {
     ]);
   });
 
-  it("an Ansible fact is named as such: Kiln does not gather Ansible's facts", async () => {
-    const r = await validate({ 'pb.yml': '- hosts: all\n  tasks:\n    - file: { path: "/srv/{{ ansible_hostname }}" }\n' });
+  it('an Ansible fact is named as such when the play does not gather facts', async () => {
+    const r = await validate({
+      'pb.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - file: { path: "/srv/{{ ansible_hostname }}" }\n',
+    });
     expect(r.code).toBe(EXIT.invalid);
     expect(r.err[0]).toMatch(
-      /^pb\.yml:3:13: file: .*ansible_hostname.* \(Kiln does not gather Ansible's ansible_\* facts: with gather_facts: true its facts are the `facts` variable\)$/,
+      /^pb\.yml:4:13: file: .*'ansible_hostname' is undefined.* \(the Ansible fact 'hostname': facts exist once gathered — a play gathers them unless it says gather_facts: false, or a setup task — and this one was not gathered on this host\)$/,
     );
+  });
+
+  it('with gather_facts on (the default), tasks using facts are deferred: their literal parameters are still checked', async () => {
+    const ok = await validate({
+      'pb.yml': '- hosts: all\n  tasks:\n    - file: { path: "/srv/{{ ansible_facts.hostname }}-{{ ansible_distribution }}" }\n',
+    });
+    expect(ok.err).toEqual([]);
+    expect(ok.code).toBe(EXIT.ok);
+    const bad = await validate({ 'pb.yml': '- hosts: all\n  tasks:\n    - file: { path: "/srv/{{ ansible_hostname }}", mode: "rwx" }\n' });
+    expect(bad.code).toBe(EXIT.invalid);
+    expect(bad.err.join('\n')).toMatch(/mode/);
   });
 });
 

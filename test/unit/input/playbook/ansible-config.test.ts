@@ -17,7 +17,7 @@ describe('ansibleConfig', () => {
     mkdirSync(dir);
     writeFileSync(
       join(dir, 'ansible.cfg'),
-      '[defaults]\n# a comment\nroles_path = roles:../shared/roles\nhash_behaviour = merge\nforks = 10\nansible_managed = Managed by {uid}\ngathering = explicit\n[privilege_escalation]\nbecome = True\nbecome_method = sudo\n',
+      '[defaults]\n# a comment\nroles_path = roles:../shared/roles\nhash_behaviour = merge\nforks = 10\nansible_managed = Managed by {uid}\ngathering = implicit\n[privilege_escalation]\nbecome = True\nbecome_method = sudo\n',
     );
     const c = ansibleConfig(dir, {});
     expect(c.file).toBe(join(dir, 'ansible.cfg'));

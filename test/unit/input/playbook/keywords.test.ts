@@ -103,6 +103,10 @@ const EXERCISED: Record<string, Record<string, () => void>> = {
     no_log: () =>
       expect(play0(`- hosts: all\n  no_log: "{{ x }}"\n  tasks: [{ ${FILE} }]\n`).tasks[0]!.noLog).toMatchObject({ template: '{{ x }}' }),
     gather_facts: () => expect(play0('- hosts: all\n  gather_facts: yes\n').gatherFacts).toBe(true),
+    gather_subset: () =>
+      expect(play0('- hosts: all\n  gather_subset: [network, "!hardware"]\n').gatherSubset).toEqual(['network', '!hardware']),
+    gather_timeout: () => expect(play0('- hosts: all\n  gather_timeout: 5\n').gatherTimeout).toBe(5),
+    fact_path: () => expect(play0('- hosts: all\n  fact_path: /srv/facts.d\n').factPath).toBe('/srv/facts.d'),
     connection: () =>
       expect(load('- hosts: all\n  connection: local\n').errors[0]).toMatch(/connection local \(Kiln supports only 'ssh'\)/),
     strategy: () => expect(load('- hosts: all\n  strategy: free\n').errors[0]).toMatch(/strategy free \(Kiln supports only 'linear'\)/),
