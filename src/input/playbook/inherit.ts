@@ -23,7 +23,20 @@ export type Item =
   | { kind: 'task'; task: TaskDef; imports: Source[]; ownNotify: boolean }
   | { kind: 'import_role'; source: Source; c: YamlCursor; imports: Source[] };
 
-const SCALARS = ['become', 'becomeUser', 'checkMode', 'diff', 'ignoreErrors', 'noLog'] as const;
+const SCALARS = [
+  'become',
+  'becomeUser',
+  'checkMode',
+  'diff',
+  'ignoreErrors',
+  'noLog',
+  // where and when (part G)
+  'runOnce',
+  'ignoreUnreachable',
+  'anyErrorsFatal',
+  'throttle',
+  'delegateTo',
+] as const;
 
 /**
  * A task with what it inherits from `sources` (nearest first, as Ansible's parent chain: its
@@ -53,6 +66,9 @@ export function inherit(task: TaskDef, sources: Source[], scope: RoleScope | und
   const vars: Record<string, unknown> = {};
   for (const s of [...sources].reverse()) if (s.vars) Object.assign(vars, s.vars);
   out.vars = { ...vars, ...task.vars };
+  // environment (part G): every level's, outermost first, the task's own last (nearest wins when merged).
+  const env = [...[...sources].reverse().flatMap((s) => s.environment ?? []), ...(task.environment ?? [])];
+  if (env.length) out.environment = env;
   if (!ownNotify) out.notify = sources.find((s) => s.notify !== undefined)?.notify ?? task.notify;
   return out;
 }
