@@ -98,8 +98,8 @@ export class HostSequence {
     return r;
   }
 
-  /** The host's connection (cached by the caller). */
-  private readonly conn = (): Promise<Transport> => this.transport.open(this.opts.host);
+  /** The connection an instance runs over (cached by the caller): the host's, or its delegate's (delegate_to). */
+  private readonly conn = (x?: TaskInstance): Promise<Transport> => this.transport.open(x?.delegate ?? this.opts.host);
 
   /** Instances from (task i, item k) on whose inputs are known now, in order, same become mode. */
   private window(i: number, k: number, first?: TaskInstance): TaskInstance[] {
@@ -123,7 +123,7 @@ export class HostSequence {
 
   private probe(list: TaskInstance[]): Promise<void> {
     return probeInstances(list, {
-      transport: this.conn,
+      transport: () => this.conn(list[0]), // one window, one mode: one connection (probe.ts modeOf)
       keys: this.keys,
       probed: this.probed,
       cache: this.opts.handler ? undefined : this.opts.cache,
@@ -261,7 +261,7 @@ export class HostSequence {
     const script = planned.plan.apply(x.ctx);
     const verify = needsVerify(x, changes);
     const follow = this.window(i, k + 1, x).filter((y) => y !== x);
-    const res = await applyRoundTrip(this.conn, x, script, verify ? [x, ...follow] : follow, this.probed);
+    const res = await applyRoundTrip(() => this.conn(x), x, script, verify ? [x, ...follow] : follow, this.probed);
     const applied = interpretApply(x, res, planned.described);
     const after = this.probed.get(x);
     this.probed.delete(x);
@@ -281,7 +281,7 @@ export class HostSequence {
 
   /** Commit-confirm (the module's confirm) over a NEW connection; returns the problem, if any. */
   private confirm(x: TaskInstance, confirm: NonNullable<TaskInstance['bound']['confirm']>): Promise<string | undefined> {
-    return confirmInstance(x, confirm(x.ctx), this.transport, this.opts.host);
+    return confirmInstance(x, confirm(x.ctx), this.transport, x.delegate ?? this.opts.host);
   }
 
   /** The outcomes of one instance: its TaskResult and what the runner and `register` see. */
@@ -290,9 +290,11 @@ export class HostSequence {
     // no_log: what the task did and said is not shown (its params may hold values meant to stay hidden).
     const shown = (changes: Change[]): Change[] => (x.noLog ? changes.map((c) => ({ ...c, summary: NO_LOG, diff: undefined })) : changes);
     const said = (message: string | undefined) => (x.noLog && message !== undefined ? NO_LOG : message);
+    // delegate_to: shown as `host -> delegate` (part G).
+    const where: Partial<TaskResult> = x.delegate ? { delegate: x.delegate } : {};
     return {
       done: (status, changes, registered, extra, message) => ({
-        result: this.result(task, x.label, status, shown(changes), started, said(message), extra),
+        result: this.result(task, x.label, status, shown(changes), started, said(message), { ...where, ...extra }),
         changed: status === 'changed',
         failed: false,
         unreachable: false,
@@ -300,6 +302,7 @@ export class HostSequence {
       }),
       fail: (message, changes = [], extra = {}) => ({
         result: this.result(task, x.label, 'failed', shown(changes), started, said(message), {
+          ...where,
           ignored: x.ignoreErrors || undefined,
           ...extra,
         }),
@@ -308,11 +311,14 @@ export class HostSequence {
         unreachable: false,
         registered: { failed: true, changed: false, msg: redact(message) },
       }),
+      // ignore_unreachable (part G): reported, counted as ignored, and the host goes on (Ansible's
+      // ok+ignored); what register sees is Ansible's unreachable result.
       unreachable: (message) => ({
-        result: this.result(task, x.label, 'unreachable', [], started, message),
+        result: this.result(task, x.label, 'unreachable', [], started, message, { ...where, ignored: x.ignoreUnreachable || undefined }),
         changed: false,
         failed: false,
-        unreachable: true,
+        unreachable: !x.ignoreUnreachable,
+        registered: { unreachable: true, changed: false, msg: redact(message) },
       }),
     };
   }

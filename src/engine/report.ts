@@ -21,6 +21,8 @@ export interface TaskResult {
   ignored?: boolean;
   /** The module could not predict whether this really changes anything. */
   unpredictable?: boolean;
+  /** delegate_to: the host whose connection ran the task (shown as `host -> delegate`, as Ansible shows it). */
+  delegate?: string;
 }
 
 export interface HostStats {
@@ -39,8 +41,11 @@ export function emptyStats(): HostStats {
 }
 
 export function count(stats: HostStats, r: TaskResult): void {
-  if (r.status === 'unreachable') stats.unreachable = true;
-  else if (r.status === 'failed' && r.ignored) stats.ignored++;
+  if (r.status === 'unreachable') {
+    // ignore_unreachable: counted as ignored; the host is not unreachable for the recap.
+    if (r.ignored) stats.ignored++;
+    else stats.unreachable = true;
+  } else if (r.status === 'failed' && r.ignored) stats.ignored++;
   else stats[r.status]++;
 }
 
@@ -71,6 +76,7 @@ export function writeJsonReport(file: string, report: RunReport): void {
     ...(t.handler ? { handler: true } : {}),
     ...(t.ignored ? { ignored: true } : {}),
     ...(t.unpredictable ? { unpredictable: true } : {}),
+    ...(t.delegate ? { delegate: t.delegate } : {}),
     check: t.check,
     duration_ms: t.duration_ms,
   }));

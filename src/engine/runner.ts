@@ -29,6 +29,8 @@ import type { Reporter } from './events.ts';
 import { type ResultScope, taskResult } from './results.ts';
 import { RoleRuns } from './role-runs.ts';
 import { notifiedHandlers } from '../plan/handlers.ts';
+import { withImplicitLocalhost } from '../transport/implicit-localhost.ts';
+import { isImplicitLocalhost } from '../plan/where-and-when.ts';
 
 export interface RunnerOptions {
   check: boolean;
@@ -118,7 +120,9 @@ export class Runner {
         acceptNewHostKeys: opts.acceptNewHostKeys,
         timeouts: opts.timeouts,
       });
-    this.conns = new TransportCache(opts.wrapTransport ? opts.wrapTransport(transport) : transport);
+    // delegate_to: localhost without a localhost in the inventory runs on the controller (part G).
+    const withLocal = withImplicitLocalhost(transport, (h) => isImplicitLocalhost(h, inv.hosts));
+    this.conns = new TransportCache(opts.wrapTransport ? opts.wrapTransport(withLocal) : withLocal);
   }
 
   private statsOf(host: string): HostStats {
@@ -160,7 +164,8 @@ export class Runner {
       error = redact((err as Error).stack ?? String(err));
     }
     for (const [host, c] of await this.conns.opened()) {
-      this.statsOf(host).round_trips = c.roundTrips;
+      // A delegate that is not a host of any play (localhost) has no line in the recap (part G).
+      if (this.stats.has(host)) this.statsOf(host).round_trips = c.roundTrips;
       try {
         c.close();
       } catch {
