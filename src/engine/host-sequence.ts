@@ -31,6 +31,7 @@ import { type Planned, planInstance, predictChanged } from './phases/plan.ts';
 import { applyRoundTrip, changedAfterApply, interpretApply, needsVerify } from './phases/apply.ts';
 import { verifyInstance } from './phases/verify.ts';
 import { confirmInstance } from './phases/confirm.ts';
+import { controlsOf, type TaskControls } from './play-controls.ts';
 
 export type { ProbeCache };
 
@@ -184,6 +185,19 @@ export class HostSequence {
       this.register(task, sensitive ? (taintDeep(value, 'registered', false) as Record<string, unknown>) : value);
     }
     return outcomes;
+  }
+
+  // ---- part G hooks (play-controls.ts) ----
+
+  /** Task i's run_once, throttle, any_errors_fatal and ignore_errors on this host. */
+  controls(i: number): TaskControls {
+    return controlsOf(this.tasks[i]!, this.instantiation(i));
+  }
+
+  /** run_once: task i ran on another host of the batch; its registered value is this host's too. */
+  adoptRegistered(i: number, from: Record<string, unknown>): void {
+    const task = this.tasks[i]!;
+    if (task.register && Object.hasOwn(from, task.register)) this.register(task, from[task.register] as Record<string, unknown>);
   }
 
   private register(task: TaskDef, value: Record<string, unknown>): void {

@@ -31,6 +31,7 @@ import { RoleRuns } from './role-runs.ts';
 import { notifiedHandlers } from '../plan/handlers.ts';
 import { withImplicitLocalhost } from '../transport/implicit-localhost.ts';
 import { isImplicitLocalhost } from '../plan/where-and-when.ts';
+import { endsPlay, forksFor, PlayOrder, runOnceHosts } from './play-controls.ts';
 
 export interface RunnerOptions {
   check: boolean;
@@ -100,6 +101,8 @@ export class Runner {
   private readonly registered = new Map<string, Record<string, unknown>>();
   /** Bumped before anything is applied anywhere: older cached probe results are not used. */
   private generation = 0;
+  /** The play's `order` of its hosts, drawn once per play (part G). */
+  private readonly order = new PlayOrder();
   private started = Date.now();
 
   constructor(
@@ -198,9 +201,9 @@ export class Runner {
     return p;
   }
 
-  /** The play's hosts ∩ --limit, as planned (dead hosts included: callers drop them). */
+  /** The play's hosts ∩ --limit, as planned, in the play's `order` (dead hosts included: callers drop them). */
   private playHosts(play: PlayDef): string[] {
-    return this.planOf(play).hosts;
+    return this.order.of(play, this.planOf(play).hosts); // part G: order
   }
 
   /** Runs a play; returns true when max_fail_percentage aborted it (the run stops there). */
@@ -245,9 +248,13 @@ export class Runner {
       // A role listed again with the same parameters runs once per host (role-runs.ts).
       const live = alive.filter((h) => roleRuns.shouldRun(h, task));
       if (!live.length) continue;
-      this.opts.reporter.taskStart(play, task, live, false);
+      // part G: run_once (first live host only), throttle, any_errors_fatal (play-controls.ts).
+      const controls = seqs.get(live[0]!)!.controls(i);
+      const runOn = runOnceHosts(live, controls);
+      this.opts.reporter.taskStart(play, task, runOn, false);
       const results: TaskResult[] = [];
-      await parallel(live, this.opts.forks, async (h) => {
+      let fatal = false;
+      await parallel(runOn, forksFor(this.opts.forks, controls), async (h) => {
         const outs = await this.safeRun(h, play, task, () => seqs.get(h)!.runTask(i));
         if (outs.some((o) => o.result.status !== 'skipped')) roleRuns.taskRan(h, task);
         for (const o of outs) {
@@ -256,6 +263,7 @@ export class Runner {
         }
         const stopped = outs.some((o) => o.failed || o.unreachable);
         if (stopped) this.dead.add(h);
+        if (endsPlay(controls, stopped)) fatal = true; // part G
         notes.afterTask(
           h,
           task.notify,
@@ -263,7 +271,15 @@ export class Runner {
           stopped,
         );
       });
+      // part G: a run_once task's registered value is every host's of the batch.
+      if (runOn.length < live.length) for (const h of live.slice(1)) seqs.get(h)!.adoptRegistered(i, registered.get(runOn[0]!)!);
       await this.opts.reporter.taskEnd(play, task, results);
+      if (fatal) {
+        // part G: any_errors_fatal (or a failed run_once): the play ends for every host, and the run with it.
+        this.opts.reporter.warn(`any_errors_fatal: task '${task.name}' failed: stopping play '${play.name}' and the plays after it`);
+        aborted = true;
+        break;
+      }
       const failedNow = batch.filter((h) => this.dead.has(h)).length;
       const pct = play.maxFailPercentage;
       if (pct !== undefined && (failedNow / batch.length) * 100 > pct) {
