@@ -304,9 +304,14 @@ export class Runner {
     for (const hd of play.handlers) {
       const hostsFor = [...handlerSeqs.keys()].filter((h) => !this.dead.has(h) && handlerSeqs.get(h)!.tasks.includes(hd));
       if (!hostsFor.length) continue;
-      this.opts.reporter.taskStart(play, hd, hostsFor, true);
+      // part G: throttle and any_errors_fatal on handlers too (play-controls.ts; run_once is refused on handlers by the loader).
+      const first = handlerSeqs.get(hostsFor[0]!)!;
+      const controls = first.controls(first.tasks.indexOf(hd));
+      const runOn = runOnceHosts(hostsFor, controls);
+      this.opts.reporter.taskStart(play, hd, runOn, true);
       const results: TaskResult[] = [];
-      await parallel(hostsFor, this.opts.forks, async (h) => {
+      let fatal = false;
+      await parallel(runOn, forksFor(this.opts.forks, controls), async (h) => {
         const seq = handlerSeqs.get(h)!;
         const idx = seq.tasks.indexOf(hd);
         const outs = await this.safeRun(h, play, hd, () => seq.runTask(idx));
@@ -317,6 +322,7 @@ export class Runner {
         const stopped = outs.some((o) => o.failed || o.unreachable);
         const changed = outs.some((o) => o.changed);
         notes.afterTask(h, hd.notify, changed, stopped);
+        if (endsPlay(controls, stopped)) fatal = true; // part G
         if (stopped) this.dead.add(h);
         else {
           notes.handlerRan(h, hd);
@@ -330,6 +336,11 @@ export class Runner {
         }
       });
       await this.opts.reporter.taskEnd(play, hd, results);
+      if (fatal) {
+        this.opts.reporter.warn(`any_errors_fatal: handler '${hd.name}' failed: stopping play '${play.name}' and the plays after it`);
+        aborted = true;
+        break;
+      }
       // A handler that failed (a restart whose service did not come back healthy) counts like a
       // failed task, checked after each handler as Ansible's linear strategy does (handlers are
       // tasks of the play there): the later handlers do not run (a primary's restart after its

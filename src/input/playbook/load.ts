@@ -267,6 +267,15 @@ export class PlaybookLoader {
     const ownBlock = pr.handlerBlocks++;
     play.handlers = [...pr.handlers, ...own.map((h) => ({ ...h, handlerBlock: ownBlock }))].map((h, i) => ({ ...h, index: i }));
     play.roles = pr.list;
+    // part G: ansible-core 2.14 runs a run_once handler on more than one of the notified hosts
+    // (the first two, checked with ansible-playbook): refused rather than guessed.
+    for (const h of play.handlers) {
+      if (h.runOnce && !('value' in h.runOnce && h.runOnce.value === false))
+        this.bag.add({
+          ...h.loc,
+          message: `handler '${h.name}': run_once on a handler is not supported (ansible-core 2.14 runs it on more than one notified host)`,
+        });
+    }
     return play;
   }
 
