@@ -26,11 +26,11 @@ describe('refused, located, exit 2', () => {
     - ${FILE}
       with_items: [1]
     - ${FILE}
-      delegate_to: localhost
+      delegate_facts: true
     - ${FILE}
       until: x
       retries: 3
-    - local_action: command ls
+    - { local_action: command ls, action: command ls }
 `,
     });
     expect(r.code).toBe(EXIT.invalid);
@@ -38,10 +38,10 @@ describe('refused, located, exit 2', () => {
       'pb.yml:3:7: task: include_tasks: not supported yet (issue 16): use import_tasks',
       'pb.yml:4:7: task: block is not supported yet (issue 16)',
       "pb.yml:7:7: task keyword 'with_items': use `loop:` (with_<lookup> loops are not supported)",
-      "pb.yml:9:7: task keyword 'delegate_to': not supported: delegate_to",
+      "pb.yml:9:7: task keyword 'delegate_facts': not supported: delegate_facts (facts of a delegated task stay with the host it runs for)",
       'pb.yml:11:7: task keyword: until: not supported yet (issue 16)',
       'pb.yml:12:7: task keyword: retries: not supported yet (issue 16)',
-      "pb.yml:13:7: task keyword 'local_action': not supported: local_action (Kiln runs tasks on the play's hosts only; delegation is not supported)",
+      'pb.yml:13:9: action and local_action are mutually exclusive',
       '7 errors; nothing was run.',
     ]);
   });
