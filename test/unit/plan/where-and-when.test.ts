@@ -180,3 +180,49 @@ describe('order', () => {
     expect(shuffled).not.toEqual(hosts);
   });
 });
+
+describe('environment holding a secret, run for real', () => {
+  it('the command gets the value; no result, message or report shows it', async () => {
+    const { Runner } = await import('../../../src/engine/runner.ts');
+    const { validateRun } = await import('../../../src/plan/validate.ts');
+    const { localTransport } = await import('../../../src/transport/local.ts');
+    const { quietReporter } = await import('../../helpers/run-playbook.ts');
+    const dir = join(root, 'secret-env');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'hosts.yml'), 'all:\n  hosts:\n    h1: {}\n');
+    writeFileSync(
+      join(dir, 'pb.yml'),
+      `- hosts: h1
+  tasks:
+    - shell: 'printf %s "$TOKEN" > ${dir}/got; echo "token is $TOKEN"; exit 3'
+      environment: { TOKEN: "{{ token }}" }
+`,
+    );
+    const extraVars = { token: new Secret('env-s3cr3t-9f2', 'token') };
+    const v = validateRun({
+      playbook: join(dir, 'pb.yml'),
+      inventory: [join(dir, 'hosts.yml')],
+      extraVars,
+      tags: [],
+      skipTags: [],
+      check: false,
+      diff: false,
+    });
+    const report = await new Runner(v.playbook, v.inventory, {
+      check: false,
+      diff: false,
+      forks: 1,
+      tags: [],
+      skipTags: [],
+      extraVars,
+      acceptNewHostKeys: false,
+      reporter: quietReporter,
+      transport: localTransport(),
+    }).run();
+    const { readFileSync } = await import('node:fs');
+    expect(readFileSync(join(dir, 'got'), 'utf8')).toBe('env-s3cr3t-9f2');
+    expect(report.tasks.map((t) => t.status)).toEqual(['failed']);
+    expect(JSON.stringify(report)).not.toContain('env-s3cr3t-9f2');
+    expect(report.tasks[0]!.message).toContain('token is');
+  });
+});
