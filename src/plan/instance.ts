@@ -476,7 +476,10 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
         } catch (err) {
           throw new LocatedError(
             'value' in task.delegateTo
-              ? taskDiag(task, (err as Error).message, ['delegate_to'], true)
+              ? // Written on the task: at its key; inherited (a block's): at the task.
+                nodeAt(task.yaml.doc.contents, [...task.path, 'delegate_to'])
+                ? taskDiag(task, (err as Error).message, ['delegate_to'], true)
+                : { ...task.loc, message: (err as Error).message }
               : atDiag(task.delegateTo, (err as Error).message),
           );
         }
