@@ -46,6 +46,7 @@ import { includedVars } from '../input/inventory/vars-builder.ts';
 import { lookupContext } from '../input/playbook/search-path.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loopPauseSeconds, runWithRetries, sleepSeconds } from './retry.ts';
+import { controlsOf, type TaskControls } from './play-controls.ts';
 
 export type { ProbeCache };
 
@@ -189,8 +190,8 @@ export class HostSequence {
     }
   }
 
-  /** The host's connection (cached by the caller). */
-  private readonly conn = (): Promise<Transport> => this.transport.open(this.opts.host);
+  /** The connection an instance runs over (cached by the caller): the host's, or its delegate's (delegate_to). */
+  private readonly conn = (x?: TaskInstance): Promise<Transport> => this.transport.open(x?.delegate ?? this.opts.host);
 
   /** Instances from (task i, item k) on whose inputs are known now, in order, same become mode. */
   private window(i: number, k: number, first?: TaskInstance): TaskInstance[] {
@@ -221,7 +222,7 @@ export class HostSequence {
 
   private probe(list: TaskInstance[]): Promise<void> {
     return probeInstances(list, {
-      transport: this.conn,
+      transport: () => this.conn(list[0]), // one window, one mode: one connection (probe.ts modeOf)
       keys: this.keys,
       probed: this.probed,
       cache: this.opts.handler ? undefined : this.opts.cache,
@@ -403,6 +404,19 @@ export class HostSequence {
     }
   }
 
+  // ---- part G hooks (play-controls.ts) ----
+
+  /** Task i's run_once, throttle, any_errors_fatal and ignore_errors on this host. */
+  controls(i: number): TaskControls {
+    return controlsOf(this.tasks[i]!, this.instantiation(i));
+  }
+
+  /** run_once: task i ran on another host of the batch; its registered value is this host's too. */
+  adoptRegistered(i: number, from: Record<string, unknown>): void {
+    const task = this.tasks[i]!;
+    if (task.register && Object.hasOwn(from, task.register)) this.register(task, from[task.register] as Record<string, unknown>);
+  }
+
   private register(task: TaskDef, value: Record<string, unknown>): void {
     if (!task.register) return;
     this.registered[task.register] = value;
@@ -489,7 +503,7 @@ export class HostSequence {
     const script = planned.plan.apply(x.ctx);
     const verify = needsVerify(x, changes);
     const follow = this.window(i, k + 1, x).filter((y) => y !== x);
-    const res = await applyRoundTrip(this.conn, x, script, verify ? [x, ...follow] : follow, this.probed);
+    const res = await applyRoundTrip(() => this.conn(x), x, script, verify ? [x, ...follow] : follow, this.probed);
     const applied = interpretApply(x, res, planned.described);
     const after = this.probed.get(x);
     this.probed.delete(x);
@@ -515,7 +529,7 @@ export class HostSequence {
 
   /** Commit-confirm (the module's confirm) over a NEW connection; returns the problem, if any. */
   private confirm(x: TaskInstance, confirm: NonNullable<TaskInstance['bound']['confirm']>): Promise<string | undefined> {
-    return confirmInstance(x, confirm(x.ctx), this.transport, this.opts.host);
+    return confirmInstance(x, confirm(x.ctx), this.transport, x.delegate ?? this.opts.host);
   }
 
   /** The outcomes of one instance: its TaskResult and what the runner and `register` see. */
@@ -524,9 +538,11 @@ export class HostSequence {
     // no_log: what the task did and said is not shown (its params may hold values meant to stay hidden).
     const shown = (changes: Change[]): Change[] => (x.noLog ? changes.map((c) => ({ ...c, summary: NO_LOG, diff: undefined })) : changes);
     const said = (message: string | undefined) => (x.noLog && message !== undefined ? NO_LOG : message);
+    // delegate_to: shown as `host -> delegate` (part G).
+    const where: Partial<TaskResult> = x.delegate ? { delegate: x.delegate } : {};
     return {
       done: (status, changes, registered, extra, message) => ({
-        result: this.result(task, x.label, status, shown(changes), started, said(message), extra),
+        result: this.result(task, x.label, status, shown(changes), started, said(message), { ...where, ...extra }),
         changed: status === 'changed',
         failed: false,
         unreachable: false,
@@ -534,6 +550,7 @@ export class HostSequence {
       }),
       fail: (message, changes = [], extra = {}) => ({
         result: this.result(task, x.label, 'failed', shown(changes), started, said(message), {
+          ...where,
           ignored: x.ignoreErrors || undefined,
           ...extra,
         }),
@@ -542,11 +559,14 @@ export class HostSequence {
         unreachable: false,
         registered: { failed: true, changed: false, msg: redact(message) },
       }),
+      // ignore_unreachable (part G): reported, counted as ignored, and the host goes on (Ansible's
+      // ok+ignored); what register sees is Ansible's unreachable result.
       unreachable: (message) => ({
-        result: this.result(task, x.label, 'unreachable', [], started, message),
+        result: this.result(task, x.label, 'unreachable', [], started, message, { ...where, ignored: x.ignoreUnreachable || undefined }),
         changed: false,
         failed: false,
-        unreachable: true,
+        unreachable: !x.ignoreUnreachable,
+        registered: { unreachable: true, changed: false, msg: redact(message) },
       }),
     };
   }

@@ -26,6 +26,8 @@ export interface TaskResult {
   rescued?: boolean;
   /** The module could not predict whether this really changes anything. */
   unpredictable?: boolean;
+  /** delegate_to: the host whose connection ran the task (shown as `host -> delegate`, as Ansible shows it). */
+  delegate?: string;
 }
 
 export interface HostStats {
@@ -46,8 +48,11 @@ export function emptyStats(): HostStats {
 }
 
 export function count(stats: HostStats, r: TaskResult): void {
-  if (r.status === 'unreachable') stats.unreachable = true;
-  else if (r.status === 'failed' && r.ignored) stats.ignored++;
+  if (r.status === 'unreachable') {
+    // ignore_unreachable: counted as ignored; the host is not unreachable for the recap.
+    if (r.ignored) stats.ignored++;
+    else stats.unreachable = true;
+  } else if (r.status === 'failed' && r.ignored) stats.ignored++;
   else if (r.status === 'failed' && r.rescued) stats.rescued++;
   else stats[r.status]++;
 }
@@ -80,6 +85,7 @@ export function writeJsonReport(file: string, report: RunReport): void {
     ...(t.ignored ? { ignored: true } : {}),
     ...(t.rescued ? { rescued: true } : {}),
     ...(t.unpredictable ? { unpredictable: true } : {}),
+    ...(t.delegate ? { delegate: t.delegate } : {}),
     check: t.check,
     duration_ms: t.duration_ms,
   }));

@@ -33,6 +33,9 @@ import type { Reporter } from './events.ts';
 import { type ResultScope, taskResult } from './results.ts';
 import { RoleRuns } from './role-runs.ts';
 import { notifiedHandlers } from '../plan/handlers.ts';
+import { withImplicitLocalhost } from '../transport/implicit-localhost.ts';
+import { isImplicitLocalhost } from '../plan/where-and-when.ts';
+import { endsPlay, forksFor, PlayOrder, runOnceHosts } from './play-controls.ts';
 
 export interface RunnerOptions {
   check: boolean;
@@ -118,6 +121,8 @@ export class Runner {
   private generation = 0;
   /** Round trips of connections closed during the run (meta: reset_connection), per host. */
   private readonly closedTrips = new Map<string, number>();
+  /** The play's `order` of its hosts, drawn once per play (part G). */
+  private readonly order = new PlayOrder();
   private started = Date.now();
 
   constructor(
@@ -145,7 +150,9 @@ export class Runner {
         acceptNewHostKeys: opts.acceptNewHostKeys,
         timeouts: opts.timeouts,
       });
-    this.conns = new TransportCache(opts.wrapTransport ? opts.wrapTransport(transport) : transport);
+    // delegate_to: localhost without a localhost in the inventory runs on the controller (part G).
+    const withLocal = withImplicitLocalhost(transport, (h) => isImplicitLocalhost(h, inv.hosts));
+    this.conns = new TransportCache(opts.wrapTransport ? opts.wrapTransport(withLocal) : withLocal);
   }
 
   private statsOf(host: string): HostStats {
@@ -187,7 +194,8 @@ export class Runner {
       error = redact((err as Error).stack ?? String(err));
     }
     for (const [host, c] of await this.conns.opened()) {
-      this.statsOf(host).round_trips = c.roundTrips + (this.closedTrips.get(host) ?? 0);
+      // A delegate that is not a host of any play (localhost) has no line in the recap (part G).
+      if (this.stats.has(host)) this.statsOf(host).round_trips = c.roundTrips + (this.closedTrips.get(host) ?? 0);
       try {
         c.close();
       } catch {
@@ -220,9 +228,9 @@ export class Runner {
     return p;
   }
 
-  /** The play's hosts ∩ --limit, as planned (dead hosts included: callers drop them). */
+  /** The play's hosts ∩ --limit, as planned, in the play's `order` (dead hosts included: callers drop them). */
   private playHosts(play: PlayDef): string[] {
-    return this.planOf(play).hosts;
+    return this.order.of(play, this.planOf(play).hosts); // part G: order
   }
 
   /** Runs a play; returns true when max_fail_percentage aborted it (the run stops there). */
@@ -291,15 +299,19 @@ export class Runner {
         return false;
       });
       if (!live.length) continue;
+      // part G: run_once (first live host only), throttle, any_errors_fatal (play-controls.ts).
+      const controls = seqs.get(live[0]!.host)!.controls(live[0]!.index);
+      const runOn = controls.runOnce ? live.slice(0, 1) : live;
       this.opts.reporter.taskStart(
         play,
         task,
-        live.map((l) => l.host),
+        runOn.map((l) => l.host),
         false,
       );
       const results: TaskResult[] = [];
       const effects: { host: string; effect: ActionEffect }[] = [];
-      await parallel(live, this.opts.forks, async ({ host: h, index: i }) => {
+      let fatal = false;
+      await parallel(runOn, forksFor(this.opts.forks, controls), async ({ host: h, index: i }) => {
         const seq = seqs.get(h)!;
         const own = seq.tasks[i]!;
         let outs = await this.safeRun(h, play, own, () => seq.runTask(i));
@@ -339,6 +351,8 @@ export class Runner {
           this.dead.add(h);
           it.end(h);
         } else stopped = stop(h, it.advance(h, i, failed)) || (failed && !rescued);
+        // part G: any_errors_fatal (a rescued failure does not end the play).
+        if (endsPlay(controls, stopped)) fatal = true;
         notes.afterTask(
           h,
           own.notify,
@@ -346,7 +360,18 @@ export class Runner {
           stopped,
         );
       });
+      // part G: a run_once task's registered value is every host's of the batch; they move past it.
+      for (const l of live.slice(runOn.length)) {
+        seqs.get(l.host)!.adoptRegistered(l.index, registered.get(runOn[0]!.host)!);
+        stop(l.host, it.advance(l.host, l.index, false));
+      }
       await this.opts.reporter.taskEnd(play, task, results);
+      if (fatal) {
+        // part G: any_errors_fatal (or a failed run_once): the play ends for every host, and the run with it.
+        this.opts.reporter.warn(`any_errors_fatal: task '${task.name}' failed: stopping play '${play.name}' and the plays after it`);
+        aborted = true;
+        break;
+      }
       // Runner-level effects, in batch order, once the step is over on every host.
       const flush: string[] = [];
       let inventoryChanged = false;
@@ -463,9 +488,14 @@ export class Runner {
     for (const hd of order) {
       const hostsFor = [...handlerSeqs.keys()].filter((h) => !this.dead.has(h) && handlerSeqs.get(h)!.tasks.includes(hd));
       if (!hostsFor.length) continue;
-      this.opts.reporter.taskStart(play, hd, hostsFor, true);
+      // part G: throttle and any_errors_fatal on handlers too (play-controls.ts; run_once is refused on handlers by the loader).
+      const first = handlerSeqs.get(hostsFor[0]!)!;
+      const controls = first.controls(first.tasks.indexOf(hd));
+      const runOn = runOnceHosts(hostsFor, controls);
+      this.opts.reporter.taskStart(play, hd, runOn, true);
       const results: TaskResult[] = [];
-      await parallel(hostsFor, this.opts.forks, async (h) => {
+      let fatal = false;
+      await parallel(runOn, forksFor(this.opts.forks, controls), async (h) => {
         const seq = handlerSeqs.get(h)!;
         const idx = seq.tasks.indexOf(hd);
         const outs = await this.safeRun(h, play, hd, () => seq.runTask(idx));
@@ -476,6 +506,7 @@ export class Runner {
         const stopped = outs.some((o) => o.failed || o.unreachable);
         const changed = outs.some((o) => o.changed);
         notes.afterTask(h, hd.notify, changed, stopped);
+        if (endsPlay(controls, stopped)) fatal = true; // part G
         if (stopped) this.dead.add(h);
         if (outs.some((o) => o.failed)) this.failedHosts.add(h);
         else {
@@ -491,6 +522,11 @@ export class Runner {
         }
       });
       await this.opts.reporter.taskEnd(play, hd, results);
+      if (fatal) {
+        this.opts.reporter.warn(`any_errors_fatal: handler '${hd.name}' failed: stopping play '${play.name}' and the plays after it`);
+        aborted = true;
+        break;
+      }
       // A handler that failed (a restart whose service did not come back healthy) counts like a
       // failed task, checked after each handler as Ansible's linear strategy does (handlers are
       // tasks of the play there): the later handlers do not run (a primary's restart after its

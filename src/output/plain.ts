@@ -16,7 +16,9 @@ export function formatResult(r: TaskResult, useColor: boolean, verbose: boolean)
   const lines: string[] = [];
   const check = r.check && r.status === 'changed' ? ' (check: would change)' : '';
   const unpred = r.unpredictable ? ' [cannot predict exactly: decided at run time]' : '';
-  lines.push(`  ${r.host}: ${color(statusColor(r.status), r.status, useColor)}${r.ignored ? ' (ignored)' : ''}${check}${unpred}`);
+  lines.push(
+    `  ${r.host}${r.delegate ? ` -> ${r.delegate}` : ''}: ${color(statusColor(r.status), r.status, useColor)}${r.ignored ? ' (ignored)' : ''}${check}${unpred}`,
+  );
   if (r.status === 'changed' || r.status === 'failed') for (const c of r.changes) lines.push(`    - ${c.summary}`);
   if (r.message && (r.status !== 'skipped' || verbose)) for (const l of r.message.split('\n')) lines.push(`    ${l}`);
   if (r.diff) for (const l of r.diff.trimEnd().split('\n')) lines.push(`    ${useColor ? colorDiff(l) : l}`);

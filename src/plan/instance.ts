@@ -43,6 +43,7 @@ import { moduleCatalog } from '../modules/registry.ts';
 import { type SchemaError, schemaErrors } from './schema.ts';
 import { convertParams, needsPathExpansion, removeOmit } from './argspec.ts';
 import { secretProperties } from '../modules/schema-types.ts';
+import { delegateHost, renderEnvironment, WhereError, withEnvironment } from './where-and-when.ts';
 
 export interface TaskInstance {
   task: TaskDef;
@@ -73,6 +74,16 @@ export interface TaskInstance {
   render: RenderOptions;
   /** With `until`: the attempt running now (1, 2, …), which changed_when/failed_when see as `attempts`. */
   attempt?: number;
+  // ---- where and when (part G, where-and-when.ts) ----
+  /** The `environment` exported in the task's scripts (merged, nearest level winning), if any. */
+  environment?: Record<string, string>;
+  /** delegate_to: the host whose connection runs the task (an inventory host or a localhost name). */
+  delegate?: string;
+  runOnce: boolean;
+  ignoreUnreachable: boolean;
+  anyErrorsFatal: boolean;
+  /** At most this many hosts run the task at once (0: no limit). */
+  throttle: number;
 }
 
 export type Instantiation =
@@ -215,7 +226,20 @@ function templatesOf(task: TaskDef): string[] {
     const v = (task.params as Record<string, unknown>)[k];
     for (const e of Array.isArray(v) ? v : [v]) if (typeof e === 'string' && !isTemplated(e)) out.push(`{{ ${e} }}`);
   }
-  for (const k of [task.become, task.becomeUser, task.checkMode, task.diff, task.ignoreErrors, task.noLog]) {
+  walk((task.environment ?? []).map((e) => e.value));
+  for (const k of [
+    task.become,
+    task.becomeUser,
+    task.checkMode,
+    task.diff,
+    task.ignoreErrors,
+    task.noLog,
+    task.runOnce,
+    task.ignoreUnreachable,
+    task.anyErrorsFatal,
+    task.throttle,
+    task.delegateTo,
+  ]) {
     if (k && 'template' in k) out.push(k.template);
   }
   for (const k of [task.retry?.retries, task.retry?.delay, task.loopControl.pause]) if (k && 'template' in k) out.push(k.template);
@@ -363,7 +387,7 @@ export function evalConditions(
 }
 
 /** A keyword's value for this host and item: its literal, its template evaluated (Ansible's conversion), or `dflt`. */
-function keyword<T extends boolean | string>(
+function keyword<T extends boolean | string | number>(
   kv: KeywordValue<T> | undefined,
   dflt: T,
   vars: Record<string, unknown>,
@@ -381,6 +405,12 @@ function keyword<T extends boolean | string>(
   }
   if (isSecret(v)) v = v.reveal();
   if (v === OMIT) return dflt;
+  if (typeof dflt === 'number') {
+    // throttle: Ansible's int() of the rendered value.
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*[-+]?\d+\s*$/.test(v) ? Number(v) : Number.NaN;
+    if (Number.isInteger(n) && n >= 0) return n as T;
+    throw new LocatedError(atDiag(kv, `${name}: ${JSON.stringify(kv.template)} gave ${JSON.stringify(v)}, not a positive integer`));
+  }
   if (typeof dflt === 'string') {
     if (typeof v === 'string' || typeof v === 'number' || v instanceof PyFloat) return pyStr(v) as T;
     throw new LocatedError(atDiag(kv, `${name}: ${JSON.stringify(kv.template)} gave ${JSON.stringify(v)}, not a string`));
@@ -576,13 +606,33 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
         if (items) skipped.push({ index: i, item, resultVars: loopResultVars(task, items, i) });
         continue;
       }
+      // delegate_to (part G): the connection is the delegate's, the variables stay this host's.
+      let delegate: string | undefined;
+      if (task.delegateTo !== undefined) {
+        const name = keyword(task.delegateTo, '', v, 'delegate_to', render);
+        try {
+          delegate = delegateHost(name, opts.host, v);
+        } catch (err) {
+          throw new LocatedError(
+            'value' in task.delegateTo
+              ? // Written on the task: at its key; inherited (a block's): at the task.
+                nodeAt(task.yaml.doc.contents, [...task.path, 'delegate_to'])
+                ? taskDiag(task, (err as Error).message, ['delegate_to'], true)
+                : { ...task.loc, message: (err as Error).message }
+              : atDiag(task.delegateTo, (err as Error).message),
+          );
+        }
+      }
       // Connection variables (ansible_become, ansible_become_user: `become`, `become_user` in Kiln's
-      // inventory) override the keywords, as in Ansible.
-      const become = hasVar(vars.become)
-        ? keyword(connVar<boolean>(vars.become, task, true), false, v, 'ansible_become', render)
+      // inventory) override the keywords, as in Ansible; a delegated task takes the delegate's.
+      const cv: Record<string, unknown> = delegate
+        ? ((vars.hostvars as Record<string, Record<string, unknown>> | undefined)?.[delegate] ?? {})
+        : vars;
+      const become = hasVar(cv.become)
+        ? keyword(connVar<boolean>(cv.become, task, true), false, v, 'ansible_become', render)
         : keyword(task.become, false, v, 'become', render);
-      const becomeUserKw = hasVar(vars.become_user) ? connVar<string>(vars.become_user, task, false) : task.becomeUser;
-      const becomeUser = keyword(becomeUserKw, 'root', v, hasVar(vars.become_user) ? 'ansible_become_user' : 'become_user', render);
+      const becomeUserKw = hasVar(cv.become_user) ? connVar<string>(cv.become_user, task, false) : task.becomeUser;
+      const becomeUser = keyword(becomeUserKw, 'root', v, hasVar(cv.become_user) ? 'ansible_become_user' : 'become_user', render);
       // It goes into `sudo -u`: a rendered value must be a user name too (connection-keys.ts).
       const userProblem = become && becomeUserKw && !('value' in becomeUserKw) ? userNameProblem(becomeUser) : undefined;
       if (userProblem)
@@ -591,6 +641,17 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
       const diffKw = keyword(task.diff, opts.diff, v, 'diff', render);
       const noLog = keyword(task.noLog, false, v, 'no_log', render);
       const ignoreErrors = keyword(task.ignoreErrors, false, v, 'ignore_errors', render);
+      const runOnce = keyword(task.runOnce, false, v, 'run_once', render);
+      const ignoreUnreachable = keyword(task.ignoreUnreachable, false, v, 'ignore_unreachable', render);
+      const anyErrorsFatal = keyword(task.anyErrorsFatal, false, v, 'any_errors_fatal', render);
+      const throttle = keyword(task.throttle, 0, v, 'throttle', render);
+      let environment: ReturnType<typeof renderEnvironment>;
+      try {
+        environment = renderEnvironment(task.environment, v, render);
+      } catch (err) {
+        if (err instanceof WhereError) throw new LocatedError({ ...err.loc, message: `${err.message} (task '${task.name}')` });
+        throw err;
+      }
 
       let params: Record<string, unknown>;
       try {
@@ -603,7 +664,7 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
       // Taint is recorded here (a param rendered from a secret is a Secret, and registered with the
       // redactor); the module then gets the real values, so it quotes, validates and writes them
       // as they are. Secret-declared params become Secrets again below.
-      const tainted = hasSecret(params);
+      const tainted = hasSecret(params) || (environment?.secret ?? false);
       params = revealDeep(params) as Record<string, unknown>;
       params = removeOmit(params, OMIT);
       adjustAnsibleArgs(ANSIBLE_MODULE_NAMES[task.ansibleModule], params);
@@ -618,6 +679,7 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
       if (errors.length) return fail(errors.map((e) => schemaDiag(task, e)));
       const check = checkMode ?? opts.check;
       const ctx: ModuleContext = { run: opts.run, host: opts.host, check, diff: diffKw && !noLog, become, taskFile: task.yaml.file };
+      // Modules' own scripts see `host` (the inventory name they run for); a delegated task's connection is the delegate's.
       let renderedSecret = false;
       const dest = typeof params.dest === 'string' ? params.dest : undefined;
       const prepCtx: PrepareContext = {
@@ -698,7 +760,17 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
         vars: v,
         resultVars: items ? loopResultVars(task, items, i) : undefined,
         render,
+        ...(environment && Object.keys(environment.env).length ? { environment: environment.env } : {}),
+        ...(delegate ? { delegate } : {}),
+        runOnce,
+        ignoreUnreachable,
+        anyErrorsFatal,
+        throttle,
       });
+      if (environment && Object.keys(environment.env).length) {
+        const last = instances[instances.length - 1]!;
+        last.bound = withEnvironment(last.bound, environment.env);
+      }
     } catch (err) {
       if (err instanceof LocatedError) return fail(err.diag);
       throw err;

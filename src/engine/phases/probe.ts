@@ -21,8 +21,11 @@ import type { Transport } from '../../transport/transport.ts';
 /** At most this many probes in one script. */
 export const MAX_BATCH = 400;
 
-/** Instances of one become mode share a script; a change of mode starts a new one. */
-export const modeOf = (x: TaskInstance): string => `${x.become}:${x.becomeUser}`;
+/**
+ * Instances of one become mode share a script; a change of mode starts a new one. A delegated
+ * instance (delegate_to) runs over another connection: its delegate is part of its mode.
+ */
+export const modeOf = (x: TaskInstance): string => `${x.become}:${x.becomeUser}${x.delegate ? `@${x.delegate}` : ''}`;
 
 /** Probe results carried from one play's probe script to the host's later plays. */
 export interface ProbeCache {

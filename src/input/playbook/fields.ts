@@ -9,7 +9,7 @@ import type { YamlCursor } from '../yaml/document.ts';
 import { PyFloat, pyStr } from '../../template/jinja/value.ts';
 import { ansibleBoolean, BooleanError } from './boolean.ts';
 import { userNameProblem } from '../../core/user-name.ts';
-import type { Condition, KeywordValue, TaskKeywords } from './types.ts';
+import type { Condition, EnvironmentLevel, HostOrder, KeywordValue, TaskKeywords } from './types.ts';
 import { reservedVarNameProblem } from '../../core/var-name.ts';
 
 export const isTemplate = (s: string): boolean => s.includes('{{') || s.includes('{%');
@@ -68,7 +68,53 @@ export function taskKeywords(c: YamlCursor, bag: DiagnosticBag): TaskKeywords {
     diff: boolKeyword(c.child('diff'), bag),
     ignoreErrors: boolKeyword(c.child('ignore_errors'), bag),
     noLog: boolKeyword(c.child('no_log'), bag),
+    ...whereAndWhen(c, bag),
   };
+}
+
+/** The where-and-when keywords (part G) of a level; absent ones are left out (so `...` keeps inherited values). */
+function whereAndWhen(c: YamlCursor, bag: DiagnosticBag): TaskKeywords {
+  const out: TaskKeywords = {
+    environment: environmentLevels(c.child('environment'), bag),
+    runOnce: boolKeyword(c.child('run_once'), bag),
+    ignoreUnreachable: boolKeyword(c.child('ignore_unreachable'), bag),
+    anyErrorsFatal: boolKeyword(c.child('any_errors_fatal'), bag),
+    throttle: throttleKeyword(c.child('throttle'), bag),
+    delegateTo: stringKeyword(c.child('delegate_to'), bag),
+  };
+  for (const k of Object.keys(out) as (keyof TaskKeywords)[]) if (out[k] === undefined) delete out[k];
+  return out;
+}
+
+/**
+ * `environment`: a mapping, a template giving one, or a list of those (Ansible's field is a list,
+ * merged in order). Values are checked when rendered (plan/instance.ts).
+ */
+export function environmentLevels(c: YamlCursor, bag: DiagnosticBag): EnvironmentLevel[] | undefined {
+  const v = c.value;
+  if (v === undefined || v === null) return undefined;
+  const one = (x: unknown, at: YamlCursor): EnvironmentLevel | undefined => {
+    if (x === null || x === undefined) return undefined;
+    if ((typeof x === 'string' && isTemplate(x)) || (typeof x === 'object' && !Array.isArray(x) && !isSecret(x)))
+      return { value: x, yaml: at.y, path: at.path };
+    bag.add(at.diag(`environment must be a mapping of variable names to values (or a template giving one), got ${pyScalar(x)}`));
+    return undefined;
+  };
+  const list = Array.isArray(v) ? v.map((x, i) => one(x, c.child(i))) : [one(v, c)];
+  return list.filter((x): x is EnvironmentLevel => x !== undefined);
+}
+
+/** `throttle`: a whole number (0: no limit, Ansible's default), or a template checked when rendered. */
+function throttleKeyword(c: YamlCursor, bag: DiagnosticBag): KeywordValue<number> | undefined {
+  const v = c.value;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string' && isTemplate(v)) return { template: v, yaml: c.y, path: c.path };
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : Number.NaN;
+  if (!Number.isInteger(n) || n < 0) {
+    bag.add(c.diag(`throttle must be a positive integer (0: no limit), got ${pyScalar(v)}`));
+    return undefined;
+  }
+  return { value: n };
 }
 
 /** Ansible's tags: a list of names, or one string split on commas; numbers as text. */
@@ -143,4 +189,22 @@ export function mapping(c: YamlCursor, what: string, bag: DiagnosticBag): Record
   if (typeof v === 'object' && !Array.isArray(v) && !isSecret(v)) return v as Record<string, unknown>;
   bag.add(c.diag(`${what} must be a mapping`));
   return {};
+}
+
+const HOST_ORDERS: readonly HostOrder[] = ['inventory', 'reverse_inventory', 'sorted', 'reverse_sorted', 'shuffle'];
+
+/** A play's `order` (part G): one of Ansible's values, written literally. */
+export function hostOrder(c: YamlCursor, bag: DiagnosticBag): HostOrder | undefined {
+  const v = c.value;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string' && isTemplate(v)) {
+    bag.add(
+      c.diag('order: a templated value is not supported (write one of inventory, reverse_inventory, sorted, reverse_sorted, shuffle)'),
+    );
+    return undefined;
+  }
+  if (typeof v === 'string' && (HOST_ORDERS as readonly string[]).includes(v)) return v as HostOrder;
+  // Ansible's words (InventoryManager.get_hosts), with its choices.
+  bag.add(c.diag(`Invalid 'order' specified for inventory hosts: ${pyScalar(v)} (one of ${HOST_ORDERS.join(', ')})`));
+  return undefined;
 }

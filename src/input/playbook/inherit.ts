@@ -20,7 +20,20 @@ export type Item =
   | { kind: 'task'; task: TaskDef; imports: Source[]; ownNotify: boolean; blocks: BlockFrame[] }
   | { kind: 'import_role'; source: Source; c: YamlCursor; imports: Source[]; blocks: BlockFrame[] };
 
-const SCALARS = ['become', 'becomeUser', 'checkMode', 'diff', 'ignoreErrors', 'noLog'] as const;
+const SCALARS = [
+  'become',
+  'becomeUser',
+  'checkMode',
+  'diff',
+  'ignoreErrors',
+  'noLog',
+  // where and when (part G)
+  'runOnce',
+  'ignoreUnreachable',
+  'anyErrorsFatal',
+  'throttle',
+  'delegateTo',
+] as const;
 
 /**
  * A task with what it inherits from `sources` (nearest first, as Ansible's parent chain: its
@@ -50,6 +63,9 @@ export function inherit(task: TaskDef, sources: Source[], scope: RoleScope | und
   const vars: Record<string, unknown> = {};
   for (const s of [...sources].reverse()) if (s.vars) Object.assign(vars, s.vars);
   out.vars = { ...vars, ...task.vars };
+  // environment (part G): every level's, outermost first, the task's own last (nearest wins when merged).
+  const env = [...[...sources].reverse().flatMap((s) => s.environment ?? []), ...(task.environment ?? [])];
+  if (env.length) out.environment = env;
   if (!ownNotify) out.notify = sources.find((s) => s.notify !== undefined)?.notify ?? task.notify;
   return out;
 }

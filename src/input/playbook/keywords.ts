@@ -16,28 +16,38 @@ const ISSUE_16 = 'not supported yet (issue 16)';
 
 /** Refused wherever they appear (play, task, role entry). */
 const COMMON_REFUSED: Record<string, KeywordRule> = {
-  any_errors_fatal: no('not supported: any_errors_fatal (max_fail_percentage: 0 stops a play when a host fails)'),
   become_exe: no('not supported: become_exe (Kiln becomes with sudo)'),
   become_flags: no('not supported: become_flags (Kiln becomes with sudo -n)'),
   collections: no('not supported: collections (Kiln has its own modules; write module names without a collection)'),
   debugger: no('not supported: debugger'),
-  environment: no('not supported: environment (command and shell take `environment:` as a parameter)'),
-  ignore_unreachable: no('not supported: ignore_unreachable'),
   module_defaults: no('not supported: module_defaults'),
   port: no('not supported: port (set ansible_port in the inventory)'),
   remote_user: no('not supported: remote_user (set ansible_user in the inventory)'),
-  run_once: no('not supported: run_once'),
-  throttle: no('not supported: throttle (kiln apply --forks limits parallel hosts)'),
   timeout: no('not supported: timeout'),
-  delegate_to: no('not supported: delegate_to'),
-  delegate_facts: no('not supported: delegate_facts'),
+};
+
+/** Keywords of where and when a task runs (issue 16, part G): supported on plays, role entries, blocks and tasks. */
+const WHERE_AND_WHEN: Record<string, KeywordRule> = {
+  any_errors_fatal: ok,
+  environment: ok,
+  ignore_unreachable: ok,
+  run_once: ok,
+  throttle: ok,
+};
+
+/** delegate_to is a task (and block) keyword: on a play or a role entry Ansible has no such keyword. */
+const NOT_DELEGATABLE: Record<string, KeywordRule> = {
+  delegate_to: no('not supported here: delegate_to (set it on tasks or blocks)'),
+  delegate_facts: no('not supported: delegate_facts (facts of a delegated task stay with the host it runs for)'),
 };
 
 /** `become_method` means the same as Kiln's only when it is sudo (Ansible's default). */
-export const ONLY_VALUE: Record<string, string> = { become_method: 'sudo', connection: 'ssh', strategy: 'linear', order: 'inventory' };
+export const ONLY_VALUE: Record<string, string> = { become_method: 'sudo', connection: 'ssh', strategy: 'linear' };
 
 export const PLAY_KEYWORDS: Readonly<Record<string, KeywordRule>> = {
   ...COMMON_REFUSED,
+  ...WHERE_AND_WHEN,
+  ...NOT_DELEGATABLE,
   name: ok,
   hosts: ok,
   vars: ok,
@@ -70,6 +80,10 @@ export const PLAY_KEYWORDS: Readonly<Record<string, KeywordRule>> = {
 
 export const TASK_KEYWORDS: Readonly<Record<string, KeywordRule>> = {
   ...COMMON_REFUSED,
+  ...WHERE_AND_WHEN,
+  delegate_to: ok,
+  delegate_facts: NOT_DELEGATABLE.delegate_facts!,
+  local_action: ok,
   name: ok,
   when: ok,
   loop: ok,
@@ -98,7 +112,6 @@ export const TASK_KEYWORDS: Readonly<Record<string, KeywordRule>> = {
   until: ok,
   retries: ok,
   delay: ok,
-  local_action: no("not supported: local_action (Kiln runs tasks on the play's hosts only; delegation is not supported)"),
 };
 
 /** Handlers take the task keywords and `listen`. */
@@ -242,6 +255,8 @@ export const IMPORT_PLAYBOOK_KEYWORDS: Readonly<Record<string, KeywordRule>> = {
 /** Keys of a role entry (`roles:` of a play, `dependencies:` of a role). Any other key is a role parameter. */
 export const ROLE_KEYWORDS: Readonly<Record<string, KeywordRule>> = {
   ...COMMON_REFUSED,
+  ...WHERE_AND_WHEN,
+  ...NOT_DELEGATABLE,
   role: ok,
   name: ok,
   vars: ok,

@@ -35,7 +35,18 @@ import { loadYamlFile, YamlCursor, type YamlFile } from '../yaml/document.ts';
 import { plainNumbers } from '../yaml/pyyaml-schema.ts';
 import { ansibleBoolean, BooleanError } from './boolean.ts';
 import { serialProblem } from './serial.ts';
-import { boolKeyword, conditions, isTemplate, mapping, varsMapping, nameList, pyScalar, tagList, taskKeywords } from './fields.ts';
+import {
+  boolKeyword,
+  conditions,
+  hostOrder,
+  isTemplate,
+  mapping,
+  varsMapping,
+  nameList,
+  pyScalar,
+  tagList,
+  taskKeywords,
+} from './fields.ts';
 import {
   ANSIBLE_ONLY_MODULES,
   BLOCK_KEYWORDS,
@@ -376,6 +387,7 @@ export class PlaybookLoader {
       gatherFacts: gf && 'value' in gf ? gf.value : true,
       ...gather,
       ...(importWhen.length ? { importWhen } : {}),
+      order: hostOrder(c.child('order'), this.bag), // part G
       loc: c.loc(),
       index,
     };
@@ -432,6 +444,15 @@ export class PlaybookLoader {
       pos: [i],
     }));
     play.roles = pr.list;
+    // part G: ansible-core 2.14 runs a run_once handler on more than one of the notified hosts
+    // (the first two, checked with ansible-playbook): refused rather than guessed.
+    for (const h of play.handlers) {
+      if (h.runOnce && !('value' in h.runOnce && h.runOnce.value === false))
+        this.bag.add({
+          ...h.loc,
+          message: `handler '${h.name}': run_once on a handler is not supported (ansible-core 2.14 runs it on more than one notified host)`,
+        });
+    }
     return play;
   }
 
@@ -1197,20 +1218,34 @@ export class PlaybookLoader {
     }
     if (keysCheck(c, table, 'task keyword', this.bag, () => undefined)) bad ||= moduleKeys.length === 0;
     if (raw.action !== undefined) moduleKeys.push('action');
+    // local_action: the module as in `action:`, run on the controller (delegate_to: localhost). Part G.
+    if (raw.local_action !== undefined) {
+      if (raw.action !== undefined) {
+        this.bag.add(c.child('local_action').diag('action and local_action are mutually exclusive', true));
+        return undefined;
+      }
+      if (raw.delegate_to !== undefined) {
+        this.bag.add(
+          c.child('delegate_to').diag('delegate_to: local_action runs on localhost already (Ansible would ignore this delegate_to)', true),
+        );
+        return undefined;
+      }
+      moduleKeys.push('local_action');
+    }
     if (bad) return undefined;
     if (moduleKeys.length === 0) {
       this.bag.add(c.diag(`task has no module (one of: ${[...this.modules.names].sort().join(', ')})`));
       return undefined;
     }
     if (moduleKeys.length > 1) {
-      const known = moduleKeys.filter((k) => k === 'action' || kilnModuleOf(k, this.modules));
+      const known = moduleKeys.filter((k) => k === 'action' || k === 'local_action' || kilnModuleOf(k, this.modules));
       for (const k of moduleKeys.filter((k) => !known.includes(k))) this.bag.add(c.child(k).diag(this.unknownKey(k, handler), true));
       if (known.length > 1) this.bag.add(c.diag(`a task has exactly one module, found ${known.join(', ')}`));
       if (known.length !== 1) return undefined;
       moduleKeys.splice(0, moduleKeys.length, known[0]!);
     }
     const key = moduleKeys[0]!;
-    if (key !== 'action' && !kilnModuleOf(key, this.modules)) {
+    if (key !== 'action' && key !== 'local_action' && !kilnModuleOf(key, this.modules)) {
       this.bag.add(c.child(key).diag(this.unknownKey(key, handler, true), true));
       return undefined;
     }
@@ -1255,6 +1290,7 @@ export class PlaybookLoader {
       listen: handler ? (nameList(c.child('listen'), this.bag) ?? []) : [],
       tags: tagList(c.child('tags'), this.bag),
       ...taskKeywords(c, this.bag),
+      ...(key === 'local_action' ? { delegateTo: { value: 'localhost' } } : {}),
       changedWhen: conditions(c.child('changed_when'), this.bag),
       failedWhen: conditions(c.child('failed_when'), this.bag),
       vars: varsMapping(c.child('vars'), 'vars', this.bag),

@@ -37,16 +37,16 @@ export function taskArgs(c: YamlCursor, key: string, catalog: ModuleCatalog, dia
   const raw = c.value as Record<string, unknown>;
   let moduleKey = key;
   let value: unknown = raw[key];
-  const valuePath: PathSeg[] = key === 'action' && typeof raw.action === 'object' ? [...c.path, 'action'] : [...c.path, key];
+  const valuePath: PathSeg[] = [...c.path, key];
   const fail = (at: YamlCursor, message: string, onKey = false) => {
     diags.push(at.diag(message, onKey));
     return undefined;
   };
-  if (key === 'action') {
-    // Old style: `action: copy src=a dest=b` or `action: { module: copy, src: a }`.
+  if (key === 'action' || key === 'local_action') {
+    // Old style: `action: copy src=a dest=b` or `action: { module: copy, src: a }` (local_action alike).
     if (typeof value === 'string') {
       const m = /^\s*(\S+)\s*([\s\S]*)$/.exec(value);
-      if (!m) return fail(c.child('action'), 'action: no module named');
+      if (!m) return fail(c.child(key), `${key}: no module named`);
       moduleKey = m[1]!;
       value = m[2]!;
     } else if (value && typeof value === 'object' && !Array.isArray(value) && typeof (value as { module?: unknown }).module === 'string') {
@@ -55,14 +55,14 @@ export function taskArgs(c: YamlCursor, key: string, catalog: ModuleCatalog, dia
       moduleKey = m[1]!;
       if (m[2])
         return fail(
-          c.child('action', 'module'),
-          'action: key=value arguments after the module name in `module:` are not supported; give them as keys',
+          c.child(key, 'module'),
+          `${key}: key=value arguments after the module name in \`module:\` are not supported; give them as keys`,
         );
       value = rest;
-    } else return fail(c.child('action'), 'action: takes "module key=value ..." or a mapping with `module:`');
+    } else return fail(c.child(key), `${key}: takes "module key=value ..." or a mapping with \`module:\``);
   }
   const module = kilnModuleOf(moduleKey, catalog);
-  if (!module) return fail(c.child(key), `unknown module '${moduleKey}'`, key !== 'action');
+  if (!module) return fail(c.child(key), `unknown module '${moduleKey}'`, key !== 'action' && key !== 'local_action');
   const spec = catalog.args(moduleKey)!;
 
   const params: Record<string, unknown> = {};

@@ -29,6 +29,25 @@ export interface TaskKeywords {
   diff?: KeywordValue<boolean>;
   ignoreErrors?: KeywordValue<boolean>;
   noLog?: KeywordValue<boolean>;
+  // ---- where and when (issue 16, part G) ----
+  /**
+   * `environment` of this level and, once inherited (inherit.ts), of every level above it,
+   * outermost first: merged in that order at run time, the nearest value of a variable winning
+   * (Ansible's _compute_environment_string). Each is a mapping or a template giving one.
+   */
+  environment?: EnvironmentLevel[];
+  runOnce?: KeywordValue<boolean>;
+  ignoreUnreachable?: KeywordValue<boolean>;
+  anyErrorsFatal?: KeywordValue<boolean>;
+  /** At most this many hosts run the task at once (0: no limit); a literal or a template. */
+  throttle?: KeywordValue<number>;
+  /** The host the task runs on instead (delegate_to; `local_action` is delegate_to: localhost). */
+  delegateTo?: KeywordValue<string>;
+}
+
+/** One `environment:` as written (a mapping, or a template giving one), where it is written. */
+export interface EnvironmentLevel extends YamlAt {
+  value: unknown;
 }
 
 export interface LoopControl {
@@ -242,9 +261,14 @@ export interface PlayDef extends TaskKeywords {
   gatherTimeout?: number;
   /** fact_path (Ansible's default: /etc/ansible/facts.d). */
   factPath?: string;
+  /** The order hosts run in (Ansible's `order`): batches, run_once's host and the order tasks start. */
+  order?: HostOrder;
   loc: Loc;
   index: number;
 }
+
+/** Ansible's play `order` values. */
+export type HostOrder = 'inventory' | 'reverse_inventory' | 'sorted' | 'reverse_sorted' | 'shuffle';
 
 export interface Playbook {
   file: string;

@@ -16,7 +16,7 @@ beforeEach(() => {
 const FILE = 'file: { path: /x }';
 
 describe('refused, located, exit 2', () => {
-  it('a controller lookup loop, delegation, retries without until: each named with its hint (includes and blocks are supported)', async () => {
+  it('a controller lookup loop, delegate_facts, retries without until, two actions: each named with its hint (includes and blocks are supported)', async () => {
     const r = await validate({
       'pb.yml': `- hosts: all
   tasks:
@@ -26,21 +26,21 @@ describe('refused, located, exit 2', () => {
     - ${FILE}
       with_lines: [cat x]
     - ${FILE}
-      delegate_to: localhost
+      delegate_facts: true
     - ${FILE}
       delay: 1
       retries: 3
-    - local_action: command ls
+    - { local_action: command ls, action: command ls }
 `,
       't.yml': `- ${FILE}\n`,
     });
     expect(r.code).toBe(EXIT.invalid);
     expect(r.err).toEqual([
       "pb.yml:7:7: task 'with_lines': lookup plugin 'lines' is not supported by Kiln: it runs a command on the controller",
-      "pb.yml:9:7: task keyword 'delegate_to': not supported: delegate_to",
+      "pb.yml:9:7: task keyword 'delegate_facts': not supported: delegate_facts (facts of a delegated task stay with the host it runs for)",
       "pb.yml:11:7: task 'delay': has no effect without 'until' in Ansible 2.14: add until, or remove it",
       "pb.yml:12:7: task 'retries': has no effect without 'until' in Ansible 2.14: add until, or remove it",
-      "pb.yml:13:7: task keyword 'local_action': not supported: local_action (Kiln runs tasks on the play's hosts only; delegation is not supported)",
+      'pb.yml:13:9: action and local_action are mutually exclusive',
       '5 errors; nothing was run.',
     ]);
   });

@@ -110,7 +110,31 @@ const EXERCISED: Record<string, Record<string, () => void>> = {
     connection: () =>
       expect(load('- hosts: all\n  connection: local\n').errors[0]).toMatch(/connection local \(Kiln supports only 'ssh'\)/),
     strategy: () => expect(load('- hosts: all\n  strategy: free\n').errors[0]).toMatch(/strategy free \(Kiln supports only 'linear'\)/),
-    order: () => expect(load('- hosts: all\n  order: sorted\n  strategy: linear\n').errors).toHaveLength(1),
+    order: () => {
+      expect(play0('- hosts: all\n  order: reverse_sorted\n  strategy: linear\n').order).toBe('reverse_sorted');
+      expect(load('- hosts: all\n  order: backwards\n').errors).toEqual([
+        "pb.yml:2:10: Invalid 'order' specified for inventory hosts: backwards (one of inventory, reverse_inventory, sorted, reverse_sorted, shuffle)",
+      ]);
+    },
+    environment: () =>
+      expect(
+        play0(`- hosts: all\n  environment: { A: play }\n  tasks: [{ ${FILE}, environment: { A: task } }]\n`).tasks[0]!.environment!.map(
+          (e) => e.value,
+        ),
+      ).toEqual([{ A: 'play' }, { A: 'task' }]),
+    run_once: () => expect(play0(`- hosts: all\n  run_once: yes\n  tasks: [{ ${FILE} }]\n`).tasks[0]!.runOnce).toEqual({ value: true }),
+    ignore_unreachable: () =>
+      expect(play0(`- hosts: all\n  ignore_unreachable: true\n  tasks: [{ ${FILE} }]\n`).tasks[0]!.ignoreUnreachable).toEqual({
+        value: true,
+      }),
+    any_errors_fatal: () =>
+      expect(play0(`- hosts: all\n  any_errors_fatal: true\n  tasks: [{ ${FILE} }]\n`).tasks[0]!.anyErrorsFatal).toEqual({ value: true }),
+    throttle: () => {
+      expect(play0(`- hosts: all\n  throttle: 2\n  tasks: [{ ${FILE}, throttle: 1 }]\n`).tasks[0]!.throttle).toEqual({ value: 1 });
+      expect(load(`- hosts: all\n  throttle: -1\n`).errors).toEqual([
+        'pb.yml:2:13: throttle must be a positive integer (0: no limit), got -1',
+      ]);
+    },
   },
   task: {
     name: () => expect(task0(`name: hello\n${FILE}`).name).toBe('hello'),
@@ -137,6 +161,18 @@ const EXERCISED: Record<string, Record<string, () => void>> = {
     until: () => expect(task0(`${FILE}\nuntil: r is success`).retry).toMatchObject({ retries: { value: 3 }, delay: { value: 5 } }),
     retries: () => expect(task0(`${FILE}\nuntil: r is success\nretries: "2"`).retry?.retries).toEqual({ value: 2 }),
     delay: () => expect(task0(`${FILE}\nuntil: [a]\ndelay: "{{ d }}"`).retry?.delay).toMatchObject({ template: '{{ d }}' }),
+    local_action: () => {
+      const t = task0('local_action: file path=/a state=touch');
+      expect([t.module, t.params, t.delegateTo]).toEqual(['file', { path: '/a', state: 'touch' }, { value: 'localhost' }]);
+      expect(task0('local_action: { module: file, path: /b }').params).toEqual({ path: '/b' });
+    },
+    delegate_to: () => expect(task0(`${FILE}\ndelegate_to: "{{ db }}"`).delegateTo).toMatchObject({ template: '{{ db }}' }),
+    environment: () =>
+      expect(task0(`${FILE}\nenvironment: ["{{ proxy }}", { A: 1 }]`).environment!.map((e) => e.value)).toEqual(['{{ proxy }}', { A: 1 }]),
+    run_once: () => expect(task0(`${FILE}\nrun_once: "{{ x }}"`).runOnce).toMatchObject({ template: '{{ x }}' }),
+    ignore_unreachable: () => expect(task0(`${FILE}\nignore_unreachable: yes`).ignoreUnreachable).toEqual({ value: true }),
+    any_errors_fatal: () => expect(task0(`${FILE}\nany_errors_fatal: no`).anyErrorsFatal).toEqual({ value: false }),
+    throttle: () => expect(task0(`${FILE}\nthrottle: "{{ n }}"`).throttle).toMatchObject({ template: '{{ n }}' }),
   },
   handler: {
     listen: () => expect(play0(`- hosts: all\n  handlers: [{ name: h, listen: topic, ${FILE} }]\n`).handlers[0]!.listen).toEqual(['topic']),
@@ -248,6 +284,11 @@ const EXERCISED: Record<string, Record<string, () => void>> = {
     diff: () => expect(roleTask('{ role: r, diff: true }').diff).toEqual({ value: true }),
     ignore_errors: () => expect(roleTask('{ role: r, ignore_errors: true }').ignoreErrors).toEqual({ value: true }),
     no_log: () => expect(roleTask('{ role: r, no_log: true }').noLog).toEqual({ value: true }),
+    environment: () => expect(roleTask('{ role: r, environment: { B: role } }').environment!.map((e) => e.value)).toEqual([{ B: 'role' }]),
+    run_once: () => expect(roleTask('{ role: r, run_once: true }').runOnce).toEqual({ value: true }),
+    ignore_unreachable: () => expect(roleTask('{ role: r, ignore_unreachable: true }').ignoreUnreachable).toEqual({ value: true }),
+    any_errors_fatal: () => expect(roleTask('{ role: r, any_errors_fatal: true }').anyErrorsFatal).toEqual({ value: true }),
+    throttle: () => expect(roleTask('{ role: r, throttle: 3 }').throttle).toEqual({ value: 3 }),
   },
   role_meta: {
     dependencies: () =>
