@@ -46,6 +46,7 @@ import { inherit, type Item, type Source } from './inherit.ts';
 import { loadRoleFiles, type RoleFiles } from './role-def.ts';
 import { keysCheck, stable } from './keys-check.ts';
 import { kilnModuleOf, taskArgs } from './task-args.ts';
+import { foreignTaskArgs } from './foreign-task.ts';
 import type { Condition, LoopControl, ModuleCatalog, PlayDef, Playbook, RoleDef, RoleRef, TaskDef, TaskKeywords } from './types.ts';
 import { reservedVarNameProblem } from '../../core/var-name.ts';
 
@@ -591,19 +592,21 @@ export class PlaybookLoader {
       return undefined;
     }
     if (moduleKeys.length > 1) {
-      const known = moduleKeys.filter((k) => k === 'action' || kilnModuleOf(k, this.modules));
+      const known = moduleKeys.filter((k) => k === 'action' || kilnModuleOf(k, this.modules) || foreignTaskArgs(c, k));
       for (const k of moduleKeys.filter((k) => !known.includes(k))) this.bag.add(c.child(k).diag(this.unknownKey(k, handler), true));
       if (known.length > 1) this.bag.add(c.diag(`a task has exactly one module, found ${known.join(', ')}`));
       if (known.length !== 1) return undefined;
       moduleKeys.splice(0, moduleKeys.length, known[0]!);
     }
     const key = moduleKeys[0]!;
-    if (key !== 'action' && !kilnModuleOf(key, this.modules)) {
+    // A module for another operating system loads as a `foreign` task (foreign-task.ts).
+    const foreign = key === 'action' || !kilnModuleOf(key, this.modules) ? foreignTaskArgs(c, key) : undefined;
+    if (key !== 'action' && !foreign && !kilnModuleOf(key, this.modules)) {
       this.bag.add(c.child(key).diag(this.unknownKey(key, handler, true), true));
       return undefined;
     }
     const diags: Diagnostic[] = [];
-    const args = taskArgs(c, key, this.modules, diags);
+    const args = foreign ?? taskArgs(c, key, this.modules, diags);
     this.bag.addAll(diags);
     if (!args) return undefined;
     const lc = this.loopControl(c.child('loop_control'));
