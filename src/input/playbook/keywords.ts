@@ -306,11 +306,13 @@ export const ANSIBLE_ONLY_MODULES: ReadonlySet<string> = new Set([
 /**
  * Modules that manage an operating system other than Debian (the package managers and system tools
  * of the Red Hat family, SUSE, Arch, Alpine, Gentoo, Void, Slackware, the BSDs, macOS, Solaris,
- * SmartOS, AIX, OpenWrt, Windows), by the collection each comes from: the names `ansible-doc -l`
- * lists for them with the `ansible` 7.7 package (ansible-core 2.14). A role that branches on the OS uses them behind a `when:`; Kiln loads such a task as
- * one of its `foreign` module (src/modules/system/foreign.ts), which fails with a located message
- * wherever the task would run on a targeted host: at validation when its `when:` holds then, else
- * at run time. Any other unknown module stays refused when the playbook is loaded.
+ * SmartOS, AIX, OpenWrt; every Windows module), by the collection each comes from: the names
+ * `ansible-doc -l` lists for them with the `ansible` 7.7 package (ansible-core 2.14), checked
+ * against test/fixtures/ansible/other-os-modules.json (generate-other-os.py). A role that branches
+ * on the OS uses them behind a `when:`; Kiln loads such a task as one of its `foreign` module
+ * (src/modules/system/foreign.ts), which fails with a located message wherever the task would run
+ * on a targeted host: at validation when its `when:` holds then, else at run time. Any other
+ * unknown module stays refused when the playbook is loaded.
  */
 const OTHER_OS_BY_COLLECTION: Readonly<Record<string, readonly string[]>> = {
   'ansible.builtin': ['dnf rpm_key yum yum_repository'],
