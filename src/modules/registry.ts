@@ -31,6 +31,7 @@ import meta from './controller/meta.ts';
 import includeTasks from './controller/include_tasks.ts';
 import include from './controller/include.ts';
 import includeRole from './controller/include_role.ts';
+import foreign from './system/foreign.ts';
 import type { ModuleArgsSpec, ModuleCatalog } from '../input/playbook/types.ts';
 import type { BoundModule } from './contract.ts';
 import { ANSIBLE_MODULE_NAMES, ansibleArgsSpec, ansibleModuleAliases } from './ansible/mapping.ts';
@@ -73,8 +74,11 @@ const all: BoundModule[] = [
 
 export const modules: ReadonlyMap<string, BoundModule> = new Map(all.map((m) => [m.name, m]));
 
+/** Modules only the loader makes tasks of (a playbook cannot name them; `kiln modules` does not list them). */
+const internal: ReadonlyMap<string, BoundModule> = new Map([foreign].map((m) => [m.name, m]));
+
 export function getModule(name: string): BoundModule | undefined {
-  return modules.get(name);
+  return modules.get(name) ?? internal.get(name);
 }
 
 /** Ansible's names (short and FQCN: `apt`, `ansible.builtin.file`) of the modules Kiln runs with its own (ansible/mapping.ts). */

@@ -396,7 +396,6 @@ export const ANSIBLE_ONLY_MODULES: ReadonlySet<string> = new Set([
   'async_status',
   'blockinfile',
   'debconf',
-  'dnf',
   'dpkg_selections',
   'expect',
   'fetch',
@@ -413,7 +412,6 @@ export const ANSIBLE_ONLY_MODULES: ReadonlySet<string> = new Set([
   'raw',
   'reboot',
   'replace',
-  'rpm_key',
   'script',
   'service_facts',
   'set_stats',
@@ -428,9 +426,97 @@ export const ANSIBLE_ONLY_MODULES: ReadonlySet<string> = new Set([
   'validate_argument_spec',
   'wait_for',
   'wait_for_connection',
-  'yum',
-  'yum_repository',
 ]);
+
+/**
+ * Modules that manage an operating system other than Debian (the package managers and system tools
+ * of the Red Hat family, SUSE, Arch, Alpine, Gentoo, Void, Slackware, the BSDs, macOS, Solaris,
+ * SmartOS, AIX, OpenWrt; every Windows module), by the collection each comes from: the names
+ * `ansible-doc -l` lists for them with the `ansible` 7.7 package (ansible-core 2.14), checked
+ * against test/fixtures/ansible/other-os-modules.json (generate-other-os.py). A role that branches
+ * on the OS uses them behind a `when:`; Kiln loads such a task as one of its `foreign` module
+ * (src/modules/system/foreign.ts), which fails with a located message wherever the task would run
+ * on a targeted host: at validation when its `when:` holds then, else at run time. Any other
+ * unknown module stays refused when the playbook is loaded.
+ */
+const OTHER_OS_BY_COLLECTION: Readonly<Record<string, readonly string[]>> = {
+  'ansible.builtin': ['dnf rpm_key yum yum_repository'],
+  'ansible.posix': ['rhel_rpm_ostree rpm_ostree_upgrade'],
+  'ansible.windows': [
+    'win_acl win_acl_inheritance win_certificate_store win_command win_copy win_dns_client win_domain',
+    'win_domain_controller win_domain_membership win_dsc win_environment win_feature win_file win_find win_get_url',
+    'win_group win_group_membership win_hostname win_optional_feature win_owner win_package win_path win_ping',
+    'win_powershell win_reboot win_reg_stat win_regedit win_service win_service_info win_share win_shell win_stat',
+    'win_tempfile win_template win_updates win_uri win_user win_user_right win_wait_for win_whoami',
+  ],
+  'chocolatey.chocolatey': ['win_chocolatey win_chocolatey_config win_chocolatey_facts win_chocolatey_feature win_chocolatey_source'],
+  'community.general': [
+    'aix_devices aix_filesystem aix_inittab aix_lvg aix_lvol apk copr dnf_versionlock homebrew homebrew_cask',
+    'homebrew_tap imgadm installp launchd layman macports mas openbsd_pkg openwrt_init opkg osx_defaults pacman',
+    'pacman_key pkg5 pkg5_publisher pkgin pkgng pkgutil portage portinstall redhat_subscription rhn_channel',
+    'rhn_register rhsm_release rhsm_repository slackpkg smartos_image_info solaris_zone sorcery svr4pkg swdepot',
+    'swupd sysrc urpmi vmadm xbps yum_versionlock zypper zypper_repository',
+  ],
+  'community.windows': [
+    'win_audit_policy_system win_audit_rule win_auto_logon win_certificate_info win_computer_description',
+    'win_credential win_data_deduplication win_defrag win_dhcp_lease win_disk_facts win_disk_image win_dns_record',
+    'win_dns_zone win_domain_computer win_domain_group win_domain_group_membership win_domain_object_info',
+    'win_domain_ou win_domain_user win_dotnet_ngen win_eventlog win_eventlog_entry win_feature_info',
+    'win_file_compression win_file_version win_firewall win_firewall_rule win_format win_hosts win_hotfix',
+    'win_http_proxy win_iis_virtualdirectory win_iis_webapplication win_iis_webapppool win_iis_webbinding',
+    'win_iis_website win_inet_proxy win_initialize_disk win_lineinfile win_listen_ports_facts win_mapped_drive',
+    'win_msg win_net_adapter_feature win_netbios win_nssm win_pagefile win_partition win_pester win_power_plan',
+    'win_product_facts win_psexec win_psmodule win_psmodule_info win_psrepository win_psrepository_copy',
+    'win_psrepository_info win_psscript win_psscript_info win_pssession_configuration win_rabbitmq_plugin',
+    'win_rds_cap win_rds_rap win_rds_settings win_region win_regmerge win_robocopy win_route win_say',
+    'win_scheduled_task win_scheduled_task_stat win_scoop win_scoop_bucket win_security_policy win_shortcut',
+    'win_snmp win_timezone win_toast win_unzip win_user_profile win_wait_for_process win_wakeonlan win_webpicmd',
+    'win_xml win_zip',
+  ],
+};
+
+/** Short name → the collection it comes from. */
+export const OTHER_OS_MODULES: ReadonlyMap<string, string> = new Map(
+  Object.entries(OTHER_OS_BY_COLLECTION).flatMap(([c, lines]) =>
+    lines
+      .join(' ')
+      .split(' ')
+      .map((n) => [n, c] as const),
+  ),
+);
+
+/**
+ * Other-OS modules Ansible finds by their full name only: its builtin routing
+ * (ansible/config/ansible_builtin_runtime.yml) does not name them, so `{name}`,
+ * `ansible.builtin.{name}` and `ansible.legacy.{name}` are unknown modules to Ansible, and to Kiln.
+ */
+const FQCN_ONLY: ReadonlySet<string> = new Set(
+  [
+    'copr dnf_versionlock launchd pacman_key rhel_rpm_ostree rpm_ostree_upgrade sysrc win_auto_logon',
+    'win_certificate_info win_computer_description win_data_deduplication win_dhcp_lease win_dns_zone',
+    'win_domain_object_info win_domain_ou win_feature_info win_file_compression win_listen_ports_facts',
+    'win_net_adapter_feature win_powershell win_psmodule_info win_psrepository_copy win_psrepository_info',
+    'win_psscript win_psscript_info win_pssession_configuration win_scoop win_scoop_bucket win_service_info win_zip',
+    'yum_versionlock',
+  ]
+    .join(' ')
+    .split(' '),
+);
+
+/**
+ * The short name of the other-OS module a task key names, as Ansible resolves it (`yum`,
+ * `ansible.builtin.yum`, `ansible.legacy.pacman`, `community.general.pacman`, `win_service`), or undefined.
+ */
+export function otherOsModule(key: string): string | undefined {
+  const m = /^(?:([a-z0-9_]+\.[a-z0-9_]+)\.)?([a-z0-9_]+)$/.exec(key);
+  if (!m) return undefined;
+  const [, collection, name] = m;
+  const from = OTHER_OS_MODULES.get(name!);
+  if (!from) return undefined;
+  if (collection === from) return name;
+  const routed = collection === undefined || collection === 'ansible.builtin' || collection === 'ansible.legacy';
+  return routed && !FQCN_ONLY.has(name!) ? name : undefined;
+}
 
 /** The message for a refused keyword. */
 export function refusal(where: string, key: string, rule: { hint: string }): string {

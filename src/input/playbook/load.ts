@@ -84,6 +84,7 @@ import type {
   TaskKeywords,
 } from './types.ts';
 import { loopKeywords, numberKeyword, retryKeywords } from './with-loop.ts';
+import { foreignTaskArgs } from './foreign-task.ts';
 import { reservedVarNameProblem } from '../../core/var-name.ts';
 
 export interface LoadOptions extends VaultOptions {
@@ -1238,19 +1239,21 @@ export class PlaybookLoader {
       return undefined;
     }
     if (moduleKeys.length > 1) {
-      const known = moduleKeys.filter((k) => k === 'action' || k === 'local_action' || kilnModuleOf(k, this.modules));
+      const known = moduleKeys.filter((k) => k === 'action' || k === 'local_action' || kilnModuleOf(k, this.modules) || foreignTaskArgs(c, k));
       for (const k of moduleKeys.filter((k) => !known.includes(k))) this.bag.add(c.child(k).diag(this.unknownKey(k, handler), true));
       if (known.length > 1) this.bag.add(c.diag(`a task has exactly one module, found ${known.join(', ')}`));
       if (known.length !== 1) return undefined;
       moduleKeys.splice(0, moduleKeys.length, known[0]!);
     }
     const key = moduleKeys[0]!;
-    if (key !== 'action' && key !== 'local_action' && !kilnModuleOf(key, this.modules)) {
+    // A module for another operating system loads as a `foreign` task (foreign-task.ts).
+    const foreign = key === 'action' || !kilnModuleOf(key, this.modules) ? foreignTaskArgs(c, key) : undefined;
+    if (key !== 'action' && key !== 'local_action' && !foreign && !kilnModuleOf(key, this.modules)) {
       this.bag.add(c.child(key).diag(this.unknownKey(key, handler, true), true));
       return undefined;
     }
     const diags: Diagnostic[] = [];
-    const args = taskArgs(c, key, this.modules, diags);
+    const args = foreign ?? taskArgs(c, key, this.modules, diags);
     this.bag.addAll(diags);
     if (!args) return undefined;
     // Loops and retries (with-loop.ts): with_<lookup> as Ansible's lookup loop, until/retries/delay.
