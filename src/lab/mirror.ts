@@ -54,21 +54,30 @@ export function missingFromPolicy(requested: readonly string[], policyOutput: st
   });
 }
 
-export function mirrorKey(rootfs: Rootfs): string {
-  return hashKey({ recipe: RECIPE_VERSION, suite: SUITE, base: rootfs.key, packages: [...new Set(MIRROR_PACKAGES)].sort() });
+/** The packages a mirror carries: MIRROR_PACKAGES, then the topology's extra ones (no duplicates). */
+export function mirrorPackageList(extra: readonly string[] = []): string[] {
+  return [...new Set([...MIRROR_PACKAGES, ...extra])];
 }
 
-/** Returns the cached offline apt mirror for `rootfs`, building it first if needed. */
-export async function ensureMirror(rootfs: Rootfs, log: (msg: string) => void): Promise<Mirror> {
-  const key = mirrorKey(rootfs);
+/**
+ * The mirror's cache key. Without extra packages it is the key the mirror always had (caches built
+ * before `mirror_packages:` existed stay valid); the rootfs key does not depend on the list, so a
+ * changed list rebuilds only the mirror.
+ */
+export function mirrorKey(rootfs: Pick<Rootfs, 'key'>, extra: readonly string[] = []): string {
+  return hashKey({ recipe: RECIPE_VERSION, suite: SUITE, base: rootfs.key, packages: mirrorPackageList(extra).sort() });
+}
+
+/** Returns the cached offline apt mirror for `rootfs` (+ `extra` packages), building it first if needed. */
+export async function ensureMirror(rootfs: Rootfs, extra: readonly string[], log: (msg: string) => void): Promise<Mirror> {
+  const key = mirrorKey(rootfs, extra);
   const dir = join(CACHE_DIR, `mirror-${key}`);
   const mirror: Mirror = { key, repo: join(dir, 'repo'), lists: join(dir, 'lists') };
-  if (!existsSync(join(dir, 'complete'))) await buildMirror(dir, rootfs, log);
+  if (!existsSync(join(dir, 'complete'))) await buildMirror(dir, rootfs, mirrorPackageList(extra), log);
   return mirror;
 }
 
-async function buildMirror(finalDir: string, rootfs: Rootfs, log: (msg: string) => void): Promise<void> {
-  const packages = [...new Set(MIRROR_PACKAGES)];
+async function buildMirror(finalDir: string, rootfs: Rootfs, packages: string[], log: (msg: string) => void): Promise<void> {
   const started = Date.now();
   log(`building the offline apt mirror (${packages.length} packages + dependencies) in ${finalDir}`);
   await mkdir(CACHE_DIR, { recursive: true });
@@ -107,7 +116,7 @@ async function buildMirror(finalDir: string, rootfs: Rootfs, log: (msg: string) 
     if (missing.length) {
       throw new LabError(
         `these mirror packages are not available in Debian ${SUITE}: ${missing.join(', ')}\n` +
-          `(edit MIRROR_PACKAGES in src/lab/packages.ts)`,
+          `(edit the topology's mirror_packages, or MIRROR_PACKAGES in src/lab/packages.ts)`,
       );
     }
     const all = await tryRun('apt-get', [...aptOpts, 'install', '-y', '--download-only', ...packages], { env });
