@@ -119,15 +119,24 @@ async function buildMirror(finalDir: string, rootfs: Rootfs, packages: string[],
           `(edit the topology's mirror_packages, or MIRROR_PACKAGES in src/lab/packages.ts)`,
       );
     }
-    const all = await tryRun('apt-get', [...aptOpts, 'install', '-y', '--download-only', ...packages], { env });
-    if (all.code !== 0) {
-      // The packages may conflict with each other (they are never all installed on one host):
-      // resolve each one on its own against the base.
-      log('the mirror packages cannot be installed together; resolving each package on its own');
-      for (const pkg of packages) {
-        await run('apt-get', [...aptOpts, 'install', '-y', '--download-only', pkg], { env });
+    // The packages may conflict with each other (they are never all installed on one host, e.g.
+    // ntpsec and chrony): a set apt cannot install together is split in halves, down to single
+    // packages, each resolved against the base (a handful of apt runs instead of one per package).
+    let splits = 0;
+    const download = async (set: readonly string[]): Promise<void> => {
+      const r = await tryRun('apt-get', [...aptOpts, 'install', '-y', '--download-only', ...set], { env });
+      if (r.code === 0) return;
+      if (set.length === 1) {
+        await run('apt-get', [...aptOpts, 'install', '-y', '--download-only', ...set], { env }); // fails with apt's message
+        return;
       }
-    }
+      splits++;
+      const half = Math.ceil(set.length / 2);
+      await download(set.slice(0, half));
+      await download(set.slice(half));
+    };
+    await download(packages);
+    if (splits) log(`the mirror packages cannot all be installed together; resolved them in parts (${splits} splits)`);
     await rm(join(repo, 'partial'), { recursive: true, force: true });
     await rm(join(repo, 'lock'), { force: true });
     const debs = (await readdir(repo)).filter((f) => f.endsWith('.deb'));
