@@ -52,9 +52,11 @@ export function planTools(isPresent: (cmd: string) => boolean, required: Readonl
 /** The commands that install a plan's packages (argument arrays, run with DEBIAN_FRONTEND=noninteractive). */
 export function installCommands(plan: ToolPlan): string[][] {
   if (!plan.packages.length) return [];
+  // Another apt run (unattended-upgrades, a second `kiln lab` command) holds dpkg's lock: wait for it.
+  const lock = ['-o', 'DPkg::Lock::Timeout=300'];
   return [
-    ['apt-get', 'update', '-q'],
-    ['apt-get', 'install', '-y', '-q', '--no-install-recommends', ...plan.packages.map((p) => p.name)],
+    ['apt-get', ...lock, 'update', '-q'],
+    ['apt-get', ...lock, 'install', '-y', '-q', '--no-install-recommends', ...plan.packages.map((p) => p.name)],
   ];
 }
 

@@ -22,8 +22,8 @@ describe('kiln lab: the Debian packages it needs', () => {
       { name: 'mmdebstrap', commands: ['mmdebstrap'] },
     ]);
     expect(installCommands(plan)).toEqual([
-      ['apt-get', 'update', '-q'],
-      ['apt-get', 'install', '-y', '-q', '--no-install-recommends', 'apt-utils', 'mmdebstrap'],
+      ['apt-get', '-o', 'DPkg::Lock::Timeout=300', 'update', '-q'],
+      ['apt-get', '-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '-q', '--no-install-recommends', 'apt-utils', 'mmdebstrap'],
     ]);
     expect(manualCommand(plan)).toBe('sudo apt-get install -y --no-install-recommends apt-utils mmdebstrap');
   });
@@ -39,7 +39,7 @@ describe('kiln lab: the Debian packages it needs', () => {
     expect(text).toContain('missing commands: ip, unshare, nsenter, ssh-keygen, ssh');
     expect(text).toMatch(/^ {2}openssh-client +for ssh-keygen, ssh$/m);
     expect(text).toContain(
-      'DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends iproute2 openssh-client util-linux',
+      'DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends iproute2 openssh-client util-linux',
     );
   });
 
