@@ -86,6 +86,8 @@ export interface EnsureToolsOptions {
   install: boolean;
   /** For tests: where commands are looked up. */
   isPresent?: (cmd: string) => boolean;
+  /** For tests: command → package (default REQUIRED_COMMANDS). */
+  required?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -95,7 +97,7 @@ export interface EnsureToolsOptions {
  */
 export async function ensureTools(opts: EnsureToolsOptions): Promise<ToolPlan> {
   const isPresent = opts.isPresent ?? ((cmd: string) => onPath(cmd));
-  const plan = planTools(isPresent);
+  const plan = planTools(isPresent, opts.required);
   if (!plan.packages.length) return plan;
   const needs = `kiln lab needs these commands: ${plan.packages.map((p) => `${p.commands.join(', ')} (apt package ${p.name})`).join(', ')}`;
   if (!opts.install)
@@ -108,7 +110,7 @@ export async function ensureTools(opts: EnsureToolsOptions): Promise<ToolPlan> {
   opts.log(describePlan(plan));
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   for (const [cmd, ...args] of installCommands(plan)) await run(cmd!, args, { env, inherit: true });
-  const after = planTools(isPresent);
+  const after = planTools(isPresent, opts.required);
   if (after.packages.length) {
     throw new LabError(
       `after installing ${plan.packages.map((p) => p.name).join(', ')} these commands are still missing: ${after.missing.join(', ')}`,
