@@ -171,6 +171,11 @@ export function registerLabCommands(program: Command): void {
               throw new LabError('--topology FILE replaces NAME, --address, --groups and --count');
             }
             hosts = await loadTopology(opts.topology);
+            if (hosts.mirrorPackages !== undefined) {
+              throw new LabError(
+                `${opts.topology}: mirror_packages cannot change the running lab's mirror (added hosts use the one it was started with); put them in the topology given to \`kiln lab up\``,
+              );
+            }
           } else {
             if (name === undefined || opts.address === undefined)
               throw new LabError(

@@ -24,6 +24,7 @@ import {
   type Additions,
 } from './added.ts';
 import { hostMemory } from './cgroups.ts';
+import { ensureTools, manualCommand, onPath, planTools } from './deps.ts';
 import { LabError } from './errors.ts';
 import { mapLimit, run, tryRun } from './exec.ts';
 import { writeLabFiles } from './files.ts';
@@ -39,26 +40,11 @@ import { loadTopology, sameMachines, type LabHost, type Topology } from './topol
 
 export type Log = (msg: string) => void;
 
-const REQUIRED_COMMANDS: Record<string, string> = {
-  mmdebstrap: 'mmdebstrap',
-  'apt-get': 'apt',
-  'apt-ftparchive': 'apt-utils',
-  ip: 'iproute2',
-  unshare: 'util-linux',
-  nsenter: 'util-linux',
-  'ssh-keygen': 'openssh-client',
-  ssh: 'openssh-client',
-  chroot: 'coreutils',
-};
-
-function onPath(cmd: string): boolean {
-  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin')
-    .split(':')
-    .concat(['/usr/sbin', '/sbin'])
-    .some((d) => d && existsSync(join(d, cmd)));
-}
-
-/** kiln lab needs Linux, root and a few Debian tools; anything else gets a clear message. */
+/**
+ * kiln lab needs Linux and root; anything else gets a clear message. With `needTools`, a non-root
+ * user is also told the exact command that installs the Debian packages the lab lacks (as root,
+ * `checkTools` installs them itself).
+ */
 export function preflight(needTools = true): void {
   if (process.platform !== 'linux') {
     throw new LabError(
@@ -66,13 +52,17 @@ export function preflight(needTools = true): void {
     );
   }
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-    throw new LabError('kiln lab needs root (it creates network namespaces, a bridge and mounts); run it with sudo.');
+    const plan = needTools ? planTools((cmd) => onPath(cmd)) : undefined;
+    const tools = plan?.packages.length
+      ? ` It also needs Debian packages this machine lacks (${plan.packages.map((p) => `${p.name} for ${p.commands.join(', ')}`).join('; ')}): \`sudo kiln lab up\` installs them itself, or run:\n  ${manualCommand(plan)}`
+      : '';
+    throw new LabError(`kiln lab needs root (it creates network namespaces, a bridge and mounts); run it with sudo.${tools}`);
   }
-  if (!needTools) return;
-  const missing = Object.entries(REQUIRED_COMMANDS).filter(([cmd]) => !onPath(cmd));
-  if (missing.length) {
-    throw new LabError(`kiln lab needs these commands: ${missing.map(([c, p]) => `${c} (apt package ${p})`).join(', ')}`);
-  }
+}
+
+/** As root: installs the Debian packages whose commands are missing, saying what and why (deps.ts). */
+export async function checkTools(log: Log): Promise<void> {
+  await ensureTools({ log, install: true });
 }
 
 export function labDirFor(cwd: string): string {
@@ -119,6 +109,7 @@ export interface UpResult {
 export async function up(opts: UpOptions): Promise<UpResult> {
   preflight();
   const topology = await loadTopology(opts.topologyFile);
+  await checkTools(opts.log);
   const labDir = labDirFor(opts.cwd);
   return withLabLock(
     async () => {
@@ -153,7 +144,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
       }
       await checkNetworkFree();
       const rootfs = await ensureRootfs(opts.log);
-      const mirror = await ensureMirror(rootfs, opts.log);
+      const mirror = await ensureMirror(rootfs, topology.mirrorPackages ?? [], opts.log);
       const state: LabState = {
         version: 1,
         labDir,
@@ -187,6 +178,11 @@ export async function up(opts: UpOptions): Promise<UpResult> {
         await waitForSsh(hs, opts.bootTimeoutMs ?? 120000);
       });
       if (started.length) opts.log(`${started.length} host(s) booted in ${((Date.now() - tStart) / 1000).toFixed(1)} s`);
+      if (kept.length && existing?.labDir === labDir && existing.mirror.key !== mirror.key) {
+        opts.log(
+          `the mirror's package list changed: the hosts already running (${kept.sort().join(', ')}) keep the mirror they booted with until \`kiln lab down\` and \`up\``,
+        );
+      }
       await writeFilesOf(state);
       return { labDir, started: started.sort(), kept: kept.sort(), seconds: (Date.now() - t0) / 1000 };
     },
@@ -295,6 +291,7 @@ export async function status(): Promise<{ labDir: string | null; hosts: HostStat
 /** Discards one host's disk and boots it fresh (new machine-id, new host key). */
 export async function reset(hostName: string, log: Log): Promise<void> {
   preflight();
+  await checkTools(log);
   await withLabLock(async () => {
     const state = await readLabState();
     if (!state) throw new LabError('no lab is up; run `kiln lab up` first');
@@ -306,7 +303,7 @@ export async function reset(hostName: string, log: Log): Promise<void> {
     await rm(diskFiles(state.labDir, host.name).dir, { recursive: true, force: true });
     const rootfs = await ensureRootfs(log);
     if (rootfs.key !== state.rootfs.key) log('note: the base root filesystem changed since `up`; the reset host uses the new one');
-    const mirror = await ensureMirror(rootfs, log);
+    const mirror = await ensureMirror(rootfs, state.topology.mirrorPackages ?? [], log);
     await ensureBridge();
     const authorizedKey = await ensureClientKey(state.labDir);
     const hs = await startHost({ labDir: state.labDir, topology: { hosts: everyHost, children: {} }, rootfs, mirror, authorizedKey }, host);
@@ -353,6 +350,7 @@ export function additionFromArgs(name: string, address: string, groups: string[]
  */
 export async function add(opts: AddOptions): Promise<{ labDir: string; added: AddedHost[]; inventory: string; seconds: number }> {
   preflight();
+  await checkTools(opts.log);
   return withLabLock(
     async () => {
       const t0 = Date.now();

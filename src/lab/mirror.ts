@@ -54,21 +54,30 @@ export function missingFromPolicy(requested: readonly string[], policyOutput: st
   });
 }
 
-export function mirrorKey(rootfs: Rootfs): string {
-  return hashKey({ recipe: RECIPE_VERSION, suite: SUITE, base: rootfs.key, packages: [...new Set(MIRROR_PACKAGES)].sort() });
+/** The packages a mirror carries: MIRROR_PACKAGES, then the topology's extra ones (no duplicates). */
+export function mirrorPackageList(extra: readonly string[] = []): string[] {
+  return [...new Set([...MIRROR_PACKAGES, ...extra])];
 }
 
-/** Returns the cached offline apt mirror for `rootfs`, building it first if needed. */
-export async function ensureMirror(rootfs: Rootfs, log: (msg: string) => void): Promise<Mirror> {
-  const key = mirrorKey(rootfs);
+/**
+ * The mirror's cache key. Without extra packages it is the key the mirror always had (caches built
+ * before `mirror_packages:` existed stay valid); the rootfs key does not depend on the list, so a
+ * changed list rebuilds only the mirror.
+ */
+export function mirrorKey(rootfs: Pick<Rootfs, 'key'>, extra: readonly string[] = []): string {
+  return hashKey({ recipe: RECIPE_VERSION, suite: SUITE, base: rootfs.key, packages: mirrorPackageList(extra).sort() });
+}
+
+/** Returns the cached offline apt mirror for `rootfs` (+ `extra` packages), building it first if needed. */
+export async function ensureMirror(rootfs: Rootfs, extra: readonly string[], log: (msg: string) => void): Promise<Mirror> {
+  const key = mirrorKey(rootfs, extra);
   const dir = join(CACHE_DIR, `mirror-${key}`);
   const mirror: Mirror = { key, repo: join(dir, 'repo'), lists: join(dir, 'lists') };
-  if (!existsSync(join(dir, 'complete'))) await buildMirror(dir, rootfs, log);
+  if (!existsSync(join(dir, 'complete'))) await buildMirror(dir, rootfs, mirrorPackageList(extra), log);
   return mirror;
 }
 
-async function buildMirror(finalDir: string, rootfs: Rootfs, log: (msg: string) => void): Promise<void> {
-  const packages = [...new Set(MIRROR_PACKAGES)];
+async function buildMirror(finalDir: string, rootfs: Rootfs, packages: string[], log: (msg: string) => void): Promise<void> {
   const started = Date.now();
   log(`building the offline apt mirror (${packages.length} packages + dependencies) in ${finalDir}`);
   await mkdir(CACHE_DIR, { recursive: true });
@@ -107,18 +116,27 @@ async function buildMirror(finalDir: string, rootfs: Rootfs, log: (msg: string) 
     if (missing.length) {
       throw new LabError(
         `these mirror packages are not available in Debian ${SUITE}: ${missing.join(', ')}\n` +
-          `(edit MIRROR_PACKAGES in src/lab/packages.ts)`,
+          `(edit the topology's mirror_packages, or MIRROR_PACKAGES in src/lab/packages.ts)`,
       );
     }
-    const all = await tryRun('apt-get', [...aptOpts, 'install', '-y', '--download-only', ...packages], { env });
-    if (all.code !== 0) {
-      // The packages may conflict with each other (they are never all installed on one host):
-      // resolve each one on its own against the base.
-      log('the mirror packages cannot be installed together; resolving each package on its own');
-      for (const pkg of packages) {
-        await run('apt-get', [...aptOpts, 'install', '-y', '--download-only', pkg], { env });
+    // The packages may conflict with each other (they are never all installed on one host, e.g.
+    // ntpsec and chrony): a set apt cannot install together is split in halves, down to single
+    // packages, each resolved against the base (a handful of apt runs instead of one per package).
+    let splits = 0;
+    const download = async (set: readonly string[]): Promise<void> => {
+      const r = await tryRun('apt-get', [...aptOpts, 'install', '-y', '--download-only', ...set], { env });
+      if (r.code === 0) return;
+      if (set.length === 1) {
+        await run('apt-get', [...aptOpts, 'install', '-y', '--download-only', ...set], { env }); // fails with apt's message
+        return;
       }
-    }
+      splits++;
+      const half = Math.ceil(set.length / 2);
+      await download(set.slice(0, half));
+      await download(set.slice(half));
+    };
+    await download(packages);
+    if (splits) log(`the mirror packages cannot all be installed together; resolved them in parts (${splits} splits)`);
     await rm(join(repo, 'partial'), { recursive: true, force: true });
     await rm(join(repo, 'lock'), { force: true });
     const debs = (await readdir(repo)).filter((f) => f.endsWith('.deb'));

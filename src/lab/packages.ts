@@ -55,3 +55,65 @@ export const MIRROR_PACKAGES: readonly string[] = [
   'python3-apt', // Ansible's apt module (the benchmark runs Ansible against the same hosts)
   'ca-certificates',
 ];
+
+/**
+ * Extra packages the default lab's mirror carries for the compatibility corpus
+ * (test/fixtures/role-corpus/: public roles such as geerlingguy's apache, nginx, php, mysql,
+ * postgresql, redis, memcached, git, pip, ntp, certbot, firewall, security), as those roles
+ * install them on Debian 12. A topology file names its own list with `mirror_packages:`; the
+ * built-in topology uses this one. Roles that install from a vendor's own repository (docker-ce,
+ * snapd's certbot) cannot be served offline and are not listed.
+ */
+export const CORPUS_PACKAGES: readonly string[] = [
+  // web servers (geerlingguy.apache, geerlingguy.nginx, geerlingguy.haproxy)
+  'apache2',
+  'apache2-utils',
+  'libapache2-mod-php8.2',
+  // PHP 8.2, Debian 12's (geerlingguy.php: php_packages and the common extra modules)
+  'php8.2-common',
+  'php8.2-cli',
+  'php8.2-dev',
+  'php8.2-fpm',
+  'libpcre3-dev',
+  'php8.2-gd',
+  'php8.2-curl',
+  'php8.2-imap',
+  'php8.2-opcache',
+  'php8.2-xml',
+  'php8.2-mbstring',
+  'php8.2-apcu',
+  'php8.2-mysql',
+  'php8.2-sqlite3',
+  'php8.2-intl',
+  'php8.2-zip',
+  // databases and caches (geerlingguy.mysql, geerlingguy.postgresql, geerlingguy.redis, geerlingguy.memcached)
+  'default-mysql-server',
+  'python3-mysqldb',
+  'postgresql',
+  'postgresql-contrib',
+  'libpq-dev',
+  'python3-psycopg2',
+  'redis-server',
+  'memcached',
+  // tools (geerlingguy.git, geerlingguy.pip, geerlingguy.certbot, docker's Debian prerequisites)
+  'git',
+  'python3-pip',
+  'python3-setuptools',
+  'certbot',
+  'python3-certbot-apache',
+  'python3-certbot-nginx',
+  'python3-debian',
+  'gnupg',
+  'apt-transport-https',
+  'acl',
+  // time (geerlingguy.ntp installs ntpsec on Debian 12; chrony is the other common choice)
+  'ntpsec',
+  'ntp',
+  'chrony',
+  'tzdata',
+  // firewall and hardening (geerlingguy.firewall, geerlingguy.security)
+  'ufw',
+  'fail2ban',
+  'unattended-upgrades',
+  'apt-listchanges',
+];

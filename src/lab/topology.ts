@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { LabError } from './errors.ts';
+import { CORPUS_PACKAGES } from './packages.ts';
 
 /** The lab's network: every host address must lie in it; .1 is the controller (machine side). */
 export const LAB_SUBNET = '10.77.0.0/24';
@@ -25,6 +26,11 @@ export interface Topology {
   hosts: LabHost[];
   /** parent group → child groups (nesting, like Ansible's `children:`). */
   children: Record<string, string[]>;
+  /**
+   * Extra Debian packages the offline mirror carries on top of MIRROR_PACKAGES (with their
+   * dependency closure), from the file's `mirror_packages:`; part of the mirror's cache key.
+   */
+  mirrorPackages?: string[];
 }
 
 /** The default lab: 7 hosts shaped like a small web stack. */
@@ -39,7 +45,11 @@ export const DEFAULT_TOPOLOGY: Topology = {
     { name: 'mon1', address: '10.77.0.41', groups: ['monitoring'] },
   ],
   children: { db: ['db_primary', 'db_replica'] },
+  mirrorPackages: [...CORPUS_PACKAGES],
 };
+
+/** A Debian package name (policy §5.6.1): lowercase letters, digits, + - . ; at least 2 characters. */
+const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
 
 const HOST_NAME = /^[a-z][a-z0-9-]{0,29}$/;
 const GROUP_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -71,7 +81,23 @@ export function validateTopology(raw: unknown, source = 'topology'): Topology {
   const children: Record<string, string[]> = {};
   if (!isRecord(raw)) throw new LabError(`${source}: expected a mapping with "hosts:" (and optionally "groups:")`);
   for (const key of Object.keys(raw)) {
-    if (key !== 'hosts' && key !== 'groups') errors.push(`unknown top-level key "${key}" (allowed: hosts, groups)`);
+    if (key !== 'hosts' && key !== 'groups' && key !== 'mirror_packages')
+      errors.push(`unknown top-level key "${key}" (allowed: hosts, groups, mirror_packages)`);
+  }
+  let mirrorPackages: string[] | undefined;
+  if (raw.mirror_packages !== undefined) {
+    const list = raw.mirror_packages;
+    if (!Array.isArray(list) || list.some((p) => typeof p !== 'string')) {
+      errors.push('"mirror_packages:" must be a list of Debian package names, e.g. [apache2, redis-server]');
+    } else {
+      const seen = new Set<string>();
+      for (const p of list as string[]) {
+        if (!PACKAGE_NAME.test(p)) errors.push(`mirror_packages: "${p}" is not a Debian package name`);
+        else if (seen.has(p)) errors.push(`mirror_packages: "${p}" listed twice`);
+        seen.add(p);
+      }
+      mirrorPackages = [...seen];
+    }
   }
   const rawHosts = raw.hosts;
   if (!isRecord(rawHosts) || !Object.keys(rawHosts).length) {
@@ -135,7 +161,7 @@ export function validateTopology(raw: unknown, source = 'topology'): Topology {
   }
   if (!errors.length) errors.push(...checkGroups({ hosts, children }));
   if (errors.length) throw new LabError(`${source} is invalid:\n  - ${errors.join('\n  - ')}`);
-  return { hosts, children };
+  return mirrorPackages === undefined ? { hosts, children } : { hosts, children, mirrorPackages };
 }
 
 function checkGroups(t: Topology): string[] {

@@ -62,7 +62,9 @@ suite('kiln lab (real hosts)', () => {
     lab = path.join(cwd, '.lab');
     await writeFile(
       path.join(cwd, 'topology.yml'),
-      `hosts:\n${HOSTS.map((h, i) => `  ${h.name}: { address: ${h.address}, groups: [${['web', 'db_primary', 'db_replica'][i]}] }`).join('\n')}\ngroups:\n  db: [db_primary, db_replica]\n`,
+      `hosts:\n${HOSTS.map((h, i) => `  ${h.name}: { address: ${h.address}, groups: [${['web', 'db_primary', 'db_replica'][i]}] }`).join('\n')}\ngroups:\n  db: [db_primary, db_replica]\n` +
+        // an extra package for the offline mirror (not in MIRROR_PACKAGES): its own cached mirror
+        'mirror_packages: [hello]\n',
     );
   });
 
@@ -118,6 +120,19 @@ suite('kiln lab (real hosts)', () => {
     const r = await ssh('e2e1', 'sudo DEBIAN_FRONTEND=noninteractive apt-get install -y jq >/dev/null && jq -n 1+1');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('2');
+  }, 180000);
+
+  it("installs a package the topology's mirror_packages added to the offline mirror", async () => {
+    const r = await ssh('e2e2', 'sudo DEBIAN_FRONTEND=noninteractive apt-get install -y hello >/dev/null && hello');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('Hello, world!');
+    const state = JSON.parse(readFileSync('/run/kiln-lab/lab.json', 'utf8')) as { mirror: { repo: string } };
+    expect(
+      readFileSync(path.join(path.dirname(state.mirror.repo), 'packages.txt'), 'utf8')
+        .trim()
+        .split('\n')
+        .at(-1),
+    ).toBe('hello');
   }, 180000);
 
   it("a host's nftables rule blocks one peer from a port while others still connect", async () => {

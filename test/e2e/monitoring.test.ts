@@ -2,8 +2,11 @@
  * roles/node_exporter, roles/monitoring and roles/nginx_exporter on the lab, through the real CLI
  * (test/fixtures/monitoring/*.yml): node_exporter on the 7 default hosts, Prometheus on mon1.
  *
- * Seen from the controller, as a user would: every host's :9100 serves its own metrics, the
- * Prometheus API lists every node target up under its inventory name, the recording rules are
+ * Seen as a user would: every host's :9100 serves its own metrics — read from inside the lab, on
+ * mon1, as Prometheus reads them: the site's firewall (playbooks/site.yml, e.g. after the README's
+ * first commands) rightly opens the exporters to the monitoring group only, and this suite must
+ * pass whatever state an earlier command left the hosts in — the Prometheus API (open to the
+ * controller) lists every node target up under its inventory name, the recording rules are
  * loaded, a config change is a reload (same PID), an invalid config never reaches the server, a
  * reload or restart is health-gated and a bad one gets the last good configuration back.
  * The upstream install is tested for real: the node_exporter binary of Debian's own package is
@@ -11,7 +14,7 @@
  * checksum fails and changes nothing. Last, mon1 (only mon1) is reset to a fresh disk and
  * `--check` must predict the real run exactly.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -177,6 +180,22 @@ describe.skipIf(skip)('monitoring roles on the lab', () => {
   let release: { version: string; file: string; sha256: string };
   const ssh = (host: string, cmd: string) =>
     execFileSync('ssh', ['-F', join(lab.dir, 'ssh_config'), '-o', 'StrictHostKeyChecking=yes', host, cmd], { encoding: 'utf8' });
+  /**
+   * GET `url` from inside the lab, on mon1 (Python's urllib; python3 is on every host): the site's
+   * firewall opens node_exporter and the nginx exporter to the monitoring group only, not to the
+   * controller, and a host reaches its own address through loopback.
+   */
+  const fromMon1 = (url: string) =>
+    new Promise<string>((resolve, reject) => {
+      const py = 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())';
+      const cmd = `python3 -c '${py}' '${url}'`;
+      execFile(
+        'ssh',
+        ['-F', join(lab.dir, 'ssh_config'), '-o', 'StrictHostKeyChecking=yes', 'mon1', cmd],
+        { encoding: 'utf8', timeout: 30000, maxBuffer: 16 * 1024 * 1024 },
+        (err, stdout, stderr) => (err ? reject(new Error(`GET ${url} on mon1: ${stderr.trim() || err.message}`)) : resolve(stdout)),
+      );
+    });
   let n = 0;
   // Only the default hosts (the shared lab may hold more hosts while other suites run).
   const apply = async (playbook: string, args: string[] = []) => {
@@ -225,9 +244,9 @@ describe.skipIf(skip)('monitoring roles on the lab', () => {
     );
   });
 
-  it('every host serves its own node_exporter metrics on :9100', async () => {
+  it('every host serves its own node_exporter metrics on :9100 (read from mon1, which the firewall lets in)', async () => {
     for (const h of DEFAULT_LAB_HOSTS) {
-      const m = await getText(`http://${ADDR[h]}:9100/metrics`);
+      const m = await fromMon1(`http://${ADDR[h]}:9100/metrics`);
       expect(m, h).toMatch(/^node_exporter_build_info\{.*version="\d+\.\d+\.\d+"/m);
       expect(m, h).toContain(`nodename="${h}"`);
       expect(m, h).toMatch(/^node_cpu_seconds_total\{/m);
@@ -376,7 +395,7 @@ describe.skipIf(skip)('monitoring roles on the lab', () => {
     const m = await waitFor(
       'nginx exporter metrics',
       async () => {
-        const t = await getText(`http://${ADDR.mon1}:9113/metrics`);
+        const t = await fromMon1(`http://${ADDR.mon1}:9113/metrics`);
         return t.includes('nginx_up 1') ? t : undefined;
       },
       30,
@@ -412,7 +431,7 @@ describe.skipIf(skip)('monitoring roles on the lab', () => {
     expect(ssh('mon1', 'systemctl is-enabled node_exporter').trim()).toBe('enabled');
     const m = await waitFor(
       'upstream node_exporter metrics',
-      async () => getText(`http://${ADDR.mon1}:9100/metrics`).catch(() => undefined),
+      async () => fromMon1(`http://${ADDR.mon1}:9100/metrics`).catch(() => undefined),
       30,
       500,
     );
@@ -446,7 +465,7 @@ describe.skipIf(skip)('monitoring roles on the lab', () => {
     );
     expect(ssh('mon1', 'readlink /usr/local/bin/node_exporter').trim()).toBe(current);
     expect(ssh('mon1', 'systemctl is-active node_exporter').trim()).toBe('active');
-    expect(await getText(`http://${ADDR.mon1}:9100/metrics`)).toContain(`version="${release.version}"`);
+    expect(await fromMon1(`http://${ADDR.mon1}:9100/metrics`)).toContain(`version="${release.version}"`);
   });
 
   it('--check on a fresh mon1 predicts exactly what the real run changes', async () => {

@@ -92,3 +92,39 @@ groups:
     expect(sameMachines(t, v)).toBe(false);
   });
 });
+
+describe('lab topology: mirror_packages', () => {
+  it('reads extra mirror packages from a topology file', () => {
+    const t = parseTopology(`
+hosts:
+  a: { address: 10.77.0.11 }
+mirror_packages: [apache2, redis-server, php8.2-fpm, libstdc++6]
+`);
+    expect(t.mirrorPackages).toEqual(['apache2', 'redis-server', 'php8.2-fpm', 'libstdc++6']);
+    expect(parseTopology('hosts: { a: { address: 10.77.0.11 } }').mirrorPackages).toBeUndefined();
+  });
+
+  it('refuses names that are not Debian package names, duplicates and non-lists, all at once', () => {
+    expect(() =>
+      parseTopology(`
+hosts:
+  a: { address: 10.77.0.11 }
+mirror_packages: [Apache2, redis-server, redis-server, "x y"]
+`),
+    ).toThrow(
+      /mirror_packages: "Apache2" is not a Debian package name\n {2}- mirror_packages: "redis-server" listed twice\n {2}- mirror_packages: "x y" is not a Debian package name/,
+    );
+    expect(() => parseTopology('hosts: { a: { address: 10.77.0.11 } }\nmirror_packages: apache2\n')).toThrow(
+      /"mirror_packages:" must be a list of Debian package names/,
+    );
+    expect(() => parseTopology('hosts: { a: { address: 10.77.0.11 } }\nmirror: [x]\n')).toThrow(
+      /unknown top-level key "mirror" \(allowed: hosts, groups, mirror_packages\)/,
+    );
+  });
+
+  it("the built-in lab's mirror carries the compatibility corpus roles' packages", () => {
+    expect(DEFAULT_TOPOLOGY.mirrorPackages).toEqual(
+      expect.arrayContaining(['apache2', 'redis-server', 'memcached', 'postgresql', 'php8.2-fpm']),
+    );
+  });
+});
