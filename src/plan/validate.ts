@@ -455,11 +455,7 @@ function includeCandidates(t: TaskDef, nameT: string, playbook: Playbook): strin
 }
 
 /** The registered names of every file the play's dynamic includes can reach (literal names, or candidates). */
-function reachableRegisters(
-  tasks: TaskDef[],
-  playbook: Playbook,
-  defined: (t: TaskDef) => string[] | null | undefined,
-): Set<string> {
+function reachableRegisters(tasks: TaskDef[], playbook: Playbook, defined: (t: TaskDef) => string[] | null | undefined): Set<string> {
   const out = new Set<string>();
   const seen = new Set<string>();
   const visit = (t: TaskDef, depth: number) => {
@@ -493,7 +489,6 @@ function reachableRegisters(
 }
 /** Set by the engine when a block's rescue catches a failure (engine/iterator.ts): known only at run time, like a registered result. */
 const FAILED_VARS = ['ansible_failed_task', 'ansible_failed_result'];
-
 
 /**
  * The variables a controller-side action task defines (set_fact's keys, a literal include_vars

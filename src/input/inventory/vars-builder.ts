@@ -94,7 +94,9 @@ export class VarsBuilder {
         const f = facts.vars(name);
         const reg = this.opts.registered?.(name);
         if (!reg && !Object.keys(f).length) return cache.get(name);
-        const included = reg ? ((reg as Record<string | symbol, unknown>)[INCLUDED_VARS] as Record<string, unknown> | undefined) : undefined;
+        const included = reg
+          ? ((reg as Record<string | symbol, unknown>)[INCLUDED_VARS] as Record<string, unknown> | undefined)
+          : undefined;
         return { ...cache.get(name), ...f, ...(included ?? {}), ...(reg ?? {}), inventory_hostname: name };
       },
       has: (_t, name) => typeof name === 'string' && inv.hosts.has(name),

@@ -1239,7 +1239,9 @@ export class PlaybookLoader {
       return undefined;
     }
     if (moduleKeys.length > 1) {
-      const known = moduleKeys.filter((k) => k === 'action' || k === 'local_action' || kilnModuleOf(k, this.modules) || foreignTaskArgs(c, k));
+      const known = moduleKeys.filter(
+        (k) => k === 'action' || k === 'local_action' || kilnModuleOf(k, this.modules) || foreignTaskArgs(c, k),
+      );
       for (const k of moduleKeys.filter((k) => !known.includes(k))) this.bag.add(c.child(k).diag(this.unknownKey(k, handler), true));
       if (known.length > 1) this.bag.add(c.diag(`a task has exactly one module, found ${known.join(', ')}`));
       if (known.length !== 1) return undefined;
