@@ -11,6 +11,8 @@ export interface Loc {
 export interface Diagnostic extends Partial<Loc> {
   file: string;
   message: string;
+  /** The undefined variable that caused it, when one did (`x` or `x.attr`): validation defers a task whose only problem is a name known at run time. */
+  undefinedName?: string;
 }
 
 export function formatDiagnostic(d: Diagnostic): string {

@@ -203,10 +203,11 @@ function atDiag(at: { yaml: TaskDef['yaml']; path: PathSeg[] }, message: string)
 }
 
 function templateDiag(task: TaskDef, err: TemplateError, where: PathSeg[]): Diagnostic {
+  const cause = err.variable ? { undefinedName: err.variable } : {};
   if (err.file && err.file !== '<inline>' && existsSync(err.file)) {
-    return { file: err.file, line: err.line ?? 1, col: err.col ?? 1, message: `${templateMessage(err)} (task '${task.name}')` };
+    return { file: err.file, line: err.line ?? 1, col: err.col ?? 1, message: `${templateMessage(err)} (task '${task.name}')`, ...cause };
   }
-  return taskDiag(task, templateMessage(err), where);
+  return { ...taskDiag(task, templateMessage(err), where), ...cause };
 }
 
 /** The templates of a task's templated fields (a condition as the expression it is). */

@@ -20,7 +20,7 @@ import { lookupContext } from '../input/playbook/search-path.ts';
 import { RunMemory } from '../modules/contract.ts';
 import type { PlayDef, Playbook, RoleDef, RoleRef, TaskDef } from '../input/playbook/types.ts';
 import { allDependencies } from '../input/playbook/role-vars.ts';
-import { factNamesUsed, instantiate, staticParamErrors, taskReferences } from './instance.ts';
+import { factNamesUsed, instantiate, isFactName, staticParamErrors, taskReferences } from './instance.ts';
 import { type PlanPlay, playHosts, type RunPlan, selectedTasks, tagSelected } from './selection.ts';
 
 /** Modules whose result is facts (the setup module and gather_facts as tasks). */
@@ -253,23 +253,39 @@ function checkPlay(
       if (t.include && !getModule(t.module)) return;
       const r = instantiate(t, tv, { run, host, play, check: opts.check ?? false, diff, playbookDir, locateVar: locateIn });
       if (r.kind === 'error') {
-        bag.addAll(r.diagnostics);
-        failed.add(t);
+        // A template file (or value) using a name only the run defines (a set_fact, a registered
+        // result, a fact) is checked at run time, like a task using it in its parameters.
+        const runtime = (n: string | undefined) => {
+          const root = n?.split(/[.[]/)[0];
+          return root !== undefined && (registers.has(root) || (factsOn && isFactName(root)));
+        };
+        const errors = r.diagnostics.filter((d) => !runtime(d.undefinedName));
+        if (errors.length) {
+          bag.addAll(errors);
+          failed.add(t);
+        } else bag.addAll(staticParamErrors(t));
       } else if (r.kind === 'run') rendered.set(t, (rendered.get(t) ?? 0) + 1);
     };
     /**
      * A dynamic include: the tasks of its file (or role), for this host, validated as if spliced
      * in; when its name depends on run-time values, the candidate files (a note says which).
      */
-    const checkInclude = (t: TaskDef, depth: number, chain: string[] = []) => {
+    /** `conditional`: an enclosing include runs only if a condition known at run time holds. */
+    const checkInclude = (t: TaskDef, depth: number, chain: string[] = [], conditional = false) => {
       const tv = names(t);
       const file = t.yaml.file;
       const at = locate(t.yaml, t.paramPaths[t.module === 'include_role' ? 'name' : 'file'] ?? t.modulePath);
       for (const w of t.when) {
+        // A condition on Ansible's facts is decided at run time: validated as if it holds.
+        if (factsOn && typeof w.expr === 'string' && templateNames(`{{ ${w.expr} }}`, file).some(isFactName)) {
+          conditional = true;
+          continue;
+        }
         try {
           if (!evaluateCondition(w.expr, tv, file)) return;
         } catch {
           // Known at run time only: validated as if it holds.
+          conditional = true;
         }
       }
       const lc = t.loopControl;
@@ -298,18 +314,24 @@ function checkPlay(
         if (chain.includes(key)) return;
         for (const x of ts) {
           if (x.register) registers.add(x.register);
+          if (FACT_MODULES.has(x.module)) factsOn = true;
           // Included tasks are selected by their own tags (and their blocks', apply's, the play's), as at run time.
           if (!tagSelected([...play.tags, ...x.tags], opts.tags ?? [], opts.skipTags ?? [])) continue;
           if (x.include) {
             bag.addAll(staticParamErrors(x));
-            if (depth < LIMITS.importDepth && ++expansions.n <= LIMITS.imports) checkInclude(x, depth + 1, [...chain, key]);
+            if (depth < LIMITS.importDepth && ++expansions.n <= LIMITS.imports) checkInclude(x, depth + 1, [...chain, key], conditional);
             else if (expansions.n === LIMITS.imports + 1) {
               notes.add({
                 ...at,
                 message: `more than ${LIMITS.imports} includes expanded for this play: the rest are checked at run time`,
               });
             }
-          } else if (taskReferences(x, [...registers, ...loopNames]).length) {
+          } else if (
+            taskReferences(x, [...registers, ...loopNames]).length ||
+            (factsOn && factNamesUsed(x).length) ||
+            // A module of another OS in a file included only when a run-time condition holds: decided then.
+            (conditional && x.module === 'foreign')
+          ) {
             bag.addAll(staticParamErrors(x));
           } else check(x, opts.diff ?? false);
         }
@@ -317,7 +339,7 @@ function checkPlay(
       for (const it of items) {
         const v = { ...tv, ...it.vars };
         const used = templateNames(nameT, file);
-        let runtime = used.filter((n) => registers.has(n) || loopNames.includes(n));
+        let runtime = used.filter((n) => registers.has(n) || loopNames.includes(n) || (factsOn && isFactName(n)));
         let rendered: string | undefined;
         if (!runtime.length) {
           try {
@@ -399,15 +421,16 @@ function checkPlay(
       else names(t);
     });
     // Handlers may reference registered results; check those that do not.
+    // After an include_vars of names known only at run time, handlers are checked then too.
     for (const h of play.handlers) {
-      if (!taskReferences(h, registers).length && !usesFacts(h)) check(h, false);
+      if (!unknown && !taskReferences(h, registers).length && !usesFacts(h)) check(h, false);
       else names(h);
     }
   }
   // Tasks waiting for a registered result: their literal parameters are checked now.
   for (const t of [
     ...tasks.filter((_, i) => deferred.has(i)),
-    ...play.handlers.filter((h) => taskReferences(h, registers).length || usesFacts(h)),
+    ...play.handlers.filter((h) => unknown || taskReferences(h, registers).length || usesFacts(h)),
   ]) {
     const errs = staticParamErrors(t);
     if (errs.length) failed.add(t);

@@ -17,7 +17,8 @@ const NAME = '^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?(=[A-Za-z0-9.+~:-]+)?$';
 const schema = {
   type: 'object',
   additionalProperties: false,
-  required: ['name'],
+  // As Ansible's apt: a name, or only a cache update (`apt: update_cache=yes`).
+  anyOf: [{ required: ['name'] }, { required: ['update_cache'] }],
   properties: {
     name: {
       type: ['string', 'array'],
@@ -90,7 +91,7 @@ interface Wanted {
 }
 
 function names(p: PackageParams): string[] {
-  return typeof p.name === 'string' ? [p.name] : p.name;
+  return p.name === undefined ? [] : typeof p.name === 'string' ? [p.name] : p.name;
 }
 
 function wanted(p: PackageParams): Wanted[] {
@@ -123,10 +124,11 @@ export function packageProbe(p: PackageParams): string {
     'm=0; for f in /var/lib/apt/periodic/update-success-stamp /var/lib/apt/lists; do',
     '  [ -e "$f" ] && t=$(stat -c %Y -- "$f" 2>/dev/null) && [ "$t" -gt "$m" ] && m=$t',
     'done; echo "cache_mtime=$m"',
-    `inst=$(dpkg-query -W -f='${DPKG_FMT}' -- ${list} 2>/dev/null </dev/null)`,
+    // No names (a cache update only): nothing to ask dpkg (with no names it lists every package).
+    list ? `inst=$(dpkg-query -W -f='${DPKG_FMT}' -- ${list} 2>/dev/null </dev/null)` : 'inst=""',
     'echo "--dpkg"; [ -n "$inst" ] && printf \'%s\\n\' "$inst"',
   ];
-  if (state !== 'absent') {
+  if (state !== 'absent' && list) {
     // apt-cache policy only for names that are not fully installed (or all of them for latest).
     lines.push(
       'need=""',

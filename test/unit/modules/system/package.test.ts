@@ -171,6 +171,28 @@ describe('package probe', () => {
   });
 });
 
+describe('package: a cache update only (apt: update_cache=yes, as Ansible allows)', () => {
+  it('probes no package and plans only the cache update when it is due', () => {
+    const p: PackageParams = { update_cache: true, cache_valid_time: 86400 };
+    const script = pkg.probe(p, undefined, ctx());
+    expect(shSyntax(script)).toBe('');
+    expect(script).not.toContain('dpkg-query');
+    expect(script).not.toContain('apt-cache policy');
+    const r = runProbe(script);
+    expect(r.code).toBe(0);
+    const s = pkg.parse(r, p, undefined);
+    expect(s.pkgs).toEqual({});
+    const stale = { ...s, cacheMtime: 0 };
+    expect(ops(pkg.plan(p, undefined, stale, ctx()))).toEqual([{ kind: 'update-cache' }]);
+    expect(pkg.plan(p, undefined, { ...s, cacheMtime: s.now }, ctx())).toEqual([]);
+  });
+  it('a task with neither a name nor update_cache is refused by the schema', async () => {
+    const { schemaErrors } = await import('../../../../src/plan/schema.ts');
+    expect(schemaErrors(pkg, {}).length).toBeGreaterThan(0);
+    expect(schemaErrors(pkg, { update_cache: true })).toEqual([]);
+  });
+});
+
 describe('package interpret', () => {
   it('fails with apt’s E: lines when apt-get exits non-zero (the engine trusts interpret)', () => {
     const r = pkg.interpret!(
