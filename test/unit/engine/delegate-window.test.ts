@@ -42,6 +42,7 @@ it('own probes, then the delegated one alone over the delegate, then own again; 
   writeFileSync(
     join(work, 'pb.yml'),
     `- hosts: web1
+  gather_facts: false
   tasks:
     - copy: { content: a, dest: ${work}/a }
     - copy: { content: b, dest: ${work}/b }

@@ -26,7 +26,10 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 async function run(tasks: string, check = false): Promise<{ report: RunReport; retries: string[]; ms: number; dir: string }> {
   const dir = join(work, String(n++));
   const pb = join(work, `pb-${n}.yml`);
-  writeFileSync(pb, `- hosts: all\n  vars: { d: ${JSON.stringify(dir)} }\n  tasks:\n${tasks.replace(/^/gm, '    ')}\n`);
+  writeFileSync(
+    pb,
+    `- hosts: all\n  gather_facts: false\n  vars: { d: ${JSON.stringify(dir)} }\n  tasks:\n${tasks.replace(/^/gm, '    ')}\n`,
+  );
   const { mkdirSync } = await import('node:fs');
   mkdirSync(dir, { recursive: true });
   const retries: string[] = [];
@@ -156,7 +159,7 @@ describe('loop_control.pause', () => {
       `- name: p\n  command: echo {{ item }}\n  loop: [1, 2]\n  loop_control: { pause: "{{ 'soon' }}" }\n  ignore_errors: true\n`,
     );
     expect(r.report.tasks.map((t) => [t.status, t.message])).toEqual([
-      ['failed', expect.stringMatching(/:7:30: the field 'pause' has an invalid value \(soon\), and could not be converted to a float\./)],
+      ['failed', expect.stringMatching(/:8:30: the field 'pause' has an invalid value \(soon\), and could not be converted to a float\./)],
     ]);
   });
 });
