@@ -26,7 +26,7 @@ const schema = {
       items: { type: 'string', pattern: NAME },
       minItems: 1,
       description:
-        'package name, or a list of names; "name=version" pins a version (present: that exact version is installed); "name:arch" selects an architecture',
+        'package name, or a list of names (required unless the task only updates the cache: update_cache); "name=version" pins a version (present: that exact version is installed); "name:arch" selects an architecture',
     },
     state: {
       enum: ['present', 'absent', 'latest'],
