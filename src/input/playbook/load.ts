@@ -901,13 +901,7 @@ export class PlaybookLoader {
         ok = false;
       }
     }
-    const source: Source = {
-      ...taskKeywords(c, this.bag),
-      when: conditions(c.child('when'), this.bag) ?? [],
-      tags: tagList(c.child('tags'), this.bag),
-      notify: nameList(c.child('notify'), this.bag),
-      vars: varsMapping(c.child('vars'), 'vars', this.bag),
-    };
+    const source = this.keywordSource(c);
     if (!ok) return [];
     const id = this.blockSeq++;
     const hasRescue = Array.isArray(raw.rescue) && raw.rescue.length > 0;
@@ -1081,14 +1075,19 @@ export class PlaybookLoader {
       return `'${k}' is not a valid attribute for a Block (apply takes block keywords)`;
     });
     if (refused) ok = false;
-    const source: Source = {
+    const source = this.keywordSource(c);
+    return ok ? source : undefined;
+  }
+
+  /** The keywords at `c` that tasks inherit (a block's, an `apply`'s, an import's), as a Source. */
+  private keywordSource(c: YamlCursor): Source {
+    return {
       ...taskKeywords(c, this.bag),
       when: conditions(c.child('when'), this.bag) ?? [],
       tags: tagList(c.child('tags'), this.bag),
       notify: nameList(c.child('notify'), this.bag),
       vars: varsMapping(c.child('vars'), 'vars', this.bag),
     };
-    return ok ? source : undefined;
   }
 
   /** An import's keywords, as a source its tasks inherit from (refusing the keywords that would have no effect). */
@@ -1117,13 +1116,7 @@ export class PlaybookLoader {
         ok = false;
       }
     }
-    const source: Source = {
-      ...taskKeywords(c, this.bag),
-      when: conditions(c.child('when'), this.bag) ?? [],
-      tags: tagList(c.child('tags'), this.bag),
-      notify: nameList(c.child('notify'), this.bag),
-      vars: varsMapping(c.child('vars'), 'vars', this.bag),
-    };
+    const source = this.keywordSource(c);
     return ok ? source : undefined;
   }
 
