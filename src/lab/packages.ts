@@ -116,4 +116,14 @@ export const CORPUS_PACKAGES: readonly string[] = [
   'fail2ban',
   'unattended-upgrades',
   'apt-listchanges',
+  // what the Debian modules of issue 17 drive on a host (cron, locale_gen, pip venvs, unarchive, debconf, modprobe)
+  'cron',
+  'locales',
+  'python3-venv',
+  'unzip',
+  'zip',
+  'bzip2',
+  'xz-utils',
+  'debconf-utils',
+  'kmod',
 ];

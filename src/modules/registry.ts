@@ -32,6 +32,22 @@ import includeTasks from './controller/include_tasks.ts';
 import include from './controller/include.ts';
 import includeRole from './controller/include_role.ts';
 import foreign from './system/foreign.ts';
+// issue 17 (A): blockinfile, replace, ini_file, pam_limits; file/copy options
+
+// issue 17 (B): stat, find, slurp, fetch, getent
+
+// issue 17 (C): uri, wait_for, unarchive
+
+// issue 17 (D): apt_repository, deb822_repository, apt_key, debconf, package_facts; apt options
+
+// issue 17 (E): hostname, timezone, locale_gen, alternatives, modprobe, openssh_keypair
+
+// issue 17 (F): cron, authorized_key, mount, reboot
+
+// issue 17 (G): ufw, iptables, service_facts; systemd options
+
+// issue 17 (H): git, pip, mysql_query, mysql_info; mysql options
+
 import type { ModuleArgsSpec, ModuleCatalog } from '../input/playbook/types.ts';
 import type { BoundModule } from './contract.ts';
 import { ANSIBLE_MODULE_NAMES, ansibleArgsSpec, ansibleModuleAliases } from './ansible/mapping.ts';
@@ -70,6 +86,21 @@ const all: BoundModule[] = [
   include,
   includeRole,
   setup,
+  // issue 17 (A)
+
+  // issue 17 (B)
+
+  // issue 17 (C)
+
+  // issue 17 (D)
+
+  // issue 17 (E)
+
+  // issue 17 (F)
+
+  // issue 17 (G)
+
+  // issue 17 (H)
 ];
 
 export const modules: ReadonlyMap<string, BoundModule> = new Map(all.map((m) => [m.name, m]));

@@ -148,6 +148,21 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
     why: { mode: "not supported: mode (Kiln's mysql_replication configures and starts replication from the primary)" },
   },
   'community.mysql.mysql_variables': { kiln: 'mysql_variables', same: { variable: true, value: true } },
+  // ── issue 17 (A): blockinfile, replace, ini_file, pam_limits; file/copy options
+
+  // ── issue 17 (B): stat, find, slurp, fetch, getent
+
+  // ── issue 17 (C): uri, wait_for, unarchive
+
+  // ── issue 17 (D): apt_repository, deb822_repository, apt_key, debconf, package_facts; apt options
+
+  // ── issue 17 (E): hostname, timezone, locale_gen, alternatives, modprobe, openssh_keypair
+
+  // ── issue 17 (F): cron, authorized_key, mount, reboot
+
+  // ── issue 17 (G): ufw, iptables, service_facts; systemd options
+
+  // ── issue 17 (H): git, pip, mysql_query, mysql_info; mysql options
 };
 
 /**

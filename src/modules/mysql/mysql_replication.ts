@@ -36,6 +36,7 @@ import {
   statusSql,
   stopSql,
   waitForThreads,
+  waitForReconnect,
   wantedGtidMode,
 } from './replication.ts';
 import {
@@ -133,6 +134,9 @@ export function mysqlReplicationPrep(p: MysqlReplicationParams): MysqlReplicatio
 }
 const source = (p: MysqlReplicationParams) => `${p.primary_host}:${port(p)} as ${p.primary_user}`;
 
+/** How long the probe waits for an IO thread that is reconnecting to its source: one retry interval and 5 s. */
+const reconnectWait = (p: MysqlReplicationParams) => (p.connect_retry ?? 10) + 5;
+
 export function mysqlReplicationProbe(p: MysqlReplicationParams): string {
   const dbs = (p.seed_databases ?? []).map(sqlString).join(', ');
   const common = [
@@ -152,10 +156,12 @@ export function mysqlReplicationProbe(p: MysqlReplicationParams): string {
           "SELECT CONCAT('gtid_binlog_pos=', @@GLOBAL.gtid_binlog_pos);",
         ].join('\n'),
       ).trimEnd(),
+      waitForReconnect('mariadb', runSql('SHOW SLAVE STATUS;', { header: true }), reconnectWait(p)),
       `kiln_s=$(${status('SHOW SLAVE STATUS;')}`,
       ';;',
       '*)',
       runSql([...common, "SELECT CONCAT('gtid_slave_pos=', REPLACE(@@GLOBAL.gtid_executed, '\\n', ''));"].join('\n')).trimEnd(),
+      waitForReconnect('mysql', runSql('SHOW REPLICA STATUS;', { header: true }), reconnectWait(p)),
       `kiln_s=$(${status('SHOW REPLICA STATUS;')} || { kiln_s=$(${status('SHOW SLAVE STATUS;')}; }`,
       `${runSql("SELECT CONCAT('password_sha=', SHA2(User_password, 256)) FROM mysql.slave_master_info LIMIT 1;").trimEnd()}`,
       ';;',

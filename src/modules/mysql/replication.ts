@@ -112,6 +112,33 @@ export function brokenReason(s: ReplicaStatus): string | undefined {
 }
 
 /**
+ * Client errors of an IO thread that is only retrying to reach its source (it reconnects by itself
+ * every connect_retry seconds): can't connect (2002, 2003), server gone away (2006), lost (2013).
+ */
+export const RECONNECTING_IO_ERRNOS = [2002, 2003, 2006, 2013] as const;
+
+/**
+ * Shell (after FIND_CLIENT) for the probe: while the IO thread is `Connecting` with one of
+ * RECONNECTING_IO_ERRNOS (its source restarted a moment ago), wait up to `seconds` for it to
+ * reconnect before the state is read, so a source restart is not taken for broken replication.
+ * A source that stays unreachable is still reported broken once the wait is over.
+ */
+export function waitForReconnect(d: ReplicationDialect, statusCmd: string, seconds: number): string {
+  const io = d === 'mysql' ? 'Replica_IO_Running' : 'Slave_IO_Running';
+  const transient = RECONNECTING_IO_ERRNOS.map((n) => `Connecting/${n}`).join('|');
+  return [
+    'kiln_i=0',
+    `while [ "$kiln_i" -lt ${seconds * 2} ]; do`,
+    `  kiln_st=$(${statusCmd.trimEnd()}`,
+    `  ) || break`,
+    `  kiln_st=$(printf '%s\\n' "$kiln_st" | awk -F'\\t' 'NR==1{for(i=1;i<=NF;i++)h[$i]=i} NR==2{print $h["${io}"] "/" ($h["Last_IO_Errno"]+0)}')`,
+    `  case "$kiln_st" in ${transient}) ;; *) break;; esac`,
+    '  kiln_i=$((kiln_i+1)); sleep 0.5',
+    'done',
+  ].join('\n');
+}
+
+/**
  * Shell (after FIND_CLIENT) that waits up to `seconds` for both threads to run or one to report
  * an error, so the verify probe that follows sees the settled state.
  */

@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   brokenReason,
@@ -9,6 +13,7 @@ import {
   startSql,
   statusSql,
   stopSql,
+  waitForReconnect,
 } from '../../../../src/modules/mysql/replication.ts';
 
 const SRC = { host: '10.77.0.31', port: 3306, user: 'repl', password: "pa'ss" };
@@ -93,5 +98,34 @@ describe('replica status', () => {
   });
   it('not a replica: empty status', () => {
     expect(replicaStatus(parseStatus(undefined, undefined))).toMatchObject({ configured: false, io: 'No', sql: 'No' });
+  });
+});
+
+describe('waitForReconnect: a replica whose source just restarted', () => {
+  /** Runs the wait with a status command that prints the given rows one call after another (the last one repeats). */
+  const run = (rows: string[], seconds: number) => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-reconnect-'));
+    const head = 'Slave_IO_Running\tSlave_SQL_Running\tLast_IO_Errno';
+    rows.forEach((r, i) => writeFileSync(join(dir, `row${i}`), `${head}\n${r}\n`));
+    const status = `n=$(cat ${dir}/n 2>/dev/null || echo 0); echo $((n+1)) > ${dir}/n; [ -f ${dir}/row$n ] || n=${rows.length - 1}; cat ${dir}/row$n`;
+    const t0 = Date.now();
+    execFileSync('sh', ['-c', `${waitForReconnect('mariadb', status, seconds)}\necho "calls=$(cat ${dir}/n)"`], { encoding: 'utf8' });
+    const calls = Number(readFileSync(join(dir, 'n'), 'utf8'));
+    rmSync(dir, { recursive: true, force: true });
+    return { calls, ms: Date.now() - t0 };
+  };
+
+  it('polls while the IO thread is Connecting with a connection error, and stops once it runs', () => {
+    expect(run(['Connecting\tYes\t2003', 'Connecting\tYes\t2003', 'Yes\tYes\t0'], 10).calls).toBe(3);
+  });
+
+  it('does not wait for other errors (wrong password) or a running thread', () => {
+    expect(run(['Connecting\tYes\t1045'], 10).calls).toBe(1);
+    expect(run(['Yes\tYes\t0'], 10).calls).toBe(1);
+    expect(run(['No\tYes\t2003'], 10).calls).toBe(1);
+  });
+
+  it('gives up after the wait: a source that stays down is then reported broken', () => {
+    expect(run(['Connecting\tYes\t2013'], 1).calls).toBe(2);
   });
 });
