@@ -45,7 +45,8 @@ export function kiln(args: readonly string[], cwd: string, timeoutMs = 600000): 
 
 interface StatusJson {
   labDir: string | null;
-  hosts: { host: string; address: string; state: string }[];
+  /** `added`: a host another suite added with `kiln lab add` (not part of the default lab). */
+  hosts: { host: string; address: string; state: string; added?: unknown }[];
 }
 
 export const DEFAULT_LAB_HOSTS = ['lb1', 'lb2', 'web1', 'web2', 'db1', 'db2', 'mon1'];
@@ -66,10 +67,12 @@ export function ensureLab(): Promise<{ dir: string; inventory: string }> {
     const dir = path.join(SHARED_LAB_CWD, '.lab');
     const result = { dir, inventory: path.join(dir, 'inventory.yml') };
     const s = await labStatus(SHARED_LAB_CWD);
+    // Hosts other suites added (`kiln lab add`) come and go: only the default hosts decide.
+    const own = s.hosts.filter((h) => !h.added);
     const ready =
       s.labDir === dir &&
-      s.hosts.length === DEFAULT_LAB_HOSTS.length &&
-      s.hosts.every((h) => DEFAULT_LAB_HOSTS.includes(h.host) && (h.state === 'running' || h.state === 'degraded'));
+      own.length === DEFAULT_LAB_HOSTS.length &&
+      own.every((h) => DEFAULT_LAB_HOSTS.includes(h.host) && (h.state === 'running' || h.state === 'degraded'));
     if (ready) return result;
     // `up` reuses running hosts, restarts stopped ones and refuses (clearly) if another lab is up.
     const r = await kiln(['lab', 'up'], SHARED_LAB_CWD);
