@@ -1,9 +1,11 @@
 /**
- * `-e key=value`, `-e '{"k": 1}'` and `-e @file.yml` (may be a vault file), merged left to right.
+ * `-e key=value` (strings, as Ansible's parse_kv makes them), `-e '{"k": 1}'` (YAML) and `-e @file.yml`
+ * (may be a vault file), merged left to right.
  * Connection variables among them (`user`, `ansible_port`, `kiln_command_timeout`, …) are checked
  * as in an inventory: a bad value is an input error.
  */
 import { parse as parseYaml } from 'yaml';
+import { parseKv } from '../input/playbook/splitter.ts';
 import { InputError } from '../core/diagnostic.ts';
 import { extraConnectionVars } from '../input/inventory/index.ts';
 import type { VaultOptions } from '../core/secret/vault.ts';
@@ -41,19 +43,26 @@ export function parseExtraVars(args: string[], vault: VaultOptions = {}): Record
       if (bad.length) throw new InputError(bad);
       Object.assign(out, v);
     } else {
-      for (const pair of a.split(/\s+(?=[A-Za-z_][A-Za-z0-9_]*=)/)) {
-        const i = pair.indexOf('=');
-        if (i <= 0)
-          throw new InputError({ file: '-e', message: `expected key=value, @file.yml or a YAML mapping, got ${JSON.stringify(pair)}` });
-        const raw = pair.slice(i + 1);
-        let value: unknown = raw;
-        try {
-          value = raw === '' ? '' : parseYaml(raw);
-        } catch {
-          value = raw;
-        }
-        out[pair.slice(0, i)] = value;
+      // As Ansible's parse_kv: words split like a shell's (quotes kept together, then removed),
+      // escapes decoded, and every value a STRING (`-e port=8080` is "8080", as in Ansible: a
+      // role that needs a number says `| int`, or the value comes as YAML: `-e '{"port": 8080}'`).
+      let kv: Record<string, string>;
+      try {
+        kv = parseKv(a);
+      } catch (err) {
+        throw new InputError({ file: '-e', message: `cannot parse ${JSON.stringify(a)}: ${(err as Error).message}` });
       }
+      if (kv._raw_params !== undefined)
+        throw new InputError({
+          file: '-e',
+          message: `expected key=value, @file.yml or a YAML mapping, got ${JSON.stringify(kv._raw_params)} (Ansible would set a variable named _raw_params)`,
+        });
+      const bad = Object.keys(kv).flatMap((k) => {
+        const problem = reservedVarNameProblem(k);
+        return problem ? [{ file: '-e', message: problem }] : [];
+      });
+      if (bad.length) throw new InputError(bad);
+      Object.assign(out, kv);
     }
   }
   const { errors } = extraConnectionVars(out);

@@ -105,6 +105,27 @@ export function checkConnectionValue(key: ConnectionKey, v: unknown): string | u
   }
 }
 
+const INTEGER_KEYS: readonly ConnectionKey[] = ['port', 'kiln_connect_timeout', 'kiln_keepalive_interval', 'kiln_command_timeout', 'kiln_keepalive_count'];
+const TRUE_WORDS = ['y', 'yes', 'on', '1', 'true', 't'];
+const FALSE_WORDS = ['n', 'no', 'off', '0', 'false', 'f'];
+
+/**
+ * A connection value written as text, converted as Ansible converts its connection options (config
+ * `ensure_type`): `-e ansible_port=2222` and `ansible_port: "2222"` are the integer 2222, and
+ * `ansible_become=yes` is true. Text that is not such a value stays text (and is refused by
+ * checkConnectionValue: Ansible would read any other word as false, Kiln says so instead).
+ */
+export function asConnectionType(key: ConnectionKey, v: unknown): unknown {
+  if (typeof v !== 'string' || isTemplated(v)) return v;
+  if (INTEGER_KEYS.includes(key) && /^\s*[+-]?\d+\s*$/.test(v)) return Number.parseInt(v, 10);
+  if (key === 'become') {
+    const w = v.trim().toLowerCase();
+    if (TRUE_WORDS.includes(w)) return true;
+    if (FALSE_WORDS.includes(w)) return false;
+  }
+  return v;
+}
+
 export interface RawVar {
   key: string;
   value: unknown;
@@ -134,6 +155,7 @@ export function normalizeVars(entries: RawVar[], errors: Diagnostic[]): { vars: 
     writtenAs[canonical] = e.key;
     let value = e.value;
     if ((CONNECTION_KEYS as readonly string[]).includes(canonical)) {
+      value = asConnectionType(canonical as ConnectionKey, value);
       const expected = checkConnectionValue(canonical as ConnectionKey, value);
       if (expected) {
         const alias = canonical === e.key ? '' : ` (alias of '${canonical}')`;

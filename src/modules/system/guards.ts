@@ -4,9 +4,12 @@
  * they imply, the apply script around the command, and the result of a run.
  *
  * Without a guard the command runs every time: the plan is an unpredictable action. With a
- * guard (creates / removes / unless) the guard is the task's post-condition: satisfied → ok;
- * otherwise the command runs and, like any state change, must leave the guard satisfied, or the
- * task reports that it did not converge.
+ * guard (creates / removes / unless) the guard decides, as in Ansible: satisfied → ok; otherwise
+ * the command runs (a predictable action: --check says it will run). As in Ansible, the guard is
+ * a condition to skip, not a promise of the command: a command that does not create its `creates`
+ * file (a role whose later task writes it) succeeds, and runs again on the next run while the
+ * file is still missing. Kiln's own `unless` is a post-condition: the command must make it pass,
+ * or the task reports that it did not converge.
  *
  * Secrets: no text the user wrote is ever in a remote command line. The whole script travels on
  * ssh's stdin. `unless` and `shell`'s `cmd` reach their shell as a here-document on file
@@ -155,7 +158,10 @@ export function guardPlan<P extends GuardParams>(p: P, s: CommandState, runner: 
   const summary = `run: ${shown}${notes.length ? ` (${notes.join('; ')})` : ''}`;
   const guarded = !!(p.creates || p.removes || p.unless);
   const op: RunOp = { kind: 'run' };
-  return [guarded ? { summary, op } : { summary, action: true, unpredictable: true, op }];
+  if (!guarded) return [{ summary, action: true, unpredictable: true, op }];
+  // Kiln's own `unless` is a post-condition (the check must pass after the run); Ansible's
+  // creates/removes only decide whether to run.
+  return [p.unless ? { summary, op } : { summary, action: true, op }];
 }
 
 /** The script running the command: in chdir, with its environment, stdin from a heredoc. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { loadInventory } from '../../../../src/input/inventory/load.ts';
 import { inputErrors, tmpTree } from './helpers.ts';
+import { hostVarsOf } from '../../../../src/input/inventory/layers.ts';
 
 const errorsOf = (files: Record<string, string>, entry: string) => {
   const dir = tmpTree(files);
@@ -29,19 +30,26 @@ describe('located inventory errors', () => {
   });
 
   it('bad port type: points at the value; all errors of the file are collected', () => {
-    const src = ['all:', '  hosts:', '    web1: { port: "22" }', '    web2:', '      ansible_port: 70000', '      become: "yes"', ''].join(
+    const src = ['all:', '  hosts:', '    web1: { port: "ssh" }', '    web2:', '      ansible_port: 70000', '      become: "maybe"', ''].join(
       '\n',
     );
     expect(errorsOf({ 'inv.yml': src }, 'inv.yml')).toEqual([
-      { file: 'inv.yml', line: 3, col: 19, message: `'port' must be an integer between 1 and 65535, got string "22"` },
+      { file: 'inv.yml', line: 3, col: 19, message: `'port' must be an integer between 1 and 65535, got string "ssh"` },
       {
         file: 'inv.yml',
         line: 5,
         col: 21,
         message: `'ansible_port' (alias of 'port') must be an integer between 1 and 65535, got number 70000`,
       },
-      { file: 'inv.yml', line: 6, col: 15, message: `'become' must be a boolean (true or false), got string "yes"` },
+      { file: 'inv.yml', line: 6, col: 15, message: `'become' must be a boolean (true or false), got string "maybe"` },
     ]);
+  });
+
+  it('connection values written as text convert as Ansible converts its options ("22" is 22, "yes" is true)', () => {
+    const src = ['all:', '  hosts:', '    web1: { port: "22", become: "yes" }', '    web2: { ansible_port: " 2222 ", ansible_become: "False" }', ''].join('\n');
+    const { inventory } = loadInventory(join(tmpTree({ 'inv.yml': src }), 'inv.yml'));
+    expect(hostVarsOf(inventory, 'web1')).toMatchObject({ port: 22, become: true });
+    expect(hostVarsOf(inventory, 'web2')).toMatchObject({ port: 2222, become: false });
   });
 
   it('INI malformed lines: exact line and column for each', () => {

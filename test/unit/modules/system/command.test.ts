@@ -41,11 +41,11 @@ describe('command plan', () => {
       { summary: 'run: systemctl daemon-reload', action: true, unpredictable: true, op: RUN },
     ]);
   });
-  it('guards: satisfied → ok; not satisfied → a state change that must converge', () => {
+  it('guards: satisfied → ok; not satisfied → a predictable action (a skip condition, as in Ansible, not a post-condition)', () => {
     const p: CommandParams = { cmd: 'tar xf /tmp/a.tar', chdir: '/opt', creates: 'a/bin' };
     expect(command.plan(p, undefined, command.parse(out('chdir=1\ncreates=1\n'), { cmd: 'x' }, undefined), ctx())).toEqual([]);
     expect(command.plan(p, undefined, command.parse(out('chdir=1\ncreates=0\n'), { cmd: 'x' }, undefined), ctx())).toEqual([
-      { summary: 'run: tar xf /tmp/a.tar (a/bin does not exist)', op: RUN },
+      { summary: 'run: tar xf /tmp/a.tar (a/bin does not exist)', action: true, op: RUN },
     ]);
     expect(
       command.plan({ cmd: 'rm x', removes: '/x' }, undefined, command.parse(out('removes=0\n'), { cmd: 'x' }, undefined), ctx()),
