@@ -24,6 +24,7 @@ import { type FailOutcome, isRescuing, PlayIterator } from './iterator.ts';
 import { type IncludeEffect, type IncludeExpander, isInclude, loaderExpander, placeIncluded } from './includes.ts';
 import { failedTaskVar } from './failed-task.ts';
 import { addHost, groupBy } from './inventory-effects.ts';
+import { getModule } from '../modules/registry.ts';
 import { PendingHandlers } from './pending.ts';
 import { BatchNotifications } from './notifications.ts';
 import { count, emptyStats, type HostStats, type RunReport, type TaskResult } from './report.ts';
@@ -301,7 +302,11 @@ export class Runner {
       if (!live.length) continue;
       // part G: run_once (first live host only), throttle, any_errors_fatal (play-controls.ts).
       const controls = seqs.get(live[0]!.host)!.controls(live[0]!.index);
-      const runOn = controls.runOnce ? live.slice(0, 1) : live;
+      // An action Ansible runs once for the batch (BYPASS_HOST_LOOP: add_host, pause) runs on the
+      // first live host only, as a run_once task does; unlike run_once, only that host registers
+      // its result (Ansible's get_task_hosts).
+      const bypass = getModule(task.module)?.bypassHostLoop === true;
+      const runOn = controls.runOnce || bypass ? live.slice(0, 1) : live;
       this.opts.reporter.taskStart(
         play,
         task,
@@ -362,7 +367,7 @@ export class Runner {
       });
       // part G: a run_once task's registered value is every host's of the batch; they move past it.
       for (const l of live.slice(runOn.length)) {
-        seqs.get(l.host)!.adoptRegistered(l.index, registered.get(runOn[0]!.host)!);
+        if (controls.runOnce) seqs.get(l.host)!.adoptRegistered(l.index, registered.get(runOn[0]!.host)!);
         stop(l.host, it.advance(l.host, l.index, false));
       }
       await this.opts.reporter.taskEnd(play, task, results);

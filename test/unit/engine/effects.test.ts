@@ -315,6 +315,29 @@ describe('add_host and group_by', () => {
   });
 });
 
+describe('actions Ansible runs once for the batch (BYPASS_HOST_LOOP), as ansible-playbook 2.14', () => {
+  it('add_host runs on the first host only, and only that host registers its result', async () => {
+    // ansible-playbook 2.14 on three hosts: `changed: [h1]` only; groups['added'] == ['new-h1'];
+    // `r is defined` is True on h1, False on h2 and h3.
+    const r = await run(
+      `- hosts: all
+  tasks:
+    - name: add
+      add_host:
+        name: "new-{{ inventory_hostname }}"
+        groups: added
+      register: r
+    - name: seen
+      command: "test '{{ groups['added'] | join(',') }} {{ r is defined }}' = 'new-t1 {{ inventory_hostname == 't1' }}'"
+`,
+      false,
+    );
+    expect(r.report.error).toBeUndefined();
+    expect(r.steps).toEqual(['add: t1', 'seen: t1,t2']);
+    expect([...r.results].sort()).toEqual(['add t1 changed', 'seen t1 changed', 'seen t2 changed']);
+  });
+});
+
 describe('meta effects across plays and batches (as ansible-playbook 2.14)', () => {
   it('clear_host_errors also revives a host that failed in an earlier play', async () => {
     const r = await run(`- hosts: all
