@@ -153,6 +153,63 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   // ── issue 17 (B): stat, find, slurp, fetch, getent
 
   // ── issue 17 (C): uri, wait_for, unarchive
+  'ansible.builtin.uri': {
+    kiln: 'uri',
+    same: {
+      url: true,
+      method: true,
+      body: true,
+      body_format: true,
+      headers: true,
+      status_code: true,
+      return_content: true,
+      dest: true,
+      creates: true,
+      removes: true,
+      url_username: true,
+      url_password: true,
+      force_basic_auth: true,
+      follow_redirects: true,
+      timeout: true,
+      validate_certs: true,
+      ca_path: true,
+      client_cert: true,
+      client_key: true,
+      ciphers: true,
+      unix_socket: true,
+      http_agent: true,
+      unredirected_headers: true,
+      decompress: true,
+      use_netrc: true,
+      use_proxy: true,
+      force: true,
+      ...FILE_ATTRS,
+    },
+    why: {
+      src: 'not supported: src (give the request body in `body`)',
+      remote_src: 'not supported: remote_src (give the request body in `body`)',
+      use_gssapi: 'not supported: use_gssapi (Kerberos authentication)',
+      attributes: 'not supported: attributes (chattr flags)',
+      unsafe_writes: 'not supported: unsafe_writes (Kiln always writes dest through a temp file and a rename)',
+    },
+  },
+  'ansible.builtin.wait_for': {
+    kiln: 'wait_for',
+    same: {
+      host: true,
+      port: true,
+      path: true,
+      search_regex: true,
+      state: true,
+      timeout: true,
+      delay: true,
+      sleep: true,
+      connect_timeout: true,
+      exclude_hosts: true,
+      active_connection_states: true,
+      msg: true,
+    },
+  },
 
   // ── issue 17 (D): apt_repository, deb822_repository, apt_key, debconf, package_facts; apt options
 
