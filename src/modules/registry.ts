@@ -39,6 +39,7 @@ import foreign from './system/foreign.ts';
 // issue 17 (C): uri, wait_for, unarchive
 import waitFor from './net/wait_for.ts';
 import uri from './net/uri.ts';
+import unarchive from './files/unarchive.ts';
 
 // issue 17 (D): apt_repository, deb822_repository, apt_key, debconf, package_facts; apt options
 
@@ -95,6 +96,7 @@ const all: BoundModule[] = [
   // issue 17 (C)
   waitFor,
   uri,
+  unarchive,
 
   // issue 17 (D)
 

@@ -421,7 +421,6 @@ export const ANSIBLE_ONLY_MODULES: ReadonlySet<string> = new Set([
   'synchronize',
   'sysvinit',
   'tempfile',
-  'unarchive',
   'validate_argument_spec',
   'wait_for_connection',
 ]);

@@ -193,6 +193,29 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
       unsafe_writes: 'not supported: unsafe_writes (Kiln always writes dest through a temp file and a rename)',
     },
   },
+  'ansible.builtin.unarchive': {
+    kiln: 'unarchive',
+    same: {
+      src: true,
+      dest: true,
+      remote_src: true,
+      creates: true,
+      list_files: true,
+      include: true,
+      exclude: true,
+      extra_opts: true,
+      keep_newer: true,
+      validate_certs: true,
+      ...FILE_ATTRS,
+    },
+    why: {
+      copy: 'not supported: copy (deprecated in Ansible; use remote_src)',
+      decrypt: 'not supported: decrypt (Kiln does not decrypt a vault-encrypted archive; it refuses one)',
+      io_buffer_size: 'not supported: io_buffer_size (Kiln unpacks with python3 on the host)',
+      attributes: 'not supported: attributes (chattr flags)',
+      unsafe_writes: 'not supported: unsafe_writes (Kiln always unpacks into a temp directory and renames into place)',
+    },
+  },
   'ansible.builtin.wait_for': {
     kiln: 'wait_for',
     same: {
