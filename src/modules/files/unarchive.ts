@@ -39,9 +39,12 @@ const schema = {
         "the archive: a file in the role's files/ (or relative to the playbook) copied from the controller; with remote_src, a path on the host or an http(s):// URL the host downloads",
     },
     dest: { type: 'string', pattern: '^/', description: 'absolute path of an existing directory on the host to unpack into' },
-    remote_src: { type: 'boolean', description: 'src is on the host (or a URL fetched by the host) rather than on the controller (default false)' },
+    remote_src: {
+      type: 'boolean',
+      description: 'src is on the host (or a URL fetched by the host) rather than on the controller (default false)',
+    },
     creates: { type: 'string', minLength: 1, description: 'path on the host: when it exists, nothing is unpacked' },
-    list_files: { type: 'boolean', description: 'register the archive\'s member names as `files` (default false)' },
+    list_files: { type: 'boolean', description: "register the archive's member names as `files` (default false)" },
     include: {
       type: 'array',
       items: { type: 'string', minLength: 1 },
@@ -58,7 +61,7 @@ const schema = {
       description:
         'only --strip-components=N (or "--strip-components", "N"): drop the first N path components of every member; other tar/unzip options are refused (Kiln does not run tar or unzip)',
     },
-    keep_newer: { type: 'boolean', description: 'do not replace files in dest that are newer than the archive\'s (default false)' },
+    keep_newer: { type: 'boolean', description: "do not replace files in dest that are newer than the archive's (default false)" },
     validate_certs: { type: 'boolean', description: "with a URL src: verify the server's TLS certificate (default true)" },
     owner: { type: 'string', minLength: 1, description: 'owner of every unpacked path' },
     group: { type: 'string', minLength: 1, description: 'group of every unpacked path' },
@@ -279,7 +282,11 @@ def differs(m):
 
 diffs = []
 for m in members:
-    d = differs(m)
+    try:
+        d = differs(m)
+    except Exception as e:
+        cleanup()
+        fail('cannot read %s from %s: %s' % (m[0], src, e))
     if d: diffs.append('%s: %s' % (m[0] or './', d))
 
 res = {'dest': dest, 'src': src, 'handler': handler}
@@ -394,7 +401,8 @@ export default defineModule<UnarchiveParams, UnarchiveState, UnarchiveOp, Unarch
     const strip = stripComponents(p.extra_opts);
     normMode(p.mode);
     if (p.remote_src) return { strip };
-    if (/^[a-z]+:\/\//i.test(p.src)) throw new Error(`src ${p.src} is a URL: set remote_src: true (the host downloads it), as Ansible requires`);
+    if (/^[a-z]+:\/\//i.test(p.src))
+      throw new Error(`src ${p.src} is a URL: set remote_src: true (the host downloads it), as Ansible requires`);
     const bytes = ctx.readFile(p.src);
     if (isVaultText(bytes.subarray(0, 64).toString('latin1')))
       throw new Error(`src ${p.src} is vault-encrypted: Ansible's unarchive would decrypt it (decrypt), Kiln does not`);
