@@ -57,7 +57,7 @@ const schema = {
     },
     extra_opts: {
       type: 'array',
-      items: { type: 'string', pattern: '^--strip-components(=[0-9]+)?$|^[0-9]+$' },
+      items: { type: 'string', minLength: 1 },
       description:
         'only --strip-components=N (or "--strip-components", "N"): drop the first N path components of every member; other tar/unzip options are refused (Kiln does not run tar or unzip)',
     },
