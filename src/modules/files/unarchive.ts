@@ -24,7 +24,7 @@
 import { isVaultText } from '../../core/secret/vault.ts';
 import { sha256 } from '../../sh/bytes.ts';
 import { defineModule, type FromSchema, type Planned } from '../contract.ts';
-import { needPython, parsePy, pythonScript } from '../net/python.ts';
+import { needPython, parsePy, pythonScript } from '../../sh/python.ts';
 import { normMode } from './attrs.ts';
 
 const schema = {

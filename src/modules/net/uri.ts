@@ -33,7 +33,7 @@ import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
 import { defineModule, type FromSchema, type Planned } from '../contract.ts';
 import { checkModeSkipped } from './wait_for.ts';
-import { needPython, parsePy, pythonScript } from './python.ts';
+import { needPython, parsePy, pythonScript } from '../../sh/python.ts';
 
 const schema = {
   type: 'object',

@@ -16,7 +16,7 @@
  * waits nor probes, and registers Ansible's skipped result.
  */
 import { defineModule, type FromSchema, type Planned } from '../contract.ts';
-import { needPython, parsePy, pythonScript } from './python.ts';
+import { needPython, parsePy, pythonScript } from '../../sh/python.ts';
 
 const STATES = ['ESTABLISHED', 'FIN_WAIT1', 'FIN_WAIT2', 'SYN_RECV', 'SYN_SENT', 'TIME_WAIT'] as const;
 

@@ -8,9 +8,9 @@
  *
  * The program prints one line `kiln_py=<base64 of a JSON object>`; `parsePy` reads it back.
  */
-import { sha256 } from '../../sh/bytes.ts';
-import { q } from '../../sh/quote.ts';
-import type { ExecResult } from '../contract.ts';
+import { sha256 } from './bytes.ts';
+import { q } from './quote.ts';
+import type { ExecResult } from '../core/exec.ts';
 
 /** Shell that fails (exit 3) with a clear message when the host has no python3. */
 export function needPython(module: string): string {
