@@ -13,7 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convergeCycle } from '../../helpers/converge-cycle.ts';
+import { kilnAsync } from '../../helpers/kiln.ts';
 import { runPlaybook } from '../../helpers/run-playbook.ts';
+import { encryptVault } from '../../../src/core/secret/vault.ts';
 import { startSshd, type TestSshd, writeSshdInventory } from '../../helpers/sshd.ts';
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/ansible/net');
@@ -202,5 +204,46 @@ describe('uri and wait_for over ssh', () => {
       msg: 'remote module (ansible.legacy.uri) does not support check mode',
     });
     expect(res.w).toEqual({ changed: false, failed: false, skipped: true, msg: 'remote module (wait_for) does not support check mode' });
+  });
+
+  it('uri with a vault password and a vault token header: the server gets them, no output shows them', { timeout: 120_000 }, async () => {
+    const project = join(dir, 'secret-project');
+    mkdirSync(project);
+    const token = 'tok-Zq81-unique-7731';
+    writeFileSync(join(project, 'vault.yml'), encryptVault(`vault_token: ${token}\nvault_pw: s3cret\n`, 'vpw'));
+    writeFileSync(join(dir, 'vpw'), 'vpw\n', { mode: 0o600 });
+    writeFileSync(
+      join(project, 'site.yml'),
+      [
+        '- hosts: all',
+        '  gather_facts: false',
+        '  vars_files: [vault.yml]',
+        '  tasks:',
+        '    - uri:',
+        '        url: "http://127.0.0.1:{{ http_port }}/echo"',
+        '        method: POST',
+        '        headers: {Authorization: "Bearer {{ vault_token }}"}',
+        '        body_format: json',
+        '        body: {token: "{{ vault_token }}"}',
+        '      register: posted',
+        '    - uri: {url: "http://127.0.0.1:{{ http_port }}/auth", url_username: kiln, url_password: "{{ vault_pw }}"}',
+        '      register: authed',
+        '    - assert:',
+        '        that:',
+        "          - posted.json.headers.authorization == 'Bearer ' + vault_token",
+        '          - (posted.json.body | from_json).token == vault_token',
+        "          - authed.json.user == 'kiln'",
+        '',
+      ].join('\n'),
+    );
+    const json = join(dir, 'secret-report.json');
+    const r = await kilnAsync(
+      ['apply', join(project, 'site.yml'), '-i', inventory, '--vault-password-file', join(dir, 'vpw'), '--diff', '-vvv', '--json', json],
+      { cwd: project, timeoutMs: 110_000 },
+    );
+    expect(r.code, r.output).toBe(0);
+    const text = `${r.output}\n${readFileSync(json, 'utf8')}`;
+    expect(text).not.toContain(token);
+    expect(text).not.toContain('s3cret');
   });
 });
