@@ -57,6 +57,14 @@ describe('wait_for plan', () => {
     }
   });
 
+  it('a port nobody uses is stopped and drained at once', () => {
+    for (const state of ['stopped', 'drained'] as const) {
+      const p: WaitForParams = { port: 1, state, ...(state === 'drained' ? { exclude_hosts: ['10.0.0.1'] } : {}) };
+      const s = waitFor.parse(runProbe(waitFor.probe(p, undefined, ctx())), p, undefined);
+      expect(s.met, state).toMatchObject({ state, port: 1, path: null, elapsed: 0 });
+    }
+  });
+
   it('with a delay nothing is tried in the probe', () => {
     const p: WaitForParams = { path: '/', delay: 3 };
     const s = waitFor.parse(runProbe(waitFor.probe(p, undefined, ctx())), p, undefined);
