@@ -1,9 +1,11 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import unarchive, { stripComponents, type UnarchiveParams, unarchivePlan } from '../../../../src/modules/files/unarchive.ts';
+import { PRELUDE } from '../../../../src/sh/prelude.ts';
 import { ctx, runProbe, shSyntax } from '../helpers.ts';
 
 const FIXTURES = join(import.meta.dirname, '../../../fixtures/ansible/unarchive');
@@ -74,6 +76,51 @@ describe('unarchive plan', () => {
       const s = unarchive.parse(runProbe(unarchive.probe(q, { strip: 0 }, ctx())), q, { strip: 0 });
       expect(s.differences).toEqual(['app/README: contents differ']);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('remote_src with a URL: the host downloads the archive (also for the comparison)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-unarchive-url-'));
+    execFileSync('sh', [join(FIXTURES, 'make-archives.sh'), dir]);
+    const archive = readFileSync(join(dir, 'app.tar.gz'));
+    const server = createServer((req, res) => {
+      if (req.url === '/app.tar.gz') res.end(archive);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const dest = join(dir, 'd');
+      mkdirSync(dest);
+      const q: UnarchiveParams = { src: `http://127.0.0.1:${port}/app.tar.gz`, dest, remote_src: true, list_files: true };
+      const prep = { strip: 0 };
+      // The local HTTP server answers while the probe runs: run it without blocking this process.
+      const run = (script: string) =>
+        new Promise<{ stdout: string; stderr: string; code: number }>((resolve) => {
+          const c = spawn('sh', [], { stdio: ['pipe', 'pipe', 'pipe'] });
+          let stdout = '';
+          let stderr = '';
+          c.stdout.on('data', (d: Buffer) => {
+            stdout += d;
+          });
+          c.stderr.on('data', (d: Buffer) => {
+            stderr += d;
+          });
+          c.on('close', (code) => resolve({ stdout, stderr, code: code ?? -1 }));
+          c.stdin.end(`${PRELUDE}\n(\n${script}\n)\n`);
+        });
+      const s = unarchive.parse(await run(unarchive.probe(q, prep, ctx())), q, prep);
+      expect(s.result.files).toEqual(['app/', 'app/bin/', 'app/conf/', 'app/bin/run', 'app/conf/app.conf', 'app/README', 'app/link']);
+      expect(s.differences).toHaveLength(7);
+      const out = await run(unarchive.apply(q, prep, s, [{ kind: 'extract' }], ctx()));
+      expect(unarchive.interpret!(q, prep, out, ctx())).toMatchObject({ changed: true });
+      expect(readFileSync(join(dest, 'app/conf/app.conf'), 'utf8')).toBe('port=8080\n');
+      const missing = { ...q, src: `http://127.0.0.1:${port}/nope.tar.gz` };
+      const res = await run(unarchive.probe(missing, prep, ctx()));
+      expect(() => unarchive.parse(res, missing, prep)).toThrow(/Failure downloading/);
+    } finally {
+      server.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
