@@ -37,6 +37,9 @@ import foreign from './system/foreign.ts';
 // issue 17 (B): stat, find, slurp, fetch, getent
 
 // issue 17 (C): uri, wait_for, unarchive
+import waitFor from './net/wait_for.ts';
+import uri from './net/uri.ts';
+import unarchive from './files/unarchive.ts';
 
 // issue 17 (D): apt_repository, deb822_repository, apt_key, debconf, package_facts; apt options
 
@@ -91,6 +94,9 @@ const all: BoundModule[] = [
   // issue 17 (B)
 
   // issue 17 (C)
+  waitFor,
+  uri,
+  unarchive,
 
   // issue 17 (D)
 

@@ -421,10 +421,7 @@ export const ANSIBLE_ONLY_MODULES: ReadonlySet<string> = new Set([
   'synchronize',
   'sysvinit',
   'tempfile',
-  'unarchive',
-  'uri',
   'validate_argument_spec',
-  'wait_for',
   'wait_for_connection',
 ]);
 
