@@ -50,7 +50,17 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   },
   'ansible.builtin.apt': {
     kiln: 'package',
-    same: { name: true, state: true, update_cache: true, cache_valid_time: true, purge: true, install_recommends: true },
+    same: {
+      name: true,
+      state: true,
+      update_cache: true,
+      cache_valid_time: true,
+      purge: true,
+      install_recommends: true,
+      allow_downgrade: true,
+      default_release: true,
+      policy_rc_d: true,
+    },
   },
   // On Debian, package passes every argument on to apt.
   'ansible.builtin.package': {
