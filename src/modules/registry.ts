@@ -39,6 +39,7 @@ import foreign from './system/foreign.ts';
 // issue 17 (C): uri, wait_for, unarchive
 
 // issue 17 (D): apt_repository, deb822_repository, apt_key, debconf, package_facts; apt options
+import aptRepository from './apt/apt_repository.ts';
 
 // issue 17 (E): hostname, timezone, locale_gen, alternatives, modprobe, openssh_keypair
 
@@ -93,6 +94,7 @@ const all: BoundModule[] = [
   // issue 17 (C)
 
   // issue 17 (D)
+  aptRepository,
 
   // issue 17 (E)
 

@@ -399,7 +399,6 @@ export const REPLACED_MODULES: Readonly<Record<string, string>> = {
 
 /** Ansible's builtin modules Kiln has no module for (named in the error instead of "unknown module"). */
 export const ANSIBLE_ONLY_MODULES: ReadonlySet<string> = new Set([
-  'apt_repository',
   'assemble',
   'async_status',
   'blockinfile',

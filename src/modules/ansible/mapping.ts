@@ -165,6 +165,21 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   // ── issue 17 (C): uri, wait_for, unarchive
 
   // ── issue 17 (D): apt_repository, deb822_repository, apt_key, debconf, package_facts; apt options
+  'ansible.builtin.apt_repository': {
+    kiln: 'apt_repository',
+    same: {
+      repo: true,
+      state: true,
+      filename: true,
+      mode: true,
+      update_cache: true,
+      update_cache_retries: true,
+      update_cache_retry_max_delay: true,
+      codename: true,
+      validate_certs: true,
+      install_python_apt: true,
+    },
+  },
 
   // ── issue 17 (E): hostname, timezone, locale_gen, alternatives, modprobe, openssh_keypair
 
