@@ -40,6 +40,7 @@ import foreign from './system/foreign.ts';
 
 // issue 17 (D): apt_repository, deb822_repository, apt_key, debconf, package_facts; apt options
 import aptRepository from './apt/apt_repository.ts';
+import debconf from './apt/debconf.ts';
 
 // issue 17 (E): hostname, timezone, locale_gen, alternatives, modprobe, openssh_keypair
 
@@ -95,6 +96,7 @@ const all: BoundModule[] = [
 
   // issue 17 (D)
   aptRepository,
+  debconf,
 
   // issue 17 (E)
 

@@ -95,4 +95,41 @@ describe.skipIf(skip)('apt modules on lab hosts x17d1, x17d2', () => {
     expect(r.tasks[0].message).toContain('Failed to update apt cache: E: Failed to fetch file:/srv/kiln-x17d-missing/./Packages');
     expect(ssh('x17d1', 'ls /etc/apt/sources.list.d')).not.toContain('x17d-missing');
   });
+
+  it('debconf: a select answer and a password (a secret: compared on the host, never shown) through the converge cycle', async () => {
+    const pb = playbook(
+      'debconf.yml',
+      [
+        '- hosts: x17d2',
+        '  gather_facts: false',
+        '  tasks:',
+        '    - debconf: { name: tzdata, question: tzdata/Areas, vtype: select, value: Europe }',
+        '    - debconf: { name: kiln-x17d, question: kiln-x17d/pw, vtype: password, value: "Pw-x17d-secret" }',
+        '      register: pw',
+        '',
+      ].join('\n'),
+    );
+    const r = await convergeCycle({
+      playbook: pb,
+      inventory: inv,
+      verify: () => {
+        expect(ssh('x17d2', 'sudo debconf-show tzdata')).toContain('* tzdata/Areas: Europe');
+        const got = ssh(
+          'x17d2',
+          "printf 'GET kiln-x17d/pw\\n' | sudo DEBIAN_FRONTEND=noninteractive debconf-communicate kiln-x17d 2>/dev/null",
+        );
+        expect(got).toBe('0 Pw-x17d-secret\n');
+      },
+      tamper: () => {
+        ssh('x17d2', "printf 'tzdata tzdata/Areas select Asia\\nkiln-x17d kiln-x17d/pw password other\\n' | sudo debconf-set-selections");
+      },
+    });
+    const drift = r.check.tasks.filter((t) => t.status === 'changed');
+    expect(drift.map((t) => t.changes.map((c) => c.summary))).toEqual([
+      ['set tzdata tzdata/Areas (select): "Asia" → "Europe"'],
+      ['set kiln-x17d kiln-x17d/pw (password): (differs)'],
+    ]);
+    expect(drift[0].diff).toContain('+tzdata/Areas: Europe');
+    expect(JSON.stringify(r)).not.toContain('Pw-x17d-secret');
+  });
 });

@@ -402,7 +402,6 @@ export const ANSIBLE_ONLY_MODULES: ReadonlySet<string> = new Set([
   'assemble',
   'async_status',
   'blockinfile',
-  'debconf',
   'dpkg_selections',
   'expect',
   'fetch',
