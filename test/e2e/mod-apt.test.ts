@@ -7,13 +7,13 @@
  * update really runs (offline). Never run on this machine's apt.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convergeCycle } from '../helpers/converge-cycle.ts';
 import { runPlaybook } from '../helpers/run-playbook.ts';
-import { ensureLab, kiln, labSkipReason, SHARED_LAB_CWD } from './lab-setup.ts';
+import { ensureLab, kiln, labSkipReason, REPO_ROOT as REPO, SHARED_LAB_CWD } from './lab-setup.ts';
 
 const skip = labSkipReason();
 if (skip) console.warn(`SKIPPED apt modules suite: ${skip}`);
@@ -131,5 +131,34 @@ describe.skipIf(skip)('apt modules on lab hosts x17d1, x17d2', () => {
     ]);
     expect(drift[0].diff).toContain('+tzdata/Areas: Europe');
     expect(JSON.stringify(r)).not.toContain('Pw-x17d-secret');
+  });
+
+  it("package_facts: ansible_facts.packages equals what Ansible's package_facts registered on the same lab image, also under --check", async () => {
+    const out = join(work, 'pf.json');
+    const pb = playbook(
+      'pf.yml',
+      [
+        '- hosts: x17d2',
+        '  gather_facts: false',
+        '  tasks:',
+        '    - package_facts:',
+        '      register: r',
+        '    - copy: { content: "{{ r | to_nice_json }}", dest: ' + out + ' }',
+        '      delegate_to: localhost',
+        "    - assert: { that: [ \"ansible_facts.packages['dpkg'][0].source == 'apt'\" ] }",
+        '',
+      ].join('\n'),
+    );
+    const r = await runPlaybook(pb, inv, { check: true });
+    expect(r.tasks.map((t) => t.status)).toEqual(['ok', 'changed', 'ok']);
+    const got = JSON.parse(readFileSync(out, 'utf8')) as { ansible_facts: { packages: Record<string, unknown[]> }; changed: boolean };
+    const want = JSON.parse(readFileSync(join(REPO, 'test/fixtures/ansible/package_facts/x17d1-ansible.json'), 'utf8')) as typeof got;
+    expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
+    expect(got.changed).toBe(false);
+    // The fixture's host had python3-apt installed for Ansible (and what it pulled in); nothing else differs.
+    const extra = Object.keys(want.ansible_facts.packages).filter((n) => !(n in got.ansible_facts.packages));
+    expect(extra).toContain('python3-apt');
+    for (const n of extra) expect(want.ansible_facts.packages[n].every((e) => (e as { origin: string }).origin === 'kiln-lab')).toBe(true);
+    for (const [n, entries] of Object.entries(got.ansible_facts.packages)) expect(entries, n).toEqual(want.ansible_facts.packages[n]);
   });
 });

@@ -412,7 +412,6 @@ export const ANSIBLE_ONLY_MODULES: ReadonlySet<string> = new Set([
   'iptables',
   'known_hosts',
   'mount_facts',
-  'package_facts',
   'ping',
   'pip',
   'raw',

@@ -180,6 +180,7 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
       install_python_apt: true,
     },
   },
+  'ansible.builtin.package_facts': { kiln: 'package_facts', same: { manager: true, strategy: true } },
   'ansible.builtin.debconf': { kiln: 'debconf', same: { name: true, question: true, vtype: true, value: true, unseen: true } },
 
   // ── issue 17 (E): hostname, timezone, locale_gen, alternatives, modprobe, openssh_keypair
