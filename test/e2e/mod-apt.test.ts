@@ -145,6 +145,7 @@ describe.skipIf(skip)('apt modules on lab hosts x17d1, x17d2', () => {
         '      register: r',
         '    - copy: { content: "{{ r | to_nice_json }}", dest: ' + out + ' }',
         '      delegate_to: localhost',
+        '      check_mode: false',
         "    - assert: { that: [ \"ansible_facts.packages['dpkg'][0].source == 'apt'\" ] }",
         '',
       ].join('\n'),
