@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { convergeCycle } from '../helpers/converge-cycle.ts';
 import { runPlaybook } from '../helpers/run-playbook.ts';
 import { ensureLab, kiln, labSkipReason, REPO_ROOT as REPO, SHARED_LAB_CWD } from './lab-setup.ts';
@@ -161,5 +162,118 @@ describe.skipIf(skip)('apt modules on lab hosts x17d1, x17d2', () => {
     expect(extra).toContain('python3-apt');
     for (const n of extra) expect(want.ansible_facts.packages[n].every((e) => (e as { origin: string }).origin === 'kiln-lab')).toBe(true);
     for (const [n, entries] of Object.entries(got.ansible_facts.packages)) expect(entries, n).toEqual(want.ansible_facts.packages[n]);
+  });
+
+  it('deb822_repository: writes and registers what ansible-core 2.15 did for the same tasks (URL key, inline key, key on the host)', async () => {
+    const fixDir = join(REPO, 'test/fixtures/ansible/deb822_repository');
+    const want = JSON.parse(readFileSync(join(fixDir, 'x17d1-ansible-2.15.json'), 'utf8')) as {
+      results: { repo: string; dest: string; key_filename: string | null; mode: string }[];
+      files: string;
+    };
+    const tasks = (parse(readFileSync(join(fixDir, 'playbook.yml'), 'utf8')) as { tasks: Record<string, unknown>[] }[])[0].tasks.slice(
+      0,
+      3,
+    );
+    const out = join(work, 'd822.json');
+    const pb = playbook(
+      'd822.yml',
+      stringify([
+        {
+          hosts: 'x17d2',
+          gather_facts: false,
+          tasks: [
+            ...tasks,
+            { copy: { content: '{{ [a, b, c] | to_nice_json }}', dest: out }, delegate_to: 'localhost' },
+            ...['Kiln X17D_local repo', 'inline', 'hostpath'].map((name) => ({ deb822_repository: { name, state: 'absent' } })),
+          ],
+        },
+      ]),
+    );
+    const r = await runPlaybook(pb, inv);
+    expect(r.tasks.map((t) => t.status)).toEqual(['changed', 'changed', 'changed', 'changed', 'changed', 'changed', 'changed']);
+    const got = JSON.parse(readFileSync(out, 'utf8')) as typeof want.results;
+    got.forEach((g, i) => {
+      expect({ repo: g.repo, dest: g.dest, key_filename: g.key_filename }).toEqual({
+        repo: want.results[i].repo,
+        dest: want.results[i].dest,
+        key_filename: want.results[i].key_filename,
+      });
+    });
+    expect(ssh('x17d2', 'ls /etc/apt/sources.list.d /etc/apt/keyrings')).toBe('/etc/apt/keyrings:\n\n/etc/apt/sources.list.d:\n');
+  });
+
+  it('deb822_repository converge cycle, then package installs from those sources with default_release, policy_rc_d, allow_downgrade', async () => {
+    // Two flat repositories on the host, one version of a dummy package each, built with dpkg-deb.
+    ssh(
+      'x17d2',
+      `sudo sh -ec '
+for v in 1.0:old 2.0:new; do
+  ver=\${v%%:*}; rel=\${v#*:}; repo=/srv/kiln-x17d-$rel; d=$(mktemp -d); mkdir -p $repo $d/DEBIAN
+  printf "Package: kiln-x17d-dummy\\nVersion: %s\\nArchitecture: all\\nMaintainer: Kiln <kiln@example.org>\\nDescription: Kiln e2e dummy package\\n" $ver > $d/DEBIAN/control
+  printf "#!/bin/sh\\nif [ -x /usr/sbin/policy-rc.d ]; then /usr/sbin/policy-rc.d kiln-x17d start; echo \\$? > /var/tmp/kiln-x17d-policy; else echo none > /var/tmp/kiln-x17d-policy; fi\\n" > $d/DEBIAN/postinst
+  chmod 0755 $d/DEBIAN/postinst
+  f=kiln-x17d-dummy_\${ver}_all.deb
+  dpkg-deb --root-owner-group --build $d $repo/$f >/dev/null
+  { cat $d/DEBIAN/control; echo "Filename: ./$f"; echo "Size: $(stat -c %s $repo/$f)"; echo "SHA256: $(sha256sum < $repo/$f | cut -d" " -f1)"; } > $repo/Packages
+  printf "Origin: kiln-x17d\\nSuite: x17d-$rel\\nCodename: x17d-$rel\\n" > $repo/Release
+  rm -rf $d
+done'`,
+    );
+    const pb = playbook(
+      'd822-cycle.yml',
+      [
+        '- hosts: x17d2',
+        '  gather_facts: false',
+        '  tasks:',
+        '    - deb822_repository: { name: x17d old, uris: "file:/srv/kiln-x17d-old", suites: ./, trusted: true }',
+        '    - deb822_repository: { name: x17d new, uris: "file:/srv/kiln-x17d-new", suites: ./, trusted: true }',
+        '',
+      ].join('\n'),
+    );
+    const r = await convergeCycle({
+      playbook: pb,
+      inventory: inv,
+      verify: () => {
+        expect(ssh('x17d2', 'cat /etc/apt/sources.list.d/x17d-old.sources')).toBe(
+          'X-Repolib-Name: x17d old\nURIs: file:/srv/kiln-x17d-old\nSuites: ./\nTrusted: yes\nTypes: deb\n',
+        );
+        ssh('x17d2', 'sudo apt-get -q update --error-on=any >/dev/null 2>&1');
+        const policy = ssh('x17d2', 'LC_ALL=C apt-cache policy kiln-x17d-dummy');
+        expect(policy).toContain('Candidate: 2.0');
+        expect(policy).toContain(' 1.0 500');
+      },
+      tamper: () => {
+        ssh('x17d2', "sudo sed -i 's/^Trusted: yes/Trusted: no/' /etc/apt/sources.list.d/x17d-old.sources");
+      },
+    });
+    const drift = r.check.tasks.find((t) => t.status === 'changed')!;
+    expect(drift.changes.map((c) => c.summary)).toEqual(['update /etc/apt/sources.list.d/x17d-old.sources']);
+    expect(drift.diff).toContain('-Trusted: no');
+    expect(drift.diff).toContain('+Trusted: yes');
+
+    const pkg = async (args: string) => {
+      const p = playbook('pkg.yml', `- hosts: x17d2\n  gather_facts: false\n  tasks:\n    - package: ${args}\n`);
+      return (await runPlaybook(p, inv)).tasks[0];
+    };
+    const installed = () => ssh('x17d2', "dpkg-query -W -f='${Version}' kiln-x17d-dummy");
+
+    // default_release: the old suite's version wins (990), policy-rc.d exits 101 during the install and is gone after.
+    expect((await pkg('{ name: kiln-x17d-dummy, default_release: x17d-old, policy_rc_d: 101 }')).status).toBe('changed');
+    expect(installed()).toBe('1.0');
+    expect(ssh('x17d2', 'cat /var/tmp/kiln-x17d-policy; test -e /usr/sbin/policy-rc.d && echo left || echo gone')).toBe('101\ngone\n');
+    expect((await pkg('{ name: kiln-x17d-dummy, state: latest, default_release: x17d-old }')).status).toBe('ok');
+    // Without it, latest is the new suite's 2.0.
+    const up = await pkg('{ name: kiln-x17d-dummy, state: latest }');
+    expect(up.changes.map((c) => c.summary)).toEqual(['upgrade kiln-x17d-dummy 1.0 → 2.0']);
+    expect(installed()).toBe('2.0');
+    // A pinned older version is a downgrade: refused unless allow_downgrade.
+    const refused = await pkg('{ name: "kiln-x17d-dummy=1.0" }');
+    expect(refused.status).toBe('failed');
+    expect(refused.message).toContain('apt refuses a downgrade unless allow_downgrade: true');
+    expect(installed()).toBe('2.0');
+    const down = await pkg('{ name: "kiln-x17d-dummy=1.0", allow_downgrade: true }');
+    expect(down.changes.map((c) => c.summary)).toEqual(['downgrade kiln-x17d-dummy 2.0 → 1.0']);
+    expect(installed()).toBe('1.0');
+    expect((await pkg('{ name: "kiln-x17d-dummy=1.0", allow_downgrade: true }')).status).toBe('ok');
   });
 });
