@@ -215,7 +215,7 @@ for v in 1.0:old 2.0:new; do
   f=kiln-x17d-dummy_\${ver}_all.deb
   dpkg-deb --root-owner-group --build $d $repo/$f >/dev/null
   { cat $d/DEBIAN/control; echo "Filename: ./$f"; echo "Size: $(stat -c %s $repo/$f)"; echo "SHA256: $(sha256sum < $repo/$f | cut -d" " -f1)"; } > $repo/Packages
-  printf "Origin: kiln-x17d\\nSuite: x17d-$rel\\nCodename: x17d-$rel\\n" > $repo/Release
+  printf "Origin: kiln-x17d\\nSuite: x17d-%s\\nCodename: x17d-%s\\nDate: %s\\nSHA256:\\n %s %s Packages\\n" $rel $rel "$(LC_ALL=C date -Ru)" $(sha256sum < $repo/Packages | cut -d" " -f1) $(stat -c %s $repo/Packages) > $repo/Release
   rm -rf $d
 done'`,
     );

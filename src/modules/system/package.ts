@@ -55,9 +55,9 @@ const schema = {
     },
     default_release: {
       type: 'string',
-      pattern: '^[A-Za-z0-9][A-Za-z0-9.+~_/-]*$',
+      pattern: '^([A-Za-z0-9][A-Za-z0-9.+~_/-]*)?$',
       description:
-        'target release (apt-get -t): its packages get priority 990, so candidates (and what state: latest means) come from it, e.g. bookworm-backports',
+        'target release (apt-get -t; empty: none, as in Ansible): its packages get priority 990, so candidates (and what state: latest means) come from it, e.g. bookworm-backports',
     },
     policy_rc_d: {
       type: 'integer',
