@@ -39,8 +39,8 @@ describe.skipIf(skip)('apt modules on lab hosts x17d1, x17d2', () => {
     inv = join(work, 'inventory.yml');
     await kiln(['lab', 'remove', ...HOSTS], SHARED_LAB_CWD); // leftovers of an interrupted run
     const r = await kiln(['lab', 'add', 'x17d', '--count', '2', '--address', '10.77.0.201', '--inventory', inv], SHARED_LAB_CWD);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    // stderr may say it waited for another suite's `kiln lab` command (they serialize on a lock).
+    expect(r.code, r.stderr).toBe(0);
     // A second flat repository on each host: the index of the lab's mirror (no .debs needed to update a cache).
     for (const h of HOSTS)
       ssh(h, 'sudo mkdir -p /srv/kiln-x17d-repo && sudo cp /opt/kiln-mirror/Packages /opt/kiln-mirror/Release /srv/kiln-x17d-repo/');
