@@ -86,6 +86,8 @@ interface FileState {
   sha256?: string;
   mode?: string;
   content?: Buffer;
+  /** uid, gid, owner, group of the file. */
+  ids?: [number, number, string, string];
 }
 
 export interface Deb822State {
@@ -188,7 +190,7 @@ export function deb822Prepare(p: Deb822Params): Deb822Prep {
 
 const fileProbe = (key: string, path: string) =>
   [
-    `if [ -f ${q(path)} ]; then echo "${key}_sha=$(sha256sum < ${q(path)} | cut -d' ' -f1)"; echo "${key}_mode=$(stat -c %a ${q(path)})"`,
+    `if [ -f ${q(path)} ]; then echo "${key}_sha=$(sha256sum < ${q(path)} | cut -d' ' -f1)"; echo "${key}_mode=$(stat -c %a ${q(path)})"; echo "${key}_ids=$(stat -c '%u:%g:%U:%G' ${q(path)})"`,
     `  printf '${key}_b64='; base64 -w0 < ${q(path)}; echo`,
     'fi',
   ].join('\n');
@@ -226,6 +228,11 @@ export function deb822Probe(p: Deb822Params, prep: Deb822Prep): string {
   return lines.join('\n');
 }
 
+function idsOf(v: string): [number, number, string, string] {
+  const [u, g, o, gr] = v.split(':');
+  return [Number(u), Number(g), o, gr];
+}
+
 function fileState(kv: Record<string, string>, key: string): FileState {
   if (kv[`${key}_sha`] === undefined) return { exists: false };
   return {
@@ -233,6 +240,7 @@ function fileState(kv: Record<string, string>, key: string): FileState {
     sha256: kv[`${key}_sha`],
     mode: normMode(kv[`${key}_mode`]),
     content: fromB64Bytes(kv[`${key}_b64`] ?? ''),
+    ids: kv[`${key}_ids`] ? idsOf(kv[`${key}_ids`]) : undefined,
   };
 }
 
@@ -363,6 +371,10 @@ export default defineModule<Deb822Params, Deb822State, Deb822Op, Deb822Prep>({
       // The plan reported the fetch error.
     }
     const keyFilename = sb.keyring?.path ?? (s.signedByFile ? p.signed_by : null);
-    return { repo: renderSources(p, sb.value), dest: prep.dest, key_filename: keyFilename ?? null };
+    const repo = renderSources(p, sb.value);
+    // Ansible's exit_json adds the file's attributes (add_path_info) as they are after the task.
+    const [uid, gid, owner, group] = s.sources.ids ?? [0, 0, 'root', 'root'];
+    const attrs = { uid, gid, owner, group, mode: normMode(p.mode ?? '0644'), state: 'file', size: Buffer.byteLength(repo) };
+    return { repo, dest: prep.dest, key_filename: keyFilename ?? null, ...attrs };
   },
 });
