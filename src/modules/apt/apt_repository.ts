@@ -71,7 +71,7 @@ const schema = {
         "Ansible uses it only to fetch a ppa: repository's key from Launchpad: accepted and, as in Ansible, without effect on a deb line",
     },
     install_python_apt: {
-      const: false,
+      type: 'boolean',
       description:
         "Kiln's apt_repository needs no python3-apt on the host: false is accepted; true (Ansible's default, which installs python3-apt when it is missing) is refused: install python3-apt with apt if the host needs it",
     },
@@ -139,6 +139,10 @@ export function suggestFilename(source: string, filename?: string): string {
 
 /** The source as Ansible compares it (prepare: a bad repo line is refused before any host is contacted). */
 export function wantedSource(p: AptRepositoryParams): string {
+  if (p.install_python_apt === true)
+    throw new Error(
+      "install_python_apt: true is refused: Kiln's apt_repository needs no python3-apt and never installs it (Ansible would install it on the host when missing); drop the option, or install python3-apt with the package module",
+    );
   const repo = p.repo.trim();
   if (/^ppa:/.test(repo))
     throw new Error(

@@ -109,3 +109,13 @@ describe('apt_repository', () => {
     expect(aptRepository.apply(q, aptRepository.prepare!(q, undefined as never), s, ops(q, s), ctx())).not.toContain('apt-get');
   });
 });
+
+describe('apt_repository install_python_apt', () => {
+  it('false is accepted (nothing to install); true is refused by name with the reason', () => {
+    const repo = 'deb http://a b c';
+    expect(aptRepository.prepare!({ repo, install_python_apt: false }, undefined as never)).toBe(repo);
+    expect(() => aptRepository.prepare!({ repo, install_python_apt: true }, undefined as never)).toThrow(
+      /install_python_apt: true is refused: Kiln's apt_repository needs no python3-apt/,
+    );
+  });
+});
