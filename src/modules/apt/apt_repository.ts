@@ -171,6 +171,8 @@ export function aptRepositoryPlan(
   const state = p.state ?? 'present';
   const newContent = new Map<string, string>();
   const summaries: string[] = [];
+  /** The file a line is appended to: the only one `mode` applies to (Ansible's new_repos). */
+  let appendedTo: string | undefined;
   if (state === 'present') {
     let found = false;
     for (const f of s.files) {
@@ -195,6 +197,7 @@ export function aptRepositoryPlan(
       const f = s.files.find((x) => x.path === path);
       const before = f?.content ?? '';
       newContent.set(path, `${before}${before === '' || before.endsWith('\n') ? '' : '\n'}${source}\n`);
+      appendedTo = path;
       summaries.push(`${f ? 'add' : `create ${path} with`} ${source}${f ? ` to ${path}` : ''}`);
     }
   } else {
@@ -216,7 +219,9 @@ export function aptRepositoryPlan(
     const f = s.files.find((x) => x.path === path);
     const diff = ctx.diff ? contentDiff(path, f?.content ?? '', after, false) : undefined;
     const op: SourceFileOp =
-      after === '' && f ? { kind: 'delete', path, expect: f.sha256 } : { kind: 'write', path, content: after, expect: f?.sha256, mode };
+      after === '' && f
+        ? { kind: 'delete', path, expect: f.sha256 }
+        : { kind: 'write', path, content: after, expect: f?.sha256, mode: path === appendedTo ? mode : undefined };
     out.push({ summary: summaries[i++], diff, op });
   }
   if (out.length && p.update_cache !== false) out.push({ summary: 'update apt cache', op: { kind: 'update-cache' } });

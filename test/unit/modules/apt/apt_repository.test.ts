@@ -60,9 +60,10 @@ describe('apt_repository', () => {
   });
   it('enables a disabled copy instead of adding one; appends to an existing file with the given mode', () => {
     const s = { files: [file('/etc/apt/sources.list.d/g.list', `# keep\n#${CHROME} # chrome\n`)] };
-    const c = plan({ repo: CHROME, update_cache: false }, s);
+    const c = plan({ repo: CHROME, update_cache: false, mode: '0600' }, s);
     expect(c.map((x) => x.summary)).toEqual([`enable ${CHROME} in /etc/apt/sources.list.d/g.list`]);
-    expect(c[0].op).toMatchObject({ kind: 'write', content: `# keep\n${CHROME} # chrome\n` });
+    // mode applies only to a file a line is appended to, as Ansible's new_repos.
+    expect(c[0].op).toMatchObject({ kind: 'write', content: `# keep\n${CHROME} # chrome\n`, mode: undefined });
     const t = { files: [file('/etc/apt/sources.list.d/google.list', 'deb http://a b c')] };
     const d = plan({ repo: CHROME, filename: 'google', mode: '600' }, t);
     expect(d[0].summary).toBe(`add ${CHROME} to /etc/apt/sources.list.d/google.list`);
