@@ -42,6 +42,10 @@ import uri from './net/uri.ts';
 import unarchive from './files/unarchive.ts';
 
 // issue 17 (D): apt_repository, deb822_repository, apt_key, debconf, package_facts; apt options
+import aptRepository from './apt/apt_repository.ts';
+import debconf from './apt/debconf.ts';
+import deb822Repository from './apt/deb822_repository.ts';
+import packageFacts from './apt/package_facts.ts';
 
 // issue 17 (E): hostname, timezone, locale_gen, alternatives, modprobe, openssh_keypair
 
@@ -99,6 +103,10 @@ const all: BoundModule[] = [
   unarchive,
 
   // issue 17 (D)
+  aptRepository,
+  debconf,
+  deb822Repository,
+  packageFacts,
 
   // issue 17 (E)
 

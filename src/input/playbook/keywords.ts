@@ -388,14 +388,20 @@ export const PLUGIN_DIRS: readonly string[] = [
   'vars_plugins',
 ];
 
+/**
+ * Ansible modules Kiln refuses on purpose because what they do is deprecated, with the replacement
+ * the error shows (by short name; the FQCN is refused the same way).
+ */
+export const REPLACED_MODULES: Readonly<Record<string, string>> = {
+  apt_key:
+    "module 'apt_key' is refused: apt-key is deprecated and gone from Debian 13 (trixie). Put the key in a keyring of its own under /etc/apt/keyrings (get_url or copy it there: an ASCII-armored .asc or a binary .gpg) and name it in the repository: signed_by in deb822_repository (which also takes the key's URL or text and writes the keyring itself), or [signed-by=/etc/apt/keyrings/NAME.asc] in apt_repository's repo line",
+};
+
 /** Ansible's builtin modules Kiln has no module for (named in the error instead of "unknown module"). */
 export const ANSIBLE_ONLY_MODULES: ReadonlySet<string> = new Set([
-  'apt_key',
-  'apt_repository',
   'assemble',
   'async_status',
   'blockinfile',
-  'debconf',
   'dpkg_selections',
   'expect',
   'fetch',
@@ -406,7 +412,6 @@ export const ANSIBLE_ONLY_MODULES: ReadonlySet<string> = new Set([
   'iptables',
   'known_hosts',
   'mount_facts',
-  'package_facts',
   'ping',
   'pip',
   'raw',

@@ -49,6 +49,7 @@ import {
 } from './fields.ts';
 import {
   ANSIBLE_ONLY_MODULES,
+  REPLACED_MODULES,
   BLOCK_KEYWORDS,
   HANDLER_KEYWORDS,
   IMPORT_PLAYBOOK_KEYWORDS,
@@ -1300,6 +1301,7 @@ export class PlaybookLoader {
   /** The message for a task key that is neither a keyword nor a module (`only`: the task's one candidate module). */
   private unknownKey(k: string, handler: boolean, only = false): string {
     const short = k.replace(/^ansible\.(builtin|legacy)\./, '');
+    if (Object.hasOwn(REPLACED_MODULES, short)) return REPLACED_MODULES[short];
     if (ANSIBLE_ONLY_MODULES.has(short))
       return `module '${k}' is not supported by Kiln (Kiln has: ${[...this.modules.names].sort().join(', ')})`;
     if (/^[a-z0-9_]+\.[a-z0-9_]+\.[a-z0-9_]+$/.test(k)) return `module '${k}' is not supported by Kiln (a collection module)`;

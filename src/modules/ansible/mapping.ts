@@ -50,7 +50,17 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   },
   'ansible.builtin.apt': {
     kiln: 'package',
-    same: { name: true, state: true, update_cache: true, cache_valid_time: true, purge: true, install_recommends: true },
+    same: {
+      name: true,
+      state: true,
+      update_cache: true,
+      cache_valid_time: true,
+      purge: true,
+      install_recommends: true,
+      allow_downgrade: true,
+      default_release: true,
+      policy_rc_d: true,
+    },
   },
   // On Debian, package passes every argument on to apt.
   'ansible.builtin.package': {
@@ -235,6 +245,51 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   },
 
   // ── issue 17 (D): apt_repository, deb822_repository, apt_key, debconf, package_facts; apt options
+  'ansible.builtin.apt_repository': {
+    kiln: 'apt_repository',
+    same: {
+      repo: true,
+      state: true,
+      filename: true,
+      mode: true,
+      update_cache: true,
+      update_cache_retries: true,
+      update_cache_retry_max_delay: true,
+      codename: true,
+      validate_certs: true,
+      install_python_apt: true,
+    },
+  },
+  // ansible-core 2.15's module (2.14 lacks it): every option, with its meaning.
+  'ansible.builtin.deb822_repository': {
+    kiln: 'deb822_repository',
+    same: {
+      allow_downgrade_to_insecure: true,
+      allow_insecure: true,
+      allow_weak: true,
+      architectures: true,
+      by_hash: true,
+      check_date: true,
+      check_valid_until: true,
+      components: true,
+      date_max_future: true,
+      enabled: true,
+      inrelease_path: true,
+      languages: true,
+      mode: true,
+      name: true,
+      pdiffs: true,
+      signed_by: true,
+      state: true,
+      suites: true,
+      targets: true,
+      trusted: true,
+      types: true,
+      uris: true,
+    },
+  },
+  'ansible.builtin.package_facts': { kiln: 'package_facts', same: { manager: true, strategy: true } },
+  'ansible.builtin.debconf': { kiln: 'debconf', same: { name: true, question: true, vtype: true, value: true, unseen: true } },
 
   // ── issue 17 (E): hostname, timezone, locale_gen, alternatives, modprobe, openssh_keypair
 

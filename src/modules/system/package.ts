@@ -8,6 +8,7 @@
  * Plan pairs each summary with a typed op naming the package it touches; apply builds at most
  * one `apt-get update` and one install (or remove/purge) command from the ops alone.
  */
+import { compareDebVersions } from './debversion.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
 import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
@@ -46,6 +47,24 @@ const schema = {
     install_recommends: {
       type: 'boolean',
       description: "false: pass --no-install-recommends; default: Debian's own setting (Recommends are installed)",
+    },
+    allow_downgrade: {
+      type: 'boolean',
+      description:
+        'allow a pinned version ("name=version") older than the installed one to replace it (apt-get --allow-downgrades); default false: such a downgrade fails, as in Ansible',
+    },
+    default_release: {
+      type: 'string',
+      pattern: '^([A-Za-z0-9][A-Za-z0-9.+~_/-]*)?$',
+      description:
+        'target release (apt-get -t; empty: none, as in Ansible): its packages get priority 990, so candidates (and what state: latest means) come from it, e.g. bookworm-backports',
+    },
+    policy_rc_d: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 255,
+      description:
+        'while apt-get installs or removes, /usr/sbin/policy-rc.d exits with this code (101: packages do not start or restart services); an existing policy-rc.d is put back afterwards',
     },
   },
 } as const;
@@ -138,7 +157,7 @@ export function packageProbe(p: PackageParams): string {
         : `  printf '%s\\n' "$inst" | awk -F'\\t' -v n="$n" '($1==n||$2==n)&&substr($3,2,1)~/[iWt]/{f=1}END{exit !f}' || need="$need $n"`,
       'done',
       // $need is a list of names validated by the schema's pattern: safe to split unquoted.
-      'echo "--policy"; [ -n "$need" ] && LC_ALL=C apt-cache policy -- $need 2>/dev/null </dev/null',
+      `echo "--policy"; [ -n "$need" ] && LC_ALL=C apt-cache${p.default_release ? ` -o APT::Default-Release=${q(p.default_release)}` : ''} policy -- $need 2>/dev/null </dev/null`,
     );
   }
   lines.push('true');
@@ -230,6 +249,7 @@ export function packagePlan(p: PackageParams, s: PackageState, _ctx?: ModuleCont
     changes.push({ summary: `update apt cache${why}`, action: p.cache_valid_time === undefined, op: { kind: 'update-cache' } });
   }
   const unknown: string[] = [];
+  const downgrades: string[] = [];
   for (const w of wanted(p)) {
     const i = s.pkgs[w.key] ?? {};
     const key = w.key;
@@ -279,10 +299,23 @@ export function packagePlan(p: PackageParams, s: PackageState, _ctx?: ModuleCont
       }
       continue;
     }
+    if (installed && w.version && i.version && compareDebVersions(w.version, i.version) < 0) {
+      if (!p.allow_downgrade) {
+        downgrades.push(`${w.key} ${i.version} → ${w.version}`);
+        continue;
+      }
+      changes.push({ summary: `downgrade ${w.key} ${i.version} → ${w.version}`, op: { kind: 'install', key } });
+      continue;
+    }
     const half = i.status && 'HUF'.includes(i.status[1]) ? ` (currently half-installed: ${i.status.trim()})` : '';
     const ver = w.version ?? i.candidate ?? '';
     const was = installed ? ` (installed: ${i.version})` : half;
     changes.push({ summary: `install ${w.key}${ver ? ` ${ver}` : ''}${was}`, op: { kind: 'install', key } });
+  }
+  if (downgrades.length) {
+    throw new Error(
+      `pinned version older than the installed one: ${downgrades.join(', ')}; apt refuses a downgrade unless allow_downgrade: true`,
+    );
   }
   if (unknown.length) {
     throw new Error(
@@ -329,19 +362,39 @@ export function packageApply(p: PackageParams, _s: PackageState, ops: readonly P
   const ws = wanted(p);
   if (state === 'absent') {
     const rm = ws.filter((w) => touched.has(w.key)).map((w) => q(w.key));
-    if (rm.length) lines.push(`${APT} ${p.purge ? 'purge' : 'remove'} -- ${rm.join(' ')} </dev/null`);
+    if (rm.length) lines.push(...policyRcD(p, `${APT} ${p.purge ? 'purge' : 'remove'} -- ${rm.join(' ')} </dev/null`));
   } else {
     // "latest" after a cache update: ask apt for all the names; it upgrades only what is newer.
     const inst = ws.filter((w) => touched.has(w.key) || (maybe && state === 'latest'));
     const args = inst.map((w) => q(w.version ? `${w.key}=${w.version}` : w.key));
     if (args.length) {
       const rec = p.install_recommends === false ? ' --no-install-recommends' : '';
-      // A pinned version may be older than the installed one.
-      const down = inst.some((w) => w.version) ? ' --allow-downgrades' : '';
-      lines.push(`${APT} ${CONF}${rec}${down}${reinstall ? ' --reinstall' : ''} install -- ${args.join(' ')} </dev/null`);
+      // As Ansible: --allow-downgrades only when asked (plan refuses a downgrade without it).
+      const down = p.allow_downgrade ? ' --allow-downgrades' : '';
+      const rel = p.default_release ? ` -t ${q(p.default_release)}` : '';
+      lines.push(
+        ...policyRcD(p, `${APT} ${CONF}${rec}${down}${rel}${reinstall ? ' --reinstall' : ''} install -- ${args.join(' ')} </dev/null`),
+      );
     }
   }
   return lines.join('\n');
+}
+
+/**
+ * Ansible's PolicyRcD: around the apt-get command, /usr/sbin/policy-rc.d exits with `policy_rc_d`
+ * (invoke-rc.d then neither starts nor restarts services for 101); an existing one is moved aside and
+ * put back afterwards, a new one removed, also when apt-get fails.
+ */
+function policyRcD(p: PackageParams, cmd: string): string[] {
+  if (p.policy_rc_d === undefined) return [cmd];
+  return [
+    'prc=/usr/sbin/policy-rc.d; prc_bak=""',
+    'if [ -e "$prc" ] || [ -L "$prc" ]; then prc_bak=$(mktemp -d /tmp/kiln-policy-rc.XXXXXX) && mv -- "$prc" "$prc_bak/policy-rc.d"; fi',
+    'prc_restore() { rm -f -- "$prc"; if [ -n "$prc_bak" ]; then mv -- "$prc_bak/policy-rc.d" "$prc" && rmdir -- "$prc_bak"; fi; }',
+    `printf '#!/bin/sh\\nexit %d\\n' ${p.policy_rc_d} > "$prc" && chmod 0755 "$prc"`,
+    `set +e; ${cmd}`,
+    'rc=$?; set -e; prc_restore; [ "$rc" -eq 0 ] || exit "$rc"',
+  ];
 }
 
 export default defineModule<PackageParams, PackageState, PackageOp>({

@@ -89,10 +89,39 @@ describe('package plan', () => {
     const p: PackageParams = { name: 'bash=5.2.15-2+b13' };
     const c = plan(p, st);
     expect(c.map((x) => x.summary)).toEqual(['install bash 5.2.15-2+b13 (installed: 5.2.15-2+b8)']);
-    expect(pkg.apply(p, undefined, pkg.parse(out(st), p, undefined), ops(c), ctx())).toContain(
-      "--allow-downgrades install -- 'bash=5.2.15-2+b13'",
-    );
+    const script = pkg.apply(p, undefined, pkg.parse(out(st), p, undefined), ops(c), ctx());
+    expect(script).toContain("--force-confold install -- 'bash=5.2.15-2+b13'");
+    expect(script).not.toContain('--allow-downgrades');
     expect(() => plan({ name: 'bash=9.9' }, st)).toThrow(/no installation candidate for bash=9.9: check the name and version/);
+  });
+  it('refuses a downgrade unless allow_downgrade (as apt-get -y does), and passes --allow-downgrades only then', () => {
+    const st = '--dpkg\nbash\tbash\tii \t5.2.15-2+b13\n--policy\n';
+    expect(() => plan({ name: 'bash=5.2.15-2+b8' }, st)).toThrow(
+      /pinned version older than the installed one: bash 5.2.15-2\+b13 → 5.2.15-2\+b8; apt refuses a downgrade unless allow_downgrade: true/,
+    );
+    const p: PackageParams = { name: 'bash=5.2.15-2+b8', allow_downgrade: true };
+    const c = plan(p, st);
+    expect(c.map((x) => x.summary)).toEqual(['downgrade bash 5.2.15-2+b13 → 5.2.15-2+b8']);
+    expect(pkg.apply(p, undefined, pkg.parse(out(st), p, undefined), ops(c), ctx())).toContain(
+      "--allow-downgrades install -- 'bash=5.2.15-2+b8'",
+    );
+  });
+  it('default_release: the probe asks apt-cache with APT::Default-Release, the install passes -t', () => {
+    const p: PackageParams = { name: 'hello', default_release: 'bookworm-backports' };
+    expect(pkg.probe(p, undefined, ctx())).toContain("apt-cache -o APT::Default-Release='bookworm-backports' policy");
+    const s = pkg.parse(out(REAL_PRESENT), p, undefined);
+    const script = pkg.apply(p, undefined, s, ops(pkg.plan(p, undefined, s, ctx())), ctx());
+    expect(script).toContain("-t 'bookworm-backports' install -- 'hello'");
+  });
+  it('policy_rc_d: policy-rc.d exits with the code around apt-get, and the old one comes back', () => {
+    const p: PackageParams = { name: 'hello', policy_rc_d: 101 };
+    const s = pkg.parse(out(REAL_PRESENT), p, undefined);
+    const script = pkg.apply(p, undefined, s, ops(pkg.plan(p, undefined, s, ctx())), ctx());
+    expect(script).toContain('printf \'#!/bin/sh\\nexit %d\\n\' 101 > "$prc" && chmod 0755 "$prc"');
+    expect(script.indexOf('policy-rc.d')).toBeLessThan(script.indexOf("install -- 'hello'"));
+    expect(script).toContain('prc_restore; [ "$rc" -eq 0 ] || exit "$rc"');
+    expect(shSyntax(script)).toBe('');
+    expect(pkg.apply({ name: 'hello' }, undefined, s, ops(pkg.plan(p, undefined, s, ctx())), ctx())).not.toContain('policy-rc.d');
   });
   it('apply: non-interactive, keeps conffiles, waits for the lock, honours install_recommends', () => {
     const p: PackageParams = { name: ['coreutils', 'hello'], update_cache: true };
@@ -130,7 +159,7 @@ describe('package plan', () => {
       'install newpkg=1.2-1 (not in the apt cache yet; the cache update may provide it)',
     ]);
     expect(pkg.apply(p, undefined, pkg.parse(out('now=100\ncache_mtime=1\n--dpkg\n--policy\n'), p, undefined), ops(c), ctx())).toContain(
-      "--allow-downgrades install -- 'newpkg=1.2-1' </dev/null",
+      "--force-confold install -- 'newpkg=1.2-1' </dev/null",
     );
   });
   it('parses apt-cache policy', () => {
