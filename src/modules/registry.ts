@@ -41,6 +41,12 @@ import foreign from './system/foreign.ts';
 // issue 17 (D): apt_repository, deb822_repository, apt_key, debconf, package_facts; apt options
 
 // issue 17 (E): hostname, timezone, locale_gen, alternatives, modprobe, openssh_keypair
+import alternatives from './system/alternatives.ts';
+import hostname from './system/hostname.ts';
+import localeGen from './system/locale_gen.ts';
+import modprobe from './system/modprobe.ts';
+import opensshKeypair from './system/openssh_keypair.ts';
+import timezone from './system/timezone.ts';
 
 // issue 17 (F): cron, authorized_key, mount, reboot
 
@@ -95,6 +101,12 @@ const all: BoundModule[] = [
   // issue 17 (D)
 
   // issue 17 (E)
+  hostname,
+  timezone,
+  localeGen,
+  alternatives,
+  modprobe,
+  opensshKeypair,
 
   // issue 17 (F)
 
