@@ -269,14 +269,18 @@ export function keypairApply(p: OpensshKeypairParams, ops: OpensshKeypairOp[]): 
         );
         break;
       case 'restore-public':
+        // The private key's comment first (ssh-keygen -c rewrites PATH.pub only when the comment
+        // changes), then PATH.pub itself: "type data" as Ansible writes it, plus the comment when
+        // one is given (Ansible writes it without and relies on -c, which never converges when the
+        // private key already has that comment).
+        if (op.comment !== undefined) lines.push(`ssh-keygen -q -o -c -C ${q(op.comment)} -P '' -f ${k} </dev/null >/dev/null`);
         lines.push(
           `y=$(ssh-keygen -P '' -y -f ${k} </dev/null | awk '{print $1" "$2}')`,
           `t=$(mktemp "$(dirname -- ${k})/.kiln.pub.XXXXXX")`,
-          `printf '%s\\n' "$y" > "$t"`,
+          op.comment !== undefined ? `printf '%s %s\n' "$y" ${q(op.comment)} > "$t"` : `printf '%s\n' "$y" > "$t"`,
           `if [ -f ${pub} ]; then chmod --reference=${pub} "$t"; chown --reference=${pub} "$t"; else chmod 0644 "$t"; fi`,
           `mv -f -- "$t" ${pub}`,
         );
-        if (op.comment !== undefined) lines.push(`ssh-keygen -q -o -c -C ${q(op.comment)} -P '' -f ${k} </dev/null >/dev/null`);
         break;
       case 'attrs':
         break;
