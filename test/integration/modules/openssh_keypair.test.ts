@@ -71,8 +71,18 @@ describe('openssh_keypair over ssh: the converge cycle and the registered result
     expect(reg.tasks.filter((t) => t.status === 'failed')).toEqual([]);
     const got = JSON.parse(readFileSync(dump, 'utf8')) as Record<string, unknown>;
     const ansible = (JSON.parse(readFileSync(FIXTURE, 'utf8')) as { again: Record<string, unknown> }).again;
-    expect(Object.fromEntries(Object.keys(got).sort().map((k) => [k, typeOf(got[k])]))).toEqual(
-      Object.fromEntries(Object.keys(ansible).sort().map((k) => [k, typeOf(ansible[k])])),
+    expect(
+      Object.fromEntries(
+        Object.keys(got)
+          .sort()
+          .map((k) => [k, typeOf(got[k])]),
+      ),
+    ).toEqual(
+      Object.fromEntries(
+        Object.keys(ansible)
+          .sort()
+          .map((k) => [k, typeOf(ansible[k])]),
+      ),
     );
     expect(got).toMatchObject({ changed: false, size: 256, type: 'ed25519', filename: key, comment: 'kiln@test', fingerprint });
     expect(`${got.public_key} kiln@test\n`).toBe(readFileSync(`${key}.pub`, 'utf8'));

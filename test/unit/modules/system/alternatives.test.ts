@@ -23,7 +23,14 @@ Slaves:
 `;
 const st = (query = QUERY, pathExists = true) =>
   alternativesParse({
-    stdout: `path_exists=${pathExists ? 1 : 0}\n${query ? `exists=1\n${query.split('\n').map((l) => `q:${l}`).join('\n')}` : 'exists=0'}\n`,
+    stdout: `path_exists=${pathExists ? 1 : 0}\n${
+      query
+        ? `exists=1\n${query
+            .split('\n')
+            .map((l) => `q:${l}`)
+            .join('\n')}`
+        : 'exists=0'
+    }\n`,
     stderr: '',
     code: 0,
   });
@@ -37,7 +44,9 @@ describe('alternatives', () => {
   });
   it('present: converged when the alternative is installed, selection untouched', () => {
     expect(alternativesPlan({ name: 'editor', path: '/usr/bin/vim.tiny', state: 'present' }, st())).toEqual([]);
-    expect(alternativesPlan({ name: 'editor', path: '/usr/bin/vim.tiny', state: 'present', priority: 15, subcommands: VIM_SUB }, st())).toEqual([]);
+    expect(
+      alternativesPlan({ name: 'editor', path: '/usr/bin/vim.tiny', state: 'present', priority: 15, subcommands: VIM_SUB }, st()),
+    ).toEqual([]);
   });
   it('selected (default): --set when it is not the current value', () => {
     const p = alternativesPlan({ name: 'editor', path: '/usr/bin/vim.tiny' }, st());
@@ -49,14 +58,17 @@ describe('alternatives', () => {
   it('a different priority or subcommands reinstall it with the group link', () => {
     const p = alternativesPlan({ name: 'editor', path: '/usr/bin/vim.tiny', state: 'present', priority: 60 }, st());
     expect(p.map((c) => c.op)).toEqual([{ kind: 'install', link: '/usr/bin/editor', priority: 60, subcommands: VIM_SUB }]);
-    const sh = alternativesApply({ name: 'editor', path: '/usr/bin/vim.tiny' }, p.map((c) => c.op));
+    const sh = alternativesApply(
+      { name: 'editor', path: '/usr/bin/vim.tiny' },
+      p.map((c) => c.op),
+    );
     expect(sh).toContain(
       "--install '/usr/bin/editor' 'editor' '/usr/bin/vim.tiny' 60 --slave '/usr/share/man/man1/editor.1.gz' 'editor.1.gz' '/usr/share/man/man1/vim.1.gz'",
     );
     expect(shSyntax(sh)).toBe('');
-    expect(alternativesPlan({ name: 'editor', path: '/usr/bin/vim.tiny', state: 'present', subcommands: [] }, st()).map((c) => c.op.kind)).toEqual([
-      'install',
-    ]);
+    expect(
+      alternativesPlan({ name: 'editor', path: '/usr/bin/vim.tiny', state: 'present', subcommands: [] }, st()).map((c) => c.op.kind),
+    ).toEqual(['install']);
   });
   it('a new group needs link and an existing path; priority defaults to 50', () => {
     expect(() => alternativesPlan({ name: 'kt', path: '/usr/bin/true' }, st(''))).toThrow(/no link is given/);

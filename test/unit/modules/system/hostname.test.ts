@@ -17,8 +17,13 @@ describe('hostname plan', () => {
       { kind: 'current', systemd: true },
     ]);
     expect(p[0].diff).toContain('-hostname = old\n+hostname = web1.example.org');
-    const sh = hostnameApply({ name: 'web1.example.org' }, p.map((c) => c.op));
-    expect(sh).toContain("hostnamectl --pretty --static set-hostname 'web1.example.org'\nhostnamectl --transient set-hostname 'web1.example.org'");
+    const sh = hostnameApply(
+      { name: 'web1.example.org' },
+      p.map((c) => c.op),
+    );
+    expect(sh).toContain(
+      "hostnamectl --pretty --static set-hostname 'web1.example.org'\nhostnamectl --transient set-hostname 'web1.example.org'",
+    );
     expect(shSyntax(sh)).toBe('');
   });
   it('only the running name drifted: one op', () => {

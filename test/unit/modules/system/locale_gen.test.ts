@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { fixCase, localeGenApply, localeGenParse, localeGenPlan, localeGenProbe, setLocale } from '../../../../src/modules/system/locale_gen.ts';
+import {
+  fixCase,
+  localeGenApply,
+  localeGenParse,
+  localeGenPlan,
+  localeGenProbe,
+  setLocale,
+} from '../../../../src/modules/system/locale_gen.ts';
 import { shSyntax } from '../helpers.ts';
 
 const GEN = '# comment\n# de_DE.UTF-8 UTF-8\n# en_US ISO-8859-1\n# en_US.UTF-8 UTF-8\nfr_FR.UTF-8 UTF-8\n';
@@ -42,8 +49,12 @@ describe('locale_gen plan', () => {
   });
   it('refuses a locale not listed, a missing locale.gen and Ubuntu', () => {
     expect(() => localeGenPlan({ name: 'xx_YY.UTF-8' }, st(GEN, 'C'), D)).toThrow(/not available/);
-    expect(() => localeGenPlan({ name: 'fr_FR.UTF-8' }, localeGenParse({ stdout: 'file=0\n', stderr: '', code: 0 }), D)).toThrow(/"locales" installed/);
-    expect(() => localeGenPlan({ name: 'fr_FR.UTF-8' }, localeGenParse({ stdout: 'ubuntu=1\nfile=1\n', stderr: '', code: 0 }), D)).toThrow(/Ubuntu/);
+    expect(() => localeGenPlan({ name: 'fr_FR.UTF-8' }, localeGenParse({ stdout: 'file=0\n', stderr: '', code: 0 }), D)).toThrow(
+      /"locales" installed/,
+    );
+    expect(() => localeGenPlan({ name: 'fr_FR.UTF-8' }, localeGenParse({ stdout: 'ubuntu=1\nfile=1\n', stderr: '', code: 0 }), D)).toThrow(
+      /Ubuntu/,
+    );
   });
   it('the probe parses as sh', () => {
     expect(shSyntax(localeGenProbe())).toBe('');

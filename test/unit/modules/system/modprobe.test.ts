@@ -24,7 +24,12 @@ describe('modprobe plan: loading (decided from /proc/modules and the built-in li
     expect(plan({ name: 'br_netfilter' }, st({ loaded: true }))).toEqual([]);
     const p = plan({ name: 'br_netfilter', params: 'a=1 b=2' }, st({}));
     expect(p.map((c) => c.op)).toEqual([{ kind: 'load', words: ['a=1', 'b=2'] }]);
-    expect(modprobeApply({ name: 'br_netfilter' }, p.map((c) => c.op))).toContain("modprobe -- 'br_netfilter' 'a=1' 'b=2'");
+    expect(
+      modprobeApply(
+        { name: 'br_netfilter' },
+        p.map((c) => c.op),
+      ),
+    ).toContain("modprobe -- 'br_netfilter' 'a=1' 'b=2'");
   });
   it('absent unloads a loaded module; a built-in one cannot be', () => {
     expect(plan({ name: 'dummy', state: 'absent' }, st({ loaded: true })).map((c) => c.op)).toEqual([{ kind: 'unload' }]);
@@ -43,24 +48,44 @@ describe('modprobe plan: persistent files', () => {
     expect(p.map((c) => c.summary)).toEqual(['create /etc/modules-load.d/loop.conf', 'create /etc/modprobe.d/loop.conf']);
     expect(p[1].op).toEqual({ kind: 'write', path: '/etc/modprobe.d/loop.conf', content: 'options loop max_loop=8\n', expect: 'absent' });
     expect(p[1].diff).toContain('+options loop max_loop=8');
-    const sh = modprobeApply({ name: 'loop' }, p.map((c) => c.op));
+    const sh = modprobeApply(
+      { name: 'loop' },
+      p.map((c) => c.op),
+    );
     expect(sh).not.toMatch(/^modprobe/m);
     expect(shSyntax(sh)).toBe('');
   });
   it('converged when any modules-load.d file lists it and the options are exactly params', () => {
-    const s = st({ builtin: true, load: { '/etc/modules-load.d/modules.conf': '# x\nloop # boot\n' }, param: { '/etc/modprobe.d/x.conf': 'options loop max_loop=8\n' } });
+    const s = st({
+      builtin: true,
+      load: { '/etc/modules-load.d/modules.conf': '# x\nloop # boot\n' },
+      param: { '/etc/modprobe.d/x.conf': 'options loop max_loop=8\n' },
+    });
     expect(plan({ name: 'loop', params: 'max_loop=8', persistent: 'present' }, s)).toEqual([]);
   });
   it('other options lines for the module are commented out', () => {
-    const s = st({ builtin: true, load: { '/etc/modules-load.d/loop.conf': 'loop\n' }, param: { '/etc/modprobe.d/old.conf': 'options loop max_loop=4\noptions other x=1\n' } });
+    const s = st({
+      builtin: true,
+      load: { '/etc/modules-load.d/loop.conf': 'loop\n' },
+      param: { '/etc/modprobe.d/old.conf': 'options loop max_loop=4\noptions other x=1\n' },
+    });
     const p = plan({ name: 'loop', params: 'max_loop=8', persistent: 'present' }, s);
     expect(p.map((c) => c.op)).toEqual([
-      { kind: 'write', path: '/etc/modprobe.d/old.conf', content: '#options loop max_loop=4\noptions other x=1\n', expect: { sha256: 'sha-/etc/modprobe.d/old.conf' } },
+      {
+        kind: 'write',
+        path: '/etc/modprobe.d/old.conf',
+        content: '#options loop max_loop=4\noptions other x=1\n',
+        expect: { sha256: 'sha-/etc/modprobe.d/old.conf' },
+      },
       { kind: 'write', path: '/etc/modprobe.d/loop.conf', content: 'options loop max_loop=8\n', expect: 'absent' },
     ]);
   });
   it('absent comments out its lines everywhere; disabled leaves files alone', () => {
-    const s = st({ builtin: true, load: { '/etc/modules-load.d/loop.conf': 'loop\n' }, param: { '/etc/modprobe.d/loop.conf': 'options loop max_loop=8\n' } });
+    const s = st({
+      builtin: true,
+      load: { '/etc/modules-load.d/loop.conf': 'loop\n' },
+      param: { '/etc/modprobe.d/loop.conf': 'options loop max_loop=8\n' },
+    });
     expect(plan({ name: 'loop', persistent: 'absent' }, s).map((c) => (c.op.kind === 'write' ? c.op.content : ''))).toEqual([
       '#loop\n',
       '#options loop max_loop=8\n',

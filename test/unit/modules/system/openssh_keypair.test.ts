@@ -15,9 +15,13 @@ const st = (o: { info?: string; readable?: boolean; derived?: string; pub?: stri
   keypairParse({
     stdout: [
       'parent=1',
-      ...(o.info !== undefined ? ['priv_exists=1', `priv_mode=${o.privMode ?? '0600'}`, 'priv_owner=root', 'priv_group=root', `info=${o.info}`] : ['priv_exists=0']),
+      ...(o.info !== undefined
+        ? ['priv_exists=1', `priv_mode=${o.privMode ?? '0600'}`, 'priv_owner=root', 'priv_group=root', `info=${o.info}`]
+        : ['priv_exists=0']),
       o.readable !== false && o.info !== undefined ? `readable=1\nderived_b64=${b64(o.derived ?? `${PUB} kiln@x`)}` : '',
-      o.pub !== undefined ? `pub_exists=1\npub_mode=${o.pubMode ?? '0644'}\npub_owner=root\npub_group=root\npub_b64=${b64(`${o.pub}\n`)}` : 'pub_exists=0',
+      o.pub !== undefined
+        ? `pub_exists=1\npub_mode=${o.pubMode ?? '0644'}\npub_owner=root\npub_group=root\npub_b64=${b64(`${o.pub}\n`)}`
+        : 'pub_exists=0',
     ].join('\n'),
     stderr: '',
     code: 0,
@@ -34,7 +38,10 @@ describe('openssh_keypair plan', () => {
   it('generates a missing pair (rsa 4096 by default) in a temp dir beside it, comment in argv but never a passphrase', () => {
     const p = plan({});
     expect(p.map((c) => c.op)).toEqual([{ kind: 'generate', size: 4096, type: 'rsa', overwrite: false }]);
-    const sh = keypairApply({ path: '/root/.ssh/id', comment: 'me' }, p.map((c) => c.op));
+    const sh = keypairApply(
+      { path: '/root/.ssh/id', comment: 'me' },
+      p.map((c) => c.op),
+    );
     expect(sh).toContain(`ssh-keygen -q -N '' -b 4096 -t rsa -f "$t/key" -C 'me'`);
     expect(sh).toContain(`mv -f -- "$t/key" '/root/.ssh/id'`);
     expect(shSyntax(sh)).toBe('');
@@ -74,7 +81,12 @@ describe('openssh_keypair plan', () => {
   it('mode/owner apply to both files; absent removes both', () => {
     const p = plan({ type: 'ed25519', mode: '0600' }, st({ info: ED, pub: `${PUB} c`, pubMode: '0644' }));
     expect(p.map((c) => c.summary)).toEqual(['mode of /root/.ssh/id.pub: 0644 → 0600']);
-    expect(keypairApply({ path: '/root/.ssh/id' }, p.map((c) => c.op))).toContain("chmod 0600 '/root/.ssh/id.pub'");
+    expect(
+      keypairApply(
+        { path: '/root/.ssh/id' },
+        p.map((c) => c.op),
+      ),
+    ).toContain("chmod 0600 '/root/.ssh/id.pub'");
     expect(plan({ state: 'absent' }, st({ info: ED, pub: PUB })).map((c) => c.op)).toEqual([{ kind: 'remove' }]);
     expect(plan({ state: 'absent' })).toEqual([]);
   });

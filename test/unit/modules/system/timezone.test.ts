@@ -22,8 +22,14 @@ describe('timezone plan', () => {
   });
   it('zone and /etc/timezone with timedatectl', () => {
     const p = timezonePlan({ name: 'Europe/Paris' }, sd('Etc/UTC'));
-    expect(p.map((c) => c.summary)).toEqual(['time zone Etc/UTC → Europe/Paris (timedatectl set-timezone)', '/etc/timezone: Etc/UTC → Europe/Paris']);
-    const sh = timezoneApply({ name: 'Europe/Paris' }, p.map((c) => c.op));
+    expect(p.map((c) => c.summary)).toEqual([
+      'time zone Etc/UTC → Europe/Paris (timedatectl set-timezone)',
+      '/etc/timezone: Etc/UTC → Europe/Paris',
+    ]);
+    const sh = timezoneApply(
+      { name: 'Europe/Paris' },
+      p.map((c) => c.op),
+    );
     expect(sh).toContain("timedatectl set-timezone 'Europe/Paris'");
     expect(sh).toContain("dest='/etc/timezone'");
     expect(shSyntax(sh)).toBe('');
@@ -36,19 +42,34 @@ describe('timezone plan', () => {
   it('a link that disagrees with what timedatectl reports is replaced', () => {
     const p = timezonePlan({ name: 'Etc/UTC' }, sd('Etc/UTC', 'Europe/Paris'));
     expect(p.map((c) => c.op.kind)).toEqual(['zone']);
-    expect(timezoneApply({ name: 'Etc/UTC' }, p.map((c) => c.op))).toContain('mv -Tf /etc/.localtime.kiln /etc/localtime');
+    expect(
+      timezoneApply(
+        { name: 'Etc/UTC' },
+        p.map((c) => c.op),
+      ),
+    ).toContain('mv -Tf /etc/.localtime.kiln /etc/localtime');
   });
   it('without timedatectl: the link; hwclock refused there', () => {
     const s = timezoneParse(out('timedatectl=0\nlink=/usr/share/zoneinfo/Etc/UTC\ntzfile=Etc/UTC\ntzsha=a\nzone_exists=1\n'));
     const p = timezonePlan({ name: 'Asia/Tokyo' }, s);
     expect(p[0].op).toEqual({ kind: 'zone', timedatectl: false });
-    expect(timezoneApply({ name: 'Asia/Tokyo' }, p.map((c) => c.op))).not.toContain('timedatectl');
+    expect(
+      timezoneApply(
+        { name: 'Asia/Tokyo' },
+        p.map((c) => c.op),
+      ),
+    ).not.toContain('timedatectl');
     expect(() => timezonePlan({ hwclock: 'local' }, s)).toThrow(/hwclock needs timedatectl/);
   });
   it('hwclock with timedatectl; unknown zone refused', () => {
     const p = timezonePlan({ hwclock: 'local' }, sd('Etc/UTC'));
     expect(p.map((c) => c.op)).toEqual([{ kind: 'hwclock', local: true }]);
-    expect(timezoneApply({ hwclock: 'local' }, p.map((c) => c.op))).toContain('timedatectl set-local-rtc yes');
+    expect(
+      timezoneApply(
+        { hwclock: 'local' },
+        p.map((c) => c.op),
+      ),
+    ).toContain('timedatectl set-local-rtc yes');
     const missing = timezoneParse(out('timedatectl=1\nzone=Etc/UTC\nzone_exists=0\n'));
     expect(() => timezonePlan({ name: 'Mars/Base' }, missing)).toThrow('given timezone "Mars/Base" is not available');
   });
