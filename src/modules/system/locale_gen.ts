@@ -152,4 +152,6 @@ export default defineModule<LocaleGenParams, LocaleGenState, LocaleGenOp>({
   parse: (out) => localeGenParse(out),
   plan: (p, _prep, s, ctx) => localeGenPlan(p, s, ctx),
   apply: (_p, _prep, _s, ops) => localeGenApply(ops),
+  // Ansible's result: name and msg "OK" (besides changed).
+  registerData: (p) => ({ name: p.name, msg: 'OK' }),
 });
