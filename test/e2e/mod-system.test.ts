@@ -82,7 +82,12 @@ describe.skipIf(skip)('system modules on lab hosts: hostname, timezone, locale_g
     - hostname: { name: "{{ inventory_hostname }}-k17" }
     - timezone: { name: Europe/Paris }
     - locale_gen: { name: fr_FR.UTF-8 }
-    - alternatives: { name: kiln-e17, link: /usr/local/bin/kiln-e17, path: /usr/bin/true, priority: 20 }
+    - alternatives:
+        name: kiln-e17
+        link: /usr/local/bin/kiln-e17
+        path: /usr/bin/true
+        priority: 20
+        subcommands: [{ name: kiln-e17-aux, link: /usr/local/bin/kiln-e17-aux, path: /usr/bin/false }]
     - modprobe: { name: loop, persistent: present, params: max_loop=8 }
     - openssh_keypair: { path: /root/kiln_e17_key, type: ed25519, comment: e17 }
 `,
@@ -99,6 +104,7 @@ describe.skipIf(skip)('system modules on lab hosts: hostname, timezone, locale_g
             'echo "tzfile=$(cat /etc/timezone)"',
             'echo "locale=$(locale -a | grep -x fr_FR.utf8)"',
             "echo \"alt=$(update-alternatives --query kiln-e17 | grep -E '^(Status|Value):' | tr '\\n' ' ')\"",
+            'echo "aux=$(readlink -f /usr/local/bin/kiln-e17-aux)"',
             'echo "load=$(cat /etc/modules-load.d/loop.conf)"',
             'echo "opts=$(cat /etc/modprobe.d/loop.conf)"',
             'echo "key=$(ssh-keygen -l -f /root/kiln_e17_key | cut -d" " -f1,3,4)"',
@@ -113,6 +119,7 @@ describe.skipIf(skip)('system modules on lab hosts: hostname, timezone, locale_g
             'tzfile=Europe/Paris',
             'locale=fr_FR.utf8',
             'alt=Status: manual Value: /usr/bin/true ',
+            'aux=/usr/bin/false',
             'load=loop',
             'opts=options loop max_loop=8',
             'key=256 e17 (ED25519)',

@@ -12,6 +12,8 @@
  * Verify probes again: the running name (the kernel's, /proc/sys/kernel/hostname) and the
  * permanent one must both be the name.
  */
+import { newFileAttrs } from '../files/attrs.ts';
+import { atomicWrite } from '../../sh/atomic.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
 import { defineModule, type ExecResult, type FromSchema, type Planned } from '../contract.ts';
@@ -51,9 +53,11 @@ export interface HostnameState {
   file: string;
   /** The kernel's name (/proc/sys/kernel/hostname). */
   kernel: string;
+  /** /etc/hostname exists. */
+  fileExists: boolean;
 }
 
-export type HostnameOp = { kind: 'permanent'; systemd: boolean } | { kind: 'current'; systemd: boolean };
+export type HostnameOp = { kind: 'permanent'; systemd: boolean; fileExists: boolean } | { kind: 'current'; systemd: boolean };
 
 export function hostnameProbe(): string {
   return [
@@ -63,7 +67,7 @@ export function hostnameProbe(): string {
     '  printf "current=%s\\npermanent=%s\\n" "$t" "$s"',
     'else echo systemd=0; fi',
     'printf "kernel=%s\\n" "$(cat /proc/sys/kernel/hostname)"',
-    'if [ -f /etc/hostname ]; then printf "file=%s\\n" "$(head -n1 /etc/hostname | tr -d "[:space:]")"; else echo file=; fi',
+    'if [ -f /etc/hostname ]; then echo file_exists=1; printf "file=%s\\n" "$(head -n1 /etc/hostname | tr -d "[:space:]")"; else echo file=; fi',
   ].join('\n');
 }
 
@@ -78,6 +82,7 @@ export function hostnameParse(out: ExecResult): HostnameState {
     permanent: systemd ? (kv.permanent ?? '').trim() : file,
     file,
     kernel,
+    fileExists: kv.file_exists === '1',
   };
 }
 
@@ -94,7 +99,7 @@ export function hostnamePlan(p: HostnameParams, s: HostnameState): Planned<Hostn
     out.push({
       summary: `permanent hostname ${s.permanent || '(none)'} → ${p.name}${s.systemd ? ' (hostnamectl --static)' : ' (/etc/hostname)'}`,
       diff: `--- before\n+++ after\n@@ -1 +1 @@\n-hostname = ${s.permanent}\n+hostname = ${p.name}\n`,
-      op: { kind: 'permanent', systemd: s.systemd },
+      op: { kind: 'permanent', systemd: s.systemd, fileExists: s.fileExists },
     });
   if (s.current !== p.name || s.kernel !== p.name)
     out.push({
@@ -110,9 +115,9 @@ export function hostnameApply(p: HostnameParams, ops: HostnameOp[]): string {
   for (const op of ops) {
     if (op.kind === 'permanent')
       lines.push(
-        op.systemd
-          ? `hostnamectl --pretty --static set-hostname ${n}`
-          : `printf '%s\\n' ${n} > /etc/hostname.kiln.tmp && mv -f /etc/hostname.kiln.tmp /etc/hostname`,
+        ...(op.systemd
+          ? [`hostnamectl --pretty --static set-hostname ${n}`]
+          : atomicWrite({ dest: '/etc/hostname', bytes: `${p.name}\n`, ...newFileAttrs({}, op.fileExists) })),
       );
     else lines.push(op.systemd ? `hostnamectl --transient set-hostname ${n}` : `hostname ${n}`);
   }

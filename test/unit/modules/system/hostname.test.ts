@@ -4,7 +4,7 @@ import { shSyntax } from '../helpers.ts';
 
 const out = (stdout: string) => ({ stdout, stderr: '', code: 0 });
 const systemd = (current: string, permanent: string, kernel = current) =>
-  hostnameParse(out(`systemd=1\ncurrent=${current}\npermanent=${permanent}\nkernel=${kernel}\nfile=${permanent}\n`));
+  hostnameParse(out(`systemd=1\ncurrent=${current}\npermanent=${permanent}\nkernel=${kernel}\nfile_exists=1\nfile=${permanent}\n`));
 
 describe('hostname plan', () => {
   it('converged when the running and permanent names are the name', () => {
@@ -13,7 +13,7 @@ describe('hostname plan', () => {
   it('sets the permanent name before the running one, with hostnamectl under systemd', () => {
     const p = hostnamePlan({ name: 'web1.example.org' }, systemd('old', 'old'));
     expect(p.map((c) => c.op)).toEqual([
-      { kind: 'permanent', systemd: true },
+      { kind: 'permanent', systemd: true, fileExists: true },
       { kind: 'current', systemd: true },
     ]);
     expect(p[0].diff).toContain('-hostname = old\n+hostname = web1.example.org');
@@ -34,7 +34,7 @@ describe('hostname plan', () => {
     expect(s).toMatchObject({ systemd: false, current: 'old', permanent: 'old' });
     const ops = hostnamePlan({ name: 'new' }, s).map((c) => c.op);
     const sh = hostnameApply({ name: 'new' }, ops);
-    expect(sh).toContain('/etc/hostname');
+    expect(sh).toContain("dest='/etc/hostname'");
     expect(sh).toContain("hostname 'new'");
     expect(shSyntax(sh)).toBe('');
   });
