@@ -196,4 +196,28 @@ describe.skipIf(skip)('system modules on lab hosts: hostname, timezone, locale_g
     ).toEqual(Object.fromEntries(HOSTS.map((h) => [h, '0\nnoalt\n#loop\n#options loop max_loop=8\n0\nEtc/UTC'])));
     expect(Math.abs(clockOffset() - offset0), 'the machine clock did not jump').toBeLessThan(5000);
   }, 600_000);
+  it('timezone without a usable timedatectl: the /etc/localtime link and /etc/timezone, as Debian does', async () => {
+    // systemd-timedated masked: `timedatectl status` fails, as on a host without it.
+    sh('x17e2', 'systemctl stop systemd-timedated 2>/dev/null || true; systemctl mask --runtime systemd-timedated >/dev/null 2>&1');
+    try {
+      expect(() => sh('x17e2', 'timedatectl status >/dev/null 2>&1')).toThrow();
+      const playbook = join(work, 'tz-link.yml');
+      writeFileSync(playbook, '- hosts: x17e2\n  gather_facts: false\n  tasks:\n    - timezone: { name: Asia/Tokyo }\n');
+      const verify = () =>
+        expect(sh('x17e2', 'readlink /etc/localtime; cat /etc/timezone')).toBe('/usr/share/zoneinfo/Asia/Tokyo\nAsia/Tokyo\n');
+      const r = await convergeCycle({
+        playbook,
+        inventory: inv,
+        verify,
+        tamper: () => {
+          sh('x17e2', 'ln -sfn /usr/share/zoneinfo/Etc/UTC /etc/localtime');
+        },
+      });
+      expect(r.first.tasks[0].changes.map((c) => c.summary)).toContain('time zone Etc/UTC → Asia/Tokyo (/etc/localtime)');
+      expect(r.check.tasks[0].changes.map((c) => c.summary)).toEqual(['time zone Etc/UTC → Asia/Tokyo (/etc/localtime)']);
+    } finally {
+      sh('x17e2', 'systemctl unmask --runtime systemd-timedated >/dev/null 2>&1 || true');
+    }
+    expect(Math.abs(clockOffset() - offset0), 'the machine clock did not jump').toBeLessThan(5000);
+  }, 600_000);
 });
