@@ -91,8 +91,11 @@ export function modprobeParse(out: ExecResult): ModprobeState {
   const one = (k: string) => kv.get(k)?.at(-1);
   const conf = (k: string): ConfFile[] =>
     (kv.get(k) ?? []).map((v) => {
-      const [path, sha, b64] = v.split(' ');
-      return { path, sha, content: fromB64(b64) };
+      // "PATH SHA B64": the path may hold spaces, the other two never do.
+      const parts = v.split(' ');
+      const b64 = parts.pop() ?? '';
+      const sha = parts.pop() ?? '';
+      return { path: parts.join(' '), sha, content: fromB64(b64) };
     });
   return {
     procModules: one('proc') === '1',
