@@ -48,6 +48,12 @@ import deb822Repository from './apt/deb822_repository.ts';
 import packageFacts from './apt/package_facts.ts';
 
 // issue 17 (E): hostname, timezone, locale_gen, alternatives, modprobe, openssh_keypair
+import alternatives from './system/alternatives.ts';
+import hostname from './system/hostname.ts';
+import localeGen from './system/locale_gen.ts';
+import modprobe from './system/modprobe.ts';
+import opensshKeypair from './system/openssh_keypair.ts';
+import timezone from './system/timezone.ts';
 
 // issue 17 (F): cron, authorized_key, mount, reboot
 
@@ -109,6 +115,12 @@ const all: BoundModule[] = [
   packageFacts,
 
   // issue 17 (E)
+  hostname,
+  timezone,
+  localeGen,
+  alternatives,
+  modprobe,
+  opensshKeypair,
 
   // issue 17 (F)
 

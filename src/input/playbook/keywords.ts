@@ -408,7 +408,6 @@ export const ANSIBLE_ONLY_MODULES: ReadonlySet<string> = new Set([
   'find',
   'getent',
   'git',
-  'hostname',
   'iptables',
   'known_hosts',
   'mount_facts',

@@ -292,6 +292,35 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   'ansible.builtin.debconf': { kiln: 'debconf', same: { name: true, question: true, vtype: true, value: true, unseen: true } },
 
   // ── issue 17 (E): hostname, timezone, locale_gen, alternatives, modprobe, openssh_keypair
+  'ansible.builtin.hostname': { kiln: 'hostname', same: { name: true, use: true } },
+  'community.general.timezone': { kiln: 'timezone', same: { name: true, hwclock: true } },
+  'community.general.locale_gen': { kiln: 'locale_gen', same: { name: true, state: true } },
+  'community.general.alternatives': {
+    kiln: 'alternatives',
+    same: { name: true, path: true, link: true, priority: true, state: true, subcommands: true },
+  },
+  'community.general.modprobe': { kiln: 'modprobe', same: { name: true, state: true, params: true, persistent: true } },
+  'community.crypto.openssh_keypair': {
+    kiln: 'openssh_keypair',
+    same: {
+      path: true,
+      type: true,
+      size: true,
+      comment: true,
+      regenerate: true,
+      force: true,
+      state: true,
+      backend: true,
+      private_key_format: true,
+      ...FILE_ATTRS,
+    },
+    why: {
+      passphrase:
+        'not supported: ssh-keygen takes a passphrase only in its argv (-N/-P) or from a terminal, and Kiln never puts a secret in a remote argv; protect the key by its mode and owner',
+      attributes: 'not supported: attributes (chattr flags)',
+      unsafe_writes: 'not supported: unsafe_writes (Kiln always moves the new files into place)',
+    },
+  },
 
   // ── issue 17 (F): cron, authorized_key, mount, reboot
 
