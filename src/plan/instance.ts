@@ -202,6 +202,11 @@ function atDiag(at: { yaml: TaskDef['yaml']; path: PathSeg[] }, message: string)
   return { ...locate(at.yaml, at.path), message };
 }
 
+/** The diagnostic with the undefined variable that caused it (validation defers names only the run defines). */
+function causeOf(err: TemplateError, d: Diagnostic): Diagnostic {
+  return err.variable ? { ...d, undefinedName: err.variable } : d;
+}
+
 function templateDiag(task: TaskDef, err: TemplateError, where: PathSeg[]): Diagnostic {
   const cause = err.variable ? { undefinedName: err.variable } : {};
   if (err.file && err.file !== '<inline>' && existsSync(err.file)) {
@@ -575,7 +580,7 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
     try {
       items = lookupLoopItems(task, task.loopWith, vars, render);
     } catch (err) {
-      if (err instanceof TemplateError) return fail(taskDiag(task, `${key}: ${templateMessage(err)}`, [key]));
+      if (err instanceof TemplateError) return fail(causeOf(err, taskDiag(task, `${key}: ${templateMessage(err)}`, [key])));
       throw err;
     }
   } else if (task.loop !== undefined) {
@@ -586,7 +591,7 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
       }
       items = l;
     } catch (err) {
-      if (err instanceof TemplateError) return fail(taskDiag(task, `loop: ${templateMessage(err)}`, ['loop']));
+      if (err instanceof TemplateError) return fail(causeOf(err, taskDiag(task, `loop: ${templateMessage(err)}`, ['loop'])));
       throw err;
     }
   }
@@ -659,7 +664,7 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
         params = renderValue(task.params, v, task.yaml.file, render) as Record<string, unknown>;
       } catch (err) {
         if (err instanceof TemplateError)
-          return fail(taskDiag(task, `${task.module}: ${templateMessage(err)}`, task.modulePath.slice(task.path.length)));
+          return fail(causeOf(err, taskDiag(task, `${task.module}: ${templateMessage(err)}`, task.modulePath.slice(task.path.length))));
         throw err;
       }
       // Taint is recorded here (a param rendered from a secret is a Secret, and registered with the

@@ -271,7 +271,8 @@ function checkPlay(
      * in; when its name depends on run-time values, the candidate files (a note says which).
      */
     /** `conditional`: an enclosing include runs only if a condition known at run time holds. */
-    const checkInclude = (t: TaskDef, depth: number, chain: string[] = [], conditional = false) => {
+    /** `blindIn`: an include_vars whose names are known only at run time ran before: the included tasks are checked then. */
+    const checkInclude = (t: TaskDef, depth: number, chain: string[] = [], conditional = false, blindIn = false) => {
       const tv = names(t);
       const file = t.yaml.file;
       const at = locate(t.yaml, t.paramPaths[t.module === 'include_role' ? 'name' : 'file'] ?? t.modulePath);
@@ -312,6 +313,7 @@ function checkPlay(
         const key = `${t.role?.dir ?? ''}\0${file}\0${name}`;
         // A file that includes itself (Ansible allows it, with a condition that ends it): validated once.
         if (chain.includes(key)) return;
+        let blindHere = blindIn;
         for (const x of ts) {
           if (x.register) registers.add(x.register);
           if (FACT_MODULES.has(x.module)) factsOn = true;
@@ -319,7 +321,7 @@ function checkPlay(
           if (!tagSelected([...play.tags, ...x.tags], opts.tags ?? [], opts.skipTags ?? [])) continue;
           if (x.include) {
             bag.addAll(staticParamErrors(x));
-            if (depth < LIMITS.importDepth && ++expansions.n <= LIMITS.imports) checkInclude(x, depth + 1, [...chain, key], conditional);
+            if (depth < LIMITS.importDepth && ++expansions.n <= LIMITS.imports) checkInclude(x, depth + 1, [...chain, key], conditional, blindHere);
             else if (expansions.n === LIMITS.imports + 1) {
               notes.add({
                 ...at,
@@ -327,6 +329,7 @@ function checkPlay(
               });
             }
           } else if (
+            blindHere ||
             taskReferences(x, [...registers, ...loopNames]).length ||
             (factsOn && factNamesUsed(x).length) ||
             // A module of another OS in a file included only when a run-time condition holds: decided then.
@@ -334,6 +337,9 @@ function checkPlay(
           ) {
             bag.addAll(staticParamErrors(x));
           } else check(x, opts.diff ?? false);
+          const defines = actionNames(x, playbookDir, opts);
+          if (defines === null) blindHere = true;
+          for (const n of defines ?? []) registers.add(n);
         }
       };
       for (const it of items) {
@@ -416,7 +422,7 @@ function checkPlay(
       // actions register include_tasks/include_role); its file name is rendered by checkInclude.
       if (t.include) {
         bag.addAll(staticParamErrors(t));
-        checkInclude(t, 0);
+        checkInclude(t, 0, [], false, blind.has(i));
       } else if (!deferred.has(i)) check(t, opts.diff ?? false);
       else names(t);
     });

@@ -85,7 +85,7 @@ import type {
   TaskKeywords,
 } from './types.ts';
 import { loopKeywords, numberKeyword, retryKeywords } from './with-loop.ts';
-import { foreignTaskArgs } from './foreign-task.ts';
+import { foreignPackageArgs, foreignTaskArgs } from './foreign-task.ts';
 import { reservedVarNameProblem } from '../../core/var-name.ts';
 
 export interface LoadOptions extends VaultOptions {
@@ -1243,7 +1243,7 @@ export class PlaybookLoader {
     }
     const key = moduleKeys[0]!;
     // A module for another operating system loads as a `foreign` task (foreign-task.ts).
-    const foreign = key === 'action' || !kilnModuleOf(key, this.modules) ? foreignTaskArgs(c, key) : undefined;
+    const foreign = key === 'action' || !kilnModuleOf(key, this.modules) ? foreignTaskArgs(c, key) : foreignPackageArgs(c, key);
     if (key !== 'action' && key !== 'local_action' && !foreign && !kilnModuleOf(key, this.modules)) {
       this.bag.add(c.child(key).diag(this.unknownKey(key, handler, true), true));
       return undefined;

@@ -14,11 +14,17 @@ import type { JSONSchema } from '../schema-types.ts';
 import type { BoundModule } from '../contract.ts';
 
 /** The message a task of module `name` fails with. */
-export const foreignMessage = (name: string): string => `module '${name}' manages another operating system (Kiln targets Debian)`;
+export const foreignMessage = (name: string, option?: string): string =>
+  option === undefined
+    ? `module '${name}' manages another operating system (Kiln targets Debian)`
+    : `${name}: option '${option}' is yum's and dnf's: on Debian, package runs apt, which refuses it (Kiln targets Debian)`;
 
 const schema: JSONSchema = {
   type: 'object',
-  properties: { module: { type: 'string', description: "the other operating system's module the task names" } },
+  properties: {
+    module: { type: 'string', description: "the other operating system's module the task names" },
+    option: { type: 'string', description: "a `package` task's option that only another system's package manager has" },
+  },
   required: ['module'],
   additionalProperties: false,
 };
@@ -28,7 +34,7 @@ const foreign: BoundModule = {
   description: 'a task of a module for another operating system: fails wherever it would run',
   schema,
   bind(params) {
-    throw new Error(foreignMessage(String(params.module)));
+    throw new Error(foreignMessage(String(params.module), typeof params.option === 'string' ? params.option : undefined));
   },
 };
 
