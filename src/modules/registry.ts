@@ -35,6 +35,9 @@ import foreign from './system/foreign.ts';
 // issue 17 (A): blockinfile, replace, ini_file, pam_limits; file/copy options
 
 // issue 17 (B): stat, find, slurp, fetch, getent
+import stat from './inspect/stat.ts';
+import slurp from './inspect/slurp.ts';
+import getent from './inspect/getent.ts';
 
 // issue 17 (C): uri, wait_for, unarchive
 
@@ -89,6 +92,9 @@ const all: BoundModule[] = [
   // issue 17 (A)
 
   // issue 17 (B)
+  stat,
+  slurp,
+  getent,
 
   // issue 17 (C)
 

@@ -151,6 +151,13 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   // ── issue 17 (A): blockinfile, replace, ini_file, pam_limits; file/copy options
 
   // ── issue 17 (B): stat, find, slurp, fetch, getent
+  'ansible.builtin.stat': {
+    kiln: 'stat',
+    same: { path: true, follow: true, get_checksum: true, checksum_algorithm: true, get_mime: true, get_attributes: true },
+    why: { get_md5: 'removed: use checksum_algorithm: md5' },
+  },
+  'ansible.builtin.slurp': { kiln: 'slurp', same: { src: true } },
+  'ansible.builtin.getent': { kiln: 'getent', same: { database: true, key: true, split: true, fail_key: true, service: true } },
 
   // ── issue 17 (C): uri, wait_for, unarchive
 
