@@ -79,7 +79,7 @@ export function getentFacts(out: string, database: string, split: string | undef
   return tree;
 }
 
-export default defineModule<GetentParams, GetentState, { kind: 'none' }>({
+const getent = defineModule<GetentParams, GetentState, { kind: 'none' }>({
   name: 'getent',
   description: "Look up a name service database (Ansible's getent); sets the host's fact getent_<database>. Never changes the host.",
   schema,
@@ -109,4 +109,14 @@ export default defineModule<GetentParams, GetentState, { kind: 'none' }>({
     if (s.rc === 2) return { ansible_facts: { [name]: { [p.key ?? '']: null } }, msg: NOT_FOUND };
     return { ansible_facts: { [name]: getentFacts(s.out, p.database, p.split) } };
   },
+});
+
+/**
+ * The host variable a task defines (`getent_<database>`), known before it runs when the database
+ * is literal: validation and the probe window treat it as registered by this task (later tasks
+ * using it are rendered after it ran). A templated database: unknown (null).
+ */
+export default Object.assign(getent, {
+  defines: (params: Record<string, unknown>): string[] | null =>
+    typeof params.database === 'string' && /^[A-Za-z0-9_.-]+$/.test(params.database) ? [`getent_${params.database}`] : null,
 });

@@ -19,7 +19,7 @@ const schema = {
       type: 'string',
       minLength: 1,
       pattern: PATH_PATTERN,
-      description: 'the path to inspect on the host (~ is the connecting user\'s home; Ansible aliases: dest, name)',
+      description: "the path to inspect on the host (~ is the connecting user's home; Ansible aliases: dest, name)",
     },
     follow: { type: 'boolean', description: 'report on the target of a symlink rather than the link itself (default false)' },
     get_checksum: {
@@ -28,7 +28,8 @@ const schema = {
     },
     checksum_algorithm: {
       enum: [...CHECKSUM_ALGORITHMS],
-      description: 'the checksum algorithm: md5, sha1 (default), sha224, sha256, sha384 or sha512 (Ansible aliases: checksum, checksum_algo)',
+      description:
+        'the checksum algorithm: md5, sha1 (default), sha224, sha256, sha384 or sha512 (Ansible aliases: checksum, checksum_algo)',
     },
     get_mime: {
       type: 'boolean',

@@ -95,7 +95,10 @@ function timestamp(s: string): PyFloat | number {
 /** Linux's makedev (glibc's gnu_dev_makedev): st_rdev from the major and minor numbers. */
 function makedev(major: number, minor: number): number {
   return Number(
-    ((BigInt(major) & 0xfffff000n) << 32n) | ((BigInt(major) & 0xfffn) << 8n) | ((BigInt(minor) & 0xffffff00n) << 12n) | (BigInt(minor) & 0xffn),
+    ((BigInt(major) & 0xfffff000n) << 32n) |
+      ((BigInt(major) & 0xfffn) << 8n) |
+      ((BigInt(minor) & 0xffffff00n) << 12n) |
+      (BigInt(minor) & 0xffn),
   );
 }
 
@@ -107,7 +110,12 @@ export class StatError extends Error {}
  * as Ansible reports it). `{ exists: false }` for a missing path.
  */
 export function statResult(kv: Record<string, string>, path: string, o: StatOptions): Record<string, unknown> {
-  if (kv.error_b64 !== undefined) throw new StatError(fromB64(kv.error_b64).replace(/^stat: cannot (stat|statx) '.*': /, '').trim());
+  if (kv.error_b64 !== undefined)
+    throw new StatError(
+      fromB64(kv.error_b64)
+        .replace(/^stat: cannot (stat|statx) '.*': /, '')
+        .trim(),
+    );
   if (kv.exists !== '1' || kv.st === undefined) return { exists: false };
   const f = kv.st.split('|');
   if (f.length < 16) throw new StatError(`unexpected stat output: ${kv.st}`);

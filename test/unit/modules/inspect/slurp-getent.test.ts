@@ -7,8 +7,10 @@ import { validatorFor } from '../../../../src/plan/schema.ts';
 import { ctx, runProbe, shSyntax } from '../helpers.ts';
 import { oracle, oracleArgs, oracleResult, oracleTree } from './oracle.ts';
 
-const slurped = (p: SlurpParams) => slurp.registerData!(p, undefined, slurp.parse(runProbe(slurp.probe(p, undefined, ctx())), p, undefined));
-const looked = (p: GetentParams) => getent.registerData!(p, undefined, getent.parse(runProbe(getent.probe(p, undefined, ctx())), p, undefined));
+const slurped = (p: SlurpParams) =>
+  slurp.registerData!(p, undefined, slurp.parse(runProbe(slurp.probe(p, undefined, ctx())), p, undefined));
+const looked = (p: GetentParams) =>
+  getent.registerData!(p, undefined, getent.parse(runProbe(getent.probe(p, undefined, ctx())), p, undefined));
 const withoutChanged = (r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'changed'));
 
 describe('slurp', () => {
@@ -58,7 +60,9 @@ describe('getent', () => {
     expect(getentFacts('x;1\n', 'group', ';')).toEqual({ x: ['1'] });
   });
   it('the service option is passed as -s; plans nothing; schema', () => {
-    expect(looked({ database: 'passwd', key: 'root', service: 'files' })).toMatchObject({ ansible_facts: { getent_passwd: { root: expect.any(Array) } } });
+    expect(looked({ database: 'passwd', key: 'root', service: 'files' })).toMatchObject({
+      ansible_facts: { getent_passwd: { root: expect.any(Array) } },
+    });
     const p = { database: 'passwd', key: 'root' };
     expect(getent.plan(p, undefined, getent.parse(runProbe(getent.probe(p, undefined, ctx())), p, undefined), ctx())).toEqual([]);
     const v = validatorFor(getent.schema);

@@ -69,7 +69,10 @@ describe('stat', () => {
 
   it('parses what the probe prints: device numbers, whole timestamps as floats, no name for an unknown id', () => {
     const s = statResult(
-      { exists: '1', st: '21b6|4242|4242|0|5|6|1|0|4096|1|3|1700000000.000000000|1700000000.500000000|1700000000.000000000|UNKNOWN|UNKNOWN' },
+      {
+        exists: '1',
+        st: '21b6|4242|4242|0|5|6|1|0|4096|1|3|1700000000.000000000|1700000000.500000000|1700000000.000000000|UNKNOWN|UNKNOWN',
+      },
       '/dev/x',
       { follow: false, mime: false, attributes: false },
     );
@@ -80,7 +83,13 @@ describe('stat', () => {
   });
 
   it('an error other than a missing path fails the task with the error', () => {
-    expect(() => statResult({ error_b64: Buffer.from("stat: cannot statx '/x': Permission denied").toString('base64') }, '/x', { follow: false, mime: false, attributes: false })).toThrow('Permission denied');
+    expect(() =>
+      statResult({ error_b64: Buffer.from("stat: cannot statx '/x': Permission denied").toString('base64') }, '/x', {
+        follow: false,
+        mime: false,
+        attributes: false,
+      }),
+    ).toThrow('Permission denied');
   });
 
   it('probe parses as POSIX sh; schema refuses $VARS, ~user and bad algorithms', () => {
