@@ -38,6 +38,7 @@ import foreign from './system/foreign.ts';
 import stat from './inspect/stat.ts';
 import slurp from './inspect/slurp.ts';
 import getent from './inspect/getent.ts';
+import fetchModule from './inspect/fetch.ts';
 
 // issue 17 (C): uri, wait_for, unarchive
 
@@ -95,6 +96,7 @@ const all: BoundModule[] = [
   stat,
   slurp,
   getent,
+  fetchModule,
 
   // issue 17 (C)
 

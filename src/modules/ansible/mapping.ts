@@ -157,6 +157,7 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
     why: { get_md5: 'removed: use checksum_algorithm: md5' },
   },
   'ansible.builtin.slurp': { kiln: 'slurp', same: { src: true } },
+  'ansible.builtin.fetch': { kiln: 'fetch', same: { src: true, dest: true, flat: true, fail_on_missing: true, validate_checksum: true } },
   'ansible.builtin.getent': { kiln: 'getent', same: { database: true, key: true, split: true, fail_key: true, service: true } },
 
   // ── issue 17 (C): uri, wait_for, unarchive
