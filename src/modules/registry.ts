@@ -39,6 +39,7 @@ import stat from './inspect/stat.ts';
 import slurp from './inspect/slurp.ts';
 import getent from './inspect/getent.ts';
 import fetchModule from './inspect/fetch.ts';
+import find from './inspect/find.ts';
 
 // issue 17 (C): uri, wait_for, unarchive
 
@@ -97,6 +98,7 @@ const all: BoundModule[] = [
   slurp,
   getent,
   fetchModule,
+  find,
 
   // issue 17 (C)
 

@@ -398,7 +398,6 @@ export const ANSIBLE_ONLY_MODULES: ReadonlySet<string> = new Set([
   'debconf',
   'dpkg_selections',
   'expect',
-  'find',
   'git',
   'hostname',
   'iptables',
