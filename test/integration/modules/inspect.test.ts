@@ -1,5 +1,5 @@
 /**
- * stat, slurp and getent against the loopback OpenSSH server. They never change the host, so the
+ * stat, slurp, getent and find against the loopback OpenSSH server. They never change the host, so the
  * converge cycle runs them feeding a copy task: a drift of the file they inspect shows, through
  * their registered results and facts, as the copy's --check --diff, and nothing else changes.
  * A second playbook registers their results as Ansible would and they are compared with the
@@ -17,7 +17,7 @@ import { runPlaybook } from '../../helpers/run-playbook.ts';
 import { startSshd, type TestSshd, writeSshdInventory } from '../../helpers/sshd.ts';
 import { oracle, oracleResult } from '../../unit/modules/inspect/oracle.ts';
 
-describe('stat, slurp, getent over ssh', () => {
+describe('stat, slurp, getent, find over ssh', () => {
   let sshd: TestSshd;
   let dir: string;
   beforeAll(async () => {
@@ -47,6 +47,8 @@ describe('stat, slurp, getent over ssh', () => {
     - slurp: { src: ${conf} }
       register: sl
     - getent: { database: passwd, key: root }
+    - find: { paths: ${dir}, patterns: '*.conf', get_checksum: true }
+      register: found
     - copy:
         dest: ${report}
         content: |
@@ -54,11 +56,13 @@ describe('stat, slurp, getent over ssh', () => {
           sha256={{ st.stat.checksum }}
           content={{ sl.content | b64decode }}
           root_home={{ getent_passwd.root[4] }} uid={{ ansible_facts.getent_passwd.root[1] }}
+          found={{ found.matched }} {{ found.files | map(attribute='path') | sort | join(',') }}
       when: st.stat.exists and not gone.stat.exists
 `,
     );
+    let found = `1 ${conf}`;
     const expected = (content: string, sha: string) =>
-      `exists=True isreg=True mode=0644 size=${content.length}\nsha256=${sha}\ncontent=${content}\nroot_home=/root uid=0\n`;
+      `exists=True isreg=True mode=0644 size=${content.length}\nsha256=${sha}\ncontent=${content}\nroot_home=/root uid=0\nfound=${found}\n`;
     const sha = (s: string) => createHash('sha256').update(s).digest('hex');
     let want = expected('port=80\n', sha('port=80\n'));
     const r = await convergeCycle({
@@ -67,6 +71,8 @@ describe('stat, slurp, getent over ssh', () => {
       verify: () => expect(readFileSync(report, 'utf8')).toBe(want),
       tamper: () => {
         writeFileSync(conf, 'port=8080\n');
+        writeFileSync(join(dir, 'b.conf'), 'x\n');
+        found = `2 ${conf},${join(dir, 'b.conf')}`;
         want = expected('port=8080\n', sha('port=8080\n'));
       },
     });
