@@ -16,6 +16,7 @@
  *
  * The fetched content is data from the host: it is never printed, except in the --diff.
  */
+import { refuseSecretInArgv } from '../../core/secret/secret.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, normalize } from 'node:path';
@@ -108,6 +109,7 @@ const fetchModule = defineModule<FetchParams, FetchState, FetchOp, FetchPrep>({
     "Copy a file from the host to the controller (Ansible's fetch): dest/<host>/<src>, or flat. Never changes the host; --check predicts.",
   schema,
   prepare(p, ctx) {
+    refuseSecretInArgv('src', p.src, 'it is an argument of the programs that read it on the host');
     const local = localPath(p, ctx.host, isDir);
     const localIsDir = isDir(local);
     let copy: LocalCopy | undefined;

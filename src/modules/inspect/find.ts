@@ -15,6 +15,7 @@
  * entries are listed in os.walk's order (a directory's files, then its subdirectories, then
  * theirs).
  */
+import { refuseSecretInArgv } from '../../core/secret/secret.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
 import { fromB64 } from '../../sh/bytes.ts';
@@ -306,6 +307,7 @@ const find = defineModule<FindParams, FindState, { kind: 'none' }, FindPrep>({
   description: "Find files by name, age, size, type or content (Ansible's find) for register. Never changes the host.",
   schema,
   prepare(p) {
+    for (const path of p.paths) refuseSecretInArgv('paths', path, 'they are arguments of find on the host');
     const useRegex = p.use_regex ?? false;
     const patterns = p.patterns?.length ? p.patterns : [useRegex ? '.*' : '*'];
     const excludes = p.excludes ?? [];

@@ -7,6 +7,7 @@
  * whitespace otherwise (or on `split`); a key seen twice holds a list of records. A missing key
  * fails the task unless `fail_key: false` (then the key maps to null), as in Ansible.
  */
+import { refuseSecretInArgv } from '../../core/secret/secret.ts';
 import { fromB64 } from '../../sh/bytes.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
@@ -83,6 +84,9 @@ const getent = defineModule<GetentParams, GetentState, { kind: 'none' }>({
   name: 'getent',
   description: "Look up a name service database (Ansible's getent); sets the host's fact getent_<database>. Never changes the host.",
   schema,
+  prepare(p) {
+    for (const k of ['database', 'key', 'service'] as const) refuseSecretInArgv(k, p[k], 'it is an argument of getent on the host');
+  },
   probe(p) {
     const argv = [q(p.database), ...(p.key !== undefined ? [q(p.key)] : []), ...(p.service !== undefined ? ['-s', q(p.service)] : [])];
     return [

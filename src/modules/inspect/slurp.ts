@@ -5,6 +5,7 @@
  * under `--check`. The content is data from the host: Kiln never prints it (it is only in the
  * registered value).
  */
+import { refuseSecretInArgv } from '../../core/secret/secret.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { fromB64 } from '../../sh/bytes.ts';
 import { defineModule, type FromSchema } from '../contract.ts';
@@ -35,6 +36,9 @@ export default defineModule<SlurpParams, SlurpState, { kind: 'none' }>({
   name: 'slurp',
   description: "Read a file from the host, base64-encoded (Ansible's slurp) for register. Never changes the host.",
   schema,
+  prepare(p) {
+    refuseSecretInArgv('src', p.src, 'it is an argument of the programs that read it on the host');
+  },
   probe: (p) =>
     [
       expandPath('_kp', p.src),

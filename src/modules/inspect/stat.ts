@@ -4,6 +4,7 @@
  * `register` sees Ansible's result shape, `{ stat: { exists, path, mode: '0644', isreg, … } }`
  * (statinfo.ts builds it), so `when: x.stat.exists` reads the same as in Ansible.
  */
+import { refuseSecretInArgv } from '../../core/secret/secret.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { defineModule, type FromSchema } from '../contract.ts';
 import { expandPath, PATH_PATTERN } from './remote-path.ts';
@@ -56,6 +57,9 @@ export default defineModule<StatParams, Record<string, unknown>, { kind: 'none' 
   name: 'stat',
   description: "Report what a path is (Ansible's stat: exists, mode, owner, size, checksum, …) for register. Never changes the host.",
   schema,
+  prepare(p) {
+    refuseSecretInArgv('path', p.path, 'it is an argument of the programs that read it on the host');
+  },
   probe(p) {
     const o = statOptions(p);
     const flag = (b: boolean) => (b ? '1' : '0');

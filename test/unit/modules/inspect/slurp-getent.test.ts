@@ -71,3 +71,15 @@ describe('getent', () => {
     expect(shSyntax(getent.probe({ database: 'passwd', key: "it's", service: 'files' }, undefined, ctx()))).toBe('');
   });
 });
+
+describe('secrets never reach a remote argv', () => {
+  it('a secret path, key or database is refused before any probe is built', async () => {
+    const { Secret } = await import('../../../../src/core/secret/secret.ts');
+    const { default: stat } = await import('../../../../src/modules/inspect/stat.ts');
+    const pc = { ...ctx(), readFile: () => Buffer.alloc(0), renderTemplate: () => '', sensitive: false };
+    const s = new Secret('hunter2', 'test', false) as unknown as string;
+    expect(() => stat.prepare!({ path: s }, pc)).toThrow('path');
+    expect(() => slurp.prepare!({ src: s }, pc)).toThrow('src');
+    expect(() => getent.prepare!({ database: 'passwd', key: s }, pc)).toThrow('key');
+  });
+});
