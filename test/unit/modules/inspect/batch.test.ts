@@ -3,7 +3,7 @@
  * of stat, find, slurp, getent and fetch (converged) is one script, in check mode and in a real
  * run, and every task is ok. Real Runner.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,5 +67,20 @@ describe('inspect modules in the batched probe', () => {
       expect(report.tasks.map((t) => `${t.module}: ${t.status}`)).toEqual(['stat: ok', 'find: ok', 'slurp: ok', 'getent: ok', 'fetch: ok']);
       expect(scripts.length, `check: ${check}`).toBe(1);
     }
+  });
+
+  it('getent sets ansible_facts.getent_<database> for the tasks after it (validated as facts, rendered after it ran)', async () => {
+    writeFileSync(
+      join(work, 'facts.yml'),
+      `- hosts: all
+  gather_facts: false
+  tasks:
+    - getent: { database: passwd, key: root }
+    - copy: { dest: ${work}/home.txt, content: "{{ ansible_facts.getent_passwd['root'][4] }}" }
+`,
+    );
+    const report = await runPlaybook(join(work, 'facts.yml'), join(work, 'hosts.yml'), { transport: localTransport() });
+    expect(report.tasks.map((t) => `${t.module}: ${t.status}`)).toEqual(['getent: ok', 'copy: changed']);
+    expect(readFileSync(join(work, 'home.txt'), 'utf8')).toBe('/root');
   });
 });
