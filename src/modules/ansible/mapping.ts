@@ -154,7 +154,7 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   'ansible.builtin.stat': {
     kiln: 'stat',
     same: { path: true, follow: true, get_checksum: true, checksum_algorithm: true, get_mime: true, get_attributes: true },
-    why: { get_md5: 'removed: use checksum_algorithm: md5' },
+    why: { get_md5: 'deprecated and undocumented in Ansible: use checksum_algorithm: md5 (the checksum is then the MD5)' },
   },
   'ansible.builtin.find': {
     kiln: 'find',
