@@ -134,6 +134,22 @@ function amount(text: string | undefined, units: Record<string, number>, what: s
   return Number(m[1]) * (m[2] ? units[m[2]]! : 1);
 }
 
+/**
+ * find -printf of one entry (lstat: without -L; `!` -xtype l entries with -L, whose fields are
+ * the same): type, type following links, permission bits, ids, size, inode, device, links, times,
+ * names, then the path.
+ */
+const FAST_FORMAT = 'F|%y|%Y|%m|%U|%G|%s|%i|%D|%n|%A@|%T@|%C@|%u|%g\\t%p\\0';
+
+/** Regular files' SHA-1 (get_checksum) and content (contains), $0: "CK" flags 0|1. */
+const SUM_SCRIPT = `for f do
+  [ -r "$f" ] || continue
+  c=; b=
+  case $0 in 1?) c=$(sha1sum < "$f" 2>/dev/null | cut -c1-40);; esac
+  case $0 in ?1) if [ "$(stat -c %s -- "$f")" -le ${CONTAINS_MAX_BYTES} ]; then b=$(base64 -w0 < "$f" 2>/dev/null); else b=-; fi;; esac
+  printf 'C|%s|%s\\t%s\\0' "$c" "$b" "$f"
+done`;
+
 /** The shell run by find -exec for a batch of entries ($0: "CK", checksum and content flags 0|1). */
 const ENTRY_SCRIPT = `for f do
   if ! s=$(LC_ALL=C stat -c '%f|%u|%g|%s|%i|%d|%h|%b|%o|%t|%T|%.9X|%.9Y|%.9Z|%U|%G' -- "$f" 2>&1); then printf 'E|%s\\t%s\\0' "$(printf '%s' "$s" | tr '|\\t\\n' '   ')" "$f"; continue; fi
@@ -160,13 +176,47 @@ export function normpath(p: string): string {
   return s || '.';
 }
 
+const TYPE_BITS: Record<string, number> = { f: 0o100000, d: 0o040000, l: 0o120000, b: 0o060000, c: 0o020000, p: 0o010000, s: 0o140000 };
+
 function parseEntries(b64: string): Entry[] {
   const out: Entry[] = [];
+  const sums = new Map<string, { checksum?: string; content?: Buffer }>();
   for (const rec of Buffer.from(b64, 'base64').toString('latin1').split('\0')) {
     if (!rec) continue;
     const tab = rec.indexOf('\t');
     const head = rec.slice(0, tab);
     const path = Buffer.from(rec.slice(tab + 1), 'latin1').toString('utf8');
+    if (head.startsWith('C|')) {
+      const [c, b] = head.slice(2).split('|');
+      sums.set(path, { checksum: c || undefined, content: b && b !== '-' ? Buffer.from(b, 'base64') : undefined });
+      continue;
+    }
+    if (head.startsWith('F|')) {
+      const [y, yf, m, uid, gid, size, ino, dev, nlink, at, mt, ct, user, group] = head.slice(2).split('|') as string[] & { length: 14 };
+      const raw = (TYPE_BITS[y!] ?? 0) | Number.parseInt(m!, 8);
+      // find prints the id when it has no name; Ansible's statinfo then gives ''.
+      const named = (n: string, id: string) => (n === id ? 'UNKNOWN' : n);
+      const st = [
+        raw.toString(16),
+        uid,
+        gid,
+        size,
+        ino,
+        dev,
+        nlink,
+        '0',
+        '0',
+        '0',
+        '0',
+        at,
+        mt,
+        ct,
+        named(user!, uid!),
+        named(group!, gid!),
+      ];
+      out.push({ path, st: st.join('|'), walkDir: yf === 'd' });
+      continue;
+    }
     if (head.startsWith('E|')) {
       out.push({ path, st: '', walkDir: false, error: head.slice(2) });
       continue;
@@ -181,6 +231,10 @@ function parseEntries(b64: string): Entry[] {
       checksum: c || undefined,
       content: b && b !== '-' ? Buffer.from(b, 'base64') : undefined,
     });
+  }
+  for (const e of out) {
+    const sum = sums.get(e.path);
+    if (sum) Object.assign(e, sum);
   }
   return out;
 }
@@ -331,11 +385,14 @@ const find = defineModule<FindParams, FindState, { kind: 'none' }, FindPrep>({
     const recurse = p.recurse ?? false;
     const maxdepth = !recurse ? 1 : p.depth ? p.depth + 1 : undefined;
     const flags = `${p.get_checksum ? 1 : 0}${p.contains !== undefined && (p.file_type ?? 'file') === 'file' ? 1 : 0}`;
-    const walk = [
-      `find ${p.follow ? '-L ' : ''}"$_kp" -mindepth 1`,
-      maxdepth !== undefined ? ` -maxdepth ${maxdepth}` : '',
-      ` -exec sh -c ${q(ENTRY_SCRIPT)} ${flags} {} +`,
-    ].join('');
+    const base = `find ${p.follow ? '-L ' : ''}"$_kp" -mindepth 1${maxdepth !== undefined ? ` -maxdepth ${maxdepth}` : ''}`;
+    // Under -L, -xtype l is a symlink (its lstat fields come from ENTRY_SCRIPT's stat, not find's).
+    const passes = [
+      `${base}${p.follow ? ' ! -xtype l' : ''} -printf ${q(FAST_FORMAT)}`,
+      ...(p.follow ? [`${base} -xtype l -exec sh -c ${q(ENTRY_SCRIPT)} 00 {} +`] : []),
+      ...(flags !== '00' ? [`${base} -type f${p.follow ? ' ! -xtype l' : ''} -exec sh -c ${q(SUM_SCRIPT)} ${flags} {} +`] : []),
+    ];
+    const walk = `{ ${passes.join('; ')}; }`;
     return p.paths
       .map(
         (path, i) =>
