@@ -7,7 +7,7 @@
  * The probe walks each path with GNU find (`-L` with `follow`; to depth+1 with `depth`, as
  * Ansible's os.walk reads one level past the depth it reports) and prints, for every entry, its
  * lstat fields, whether it is a directory (following links, as os.walk sorts files from dirs),
- * its SHA-1 (get_checksum) and, with `contains`, its content (regular files up to 1 MiB): base64,
+ * its SHA-1 (get_checksum) and, with `contains`, its content (regular files up to 1 MiB; a larger one is listed in skipped_paths, and msg says not all paths were examined): base64,
  * NUL-separated records. Every filter runs on the controller with Ansible's rules: fnmatch
  * patterns or Python regular expressions (Kiln's Python-re engine, `match` on the basename),
  * excludes, hidden, age/age_stamp against the controller's clock, size, file_type, and contains
@@ -53,7 +53,7 @@ const schema = {
       type: 'string',
       'x-python-re': true,
       description:
-        'a Python regular expression a regular file must contain: matched at the start of each line, or searched in the whole file with read_whole_file (files over 1 MiB are not scanned)',
+        'a Python regular expression a regular file must contain: matched at the start of each line, or searched in the whole file with read_whole_file (files over 1 MiB are not scanned: they are listed in skipped_paths)',
     },
     read_whole_file: {
       type: 'boolean',
@@ -100,6 +100,8 @@ export interface Entry {
   walkDir: boolean;
   checksum?: string;
   content?: Buffer;
+  /** Over CONTAINS_MAX_BYTES: not sent, so not scanned for `contains`. */
+  tooLarge?: boolean;
   /** lstat failed (the entry vanished). */
   error?: string;
 }
@@ -180,7 +182,7 @@ const TYPE_BITS: Record<string, number> = { f: 0o100000, d: 0o040000, l: 0o12000
 
 function parseEntries(b64: string): Entry[] {
   const out: Entry[] = [];
-  const sums = new Map<string, { checksum?: string; content?: Buffer }>();
+  const sums = new Map<string, { checksum?: string; content?: Buffer; tooLarge?: boolean }>();
   for (const rec of Buffer.from(b64, 'base64').toString('latin1').split('\0')) {
     if (!rec) continue;
     const tab = rec.indexOf('\t');
@@ -188,7 +190,7 @@ function parseEntries(b64: string): Entry[] {
     const path = Buffer.from(rec.slice(tab + 1), 'latin1').toString('utf8');
     if (head.startsWith('C|')) {
       const [c, b] = head.slice(2).split('|');
-      sums.set(path, { checksum: c || undefined, content: b && b !== '-' ? Buffer.from(b, 'base64') : undefined });
+      sums.set(path, { checksum: c || undefined, content: b && b !== '-' ? Buffer.from(b, 'base64') : undefined, tooLarge: b === '-' });
       continue;
     }
     if (head.startsWith('F|')) {
@@ -346,7 +348,12 @@ export function findResult(p: FindParams, prep: FindPrep, s: FindState): Record<
       } else if (st.isdir && fileType === 'directory') {
         if (pfilter(name, prep) && age()) files.push(info());
       } else if (st.isreg && fileType === 'file') {
-        if (pfilter(name, prep) && age() && size() && contentfilter(e, prep, p.read_whole_file ?? false)) files.push(withSum(info()));
+        if (pfilter(name, prep) && age() && size()) {
+          // Said, not guessed: a file too large to scan is neither matched nor silently dropped.
+          if (prep.contains && e.tooLarge)
+            skipped[fsname] = `not scanned for contains: larger than ${CONTAINS_MAX_BYTES} bytes (Kiln's limit)`;
+          else if (contentfilter(e, prep, p.read_whole_file ?? false)) files.push(withSum(info()));
+        }
       } else if (st.islnk && fileType === 'link') {
         if (pfilter(name, prep) && age()) files.push(info());
       }
@@ -424,6 +431,11 @@ const find = defineModule<FindParams, FindState, { kind: 'none' }, FindPrep>({
   plan: () => [],
   apply: () => '',
   registerData: (p, prep, s) => findResult(p, prep, s),
+  // Ansible warns for each skipped path; Kiln says it with the ok result.
+  note(p, prep, s) {
+    const skipped = Object.entries(findResult(p, prep, s).skipped_paths as Record<string, string>);
+    return skipped.length ? `not all paths examined: ${skipped.map(([k, v]) => `${k}: ${v}`).join('; ')}` : undefined;
+  },
 });
 
 export default find;

@@ -97,3 +97,18 @@ describe('find', () => {
     ).toBe('');
   });
 });
+
+describe('find: contains on a file too large to scan', () => {
+  it('lists it in skipped_paths and says not all paths were examined', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-find-big-'));
+    writeFileSync(join(dir, 'big.log'), Buffer.alloc(1024 * 1024 + 1, 'a'));
+    writeFileSync(join(dir, 'small.log'), 'needle\n');
+    const r = registered({ paths: [dir], contains: 'needle' });
+    expect((r.files as { path: string }[]).map((f) => f.path)).toEqual([join(dir, 'small.log')]);
+    expect(r.skipped_paths).toEqual({ [join(dir, 'big.log')]: expect.stringContaining('not scanned for contains') });
+    expect(r.msg).toBe('Not all paths examined, check warnings for details');
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
