@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,8 +8,26 @@ import { validatorFor } from '../../../../src/plan/schema.ts';
 import { ctx, runProbe, shSyntax } from '../helpers.ts';
 import { oracle, oracleArgs, oracleResult, oracleTree, pyType } from './oracle.ts';
 
-/** Keys whose values depend on when and where the tree was made (compared by type only). */
-const VOLATILE = new Set(['atime', 'mtime', 'ctime', 'inode', 'dev', 'version']);
+/**
+ * Keys whose values depend on when and where the tree was made (compared by type only): times,
+ * inode numbers, and what the file system (lsattr's flags, block sizes) and the host's tools
+ * (`file` missing: 'unknown') say. The oracle's values for those are checked below where this host
+ * has the same tools and file system kind.
+ */
+const VOLATILE = new Set([
+  'atime',
+  'mtime',
+  'ctime',
+  'inode',
+  'dev',
+  'version',
+  'attributes',
+  'attr_flags',
+  'blocks',
+  'block_size',
+  'mimetype',
+  'charset',
+]);
 /** Keys that depend on who runs the test (the oracle ran as root). */
 const IDENTITY = new Set(['uid', 'gid', 'pw_name', 'gr_name', 'readable', 'writeable', 'executable']);
 
@@ -35,6 +54,16 @@ describe('stat', () => {
       expect(pyType(ours[k]), k).toBe(pyType(v));
       if (!VOLATILE.has(k) && (root || !IDENTITY.has(k))) expect(ours[k], k).toEqual(v);
     }
+  });
+
+  it('mimetype and charset from file(1), attributes from lsattr, where this host has them', () => {
+    const r = registered({ path: join(dir, 'f') }).stat as Record<string, unknown>;
+    const hasFile = spawnSync('sh', ['-c', 'command -v file']).status === 0;
+    expect(r.mimetype).toBe(hasFile ? 'text/plain' : 'unknown');
+    expect(r.charset).toBe(hasFile ? 'us-ascii' : 'unknown');
+    const lsattr = spawnSync('lsattr', ['-vd', join(dir, 'f')], { encoding: 'utf8' });
+    if (lsattr.status === 0) expect(r.attr_flags).toBe(lsattr.stdout.split(/\s+/)[1]!.replace(/-/g, ''));
+    else expect(r).toMatchObject({ version: null, attributes: [], attr_flags: '' });
   });
 
   it('plans nothing: it never changes the host', () => {
