@@ -35,6 +35,11 @@ import foreign from './system/foreign.ts';
 // issue 17 (A): blockinfile, replace, ini_file, pam_limits; file/copy options
 
 // issue 17 (B): stat, find, slurp, fetch, getent
+import stat from './inspect/stat.ts';
+import slurp from './inspect/slurp.ts';
+import getent from './inspect/getent.ts';
+import fetchModule from './inspect/fetch.ts';
+import find from './inspect/find.ts';
 
 // issue 17 (C): uri, wait_for, unarchive
 import waitFor from './net/wait_for.ts';
@@ -102,6 +107,11 @@ const all: BoundModule[] = [
   // issue 17 (A)
 
   // issue 17 (B)
+  stat,
+  slurp,
+  getent,
+  fetchModule,
+  find,
 
   // issue 17 (C)
   waitFor,

@@ -23,8 +23,8 @@ import { allDependencies } from '../input/playbook/role-vars.ts';
 import { factNamesUsed, instantiate, isFactName, staticParamErrors, taskReferences } from './instance.ts';
 import { type PlanPlay, playHosts, type RunPlan, selectedTasks, tagSelected } from './selection.ts';
 
-/** Modules whose result is facts (the setup module and gather_facts as tasks, package_facts). */
-const FACT_MODULES = new Set(['setup', 'gather_facts', 'package_facts']);
+/** Modules whose result is facts (setup and gather_facts as tasks, package_facts, service_facts, getent's getent_<database>). */
+const FACT_MODULES = new Set(['setup', 'gather_facts', 'package_facts', 'service_facts', 'getent']);
 import { validateAgainst } from './schema.ts';
 import { convertParams } from './argspec.ts';
 import { analyzeTask } from './analysis.ts';

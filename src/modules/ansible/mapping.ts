@@ -161,6 +161,34 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   // ── issue 17 (A): blockinfile, replace, ini_file, pam_limits; file/copy options
 
   // ── issue 17 (B): stat, find, slurp, fetch, getent
+  'ansible.builtin.stat': {
+    kiln: 'stat',
+    same: { path: true, follow: true, get_checksum: true, checksum_algorithm: true, get_mime: true, get_attributes: true },
+    why: { get_md5: 'deprecated and undocumented in Ansible: use checksum_algorithm: md5 (the checksum is then the MD5)' },
+  },
+  'ansible.builtin.find': {
+    kiln: 'find',
+    same: {
+      paths: true,
+      patterns: true,
+      excludes: true,
+      use_regex: true,
+      contains: true,
+      read_whole_file: true,
+      file_type: true,
+      age: true,
+      age_stamp: true,
+      size: true,
+      recurse: true,
+      depth: true,
+      hidden: true,
+      follow: true,
+      get_checksum: true,
+    },
+  },
+  'ansible.builtin.slurp': { kiln: 'slurp', same: { src: true } },
+  'ansible.builtin.fetch': { kiln: 'fetch', same: { src: true, dest: true, flat: true, fail_on_missing: true, validate_checksum: true } },
+  'ansible.builtin.getent': { kiln: 'getent', same: { database: true, key: true, split: true, fail_key: true, service: true } },
 
   // ── issue 17 (C): uri, wait_for, unarchive
   'ansible.builtin.uri': {

@@ -133,7 +133,7 @@ describe('loading', () => {
       when: false
     - yumm: name=x
       when: false
-    - stat: path=/x
+    - assemble: src=/x dest=/y
       when: false
 `),
     );
@@ -141,7 +141,7 @@ describe('loading', () => {
     expect(r.errors[0]).toBe("pb.yml:4:7: unknown module 'win_scoop'");
     expect(r.errors[1]).toBe("pb.yml:6:7: module 'community.general.yum' is not supported by Kiln (a collection module)");
     expect(r.errors[2]).toMatch(/^pb\.yml:8:7: unknown module 'yumm'/);
-    expect(r.errors[3]).toMatch(/^pb\.yml:10:7: module 'stat' is not supported by Kiln/);
+    expect(r.errors[3]).toMatch(/^pb\.yml:10:7: module 'assemble' is not supported by Kiln/);
   });
 });
 
