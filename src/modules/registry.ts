@@ -45,6 +45,7 @@ import foreign from './system/foreign.ts';
 // issue 17 (F): cron, authorized_key, mount, reboot
 
 // issue 17 (G): ufw, iptables, service_facts; systemd options
+import serviceFacts from './system/service_facts.ts';
 
 // issue 17 (H): git, pip, mysql_query, mysql_info; mysql options
 
@@ -99,6 +100,7 @@ const all: BoundModule[] = [
   // issue 17 (F)
 
   // issue 17 (G)
+  serviceFacts,
 
   // issue 17 (H)
 ];

@@ -23,8 +23,8 @@ import { allDependencies } from '../input/playbook/role-vars.ts';
 import { factNamesUsed, instantiate, isFactName, staticParamErrors, taskReferences } from './instance.ts';
 import { type PlanPlay, playHosts, type RunPlan, selectedTasks, tagSelected } from './selection.ts';
 
-/** Modules whose result is facts (the setup module and gather_facts as tasks). */
-const FACT_MODULES = new Set(['setup', 'gather_facts']);
+/** Modules whose result is facts (the setup module and gather_facts as tasks, service_facts). */
+const FACT_MODULES = new Set(['setup', 'gather_facts', 'service_facts']);
 import { validateAgainst } from './schema.ts';
 import { convertParams } from './argspec.ts';
 import { analyzeTask } from './analysis.ts';

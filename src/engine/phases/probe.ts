@@ -100,7 +100,7 @@ export function probeWindow(src: WindowSource, i: number, k: number, first?: Tas
     const defined = src.defines?.get(j);
     if (defined === null) break;
     for (const n of defined ?? []) pendingRegs.add(n);
-    if (src.tasks[j]!.module === 'setup') pendingFacts = true;
+    if (src.tasks[j]!.module === 'setup' || src.tasks[j]!.module === 'service_facts') pendingFacts = true;
   }
   return out;
 }

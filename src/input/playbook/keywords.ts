@@ -413,7 +413,6 @@ export const ANSIBLE_ONLY_MODULES: ReadonlySet<string> = new Set([
   'reboot',
   'replace',
   'script',
-  'service_facts',
   'set_stats',
   'slurp',
   'stat',

@@ -161,6 +161,7 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   // ── issue 17 (F): cron, authorized_key, mount, reboot
 
   // ── issue 17 (G): ufw, iptables, service_facts; systemd options
+  'ansible.builtin.service_facts': { kiln: 'service_facts', same: {} },
 
   // ── issue 17 (H): git, pip, mysql_query, mysql_info; mysql options
 };
