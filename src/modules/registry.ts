@@ -46,6 +46,7 @@ import foreign from './system/foreign.ts';
 
 // issue 17 (G): ufw, iptables, service_facts; systemd options
 import serviceFacts from './system/service_facts.ts';
+import iptables from './firewall/iptables.ts';
 
 // issue 17 (H): git, pip, mysql_query, mysql_info; mysql options
 
@@ -101,6 +102,7 @@ const all: BoundModule[] = [
 
   // issue 17 (G)
   serviceFacts,
+  iptables,
 
   // issue 17 (H)
 ];

@@ -403,7 +403,6 @@ export const ANSIBLE_ONLY_MODULES: ReadonlySet<string> = new Set([
   'getent',
   'git',
   'hostname',
-  'iptables',
   'known_hosts',
   'mount_facts',
   'package_facts',

@@ -184,6 +184,10 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
 
   // ── issue 17 (G): ufw, iptables, service_facts; systemd options
   'ansible.builtin.service_facts': { kiln: 'service_facts', same: {} },
+  'ansible.builtin.iptables': {
+    kiln: 'iptables',
+    same: Object.fromEntries(Object.keys(ANSIBLE_OPTIONS['ansible.builtin.iptables'] ?? {}).map((k) => [k, true as const])),
+  },
 
   // ── issue 17 (H): git, pip, mysql_query, mysql_info; mysql options
 };
