@@ -38,7 +38,20 @@ export function armGuard(id: string, families: readonly ('4' | '6')[] = ['4', '6
     `# Kiln firewall guard ${id}: restores the rules saved before an unconfirmed change.`,
     `D=${GUARD_DIR}`,
     `mkdir $D/decided.${id} 2>/dev/null || exit 0`,
-    ...saved.map((s) => `[ -s $D/prev.${id}.v${s.f} ] && ${s.restore} < $D/prev.${id}.v${s.f}`),
+    // Tables loaded since the save (iptables-save had nothing for them) go back to empty, with
+    // ACCEPT policies; the saved ones are restored as they were.
+    ...saved.flatMap((s) => {
+      const prev = `$D/prev.${id}.v${s.f}`;
+      const ipt = s.save.replace('-save', '');
+      return [
+        `for t in $(${s.save} 2>/dev/null | sed -n 's/^\\*//p'); do`,
+        `  grep -qx "\\*$t" ${prev} 2>/dev/null && continue`,
+        `  ${ipt} -t "$t" -F; ${ipt} -t "$t" -X`,
+        `  for c in $(${s.save} -t "$t" | sed -n 's/^:\\([^ ]*\\) [A-Z][A-Z]* .*/\\1/p'); do ${ipt} -t "$t" -P "$c" ACCEPT; done`,
+        'done',
+        `if [ -s ${prev} ]; then ${s.restore} < ${prev}; fi`,
+      ];
+    }),
     // ufw keeps its own files: put them back too, then reload ufw's view of them.
     `if [ -d $D/prev.${id}.ufw ]; then cp -pR $D/prev.${id}.ufw/. /etc/ufw/ && { ufw reload >/dev/null 2>&1 || true; }; fi`,
     `echo rolled-back > $D/decided.${id}/outcome`,
@@ -53,7 +66,7 @@ export function armGuard(id: string, families: readonly ('4' | '6')[] = ['4', '6
     ...saved.map((s) => `if command -v ${s.save} >/dev/null 2>&1; then ${s.save} > $D/prev.${id}.v${s.f}; fi`),
     `if [ -d /etc/ufw ]; then mkdir -p $D/prev.${id}.ufw && cp -pR /etc/ufw/. $D/prev.${id}.ufw/; fi`,
     writeBytes(`$D/rollback-${id}.sh`, rollback).trimEnd(),
-    `systemd-run --quiet --on-active=${GUARD_SECONDS}s --unit ${UNIT}${id} --description 'Kiln firewall guard (unconfirmed change ${id})' /bin/sh $D/rollback-${id}.sh`,
+    `systemd-run --quiet --on-active=${GUARD_SECONDS}s --timer-property=AccuracySec=1s --unit ${UNIT}${id} --description 'Kiln firewall guard (unconfirmed change ${id})' /bin/sh $D/rollback-${id}.sh`,
     // A failure from here on: restore now, do not wait for the timer.
     `trap 'rc=$?; if [ $rc -ne 0 ]; then systemctl stop ${UNIT}${id}.timer >/dev/null 2>&1 || true; sh $D/rollback-${id}.sh; fi' EXIT`,
   ];
