@@ -47,6 +47,7 @@ import foreign from './system/foreign.ts';
 // issue 17 (G): ufw, iptables, service_facts; systemd options
 import serviceFacts from './system/service_facts.ts';
 import iptables from './firewall/iptables.ts';
+import ufw from './firewall/ufw.ts';
 
 // issue 17 (H): git, pip, mysql_query, mysql_info; mysql options
 
@@ -103,6 +104,7 @@ const all: BoundModule[] = [
   // issue 17 (G)
   serviceFacts,
   iptables,
+  ufw,
 
   // issue 17 (H)
 ];

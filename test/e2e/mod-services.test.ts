@@ -128,12 +128,14 @@ describe.skipIf(skip)('issue 17 (G): iptables, systemd options, service_facts on
       'x17g1',
       [
         `    - copy: { dest: /etc/systemd/system/kiln-demo.service, content: "${unit}" }`,
-        `    - copy: { dest: /etc/systemd/system/kiln-later.service, content: "${unit}" }`,
+        '    - file: { path: /usr/local/lib/systemd/system, state: directory }',
+        // a vendor-style unit (in /etc/systemd/system systemctl mask refuses to replace it)
+        `    - copy: { dest: /usr/local/lib/systemd/system/kiln-later.service, content: "${unit}" }`,
         '    - systemd: { name: kiln-demo, daemon_reload: true, state: started, enabled: true }',
         '    - systemd: { name: kiln-later, masked: true }',
         '    - systemd: { name: kiln-not-installed.service, masked: true }',
         '    - systemd: { name: kiln-later, enabled: false, state: stopped, no_block: true }',
-        '    - service: { name: kiln-demo, state: started, sleep: 3 }',
+        "    - service: { name: kiln-demo, enabled: true, sleep: 3 }  # sleep: accepted, ignored under systemd as in Ansible",
         '',
       ].join('\n'),
     );
@@ -168,7 +170,8 @@ describe.skipIf(skip)('issue 17 (G): iptables, systemd options, service_facts on
       [
         '- hosts: x17g1',
         '  gather_facts: false',
-        '  become: false',
+        // an inventory variable beats a play keyword (as in Ansible): play vars beat the inventory
+        '  vars: { become: false }',
         '  tasks:',
         '    - file: { path: /home/deploy/.config/systemd/user, state: directory }',
         `    - copy: { dest: /home/deploy/.config/systemd/user/kiln-user.service, content: "${unit}" }`,

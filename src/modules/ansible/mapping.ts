@@ -184,6 +184,10 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
 
   // ── issue 17 (G): ufw, iptables, service_facts; systemd options
   'ansible.builtin.service_facts': { kiln: 'service_facts', same: {} },
+  'community.general.ufw': {
+    kiln: 'ufw',
+    same: Object.fromEntries(Object.keys(ANSIBLE_OPTIONS['community.general.ufw'] ?? {}).map((k) => [k, true as const])),
+  },
   'ansible.builtin.iptables': {
     kiln: 'iptables',
     same: Object.fromEntries(Object.keys(ANSIBLE_OPTIONS['ansible.builtin.iptables'] ?? {}).map((k) => [k, true as const])),

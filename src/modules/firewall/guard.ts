@@ -76,6 +76,8 @@ export function armGuard(id: string, families: readonly ('4' | '6')[] = ['4', '6
 export function confirmGuard(id: string): string {
   return [
     `D=${GUARD_DIR}`,
+    // nothing was armed (a change that cannot cut SSH: ufw disable, logging)
+    `if [ ! -f $D/rollback-${id}.sh ]; then echo 'nothing armed'; exit 0; fi`,
     `if mkdir $D/decided.${id} 2>/dev/null; then`,
     `  systemctl stop ${UNIT}${id}.timer >/dev/null 2>&1 || true`,
     `  rm -rf $D/prev.${id}.* $D/rollback-${id}.sh`,
