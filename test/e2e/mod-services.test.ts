@@ -121,6 +121,54 @@ describe.skipIf(skip)('issue 17 (G): iptables, systemd options, service_facts on
     expect(ssh('x17g2', 'sudo journalctl --no-pager -t kiln-firewall')).toContain('rolled back unconfirmed firewall change');
   }, 300_000);
 
+  it('ufw: enabling without a rule for SSH is refused; rules, default, logging and enabled converge; drift is found and fixed', async () => {
+    const refused = playbook(
+      'ufw-refused',
+      'x17g2',
+      ['    - package: { name: ufw, state: present }', '    - ufw: { state: enabled }', ''].join('\n'),
+    );
+    const r = await runPlaybook(refused, inv, {});
+    const t = r.tasks.find((x) => x.module === 'ufw')!;
+    expect(t.status).toBe('failed');
+    expect(t.message).toMatch(/enabling ufw would cut the SSH connection Kiln works through: no ufw rule allows tcp port 22/);
+    expect(ssh('x17g2', 'sudo ufw status').trim()).toBe('Status: inactive');
+
+    const pb = playbook(
+      'ufw',
+      'x17g2',
+      [
+        '    - package: { name: ufw, state: present }',
+        '    - ufw: { rule: allow, port: 22, proto: tcp, comment: ssh }',
+        '    - ufw: { rule: allow, from_ip: 10.77.0.0/24, to_port: 8080, proto: tcp }',
+        '    - ufw: { rule: deny, port: 3306, proto: tcp }',
+        '    - ufw: { default: deny, direction: incoming }',
+        '    - ufw: { logging: medium }',
+        '    - ufw: { state: enabled }',
+        '',
+      ].join('\n'),
+    );
+    const c = await convergeCycle({
+      playbook: pb,
+      inventory: inv,
+      verify: () => {
+        const st = ssh('x17g2', 'sudo ufw status verbose');
+        expect(st).toContain('Status: active');
+        expect(st).toContain('Logging: on (medium)');
+        expect(st).toContain('Default: deny (incoming)');
+        expect(st).toMatch(/3306\/tcp +DENY IN +Anywhere/);
+        expect(st).toMatch(/8080\/tcp +ALLOW IN +10\.77\.0\.0\/24/);
+      },
+      tamper: () => {
+        ssh('x17g2', 'sudo ufw delete deny 3306/tcp; sudo ufw logging low');
+      },
+    });
+    expect(
+      c.check.tasks
+        .filter((x) => x.status === 'changed')
+        .map((x) => x.changes.map((ch) => ch.summary.replace(/ \(under the SSH guard.*\)$/, ''))),
+    ).toEqual([['ufw deny from any to any port 3306 proto tcp'], ['ufw: logging low → medium']]);
+  }, 300_000);
+
   it('systemd: daemon_reload, enabled/started, masked (also before install), no_block; unmasked and stopped by hand, found and fixed', async () => {
     const unit = '[Unit]\\nDescription=kiln demo\\n[Service]\\nExecStart=/bin/sleep infinity\\n[Install]\\nWantedBy=multi-user.target\\n';
     const pb = playbook(
@@ -135,7 +183,7 @@ describe.skipIf(skip)('issue 17 (G): iptables, systemd options, service_facts on
         '    - systemd: { name: kiln-later, masked: true }',
         '    - systemd: { name: kiln-not-installed.service, masked: true }',
         '    - systemd: { name: kiln-later, enabled: false, state: stopped, no_block: true }',
-        "    - service: { name: kiln-demo, enabled: true, sleep: 3 }  # sleep: accepted, ignored under systemd as in Ansible",
+        '    - service: { name: kiln-demo, enabled: true, sleep: 3 }  # sleep: accepted, ignored under systemd as in Ansible',
         '',
       ].join('\n'),
     );
