@@ -229,7 +229,10 @@ describe.skipIf(skip)('issue 17 (G): iptables, systemd options, service_facts on
     );
     // Kiln's sessions need not start the user's manager: lingering keeps it running (a task
     // without a running one fails saying so: test/unit/modules/system/service-options.test.ts)
-    ssh('x17g1', 'sudo loginctl enable-linger deploy; for i in $(seq 1 50); do [ -S /run/user/1000/bus ] && break; sleep 0.2; done');
+    ssh(
+      'x17g1',
+      'sudo loginctl enable-linger deploy; for i in $(seq 1 50); do [ -S /run/user/1000/systemd/private ] && break; sleep 0.2; done',
+    );
     await convergeCycle({
       playbook: f,
       inventory: inv,

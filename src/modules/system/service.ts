@@ -206,7 +206,8 @@ export function serviceProbe(p: ServiceParams): string {
     return [
       XDG,
       'echo init=systemd',
-      'if [ -S "$XDG_RUNTIME_DIR/bus" ]; then',
+      // the user bus (dbus-user-session) or the manager's private socket: systemctl --user uses either
+      'if [ -S "$XDG_RUNTIME_DIR/bus" ] || [ -S "$XDG_RUNTIME_DIR/systemd/private" ]; then',
       `  systemctl --user show -p LoadState,ActiveState,SubState,UnitFileState,NeedDaemonReload,CanReload,Type,RemainAfterExit -- ${u} 2>/dev/null </dev/null`,
       `  echo "is_enabled=$(systemctl --user is-enabled -- ${u} 2>/dev/null </dev/null)"`,
       'else echo "no_user_manager=$(id -u) $XDG_RUNTIME_DIR"; fi',
@@ -284,7 +285,7 @@ export function servicePlan(p: ServiceParams, s: ServiceState, _ctx?: ModuleCont
   const out: Planned<ServiceOp>[] = [];
   if (s.noUserManager) {
     throw new Error(
-      `scope: user: uid ${s.noUserManager.uid} has no running systemd user manager (no bus at ${s.noUserManager.dir}/bus): ` +
+      `scope: user: uid ${s.noUserManager.uid} has no running systemd user manager (neither ${s.noUserManager.dir}/bus nor ${s.noUserManager.dir}/systemd/private): ` +
         "let it run without a login (loginctl enable-linger USER) or give the task's environment the XDG_RUNTIME_DIR of a running one",
     );
   }

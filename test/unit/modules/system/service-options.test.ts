@@ -82,7 +82,7 @@ describe('service: scope, no_block, force', () => {
   it('scope user without a running user manager fails saying how to get one', () => {
     const p: ServiceParams = { name: 'app', scope: 'user', state: 'started' };
     expect(() => plan(p, out('init=systemd\nno_user_manager=1000 /run/user/1000\n'))).toThrow(
-      /uid 1000 has no running systemd user manager \(no bus at \/run\/user\/1000\/bus\).*enable-linger/,
+      /uid 1000 has no running systemd user manager \(neither \/run\/user\/1000\/bus nor \/run\/user\/1000\/systemd\/private\).*enable-linger/,
     );
   });
   it('scope global enables and masks only: a state is refused', () => {
