@@ -245,7 +245,7 @@ describe.skipIf(skip)('issue 17 (G): iptables, systemd options, service_facts on
     });
   }, 300_000);
 
-  it("service_facts: Ansible's result shape, the services as facts, a stopped service seen as stopped", async () => {
+  it("service_facts: Ansible's result shape, the services as facts (a running and a masked unit of this suite)", async () => {
     const out = join(work, 'sf.json');
     const pb = playbook(
       'sf',
