@@ -235,7 +235,11 @@ const words = (a: readonly string[]) => a.map((w) => q(w)).join(' ');
 export function iptablesProbe(p: IptablesParams, prep: Prep): string {
   const b = bin(p);
   const t = q(p.table ?? 'filter');
-  const lines = [`if ! command -v ${b} >/dev/null 2>&1; then echo installed=0; else`, '  echo installed=1'];
+  const lines = [
+    '[ "$(id -u)" = 0 ] || echo not_root=1',
+    `if ! command -v ${b} >/dev/null 2>&1; then echo installed=0; else`,
+    '  echo installed=1',
+  ];
   if (p.chain !== undefined) {
     const c = q(p.chain);
     lines.push(
@@ -250,6 +254,7 @@ export function iptablesProbe(p: IptablesParams, prep: Prep): string {
 
 export function iptablesParse(stdout: string): IptablesState {
   const kv = parseKv(stdout);
+  if (kv.not_root === '1') throw new Error('iptables reads and changes the rules as root: the task needs become: true');
   return {
     installed: kv.installed === '1',
     present: kv.present === '1',

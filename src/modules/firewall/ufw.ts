@@ -145,6 +145,7 @@ const ufwCmd = (words: readonly string[]) => ['ufw', ...words].map((x) => q(x)).
 export function ufwProbe(p: UfwParams): string {
   const lines = [
     'LANG=C; LC_ALL=C; export LANG LC_ALL',
+    '[ "$(id -u)" = 0 ] || echo not_root=1',
     'if ! command -v ufw >/dev/null 2>&1; then echo installed=0; else',
     '  echo installed=1',
     '  printf "status_b64="; ufw status verbose 2>&1 </dev/null | base64 -w0; echo',
@@ -173,6 +174,7 @@ const b64 = (s: string | undefined) => (s ? Buffer.from(s, 'base64').toString('u
 
 export function ufwParse(stdout: string): UfwState {
   const kv = parseKv(stdout);
+  if (kv.not_root === '1') throw new Error('ufw reads and changes the rules as root: the task needs become: true');
   return {
     installed: kv.installed === '1',
     status: b64(kv.status_b64),

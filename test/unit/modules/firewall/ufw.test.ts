@@ -143,3 +143,11 @@ describe('ufw state, default, logging', () => {
     expect(shSyntax(ufwProbe({ rule: 'allow', to_port: '22' }))).toBe('');
   });
 });
+
+describe('ufw and iptables need root', () => {
+  it('say so instead of misreading a permission error', async () => {
+    const { iptablesParse } = await import('../../../../src/modules/firewall/iptables.ts');
+    expect(() => ufwParse('not_root=1\ninstalled=1\n')).toThrow(/ufw reads and changes the rules as root: the task needs become: true/);
+    expect(() => iptablesParse('not_root=1\ninstalled=1\n')).toThrow(/iptables .* become: true/);
+  });
+});
