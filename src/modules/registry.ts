@@ -63,6 +63,9 @@ import timezone from './system/timezone.ts';
 // issue 17 (F): cron, authorized_key, mount, reboot
 
 // issue 17 (G): ufw, iptables, service_facts; systemd options
+import serviceFacts from './system/service_facts.ts';
+import iptables from './firewall/iptables.ts';
+import ufw from './firewall/ufw.ts';
 
 // issue 17 (H): git, pip, mysql_query, mysql_info; mysql options
 
@@ -135,6 +138,9 @@ const all: BoundModule[] = [
   // issue 17 (F)
 
   // issue 17 (G)
+  serviceFacts,
+  iptables,
+  ufw,
 
   // issue 17 (H)
 ];

@@ -100,7 +100,7 @@ export function probeWindow(src: WindowSource, i: number, k: number, first?: Tas
     const defined = src.defines?.get(j);
     if (defined === null) break;
     for (const n of defined ?? []) pendingRegs.add(n);
-    if (src.tasks[j]!.module === 'setup' || src.tasks[j]!.module === 'package_facts') pendingFacts = true;
+    if (['setup', 'package_facts', 'service_facts', 'getent'].includes(src.tasks[j]!.module)) pendingFacts = true;
   }
   return out;
 }

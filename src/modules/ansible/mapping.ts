@@ -25,6 +25,19 @@ interface Mapping {
 
 const FILE_ATTRS = { owner: true, group: true, mode: true } as const;
 const SELINUX = 'not supported: SELinux contexts';
+const SYSTEMD_SAME = {
+  name: true,
+  state: true,
+  enabled: true,
+  daemon_reload: true,
+  masked: true,
+  scope: true,
+  no_block: true,
+  force: true,
+} as const;
+const SYSTEMD_WHY = {
+  daemon_reexec: 'not supported: daemon_reexec (re-executing the system manager is left to a reboot or a command task)',
+} as const;
 
 const MAPPINGS: Readonly<Record<string, Mapping>> = {
   'ansible.builtin.file': { kiln: 'file', same: { path: true, state: true, src: true, force: true, ...FILE_ATTRS } },
@@ -69,9 +82,18 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
     why: { use: 'not supported: use (Kiln manages Debian packages with apt)' },
     alsoOf: 'ansible.builtin.apt',
   },
-  'ansible.builtin.service': { kiln: 'service', same: { name: true, state: true, enabled: true } },
-  'ansible.builtin.systemd': { kiln: 'service', same: { name: true, state: true, enabled: true, daemon_reload: true } },
-  'ansible.builtin.systemd_service': { kiln: 'service', same: { name: true, state: true, enabled: true, daemon_reload: true } },
+  'ansible.builtin.service': {
+    kiln: 'service',
+    same: { name: true, state: true, enabled: true, sleep: true },
+    why: {
+      pattern: 'not supported: pattern (Kiln asks systemd or the init script whether the service runs, never the process table)',
+      runlevel: 'not supported: runlevel (Kiln enables sysv scripts in their default runlevels)',
+      arguments: 'not supported: arguments (extra arguments to the init command)',
+      use: 'not supported: use (Kiln picks systemd when it runs, sysv init otherwise)',
+    },
+  },
+  'ansible.builtin.systemd': { kiln: 'service', same: SYSTEMD_SAME, why: SYSTEMD_WHY },
+  'ansible.builtin.systemd_service': { kiln: 'service', same: SYSTEMD_SAME, why: SYSTEMD_WHY },
   'ansible.builtin.command': {
     kiln: 'command',
     same: { cmd: true, argv: true, chdir: true, creates: true, removes: true, stdin: true },
@@ -353,6 +375,15 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   // ── issue 17 (F): cron, authorized_key, mount, reboot
 
   // ── issue 17 (G): ufw, iptables, service_facts; systemd options
+  'ansible.builtin.service_facts': { kiln: 'service_facts', same: {} },
+  'community.general.ufw': {
+    kiln: 'ufw',
+    same: Object.fromEntries(Object.keys(ANSIBLE_OPTIONS['community.general.ufw'] ?? {}).map((k) => [k, true as const])),
+  },
+  'ansible.builtin.iptables': {
+    kiln: 'iptables',
+    same: Object.fromEntries(Object.keys(ANSIBLE_OPTIONS['ansible.builtin.iptables'] ?? {}).map((k) => [k, true as const])),
+  },
 
   // ── issue 17 (H): git, pip, mysql_query, mysql_info; mysql options
 };

@@ -43,6 +43,31 @@ const schema = {
         'started/stopped: the running state; restarted/reloaded: a one-shot action run every time (use in handlers); reloaded starts a stopped service',
     },
     enabled: { type: 'boolean', description: 'start at boot (systemctl enable/disable, or update-rc.d without systemd)' },
+    masked: {
+      type: 'boolean',
+      description:
+        'systemd: true masks the unit (systemctl mask: it cannot be started, even by hand or as a dependency; works on a unit that is not installed yet), false unmasks it; as Ansible, masked means `systemctl is-enabled` answers masked. Done before enabled and state',
+    },
+    scope: {
+      enum: ['system', 'user', 'global'],
+      description:
+        "systemd manager to talk to (default system): user is the user manager of the task's user (systemctl --user; as Ansible, XDG_RUNTIME_DIR defaults to /run/user/<uid>, and the task fails saying so when that user has no running manager: enable lingering with loginctl enable-linger); global enables or masks a unit for every user (systemctl --global) and has no running state",
+    },
+    no_block: {
+      type: 'boolean',
+      description:
+        'systemd: queue the start/stop/restart/reload job and do not wait for it (systemctl --no-block); verification then checks only masking and enabling, not the running state',
+    },
+    force: {
+      type: 'boolean',
+      description: 'systemd: systemctl --force, as Ansible (enable and mask replace conflicting symlinks)',
+    },
+    sleep: {
+      type: 'integer',
+      minimum: 0,
+      description:
+        'seconds to wait between stop and start when restarting a sysv init script (restart is then stop, sleep, start); ignored under systemd, as Ansible ignores it there',
+    },
     daemon_reload: {
       type: 'boolean',
       description:
@@ -79,6 +104,24 @@ export const LAST_GOOD_DIR = '/var/lib/kiln/last-good';
 
 /** Parameter combinations the schema cannot express; run on the controller before any host is contacted. */
 export function serviceCheckParams(p: ServiceParams): void {
+  const starts = p.enabled === true || p.state === 'started' || p.state === 'restarted' || p.state === 'reloaded';
+  if (p.masked === true && starts) {
+    throw new Error(
+      `masked: true with ${p.enabled === true ? 'enabled: true' : `state: ${p.state}`}: a masked unit cannot be ${p.enabled === true ? 'enabled' : 'started'} (Ansible would mask it, then fail)`,
+    );
+  }
+  if (p.scope === 'global' && p.state !== undefined) {
+    throw new Error(
+      "scope: global has no running state (systemctl --global only enables, disables, masks and unmasks a unit for every user's manager): drop state, or use scope: user",
+    );
+  }
+  const gate = p.health_url !== undefined || p.health_command !== undefined || p.restore !== undefined;
+  if (gate && (p.scope ?? 'system') !== 'system')
+    throw new Error(`the health gate (health_url, health_command, restore) works with scope: system only, not ${p.scope}`);
+  if (gate && p.no_block)
+    throw new Error(
+      'no_block does not wait for the service, so it cannot be combined with a health gate (health_url, health_command, restore)',
+    );
   if (p.restore === undefined) return;
   if (p.health_url === undefined && p.health_command === undefined) {
     throw new Error('restore needs a health check (health_url or health_command): without one, no configuration is known to be good');
@@ -100,7 +143,7 @@ function snapshotName(p: ServiceParams): string {
 }
 
 /** One systemctl (or init script / update-rc.d) verb. */
-export type ServiceOp = { kind: 'daemon-reload' | 'enable' | 'disable' | 'start' | 'stop' | 'restart' | 'reload' };
+export type ServiceOp = { kind: 'daemon-reload' | 'mask' | 'unmask' | 'enable' | 'disable' | 'start' | 'stop' | 'restart' | 'reload' };
 type Verb = ServiceOp['kind'];
 const op = (kind: Verb): ServiceOp => ({ kind });
 
@@ -119,6 +162,8 @@ export interface ServiceState {
   needDaemonReload?: boolean;
   canReload?: boolean;
   oneshot?: boolean;
+  /** scope user: no user manager is reachable (no bus in XDG_RUNTIME_DIR). */
+  noUserManager?: { uid: string; dir: string };
 }
 
 const ACTIVE = new Set(['active', 'reloading', 'activating', 'refreshing']);
@@ -133,8 +178,42 @@ function sysvName(p: ServiceParams): string {
   return p.name.replace(/\.service$/, '');
 }
 
+/** systemctl with the options every call of the task carries (Ansible adds them to each call). */
+export function systemctl(p: ServiceParams): string {
+  return [
+    'systemctl',
+    ...(p.scope && p.scope !== 'system' ? [`--${p.scope}`] : []),
+    ...(p.no_block ? ['--no-block'] : []),
+    ...(p.force ? ['--force'] : []),
+  ].join(' ');
+}
+
+/** scope user: Ansible's XDG_RUNTIME_DIR default (/run/user/<euid>) when the environment has none. */
+const XDG = 'XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/run/user/$(id -u)}; export XDG_RUNTIME_DIR';
+
 export function serviceProbe(p: ServiceParams): string {
   const u = q(unitName(p));
+  if (p.scope === 'global') {
+    return [
+      'echo init=systemd',
+      `e=$(systemctl --global is-enabled -- ${u} 2>/dev/null </dev/null)`,
+      'echo "is_enabled=$e"; echo "UnitFileState=$e"',
+      'case "$e" in masked|masked-runtime) echo LoadState=masked;; enabled|enabled-runtime|linked|linked-runtime|alias|static|indirect|disabled|generated|transient) echo LoadState=loaded;; *) echo LoadState=not-found;; esac',
+      'true',
+    ].join('\n');
+  }
+  if (p.scope === 'user') {
+    return [
+      XDG,
+      'echo init=systemd',
+      // the user bus (dbus-user-session) or the manager's private socket: systemctl --user uses either
+      'if [ -S "$XDG_RUNTIME_DIR/bus" ] || [ -S "$XDG_RUNTIME_DIR/systemd/private" ]; then',
+      `  systemctl --user show -p LoadState,ActiveState,SubState,UnitFileState,NeedDaemonReload,CanReload,Type,RemainAfterExit -- ${u} 2>/dev/null </dev/null`,
+      `  echo "is_enabled=$(systemctl --user is-enabled -- ${u} 2>/dev/null </dev/null)"`,
+      'else echo "no_user_manager=$(id -u) $XDG_RUNTIME_DIR"; fi',
+      'true',
+    ].join('\n');
+  }
   const script = q(`/etc/init.d/${sysvName(p)}`);
   const links = `/etc/rc[2345].d/S[0-9][0-9]${q(sysvName(p))}`;
   return [
@@ -162,7 +241,9 @@ export function serviceProbe(p: ServiceParams): string {
 export function serviceParse(out: ExecResult): ServiceState {
   const kv = parseKv(out.stdout);
   const load = kv.LoadState ?? 'not-found';
+  const nm = kv.no_user_manager?.split(' ');
   return {
+    noUserManager: nm ? { uid: nm[0] ?? '', dir: nm.slice(1).join(' ') } : undefined,
     init: kv.init === 'sysv' ? 'sysv' : 'systemd',
     loaded: load === 'loaded' || load === 'masked',
     masked: load === 'masked' || kv.UnitFileState === 'masked' || kv.UnitFileState === 'masked-runtime',
@@ -202,13 +283,35 @@ export function servicePlan(p: ServiceParams, s: ServiceState, _ctx?: ModuleCont
   const name = p.name;
   const missing = s.loaded ? '' : s.init === 'systemd' ? ' (unit not installed yet)' : ' (init script not installed yet)';
   const out: Planned<ServiceOp>[] = [];
+  if (s.noUserManager) {
+    throw new Error(
+      `scope: user: uid ${s.noUserManager.uid} has no running systemd user manager (neither ${s.noUserManager.dir}/bus nor ${s.noUserManager.dir}/systemd/private): ` +
+        "let it run without a login (loginctl enable-linger USER) or give the task's environment the XDG_RUNTIME_DIR of a running one",
+    );
+  }
+  if (p.masked !== undefined && s.init !== 'systemd') throw new Error(`masked needs systemd (${name} is managed by sysv init here)`);
+  if (p.scope !== undefined && p.scope !== 'system' && s.init !== 'systemd') throw new Error(`scope: ${p.scope} needs systemd`);
   if (p.daemon_reload && s.init === 'systemd' && s.needDaemonReload) {
     out.push({ summary: 'systemctl daemon-reload (unit files changed on disk)', op: op('daemon-reload') });
   }
-  if (s.masked && (p.enabled === true || p.state === 'started' || p.state === 'restarted' || p.state === 'reloaded')) {
-    throw new Error(`${name} is masked: it cannot be started or enabled (unmask it with: systemctl unmask ${name})`);
+  // Ansible's test: masked means `systemctl is-enabled` answers exactly "masked".
+  const maskedNow = s.isEnabled === 'masked';
+  const unmasking = p.masked === false && maskedNow;
+  if (p.masked !== undefined && maskedNow !== p.masked) {
+    out.push({ summary: `${p.masked ? 'mask' : 'unmask'} ${name}`, op: op(p.masked ? 'mask' : 'unmask') });
   }
-  if (p.enabled !== undefined) {
+  const maskedAfter = p.masked === true || (s.masked === true && !unmasking);
+  if (maskedAfter && (p.enabled === true || p.state === 'started' || p.state === 'restarted' || p.state === 'reloaded')) {
+    throw new Error(`${name} is masked: it cannot be started or enabled (unmask it with masked: false, or: systemctl unmask ${name})`);
+  }
+  if (p.enabled !== undefined && unmasking) {
+    // What the unit's links say once unmasked is only known then: enable/disable are harmless when already so.
+    out.push({
+      summary: `${p.enabled ? 'enable' : 'disable'} ${name} (after unmasking: its links are read then)`,
+      unpredictable: true,
+      op: op(p.enabled ? 'enable' : 'disable'),
+    });
+  } else if (p.enabled !== undefined) {
     const ufs = effectiveEnabled(s);
     if (!s.loaded) {
       out.push({ summary: `${p.enabled ? 'enable' : 'disable'} ${name}${missing}`, op: op(p.enabled ? 'enable' : 'disable') });
@@ -244,10 +347,22 @@ export function servicePlan(p: ServiceParams, s: ServiceState, _ctx?: ModuleCont
   }
   // Without the unit (an earlier package task only predicted in a dry run), what the real run
   // does depends on the package: its postinst may already start and enable the service.
-  return s.loaded ? out : out.map((c) => ({ ...c, unpredictable: true }));
+  const waits = p.no_block
+    ? out.map((c) => (STATE_VERBS.has(c.op.kind) ? { ...c, summary: `${c.summary} (no_block: not waited for)` } : c))
+    : out;
+  return s.loaded ? waits : waits.map((c) => (c.op.kind === 'mask' || c.op.kind === 'unmask' ? c : { ...c, unpredictable: true }));
 }
 
+/** The ops that change the running state (no_block does not wait for them). */
+const STATE_VERBS: ReadonlySet<Verb> = new Set(['start', 'stop', 'restart', 'reload']);
+
 type GatedVerb = 'start' | 'restart' | 'reload';
+
+/** A sysv restart: the script's restart, or with `sleep` (as Ansible) stop, sleep, start. */
+function sysvRestart(p: ServiceParams): string {
+  const script = q(`/etc/init.d/${sysvName(p)}`);
+  return p.sleep ? `${script} stop </dev/null || true; sleep ${p.sleep}; ${script} start </dev/null` : `${script} restart </dev/null`;
+}
 
 /** How the apply script runs a verb, asks whether the service runs, and reads its journal. */
 interface Init {
@@ -262,15 +377,17 @@ interface Init {
 function initOf(p: ServiceParams, s: ServiceState): Init {
   if (s.init === 'systemd') {
     const u = q(unitName(p));
+    const sc = systemctl(p);
     return {
-      verb: `systemctl "$1" -- ${u} </dev/null`,
-      active: `systemctl is-active --quiet -- ${u} </dev/null`,
-      resetFailed: `systemctl reset-failed -- ${u} </dev/null 2>/dev/null || true`,
+      verb: `${sc} "$1" -- ${u} </dev/null`,
+      active: `${sc} is-active --quiet -- ${u} </dev/null`,
+      resetFailed: `${sc} reset-failed -- ${u} </dev/null 2>/dev/null || true`,
     };
   }
   const script = q(`/etc/init.d/${sysvName(p)}`);
+  const restart = p.sleep ? `elif [ "$1" = restart ]; then ${sysvRestart(p)}; ` : '';
   return {
-    verb: `if [ "$1" = reload ]; then ${script} reload </dev/null || ${script} force-reload </dev/null; else ${script} "$1" </dev/null; fi`,
+    verb: `if [ "$1" = reload ]; then ${script} reload </dev/null || ${script} force-reload </dev/null; ${restart}else ${script} "$1" </dev/null; fi`,
     active: `${script} status >/dev/null 2>&1 </dev/null`,
     resetFailed: 'true',
   };
@@ -377,22 +494,32 @@ export function serviceApply(p: ServiceParams, s: ServiceState, ops: readonly Se
   const lines = ['set -e'];
   if (s.init === 'systemd') {
     const u = q(unitName(p));
-    const needsUnit = ops.some((o) => o.kind !== 'daemon-reload');
+    const sc = systemctl(p);
+    const needsUnit = ops.some((o) => o.kind !== 'daemon-reload' && o.kind !== 'mask' && o.kind !== 'unmask');
+    if (p.scope === 'user') lines.push(XDG);
     // daemon-reload first whenever asked and anything is applied: cheap, and a package or
     // template task may just have written the unit.
-    if (p.daemon_reload) lines.push('systemctl daemon-reload');
-    if (needsUnit) {
+    if (p.daemon_reload) lines.push(`${sc} daemon-reload`);
+    // mask/unmask work on units not installed yet (as Ansible).
+    if (has('mask')) lines.push(`${sc} mask -- ${u} </dev/null`);
+    if (has('unmask')) lines.push(`${sc} unmask -- ${u} </dev/null`);
+    if (needsUnit && p.scope === 'global') {
       lines.push(
-        `case "$(systemctl show -p LoadState --value -- ${u} </dev/null)" in loaded) ;; masked) echo ${q(`unit ${p.name} is masked`)} >&2; exit 3;;`,
+        `case "$(systemctl --global is-enabled -- ${u} 2>/dev/null </dev/null)" in masked|masked-runtime) echo ${q(`unit ${p.name} is masked`)} >&2; exit 3;;`,
+        `  enabled*|linked*|alias|static|indirect|disabled|generated|transient) ;; *) echo ${q(`unit ${p.name} is not installed (systemctl --global cannot find it)`)} >&2; exit 3;; esac`,
+      );
+    } else if (needsUnit) {
+      lines.push(
+        `case "$(${sc} show -p LoadState --value -- ${u} </dev/null)" in loaded) ;; masked) echo ${q(`unit ${p.name} is masked`)} >&2; exit 3;;`,
         `  *) echo ${q(`unit ${p.name} is not installed (systemctl cannot find it)`)} >&2; exit 3;; esac`,
       );
     }
-    if (has('enable')) lines.push(`systemctl enable -- ${u} </dev/null`);
-    if (has('disable')) lines.push(`systemctl disable -- ${u} </dev/null`);
-    if (plain('start')) lines.push(`systemctl start -- ${u} </dev/null`);
-    if (plain('stop')) lines.push(`systemctl stop -- ${u} </dev/null`);
-    if (plain('restart')) lines.push(`systemctl restart -- ${u} </dev/null`);
-    if (plain('reload')) lines.push(`systemctl reload -- ${u} </dev/null`);
+    if (has('enable')) lines.push(`${sc} enable -- ${u} </dev/null`);
+    if (has('disable')) lines.push(`${sc} disable -- ${u} </dev/null`);
+    if (plain('start')) lines.push(`${sc} start -- ${u} </dev/null`);
+    if (plain('stop')) lines.push(`${sc} stop -- ${u} </dev/null`);
+    if (plain('restart')) lines.push(`${sc} restart -- ${u} </dev/null`);
+    if (plain('reload')) lines.push(`${sc} reload -- ${u} </dev/null`);
   } else {
     const n = sysvName(p);
     const script = q(`/etc/init.d/${n}`);
@@ -401,7 +528,7 @@ export function serviceApply(p: ServiceParams, s: ServiceState, ops: readonly Se
     if (has('disable')) lines.push(`update-rc.d ${q(n)} disable </dev/null`);
     if (plain('start')) lines.push(`${script} start </dev/null`);
     if (plain('stop')) lines.push(`${script} stop </dev/null`);
-    if (plain('restart')) lines.push(`${script} restart </dev/null`);
+    if (plain('restart')) lines.push(sysvRestart(p));
     if (plain('reload')) lines.push(`${script} reload </dev/null || ${script} force-reload </dev/null`);
   }
   if (gated) lines.push(...gateLines(p, s, gated));
@@ -464,14 +591,14 @@ export function serviceVerify(p: ServiceParams, s: ServiceState): string[] {
   if (!s.loaded) return [`${p.name} is not installed`];
   let remaining: Planned<ServiceOp>[] = [];
   try {
-    remaining = servicePlan({ ...p, daemon_reload: false }, s).filter((c) => !c.action);
+    remaining = servicePlan({ ...p, daemon_reload: false }, s).filter((c) => !c.action && !(p.no_block && STATE_VERBS.has(c.op.kind)));
   } catch (e) {
     problems.push((e as Error).message);
   }
   // The summaries are only shown here (like the engine's default verify), never decoded.
   problems.push(...remaining.map((c) => `still needed: ${c.summary}`));
   const wantsActive = p.state === 'restarted' || p.state === 'reloaded' || p.state === 'started';
-  if (wantsActive && !s.oneshot && !ACTIVE.has(s.active ?? '')) {
+  if (wantsActive && !p.no_block && !s.oneshot && !ACTIVE.has(s.active ?? '')) {
     problems.push(
       `${p.name} is not active after ${p.state === 'started' ? 'start' : p.state === 'restarted' ? 'restart' : 'reload'} (state: ${s.active}${s.sub ? `/${s.sub}` : ''})`,
     );

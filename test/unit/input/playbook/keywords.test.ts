@@ -505,8 +505,8 @@ describe('refused keywords are located errors naming the keyword', () => {
     expect(load('- hosts: all\n  tasks:\n    - ping: data=hi\n').errors).toEqual([
       expect.stringMatching(/^pb\.yml:3:7: module 'ping' is not supported by Kiln \(Kiln has: add_host, (\w+, )*assert, (\w+, )*command, copy, /),
     ]);
-    expect(load('- hosts: all\n  tasks:\n    - community.general.ufw: { rule: allow }\n').errors).toEqual([
-      "pb.yml:3:7: module 'community.general.ufw' is not supported by Kiln (a collection module)",
+    expect(load('- hosts: all\n  tasks:\n    - community.docker.docker_container: { name: web }\n').errors).toEqual([
+      "pb.yml:3:7: module 'community.docker.docker_container' is not supported by Kiln (a collection module)",
     ]);
   });
 });
