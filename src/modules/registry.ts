@@ -43,6 +43,7 @@ import foreign from './system/foreign.ts';
 // issue 17 (E): hostname, timezone, locale_gen, alternatives, modprobe, openssh_keypair
 
 // issue 17 (F): cron, authorized_key, mount, reboot
+import cron from './system/cron.ts';
 
 // issue 17 (G): ufw, iptables, service_facts; systemd options
 
@@ -97,6 +98,7 @@ const all: BoundModule[] = [
   // issue 17 (E)
 
   // issue 17 (F)
+  cron,
 
   // issue 17 (G)
 

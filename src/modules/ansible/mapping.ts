@@ -159,6 +159,27 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   // ── issue 17 (E): hostname, timezone, locale_gen, alternatives, modprobe, openssh_keypair
 
   // ── issue 17 (F): cron, authorized_key, mount, reboot
+  'ansible.builtin.cron': {
+    kiln: 'cron',
+    same: {
+      name: true,
+      job: true,
+      minute: true,
+      hour: true,
+      day: true,
+      month: true,
+      weekday: true,
+      special_time: true,
+      user: true,
+      cron_file: true,
+      state: true,
+      disabled: true,
+      env: true,
+      insertafter: true,
+      insertbefore: true,
+      backup: true,
+    },
+  },
 
   // ── issue 17 (G): ufw, iptables, service_facts; systemd options
 
