@@ -44,6 +44,7 @@ import foreign from './system/foreign.ts';
 
 // issue 17 (F): cron, authorized_key, mount, reboot
 import cron from './system/cron.ts';
+import authorizedKey from './system/authorized_key.ts';
 
 // issue 17 (G): ufw, iptables, service_facts; systemd options
 
@@ -99,6 +100,7 @@ const all: BoundModule[] = [
 
   // issue 17 (F)
   cron,
+  authorizedKey,
 
   // issue 17 (G)
 

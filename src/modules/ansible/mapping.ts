@@ -180,6 +180,21 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
       backup: true,
     },
   },
+  'ansible.posix.authorized_key': {
+    kiln: 'authorized_key',
+    same: {
+      user: true,
+      key: true,
+      path: true,
+      manage_dir: true,
+      state: true,
+      key_options: true,
+      exclusive: true,
+      comment: true,
+      follow: true,
+      validate_certs: true,
+    },
+  },
 
   // ── issue 17 (G): ufw, iptables, service_facts; systemd options
 
