@@ -45,6 +45,7 @@ import foreign from './system/foreign.ts';
 // issue 17 (F): cron, authorized_key, mount, reboot
 import cron from './system/cron.ts';
 import authorizedKey from './system/authorized_key.ts';
+import mount from './system/mount.ts';
 
 // issue 17 (G): ufw, iptables, service_facts; systemd options
 
@@ -101,6 +102,7 @@ const all: BoundModule[] = [
   // issue 17 (F)
   cron,
   authorizedKey,
+  mount,
 
   // issue 17 (G)
 

@@ -195,6 +195,10 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
       validate_certs: true,
     },
   },
+  'ansible.posix.mount': {
+    kiln: 'mount',
+    same: { path: true, src: true, fstype: true, opts: true, dump: true, passno: true, state: true, fstab: true, boot: true, backup: true },
+  },
 
   // ── issue 17 (G): ufw, iptables, service_facts; systemd options
 
