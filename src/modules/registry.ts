@@ -46,6 +46,7 @@ import foreign from './system/foreign.ts';
 import cron from './system/cron.ts';
 import authorizedKey from './system/authorized_key.ts';
 import mount from './system/mount.ts';
+import reboot from './system/reboot.ts';
 
 // issue 17 (G): ufw, iptables, service_facts; systemd options
 
@@ -103,6 +104,7 @@ const all: BoundModule[] = [
   cron,
   authorizedKey,
   mount,
+  reboot,
 
   // issue 17 (G)
 

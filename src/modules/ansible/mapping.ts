@@ -199,6 +199,20 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
     kiln: 'mount',
     same: { path: true, src: true, fstype: true, opts: true, dump: true, passno: true, state: true, fstab: true, boot: true, backup: true },
   },
+  'ansible.builtin.reboot': {
+    kiln: 'reboot',
+    same: {
+      reboot_timeout: true,
+      connect_timeout: true,
+      pre_reboot_delay: true,
+      post_reboot_delay: true,
+      test_command: true,
+      msg: true,
+      boot_time_command: true,
+      search_paths: true,
+      reboot_command: true,
+    },
+  },
 
   // ── issue 17 (G): ufw, iptables, service_facts; systemd options
 
