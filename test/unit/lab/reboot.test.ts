@@ -3,7 +3,7 @@
  * killed by SIGHUP (what the kernel does to a PID namespace's init on reboot(2) RESTART), and ends
  * on anything else (SIGINT for halt/poweroff, an exit); each boot binds its own boot id.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,8 +47,27 @@ describe('lab: a host that reboots', () => {
     expect(s).toMatch(/while :; do\n {2}ip netns exec kiln-x1 unshare .* --kill-child .*init\.sh'\n/);
     expect(spawnSync('sh', ['-n'], { input: s }).status).toBe(0);
   });
-  it("finds the host's init below the boot loop (and below a bare unshare of an earlier Kiln)", () => {
+  it("finds the host's init below the boot loop (and below a bare unshare of an earlier Kiln)", async () => {
     // This test process has no children: nothing found, nothing signalled.
     expect(hostProcs(process.pid)).toEqual({});
+    const kids = (pid: number) => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    const settle = () => new Promise((r) => setTimeout(r, 300));
+    // The boot loop's layout: sh → unshare → init (here: sleep).
+    const loop = spawn('sh', ['-c', 'unshare --fork sleep 30; :'], { stdio: 'ignore' });
+    // An earlier Kiln's layout: unshare (recorded) → init.
+    const bare = spawn('unshare', ['--fork', 'sleep', '30'], { stdio: 'ignore' });
+    try {
+      await settle();
+      const u = kids(loop.pid!)[0];
+      expect(hostProcs(loop.pid!)).toEqual({ unshare: u, init: kids(u)[0] });
+      expect(hostProcs(bare.pid!)).toEqual({ unshare: bare.pid, init: kids(bare.pid!)[0] });
+      expect(hostProcs(loop.pid!).init).toBeGreaterThan(0);
+    } finally {
+      for (const p of [loop, bare]) {
+        const pid = p.pid!;
+        for (const c of kids(pid).flatMap((k) => [k, ...kids(k)])) process.kill(c, 'SIGKILL');
+        p.kill('SIGKILL');
+      }
+    }
   });
 });
