@@ -4,8 +4,11 @@
  * the same order on the same crontab, give the same text, the same `changed` and the same
  * registered jobs/envs; and a crontab Ansible wrote is converged for Kiln (nothing planned).
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PRELUDE } from '../../../../src/sh/prelude.ts';
 import { describe, expect, it } from 'vitest';
 import cron, { type CronParams, type CronState, cronCheck, cronJobLine, readCrontab } from '../../../../src/modules/system/cron.ts';
 import { sha256 } from '../../../../src/sh/bytes.ts';
@@ -108,6 +111,36 @@ describe('cron', () => {
       const script = cron.apply({ ...p, backup: true }, undefined, s, ops, ctx());
       expect(shSyntax(script)).toBe('');
       expect(outsideHeredocs(script)).not.toContain('secret-ish');
+    }
+  });
+  it("a user's crontab through crontab -u USER (a stand-in crontab in a temp dir): probe, apply from stdin, converged", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-cron-'));
+    try {
+      mkdirSync(join(dir, 'bin'));
+      mkdirSync(join(dir, 'spool'));
+      writeFileSync(
+        join(dir, 'bin', 'crontab'),
+        `#!/bin/sh\nd=${dir}/spool; u=root\nif [ "$1" = -u ]; then u=$2; shift 2; fi\nif [ "$1" = -l ]; then [ -f "$d/$u" ] || { echo "no crontab for $u" >&2; exit 1; }; cat "$d/$u"; exit 0; fi\nif [ "$1" = - ]; then cat > "$d/$u"; else cat "$1" > "$d/$u"; fi\n`,
+        { mode: 0o755 },
+      );
+      const env = { ...process.env, PATH: `${join(dir, 'bin')}:${process.env.PATH}` };
+      const p: CronParams = { name: 'sync', user: 'nobody', minute: '*/5', job: 'rsync -a /a /b' };
+      const probe = () => cron.parse(runProbe(cron.probe(p, undefined, ctx()), env), p, undefined);
+      const s = probe();
+      expect(s).toMatchObject({ exists: false, crontab: true, userExists: true, existing: '' });
+      const ops = cron.plan(p, undefined, s, ctx()).map((c) => c.op);
+      const r = spawnSync('sh', [], { input: `${PRELUDE}\n${cron.apply(p, undefined, s, ops, ctx())}\n`, encoding: 'utf8', env });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(readFileSync(join(dir, 'spool', 'nobody'), 'utf8')).toBe('#Ansible: sync\n*/5 * * * * rsync -a /a /b\n');
+      expect(cron.plan(p, undefined, probe(), ctx())).toEqual([]);
+      // A crontab changed since the probe is not overwritten.
+      writeFileSync(join(dir, 'spool', 'nobody'), 'X=1\n');
+      const stale = spawnSync('sh', [], { input: `${PRELUDE}\n${cron.apply(p, undefined, s, ops, ctx())}\n`, encoding: 'utf8', env });
+      expect(stale.status).toBe(3);
+      expect(stale.stderr).toContain('changed since it was read');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
   it('the cron_file probe reads a real file', () => {
