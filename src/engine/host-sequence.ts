@@ -542,7 +542,6 @@ export class HostSequence {
     reconnect: NonNullable<ReturnType<NonNullable<Planned['plan']['reconnect']>>>,
     o: Outcomes,
   ): Promise<InstanceOutcome> {
-    const started = Date.now();
     const host = x.delegate ?? this.opts.host;
     let res: ExecResult | undefined;
     try {
@@ -556,7 +555,7 @@ export class HostSequence {
       if (applied.failed) return o.fail(applied.failed, planned.changes);
     }
     this.probed.clear();
-    const back = await reconnectInstance(x, reconnect, this.transport, host, started);
+    const back = await reconnectInstance(x, reconnect, this.transport, host, Date.now());
     if ('failed' in back) return o.fail(back.failed, planned.changes);
     const registered = { changed: true, failed: false, ...planned.described, ...back.result };
     return o.done('changed', planned.changes, registered, { unpredictable: planned.unpredictable });

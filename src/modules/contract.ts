@@ -156,17 +156,21 @@ export interface ModuleDef<P, S, Op extends { kind: string }, Prep = undefined> 
  * waits `postDelayMs`, and the next task connects again.
  */
 export interface Reconnect {
-  /** Give up after this long (from the apply), failing the task. */
+  /** Give up after this long in one stage (see `back`), failing the task. */
   timeoutMs: number;
   /** One connection attempt may take this long (undefined: the host's connect timeout). */
   connectTimeoutMs?: number;
-  /** Wait this long once the host is back, before the next task. */
+  /** Wait this long after the apply, before the first attempt (Ansible's post_reboot_delay). */
   postDelayMs: number;
   /** Run on each new connection; `back` reads its output. */
   script: string;
-  /** undefined when the host is back; otherwise what is still missing (the last one is reported on timeout). */
-  back(out: ExecResult): string | undefined;
-  /** What `register` gets once the host is back, given the seconds elapsed. */
+  /**
+   * undefined when the host is back; otherwise what is still missing and its stage: each stage
+   * (1: the host has not rebooted yet, 2: it has but is not ready) gets its own `timeoutMs`, as
+   * Ansible's reboot waits reboot_timeout for the boot id and again for the test command.
+   */
+  back(out: ExecResult): { stage: 1 | 2; why: string } | undefined;
+  /** What `register` gets once the host is back, given the seconds elapsed since the apply. */
   result(elapsedSeconds: number): Record<string, unknown>;
 }
 

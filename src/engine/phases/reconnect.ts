@@ -3,8 +3,9 @@
  * host to come back. The host's cached connection is dropped (it is dead or about to be); NEW
  * connections are opened through the same factory (so with the same host-key checks and keys)
  * until the module's script says the host is back (a new boot id, the test command passing), or
- * the timeout passes. Each attempt is bounded by the module's connect timeout. Then the
- * post-delay; the next task's `open` connects afresh.
+ * the timeout passes (per stage: not rebooted yet, rebooted but not ready). Each attempt is bounded
+ * by the module's connect timeout; the post-delay comes first. The next task's `open` connects
+ * afresh.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Reconnect } from '../../modules/contract.ts';
@@ -38,10 +39,13 @@ export async function reconnectInstance(
   r: Reconnect,
   transports: TransportFactory,
   host: string,
+  /** When the apply ended (elapsed counts from there, as Ansible's from the reboot command). */
   started: number,
 ): Promise<{ failed: string } | { result: Record<string, unknown> }> {
   await transports.reset?.(host);
-  const deadline = started + r.timeoutMs;
+  if (r.postDelayMs > 0) await sleep(r.postDelayMs);
+  let stage = 1;
+  let deadline = Date.now() + r.timeoutMs;
   let last = 'the host did not answer yet';
   while (Date.now() < deadline) {
     let c: Transport | undefined;
@@ -49,11 +53,13 @@ export async function reconnectInstance(
       c = await openWithin(transports, host, r.connectTimeoutMs);
       const out = await c.run(r.script, { become: x.become, becomeUser: x.becomeUser });
       const missing = r.back(out);
-      if (missing === undefined) {
-        if (r.postDelayMs > 0) await sleep(r.postDelayMs);
-        return { result: r.result(Math.round((Date.now() - started) / 1000)) };
+      if (missing === undefined) return { result: r.result(Math.floor((Date.now() - started) / 1000)) };
+      if (missing.stage > stage) {
+        // A new stage (rebooted, not ready yet) gets its own timeout.
+        stage = missing.stage;
+        deadline = Date.now() + r.timeoutMs;
       }
-      last = missing;
+      last = missing.why;
     } catch (err) {
       last = (err as Error).message;
     } finally {

@@ -8,9 +8,9 @@
  * command (`shutdown -r <pre_reboot_delay in whole minutes> "<msg>"`, or `reboot_command`); the
  * connection may drop under it. Then the engine drops the connection and opens NEW ones (same
  * known_hosts checks and keys) until `boot_time_command` prints another boot id and
- * `test_command` succeeds, within `reboot_timeout` (each attempt within `connect_timeout`), then
- * waits `post_reboot_delay` (`Reconnect` in contract.ts, phases/reconnect.ts). Result:
- * `rebooted`, `elapsed` (seconds).
+ * `test_command` succeeds (after `post_reboot_delay`; `reboot_timeout` for each of the two, each
+ * attempt within `connect_timeout`; `Reconnect` in contract.ts, phases/reconnect.ts). Result:
+ * `rebooted`, `elapsed` (seconds since the reboot command), as Ansible's.
  */
 import { fromB64 } from '../../sh/bytes.ts';
 import { parseKv } from '../../sh/kv.ts';
@@ -27,7 +27,8 @@ const schema = {
     reboot_timeout: {
       type: 'integer',
       minimum: 1,
-      description: 'seconds to wait for the host to come back (new boot id, test_command passing); default 600',
+      description:
+        'seconds to wait for the host to come back: for its new boot id, then again for test_command to pass (as Ansible); default 600',
     },
     connect_timeout: {
       type: 'integer',
@@ -137,9 +138,9 @@ export function rebootReconnect(p: RebootParams, s: RebootState): Reconnect {
     back(out) {
       const kv = parseKv(out.stdout);
       const boot = fromB64(kv.boot_b64).trim();
-      if (kv.boot_ok !== '1') return `boot_time_command failed: ${boot}`;
-      if (boot === s.bootId) return 'the boot id has not changed yet (the host has not rebooted)';
-      if (kv.test_ok !== '1') return `test_command failed: ${fromB64(kv.test_b64).trim()}`;
+      if (kv.boot_ok !== '1') return { stage: 1, why: `boot_time_command failed: ${boot}` };
+      if (boot === s.bootId) return { stage: 1, why: 'the boot id has not changed yet (the host has not rebooted)' };
+      if (kv.test_ok !== '1') return { stage: 2, why: `test_command failed: ${fromB64(kv.test_b64).trim()}` };
       return undefined;
     },
     result: (elapsed) => ({ rebooted: true, elapsed }),
@@ -155,6 +156,10 @@ export default defineModule<RebootParams, RebootState, RebootOp, undefined>({
   plan: (p, _prep, s) => rebootPlan(p, s),
   apply: (p, _prep, s) => rebootApply(p, s),
   reconnect: (p, _prep, s) => rebootReconnect(p, s),
+  interpret: (_p, _prep, out) =>
+    out.code === 0
+      ? {}
+      : { failed: `Reboot command failed. Error was: '${out.stdout.trim()}, ${out.stderr.trim()}'`, result: { rebooted: false } },
   // Check mode (Ansible): changed, rebooted, elapsed 0; a real run overrides them with what happened.
   registerData: () => ({ rebooted: true, elapsed: 0 }),
 });

@@ -24,12 +24,21 @@ describe('reboot', () => {
     );
     expect(() => reboot.plan({}, undefined, { ...s, bin: undefined }, ctx())).toThrow('Unable to find command "shutdown"');
   });
+  it("a failing reboot command fails the task with Ansible's message", () => {
+    expect(reboot.interpret!({}, undefined, { stdout: '', stderr: 'no permission', code: 1 }, ctx())).toEqual({
+      failed: "Reboot command failed. Error was: ', no permission'",
+      result: { rebooted: false },
+    });
+  });
   it('the host is back only with another boot id and test_command passing', () => {
     const p: RebootParams = { reboot_timeout: 30, connect_timeout: 5, post_reboot_delay: 2 };
     const r = rebootReconnect(p, { bootId: 'old', bootOk: true, bootErr: '', bin: '/sbin/shutdown' });
     expect([r.timeoutMs, r.connectTimeoutMs, r.postDelayMs]).toEqual([30000, 5000, 2000]);
-    expect(r.back(out(`boot_ok=1\nboot_b64=${b64('old')}\ntest_ok=1\n`))).toContain('has not changed');
-    expect(r.back(out(`boot_ok=1\nboot_b64=${b64('new')}\ntest_ok=0\ntest_b64=${b64('boom')}\n`))).toBe('test_command failed: boom');
+    expect(r.back(out(`boot_ok=1\nboot_b64=${b64('old')}\ntest_ok=1\n`))?.why).toContain('has not changed');
+    expect(r.back(out(`boot_ok=1\nboot_b64=${b64('new')}\ntest_ok=0\ntest_b64=${b64('boom')}\n`))).toEqual({
+      stage: 2,
+      why: 'test_command failed: boom',
+    });
     expect(r.back(out(`boot_ok=1\nboot_b64=${b64('new')}\ntest_ok=1\n`))).toBeUndefined();
     expect(r.result(42)).toEqual({ rebooted: true, elapsed: 42 });
     expect(shSyntax(r.script)).toBe('');
