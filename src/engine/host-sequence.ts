@@ -39,6 +39,7 @@ import { type Planned, planInstance, predictChanged } from './phases/plan.ts';
 import { applyRoundTrip, changedAfterApply, interpretApply, needsVerify } from './phases/apply.ts';
 import { verifyInstance } from './phases/verify.ts';
 import { confirmInstance } from './phases/confirm.ts';
+import { reconnectInstance } from './phases/reconnect.ts';
 import { posKey } from './iterator.ts';
 import { type ActionRun, runAction } from './phases/action.ts';
 import { getModule } from '../modules/registry.ts';
@@ -501,6 +502,8 @@ export class HostSequence {
     this.invalidateAfter(x);
     this.probed.delete(x);
     const script = planned.plan.apply(x.ctx);
+    const reconnect = planned.plan.reconnect?.(x.ctx);
+    if (reconnect) return await this.applyAway(x, planned, script, reconnect, o);
     const verify = needsVerify(x, changes);
     const follow = this.window(i, k + 1, x).filter((y) => y !== x);
     const res = await applyRoundTrip(() => this.conn(x), x, script, verify ? [x, ...follow] : follow, this.probed);
@@ -525,6 +528,37 @@ export class HostSequence {
       diff: changed ? diff : undefined,
       unpredictable: planned.unpredictable,
     });
+  }
+
+  /**
+   * The apply of a module that takes the host away (reboot): the apply alone (no probe rides with
+   * it: the host is going down), a lost connection expected; then wait for the host to come back
+   * on new connections (phases/reconnect.ts). Every later probe is stale.
+   */
+  private async applyAway(
+    x: TaskInstance,
+    planned: Planned,
+    script: string,
+    reconnect: NonNullable<ReturnType<NonNullable<Planned['plan']['reconnect']>>>,
+    o: Outcomes,
+  ): Promise<InstanceOutcome> {
+    const host = x.delegate ?? this.opts.host;
+    let res: ExecResult | undefined;
+    try {
+      res = await applyRoundTrip(() => this.conn(x), x, script, [], this.probed);
+    } catch (err) {
+      // The host went down under the apply's round trip: what a reboot does.
+      if (!(err instanceof UnreachableError)) throw err;
+    }
+    if (res) {
+      const applied = interpretApply(x, res, planned.described);
+      if (applied.failed) return o.fail(applied.failed, planned.changes);
+    }
+    this.probed.clear();
+    const back = await reconnectInstance(x, reconnect, this.transport, host, Date.now());
+    if ('failed' in back) return o.fail(back.failed, planned.changes);
+    const registered = { changed: true, failed: false, ...planned.described, ...back.result };
+    return o.done('changed', planned.changes, registered, { unpredictable: planned.unpredictable });
   }
 
   /** Commit-confirm (the module's confirm) over a NEW connection; returns the problem, if any. */

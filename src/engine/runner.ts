@@ -120,8 +120,6 @@ export class Runner {
   private readonly gathered = new Map<string, { key: string; generation: number }>();
   /** Bumped before anything is applied anywhere: older cached probe results are not used. */
   private generation = 0;
-  /** Round trips of connections closed during the run (meta: reset_connection), per host. */
-  private readonly closedTrips = new Map<string, number>();
   /** The play's `order` of its hosts, drawn once per play (part G). */
   private readonly order = new PlayOrder();
   private started = Date.now();
@@ -196,7 +194,7 @@ export class Runner {
     }
     for (const [host, c] of await this.conns.opened()) {
       // A delegate that is not a host of any play (localhost) has no line in the recap (part G).
-      if (this.stats.has(host)) this.statsOf(host).round_trips = c.roundTrips + (this.closedTrips.get(host) ?? 0);
+      if (this.stats.has(host)) this.statsOf(host).round_trips = c.roundTrips + this.conns.closedRoundTrips(host);
       try {
         c.close();
       } catch {
@@ -409,7 +407,7 @@ export class Runner {
             for (const h of this.playHosts(play)) if (this.failedHosts.delete(h)) this.dead.delete(h);
             break;
           case 'reset_connection':
-            this.closedTrips.set(host, (this.closedTrips.get(host) ?? 0) + (await this.conns.reset(host)));
+            await this.conns.reset(host);
             break;
           case 'noop':
             break;

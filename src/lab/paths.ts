@@ -55,5 +55,7 @@ export function hostRunFiles(host: string) {
     root: join(dir, 'root'),
     authorizedKeys: join(dir, 'authorized_keys'),
     hosts: join(dir, 'hosts'),
+    /** The current boot's id, bound over the host's /proc/sys/kernel/random/boot_id. */
+    bootId: join(dir, 'boot_id'),
   };
 }

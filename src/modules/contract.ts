@@ -144,6 +144,34 @@ export interface ModuleDef<P, S, Op extends { kind: string }, Prep = undefined> 
    * itself). Not run in check mode, nor when nothing was applied.
    */
   confirm?(params: P, prep: Prep, ctx: ModuleContext): string;
+  /** The apply takes the host away (reboot): how the engine waits for it to come back (see `Reconnect`). */
+  reconnect?(params: P, prep: Prep, state: S, ctx: ModuleContext): Reconnect;
+}
+
+/**
+ * What the engine does after the apply of a module that takes its host away (reboot): the apply's
+ * round trip may end with the connection lost (that is expected, not unreachable); the engine drops
+ * the host's connection, then opens NEW connections (the same checks: known_hosts, keys) until
+ * `script` run on one says the host is back (`back` returns undefined) or `timeoutMs` passes; then
+ * waits `postDelayMs`, and the next task connects again.
+ */
+export interface Reconnect {
+  /** Give up after this long in one stage (see `back`), failing the task. */
+  timeoutMs: number;
+  /** One connection attempt may take this long (undefined: the host's connect timeout). */
+  connectTimeoutMs?: number;
+  /** Wait this long after the apply, before the first attempt (Ansible's post_reboot_delay). */
+  postDelayMs: number;
+  /** Run on each new connection; `back` reads its output. */
+  script: string;
+  /**
+   * undefined when the host is back; otherwise what is still missing and its stage: each stage
+   * (1: the host has not rebooted yet, 2: it has but is not ready) gets its own `timeoutMs`, as
+   * Ansible's reboot waits reboot_timeout for the boot id and again for the test command.
+   */
+  back(out: ExecResult): { stage: 1 | 2; why: string } | undefined;
+  /** What `register` gets once the host is back, given the seconds elapsed since the apply. */
+  result(elapsedSeconds: number): Record<string, unknown>;
 }
 
 /** A change as `plan` returns it: the human summary (and diff) beside the typed op. */
@@ -272,6 +300,8 @@ export interface BoundPlan {
   note(): string | undefined;
   /** Controller-side effects (never in check mode), then the apply script for exactly these changes. */
   apply(ctx: ModuleContext): string;
+  /** The module's `reconnect` (its apply takes the host away), bound to this plan's state. */
+  reconnect?(ctx: ModuleContext): Reconnect;
 }
 
 export type Module<P, S, Op extends { kind: string }, Prep = undefined> = ModuleDef<P, S, Op, Prep> & BoundModule;
@@ -298,6 +328,7 @@ export function defineModule<P, S, Op extends { kind: string }, Prep = undefined
             def.controllerApply?.(params, prep, s, ops, actx);
             return def.apply(params, prep, s, ops, actx);
           },
+          reconnect: def.reconnect && ((rctx) => def.reconnect!(params, prep, s, rctx)),
         };
       },
       verifies: Boolean(def.verify),

@@ -61,6 +61,10 @@ import opensshKeypair from './system/openssh_keypair.ts';
 import timezone from './system/timezone.ts';
 
 // issue 17 (F): cron, authorized_key, mount, reboot
+import cron from './system/cron.ts';
+import authorizedKey from './system/authorized_key.ts';
+import mount from './system/mount.ts';
+import reboot from './system/reboot.ts';
 
 // issue 17 (G): ufw, iptables, service_facts; systemd options
 import serviceFacts from './system/service_facts.ts';
@@ -136,6 +140,10 @@ const all: BoundModule[] = [
   opensshKeypair,
 
   // issue 17 (F)
+  cron,
+  authorizedKey,
+  mount,
+  reboot,
 
   // issue 17 (G)
   serviceFacts,

@@ -65,6 +65,8 @@ export interface TransportFactory {
   open(host: string): Promise<Transport>;
   /** A NEW connection (new TCP connection and handshake for SSH), never a cached one: commit-confirm. */
   openFresh(host: string): Promise<Transport>;
+  /** Forgets the host's cached connection (closing it): the next `open` connects again (TransportCache). */
+  reset?(host: string): Promise<number>;
 }
 
 /** Wraps a factory (tests add faults around the real transport this way). */
@@ -76,6 +78,7 @@ export type TransportWrapper = (inner: TransportFactory) => TransportFactory;
  */
 export class TransportCache implements TransportFactory {
   private readonly conns = new Map<string, Promise<Transport>>();
+  private readonly closed = new Map<string, number>();
 
   constructor(readonly inner: TransportFactory) {}
 
@@ -108,7 +111,13 @@ export class TransportCache implements TransportFactory {
     } catch {
       // Already gone.
     }
+    this.closed.set(host, (this.closed.get(host) ?? 0) + c.roundTrips);
     return c.roundTrips;
+  }
+
+  /** Round trips of the host's connections closed by `reset` (reset_connection, a reboot) during the run. */
+  closedRoundTrips(host: string): number {
+    return this.closed.get(host) ?? 0;
   }
 
   /** The connections that were opened successfully, by host, in the order they were first asked for. */

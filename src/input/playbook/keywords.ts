@@ -410,7 +410,6 @@ export const ANSIBLE_ONLY_MODULES: ReadonlySet<string> = new Set([
   'ping',
   'pip',
   'raw',
-  'reboot',
   'replace',
   'script',
   'set_stats',

@@ -373,6 +373,60 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   },
 
   // ── issue 17 (F): cron, authorized_key, mount, reboot
+  'ansible.builtin.cron': {
+    kiln: 'cron',
+    same: {
+      name: true,
+      job: true,
+      minute: true,
+      hour: true,
+      day: true,
+      month: true,
+      weekday: true,
+      special_time: true,
+      user: true,
+      cron_file: true,
+      state: true,
+      disabled: true,
+      env: true,
+      insertafter: true,
+      insertbefore: true,
+      backup: true,
+    },
+  },
+  'ansible.posix.authorized_key': {
+    kiln: 'authorized_key',
+    same: {
+      user: true,
+      key: true,
+      path: true,
+      manage_dir: true,
+      state: true,
+      key_options: true,
+      exclusive: true,
+      comment: true,
+      follow: true,
+      validate_certs: true,
+    },
+  },
+  'ansible.posix.mount': {
+    kiln: 'mount',
+    same: { path: true, src: true, fstype: true, opts: true, dump: true, passno: true, state: true, fstab: true, boot: true, backup: true },
+  },
+  'ansible.builtin.reboot': {
+    kiln: 'reboot',
+    same: {
+      reboot_timeout: true,
+      connect_timeout: true,
+      pre_reboot_delay: true,
+      post_reboot_delay: true,
+      test_command: true,
+      msg: true,
+      boot_time_command: true,
+      search_paths: true,
+      reboot_command: true,
+    },
+  },
 
   // ── issue 17 (G): ufw, iptables, service_facts; systemd options
   'ansible.builtin.service_facts': { kiln: 'service_facts', same: {} },

@@ -116,7 +116,10 @@ describe('lab host plumbing', () => {
     expect(init).not.toContain('--bind /dev/null');
     const launch = launchScript('lb1', '/run/kiln-lab/hosts/lb1/init.sh', ['/sys/fs/cgroup/pids/kiln-lab/lb1']);
     expect(launch).toContain("echo $$ > '/sys/fs/cgroup/pids/kiln-lab/lb1/cgroup.procs'");
-    expect(launch).toContain('exec ip netns exec kiln-lb1 unshare --mount --uts --ipc --pid --cgroup --fork --kill-child');
+    // Each boot (again after a reboot: test/unit/lab/reboot.test.ts) runs in the boot loop, not exec'd.
+    expect(launch).toContain('\n  ip netns exec kiln-lb1 unshare --mount --uts --ipc --pid --cgroup --fork --kill-child');
+    expect(init).toContain('mount --bind "$BOOT_ID" "$ROOT/proc/sys/kernel/random/boot_id"');
+    expect(init).toContain("BOOT_ID='/run/kiln-lab/hosts/lb1/boot_id'");
     expect(hostsBlock(DEFAULT_TOPOLOGY)).toContain('10.77.0.41\tmon1\n# END kiln-lab hosts');
   });
 });

@@ -107,4 +107,20 @@ describe('TransportCache', () => {
     const opened = await cache.opened();
     expect(opened.map(([h, t]) => [h, t.roundTrips])).toEqual([['h2', 1]]);
   });
+
+  it('reset (reset_connection, a reboot) closes and forgets the connection: the next open connects again; its round trips are kept', async () => {
+    const inner = counting();
+    const cache = new TransportCache(inner);
+    const a = await cache.open('h1');
+    await a.run('true');
+    await a.run('true');
+    expect(await cache.reset('h1')).toBe(2);
+    const b = await cache.open('h1');
+    expect(b).not.toBe(a);
+    await b.run('true');
+    expect(inner.opens).toEqual(['h1', 'h1']);
+    expect(cache.closedRoundTrips('h1')).toBe(2);
+    expect(await cache.reset('never-opened')).toBe(0);
+    expect(cache.closedRoundTrips('never-opened')).toBe(0);
+  });
 });
