@@ -25,6 +25,11 @@ interface Mapping {
 
 const FILE_ATTRS = { owner: true, group: true, mode: true } as const;
 const SELINUX = 'not supported: SELinux contexts';
+/** The file attributes Kiln does not manage, refused with their reason. */
+const FILE_EXTRAS = {
+  attributes: 'not supported: attributes (chattr flags; Kiln manages owner, group and mode)',
+  unsafe_writes: 'not supported: unsafe_writes (Kiln always writes through a temp file and a rename)',
+} as const;
 
 const MAPPINGS: Readonly<Record<string, Mapping>> = {
   'ansible.builtin.file': { kiln: 'file', same: { path: true, state: true, src: true, force: true, ...FILE_ATTRS } },
@@ -149,6 +154,74 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   },
   'community.mysql.mysql_variables': { kiln: 'mysql_variables', same: { variable: true, value: true } },
   // ── issue 17 (A): blockinfile, replace, ini_file, pam_limits; file/copy options
+  'ansible.builtin.blockinfile': {
+    kiln: 'blockinfile',
+    same: {
+      path: true,
+      state: true,
+      block: true,
+      marker: true,
+      marker_begin: true,
+      marker_end: true,
+      insertafter: true,
+      insertbefore: true,
+      create: true,
+      backup: true,
+      validate: true,
+      ...FILE_ATTRS,
+    },
+    why: FILE_EXTRAS,
+  },
+  'ansible.builtin.replace': {
+    kiln: 'replace',
+    same: {
+      path: true,
+      regexp: true,
+      replace: true,
+      after: true,
+      before: true,
+      encoding: true,
+      backup: true,
+      validate: true,
+      ...FILE_ATTRS,
+    },
+    why: {
+      ...FILE_EXTRAS,
+      others: "not supported: others (Ansible documents it for the file module's arguments only; give owner, group, mode)",
+    },
+  },
+  'community.general.ini_file': {
+    kiln: 'ini_file',
+    same: {
+      path: true,
+      section: true,
+      option: true,
+      value: true,
+      values: true,
+      state: true,
+      exclusive: true,
+      no_extra_spaces: true,
+      allow_no_value: true,
+      create: true,
+      backup: true,
+      ...FILE_ATTRS,
+    },
+    why: FILE_EXTRAS,
+  },
+  'community.general.pam_limits': {
+    kiln: 'pam_limits',
+    same: {
+      domain: true,
+      limit_type: true,
+      limit_item: true,
+      value: true,
+      use_max: true,
+      use_min: true,
+      dest: true,
+      comment: true,
+      backup: true,
+    },
+  },
 
   // ── issue 17 (B): stat, find, slurp, fetch, getent
 
