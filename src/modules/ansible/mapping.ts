@@ -35,8 +35,8 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   'ansible.builtin.file': { kiln: 'file', same: { path: true, state: true, src: true, force: true, ...FILE_ATTRS } },
   'ansible.builtin.copy': {
     kiln: 'copy',
-    same: { content: true, src: true, dest: true, validate: true, backup: true, force: true, ...FILE_ATTRS },
-    why: { remote_src: 'not supported: remote_src (Kiln copies files from the controller)', decrypt: 'not supported: decrypt' },
+    same: { content: true, src: true, dest: true, validate: true, backup: true, force: true, remote_src: true, ...FILE_ATTRS },
+    why: { decrypt: 'not supported: decrypt' },
   },
   'ansible.builtin.template': {
     kiln: 'template',
