@@ -90,9 +90,18 @@ export default defineModule<CopyParams, CopyState, CopyOp, CopyPrep>({
     return contentPlan(p, prep, s, ctx);
   },
   apply(p, prep, s, ops) {
-    if (s.kind === 'remote') return remoteApply(p, s, ops.filter((o): o is RemoteOp => o.kind !== 'write'));
+    if (s.kind === 'remote')
+      return remoteApply(
+        p,
+        s,
+        ops.filter((o): o is RemoteOp => o.kind !== 'write'),
+      );
     if (isRemote(prep)) throw new Error('copy: a probe of the wrong kind');
-    return contentApply(p, prep, ops.filter((o): o is ContentOp => o.kind !== 'copy'));
+    return contentApply(
+      p,
+      prep,
+      ops.filter((o): o is ContentOp => o.kind !== 'copy'),
+    );
   },
   registerData: (p, _prep, s) =>
     s.kind === 'remote' ? { dest: s.dest, src: p.src, ...s.stat, checksum_sha256: s.src.sha256 ?? null } : contentRegisterData(p, s),

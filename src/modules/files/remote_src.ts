@@ -72,7 +72,9 @@ export function remoteParse(out: ExecResult, p: ContentParams): RemoteState {
 export function remotePlan(p: ContentParams & { src?: string }, s: RemoteState, ctx: ModuleContext): Planned<RemoteOp>[] {
   const src = p.src ?? '';
   if (s.src.type === 'directory')
-    throw new Error(`src ${src} is a directory: Kiln's copy with remote_src copies one file (Ansible's recursive remote copy is not supported)`);
+    throw new Error(
+      `src ${src} is a directory: Kiln's copy with remote_src copies one file (Ansible's recursive remote copy is not supported)`,
+    );
   if (s.src.type === 'other') throw new Error(`Cannot copy invalid source '${src}': not a file`);
   const diff = (before: Buffer | undefined) => {
     if (!ctx.diff) return undefined;
@@ -104,7 +106,10 @@ export function remotePlan(p: ContentParams & { src?: string }, s: RemoteState, 
   if (p.force === false) return s.stat.type === 'file' ? planAttrs(s.dest, p, s.stat) : [];
   if (s.stat.type !== 'file') {
     return [
-      { summary: `replace ${s.stat.type} ${s.dest} with a copy of ${src} (on the host)`, op: { kind: 'copy', sha256: s.src.sha256, over: s.stat.type ?? 'other' } },
+      {
+        summary: `replace ${s.stat.type} ${s.dest} with a copy of ${src} (on the host)`,
+        op: { kind: 'copy', sha256: s.src.sha256, over: s.stat.type ?? 'other' },
+      },
     ];
   }
   const out: Planned<RemoteOp>[] = [];
@@ -130,7 +135,9 @@ export function remoteApply(p: ContentParams & { src?: string }, s: RemoteState,
   ];
   // The bytes copied are the ones planned from (the source may have changed since the probe).
   if (copy.sha256)
-    fill.push(`[ "$(sha256sum < "$tmp" | cut -d' ' -f1)" = ${q(copy.sha256)} ] || { echo "$src changed since it was read; run again" >&2; exit 3; }`);
+    fill.push(
+      `[ "$(sha256sum < "$tmp" | cut -d' ' -f1)" = ${q(copy.sha256)} ] || { echo "$src changed since it was read; run again" >&2; exit 3; }`,
+    );
   const lines = atomicWrite({
     dest: s.dest,
     fill: fill.join('\n'),
