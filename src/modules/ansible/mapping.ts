@@ -32,7 +32,21 @@ const FILE_EXTRAS = {
 } as const;
 
 const MAPPINGS: Readonly<Record<string, Mapping>> = {
-  'ansible.builtin.file': { kiln: 'file', same: { path: true, state: true, src: true, force: true, ...FILE_ATTRS } },
+  'ansible.builtin.file': {
+    kiln: 'file',
+    same: {
+      path: true,
+      state: true,
+      src: true,
+      force: true,
+      follow: true,
+      access_time: true,
+      access_time_format: true,
+      modification_time: true,
+      modification_time_format: true,
+      ...FILE_ATTRS,
+    },
+  },
   'ansible.builtin.copy': {
     kiln: 'copy',
     same: { content: true, src: true, dest: true, validate: true, backup: true, force: true, remote_src: true, ...FILE_ATTRS },
