@@ -15,7 +15,7 @@
 import { compile, escape, match } from '../../template/filters/pyre.ts';
 import { defineModule, type FromSchema } from '../contract.ts';
 import { attrSchema } from './attrs.ts';
-import { type EditOp, type EditState, editApply, editBytes, editParse, editPlan, editProbe, utf8Text } from './textedit.ts';
+import { type EditOp, type EditState, editApply, editBytes, editParse, editPlan, editProbe, refuseSymlink, utf8Text } from './textedit.ts';
 
 const schema = {
   type: 'object',
@@ -266,6 +266,7 @@ export default defineModule<IniFileParams, EditState, EditOp>({
   probe: (p) => editProbe(p.path),
   parse: (out, p) => editParse(out, p.path),
   plan(p, _prep, s, ctx) {
+    refuseSymlink(p.path, s, 'ini_file');
     const r = edit(p, s);
     return editPlan(
       {

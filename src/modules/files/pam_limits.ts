@@ -13,7 +13,7 @@
  * Tested against Ansible's own outputs (test/fixtures/ansible/file-edits/pam_limits.json).
  */
 import { defineModule, type FromSchema } from '../contract.ts';
-import { type EditOp, type EditState, editApply, editBytes, editParse, editPlan, editProbe, utf8Text } from './textedit.ts';
+import { type EditOp, type EditState, editApply, editBytes, editParse, editPlan, editProbe, refuseSymlink, utf8Text } from './textedit.ts';
 
 const ITEMS = [
   'core',
@@ -227,6 +227,7 @@ export default defineModule<PamLimitsParams, EditState, EditOp>({
   parse: (out, p) => editParse(out, destOf(p)),
   plan(p, _prep, s, ctx) {
     const dest = destOf(p);
+    refuseSymlink(dest, s, 'pam_limits');
     if (!s.stat.exists && !s.parent && !ctx.check) throw new Error(`directory of ${dest} does not exist`);
     const r = edit(p, s);
     return editPlan(

@@ -13,18 +13,21 @@ import { type AttrOp, type Attrs, applyAttrOps, describeAttrs, newFileAttrs, pla
 import { contentDiff } from './content.ts';
 import { type LineinfileState, lineinfileParse, lineinfileProbe, MAX_BYTES } from './lineinfile.ts';
 
-export type EditState = LineinfileState;
+export type EditState = LineinfileState & {
+  /** The path itself is a symlink (its target is edited by blockinfile and replace). */
+  isLink?: boolean;
+};
 
 /** Write the whole new content (guarded by what the file was), set attributes, or fail: the file is missing. */
 export type EditOp = AttrOp | { kind: 'write'; content: string | Buffer; expect: { sha256: string } | 'absent' } | { kind: 'fail-missing' };
 
 /** The probe of a whole-file edit (the file at `path`, symlinks followed). */
 export function editProbe(path: string): string {
-  return lineinfileProbe({ path });
+  return `${lineinfileProbe({ path })}\n[ -L "$p" ] && echo is_link=1\ntrue`;
 }
 
 export function editParse(out: ExecResult, path: string): EditState {
-  return lineinfileParse(out, { path });
+  return { ...lineinfileParse(out, { path }), isLink: /^is_link=1$/m.test(out.stdout) };
 }
 
 /** The host file's bytes (undefined when it does not exist); refuses what a text edit cannot read. */
@@ -35,6 +38,17 @@ export function editBytes(path: string, s: EditState, module: string): Buffer | 
   if (s.tooBig) throw new Error(`${path} is larger than ${MAX_BYTES} bytes: ${module} reads whole files; use template or copy`);
   if (s.content === undefined) return Buffer.alloc(0);
   return typeof s.content === 'string' ? Buffer.from(s.content, 'utf8') : s.content;
+}
+
+/**
+ * community.general 6's ini_file and pam_limits write with atomic_move to the path itself: a
+ * symlink there is replaced by a regular file (the link is lost). Kiln refuses it loudly instead.
+ */
+export function refuseSymlink(path: string, s: EditState, module: string): void {
+  if (s.isLink)
+    throw new Error(
+      `${path} is a symlink (to ${s.real}): Ansible's ${module} would replace the link by a regular file; Kiln refuses: give the target's path`,
+    );
 }
 
 /** UTF-8 text of a file's bytes, or a clear refusal (Ansible's modules read text; Kiln would change bytes it does not edit). */

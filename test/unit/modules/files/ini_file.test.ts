@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -61,5 +61,20 @@ describe('ini_file apply on a temp file', () => {
     expect(r.stderr).toBe('');
     expect(readFileSync(path, 'utf8')).toBe('\n[main]\nk = 1\nk = 2\n');
     expect(ini.plan(p, undefined, ini.parse(runProbe(probe), p, undefined), ctx())).toEqual([]);
+  });
+});
+
+describe('ini_file on a symlink', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-ini-link-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  it('is refused: Ansible would replace the link by a regular file', () => {
+    writeFileSync(join(dir, 'real.ini'), '[s]\n');
+    symlinkSync(join(dir, 'real.ini'), join(dir, 'link.ini'));
+    const p: IniFileParams = { path: join(dir, 'link.ini'), section: 's', option: 'a', value: '1' };
+    const s = ini.parse(runProbe(ini.probe(p, undefined, ctx())), p, undefined);
+    expect(() => ini.plan(p, undefined, s, ctx())).toThrow(/is a symlink .*would replace the link by a regular file/);
+    // The same file through its real path is edited.
+    const q: IniFileParams = { ...p, path: join(dir, 'real.ini') };
+    expect(ini.plan(q, undefined, ini.parse(runProbe(ini.probe(q, undefined, ctx())), q, undefined), ctx())).toHaveLength(1);
   });
 });
