@@ -16,7 +16,7 @@ import { refuseSecretInArgv } from '../../core/secret/secret.ts';
 import { compile, escape, search, sub } from '../../template/filters/pyre.ts';
 import { defineModule, type FromSchema } from '../contract.ts';
 import { attrSchema } from './attrs.ts';
-import { type EditOp, type EditState, editApply, editBytes, editParse, editPlan, editProbe } from './textedit.ts';
+import { type EditOp, type EditState, editApply, editBytes, editParse, editInterpret, editPlan, editProbe } from './textedit.ts';
 
 const schema = {
   type: 'object',
@@ -57,7 +57,11 @@ const schema = {
       type: 'boolean',
       description: 'create the file (and its directory) when it does not exist; default false: a missing file fails the task',
     },
-    backup: { type: 'boolean', description: 'keep a timestamped copy (path.YYYYmmddHHMMSS~) of the file before changing it' },
+    backup: {
+      type: 'boolean',
+      description:
+        'keep a copy of the file before changing it, named as Ansible names it (path.PID.YYYY-MM-DD@HH:MM:SS~), its path registered as backup_file',
+    },
     validate: {
       type: 'string',
       pattern: '%s',
@@ -251,6 +255,7 @@ export default defineModule<BlockinfileParams, EditState, EditOp>({
       createParent: true,
       failMissing: missing(p),
     }),
+  interpret: (_p, _prep, out) => editInterpret(out),
   registerData(p, _prep, s) {
     const r = s.stat.exists || p.create ? edit(p, s) : undefined;
     return { msg: r?.msg ?? '' };

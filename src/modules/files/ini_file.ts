@@ -15,7 +15,18 @@
 import { compile, escape, match } from '../../template/filters/pyre.ts';
 import { defineModule, type FromSchema } from '../contract.ts';
 import { attrSchema } from './attrs.ts';
-import { type EditOp, type EditState, editApply, editBytes, editParse, editPlan, editProbe, refuseSymlink, utf8Text } from './textedit.ts';
+import {
+  type EditOp,
+  type EditState,
+  editApply,
+  editBytes,
+  editParse,
+  editInterpret,
+  editPlan,
+  editProbe,
+  refuseSymlink,
+  utf8Text,
+} from './textedit.ts';
 
 const schema = {
   type: 'object',
@@ -46,7 +57,11 @@ const schema = {
     no_extra_spaces: { type: 'boolean', description: 'write option=value instead of option = value' },
     allow_no_value: { type: 'boolean', description: 'an option without a value (a line with only the option) is allowed' },
     create: { type: 'boolean', description: 'create the file when it does not exist (default true); false: a missing file fails the task' },
-    backup: { type: 'boolean', description: 'keep a timestamped copy (path.YYYYmmddHHMMSS~) of the file before changing it' },
+    backup: {
+      type: 'boolean',
+      description:
+        'keep a copy of the file before changing it, named as Ansible names it (path.PID.YYYY-MM-DD@HH:MM:SS~), its path registered as backup_file',
+    },
     ...attrSchema,
   },
 } as const;
@@ -283,6 +298,7 @@ export default defineModule<IniFileParams, EditState, EditOp>({
   },
   apply: (p, _prep, s, ops) =>
     editApply({ path: p.path, state: s, ops, attrs: p, backup: p.backup, createParent: true, failMissing: missing(p) }),
+  interpret: (_p, _prep, out) => editInterpret(out),
   registerData(p, _prep, s) {
     const r = s.stat.exists || p.create !== false ? edit(p, s) : undefined;
     return { path: p.path, msg: r?.msg ?? 'OK' };

@@ -13,7 +13,18 @@
  * Tested against Ansible's own outputs (test/fixtures/ansible/file-edits/pam_limits.json).
  */
 import { defineModule, type FromSchema } from '../contract.ts';
-import { type EditOp, type EditState, editApply, editBytes, editParse, editPlan, editProbe, refuseSymlink, utf8Text } from './textedit.ts';
+import {
+  type EditOp,
+  type EditState,
+  editApply,
+  editBytes,
+  editParse,
+  editInterpret,
+  editPlan,
+  editProbe,
+  refuseSymlink,
+  utf8Text,
+} from './textedit.ts';
 
 const ITEMS = [
   'core',
@@ -58,7 +69,11 @@ const schema = {
       description: 'the limits file (default /etc/security/limits.conf); created when missing, its directory must exist',
     },
     comment: { type: 'string', description: 'a comment written after the limit (#comment)' },
-    backup: { type: 'boolean', description: 'keep a timestamped copy (dest.YYYYmmddHHMMSS~) of the file before changing it' },
+    backup: {
+      type: 'boolean',
+      description:
+        'keep a copy of the file before changing it, named as Ansible names it (dest.PID.YYYY-MM-DD@HH:MM:SS~), its path registered as backup_file',
+    },
   },
 } as const;
 
@@ -236,6 +251,7 @@ export default defineModule<PamLimitsParams, EditState, EditOp>({
     );
   },
   apply: (p, _prep, s, ops) => editApply({ path: destOf(p), state: s, ops, attrs: {}, backup: p.backup }),
+  interpret: (_p, _prep, out) => editInterpret(out),
   registerData(p, _prep, s) {
     return { msg: edit(p, s).msg };
   },

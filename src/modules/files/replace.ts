@@ -15,7 +15,7 @@ import { refuseSecretInArgv } from '../../core/secret/secret.ts';
 import { compile, parseTemplate, search, sub } from '../../template/filters/pyre.ts';
 import { defineModule, type FromSchema } from '../contract.ts';
 import { attrSchema } from './attrs.ts';
-import { type EditOp, type EditState, editApply, editBytes, editParse, editPlan, editProbe } from './textedit.ts';
+import { type EditOp, type EditState, editApply, editBytes, editParse, editInterpret, editPlan, editProbe } from './textedit.ts';
 
 /** Python codec names Kiln decodes exactly → Node's encoding. */
 const ENCODINGS: Record<string, 'utf8' | 'latin1' | 'ascii'> = {
@@ -67,7 +67,11 @@ const schema = {
       'x-python-re': true,
     },
     encoding: { type: 'string', description: 'the encoding of the file: utf-8 (default), latin-1 (iso-8859-1) or ascii' },
-    backup: { type: 'boolean', description: 'keep a timestamped copy (path.YYYYmmddHHMMSS~) of the file before changing it' },
+    backup: {
+      type: 'boolean',
+      description:
+        'keep a copy of the file before changing it, named as Ansible names it (path.PID.YYYY-MM-DD@HH:MM:SS~), its path registered as backup_file',
+    },
     validate: {
       type: 'string',
       pattern: '%s',
@@ -196,6 +200,7 @@ export default defineModule<ReplaceParams, EditState, EditOp>({
   },
   apply: (p, _prep, s, ops) =>
     editApply({ path: p.path, state: s, ops, attrs: p, validate: p.validate, backup: p.backup, failMissing: missing(p) }),
+  interpret: (_p, _prep, out) => editInterpret(out),
   registerData(p, _prep, s) {
     return { msg: s.stat.exists ? (edit(p, s)?.msg ?? '') : '', rc: 0 };
   },

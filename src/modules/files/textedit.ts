@@ -8,7 +8,7 @@
  */
 import { atomicWrite } from '../../sh/atomic.ts';
 import { q } from '../../sh/quote.ts';
-import type { ExecResult, ModuleContext, Planned } from '../contract.ts';
+import type { ApplyResult, ExecResult, ModuleContext, Planned } from '../contract.ts';
 import { type AttrOp, type Attrs, applyAttrOps, describeAttrs, newFileAttrs, planAttrs } from './attrs.ts';
 import { contentDiff } from './content.ts';
 import { type LineinfileState, lineinfileParse, lineinfileProbe, MAX_BYTES } from './lineinfile.ts';
@@ -133,8 +133,18 @@ export function editApply(i: EditApplyInput): string {
       parent: i.createParent ? 'create' : 'require',
       ...newFileAttrs(i.attrs, write.expect !== 'absent'),
       validate: i.validate,
-      backup: i.backup,
     });
+    if (i.backup) {
+      // Ansible's backup_local name (path.PID.YYYY-MM-DD@HH:MM:SS~), made after validation, just
+      // before the rename, and reported for `register` (backup_file).
+      const at = lines.findIndex((l) => l.startsWith('mv -f -- "$tmp" "$dest"'));
+      if (at < 0) throw new Error('atomicWrite: the rename line was not found');
+      lines.splice(
+        at,
+        0,
+        'if [ -f "$dest" ]; then backup="$dest.$$.$(date +%Y-%m-%d@%H:%M:%S)~"; cp -p -- "$dest" "$backup"; printf \'backup_file=%s\\n\' "$backup"; fi',
+      );
+    }
     return ['set -e', ...lines].join('\n');
   }
   const lines = ['set -e', `dest=${q(i.state.real)}`];
@@ -145,4 +155,10 @@ export function editApply(i: EditApplyInput): string {
   }
   lines.push(applyAttrOps('"$dest"', i.ops));
   return lines.filter(Boolean).join('\n');
+}
+
+/** What `register` gets from the apply: Ansible's backup_file when a backup was made. */
+export function editInterpret(out: ExecResult): ApplyResult {
+  const m = /^backup_file=(.*)$/m.exec(out.stdout);
+  return m ? { result: { backup_file: m[1] } } : {};
 }

@@ -85,7 +85,12 @@ describe('blockinfile apply on a temp file', () => {
     const r = spawnSync('sh', [], { input: `${PRELUDE}\n${script}\n`, encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(readFileSync(path, 'utf8')).toBe(`a\n${BLOCK}`);
-    expect(readdirSync(dir).filter((f) => f.startsWith('f.conf.') && f.endsWith('~'))).toHaveLength(1);
+    const backups = readdirSync(dir).filter((f) => /^f\.conf\.\d+\.\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d~$/.test(f));
+    expect(backups).toHaveLength(1);
+    expect(readFileSync(join(dir, backups[0]!), 'utf8')).toBe('a\n');
+    expect(bif.interpret!(p, undefined, { stdout: r.stdout, stderr: '', code: 0 }, ctx())).toEqual({
+      result: { backup_file: join(dir, backups[0]!) },
+    });
     const s2 = bif.parse(runProbe(probe), p, undefined);
     expect(s2.stat.mode).toBe('0600');
     expect(bif.plan(p, undefined, s2, ctx())).toEqual([]);
