@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convergeCycle } from '../../helpers/converge-cycle.ts';
+import { runPlaybook } from '../../helpers/run-playbook.ts';
 import { startSshd, type TestSshd, writeSshdInventory } from '../../helpers/sshd.ts';
 
 describe('file edits over ssh: the converge cycle', () => {
@@ -41,7 +42,9 @@ describe('file edits over ssh: the converge cycle', () => {
       ),
       inventory,
       verify: () =>
-        expect(readFileSync(target, 'utf8')).toBe('Port 22\n# BEGIN kiln test\nMatch User deploy\n  X11Forwarding no\n# END kiln test\nUsePAM yes\n'),
+        expect(readFileSync(target, 'utf8')).toBe(
+          'Port 22\n# BEGIN kiln test\nMatch User deploy\n  X11Forwarding no\n# END kiln test\nUsePAM yes\n',
+        ),
       tamper: () => writeFileSync(target, readFileSync(target, 'utf8').replace('X11Forwarding no', 'X11Forwarding yes')),
     });
     expect(driftDiff(r)).toContain('-  X11Forwarding yes');
@@ -52,7 +55,10 @@ describe('file edits over ssh: the converge cycle', () => {
     const target = join(dir, 'hosts.conf');
     writeFileSync(target, 'a old\n[main]\nx old\ny old\n[other]\nz old\n');
     const r = await convergeCycle({
-      playbook: playbook('replace', `- replace:\n    path: ${target}\n    regexp: '^(\\w) old$'\n    replace: '\\1 new'\n    after: '\\[main\\]'\n    before: '\\[other\\]'`),
+      playbook: playbook(
+        'replace',
+        `- replace:\n    path: ${target}\n    regexp: '^(\\w) old$'\n    replace: '\\1 new'\n    after: '\\[main\\]'\n    before: '\\[other\\]'`,
+      ),
       inventory,
       verify: () => expect(readFileSync(target, 'utf8')).toBe('a old\n[main]\nx new\ny new\n[other]\nz old\n'),
       tamper: () => writeFileSync(target, 'a old\n[main]\nx new\ny old\n[other]\nz old\n'),
@@ -87,5 +93,31 @@ describe('file edits over ssh: the converge cycle', () => {
     });
     expect(driftDiff(r)).toContain('-app - nofile 1024');
     expect(driftDiff(r)).toContain('+app\t-\tnofile\t65536\t#app sockets');
+  });
+
+  it("register: Ansible's msg (and backup_file) for each module", async () => {
+    const f = (n: string, text: string) => {
+      writeFileSync(join(dir, n), text);
+      return join(dir, n);
+    };
+    const pb = playbook(
+      'register',
+      [
+        `- blockinfile: { path: ${f('r-block', 'a\n')}, block: x, backup: true }\n  register: b`,
+        `- replace: { path: ${f('r-replace', 'a a\n')}, regexp: a, replace: b }\n  register: r`,
+        `- ini_file: { path: ${join(dir, 'r-new.ini')}, section: s, option: o, value: v }\n  register: i`,
+        `- pam_limits: { dest: ${f('r-limits', '')}, domain: app, limit_type: hard, limit_item: nproc, value: 10 }\n  register: l`,
+        `- copy: { dest: ${join(dir, 'r-out.json')}, content: "{{ {'b': b, 'r': r, 'i': i, 'l': l} | to_json }}" }`,
+      ].join('\n'),
+    );
+    const report = await runPlaybook(pb, inventory, { diff: true });
+    expect(report.tasks.map((t) => t.status)).toEqual(['changed', 'changed', 'changed', 'changed', 'changed']);
+    const out = JSON.parse(readFileSync(join(dir, 'r-out.json'), 'utf8'));
+    expect(out.b).toMatchObject({ changed: true, failed: false, msg: 'Block inserted' });
+    expect(out.b.backup_file).toMatch(new RegExp(`^${join(dir, 'r-block')}\\.\\d+\\.\\d{4}-\\d\\d-\\d\\d@\\d\\d:\\d\\d:\\d\\d~$`));
+    expect(readFileSync(out.b.backup_file, 'utf8')).toBe('a\n');
+    expect(out.r).toMatchObject({ changed: true, msg: '2 replacements made', rc: 0 });
+    expect(out.i).toMatchObject({ changed: true, msg: 'section and option added', path: join(dir, 'r-new.ini') });
+    expect(out.l).toMatchObject({ changed: true, msg: 'app\thard\tnproc\t10\n' });
   });
 });
