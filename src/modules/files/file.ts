@@ -35,7 +35,7 @@ const schema = {
     follow: {
       type: 'boolean',
       description:
-        'default true: for state file, directory and touch, a path that is a symlink is followed and its target is checked and changed; false: the link itself (state: link always sets owner and group on the link itself)',
+        'default true: for state file, directory and touch, a path that is a symlink is followed and its target is checked and changed; state: link sets owner, group and mode on the target (when it exists); false: the link itself (its owner and group; a link has no mode of its own)',
     },
     access_time: {
       type: 'string',
@@ -83,6 +83,9 @@ export type FileOp =
 export interface FileState extends StatState {
   real?: string;
   realStat?: StatState;
+  /** state: link, followed: the real path the link (with its new src) leads to, and its stat. */
+  linkTarget?: string;
+  linkTargetStat?: StatState;
   atime?: string;
   mtime?: string;
   wantAtime?: string;
@@ -140,10 +143,13 @@ export function filePlan(p: FileParams, st: FileState): Planned<FileOp>[] {
   const t = timesOf(p);
   const times = (created: boolean) => planTimes(path, t, st, created);
   if (state === 'absent') return s.exists ? [{ summary: `remove ${s.type} ${path}`, op: { kind: 'remove' } }] : [];
-  return [...fileStatePlan(p, path, s), ...(state === 'link' ? [] : times(!s.exists))];
+  return [...fileStatePlan(p, path, s, st), ...(state === 'link' ? [] : times(!s.exists))];
 }
 
-function fileStatePlan(p: FileParams, path: string, s: StatState): Planned<FileOp>[] {
+/** state: link with follow (Ansible's default): owner, group and mode are the target's, set when it exists (Ansible skips them otherwise, with a warning). */
+const linkFollows = (p: FileParams) => p.state === 'link' && p.follow !== false;
+
+function fileStatePlan(p: FileParams, path: string, s: StatState, st: FileState): Planned<FileOp>[] {
   const state = p.state ?? 'file';
   switch (state) {
     case 'absent':
@@ -163,16 +169,24 @@ function fileStatePlan(p: FileParams, path: string, s: StatState): Planned<FileO
     case 'link': {
       const src = p.src;
       if (!src) throw new Error('state: link needs src');
-      if (!s.exists) return [{ summary: `create link ${path} → ${src}`, op: { kind: 'link', target: src } }];
+      const target: Planned<FileOp>[] =
+        linkFollows(p) && st.linkTarget && st.linkTargetStat?.exists
+          ? planAttrs(st.linkTarget, { owner: p.owner, group: p.group, mode: p.mode }, st.linkTargetStat)
+          : [];
+      if (!s.exists) return [{ summary: `create link ${path} → ${src}`, op: { kind: 'link', target: src } }, ...target];
       if (s.type !== 'link') {
         if (!p.force) throw new Error(`${path} exists as a ${s.type}; set force: true to replace it with a link`);
-        return [{ summary: `replace ${s.type} ${path} with link → ${src}`, op: { kind: 'link', target: src, over: s.type ?? 'other' } }];
+        return [
+          { summary: `replace ${s.type} ${path} with link → ${src}`, op: { kind: 'link', target: src, over: s.type ?? 'other' } },
+          ...target,
+        ];
       }
       const out: Planned<FileOp>[] =
         s.target === src
           ? []
           : [{ summary: `retarget link ${path}: ${s.target} → ${src}`, op: { kind: 'link', target: src, over: 'link' } }];
-      return [...out, ...planAttrs(path, { owner: p.owner, group: p.group }, s)];
+      // follow: false: the link's own owner and group (a link has no mode of its own on Linux).
+      return [...out, ...(linkFollows(p) ? target : planAttrs(path, { owner: p.owner, group: p.group }, s))];
     }
   }
 }
@@ -192,14 +206,18 @@ function timesLines(path: string, op: { atime?: string; mtime?: string }): strin
   return out;
 }
 
-export function fileApply(p: FileParams, ops: FileOp[], target = p.path): string {
+export function fileApply(p: FileParams, ops: FileOp[], target = p.path, linkTarget?: string): string {
   const path = q(target);
-  // A link's owner and group are the link's own; its mode is its target's business.
-  const noDeref = p.state === 'link';
+  // follow: false: a link's owner and group are the link's own, and it has no mode of its own.
+  // follow (default): the attributes are its target's (planned against the target's stat).
+  const follows = linkFollows(p);
+  const noDeref = p.state === 'link' && !follows;
   const wanted = noDeref ? { owner: p.owner, group: p.group } : p;
   const lines = ['set -e'];
-  let attrs = applyAttrOps(path, ops, { noDeref });
-  const created = () => (attrs = applyAttrs(path, wanted, undefined, { noDeref }));
+  let attrs = follows ? (linkTarget ? applyAttrOps(q(linkTarget), ops) : '') : applyAttrOps(path, ops, { noDeref });
+  const created = () => {
+    if (!follows) attrs = applyAttrs(path, wanted, undefined, { noDeref });
+  };
   for (const op of ops) {
     switch (op.kind) {
       case 'remove':
@@ -241,6 +259,11 @@ export function fileProbe(p: FileParams): string {
     lines.push(
       `if [ -L ${q(p.path)} ]; then r=$(readlink -f -- ${q(p.path)}) && { printf 'real_b64=%s\\n' "$(printf %s "$r" | base64 -w0)"; kiln_stat "$r" | sed 's/^/r_/'; }; fi`,
     );
+  // state: link, followed, with attributes: where the link leads once it points at src (src is relative to the link's directory).
+  if (linkFollows(p) && p.src && (p.owner || p.group || p.mode !== undefined))
+    lines.push(
+      `lt=$(cd "$(dirname -- ${q(p.path)})" 2>/dev/null && readlink -f -- ${q(p.src)}) && [ -n "$lt" ] && { printf 'lt_b64=%s\\n' "$(printf %s "$lt" | base64 -w0)"; kiln_stat "$lt" | sed 's/^/t_/'; }`,
+    );
   if (t.atime.kind !== 'preserve' || t.mtime.kind !== 'preserve') {
     lines.push(
       `t=${q(p.path)}; ${follow ? '[ -L "$t" ] && t=$(readlink -f -- "$t"); ' : ''}[ -e "$t" ] && stat -L -c 'atime=%.9X' -- "$t" && stat -L -c 'mtime=%.9Y' -- "$t"`,
@@ -262,6 +285,18 @@ export function fileParse(out: { stdout: string }): FileState {
   return {
     ...statFromKv(kv),
     ...(kv.real_b64 !== undefined ? { real: fromB64(kv.real_b64), realStat: statFromKv(r) } : {}),
+    ...(kv.lt_b64 !== undefined
+      ? {
+          linkTarget: fromB64(kv.lt_b64),
+          linkTargetStat: statFromKv(
+            Object.fromEntries(
+              Object.entries(kv)
+                .filter(([k]) => k.startsWith('t_'))
+                .map(([k, v]) => [k.slice(2), v]),
+            ),
+          ),
+        }
+      : {}),
     ...(kv.atime ? { atime: kv.atime, mtime: kv.mtime } : {}),
     ...(kv.want_atime ? { wantAtime: kv.want_atime } : {}),
     ...(kv.want_mtime ? { wantMtime: kv.want_mtime } : {}),
@@ -287,6 +322,6 @@ export default defineModule<FileParams, FileState, FileOp>({
   probe: (p) => fileProbe(p),
   parse: (out) => fileParse(out),
   plan: (p, _prep, s) => filePlan(p, s),
-  apply: (p, _prep, s, ops) => fileApply(p, ops, followed(p, s).path),
+  apply: (p, _prep, s, ops) => fileApply(p, ops, followed(p, s).path, s.linkTarget),
   registerData: (p, _prep, s) => ({ path: p.path, ...s }),
 });
