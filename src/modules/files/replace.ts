@@ -64,7 +64,6 @@ const schema = {
       type: 'string',
       description:
         'only replace in the text before the last match of this Python regular expression (DOTALL; with after: the first match after it); the file is left alone when it does not match',
-      'x-python-re': true,
     },
     encoding: { type: 'string', description: 'the encoding of the file: utf-8 (default), latin-1 (iso-8859-1) or ascii' },
     backup: {

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import rep, { type ReplaceParams, replaceCheck } from '../../../../src/modules/files/replace.ts';
+import rep, { type ReplaceParams, replaceCheck, replaceEdit } from '../../../../src/modules/files/replace.ts';
 import { PRELUDE } from '../../../../src/sh/prelude.ts';
 import { ctx, runProbe, shSyntax } from '../helpers.ts';
 import { probeOut } from './edit-helpers.ts';
@@ -70,5 +70,12 @@ describe('replace apply on a temp file', () => {
     expect(r.stderr).toBe('');
     expect(readFileSync(path, 'utf8')).toBe('listen 8080;\nlisten 443;\n');
     expect(rep.plan(p, undefined, rep.parse(runProbe(probe), p, undefined), ctx())).toEqual([]);
+  });
+});
+
+describe('replace: after and before are one pattern, as Ansible builds it', () => {
+  it('accepts halves that are only valid together, and refuses a combination that is not', () => {
+    expect(replaceEdit('x <a> x </a> x\n', { regexp: 'x', replace: 'y', after: '(<a>', before: ')</a>' }).content).toBe('x <a> y </a> x\n');
+    expect(() => replaceCheck({ regexp: 'x', after: '(' })).toThrow(/after\/before is not a valid Python regular expression/);
   });
 });
