@@ -58,7 +58,7 @@ const schema = {
       type: 'string',
       description:
         'only replace in the text after the first match of this Python regular expression (DOTALL); the file is left alone when it does not match',
-      'x-python-re': true,
+      // after and before are checked as the one pattern Ansible builds from them (replaceCheck, in prepare).
     },
     before: {
       type: 'string',
