@@ -33,6 +33,10 @@ import include from './controller/include.ts';
 import includeRole from './controller/include_role.ts';
 import foreign from './system/foreign.ts';
 // issue 17 (A): blockinfile, replace, ini_file, pam_limits; file/copy options
+import blockinfile from './files/blockinfile.ts';
+import replace from './files/replace.ts';
+import iniFile from './files/ini_file.ts';
+import pamLimits from './files/pam_limits.ts';
 
 // issue 17 (B): stat, find, slurp, fetch, getent
 import stat from './inspect/stat.ts';
@@ -112,6 +116,10 @@ const all: BoundModule[] = [
   includeRole,
   setup,
   // issue 17 (A)
+  blockinfile,
+  replace,
+  iniFile,
+  pamLimits,
 
   // issue 17 (B)
   stat,

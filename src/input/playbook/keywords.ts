@@ -401,7 +401,6 @@ export const REPLACED_MODULES: Readonly<Record<string, string>> = {
 export const ANSIBLE_ONLY_MODULES: ReadonlySet<string> = new Set([
   'assemble',
   'async_status',
-  'blockinfile',
   'dpkg_selections',
   'expect',
   'git',
@@ -410,7 +409,6 @@ export const ANSIBLE_ONLY_MODULES: ReadonlySet<string> = new Set([
   'ping',
   'pip',
   'raw',
-  'replace',
   'script',
   'set_stats',
   'subversion',

@@ -38,13 +38,32 @@ const SYSTEMD_SAME = {
 const SYSTEMD_WHY = {
   daemon_reexec: 'not supported: daemon_reexec (re-executing the system manager is left to a reboot or a command task)',
 } as const;
+/** The file attributes Kiln does not manage, refused with their reason. */
+const FILE_EXTRAS = {
+  attributes: 'not supported: attributes (chattr flags; Kiln manages owner, group and mode)',
+  unsafe_writes: 'not supported: unsafe_writes (Kiln always writes through a temp file and a rename)',
+} as const;
 
 const MAPPINGS: Readonly<Record<string, Mapping>> = {
-  'ansible.builtin.file': { kiln: 'file', same: { path: true, state: true, src: true, force: true, ...FILE_ATTRS } },
+  'ansible.builtin.file': {
+    kiln: 'file',
+    same: {
+      path: true,
+      state: true,
+      src: true,
+      force: true,
+      follow: true,
+      access_time: true,
+      access_time_format: true,
+      modification_time: true,
+      modification_time_format: true,
+      ...FILE_ATTRS,
+    },
+  },
   'ansible.builtin.copy': {
     kiln: 'copy',
-    same: { content: true, src: true, dest: true, validate: true, backup: true, force: true, ...FILE_ATTRS },
-    why: { remote_src: 'not supported: remote_src (Kiln copies files from the controller)', decrypt: 'not supported: decrypt' },
+    same: { content: true, src: true, dest: true, validate: true, backup: true, force: true, remote_src: true, ...FILE_ATTRS },
+    why: { decrypt: 'not supported: decrypt' },
   },
   'ansible.builtin.template': {
     kiln: 'template',
@@ -181,6 +200,74 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   },
   'community.mysql.mysql_variables': { kiln: 'mysql_variables', same: { variable: true, value: true } },
   // ── issue 17 (A): blockinfile, replace, ini_file, pam_limits; file/copy options
+  'ansible.builtin.blockinfile': {
+    kiln: 'blockinfile',
+    same: {
+      path: true,
+      state: true,
+      block: true,
+      marker: true,
+      marker_begin: true,
+      marker_end: true,
+      insertafter: true,
+      insertbefore: true,
+      create: true,
+      backup: true,
+      validate: true,
+      ...FILE_ATTRS,
+    },
+    why: FILE_EXTRAS,
+  },
+  'ansible.builtin.replace': {
+    kiln: 'replace',
+    same: {
+      path: true,
+      regexp: true,
+      replace: true,
+      after: true,
+      before: true,
+      encoding: true,
+      backup: true,
+      validate: true,
+      ...FILE_ATTRS,
+    },
+    why: {
+      ...FILE_EXTRAS,
+      others: "not supported: others (Ansible documents it for the file module's arguments only; give owner, group, mode)",
+    },
+  },
+  'community.general.ini_file': {
+    kiln: 'ini_file',
+    same: {
+      path: true,
+      section: true,
+      option: true,
+      value: true,
+      values: true,
+      state: true,
+      exclusive: true,
+      no_extra_spaces: true,
+      allow_no_value: true,
+      create: true,
+      backup: true,
+      ...FILE_ATTRS,
+    },
+    why: FILE_EXTRAS,
+  },
+  'community.general.pam_limits': {
+    kiln: 'pam_limits',
+    same: {
+      domain: true,
+      limit_type: true,
+      limit_item: true,
+      value: true,
+      use_max: true,
+      use_min: true,
+      dest: true,
+      comment: true,
+      backup: true,
+    },
+  },
 
   // ── issue 17 (B): stat, find, slurp, fetch, getent
   'ansible.builtin.stat': {

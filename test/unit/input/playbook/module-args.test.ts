@@ -91,9 +91,11 @@ describe('aliases and Ansible module names', () => {
       "pb.yml:3:25: ansible.builtin.file's option 'recurse': not supported by Kiln's file module",
       "pb.yml:3:40: ansible.builtin.file's option 'seuser': not supported: SELinux contexts",
     ]);
-    expect(load('    - copy: { dest: /x, src: y, remote_src: yes }\n').errors).toEqual([
-      "pb.yml:3:33: ansible.builtin.copy's option 'remote_src': not supported: remote_src (Kiln copies files from the controller)",
+    expect(load('    - copy: { dest: /x, src: y, decrypt: no }\n').errors).toEqual([
+      "pb.yml:3:33: ansible.builtin.copy's option 'decrypt': not supported: decrypt",
     ]);
+    // issue 17: remote_src is supported (a file on the host).
+    expect(load('    - copy: { dest: /x, src: /y, remote_src: yes }\n').errors).toEqual([]);
     expect(load('    - command: ls warn=no\n').errors).toEqual([
       "pb.yml:3:16: ansible.builtin.command's option 'warn': not an option of ansible-core 2.14's command module",
     ]);

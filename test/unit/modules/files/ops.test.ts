@@ -56,15 +56,30 @@ describe('apply depends only on ops', () => {
       "set -e\n: > '/x'\nchown 'www' '/x'",
     );
     expect(opsOnly(file, { path: '/x', state: 'absent' }, undefined, dir)).toBe("set -e\nrm -rf -- '/x'");
-    const link = opsOnly(file, { path: '/l', state: 'link', src: '/b', force: true, owner: 'www', mode: '0600' }, undefined, dir);
+    // follow: false: the link's own owner (a link has no mode of its own).
+    const link = opsOnly(
+      file,
+      { path: '/l', state: 'link', src: '/b', force: true, owner: 'www', mode: '0600', follow: false },
+      undefined,
+      dir,
+    );
     expect(link).toBe("set -e\nrm -rf -- '/l'\ntmp='/l.kiln-tmp'; ln -sfn '/b' \"$tmp\"; mv -Tf \"$tmp\" '/l'\nchown -h 'www' '/l'");
-    const retarget = opsOnly(file, { path: '/l', state: 'link', src: '/b', owner: 'www' }, undefined, {
+    const retarget = opsOnly(file, { path: '/l', state: 'link', src: '/b', owner: 'www', follow: false }, undefined, {
       exists: true,
       type: 'link',
       target: '/a',
       owner: 'root',
     });
     expect(retarget).toBe("set -e\ntmp='/l.kiln-tmp'; ln -sfn '/b' \"$tmp\"; mv -Tf \"$tmp\" '/l'\nchown -h 'www' '/l'");
+    // follow (Ansible's default): the owner and mode are the target's, planned against its stat.
+    const followed = opsOnly(file, { path: '/l', state: 'link', src: '/b', owner: 'www', mode: '0600' }, undefined, {
+      exists: true,
+      type: 'link',
+      target: '/a',
+      linkTarget: '/b',
+      linkTargetStat: { exists: true, type: 'file', owner: 'root', group: 'root', mode: '0644' },
+    });
+    expect(followed).toBe("set -e\ntmp='/l.kiln-tmp'; ln -sfn '/b' \"$tmp\"; mv -Tf \"$tmp\" '/l'\nchown 'www' '/b'\nchmod 0600 '/b'");
   });
 
   it('copy and template: create, update, replace, attributes only', () => {
