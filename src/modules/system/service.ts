@@ -30,12 +30,12 @@ import { type ApplyResult, defineModule, type ExecResult, type FromSchema, type 
 const schema = {
   type: 'object',
   additionalProperties: false,
-  required: ['name'],
   properties: {
     name: {
       type: 'string',
       pattern: '^[A-Za-z0-9@_.:\\\\-]+$',
-      description: 'unit name ("nginx" means nginx.service) or sysv init script name',
+      description:
+        'unit name ("nginx" means nginx.service) or sysv init script name; required unless the task only reloads systemd (daemon_reload: true alone, as Ansible\'s systemd module allows)',
     },
     state: {
       enum: ['started', 'stopped', 'restarted', 'reloaded'],
@@ -104,6 +104,15 @@ export const LAST_GOOD_DIR = '/var/lib/kiln/last-good';
 
 /** Parameter combinations the schema cannot express; run on the controller before any host is contacted. */
 export function serviceCheckParams(p: ServiceParams): void {
+  if (p.name === undefined) {
+    // Ansible's systemd: name is required by state, enabled and masked; daemon_reload alone needs none.
+    const needs = (['state', 'enabled', 'masked', 'health_url', 'health_command', 'restore', 'sleep'] as const).filter(
+      (k) => p[k] !== undefined,
+    );
+    if (needs.length) throw new Error(`missing required parameter 'name' (${needs.join(', ')} needs it)`);
+    if (p.daemon_reload !== true) throw new Error("missing required parameter 'name' (only daemon_reload: true goes without one)");
+    return;
+  }
   const starts = p.enabled === true || p.state === 'started' || p.state === 'restarted' || p.state === 'reloaded';
   if (p.masked === true && starts) {
     throw new Error(
@@ -139,7 +148,7 @@ export function serviceCheckParams(p: ServiceParams): void {
 
 /** The unit's snapshot directory name under LAST_GOOD_DIR ("nginx" and "nginx.service" share one). */
 function snapshotName(p: ServiceParams): string {
-  return p.name.replace(/\.service$/, '');
+  return unitName(p).replace(/\.service$/, '');
 }
 
 /** One systemctl (or init script / update-rc.d) verb. */
@@ -172,10 +181,10 @@ const ENABLED = new Set(['enabled', 'alias']);
 const NOT_APPLICABLE = new Set(['static', 'indirect', 'transient', 'generated-unknown']);
 
 function unitName(p: ServiceParams): string {
-  return p.name;
+  return p.name ?? '';
 }
 function sysvName(p: ServiceParams): string {
-  return p.name.replace(/\.service$/, '');
+  return unitName(p).replace(/\.service$/, '');
 }
 
 /** systemctl with the options every call of the task carries (Ansible adds them to each call). */
@@ -192,6 +201,20 @@ export function systemctl(p: ServiceParams): string {
 const XDG = 'XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/run/user/$(id -u)}; export XDG_RUNTIME_DIR';
 
 export function serviceProbe(p: ServiceParams): string {
+  if (p.name === undefined) {
+    // daemon_reload alone: does any loaded unit have changed unit files on disk?
+    const sc = systemctl(p);
+    return [
+      p.scope === 'user' ? XDG : '',
+      'if [ -d /run/systemd/system ]; then',
+      '  echo init=systemd; echo LoadState=loaded',
+      `  if ${sc} show --property=NeedDaemonReload '*' 2>/dev/null </dev/null | grep -qx NeedDaemonReload=yes; then echo NeedDaemonReload=yes; fi`,
+      'else echo init=sysv; echo LoadState=loaded; fi',
+      'true',
+    ]
+      .filter(Boolean)
+      .join('\n');
+  }
   const u = q(unitName(p));
   if (p.scope === 'global') {
     return [
@@ -280,7 +303,7 @@ function effectiveEnabled(s: ServiceState): string | undefined {
 }
 
 export function servicePlan(p: ServiceParams, s: ServiceState, _ctx?: ModuleContext): Planned<ServiceOp>[] {
-  const name = p.name;
+  const name = unitName(p);
   const missing = s.loaded ? '' : s.init === 'systemd' ? ' (unit not installed yet)' : ' (init script not installed yet)';
   const out: Planned<ServiceOp>[] = [];
   if (s.noUserManager) {
@@ -552,7 +575,7 @@ export function serviceInterpret(p: ServiceParams, out: ExecResult): ApplyResult
   if (out.code === 4 && health !== undefined) {
     const action = one('kiln_action') ?? 'restart';
     const failed = `${p.name} is not healthy after the ${action}: no healthy answer from ${healthSources({ url: p.health_url, command: p.health_command })} within ${timeout}s (last: ${health})`;
-    const journal = journalDetail(p.name, kv);
+    const journal = journalDetail(unitName(p), kv);
     if (!p.restore) return { failed: failed + journal };
     const again = PAST[one('kiln_restore_action') ?? ''] ?? 'restarted';
     const missing = one('kiln_restore_missing');

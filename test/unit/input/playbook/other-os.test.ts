@@ -162,6 +162,16 @@ describe('validation', () => {
     ).toEqual([]);
   });
 
+  it('a package task with an option only yum and dnf have is a Red Hat task: an error only where it would run', () => {
+    const task = (when: string) =>
+      `    - name: Install fail2ban (RedHat)\n      package:\n        name: fail2ban\n        enablerepo: epel\n      when: ${when}\n`;
+    expect(validateErrors(play(task("os == 'RedHat' and false")))).toEqual([]);
+    expect(validateErrors(play(task("os == 'RedHat'")))).toEqual([
+      "pb.yml:4:7: foreign: package: option 'enablerepo' is yum's and dnf's: on Debian, package runs apt, which refuses it (Kiln targets Debian)",
+    ]);
+    expect(validateErrors(play('    - package: name=fail2ban disablerepo=x\n      when: false\n'))).toEqual([]);
+  });
+
   it('an other-OS task whose when holds for a targeted host is an error, located at the task', () => {
     expect(
       validateErrors(

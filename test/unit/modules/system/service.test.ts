@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import svc, { type ServiceParams } from '../../../../src/modules/system/service.ts';
+import svc, { type ServiceParams, serviceCheckParams } from '../../../../src/modules/system/service.ts';
 import { ctx, runProbe, shSyntax } from '../helpers.ts';
 import { expectApplyFromOpsOnly } from './ops-only.ts';
 
@@ -257,5 +257,32 @@ describe('service (sysv fallback)', () => {
       expect(['active', 'inactive']).toContain(s.active);
       expect(['enabled', 'disabled']).toContain(s.unitFileState);
     }
+  });
+});
+
+describe("daemon_reload alone (no name), as Ansible's systemd module allows it", () => {
+  const p: ServiceParams = { daemon_reload: true };
+
+  it('reloads systemd when a loaded unit has changed unit files on disk; nothing otherwise', () => {
+    expect(svc.plan(p, undefined, svc.parse(out('init=systemd\nLoadState=loaded\nNeedDaemonReload=yes\n'), p, undefined), ctx())).toEqual([
+      { summary: 'systemctl daemon-reload (unit files changed on disk)', op: { kind: 'daemon-reload' } },
+    ]);
+    expect(svc.plan(p, undefined, svc.parse(out('init=systemd\nLoadState=loaded\n'), p, undefined), ctx())).toEqual([]);
+  });
+
+  it('the probe asks every loaded unit (valid sh), and runs here read-only', () => {
+    const probe = svc.probe(p, undefined, ctx());
+    expect(shSyntax(probe)).toBe('');
+    expect(probe).toContain("show --property=NeedDaemonReload '*'");
+    expect(runProbe(probe).stdout).toMatch(/^init=(systemd|sysv)$/m);
+  });
+
+  it('name is still required by state, enabled, masked and the health gate, and without daemon_reload', () => {
+    expect(() => serviceCheckParams(p)).not.toThrow();
+    expect(() => serviceCheckParams({ daemon_reload: true, state: 'started' })).toThrow(
+      "missing required parameter 'name' (state needs it)",
+    );
+    expect(() => serviceCheckParams({ enabled: true })).toThrow(/missing required parameter 'name'/);
+    expect(() => serviceCheckParams({})).toThrow("missing required parameter 'name' (only daemon_reload: true goes without one)");
   });
 });
