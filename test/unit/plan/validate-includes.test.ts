@@ -141,6 +141,24 @@ describe('validate: dynamic includes', () => {
   });
 });
 
+describe('validate: names only the run defines, reached indirectly', () => {
+  it('an include after an include_vars of run-time names: its tasks are checked at run time (their literal params now)', () => {
+    const r = run('- hosts: all\n  tasks:\n    - include_vars: "{{ ansible_facts.os_family }}.yml"\n    - include_tasks: inc.yml\n', {
+      'Debian.yml': 'sshd_name: ssh\n',
+      'inc.yml': '- service: { name: "{{ sshd_name }}", state: started }\n- file: { path: /x, state: sideways }\n',
+    });
+    expect(r.errors).toEqual([expect.stringMatching(/^inc\.yml:2:\d+: file: parameter 'state' must be one of/)]);
+  });
+
+  it('a fact reached through a variable (a role default over ansible_facts) is a run-time name, as a direct one is', () => {
+    const r = run(
+      '- hosts: all\n  vars:\n    dist: "{{ ansible_facts.distribution | lower }}"\n  tasks:\n    - file: { path: "/tmp/{{ dist }}", state: absent }\n    - file: { path: "/tmp/{{ typo }}", state: absent }\n',
+      {},
+    );
+    expect(r.errors).toEqual([expect.stringMatching(/^pb\.yml:6:\d+: file: 'typo' is undefined/)]);
+  });
+});
+
 describe('selection of included tasks', () => {
   it('-t: an included task is checked only when selected by its own tags (apply, blocks, play)', () => {
     const dir = join(root, String(n++));
