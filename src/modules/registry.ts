@@ -47,6 +47,7 @@ import foreign from './system/foreign.ts';
 // issue 17 (G): ufw, iptables, service_facts; systemd options
 
 // issue 17 (H): git, pip, mysql_query, mysql_info; mysql options
+import git from './dev/git.ts';
 
 import type { ModuleArgsSpec, ModuleCatalog } from '../input/playbook/types.ts';
 import type { BoundModule } from './contract.ts';
@@ -101,6 +102,7 @@ const all: BoundModule[] = [
   // issue 17 (G)
 
   // issue 17 (H)
+  git,
 ];
 
 export const modules: ReadonlyMap<string, BoundModule> = new Map(all.map((m) => [m.name, m]));

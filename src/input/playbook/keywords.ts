@@ -401,7 +401,6 @@ export const ANSIBLE_ONLY_MODULES: ReadonlySet<string> = new Set([
   'fetch',
   'find',
   'getent',
-  'git',
   'hostname',
   'iptables',
   'known_hosts',

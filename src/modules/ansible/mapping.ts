@@ -163,6 +163,39 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   // ── issue 17 (G): ufw, iptables, service_facts; systemd options
 
   // ── issue 17 (H): git, pip, mysql_query, mysql_info; mysql options
+  'ansible.builtin.git': {
+    kiln: 'git',
+    same: {
+      repo: true,
+      dest: true,
+      version: true,
+      force: true,
+      depth: true,
+      update: true,
+      clone: true,
+      remote: true,
+      refspec: true,
+      accept_hostkey: true,
+      accept_newhostkey: true,
+      key_file: true,
+      ssh_opts: true,
+      umask: true,
+      recursive: true,
+      single_branch: true,
+      bare: true,
+      executable: true,
+      reference: true,
+    },
+    why: {
+      archive: 'not supported: archive (run `git archive` with command after the checkout)',
+      archive_prefix: 'not supported: archive_prefix (archive is not supported)',
+      separate_git_dir: 'not supported: separate_git_dir (the repository is always dest/.git)',
+      verify_commit: 'not supported: verify_commit (GPG verification of the checked-out commit)',
+      gpg_whitelist: 'not supported: gpg_whitelist (verify_commit is not supported)',
+      track_submodules:
+        "not supported: track_submodules (submodules are checked out at the commits the superproject records, Ansible's default)",
+    },
+  },
 };
 
 /**
