@@ -48,6 +48,7 @@ import foreign from './system/foreign.ts';
 
 // issue 17 (H): git, pip, mysql_query, mysql_info; mysql options
 import git from './dev/git.ts';
+import pip from './dev/pip.ts';
 
 import type { ModuleArgsSpec, ModuleCatalog } from '../input/playbook/types.ts';
 import type { BoundModule } from './contract.ts';
@@ -103,6 +104,7 @@ const all: BoundModule[] = [
 
   // issue 17 (H)
   git,
+  pip,
 ];
 
 export const modules: ReadonlyMap<string, BoundModule> = new Map(all.map((m) => [m.name, m]));

@@ -407,7 +407,6 @@ export const ANSIBLE_ONLY_MODULES: ReadonlySet<string> = new Set([
   'mount_facts',
   'package_facts',
   'ping',
-  'pip',
   'raw',
   'reboot',
   'replace',
