@@ -49,6 +49,8 @@ import foreign from './system/foreign.ts';
 // issue 17 (H): git, pip, mysql_query, mysql_info; mysql options
 import git from './dev/git.ts';
 import pip from './dev/pip.ts';
+import mysqlQuery from './mysql/mysql_query.ts';
+import mysqlInfo from './mysql/mysql_info.ts';
 
 import type { ModuleArgsSpec, ModuleCatalog } from '../input/playbook/types.ts';
 import type { BoundModule } from './contract.ts';
@@ -105,6 +107,8 @@ const all: BoundModule[] = [
   // issue 17 (H)
   git,
   pip,
+  mysqlQuery,
+  mysqlInfo,
 ];
 
 export const modules: ReadonlyMap<string, BoundModule> = new Map(all.map((m) => [m.name, m]));

@@ -26,6 +26,25 @@ interface Mapping {
 const FILE_ATTRS = { owner: true, group: true, mode: true } as const;
 const SELINUX = 'not supported: SELinux contexts';
 
+/** The connection options of community.mysql's modules: Kiln's mysql modules run the client as root over the server's socket. */
+const MYSQL_CONNECT =
+  'not supported: Kiln connects to the local server as root over its socket (unix_socket authentication), with no credentials';
+const MYSQL_LOGIN_WHY: Readonly<Record<string, string>> = Object.fromEntries(
+  [
+    'login_user',
+    'login_password',
+    'login_host',
+    'login_port',
+    'login_unix_socket',
+    'config_file',
+    'client_cert',
+    'client_key',
+    'ca_cert',
+    'check_hostname',
+    'connect_timeout',
+  ].map((o) => [o, MYSQL_CONNECT]),
+);
+
 const MAPPINGS: Readonly<Record<string, Mapping>> = {
   'ansible.builtin.file': { kiln: 'file', same: { path: true, state: true, src: true, force: true, ...FILE_ATTRS } },
   'ansible.builtin.copy': {
