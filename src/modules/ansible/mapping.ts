@@ -146,14 +146,29 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
     kiln: 'mysql_db',
     same: { name: true, state: true, encoding: true, collation: true },
     why: {
-      login_user: 'not supported: Kiln connects as root over the server socket',
-      login_password: 'not supported: Kiln connects as root over the server socket',
+      ...MYSQL_LOGIN_WHY,
+      target:
+        'not supported: target (state import/dump of an SQL file): Kiln does not load or write dumps; copy the file and load it with mysql_query or command, guarded by creates',
     },
   },
   'community.mysql.mysql_user': {
     kiln: 'mysql_user',
-    same: { name: true, host: true, state: true, password: true, priv: true, append_privs: true, sql_log_bin: true, update_password: true },
-    why: { encrypted: 'not supported: encrypted (give the hash in `password_hash`)' },
+    same: {
+      name: true,
+      host: true,
+      state: true,
+      password: true,
+      encrypted: true,
+      priv: true,
+      append_privs: true,
+      sql_log_bin: true,
+      update_password: true,
+    },
+    why: {
+      ...MYSQL_LOGIN_WHY,
+      tls_requires:
+        "not supported: tls_requires (Kiln's mysql_user does not manage an account's REQUIRE SSL/X509/ISSUER/SUBJECT/CIPHER; leaving it out leaves the account's TLS requirement as it is, which is not what Ansible's tls_requires: {} means)",
+    },
   },
   'community.mysql.mysql_replication': {
     kiln: 'mysql_replication',
@@ -164,7 +179,14 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
       primary_password: true,
       primary_connect_retry: 'connect_retry',
     },
-    why: { mode: "not supported: mode (Kiln's mysql_replication configures and starts replication from the primary)" },
+    why: {
+      ...MYSQL_LOGIN_WHY,
+      primary_log_file:
+        'not supported: primary_log_file/master_log_file (binlog coordinates): Kiln starts a replica from GTID positions (MASTER_USE_GTID=slave_pos / SOURCE_AUTO_POSITION), not from a file and position',
+      primary_log_pos:
+        'not supported: primary_log_pos/master_log_pos (binlog coordinates): Kiln starts a replica from GTID positions (MASTER_USE_GTID=slave_pos / SOURCE_AUTO_POSITION), not from a file and position',
+      mode: "not supported: mode (getprimary, getreplica, changeprimary, startreplica, stopreplica, resetprimary, resetreplica…): Kiln's mysql_replication is declarative, it converges a replica onto its primary (CHANGE MASTER with GTID, START SLAVE) and verifies the replica runs; read a server's replication state with mysql_info (filter: master_status, slave_status)",
+    },
   },
   'community.mysql.mysql_variables': { kiln: 'mysql_variables', same: { variable: true, value: true } },
   // ── issue 17 (A): blockinfile, replace, ini_file, pam_limits; file/copy options
