@@ -237,6 +237,34 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
         "not supported: track_submodules (submodules are checked out at the commits the superproject records, Ansible's default)",
     },
   },
+  'ansible.builtin.pip': {
+    kiln: 'pip',
+    same: {
+      name: true,
+      version: true,
+      requirements: true,
+      virtualenv: true,
+      virtualenv_command: true,
+      virtualenv_python: true,
+      virtualenv_site_packages: true,
+      state: true,
+      extra_args: true,
+      chdir: true,
+      executable: true,
+      editable: true,
+      umask: true,
+    },
+  },
+  'community.mysql.mysql_query': {
+    kiln: 'mysql_query',
+    same: { query: true, positional_args: true, named_args: true, login_db: true, single_transaction: true },
+    why: MYSQL_LOGIN_WHY,
+  },
+  'community.mysql.mysql_info': {
+    kiln: 'mysql_info',
+    same: { filter: true, exclude_fields: true, return_empty_dbs: true, login_db: true },
+    why: MYSQL_LOGIN_WHY,
+  },
 };
 
 /**
