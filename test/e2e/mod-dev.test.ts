@@ -5,12 +5,13 @@
  * (Ansible's result shape, in --check too). The shared site's hosts are never touched.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convergeCycle } from '../helpers/converge-cycle.ts';
 import { runPlaybook } from '../helpers/run-playbook.ts';
+import { buildWheel } from '../helpers/wheel.ts';
 import { ensureLab, kiln, labSkipReason, SHARED_LAB_CWD } from './lab-setup.ts';
 
 const skip = labSkipReason();
@@ -40,7 +41,7 @@ describe.skipIf(skip)('git, mysql_query and mysql_info on a lab host', () => {
       playbook(
         'setup.yml',
         [
-          '    - package: {name: [mariadb-server, git], state: present, update_cache: true}',
+          '    - package: {name: [mariadb-server, git, python3-pip], state: present, update_cache: true}',
           '    - service: {name: mariadb, state: started}',
           '    - mysql_db: {name: h17}',
           '    - shell: "mariadb -e \'CREATE TABLE IF NOT EXISTS h17.kv (k VARCHAR(32) PRIMARY KEY, v VARCHAR(64))\'"',
@@ -82,6 +83,47 @@ describe.skipIf(skip)('git, mysql_query and mysql_info on a lab host', () => {
     const drift = r.check.tasks.find((t) => t.status === 'changed')!;
     expect(drift.changes[0]!.summary).toContain(`→ ${tip.slice(0, 7)} (main)`);
     expect(ssh('sudo cat /srv/h17/app/f')).toBe('two');
+  }, 600_000);
+
+  it('pip: the system Python is refused as pip refuses it (PEP 668); with PIP_BREAK_SYSTEM_PACKAGES the converge cycle', async () => {
+    const wheels = join(work, 'wheels');
+    mkdirSync(wheels, { recursive: true });
+    buildWheel(wheels, 'kilntoy', '1.0');
+    buildWheel(wheels, 'kilntoy', '2.0');
+    const copy = await runPlaybook(
+      playbook(
+        'wheels.yml',
+        ['1.0', '2.0']
+          .map(
+            (v) => `    - copy: {src: '${wheels}/kilntoy-${v}-py3-none-any.whl', dest: '/srv/h17-wheels/kilntoy-${v}-py3-none-any.whl'}\n`,
+          )
+          .join(''),
+      ),
+      inv,
+    );
+    expect(copy.tasks.filter((t) => t.status === 'failed').map((t) => t.message)).toEqual([]);
+    const env = "  environment: {PIP_NO_INDEX: '1', PIP_FIND_LINKS: /srv/h17-wheels}\n";
+    const refused = join(work, 'pip-refused.yml');
+    writeFileSync(refused, `- hosts: x17h1\n  gather_facts: false\n${env}  tasks:\n    - pip: {name: kilntoy, version: '1.0'}\n`);
+    for (const check of [true, false]) {
+      const r = await runPlaybook(refused, inv, { check });
+      expect(r.tasks[0]!.status).toBe('failed');
+      expect(r.tasks[0]!.message).toMatch(/externally managed \(PEP 668/);
+    }
+    const pb = join(work, 'pip.yml');
+    writeFileSync(
+      pb,
+      `- hosts: x17h1\n  gather_facts: false\n  environment: {PIP_NO_INDEX: '1', PIP_FIND_LINKS: /srv/h17-wheels, PIP_BREAK_SYSTEM_PACKAGES: '1'}\n  tasks:\n    - pip: {name: kilntoy, version: '1.0'}\n`,
+    );
+    const r = await convergeCycle({
+      playbook: pb,
+      inventory: inv,
+      verify: () => expect(ssh('pip3 list --format=freeze 2>/dev/null | grep -i ^kilntoy==')).toBe('kilntoy==1.0'),
+      tamper: () => {
+        ssh('sudo PIP_BREAK_SYSTEM_PACKAGES=1 pip3 install -q --no-index --find-links /srv/h17-wheels kilntoy==2.0');
+      },
+    });
+    expect(r.check.tasks[0]!.changes.map((c) => c.summary)).toEqual(['pip install kilntoy==1.0 (installed: 2.0)']);
   }, 600_000);
 
   it('mysql_query: changed only when a DML query affected rows; the converge cycle', async () => {
