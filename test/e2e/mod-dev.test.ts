@@ -93,9 +93,12 @@ describe.skipIf(skip)('git, mysql_query and mysql_info on a lab host', () => {
     const copy = await runPlaybook(
       playbook(
         'wheels.yml',
-        ['1.0', '2.0']
-          .map(
-            (v) => `    - copy: {src: '${wheels}/kilntoy-${v}-py3-none-any.whl', dest: '/srv/h17-wheels/kilntoy-${v}-py3-none-any.whl'}\n`,
+        ['    - file: {path: /srv/h17-wheels, state: directory}\n']
+          .concat(
+            ['1.0', '2.0'].map(
+              (v) =>
+                `    - copy: {src: '${wheels}/kilntoy-${v}-py3-none-any.whl', dest: '/srv/h17-wheels/kilntoy-${v}-py3-none-any.whl'}\n`,
+            ),
           )
           .join(''),
       ),
