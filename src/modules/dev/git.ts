@@ -43,7 +43,11 @@ const schema = {
       type: 'boolean',
       description: 'fetch and check out the version in an existing checkout (default true); false: leave it as it is',
     },
-    clone: { type: 'boolean', description: 'clone when dest has no repository (default true); false: only report the remote commit' },
+    clone: {
+      type: 'boolean',
+      description:
+        'clone when dest has no repository (default true); false: only report the remote commit in `after` (Ansible then reports changed although nothing changes; Kiln reports ok)',
+    },
     remote: { type: 'string', pattern: '^[A-Za-z0-9._/-]+$', description: 'name of the remote (default origin)' },
     refspec: { type: 'string', minLength: 1, description: 'an additional refspec to fetch (e.g. refs/pull/1/head, refs/meta/config)' },
     accept_hostkey: { type: 'boolean', description: "don't check the SSH host key of the git server (ssh -o StrictHostKeyChecking=no)" },
