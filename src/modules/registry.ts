@@ -76,6 +76,10 @@ import iptables from './firewall/iptables.ts';
 import ufw from './firewall/ufw.ts';
 
 // issue 17 (H): git, pip, mysql_query, mysql_info; mysql options
+import git from './dev/git.ts';
+import pip from './dev/pip.ts';
+import mysqlQuery from './mysql/mysql_query.ts';
+import mysqlInfo from './mysql/mysql_info.ts';
 
 import type { ModuleArgsSpec, ModuleCatalog } from '../input/playbook/types.ts';
 import type { BoundModule } from './contract.ts';
@@ -159,6 +163,10 @@ const all: BoundModule[] = [
   ufw,
 
   // issue 17 (H)
+  git,
+  pip,
+  mysqlQuery,
+  mysqlInfo,
 ];
 
 export const modules: ReadonlyMap<string, BoundModule> = new Map(all.map((m) => [m.name, m]));

@@ -44,6 +44,25 @@ const FILE_EXTRAS = {
   unsafe_writes: 'not supported: unsafe_writes (Kiln always writes through a temp file and a rename)',
 } as const;
 
+/** The connection options of community.mysql's modules: Kiln's mysql modules run the client as root over the server's socket. */
+const MYSQL_CONNECT =
+  'not supported: Kiln connects to the local server as root over its socket (unix_socket authentication), with no credentials';
+const MYSQL_LOGIN_WHY: Readonly<Record<string, string>> = Object.fromEntries(
+  [
+    'login_user',
+    'login_password',
+    'login_host',
+    'login_port',
+    'login_unix_socket',
+    'config_file',
+    'client_cert',
+    'client_key',
+    'ca_cert',
+    'check_hostname',
+    'connect_timeout',
+  ].map((o) => [o, MYSQL_CONNECT]),
+);
+
 const MAPPINGS: Readonly<Record<string, Mapping>> = {
   'ansible.builtin.file': {
     kiln: 'file',
@@ -178,14 +197,29 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
     kiln: 'mysql_db',
     same: { name: true, state: true, encoding: true, collation: true },
     why: {
-      login_user: 'not supported: Kiln connects as root over the server socket',
-      login_password: 'not supported: Kiln connects as root over the server socket',
+      ...MYSQL_LOGIN_WHY,
+      target:
+        'not supported: target (state import/dump of an SQL file): Kiln does not load or write dumps; copy the file and load it with mysql_query or command, guarded by creates',
     },
   },
   'community.mysql.mysql_user': {
     kiln: 'mysql_user',
-    same: { name: true, host: true, state: true, password: true, priv: true, append_privs: true, sql_log_bin: true, update_password: true },
-    why: { encrypted: 'not supported: encrypted (give the hash in `password_hash`)' },
+    same: {
+      name: true,
+      host: true,
+      state: true,
+      password: true,
+      encrypted: true,
+      priv: true,
+      append_privs: true,
+      sql_log_bin: true,
+      update_password: true,
+    },
+    why: {
+      ...MYSQL_LOGIN_WHY,
+      tls_requires:
+        "not supported: tls_requires (Kiln's mysql_user does not manage an account's REQUIRE SSL/X509/ISSUER/SUBJECT/CIPHER; leaving it out leaves the account's TLS requirement as it is, which is not what Ansible's tls_requires: {} means)",
+    },
   },
   'community.mysql.mysql_replication': {
     kiln: 'mysql_replication',
@@ -196,7 +230,14 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
       primary_password: true,
       primary_connect_retry: 'connect_retry',
     },
-    why: { mode: "not supported: mode (Kiln's mysql_replication configures and starts replication from the primary)" },
+    why: {
+      ...MYSQL_LOGIN_WHY,
+      primary_log_file:
+        'not supported: primary_log_file/master_log_file (binlog coordinates): Kiln starts a replica from GTID positions (MASTER_USE_GTID=slave_pos / SOURCE_AUTO_POSITION), not from a file and position',
+      primary_log_pos:
+        'not supported: primary_log_pos/master_log_pos (binlog coordinates): Kiln starts a replica from GTID positions (MASTER_USE_GTID=slave_pos / SOURCE_AUTO_POSITION), not from a file and position',
+      mode: "not supported: mode (getprimary, getreplica, changeprimary, startreplica, stopreplica, resetprimary, resetreplica…): Kiln's mysql_replication is declarative, it converges a replica onto its primary (CHANGE MASTER with GTID, START SLAVE) and verifies the replica runs; read a server's replication state with mysql_info (filter: master_status, slave_status)",
+    },
   },
   'community.mysql.mysql_variables': { kiln: 'mysql_variables', same: { variable: true, value: true } },
   // ── issue 17 (A): blockinfile, replace, ini_file, pam_limits; file/copy options
@@ -527,6 +568,67 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   },
 
   // ── issue 17 (H): git, pip, mysql_query, mysql_info; mysql options
+  'ansible.builtin.git': {
+    kiln: 'git',
+    same: {
+      repo: true,
+      dest: true,
+      version: true,
+      force: true,
+      depth: true,
+      update: true,
+      clone: true,
+      remote: true,
+      refspec: true,
+      accept_hostkey: true,
+      accept_newhostkey: true,
+      key_file: true,
+      ssh_opts: true,
+      umask: true,
+      recursive: true,
+      single_branch: true,
+      bare: true,
+      executable: true,
+      reference: true,
+    },
+    why: {
+      archive: 'not supported: archive (run `git archive` with command after the checkout)',
+      archive_prefix: 'not supported: archive_prefix (archive is not supported)',
+      separate_git_dir: 'not supported: separate_git_dir (the repository is always dest/.git)',
+      verify_commit: 'not supported: verify_commit (GPG verification of the checked-out commit)',
+      gpg_whitelist: 'not supported: gpg_whitelist (verify_commit is not supported)',
+      track_submodules:
+        "not supported: track_submodules (submodules are checked out at the commits the superproject records, Ansible's default)",
+    },
+  },
+  'ansible.builtin.pip': {
+    kiln: 'pip',
+    same: {
+      name: true,
+      version: true,
+      requirements: true,
+      virtualenv: true,
+      virtualenv_command: true,
+      virtualenv_python: true,
+      virtualenv_site_packages: true,
+      state: true,
+      extra_args: true,
+      chdir: true,
+      executable: true,
+      editable: true,
+      umask: true,
+    },
+  },
+  'community.mysql.mysql_query': {
+    kiln: 'mysql_query',
+    same: { query: true, positional_args: true, named_args: true, login_db: true, single_transaction: true },
+    why: MYSQL_LOGIN_WHY,
+  },
+  'community.mysql.mysql_info': {
+    kiln: 'mysql_info',
+    same: { filter: true, exclude_fields: true, return_empty_dbs: true, login_db: true },
+    why: MYSQL_LOGIN_WHY,
+  },
 };
 
 /**

@@ -61,6 +61,11 @@ const schema = {
       pattern: '^\\*[0-9A-Fa-f]{40}$',
       description: "mysql_native_password hash instead of password ('*' + 40 hex digits, as PASSWORD('x') prints)",
     },
+    encrypted: {
+      type: 'boolean',
+      description:
+        "password is already a mysql_native_password hash ('*' + 40 hex digits), as Ansible's encrypted: true (default false: cleartext)",
+    },
     update_password: {
       enum: ['always', 'on_create'],
       description: 'always (default): set the password when the stored hash differs; on_create: only when creating the user',
@@ -112,9 +117,15 @@ export interface MysqlUserState extends ServerProbe {
 
 /** The wanted hash ('*…', a Secret), or undefined when no password is managed. */
 export function wantedHash(p: MysqlUserParams): Secret | undefined {
-  const h = revealParam(p.password_hash);
+  if (p.encrypted && p.password_hash !== undefined)
+    throw new Error('encrypted applies to password; password_hash is a hash already: give one of them');
+  const h = revealParam(p.encrypted ? p.password : p.password_hash);
   if (h !== undefined) {
-    if (!/^\*[0-9A-Fa-f]{40}$/.test(h)) throw new Error("password_hash must be a mysql_native_password hash: '*' and 40 hex digits");
+    if (!/^\*[0-9A-Fa-f]{40}$/.test(h)) {
+      throw new Error(
+        `${p.encrypted ? 'password (encrypted: true)' : 'password_hash'} must be a mysql_native_password hash: '*' and 40 hex digits`,
+      );
+    }
     return new Secret(h.toUpperCase(), 'password_hash');
   }
   const pw = revealParam(p.password);
