@@ -321,7 +321,8 @@ function checkPlay(
           if (!tagSelected([...play.tags, ...x.tags], opts.tags ?? [], opts.skipTags ?? [])) continue;
           if (x.include) {
             bag.addAll(staticParamErrors(x));
-            if (depth < LIMITS.importDepth && ++expansions.n <= LIMITS.imports) checkInclude(x, depth + 1, [...chain, key], conditional, blindHere);
+            if (depth < LIMITS.importDepth && ++expansions.n <= LIMITS.imports)
+              checkInclude(x, depth + 1, [...chain, key], conditional, blindHere);
             else if (expansions.n === LIMITS.imports + 1) {
               notes.add({
                 ...at,

@@ -105,7 +105,13 @@ export function checkConnectionValue(key: ConnectionKey, v: unknown): string | u
   }
 }
 
-const INTEGER_KEYS: readonly ConnectionKey[] = ['port', 'kiln_connect_timeout', 'kiln_keepalive_interval', 'kiln_command_timeout', 'kiln_keepalive_count'];
+const INTEGER_KEYS: readonly ConnectionKey[] = [
+  'port',
+  'kiln_connect_timeout',
+  'kiln_keepalive_interval',
+  'kiln_command_timeout',
+  'kiln_keepalive_count',
+];
 const TRUE_WORDS = ['y', 'yes', 'on', '1', 'true', 't'];
 const FALSE_WORDS = ['n', 'no', 'off', '0', 'false', 'f'];
 

@@ -387,6 +387,8 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
       src: true,
       dest: true,
       remote_src: true,
+      // Deprecated in Ansible, still taken: copy: false is remote_src: true (adjustAnsibleArgs).
+      copy: true,
       creates: true,
       list_files: true,
       include: true,
@@ -397,7 +399,6 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
       ...FILE_ATTRS,
     },
     why: {
-      copy: 'not supported: copy (deprecated in Ansible; use remote_src)',
       decrypt: 'not supported: decrypt (Kiln does not decrypt a vault-encrypted archive; it refuses one)',
       io_buffer_size: 'not supported: io_buffer_size (Kiln unpacks with python3 on the host)',
       attributes: 'not supported: attributes (chattr flags)',
@@ -742,7 +743,18 @@ export function ansibleMappings(): { fqcn: string; kiln: string; same: string[];
  * What Ansible's module does with its arguments before acting, where Kiln's module would otherwise
  * read them differently: apt updates the cache whenever cache_valid_time is set.
  */
+/** Python's boolean(value, strict=False) of Ansible's module_utils: anything else is false. */
+const pyBoolean = (v: unknown): boolean =>
+  v === true || v === 1 || (typeof v === 'string' && ['y', 'yes', 'on', '1', 'true', 't'].includes(v.toLowerCase()));
+
 export function adjustAnsibleArgs(fqcn: string | undefined, params: Record<string, unknown>): void {
+  // unarchive's action plugin: `copy` (deprecated) becomes remote_src = not boolean(copy); with
+  // remote_src as well Ansible fails ("mutually exclusive"): both are left for the schema to refuse.
+  if (fqcn === 'ansible.builtin.unarchive' && 'copy' in params && !('remote_src' in params)) {
+    const c = params.copy;
+    delete params.copy;
+    if (!(typeof c === 'string' && c.includes('{{'))) params.remote_src = !pyBoolean(c);
+  }
   if ((fqcn === 'ansible.builtin.apt' || fqcn === 'ansible.builtin.package') && params.cache_valid_time) params.update_cache = true;
   // copy's action plugin writes a list or dict content as json.dumps, anything else as str().
   if (fqcn === 'ansible.builtin.copy' && 'content' in params) {

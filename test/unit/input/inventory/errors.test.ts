@@ -30,9 +30,15 @@ describe('located inventory errors', () => {
   });
 
   it('bad port type: points at the value; all errors of the file are collected', () => {
-    const src = ['all:', '  hosts:', '    web1: { port: "ssh" }', '    web2:', '      ansible_port: 70000', '      become: "maybe"', ''].join(
-      '\n',
-    );
+    const src = [
+      'all:',
+      '  hosts:',
+      '    web1: { port: "ssh" }',
+      '    web2:',
+      '      ansible_port: 70000',
+      '      become: "maybe"',
+      '',
+    ].join('\n');
     expect(errorsOf({ 'inv.yml': src }, 'inv.yml')).toEqual([
       { file: 'inv.yml', line: 3, col: 19, message: `'port' must be an integer between 1 and 65535, got string "ssh"` },
       {
@@ -46,7 +52,13 @@ describe('located inventory errors', () => {
   });
 
   it('connection values written as text convert as Ansible converts its options ("22" is 22, "yes" is true)', () => {
-    const src = ['all:', '  hosts:', '    web1: { port: "22", become: "yes" }', '    web2: { ansible_port: " 2222 ", ansible_become: "False" }', ''].join('\n');
+    const src = [
+      'all:',
+      '  hosts:',
+      '    web1: { port: "22", become: "yes" }',
+      '    web2: { ansible_port: " 2222 ", ansible_become: "False" }',
+      '',
+    ].join('\n');
     const { inventory } = loadInventory(join(tmpTree({ 'inv.yml': src }), 'inv.yml'));
     expect(hostVarsOf(inventory, 'web1')).toMatchObject({ port: 22, become: true });
     expect(hostVarsOf(inventory, 'web2')).toMatchObject({ port: 2222, become: false });

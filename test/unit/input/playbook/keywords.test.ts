@@ -503,7 +503,9 @@ describe('refused keywords are located errors naming the keyword', () => {
 
   it('an Ansible module Kiln does not have is named as such', () => {
     expect(load('- hosts: all\n  tasks:\n    - ping: data=hi\n').errors).toEqual([
-      expect.stringMatching(/^pb\.yml:3:7: module 'ping' is not supported by Kiln \(Kiln has: add_host, (\w+, )*assert, (\w+, )*command, copy, /),
+      expect.stringMatching(
+        /^pb\.yml:3:7: module 'ping' is not supported by Kiln \(Kiln has: add_host, (\w+, )*assert, (\w+, )*command, copy, /,
+      ),
     ]);
     expect(load('- hosts: all\n  tasks:\n    - community.docker.docker_container: { name: web }\n').errors).toEqual([
       "pb.yml:3:7: module 'community.docker.docker_container' is not supported by Kiln (a collection module)",

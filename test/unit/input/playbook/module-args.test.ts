@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { formatDiagnostic } from '../../../../src/core/diagnostic.ts';
 import { loadPlaybook } from '../../../../src/input/playbook/load.ts';
 import type { TaskDef } from '../../../../src/input/playbook/types.ts';
-import { ansibleArgsSpec, ansibleMappings } from '../../../../src/modules/ansible/mapping.ts';
+import { adjustAnsibleArgs, ansibleArgsSpec, ansibleMappings } from '../../../../src/modules/ansible/mapping.ts';
 import { ANSIBLE_OPTIONS } from '../../../../src/modules/ansible/options.ts';
 import { getModule, moduleCatalog } from '../../../../src/modules/registry.ts';
 
@@ -44,6 +44,8 @@ describe("Kiln's mapping covers every option of Ansible's modules", () => {
         for (const name of [opt, ...o.aliases]) {
           const kiln = spec.rename[name];
           // Either a Kiln parameter of the module, or refused with a reason.
+          // (unarchive's deprecated `copy` is turned into remote_src by adjustAnsibleArgs, as its action plugin does.)
+          if (m.fqcn === 'ansible.builtin.unarchive' && name === 'copy') continue;
           if (kiln !== undefined) expect(Object.keys(schema.properties ?? {}), `${m.fqcn} ${name} → ${kiln}`).toContain(kiln);
           else expect(spec.refused[name], `${m.fqcn} ${name}`).toMatch(/not supported|ignores|not an option|not a parameter/);
         }
@@ -159,5 +161,24 @@ describe('free-form arguments (parse_kv)', () => {
       "pb.yml:3:16: The 'cmd' argument cannot be used when other raw parameters are specified.",
     ]);
     expect(load('    - copy: dest=/x content="unterminated\n').errors[0]).toMatch(/^pb\.yml:3:13: copy: failed at splitting arguments/);
+  });
+});
+
+describe("unarchive's deprecated copy, as its action plugin reads it", () => {
+  it('copy: no is remote_src: true, copy: yes is remote_src: false; with remote_src as well both stay (refused)', () => {
+    const adjusted = (p: Record<string, unknown>) => {
+      const out = { ...p };
+      adjustAnsibleArgs('ansible.builtin.unarchive', out);
+      return out;
+    };
+    expect(adjusted({ src: 'a.tgz', dest: '/x', copy: false })).toEqual({ src: 'a.tgz', dest: '/x', remote_src: true });
+    expect(adjusted({ src: 'a.tgz', dest: '/x', copy: 'no' })).toEqual({ src: 'a.tgz', dest: '/x', remote_src: true });
+    expect(adjusted({ src: 'a.tgz', dest: '/x', copy: 'yes' })).toEqual({ src: 'a.tgz', dest: '/x', remote_src: false });
+    expect(adjusted({ src: 'a.tgz', dest: '/x', copy: false, remote_src: true })).toEqual({
+      src: 'a.tgz',
+      dest: '/x',
+      copy: false,
+      remote_src: true,
+    });
   });
 });
