@@ -24,6 +24,7 @@ import {
   type Additions,
 } from './added.ts';
 import { hostMemory } from './cgroups.ts';
+import { sealClockWarp } from './clock.ts';
 import { ensureTools, manualCommand, onPath, planTools } from './deps.ts';
 import { LabError } from './errors.ts';
 import { mapLimit, run, tryRun } from './exec.ts';
@@ -143,6 +144,8 @@ export async function up(opts: UpOptions): Promise<UpResult> {
         await teardown(undefined, { keepDisks: true, log: opts.log, removeLabDir: false });
       }
       await checkNetworkFree();
+      // Lab hosts share this kernel: a time zone set in one must not move this machine's clock.
+      await sealClockWarp();
       const rootfs = await ensureRootfs(opts.log);
       const mirror = await ensureMirror(rootfs, topology.mirrorPackages ?? [], opts.log);
       const state: LabState = {
