@@ -24,6 +24,7 @@ import { type FailOutcome, isRescuing, PlayIterator } from './iterator.ts';
 import { type IncludeEffect, type IncludeExpander, isInclude, loaderExpander, placeIncluded } from './includes.ts';
 import { failedTaskVar } from './failed-task.ts';
 import { addHost, groupBy } from './inventory-effects.ts';
+import { evaluateCondition } from '../template/engine.ts';
 import { getModule } from '../modules/registry.ts';
 import { PendingHandlers } from './pending.ts';
 import { BatchNotifications } from './notifications.ts';
@@ -686,8 +687,18 @@ export class Runner {
     const task = { name: 'Gathering Facts', module: 'gather_facts' };
     const spec = { gatherSubset: play.gatherSubset, gatherTimeout: play.gatherTimeout, factPath: play.factPath };
     const script = gatherScript(spec);
+    // An import_playbook's `when` holds for the Gathering Facts task too (Ansible 2.14 skips it).
+    const imported = (h: string): boolean => {
+      if (!play.importWhen?.length) return true;
+      const vars = this.vars.forHost(h, play, batch, registered.get(h));
+      try {
+        return play.importWhen.every((w) => evaluateCondition(w.expr, vars, w.yaml.file));
+      } catch {
+        return true; // known only once facts exist: gathered, and the tasks decide
+      }
+    };
     await parallel(
-      batch.filter((h) => !this.dead.has(h) && !this.factsReusable(h, play)),
+      batch.filter((h) => !this.dead.has(h) && !this.factsReusable(h, play) && imported(h)),
       this.opts.forks,
       async (h) => {
         const outs = await this.safeRun(h, play, task, async () => {

@@ -250,6 +250,23 @@ describe('setup and gather_facts as tasks', () => {
 });
 
 describe('the round trip budget over several plays', () => {
+  it("an import_playbook whose when is false skips the imported plays' fact gathering too (as Ansible 2.14): no round trip", () => {
+    const dir = join(work, 'import-when');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'inner.yml'), '- hosts: all\n  tasks:\n    - debug: { msg: hi }\n');
+    writeFileSync(join(dir, 'outer.yml'), '- import_playbook: inner.yml\n  when: run_inner | bool\n');
+    const run = (value: string) => {
+      const json = join(dir, `${value}.json`);
+      const r = kiln(['apply', join(dir, 'outer.yml'), '-i', inv, '-e', `run_inner=${value}`, '--json', json]);
+      expect(r.code, r.output).toBe(0);
+      return JSON.parse(readFileSync(json, 'utf8')) as { hosts: Record<string, { ok: number; skipped: number; round_trips: number }> };
+    };
+    const off = run('false');
+    expect(off.hosts.loop1).toMatchObject({ ok: 0, skipped: 1, round_trips: 0 });
+    const on = run('true');
+    expect(on.hosts.loop1).toMatchObject({ ok: 1, round_trips: 1 });
+  });
+
   it('a later play reuses the facts while nothing was applied (2 round trips converged); after a change it gathers again and sees it', () => {
     const dir = join(work, 'plays');
     mkdirSync(join(dir, 'facts.d'), { recursive: true });
