@@ -145,7 +145,8 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
 
   it('an invalid nginx configuration fails validation; the old config stays live and serves', async () => {
     const before = ssh('web1', 'sha256sum /etc/nginx/nginx.conf');
-    const bad = await apply('bad-nginx', ['-l', 'web1', '-e', 'nginx_extra_http_config=kiln_no_such_directive on;']);
+    // Quoted as Ansible's -e needs it: key=value words split at spaces (a bare word is refused).
+    const bad = await apply('bad-nginx', ['-l', 'web1', '-e', "nginx_extra_http_config='kiln_no_such_directive on;'"]);
     expect(bad.r.code).toBe(4);
     const t = bad.rep.tasks.find((x) => x.task.startsWith('nginx configuration'))!;
     expect(t.status).toBe('failed');
