@@ -16,7 +16,18 @@ import { refuseSecretInArgv } from '../../core/secret/secret.ts';
 import { compile, escape, search, sub } from '../../template/filters/pyre.ts';
 import { defineModule, type FromSchema } from '../contract.ts';
 import { attrSchema } from './attrs.ts';
-import { type EditOp, type EditState, editApply, editBytes, editParse, editInterpret, editPlan, editProbe } from './textedit.ts';
+import {
+  type EditOp,
+  type EditState,
+  editApply,
+  editBytes,
+  editParse,
+  editInterpret,
+  editPlan,
+  editProbe,
+  BACKUP_PROPERTY,
+  VALIDATE_PROPERTY,
+} from './textedit.ts';
 
 const schema = {
   type: 'object',
@@ -57,16 +68,8 @@ const schema = {
       type: 'boolean',
       description: 'create the file (and its directory) when it does not exist; default false: a missing file fails the task',
     },
-    backup: {
-      type: 'boolean',
-      description:
-        'keep a copy of the file before changing it, named as Ansible names it (path.PID.YYYY-MM-DD@HH:MM:SS~), its path registered as backup_file',
-    },
-    validate: {
-      type: 'string',
-      pattern: '%s',
-      description: 'command run on the temp file before it replaces path; %s is the temp file path',
-    },
+    ...BACKUP_PROPERTY,
+    ...VALIDATE_PROPERTY,
     ...attrSchema,
   },
 } as const;

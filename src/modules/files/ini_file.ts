@@ -26,6 +26,7 @@ import {
   editProbe,
   refuseSymlink,
   utf8Text,
+  BACKUP_PROPERTY,
 } from './textedit.ts';
 
 const schema = {
@@ -57,11 +58,7 @@ const schema = {
     no_extra_spaces: { type: 'boolean', description: 'write option=value instead of option = value' },
     allow_no_value: { type: 'boolean', description: 'an option without a value (a line with only the option) is allowed' },
     create: { type: 'boolean', description: 'create the file when it does not exist (default true); false: a missing file fails the task' },
-    backup: {
-      type: 'boolean',
-      description:
-        'keep a copy of the file before changing it, named as Ansible names it (path.PID.YYYY-MM-DD@HH:MM:SS~), its path registered as backup_file',
-    },
+    ...BACKUP_PROPERTY,
     ...attrSchema,
   },
 } as const;

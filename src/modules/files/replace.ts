@@ -15,7 +15,18 @@ import { refuseSecretInArgv } from '../../core/secret/secret.ts';
 import { compile, parseTemplate, search, sub } from '../../template/filters/pyre.ts';
 import { defineModule, type FromSchema } from '../contract.ts';
 import { attrSchema } from './attrs.ts';
-import { type EditOp, type EditState, editApply, editBytes, editParse, editInterpret, editPlan, editProbe } from './textedit.ts';
+import {
+  type EditOp,
+  type EditState,
+  editApply,
+  editBytes,
+  editParse,
+  editInterpret,
+  editPlan,
+  editProbe,
+  BACKUP_PROPERTY,
+  VALIDATE_PROPERTY,
+} from './textedit.ts';
 
 /** Python codec names Kiln decodes exactly → Node's encoding. */
 const ENCODINGS: Record<string, 'utf8' | 'latin1' | 'ascii'> = {
@@ -66,16 +77,8 @@ const schema = {
         'only replace in the text before the last match of this Python regular expression (DOTALL; with after: the first match after it); the file is left alone when it does not match',
     },
     encoding: { type: 'string', description: 'the encoding of the file: utf-8 (default), latin-1 (iso-8859-1) or ascii' },
-    backup: {
-      type: 'boolean',
-      description:
-        'keep a copy of the file before changing it, named as Ansible names it (path.PID.YYYY-MM-DD@HH:MM:SS~), its path registered as backup_file',
-    },
-    validate: {
-      type: 'string',
-      pattern: '%s',
-      description: 'command run on the temp file before it replaces path; %s is the temp file path',
-    },
+    ...BACKUP_PROPERTY,
+    ...VALIDATE_PROPERTY,
     ...attrSchema,
   },
 } as const;

@@ -13,6 +13,23 @@ import { type AttrOp, type Attrs, applyAttrOps, describeAttrs, newFileAttrs, pla
 import { contentDiff } from './content.ts';
 import { type LineinfileState, lineinfileParse, lineinfileProbe, MAX_BYTES } from './lineinfile.ts';
 
+/** Schema properties the text-editing modules share: Ansible's backup (and its name) and validate. */
+export const BACKUP_PROPERTY = {
+  backup: {
+    type: 'boolean',
+    description:
+      'keep a copy of the file before changing it, named as Ansible names it (path.PID.YYYY-MM-DD@HH:MM:SS~), its path registered as backup_file',
+  },
+} as const;
+
+export const VALIDATE_PROPERTY = {
+  validate: {
+    type: 'string',
+    pattern: '%s',
+    description: 'command run on the temp file before it replaces path; %s is the temp file path',
+  },
+} as const;
+
 export type EditState = LineinfileState & {
   /** The path itself is a symlink (its target is edited by blockinfile and replace). */
   isLink?: boolean;
