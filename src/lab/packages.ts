@@ -126,4 +126,7 @@ export const CORPUS_PACKAGES: readonly string[] = [
   'xz-utils',
   'debconf-utils',
   'kmod',
+  // snap (geerlingguy.certbot's install-with-snap): snapd, and squashfs-tools for `snap pack` of a test snap
+  'snapd',
+  'squashfs-tools',
 ];
