@@ -75,6 +75,10 @@ import serviceFacts from './system/service_facts.ts';
 import iptables from './firewall/iptables.ts';
 import ufw from './firewall/ufw.ts';
 
+// stop 27 (P): postgresql_user, postgresql_db, postgresql_privs
+
+// stop 27 (S): snap
+
 // issue 17 (H): git, pip, mysql_query, mysql_info; mysql options
 import git from './dev/git.ts';
 import pip from './dev/pip.ts';
@@ -161,6 +165,10 @@ const all: BoundModule[] = [
   serviceFacts,
   iptables,
   ufw,
+
+  // stop 27 (P)
+
+  // stop 27 (S)
 
   // issue 17 (H)
   git,

@@ -568,6 +568,10 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
     same: Object.fromEntries(Object.keys(ANSIBLE_OPTIONS['ansible.builtin.iptables'] ?? {}).map((k) => [k, true as const])),
   },
 
+  // ── stop 27 (P): postgresql_user, postgresql_db, postgresql_privs
+
+  // ── stop 27 (S): snap
+
   // ── issue 17 (H): git, pip, mysql_query, mysql_info; mysql options
   'ansible.builtin.git': {
     kiln: 'git',
