@@ -44,6 +44,7 @@ import { type SchemaError, schemaErrors } from './schema.ts';
 import { convertParams, needsPathExpansion, removeOmit } from './argspec.ts';
 import { secretProperties } from '../modules/schema-types.ts';
 import { delegateHost, renderEnvironment, WhereError, withEnvironment } from './where-and-when.ts';
+import { guardSelinux, takeSelinux } from '../modules/files/selinux.ts';
 
 export interface TaskInstance {
   task: TaskDef;
@@ -353,6 +354,7 @@ export function staticParamErrors(task: TaskDef): Diagnostic[] {
   const raw = task.params as Record<string, unknown>;
   const templated = new Set(Object.keys(raw).filter((k) => hasTemplate(raw[k])));
   const params = removeOmit({ ...raw }, OMIT);
+  takeSelinux(params);
   adjustAnsibleArgs(ANSIBLE_MODULE_NAMES[task.ansibleModule], params);
   const converted = convertParams(module.schema, params);
   return schemaErrors(module, converted)
@@ -673,6 +675,7 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
       const tainted = hasSecret(params) || (environment?.secret ?? false);
       params = revealDeep(params) as Record<string, unknown>;
       params = removeOmit(params, OMIT);
+      const selinux = takeSelinux(params);
       adjustAnsibleArgs(ANSIBLE_MODULE_NAMES[task.ansibleModule], params);
       params = convertParams(module.schema, params);
       const pathDiags = pathProblems(task, params);
@@ -716,7 +719,7 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
       };
       let bound: BoundTask;
       try {
-        bound = module.bind(params, prepCtx);
+        bound = guardSelinux(module.bind(params, prepCtx), selinux);
       } catch (err) {
         if (err instanceof TemplateError) return fail(templateDiag(task, err, task.modulePath.slice(task.path.length)));
         if (err instanceof InputError) return fail(err.diagnostics);

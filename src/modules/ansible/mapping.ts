@@ -9,6 +9,7 @@ import type { ModuleArgsSpec } from '../../input/playbook/types.ts';
 import { ANSIBLE_OPTIONS } from './options.ts';
 import { isSecret } from '../../core/secret/secret.ts';
 import { PyFloat, pyStr } from '../../template/jinja/value.ts';
+import { SELINUX_OPTIONS, SELINUX_PARAM_PREFIX } from '../files/selinux.ts';
 
 interface Mapping {
   /** The Kiln module. */
@@ -24,7 +25,6 @@ interface Mapping {
 }
 
 const FILE_ATTRS = { owner: true, group: true, mode: true } as const;
-const SELINUX = 'not supported: SELinux contexts';
 const SYSTEMD_SAME = {
   name: true,
   state: true,
@@ -711,8 +711,12 @@ export function ansibleArgsSpec(fqcn: string): ModuleArgsSpec | undefined {
       const target = mapping.same[opt];
       const names = [opt, ...o.aliases];
       if (target === undefined) {
-        const reason =
-          mapping.why?.[opt] ?? (/^se(user|role|type|level)$/.test(opt) ? SELINUX : `not supported by Kiln's ${m.kiln} module`);
+        if (!mapping.why?.[opt] && (SELINUX_OPTIONS as readonly string[]).includes(opt)) {
+          // A no-op where SELinux is disabled, a failed task where it is enabled (files/selinux.ts).
+          for (const n of names) if (!(n in rename)) rename[n] = `${SELINUX_PARAM_PREFIX}${opt}`;
+          continue;
+        }
+        const reason = mapping.why?.[opt] ?? `not supported by Kiln's ${m.kiln} module`;
         for (const n of names)
           if (!(n in rename)) refused[n] ??= `${module}'s option '${opt}'${n === opt ? '' : ` (alias '${n}')`}: ${reason}`;
       } else {
