@@ -2,9 +2,17 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import getUrl, { displayUrl, type GetUrlParams, type GetUrlState } from '../../../../src/modules/files/get_url.ts';
+import getUrl, {
+  checksumFromFile,
+  checksumProblem,
+  displayUrl,
+  type GetUrlParams,
+  type GetUrlState,
+  urlFilename,
+} from '../../../../src/modules/files/get_url.ts';
 import { PRELUDE } from '../../../../src/sh/prelude.ts';
 import { ctx, outsideHeredocs, runProbe, shSyntax } from '../helpers.ts';
 
@@ -13,7 +21,7 @@ const OTHER = 'b'.repeat(64);
 const URL = 'https://example.org/node_exporter-1.5.0.linux-amd64.tar.gz';
 const file = (sha?: string, extra: Partial<GetUrlState['stat']> = {}): GetUrlState => ({
   stat: { exists: true, type: 'file', mode: '0644', owner: 'root', group: 'root', size: 10, ...extra },
-  sha256: sha,
+  digest: sha,
   curl: true,
 });
 const missing: GetUrlState = { stat: { exists: false }, curl: true };
@@ -103,9 +111,9 @@ describe('get_url probe and apply (run locally on file:// URLs)', () => {
       undefined,
     );
     expect(s.stat).toMatchObject({ exists: true, type: 'file' });
-    expect(s.sha256).toBe(sha(payload));
+    expect(s.digest).toBe(sha(payload));
     expect(
-      getUrl.parse(runProbe(getUrl.probe({ url, dest: src }, undefined, ctx())), { url, dest: src }, undefined).sha256,
+      getUrl.parse(runProbe(getUrl.probe({ url, dest: src }, undefined, ctx())), { url, dest: src }, undefined).digest,
     ).toBeUndefined();
   });
 
@@ -171,5 +179,92 @@ describe('get_url probe and apply (run locally on file:// URLs)', () => {
   it('a missing parent directory fails clearly', () => {
     const p: GetUrlParams = { url, dest: join(dir, 'no/such/dir/f'), checksum: `sha256:${SUM}` };
     expect(getUrl.interpret!(p, undefined, converge(p).out, ctx()).failed).toMatch(/parent directory .* does not exist/);
+  });
+});
+
+/**
+ * Checksum algorithms and checksum files, against ansible-core 2.14's get_url on the same files
+ * (test/fixtures/ansible/get-url-checksums/: generate.sh ran Ansible on each case; expected.json
+ * says whether it downloaded, or its failure message).
+ */
+describe('get_url checksums as Ansible reads them', () => {
+  const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../../../fixtures/ansible/get-url-checksums');
+  const expected = JSON.parse(readFileSync(join(fixtures, 'expected.json'), 'utf8')) as Record<string, { ok: boolean; msg: string }>;
+  const work = mkdtempSync(join(tmpdir(), 'kiln-get-url-sums-'));
+  writeFileSync(join(work, 'pkg.tar.gz'), 'kiln get_url payload\n');
+  const url = `file://${work}/pkg.tar.gz`;
+
+  function run(script: string) {
+    const r = spawnSync('sh', [], { input: `${PRELUDE}\n(\n${script}\n)\n`, encoding: 'utf8', timeout: 30_000 });
+    return { stdout: r.stdout, stderr: r.stderr, code: r.status ?? -1 };
+  }
+
+  for (const [name, want] of Object.entries(expected)) {
+    it(`${name}: ${want.ok ? 'downloaded and converged' : want.msg.slice(0, 50)}`, () => {
+      const algorithm = readFileSync(join(fixtures, 'cases', name, 'algorithm'), 'utf8').trim();
+      const dest = join(work, `dest-${name}`);
+      const p: GetUrlParams = { url, dest, checksum: `${algorithm}:file://${fixtures}/cases/${name}/SUMS` };
+      const probe = () => getUrl.parse(runProbe(getUrl.probe(p, undefined, ctx())), p, undefined);
+      const norm = (m: string) => m.replaceAll(fixtures, 'HERE').replaceAll(work, 'WORK');
+      let s: GetUrlState;
+      try {
+        s = probe();
+      } catch (err) {
+        // Ansible fails while reading the checksum file: the same message.
+        expect(want.ok).toBe(false);
+        expect(norm((err as Error).message)).toBe(want.msg);
+        return;
+      }
+      const changes = getUrl.plan(p, undefined, s, ctx());
+      expect(changes).toHaveLength(1);
+      const out = run(
+        getUrl.apply(
+          p,
+          undefined,
+          s,
+          changes.map((c) => c.op),
+          ctx(),
+        ),
+      );
+      const res = getUrl.interpret!(p, undefined, out, ctx());
+      if (!want.ok) {
+        // The downloaded file does not match: Ansible fails (and removes dest); Kiln fails and never puts it in place.
+        expect(want.msg).toMatch(/^The checksum for WORK\/dest did not match/);
+        expect(res.failed).toMatch(/checksum mismatch/);
+        expect(existsSync(dest)).toBe(false);
+        return;
+      }
+      expect(res).toEqual({ changed: true });
+      expect(readFileSync(dest, 'utf8')).toBe('kiln get_url payload\n');
+      expect(getUrl.plan(p, undefined, probe(), ctx())).toEqual([]);
+    });
+  }
+
+  it('refuses before the run what Ansible would only meet on the host', () => {
+    expect(checksumProblem(`sha256:${'a'.repeat(64)}`)).toBeUndefined();
+    expect(checksumProblem(`sha256: ${'A'.repeat(64)}\u200b`)).toBeUndefined(); // cleaned as Ansible cleans it
+    expect(checksumProblem('sha512:https://h.example/SHA512SUMS')).toBeUndefined();
+    expect(checksumProblem('sha3_256:abc')).toMatch(/algorithm 'sha3_256' is not one Kiln checks with/);
+    expect(checksumProblem('sha256:xyz')).toMatch(/The checksum format is invalid/);
+    expect(checksumProblem(`sha1:${'a'.repeat(64)}`)).toBe(
+      'checksum: a sha1 digest has 40 hex digits; this one has 64, so no file could match it',
+    );
+  });
+
+  it('urlFilename and checksumFromFile follow url_filename and the module’s line parsing', () => {
+    expect(urlFilename('https://h.example/a/b/node.tar.gz?x=1')).toBe('node.tar.gz');
+    expect(urlFilename('https://h.example/')).toBe('index.html');
+    expect(checksumFromFile('abc  ../x\n', 'x')).toBe('abc');
+    expect(checksumFromFile('abc\n', 'anything')).toBe('abc');
+    expect(checksumFromFile('abc def\n', 'def')).toBe('abc');
+  });
+
+  it('the probe of dest uses the algorithm’s own digest', () => {
+    const dest = join(work, 'md5-dest');
+    writeFileSync(dest, 'x\n');
+    const p: GetUrlParams = { url, dest, checksum: `md5:${createHash('md5').update('x\n').digest('hex')}` };
+    const s = getUrl.parse(runProbe(getUrl.probe(p, undefined, ctx())), p, undefined);
+    expect(s.digest).toBe(createHash('md5').update('x\n').digest('hex'));
+    expect(getUrl.plan(p, undefined, s, ctx())).toEqual([]);
   });
 });

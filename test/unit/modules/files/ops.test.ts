@@ -130,11 +130,11 @@ describe('apply depends only on ops', () => {
     const url = 'https://example.org/f';
     const have = {
       stat: { exists: true, type: 'file', mode: '0644', owner: 'root', group: 'root' },
-      sha256: 'b'.repeat(64),
+      digest: 'b'.repeat(64),
       curl: true,
     } as const;
     expect(opsOnly(getUrl, { url, dest: '/opt/f', checksum: `sha256:${'a'.repeat(64)}` }, undefined, have)).toContain('checksum mismatch');
-    const forced = opsOnly(getUrl, { url, dest: '/opt/f', force: true, mode: '0600' }, undefined, { ...have, sha256: undefined });
+    const forced = opsOnly(getUrl, { url, dest: '/opt/f', force: true, mode: '0600' }, undefined, { ...have, digest: undefined });
     expect(forced).toContain('cmp -s');
     expect(forced).toContain(`chmod 0600 "$dest"`);
     expect(opsOnly(getUrl, { url, dest: '/opt/f', owner: 'www' }, undefined, have)).toBe("set -e\nchown 'www' '/opt/f'\necho changed=1");
