@@ -507,9 +507,11 @@ export class HostSequence {
     const verify = needsVerify(x, changes);
     const follow = this.window(i, k + 1, x).filter((y) => y !== x);
     const res = await applyRoundTrip(() => this.conn(x), x, script, verify ? [x, ...follow] : follow, this.probed);
-    const applied = interpretApply(x, res, planned.described);
     const after = this.probed.get(x);
     this.probed.delete(x);
+    // A result describing the host's state shows the state the apply left (as Ansible's does).
+    const described = (after && res.code === 0 && x.bound.registerAfter?.(after)) || planned.described;
+    const applied = interpretApply(x, res, described);
     const diff = redactOpt(planned.diff);
     if (applied.failed) {
       // As Ansible's: a failed apply's registered result keeps what the module reported (rc,

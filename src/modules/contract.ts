@@ -129,6 +129,13 @@ export interface ModuleDef<P, S, Op extends { kind: string }, Prep = undefined> 
   /** Data for `register` (e.g. the probed state), also when nothing was applied. */
   registerData?(params: P, prep: Prep, state: S): Record<string, unknown>;
   /**
+   * `registerData` describes the host's state (a file's mode, a service's enabled flag): after an
+   * apply it is taken from the verify probe, the state the apply left — as Ansible's result shows
+   * the state after the change — rather than the state before it. Leave unset for results that
+   * describe the change itself (a block inserted, a key added).
+   */
+  registerAfterApply?: boolean;
+  /**
    * Checks run after apply instead of re-planning (modules whose plan is an action).
    * Returns the problems remaining; empty = converged. Default: re-plan, ignoring actions.
    */
@@ -211,6 +218,12 @@ export interface BoundTask {
   plan(out: ExecResult, ctx: ModuleContext): BoundPlan;
   /** After apply: does the module verify by itself (`verify`) rather than by re-planning? */
   readonly verifies: boolean;
+  /**
+   * The register data of the state the apply left (the verify probe's output), for modules whose
+   * register data describes the host's state (`registerAfterApply`); undefined otherwise or when
+   * that output cannot be parsed.
+   */
+  registerAfter?(out: ExecResult): Record<string, unknown> | undefined;
   /** parse the verify probe, then `verify` or re-plan (actions ignored): the problems left. */
   verify(out: ExecResult, ctx: ModuleContext): string[];
   interpret?(out: ExecResult, ctx: ModuleContext): ApplyResult;
@@ -332,6 +345,16 @@ export function defineModule<P, S, Op extends { kind: string }, Prep = undefined
         };
       },
       verifies: Boolean(def.verify),
+      registerAfter:
+        def.registerAfterApply && def.registerData
+          ? (out) => {
+              try {
+                return def.registerData!(params, prep, state(out));
+              } catch {
+                return undefined;
+              }
+            }
+          : undefined,
       verify(out, ctx) {
         const s = state(out);
         return def.verify

@@ -103,6 +103,7 @@ export default defineModule<CopyParams, CopyState, CopyOp, CopyPrep>({
       ops.filter((o): o is ContentOp => o.kind !== 'copy'),
     );
   },
+  registerAfterApply: true,
   registerData: (p, _prep, s) =>
     s.kind === 'remote' ? { dest: s.dest, src: p.src, ...s.stat, checksum_sha256: s.src.sha256 ?? null } : contentRegisterData(p, s),
 });

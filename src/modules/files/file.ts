@@ -323,5 +323,6 @@ export default defineModule<FileParams, FileState, FileOp>({
   parse: (out) => fileParse(out),
   plan: (p, _prep, s) => filePlan(p, s),
   apply: (p, _prep, s, ops) => fileApply(p, ops, followed(p, s).path, s.linkTarget),
+  registerAfterApply: true,
   registerData: (p, _prep, s) => ({ path: p.path, ...s }),
 });

@@ -334,6 +334,7 @@ export default defineModule<GetUrlParams, GetUrlState, GetUrlOp>({
   plan: (p, _prep, s) => getUrlPlan(p, s),
   apply: (p, _prep, _s, ops) => getUrlApply(p, ops),
   interpret: (_p, _prep, out) => getUrlInterpret(out),
+  registerAfterApply: true,
   registerData: (p, _prep, s) => ({
     dest: p.dest,
     url: displayUrl(p.url),

@@ -329,5 +329,6 @@ export default defineModule<LineinfileParams, LineinfileState, LineinfileOp>({
   parse: (out, p) => lineinfileParse(out, p),
   plan: (p, _prep, s, ctx) => lineinfilePlan(p, s, ctx),
   apply: (p, _prep, s, ops) => lineinfileApply(p, s, ops),
+  registerAfterApply: true,
   registerData: (p, _prep, s) => ({ path: p.path, real_path: s.real, ...s.stat, sha256: s.sha256 ?? null }),
 });

@@ -62,5 +62,6 @@ export function guardSelinux(bound: BoundTask, given: Record<string, unknown>): 
     probe: (ctx: ModuleContext) => `${SELINUX_PROBE}\n${bound.probe(ctx)}`,
     plan: (out: ExecResult, ctx: ModuleContext): BoundPlan => bound.plan(checked(out), ctx),
     verify: (out: ExecResult, ctx: ModuleContext) => bound.verify(checked(out), ctx),
+    registerAfter: bound.registerAfter && ((out: ExecResult) => bound.registerAfter!(splitSelinux(out).out)),
   };
 }

@@ -225,5 +225,6 @@ export default defineModule<SysctlParams, SysctlState, SysctlOp>({
   parse: (out) => sysctlParse(out),
   plan: (p, _prep, s, ctx) => sysctlPlan(p, s, ctx),
   apply: (p, _prep, _s, ops) => sysctlApply(p, ops),
+  registerAfterApply: true,
   registerData: (p, _prep, s) => ({ name: p.name, live: s.live ?? null, persisted: persistedValue(s.fileContent, p.name) ?? null }),
 });

@@ -43,5 +43,6 @@ export default defineModule<TemplateParams, ContentState, ContentOp, ContentPrep
   parse: contentParse,
   plan: contentPlan,
   apply: (p, prep, _s, ops) => contentApply(p, prep, ops),
+  registerAfterApply: true,
   registerData: (p, _prep, s) => contentRegisterData(p, s),
 });

@@ -75,5 +75,6 @@ export default defineModule<MysqlVariablesParams, MysqlVariablesState, MysqlVari
   },
   plan: mysqlVariablesPlan,
   apply: (p, _prep, _s, ops) => applySql(mysqlVariablesSql(p, ops).join('\n')),
+  registerAfterApply: true,
   registerData: (p, _prep, s) => ({ variable: p.variable, value: s.value ?? null }),
 });

@@ -69,5 +69,6 @@ export default defineModule<GroupParams, GroupState, GroupOp>({
     }
     return lines.join('\n');
   },
+  registerAfterApply: true,
   registerData: (p, _prep, s) => ({ name: p.name, exists: s.exists, gid: s.gid ?? null, members: s.members ?? [] }),
 });

@@ -421,6 +421,7 @@ export default defineModule<PackageParams, PackageState, PackageOp>({
       failed: `apt-get failed (exit ${out.code}): ${(errs.length ? errs : out.stderr.trim().split('\n').slice(-3)).join(' | ') || 'no error output'}`,
     };
   },
+  registerAfterApply: true,
   registerData: (p, _prep, s) => ({
     packages: Object.fromEntries(
       Object.entries(s.pkgs).map(([k, i]) => [

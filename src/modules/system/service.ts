@@ -643,6 +643,7 @@ export default defineModule<ServiceParams, ServiceState, ServiceOp>({
   apply: (p, _prep, s, ops) => serviceApply(p, s, ops),
   interpret: (p, _prep, out) => serviceInterpret(p, out),
   verify: (p, _prep, s) => serviceVerify(p, s),
+  registerAfterApply: true,
   registerData: (p, _prep, s) => ({
     name: p.name,
     init: s.init,

@@ -263,6 +263,7 @@ export default defineModule<UserParams, UserState, UserOp>({
   parse: (out) => userParse(out),
   plan: (p, _prep, s, ctx) => userPlan(p, s, ctx),
   apply: (p, _prep, s, ops) => userApply(p, s, ops),
+  registerAfterApply: true,
   registerData: (p, _prep, s) => ({
     name: p.name,
     exists: s.exists,

@@ -373,6 +373,7 @@ export default defineModule<TlsCertParams, TlsCertState, TlsCertOp, TlsCertPrep>
     return problems;
   },
   note: (_p, prep) => expiringNote(prep),
+  registerAfterApply: true,
   registerData: (p, prep, s) => ({
     dest: p.dest,
     ...s.stat,
