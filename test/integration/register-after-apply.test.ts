@@ -6,52 +6,35 @@
  * values are read back with debug/assert tasks of the same run.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { loopbackSuite } from '../helpers/loopback-suite.ts';
 import { runPlaybook } from '../helpers/run-playbook.ts';
-import { startSshd, type TestSshd, writeSshdInventory } from '../helpers/sshd.ts';
 
 describe('register after an apply: the state the apply left', () => {
-  let sshd: TestSshd;
-  let dir: string;
-  beforeAll(async () => {
-    sshd = await startSshd();
-    dir = mkdtempSync(join(tmpdir(), 'kiln-register-after-'));
-  });
-  afterAll(async () => {
-    await sshd.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const suite = loopbackSuite('register-after');
 
   it('file, copy and lineinfile register the new mode, size and checksum; a converged run registers the same', async () => {
+    const { dir } = suite;
     const data = join(dir, 'data');
     const conf = join(dir, 'app.conf');
     writeFileSync(conf, 'port=80\n');
-    const inventory = writeSshdInventory(sshd, dir, { h1: {} });
-    const playbook = join(dir, 'pb.yml');
+    const inventory = suite.inventory();
     const sha = createHash('sha256').update('port=8080\n').digest('hex');
-    writeFileSync(
-      playbook,
-      [
-        '- hosts: all',
-        '  gather_facts: false',
-        '  tasks:',
-        `    - file: { path: ${data}, state: directory, mode: "0750" }`,
-        '      register: d',
-        `    - copy: { dest: ${data}/new.txt, content: "twelve bytes" }`,
-        '      register: c',
-        `    - lineinfile: { path: ${conf}, regexp: "^port=", line: port=8080 }`,
-        '      register: l',
-        '    - assert:',
-        '        that:',
-        '          - d.exists and d.mode == "0750"',
-        '          - c.size == 12',
-        `          - l.sha256 == "${sha}"`,
-        '',
-      ].join('\n'),
-    );
+    const playbook = suite.playbook([
+      `- file: { path: ${data}, state: directory, mode: "0750" }`,
+      '  register: d',
+      `- copy: { dest: ${data}/new.txt, content: "twelve bytes" }`,
+      '  register: c',
+      `- lineinfile: { path: ${conf}, regexp: "^port=", line: port=8080 }`,
+      '  register: l',
+      '- assert:',
+      '    that:',
+      '      - d.exists and d.mode == "0750"',
+      '      - c.size == 12',
+      `      - l.sha256 == "${sha}"`,
+    ]);
     const first = await runPlaybook(playbook, inventory);
     expect(first.tasks.filter((t) => t.status === 'failed').map((t) => t.message)).toEqual([]);
     expect(first.tasks.map((t) => t.status)).toEqual(['changed', 'changed', 'changed', 'ok']);

@@ -5,31 +5,22 @@
  * The loopback host is this machine: both the host's files and the controller's copies are under
  * the test's own temp directory.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { convergeCycle } from '../../helpers/converge-cycle.ts';
 import { runPlaybook } from '../../helpers/run-playbook.ts';
-import { startSshd, type TestSshd, writeSshdInventory } from '../../helpers/sshd.ts';
+import { loopbackSuite } from '../../helpers/loopback-suite.ts';
 
 describe('fetch over ssh: the converge cycle', () => {
-  let sshd: TestSshd;
-  let dir: string;
-  beforeAll(async () => {
-    sshd = await startSshd();
-    dir = mkdtempSync(join(tmpdir(), 'kiln-mod-fetch-'));
-  });
-  afterAll(async () => {
-    await sshd.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const suite = loopbackSuite('mod-fetch');
 
   it('fetches to the controller, changes nothing again, finds a drift with --check --diff and fixes it', async () => {
+    const { dir } = suite;
     const src = join(dir, 'app.conf');
     const store = join(dir, 'store');
     writeFileSync(src, 'a=1\nport=80\n');
-    const inventory = writeSshdInventory(sshd, dir, { h1: {} });
+    const inventory = suite.inventory();
     const playbook = join(dir, 'pb.yml');
     writeFileSync(
       playbook,
@@ -70,7 +61,8 @@ describe('fetch over ssh: the converge cycle', () => {
   });
 
   it('a missing src fails the task by default', async () => {
-    const inventory = writeSshdInventory(sshd, dir, { h1: {} });
+    const { dir } = suite;
+    const inventory = suite.inventory();
     const playbook = join(dir, 'missing.yml');
     writeFileSync(
       playbook,

@@ -4,47 +4,30 @@
  * a second run that fetches nothing, a tampered file found by --check --diff and fixed.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { convergeCycle } from '../../helpers/converge-cycle.ts';
-import { startSshd, type TestSshd, writeSshdInventory } from '../../helpers/sshd.ts';
+import { loopbackSuite } from '../../helpers/loopback-suite.ts';
 
 describe('get_url over ssh: checksum files and algorithms', () => {
-  let sshd: TestSshd;
-  let dir: string;
-  beforeAll(async () => {
-    sshd = await startSshd();
-    dir = mkdtempSync(join(tmpdir(), 'kiln-mod-get-url-'));
-  });
-  afterAll(async () => {
-    await sshd.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const suite = loopbackSuite('mod-get-url');
 
   it('converges from a SHA512SUMS file, changes nothing again, finds a tampered file and fixes it', async () => {
+    const { dir } = suite;
     const payload = 'node_exporter 1.5.0\n';
     writeFileSync(join(dir, 'ne.tar.gz'), payload);
     const sum = createHash('sha512').update(payload).digest('hex');
     writeFileSync(join(dir, 'SHA512SUMS'), `${'0'.repeat(128)}  other.tar.gz\n${sum} *ne.tar.gz\n`);
     const dest = join(dir, 'installed.tar.gz');
-    const inventory = writeSshdInventory(sshd, dir, { h1: {} });
-    const playbook = join(dir, 'pb.yml');
-    writeFileSync(
-      playbook,
-      [
-        '- hosts: all',
-        '  gather_facts: false',
-        '  tasks:',
-        '    - get_url:',
-        `        url: file://${dir}/ne.tar.gz`,
-        `        dest: ${dest}`,
-        `        checksum: sha512:file://${dir}/SHA512SUMS`,
-        '        mode: "0640"',
-        '',
-      ].join('\n'),
-    );
+    const inventory = suite.inventory();
+    const playbook = suite.playbook([
+      '- get_url:',
+      `    url: file://${dir}/ne.tar.gz`,
+      `    dest: ${dest}`,
+      `    checksum: sha512:file://${dir}/SHA512SUMS`,
+      '    mode: "0640"',
+    ]);
     const r = await convergeCycle({
       playbook,
       inventory,

@@ -8,32 +8,23 @@
  */
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { convergeCycle } from '../../helpers/converge-cycle.ts';
 import { runPlaybook } from '../../helpers/run-playbook.ts';
-import { startSshd, type TestSshd, writeSshdInventory } from '../../helpers/sshd.ts';
+import { loopbackSuite } from '../../helpers/loopback-suite.ts';
 import { oracle, oracleResult } from '../../unit/modules/inspect/oracle.ts';
 
 describe('stat, slurp, getent, find over ssh', () => {
-  let sshd: TestSshd;
-  let dir: string;
-  beforeAll(async () => {
-    sshd = await startSshd();
-    dir = mkdtempSync(join(tmpdir(), 'kiln-mod-inspect-'));
-  });
-  afterAll(async () => {
-    await sshd.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const suite = loopbackSuite('mod-inspect');
 
   it('register + when on x.stat.exists, slurp | b64decode and the getent_passwd fact drive a copy through the converge cycle', async () => {
+    const { dir } = suite;
     const conf = join(dir, 'app.conf');
     const report = join(dir, 'report.txt');
     writeFileSync(conf, 'port=80\n');
-    const inventory = writeSshdInventory(sshd, dir, { h1: {} });
+    const inventory = suite.inventory();
     const playbook = join(dir, 'pb.yml');
     writeFileSync(
       playbook,
@@ -90,10 +81,11 @@ describe('stat, slurp, getent, find over ssh', () => {
   });
 
   it("registered results have Ansible's keys and types (the oracle's tree, registered over ssh)", async () => {
+    const { dir } = suite;
     const tree = join(dir, 'tree');
     spawnSync('mkdir', [tree]);
     spawnSync('sh', [join(import.meta.dirname, '../../fixtures/inspect/tree.sh'), tree]);
-    const inventory = writeSshdInventory(sshd, dir, { h1: {} });
+    const inventory = suite.inventory();
     const playbook = join(dir, 'shape.yml');
     const names = ['stat file', 'stat dir', 'stat symlink', 'stat missing'];
     const tasks = names

@@ -6,50 +6,33 @@
  * secontext. The enabled-host branch (the task fails, saying so) is unit-tested in
  * test/unit/modules/files/selinux.test.ts: no host here can mount selinuxfs.
  */
-import { existsSync, mkdtempSync, rmSync, statSync, chmodSync, writeFileSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { convergeCycle } from '../../helpers/converge-cycle.ts';
-import { startSshd, type TestSshd, writeSshdInventory } from '../../helpers/sshd.ts';
+import { loopbackSuite } from '../../helpers/loopback-suite.ts';
 
 describe.skipIf(existsSync('/sys/fs/selinux/enforce'))('SELinux options on a host without SELinux: a no-op, as in Ansible', () => {
-  let sshd: TestSshd;
-  let dir: string;
-  beforeAll(async () => {
-    sshd = await startSshd();
-    dir = mkdtempSync(join(tmpdir(), 'kiln-mod-selinux-'));
-  });
-  afterAll(async () => {
-    await sshd.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const suite = loopbackSuite('mod-selinux');
 
   it('file and copy with setype/seuser converge, change nothing again, and find a drift', async () => {
+    const { dir } = suite;
     const data = join(dir, 'datadir');
     const conf = join(dir, 'my.cnf');
-    const inventory = writeSshdInventory(sshd, dir, { h1: {} });
-    const playbook = join(dir, 'pb.yml');
-    writeFileSync(
-      playbook,
-      [
-        '- hosts: all',
-        '  gather_facts: false',
-        '  tasks:',
-        '    - ansible.builtin.file:',
-        `        path: ${data}`,
-        '        state: directory',
-        '        mode: "0750"',
-        '        setype: mysqld_db_t',
-        '    - copy:',
-        `        dest: ${conf}`,
-        '        content: "[mysqld]\\n"',
-        '        seuser: system_u',
-        '        serole: object_r',
-        '        selevel: s0',
-        '',
-      ].join('\n'),
-    );
+    const inventory = suite.inventory();
+    const playbook = suite.playbook([
+      '- ansible.builtin.file:',
+      `    path: ${data}`,
+      '    state: directory',
+      '    mode: "0750"',
+      '    setype: mysqld_db_t',
+      '- copy:',
+      `    dest: ${conf}`,
+      '    content: "[mysqld]\\n"',
+      '    seuser: system_u',
+      '    serole: object_r',
+      '    selevel: s0',
+    ]);
     const r = await convergeCycle({
       playbook,
       inventory,
