@@ -17,12 +17,32 @@ export function needPython(module: string): string {
   return `command -v python3 >/dev/null 2>&1 || { echo ${q(`${module} runs with python3 on the host: install the python3 package first`)} >&2; exit 3; }`;
 }
 
-/** Python prelude: `P` (the parameters) and `out(obj)` (prints the result line). */
+/**
+ * Python prelude: `P` (the parameters), `out(obj)` (prints the result line) and
+ * `add_path_info(res, path)`: the path's attributes AnsibleModule.exit_json adds to a result that
+ * has a `path` (state, uid, gid, mode, size, owner, group; state `absent` when it does not exist).
+ */
 const PRELUDE = `import base64, json, sys
 P = json.loads(base64.b64decode(KILN_PARAMS).decode('utf-8'))
 def out(obj):
     sys.stdout.write('kiln_py=' + base64.b64encode(json.dumps(obj).encode('utf-8')).decode('ascii') + '\\n')
     sys.stdout.flush()
+def add_path_info(res, path):
+    import grp as _grp, os as _os, pwd as _pwd, stat as _st
+    if not _os.path.exists(path):
+        res['state'] = 'absent'
+        return
+    s = _os.lstat(path)
+    res['state'] = 'link' if _os.path.islink(path) else 'directory' if _os.path.isdir(path) else 'hard' if s.st_nlink > 1 else 'file'
+    res.update({'uid': s.st_uid, 'gid': s.st_gid, 'mode': '0%03o' % _st.S_IMODE(s.st_mode), 'size': s.st_size})
+    try:
+        res['owner'] = _pwd.getpwuid(s.st_uid).pw_name
+    except KeyError:
+        pass
+    try:
+        res['group'] = _grp.getgrgid(s.st_gid).gr_name
+    except KeyError:
+        pass
 `;
 
 /** Shell running `program` with python3, its parameters `params` embedded as base64 JSON (never in argv). */

@@ -510,21 +510,7 @@ for k, v in list(uresp.items()):
     if isinstance(v, bytes):
         uresp[k] = v.decode('utf-8', 'replace')
 if 'path' in uresp and uresp['path'] is not None:
-    p = uresp['path']
-    if os.path.exists(p):
-        s = os.lstat(p)
-        uresp['state'] = 'link' if os.path.islink(p) else 'directory' if os.path.isdir(p) else 'hard' if s.st_nlink > 1 else 'file'
-        uresp.update({'uid': s.st_uid, 'gid': s.st_gid, 'mode': '0%03o' % st.S_IMODE(s.st_mode), 'size': s.st_size})
-        try:
-            uresp['owner'] = pwd.getpwuid(s.st_uid).pw_name
-        except KeyError:
-            pass
-        try:
-            uresp['group'] = grp.getgrgid(s.st_gid).gr_name
-        except KeyError:
-            pass
-    else:
-        uresp['state'] = 'absent'
+    add_path_info(uresp, uresp['path'])
 if resp['status'] not in status_code:
     uresp['msg'] = 'Status code was %s and not %s: %s' % (resp['status'], status_code, uresp.get('msg', ''))
     uresp['failed'] = True

@@ -311,20 +311,7 @@ res = {'met': True, 'state': state, 'port': port, 'search_regex': search_regex,
        'path': path, 'elapsed': 0 if once else elapsed.seconds}
 # AnsibleModule.exit_json adds the path's attributes (add_path_info).
 if path is not None:
-    if os.path.exists(path):
-        s = os.lstat(path)
-        res['state'] = 'link' if os.path.islink(path) else 'directory' if os.path.isdir(path) else 'hard' if s.st_nlink > 1 else 'file'
-        res.update({'uid': s.st_uid, 'gid': s.st_gid, 'mode': '0%03o' % st.S_IMODE(s.st_mode), 'size': s.st_size})
-        try:
-            res['owner'] = pwd.getpwuid(s.st_uid).pw_name
-        except KeyError:
-            pass
-        try:
-            res['group'] = grp.getgrgid(s.st_gid).gr_name
-        except KeyError:
-            pass
-    else:
-        res['state'] = 'absent'
+    add_path_info(res, path)
 out(res)
 `;
 
