@@ -72,6 +72,8 @@ export interface UfwState {
   installed: boolean;
   /** `ufw status verbose`. */
   status: string;
+  /** Probed for a --check run: Ansible's check-mode result has no `msg`. */
+  check?: boolean;
   /** The `### tuple` lines of the user rules (grep -h, as Ansible). */
   rules: string;
   /** `ufw --dry-run RULE` output, for a rule task. */
@@ -181,6 +183,7 @@ export function ufwParse(stdout: string): UfwState {
     rules: b64(kv.rules_b64),
     dry: b64(kv.dry_b64),
     sshPort: kv.ssh_connection?.trim().split(/\s+/)[3],
+    ...(kv.check === '1' ? { check: true } : {}),
     files: { INPUT: kv.policy_INPUT, OUTPUT: kv.policy_OUTPUT, FORWARD: kv.policy_FORWARD, loglevel: kv.loglevel },
   };
 }
@@ -383,10 +386,12 @@ export default defineModule<UfwParams, UfwState, UfwOp, { id: string }>({
     checkUfwParams(p);
     return { id: guardId() };
   },
-  probe: (p) => ufwProbe(p),
+  probe: (p, _prep, ctx) => `${ufwProbe(p)}${ctx.check ? '\necho check=1' : ''}`,
   parse: (out) => ufwParse(out.stdout),
   plan: (p, _prep, s) => ufwPlan(p, s),
   apply: (p, prep, _s, ops) => ufwApply(p, prep, ops),
   confirm: (_p, prep) => confirmGuard(prep.id),
-  registerData: (p) => ({ commands: ufwCommands(p) }),
+  // Ansible's result: the commands, and (not in check mode) `ufw status verbose` after the task.
+  registerAfterApply: true,
+  registerData: (p, _prep, s) => ({ commands: ufwCommands(p), ...(s.check ? {} : { msg: s.status.trimEnd() }) }),
 });

@@ -12,7 +12,8 @@ import {
   ufwPlan,
   ufwProbe,
 } from '../../../../src/modules/firewall/ufw.ts';
-import { shSyntax } from '../helpers.ts';
+import ufw from '../../../../src/modules/firewall/ufw.ts';
+import { ctx, shSyntax } from '../helpers.ts';
 
 const probe = (n: number) => ufwParse(readFileSync(join(import.meta.dirname, `../../../fixtures/ufw/probe-${n}.txt`), 'utf8'));
 const INACTIVE: UfwState = {
@@ -149,5 +150,25 @@ describe('ufw and iptables need root', () => {
     const { iptablesParse } = await import('../../../../src/modules/firewall/iptables.ts');
     expect(() => ufwParse('not_root=1\ninstalled=1\n')).toThrow(/ufw reads and changes the rules as root: the task needs become: true/);
     expect(() => iptablesParse('not_root=1\ninstalled=1\n')).toThrow(/iptables .* become: true/);
+  });
+});
+
+describe('ufw registered result', () => {
+  const raw = readFileSync(join(import.meta.dirname, '../../../fixtures/ufw/probe-2.txt'), 'utf8');
+  const p: UfwParams = { rule: 'allow', to_port: '443', proto: 'tcp' };
+  const prep = { id: 'test' };
+  it("is Ansible's: the commands and, outside check mode, `ufw status verbose` after the task as msg", () => {
+    const data = ufw.registerData!(p, prep, ufwParse(raw));
+    expect(JSON.stringify(data.commands)).toContain('443');
+    expect(data.msg).toBe(ufwParse(raw).status.trimEnd());
+    expect(String(data.msg)).toMatch(/^Status: active/);
+    // Taken after the apply, from the verify probe (the state the rule left).
+    expect(ufw.registerAfterApply).toBe(true);
+  });
+  it('has no msg in check mode, as Ansible exits before reading the status', () => {
+    expect(ufw.probe(p, prep, ctx({ check: true }))).toMatch(/\necho check=1$/);
+    expect(ufw.probe(p, prep, ctx())).not.toMatch(/check=1/);
+    const data = ufw.registerData!(p, prep, ufwParse(`${raw}\ncheck=1\n`));
+    expect(data).not.toHaveProperty('msg');
   });
 });
