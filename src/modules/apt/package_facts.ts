@@ -103,7 +103,7 @@ export function packageFactsParse(out: ExecResult): PackageFactsState {
   return { packages };
 }
 
-export default defineModule<PackageFactsParams, PackageFactsState, { kind: 'none' }>({
+const packageFacts = defineModule<PackageFactsParams, PackageFactsState, { kind: 'none' }>({
   name: 'package_facts',
   description:
     "The installed packages as Ansible's package_facts (apt): ansible_facts.packages, name → list of {name, version, arch, category, origin, source}. Read-only.",
@@ -114,3 +114,9 @@ export default defineModule<PackageFactsParams, PackageFactsState, { kind: 'none
   apply: () => 'true',
   registerData: (_p, _prep, s) => ({ ansible_facts: { packages: s.packages } }),
 });
+
+/**
+ * The host variable a task defines (`packages`, a fact injected under its own name): validation and
+ * the probe window treat it as registered by this task, so later tasks using it are rendered after it ran.
+ */
+export default Object.assign(packageFacts, { defines: (): string[] => ['packages'] });

@@ -115,7 +115,7 @@ export function serviceFactsResult(services: Services): Record<string, unknown> 
   return { ansible_facts: { services } };
 }
 
-export default defineModule<ServiceFactsParams, Services, { kind: 'none' }>({
+const serviceFacts = defineModule<ServiceFactsParams, Services, { kind: 'none' }>({
   name: 'service_facts',
   description:
     "Gather the host's services as Ansible's service_facts does (ansible_facts.services: name, state, status, source); they become the host's facts. Never changes the host.",
@@ -126,3 +126,9 @@ export default defineModule<ServiceFactsParams, Services, { kind: 'none' }>({
   apply: () => '',
   registerData: (_p, _prep, services) => serviceFactsResult(services),
 });
+
+/**
+ * The host variable a task defines (`services`, a fact injected under its own name): validation and
+ * the probe window treat it as registered by this task, so later tasks using it are rendered after it ran.
+ */
+export default Object.assign(serviceFacts, { defines: (): string[] => ['services'] });
