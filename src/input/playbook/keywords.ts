@@ -42,7 +42,7 @@ const NOT_DELEGATABLE: Record<string, KeywordRule> = {
 };
 
 /** `become_method` means the same as Kiln's only when it is sudo (Ansible's default). */
-export const ONLY_VALUE: Record<string, string> = { become_method: 'sudo', connection: 'ssh', strategy: 'linear' };
+export const ONLY_VALUE: Record<string, string> = { become_method: 'sudo', connection: 'ssh' };
 
 export const PLAY_KEYWORDS: Readonly<Record<string, KeywordRule>> = {
   ...COMMON_REFUSED,

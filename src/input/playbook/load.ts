@@ -39,6 +39,7 @@ import {
   boolKeyword,
   conditions,
   hostOrder,
+  playStrategy,
   isTemplate,
   mapping,
   varsMapping,
@@ -390,6 +391,7 @@ export class PlaybookLoader {
       ...gather,
       ...(importWhen.length ? { importWhen } : {}),
       order: hostOrder(c.child('order'), this.bag), // part G
+      strategy: playStrategy(c.child('strategy'), this.bag),
       loc: c.loc(),
       index,
     };
@@ -404,6 +406,30 @@ export class PlaybookLoader {
         const why = serialProblem(serial);
         if (why) this.bag.add(sc.diag(why));
       }
+    }
+    if (play.strategy === 'free' || play.strategy === 'host_pinned') {
+      // Ansible 2.14's free strategy only warns about these and gives them no meaning (plan/strategy.ts).
+      const s = play.strategy;
+      if (raw.max_fail_percentage !== undefined && raw.max_fail_percentage !== null)
+        this.bag.add(
+          c
+            .child('max_fail_percentage')
+            .diag(
+              `max_fail_percentage: not supported with strategy ${s} (Ansible 2.14 only warns and never checks it: tasks run independently on each host)`,
+            ),
+        );
+      if (play.runOnce && !('value' in play.runOnce && play.runOnce.value === false))
+        this.bag.add(
+          c.child('run_once').diag(`run_once: not supported with strategy ${s} (Ansible 2.14 only warns and runs the task on every host)`),
+        );
+      if (play.anyErrorsFatal && !('value' in play.anyErrorsFatal && play.anyErrorsFatal.value === false))
+        this.bag.add(
+          c
+            .child('any_errors_fatal')
+            .diag(
+              `any_errors_fatal: not supported with strategy ${s} (Ansible 2.14 only warns: each host runs on its own, a failure does not stop the others)`,
+            ),
+        );
     }
     if (maxFail !== undefined && (typeof maxFail !== 'number' || maxFail < 0 || maxFail > 100)) {
       this.bag.add(c.child('max_fail_percentage').diag('max_fail_percentage must be a number from 0 to 100'));
