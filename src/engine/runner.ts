@@ -12,6 +12,7 @@
 import type { Inventory } from '../input/inventory/index.ts';
 import type { PlayDef, Playbook, TaskDef } from '../input/playbook/types.ts';
 import { redact } from '../core/secret/secret.ts';
+import { formatDiagnostic } from '../core/diagnostic.ts';
 import { type Transport, TransportCache, type TransportFactory, type TransportWrapper, UnreachableError } from '../transport/transport.ts';
 import { sshTransport } from '../transport/ssh/factory.ts';
 import type { SshTimeouts } from '../transport/ssh/spec.ts';
@@ -39,7 +40,7 @@ import { withImplicitLocalhost } from '../transport/implicit-localhost.ts';
 import { isImplicitLocalhost } from '../plan/where-and-when.ts';
 import { endsPlay, forksFor, PlayOrder, runOnceHosts, type TaskControls } from './play-controls.ts';
 import { HostLines, Semaphore } from './free-strategy.ts';
-import { isFree } from '../plan/strategy.ts';
+import { freeStrategyProblems, isFree } from '../plan/strategy.ts';
 
 export interface RunnerOptions {
   check: boolean;
@@ -698,6 +699,9 @@ export class Runner {
       );
     const vars = this.vars.forTask(host, play, batch, include, seq.registered);
     const x = expander(effect, include, { host, play, vars });
+    // strategy free: what it gives no meaning to is refused in the included tasks too (plan/strategy.ts).
+    const refused = freeStrategyProblems(play, [...x.tasks, ...(x.handlers ?? [])]);
+    if (refused.length) throw new Error(refused.map(formatDiagnostic).join('\n'));
     if (effect.kind === 'include_role' && effect.public) {
       // public: the role's vars and defaults are the play's from here on, for this host.
       if (!x.role)
