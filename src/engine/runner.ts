@@ -94,6 +94,8 @@ interface BatchRun {
   endPlay: boolean;
   /** free: per task (its step key), the hosts that may run it at once (throttle). */
   throttles: Map<string, Semaphore>;
+  /** The tasks are handlers (those an include_tasks handler included). */
+  handler?: boolean;
 }
 
 /** Runs `fn` on every item, `limit` at a time; when one throws, waits for the others, then throws the first error. */
@@ -357,7 +359,7 @@ export class Runner {
       play,
       task,
       runOn.map((l) => l.host),
-      false,
+      st.handler === true,
     );
     const results: TaskResult[] = [];
     const effects: { host: string; effect: ActionEffect }[] = [];
@@ -595,10 +597,34 @@ export class Runner {
       rep.taskStart(play, hd, runOn, true);
       const results: TaskResult[] = [];
       let fatal = false;
+      /** A handler that notifies handlers: those defined after it, now notified, run in this pass. */
+      const reschedule = (h: string) => {
+        const list = notes.handlersOf(h);
+        const pos = list.indexOf(hd);
+        const scheduled = new Set([...handlerSeqs.get(h)!.tasks, ...toRun(h)]);
+        const later = list.filter((x) => scheduled.has(x) && list.indexOf(x) > pos);
+        handlerSeqs.set(h, new HostSequence(this.conns, later, seqOpts(h, true), registered.get(h)!));
+      };
+      /** include_tasks as a handler: per host, the included tasks, run as handlers right after it. */
+      const included = new Map<string, TaskDef[]>();
       await parallel(runOn, forksFor(this.opts.forks, controls), async (h) => {
         const seq = handlerSeqs.get(h)!;
         const idx = seq.tasks.indexOf(hd);
-        const outs = await this.safeRun(h, play, hd, () => seq.runTask(idx));
+        let outs = await this.safeRun(h, play, hd, () => seq.runTask(idx));
+        if (!outs.some((o) => o.failed || o.unreachable) && outs.some((o) => o.effects?.some(isInclude))) {
+          const tasks: TaskDef[] = [];
+          outs = await this.safeRun(h, play, hd, async () => {
+            let item = 0;
+            for (const o of outs) {
+              if (o.result.status === 'failed') continue;
+              for (const effect of o.effects ?? [])
+                if (isInclude(effect)) tasks.push(...this.expand(h, play, batch, hd, effect, item, seq, notes));
+              if (o.effects?.some(isInclude)) item++;
+            }
+            return outs;
+          });
+          if (tasks.length && !outs.some((o) => o.failed)) included.set(h, tasks);
+        }
         for (const o of outs) {
           this.record(o.result, rep);
           results.push(o.result);
@@ -609,16 +635,9 @@ export class Runner {
         if (endsPlay(controls, stopped)) fatal = true; // part G
         if (stopped) this.dead.add(h);
         if (outs.some((o) => o.failed)) this.failedHosts.add(h);
-        else {
+        else if (!included.has(h)) {
           notes.handlerRan(h, hd);
-          // A handler that changed notifies handlers too: those defined after it run in this pass.
-          if (changed && hd.notify.length) {
-            const list = notes.handlersOf(h);
-            const pos = list.indexOf(hd);
-            const scheduled = new Set([...handlerSeqs.get(h)!.tasks, ...toRun(h)]);
-            const later = list.filter((x) => scheduled.has(x) && list.indexOf(x) > pos);
-            handlerSeqs.set(h, new HostSequence(this.conns, later, seqOpts(h, true), registered.get(h)!));
-          }
+          if (changed && hd.notify.length) reschedule(h);
         }
       });
       await rep.taskEnd(play, hd, results);
@@ -626,6 +645,40 @@ export class Runner {
         this.opts.reporter.warn(`any_errors_fatal: handler '${hd.name}' failed: stopping play '${play.name}' and the plays after it`);
         aborted = true;
         break;
+      }
+      if (included.size) {
+        // As Ansible 2.14 (PlayIterator.add_tasks in the handlers state): the included tasks run
+        // next, as handlers of the hosts that ran the include, before the later handlers. The
+        // include's notification is cleared only once they ran: a host that fails in them keeps
+        // it pending for the next run.
+        const seqs = new Map([...included].map(([h, ts]) => [h, new HostSequence(this.conns, ts, seqOpts(h, true), registered.get(h)!)]));
+        const sub: BatchRun = {
+          play,
+          batch,
+          roleRuns: new RoleRuns(),
+          seqs,
+          it: new PlayIterator(new Map([...seqs].map(([h, x]) => [h, x.tasks]))),
+          notes,
+          seqOpts,
+          endPlay: false,
+          throttles: new Map(),
+          handler: true,
+        };
+        for (;;) {
+          for (const h of seqs.keys()) if (this.dead.has(h)) sub.it.end(h);
+          const step = sub.it.next([...seqs.keys()].filter((h) => !this.dead.has(h)));
+          if (!step) break;
+          if (await this.runStep(sub, step, rep)) {
+            aborted = true;
+            break;
+          }
+        }
+        if (aborted) break;
+        for (const h of included.keys()) {
+          if (this.dead.has(h)) continue;
+          notes.handlerRan(h, hd);
+          reschedule(h);
+        }
       }
       // A handler that failed (a restart whose service did not come back healthy) counts like a
       // failed task, checked after each handler as Ansible's linear strategy does (handlers are

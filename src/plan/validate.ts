@@ -434,7 +434,11 @@ function checkPlay(
     // Handlers may reference registered results; check those that do not.
     // After an include_vars of names known only at run time, handlers are checked then too.
     for (const h of play.handlers) {
-      if (!unknown && !taskReferences(h, registers).length && !usesFacts(h)) check(h, false);
+      // include_tasks as a handler: its file is validated as a dynamic include's is.
+      if (h.include) {
+        bag.addAll(staticParamErrors(h));
+        checkInclude(h, 0, [], false, unknown);
+      } else if (!unknown && !taskReferences(h, registers).length && !usesFacts(h)) check(h, false);
       else names(h);
     }
   }
