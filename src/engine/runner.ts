@@ -327,7 +327,13 @@ export class Runner {
       );
     }
     // Whatever is still notified (host out of the play, play aborted) stays saved for the next run.
-    for (const h of batch) notes.finish(h, out(h) || aborted);
+    for (const h of batch) {
+      const waiting = notes.finish(h, out(h) || aborted);
+      if (waiting.length && !out(h) && !aborted)
+        this.opts.reporter.warn(
+          `${h}: handlers pending from an earlier run, of a role included at run time that this run did not include, stay pending: ${waiting.join(', ')}`,
+        );
+    }
     return { aborted, endPlay: st.endPlay };
   }
 
