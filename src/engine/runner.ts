@@ -40,6 +40,7 @@ import { withImplicitLocalhost } from '../transport/implicit-localhost.ts';
 import { isImplicitLocalhost } from '../plan/where-and-when.ts';
 import { endsPlay, forksFor, PlayOrder, runOnceHosts, type TaskControls } from './play-controls.ts';
 import { HostLines, Semaphore } from './free-strategy.ts';
+import { isQuietMeta, metaKind } from './meta-output.ts';
 import { freeStrategyProblems, isFree } from '../plan/strategy.ts';
 
 export interface RunnerOptions {
@@ -197,8 +198,11 @@ export class Runner {
   private record(r: TaskResult, rep: Reporter = this.opts.reporter): void {
     if (r.message) r.message = redact(r.message);
     this.results.push(r);
-    count(this.statsOf(r.host), r);
-    rep.result(r);
+    // A meta task that ran or was skipped has no "ok" line and no count in the recap, as in
+    // Ansible 2.14 (meta-output.ts); the JSON report's task list keeps it.
+    const quiet = isQuietMeta(r);
+    if (!quiet) count(this.statsOf(r.host), r);
+    if (!(quiet && r.status === 'ok')) rep.result(r);
   }
 
   /** Runs every play; always returns the report (see the file comment). */
@@ -360,13 +364,17 @@ export class Runner {
     // first live host only, as a run_once task does; unlike run_once, only that host registers
     // its result (Ansible's get_task_hosts).
     const bypass = getModule(task.module)?.bypassHostLoop === true;
-    const runOn = controls.runOnce || bypass ? live.slice(0, 1) : live;
-    rep.taskStart(
-      play,
-      task,
-      runOn.map((l) => l.host),
-      st.handler === true,
-    );
+    // meta (meta-output.ts): end_play, end_batch and clear_host_errors run once, on the first host
+    // (its `when` decides); the others on each host, each with its own banner, as in Ansible 2.14.
+    const meta = metaKind(task);
+    const runOn = controls.runOnce || bypass || meta === 'once' ? live.slice(0, 1) : live;
+    if (meta !== 'per-host')
+      rep.taskStart(
+        play,
+        task,
+        runOn.map((l) => l.host),
+        st.handler === true,
+      );
     const results: TaskResult[] = [];
     const effects: { host: string; effect: ActionEffect }[] = [];
     let fatal = false;
@@ -378,15 +386,26 @@ export class Runner {
       if (!throttle) st.throttles.set(key, (throttle = new Semaphore(controls.throttle)));
     }
     const runOne = (fn: () => Promise<void>) => (throttle ? throttle.with(fn) : fn());
-    await parallel(runOn, forksFor(this.opts.forks, controls), (x) =>
-      runOne(() => this.runOnHost(st, step, x, controls, rep, effects, results, (f) => (fatal ||= f))),
-    );
+    if (meta === 'per-host') {
+      // One banner per host (Ansible's _execute_meta announces the task each time it runs it);
+      // controller-side and instant: the hosts one after the other.
+      for (const x of runOn) {
+        const own: TaskResult[] = [];
+        rep.taskStart(play, task, [x.host], st.handler === true);
+        await this.runOnHost(st, step, x, controls, rep, effects, own, (f) => (fatal ||= f));
+        results.push(...own);
+        await rep.taskEnd(play, task, own);
+      }
+    } else
+      await parallel(runOn, forksFor(this.opts.forks, controls), (x) =>
+        runOne(() => this.runOnHost(st, step, x, controls, rep, effects, results, (f) => (fatal ||= f))),
+      );
     // part G: a run_once task's registered value is every host's of the batch; they move past it.
     for (const l of live.slice(runOn.length)) {
       if (controls.runOnce) seqs.get(l.host)!.adoptRegistered(l.index, registered.get(runOn[0]!.host)!);
       stop(l.host, it.advance(l.host, l.index, false));
     }
-    await rep.taskEnd(play, task, results);
+    if (meta !== 'per-host') await rep.taskEnd(play, task, results);
     if (fatal) {
       // part G: any_errors_fatal (or a failed run_once): the play ends for every host, and the run with it.
       this.opts.reporter.warn(`any_errors_fatal: task '${task.name}' failed: stopping play '${play.name}' and the plays after it`);

@@ -11,6 +11,7 @@ import { Runner } from '../../src/engine/runner.ts';
 import { validateRun } from '../../src/plan/validate.ts';
 import { localTransport } from '../../src/transport/local.ts';
 import type { Reporter } from '../../src/engine/events.ts';
+import type { RunReport } from '../../src/engine/report.ts';
 import { quietReporter } from './run-playbook.ts';
 
 export interface OracleExpected {
@@ -36,7 +37,7 @@ export async function runOracleCase(
   work: string,
   name: string,
   reporter: Reporter = quietReporter,
-): Promise<{ exit: number; files: Record<string, string> }> {
+): Promise<{ exit: number; files: Record<string, string>; stats: RunReport['hosts'] }> {
   const dir = join(work, name);
   cpSync(fixtures, dir, { recursive: true });
   const out = join(dir, 'out');
@@ -70,5 +71,5 @@ export async function runOracleCase(
       .sort()
       .map((f) => [f, readFileSync(join(out, f), 'utf8')]),
   );
-  return { exit: failed ? 4 : 0, files };
+  return { exit: failed ? 4 : 0, files, stats: report.hosts };
 }
