@@ -33,7 +33,11 @@ export class Semaphore {
  */
 export class HostLines implements Reporter {
   private held: (() => void)[] = [];
-  constructor(private readonly inner: Reporter) {}
+  /** `lines`: shared by the hosts of a batch, so one host's task is shown whole before another's (listr's spinner too). */
+  constructor(
+    private readonly inner: Reporter,
+    private readonly lines: Semaphore,
+  ) {}
 
   playStart(play: PlayDef, hosts: string[]): void {
     this.inner.playStart(play, hosts);
@@ -44,11 +48,13 @@ export class HostLines implements Reporter {
   result(r: TaskResult): void {
     this.held.push(() => this.inner.result(r));
   }
-  taskEnd(play: PlayDef, task: TaskDef, results: TaskResult[]): Promise<void> | void {
+  taskEnd(play: PlayDef, task: TaskDef, results: TaskResult[]): Promise<void> {
     const held = this.held;
     this.held = [];
-    for (const f of held) f();
-    return this.inner.taskEnd(play, task, results);
+    return this.lines.with(async () => {
+      for (const f of held) f();
+      await this.inner.taskEnd(play, task, results);
+    });
   }
   playEnd(play: PlayDef): Promise<void> | void {
     return this.inner.playEnd(play);

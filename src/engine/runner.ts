@@ -566,6 +566,7 @@ export class Runner {
     const { play, batch, it, notes, seqOpts } = st;
     const pinned = play.strategy === 'host_pinned';
     const forks = new Semaphore(pinned ? Number.POSITIVE_INFINITY : this.opts.forks);
+    const lines = new Semaphore(1);
     let aborted = false;
     await parallel(batch, pinned ? this.opts.forks : batch.length, async (h) => {
       for (;;) {
@@ -573,12 +574,13 @@ export class Runner {
         if (this.dead.has(h)) it.end(h);
         const step = it.next([h]);
         if (!step) break;
-        const rep = new HostLines(this.opts.reporter);
+        const rep = new HostLines(this.opts.reporter, lines);
         if (await forks.with(() => this.runStep(st, step, rep))) aborted = true;
       }
       // The end of the host's tasks: its notified handlers run now (a host out of the play runs none).
       if (aborted || this.dead.has(h) || it.cursor(h).done) return;
-      if (await forks.with(() => this.runHandlers(play, batch, [h], notes, seqOpts, new HostLines(this.opts.reporter)))) aborted = true;
+      if (await forks.with(() => this.runHandlers(play, batch, [h], notes, seqOpts, new HostLines(this.opts.reporter, lines))))
+        aborted = true;
     });
     return aborted;
   }
