@@ -84,4 +84,33 @@ describe('pending handlers of an included role', () => {
     expect(fourth.report.tasks.filter((t) => t.status === 'changed')).toEqual([]);
     expect(p.handlerRuns()).toBe('restarted\n');
   });
+
+  it('an include_tasks handler stays pending until its included tasks ran: a failure in them keeps it for the next run', async () => {
+    const dir = join(work, 'inc');
+    const out = join(dir, 'out');
+    mkdirSync(join(dir, 'tasks'), { recursive: true });
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(dir, 'hosts.ini'), '[web]\nh1\n');
+    writeFileSync(
+      join(dir, 'tasks/restart.yml'),
+      `- shell: echo step1 >> ${out}/handler\n- shell: test -e ${out}/ready\n- shell: echo step2 >> ${out}/handler\n`,
+    );
+    writeFileSync(
+      join(dir, 'site.yml'),
+      `- hosts: web\n  gather_facts: false\n  tasks:\n    - copy: { dest: ${out}/app.conf, content: "v1\\n" }\n      notify: restart\n  handlers:\n    - name: restart\n      include_tasks: tasks/restart.yml\n`,
+    );
+    const run = () => runPlaybook(join(dir, 'site.yml'), join(dir, 'hosts.ini'), { transport: localTransport() });
+    const pendingFile = join(dir, '.kiln/pending-handlers.json');
+
+    const first = await run();
+    expect(first.hosts.h1!.failed).toBe(1);
+    expect(readFileSync(join(out, 'handler'), 'utf8')).toBe('step1\n');
+    expect(JSON.parse(readFileSync(pendingFile, 'utf8'))).toEqual({ 'site.yml': { h1: [{ play: 'play 1 (web)', handler: 'restart' }] } });
+
+    writeFileSync(join(out, 'ready'), '');
+    const second = await run();
+    expect(second.hosts.h1!.failed).toBe(0);
+    expect(readFileSync(join(out, 'handler'), 'utf8')).toBe('step1\nstep1\nstep2\n');
+    expect(JSON.parse(readFileSync(pendingFile, 'utf8'))).toEqual({});
+  });
 });
