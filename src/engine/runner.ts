@@ -1,8 +1,9 @@
 /**
  * Runs a playbook: plays in order; per play, hosts in serial batches; per batch, tasks in the
  * linear strategy (every host finishes task N before any starts task N+1), hosts in parallel up
- * to `forks`; then notified handlers in definition order, once each. A failed host stops; the
- * others go on. Unreachable is distinct from failed.
+ * to `forks`; then notified handlers in definition order, once each. Under `strategy: free` (and
+ * host_pinned) each host goes through its tasks, then its handlers, on its own (runFree). A
+ * failed host stops; the others go on. Unreachable is distinct from failed.
  *
  * `run()` always returns a report: a host that is lost is reported unreachable and the others
  * finish every play; anything unexpected that throws stops the run and is reported as the
@@ -425,6 +426,8 @@ export class Runner {
       if (effect.kind !== 'meta') continue;
       switch (effect.action) {
         case 'flush_handlers':
+          // Ansible 2.14 stops the run: "flush_handlers cannot be used as a handler" (a task an include_tasks handler included).
+          if (st.handler) throw new Error(`${task.loc.file}:${task.loc.line}:${task.loc.col}: flush_handlers cannot be used as a handler`);
           if (!flush.includes(host)) flush.push(host);
           break;
         case 'end_host':
