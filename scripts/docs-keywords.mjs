@@ -76,7 +76,11 @@ function verdict(s, k) {
   }
   if (rule.use === 'refused') return { supported: false, text: `refused: ${rule.hint}` };
   const only = Object.hasOwn(kw.ONLY_VALUE, k) ? kw.ONLY_VALUE[k] : undefined;
-  return { supported: true, text: only ? `supported with the value \`${only}\` only (another value is refused)` : 'supported' };
+  const note = Object.hasOwn(kw.KEYWORD_NOTES, k) ? kw.KEYWORD_NOTES[k] : undefined;
+  return {
+    supported: true,
+    text: only ? `supported with the value \`${only}\` only (another value is refused)` : note ? `supported: ${note}` : 'supported',
+  };
 }
 
 const rows = SECTIONS.map((s) => ({

@@ -39,7 +39,7 @@ export function comparePos(a: readonly number[], b: readonly number[]): number {
 export const posKey = (t: TaskDef): string => posOf(t).join('.');
 
 /** Which step a host's task belongs to: its position and where it is written. */
-const stepKey = (t: TaskDef): string => `${posKey(t)}|${t.loc.file}:${t.loc.line}:${t.loc.col}`;
+export const stepKey = (t: TaskDef): string => `${posKey(t)}|${t.loc.file}:${t.loc.line}:${t.loc.col}`;
 
 /** The key of a task's frame at depth d: the ids of the frames down to it (ids of an included file's blocks may repeat the play's). */
 function frameKey(frames: readonly BlockFrame[], d: number): string {

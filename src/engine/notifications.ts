@@ -12,6 +12,12 @@
  *   successfully on the host (a listen topic with two listeners: after both);
  * - `finish`: what is left is kept for the next run when the host stopped or the play was aborted,
  *   and cleared otherwise (as before: a handler notified by a later handler is not run again).
+ *
+ * Handlers of roles included at run time (include_role) are known only once the role is
+ * included: their notifications are saved marked `included`, restored by the next run like the
+ * others, and run once the host includes the role again (its handlers join the host's). One whose
+ * role is not included again on the host stays pending (`finish` returns it, for a warning)
+ * rather than being lost.
  */
 import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
 import { notifiableNames, notifiedHandlers } from '../plan/handlers.ts';
@@ -29,6 +35,8 @@ export class BatchNotifications {
   private readonly tentative = new Map<string, Set<string>>();
   /** Per host: handlers that ran successfully in this batch. */
   private readonly done = new Map<string, Set<TaskDef>>();
+  /** Per host: restored notifications of handlers of roles included at run time (pending.ts `included`). */
+  private readonly restoredIncluded = new Map<string, Set<string>>();
 
   constructor(
     private readonly pending: PendingHandlers,
@@ -37,6 +45,7 @@ export class BatchNotifications {
   ) {
     this.playNames = notifiableNames(play.handlers);
     for (const h of hosts) {
+      this.restoredIncluded.set(h, new Set(this.pending.includedFor(h, play.name)));
       this.notified.set(h, new Set(this.restored(h)));
       this.tentative.set(h, new Set());
       this.done.set(h, new Set());
@@ -45,7 +54,15 @@ export class BatchNotifications {
 
   /** The host's notifications left pending by an earlier run (for this play's handlers). */
   restored(host: string): string[] {
-    return this.pending.forHost(host, this.play.name).filter((n) => this.playNames.has(n));
+    const included = this.restoredIncluded.get(host);
+    return this.pending.forHost(host, this.play.name).filter((n) => this.playNames.has(n) || included?.has(n));
+  }
+
+  /** The names the host's notifications may use that are handlers of roles included at run time (not the play's). */
+  private includedOf(host: string): Set<string> {
+    const out = new Set(this.restoredIncluded.get(host));
+    for (const n of this.namesOf(host)) if (!this.playNames.has(n)) out.add(n);
+    return out;
   }
 
   /** The host's handlers: the play's, then those of the roles it included, in order. */
@@ -87,7 +104,7 @@ export class BatchNotifications {
     if (!names.length) return;
     let added: string[];
     try {
-      added = this.pending.record(host, this.play.name, names);
+      added = this.pending.record(host, this.play.name, names, this.includedOf(host));
     } catch (err) {
       throw new Error(`cannot record the handler notification in ${this.pending.path} (${(err as Error).message}); nothing was applied`);
     }
@@ -100,7 +117,7 @@ export class BatchNotifications {
     const tentative = this.tentative.get(host)!;
     if (changed) {
       const names = this.known(host, notify);
-      this.pending.record(host, this.play.name, names);
+      this.pending.record(host, this.play.name, names, this.includedOf(host));
       for (const n of names) {
         notified.add(n);
         // Notified again: its handlers run again (those defined after the one running now).
@@ -124,13 +141,26 @@ export class BatchNotifications {
     done.add(hd);
     const notified = this.notified.get(host)!;
     const list = this.handlersOf(host);
-    const satisfied = [...notified].filter((n) => notifiedHandlers(list, n).every((x) => done.has(x)));
+    // A restored notification whose role is not included (yet) has no handler here: not satisfied.
+    const satisfied = [...notified].filter((n) => {
+      const hs = notifiedHandlers(list, n);
+      return hs.length > 0 && hs.every((x) => done.has(x));
+    });
     for (const n of satisfied) notified.delete(n);
     this.pending.withdraw(host, this.play.name, satisfied);
   }
 
-  /** The batch is over for `host`: keeps what is left for the next run, or clears it. */
-  finish(host: string, keep: boolean): void {
-    this.pending.set(host, this.play.name, keep ? [...this.notified.get(host)!] : []);
+  /**
+   * The batch is over for `host`: keeps what is left for the next run, or clears it — except the
+   * notifications of handlers of roles included at run time that the host did not include in this
+   * run (no handler answered them): those stay pending, and are returned (for a warning).
+   */
+  finish(host: string, keep: boolean): string[] {
+    const included = this.includedOf(host);
+    const list = this.handlersOf(host);
+    const left = [...this.notified.get(host)!];
+    const waiting = left.filter((n) => included.has(n) && notifiedHandlers(list, n).length === 0);
+    this.pending.set(host, this.play.name, keep ? left : waiting, included);
+    return waiting;
   }
 }

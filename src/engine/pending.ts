@@ -14,7 +14,9 @@
  * nothing), and nothing ever in check mode.
  *
  * Format, unchanged since the first version (which wrote it at the end of a run only):
- * `{ "<playbook file name>": { "<host>": [ { "play": "<play name>", "handler": "<name>" } ] } }`.
+ * `{ "<playbook file name>": { "<host>": [ { "play": "<play name>", "handler": "<name>" } ] } }`;
+ * an entry may add `"included": true`: the name is one of a handler of a role included at run
+ * time (include_role), which the next run knows only once that role is included again.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -22,11 +24,16 @@ import { basename, dirname, join } from 'node:path';
 export interface PendingEntry {
   play: string;
   handler: string;
+  /** A handler of a role included at run time (include_role): not one of the play's own. */
+  included?: true;
 }
 
 type Store = Record<string, Record<string, PendingEntry[]>>; // playbook → host → entries
 
-const entryKey = (e: PendingEntry) => JSON.stringify([e.play, e.handler]);
+const entryKey = (e: PendingEntry) => JSON.stringify([e.play, e.handler, e.included === true]);
+
+const entry = (play: string, handler: string, included: ReadonlySet<string>): PendingEntry =>
+  included.has(handler) ? { play, handler, included: true } : { play, handler };
 
 function fsyncPath(path: string): void {
   const fd = openSync(path, 'r');
@@ -74,11 +81,21 @@ export class PendingHandlers {
       .map((e) => e.handler);
   }
 
-  /** Records the notifications not recorded yet (durably, before it returns); returns the names it added. */
-  record(host: string, play: string, names: readonly string[]): string[] {
+  /** The names saved for a host in a play that are handlers of roles included at run time. */
+  includedFor(host: string, play: string): string[] {
+    return this.entries(host)
+      .filter((e) => e.play === play && e.included)
+      .map((e) => e.handler);
+  }
+
+  /**
+   * Records the notifications not recorded yet (durably, before it returns); returns the names it
+   * added. `included`: those of them that are handlers of roles included at run time.
+   */
+  record(host: string, play: string, names: readonly string[], included: ReadonlySet<string> = new Set()): string[] {
     const have = new Set(this.forHost(host, play));
     const added = [...new Set(names)].filter((n) => !have.has(n));
-    if (added.length) this.update(host, [...this.entries(host), ...added.map((handler) => ({ play, handler }))]);
+    if (added.length) this.update(host, [...this.entries(host), ...added.map((handler) => entry(play, handler, included))]);
     return added;
   }
 
@@ -92,9 +109,9 @@ export class PendingHandlers {
   }
 
   /** Replaces what is saved for a host in a play (durably, when that changes anything). */
-  set(host: string, play: string, handlers: readonly string[]): void {
+  set(host: string, play: string, handlers: readonly string[], included: ReadonlySet<string> = new Set()): void {
     const rest = this.entries(host).filter((e) => e.play !== play);
-    this.update(host, [...rest, ...[...new Set(handlers)].map((handler) => ({ play, handler }))]);
+    this.update(host, [...rest, ...[...new Set(handlers)].map((handler) => entry(play, handler, included))]);
   }
 
   private entries(host: string): PendingEntry[] {

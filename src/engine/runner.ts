@@ -1,8 +1,9 @@
 /**
  * Runs a playbook: plays in order; per play, hosts in serial batches; per batch, tasks in the
  * linear strategy (every host finishes task N before any starts task N+1), hosts in parallel up
- * to `forks`; then notified handlers in definition order, once each. A failed host stops; the
- * others go on. Unreachable is distinct from failed.
+ * to `forks`; then notified handlers in definition order, once each. Under `strategy: free` (and
+ * host_pinned) each host goes through its tasks, then its handlers, on its own (runFree). A
+ * failed host stops; the others go on. Unreachable is distinct from failed.
  *
  * `run()` always returns a report: a host that is lost is reported unreachable and the others
  * finish every play; anything unexpected that throws stops the run and is reported as the
@@ -12,6 +13,7 @@
 import type { Inventory } from '../input/inventory/index.ts';
 import type { PlayDef, Playbook, TaskDef } from '../input/playbook/types.ts';
 import { redact } from '../core/secret/secret.ts';
+import { formatDiagnostic } from '../core/diagnostic.ts';
 import { type Transport, TransportCache, type TransportFactory, type TransportWrapper, UnreachableError } from '../transport/transport.ts';
 import { sshTransport } from '../transport/ssh/factory.ts';
 import type { SshTimeouts } from '../transport/ssh/spec.ts';
@@ -20,7 +22,7 @@ import type { SshConfig } from '../transport/ssh/sshconfig.ts';
 import { gatherScript, parseGathered } from '../facts/gather.ts';
 import { type ActionEffect, type ExecResult, RunMemory } from '../modules/contract.ts';
 import { HostSequence, type InstanceOutcome, type ProbeCache, type SequenceOptions } from './host-sequence.ts';
-import { type FailOutcome, isRescuing, PlayIterator } from './iterator.ts';
+import { type FailOutcome, isRescuing, PlayIterator, type Step, stepKey } from './iterator.ts';
 import { type IncludeEffect, type IncludeExpander, isInclude, loaderExpander, placeIncluded } from './includes.ts';
 import { failedTaskVar } from './failed-task.ts';
 import { addHost, groupBy } from './inventory-effects.ts';
@@ -37,7 +39,10 @@ import { RoleRuns } from './role-runs.ts';
 import { notifiedHandlers } from '../plan/handlers.ts';
 import { withImplicitLocalhost } from '../transport/implicit-localhost.ts';
 import { isImplicitLocalhost } from '../plan/where-and-when.ts';
-import { endsPlay, forksFor, PlayOrder, runOnceHosts } from './play-controls.ts';
+import { endsPlay, forksFor, PlayOrder, runOnceHosts, type TaskControls } from './play-controls.ts';
+import { HostLines, Semaphore } from './free-strategy.ts';
+import { isQuietMeta, metaKind } from './meta-output.ts';
+import { freeStrategyProblems, isFree } from '../plan/strategy.ts';
 
 export interface RunnerOptions {
   check: boolean;
@@ -76,6 +81,23 @@ export interface RunnerOptions {
   expandInclude?: IncludeExpander;
   /** Wraps the transport in use (`transport` or SSH): tests inject faults this way (test/helpers/fault-transport.ts). */
   wrapTransport?: TransportWrapper;
+}
+
+/** A batch being run: what each step (runStep) works with. */
+interface BatchRun {
+  play: PlayDef;
+  batch: string[];
+  roleRuns: RoleRuns;
+  seqs: Map<string, HostSequence>;
+  it: PlayIterator;
+  notes: BatchNotifications;
+  seqOpts: (host: string, handler: boolean) => SequenceOptions;
+  /** meta: end_play ran. */
+  endPlay: boolean;
+  /** free: per task (its step key), the hosts that may run it at once (throttle). */
+  throttles: Map<string, Semaphore>;
+  /** The tasks are handlers (those an include_tasks handler included). */
+  handler?: boolean;
 }
 
 /** Runs `fn` on every item, `limit` at a time; when one throws, waits for the others, then throws the first error. */
@@ -174,11 +196,14 @@ export class Runner {
     return this.conns.openFresh(host);
   }
 
-  private record(r: TaskResult): void {
+  private record(r: TaskResult, rep: Reporter = this.opts.reporter): void {
     if (r.message) r.message = redact(r.message);
     this.results.push(r);
-    count(this.statsOf(r.host), r);
-    this.opts.reporter.result(r);
+    // A meta task that ran or was skipped has no "ok" line and no count in the recap, as in
+    // Ansible 2.14 (meta-output.ts); the JSON report's task list keeps it.
+    const quiet = isQuietMeta(r);
+    if (!quiet) count(this.statsOf(r.host), r);
+    if (!(quiet && r.status === 'ok')) rep.result(r);
   }
 
   /** Runs every play; always returns the report (see the file comment). */
@@ -277,177 +302,27 @@ export class Runner {
     const seqs = new Map(batch.map((h) => [h, new HostSequence(this.conns, tasks, seqOpts(h, false), registered.get(h)!)]));
     // Each host's own sequence and cursor; the linear strategy by position (iterator.ts).
     const it = new PlayIterator(new Map([...seqs].map(([h, s]) => [h, s.tasks])));
+    const st: BatchRun = { play, batch, roleRuns, seqs, it, notes, seqOpts, endPlay: false, throttles: new Map() };
     let aborted = false;
-    let endPlay = false;
-    const stop = (h: string, outcome: FailOutcome | undefined): boolean => {
-      if (outcome !== 'failed') return false;
-      this.dead.add(h);
-      this.failedHosts.add(h);
-      return true;
-    };
-    for (;;) {
-      // A host that died (a failed handler in a flush, unreachable) is out of this play for good,
-      // even if clear_host_errors revives it for the later plays.
-      for (const h of batch) if (this.dead.has(h)) it.end(h);
-      const step = it.next(batch.filter((h) => !this.dead.has(h)));
-      if (!step) break;
-      const task = step.task;
-      // A role listed again with the same parameters runs once per host (role-runs.ts).
-      const live = step.hosts.filter(({ host, index }) => {
-        if (roleRuns.shouldRun(host, seqs.get(host)!.tasks[index]!)) return true;
-        stop(host, it.skip(host, index));
-        return false;
-      });
-      if (!live.length) continue;
-      // part G: run_once (first live host only), throttle, any_errors_fatal (play-controls.ts).
-      const controls = seqs.get(live[0]!.host)!.controls(live[0]!.index);
-      // An action Ansible runs once for the batch (BYPASS_HOST_LOOP: add_host, pause) runs on the
-      // first live host only, as a run_once task does; unlike run_once, only that host registers
-      // its result (Ansible's get_task_hosts).
-      const bypass = getModule(task.module)?.bypassHostLoop === true;
-      const runOn = controls.runOnce || bypass ? live.slice(0, 1) : live;
-      this.opts.reporter.taskStart(
-        play,
-        task,
-        runOn.map((l) => l.host),
-        false,
-      );
-      const results: TaskResult[] = [];
-      const effects: { host: string; effect: ActionEffect }[] = [];
-      let fatal = false;
-      await parallel(runOn, forksFor(this.opts.forks, controls), async ({ host: h, index: i }) => {
-        const seq = seqs.get(h)!;
-        const own = seq.tasks[i]!;
-        let outs = await this.safeRun(h, play, own, () => seq.runTask(i));
-        if (outs.some((o) => o.result.status !== 'skipped')) roleRuns.taskRan(h, own);
-        let spliced: TaskDef[] = [];
-        const hostEffects: ActionEffect[] = [];
-        if (!outs.some((o) => o.failed || o.unreachable)) {
-          // Includes splice on this host, one expansion per loop item; other effects after the step.
-          outs = await this.safeRun(h, play, own, async () => {
-            let item = 0;
-            for (const o of outs) {
-              if (o.result.status === 'failed') continue;
-              for (const effect of o.effects ?? []) {
-                if (isInclude(effect)) spliced.push(...this.expand(h, play, batch, own, effect, item, seq, notes));
-                else hostEffects.push(effect);
-              }
-              if (o.effects?.some(isInclude)) item++;
-            }
-            return outs;
-          });
-          if (outs.some((o) => o.failed)) spliced = [];
-          else for (const effect of hostEffects) effects.push({ host: h, effect });
+    if (isFree(play)) aborted = await this.runFree(st);
+    else {
+      for (;;) {
+        // A host that died (a failed handler in a flush, unreachable) is out of this play for good,
+        // even if clear_host_errors revives it for the later plays.
+        for (const h of batch) if (this.dead.has(h)) it.end(h);
+        const step = it.next(batch.filter((h) => !this.dead.has(h)));
+        if (!step) break;
+        if (await this.runStep(st, step, this.opts.reporter)) {
+          aborted = true;
+          break;
         }
-        if (spliced.length) seq.splice(i, spliced);
-        const failed = outs.some((o) => o.failed);
-        const unreachable = outs.some((o) => o.unreachable);
-        // Unreachable is never rescued (Ansible 2.14).
-        const rescued = failed && !unreachable && isRescuing(own);
-        for (const o of outs) {
-          if (rescued && o.failed) o.result.rescued = true;
-          this.record(o.result);
-          results.push(o.result);
-        }
-        if (rescued) this.setFailed(seq, own, outs);
-        let stopped = unreachable;
-        if (unreachable) {
-          this.dead.add(h);
-          it.end(h);
-        } else stopped = stop(h, it.advance(h, i, failed)) || (failed && !rescued);
-        // part G: any_errors_fatal (a rescued failure does not end the play).
-        if (endsPlay(controls, stopped)) fatal = true;
-        notes.afterTask(
-          h,
-          own.notify,
-          outs.some((o) => o.changed),
-          stopped,
-        );
-      });
-      // part G: a run_once task's registered value is every host's of the batch; they move past it.
-      for (const l of live.slice(runOn.length)) {
-        if (controls.runOnce) seqs.get(l.host)!.adoptRegistered(l.index, registered.get(runOn[0]!.host)!);
-        stop(l.host, it.advance(l.host, l.index, false));
-      }
-      await this.opts.reporter.taskEnd(play, task, results);
-      if (fatal) {
-        // part G: any_errors_fatal (or a failed run_once): the play ends for every host, and the run with it.
-        this.opts.reporter.warn(`any_errors_fatal: task '${task.name}' failed: stopping play '${play.name}' and the plays after it`);
-        aborted = true;
-        break;
-      }
-      // Runner-level effects, in batch order, once the step is over on every host.
-      const flush: string[] = [];
-      let inventoryChanged = false;
-      for (const { host, effect } of effects) {
-        if (effect.kind === 'add_host') {
-          addHost(this.inv, effect.name, effect.groups, effect.vars, task.loc);
-          inventoryChanged = true;
-        } else if (effect.kind === 'group_by') {
-          groupBy(this.inv, host, effect.groups, effect.parents, task.loc);
-          inventoryChanged = true;
-        }
-        if (effect.kind !== 'meta') continue;
-        switch (effect.action) {
-          case 'flush_handlers':
-            if (!flush.includes(host)) flush.push(host);
-            break;
-          case 'end_host':
-            it.end(host);
-            break;
-          case 'end_play':
-            endPlay = true;
-          // falls through: the batch ends too
-          case 'end_batch':
-            for (const h of batch) it.end(h);
-            break;
-          case 'clear_host_errors':
-            // As Ansible 2.14: the play's hosts that failed (here or in an earlier play; not the
-            // unreachable ones) are no longer failed — they take part in the later plays, not in
-            // the rest of this one.
-            for (const h of this.playHosts(play)) if (this.failedHosts.delete(h)) this.dead.delete(h);
-            break;
-          case 'reset_connection':
-            await this.conns.reset(host);
-            break;
-          case 'noop':
-            break;
-        }
-      }
-      if (inventoryChanged) {
-        // add_host / group_by: groups, group_names, hostvars and the later plays' hosts see the change.
-        this.vars.inventoryChanged();
-        const at = this.playbook.plays.indexOf(play);
-        for (const later of this.playbook.plays.slice(at + 1)) this.planned.delete(later);
-      }
-      if (flush.length) {
-        // meta: flush_handlers — the notified handlers of these hosts run now, then the tasks go on.
-        aborted = await this.runHandlers(
-          play,
-          batch,
-          flush.filter((h) => !this.dead.has(h)),
-          notes,
-          seqOpts,
-        );
-        // What a handler applied makes the host's earlier probes stale (the window stops at meta,
-        // so none should be left: this keeps it so whatever the window does).
-        for (const h of flush) seqs.get(h)!.dropProbes();
-        if (aborted) break;
-      }
-      const failedNow = batch.filter((h) => this.dead.has(h)).length;
-      const pct = play.maxFailPercentage;
-      if (pct !== undefined && (failedNow / batch.length) * 100 > pct) {
-        this.opts.reporter.warn(
-          `max_fail_percentage ${pct}% exceeded (${failedNow}/${batch.length} hosts failed): stopping play '${play.name}' and the plays after it`,
-        );
-        aborted = true;
-        break;
       }
     }
     // A host out of the play (failed — even if clear_host_errors revived it —, unreachable, or
     // ended by meta) runs no handlers, as in Ansible.
     const out = (h: string) => this.dead.has(h) || it.cursor(h).done;
-    if (!aborted) {
+    // Under free each host ran its handlers at its own end (runFree).
+    if (!aborted && !isFree(play)) {
       aborted = await this.runHandlers(
         play,
         batch,
@@ -457,8 +332,260 @@ export class Runner {
       );
     }
     // Whatever is still notified (host out of the play, play aborted) stays saved for the next run.
-    for (const h of batch) notes.finish(h, out(h) || aborted);
-    return { aborted, endPlay };
+    for (const h of batch) {
+      const waiting = notes.finish(h, out(h) || aborted);
+      if (waiting.length && !out(h) && !aborted)
+        this.opts.reporter.warn(
+          `${h}: handlers pending from an earlier run, of a role included at run time that this run did not include, stay pending: ${waiting.join(', ')}`,
+        );
+    }
+    return { aborted, endPlay: st.endPlay };
+  }
+
+  /**
+   * One step: `step.task` on the hosts whose next task it is (linear: every such host; free: one
+   * host). Returns true when the play is aborted (any_errors_fatal, max_fail_percentage).
+   */
+  private async runStep(st: BatchRun, step: Step, rep: Reporter): Promise<boolean> {
+    const { play, batch, roleRuns, seqs, it, notes, seqOpts } = st;
+    const registered = this.registered;
+    let aborted = false;
+    const stop = (h: string, outcome: FailOutcome | undefined): boolean => this.stop(h, outcome);
+    const task = step.task;
+    // A role listed again with the same parameters runs once per host (role-runs.ts).
+    const live = step.hosts.filter(({ host, index }) => {
+      if (roleRuns.shouldRun(host, seqs.get(host)!.tasks[index]!)) return true;
+      stop(host, it.skip(host, index));
+      return false;
+    });
+    if (!live.length) return false;
+    // part G: run_once (first live host only), throttle, any_errors_fatal (play-controls.ts).
+    const controls = seqs.get(live[0]!.host)!.controls(live[0]!.index);
+    // An action Ansible runs once for the batch (BYPASS_HOST_LOOP: add_host, pause) runs on the
+    // first live host only, as a run_once task does; unlike run_once, only that host registers
+    // its result (Ansible's get_task_hosts).
+    const bypass = getModule(task.module)?.bypassHostLoop === true;
+    // meta (meta-output.ts): end_play, end_batch and clear_host_errors run once, on the first host
+    // (its `when` decides); the others on each host, each with its own banner, as in Ansible 2.14.
+    const meta = metaKind(task);
+    const runOn = controls.runOnce || bypass || meta === 'once' ? live.slice(0, 1) : live;
+    if (meta !== 'per-host')
+      rep.taskStart(
+        play,
+        task,
+        runOn.map((l) => l.host),
+        st.handler === true,
+      );
+    const results: TaskResult[] = [];
+    const effects: { host: string; effect: ActionEffect }[] = [];
+    let fatal = false;
+    // free: a task's throttle holds across the hosts running it at once (Ansible counts its workers on the task).
+    let throttle: Semaphore | undefined;
+    if (isFree(play) && controls.throttle > 0) {
+      const key = stepKey(task);
+      throttle = st.throttles.get(key);
+      if (!throttle) st.throttles.set(key, (throttle = new Semaphore(controls.throttle)));
+    }
+    const runOne = (fn: () => Promise<void>) => (throttle ? throttle.with(fn) : fn());
+    if (meta === 'per-host') {
+      // One banner per host (Ansible's _execute_meta announces the task each time it runs it);
+      // controller-side and instant: the hosts one after the other.
+      for (const x of runOn) {
+        const own: TaskResult[] = [];
+        rep.taskStart(play, task, [x.host], st.handler === true);
+        await this.runOnHost(st, step, x, controls, rep, effects, own, (f) => (fatal ||= f));
+        results.push(...own);
+        await rep.taskEnd(play, task, own);
+      }
+    } else
+      await parallel(runOn, forksFor(this.opts.forks, controls), (x) =>
+        runOne(() => this.runOnHost(st, step, x, controls, rep, effects, results, (f) => (fatal ||= f))),
+      );
+    // part G: a run_once task's registered value is every host's of the batch; they move past it.
+    for (const l of live.slice(runOn.length)) {
+      if (controls.runOnce) seqs.get(l.host)!.adoptRegistered(l.index, registered.get(runOn[0]!.host)!);
+      stop(l.host, it.advance(l.host, l.index, false));
+    }
+    if (meta !== 'per-host') await rep.taskEnd(play, task, results);
+    if (fatal) {
+      // part G: any_errors_fatal (or a failed run_once): the play ends for every host, and the run with it.
+      this.opts.reporter.warn(`any_errors_fatal: task '${task.name}' failed: stopping play '${play.name}' and the plays after it`);
+      return true;
+    }
+    // Runner-level effects, in batch order, once the step is over on every host.
+    const flush: string[] = [];
+    let inventoryChanged = false;
+    for (const { host, effect } of effects) {
+      if (effect.kind === 'add_host') {
+        addHost(this.inv, effect.name, effect.groups, effect.vars, task.loc);
+        inventoryChanged = true;
+      } else if (effect.kind === 'group_by') {
+        groupBy(this.inv, host, effect.groups, effect.parents, task.loc);
+        inventoryChanged = true;
+      }
+      if (effect.kind !== 'meta') continue;
+      switch (effect.action) {
+        case 'flush_handlers':
+          // Ansible 2.14 stops the run: "flush_handlers cannot be used as a handler" (a task an include_tasks handler included).
+          if (st.handler) throw new Error(`${task.loc.file}:${task.loc.line}:${task.loc.col}: flush_handlers cannot be used as a handler`);
+          if (!flush.includes(host)) flush.push(host);
+          break;
+        case 'end_host':
+          it.end(host);
+          break;
+        case 'end_play':
+          st.endPlay = true;
+        // falls through: the batch ends too
+        case 'end_batch':
+          for (const h of batch) it.end(h);
+          break;
+        case 'clear_host_errors':
+          // As Ansible 2.14: the play's hosts that failed (here or in an earlier play; not the
+          // unreachable ones) are no longer failed — they take part in the later plays, not in
+          // the rest of this one.
+          for (const h of this.playHosts(play)) if (this.failedHosts.delete(h)) this.dead.delete(h);
+          break;
+        case 'reset_connection':
+          await this.conns.reset(host);
+          break;
+        case 'noop':
+          break;
+      }
+    }
+    if (inventoryChanged) {
+      // add_host / group_by: groups, group_names, hostvars and the later plays' hosts see the change.
+      this.vars.inventoryChanged();
+      const at = this.playbook.plays.indexOf(play);
+      for (const later of this.playbook.plays.slice(at + 1)) this.planned.delete(later);
+    }
+    if (flush.length) {
+      // meta: flush_handlers — the notified handlers of these hosts run now, then the tasks go on.
+      aborted = await this.runHandlers(
+        play,
+        batch,
+        flush.filter((h) => !this.dead.has(h)),
+        notes,
+        seqOpts,
+        rep,
+      );
+      // What a handler applied makes the host's earlier probes stale (the window stops at meta,
+      // so none should be left: this keeps it so whatever the window does).
+      for (const h of flush) seqs.get(h)!.dropProbes();
+      if (aborted) return true;
+    }
+    const failedNow = batch.filter((h) => this.dead.has(h)).length;
+    const pct = play.maxFailPercentage;
+    if (pct !== undefined && (failedNow / batch.length) * 100 > pct) {
+      this.opts.reporter.warn(
+        `max_fail_percentage ${pct}% exceeded (${failedNow}/${batch.length} hosts failed): stopping play '${play.name}' and the plays after it`,
+      );
+      return true;
+    }
+    return false;
+  }
+
+  /** The task of a step on one of its hosts (runStep). */
+  private async runOnHost(
+    st: BatchRun,
+    step: Step,
+    { host: h, index: i }: { host: string; index: number },
+    controls: TaskControls,
+    rep: Reporter,
+    effects: { host: string; effect: ActionEffect }[],
+    results: TaskResult[],
+    setFatal: (fatal: boolean) => void,
+  ): Promise<void> {
+    const { play, batch, roleRuns, seqs, it, notes } = st;
+    const stop = (host: string, outcome: FailOutcome | undefined): boolean => this.stop(host, outcome);
+    const seq = seqs.get(h)!;
+    const own = seq.tasks[i]!;
+    let outs = await this.safeRun(h, play, own, () => seq.runTask(i));
+    if (outs.some((o) => o.result.status !== 'skipped')) roleRuns.taskRan(h, own);
+    let spliced: TaskDef[] = [];
+    const hostEffects: ActionEffect[] = [];
+    if (!outs.some((o) => o.failed || o.unreachable)) {
+      // Includes splice on this host, one expansion per loop item; other effects after the step.
+      outs = await this.safeRun(h, play, own, async () => {
+        let item = 0;
+        for (const o of outs) {
+          if (o.result.status === 'failed') continue;
+          for (const effect of o.effects ?? []) {
+            if (isInclude(effect)) spliced.push(...this.expand(h, play, batch, own, effect, item, seq, notes));
+            else hostEffects.push(effect);
+          }
+          if (o.effects?.some(isInclude)) item++;
+        }
+        return outs;
+      });
+      if (outs.some((o) => o.failed)) spliced = [];
+      else for (const effect of hostEffects) effects.push({ host: h, effect });
+    }
+    if (spliced.length) seq.splice(i, spliced);
+    const failed = outs.some((o) => o.failed);
+    const unreachable = outs.some((o) => o.unreachable);
+    // Unreachable is never rescued (Ansible 2.14).
+    const rescued = failed && !unreachable && isRescuing(own);
+    for (const o of outs) {
+      if (rescued && o.failed) o.result.rescued = true;
+      this.record(o.result, rep);
+      results.push(o.result);
+    }
+    if (rescued) this.setFailed(seq, own, outs);
+    let stopped = unreachable;
+    if (unreachable) {
+      this.dead.add(h);
+      it.end(h);
+    } else stopped = stop(h, it.advance(h, i, failed)) || (failed && !rescued);
+    // part G: any_errors_fatal (a rescued failure does not end the play).
+    if (endsPlay(controls, stopped)) setFatal(true);
+    notes.afterTask(
+      h,
+      own.notify,
+      outs.some((o) => o.changed),
+      stopped,
+    );
+  }
+
+  /** A host whose failure was not rescued is out of the run (clear_host_errors may revive it for later plays). */
+  private stop(h: string, outcome: FailOutcome | undefined): boolean {
+    if (outcome !== 'failed') return false;
+    this.dead.add(h);
+    this.failedHosts.add(h);
+    return true;
+  }
+
+  /**
+   * strategy free (and host_pinned), as Ansible 2.14's free strategy: each host goes through its
+   * own sequence as fast as it can, never waiting for the others at a task; at most --forks
+   * tasks run at once (host_pinned: at most --forks hosts, each keeping its fork until it is
+   * done), a task with `throttle` N on at most N hosts at once. A host's lines are printed when
+   * its task ends (banner and result together). meta: flush_handlers runs that host's handlers;
+   * a host that reaches the end of its tasks runs its notified handlers at once, alone. end_host
+   * ends the host; end_play and end_batch end every host of the batch (each after its current
+   * task). run_once, any_errors_fatal, max_fail_percentage and add_host/pause are refused at
+   * validation (plan/strategy.ts). Returns true when the play was aborted.
+   */
+  private async runFree(st: BatchRun): Promise<boolean> {
+    const { play, batch, it, notes, seqOpts } = st;
+    const pinned = play.strategy === 'host_pinned';
+    const forks = new Semaphore(pinned ? Number.POSITIVE_INFINITY : this.opts.forks);
+    const lines = new Semaphore(1);
+    let aborted = false;
+    await parallel(batch, pinned ? this.opts.forks : batch.length, async (h) => {
+      for (;;) {
+        if (aborted) return;
+        if (this.dead.has(h)) it.end(h);
+        const step = it.next([h]);
+        if (!step) break;
+        const rep = new HostLines(this.opts.reporter, lines);
+        if (await forks.with(() => this.runStep(st, step, rep))) aborted = true;
+      }
+      // The end of the host's tasks: its notified handlers run now (a host out of the play runs none).
+      if (aborted || this.dead.has(h) || it.cursor(h).done) return;
+      if (await forks.with(() => this.runHandlers(play, batch, [h], notes, seqOpts, new HostLines(this.opts.reporter, lines))))
+        aborted = true;
+    });
+    return aborted;
   }
 
   /**
@@ -472,6 +599,7 @@ export class Runner {
     hosts: string[],
     notes: BatchNotifications,
     seqOpts: (host: string, handler: boolean) => SequenceOptions,
+    rep: Reporter = this.opts.reporter,
   ): Promise<boolean> {
     const registered = this.registered;
     let aborted = false;
@@ -496,15 +624,39 @@ export class Runner {
       const first = handlerSeqs.get(hostsFor[0]!)!;
       const controls = first.controls(first.tasks.indexOf(hd));
       const runOn = runOnceHosts(hostsFor, controls);
-      this.opts.reporter.taskStart(play, hd, runOn, true);
+      rep.taskStart(play, hd, runOn, true);
       const results: TaskResult[] = [];
       let fatal = false;
+      /** A handler that notifies handlers: those defined after it, now notified, run in this pass. */
+      const reschedule = (h: string) => {
+        const list = notes.handlersOf(h);
+        const pos = list.indexOf(hd);
+        const scheduled = new Set([...handlerSeqs.get(h)!.tasks, ...toRun(h)]);
+        const later = list.filter((x) => scheduled.has(x) && list.indexOf(x) > pos);
+        handlerSeqs.set(h, new HostSequence(this.conns, later, seqOpts(h, true), registered.get(h)!));
+      };
+      /** include_tasks as a handler: per host, the included tasks, run as handlers right after it. */
+      const included = new Map<string, TaskDef[]>();
       await parallel(runOn, forksFor(this.opts.forks, controls), async (h) => {
         const seq = handlerSeqs.get(h)!;
         const idx = seq.tasks.indexOf(hd);
-        const outs = await this.safeRun(h, play, hd, () => seq.runTask(idx));
+        let outs = await this.safeRun(h, play, hd, () => seq.runTask(idx));
+        if (!outs.some((o) => o.failed || o.unreachable) && outs.some((o) => o.effects?.some(isInclude))) {
+          const tasks: TaskDef[] = [];
+          outs = await this.safeRun(h, play, hd, async () => {
+            let item = 0;
+            for (const o of outs) {
+              if (o.result.status === 'failed') continue;
+              for (const effect of o.effects ?? [])
+                if (isInclude(effect)) tasks.push(...this.expand(h, play, batch, hd, effect, item, seq, notes));
+              if (o.effects?.some(isInclude)) item++;
+            }
+            return outs;
+          });
+          if (tasks.length && !outs.some((o) => o.failed)) included.set(h, tasks);
+        }
         for (const o of outs) {
-          this.record(o.result);
+          this.record(o.result, rep);
           results.push(o.result);
         }
         const stopped = outs.some((o) => o.failed || o.unreachable);
@@ -513,23 +665,50 @@ export class Runner {
         if (endsPlay(controls, stopped)) fatal = true; // part G
         if (stopped) this.dead.add(h);
         if (outs.some((o) => o.failed)) this.failedHosts.add(h);
-        else {
+        else if (!included.has(h)) {
           notes.handlerRan(h, hd);
-          // A handler that changed notifies handlers too: those defined after it run in this pass.
-          if (changed && hd.notify.length) {
-            const list = notes.handlersOf(h);
-            const pos = list.indexOf(hd);
-            const scheduled = new Set([...handlerSeqs.get(h)!.tasks, ...toRun(h)]);
-            const later = list.filter((x) => scheduled.has(x) && list.indexOf(x) > pos);
-            handlerSeqs.set(h, new HostSequence(this.conns, later, seqOpts(h, true), registered.get(h)!));
-          }
+          if (changed && hd.notify.length) reschedule(h);
         }
       });
-      await this.opts.reporter.taskEnd(play, hd, results);
+      await rep.taskEnd(play, hd, results);
       if (fatal) {
         this.opts.reporter.warn(`any_errors_fatal: handler '${hd.name}' failed: stopping play '${play.name}' and the plays after it`);
         aborted = true;
         break;
+      }
+      if (included.size) {
+        // As Ansible 2.14 (PlayIterator.add_tasks in the handlers state): the included tasks run
+        // next, as handlers of the hosts that ran the include, before the later handlers. The
+        // include's notification is cleared only once they ran: a host that fails in them keeps
+        // it pending for the next run.
+        const seqs = new Map([...included].map(([h, ts]) => [h, new HostSequence(this.conns, ts, seqOpts(h, true), registered.get(h)!)]));
+        const sub: BatchRun = {
+          play,
+          batch,
+          roleRuns: new RoleRuns(),
+          seqs,
+          it: new PlayIterator(new Map([...seqs].map(([h, x]) => [h, x.tasks]))),
+          notes,
+          seqOpts,
+          endPlay: false,
+          throttles: new Map(),
+          handler: true,
+        };
+        for (;;) {
+          for (const h of seqs.keys()) if (this.dead.has(h)) sub.it.end(h);
+          const step = sub.it.next([...seqs.keys()].filter((h) => !this.dead.has(h)));
+          if (!step) break;
+          if (await this.runStep(sub, step, rep)) {
+            aborted = true;
+            break;
+          }
+        }
+        if (aborted) break;
+        for (const h of included.keys()) {
+          if (this.dead.has(h)) continue;
+          notes.handlerRan(h, hd);
+          reschedule(h);
+        }
       }
       // A handler that failed (a restart whose service did not come back healthy) counts like a
       // failed task, checked after each handler as Ansible's linear strategy does (handlers are
@@ -603,6 +782,9 @@ export class Runner {
       );
     const vars = this.vars.forTask(host, play, batch, include, seq.registered);
     const x = expander(effect, include, { host, play, vars });
+    // strategy free: what it gives no meaning to is refused in the included tasks too (plan/strategy.ts).
+    const refused = freeStrategyProblems(play, [...x.tasks, ...(x.handlers ?? [])]);
+    if (refused.length) throw new Error(refused.map(formatDiagnostic).join('\n'));
     if (effect.kind === 'include_role' && effect.public) {
       // public: the role's vars and defaults are the play's from here on, for this host.
       if (!x.role)

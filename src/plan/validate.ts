@@ -29,6 +29,7 @@ import { validateAgainst } from './schema.ts';
 import { convertParams } from './argspec.ts';
 import { analyzeTask } from './analysis.ts';
 import { notifiableNames } from './handlers.ts';
+import { freeStrategyProblems } from './strategy.ts';
 import { VarsBuilder } from '../input/inventory/vars-builder.ts';
 import { isDeepStrictEqual } from 'node:util';
 import { existsSync, statSync } from 'node:fs';
@@ -177,6 +178,8 @@ function checkPlay(
   if (perr.length) return { play, hosts: [], tasks };
   // An invalid --limit is reported once by validateRun; the play is still checked, unlimited.
   const hosts = playHosts(inv, play, opts.limit && !patternErrors(inv, opts.limit).length ? opts.limit : undefined);
+  // strategy: free refuses what it gives no meaning to (plan/strategy.ts).
+  bag.addAll(freeStrategyProblems(play, [...play.tasks, ...play.handlers]));
   // notify → handler names (or listen topics) of this play.
   const handlerNames = notifiableNames(play.handlers);
   for (const t of [...play.tasks, ...play.handlers]) {
@@ -314,6 +317,7 @@ function checkPlay(
         // A file that includes itself (Ansible allows it, with a condition that ends it): validated once.
         if (chain.includes(key)) return;
         let blindHere = blindIn;
+        bag.addAll(freeStrategyProblems(play, ts));
         for (const x of ts) {
           if (x.register) registers.add(x.register);
           if (FACT_MODULES.has(x.module)) factsOn = true;
@@ -430,7 +434,11 @@ function checkPlay(
     // Handlers may reference registered results; check those that do not.
     // After an include_vars of names known only at run time, handlers are checked then too.
     for (const h of play.handlers) {
-      if (!unknown && !taskReferences(h, registers).length && !usesFacts(h)) check(h, false);
+      // include_tasks as a handler: its file is validated as a dynamic include's is.
+      if (h.include) {
+        bag.addAll(staticParamErrors(h));
+        checkInclude(h, 0, [], false, unknown);
+      } else if (!unknown && !taskReferences(h, registers).length && !usesFacts(h)) check(h, false);
       else names(h);
     }
   }

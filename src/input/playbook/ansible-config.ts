@@ -30,6 +30,13 @@ const FALSE = ['false', 'no', 'off', '0', 'f', 'n'];
 const SETTINGS: Setting[] = [
   {
     section: 'defaults',
+    key: 'strategy',
+    env: 'ANSIBLE_STRATEGY',
+    same: ['linear', 'ansible.builtin.linear'],
+    why: "Kiln's default strategy is linear: write `strategy: free` (or host_pinned) on the plays instead",
+  },
+  {
+    section: 'defaults',
     key: 'hash_behaviour',
     env: 'ANSIBLE_HASH_BEHAVIOUR',
     same: ['replace'],

@@ -9,7 +9,7 @@ import type { YamlCursor } from '../yaml/document.ts';
 import { PyFloat, pyStr } from '../../template/jinja/value.ts';
 import { ansibleBoolean, BooleanError } from './boolean.ts';
 import { userNameProblem } from '../../core/user-name.ts';
-import type { Condition, EnvironmentLevel, HostOrder, KeywordValue, TaskKeywords } from './types.ts';
+import type { Condition, EnvironmentLevel, HostOrder, PlayStrategy, KeywordValue, TaskKeywords } from './types.ts';
 import { reservedVarNameProblem } from '../../core/var-name.ts';
 
 export const isTemplate = (s: string): boolean => s.includes('{{') || s.includes('{%');
@@ -189,6 +189,29 @@ export function mapping(c: YamlCursor, what: string, bag: DiagnosticBag): Record
   if (typeof v === 'object' && !Array.isArray(v) && !isSecret(v)) return v as Record<string, unknown>;
   bag.add(c.diag(`${what} must be a mapping`));
   return {};
+}
+
+/**
+ * A play's `strategy` (issue 16): linear (the default), free, host_pinned (free, each host keeping
+ * its fork until it is done), also under their `ansible.builtin.` names; `debug` is refused (no
+ * interactive debugger); any other is Ansible's own error.
+ */
+export function playStrategy(c: YamlCursor, bag: DiagnosticBag): PlayStrategy | undefined {
+  const v = c.value;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string' && isTemplate(v)) {
+    bag.add(c.diag('strategy: a templated value is not supported (write linear, free or host_pinned)'));
+    return undefined;
+  }
+  const name = typeof v === 'string' ? v.replace(/^ansible\.(builtin|legacy)\./, '') : undefined;
+  if (name === 'linear' || name === 'free' || name === 'host_pinned') return name;
+  if (name === 'debug') {
+    bag.add(c.diag('not supported: strategy debug (Kiln has no interactive task debugger; use linear, free or host_pinned)'));
+    return undefined;
+  }
+  // Ansible's words (Play._load_strategy / the strategy loader).
+  bag.add(c.diag(`Invalid play strategy specified: ${pyScalar(v)} (Kiln has linear, free and host_pinned)`));
+  return undefined;
 }
 
 const HOST_ORDERS: readonly HostOrder[] = ['inventory', 'reverse_inventory', 'sorted', 'reverse_sorted', 'shuffle'];

@@ -42,7 +42,13 @@ const NOT_DELEGATABLE: Record<string, KeywordRule> = {
 };
 
 /** `become_method` means the same as Kiln's only when it is sudo (Ansible's default). */
-export const ONLY_VALUE: Record<string, string> = { become_method: 'sudo', connection: 'ssh', strategy: 'linear' };
+export const ONLY_VALUE: Record<string, string> = { become_method: 'sudo', connection: 'ssh' };
+
+/** What the keyword table (scripts/docs-keywords.mjs) says of a supported keyword beyond "supported". */
+export const KEYWORD_NOTES: Record<string, string> = {
+  strategy:
+    'linear (the default), free and host_pinned; debug is refused. Under free, run_once, any_errors_fatal, max_fail_percentage and add_host/pause are refused (Ansible 2.14 only warns about the first three, errors on the last)',
+};
 
 export const PLAY_KEYWORDS: Readonly<Record<string, KeywordRule>> = {
   ...COMMON_REFUSED,

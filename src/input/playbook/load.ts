@@ -39,6 +39,7 @@ import {
   boolKeyword,
   conditions,
   hostOrder,
+  playStrategy,
   isTemplate,
   mapping,
   varsMapping,
@@ -49,6 +50,7 @@ import {
 } from './fields.ts';
 import {
   ANSIBLE_ONLY_MODULES,
+  type KeywordRule,
   REPLACED_MODULES,
   BLOCK_KEYWORDS,
   HANDLER_KEYWORDS,
@@ -390,6 +392,7 @@ export class PlaybookLoader {
       ...gather,
       ...(importWhen.length ? { importWhen } : {}),
       order: hostOrder(c.child('order'), this.bag), // part G
+      strategy: playStrategy(c.child('strategy'), this.bag),
       loc: c.loc(),
       index,
     };
@@ -404,6 +407,30 @@ export class PlaybookLoader {
         const why = serialProblem(serial);
         if (why) this.bag.add(sc.diag(why));
       }
+    }
+    if (play.strategy === 'free' || play.strategy === 'host_pinned') {
+      // Ansible 2.14's free strategy only warns about these and gives them no meaning (plan/strategy.ts).
+      const s = play.strategy;
+      if (raw.max_fail_percentage !== undefined && raw.max_fail_percentage !== null)
+        this.bag.add(
+          c
+            .child('max_fail_percentage')
+            .diag(
+              `max_fail_percentage: not supported with strategy ${s} (Ansible 2.14 only warns and never checks it: tasks run independently on each host)`,
+            ),
+        );
+      if (play.runOnce && !('value' in play.runOnce && play.runOnce.value === false))
+        this.bag.add(
+          c.child('run_once').diag(`run_once: not supported with strategy ${s} (Ansible 2.14 only warns and runs the task on every host)`),
+        );
+      if (play.anyErrorsFatal && !('value' in play.anyErrorsFatal && play.anyErrorsFatal.value === false))
+        this.bag.add(
+          c
+            .child('any_errors_fatal')
+            .diag(
+              `any_errors_fatal: not supported with strategy ${s} (Ansible 2.14 only warns: each host runs on its own, a failure does not stop the others)`,
+            ),
+        );
     }
     if (maxFail !== undefined && (typeof maxFail !== 'number' || maxFail < 0 || maxFail > 100)) {
       this.bag.add(c.child('max_fail_percentage').diag('max_fail_percentage must be a number from 0 to 100'));
@@ -925,28 +952,22 @@ export class PlaybookLoader {
     const raw = tc.value as Record<string, unknown>;
     const key = actionKey(raw, 'include_tasks') ?? actionKey(raw, 'include_role') ?? actionKey(raw, 'include')!;
     const short = key.replace(/^ansible\.(builtin|legacy)\./, '') as 'include_tasks' | 'include_role' | 'include';
-    if (handlers) {
-      this.bag.add(
-        tc
-          .child(key)
-          .diag(
-            short === 'include_role'
-              ? "Using 'include_role' as a handler is not supported."
-              : `${short} in handlers is not supported (use import_tasks)`,
-            true,
-          ),
-      );
+    // Ansible 2.14: include_tasks (and a dynamic include) is a handler (HandlerTaskInclude, which
+    // also takes `listen`): notified, it runs its file's tasks as handlers on the notified hosts.
+    if (handlers && short === 'include_role') {
+      this.bag.add(tc.child(key).diag("Using 'include_role' as a handler is not supported.", true));
       return undefined;
     }
-    const cls = short === 'include_role' ? 'IncludeRole' : 'TaskInclude';
+    const cls = short === 'include_role' ? 'IncludeRole' : handlers ? 'HandlerTaskInclude' : 'TaskInclude';
+    const keywords: Record<string, KeywordRule> = { ...INCLUDE_KEYWORDS, ...(handlers ? { listen: HANDLER_KEYWORDS.listen! } : {}) };
     let bad =
-      keysCheck(tc, { ...INCLUDE_KEYWORDS, [key]: { use: 'supported' } }, `${short} keyword`, this.bag, (k) => {
+      keysCheck(tc, { ...keywords, [key]: { use: 'supported' } }, `${short} keyword`, this.bag, (k) => {
         if (Object.hasOwn(TASK_ACTIONS, k.replace(/^ansible\.(builtin|legacy)\./, '')) || kilnModuleOf(k, this.modules))
           return `a task has exactly one action: found ${key} and '${k}'`;
         if (Object.hasOwn(HANDLER_KEYWORDS, k)) return `'${k}' is not a valid attribute for a ${cls}`;
         return `unknown ${short} keyword '${k}'${suggest(k, Object.keys(INCLUDE_KEYWORDS))}`;
       }) > 0;
-    for (const k of Object.keys(raw)) if (k !== key && !Object.hasOwn(INCLUDE_KEYWORDS, k) && !k.startsWith('with_')) bad = true;
+    for (const k of Object.keys(raw)) if (k !== key && !Object.hasOwn(keywords, k) && !k.startsWith('with_')) bad = true;
     const params: Record<string, unknown> = {};
     const paramPaths: Record<string, (string | number)[]> = {};
     const ac = tc.child('args');
@@ -1053,7 +1074,7 @@ export class PlaybookLoader {
       loopControl: this.loopControl(tc.child('loop_control')),
       register: typeof register === 'string' ? register : undefined,
       notify: [],
-      listen: [],
+      listen: handlers ? (nameList(tc.child('listen'), this.bag) ?? []) : [],
       tags: tagList(tc.child('tags'), this.bag),
       ...taskKeywords(tc, this.bag),
       vars: varsMapping(tc.child('vars'), 'vars', this.bag),

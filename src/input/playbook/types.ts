@@ -263,9 +263,14 @@ export interface PlayDef extends TaskKeywords {
   factPath?: string;
   /** The order hosts run in (Ansible's `order`): batches, run_once's host and the order tasks start. */
   order?: HostOrder;
+  /** The play's `strategy` (undefined: linear): free and host_pinned run each host through the tasks on its own. */
+  strategy?: PlayStrategy;
   loc: Loc;
   index: number;
 }
+
+/** Ansible's strategies Kiln runs (debug is refused). */
+export type PlayStrategy = 'linear' | 'free' | 'host_pinned';
 
 /** Ansible's play `order` values. */
 export type HostOrder = 'inventory' | 'reverse_inventory' | 'sorted' | 'reverse_sorted' | 'shuffle';

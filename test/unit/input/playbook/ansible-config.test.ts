@@ -44,6 +44,20 @@ describe('ansibleConfig', () => {
     ]);
   });
 
+  it('a default strategy other than linear is refused (plays say strategy: free themselves)', () => {
+    const dir = join(root, 's');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'ansible.cfg'), '[defaults]\nstrategy = linear\n');
+    expect(ansibleConfig(dir, { HOME: dir }).problems).toEqual([]);
+    writeFileSync(join(dir, 'ansible.cfg'), '[defaults]\nstrategy = free\n');
+    expect(ansibleConfig(dir, { HOME: dir }).problems.map((p) => `${p.line}: ${p.message}`)).toEqual([
+      "2: Ansible setting strategy = free: not supported (Kiln's default strategy is linear: write `strategy: free` (or host_pinned) on the plays instead)",
+    ]);
+    expect(ansibleConfig(dir, { HOME: dir, ANSIBLE_STRATEGY: 'host_pinned' }).problems.map((p) => `${p.file}: ${p.message}`)).toEqual([
+      "environment variable ANSIBLE_STRATEGY: Ansible setting strategy = host_pinned: not supported (Kiln's default strategy is linear: write `strategy: free` (or host_pinned) on the plays instead)",
+    ]);
+  });
+
   it('no configuration: nothing to say', () => {
     const dir = join(root, 'c');
     mkdirSync(dir);

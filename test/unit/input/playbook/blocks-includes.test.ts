@@ -270,9 +270,13 @@ describe('include_tasks / include_role / include become include tasks', () => {
     expect(load(`- hosts: all\n  handlers:\n    - include_role: { name: r }\n`).errors).toEqual([
       "pb.yml:3:7: Using 'include_role' as a handler is not supported.",
     ]);
-    expect(load(`- hosts: all\n  handlers:\n    - include_tasks: h.yml\n`).errors[0]).toMatch(
-      /^pb\.yml:3:7: include_tasks in handlers is not supported/,
-    );
+    // include_tasks is a handler (Ansible's HandlerTaskInclude, which takes `listen`, not `notify`).
+    const h = ok(`- hosts: all\n  handlers:\n    - name: restart\n      include_tasks: h.yml\n      listen: topic\n`).plays[0]!
+      .handlers[0]!;
+    expect([h.module, h.params.file, h.listen]).toEqual(['include_tasks', 'h.yml', ['topic']]);
+    expect(load(`- hosts: all\n  handlers:\n    - include_tasks: h.yml\n      notify: x\n`).errors).toEqual([
+      "pb.yml:4:7: 'notify' is not a valid attribute for a HandlerTaskInclude",
+    ]);
     expect(errs('import_tasks: t.yml\n      loop: [1]')).toContain(
       "pb.yml:4:7: You cannot use loops on 'import_tasks' statements. You should use 'include_tasks' instead.",
     );

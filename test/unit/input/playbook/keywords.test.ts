@@ -109,7 +109,25 @@ const EXERCISED: Record<string, Record<string, () => void>> = {
     fact_path: () => expect(play0('- hosts: all\n  fact_path: /srv/facts.d\n').factPath).toBe('/srv/facts.d'),
     connection: () =>
       expect(load('- hosts: all\n  connection: local\n').errors[0]).toMatch(/connection local \(Kiln supports only 'ssh'\)/),
-    strategy: () => expect(load('- hosts: all\n  strategy: free\n').errors[0]).toMatch(/strategy free \(Kiln supports only 'linear'\)/),
+    strategy: () => {
+      expect(play0('- hosts: all\n  strategy: free\n').strategy).toBe('free');
+      expect(play0('- hosts: all\n  strategy: ansible.builtin.host_pinned\n').strategy).toBe('host_pinned');
+      expect(play0('- hosts: all\n  strategy: linear\n').strategy).toBe('linear');
+      expect(load('- hosts: all\n  strategy: debug\n').errors).toEqual([
+        'pb.yml:2:13: not supported: strategy debug (Kiln has no interactive task debugger; use linear, free or host_pinned)',
+      ]);
+      expect(load('- hosts: all\n  strategy: fast\n').errors).toEqual([
+        'pb.yml:2:13: Invalid play strategy specified: fast (Kiln has linear, free and host_pinned)',
+      ]);
+      // What the free strategy gives no meaning to (Ansible 2.14 only warns), refused on the play.
+      expect(
+        load('- hosts: all\n  strategy: free\n  max_fail_percentage: 10\n  run_once: true\n  any_errors_fatal: true\n').errors,
+      ).toEqual([
+        'pb.yml:3:24: max_fail_percentage: not supported with strategy free (Ansible 2.14 only warns and never checks it: tasks run independently on each host)',
+        'pb.yml:4:13: run_once: not supported with strategy free (Ansible 2.14 only warns and runs the task on every host)',
+        'pb.yml:5:21: any_errors_fatal: not supported with strategy free (Ansible 2.14 only warns: each host runs on its own, a failure does not stop the others)',
+      ]);
+    },
     order: () => {
       expect(play0('- hosts: all\n  order: reverse_sorted\n  strategy: linear\n').order).toBe('reverse_sorted');
       expect(load('- hosts: all\n  order: backwards\n').errors).toEqual([
