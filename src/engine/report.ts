@@ -47,14 +47,56 @@ export function emptyStats(): HostStats {
   return { ok: 0, changed: 0, failed: 0, skipped: 0, ignored: 0, rescued: 0, unreachable: false, round_trips: 0 };
 }
 
+/**
+ * Counts a result as ansible-core 2.14's strategy counts it for the recap
+ * (`_process_pending_results`): `ok` for every result that is not failed, skipped or
+ * unreachable — a changed one is `ok` and `changed`; an ignored failure or an ignored unreachable
+ * is `ok` and `ignored`; a rescued failure only `rescued`.
+ */
 export function count(stats: HostStats, r: TaskResult): void {
   if (r.status === 'unreachable') {
-    // ignore_unreachable: counted as ignored; the host is not unreachable for the recap.
-    if (r.ignored) stats.ignored++;
-    else stats.unreachable = true;
-  } else if (r.status === 'failed' && r.ignored) stats.ignored++;
-  else if (r.status === 'failed' && r.rescued) stats.rescued++;
-  else stats[r.status]++;
+    // ignore_unreachable: ok and ignored; the host is not unreachable for the recap.
+    if (r.ignored) {
+      stats.ok++;
+      stats.ignored++;
+    } else stats.unreachable = true;
+  } else if (r.status === 'failed' && r.ignored) {
+    stats.ok++;
+    stats.ignored++;
+  } else if (r.status === 'failed' && r.rescued) stats.rescued++;
+  else if (r.status === 'changed') {
+    stats.ok++;
+    stats.changed++;
+  } else stats[r.status]++;
+}
+
+/**
+ * Counts one task's results on one host (a loop's items, or the one result) once, as Ansible
+ * counts a loop's one aggregated result: unreachable if an item was, failed (or rescued) if an
+ * item failed that was not ignored, ok and ignored if only ignored items failed, skipped if every
+ * item was, else ok — and changed if an item changed.
+ */
+export function countTask(stats: HostStats, results: readonly TaskResult[]): void {
+  if (results.length === 0) return;
+  if (results.length === 1) return count(stats, results[0]!);
+  const unreachable = results.find((r) => r.status === 'unreachable');
+  if (unreachable) return count(stats, unreachable);
+  const changed = results.some((r) => r.status === 'changed');
+  const failed = results.filter((r) => r.status === 'failed');
+  const fatal = failed.find((r) => !r.ignored);
+  if (fatal) return count(stats, fatal);
+  if (failed.length) {
+    stats.ok++;
+    stats.ignored++;
+    if (changed) stats.changed++;
+    return;
+  }
+  if (results.every((r) => r.status === 'skipped')) {
+    stats.skipped++;
+    return;
+  }
+  stats.ok++;
+  if (changed) stats.changed++;
 }
 
 export interface RunReport {

@@ -30,7 +30,7 @@ import { evaluateCondition } from '../template/engine.ts';
 import { getModule } from '../modules/registry.ts';
 import { PendingHandlers } from './pending.ts';
 import { BatchNotifications } from './notifications.ts';
-import { count, emptyStats, type HostStats, type RunReport, type TaskResult } from './report.ts';
+import { countTask, emptyStats, type HostStats, type RunReport, type TaskResult } from './report.ts';
 import { VarsBuilder } from '../input/inventory/vars-builder.ts';
 import { type PlanPlay, planPlay, type RunPlan, serialBatches } from '../plan/selection.ts';
 import type { Reporter } from './events.ts';
@@ -196,14 +196,19 @@ export class Runner {
     return this.conns.openFresh(host);
   }
 
-  private record(r: TaskResult, rep: Reporter = this.opts.reporter): void {
-    if (r.message) r.message = redact(r.message);
-    this.results.push(r);
-    // A meta task that ran or was skipped has no "ok" line and no count in the recap, as in
-    // Ansible 2.14 (meta-output.ts); the JSON report's task list keeps it.
-    const quiet = isQuietMeta(r);
-    if (!quiet) count(this.statsOf(r.host), r);
-    if (!(quiet && r.status === 'ok')) rep.result(r);
+  /** Shows and keeps one host's results of one task (its loop items), and counts them once for the recap. */
+  private record(rs: readonly TaskResult[], rep: Reporter = this.opts.reporter): void {
+    const counted: TaskResult[] = [];
+    for (const r of rs) {
+      if (r.message) r.message = redact(r.message);
+      this.results.push(r);
+      // A meta task that ran or was skipped has no "ok" line and no count in the recap, as in
+      // Ansible 2.14 (meta-output.ts); the JSON report's task list keeps it.
+      const quiet = isQuietMeta(r);
+      if (!quiet) counted.push(r);
+      if (!(quiet && r.status === 'ok')) rep.result(r);
+    }
+    if (counted.length) countTask(this.statsOf(counted[0]!.host), counted);
   }
 
   /** Runs every play; always returns the report (see the file comment). */
@@ -527,9 +532,12 @@ export class Runner {
     const rescued = failed && !unreachable && isRescuing(own);
     for (const o of outs) {
       if (rescued && o.failed) o.result.rescued = true;
-      this.record(o.result, rep);
       results.push(o.result);
     }
+    this.record(
+      outs.map((o) => o.result),
+      rep,
+    );
     if (rescued) this.setFailed(seq, own, outs);
     let stopped = unreachable;
     if (unreachable) {
@@ -655,10 +663,11 @@ export class Runner {
           });
           if (tasks.length && !outs.some((o) => o.failed)) included.set(h, tasks);
         }
-        for (const o of outs) {
-          this.record(o.result, rep);
-          results.push(o.result);
-        }
+        for (const o of outs) results.push(o.result);
+        this.record(
+          outs.map((o) => o.result),
+          rep,
+        );
         const stopped = outs.some((o) => o.failed || o.unreachable);
         const changed = outs.some((o) => o.changed);
         notes.afterTask(h, hd.notify, changed, stopped);
@@ -903,7 +912,7 @@ export class Runner {
           );
           return [{ result, changed: false, failed: r.code !== 0, unreachable: false }];
         });
-        for (const o of outs) if (o.result.status !== 'ok') this.record(o.result);
+        for (const o of outs) if (o.result.status !== 'ok') this.record([o.result]);
         if (outs.some((o) => o.failed || o.unreachable)) this.dead.add(h);
       },
     );

@@ -174,7 +174,7 @@ describe.skipIf(!sshdAvailable())('kiln apply: the recap and the JSON report are
       const r = await running;
       expect(r.code, r.output).toBe(4);
       expect(r.stdout).toMatch(/RECAP[\s\S]*lost\s+: ok=0 {2}changed=0 {2}failed=0 {2}skipped=0 {2}unreachable=1/);
-      expect(r.stdout).toMatch(/steady\s+: ok=0 {2}changed=2 {2}failed=0 {2}skipped=0 {2}unreachable=0/);
+      expect(r.stdout).toMatch(/steady\s+: ok=2 {2}changed=2 {2}failed=0 {2}skipped=0 {2}unreachable=0/);
       const rep = readReport(s.json('lost.json'));
       expect(rep.error).toBeUndefined();
       expect(rep.hosts.lost!.unreachable).toBe(true);

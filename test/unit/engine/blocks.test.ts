@@ -81,9 +81,9 @@ describe('blocks at run time, as ansible-playbook 2.14 runs them', () => {
       expect(lines(report.tasks.map((t) => `${t.task} | ${t.host} | ${t.status}`))).toEqual(lines(want.results));
       for (const [host, s] of Object.entries(want.stats)) {
         const k = report.hosts[host]!;
-        // Ansible's ok counts changed tasks and ignored failures too.
+        // As Ansible's, Kiln's ok counts changed tasks and ignored failures too.
         expect({
-          ok: k.ok + k.changed + k.ignored,
+          ok: k.ok,
           changed: k.changed,
           failures: k.failed,
           ignored: k.ignored,

@@ -75,7 +75,7 @@ describe("meta tasks: Kiln's output and recap are ansible-playbook 2.14's", () =
       expect(got.exit).toBe(expected.exit === 2 ? 4 : expected.exit);
       expect(kilnBlocks(lines)).toEqual(ansibleBlocks(expected.stdout));
       const recap = Object.fromEntries(
-        Object.entries(got.stats).map(([h, s]) => [h, { ok: s.ok + s.changed, changed: s.changed, skipped: s.skipped }]),
+        Object.entries(got.stats).map(([h, s]) => [h, { ok: s.ok, changed: s.changed, skipped: s.skipped }]),
       );
       expect(recap).toEqual(ansibleRecap(expected.stdout));
     });
