@@ -647,15 +647,14 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
       state: true,
       grant_option: true,
       fail_on_role: true,
+      target_roles: true,
       ...PG_CONNECT_SAME,
     },
     why: {
       ...PG_WHY,
-      target_roles:
-        'not supported: target_roles (only for type default_privs, which Kiln does not support yet: ALTER DEFAULT PRIVILEGES is left to a command task)',
       password: 'not supported: password (deprecated in community.postgresql 2.x, removed in 4.0.0): give login_password',
       usage_on_types:
-        'not supported: usage_on_types (deprecated in community.postgresql 2.x, removed in 3.0.0; only for type default_privs, which Kiln does not support yet)',
+        'not supported: usage_on_types (deprecated in community.postgresql 2.x, removed in 3.0.0): Kiln always grants USAGE ON TYPES with default_privs, as its default true does',
     },
   },
 
