@@ -237,20 +237,31 @@ export interface PgPrivsState extends PgServer {
 
 export type PgPrivsOp = { kind: 'grant' } | { kind: 'revoke' };
 
-/** The catalog query of a type: name, the ACL (owner's default when unset), the filter. */
-function catalog(t: ObjType, schemaName: string | undefined): { from: string; name: string; acl: string } {
+/** The catalog query of a type: its tables, the filter, the name and the ACL (the owner's default when unset). */
+function catalog(
+  t: ObjType,
+  schemaName: string | undefined,
+  allInSchema: boolean,
+): { tables: string; where: string; name: string; acl: string } {
   switch (t) {
     case 'table':
     case 'sequence':
       return {
-        from: `pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${lit(schemaName ?? 'public')} AND c.relkind ${t === 'table' ? "IN ('r', 'v', 'm', 'p', 'f')" : "= 'S'"}`,
+        tables: 'pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace',
+        // ALL_IN_SCHEMA: the collection lists relkind r, v, m, p (not foreign tables).
+        where: `n.nspname = ${lit(schemaName ?? 'public')} AND c.relkind ${t === 'sequence' ? "= 'S'" : allInSchema ? "IN ('r', 'v', 'm', 'p')" : "IN ('r', 'v', 'm', 'p', 'f')"}`,
         name: 'c.relname',
         acl: `coalesce(c.relacl, acldefault(${t === 'table' ? "'r'" : "'s'"}, c.relowner))`,
       };
     case 'database':
-      return { from: 'pg_catalog.pg_database d WHERE true', name: 'd.datname', acl: "coalesce(d.datacl, acldefault('d', d.datdba))" };
+      return { tables: 'pg_catalog.pg_database d', where: 'true', name: 'd.datname', acl: "coalesce(d.datacl, acldefault('d', d.datdba))" };
     case 'schema':
-      return { from: 'pg_catalog.pg_namespace s WHERE true', name: 's.nspname', acl: "coalesce(s.nspacl, acldefault('n', s.nspowner))" };
+      return {
+        tables: 'pg_catalog.pg_namespace s',
+        where: 'true',
+        name: 's.nspname',
+        acl: "coalesce(s.nspacl, acldefault('n', s.nspowner))",
+      };
   }
 }
 
@@ -272,17 +283,16 @@ export function pgPrivsProbe(p: PgPrivsParams): string {
     if (r.schema !== undefined)
       sql.push(`SELECT 'obj=' || json_build_array(nspname) FROM pg_catalog.pg_namespace WHERE nspname = ${lit(r.schema)};`);
     sql.push(
-      `SELECT 'dacl=' || json_build_array(pg_get_userbyid(d.defaclrole) || '/' || d.defaclobjtype, ${grantee}, a.privilege_type, a.is_grantable) FROM pg_catalog.pg_default_acl d, aclexplode(d.defaclacl) a WHERE d.defaclnamespace = ${ns};`,
-      `SELECT 'dacl_row=' || pg_get_userbyid(d.defaclrole) || '/' || d.defaclobjtype FROM pg_catalog.pg_default_acl d WHERE d.defaclnamespace = ${ns};`,
+      `SELECT 'dacl=' || json_build_array(pg_get_userbyid(d.defaclrole) || '/' || d.defaclobjtype::text, ${grantee}, a.privilege_type, a.is_grantable) FROM pg_catalog.pg_default_acl d, aclexplode(d.defaclacl) a WHERE d.defaclnamespace = ${ns};`,
+      `SELECT 'dacl_row=' || pg_get_userbyid(d.defaclrole) || '/' || d.defaclobjtype::text FROM pg_catalog.pg_default_acl d WHERE d.defaclnamespace = ${ns};`,
     );
   } else {
-    const c = catalog(r.type, r.schema);
-    // ALL_IN_SCHEMA: the collection lists relkind r, v, m, p (not foreign tables).
-    const from = r.objs === 'ALL_IN_SCHEMA' ? c.from.replace("IN ('r', 'v', 'm', 'p', 'f')", "IN ('r', 'v', 'm', 'p')") : c.from;
-    const objFilter = r.objs === 'ALL_IN_SCHEMA' ? '' : ` AND ${c.name} = ANY(ARRAY[${r.objs.map(lit).join(', ')}]::text[])`;
+    const all = r.objs === 'ALL_IN_SCHEMA';
+    const c = catalog(r.type, r.schema, all);
+    const where = `${c.where}${all ? '' : ` AND ${c.name} = ANY(ARRAY[${(r.objs as string[]).map(lit).join(', ')}]::text[])`}`;
     sql.push(
-      `SELECT 'obj=' || json_build_array(${c.name}) FROM ${from}${objFilter};`,
-      `SELECT 'acl=' || json_build_array(${c.name}, ${grantee}, a.privilege_type, a.is_grantable) FROM ${from}${objFilter}, aclexplode(${c.acl}) a;`,
+      `SELECT 'obj=' || json_build_array(${c.name}) FROM ${c.tables} WHERE ${where};`,
+      `SELECT 'acl=' || json_build_array(${c.name}, ${grantee}, a.privilege_type, a.is_grantable) FROM ${c.tables} CROSS JOIN LATERAL aclexplode(${c.acl}) a WHERE ${where};`,
     );
   }
   return pgProbe(pgTarget(p, p.database), sql.join('\n'));
