@@ -428,6 +428,7 @@ export function pgPrivsSql(p: PgPrivsParams, s: PgPrivsState, ops: PgPrivsOp[]):
   if (!ops.length) return [];
   const r = privsRequest(p);
   const roles = targetRoles(p, r, s);
+  if (!roles.length) return [];
   const forWhom = roles.map((x) => (x === 'PUBLIC' ? 'PUBLIC' : ident(x))).join(',');
   const q = r.schema !== undefined ? ident(r.schema) : '';
   const revoke = ops[0]!.kind === 'revoke';
@@ -468,9 +469,10 @@ export default defineModule<PgPrivsParams, PgPrivsState, PgPrivsOp>({
   plan: pgPrivsPlan,
   apply: (p, _prep, s, ops) => pgApply(pgTarget(p, p.database), [sessionRole(p), ...pgPrivsSql(p, s, ops)].filter(Boolean)),
   registerData: (p, _prep, s) => {
-    const ops = s.server === 'up' ? pgPrivsPlan(p, undefined, s).map((c) => c.op) : [];
-    // The collection's queries hold its statements joined by newlines, one entry per run.
-    const sql = pgPrivsSql(p, s, ops);
+    // The collection runs its statement on every run and lists it in queries, changed or not
+    // (one entry, the statements joined by newlines); Kiln runs it only when the ACLs differ,
+    // and lists the same statement.
+    const sql = s.server === 'up' ? pgPrivsSql(p, s, [{ kind: (p.state ?? 'present') === 'present' ? 'grant' : 'revoke' }]) : [];
     return { queries: sql.length ? [sql.join('\n')] : [] };
   },
 });

@@ -305,14 +305,9 @@ export function pgUserSql(p: PgUserParams, prep: PgUserPrep, ops: PgUserOp[]): {
   const flags = flagsSql(prep.flags);
   const out: { sql: string; query: string }[] = [];
   const both = (parts: [string, string][]) => ({
-    sql: parts
-      .map(([s]) => s)
-      .filter(Boolean)
-      .join(' '),
-    query: parts
-      .map(([, q]) => q)
-      .filter(Boolean)
-      .join(' '),
+    sql: parts.map(([s]) => s).join(' '),
+    // Joined as the collection joins its fragments: an empty role_attr_flags leaves its space.
+    query: parts.map(([, q]) => q).join(' '),
   });
   for (const op of ops) {
     switch (op.kind) {
