@@ -81,7 +81,6 @@ describe.skipIf(skip)('postgresql_user, postgresql_db and postgresql_privs on a 
       .replace(/community\.postgresql\./g, '')
       .replace(/ans_u/g, 'k_u')
       .replace(/ans_db/g, 'k_db')
-      .replace('  become_user: postgres\n', '  become_user: postgres\n  gather_facts: false\n')
       .replace(
         '        dest: /tmp/p27/ansible-results.json\n      delegate_to: localhost\n      become: false\n',
         '        dest: /root/p27-results.json\n      become_user: root\n',
