@@ -14,12 +14,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convergeCycle } from '../helpers/converge-cycle.ts';
 import { runPlaybook } from '../helpers/run-playbook.ts';
-import { ensureLab, kiln, labSkipReason, SHARED_LAB_CWD } from './lab-setup.ts';
+import { parse, stringify } from 'yaml';
+import { ensureLab, kiln, labSkipReason, REPO_ROOT, SHARED_LAB_CWD } from './lab-setup.ts';
+import { comparePrediction, readReport, type Report } from './reports.ts';
 
 const skip = labSkipReason();
 if (skip) console.warn(`SKIPPED stop 27 (P) lab suite: ${skip}`);
 
 const HOST = 'x27p1';
+/** The second host: geerlingguy.postgresql, unmodified, from the corpus. */
+const ROLE_HOST = 'x27p2';
+const CORPUS = join(REPO_ROOT, 'test/fixtures/role-corpus');
 
 describe.skipIf(skip)('postgresql_user, postgresql_db and postgresql_privs on a lab host', () => {
   let lab: { dir: string; inventory: string };
@@ -46,7 +51,7 @@ describe.skipIf(skip)('postgresql_user, postgresql_db and postgresql_privs on a 
     lab = await ensureLab();
     work = mkdtempSync(join(tmpdir(), 'kiln-e2e-p27-'));
     inv = join(work, 'inventory.yml');
-    await kiln(['lab', 'remove', HOST], SHARED_LAB_CWD); // leftovers of an interrupted run
+    await kiln(['lab', 'remove', HOST, ROLE_HOST], SHARED_LAB_CWD); // leftovers of an interrupted run
     const add = await kiln(['lab', 'add', HOST, '--address', '10.77.0.221', '--inventory', inv], SHARED_LAB_CWD);
     expect(add.stderr).toBe('');
     expect(add.code).toBe(0);
@@ -67,7 +72,7 @@ describe.skipIf(skip)('postgresql_user, postgresql_db and postgresql_privs on a 
 
   afterAll(async () => {
     if (skip) return;
-    await kiln(['lab', 'remove', HOST], SHARED_LAB_CWD);
+    await kiln(['lab', 'remove', HOST, ROLE_HOST], SHARED_LAB_CWD);
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -240,4 +245,72 @@ describe.skipIf(skip)('postgresql_user, postgresql_db and postgresql_privs on a 
     );
     expect((await runPlaybook(skipped, inv)).tasks[0]!.status).toBe('ok');
   }, 600_000);
+  it("geerlingguy.postgresql, unmodified: a fresh dry run stops where Ansible's does; converges; more users, databases and privileges are predicted and made", async () => {
+    const added = join(work, 'added.yml');
+    const add = await kiln(['lab', 'add', ROLE_HOST, '--address', '10.77.0.222', '--inventory', added], SHARED_LAB_CWD);
+    expect(add.code, add.stderr).toBe(0);
+    // The host in the group the role's README playbook targets (as in the corpus's hosts.yml).
+    const vars = (parse(readFileSync(added, 'utf8')) as { all: { vars: Record<string, unknown> } }).all.vars;
+    const inventory = join(work, 'role-inventory.yml');
+    writeFileSync(inventory, stringify({ all: { vars, children: { database: { hosts: { [ROLE_HOST]: { address: '10.77.0.222' } } } } } }));
+    const apply = async (tag: string, args: string[] = []) => {
+      const json = join(work, `role-${tag}.json`);
+      const r = await kiln(['apply', join(CORPUS, 'postgresql.yml'), '-i', inventory, '--json', json, ...args], CORPUS);
+      return { r, rep: readReport(json) };
+    };
+    const changed = (r: Report) => [
+      ...new Set(r.tasks.filter((t) => t.status === 'changed').map((t) => `${t.handler ? 'handler ' : ''}${t.task}`)),
+    ];
+    // locale_gen needs the locales package the run installs: Ansible's dry run fails there too.
+    const fresh = await apply('fresh-check', ['--check']);
+    expect(fresh.r.code).toBe(4);
+    expect(fresh.rep.tasks.find((t) => t.status === 'failed')?.task).toBe('Ensure all configured locales are present.');
+    expect(changed(fresh.rep)).toContain('Ensure PostgreSQL packages are installed.');
+    const real = await apply('real', ['--diff']);
+    expect(real.r.code, real.r.stdout.slice(-4000) + real.r.stderr).toBe(0);
+    expect(changed(real.rep)).toEqual(
+      expect.arrayContaining(['Ensure PostgreSQL users are present.', 'Ensure PostgreSQL databases are present.']),
+    );
+    const again = await apply('again');
+    expect(changed(again.rep), 'a second run changes nothing').toEqual([]);
+    const ssh2 = (cmd: string) =>
+      execFileSync('ssh', ['-F', join(lab.dir, 'ssh_config'), ROLE_HOST, cmd], { encoding: 'utf8', timeout: 120_000 }).trim();
+    // The README's user logs in with its password over TCP (the role's pg_hba: md5 on 127.0.0.1).
+    expect(ssh2("PGPASSWORD=supersecure psql -h 127.0.0.1 -U example_user -d example_db -XAtc 'SELECT current_user'")).toBe('example_user');
+
+    // More users, a database and privileges: the dry run predicts them (privileges on a database
+    // the run creates cannot be probed before: flagged unpredictable), the run makes them, then 0 changed.
+    const more = join(work, 'more.yml');
+    writeFileSync(
+      more,
+      stringify({
+        postgresql_databases: [{ name: 'example_db' }, { name: 'shop', owner: 'shopper' }],
+        postgresql_users: [
+          { name: 'example_user', password: 'supersecure' },
+          { name: 'shopper', password: 'shop-pw', role_attr_flags: 'CREATEDB,NOSUPERUSER' },
+        ],
+        postgresql_privs: [
+          { db: 'shop', roles: 'example_user', privs: 'CONNECT', type: 'database' },
+          { db: 'shop', roles: 'example_user', privs: 'SELECT', type: 'default_privs', objs: 'TABLES', target_roles: 'shopper' },
+        ],
+      }),
+    );
+    const check = await apply('more-check', ['--check', '--diff', '-e', `@${more}`]);
+    expect(check.r.code, check.r.stdout.slice(-4000)).toBe(0);
+    const made = await apply('more', ['--diff', '-e', `@${more}`]);
+    expect(made.r.code, made.r.stdout.slice(-4000)).toBe(0);
+    comparePrediction(check.rep, made.rep);
+    expect(changed(made.rep)).toEqual([
+      'Ensure PostgreSQL users are present.',
+      'Ensure PostgreSQL databases are present.',
+      'Ensure PostgreSQL users are configured correctly.',
+      'Ensure PostgreSQL users privileges are configured correctly.',
+    ]);
+    const settled = await apply('more-again', ['-e', `@${more}`]);
+    expect(changed(settled.rep)).toEqual([]);
+    expect(
+      ssh2("PGPASSWORD=shop-pw psql -h 127.0.0.1 -U shopper -d shop -XAtc 'SELECT rolcreatedb FROM pg_roles WHERE rolname = current_user'"),
+    ).toBe('t');
+    expect(ssh2("sudo -u postgres psql -d shop -XAtc \"SELECT has_database_privilege('example_user', 'shop', 'CONNECT')\"")).toBe('t');
+  }, 900_000);
 });
