@@ -259,12 +259,12 @@ describe.skipIf(skip)('postgresql_user, postgresql_db and postgresql_privs on a 
       return { r, rep: readReport(json) };
     };
     const changed = (r: Report) => [
-      ...new Set(r.tasks.filter((t) => t.status === 'changed').map((t) => `${t.handler ? 'handler ' : ''}${t.task}`)),
+      ...new Set(r.tasks.filter((t) => t.status === 'changed').map((t) => `${t.handler ? 'handler ' : ''}${t.task.replace(/ \(.*\)$/, '')}`)),
     ];
     // locale_gen needs the locales package the run installs: Ansible's dry run fails there too.
     const fresh = await apply('fresh-check', ['--check']);
     expect(fresh.r.code).toBe(4);
-    expect(fresh.rep.tasks.find((t) => t.status === 'failed')?.task).toBe('Ensure all configured locales are present.');
+    expect(fresh.rep.tasks.find((t) => t.status === 'failed')?.task).toMatch(/^Ensure all configured locales are present\./);
     expect(changed(fresh.rep)).toContain('Ensure PostgreSQL packages are installed.');
     const real = await apply('real', ['--diff']);
     expect(real.r.code, real.r.stdout.slice(-4000) + real.r.stderr).toBe(0);
