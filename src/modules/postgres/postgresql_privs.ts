@@ -22,7 +22,6 @@ import {
   pgProbe,
   pgTarget,
   sessionRole,
-  unknownState,
   VERSION_SQL,
 } from './psql.ts';
 import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
@@ -390,7 +389,8 @@ export function pgPrivsPlan(p: PgPrivsParams, _prep: undefined, s: PgPrivsState,
   const kind = state === 'present' ? 'grant' : 'revoke';
   const objsText = r.type !== 'default_privs' && r.objs === 'ALL_IN_SCHEMA' ? `ALL_IN_SCHEMA ${r.schema}` : (r.objs as string[]).join(',');
   const what = `${r.privs.join(',')} on ${r.type === 'default_privs' ? 'future' : r.type} ${objsText}`;
-  if (unknownState(s)) return [{ summary: `${kind} ${what} (${notReachable(s)})`, unpredictable: true, op: { kind } }];
+  // Not reachable, or not installed yet: the roles and objects are made by earlier tasks of the run.
+  if (s.server !== 'up') return [{ summary: `${kind} ${what} (${notReachable(s)})`, unpredictable: true, op: { kind } }];
   const roles = targetRoles(p, r, s);
   if (!roles.length) return [];
   const diffs: string[] = [];

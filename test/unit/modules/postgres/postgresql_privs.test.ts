@@ -132,3 +132,14 @@ describe('postgresql_privs', () => {
       expect(shSyntax(pgPrivsProbe(p))).toBe('');
   });
 });
+
+describe('postgresql_privs before the server answers', () => {
+  it('a server not installed yet (its roles and objects come from earlier tasks) or refusing: unpredictable, not an error', () => {
+    const p: PgPrivsParams = { database: 'shop', roles: 'reader', privs: 'CONNECT', type: 'database' };
+    for (const stdout of ['pg=missing\n', 'pg=down\npg_error=psql: error: FATAL:  database "shop" does not exist\n']) {
+      const planned = pgPrivsPlan(p, undefined, pgPrivsParse({ stdout, stderr: '', code: 0 }), ctx());
+      expect(planned).toHaveLength(1);
+      expect(planned[0]!.unpredictable).toBe(true);
+    }
+  });
+});
