@@ -76,10 +76,7 @@ const PG_CONNECT_SAME = {
   ssl_key: true,
   connect_params: true,
   session_role: true,
-} as const;
-const PG_WHY = {
-  trust_input:
-    'not supported: trust_input (Kiln always quotes names and values in its SQL, so nothing given can inject SQL; the check trust_input: false adds would refuse input Kiln runs safely)',
+  trust_input: true,
 } as const;
 
 const MAPPINGS: Readonly<Record<string, Mapping>> = {
@@ -605,7 +602,6 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
       ...PG_CONNECT_SAME,
     },
     why: {
-      ...PG_WHY,
       priv: 'not supported: priv (deprecated in community.postgresql 2.x, removed in 3.0.0): grant privileges with postgresql_privs',
       groups:
         'not supported: groups (deprecated in community.postgresql 2.x, removed in 3.0.0): role membership is postgresql_membership, which Kiln does not have yet',
@@ -628,7 +624,6 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
       ...PG_CONNECT_SAME,
     },
     why: {
-      ...PG_WHY,
       target:
         'not supported: target (state dump, restore or rename): Kiln does not dump, restore or rename databases; copy the dump and load it with a command task guarded by creates',
       target_opts: 'not supported: target_opts (only for state dump or restore, which Kiln does not support)',
@@ -651,7 +646,6 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
       ...PG_CONNECT_SAME,
     },
     why: {
-      ...PG_WHY,
       password: 'not supported: password (deprecated in community.postgresql 2.x, removed in 4.0.0): give login_password',
       usage_on_types:
         'not supported: usage_on_types (deprecated in community.postgresql 2.x, removed in 3.0.0): Kiln always grants USAGE ON TYPES with default_privs, as its default true does',

@@ -10,6 +10,8 @@
  */
 import {
   CONNECTION_PROPS,
+  checkInput,
+  TRUST_INPUT_PROP,
   ident,
   lit,
   notReachable,
@@ -64,6 +66,7 @@ const schema = {
     },
     maintenance_db: { type: 'string', minLength: 1, pattern: '^[^\\n]+$', description: 'database to connect to (default postgres)' },
     ...CONNECTION_PROPS,
+    ...TRUST_INPUT_PROP,
   },
 } as const;
 
@@ -209,6 +212,10 @@ export default defineModule<PgDbParams, PgDbState, PgDbOp>({
   description:
     "Create, alter or drop a PostgreSQL database (community.postgresql's postgresql_db): owner, template, encoding, lc_collate, lc_ctype, conn_limit, tablespace. SQL through psql on the host (no Python or psycopg2 needed); as root over the Unix socket, psql runs as the login_user OS user (peer authentication).",
   schema,
+  prepare: (p) => {
+    checkInput(p.trust_input, [p.owner, p.conn_limit, p.encoding, p.name, p.template, p.tablespace, p.session_role]);
+    return undefined;
+  },
   probe: (p) => pgDbProbe(p),
   parse: (out) => pgDbParse(out),
   plan: pgDbPlan,

@@ -12,6 +12,8 @@
  */
 import {
   CONNECTION_PROPS,
+  checkInput,
+  TRUST_INPUT_PROP,
   ident,
   lit,
   notReachable,
@@ -88,6 +90,7 @@ const schema = {
       description: 'a role that does not exist fails the task (default true); false: it is skipped with a warning',
     },
     ...CONNECTION_PROPS,
+    ...TRUST_INPUT_PROP,
   },
 } as const;
 
@@ -461,6 +464,7 @@ export default defineModule<PgPrivsParams, PgPrivsState, PgPrivsOp>({
     "Grant or revoke privileges of PostgreSQL roles on tables, sequences, databases, schemas and future objects (default_privs), as community.postgresql's postgresql_privs: the ACLs are probed (aclexplode) so a check predicts the change. SQL through psql on the host (no Python or psycopg2 needed); as root over the Unix socket, psql runs as the login_user OS user (peer authentication).",
   schema,
   prepare: (p) => {
+    checkInput(p.trust_input, [p.roles, p.target_roles, p.session_role, p.schema]);
     privsRequest(p);
     return undefined;
   },

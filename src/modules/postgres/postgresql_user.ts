@@ -21,6 +21,8 @@
 import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
 import {
   CONNECTION_PROPS,
+  checkInput,
+  TRUST_INPUT_PROP,
   ident,
   lit,
   notReachable,
@@ -87,6 +89,7 @@ const schema = {
         'true (the default): a role that cannot be dropped (it owns objects) fails the task; false is not supported (the run could not prove the host converged)',
     },
     ...CONNECTION_PROPS,
+    ...TRUST_INPUT_PROP,
   },
 } as const;
 
@@ -154,6 +157,7 @@ function flagsSql(flags: [Flag, boolean][]): string {
 }
 
 export function pgUserPrep(p: PgUserParams): PgUserPrep {
+  checkInput(p.trust_input, [p.name, p.password, p.expires, p.role_attr_flags, p.comment, p.session_role]);
   return { password: p.password, flags: parseFlags(p.role_attr_flags) };
 }
 

@@ -283,3 +283,29 @@ export function notReachable(s: PgServer): string {
 
 /** The SQL line printing the server's version, first in every probe. */
 export const VERSION_SQL = "SELECT 'version=' || current_setting('server_version_num');";
+
+/** community.postgresql's is_input_dangerous patterns (module_utils/database.py). */
+const DANGEROUS = [/('|").*--/, /(UNION|INTERSECT|EXCEPT).*SELECT/i, /;.*(SELECT|UPDATE|INSERT|DELETE|DROP|TRUNCATE|ALTER)/i];
+
+/** The schema property of `trust_input`. */
+export const TRUST_INPUT_PROP = {
+  trust_input: {
+    type: 'boolean',
+    description:
+      "false: refuse values that look like SQL injection, as the collection's check_input does (Kiln quotes every name and value anyway); default true",
+  },
+} as const;
+
+/**
+ * `trust_input: false`: the collection's check_input over the values it checks. A secret (a
+ * password) found dangerous is named, not shown.
+ */
+export function checkInput(trustInput: boolean | undefined, values: (string | Secret | undefined)[]): void {
+  if (trustInput !== false) return;
+  const bad: string[] = [];
+  for (const v of values) {
+    const text = revealParam(v);
+    if (text && DANGEROUS.some((re) => re.test(text))) bad.push(isSecret(v) ? '(a secret value)' : text);
+  }
+  if (bad.length) throw new Error(`Passed input '${bad.join(', ')}' is potentially dangerous`);
+}

@@ -170,3 +170,14 @@ describe('postgresql_user', () => {
     expect(JSON.stringify(postgresqlUser.registerData!(p, prep, none))).not.toContain('pw-XYZ');
   });
 });
+
+describe('trust_input: false', () => {
+  it("refuses what the collection's check_input refuses, naming a secret without showing it", () => {
+    expect(() => pgUserPrep({ name: "x'; --", trust_input: false })).toThrow("Passed input 'x'; --' is potentially dangerous");
+    expect(() => pgUserPrep({ name: "x'; --" })).not.toThrow();
+    expect(() =>
+      pgUserPrep({ name: 'u', password: new Secret('a; DROP TABLE t', 'password') as unknown as string, trust_input: false }),
+    ).toThrow("Passed input '(a secret value)' is potentially dangerous");
+    expect(() => pgUserPrep({ name: 'u', comment: 'x UNION SELECT 1', trust_input: false })).toThrow('potentially dangerous');
+  });
+});
