@@ -259,7 +259,9 @@ describe.skipIf(skip)('postgresql_user, postgresql_db and postgresql_privs on a 
       return { r, rep: readReport(json) };
     };
     const changed = (r: Report) => [
-      ...new Set(r.tasks.filter((t) => t.status === 'changed').map((t) => `${t.handler ? 'handler ' : ''}${t.task.replace(/ \(.*\)$/, '')}`)),
+      ...new Set(
+        r.tasks.filter((t) => t.status === 'changed').map((t) => `${t.handler ? 'handler ' : ''}${t.task.replace(/ \(.*\)$/, '')}`),
+      ),
     ];
     // locale_gen needs the locales package the run installs: Ansible's dry run fails there too.
     const fresh = await apply('fresh-check', ['--check']);

@@ -40,7 +40,7 @@ import {
 } from './psql.ts';
 import type { Secret } from '../../core/secret/secret.ts';
 import { sha256 } from '../../sh/bytes.ts';
-import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
+import { type ApplyResult, defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
 
 const schema = {
   type: 'object',
@@ -84,9 +84,9 @@ const schema = {
       description: "database to connect to (default: libpq's, the login user's name)",
     },
     fail_on_user: {
-      enum: [true],
+      type: 'boolean',
       description:
-        'true (the default): a role that cannot be dropped (it owns objects) fails the task; false is not supported (the run could not prove the host converged)',
+        'state absent: true (default) fails the task when the role cannot be dropped (it owns objects, holds privileges); false leaves it, reported ok with user_removed: false, as Ansible does',
     },
     ...CONNECTION_PROPS,
     ...TRUST_INPUT_PROP,
@@ -346,11 +346,38 @@ export function pgUserSql(p: PgUserParams, prep: PgUserPrep, ops: PgUserOp[]): {
         });
         break;
       case 'drop':
-        out.push({ sql: `DROP USER ${name}`, query: `DROP USER "${p.name}"` });
+        if (p.fail_on_user === false) {
+          // The collection drops in a savepoint and carries on when it fails: here a DO block
+          // catches the error and says so (a NOTICE on stderr, read by interpret).
+          const tag = `$kiln_${sha256(p.name).slice(0, 12)}$`;
+          out.push({
+            sql: `DO ${tag}BEGIN EXECUTE ${lit(`DROP USER ${name}`)}; EXCEPTION WHEN OTHERS THEN RAISE NOTICE '${NOT_REMOVED} %', SQLERRM; END${tag}`,
+            query: `DROP USER "${p.name}"`,
+          });
+        } else out.push({ sql: `DROP USER ${name}`, query: `DROP USER "${p.name}"` });
         break;
     }
   }
   return out;
+}
+
+/** The NOTICE of a drop that failed with fail_on_user: false. */
+const NOT_REMOVED = 'kiln: role not removed:';
+
+/** fail_on_user: false and the role could not be dropped: ok, not changed, user_removed false (as the collection). */
+export function pgUserInterpret(p: PgUserParams, out: ExecResult): ApplyResult {
+  if (out.code !== 0) return { failed: out.stderr.trim() || out.stdout.trim() || `exit code ${out.code}` };
+  if ((p.state ?? 'present') === 'absent' && p.fail_on_user === false && out.stderr.includes(NOT_REMOVED))
+    return { changed: false, result: { user_removed: false } };
+  return {};
+}
+
+/** Re-plan (actions aside); a role left in place by fail_on_user: false is what was asked. */
+export function pgUserVerify(p: PgUserParams, prep: PgUserPrep, s: PgUserState): string[] {
+  if ((p.state ?? 'present') === 'absent' && p.fail_on_user === false) return [];
+  return pgUserPlan(p, prep, s)
+    .filter((c) => !c.action)
+    .map((c) => c.summary);
 }
 
 export default defineModule<PgUserParams, PgUserState, PgUserOp, PgUserPrep>({
@@ -364,6 +391,8 @@ export default defineModule<PgUserParams, PgUserState, PgUserOp, PgUserPrep>({
   plan: pgUserPlan,
   apply: (p, prep, _s, ops) =>
     pgApply(pgTarget(p, p.db), [sessionRole(p), ...pgUserSql(p, prep, ops).map((x) => `${x.sql};`)].filter(Boolean)),
+  interpret: (p, _prep, out) => pgUserInterpret(p, out),
+  verify: (p, prep, s) => pgUserVerify(p, prep, s),
   registerData: (p, prep, s) => {
     const ops = s.server === 'up' || s.fresh ? pgUserPlan(p, prep, s).map((c) => c.op) : [];
     return {

@@ -181,3 +181,25 @@ describe('trust_input: false', () => {
     expect(() => pgUserPrep({ name: 'u', comment: 'x UNION SELECT 1', trust_input: false })).toThrow('potentially dangerous');
   });
 });
+
+describe('fail_on_user', () => {
+  it('false: the drop is caught in the server and reported ok with user_removed false, as the collection does', async () => {
+    const { pgUserInterpret, pgUserVerify } = await import('../../../../src/modules/postgres/postgresql_user.ts');
+    const p: PgUserParams = { name: 'owner', state: 'absent', fail_on_user: false };
+    const ops = plan(p, probed(MD5)).map((c) => c.op);
+    const [drop] = pgUserSql(p, pgUserPrep(p), ops);
+    expect(drop!.sql).toMatch(/^DO \$kiln_[0-9a-f]{12}\$BEGIN EXECUTE E'DROP USER "owner"'; EXCEPTION WHEN OTHERS THEN RAISE NOTICE/);
+    expect(drop!.query).toBe('DROP USER "owner"');
+    const notice = 'psql:<stdin>:2: NOTICE:  kiln: role not removed: role "owner" cannot be dropped because some objects depend on it';
+    expect(pgUserInterpret(p, { stdout: '', stderr: notice, code: 0 })).toEqual({ changed: false, result: { user_removed: false } });
+    expect(pgUserInterpret(p, { stdout: '', stderr: '', code: 0 })).toEqual({});
+    expect(pgUserVerify(p, pgUserPrep(p), probed(MD5))).toEqual([]);
+    // true (the default): a plain DROP USER, whose error fails the task; verify re-plans.
+    const strict: PgUserParams = { name: 'owner', state: 'absent' };
+    expect(pgUserSql(strict, pgUserPrep(strict), ops)[0]!.sql).toBe('DROP USER "owner"');
+    expect(pgUserInterpret(strict, { stdout: '', stderr: 'ERROR:  role "owner" cannot be dropped', code: 3 }).failed).toContain(
+      'cannot be dropped',
+    );
+    expect(pgUserVerify(strict, pgUserPrep(strict), probed(MD5))).toEqual(['drop role owner']);
+  });
+});
