@@ -245,6 +245,34 @@ describe.skipIf(skip)('postgresql_user, postgresql_db and postgresql_privs on a 
     );
     expect((await runPlaybook(skipped, inv)).tasks[0]!.status).toBe('ok');
   }, 600_000);
+  it('postgresql_user state absent: a role that owns objects fails the task, or with fail_on_user: false stays (ok, user_removed false)', async () => {
+    psql("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'owner_u') THEN CREATE ROLE owner_u; END IF; END$$");
+    psql('CREATE TABLE IF NOT EXISTS owned (id int); ALTER TABLE owned OWNER TO owner_u');
+    const strict = playbook('drop.yml', '    - postgresql_user: {name: owner_u, state: absent}\n');
+    const failed = await runPlaybook(strict, inv);
+    expect(failed.tasks[0]!.status).toBe('failed');
+    expect(failed.tasks[0]!.message).toContain('cannot be dropped because some objects depend on it');
+    const lenient = playbook(
+      'drop-lenient.yml',
+      [
+        '    - postgresql_user: {name: owner_u, state: absent, fail_on_user: false}',
+        '      register: dropped',
+        "    - copy: {content: '{{ dropped | to_json }}', dest: /root/p27-dropped.json}",
+        '      become_user: root',
+        '',
+      ].join('\n'),
+    );
+    const r = await runPlaybook(lenient, inv);
+    expect(r.tasks.map((t) => t.status)).toEqual(['ok', 'changed']);
+    expect(JSON.parse(ssh('sudo cat /root/p27-dropped.json'))).toMatchObject({
+      changed: false,
+      user: 'owner_u',
+      user_removed: false,
+      queries: ['DROP USER "owner_u"'],
+    });
+    expect(psql("SELECT count(*) FROM pg_roles WHERE rolname = 'owner_u'")).toBe('1');
+  }, 600_000);
+
   it("geerlingguy.postgresql, unmodified: a fresh dry run stops where Ansible's does; converges; more users, databases and privileges are predicted and made", async () => {
     const added = join(work, 'added.yml');
     const add = await kiln(['lab', 'add', ROLE_HOST, '--address', '10.77.0.222', '--inventory', added], SHARED_LAB_CWD);
