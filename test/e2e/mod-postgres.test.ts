@@ -51,7 +51,8 @@ describe.skipIf(skip)('postgresql_user, postgresql_db and postgresql_privs on a 
     lab = await ensureLab();
     work = mkdtempSync(join(tmpdir(), 'kiln-e2e-p27-'));
     inv = join(work, 'inventory.yml');
-    await kiln(['lab', 'remove', HOST, ROLE_HOST], SHARED_LAB_CWD); // leftovers of an interrupted run
+    // Leftovers of an interrupted run; one host at a time (a remove naming a host not added removes none).
+    for (const h of [HOST, ROLE_HOST]) await kiln(['lab', 'remove', h], SHARED_LAB_CWD);
     const add = await kiln(['lab', 'add', HOST, '--address', '10.77.0.221', '--inventory', inv], SHARED_LAB_CWD);
     expect(add.stderr).toBe('');
     expect(add.code).toBe(0);
@@ -72,7 +73,7 @@ describe.skipIf(skip)('postgresql_user, postgresql_db and postgresql_privs on a 
 
   afterAll(async () => {
     if (skip) return;
-    await kiln(['lab', 'remove', HOST, ROLE_HOST], SHARED_LAB_CWD);
+    for (const h of [HOST, ROLE_HOST]) await kiln(['lab', 'remove', h], SHARED_LAB_CWD);
     rmSync(work, { recursive: true, force: true });
   });
 
