@@ -76,6 +76,9 @@ import iptables from './firewall/iptables.ts';
 import ufw from './firewall/ufw.ts';
 
 // stop 27 (P): postgresql_user, postgresql_db, postgresql_privs
+import postgresqlDb from './postgres/postgresql_db.ts';
+import postgresqlPrivs from './postgres/postgresql_privs.ts';
+import postgresqlUser from './postgres/postgresql_user.ts';
 
 // stop 27 (S): snap
 
@@ -167,6 +170,9 @@ const all: BoundModule[] = [
   ufw,
 
   // stop 27 (P)
+  postgresqlUser,
+  postgresqlDb,
+  postgresqlPrivs,
 
   // stop 27 (S)
 

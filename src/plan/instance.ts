@@ -657,7 +657,12 @@ export function instantiate(task: TaskDef, vars: Record<string, unknown>, opts: 
       try {
         environment = renderEnvironment(task.environment, v, render);
       } catch (err) {
-        if (err instanceof WhereError) throw new LocatedError({ ...err.loc, message: `${err.message} (task '${task.name}')` });
+        if (err instanceof WhereError)
+          throw new LocatedError({
+            ...err.loc,
+            message: `${err.message} (task '${task.name}')`,
+            ...(err.variable ? { undefinedName: err.variable } : {}),
+          });
         throw err;
       }
 

@@ -26,6 +26,8 @@ export class WhereError extends Error {
   constructor(
     message: string,
     readonly loc: { file: string; line: number; col: number },
+    /** The undefined variable that caused it (validation defers names only the run defines: facts, registered results). */
+    readonly variable?: string,
   ) {
     super(message);
   }
@@ -59,7 +61,7 @@ export function renderEnvironment(
     try {
       v = renderValue(level.value, vars, level.yaml.file, render);
     } catch (err) {
-      if (err instanceof TemplateError) throw new WhereError(`environment: ${err.message}`, at);
+      if (err instanceof TemplateError) throw new WhereError(`environment: ${err.message}`, at, err.variable);
       throw err;
     }
     if (isSecret(v)) {

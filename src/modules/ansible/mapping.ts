@@ -63,6 +63,22 @@ const MYSQL_LOGIN_WHY: Readonly<Record<string, string>> = Object.fromEntries(
   ].map((o) => [o, MYSQL_CONNECT]),
 );
 
+/** The connection options of community.postgresql's modules, with libpq's meaning (src/modules/postgres/psql.ts). */
+const PG_CONNECT_SAME = {
+  login_user: true,
+  login_password: true,
+  login_host: true,
+  login_unix_socket: true,
+  port: true,
+  ssl_mode: true,
+  ca_cert: true,
+  ssl_cert: true,
+  ssl_key: true,
+  connect_params: true,
+  session_role: true,
+  trust_input: true,
+} as const;
+
 const MAPPINGS: Readonly<Record<string, Mapping>> = {
   'ansible.builtin.file': {
     kiln: 'file',
@@ -569,6 +585,72 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   },
 
   // ── stop 27 (P): postgresql_user, postgresql_db, postgresql_privs
+  'community.postgresql.postgresql_user': {
+    kiln: 'postgresql_user',
+    same: {
+      name: true,
+      state: true,
+      password: true,
+      encrypted: true,
+      no_password_changes: true,
+      role_attr_flags: true,
+      expires: true,
+      conn_limit: true,
+      comment: true,
+      db: true,
+      fail_on_user: true,
+      ...PG_CONNECT_SAME,
+    },
+    why: {
+      priv: 'not supported: priv (deprecated in community.postgresql 2.x, removed in 3.0.0): grant privileges with postgresql_privs',
+      groups:
+        'not supported: groups (deprecated in community.postgresql 2.x, removed in 3.0.0): role membership is postgresql_membership, which Kiln does not have yet',
+    },
+  },
+  'community.postgresql.postgresql_db': {
+    kiln: 'postgresql_db',
+    same: {
+      name: true,
+      state: true,
+      owner: true,
+      template: true,
+      encoding: true,
+      lc_collate: true,
+      lc_ctype: true,
+      conn_limit: true,
+      tablespace: true,
+      force: true,
+      maintenance_db: true,
+      ...PG_CONNECT_SAME,
+    },
+    why: {
+      target:
+        'not supported: target (state dump, restore or rename): Kiln does not dump, restore or rename databases; copy the dump and load it with a command task guarded by creates',
+      target_opts: 'not supported: target_opts (only for state dump or restore, which Kiln does not support)',
+      dump_extra_args: 'not supported: dump_extra_args (only for state dump, which Kiln does not support)',
+    },
+  },
+  'community.postgresql.postgresql_privs': {
+    kiln: 'postgresql_privs',
+    same: {
+      database: true,
+      roles: true,
+      privs: true,
+      type: true,
+      objs: true,
+      schema: true,
+      state: true,
+      grant_option: true,
+      fail_on_role: true,
+      target_roles: true,
+      ...PG_CONNECT_SAME,
+    },
+    why: {
+      password: 'not supported: password (deprecated in community.postgresql 2.x, removed in 4.0.0): give login_password',
+      usage_on_types:
+        'not supported: usage_on_types (deprecated in community.postgresql 2.x, removed in 3.0.0): Kiln always grants USAGE ON TYPES with default_privs, as its default true does',
+    },
+  },
 
   // ── stop 27 (S): snap
 
