@@ -46,7 +46,7 @@ const FILE_EXTRAS = {
 
 /** The connection options of community.mysql's modules: Kiln's mysql modules run the client as root over the server's socket. */
 const MYSQL_CONNECT =
-  'not supported: Kiln connects to the local server as root over its socket (unix_socket authentication), with no credentials';
+  'not supported: Kiln connects to the local server over its socket, as root (unix_socket authentication and ~/.my.cnf), or as login_user/login_password where the module takes them (mysql_replication)';
 const MYSQL_LOGIN_WHY: Readonly<Record<string, string>> = Object.fromEntries(
   [
     'login_user',
@@ -224,20 +224,33 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   'community.mysql.mysql_replication': {
     kiln: 'mysql_replication',
     same: {
+      mode: true,
+      login_user: true,
+      login_password: true,
       primary_host: true,
       primary_port: true,
       primary_user: true,
       primary_password: true,
       primary_connect_retry: 'connect_retry',
+      primary_log_file: true,
+      primary_log_pos: true,
+      primary_delay: true,
+      relay_log_file: true,
+      relay_log_pos: true,
+      primary_ssl: true,
+      primary_ssl_ca: true,
+      primary_ssl_capath: true,
+      primary_ssl_cert: true,
+      primary_ssl_key: true,
+      primary_ssl_cipher: true,
+      primary_ssl_verify_server_cert: true,
+      primary_auto_position: true,
+      primary_use_gtid: true,
+      connection_name: true,
+      channel: true,
+      fail_on_error: true,
     },
-    why: {
-      ...MYSQL_LOGIN_WHY,
-      primary_log_file:
-        'not supported: primary_log_file/master_log_file (binlog coordinates): Kiln starts a replica from GTID positions (MASTER_USE_GTID=slave_pos / SOURCE_AUTO_POSITION), not from a file and position',
-      primary_log_pos:
-        'not supported: primary_log_pos/master_log_pos (binlog coordinates): Kiln starts a replica from GTID positions (MASTER_USE_GTID=slave_pos / SOURCE_AUTO_POSITION), not from a file and position',
-      mode: "not supported: mode (getprimary, getreplica, changeprimary, startreplica, stopreplica, resetprimary, resetreplica…): Kiln's mysql_replication is declarative, it converges a replica onto its primary (CHANGE MASTER with GTID, START SLAVE) and verifies the replica runs; read a server's replication state with mysql_info (filter: master_status, slave_status)",
-    },
+    why: Object.fromEntries(Object.entries(MYSQL_LOGIN_WHY).filter(([k]) => k !== 'login_user' && k !== 'login_password')),
   },
   'community.mysql.mysql_variables': { kiln: 'mysql_variables', same: { variable: true, value: true } },
   // ── issue 17 (A): blockinfile, replace, ini_file, pam_limits; file/copy options

@@ -41,7 +41,12 @@ const schema = {
   additionalProperties: false,
   required: ['name'],
   properties: {
-    name: { type: 'string', minLength: 1, maxLength: 80, pattern: '^[^\\n]+$', description: 'account user name' },
+    name: {
+      type: 'string',
+      maxLength: 80,
+      pattern: '^[^\\n]*$',
+      description: "account user name ('' is the anonymous account, as in Ansible: name: '' with state: absent removes it)",
+    },
     host: {
       type: 'string',
       minLength: 1,

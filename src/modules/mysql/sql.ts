@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isSecret, type Secret } from '../../core/secret/secret.ts';
-import { sha256 } from '../../sh/bytes.ts';
+import { sha256, writeBytes } from '../../sh/bytes.ts';
 
 /**
  * The cleartext of a secret param, for `prepare` only. The engine hands secret params over as
@@ -120,9 +120,12 @@ export function runSql(sql: string, opts: { header?: boolean; force?: boolean; s
  * plus `mysql_error=` (server not reachable), or `mysql=up`, `version=` and then whatever
  * `body` prints (shell that may call runSql). Never fails.
  */
-export function probeFrame(body: string): string {
+export function probeFrame(body: string, login?: Login): string {
+  const pre = loginPrelude(login);
+  const post = loginCleanup(login);
   return [
     FIND_CLIENT,
+    ...(pre ? [pre] : []),
     // No client: is there a data directory left from an earlier install? Without one, the
     // server about to be installed starts empty, and plans can say exactly what they will do.
     'if [ -z "$kiln_my" ]; then echo mysql=missing; [ -d /var/lib/mysql/mysql ] && echo mysql_datadir=1',
@@ -132,6 +135,7 @@ export function probeFrame(body: string): string {
     body,
     "else echo mysql=down; printf '%s\\n' \"$kiln_v\" | head -n 3 | sed 's/^/mysql_error=/'",
     'fi',
+    ...(post ? [post] : []),
     'true',
   ].join('\n');
 }
@@ -184,4 +188,44 @@ export function unknownState(s: ServerProbe): boolean {
 /** Why a plan cannot look at the server, for change summaries ("(server not installed yet)"). */
 export function notReachable(s: ServerProbe): string {
   return s.server === 'missing' ? 'server not installed yet' : `server not running${s.error ? `: ${s.error.split('\n')[0]}` : ''}`;
+}
+
+/** Ansible's login_user/login_password: whom the client logs in as (over the local socket). */
+export interface Login {
+  user?: string;
+  password?: Secret;
+}
+
+/** The [client] option file of a login (a secret when it holds a password). */
+export function loginOptionFile(l: Login): string {
+  const v = (x: string) => `"${x.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  return `[client]\n${l.user !== undefined ? `user=${v(l.user)}\n` : ''}${l.password !== undefined ? `password=${v(l.password.reveal())}\n` : ''}`;
+}
+
+/**
+ * Shell after FIND_CLIENT: with a login (login_user/login_password), the client runs as that
+ * account: its credentials go into a 0600 option file in a private mktemp directory ($kiln_lt),
+ * and $kiln_my becomes a wrapper that passes --defaults-extra-file first, so every later
+ * `"$kiln_my"` logs in as Ansible's module would. Nothing of the login is in any argv but the
+ * file's path. '' without a login. Pair with `loginCleanup`.
+ */
+export function loginPrelude(l: Login | undefined): string {
+  if (!l || (l.user === undefined && l.password === undefined)) return '';
+  return [
+    'kiln_lt=',
+    'if [ -n "$kiln_my" ]; then',
+    'kiln_lt=$(umask 077 && mktemp -d /tmp/.kiln-mylogin.XXXXXX)',
+    `(umask 077 && ${writeBytes('"$kiln_lt/login.cnf"', loginOptionFile(l)).trimEnd()}`,
+    ')',
+    'printf \'#!/bin/sh\\nexec "%s" --defaults-extra-file="%s/login.cnf" "$@"\\n\' "$kiln_my" "$kiln_lt" > "$kiln_lt/client"',
+    'chmod 700 "$kiln_lt/client"',
+    'kiln_my="$kiln_lt/client"',
+    'fi',
+  ].join('\n');
+}
+
+/** Removes the login's option file ('' without a login). */
+export function loginCleanup(l: Login | undefined): string {
+  if (!l || (l.user === undefined && l.password === undefined)) return '';
+  return 'if [ -n "$kiln_lt" ]; then rm -rf "$kiln_lt"; fi';
 }
