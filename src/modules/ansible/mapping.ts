@@ -214,11 +214,10 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
       append_privs: true,
       sql_log_bin: true,
       update_password: true,
+      tls_requires: true,
     },
     why: {
       ...MYSQL_LOGIN_WHY,
-      tls_requires:
-        "not supported: tls_requires (Kiln's mysql_user does not manage an account's REQUIRE SSL/X509/ISSUER/SUBJECT/CIPHER; leaving it out leaves the account's TLS requirement as it is, which is not what Ansible's tls_requires: {} means)",
     },
   },
   'community.mysql.mysql_replication': {
