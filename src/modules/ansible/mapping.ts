@@ -195,11 +195,32 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   'ansible.posix.sysctl': { kiln: 'sysctl', same: { name: true, value: true, state: true, sysctl_file: true, reload: true } },
   'community.mysql.mysql_db': {
     kiln: 'mysql_db',
-    same: { name: true, state: true, encoding: true, collation: true },
+    same: {
+      name: true,
+      state: true,
+      encoding: true,
+      collation: true,
+      target: true,
+      single_transaction: true,
+      quick: true,
+      skip_lock_tables: true,
+      hex_blob: true,
+      force: true,
+      master_data: true,
+      ignore_tables: true,
+    },
     why: {
       ...MYSQL_LOGIN_WHY,
-      target:
-        'not supported: target (state import/dump of an SQL file): Kiln does not load or write dumps; copy the file and load it with mysql_query or command, guarded by creates',
+      dump_extra_args:
+        'not supported: dump_extra_args (free-form mysqldump arguments Kiln cannot check); the options single_transaction, quick, skip_lock_tables, hex_blob, force, master_data, ignore_tables are supported',
+      pipefail:
+        'not supported: pipefail (Kiln never pipes the dump into the compressor: a failing dump always fails the task, as pipefail: true)',
+      use_shell: 'not supported: use_shell (Kiln always decompresses an import through a pipe after testing the archive)',
+      chdir: 'not supported: chdir (target is an absolute path)',
+      unsafe_login_password: 'not supported: unsafe_login_password (Kiln never puts a password in a command line)',
+      restrict_config_file: MYSQL_CONNECT,
+      check_implicit_admin: MYSQL_CONNECT,
+      config_overrides_defaults: MYSQL_CONNECT,
     },
   },
   'community.mysql.mysql_user': {
