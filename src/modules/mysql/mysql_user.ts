@@ -16,7 +16,16 @@
  * apply puts it in the SQL heredoc; neither the password nor its hash is ever in a summary, an op,
  * argv or the probe. `apply` builds its SQL from the typed ops alone (never from summaries).
  */
-import { formatPrivs, objectSql, type ObjectPrivs, parseShowGrants, parseWantedPrivs, type Privileges, samePrivs } from './grants.ts';
+import {
+  formatPrivs,
+  objectSql,
+  upperColumns,
+  type ObjectPrivs,
+  parseShowGrants,
+  parseWantedPrivs,
+  type Privileges,
+  samePrivs,
+} from './grants.ts';
 import {
   account,
   applySql,
@@ -82,6 +91,11 @@ const schema = {
       ],
       description:
         'privileges: "db.*:PRIV,PRIV/db2.tbl:PRIV" (Ansible form; GRANT = with grant option) or a mapping {"db.*": "SELECT,INSERT"}; objects not listed are revoked unless append_privs',
+    },
+    column_case_sensitive: {
+      type: 'boolean',
+      description:
+        "community.mysql's column_case_sensitive (3.8+): false (default) upper-cases the column names of priv and compares them without case, as the server does; true keeps their case",
     },
     append_privs: { type: 'boolean', description: 'only add the listed privileges, never revoke others (default false)' },
     tls_requires: {
@@ -237,12 +251,15 @@ export function parseTls(line: string): TlsRequire {
 }
 
 function wantedPrivs(p: MysqlUserParams): Privileges | undefined {
-  return p.priv === undefined ? undefined : parseWantedPrivs(p.priv);
+  if (p.priv === undefined) return undefined;
+  const w = parseWantedPrivs(p.priv);
+  return p.column_case_sensitive ? w : upperColumns(w);
 }
 
 /** Per object: the privileges to end up with, for objects that differ. undefined = revoke all there. */
-export function privilegeDiff(p: MysqlUserParams, have: Privileges): [string, ObjectPrivs | undefined][] {
+export function privilegeDiff(p: MysqlUserParams, had: Privileges): [string, ObjectPrivs | undefined][] {
   const want = wantedPrivs(p);
+  const have = p.column_case_sensitive ? had : upperColumns(had);
   if (!want) return [];
   const out: [string, ObjectPrivs | undefined][] = [];
   if (p.append_privs) {

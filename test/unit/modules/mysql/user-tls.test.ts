@@ -76,4 +76,15 @@ describe('mysql_user tls_requires', () => {
     expect(plan(p, s).map((c) => c.summary)).toEqual(["drop user ''@'localhost'"]);
     expect(mysqlUserSql(p, mysqlUserPrep(p), s, [plan(p, s)[0]!.op])).toEqual(["DROP USER IF EXISTS ''@'localhost';"]);
   });
+
+  it('column_case_sensitive: false (default) compares column names without case and grants them upper-cased', () => {
+    const s = mysqlUserParse({
+      stdout: `${probeOut(',,,')}grant=GRANT SELECT (\`id\`, \`Name\`) ON \`app\`.\`t\` TO \`app\`@\`localhost\`\n`,
+      stderr: '',
+      code: 0,
+    });
+    expect(plan({ name: 'app', priv: 'app.t:SELECT (name, ID)' }, s)).toEqual([]);
+    const sensitive = plan({ name: 'app', priv: 'app.t:SELECT (name, ID)', column_case_sensitive: true }, s);
+    expect(sensitive.map((c) => c.summary)).toEqual(["privileges of 'app'@'localhost' on app.t: SELECT (Name, id) → SELECT (ID, name)"]);
+  });
 });
