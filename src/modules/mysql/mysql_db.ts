@@ -181,6 +181,8 @@ export function dumpImportShell(p: MysqlDbParams, op: { kind: 'dump' } | { kind:
   const z = compressorOf(target);
   const db = isAll(p) ? '--all-databases' : q(p.name);
   const enc = p.encoding ? ` --default-character-set=${q(p.encoding)}` : '';
+  // As the module's get_bin_path(…, required=True): say which program is missing before anything runs.
+  const need = z ? [`command -v ${z} >/dev/null 2>&1 || { echo "Failed to find required executable ${z}" >&2; exit 3; }`] : [];
   if (op.kind === 'dump') {
     const flags = [
       p.force ? '--force' : '',
@@ -195,6 +197,7 @@ export function dumpImportShell(p: MysqlDbParams, op: { kind: 'dump' } | { kind:
       .filter(Boolean)
       .join(' ');
     return [
+      ...need,
       'kiln_dump=$(command -v mariadb-dump 2>/dev/null || command -v mysqldump)',
       `kiln_tmp=$(mktemp ${q(`${target}.kiln-XXXXXX`)})`,
       'trap \'rm -f "$kiln_tmp" "$kiln_tmp.z"\' EXIT',
@@ -208,6 +211,7 @@ export function dumpImportShell(p: MysqlDbParams, op: { kind: 'dump' } | { kind:
   }
   const client = `"$kiln_my" --protocol=socket${p.force ? ' -f' : ''}${enc}${isAll(p) ? '' : ` --one-database ${q(p.name)}`}`;
   return [
+    ...need,
     ...(op.create ? [runSql(`CREATE DATABASE IF NOT EXISTS ${ident(p.name)}${specSql(p)};`).trimEnd()] : []),
     // The archive is tested first: a broken one must not feed half a dump to the client.
     ...(z ? [`${z} -t ${q(target)}`, `${z} -dc ${q(target)} | ${client}`] : [`${client} < ${q(target)}`]),
