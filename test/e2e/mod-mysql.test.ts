@@ -6,7 +6,7 @@
  *   getreplica showing both threads running, and a row written on the primary read on the replica;
  *   --check predicts the first run; login_password is really used (a wrong one fails);
  * - mysql_user tls_requires: the converge cycle (drift: REQUIRE NONE set by hand);
- * - mysql_db state dump / import with a compressed target.
+ * - mysql_db state dump / import with a compressed target; mysql_query's values typed by column.
  * The shared site's hosts are never touched.
  */
 import { execFileSync } from 'node:child_process';
@@ -232,6 +232,25 @@ describe.skipIf(skip)('mysql_replication modes, tls_requires, dump/import on lab
     }
     expect(ssh('x27m1', 'sudo xz -t /root/m27d.sql.xz && echo ok')).toBe('ok');
     expect(sql('x27m1', 'SELECT k, v FROM m27copy.t')).toBe('1\t0012');
+    // mysql_query types values by column as community.mysql does: the VARCHAR '0012' stays text, the INT is a number.
+    const q = await runPlaybook(
+      playbook(
+        'query.yml',
+        [
+          '- hosts: x27m1',
+          '  gather_facts: false',
+          '  tasks:',
+          '    - mysql_query: {login_db: m27copy, query: "SELECT k, v, v + 0 AS n, NOW() AS t FROM t"}',
+          '      register: qres',
+          '    - copy: {content: "{{ qres | to_json }}", dest: /root/m27-query.json}',
+          '',
+        ].join('\n'),
+      ),
+      inv,
+    );
+    expect(failures(q)).toEqual([]);
+    const rows = (JSON.parse(ssh('x27m1', 'sudo cat /root/m27-query.json')) as { query_result: Record<string, unknown>[][] }).query_result;
+    expect(rows).toEqual([[{ k: 1, v: '0012', n: 12, t: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/) }]]);
     const missing = await runPlaybook(
       playbook(
         'missing.yml',
