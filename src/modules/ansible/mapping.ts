@@ -46,11 +46,9 @@ const FILE_EXTRAS = {
 
 /** The connection options of community.mysql's modules: Kiln's mysql modules run the client as root over the server's socket. */
 const MYSQL_CONNECT =
-  'not supported: Kiln connects to the local server over its socket, as root (unix_socket authentication and ~/.my.cnf), or as login_user/login_password where the module takes them (mysql_replication)';
+  'not supported: Kiln connects to the local server over its socket, as root (unix_socket authentication and ~/.my.cnf) or as login_user/login_password';
 const MYSQL_LOGIN_WHY: Readonly<Record<string, string>> = Object.fromEntries(
   [
-    'login_user',
-    'login_password',
     'login_host',
     'login_port',
     'login_unix_socket',
@@ -196,6 +194,8 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   'community.mysql.mysql_db': {
     kiln: 'mysql_db',
     same: {
+      login_user: true,
+      login_password: true,
       name: true,
       state: true,
       encoding: true,
@@ -226,6 +226,8 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   'community.mysql.mysql_user': {
     kiln: 'mysql_user',
     same: {
+      login_user: true,
+      login_password: true,
       name: true,
       host: true,
       state: true,
@@ -270,9 +272,13 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
       channel: true,
       fail_on_error: true,
     },
-    why: Object.fromEntries(Object.entries(MYSQL_LOGIN_WHY).filter(([k]) => k !== 'login_user' && k !== 'login_password')),
+    why: MYSQL_LOGIN_WHY,
   },
-  'community.mysql.mysql_variables': { kiln: 'mysql_variables', same: { variable: true, value: true } },
+  'community.mysql.mysql_variables': {
+    kiln: 'mysql_variables',
+    same: { login_user: true, login_password: true, variable: true, value: true },
+    why: MYSQL_LOGIN_WHY,
+  },
   // ── issue 17 (A): blockinfile, replace, ini_file, pam_limits; file/copy options
   'ansible.builtin.blockinfile': {
     kiln: 'blockinfile',
@@ -659,12 +665,20 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   },
   'community.mysql.mysql_query': {
     kiln: 'mysql_query',
-    same: { query: true, positional_args: true, named_args: true, login_db: true, single_transaction: true },
+    same: {
+      login_user: true,
+      login_password: true,
+      query: true,
+      positional_args: true,
+      named_args: true,
+      login_db: true,
+      single_transaction: true,
+    },
     why: MYSQL_LOGIN_WHY,
   },
   'community.mysql.mysql_info': {
     kiln: 'mysql_info',
-    same: { filter: true, exclude_fields: true, return_empty_dbs: true, login_db: true },
+    same: { login_user: true, login_password: true, filter: true, exclude_fields: true, return_empty_dbs: true, login_db: true },
     why: MYSQL_LOGIN_WHY,
   },
 };

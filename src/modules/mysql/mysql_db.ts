@@ -19,6 +19,8 @@
 import {
   applySql,
   FIND_CLIENT,
+  loginOf,
+  loginSetup,
   ident,
   notReachable,
   parseLines,
@@ -55,6 +57,17 @@ const schema = {
       minLength: 1,
       pattern: '^/[^\\n]*$',
       description: 'dump/import: the SQL file on the host (absolute path); .gz, .bz2 or .xz is (de)compressed with gzip, bzip2 or xz',
+    },
+    login_user: {
+      type: 'string',
+      minLength: 1,
+      pattern: '^[^\\n]+$',
+      description: 'account the client logs in as over the local socket (default: root through unix_socket, and ~/.my.cnf)',
+    },
+    login_password: {
+      type: 'string',
+      'x-secret': true,
+      description: "login_user's password (a secret: in a 0600 option file on the host, never in argv)",
     },
     single_transaction: { type: 'boolean', description: 'dump: --single-transaction=true (a consistent InnoDB snapshot)' },
     quick: { type: 'boolean', description: 'dump: --quick (default true: rows are streamed, not buffered)' },
@@ -108,7 +121,7 @@ export function compressorOf(target: string): 'gzip' | 'bzip2' | 'xz' | undefine
 export function mysqlDbProbe(p: MysqlDbParams): string {
   const sql = `SELECT CONCAT('db=', DEFAULT_CHARACTER_SET_NAME, '\\t', DEFAULT_COLLATION_NAME) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${sqlString(p.name)};`;
   const target = p.state === 'import' && p.target ? `\nif [ -f ${q(p.target)} ]; then echo target=1; else echo target=0; fi` : '';
-  return `${probeFrame(runSql(sql))}${target}`;
+  return `${probeFrame(runSql(sql), loginOf(p))}${target}`;
 }
 
 export function mysqlDbParse(out: ExecResult): MysqlDbState {
@@ -200,9 +213,10 @@ export function dumpImportShell(p: MysqlDbParams, op: { kind: 'dump' } | { kind:
       ...need,
       'kiln_dump=$(command -v mariadb-dump 2>/dev/null || command -v mysqldump)',
       `kiln_tmp=$(mktemp ${q(`${target}.kiln-XXXXXX`)})`,
-      'trap \'rm -f "$kiln_tmp" "$kiln_tmp.z"\' EXIT',
+      `trap 'rm -f "$kiln_tmp" "$kiln_tmp.z"${loginOf(p) ? '; if [ -n "$kiln_lt" ]; then rm -rf "$kiln_lt"; fi' : ''}' EXIT`,
       // The dump and the compression are separate steps: a failing dump fails the task.
-      `"$kiln_dump" --protocol=socket ${flags} ${db} > "$kiln_tmp"`,
+      // With a login, the dump client reads the same option file (the login's, first).
+      `"$kiln_dump" \${kiln_lt:+"--defaults-extra-file=$kiln_lt/login.cnf"} --protocol=socket ${flags} ${db} > "$kiln_tmp"`,
       ...(z ? [`${z} -c < "$kiln_tmp" > "$kiln_tmp.z"`, 'mv -f "$kiln_tmp.z" "$kiln_tmp"'] : []),
       // As the module's shell redirection creates it: 0666 less the umask.
       'chmod "$(printf %o $((0666 & ~0$(umask))))" "$kiln_tmp"',
@@ -266,9 +280,10 @@ export default defineModule<MysqlDbParams, MysqlDbState, MysqlDbOp>({
         'set -e',
         FIND_CLIENT,
         '[ -n "$kiln_my" ] || { echo "no mariadb or mysql client on this host" >&2; exit 3; }',
+        loginSetup(loginOf(p)),
         dumpImportShell(p, op),
       ].join('\n');
-    return applySql(mysqlDbSql(p, ops).join('\n'));
+    return applySql(mysqlDbSql(p, ops).join('\n'), loginOf(p));
   },
   registerData: (p, _prep, s) => ({
     name: p.name,

@@ -16,15 +16,26 @@
  * the statement itself (read-only); a query whose types cannot be read that way keeps the old
  * rule (an integer's text is an int).
  *
- * Kiln connects as root over the server's socket (as its other mysql modules): the login_*
- * options are refused; login_db selects the database. single_transaction runs the queries in one
+ * Kiln connects over the server's socket, as root (unix_socket) or as login_user/login_password
+ * (a 0600 option file, as its other mysql modules); login_db selects the database. single_transaction runs the queries in one
  * transaction, committed at the end (rolled back when one fails).
  */
 import { sha256 } from '../../sh/bytes.ts';
 import { fromB64 } from '../../sh/bytes.ts';
 import { isSecret, type Secret } from '../../core/secret/secret.ts';
 import { defineModule, type ApplyResult, type ExecResult, type FromSchema } from '../contract.ts';
-import { FIND_CLIENT, ident, notReachable, parseLines, parseServer, probeFrame, type ServerProbe, sqlString } from './sql.ts';
+import {
+  FIND_CLIENT,
+  ident,
+  loginOf,
+  loginSetup,
+  notReachable,
+  parseLines,
+  parseServer,
+  probeFrame,
+  type ServerProbe,
+  sqlString,
+} from './sql.ts';
 import { parseColumnTypes } from './replication-modes.ts';
 import { driverValue, parseResultSets, xmlSql } from './xml.ts';
 
@@ -48,6 +59,17 @@ const schema = {
       type: 'object',
       additionalProperties: { type: ['string', 'number', 'boolean', 'null'] },
       description: 'values for %(name)s placeholders',
+    },
+    login_user: {
+      type: 'string',
+      minLength: 1,
+      pattern: '^[^\\n]+$',
+      description: 'account the client logs in as over the local socket (default: root through unix_socket, and ~/.my.cnf)',
+    },
+    login_password: {
+      type: 'string',
+      'x-secret': true,
+      description: "login_user's password (a secret: in a 0600 option file on the host, never in argv)",
     },
     login_db: { type: 'string', minLength: 1, description: 'database the queries run in (USE)' },
     single_transaction: {
@@ -190,7 +212,7 @@ export default defineModule<MysqlQueryParams, MysqlQueryState, MysqlQueryOp>({
   description:
     "Run SQL queries (with positional or named arguments) as community.mysql's mysql_query; changed when a DML query affected rows or a DDL query ran.",
   schema,
-  probe: () => probeFrame('true'),
+  probe: (p) => probeFrame('true', loginOf(p)),
   parse: (out: ExecResult) => {
     const { kv, all } = parseLines(out.stdout);
     return parseServer(kv, all.mysql_error ?? []);
@@ -214,6 +236,7 @@ export default defineModule<MysqlQueryParams, MysqlQueryState, MysqlQueryOp>({
     return [
       FIND_CLIENT,
       '[ -n "$kiln_my" ] || { echo "no mariadb or mysql client on this host" >&2; exit 3; }',
+      loginSetup(loginOf(p)),
       typesShell(p),
       xmlSql(sql, 'q', `KILN_SQL_${sha256(sql).slice(0, 12)}`),
     ].join('\n');

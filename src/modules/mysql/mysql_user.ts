@@ -29,6 +29,7 @@ import {
 import {
   account,
   applySql,
+  loginOf,
   nativePasswordHash,
   notReachable,
   parseLines,
@@ -103,6 +104,17 @@ const schema = {
       additionalProperties: { type: ['string', 'boolean', 'null'] },
       description:
         "the account's TLS requirement, as Ansible's tls_requires (keys in any case): {ssl: …} → REQUIRE SSL, {x509: …} → REQUIRE X509, any of subject, issuer, cipher → REQUIRE SUBJECT … AND ISSUER … AND CIPHER … (ssl and x509 then dropped); {} or null → REQUIRE NONE. As in community.mysql, leaving it out also means REQUIRE NONE: an existing requirement is removed",
+    },
+    login_user: {
+      type: 'string',
+      minLength: 1,
+      pattern: '^[^\\n]+$',
+      description: 'account the client logs in as over the local socket (default: root through unix_socket, and ~/.my.cnf)',
+    },
+    login_password: {
+      type: 'string',
+      'x-secret': true,
+      description: "login_user's password (a secret: in a 0600 option file on the host, never in argv)",
     },
     sql_log_bin: {
       type: 'boolean',
@@ -230,6 +242,7 @@ export function mysqlUserProbe(p: MysqlUserParams): string {
       `  ${runSql(`SHOW GRANTS FOR ${acct(p)};`).trimEnd()}`,
       "fi | sed -e '/ WITH GRANT OPTION$/s/ IDENTIFIED .* WITH GRANT OPTION$/ WITH GRANT OPTION/' -e 's/ IDENTIFIED .*$//' -e 's/^GRANT /grant=GRANT /'",
     ].join('\n'),
+    loginOf(p),
   );
 }
 
@@ -383,7 +396,7 @@ export default defineModule<MysqlUserParams, MysqlUserState, MysqlUserOp, MysqlU
   probe: (p) => mysqlUserProbe(p),
   parse: (out) => mysqlUserParse(out),
   plan: mysqlUserPlan,
-  apply: (p, prep, s, ops) => applySql(mysqlUserSql(p, prep, s, ops).join('\n')),
+  apply: (p, prep, s, ops) => applySql(mysqlUserSql(p, prep, s, ops).join('\n'), loginOf(p)),
   registerData: (p, _prep, s) => ({
     user: p.name,
     host: p.host ?? 'localhost',

@@ -8,7 +8,7 @@
  * unix_socket: no password is needed to administer the server.
  */
 import { createHash } from 'node:crypto';
-import { isSecret, type Secret } from '../../core/secret/secret.ts';
+import { isSecret, type Secret, Secret as SecretValue } from '../../core/secret/secret.ts';
 import { sha256, writeBytes } from '../../sh/bytes.ts';
 
 /**
@@ -140,9 +140,16 @@ export function probeFrame(body: string, login?: Login): string {
   ].join('\n');
 }
 
-/** Wraps apply SQL: find the client, fail clearly when it is missing, run the statements. */
-export function applySql(sql: string): string {
-  return [FIND_CLIENT, '[ -n "$kiln_my" ] || { echo "no mariadb or mysql client on this host" >&2; exit 3; }', runSql(sql)].join('\n');
+/** Wraps apply SQL: find the client, fail clearly when it is missing, (log in as `login`,) run the statements. */
+export function applySql(sql: string, login?: Login): string {
+  return [
+    FIND_CLIENT,
+    '[ -n "$kiln_my" ] || { echo "no mariadb or mysql client on this host" >&2; exit 3; }',
+    loginSetup(login),
+    runSql(sql),
+  ]
+    .filter(Boolean)
+    .join('\n');
 }
 
 export interface ServerProbe {
@@ -222,6 +229,19 @@ export function loginPrelude(l: Login | undefined): string {
     'kiln_my="$kiln_lt/client"',
     'fi',
   ].join('\n');
+}
+
+/** The login of a module's params (login_user, login_password: a Secret from the engine), if any. */
+export function loginOf(p: { login_user?: string; login_password?: string | Secret }): Login | undefined {
+  const pw = revealParam(p.login_password);
+  if (p.login_user === undefined && pw === undefined) return undefined;
+  return { user: p.login_user, password: pw === undefined ? undefined : new SecretValue(pw, 'login_password') };
+}
+
+/** For an apply script (after FIND_CLIENT): the login prelude and a trap removing it on exit ('' without a login). */
+export function loginSetup(l: Login | undefined): string {
+  const cleanup = loginCleanup(l);
+  return cleanup ? `${loginPrelude(l)}\ntrap '${cleanup.replace(/'/g, "'\\''")}' EXIT` : '';
 }
 
 /** Removes the login's option file ('' without a login). */
