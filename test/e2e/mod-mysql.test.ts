@@ -178,6 +178,26 @@ describe.skipIf(skip)('mysql_replication modes, tls_requires, dump/import on lab
       inv,
     );
     expect(wrong.tasks[0]!.status).toBe('failed');
+    // The other modules log in the same way: mysql_query as adm sees adm as the current user.
+    const asAdm = await runPlaybook(
+      playbook(
+        'as-adm.yml',
+        [
+          '- hosts: x27m2',
+          '  gather_facts: false',
+          '  tasks:',
+          '    - mysql_query: {query: "SELECT CURRENT_USER() AS u", login_user: adm, login_password: admpw}',
+          '      register: who',
+          '    - copy: {content: "{{ who.query_result[0][0].u }}", dest: /root/m27-who.txt}',
+          '    - mysql_query: {query: "SELECT 1", login_user: adm, login_password: nope}',
+          '      ignore_errors: true',
+          '',
+        ].join('\n'),
+      ),
+      inv,
+    );
+    expect(asAdm.tasks.map((t) => t.status)).toEqual(['ok', 'changed', 'failed']);
+    expect(ssh('x27m2', 'sudo cat /root/m27-who.txt')).toBe('adm@localhost');
     expect(ssh('x27m2', 'sudo sh -c "ls -d /tmp/.kiln-mylogin.* 2>/dev/null | wc -l"')).toBe('0');
   }, 600_000);
 
