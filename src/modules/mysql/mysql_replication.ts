@@ -406,6 +406,7 @@ export function modePlan(
   mode: Mode,
   prep: MysqlReplicationPrep,
   s: MysqlReplicationState,
+  check = false,
 ): Planned<MysqlReplicationOp>[] {
   if (isGet(mode)) {
     if (s.server !== 'up') throw new Error(`cannot read the replication state (${mode}): ${notReachable(s)}`);
@@ -417,6 +418,11 @@ export function modePlan(
   if (s.server !== 'up' || !s.mode) return [{ summary: `${shown} (${notReachable(s)})`, action: true, unpredictable: true, op }];
   if (s.mode.error) throw new Error(`${mode}: ${s.mode.error}`);
   const out = modeOutcome(mode, s.mode, p.fail_on_error ?? false);
+  // --check: a changeprimary earlier in the run (only predicted) would make this server a replica.
+  if (check && mode === 'startreplica' && !s.mode.replica)
+    return [
+      { summary: `${shown} (not a replica now: an earlier task of this run may make it one)`, action: true, unpredictable: true, op },
+    ];
   if (out.failure) throw new Error(out.failure);
   return out.changed ? [{ summary: shown, action: true, op }] : [];
 }
@@ -453,7 +459,7 @@ export function mysqlReplicationPlan(
   s: MysqlReplicationState,
   _ctx?: ModuleContext,
 ): Planned<MysqlReplicationOp>[] {
-  if (p.mode !== undefined) return modePlan(p, p.mode, prep, s);
+  if (p.mode !== undefined) return modePlan(p, p.mode, prep, s, _ctx?.check ?? false);
   const seedNote = p.seed_databases?.length ? `seed ${p.seed_databases.join(', ')} from ${p.primary_host} if empty, then ` : '';
   if (unknownState(s)) {
     // Seeds whenever seed_databases is set: the server could not be looked at.

@@ -106,6 +106,15 @@ describe('mysql_replication modes', () => {
     }
   });
 
+  it('--check: startreplica on a server that is not a replica yet is unpredictable (a changeprimary before it was only predicted)', () => {
+    const p: MysqlReplicationParams = { mode: 'startreplica' };
+    expect(modePlan(p, 'startreplica', mysqlReplicationPrep(p), primary, true)).toMatchObject([
+      { unpredictable: true, summary: 'START REPLICA (not a replica now: an earlier task of this run may make it one)' },
+    ]);
+    expect(modePlan(p, 'startreplica', mysqlReplicationPrep(p), replica, true)).toMatchObject([{ summary: 'START REPLICA' }]);
+    expect(modePlan(p, 'startreplica', mysqlReplicationPrep(p), primary, false)).toEqual([]);
+  });
+
   it('fail_on_error fails where the module would report no change', () => {
     expect(() => plan({ mode: 'startreplica', fail_on_error: true }, primary)).toThrow(/START REPLICA failed/);
     expect(() => plan({ mode: 'resetreplica', fail_on_error: true }, replica)).toThrow(/RESET REPLICA failed/);
