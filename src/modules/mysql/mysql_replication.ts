@@ -590,7 +590,7 @@ export function mysqlReplicationVerify(p: MysqlReplicationParams, prep: MysqlRep
 export default defineModule<MysqlReplicationParams, MysqlReplicationState, MysqlReplicationOp, MysqlReplicationPrep>({
   name: 'mysql_replication',
   description:
-    'Make this MariaDB/MySQL server a GTID replica of a primary: seeded from a consistent snapshot when empty, the source changed only when it differs, a healthy replica never restarted.',
+    "Without mode: make this MariaDB/MySQL server a GTID replica of a primary (seeded from a consistent snapshot when empty, the source changed only when it differs, a healthy replica never restarted). With mode: community.mysql's modes (getprimary, getreplica, changeprimary, startreplica, stopreplica, resetprimary, resetreplica, resetreplicaall) with Ansible's results.",
   schema,
   prepare: (p) => mysqlReplicationPrep(p),
   probe: (p, prep) => mysqlReplicationProbe(p, prep),
