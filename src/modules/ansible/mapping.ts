@@ -75,6 +75,11 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
       modification_time: true,
       modification_time_format: true,
       ...FILE_ATTRS,
+      // Accepted where SELinux is disabled, as Ansible's file module then ignores them (file.ts).
+      seuser: true,
+      serole: true,
+      setype: true,
+      selevel: true,
     },
   },
   'ansible.builtin.copy': {

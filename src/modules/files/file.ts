@@ -25,6 +25,15 @@ const schema = {
   required: ['path'],
   properties: {
     path: { type: 'string', minLength: 1, pattern: '^/', description: 'absolute path on the host' },
+    ...(Object.fromEntries(
+      (['seuser', 'serole', 'setype', 'selevel'] as const).map((k) => [
+        k,
+        {
+          type: 'string',
+          description: `SELinux context ${k.slice(2)}: Kiln does not manage SELinux contexts; as Ansible's file module ignores it on a host where SELinux is disabled (Debian's default), Kiln accepts it there, and fails the task where SELinux is enabled`,
+        } as const,
+      ]),
+    ) as Record<'seuser' | 'serole' | 'setype' | 'selevel', { type: 'string'; description: string }>),
     state: {
       enum: ['file', 'directory', 'link', 'absent', 'touch'],
       description:
@@ -90,7 +99,11 @@ export interface FileState extends StatState {
   mtime?: string;
   wantAtime?: string;
   wantMtime?: string;
+  /** Asked only when the task gives an SELinux context: is SELinux enabled (selinuxfs mounted)? */
+  selinux?: boolean;
 }
+
+const selinuxContext = (p: FileParams) => [p.seuser, p.serole, p.setype, p.selevel].some((v) => v !== undefined);
 
 interface Times {
   atime: TimeSpec;
@@ -139,6 +152,10 @@ function planTimes(path: string, t: Times, s: FileState, created: boolean): Plan
 
 export function filePlan(p: FileParams, st: FileState): Planned<FileOp>[] {
   const state = p.state ?? 'file';
+  if (selinuxContext(p) && st.selinux)
+    throw new Error(
+      'seuser/serole/setype/selevel: SELinux is enabled on this host and Kiln does not manage SELinux contexts (Ansible ignores them only where SELinux is disabled)',
+    );
   const { path, stat: s } = followed(p, st);
   const t = timesOf(p);
   const times = (created: boolean) => planTimes(path, t, st, created);
@@ -271,6 +288,8 @@ export function fileProbe(p: FileParams): string {
     if (t.atime.kind === 'at') lines.push(`echo "want_atime=$(date -d ${q(t.atime.local)} +%s)"`);
     if (t.mtime.kind === 'at') lines.push(`echo "want_mtime=$(date -d ${q(t.mtime.local)} +%s)"`);
   }
+  // As Ansible's selinux_enabled(): selinuxfs is mounted.
+  if (selinuxContext(p)) lines.push("grep -qs ' selinuxfs ' /proc/mounts && echo selinux=1");
   lines.push('true');
   return lines.join('\n');
 }
@@ -300,6 +319,7 @@ export function fileParse(out: { stdout: string }): FileState {
     ...(kv.atime ? { atime: kv.atime, mtime: kv.mtime } : {}),
     ...(kv.want_atime ? { wantAtime: kv.want_atime } : {}),
     ...(kv.want_mtime ? { wantMtime: kv.want_mtime } : {}),
+    ...(kv.selinux ? { selinux: true } : {}),
   };
 }
 
@@ -323,5 +343,5 @@ export default defineModule<FileParams, FileState, FileOp>({
   parse: (out) => fileParse(out),
   plan: (p, _prep, s) => filePlan(p, s),
   apply: (p, _prep, s, ops) => fileApply(p, ops, followed(p, s).path, s.linkTarget),
-  registerData: (p, _prep, s) => ({ path: p.path, ...s }),
+  registerData: (p, _prep, { selinux: _selinux, ...s }) => ({ path: p.path, ...s }),
 });

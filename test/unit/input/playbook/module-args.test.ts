@@ -89,9 +89,12 @@ describe('aliases and Ansible module names', () => {
   });
 
   it('refuses Ansible options Kiln does not support, at the option', () => {
+    // file's seuser/setype… are taken (a host with SELinux enabled fails the task); copy's are refused.
     expect(load('    - file: { path: /x, recurse: true, seuser: u }\n').errors).toEqual([
       "pb.yml:3:25: ansible.builtin.file's option 'recurse': not supported by Kiln's file module",
-      "pb.yml:3:40: ansible.builtin.file's option 'seuser': not supported: SELinux contexts",
+    ]);
+    expect(load('    - copy: { dest: /x, content: y, seuser: u }\n').errors).toEqual([
+      "pb.yml:3:37: ansible.builtin.copy's option 'seuser': not supported: SELinux contexts",
     ]);
     expect(load('    - copy: { dest: /x, src: y, decrypt: no }\n').errors).toEqual([
       "pb.yml:3:33: ansible.builtin.copy's option 'decrypt': not supported: decrypt",
