@@ -6,17 +6,20 @@
  *   getreplica showing both threads running, and a row written on the primary read on the replica;
  *   --check predicts the first run; login_password is really used (a wrong one fails);
  * - mysql_user tls_requires: the converge cycle (drift: REQUIRE NONE set by hand);
- * - mysql_db state dump / import with a compressed target; mysql_query's values typed by column.
+ * - mysql_db state dump / import with a compressed target; mysql_query's values typed by column;
+ * - last (it rewrites my.cnf): geerlingguy.mysql from the corpus, unmodified, applied to x27m1 as
+ *   its README does: converges, a second run and a --check change nothing.
  * The shared site's hosts are never touched.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convergeCycle } from '../helpers/converge-cycle.ts';
 import { runPlaybook } from '../helpers/run-playbook.ts';
-import { ensureLab, kiln, labSkipReason, SHARED_LAB_CWD } from './lab-setup.ts';
+import { parse, stringify } from 'yaml';
+import { ensureLab, kiln, labSkipReason, REPO_ROOT, SHARED_LAB_CWD } from './lab-setup.ts';
 
 const skip = labSkipReason();
 if (skip) console.warn(`SKIPPED stop 27 (M) lab suite: ${skip}`);
@@ -280,4 +283,22 @@ describe.skipIf(skip)('mysql_replication modes, tls_requires, dump/import on lab
     );
     expect(missing.tasks[0]!.message).toContain("Cannot dump database(s) 'nosuch' - not found");
   }, 600_000);
+
+  it('geerlingguy.mysql (corpus, unmodified) converges on x27m1; a second run and --check change nothing', async () => {
+    // The README's play targets db-servers: x27m1 in that group, with the lab's connection vars.
+    const vars = (parse(readFileSync(inv, 'utf8')) as { all: { vars: Record<string, unknown> } }).all.vars;
+    const roleInv = join(work, 'role-inventory.yml');
+    writeFileSync(roleInv, stringify({ all: { vars, children: { 'db-servers': { hosts: { x27m1: { address: '10.77.0.225' } } } } } }));
+    const pb = join(REPO_ROOT, 'test/fixtures/role-corpus/mysql.yml');
+    const first = await runPlaybook(pb, roleInv);
+    expect(failures(first)).toEqual([]);
+    const again = await runPlaybook(pb, roleInv);
+    expect(failures(again)).toEqual([]);
+    expect(again.tasks.filter((t) => t.status === 'changed').map((t) => t.task)).toEqual([]);
+    const check = await runPlaybook(pb, roleInv, { check: true });
+    expect(check.tasks.filter((t) => t.status === 'changed' || t.status === 'failed').map((t) => t.task)).toEqual([]);
+    expect(sql('x27m1', "SELECT CONCAT(User, '@', Host) FROM mysql.user WHERE User IN ('example_user', '')")).toBe('example_user@%');
+    expect(sql('x27m1', "SHOW DATABASES LIKE 'example_db'")).toBe('example_db');
+    expect(ssh('x27m1', 'systemctl is-active mariadb')).toBe('active');
+  }, 900_000);
 });
