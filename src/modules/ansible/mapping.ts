@@ -46,11 +46,9 @@ const FILE_EXTRAS = {
 
 /** The connection options of community.mysql's modules: Kiln's mysql modules run the client as root over the server's socket. */
 const MYSQL_CONNECT =
-  'not supported: Kiln connects to the local server as root over its socket (unix_socket authentication), with no credentials';
+  'not supported: Kiln connects to the local server over its socket, as root (unix_socket authentication and ~/.my.cnf) or as login_user/login_password';
 const MYSQL_LOGIN_WHY: Readonly<Record<string, string>> = Object.fromEntries(
   [
-    'login_user',
-    'login_password',
     'login_host',
     'login_port',
     'login_unix_socket',
@@ -211,16 +209,41 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   'ansible.posix.sysctl': { kiln: 'sysctl', same: { name: true, value: true, state: true, sysctl_file: true, reload: true } },
   'community.mysql.mysql_db': {
     kiln: 'mysql_db',
-    same: { name: true, state: true, encoding: true, collation: true },
+    same: {
+      login_user: true,
+      login_password: true,
+      name: true,
+      state: true,
+      encoding: true,
+      collation: true,
+      target: true,
+      single_transaction: true,
+      quick: true,
+      skip_lock_tables: true,
+      hex_blob: true,
+      force: true,
+      master_data: true,
+      ignore_tables: true,
+    },
     why: {
       ...MYSQL_LOGIN_WHY,
-      target:
-        'not supported: target (state import/dump of an SQL file): Kiln does not load or write dumps; copy the file and load it with mysql_query or command, guarded by creates',
+      dump_extra_args:
+        'not supported: dump_extra_args (free-form mysqldump arguments Kiln cannot check); the options single_transaction, quick, skip_lock_tables, hex_blob, force, master_data, ignore_tables are supported',
+      pipefail:
+        'not supported: pipefail (Kiln never pipes the dump into the compressor: a failing dump always fails the task, as pipefail: true)',
+      use_shell: 'not supported: use_shell (Kiln always decompresses an import through a pipe after testing the archive)',
+      chdir: 'not supported: chdir (target is an absolute path)',
+      unsafe_login_password: 'not supported: unsafe_login_password (Kiln never puts a password in a command line)',
+      restrict_config_file: MYSQL_CONNECT,
+      check_implicit_admin: MYSQL_CONNECT,
+      config_overrides_defaults: MYSQL_CONNECT,
     },
   },
   'community.mysql.mysql_user': {
     kiln: 'mysql_user',
     same: {
+      login_user: true,
+      login_password: true,
       name: true,
       host: true,
       state: true,
@@ -230,32 +253,48 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
       append_privs: true,
       sql_log_bin: true,
       update_password: true,
+      tls_requires: true,
     },
     why: {
       ...MYSQL_LOGIN_WHY,
-      tls_requires:
-        "not supported: tls_requires (Kiln's mysql_user does not manage an account's REQUIRE SSL/X509/ISSUER/SUBJECT/CIPHER; leaving it out leaves the account's TLS requirement as it is, which is not what Ansible's tls_requires: {} means)",
     },
   },
   'community.mysql.mysql_replication': {
     kiln: 'mysql_replication',
     same: {
+      mode: true,
+      login_user: true,
+      login_password: true,
       primary_host: true,
       primary_port: true,
       primary_user: true,
       primary_password: true,
       primary_connect_retry: 'connect_retry',
+      primary_log_file: true,
+      primary_log_pos: true,
+      primary_delay: true,
+      relay_log_file: true,
+      relay_log_pos: true,
+      primary_ssl: true,
+      primary_ssl_ca: true,
+      primary_ssl_capath: true,
+      primary_ssl_cert: true,
+      primary_ssl_key: true,
+      primary_ssl_cipher: true,
+      primary_ssl_verify_server_cert: true,
+      primary_auto_position: true,
+      primary_use_gtid: true,
+      connection_name: true,
+      channel: true,
+      fail_on_error: true,
     },
-    why: {
-      ...MYSQL_LOGIN_WHY,
-      primary_log_file:
-        'not supported: primary_log_file/master_log_file (binlog coordinates): Kiln starts a replica from GTID positions (MASTER_USE_GTID=slave_pos / SOURCE_AUTO_POSITION), not from a file and position',
-      primary_log_pos:
-        'not supported: primary_log_pos/master_log_pos (binlog coordinates): Kiln starts a replica from GTID positions (MASTER_USE_GTID=slave_pos / SOURCE_AUTO_POSITION), not from a file and position',
-      mode: "not supported: mode (getprimary, getreplica, changeprimary, startreplica, stopreplica, resetprimary, resetreplica…): Kiln's mysql_replication is declarative, it converges a replica onto its primary (CHANGE MASTER with GTID, START SLAVE) and verifies the replica runs; read a server's replication state with mysql_info (filter: master_status, slave_status)",
-    },
+    why: MYSQL_LOGIN_WHY,
   },
-  'community.mysql.mysql_variables': { kiln: 'mysql_variables', same: { variable: true, value: true } },
+  'community.mysql.mysql_variables': {
+    kiln: 'mysql_variables',
+    same: { login_user: true, login_password: true, variable: true, value: true },
+    why: MYSQL_LOGIN_WHY,
+  },
   // ── issue 17 (A): blockinfile, replace, ini_file, pam_limits; file/copy options
   'ansible.builtin.blockinfile': {
     kiln: 'blockinfile',
@@ -708,12 +747,20 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   },
   'community.mysql.mysql_query': {
     kiln: 'mysql_query',
-    same: { query: true, positional_args: true, named_args: true, login_db: true, single_transaction: true },
+    same: {
+      login_user: true,
+      login_password: true,
+      query: true,
+      positional_args: true,
+      named_args: true,
+      login_db: true,
+      single_transaction: true,
+    },
     why: MYSQL_LOGIN_WHY,
   },
   'community.mysql.mysql_info': {
     kiln: 'mysql_info',
-    same: { filter: true, exclude_fields: true, return_empty_dbs: true, login_db: true },
+    same: { login_user: true, login_password: true, filter: true, exclude_fields: true, return_empty_dbs: true, login_db: true },
     why: MYSQL_LOGIN_WHY,
   },
 };

@@ -179,3 +179,34 @@ export function objectSql(obj: string): string {
   const q = (x: string) => (x === '*' ? '*' : `\`${x.replace(/`/g, '``')}\``);
   return `${m[1] ?? ''}${q(db)}.${q(tbl)}`;
 }
+
+/**
+ * community.mysql's column_case_sensitive: false (its default) upper-cases the column names of
+ * privileges ("SELECT (a)" → "SELECT (A)"); MariaDB and MySQL compare column names without case,
+ * so the account's grants are compared the same way.
+ */
+export function upperColumns(privs: Privileges): Privileges {
+  return Object.fromEntries(
+    Object.entries(privs).map(([obj, v]) => [
+      obj,
+      {
+        ...v,
+        privs: [
+          ...new Set(
+            v.privs.map((p) =>
+              p.replace(
+                /\((.*)\)$/,
+                (_, cols: string) =>
+                  `(${cols
+                    .split(', ')
+                    .map((c) => c.toUpperCase())
+                    .sort()
+                    .join(', ')})`,
+              ),
+            ),
+          ),
+        ].sort(),
+      },
+    ]),
+  );
+}

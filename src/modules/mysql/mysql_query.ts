@@ -9,18 +9,35 @@
  * on the controller; the statements reach the client on stdin (a quoted heredoc in the script),
  * never in an argv, so arguments that are secrets stay out of process lists (and are redacted
  * from output). The registered result is Ansible's: executed_queries, query_result (a list of
- * rows per query; an integer's text becomes an int, NULL None), rowcount.
+ * rows per query, each value typed by its column as the driver types it: INT columns ints,
+ * CHAR/VARCHAR text even when it looks like a number, see xml.ts driverValue), rowcount. The
+ * column types are read before the queries run, with the client's --column-type-info, from the
+ * query wrapped as `SELECT * FROM (…) LIMIT 0` (no row is read) or, for SHOW/DESCRIBE/EXPLAIN,
+ * the statement itself (read-only); a query whose types cannot be read that way keeps the old
+ * rule (an integer's text is an int).
  *
- * Kiln connects as root over the server's socket (as its other mysql modules): the login_*
- * options are refused; login_db selects the database. single_transaction runs the queries in one
+ * Kiln connects over the server's socket, as root (unix_socket) or as login_user/login_password
+ * (a 0600 option file, as its other mysql modules); login_db selects the database. single_transaction runs the queries in one
  * transaction, committed at the end (rolled back when one fails).
  */
 import { sha256 } from '../../sh/bytes.ts';
 import { fromB64 } from '../../sh/bytes.ts';
 import { isSecret, type Secret } from '../../core/secret/secret.ts';
 import { defineModule, type ApplyResult, type ExecResult, type FromSchema } from '../contract.ts';
-import { FIND_CLIENT, ident, notReachable, parseLines, parseServer, probeFrame, type ServerProbe, sqlString } from './sql.ts';
-import { parseResultSets, toInt, xmlSql } from './xml.ts';
+import {
+  FIND_CLIENT,
+  ident,
+  loginOf,
+  loginSetup,
+  notReachable,
+  parseLines,
+  parseServer,
+  probeFrame,
+  type ServerProbe,
+  sqlString,
+} from './sql.ts';
+import { parseColumnTypes } from './replication-modes.ts';
+import { driverValue, parseResultSets, xmlSql } from './xml.ts';
 
 const schema = {
   type: 'object',
@@ -42,6 +59,17 @@ const schema = {
       type: 'object',
       additionalProperties: { type: ['string', 'number', 'boolean', 'null'] },
       description: 'values for %(name)s placeholders',
+    },
+    login_user: {
+      type: 'string',
+      minLength: 1,
+      pattern: '^[^\\n]+$',
+      description: 'account the client logs in as over the local socket (default: root through unix_socket, and ~/.my.cnf)',
+    },
+    login_password: {
+      type: 'string',
+      'x-secret': true,
+      description: "login_user's password (a secret: in a 0600 option file on the host, never in argv)",
     },
     login_db: { type: 'string', minLength: 1, description: 'database the queries run in (USE)' },
     single_transaction: {
@@ -115,8 +143,40 @@ export function changedBy(query: string, rowcount: number): boolean {
   return DML.some((k) => head.includes(k) && rowcount > 0) || DDL.some((k) => head.includes(k));
 }
 
-/** Reads the client's XML output back into Ansible's result. */
-export function queryResult(p: MysqlQueryParams, xml: string): { result: Record<string, unknown>; changed: boolean; done: number } {
+/** The read-only statement that gives a query's column types (none for queries that return no rows). */
+export function typesSql(query: string): string | undefined {
+  const q = query.trim().replace(/;+\s*$/, '');
+  const head = /^\(*\s*([A-Za-z]+)/.exec(q)?.[1]?.toUpperCase();
+  if (head === 'SELECT' || head === 'WITH' || head === 'VALUES' || head === 'TABLE') return `SELECT * FROM (${q}) AS kiln_types LIMIT 0;`;
+  if (head === 'SHOW' || head === 'DESC' || head === 'DESCRIBE' || head === 'EXPLAIN') return `${q};`;
+  return undefined;
+}
+
+/** Shell printing `types_<i>_b64=` (the Field/Type lines of --column-type-info) for each query that returns rows. */
+export function typesShell(p: MysqlQueryParams): string {
+  return queriesOf(p)
+    .flatMap((q, i) => {
+      const t = typesSql(substitute(q, p));
+      if (!t) return [];
+      const sql = `${p.login_db ? `USE ${ident(p.login_db)};\n` : ''}${t}`;
+      const tag = `KILN_SQL_${sha256(sql).slice(0, 12)}`;
+      return [
+        `kiln_o=$("$kiln_my" --protocol=socket -t --column-type-info 2>/dev/null <<'${tag}' | grep -E '^(Field|Type:)'`,
+        sql,
+        tag,
+        ')',
+        `printf 'types_${i}_b64=%s\\n' "$(printf %s "$kiln_o" | base64 -w0)"`,
+      ];
+    })
+    .join('\n');
+}
+
+/** Reads the client's XML output back into Ansible's result; `types[i]`: query i's column types, when read. */
+export function queryResult(
+  p: MysqlQueryParams,
+  xml: string,
+  types: (Record<string, string> | undefined)[] = [],
+): { result: Record<string, unknown>; changed: boolean; done: number } {
   const sets = parseResultSets(xml);
   const executed = queriesOf(p).map((q) => substitute(q, p));
   const query_result: Record<string, unknown>[][] = [];
@@ -134,7 +194,11 @@ export function queryResult(p: MysqlQueryParams, xml: string): { result: Record<
       rowcount.push(count);
       if (changedBy(executed[i] ?? '', count)) changed = true;
       cur = undefined;
-    } else if (cur && !cur.length) cur.push(...set.rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, toInt(v)]))));
+    } else if (cur && !cur.length) {
+      const t = types[query_result.length];
+      const typeOf = (k: string) => (t && Object.keys(t).length ? (t[k] ?? 'VAR_STRING') : undefined);
+      cur.push(...set.rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, driverValue(v, typeOf(k))]))));
+    }
   }
   return {
     result: { executed_queries: executed.slice(0, query_result.length), query_result, rowcount },
@@ -148,7 +212,7 @@ export default defineModule<MysqlQueryParams, MysqlQueryState, MysqlQueryOp>({
   description:
     "Run SQL queries (with positional or named arguments) as community.mysql's mysql_query; changed when a DML query affected rows or a DDL query ran.",
   schema,
-  probe: () => probeFrame('true'),
+  probe: (p) => probeFrame('true', loginOf(p)),
   parse: (out: ExecResult) => {
     const { kv, all } = parseLines(out.stdout);
     return parseServer(kv, all.mysql_error ?? []);
@@ -172,13 +236,18 @@ export default defineModule<MysqlQueryParams, MysqlQueryState, MysqlQueryOp>({
     return [
       FIND_CLIENT,
       '[ -n "$kiln_my" ] || { echo "no mariadb or mysql client on this host" >&2; exit 3; }',
+      loginSetup(loginOf(p)),
+      typesShell(p),
       xmlSql(sql, 'q', `KILN_SQL_${sha256(sql).slice(0, 12)}`),
     ].join('\n');
   },
   interpret: (p, _prep, out): ApplyResult => {
     const { kv } = parseLines(out.stdout);
     const text = fromB64(kv.q_b64);
-    const { result, changed, done } = queryResult(p, text);
+    const types = queriesOf(p).map((_, i) =>
+      kv[`types_${i}_b64`] === undefined ? undefined : parseColumnTypes(fromB64(kv[`types_${i}_b64`])),
+    );
+    const { result, changed, done } = queryResult(p, text, types);
     if (kv.q_rc !== '0') {
       const failedQuery = queriesOf(p)[done] ?? '';
       const err =

@@ -40,7 +40,22 @@ import {
   wantedGtidMode,
 } from './replication.ts';
 import {
+  changePrimarySql,
+  firstRow,
+  getResult,
+  type Mode,
+  MODES,
+  type ModeState,
+  modeOutcome,
+  modeSql,
+  replicaStatusSql,
+  replicaTerm,
+} from './replication-modes.ts';
+import {
   FIND_CLIENT,
+  type Login,
+  loginCleanup,
+  loginPrelude,
   notReachable,
   parseLines,
   parseServer,
@@ -55,21 +70,75 @@ import {
 } from './sql.ts';
 import { Secret } from '../../core/secret/secret.ts';
 import { q } from '../../sh/quote.ts';
-import { sha256, writeBytes } from '../../sh/bytes.ts';
+import { fromB64, sha256, writeBytes } from '../../sh/bytes.ts';
+import { xmlSql } from './xml.ts';
 import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
 
 const schema = {
   type: 'object',
   additionalProperties: false,
-  required: ['primary_host', 'primary_user', 'primary_password'],
+  anyOf: [{ required: ['mode'] }, { required: ['primary_host', 'primary_user', 'primary_password'] }],
   properties: {
+    mode: {
+      enum: MODES,
+      description:
+        "community.mysql's modes, as Ansible means them: getprimary (SHOW MASTER STATUS), getreplica (SHOW REPLICA STATUS), changeprimary (CHANGE MASTER TO with the primary_* options), startreplica, stopreplica, resetprimary, resetreplica, resetreplicaall; results and `changed` as the module reports them. Without mode: Kiln's declarative replica (primary_host, primary_user, primary_password required)",
+    },
+    login_user: {
+      type: 'string',
+      minLength: 1,
+      pattern: '^[^\\n]+$',
+      description: 'account the client logs in as over the local socket (default: root through unix_socket, and ~/.my.cnf)',
+    },
+    login_password: {
+      type: 'string',
+      'x-secret': true,
+      description: "login_user's password (a secret: in a 0600 option file on the host, never in argv)",
+    },
+    primary_log_file: { type: 'string', minLength: 1, description: 'changeprimary: MASTER_LOG_FILE, the binary log to start from' },
+    primary_log_pos: { type: 'integer', minimum: 0, description: 'changeprimary: MASTER_LOG_POS, the position in it' },
+    primary_delay: { type: 'integer', minimum: 0, description: 'changeprimary: MASTER_DELAY, seconds the replica lags behind on purpose' },
+    relay_log_file: { type: 'string', minLength: 1, description: 'changeprimary: RELAY_LOG_FILE' },
+    relay_log_pos: { type: 'integer', minimum: 0, description: 'changeprimary: RELAY_LOG_POS' },
+    primary_ssl: { type: 'boolean', description: 'changeprimary: MASTER_SSL (TLS to the primary)' },
+    primary_ssl_ca: { type: 'string', description: 'changeprimary: MASTER_SSL_CA' },
+    primary_ssl_capath: { type: 'string', description: 'changeprimary: MASTER_SSL_CAPATH' },
+    primary_ssl_cert: { type: 'string', description: 'changeprimary: MASTER_SSL_CERT' },
+    primary_ssl_key: { type: 'string', description: 'changeprimary: MASTER_SSL_KEY' },
+    primary_ssl_cipher: { type: 'string', description: 'changeprimary: MASTER_SSL_CIPHER' },
+    primary_ssl_verify_server_cert: {
+      type: 'boolean',
+      description: 'changeprimary: SOURCE_SSL_VERIFY_SERVER_CERT=1 (MySQL 8 syntax, as the module sends it)',
+    },
+    primary_auto_position: { type: 'boolean', description: 'changeprimary: MASTER_AUTO_POSITION=1 (MySQL GTIDs)' },
+    primary_use_gtid: {
+      enum: ['current_pos', 'replica_pos', 'disabled'],
+      description: 'changeprimary: MASTER_USE_GTID (MariaDB): current_pos, replica_pos (slave_pos on older servers) or disabled (no)',
+    },
+    connection_name: {
+      type: 'string',
+      minLength: 1,
+      pattern: '^[^\\n]+$',
+      description: "modes: a MariaDB multi-source connection ('name' after SHOW/START/STOP/RESET REPLICA and CHANGE MASTER)",
+    },
+    channel: { type: 'string', minLength: 1, pattern: '^[^\\n]+$', description: "modes: a MySQL replication channel (FOR CHANNEL 'c')" },
+    fail_on_error: {
+      type: 'boolean',
+      description:
+        'modes: fail when START/STOP/RESET fails (default false: the module then reports no change, e.g. startreplica on a server that is not a replica)',
+    },
     primary_host: {
       type: 'string',
       minLength: 1,
       pattern: '^[A-Za-z0-9_.:-]+$',
       description: 'address or name of the primary (source) server',
     },
-    primary_port: { type: 'integer', minimum: 1, maximum: 65535, description: 'its port (default 3306)' },
+    primary_port: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 65535,
+      description: 'its port (default 3306; changeprimary: MASTER_PORT only when given)',
+    },
     primary_user: {
       type: 'string',
       minLength: 1,
@@ -105,7 +174,10 @@ export type MysqlReplicationParams = FromSchema<typeof schema>;
 
 /** Computed on the controller: the replication password, kept a Secret. */
 export interface MysqlReplicationPrep {
-  password: Secret;
+  /** Absent only with a mode (changeprimary without primary_password, or another mode). */
+  password?: Secret;
+  /** login_user/login_password. */
+  login?: Login;
 }
 
 /**
@@ -114,7 +186,11 @@ export interface MysqlReplicationPrep {
  * - `change_source`: another source: stop, set the source, start;
  * - `start`: the same source, stopped without an error: start.
  */
-export type MysqlReplicationOp = { kind: 'configure'; seed: boolean } | { kind: 'change_source' } | { kind: 'start' };
+export type MysqlReplicationOp =
+  | { kind: 'configure'; seed: boolean }
+  | { kind: 'change_source' }
+  | { kind: 'start' }
+  | { kind: 'mode'; mode: Mode };
 
 export interface MysqlReplicationState extends ServerProbe {
   status: ReplicaStatus;
@@ -125,19 +201,122 @@ export interface MysqlReplicationState extends ServerProbe {
   presentDbs: string[];
   /** sha256 of the stored replication password, when readable. */
   passwordSha?: string;
+  /** With a mode: what the mode's probe read. */
+  mode?: ModeState;
 }
 
 const port = (p: MysqlReplicationParams) => p.primary_port ?? 3306;
 
+/** Options that only a mode uses (changeprimary's first, then the modes' own). */
+const MODE_ONLY = [
+  'primary_log_file',
+  'primary_log_pos',
+  'primary_delay',
+  'relay_log_file',
+  'relay_log_pos',
+  'primary_ssl',
+  'primary_ssl_ca',
+  'primary_ssl_capath',
+  'primary_ssl_cert',
+  'primary_ssl_key',
+  'primary_ssl_cipher',
+  'primary_ssl_verify_server_cert',
+  'primary_auto_position',
+  'primary_use_gtid',
+  'connection_name',
+  'channel',
+  'fail_on_error',
+] as const;
+const CHANGE_ONLY = [
+  'primary_host',
+  'primary_user',
+  'primary_password',
+  'primary_port',
+  'connect_retry',
+  ...MODE_ONLY.slice(0, 14),
+] as const;
+
 export function mysqlReplicationPrep(p: MysqlReplicationParams): MysqlReplicationPrep {
-  return { password: new Secret(revealParam(p.primary_password), 'primary_password') };
+  const pw = revealParam(p.primary_password);
+  const lpw = revealParam(p.login_password);
+  const login: Login | undefined =
+    p.login_user !== undefined || lpw !== undefined
+      ? { user: p.login_user, password: lpw === undefined ? undefined : new Secret(lpw, 'login_password') }
+      : undefined;
+  if (p.mode === undefined) {
+    const extra = MODE_ONLY.filter((k) => p[k] !== undefined);
+    if (extra.length)
+      throw new Error(
+        `${extra.join(', ')}: only with a mode; without mode, mysql_replication converges a GTID replica (give mode: changeprimary for Ansible's CHANGE MASTER TO)`,
+      );
+    if (p.primary_host === undefined || p.primary_user === undefined || pw === undefined)
+      throw new Error('primary_host, primary_user and primary_password are required without mode');
+  } else {
+    if (p.seed_databases !== undefined) throw new Error("seed_databases: only without mode (Kiln's declarative replica)");
+    if (p.connection_name !== undefined && p.channel !== undefined)
+      throw new Error('parameters are mutually exclusive: connection_name|channel');
+    if (p.mode !== 'changeprimary') {
+      // Ansible ignores them in other modes; Kiln says so rather than dropping them silently.
+      const ignored = CHANGE_ONLY.filter((k) => p[k] !== undefined);
+      if (ignored.length) throw new Error(`${ignored.join(', ')}: only with mode: changeprimary (mode ${p.mode} does not use them)`);
+    }
+  }
+  return { password: pw === undefined ? undefined : new Secret(pw, 'primary_password'), login };
 }
 const source = (p: MysqlReplicationParams) => `${p.primary_host}:${port(p)} as ${p.primary_user}`;
 
 /** How long the probe waits for an IO thread that is reconnecting to its source: one retry interval and 5 s. */
 const reconnectWait = (p: MysqlReplicationParams) => (p.connect_retry ?? 10) + 5;
 
-export function mysqlReplicationProbe(p: MysqlReplicationParams): string {
+/** Shell: runs `sql` with --column-type-info (table mode) and prints `<key>_types_b64=` (the type lines). */
+function typesSql(sql: string, key: string): string {
+  const tag = `KILN_SQL_${sha256(sql).slice(0, 12)}`;
+  return [
+    `kiln_o=$("$kiln_my" --protocol=socket -t --column-type-info 2>/dev/null <<'${tag}' | grep -E '^(Field|Type:)'`,
+    sql,
+    tag,
+    ')',
+    `printf '${key}_types_b64=%s\\n' "$(printf %s "$kiln_o" | base64 -w0)"`,
+  ].join('\n');
+}
+
+/** The mode probe: SHOW MASTER STATUS and SHOW REPLICA|SLAVE STATUS, each as XML and with its column types. */
+export function modeProbe(p: MysqlReplicationParams, login?: Login): string {
+  const o = p;
+  const both = (term: 'REPLICA' | 'SLAVE') => {
+    const rs = `${replicaStatusSql(term, o)};`;
+    return [xmlSql(rs, 'replica', `KILN_SQL_${sha256(rs).slice(0, 12)}`), typesSql(rs, 'replica')].join('\n');
+  };
+  return probeFrame(
+    [
+      xmlSql('SHOW MASTER STATUS;', 'primary', 'KILN_SQL_MASTER'),
+      typesSql('SHOW MASTER STATUS;', 'primary'),
+      // The module's uses_replica_terminology: MariaDB 10.5.1+, MySQL 8.0.22+ say REPLICA.
+      `kiln_term=$(printf '%s\\n' "$kiln_v" | awk '{split($0,a,/[.-]/); n=a[1]*10000+a[2]*100+a[3]; print ((/MariaDB/ ? n>=100501 : n>=80022) ? "REPLICA" : "SLAVE")}')`,
+      'if [ "$kiln_term" = REPLICA ]; then',
+      both('REPLICA'),
+      'else',
+      both('SLAVE'),
+      'fi',
+    ].join('\n'),
+    login,
+  );
+}
+
+export function parseModeState(kv: Record<string, string>): ModeState {
+  const read = (key: string) => {
+    const text = fromB64(kv[`${key}_b64`]);
+    if (kv[`${key}_rc`] !== '0') return { row: null, error: text.trim() || `exit ${kv[`${key}_rc`]}` };
+    return { row: firstRow(text, fromB64(kv[`${key}_types_b64`])) };
+  };
+  const pr = read('primary');
+  const rr = read('replica');
+  const error = [pr.error, rr.error].filter(Boolean).join('\n') || undefined;
+  return { primary: pr.row, replica: rr.row, ...(error ? { error } : {}) };
+}
+
+export function mysqlReplicationProbe(p: MysqlReplicationParams, prep?: MysqlReplicationPrep): string {
+  if (p.mode !== undefined) return modeProbe(p, prep?.login);
   const dbs = (p.seed_databases ?? []).map(sqlString).join(', ');
   const common = [
     "SELECT CONCAT('read_only=', @@GLOBAL.read_only);",
@@ -171,6 +350,7 @@ export function mysqlReplicationProbe(p: MysqlReplicationParams): string {
       ')',
       'if [ -f "$kiln_d/master.info" ]; then printf \'password_sha=%s\\n\' "$(sed -n 6p "$kiln_d/master.info" | tr -d \'\\n\' | sha256sum | cut -d\' \' -f1)"; fi',
     ].join('\n'),
+    prep?.login,
   );
 }
 
@@ -179,6 +359,7 @@ export function mysqlReplicationParse(out: ExecResult): MysqlReplicationState {
   const server = parseServer(kv, all.mysql_error ?? []);
   const status = replicaStatus(parseStatus(kv.status_head, kv.status_row));
   if (server.server !== 'up') return { ...server, status, presentDbs: [] };
+  if (kv.primary_rc !== undefined) return { ...server, status, presentDbs: [], mode: parseModeState(kv) };
   return {
     ...server,
     status,
@@ -208,8 +389,68 @@ export function sourceDifferences(p: MysqlReplicationParams, prep: MysqlReplicat
   if (st.user !== p.primary_user) out.push(`user ${st.user} → ${p.primary_user}`);
   const gm = wantedGtidMode(dialectOf(s));
   if (st.gtidMode !== undefined && st.gtidMode !== gm) out.push(`GTID mode ${st.gtidMode} → ${gm}`);
-  if (s.passwordSha && s.passwordSha !== sha256(prep.password.reveal())) out.push('password');
+  if (s.passwordSha && s.passwordSha !== sha256(prep.password!.reveal())) out.push('password');
   return out;
+}
+
+const isGet = (m: Mode): m is 'getprimary' | 'getreplica' => m === 'getprimary' || m === 'getreplica';
+
+/** The statement of a mode as the result's `queries` shows it (the password masked, as Ansible's no_log). */
+export function shownSql(p: MysqlReplicationParams, mode: Mode, prep: MysqlReplicationPrep, s: MysqlReplicationState): string | undefined {
+  return modeSql(mode, p, prep.password ? '********' : undefined, replicaTerm(s.version));
+}
+
+/** The plan of a mode (see replication-modes.ts): at most one action, `changed` as the module reports it. */
+export function modePlan(
+  p: MysqlReplicationParams,
+  mode: Mode,
+  prep: MysqlReplicationPrep,
+  s: MysqlReplicationState,
+  check = false,
+): Planned<MysqlReplicationOp>[] {
+  if (isGet(mode)) {
+    if (s.server !== 'up') throw new Error(`cannot read the replication state (${mode}): ${notReachable(s)}`);
+    if (s.mode?.error) throw new Error(`${mode}: ${s.mode.error}`);
+    return [];
+  }
+  const shown = shownSql(p, mode, prep, s)!;
+  const op: MysqlReplicationOp = { kind: 'mode', mode };
+  if (s.server !== 'up' || !s.mode) return [{ summary: `${shown} (${notReachable(s)})`, action: true, unpredictable: true, op }];
+  if (s.mode.error) throw new Error(`${mode}: ${s.mode.error}`);
+  const out = modeOutcome(mode, s.mode, p.fail_on_error ?? false);
+  // --check: a changeprimary earlier in the run (only predicted) would make this server a replica.
+  if (check && mode === 'startreplica' && !s.mode.replica)
+    return [
+      { summary: `${shown} (not a replica now: an earlier task of this run may make it one)`, action: true, unpredictable: true, op },
+    ];
+  if (out.failure) throw new Error(out.failure);
+  return out.changed ? [{ summary: shown, action: true, op }] : [];
+}
+
+/** The result a mode registers (Ansible's keys; changed/failed are the engine's). */
+export function modeResult(
+  p: MysqlReplicationParams,
+  mode: Mode,
+  prep: MysqlReplicationPrep,
+  s: MysqlReplicationState,
+): Record<string, unknown> {
+  if (isGet(mode)) return s.mode ? getResult(mode, s.mode) : { queries: [] };
+  const shown = shownSql(p, mode, prep, s)!;
+  const msg = s.mode ? modeOutcome(mode, s.mode, false).msg : undefined;
+  return { ...(msg !== undefined ? { msg } : {}), queries: [shown] };
+}
+
+/** The apply of a mode: its one statement (the real password in the heredoc on stdin), as the login. */
+export function modeApply(p: MysqlReplicationParams, mode: Mode, prep: MysqlReplicationPrep, s: MysqlReplicationState): string {
+  const sql = modeSql(mode, p, prep.password?.reveal(), replicaTerm(s.version));
+  const cleanup = loginCleanup(prep.login);
+  return [
+    'set -e',
+    FIND_CLIENT,
+    '[ -n "$kiln_my" ] || { echo "no mariadb or mysql client on this host" >&2; exit 3; }',
+    ...(cleanup ? [loginPrelude(prep.login), `trap '${cleanup.replace(/'/g, "'\\''")}' EXIT`] : []),
+    ...(sql ? [runSql(`${sql};`).trimEnd()] : []),
+  ].join('\n');
 }
 
 export function mysqlReplicationPlan(
@@ -218,6 +459,7 @@ export function mysqlReplicationPlan(
   s: MysqlReplicationState,
   _ctx?: ModuleContext,
 ): Planned<MysqlReplicationOp>[] {
+  if (p.mode !== undefined) return modePlan(p, p.mode, prep, s, _ctx?.check ?? false);
   const seedNote = p.seed_databases?.length ? `seed ${p.seed_databases.join(', ')} from ${p.primary_host} if empty, then ` : '';
   if (unknownState(s)) {
     // Seeds whenever seed_databases is set: the server could not be looked at.
@@ -270,11 +512,15 @@ export function mysqlReplicationSql(
 ): string[] {
   const op = ops[0];
   if (!op) return [];
+  if (op.kind === 'mode') {
+    const sql = modeSql(op.mode, p, prep.password?.reveal(), replicaTerm(s.version));
+    return sql ? [`${sql};`] : [];
+  }
   const spec = {
-    host: p.primary_host,
+    host: p.primary_host!,
     port: port(p),
-    user: p.primary_user,
-    password: prep.password.reveal(),
+    user: p.primary_user!,
+    password: prep.password!.reveal(),
     connectRetry: p.connect_retry,
   };
   switch (op.kind) {
@@ -290,7 +536,7 @@ export function mysqlReplicationSql(
 /** Option file for the dump client: [client] with host, port, user, password (quoted). */
 export function clientOptionFile(p: MysqlReplicationParams, prep: MysqlReplicationPrep): string {
   const v = (x: string) => `"${x.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-  return `[client]\nhost=${v(p.primary_host)}\nport=${port(p)}\nuser=${v(p.primary_user)}\npassword=${v(prep.password.reveal())}\n`;
+  return `[client]\nhost=${v(p.primary_host!)}\nport=${port(p)}\nuser=${v(p.primary_user!)}\npassword=${v(prep.password!.reveal())}\n`;
 }
 
 export function mysqlReplicationApply(
@@ -299,8 +545,12 @@ export function mysqlReplicationApply(
   s: MysqlReplicationState,
   ops: MysqlReplicationOp[],
 ): string {
+  const first = ops[0];
+  if (first?.kind === 'mode') return modeApply(p, first.mode, prep, s);
   const d = dialectOf(s);
+  const cleanup = loginCleanup(prep.login);
   const lines = ['set -e', FIND_CLIENT, '[ -n "$kiln_my" ] || { echo "no mariadb or mysql client on this host" >&2; exit 3; }'];
+  if (cleanup) lines.push(loginPrelude(prep.login), `trap '${cleanup.replace(/'/g, "'\\''")}' EXIT`);
   const seeding = ops.some((op) => op.kind === 'configure' && op.seed);
   if (seeding) {
     const dbs = p.seed_databases!.map(q).join(' ');
@@ -308,7 +558,7 @@ export function mysqlReplicationApply(
       'kiln_dump=$(command -v mariadb-dump 2>/dev/null || command -v mysqldump)',
       'umask 077',
       'kiln_t=$(mktemp -d /root/.kiln-seed.XXXXXX)',
-      'trap \'rm -rf "$kiln_t"\' EXIT',
+      `trap 'rm -rf "$kiln_t"${cleanup ? '; if [ -n "$kiln_lt" ]; then rm -rf "$kiln_lt"; fi' : ''}' EXIT`,
       // The credentials travel in a 0600 option file, never in argv. A scratch file in the private
       // directory made above (removed on exit), not a managed file: no atomicWrite needed.
       writeBytes('"$kiln_t/client.cnf"', clientOptionFile(p, prep)).trimEnd(),
@@ -328,6 +578,8 @@ export function mysqlReplicationApply(
 }
 
 export function mysqlReplicationVerify(p: MysqlReplicationParams, prep: MysqlReplicationPrep, s: MysqlReplicationState): string[] {
+  // A mode is an action (a statement run once): there is no state to converge to.
+  if (p.mode !== undefined) return [];
   try {
     return mysqlReplicationPlan(p, prep, s).map((c) => c.summary);
   } catch (err) {
@@ -338,30 +590,33 @@ export function mysqlReplicationVerify(p: MysqlReplicationParams, prep: MysqlRep
 export default defineModule<MysqlReplicationParams, MysqlReplicationState, MysqlReplicationOp, MysqlReplicationPrep>({
   name: 'mysql_replication',
   description:
-    'Make this MariaDB/MySQL server a GTID replica of a primary: seeded from a consistent snapshot when empty, the source changed only when it differs, a healthy replica never restarted.',
+    "Without mode: make this MariaDB/MySQL server a GTID replica of a primary (seeded from a consistent snapshot when empty, the source changed only when it differs, a healthy replica never restarted). With mode: community.mysql's modes (getprimary, getreplica, changeprimary, startreplica, stopreplica, resetprimary, resetreplica, resetreplicaall) with Ansible's results.",
   schema,
   prepare: (p) => mysqlReplicationPrep(p),
-  probe: (p) => mysqlReplicationProbe(p),
+  probe: (p, prep) => mysqlReplicationProbe(p, prep),
   parse: (out) => mysqlReplicationParse(out),
   plan: mysqlReplicationPlan,
   apply: mysqlReplicationApply,
   verify: mysqlReplicationVerify,
-  note: (_p, _prep, s) =>
-    s.status.configured
+  note: (p, _prep, s) =>
+    p.mode === undefined && s.status.configured
       ? `replicating from ${s.status.host}:${s.status.port}: IO ${s.status.io}, SQL ${s.status.sql}, ${s.status.secondsBehind ?? '?'}s behind the primary (gtid ${s.gtidSlavePos || '-'})`
       : undefined,
-  registerData: (_p, _prep, s) => ({
-    primary_host: s.status.host ?? null,
-    primary_port: s.status.port ?? null,
-    primary_user: s.status.user ?? null,
-    io_running: s.status.io,
-    sql_running: s.status.sql,
-    seconds_behind_master: s.status.secondsBehind,
-    using_gtid: s.status.gtidMode ?? null,
-    gtid_slave_pos: s.gtidSlavePos ?? null,
-    read_only: s.readOnly ?? null,
-    last_io_error: s.status.ioError ?? null,
-    last_sql_error: s.status.sqlError ?? null,
-    server_version: s.version?.raw ?? null,
-  }),
+  registerData: (p, prep, s) =>
+    p.mode !== undefined
+      ? modeResult(p, p.mode, prep, s)
+      : {
+          primary_host: s.status.host ?? null,
+          primary_port: s.status.port ?? null,
+          primary_user: s.status.user ?? null,
+          io_running: s.status.io,
+          sql_running: s.status.sql,
+          seconds_behind_master: s.status.secondsBehind,
+          using_gtid: s.status.gtidMode ?? null,
+          gtid_slave_pos: s.gtidSlavePos ?? null,
+          read_only: s.readOnly ?? null,
+          last_io_error: s.status.ioError ?? null,
+          last_sql_error: s.status.sqlError ?? null,
+          server_version: s.version?.raw ?? null,
+        },
 });

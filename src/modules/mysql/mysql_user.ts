@@ -16,10 +16,20 @@
  * apply puts it in the SQL heredoc; neither the password nor its hash is ever in a summary, an op,
  * argv or the probe. `apply` builds its SQL from the typed ops alone (never from summaries).
  */
-import { formatPrivs, objectSql, type ObjectPrivs, parseShowGrants, parseWantedPrivs, type Privileges, samePrivs } from './grants.ts';
+import {
+  formatPrivs,
+  objectSql,
+  upperColumns,
+  type ObjectPrivs,
+  parseShowGrants,
+  parseWantedPrivs,
+  type Privileges,
+  samePrivs,
+} from './grants.ts';
 import {
   account,
   applySql,
+  loginOf,
   nativePasswordHash,
   notReachable,
   parseLines,
@@ -41,7 +51,12 @@ const schema = {
   additionalProperties: false,
   required: ['name'],
   properties: {
-    name: { type: 'string', minLength: 1, maxLength: 80, pattern: '^[^\\n]+$', description: 'account user name' },
+    name: {
+      type: 'string',
+      maxLength: 80,
+      pattern: '^[^\\n]*$',
+      description: "account user name ('' is the anonymous account, as in Ansible: name: '' with state: absent removes it)",
+    },
     host: {
       type: 'string',
       minLength: 1,
@@ -78,7 +93,29 @@ const schema = {
       description:
         'privileges: "db.*:PRIV,PRIV/db2.tbl:PRIV" (Ansible form; GRANT = with grant option) or a mapping {"db.*": "SELECT,INSERT"}; objects not listed are revoked unless append_privs',
     },
+    column_case_sensitive: {
+      type: 'boolean',
+      description:
+        "community.mysql's column_case_sensitive (3.8+): false (default) upper-cases the column names of priv and compares them without case, as the server does; true keeps their case",
+    },
     append_privs: { type: 'boolean', description: 'only add the listed privileges, never revoke others (default false)' },
+    tls_requires: {
+      type: ['object', 'null'],
+      additionalProperties: { type: ['string', 'boolean', 'null'] },
+      description:
+        "the account's TLS requirement, as Ansible's tls_requires (keys in any case): {ssl: …} → REQUIRE SSL, {x509: …} → REQUIRE X509, any of subject, issuer, cipher → REQUIRE SUBJECT … AND ISSUER … AND CIPHER … (ssl and x509 then dropped); {} or null → REQUIRE NONE. As in community.mysql, leaving it out also means REQUIRE NONE: an existing requirement is removed",
+    },
+    login_user: {
+      type: 'string',
+      minLength: 1,
+      pattern: '^[^\\n]+$',
+      description: 'account the client logs in as over the local socket (default: root through unix_socket, and ~/.my.cnf)',
+    },
+    login_password: {
+      type: 'string',
+      'x-secret': true,
+      description: "login_user's password (a secret: in a 0600 option file on the host, never in argv)",
+    },
     sql_log_bin: {
       type: 'boolean',
       description: 'false: do not write these statements to the binary log (the account is not replicated); default true',
@@ -95,7 +132,54 @@ export type MysqlUserParams = FromSchema<typeof schema>;
 /** Computed on the controller: the wanted mysql_native_password hash, undefined when no password is managed. */
 export interface MysqlUserPrep {
   hash?: Secret;
+  /** The wanted TLS requirement (tls_requires, sanitized as community.mysql does). */
+  tls: TlsRequire;
 }
+
+/** An account's TLS requirement as mysql.user stores it: ssl_type '' (NONE), ANY (SSL), X509, SPECIFIED. */
+export interface TlsRequire {
+  type: '' | 'ANY' | 'X509' | 'SPECIFIED';
+  cipher: string;
+  issuer: string;
+  subject: string;
+}
+
+const TLS_KEYS = ['SSL', 'X509', 'SUBJECT', 'ISSUER', 'CIPHER'];
+
+/** community.mysql's sanitize_requires: keys upper-cased; SUBJECT/ISSUER/CIPHER win over SSL/X509; X509 over SSL; {} is NONE. */
+export function wantedTls(req: Record<string, unknown> | null | undefined): TlsRequire {
+  const none: TlsRequire = { type: '', cipher: '', issuer: '', subject: '' };
+  if (!req || !Object.keys(req).length) return none;
+  const up = Object.fromEntries(Object.entries(req).map(([k, v]) => [k.toUpperCase(), v]));
+  const bad = Object.keys(up).filter((k) => !TLS_KEYS.includes(k));
+  if (bad.length) throw new Error(`tls_requires: ${bad.join(', ')} is not a TLS requirement (SSL, X509, SUBJECT, ISSUER, CIPHER)`);
+  const str = (k: string) => {
+    const v = up[k];
+    if (v === undefined || v === null) return '';
+    if (typeof v !== 'string') throw new Error(`tls_requires: ${k} must be a string`);
+    return v;
+  };
+  if ('SUBJECT' in up || 'ISSUER' in up || 'CIPHER' in up)
+    return { type: 'SPECIFIED', cipher: str('CIPHER'), issuer: str('ISSUER'), subject: str('SUBJECT') };
+  return { ...none, type: 'X509' in up ? 'X509' : 'ANY' };
+}
+
+/** REQUIRE NONE | SSL | X509 | SUBJECT '…' AND ISSUER '…' AND CIPHER '…'. */
+export function requireSql(t: TlsRequire): string {
+  if (t.type === '') return 'REQUIRE NONE';
+  if (t.type === 'ANY') return 'REQUIRE SSL';
+  if (t.type === 'X509') return 'REQUIRE X509';
+  const parts = [
+    t.subject ? `SUBJECT ${sqlString(t.subject)}` : '',
+    t.issuer ? `ISSUER ${sqlString(t.issuer)}` : '',
+    t.cipher ? `CIPHER ${sqlString(t.cipher)}` : '',
+  ].filter(Boolean);
+  return `REQUIRE ${parts.join(' AND ')}`;
+}
+
+const sameTls = (a: TlsRequire, b: TlsRequire) =>
+  a.type === b.type && (a.type !== 'SPECIFIED' || (a.cipher === b.cipher && a.issuer === b.issuer && a.subject === b.subject));
+const showTls = (t: TlsRequire) => requireSql(t).replace(/^REQUIRE /, '');
 
 /**
  * What apply does. `create` carries the grants to give the new account; `privileges` one object
@@ -105,6 +189,7 @@ export type MysqlUserOp =
   | { kind: 'create'; grants: [string, ObjectPrivs][] }
   | { kind: 'drop' }
   | { kind: 'password' }
+  | { kind: 'tls' }
   | { kind: 'privileges'; object: string; revoke: boolean; want?: ObjectPrivs };
 
 export interface MysqlUserState extends ServerProbe {
@@ -112,6 +197,8 @@ export interface MysqlUserState extends ServerProbe {
   plugin?: string;
   /** sha256 of mysql.user.authentication_string. */
   authSha?: string;
+  /** The account's TLS requirement (mysql.user ssl_type, ssl_cipher, x509_issuer, x509_subject). */
+  tls?: TlsRequire;
   privileges: Privileges;
 }
 
@@ -133,7 +220,7 @@ export function wantedHash(p: MysqlUserParams): Secret | undefined {
 }
 
 export function mysqlUserPrep(p: MysqlUserParams): MysqlUserPrep {
-  return { hash: wantedHash(p) };
+  return { hash: wantedHash(p), tls: wantedTls(p.tls_requires) };
 }
 
 const acct = (p: MysqlUserParams) => account(p.name, p.host ?? 'localhost');
@@ -146,11 +233,16 @@ export function mysqlUserProbe(p: MysqlUserParams): string {
       // Only a digest of the stored hash leaves the host.
       `kiln_u=$(${runSql(`SELECT CONCAT('user=', plugin, '\\t', SHA2(authentication_string, 256)) FROM mysql.user WHERE ${where};`)})`,
       'printf \'%s\\n\' "$kiln_u"',
+      // Hex: a subject or cipher may hold any character.
+      runSql(
+        `SELECT CONCAT('tls=', ssl_type, ',', HEX(ssl_cipher), ',', HEX(x509_issuer), ',', HEX(x509_subject)) FROM mysql.user WHERE ${where};`,
+      ).trimEnd(),
       'if [ -n "$kiln_u" ]; then',
       // SHOW GRANTS may print the password hash (IDENTIFIED BY PASSWORD '*…'): cut it off here.
       `  ${runSql(`SHOW GRANTS FOR ${acct(p)};`).trimEnd()}`,
       "fi | sed -e '/ WITH GRANT OPTION$/s/ IDENTIFIED .* WITH GRANT OPTION$/ WITH GRANT OPTION/' -e 's/ IDENTIFIED .*$//' -e 's/^GRANT /grant=GRANT /'",
     ].join('\n'),
+    loginOf(p),
   );
 }
 
@@ -159,16 +251,28 @@ export function mysqlUserParse(out: ExecResult): MysqlUserState {
   const server = parseServer(kv, all.mysql_error ?? []);
   if (server.server !== 'up' || kv.user === undefined) return { ...server, exists: false, privileges: {} };
   const [plugin, authSha] = unescapeBatch(kv.user).split('\t');
-  return { ...server, exists: true, plugin, authSha, privileges: parseShowGrants((all.grant ?? []).map(unescapeBatch)) };
+  const tls = kv.tls === undefined ? undefined : parseTls(kv.tls);
+  return { ...server, exists: true, plugin, authSha, tls, privileges: parseShowGrants((all.grant ?? []).map(unescapeBatch)) };
+}
+
+/** "ssl_type,hex(cipher),hex(issuer),hex(subject)" from the probe. */
+export function parseTls(line: string): TlsRequire {
+  const [type = '', c = '', i = '', sub = ''] = line.split(',');
+  const hex = (h: string) => Buffer.from(h, 'hex').toString('utf8');
+  const t = (['', 'ANY', 'X509', 'SPECIFIED'] as const).find((x) => x === type) ?? '';
+  return { type: t, cipher: hex(c), issuer: hex(i), subject: hex(sub) };
 }
 
 function wantedPrivs(p: MysqlUserParams): Privileges | undefined {
-  return p.priv === undefined ? undefined : parseWantedPrivs(p.priv);
+  if (p.priv === undefined) return undefined;
+  const w = parseWantedPrivs(p.priv);
+  return p.column_case_sensitive ? w : upperColumns(w);
 }
 
 /** Per object: the privileges to end up with, for objects that differ. undefined = revoke all there. */
-export function privilegeDiff(p: MysqlUserParams, have: Privileges): [string, ObjectPrivs | undefined][] {
+export function privilegeDiff(p: MysqlUserParams, had: Privileges): [string, ObjectPrivs | undefined][] {
   const want = wantedPrivs(p);
+  const have = p.column_case_sensitive ? had : upperColumns(had);
   if (!want) return [];
   const out: [string, ObjectPrivs | undefined][] = [];
   if (p.append_privs) {
@@ -206,6 +310,8 @@ export function mysqlUserPlan(p: MysqlUserParams, prep: MysqlUserPrep, s: MysqlU
       out.push({ summary: `password of ${who} (authentication ${s.plugin || 'none'} → mysql_native_password)`, op: { kind: 'password' } });
     } else if (sha256(hash.reveal()) !== s.authSha) out.push({ summary: `password of ${who}`, op: { kind: 'password' } });
   }
+  if (s.tls && !sameTls(s.tls, prep.tls))
+    out.push({ summary: `TLS requirement of ${who}: ${showTls(s.tls)} → ${showTls(prep.tls)}`, op: { kind: 'tls' } });
   for (const [obj, want] of privilegeDiff(p, s.privileges)) {
     out.push({
       summary: `privileges of ${who} on ${obj}: ${formatPrivs(s.privileges[obj])} → ${formatPrivs(want)}`,
@@ -219,6 +325,7 @@ function createDetails(p: MysqlUserParams, hash: Secret | undefined): string {
   const want = wantedPrivs(p) ?? {};
   const privs = Object.entries(want).map(([o, v]) => `${o}: ${formatPrivs(v)}`);
   const parts = [hash !== undefined ? 'with password' : 'without password', ...privs];
+  if (p.tls_requires && Object.keys(p.tls_requires).length) parts.push(requireSql(wantedTls(p.tls_requires)));
   return ` (${parts.join('; ')})`;
 }
 
@@ -260,11 +367,16 @@ export function mysqlUserSql(p: MysqlUserParams, prep: MysqlUserPrep, s: MysqlUs
         sql.push(`DROP USER IF EXISTS ${who};`);
         break;
       case 'create':
-        sql.push(`CREATE USER ${who}${prep.hash !== undefined ? ` ${identified(prep.hash)}` : ''};`);
+        sql.push(
+          `CREATE USER ${who}${prep.hash !== undefined ? ` ${identified(prep.hash)}` : ''}${prep.tls.type ? ` ${requireSql(prep.tls)}` : ''};`,
+        );
         for (const [obj, want] of op.grants) sql.push(grantSql(obj, want, who, flavor));
         break;
       case 'password':
         if (prep.hash !== undefined) sql.push(`ALTER USER ${who} ${identified(prep.hash)};`);
+        break;
+      case 'tls':
+        sql.push(`ALTER USER ${who} ${requireSql(prep.tls)};`);
         break;
       case 'privileges':
         if (op.revoke) sql.push(`REVOKE ALL PRIVILEGES, GRANT OPTION ON ${objectSql(op.object)} FROM ${who};`);
@@ -284,7 +396,8 @@ export default defineModule<MysqlUserParams, MysqlUserState, MysqlUserOp, MysqlU
   probe: (p) => mysqlUserProbe(p),
   parse: (out) => mysqlUserParse(out),
   plan: mysqlUserPlan,
-  apply: (p, prep, s, ops) => applySql(mysqlUserSql(p, prep, s, ops).join('\n')),
+  apply: (p, prep, s, ops) => applySql(mysqlUserSql(p, prep, s, ops).join('\n'), loginOf(p)),
+  registerAfterApply: true,
   registerData: (p, _prep, s) => ({
     user: p.name,
     host: p.host ?? 'localhost',

@@ -6,7 +6,7 @@
  * Invariants: the variable name is checked by the schema (an identifier) before it reaches SQL;
  * the value is a number or a SQL string literal; `apply` runs one SET GLOBAL per planned op.
  */
-import { applySql, notReachable, parseLines, parseServer, probeFrame, runSql, type ServerProbe, sqlString } from './sql.ts';
+import { applySql, loginOf, notReachable, parseLines, parseServer, probeFrame, runSql, type ServerProbe, sqlString } from './sql.ts';
 import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
 
 const schema = {
@@ -16,6 +16,17 @@ const schema = {
   properties: {
     variable: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'global variable name, e.g. read_only' },
     value: { type: ['string', 'integer', 'boolean'], description: 'wanted value (ON/OFF, numbers, strings)' },
+    login_user: {
+      type: 'string',
+      minLength: 1,
+      pattern: '^[^\\n]+$',
+      description: 'account the client logs in as over the local socket (default: root through unix_socket, and ~/.my.cnf)',
+    },
+    login_password: {
+      type: 'string',
+      'x-secret': true,
+      description: "login_user's password (a secret: in a 0600 option file on the host, never in argv)",
+    },
   },
 } as const;
 
@@ -68,13 +79,13 @@ export default defineModule<MysqlVariablesParams, MysqlVariablesState, MysqlVari
   name: 'mysql_variables',
   description: 'Set a MariaDB/MySQL global variable at runtime (SET GLOBAL), compared with its current value.',
   schema,
-  probe: (p) => probeFrame(runSql(`SELECT CONCAT('value=', @@GLOBAL.${p.variable});`, { force: true })),
+  probe: (p) => probeFrame(runSql(`SELECT CONCAT('value=', @@GLOBAL.${p.variable});`, { force: true }), loginOf(p)),
   parse: (out: ExecResult) => {
     const { kv, all } = parseLines(out.stdout);
     return { ...parseServer(kv, all.mysql_error ?? []), value: kv.value };
   },
   plan: mysqlVariablesPlan,
-  apply: (p, _prep, _s, ops) => applySql(mysqlVariablesSql(p, ops).join('\n')),
+  apply: (p, _prep, _s, ops) => applySql(mysqlVariablesSql(p, ops).join('\n'), loginOf(p)),
   registerAfterApply: true,
   registerData: (p, _prep, s) => ({ variable: p.variable, value: s.value ?? null }),
 });

@@ -8,8 +8,8 @@
  * unix_socket: no password is needed to administer the server.
  */
 import { createHash } from 'node:crypto';
-import { isSecret, type Secret } from '../../core/secret/secret.ts';
-import { sha256 } from '../../sh/bytes.ts';
+import { isSecret, type Secret, Secret as SecretValue } from '../../core/secret/secret.ts';
+import { sha256, writeBytes } from '../../sh/bytes.ts';
 
 /**
  * The cleartext of a secret param, for `prepare` only. The engine hands secret params over as
@@ -120,9 +120,12 @@ export function runSql(sql: string, opts: { header?: boolean; force?: boolean; s
  * plus `mysql_error=` (server not reachable), or `mysql=up`, `version=` and then whatever
  * `body` prints (shell that may call runSql). Never fails.
  */
-export function probeFrame(body: string): string {
+export function probeFrame(body: string, login?: Login): string {
+  const pre = loginPrelude(login);
+  const post = loginCleanup(login);
   return [
     FIND_CLIENT,
+    ...(pre ? [pre] : []),
     // No client: is there a data directory left from an earlier install? Without one, the
     // server about to be installed starts empty, and plans can say exactly what they will do.
     'if [ -z "$kiln_my" ]; then echo mysql=missing; [ -d /var/lib/mysql/mysql ] && echo mysql_datadir=1',
@@ -132,13 +135,21 @@ export function probeFrame(body: string): string {
     body,
     "else echo mysql=down; printf '%s\\n' \"$kiln_v\" | head -n 3 | sed 's/^/mysql_error=/'",
     'fi',
+    ...(post ? [post] : []),
     'true',
   ].join('\n');
 }
 
-/** Wraps apply SQL: find the client, fail clearly when it is missing, run the statements. */
-export function applySql(sql: string): string {
-  return [FIND_CLIENT, '[ -n "$kiln_my" ] || { echo "no mariadb or mysql client on this host" >&2; exit 3; }', runSql(sql)].join('\n');
+/** Wraps apply SQL: find the client, fail clearly when it is missing, (log in as `login`,) run the statements. */
+export function applySql(sql: string, login?: Login): string {
+  return [
+    FIND_CLIENT,
+    '[ -n "$kiln_my" ] || { echo "no mariadb or mysql client on this host" >&2; exit 3; }',
+    loginSetup(login),
+    runSql(sql),
+  ]
+    .filter(Boolean)
+    .join('\n');
 }
 
 export interface ServerProbe {
@@ -184,4 +195,57 @@ export function unknownState(s: ServerProbe): boolean {
 /** Why a plan cannot look at the server, for change summaries ("(server not installed yet)"). */
 export function notReachable(s: ServerProbe): string {
   return s.server === 'missing' ? 'server not installed yet' : `server not running${s.error ? `: ${s.error.split('\n')[0]}` : ''}`;
+}
+
+/** Ansible's login_user/login_password: whom the client logs in as (over the local socket). */
+export interface Login {
+  user?: string;
+  password?: Secret;
+}
+
+/** The [client] option file of a login (a secret when it holds a password). */
+export function loginOptionFile(l: Login): string {
+  const v = (x: string) => `"${x.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  return `[client]\n${l.user !== undefined ? `user=${v(l.user)}\n` : ''}${l.password !== undefined ? `password=${v(l.password.reveal())}\n` : ''}`;
+}
+
+/**
+ * Shell after FIND_CLIENT: with a login (login_user/login_password), the client runs as that
+ * account: its credentials go into a 0600 option file in a private mktemp directory ($kiln_lt),
+ * and $kiln_my becomes a wrapper that passes --defaults-extra-file first, so every later
+ * `"$kiln_my"` logs in as Ansible's module would. Nothing of the login is in any argv but the
+ * file's path. '' without a login. Pair with `loginCleanup`.
+ */
+export function loginPrelude(l: Login | undefined): string {
+  if (!l || (l.user === undefined && l.password === undefined)) return '';
+  return [
+    'kiln_lt=',
+    'if [ -n "$kiln_my" ]; then',
+    'kiln_lt=$(umask 077 && mktemp -d /tmp/.kiln-mylogin.XXXXXX)',
+    `(umask 077 && ${writeBytes('"$kiln_lt/login.cnf"', loginOptionFile(l)).trimEnd()}`,
+    ')',
+    'printf \'#!/bin/sh\\nexec "%s" --defaults-extra-file="%s/login.cnf" "$@"\\n\' "$kiln_my" "$kiln_lt" > "$kiln_lt/client"',
+    'chmod 700 "$kiln_lt/client"',
+    'kiln_my="$kiln_lt/client"',
+    'fi',
+  ].join('\n');
+}
+
+/** The login of a module's params (login_user, login_password: a Secret from the engine), if any. */
+export function loginOf(p: { login_user?: string; login_password?: string | Secret }): Login | undefined {
+  const pw = revealParam(p.login_password);
+  if (p.login_user === undefined && pw === undefined) return undefined;
+  return { user: p.login_user, password: pw === undefined ? undefined : new SecretValue(pw, 'login_password') };
+}
+
+/** For an apply script (after FIND_CLIENT): the login prelude and a trap removing it on exit ('' without a login). */
+export function loginSetup(l: Login | undefined): string {
+  const cleanup = loginCleanup(l);
+  return cleanup ? `${loginPrelude(l)}\ntrap '${cleanup.replace(/'/g, "'\\''")}' EXIT` : '';
+}
+
+/** Removes the login's option file ('' without a login). */
+export function loginCleanup(l: Login | undefined): string {
+  if (!l || (l.user === undefined && l.password === undefined)) return '';
+  return 'if [ -n "$kiln_lt" ]; then rm -rf "$kiln_lt"; fi';
 }

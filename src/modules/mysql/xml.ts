@@ -5,6 +5,8 @@
  * and values may hold tabs and newlines. Used by mysql_query and mysql_info.
  */
 
+import { PyFloat } from '../../template/jinja/value.ts';
+
 export interface ResultSet {
   statement: string;
   rows: Record<string, string | null>[];
@@ -56,4 +58,31 @@ export function xmlSql(sql: string, key: string, tag: string): string {
     `echo "${key}_rc=$?"`,
     `printf '${key}_b64=%s\\n' "$(printf %s "$kiln_x" | base64 -w0)"`,
   ].join('\n');
+}
+
+/** Column types (--column-type-info names) MySQLdb returns as int. */
+const INT_COLUMNS = new Set(['TINY', 'SHORT', 'LONG', 'LONGLONG', 'INT24', 'YEAR']);
+
+/**
+ * A value as community.mysql's result holds it, by its column type (MySQLdb's conversions, then
+ * Ansible's JSON): integers are ints, FLOAT/DOUBLE floats, DATETIME/TIMESTAMP Python's isoformat
+ * ("2024-01-02T03:04:05", microseconds as 6 digits), NULL None, the rest text. DECIMAL stays its
+ * exact text (Ansible's module fails on a Decimal: "Value of unknown type"). Without a type
+ * (the column's type could not be read), an integer's text is an int.
+ */
+export function driverValue(v: string | null, type: string | undefined): unknown {
+  if (v === null) return null;
+  if (type === undefined) return toInt(v);
+  if (INT_COLUMNS.has(type)) return /^-?\d+$/.test(v) && Number.isSafeInteger(Number(v)) ? Number(v) : v;
+  if (type === 'FLOAT' || type === 'DOUBLE') {
+    const n = Number(v);
+    return Number.isFinite(n) ? new PyFloat(n) : v;
+  }
+  if (type === 'DATETIME' || type === 'TIMESTAMP') {
+    const m = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d+))?$/.exec(v);
+    if (!m) return v;
+    const us = m[3] ? Number(m[3].padEnd(6, '0').slice(0, 6)) : 0;
+    return `${m[1]}T${m[2]}${us ? `.${String(us).padStart(6, '0')}` : ''}`;
+  }
+  return v;
 }
