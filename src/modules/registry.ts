@@ -78,6 +78,7 @@ import ufw from './firewall/ufw.ts';
 // stop 27 (P): postgresql_user, postgresql_db, postgresql_privs
 
 // stop 27 (S): snap
+import snap from './system/snap.ts';
 
 // issue 17 (H): git, pip, mysql_query, mysql_info; mysql options
 import git from './dev/git.ts';
@@ -169,6 +170,7 @@ const all: BoundModule[] = [
   // stop 27 (P)
 
   // stop 27 (S)
+  snap,
 
   // issue 17 (H)
   git,

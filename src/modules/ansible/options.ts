@@ -906,4 +906,11 @@ export const ANSIBLE_OPTIONS: Readonly<Record<string, Readonly<Record<string, An
     login_user: { aliases: [], type: 'str' },
     return_empty_dbs: { aliases: [], default: false, type: 'bool' },
   },
+  'community.general.snap': {
+    channel: { aliases: [], default: 'stable', type: 'str' },
+    classic: { aliases: [], default: false, type: 'bool' },
+    name: { aliases: [], type: 'list' },
+    options: { aliases: [], type: 'list' },
+    state: { aliases: [], default: 'present', type: 'str' },
+  },
 };
