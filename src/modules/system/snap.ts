@@ -42,7 +42,7 @@ import { type ApplyResult, defineModule, type ExecResult, type FromSchema, type 
 /** A snap name (store rules: lower case letters, digits and inner dashes), with an optional instance key. */
 const SNAP = '[a-z0-9](?:-?[a-z0-9])*(?:_[a-z0-9]{1,10})?';
 
-const schema = {
+export const schema = {
   type: 'object',
   additionalProperties: false,
   required: ['name'],
@@ -129,6 +129,9 @@ export type SnapOp =
   | { kind: 'enable'; names: string[] }
   | { kind: 'disable'; names: string[] };
 
+/** One segment of a snap configuration key (snapd's validKey). */
+const SNAP_KEY = /^(?:[a-z0-9]+-?)*[a-z](?:-?[a-z0-9])*$/;
+
 const OPTION_RE = /^(\S+:)?(\S+)\s*=\s*(.+)/;
 
 /** Ansible's `__set_param_re.match` (not anchored at the end; the value is stripped). */
@@ -159,6 +162,10 @@ export function snapPrepare(p: SnapParams): SnapPrep {
     options = p.options.map((text) => {
       const o = parseSnapOption(text);
       if (!o) throw new Error(`snap: cannot parse set option '${text}' (expected key=value or snap:key=value)`);
+      if (!o.key.split('.').every((part) => SNAP_KEY.test(part)))
+        throw new Error(
+          `snap: option '${text}': "${o.key}" is not a snap configuration key (dotted lower-case words, e.g. a.b-c): snap set would read another key than the one compared, and the task would never converge`,
+        );
       if (o.snap !== undefined && !names.includes(o.snap))
         throw new Error(`snap: option '${text}' refers to snap "${o.snap}", which is not in the list of snap names (${names.join(', ')})`);
       return { text, ...o };
