@@ -150,24 +150,23 @@ export function snapPrepare(p: SnapParams): SnapPrep {
   if (state !== 'present') {
     if (p.options !== undefined)
       throw new Error(
-        `snap: options apply only with state present (community.general.snap ignores them with state ${state}); set them in a task with state present`,
+        `options apply only with state present (community.general.snap ignores them with state ${state}); set them in a task with state present`,
       );
-    if (classic)
-      throw new Error(`snap: classic applies only with state present (Ansible passes --classic to "snap ${state}", which rejects it)`);
+    if (classic) throw new Error(`classic applies only with state present (Ansible passes --classic to "snap ${state}", which rejects it)`);
     if (channel !== 'stable')
-      throw new Error(`snap: channel applies only with state present (Ansible passes --channel to "snap ${state}", which rejects it)`);
+      throw new Error(`channel applies only with state present (Ansible passes --channel to "snap ${state}", which rejects it)`);
   }
   let options: SnapOption[] | undefined;
   if (p.options !== undefined) {
     options = p.options.map((text) => {
       const o = parseSnapOption(text);
-      if (!o) throw new Error(`snap: cannot parse set option '${text}' (expected key=value or snap:key=value)`);
+      if (!o) throw new Error(`cannot parse set option '${text}' (expected key=value or snap:key=value)`);
       if (!o.key.split('.').every((part) => SNAP_KEY.test(part)))
         throw new Error(
-          `snap: option '${text}': "${o.key}" is not a snap configuration key (dotted lower-case words, e.g. a.b-c): snap set would read another key than the one compared, and the task would never converge`,
+          `option '${text}': "${o.key}" is not a snap configuration key (dotted lower-case words, e.g. a.b-c): snap set would read another key than the one compared, and the task would never converge`,
         );
       if (o.snap !== undefined && !names.includes(o.snap))
-        throw new Error(`snap: option '${text}' refers to snap "${o.snap}", which is not in the list of snap names (${names.join(', ')})`);
+        throw new Error(`option '${text}' refers to snap "${o.snap}", which is not in the list of snap names (${names.join(', ')})`);
       return { text, ...o };
     });
   }
