@@ -419,18 +419,38 @@ export function snapApply(prep: SnapPrep, ops: SnapOp[]): string {
   return lines.join('\n');
 }
 
+/** Python's str.splitlines(), as Ansible's action layer makes stdout_lines / stderr_lines. */
+export function pySplitlines(text: string): string[] {
+  const lines = text.split(/\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/);
+  if (lines.length && lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+/** rc, stdout, stderr (with their *_lines) and cmd_args of one command, as Ansible registers them. */
+const commandKeys = (c: SnapCmd) => ({
+  rc: c.rc,
+  stdout: c.stdout,
+  stderr: c.stderr,
+  cmd_args: c.args,
+  stdout_lines: pySplitlines(c.stdout),
+  stderr_lines: pySplitlines(c.stderr),
+});
+
 /** The last command's rc/stdout/stderr/cmd_args and Ansible's cmd, from apply's output. */
 export function snapInterpret(out: ExecResult): ApplyResult {
   const kv = parseKv(out.stdout);
   const result: Record<string, unknown> = {};
   if (kv.c_rc !== undefined) {
     const args = JSON.parse(fromB64(kv.c_args) || '[]') as string[];
-    Object.assign(result, {
-      rc: Number(kv.c_rc),
-      stdout: fromB64(kv.c_out),
-      stderr: fromB64(kv.c_err),
-      cmd_args: [kv.snap_path ?? '/usr/bin/snap', ...args],
-    });
+    Object.assign(
+      result,
+      commandKeys({
+        rc: Number(kv.c_rc),
+        stdout: fromB64(kv.c_out),
+        stderr: fromB64(kv.c_err),
+        args: [kv.snap_path ?? '/usr/bin/snap', ...args],
+      }),
+    );
   }
   if (kv.ansible_cmd) result.cmd = fromB64(kv.ansible_cmd);
   if (out.code !== 0) return { result, failed: out.stderr.trim() || `exit code ${out.code}` };
@@ -440,7 +460,7 @@ export function snapInterpret(out: ExecResult): ApplyResult {
 /** Ansible's result keys (the lists of what the plan changes; classic and channel with state present). */
 export function snapRegisterData(prep: SnapPrep, s: SnapState): Record<string, unknown> {
   const data: Record<string, unknown> = { force_lang: 'C' };
-  if (s.last) Object.assign(data, { rc: s.last.rc, stdout: s.last.stdout, stderr: s.last.stderr, cmd_args: s.last.args });
+  if (s.last) Object.assign(data, commandKeys(s.last));
   if (prep.state === 'present') Object.assign(data, { classic: prep.classic, channel: prep.channel });
   if (!s.snapBin) return data;
   const planned = snapPlan(prep, s);

@@ -235,6 +235,8 @@ describe('snap apply', () => {
         stdout: 'kiln-plain disabled\n',
         stderr: '',
         cmd_args: ['/usr/bin/snap', 'disable', 'kiln-plain'],
+        stdout_lines: ['kiln-plain disabled'],
+        stderr_lines: [],
         cmd: ORACLE.disabled!.cmd,
       },
     });
@@ -248,7 +250,7 @@ describe('snap apply', () => {
 const shape = (r: Record<string, unknown>) =>
   Object.fromEntries(
     Object.entries(r)
-      .filter(([k]) => !['changed', 'failed', 'stdout_lines', 'stderr_lines', 'invocation'].includes(k))
+      .filter(([k]) => !['changed', 'failed', 'invocation'].includes(k))
       .map(([k, v]) => [k, Array.isArray(v) ? 'list' : typeof v])
       .sort(),
   );
@@ -259,14 +261,30 @@ describe("snap's registered result against community.general.snap on the same ho
     const got = snapRegisterData(prep, s);
     const want = ORACLE.disabled_again!;
     expect(shape(got)).toEqual(shape(want));
-    expect(got).toEqual({ force_lang: 'C', rc: want.rc, stdout: want.stdout, stderr: want.stderr, cmd_args: want.cmd_args });
+    expect(got).toEqual({
+      force_lang: 'C',
+      rc: want.rc,
+      stdout: want.stdout,
+      stderr: want.stderr,
+      cmd_args: want.cmd_args,
+      stdout_lines: want.stdout_lines,
+      stderr_lines: want.stderr_lines,
+    });
   });
   it('disabled on a snap that is not installed: unchanged, rc 1 of its snap list', () => {
     const { prep, s } = state({ name: 'kiln-nope', state: 'disabled' }, [missing]);
     expect(snapPlan(prep, s)).toEqual([]);
     const got = snapRegisterData(prep, s);
     const want = ORACLE.disabled_missing!;
-    expect(got).toEqual({ force_lang: 'C', rc: 1, stdout: '', stderr: want.stderr, cmd_args: want.cmd_args });
+    expect(got).toEqual({
+      force_lang: 'C',
+      rc: 1,
+      stdout: '',
+      stderr: want.stderr,
+      cmd_args: want.cmd_args,
+      stdout_lines: [],
+      stderr_lines: want.stderr_lines,
+    });
   });
   it('present and installed: classic and channel as given', () => {
     const { prep, s } = state({ name: 'kiln-plain' }, [installed()]);
@@ -292,7 +310,8 @@ describe("snap's registered result against community.general.snap on the same ho
     });
     const got = { ...snapRegisterData(prep, s), ...applied.result };
     expect(shape(got)).toEqual(shape(want));
-    expect(got).toEqual({ ...want, changed: undefined, failed: undefined, stdout_lines: undefined, stderr_lines: undefined, ...got });
+    expect(got).toEqual({ ...want, changed: undefined, failed: undefined, ...got });
+    expect(got.stdout_lines).toEqual(want.stdout_lines);
     expect(got.snaps_disabled).toEqual(want.snaps_disabled);
     expect(got.cmd).toBe(want.cmd);
     expect(got.cmd_args).toEqual(want.cmd_args);
