@@ -404,7 +404,9 @@ export function snapApply(prep: SnapPrep, ops: SnapOp[]): string {
     'trap \'rm -rf "$snap_t"\' EXIT',
   ];
   for (const op of ops) {
+    // Ansible's `cmd` is in its result also when the command fails.
     const cmd = ansibleCmd(prep, op);
+    if (cmd) lines.push(`printf 'ansible_cmd=%s\\n' ${q(Buffer.from(cmd).toString('base64'))}`);
     for (const args of opCommands(prep, op)) {
       lines.push(
         `${SNAP_ENV} "$snap_bin" ${args.map(q).join(' ')} >"$snap_t/o" 2>"$snap_t/e" </dev/null; rc=$?`,
@@ -414,7 +416,6 @@ export function snapApply(prep: SnapPrep, ops: SnapOp[]): string {
         `if [ "$rc" -ne 0 ]; then printf '%s:\\n' ${q(failure(prep, op))} >&2; cat "$snap_t/e" "$snap_t/o" >&2; exit 3; fi`,
       );
     }
-    if (cmd) lines.push(`printf 'ansible_cmd=%s\\n' ${q(Buffer.from(cmd).toString('base64'))}`);
   }
   return lines.join('\n');
 }
