@@ -81,6 +81,7 @@ import postgresqlPrivs from './postgres/postgresql_privs.ts';
 import postgresqlUser from './postgres/postgresql_user.ts';
 
 // stop 27 (S): snap
+import snap from './system/snap.ts';
 
 // issue 17 (H): git, pip, mysql_query, mysql_info; mysql options
 import git from './dev/git.ts';
@@ -175,6 +176,7 @@ const all: BoundModule[] = [
   postgresqlPrivs,
 
   // stop 27 (S)
+  snap,
 
   // issue 17 (H)
   git,

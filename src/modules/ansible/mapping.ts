@@ -692,6 +692,7 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
   },
 
   // ── stop 27 (S): snap
+  'community.general.snap': { kiln: 'snap', same: { name: true, state: true, classic: true, channel: true, options: true } },
 
   // ── issue 17 (H): git, pip, mysql_query, mysql_info; mysql options
   'ansible.builtin.git': {

@@ -987,4 +987,11 @@ export const ANSIBLE_OPTIONS: Readonly<Record<string, Readonly<Record<string, An
     type: { aliases: [], default: 'table', type: 'str' },
     usage_on_types: { aliases: [], default: true, type: 'bool' },
   },
+  'community.general.snap': {
+    channel: { aliases: [], default: 'stable', type: 'str' },
+    classic: { aliases: [], default: false, type: 'bool' },
+    name: { aliases: [], type: 'list' },
+    options: { aliases: [], type: 'list' },
+    state: { aliases: [], default: 'present', type: 'str' },
+  },
 };
