@@ -8,6 +8,7 @@ import group from './system/group.ts';
 import lineinfile from './files/lineinfile.ts';
 import mysqlDb from './mysql/mysql_db.ts';
 import mysqlReplication from './mysql/mysql_replication.ts';
+import mysqlReplica from './mysql/mysql_replica.ts';
 import mysqlUser from './mysql/mysql_user.ts';
 import mysqlVariables from './mysql/mysql_variables.ts';
 import pkg from './system/package.ts';
@@ -112,6 +113,7 @@ const all: BoundModule[] = [
   mysqlDb,
   mysqlUser,
   mysqlReplication,
+  mysqlReplica,
   mysqlVariables,
   // Controller-side actions (src/modules/controller/): no probe, no round trip.
   setFact,

@@ -893,6 +893,8 @@ export function adjustAnsibleArgs(fqcn: string | undefined, params: Record<strin
     delete params.copy;
     if (!(typeof c === 'string' && c.includes('{{'))) params.remote_src = !pyBoolean(c);
   }
+  // community.mysql's mysql_replication: mode defaults to getreplica (Kiln's declarative replica is `mysql_replica`).
+  if (fqcn === 'community.mysql.mysql_replication' && !('mode' in params)) params.mode = 'getreplica';
   if ((fqcn === 'ansible.builtin.apt' || fqcn === 'ansible.builtin.package') && params.cache_valid_time) params.update_cache = true;
   // copy's action plugin writes a list or dict content as json.dumps, anything else as str().
   if (fqcn === 'ansible.builtin.copy' && 'content' in params) {

@@ -74,7 +74,7 @@ import { fromB64, sha256, writeBytes } from '../../sh/bytes.ts';
 import { xmlSql } from './xml.ts';
 import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
 
-const schema = {
+export const schema = {
   type: 'object',
   additionalProperties: false,
   anyOf: [{ required: ['mode'] }, { required: ['primary_host', 'primary_user', 'primary_password'] }],
@@ -82,7 +82,7 @@ const schema = {
     mode: {
       enum: MODES,
       description:
-        "community.mysql's modes, as Ansible means them: getprimary (SHOW MASTER STATUS), getreplica (SHOW REPLICA STATUS), changeprimary (CHANGE MASTER TO with the primary_* options), startreplica, stopreplica, resetprimary, resetreplica, resetreplicaall; results and `changed` as the module reports them. Without mode: Kiln's declarative replica (primary_host, primary_user, primary_password required)",
+        "community.mysql's modes, as Ansible means them: getprimary (SHOW MASTER STATUS), getreplica (SHOW REPLICA STATUS), changeprimary (CHANGE MASTER TO with the primary_* options), startreplica, stopreplica, resetprimary, resetreplica, resetreplicaall; results and `changed` as the module reports them. Written with Ansible's name (mysql_replication), mode defaults to getreplica, as in Ansible; Kiln's declarative replica is the mysql_replica module",
     },
     login_user: {
       type: 'string',
@@ -258,7 +258,14 @@ export function mysqlReplicationPrep(p: MysqlReplicationParams): MysqlReplicatio
     if (p.mode !== 'changeprimary') {
       // Ansible ignores them in other modes; Kiln says so rather than dropping them silently.
       const ignored = CHANGE_ONLY.filter((k) => p[k] !== undefined);
-      if (ignored.length) throw new Error(`${ignored.join(', ')}: only with mode: changeprimary (mode ${p.mode} does not use them)`);
+      if (ignored.length)
+        throw new Error(
+          `${ignored.join(', ')}: only with mode: changeprimary (mode ${p.mode} does not use them${
+            p.mode === 'getreplica'
+              ? "; it is Ansible's default when mode is not given — to converge a replica of primary_host, use Kiln's mysql_replica module"
+              : ''
+          })`,
+        );
     }
   }
   return { password: pw === undefined ? undefined : new Secret(pw, 'primary_password'), login };
