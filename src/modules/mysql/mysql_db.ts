@@ -31,6 +31,7 @@ import {
   sqlString,
   unescapeBatch,
   unknownState,
+  LOGIN_PROPERTIES,
 } from './sql.ts';
 import { q } from '../../sh/quote.ts';
 import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
@@ -58,17 +59,7 @@ const schema = {
       pattern: '^/[^\\n]*$',
       description: 'dump/import: the SQL file on the host (absolute path); .gz, .bz2 or .xz is (de)compressed with gzip, bzip2 or xz',
     },
-    login_user: {
-      type: 'string',
-      minLength: 1,
-      pattern: '^[^\\n]+$',
-      description: 'account the client logs in as over the local socket (default: root through unix_socket, and ~/.my.cnf)',
-    },
-    login_password: {
-      type: 'string',
-      'x-secret': true,
-      description: "login_user's password (a secret: in a 0600 option file on the host, never in argv)",
-    },
+    ...LOGIN_PROPERTIES,
     single_transaction: { type: 'boolean', description: 'dump: --single-transaction=true (a consistent InnoDB snapshot)' },
     quick: { type: 'boolean', description: 'dump: --quick (default true: rows are streamed, not buffered)' },
     skip_lock_tables: { type: 'boolean', description: 'dump: --skip-lock-tables' },

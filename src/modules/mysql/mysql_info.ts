@@ -11,7 +11,7 @@
 import { sha256 } from '../../sh/bytes.ts';
 import { fromB64 } from '../../sh/bytes.ts';
 import { defineModule, type ExecResult, type FromSchema } from '../contract.ts';
-import { ident, loginOf, parseLines, parseServer, probeFrame, type ServerProbe } from './sql.ts';
+import { ident, loginOf, parseLines, parseServer, probeFrame, type ServerProbe, LOGIN_PROPERTIES } from './sql.ts';
 import { parseResultSets, type ResultSet, toInt, xmlSql } from './xml.ts';
 
 export const SUBSETS = [
@@ -42,17 +42,7 @@ const schema = {
       description: 'fields to leave out: db_size (databases without their size)',
     },
     return_empty_dbs: { type: 'boolean', description: 'also list databases without tables (default false, as in Ansible)' },
-    login_user: {
-      type: 'string',
-      minLength: 1,
-      pattern: '^[^\\n]+$',
-      description: 'account the client logs in as over the local socket (default: root through unix_socket, and ~/.my.cnf)',
-    },
-    login_password: {
-      type: 'string',
-      'x-secret': true,
-      description: "login_user's password (a secret: in a 0600 option file on the host, never in argv)",
-    },
+    ...LOGIN_PROPERTIES,
     login_db: { type: 'string', minLength: 1, description: 'database to connect to (it must exist)' },
   },
 } as const;

@@ -35,6 +35,7 @@ import {
   probeFrame,
   type ServerProbe,
   sqlString,
+  LOGIN_PROPERTIES,
 } from './sql.ts';
 import { parseColumnTypes } from './replication-modes.ts';
 import { driverValue, parseResultSets, xmlSql } from './xml.ts';
@@ -60,17 +61,7 @@ const schema = {
       additionalProperties: { type: ['string', 'number', 'boolean', 'null'] },
       description: 'values for %(name)s placeholders',
     },
-    login_user: {
-      type: 'string',
-      minLength: 1,
-      pattern: '^[^\\n]+$',
-      description: 'account the client logs in as over the local socket (default: root through unix_socket, and ~/.my.cnf)',
-    },
-    login_password: {
-      type: 'string',
-      'x-secret': true,
-      description: "login_user's password (a secret: in a 0600 option file on the host, never in argv)",
-    },
+    ...LOGIN_PROPERTIES,
     login_db: { type: 'string', minLength: 1, description: 'database the queries run in (USE)' },
     single_transaction: {
       type: 'boolean',

@@ -67,6 +67,7 @@ import {
   type ServerProbe,
   sqlString,
   unknownState,
+  LOGIN_PROPERTIES,
 } from './sql.ts';
 import { Secret } from '../../core/secret/secret.ts';
 import { q } from '../../sh/quote.ts';
@@ -84,17 +85,7 @@ export const schema = {
       description:
         "community.mysql's modes, as Ansible means them: getprimary (SHOW MASTER STATUS), getreplica (SHOW REPLICA STATUS), changeprimary (CHANGE MASTER TO with the primary_* options), startreplica, stopreplica, resetprimary, resetreplica, resetreplicaall; results and `changed` as the module reports them. Written with Ansible's name (mysql_replication), mode defaults to getreplica, as in Ansible; Kiln's declarative replica is the mysql_replica module",
     },
-    login_user: {
-      type: 'string',
-      minLength: 1,
-      pattern: '^[^\\n]+$',
-      description: 'account the client logs in as over the local socket (default: root through unix_socket, and ~/.my.cnf)',
-    },
-    login_password: {
-      type: 'string',
-      'x-secret': true,
-      description: "login_user's password (a secret: in a 0600 option file on the host, never in argv)",
-    },
+    ...LOGIN_PROPERTIES,
     primary_log_file: { type: 'string', minLength: 1, description: 'changeprimary: MASTER_LOG_FILE, the binary log to start from' },
     primary_log_pos: { type: 'integer', minimum: 0, description: 'changeprimary: MASTER_LOG_POS, the position in it' },
     primary_delay: { type: 'integer', minimum: 0, description: 'changeprimary: MASTER_DELAY, seconds the replica lags behind on purpose' },

@@ -41,6 +41,7 @@ import {
   sqlString,
   unescapeBatch,
   unknownState,
+  LOGIN_PROPERTIES,
 } from './sql.ts';
 import { Secret } from '../../core/secret/secret.ts';
 import { sha256 } from '../../sh/bytes.ts';
@@ -105,17 +106,7 @@ const schema = {
       description:
         "the account's TLS requirement, as Ansible's tls_requires (keys in any case): {ssl: …} → REQUIRE SSL, {x509: …} → REQUIRE X509, any of subject, issuer, cipher → REQUIRE SUBJECT … AND ISSUER … AND CIPHER … (ssl and x509 then dropped); {} or null → REQUIRE NONE. As in community.mysql, leaving it out also means REQUIRE NONE: an existing requirement is removed",
     },
-    login_user: {
-      type: 'string',
-      minLength: 1,
-      pattern: '^[^\\n]+$',
-      description: 'account the client logs in as over the local socket (default: root through unix_socket, and ~/.my.cnf)',
-    },
-    login_password: {
-      type: 'string',
-      'x-secret': true,
-      description: "login_user's password (a secret: in a 0600 option file on the host, never in argv)",
-    },
+    ...LOGIN_PROPERTIES,
     sql_log_bin: {
       type: 'boolean',
       description: 'false: do not write these statements to the binary log (the account is not replicated); default true',

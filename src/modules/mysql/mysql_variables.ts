@@ -6,7 +6,18 @@
  * Invariants: the variable name is checked by the schema (an identifier) before it reaches SQL;
  * the value is a number or a SQL string literal; `apply` runs one SET GLOBAL per planned op.
  */
-import { applySql, loginOf, notReachable, parseLines, parseServer, probeFrame, runSql, type ServerProbe, sqlString } from './sql.ts';
+import {
+  applySql,
+  loginOf,
+  notReachable,
+  parseLines,
+  parseServer,
+  probeFrame,
+  runSql,
+  type ServerProbe,
+  sqlString,
+  LOGIN_PROPERTIES,
+} from './sql.ts';
 import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
 
 const schema = {
@@ -16,17 +27,7 @@ const schema = {
   properties: {
     variable: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'global variable name, e.g. read_only' },
     value: { type: ['string', 'integer', 'boolean'], description: 'wanted value (ON/OFF, numbers, strings)' },
-    login_user: {
-      type: 'string',
-      minLength: 1,
-      pattern: '^[^\\n]+$',
-      description: 'account the client logs in as over the local socket (default: root through unix_socket, and ~/.my.cnf)',
-    },
-    login_password: {
-      type: 'string',
-      'x-secret': true,
-      description: "login_user's password (a secret: in a 0600 option file on the host, never in argv)",
-    },
+    ...LOGIN_PROPERTIES,
   },
 } as const;
 

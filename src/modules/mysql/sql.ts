@@ -197,6 +197,21 @@ export function notReachable(s: ServerProbe): string {
   return s.server === 'missing' ? 'server not installed yet' : `server not running${s.error ? `: ${s.error.split('\n')[0]}` : ''}`;
 }
 
+/** The schema properties of Ansible's login_user/login_password, shared by every mysql module. */
+export const LOGIN_PROPERTIES = {
+  login_user: {
+    type: 'string',
+    minLength: 1,
+    pattern: '^[^\\n]+$',
+    description: 'account the client logs in as over the local socket (default: root through unix_socket, and ~/.my.cnf)',
+  },
+  login_password: {
+    type: 'string',
+    'x-secret': true,
+    description: "login_user's password (a secret: in a 0600 option file on the host, never in argv)",
+  },
+} as const;
+
 /** Ansible's login_user/login_password: whom the client logs in as (over the local socket). */
 export interface Login {
   user?: string;
