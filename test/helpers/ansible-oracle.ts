@@ -4,9 +4,10 @@
  * the directory holds the playbooks, `kiln-hosts.ini` and, in expected/, what ansible-playbook 2.14
  * wrote (its generate.sh: exit code and every file under `out`).
  */
-import { cpSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Runner } from '../../src/engine/runner.ts';
 import { validateRun } from '../../src/plan/validate.ts';
 import { localTransport } from '../../src/transport/local.ts';
@@ -72,4 +73,27 @@ export async function runOracleCase(
       .map((f) => [f, readFileSync(join(out, f), 'utf8')]),
   );
   return { exit: failed ? 4 : 0, files, stats: report.hosts };
+}
+
+/**
+ * A describe block that runs every case of an oracle directory with Kiln: each must write the
+ * files ansible-playbook wrote, with the same contents, and fail where Ansible failed (Ansible's
+ * exit 2 is Kiln's 4).
+ */
+export function describeFilesOracle(title: string, fixtures: string, minCases: number): void {
+  const work = mkdtempSync(join(tmpdir(), 'kiln-oracle-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  describe(title, () => {
+    const cases = oracleCases(fixtures);
+    it('there are cases', () => expect(cases.length).toBeGreaterThanOrEqual(minCases));
+    for (const name of cases) {
+      it(name, async () => {
+        const expected = oracleExpected(fixtures, name);
+        expect(expected.ansible).toMatch(/core 2\.14\./);
+        const got = await runOracleCase(fixtures, work, name);
+        expect(got.files).toEqual(expected.files);
+        expect(got.exit).toBe(expected.exit === 2 ? 4 : expected.exit);
+      });
+    }
+  });
 }

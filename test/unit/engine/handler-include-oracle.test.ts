@@ -7,26 +7,11 @@
  * same playbooks over the local transport and must write the same files and fail where Ansible
  * failed (Ansible exit 2 = Kiln exit 4).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { oracleCases, oracleExpected, runOracleCase } from '../../helpers/ansible-oracle.ts';
+import { describeFilesOracle } from '../../helpers/ansible-oracle.ts';
 
-const FIXTURES = join(import.meta.dirname, '../../fixtures/ansible/handler-include');
-const work = mkdtempSync(join(tmpdir(), 'kiln-hinc-oracle-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-describe('include_tasks as a handler: Kiln writes what ansible-playbook 2.14 wrote', () => {
-  const cases = oracleCases(FIXTURES);
-  it('there are cases', () => expect(cases.length).toBeGreaterThanOrEqual(2));
-  for (const name of cases) {
-    it(name, async () => {
-      const expected = oracleExpected(FIXTURES, name);
-      expect(expected.ansible).toMatch(/core 2\.14\./);
-      const got = await runOracleCase(FIXTURES, work, name);
-      expect(got.files).toEqual(expected.files);
-      expect(got.exit).toBe(expected.exit === 2 ? 4 : expected.exit);
-    });
-  }
-});
+describeFilesOracle(
+  'include_tasks as a handler: Kiln writes what ansible-playbook 2.14 wrote',
+  join(import.meta.dirname, '../../fixtures/ansible/handler-include'),
+  2,
+);
