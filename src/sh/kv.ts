@@ -19,3 +19,18 @@ export function parseKvAll(text: string, prefix = ''): Map<string, string[]> {
   }
   return kv;
 }
+
+/** Splits probe output into key=value pairs (first '='; later keys win) and repeated keys' lists. */
+export function parseLines(stdout: string): { kv: Record<string, string>; all: Record<string, string[]> } {
+  const kv: Record<string, string> = {};
+  const all: Record<string, string[]> = {};
+  for (const line of stdout.split('\n')) {
+    const i = line.indexOf('=');
+    if (i <= 0) continue;
+    const k = line.slice(0, i);
+    const v = line.slice(i + 1);
+    kv[k] = v;
+    (all[k] ??= []).push(v);
+  }
+  return { kv, all };
+}
