@@ -38,6 +38,10 @@ export const MIRROR_PACKAGES: readonly string[] = [
   'prometheus',
   'prometheus-node-exporter',
   'prometheus-nginx-exporter',
+  'mtail', // the waf role's blocked-request counters (ModSecurity's log lines → Prometheus)
+  // application firewall (ModSecurity v3 + the OWASP Core Rule Set in nginx)
+  'libnginx-mod-http-modsecurity',
+  'modsecurity-crs',
   // firewalls
   'nftables',
   'iptables',
