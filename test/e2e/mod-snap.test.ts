@@ -18,9 +18,8 @@
  * - the snaps the store would provide: `snapd` (the distribution's own snapd packed as a snap),
  *   a tiny base `kiln-base` (a shell and libc), and two apps with a configure hook
  *   (`kiln-one`, `kiln-two`: `snap set` needs one), all packed on the host with `snap pack`.
- * snap-confine has been seen to fail, intermittently, with EINVAL when it preserves a snap's mount
- * namespace (at the configure hook of an install): the side-loads of the test snaps (setup and
- * tamper, never the module's own commands) are retried up to 3 times (SIDELOAD).
+ * - snapd pinned to a CPU where new mount namespaces can be preserved (PIN_SNAPD: a kernel 6.18
+ *   quirk of namespace ids, explained there).
  * Installing from the store (state present on a snap that is not installed) can only fail here:
  * the suite checks that it fails loudly, after --check predicted the install.
  */
@@ -40,16 +39,34 @@ const HOST = 'x27s1';
 const FIXTURES = join(import.meta.dirname, '../fixtures/ansible/snap');
 const oracle = (file: string) => JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')) as Record<string, Record<string, unknown>>;
 
+/** Side-loads one of the test snaps (built by PREPARE). */
+const SIDELOAD = (snap: string) => `snap install --dangerous /root/kiln-snaps/${snap}_1.0_all.snap >/dev/null`;
+
 /**
- * Side-loads one of the test snaps. snap-confine, when it first runs a snap (its configure hook at
- * install), sometimes fails to preserve the snap's mount namespace in a lab host ("cannot preserve
- * mount namespace …: Invalid argument", the bind mount of /proc/PID/ns/mnt; seen on kernel 6.18,
- * intermittently, cause not established); the same install then succeeds: up to 3 attempts.
+ * Pins snapd (and so snap-confine, which it spawns for hooks) to a CPU on which a new mount
+ * namespace gets a higher id than the host's own. Kernel 6.18 gives mount namespaces ids from
+ * per-CPU batches (ns_tree_gen_id), so a namespace made later on another CPU can have a LOWER id
+ * than the host's, and the loop check of a bind mount of its /proc/PID/ns/mnt (mnt_ns_loop: the
+ * current namespace's id >= the target's) then refuses it with EINVAL: snap-confine's "cannot
+ * preserve mount namespace … Invalid argument" at a snap's first hook. Shown on a lab host:
+ * `taskset -c 0 unshare --mount` made a namespace that could not be bind-mounted, `taskset -c 1`
+ * one that could. The probe tries each CPU the same way, in a private tmpfs, and pins snapd to the
+ * first that works (a runtime drop-in, this host only).
  */
-const SIDELOAD = (snap: string) => String.raw`ok=0; for try in 1 2 3; do
-  if snap install --dangerous /root/kiln-snaps/${snap}_1.0_all.snap >/dev/null; then ok=1; break; fi
-  echo "retrying the install of ${snap} (attempt $try failed)" >&2; sleep 2
-done; [ $ok = 1 ]`;
+const PIN_SNAPD = String.raw`P=/run/kiln-nsprobe; mkdir -p $P; mount -t tmpfs kiln-nsprobe $P; mount --make-private $P; touch $P/ns
+cpu=
+for c in $(seq 0 $(($(nproc) - 1))); do
+  taskset -c $c unshare --mount sleep 30 & p=$!
+  for i in 1 2 3 4 5 6 7 8 9 10; do [ "$(readlink /proc/$p/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ] && break; sleep 0.1; done
+  if mount --bind /proc/$p/ns/mnt $P/ns 2>/dev/null; then umount $P/ns; cpu=$c; fi
+  kill $p; wait $p 2>/dev/null || true
+  [ -z "$cpu" ] || break
+done
+umount $P; rmdir $P
+[ -n "$cpu" ] || { echo "no CPU makes a mount namespace that can be bind-mounted here" >&2; exit 1; }
+mkdir -p /run/systemd/system/snapd.service.d
+printf '[Service]\nCPUAffinity=%s\n' $cpu > /run/systemd/system/snapd.service.d/kiln-cpu.conf
+systemctl daemon-reload`;
 
 const PREPARE = String.raw`
 mount --make-rshared /
@@ -60,6 +77,7 @@ mkdir -p /run/systemd/system/systemd-udevd.service.d
 printf '[Unit]\nConditionPathIsReadWrite=\n' > /run/systemd/system/systemd-udevd.service.d/lab.conf
 systemctl daemon-reload
 systemctl start systemd-udevd
+${PIN_SNAPD}
 systemctl restart snapd.socket snapd
 W=/root/kiln-snaps; rm -rf $W; mkdir -p $W
 mkdir -p $W/snapd/meta $W/snapd/usr/lib $W/snapd/usr/bin
