@@ -42,6 +42,8 @@ export const MIRROR_PACKAGES: readonly string[] = [
   // application firewall (ModSecurity v3 + the OWASP Core Rule Set in nginx)
   'libnginx-mod-http-modsecurity',
   'modsecurity-crs',
+  // the load balancers' floating address (VRRP)
+  'keepalived',
   // firewalls
   'nftables',
   'iptables',
