@@ -1,0 +1,64 @@
+/**
+ * Requests of the application-firewall suite (test/e2e/waf.test.ts): the CRS regression payloads
+ * (test/fixtures/crs/attacks.json) and the benign corpus (test/fixtures/crs/benign.json), sent
+ * over HTTPS through a load balancer with curl exactly as written: `--path-as-is` (no ../
+ * folding), `--globoff` (brackets and braces are the payload's, not curl's globs), the payload's
+ * own headers and body.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from './lab-setup.ts';
+
+export interface WafRequest {
+  method: string;
+  uri: string;
+  headers?: Record<string, string>;
+  data?: string;
+}
+export interface Attack extends WafRequest {
+  family: string;
+  rule: number;
+  source: string;
+  title: string;
+  desc: string;
+}
+export interface Benign extends WafRequest {
+  name: string;
+  status: number;
+}
+
+const FIXTURES = join(REPO_ROOT, 'test/fixtures/crs');
+export const ATTACKS = (JSON.parse(readFileSync(join(FIXTURES, 'attacks.json'), 'utf8')) as { attacks: Attack[] }).attacks;
+export const BENIGN = (JSON.parse(readFileSync(join(FIXTURES, 'benign.json'), 'utf8')) as { requests: Benign[] }).requests;
+
+/** Sends `req` to https://<ip><uri>, trusting `ca`; resolves the status (0 when curl failed) and the body. */
+export function send(ip: string, req: WafRequest, ca: string): Promise<{ status: number; body: string }> {
+  const args = [
+    '-sS',
+    '--globoff',
+    '--max-time',
+    '10',
+    '--path-as-is',
+    '--cacert',
+    ca,
+    '-X',
+    req.method,
+    '-o',
+    '-',
+    '-w',
+    '\n%{http_code}',
+  ];
+  for (const [k, v] of Object.entries(req.headers ?? {})) args.push('-H', v === '' ? `${k};` : `${k}: ${v}`);
+  if (req.data !== undefined) args.push('--data-binary', '@-');
+  args.push(`https://${ip}${req.uri}`);
+  return new Promise((resolve) => {
+    const child = execFile('curl', args, { maxBuffer: 4 << 20 }, (err, stdout) => {
+      const out = String(stdout);
+      const i = out.lastIndexOf('\n');
+      const status = Number(out.slice(i + 1)) || 0;
+      resolve({ status: err && !status ? 0 : status, body: out.slice(0, i) });
+    });
+    child.stdin?.end(req.data ?? '');
+  });
+}
