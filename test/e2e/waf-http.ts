@@ -62,3 +62,48 @@ export function send(ip: string, req: WafRequest, ca: string): Promise<{ status:
     child.stdin?.end(req.data ?? '');
   });
 }
+
+/** One request in ModSecurity's log (the WAF log, `waf_log`): its unique_id, the rule ids it matched, blocked or not. */
+export interface LoggedRequest {
+  uniqueId: string;
+  rules: number[];
+  blocked: boolean;
+  /** 949110 logged as a Warning (detection_only: over the threshold, passed). */
+  detected: boolean;
+  request: string;
+}
+
+/** Groups ModSecurity's log lines by `[unique_id "…"]`, in order of first appearance. */
+export function parseModsecLog(text: string): LoggedRequest[] {
+  const byId = new Map<string, LoggedRequest>();
+  for (const line of text.split('\n')) {
+    if (!line.includes('ModSecurity: ')) continue;
+    const uid = /\[unique_id "([^"]+)"\]/.exec(line)?.[1];
+    const id = /\[id "(\d+)"\]/.exec(line)?.[1];
+    if (!uid || !id) continue;
+    let r = byId.get(uid);
+    if (!r) {
+      r = { uniqueId: uid, rules: [], blocked: false, detected: false, request: /request: "([^"]*)"/.exec(line)?.[1] ?? '' };
+      byId.set(uid, r);
+    }
+    r.rules.push(Number(id));
+    if (line.includes('ModSecurity: Access denied with code 403')) r.blocked = true;
+    if (line.includes('ModSecurity: Warning.') && id === '949110') r.detected = true;
+  }
+  return [...byId.values()];
+}
+
+/**
+ * Matches each attack, in the order sent, to the first unused blocked request of the log that
+ * matched the attack's own rule; returns the attacks without one.
+ */
+export function unloggedAttacks(attacks: readonly Attack[], logged: readonly LoggedRequest[]): Attack[] {
+  const used = new Set<LoggedRequest>();
+  const missing: Attack[] = [];
+  for (const a of attacks) {
+    const hit = logged.find((l) => !used.has(l) && l.blocked && l.rules.includes(a.rule) && l.rules.includes(949110));
+    if (hit) used.add(hit);
+    else missing.push(a);
+  }
+  return missing;
+}
