@@ -59,7 +59,10 @@ export function send(ip: string, req: WafRequest, ca: string): Promise<{ status:
       const status = Number(out.slice(i + 1)) || 0;
       resolve({ status: err && !status ? 0 : status, body: out.slice(0, i) });
     });
-    child.stdin?.end(req.data ?? '');
+    // curl reads stdin only for a body; one that exits early must not crash the writer (EPIPE).
+    child.stdin?.on('error', () => {});
+    if (req.data !== undefined) child.stdin?.end(req.data);
+    else child.stdin?.end();
   });
 }
 

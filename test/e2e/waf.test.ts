@@ -131,7 +131,13 @@ describe.skipIf(skip)('the application firewall on the site (roles/waf)', () => 
     const query: WafRequest = { method: 'GET', uri: `/?q=${encodeURIComponent(DINER)}` };
     // Without the exclusion: a false positive (942320), on the endpoint and elsewhere.
     for (const ip of LBS) expect((await send(ip, post, CA)).status).toBe(403);
-    const vars = varsFile('exclusion', { waf_exclusions: [{ path: '/items', rule_ids: [942320] }] });
+    // The default entry (the load balancers' bare health checks) stays: a list replaces the default.
+    const vars = varsFile('exclusion', {
+      waf_exclusions: [
+        { path: '/health', rule_ids: [920280, 920320] },
+        { path: '/items', rule_ids: [942320] },
+      ],
+    });
     const r = await applySite(site, 'waf-exclusion', [...vars, '-l', 'web']);
     expect(r.r.code, r.r.stdout.slice(-4000)).toBe(0);
     try {

@@ -4,7 +4,9 @@
  * lab runs them through `nginx -t`, a real nginx with ModSecurity, mtail and Prometheus
  * (test/e2e/waf.test.ts).
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderTemplate, renderValue } from '../../src/template/engine.ts';
@@ -71,7 +73,10 @@ describe('waf rules file (/etc/nginx/kiln-waf/modsecurity.conf)', () => {
     expect(t).toContain('setvar:tx.crs_setup_version=334');
     expect(line(t, /^SecRequestBody(No)?(Files)?Limit /)).toEqual(['SecRequestBodyLimit 13107200', 'SecRequestBodyNoFilesLimit 131072']);
     expect(t.trimEnd().split('\n').at(-1)).toBe('Include /usr/share/modsecurity-crs/rules/*.conf');
-    expect(line(t, /^SecRule REQUEST_FILENAME/)).toEqual([]);
+    // The load balancers' bare HTTP/1.0 checks of the health endpoint: no Host, no User-Agent.
+    expect(line(t, /^SecRule REQUEST_FILENAME/)).toEqual([
+      'SecRule REQUEST_FILENAME "@beginsWith /health" "id:1001,phase:1,pass,nolog,t:none,ctl:ruleRemoveById=920280,ctl:ruleRemoveById=920320"',
+    ]);
   });
   it('detection_only, paranoia, thresholds and exclusions per path', () => {
     const t = render('modsecurity.conf.j2', {
@@ -112,5 +117,79 @@ describe('nginx drop-in and mtail', () => {
     const prog = render('kiln-waf.mtail.j2');
     for (const m of ['waf_blocked_requests_total', 'waf_detected_requests_total', 'waf_rule_matches_total by rule_id'])
       expect(prog).toContain(`counter ${m}`);
+  });
+});
+
+describe('waf-validate: a candidate is checked by nginx -t together with the live nginx.conf', () => {
+  // A stand-in /etc/nginx and a stand-in nginx that prints what `nginx -t -c FILE` would read.
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-waf-validate-'));
+  const etc = join(dir, 'etc');
+  const bin = join(dir, 'bin');
+  mkdirSync(join(etc, 'conf.d'), { recursive: true });
+  mkdirSync(bin);
+  const live = (include: boolean) =>
+    writeFileSync(
+      join(etc, 'nginx.conf'),
+      `http {\n    server { listen 8080; }\n${include ? `    include ${etc}/conf.d/*.conf;\n` : ''}}\n`,
+    );
+  writeFileSync(join(etc, 'conf.d', 'other.conf'), '# another role\n');
+  writeFileSync(join(etc, 'conf.d', 'kiln-waf.conf'), 'modsecurity_rules_file /live/rules.conf;\n');
+  writeFileSync(
+    join(bin, 'nginx'),
+    [
+      '#!/bin/sh',
+      'conf=$4',
+      'echo "args: $*"',
+      'cat "$conf"',
+      'inc=$(sed -n "s/.*include \\(.*\\)\\/\\*\\.conf;.*/\\1/p" "$conf")',
+      'for f in "$inc"/*.conf; do echo "== $(basename "$f")"; cat "$f"; done',
+      'echo "$inc" > "$STUB_SEEN"',
+      'exit ${STUB_EXIT:-0}',
+    ].join('\n'),
+  );
+  chmodSync(join(bin, 'nginx'), 0o755);
+  const run = (args: string[], env: Record<string, string> = {}) => {
+    const seen = join(dir, 'seen');
+    const r = spawnSync('sh', [join(ROLES_DIR, 'waf/files/waf-validate.sh'), ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, WAF_VALIDATE_ETC: etc, STUB_SEEN: seen, ...env },
+    });
+    const tmpConfd = existsSync(seen) ? readFileSync(seen, 'utf8').trim() : '';
+    return { code: r.status, out: `${r.stdout}${r.stderr}`, tmpConfd };
+  };
+
+  it('rules: the live nginx.conf, with conf.d copied and kiln-waf.conf loading the candidate', () => {
+    live(true);
+    const r = run(['rules', '/etc/nginx/kiln-waf/.kiln.modsecurity.conf.Ab12']);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/^args: -t -q -c \/tmp\/kiln-waf-check\.\w+\/nginx\.conf$/m);
+    expect(r.out).toContain('server { listen 8080; }');
+    expect(r.out).toContain(`include ${r.tmpConfd}/*.conf;`);
+    expect(r.out).not.toContain(`include ${etc}/conf.d/*.conf;`);
+    expect(r.out).toContain('== other.conf\n# another role');
+    expect(r.out).toContain('== kiln-waf.conf\nmodsecurity on;\nmodsecurity_rules_file /etc/nginx/kiln-waf/.kiln.modsecurity.conf.Ab12;');
+    expect(r.out).not.toContain('/live/rules.conf');
+    // The temporary tree is gone; the live files are untouched.
+    expect(existsSync(r.tmpConfd)).toBe(false);
+    expect(readFileSync(join(etc, 'conf.d', 'kiln-waf.conf'), 'utf8')).toBe('modsecurity_rules_file /live/rules.conf;\n');
+  });
+
+  it('snippet: the candidate drop-in replaces the live one; nginx refusing fails the validation', () => {
+    live(true);
+    const cand = join(dir, 'candidate.conf');
+    writeFileSync(cand, 'modsecurity on;\nmodsecurity_rules_file /etc/nginx/kiln-waf/modsecurity.conf;\n');
+    const r = run(['snippet', cand]);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('== kiln-waf.conf\nmodsecurity on;\nmodsecurity_rules_file /etc/nginx/kiln-waf/modsecurity.conf;');
+    expect(run(['snippet', cand], { STUB_EXIT: '1' }).code).toBe(1);
+    expect(run(['bogus', cand]).code).toBe(2);
+  });
+
+  it('refuses when the live nginx.conf does not include conf.d (the WAF would not be loaded)', () => {
+    live(false);
+    const r = run(['rules', '/x.conf']);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('does not include');
+    expect(r.out).not.toContain('args:');
   });
 });

@@ -13,10 +13,13 @@
 set -eu
 mode=${1:?usage: waf-validate rules|snippet CANDIDATE}
 cand=${2:?usage: waf-validate rules|snippet CANDIDATE}
-live=/etc/nginx/nginx.conf
-confd=/etc/nginx/conf.d
-if ! grep -q '^[[:space:]]*include /etc/nginx/conf\.d/\*\.conf;' "$live"; then
-  echo "waf-validate: $live does not include /etc/nginx/conf.d/*.conf: the WAF would not be loaded" >&2
+# (WAF_VALIDATE_ETC: another /etc/nginx, for the role's unit test.)
+etc=${WAF_VALIDATE_ETC:-/etc/nginx}
+live=$etc/nginx.conf
+confd=$etc/conf.d
+include="include $confd/*.conf;"
+if ! grep -qF -- "$include" "$live"; then
+  echo "waf-validate: $live does not include $confd/*.conf: the WAF would not be loaded" >&2
   exit 1
 fi
 tmp=$(mktemp -d /tmp/kiln-waf-check.XXXXXX)
@@ -32,5 +35,6 @@ case $mode in
   snippet) cp -- "$cand" "$tmp/conf.d/kiln-waf.conf" ;;
   *) echo "waf-validate: unknown mode $mode (rules or snippet)" >&2; exit 2 ;;
 esac
-sed "s#^\([[:space:]]*\)include /etc/nginx/conf\.d/\*\.conf;#\1include $tmp/conf.d/*.conf;#" "$live" > "$tmp/nginx.conf"
+# The include line, literally, pointed at the temporary conf.d (awk: no regex or sed escaping).
+awk -v from="$include" -v to="include $tmp/conf.d/*.conf;" '{ i = index($0, from); if (i) $0 = substr($0, 1, i - 1) to substr($0, i + length(from)); print }' "$live" > "$tmp/nginx.conf"
 nginx -t -q -c "$tmp/nginx.conf"
