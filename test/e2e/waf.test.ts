@@ -46,7 +46,7 @@ describe.skipIf(skip)('the application firewall on the site (roles/waf)', () => 
   let site: SiteRun;
   const ssh = (host: string, cmd: string) =>
     execFileSync('ssh', ['-F', join(site.lab.dir, 'ssh_config'), host, cmd], { encoding: 'utf8', timeout: 60000 });
-  const logLines = (host: string) => Number(ssh(host, `sudo wc -l < ${WAF_LOG}`).trim());
+  const logLines = (host: string) => Number(ssh(host, `sudo cat ${WAF_LOG} | wc -l`).trim());
   const logSince = (host: string, line: number) => ssh(host, `sudo tail -n +${line + 1} ${WAF_LOG}`);
   const varsFile = (name: string, vars: Record<string, unknown>) => {
     const f = join(site.siteDir, `waf-${name}.json`);
