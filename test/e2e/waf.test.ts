@@ -91,7 +91,12 @@ describe.skipIf(skip)('the application firewall on the site (roles/waf)', () => 
     const perWeb = WEBS.map((h) => parseModsecLog(logSince(h, before[h]!)).filter((l) => l.blocked).length);
     console.log(`blocked requests logged: ${WEBS.map((h, i) => `${h}=${perWeb[i]}`).join(' ')} for ${sent} sent`);
     expect(perWeb.every((n) => n > 0)).toBe(true);
-    expect(unloggedAttacks(LBS.flatMap(() => ATTACKS), logged).map((a) => `${a.rule} ${a.title}`)).toEqual([]);
+    expect(
+      unloggedAttacks(
+        LBS.flatMap(() => ATTACKS),
+        logged,
+      ).map((a) => `${a.rule} ${a.title}`),
+    ).toEqual([]);
     // Counted: mtail → Prometheus (scrape interval 5 s on the test site), and the recording rule.
     let now = promBefore;
     for (let i = 0; i < 30 && now - promBefore < sent; i++) {
