@@ -9,6 +9,7 @@ const ORDER = [
   'web-tier.test.ts',
   'monitoring.test.ts',
   'site.test.ts',
+  'waf.test.ts',
   'data.test.ts',
   'firewall.test.ts',
   'faults.test.ts',

@@ -3,7 +3,7 @@
  * - the role converges with both backends (nftables by default, iptables on the web tier) and a
  *   second run changes nothing;
  * - a full connectivity matrix (every host and the controller → every host, ports 22 80 443 8080
- *   3306 9100 9090, plus the exporters' 8405 and 9113; real TCP connects) matches the policy with
+ *   3306 9100 9090, plus the exporters' 8405, 9113 and 3903; real TCP connects) matches the policy with
  *   zero mismatches;
  * - a rule added by hand to Kiln's table/chains is reported by --check --diff and removed;
  * - a policy that would block the controller's SSH is refused by the preflight, before apply;
@@ -47,9 +47,9 @@ const MODE: 'own' | 'site' | 'shared' = (() => {
   return v === '1' ? 'site' : 'own';
 })();
 const SITE_MODE = MODE === 'site';
-// The issue's seven ports, and the site's two exporter ports (haproxy 8405 on lb, nginx 9113 on
-// web, both open to the monitoring tier only).
-const PORTS = [22, 80, 443, 8080, 3306, 9100, 9090, 8405, 9113];
+// The issue's seven ports, and the site's three exporter ports (haproxy 8405 on lb, nginx 9113
+// and the application firewall's mtail 3903 on web, all open to the monitoring tier only).
+const PORTS = [22, 80, 443, 8080, 3306, 9100, 9090, 8405, 9113, 3903];
 const OWN_HOSTS = [
   { name: 'fw-lb', address: '10.77.0.51', groups: 'lb' },
   { name: 'fw-web', address: '10.77.0.52', groups: 'web' },

@@ -41,6 +41,9 @@ const RULES = [
   'site:haproxy_frontend_http_requests:rate1m',
   'instance:nginx_http_requests:rate1m',
   'site:nginx_http_requests:rate1m',
+  'instance:waf_blocked:rate1m',
+  'tier:waf_blocked:rate1m',
+  'site:waf_blocked:rate1m',
 ];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -228,7 +228,7 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
     const h = run.rep.tasks.find((x) => x.host === 'web1' && x.task === 'reload nginx')!;
     expect(h.status).toBe('failed');
     expect(h.message).toMatch(
-      /^nginx is not healthy after the reload: no healthy answer from its health command and http:\/\/127\.0\.0\.1:8080\/health within 5s \(last: curl: \(22\) The requested URL returned error: 502\); restored the last good configuration \(\/etc\/nginx\/nginx\.conf\) and reloaded: healthy again/,
+      /^nginx is not healthy after the reload: no healthy answer from its health command and http:\/\/127\.0\.0\.1:8080\/health within 5s \(last: the health command exited 1: http:\/\/127\.0\.0\.1:8080\/health as the load balancers' health checks send it \(HTTP\/1\.0, no Host, no User-Agent\): HTTP 502\); restored the last good configuration \(\/etc\/nginx\/nginx\.conf, \/etc\/nginx\/conf\.d\/kiln-waf\.conf, \/etc\/nginx\/kiln-waf\/modsecurity\.conf\) and reloaded: healthy again/,
     );
     // web1 runs its last good nginx.conf again and serves; web2 was never touched.
     expect(conf('web1')).toBe(before.web1);

@@ -6,7 +6,7 @@
  * The lab e2e suites run them against the real services.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -173,6 +173,29 @@ describe('nginx-gate: every worker accepting connections belongs to the new conf
       'nginx: 0 worker process(es) of the new configuration, 0 from before the reload still accepting connections',
     );
     expect(gate(0, '0')).toEqual({ code: 1, out: 'nginx is not running' });
+  });
+
+  it('with a URL, also requests it as the load balancers check it (HTTP/1.0, no Host, no User-Agent) and needs a 2xx', async () => {
+    const lb = gateRunner('nginx/files/nginx-gate.sh', {
+      systemctl: 'cat "$GATE_DIR/main"',
+      curl: 'echo "$*" > "$GATE_DIR/curl.args"; cat "$GATE_DIR/code"',
+    });
+    const since = now();
+    await sleep(50);
+    const main = await master(['nginx: worker process']);
+    writeFileSync(join(lb.dir, 'main'), `${main}\n`);
+    const run = (code: string) => {
+      writeFileSync(join(lb.dir, 'code'), code);
+      return lb.run(['nginx', 'http://127.0.0.1:8080/health'], { GATE_DIR: lb.dir, KILN_HEALTH_SINCE: since });
+    };
+    expect(run('200')).toEqual({ code: 0, out: '' });
+    expect(readFileSync(join(lb.dir, 'curl.args'), 'utf8').trim()).toBe(
+      '-s -o /dev/null -w %{http_code} --max-time 5 -0 -H Host: -H User-Agent: -H Accept: -- http://127.0.0.1:8080/health',
+    );
+    expect(run('403')).toEqual({
+      code: 1,
+      out: "http://127.0.0.1:8080/health as the load balancers' health checks send it (HTTP/1.0, no Host, no User-Agent): HTTP 403",
+    });
   });
 });
 

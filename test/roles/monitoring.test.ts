@@ -71,11 +71,11 @@ describe('prometheus.yml from the inventory', () => {
   const targets = (c: Cfg, job: string) =>
     c.scrape_configs.find((j) => j.job_name === job)?.static_configs.map((s) => `${s.labels.instance}=${s.targets.join(',')}`);
 
-  it("scrapes every host's node_exporter, HAProxy on lb, the nginx exporter on web; instance = inventory name", () => {
+  it("scrapes every host's node_exporter, HAProxy on lb, the nginx exporter and the WAF's mtail on web; instance = inventory name", () => {
     const c = cfg();
     expect(c.global).toEqual({ scrape_interval: '15s', evaluation_interval: '15s' });
     expect(c.rule_files).toEqual(['/etc/prometheus/rules.d/*.rules.yml']);
-    expect(c.scrape_configs.map((j) => j.job_name)).toEqual(['prometheus', 'node', 'haproxy', 'nginx']);
+    expect(c.scrape_configs.map((j) => j.job_name)).toEqual(['prometheus', 'node', 'haproxy', 'nginx', 'waf']);
     expect(targets(c, 'node')).toEqual(
       Object.entries(hosts)
         .sort()
@@ -84,6 +84,12 @@ describe('prometheus.yml from the inventory', () => {
     expect(targets(c, 'haproxy')).toEqual(['lb1=10.77.0.11:8405', 'lb2=10.77.0.12:8405']);
     expect(c.scrape_configs.find((j) => j.job_name === 'haproxy')!.metrics_path).toBe('/metrics');
     expect(targets(c, 'nginx')).toEqual(['web1=10.77.0.21:9113', 'web2=10.77.0.22:9113']);
+    expect(targets(c, 'waf')).toEqual(['web1=10.77.0.21:3903', 'web2=10.77.0.22:3903']);
+    // The WAF's counters carry the tier (the group) next to the inventory name.
+    expect(c.scrape_configs.find((j) => j.job_name === 'waf')!.static_configs.map((s) => s.labels)).toEqual([
+      { instance: 'web1', tier: 'web' },
+      { instance: 'web2', tier: 'web' },
+    ]);
     expect(targets(c, 'prometheus')).toEqual(['mon1=localhost:9090']);
   });
 
@@ -98,6 +104,7 @@ describe('prometheus.yml from the inventory', () => {
         odd: {},
       },
     });
+    // No web group: neither the nginx nor the waf job.
     expect(c.scrape_configs.map((j) => j.job_name)).toEqual(['prometheus', 'node', 'haproxy']);
     expect(targets(c, 'node')).toEqual(['db1=10.77.0.31:19100', 'lb1=10.77.0.11:9100', 'odd=odd:9100']);
     expect(targets(c, 'haproxy')).toEqual(['lb1=10.77.0.11:9101']);
@@ -127,7 +134,7 @@ describe('recording rules', () => {
   const rules = (over: Record<string, unknown> = {}) =>
     (parse(render('monitoring', 'frontend.rules.yml.j2', { ...defaults, ...over })) as Rules).groups[0]!.rules;
 
-  it('frontend QPS per LB and frontend, per frontend, site-wide without the exporter frontends', () => {
+  it('frontend QPS per LB and frontend, per frontend, site-wide without the exporter frontends; WAF blocks next to it', () => {
     const r = Object.fromEntries(rules().map((x) => [x.record, x.expr]));
     expect(r).toEqual({
       'instance_proxy:haproxy_frontend_http_requests:rate1m':
@@ -137,6 +144,9 @@ describe('recording rules', () => {
         'sum(rate(haproxy_frontend_http_requests_total{job="haproxy",proxy!~"prometheus|stats"}[1m]))',
       'instance:nginx_http_requests:rate1m': 'sum by (instance) (rate(nginx_http_requests_total{job="nginx"}[1m]))',
       'site:nginx_http_requests:rate1m': 'sum(rate(nginx_http_requests_total{job="nginx"}[1m]))',
+      'instance:waf_blocked:rate1m': 'sum by (instance, tier) (rate(waf_blocked_requests_total{job="waf"}[1m]))',
+      'tier:waf_blocked:rate1m': 'sum by (tier) (rate(waf_blocked_requests_total{job="waf"}[1m]))',
+      'site:waf_blocked:rate1m': 'sum(rate(waf_blocked_requests_total{job="waf"}[1m]))',
     });
   });
   it('an empty exclusion list counts every frontend', () => {

@@ -4,7 +4,7 @@
 # second until it exits 0 and the handler's health_url (a request through nginx to the app's
 # health endpoint) answers, or the handler's timeout passes:
 #
-#   nginx-gate [UNIT]        (default nginx)
+#   nginx-gate [UNIT [URL]]        (default nginx)
 #
 # Healthy (exit 0) when the configuration of the action is the one serving: nginx has worker
 # processes accepting connections, and every one of them started after the action
@@ -12,8 +12,16 @@
 # may still accept a request, and an answer from them proves nothing about the new configuration;
 # a reload nginx refused at runtime (the master keeps the old workers) never passes. Old workers
 # finishing their requests ("worker process is shutting down") no longer accept: not counted.
+#
+# With URL, it also requests URL the way the load balancers' health checks do (HAProxy's
+# `option httpchk GET <path>`: HTTP/1.0, no Host, no User-Agent, no Accept) and needs a 2xx. The
+# handler's health_url request is curl's (HTTP/1.1 with those headers): a filter in nginx that
+# treats the two differently (the application firewall's protocol rules, from paranoia level 2,
+# answer such a bare request 403) would otherwise pass the gate and take the host out of the
+# load balancers' pool.
 set -u
 unit=${1:-nginx}
+lburl=${2:-}
 main=$(systemctl show -p MainPID --value -- "$unit" 2>/dev/null)
 if [ -z "$main" ] || [ "$main" = 0 ]; then
   echo "$unit is not running"
@@ -37,4 +45,14 @@ done
 if [ "$new" -eq 0 ] || [ "$old" -ne 0 ]; then
   echo "$unit: $new worker process(es) of the new configuration, $old from before the reload still accepting connections"
   exit 1
+fi
+if [ -n "$lburl" ]; then
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -0 -H 'Host:' -H 'User-Agent:' -H 'Accept:' -- "$lburl" 2>/dev/null) || code=${code:-000}
+  case $code in
+    2??) ;;
+    *)
+      echo "$lburl as the load balancers' health checks send it (HTTP/1.0, no Host, no User-Agent): HTTP $code"
+      exit 1
+      ;;
+  esac
 fi
