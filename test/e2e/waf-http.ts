@@ -97,16 +97,27 @@ export function parseModsecLog(text: string): LoggedRequest[] {
 }
 
 /**
- * Matches each attack, in the order sent, to the first unused blocked request of the log that
- * matched the attack's own rule; returns the attacks without one.
+ * Pairs each attack with a distinct blocked request of the log that matched the attack's own rule
+ * (and 949110) — a maximum bipartite matching (augmenting paths), since the requests of two web
+ * hosts interleave and one request often matches several payloads' rules, so a first-fit pairing
+ * in log order can miss a pairing that exists; returns the attacks left without one.
  */
 export function unloggedAttacks(attacks: readonly Attack[], logged: readonly LoggedRequest[]): Attack[] {
-  const used = new Set<LoggedRequest>();
-  const missing: Attack[] = [];
-  for (const a of attacks) {
-    const hit = logged.find((l) => !used.has(l) && l.blocked && l.rules.includes(a.rule) && l.rules.includes(949110));
-    if (hit) used.add(hit);
-    else missing.push(a);
-  }
-  return missing;
+  const fits = attacks.map((a) => logged.flatMap((l, j) => (l.blocked && l.rules.includes(a.rule) && l.rules.includes(949110) ? [j] : [])));
+  const owner = new Map<number, number>(); // logged index → attack index
+  const augment = (i: number, seen: Set<number>): boolean => {
+    for (const j of fits[i]!) {
+      if (seen.has(j)) continue;
+      seen.add(j);
+      const k = owner.get(j);
+      if (k === undefined || augment(k, seen)) {
+        owner.set(j, i);
+        return true;
+      }
+    }
+    return false;
+  };
+  const matched = new Set<number>();
+  for (let i = 0; i < attacks.length; i++) if (augment(i, new Set())) matched.add(i);
+  return attacks.filter((_, i) => !matched.has(i));
 }
