@@ -7,7 +7,8 @@
  * the files on disk now, and runs the TypeScript sources through tsx otherwise (README, Performance).
  *
  * The manifest lists every input esbuild read (its metafile) and this script, each with its size,
- * mtime and SHA-256, and the time the build started. Files are written to a temporary directory and
+ * ctime and SHA-256, and the time the build started. The ctime, not the mtime: every write (and
+ * every utimes, touch -d, cp -p, tar x) sets it to the current time, nothing sets it back. Files are written to a temporary directory and
  * moved in; chunks of an earlier build are kept for an hour (a running kiln may still import them).
  */
 import { createHash } from 'node:crypto';
@@ -55,14 +56,14 @@ const result = await esbuild.build({
 function entry(rel) {
   const abs = join(ROOT, rel);
   const st = statSync(abs);
-  return [rel, st.size, st.mtimeMs, createHash('sha256').update(readFileSync(abs)).digest('hex')];
+  return [rel, st.size, st.ctimeMs, createHash('sha256').update(readFileSync(abs)).digest('hex')];
 }
 const inputs = [...Object.keys(result.metafile.inputs), relative(ROOT, fileURLToPath(import.meta.url))];
 const files = inputs.sort().map(entry);
 // The entries are taken after the build: they describe what esbuild read only if no input changed
-// since the build started (an edit during the build gets a later mtime). Otherwise no manifest:
+// since the build started (a write during the build gets a later ctime). Otherwise no manifest:
 // kiln runs the sources until the next build.
-const touched = files.filter(([, , mtimeMs]) => mtimeMs >= startedAt - 50).map(([rel]) => rel);
+const touched = files.filter(([, , ctimeMs]) => ctimeMs >= startedAt - 50).map(([rel]) => rel);
 if (touched.length) {
   rmSync(tmp, { recursive: true, force: true });
   rmSync(join(DIST, 'manifest.json'), { force: true });
