@@ -3,7 +3,7 @@
 // `npm ci`) only when dist/manifest.json proves that build was made from the files on disk now:
 // every input esbuild read has the recorded size and ctime (which any write, touch or utimes sets
 // to the current time, and nothing sets back), or else the recorded SHA-256. Otherwise
-// (a source edited, added to an import, a package reinstalled, no build, KILN_FROM_SOURCES=1) it
+// (a source edited or newly imported, a package reinstalled, no build, KILN_FROM_SOURCES=1) it
 // runs the TypeScript sources through tsx's loader, as before: never stale code (README, Performance).
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
