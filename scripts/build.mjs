@@ -6,14 +6,14 @@
  * bin/kiln.js runs this build only while dist/manifest.json proves it was built from the files on
  * disk now, and runs the TypeScript sources through tsx otherwise (README, Start-up).
  *
- * The manifest lists every input esbuild read (its metafile: sources and packages) and this script, each
+ * The manifest lists every input esbuild read (its metafile: sources and packages), this script, tsconfig.json and package.json, each
  * with its size, ctime and SHA-256, and the time the build started. The ctime, not the mtime: every
  * write (and every utimes, touch -d, cp -p, tar x) sets it to the current time; nothing sets it
  * back. Files are written to a temporary directory and moved in; chunks of an earlier build are
  * kept for an hour (a running kiln may still import them).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -60,7 +60,14 @@ function entry(rel) {
   const st = statSync(abs);
   return [rel, st.size, st.ctimeMs, createHash('sha256').update(readFileSync(abs)).digest('hex')];
 }
-const inputs = [...Object.keys(result.metafile.inputs), relative(ROOT, fileURLToPath(import.meta.url))];
+// Besides what esbuild read: this script, and the settings esbuild reads on the side (tsconfig.json's
+// compiler options, package.json's type).
+const inputs = [
+  ...Object.keys(result.metafile.inputs),
+  relative(ROOT, fileURLToPath(import.meta.url)),
+  'tsconfig.json',
+  'package.json',
+].filter((rel) => existsSync(join(ROOT, rel)));
 const files = inputs.sort().map(entry);
 // The entries are taken after the build: they describe what esbuild read only if no input changed
 // since the build started (a write during the build gets a later ctime). Otherwise no manifest:

@@ -1,7 +1,7 @@
 /**
  * bin/kiln.js runs the compiled build (dist/, scripts/build.mjs) only while dist/manifest.json
  * proves it was built from the sources on disk, and the TypeScript sources otherwise: an edited
- * source runs at once, without a rebuild. On a copy of the repository (src, bin, scripts,
+ * source runs at once, without a rebuild. On a copy of the repository (src, bin, scripts, tsconfig.json,
  * package.json; node_modules linked), the build's main.js is marked so that its output can be told
  * from the sources' output, then sources are edited.
  */
@@ -32,7 +32,7 @@ describe('bin/kiln.js never runs a stale build', () => {
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'kiln-start-'));
-    for (const p of ['src', 'bin', 'scripts', 'package.json']) cpSync(join(ROOT, p), join(dir, p), { recursive: true });
+    for (const p of ['src', 'bin', 'scripts', 'package.json', 'tsconfig.json']) cpSync(join(ROOT, p), join(dir, p), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
     const b = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: dir, encoding: 'utf8', timeout: 120000 });
     expect(b.status, b.stderr).toBe(0);
