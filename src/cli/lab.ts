@@ -9,11 +9,12 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { LabError } from '../lab/errors.ts';
-import { run } from '../lab/exec.ts';
-import { activeLabDir, add, additionFromArgs, down, preflight, remove, reset, status, up, type HostStatus } from '../lab/lab.ts';
-import { labFiles } from '../lab/paths.ts';
-import { DEFAULT_TOPOLOGY, loadTopology } from '../lab/topology.ts';
-import { parseVagrantSshConfig, vagrantToInventory } from '../lab/vagrant.ts';
+import type { HostStatus } from '../lab/lab.ts';
+
+// The lab's implementation is imported when a lab command runs, not when `kiln` starts.
+const labApi = () => import('../lab/lab.ts');
+const paths = () => import('../lab/paths.ts');
+const topologyApi = () => import('../lab/topology.ts');
 
 const log = (msg: string): void => {
   process.stderr.write(`kiln lab: ${msg}\n`);
@@ -83,6 +84,7 @@ export function registerLabCommands(program: Command): void {
     .option('-t, --topology <file>', 'topology YAML (default: the built-in 7-host lab)')
     .action(
       action(async (opts: { topology?: string }) => {
+        const [{ up }, { labFiles }] = await Promise.all([labApi(), paths()]);
         const r = await up({ cwd: process.cwd(), topologyFile: opts.topology, log });
         const f = labFiles(r.labDir);
         const parts = [
@@ -103,6 +105,7 @@ export function registerLabCommands(program: Command): void {
     .option('--keep-disks', "keep the hosts' disks (.lab/disks) for the next up")
     .action(
       action(async (opts: { keepDisks?: boolean }) => {
+        const { down } = await labApi();
         const r = await down({ keepDisks: Boolean(opts.keepDisks), log });
         r.notes.forEach((n) => log(n));
         if (r.leftovers.length) throw new LabError(`down finished but these remain:\n  - ${r.leftovers.join('\n  - ')}`);
@@ -118,6 +121,7 @@ export function registerLabCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(
       action(async (opts: { json?: boolean }) => {
+        const { status } = await labApi();
         const s = await status();
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
@@ -138,6 +142,7 @@ export function registerLabCommands(program: Command): void {
     .allowUnknownOption()
     .action(
       action(async (host: string, command: string[]) => {
+        const [{ activeLabDir, preflight }, { labFiles }] = await Promise.all([labApi(), paths()]);
         preflight(false);
         const dir = await activeLabDir(process.cwd());
         const code = await new Promise<number>((resolve, reject) => {
@@ -165,6 +170,7 @@ export function registerLabCommands(program: Command): void {
           name: string | undefined,
           opts: { address?: string; groups?: string; count?: number; topology?: string; inventory?: string },
         ) => {
+          const [{ add, additionFromArgs }, { loadTopology }] = await Promise.all([labApi(), topologyApi()]);
           let hosts;
           if (opts.topology !== undefined) {
             if (name !== undefined || opts.address !== undefined || opts.groups !== undefined || opts.count !== undefined) {
@@ -205,6 +211,7 @@ export function registerLabCommands(program: Command): void {
     .option('--keep-disks', 'keep their disks (a host added again under the same name reuses it)')
     .action(
       action(async (names: string[], opts: { inventory?: string; keepDisks?: boolean }) => {
+        const { remove } = await labApi();
         const r = await remove({ cwd: process.cwd(), names, inventory: opts.inventory, keepDisks: Boolean(opts.keepDisks), log });
         r.notes.forEach((n) => log(n));
         process.stdout.write(`removed ${r.removed.join(', ')} in ${r.seconds.toFixed(1)} s\n`);
@@ -216,6 +223,7 @@ export function registerLabCommands(program: Command): void {
     .description("discard the host's disk and boot it fresh")
     .action(
       action(async (host: string) => {
+        const { reset } = await labApi();
         await reset(host, log);
         process.stdout.write(`${host} reset: fresh disk, new host key (known_hosts updated)\n`);
       }),
@@ -252,6 +260,11 @@ export function registerFromVagrant(inventoryCommand: Command): void {
           privateNetwork?: boolean;
           identity?: string;
         }) => {
+          const [{ run }, { DEFAULT_TOPOLOGY, loadTopology }, { parseVagrantSshConfig, vagrantToInventory }] = await Promise.all([
+            import('../lab/exec.ts'),
+            topologyApi(),
+            import('../lab/vagrant.ts'),
+          ]);
           let text: string;
           if (opts.run) {
             text = (await run('vagrant', ['ssh-config'])).stdout;

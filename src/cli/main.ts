@@ -5,16 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { EXIT, formatDiagnostic, InputError } from '../core/diagnostic.ts';
-import { type ApplyDeps, runApply } from './apply.ts';
-import { runFacts } from './facts.ts';
+import type { ApplyDeps } from './apply.ts';
 import { registerInventoryCommands } from './inventory.ts';
-import { registerModulesCommand } from './modules.ts';
+import { registerModulesCommand } from './modules-command.ts';
 import { registerVaultCommands } from './vault.ts';
 import { registerLabCommands } from './lab.ts';
 import { redact } from '../core/secret/secret.ts';
-import { validateRun } from '../plan/validate.ts';
-import { parseExtraVars } from './extra-vars.ts';
-import { loadSshConfig } from '../transport/ssh/sshconfig.ts';
 
 import {
   collect,
@@ -27,6 +23,9 @@ import {
   verboseOption,
 } from './options.ts';
 import { timeoutOptions } from './timeouts.ts';
+
+// A command's implementation is imported when that command runs, so that `kiln --version` or
+// `kiln lab status` does not load the engine, the modules and the template engine (README, Performance).
 
 function addRunOptions(cmd: Command): Command {
   return cmd
@@ -79,6 +78,7 @@ Exit codes:
     .option('--progress <mode>', 'progress display: auto (listr2 on a TTY), plain', 'auto');
   for (const o of timeoutOptions()) apply.addOption(o);
   apply.action(async (playbook: string, opts) => {
+    const [{ runApply }, { parseExtraVars }] = await Promise.all([import('./apply.ts'), import('./extra-vars.ts')]);
     const vault = vaultOptions(opts);
     process.exitCode = await runApply(
       playbook,
@@ -92,7 +92,12 @@ Exit codes:
       .command('validate')
       .description('check a playbook and inventory without contacting any host')
       .argument('<playbook>', 'playbook YAML file'),
-  ).action((playbook: string, opts) => {
+  ).action(async (playbook: string, opts) => {
+    const [{ validateRun }, { parseExtraVars }, { loadSshConfig }] = await Promise.all([
+      import('../plan/validate.ts'),
+      import('./extra-vars.ts'),
+      import('../transport/ssh/sshconfig.ts'),
+    ]);
     const vault = vaultOptions(opts);
     const v = validateRun({
       playbook,
@@ -121,6 +126,7 @@ Exit codes:
     .option('--gather-subset <subsets>', "with --ansible: Ansible's gather_subset (comma-separated)")
     .addOption(vaultPasswordOption())
     .action(async (host: string, opts) => {
+      const { runFacts } = await import('./facts.ts');
       const vault = vaultOptions(opts);
       process.exitCode = await runFacts(host, { ...opts, ...vault, inventory: defaultInventory(opts.inventory) });
     });

@@ -1,5 +1,4 @@
 /** `kiln modules [NAME]`: module reference generated from the modules' own schemas. */
-import type { Command } from 'commander';
 import { InputError } from '../core/diagnostic.ts';
 import { modules, moduleAliases } from '../modules/registry.ts';
 import { ANSIBLE_MODULE_NAMES } from '../modules/ansible/mapping.ts';
@@ -91,29 +90,21 @@ export function ansibleNames(markdown = false): string {
   ].join('\n');
 }
 
-export function registerModulesCommand(program: Command): void {
-  program
-    .command('modules')
-    .description("list modules, or show one module's parameters (* = required)")
-    .argument('[name]', 'module name')
-    .option('--markdown', 'print as Markdown (used for docs/modules.md)', false)
-    .option('--ansible-names', 'list the Ansible module names Kiln accepts and refuses', false)
-    .action((name: string | undefined, opts: { markdown: boolean; ansibleNames: boolean }) => {
-      if (opts.ansibleNames) {
-        console.log(ansibleNames(opts.markdown));
-        return;
-      }
-      if (name) {
-        // An Ansible name (`apt`, `ansible.posix.mount`) shows the Kiln module that runs it.
-        const viaAnsible = modules.has(name) ? undefined : moduleAliases[name];
-        const m = modules.get(viaAnsible ?? name);
-        if (viaAnsible && m) console.log(`Ansible's ${name} runs as Kiln's ${m.name}:\n`);
-        if (!m)
-          throw new InputError({ file: 'kiln modules', message: `no module named '${name}' (have: ${[...modules.keys()].join(', ')})` });
-        console.log(moduleDoc(m, opts.markdown));
-        return;
-      }
-      for (const m of modules.values()) console.log(opts.markdown ? moduleDoc(m, true) : `${m.name.padEnd(12)} ${m.description}`);
-      if (!opts.markdown) console.log(`\n${ansibleNames()}`);
-    });
+/** What `kiln modules [NAME] [--markdown] [--ansible-names]` prints (registered in ./modules-command.ts). */
+export function printModules(name: string | undefined, opts: { markdown: boolean; ansibleNames: boolean }): void {
+  if (opts.ansibleNames) {
+    console.log(ansibleNames(opts.markdown));
+    return;
+  }
+  if (name) {
+    // An Ansible name (`apt`, `ansible.posix.mount`) shows the Kiln module that runs it.
+    const viaAnsible = modules.has(name) ? undefined : moduleAliases[name];
+    const m = modules.get(viaAnsible ?? name);
+    if (viaAnsible && m) console.log(`Ansible's ${name} runs as Kiln's ${m.name}:\n`);
+    if (!m) throw new InputError({ file: 'kiln modules', message: `no module named '${name}' (have: ${[...modules.keys()].join(', ')})` });
+    console.log(moduleDoc(m, opts.markdown));
+    return;
+  }
+  for (const m of modules.values()) console.log(opts.markdown ? moduleDoc(m, true) : `${m.name.padEnd(12)} ${m.description}`);
+  if (!opts.markdown) console.log(`\n${ansibleNames()}`);
 }

@@ -6,8 +6,7 @@
  */
 import { Option } from 'commander';
 import { type Diagnostic, InputError } from '../core/diagnostic.ts';
-import { checkConnectionValue } from '../input/inventory/index.ts';
-import type { ConnectionKey } from '../input/inventory/connection-keys.ts';
+import { checkConnectionValue, type ConnectionKey } from '../input/inventory/connection-keys.ts';
 import { DEFAULT_TIMEOUTS, type SshTimeouts, TIMEOUT_SETTINGS } from '../transport/ssh/spec.ts';
 
 type Field = keyof SshTimeouts;

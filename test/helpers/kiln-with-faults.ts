@@ -1,5 +1,5 @@
 /**
- * The real `kiln` CLI (src/cli/main.ts, exactly what bin/kiln.js runs) with faults injected into
+ * The real `kiln` CLI (src/cli/main.ts: the sources bin/kiln.js runs, or compiled) with faults injected into
  * its transport (./fault-transport.ts), configured from this process's environment:
  *   KILN_FAULT_KILL_BEFORE_CONFIRM=1                       SIGKILL kiln when a commit-confirm connection is about to open
  *   KILN_FAULT_SSH_CONNECTION="CLIENT CPORT SERVER SPORT"  hosts report this $SSH_CONNECTION to the firewall probe

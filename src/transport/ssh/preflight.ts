@@ -19,7 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
-import ssh2 from 'ssh2';
+import { createRequire } from 'node:module';
 import type { Diagnostic, Loc } from '../../core/diagnostic.ts';
 import { isSecret } from '../../core/secret/secret.ts';
 import { extraConnectionVars } from '../../input/inventory/connection-keys.ts';
@@ -27,6 +27,11 @@ import { inventoryVarLayers, mergeVarLayers } from '../../input/inventory/layers
 import type { Inventory } from '../../input/inventory/types.ts';
 import { jumpHopProblem, parseJumpHop, resolveConnection } from './resolve.ts';
 import { expandTilde, lookupSshConfig, type SshConfig } from './sshconfig.ts';
+
+// ssh2 (and its crypto addon) is loaded only when a key file is checked: `kiln validate` of an
+// inventory without key files does not pay for it (README, Performance).
+const requireCjs = createRequire(import.meta.url);
+const ssh2Utils = (): typeof import('ssh2').utils => (requireCjs('ssh2') as typeof import('ssh2')).utils;
 
 export interface PreflightOptions {
   sshConfig?: SshConfig;
@@ -88,7 +93,7 @@ function identityProblem(path: string): string | undefined {
     return `cannot be read (${(err as NodeJS.ErrnoException).code})`;
   }
   if (st.size > 1024 * 1024) return 'is not a private key (larger than 1 MiB)';
-  const parsed = ssh2.utils.parseKey(readFileSync(path));
+  const parsed = ssh2Utils().parseKey(readFileSync(path));
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (key && !(key instanceof Error) && !key.isPrivateKey()) return 'is a public key: give the private key file';
   return undefined;
