@@ -24,7 +24,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { isSecret, Secret } from '../../core/secret/secret.ts';
-import { DAY_MS, issue as issuePki, certPaths, decide, inspectPki, type PkiWant, sanProblems } from './pki.ts';
+import { DAY_MS, issue as issuePki, caPaths, certPaths, decide, inspectPki, type PkiWant, sanProblems } from './pki.ts';
 import { attrSchema, describeAttrs, normMode, planAttrs, statFromKv, type StatState } from '../files/attrs.ts';
 import { atomicWrite } from '../../sh/atomic.ts';
 import { parseKv } from '../../sh/kv.ts';
@@ -115,6 +115,11 @@ const schema = {
         'generated mode: renew when the certificate expires in fewer days than this (default 30); provided mode: warn on every run inside that window (an expired provided certificate is refused)',
     },
     key_type: { enum: ['ec', 'rsa'], description: 'generated mode: ec (P-256, default) or rsa (2048 bits)' },
+    content: {
+      enum: ['bundle', 'cert', 'key', 'ca'],
+      description:
+        "what dest holds: bundle (default: certificate, chain and key in one PEM, as HAProxy reads it), cert (the certificate and its chain), key (the private key alone), ca (generated mode: the internal CA's certificate, for clients that verify the server). For servers that read separate files (MariaDB's ssl_cert, ssl_key, ssl_ca): one task per file, with the same certificate parameters",
+    },
   },
 } as const;
 
@@ -161,6 +166,8 @@ interface Issued {
   summaries: string[];
   told: Set<string>;
 }
+/** Who was told of an issue: per host and file, so each of a host's files (bundle, cert, key, ca) reports it once. */
+const toldKey = (host: string, dest: string) => `${host}\n${dest}`;
 const issuedIn = (run: RunMemory) => run.get('tls_cert:issued', () => new Map<string, Issued>());
 
 /**
@@ -170,7 +177,7 @@ const issuedIn = (run: RunMemory) => run.get('tls_cert:issued', () => new Map<st
  */
 type Outcome = { bundle: Secret } | { error: string };
 const outcomesIn = (run: RunMemory) => run.get('tls_cert:controller', () => new Map<string, Outcome>());
-const outcomeKey = (host: string, w: PkiWant) => `${host}\n${certPaths(w.dir, w.name).crt}`;
+const outcomeKey = (host: string, w: PkiWant, content: TlsContent) => `${host}\n${certPaths(w.dir, w.name).crt}\n${content}`;
 
 export const DEFAULT_PKI_DIR = '.kiln/pki';
 
@@ -217,11 +224,36 @@ export function bundleOf(cert: string, chain: string | undefined, key: string): 
     .join('');
 }
 
-/** The bundle of a generated certificate as it is on the controller now. */
-function generatedBundle(w: PkiWant): Secret {
-  const f = certPaths(w.dir, w.name);
-  return new Secret(bundleOf(readFileSync(f.crt, 'utf8'), undefined, readFileSync(f.key, 'utf8')), 'tls bundle');
+export type TlsContent = 'bundle' | 'cert' | 'key' | 'ca';
+
+/** The PEM that dest holds for `content` (a Secret whenever it may hold the key). */
+export function contentOf(content: TlsContent, cert: string, chain: string | undefined, key: string, ca?: string): Secret {
+  switch (content) {
+    case 'bundle':
+      return new Secret(bundleOf(cert, chain, key), 'tls bundle');
+    case 'cert':
+      return new Secret(bundleOf(cert, chain, ''), 'tls certificate');
+    case 'key':
+      return new Secret(bundleOf('', undefined, key), 'tls key');
+    case 'ca':
+      if (ca === undefined)
+        throw new Error('content: ca is only for a generated certificate (the internal CA); copy a provided CA with copy');
+      return new Secret(ensureNl(ca.trim()), 'tls ca');
+  }
 }
+
+const contentParam = (p: TlsCertParams): TlsContent => p.content ?? 'bundle';
+
+/** What dest holds for a generated certificate, as it is on the controller now. */
+function generatedBundle(w: PkiWant, content: TlsContent = 'bundle'): Secret {
+  const f = certPaths(w.dir, w.name);
+  const ca = content === 'ca' ? readFileSync(caPaths(w.dir).crt, 'utf8') : undefined;
+  return contentOf(content, readFileSync(f.crt, 'utf8'), undefined, readFileSync(f.key, 'utf8'), ca);
+}
+
+/** "certificate bundle", "certificate", "private key", "CA certificate": what the summaries call dest. */
+const what = (p: TlsCertParams) =>
+  ({ bundle: 'certificate bundle', cert: 'certificate', key: 'private key', ca: 'CA certificate' })[contentParam(p)];
 
 function prepareProvided(p: TlsCertParams, ctx: PrepareContext, now: Date): TlsCertPrep {
   const cert = reveal(p.cert) ?? ctx.readFile(p.cert_file!).toString('utf8');
@@ -253,7 +285,7 @@ function prepareProvided(p: TlsCertParams, ctx: PrepareContext, now: Date): TlsC
   }
   const days = Math.floor((notAfter.getTime() - now.getTime()) / DAY_MS);
   const expiring = days < (p.renew_before_days ?? 30) ? { notAfter: day, days } : undefined;
-  const bundle = new Secret(bundleOf(cert, chain, key.reveal()), 'tls bundle');
+  const bundle = contentOf(contentParam(p), cert, chain, key.reveal());
   return { actions: [], bundle, sha: sha256(bundle.reveal()), expiring };
 }
 
@@ -270,14 +302,14 @@ function prepareGenerated(p: TlsCertParams, ctx: PrepareContext, now: Date): Tls
   const want = wantOf(p, ctx.taskFile);
   const state = inspectPki(want.dir, want.name);
   const memo = issuedIn(ctx.run).get(certPaths(want.dir, want.name).crt);
-  if (memo && state.cert && sha256(state.cert.pem) === memo.certSha && !memo.told.has(ctx.host)) {
+  if (memo && state.cert && sha256(state.cert.pem) === memo.certSha && !memo.told.has(toldKey(ctx.host, p.dest))) {
     // Another host's controllerApply issued it in this run: report the same controller-side change here too.
-    const bundle = generatedBundle(want);
+    const bundle = generatedBundle(want, contentParam(p));
     return { want, actions: memo.summaries, bundle, sha: sha256(bundle.reveal()) };
   }
   const d = decide(state, want, now);
   if (d.summaries.length) return { want, actions: d.summaries };
-  const bundle = generatedBundle(want);
+  const bundle = generatedBundle(want, contentParam(p));
   return { want, actions: [], bundle, sha: sha256(bundle.reveal()) };
 }
 
@@ -288,12 +320,10 @@ export function planTlsCert(p: TlsCertParams, prep: TlsCertPrep, s: TlsCertState
   const out: Planned<TlsCertOp>[] = prep.actions.map((summary) => ({ summary, action: true, op: { kind: 'pki' } }));
   const attrs = attrsOf(p);
   const warn = prep.expiring ? ` (${expiringNote(prep)})` : '';
-  if (!s.stat.exists)
-    return [...out, { summary: `install certificate bundle ${p.dest}${describeAttrs(attrs)}${warn}`, op: { kind: 'install' } }];
+  if (!s.stat.exists) return [...out, { summary: `install ${what(p)} ${p.dest}${describeAttrs(attrs)}${warn}`, op: { kind: 'install' } }];
   if (s.stat.type !== 'file')
-    return [...out, { summary: `replace ${s.stat.type} ${p.dest} with the certificate bundle${warn}`, op: { kind: 'replace' } }];
-  if (prep.sha === undefined || s.sha256 !== prep.sha)
-    out.push({ summary: `update certificate bundle ${p.dest}${warn}`, op: { kind: 'update' } });
+    return [...out, { summary: `replace ${s.stat.type} ${p.dest} with the ${what(p)}${warn}`, op: { kind: 'replace' } }];
+  if (prep.sha === undefined || s.sha256 !== prep.sha) out.push({ summary: `update ${what(p)} ${p.dest}${warn}`, op: { kind: 'update' } });
   return [...out, ...planAttrs(p.dest, attrs, s.stat).map((c): Planned<TlsCertOp> => ({ ...c, op: { kind: 'attrs' } }))];
 }
 
@@ -313,7 +343,11 @@ export default defineModule<TlsCertParams, TlsCertState, TlsCertOp, TlsCertPrep>
     ) {
       throw new Error('give the certificate either inline (cert) or as a file (cert_file), with its key');
     }
-    if (p.cert !== undefined || p.cert_file !== undefined) return prepareProvided(p, ctx, new Date());
+    if (p.cert !== undefined || p.cert_file !== undefined) {
+      if (p.content === 'ca')
+        throw new Error('content: ca is only for a generated certificate (the internal CA); copy a provided CA with copy');
+      return prepareProvided(p, ctx, new Date());
+    }
     return prepareGenerated(p, ctx, new Date());
   },
   probe(p, prep) {
@@ -338,20 +372,24 @@ export default defineModule<TlsCertParams, TlsCertState, TlsCertOp, TlsCertPrep>
       const d = issuePki(w);
       if (d.summaries.length) {
         const pem = readFileSync(crt, 'utf8');
-        issued.set(crt, { certSha: sha256(pem), summaries: prep.actions.length ? prep.actions : d.summaries, told: new Set([ctx.host]) });
+        issued.set(crt, {
+          certSha: sha256(pem),
+          summaries: prep.actions.length ? prep.actions : d.summaries,
+          told: new Set([toldKey(ctx.host, _p.dest)]),
+        });
       } else {
-        issued.get(crt)?.told.add(ctx.host);
+        issued.get(crt)?.told.add(toldKey(ctx.host, _p.dest));
       }
-      outcome = { bundle: generatedBundle(w) };
+      outcome = { bundle: generatedBundle(w, contentParam(_p)) };
     } catch (err) {
       outcome = { error: `issuing on the controller failed: ${(err as Error).message}` };
     }
-    outcomesIn(ctx.run).set(outcomeKey(ctx.host, w), outcome);
+    outcomesIn(ctx.run).set(outcomeKey(ctx.host, w, contentParam(_p)), outcome);
   },
   apply(p, prep, _s, ops, ctx: ModuleContext) {
     let bundle: Secret;
     if (prep.want) {
-      const o = outcomesIn(ctx.run).get(outcomeKey(ctx.host, prep.want));
+      const o = outcomesIn(ctx.run).get(outcomeKey(ctx.host, prep.want, contentParam(p)));
       if (!o) return failScript('the certificate was not issued on the controller (controllerApply did not run)');
       if ('error' in o) return failScript(o.error);
       bundle = o.bundle;
@@ -365,11 +403,11 @@ export default defineModule<TlsCertParams, TlsCertState, TlsCertOp, TlsCertPrep>
     return ['set -e', ...write].join('\n');
   },
   verify(p, prep, s) {
-    const want = prep.want ? sha256(generatedBundle(prep.want).reveal()) : prep.sha;
+    const want = prep.want ? sha256(generatedBundle(prep.want, contentParam(p)).reveal()) : prep.sha;
     const attrs = attrsOf(p);
     if (!s.stat.exists || s.stat.type !== 'file') return [`${p.dest} is missing`];
     const problems = planAttrs(p.dest, attrs, s.stat).map((c) => c.summary);
-    if (s.sha256 !== want) problems.push(`${p.dest} differs from the certificate bundle on the controller`);
+    if (s.sha256 !== want) problems.push(`${p.dest} differs from the ${what(p)} on the controller`);
     return problems;
   },
   note: (_p, prep) => expiringNote(prep),

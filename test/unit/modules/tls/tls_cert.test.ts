@@ -140,6 +140,36 @@ describe('tls_cert with a real controller PKI', () => {
     expect(run(params, 'lb1', false).changes).toEqual([]);
   });
 
+  it('content cert, key and ca: separate files (MariaDB ssl_cert, ssl_key, ssl_ca) from one certificate; check = real; then 0 changed', () => {
+    const parts = (['cert', 'key', 'ca'] as const).map((content) => ({ ...params, content, dest: join(work, `h1/${content}.pem`) }));
+    const check = parts.map((p) => summaries(run(p, 'db1', true).changes));
+    expect(check[1]).toEqual([
+      `create internal CA "Kiln internal CA" in ${work}/pki (exported as ${work}/pki/ca.crt)`,
+      'issue certificate for site.lab: no certificate yet',
+      `install private key ${work}/h1/key.pem (0600 ${me}:${grp})`,
+    ]);
+    expect(existsSync(join(work, 'pki'))).toBe(false);
+    // Each task prepared after the previous one issued (the engine may prepare later tasks again): the same lines.
+    const real = parts.map((p) => run(p, 'db1', false));
+    expect(real.map((r) => summaries(r.changes))).toEqual(check);
+    expect(real.map((r) => r.problems)).toEqual([[], [], []]);
+    const pki = certPaths(join(work, 'pki'), 'site.lab');
+    const cert = readFileSync(join(work, 'h1/cert.pem'), 'utf8');
+    expect(cert).toBe(readFileSync(pki.crt, 'utf8'));
+    expect(cert).not.toContain('PRIVATE KEY');
+    expect(readFileSync(join(work, 'h1/key.pem'), 'utf8')).toBe(readFileSync(pki.key, 'utf8'));
+    const ca = readFileSync(join(work, 'h1/ca.pem'), 'utf8');
+    expect(ca).toBe(readFileSync(join(work, 'pki/ca.crt'), 'utf8'));
+    expect(new X509Certificate(cert).verify(new X509Certificate(ca).publicKey)).toBe(true);
+    expect(parts.map((p) => run(p, 'db1', false).changes)).toEqual([[], [], []]);
+  });
+
+  it('content ca needs the internal CA: refused for a provided certificate', () => {
+    expect(() => mod.bind({ dest: '/x', content: 'ca', cert: 'x', key: 'y' }, pctx('h', true))).toThrow(
+      /content: ca is only for a generated certificate/,
+    );
+  });
+
   it('two hosts sharing a certificate both report the issue, in check and in the real run (issued once)', () => {
     const p2 = { ...params, dest: join(work, 'h2/site.pem') };
     const c1 = summaries(run(params, 'lb1', true).changes);
