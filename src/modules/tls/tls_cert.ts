@@ -166,6 +166,18 @@ interface Issued {
   summaries: string[];
   told: Set<string>;
 }
+/**
+ * CAs created in this run, per CA file: a task of another certificate (or a CA-only task) that
+ * would have created it in a dry run reports the same creation, once per host and file, so a dry
+ * run and the real run list the same changes on every host.
+ */
+interface CaCreated {
+  caSha: string;
+  summary: string;
+  told: Set<string>;
+}
+const caCreatedIn = (run: RunMemory) => run.get('tls_cert:ca-created', () => new Map<string, CaCreated>());
+
 /** Who was told of an issue: per host and file, so each of a host's files (bundle, cert, key, ca) reports it once. */
 const toldKey = (host: string, dest: string) => `${host}\n${dest}`;
 const issuedIn = (run: RunMemory) => run.get('tls_cert:issued', () => new Map<string, Issued>());
@@ -193,6 +205,22 @@ export function resolvePkiDir(dir: string | undefined, taskFile: string): string
 }
 
 export function wantOf(p: TlsCertParams, taskFile: string): PkiWant {
+  if (p.content === 'ca' && !p.common_name) {
+    // Only the CA: a client's trust anchor; no server certificate is involved.
+    return {
+      dir: resolvePkiDir(p.pki_dir, taskFile),
+      name: '',
+      commonName: '',
+      dns: [],
+      ips: [],
+      caCommonName: p.ca_common_name ?? 'Kiln internal CA',
+      validDays: p.valid_days ?? 365,
+      caValidDays: p.ca_valid_days ?? 3650,
+      renewBeforeDays: p.renew_before_days ?? 30,
+      keyType: p.key_type ?? 'ec',
+      caOnly: true,
+    };
+  }
   if (!p.common_name) throw new Error('common_name is required when no certificate is provided (cert or cert_file)');
   const dns = p.dns ?? [p.common_name];
   const ips = typeof p.ips === 'string' ? p.ips.split(/[\s,]+/).filter(Boolean) : (p.ips ?? []);
@@ -246,8 +274,9 @@ const contentParam = (p: TlsCertParams): TlsContent => p.content ?? 'bundle';
 
 /** What dest holds for a generated certificate, as it is on the controller now. */
 function generatedBundle(w: PkiWant, content: TlsContent = 'bundle'): Secret {
-  const f = certPaths(w.dir, w.name);
   const ca = content === 'ca' ? readFileSync(caPaths(w.dir).crt, 'utf8') : undefined;
+  if (ca !== undefined) return contentOf('ca', '', undefined, '', ca);
+  const f = certPaths(w.dir, w.name);
   return contentOf(content, readFileSync(f.crt, 'utf8'), undefined, readFileSync(f.key, 'utf8'), ca);
 }
 
@@ -308,6 +337,16 @@ function prepareGenerated(p: TlsCertParams, ctx: PrepareContext, now: Date): Tls
     return { want, actions: memo.summaries, bundle, sha: sha256(bundle.reveal()) };
   }
   const d = decide(state, want, now);
+  const ca = caCreatedIn(ctx.run).get(caPaths(want.dir).crt);
+  const told = toldKey(ctx.host, p.dest);
+  if (!d.createCa && ca && state.ca && sha256(state.ca.pem) === ca.caSha && !ca.told.has(told)) {
+    // Another task created the CA in this run: report that creation here too.
+    if (!d.summaries.length) {
+      const bundle = generatedBundle(want, contentParam(p));
+      return { want, actions: [ca.summary], bundle, sha: sha256(bundle.reveal()) };
+    }
+    return { want, actions: [ca.summary, ...d.summaries] };
+  }
   if (d.summaries.length) return { want, actions: d.summaries };
   const bundle = generatedBundle(want, contentParam(p));
   return { want, actions: [], bundle, sha: sha256(bundle.reveal()) };
@@ -365,11 +404,20 @@ export default defineModule<TlsCertParams, TlsCertState, TlsCertOp, TlsCertPrep>
     // host's task renewed meanwhile.
     const w = prep.want;
     if (!w) return;
-    const crt = certPaths(w.dir, w.name).crt;
+    const crt = w.caOnly ? caPaths(w.dir).crt : certPaths(w.dir, w.name).crt;
     const issued = issuedIn(ctx.run);
+    const told = toldKey(ctx.host, _p.dest);
     let outcome: Outcome;
     try {
       const d = issuePki(w);
+      const cas = caCreatedIn(ctx.run);
+      if (d.createCa)
+        cas.set(caPaths(w.dir).crt, {
+          caSha: sha256(readFileSync(caPaths(w.dir).crt, 'utf8')),
+          summary: d.summaries[0]!,
+          told: new Set([told]),
+        });
+      else cas.get(caPaths(w.dir).crt)?.told.add(told);
       if (d.summaries.length) {
         const pem = readFileSync(crt, 'utf8');
         issued.set(crt, {

@@ -3,7 +3,7 @@
  * temp dirs), the bundle written by the apply script (run locally in a temp dir), secrets.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { userInfo, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
@@ -162,6 +162,38 @@ describe('tls_cert with a real controller PKI', () => {
     expect(ca).toBe(readFileSync(join(work, 'pki/ca.crt'), 'utf8'));
     expect(new X509Certificate(cert).verify(new X509Certificate(ca).publicKey)).toBe(true);
     expect(parts.map((p) => run(p, 'db1', false).changes)).toEqual([[], [], []]);
+  });
+
+  it('content ca without common_name: only the CA (a client trust anchor); a CA created by another task in the run is reported the same in check and real', () => {
+    const caOnly: TlsCertParams = {
+      dest: join(work, 'h2/ca.crt'),
+      owner: me,
+      group: grp,
+      mode: '0644',
+      pki_dir: join(work, 'pki'),
+      content: 'ca',
+    };
+    const c1 = summaries(run(params, 'db1', true).changes);
+    const c2 = summaries(run(caOnly, 'web1', true).changes);
+    expect(c2).toEqual([
+      `create internal CA "Kiln internal CA" in ${work}/pki (exported as ${work}/pki/ca.crt)`,
+      `install CA certificate ${work}/h2/ca.crt (0644 ${me}:${grp})`,
+    ]);
+    const r1 = run(params, 'db1', false);
+    const r2 = run(caOnly, 'web1', false); // prepared after db1's task created the CA
+    expect(summaries(r1.changes)).toEqual(c1);
+    expect(summaries(r2.changes)).toEqual(c2);
+    expect(r2.problems).toEqual([]);
+    expect(readFileSync(join(work, 'h2/ca.crt'), 'utf8')).toBe(readFileSync(join(work, 'pki/ca.crt'), 'utf8'));
+    // No server certificate was issued for the CA-only task.
+    expect(
+      readdirSync(join(work, 'pki'))
+        .filter((f) => f.endsWith('.crt'))
+        .sort(),
+    ).toEqual(['ca.crt', 'site.lab.crt']);
+    expect(run(caOnly, 'web1', false).changes).toEqual([]);
+    newRun();
+    expect(run(caOnly, 'web1', true).changes).toEqual([]);
   });
 
   it('content ca needs the internal CA: refused for a provided certificate', () => {
