@@ -2,8 +2,12 @@
 /*
  * Database access for the sample app: writes go to the primary, reads to the replica (the
  * primary when no replica is configured). Uses Debian's node-mysql (package `node-mysql`,
- * installed under /usr/share/nodejs), so nothing comes from npm.
+ * installed under /usr/share/nodejs), so nothing comes from npm. With `tls.ca` in the config,
+ * every connection uses TLS and verifies the server against that CA (Kiln's internal CA).
  */
+
+const fs = require('fs');
+const tls = require('tls');
 
 function loadMysql() {
   try {
@@ -27,13 +31,35 @@ function query(pool, sql, args) {
   });
 }
 
+/**
+ * TLS (c.tls.ca: the CA file): node-mysql verifies the server's certificate chain against the CA
+ * (rejectUnauthorized) but not its name; the pool's `connection` event checks that the
+ * certificate names the host connected to (tls.checkServerIdentity: IP SAN or DNS name) and
+ * destroys the connection otherwise, so the query on it fails.
+ */
+function tlsOptions(c) {
+  if (!c.tls || !c.tls.ca) return undefined;
+  return { ca: fs.readFileSync(c.tls.ca, 'utf8'), rejectUnauthorized: true };
+}
+
+function checkIdentity(host, connection) {
+  const sock = connection && connection._socket;
+  const cert = sock && typeof sock.getPeerCertificate === 'function' ? sock.getPeerCertificate() : null;
+  const err = cert && Object.keys(cert).length ? tls.checkServerIdentity(host, cert) : new Error('no TLS certificate from the server');
+  if (err) {
+    console.error(`database ${host}: ${err.message}; connection closed`);
+    connection.destroy();
+  }
+}
+
 /** null when no database is configured; otherwise {status, write, read, end}. */
 function fromConfig(c) {
   if (!c || !c.primary || !c.primary.host) return null;
   const mysql = loadMysql();
   const password = c.password_b64 ? Buffer.from(c.password_b64, 'base64').toString('utf8') : undefined;
-  const pool = (ep) =>
-    mysql.createPool({
+  const ssl = tlsOptions(c);
+  const pool = (ep) => {
+    const p = mysql.createPool({
       host: ep.host,
       port: Number(ep.port || 3306),
       user: c.user,
@@ -43,7 +69,11 @@ function fromConfig(c) {
       connectTimeout: 3000,
       acquireTimeout: 3000,
       charset: 'utf8mb4',
+      ...(ssl ? { ssl } : {}),
     });
+    if (ssl) p.on('connection', (conn) => checkIdentity(ep.host, conn));
+    return p;
+  };
   const primary = pool(c.primary);
   const replica = c.replica && c.replica.host ? pool(c.replica) : null;
   let tableReady = null;
