@@ -21,7 +21,7 @@
  * no diff is ever produced.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { isSecret, Secret } from '../../core/secret/secret.ts';
 import { DAY_MS, issue as issuePki, caPaths, certPaths, decide, inspectPki, type PkiWant, sanProblems } from './pki.ts';
@@ -409,7 +409,11 @@ export default defineModule<TlsCertParams, TlsCertState, TlsCertOp, TlsCertPrep>
     const told = toldKey(ctx.host, _p.dest);
     let outcome: Outcome;
     try {
-      const d = issuePki(w);
+      // Issued at most once per run: the host's other files (cert, key) of this certificate must
+      // match it, even when renew_before_days is longer than valid_days (each issue would renew).
+      const memo = issued.get(crt);
+      const fresh = memo && existsSync(crt) && sha256(readFileSync(crt, 'utf8')) === memo.certSha;
+      const d = fresh ? { createCa: false, summaries: [] } : issuePki(w);
       const cas = caCreatedIn(ctx.run);
       if (d.createCa)
         cas.set(caPaths(w.dir).crt, {

@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { userInfo, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import mod, {
   expiringNote,
@@ -194,6 +194,19 @@ describe('tls_cert with a real controller PKI', () => {
     expect(run(caOnly, 'web1', false).changes).toEqual([]);
     newRun();
     expect(run(caOnly, 'web1', true).changes).toEqual([]);
+  });
+
+  it('a certificate is issued once per run: cert and key files match even when every issue is inside the renewal window', () => {
+    // valid_days 10 < renew_before_days 30: deciding again after an issue would renew again.
+    const parts = (['cert', 'key'] as const).map((content) => ({
+      ...params,
+      valid_days: 10,
+      content,
+      dest: join(work, `h1/${content}.pem`),
+    }));
+    for (const p of parts) run(p, 'db1', false);
+    const cert = new X509Certificate(readFileSync(join(work, 'h1/cert.pem'), 'utf8'));
+    expect(cert.checkPrivateKey(createPrivateKey(readFileSync(join(work, 'h1/key.pem'), 'utf8')))).toBe(true);
   });
 
   it('content ca needs the internal CA: refused for a provided certificate', () => {
