@@ -10,6 +10,7 @@ const ORDER = [
   'monitoring.test.ts',
   'site.test.ts',
   'data.test.ts',
+  'db-firewall.test.ts',
   'firewall.test.ts',
   'faults.test.ts',
 ];
