@@ -294,8 +294,12 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
     const db = await kiln(['apply', LOCAL_DB, '-i', lab.inventory, '-l', 'web1'], REPO_ROOT);
     expect(db.code, db.stdout + db.stderr).toBe(0);
     const vars = join(work, 'db-vars.yml');
-    // MariaDB listens on 127.0.0.1 only: as the "replica", web1's own address is unreachable.
-    writeFileSync(vars, 'app_db_primary_host: 127.0.0.1\napp_db_replica_host: 10.77.0.21\napp_db_password: e2e-db-pw-5150\n');
+    // MariaDB listens on 127.0.0.1 only: as the "replica", web1's own address is unreachable. It has
+    // no TLS (a bare local server, not roles/mysql): the app connects without (app_db_tls false).
+    writeFileSync(
+      vars,
+      'app_db_primary_host: 127.0.0.1\napp_db_replica_host: 10.77.0.21\napp_db_password: e2e-db-pw-5150\napp_db_tls: false\n',
+    );
     const withDb = await apply('db', ['-l', 'web1', '-e', `@${vars}`, '--diff']);
     expect(withDb.r.code, withDb.out).toBe(0);
     expect(withDb.out).not.toContain('e2e-db-pw-5150');
@@ -317,7 +321,10 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
     expect(post.trim().split('\n').at(-1)).toBe('201'); // the write goes to the primary
     expect(post).toContain('"written_to":"primary"');
     // The replica back (here: the same server on 127.0.0.1): reads see the row.
-    writeFileSync(vars, 'app_db_primary_host: 127.0.0.1\napp_db_replica_host: 127.0.0.1\napp_db_password: e2e-db-pw-5150\n');
+    writeFileSync(
+      vars,
+      'app_db_primary_host: 127.0.0.1\napp_db_replica_host: 127.0.0.1\napp_db_password: e2e-db-pw-5150\napp_db_tls: false\n',
+    );
     const fixed = await apply('db-replica', ['-l', 'web1', '-e', `@${vars}`]);
     expect(fixed.r.code, fixed.out).toBe(0);
     await until(() => peek(`${base}/health`)?.status === 'ok');
