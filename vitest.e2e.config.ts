@@ -11,6 +11,7 @@ const ORDER = [
   'site.test.ts',
   'waf.test.ts',
   'data.test.ts',
+  'db-firewall.test.ts',
   'firewall.test.ts',
   'faults.test.ts',
 ];

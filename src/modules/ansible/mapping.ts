@@ -254,6 +254,7 @@ const MAPPINGS: Readonly<Record<string, Mapping>> = {
       sql_log_bin: true,
       update_password: true,
       tls_requires: true,
+      resource_limits: true,
     },
     why: {
       ...MYSQL_LOGIN_WHY,

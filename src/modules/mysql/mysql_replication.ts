@@ -91,15 +91,24 @@ export const schema = {
     primary_delay: { type: 'integer', minimum: 0, description: 'changeprimary: MASTER_DELAY, seconds the replica lags behind on purpose' },
     relay_log_file: { type: 'string', minLength: 1, description: 'changeprimary: RELAY_LOG_FILE' },
     relay_log_pos: { type: 'integer', minimum: 0, description: 'changeprimary: RELAY_LOG_POS' },
-    primary_ssl: { type: 'boolean', description: 'changeprimary: MASTER_SSL (TLS to the primary)' },
-    primary_ssl_ca: { type: 'string', description: 'changeprimary: MASTER_SSL_CA' },
+    primary_ssl: {
+      type: 'boolean',
+      description:
+        'changeprimary: MASTER_SSL (TLS to the primary); without mode (mysql_replica): replicate over TLS (true) or not (false), compared with Master_SSL_Allowed; left out = as configured. The seed snapshot then travels over TLS too',
+    },
+    primary_ssl_ca: {
+      type: 'string',
+      description:
+        "changeprimary: MASTER_SSL_CA; without mode (mysql_replica): the CA file (on this host) the primary's certificate is checked against, compared with Master_SSL_CA_File",
+    },
     primary_ssl_capath: { type: 'string', description: 'changeprimary: MASTER_SSL_CAPATH' },
     primary_ssl_cert: { type: 'string', description: 'changeprimary: MASTER_SSL_CERT' },
     primary_ssl_key: { type: 'string', description: 'changeprimary: MASTER_SSL_KEY' },
     primary_ssl_cipher: { type: 'string', description: 'changeprimary: MASTER_SSL_CIPHER' },
     primary_ssl_verify_server_cert: {
       type: 'boolean',
-      description: 'changeprimary: SOURCE_SSL_VERIFY_SERVER_CERT=1 (MySQL 8 syntax, as the module sends it)',
+      description:
+        'changeprimary: SOURCE_SSL_VERIFY_SERVER_CERT=1 (MySQL 8 syntax, as the module sends it); without mode (mysql_replica): MASTER_SSL_VERIFY_SERVER_CERT (the certificate must name primary_host), compared with Master_SSL_Verify_Server_Cert',
     },
     primary_auto_position: { type: 'boolean', description: 'changeprimary: MASTER_AUTO_POSITION=1 (MySQL GTIDs)' },
     primary_use_gtid: {
@@ -199,6 +208,9 @@ export interface MysqlReplicationState extends ServerProbe {
 const port = (p: MysqlReplicationParams) => p.primary_port ?? 3306;
 
 /** Options that only a mode uses (changeprimary's first, then the modes' own). */
+/** The changeprimary TLS options the declarative replica also takes. */
+const DECLARATIVE_SSL = ['primary_ssl', 'primary_ssl_ca', 'primary_ssl_verify_server_cert'] as const;
+
 const MODE_ONLY = [
   'primary_log_file',
   'primary_log_pos',
@@ -235,7 +247,7 @@ export function mysqlReplicationPrep(p: MysqlReplicationParams): MysqlReplicatio
       ? { user: p.login_user, password: lpw === undefined ? undefined : new Secret(lpw, 'login_password') }
       : undefined;
   if (p.mode === undefined) {
-    const extra = MODE_ONLY.filter((k) => p[k] !== undefined);
+    const extra = MODE_ONLY.filter((k) => p[k] !== undefined && !(DECLARATIVE_SSL as readonly string[]).includes(k));
     if (extra.length)
       throw new Error(
         `${extra.join(', ')}: only with a mode; without mode, mysql_replication converges a GTID replica (give mode: changeprimary for Ansible's CHANGE MASTER TO)`,
@@ -261,7 +273,17 @@ export function mysqlReplicationPrep(p: MysqlReplicationParams): MysqlReplicatio
   }
   return { password: pw === undefined ? undefined : new Secret(pw, 'primary_password'), login };
 }
-const source = (p: MysqlReplicationParams) => `${p.primary_host}:${port(p)} as ${p.primary_user}`;
+const source = (p: MysqlReplicationParams) => `${p.primary_host}:${port(p)} as ${p.primary_user}${tlsNote(p)}`;
+
+/** " over TLS (CA /etc/…, the primary's certificate verified)" for the declarative replica's summaries. */
+function tlsNote(p: MysqlReplicationParams): string {
+  if (p.mode !== undefined || !p.primary_ssl) return '';
+  const parts = [
+    ...(p.primary_ssl_ca ? [`CA ${p.primary_ssl_ca}`] : []),
+    ...(p.primary_ssl_verify_server_cert ? ["the primary's certificate verified"] : []),
+  ];
+  return ` over TLS${parts.length ? ` (${parts.join(', ')})` : ''}`;
+}
 
 /** How long the probe waits for an IO thread that is reconnecting to its source: one retry interval and 5 s. */
 const reconnectWait = (p: MysqlReplicationParams) => (p.connect_retry ?? 10) + 5;
@@ -388,6 +410,13 @@ export function sourceDifferences(p: MysqlReplicationParams, prep: MysqlReplicat
   const gm = wantedGtidMode(dialectOf(s));
   if (st.gtidMode !== undefined && st.gtidMode !== gm) out.push(`GTID mode ${st.gtidMode} → ${gm}`);
   if (s.passwordSha && s.passwordSha !== sha256(prep.password!.reveal())) out.push('password');
+  const yn = (b: boolean) => (b ? 'Yes' : 'No');
+  if (p.primary_ssl !== undefined && (st.sslAllowed === 'Yes') !== p.primary_ssl)
+    out.push(`TLS ${st.sslAllowed ?? 'No'} → ${yn(p.primary_ssl)}`);
+  if (p.primary_ssl_ca !== undefined && (st.sslCa ?? '') !== p.primary_ssl_ca)
+    out.push(`TLS CA ${st.sslCa || '(none)'} → ${p.primary_ssl_ca || '(none)'}`);
+  if (p.primary_ssl_verify_server_cert !== undefined && (st.sslVerify === 'Yes') !== p.primary_ssl_verify_server_cert)
+    out.push(`verify the primary's certificate ${st.sslVerify ?? 'No'} → ${yn(p.primary_ssl_verify_server_cert)}`);
   return out;
 }
 
@@ -520,6 +549,9 @@ export function mysqlReplicationSql(
     user: p.primary_user!,
     password: prep.password!.reveal(),
     connectRetry: p.connect_retry,
+    ssl: p.primary_ssl,
+    sslCa: p.primary_ssl_ca,
+    sslVerifyServerCert: p.primary_ssl_verify_server_cert,
   };
   switch (op.kind) {
     case 'start':
@@ -534,7 +566,12 @@ export function mysqlReplicationSql(
 /** Option file for the dump client: [client] with host, port, user, password (quoted). */
 export function clientOptionFile(p: MysqlReplicationParams, prep: MysqlReplicationPrep): string {
   const v = (x: string) => `"${x.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-  return `[client]\nhost=${v(p.primary_host!)}\nport=${port(p)}\nuser=${v(p.primary_user!)}\npassword=${v(prep.password!.reveal())}\n`;
+  const tls = [
+    ...(p.primary_ssl ? ['ssl'] : []),
+    ...(p.primary_ssl && p.primary_ssl_ca ? [`ssl-ca=${v(p.primary_ssl_ca)}`] : []),
+    ...(p.primary_ssl && p.primary_ssl_verify_server_cert ? ['ssl-verify-server-cert'] : []),
+  ].map((l) => `${l}\n`);
+  return `[client]\nhost=${v(p.primary_host!)}\nport=${port(p)}\nuser=${v(p.primary_user!)}\npassword=${v(prep.password!.reveal())}\n${tls.join('')}`;
 }
 
 export function mysqlReplicationApply(
@@ -615,6 +652,9 @@ export default defineModule<MysqlReplicationParams, MysqlReplicationState, Mysql
           read_only: s.readOnly ?? null,
           last_io_error: s.status.ioError ?? null,
           last_sql_error: s.status.sqlError ?? null,
+          ssl_allowed: s.status.sslAllowed ?? null,
+          ssl_ca: s.status.sslCa || null,
+          ssl_verify_server_cert: s.status.sslVerify ?? null,
           server_version: s.version?.raw ?? null,
         },
 });

@@ -106,6 +106,12 @@ const schema = {
       description:
         "the account's TLS requirement, as Ansible's tls_requires (keys in any case): {ssl: …} → REQUIRE SSL, {x509: …} → REQUIRE X509, any of subject, issuer, cipher → REQUIRE SUBJECT … AND ISSUER … AND CIPHER … (ssl and x509 then dropped); {} or null → REQUIRE NONE. As in community.mysql, leaving it out also means REQUIRE NONE: an existing requirement is removed",
     },
+    resource_limits: {
+      type: 'object',
+      additionalProperties: { type: 'number', minimum: 0 },
+      description:
+        "the account's resource limits, as Ansible's resource_limits: {MAX_QUERIES_PER_HOUR, MAX_UPDATES_PER_HOUR, MAX_CONNECTIONS_PER_HOUR, MAX_USER_CONNECTIONS, MAX_STATEMENT_TIME (MariaDB only)}: number (0 = unlimited). Compared with mysql.user; only the limits that differ are set (ALTER USER … WITH …); limits not listed are left as they are",
+    },
     ...LOGIN_PROPERTIES,
     sql_log_bin: {
       type: 'boolean',
@@ -125,7 +131,39 @@ export interface MysqlUserPrep {
   hash?: Secret;
   /** The wanted TLS requirement (tls_requires, sanitized as community.mysql does). */
   tls: TlsRequire;
+  /** The wanted resource limits (resource_limits), in the order given. */
+  limits: [LimitName, number][];
 }
+
+/** community.mysql's resource types, and the mysql.user column each is stored in. */
+export const LIMIT_COLUMNS = {
+  MAX_QUERIES_PER_HOUR: 'max_questions',
+  MAX_UPDATES_PER_HOUR: 'max_updates',
+  MAX_CONNECTIONS_PER_HOUR: 'max_connections',
+  MAX_USER_CONNECTIONS: 'max_user_connections',
+  MAX_STATEMENT_TIME: 'max_statement_time',
+} as const;
+export type LimitName = keyof typeof LIMIT_COLUMNS;
+
+/** resource_limits checked as community.mysql checks them: an unknown key fails; integers except MAX_STATEMENT_TIME. */
+export function wantedLimits(req: Record<string, number> | undefined): [LimitName, number][] {
+  if (!req) return [];
+  return Object.entries(req).map(([k, v]) => {
+    if (!(k in LIMIT_COLUMNS)) throw new Error(`resource_limits: unsupported resource type ${k}`);
+    if (k !== 'MAX_STATEMENT_TIME' && !Number.isInteger(v)) throw new Error(`resource_limits: ${k} must be an integer`);
+    return [k as LimitName, v];
+  });
+}
+
+/** The limits that differ from the account's (all of them for a new account). */
+export function limitDiff(want: [LimitName, number][], have: Partial<Record<LimitName, number>> | undefined): [LimitName, number][] {
+  if (!have) return want;
+  return want.filter(([k, v]) => have[k] !== v);
+}
+
+/** ALTER USER … WITH MAX_USER_CONNECTIONS 50 MAX_QUERIES_PER_HOUR 0. */
+export const limitsSql = (who: string, limits: [LimitName, number][]) =>
+  `ALTER USER ${who} WITH ${limits.map(([k, v]) => `${k} ${v}`).join(' ')};`;
 
 /** An account's TLS requirement as mysql.user stores it: ssl_type '' (NONE), ANY (SSL), X509, SPECIFIED. */
 export interface TlsRequire {
@@ -181,6 +219,7 @@ export type MysqlUserOp =
   | { kind: 'drop' }
   | { kind: 'password' }
   | { kind: 'tls' }
+  | { kind: 'limits'; limits: [LimitName, number][] }
   | { kind: 'privileges'; object: string; revoke: boolean; want?: ObjectPrivs };
 
 export interface MysqlUserState extends ServerProbe {
@@ -190,6 +229,8 @@ export interface MysqlUserState extends ServerProbe {
   authSha?: string;
   /** The account's TLS requirement (mysql.user ssl_type, ssl_cipher, x509_issuer, x509_subject). */
   tls?: TlsRequire;
+  /** The account's resource limits (probed only when resource_limits is given). */
+  limits?: Partial<Record<LimitName, number>>;
   privileges: Privileges;
 }
 
@@ -211,7 +252,8 @@ export function wantedHash(p: MysqlUserParams): Secret | undefined {
 }
 
 export function mysqlUserPrep(p: MysqlUserParams): MysqlUserPrep {
-  return { hash: wantedHash(p), tls: wantedTls(p.tls_requires) };
+  if (p.state === 'absent' || !p.resource_limits) return { hash: wantedHash(p), tls: wantedTls(p.tls_requires), limits: [] };
+  return { hash: wantedHash(p), tls: wantedTls(p.tls_requires), limits: wantedLimits(p.resource_limits) };
 }
 
 const acct = (p: MysqlUserParams) => account(p.name, p.host ?? 'localhost');
@@ -228,6 +270,19 @@ export function mysqlUserProbe(p: MysqlUserParams): string {
       runSql(
         `SELECT CONCAT('tls=', ssl_type, ',', HEX(ssl_cipher), ',', HEX(x509_issuer), ',', HEX(x509_subject)) FROM mysql.user WHERE ${where};`,
       ).trimEnd(),
+      ...(p.resource_limits && p.state !== 'absent'
+        ? [
+            'case "$kiln_v" in *MariaDB*)',
+            runSql(
+              `SELECT CONCAT('limits=', max_questions, ',', max_updates, ',', max_connections, ',', max_user_connections, ',', max_statement_time) FROM mysql.user WHERE ${where};`,
+            ).trimEnd(),
+            ';; *)',
+            runSql(
+              `SELECT CONCAT('limits=', max_questions, ',', max_updates, ',', max_connections, ',', max_user_connections) FROM mysql.user WHERE ${where};`,
+            ).trimEnd(),
+            ';; esac',
+          ]
+        : []),
       'if [ -n "$kiln_u" ]; then',
       // SHOW GRANTS may print the password hash (IDENTIFIED BY PASSWORD '*…'): cut it off here.
       `  ${runSql(`SHOW GRANTS FOR ${acct(p)};`).trimEnd()}`,
@@ -243,7 +298,26 @@ export function mysqlUserParse(out: ExecResult): MysqlUserState {
   if (server.server !== 'up' || kv.user === undefined) return { ...server, exists: false, privileges: {} };
   const [plugin, authSha] = unescapeBatch(kv.user).split('\t');
   const tls = kv.tls === undefined ? undefined : parseTls(kv.tls);
-  return { ...server, exists: true, plugin, authSha, tls, privileges: parseShowGrants((all.grant ?? []).map(unescapeBatch)) };
+  const limits = kv.limits === undefined ? undefined : parseLimits(kv.limits);
+  return {
+    ...server,
+    exists: true,
+    plugin,
+    authSha,
+    tls,
+    ...(limits ? { limits } : {}),
+    privileges: parseShowGrants((all.grant ?? []).map(unescapeBatch)),
+  };
+}
+
+/** "max_questions,max_updates,max_connections,max_user_connections[,max_statement_time]" from the probe. */
+export function parseLimits(line: string): Partial<Record<LimitName, number>> {
+  const names = Object.keys(LIMIT_COLUMNS) as LimitName[];
+  const out: Partial<Record<LimitName, number>> = {};
+  line.split(',').forEach((v, i) => {
+    if (names[i] && v !== '' && v !== 'NULL') out[names[i]] = Number(v);
+  });
+  return out;
 }
 
 /** "ssl_type,hex(cipher),hex(issuer),hex(subject)" from the probe. */
@@ -294,7 +368,11 @@ export function mysqlUserPlan(p: MysqlUserParams, prep: MysqlUserPrep, s: MysqlU
     return [{ summary: `create user ${who}${createDetails(p, hash)} (${notReachable(s)})`, unpredictable: true, op: create() }];
   }
   if (state === 'absent') return s.exists ? [{ summary: `drop user ${who}`, op: { kind: 'drop' } }] : [];
-  if (!s.exists) return [{ summary: `create user ${who}${createDetails(p, hash)}`, op: create() }];
+  if (!s.exists) {
+    if (s.version?.flavor === 'mysql' && prep.limits.some(([k]) => k === 'MAX_STATEMENT_TIME'))
+      throw new Error('MAX_STATEMENT_TIME resource limit is only supported by MariaDB.');
+    return [{ summary: `create user ${who}${createDetails(p, hash)}`, op: create() }];
+  }
   const out: Planned<MysqlUserOp>[] = [];
   if (hash !== undefined && (p.update_password ?? 'always') === 'always') {
     if (s.plugin !== 'mysql_native_password') {
@@ -303,6 +381,13 @@ export function mysqlUserPlan(p: MysqlUserParams, prep: MysqlUserPrep, s: MysqlU
   }
   if (s.tls && !sameTls(s.tls, prep.tls))
     out.push({ summary: `TLS requirement of ${who}: ${showTls(s.tls)} → ${showTls(prep.tls)}`, op: { kind: 'tls' } });
+  const limits = limitDiff(prep.limits, s.limits ?? {});
+  if (limits.length) {
+    if (s.version?.flavor === 'mysql' && limits.some(([k]) => k === 'MAX_STATEMENT_TIME'))
+      throw new Error('MAX_STATEMENT_TIME resource limit is only supported by MariaDB.');
+    const shown = limits.map(([k, v]) => `${k} ${s.limits?.[k] ?? '?'} → ${v}`).join(', ');
+    out.push({ summary: `resource limits of ${who}: ${shown}`, op: { kind: 'limits', limits } });
+  }
   for (const [obj, want] of privilegeDiff(p, s.privileges)) {
     out.push({
       summary: `privileges of ${who} on ${obj}: ${formatPrivs(s.privileges[obj])} → ${formatPrivs(want)}`,
@@ -317,6 +402,8 @@ function createDetails(p: MysqlUserParams, hash: Secret | undefined): string {
   const privs = Object.entries(want).map(([o, v]) => `${o}: ${formatPrivs(v)}`);
   const parts = [hash !== undefined ? 'with password' : 'without password', ...privs];
   if (p.tls_requires && Object.keys(p.tls_requires).length) parts.push(requireSql(wantedTls(p.tls_requires)));
+  const limits = p.resource_limits ? wantedLimits(p.resource_limits) : [];
+  if (limits.length) parts.push(`WITH ${limits.map(([k, v]) => `${k} ${v}`).join(' ')}`);
   return ` (${parts.join('; ')})`;
 }
 
@@ -362,6 +449,10 @@ export function mysqlUserSql(p: MysqlUserParams, prep: MysqlUserPrep, s: MysqlUs
           `CREATE USER ${who}${prep.hash !== undefined ? ` ${identified(prep.hash)}` : ''}${prep.tls.type ? ` ${requireSql(prep.tls)}` : ''};`,
         );
         for (const [obj, want] of op.grants) sql.push(grantSql(obj, want, who, flavor));
+        if (prep.limits.length) sql.push(limitsSql(who, prep.limits));
+        break;
+      case 'limits':
+        sql.push(limitsSql(who, op.limits));
         break;
       case 'password':
         if (prep.hash !== undefined) sql.push(`ALTER USER ${who} ${identified(prep.hash)};`);

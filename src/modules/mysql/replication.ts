@@ -13,6 +13,22 @@ export interface SourceSpec {
   user: string;
   password: string;
   connectRetry?: number;
+  /** TLS to the source: MASTER_SSL (undefined = left as configured). */
+  ssl?: boolean;
+  /** MASTER_SSL_CA: the CA file the source's certificate is checked against. */
+  sslCa?: string;
+  /** MASTER_SSL_VERIFY_SERVER_CERT: the certificate's name must match the source's host. */
+  sslVerifyServerCert?: boolean;
+}
+
+/** The TLS options of CHANGE MASTER / CHANGE REPLICATION SOURCE that `s` sets (", MASTER_SSL = 1, …" or ""). */
+export function sslOptionsSql(d: ReplicationDialect, s: SourceSpec): string {
+  const k = d === 'mysql' ? 'SOURCE' : 'MASTER';
+  const parts: string[] = [];
+  if (s.ssl !== undefined) parts.push(`${k}_SSL = ${s.ssl ? 1 : 0}`);
+  if (s.sslCa !== undefined) parts.push(`${k}_SSL_CA = ${sqlString(s.sslCa)}`);
+  if (s.sslVerifyServerCert !== undefined) parts.push(`${k}_SSL_VERIFY_SERVER_CERT = ${s.sslVerifyServerCert ? 1 : 0}`);
+  return parts.map((x) => `, ${x}`).join('');
 }
 
 export function changeSourceSql(d: ReplicationDialect, s: SourceSpec): string {
@@ -20,13 +36,13 @@ export function changeSourceSql(d: ReplicationDialect, s: SourceSpec): string {
   if (d === 'mysql') {
     return (
       `CHANGE REPLICATION SOURCE TO SOURCE_HOST = ${sqlString(s.host)}, SOURCE_PORT = ${s.port}, SOURCE_USER = ${sqlString(s.user)}, ` +
-      `SOURCE_PASSWORD = ${sqlString(s.password)}, SOURCE_CONNECT_RETRY = ${retry}, SOURCE_AUTO_POSITION = 1, GET_SOURCE_PUBLIC_KEY = 1;`
+      `SOURCE_PASSWORD = ${sqlString(s.password)}, SOURCE_CONNECT_RETRY = ${retry}, SOURCE_AUTO_POSITION = 1, GET_SOURCE_PUBLIC_KEY = 1${sslOptionsSql(d, s)};`
     );
   }
   const gtid = d === 'mariadb' ? 'MASTER_USE_GTID = slave_pos' : 'MASTER_AUTO_POSITION = 1';
   return (
     `CHANGE MASTER TO MASTER_HOST = ${sqlString(s.host)}, MASTER_PORT = ${s.port}, MASTER_USER = ${sqlString(s.user)}, ` +
-    `MASTER_PASSWORD = ${sqlString(s.password)}, MASTER_CONNECT_RETRY = ${retry}, ${gtid};`
+    `MASTER_PASSWORD = ${sqlString(s.password)}, MASTER_CONNECT_RETRY = ${retry}, ${gtid}${sslOptionsSql(d, s)};`
   );
 }
 
@@ -74,6 +90,12 @@ export interface ReplicaStatus {
   gtidMode?: string;
   /** Names of the system threads' connection ids are not in SHOW … STATUS; see the e2e test. */
   sqlState?: string;
+  /** Master_SSL_Allowed: Yes, No (or Ignored: asked for, but the replica has no TLS). */
+  sslAllowed?: string;
+  /** Master_SSL_CA_File ('' = none). */
+  sslCa?: string;
+  /** Master_SSL_Verify_Server_Cert: Yes or No. */
+  sslVerify?: string;
 }
 
 export function replicaStatus(st: Record<string, string>): ReplicaStatus {
@@ -91,6 +113,9 @@ export function replicaStatus(st: Record<string, string>): ReplicaStatus {
     secondsBehind: sb === undefined || sb === '' || sb === 'NULL' ? null : Number(sb),
     gtidMode: st.Using_Gtid ?? (st.Auto_Position === '1' ? 'Auto' : st.Auto_Position === '0' ? 'No' : undefined),
     sqlState: st.Slave_SQL_Running_State || undefined,
+    sslAllowed: st.Master_SSL_Allowed || undefined,
+    sslCa: st.Master_SSL_CA_File,
+    sslVerify: st.Master_SSL_Verify_Server_Cert || undefined,
   };
 }
 

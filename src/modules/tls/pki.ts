@@ -32,6 +32,8 @@ export interface PkiWant {
   caValidDays: number;
   renewBeforeDays: number;
   keyType: 'ec' | 'rsa';
+  /** Only the CA (for clients that verify servers): no server certificate is looked at or issued. */
+  caOnly?: boolean;
 }
 
 export interface CertInfo {
@@ -101,7 +103,7 @@ export function inspectPki(dir: string, name: string): PkiState {
       caCert = undefined;
     }
   }
-  if (existsSync(srv.crt) && existsSync(srv.key)) {
+  if (name !== '' && existsSync(srv.crt) && existsSync(srv.key)) {
     try {
       const pem = readFileSync(srv.crt, 'utf8');
       const c = new X509Certificate(pem);
@@ -150,6 +152,7 @@ export function decide(state: PkiState, want: PkiWant, now: Date): Decision {
       `renew internal CA in ${want.dir}: expires in ${daysLeft(ca.notAfter, now)} days (clients must trust the new ${caPaths(want.dir).crt})`,
     );
   }
+  if (want.caOnly) return { createCa, summaries };
   const c = state.cert;
   let issue: string | undefined;
   if (!c) issue = 'no certificate yet';
@@ -247,6 +250,7 @@ function issueLocked(want: PkiWant, now: Date): Decision {
       renameSync(key, ca.key);
       renameSync(crt, ca.crt);
     }
+    if (want.caOnly) return d;
     const key = join(work, 'srv.key');
     writeSecretFile(key, newKeyPem(want.keyType));
     const crt = join(work, 'srv.crt');

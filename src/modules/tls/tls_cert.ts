@@ -21,10 +21,10 @@
  * no diff is ever produced.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { isSecret, Secret } from '../../core/secret/secret.ts';
-import { DAY_MS, issue as issuePki, certPaths, decide, inspectPki, type PkiWant, sanProblems } from './pki.ts';
+import { DAY_MS, issue as issuePki, caPaths, certPaths, decide, inspectPki, type PkiWant, sanProblems } from './pki.ts';
 import { attrSchema, describeAttrs, normMode, planAttrs, statFromKv, type StatState } from '../files/attrs.ts';
 import { atomicWrite } from '../../sh/atomic.ts';
 import { parseKv } from '../../sh/kv.ts';
@@ -115,6 +115,11 @@ const schema = {
         'generated mode: renew when the certificate expires in fewer days than this (default 30); provided mode: warn on every run inside that window (an expired provided certificate is refused)',
     },
     key_type: { enum: ['ec', 'rsa'], description: 'generated mode: ec (P-256, default) or rsa (2048 bits)' },
+    content: {
+      enum: ['bundle', 'cert', 'key', 'ca'],
+      description:
+        "what dest holds: bundle (default: certificate, chain and key in one PEM, as HAProxy reads it), cert (the certificate and its chain), key (the private key alone), ca (generated mode: the internal CA's certificate, for clients that verify the server). For servers that read separate files (MariaDB's ssl_cert, ssl_key, ssl_ca): one task per file, with the same certificate parameters",
+    },
   },
 } as const;
 
@@ -161,6 +166,20 @@ interface Issued {
   summaries: string[];
   told: Set<string>;
 }
+/**
+ * CAs created in this run, per CA file: a task of another certificate (or a CA-only task) that
+ * would have created it in a dry run reports the same creation, once per host and file, so a dry
+ * run and the real run list the same changes on every host.
+ */
+interface CaCreated {
+  caSha: string;
+  summary: string;
+  told: Set<string>;
+}
+const caCreatedIn = (run: RunMemory) => run.get('tls_cert:ca-created', () => new Map<string, CaCreated>());
+
+/** Who was told of an issue: per host and file, so each of a host's files (bundle, cert, key, ca) reports it once. */
+const toldKey = (host: string, dest: string) => `${host}\n${dest}`;
 const issuedIn = (run: RunMemory) => run.get('tls_cert:issued', () => new Map<string, Issued>());
 
 /**
@@ -170,7 +189,7 @@ const issuedIn = (run: RunMemory) => run.get('tls_cert:issued', () => new Map<st
  */
 type Outcome = { bundle: Secret } | { error: string };
 const outcomesIn = (run: RunMemory) => run.get('tls_cert:controller', () => new Map<string, Outcome>());
-const outcomeKey = (host: string, w: PkiWant) => `${host}\n${certPaths(w.dir, w.name).crt}`;
+const outcomeKey = (host: string, w: PkiWant, content: TlsContent) => `${host}\n${certPaths(w.dir, w.name).crt}\n${content}`;
 
 export const DEFAULT_PKI_DIR = '.kiln/pki';
 
@@ -186,6 +205,22 @@ export function resolvePkiDir(dir: string | undefined, taskFile: string): string
 }
 
 export function wantOf(p: TlsCertParams, taskFile: string): PkiWant {
+  if (p.content === 'ca' && !p.common_name) {
+    // Only the CA: a client's trust anchor; no server certificate is involved.
+    return {
+      dir: resolvePkiDir(p.pki_dir, taskFile),
+      name: '',
+      commonName: '',
+      dns: [],
+      ips: [],
+      caCommonName: p.ca_common_name ?? 'Kiln internal CA',
+      validDays: p.valid_days ?? 365,
+      caValidDays: p.ca_valid_days ?? 3650,
+      renewBeforeDays: p.renew_before_days ?? 30,
+      keyType: p.key_type ?? 'ec',
+      caOnly: true,
+    };
+  }
   if (!p.common_name) throw new Error('common_name is required when no certificate is provided (cert or cert_file)');
   const dns = p.dns ?? [p.common_name];
   const ips = typeof p.ips === 'string' ? p.ips.split(/[\s,]+/).filter(Boolean) : (p.ips ?? []);
@@ -217,11 +252,37 @@ export function bundleOf(cert: string, chain: string | undefined, key: string): 
     .join('');
 }
 
-/** The bundle of a generated certificate as it is on the controller now. */
-function generatedBundle(w: PkiWant): Secret {
-  const f = certPaths(w.dir, w.name);
-  return new Secret(bundleOf(readFileSync(f.crt, 'utf8'), undefined, readFileSync(f.key, 'utf8')), 'tls bundle');
+export type TlsContent = 'bundle' | 'cert' | 'key' | 'ca';
+
+/** The PEM that dest holds for `content` (a Secret whenever it may hold the key). */
+export function contentOf(content: TlsContent, cert: string, chain: string | undefined, key: string, ca?: string): Secret {
+  switch (content) {
+    case 'bundle':
+      return new Secret(bundleOf(cert, chain, key), 'tls bundle');
+    case 'cert':
+      return new Secret(bundleOf(cert, chain, ''), 'tls certificate');
+    case 'key':
+      return new Secret(bundleOf('', undefined, key), 'tls key');
+    case 'ca':
+      if (ca === undefined)
+        throw new Error('content: ca is only for a generated certificate (the internal CA); copy a provided CA with copy');
+      return new Secret(ensureNl(ca.trim()), 'tls ca');
+  }
 }
+
+const contentParam = (p: TlsCertParams): TlsContent => p.content ?? 'bundle';
+
+/** What dest holds for a generated certificate, as it is on the controller now. */
+function generatedBundle(w: PkiWant, content: TlsContent = 'bundle'): Secret {
+  const ca = content === 'ca' ? readFileSync(caPaths(w.dir).crt, 'utf8') : undefined;
+  if (ca !== undefined) return contentOf('ca', '', undefined, '', ca);
+  const f = certPaths(w.dir, w.name);
+  return contentOf(content, readFileSync(f.crt, 'utf8'), undefined, readFileSync(f.key, 'utf8'), ca);
+}
+
+/** "certificate bundle", "certificate", "private key", "CA certificate": what the summaries call dest. */
+const what = (p: TlsCertParams) =>
+  ({ bundle: 'certificate bundle', cert: 'certificate', key: 'private key', ca: 'CA certificate' })[contentParam(p)];
 
 function prepareProvided(p: TlsCertParams, ctx: PrepareContext, now: Date): TlsCertPrep {
   const cert = reveal(p.cert) ?? ctx.readFile(p.cert_file!).toString('utf8');
@@ -253,7 +314,7 @@ function prepareProvided(p: TlsCertParams, ctx: PrepareContext, now: Date): TlsC
   }
   const days = Math.floor((notAfter.getTime() - now.getTime()) / DAY_MS);
   const expiring = days < (p.renew_before_days ?? 30) ? { notAfter: day, days } : undefined;
-  const bundle = new Secret(bundleOf(cert, chain, key.reveal()), 'tls bundle');
+  const bundle = contentOf(contentParam(p), cert, chain, key.reveal());
   return { actions: [], bundle, sha: sha256(bundle.reveal()), expiring };
 }
 
@@ -270,14 +331,24 @@ function prepareGenerated(p: TlsCertParams, ctx: PrepareContext, now: Date): Tls
   const want = wantOf(p, ctx.taskFile);
   const state = inspectPki(want.dir, want.name);
   const memo = issuedIn(ctx.run).get(certPaths(want.dir, want.name).crt);
-  if (memo && state.cert && sha256(state.cert.pem) === memo.certSha && !memo.told.has(ctx.host)) {
+  if (memo && state.cert && sha256(state.cert.pem) === memo.certSha && !memo.told.has(toldKey(ctx.host, p.dest))) {
     // Another host's controllerApply issued it in this run: report the same controller-side change here too.
-    const bundle = generatedBundle(want);
+    const bundle = generatedBundle(want, contentParam(p));
     return { want, actions: memo.summaries, bundle, sha: sha256(bundle.reveal()) };
   }
   const d = decide(state, want, now);
+  const ca = caCreatedIn(ctx.run).get(caPaths(want.dir).crt);
+  const told = toldKey(ctx.host, p.dest);
+  if (!d.createCa && ca && state.ca && sha256(state.ca.pem) === ca.caSha && !ca.told.has(told)) {
+    // Another task created the CA in this run: report that creation here too.
+    if (!d.summaries.length) {
+      const bundle = generatedBundle(want, contentParam(p));
+      return { want, actions: [ca.summary], bundle, sha: sha256(bundle.reveal()) };
+    }
+    return { want, actions: [ca.summary, ...d.summaries] };
+  }
   if (d.summaries.length) return { want, actions: d.summaries };
-  const bundle = generatedBundle(want);
+  const bundle = generatedBundle(want, contentParam(p));
   return { want, actions: [], bundle, sha: sha256(bundle.reveal()) };
 }
 
@@ -288,12 +359,10 @@ export function planTlsCert(p: TlsCertParams, prep: TlsCertPrep, s: TlsCertState
   const out: Planned<TlsCertOp>[] = prep.actions.map((summary) => ({ summary, action: true, op: { kind: 'pki' } }));
   const attrs = attrsOf(p);
   const warn = prep.expiring ? ` (${expiringNote(prep)})` : '';
-  if (!s.stat.exists)
-    return [...out, { summary: `install certificate bundle ${p.dest}${describeAttrs(attrs)}${warn}`, op: { kind: 'install' } }];
+  if (!s.stat.exists) return [...out, { summary: `install ${what(p)} ${p.dest}${describeAttrs(attrs)}${warn}`, op: { kind: 'install' } }];
   if (s.stat.type !== 'file')
-    return [...out, { summary: `replace ${s.stat.type} ${p.dest} with the certificate bundle${warn}`, op: { kind: 'replace' } }];
-  if (prep.sha === undefined || s.sha256 !== prep.sha)
-    out.push({ summary: `update certificate bundle ${p.dest}${warn}`, op: { kind: 'update' } });
+    return [...out, { summary: `replace ${s.stat.type} ${p.dest} with the ${what(p)}${warn}`, op: { kind: 'replace' } }];
+  if (prep.sha === undefined || s.sha256 !== prep.sha) out.push({ summary: `update ${what(p)} ${p.dest}${warn}`, op: { kind: 'update' } });
   return [...out, ...planAttrs(p.dest, attrs, s.stat).map((c): Planned<TlsCertOp> => ({ ...c, op: { kind: 'attrs' } }))];
 }
 
@@ -313,7 +382,11 @@ export default defineModule<TlsCertParams, TlsCertState, TlsCertOp, TlsCertPrep>
     ) {
       throw new Error('give the certificate either inline (cert) or as a file (cert_file), with its key');
     }
-    if (p.cert !== undefined || p.cert_file !== undefined) return prepareProvided(p, ctx, new Date());
+    if (p.cert !== undefined || p.cert_file !== undefined) {
+      if (p.content === 'ca')
+        throw new Error('content: ca is only for a generated certificate (the internal CA); copy a provided CA with copy');
+      return prepareProvided(p, ctx, new Date());
+    }
     return prepareGenerated(p, ctx, new Date());
   },
   probe(p, prep) {
@@ -331,27 +404,44 @@ export default defineModule<TlsCertParams, TlsCertState, TlsCertOp, TlsCertPrep>
     // host's task renewed meanwhile.
     const w = prep.want;
     if (!w) return;
-    const crt = certPaths(w.dir, w.name).crt;
+    const crt = w.caOnly ? caPaths(w.dir).crt : certPaths(w.dir, w.name).crt;
     const issued = issuedIn(ctx.run);
+    const told = toldKey(ctx.host, _p.dest);
     let outcome: Outcome;
     try {
-      const d = issuePki(w);
+      // Issued at most once per run: the host's other files (cert, key) of this certificate must
+      // match it, even when renew_before_days is longer than valid_days (each issue would renew).
+      const memo = issued.get(crt);
+      const fresh = memo && existsSync(crt) && sha256(readFileSync(crt, 'utf8')) === memo.certSha;
+      const d = fresh ? { createCa: false, summaries: [] } : issuePki(w);
+      const cas = caCreatedIn(ctx.run);
+      if (d.createCa)
+        cas.set(caPaths(w.dir).crt, {
+          caSha: sha256(readFileSync(caPaths(w.dir).crt, 'utf8')),
+          summary: d.summaries[0]!,
+          told: new Set([told]),
+        });
+      else cas.get(caPaths(w.dir).crt)?.told.add(told);
       if (d.summaries.length) {
         const pem = readFileSync(crt, 'utf8');
-        issued.set(crt, { certSha: sha256(pem), summaries: prep.actions.length ? prep.actions : d.summaries, told: new Set([ctx.host]) });
+        issued.set(crt, {
+          certSha: sha256(pem),
+          summaries: prep.actions.length ? prep.actions : d.summaries,
+          told: new Set([toldKey(ctx.host, _p.dest)]),
+        });
       } else {
-        issued.get(crt)?.told.add(ctx.host);
+        issued.get(crt)?.told.add(toldKey(ctx.host, _p.dest));
       }
-      outcome = { bundle: generatedBundle(w) };
+      outcome = { bundle: generatedBundle(w, contentParam(_p)) };
     } catch (err) {
       outcome = { error: `issuing on the controller failed: ${(err as Error).message}` };
     }
-    outcomesIn(ctx.run).set(outcomeKey(ctx.host, w), outcome);
+    outcomesIn(ctx.run).set(outcomeKey(ctx.host, w, contentParam(_p)), outcome);
   },
   apply(p, prep, _s, ops, ctx: ModuleContext) {
     let bundle: Secret;
     if (prep.want) {
-      const o = outcomesIn(ctx.run).get(outcomeKey(ctx.host, prep.want));
+      const o = outcomesIn(ctx.run).get(outcomeKey(ctx.host, prep.want, contentParam(p)));
       if (!o) return failScript('the certificate was not issued on the controller (controllerApply did not run)');
       if ('error' in o) return failScript(o.error);
       bundle = o.bundle;
@@ -365,11 +455,11 @@ export default defineModule<TlsCertParams, TlsCertState, TlsCertOp, TlsCertPrep>
     return ['set -e', ...write].join('\n');
   },
   verify(p, prep, s) {
-    const want = prep.want ? sha256(generatedBundle(prep.want).reveal()) : prep.sha;
+    const want = prep.want ? sha256(generatedBundle(prep.want, contentParam(p)).reveal()) : prep.sha;
     const attrs = attrsOf(p);
     if (!s.stat.exists || s.stat.type !== 'file') return [`${p.dest} is missing`];
     const problems = planAttrs(p.dest, attrs, s.stat).map((c) => c.summary);
-    if (s.sha256 !== want) problems.push(`${p.dest} differs from the certificate bundle on the controller`);
+    if (s.sha256 !== want) problems.push(`${p.dest} differs from the ${what(p)} on the controller`);
     return problems;
   },
   note: (_p, prep) => expiringNote(prep),

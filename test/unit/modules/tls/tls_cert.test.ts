@@ -3,10 +3,10 @@
  * temp dirs), the bundle written by the apply script (run locally in a temp dir), secrets.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { userInfo, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import mod, {
   expiringNote,
@@ -138,6 +138,81 @@ describe('tls_cert with a real controller PKI', () => {
     expect(redact(`leak ${keyLine}`)).not.toContain(keyLine);
     expect(shSyntax(real.script!)).toBe('');
     expect(run(params, 'lb1', false).changes).toEqual([]);
+  });
+
+  it('content cert, key and ca: separate files (MariaDB ssl_cert, ssl_key, ssl_ca) from one certificate; check = real; then 0 changed', () => {
+    const parts = (['cert', 'key', 'ca'] as const).map((content) => ({ ...params, content, dest: join(work, `h1/${content}.pem`) }));
+    const check = parts.map((p) => summaries(run(p, 'db1', true).changes));
+    expect(check[1]).toEqual([
+      `create internal CA "Kiln internal CA" in ${work}/pki (exported as ${work}/pki/ca.crt)`,
+      'issue certificate for site.lab: no certificate yet',
+      `install private key ${work}/h1/key.pem (0600 ${me}:${grp})`,
+    ]);
+    expect(existsSync(join(work, 'pki'))).toBe(false);
+    // Each task prepared after the previous one issued (the engine may prepare later tasks again): the same lines.
+    const real = parts.map((p) => run(p, 'db1', false));
+    expect(real.map((r) => summaries(r.changes))).toEqual(check);
+    expect(real.map((r) => r.problems)).toEqual([[], [], []]);
+    const pki = certPaths(join(work, 'pki'), 'site.lab');
+    const cert = readFileSync(join(work, 'h1/cert.pem'), 'utf8');
+    expect(cert).toBe(readFileSync(pki.crt, 'utf8'));
+    expect(cert).not.toContain('PRIVATE KEY');
+    expect(readFileSync(join(work, 'h1/key.pem'), 'utf8')).toBe(readFileSync(pki.key, 'utf8'));
+    const ca = readFileSync(join(work, 'h1/ca.pem'), 'utf8');
+    expect(ca).toBe(readFileSync(join(work, 'pki/ca.crt'), 'utf8'));
+    expect(new X509Certificate(cert).verify(new X509Certificate(ca).publicKey)).toBe(true);
+    expect(parts.map((p) => run(p, 'db1', false).changes)).toEqual([[], [], []]);
+  });
+
+  it('content ca without common_name: only the CA (a client trust anchor); a CA created by another task in the run is reported the same in check and real', () => {
+    const caOnly: TlsCertParams = {
+      dest: join(work, 'h2/ca.crt'),
+      owner: me,
+      group: grp,
+      mode: '0644',
+      pki_dir: join(work, 'pki'),
+      content: 'ca',
+    };
+    const c1 = summaries(run(params, 'db1', true).changes);
+    const c2 = summaries(run(caOnly, 'web1', true).changes);
+    expect(c2).toEqual([
+      `create internal CA "Kiln internal CA" in ${work}/pki (exported as ${work}/pki/ca.crt)`,
+      `install CA certificate ${work}/h2/ca.crt (0644 ${me}:${grp})`,
+    ]);
+    const r1 = run(params, 'db1', false);
+    const r2 = run(caOnly, 'web1', false); // prepared after db1's task created the CA
+    expect(summaries(r1.changes)).toEqual(c1);
+    expect(summaries(r2.changes)).toEqual(c2);
+    expect(r2.problems).toEqual([]);
+    expect(readFileSync(join(work, 'h2/ca.crt'), 'utf8')).toBe(readFileSync(join(work, 'pki/ca.crt'), 'utf8'));
+    // No server certificate was issued for the CA-only task.
+    expect(
+      readdirSync(join(work, 'pki'))
+        .filter((f) => f.endsWith('.crt'))
+        .sort(),
+    ).toEqual(['ca.crt', 'site.lab.crt']);
+    expect(run(caOnly, 'web1', false).changes).toEqual([]);
+    newRun();
+    expect(run(caOnly, 'web1', true).changes).toEqual([]);
+  });
+
+  it('a certificate is issued once per run: cert and key files match even when every issue is inside the renewal window', () => {
+    // valid_days 10 < renew_before_days 30: deciding again after an issue would renew again.
+    const parts = (['cert', 'key'] as const).map((content) => ({
+      ...params,
+      valid_days: 10,
+      content,
+      dest: join(work, `h1/${content}.pem`),
+    }));
+    for (const p of parts) run(p, 'db1', false);
+    const cert = new X509Certificate(readFileSync(join(work, 'h1/cert.pem'), 'utf8'));
+    expect(cert.checkPrivateKey(createPrivateKey(readFileSync(join(work, 'h1/key.pem'), 'utf8')))).toBe(true);
+  });
+
+  it('content ca needs the internal CA: refused for a provided certificate', () => {
+    expect(() => mod.bind({ dest: '/x', content: 'ca', cert: 'x', key: 'y' }, pctx('h', true))).toThrow(
+      /content: ca is only for a generated certificate/,
+    );
   });
 
   it('two hosts sharing a certificate both report the issue, in check and in the real run (issued once)', () => {

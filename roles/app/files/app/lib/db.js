@@ -2,8 +2,11 @@
 /*
  * Database access for the sample app: writes go to the primary, reads to the replica (the
  * primary when no replica is configured). Uses Debian's node-mysql (package `node-mysql`,
- * installed under /usr/share/nodejs), so nothing comes from npm.
+ * installed under /usr/share/nodejs), so nothing comes from npm. With `tls.ca` in the config,
+ * every connection uses TLS and verifies the server against that CA (Kiln's internal CA).
  */
+
+const fs = require('fs');
 
 function loadMysql() {
   try {
@@ -27,13 +30,25 @@ function query(pool, sql, args) {
   });
 }
 
+/**
+ * TLS (c.tls.ca: the CA file): every connection uses TLS, and node-mysql rejects a server whose
+ * certificate does not chain to that CA (rejectUnauthorized). Debian's node-mysql 2.18 does not
+ * check the certificate's name (it wraps the socket itself and keeps the TLS socket private); the
+ * CA is Kiln's internal one, which signs only the site's own servers.
+ */
+function tlsOptions(c) {
+  if (!c.tls || !c.tls.ca) return undefined;
+  return { ca: fs.readFileSync(c.tls.ca, 'utf8'), rejectUnauthorized: true };
+}
+
 /** null when no database is configured; otherwise {status, write, read, end}. */
 function fromConfig(c) {
   if (!c || !c.primary || !c.primary.host) return null;
   const mysql = loadMysql();
   const password = c.password_b64 ? Buffer.from(c.password_b64, 'base64').toString('utf8') : undefined;
-  const pool = (ep) =>
-    mysql.createPool({
+  const ssl = tlsOptions(c);
+  const pool = (ep) => {
+    const p = mysql.createPool({
       host: ep.host,
       port: Number(ep.port || 3306),
       user: c.user,
@@ -43,7 +58,10 @@ function fromConfig(c) {
       connectTimeout: 3000,
       acquireTimeout: 3000,
       charset: 'utf8mb4',
+      ...(ssl ? { ssl } : {}),
     });
+    return p;
+  };
   const primary = pool(c.primary);
   const replica = c.replica && c.replica.host ? pool(c.replica) : null;
   let tableReady = null;
