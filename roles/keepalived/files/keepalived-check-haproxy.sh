@@ -1,0 +1,11 @@
+#!/bin/sh
+# keepalived's vrrp_script (roles/keepalived), installed as /usr/local/lib/kiln/keepalived-check-haproxy:
+#
+#   keepalived-check-haproxy PORT PATH TIMEOUT
+#
+# Healthy (exit 0) when HAProxy's HTTPS frontend on 127.0.0.1:PORT completes a TLS handshake and
+# answers PATH with any HTTP status within TIMEOUT seconds: HAProxy itself answers (a 503 while
+# every backend is down still counts: the peer would have the same backends). No answer (refused,
+# TLS failure, timeout) is a failure: keepalived moves the VIP to a peer.
+code=$(curl -k -s -o /dev/null -w '%{http_code}' --max-time "$3" -- "https://127.0.0.1:$1$2")
+[ -n "$code" ] && [ "$code" != 000 ]
