@@ -10,7 +10,20 @@ import { join, relative, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { LabError } from '../lab/errors.ts';
 import { run } from '../lab/exec.ts';
-import { activeLabDir, add, additionFromArgs, down, preflight, remove, reset, status, up, type HostStatus } from '../lab/lab.ts';
+import {
+  activeLabDir,
+  add,
+  additionFromArgs,
+  down,
+  preflight,
+  remove,
+  reset,
+  start,
+  status,
+  stop,
+  up,
+  type HostStatus,
+} from '../lab/lab.ts';
 import { labFiles } from '../lab/paths.ts';
 import { DEFAULT_TOPOLOGY, loadTopology } from '../lab/topology.ts';
 import { parseVagrantSshConfig, vagrantToInventory } from '../lab/vagrant.ts';
@@ -68,7 +81,7 @@ function table(rows: HostStatus[]): string {
     .join('\n');
 }
 
-/** Registers `kiln lab up|down|status|ssh|add|remove|reset`. */
+/** Registers `kiln lab up|down|status|ssh|add|remove|reset|stop|start`. */
 export function registerLabCommands(program: Command): void {
   const lab = program
     .command('lab')
@@ -218,6 +231,27 @@ export function registerLabCommands(program: Command): void {
       action(async (host: string) => {
         await reset(host, log);
         process.stdout.write(`${host} reset: fresh disk, new host key (known_hosts updated)\n`);
+      }),
+    );
+
+  lab
+    .command('stop <host>')
+    .description('power a host off: a clean halt (its services stop), or --kill: a pulled power cord; its disk stays (`kiln lab start`)')
+    .option('--kill', 'SIGKILL at once instead of a clean halt: nothing on the host stops cleanly')
+    .action(
+      action(async (host: string, opts: { kill?: boolean }) => {
+        await stop(host, Boolean(opts.kill), log);
+        process.stdout.write(`${host} powered off${opts.kill ? ' (killed)' : ''}\n`);
+      }),
+    );
+
+  lab
+    .command('start <host>')
+    .description('power a stopped host on again, on its own disk, and wait for its sshd')
+    .action(
+      action(async (host: string) => {
+        await start(host, log);
+        process.stdout.write(`${host} powered on (sshd answers)\n`);
       }),
     );
 }
