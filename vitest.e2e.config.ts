@@ -12,6 +12,7 @@ const ORDER = [
   'data.test.ts',
   'firewall.test.ts',
   'faults.test.ts',
+  'vip.test.ts',
 ];
 
 class NamedOrder extends BaseSequencer {
