@@ -1,5 +1,5 @@
 #!/bin/sh
-# keepalived's vrrp_script (roles/keepalived), installed as /usr/local/lib/kiln/keepalived-check-haproxy:
+# keepalived's vrrp_script (roles/keepalived), installed as /usr/local/lib/kiln-keepalived/keepalived-check-haproxy:
 #
 #   keepalived-check-haproxy PORT PATH TIMEOUT
 #

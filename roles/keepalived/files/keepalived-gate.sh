@@ -1,6 +1,6 @@
 #!/bin/sh
 # Health gate of the `reload keepalived` handler (roles/keepalived), installed as
-# /usr/local/lib/kiln/keepalived-gate. The service module runs it after the reload (or start),
+# /usr/local/lib/kiln-keepalived/keepalived-gate. The service module runs it after the reload (or start),
 # once a second until it exits 0 or the handler's timeout passes:
 #
 #   keepalived-gate STATE_FILE VIP IFACE

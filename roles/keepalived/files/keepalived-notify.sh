@@ -1,5 +1,5 @@
 #!/bin/sh
-# keepalived's notify script (roles/keepalived), installed as /usr/local/lib/kiln/keepalived-notify:
+# keepalived's notify script (roles/keepalived), installed as /usr/local/lib/kiln-keepalived/keepalived-notify:
 #
 #   keepalived-notify VIP TEXTFILE_DIR STATE_DIR  TYPE NAME STATE PRIORITY   (the last four from keepalived)
 #
