@@ -14,6 +14,7 @@ const ORDER = [
   'db-firewall.test.ts',
   'firewall.test.ts',
   'faults.test.ts',
+  'vip.test.ts',
 ];
 
 class NamedOrder extends BaseSequencer {

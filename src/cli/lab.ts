@@ -69,7 +69,7 @@ function table(rows: HostStatus[]): string {
     .join('\n');
 }
 
-/** Registers `kiln lab up|down|status|ssh|add|remove|reset`. */
+/** Registers `kiln lab up|down|status|ssh|add|remove|reset|stop|start`. */
 export function registerLabCommands(program: Command): void {
   const lab = program
     .command('lab')
@@ -226,6 +226,29 @@ export function registerLabCommands(program: Command): void {
         const { reset } = await labApi();
         await reset(host, log);
         process.stdout.write(`${host} reset: fresh disk, new host key (known_hosts updated)\n`);
+      }),
+    );
+
+  lab
+    .command('stop <host>')
+    .description('power a host off: a clean halt (its services stop), or --kill: a pulled power cord; its disk stays (`kiln lab start`)')
+    .option('--kill', 'SIGKILL at once instead of a clean halt: nothing on the host stops cleanly')
+    .action(
+      action(async (host: string, opts: { kill?: boolean }) => {
+        const { stop } = await labApi();
+        await stop(host, Boolean(opts.kill), log);
+        process.stdout.write(`${host} powered off${opts.kill ? ' (killed)' : ''}\n`);
+      }),
+    );
+
+  lab
+    .command('start <host>')
+    .description('power a stopped host on again, on its own disk, and wait for its sshd')
+    .action(
+      action(async (host: string) => {
+        const { start } = await labApi();
+        await start(host, log);
+        process.stdout.write(`${host} powered on (sshd answers)\n`);
       }),
     );
 }

@@ -338,19 +338,22 @@ async function waitGone(h: HostState, ms: number): Promise<boolean> {
 /**
  * Stops a host: SIGRTMIN+3 to its systemd (a clean halt), then — only if it is still the process
  * the lab recorded — SIGKILL. Then removes its namespace, veth, cgroups and runtime files.
+ * `hard`: no halt, SIGKILL at once (a pulled power cord: no service stops, nothing is announced).
  */
-export async function stopHost(name: string, address: string | undefined, graceMs = 20000): Promise<string[]> {
+export async function stopHost(name: string, address: string | undefined, graceMs = 20000, hard = false): Promise<string[]> {
   const notes: string[] = [];
   const h = await readHostState(name);
   if (h && isLabProcess(h.pid, h.pidStart)) {
     const { unshare, init } = hostProcs(h.pid);
-    if (init !== undefined) process.kill(init, SIGRTMIN_3);
+    if (hard) {
+      // fall through to the SIGKILL below at once
+    } else if (init !== undefined) process.kill(init, SIGRTMIN_3);
     else {
       process.kill(h.pid, 'SIGTERM');
       if (unshare !== undefined && unshare !== h.pid) process.kill(unshare, 'SIGTERM');
     }
-    if (!(await waitGone(h, graceMs))) {
-      notes.push(`${name}: no clean halt within ${graceMs / 1000} s; killed`);
+    if (hard || !(await waitGone(h, graceMs))) {
+      if (!hard) notes.push(`${name}: no clean halt within ${graceMs / 1000} s; killed`);
       const again = hostProcs(h.pid);
       if (isLabProcess(h.pid, h.pidStart)) {
         if (again.init !== undefined) process.kill(again.init, 'SIGKILL');

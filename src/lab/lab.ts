@@ -315,6 +315,50 @@ export async function reset(hostName: string, log: Log): Promise<void> {
   });
 }
 
+/**
+ * Powers one host off (`kiln lab stop`): a clean halt (SIGRTMIN+3 to its systemd: services stop,
+ * as on a machine's power button), or with `hard` a pulled cord (SIGKILL: nothing stops cleanly).
+ * Its network goes with it; its disk, its place in the lab and its known_hosts line stay, so
+ * `start` powers it on again as the same machine.
+ */
+export async function stop(hostName: string, hard: boolean, log: Log): Promise<void> {
+  preflight(false);
+  await withLabLock(async () => {
+    const host = await labHost(hostName);
+    const notes = await stopHost(host.name, host.address, 20000, hard);
+    notes.forEach(log);
+  });
+}
+
+/** Powers a stopped host on again (`kiln lab start`) on its own disk, and waits for its sshd. */
+export async function start(hostName: string, log: Log): Promise<void> {
+  preflight();
+  await checkTools(log);
+  await withLabLock(async () => {
+    const state = await readLabState();
+    const host = await labHost(hostName);
+    if (!state) throw new LabError('no lab is up; run `kiln lab up` first');
+    const h = await readHostState(host.name);
+    if (h && isLabProcess(h.pid, h.pidStart)) throw new LabError(`${host.name} is running; \`kiln lab stop ${host.name}\` first`);
+    const everyHost = allLabHosts(state.topology, state.additions);
+    const { rootfs, mirror } = await labCaches(state);
+    await ensureBridge();
+    const authorizedKey = await ensureClientKey(state.labDir);
+    await stopHost(host.name, host.address); // remains (namespace, cgroups) of a host that died by itself
+    const hs = await startHost({ labDir: state.labDir, topology: { hosts: everyHost, children: {} }, rootfs, mirror, authorizedKey }, host);
+    await waitForSsh(hs, 120000);
+  });
+}
+
+async function labHost(hostName: string): Promise<LabHost> {
+  const state = await readLabState();
+  if (!state) throw new LabError('no lab is up; run `kiln lab up` first');
+  const everyHost = allLabHosts(state.topology, state.additions);
+  const host = everyHost.find((h) => h.name === hostName);
+  if (!host) throw new LabError(`no host "${hostName}" in the lab (hosts: ${everyHost.map((h) => h.name).join(', ')})`);
+  return host;
+}
+
 /** Rewrites the lab's files (and separate inventories) for every host the state records. */
 async function writeFilesOf(state: LabState, emptied: readonly string[] = []): Promise<void> {
   const known = await Promise.all(allLabHosts(state.topology, state.additions).map((h) => knownHostsLine(state.labDir, h)));

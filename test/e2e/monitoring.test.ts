@@ -359,7 +359,7 @@ describe.skipIf(skip)('monitoring roles on the lab', () => {
     const restart = bad.rep.tasks.find((t) => t.task === 'restart prometheus')!;
     expect(restart.status).toBe('failed');
     expect(restart.message).toMatch(
-      /^prometheus is not healthy after the restart: no healthy answer from its health command within 10s \(last: the health command exited 1: GET http:\/\/127\.0\.0\.1:9090\/-\/ready: .*\); restored the last good configuration \(\/etc\/prometheus\/prometheus\.yml, \/etc\/prometheus\/rules\.d\/frontend\.rules\.yml, \/etc\/default\/prometheus\) and restarted: healthy again\n/,
+      /^prometheus is not healthy after the restart: no healthy answer from its health command within 10s \(last: the health command exited 1: GET http:\/\/127\.0\.0\.1:9090\/-\/ready: .*\); restored the last good configuration \(\/etc\/prometheus\/prometheus\.yml, \/etc\/prometheus\/rules\.d\/frontend\.rules\.yml, \/etc\/prometheus\/rules\.d\/vip\.rules\.yml, \/etc\/default\/prometheus\) and restarted: healthy again\n/,
     );
     expect(restart.message).toContain("unknown long flag '--kiln-no-such-flag'"); // from Prometheus' journal
     // The last good flags are back, and Prometheus serves with them.

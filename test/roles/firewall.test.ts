@@ -7,8 +7,16 @@ describe('firewall role', () => {
   it('the default policy is valid for the site and opens what the site roles listen on', () => {
     const policy = loadRoleYaml('firewall', 'defaults/main.yml').firewall_policy as Parameters<typeof site>[0];
     expect(validatePolicy(site(policy))).toEqual([]);
-    const ports = (h: string) => resolveHost(h, site(policy)).inbound.map((r) => `${r.ports.join(',')}<${r.v4?.join(' ') ?? 'any'}`);
-    expect(ports('lb1')).toEqual(['80,443<any', '8405<10.77.0.41/32', '22<10.77.0.1/32', '9100<10.77.0.41/32']);
+    const ports = (h: string) =>
+      resolveHost(h, site(policy)).inbound.map((r) => `${r.proto === 'vrrp' ? 'vrrp' : r.ports.join(',')}<${r.v4?.join(' ') ?? 'any'}`);
+    // VRRP (keepalived's floating address) only between the load balancers.
+    expect(ports('lb1')).toEqual([
+      '80,443<any',
+      '8405<10.77.0.41/32',
+      'vrrp<10.77.0.11/32 10.77.0.12/32',
+      '22<10.77.0.1/32',
+      '9100<10.77.0.41/32',
+    ]);
     expect(ports('web1')).toEqual([
       '8080<10.77.0.11/32 10.77.0.12/32',
       '9113<10.77.0.41/32',

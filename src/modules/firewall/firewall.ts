@@ -39,7 +39,7 @@ const rule = {
   additionalProperties: false,
   properties: {
     port: { anyOf: [portItem, { type: 'array', items: portItem, minItems: 1 }], description: 'port(s): 80, [80, 443], "8000-8100"' },
-    proto: { enum: ['tcp', 'udp'], description: 'protocol (default tcp)' },
+    proto: { enum: ['tcp', 'udp', 'vrrp'], description: 'protocol (default tcp); vrrp (IP protocol 112) takes no port' },
     from: peers,
     to: peers,
     comment: { type: 'string', description: 'shown in the rule comment' },

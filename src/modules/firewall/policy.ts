@@ -19,7 +19,11 @@
 import { isIP } from 'node:net';
 import { didYouMean } from '../../core/suggest.ts';
 
-export type Proto = 'tcp' | 'udp';
+/** tcp and udp take ports; vrrp (IP protocol 112: keepalived's adverts) has none. */
+export type Proto = 'tcp' | 'udp' | 'vrrp';
+
+/** Protocols without ports: a rule of one of them names no `port`. */
+export const PORTLESS: ReadonlySet<Proto> = new Set(['vrrp']);
 
 export interface RuleSpec {
   port?: number | string | (number | string)[];
@@ -198,13 +202,16 @@ function resolveRule(
   const other = dir === 'from' ? 'to' : 'from';
   if (rule[other] !== undefined) errs.push({ path: [...where, other], message: `'${other}' does not apply here (use '${dir}')` });
   const proto = rule.proto ?? 'tcp';
-  if (proto !== 'tcp' && proto !== 'udp') errs.push({ path: [...where, 'proto'], message: `'${String(proto)}' is not tcp or udp` });
-  const ports = normalizePorts(rule.port, [...where, 'port'], errs);
-  if (rule.port === undefined && dir === 'from') errs.push({ path: where, message: "'port' is required for inbound rules" });
+  if (proto !== 'tcp' && proto !== 'udp' && proto !== 'vrrp')
+    errs.push({ path: [...where, 'proto'], message: `'${String(proto)}' is not tcp, udp or vrrp` });
+  const portless = PORTLESS.has(proto);
+  if (portless && rule.port !== undefined) errs.push({ path: [...where, 'port'], message: `${proto} has no ports: remove 'port'` });
+  const ports = portless ? [] : normalizePorts(rule.port, [...where, 'port'], errs);
+  if (rule.port === undefined && dir === 'from' && !portless) errs.push({ path: where, message: "'port' is required for inbound rules" });
   const tokens = asList(rule[dir]);
   if (!tokens.length) errs.push({ path: where, message: `'${dir}' is required (any, admin, a group, a host or a CIDR)` });
   const peers = resolvePeers(tokens.map(String), [...where, dir], Array.isArray(rule[dir]), inp, errs);
-  const label = `${section}: ${ports.length ? ports.join(',') : 'all'}/${proto} ${dir} ${tokens.join(', ')}${rule.comment ? ` (${rule.comment})` : ''}`;
+  const label = `${section}: ${portless ? proto : `${ports.length ? ports.join(',') : 'all'}/${proto}`} ${dir} ${tokens.join(', ')}${rule.comment ? ` (${rule.comment})` : ''}`;
   if (peers.any) return [{ proto, ports, comment: label }];
   // Only the families that have addresses get a rule; an empty family means "nobody".
   return [{ proto, ports, v4: peers.v4, v6: peers.v6, comment: label }];

@@ -72,9 +72,12 @@ function nftSet(xs: string[]): string {
   return xs.length === 1 ? xs[0]! : `{ ${xs.join(', ')} }`;
 }
 
+/** IP protocol numbers of the port-less protocols (by number: no /etc/protocols lookup). */
+const PROTO_NUM: Record<string, string> = { vrrp: '112' };
+
 function nftRule(r: ResolvedRule, dir: 'in' | 'out'): string[] {
   const addrKey = dir === 'in' ? 'saddr' : 'daddr';
-  const port = r.ports.length ? ` ${r.proto} dport ${nftSet(r.ports)}` : ` meta l4proto ${r.proto}`;
+  const port = r.ports.length ? ` ${r.proto} dport ${nftSet(r.ports)}` : ` meta l4proto ${PROTO_NUM[r.proto] ?? r.proto}`;
   const tail = `${port} accept ${nftComment(r.comment)}`;
   if (r.v4 === undefined && r.v6 === undefined) return [`${tail.trimStart()}`];
   const out: string[] = [];
@@ -121,7 +124,7 @@ export function renderNft(rules: HostRules, opts: RenderOptions): string {
 }
 
 function iptPorts(r: ResolvedRule): string {
-  if (!r.ports.length) return `-p ${r.proto}`;
+  if (!r.ports.length) return `-p ${PROTO_NUM[r.proto] ?? r.proto}`;
   const ps = r.ports.map((p) => p.replace('-', ':'));
   if (ps.length === 1) return `-p ${r.proto} -m ${r.proto} --dport ${ps[0]}`;
   return `-p ${r.proto} -m multiport --dports ${ps.join(',')}`;

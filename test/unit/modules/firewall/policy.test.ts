@@ -70,6 +70,30 @@ describe('firewall policy resolution', () => {
     );
   });
 
+  it('vrrp takes no port; tcp and udp still need one; other protocols are refused', () => {
+    expect(validatePolicy(site({ lb: { allow: [{ proto: 'vrrp', from: 'lb' }] } }))).toEqual([]);
+    expect(
+      validatePolicy(
+        site({
+          lb: {
+            allow: [{ proto: 'vrrp', port: 112, from: 'lb' }, { proto: 'udp', from: 'lb' }, { proto: 'gre', port: 1, from: 'lb' } as never],
+          },
+        }),
+      ),
+    ).toEqual([
+      "firewall_policy.lb.allow[0].port: vrrp has no ports: remove 'port'",
+      "firewall_policy.lb.allow[1]: 'port' is required for inbound rules",
+      "firewall_policy.lb.allow[2].proto: 'gre' is not tcp, udp or vrrp",
+    ]);
+    expect(resolveHost('lb1', site({ lb: { allow: [{ proto: 'vrrp', from: 'lb' }] } })).inbound).toContainEqual({
+      proto: 'vrrp',
+      ports: [],
+      v4: ['10.77.0.11/32', '10.77.0.12/32'],
+      v6: [],
+      comment: 'lb: vrrp from lb',
+    });
+  });
+
   it('admin with an empty CIDR list, and hosts without an IP address, are errors', () => {
     expect(validatePolicy(site(SITE_POLICY, []))).toContain(
       "firewall_policy.monitoring.allow[0].from: 'admin' is used but the admin CIDR list (firewall_admin_cidrs) is empty",

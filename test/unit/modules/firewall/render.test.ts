@@ -34,6 +34,17 @@ describe('nftables rendering', () => {
     expect(nft).toContain('ip daddr 192.0.2.53/32 udp dport 53 accept');
     expect(nft).toContain('ip6 daddr 2001:db8::53/128 udp dport 53 accept');
   });
+  it('vrrp (IP protocol 112, no ports) only from the lb peers, by protocol number in both backends', () => {
+    const inp = site({ lb: { allow: [{ proto: 'vrrp', from: 'lb', comment: 'keepalived' }] } });
+    const nft = renderNft(resolveHost('lb1', inp), { outbound: 'accept' });
+    expect(nft).toContain('ip saddr { 10.77.0.11/32, 10.77.0.12/32 } meta l4proto 112 accept comment "lb: vrrp from lb (keepalived)"');
+    expect(nft).not.toMatch(/dport[^\n]*vrrp|vrrp dport/);
+    const ipt = renderIptables(resolveHost('lb1', inp), { outbound: 'accept' }, 4).persist;
+    expect(ipt).toContain('-A KILN-INPUT -s 10.77.0.11/32 -p 112 -m comment --comment "lb: vrrp from lb (keepalived)" -j ACCEPT');
+    expect(ipt).toContain('-A KILN-INPUT -s 10.77.0.12/32 -p 112 ');
+    // The other hosts get no VRRP rule.
+    expect(renderNft(resolveHost('web1', inp), { outbound: 'accept' })).not.toContain('l4proto 112');
+  });
   it('comments cannot break out of their quotes', () => {
     const nft = renderNft(resolveHost('lb1', site({ lb: { allow: [{ port: 80, from: 'any', comment: 'say "hi"; flush ruleset' }] } })), {
       outbound: 'accept',
