@@ -102,7 +102,7 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
     comparePrediction(check.rep, real.rep);
     for (const h of Object.keys(WEB)) {
       expect(changedLines(real.rep)).toContain(
-        `${h} app release (atomic switch, health check, rollback on failure): deploy release 1.0.1 (current none)`,
+        `${h} app release (atomic switch, health check, rollback on failure): deploy release 1.0.2 (current none)`,
       );
     }
     const again = await apply('rerun', ['--stats']);
@@ -121,11 +121,11 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
     // Seen from outside, through nginx on the load balancers' port.
     for (const [h, addr] of Object.entries(WEB)) {
       const root = json(`http://${addr}:8080/`);
-      expect(root).toMatchObject({ host: h, hostname: h, release: '1.0.1' });
+      expect(root).toMatchObject({ host: h, hostname: h, release: '1.0.2' });
       expect(json(`http://${addr}:8080/health`)).toMatchObject({
         status: 'ok',
         host: h,
-        release: '1.0.1',
+        release: '1.0.2',
         db: { primary: 'not configured' },
       });
       expect(get(`http://${addr}:8080/items`).status).toBe(404); // no database configured
@@ -139,7 +139,7 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
     expect(ssh('web1', 'id -u kiln-app').trim()).toMatch(/^\d{3}$/); // a system uid (< 1000)
     expect(ssh('web1', 'ss -Hltn sport = :3000').trim()).toContain('127.0.0.1:3000');
     expect(ssh('web1', 'sudo stat -c "%a %U" /etc/kiln-app/config.json').trim()).toBe('600 kiln-app');
-    expect(ssh('web1', 'readlink /opt/kiln-app/current').trim()).toBe('releases/1.0.1');
+    expect(ssh('web1', 'readlink /opt/kiln-app/current').trim()).toBe('releases/1.0.2');
     expect(ssh('web1', 'sudo tail -n 20 /var/log/nginx/access.log')).toContain('"GET / HTTP/1.1" 200');
   }, 600_000);
 
@@ -154,7 +154,7 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
     expect(t.message).toContain('unknown directive "kiln_no_such_directive"');
     expect(ssh('web1', 'sha256sum /etc/nginx/nginx.conf')).toBe(before);
     expect(ssh('web1', 'ls -a /etc/nginx')).not.toContain('.kiln.');
-    expect(json(`http://${WEB.web1}:8080/`)).toMatchObject({ host: 'web1', release: '1.0.1' });
+    expect(json(`http://${WEB.web1}:8080/`)).toMatchObject({ host: 'web1', release: '1.0.2' });
     // The good config still converges. The reload notification was written ahead of the failed
     // apply: Kiln cannot know that a failed apply left the host untouched, so the reload is owed
     // and runs now, announced (a handler may run once more than needed, never once less).
@@ -169,7 +169,7 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
     const check = await apply('broken-check', [...broken, '-l', 'web1', '--check']);
     expect(check.r.code).toBe(0);
     expect(changedLines(check.rep)).toEqual([
-      'web1 app release (atomic switch, health check, rollback on failure): deploy release 2.0.0-broken (current 1.0.1)',
+      'web1 app release (atomic switch, health check, rollback on failure): deploy release 2.0.0-broken (current 1.0.2)',
     ]);
     // Rolling (serial: 1, max_fail_percentage: 0) over both hosts: web1 first.
     const run = await apply('broken', [...broken, '-e', 'app_health_timeout=5'], ROLLING);
@@ -178,14 +178,14 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
     expect(t.status).toBe('failed');
     expect(t.message).toContain('release 2.0.0-broken failed its health check');
     expect(t.message).toContain('returned error: 500');
-    expect(t.message).toContain('ROLLED BACK to release 1.0.1, which is healthy and serving');
-    expect(ssh('web1', 'readlink /opt/kiln-app/current').trim()).toBe('releases/1.0.1');
-    expect(json(`http://${WEB.web1}:8080/`)).toMatchObject({ host: 'web1', release: '1.0.1' });
-    expect(json(`http://${WEB.web1}:8080/health`)).toMatchObject({ status: 'ok', release: '1.0.1' });
+    expect(t.message).toContain('ROLLED BACK to release 1.0.2, which is healthy and serving');
+    expect(ssh('web1', 'readlink /opt/kiln-app/current').trim()).toBe('releases/1.0.2');
+    expect(json(`http://${WEB.web1}:8080/`)).toMatchObject({ host: 'web1', release: '1.0.2' });
+    expect(json(`http://${WEB.web1}:8080/health`)).toMatchObject({ status: 'ok', release: '1.0.2' });
     // The play stopped after web1's batch: web2 was never touched and serves its release.
     expect(run.rep.tasks.filter((x) => x.host === 'web2')).toEqual([]);
-    expect(ssh('web2', 'ls /opt/kiln-app/releases').trim()).toBe('1.0.1');
-    expect(json(`http://${WEB.web2}:8080/`)).toMatchObject({ host: 'web2', release: '1.0.1' });
+    expect(ssh('web2', 'ls /opt/kiln-app/releases').trim()).toBe('1.0.2');
+    expect(json(`http://${WEB.web2}:8080/`)).toMatchObject({ host: 'web2', release: '1.0.2' });
     // The role's own release is still converged on both.
     const again = await apply('after-rollback');
     expect(again.r.code, again.out).toBe(0);
@@ -206,12 +206,12 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
     // web2 kept its config and serves.
     expect(run.rep.tasks.filter((x) => x.host === 'web2')).toEqual([]);
     expect(ssh('web2', 'sudo grep -c 127.0.0.1 /etc/kiln-app/config.json').trim()).toBe('1');
-    expect(json(`http://${WEB.web2}:8080/`)).toMatchObject({ host: 'web2', release: '1.0.1' });
+    expect(json(`http://${WEB.web2}:8080/`)).toMatchObject({ host: 'web2', release: '1.0.2' });
     // Fixed: web1's config is restored and its restart passes the check; web2 has nothing to do.
     const fixed = await apply('bad-bind-fixed', [], ROLLING);
     expect(fixed.r.code, fixed.out).toBe(0);
     expect(changedLines(fixed.rep)).toEqual([NOLOG_CONFIG_CHANGE, 'web1 handler restart app: restart kiln-app']);
-    expect(json(`http://${WEB.web1}:8080/health`)).toMatchObject({ status: 'ok', release: '1.0.1' });
+    expect(json(`http://${WEB.web1}:8080/health`)).toMatchObject({ status: 'ok', release: '1.0.2' });
   }, 300_000);
 
   it('a valid but wrong nginx value (upstream port 3999): web1 fails its reload gate and gets its last good nginx.conf back, the rolling run stops before web2; the next run converges', async () => {
@@ -233,10 +233,10 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
     // web1 runs its last good nginx.conf again and serves; web2 was never touched.
     expect(conf('web1')).toBe(before.web1);
     expect(ssh('web1', 'grep -c "server 127.0.0.1:3000;" /etc/nginx/nginx.conf').trim()).toBe('1');
-    expect(json(`http://${WEB.web1}:8080/health`)).toMatchObject({ status: 'ok', host: 'web1', release: '1.0.1' });
+    expect(json(`http://${WEB.web1}:8080/health`)).toMatchObject({ status: 'ok', host: 'web1', release: '1.0.2' });
     expect(run.rep.tasks.filter((x) => x.host === 'web2')).toEqual([]);
     expect(conf('web2')).toBe(before.web2);
-    expect(json(`http://${WEB.web2}:8080/`)).toMatchObject({ host: 'web2', release: '1.0.1' });
+    expect(json(`http://${WEB.web2}:8080/`)).toMatchObject({ host: 'web2', release: '1.0.2' });
     // The same value again would do the same: --check says so.
     const check = await apply('bad-upstream-check', [...badArgs, '-l', 'web1', '--check'], ROLLING);
     expect(changedLines(check.rep)).toEqual([
@@ -255,12 +255,12 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
     const v2 = await apply('v2', ['-l', 'web2', '-e', 'app_version=1.1.0', '-e', 'app_keep_releases=2']);
     expect(v2.r.code, v2.out).toBe(0);
     expect(changedLines(v2.rep)).toEqual([
-      'web2 app release (atomic switch, health check, rollback on failure): deploy release 1.1.0 (current 1.0.1)',
+      'web2 app release (atomic switch, health check, rollback on failure): deploy release 1.1.0 (current 1.0.2)',
     ]);
     expect(json(`http://${WEB.web2}:8080/`)).toMatchObject({ host: 'web2', release: '1.1.0' });
     const check = await apply('v3-check', ['-l', 'web2', '-e', 'app_version=1.2.0', '-e', 'app_keep_releases=2', '--check']);
     expect(changedLines(check.rep)).toEqual([
-      'web2 app release (atomic switch, health check, rollback on failure): deploy release 1.2.0 (current 1.1.0) | prune old releases 1.0.1 (keep 2)',
+      'web2 app release (atomic switch, health check, rollback on failure): deploy release 1.2.0 (current 1.1.0) | prune old releases 1.0.2 (keep 2)',
     ]);
     const v3 = await apply('v3', ['-l', 'web2', '-e', 'app_version=1.2.0', '-e', 'app_keep_releases=2']);
     expect(v3.r.code, v3.out).toBe(0);
@@ -268,7 +268,7 @@ describe.skipIf(skip)('web tier (roles nginx + app) on web1 and web2', () => {
     expect(ssh('web2', 'ls /opt/kiln-app/releases').trim().split('\n')).toEqual(['1.1.0', '1.2.0']);
     expect(json(`http://${WEB.web2}:8080/`)).toMatchObject({ host: 'web2', release: '1.2.0' });
     // web1 is unaffected.
-    expect(json(`http://${WEB.web1}:8080/`)).toMatchObject({ host: 'web1', release: '1.0.1' });
+    expect(json(`http://${WEB.web1}:8080/`)).toMatchObject({ host: 'web1', release: '1.0.2' });
   }, 300_000);
 
   it('a deploy interrupted between the switch and the restart is noticed and finished by the next run', async () => {

@@ -93,9 +93,18 @@ function fromConfig(c) {
     return fresh ? check() : last;
   }
 
+  // The table is created once per process; a primary that no longer has it (rebuilt, or another
+  // server after a failover) gets it again: on ER_NO_SUCH_TABLE the insert retries once after
+  // CREATE TABLE IF NOT EXISTS.
   async function write(text, host) {
+    const insert = () => query(primary, `INSERT INTO ${TABLE} (text, written_by) VALUES (?, ?)`, [text, host]);
     await ensureTable();
-    const r = await query(primary, `INSERT INTO ${TABLE} (text, written_by) VALUES (?, ?)`, [text, host]);
+    const r = await insert().catch(async (e) => {
+      if (e.code !== 'ER_NO_SUCH_TABLE') throw e;
+      tableReady = null;
+      await ensureTable();
+      return insert();
+    });
     return r.insertId;
   }
 
