@@ -18,11 +18,13 @@ import {
   defaultInventory,
   inventoryOption,
   parseForks,
+  parseShardOption,
   vaultOptions,
   vaultPasswordOption,
   verboseOption,
 } from './options.ts';
 import { timeoutOptions } from './timeouts.ts';
+import { registerReportCommands } from './report.ts';
 
 // A command's implementation is imported when that command runs, so that `kiln --version` or
 // `kiln lab status` does not load the engine, the modules and the template engine (README, Performance).
@@ -70,6 +72,11 @@ Exit codes:
     .option('-C, --check', 'dry run: probe and plan only; print what would change', false)
     .option('-D, --diff', 'show unified diffs of file changes', false)
     .option('--json <file>', 'write a JSON report (hosts and every task result)')
+    .option(
+      '--shard <i/n>',
+      'run shard i of n (0-based, 0 ≤ i < n) of the selected hosts: a stable split by host name for n controllers; merge their --json reports with `kiln report merge`',
+      parseShardOption,
+    )
     .option('-f, --forks <n>', 'hosts worked on in parallel (a whole number from 1)', parseForks, 20)
     .option('--accept-new-host-keys', 'record unknown host keys in known_hosts (a changed key is still refused)', false)
     .option('--stats', 'print SSH round trips per host after the recap', false)
@@ -135,6 +142,7 @@ Exit codes:
   registerModulesCommand(program);
   registerVaultCommands(program);
   registerLabCommands(program);
+  registerReportCommands(program);
   return program;
 }
 
