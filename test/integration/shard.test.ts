@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kiln, kilnAsync } from '../helpers/kiln.ts';
 import { startSshd, type TestSshd, writeSshdInventory } from '../helpers/sshd.ts';
+import { shardOf } from '../../src/plan/shard.ts';
 
 let sshd: TestSshd;
 let work: string;
@@ -264,6 +265,13 @@ describe('--shard i/n and kiln report merge over loopback hosts', () => {
     expect(r.stderr).toContain(`${at(10)}7: group_by (the inventory change would reach only this shard's controller) under --shard 0/2`);
     expect(r.stderr).toContain(`${at(12)}7: meta: end_play (it would end the play for this shard's hosts only) under --shard 0/2`);
     expect(r.stderr).toContain('4 errors; nothing was run.');
+    // A shard that holds none of a play's hosts skips the play as Ansible says it, and reports no host.
+    const empty = Array.from({ length: 10 }, (_, i) => i).find((i) => !HOSTS.some((h) => shardOf(h, 10) === i))!;
+    const none = kiln(args(p, ['-e', 'fail_on=none', '--shard', `${empty}/10`, '--json', join(p.dir, 'none.json')]));
+    expect(none.code, none.output).toBe(0);
+    expect(none.stdout).toContain('PLAY [base]\nskipping: no hosts matched');
+    expect(none.stdout).toContain('PLAY [web only]\nskipping: no hosts matched');
+    expect(read(join(p.dir, 'none.json')).hosts).toEqual({});
     // Unsharded, or as the one shard of one (the whole run), the same playbook runs.
     expect(kiln(['validate', refused.playbook, '-i', refused.inv]).code).toBe(0);
     const one = kiln(args(refused, ['--check', '--shard', '0/1']));
