@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { Option } from 'commander';
 import { InputError } from '../core/diagnostic.ts';
 import { loadVaultPasswordFile, type VaultOptions } from '../core/secret/vault.ts';
-import { parseShard, type Shard } from '../plan/shard.ts';
 
 export const collect = (v: string, prev: string[]) => [...prev, v];
 export const csv = (v: string, prev: string[]) => [
@@ -56,11 +55,6 @@ export function parseForks(value: string): number {
   if (!Number.isSafeInteger(n) || n < 1)
     throw new InputError({ file: '--forks', message: `must be a whole number of hosts from 1, got ${JSON.stringify(value)}` });
   return n;
-}
-
-/** `--shard i/n`: 0-based shard i of n (plan/shard.ts); anything else is an input error naming the flag. */
-export function parseShardOption(value: string): Shard {
-  return parseShard(value);
 }
 
 export function defaultInventory(given: string[]): string[] {

@@ -4,8 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/core/diagnostic.ts';
-import { inShard, parseShard, shardOf } from '../../src/plan/shard.ts';
+import { InputError } from '../../../src/core/diagnostic.ts';
+import { inShard, parseShard, shardOf } from '../../../src/plan/shard.ts';
 
 const names = Array.from({ length: 1000 }, (_, i) => `web-${String(i).padStart(4, '0')}.dc${i % 3}.example.net`);
 
