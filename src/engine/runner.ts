@@ -163,6 +163,7 @@ export class Runner {
       diff: opts.diff,
       playbook: playbook.file,
       registered: (h) => this.registered.get(h),
+      sharded: (opts.shard?.count ?? 1) > 1,
     });
     this.pending = new PendingHandlers(playbook.dir, playbook.file, opts.check, opts.shard);
     this.planned = new Map(opts.plan?.plays.map((p) => [p.play, p]));

@@ -8,6 +8,8 @@
  * - `meta: end_play` / `end_batch`: would end the play (or batch) for this shard's hosts only;
  * - add_host, group_by: change the inventory for the plays and templates after them (groups[…],
  *   the hosts of a later play), and each controller would see only its own shard's changes.
+ * `play_hosts` and `ansible_play_batch` are left undefined under a shard (vars-builder.ts), so a
+ * template using them is a located error that says why (instance.ts templateMessage).
  * Not refused, and said in the docs: `any_errors_fatal` and `max_fail_percentage` act per shard (a
  * failure stops its own controller's play; the merged recap's exit code is still the worst);
  * `hostvars` and `groups` stay inventory-wide, but facts and registered results of hosts in other

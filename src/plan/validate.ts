@@ -119,6 +119,7 @@ export function validateRun(opts: ValidateOptions): Validated {
     check: opts.check ?? false,
     diff: opts.diff,
     playbook: opts.playbook,
+    sharded: (opts.shard?.count ?? 1) > 1,
   });
   // Registered results live on through the run: any play's may be used by a later one. So do the
   // variables set_fact and include_vars define (actionNames).

@@ -265,6 +265,27 @@ describe('--shard i/n and kiln report merge over loopback hosts', () => {
     expect(r.stderr).toContain(`${at(10)}7: group_by (the inventory change would reach only this shard's controller) under --shard 0/2`);
     expect(r.stderr).toContain(`${at(12)}7: meta: end_play (it would end the play for this shard's hosts only) under --shard 0/2`);
     expect(r.stderr).toContain('4 errors; nothing was run.');
+    // play_hosts and ansible_play_batch would name this shard's hosts only: undefined, said why, before the run.
+    const members = project(`
+- name: members
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: count
+      debug: { msg: "{{ play_hosts | length }}" }
+    - name: list
+      template: { src: members.j2, dest: "{{ root }}/{{ inventory_hostname }}.members" }
+`);
+    writeFileSync(join(members.dir, 'members.j2'), 'members={{ ansible_play_batch | join(",") }}\n');
+    const m = kiln(args(members, ['--shard', '1/2']));
+    expect(m.code, m.output).toBe(2);
+    expect(m.stderr).toContain(
+      `${members.playbook}:7:14: debug: 'play_hosts' is undefined (under --shard each controller has only its shard of the play's hosts`,
+    );
+    expect(m.stderr).toContain(`${join(members.dir, 'members.j2')}:1:12: 'ansible_play_batch' is undefined (under --shard`);
+    const mWhole = kiln(args(members, ['--check']));
+    expect(mWhole.code, mWhole.output).toBe(0);
+    expect(mWhole.stdout).toContain(`  ${HOSTS[0]}: ok\n    ${HOSTS.length}\n`);
     // A shard that holds none of a play's hosts skips the play as Ansible says it, and reports no host.
     const empty = Array.from({ length: 10 }, (_, i) => i).find((i) => !HOSTS.some((h) => shardOf(h, 10) === i))!;
     const none = kiln(args(p, ['-e', 'fail_on=none', '--shard', `${empty}/10`, '--json', join(p.dir, 'none.json')]));
