@@ -62,6 +62,17 @@ function parse(input: MergeInput): { report: JsonReport } | { problem: Diagnosti
     (run.shard !== null && (typeof run.shard?.index !== 'number' || typeof run.shard?.count !== 'number'))
   )
     return problem(input.file, 'no `run` record (the shard and the run fingerprint): written by `kiln apply --json` of an older kiln?');
+  if (
+    run.shard &&
+    !(
+      Number.isInteger(run.shard.count) &&
+      run.shard.count >= 1 &&
+      Number.isInteger(run.shard.index) &&
+      run.shard.index >= 0 &&
+      run.shard.index < run.shard.count
+    )
+  )
+    return problem(input.file, `shard ${run.shard.index}/${run.shard.count}: not a shard (0 ≤ i < n)`);
   if (run.merged_shards) return problem(input.file, 'already a merged report: merge the shards’ own reports');
   for (const [h, s] of Object.entries(r.hosts)) {
     if (!s || typeof s !== 'object' || HOST_KEYS.some((k) => typeof (s as unknown as Record<string, unknown>)[k] !== 'number'))
