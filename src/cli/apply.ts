@@ -19,10 +19,15 @@ import type { VaultOptions } from '../core/secret/vault.ts';
 import type { TransportWrapper } from '../transport/transport.ts';
 import type { RunReport } from '../engine/report.ts';
 import { parseTimeoutOptions } from './timeouts.ts';
+import { formatShard, inShard, type Shard } from '../plan/shard.ts';
+import { shardNotes } from '../plan/shard-refusals.ts';
+import { runIdentity } from '../plan/fingerprint.ts';
 
 export interface ApplyOptions extends VaultOptions {
   inventory: string[];
   limit?: string;
+  /** `--shard i/n` (0-based), parsed. */
+  shard?: Shard;
   tags: string[];
   skipTags: string[];
   extraVars: Record<string, unknown>;
@@ -58,6 +63,7 @@ export async function runApply(playbookFile: string, opts: ApplyOptions, deps: A
     inventory: opts.inventory,
     extraVars: opts.extraVars,
     limit: opts.limit,
+    shard: opts.shard,
     tags: opts.tags,
     skipTags: opts.skipTags,
     check: opts.check,
@@ -67,6 +73,15 @@ export async function runApply(playbookFile: string, opts: ApplyOptions, deps: A
   });
   for (const w of v.warnings) console.error(`warning: ${formatDiagnostic(w)}`);
   for (const n of v.notes) write(`note: ${formatDiagnostic(n)}`);
+  // What the run is (its fingerprint, its selection before sharding): the JSON report's `run`.
+  const identity = runIdentity(v.playbook, v.inventory, { ...opts, check: opts.check });
+  const shardHosts = inShard(identity.selected, opts.shard).length;
+  if (opts.shard) {
+    write(
+      `SHARD ${formatShard(opts.shard)}: ${shardHosts} of the ${identity.selected.length} selected host(s) (run ${identity.fingerprint.slice(0, 19)}…)`,
+    );
+    for (const p of v.playbook.plays) for (const n of shardNotes(p, opts.shard)) write(`note: ${formatDiagnostic(n)}`);
+  }
   const tty = process.stdout.isTTY && !process.env.CI && opts.progress !== 'plain';
   const useColor = opts.color && Boolean(process.stdout.isTTY);
   const reporter: Reporter = tty
@@ -78,6 +93,7 @@ export async function runApply(playbookFile: string, opts: ApplyOptions, deps: A
     diff: opts.diff,
     forks: opts.forks,
     limit: opts.limit,
+    shard: opts.shard,
     tags: opts.tags,
     skipTags: opts.skipTags,
     plan: v.plan,
@@ -91,6 +107,13 @@ export async function runApply(playbookFile: string, opts: ApplyOptions, deps: A
     timeouts,
   });
   const { report, crashed } = await guardedRun(runner);
+  report.run = {
+    playbook: identity.playbook,
+    fingerprint: identity.fingerprint,
+    shard: opts.shard ? { index: opts.shard.index, count: opts.shard.count } : null,
+    selected_hosts: identity.selected.length,
+    shard_hosts: shardHosts,
+  };
   write('\nRECAP' + (opts.check ? ' (check mode: predicted)' : ''));
   for (const l of recapLines(report.hosts)) write(l);
   if (opts.stats) {

@@ -23,6 +23,7 @@ import {
   verboseOption,
 } from './options.ts';
 import { timeoutOptions } from './timeouts.ts';
+import { registerReportCommands } from './report.ts';
 
 // A command's implementation is imported when that command runs, so that `kiln --version` or
 // `kiln lab status` does not load the engine, the modules and the template engine (README, Performance).
@@ -70,6 +71,10 @@ Exit codes:
     .option('-C, --check', 'dry run: probe and plan only; print what would change', false)
     .option('-D, --diff', 'show unified diffs of file changes', false)
     .option('--json <file>', 'write a JSON report (hosts and every task result)')
+    .option(
+      '--shard <i/n>',
+      'run shard i of n (0-based, 0 ≤ i < n) of the selected hosts: a stable split by host name for n controllers; merge their --json reports with `kiln report merge`',
+    )
     .option('-f, --forks <n>', 'hosts worked on in parallel (a whole number from 1)', parseForks, 20)
     .option('--accept-new-host-keys', 'record unknown host keys in known_hosts (a changed key is still refused)', false)
     .option('--stats', 'print SSH round trips per host after the recap', false)
@@ -78,11 +83,17 @@ Exit codes:
     .option('--progress <mode>', 'progress display: auto (listr2 on a TTY), plain', 'auto');
   for (const o of timeoutOptions()) apply.addOption(o);
   apply.action(async (playbook: string, opts) => {
-    const [{ runApply }, { parseExtraVars }] = await Promise.all([import('./apply.ts'), import('./extra-vars.ts')]);
+    const [{ runApply }, { parseExtraVars }, { parseShard }] = await Promise.all([
+      import('./apply.ts'),
+      import('./extra-vars.ts'),
+      import('../plan/shard.ts'),
+    ]);
+    // `--shard i/n` is checked before anything else is read: a bad one is exit 2, no host contacted.
+    const shard = opts.shard === undefined ? undefined : parseShard(String(opts.shard));
     const vault = vaultOptions(opts);
     process.exitCode = await runApply(
       playbook,
-      { ...opts, ...vault, inventory: defaultInventory(opts.inventory), extraVars: parseExtraVars(opts.extraVars, vault) },
+      { ...opts, ...vault, shard, inventory: defaultInventory(opts.inventory), extraVars: parseExtraVars(opts.extraVars, vault) },
       deps,
     );
   });
@@ -135,6 +146,7 @@ Exit codes:
   registerModulesCommand(program);
   registerVaultCommands(program);
   registerLabCommands(program);
+  registerReportCommands(program);
   return program;
 }
 

@@ -18,7 +18,7 @@
  * an entry may add `"included": true`: the name is one of a handler of a role included at run
  * time (include_role), which the next run knows only once that role is included again.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 export interface PendingEntry {
@@ -53,13 +53,25 @@ export class PendingHandlers {
   /** Why an existing file could not be read (it was then ignored and is replaced by the next write). */
   readonly problem?: string;
 
+  /**
+   * Under `--shard i/n` (`shard`), the controllers of a run may share the directory: each keeps its
+   * own file, `pending-handlers.shard-<i>-of-<n>.json`, so that none overwrites another's
+   * notifications. Notifications for this playbook in the directory's other pending files (of an
+   * unsharded run, or of shards of another n; of sharded runs when this one is not) are not
+   * restored: `foreign` names those files (the runner warns).
+   */
+  readonly foreign: string[] = [];
+
   constructor(
     playbookDir: string,
     playbookFile: string,
     readonly readOnly = false,
+    shard?: { index: number; count: number },
   ) {
-    this.file = join(playbookDir, '.kiln', 'pending-handlers.json');
+    const name = shard ? `pending-handlers.shard-${shard.index}-of-${shard.count}.json` : 'pending-handlers.json';
+    this.file = join(playbookDir, '.kiln', name);
     this.key = basename(playbookFile);
+    this.foreign = foreignPending(join(playbookDir, '.kiln'), name, this.key, shard?.count);
     if (existsSync(this.file)) {
       try {
         this.store = JSON.parse(readFileSync(this.file, 'utf8')) as Store;
@@ -150,4 +162,24 @@ export class PendingHandlers {
     fsyncPath(dir);
     this.writes++;
   }
+}
+
+/**
+ * The other pending-handlers files of a directory that hold notifications for this playbook and
+ * were not written by a shard of the same n (whose hosts are disjoint from this shard's).
+ */
+function foreignPending(dir: string, own: string, key: string, count: number | undefined): string[] {
+  if (!existsSync(dir)) return [];
+  const sameN = count === undefined ? /^$/ : new RegExp(`^pending-handlers\\.shard-\\d+-of-${count}\\.json$`);
+  const out: string[] = [];
+  for (const f of readdirSync(dir)) {
+    if (f === own || sameN.test(f) || !/^pending-handlers(\.shard-\d+-of-\d+)?\.json$/.test(f)) continue;
+    try {
+      const store = JSON.parse(readFileSync(join(dir, f), 'utf8')) as Store;
+      if (Object.values(store[key] ?? {}).some((es) => es.length)) out.push(join(dir, f));
+    } catch {
+      out.push(join(dir, f));
+    }
+  }
+  return out;
 }

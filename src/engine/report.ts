@@ -99,6 +99,23 @@ export function countTask(stats: HostStats, results: readonly TaskResult[]): voi
   if (changed) stats.changed++;
 }
 
+/**
+ * What the run was (the JSON report's `run`): enough for `kiln report merge` to prove that
+ * reports are the shards of one run and that none is missing (plan/fingerprint.ts).
+ */
+export interface RunInfo {
+  /** The playbook's file name. */
+  playbook: string;
+  /** `sha256:…` of the playbook's and inventory's structure and the selection (never a value). */
+  fingerprint: string;
+  /** `--shard i/n` (0-based), or null when the run was not sharded. */
+  shard: { index: number; count: number } | null;
+  /** Hosts the run selects over all its plays, before sharding. */
+  selected_hosts: number;
+  /** Of those, the hosts of this shard (all of them when not sharded). */
+  shard_hosts: number;
+}
+
 export interface RunReport {
   hosts: Record<string, HostStats>;
   tasks: TaskResult[];
@@ -106,6 +123,8 @@ export interface RunReport {
   duration_ms: number;
   /** What stopped the run unexpectedly (an internal error), if anything did: the results are those until then. */
   error?: string;
+  /** What the run was (kiln apply records it; `kiln report merge` checks it). */
+  run?: RunInfo;
 }
 
 /** Writes the JSON report. Secrets are redacted by value (raw and JSON-escaped) and by the Secret type's toJSON. */
@@ -135,6 +154,7 @@ export function writeJsonReport(file: string, report: RunReport): void {
   // knows every secret's JSON-escaped form).
   const json = JSON.stringify(
     redactDeep({
+      ...(report.run ? { run: report.run } : {}),
       hosts: report.hosts,
       tasks,
       check: report.check,

@@ -43,12 +43,16 @@ import { endsPlay, forksFor, PlayOrder, runOnceHosts, type TaskControls } from '
 import { HostLines, Semaphore } from './free-strategy.ts';
 import { isQuietMeta, metaKind } from './meta-output.ts';
 import { freeStrategyProblems, isFree } from '../plan/strategy.ts';
+import type { Shard } from '../plan/shard.ts';
+import { shardTaskProblems } from '../plan/shard-refusals.ts';
 
 export interface RunnerOptions {
   check: boolean;
   diff: boolean;
   forks: number;
   limit?: string;
+  /** `--shard i/n`: this controller's part of each play's hosts (plan/shard.ts). */
+  shard?: Shard;
   tags: string[];
   skipTags: string[];
   /**
@@ -159,8 +163,9 @@ export class Runner {
       diff: opts.diff,
       playbook: playbook.file,
       registered: (h) => this.registered.get(h),
+      sharded: (opts.shard?.count ?? 1) > 1,
     });
-    this.pending = new PendingHandlers(playbook.dir, playbook.file, opts.check);
+    this.pending = new PendingHandlers(playbook.dir, playbook.file, opts.check, opts.shard);
     this.planned = new Map(opts.plan?.plays.map((p) => [p.play, p]));
     // Extra vars set connection variables too, under Kiln's or Ansible's names (checked by the CLI).
     const extraConnection = extraConnectionVars(opts.extraVars).vars;
@@ -217,6 +222,10 @@ export class Runner {
     let error: string | undefined;
     try {
       if (this.pending.problem) this.opts.reporter.warn(this.pending.problem);
+      for (const f of this.pending.foreign)
+        this.opts.reporter.warn(
+          `${f} holds handler notifications of a run sharded otherwise (or unsharded): they are NOT restored under this --shard; run once as that run was (same --shard n, or unsharded) to flush them`,
+        );
       // max_fail_percentage exceeded ends the whole playbook, as in Ansible (PlaybookExecutor
       // breaks out of its plays on RUN_FAILED_BREAK_PLAY): no later play runs, on any host.
       for (const play of this.playbook.plays) if (await this.runPlay(play)) break;
@@ -792,7 +801,11 @@ export class Runner {
     const vars = this.vars.forTask(host, play, batch, include, seq.registered);
     const x = expander(effect, include, { host, play, vars });
     // strategy free: what it gives no meaning to is refused in the included tasks too (plan/strategy.ts).
-    const refused = freeStrategyProblems(play, [...x.tasks, ...(x.handlers ?? [])]);
+    // --shard: what it would change the meaning of is refused there too (plan/shard-refusals.ts).
+    const refused = [
+      ...freeStrategyProblems(play, [...x.tasks, ...(x.handlers ?? [])]),
+      ...shardTaskProblems(play, [...x.tasks, ...(x.handlers ?? [])], this.opts.shard),
+    ];
     if (refused.length) throw new Error(refused.map(formatDiagnostic).join('\n'));
     if (effect.kind === 'include_role' && effect.public) {
       // public: the role's vars and defaults are the play's from here on, for this host.

@@ -20,7 +20,9 @@ export class ListrReporter implements Reporter {
   ) {}
 
   playStart(play: PlayDef, hosts: string[]): void {
-    this.write(redact(`\nPLAY [${play.name}] on ${hosts.length} host(s)`));
+    this.write(
+      redact(hosts.length ? `\nPLAY [${play.name}] on ${hosts.length} host(s)` : `\nPLAY [${play.name}]\nskipping: no hosts matched`),
+    );
     this.details = [];
   }
 

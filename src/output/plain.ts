@@ -47,7 +47,9 @@ export class PlainReporter implements Reporter {
   }
 
   playStart(play: PlayDef, hosts: string[]): void {
-    this.out(`\nPLAY [${play.name}] on ${hosts.length} host${hosts.length === 1 ? '' : 's'}: ${hosts.join(', ')}`);
+    // No host (a --limit or a --shard that keeps none of the play's): said as Ansible says it.
+    if (!hosts.length) this.out(`\nPLAY [${play.name}]\nskipping: no hosts matched`);
+    else this.out(`\nPLAY [${play.name}] on ${hosts.length} host${hosts.length === 1 ? '' : 's'}: ${hosts.join(', ')}`);
   }
 
   taskStart(_play: PlayDef, task: TaskDef, _hosts: string[], handler: boolean): void {

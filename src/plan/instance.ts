@@ -127,6 +127,9 @@ export function findRoleFile(task: TaskDef, kind: 'files' | 'templates', path: s
  * as the fact it would be (facts exist once a play gathered them, or a setup task ran).
  */
 export function templateMessage(err: TemplateError): string {
+  // Undefined only under --shard (vars-builder.ts, `sharded`).
+  if (err.variable === 'play_hosts' || err.variable === 'ansible_play_batch')
+    return `${err.message} (under --shard each controller has only its shard of the play's hosts, so Kiln leaves ${err.variable} undefined rather than name a part of them; run this play unsharded)`;
   if (!err.variable || !isFactName(err.variable) || err.variable === 'ansible_facts') return err.message;
   return `${err.message} (the Ansible fact '${err.variable.slice(8)}': facts exist once gathered — a play gathers them unless it says gather_facts: false, or a setup task — and this one was not gathered on this host${
     /^ansible_(lvm|devices|device_links|discovered_interpreter_python)$/.test(err.variable) ? ': Kiln does not gather it' : ''

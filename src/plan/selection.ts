@@ -12,10 +12,13 @@
 import { type Inventory, selectHosts } from '../input/inventory/index.ts';
 import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
 import { serialSize } from '../input/playbook/serial.ts';
+import { inShard, type Shard } from './shard.ts';
 
-/** What the command line selects: `--limit`, `-t` and `--skip-tags`. */
+/** What the command line selects: `--limit`, `-t`, `--skip-tags` and `--shard`. */
 export interface Selection {
   limit?: string;
+  /** `--shard i/n`: only this shard's part of each play's hosts (plan/shard.ts), applied after `--limit`. */
+  shard?: Shard;
   tags: string[];
   skipTags: string[];
 }
@@ -32,12 +35,18 @@ export interface RunPlan {
   plays: PlanPlay[];
 }
 
-/** The play's hosts (`hosts:`) that `--limit` keeps, in inventory order. Patterns must be valid. */
-export function playHosts(inv: Inventory, play: PlayDef, limit?: string): string[] {
+/**
+ * The play's hosts (`hosts:`) that `--limit` keeps, in inventory order, then those of them in
+ * `shard` (a host's shard depends on its name only). Patterns must be valid.
+ */
+export function playHosts(inv: Inventory, play: PlayDef, limit?: string, shard?: Shard): string[] {
   const hosts = selectHosts(inv, play.hosts);
-  if (!limit) return hosts;
+  if (!limit) return inShard(hosts, shard);
   const allowed = new Set(selectHosts(inv, limit));
-  return hosts.filter((h) => allowed.has(h));
+  return inShard(
+    hosts.filter((h) => allowed.has(h)),
+    shard,
+  );
 }
 
 /** The play's tasks that `-t` / `--skip-tags` select (a task carries its play's tags too). */
@@ -56,7 +65,7 @@ export function selectedIncluded(play: PlayDef, tasks: TaskDef[], tags: string[]
 
 /** A play's hosts and tasks under a selection. */
 export function planPlay(inv: Inventory, play: PlayDef, sel: Selection): PlanPlay {
-  return { play, hosts: playHosts(inv, play, sel.limit), tasks: selectedTasks(play, sel.tags, sel.skipTags) };
+  return { play, hosts: playHosts(inv, play, sel.limit, sel.shard), tasks: selectedTasks(play, sel.tags, sel.skipTags) };
 }
 
 /** Is a task selected by -t / --skip-tags? */

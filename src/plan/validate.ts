@@ -30,6 +30,8 @@ import { convertParams } from './argspec.ts';
 import { analyzeTask } from './analysis.ts';
 import { notifiableNames } from './handlers.ts';
 import { freeStrategyProblems } from './strategy.ts';
+import type { Shard } from './shard.ts';
+import { shardPlayProblems, shardTaskProblems } from './shard-refusals.ts';
 import { VarsBuilder } from '../input/inventory/vars-builder.ts';
 import { isDeepStrictEqual } from 'node:util';
 import { existsSync, statSync } from 'node:fs';
@@ -49,6 +51,8 @@ export interface ValidateOptions extends VaultOptions {
   inventory: string[];
   extraVars: Record<string, unknown>;
   limit?: string;
+  /** `kiln apply --shard i/n`: plan only this shard's hosts, and refuse what sharding changes the meaning of (shard-refusals.ts). */
+  shard?: Shard;
   tags?: string[];
   skipTags?: string[];
   check?: boolean;
@@ -115,6 +119,7 @@ export function validateRun(opts: ValidateOptions): Validated {
     check: opts.check ?? false,
     diff: opts.diff,
     playbook: opts.playbook,
+    sharded: (opts.shard?.count ?? 1) > 1,
   });
   // Registered results live on through the run: any play's may be used by a later one. So do the
   // variables set_fact and include_vars define (actionNames).
@@ -177,9 +182,12 @@ function checkPlay(
   for (const e of perr) bag.add({ ...play.hostsLoc, message: `hosts: ${e}` });
   if (perr.length) return { play, hosts: [], tasks };
   // An invalid --limit is reported once by validateRun; the play is still checked, unlimited.
-  const hosts = playHosts(inv, play, opts.limit && !patternErrors(inv, opts.limit).length ? opts.limit : undefined);
+  const hosts = playHosts(inv, play, opts.limit && !patternErrors(inv, opts.limit).length ? opts.limit : undefined, opts.shard);
   // strategy: free refuses what it gives no meaning to (plan/strategy.ts).
   bag.addAll(freeStrategyProblems(play, [...play.tasks, ...play.handlers]));
+  // --shard refuses what it would change the meaning of (plan/shard-refusals.ts).
+  bag.addAll(shardPlayProblems(play, opts.shard));
+  bag.addAll(shardTaskProblems(play, [...play.tasks, ...play.handlers], opts.shard));
   // notify → handler names (or listen topics) of this play.
   const handlerNames = notifiableNames(play.handlers);
   for (const t of [...play.tasks, ...play.handlers]) {
@@ -318,6 +326,7 @@ function checkPlay(
         if (chain.includes(key)) return;
         let blindHere = blindIn;
         bag.addAll(freeStrategyProblems(play, ts));
+        bag.addAll(shardTaskProblems(play, ts, opts.shard));
         for (const x of ts) {
           if (x.register) registers.add(x.register);
           if (FACT_MODULES.has(x.module)) factsOn = true;

@@ -60,6 +60,12 @@ export interface VarsOptions {
   registered?: (host: string) => Record<string, unknown> | undefined;
   /** The hosts' facts (a run's runner and its validation each have their own; default: none gathered yet). */
   facts?: HostFacts;
+  /**
+   * The run is one shard of several (`--shard i/n`, n ≥ 2): this controller has only part of each
+   * play's hosts, so `play_hosts` and `ansible_play_batch` are left undefined (a template using
+   * them is an error) rather than silently naming this shard's hosts only.
+   */
+  sharded?: boolean;
 }
 
 /** The source name of the facts layer in `layers()`. */
@@ -169,8 +175,7 @@ export class VarsBuilder {
     return {
       ...magic,
       hostvars: this.hostvars,
-      play_hosts: playHosts,
-      ansible_play_batch: playHosts,
+      ...(this.opts.sharded ? {} : { play_hosts: playHosts, ansible_play_batch: playHosts }),
       ansible_play_name: play.name,
       ansible_check_mode: this.opts.check,
       ansible_diff_mode: this.opts.diff ?? false,

@@ -199,3 +199,36 @@ describe('BatchNotifications', () => {
     expect(() => notes().beforeApply('h1', ['restart app'])).toThrow(/^cannot record the handler notification in .*; nothing was applied$/);
   });
 });
+
+describe('PendingHandlers under --shard', () => {
+  it('each shard writes its own file; notifications of a run sharded otherwise are named, not restored', () => {
+    const p = place();
+    const pb = join(p.dir, 'site.yml');
+    const s0 = new PendingHandlers(p.dir, pb, false, { index: 0, count: 2 });
+    const s1 = new PendingHandlers(p.dir, pb, false, { index: 1, count: 2 });
+    s0.record('web1', 'web', ['reload nginx']);
+    s1.record('web2', 'web', ['reload nginx']);
+    // Two stores side by side: neither overwrote the other.
+    const kiln = join(p.dir, '.kiln');
+    expect(readdirSync(kiln).sort()).toEqual(['pending-handlers.shard-0-of-2.json', 'pending-handlers.shard-1-of-2.json']);
+    expect(new PendingHandlers(p.dir, pb, false, { index: 0, count: 2 }).forHost('web1', 'web')).toEqual(['reload nginx']);
+    expect(new PendingHandlers(p.dir, pb, false, { index: 1, count: 2 }).forHost('web2', 'web')).toEqual(['reload nginx']);
+    // Shards of the same N are not foreign to each other; another N, or no shard, sees them and says so.
+    expect(new PendingHandlers(p.dir, pb, false, { index: 0, count: 2 }).foreign).toEqual([]);
+    const three = new PendingHandlers(p.dir, pb, false, { index: 0, count: 3 });
+    expect(three.forHost('web1', 'web')).toEqual([]);
+    expect(three.foreign.sort()).toEqual([
+      join(kiln, 'pending-handlers.shard-0-of-2.json'),
+      join(kiln, 'pending-handlers.shard-1-of-2.json'),
+    ]);
+    expect(new PendingHandlers(p.dir, pb, true).foreign.length).toBe(2);
+    // Another playbook's notifications are not this one's concern.
+    expect(new PendingHandlers(p.dir, join(p.dir, 'other.yml'), false, { index: 0, count: 3 }).foreign).toEqual([]);
+    // Once flushed (the handler ran), nothing is foreign any more.
+    const again0 = new PendingHandlers(p.dir, pb, false, { index: 0, count: 2 });
+    again0.set('web1', 'web', []);
+    const again1 = new PendingHandlers(p.dir, pb, false, { index: 1, count: 2 });
+    again1.set('web2', 'web', []);
+    expect(new PendingHandlers(p.dir, pb, false, { index: 0, count: 3 }).foreign).toEqual([]);
+  });
+});
