@@ -141,7 +141,7 @@ describe('recording rules', () => {
         'sum by (instance, proxy) (rate(haproxy_frontend_http_requests_total{job="haproxy"}[1m]))',
       'job:haproxy_frontend_http_requests:rate1m': 'sum by (job, proxy) (rate(haproxy_frontend_http_requests_total{job="haproxy"}[1m]))',
       'site:haproxy_frontend_http_requests:rate1m':
-        'sum(rate(haproxy_frontend_http_requests_total{job="haproxy",proxy!~"prometheus|stats"}[1m]))',
+        'sum(rate(haproxy_frontend_http_requests_total{job="haproxy",proxy!~"prometheus|stats|alive"}[1m]))',
       'instance:nginx_http_requests:rate1m': 'sum by (instance) (rate(nginx_http_requests_total{job="nginx"}[1m]))',
       'site:nginx_http_requests:rate1m': 'sum(rate(nginx_http_requests_total{job="nginx"}[1m]))',
       'instance:waf_blocked:rate1m': 'sum by (instance, tier) (rate(waf_blocked_requests_total{job="waf"}[1m]))',

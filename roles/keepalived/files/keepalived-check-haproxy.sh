@@ -3,7 +3,8 @@
 #
 #   keepalived-check-haproxy PORT PATH TIMEOUT
 #
-# Healthy (exit 0) when HAProxy's HTTPS frontend on 127.0.0.1:PORT completes a TLS handshake and
+# Healthy (exit 0) when HAProxy's HTTPS frontend on 127.0.0.1:PORT (the haproxy role's loopback
+# `alive` frontend, which HAProxy answers itself: no backend sees the checks) completes a TLS handshake and
 # answers PATH with any HTTP status within TIMEOUT seconds: HAProxy itself answers (a 503 while
 # every backend is down still counts: the peer would have the same backends). No answer (refused,
 # TLS failure, timeout) twice, 0.3 s apart, is a failure: keepalived (fall 1 by default) moves the
