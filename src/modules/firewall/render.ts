@@ -81,8 +81,12 @@ function nftRule(r: ResolvedRule, dir: 'in' | 'out'): string[] {
   const tail = `${port} accept ${nftComment(r.comment)}`;
   if (r.v4 === undefined && r.v6 === undefined) return [`${tail.trimStart()}`];
   const out: string[] = [];
-  if (r.v4?.length) out.push(`ip ${addrKey} ${nftSet(r.v4)}${tail}`);
-  if (r.v6?.length) out.push(`ip6 ${addrKey} ${nftSet(r.v6)}${tail}`);
+  // Single addresses without their /32 (/128): nft keeps a set of plain addresses as written, but
+  // turns host prefixes into an interval set whose adjacent members it merges into a range
+  // (`{ 10.77.0.11-10.77.0.12 }`), and that listing, loaded again (the rollback restores a
+  // listing), prints without the braces: the same rules would read as drift after a rollback.
+  if (r.v4?.length) out.push(`ip ${addrKey} ${nftSet(r.v4.map((a) => a.replace(/\/32$/, '')))}${tail}`);
+  if (r.v6?.length) out.push(`ip6 ${addrKey} ${nftSet(r.v6.map((a) => a.replace(/\/128$/, '')))}${tail}`);
   return out;
 }
 

@@ -72,8 +72,8 @@ describe('firewall module: plan', () => {
     expect(changes.map((c) => c.summary)).toEqual([
       'load nftables ruleset (table inet kiln, 3 policy rules) atomically, with a 20s commit-confirm',
     ]);
-    expect(changes[0]!.diff).toContain('-\t\tip saddr { 10.77.0.21/32, 10.77.0.22/32 } tcp dport 3306');
-    expect(changes[0]!.diff).toContain('+\t\tip saddr { 10.77.0.21/32, 10.77.0.22/32, 10.77.0.31/32, 10.77.0.32/32 } tcp dport 3306');
+    expect(changes[0]!.diff).toContain('-\t\tip saddr { 10.77.0.21, 10.77.0.22 } tcp dport 3306');
+    expect(changes[0]!.diff).toContain('+\t\tip saddr { 10.77.0.21, 10.77.0.22, 10.77.0.31, 10.77.0.32 } tcp dport 3306');
   });
 
   it('drift is measured on the LIVE ruleset: a rule added by hand shows in the diff', () => {

@@ -15,9 +15,9 @@ describe('nftables rendering', () => {
     expect(nft).toContain('iif "lo" accept');
     expect(nft).toMatch(/icmpv6 type \{[^}]*nd-neighbor-solicit[^}]*\} accept/);
     expect(nft).toContain(
-      'ip saddr { 10.77.0.21/32, 10.77.0.22/32, 10.77.0.31/32, 10.77.0.32/32 } tcp dport 3306 accept comment "db: 3306/tcp from web, db"',
+      'ip saddr { 10.77.0.21, 10.77.0.22, 10.77.0.31, 10.77.0.32 } tcp dport 3306 accept comment "db: 3306/tcp from web, db"',
     );
-    expect(nft).toContain('ip saddr 10.77.0.1/32 tcp dport 22 accept comment "all: 22/tcp from admin"');
+    expect(nft).toContain('ip saddr 10.77.0.1 tcp dport 22 accept comment "all: 22/tcp from admin"');
     expect(nft).toContain('type filter hook output priority filter; policy accept;');
     // Established/related come before the policy's rules; policy rules before the implicit drop.
     expect(nft.indexOf('ct state established')).toBeLessThan(nft.indexOf('tcp dport 3306'));
@@ -31,13 +31,13 @@ describe('nftables rendering', () => {
     expect(nft).toContain('\t\ttcp dport { 80, 443 } accept comment "lb: 80,443/tcp from any"');
     expect(nft).toContain('ip6 saddr 2001:db8::/32 tcp dport 22 accept');
     expect(nft).toContain('policy drop;\n\t\tct state established,related accept\n\t\toif "lo" accept');
-    expect(nft).toContain('ip daddr 192.0.2.53/32 udp dport 53 accept');
-    expect(nft).toContain('ip6 daddr 2001:db8::53/128 udp dport 53 accept');
+    expect(nft).toContain('ip daddr 192.0.2.53 udp dport 53 accept');
+    expect(nft).toContain('ip6 daddr 2001:db8::53 udp dport 53 accept');
   });
   it('vrrp (IP protocol 112, no ports) only from the lb peers, by protocol number in both backends', () => {
     const inp = site({ lb: { allow: [{ proto: 'vrrp', from: 'lb', comment: 'keepalived' }] } });
     const nft = renderNft(resolveHost('lb1', inp), { outbound: 'accept' });
-    expect(nft).toContain('ip saddr { 10.77.0.11/32, 10.77.0.12/32 } meta l4proto 112 accept comment "lb: vrrp from lb (keepalived)"');
+    expect(nft).toContain('ip saddr { 10.77.0.11, 10.77.0.12 } meta l4proto 112 accept comment "lb: vrrp from lb (keepalived)"');
     expect(nft).not.toMatch(/dport[^\n]*vrrp|vrrp dport/);
     const ipt = renderIptables(resolveHost('lb1', inp), { outbound: 'accept' }, 4).persist;
     expect(ipt).toContain('-A KILN-INPUT -s 10.77.0.11/32 -p 112 -m comment --comment "lb: vrrp from lb (keepalived)" -j ACCEPT');
