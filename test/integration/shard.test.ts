@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kiln, kilnAsync } from '../helpers/kiln.ts';
 import { startSshd, type TestSshd, writeSshdInventory } from '../helpers/sshd.ts';
+import type { HostStats, RunInfo, RunReport } from '../../src/engine/report.ts';
 import { shardOf } from '../../src/plan/shard.ts';
 
 let sshd: TestSshd;
@@ -65,27 +66,8 @@ const PLAYBOOK = `
       copy: { dest: "{{ root }}/{{ inventory_hostname }}/index.html", content: "hello from {{ inventory_hostname }}\\n" }
 `;
 
-interface Stats {
-  ok: number;
-  changed: number;
-  failed: number;
-  skipped: number;
-  ignored: number;
-  rescued: number;
-  unreachable: boolean;
-  round_trips: number;
-}
-interface Report {
-  run: {
-    playbook: string;
-    fingerprint: string;
-    shard: { index: number; count: number } | null;
-    selected_hosts: number;
-    shard_hosts: number;
-  };
-  hosts: Record<string, Stats>;
-  tasks: { host: string }[];
-}
+/** A JSON report as `kiln apply --json` writes it (the run record is always there). */
+type Report = Pick<RunReport, 'hosts'> & { run: RunInfo; tasks: { host: string }[] };
 
 let n = 0;
 /** A project: the inventory (the hosts, with a `tier` variable each), the playbook, and the root the tasks write under. */
@@ -103,7 +85,7 @@ type Project = ReturnType<typeof project>;
 const args = (p: Project, extra: string[]) => ['apply', p.playbook, '-i', p.inv, '-e', `root=${p.root}`, ...extra];
 const read = (f: string) => JSON.parse(readFileSync(f, 'utf8')) as Report;
 /** A host's recap counts, without its round trips (a transport figure, not a result). */
-const counts = (r: Record<string, Stats>) => Object.fromEntries(Object.entries(r).map(([h, { round_trips: _, ...s }]) => [h, s]));
+const counts = (r: Record<string, HostStats>) => Object.fromEntries(Object.entries(r).map(([h, { round_trips: _, ...s }]) => [h, s]));
 /** The recap lines a run printed. */
 const recap = (out: string) => out.split('\nRECAP')[1]!.split('\n\ntime:')[0]!.split('\n').slice(1).filter(Boolean);
 
