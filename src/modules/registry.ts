@@ -11,6 +11,10 @@ import mysqlReplication from './mysql/mysql_replication.ts';
 import mysqlReplica from './mysql/mysql_replica.ts';
 import mysqlUser from './mysql/mysql_user.ts';
 import mysqlVariables from './mysql/mysql_variables.ts';
+// issue 19: switchover and failover
+import mysqlFence from './mysql/mysql_fence.ts';
+import mysqlPromote from './mysql/mysql_promote.ts';
+import mysqlTopology from './mysql/mysql_topology.ts';
 import pkg from './system/package.ts';
 import release from './release/release.ts';
 import service from './system/service.ts';
@@ -115,6 +119,9 @@ const all: BoundModule[] = [
   mysqlReplication,
   mysqlReplica,
   mysqlVariables,
+  mysqlFence,
+  mysqlPromote,
+  mysqlTopology,
   // Controller-side actions (src/modules/controller/): no probe, no round trip.
   setFact,
   assertAction,

@@ -187,7 +187,7 @@ export interface MysqlReplicationPrep {
  * - `start`: the same source, stopped without an error: start.
  */
 export type MysqlReplicationOp =
-  | { kind: 'configure'; seed: boolean }
+  | { kind: 'configure'; seed: boolean; fromBinlog?: boolean }
   | { kind: 'change_source' }
   | { kind: 'start' }
   | { kind: 'mode'; mode: Mode };
@@ -400,6 +400,18 @@ export function needsSeed(p: MysqlReplicationParams, s: MysqlReplicationState): 
   return Boolean(p.seed_databases?.length) && !s.status.configured && !s.gtidSlavePos && s.presentDbs.length === 0;
 }
 
+/** MariaDB, not a replica, with binary-log GTIDs its gtid_slave_pos does not have: it has been a primary. */
+export function formerPrimary(s: MysqlReplicationState): boolean {
+  return dialectOf(s) === 'mariadb' && !s.status.configured && Boolean(s.gtidBinlogPos) && s.gtidBinlogPos !== s.gtidSlavePos;
+}
+
+/** The hint added to an IO thread's error 1236 (the source lacks a GTID this server has). */
+export function errantHint(s: ReplicaStatus): string {
+  return s.ioError && /1236|not in the master's binlog|which is not in the master|GTID/i.test(s.ioError) && s.io !== 'Yes'
+    ? "\nThis server has GTIDs its new primary does not have (errant transactions: writes it took as a primary that never reached the promoted server). Kiln neither merges nor drops them: keep what you need from it, then re-seed it (docs/database-failover.md, 'A returning primary with errant GTIDs')."
+    : '';
+}
+
 /** What differs between the configured source and the wanted one ([] = the same). */
 export function sourceDifferences(p: MysqlReplicationParams, prep: MysqlReplicationPrep, s: MysqlReplicationState): string[] {
   const st = s.status;
@@ -510,6 +522,18 @@ export function mysqlReplicationPlan(
         },
       ];
     }
+    // A former primary (a switchover's old primary, a failed primary back): its own binary log
+    // holds its whole history, its gtid_slave_pos only what it once replicated. It replicates
+    // from its binary log's position (MariaDB's documented way to turn a primary into a replica);
+    // a GTID the new primary lacks (an errant transaction) then stops the IO thread with error
+    // 1236, reported by the verify below — never merged or dropped silently.
+    if (formerPrimary(s))
+      return [
+        {
+          summary: `replicate from ${source(p)} with GTID, from this server's own binary log position ${s.gtidBinlogPos} (it was a primary: gtid_slave_pos ${s.gtidSlavePos || '(empty)'} → ${s.gtidBinlogPos})`,
+          op: { kind: 'configure', seed: false, fromBinlog: true },
+        },
+      ];
     return [
       {
         summary: `replicate from ${source(p)} with GTID${s.gtidSlavePos ? ` (from position ${s.gtidSlavePos})` : ''}`,
@@ -521,7 +545,7 @@ export function mysqlReplicationPlan(
   if (diffs.length)
     return [{ summary: `change replication source: ${diffs.join(', ')} (stop, change, start)`, op: { kind: 'change_source' } }];
   const broken = brokenReason(s.status);
-  if (broken) throw new Error(`replication from ${s.status.host}:${s.status.port} is broken on this replica:\n${broken}`);
+  if (broken) throw new Error(`replication from ${s.status.host}:${s.status.port} is broken on this replica:\n${broken}${errantHint(s.status)}`);
   if (!healthy(s.status))
     return [
       { summary: `start replication from ${source(p)} (IO thread: ${s.status.io}, SQL thread: ${s.status.sql})`, op: { kind: 'start' } },
@@ -559,7 +583,7 @@ export function mysqlReplicationSql(
     case 'change_source':
       return [stopSql(d), changeSourceSql(d, spec), startSql(d)];
     case 'configure':
-      return [changeSourceSql(d, spec), startSql(d)];
+      return [...(op.fromBinlog ? ['SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos;'] : []), changeSourceSql(d, spec), startSql(d)];
   }
 }
 
