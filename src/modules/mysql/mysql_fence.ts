@@ -3,7 +3,8 @@
  * first step of a switchover, and what every server is at boot (61-kiln-runtime.cnf says
  * read_only = ON; only the writer a run has chosen is made writable).
  *
- * Probe: read_only, the sessions of `kill_users` (their ids; never the replication threads, the
+ * Probe: read_only, gtid_binlog_pos (registered: after the fence, the position a promoted
+ * replica must have applied), the sessions of `kill_users` (their ids; never the replication threads, the
  * `system user`, `Binlog Dump` sessions of replicas, nor this connection), and whether one of
  * `kill_users` holds a privilege that bypasses read_only (SUPER, READ_ONLY ADMIN).
  *
@@ -57,6 +58,8 @@ export interface MysqlFenceState extends ServerProbe {
   sessions: string[];
   /** 'user'@'host' accounts among kill_users that bypass read_only. */
   bypass: string[];
+  /** The binary log's GTID position: after the fence, every write this server will ever have taken. */
+  gtidBinlogPos?: string;
 }
 
 /** Threads that are never killed: replication and the server's own. */
@@ -75,11 +78,12 @@ export function bypassSql(users: readonly string[]): string {
 }
 
 export function mysqlFenceProbe(p: MysqlFenceParams): string {
-  if (!p.kill_users.length) return probeFrame(runSql("SELECT CONCAT('read_only=', @@GLOBAL.read_only);"), loginOf(p));
+  const common = ["SELECT CONCAT('read_only=', @@GLOBAL.read_only);", "SELECT CONCAT('gtid_binlog_pos=', @@GLOBAL.gtid_binlog_pos);"];
+  if (!p.kill_users.length) return probeFrame(runSql(common.join('\n')), loginOf(p));
   return probeFrame(
     runSql(
       [
-        "SELECT CONCAT('read_only=', @@GLOBAL.read_only);",
+        ...common,
         sessionsSql(p.kill_users).replace(/^SELECT ID /, "SELECT CONCAT('session=', ID) "),
         bypassSql(p.kill_users),
       ].join('\n'),
@@ -96,6 +100,7 @@ export function mysqlFenceParse(out: ExecResult): MysqlFenceState {
     readOnly: kv.read_only === undefined ? undefined : kv.read_only === '1' || kv.read_only === 'ON',
     sessions: all.session ?? [],
     bypass: all.bypass ?? [],
+    gtidBinlogPos: kv.gtid_binlog_pos,
   };
 }
 
@@ -158,5 +163,5 @@ export default defineModule<MysqlFenceParams, MysqlFenceState, MysqlFenceOp>({
   plan: mysqlFencePlan,
   apply: mysqlFenceApply,
   registerAfterApply: true,
-  registerData: (_p, _prep, s) => ({ read_only: s.readOnly ?? null, sessions: s.sessions.length }),
+  registerData: (_p, _prep, s) => ({ read_only: s.readOnly ?? null, sessions: s.sessions.length, gtid_binlog_pos: s.gtidBinlogPos ?? null }),
 });
