@@ -40,7 +40,7 @@ const schema = {
   properties: {
     kill_users: {
       type: 'array',
-      items: { type: 'string', minLength: 1, maxLength: 80, pattern: '^[^\\n\']+$' },
+      items: { type: 'string', minLength: 1, maxLength: 80, pattern: "^[^\\n']+$" },
       description:
         "accounts (user names) whose sessions are killed when the server is fenced (the application's); never replication threads nor the system user. Each must lack SUPER and READ_ONLY ADMIN (read_only would not stop it): otherwise the task fails",
     },
@@ -82,11 +82,7 @@ export function mysqlFenceProbe(p: MysqlFenceParams): string {
   if (!p.kill_users.length) return probeFrame(runSql(common.join('\n')), loginOf(p));
   return probeFrame(
     runSql(
-      [
-        ...common,
-        sessionsSql(p.kill_users).replace(/^SELECT ID /, "SELECT CONCAT('session=', ID) "),
-        bypassSql(p.kill_users),
-      ].join('\n'),
+      [...common, sessionsSql(p.kill_users).replace(/^SELECT ID /, "SELECT CONCAT('session=', ID) "), bypassSql(p.kill_users)].join('\n'),
     ),
     loginOf(p),
   );
@@ -163,5 +159,9 @@ export default defineModule<MysqlFenceParams, MysqlFenceState, MysqlFenceOp>({
   plan: mysqlFencePlan,
   apply: mysqlFenceApply,
   registerAfterApply: true,
-  registerData: (_p, _prep, s) => ({ read_only: s.readOnly ?? null, sessions: s.sessions.length, gtid_binlog_pos: s.gtidBinlogPos ?? null }),
+  registerData: (_p, _prep, s) => ({
+    read_only: s.readOnly ?? null,
+    sessions: s.sessions.length,
+    gtid_binlog_pos: s.gtidBinlogPos ?? null,
+  }),
 });

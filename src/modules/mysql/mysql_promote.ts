@@ -113,7 +113,11 @@ export function mysqlPromotePlan(
 ): Planned<MysqlPromoteOp>[] {
   if (s.server !== 'up')
     return [
-      { summary: `promote to writer: ${waitNote(p)}stop replication, read_only → OFF (${notReachable(s)})`, unpredictable: true, op: { kind: 'promote' } },
+      {
+        summary: `promote to writer: ${waitNote(p)}stop replication, read_only → OFF (${notReachable(s)})`,
+        unpredictable: true,
+        op: { kind: 'promote' },
+      },
     ];
   if (!s.status.configured && s.readOnly === false) return [];
   const from = s.status.configured ? `stop replication from ${s.status.host}:${s.status.port}, RESET SLAVE ALL, ` : '';

@@ -545,7 +545,8 @@ export function mysqlReplicationPlan(
   if (diffs.length)
     return [{ summary: `change replication source: ${diffs.join(', ')} (stop, change, start)`, op: { kind: 'change_source' } }];
   const broken = brokenReason(s.status);
-  if (broken) throw new Error(`replication from ${s.status.host}:${s.status.port} is broken on this replica:\n${broken}${errantHint(s.status)}`);
+  if (broken)
+    throw new Error(`replication from ${s.status.host}:${s.status.port} is broken on this replica:\n${broken}${errantHint(s.status)}`);
   if (!healthy(s.status))
     return [
       { summary: `start replication from ${source(p)} (IO thread: ${s.status.io}, SQL thread: ${s.status.sql})`, op: { kind: 'start' } },

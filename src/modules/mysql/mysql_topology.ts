@@ -54,7 +54,8 @@ export function mysqlTopologyParse(stdout: string): MysqlTopologyState {
   const { kv } = parseLines(stdout);
   if (kv.topology_present !== '1') return { present: false };
   const epoch = Number(kv.epoch);
-  if (!Number.isInteger(epoch) || epoch < 1 || !kv.primary) throw new Error('the topology record is unreadable (no epoch= or primary= line)');
+  if (!Number.isInteger(epoch) || epoch < 1 || !kv.primary)
+    throw new Error('the topology record is unreadable (no epoch= or primary= line)');
   return { present: true, epoch, primary: kv.primary };
 }
 
@@ -91,7 +92,15 @@ export default defineModule<MysqlTopologyParams, MysqlTopologyState, MysqlTopolo
   plan: (p, _prep, s) => mysqlTopologyPlan(p, s),
   apply: (p, _prep, _s, ops) =>
     ops.some((o) => o.kind === 'write')
-      ? ['set -e', ...atomicWrite({ dest: pathOf(p), bytes: recordText(p.epoch!, p.primary!), parent: 'create', attrs: { owner: 'root', group: 'root', mode: '0644' } })].join('\n')
+      ? [
+          'set -e',
+          ...atomicWrite({
+            dest: pathOf(p),
+            bytes: recordText(p.epoch!, p.primary!),
+            parent: 'create',
+            attrs: { owner: 'root', group: 'root', mode: '0644' },
+          }),
+        ].join('\n')
       : 'true',
   registerAfterApply: true,
   registerData: (_p, _prep, s) => ({ present: s.present, epoch: s.epoch ?? 0, primary: s.primary ?? null }),
