@@ -4,7 +4,7 @@
  *                       target base64-encoded, as a target may hold a newline)
  * kiln_content PATH SHA MAX → sha256=…; content_b64=… when the file differs, is at most MAX bytes
  *                             and MAX > 0 (for diffs)
- * kiln_lif PATH MAX PATH_B64 → lineinfile's probe: real_b64 (the path with symlinks resolved), its
+ * kiln_lif PATH MAX PATH_B64 → lineinfile's probe (sets p=PATH, real): real_b64 (the path with symlinks resolved), its
  *                       kiln_stat, parent=0|1, sha256 and content_b64 (or too_big=1) of a regular file
  * kiln_unit UNIT      → `systemctl show` of the service probe's properties, then is_enabled=…
  * kiln_dirname PATH   → sets kiln_d to `dirname -- PATH`'s answer, with shell built-ins only
