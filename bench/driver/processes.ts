@@ -14,13 +14,15 @@
  * connection's and the script's fixed costs.
  *
  * Run on its own: `node --import tsx/esm bench/driver/processes.ts -i INVENTORY [--ssh-config F]
- * [--kiln bin/kiln.js] [--runs 3] [--modules] [--bench]`; `npm run bench -- --figures 7` runs it
- * on the bench hosts.
+ * --hosts h1,h2 [--kiln bin/kiln.js] [--runs 3] [--bench] [--modules [--only NAME] [-n 4]]`;
+ * `npm run bench -- --figures 7` runs it on bench1..5 (processesFigure).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hostName, range } from './addresses.ts';
+import { kilnInventory } from './inventories.ts';
 import { KILN, LAB_DIR, REPO, WORK } from './paths.ts';
 
 /**
@@ -216,12 +218,19 @@ export function moduleTable(rows: readonly ModuleFigure[]): string {
   return lines.join('\n');
 }
 
-function hostsOf(inventory: string): string[] {
-  const out = execFileSync(process.execPath, [KILN, 'inventory', 'list', '-i', inventory], { encoding: 'utf8' });
-  return out
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => /^[\w.-]+$/.test(l));
+/**
+ * Figure 7 of `npm run bench`: processes per host of the bench workload's converged run on
+ * bench1..5, and per module type; the lines go into the results file's notes.
+ */
+export async function processesFigure(ensureHosts: (n: number) => Promise<void>, runs = 3): Promise<string[]> {
+  await ensureHosts(5);
+  const hosts = range(5).map(hostName);
+  const o: ProcessOptions = { inventory: kilnInventory(range(5), 'processes'), hosts, sshConfig: path.join(LAB_DIR, 'ssh_config'), runs };
+  const bench = convergedProcesses(o, path.join(REPO, 'bench/kiln/site.yml'), 'bench');
+  return [
+    `figure 7: processes per host of a converged run of the bench workload (41 tasks): ${bench.perHost.join(', ')} (min of ${runs} runs per host)`,
+    `figure 7, per module type (marginal processes of one converged task):\n\n${moduleTable(moduleFigures(o))}`,
+  ];
 }
 
 async function cli(argv: string[]): Promise<void> {
@@ -232,7 +241,7 @@ async function cli(argv: string[]): Promise<void> {
   const inventory = arg('-i') ?? path.join(LAB_DIR, 'bench-inventory.yml');
   const o: ProcessOptions = {
     inventory,
-    hosts: arg('--hosts')?.split(',') ?? hostsOf(inventory),
+    hosts: (arg('--hosts') ?? range(5).map(hostName).join(',')).split(','),
     sshConfig: arg('--ssh-config') ?? path.join(LAB_DIR, 'ssh_config'),
     kiln: arg('--kiln'),
     runs: Number(arg('--runs') ?? 3),
