@@ -19,6 +19,14 @@ import { q } from './quote.ts';
 /** Marks a probe that runs a command of the user's (it may write): no batched value is used after it. */
 export const MAY_WRITE = '# kiln:may-write';
 
+/**
+ * A probe with its task's `environment` (export lines, sh/env.ts): what its commands answer may
+ * depend on it, so it runs its own (the frame sets `kiln_nc` in its subshell).
+ */
+export function ownReads(snippet: string): boolean {
+  return /^export [A-Za-z_]/m.test(snippet);
+}
+
 /** A single-quoted word as `q` writes it. */
 const WORD = String.raw`'[^']*'(?:"'"'[^']*')*`;
 const unquote = (w: string): string => w.slice(1, -1).split(`'"'"'`).join(`'`);
@@ -45,6 +53,7 @@ export function scanRequests(snippets: readonly string[]): Requests {
   const units = new Set<string>();
   const re = new RegExp(String.raw`\bkiln_(stat|content|lif|unit) (${WORD})(?: (\d+))?`, 'g');
   for (const s of snippets) {
+    if (ownReads(s)) continue;
     for (const m of s.matchAll(re)) {
       const arg = unquote(m[2]!);
       if (m[1] === 'unit') {

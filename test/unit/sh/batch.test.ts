@@ -60,6 +60,8 @@ describe('batched probe reads', () => {
     expect([...r.content]).toEqual([['/d', { max: 50, uses: 2 }]]);
     expect(r.units).toEqual(['ssh.service']);
     expect(batchLines({ stat: [], hash: [], content: new Map(), units: [] })).toBe('');
+    // A probe with its task's environment runs its own commands.
+    expect(scanRequests(["export LANG='C'\nkiln_stat '/e'"]).stat).toEqual([]);
   });
 
   it('gives every probe the same result as its own commands do', () => {
@@ -78,6 +80,13 @@ describe('batched probe reads', () => {
     const i = paths.indexOf(at('sub'));
     expect(batched[i]!.stdout).toMatch(/^exists=1\ntype=directory\nmode=0750\nowner=\S+\ngroup=\S+\nsize=\d+\n$/);
     expect(batched[paths.length + paths.indexOf(at('a.txt'))]!.stdout).toBe(`sha256=${sha256('alpha\n')}\n`);
+  });
+
+  it('a probe with its task environment reads with its own commands', () => {
+    const f = frameScripts([`kiln_stat ${q(at('a.txt'))}`, `export LANG='C'\nkiln_stat ${q(at('a.txt'))}`], { readOnly: true });
+    expect(f.script).toContain("kiln_nc=1\nexport LANG='C'");
+    const r = f.parse(run(f.script));
+    expect(r[1]).toEqual(r[0]);
   });
 
   it('reads the host anew after a probe that may write', () => {
