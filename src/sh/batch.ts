@@ -29,6 +29,26 @@ export function ownReads(snippet: string): boolean {
 
 /** A single-quoted word as `q` writes it. */
 const WORD = String.raw`'[^']*'(?:"'"'[^']*')*`;
+
+/** One statement of a probe that can run in the script's own shell (see inlineProbe). */
+const STMT = [
+  String.raw`kiln_(?:stat|content|lif|unit|dirname|follow)(?: (?:${WORD}|[A-Za-z0-9+/=_.-]+))*`,
+  'true',
+  String.raw`\[ -[edfL] (?:${WORD}|"\$kiln_d") \] && echo [a-z_]+=1(?: \|\| echo [a-z_]+=0)?`,
+  String.raw`command -v ${WORD} >/dev/null 2>&1 && echo [a-z_]+=1 \|\| echo [a-z_]+=0`,
+].join('|');
+const INLINE_LINE = new RegExp(String.raw`^(?:${STMT})(?:; (?:${STMT}))*$`);
+
+/**
+ * A probe made only of the prelude's calls with literal arguments, tests and echoes (the probes
+ * of file, copy, template, lineinfile and the command guards): it sets no variable but the
+ * prelude's kiln_* ones, never exits, and reads nothing from its environment, so it runs in the
+ * script's own shell (a `{ }` group) instead of a subshell: one process less per task.
+ */
+export function inlineProbe(snippet: string): boolean {
+  const lines = snippet.trim().split('\n');
+  return lines.length > 0 && lines.every((l) => INLINE_LINE.test(l));
+}
 const unquote = (w: string): string => w.slice(1, -1).split(`'"'"'`).join(`'`);
 
 const STAT_FMT = '%04a\t%U\t%G\t%s';

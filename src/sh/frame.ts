@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ExecResult } from '../core/exec.ts';
-import { batchLines, MAY_WRITE, ownReads, scanRequests } from './batch.ts';
+import { batchLines, inlineProbe, MAY_WRITE, ownReads, scanRequests } from './batch.ts';
 import { PRELUDE } from './prelude.ts';
 
 export interface Framed {
@@ -32,7 +32,10 @@ export function frameScripts(snippets: string[], { readOnly = false }: FrameOpti
   snippets.forEach((s, i) => {
     parts.push(
       `printf '\\n@@KILN:${nonce}:BEGIN:${i}\\n'`,
-      `( ${s.trim() ? `\n${batch && ownReads(s) ? 'kiln_nc=1\n' : ''}${s}\n` : ':'} ) 2>"$kiln_err" </dev/null; kiln_rc=$?`,
+      // A probe of the prelude's calls only runs in this shell (batch.ts's inlineProbe); others in a subshell.
+      readOnly && s.trim() && inlineProbe(s)
+        ? `{ \n${s}\n} 2>"$kiln_err" </dev/null; kiln_rc=$?`
+        : `( ${s.trim() ? `\n${batch && ownReads(s) ? 'kiln_nc=1\n' : ''}${s}\n` : ':'} ) 2>"$kiln_err" </dev/null; kiln_rc=$?`,
       `printf '\\n@@KILN:${nonce}:END:${i}:%s\\n' "$kiln_rc"`,
       // base64 only for a snippet that wrote to stderr: an empty file encodes to nothing.
       `[ ! -s "$kiln_err" ] || base64 -w0 "$kiln_err"; printf '\\n@@KILN:${nonce}:ERR:${i}\\n'`,

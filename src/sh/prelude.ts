@@ -4,9 +4,10 @@
  *                       target base64-encoded, as a target may hold a newline)
  * kiln_content PATH SHA MAX → sha256=…; content_b64=… when the file differs, is at most MAX bytes
  *                             and MAX > 0 (for diffs)
- * kiln_lif PATH MAX PATH_B64 → lineinfile's probe (sets p=PATH, real): real_b64 (the path with symlinks resolved), its
+ * kiln_lif PATH MAX PATH_B64 → lineinfile's probe: real_b64 (the path with symlinks resolved), its
  *                       kiln_stat, parent=0|1, sha256 and content_b64 (or too_big=1) of a regular file
  * kiln_unit UNIT      → `systemctl show` of the service probe's properties, then is_enabled=…
+ * kiln_follow PATH    → for a symlink: real_b64 (its target, followed) and the target's kiln_stat prefixed r_
  * kiln_dirname PATH   → sets kiln_d to `dirname -- PATH`'s answer, with shell built-ins only
  * kiln_b64 STRING     → base64 on one line
  *
@@ -52,8 +53,8 @@ kiln_hash() {
 }
 kiln_content() {
   if [ -f "$1" ] && [ ! -L "$1" ]; then
-    kiln_hash "$1"; _s=$kiln_h; echo "sha256=$_s"
-    if [ "$_s" != "$2" ] && [ "$3" -gt 0 ] && kiln_size "$1" && [ "$kiln_z" -le "$3" ]; then
+    kiln_hash "$1"; echo "sha256=$kiln_h"
+    if [ "$kiln_h" != "$2" ] && [ "$3" -gt 0 ] && kiln_size "$1" && [ "$kiln_z" -le "$3" ]; then
       printf 'content_b64='; base64 -w0 -- "$1"; echo
     fi
   fi
@@ -73,25 +74,24 @@ kiln_dirname() {
 kiln_canonical() {
   case $1 in /) return 0;; /*) ;; *) return 1;; esac
   case $1 in *//*|*/./*|*/../*|*/.|*/..|*/) return 1;; esac
-  _p=$1
-  while [ -n "$_p" ]; do [ ! -L "$_p" ] || return 1; _p=$[_p%/*}; done
+  kiln_p=$1
+  while [ -n "$kiln_p" ]; do [ ! -L "$kiln_p" ] || return 1; kiln_p=$[kiln_p%/*}; done
 }
 kiln_lif() {
-  p=$1
-  if kiln_canonical "$p"; then real=$p; printf 'real_b64=%s\n' "$3"
+  if kiln_canonical "$1"; then kiln_r=$1; printf 'real_b64=%s\n' "$3"
   else
-    if real=$(readlink -f -- "$p" 2>/dev/null && printf x); then real=$[real%x}; real=$[real%?}; else real=$p; fi; [ -n "$real" ] || real=$p
-    printf 'real_b64=%s\n' "$(printf %s "$real" | base64 -w0)"
+    if kiln_r=$(readlink -f -- "$1" 2>/dev/null && printf x); then kiln_r=$[kiln_r%x}; kiln_r=$[kiln_r%?}; else kiln_r=$1; fi; [ -n "$kiln_r" ] || kiln_r=$1
+    printf 'real_b64=%s\n' "$(printf %s "$kiln_r" | base64 -w0)"
   fi
-  kiln_stat "$real"
-  kiln_dirname "$real"; [ -d "$kiln_d" ] && echo parent=1 || echo parent=0
-  if [ -f "$real" ]; then
-    kiln_hash "$real"; echo "sha256=$kiln_h"
-    kiln_size "$real"
+  kiln_stat "$kiln_r"
+  kiln_dirname "$kiln_r"; [ -d "$kiln_d" ] && echo parent=1 || echo parent=0
+  if [ -f "$kiln_r" ]; then
+    kiln_hash "$kiln_r"; echo "sha256=$kiln_h"
+    kiln_size "$kiln_r"
     if [ "$kiln_z" -le "$2" ]; then
-      kiln_look "$real"; kiln_b=
+      kiln_look "$kiln_r"; kiln_b=
       [ -z "$kiln_v" ] || eval "kiln_b=\$[kiln_b_$kiln_i-}"
-      if [ -n "$kiln_b" ]; then printf 'content_b64=%s\n' "$kiln_b"; else printf 'content_b64='; base64 -w0 < "$real"; echo; fi
+      if [ -n "$kiln_b" ]; then printf 'content_b64=%s\n' "$kiln_b"; else printf 'content_b64='; base64 -w0 < "$kiln_r"; echo; fi
     else echo too_big=1; fi
   fi
 }
@@ -101,10 +101,15 @@ kiln_unit() {
     eval "printf '%s\n' \"\$kiln_u_$kiln_i\"; echo \"is_enabled=\$kiln_e_$kiln_i\""
     return 0
   fi
-  out=$(systemctl show -p LoadState,ActiveState,SubState,UnitFileState,NeedDaemonReload,CanReload,Type,RemainAfterExit -- "$1" 2>/dev/null </dev/null)
-  printf '%s\n' "$out"
+  kiln_o=$(systemctl show -p LoadState,ActiveState,SubState,UnitFileState,NeedDaemonReload,CanReload,Type,RemainAfterExit -- "$1" 2>/dev/null </dev/null)
+  printf '%s\n' "$kiln_o"
   echo "is_enabled=$(systemctl is-enabled -- "$1" 2>/dev/null </dev/null)"
+}
+kiln_follow() {
+  if [ -L "$1" ]; then kiln_r=$(readlink -f -- "$1") && { printf 'real_b64=%s\n' "$(printf %s "$kiln_r" | base64 -w0)"; kiln_stat "$kiln_r" | sed 's/^/r_/'; }; fi
 }
 kiln_b64() { printf '%s' "$1" | base64 -w0; echo; }
 kiln_has() { command -v "$1" >/dev/null 2>&1; }
 `.replaceAll('$[', '${');
+// The functions set no variable but kiln_* ones: a probe made only of their calls runs in the
+// script's own shell, without a subshell (frame.ts, batch.ts's inlineProbe).
