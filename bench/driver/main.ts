@@ -16,6 +16,7 @@ import { closeAnsibleMasters, ensureHosts, freshHosts, removeAllBenchHosts } fro
 import { log } from './log.ts';
 import { parseArgs, USAGE } from './options.ts';
 import { pairs } from './pairs.ts';
+import { processesFigure } from './processes.ts';
 import { CP_DIR, KILN, LAB_DIR, REPO, WORK } from './paths.ts';
 import { nextResultsFile, pairRow, renderBody, resultsFileText, type CpuFigure, type Results } from './results.ts';
 import { ensureAnsible, runAnsible, runKiln } from './runners.ts';
@@ -100,6 +101,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         report(false);
       }
     }
+    if (fig.has(7)) notes.push(...(await processesFigure(ensureHosts, o.runs)));
     if (o.site) {
       const pb = path.join(REPO, 'playbooks/site.yml');
       if (!existsSync(pb)) notes.push('playbooks/site.yml does not exist yet: no site figure');

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ExecResult } from '../core/exec.ts';
+import { batchLines, inlineProbe, MAY_WRITE, ownReads, scanRequests } from './batch.ts';
 import { PRELUDE } from './prelude.ts';
 
 export interface Framed {
@@ -12,17 +13,35 @@ export interface Framed {
   parse(stdout: string): ExecResult[];
 }
 
+export interface FrameOptions {
+  /**
+   * Every snippet only reads the host (a probe window): their stats, hashes and units are read
+   * up front, each kind in one command (batch.ts). Never for a script holding an apply: what it
+   * writes would not be seen by the snippets after it.
+   */
+  readOnly?: boolean;
+}
+
 /** Builds one script running each snippet in a subshell, capturing its output separately. */
-export function frameScripts(snippets: string[]): Framed {
+export function frameScripts(snippets: string[], { readOnly = false }: FrameOptions = {}): Framed {
   const nonce = randomBytes(6).toString('hex');
   const parts = [PRELUDE, 'kiln_err=$(mktemp) || exit 90', `trap 'rm -f "$kiln_err"' EXIT`];
+  // The probes' stats, hashes and units, each kind read in one command (batch.ts).
+  const batch = readOnly ? batchLines(scanRequests(snippets)) : '';
+  if (batch) parts.push(batch.trimEnd());
   snippets.forEach((s, i) => {
     parts.push(
       `printf '\\n@@KILN:${nonce}:BEGIN:${i}\\n'`,
-      `( ${s.trim() ? `\n${s}\n` : ':'} ) 2>"$kiln_err" </dev/null; kiln_rc=$?`,
+      // A probe of the prelude's calls only runs in this shell (batch.ts's inlineProbe); others in a subshell.
+      readOnly && s.trim() && inlineProbe(s)
+        ? `{ \n${s}\n} 2>"$kiln_err" </dev/null; kiln_rc=$?`
+        : `( ${s.trim() ? `\n${batch && ownReads(s) ? 'kiln_nc=1\n' : ''}${s}\n` : ':'} ) 2>"$kiln_err" </dev/null; kiln_rc=$?`,
       `printf '\\n@@KILN:${nonce}:END:${i}:%s\\n' "$kiln_rc"`,
-      `base64 -w0 "$kiln_err"; printf '\\n@@KILN:${nonce}:ERR:${i}\\n'`,
+      // base64 only for a snippet that wrote to stderr: an empty file encodes to nothing.
+      `[ ! -s "$kiln_err" ] || base64 -w0 "$kiln_err"; printf '\\n@@KILN:${nonce}:ERR:${i}\\n'`,
     );
+    // It ran a command of the user's: later snippets read the host anew.
+    if (s.includes(MAY_WRITE)) parts.push('kiln_nc=1');
   });
   return {
     script: parts.join('\n') + '\n',

@@ -137,7 +137,8 @@ export async function probeInstances(list: TaskInstance[], t: ProbeTarget): Prom
   if (!list.length) return;
   const mode = modeOf(list[0]!);
   const ahead = cache && t.firstScript() ? cache.lookahead(mode).slice(0, Math.max(0, MAX_BATCH - list.length)) : [];
-  const framed = frameScripts([...scripts, ...ahead.map((a) => a.script)]);
+  // Probes only read: their stats, hashes and units are read in few processes (sh/batch.ts).
+  const framed = frameScripts([...scripts, ...ahead.map((a) => a.script)], { readOnly: true });
   const conn = await t.transport();
   const res = await conn.run(framed.script, { become: list[0]!.become, becomeUser: list[0]!.becomeUser });
   const parts = framed.parse(res.stdout);

@@ -60,7 +60,7 @@ export function contentProbe(p: ContentParams, prep: ContentPrep, ctx: ModuleCon
   const lines = [
     `kiln_stat ${q(p.dest)}`,
     `kiln_content ${q(p.dest)} ${want} ${ctx.diff ? DIFF_MAX_BYTES : 0}`,
-    `[ -d "$(dirname ${q(p.dest)})" ] && echo parent=1 || echo parent=0`,
+    `kiln_dirname ${q(p.dest)}; [ -d "$kiln_d" ] && echo parent=1 || echo parent=0`,
   ];
   const validator = validatorProgram(p.validate);
   if (validator) lines.push(`command -v ${q(validator)} >/dev/null 2>&1 && echo validator=1 || echo validator=0`);

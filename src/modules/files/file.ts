@@ -255,10 +255,7 @@ export function fileProbe(p: FileParams): string {
   const t = timesOf(p);
   const follow = p.follow !== false && ['file', 'directory', 'touch'].includes(p.state ?? 'file');
   // The target of a symlink that is followed: its real path and its stat, prefixed with r_.
-  if (follow)
-    lines.push(
-      `if [ -L ${q(p.path)} ]; then r=$(readlink -f -- ${q(p.path)}) && { printf 'real_b64=%s\\n' "$(printf %s "$r" | base64 -w0)"; kiln_stat "$r" | sed 's/^/r_/'; }; fi`,
-    );
+  if (follow) lines.push(`kiln_follow ${q(p.path)}`);
   // state: link, followed, with attributes: where the link leads once it points at src (src is relative to the link's directory).
   if (linkFollows(p) && p.src && (p.owner || p.group || p.mode !== undefined))
     lines.push(

@@ -198,20 +198,10 @@ export function editLines(content: string, o: EditOptions): { content: string; m
 }
 
 export function lineinfileProbe(p: LineinfileParams): string {
-  return [
-    `p=${q(p.path)}`,
-    // Follow symlinks: edit the target, like an editor would.
-    // (The `x` keeps a name's trailing newlines from $(…); the name travels base64-encoded: it may hold a newline.)
-    'if real=$(readlink -f -- "$p" 2>/dev/null && printf x); then real=${real%x}; real=${real%?}; else real=$p; fi; [ -n "$real" ] || real=$p',
-    'printf \'real_b64=%s\\n\' "$(printf %s "$real" | base64 -w0)"',
-    'kiln_stat "$real"',
-    '[ -d "$(dirname -- "$real")" ] && echo parent=1 || echo parent=0',
-    'if [ -f "$real" ]; then',
-    '  echo "sha256=$(sha256sum < "$real" | cut -d" " -f1)"',
-    `  if [ "$(stat -c %s -- "$real")" -le ${MAX_BYTES} ]; then printf 'content_b64='; base64 -w0 < "$real"; echo; else echo too_big=1; fi`,
-    'fi',
-    'true',
-  ].join('\n');
+  // kiln_lif (sh/prelude.ts): real_b64 (symlinks followed: the target is edited, like an editor
+  // would; the name base64-encoded, it may hold a newline), kiln_stat of it, parent=0|1, and for a
+  // regular file sha256 and content_b64 (at most MAX_BYTES, else too_big=1).
+  return `kiln_lif ${q(p.path)} ${MAX_BYTES} ${Buffer.from(p.path, 'utf8').toString('base64')}\ntrue`;
 }
 
 /** The host file's text; a file that is not UTF-8 is kept as bytes (never edited: see lineinfilePlan). */

@@ -40,7 +40,7 @@ export type EditOp = AttrOp | { kind: 'write'; content: string | Buffer; expect:
 
 /** The probe of a whole-file edit (the file at `path`, symlinks followed). */
 export function editProbe(path: string): string {
-  return `${lineinfileProbe({ path })}\n[ -L "$p" ] && echo is_link=1\ntrue`;
+  return `${lineinfileProbe({ path })}\n[ -L ${q(path)} ] && echo is_link=1\ntrue`;
 }
 
 export function editParse(out: ExecResult, path: string): EditState {

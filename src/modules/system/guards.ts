@@ -24,6 +24,7 @@
  * is the redactor's registry (containsSecret), where every derived value is registered.
  */
 import { isSecret, registerSecretValue } from '../../core/secret/secret.ts';
+import { MAY_WRITE } from '../../sh/batch.ts';
 import { sha256 } from '../../sh/bytes.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
@@ -116,6 +117,8 @@ export function guardProbe(p: GuardParams): string {
     const env = envLines(p.environment).join('; ');
     const src = viaFd3(p.unless);
     lines.push(`( ${cd}${env ? `${env}; ` : ''}/bin/sh ${src.words}\n${src.heredoc}) </dev/null >/dev/null 2>&1; echo "unless_rc=$?"`);
+    // The user's command may write: a probe script reads the host anew after it (sh/batch.ts).
+    lines.push(MAY_WRITE);
   }
   lines.push('true');
   return lines.join('\n');

@@ -140,9 +140,11 @@ export function packageProbe(p: PackageParams): string {
   const lines = [
     'echo "now=$(date +%s)"',
     // Newest of the stamp (written by Kiln and apt's periodic job) and the lists directory.
-    'm=0; for f in /var/lib/apt/periodic/update-success-stamp /var/lib/apt/lists; do',
-    '  [ -e "$f" ] && t=$(stat -c %Y -- "$f" 2>/dev/null) && [ "$t" -gt "$m" ] && m=$t',
-    'done; echo "cache_mtime=$m"',
+    // (one stat for both: exit 0 is one line each, in order; else one stat each, as a file may have gone)
+    'm=0; set --; for f in /var/lib/apt/periodic/update-success-stamp /var/lib/apt/lists; do [ ! -e "$f" ] || set -- "$@" "$f"; done',
+    'if [ $# -gt 0 ] && ts=$(stat -c %Y -- "$@" 2>/dev/null); then for t in $ts; do [ "$t" -le "$m" ] || m=$t; done',
+    'else for f in "$@"; do t=$(stat -c %Y -- "$f" 2>/dev/null) && [ "$t" -gt "$m" ] && m=$t; done; fi',
+    'echo "cache_mtime=$m"',
     // No names (a cache update only): nothing to ask dpkg (with no names it lists every package).
     list ? `inst=$(dpkg-query -W -f='${DPKG_FMT}' -- ${list} 2>/dev/null </dev/null)` : 'inst=""',
     'echo "--dpkg"; [ -n "$inst" ] && printf \'%s\\n\' "$inst"',
@@ -154,7 +156,8 @@ export function packageProbe(p: PackageParams): string {
       `for n in ${list}; do`,
       state === 'latest'
         ? '  need="$need $n"'
-        : `  printf '%s\\n' "$inst" | awk -F'\\t' -v n="$n" '($1==n||$2==n)&&substr($3,2,1)~/[iWt]/{f=1}END{exit !f}' || need="$need $n"`,
+        : // Installed: a line of dpkg-query's for the name whose status letter 2 is i, W or t (shell built-ins only).
+          `  f=; while IFS='\t' read -r b k s v; do { [ "$b" = "$n" ] || [ "$k" = "$n" ]; } && case $s in ?[iWt]*) f=1;; esac; done <<KILN_DPKG\n$inst\nKILN_DPKG\n  [ -n "$f" ] || need="$need $n"`,
       'done',
       // $need is a list of names validated by the schema's pattern: safe to split unquoted.
       `echo "--policy"; [ -n "$need" ] && LC_ALL=C apt-cache${p.default_release ? ` -o APT::Default-Release=${q(p.default_release)}` : ''} policy -- $need 2>/dev/null </dev/null`,

@@ -242,12 +242,13 @@ export function serviceProbe(p: ServiceParams): string {
   return [
     'if [ -d /run/systemd/system ]; then',
     '  echo init=systemd',
-    `  out=$(systemctl show -p LoadState,ActiveState,SubState,UnitFileState,NeedDaemonReload,CanReload,Type,RemainAfterExit -- ${u} 2>/dev/null </dev/null)`,
-    `  printf '%s\\n' "$out"`,
-    // UnitFileState is cached by systemd until a daemon-reload (a unit file or its wants link
-    // changed on disk since shows the old state); is-enabled looks at the disk now. For units
-    // generated from /etc/init.d scripts it asks systemd-sysv-install.
-    `  echo "is_enabled=$(systemctl is-enabled -- ${u} 2>/dev/null </dev/null)"`,
+    // kiln_unit (sh/prelude.ts): `systemctl show -p LoadState,ActiveState,SubState,UnitFileState,
+    // NeedDaemonReload,CanReload,Type,RemainAfterExit`, then is_enabled=`systemctl is-enabled`
+    // (one call of each for all the units of a probe script). UnitFileState is cached by systemd
+    // until a daemon-reload (a unit file or its wants link changed on disk since shows the old
+    // state); is-enabled looks at the disk now. For units generated from /etc/init.d scripts it
+    // asks systemd-sysv-install.
+    `  kiln_unit ${u}`,
     'else',
     '  echo init=sysv',
     `  if [ -x ${script} ]; then`,

@@ -14,7 +14,7 @@ const st = (content: string | undefined) => pam.parse(probeOut(P, content), L, u
 
 describe('pam_limits plan', () => {
   it('converged → [] (the default dest is limits.conf)', () => {
-    expect(pam.probe(L, undefined, ctx())).toContain("p='/etc/security/limits.conf'");
+    expect(pam.probe(L, undefined, ctx())).toContain("kiln_lif '/etc/security/limits.conf' ");
     expect(pam.plan(L, undefined, st('app\tsoft\tnofile\t4096\n'), ctx())).toEqual([]);
     expect(pam.plan({ ...L, use_max: true }, undefined, st('app soft nofile 8192\n'), ctx())).toEqual([]);
   });
