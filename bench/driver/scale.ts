@@ -10,7 +10,7 @@
  * time. Standalone: `node --import tsx/esm bench/driver/scale.ts --hosts 100,300,1000 --forks 20`;
  * `npm run bench -- --figures scale` runs it with its defaults (main.ts).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type TestSshd, startSshd, writeSshdInventory } from '../../test/helpers/sshd.ts';
 import { timed } from './exec.ts';
@@ -70,23 +70,40 @@ server.shell(name="guarded command", commands=["test -e ${root}/done || touch ${
 files.file(name="mode", path="${root}/a.conf", mode="644")
 `;
 
-/** Samples the ESTABLISHED connections whose local port is `port` (the server's side). */
+/** The ESTABLISHED connections whose local port is `port` (the server's side), each counted once, in a /proc/net/tcp text. */
 export function countEstablished(tcpTable: string, port: number): number {
   const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  let n = 0;
+  const seen = new Set<string>();
   for (const line of tcpTable.split('\n').slice(1)) {
     const f = line.trim().split(/\s+/);
     if (f.length < 4) continue;
-    if (f[1]!.endsWith(`:${hexPort}`) && f[3] === '01') n++;
+    if (f[1]!.endsWith(`:${hexPort}`) && f[3] === '01') seen.add(`${f[1]} ${f[2]}`);
   }
-  return n;
+  return seen.size;
+}
+
+const TCP_BUF = Buffer.alloc(4 << 20);
+
+/**
+ * /proc/net/tcp in ONE read: the kernel builds the text as it is read, so a table read in
+ * several chunks (readFileSync reads 8 KiB at a time from procfs) can list a connection closed
+ * since the first chunk beside one opened since: more connections than ever existed at once.
+ */
+export function readTcpTable(): string {
+  const fd = openSync('/proc/net/tcp', 'r');
+  try {
+    const n = readSync(fd, TCP_BUF, 0, TCP_BUF.length, null);
+    return TCP_BUF.toString('latin1', 0, n);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function sampler(port: number): { stop(): number } {
   let peak = 0;
   const t = setInterval(() => {
     try {
-      peak = Math.max(peak, countEstablished(readFileSync('/proc/net/tcp', 'utf8'), port));
+      peak = Math.max(peak, countEstablished(readTcpTable(), port));
     } catch {
       // /proc not readable: no figure
     }
@@ -108,13 +125,41 @@ async function runKilnOnce(sshd: TestSshd, dir: string, n: number, forks: number
   mkdirSync(inv, { recursive: true });
   const invFile = writeSshdInventory(sshd, inv, Object.fromEntries(hostNames(n).map((h) => [h, {}])));
   const report = path.join(dir, `report-${n}-${forks}-${output}.json`);
-  const args = [KILN, 'apply', path.join(dir, 'site.yml'), '-i', invFile, '--forks', String(forks), '--json', report, '--progress', 'plain', '--no-color'];
+  const args = [
+    KILN,
+    'apply',
+    path.join(dir, 'site.yml'),
+    '-i',
+    invFile,
+    '--forks',
+    String(forks),
+    '--json',
+    report,
+    '--progress',
+    'plain',
+    '--no-color',
+  ];
   const s = sampler(sshd.port);
   const t = await timed(process.execPath, args, { logFile: path.join(dir, `kiln-${n}-${forks}-${output}.log`) });
   const peakConnections = s.stop();
-  const row: ScaleRow = { tool: 'kiln', hosts: n, forks, output, wall: t.wall, cpu: t.cpu, rssMB: t.rssMB, failed: 0, unreachable: 0, changed: 0, peakConnections, code: t.code };
+  const row: ScaleRow = {
+    tool: 'kiln',
+    hosts: n,
+    forks,
+    output,
+    wall: t.wall,
+    cpu: t.cpu,
+    rssMB: t.rssMB,
+    failed: 0,
+    unreachable: 0,
+    changed: 0,
+    peakConnections,
+    code: t.code,
+  };
   if (existsSync(report)) {
-    const r = JSON.parse(readFileSync(report, 'utf8')) as { hosts: Record<string, { failed: number; changed: number; unreachable: boolean; round_trips: number }> };
+    const r = JSON.parse(readFileSync(report, 'utf8')) as {
+      hosts: Record<string, { failed: number; changed: number; unreachable: boolean; round_trips: number }>;
+    };
     const hs = Object.values(r.hosts);
     row.roundTrips = hs.reduce((a, h) => a + h.round_trips, 0);
     row.failed = hs.filter((h) => h.failed > 0).length;
@@ -126,16 +171,38 @@ async function runKilnOnce(sshd: TestSshd, dir: string, n: number, forks: number
 
 async function runPyinfraOnce(sshd: TestSshd, dir: string, venv: string, n: number, forks: number): Promise<ScaleRow> {
   const inv = path.join(dir, `pyinfra-inventory-${n}.py`);
-  const data = { ssh_port: sshd.port, ssh_user: sshd.user, ssh_key: sshd.identityFile, ssh_known_hosts_file: path.join(dir, `inv-${n}`, 'known_hosts'), ssh_strict_host_key_checking: 'yes' };
+  const data = {
+    ssh_port: sshd.port,
+    ssh_user: sshd.user,
+    ssh_key: sshd.identityFile,
+    ssh_known_hosts_file: path.join(dir, `inv-${n}`, 'known_hosts'),
+    ssh_strict_host_key_checking: 'yes',
+  };
   // Each alias carries the connection data itself (pyinfra's (name, data) host tuples).
-  writeFileSync(inv, `_data = ${JSON.stringify(data)}\nhosts = [(h, dict(_data, ssh_hostname="127.0.0.1")) for h in ${JSON.stringify(hostNames(n))}]\n`);
+  writeFileSync(
+    inv,
+    `_data = ${JSON.stringify(data)}\nhosts = [(h, dict(_data, ssh_hostname="127.0.0.1")) for h in ${JSON.stringify(hostNames(n))}]\n`,
+  );
   const s = sampler(sshd.port);
   const t = await timed(path.join(venv, 'bin/pyinfra'), [inv, path.join(dir, 'deploy.py'), '-y', '--parallel', String(forks)], {
     cwd: dir,
     logFile: path.join(dir, `pyinfra-${n}-${forks}.log`),
   });
   const peakConnections = s.stop();
-  return { tool: 'pyinfra', hosts: n, forks, output: 'pyinfra', wall: t.wall, cpu: t.cpu, rssMB: t.rssMB, failed: t.code === 0 ? 0 : -1, unreachable: 0, changed: 0, peakConnections, code: t.code };
+  return {
+    tool: 'pyinfra',
+    hosts: n,
+    forks,
+    output: 'pyinfra',
+    wall: t.wall,
+    cpu: t.cpu,
+    rssMB: t.rssMB,
+    failed: t.code === 0 ? 0 : -1,
+    unreachable: 0,
+    changed: 0,
+    peakConnections,
+    code: t.code,
+  };
 }
 
 /** Runs the figure; `log` gets one line per run. */
@@ -183,7 +250,8 @@ export function rowLine(r: ScaleRow): string {
 
 /** The markdown table of a figure's rows. */
 export function scaleTable(rows: ScaleRow[]): string {
-  const head = '| tool | hosts | --forks | wall (s) | CPU (s) | peak RSS (MiB) | round trips | failed / unreachable | peak connections |\n|---|---|---|---|---|---|---|---|---|';
+  const head =
+    '| tool | hosts | --forks | wall (s) | CPU (s) | peak RSS (MiB) | round trips | failed / unreachable | peak connections |\n|---|---|---|---|---|---|---|---|---|';
   return [
     head,
     ...rows.map(

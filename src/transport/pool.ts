@@ -29,6 +29,9 @@ import { type ExecResult, type RunOptions, type Transport, type TransportFactory
 /** Handshakes at once by default (see `maxConnecting`). */
 export const MAX_CONNECTING = 8;
 
+/** How long a closed connection keeps its slot at most, waiting for its TCP connection to close. */
+const CLOSE_WAIT_MS = 2000;
+
 /** Counters of a pool, for reports and tests. */
 export interface PoolStats {
   /** Connections opened through the pool (first connections and reconnections). */
@@ -104,7 +107,8 @@ export class ConnectionPool implements TransportFactory {
      */
     readonly maxConnecting = MAX_CONNECTING,
   ) {
-    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new Error(`connection pool capacity must be a whole number from 1, got ${capacity}`);
+    if (!Number.isSafeInteger(capacity) || capacity < 1)
+      throw new Error(`connection pool capacity must be a whole number from 1, got ${capacity}`);
   }
 
   /** Connections open (or being opened) now. */
@@ -187,8 +191,9 @@ export class ConnectionPool implements TransportFactory {
   /**
    * Takes the entry's live connection for a run (counted in `busy` before anything else can run:
    * an idle connection is never closed between its opening and its run), opening it in a slot if
-   * needed — waiting for a slot when every one is busy, and for a handshake turn (at most
-   * `maxConnecting` at once).
+   * needed: when every slot is taken, an idle connection is closed and its slot taken over once
+   * the host saw it close; when none is idle, it waits for a run to end. At most `maxConnecting`
+   * handshakes at once.
    */
   private async acquire(e: Entry): Promise<Transport> {
     for (;;) {
@@ -202,12 +207,23 @@ export class ConnectionPool implements TransportFactory {
         if (!e.conn && !e.lost) throw new UnreachableError(`cannot connect to ${e.host}`);
         continue;
       }
-      if ((this.openCount >= this.capacity && !this.evictOne()) || this.connectingCount >= this.maxConnecting) {
-        this.stats.waits++;
-        await new Promise<void>((r) => this.waiters.push(r));
+      if (this.connectingCount >= this.maxConnecting) {
+        await this.waitTurn();
         continue;
       }
-      this.openCount++;
+      if (this.openCount >= this.capacity) {
+        const freed = this.evictOne();
+        if (!freed) {
+          await this.waitTurn();
+          continue;
+        }
+        await freed;
+        if (e.conn || e.connecting || e.lost || this.connectingCount >= this.maxConnecting) {
+          // Another run of this host connected meanwhile, or no handshake turn: the slot goes back.
+          this.freeSlot();
+          continue;
+        }
+      } else this.openCount++;
       this.connectingCount++;
       this.stats.peakOpen = Math.max(this.stats.peakOpen, this.openCount);
       const p = this.inner.open(e.host);
@@ -228,6 +244,11 @@ export class ConnectionPool implements TransportFactory {
         this.wake();
       }
     }
+  }
+
+  private async waitTurn(): Promise<void> {
+    this.stats.waits++;
+    await new Promise<void>((r) => this.waiters.push(r));
   }
 
   /** Gives back a connection taken by `acquire`: a done host's closes once idle. */
@@ -268,32 +289,55 @@ export class ConnectionPool implements TransportFactory {
     this.drop(e);
   }
 
-  /** Closes the entry's connection and frees its slot (whatever runs on it). */
+  /** Closes the entry's connection (whatever runs on it); its slot is freed once the host saw it close. */
   private drop(e: Entry): void {
+    const gone = this.closeConn(e);
+    if (gone) void gone.then(() => this.freeSlot());
+  }
+
+  /**
+   * Closes the entry's connection; resolves once it is gone for the host too (`whenClosed`, at
+   * most CLOSE_WAIT_MS): until then its slot stays counted, so that the host never sees more than
+   * `capacity` connections.
+   */
+  private closeConn(e: Entry): Promise<void> | undefined {
     const c = e.conn;
-    if (!c) return;
+    if (!c) return undefined;
     e.conn = undefined;
     e.handle.closedTrips += c.roundTrips;
-    this.openCount--;
     try {
       c.close();
     } catch {
       // Already gone.
     }
+    const gone = c.whenClosed?.();
+    if (!gone) return Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((r) => {
+      timer = setTimeout(r, CLOSE_WAIT_MS);
+      timer.unref?.();
+    });
+    return Promise.race([gone, late]).then(() => clearTimeout(timer));
+  }
+
+  private freeSlot(): void {
+    this.openCount--;
     this.wake();
   }
 
-  /** Frees a slot by closing an idle connection: a done host's first, else the least recently used. */
-  private evictOne(): boolean {
+  /**
+   * Closes an idle connection, a done host's first, else the least recently used; resolves once it
+   * is gone for the host. Its slot stays counted: it passes to the caller.
+   */
+  private evictOne(): Promise<void> | undefined {
     let best: Entry | undefined;
     for (const e of this.entries.values()) {
       if (!e.conn || e.busy > 0) continue;
       if (!best || (e.done && !best.done) || (e.done === best.done && e.used < best.used)) best = e;
     }
-    if (!best) return false;
+    if (!best) return undefined;
     this.stats.closedIdle++;
-    this.drop(best);
-    return true;
+    return this.closeConn(best);
   }
 
   private wake(): void {

@@ -57,6 +57,8 @@ export interface Transport {
   /** Runs a shell script on the host, sent on stdin: one round trip. */
   run(script: string, opts?: RunOptions): Promise<ExecResult>;
   close(): void;
+  /** Resolves once the connection is gone for the host too (its TCP connection closed), when the transport can tell. */
+  whenClosed?(): Promise<void>;
 }
 
 /** Opens connections to hosts by inventory name. */

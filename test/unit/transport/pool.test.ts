@@ -7,7 +7,13 @@
 import { describe, expect, it } from 'vitest';
 import { LocalTransport } from '../../../src/transport/local.ts';
 import { ConnectionPool } from '../../../src/transport/pool.ts';
-import { type ExecResult, type RunOptions, type Transport, type TransportFactory, UnreachableError } from '../../../src/transport/transport.ts';
+import {
+  type ExecResult,
+  type RunOptions,
+  type Transport,
+  type TransportFactory,
+  UnreachableError,
+} from '../../../src/transport/transport.ts';
 
 /** A factory of local connections that counts what is open; host "down*" cannot connect; `lose` makes a host's runs fail as lost. */
 function tracked() {
@@ -26,11 +32,21 @@ function tracked() {
       if (state.lose.has(this.name)) throw new UnreachableError(`lost the connection to ${this.name}`);
       return this.inner.run(script, opts);
     }
+    private gone?: Promise<void>;
+    /** The "host" sees the connection go 5 ms after close (as a TCP close trails ssh2's end()). */
     close() {
       if (this.closed) return;
       this.closed = true;
-      state.live--;
       state.closes.push(this.name);
+      this.gone = new Promise((r) =>
+        setTimeout(() => {
+          state.live--;
+          r();
+        }, 5),
+      );
+    }
+    whenClosed(): Promise<void> {
+      return this.gone ?? Promise.resolve();
     }
   }
   const open = async (name: string): Promise<Transport> => {
@@ -74,6 +90,7 @@ describe('ConnectionPool', () => {
     expect(opened.map(([h]) => h)).toEqual(all);
     expect(opened.every(([, t]) => t.roundTrips === 3)).toBe(true);
     for (const [, t] of opened) t.close();
+    await new Promise((r) => setTimeout(r, 20));
     expect(state.live).toBe(0);
     expect(pool.openNow).toBe(0);
   });
@@ -122,6 +139,7 @@ describe('ConnectionPool', () => {
     state.lose.delete('a');
     await expect(a.run('true')).rejects.toThrow('lost the connection to a');
     expect(state.opens).toEqual(['a']);
+    await new Promise((r) => setTimeout(r, 20));
     expect(pool.openNow).toBe(0);
     const b = await pool.open('b');
     expect((await b.run('echo b')).stdout).toBe('b\n');
@@ -152,8 +170,30 @@ describe('ConnectionPool', () => {
     // openFresh passes through, outside the pool.
     const fresh = await pool.openFresh('a');
     expect(fresh.name).toBe('a (confirm)');
+    await new Promise((r) => setTimeout(r, 20));
     expect(pool.openNow).toBe(1);
     fresh.close();
+  });
+
+  it('at most maxConnecting handshakes at once (below sshd MaxStartups), whatever the capacity', async () => {
+    const { factory } = tracked();
+    let connecting = 0;
+    let peak = 0;
+    const slow: TransportFactory = {
+      open: async (h) => {
+        connecting++;
+        peak = Math.max(peak, connecting);
+        await new Promise((r) => setTimeout(r, 10));
+        connecting--;
+        return factory.open(h);
+      },
+      openFresh: factory.openFresh,
+    };
+    const pool = new ConnectionPool(slow, 10, 3);
+    const handles = await Promise.all(hosts(10).map((h) => pool.open(h)));
+    expect(handles).toHaveLength(10);
+    expect(peak).toBe(3);
+    expect(pool.openNow).toBe(10);
   });
 
   it('refuses a capacity below 1', () => {
