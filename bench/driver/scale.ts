@@ -11,10 +11,11 @@
  * `npm run bench -- --figures scale` runs it with its defaults (main.ts).
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { type TestSshd, startSshd, writeSshdInventory } from '../../test/helpers/sshd.ts';
 import { timed } from './exec.ts';
-import { KILN, WORK } from './paths.ts';
+import { KILN, RESULTS_DIR, WORK } from './paths.ts';
 
 /** sshd settings for many concurrent connections from one client (the defaults are 10:30:100 and 10). */
 export const SCALE_SSHD_CONFIG = ['MaxStartups 2000', 'MaxSessions 64'];
@@ -27,6 +28,8 @@ export interface ScaleOptions {
   /** A pyinfra virtualenv (bin/pyinfra in it); skipped when it does not exist. */
   pyinfraVenv?: string;
   runs: number;
+  /** Which tools run (default both; pyinfra only when its venv exists). */
+  tools?: ('kiln' | 'pyinfra')[];
 }
 
 export interface ScaleRow {
@@ -220,7 +223,8 @@ export async function runScale(o: ScaleOptions, log: (s: string) => void = conso
     // Warm-up: one alias converges the target (every later run is a converged re-run).
     const warm = await runKilnOnce(sshd, dir, 1, 1, 'plain');
     log(`warm-up: exit ${warm.code}, ${warm.changed} changed`);
-    for (let run = 0; run < o.runs; run++)
+    const tools = o.tools ?? ['kiln', 'pyinfra'];
+    for (let run = 0; run < o.runs && tools.includes('kiln'); run++)
       for (const n of o.hosts)
         for (const forks of o.forks)
           for (const output of o.outputs) {
@@ -229,7 +233,8 @@ export async function runScale(o: ScaleOptions, log: (s: string) => void = conso
             log(rowLine(r));
           }
     const venv = o.pyinfraVenv;
-    if (venv && existsSync(path.join(venv, 'bin/pyinfra')))
+    if (!tools.includes('pyinfra')) log('pyinfra: not asked for');
+    else if (venv && existsSync(path.join(venv, 'bin/pyinfra')))
       for (let run = 0; run < o.runs; run++)
         for (const n of o.hosts)
           for (const forks of o.forks) {
@@ -261,6 +266,30 @@ export function scaleTable(rows: ScaleRow[]): string {
   ].join('\n');
 }
 
+/** The default figure (`npm run bench -- --figures 7`): written to bench/results/<date>-scale.md. */
+export async function runScaleFigure(log: (s: string) => void = console.log): Promise<string> {
+  const started = new Date();
+  const load0 = os.loadavg()[0]!;
+  const rows = await runScale({ hosts: [100, 300, 1000], forks: [20], outputs: ['plain'], pyinfraVenv: PYINFRA_VENV, runs: 1 }, log);
+  const file = path.join(RESULTS_DIR, `${started.toISOString().slice(0, 10)}-scale.md`);
+  const text = [
+    `# Controller scaling: a converged 5-task run over N aliases of one loopback sshd (${started.toISOString()})`,
+    '',
+    `- machine: ${os.cpus().length} cores, load average ${load0.toFixed(2)} at the start, ${os.loadavg()[0]!.toFixed(2)} at the end; sshd: ${SCALE_SSHD_CONFIG.join(', ')}`,
+    '- wall, user+sys CPU and peak RSS of the controller (GNU time); round trips from the --json report; peak connections: ESTABLISHED on the sshd port, sampled every 50 ms',
+    '',
+    scaleTable(rows),
+    '',
+  ].join('\n');
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(file, text);
+  log(`scale figure: ${file}`);
+  return file;
+}
+
+/** Where the benchmark looks for pyinfra (bench/README.md says how to build it). */
+export const PYINFRA_VENV = '/var/cache/kiln/bench/pyinfra-venv';
+
 function list(v: string | undefined, d: number[]): number[] {
   return v ? v.split(',').map(Number) : d;
 }
@@ -274,8 +303,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(im
     hosts: list(arg('--hosts'), [100, 300, 1000]),
     forks: list(arg('--forks'), [20]),
     outputs: ['plain'],
-    pyinfraVenv: arg('--pyinfra') ?? '/var/cache/kiln/bench/pyinfra-venv',
+    pyinfraVenv: arg('--pyinfra') ?? PYINFRA_VENV,
     runs: Number(arg('--runs') ?? 1),
+    tools: (arg('--tools') ?? 'kiln,pyinfra').split(',') as ('kiln' | 'pyinfra')[],
   });
   console.log(scaleTable(rows));
 }
