@@ -11,7 +11,11 @@
  *   again is `UnreachableError`, as a lost connection is;
  * - when every slot is taken, the pool closes the least recently used IDLE connection (hosts
  *   marked `done` first); when none is idle, the opener waits for a run to end: no run is ever
- *   refused for want of a slot, and no connection is ever closed under a running script;
+ *   refused for want of a slot, and no connection is ever closed under a running script; a
+ *   closed connection's slot is free once its TCP connection is closed (`whenClosed`), so the
+ *   hosts never see more than `capacity` connections;
+ * - at most `maxConnecting` handshakes at once to one endpoint (one sshd: the aliases of a host,
+ *   the hosts behind one ProxyJump bastion), below OpenSSH's default MaxStartups;
  * - a connection LOST under a run (or while idle: a keepalive timeout) stays lost: every later
  *   run on the handle throws UnreachableError naming the first reason, and it is never reopened
  *   (what an interrupted script did is unknown; transport.ts's invariant);
@@ -26,7 +30,7 @@
  */
 import { type ExecResult, type RunOptions, type Transport, type TransportFactory, UnreachableError } from './transport.ts';
 
-/** Handshakes at once by default (see `maxConnecting`). */
+/** Handshakes at once to one endpoint by default (see `maxConnecting`). */
 export const MAX_CONNECTING = 8;
 
 /** How long a closed connection keeps its slot at most, waiting for its TCP connection to close. */
@@ -59,6 +63,8 @@ interface Entry {
   done: boolean;
   /** Why the host's connection was lost: every later run throws it. */
   lost?: UnreachableError;
+  /** The server its connections dial first (TransportFactory.endpoint): handshakes are bounded per endpoint. */
+  readonly endpoint: string;
 }
 
 /** One host's stable handle: each run goes through the pool's live connection to the host. */
@@ -91,7 +97,8 @@ export class ConnectionPool implements TransportFactory {
   /** The first `open` of each host: a host that could not connect fails every later `open` the same way. */
   private readonly first = new Map<string, Promise<Transport>>();
   private openCount = 0;
-  private connectingCount = 0;
+  /** Handshakes in progress, per endpoint. */
+  private readonly connecting = new Map<string, number>();
   private clock = 0;
   private waiters: (() => void)[] = [];
   readonly stats: PoolStats = { opened: 0, closedIdle: 0, peakOpen: 0, waits: 0 };
@@ -101,9 +108,9 @@ export class ConnectionPool implements TransportFactory {
     /** Most connections open at once (a whole number from 1). */
     readonly capacity: number,
     /**
-     * Most handshakes in progress at once: below OpenSSH's MaxStartups (10:30:100 by default: from
-     * 10 unauthenticated connections, sshd drops new ones at random), so that many hosts behind
-     * one sshd (aliases, a bastion) are not refused.
+     * Most handshakes in progress at once to one endpoint (one sshd): below OpenSSH's MaxStartups
+     * (10:30:100 by default: from 10 unauthenticated connections, sshd drops new ones at random),
+     * so that many hosts behind one sshd (aliases, a ProxyJump bastion) are not refused.
      */
     readonly maxConnecting = MAX_CONNECTING,
   ) {
@@ -174,8 +181,15 @@ export class ConnectionPool implements TransportFactory {
   private entryOf(host: string): Entry {
     let e = this.entries.get(host);
     if (!e) {
+      let endpoint = host;
+      try {
+        endpoint = this.inner.endpoint?.(host) ?? host;
+      } catch {
+        // Resolved again (and refused) when the host is dialled.
+      }
       const entry: Entry = {
         host,
+        endpoint,
         handle: undefined as unknown as PooledTransport,
         busy: 0,
         used: 0,
@@ -193,7 +207,7 @@ export class ConnectionPool implements TransportFactory {
    * an idle connection is never closed between its opening and its run), opening it in a slot if
    * needed: when every slot is taken, an idle connection is closed and its slot taken over once
    * the host saw it close; when none is idle, it waits for a run to end. At most `maxConnecting`
-   * handshakes at once.
+   * handshakes at once to one endpoint.
    */
   private async acquire(e: Entry): Promise<Transport> {
     for (;;) {
@@ -207,7 +221,7 @@ export class ConnectionPool implements TransportFactory {
         if (!e.conn && !e.lost) throw new UnreachableError(`cannot connect to ${e.host}`);
         continue;
       }
-      if (this.connectingCount >= this.maxConnecting) {
+      if (this.handshakes(e) >= this.maxConnecting) {
         await this.waitTurn();
         continue;
       }
@@ -218,13 +232,13 @@ export class ConnectionPool implements TransportFactory {
           continue;
         }
         await freed;
-        if (e.conn || e.connecting || e.lost || this.connectingCount >= this.maxConnecting) {
+        if (e.conn || e.connecting || e.lost || this.handshakes(e) >= this.maxConnecting) {
           // Another run of this host connected meanwhile, or no handshake turn: the slot goes back.
           this.freeSlot();
           continue;
         }
       } else this.openCount++;
-      this.connectingCount++;
+      this.connecting.set(e.endpoint, this.handshakes(e) + 1);
       this.stats.peakOpen = Math.max(this.stats.peakOpen, this.openCount);
       const p = this.inner.open(e.host);
       e.connecting = p;
@@ -240,10 +254,14 @@ export class ConnectionPool implements TransportFactory {
         throw err;
       } finally {
         e.connecting = undefined;
-        this.connectingCount--;
+        this.connecting.set(e.endpoint, this.handshakes(e) - 1);
         this.wake();
       }
     }
+  }
+
+  private handshakes(e: Entry): number {
+    return this.connecting.get(e.endpoint) ?? 0;
   }
 
   private async waitTurn(): Promise<void> {

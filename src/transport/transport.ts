@@ -69,6 +69,12 @@ export interface TransportFactory {
   openFresh(host: string): Promise<Transport>;
   /** Forgets the host's cached connection (closing it): the next `open` connects again (TransportCache). */
   reset?(host: string): Promise<number>;
+  /**
+   * The server a connection to `host` dials first (`address:port` of its first hop: the host, or
+   * its first ProxyJump): hosts with the same endpoint share one sshd, whose MaxStartups bounds
+   * the handshakes in progress (the pool counts them per endpoint). Default: the host's name.
+   */
+  endpoint?(host: string): string;
 }
 
 /** Wraps a factory (tests add faults around the real transport this way). */

@@ -175,25 +175,53 @@ describe('ConnectionPool', () => {
     fresh.close();
   });
 
-  it('at most maxConnecting handshakes at once (below sshd MaxStartups), whatever the capacity', async () => {
+  /** A factory whose opens take 10 ms, counting the handshakes in progress per endpoint. */
+  function slowOpens(endpoint: (h: string) => string) {
     const { factory } = tracked();
-    let connecting = 0;
+    const now = new Map<string, number>();
     let peak = 0;
     const slow: TransportFactory = {
       open: async (h) => {
-        connecting++;
-        peak = Math.max(peak, connecting);
+        const k = endpoint(h);
+        now.set(k, (now.get(k) ?? 0) + 1);
+        peak = Math.max(peak, now.get(k)!);
         await new Promise((r) => setTimeout(r, 10));
-        connecting--;
+        now.set(k, now.get(k)! - 1);
         return factory.open(h);
       },
       openFresh: factory.openFresh,
+      endpoint,
     };
+    return { slow, peak: () => peak };
+  }
+
+  it("at most maxConnecting handshakes at once to one endpoint (an sshd's MaxStartups), whatever the capacity", async () => {
+    const { slow, peak } = slowOpens(() => '127.0.0.1:22');
     const pool = new ConnectionPool(slow, 10, 3);
     const handles = await Promise.all(hosts(10).map((h) => pool.open(h)));
     expect(handles).toHaveLength(10);
-    expect(peak).toBe(3);
+    expect(peak()).toBe(3);
     expect(pool.openNow).toBe(10);
+  });
+
+  it("hosts behind different endpoints are not held back by one another's handshakes", async () => {
+    const { slow } = slowOpens((h) => `${h}:22`);
+    let most = 0;
+    let now = 0;
+    const counting: TransportFactory = {
+      ...slow,
+      open: async (h) => {
+        most = Math.max(most, ++now);
+        try {
+          return await slow.open(h);
+        } finally {
+          now--;
+        }
+      },
+    };
+    const pool = new ConnectionPool(counting, 10, 3);
+    await Promise.all(hosts(10).map((h) => pool.open(h)));
+    expect(most).toBe(10);
   });
 
   it('refuses a capacity below 1', () => {
