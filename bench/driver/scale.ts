@@ -173,6 +173,10 @@ async function runKilnOnce(sshd: TestSshd, dir: string, n: number, forks: number
 }
 
 async function runPyinfraOnce(sshd: TestSshd, dir: string, venv: string, n: number, forks: number): Promise<ScaleRow> {
+  // The aliases' known_hosts (this sshd's key), as for Kiln.
+  const invDir = path.join(dir, `inv-${n}`);
+  mkdirSync(invDir, { recursive: true });
+  writeSshdInventory(sshd, invDir, Object.fromEntries(hostNames(n).map((h) => [h, {}])));
   const inv = path.join(dir, `pyinfra-inventory-${n}.py`);
   const data = {
     ssh_port: sshd.port,
