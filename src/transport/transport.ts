@@ -13,8 +13,10 @@
  * - a script that runs past the command timeout is reported by throwing `CommandTimeoutError`:
  *   the host answered, the task fails.
  *
- * The factory opens connections; the caller caches them (`TransportCache`, used by the runner):
- * one connection per host for the whole run, plus a NEW one per commit-confirm (`openFresh`).
+ * The factory opens connections; the runner opens hosts through a bounded pool of them
+ * (`ConnectionPool`, pool.ts: one handle per host for the whole run, at most --forks connections
+ * open, reconnected on demand), plus a NEW one per commit-confirm (`openFresh`). `TransportCache`
+ * (below) is the unbounded cache: one connection per host, kept to the end.
  */
 import type { ExecResult } from '../core/exec.ts';
 import { userNameProblem } from '../core/user-name.ts';
