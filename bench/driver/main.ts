@@ -21,6 +21,7 @@ import { CP_DIR, KILN, LAB_DIR, REPO, WORK } from './paths.ts';
 import { nextResultsFile, pairRow, renderBody, resultsFileText, type CpuFigure, type Results } from './results.ts';
 import { ensureAnsible, runAnsible, runKiln } from './runners.ts';
 import { median, spread } from './stats.ts';
+import { runScaleFigure } from './scale.ts';
 
 export async function main(argv: readonly string[]): Promise<void> {
   const o = parseArgs(argv);
@@ -75,6 +76,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       if (fig.has(3)) rows.push(pairRow(3, '--check, converged hosts', 7, await pairs(notes, 3, 7, o.runs, { check: true })));
       report(false);
     }
+    if (fig.has(7)) await runScaleFigure(log);
     if (fig.has(4) || fig.has(6)) {
       const sizes = fig.has(4) ? [...o.sizes].sort((a, b) => a - b) : [maxSize];
       for (const n of sizes) {

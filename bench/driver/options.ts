@@ -24,6 +24,8 @@ export const USAGE = `npm run bench -- [options]      (or: node --import tsx/esm
                           1 first apply on fresh hosts (7)   2 converged re-run (7, headline)
                           3 --check on converged hosts (7)   4 converged re-run on --sizes
                           5 Kiln round trips per converged host   6 Kiln CPU time and peak RSS at the largest size
+                          7 (not by default) controller scaling: 100/300/1000 aliases of one loopback sshd, Kiln and
+                            pyinfra when its venv exists; its own file bench/results/<date>-scale.md (bench/driver/scale.ts)
   --runs N              timed runs per figure and tool (default 3); the median, min and max are reported
   --first-runs N        runs of figure 1 (each on freshly re-created hosts; default 2)
   --scale-runs N        runs per size in figure 4 (default 2)

@@ -14,7 +14,8 @@ import type { Inventory } from '../input/inventory/index.ts';
 import type { PlayDef, Playbook, TaskDef } from '../input/playbook/types.ts';
 import { redact } from '../core/secret/secret.ts';
 import { formatDiagnostic } from '../core/diagnostic.ts';
-import { type Transport, TransportCache, type TransportFactory, type TransportWrapper, UnreachableError } from '../transport/transport.ts';
+import { type Transport, type TransportFactory, type TransportWrapper, UnreachableError } from '../transport/transport.ts';
+import { ConnectionPool } from '../transport/pool.ts';
 import { sshTransport } from '../transport/ssh/factory.ts';
 import type { SshTimeouts } from '../transport/ssh/spec.ts';
 import { extraConnectionVars } from '../input/inventory/index.ts';
@@ -50,6 +51,8 @@ export interface RunnerOptions {
   check: boolean;
   diff: boolean;
   forks: number;
+  /** Most connections open at once (default: `forks`): the pool closes idle ones, least recently used first, and reconnects on demand. */
+  connections?: number;
   limit?: string;
   /** `--shard i/n`: this controller's part of each play's hosts (plan/shard.ts). */
   shard?: Shard;
@@ -127,8 +130,11 @@ async function parallel<T>(items: T[], limit: number, fn: (t: T) => Promise<void
 export class Runner {
   readonly stats = new Map<string, HostStats>();
   readonly results: TaskResult[] = [];
-  /** One connection per host for the whole run (`open` cached); `openFresh` for commit-confirm. */
-  private readonly conns: TransportCache;
+  /**
+   * One handle per host for the whole run, over a bounded pool of connections (at most --forks
+   * open, reconnected on demand; transport/pool.ts); `openFresh` for commit-confirm.
+   */
+  private readonly conns: ConnectionPool;
   /** Hosts that failed or were unreachable: they take no further part in the run. */
   private readonly dead = new Set<string>();
   /** Hosts that failed in a task (not unreachable): meta clear_host_errors revives them for the later plays. */
@@ -179,7 +185,7 @@ export class Runner {
       });
     // delegate_to: localhost without a localhost in the inventory runs on the controller (part G).
     const withLocal = withImplicitLocalhost(transport, (h) => isImplicitLocalhost(h, inv.hosts));
-    this.conns = new TransportCache(opts.wrapTransport ? opts.wrapTransport(withLocal) : withLocal);
+    this.conns = new ConnectionPool(opts.wrapTransport ? opts.wrapTransport(withLocal) : withLocal, opts.connections ?? opts.forks);
   }
 
   private statsOf(host: string): HostStats {
@@ -234,7 +240,7 @@ export class Runner {
     }
     for (const [host, c] of await this.conns.opened()) {
       // A delegate that is not a host of any play (localhost) has no line in the recap (part G).
-      if (this.stats.has(host)) this.statsOf(host).round_trips = c.roundTrips + this.conns.closedRoundTrips(host);
+      if (this.stats.has(host)) this.statsOf(host).round_trips = c.roundTrips;
       try {
         c.close();
       } catch {
@@ -288,6 +294,15 @@ export class Runner {
       if (aborted || r.endPlay) break;
     }
     await this.opts.reporter.playEnd(play);
+    // Hosts no later play selects are done with: their connections close now (the pool would
+    // reconnect one a later task still needs, e.g. a delegate or an added host).
+    let later: Set<string> | undefined;
+    try {
+      later = new Set(this.playbook.plays.slice(this.playbook.plays.indexOf(play) + 1).flatMap((p) => this.planOf(p).hosts));
+    } catch {
+      // A later play that cannot be planned yet fails when it runs: nothing is released early.
+    }
+    if (later) for (const h of all) if (!later.has(h)) this.conns.done(h);
     return aborted;
   }
 

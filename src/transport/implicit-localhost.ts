@@ -16,5 +16,6 @@ export function withImplicitLocalhost(
     open: (host) => (isImplicitLocalhost(host) ? Promise.resolve(new LocalTransport(host, opts)) : inner.open(host)),
     openFresh: (host) =>
       isImplicitLocalhost(host) ? Promise.resolve(new LocalTransport(`${host} (confirm)`, opts)) : inner.openFresh(host),
+    endpoint: (host) => (isImplicitLocalhost(host) ? `local ${host}` : (inner.endpoint?.(host) ?? host)),
   };
 }

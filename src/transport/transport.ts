@@ -13,8 +13,10 @@
  * - a script that runs past the command timeout is reported by throwing `CommandTimeoutError`:
  *   the host answered, the task fails.
  *
- * The factory opens connections; the caller caches them (`TransportCache`, used by the runner):
- * one connection per host for the whole run, plus a NEW one per commit-confirm (`openFresh`).
+ * The factory opens connections; the runner opens hosts through a bounded pool of them
+ * (`ConnectionPool`, pool.ts: one handle per host for the whole run, at most --forks connections
+ * open, reconnected on demand), plus a NEW one per commit-confirm (`openFresh`). `TransportCache`
+ * (below) is the unbounded cache: one connection per host, kept to the end.
  */
 import type { ExecResult } from '../core/exec.ts';
 import { userNameProblem } from '../core/user-name.ts';
@@ -57,6 +59,8 @@ export interface Transport {
   /** Runs a shell script on the host, sent on stdin: one round trip. */
   run(script: string, opts?: RunOptions): Promise<ExecResult>;
   close(): void;
+  /** Resolves once the connection is gone for the host too (its TCP connection closed), when the transport can tell. */
+  whenClosed?(): Promise<void>;
 }
 
 /** Opens connections to hosts by inventory name. */
@@ -67,6 +71,12 @@ export interface TransportFactory {
   openFresh(host: string): Promise<Transport>;
   /** Forgets the host's cached connection (closing it): the next `open` connects again (TransportCache). */
   reset?(host: string): Promise<number>;
+  /**
+   * The server a connection to `host` dials first (`address:port` of its first hop: the host, or
+   * its first ProxyJump): hosts with the same endpoint share one sshd, whose MaxStartups bounds
+   * the handshakes in progress (the pool counts them per endpoint). Default: the host's name.
+   */
+  endpoint?(host: string): string;
 }
 
 /** Wraps a factory (tests add faults around the real transport this way). */

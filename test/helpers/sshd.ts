@@ -107,7 +107,13 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startSshd(opts: { logLevel?: 'ERROR' | 'INFO' | 'VERBOSE' } = {}): Promise<TestSshd> {
+export interface SshdOptions {
+  logLevel?: 'ERROR' | 'INFO' | 'VERBOSE';
+  /** sshd_config lines that replace the defaults of the same keyword (e.g. `MaxStartups 1000`, `MaxSessions 20`). */
+  config?: string[];
+}
+
+export async function startSshd(opts: SshdOptions = {}): Promise<TestSshd> {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-sshd-'));
   chmodSync(dir, 0o755);
   const user = userInfo().username;
@@ -133,7 +139,10 @@ export async function startSshd(opts: { logLevel?: 'ERROR' | 'INFO' | 'VERBOSE' 
       'MaxSessions 10',
       `LogLevel ${opts.logLevel ?? 'ERROR'}`,
       'Subsystem sftp internal-sftp',
-    ].join('\n') + '\n',
+    ]
+      .filter((l) => !(opts.config ?? []).some((c) => c.split(' ')[0]!.toLowerCase() === l.split(' ')[0]!.toLowerCase()))
+      .concat(opts.config ?? [])
+      .join('\n') + '\n',
   );
   const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], {
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -85,6 +85,7 @@ export class HostConnection implements Transport {
   private waiters: (() => void)[] = [];
   private jump?: HostConnection;
   private lostReason?: string;
+  private readonly gone: Promise<void>;
   /** Called once, with the reason, when the connection is lost (the handshake and the runs in flight). */
   private readonly onLost = new Set<(reason: string) => void>();
 
@@ -96,6 +97,12 @@ export class HostConnection implements Transport {
     client.on('error', (err: Error & { code?: string }) => this.lose(this.reasonOf(err)));
     client.on('end', () => this.lose('connection closed by the host'));
     client.on('close', () => this.lose('connection closed'));
+    this.gone = new Promise((resolve) => client.once('close', () => resolve()));
+  }
+
+  /** Resolves on the client's 'close': the TCP connection is closed (the pool frees its slot then). */
+  whenClosed(): Promise<void> {
+    return this.gone;
   }
 
   /** Why the connection is gone (undefined while it is up). */

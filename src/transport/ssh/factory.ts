@@ -14,7 +14,7 @@ import { hostVarsOf } from '../../input/inventory/layers.ts';
 import type { TransportFactory } from '../transport.ts';
 import { HostConnection } from './connection.ts';
 import { resolveConnection } from './resolve.ts';
-import type { ConnectionSpec, SshTimeouts } from './spec.ts';
+import type { ConnectionSpec, SshEndpoint, SshTimeouts } from './spec.ts';
 import type { SshConfig } from './sshconfig.ts';
 
 export interface SshTransportOptions {
@@ -43,5 +43,14 @@ export function sshTransport(inventory: Inventory, opts: SshTransportOptions = {
     spec,
     open: async (host) => HostConnection.open(host, spec(host), { acceptNewHostKeys: opts.acceptNewHostKeys }),
     openFresh: async (host) => HostConnection.open(`${host} (confirm)`, spec(host), { acceptNewHostKeys: false }),
+    endpoint: (host) => {
+      try {
+        let e: SshEndpoint = spec(host);
+        while (e.proxyJump) e = e.proxyJump;
+        return `${e.host}:${e.port}`;
+      } catch {
+        return host; // a bad proxy_jump chain fails when the host is dialled
+      }
+    },
   };
 }
