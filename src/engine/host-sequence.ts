@@ -679,7 +679,10 @@ export class HostSequence {
     const li = this.tasks.indexOf(lastMember.task);
     const lk = r2k(this.instantiation(li), lastMember);
     const trailing = this.window(li, lk + 1, x).filter((y) => !keep.has(y) && y !== x);
-    const framed = frameBatch(parts, trailing.map((y) => y.bound.probe(y.ctx)));
+    const framed = frameBatch(
+      parts,
+      trailing.map((y) => y.bound.probe(y.ctx)),
+    );
     const conn = await this.conn(x);
     const whole = await conn.run(framed.script, { become: x.become, becomeUser: x.becomeUser });
     const got = framed.parse(whole.stdout);
@@ -691,7 +694,8 @@ export class HostSequence {
     let stopped = res.code !== 0;
     plans.forEach((p, n) => {
       const g = got.members[n + 1]!;
-      if (!stopped && members[n]!.guard && g.probe && g.probe.code !== -1 && guardHash(g.probe) !== guardHash(this.probed.get(p.y)!)) stopped = true;
+      if (!stopped && members[n]!.guard && g.probe && g.probe.code !== -1 && guardHash(g.probe) !== guardHash(this.probed.get(p.y)!))
+        stopped = true;
       if (stopped || (p.script && (!g.apply || g.apply.code === -1))) {
         // Not applied. Unguarded, its probe still holds (nothing it reads was written before it);
         // guarded, the fresh probe the script took (else none: probed again at its turn).
@@ -702,9 +706,10 @@ export class HostSequence {
         }
         return;
       }
-      if (!p.script) return; // converged, and its probe still holds
+      if (!p.script || !g.apply) return; // converged, and its probe still holds
       this.probed.delete(p.y);
-      this.ahead.set(p.y, { planned: p.planned, script: p.script, res: g.apply, after: p.verify ? g.verify : undefined, verify: p.verify });
+      const after = p.verify && g.verify && g.verify.code !== -1 ? g.verify : undefined;
+      this.ahead.set(p.y, { planned: p.planned, script: p.script, res: g.apply, after, verify: p.verify });
       if (g.apply.code !== 0) stopped = true;
     });
     if (res.code === -1) {

@@ -56,9 +56,7 @@ export function parentPath(path: string): string {
 export const ACCOUNTS: Resource[] = [pathResource('/etc/passwd'), pathResource('/etc/group')];
 
 /** Where systemd reads unit files from (a write there changes what it reports about units). */
-export const UNIT_DIRS: Resource[] = ['/etc/systemd', '/run/systemd', '/lib/systemd', '/usr/lib/systemd'].map((p) =>
-  pathResource(p, true),
-);
+export const UNIT_DIRS: Resource[] = ['/etc/systemd', '/run/systemd', '/lib/systemd', '/usr/lib/systemd'].map((p) => pathResource(p, true));
 
 /** Is `a` strictly below `b`? */
 const below = (a: string, b: string): boolean => (b === '/' ? a !== '/' : a.startsWith(`${b}/`));

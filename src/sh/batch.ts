@@ -93,7 +93,14 @@ export function frameBatch(members: readonly BatchMember[], trailing: readonly s
     }
     if (m.apply !== undefined) {
       at.apply = n;
-      parts.push('kiln_ran=0', 'if [ "$kiln_stop" = 0 ]; then', 'kiln_ran=1', ...streamed(m.apply), '[ "$kiln_rc" = 0 ] || kiln_stop=1', 'fi');
+      parts.push(
+        'kiln_ran=0',
+        'if [ "$kiln_stop" = 0 ]; then',
+        'kiln_ran=1',
+        ...streamed(m.apply),
+        '[ "$kiln_rc" = 0 ] || kiln_stop=1',
+        'fi',
+      );
       if (m.verify !== undefined) {
         at.verify = n;
         parts.push('if [ "$kiln_ran" = 1 ]; then', ...streamed(m.verify), 'fi');
