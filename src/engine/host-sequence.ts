@@ -570,6 +570,8 @@ export class HostSequence {
       const t = this.tasks[j]!;
       if (j > i && (taskReferences(t, [...pendingRegs]).length || barriers.has(j))) break;
       if (j > i && ['setup', 'package_facts', 'service_facts', 'getent', 'gather_facts'].includes(t.module)) break;
+      // The runner may leave a task of another role listing out (role-runs.ts): not decided yet.
+      if (j > i && scopeKey(t) !== scopeKey(x.task)) break;
       const r = this.instantiation(j);
       if (r.kind === 'error') break;
       if (r.kind === 'run') {
@@ -851,6 +853,11 @@ export class HostSequence {
 }
 
 const SKIP_REASON = 'Conditional result was False';
+
+/** A task's role listing (role-runs.ts decides per listing whether its tasks run on a host). */
+function scopeKey(t: TaskDef): string {
+  return t.scope ? `${t.scope.chain.map((r) => r.id).join('/')}#${t.scope.occurrence}` : '';
+}
 
 /** The position of instance y among its task's run instances (its k). */
 function r2k(r: Instantiation, y: TaskInstance): number {
