@@ -8,7 +8,11 @@ import { type Candidate, decideBatch } from '../../../src/engine/phases/batch.ts
 import { ANYTHING, type Footprint, overlaps, pathResource } from '../../../src/modules/resources.ts';
 import { frameBatch, guardHash } from '../../../src/sh/batch.ts';
 
-const fp = (reads: Footprint['reads'], writes: Footprint['writes'], exitStatusFails = true): Footprint => ({ reads, writes, exitStatusFails });
+const fp = (reads: Footprint['reads'], writes: Footprint['writes'], exitStatusFails = true): Footprint => ({
+  reads,
+  writes,
+  exitStatusFails,
+});
 const file = (path: string): Candidate => ({
   footprint: fp([pathResource(path)], [pathResource(path)]),
   changes: true,
