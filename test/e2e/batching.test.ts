@@ -1,5 +1,5 @@
 /**
- * Batching of applies (docs/batching.md) on lab hosts of its own (batchA 10.77.0.187, batchB
+ * Batching of applies (docs/batching.md) on lab hosts of its own (batch-a 10.77.0.187, batch-b
  * 10.77.0.188, added with `kiln lab add`, removed at the end; the shared site's hosts are never
  * touched):
  * - the bench workload (bench/kiln/site.yml, 41 tasks) on two fresh hosts, one batched, one with
@@ -22,7 +22,7 @@ import { kiln, labSkipReason, REPO_ROOT, SHARED_LAB_CWD } from './lab-setup.ts';
 const skip = labSkipReason();
 if (skip) console.warn(`SKIPPED batching lab suite: ${skip}`);
 
-const HOSTS = ['batchA', 'batchB'];
+const HOSTS = ['batch-a', 'batch-b'];
 
 /** A report's task results without what differs between two hosts or runs (host, timing). */
 const shape = (r: RunReport) => r.tasks.map(({ host: _h, duration_ms: _d, ...rest }) => rest);
@@ -60,13 +60,13 @@ describe.skipIf(skip)('batching of applies on lab hosts', () => {
 
   it('the bench workload on fresh hosts: the same results as one apply per round trip, in far fewer round trips', async () => {
     const site = join(REPO_ROOT, 'bench/kiln/site.yml');
-    const a = await run(site, 'batchA', true);
-    const b = await run(site, 'batchB', false);
+    const a = await run(site, 'batch-a', true);
+    const b = await run(site, 'batch-b', false);
     expect(a.tasks.filter((t) => t.status === 'failed')).toEqual([]);
     expect(a.tasks).toHaveLength(41);
     expect(shape(a)).toEqual(shape(b));
-    const ra = a.hosts.batchA!.round_trips!;
-    const rb = b.hosts.batchB!.round_trips!;
+    const ra = a.hosts['batch-a']!.round_trips!;
+    const rb = b.hosts['batch-b']!.round_trips!;
     console.log(`bench workload, fresh host: ${ra} round trips batched, ${rb} one apply per round trip`);
     // One apply per round trip costs a round trip per changed task; batched, a handful.
     expect(rb).toBeGreaterThanOrEqual(41);
@@ -84,16 +84,16 @@ describe.skipIf(skip)('batching of applies on lab hosts', () => {
       '- copy: {dest: /opt/kbatch-fail/c, content: "c\\n"}',
       '- file: {path: /opt/kbatch-fail/d, state: directory}',
     ]);
-    const a = await run(pb, 'batchA', true);
-    const b = await run(pb, 'batchB', false);
+    const a = await run(pb, 'batch-a', true);
+    const b = await run(pb, 'batch-b', false);
     expect(shape(a)).toEqual(shape(b));
     expect(a.tasks.map((t) => t.status)).toEqual(['changed', 'changed', 'failed']);
     // On the host: the tasks before the failure were applied, none after it.
-    expect(ssh('batchA', 'ls /opt/kbatch-fail')).toBe('a\nb');
-    expect(ssh('batchB', 'ls /opt/kbatch-fail')).toBe('a\nb');
+    expect(ssh('batch-a', 'ls /opt/kbatch-fail')).toBe('a\nb');
+    expect(ssh('batch-b', 'ls /opt/kbatch-fail')).toBe('a\nb');
     // The three applies went in one round trip (probe, then the batch).
-    expect(a.hosts.batchA!.round_trips).toBe(2);
-    expect(b.hosts.batchB!.round_trips).toBe(4);
+    expect(a.hosts['batch-a']!.round_trips).toBe(2);
+    expect(b.hosts['batch-b']!.round_trips).toBe(4);
   }, 300_000);
 
   it('an ignored failure in a batch: the tasks after it are applied, reported as one at a time', async () => {
@@ -104,8 +104,8 @@ describe.skipIf(skip)('batching of applies on lab hosts', () => {
       '- copy: {dest: /opt/kbatch-ign/c, content: "c\\n"}',
       '- copy: {dest: /opt/kbatch-ign/d, content: "d\\n"}',
     ]);
-    const a = await run(pb, 'batchA', true);
-    const b = await run(pb, 'batchB', false);
+    const a = await run(pb, 'batch-a', true);
+    const b = await run(pb, 'batch-b', false);
     expect(shape(a)).toEqual(shape(b));
     expect(a.tasks.map((t) => [t.status, t.ignored ?? false])).toEqual([
       ['changed', false],
@@ -113,9 +113,9 @@ describe.skipIf(skip)('batching of applies on lab hosts', () => {
       ['changed', false],
       ['changed', false],
     ]);
-    expect(ssh('batchA', 'ls /opt/kbatch-ign')).toBe('a\nc\nd');
+    expect(ssh('batch-a', 'ls /opt/kbatch-ign')).toBe('a\nc\nd');
     // probe; a + the failed command; c + d.
-    expect(a.hosts.batchA!.round_trips).toBe(3);
+    expect(a.hosts['batch-a']!.round_trips).toBe(3);
   }, 300_000);
 
   it('a task reading what the task before it registered is not batched with it', async () => {
@@ -125,14 +125,14 @@ describe.skipIf(skip)('batching of applies on lab hosts', () => {
       '- copy: {dest: /opt/kbatch-reg/b, content: "first changed: {{ first.changed }}\\n"}',
       '- copy: {dest: /opt/kbatch-reg/c, content: "c\\n"}',
     ]);
-    const a = await run(pb, 'batchA', true);
-    const b = await run(pb, 'batchB', false);
+    const a = await run(pb, 'batch-a', true);
+    const b = await run(pb, 'batch-b', false);
     expect(shape(a)).toEqual(shape(b));
     expect(a.tasks.map((t) => t.status)).toEqual(['changed', 'changed', 'changed']);
-    expect(ssh('batchA', 'cat /opt/kbatch-reg/b')).toBe('first changed: True');
+    expect(ssh('batch-a', 'cat /opt/kbatch-reg/b')).toBe('first changed: True');
     // probe a; apply a (b is not probed yet: it needs `first`); probe b and c; apply b and c together.
-    expect(a.hosts.batchA!.round_trips).toBe(4);
+    expect(a.hosts['batch-a']!.round_trips).toBe(4);
     // One at a time: the same, and c's apply in a round trip of its own.
-    expect(b.hosts.batchB!.round_trips).toBe(5);
+    expect(b.hosts['batch-b']!.round_trips).toBe(5);
   }, 300_000);
 });
