@@ -78,6 +78,7 @@ describe.skipIf(skip)('batching of applies on lab hosts', () => {
 
   it('a failure in the middle of a batch stops exactly there: later tasks are not applied', async () => {
     const pb = playbook('fail.yml', 'all', [
+      '- file: {path: /opt/kbatch-fail, state: directory}',
       '- copy: {dest: /opt/kbatch-fail/a, content: "a\\n"}',
       '- copy: {dest: /opt/kbatch-fail/b, content: "b\\n"}',
       '- command: {argv: [/bin/sh, -c, "echo boom >&2; exit 3"]}',
@@ -87,17 +88,18 @@ describe.skipIf(skip)('batching of applies on lab hosts', () => {
     const a = await run(pb, 'batch-a', true);
     const b = await run(pb, 'batch-b', false);
     expect(shape(a)).toEqual(shape(b));
-    expect(a.tasks.map((t) => t.status)).toEqual(['changed', 'changed', 'failed']);
+    expect(a.tasks.map((t) => t.status)).toEqual(['changed', 'changed', 'changed', 'failed']);
     // On the host: the tasks before the failure were applied, none after it.
     expect(ssh('batch-a', 'ls /opt/kbatch-fail')).toBe('a\nb');
     expect(ssh('batch-b', 'ls /opt/kbatch-fail')).toBe('a\nb');
-    // The three applies went in one round trip (probe, then the batch).
+    // The four applies went in one round trip (probe, then the batch); one at a time: 1 + 4.
     expect(a.hosts['batch-a']!.round_trips).toBe(2);
-    expect(b.hosts['batch-b']!.round_trips).toBe(4);
+    expect(b.hosts['batch-b']!.round_trips).toBe(5);
   }, 300_000);
 
   it('an ignored failure in a batch: the tasks after it are applied, reported as one at a time', async () => {
     const pb = playbook('ignored.yml', 'all', [
+      '- file: {path: /opt/kbatch-ign, state: directory}',
       '- copy: {dest: /opt/kbatch-ign/a, content: "a\\n"}',
       '- command: {argv: [/bin/false]}',
       '  ignore_errors: true',
@@ -109,17 +111,19 @@ describe.skipIf(skip)('batching of applies on lab hosts', () => {
     expect(shape(a)).toEqual(shape(b));
     expect(a.tasks.map((t) => [t.status, t.ignored ?? false])).toEqual([
       ['changed', false],
+      ['changed', false],
       ['failed', true],
       ['changed', false],
       ['changed', false],
     ]);
     expect(ssh('batch-a', 'ls /opt/kbatch-ign')).toBe('a\nc\nd');
-    // probe; a + the failed command; c + d.
+    // probe; the directory, a and the failed command; c and d.
     expect(a.hosts['batch-a']!.round_trips).toBe(3);
   }, 300_000);
 
   it('a task reading what the task before it registered is not batched with it', async () => {
     const pb = playbook('register.yml', 'all', [
+      '- file: {path: /opt/kbatch-reg, state: directory}',
       '- copy: {dest: /opt/kbatch-reg/a, content: "a\\n"}',
       '  register: first',
       '- copy: {dest: /opt/kbatch-reg/b, content: "first changed: {{ first.changed }}\\n"}',
@@ -128,11 +132,12 @@ describe.skipIf(skip)('batching of applies on lab hosts', () => {
     const a = await run(pb, 'batch-a', true);
     const b = await run(pb, 'batch-b', false);
     expect(shape(a)).toEqual(shape(b));
-    expect(a.tasks.map((t) => t.status)).toEqual(['changed', 'changed', 'changed']);
+    expect(a.tasks.map((t) => t.status)).toEqual(['changed', 'changed', 'changed', 'changed']);
     expect(ssh('batch-a', 'cat /opt/kbatch-reg/b')).toBe('first changed: True');
-    // probe a; apply a (b is not probed yet: it needs `first`); probe b and c; apply b and c together.
+    // Probe the directory and a; apply both (b is not probed yet: it needs `first`); probe b and c;
+    // apply b and c together.
     expect(a.hosts['batch-a']!.round_trips).toBe(4);
-    // One at a time: the same, and c's apply in a round trip of its own.
-    expect(b.hosts['batch-b']!.round_trips).toBe(5);
+    // One at a time: probe, 2 applies, probe, 2 applies.
+    expect(b.hosts['batch-b']!.round_trips).toBe(6);
   }, 300_000);
 });
