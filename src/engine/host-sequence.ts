@@ -9,6 +9,11 @@
  * stale: the verify probe of the changed instance is sent together with a new probe of the
  * following instances.
  *
+ * Batching of applies (phases/batch.ts, docs/batching.md): the instances after the applied one
+ * that are independent of it (module footprints) are applied and verified in the same script,
+ * some guarded by a second probe on the host; each is reported at its own turn (`ahead`) exactly
+ * as if it had been applied alone.
+ *
  * Across plays (ProbeCache): the first probe script of a play also carries the probes of the
  * host's later plays that can be rendered now. A later play uses such a result only while
  * nothing has been applied on any host since, and only if its probe script is byte-identical
@@ -183,7 +188,9 @@ export class HostSequence {
     if (!lost.length) return;
     for (const y of lost) this.ahead.delete(y);
     this.opts.warn?.(
-      `${this.opts.host}: applied in the same round trip as an earlier task, before ${why}, and not reported as their own task: ${lost.map((y) => `'${y.label}'`).join(', ')}`,
+      redact(
+        `${this.opts.host}: applied in the same round trip as an earlier task, before ${why}, and not reported as their own task: ${lost.map((y) => `'${y.noLog ? y.task.name : y.label}'`).join(', ')}`,
+      ),
     );
   }
 
