@@ -74,7 +74,7 @@ describe.skipIf(skip)('batching of applies on lab hosts', () => {
     // Both hosts converged: a re-run changes nothing.
     const again = await run(site, 'all', true);
     expect(again.tasks.filter((t) => t.status !== 'ok')).toEqual([]);
-  }, 900_000);
+  }, 1_500_000);
 
   it('a failure in the middle of a batch stops exactly there: later tasks are not applied', async () => {
     const pb = playbook('fail.yml', 'all', [
