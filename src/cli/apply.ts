@@ -35,6 +35,8 @@ export interface ApplyOptions extends VaultOptions {
   diff: boolean;
   json?: string;
   forks: number;
+  /** `--no-batch` sets it false: one apply per round trip (docs/batching.md). */
+  batch?: boolean;
   acceptNewHostKeys: boolean;
   stats: boolean;
   /** `-v` counted (0: none). */
@@ -92,6 +94,7 @@ export async function runApply(playbookFile: string, opts: ApplyOptions, deps: A
     check: opts.check,
     diff: opts.diff,
     forks: opts.forks,
+    batch: opts.batch !== false,
     limit: opts.limit,
     shard: opts.shard,
     tags: opts.tags,

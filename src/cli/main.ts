@@ -78,6 +78,7 @@ Exit codes:
     .option('-f, --forks <n>', 'hosts worked on in parallel (a whole number from 1)', parseForks, 20)
     .option('--accept-new-host-keys', 'record unknown host keys in known_hosts (a changed key is still refused)', false)
     .option('--stats', 'print SSH round trips per host after the recap', false)
+    .option('--no-batch', 'one apply per round trip: do not apply consecutive independent tasks in one remote script (docs/batching.md)')
     .addOption(verboseOption())
     .option('--no-color', 'no ANSI colours')
     .option('--progress <mode>', 'progress display: auto (listr2 on a TTY), plain', 'auto');

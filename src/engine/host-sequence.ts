@@ -9,6 +9,11 @@
  * stale: the verify probe of the changed instance is sent together with a new probe of the
  * following instances.
  *
+ * Batching of applies (phases/batch.ts, docs/batching.md): the instances after the applied one
+ * that are independent of it (module footprints) are applied and verified in the same script,
+ * some guarded by a second probe on the host; each is reported at its own turn (`ahead`) exactly
+ * as if it had been applied alone.
+ *
  * Across plays (ProbeCache): the first probe script of a play also carries the probes of the
  * host's later plays that can be rendered now. A later play uses such a result only while
  * nothing has been applied on any host since, and only if its probe script is byte-identical
@@ -37,6 +42,8 @@ import { taskResult } from './results.ts';
 import { modeOf, type ProbeCache, probeInstances, probeWindow } from './phases/probe.ts';
 import { type Planned, planInstance, predictChanged } from './phases/plan.ts';
 import { applyRoundTrip, changedAfterApply, interpretApply, needsVerify } from './phases/apply.ts';
+import { type Candidate, decideBatch, MAX_APPLY_BATCH } from './phases/batch.ts';
+import { type BatchMember, frameBatch, guardable, guardHash } from '../sh/apply-batch.ts';
 import { verifyInstance } from './phases/verify.ts';
 import { confirmInstance } from './phases/confirm.ts';
 import { reconnectInstance } from './phases/reconnect.ts';
@@ -78,6 +85,22 @@ export interface SequenceOptions {
    * as Ansible does (the runner's VarsBuilder.facts.merge). Tasks using facts are rendered again.
    */
   facts?: (facts: Record<string, unknown>) => void;
+  /**
+   * Batch applies (phases/batch.ts): consecutive independent instances applied and verified in one
+   * remote script. False: one apply per round trip (`kiln apply --no-batch`). Never in check mode.
+   */
+  batch?: boolean;
+  /** A loud warning for the run's output (batched applies that ran ahead of a failure). */
+  warn?: (message: string) => void;
+}
+
+/** An instance applied ahead, in the round trip of an earlier one: what its own turn reports from. */
+interface AppliedAhead {
+  planned: Planned;
+  script: string;
+  res: ExecResult;
+  after?: ExecResult;
+  verify: boolean;
 }
 
 export interface InstanceOutcome {
@@ -98,6 +121,8 @@ export interface InstanceOutcome {
 export class HostSequence {
   private readonly inst = new Map<TaskDef, Instantiation>();
   private readonly probed = new Map<TaskInstance, ExecResult>();
+  /** Instances applied in an earlier instance's round trip (a batch), waiting for their turn. */
+  private readonly ahead = new Map<TaskInstance, AppliedAhead>();
   /** "position:item" of each instance, the ProbeCache key. */
   private readonly keys = new Map<TaskInstance, string>();
   private lookedAhead = false;
@@ -154,6 +179,19 @@ export class HostSequence {
   /** Forgets every probe result (the host may have changed outside this sequence: handlers flushed mid-play). */
   dropProbes(): void {
     this.probed.clear();
+    this.dropAhead('the host changed outside this sequence');
+  }
+
+  /** Batched applies whose turn will not come: said loudly (they reached the host). */
+  private dropAhead(why: string, only?: (y: TaskInstance) => boolean): void {
+    const lost = [...this.ahead.keys()].filter((y) => !only || only(y));
+    if (!lost.length) return;
+    for (const y of lost) this.ahead.delete(y);
+    this.opts.warn?.(
+      redact(
+        `${this.opts.host}: applied in the same round trip as an earlier task, before ${why}, and not reported as their own task: ${lost.map((y) => `'${y.noLog ? y.task.name : y.label}'`).join(', ')}`,
+      ),
+    );
   }
 
   /** Splices tasks in after task `i` (a dynamic include's, on this host). */
@@ -186,6 +224,7 @@ export class HostSequence {
       if (taskReferences(t, names).length) {
         const r = this.inst.get(t);
         if (r?.kind === 'run') for (const x of r.instances) this.probed.delete(x);
+        if (r?.kind === 'run') this.dropAhead('their variables changed', (y) => r.instances.includes(y));
         this.inst.delete(t);
       }
     }
@@ -466,6 +505,11 @@ export class HostSequence {
   private async runInstance(x: TaskInstance, i: number, k: number): Promise<InstanceOutcome> {
     const o = this.outcomes(x, Date.now());
     try {
+      const ahead = this.ahead.get(x);
+      if (ahead) {
+        this.ahead.delete(x);
+        return await this.finishApply(x, ahead.planned, ahead.res, ahead.after, ahead.verify, o);
+      }
       if (!this.probed.has(x)) await this.probe(this.window(i, k));
       const planned = planInstance(x, this.probed.get(x)!);
       if ('failed' in planned) return o.fail(planned.failed);
@@ -499,16 +543,209 @@ export class HostSequence {
     const { changes } = planned;
     this.opts.beforeApply?.(x.task);
     this.opts.cache?.applied();
-    this.invalidateAfter(x);
-    this.probed.delete(x);
     const script = planned.plan.apply(x.ctx);
     const reconnect = planned.plan.reconnect?.(x.ctx);
-    if (reconnect) return await this.applyAway(x, planned, script, reconnect, o);
+    if (reconnect) {
+      this.invalidateAfter(x);
+      this.probed.delete(x);
+      return await this.applyAway(x, planned, script, reconnect, o);
+    }
     const verify = needsVerify(x, changes);
-    const follow = this.window(i, k + 1, x).filter((y) => y !== x);
-    const res = await applyRoundTrip(() => this.conn(x), x, script, verify ? [x, ...follow] : follow, this.probed);
-    const after = this.probed.get(x);
-    this.probed.delete(x);
+    const members = this.batchAfter(x, i, k, planned);
+    if (!members.length) {
+      this.invalidateAfter(x);
+      this.probed.delete(x);
+      const follow = this.window(i, k + 1, x).filter((y) => y !== x);
+      const res = await applyRoundTrip(() => this.conn(x), x, script, verify ? [x, ...follow] : follow, this.probed);
+      const after = this.probed.get(x);
+      this.probed.delete(x);
+      return this.finishApply(x, planned, res, after, verify, o);
+    }
+    return this.applyBatch(x, i, k, planned, script, verify, members, o);
+  }
+
+  /**
+   * The instances that join x's round trip (phases/batch.ts): the following instances whose
+   * inputs are known, probed and planned, up to the first that cannot join.
+   */
+  private batchAfter(x: TaskInstance, i: number, k: number, planned: Planned): { y: TaskInstance; planned: Planned; guard: boolean }[] {
+    if (this.opts.batch === false || this.opts.handler || x.check || this.opts.play.maxFailPercentage !== undefined) return [];
+    const cands: { y: TaskInstance; planned?: Planned; why?: string }[] = [];
+    const pendingRegs = new Set<string>();
+    const { barriers } = this.actionTraits;
+    walk: for (let j = i; j < this.tasks.length && cands.length < MAX_APPLY_BATCH; j++) {
+      const t = this.tasks[j]!;
+      if (j > i && (taskReferences(t, [...pendingRegs]).length || barriers.has(j))) break;
+      if (j > i && ['setup', 'package_facts', 'service_facts', 'getent', 'gather_facts'].includes(t.module)) break;
+      // The runner may leave a task of another role listing out (role-runs.ts): not decided yet.
+      if (j > i && scopeKey(t) !== scopeKey(x.task)) break;
+      const r = this.instantiation(j);
+      if (r.kind === 'error') break;
+      if (r.kind === 'run') {
+        const list = j === i ? r.instances.filter((y) => (y.itemIndex ?? 0) > (x.itemIndex ?? 0)) : r.instances;
+        for (const y of list) {
+          if (y.bound.action) break walk;
+          if (modeOf(y) !== modeOf(x)) {
+            cands.push({ y, why: 'another become mode' });
+            break walk;
+          }
+          const out = this.probed.get(y);
+          if (!out) {
+            cands.push({ y, why: 'not probed' });
+            break walk;
+          }
+          const p = planInstance(y, out);
+          cands.push('failed' in p ? { y, why: 'its plan failed' } : { y, planned: p });
+          if ('failed' in p) break walk;
+        }
+      }
+      if (t.register) pendingRegs.add(t.register);
+    }
+    const decision = decideBatch(
+      this.candidate(x, planned, true),
+      cands.map((c) => (c.planned ? this.candidate(c.y, c.planned, false) : { barrier: c.why, changes: true, guardable: false })),
+    );
+    return decision.members.slice(1).map((m) => ({ y: cands[m.index - 1]!.y, planned: cands[m.index - 1]!.planned!, guard: m.guard }));
+  }
+
+  /** What the batch decision knows of an instance. */
+  private candidate(y: TaskInstance, planned: Planned, first: boolean): Candidate {
+    const t = y.task;
+    const out = this.probed.get(y);
+    const barrier = !y.bound.footprint
+      ? undefined
+      : y.delegate !== undefined
+        ? 'delegate_to'
+        : y.runOnce
+          ? 'run_once'
+          : y.throttle > 0
+            ? 'throttle'
+            : y.check
+              ? 'check_mode'
+              : t.loopControl.pause !== undefined
+                ? 'loop_control.pause'
+                : (t.blocks ?? []).some((b) => b.section === 'rescue')
+                  ? 'in a rescue section'
+                  : y.bound.confirm || planned.plan.reconnect
+                    ? 'commit-confirm or reconnect'
+                    : !first && t.notify.length
+                      ? 'notifies handlers'
+                      : undefined;
+    const last =
+      t.failedWhen !== undefined
+        ? 'failed_when'
+        : t.changedWhen !== undefined
+          ? 'changed_when'
+          : t.retry
+            ? 'until'
+            : y.anyErrorsFatal
+              ? 'any_errors_fatal'
+              : undefined;
+    return {
+      footprint: y.bound.footprint,
+      barrier,
+      last,
+      changes: planned.changes.length > 0,
+      guardable: first || (out !== undefined && guardable(out)),
+    };
+  }
+
+  /**
+   * x and the batch members after it, applied and verified in ONE remote script (sh/apply-batch.ts),
+   * which also re-probes the instances after the batch. Each member's outcome is reported at its
+   * own turn (runInstance), from what the script brought back.
+   */
+  private async applyBatch(
+    x: TaskInstance,
+    i: number,
+    k: number,
+    planned: Planned,
+    script: string,
+    verify: boolean,
+    members: { y: TaskInstance; planned: Planned; guard: boolean }[],
+    o: Outcomes,
+  ): Promise<InstanceOutcome> {
+    const parts: BatchMember[] = [{ apply: script, verify: verify ? x.bound.probe(x.ctx) : undefined }];
+    const plans: { y: TaskInstance; planned: Planned; script?: string; verify: boolean }[] = [];
+    for (const m of members) {
+      const changes = m.planned.changes;
+      const probe = m.y.bound.probe(m.y.ctx);
+      const guard = m.guard ? { probe, sha256: guardHash(this.probed.get(m.y)!) } : undefined;
+      if (!changes.length) {
+        parts.push({ guard });
+        plans.push({ y: m.y, planned: m.planned, verify: false });
+        continue;
+      }
+      const s = m.planned.plan.apply(m.y.ctx);
+      const v = needsVerify(m.y, changes);
+      parts.push({ guard, apply: s, verify: v ? probe : undefined });
+      plans.push({ y: m.y, planned: m.planned, script: s, verify: v });
+    }
+    // The probes after the batch are stale once anything is applied: probed again at the end.
+    const lastMember = members[members.length - 1]!.y;
+    const keep = new Set(members.map((m) => m.y));
+    for (const key of [...this.probed.keys()]) if (key === x || (this.after(key, x) && !keep.has(key))) this.probed.delete(key);
+    const li = this.tasks.indexOf(lastMember.task);
+    const lk = r2k(this.instantiation(li), lastMember);
+    const trailing = this.window(li, lk + 1, x).filter((y) => !keep.has(y) && y !== x);
+    const framed = frameBatch(
+      parts,
+      trailing.map((y) => y.bound.probe(y.ctx)),
+    );
+    const conn = await this.conn(x);
+    const whole = await conn.run(framed.script, { become: x.become, becomeUser: x.becomeUser });
+    const got = framed.parse(whole.stdout);
+    trailing.forEach((y, n) => {
+      if (got.trailing[n]!.code !== -1) this.probed.set(y, got.trailing[n]!);
+    });
+    const res = got.members[0]!.apply!;
+    // The script stops applying after a failed apply (as sh/apply-batch.ts does on the host).
+    let stopped = res.code !== 0;
+    plans.forEach((p, n) => {
+      const g = got.members[n + 1]!;
+      if (!stopped && members[n]!.guard && g.probe && g.probe.code !== -1 && guardHash(g.probe) !== guardHash(this.probed.get(p.y)!))
+        stopped = true;
+      if (stopped || (p.script && (!g.apply || g.apply.code === -1))) {
+        // Not applied. Unguarded, its probe still holds (nothing it reads was written before it);
+        // guarded, the fresh probe the script took (else none: probed again at its turn).
+        stopped = true;
+        if (members[n]!.guard) {
+          this.probed.delete(p.y);
+          if (g.probe && g.probe.code !== -1) this.probed.set(p.y, g.probe);
+        }
+        return;
+      }
+      if (!p.script || !g.apply) return; // converged, and its probe still holds
+      this.probed.delete(p.y);
+      const after = p.verify && g.verify && g.verify.code !== -1 ? g.verify : undefined;
+      this.ahead.set(p.y, { planned: p.planned, script: p.script, res: g.apply, after, verify: p.verify });
+      if (g.apply.code !== 0) stopped = true;
+    });
+    if (res.code === -1) {
+      res.stderr = whole.stderr || `remote script exited with ${whole.code}`;
+      res.code = whole.code || 1;
+    }
+    const after = verify ? got.members[0]!.verify : undefined;
+    return this.finishApply(x, planned, res, after && after.code !== -1 ? after : undefined, verify, o);
+  }
+
+  /** Is instance a after instance b in the sequence? */
+  private after(a: TaskInstance, b: TaskInstance): boolean {
+    const ja = this.tasks.indexOf(a.task);
+    const jb = this.tasks.indexOf(b.task);
+    return ja > jb || (ja === jb && (a.itemIndex ?? 0) > (b.itemIndex ?? 0));
+  }
+
+  /** After the apply's round trip: interpret, verify, confirm; the instance's outcome. */
+  private async finishApply(
+    x: TaskInstance,
+    planned: Planned,
+    res: ExecResult,
+    after: ExecResult | undefined,
+    verify: boolean,
+    o: Outcomes,
+  ): Promise<InstanceOutcome> {
+    const { changes } = planned;
     // A result describing the host's state shows the state the apply left (as Ansible's does).
     const described = (after && res.code === 0 && x.bound.registerAfter?.(after)) || planned.described;
     const applied = interpretApply(x, res, described);
@@ -518,11 +755,16 @@ export class HostSequence {
       // stdout, …), which `until` and later tasks read.
       const f = o.fail(applied.failed, changes, { diff });
       f.registered = { ...applied.registered, ...f.registered };
+      if (f.failed) this.dropAhead(`'${x.label}' failed`, (y) => y.task !== x.task);
       return f;
     }
     const changed = changedAfterApply(x, applied);
     const unconverged = verify ? verifyInstance(x, after) : undefined;
-    if (unconverged) return o.fail(unconverged, changes, { diff });
+    if (unconverged) {
+      const f = o.fail(unconverged, changes, { diff });
+      if (f.failed) this.dropAhead(`'${x.label}' failed to converge`, (y) => y.task !== x.task);
+      return f;
+    }
     const unconfirmed = x.bound.confirm ? await this.confirm(x, x.bound.confirm) : undefined;
     if (unconfirmed) return o.fail(unconfirmed, changes, { diff });
     const registered = { changed, failed: false, ...applied.registered };
@@ -618,6 +860,16 @@ export class HostSequence {
 }
 
 const SKIP_REASON = 'Conditional result was False';
+
+/** A task's role listing (role-runs.ts decides per listing whether its tasks run on a host). */
+function scopeKey(t: TaskDef): string {
+  return t.scope ? `${t.scope.chain.map((r) => r.id).join('/')}#${t.scope.occurrence}` : '';
+}
+
+/** The position of instance y among its task's run instances (its k). */
+function r2k(r: Instantiation, y: TaskInstance): number {
+  return r.kind === 'run' ? r.instances.indexOf(y) : 0;
+}
 
 /**
  * A loop's registered value as Ansible builds it: `results` in item order (a skipped item as

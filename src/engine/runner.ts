@@ -86,6 +86,11 @@ export interface RunnerOptions {
    * its task with a located message.
    */
   expandInclude?: IncludeExpander;
+  /**
+   * Batch applies: consecutive independent task instances applied and verified in one remote
+   * script (engine/phases/batch.ts). Default true; false (`--no-batch`): one apply per round trip.
+   */
+  batch?: boolean;
   /** Wraps the transport in use (`transport` or SSH): tests inject faults this way (test/helpers/fault-transport.ts). */
   wrapTransport?: TransportWrapper;
 }
@@ -774,6 +779,8 @@ export class Runner {
       vars: (task: TaskDef, reg: Record<string, unknown>) => this.vars.forTask(host, play, batch, task, reg),
       cache: this.cacheFor(host, this.playbook.plays.indexOf(play)),
       onRetry: (message: string) => this.opts.reporter.retry?.(message),
+      batch: this.opts.batch !== false,
+      warn: (message: string) => this.opts.reporter.warn(message),
     };
   }
 

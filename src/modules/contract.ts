@@ -16,6 +16,7 @@
 import type { ExecResult } from '../core/exec.ts';
 import type { FromSchema, JSONSchema } from './schema-types.ts';
 import type { RenderOptions } from '../template/engine.ts';
+import type { Footprint } from './resources.ts';
 
 export type { FromSchema, JSONSchema };
 
@@ -153,6 +154,13 @@ export interface ModuleDef<P, S, Op extends { kind: string }, Prep = undefined> 
   confirm?(params: P, prep: Prep, ctx: ModuleContext): string;
   /** The apply takes the host away (reboot): how the engine waits for it to come back (see `Reconnect`). */
   reconnect?(params: P, prep: Prep, state: S, ctx: ModuleContext): Reconnect;
+  /**
+   * What the probe reads and the apply writes on the host (resources.ts), so the engine may apply
+   * this instance in the same remote script as the ones before and after it (batching). A module
+   * without one is a barrier: it is applied in a round trip of its own. Declare it only for a
+   * module with no controllerApply, confirm or reconnect.
+   */
+  footprint?(params: P, prep: Prep): Footprint;
 }
 
 /**
@@ -228,6 +236,8 @@ export interface BoundTask {
   verify(out: ExecResult, ctx: ModuleContext): string[];
   interpret?(out: ExecResult, ctx: ModuleContext): ApplyResult;
   confirm?(ctx: ModuleContext): string;
+  /** The module's footprint for these params (batching of applies); undefined: a barrier. */
+  readonly footprint?: Footprint;
   /**
    * A controller-side action (set_fact, assert, debug, include_tasks, meta, …: `defineAction`):
    * it runs on the controller with no probe, plan or apply and costs no round trip. The engine
@@ -366,6 +376,7 @@ export function defineModule<P, S, Op extends { kind: string }, Prep = undefined
       },
       interpret: def.interpret && ((out, ctx) => def.interpret!(params, prep, out, ctx)),
       confirm: def.confirm && ((ctx) => def.confirm!(params, prep, ctx)),
+      footprint: def.footprint?.(params, prep),
     };
   };
   return Object.assign(def, { bind }) as Module<P, S, Op, Prep>;

@@ -17,12 +17,16 @@ export interface RunPlaybookOptions extends Pick<RunnerOptions, 'transport' | 'w
   forks?: number;
   check?: boolean;
   diff?: boolean;
+  /** false: one apply per round trip (`--no-batch`). */
+  batch?: boolean;
+  /** `--limit`. */
+  limit?: string;
 }
 
 /** Validates `playbook` against `inventory` (files), then runs it; returns the run's report. */
 export async function runPlaybook(playbook: string, inventory: string, opts: RunPlaybookOptions = {}): Promise<RunReport> {
-  const { check = false, diff = false, reporter = quietReporter, forks = 1, ...transport } = opts;
-  const v = validateRun({ playbook, inventory: [inventory], extraVars: {}, tags: [], skipTags: [], check, diff });
+  const { check = false, diff = false, reporter = quietReporter, forks = 1, batch, limit, ...transport } = opts;
+  const v = validateRun({ playbook, inventory: [inventory], extraVars: {}, tags: [], skipTags: [], check, diff, limit });
   const runner = new Runner(v.playbook, v.inventory, {
     check,
     diff,
@@ -32,6 +36,8 @@ export async function runPlaybook(playbook: string, inventory: string, opts: Run
     extraVars: {},
     acceptNewHostKeys: false,
     reporter,
+    ...(batch === undefined ? {} : { batch }),
+    ...(limit === undefined ? {} : { limit }),
     ...transport,
   });
   return runner.run();

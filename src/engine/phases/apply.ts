@@ -1,5 +1,6 @@
 /**
- * Apply phase: ONE round trip carries the apply script, then the verify probe of the applied
+ * Apply phase (one instance alone; batches of them: batch.ts and HostSequence.applyBatch): ONE
+ * round trip carries the apply script, then the verify probe of the applied
  * instance (when it needs one) and the probes of the instances that follow (their earlier results
  * are stale now). Then the result is interpreted: the module's `interpret` (else a non-zero exit
  * fails with stderr, stdout or the code), failed_when, and changed_when.

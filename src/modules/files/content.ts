@@ -8,6 +8,7 @@
  * when its content holds a secret — the task's own win), the optional `validate` command (`%s` = the temp file), then a rename, so a
  * failed validation or a dropped connection never leaves a half-written file.
  */
+import { ACCOUNTS, type Footprint, parentPath, pathResource, type Resource } from '../resources.ts';
 import { createTwoFilesPatch } from 'diff';
 import { containsSecret, refuseSecretInArgv } from '../../core/secret/secret.ts';
 import { type AttrOp, applyAttrOps, attrSchema, describeAttrs, newFileAttrs, planAttrs, type StatState, statFromKv } from './attrs.ts';
@@ -71,6 +72,21 @@ export function contentProbe(p: ContentParams, prep: ContentPrep, ctx: ModuleCon
 function validatorProgram(validate: string | undefined): string | undefined {
   const first = validate?.trim().split(/\s+/)[0];
   return first && /^[\w./+-]+$/.test(first) ? first : undefined;
+}
+
+/**
+ * The footprint of copy and template (batching): the probe reads dest (and the owner and group
+ * names); it also reads whether dest's directory exists and whether the validator is installed,
+ * but outside check mode (the only mode that applies, so the only one batched) the plan does not
+ * depend on those: they are left out, so that a directory created just before does not stop a
+ * batch. The apply writes dest (a backup beside it: its directory). A failure exits non-zero.
+ */
+export function contentFootprint(p: ContentParams, extraReads: Resource[] = []): Footprint {
+  return {
+    reads: [pathResource(p.dest), ...ACCOUNTS, ...extraReads],
+    writes: [p.backup ? pathResource(parentPath(p.dest), true) : pathResource(p.dest)],
+    exitStatusFails: true,
+  };
 }
 
 export function contentParse(out: ExecResult): ContentState {

@@ -10,6 +10,7 @@ import { isSecret } from '../../core/secret/secret.ts';
 import { isVaultText } from '../../core/secret/vault.ts';
 import {
   contentApply,
+  contentFootprint,
   type ContentOp,
   contentParse,
   contentPlan,
@@ -21,6 +22,7 @@ import {
   refuseSecretValidate,
 } from './content.ts';
 import { defineModule, type FromSchema } from '../contract.ts';
+import { pathResource } from '../resources.ts';
 import { remoteApply, type RemoteOp, remoteParse, remotePlan, remoteProbe, type RemoteState } from './remote_src.ts';
 
 const schema = {
@@ -83,6 +85,7 @@ export default defineModule<CopyParams, CopyState, CopyOp, CopyPrep>({
     return { content: text, sensitive: isSecret(c) || ctx.sensitive };
   },
   probe: (p, prep, ctx) => (isRemote(prep) ? remoteProbe(p, ctx) : contentProbe(p, prep, ctx)),
+  footprint: (p, prep) => contentFootprint(p, isRemote(prep) && p.src ? [pathResource(p.src, true)] : []),
   parse: (out, p, prep) => (isRemote(prep) ? remoteParse(out, p) : contentParse(out)),
   plan(p, prep, s, ctx) {
     if (s.kind === 'remote') return remotePlan(p, s, ctx);

@@ -17,6 +17,7 @@ import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
 import { fromB64 } from '../../sh/bytes.ts';
 import { defineModule, type FromSchema, type Planned } from '../contract.ts';
+import { ACCOUNTS, type Footprint, parentPath, pathResource } from '../resources.ts';
 import { type TimeSpec, timeSpec } from './timestamps.ts';
 
 const schema = {
@@ -300,6 +301,20 @@ export function fileParse(out: { stdout: string }): FileState {
   };
 }
 
+/**
+ * The probe reads the path (a link's target too, and the names of owner and group); the apply
+ * writes the path — everything below it when it removes it or replaces it (force, link),
+ * and a symlink's target when it follows one (then: anything, it is not known before the probe).
+ */
+function fileFootprint(p: FileParams): Footprint {
+  const own = pathResource(p.path);
+  const reads = [own, ...ACCOUNTS];
+  if (p.src !== undefined) reads.push(p.src.startsWith('/') ? pathResource(p.src) : pathResource(`${parentPath(p.path)}/${p.src}`));
+  const tree = p.state === 'absent' || p.force === true || p.state === 'link';
+  const follows = p.follow !== false && p.state !== 'link' && p.state !== 'absent' && p.state !== 'directory';
+  return { reads, writes: [follows ? { kind: 'anything' } : pathResource(p.path, tree)], exitStatusFails: true };
+}
+
 export default defineModule<FileParams, FileState, FileOp>({
   name: 'file',
   description: 'Manage a path: directory, file attributes, symlink, touch or absent; access and modification times.',
@@ -317,6 +332,7 @@ export default defineModule<FileParams, FileState, FileOp>({
     return undefined;
   },
   probe: (p) => fileProbe(p),
+  footprint: (p) => fileFootprint(p),
   parse: (out) => fileParse(out),
   plan: (p, _prep, s) => filePlan(p, s),
   apply: (p, _prep, s, ops) => fileApply(p, ops, followed(p, s).path, s.linkTarget),

@@ -25,6 +25,7 @@ import { firstInvalidUtf8 } from '../../core/text.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
 import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
+import { ACCOUNTS, parentPath, pathResource } from '../resources.ts';
 import { compile } from '../../template/filters/pyre.ts';
 
 export const MAX_BYTES = 1024 * 1024;
@@ -316,6 +317,13 @@ export default defineModule<LineinfileParams, LineinfileState, LineinfileOp>({
     return undefined;
   },
   probe: (p) => lineinfileProbe(p),
+  // The probe reads the file, whether its directory exists (the plan's summary says so) and the
+  // owner and group names; the apply writes the file.
+  footprint: (p) => ({
+    reads: [pathResource(p.path), pathResource(parentPath(p.path)), ...ACCOUNTS],
+    writes: [pathResource(p.path)],
+    exitStatusFails: true,
+  }),
   parse: (out, p) => lineinfileParse(out, p),
   plan: (p, _prep, s, ctx) => lineinfilePlan(p, s, ctx),
   apply: (p, _prep, s, ops) => lineinfileApply(p, s, ops),

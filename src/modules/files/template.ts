@@ -10,6 +10,7 @@ import {
   contentParse,
   contentPlan,
   type ContentPrep,
+  contentFootprint,
   contentProbe,
   contentRegisterData,
   contentSchemaProps,
@@ -40,6 +41,7 @@ export default defineModule<TemplateParams, ContentState, ContentOp, ContentPrep
     return { content: ctx.renderTemplate(p.src), sensitive: ctx.sensitive };
   },
   probe: contentProbe,
+  footprint: (p) => contentFootprint(p),
   parse: contentParse,
   plan: contentPlan,
   apply: (p, prep, _s, ops) => contentApply(p, prep, ops),

@@ -12,6 +12,7 @@ import {
   type CommandState,
   commandResult,
   commonProps,
+  guardFootprint,
   guardParse,
   guardPlan,
   guardProbe,
@@ -114,4 +115,5 @@ export default defineModule<CommandParams, CommandState, RunOp>({
   apply: (p, _prep, _s, ops) => runOps(p, ops, commandRunner),
   interpret: (p, _prep, out) => commandResult(commandRunner.display(p), out, isTainted(p)),
   registerData: (_p, _prep, s) => guardRegisterData(s),
+  footprint: (p) => guardFootprint(p),
 });

@@ -23,6 +23,7 @@
  * contacted (SecretInArgvError). Params rendered from a secret arrive revealed; the taint check
  * is the redactor's registry (containsSecret), where every derived value is registered.
  */
+import { ANYTHING, type Footprint, pathResource, type Resource } from '../resources.ts';
 import { isSecret, registerSecretValue } from '../../core/secret/secret.ts';
 import { MAY_WRITE } from '../../sh/batch.ts';
 import { sha256 } from '../../sh/bytes.ts';
@@ -83,6 +84,20 @@ export type RunOp = { kind: 'run' };
 function reveal(v: unknown): string {
   if (v === undefined) return '';
   return isSecret(v) ? v.reveal() : typeof v === 'string' ? v : String(v);
+}
+
+/**
+ * The footprint of command and shell (batching): the probe reads chdir, creates and removes (and
+ * anything when `unless` runs a command); the command may write anything. It fails exactly when
+ * it exits non-zero (commandResult).
+ */
+export function guardFootprint(p: GuardParams): Footprint {
+  const reads: Resource[] = [];
+  if (p.chdir) reads.push(pathResource(p.chdir));
+  if (p.creates) reads.push(pathResource(guardPath(p, p.creates)));
+  if (p.removes) reads.push(pathResource(guardPath(p, p.removes)));
+  if (p.unless) reads.push(ANYTHING);
+  return { reads, writes: [ANYTHING], exitStatusFails: true };
 }
 
 function guardPath(p: GuardParams, path: string): string {

@@ -12,6 +12,7 @@ import { compareDebVersions } from './debversion.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
 import { defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
+import { ANYTHING, pathResource } from '../resources.ts';
 
 const NAME = '^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?(=[A-Za-z0-9.+~:-]+)?$';
 
@@ -405,6 +406,9 @@ export default defineModule<PackageParams, PackageState, PackageOp>({
   description: 'Install, upgrade or remove Debian packages with apt (non-interactive, keeps changed conffiles).',
   schema,
   probe: (p) => packageProbe(p),
+  // The probe reads the package database (and apt's lists for cache_valid_time); an install or
+  // removal runs maintainer scripts: it may write anything. apt-get's failures exit non-zero.
+  footprint: () => ({ reads: [{ kind: 'packages' }, pathResource('/var/lib/apt', true)], writes: [ANYTHING], exitStatusFails: true }),
   parse: (out, p) => packageParse(out, p),
   plan: (p, _prep, s, ctx) => packagePlan(p, s, ctx),
   apply: (p, _prep, s, ops) => packageApply(p, s, ops),

@@ -26,6 +26,7 @@ import { atomicWrite } from '../../sh/atomic.ts';
 import { parseKv } from '../../sh/kv.ts';
 import { q } from '../../sh/quote.ts';
 import { type ApplyResult, defineModule, type ExecResult, type FromSchema, type ModuleContext, type Planned } from '../contract.ts';
+import { ANYTHING, pathResource, UNIT_DIRS } from '../resources.ts';
 
 const schema = {
   type: 'object',
@@ -639,6 +640,18 @@ export default defineModule<ServiceParams, ServiceState, ServiceOp>({
     return undefined;
   },
   probe: (p) => serviceProbe(p),
+  // The probe asks systemd about the unit (which reads the unit files) or the init script; a
+  // start or restart runs the service, which may write anything. Failures exit non-zero.
+  footprint: (p) => ({
+    reads: [
+      { kind: 'systemd', ...(p.name ? { unit: p.name } : {}) },
+      ...UNIT_DIRS,
+      pathResource('/etc/init.d', true),
+      pathResource('/etc', false),
+    ],
+    writes: [ANYTHING],
+    exitStatusFails: true,
+  }),
   parse: (out) => serviceParse(out),
   plan: (p, _prep, s, ctx) => servicePlan(p, s, ctx),
   apply: (p, _prep, s, ops) => serviceApply(p, s, ops),

@@ -1,0 +1,143 @@
+/**
+ * Batching of applies (docs/batching.md) on lab hosts of its own (batch-a 10.77.0.187, batch-b
+ * 10.77.0.188, added with `kiln lab add`, removed at the end; the shared site's hosts are never
+ * touched):
+ * - the bench workload (bench/kiln/site.yml, 41 tasks) on two fresh hosts, one batched, one with
+ *   batching off (`--no-batch`): the same results task for task, far fewer round trips batched;
+ * - a failure in the middle of a batch stops there: the tasks after it are not applied (shown on
+ *   the host) and the report is the one-at-a-time run's;
+ * - an ignored failure in a batch: the tasks after it are applied in a later round trip, as
+ *   reported one at a time;
+ * - a task that reads a result registered by the one before it is not batched with it.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunReport } from '../../src/engine/report.ts';
+import { runPlaybook } from '../helpers/run-playbook.ts';
+import { kiln, labSkipReason, REPO_ROOT, SHARED_LAB_CWD } from './lab-setup.ts';
+
+const skip = labSkipReason();
+if (skip) console.warn(`SKIPPED batching lab suite: ${skip}`);
+
+const HOSTS = ['batch-a', 'batch-b'];
+
+/** A report's task results without what differs between two hosts or runs (host, timing). */
+const shape = (r: RunReport) => r.tasks.map(({ host: _h, duration_ms: _d, ...rest }) => rest);
+
+describe.skipIf(skip)('batching of applies on lab hosts', () => {
+  let work: string;
+  let inv: string;
+  const ssh = (host: string, cmd: string) =>
+    execFileSync('ssh', ['-F', join(SHARED_LAB_CWD, '.lab', 'ssh_config'), host, cmd], { encoding: 'utf8', timeout: 120_000 }).trim();
+  const playbook = (name: string, hosts: string, tasks: string[]): string => {
+    const f = join(work, name);
+    writeFileSync(
+      f,
+      [`- hosts: ${hosts}`, '  gather_facts: false', '  become: true', '  tasks:', ...tasks.map((t) => `    ${t}`), ''].join('\n'),
+    );
+    return f;
+  };
+  const run = (pb: string, limit: string, batch: boolean) => runPlaybook(pb, inv, { batch, limit });
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'kiln-e2e-batch-'));
+    inv = join(work, 'inventory.yml');
+    await kiln(['lab', 'remove', ...HOSTS], SHARED_LAB_CWD); // leftovers of an interrupted run
+    for (const [n, h] of HOSTS.entries()) {
+      const add = await kiln(['lab', 'add', h, '--address', `10.77.0.${187 + n}`, '--inventory', inv], SHARED_LAB_CWD);
+      expect(add.code, add.stderr).toBe(0);
+    }
+  }, 300_000);
+
+  afterAll(async () => {
+    if (skip) return;
+    await kiln(['lab', 'remove', ...HOSTS], SHARED_LAB_CWD);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('the bench workload on fresh hosts: the same results as one apply per round trip, in far fewer round trips', async () => {
+    const site = join(REPO_ROOT, 'bench/kiln/site.yml');
+    const a = await run(site, 'batch-a', true);
+    const b = await run(site, 'batch-b', false);
+    expect(a.tasks.filter((t) => t.status === 'failed')).toEqual([]);
+    expect(a.tasks).toHaveLength(41);
+    expect(shape(a)).toEqual(shape(b));
+    const ra = a.hosts['batch-a']!.round_trips!;
+    const rb = b.hosts['batch-b']!.round_trips!;
+    console.log(`bench workload, fresh host: ${ra} round trips batched, ${rb} one apply per round trip`);
+    // One apply per round trip costs a round trip per changed task; batched, a handful.
+    expect(rb).toBeGreaterThanOrEqual(41);
+    expect(ra * 4).toBeLessThan(rb);
+    // Both hosts converged: a re-run changes nothing.
+    const again = await run(site, 'all', true);
+    expect(again.tasks.filter((t) => t.status !== 'ok')).toEqual([]);
+  }, 1_500_000);
+
+  it('a failure in the middle of a batch stops exactly there: later tasks are not applied', async () => {
+    const pb = playbook('fail.yml', 'all', [
+      '- file: {path: /opt/kbatch-fail, state: directory}',
+      '- copy: {dest: /opt/kbatch-fail/a, content: "a\\n"}',
+      '- copy: {dest: /opt/kbatch-fail/b, content: "b\\n"}',
+      '- command: {argv: [/bin/sh, -c, "echo boom >&2; exit 3"]}',
+      '- copy: {dest: /opt/kbatch-fail/c, content: "c\\n"}',
+      '- file: {path: /opt/kbatch-fail/d, state: directory}',
+    ]);
+    const a = await run(pb, 'batch-a', true);
+    const b = await run(pb, 'batch-b', false);
+    expect(shape(a)).toEqual(shape(b));
+    expect(a.tasks.map((t) => t.status)).toEqual(['changed', 'changed', 'changed', 'failed']);
+    // On the host: the tasks before the failure were applied, none after it.
+    expect(ssh('batch-a', 'ls /opt/kbatch-fail')).toBe('a\nb');
+    expect(ssh('batch-b', 'ls /opt/kbatch-fail')).toBe('a\nb');
+    // The four applies went in one round trip (probe, then the batch); one at a time: 1 + 4.
+    expect(a.hosts['batch-a']!.round_trips).toBe(2);
+    expect(b.hosts['batch-b']!.round_trips).toBe(5);
+  }, 300_000);
+
+  it('an ignored failure in a batch: the tasks after it are applied, reported as one at a time', async () => {
+    const pb = playbook('ignored.yml', 'all', [
+      '- file: {path: /opt/kbatch-ign, state: directory}',
+      '- copy: {dest: /opt/kbatch-ign/a, content: "a\\n"}',
+      '- command: {argv: [/bin/false]}',
+      '  ignore_errors: true',
+      '- copy: {dest: /opt/kbatch-ign/c, content: "c\\n"}',
+      '- copy: {dest: /opt/kbatch-ign/d, content: "d\\n"}',
+    ]);
+    const a = await run(pb, 'batch-a', true);
+    const b = await run(pb, 'batch-b', false);
+    expect(shape(a)).toEqual(shape(b));
+    expect(a.tasks.map((t) => [t.status, t.ignored ?? false])).toEqual([
+      ['changed', false],
+      ['changed', false],
+      ['failed', true],
+      ['changed', false],
+      ['changed', false],
+    ]);
+    expect(ssh('batch-a', 'ls /opt/kbatch-ign')).toBe('a\nc\nd');
+    // probe; the directory, a and the failed command; c and d.
+    expect(a.hosts['batch-a']!.round_trips).toBe(3);
+  }, 300_000);
+
+  it('a task reading what the task before it registered is not batched with it', async () => {
+    const pb = playbook('register.yml', 'all', [
+      '- file: {path: /opt/kbatch-reg, state: directory}',
+      '- copy: {dest: /opt/kbatch-reg/a, content: "a\\n"}',
+      '  register: first',
+      '- copy: {dest: /opt/kbatch-reg/b, content: "first changed: {{ first.changed }}\\n"}',
+      '- copy: {dest: /opt/kbatch-reg/c, content: "c\\n"}',
+    ]);
+    const a = await run(pb, 'batch-a', true);
+    const b = await run(pb, 'batch-b', false);
+    expect(shape(a)).toEqual(shape(b));
+    expect(a.tasks.map((t) => t.status)).toEqual(['changed', 'changed', 'changed', 'changed']);
+    expect(ssh('batch-a', 'cat /opt/kbatch-reg/b')).toBe('first changed: True');
+    // Probe the directory and a; apply both (b is not probed yet: it needs `first`); probe b and c;
+    // apply b and c together.
+    expect(a.hosts['batch-a']!.round_trips).toBe(4);
+    // One at a time: probe, 2 applies, probe, 2 applies.
+    expect(b.hosts['batch-b']!.round_trips).toBe(6);
+  }, 300_000);
+});
