@@ -61,7 +61,8 @@ export function diffTrees(a: readonly TreeEntry[], b: readonly TreeEntry[], aNam
       continue;
     }
     if (ea.meta !== eb.meta) out.push(`${p}: ${aName} \`${ea.meta}\`, ${bName} \`${eb.meta}\``);
-    if (ea.content !== eb.content) out.push(`${p}: contents differ (${ea.content.length} bytes for ${aName}, ${eb.content.length} for ${bName})`);
+    if (ea.content !== eb.content)
+      out.push(`${p}: contents differ (${ea.content.length} bytes for ${aName}, ${eb.content.length} for ${bName})`);
   }
   for (const p of bm.keys()) if (!am.has(p)) out.push(`${p}: only ${bName} has it`);
   return out;

@@ -12,6 +12,9 @@ const defaults: Options = {
   ansibleMax: 20,
   site: false,
   keepHosts: false,
+  hosts: 7,
+  tools: ['ansible', 'mitogen', 'pyinfra'],
+  pyinfraVenv: '/var/cache/kiln/bench/pyinfra-venv',
   out: undefined,
 };
 

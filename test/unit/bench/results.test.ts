@@ -150,7 +150,7 @@ describe('resultsFileText', () => {
   it('has the title, machine lines, method note and body', () => {
     const started = new Date('2026-11-28T14:15:59.326Z');
     expect(resultsFileText(started, ['- date: a', '- options: (defaults)'], `${HEAD}\n`)).toBe(
-      '# Kiln vs ansible-playbook, 2026-11-28\n\n- date: a\n- options: (defaults)\n\n' +
+      '# Kiln vs ansible-playbook, Ansible + Mitogen and pyinfra, 2026-11-28\n\n- date: a\n- options: (defaults)\n\n' +
         'Absolute times depend on the machine (and here on whatever else it was running); the ratios, measured in the same runs, are what count. Method, workload and Ansible settings: bench/README.md.\n\n' +
         `${HEAD}\n\n`,
     );
