@@ -94,13 +94,16 @@ export async function runAnsible(n: number, { check = false, label, mitogen = fa
  */
 export function mitogenMissing(): string | undefined {
   try {
-    execFileSync('python3', ['-c', MITOGEN_CHECK], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync(ANSIBLE_PYTHON, ['-c', MITOGEN_CHECK], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     return undefined;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     return `Ansible + Mitogen cannot run: ${(e.stderr || e.message).trim().split('\n').pop()} (install Debian's ansible-mitogen: \`apt-get install ansible-mitogen\`)`;
   }
 }
+
+/** The Python Debian's ansible-playbook runs on (its shebang), not whatever python3 is first on PATH. */
+const ANSIBLE_PYTHON = '/usr/bin/python3';
 
 const MITOGEN_CHECK = [
   'import ansible.release as r, ansible_mitogen.loaders as l',
