@@ -1,5 +1,6 @@
 /**
- * The benchmark driver (`npm run bench`): Kiln against ansible-playbook on bench hosts it adds to
+ * The benchmark driver (`npm run bench`): Kiln against ansible-playbook, Ansible + Mitogen and
+ * pyinfra on bench hosts it adds to
  * the running lab (bench1..bench50 = 10.77.0.100–.149, in .lab/bench-inventory.yml), never on the
  * lab's own hosts; removes them at the end unless --keep-hosts. Needs root (kiln lab) and a lab
  * that is up. Runs the chosen figures, writes the results file after each, prints the table at
@@ -12,14 +13,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MAX_HOSTS } from './addresses.ts';
 import { timed } from './exec.ts';
+import { readTree, type TreeEntry } from './trees.ts';
 import { closeAnsibleMasters, ensureHosts, freshHosts, removeAllBenchHosts } from './hosts.ts';
 import { log } from './log.ts';
 import { parseArgs, USAGE } from './options.ts';
-import { pairs } from './pairs.ts';
+import { compareTrees, pairs, runTool, type Tool } from './pairs.ts';
+import { pyinfraMissing } from './pyinfra.ts';
 import { processesFigure } from './processes.ts';
 import { CP_DIR, KILN, LAB_DIR, REPO, WORK } from './paths.ts';
 import { nextResultsFile, pairRow, renderBody, resultsFileText, type CpuFigure, type Results } from './results.ts';
-import { ensureAnsible, runAnsible, runKiln } from './runners.ts';
+import { ensureAnsible, mitogenMissing, runKiln } from './runners.ts';
 import { median, spread } from './stats.ts';
 import { runScaleFigure } from './scale.ts';
 
@@ -37,9 +40,36 @@ export async function main(argv: readonly string[]): Promise<void> {
   const started = new Date();
   const load0 = os.loadavg()[0];
   const fig = new Set(o.figures);
-  const maxSize = Math.max(7, ...(fig.has(4) || fig.has(6) ? o.sizes : []));
+  const maxSize = Math.max(o.hosts, ...(fig.has(4) || fig.has(6) ? o.sizes : []));
   const results: Results = { rows: [], notes: [] };
   const { rows, notes } = results;
+  // The tools beside Kiln that can run here; a missing one is left out and the results say how to get it.
+  const tools: Tool[] = [];
+  for (const t of o.tools) {
+    const why = t === 'mitogen' ? mitogenMissing() : t === 'pyinfra' ? pyinfraMissing(o.pyinfraVenv) : undefined;
+    if (why) {
+      log(why);
+      notes.push(`**${why}**`);
+    } else tools.push(t);
+  }
+  const extra = tools.filter((t): t is 'mitogen' | 'pyinfra' => t === 'mitogen' || t === 'pyinfra');
+  const toolVersions = versions(tools, o.pyinfraVenv);
+  const pv = o.pyinfraVenv;
+  /** Converges bench1..benchN with Kiln and every tool (untimed), then compares the trees on bench1. */
+  async function converge(n: number, withAnsible: boolean): Promise<{ kilnFirst: Awaited<ReturnType<typeof runKiln>>; differs: string[] }> {
+    const kilnFirst = await runKiln(n, { label: `converge-${n}` });
+    const trees = new Map<Tool, TreeEntry[]>();
+    const used = tools.filter((t) => withAnsible || t === 'pyinfra');
+    for (const t of used) await runTool(t, n, { check: false, label: `converge-${n}`, pyinfraVenv: pv });
+    for (const t of ['kiln', ...used] as Tool[]) {
+      try {
+        trees.set(t, await readTree(1, t));
+      } catch (err) {
+        notes.push(`**converge-${n}: ${(err as Error).message}**`);
+      }
+    }
+    return { kilnFirst, differs: compareTrees(notes, `converged ${n} hosts`, trees) };
+  }
   const rt: number[] = [];
   let cpu: CpuFigure | undefined;
   const out = o.out ?? nextResultsFile(started);
@@ -50,43 +80,47 @@ export async function main(argv: readonly string[]): Promise<void> {
     const machine = [
       `- date: ${started.toISOString()} – ${new Date().toISOString()}`,
       `- machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM; load average ${load0.toFixed(2)} at the start, ${os.loadavg()[0].toFixed(2)} at the end`,
-      `- Node ${process.version}; ${ansibleVersion}; Kiln ${gitRev()}`,
+      `- Node ${process.version}; ${ansibleVersion}; ${toolVersions}; Kiln ${gitRev()}`,
       `- options: ${argv.join(' ') || '(defaults)'}`,
     ];
     mkdirSync(path.dirname(out), { recursive: true });
     writeFileSync(out, resultsFileText(started, machine, body));
   }
   try {
+    const h = o.hosts;
     if (fig.has(1) && o.firstRuns > 0) {
-      log(`figure 1: first apply on fresh hosts, 7 hosts, ${o.firstRuns} run(s)`);
-      rows.push(pairRow(1, 'first apply, fresh hosts', 7, await pairs(notes, 1, 7, o.firstRuns, { before: () => freshHosts(7) })));
+      log(`figure 1: first apply on fresh hosts, ${h} hosts, ${o.firstRuns} run(s)`);
+      const res = await pairs(notes, 1, h, o.firstRuns, { before: () => freshHosts(h), tools, pyinfraVenv: pv });
+      rows.push(pairRow(1, 'first apply, fresh hosts', h, res, extra));
       report(false);
     }
     if ([2, 3, 5].some((f) => fig.has(f))) {
-      await ensureHosts(7);
-      log('converging 7 hosts with both tools (untimed)');
-      await runKiln(7, { label: 'converge-7' });
-      await runAnsible(7, { label: 'converge-7' });
+      await ensureHosts(h);
+      log(`converging ${h} hosts with every tool (untimed)`);
+      const { differs } = await converge(h, true);
       if (fig.has(2) || fig.has(5)) {
-        const res = await pairs(notes, 2, 7, o.runs);
-        if (fig.has(2)) rows.push(pairRow(2, '**converged re-run**', 7, res));
+        const res = await pairs(notes, 2, h, o.runs, { tools, pyinfraVenv: pv });
+        if (fig.has(2)) rows.push(pairRow(2, '**converged re-run**', h, { ...res, treeDiffers: differs }, extra));
         rt.push(...res.k.flatMap((r) => r.roundTrips));
         report(false);
       }
-      if (fig.has(3)) rows.push(pairRow(3, '--check, converged hosts', 7, await pairs(notes, 3, 7, o.runs, { check: true })));
+      if (fig.has(3)) {
+        const res = await pairs(notes, 3, h, o.runs, { check: true, tools, pyinfraVenv: pv });
+        rows.push(pairRow(3, '--check, converged hosts', h, { ...res, treeDiffers: differs }, extra));
+      }
       report(false);
     }
-    if (fig.has(7)) await runScaleFigure(log);
+    if (fig.has(8)) await runScaleFigure(log);
     if (fig.has(4) || fig.has(6)) {
       const sizes = fig.has(4) ? [...o.sizes].sort((a, b) => a - b) : [maxSize];
       for (const n of sizes) {
         await ensureHosts(n);
         const ansible = n <= o.ansibleMax;
         log(`converging ${n} hosts (untimed)${ansible ? '' : '; Ansible skipped at this size (--ansible-max-hosts)'}`);
-        const first = await runKiln(n, { label: `converge-${n}` });
-        if (ansible) await runAnsible(n, { label: `converge-${n}` });
-        const res = await pairs(notes, 4, n, Math.max(1, o.scaleRuns), { ansible });
-        if (fig.has(4)) rows.push(pairRow(4, 'converged re-run', n, res));
+        const { kilnFirst: first, differs } = await converge(n, ansible);
+        const sized = tools.filter((t) => ansible || t === 'pyinfra');
+        const res = await pairs(notes, 4, n, Math.max(1, o.scaleRuns), { tools: sized, pyinfraVenv: pv });
+        if (fig.has(4)) rows.push(pairRow(4, 'converged re-run', n, { ...res, treeDiffers: differs }, extra));
         rt.push(...res.k.flatMap((r) => r.roundTrips));
         if (n === maxSize) {
           cpu = {
@@ -134,6 +168,29 @@ export async function main(argv: readonly string[]): Promise<void> {
 
   report(true);
   log(`results written to ${path.relative(process.cwd(), out)}`);
+}
+
+/** The versions of the further tools, for the results' header. */
+function versions(tools: readonly Tool[], venv: string): string {
+  const out: string[] = [];
+  if (tools.includes('mitogen')) {
+    try {
+      out.push(
+        `ansible-mitogen ${execFileSync('dpkg-query', ['-W', '-f', '${Version}', 'ansible-mitogen'], { encoding: 'utf8' }).trim()} (Debian)`,
+      );
+    } catch {
+      out.push('ansible-mitogen (version unknown)');
+    }
+  }
+  if (tools.includes('pyinfra')) {
+    try {
+      const v = execFileSync(path.join(venv, 'bin/pyinfra'), ['--version'], { encoding: 'utf8' }).trim();
+      out.push(`${v.replace(/^pyinfra:\s*/, 'pyinfra ')} (from source, ${venv})`);
+    } catch {
+      out.push('pyinfra (version unknown)');
+    }
+  }
+  return out.join('; ') || 'Kiln and Ansible only';
 }
 
 function gitRev(): string {

@@ -17,6 +17,9 @@ export interface Row {
   ansible: string;
   ratio: string;
   runs: number;
+  /** Ansible + Mitogen and pyinfra: `median (min–max), ×ratio to Kiln`; absent when not chosen. */
+  mitogen?: string;
+  pyinfra?: string;
 }
 
 /** What the benchmark has found so far. */
@@ -26,11 +29,22 @@ export interface Results {
   notes: string[];
 }
 
-/** Timed pairs of one figure: each tool's runs, and Ansible ÷ Kiln wall time within each run. */
+/** One further tool's runs in a figure, and its ÷ Kiln wall time within each run. */
+export interface ToolSeries {
+  runs: { wall: number }[];
+  ratios: number[];
+}
+
+/** Timed rounds of one figure: each tool's runs, and tool ÷ Kiln wall time within each run. */
 export interface PairResult {
   k: KilnRun[];
   a: AnsibleRun[];
+  /** Ansible ÷ Kiln */
   ratios: number[];
+  /** Ansible + Mitogen, pyinfra (when chosen). */
+  others?: { mitogen?: ToolSeries; pyinfra?: ToolSeries };
+  /** Tools whose tree differed from Kiln's on a first apply. */
+  treeDiffers?: string[];
 }
 
 /** Figure 6: Kiln's controller cost at the largest size. */
@@ -57,29 +71,56 @@ export function checkRun(
   if (expectConverged && r.changed > 0) notes.push(`**${tool} ${what}: ${r.changed} task results changed on a converged run**`);
 }
 
+/** A further tool's cell: `median (min–max), ×ratio (min–max)`, marked when its tree differed from Kiln's. */
+export function toolCell(s: ToolSeries | undefined, treeDiffers = false): string {
+  if (!s || s.runs.length === 0) return 'not run';
+  const mark = treeDiffers ? " **tree ≠ Kiln's**" : '';
+  return `${spread(s.runs.map((r) => r.wall))}, ${ratioSpread(s.ratios)}${mark}`;
+}
+
 export function pairRow(
   figure: number,
   what: string,
   n: number,
-  res: { k: readonly { wall: number }[]; a: readonly { wall: number }[]; ratios: readonly number[] },
+  res: {
+    k: readonly { wall: number }[];
+    a: readonly { wall: number }[];
+    ratios: readonly number[];
+    others?: PairResult['others'];
+    treeDiffers?: readonly string[];
+  },
+  /** Which further tools were chosen (their columns): absent ones are 'not run'. */
+  tools: readonly ('mitogen' | 'pyinfra')[] = [],
 ): Row {
-  return {
+  const differs = (t: string): boolean => res.treeDiffers?.includes(t) ?? false;
+  const row: Row = {
     figure,
     what,
     hosts: n,
     kiln: spread(res.k.map((r) => r.wall)),
-    ansible: res.a.length > 0 ? spread(res.a.map((r) => r.wall)) : 'not run',
+    ansible: res.a.length > 0 ? spread(res.a.map((r) => r.wall)) + (differs('ansible') ? " **tree ≠ Kiln's**" : '') : 'not run',
     ratio: ratioSpread(res.ratios),
     runs: res.k.length,
   };
+  for (const t of tools) row[t] = toolCell(res.others?.[t], differs(t));
+  return row;
 }
 
+/** The table; the Ansible + Mitogen and pyinfra columns appear when a row has them. */
 export function renderTable(rows: readonly Row[]): string {
+  const extra = (['mitogen', 'pyinfra'] as const).filter((t) => rows.some((r) => r[t] !== undefined));
+  const names = { mitogen: 'Ansible + Mitogen', pyinfra: 'pyinfra' };
   const head =
-    '| # | what | hosts | Kiln: median (min–max) | Ansible: median (min–max) | Ansible ÷ Kiln, same runs | runs |\n|---|---|---|---|---|---|---|';
-  return [head, ...rows.map((r) => `| ${r.figure} | ${r.what} | ${r.hosts} | ${r.kiln} | ${r.ansible} | ${r.ratio} | ${r.runs} |`)].join(
-    '\n',
-  );
+    '| # | what | hosts | Kiln: median (min–max) | Ansible: median (min–max) | Ansible ÷ Kiln, same runs |' +
+    extra.map((t) => ` ${names[t]}: median (min–max), ÷ Kiln |`).join('') +
+    ' runs |\n|---|---|---|---|---|---|' +
+    extra.map(() => '---|').join('') +
+    '---|';
+  const line = (r: Row): string =>
+    `| ${r.figure} | ${r.what} | ${r.hosts} | ${r.kiln} | ${r.ansible} | ${r.ratio} |` +
+    extra.map((t) => ` ${r[t] ?? '—'} |`).join('') +
+    ` ${r.runs} |`;
+  return [head, ...rows.map(line)].join('\n');
 }
 
 /** The table, figure 5 (when chosen and measured), figure 6 (likewise) and the problems seen. */
@@ -107,7 +148,7 @@ export function renderBody(results: Results, fig: ReadonlySet<number>, rt: reado
 /** The results file: title with the start date, the machine lines, the method note, the body. */
 export function resultsFileText(started: Date, machine: readonly string[], body: string): string {
   return (
-    `# Kiln vs ansible-playbook, ${started.toISOString().slice(0, 10)}\n\n${machine.join('\n')}\n\n` +
+    `# Kiln vs ansible-playbook, Ansible + Mitogen and pyinfra, ${started.toISOString().slice(0, 10)}\n\n${machine.join('\n')}\n\n` +
     'Absolute times depend on the machine (and here on whatever else it was running); the ratios, measured in the same runs, are what count. ' +
     'Method, workload and Ansible settings: bench/README.md.\n\n' +
     `${body}\n`

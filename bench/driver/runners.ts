@@ -26,6 +26,9 @@ export interface KilnRun extends Timed, Counts {
 
 export type AnsibleRun = Timed & Counts;
 
+/** A timed run of any tool, with its counts. */
+export type ToolRun = Timed & Counts;
+
 /** What the driver reads of Kiln's `--json` report. */
 export interface KilnReport {
   hosts: Record<string, { changed: number; failed: number; unreachable?: boolean; round_trips: number }>;
@@ -34,6 +37,11 @@ export interface KilnReport {
 export interface RunOptions {
   check?: boolean;
   label: string;
+}
+
+export interface AnsibleOptions extends RunOptions {
+  /** Ansible + Mitogen: bench/ansible/ansible-mitogen.cfg (strategy mitogen_linear), bench_tool=mitogen. */
+  mitogen?: boolean;
 }
 
 export function kilnCounts(rep: KilnReport): Counts & { roundTrips: number[] } {
@@ -67,14 +75,41 @@ export async function runKiln(n: number, { check = false, label }: RunOptions): 
   return { ...r, ...kilnCounts(rep) };
 }
 
-export async function runAnsible(n: number, { check = false, label }: RunOptions): Promise<AnsibleRun> {
+export async function runAnsible(n: number, { check = false, label, mitogen = false }: AnsibleOptions): Promise<AnsibleRun> {
   const inv = ansibleInventory(range(n), `n${n}`);
   const args = ['-i', inv, '-f', String(n), 'site.yml'];
+  // Mitogen's copy of the work lives on its own paths and units, beside Ansible's.
+  if (mitogen) args.push('-e', 'bench_tool=mitogen');
   if (check) args.push('--check');
-  const env = { ...process.env, ANSIBLE_CONFIG: path.join(ANSIBLE_DIR, 'ansible.cfg'), ANSIBLE_NOCOLOR: '1' };
-  const r = await timed('ansible-playbook', args, { cwd: ANSIBLE_DIR, env, logFile: path.join(WORK, `ansible-${label}.log`) });
+  const cfg = mitogen ? 'ansible-mitogen.cfg' : 'ansible.cfg';
+  const env = { ...process.env, ANSIBLE_CONFIG: path.join(ANSIBLE_DIR, cfg), ANSIBLE_NOCOLOR: '1' };
+  const tag = mitogen ? 'mitogen' : 'ansible';
+  const r = await timed('ansible-playbook', args, { cwd: ANSIBLE_DIR, env, logFile: path.join(WORK, `${tag}-${label}.log`) });
   return { ...r, ...ansibleCounts(r.text, n) };
 }
+
+/**
+ * Whether Debian's ansible-mitogen is installed and supports the installed ansible-core (its
+ * loaders.py ANSIBLE_VERSION_MAX): undefined when it does, else why not and what to do.
+ */
+export function mitogenMissing(): string | undefined {
+  try {
+    execFileSync(ANSIBLE_PYTHON, ['-c', MITOGEN_CHECK], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return undefined;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    return `Ansible + Mitogen cannot run: ${(e.stderr || e.message).trim().split('\n').pop()} (install Debian's ansible-mitogen: \`apt-get install ansible-mitogen\`)`;
+  }
+}
+
+/** The Python Debian's ansible-playbook runs on (its shebang), not whatever python3 is first on PATH. */
+const ANSIBLE_PYTHON = '/usr/bin/python3';
+
+const MITOGEN_CHECK = [
+  'import ansible.release as r, ansible_mitogen.loaders as l',
+  'v = tuple(int(x) for x in r.__version__.split(".")[:2])',
+  'assert l.ANSIBLE_VERSION_MIN <= v <= l.ANSIBLE_VERSION_MAX, "ansible-mitogen supports ansible-core %s to %s, not %s" % (l.ANSIBLE_VERSION_MIN, l.ANSIBLE_VERSION_MAX, r.__version__)',
+].join('\n');
 
 /** The first line of `ansible-playbook --version`, after installing ansible-core with apt-get when it is missing. */
 export function ensureAnsible(): string {

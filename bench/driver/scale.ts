@@ -270,7 +270,7 @@ export function scaleTable(rows: ScaleRow[]): string {
   ].join('\n');
 }
 
-/** The default figure (`npm run bench -- --figures 7`): written to bench/results/<date>-scale.md. */
+/** The default figure (`npm run bench -- --figures 8`): written to bench/results/<date>-scale.md. */
 export async function runScaleFigure(log: (s: string) => void = console.log): Promise<string> {
   const started = new Date();
   const load0 = os.loadavg()[0]!;

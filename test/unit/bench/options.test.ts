@@ -12,6 +12,9 @@ const defaults: Options = {
   ansibleMax: 20,
   site: false,
   keepHosts: false,
+  hosts: 7,
+  tools: ['ansible', 'mitogen', 'pyinfra'],
+  pyinfraVenv: '/var/cache/kiln/bench/pyinfra-venv',
   out: undefined,
 };
 
@@ -97,5 +100,29 @@ describe('USAGE', () => {
     );
     expect(USAGE).toContain('  --sizes LIST          host counts for figure 4 (default 5,20,50; at most 50)');
     expect(USAGE.split('\n').at(-1)).toBe('  -h, --help');
+  });
+});
+
+describe('parseArgs: the tools beside Kiln, the hosts of figures 1–3, the pyinfra venv', () => {
+  const o = (argv: string[]) => parseArgs(argv) as Options;
+
+  it('takes --tools as a list, ignores kiln and repeats, refuses an unknown tool', () => {
+    expect(o(['--tools', 'pyinfra, kiln,mitogen,pyinfra']).tools).toEqual(['pyinfra', 'mitogen']);
+    expect(o(['--tools', 'kiln']).tools).toEqual([]);
+    expect(() => parseArgs(['--tools', 'ansible,salt'])).toThrow('--tools: unknown tool salt (ansible, mitogen, pyinfra)');
+  });
+
+  it('takes --hosts from 1 to 50', () => {
+    expect(o(['--hosts', '5']).hosts).toBe(5);
+    expect(() => parseArgs(['--hosts', '0'])).toThrow('--hosts must be an integer from 1 to 50');
+    expect(() => parseArgs(['--hosts', '51'])).toThrow('--hosts must be an integer from 1 to 50');
+  });
+
+  it('makes --pyinfra-venv absolute', () => {
+    expect(o(['--pyinfra-venv', 'venv']).pyinfraVenv).toBe(path.resolve('venv'));
+  });
+
+  it('documents them in the usage', () => {
+    for (const f of ['--tools LIST', '--hosts N', '--pyinfra-venv DIR', 'bench/pyinfra/setup-venv.sh']) expect(USAGE).toContain(f);
   });
 });

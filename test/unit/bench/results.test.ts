@@ -150,7 +150,7 @@ describe('resultsFileText', () => {
   it('has the title, machine lines, method note and body', () => {
     const started = new Date('2026-11-28T14:15:59.326Z');
     expect(resultsFileText(started, ['- date: a', '- options: (defaults)'], `${HEAD}\n`)).toBe(
-      '# Kiln vs ansible-playbook, 2026-11-28\n\n- date: a\n- options: (defaults)\n\n' +
+      '# Kiln vs ansible-playbook, Ansible + Mitogen and pyinfra, 2026-11-28\n\n- date: a\n- options: (defaults)\n\n' +
         'Absolute times depend on the machine (and here on whatever else it was running); the ratios, measured in the same runs, are what count. Method, workload and Ansible settings: bench/README.md.\n\n' +
         `${HEAD}\n\n`,
     );
@@ -168,5 +168,38 @@ describe('nextResultsFile', () => {
     expect(nextResultsFile(d, dir)).toBe(path.join(dir, '2026-11-28-2.md'));
     writeFileSync(path.join(dir, '2026-11-28-2.md'), '');
     expect(nextResultsFile(d, dir)).toBe(path.join(dir, '2026-11-28-3.md'));
+  });
+});
+
+describe('the Ansible + Mitogen and pyinfra columns', () => {
+  const res = {
+    k: walls([2, 4, 3]),
+    a: walls([60, 50, 55]),
+    ratios: [30, 12.5, 18.3],
+    others: { pyinfra: { runs: walls([6, 5.5, 7]), ratios: [3, 1.375, 2.33] } },
+  };
+
+  it('are there when chosen: median (min–max) and the ratio to Kiln, "not run" when a tool did not run', () => {
+    const row = pairRow(2, '**converged re-run**', 5, res, ['mitogen', 'pyinfra']);
+    expect(row.mitogen).toBe('not run');
+    expect(row.pyinfra).toBe('6.00 s (5.50–7.00), ×2.3 (1.4–3.0)');
+    expect(renderTable([row])).toBe(
+      '| # | what | hosts | Kiln: median (min–max) | Ansible: median (min–max) | Ansible ÷ Kiln, same runs | Ansible + Mitogen: median (min–max), ÷ Kiln | pyinfra: median (min–max), ÷ Kiln | runs |\n' +
+        '|---|---|---|---|---|---|---|---|---|\n' +
+        '| 2 | **converged re-run** | 5 | 3.00 s (2.00–4.00) | 55.0 s (50.0–60.0) | ×18.3 (12.5–30.0) | not run | 6.00 s (5.50–7.00), ×2.3 (1.4–3.0) | 3 |',
+    );
+  });
+
+  it("mark a tool whose tree differed from Kiln's", () => {
+    const row = pairRow(1, 'first', 5, { ...res, treeDiffers: ['pyinfra', 'ansible'] }, ['pyinfra']);
+    expect(row.pyinfra).toBe("6.00 s (5.50–7.00), ×2.3 (1.4–3.0) **tree ≠ Kiln's**");
+    expect(row.ansible).toBe("55.0 s (50.0–60.0) **tree ≠ Kiln's**");
+  });
+
+  it('show — in a row without them (the site row) when another row has them', () => {
+    const site: Row = { figure: 'site', what: 'site', hosts: 7, kiln: '1 s', ansible: '—', ratio: '—', runs: 1 };
+    const lines = renderTable([pairRow(2, 'x', 5, res, ['pyinfra']), site]).split('\n');
+    expect(lines[0]).toContain('| pyinfra: median (min–max), ÷ Kiln | runs |');
+    expect(lines[3]).toBe('| site | site | 7 | 1 s | — | — | — | 1 |');
   });
 });
