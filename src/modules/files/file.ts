@@ -224,10 +224,17 @@ export function fileApply(p: FileParams, ops: FileOp[], target = p.path, linkTar
       case 'remove':
         lines.push(`rm -rf -- ${path}`);
         break;
-      case 'mkdir':
-        lines.push(`mkdir -p -- ${path}`);
-        created();
+      case 'mkdir': {
+        // As Ansible's file (ensure_directory): every directory created on the way, the missing
+        // parents too, gets the task's owner, group and mode (not root and the umask as mkdir -p).
+        const each = applyAttrs('"$kiln_d"', wanted, undefined, { noDeref }).split('\n').filter(Boolean);
+        lines.push(
+          `kiln_p=${path}; while [ "\${kiln_p%/}" != "$kiln_p" ]; do kiln_p=\${kiln_p%/}; done`,
+          `set --; while [ -n "$kiln_p" ] && [ ! -e "$kiln_p" ] && [ ! -L "$kiln_p" ]; do set -- "$kiln_p" "$@"; kiln_p=\${kiln_p%/*}; done`,
+          `for kiln_d in "$@"; do mkdir -- "$kiln_d"${each.map((l) => `; ${l}`).join('')}; done`,
+        );
         break;
+      }
       case 'touch':
         lines.push(`: > ${path}`);
         created();

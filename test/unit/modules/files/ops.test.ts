@@ -50,7 +50,12 @@ describe('apply depends only on ops', () => {
       "set -e\nchown ':adm' '/x'\nchmod 0755 '/x'",
     );
     expect(opsOnly(file, { path: '/x', state: 'directory', mode: '0755' }, undefined, { exists: false })).toBe(
-      "set -e\nmkdir -p -- '/x'\nchmod 0755 '/x'",
+      [
+        'set -e',
+        `kiln_p='/x'; while [ "\${kiln_p%/}" != "$kiln_p" ]; do kiln_p=\${kiln_p%/}; done`,
+        'set --; while [ -n "$kiln_p" ] && [ ! -e "$kiln_p" ] && [ ! -L "$kiln_p" ]; do set -- "$kiln_p" "$@"; kiln_p=${kiln_p%/*}; done',
+        'for kiln_d in "$@"; do mkdir -- "$kiln_d"; chmod 0755 "$kiln_d"; done',
+      ].join('\n'),
     );
     expect(opsOnly(file, { path: '/x', state: 'touch', owner: 'www' }, undefined, { exists: false })).toBe(
       "set -e\n: > '/x'\nchown 'www' '/x'",
