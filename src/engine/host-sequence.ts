@@ -42,7 +42,7 @@ import { taskResult } from './results.ts';
 import { modeOf, type ProbeCache, probeInstances, probeWindow } from './phases/probe.ts';
 import { type Planned, planInstance, predictChanged } from './phases/plan.ts';
 import { applyRoundTrip, changedAfterApply, interpretApply, needsVerify } from './phases/apply.ts';
-import { type Candidate, decideBatch, MAX_APPLY_BATCH } from './phases/batch.ts';
+import { type Candidate, decideBatch, FILE_MODULES, MAX_APPLY_BATCH } from './phases/batch.ts';
 import { type BatchMember, frameBatch, guardable, guardHash } from '../sh/apply-batch.ts';
 import { verifyInstance } from './phases/verify.ts';
 import { confirmInstance } from './phases/confirm.ts';
@@ -570,13 +570,19 @@ export class HostSequence {
    */
   private batchAfter(x: TaskInstance, i: number, k: number, planned: Planned): { y: TaskInstance; planned: Planned; guard: boolean }[] {
     if (this.opts.batch === false || this.opts.handler || x.check || this.opts.play.maxFailPercentage !== undefined) return [];
+    // The linear strategy's order across hosts: a change that may touch anything (a command, a
+    // service, a package's maintainer scripts) may act on other hosts or be seen by them, so it
+    // runs alone at its turn; and a batch stops before any task that is not a file module's (even
+    // where it is skipped or converged on this host: on another it runs at its own turn, and no
+    // later task may have run anywhere before it).
+    if (x.bound.footprint?.writes.some((w) => w.kind === 'anything')) return [];
     const cands: { y: TaskInstance; planned?: Planned; why?: string }[] = [];
     const pendingRegs = new Set<string>();
     const { barriers } = this.actionTraits;
     walk: for (let j = i; j < this.tasks.length && cands.length < MAX_APPLY_BATCH; j++) {
       const t = this.tasks[j]!;
       if (j > i && (taskReferences(t, [...pendingRegs]).length || barriers.has(j))) break;
-      if (j > i && ['setup', 'package_facts', 'service_facts', 'getent', 'gather_facts'].includes(t.module)) break;
+      if (j > i && !FILE_MODULES.has(t.module)) break;
       // The runner may leave a task of another role listing out (role-runs.ts): not decided yet.
       if (j > i && scopeKey(t) !== scopeKey(x.task)) break;
       const r = this.instantiation(j);

@@ -68,9 +68,11 @@ describe.skipIf(skip)('batching of applies on lab hosts', () => {
     const ra = a.hosts['batch-a']!.round_trips!;
     const rb = b.hosts['batch-b']!.round_trips!;
     console.log(`bench workload, fresh host: ${ra} round trips batched, ${rb} one apply per round trip`);
-    // One apply per round trip costs a round trip per changed task; batched, a handful.
+    // One apply per round trip costs a round trip per changed task. Batched: the file tasks between
+    // two others go together; a command, a service or the package runs alone at its turn (the
+    // linear order across hosts), and edits of one file stop at the guard: under half of them.
     expect(rb).toBeGreaterThanOrEqual(41);
-    expect(ra * 4).toBeLessThan(rb);
+    expect(ra).toBeLessThanOrEqual(Math.ceil(rb / 2));
     // Both hosts converged: a re-run changes nothing.
     const again = await run(site, 'all', true);
     expect(again.tasks.filter((t) => t.status !== 'ok')).toEqual([]);
@@ -92,8 +94,9 @@ describe.skipIf(skip)('batching of applies on lab hosts', () => {
     // On the host: the tasks before the failure were applied, none after it.
     expect(ssh('batch-a', 'ls /opt/kbatch-fail')).toBe('a\nb');
     expect(ssh('batch-b', 'ls /opt/kbatch-fail')).toBe('a\nb');
-    // The four applies went in one round trip (probe, then the batch); one at a time: 1 + 4.
-    expect(a.hosts['batch-a']!.round_trips).toBe(2);
+    // The three file applies went in one round trip, the command alone at its turn (probe, the
+    // batch, the command); one at a time: 1 + 4.
+    expect(a.hosts['batch-a']!.round_trips).toBe(3);
     expect(b.hosts['batch-b']!.round_trips).toBe(5);
   }, 300_000);
 
@@ -117,8 +120,8 @@ describe.skipIf(skip)('batching of applies on lab hosts', () => {
       ['changed', false],
     ]);
     expect(ssh('batch-a', 'ls /opt/kbatch-ign')).toBe('a\nc\nd');
-    // probe; the directory, a and the failed command; c and d.
-    expect(a.hosts['batch-a']!.round_trips).toBe(3);
+    // probe; the directory and a; the failed command alone; c and d.
+    expect(a.hosts['batch-a']!.round_trips).toBe(4);
   }, 300_000);
 
   it('a task reading what the task before it registered is not batched with it', async () => {

@@ -13,10 +13,22 @@
  *   planned from; otherwise the script stops there (the output is its fresh probe). A probe output
  *   that cannot be compared exactly ends the batch instead;
  * - a candidate already converged joins (no apply) so that later ones can, guarded like any other;
+ * - a candidate with changes that may write anything (command, shell, service, package) never
+ *   joins: it may act on other hosts or be seen by them, so it runs at its own turn, when every
+ *   host has finished the tasks before it (the linear strategy's order), and only leads a batch;
  * - a `last` member (failed_when, changed_when, until, any_errors_fatal, a module whose failure
  *   does not follow its exit status) ends the batch after itself.
  */
 import { type Footprint, firstOverlap, type Resource, showResource } from '../../modules/resources.ts';
+
+/**
+ * The modules whose tasks may follow the first instance of a batch: their changes stay in their
+ * host's files. A task of any other module ends a batch before it, even where it is skipped or
+ * converged on this host (on another host it may run, at its own turn, and see what later tasks
+ * do), and a first instance that may change anything leads no batch: the linear strategy's order
+ * across hosts stays exact.
+ */
+export const FILE_MODULES: ReadonlySet<string> = new Set(['file', 'copy', 'template', 'lineinfile']);
 
 /** At most this many instances in one apply script. */
 export const MAX_APPLY_BATCH = 200;
@@ -53,6 +65,11 @@ export function decideBatch(first: Candidate, rest: readonly Candidate[]): Batch
     if (members.length >= MAX_APPLY_BATCH) return { members, end: 'size limit' };
     if (c.barrier) return { members, end: `${index}: ${c.barrier}` };
     if (!c.footprint) return { members, end: `${index}: no footprint` };
+    // A change that may touch anything (a command, a started service, maintainer scripts) may act
+    // on other hosts or be seen by them: it runs at its own turn, once every host has finished the
+    // tasks before it (the linear strategy's order), so it only leads a batch.
+    if (c.changes && c.footprint.writes.some((w) => w.kind === 'anything'))
+      return { members, end: `${index}: may change anything (leads its own batch, at its turn)` };
     const hit = firstOverlap(writes, c.footprint.reads);
     if (hit && !c.guardable) return { members, end: `${index}: reads ${showResource(hit.read)}, written before; probe not comparable` };
     members.push({ index, guard: Boolean(hit) });

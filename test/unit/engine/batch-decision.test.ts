@@ -53,8 +53,16 @@ describe('decideBatch', () => {
   });
   it('one whose probe reads what an earlier member writes joins guarded', () => {
     const pkg: Candidate = { footprint: fp([{ kind: 'packages' }], [ANYTHING]), changes: true, guardable: true };
-    const d = decideBatch(file('/opt/k/d1'), [pkg, file('/etc/x.conf'), file('/etc/y.conf')]);
-    expect(d.members.map((m) => m.guard)).toEqual([false, false, true, true]);
+    const d = decideBatch(pkg, [file('/etc/x.conf'), file('/etc/y.conf')]);
+    expect(d.members.map((m) => m.guard)).toEqual([false, true, true]);
+  });
+  it('a change that may write anything (command, service, package) only leads a batch: it runs at its own turn', () => {
+    const cmd: Candidate = { footprint: fp([], [ANYTHING]), changes: true, guardable: true };
+    const d = decideBatch(file('/opt/a'), [file('/opt/b'), cmd, file('/opt/c')]);
+    expect(d.members.map((m) => m.index)).toEqual([0, 1]);
+    expect(d.end).toMatch(/may change anything/);
+    // Converged, it applies nothing: it joins, and what follows it is guarded like after any writer.
+    expect(decideBatch(file('/opt/a'), [{ ...cmd, changes: false }, file('/opt/c')]).members).toHaveLength(3);
   });
   it('a converged member writes nothing', () => {
     const d = decideBatch(file('/opt/a'), [{ ...file('/opt/b'), changes: false }, file('/opt/b')]);
