@@ -299,10 +299,6 @@ export function taskReferences(task: TaskDef, names: Iterable<string>): string[]
   let used = usedCache.get(task);
   if (used === undefined) usedCache.set(task, (used = namesUsed(task)));
   const u = used;
-  // Through hostvars (hostvars[host].r) a task may read any host's registered value: it depends
-  // on every name registered before it (else a probe window instantiates it before the register,
-  // and `hostvars[w].r | default('')` silently takes the default: the switchover's GTID wait).
-  if (u.names.has('hostvars')) return [...names];
   return [...names].filter((n) => u.names.has(n) || (u.text && new RegExp(`\\b${n}\\b`).test(u.text)));
 }
 

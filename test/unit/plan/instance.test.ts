@@ -16,7 +16,7 @@ import { loadPlaybook } from '../../../src/input/playbook/load.ts';
 import type { PlayDef } from '../../../src/input/playbook/types.ts';
 import { RunMemory } from '../../../src/modules/contract.ts';
 import { moduleCatalog } from '../../../src/modules/registry.ts';
-import { type Instantiation, instantiate, type TaskInstance, taskReferences, templateVars } from '../../../src/plan/instance.ts';
+import { type Instantiation, instantiate, type TaskInstance, templateVars } from '../../../src/plan/instance.ts';
 import { renderTemplate } from '../../../src/template/engine.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'kiln-instance-'));
@@ -194,23 +194,5 @@ describe('parameters', () => {
     const rendered = `# Ansible managed\n# t.j2 -> /etc/t.conf (${join(p.dir, 'templates/t.j2')})\n`;
     // The probe compares the file with the rendered content's sha256.
     expect(x.bound.probe(x.ctx)).toContain(createHash('sha256').update(rendered).digest('hex'));
-  });
-});
-
-describe('taskReferences: what a task reads of earlier registers', () => {
-  it('a name read directly, and any register through hostvars (another host may have registered it)', () => {
-    const p = project({
-      'pb.yml': `- hosts: all
-  gather_facts: false
-  tasks:
-    - command: "echo {{ fenced.stdout }}"
-    - command: "echo {{ hostvars['h1'].fenced.stdout | default('') }}"
-    - command: "echo {{ other }}"
-`,
-    });
-    const [direct, viaHostvars, unrelated] = p.play.tasks;
-    expect(taskReferences(direct!, ['fenced', 'x'])).toEqual(['fenced']);
-    expect(taskReferences(viaHostvars!, ['fenced', 'x'])).toEqual(['fenced', 'x']);
-    expect(taskReferences(unrelated!, ['fenced'])).toEqual([]);
   });
 });
