@@ -7,10 +7,9 @@
  * the end. Method and workload: bench/README.md. Runs only when it is the entry script.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MAX_HOSTS } from './addresses.ts';
 import { timed } from './exec.ts';
 import { readTree, type TreeEntry } from './trees.ts';
@@ -20,7 +19,7 @@ import { parseArgs, USAGE } from './options.ts';
 import { compareTrees, pairs, runTool, type Tool } from './pairs.ts';
 import { pyinfraMissing } from './pyinfra.ts';
 import { processesFigure } from './processes.ts';
-import { CP_DIR, KILN, LAB_DIR, REPO, WORK } from './paths.ts';
+import { CP_DIR, isEntry, KILN, LAB_DIR, REPO, WORK } from './paths.ts';
 import { nextResultsFile, pairRow, renderBody, resultsFileText, type CpuFigure, type Results } from './results.ts';
 import { ensureAnsible, mitogenMissing, runKiln } from './runners.ts';
 import { median, spread } from './stats.ts';
@@ -201,18 +200,7 @@ function gitRev(): string {
   }
 }
 
-/** Whether this module is the script node was started with (not imported by a test or another module). */
-function isEntry(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(path.resolve(entry)) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntry()) {
+if (isEntry(import.meta.url)) {
   main(process.argv.slice(2)).catch((err: Error) => {
     process.stderr.write(`kiln-bench: ${err.message}\n`);
     process.exitCode = 1;

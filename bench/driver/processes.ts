@@ -18,12 +18,11 @@
  * `npm run bench -- --figures 7` runs it on bench1..5 (processesFigure).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { hostName, range } from './addresses.ts';
 import { kilnInventory } from './inventories.ts';
-import { KILN, LAB_DIR, REPO, WORK } from './paths.ts';
+import { isEntry, KILN, LAB_DIR, REPO, WORK } from './paths.ts';
 
 /**
  * The shell line that prints a host's last PID (`cat`: dash's `read` reads a byte at a time, and
@@ -261,17 +260,7 @@ async function cli(argv: string[]): Promise<void> {
   process.stdout.write(`${lines.join('\n\n')}\n`);
 }
 
-function isEntry(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(path.resolve(entry)) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntry()) {
+if (isEntry(import.meta.url)) {
   cli(process.argv.slice(2)).catch((err: Error) => {
     process.stderr.write(`processes: ${err.message}\n`);
     process.exitCode = 1;
