@@ -127,6 +127,11 @@ export class HostSequence {
   private readonly keys = new Map<TaskInstance, string>();
   private lookedAhead = false;
   /**
+   * Per task, what its last run set on this host's variables (set_fact, include_vars) and facts
+   * (a module's ansible_facts): under run_once, Ansible gives them to every host of the batch.
+   */
+  private readonly varsSet = new Map<TaskDef, { effects: ActionEffect[]; facts: Record<string, unknown>[] }>();
+  /**
    * The host's own task list: a copy of the one given, into which a dynamic include splices its
    * tasks (`splice`). Entries are distinct TaskDefs; what is cached per task is keyed by the TaskDef.
    */
@@ -355,6 +360,7 @@ export class HostSequence {
     const ran: { x: TaskInstance; o: InstanceOutcome }[] = [];
     const skipped: LoopItem[] = [];
     let r: Instantiation = first;
+    this.varsSet.delete(task);
     for (let k = 0; k < count; k++) {
       if (r.kind === 'error') {
         const msg = r.diagnostics.map((d) => `${d.file}${d.line ? `:${d.line}:${d.col}` : ''}: ${d.message}`).join('\n');
@@ -371,6 +377,7 @@ export class HostSequence {
       const o = this.actionOutcome(x, run, Date.now());
       ran.push({ x, o });
       const vars = await this.applyEffects(run.effects);
+      this.setVars(task).effects.push(...run.effects.filter((e) => e.kind === 'set_fact' || e.kind === 'include_vars'));
       o.effects = run.effects.filter((e) => !['set_fact', 'include_vars', 'pause'].includes(e.kind));
       // A later item sees what this one set (set_fact: acc="{{ acc + [item] }}").
       if (vars && task.loop !== undefined && k + 1 < count) {
@@ -428,14 +435,27 @@ export class HostSequence {
 
   /** A result's `ansible_facts` become the host's facts; later instances using facts are rendered again. */
   private mergeFacts(i: number, outcomes: InstanceOutcome[]): void {
-    let merged = false;
+    this.varsSet.delete(this.tasks[i]!);
+    const facts: Record<string, unknown>[] = [];
     for (const o of outcomes) {
       const f = o.registered?.ansible_facts;
       if (o.failed || !this.opts.facts || !f || typeof f !== 'object' || Array.isArray(f)) continue;
-      this.opts.facts(f as Record<string, unknown>);
-      merged = true;
+      facts.push(f as Record<string, unknown>);
     }
-    if (!merged) return;
+    this.mergeFactList(i, facts);
+  }
+
+  private setVars(task: TaskDef): { effects: ActionEffect[]; facts: Record<string, unknown>[] } {
+    let v = this.varsSet.get(task);
+    if (!v) this.varsSet.set(task, (v = { effects: [], facts: [] }));
+    return v;
+  }
+
+  /** Merges facts into the host's (recorded for run_once); later instances using facts are rendered again. */
+  private mergeFactList(i: number, facts: Record<string, unknown>[]): void {
+    if (!facts.length || !this.opts.facts) return;
+    for (const f of facts) this.opts.facts(f);
+    this.setVars(this.tasks[i]!).facts.push(...facts);
     for (const [j, t] of this.tasks.entries()) {
       if (j === i || !factNamesUsed(t).length) continue;
       const r = this.inst.get(t);
@@ -451,10 +471,19 @@ export class HostSequence {
     return controlsOf(this.tasks[i]!, this.instantiation(i));
   }
 
-  /** run_once: task i ran on another host of the batch; its registered value is this host's too. */
-  adoptRegistered(i: number, from: Record<string, unknown>): void {
+  /**
+   * run_once: task i ran on another host of the batch, `from` (at its task j): as Ansible's
+   * strategy does (get_task_hosts), its registered value, what it set with set_fact or
+   * include_vars, and the facts it returned are this host's too.
+   */
+  async adoptRunOnce(i: number, from: HostSequence, j: number): Promise<void> {
     const task = this.tasks[i]!;
-    if (task.register && Object.hasOwn(from, task.register)) this.register(task, from[task.register] as Record<string, unknown>);
+    const reg = from.registered;
+    if (task.register && Object.hasOwn(reg, task.register)) this.register(task, reg[task.register] as Record<string, unknown>);
+    const set = from.varsSet.get(from.tasks[j]!);
+    if (!set) return;
+    await this.applyEffects(set.effects);
+    this.mergeFactList(i, set.facts);
   }
 
   private register(task: TaskDef, value: Record<string, unknown>): void {

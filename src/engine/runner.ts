@@ -382,7 +382,6 @@ export class Runner {
    */
   private async runStep(st: BatchRun, step: Step, rep: Reporter): Promise<boolean> {
     const { play, batch, roleRuns, seqs, it, notes, seqOpts } = st;
-    const registered = this.registered;
     let aborted = false;
     const stop = (h: string, outcome: FailOutcome | undefined): boolean => this.stop(h, outcome);
     const task = step.task;
@@ -435,9 +434,9 @@ export class Runner {
       await parallel(runOn, forksFor(this.opts.forks, controls), (x) =>
         runOne(() => this.runOnHost(st, step, x, controls, rep, effects, results, (f) => (fatal ||= f))),
       );
-    // part G: a run_once task's registered value is every host's of the batch; they move past it.
+    // part G: a run_once task's registered value, set_fact/include_vars and facts are every host's of the batch; they move past it.
     for (const l of live.slice(runOn.length)) {
-      if (controls.runOnce) seqs.get(l.host)!.adoptRegistered(l.index, registered.get(runOn[0]!.host)!);
+      if (controls.runOnce) await seqs.get(l.host)!.adoptRunOnce(l.index, seqs.get(runOn[0]!.host)!, runOn[0]!.index);
       stop(l.host, it.advance(l.host, l.index, false));
     }
     if (meta !== 'per-host') await rep.taskEnd(play, task, results);

@@ -16,6 +16,7 @@
  * `toPy` converts controller data (YAML/JSON objects, Secrets) into this model; `fromPy` converts back
  * to plain JSON-like data for module parameters.
  */
+import { types } from 'node:util';
 import { isSecret } from '../../core/secret/secret.ts';
 
 /** An integral float (`2.0`), kept apart from the int `2` so that it renders `2.0`. */
@@ -377,29 +378,67 @@ export function pyCompare(a: unknown, b: unknown, op = '<'): number {
 const toPyCache = new WeakMap<object, { out: unknown; secret: boolean }>();
 
 /**
+ * A live view of a Proxy (`hostvars`: each host's variables are computed when read, and change as
+ * the run registers results and sets facts): a dict whose keys are the proxy's, each value
+ * converted when read, never cached — converting it once would freeze every host's variables as
+ * they were at the first template that read `hostvars`.
+ */
+class LiveDict extends Map<unknown, unknown> {
+  constructor(
+    private readonly src: Record<string, unknown>,
+    private readonly sink: (() => void) | undefined,
+  ) {
+    super();
+    for (const k of Reflect.ownKeys(src)) if (typeof k === 'string') super.set(k, null);
+  }
+  override get(k: unknown): unknown {
+    if (typeof k !== 'string' || !super.has(k)) return undefined;
+    const r = convert(this.src[k], this.sink);
+    if (r.secret) this.sink?.();
+    return r.out;
+  }
+  override *entries(): MapIterator<[unknown, unknown]> {
+    for (const k of super.keys()) yield [k, this.get(k)];
+  }
+  override *values(): MapIterator<unknown> {
+    for (const k of super.keys()) yield this.get(k);
+  }
+  override [Symbol.iterator](): MapIterator<[unknown, unknown]> {
+    return this.entries();
+  }
+  override forEach(fn: (v: unknown, k: unknown, m: Map<unknown, unknown>) => void, self?: unknown): void {
+    for (const [k, v] of this.entries()) fn.call(self, v, k, this);
+  }
+}
+
+/**
  * Controller data → Python values: plain objects become dicts (Maps), Secrets their revealed string,
  * `undefined` None. Values already in the model pass through. Cached per object, so converting the
- * same facts twice is free. `onSecret` is called when `v` holds a Secret anywhere inside (the
- * engine converts one top-level variable at a time, when a template first reads it, and marks the
- * render's result sensitive).
+ * same facts twice is free (a Proxy — hostvars — is a live view, never cached, nor is what holds
+ * one). `onSecret` is called when `v` holds a Secret anywhere inside (the engine converts one
+ * top-level variable at a time, when a template first reads it, and marks the render's result
+ * sensitive; a Secret read later through a live view calls it then).
  */
 export function toPy(v: unknown, onSecret?: () => void): unknown {
-  const { out, secret } = convert(v);
+  const { out, secret } = convert(v, onSecret);
   if (secret) onSecret?.();
   return out;
 }
 
-function convert(v: unknown): { out: unknown; secret: boolean } {
+function convert(v: unknown, sink: (() => void) | undefined): { out: unknown; secret: boolean; live?: boolean } {
   if (v === undefined) return { out: null, secret: false };
   if (v === null || typeof v !== 'object') return { out: v, secret: false };
   if (isSecret(v)) return { out: v.reveal(), secret: true };
   if (v instanceof PyFloat || v instanceof Undefined) return { out: v, secret: false };
+  if (types.isProxy(v)) return { out: new LiveDict(v as Record<string, unknown>, sink), secret: false, live: true };
   const hit = toPyCache.get(v);
   if (hit) return hit;
   let secret = false;
+  let live = false;
   const sub = (x: unknown): unknown => {
-    const r = convert(x);
+    const r = convert(x, sink);
     secret ||= r.secret;
+    live ||= r.live === true;
     return r.out;
   };
   let out: unknown;
@@ -410,8 +449,8 @@ function convert(v: unknown): { out: unknown; secret: boolean } {
   else if (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)
     out = new Map(Object.entries(v).map(([k, x]) => [k, sub(x)]));
   else return { out: v, secret: false };
-  const r = { out, secret };
-  toPyCache.set(v, r);
+  const r = { out, secret, live };
+  if (!live) toPyCache.set(v, r);
   return r;
 }
 
