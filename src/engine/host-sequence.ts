@@ -54,6 +54,7 @@ import { includedVars } from '../input/inventory/vars-builder.ts';
 import { lookupContext } from '../input/playbook/search-path.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loopPauseSeconds, runWithRetries, sleepSeconds } from './retry.ts';
+import { isFree } from '../plan/strategy.ts';
 import { controlsOf, type TaskControls } from './play-controls.ts';
 
 export type { ProbeCache };
@@ -604,14 +605,18 @@ export class HostSequence {
     // runs alone at its turn; and a batch stops before any task that is not a file module's (even
     // where it is skipped or converged on this host: on another it runs at its own turn, and no
     // later task may have run anywhere before it).
-    if (x.bound.footprint?.writes.some((w) => w.kind === 'anything')) return [];
+    // Under the free strategy (and host_pinned) no host waits for another at a task: no such order
+    // is promised, and any module with a footprint joins (guarded where an earlier member may
+    // have changed what it reads).
+    const ordered = !isFree(this.opts.play);
+    if (ordered && x.bound.footprint?.writes.some((w) => w.kind === 'anything')) return [];
     const cands: { y: TaskInstance; planned?: Planned; why?: string }[] = [];
     const pendingRegs = new Set<string>();
     const { barriers } = this.actionTraits;
     walk: for (let j = i; j < this.tasks.length && cands.length < MAX_APPLY_BATCH; j++) {
       const t = this.tasks[j]!;
       if (j > i && (taskReferences(t, [...pendingRegs]).length || barriers.has(j))) break;
-      if (j > i && !FILE_MODULES.has(t.module)) break;
+      if (ordered && j > i && !FILE_MODULES.has(t.module)) break;
       // The runner may leave a task of another role listing out (role-runs.ts): not decided yet.
       if (j > i && scopeKey(t) !== scopeKey(x.task)) break;
       const r = this.instantiation(j);
@@ -639,7 +644,9 @@ export class HostSequence {
     const decision = decideBatch(
       this.candidate(x, planned, true),
       cands.map((c) => (c.planned ? this.candidate(c.y, c.planned, false) : { barrier: c.why, changes: true, guardable: false })),
+      ordered,
     );
+      process.stderr.write(`batch at ${x.label}: ${decision.members.length} member(s), end ${decision.end}\n`);
     return decision.members.slice(1).map((m) => ({ y: cands[m.index - 1]!.y, planned: cands[m.index - 1]!.planned!, guard: m.guard }));
   }
 

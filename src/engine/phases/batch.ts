@@ -15,18 +15,21 @@
  * - a candidate already converged joins (no apply) so that later ones can, guarded like any other;
  * - a candidate with changes that may write anything (command, shell, service, package) never
  *   joins: it may act on other hosts or be seen by them, so it runs at its own turn, when every
- *   host has finished the tasks before it (the linear strategy's order), and only leads a batch;
+ *   host has finished the tasks before it (the linear strategy's order), and only leads a batch.
+ *   Under the free strategy (and host_pinned) no host waits for another at any task, so that
+ *   order is not promised and such a candidate joins, guarded where it must be (`ordered: false`);
  * - a `last` member (failed_when, changed_when, until, any_errors_fatal, a module whose failure
  *   does not follow its exit status) ends the batch after itself.
  */
 import { type Footprint, firstOverlap, type Resource, showResource } from '../../modules/resources.ts';
 
 /**
- * The modules whose tasks may follow the first instance of a batch: their changes stay in their
- * host's files. A task of any other module ends a batch before it, even where it is skipped or
- * converged on this host (on another host it may run, at its own turn, and see what later tasks
- * do), and a first instance that may change anything leads no batch: the linear strategy's order
- * across hosts stays exact.
+ * The modules whose tasks may follow the first instance of a batch under the linear strategy:
+ * their changes stay in their host's files. A task of any other module ends a batch before it,
+ * even where it is skipped or converged on this host (on another host it may run, at its own
+ * turn, and see what later tasks do), and a first instance that may change anything leads no
+ * batch: the linear strategy's order across hosts stays exact. Under the free strategy every
+ * module with a footprint may follow (no order across hosts is promised).
  */
 export const FILE_MODULES: ReadonlySet<string> = new Set(['file', 'copy', 'template', 'lineinfile']);
 
@@ -52,8 +55,11 @@ export interface BatchDecision {
   end: string;
 }
 
-/** The members of the batch led by `first` (index 0), then candidates `rest` (index 1…). */
-export function decideBatch(first: Candidate, rest: readonly Candidate[]): BatchDecision {
+/**
+ * The members of the batch led by `first` (index 0), then candidates `rest` (index 1…).
+ * `ordered`: the play's strategy orders the hosts task by task (linear); false under free.
+ */
+export function decideBatch(first: Candidate, rest: readonly Candidate[], ordered = true): BatchDecision {
   const members = [{ index: 0, guard: false }];
   if (first.barrier) return { members, end: `first: ${first.barrier}` };
   if (!first.footprint) return { members, end: 'first: no footprint' };
@@ -68,7 +74,7 @@ export function decideBatch(first: Candidate, rest: readonly Candidate[]): Batch
     // A change that may touch anything (a command, a started service, maintainer scripts) may act
     // on other hosts or be seen by them: it runs at its own turn, once every host has finished the
     // tasks before it (the linear strategy's order), so it only leads a batch.
-    if (c.changes && c.footprint.writes.some((w) => w.kind === 'anything'))
+    if (ordered && c.changes && c.footprint.writes.some((w) => w.kind === 'anything'))
       return { members, end: `${index}: may change anything (leads its own batch, at its turn)` };
     const hit = firstOverlap(writes, c.footprint.reads);
     if (hit && !c.guardable) return { members, end: `${index}: reads ${showResource(hit.read)}, written before; probe not comparable` };

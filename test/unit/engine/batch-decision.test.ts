@@ -64,6 +64,18 @@ describe('decideBatch', () => {
     // Converged, it applies nothing: it joins, and what follows it is guarded like after any writer.
     expect(decideBatch(file('/opt/a'), [{ ...cmd, changes: false }, file('/opt/c')]).members).toHaveLength(3);
   });
+  it('under the free strategy (no order across hosts) a change that may write anything joins; what reads after it is guarded', () => {
+    const cmd: Candidate = { footprint: fp([], [ANYTHING]), changes: true, guardable: true };
+    const d = decideBatch(file('/opt/a'), [file('/opt/b'), cmd, file('/opt/c')], false);
+    expect(d.members).toEqual([
+      { index: 0, guard: false },
+      { index: 1, guard: false },
+      { index: 2, guard: false },
+      { index: 3, guard: true },
+    ]);
+    // A probe that cannot be compared still ends the batch where it would need a guard.
+    expect(decideBatch(cmd, [{ ...file('/opt/c'), guardable: false }], false).members).toHaveLength(1);
+  });
   it('a converged member writes nothing', () => {
     const d = decideBatch(file('/opt/a'), [{ ...file('/opt/b'), changes: false }, file('/opt/b')]);
     expect(d.members.map((m) => m.guard)).toEqual([false, false, false]);
