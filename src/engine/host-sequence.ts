@@ -646,7 +646,6 @@ export class HostSequence {
       cands.map((c) => (c.planned ? this.candidate(c.y, c.planned, false) : { barrier: c.why, changes: true, guardable: false })),
       ordered,
     );
-      process.stderr.write(`batch at ${x.label}: ${decision.members.length} member(s), end ${decision.end}\n`);
     return decision.members.slice(1).map((m) => ({ y: cands[m.index - 1]!.y, planned: cands[m.index - 1]!.planned!, guard: m.guard }));
   }
 
