@@ -378,24 +378,29 @@ export function pyCompare(a: unknown, b: unknown, op = '<'): number {
 const toPyCache = new WeakMap<object, { out: unknown; secret: boolean }>();
 
 /**
- * A live view of a Proxy (`hostvars`: each host's variables are computed when read, and change as
- * the run registers results and sets facts): a dict whose keys are the proxy's, each value
- * converted when read, never cached — converting it once would freeze every host's variables as
- * they were at the first template that read `hostvars`.
+ * A dict whose values are converted when read (and then kept for this view): a read marks the
+ * render sensitive only when the value read holds a Secret; iterating reads every value.
  */
-class LiveDict extends Map<unknown, unknown> {
+class LazyDict extends Map<unknown, unknown> {
+  private readonly done = new Map<string, unknown>();
   constructor(
-    private readonly src: Record<string, unknown>,
-    private readonly sink: (() => void) | undefined,
+    protected readonly src: Record<string, unknown>,
+    protected readonly sink: (() => void) | undefined,
   ) {
     super();
     for (const k of Reflect.ownKeys(src)) if (typeof k === 'string') super.set(k, null);
   }
-  override get(k: unknown): unknown {
-    if (typeof k !== 'string' || !super.has(k)) return undefined;
-    const r = convert(this.src[k], this.sink);
+  protected convertValue(v: unknown): unknown {
+    const r = convert(v, this.sink);
     if (r.secret) this.sink?.();
     return r.out;
+  }
+  override get(k: unknown): unknown {
+    if (typeof k !== 'string' || !super.has(k)) return undefined;
+    if (this.done.has(k)) return this.done.get(k);
+    const out = this.convertValue(this.src[k]);
+    this.done.set(k, out);
+    return out;
   }
   override *entries(): MapIterator<[unknown, unknown]> {
     for (const k of super.keys()) yield [k, this.get(k)];
@@ -408,6 +413,21 @@ class LiveDict extends Map<unknown, unknown> {
   }
   override forEach(fn: (v: unknown, k: unknown, m: Map<unknown, unknown>) => void, self?: unknown): void {
     for (const [k, v] of this.entries()) fn.call(self, v, k, this);
+  }
+}
+
+/**
+ * A live view of a Proxy (`hostvars`: each host's variables are computed when read, and change as
+ * the run registers results and sets facts): its keys are the proxy's; a host's variables are a
+ * LazyDict, read when first used by this view (one template render), never cached across renders
+ * — converting hostvars once would freeze every host's variables as they were at the first
+ * template that read it. Reading hostvars[h].address is sensitive only if that value is a secret.
+ */
+class LiveDict extends LazyDict {
+  protected override convertValue(v: unknown): unknown {
+    if (v !== null && typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null))
+      return new LazyDict(v as Record<string, unknown>, this.sink);
+    return super.convertValue(v);
   }
 }
 
