@@ -18,6 +18,7 @@
  * when an undefined variable was the cause. Reading a Secret marks the result sensitive
  * (`renderTemplateInfo`; renderValue returns a Secret for a string result).
  */
+import { isPlainRecord } from '../core/plain-object.ts';
 import { Secret, taintDeep } from '../core/secret/secret.ts';
 import { analyze, type TemplateAnalysis } from './jinja/analyze.ts';
 import type { LookupContext } from './jinja/callables.ts';
@@ -127,10 +128,6 @@ export function renderTemplateInfo(
 /** Ansible's Templar.SINGLE_VAR: `{{ name }}` alone (Python's `$` also matches before a final newline). */
 const SINGLE_VAR = /^\{\{\s*([\p{L}\p{N}_]*)\s*\}\}\n?$/u;
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
-}
-
 /**
  * Templar.template(value): see the module comment. Returns plain data; a value derived from a
  * secret is tainted: a string is a Secret, a list or dict holds Secrets for its strings.
@@ -155,7 +152,7 @@ export function renderValue(v: unknown, vars: Record<string, unknown>, file = '<
     return r.secret ? (typeof out === 'string' ? new Secret(out) : taintDeep(out)) : out;
   }
   if (Array.isArray(v)) return v.map((x) => renderValue(x, vars, file, opts));
-  if (isPlainObject(v)) {
+  if (isPlainRecord(v)) {
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) out[k] = renderValue(x, vars, file, opts);
     return out;

@@ -7,6 +7,7 @@
  * path (console lines, diffs, JSON reports, error messages) runs through as a second belt.
  */
 import { inspect } from 'node:util';
+import { isPlainRecord } from '../plain-object.ts';
 
 export const REDACTED = '********';
 
@@ -105,11 +106,6 @@ function forms(v: string): string[] {
   ];
 }
 
-function isPlain(v: object): boolean {
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-}
-
 /**
  * Taint: a deep copy of a value derived from a secret, with every string in it a Secret (and so
  * registered with the redactor, unless `register` is false: a task's registered result, whose
@@ -120,7 +116,7 @@ export function taintDeep(v: unknown, label = 'derived', register = true): unkno
   if (typeof v === 'string') return new Secret(v, label, register);
   if (v instanceof Secret) return v;
   if (Array.isArray(v)) return v.map((x) => taintDeep(x, label, register));
-  if (v && typeof v === 'object' && isPlain(v)) {
+  if (isPlainRecord(v)) {
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, taintDeep(x, label, register)]));
   }
   return v;
@@ -164,7 +160,7 @@ export function isTainted(v: unknown): boolean {
   if (typeof v === 'string') return containsSecret(v);
   if (Array.isArray(v)) return v.some(isTainted);
   if (v instanceof Map) return [...v.values()].some(isTainted);
-  if (v && typeof v === 'object' && isPlain(v)) return Object.values(v).some(isTainted);
+  if (isPlainRecord(v)) return Object.values(v).some(isTainted);
   return false;
 }
 
@@ -173,7 +169,7 @@ export function redactDeep<T>(v: T): T {
   if (typeof v === 'string') return redact(v) as T;
   if (v instanceof Secret) return REDACTED as T;
   if (Array.isArray(v)) return v.map(redactDeep) as T;
-  if (v && typeof v === 'object' && isPlain(v)) {
+  if (isPlainRecord(v)) {
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [redact(k), redactDeep(x)])) as T;
   }
   return v;

@@ -17,6 +17,7 @@
  * to plain JSON-like data for module parameters.
  */
 import { types } from 'node:util';
+import { isPlainRecord } from '../../core/plain-object.ts';
 import { isSecret } from '../../core/secret/secret.ts';
 
 /** An integral float (`2.0`), kept apart from the int `2` so that it renders `2.0`. */
@@ -425,8 +426,7 @@ class LazyDict extends Map<unknown, unknown> {
  */
 class LiveDict extends LazyDict {
   protected override convertValue(v: unknown): unknown {
-    if (v !== null && typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null))
-      return new LazyDict(v as Record<string, unknown>, this.sink);
+    if (isPlainRecord(v)) return new LazyDict(v, this.sink);
     return super.convertValue(v);
   }
 }
@@ -466,8 +466,7 @@ function convert(v: unknown, sink: (() => void) | undefined): { out: unknown; se
   else if (Array.isArray(v)) out = v.map(sub);
   else if (v instanceof Map) out = new Map([...v].map(([k, x]) => [k, sub(x)]));
   else if (v instanceof Date) out = v.toISOString();
-  else if (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)
-    out = new Map(Object.entries(v).map(([k, x]) => [k, sub(x)]));
+  else if (isPlainRecord(v)) out = new Map(Object.entries(v).map(([k, x]) => [k, sub(x)]));
   else return { out: v, secret: false };
   const r = { out, secret, live };
   if (!live) toPyCache.set(v, r);
