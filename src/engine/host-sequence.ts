@@ -44,6 +44,7 @@ import { type Planned, planInstance, predictChanged } from './phases/plan.ts';
 import { applyRoundTrip, changedAfterApply, interpretApply, needsVerify } from './phases/apply.ts';
 import { type Candidate, decideBatch, FILE_MODULES, MAX_APPLY_BATCH } from './phases/batch.ts';
 import { type BatchMember, frameBatch, guardable, guardHash } from '../sh/apply-batch.ts';
+import { firstOverlap, type Resource } from '../modules/resources.ts';
 import { verifyInstance } from './phases/verify.ts';
 import { confirmInstance } from './phases/confirm.ts';
 import { reconnectInstance } from './phases/reconnect.ts';
@@ -93,6 +94,17 @@ export interface SequenceOptions {
   batch?: boolean;
   /** A loud warning for the run's output (batched applies that ran ahead of a failure). */
   warn?: (message: string) => void;
+}
+
+/**
+ * An instance joining a batch: its plan, whether it is guarded, and the probe output it was
+ * planned from (the probe taken before the batch, or an earlier member's prediction).
+ */
+interface BatchJoin {
+  y: TaskInstance;
+  planned: Planned;
+  guard: boolean;
+  basis: ExecResult;
 }
 
 /** An instance applied ahead, in the round trip of an earlier one: what its own turn reports from. */
@@ -598,7 +610,7 @@ export class HostSequence {
    * The instances that join x's round trip (phases/batch.ts): the following instances whose
    * inputs are known, probed and planned, up to the first that cannot join.
    */
-  private batchAfter(x: TaskInstance, i: number, k: number, planned: Planned): { y: TaskInstance; planned: Planned; guard: boolean }[] {
+  private batchAfter(x: TaskInstance, i: number, k: number, planned: Planned): BatchJoin[] {
     if (this.opts.batch === false || this.opts.handler || x.check || this.opts.play.maxFailPercentage !== undefined) return [];
     // The linear strategy's order across hosts: a change that may touch anything (a command, a
     // service, a package's maintainer scripts) may act on other hosts or be seen by them, so it
@@ -610,8 +622,21 @@ export class HostSequence {
     // have changed what it reads).
     const ordered = !isFree(this.opts.play);
     if (ordered && x.bound.footprint?.writes.some((w) => w.kind === 'anything')) return [];
-    const cands: { y: TaskInstance; planned?: Planned; why?: string }[] = [];
+    const cands: { y: TaskInstance; planned?: Planned; why?: string; basis?: ExecResult; predicted?: boolean }[] = [];
     const pendingRegs = new Set<string>();
+    // Predicted probe outputs (the contract's predictProbe), by probe script: a later candidate
+    // with the very same probe is planned from what the earlier apply will leave, not from the
+    // probe taken before it (its guard then checks the prediction on the host). An entry goes
+    // when a later change writes something its probe reads.
+    const predictions = new Map<string, { out: ExecResult; reads: readonly Resource[] }>();
+    const predictAfter = (y: TaskInstance, p: Planned, script: string): void => {
+      const fp = y.bound.footprint;
+      if (!fp || p.changes.length === 0) return;
+      for (const [key, e] of predictions) if (firstOverlap(fp.writes, e.reads)) predictions.delete(key);
+      const out = p.plan.predicted?.();
+      if (out) predictions.set(script, { out, reads: fp.reads });
+    };
+    predictAfter(x, planned, x.bound.probe(x.ctx));
     const { barriers } = this.actionTraits;
     walk: for (let j = i; j < this.tasks.length && cands.length < MAX_APPLY_BATCH; j++) {
       const t = this.tasks[j]!;
@@ -629,30 +654,38 @@ export class HostSequence {
             cands.push({ y, why: 'another become mode' });
             break walk;
           }
-          const out = this.probed.get(y);
+          const script = y.bound.probe(y.ctx);
+          const predicted = predictions.get(script)?.out;
+          const out = predicted ?? this.probed.get(y);
           if (!out) {
             cands.push({ y, why: 'not probed' });
             break walk;
           }
           const p = planInstance(y, out);
-          cands.push('failed' in p ? { y, why: 'its plan failed' } : { y, planned: p });
+          cands.push('failed' in p ? { y, why: 'its plan failed' } : { y, planned: p, basis: out, predicted: predicted !== undefined });
           if ('failed' in p) break walk;
+          predictAfter(y, p, script);
         }
       }
       if (t.register) pendingRegs.add(t.register);
     }
     const decision = decideBatch(
       this.candidate(x, planned, true),
-      cands.map((c) => (c.planned ? this.candidate(c.y, c.planned, false) : { barrier: c.why, changes: true, guardable: false })),
+      cands.map((c) =>
+        c.planned ? { ...this.candidate(c.y, c.planned, false, c.basis), predicted: c.predicted } : { barrier: c.why, changes: true, guardable: false },
+      ),
       ordered,
     );
-    return decision.members.slice(1).map((m) => ({ y: cands[m.index - 1]!.y, planned: cands[m.index - 1]!.planned!, guard: m.guard }));
+    return decision.members.slice(1).map((m) => {
+      const c = cands[m.index - 1]!;
+      return { y: c.y, planned: c.planned!, guard: m.guard, basis: c.basis! };
+    });
   }
 
   /** What the batch decision knows of an instance. */
-  private candidate(y: TaskInstance, planned: Planned, first: boolean): Candidate {
+  private candidate(y: TaskInstance, planned: Planned, first: boolean, basis?: ExecResult): Candidate {
     const t = y.task;
-    const out = this.probed.get(y);
+    const out = basis ?? this.probed.get(y);
     const barrier = !y.bound.footprint
       ? undefined
       : y.delegate !== undefined
@@ -703,7 +736,7 @@ export class HostSequence {
     planned: Planned,
     script: string,
     verify: boolean,
-    members: { y: TaskInstance; planned: Planned; guard: boolean }[],
+    members: BatchJoin[],
     o: Outcomes,
   ): Promise<InstanceOutcome> {
     const parts: BatchMember[] = [{ apply: script, verify: verify ? x.bound.probe(x.ctx) : undefined }];
@@ -711,7 +744,7 @@ export class HostSequence {
     for (const m of members) {
       const changes = m.planned.changes;
       const probe = m.y.bound.probe(m.y.ctx);
-      const guard = m.guard ? { probe, sha256: guardHash(this.probed.get(m.y)!) } : undefined;
+      const guard = m.guard ? { probe, sha256: guardHash(m.basis) } : undefined;
       if (!changes.length) {
         parts.push({ guard });
         plans.push({ y: m.y, planned: m.planned, verify: false });
@@ -744,7 +777,7 @@ export class HostSequence {
     let stopped = res.code !== 0;
     plans.forEach((p, n) => {
       const g = got.members[n + 1]!;
-      if (!stopped && members[n]!.guard && g.probe && g.probe.code !== -1 && guardHash(g.probe) !== guardHash(this.probed.get(p.y)!))
+      if (!stopped && members[n]!.guard && g.probe && g.probe.code !== -1 && guardHash(g.probe) !== guardHash(members[n]!.basis))
         stopped = true;
       if (stopped || (p.script && (!g.apply || g.apply.code === -1))) {
         // Not applied. Unguarded, its probe still holds (nothing it reads was written before it);
@@ -756,7 +789,12 @@ export class HostSequence {
         }
         return;
       }
-      if (!p.script || !g.apply) return; // converged, and its probe still holds
+      if (!p.script || !g.apply) {
+        // Converged: its probe still holds, or (guarded) the one the guard found equal to its basis,
+        // which may be a prediction (the probe taken before the batch is stale then).
+        if (members[n]!.guard && g.probe && g.probe.code !== -1) this.probed.set(p.y, g.probe);
+        return;
+      }
       this.probed.delete(p.y);
       const after = p.verify && g.verify && g.verify.code !== -1 ? g.verify : undefined;
       this.ahead.set(p.y, { planned: p.planned, script: p.script, res: g.apply, after, verify: p.verify });

@@ -161,6 +161,15 @@ export interface ModuleDef<P, S, Op extends { kind: string }, Prep = undefined> 
    * module with no controllerApply, confirm or reconnect.
    */
   footprint?(params: P, prep: Prep): Footprint;
+  /**
+   * The exact stdout of this module's own probe (same params) right after a successful apply of
+   * `ops` from `state`, when it can be known on the controller; undefined when not. Batching only
+   * (phases/batch.ts): a later instance with the very same probe script, in the same round trip,
+   * is planned from this prediction instead of from a probe taken before the earlier apply, and
+   * joins guarded: on the host its probe runs again right before its apply and must return these
+   * bytes, else the script stops there. A wrong prediction costs a round trip, never an apply.
+   */
+  predictProbe?(params: P, prep: Prep, state: S, ops: Op[]): string | undefined;
 }
 
 /**
@@ -325,6 +334,8 @@ export interface BoundPlan {
   apply(ctx: ModuleContext): string;
   /** The module's `reconnect` (its apply takes the host away), bound to this plan's state. */
   reconnect?(ctx: ModuleContext): Reconnect;
+  /** The module's `predictProbe` for this plan: its probe's output after a successful apply, when known. */
+  predicted?(): ExecResult | undefined;
 }
 
 export type Module<P, S, Op extends { kind: string }, Prep = undefined> = ModuleDef<P, S, Op, Prep> & BoundModule;
@@ -352,6 +363,12 @@ export function defineModule<P, S, Op extends { kind: string }, Prep = undefined
             return def.apply(params, prep, s, ops, actx);
           },
           reconnect: def.reconnect && ((rctx) => def.reconnect!(params, prep, s, rctx)),
+          predicted: def.predictProbe
+            ? () => {
+                const stdout = def.predictProbe!(params, prep, s, planned.map((c) => c.op));
+                return stdout === undefined ? undefined : { code: 0, stdout, stderr: '' };
+              }
+            : undefined,
         };
       },
       verifies: Boolean(def.verify),

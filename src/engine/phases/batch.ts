@@ -12,6 +12,8 @@
  *   again on the host right before its apply and must return the same bytes as the probe it was
  *   planned from; otherwise the script stops there (the output is its fresh probe). A probe output
  *   that cannot be compared exactly ends the batch instead;
+ * - a candidate planned from an earlier member's predicted probe output (a second lineinfile of the
+ *   same file: the module's predictProbe) joins guarded by that prediction;
  * - a candidate already converged joins (no apply) so that later ones can, guarded like any other;
  * - a candidate with changes that may write anything (command, shell, service, package) never
  *   joins: it may act on other hosts or be seen by them, so it runs at its own turn, when every
@@ -46,6 +48,8 @@ export interface Candidate {
   changes: boolean;
   /** Its probe output can be compared exactly by a guard (sh/apply-batch.ts guardable). */
   guardable: boolean;
+  /** Planned from an earlier member's predicted probe output (predictProbe): always guarded. */
+  predicted?: boolean;
 }
 
 export interface BatchDecision {
@@ -78,7 +82,8 @@ export function decideBatch(first: Candidate, rest: readonly Candidate[], ordere
       return { members, end: `${index}: may change anything (leads its own batch, at its turn)` };
     const hit = firstOverlap(writes, c.footprint.reads);
     if (hit && !c.guardable) return { members, end: `${index}: reads ${showResource(hit.read)}, written before; probe not comparable` };
-    members.push({ index, guard: Boolean(hit) });
+    if (c.predicted && !c.guardable) return { members, end: `${index}: planned from a prediction that cannot be compared` };
+    members.push({ index, guard: Boolean(hit) || Boolean(c.predicted) });
     if (c.changes) writes.push(...c.footprint.writes);
     if (c.changes && !c.footprint.exitStatusFails) return { members, end: `${index}: failure not by exit status (last)` };
     if (c.last) return { members, end: `${index}: ${c.last} (last)` };

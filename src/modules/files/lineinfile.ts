@@ -16,8 +16,9 @@
  * `op.kind` and writes through `atomicWrite` (an expected-content guard: the SHA-256 probed, or
  * "absent" for a file being created).
  */
+import { createHash } from 'node:crypto';
 import { refuseSecretInArgv } from '../../core/secret/secret.ts';
-import { type AttrOp, applyAttrOps, attrSchema, describeAttrs, newFileAttrs, planAttrs, type StatState, statFromKv } from './attrs.ts';
+import { type AttrOp, applyAttrOps, attrSchema, describeAttrs, newFileAttrs, normMode, planAttrs, type StatState, statFromKv } from './attrs.ts';
 import { contentDiff } from './content.ts';
 import { atomicWrite } from '../../sh/atomic.ts';
 import { fromB64, fromB64Bytes } from '../../sh/bytes.ts';
@@ -306,6 +307,50 @@ export function lineinfileApply(p: LineinfileParams, s: LineinfileState, ops: Li
   return lines.filter(Boolean).join('\n');
 }
 
+/**
+ * What `kiln_lif` prints right after a successful apply of `ops` (batching, see the contract's
+ * predictProbe): the real path, the file's stat, its parent, SHA-256 and content, all known on the
+ * controller once the new content is. Undefined where a value is not known exactly (an owner or
+ * group that is not given and the file is new, a numeric owner stat prints as a name, a file too
+ * big to carry, a path that is not there): the instance after it is then planned at its own turn.
+ */
+export function lineinfilePredict(p: LineinfileParams, s: LineinfileState, ops: readonly LineinfileOp[]): string | undefined {
+  if (ops.some((o) => o.kind === 'fail-missing')) return undefined;
+  const write = ops.find((o) => o.kind === 'write');
+  const exists = s.stat.exists && s.stat.type === 'file';
+  if (!write && !exists) return undefined;
+  const content = write ? write.content : s.content;
+  if (typeof content !== 'string') return undefined;
+  const bytes = Buffer.from(content, 'utf8');
+  if (bytes.length > MAX_BYTES) return undefined;
+  // An existing file keeps its owner, group and mode (newFileAttrs), the task's own win; a new one
+  // is 0644 unless given, and its owner and group are only known when given.
+  let mode: string | undefined;
+  try {
+    mode = normMode(p.mode) ?? (exists ? s.stat.mode : '0644');
+  } catch {
+    return undefined;
+  }
+  const owner = p.owner ?? (exists ? s.stat.owner : undefined);
+  const group = p.group ?? (exists ? s.stat.group : undefined);
+  // stat prints names (%U/%G) and the mode as 4 octal digits (%04a): a numeric id would not match.
+  if (!mode || !/^[0-7]{4}$/.test(mode) || !owner || !group || /^\d+$/.test(owner) || /^\d+$/.test(group)) return undefined;
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  return [
+    `real_b64=${Buffer.from(s.real, 'utf8').toString('base64')}`,
+    'exists=1',
+    'type=file',
+    `mode=${mode}`,
+    `owner=${owner}`,
+    `group=${group}`,
+    `size=${bytes.length}`,
+    'parent=1',
+    `sha256=${sha256}`,
+    `content_b64=${bytes.toString('base64')}`,
+    '',
+  ].join('\n');
+}
+
 export default defineModule<LineinfileParams, LineinfileState, LineinfileOp>({
   name: 'lineinfile',
   description:
@@ -329,4 +374,5 @@ export default defineModule<LineinfileParams, LineinfileState, LineinfileOp>({
   apply: (p, _prep, s, ops) => lineinfileApply(p, s, ops),
   registerAfterApply: true,
   registerData: (p, _prep, s) => ({ path: p.path, real_path: s.real, ...s.stat, sha256: s.sha256 ?? null }),
+  predictProbe: (p, _prep, s, ops) => lineinfilePredict(p, s, ops),
 });

@@ -84,6 +84,13 @@ describe('decideBatch', () => {
     const d = decideBatch(file('/opt/a'), [file('/opt/b'), { ...file('/opt/a'), guardable: false }]);
     expect(d.members.map((m) => m.index)).toEqual([0, 1]);
   });
+  it('a candidate planned from a prediction is always guarded; one that cannot be compared ends the batch', () => {
+    const d = decideBatch(file('/opt/a'), [{ ...file('/opt/b'), predicted: true }, file('/opt/c')]);
+    expect(d.members.map((m) => m.guard)).toEqual([false, true, false]);
+    const e = decideBatch(file('/opt/a'), [{ ...file('/opt/b'), predicted: true, guardable: false }, file('/opt/c')]);
+    expect(e.members.map((m) => m.index)).toEqual([0]);
+    expect(e.end).toContain('prediction');
+  });
   it('barriers end the batch before them; a module without footprint too', () => {
     expect(decideBatch(file('/a'), [file('/b'), { ...file('/c'), barrier: 'notifies handlers' }, file('/d')]).members).toHaveLength(2);
     expect(decideBatch(file('/a'), [{ changes: true, guardable: true }, file('/d')]).members).toHaveLength(1);
