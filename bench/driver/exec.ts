@@ -16,6 +16,13 @@ export interface Timed {
   /** Seconds of user+sys CPU of the process tree. */
   cpu: number;
   rssMB: number;
+  /**
+   * Seconds of CPU the whole machine was busy during the run (all cores: user, nice, system, irq,
+   * softirq, steal from /proc/stat), out of wall × cores. On the lab the hosts run on the same
+   * cores as the controller: busy minus the controller's own CPU is the hosts' side (sshd, the
+   * remote scripts) plus whatever else ran; undefined where /proc/stat cannot be read.
+   */
+  machineBusy?: number;
   /** stdout and stderr, interleaved as they came. */
   text: string;
 }
@@ -32,6 +39,7 @@ export function timed(cmd: string, args: readonly string[], { cwd = REPO, env = 
   const tf = path.join(WORK, `time-${process.pid}.txt`);
   rmSync(tf, { force: true });
   return new Promise((resolve, reject) => {
+    const busy0 = machineBusySeconds();
     const t0 = process.hrtime.bigint();
     const child = spawn('/usr/bin/time', ['-f', '%U %S %M', '-o', tf, cmd, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -40,12 +48,32 @@ export function timed(cmd: string, args: readonly string[], { cwd = REPO, env = 
     child.on('error', reject);
     child.on('close', (code) => {
       const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+      const busy1 = machineBusySeconds();
       const text = Buffer.concat(out).toString('utf8');
       if (logFile) writeFileSync(logFile, text);
       const [user, sys, rss] = (readFileSync(tf, 'utf8').trim().split('\n').pop() ?? '').split(' ').map(Number);
-      resolve({ code, wall, cpu: user + sys, rssMB: rss / 1024, text });
+      const machineBusy = busy0 !== undefined && busy1 !== undefined ? busy1 - busy0 : undefined;
+      resolve({ code, wall, cpu: user + sys, rssMB: rss / 1024, machineBusy, text });
     });
   });
+}
+
+/** The machine's busy CPU seconds since boot, all cores (first line of /proc/stat, in USER_HZ = 1/100 s). */
+export function machineBusySeconds(stat?: string): number | undefined {
+  let text = stat;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/stat', 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+  const m = /^cpu\s+(.*)$/m.exec(text);
+  if (!m) return undefined;
+  // user nice system idle iowait irq softirq steal (guest and guest_nice are inside user and nice)
+  const [user, nice, system, , , irq, softirq, steal] = m[1]!.trim().split(/\s+/).map(Number);
+  const busy = [user, nice, system, irq, softirq, steal].reduce<number>((a, b) => a + (b ?? 0), 0);
+  return Number.isFinite(busy) ? busy / 100 : undefined;
 }
 
 /** stdout of `kiln ARGS` run from the repository; throws with its stderr when it fails, unless allowFail (then ''). */

@@ -20,10 +20,21 @@ import { compareTrees, pairs, runTool, type Tool } from './pairs.ts';
 import { pyinfraMissing } from './pyinfra.ts';
 import { processesFigure } from './processes.ts';
 import { CP_DIR, isEntry, KILN, LAB_DIR, REPO, WORK } from './paths.ts';
-import { nextResultsFile, pairRow, renderBody, resultsFileText, type CpuFigure, type Results } from './results.ts';
+import { nextResultsFile, pairRow, profileRow, renderBody, resultsFileText, type CpuFigure, type Results } from './results.ts';
 import { ensureAnsible, mitogenMissing, runKiln } from './runners.ts';
 import { median, spread } from './stats.ts';
 import { runScaleFigure } from './scale.ts';
+
+/**
+ * Kiln runs from its compiled build, as after `npm ci` (bin/kiln.js falls back to the TypeScript
+ * sources through tsx when dist/ is older than a source: slower start, more memory, not what a
+ * user runs). Builds it now; says which one the figures are from.
+ */
+function buildKiln(): string {
+  execFileSync(process.execPath, [path.join(REPO, 'scripts/build.mjs')], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
+  const v = execFileSync(process.execPath, [KILN, '--version'], { cwd: REPO, encoding: 'utf8' });
+  return `compiled build (scripts/build.mjs), ${v.trim()}`;
+}
 
 export async function main(argv: readonly string[]): Promise<void> {
   const o = parseArgs(argv);
@@ -36,6 +47,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   mkdirSync(WORK, { recursive: true });
   mkdirSync(CP_DIR, { recursive: true, mode: 0o700 });
   const ansibleVersion = ensureAnsible();
+  const kilnBuild = buildKiln();
   const started = new Date();
   const load0 = os.loadavg()[0];
   const fig = new Set(o.figures);
@@ -79,7 +91,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     const machine = [
       `- date: ${started.toISOString()} – ${new Date().toISOString()}`,
       `- machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM; load average ${load0.toFixed(2)} at the start, ${os.loadavg()[0].toFixed(2)} at the end`,
-      `- Node ${process.version}; ${ansibleVersion}; ${toolVersions}; Kiln ${gitRev()}`,
+      `- Node ${process.version}; ${ansibleVersion}; ${toolVersions}; Kiln ${gitRev()} (${kilnBuild})`,
       `- options: ${argv.join(' ') || '(defaults)'}`,
     ];
     mkdirSync(path.dirname(out), { recursive: true });
@@ -119,7 +131,10 @@ export async function main(argv: readonly string[]): Promise<void> {
         const { kilnFirst: first, differs } = await converge(n, ansible);
         const sized = tools.filter((t) => ansible || t === 'pyinfra');
         const res = await pairs(notes, 4, n, Math.max(1, o.scaleRuns), { tools: sized, pyinfraVenv: pv });
-        if (fig.has(4)) rows.push(pairRow(4, 'converged re-run', n, { ...res, treeDiffers: differs }, extra));
+        if (fig.has(4)) {
+          rows.push(pairRow(4, 'converged re-run', n, { ...res, treeDiffers: differs }, extra));
+          (results.profile ??= []).push(profileRow(n, res.k, os.cpus().length));
+        }
         rt.push(...res.k.flatMap((r) => r.roundTrips));
         if (n === maxSize) {
           cpu = {

@@ -27,6 +27,62 @@ export interface Results {
   rows: Row[];
   /** Markdown, one list item each. */
   notes: string[];
+  /** Figure 4's profile of Kiln's converged runs, one per size. */
+  profile?: ProfileRow[];
+}
+
+/**
+ * Where a converged Kiln run's wall time goes at one size (medians of its runs): the controller's
+ * own CPU, and the whole machine's busy CPU (the lab's hosts share the controller's cores).
+ */
+export interface ProfileRow {
+  n: number;
+  wall: number;
+  /** Controller: user+sys of the kiln process tree. */
+  cpu: number;
+  /** All cores busy during the run; undefined without /proc/stat. */
+  busy: number | undefined;
+  cores: number;
+  /** The hosts' processes (hostcpu.ts): CPU seconds per host, by process name, largest first. */
+  hostCpu?: [string, number][];
+}
+
+/** Median profile of a size's Kiln runs. */
+export function profileRow(
+  n: number,
+  runs: readonly { wall: number; cpu: number; machineBusy?: number; hostCpu?: ReadonlyMap<string, number> }[],
+  cores: number,
+): ProfileRow {
+  const busy = runs.map((r) => r.machineBusy).filter((b): b is number => b !== undefined);
+  const row: ProfileRow = { n, wall: median(runs.map((r) => r.wall)), cpu: median(runs.map((r) => r.cpu)), busy: busy.length > 0 ? median(busy) : undefined, cores };
+  const measured = runs.map((r) => r.hostCpu).filter((m): m is ReadonlyMap<string, number> => m !== undefined && m.size > 0);
+  if (measured.length > 0) {
+    const names = new Set(measured.flatMap((m) => [...m.keys()]));
+    row.hostCpu = [...names]
+      .map((c): [string, number] => [c, median(measured.map((m) => m.get(c) ?? 0)) / n])
+      .filter(([, v]) => v >= 0.0005)
+      .sort((a, b) => b[1] - a[1]);
+  }
+  return row;
+}
+
+/** Figure 4's profile table: wall, controller CPU, the machine's busy share, the hosts' side per host. */
+export function renderProfile(rows: readonly ProfileRow[]): string {
+  const head =
+    '| hosts | wall (s) | controller CPU (s) | machine busy (s) | busy ÷ (wall × cores) | hosts\' side per host (s CPU) | per host, by process (s CPU) |\n|---|---|---|---|---|---|---|';
+  const procs = (r: ProfileRow): string =>
+    r.hostCpu && r.hostCpu.length > 0
+      ? r.hostCpu
+          .slice(0, 5)
+          .map(([c, v]) => `${c} ${v.toFixed(3)}`)
+          .join(', ')
+      : '–';
+  const line = (r: ProfileRow): string => {
+    if (r.busy === undefined) return `| ${r.n} | ${sec(r.wall)} | ${sec(r.cpu)} | – | – | – | ${procs(r)} |`;
+    const share = r.busy / (r.wall * r.cores);
+    return `| ${r.n} | ${sec(r.wall)} | ${sec(r.cpu)} | ${sec(r.busy)} | ${(share * 100).toFixed(0)} % | ${(Math.max(0, r.busy - r.cpu) / r.n).toFixed(3)} | ${procs(r)} |`;
+  };
+  return [head, ...rows.map(line)].join('\n');
 }
 
 /** One further tool's runs in a figure, and its ÷ Kiln wall time within each run. */
@@ -133,6 +189,15 @@ export function renderBody(results: Results, fig: ReadonlySet<number>, rt: reado
       '',
     );
   }
+  if (fig.has(4) && results.profile && results.profile.length > 0) {
+    const cores = results.profile[0]!.cores;
+    lines.push(
+      `**4. Profile of Kiln's converged runs** (medians): the lab's hosts run on the controller's ${cores} cores, so the machine's busy CPU (/proc/stat, every core) minus the controller's own is the hosts' side: sshd sessions and the remote probe scripts. A share near 100 % means the run is bound by the machine's cores, not by waiting.`,
+      '',
+      renderProfile(results.profile),
+      '',
+    );
+  }
   if (fig.has(6) && cpu) {
     lines.push(
       `**6. Kiln controller cost at ${cpu.n} hosts** (GNU time over the kiln process tree): converged re-run ${sec(cpu.cpu)} s CPU (user+sys) for ${sec(cpu.wall)} s wall, peak RSS ${cpu.rss.toFixed(0)} MB; ` +
@@ -155,9 +220,9 @@ export function resultsFileText(started: Date, machine: readonly string[], body:
   );
 }
 
-/** DIR/<date>.md, or <date>-2.md, -3, … when that exists. */
-export function nextResultsFile(d: Date, dir: string = RESULTS_DIR): string {
-  const base = path.join(dir, d.toISOString().slice(0, 10));
+/** DIR/<date><tag>.md, or <date><tag>-2.md, -3, … when that exists (a results file is never overwritten). */
+export function nextResultsFile(d: Date, dir: string = RESULTS_DIR, tag = ''): string {
+  const base = path.join(dir, d.toISOString().slice(0, 10) + tag);
   for (let i = 1; ; i++) {
     const f = i === 1 ? `${base}.md` : `${base}-${i}.md`;
     if (!existsSync(f)) return f;

@@ -6,7 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { range } from './addresses.ts';
+import { hostName, range } from './addresses.ts';
+import { hostCpuSnapshot, hostCpuUsed } from './hostcpu.ts';
 import { timed, type Timed } from './exec.ts';
 import { ansibleInventory, kilnInventory } from './inventories.ts';
 import { log } from './log.ts';
@@ -22,6 +23,8 @@ export interface Counts {
 export interface KilnRun extends Timed, Counts {
   /** SSH round trips after connecting, one entry per host. */
   roundTrips: number[];
+  /** CPU seconds the bench hosts' processes used during the run, by process name, summed over the hosts (hostcpu.ts). */
+  hostCpu?: Map<string, number>;
 }
 
 export type AnsibleRun = Timed & Counts;
@@ -70,9 +73,12 @@ export async function runKiln(n: number, { check = false, label }: RunOptions): 
   rmSync(json, { force: true });
   const args = [KILN, 'apply', path.join(REPO, 'bench/kiln/site.yml'), '-i', inv, '-f', String(n), '--progress', 'plain', '--json', json];
   if (check) args.push('--check');
+  const namespaces = range(n).map((i) => `kiln-${hostName(i)}`);
+  const before = hostCpuSnapshot(namespaces);
   const r = await timed(process.execPath, args, { logFile: path.join(WORK, `kiln-${label}.log`) });
+  const hostCpu = hostCpuUsed(before, hostCpuSnapshot(namespaces));
   const rep: KilnReport = existsSync(json) ? (JSON.parse(readFileSync(json, 'utf8')) as KilnReport) : { hosts: {} };
-  return { ...r, ...kilnCounts(rep) };
+  return { ...r, ...kilnCounts(rep), hostCpu };
 }
 
 export async function runAnsible(n: number, { check = false, label, mitogen = false }: AnsibleOptions): Promise<AnsibleRun> {

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { type TestSshd, startSshd, writeSshdInventory } from '../../test/helpers/sshd.ts';
 import { timed } from './exec.ts';
 import { KILN, RESULTS_DIR, WORK } from './paths.ts';
+import { nextResultsFile } from './results.ts';
 
 /** sshd settings for many concurrent connections from one client (the defaults are 10:30:100 and 10). */
 export const SCALE_SSHD_CONFIG = ['MaxStartups 2000', 'MaxSessions 64'];
@@ -270,12 +271,12 @@ export function scaleTable(rows: ScaleRow[]): string {
   ].join('\n');
 }
 
-/** The default figure (`npm run bench -- --figures 8`): written to bench/results/<date>-scale.md. */
+/** The default figure (`npm run bench -- --figures 8`): written to bench/results/<date>-scale.md (-scale-2.md, … when it exists). */
 export async function runScaleFigure(log: (s: string) => void = console.log): Promise<string> {
   const started = new Date();
   const load0 = os.loadavg()[0]!;
   const rows = await runScale({ hosts: [100, 300, 1000], forks: [20], outputs: ['plain'], pyinfraVenv: PYINFRA_VENV, runs: 1 }, log);
-  const file = path.join(RESULTS_DIR, `${started.toISOString().slice(0, 10)}-scale.md`);
+  const file = nextResultsFile(started, RESULTS_DIR, '-scale');
   const text = [
     `# Controller scaling: a converged 5-task run over N aliases of one loopback sshd (${started.toISOString()})`,
     '',
