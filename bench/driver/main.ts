@@ -180,8 +180,11 @@ export async function main(argv: readonly string[]): Promise<void> {
     if (!o.keepHosts) removeAllBenchHosts();
   }
 
-  report(true);
-  log(`results written to ${path.relative(process.cwd(), out)}`);
+  // Figures 7 and 8 write files of their own: no table file when only they ran.
+  if ([...fig].some((f) => f !== 7 && f !== 8) || notes.length > 0) {
+    report(true);
+    log(`results written to ${path.relative(process.cwd(), out)}`);
+  }
 }
 
 /** The versions of the further tools, for the results' header. */
