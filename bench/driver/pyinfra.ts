@@ -42,9 +42,10 @@ export function pyinfraInventoryText(indices: readonly number[], labDir: string 
  * hosts of the `n` that never printed `[host] Connected`.
  */
 export function pyinfraCounts(text: string, n: number): Counts {
-  const connected = new Set([...text.matchAll(/^\s+\[([^\]\s]+)\] Connected\b/gm)].map((m) => m[1]));
-  const changed = [...text.matchAll(/^\s+\[[^\]\s]+\] Success\s*$/gm)].length;
-  const errors = [...text.matchAll(/^\s+\[[^\]\s]+\] Error\b/gm)].length;
+  // pyinfra pads the names to one width ("[bench8]  Connected" beside "[bench10] Connected").
+  const connected = new Set([...text.matchAll(/^\s+\[([^\]\s]+)\]\s+Connected\b/gm)].map((m) => m[1]));
+  const changed = [...text.matchAll(/^\s+\[[^\]\s]+\]\s+Success\s*$/gm)].length;
+  const errors = [...text.matchAll(/^\s+\[[^\]\s]+\]\s+Error\b/gm)].length;
   return { hosts: connected.size, changed, failed: errors + Math.max(0, n - connected.size) };
 }
 
