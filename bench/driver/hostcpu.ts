@@ -19,7 +19,10 @@ export function parseProcStat(text: string): { comm: string; ticks: number } | u
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return undefined;
   // After ") ": state(3) ppid(4) … utime(14) stime(15) cutime(16) cstime(17), 1-based fields of the line.
-  const f = text.slice(close + 2).trim().split(/\s+/);
+  const f = text
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   const n = (i: number) => Number(f[i - 3]);
   const ticks = n(14) + n(15) + n(16) + n(17);
   return Number.isFinite(ticks) ? { comm: text.slice(open + 1, close), ticks } : undefined;

@@ -54,7 +54,13 @@ export function profileRow(
   cores: number,
 ): ProfileRow {
   const busy = runs.map((r) => r.machineBusy).filter((b): b is number => b !== undefined);
-  const row: ProfileRow = { n, wall: median(runs.map((r) => r.wall)), cpu: median(runs.map((r) => r.cpu)), busy: busy.length > 0 ? median(busy) : undefined, cores };
+  const row: ProfileRow = {
+    n,
+    wall: median(runs.map((r) => r.wall)),
+    cpu: median(runs.map((r) => r.cpu)),
+    busy: busy.length > 0 ? median(busy) : undefined,
+    cores,
+  };
   const measured = runs.map((r) => r.hostCpu).filter((m): m is ReadonlyMap<string, number> => m !== undefined && m.size > 0);
   if (measured.length > 0) {
     const names = new Set(measured.flatMap((m) => [...m.keys()]));
@@ -69,7 +75,7 @@ export function profileRow(
 /** Figure 4's profile table: wall, controller CPU, the machine's busy share, the hosts' side per host. */
 export function renderProfile(rows: readonly ProfileRow[]): string {
   const head =
-    '| hosts | wall (s) | controller CPU (s) | machine busy (s) | busy ÷ (wall × cores) | hosts\' side per host (s CPU) | per host, by process (s CPU) |\n|---|---|---|---|---|---|---|';
+    "| hosts | wall (s) | controller CPU (s) | machine busy (s) | busy ÷ (wall × cores) | hosts' side per host (s CPU) | per host, by process (s CPU) |\n|---|---|---|---|---|---|---|";
   const procs = (r: ProfileRow): string =>
     r.hostCpu && r.hostCpu.length > 0
       ? r.hostCpu

@@ -672,7 +672,9 @@ export class HostSequence {
     const decision = decideBatch(
       this.candidate(x, planned, true),
       cands.map((c) =>
-        c.planned ? { ...this.candidate(c.y, c.planned, false, c.basis), predicted: c.predicted } : { barrier: c.why, changes: true, guardable: false },
+        c.planned
+          ? { ...this.candidate(c.y, c.planned, false, c.basis), predicted: c.predicted }
+          : { barrier: c.why, changes: true, guardable: false },
       ),
       ordered,
     );

@@ -365,7 +365,12 @@ export function defineModule<P, S, Op extends { kind: string }, Prep = undefined
           reconnect: def.reconnect && ((rctx) => def.reconnect!(params, prep, s, rctx)),
           predicted: def.predictProbe
             ? () => {
-                const stdout = def.predictProbe!(params, prep, s, planned.map((c) => c.op));
+                const stdout = def.predictProbe!(
+                  params,
+                  prep,
+                  s,
+                  planned.map((c) => c.op),
+                );
                 return stdout === undefined ? undefined : { code: 0, stdout, stderr: '' };
               }
             : undefined,

@@ -43,7 +43,9 @@ function run(tasks: (out: string) => string, extra: string[] = []): { rep: Repor
   const inv = writeSshdInventory(sshd, dir, { h1: {} });
   writeFileSync(join(dir, 'site.yml'), `- hosts: all\n  gather_facts: false\n  tasks:\n${tasks(out)}`);
   const json = join(dir, 'report.json');
-  const r = kiln(['apply', join(dir, 'site.yml'), '-i', inv, '--diff', '--json', json, ...extra], { env: { HOME: dir, SSH_AUTH_SOCK: '' } });
+  const r = kiln(['apply', join(dir, 'site.yml'), '-i', inv, '--diff', '--json', json, ...extra], {
+    env: { HOME: dir, SSH_AUTH_SOCK: '' },
+  });
   const rep = JSON.parse(readFileSync(json, 'utf8')) as Report;
   return { rep, file: readFileSync(join(out, 'settings.ini'), 'utf8'), code: r.code, output: r.output };
 }
@@ -57,13 +59,15 @@ const results = (rep: Report, out: RegExp) =>
     diff: t.diff?.replace(out, 'OUT'),
   }));
 
-const edits = (validate = '') => (out: string) =>
-  [1, 2, 3, 4, 5]
-    .map(
-      (k) =>
-        `    - name: line edit ${k}\n      lineinfile: { path: "${out}/settings.ini", regexp: "^key${k}=", line: "key${k}=value${k}", create: true, owner: ${me}, group: ${group}, mode: "0640"${validate} }\n`,
-    )
-    .join('');
+const edits =
+  (validate = '') =>
+  (out: string) =>
+    [1, 2, 3, 4, 5]
+      .map(
+        (k) =>
+          `    - name: line edit ${k}\n      lineinfile: { path: "${out}/settings.ini", regexp: "^key${k}=", line: "key${k}=value${k}", create: true, owner: ${me}, group: ${group}, mode: "0640"${validate} }\n`,
+      )
+      .join('');
 
 describe.runIf(userInfo().uid === 0 || process.env.KILN_TEST_SSHD === '1')('lineinfile chains in one round trip (predicted probes)', () => {
   it('five edits of a new file: 2 round trips (probe, one batch) against 6 one at a time, same results and file', () => {
@@ -93,7 +97,9 @@ describe.runIf(userInfo().uid === 0 || process.env.KILN_TEST_SSHD === '1')('line
     expect(batched.code, batched.output).toBe(0);
     expect(single.code, single.output).toBe(0);
     expect(batched.file).toBe(single.file);
-    expect(batched.file).toBe('key1=value1\n# checked\nkey2=value2\n# checked\nkey3=value3\n# checked\nkey4=value4\n# checked\nkey5=value5\n# checked\n');
+    expect(batched.file).toBe(
+      'key1=value1\n# checked\nkey2=value2\n# checked\nkey3=value3\n# checked\nkey4=value4\n# checked\nkey5=value5\n# checked\n',
+    );
     expect(batched.rep.hosts.h1!.round_trips).toBe(6);
     const out = /\/\S*kiln-predict-[^/]+\/p\d+\/out/g;
     expect(results(batched.rep, out)).toEqual(results(single.rep, out));

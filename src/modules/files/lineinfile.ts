@@ -18,7 +18,17 @@
  */
 import { createHash } from 'node:crypto';
 import { refuseSecretInArgv } from '../../core/secret/secret.ts';
-import { type AttrOp, applyAttrOps, attrSchema, describeAttrs, newFileAttrs, normMode, planAttrs, type StatState, statFromKv } from './attrs.ts';
+import {
+  type AttrOp,
+  applyAttrOps,
+  attrSchema,
+  describeAttrs,
+  newFileAttrs,
+  normMode,
+  planAttrs,
+  type StatState,
+  statFromKv,
+} from './attrs.ts';
 import { contentDiff } from './content.ts';
 import { atomicWrite } from '../../sh/atomic.ts';
 import { fromB64, fromB64Bytes } from '../../sh/bytes.ts';

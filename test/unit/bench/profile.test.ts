@@ -45,12 +45,14 @@ describe('profileRow and renderProfile', () => {
   });
   it('is in the body only with figure 4 and a profile', () => {
     const profile = [profileRow(5, [{ wall: 1, cpu: 0.5, machineBusy: 1.5 }], 2)];
-    expect(renderBody({ rows: [], notes: [], profile }, new Set([4]), [], undefined)).toContain('| 5 | 1.00 | 0.50 | 1.50 | 75 % | 0.200 | – |');
+    expect(renderBody({ rows: [], notes: [], profile }, new Set([4]), [], undefined)).toContain(
+      '| 5 | 1.00 | 0.50 | 1.50 | 75 % | 0.200 | – |',
+    );
     expect(renderBody({ rows: [], notes: [], profile }, new Set([2]), [], undefined)).not.toContain('Profile');
   });
 });
 
-describe('the hosts\' CPU by process', () => {
+describe("the hosts' CPU by process", () => {
   it('parses /proc/PID/stat: the name (even with spaces and parentheses) and utime+stime+cutime+cstime', () => {
     const line = '4242 (sshd: kiln (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 7 3 20 10 20 0 1 0 100 1000 100 0';
     expect(parseProcStat(line)).toEqual({ comm: 'sshd: kiln (x)', ticks: 40 });
@@ -58,12 +60,37 @@ describe('the hosts\' CPU by process', () => {
   });
   it('the difference of two snapshots, by name, over the hosts; a process that ended counts in its parent', () => {
     const before = new Map([
-      ['kiln-a', new Map([['sshd', 1], ['bash', 0.5], ['systemd', 2]])],
-      ['kiln-b', new Map([['sshd', 1], ['systemd', 2]])],
+      [
+        'kiln-a',
+        new Map([
+          ['sshd', 1],
+          ['bash', 0.5],
+          ['systemd', 2],
+        ]),
+      ],
+      [
+        'kiln-b',
+        new Map([
+          ['sshd', 1],
+          ['systemd', 2],
+        ]),
+      ],
     ]);
     const after = new Map([
-      ['kiln-a', new Map([['sshd', 1.8], ['systemd', 2.1]])], // bash ended: sshd reaped it (0.5 of its 1.8 is bash's old CPU)
-      ['kiln-b', new Map([['sshd', 1.2], ['systemd', 2.05]])],
+      [
+        'kiln-a',
+        new Map([
+          ['sshd', 1.8],
+          ['systemd', 2.1],
+        ]),
+      ], // bash ended: sshd reaped it (0.5 of its 1.8 is bash's old CPU)
+      [
+        'kiln-b',
+        new Map([
+          ['sshd', 1.2],
+          ['systemd', 2.05],
+        ]),
+      ],
     ]);
     const used = hostCpuUsed(before, after);
     expect(used.get('sshd')).toBeCloseTo(1.0);
@@ -72,7 +99,22 @@ describe('the hosts\' CPU by process', () => {
     expect([...used.values()].reduce((a, b) => a + b, 0)).toBeCloseTo(0.65); // the total is exact
   });
   it('the profile shows the largest per host', () => {
-    const r = profileRow(2, [{ wall: 1, cpu: 0.5, machineBusy: 1.5, hostCpu: new Map([['sshd', 0.4], ['systemd', 0.2], ['bash', -0.001]]) }], 2);
+    const r = profileRow(
+      2,
+      [
+        {
+          wall: 1,
+          cpu: 0.5,
+          machineBusy: 1.5,
+          hostCpu: new Map([
+            ['sshd', 0.4],
+            ['systemd', 0.2],
+            ['bash', -0.001],
+          ]),
+        },
+      ],
+      2,
+    );
     expect(r.hostCpu).toEqual([
       ['sshd', 0.2],
       ['systemd', 0.1],

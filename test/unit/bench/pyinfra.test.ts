@@ -53,7 +53,8 @@ const APPLY = `--> Connecting to hosts...
 
 describe('pyinfraCounts', () => {
   it('reads names padded to one width (pyinfra aligns [bench9] with [bench10])', () => {
-    const text = '    [bench9]  Connected\n    [bench10] Connected\n--> Starting operation: x\n    [bench9]  Success\n    [bench10] Error: boom\n';
+    const text =
+      '    [bench9]  Connected\n    [bench10] Connected\n--> Starting operation: x\n    [bench9]  Success\n    [bench10] Error: boom\n';
     expect(pyinfraCounts(text, 2)).toEqual({ hosts: 2, changed: 1, failed: 1 });
   });
   it('counts `[host] Success` lines as changes, not the Results table (which counts no-change operations as successes)', () => {

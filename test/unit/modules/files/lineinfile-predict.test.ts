@@ -78,7 +78,9 @@ describe('lineinfile predictProbe: exactly what the probe prints after the apply
   it('no prediction where a value is not known on the controller', () => {
     const missing = { stat: { exists: false }, real: '/x/new.conf', parent: true } as const;
     // a new file whose owner and group are not given: the remote user's
-    expect(lineinfilePredict({ path: '/x/new.conf', line: 'a', create: true }, missing, [{ kind: 'write', content: 'a\n', expect: 'absent' }])).toBeUndefined();
+    expect(
+      lineinfilePredict({ path: '/x/new.conf', line: 'a', create: true }, missing, [{ kind: 'write', content: 'a\n', expect: 'absent' }]),
+    ).toBeUndefined();
     // a numeric owner: stat prints the name
     expect(
       lineinfilePredict({ path: '/x/new.conf', line: 'a', create: true, owner: '0', group: 'root' }, missing, [
