@@ -8,6 +8,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { hostName, range } from './addresses.ts';
 import { hostCpuSnapshot, hostCpuUsed } from './hostcpu.ts';
+import { netnsName } from '../../src/lab/network.ts';
 import { timed, type Timed } from './exec.ts';
 import { ansibleInventory, kilnInventory } from './inventories.ts';
 import { log } from './log.ts';
@@ -73,7 +74,7 @@ export async function runKiln(n: number, { check = false, label }: RunOptions): 
   rmSync(json, { force: true });
   const args = [KILN, 'apply', path.join(REPO, 'bench/kiln/site.yml'), '-i', inv, '-f', String(n), '--progress', 'plain', '--json', json];
   if (check) args.push('--check');
-  const namespaces = range(n).map((i) => `kiln-${hostName(i)}`);
+  const namespaces = range(n).map((i) => netnsName(hostName(i)));
   const before = hostCpuSnapshot(namespaces);
   const r = await timed(process.execPath, args, { logFile: path.join(WORK, `kiln-${label}.log`) });
   const hostCpu = hostCpuUsed(before, hostCpuSnapshot(namespaces));

@@ -105,6 +105,8 @@ interface BatchJoin {
   planned: Planned;
   guard: boolean;
   basis: ExecResult;
+  /** Its probe script (the guard's, and the verify's after its apply). */
+  probe: string;
 }
 
 /** An instance applied ahead, in the round trip of an earlier one: what its own turn reports from. */
@@ -622,7 +624,7 @@ export class HostSequence {
     // have changed what it reads).
     const ordered = !isFree(this.opts.play);
     if (ordered && x.bound.footprint?.writes.some((w) => w.kind === 'anything')) return [];
-    const cands: { y: TaskInstance; planned?: Planned; why?: string; basis?: ExecResult; predicted?: boolean }[] = [];
+    const cands: { y: TaskInstance; planned?: Planned; why?: string; basis?: ExecResult; predicted?: boolean; probe?: string }[] = [];
     const pendingRegs = new Set<string>();
     // Predicted probe outputs (the contract's predictProbe), by probe script: a later candidate
     // with the very same probe is planned from what the earlier apply will leave, not from the
@@ -662,7 +664,11 @@ export class HostSequence {
             break walk;
           }
           const p = planInstance(y, out);
-          cands.push('failed' in p ? { y, why: 'its plan failed' } : { y, planned: p, basis: out, predicted: predicted !== undefined });
+          cands.push(
+            'failed' in p
+              ? { y, why: 'its plan failed' }
+              : { y, planned: p, basis: out, predicted: predicted !== undefined, probe: script },
+          );
           if ('failed' in p) break walk;
           predictAfter(y, p, script);
         }
@@ -680,7 +686,7 @@ export class HostSequence {
     );
     return decision.members.slice(1).map((m) => {
       const c = cands[m.index - 1]!;
-      return { y: c.y, planned: c.planned!, guard: m.guard, basis: c.basis! };
+      return { y: c.y, planned: c.planned!, guard: m.guard, basis: c.basis!, probe: c.probe! };
     });
   }
 
@@ -745,8 +751,7 @@ export class HostSequence {
     const plans: { y: TaskInstance; planned: Planned; script?: string; verify: boolean }[] = [];
     for (const m of members) {
       const changes = m.planned.changes;
-      const probe = m.y.bound.probe(m.y.ctx);
-      const guard = m.guard ? { probe, sha256: guardHash(m.basis) } : undefined;
+      const guard = m.guard ? { probe: m.probe, sha256: guardHash(m.basis) } : undefined;
       if (!changes.length) {
         parts.push({ guard });
         plans.push({ y: m.y, planned: m.planned, verify: false });
@@ -754,7 +759,7 @@ export class HostSequence {
       }
       const s = m.planned.plan.apply(m.y.ctx);
       const v = needsVerify(m.y, changes);
-      parts.push({ guard, apply: s, verify: v ? probe : undefined });
+      parts.push({ guard, apply: s, verify: v ? m.probe : undefined });
       plans.push({ y: m.y, planned: m.planned, script: s, verify: v });
     }
     // The probes after the batch are stale once anything is applied: probed again at the end.

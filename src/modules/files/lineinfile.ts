@@ -334,13 +334,9 @@ export function lineinfilePredict(p: LineinfileParams, s: LineinfileState, ops: 
   const bytes = Buffer.from(content, 'utf8');
   if (bytes.length > MAX_BYTES) return undefined;
   // An existing file keeps its owner, group and mode (newFileAttrs), the task's own win; a new one
-  // is 0644 unless given, and its owner and group are only known when given.
-  let mode: string | undefined;
-  try {
-    mode = normMode(p.mode) ?? (exists ? s.stat.mode : '0644');
-  } catch {
-    return undefined;
-  }
+  // is 0644 unless given, and its owner and group are only known when given. (An invalid mode
+  // never gets here: plan already refused it.)
+  const mode = normMode(p.mode) ?? (exists ? s.stat.mode : '0644');
   const owner = p.owner ?? (exists ? s.stat.owner : undefined);
   const group = p.group ?? (exists ? s.stat.group : undefined);
   // stat prints names (%U/%G) and the mode as 4 octal digits (%04a): a numeric id would not match.
