@@ -121,7 +121,7 @@ export async function runApply(playbookFile: string, opts: ApplyOptions, deps: A
   for (const l of recapLines(report.hosts)) write(l);
   if (opts.stats) {
     write('\nSTATS (SSH round trips after connecting)');
-    for (const [h, s] of Object.entries(report.hosts)) write(`${h}: round_trips=${s.round_trips}`);
+    for (const [h, s] of Object.entries(report.hosts)) write(`${h}: round_trips=${s.round_trips} syncs=${s.syncs}`);
     write(`pending handlers file: ${runner.pendingWrites} durable write(s)`);
   }
   write(`\ntime: ${(report.duration_ms / 1000).toFixed(2)}s`);

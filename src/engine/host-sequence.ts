@@ -27,7 +27,13 @@ import type { ActionEffect, Change, ExecResult, RunMemory } from '../modules/con
 import type { PlayDef, TaskDef } from '../input/playbook/types.ts';
 import { redact, taintDeep } from '../core/secret/secret.ts';
 import { TemplateError } from '../template/engine.ts';
-import { CommandTimeoutError, type Transport, type TransportFactory, UnreachableError } from '../transport/transport.ts';
+import {
+  CommandTimeoutError,
+  type ScriptSession,
+  type Transport,
+  type TransportFactory,
+  UnreachableError,
+} from '../transport/transport.ts';
 import {
   factNamesUsed,
   type Instantiation,
@@ -43,7 +49,7 @@ import { modeOf, type ProbeCache, probeInstances, probeWindow } from './phases/p
 import { type Planned, planInstance, predictChanged } from './phases/plan.ts';
 import { applyRoundTrip, changedAfterApply, interpretApply, needsVerify } from './phases/apply.ts';
 import { type Candidate, decideBatch, FILE_MODULES, MAX_APPLY_BATCH } from './phases/batch.ts';
-import { type BatchMember, frameBatch, guardable, guardHash } from '../sh/apply-batch.ts';
+import { type BatchMember, type FramedBatch, frameBatch, guardable, guardHash } from '../sh/apply-batch.ts';
 import { firstOverlap, type Resource } from '../modules/resources.ts';
 import { verifyInstance } from './phases/verify.ts';
 import { confirmInstance } from './phases/confirm.ts';
@@ -59,6 +65,9 @@ import { isFree } from '../plan/strategy.ts';
 import { controlsOf, type TaskControls } from './play-controls.ts';
 
 export type { ProbeCache };
+
+/** The variables naming the hosts still in the play: under linear, what a task's turn sees (a host that failed before it is gone). */
+const PLAY_HOSTS_NAMES = ['ansible_play_hosts', 'ansible_play_batch', 'play_hosts'];
 
 export interface SequenceOptions {
   host: string;
@@ -94,6 +103,19 @@ export interface SequenceOptions {
   batch?: boolean;
   /** A loud warning for the run's output (batched applies that ran ahead of a failure). */
   warn?: (message: string) => void;
+  /**
+   * Under the linear strategy, keep its order across hosts with barriers inside one script
+   * (transport sessions, docs/batching.md) rather than by ending a batch before every task that is
+   * not a file module's. The runner sets it when every host of the batch can keep a session open
+   * at once (no more hosts than connection slots) and the transport can run one.
+   */
+  syncs?: boolean;
+  /**
+   * The host runs the play's tasks alone (its batch has one host): no other host waits for it or
+   * runs beside it, so the linear strategy orders nothing across hosts and batches join as under
+   * `free` (no barriers needed).
+   */
+  alone?: boolean;
 }
 
 /**
@@ -107,6 +129,22 @@ interface BatchJoin {
   basis: ExecResult;
   /** Its probe script (the guard's, and the verify's after its apply). */
   probe: string;
+  /** A barrier before it (synced linear strategy): it starts a new part of the script, sent at its turn. */
+  sync: boolean;
+}
+
+/**
+ * A batch whose script goes in parts (applyBatch): the parts not sent yet wait for their first
+ * member's turn. `next`: the first part not sent; `stopped`: the script applies nothing more.
+ */
+interface ParkedBatch {
+  framed: FramedBatch;
+  members: BatchJoin[];
+  plans: { y: TaskInstance; planned: Planned; script?: string; verify: boolean }[];
+  trailing: TaskInstance[];
+  session?: ScriptSession;
+  stopped: boolean;
+  next: number;
 }
 
 /** An instance applied ahead, in the round trip of an earlier one: what its own turn reports from. */
@@ -138,6 +176,8 @@ export class HostSequence {
   private readonly probed = new Map<TaskInstance, ExecResult>();
   /** Instances applied in an earlier instance's round trip (a batch), waiting for their turn. */
   private readonly ahead = new Map<TaskInstance, AppliedAhead>();
+  /** A batch whose later parts wait for their turn (synced linear strategy). */
+  private parked?: ParkedBatch;
   /** "position:item" of each instance, the ProbeCache key. */
   private readonly keys = new Map<TaskInstance, string>();
   private lookedAhead = false;
@@ -299,6 +339,7 @@ export class HostSequence {
     const task = this.tasks[i]!;
     const started = Date.now();
     let r = this.instantiation(i);
+    await this.settleParked(i);
     // loop_control.pause: seconds slept before each item after the first (skipped ones included).
     let pause = 0;
     if (task.loopControl.pause && task.loop !== undefined && r.kind !== 'error') {
@@ -549,6 +590,7 @@ export class HostSequence {
   private async runInstance(x: TaskInstance, i: number, k: number): Promise<InstanceOutcome> {
     const o = this.outcomes(x, Date.now());
     try {
+      await this.releaseParked(x);
       const ahead = this.ahead.get(x);
       if (ahead) {
         this.ahead.delete(x);
@@ -583,10 +625,12 @@ export class HostSequence {
    * Apply, then (in the same script: one round trip) probe x again to verify it and probe the
    * instances that follow, whose earlier probe results are now stale; then verify and confirm.
    */
-  private async apply(x: TaskInstance, i: number, k: number, planned: Planned, o: Outcomes): Promise<InstanceOutcome> {
+  private async apply(x: TaskInstance, i: number, k: number, planned: Planned, o: Outcomes, batch = true): Promise<InstanceOutcome> {
     const { changes } = planned;
-    this.opts.beforeApply?.(x.task);
-    this.opts.cache?.applied();
+    if (batch) {
+      this.opts.beforeApply?.(x.task);
+      this.opts.cache?.applied();
+    }
     const script = planned.plan.apply(x.ctx);
     const reconnect = planned.plan.reconnect?.(x.ctx);
     if (reconnect) {
@@ -595,7 +639,7 @@ export class HostSequence {
       return await this.applyAway(x, planned, script, reconnect, o);
     }
     const verify = needsVerify(x, changes);
-    const members = this.batchAfter(x, i, k, planned);
+    const members = batch ? this.batchAfter(x, i, k, planned) : [];
     if (!members.length) {
       this.invalidateAfter(x);
       this.probed.delete(x);
@@ -622,9 +666,23 @@ export class HostSequence {
     // Under the free strategy (and host_pinned) no host waits for another at a task: no such order
     // is promised, and any module with a footprint joins (guarded where an earlier member may
     // have changed what it reads).
-    const ordered = !isFree(this.opts.play);
+    // Under linear with syncs (sessions), every module with a footprint may join too, but a
+    // member from a later task starts a new part of the script (a barrier) when a task that is
+    // not a file module's lies between (or is the earlier member's own): that part is sent at
+    // its turn, once every host has finished the tasks before it (host-sequence's `parked`).
+    const free = isFree(this.opts.play) || this.opts.alone === true;
+    const synced = !free && this.opts.syncs === true;
+    const ordered = !free && !synced;
     if (ordered && x.bound.footprint?.writes.some((w) => w.kind === 'anything')) return [];
-    const cands: { y: TaskInstance; planned?: Planned; why?: string; basis?: ExecResult; predicted?: boolean; probe?: string }[] = [];
+    const cands: {
+      y: TaskInstance;
+      planned?: Planned;
+      why?: string;
+      basis?: ExecResult;
+      predicted?: boolean;
+      probe?: string;
+      sync?: boolean;
+    }[] = [];
     const pendingRegs = new Set<string>();
     // Predicted probe outputs (the contract's predictProbe), by probe script: a later candidate
     // with the very same probe is planned from what the earlier apply will leave, not from the
@@ -640,16 +698,25 @@ export class HostSequence {
     };
     predictAfter(x, planned, x.bound.probe(x.ctx));
     const { barriers } = this.actionTraits;
+    // synced: a barrier is due before the next member from another task (a task that is not a
+    // file module's was met since the last member, or is the last member's).
+    let due = !FILE_MODULES.has(x.task.module);
     walk: for (let j = i; j < this.tasks.length && cands.length < MAX_APPLY_BATCH; j++) {
       const t = this.tasks[j]!;
       if (j > i && (taskReferences(t, [...pendingRegs]).length || barriers.has(j))) break;
+      // Read at the task's turn in Ansible, after the tasks before it ran on every host: another
+      // host's registered results, the hosts still in the play.
+      if (j > i && pendingRegs.size && taskReferences(t, ['hostvars', 'vars']).length) break;
+      if (j > i && !free && taskReferences(t, PLAY_HOSTS_NAMES).length) break;
       if (ordered && j > i && !FILE_MODULES.has(t.module)) break;
       // The runner may leave a task of another role listing out (role-runs.ts): not decided yet.
       if (j > i && scopeKey(t) !== scopeKey(x.task)) break;
       const r = this.instantiation(j);
       if (r.kind === 'error') break;
+      const crossing = !FILE_MODULES.has(t.module);
       if (r.kind === 'run') {
         const list = j === i ? r.instances.filter((y) => (y.itemIndex ?? 0) > (x.itemIndex ?? 0)) : r.instances;
+        let sync = j > i && (due || crossing);
         for (const y of list) {
           if (y.bound.action) break walk;
           if (modeOf(y) !== modeOf(x)) {
@@ -667,12 +734,15 @@ export class HostSequence {
           cands.push(
             'failed' in p
               ? { y, why: 'its plan failed' }
-              : { y, planned: p, basis: out, predicted: predicted !== undefined, probe: script },
+              : { y, planned: p, basis: out, predicted: predicted !== undefined, probe: script, sync },
           );
           if ('failed' in p) break walk;
+          sync = false;
           predictAfter(y, p, script);
         }
-      }
+        if (list.length) due = crossing;
+        else due ||= crossing;
+      } else due ||= crossing;
       if (t.register) pendingRegs.add(t.register);
     }
     const decision = decideBatch(
@@ -686,7 +756,7 @@ export class HostSequence {
     );
     return decision.members.slice(1).map((m) => {
       const c = cands[m.index - 1]!;
-      return { y: c.y, planned: c.planned!, guard: m.guard, basis: c.basis!, probe: c.probe! };
+      return { y: c.y, planned: c.planned!, guard: m.guard, basis: c.basis!, probe: c.probe!, sync: synced && c.sync === true };
     });
   }
 
@@ -735,7 +805,9 @@ export class HostSequence {
   /**
    * x and the batch members after it, applied and verified in ONE remote script (sh/apply-batch.ts),
    * which also re-probes the instances after the batch. Each member's outcome is reported at its
-   * own turn (runInstance), from what the script brought back.
+   * own turn (runInstance), from what the script brought back. With barriers (members with `sync`,
+   * the synced linear strategy) the script goes in parts on one shell: the first now, each next
+   * one at its first member's turn (`parked`, releaseParked).
    */
   private async applyBatch(
     x: TaskInstance,
@@ -747,19 +819,27 @@ export class HostSequence {
     members: BatchJoin[],
     o: Outcomes,
   ): Promise<InstanceOutcome> {
+    const conn = await this.conn(x);
+    // A transport that cannot run a script in parts: the batch ends at its first barrier.
+    if (!conn.session && members.some((m) => m.sync))
+      members = members.slice(
+        0,
+        members.findIndex((m) => m.sync),
+      );
+    if (!members.length) return this.apply(x, i, k, planned, o, false);
     const parts: BatchMember[] = [{ apply: script, verify: verify ? x.bound.probe(x.ctx) : undefined }];
-    const plans: { y: TaskInstance; planned: Planned; script?: string; verify: boolean }[] = [];
+    const plans: ParkedBatch['plans'] = [];
     for (const m of members) {
       const changes = m.planned.changes;
       const guard = m.guard ? { probe: m.probe, sha256: guardHash(m.basis) } : undefined;
       if (!changes.length) {
-        parts.push({ guard });
+        parts.push({ guard, sync: m.sync });
         plans.push({ y: m.y, planned: m.planned, verify: false });
         continue;
       }
       const s = m.planned.plan.apply(m.y.ctx);
       const v = needsVerify(m.y, changes);
-      parts.push({ guard, apply: s, verify: v ? m.probe : undefined });
+      parts.push({ guard, apply: s, verify: v ? m.probe : undefined, sync: m.sync });
       plans.push({ y: m.y, planned: m.planned, script: s, verify: v });
     }
     // The probes after the batch are stale once anything is applied: probed again at the end.
@@ -773,23 +853,53 @@ export class HostSequence {
       parts,
       trailing.map((y) => y.bound.probe(y.ctx)),
     );
-    const conn = await this.conn(x);
-    const whole = await conn.run(framed.script, { become: x.become, becomeUser: x.becomeUser });
-    const got = framed.parse(whole.stdout);
-    trailing.forEach((y, n) => {
-      if (got.trailing[n]!.code !== -1) this.probed.set(y, got.trailing[n]!);
-    });
+    const run: ParkedBatch = { framed, members, plans, trailing, stopped: false, next: 1 };
+    let stdout: string;
+    let whole: ExecResult | undefined;
+    if (framed.parts.length > 1 && conn.session) {
+      run.session = await conn.session({ become: x.become, becomeUser: x.becomeUser });
+      const reply = await run.session.send(framed.parts[0]!, framed.marker(0));
+      ({ stdout } = reply);
+      whole = reply.done;
+    } else {
+      whole = await conn.run(framed.script, { become: x.become, becomeUser: x.becomeUser });
+      stdout = whole.stdout;
+      run.next = framed.parts.length;
+    }
+    const got = framed.parse(stdout);
     const res = got.members[0]!.apply!;
     // The script stops applying after a failed apply (as sh/apply-batch.ts does on the host).
-    let stopped = res.code !== 0;
+    run.stopped = res.code !== 0;
+    if (whole) run.next = framed.parts.length;
+    this.absorb(run, got, 0, run.next);
+    if (res.code === -1) {
+      res.stderr = whole?.stderr || `remote script exited with ${whole?.code ?? 'no status'}`;
+      res.code = whole?.code || 1;
+    }
+    if (run.next < framed.parts.length) {
+      this.parked = run;
+      if (run.stopped) await this.stopParked();
+    }
+    const after = verify ? got.members[0]!.verify : undefined;
+    return this.finishApply(x, planned, res, after && after.code !== -1 ? after : undefined, verify, o);
+  }
+
+  /**
+   * What parts [from, to) of a batch's script brought back, member by member (runInstance reports
+   * each at its turn from `ahead` or `probed`); the trailing probes once the last part is in.
+   */
+  private absorb(run: ParkedBatch, got: ReturnType<FramedBatch['parse']>, from: number, to: number): void {
+    const { framed, members, plans } = run;
     plans.forEach((p, n) => {
+      const part = framed.partOf[n + 1]!;
+      if (part < from || part >= to) return;
       const g = got.members[n + 1]!;
-      if (!stopped && members[n]!.guard && g.probe && g.probe.code !== -1 && guardHash(g.probe) !== guardHash(members[n]!.basis))
-        stopped = true;
-      if (stopped || (p.script && (!g.apply || g.apply.code === -1))) {
+      if (!run.stopped && members[n]!.guard && g.probe && g.probe.code !== -1 && guardHash(g.probe) !== guardHash(members[n]!.basis))
+        run.stopped = true;
+      if (run.stopped || (p.script && (!g.apply || g.apply.code === -1))) {
         // Not applied. Unguarded, its probe still holds (nothing it reads was written before it);
         // guarded, the fresh probe the script took (else none: probed again at its turn).
-        stopped = true;
+        run.stopped = true;
         if (members[n]!.guard) {
           this.probed.delete(p.y);
           if (g.probe && g.probe.code !== -1) this.probed.set(p.y, g.probe);
@@ -805,14 +915,99 @@ export class HostSequence {
       this.probed.delete(p.y);
       const after = p.verify && g.verify && g.verify.code !== -1 ? g.verify : undefined;
       this.ahead.set(p.y, { planned: p.planned, script: p.script, res: g.apply, after, verify: p.verify });
-      if (g.apply.code !== 0) stopped = true;
+      if (g.apply.code !== 0) run.stopped = true;
     });
-    if (res.code === -1) {
-      res.stderr = whole.stderr || `remote script exited with ${whole.code}`;
-      res.code = whole.code || 1;
+    if (to < framed.parts.length) return;
+    run.trailing.forEach((y, n) => {
+      if (got.trailing[n]!.code !== -1) this.probed.set(y, got.trailing[n]!);
+    });
+  }
+
+  /** The first member of the parked batch's next part (whose turn sends it). */
+  private parkedNext(): TaskInstance | undefined {
+    const run = this.parked;
+    if (!run) return undefined;
+    const n = run.framed.partOf.indexOf(run.next);
+    return n > 0 ? run.members[n - 1]!.y : undefined;
+  }
+
+  /**
+   * x's turn: if it starts the parked batch's next part, that part is sent now (every host has
+   * finished the tasks before it: the linear strategy's barrier) and what it brought back is
+   * absorbed; after the last part, or once the script stopped applying, the session ends.
+   */
+  private async releaseParked(x: TaskInstance): Promise<void> {
+    const run = this.parked;
+    if (!run || this.parkedNext() !== x || !run.session) return;
+    const p = run.next;
+    const last = p === run.framed.parts.length - 1;
+    let stdout: string;
+    let ended = false;
+    try {
+      const reply = await run.session.send(run.framed.parts[p]!, run.framed.marker(p));
+      stdout = reply.stdout;
+      ended = reply.done !== undefined;
+      if (last && !ended) {
+        ({ stdout } = await run.session.end());
+        ended = true;
+      }
+    } catch (err) {
+      this.unpark();
+      throw err;
     }
-    const after = verify ? got.members[0]!.verify : undefined;
-    return this.finishApply(x, planned, res, after && after.code !== -1 ? after : undefined, verify, o);
+    run.next = ended ? run.framed.parts.length : p + 1;
+    this.absorb(run, run.framed.parse(stdout), p, run.next);
+    if (ended) this.parked = undefined;
+    else if (run.stopped) await this.stopParked();
+  }
+
+  /**
+   * Ends the parked batch without applying its remaining parts (a member failed, the runner went
+   * past a member's turn, the play is over): the rest is sent after `kiln_stop=1`, so the host
+   * applies nothing more and brings back fresh probes (guards, trailing) in the same round trip.
+   */
+  private async stopParked(): Promise<void> {
+    const run = this.parked;
+    if (!run) return;
+    const p = run.next;
+    this.parked = undefined;
+    run.stopped = true;
+    run.next = run.framed.parts.length;
+    let stdout: string | undefined;
+    try {
+      ({ stdout } = await run.session!.end(['kiln_stop=1\n', ...run.framed.parts.slice(p)].join('')));
+    } catch {
+      // The host is gone or timed out: nothing it brought back; what follows probes again.
+    }
+    this.absorb(run, run.framed.parse(stdout ?? ''), p, run.next);
+  }
+
+  /** The parked batch's session failed: forget it, and the probes its unsent members were planned from. */
+  private unpark(): void {
+    const run = this.parked;
+    if (!run) return;
+    this.parked = undefined;
+    const p = run.next;
+    run.members.forEach((m, n) => {
+      if (run.framed.partOf[n + 1]! >= p) this.probed.delete(m.y);
+    });
+  }
+
+  /**
+   * Task i's turn (before anything of it runs): a parked batch whose next member comes before it,
+   * or is of task i but not among its instances now, is stopped (its turn will not come).
+   */
+  private async settleParked(i: number): Promise<void> {
+    const y0 = this.parkedNext();
+    if (!y0) return;
+    const j0 = this.tasks.indexOf(y0.task);
+    const r = j0 === i ? this.inst.get(this.tasks[i]!) : undefined;
+    if (j0 < i || (j0 === i && !(r?.kind === 'run' && r.instances.includes(y0) && !r.instances[0]!.bound.action))) await this.stopParked();
+  }
+
+  /** The end of this sequence's turns (the play is over for the host): a parked batch is stopped. */
+  async settle(): Promise<void> {
+    await this.stopParked();
   }
 
   /** Is instance a after instance b in the sequence? */
@@ -841,14 +1036,20 @@ export class HostSequence {
       // stdout, …), which `until` and later tasks read.
       const f = o.fail(applied.failed, changes, { diff });
       f.registered = { ...applied.registered, ...f.registered };
-      if (f.failed) this.dropAhead(`'${x.label}' failed`, (y) => y.task !== x.task);
+      if (f.failed) {
+        this.dropAhead(`'${x.label}' failed`, (y) => y.task !== x.task);
+        await this.stopParked();
+      }
       return f;
     }
     const changed = changedAfterApply(x, applied);
     const unconverged = verify ? verifyInstance(x, after) : undefined;
     if (unconverged) {
       const f = o.fail(unconverged, changes, { diff });
-      if (f.failed) this.dropAhead(`'${x.label}' failed to converge`, (y) => y.task !== x.task);
+      if (f.failed) {
+        this.dropAhead(`'${x.label}' failed to converge`, (y) => y.task !== x.task);
+        await this.stopParked();
+      }
       return f;
     }
     const unconfirmed = x.bound.confirm ? await this.confirm(x, x.bound.confirm) : undefined;

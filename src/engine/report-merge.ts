@@ -77,6 +77,10 @@ function parse(input: MergeInput): { report: JsonReport } | { problem: Diagnosti
   for (const [h, s] of Object.entries(r.hosts)) {
     if (!s || typeof s !== 'object' || HOST_KEYS.some((k) => typeof (s as unknown as Record<string, unknown>)[k] !== 'number'))
       return problem(input.file, `host '${h}': its statistics are not a kiln report's`);
+    // `syncs` came later (barriers of the linear strategy): a report without it had none.
+    const st = s as unknown as Record<string, unknown>;
+    if (st.syncs === undefined) st.syncs = 0;
+    else if (typeof st.syncs !== 'number') return problem(input.file, `host '${h}': its statistics are not a kiln report's`);
   }
   return { report: r as JsonReport };
 }

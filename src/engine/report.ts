@@ -39,12 +39,17 @@ export interface HostStats {
   /** Failures rescued by a block's `rescue` (Ansible's `rescued`). */
   rescued: number;
   unreachable: boolean;
-  /** SSH round trips after connecting (probes, applies, verifies). */
+  /** SSH round trips after connecting (probes, applies, verifies): remote scripts started. */
   round_trips: number;
+  /**
+   * Barrier waits inside those scripts (docs/batching.md): parts of a batch's script sent later on
+   * the same shell, at the turn of a task every host had to finish the tasks before (linear strategy).
+   */
+  syncs: number;
 }
 
 export function emptyStats(): HostStats {
-  return { ok: 0, changed: 0, failed: 0, skipped: 0, ignored: 0, rescued: 0, unreachable: false, round_trips: 0 };
+  return { ok: 0, changed: 0, failed: 0, skipped: 0, ignored: 0, rescued: 0, unreachable: false, round_trips: 0, syncs: 0 };
 }
 
 /**

@@ -245,7 +245,10 @@ export class Runner {
     }
     for (const [host, c] of await this.conns.opened()) {
       // A delegate that is not a host of any play (localhost) has no line in the recap (part G).
-      if (this.stats.has(host)) this.statsOf(host).round_trips = c.roundTrips;
+      if (this.stats.has(host)) {
+        this.statsOf(host).round_trips = c.roundTrips;
+        this.statsOf(host).syncs = c.syncs ?? 0;
+      }
       try {
         c.close();
       } catch {
@@ -351,6 +354,8 @@ export class Runner {
           break;
         }
       }
+      // A batch still parked (its host went out of the play before its turn) ends here.
+      for (const s of seqs.values()) await s.settle();
     }
     // A host out of the play (failed — even if clear_host_errors revived it —, unreachable, or
     // ended by meta) runs no handlers, as in Ansible.
@@ -780,6 +785,10 @@ export class Runner {
       onRetry: (message: string) => this.opts.reporter.retry?.(message),
       batch: this.opts.batch !== false,
       warn: (message: string) => this.opts.reporter.warn(message),
+      // A synced batch keeps a session open on its host between its parts: every host of the
+      // batch must be able to at once, without waiting for a connection slot (host-sequence.ts).
+      syncs: !handler && !isFree(play) && batch.length <= Math.min(this.opts.forks, this.conns.capacity),
+      alone: batch.length === 1,
     };
   }
 

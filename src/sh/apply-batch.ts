@@ -13,6 +13,12 @@
  * Then `trailing` probes, always run (after whatever was applied).
  *
  * "Stopped" means: no later apply runs. A snippet that did not run comes back with code -1.
+ *
+ * A member with `sync` starts a new PART of the script (the linear strategy's barrier before a
+ * task that may act across hosts, docs/batching.md): the script is then sent in parts on one
+ * shell (transport/session.ts), each part ending with a marker line, the next part sent at its
+ * tasks' turn. Parts are cut between top-level commands only, and "stopped" (a shell variable)
+ * holds across them. The trailing probes are in the last part.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { ExecResult } from '../core/exec.ts';
@@ -27,6 +33,8 @@ export interface BatchMember {
   apply?: string;
   /** The verify probe, after the apply. */
   verify?: string;
+  /** A new part of the script starts at this member (not the first). */
+  sync?: boolean;
 }
 
 export interface BatchOutput {
@@ -36,7 +44,14 @@ export interface BatchOutput {
 }
 
 export interface FramedBatch {
+  /** The whole script (the parts, joined). */
   script: string;
+  /** The script in parts (one part when no member has `sync`); each ends by printing `marker(p)` (when there are several). */
+  parts: string[];
+  /** Per member, the part it is in. */
+  partOf: number[];
+  /** What part p prints when it is done (a line of stdout). */
+  marker(p: number): string;
   parse(stdout: string): { members: BatchOutput[]; trailing: ExecResult[] };
 }
 
@@ -72,7 +87,16 @@ export function frameBatch(members: readonly BatchMember[], trailing: readonly s
     ];
   };
   const index: { probe?: number; apply?: number; verify?: number }[] = [];
-  for (const m of members) {
+  const cut: string[] = [];
+  const partOf: number[] = [];
+  const marker = (p: number) => `\n@@KILN:${nonce}:PART:${p}\n`;
+  for (const [k, m] of members.entries()) {
+    if (m.sync && k > 0) {
+      parts.push(`printf '\\n@@KILN:${nonce}:PART:${cut.length}\\n'`);
+      cut.push(parts.join('\n') + '\n');
+      parts.length = 0;
+    }
+    partOf.push(cut.length);
     const at: { probe?: number; apply?: number; verify?: number } = {};
     if (m.guard !== undefined) {
       const i = (at.probe = n++);
@@ -114,8 +138,13 @@ export function frameBatch(members: readonly BatchMember[], trailing: readonly s
     parts.push(...streamed(s));
   });
   const total = n;
+  if (cut.length) parts.push(`printf '\\n@@KILN:${nonce}:PART:${cut.length}\\n'`);
+  cut.push(parts.join('\n') + '\n');
   return {
-    script: parts.join('\n') + '\n',
+    script: cut.join(''),
+    parts: cut,
+    partOf,
+    marker,
     parse(stdout: string) {
       const results: ExecResult[] = Array.from({ length: total }, () => ({ stdout: '', stderr: '', code: -1 }));
       const re = new RegExp(

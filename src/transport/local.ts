@@ -18,6 +18,7 @@ import {
   type TransportFactory,
   UnreachableError,
 } from './transport.ts';
+import { type ScriptSession, SessionStream } from './session.ts';
 
 export interface LocalOptions {
   /** Working directory of the scripts (default: this process's). */
@@ -28,6 +29,7 @@ export interface LocalOptions {
 
 export class LocalTransport implements Transport {
   roundTrips = 0;
+  syncs = 0;
 
   constructor(
     readonly name: string,
@@ -64,6 +66,37 @@ export class LocalTransport implements Transport {
       child.stdin.on('error', () => undefined);
       child.stdin.end(script);
     });
+  }
+
+  /** A script sent in parts on one `sh -s` (../session.ts). No command timeout here. */
+  async session(opts: RunOptions = {}): Promise<ScriptSession> {
+    const refused = opts.become ? becomeUserProblem(opts.becomeUser ?? 'root') : undefined;
+    if (refused) {
+      const done = { stdout: '', stderr: `${refused}\n`, code: 1 };
+      return { send: async () => ({ stdout: '', done }), end: async () => done };
+    }
+    const [cmd, ...args] = this.argv(opts);
+    this.roundTrips++;
+    const stream = new SessionStream(0, () => new Error('no timeout'));
+    const child = spawn(cmd!, args, { cwd: this.opts.cwd, env: this.opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdout.on('data', (b: Buffer) => stream.stdout(b));
+    child.stderr.on('data', (b: Buffer) => stream.stderr(b));
+    child.on('error', (e) => stream.failed(new UnreachableError(`cannot run ${cmd} on ${this.name}: ${e.message}`)));
+    child.on('close', (code, signal) => stream.ended(code ?? (signal ? 128 : 255)));
+    child.stdin.on('error', () => undefined);
+    let first = true;
+    return {
+      send: (part, marker) => {
+        if (!first) this.syncs++;
+        first = false;
+        if (!stream.over) child.stdin.write(part);
+        return stream.wait(marker);
+      },
+      end: async (last) => {
+        if (!stream.over) child.stdin.end(last ?? '');
+        return (await stream.wait(undefined)).done!;
+      },
+    };
   }
 
   close(): void {}

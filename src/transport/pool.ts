@@ -28,7 +28,14 @@
  * confirm, reconnect after reboot) passes through, outside the pool: those are short-lived and
  * closed by their callers.
  */
-import { type ExecResult, type RunOptions, type Transport, type TransportFactory, UnreachableError } from './transport.ts';
+import {
+  type ExecResult,
+  type RunOptions,
+  type ScriptSession,
+  type Transport,
+  type TransportFactory,
+  UnreachableError,
+} from './transport.ts';
 
 /** Handshakes at once to one endpoint by default (see `maxConnecting`). */
 export const MAX_CONNECTING = 8;
@@ -78,12 +85,26 @@ class PooledTransport implements Transport {
     readonly name: string,
   ) {}
 
+  /** Syncs of the host's connections closed so far. */
+  closedSyncs = 0;
+
   get roundTrips(): number {
     return this.closedTrips + (this.entry().conn?.roundTrips ?? 0);
   }
 
+  get syncs(): number {
+    return this.closedSyncs + (this.entry().conn?.syncs ?? 0);
+  }
+
   run(script: string, opts?: RunOptions): Promise<ExecResult> {
     return this.pool.runOn(this.entry(), script, opts);
+  }
+
+  /** Sessions, when the host's connection can run them (a connection not open now is assumed to). */
+  get session(): ((opts?: RunOptions) => Promise<ScriptSession>) | undefined {
+    const c = this.entry().conn;
+    if (c && !c.session) return undefined;
+    return (opts?: RunOptions) => this.pool.sessionOn(this.entry(), opts);
   }
 
   /** Closing a handle closes its live connection (the next run would connect again). */
@@ -296,6 +317,50 @@ export class ConnectionPool implements TransportFactory {
     }
   }
 
+  /**
+   * A session (../session.ts) on the entry's live connection: the connection counts as running a
+   * script (never closed, nor evicted) until the session ends. Its parts wait on the engine, so a
+   * caller keeps at most as many sessions open as the pool has slots (the runner's `syncs` option).
+   */
+  async sessionOn(e: Entry, opts?: RunOptions): Promise<ScriptSession> {
+    const c = await this.acquire(e);
+    let over = false;
+    const finish = (err?: unknown) => {
+      if (over) return;
+      over = true;
+      if (err instanceof UnreachableError && e.conn === c) {
+        e.lost ??= err;
+        this.drop(e);
+      }
+      this.release(e);
+    };
+    if (!c.session) {
+      finish();
+      throw new Error(`the connection to ${e.host} cannot run a script in parts`);
+    }
+    let s: ScriptSession;
+    try {
+      s = await c.session(opts);
+    } catch (err) {
+      finish(err);
+      throw err;
+    }
+    const track = async <T extends { done?: unknown } | ExecResult>(p: Promise<T>, ends: boolean): Promise<T> => {
+      try {
+        const r = await p;
+        if (ends || (r as { done?: unknown }).done) finish();
+        return r;
+      } catch (err) {
+        finish(err);
+        throw err;
+      }
+    };
+    return {
+      send: (part, marker) => track(s.send(part, marker), false),
+      end: (last) => track(s.end(last), true),
+    };
+  }
+
   /** Closes the entry's live connection if no script runs on it (else it closes when done). */
   closeEntry(e: Entry): void {
     if (!e.conn) return;
@@ -323,6 +388,7 @@ export class ConnectionPool implements TransportFactory {
     if (!c) return undefined;
     e.conn = undefined;
     e.handle.closedTrips += c.roundTrips;
+    e.handle.closedSyncs += c.syncs ?? 0;
     try {
       c.close();
     } catch {

@@ -4,7 +4,8 @@
  *
  * Invariants every implementation keeps:
  * - `run` sends ONE POSIX sh script on stdin (never in argv: it may hold secrets) and is ONE
- *   round trip, counted in `roundTrips`;
+ *   round trip, counted in `roundTrips`; `session` (optional) sends one script in parts on one
+ *   shell: one round trip, and each later part counted in `syncs` (session.ts);
  * - `become` runs the script as `becomeUser` (default root) when that is not already the
  *   connecting user; otherwise the script runs as that user, unchanged;
  * - a host that cannot be reached (or is lost mid-run) is reported by throwing `UnreachableError`
@@ -20,8 +21,9 @@
  */
 import type { ExecResult } from '../core/exec.ts';
 import { userNameProblem } from '../core/user-name.ts';
+import type { ScriptSession } from './session.ts';
 
-export type { ExecResult };
+export type { ExecResult, ScriptSession };
 
 /** The host cannot be reached (connect refused, timeout, host key refused, connection lost). */
 export class UnreachableError extends Error {
@@ -58,6 +60,15 @@ export interface Transport {
   readonly roundTrips: number;
   /** Runs a shell script on the host, sent on stdin: one round trip. */
   run(script: string, opts?: RunOptions): Promise<ExecResult>;
+  /**
+   * Starts a script sent in parts on ONE shell (session.ts), the first part sent by the first
+   * `send`: one round trip in `roundTrips` (one channel, one shell), each later part one more in
+   * `syncs`. Same invariants as `run` (stdin only, become, UnreachableError, CommandTimeoutError per
+   * part). Optional: without it the engine sends whole scripts.
+   */
+  session?(opts?: RunOptions): Promise<ScriptSession>;
+  /** Parts of sessions sent after their first (each waited for a barrier of the linear strategy). */
+  readonly syncs?: number;
   close(): void;
   /** Resolves once the connection is gone for the host too (its TCP connection closed), when the transport can tell. */
   whenClosed?(): Promise<void>;

@@ -46,6 +46,7 @@ import {
   UnreachableError,
 } from '../transport.ts';
 import { q } from '../../sh/quote.ts';
+import { type ScriptSession, SessionStream } from '../session.ts';
 
 export type { ConnectionSpec, RunOptions };
 export { UnreachableError };
@@ -81,6 +82,8 @@ const setting = (k: keyof typeof TIMEOUT_SETTINGS) => `${TIMEOUT_SETTINGS[k].var
 export class HostConnection implements Transport {
   /** Round trips (remote commands) since connecting. */
   roundTrips = 0;
+  /** Parts of sessions sent after their first (`session`). */
+  syncs = 0;
   private active = 0;
   private waiters: (() => void)[] = [];
   private jump?: HostConnection;
@@ -238,19 +241,128 @@ export class HostConnection implements Transport {
     await this.acquire();
     try {
       this.roundTrips++;
-      return await this.execWithRetry(cmd, prefix + script);
+      const ch = await this.openChannel(cmd);
+      try {
+        return await this.exec(ch, prefix + script);
+      } catch (err) {
+        if (err instanceof UnreachableError || err instanceof CommandTimeoutError) throw err;
+        if (this.lostReason !== undefined) throw this.unreachable();
+        throw new UnreachableError(`lost connection to ${this.name}: ${(err as Error).message}`);
+      }
     } finally {
       this.release();
     }
   }
 
-  private async execWithRetry(cmd: string, stdin: string): Promise<RunResult> {
+  /**
+   * A script sent in parts on ONE channel (../session.ts): one round trip; each part after the
+   * first counts in `syncs`. The channel keeps its slot until the script ends; the command timeout
+   * holds per part (time spent waiting between parts is not the host's).
+   */
+  async session(opts: RunOptions = {}): Promise<ScriptSession> {
+    const refused = opts.become ? becomeUserProblem(opts.becomeUser ?? this.spec.becomeUser ?? 'root') : undefined;
+    if (refused) {
+      const done = { stdout: '', stderr: `${refused}\n`, code: 1 };
+      return { send: async () => ({ stdout: '', done }), end: async () => done };
+    }
+    const { cmd, prefix } = this.command(opts);
+    await this.acquire();
+    let ch: ClientChannel;
+    try {
+      this.roundTrips++;
+      ch = await this.openChannel(cmd);
+    } catch (err) {
+      this.release();
+      throw err;
+    }
+    let freed = false;
+    const free = () => {
+      if (freed) return;
+      freed = true;
+      this.onLost.delete(onLost);
+      this.release();
+    };
+    const limit = this.spec.timeouts.command;
+    const stream = new SessionStream(limit, () => {
+      try {
+        ch.signal('KILL');
+        ch.close();
+      } catch {
+        // The channel is already gone.
+      }
+      free();
+      return new CommandTimeoutError(
+        `no reply within the command timeout of ${limit} s; the script may still be running on the host (raise it with ${setting('command')})`,
+      );
+    });
+    const onLost = () => {
+      stream.failed(this.unreachable());
+      free();
+    };
+    this.onLost.add(onLost);
+    let code: number | undefined;
+    ch.on('data', (b: Buffer) => stream.stdout(b));
+    ch.stderr.on('data', (b: Buffer) => stream.stderr(b));
+    ch.on('exit', (c: number | null, signal?: string) => {
+      code = c ?? (signal ? 128 : 255);
+    });
+    const closed = (grace: boolean) => {
+      if (code === undefined && this.lostReason !== undefined) return onLost();
+      if (code === undefined && grace) return void setTimeout(() => closed(false), NO_STATUS_GRACE_MS);
+      stream.ended(code ?? 255, code === undefined ? 'the remote command ended without an exit status' : undefined);
+      free();
+    };
+    ch.on('close', () => closed(true));
+    ch.on('error', (e: Error) => {
+      stream.failed(new UnreachableError(`lost connection to ${this.name}: ${e.message}`));
+      free();
+    });
+    let first = true;
+    const write = (part: string) => {
+      const data = first ? prefix + part : part;
+      first = false;
+      try {
+        ch.write(data);
+      } catch {
+        // The channel is gone: its close settles the stream.
+      }
+    };
+    return {
+      send: (part, marker) => {
+        if (!first) this.syncs++;
+        if (!stream.over) write(part);
+        return stream.wait(marker);
+      },
+      end: async (last) => {
+        if (!stream.over) {
+          if (last !== undefined) write(last);
+          try {
+            ch.end();
+          } catch {
+            // Already gone.
+          }
+        }
+        return (await stream.wait(undefined)).done!;
+      },
+    };
+  }
+
+  /** Opens an exec channel for `cmd`, retrying a refused open (sshd frees session slots late). */
+  private async openChannel(cmd: string): Promise<ClientChannel> {
     for (let attempt = 0; ; attempt++) {
       if (this.lostReason !== undefined) throw this.unreachable();
       try {
-        return await this.exec(cmd, stdin);
+        return await new Promise<ClientChannel>((resolve, reject) => {
+          const onLost = () => reject(this.unreachable());
+          this.onLost.add(onLost);
+          this.client.exec(cmd, (err: Error | undefined, ch: ClientChannel) => {
+            this.onLost.delete(onLost);
+            if (err) reject(err);
+            else resolve(ch);
+          });
+        });
       } catch (err) {
-        if (err instanceof UnreachableError || err instanceof CommandTimeoutError) throw err;
+        if (err instanceof UnreachableError) throw err;
         if (this.lostReason !== undefined) throw this.unreachable();
         const msg = (err as Error).message;
         if (attempt < 5 && /Channel open failure|open failed/i.test(msg)) {
@@ -263,7 +375,7 @@ export class HostConnection implements Transport {
   }
 
   /** One exec channel: settles once, on its close, the connection's loss, an error, or the command timeout. */
-  private exec(cmd: string, stdin: string): Promise<RunResult> {
+  private exec(ch: ClientChannel, stdin: string): Promise<RunResult> {
     return new Promise((resolve, reject) => {
       let settled = false;
       let timer: NodeJS.Timeout | undefined;
@@ -276,48 +388,45 @@ export class HostConnection implements Transport {
       };
       const onLost = () => settle(() => reject(this.unreachable()));
       this.onLost.add(onLost);
-      this.client.exec(cmd, (err: Error | undefined, ch: ClientChannel) => {
-        if (err) return settle(() => reject(err));
-        const limit = this.spec.timeouts.command;
-        if (limit > 0) {
-          timer = setTimeout(() => {
-            settle(() =>
-              reject(
-                new CommandTimeoutError(
-                  `no reply within the command timeout of ${limit} s; the script may still be running on the host (raise it with ${setting('command')})`,
-                ),
+      const limit = this.spec.timeouts.command;
+      if (limit > 0) {
+        timer = setTimeout(() => {
+          settle(() =>
+            reject(
+              new CommandTimeoutError(
+                `no reply within the command timeout of ${limit} s; the script may still be running on the host (raise it with ${setting('command')})`,
               ),
-            );
-            try {
-              ch.signal('KILL');
-              ch.close();
-            } catch {
-              // The channel is already gone.
-            }
-          }, limit * 1000);
-        }
-        const out: Buffer[] = [];
-        const errb: Buffer[] = [];
-        let code: number | undefined;
-        ch.on('data', (b: Buffer) => out.push(b));
-        ch.stderr.on('data', (b: Buffer) => errb.push(b));
-        ch.on('exit', (c: number | null, signal?: string) => {
-          code = c ?? (signal ? 128 : 255);
-        });
-        const closed = (grace: boolean) => {
-          if (code === undefined && this.lostReason !== undefined) return settle(() => reject(this.unreachable()));
-          // No exit status: the connection may be dying (its close can trail the channel's by a moment).
-          if (code === undefined && grace) return void setTimeout(() => closed(false), NO_STATUS_GRACE_MS);
-          const stdout = Buffer.concat(out).toString('utf8');
-          let stderr = Buffer.concat(errb).toString('utf8');
-          if (code === undefined)
-            stderr += `${stderr && !stderr.endsWith('\n') ? '\n' : ''}the remote command ended without an exit status\n`;
-          settle(() => resolve({ stdout, stderr, code: code ?? 255 }));
-        };
-        ch.on('close', () => closed(true));
-        ch.on('error', (e: Error) => settle(() => reject(e)));
-        ch.end(stdin);
+            ),
+          );
+          try {
+            ch.signal('KILL');
+            ch.close();
+          } catch {
+            // The channel is already gone.
+          }
+        }, limit * 1000);
+      }
+      const out: Buffer[] = [];
+      const errb: Buffer[] = [];
+      let code: number | undefined;
+      ch.on('data', (b: Buffer) => out.push(b));
+      ch.stderr.on('data', (b: Buffer) => errb.push(b));
+      ch.on('exit', (c: number | null, signal?: string) => {
+        code = c ?? (signal ? 128 : 255);
       });
+      const closed = (grace: boolean) => {
+        if (code === undefined && this.lostReason !== undefined) return settle(() => reject(this.unreachable()));
+        // No exit status: the connection may be dying (its close can trail the channel's by a moment).
+        if (code === undefined && grace) return void setTimeout(() => closed(false), NO_STATUS_GRACE_MS);
+        const stdout = Buffer.concat(out).toString('utf8');
+        let stderr = Buffer.concat(errb).toString('utf8');
+        if (code === undefined)
+          stderr += `${stderr && !stderr.endsWith('\n') ? '\n' : ''}the remote command ended without an exit status\n`;
+        settle(() => resolve({ stdout, stderr, code: code ?? 255 }));
+      };
+      ch.on('close', () => closed(true));
+      ch.on('error', (e: Error) => settle(() => reject(e)));
+      ch.end(stdin);
     });
   }
 
