@@ -16,10 +16,12 @@
  *   same file: the module's predictProbe) joins guarded by that prediction;
  * - a candidate already converged joins (no apply) so that later ones can, guarded like any other;
  * - a candidate with changes that may write anything (command, shell, service, package) never
- *   joins: it may act on other hosts or be seen by them, so it runs at its own turn, when every
- *   host has finished the tasks before it (the linear strategy's order), and only leads a batch.
- *   Under the free strategy (and host_pinned) no host waits for another at any task, so that
- *   order is not promised and such a candidate joins, guarded where it must be (`ordered: false`);
+ *   joins (`ordered`): it may act on other hosts or be seen by them, so it runs at its own turn,
+ *   when every host has finished the tasks before it (the linear strategy's order), and only leads
+ *   a batch. Under the free strategy (and host_pinned) no host waits for another at any task, and
+ *   under linear with barriers (host-sequence.ts `syncs`: such a member starts a part of the script
+ *   sent at its turn) the order is kept otherwise: such a candidate joins, guarded where it must
+ *   be (`ordered: false`);
  * - a `last` member (failed_when, changed_when, until, any_errors_fatal, a module whose failure
  *   does not follow its exit status) ends the batch after itself.
  */
