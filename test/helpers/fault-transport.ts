@@ -15,7 +15,8 @@
  * - `rewriteProbe`: the host misreports: every reply on the run's (cached) connections passes
  *   through this rewrite before the engine sees it (probe scripts, and apply scripts with the
  *   verify probes riding in them). Fresh (confirm) connections are left alone.
- * Each script fault strikes once, on the run's cached connections only.
+ * Each script fault strikes once, on the run's cached connections only. A script sent in parts
+ * (Transport.session) is matched part by part (`killAfter` strikes after the matching part's reply).
  *
  * `sshConnectionClaim` builds the rewrite the firewall tests use: the firewall probe's
  * `ssh_connection=` line (the host's $SSH_CONNECTION) claims another client and port, so the
@@ -59,6 +60,15 @@ export function withFaults(inner: TransportFactory, faults: Faults): TransportFa
     struck.add(m);
     return true;
   };
+  /** The faults that strike right after the reply of a script (or part) on `host`. */
+  const afterReply = (host: string, script: string) => {
+    if (strikes(killAfter, host, script)) die();
+    if (strikes(uncaughtAfter, host, script)) {
+      setImmediate(() => {
+        throw new Error(`injected fault: an uncaught exception after a script on ${host}`);
+      });
+    }
+  };
   const faulty = (host: string, t: Transport): Transport =>
     rewrite || killAfter || killBefore || uncaughtAfter
       ? {
@@ -70,13 +80,29 @@ export function withFaults(inner: TransportFactory, faults: Faults): TransportFa
             if (strikes(killBefore, host, script)) die();
             let reply = await t.run(script, opts);
             if (rewrite) reply = rewrite(reply, { host, script });
-            if (strikes(killAfter, host, script)) die();
-            if (strikes(uncaughtAfter, host, script)) {
-              setImmediate(() => {
-                throw new Error(`injected fault: an uncaught exception after a script on ${host}`);
-              });
-            }
+            afterReply(host, script);
             return reply;
+          },
+          // A script in parts (a batch under the linear strategy): each part is a script sent for
+          // the kill faults; a rewrite of replies is for whole scripts only (no parts then).
+          session:
+            t.session && !rewrite
+              ? async (opts?: RunOptions) => {
+                  const s = await t.session!(opts);
+                  const around = async <T>(part: string | undefined, send: () => Promise<T>): Promise<T> => {
+                    if (part !== undefined && strikes(killBefore, host, part)) die();
+                    const reply = await send();
+                    if (part !== undefined) afterReply(host, part);
+                    return reply;
+                  };
+                  return {
+                    send: (part: string, marker: string) => around(part, () => s.send(part, marker)),
+                    end: (last?: string) => around(last, () => s.end(last)),
+                  };
+                }
+              : undefined,
+          get syncs() {
+            return t.syncs;
           },
           close: () => t.close(),
         }

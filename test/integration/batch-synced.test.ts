@@ -7,7 +7,9 @@
  * every host counts 3, which a script that ran ahead of its turn would not (h2 and h3 would count
  * before h1 stamped). Results, files and the failure on h2 are the same as one apply per round
  * trip (`--no-batch`) and as batches without barriers (`--forks 2`: fewer connection slots than
- * hosts, so no host keeps a session open).
+ * hosts, so no host keeps a session open). The controller killed between two parts (SIGKILL right
+ * after h1's `stamp` part came back, through the fault transport): no host runs a part that was not
+ * sent — the shells end with their connections, and no `count` or later task ran anywhere.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
@@ -56,6 +58,15 @@ const PLAY = `- hosts: all
 `;
 
 let n = 0;
+function scene(): { dir: string; out: string; inv: string } {
+  const dir = join(work, `r${n++}`);
+  const out = join(dir, 'out');
+  mkdirSync(out, { recursive: true });
+  const inv = writeSshdInventory(sshd, dir, { h1: { delay: 0.5 }, h2: { delay: 0 }, h3: { delay: 0 } }, { out });
+  writeFileSync(join(dir, 'site.yml'), PLAY);
+  return { dir, out, inv };
+}
+
 function run(extra: string[] = []): { rep: Report; out: string; code: number; output: string } {
   const dir = join(work, `r${n++}`);
   const out = join(dir, 'out');
@@ -115,5 +126,22 @@ describe.runIf(userInfo().uid === 0 || process.env.KILN_TEST_SSHD === '1')('line
     }
     expect([synced.rep.hosts.h1!.syncs, synced.rep.hosts.h2!.syncs, synced.rep.hosts.h3!.syncs]).toEqual([5, 4, 5]);
     expect([single.rep.hosts.h1!.round_trips, unsynced.rep.hosts.h1!.round_trips]).toEqual([8, 7]);
+  });
+
+  it('the controller killed between two parts: no host runs a part that was not sent (no count, nothing after)', () => {
+    const { dir, out, inv } = scene();
+    // SIGKILL right after h1's `stamp` part came back (the last of the three: h1 sleeps first).
+    const r = kiln(['apply', join(dir, 'site.yml'), '-i', inv], {
+      env: { HOME: dir, SSH_AUTH_SOCK: '' },
+      faults: { KILN_FAULT_KILL_AFTER: 'h1:stamps' },
+    });
+    expect(r.signal, r.output).toBe('SIGKILL');
+    expect(readFileSync(join(out, 'stamps'), 'utf8').split('\n').filter(Boolean).sort()).toEqual(['h1', 'h2', 'h3']);
+    for (const h of ['h1', 'h2', 'h3']) {
+      expect(existsSync(join(out, h, 'a.conf')), h).toBe(true);
+      expect(existsSync(join(out, h, 'count')), h).toBe(false);
+      expect(existsSync(join(out, h, 'b.conf')), h).toBe(false);
+    }
+    expect(existsSync(join(out, 'last'))).toBe(false);
   });
 });
