@@ -16,11 +16,11 @@ import { readTree, type TreeEntry } from './trees.ts';
 import { closeAnsibleMasters, ensureHosts, freshHosts, removeAllBenchHosts } from './hosts.ts';
 import { log } from './log.ts';
 import { parseArgs, USAGE } from './options.ts';
-import { compareTrees, pairs, runTool, type Tool } from './pairs.ts';
+import { compareTrees, pairs, runTool, TOOL_LABEL, type Tool } from './pairs.ts';
 import { pyinfraMissing } from './pyinfra.ts';
 import { processesFigure } from './processes.ts';
 import { CP_DIR, isEntry, KILN, LAB_DIR, REPO, WORK } from './paths.ts';
-import { nextResultsFile, pairRow, profileRow, renderBody, resultsFileText, type CpuFigure, type Results } from './results.ts';
+import { cpuRow, nextResultsFile, pairRow, profileRow, renderBody, resultsFileText, type CpuFigure, type Results } from './results.ts';
 import { ensureAnsible, mitogenMissing, runKiln } from './runners.ts';
 import { median, spread } from './stats.ts';
 import { runScaleFigure } from './scale.ts';
@@ -103,6 +103,15 @@ export async function main(argv: readonly string[]): Promise<void> {
       log(`figure 1: first apply on fresh hosts, ${h} hosts, ${o.firstRuns} run(s)`);
       const res = await pairs(notes, 1, h, o.firstRuns, { before: () => freshHosts(h), tools, pyinfraVenv: pv });
       rows.push(pairRow(1, 'first apply, fresh hosts', h, res, extra));
+      results.firstCpu = {
+        n: h,
+        cores: os.cpus().length,
+        rows: [
+          cpuRow('Kiln', res.k),
+          ...(res.a.length > 0 ? [cpuRow('Ansible', res.a)] : []),
+          ...extra.flatMap((t) => (res.others?.[t] ? [cpuRow(TOOL_LABEL[t], res.others[t].runs)] : [])),
+        ],
+      };
       report(false);
     }
     if ([2, 3, 5].some((f) => fig.has(f))) {

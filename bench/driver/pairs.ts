@@ -8,7 +8,7 @@
 import { log } from './log.ts';
 import { runPyinfra } from './pyinfra.ts';
 import { checkRun, type PairResult } from './results.ts';
-import { runAnsible, runKiln, type AnsibleRun, type KilnRun, type ToolRun } from './runners.ts';
+import { runAnsible, runKiln, withHostCpu, type AnsibleRun, type KilnRun, type ToolRun } from './runners.ts';
 import { sec } from './stats.ts';
 import { diffTrees, readTree, type TreeEntry } from './trees.ts';
 
@@ -31,13 +31,15 @@ export function roundOrder(tools: readonly Tool[], round: number): Tool[] {
   return [...tools.slice(k), ...tools.slice(0, k)];
 }
 
-/** One run of `tool` on bench1..benchN. */
+/** One run of `tool` on bench1..benchN, with the CPU the hosts used meanwhile (`hostCpu`). */
 export function runTool(tool: Tool, n: number, o: { check: boolean; label: string; pyinfraVenv?: string }): Promise<ToolRun | KilnRun> {
-  if (tool === 'kiln') return runKiln(n, o);
-  if (tool === 'ansible') return runAnsible(n, o);
-  if (tool === 'mitogen') return runAnsible(n, { ...o, mitogen: true });
-  if (!o.pyinfraVenv) throw new Error('pyinfra needs its venv');
-  return runPyinfra(n, o.pyinfraVenv, o);
+  return withHostCpu(n, (): Promise<ToolRun | KilnRun> => {
+    if (tool === 'kiln') return runKiln(n, o);
+    if (tool === 'ansible') return runAnsible(n, o);
+    if (tool === 'mitogen') return runAnsible(n, { ...o, mitogen: true });
+    if (!o.pyinfraVenv) throw new Error('pyinfra needs its venv');
+    return runPyinfra(n, o.pyinfraVenv, o);
+  });
 }
 
 /**

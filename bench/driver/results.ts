@@ -29,6 +29,66 @@ export interface Results {
   notes: string[];
   /** Figure 4's profile of Kiln's converged runs, one per size. */
   profile?: ProfileRow[];
+  /** Figure 1: where each tool's first applies spent the machine's CPU. */
+  firstCpu?: { n: number; cores: number; rows: CpuRow[] };
+}
+
+/** What a run's CPU is read from: its own (controller) CPU, the machine's busy CPU, the hosts' processes by name. */
+export interface CpuSample {
+  wall: number;
+  cpu?: number;
+  machineBusy?: number;
+  hostCpu?: ReadonlyMap<string, number>;
+}
+
+/**
+ * One tool's runs of a figure (medians): wall, its own CPU (the controller's process tree), the
+ * machine's busy CPU, and what the bench hosts' processes used, in all and by process name.
+ */
+export interface CpuRow {
+  tool: string;
+  wall: number;
+  cpu: number | undefined;
+  busy: number | undefined;
+  hosts: number | undefined;
+  /** The hosts' CPU seconds by process name, summed over the hosts, largest first. */
+  byProcess: [string, number][];
+}
+
+/** The median CPU row of one tool's runs. */
+export function cpuRow(tool: string, runs: readonly CpuSample[]): CpuRow {
+  const med = (xs: (number | undefined)[]): number | undefined => {
+    const v = xs.filter((x): x is number => x !== undefined);
+    return v.length > 0 ? median(v) : undefined;
+  };
+  const measured = runs.map((r) => r.hostCpu).filter((m): m is ReadonlyMap<string, number> => m !== undefined && m.size > 0);
+  const names = new Set(measured.flatMap((m) => [...m.keys()]));
+  return {
+    tool,
+    wall: median(runs.map((r) => r.wall)),
+    cpu: med(runs.map((r) => r.cpu)),
+    busy: med(runs.map((r) => r.machineBusy)),
+    hosts: measured.length > 0 ? median(measured.map((m) => [...m.values()].reduce((a, b) => a + b, 0))) : undefined,
+    byProcess: [...names]
+      .map((c): [string, number] => [c, median(measured.map((m) => m.get(c) ?? 0))])
+      .filter(([, v]) => v >= 0.05)
+      .sort((a, b) => b[1] - a[1]),
+  };
+}
+
+/** Figure 1's CPU table: per tool, wall, own CPU, the machine's busy CPU and share, the hosts' CPU and its largest processes. */
+export function renderCpuTable(rows: readonly CpuRow[], cores: number): string {
+  const s = (x: number | undefined): string => (x === undefined ? '–' : sec(x));
+  const head =
+    "| tool | wall (s) | own CPU (s) | machine busy (s) | busy ÷ (wall × cores) | hosts' processes (s CPU) | largest on the hosts (s CPU) |\n|---|---|---|---|---|---|---|";
+  const line = (r: CpuRow): string =>
+    `| ${r.tool} | ${sec(r.wall)} | ${s(r.cpu)} | ${s(r.busy)} | ${r.busy === undefined ? '–' : `${((r.busy / (r.wall * cores)) * 100).toFixed(0)} %`} | ${s(r.hosts)} | ${
+      r.byProcess
+        .slice(0, 5)
+        .map(([c, v]) => `${c} ${sec(v)}`)
+        .join(', ') || '–'
+    } |`;
+  return [head, ...rows.map(line)].join('\n');
 }
 
 /**
@@ -93,7 +153,7 @@ export function renderProfile(rows: readonly ProfileRow[]): string {
 
 /** One further tool's runs in a figure, and its ÷ Kiln wall time within each run. */
 export interface ToolSeries {
-  runs: { wall: number }[];
+  runs: CpuSample[];
   ratios: number[];
 }
 
@@ -192,6 +252,15 @@ export function renderBody(results: Results, fig: ReadonlySet<number>, rt: reado
   if (fig.has(5) && rt.length > 0) {
     lines.push(
       `**5. Kiln SSH round trips per converged host after connecting** (from Kiln's JSON report, \`hosts.*.round_trips\`, over ${rt.length} host-runs): median ${median(rt)}, min ${Math.min(...rt)}, max ${Math.max(...rt)} (target ≤ 2).`,
+      '',
+    );
+  }
+  if (fig.has(1) && results.firstCpu && results.firstCpu.rows.length > 0) {
+    const { n, cores, rows } = results.firstCpu;
+    lines.push(
+      `**1. Where the first applies' CPU went** (${n} hosts, medians): the lab's hosts run on the controller's ${cores} cores. "Own CPU" is the tool's process tree on the controller (GNU time); "hosts' processes" is what every process of the bench hosts used meanwhile (apt and dpkg, systemd, sshd and the scripts run in the sessions: /proc/PID/stat of each host's network namespace). A share near 100 % means the run was bound by the machine's cores.`,
+      '',
+      renderCpuTable(rows, cores),
       '',
     );
   }

@@ -21,17 +21,26 @@ export interface Counts {
   failed: number;
 }
 
-export interface KilnRun extends Timed, Counts {
-  /** SSH round trips after connecting, one entry per host. */
-  roundTrips: number[];
-  /** CPU seconds the bench hosts' processes used during the run, by process name, summed over the hosts (hostcpu.ts). */
+/** A timed run of any tool, with its counts. */
+export interface ToolRun extends Timed, Counts {
+  /** CPU seconds the bench hosts' processes used during the run, by process name, summed over the hosts (hostcpu.ts; `withHostCpu`). */
   hostCpu?: Map<string, number>;
 }
 
-export type AnsibleRun = Timed & Counts;
+export interface KilnRun extends ToolRun {
+  /** SSH round trips after connecting, one entry per host. */
+  roundTrips: number[];
+}
 
-/** A timed run of any tool, with its counts. */
-export type ToolRun = Timed & Counts;
+export type AnsibleRun = ToolRun;
+
+/** Runs `run` between two CPU snapshots of bench1..benchN's processes; adds what they used as `hostCpu`. */
+export async function withHostCpu<R extends ToolRun>(n: number, run: () => Promise<R>): Promise<R> {
+  const namespaces = range(n).map((i) => netnsName(hostName(i)));
+  const before = hostCpuSnapshot(namespaces);
+  const r = await run();
+  return { ...r, hostCpu: hostCpuUsed(before, hostCpuSnapshot(namespaces)) };
+}
 
 /** What the driver reads of Kiln's `--json` report. */
 export interface KilnReport {
@@ -74,12 +83,9 @@ export async function runKiln(n: number, { check = false, label }: RunOptions): 
   rmSync(json, { force: true });
   const args = [KILN, 'apply', path.join(REPO, 'bench/kiln/site.yml'), '-i', inv, '-f', String(n), '--progress', 'plain', '--json', json];
   if (check) args.push('--check');
-  const namespaces = range(n).map((i) => netnsName(hostName(i)));
-  const before = hostCpuSnapshot(namespaces);
   const r = await timed(process.execPath, args, { logFile: path.join(WORK, `kiln-${label}.log`) });
-  const hostCpu = hostCpuUsed(before, hostCpuSnapshot(namespaces));
   const rep: KilnReport = existsSync(json) ? (JSON.parse(readFileSync(json, 'utf8')) as KilnReport) : { hosts: {} };
-  return { ...r, ...kilnCounts(rep), hostCpu };
+  return { ...r, ...kilnCounts(rep) };
 }
 
 export async function runAnsible(n: number, { check = false, label, mitogen = false }: AnsibleOptions): Promise<AnsibleRun> {

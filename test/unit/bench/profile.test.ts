@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { machineBusySeconds } from '../../../bench/driver/exec.ts';
 import { hostCpuSnapshot, hostCpuUsed, parseProcStat } from '../../../bench/driver/hostcpu.ts';
-import { nextResultsFile, profileRow, renderBody, renderProfile } from '../../../bench/driver/results.ts';
+import { cpuRow, nextResultsFile, profileRow, renderBody, renderCpuTable, renderProfile } from '../../../bench/driver/results.ts';
 
 describe('machineBusySeconds', () => {
   it('adds user, nice, system, irq, softirq and steal of the all-cores line, in 1/100 s', () => {
@@ -49,6 +49,40 @@ describe('profileRow and renderProfile', () => {
       '| 5 | 1.00 | 0.50 | 1.50 | 75 % | 0.200 | – |',
     );
     expect(renderBody({ rows: [], notes: [], profile }, new Set([2]), [], undefined)).not.toContain('Profile');
+  });
+});
+
+describe("figure 1's CPU table: every tool's own CPU, the machine's and the hosts' processes", () => {
+  const m = (o: Record<string, number>) => new Map(Object.entries(o));
+  it('takes the medians of the runs and sums the hosts, listing the largest processes first', () => {
+    const r = cpuRow('pyinfra', [
+      { wall: 80, cpu: 40, machineBusy: 150, hostCpu: m({ dpkg: 30, systemd: 20, sshd: 10, 'sd-pam': 0.01 }) },
+      { wall: 90, cpu: 44, machineBusy: 170, hostCpu: m({ dpkg: 34, systemd: 24, sshd: 12 }) },
+    ]);
+    // medians of two runs are their means; the hosts' sums are 60.01 and 70; sd-pam (0.005) is below 0.05 s and left out
+    expect(r).toEqual({
+      tool: 'pyinfra',
+      wall: 85,
+      cpu: 42,
+      busy: 160,
+      hosts: (60.01 + 70) / 2,
+      byProcess: [
+        ['dpkg', 32],
+        ['systemd', 22],
+        ['sshd', 11],
+      ],
+    });
+    const t = renderCpuTable([r, cpuRow('Kiln', [{ wall: 40 }])], 2).split('\n');
+    // busy 160 of 85 × 2 = 170 → 94 %
+    expect(t[2]).toBe('| pyinfra | 85.0 | 42.0 | 160 | 94 % | 65.0 | dpkg 32.0, systemd 22.0, sshd 11.0 |');
+    expect(t[3]).toBe('| Kiln | 40.0 | – | – | – | – | – |');
+  });
+  it('is in the body only with figure 1 and rows', () => {
+    const firstCpu = { n: 20, cores: 2, rows: [cpuRow('Kiln', [{ wall: 40, cpu: 8, machineBusy: 70, hostCpu: m({ dpkg: 20 }) }])] };
+    const body = renderBody({ rows: [], notes: [], firstCpu }, new Set([1]), [], undefined);
+    expect(body).toContain("**1. Where the first applies' CPU went** (20 hosts, medians)");
+    expect(body).toContain('| Kiln | 40.0 | 8.00 | 70.0 | 88 % | 20.0 | dpkg 20.0 |');
+    expect(renderBody({ rows: [], notes: [], firstCpu }, new Set([2]), [], undefined)).not.toContain('first applies');
   });
 });
 
