@@ -258,7 +258,7 @@ export function renderBody(results: Results, fig: ReadonlySet<number>, rt: reado
   if (fig.has(1) && results.firstCpu && results.firstCpu.rows.length > 0) {
     const { n, cores, rows } = results.firstCpu;
     lines.push(
-      `**1. Where the first applies' CPU went** (${n} hosts, medians): the lab's hosts run on the controller's ${cores} cores. "Own CPU" is the tool's process tree on the controller (GNU time); "hosts' processes" is what every process of the bench hosts used meanwhile (apt and dpkg, systemd, sshd and the scripts run in the sessions: /proc/PID/stat of each host's network namespace). A share near 100 % means the run was bound by the machine's cores.`,
+      `**1. Where the first applies' CPU went** (${n} hosts, medians): the lab's hosts run on the controller's ${cores} cores. "Own CPU" is the tool's process tree on the controller (GNU time); "hosts' processes" is what every process of the bench hosts used meanwhile (apt and dpkg, systemd, sshd and the scripts run in the sessions: /proc/PID/stat of each host's network namespace; an ended process's CPU is counted under the living process that reaped it, so the names say where the CPU ended up, not always what used it). A share near 100 % means the run was bound by the machine's cores.`,
       '',
       renderCpuTable(rows, cores),
       '',
