@@ -72,7 +72,7 @@ const schema = {
     daemon_reload: {
       type: 'boolean',
       description:
-        'run systemctl daemon-reload first when systemd reports changed unit files on disk (NeedDaemonReload), and before any other change',
+        'run systemctl daemon-reload before any other change, and on its own when systemd reports changed unit files on disk (NeedDaemonReload of this unit; of any unit without a name), which then counts as a change. KNOWN DIFFERENCE from Ansible, whose systemd module reloads on every run except in check mode and never counts the reload as a change: to be aligned',
     },
     health_url: {
       type: 'string',
