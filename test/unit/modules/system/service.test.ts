@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import svc, { type ServiceParams, serviceCheckParams } from '../../../../src/modules/system/service.ts';
 import { ctx, runProbe, shSyntax } from '../helpers.ts';
 import { expectApplyFromOpsOnly } from './ops-only.ts';
@@ -123,6 +125,68 @@ describe('service plan (systemd)', () => {
     const script = svc.apply(p, undefined, svc.parse(show({}), p, undefined), ops(c), ctx());
     expect(script.indexOf('daemon-reload')).toBeLessThan(script.indexOf('restart'));
   });
+  describe('daemon_reload with enable: one reload of the manager, not two (a systemctl stub records the calls)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-systemctl-'));
+    const log = join(dir, 'calls');
+    // The stub: logs its arguments; `enable` fails when KFAIL_ENABLE is set; `show` prints KLOAD.
+    writeFileSync(
+      join(dir, 'systemctl'),
+      [
+        '#!/bin/sh',
+        `echo "$*" >> ${log}`,
+        'case "$1" in',
+        '  enable) [ -z "$KFAIL_ENABLE" ] || { echo "Failed to enable unit: $KFAIL_ENABLE" >&2; exit 1; }; echo "Created symlink x" >&2;;',
+        '  show) echo "${KLOAD:-loaded}";;',
+        'esac',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const run = (p: ServiceParams, env: Record<string, string> = {}) => {
+      rmSync(log, { force: true });
+      const o = show({ ActiveState: 'inactive', SubState: 'dead', UnitFileState: 'disabled', NeedDaemonReload: 'yes' });
+      const script = svc.apply(p, undefined, svc.parse(o, p, undefined), ops(plan(p, o)), ctx());
+      expect(shSyntax(script)).toBe('');
+      const r = runProbe(script, { ...process.env, PATH: `${dir}:${process.env.PATH}`, ...env });
+      return { ...r, calls: existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [] };
+    };
+    const p: ServiceParams = { name: 'kiln-demo', state: 'started', enabled: true, daemon_reload: true };
+
+    it('enable without its own reload, then one daemon-reload, then start (Ansible: reload, enable + reload, start: the same end state)', () => {
+      const r = run(p);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.calls).toEqual([
+        'enable --no-reload -- kiln-demo',
+        'daemon-reload',
+        'show -p LoadState --value -- kiln-demo',
+        'start -- kiln-demo',
+      ]);
+    });
+    it('a failed enable still reloads (as the reload before it would have) and fails with its message', () => {
+      const r = run(p, { KFAIL_ENABLE: 'Access denied' });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('Failed to enable unit: Access denied');
+      expect(r.calls).toEqual(['enable --no-reload -- kiln-demo', 'daemon-reload', 'show -p LoadState --value -- kiln-demo']);
+    });
+    it('a unit not installed fails with the same message as without the fold', () => {
+      const r = run(p, { KFAIL_ENABLE: 'Unit file kiln-demo.service does not exist.', KLOAD: 'not-found' });
+      expect(r.code).toBe(3);
+      expect(r.stderr.trim()).toBe('unit kiln-demo is not installed (systemctl cannot find it)');
+    });
+    it('without enable, or without daemon_reload, or for scope global: as before', () => {
+      expect(run({ name: 'kiln-demo', state: 'started', daemon_reload: true }).calls).toEqual([
+        'daemon-reload',
+        'show -p LoadState --value -- kiln-demo',
+        'start -- kiln-demo',
+      ]);
+      expect(run({ name: 'kiln-demo', state: 'started', enabled: true }).calls).toEqual([
+        'show -p LoadState --value -- kiln-demo',
+        'enable -- kiln-demo',
+        'start -- kiln-demo',
+      ]);
+    });
+  });
   it('oneshot services without RemainAfterExit run every time and are not expected to stay active', () => {
     const o = show({ Type: 'oneshot', ActiveState: 'inactive', SubState: 'dead', UnitFileState: 'disabled' });
     expect(plan({ name: 'seed', state: 'started' }, o)).toEqual([
@@ -200,7 +264,7 @@ describe('service plan (systemd)', () => {
       svc.parse(show({ NeedDaemonReload: 'yes', ActiveState: 'inactive', SubState: 'dead', UnitFileState: 'disabled' }), p, undefined),
     );
     expect(script).toMatch(
-      /systemctl daemon-reload[\s\S]*systemctl enable -- 'nginx'[\s\S]*if ! kgate start; then[\s\S]*echo kiln_action=start/,
+      /systemctl enable --no-reload -- 'nginx'[\s\S]*systemctl daemon-reload[\s\S]*if ! kgate start; then[\s\S]*echo kiln_action=start/,
     );
     // A reload of a stopped service is a start, whatever its summary says.
     const r: ServiceParams = { name: 'nginx', state: 'reloaded' };
