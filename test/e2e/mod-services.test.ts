@@ -195,6 +195,13 @@ describe.skipIf(skip)('issue 17 (G): iptables, systemd options, service_facts on
           'active',
           'enabled',
         ]);
+        // enable --no-reload, then the one reload: systemd's own view holds the new link, as after
+        // Ansible's reload + enable (which reloads again)
+        expect(
+          ssh('x17g1', 'systemctl show -p WantedBy --value kiln-demo; systemctl show -p NeedDaemonReload --value kiln-demo')
+            .trim()
+            .split('\n'),
+        ).toEqual(['multi-user.target', 'no']);
         expect(ssh('x17g1', 'systemctl is-enabled kiln-later kiln-not-installed.service || true').trim().split('\n')).toEqual([
           'masked',
           'masked',

@@ -526,25 +526,34 @@ export function serviceApply(p: ServiceParams, s: ServiceState, ops: readonly Se
       `case "$(${sc} show -p LoadState --value -- ${u} </dev/null)" in loaded) ;; masked) echo ${q(`unit ${p.name} is masked`)} >&2; exit 3;;`,
       `  *) echo ${q(`unit ${p.name} is not installed (systemctl cannot find it)`)} >&2; exit 3;; esac`,
     ];
+    // Ansible's message when the reload fails (its systemd module stops there).
+    const reloadFailed = (status: string) => `printf 'failure %s during daemon-reload: %s\\n' "${status}" "$kiln_rl" >&2; exit 1`;
     // daemon-reload then enable (Ansible's order) reloads the manager twice: enable reloads it
     // again. enable reads the unit file on disk, not systemd's loaded copy, so enabling without
     // that reload and then reloading once leaves systemd in the same state, for one reload
-    // (a reload takes about 0.14 s on a lab host: generators run). When enable fails, the reload still
-    // runs, as it would have before it.
-    const folded = p.daemon_reload === true && has('enable') && p.scope !== 'global' && !has('mask') && !has('unmask');
+    // (a reload takes about 0.14 s on a lab host: generators run). When enable fails, the reload
+    // still runs, as it would have before it. When the reload fails, Ansible has not enabled
+    // anything: the links enable reported creating are taken back (with force, enable may also
+    // have removed links, which could not be put back: no fold).
+    const folded = p.daemon_reload === true && has('enable') && p.scope !== 'global' && !has('mask') && !has('unmask') && !p.force;
     if (folded) {
       lines.push(
-        `if ! kiln_en=$(${sc} enable --no-reload -- ${u} 2>&1 </dev/null); then`,
-        `  ${sc} daemon-reload </dev/null`,
+        `kiln_enrc=0; kiln_en=$(${sc} enable --no-reload -- ${u} 2>&1 </dev/null) || kiln_enrc=$?`,
+        `kiln_rlrc=0; kiln_rl=$(${sc} daemon-reload 2>&1 </dev/null) || kiln_rlrc=$?`,
+        'if [ "$kiln_rlrc" -ne 0 ]; then',
+        `  if [ "$kiln_enrc" -eq 0 ]; then printf '%s\\n' "$kiln_en" | sed -n 's/^Created symlink \\(.*\\) \\(→\\|->\\) .*$/\\1/p' |`,
+        '    while IFS= read -r kiln_l; do if [ -L "$kiln_l" ]; then rm -f -- "$kiln_l"; fi; done; fi',
+        `  ${reloadFailed('$kiln_rlrc')}`,
+        'fi',
+        'if [ "$kiln_enrc" -ne 0 ]; then',
         ...loadCheck.map((l) => `  ${l}`),
         `  printf '%s\\n' "$kiln_en" >&2; exit 1`,
         'fi',
-        `${sc} daemon-reload </dev/null`,
       );
     }
     // daemon-reload first whenever asked and anything is applied: cheap, and a package or
     // template task may just have written the unit.
-    else if (p.daemon_reload) lines.push(`${sc} daemon-reload`);
+    else if (p.daemon_reload) lines.push(`kiln_rl=$(${sc} daemon-reload 2>&1 </dev/null) || { ${reloadFailed('$?')}; }`);
     // mask/unmask work on units not installed yet (as Ansible).
     if (has('mask')) lines.push(`${sc} mask -- ${u} </dev/null`);
     if (has('unmask')) lines.push(`${sc} unmask -- ${u} </dev/null`);

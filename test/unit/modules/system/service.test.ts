@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -128,14 +128,21 @@ describe('service plan (systemd)', () => {
   describe('daemon_reload with enable: one reload of the manager, not two (a systemctl stub records the calls)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-systemctl-'));
     const log = join(dir, 'calls');
-    // The stub: logs its arguments; `enable` fails when KFAIL_ENABLE is set; `show` prints KLOAD.
+    const wants = join(dir, 'multi-user.target.wants');
+    // The stub: logs its arguments; `enable` fails when KFAIL_ENABLE is set, else makes its link in
+    // `wants` and says so as systemd 252 does (the arrow is KARROW: '->' outside a UTF-8 locale);
+    // `daemon-reload` fails when KFAIL_RELOAD is set; `show` prints KLOAD.
     writeFileSync(
       join(dir, 'systemctl'),
       [
         '#!/bin/sh',
         `echo "$*" >> ${log}`,
+        '[ "$1" != --force ] || shift',
         'case "$1" in',
-        '  enable) [ -z "$KFAIL_ENABLE" ] || { echo "Failed to enable unit: $KFAIL_ENABLE" >&2; exit 1; }; echo "Created symlink x" >&2;;',
+        '  enable) [ -z "$KFAIL_ENABLE" ] || { echo "Failed to enable unit: $KFAIL_ENABLE" >&2; exit 1; }',
+        `    mkdir -p ${wants}; ln -s /etc/systemd/system/kiln-demo.service ${wants}/kiln-demo.service`,
+        `    echo "Created symlink ${wants}/kiln-demo.service \${KARROW:-→} /etc/systemd/system/kiln-demo.service." >&2;;`,
+        '  daemon-reload) [ -z "$KFAIL_RELOAD" ] || { echo "$KFAIL_RELOAD" >&2; exit 1; };;',
         '  show) echo "${KLOAD:-loaded}";;',
         'esac',
         '',
@@ -145,6 +152,7 @@ describe('service plan (systemd)', () => {
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
     const run = (p: ServiceParams, env: Record<string, string> = {}) => {
       rmSync(log, { force: true });
+      rmSync(wants, { recursive: true, force: true });
       const o = show({ ActiveState: 'inactive', SubState: 'dead', UnitFileState: 'disabled', NeedDaemonReload: 'yes' });
       const script = svc.apply(p, undefined, svc.parse(o, p, undefined), ops(plan(p, o)), ctx());
       expect(shSyntax(script)).toBe('');
@@ -168,6 +176,30 @@ describe('service plan (systemd)', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('Failed to enable unit: Access denied');
       expect(r.calls).toEqual(['enable --no-reload -- kiln-demo', 'daemon-reload', 'show -p LoadState --value -- kiln-demo']);
+    });
+    it("a failed reload fails with Ansible's message and takes back the links enable made (Ansible reloads first and stops there)", () => {
+      for (const arrow of ['→', '->']) {
+        const r = run(p, { KFAIL_RELOAD: 'Failed to reload daemon: Connection timed out', KARROW: arrow });
+        expect(r.code).toBe(1);
+        expect(r.stderr.trim()).toBe('failure 1 during daemon-reload: Failed to reload daemon: Connection timed out');
+        expect(r.calls).toEqual(['enable --no-reload -- kiln-demo', 'daemon-reload']);
+        expect(existsSync(wants) && readdirSync(wants), arrow).toEqual([]);
+      }
+      // Without the fold (no enable): the same message, nothing else run.
+      const r = run({ name: 'kiln-demo', state: 'started', daemon_reload: true }, { KFAIL_RELOAD: 'Access denied' });
+      expect([r.code, r.stderr.trim(), r.calls]).toEqual([1, 'failure 1 during daemon-reload: Access denied', ['daemon-reload']]);
+    });
+    it("enable and reload both failing: the reload's failure, as Ansible (which never got to enable)", () => {
+      const r = run(p, { KFAIL_ENABLE: 'Access denied', KFAIL_RELOAD: 'Access denied' });
+      expect([r.code, r.stderr.trim()]).toEqual([1, 'failure 1 during daemon-reload: Access denied']);
+    });
+    it('with force, enable may replace links that could not be put back: no fold', () => {
+      expect(run({ ...p, force: true }).calls).toEqual([
+        '--force daemon-reload',
+        '--force show -p LoadState --value -- kiln-demo',
+        '--force enable -- kiln-demo',
+        '--force start -- kiln-demo',
+      ]);
     });
     it('a unit not installed fails with the same message as without the fold', () => {
       const r = run(p, { KFAIL_ENABLE: 'Unit file kiln-demo.service does not exist.', KLOAD: 'not-found' });
