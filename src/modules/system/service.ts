@@ -531,7 +531,7 @@ export function serviceApply(p: ServiceParams, s: ServiceState, ops: readonly Se
     // daemon-reload then enable (Ansible's order) reloads the manager twice: enable reloads it
     // again. enable reads the unit file on disk, not systemd's loaded copy, so enabling without
     // that reload and then reloading once leaves systemd in the same state, for one reload
-    // (a reload takes about 0.14 s on a lab host: generators run). When enable fails, the reload
+    // (a reload takes about 0.1 s of CPU on a lab host: generators run). When enable fails, the reload
     // still runs, as it would have before it. When the reload fails, Ansible has not enabled
     // anything: the links enable reported creating are taken back (with force, enable may also
     // have removed links, which could not be put back: no fold).
