@@ -526,7 +526,8 @@ export function serviceApply(p: ServiceParams, s: ServiceState, ops: readonly Se
       `case "$(${sc} show -p LoadState --value -- ${u} </dev/null)" in loaded) ;; masked) echo ${q(`unit ${p.name} is masked`)} >&2; exit 3;;`,
       `  *) echo ${q(`unit ${p.name} is not installed (systemctl cannot find it)`)} >&2; exit 3;; esac`,
     ];
-    // Ansible's message when the reload fails (its systemd module stops there).
+    // The reload, its output kept for Ansible's message when it fails (its systemd module stops there).
+    const reload = `kiln_rl=$(${sc} daemon-reload 2>&1 </dev/null)`;
     const reloadFailed = (status: string) => `printf 'failure %s during daemon-reload: %s\\n' "${status}" "$kiln_rl" >&2; exit 1`;
     // daemon-reload then enable (Ansible's order) reloads the manager twice: enable reloads it
     // again. enable reads the unit file on disk, not systemd's loaded copy, so enabling without
@@ -539,7 +540,7 @@ export function serviceApply(p: ServiceParams, s: ServiceState, ops: readonly Se
     if (folded) {
       lines.push(
         `kiln_enrc=0; kiln_en=$(${sc} enable --no-reload -- ${u} 2>&1 </dev/null) || kiln_enrc=$?`,
-        `kiln_rlrc=0; kiln_rl=$(${sc} daemon-reload 2>&1 </dev/null) || kiln_rlrc=$?`,
+        `kiln_rlrc=0; ${reload} || kiln_rlrc=$?`,
         'if [ "$kiln_rlrc" -ne 0 ]; then',
         `  if [ "$kiln_enrc" -eq 0 ]; then printf '%s\\n' "$kiln_en" | sed -n 's/^Created symlink \\(.*\\) \\(→\\|->\\) .*$/\\1/p' |`,
         '    while IFS= read -r kiln_l; do if [ -L "$kiln_l" ]; then rm -f -- "$kiln_l"; fi; done; fi',
@@ -553,7 +554,7 @@ export function serviceApply(p: ServiceParams, s: ServiceState, ops: readonly Se
     }
     // daemon-reload first whenever asked and anything is applied: cheap, and a package or
     // template task may just have written the unit.
-    else if (p.daemon_reload) lines.push(`kiln_rl=$(${sc} daemon-reload 2>&1 </dev/null) || { ${reloadFailed('$?')}; }`);
+    else if (p.daemon_reload) lines.push(`${reload} || { ${reloadFailed('$?')}; }`);
     // mask/unmask work on units not installed yet (as Ansible).
     if (has('mask')) lines.push(`${sc} mask -- ${u} </dev/null`);
     if (has('unmask')) lines.push(`${sc} unmask -- ${u} </dev/null`);
